@@ -1,0 +1,10 @@
+/* tokenomy: the umbrella header.  Each part also has its own header under
+ * tokenomy/, usable alone. */
+#ifndef TOKENOMY_H
+#define TOKENOMY_H
+
+#include "tokenomy/common.h"
+#include "tokenomy/conv.h"
+#include "tokenomy/tokenizer.h"
+
+#endif /* TOKENOMY_H */

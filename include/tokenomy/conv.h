@@ -1,0 +1,148 @@
+/* tokenomy: the conversation model.
+ *
+ * A tkn_conv is an ordered list of messages.  Each message has a role, text
+ * content or an array of content parts, an optional name, the tool calls of an
+ * assistant message (id, function name, arguments as JSON text), the tool-call
+ * id of a tool result, and a pinned flag.  Fields tokenomy does not model are
+ * kept verbatim and written back, so nothing a user sent is lost.
+ *
+ * Formats read and written: OpenAI Chat Completions (a bare array of messages
+ * or an object with "messages") and Anthropic Messages ("system" plus messages
+ * whose content holds text, tool_use and tool_result blocks).  Reading one and
+ * writing the other converts between them, tool calls and results included.
+ *
+ * Strings returned by accessors point into the conversation and stay valid
+ * until the next call that modifies it.  Indices are 0-based.
+ *
+ * Threading: one thread at a time per conversation (reads included, since
+ * token counts are cached inside it); distinct conversations are independent.
+ *
+ * Limits (TKN_ERR_LIMIT beyond them): TKN_CONV_MAX_INPUT bytes of JSON,
+ * TKN_CONV_MAX_DEPTH levels of nesting, TKN_CONV_MAX_MESSAGES messages.
+ */
+#ifndef TOKENOMY_CONV_H
+#define TOKENOMY_CONV_H
+
+#include "common.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define TKN_CONV_MAX_INPUT ((size_t)64 * 1024 * 1024)
+#define TKN_CONV_MAX_DEPTH 128
+#define TKN_CONV_MAX_MESSAGES 1000000
+
+/* Roles (pinned values). */
+#define TKN_ROLE_SYSTEM 0
+#define TKN_ROLE_DEVELOPER 1
+#define TKN_ROLE_USER 2
+#define TKN_ROLE_ASSISTANT 3
+#define TKN_ROLE_TOOL 4
+
+/* Formats (pinned values). */
+#define TKN_FORMAT_AUTO 0      /* reading only: guess from the shape */
+#define TKN_FORMAT_OPENAI 1    /* OpenAI Chat Completions messages */
+#define TKN_FORMAT_ANTHROPIC 2 /* Anthropic Messages */
+
+typedef struct tkn_conv tkn_conv;
+
+/* The static name of a role ("system", "user", ...), or NULL if unknown. */
+TKN_API const char *tkn_role_name(int role);
+/* The role of a name, or -1 if unknown. */
+TKN_API int tkn_role_from_name(const char *name, size_t len);
+
+/* An empty conversation. */
+TKN_API int tkn_conv_new(tkn_conv **out);
+/* A deep copy (messages, unknown fields, pinned flags, cached counts). */
+TKN_API int tkn_conv_clone(tkn_conv **out, const tkn_conv *conv);
+/* NULL is a no-op. */
+TKN_API void tkn_conv_free(tkn_conv *conv);
+/* The detail of the last failure on this conversation ("" if none). */
+TKN_API const char *tkn_conv_errmsg(const tkn_conv *conv);
+
+/* Replace the whole conversation with `json` in `format`.  On failure the
+ * conversation is unchanged and the error text names what and where (for
+ * malformed JSON: line, column and byte offset; for bad UTF-8: the offset). */
+TKN_API int tkn_conv_load(tkn_conv *conv, int format, const char *json, size_t len);
+/* Convenience: tkn_conv_new + tkn_conv_load.  On failure *out is NULL and, if
+ * errbuf is not NULL, the error text is copied there (truncated to errlen). */
+TKN_API int tkn_conv_from_json(tkn_conv **out, int format, const char *json, size_t len,
+                               char *errbuf, size_t errlen);
+/* Write the conversation as `format` (not AUTO).  *out is NUL-terminated,
+ * its length in *out_len (may be NULL); free it with tkn_free(). */
+TKN_API int tkn_conv_to_json(tkn_conv *conv, int format, char **out, size_t *out_len);
+/* The format the conversation was last loaded from (AUTO if built by hand). */
+TKN_API int tkn_conv_source_format(const tkn_conv *conv);
+
+/* ---- Reading messages ---- */
+TKN_API size_t tkn_conv_count(const tkn_conv *conv);
+/* The role of message i, or -1 if i is out of range. */
+TKN_API int tkn_conv_role(const tkn_conv *conv, size_t i);
+/* The text of message i: the string content, or its text parts joined with
+ * "\n" when the content is an array.  Empty ("" with *len 0) if none. */
+TKN_API int tkn_conv_text(tkn_conv *conv, size_t i, const char **text, size_t *len);
+/* 1 if message i's content is an array of parts, 0 if a string or absent. */
+TKN_API int tkn_conv_has_parts(const tkn_conv *conv, size_t i);
+TKN_API size_t tkn_conv_part_count(const tkn_conv *conv, size_t i);
+/* Part j of message i: its type ("text", "image_url", ...) and, for text
+ * parts, its text (NULL/0 otherwise). */
+TKN_API int tkn_conv_part(const tkn_conv *conv, size_t i, size_t j, const char **type,
+                          const char **text, size_t *text_len);
+/* The optional name of message i (NULL, 0 if none). */
+TKN_API int tkn_conv_name(const tkn_conv *conv, size_t i, const char **name, size_t *len);
+TKN_API size_t tkn_conv_tool_call_count(const tkn_conv *conv, size_t i);
+/* Tool call j of assistant message i: id, function name, arguments (JSON text). */
+TKN_API int tkn_conv_tool_call(const tkn_conv *conv, size_t i, size_t j, const char **id,
+                               size_t *id_len, const char **fn_name, size_t *fn_name_len,
+                               const char **arguments, size_t *arguments_len);
+/* The tool-call id a tool message answers (NULL, 0 if not a tool result). */
+TKN_API int tkn_conv_tool_call_id(const tkn_conv *conv, size_t i, const char **id,
+                                  size_t *len);
+TKN_API int tkn_conv_pinned(const tkn_conv *conv, size_t i);
+/* Message i alone, as one message object of `format` (for Anthropic, a tool
+ * result is a user message with one tool_result block).  Free with tkn_free. */
+TKN_API int tkn_conv_message_to_json(tkn_conv *conv, size_t i, int format, char **out,
+                                     size_t *out_len);
+
+/* Index of the assistant message holding tool call `id`, or TKN_ERR_NOT_FOUND. */
+TKN_API int tkn_conv_find_tool_call(const tkn_conv *conv, const char *id, size_t len,
+                                    size_t *index);
+/* Index of the first tool result answering `id`, or TKN_ERR_NOT_FOUND. */
+TKN_API int tkn_conv_find_tool_result(const tkn_conv *conv, const char *id, size_t len,
+                                      size_t *index);
+
+/* ---- Changing messages ---- */
+/* Append / insert a plain text message (before index i; i == count appends). */
+TKN_API int tkn_conv_append_text(tkn_conv *conv, int role, const char *text, size_t len);
+TKN_API int tkn_conv_insert_text(tkn_conv *conv, size_t i, int role, const char *text,
+                                 size_t len);
+/* Insert one message given as a JSON object of `format` (OpenAI or Anthropic;
+ * an Anthropic message holding several tool_result blocks becomes several tool
+ * messages).  i == count appends. */
+TKN_API int tkn_conv_insert_json(tkn_conv *conv, size_t i, int format, const char *json,
+                                 size_t len);
+/* Replace message i with one message given as JSON (as tkn_conv_insert_json). */
+TKN_API int tkn_conv_replace_json(tkn_conv *conv, size_t i, int format, const char *json,
+                                  size_t len);
+/* Replace the content of message i with plain text (parts are dropped). */
+TKN_API int tkn_conv_set_text(tkn_conv *conv, size_t i, const char *text, size_t len);
+TKN_API int tkn_conv_set_name(tkn_conv *conv, size_t i, const char *name, size_t len);
+TKN_API int tkn_conv_set_pinned(tkn_conv *conv, size_t i, int pinned);
+/* Add a tool call to assistant message i. */
+TKN_API int tkn_conv_add_tool_call(tkn_conv *conv, size_t i, const char *id, size_t id_len,
+                                   const char *fn_name, size_t fn_name_len,
+                                   const char *arguments, size_t arguments_len);
+/* Make message i (role tool) the result of tool call `id`. */
+TKN_API int tkn_conv_set_tool_call_id(tkn_conv *conv, size_t i, const char *id, size_t len);
+TKN_API int tkn_conv_remove(tkn_conv *conv, size_t i);
+/* Keep message i where keep[i] != 0, drop the others, in one O(n) pass.
+ * n must equal tkn_conv_count(conv). */
+TKN_API int tkn_conv_filter(tkn_conv *conv, const uint8_t *keep, size_t n);
+TKN_API void tkn_conv_clear(tkn_conv *conv);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* TOKENOMY_CONV_H */

@@ -1,0 +1,93 @@
+/* tokenomy internals shared by every part: allocation through the host's hook,
+ * one-line error texts on handles, a growable byte buffer, JSON parsing with
+ * positions and limits, UTF-8 checking and a 64-bit hash.  Nothing here is
+ * exported (the library is built with hidden visibility); names are tki_. */
+#ifndef TOKENOMY_INTERNAL_H
+#define TOKENOMY_INTERNAL_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cjson/cJSON.h>
+
+#include "tokenomy/common.h"
+
+/* ---- allocation (every allocation of the library goes through these) ---- */
+void *tki_malloc(size_t size);
+void *tki_calloc(size_t n, size_t size); /* overflow-checked, zeroed */
+void *tki_realloc(void *ptr, size_t size);
+void tki_free(void *ptr);
+/* Copy of [s, s+len) with a NUL appended; NULL on failure. */
+char *tki_strndup(const char *s, size_t len);
+/* Grow *arr (of *cap elements of `elem` bytes) to hold at least `need`.
+ * Returns TKN_OK or TKN_ERR_NOMEM / TKN_ERR_OVERFLOW, leaving *arr as it was. */
+int tki_grow(void **arr, size_t *cap, size_t need, size_t elem);
+
+/* ---- error text on handles ---- */
+#define TKI_ERRLEN 512
+/* printf into a handle's errmsg buffer (one line: newlines become spaces).
+ * Returns `status` so that `return tki_err(h->err, TKN_ERR_PARSE, ...)` works. */
+int tki_err(char err[TKI_ERRLEN], int status, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+int tki_verr(char err[TKI_ERRLEN], int status, const char *fmt, va_list ap);
+/* Copy an error text into a caller's buffer (may be NULL / 0). */
+void tki_copy_err(char *dst, size_t dstlen, const char *src);
+
+/* ---- growable byte buffer; always NUL-terminated when data != NULL ---- */
+typedef struct tki_buf {
+  char *data;
+  size_t len;
+  size_t cap;
+  int failed; /* sticky: an append failed (out of memory or overflow) */
+} tki_buf;
+void tki_buf_init(tki_buf *b);
+void tki_buf_free(tki_buf *b);
+int tki_buf_reserve(tki_buf *b, size_t extra);
+int tki_buf_append(tki_buf *b, const void *data, size_t len);
+int tki_buf_puts(tki_buf *b, const char *s);
+int tki_buf_putc(tki_buf *b, char c);
+int tki_buf_printf(tki_buf *b, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+/* Append `s` as a JSON string literal (quotes and escapes included). */
+int tki_buf_json_string(tki_buf *b, const char *s, size_t len);
+/* Hand the bytes over (caller frees with tki_free / tkn_free); b is reset.
+ * Returns NULL if any append failed (b is freed then). */
+char *tki_buf_steal(tki_buf *b, size_t *len);
+
+/* ---- JSON ---- */
+/* Parse `len` bytes of JSON into *out after checking: size <= max_len, no NUL
+ * byte, valid UTF-8, nesting <= max_depth.  On failure writes a one-line
+ * message into err naming line, column and byte offset, and returns
+ * TKN_ERR_PARSE, TKN_ERR_UTF8, TKN_ERR_LIMIT or TKN_ERR_NOMEM. `what` names
+ * the input in messages ("conversation", "router config", ...). */
+int tki_json_parse(const char *json, size_t len, size_t max_len, int max_depth,
+                   const char *what, cJSON **out, char err[TKI_ERRLEN]);
+/* 1-based line and column of byte `offset` in text. */
+void tki_line_col(const char *text, size_t len, size_t offset, size_t *line, size_t *col);
+
+/* ---- UTF-8 ---- */
+/* 1 if [s, s+len) is valid UTF-8 (no surrogates, no overlongs), else 0 and
+ * *bad_offset (if not NULL) is the byte offset of the first invalid sequence. */
+int tki_utf8_valid(const char *s, size_t len, size_t *bad_offset);
+
+/* ---- hashing ---- */
+/* XXH64 (xxHash, 64-bit variant) of the bytes with the given seed: the
+ * documented, stable hash behind fingerprints and cache keys. */
+uint64_t tki_hash64(const void *data, size_t len, uint64_t seed);
+
+/* ---- checked integer arithmetic ---- */
+static inline int tki_add_i64(int64_t a, int64_t b, int64_t *out) {
+  return __builtin_add_overflow(a, b, out) ? TKN_ERR_OVERFLOW : TKN_OK;
+}
+static inline int tki_mul_i64(int64_t a, int64_t b, int64_t *out) {
+  return __builtin_mul_overflow(a, b, out) ? TKN_ERR_OVERFLOW : TKN_OK;
+}
+
+#endif /* TOKENOMY_INTERNAL_H */

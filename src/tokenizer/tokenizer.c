@@ -1,0 +1,87 @@
+/* The tokenizer handle: a vtable over the makers, and the host-callback maker.
+ * A tokenizer never changes after it is made, so the only shared state is the
+ * id counter, which is atomic. */
+#include <stdatomic.h>
+
+#include "tokenizer_internal.h"
+
+static atomic_uint_fast64_t g_next_id = 1;
+
+int tki_tokenizer_make(tkn_tokenizer **out, const tki_tokenizer_vt *vt, void *impl) {
+  tkn_tokenizer *tok = tki_calloc(1, sizeof *tok);
+  if (!tok) return TKN_ERR_NOMEM;
+  tok->vt = vt;
+  tok->impl = impl;
+  tok->name = vt->name;
+  tok->id = atomic_fetch_add(&g_next_id, 1);
+  *out = tok;
+  return TKN_OK;
+}
+
+void tkn_tokenizer_free(tkn_tokenizer *tok) {
+  if (!tok) return;
+  if (tok->vt->destroy) tok->vt->destroy(tok);
+  tki_free(tok);
+}
+
+const char *tkn_tokenizer_name(const tkn_tokenizer *tok) { return tok ? tok->name : NULL; }
+
+int tkn_tokenizer_count(const tkn_tokenizer *tok, const char *text, size_t len, int64_t *out) {
+  if (!tok || !out || (!text && len)) return TKN_ERR_INVALID;
+  if (!text) text = "";
+  return tok->vt->count(tok, text, len, out);
+}
+
+/* ---- the host's tokenizer ---- */
+
+typedef struct cb_impl {
+  tkn_tokenizer_callbacks cb;
+  void *user;
+} cb_impl;
+
+static int cb_count(const tkn_tokenizer *tok, const char *text, size_t len, int64_t *out) {
+  const cb_impl *impl = tok->impl;
+  int64_t n = 0;
+  if (impl->cb.count(text, len, &n, impl->user) != 0 || n < 0) return TKN_ERR_CALLBACK;
+  *out = n;
+  return TKN_OK;
+}
+
+static void cb_destroy(tkn_tokenizer *tok) {
+  cb_impl *impl = tok->impl;
+  if (impl->cb.destroy) impl->cb.destroy(impl->user);
+  tki_free(impl);
+}
+
+static const tki_tokenizer_vt cb_vt = {"callback", cb_count, cb_destroy};
+
+int tkn_tokenizer_callbacks_init(tkn_tokenizer_callbacks *cb, uint32_t version) {
+  if (!cb) return TKN_ERR_INVALID;
+  if (version != TKN_TOKENIZER_CALLBACKS_VERSION) return TKN_ERR_VERSION;
+  tkn_tokenizer_callbacks init = TKN_TOKENIZER_CALLBACKS_INIT;
+  *cb = init;
+  return TKN_OK;
+}
+
+int tkn_tokenizer_new_callback(tkn_tokenizer **out, const tkn_tokenizer_callbacks *cb,
+                               void *user) {
+  if (!out) return TKN_ERR_INVALID;
+  *out = NULL;
+  if (!cb || !cb->count) return TKN_ERR_INVALID;
+  if (cb->version != TKN_TOKENIZER_CALLBACKS_VERSION) return TKN_ERR_VERSION;
+  cb_impl *impl = tki_calloc(1, sizeof *impl);
+  if (!impl) return TKN_ERR_NOMEM;
+  impl->cb = *cb;
+  impl->user = user;
+  int rc = tki_tokenizer_make(out, &cb_vt, impl);
+  if (rc) tki_free(impl);
+  return rc;
+}
+
+int tkn_count_options_init(tkn_count_options *opts, uint32_t version) {
+  if (!opts) return TKN_ERR_INVALID;
+  if (version != TKN_COUNT_OPTIONS_VERSION) return TKN_ERR_VERSION;
+  tkn_count_options init = TKN_COUNT_OPTIONS_INIT;
+  *opts = init;
+  return TKN_OK;
+}

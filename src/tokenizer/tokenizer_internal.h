@@ -1,0 +1,29 @@
+/* The tokenizer's internal interface: every maker (estimator, host callback,
+ * BPE encodings) fills a vtable; the public tkn_tokenizer_* calls dispatch
+ * through it.  Makers may append entries; a NULL entry means "not supported
+ * by this kind of tokenizer" (TKN_ERR_UNSUPPORTED). */
+#ifndef TOKENOMY_TOKENIZER_INTERNAL_H
+#define TOKENOMY_TOKENIZER_INTERNAL_H
+
+#include "internal.h"
+#include "tokenomy/tokenizer.h"
+
+typedef struct tki_tokenizer_vt {
+  const char *name;
+  /* Count the tokens of text (required). */
+  int (*count)(const tkn_tokenizer *tok, const char *text, size_t len, int64_t *out);
+  /* Release impl (may be NULL). */
+  void (*destroy)(tkn_tokenizer *tok);
+} tki_tokenizer_vt;
+
+struct tkn_tokenizer {
+  const tki_tokenizer_vt *vt;
+  uint64_t id;  /* unique in the process: keys the per-message count cache */
+  void *impl;   /* the maker's own state */
+  const char *name; /* static; defaults to vt->name */
+};
+
+/* Make a tokenizer around impl (owned: vt->destroy releases it). */
+int tki_tokenizer_make(tkn_tokenizer **out, const tki_tokenizer_vt *vt, void *impl);
+
+#endif

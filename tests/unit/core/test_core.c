@@ -1,0 +1,201 @@
+/* Common ground: versions, status texts, the allocator hook, and the internal
+ * helpers every part relies on (UTF-8, JSON with positions, buffers, hash). */
+#include "test_util.h"
+
+#include "internal.h"
+
+static void version_macros_match_runtime(void **state) {
+  (void)state;
+  assert_int_equal(tkn_version_number(), TKN_VERSION_NUMBER);
+  assert_string_equal(tkn_version_string(), TKN_VERSION_STRING);
+  char expect[32];
+  snprintf(expect, sizeof expect, "%d.%d.%d", TKN_VERSION_MAJOR, TKN_VERSION_MINOR,
+           TKN_VERSION_PATCH);
+  assert_string_equal(tkn_version_string(), expect);
+}
+
+static void strerror_covers_every_code(void **state) {
+  (void)state;
+  assert_string_equal(tkn_strerror(TKN_OK), "ok");
+  for (int i = 1; i < TKN_ERR__COUNT; i++) {
+    const char *s = tkn_strerror(i);
+    assert_non_null(s);
+    assert_string_not_equal(s, "unknown status code");
+  }
+  assert_string_equal(tkn_strerror(-1), "unknown status code");
+  assert_string_equal(tkn_strerror(TKN_ERR__COUNT), "unknown status code");
+}
+
+static void status_codes_are_pinned(void **state) {
+  (void)state;
+  /* Values are part of the ABI: a change here is a break. */
+  assert_int_equal(TKN_OK, 0);
+  assert_int_equal(TKN_ERR_NOMEM, 1);
+  assert_int_equal(TKN_ERR_INVALID, 2);
+  assert_int_equal(TKN_ERR_PARSE, 3);
+  assert_int_equal(TKN_ERR_UTF8, 4);
+  assert_int_equal(TKN_ERR_LIMIT, 5);
+  assert_int_equal(TKN_ERR_NOT_FOUND, 6);
+  assert_int_equal(TKN_ERR_BUDGET, 7);
+  assert_int_equal(TKN_ERR_CALLBACK, 8);
+  assert_int_equal(TKN_ERR_SPECIAL_TOKEN, 15);
+  assert_int_equal(TKN_ERR_CANCELLED, 19);
+}
+
+static void allocator_options_init_matches_macro(void **state) {
+  (void)state;
+  tkn_allocator a, m = TKN_ALLOCATOR_INIT;
+  memset(&a, 0xAB, sizeof a);
+  assert_int_equal(tkn_allocator_init(&a, TKN_ALLOCATOR_VERSION), TKN_OK);
+  assert_int_equal(a.version, m.version);
+  assert_null(a.malloc_fn);
+  assert_null(a.realloc_fn);
+  assert_null(a.free_fn);
+  assert_null(a.user);
+  assert_int_equal(tkn_allocator_init(&a, 999), TKN_ERR_VERSION);
+  assert_int_equal(tkn_allocator_init(NULL, TKN_ALLOCATOR_VERSION), TKN_ERR_INVALID);
+}
+
+static void allocator_hook_serves_library_and_cjson(void **state) {
+  (void)state;
+  tt_alloc_install(0);
+  void *p = tki_malloc(10);
+  assert_int_equal(tt_alloc.live, 1);
+  tkn_free(p);
+  cJSON *j = cJSON_Parse("{\"a\":[1,2,3]}");
+  assert_non_null(j);
+  assert_true(tt_alloc.live > 0);
+  cJSON_Delete(j);
+  assert_int_equal(tt_alloc.live, 0);
+  tt_alloc_restore();
+}
+
+static void allocator_rejects_incomplete_hooks(void **state) {
+  (void)state;
+  tkn_allocator a = TKN_ALLOCATOR_INIT;
+  a.malloc_fn = tt_malloc;
+  assert_int_equal(tkn_set_allocator(&a), TKN_ERR_INVALID);
+  a.version = 7;
+  assert_int_equal(tkn_set_allocator(&a), TKN_ERR_VERSION);
+  tkn_free(NULL);
+}
+
+static void utf8_validator_finds_first_bad_byte(void **state) {
+  (void)state;
+  size_t off = 99;
+  assert_true(tki_utf8_valid("plain ascii text, long enough", 29, &off));
+  assert_true(tki_utf8_valid("h\xC3\xA9llo \xE4\xB8\xAD \xF0\x9F\x98\x80", 15, &off));
+  assert_false(tki_utf8_valid("abc\xC3", 4, &off)); /* truncated */
+  assert_int_equal(off, 3);
+  assert_false(tki_utf8_valid("abcdefgh\xC0\xAF", 10, &off)); /* overlong */
+  assert_int_equal(off, 8);
+  assert_false(tki_utf8_valid("x\xED\xA0\x80", 4, &off)); /* surrogate */
+  assert_int_equal(off, 1);
+  assert_false(tki_utf8_valid("\xF4\x90\x80\x80", 4, &off)); /* > U+10FFFF */
+  assert_int_equal(off, 0);
+  assert_false(tki_utf8_valid("ab\xFF", 3, &off));
+  assert_int_equal(off, 2);
+}
+
+static void json_parse_reports_line_column_and_offset(void **state) {
+  (void)state;
+  char err[TKI_ERRLEN] = "";
+  cJSON *j = NULL;
+  const char *bad = "{\n  \"a\": 1,\n  \"b\": tru\n}";
+  assert_int_equal(tki_json_parse(bad, strlen(bad), 1000, 10, "thing", &j, err), TKN_ERR_PARSE);
+  assert_null(j);
+  assert_non_null(strstr(err, "thing: malformed JSON at line 3"));
+  assert_non_null(strstr(err, "byte"));
+
+  const char *trail = "[1] x";
+  assert_int_equal(tki_json_parse(trail, 5, 1000, 10, "t", &j, err), TKN_ERR_PARSE);
+  assert_non_null(strstr(err, "column 5 (byte 4)"));
+
+  assert_int_equal(tki_json_parse("[[[[1]]]]", 9, 1000, 3, "t", &j, err), TKN_ERR_LIMIT);
+  assert_non_null(strstr(err, "deeper than 3"));
+  assert_int_equal(tki_json_parse("[1]", 3, 2, 3, "t", &j, err), TKN_ERR_LIMIT);
+  assert_int_equal(tki_json_parse("[\"\xC3\"]", 4, 100, 3, "t", &j, err), TKN_ERR_UTF8);
+  assert_non_null(strstr(err, "byte 2"));
+  assert_int_equal(tki_json_parse("[1]\0", 4, 100, 3, "t", &j, err), TKN_ERR_PARSE);
+  assert_int_equal(tki_json_parse("  ", 2, 100, 3, "t", &j, err), TKN_ERR_PARSE);
+
+  assert_int_equal(tki_json_parse("{\"k\":[\"]\"]}", 11, 100, 2, "t", &j, err), TKN_OK);
+  assert_non_null(j);
+  cJSON_Delete(j);
+}
+
+static void json_parse_deep_nesting_fails_fast(void **state) {
+  (void)state;
+  size_t n = 10000;
+  char *deep = malloc(2 * n);
+  memset(deep, '[', n);
+  memset(deep + n, ']', n);
+  char err[TKI_ERRLEN];
+  cJSON *j = NULL;
+  assert_int_equal(tki_json_parse(deep, 2 * n, SIZE_MAX, 128, "t", &j, err), TKN_ERR_LIMIT);
+  free(deep);
+}
+
+static void buffer_escapes_json_strings(void **state) {
+  (void)state;
+  tki_buf b;
+  tki_buf_init(&b);
+  tki_buf_json_string(&b, "a\"b\\c\n\x01", 7);
+  tki_buf_printf(&b, " %d", 42);
+  size_t len;
+  char *s = tki_buf_steal(&b, &len);
+  assert_string_equal(s, "\"a\\\"b\\\\c\\n\\u0001\" 42");
+  assert_int_equal(len, strlen(s));
+  tkn_free(s);
+}
+
+static void buffer_failure_is_sticky(void **state) {
+  (void)state;
+  tt_alloc_install(1);
+  tki_buf b;
+  tki_buf_init(&b);
+  assert_int_equal(tki_buf_puts(&b, "hello"), TKN_ERR_NOMEM);
+  tki_buf_puts(&b, "world");
+  assert_null(tki_buf_steal(&b, NULL));
+  assert_int_equal(tt_alloc.live, 0);
+  tt_alloc_restore();
+}
+
+static void hash64_is_xxh64(void **state) {
+  (void)state;
+  /* Reference values from `xxhsum -H1` (xxHash 0.8.1). */
+  assert_true(tki_hash64("", 0, 0) == 0xef46db3751d8e999ULL);
+  assert_true(tki_hash64("a", 1, 0) == 0xd24ec4f1a98c6e5bULL);
+  assert_true(tki_hash64("abc", 3, 0) == 0x44bc2cf5ad770999ULL);
+  const char *s = "The quick brown fox jumps over the lazy dog, then runs 64+ bytes further.";
+  assert_true(tki_hash64(s, strlen(s), 0) == 0xce8d9ac530491136ULL);
+}
+
+static void err_text_is_one_line(void **state) {
+  (void)state;
+  char err[TKI_ERRLEN];
+  assert_int_equal(tki_err(err, TKN_ERR_PARSE, "a\nb\r%s", "c"), TKN_ERR_PARSE);
+  assert_string_equal(err, "a b c");
+  char small[4];
+  tki_copy_err(small, sizeof small, "abcdef");
+  assert_string_equal(small, "abc");
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(version_macros_match_runtime),
+      cmocka_unit_test(strerror_covers_every_code),
+      cmocka_unit_test(status_codes_are_pinned),
+      cmocka_unit_test(allocator_options_init_matches_macro),
+      cmocka_unit_test(allocator_hook_serves_library_and_cjson),
+      cmocka_unit_test(allocator_rejects_incomplete_hooks),
+      cmocka_unit_test(utf8_validator_finds_first_bad_byte),
+      cmocka_unit_test(json_parse_reports_line_column_and_offset),
+      cmocka_unit_test(json_parse_deep_nesting_fails_fast),
+      cmocka_unit_test(buffer_escapes_json_strings),
+      cmocka_unit_test(buffer_failure_is_sticky),
+      cmocka_unit_test(hash64_is_xxh64),
+      cmocka_unit_test(err_text_is_one_line),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}

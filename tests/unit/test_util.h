@@ -1,0 +1,105 @@
+/* Helpers shared by the unit tests: an allocator that counts live blocks and
+ * can fail the Nth allocation (for leak checks and out-of-memory loops), and
+ * reading test data files. */
+#ifndef TKN_TEST_UTIL_H
+#define TKN_TEST_UTIL_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <tokenomy.h>
+
+typedef struct tt_alloc_state {
+  long live;       /* blocks allocated and not yet freed */
+  long count;      /* allocations so far */
+  long fail_at;    /* fail the allocation whose number is fail_at (1-based); 0 never */
+  int failed;      /* an allocation was refused */
+} tt_alloc_state;
+
+static tt_alloc_state tt_alloc;
+
+static void *tt_malloc(size_t n, void *u) {
+  (void)u;
+  tt_alloc.count++;
+  if (tt_alloc.fail_at && tt_alloc.count == tt_alloc.fail_at) {
+    tt_alloc.failed = 1;
+    return NULL;
+  }
+  void *p = malloc(n);
+  if (p) tt_alloc.live++;
+  return p;
+}
+
+static void *tt_realloc(void *p, size_t n, void *u) {
+  (void)u;
+  tt_alloc.count++;
+  if (tt_alloc.fail_at && tt_alloc.count == tt_alloc.fail_at) {
+    tt_alloc.failed = 1;
+    return NULL;
+  }
+  void *q = realloc(p, n);
+  if (q && !p) tt_alloc.live++;
+  return q;
+}
+
+static void tt_free(void *p, void *u) {
+  (void)u;
+  if (p) tt_alloc.live--;
+  free(p);
+}
+
+/* Install the counting allocator; fail allocation number fail_at (0: none). */
+static inline void tt_alloc_install(long fail_at) {
+  memset(&tt_alloc, 0, sizeof tt_alloc);
+  tt_alloc.fail_at = fail_at;
+  tkn_allocator a = TKN_ALLOCATOR_INIT;
+  a.malloc_fn = tt_malloc;
+  a.realloc_fn = tt_realloc;
+  a.free_fn = tt_free;
+  assert_int_equal(tkn_set_allocator(&a), TKN_OK);
+}
+
+static inline void tt_alloc_restore(void) { tkn_set_allocator(NULL); }
+
+/* Read a whole file; NULL if it cannot be read.  Free with free(). */
+static inline char *tt_read_file(const char *path, size_t *len) {
+  FILE *f = fopen(path, "rb");
+  if (!f) return NULL;
+  size_t cap = 1 << 16, n = 0;
+  char *buf = malloc(cap + 1);
+  size_t r;
+  while (buf && (r = fread(buf + n, 1, cap - n, f)) > 0) {
+    n += r;
+    if (n == cap) {
+      char *nb = realloc(buf, cap * 2 + 1);
+      if (!nb) {
+        free(buf);
+        buf = NULL;
+        break;
+      }
+      buf = nb;
+      cap *= 2;
+    }
+  }
+  fclose(f);
+  if (!buf) return NULL;
+  buf[n] = '\0';
+  if (len) *len = n;
+  return buf;
+}
+
+/* Path of a file under the source tree (TKN_SOURCE_ROOT set by meson). */
+static inline const char *tt_src_path(const char *rel) {
+  static char path[4096];
+  const char *root = getenv("TKN_SOURCE_ROOT");
+  snprintf(path, sizeof path, "%s/%s", root ? root : ".", rel);
+  return path;
+}
+
+#endif
