@@ -69,6 +69,15 @@ char *tki_buf_steal(tki_buf *b, size_t *len);
  * the input in messages ("conversation", "router config", ...). */
 int tki_json_parse(const char *json, size_t len, size_t max_len, int max_depth,
                    const char *what, cJSON **out, char err[TKI_ERRLEN]);
+/* Canonical JSON of a parsed value: object keys sorted by their UTF-8 bytes
+ * (duplicate keys: the last wins, as in most parsers), no whitespace, strings
+ * with minimal escapes, numbers normalised (integral values within 2^53 as
+ * integers, "-0" as 0, others in the shortest form that reads back to the
+ * same double).  Identical values always give identical bytes. */
+int tki_json_canonical(const cJSON *value, tki_buf *out);
+/* Same, from text (parsed with tki_json_parse and the given limits). */
+int tki_json_canonicalize(const char *json, size_t len, size_t max_len, int max_depth,
+                          const char *what, tki_buf *out, char err[TKI_ERRLEN]);
 /* 1-based line and column of byte `offset` in text. */
 void tki_line_col(const char *text, size_t len, size_t offset, size_t *line, size_t *col);
 

@@ -181,6 +181,23 @@ static void err_text_is_one_line(void **state) {
   assert_string_equal(small, "abc");
 }
 
+static void canonical_json_sorts_keys_and_normalises_numbers(void **state) {
+  (void)state;
+  char err[TKI_ERRLEN];
+  tki_buf b;
+  tki_buf_init(&b);
+  const char *in = "{ \"b\": [1.0, -0, 2.50, 1e2, 0.1, 1e300],\n \"a\": {\"z\":null,\"y\":true},"
+                   " \"a\": \"last\", \"\u00e9\": \"x\\u0001\" }";
+  assert_int_equal(tki_json_canonicalize(in, strlen(in), 1 << 20, 64, "args", &b, err), TKN_OK);
+  char *s = tki_buf_steal(&b, NULL);
+  assert_string_equal(s, "{\"a\":\"last\",\"b\":[1,0,2.5,100,0.1,1e+300],\"\xC3\xA9\":\"x\\u0001\"}");
+  tkn_free(s);
+  tki_buf_init(&b);
+  assert_int_equal(tki_json_canonicalize("{\"a\":", 5, 100, 8, "args", &b, err), TKN_ERR_PARSE);
+  assert_non_null(strstr(err, "args: malformed JSON"));
+  tki_buf_free(&b);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(version_macros_match_runtime),
@@ -196,6 +213,7 @@ int main(void) {
       cmocka_unit_test(buffer_failure_is_sticky),
       cmocka_unit_test(hash64_is_xxh64),
       cmocka_unit_test(err_text_is_one_line),
+      cmocka_unit_test(canonical_json_sorts_keys_and_normalises_numbers),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
