@@ -29,9 +29,11 @@
  * close to ECMA-262 as PCRE2 allows; differences: \d and \w also match
  * non-ASCII digits and letters.  They are compiled once, with the schema.
  *
- * Numbers are doubles: equality by value (1.0 == 1); multipleOf is exact when
- * both numbers are integers below 2^53 and otherwise accepts a quotient
- * within 1e-9 (relative) of an integer.
+ * Numbers are doubles: equality by value (1.0 == 1).  multipleOf reads both
+ * numbers as the shortest decimals that give their doubles, so 19.99 is a
+ * multiple of 0.01 and 12.350000000000001 is not; this is exact while the
+ * document's number times 10^(decimals of multipleOf) stays below 2^53, and
+ * beyond that the double quotient decides (always integral that large).
  *
  * Threading: a compiled tkn_schema is immutable; any number of threads may
  * validate against one schema at the same time, each with its own

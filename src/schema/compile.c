@@ -345,7 +345,7 @@ static void translate_regex(const char *s, size_t len, tki_buf *b) {
 }
 
 static int compile_regex(cctx *c, const char *src, size_t len, const char *path, const char *kw,
-                         pcre2_code **out) {
+                         pcre2_code **out, int *jit) {
   int errcode;
   PCRE2_SIZE erroff;
   uint32_t opt = PCRE2_UTF | PCRE2_UCP | PCRE2_DOLLAR_ENDONLY | PCRE2_ALT_BSUX |
@@ -373,9 +373,26 @@ static int compile_regex(cctx *c, const char *src, size_t len, const char *path,
     return c->status;
   }
   /* JIT is an optimisation: without it (no memory, no support) matching still works. */
-  (void)pcre2_jit_compile(re, PCRE2_JIT_COMPLETE);
+  *jit = pcre2_jit_compile(re, PCRE2_JIT_COMPLETE) == 0;
   *out = re;
   return TKN_OK;
+}
+
+/* The decimal a double was written as, d = digits / 10^k with the fewest
+ * decimals k <= 22 (0.01 -> 1 / 100): the double nearest digits / 10^k is d. */
+static void decimal_digits(double d, double *digits, double *scale) {
+  double p = 1;
+  *digits = 0;
+  *scale = 0;
+  for (int k = 0; k <= 22; k++, p *= 10) {
+    double r = nearbyint(d * p);
+    if (fabs(r) >= 9007199254740992.0) return;
+    if (r / p == d) {
+      *digits = r;
+      *scale = p;
+      return;
+    }
+  }
 }
 
 static int schema_list(cctx *c, const tki_sj *v, const char *path, const char *kw,
@@ -524,7 +541,8 @@ static int keyword(cctx *c, snode *n, const tki_sj_member *m, const char *path, 
       if (v->n && !n->pats) return nomem(c);
       for (uint32_t i = 0; i < v->n; i++) {
         const tki_sj_member *pm = &v->u.members[i];
-        if (compile_regex(c, pm->key, pm->klen, path, kw, &n->pats[i].re)) return c->status;
+        if (compile_regex(c, pm->key, pm->klen, path, kw, &n->pats[i].re, &n->pats[i].jit))
+          return c->status;
         n->pats[i].src = pm->key;
         const char *p = path_join(c, kp, pm->key, pm->klen);
         if (!p) return nomem(c);
@@ -576,12 +594,13 @@ static int keyword(cctx *c, snode *n, const tki_sj_member *m, const char *path, 
       if (number(c, v, path, kw, &n->multiple_of)) return c->status;
       if (!(n->multiple_of > 0) || !isfinite(n->multiple_of))
         return bad(c, TKN_ERR_SCHEMA, path, kw, "must be a number greater than 0");
+      decimal_digits(n->multiple_of, &n->mult_digits, &n->mult_scale);
       return TKN_OK;
     case KW_PATTERN:
       if (v->type != TKI_SJ_STRING) return bad(c, TKN_ERR_SCHEMA, path, kw, "must be a string");
       n->flags |= K_PATTERN;
       n->pattern_src = v->u.str;
-      return compile_regex(c, v->u.str, v->n, path, kw, &n->pattern);
+      return compile_regex(c, v->u.str, v->n, path, kw, &n->pattern, &n->pattern_jit);
     case KW_REF:
       if (v->type != TKI_SJ_STRING) return bad(c, TKN_ERR_SCHEMA, path, kw, "must be a string");
       n->ref_text = tki_arena_strndup(&c->s->arena, v->u.str, v->n);

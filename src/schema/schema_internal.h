@@ -51,6 +51,7 @@ typedef struct sprop {
 
 typedef struct spattern {
   pcre2_code *re;
+  int jit; /* compiled to machine code: pcre2_jit_match applies */
   const char *src;
   snode *node;
 } spattern;
@@ -74,9 +75,13 @@ struct snode {
   uint32_t flags;
   const char *path; /* schema path, "#/properties/a" */
   double minimum, maximum, xminimum, xmaximum, multiple_of;
+  /* multipleOf as a decimal: multiple_of == mult_digits / mult_scale exactly
+   * as written (mult_scale = 10^k, k its decimals); mult_scale 0 if not found */
+  double mult_digits, mult_scale;
   uint64_t min_len, max_len, min_items, max_items, min_props, max_props, min_contains,
       max_contains;
   pcre2_code *pattern;
+  int pattern_jit;
   const char *pattern_src;
   const tki_sj *cnst;
   const tki_sj *enums; /* an array */
@@ -109,6 +114,9 @@ struct tkn_schema {
   pcre2_general_context *gctx;
   tkn_schema_options opts;
 };
+
+/* Validate an already parsed document (the benchmark times parsing apart). */
+int tki_schema_validate_tree(const tkn_schema *s, const tki_sj *doc, tkn_schema_result *r);
 
 /* pcre2 memory goes through the library allocator. */
 pcre2_general_context *tki_schema_pcre2_context(void);

@@ -13,14 +13,29 @@
 
 #define MAX_EVAL_DEPTH 4096
 
+/* Message kinds: the text is written only when someone asks for it, so a
+ * failing document costs a few copies, not printf calls. */
+enum {
+  M_FALSE, M_TYPE, M_CONST, M_ENUM, M_MINIMUM, M_MAXIMUM, M_XMIN, M_XMAX, M_MULT, M_MINLEN,
+  M_MAXLEN, M_PATTERN, M_REGEX_LIMIT, M_MINITEMS, M_MAXITEMS, M_UNIQUE, M_ITEMS, M_MINCONT,
+  M_MAXCONT, M_MINPROPS, M_MAXPROPS, M_ADDITIONAL, M_REQUIRED, M_DEPREQ, M_ANYOF, M_ONEOF_NONE,
+  M_ONEOF_MANY, M_NOT, M_DEPTH
+};
+
 typedef struct rerr {
-  size_t path, keyword, schema, message; /* offsets into strings */
+  int kind;
+  double a, b;                  /* numbers the message needs */
+  size_t path, keyword, schema; /* offsets into strings */
+  size_t arg1, arg2;            /* string arguments (offsets), SIZE_MAX if none */
+  size_t message;               /* offset into text once formatted */
 } rerr;
 
 struct tkn_schema_result {
   tki_arena arena;
   tki_sj_parser parser;
-  tki_buf strings;
+  tki_buf strings; /* paths, keywords and string arguments of the errors */
+  tki_buf text;    /* formatted messages, on demand */
+  int formatted;   /* text and err hold the messages of errs */
   rerr *errs;
   size_t nerrs, caperrs;
   pcre2_general_context *gctx;
@@ -46,6 +61,16 @@ typedef struct vctx {
 
 /* ---- errors ---- */
 
+static void put_index(tki_buf *b, uint32_t i) {
+  char t[12];
+  int k = 12;
+  do {
+    t[--k] = (char)('0' + i % 10);
+    i /= 10;
+  } while (i);
+  tki_buf_append(b, t + k, (size_t)(12 - k));
+}
+
 static void put_pointer(tki_buf *b, const pseg *at) {
   const pseg *chain[520];
   size_t n = 0;
@@ -54,7 +79,7 @@ static void put_pointer(tki_buf *b, const pseg *at) {
     const pseg *p = chain[n];
     tki_buf_putc(b, '/');
     if (!p->key) {
-      tki_buf_printf(b, "%u", p->index);
+      put_index(b, p->index);
       continue;
     }
     for (uint32_t i = 0; i < p->klen; i++) {
@@ -69,13 +94,24 @@ static void put_pointer(tki_buf *b, const pseg *at) {
   }
 }
 
-static int fail(vctx *c, const snode *n, const char *kw, const pseg *at, const char *fmt, ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 5, 6)))
-#endif
-    ;
+/* Up to 40 bytes of s, cut at a character boundary, "..." if cut. */
+static size_t put_excerpt(tki_buf *b, const char *s, size_t n) {
+  size_t off = b->len;
+  if (n > 40) {
+    size_t k = 40;
+    while (k > 0 && ((unsigned char)s[k] & 0xC0) == 0x80) k--;
+    tki_buf_append(b, s, k);
+    tki_buf_append(b, "...", 3);
+  } else {
+    tki_buf_append(b, s, n);
+  }
+  tki_buf_putc(b, '\0');
+  return off;
+}
 
-static int fail(vctx *c, const snode *n, const char *kw, const pseg *at, const char *fmt, ...) {
+/* Record an error (not in quiet mode): copies what the message needs. */
+static int fail_args(vctx *c, const snode *n, const char *kw, const pseg *at, int kind, double a,
+                     double bnum, const char *s1, size_t l1, const char *s2, size_t l2) {
   if (c->quiet || c->stop) return 0;
   tkn_schema_result *r = c->res;
   if (r->nerrs == r->caperrs &&
@@ -86,6 +122,9 @@ static int fail(vctx *c, const snode *n, const char *kw, const pseg *at, const c
   }
   tki_buf *b = &r->strings;
   rerr e;
+  e.kind = kind;
+  e.a = a;
+  e.b = bnum;
   e.path = b->len;
   put_pointer(b, at);
   tki_buf_putc(b, '\0');
@@ -93,16 +132,13 @@ static int fail(vctx *c, const snode *n, const char *kw, const pseg *at, const c
   tki_buf_puts(b, kw);
   tki_buf_putc(b, '\0');
   e.schema = b->len;
-  tki_buf_printf(b, "%s/%s", n->path, kw);
+  tki_buf_puts(b, n->path);
+  tki_buf_putc(b, '/');
+  tki_buf_puts(b, kw);
   tki_buf_putc(b, '\0');
-  e.message = b->len;
-  char msg[400];
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(msg, sizeof msg, fmt, ap);
-  va_end(ap);
-  tki_buf_puts(b, msg);
-  tki_buf_putc(b, '\0');
+  e.arg1 = s1 ? put_excerpt(b, s1, l1) : SIZE_MAX;
+  e.arg2 = s2 ? put_excerpt(b, s2, l2) : SIZE_MAX;
+  e.message = SIZE_MAX;
   if (b->failed) {
     c->status = TKN_ERR_NOMEM;
     c->stop = 1;
@@ -113,19 +149,24 @@ static int fail(vctx *c, const snode *n, const char *kw, const pseg *at, const c
   return 0;
 }
 
-/* A short, quoted excerpt of a string for messages. */
-#define EXCERPT(s, n) (int)((n) > 40 ? 40 : (n)), (s), ((n) > 40 ? "..." : "")
+static int fail(vctx *c, const snode *n, const char *kw, const pseg *at, int kind, double a,
+                double b) {
+  return fail_args(c, n, kw, at, kind, a, b, NULL, 0, NULL, 0);
+}
 
-static const char *type_name(const tki_sj *v) {
+/* 0..6: null boolean integer number string array object */
+static int type_code(const tki_sj *v) {
   switch (v->type) {
-    case TKI_SJ_NULL: return "null";
-    case TKI_SJ_BOOL: return "boolean";
-    case TKI_SJ_NUMBER: return v->is_int ? "integer" : "number";
-    case TKI_SJ_STRING: return "string";
-    case TKI_SJ_ARRAY: return "array";
-    default: return "object";
+    case TKI_SJ_NULL: return 0;
+    case TKI_SJ_BOOL: return 1;
+    case TKI_SJ_NUMBER: return v->is_int ? 2 : 3;
+    case TKI_SJ_STRING: return 4;
+    case TKI_SJ_ARRAY: return 5;
+    default: return 6;
   }
 }
+static const char *const type_names[] = {"null", "boolean", "integer", "number",
+                                          "string", "array", "object"};
 
 static void type_list(uint8_t bits, char *out, size_t cap) {
   static const struct {
@@ -156,13 +197,24 @@ static int type_ok(uint8_t bits, const tki_sj *v) {
   }
 }
 
-/* x is a multiple of m: exact for integers below 2^53, otherwise the quotient
- * must be within 1e-9 of an integer (doubles cannot hold 0.1 exactly). */
-static int is_multiple(double x, double m) {
-  if (x == 0) return 1;
+/* x is a multiple of multipleOf, reading both as the decimals they were
+ * written as (19.99 is a multiple of 0.01, though 19.99 / 0.01 is
+ * 1998.9999999999998 in doubles): with m = M / 10^k, x is a multiple iff
+ * x = X / 10^k for an integer X (x has at most k decimals) and M divides X.
+ * Exact while x * 10^k stays below 2^53; beyond, the quotient x / m decides,
+ * and a double that large is always integral. */
+static int is_multiple(const snode *n, double x) {
   const double big = 9007199254740992.0;
-  if (x == floor(x) && m == floor(m) && fabs(x) < big && m < big) return fmod(x, m) == 0;
-  double q = x / m;
+  if (x == 0) return 1;
+  if (n->mult_scale > 0) {
+    double X = x * n->mult_scale;
+    if (fabs(X) < big) {
+      double r = nearbyint(X);
+      if (r / n->mult_scale != x) return 0; /* more decimals than multipleOf */
+      return (int64_t)r % (int64_t)n->mult_digits == 0; /* both integers below 2^53 */
+    }
+  }
+  double q = x / n->multiple_of;
   if (!isfinite(q)) return 0;
   return fabs(q - nearbyint(q)) <= 1e-9;
 }
@@ -182,21 +234,22 @@ static int v_number(vctx *c, const snode *n, const tki_sj *v, const pseg *at) {
   double x = v->u.num;
   uint32_t f = n->flags;
   if ((f & K_MIN) && !(x >= n->minimum))
-    CHECK(fail(c, n, "minimum", at, "%.17g is less than the minimum %.17g", x, n->minimum));
+    CHECK(fail(c, n, "minimum", at, M_MINIMUM, x, n->minimum));
   if ((f & K_MAX) && !(x <= n->maximum))
-    CHECK(fail(c, n, "maximum", at, "%.17g is greater than the maximum %.17g", x, n->maximum));
+    CHECK(fail(c, n, "maximum", at, M_MAXIMUM, x, n->maximum));
   if ((f & K_XMIN) && !(x > n->xminimum))
-    CHECK(fail(c, n, "exclusiveMinimum", at, "%.17g is not greater than %.17g", x, n->xminimum));
+    CHECK(fail(c, n, "exclusiveMinimum", at, M_XMIN, x, n->xminimum));
   if ((f & K_XMAX) && !(x < n->xmaximum))
-    CHECK(fail(c, n, "exclusiveMaximum", at, "%.17g is not less than %.17g", x, n->xmaximum));
-  if ((f & K_MULT) && !is_multiple(x, n->multiple_of))
-    CHECK(fail(c, n, "multipleOf", at, "%.17g is not a multiple of %.17g", x, n->multiple_of));
+    CHECK(fail(c, n, "exclusiveMaximum", at, M_XMAX, x, n->xmaximum));
+  if ((f & K_MULT) && !is_multiple(n, x))
+    CHECK(fail(c, n, "multipleOf", at, M_MULT, x, n->multiple_of));
   return ok;
 }
 
-static int match(vctx *c, pcre2_code *re, const char *s, size_t len, int *matched) {
+static int match(vctx *c, pcre2_code *re, int jit, const char *s, size_t len, int *matched) {
   tkn_schema_result *r = c->res;
-  int rc = pcre2_match(re, (PCRE2_SPTR)s, len, 0, PCRE2_NO_UTF_CHECK, r->md, r->mctx);
+  int rc = jit ? pcre2_jit_match(re, (PCRE2_SPTR)s, len, 0, 0, r->md, r->mctx)
+               : pcre2_match(re, (PCRE2_SPTR)s, len, 0, PCRE2_NO_UTF_CHECK, r->md, r->mctx);
   if (rc >= 0) {
     *matched = 1;
     return TKN_OK;
@@ -215,28 +268,26 @@ static int v_string(vctx *c, const snode *n, const tki_sj *v, const pseg *at) {
     size_t bytes = v->n, cps = (size_t)-1;
     if ((f & K_MINLEN) && bytes < n->min_len)
       cps = bytes;
-    else if ((f & K_MINLEN) || ((f & K_MAXLEN) && bytes > n->max_len))
-      cps = tki_sj_codepoints(v->u.str, v->n);
+    else if (((f & K_MINLEN) && bytes / 4 < n->min_len) || ((f & K_MAXLEN) && bytes > n->max_len))
+      cps = tki_sj_codepoints(v->u.str, v->n); /* a code point is 1 to 4 bytes */
     if ((f & K_MINLEN) && cps < n->min_len)
-      CHECK(fail(c, n, "minLength", at, "%zu code points, fewer than %llu", cps,
-                 (unsigned long long)n->min_len));
+      CHECK(fail(c, n, "minLength", at, M_MINLEN, (double)cps, (double)n->min_len));
     if ((f & K_MAXLEN) && cps != (size_t)-1 && cps > n->max_len)
-      CHECK(fail(c, n, "maxLength", at, "%zu code points, more than %llu", cps,
-                 (unsigned long long)n->max_len));
+      CHECK(fail(c, n, "maxLength", at, M_MAXLEN, (double)cps, (double)n->max_len));
   }
   if (f & K_PATTERN) {
-    int m, rc = match(c, n->pattern, v->u.str, v->n, &m);
+    int m, rc = match(c, n->pattern, n->pattern_jit, v->u.str, v->n, &m);
     if (rc == TKN_ERR_NOMEM) {
       c->status = rc;
       c->stop = 1;
       return 0;
     }
     if (rc)
-      CHECK(fail(c, n, "pattern", at, "matching /%s/ exceeded the regular-expression limits",
-                 n->pattern_src));
+      CHECK(fail_args(c, n, "pattern", at, M_REGEX_LIMIT, 0, 0, n->pattern_src,
+                      strlen(n->pattern_src), NULL, 0));
     else if (!m)
-      CHECK(fail(c, n, "pattern", at, "\"%.*s%s\" does not match /%s/", EXCERPT(v->u.str, v->n),
-                 n->pattern_src));
+      CHECK(fail_args(c, n, "pattern", at, M_PATTERN, 0, 0, v->u.str, v->n, n->pattern_src,
+                      strlen(n->pattern_src)));
   }
   return ok;
 }
@@ -245,16 +296,14 @@ static int v_array(vctx *c, const snode *n, const tki_sj *v, const pseg *at) {
   int ok = 1;
   uint32_t f = n->flags;
   if ((f & K_MINITEMS) && v->n < n->min_items)
-    CHECK(fail(c, n, "minItems", at, "%u items, fewer than %llu", v->n,
-               (unsigned long long)n->min_items));
+    CHECK(fail(c, n, "minItems", at, M_MINITEMS, v->n, (double)n->min_items));
   if ((f & K_MAXITEMS) && v->n > n->max_items)
-    CHECK(fail(c, n, "maxItems", at, "%u items, more than %llu", v->n,
-               (unsigned long long)n->max_items));
+    CHECK(fail(c, n, "maxItems", at, M_MAXITEMS, v->n, (double)n->max_items));
   if (f & K_UNIQUE) {
     for (uint32_t i = 1; i < v->n; i++)
       for (uint32_t j = 0; j < i; j++)
         if (tki_sj_equal(&v->u.items[i], &v->u.items[j])) {
-          CHECK(fail(c, n, "uniqueItems", at, "items %u and %u are equal", j, i));
+          CHECK(fail(c, n, "uniqueItems", at, M_UNIQUE, j, i));
           i = v->n;
           break;
         }
@@ -266,7 +315,7 @@ static int v_array(vctx *c, const snode *n, const tki_sj *v, const pseg *at) {
   }
   if (n->items && v->n > np) {
     if (n->items->boolean == 0) {
-      CHECK(fail(c, n, "items", at, "%u items, at most %u allowed", v->n, n->nprefix));
+      CHECK(fail(c, n, "items", at, M_ITEMS, v->n, n->nprefix));
     } else {
       for (uint32_t i = np; i < v->n; i++) {
         pseg seg = {at, NULL, 0, i};
@@ -287,12 +336,10 @@ static int v_array(vctx *c, const snode *n, const tki_sj *v, const pseg *at) {
     c->quiet = q;
     if (c->status) return 0;
     if (count < lo)
-      CHECK(fail(c, n, (f & K_MINCONT) ? "minContains" : "contains", at,
-                 "%llu items match \"contains\", fewer than %llu", (unsigned long long)count,
-                 (unsigned long long)lo));
+      CHECK(fail(c, n, (f & K_MINCONT) ? "minContains" : "contains", at, M_MINCONT,
+                 (double)count, (double)lo));
     if (count > hi)
-      CHECK(fail(c, n, "maxContains", at, "more than %llu items match \"contains\"",
-                 (unsigned long long)hi));
+      CHECK(fail(c, n, "maxContains", at, M_MAXCONT, (double)hi, 0));
   }
   return ok;
 }
@@ -301,7 +348,8 @@ static int find_prop(const snode *n, const char *key, uint32_t klen) {
   const sprop *p = n->props;
   if (n->nprops <= 8) {
     for (uint32_t i = 0; i < n->nprops; i++)
-      if (p[i].klen == klen && memcmp(p[i].key, key, klen) == 0) return (int)i;
+      if (p[i].klen == klen && (klen == 0 || (p[i].key[0] == key[0] && memcmp(p[i].key, key, klen) == 0)))
+        return (int)i;
     return -1;
   }
   uint32_t lo = 0, hi = n->nprops;
@@ -321,11 +369,9 @@ static int v_object(vctx *c, const snode *n, const tki_sj *v, const pseg *at) {
   int ok = 1;
   uint32_t f = n->flags;
   if ((f & K_MINPROPS) && v->n < n->min_props)
-    CHECK(fail(c, n, "minProperties", at, "%u properties, fewer than %llu", v->n,
-               (unsigned long long)n->min_props));
+    CHECK(fail(c, n, "minProperties", at, M_MINPROPS, v->n, (double)n->min_props));
   if ((f & K_MAXPROPS) && v->n > n->max_props)
-    CHECK(fail(c, n, "maxProperties", at, "%u properties, more than %llu", v->n,
-               (unsigned long long)n->max_props));
+    CHECK(fail(c, n, "maxProperties", at, M_MAXPROPS, v->n, (double)n->max_props));
   uint64_t seen = 0;
   if (n->nprops || n->npats || n->additional || n->property_names) {
     for (uint32_t i = 0; i < v->n; i++) {
@@ -347,15 +393,15 @@ static int v_object(vctx *c, const snode *n, const tki_sj *v, const pseg *at) {
         CHECK(v_node(c, n->props[pi].node, &m->val, &seg));
       }
       for (uint32_t k = 0; k < n->npats; k++) {
-        int hit, rc = match(c, n->pats[k].re, m->key, m->klen, &hit);
+        int hit, rc = match(c, n->pats[k].re, n->pats[k].jit, m->key, m->klen, &hit);
         if (rc == TKN_ERR_NOMEM) {
           c->status = rc;
           c->stop = 1;
           return 0;
         }
         if (rc) {
-          CHECK(fail(c, n, "patternProperties", at,
-                     "matching /%s/ exceeded the regular-expression limits", n->pats[k].src));
+          CHECK(fail_args(c, n, "patternProperties", at, M_REGEX_LIMIT, 0, 0, n->pats[k].src,
+                          strlen(n->pats[k].src), NULL, 0));
           continue;
         }
         if (!hit) continue;
@@ -364,8 +410,8 @@ static int v_object(vctx *c, const snode *n, const tki_sj *v, const pseg *at) {
       }
       if (!matched && n->additional) {
         if (n->additional->boolean == 0)
-          CHECK(fail(c, n, "additionalProperties", at, "property \"%.*s%s\" is not allowed",
-                     EXCERPT(m->key, m->klen)));
+          CHECK(fail_args(c, n, "additionalProperties", at, M_ADDITIONAL, 0, 0, m->key, m->klen,
+                          NULL, 0));
         else
           CHECK(v_node(c, n->additional, &m->val, &seg));
       }
@@ -376,17 +422,15 @@ static int v_object(vctx *c, const snode *n, const tki_sj *v, const pseg *at) {
     int present = (r->prop >= 0 && r->prop < 64) ? (int)((seen >> r->prop) & 1)
                                                  : tki_sj_get(v, r->key, r->klen) != NULL;
     if (!present)
-      CHECK(fail(c, n, "required", at, "missing required property \"%.*s%s\"",
-                 EXCERPT(r->key, r->klen)));
+      CHECK(fail_args(c, n, "required", at, M_REQUIRED, 0, 0, r->key, r->klen, NULL, 0));
   }
   for (uint32_t i = 0; i < n->ndep_required; i++) {
     const skeylist *d = &n->dep_required[i];
     if (!tki_sj_get(v, d->key, d->klen)) continue;
     for (uint32_t j = 0; j < d->n; j++)
       if (!tki_sj_get(v, d->names[j].u.str, d->names[j].n))
-        CHECK(fail(c, n, "dependentRequired", at,
-                   "property \"%.*s%s\" requires property \"%.*s%s\"", EXCERPT(d->key, d->klen),
-                   EXCERPT(d->names[j].u.str, d->names[j].n)));
+        CHECK(fail_args(c, n, "dependentRequired", at, M_DEPREQ, 0, 0, d->key, d->klen,
+                        d->names[j].u.str, d->names[j].n));
   }
   for (uint32_t i = 0; i < n->ndep_schemas; i++) {
     const sprop *d = &n->dep_schemas[i];
@@ -412,7 +456,7 @@ static int v_applicators(vctx *c, const snode *n, const tki_sj *v, const pseg *a
     for (uint32_t i = 0; i < n->nany && !any && !c->status; i++)
       any = quietly(c, n->any_of[i], v, at);
     if (c->status) return 0;
-    if (!any) CHECK(fail(c, n, "anyOf", at, "matches none of the %u alternatives", n->nany));
+    if (!any) CHECK(fail(c, n, "anyOf", at, M_ANYOF, n->nany, 0));
   }
   if (n->none) {
     uint32_t hits = 0, first = 0, second = 0;
@@ -425,15 +469,14 @@ static int v_applicators(vctx *c, const snode *n, const tki_sj *v, const pseg *a
       }
     if (c->status) return 0;
     if (hits == 0)
-      CHECK(fail(c, n, "oneOf", at, "matches none of the %u alternatives", n->none));
+      CHECK(fail(c, n, "oneOf", at, M_ONEOF_NONE, n->none, 0));
     else if (hits > 1)
-      CHECK(fail(c, n, "oneOf", at, "matches alternatives %u and %u; exactly one must match",
-                 first, second));
+      CHECK(fail(c, n, "oneOf", at, M_ONEOF_MANY, first, second));
   }
   if (n->not_) {
     int m = quietly(c, n->not_, v, at);
     if (c->status) return 0;
-    if (m) CHECK(fail(c, n, "not", at, "matches a schema it must not match"));
+    if (m) CHECK(fail(c, n, "not", at, M_NOT, 0, 0));
   }
   if (n->if_) {
     int m = quietly(c, n->if_, v, at);
@@ -447,13 +490,13 @@ static int v_applicators(vctx *c, const snode *n, const tki_sj *v, const pseg *a
 static int v_node(vctx *c, const snode *n, const tki_sj *v, const pseg *at) {
   if (n->boolean >= 0) {
     if (n->boolean) return 1;
-    return fail(c, n, "false", at, "no value is allowed here");
+    return fail(c, n, "false", at, M_FALSE, 0, 0);
   }
   if (++c->depth > MAX_EVAL_DEPTH) {
     c->depth--;
     int q = c->quiet;
     c->quiet = 0;
-    fail(c, n, "$ref", at, "evaluation deeper than %d schemas", MAX_EVAL_DEPTH);
+    fail(c, n, "$ref", at, M_DEPTH, MAX_EVAL_DEPTH, 0);
     c->quiet = q;
     c->stop = 1;
     return 0;
@@ -461,22 +504,20 @@ static int v_node(vctx *c, const snode *n, const tki_sj *v, const pseg *at) {
   int ok = 1;
   uint32_t f = n->flags;
   if ((f & K_TYPE) && !type_ok(n->types, v)) {
-    char want[80];
-    type_list(n->types, want, sizeof want);
-    if (!fail(c, n, "type", at, "expected %s, got %s", want, type_name(v))) {
+    if (!fail(c, n, "type", at, M_TYPE, n->types, type_code(v))) {
       ok = 0;
       if (c->quiet || c->stop) goto out;
     }
   }
   if ((f & K_CONST) && !tki_sj_equal(n->cnst, v)) {
-    ok = fail(c, n, "const", at, "must equal the constant value");
+    ok = fail(c, n, "const", at, M_CONST, 0, 0);
     if (c->quiet || c->stop) goto out;
   }
   if (f & K_ENUM) {
     uint32_t i = 0;
     while (i < n->enums->n && !tki_sj_equal(&n->enums->u.items[i], v)) i++;
     if (i == n->enums->n) {
-      ok = fail(c, n, "enum", at, "not one of the %u allowed values", n->enums->n);
+      ok = fail(c, n, "enum", at, M_ENUM, n->enums->n, 0);
       if (c->quiet || c->stop) goto out;
     }
   }
@@ -513,6 +554,7 @@ int tkn_schema_result_new(tkn_schema_result **out) {
   }
   tki_arena_init(&r->arena);
   tki_buf_init(&r->strings);
+  tki_buf_init(&r->text);
   *out = r;
   return TKN_OK;
 }
@@ -522,6 +564,7 @@ void tkn_schema_result_free(tkn_schema_result *r) {
   tki_arena_free(&r->arena);
   tki_sj_parser_free(&r->parser);
   tki_buf_free(&r->strings);
+  tki_buf_free(&r->text);
   tki_free(r->errs);
   if (r->md) pcre2_match_data_free(r->md);
   if (r->mctx) pcre2_match_context_free(r->mctx);
@@ -545,32 +588,93 @@ static int ensure_regex_state(tkn_schema_result *r) {
 
 static const char *str_at(const tkn_schema_result *r, size_t off) { return r->strings.data + off; }
 
-static void compose_errmsg(tkn_schema_result *r) {
+static void format_message(tki_buf *t, const tkn_schema_result *r, const rerr *e) {
+  const char *s1 = e->arg1 != SIZE_MAX ? str_at(r, e->arg1) : "";
+  const char *s2 = e->arg2 != SIZE_MAX ? str_at(r, e->arg2) : "";
+  unsigned ua = (unsigned)e->a, ub = (unsigned)e->b;
+  switch (e->kind) {
+    case M_FALSE: tki_buf_puts(t, "no value is allowed here"); break;
+    case M_TYPE: {
+      char want[80];
+      type_list((uint8_t)e->a, want, sizeof want);
+      tki_buf_printf(t, "expected %s, got %s", want, type_names[(int)e->b]);
+      break;
+    }
+    case M_CONST: tki_buf_puts(t, "must equal the constant value"); break;
+    case M_ENUM: tki_buf_printf(t, "not one of the %u allowed values", ua); break;
+    case M_MINIMUM: tki_buf_printf(t, "%.17g is less than the minimum %.17g", e->a, e->b); break;
+    case M_MAXIMUM: tki_buf_printf(t, "%.17g is greater than the maximum %.17g", e->a, e->b); break;
+    case M_XMIN: tki_buf_printf(t, "%.17g is not greater than %.17g", e->a, e->b); break;
+    case M_XMAX: tki_buf_printf(t, "%.17g is not less than %.17g", e->a, e->b); break;
+    case M_MULT: tki_buf_printf(t, "%.17g is not a multiple of %.17g", e->a, e->b); break;
+    case M_MINLEN: tki_buf_printf(t, "%.0f code points, fewer than %.0f", e->a, e->b); break;
+    case M_MAXLEN: tki_buf_printf(t, "%.0f code points, more than %.0f", e->a, e->b); break;
+    case M_PATTERN: tki_buf_printf(t, "\"%s\" does not match /%s/", s1, s2); break;
+    case M_REGEX_LIMIT:
+      tki_buf_printf(t, "matching /%s/ exceeded the regular-expression limits", s1);
+      break;
+    case M_MINITEMS: tki_buf_printf(t, "%u items, fewer than %.0f", ua, e->b); break;
+    case M_MAXITEMS: tki_buf_printf(t, "%u items, more than %.0f", ua, e->b); break;
+    case M_UNIQUE: tki_buf_printf(t, "items %u and %u are equal", ua, ub); break;
+    case M_ITEMS: tki_buf_printf(t, "%u items, at most %u allowed", ua, ub); break;
+    case M_MINCONT:
+      tki_buf_printf(t, "%.0f items match \"contains\", fewer than %.0f", e->a, e->b);
+      break;
+    case M_MAXCONT: tki_buf_printf(t, "more than %.0f items match \"contains\"", e->a); break;
+    case M_MINPROPS: tki_buf_printf(t, "%u properties, fewer than %.0f", ua, e->b); break;
+    case M_MAXPROPS: tki_buf_printf(t, "%u properties, more than %.0f", ua, e->b); break;
+    case M_ADDITIONAL: tki_buf_printf(t, "property \"%s\" is not allowed", s1); break;
+    case M_REQUIRED: tki_buf_printf(t, "missing required property \"%s\"", s1); break;
+    case M_DEPREQ: tki_buf_printf(t, "property \"%s\" requires property \"%s\"", s1, s2); break;
+    case M_ANYOF: tki_buf_printf(t, "matches none of the %u alternatives", ua); break;
+    case M_ONEOF_NONE: tki_buf_printf(t, "matches none of the %u alternatives", ua); break;
+    case M_ONEOF_MANY:
+      tki_buf_printf(t, "matches alternatives %u and %u; exactly one must match", ua, ub);
+      break;
+    case M_NOT: tki_buf_puts(t, "matches a schema it must not match"); break;
+    default: tki_buf_printf(t, "evaluation deeper than %u schemas", ua); break;
+  }
+  tki_buf_putc(t, '\0');
+}
+
+/* Write the messages of the last validation, once, when first asked for.
+ * The result is used by one thread at a time, so filling these caches from a
+ * const accessor is safe. */
+static int ensure_formatted(const tkn_schema_result *cr) {
+  tkn_schema_result *r = (tkn_schema_result *)cr;
+  if (r->formatted || r->nerrs == 0) return TKN_OK;
+  r->text.len = 0;
+  r->text.failed = 0;
+  for (size_t i = 0; i < r->nerrs; i++) {
+    r->errs[i].message = r->text.len;
+    format_message(&r->text, r, &r->errs[i]);
+  }
+  if (r->text.failed) {
+    tki_err(r->err, TKN_ERR_NOMEM, "document does not conform (out of memory writing the message)");
+    return TKN_ERR_NOMEM;
+  }
   const rerr *e = &r->errs[0];
   const char *path = str_at(r, e->path);
   tki_err(r->err, TKN_ERR_SCHEMA, "at %s: %s: %s (schema %s)", path[0] ? path : "(root)",
-          str_at(r, e->keyword), str_at(r, e->message), str_at(r, e->schema));
+          str_at(r, e->keyword), r->text.data + e->message, str_at(r, e->schema));
+  r->formatted = 1;
+  return TKN_OK;
 }
 
-int tkn_schema_validate(const tkn_schema *s, const char *json, size_t len,
-                        tkn_schema_result *r) {
-  if (!r) return TKN_ERR_INVALID;
-  tki_arena_reset(&r->arena);
+static void reset_result(tkn_schema_result *r) {
   r->nerrs = 0;
+  r->formatted = 0;
   r->strings.len = 0;
   r->strings.failed = 0;
   r->err[0] = '\0';
-  if (!s || (!json && len)) {
-    r->status = tki_err(r->err, TKN_ERR_INVALID, "validate: NULL schema or text");
-    return r->status;
-  }
-  tki_sj doc;
-  int rc = tki_sj_parse(&r->parser, &r->arena, json, len, (size_t)s->opts.max_instance_bytes,
-                        s->opts.max_instance_depth, "document", &doc, r->err);
-  if (!rc && s->ncodes) rc = ensure_regex_state(r) ? tki_err(r->err, TKN_ERR_NOMEM, "validate: out of memory") : TKN_OK;
-  if (rc) return r->status = rc;
+}
+
+int tki_schema_validate_tree(const tkn_schema *s, const tki_sj *doc, tkn_schema_result *r) {
+  reset_result(r);
+  if (s->ncodes && ensure_regex_state(r))
+    return r->status = tki_err(r->err, TKN_ERR_NOMEM, "validate: out of memory");
   vctx c = {r, 0, 0, TKN_OK, s->opts.max_errors, 0};
-  int ok = v_node(&c, s->root, &doc, NULL);
+  int ok = v_node(&c, s->root, doc, NULL);
   if (c.status) {
     r->nerrs = 0;
     return r->status = tki_err(r->err, c.status, "validate: out of memory");
@@ -578,8 +682,23 @@ int tkn_schema_validate(const tkn_schema *s, const char *json, size_t len,
   if (ok) return r->status = TKN_OK;
   if (r->nerrs == 0) /* cannot happen: every failure records in loud mode */
     return r->status = tki_err(r->err, TKN_ERR_SCHEMA, "document does not match the schema");
-  compose_errmsg(r);
-  return r->status = TKN_ERR_SCHEMA;
+  return r->status = TKN_ERR_SCHEMA; /* messages are written when asked for */
+}
+
+int tkn_schema_validate(const tkn_schema *s, const char *json, size_t len,
+                        tkn_schema_result *r) {
+  if (!r) return TKN_ERR_INVALID;
+  tki_arena_reset(&r->arena);
+  reset_result(r);
+  if (!s || (!json && len)) {
+    r->status = tki_err(r->err, TKN_ERR_INVALID, "validate: NULL schema or text");
+    return r->status;
+  }
+  tki_sj doc;
+  int rc = tki_sj_parse(&r->parser, &r->arena, json, len, (size_t)s->opts.max_instance_bytes,
+                        s->opts.max_instance_depth, "document", &doc, r->err);
+  if (rc) return r->status = rc;
+  return tki_schema_validate_tree(s, &doc, r);
 }
 
 int tkn_schema_check(const tkn_schema *s, const char *json, size_t len, char *errbuf,
@@ -590,6 +709,7 @@ int tkn_schema_check(const tkn_schema *s, const char *json, size_t len, char *er
     return TKN_ERR_NOMEM;
   }
   int rc = tkn_schema_validate(s, json, len, r);
+  if (rc == TKN_ERR_SCHEMA && ensure_formatted(r)) rc = TKN_ERR_NOMEM;
   tki_copy_err(errbuf, errlen, r->err);
   tkn_schema_result_free(r);
   return rc;
@@ -604,21 +724,27 @@ int tkn_schema_result_error(const tkn_schema_result *r, size_t i, const char **i
                             const char **message) {
   if (!r) return TKN_ERR_INVALID;
   if (i >= r->nerrs) return TKN_ERR_NOT_FOUND;
+  if (ensure_formatted(r)) return TKN_ERR_NOMEM;
   const rerr *e = &r->errs[i];
   if (instance_path) *instance_path = str_at(r, e->path);
   if (keyword) *keyword = str_at(r, e->keyword);
   if (schema_path) *schema_path = str_at(r, e->schema);
-  if (message) *message = str_at(r, e->message);
+  if (message) *message = r->text.data + e->message;
   return TKN_OK;
 }
 
-const char *tkn_schema_result_errmsg(const tkn_schema_result *r) { return r ? r->err : ""; }
+const char *tkn_schema_result_errmsg(const tkn_schema_result *r) {
+  if (!r) return "";
+  ensure_formatted(r); /* on failure err says so */
+  return r->err;
+}
 
 int tkn_schema_result_reask(const tkn_schema_result *r, char **out, size_t *out_len) {
   if (!r || !out) return TKN_ERR_INVALID;
   *out = NULL;
   if (out_len) *out_len = 0;
   if (r->status == TKN_OK) return TKN_ERR_STATE;
+  if (ensure_formatted(r)) return TKN_ERR_NOMEM;
   tki_buf b;
   tki_buf_init(&b);
   if (r->nerrs == 0) {
@@ -632,7 +758,7 @@ int tkn_schema_result_reask(const tkn_schema_result *r, char **out, size_t *out_
       const rerr *e = &r->errs[i];
       const char *path = str_at(r, e->path);
       tki_buf_printf(&b, "- at %s: %s: %s\n", path[0] ? path : "(root)", str_at(r, e->keyword),
-                     str_at(r, e->message));
+                     r->text.data + e->message);
     }
     tki_buf_puts(&b, "Reply again with only the corrected JSON document, with no other text.");
   }

@@ -365,6 +365,9 @@ static void validate_compares_numbers_by_value(void **state) {
   assert_true(is_valid("{\"multipleOf\":0.0001}", "0.0075"));
   assert_false(is_valid("{\"multipleOf\":0.0001}", "0.00751"));
   assert_false(is_valid("{\"multipleOf\":0.123456789}", "1e308"));
+  assert_false(is_valid("{\"multipleOf\":0.01}", "12.350000000000001"));
+  assert_true(is_valid("{\"multipleOf\":1.5}", "4.5"));
+  assert_false(is_valid("{\"multipleOf\":1.5}", "35"));
   assert_true(is_valid("{\"multipleOf\":3}", "-9"));
   assert_false(is_valid("{\"multipleOf\":3}", "10"));
 }
@@ -584,8 +587,8 @@ static void cap_reports_unbounded_schemas(void **state) {
                         "{\"type\":\"number\",\"minimum\":0,\"maximum\":1}",
                         "{\"type\":\"object\",\"properties\":{\"a\":{\"const\":1}}}",
                         "{\"type\":\"array\",\"items\":{\"const\":1}}",
-                        "{\"properties\":{\"a\":{\"$ref\":\"#\"}},\"additionalProperties\":false,"
-                        "\"type\":\"object\"}",
+                        ("{\"properties\":{\"a\":{\"$ref\":\"#\"}},\"additionalProperties\":false,"
+                         "\"type\":\"object\"}"),
                         "true",
                         "{\"anyOf\":[{\"const\":1},{\"type\":\"string\"}]}"};
   for (size_t i = 0; i < sizeof open / sizeof open[0]; i++) {
