@@ -35,6 +35,14 @@
  * document's number times 10^(decimals of multipleOf) stays below 2^53, and
  * beyond that the double quotient decides (always integral that large).
  *
+ * Limits (defaults, see tkn_schema_options): schema text 1 MiB and 64 levels
+ * of nesting; documents 16 MiB and 128 levels; at most 2048 nested schema
+ * evaluations on one path (a deeper one fails the document, keyword "$ref"),
+ * about 0.5 MB of stack at worst; a chain of more than 2048 $ref/allOf/...
+ * applicators on one value is rejected at compile time (TKN_ERR_LIMIT);
+ * a regular-expression match gives up after 10 million steps (the document
+ * fails with keyword "pattern").  uniqueItems compares every pair of items.
+ *
  * Threading: a compiled tkn_schema is immutable; any number of threads may
  * validate against one schema at the same time, each with its own
  * tkn_schema_result (a result is used by one thread at a time).  The other

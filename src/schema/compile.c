@@ -358,14 +358,17 @@ static int compile_regex(cctx *c, const char *src, size_t len, const char *path,
     return nomem(c);
   }
   pcre2_code *re = pcre2_compile((PCRE2_SPTR)t.data, t.len, opt, &errcode, &erroff, c->pctx);
+  int same = t.len == len && memcmp(t.data, src, len) == 0; /* offsets refer to t */
   tki_buf_free(&t);
   if (!re) {
     if (errcode == PCRE2_ERROR_NOMEMORY || errcode == PCRE2_ERROR_HEAP_FAILED) return nomem(c);
     PCRE2_UCHAR msg[160];
     pcre2_get_error_message(errcode, msg, sizeof msg);
-    char full[256];
-    snprintf(full, sizeof full, "invalid regular expression /%.*s/: %s at offset %zu",
-             (int)(len > 60 ? 60 : len), src, (const char *)msg, (size_t)erroff);
+    char where[48] = "";
+    if (same) snprintf(where, sizeof where, " at offset %zu", (size_t)erroff);
+    char full[300];
+    snprintf(full, sizeof full, "invalid regular expression /%.*s/: %s%s",
+             (int)(len > 60 ? 60 : len), src, (const char *)msg, where);
     return bad(c, TKN_ERR_SCHEMA, path, kw, full);
   }
   if (push(c, &c->s->codes, &c->s->ncodes, &c->s->capcodes, re)) {
@@ -743,8 +746,15 @@ static int resolve_ref(cctx *c, snode *n) {
 
 /* Applicators that stay on the same instance must not form a cycle: such a
  * schema would recurse forever.  Cycles through properties/items are fine. */
-static int find_cycle(cctx *c, snode *n) {
+static int find_cycle(cctx *c, snode *n, int depth) {
   if (n->mark == 2) return TKN_OK;
+  if (depth > 2048) { /* bounds the stack here and in validation */
+    c->status = TKN_ERR_LIMIT;
+    return tki_err(c->err, TKN_ERR_LIMIT,
+                   "schema: at %s: a chain of more than 2048 $ref/allOf/anyOf/oneOf/not/if "
+                   "applicators on one value",
+                   n->path);
+  }
   if (n->mark == 1) {
     c->status = TKN_ERR_SCHEMA;
     return tki_err(c->err, TKN_ERR_SCHEMA,
@@ -755,14 +765,14 @@ static int find_cycle(cctx *c, snode *n) {
   n->mark = 1;
   snode *next[6] = {n->ref, n->not_, n->if_, n->then_, n->else_, NULL};
   for (int i = 0; i < 5; i++)
-    if (next[i] && find_cycle(c, next[i])) return c->status;
+    if (next[i] && find_cycle(c, next[i], depth + 1)) return c->status;
   snode **lists[3] = {n->all_of, n->any_of, n->one_of};
   uint32_t counts[3] = {n->nall, n->nany, n->none};
   for (int l = 0; l < 3; l++)
     for (uint32_t i = 0; i < counts[l]; i++)
-      if (find_cycle(c, lists[l][i])) return c->status;
+      if (find_cycle(c, lists[l][i], depth + 1)) return c->status;
   for (uint32_t i = 0; i < n->ndep_schemas; i++)
-    if (find_cycle(c, n->dep_schemas[i].node)) return c->status;
+    if (find_cycle(c, n->dep_schemas[i].node, depth + 1)) return c->status;
   n->mark = 2;
   return TKN_OK;
 }
@@ -872,7 +882,7 @@ int tkn_schema_compile(tkn_schema **out, const char *json, size_t len,
       goto done;
     }
   for (size_t i = 0; i < c.nnodes; i++)
-    if (find_cycle(&c, c.nodes[i])) {
+    if (find_cycle(&c, c.nodes[i], 0)) {
       rc = c.status;
       goto done;
     }

@@ -11,7 +11,7 @@
 
 #include "schema_internal.h"
 
-#define MAX_EVAL_DEPTH 4096
+#define MAX_EVAL_DEPTH 2048 /* nested evaluations; about 224 bytes of stack each */
 
 /* Message kinds: the text is written only when someone asks for it, so a
  * failing document costs a few copies, not printf calls. */

@@ -198,6 +198,21 @@ static void compile_rejects_ref_to_nowhere_and_endless_cycles(void **state) {
   tkn_schema_free(compile_ok("{\"properties\":{\"next\":{\"$ref\":\"#\"}}}"));
 }
 
+static void compile_rejects_an_overlong_applicator_chain(void **state) {
+  (void)state;
+  size_t cap = 200000, k = 0;
+  char *schema = malloc(cap);
+  k += (size_t)snprintf(schema + k, cap - k, "{\"$ref\":\"#/$defs/a0\",\"$defs\":{");
+  for (int i = 0; i < 2100; i++)
+    k += (size_t)snprintf(schema + k, cap - k, "%s\"a%d\":{\"$ref\":\"#/$defs/a%d\"}", i ? "," : "", i,
+                          i + 1);
+  k += (size_t)snprintf(schema + k, cap - k, ",\"a2100\":{\"type\":\"null\"}}}");
+  char err[512];
+  assert_int_equal(compile_rc(schema, err, sizeof err), TKN_ERR_LIMIT);
+  assert_non_null(strstr(err, "2048"));
+  free(schema);
+}
+
 static void compile_reports_malformed_text_with_position(void **state) {
   (void)state;
   char err[512];
@@ -404,6 +419,26 @@ static void validate_patterns_the_ecmascript_way(void **state) {
   assert_false(is_valid("{\"patternProperties\":{\"^x-\":{\"type\":\"string\"}},"
                         "\"additionalProperties\":false}",
                         "{\"y\":\"s\"}"));
+}
+
+static void validate_gives_up_on_a_runaway_regular_expression(void **state) {
+  (void)state;
+  tkn_schema *s = compile_ok("{\"pattern\":\"^(a|a)*$\"}");
+  tkn_schema_result *r;
+  assert_int_equal(tkn_schema_result_new(&r), TKN_OK);
+  char doc[80];
+  memset(doc, 'a', sizeof doc);
+  doc[0] = '"';
+  doc[sizeof doc - 3] = 'b';
+  doc[sizeof doc - 2] = '"';
+  doc[sizeof doc - 1] = '\0';
+  assert_int_equal(validate(s, r, doc), TKN_ERR_SCHEMA);
+  const char *kw;
+  assert_int_equal(tkn_schema_result_error(r, 0, NULL, &kw, NULL, NULL), TKN_OK);
+  assert_string_equal(kw, "pattern");
+  assert_non_null(strstr(tkn_schema_result_errmsg(r), "limits"));
+  tkn_schema_result_free(r);
+  tkn_schema_free(s);
 }
 
 static void validate_reports_disallowed_additional_property(void **state) {
@@ -851,6 +886,7 @@ int main(void) {
       cmocka_unit_test(compile_rejects_bad_keyword_values),
       cmocka_unit_test(compile_rejects_bad_regular_expression),
       cmocka_unit_test(compile_rejects_ref_to_nowhere_and_endless_cycles),
+      cmocka_unit_test(compile_rejects_an_overlong_applicator_chain),
       cmocka_unit_test(compile_reports_malformed_text_with_position),
       cmocka_unit_test(compile_enforces_limits),
       cmocka_unit_test(compile_rejects_bad_arguments),
@@ -865,6 +901,7 @@ int main(void) {
       cmocka_unit_test(validate_counts_lengths_in_code_points),
       cmocka_unit_test(validate_follows_recursive_refs),
       cmocka_unit_test(validate_patterns_the_ecmascript_way),
+      cmocka_unit_test(validate_gives_up_on_a_runaway_regular_expression),
       cmocka_unit_test(validate_reports_disallowed_additional_property),
       cmocka_unit_test(validate_combinators),
       cmocka_unit_test(validate_arrays),
