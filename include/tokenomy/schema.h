@@ -24,10 +24,13 @@
  * $dynamicAnchor, $vocabulary, unevaluatedItems, unevaluatedProperties,
  * references to other documents, and any other keyword.
  *
- * Regular expressions (pattern, patternProperties) are PCRE2 with UTF and
- * Unicode properties, $ matching only at the very end, and \uXXXX escapes, as
- * close to ECMA-262 as PCRE2 allows; differences: \d and \w also match
- * non-ASCII digits and letters.  They are compiled once, with the schema.
+ * Regular expressions (pattern, patternProperties) are PCRE2 (UTF, Unicode
+ * properties), compiled once with the schema, unanchored, brought close to
+ * ECMA-262: $ matches only at the very end, \uXXXX and \u{...} escapes,
+ * \d \w \D \W are ASCII-only, and the long property names of ECMA
+ * (\p{Letter}, \p{General_Category=Letter}, \p{Script=Greek}) are accepted.
+ * Left as PCRE2 does it: \D and \W inside a [class], \b, and '.', which
+ * excludes only \n.  A match gives up after 10 million steps.
  *
  * Numbers are doubles: equality by value (1.0 == 1).  multipleOf reads both
  * numbers as the shortest decimals that give their doubles, so 19.99 is a
@@ -40,8 +43,8 @@
  * evaluations on one path (a deeper one fails the document, keyword "$ref"),
  * about 0.5 MB of stack at worst; a chain of more than 2048 $ref/allOf/...
  * applicators on one value is rejected at compile time (TKN_ERR_LIMIT);
- * a regular-expression match gives up after 10 million steps (the document
- * fails with keyword "pattern").  uniqueItems compares every pair of items.
+ * a regular-expression match that gives up fails the document (keyword
+ * "pattern" or "patternProperties").  uniqueItems compares every pair of items.
  *
  * Threading: a compiled tkn_schema is immutable; any number of threads may
  * validate against one schema at the same time, each with its own
@@ -120,12 +123,15 @@ TKN_API size_t tkn_schema_result_error_count(const tkn_schema_result *res);
  * "/items/0/name"), the failing keyword ("minLength"), its schema path
  * ("#/properties/items/items/properties/name/minLength") and a message.
  * Each out pointer may be NULL; strings live until the next validation with
- * res.  TKN_ERR_NOT_FOUND if i is out of range. */
+ * res (they do not depend on the schema or the document text).  Messages are
+ * written on the first request after a validation (so a failing document
+ * costs no formatting unless asked): TKN_ERR_NOMEM if that fails,
+ * TKN_ERR_NOT_FOUND if i is out of range. */
 TKN_API int tkn_schema_result_error(const tkn_schema_result *res, size_t i,
                                     const char **instance_path, const char **keyword,
                                     const char **schema_path, const char **message);
 /* One line describing the first problem ("" when valid):
- *   at /items/0/name: minLength: 1 code point, fewer than 3 (schema #/...)
+ *   at /items/0/name: minLength: 2 code points, fewer than 3 (schema #/...)
  * or the parse error of a document that is not JSON. */
 TKN_API const char *tkn_schema_result_errmsg(const tkn_schema_result *res);
 /* A message to send back to the model asking for a corrected reply; it lists

@@ -17,6 +17,7 @@ command -v node >/dev/null || { echo "SKIP: node not found"; exit 77; }
 peer=$(sh "$here/../../tools/npm-peer.sh" ajv ajv@8.17.1)
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
+echo "rerun: meson test -C <builddir> --benchmark --suite bench -v schema"
 echo "inputs: $suite (every group ajv compiles) + 1800 generated replies for 3 schemas (seed 12345)"
 NODE_PATH="$peer/node_modules" node "$here/ajv_bench.js" emit "$suite" "$work/cases.json"
 "$exe" "$work/cases.json" "$work/c.json"
