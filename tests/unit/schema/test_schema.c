@@ -413,6 +413,11 @@ static void validate_patterns_the_ecmascript_way(void **state) {
   assert_false(is_valid("{\"pattern\":\"^a$\"}", "\"a\\n\"")); /* $ only at the end */
   assert_true(is_valid("{\"pattern\":\"^\\\\u00e9$\"}", "\"\xc3\xa9\""));
   assert_true(is_valid("{\"pattern\":\"b\"}", "\"abc\"")); /* not anchored */
+  assert_false(is_valid("{\"pattern\":\"^\\\\w+$\"}", "\"\xc3\xa9\""));   /* \\w is ASCII */
+  assert_true(is_valid("{\"pattern\":\"^[\\\\w-]+$\"}", "\"a_b-9\""));
+  assert_true(is_valid("{\"pattern\":\"^\\\\u{e9}$\"}", "\"\xc3\xa9\""));
+  assert_true(is_valid("{\"pattern\":\"^\\\\p{Script=Greek}+$\"}", "\"\xce\xb1\xce\xb2\""));
+  assert_true(is_valid("{\"pattern\":\"^\\\\\\\\d$\"}", "\"\\\\d\""));  /* an escaped backslash stays one */
   assert_true(is_valid("{\"patternProperties\":{\"^x-\":{\"type\":\"string\"}},"
                        "\"additionalProperties\":false}",
                        "{\"x-a\":\"s\"}"));
