@@ -266,6 +266,10 @@ static void validate_accepts_a_conforming_document(void **state) {
   tkn_schema_result_free(r);
   tkn_schema_result_free(NULL);
   tkn_schema_free(s);
+  assert_int_equal(tkn_schema_result_new(NULL), TKN_ERR_INVALID);
+  assert_int_equal(tkn_schema_result_status(NULL), TKN_ERR_INVALID);
+  assert_int_equal(tkn_schema_result_error_count(NULL), 0);
+  assert_string_equal(tkn_schema_result_errmsg(NULL), "");
 }
 
 static void validate_error_names_instance_path_and_keyword(void **state) {
