@@ -1,0 +1,4 @@
+#ifndef TOKENOMY_BATCH_H
+#define TOKENOMY_BATCH_H
+#include "common.h"
+#endif
