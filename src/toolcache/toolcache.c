@@ -218,7 +218,7 @@ static int call_prepare(tkn_toolcache *c, tc_call *k, const char *tool, size_t t
     return fail(c, TKN_ERR_NOMEM, "tool cache: out of memory building a key");
   }
   k->key_hash = tki_hash64(k->key.data, k->key.len, TC_SEED);
-  k->scope_hash = tki_hash64(sid, sid_len, TC_SEED ^ 1);
+  k->scope_hash = tki_hash64(sid ? sid : "", sid_len, TC_SEED ^ 1);
   k->tool = tool;
   k->tool_len = tool_len;
   k->sid = sid;
