@@ -8,5 +8,7 @@
 #include "tokenomy/tokenizer.h"
 #include "tokenomy/toolcache.h"
 #include "tokenomy/batch.h"
+#include "tokenomy/usage.h"
+#include "tokenomy/prices.h"
 
 #endif /* TOKENOMY_H */
