@@ -31,7 +31,13 @@
  * dead letters.
  *
  * Usage and cost: each result carries the provider's usage object as JSON
- * text (tkn_batch_result.usage), for the host to meter at the batch price.
+ * text and, normalised (tkn_usage_parse, with TKN_USAGE_BATCH set), as a
+ * tkn_usage; given a price table (reader options), its exact cost at the
+ * batch price (tkn_prices_cost: batch input/output prices, the batch discount
+ * stacked on cache prices).  The summary adds them up.  A result that cannot
+ * be metered (no usage, a model missing from the table or without batch
+ * prices) is still delivered, with the reason in meter_status/meter_error,
+ * and counted as unpriced.
  *
  * Bad input fails clearly: a malformed line gives TKN_ERR_PARSE (or _UTF8,
  * _SCHEMA for valid JSON of the wrong shape) with the file number, line
@@ -45,6 +51,8 @@
 #define TOKENOMY_BATCH_H
 
 #include "common.h"
+#include "prices.h"
+#include "usage.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -154,6 +162,17 @@ typedef struct tkn_batch_result {
   int32_t http_status;    /* OpenAI response.status_code; 0 if none */
   uint32_t file;          /* input file number (0-based, see end_file) */
   uint64_t line;          /* 1-based line in that file */
+  /* Metering: tokens is the normalised usage (NULL if the result has no
+   * usage or it does not parse), cost its cost at the batch price (NULL
+   * unless priced).  meter_status is TKN_OK when both are set, else why not:
+   * TKN_ERR_NOT_FOUND (no usage, unknown model, no batch price),
+   * TKN_ERR_UNAVAILABLE (no price table in the options), TKN_ERR_SCHEMA /
+   * TKN_ERR_PARSE (usage malformed), TKN_ERR_INVALID, TKN_ERR_OVERFLOW;
+   * meter_error (NUL-terminated, "" when OK) says it in words. */
+  int32_t meter_status;
+  const tkn_usage *tokens;
+  const tkn_cost *cost;
+  const char *meter_error;
 } tkn_batch_result;
 
 #define TKN_BATCH_READER_OPTIONS_VERSION 1
@@ -166,9 +185,12 @@ typedef struct tkn_batch_reader_options {
    * with TKN_ERR_CALLBACK.  May be NULL. */
   int (*on_result)(const tkn_batch_result *result, void *user);
   void *user;
+  /* Prices to cost results at the batch price (borrowed: it must outlive the
+   * reader).  NULL: usage is normalised but not costed. */
+  const tkn_prices *prices;
 } tkn_batch_reader_options;
 #define TKN_BATCH_READER_OPTIONS_INIT \
-  { TKN_BATCH_READER_OPTIONS_VERSION, TKN_BATCH_OPENAI, (uint64_t)64 << 20, NULL, NULL }
+  { TKN_BATCH_READER_OPTIONS_VERSION, TKN_BATCH_OPENAI, (uint64_t)64 << 20, NULL, NULL, NULL }
 
 TKN_API int tkn_batch_reader_options_init(tkn_batch_reader_options *opts, uint32_t version);
 
@@ -213,8 +235,15 @@ typedef struct tkn_batch_summary {
   uint64_t missing;    /* expected ids without a result (known after finish) */
   uint64_t duplicates; /* results for an id already seen */
   uint64_t unknown;    /* results for an id never declared */
+  /* Metering of joined results (see tkn_batch_result): */
+  uint64_t metered;    /* results whose usage was normalised (and added below) */
+  uint64_t priced;     /* of which costed (and added to cost) */
+  uint64_t unpriced;   /* succeeded results not costed (see meter_status) */
+  int64_t input_tokens, cache_read_tokens, cache_write_tokens, output_tokens, reasoning_tokens;
+  int64_t cost;        /* picodollars (1e-12 USD) at the batch price */
 } tkn_batch_summary;
-#define TKN_BATCH_SUMMARY_INIT { TKN_BATCH_SUMMARY_VERSION, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0 }
+#define TKN_BATCH_SUMMARY_INIT \
+  { TKN_BATCH_SUMMARY_VERSION, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0 }
 TKN_API int tkn_batch_reader_summary(const tkn_batch_reader *r, tkn_batch_summary *summary);
 
 /* Dead-letter reasons (values pinned). */

@@ -299,6 +299,71 @@ static int read_anthropic(tkn_batch_reader *r, const char *s, tki_span top, line
   return TKN_OK;
 }
 
+/* ---- metering one result at the batch price ---- */
+
+typedef struct meter {
+  int32_t status;
+  const tkn_usage *tokens; /* &usage when normalised */
+  const tkn_cost *cost;    /* &cost when priced */
+  tkn_usage usage;
+  tkn_cost cost_v;
+  char error[256];
+} meter;
+
+static int meter_result(tkn_batch_reader *r, const char *s, const line_view *v,
+                        const char *model, size_t model_len, meter *m) {
+  memset(m, 0, sizeof *m);
+  tkn_usage u = TKN_USAGE_INIT;
+  tkn_cost c = TKN_COST_INIT;
+  m->usage = u;
+  m->cost_v = c;
+  if (!v->usage.len) {
+    m->status = TKN_ERR_NOT_FOUND;
+    snprintf(m->error, sizeof m->error, "the result has no usage object");
+    return TKN_OK;
+  }
+  m->usage.flags = TKN_USAGE_BATCH;
+  uint32_t fmt = r->opts.provider == TKN_BATCH_ANTHROPIC ? TKN_USAGE_ANTHROPIC : TKN_USAGE_AUTO;
+  m->status = tkn_usage_parse(&m->usage, fmt, s + v->usage.off, v->usage.len, m->error,
+                              sizeof m->error);
+  if (m->status == TKN_ERR_NOMEM)
+    return tki_err(r->err, TKN_ERR_NOMEM, "batch results: out of memory reading a usage object");
+  if (m->status) return TKN_OK;
+  m->tokens = &m->usage;
+  if (!r->opts.prices) {
+    m->status = TKN_ERR_UNAVAILABLE;
+    snprintf(m->error, sizeof m->error, "no price table was given to the reader");
+    return TKN_OK;
+  }
+  if (!model_len) {
+    m->status = TKN_ERR_NOT_FOUND;
+    snprintf(m->error, sizeof m->error, "the result names no model");
+    return TKN_OK;
+  }
+  m->status = tkn_prices_cost(r->opts.prices, model, model_len, &m->usage, &m->cost_v);
+  if (m->status == TKN_ERR_NOMEM)
+    return tki_err(r->err, TKN_ERR_NOMEM, "batch results: out of memory costing a result");
+  if (m->status == TKN_ERR_NOT_FOUND)
+    snprintf(m->error, sizeof m->error,
+             "model \"%.*s\" is not in the price table or has no batch prices",
+             (int)(model_len > 100 ? 100 : model_len), model);
+  else if (m->status)
+    snprintf(m->error, sizeof m->error, "costing model \"%.*s\" failed: %s",
+             (int)(model_len > 100 ? 100 : model_len), model, tkn_strerror(m->status));
+  else
+    m->cost = &m->cost_v;
+  return TKN_OK;
+}
+
+static int add_tokens(tkn_batch_summary *s, const tkn_usage *u) {
+  return tki_add_i64(s->input_tokens, u->input_tokens, &s->input_tokens) ||
+         tki_add_i64(s->cache_read_tokens, u->cache_read_tokens, &s->cache_read_tokens) ||
+         tki_add_i64(s->cache_write_tokens, u->cache_write_5m_tokens, &s->cache_write_tokens) ||
+         tki_add_i64(s->cache_write_tokens, u->cache_write_1h_tokens, &s->cache_write_tokens) ||
+         tki_add_i64(s->output_tokens, u->output_tokens, &s->output_tokens) ||
+         tki_add_i64(s->reasoning_tokens, u->reasoning_tokens, &s->reasoning_tokens);
+}
+
 static int process_line(tkn_batch_reader *r, const char *s, size_t len, uint64_t off) {
   r->line++;
   if (len && s[len - 1] == '\r') len--;
@@ -341,16 +406,29 @@ static int process_line(tkn_batch_reader *r, const char *s, size_t len, uint64_t
     static const char msg[] = "a result for a custom id that was not submitted";
     return dl_add(r, TKN_BATCH_DL_UNKNOWN, id, id_len, msg, sizeof msg - 1, r->file, r->line);
   }
-  if (r->ids.ents[idx].seen++) {
+  if (r->ids.ents[idx].seen) {
     r->sum.duplicates++;
     static const char msg[] = "a second result for this custom id (the first one counts)";
     return dl_add(r, TKN_BATCH_DL_DUPLICATE, id, id_len, msg, sizeof msg - 1, r->file, r->line);
   }
+  meter m;
+  rc = meter_result(r, s, &v, m_len ? r->scratch.data + m_off : "", m_len, &m);
+  if (rc) return rc;
+  tkn_batch_summary sum = r->sum; /* committed only when nothing below fails */
+  if (m.tokens && (add_tokens(&sum, m.tokens) ||
+                   (m.cost && tki_add_i64(sum.cost, m.cost->total, &sum.cost)))) {
+    r->failed = 1;
+    return tki_err(r->err, TKN_ERR_OVERFLOW,
+                   "batch results: file %u, line %llu: the batch totals overflow int64", r->file,
+                   (unsigned long long)r->line);
+  }
+  if (m.tokens) sum.metered++;
+  if (m.cost) sum.priced++;
   switch (v.status) {
-    case TKN_BATCH_SUCCEEDED: r->sum.succeeded++; break;
-    case TKN_BATCH_ERRORED: r->sum.errored++; break;
-    case TKN_BATCH_CANCELED: r->sum.canceled++; break;
-    default: r->sum.expired++; break;
+    case TKN_BATCH_SUCCEEDED: sum.succeeded++; sum.unpriced += !m.cost; break;
+    case TKN_BATCH_ERRORED: sum.errored++; break;
+    case TKN_BATCH_CANCELED: sum.canceled++; break;
+    default: sum.expired++; break;
   }
   if (v.status != TKN_BATCH_SUCCEEDED) {
     static const char canceled[] = "the batch was canceled before this request ran";
@@ -365,11 +443,10 @@ static int process_line(tkn_batch_reader *r, const char *s, size_t len, uint64_t
                      : v.status == TKN_BATCH_CANCELED ? TKN_BATCH_DL_CANCELED
                                                       : TKN_BATCH_DL_EXPIRED;
     rc = dl_add(r, reason, id, id_len, detail, dlen, r->file, r->line);
-    if (rc) {
-      r->ids.ents[idx].seen--;
-      return rc;
-    }
+    if (rc) return rc;
   }
+  r->ids.ents[idx].seen = 1;
+  r->sum = sum;
   if (r->opts.on_result) {
     tkn_batch_result res;
     memset(&res, 0, sizeof res);
@@ -386,6 +463,10 @@ static int process_line(tkn_batch_reader *r, const char *s, size_t len, uint64_t
     res.error = v.error.len ? s + v.error.off : "";
     res.error_len = v.error.len;
     res.http_status = v.http;
+    res.meter_status = m.status;
+    res.tokens = m.tokens;
+    res.cost = m.cost;
+    res.meter_error = m.error;
     res.file = r->file;
     res.line = r->line;
     if (r->opts.on_result(&res, r->opts.user) != 0) {

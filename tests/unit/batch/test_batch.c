@@ -878,6 +878,159 @@ static void test_writer_and_reader_round_trip(void **state) {
   sink_free(&s);
 }
 
+
+/* ---- metering at the batch price ---- */
+
+/* A table with round prices (USD per token) so the expected costs are plain
+ * arithmetic: batch input $1/Mtok, batch output $4/Mtok, cache read at half
+ * of the $0.50/Mtok list price in a batch. */
+static const char *PRICES =
+    "{\"test-model\":{\"litellm_provider\":\"openai\",\"input_cost_per_token\":2e-06,"
+    "\"output_cost_per_token\":8e-06,\"input_cost_per_token_batches\":1e-06,"
+    "\"output_cost_per_token_batches\":4e-06,\"cache_read_input_token_cost\":5e-07},"
+    "\"no-batch-model\":{\"input_cost_per_token\":2e-06,\"output_cost_per_token\":8e-06}}";
+
+typedef struct metered {
+  int n;
+  int32_t status[8];
+  int64_t cost[8];
+  int64_t input[8], cached[8];
+  int has_tokens[8];
+  char err[8][256];
+} metered;
+
+static int on_metered(const tkn_batch_result *r, void *user) {
+  metered *m = user;
+  int i = m->n++;
+  m->status[i] = r->meter_status;
+  m->cost[i] = r->cost ? r->cost->total : -1;
+  m->has_tokens[i] = r->tokens != NULL;
+  m->input[i] = r->tokens ? r->tokens->input_tokens : -1;
+  m->cached[i] = r->tokens ? r->tokens->cache_read_tokens : -1;
+  assert_non_null(r->meter_error);
+  assert_true((r->meter_status == TKN_OK) == (r->meter_error[0] == '\0'));
+  snprintf(m->err[i], 256, "%s", r->meter_error);
+  return 0;
+}
+
+static tkn_batch_reader *metering_reader(uint32_t provider, const tkn_prices *prices, metered *m,
+                                         const char *const *ids, int n) {
+  tkn_batch_reader_options o = TKN_BATCH_READER_OPTIONS_INIT;
+  o.provider = provider;
+  o.on_result = on_metered;
+  o.user = m;
+  o.prices = prices;
+  tkn_batch_reader *r;
+  assert_int_equal(tkn_batch_reader_new(&r, &o), TKN_OK);
+  for (int i = 0; i < n; i++) assert_int_equal(tkn_batch_reader_expect(r, S(ids[i])), TKN_OK);
+  return r;
+}
+
+static tkn_prices *test_prices(void) {
+  tkn_prices *p = NULL;
+  char err[256];
+  assert_int_equal(tkn_prices_load(&p, S(PRICES), NULL, err, sizeof err), TKN_OK);
+  return p;
+}
+
+#define OA_USAGE_LINE(id, model)                                                                 \
+  "{\"custom_id\":\"" id "\",\"response\":{\"status_code\":200,\"body\":{\"object\":"          \
+  "\"chat.completion\",\"model\":\"" model "\",\"choices\":[],\"usage\":{\"prompt_tokens\":12," \
+  "\"prompt_tokens_details\":{\"cached_tokens\":4},\"completion_tokens\":3,"                     \
+  "\"total_tokens\":15}}},\"error\":null}\n"
+
+static void test_reader_costs_openai_results_at_the_batch_price(void **state) {
+  (void)state;
+  tkn_prices *p = test_prices();
+  metered m = {0};
+  static const char *const ids[] = {"a", "b"};
+  tkn_batch_reader *r = metering_reader(TKN_BATCH_OPENAI, p, &m, ids, 2);
+  assert_int_equal(tkn_batch_reader_feed(r, S(OA_USAGE_LINE("a", "test-model") OA_USAGE_LINE("b", "test-model"))), TKN_OK);
+  assert_int_equal(tkn_batch_reader_finish(r), TKN_OK);
+  assert_int_equal(m.n, 2);
+  /* 8 plain input x 1,000,000 + 4 cached x 500,000 / 2 + 3 output x 4,000,000 picodollars */
+  int64_t want = 8 * 1000000 + 4 * 250000 + 3 * 4000000;
+  assert_int_equal(m.status[0], TKN_OK);
+  assert_int_equal(m.cost[0], want);
+  assert_int_equal(m.input[0], 12); /* cached tokens stay inside input */
+  assert_int_equal(m.cached[0], 4);
+  tkn_batch_summary s = summary_of(r);
+  assert_int_equal(s.metered, 2);
+  assert_int_equal(s.priced, 2);
+  assert_int_equal(s.unpriced, 0);
+  assert_int_equal(s.cost, 2 * want);
+  assert_int_equal(s.input_tokens, 24);
+  assert_int_equal(s.cache_read_tokens, 8);
+  assert_int_equal(s.output_tokens, 6);
+  tkn_batch_reader_free(r);
+  tkn_prices_free(p);
+}
+
+static void test_reader_costs_anthropic_results_with_cache(void **state) {
+  (void)state;
+  tkn_prices *p = test_prices();
+  metered m = {0};
+  static const char *const ids[] = {"a"};
+  tkn_batch_reader *r = metering_reader(TKN_BATCH_ANTHROPIC, p, &m, ids, 1);
+  const char *line =
+      "{\"custom_id\":\"a\",\"result\":{\"type\":\"succeeded\",\"message\":{\"type\":\"message\","
+      "\"model\":\"test-model\",\"content\":[],\"usage\":{\"input_tokens\":6,"
+      "\"cache_read_input_tokens\":10,\"cache_creation_input_tokens\":0,\"output_tokens\":2}}}}";
+  assert_int_equal(tkn_batch_reader_feed(r, S(line)), TKN_OK);
+  assert_int_equal(tkn_batch_reader_finish(r), TKN_OK);
+  assert_int_equal(m.n, 1);
+  assert_int_equal(m.status[0], TKN_OK);
+  assert_int_equal(m.input[0], 16); /* Anthropic's input excludes cache reads: normalised */
+  assert_int_equal(m.cost[0], 6 * 1000000 + 10 * 250000 + 2 * 4000000);
+  tkn_batch_reader_free(r);
+  tkn_prices_free(p);
+}
+
+static void test_reader_reports_what_it_cannot_price(void **state) {
+  (void)state;
+  tkn_prices *p = test_prices();
+  metered m = {0};
+  static const char *const ids[] = {"a", "b", "c", "d"};
+  tkn_batch_reader *r = metering_reader(TKN_BATCH_OPENAI, p, &m, ids, 4);
+  const char *in =
+      OA_USAGE_LINE("a", "unknown-model") OA_USAGE_LINE("b", "no-batch-model")
+      "{\"custom_id\":\"c\",\"response\":{\"status_code\":200,\"body\":{\"model\":\"test-model\"}}}\n"
+      "{\"custom_id\":\"d\",\"response\":{\"status_code\":200,\"body\":{\"model\":\"test-model\","
+      "\"usage\":{\"prompt_tokens\":\"many\"}}}}\n";
+  assert_int_equal(tkn_batch_reader_feed(r, S(in)), TKN_OK);
+  assert_int_equal(m.n, 4);
+  assert_int_equal(m.status[0], TKN_ERR_NOT_FOUND);
+  assert_non_null(strstr(m.err[0], "unknown-model"));
+  assert_int_equal(m.has_tokens[0], 1);
+  assert_int_equal(m.status[1], TKN_ERR_NOT_FOUND); /* no batch prices */
+  assert_int_equal(m.status[2], TKN_ERR_NOT_FOUND); /* no usage */
+  assert_int_equal(m.has_tokens[2], 0);
+  assert_true(m.status[3] == TKN_ERR_SCHEMA || m.status[3] == TKN_ERR_PARSE);
+  assert_int_equal(m.has_tokens[3], 0);
+  tkn_batch_summary s = summary_of(r);
+  assert_int_equal(s.succeeded, 4);
+  assert_int_equal(s.unpriced, 4);
+  assert_int_equal(s.priced, 0);
+  assert_int_equal(s.metered, 2);
+  assert_int_equal(s.input_tokens, 24);
+  assert_int_equal(s.cost, 0);
+  tkn_batch_reader_free(r);
+  tkn_prices_free(p);
+}
+
+static void test_reader_without_prices_normalises_usage_only(void **state) {
+  (void)state;
+  metered m = {0};
+  static const char *const ids[] = {"a"};
+  tkn_batch_reader *r = metering_reader(TKN_BATCH_OPENAI, NULL, &m, ids, 1);
+  assert_int_equal(tkn_batch_reader_feed(r, S(OA_USAGE_LINE("a", "test-model"))), TKN_OK);
+  assert_int_equal(m.status[0], TKN_ERR_UNAVAILABLE);
+  assert_int_equal(m.has_tokens[0], 1);
+  assert_int_equal(m.cost[0], -1);
+  assert_int_equal(summary_of(r).output_tokens, 3);
+  tkn_batch_reader_free(r);
+}
+
 /* ---- out of memory ---- */
 
 static int oom_writer(void) {
@@ -912,8 +1065,16 @@ static int oom_writer(void) {
 
 static int oom_reader(void) {
   tkn_batch_reader *r;
-  int rc = tkn_batch_reader_new(&r, NULL);
+  tkn_prices *prices = NULL;
+  int rc = tkn_prices_new_default(&prices);
   if (rc) return rc;
+  tkn_batch_reader_options o = TKN_BATCH_READER_OPTIONS_INIT;
+  o.prices = prices;
+  rc = tkn_batch_reader_new(&r, &o);
+  if (rc) {
+    tkn_prices_free(prices);
+    return rc;
+  }
   static const char *const ids[] = {"r1", "r2", "r3", "r4", "r5", "r6"};
   for (int i = 0; i < 6 && !rc; i++) rc = tkn_batch_reader_expect(r, S(ids[i]));
   /* split so that a partial line must be held */
@@ -928,10 +1089,11 @@ static int oom_reader(void) {
   if (!rc) {
     tkn_batch_summary s = TKN_BATCH_SUMMARY_INIT;
     tkn_batch_reader_summary(r, &s);
-    if (s.missing != 2 || s.duplicates != 1) rc = -1;
+    if (s.missing != 2 || s.duplicates != 1 || s.priced != 2) rc = -1;
   }
   tkn_free(json);
   tkn_batch_reader_free(r);
+  tkn_prices_free(prices);
   return rc;
 }
 
@@ -994,6 +1156,10 @@ int main(void) {
       cmocka_unit_test(test_reader_expect_rules),
       cmocka_unit_test(test_reader_callback_failure_stops_it),
       cmocka_unit_test(test_writer_and_reader_round_trip),
+      cmocka_unit_test(test_reader_costs_openai_results_at_the_batch_price),
+      cmocka_unit_test(test_reader_costs_anthropic_results_with_cache),
+      cmocka_unit_test(test_reader_reports_what_it_cannot_price),
+      cmocka_unit_test(test_reader_without_prices_normalises_usage_only),
       cmocka_unit_test(test_writer_out_of_memory_loop),
       cmocka_unit_test(test_reader_out_of_memory_loop),
   };
