@@ -1,5 +1,6 @@
 /* The batch JSON skimmer (see jscan.h): RFC 8259 syntax, one pass, no tree.
- * UTF-8 is checked separately (tki_utf8_valid) before a line is skimmed. */
+ * UTF-8 is checked in the same pass, inside strings (JSON is ASCII outside). */
+#include <stdint.h>
 #include <string.h>
 
 #include "jscan.h"
@@ -15,14 +16,65 @@ static int hexdig(unsigned char c) {
   return (c >= '0' && c <= '9') || ((c | 0x20) >= 'a' && (c | 0x20) <= 'f');
 }
 
+#define ONES 0x0101010101010101ULL
+#define HIGHS 0x8080808080808080ULL
+/* Non-zero if a byte of w is '"', '\\' or below 0x20 (may also be non-zero
+ * for a word without one after a borrow; the byte loop then decides). */
+static inline uint64_t has_special(uint64_t w) {
+  uint64_t q = w ^ (ONES * '"'), b = w ^ (ONES * '\\');
+  /* a byte >= 0x80 (start of a UTF-8 sequence, checked below) sets its own high bit */
+  return (((q - ONES) & ~q) | ((b - ONES) & ~b) | ((w - ONES * 0x20) & ~w) | w) & HIGHS;
+}
+
+/* Length of the valid UTF-8 sequence at s[i] (a byte >= 0x80), or 0: no
+ * overlongs, no surrogates, nothing above U+10FFFF, not truncated. */
+static size_t utf8_seq(const unsigned char *s, size_t len, size_t i) {
+  unsigned char c = s[i], lo = 0x80, hi = 0xBF;
+  size_t n;
+  if (c >= 0xC2 && c <= 0xDF) {
+    n = 1;
+  } else if (c >= 0xE0 && c <= 0xEF) {
+    n = 2;
+    if (c == 0xE0) lo = 0xA0;
+    if (c == 0xED) hi = 0x9F;
+  } else if (c >= 0xF0 && c <= 0xF4) {
+    n = 3;
+    if (c == 0xF0) lo = 0x90;
+    if (c == 0xF4) hi = 0x8F;
+  } else {
+    return 0;
+  }
+  if (len - i <= n || s[i + 1] < lo || s[i + 1] > hi) return 0;
+  for (size_t k = 2; k <= n; k++)
+    if ((s[i + k] & 0xC0) != 0x80) return 0;
+  return n + 1;
+}
+
 /* s[i] is the opening quote; returns the index past the closing quote, or
  * sets *why and returns (size_t)-1 with *err at the problem. */
 static size_t scan_string(const char *s, size_t len, size_t i, size_t *err, const char **why) {
   i++;
   for (;;) {
-    /* the common case: a run of plain bytes */
+    /* the common case: a run of plain bytes, eight at a time while no byte
+     * is a quote, a backslash or a control character */
+    while (i + 8 <= len) {
+      uint64_t w;
+      memcpy(&w, s + i, 8);
+      if (has_special(w)) break;
+      i += 8;
+    }
     while (i < len) {
       unsigned char c = (unsigned char)s[i];
+      if (c >= 0x80) {
+        size_t n = utf8_seq((const unsigned char *)s, len, i);
+        if (!n) {
+          *err = i;
+          *why = TKI_JSCAN_BAD_UTF8;
+          return (size_t)-1;
+        }
+        i += n;
+        continue;
+      }
       if (c == '"' || c == '\\' || c < 0x20) break;
       i++;
     }
@@ -104,24 +156,49 @@ static size_t scan_literal(const char *s, size_t len, size_t i, const char *lit,
   return i + n;
 }
 
-/* An explicit stack of container kinds keeps deep input off the C stack. */
+/* An explicit stack keeps deep input off the C stack.  Each open container
+ * carries the paths still to be matched inside it (a bit per path), the key
+ * level its keys are compared at, and the paths whose value it is. */
 #define JS_MAX_STACK 256
 
-int tki_jscan_value(const char *s, size_t len, size_t *pos, size_t *start, int max_depth,
-                    const char **why) {
-  char stack[JS_MAX_STACK];
+const char TKI_JSCAN_BAD_UTF8[] = "invalid UTF-8";
+
+typedef struct js_frame {
+  char kind;      /* '{' or '[' */
+  uint32_t mask;  /* paths to compare this object's keys against */
+  uint32_t rec;   /* paths whose value is this container */
+  int level;      /* index into a path's keys for this object's keys */
+  size_t start;
+} js_frame;
+
+static void record(tki_span *out, uint32_t rec, size_t start, size_t end) {
+  for (int k = 0; rec; k++, rec >>= 1)
+    if (rec & 1) {
+      out[k].off = start;
+      out[k].len = end - start;
+    }
+}
+
+int tki_jscan_extract(const char *s, size_t len, int max_depth, const tki_jpath *paths,
+                      int npaths, tki_span *out, size_t *pos, const char **why) {
+  js_frame st[JS_MAX_STACK];
   int depth = 0;
   if (max_depth > JS_MAX_STACK) max_depth = JS_MAX_STACK;
+  if (npaths > 32) npaths = 32;
+  for (int k = 0; k < npaths; k++) out[k].off = out[k].len = 0;
   size_t err = 0;
-  size_t i = skip_ws(s, len, *pos);
-  if (start) *start = i;
-  /* expecting a value at i */
+  size_t i = skip_ws(s, len, 0);
+  /* what the value about to be read is: */
+  uint32_t cur_mask = npaths == 32 ? 0xFFFFFFFFu : ((1u << npaths) - 1); /* paths going deeper */
+  uint32_t cur_rec = 0; /* paths ending at it */
+  int cur_level = 0;
   for (;;) {
     if (i >= len) {
       err = len;
       *why = "unexpected end of input";
       goto fail;
     }
+    size_t vstart = i;
     switch (s[i]) {
       case '{':
       case '[':
@@ -130,19 +207,26 @@ int tki_jscan_value(const char *s, size_t len, size_t *pos, size_t *start, int m
           *why = "nesting too deep";
           goto fail;
         }
-        stack[depth++] = s[i];
+        st[depth].kind = s[i];
+        st[depth].mask = s[i] == '{' ? cur_mask : 0;
+        st[depth].rec = cur_rec;
+        st[depth].level = cur_level;
+        st[depth].start = i;
+        depth++;
         i = skip_ws(s, len, i + 1);
         if (i < len && (s[i] == '}' || s[i] == ']')) {
-          if ((s[i] == '}') != (stack[depth - 1] == '{')) {
+          if ((s[i] == '}') != (st[depth - 1].kind == '{')) {
             err = i;
             *why = "mismatched bracket";
             goto fail;
           }
-          depth--;
           i++;
+          depth--;
+          record(out, st[depth].rec, st[depth].start, i);
           goto after_value;
         }
-        if (stack[depth - 1] == '{') goto object_key;
+        if (st[depth - 1].kind == '{') goto object_key;
+        cur_mask = cur_rec = 0; /* paths do not go through arrays */
         continue;
       case '"': i = scan_string(s, len, i, &err, why); break;
       case 't': i = scan_literal(s, len, i, "true", &err, why); break;
@@ -158,11 +242,9 @@ int tki_jscan_value(const char *s, size_t len, size_t *pos, size_t *start, int m
         }
     }
     if (i == (size_t)-1) goto fail;
+    if (cur_rec) record(out, cur_rec, vstart, i);
   after_value:
-    if (depth == 0) {
-      *pos = i;
-      return 0;
-    }
+    if (depth == 0) break;
     i = skip_ws(s, len, i);
     if (i >= len) {
       err = len;
@@ -171,16 +253,18 @@ int tki_jscan_value(const char *s, size_t len, size_t *pos, size_t *start, int m
     }
     if (s[i] == ',') {
       i = skip_ws(s, len, i + 1);
-      if (stack[depth - 1] == '{') goto object_key;
+      if (st[depth - 1].kind == '{') goto object_key;
+      cur_mask = cur_rec = 0;
       continue;
     }
-    if ((s[i] == '}' && stack[depth - 1] == '{') || (s[i] == ']' && stack[depth - 1] == '[')) {
-      depth--;
+    if ((s[i] == '}' && st[depth - 1].kind == '{') || (s[i] == ']' && st[depth - 1].kind == '[')) {
       i++;
+      depth--;
+      record(out, st[depth].rec, st[depth].start, i);
       goto after_value;
     }
     err = i;
-    *why = stack[depth - 1] == '{' ? "expected ',' or '}'" : "expected ',' or ']'";
+    *why = st[depth - 1].kind == '{' ? "expected ',' or '}'" : "expected ',' or ']'";
     goto fail;
   object_key:
     if (i >= len || s[i] != '"') {
@@ -188,8 +272,24 @@ int tki_jscan_value(const char *s, size_t len, size_t *pos, size_t *start, int m
       *why = "expected a string key";
       goto fail;
     }
-    i = scan_string(s, len, i, &err, why);
-    if (i == (size_t)-1) goto fail;
+    {
+      size_t kstart = i + 1;
+      i = scan_string(s, len, i, &err, why);
+      if (i == (size_t)-1) goto fail;
+      uint32_t m = st[depth - 1].mask;
+      int level = st[depth - 1].level;
+      cur_mask = cur_rec = 0;
+      cur_level = level + 1;
+      for (int k = 0; m; k++, m >>= 1) {
+        if (!(m & 1)) continue;
+        const char *key = paths[k].keys[level];
+        size_t klen = strlen(key);
+        if (klen == i - 1 - kstart && memcmp(key, s + kstart, klen) == 0) {
+          if (paths[k].n == level + 1) cur_rec |= 1u << k;
+          else cur_mask |= 1u << k;
+        }
+      }
+    }
     i = skip_ws(s, len, i);
     if (i >= len || s[i] != ':') {
       err = i < len ? i : len;
@@ -198,55 +298,16 @@ int tki_jscan_value(const char *s, size_t len, size_t *pos, size_t *start, int m
     }
     i = skip_ws(s, len, i + 1);
   }
+  i = skip_ws(s, len, i);
+  if (i < len) {
+    err = i;
+    *why = "unexpected text after the JSON value";
+    goto fail;
+  }
+  return 0;
 fail:
   *pos = err;
   return -1;
-}
-
-int tki_jscan_document(const char *s, size_t len, int max_depth, size_t *pos, const char **why) {
-  size_t i = 0;
-  if (tki_jscan_value(s, len, &i, NULL, max_depth, why)) {
-    *pos = i;
-    return -1;
-  }
-  i = skip_ws(s, len, i);
-  if (i < len) {
-    *pos = i;
-    *why = "unexpected text after the JSON value";
-    return -1;
-  }
-  return 0;
-}
-
-int tki_jscan_fields(const char *s, tki_span obj, const char *const *keys, size_t n,
-                     tki_span *out) {
-  for (size_t k = 0; k < n; k++) out[k].off = out[k].len = 0;
-  size_t end = obj.off + obj.len;
-  size_t i = skip_ws(s, end, obj.off);
-  if (i >= end || s[i] != '{') return -1;
-  i = skip_ws(s, end, i + 1);
-  const char *why;
-  size_t err;
-  while (i < end && s[i] == '"') {
-    size_t kstart = i + 1;
-    size_t kend = scan_string(s, end, i, &err, &why);
-    if (kend == (size_t)-1) return -1;
-    size_t klen = kend - 1 - kstart;
-    i = skip_ws(s, end, kend);
-    if (i >= end || s[i] != ':') return -1;
-    i++;
-    size_t vstart;
-    if (tki_jscan_value(s, end, &i, &vstart, JS_MAX_STACK, &why)) return -1;
-    for (size_t k = 0; k < n; k++) {
-      if (strlen(keys[k]) == klen && memcmp(keys[k], s + kstart, klen) == 0) {
-        out[k].off = vstart;
-        out[k].len = i - vstart;
-      }
-    }
-    i = skip_ws(s, end, i);
-    if (i < end && s[i] == ',') i = skip_ws(s, end, i + 1);
-  }
-  return 0;
 }
 
 int tki_jscan_is_null(const char *s, tki_span v) {

@@ -12,23 +12,24 @@ typedef struct tki_span {
   size_t off, len; /* len 0: absent */
 } tki_span;
 
-/* Validate the JSON value starting at or after s[*pos] (leading whitespace
- * skipped).  On success returns 0, *start (may be NULL) is where the value
- * begins and *pos is just past it.  On failure returns -1, *pos is the byte
- * offset of the problem and *why a static description. */
-int tki_jscan_value(const char *s, size_t len, size_t *pos, size_t *start, int max_depth,
-                    const char **why);
+/* A path of object keys from the root, e.g. {"response", "body", "usage"}. */
+#define TKI_JPATH_MAX 4
+typedef struct tki_jpath {
+  const char *keys[TKI_JPATH_MAX];
+  int n;
+} tki_jpath;
 
 /* Validate that [s, s+len) is exactly one JSON value (surrounding whitespace
- * allowed); 0, or -1 with *pos and *why as above. */
-int tki_jscan_document(const char *s, size_t len, int max_depth, size_t *pos, const char **why);
-
-/* For the object spanning `obj` (already validated), the span of the value
- * of each key in keys[0..n) (the last occurrence wins; absent: len 0).
- * Keys are compared with their raw bytes between the quotes.  Returns 0, or
- * -1 if obj is not an object. */
-int tki_jscan_fields(const char *s, tki_span obj, const char *const *keys, size_t n,
-                     tki_span *out);
+ * allowed, nesting at most max_depth) and, in the same pass, find the value of
+ * each path (out[k] for paths[k]; absent: len 0; the last occurrence wins;
+ * paths never go through arrays; at most 32 paths).  Keys are compared with
+ * their raw bytes between the quotes.  UTF-8 is checked in the same pass
+ * (outside strings JSON is ASCII).  Returns 0, or -1 with *pos the byte
+ * offset of the problem and *why a static description, which is
+ * TKI_JSCAN_BAD_UTF8 for invalid UTF-8. */
+extern const char TKI_JSCAN_BAD_UTF8[];
+int tki_jscan_extract(const char *s, size_t len, int max_depth, const tki_jpath *paths,
+                      int npaths, tki_span *out, size_t *pos, const char **why);
 
 /* 1 if the span is the literal null. */
 int tki_jscan_is_null(const char *s, tki_span v);

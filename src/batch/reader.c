@@ -213,49 +213,63 @@ typedef struct line_view {
   tki_span id, model, body, usage, error;
 } line_view;
 
-static int read_openai(tkn_batch_reader *r, const char *s, tki_span top, line_view *v,
+enum { OA_ID, OA_RESP, OA_ERR, OA_CODE, OA_BODY, OA_MODEL, OA_USAGE, OA_BODY_ERR, OA_ERR_CODE, OA_N };
+static const tki_jpath OA_PATHS[OA_N] = {
+    [OA_ID] = {{"custom_id"}, 1},
+    [OA_RESP] = {{"response"}, 1},
+    [OA_ERR] = {{"error"}, 1},
+    [OA_CODE] = {{"response", "status_code"}, 2},
+    [OA_BODY] = {{"response", "body"}, 2},
+    [OA_MODEL] = {{"response", "body", "model"}, 3},
+    [OA_USAGE] = {{"response", "body", "usage"}, 3},
+    [OA_BODY_ERR] = {{"response", "body", "error"}, 3},
+    [OA_ERR_CODE] = {{"error", "code"}, 2},
+};
+
+_Static_assert(OA_N <= 16, "span array");
+enum { AN_ID, AN_RESULT, AN_TYPE, AN_MSG, AN_MODEL, AN_USAGE, AN_ERR, AN_N };
+_Static_assert(AN_N <= 16, "span array");
+static const tki_jpath AN_PATHS[AN_N] = {
+    [AN_ID] = {{"custom_id"}, 1},
+    [AN_RESULT] = {{"result"}, 1},
+    [AN_TYPE] = {{"result", "type"}, 2},
+    [AN_MSG] = {{"result", "message"}, 2},
+    [AN_MODEL] = {{"result", "message", "model"}, 3},
+    [AN_USAGE] = {{"result", "message", "usage"}, 3},
+    [AN_ERR] = {{"result", "error"}, 2},
+};
+
+static int read_openai(tkn_batch_reader *r, const char *s, const tki_span *f, line_view *v,
                        uint64_t off) {
-  static const char *const keys[] = {"custom_id", "response", "error"};
-  tki_span f[3];
-  if (tki_jscan_fields(s, top, keys, 3, f))
-    return line_fail(r, TKN_ERR_SCHEMA, off, "%s", "a result line is not a JSON object", (size_t)-1);
-  v->id = f[0];
-  tki_span resp = f[1], err = f[2];
+  v->id = f[OA_ID];
+  tki_span resp = f[OA_RESP], err = f[OA_ERR];
   if (err.len && !tki_jscan_is_null(s, err)) {
     v->error = err;
     v->status = TKN_BATCH_ERRORED;
-    static const char *const ekeys[] = {"code"};
-    tki_span code;
-    if (is_object(s, err) && !tki_jscan_fields(s, err, ekeys, 1, &code)) {
-      if (span_is(s, code, "\"batch_expired\"")) v->status = TKN_BATCH_EXPIRED;
-      else if (span_is(s, code, "\"batch_cancelled\"") || span_is(s, code, "\"batch_canceled\""))
-        v->status = TKN_BATCH_CANCELED;
-    }
+    tki_span code = f[OA_ERR_CODE];
+    if (span_is(s, code, "\"batch_expired\"")) v->status = TKN_BATCH_EXPIRED;
+    else if (span_is(s, code, "\"batch_cancelled\"") || span_is(s, code, "\"batch_canceled\""))
+      v->status = TKN_BATCH_CANCELED;
   }
   if (resp.len && !tki_jscan_is_null(s, resp)) {
-    static const char *const rkeys[] = {"status_code", "body"};
-    tki_span rf[2];
-    if (!is_object(s, resp) || tki_jscan_fields(s, resp, rkeys, 2, rf))
-      return line_fail(r, TKN_ERR_SCHEMA, off, "%s", "\"response\" is not an object", (size_t)-1);
+    if (!is_object(s, resp))
+      return line_fail(r, TKN_ERR_SCHEMA, off, "%s", "\"response\" is not an object", resp.off);
     long code = 0;
-    if (rf[0].len) {
+    tki_span c = f[OA_CODE];
+    if (c.len) {
       char tmp[16];
-      if (rf[0].len >= sizeof tmp || s[rf[0].off] < '0' || s[rf[0].off] > '9')
-        return line_fail(r, TKN_ERR_SCHEMA, off, "%s", "\"status_code\" is not a status number",
-                         rf[0].off);
-      memcpy(tmp, s + rf[0].off, rf[0].len);
-      tmp[rf[0].len] = '\0';
+      if (c.len >= sizeof tmp || s[c.off] < '0' || s[c.off] > '9')
+        return line_fail(r, TKN_ERR_SCHEMA, off, "%s", "\"status_code\" is not a status number", c.off);
+      memcpy(tmp, s + c.off, c.len);
+      tmp[c.len] = '\0';
       code = strtol(tmp, NULL, 10);
     }
     v->http = (int32_t)code;
-    v->body = rf[1];
-    if (is_object(s, rf[1])) {
-      static const char *const bkeys[] = {"model", "usage", "error"};
-      tki_span bf[3];
-      tki_jscan_fields(s, rf[1], bkeys, 3, bf);
-      v->model = bf[0];
-      if (is_object(s, bf[1])) v->usage = bf[1];
-      if (!v->error.len && code / 100 != 2) v->error = bf[2].len ? bf[2] : rf[1];
+    v->body = f[OA_BODY];
+    if (is_object(s, f[OA_BODY])) {
+      v->model = f[OA_MODEL];
+      if (is_object(s, f[OA_USAGE])) v->usage = f[OA_USAGE];
+      if (!v->error.len && code / 100 != 2) v->error = f[OA_BODY_ERR].len ? f[OA_BODY_ERR] : f[OA_BODY];
     }
     if (!v->status) v->status = code / 100 == 2 ? TKN_BATCH_SUCCEEDED : TKN_BATCH_ERRORED;
   }
@@ -265,37 +279,29 @@ static int read_openai(tkn_batch_reader *r, const char *s, tki_span top, line_vi
   return TKN_OK;
 }
 
-static int read_anthropic(tkn_batch_reader *r, const char *s, tki_span top, line_view *v,
+static int read_anthropic(tkn_batch_reader *r, const char *s, const tki_span *f, line_view *v,
                           uint64_t off) {
-  static const char *const keys[] = {"custom_id", "result"};
-  tki_span f[2];
-  if (tki_jscan_fields(s, top, keys, 2, f))
-    return line_fail(r, TKN_ERR_SCHEMA, off, "%s", "a result line is not a JSON object", (size_t)-1);
-  v->id = f[0];
-  static const char *const rkeys[] = {"type", "message", "error"};
-  tki_span rf[3];
-  if (!is_object(s, f[1]) || tki_jscan_fields(s, f[1], rkeys, 3, rf))
+  v->id = f[AN_ID];
+  if (!is_object(s, f[AN_RESULT]))
     return line_fail(r, TKN_ERR_SCHEMA, off, "%s", "\"result\" is missing or not an object", (size_t)-1);
-  if (span_is(s, rf[0], "\"succeeded\"")) v->status = TKN_BATCH_SUCCEEDED;
-  else if (span_is(s, rf[0], "\"errored\"")) v->status = TKN_BATCH_ERRORED;
-  else if (span_is(s, rf[0], "\"canceled\"")) v->status = TKN_BATCH_CANCELED;
-  else if (span_is(s, rf[0], "\"expired\"")) v->status = TKN_BATCH_EXPIRED;
+  tki_span t = f[AN_TYPE];
+  if (span_is(s, t, "\"succeeded\"")) v->status = TKN_BATCH_SUCCEEDED;
+  else if (span_is(s, t, "\"errored\"")) v->status = TKN_BATCH_ERRORED;
+  else if (span_is(s, t, "\"canceled\"")) v->status = TKN_BATCH_CANCELED;
+  else if (span_is(s, t, "\"expired\"")) v->status = TKN_BATCH_EXPIRED;
   else
     return line_fail(r, TKN_ERR_SCHEMA, off, "%s",
                      "result \"type\" is not succeeded, errored, canceled or expired",
-                     rf[0].len ? rf[0].off : (size_t)-1);
+                     t.len ? t.off : (size_t)-1);
   if (v->status == TKN_BATCH_SUCCEEDED) {
-    if (!is_object(s, rf[1]))
+    if (!is_object(s, f[AN_MSG]))
       return line_fail(r, TKN_ERR_SCHEMA, off, "%s", "a succeeded result has no \"message\" object",
                        (size_t)-1);
-    v->body = rf[1];
-    static const char *const mkeys[] = {"model", "usage"};
-    tki_span mf[2];
-    tki_jscan_fields(s, rf[1], mkeys, 2, mf);
-    v->model = mf[0];
-    if (is_object(s, mf[1])) v->usage = mf[1];
+    v->body = f[AN_MSG];
+    v->model = f[AN_MODEL];
+    if (is_object(s, f[AN_USAGE])) v->usage = f[AN_USAGE];
   }
-  if (rf[2].len && !tki_jscan_is_null(s, rf[2])) v->error = rf[2];
+  if (f[AN_ERR].len && !tki_jscan_is_null(s, f[AN_ERR])) v->error = f[AN_ERR];
   return TKN_OK;
 }
 
@@ -377,16 +383,18 @@ static int process_line(tkn_batch_reader *r, const char *s, size_t len, uint64_t
     return line_fail(r, TKN_ERR_LIMIT, off, "line longer than the limit of %s bytes", lim, (size_t)-1);
   }
   size_t bad;
-  if (!tki_utf8_valid(s, len, &bad))
-    return line_fail(r, TKN_ERR_UTF8, off, "%s", "invalid UTF-8", bad);
   const char *why;
-  if (tki_jscan_document(s, len, TKN_BATCH_MAX_DEPTH, &bad, &why))
-    return line_fail(r, TKN_ERR_PARSE, off, "malformed JSON: %s", why, bad);
+  int anthropic = r->opts.provider == TKN_BATCH_ANTHROPIC;
+  tki_span f[16]; /* OA_N and AN_N both fit */
+  if (tki_jscan_extract(s, len, TKN_BATCH_MAX_DEPTH, anthropic ? AN_PATHS : OA_PATHS,
+                        anthropic ? AN_N : OA_N, f, &bad, &why))
+    return why == TKI_JSCAN_BAD_UTF8 ? line_fail(r, TKN_ERR_UTF8, off, "%s", why, bad)
+                                     : line_fail(r, TKN_ERR_PARSE, off, "malformed JSON: %s", why, bad);
+  if (s[i] != '{')
+    return line_fail(r, TKN_ERR_SCHEMA, off, "%s", "a result line is not a JSON object", (size_t)-1);
   line_view v;
   memset(&v, 0, sizeof v);
-  tki_span top = {0, len};
-  int rc = r->opts.provider == TKN_BATCH_OPENAI ? read_openai(r, s, top, &v, off)
-                                                : read_anthropic(r, s, top, &v, off);
+  int rc = anthropic ? read_anthropic(r, s, f, &v, off) : read_openai(r, s, f, &v, off);
   if (rc) return rc;
   r->scratch.len = 0;
   r->scratch.failed = 0;

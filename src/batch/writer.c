@@ -108,16 +108,14 @@ static int check_body(tkn_batch_writer *w, const char *id, size_t id_len, const 
   int idl = (int)(id_len > 100 ? 100 : id_len);
   if (!body && len) return tki_err(w->err, TKN_ERR_INVALID, "batch writer: NULL body");
   size_t bad;
-  if (!tki_utf8_valid(body, len, &bad))
-    return tki_err(w->err, TKN_ERR_UTF8, "batch writer: body of \"%.*s\" is not UTF-8 at byte %zu",
-                   idl, id, bad);
   const char *why;
-  if (tki_jscan_document(body, len, TKN_BATCH_MAX_DEPTH, &bad, &why))
-    return tki_err(w->err, TKN_ERR_PARSE, "batch writer: body of \"%.*s\": %s at byte %zu", idl, id,
+  static const tki_jpath paths[] = {{{"model"}, 1}};
+  if (tki_jscan_extract(body, len, TKN_BATCH_MAX_DEPTH, paths, 1, model, &bad, &why))
+    return tki_err(w->err, why == TKI_JSCAN_BAD_UTF8 ? TKN_ERR_UTF8 : TKN_ERR_PARSE, "batch writer: body of \"%.*s\": %s at byte %zu", idl, id,
                    why, bad);
-  static const char *const keys[] = {"model"};
-  tki_span obj = {0, len};
-  if (tki_jscan_fields(body, obj, keys, 1, model))
+  size_t first = 0;
+  while (body[first] == ' ' || body[first] == '\t' || body[first] == '\n' || body[first] == '\r') first++;
+  if (body[first] != '{')
     return tki_err(w->err, TKN_ERR_SCHEMA, "batch writer: body of \"%.*s\" is not a JSON object", idl, id);
   if (model->len < 2 || body[model->off] != '"')
     return tki_err(w->err, TKN_ERR_SCHEMA, "batch writer: body of \"%.*s\" has no string \"model\"",

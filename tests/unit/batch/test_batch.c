@@ -250,6 +250,32 @@ static void test_writer_rejects_bad_bodies(void **state) {
   sink_free(&s);
 }
 
+static void test_writer_checks_utf8_inside_strings(void **state) {
+  (void)state;
+  sink s = {0};
+  tkn_batch_writer *w = make_writer(&s, TKN_BATCH_OPENAI);
+  static const char *const bad[] = {
+      "\xc0\x80",         /* overlong NUL */
+      "\xe0\x80\xaf",     /* overlong slash */
+      "\xed\xa0\x80",     /* a surrogate */
+      "\xf4\x90\x80\x80", /* above U+10FFFF */
+      "\xe4\xb8",         /* truncated before the closing quote */
+      "\x80",             /* a lone continuation byte */
+      "\xff",
+  };
+  for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+    char body[64];
+    snprintf(body, sizeof body, "{\"model\":\"m\",\"t\":\"a%sb\"}", bad[i]);
+    assert_int_equal(tkn_batch_writer_add(w, S("r"), S(body)), TKN_ERR_UTF8);
+    char want[32];
+    snprintf(want, sizeof want, "at byte %d", 19);
+    assert_non_null(strstr(tkn_batch_writer_errmsg(w), want));
+  }
+  assert_int_equal(tkn_batch_writer_add(w, S("r"), S("{\"model\":\"m\",\"t\":\"é中😀\xf4\x8f\xbf\xbf\"}")), TKN_OK);
+  tkn_batch_writer_free(w);
+  sink_free(&s);
+}
+
 static void test_writer_rejects_deep_nesting(void **state) {
   (void)state;
   sink s = {0};
@@ -684,7 +710,7 @@ static void test_reader_every_chunk_split_gives_the_same_result(void **state) {
   (void)state;
   char in[4096];
   snprintf(in, sizeof in, "%s%s\r\n%s", OA_OUTPUT, OA_ERRORS,
-           "{\"custom_id\":\"r1\",\"response\":null,\"error\":{\"code\":\"x\"}}");
+           "{\"custom_id\":\"r1\",\"response\":null,\"error\":{\"code\":\"x\",\"message\":\"中文 é 😀\"}}");
   size_t len = strlen(in);
   got ref, g;
   tkn_batch_summary rs, s;
@@ -1135,6 +1161,7 @@ int main(void) {
       cmocka_unit_test(test_writer_openai_holds_one_model),
       cmocka_unit_test(test_writer_anthropic_allows_several_models),
       cmocka_unit_test(test_writer_rejects_bad_bodies),
+      cmocka_unit_test(test_writer_checks_utf8_inside_strings),
       cmocka_unit_test(test_writer_rejects_deep_nesting),
       cmocka_unit_test(test_writer_checks_custom_ids),
       cmocka_unit_test(test_writer_splits_at_request_limit),
