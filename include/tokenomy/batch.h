@@ -42,8 +42,10 @@
  * Bad input fails clearly: a malformed line gives TKN_ERR_PARSE (or _UTF8,
  * _SCHEMA for valid JSON of the wrong shape) with the file number, line
  * number and byte offset in the message; a line longer than max_line_bytes
- * gives TKN_ERR_LIMIT.  After such a failure the reader refuses more input
- * (TKN_ERR_STATE); what it delivered before stays valid.
+ * gives TKN_ERR_LIMIT.  A chunk may hold several lines, so a failed feed or
+ * end_file (any status but TKN_ERR_INVALID) cannot be undone: the reader then
+ * refuses more input (TKN_ERR_STATE); what it delivered, its summary and its
+ * dead letters stay valid.  A failed finish (TKN_ERR_NOMEM) may be retried.
  *
  * Threading: a writer or a reader is used by one thread at a time.
  */

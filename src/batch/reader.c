@@ -520,6 +520,7 @@ int tkn_batch_reader_feed(tkn_batch_reader *r, const char *data, size_t len) {
       if (r->partial.len == 0) r->line_off = r->file_off;
       if (tki_buf_append(&r->partial, data, n)) {
         r->partial.failed = 0;
+        r->failed = 1; /* earlier lines of this chunk are consumed: no retry */
         return tki_err(r->err, TKN_ERR_NOMEM, "batch results: out of memory holding a line");
       }
       r->file_off += n;
@@ -531,6 +532,7 @@ int tkn_batch_reader_feed(tkn_batch_reader *r, const char *data, size_t len) {
       if (partial_too_long(r, n)) return TKN_ERR_LIMIT;
       if (tki_buf_append(&r->partial, data, n)) {
         r->partial.failed = 0;
+        r->failed = 1; /* earlier lines of this chunk are consumed: no retry */
         return tki_err(r->err, TKN_ERR_NOMEM, "batch results: out of memory holding a line");
       }
       rc = process_line(r, r->partial.data, r->partial.len, r->line_off);
