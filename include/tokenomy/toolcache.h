@@ -25,8 +25,9 @@
  * and evicts the least recently used entries first.  Time comes from a host
  * clock callback (milliseconds), so tests and simulations control it.
  *
- * Threading: a tkn_toolcache is internally synchronised (one mutex; arguments
- * are parsed, canonicalised and hashed, and tokens counted, outside it): any
+ * Threading: a tkn_toolcache is internally synchronised (a mutex per shard,
+ * see options.shards, and a read-write lock over the policies; arguments are
+ * parsed, canonicalised and hashed, and tokens counted, outside them): any
  * number of threads may call any function on one cache at once, except
  * tkn_toolcache_free(), which must run alone.  The clock callback and the
  * tokenizer are called from the calling threads, outside the lock.
@@ -62,12 +63,17 @@ typedef struct tkn_toolcache tkn_toolcache;
 /* Bytes charged per entry on top of its key and value (bookkeeping). */
 #define TKN_TOOLCACHE_ENTRY_OVERHEAD 96
 #define TKN_TOOLCACHE_MAX_NAME 1024
+#define TKN_TOOLCACHE_MAX_SHARDS 256
 
 #define TKN_TOOLCACHE_OPTIONS_VERSION 1
 typedef struct tkn_toolcache_options {
   uint32_t version;          /* TKN_TOOLCACHE_OPTIONS_VERSION */
-  uint32_t reserved;         /* 0 */
-  uint64_t max_bytes;        /* capacity in bytes; default 64 MiB; must be > 0 */
+  /* Independently locked shards (0 or 1: one, the default).  Each holds
+   * max_bytes / shards and evicts its own least recently used entries, so
+   * the LRU order is exact only with one shard; more shards let more threads
+   * hit the cache at once.  At most TKN_TOOLCACHE_MAX_SHARDS. */
+  uint32_t shards;
+  uint64_t max_bytes;        /* capacity in bytes; default 64 MiB; must be >= shards */
   uint64_t max_args_bytes;   /* longest arguments JSON accepted; default 1 MiB */
   /* Current time in milliseconds (any epoch, never going backwards).  NULL:
    * the system's monotonic clock.  Must be safe to call from any thread. */
@@ -85,7 +91,9 @@ typedef struct tkn_toolcache_options {
 TKN_API int tkn_toolcache_options_init(tkn_toolcache_options *opts, uint32_t version);
 
 /* Make an empty cache with no policies.  opts may be NULL for the defaults.
- * TKN_ERR_INVALID (out NULL, max_bytes 0), TKN_ERR_VERSION, TKN_ERR_NOMEM. */
+ * TKN_ERR_INVALID (out NULL, max_bytes or max_args_bytes 0, more than
+ * TKN_TOOLCACHE_MAX_SHARDS shards, max_bytes < shards), TKN_ERR_VERSION,
+ * TKN_ERR_NOMEM. */
 TKN_API int tkn_toolcache_new(tkn_toolcache **out, const tkn_toolcache_options *opts);
 
 /* Free the cache and every entry.  NULL is a no-op.  Not concurrent with any
@@ -128,7 +136,8 @@ TKN_API int tkn_toolcache_get(tkn_toolcache *cache, const char *tool, size_t too
  * what one hit saves in tokens: >= 0 as given by the host, or -1 to count the
  * value with the options' tokenizer (TKN_ERR_INVALID if there is none).
  * TKN_ERR_STATE if the tool is not registered cacheable (nothing is stored);
- * TKN_ERR_LIMIT if the entry alone is larger than max_bytes; the argument
+ * TKN_ERR_LIMIT if the entry alone is larger than max_bytes (max_bytes /
+ * shards with several shards); the argument
  * errors of tkn_toolcache_get(); TKN_ERR_CALLBACK / TKN_ERR_UTF8 from the
  * tokenizer; TKN_ERR_NOMEM.  A failed put leaves the cache as it was. */
 TKN_API int tkn_toolcache_put(tkn_toolcache *cache, const char *tool, size_t tool_len,

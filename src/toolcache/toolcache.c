@@ -1,7 +1,9 @@
-/* The tool-result cache: a chained hash table of entries threaded on one LRU
- * list, under one mutex.  The expensive part of a call (parsing and
- * canonicalising the arguments, hashing, counting tokens, reading the clock)
- * runs before the lock is taken; the lock covers only the table walk. */
+/* The tool-result cache: shards, each a chained hash table of entries
+ * threaded on its own LRU list under its own mutex (one shard by default, so
+ * the LRU order is exact), and a policy table under a read-write lock.  The
+ * expensive part of a call (parsing and canonicalising the arguments,
+ * hashing, counting tokens, reading the clock) runs before any lock is taken;
+ * a shard's lock covers only its table walk. */
 #include <pthread.h>
 #include <string.h>
 #include <time.h>
@@ -31,15 +33,24 @@ typedef struct tc_policy {
   char name[];
 } tc_policy;
 
-struct tkn_toolcache {
+typedef struct tc_shard {
   pthread_mutex_t mu;
-  tkn_toolcache_options opts;
   tc_entry **buckets;
   size_t nbuckets; /* power of two */
   tc_entry *head, *tail;
+  uint64_t max_bytes;
+  tkn_toolcache_stats st; /* this shard's counters */
+  char pad[64];           /* keep neighbouring shards off one cache line */
+} tc_shard;
+
+struct tkn_toolcache {
+  tkn_toolcache_options opts;
+  pthread_rwlock_t plock; /* the policies */
   tc_policy **pbuckets;
-  size_t npbuckets;
-  tkn_toolcache_stats st;
+  size_t npbuckets, npolicies;
+  uint32_t nshards;
+  tc_shard *shards;
+  pthread_mutex_t errmu;
   char err[TKI_ERRLEN];
 };
 
@@ -65,10 +76,14 @@ static char *value_of(tc_entry *e) { return e->data + e->scope_id_len + e->key_l
 
 /* Record a failure's text on the handle (under the lock) and return status. */
 static int fail(tkn_toolcache *c, int status, const char *text) {
-  pthread_mutex_lock(&c->mu);
+  pthread_mutex_lock(&c->errmu);
   tki_copy_err(c->err, sizeof c->err, text);
-  pthread_mutex_unlock(&c->mu);
+  pthread_mutex_unlock(&c->errmu);
   return status;
+}
+
+static tc_shard *shard_of(const tkn_toolcache *c, uint64_t h) {
+  return &c->shards[c->nshards == 1 ? 0 : (h >> 40) % c->nshards];
 }
 
 static int failf(tkn_toolcache *c, int status, const char *fmt, const char *a) {
@@ -102,8 +117,8 @@ static tc_policy *policy_find(const tkn_toolcache *c, const char *name, size_t l
   return NULL;
 }
 
-static void policy_rehash(tkn_toolcache *c, size_t count) {
-  if (count < c->npbuckets) return;
+static void policy_rehash(tkn_toolcache *c) {
+  if (c->npolicies < c->npbuckets) return;
   size_t n = c->npbuckets * 2;
   tc_policy **nb = tki_calloc(n, sizeof *nb);
   if (!nb) return; /* longer chains, still correct */
@@ -121,7 +136,7 @@ static void policy_rehash(tkn_toolcache *c, size_t count) {
 
 /* ---- entries ---- */
 
-static void lru_unlink(tkn_toolcache *c, tc_entry *e) {
+static void lru_unlink(tc_shard *c, tc_entry *e) {
   if (e->prev) e->prev->next = e->next;
   else c->head = e->next;
   if (e->next) e->next->prev = e->prev;
@@ -129,7 +144,7 @@ static void lru_unlink(tkn_toolcache *c, tc_entry *e) {
   e->prev = e->next = NULL;
 }
 
-static void lru_push_front(tkn_toolcache *c, tc_entry *e) {
+static void lru_push_front(tc_shard *c, tc_entry *e) {
   e->prev = NULL;
   e->next = c->head;
   if (c->head) c->head->prev = e;
@@ -138,7 +153,7 @@ static void lru_push_front(tkn_toolcache *c, tc_entry *e) {
 }
 
 /* Unlink e from its chain and the LRU list, free it, update the size. */
-static void entry_remove(tkn_toolcache *c, tc_entry *e) {
+static void entry_remove(tc_shard *c, tc_entry *e) {
   tc_entry **pp = &c->buckets[e->hash & (c->nbuckets - 1)];
   while (*pp != e) pp = &(*pp)->hnext;
   *pp = e->hnext;
@@ -157,14 +172,14 @@ static int entry_matches(tc_entry *e, uint64_t h, int32_t scope, const char *sid
          (sid_len == 0 || memcmp(scope_id_of(e), sid, sid_len) == 0);
 }
 
-static tc_entry *entry_find(tkn_toolcache *c, uint64_t h, int32_t scope, const char *sid,
+static tc_entry *entry_find(tc_shard *c, uint64_t h, int32_t scope, const char *sid,
                             size_t sid_len, const char *key, size_t key_len) {
   for (tc_entry *e = c->buckets[h & (c->nbuckets - 1)]; e; e = e->hnext)
     if (entry_matches(e, h, scope, sid, sid_len, key, key_len)) return e;
   return NULL;
 }
 
-static void entries_rehash(tkn_toolcache *c) {
+static void entries_rehash(tc_shard *c) {
   if (c->st.entries < c->nbuckets) return;
   size_t n = c->nbuckets * 2;
   tc_entry **nb = tki_calloc(n, sizeof *nb);
@@ -244,6 +259,18 @@ int tkn_toolcache_options_init(tkn_toolcache_options *opts, uint32_t version) {
   return TKN_OK;
 }
 
+static void free_shards(tc_shard *shards, uint32_t n, uint32_t inited) {
+  for (uint32_t i = 0; i < n; i++) {
+    for (tc_entry *e = shards[i].head, *next; e; e = next) {
+      next = e->next;
+      tki_free(e);
+    }
+    tki_free(shards[i].buckets);
+    if (i < inited) pthread_mutex_destroy(&shards[i].mu);
+  }
+  tki_free(shards);
+}
+
 int tkn_toolcache_new(tkn_toolcache **out, const tkn_toolcache_options *opts) {
   if (!out) return TKN_ERR_INVALID;
   *out = NULL;
@@ -252,41 +279,55 @@ int tkn_toolcache_new(tkn_toolcache **out, const tkn_toolcache_options *opts) {
     if (opts->version != TKN_TOOLCACHE_OPTIONS_VERSION) return TKN_ERR_VERSION;
     o = *opts;
   }
-  if (o.max_bytes == 0 || o.max_args_bytes == 0) return TKN_ERR_INVALID;
+  if (o.shards == 0) o.shards = 1;
+  if (o.max_bytes == 0 || o.max_args_bytes == 0 || o.shards > TKN_TOOLCACHE_MAX_SHARDS ||
+      o.max_bytes < o.shards)
+    return TKN_ERR_INVALID;
   tkn_toolcache *c = tki_calloc(1, sizeof *c);
   if (!c) return TKN_ERR_NOMEM;
   c->opts = o;
-  c->nbuckets = 64;
+  c->nshards = o.shards;
   c->npbuckets = 16;
-  c->buckets = tki_calloc(c->nbuckets, sizeof *c->buckets);
   c->pbuckets = tki_calloc(c->npbuckets, sizeof *c->pbuckets);
-  if (!c->buckets || !c->pbuckets || pthread_mutex_init(&c->mu, NULL) != 0) {
-    tki_free(c->buckets);
+  c->shards = tki_calloc(c->nshards, sizeof *c->shards);
+  uint32_t inited = 0;
+  int ok = c->pbuckets && c->shards;
+  tkn_toolcache_stats st0 = TKN_TOOLCACHE_STATS_INIT;
+  for (uint32_t i = 0; ok && i < c->nshards; i++) {
+    tc_shard *sh = &c->shards[i];
+    sh->nbuckets = 64;
+    sh->buckets = tki_calloc(sh->nbuckets, sizeof *sh->buckets);
+    /* the capacity split evenly; the first shards take the remainder */
+    sh->max_bytes = o.max_bytes / c->nshards + (i < o.max_bytes % c->nshards ? 1 : 0);
+    sh->st = st0;
+    ok = sh->buckets && pthread_mutex_init(&sh->mu, NULL) == 0;
+    if (ok) inited++;
+  }
+  int plock_ok = ok && pthread_rwlock_init(&c->plock, NULL) == 0;
+  int err_ok = plock_ok && pthread_mutex_init(&c->errmu, NULL) == 0;
+  if (!err_ok) {
+    if (plock_ok) pthread_rwlock_destroy(&c->plock);
+    if (c->shards) free_shards(c->shards, c->nshards, inited);
     tki_free(c->pbuckets);
     tki_free(c);
     return TKN_ERR_NOMEM;
   }
-  tkn_toolcache_stats st = TKN_TOOLCACHE_STATS_INIT;
-  c->st = st;
   *out = c;
   return TKN_OK;
 }
 
 void tkn_toolcache_free(tkn_toolcache *c) {
   if (!c) return;
-  for (tc_entry *e = c->head, *next; e; e = next) {
-    next = e->next;
-    tki_free(e);
-  }
+  free_shards(c->shards, c->nshards, c->nshards);
   for (size_t i = 0; i < c->npbuckets; i++) {
     for (tc_policy *p = c->pbuckets[i], *next; p; p = next) {
       next = p->next;
       tki_free(p);
     }
   }
-  tki_free(c->buckets);
   tki_free(c->pbuckets);
-  pthread_mutex_destroy(&c->mu);
+  pthread_rwlock_destroy(&c->plock);
+  pthread_mutex_destroy(&c->errmu);
   tki_free(c);
 }
 
@@ -295,15 +336,22 @@ typedef int (*tc_pred)(const tc_entry *e, const void *arg);
 
 static uint64_t drop_where(tkn_toolcache *c, tc_pred pred, const void *arg, int count_as_expired) {
   uint64_t n = 0;
-  for (tc_entry *e = c->head, *next; e; e = next) {
-    next = e->next;
-    if (pred(e, arg)) {
-      entry_remove(c, e);
-      n++;
+  for (uint32_t i = 0; i < c->nshards; i++) {
+    tc_shard *sh = &c->shards[i];
+    uint64_t k = 0;
+    pthread_mutex_lock(&sh->mu);
+    for (tc_entry *e = sh->head, *next; e; e = next) {
+      next = e->next;
+      if (pred(e, arg)) {
+        entry_remove(sh, e);
+        k++;
+      }
     }
+    if (count_as_expired) sh->st.expirations += k;
+    else sh->st.invalidations += k;
+    pthread_mutex_unlock(&sh->mu);
+    n += k;
   }
-  if (count_as_expired) c->st.expirations += n;
-  else c->st.invalidations += n;
   return n;
 }
 
@@ -344,7 +392,7 @@ int tkn_toolcache_set_policy(tkn_toolcache *c, const char *tool, size_t tool_len
   uint64_t h = tki_hash64(tool, tool_len, TC_SEED);
   tc_policy *fresh = tki_malloc(sizeof *fresh + tool_len);
   if (!fresh) return fail(c, TKN_ERR_NOMEM, "tool cache: out of memory adding a policy");
-  pthread_mutex_lock(&c->mu);
+  pthread_rwlock_wrlock(&c->plock);
   tc_policy *p = policy_find(c, tool, tool_len, h);
   if (p) {
     tki_free(fresh);
@@ -354,33 +402,42 @@ int tkn_toolcache_set_policy(tkn_toolcache *c, const char *tool, size_t tool_len
     p->hash = h;
     p->name_len = tool_len;
     memcpy(p->name, tool, tool_len);
-    size_t count = 1;
-    for (size_t i = 0; i < c->npbuckets; i++)
-      for (tc_policy *q = c->pbuckets[i]; q; q = q->next) count++;
-    policy_rehash(c, count);
+    c->npolicies++;
+    policy_rehash(c);
     p->next = c->pbuckets[h & (c->npbuckets - 1)];
     c->pbuckets[h & (c->npbuckets - 1)] = p;
   }
   p->cacheable = cacheable;
   p->ttl_ms = ttl_ms;
   p->scope = scope;
+  pthread_rwlock_unlock(&c->plock);
   if (!cacheable) {
+    /* a put that read the old policy may still land afterwards; get checks
+     * the policy first, so such an entry is never served, only evicted */
     tc_match m = {tool, tool_len, 0, 0};
     drop_where(c, is_tool, &m, 0);
   }
-  pthread_mutex_unlock(&c->mu);
   return TKN_OK;
+}
+
+/* Copy the policy of a tool; 0 if it has none. */
+static int policy_get(tkn_toolcache *c, const char *tool, size_t tool_len, tc_policy *out) {
+  uint64_t h = tki_hash64(tool, tool_len, TC_SEED);
+  pthread_rwlock_rdlock(&c->plock);
+  tc_policy *p = policy_find(c, tool, tool_len, h);
+  if (p) {
+    out->cacheable = p->cacheable;
+    out->scope = p->scope;
+    out->ttl_ms = p->ttl_ms;
+  }
+  pthread_rwlock_unlock(&c->plock);
+  return p != NULL;
 }
 
 int tkn_toolcache_is_cacheable(const tkn_toolcache *cache, const char *tool, size_t tool_len) {
   if (!cache || (!tool && tool_len) || tool_len == 0) return 0;
-  tkn_toolcache *c = (tkn_toolcache *)cache;
-  uint64_t h = tki_hash64(tool, tool_len, TC_SEED);
-  pthread_mutex_lock(&c->mu);
-  tc_policy *p = policy_find(c, tool, tool_len, h);
-  int yes = p && p->cacheable;
-  pthread_mutex_unlock(&c->mu);
-  return yes;
+  tc_policy p;
+  return policy_get((tkn_toolcache *)cache, tool, tool_len, &p) && p.cacheable;
 }
 
 int tkn_toolcache_get(tkn_toolcache *c, const char *tool, size_t tool_len, const char *args,
@@ -393,51 +450,57 @@ int tkn_toolcache_get(tkn_toolcache *c, const char *tool, size_t tool_len, const
   tc_call k;
   int rc = call_prepare(c, &k, tool, tool_len, args, args_len, scope_id, scope_id_len);
   if (rc) return rc;
-  uint64_t th = tki_hash64(tool, tool_len, TC_SEED);
-  int64_t now = now_ms(c);
-  char *copy = NULL;
-  pthread_mutex_lock(&c->mu);
-  tc_policy *p = policy_find(c, tool, tool_len, th);
-  if (!p || !p->cacheable) {
-    c->st.bypassed++;
-    rc = TKN_ERR_NOT_FOUND;
-  } else if (p->scope != TKN_TOOLCACHE_SCOPE_GLOBAL && scope_id_len == 0) {
-    rc = TKN_ERR_INVALID;
-    tki_copy_err(c->err, sizeof c->err, "tool cache: empty scope id for a tool that is not global");
-  } else {
-    size_t sid_len;
-    uint64_t h = call_hash(&k, p->scope, &sid_len);
-    tc_entry *e = entry_find(c, h, p->scope, scope_id, sid_len, k.key.data, k.key.len);
-    if (e && expired(e, now)) {
-      entry_remove(c, e);
-      c->st.expirations++;
-      e = NULL;
-    }
-    if (!e) {
-      c->st.misses++;
-      rc = TKN_ERR_NOT_FOUND;
-    } else if (!(copy = tki_malloc(e->value_len + 1))) {
-      rc = TKN_ERR_NOMEM;
-      tki_copy_err(c->err, sizeof c->err, "tool cache: out of memory copying a value");
-    } else {
-      memcpy(copy, value_of(e), e->value_len + 1);
-      *value = copy;
-      *value_len = e->value_len;
-      lru_unlink(c, e);
-      lru_push_front(c, e);
-      c->st.hits++;
-      c->st.bytes_saved += e->value_len;
-      c->st.tokens_saved += (uint64_t)e->tokens;
-    }
+  tc_policy p;
+  if (!policy_get(c, tool, tool_len, &p) || !p.cacheable) {
+    tc_shard *sh = shard_of(c, k.key_hash);
+    pthread_mutex_lock(&sh->mu);
+    sh->st.bypassed++;
+    pthread_mutex_unlock(&sh->mu);
+    tki_buf_free(&k.key);
+    return TKN_ERR_NOT_FOUND;
   }
-  pthread_mutex_unlock(&c->mu);
+  if (p.scope != TKN_TOOLCACHE_SCOPE_GLOBAL && scope_id_len == 0) {
+    tki_buf_free(&k.key);
+    return fail(c, TKN_ERR_INVALID, "tool cache: empty scope id for a tool that is not global");
+  }
+  int64_t now = now_ms(c);
+  size_t sid_len;
+  uint64_t h = call_hash(&k, p.scope, &sid_len);
+  tc_shard *sh = shard_of(c, h);
+  char *copy = NULL;
+  pthread_mutex_lock(&sh->mu);
+  tc_entry *e = entry_find(sh, h, p.scope, scope_id, sid_len, k.key.data, k.key.len);
+  if (e && expired(e, now)) {
+    entry_remove(sh, e);
+    sh->st.expirations++;
+    e = NULL;
+  }
+  if (!e) {
+    sh->st.misses++;
+    rc = TKN_ERR_NOT_FOUND;
+  } else if (!(copy = tki_malloc(e->value_len + 1))) {
+    rc = TKN_ERR_NOMEM;
+  } else {
+    memcpy(copy, value_of(e), e->value_len + 1);
+    *value = copy;
+    *value_len = e->value_len;
+    if (sh->head != e) {
+      lru_unlink(sh, e);
+      lru_push_front(sh, e);
+    }
+    sh->st.hits++;
+    sh->st.bytes_saved += e->value_len;
+    sh->st.tokens_saved += (uint64_t)e->tokens;
+  }
+  pthread_mutex_unlock(&sh->mu);
   tki_buf_free(&k.key);
+  if (rc == TKN_ERR_NOMEM) return fail(c, rc, "tool cache: out of memory copying a value");
   return rc;
 }
 
 /* Evict from the LRU tail until the cache fits, never evicting `keep`. */
-static void make_room(tkn_toolcache *c, const tc_entry *keep, int64_t now) {
-  while (c->st.bytes > c->opts.max_bytes && c->tail && c->tail != keep) {
+static void make_room(tc_shard *c, const tc_entry *keep, int64_t now) {
+  while (c->st.bytes > c->max_bytes && c->tail && c->tail != keep) {
     tc_entry *victim = c->tail;
     if (expired(victim, now)) c->st.expirations++;
     else c->st.evictions++;
@@ -456,6 +519,18 @@ int tkn_toolcache_put(tkn_toolcache *c, const char *tool, size_t tool_len, const
   tc_call k;
   int rc = call_prepare(c, &k, tool, tool_len, args, args_len, scope_id, scope_id_len);
   if (rc) return rc;
+  char tmp[TKI_ERRLEN];
+  tc_policy p;
+  if (!policy_get(c, tool, tool_len, &p) || !p.cacheable) {
+    tki_buf_free(&k.key);
+    tki_err(tmp, TKN_ERR_STATE, "tool cache: tool \"%.*s\" is not registered cacheable",
+            (int)(tool_len > 200 ? 200 : tool_len), tool);
+    return fail(c, TKN_ERR_STATE, tmp);
+  }
+  if (p.scope != TKN_TOOLCACHE_SCOPE_GLOBAL && scope_id_len == 0) {
+    tki_buf_free(&k.key);
+    return fail(c, TKN_ERR_INVALID, "tool cache: empty scope id for a tool that is not global");
+  }
   if (tokens == -1) {
     rc = tkn_tokenizer_count(c->opts.tokenizer, value ? value : "", value_len, &tokens);
     if (rc) {
@@ -464,13 +539,16 @@ int tkn_toolcache_put(tkn_toolcache *c, const char *tool, size_t tool_len, const
                    tkn_strerror(rc));
     }
   }
-  size_t sid_len = scope_id_len;
+  size_t sid_len;
+  uint64_t h = call_hash(&k, p.scope, &sid_len);
+  tc_shard *sh = shard_of(c, h);
   uint64_t charge = (uint64_t)TKN_TOOLCACHE_ENTRY_OVERHEAD + sid_len + k.key.len + value_len + 1;
-  if (charge > c->opts.max_bytes || value_len > SIZE_MAX - sizeof(tc_entry) - k.key.len - sid_len - 1) {
+  if (charge > sh->max_bytes || value_len > SIZE_MAX - sizeof(tc_entry) - k.key.len - sid_len - 1) {
     tki_buf_free(&k.key);
-    char tmp[TKI_ERRLEN];
-    tki_err(tmp, TKN_ERR_LIMIT, "tool cache: an entry of %llu bytes exceeds the capacity of %llu bytes",
-            (unsigned long long)charge, (unsigned long long)c->opts.max_bytes);
+    tki_err(tmp, TKN_ERR_LIMIT,
+            "tool cache: an entry of %llu bytes exceeds the capacity of %llu bytes%s",
+            (unsigned long long)charge, (unsigned long long)sh->max_bytes,
+            c->nshards > 1 ? " (of one shard)" : "");
     return fail(c, TKN_ERR_LIMIT, tmp);
   }
   tc_entry *e = tki_malloc(sizeof *e + sid_len + k.key.len + value_len + 1);
@@ -479,53 +557,37 @@ int tkn_toolcache_put(tkn_toolcache *c, const char *tool, size_t tool_len, const
     return fail(c, TKN_ERR_NOMEM, "tool cache: out of memory storing a value");
   }
   memset(e, 0, sizeof *e);
+  e->hash = h;
+  e->scope = p.scope;
   e->tokens = tokens;
   e->charge = charge;
   e->tool_len = tool_len;
+  e->scope_id_len = sid_len;
   e->key_len = k.key.len;
   e->value_len = value_len;
   if (sid_len) memcpy(e->data, scope_id, sid_len);
   memcpy(e->data + sid_len, k.key.data, k.key.len);
   if (value_len) memcpy(e->data + sid_len + k.key.len, value, value_len);
   e->data[sid_len + k.key.len + value_len] = '\0';
-  uint64_t th = tki_hash64(tool, tool_len, TC_SEED);
   int64_t now = now_ms(c);
-
-  pthread_mutex_lock(&c->mu);
-  tc_policy *p = policy_find(c, tool, tool_len, th);
-  if (!p || !p->cacheable) {
-    rc = TKN_ERR_STATE;
-    tki_err(c->err, rc, "tool cache: tool \"%.*s\" is not registered cacheable", (int)(tool_len > 200 ? 200 : tool_len), tool);
-  } else if (p->scope != TKN_TOOLCACHE_SCOPE_GLOBAL && scope_id_len == 0) {
-    rc = TKN_ERR_INVALID;
-    tki_copy_err(c->err, sizeof c->err, "tool cache: empty scope id for a tool that is not global");
-  } else {
-    if (p->scope == TKN_TOOLCACHE_SCOPE_GLOBAL && sid_len) {
-      /* the scope id is not part of a global key: drop it from the entry */
-      memmove(e->data, e->data + sid_len, k.key.len + value_len + 1);
-      e->charge -= sid_len;
-    }
-    e->hash = call_hash(&k, p->scope, &e->scope_id_len);
-    e->scope = p->scope;
-    e->expires = p->ttl_ms ? now + p->ttl_ms : 0;
-    if (e->expires < now) e->expires = INT64_MAX; /* overflow: effectively never */
-    tc_entry *old = entry_find(c, e->hash, e->scope, scope_id, e->scope_id_len, key_of(e), e->key_len);
-    if (old) entry_remove(c, old);
-    entries_rehash(c);
-    size_t b = e->hash & (c->nbuckets - 1);
-    e->hnext = c->buckets[b];
-    c->buckets[b] = e;
-    lru_push_front(c, e);
-    c->st.entries++;
-    c->st.bytes += e->charge;
-    c->st.puts++;
-    make_room(c, e, now);
-    e = NULL;
-  }
-  pthread_mutex_unlock(&c->mu);
-  tki_free(e);
+  e->expires = p.ttl_ms ? now + p.ttl_ms : 0;
+  if (p.ttl_ms && e->expires < now) e->expires = INT64_MAX; /* overflow: effectively never */
   tki_buf_free(&k.key);
-  return rc;
+
+  pthread_mutex_lock(&sh->mu);
+  tc_entry *old = entry_find(sh, e->hash, e->scope, e->data, sid_len, key_of(e), e->key_len);
+  if (old) entry_remove(sh, old);
+  entries_rehash(sh);
+  size_t b = e->hash & (sh->nbuckets - 1);
+  e->hnext = sh->buckets[b];
+  sh->buckets[b] = e;
+  lru_push_front(sh, e);
+  sh->st.entries++;
+  sh->st.bytes += e->charge;
+  sh->st.puts++;
+  make_room(sh, e, now);
+  pthread_mutex_unlock(&sh->mu);
+  return TKN_OK;
 }
 
 int tkn_toolcache_invalidate_tool(tkn_toolcache *c, const char *tool, size_t tool_len,
@@ -536,9 +598,7 @@ int tkn_toolcache_invalidate_tool(tkn_toolcache *c, const char *tool, size_t too
   int rc = check_name(tool, tool_len, 0, "tool name", err);
   if (rc) return fail(c, rc, err);
   tc_match m = {tool, tool_len, 0, 0};
-  pthread_mutex_lock(&c->mu);
   uint64_t n = drop_where(c, is_tool, &m, 0);
-  pthread_mutex_unlock(&c->mu);
   if (removed) *removed = n;
   return TKN_OK;
 }
@@ -552,9 +612,7 @@ int tkn_toolcache_invalidate_scope(tkn_toolcache *c, int32_t scope, const char *
   int rc = check_name(scope_id, scope_id_len, scope == TKN_TOOLCACHE_SCOPE_GLOBAL, "scope id", err);
   if (rc) return fail(c, rc, err);
   tc_match m = {scope_id, scope_id_len, scope, 0};
-  pthread_mutex_lock(&c->mu);
   uint64_t n = drop_where(c, is_scope, &m, 0);
-  pthread_mutex_unlock(&c->mu);
   if (removed) *removed = n;
   return TKN_OK;
 }
@@ -563,30 +621,38 @@ int tkn_toolcache_purge_expired(tkn_toolcache *c, uint64_t *removed) {
   if (removed) *removed = 0;
   if (!c) return TKN_ERR_INVALID;
   tc_match m = {NULL, 0, 0, now_ms(c)};
-  pthread_mutex_lock(&c->mu);
   uint64_t n = drop_where(c, is_expired, &m, 1);
-  pthread_mutex_unlock(&c->mu);
   if (removed) *removed = n;
   return TKN_OK;
 }
 
 int tkn_toolcache_clear(tkn_toolcache *c) {
   if (!c) return TKN_ERR_INVALID;
-  pthread_mutex_lock(&c->mu);
   drop_where(c, is_any, NULL, 0);
-  pthread_mutex_unlock(&c->mu);
   return TKN_OK;
 }
 
 int tkn_toolcache_stats_get(const tkn_toolcache *cache, tkn_toolcache_stats *stats) {
   if (!cache || !stats) return TKN_ERR_INVALID;
   if (stats->version != TKN_TOOLCACHE_STATS_VERSION) return TKN_ERR_VERSION;
-  tkn_toolcache *c = (tkn_toolcache *)cache;
-  pthread_mutex_lock(&c->mu);
-  *stats = c->st;
-  pthread_mutex_unlock(&c->mu);
-  stats->version = TKN_TOOLCACHE_STATS_VERSION;
-  stats->reserved = 0;
+  tkn_toolcache_stats t = TKN_TOOLCACHE_STATS_INIT;
+  for (uint32_t i = 0; i < cache->nshards; i++) {
+    tc_shard *sh = &cache->shards[i];
+    pthread_mutex_lock(&sh->mu);
+    t.hits += sh->st.hits;
+    t.misses += sh->st.misses;
+    t.bypassed += sh->st.bypassed;
+    t.puts += sh->st.puts;
+    t.evictions += sh->st.evictions;
+    t.expirations += sh->st.expirations;
+    t.invalidations += sh->st.invalidations;
+    t.entries += sh->st.entries;
+    t.bytes += sh->st.bytes;
+    t.bytes_saved += sh->st.bytes_saved;
+    t.tokens_saved += sh->st.tokens_saved;
+    pthread_mutex_unlock(&sh->mu);
+  }
+  *stats = t;
   return TKN_OK;
 }
 
@@ -596,9 +662,9 @@ size_t tkn_toolcache_errmsg(const tkn_toolcache *cache, char *buf, size_t buflen
     return 0;
   }
   tkn_toolcache *c = (tkn_toolcache *)cache;
-  pthread_mutex_lock(&c->mu);
+  pthread_mutex_lock(&c->errmu);
   size_t n = strlen(c->err);
   tki_copy_err(buf, buflen, c->err);
-  pthread_mutex_unlock(&c->mu);
+  pthread_mutex_unlock(&c->errmu);
   return n;
 }

@@ -1,5 +1,6 @@
 /* Tool-cache lookups per second, from 1 and from 2 threads on one cache.
  *
+ * Run on one shard (exact LRU, the default) and on 8 shards.
  * Input: KEYS distinct calls of one tool (arguments ~110 bytes of JSON with
  * nested objects, keys out of order), values of 400 bytes, all cached; each
  * thread looks up keys in a pseudo-random order (all hits), then the same
@@ -72,13 +73,13 @@ static double run(int threads) {
   return (double)per_thread * threads / dt;
 }
 
-int main(int argc, char **argv) {
-  if (argc > 1) per_thread = atol(argv[1]);
+static int fill(uint32_t shards) {
   tkn_toolcache_options o = TKN_TOOLCACHE_OPTIONS_INIT;
   o.max_bytes = 64u << 20;
+  o.shards = shards;
   if (tkn_toolcache_new(&cache, &o) != TKN_OK) return 1;
-  tkn_toolcache_set_policy(cache, "weather", 7, 1, 0, TKN_TOOLCACHE_SCOPE_SESSION);
   char args[256], value[400];
+  tkn_toolcache_set_policy(cache, "weather", 7, 1, 0, TKN_TOOLCACHE_SCOPE_SESSION);
   memset(value, 'v', sizeof value);
   for (unsigned k = 0; k < KEYS; k++) {
     int n = make_args(args, sizeof args, k);
@@ -86,21 +87,35 @@ int main(int argc, char **argv) {
                           sizeof value, 100) != TKN_OK)
       return 1;
   }
+  return 0;
+}
+
+int main(int argc, char **argv) {
+  if (argc > 1) per_thread = atol(argv[1]);
+  char args[256];
+  if (fill(1)) return 1;
   make_args(args, sizeof args, 0);
   printf("tool cache lookups (tkn_toolcache_get)\n");
-  printf("input: %d cached calls, arguments like %s (%zu bytes), values %zu bytes\n", KEYS, args,
-         strlen(args), sizeof value);
+  printf("input: %d cached calls, arguments like %s (%zu bytes), values 400 bytes\n", KEYS, args,
+         strlen(args));
   printf("       %ld lookups per thread, random keys; rerun: meson test -C build --benchmark "
          "--suite bench -v toolcache\n\n",
          per_thread);
-  printf("%-10s %16s %16s %10s\n", "kind", "1 thread /s", "2 threads /s", "2t / 1t");
-  for (miss_mode = 0; miss_mode < 2; miss_mode++) {
-    double one = run(1), two = run(2);
-    printf("%-10s %16.0f %16.0f %10.2f\n", miss_mode ? "misses" : "hits", one, two, two / one);
+  printf("%-8s %-8s %16s %16s %10s\n", "shards", "kind", "1 thread /s", "2 threads /s", "2t / 1t");
+  for (int sh = 0; sh < 2; sh++) {
+    if (sh) {
+      tkn_toolcache_free(cache);
+      if (fill(8)) return 1;
+    }
+    for (miss_mode = 0; miss_mode < 2; miss_mode++) {
+      double one = run(1), two = run(2);
+      printf("%-8d %-8s %16.0f %16.0f %10.2f\n", sh ? 8 : 1, miss_mode ? "misses" : "hits", one,
+             two, two / one);
+    }
   }
   tkn_toolcache_stats st = TKN_TOOLCACHE_STATS_INIT;
   tkn_toolcache_stats_get(cache, &st);
-  printf("\ncache: %llu entries, %llu bytes, %llu hits, %llu misses, %llu bytes saved\n",
+  printf("\ncache (8 shards) at the end: %llu entries, %llu bytes, %llu hits, %llu misses, %llu bytes saved\n",
          (unsigned long long)st.entries, (unsigned long long)st.bytes,
          (unsigned long long)st.hits, (unsigned long long)st.misses,
          (unsigned long long)st.bytes_saved);

@@ -56,6 +56,7 @@ static void test_options_init_matches_macro(void **state) {
   memset(&b, 0xAB, sizeof b);
   assert_int_equal(tkn_toolcache_options_init(&b, TKN_TOOLCACHE_OPTIONS_VERSION), TKN_OK);
   assert_int_equal(a.version, b.version);
+  assert_int_equal(a.shards, b.shards);
   assert_int_equal(a.max_bytes, b.max_bytes);
   assert_int_equal(a.max_args_bytes, b.max_args_bytes);
   assert_ptr_equal(a.clock, b.clock);
@@ -72,6 +73,12 @@ static void test_new_rejects_bad_options(void **state) {
   o.max_bytes = 0;
   assert_int_equal(tkn_toolcache_new(&c, &o), TKN_ERR_INVALID);
   assert_null(c);
+  o = (tkn_toolcache_options)TKN_TOOLCACHE_OPTIONS_INIT;
+  o.shards = TKN_TOOLCACHE_MAX_SHARDS + 1;
+  assert_int_equal(tkn_toolcache_new(&c, &o), TKN_ERR_INVALID);
+  o.shards = 8;
+  o.max_bytes = 7;
+  assert_int_equal(tkn_toolcache_new(&c, &o), TKN_ERR_INVALID);
   o = (tkn_toolcache_options)TKN_TOOLCACHE_OPTIONS_INIT;
   o.version = 7;
   assert_int_equal(tkn_toolcache_new(&c, &o), TKN_ERR_VERSION);
@@ -525,9 +532,9 @@ static void *worker(void *p) {
   return NULL;
 }
 
-static void test_threads_hammering_one_cache(void **state) {
-  (void)state;
+static void hammer(uint32_t shards) {
   tkn_toolcache_options o = TKN_TOOLCACHE_OPTIONS_INIT;
+  o.shards = shards;
   o.max_bytes = 40 * (TKN_TOOLCACHE_ENTRY_OVERHEAD + 40); /* fewer entries than keys: evictions */
   tkn_toolcache *c;
   assert_int_equal(tkn_toolcache_new(&c, &o), TKN_OK);
@@ -556,11 +563,64 @@ static void test_threads_hammering_one_cache(void **state) {
   tkn_toolcache_free(c);
 }
 
+static void test_threads_hammering_one_cache(void **state) {
+  (void)state;
+  hammer(1);
+}
+
+static void test_threads_hammering_a_sharded_cache(void **state) {
+  (void)state;
+  hammer(4);
+}
+
+static void test_sharded_cache_serves_and_stays_within_capacity(void **state) {
+  (void)state;
+  tkn_toolcache_options o = TKN_TOOLCACHE_OPTIONS_INIT;
+  o.shards = 8;
+  o.max_bytes = 1 << 20;
+  tkn_toolcache *c;
+  assert_int_equal(tkn_toolcache_new(&c, &o), TKN_OK);
+  assert_int_equal(tkn_toolcache_set_policy(c, S("f"), 1, 0, TKN_TOOLCACHE_SCOPE_NAMESPACE), TKN_OK);
+  char args[32], val[32];
+  for (int i = 0; i < 500; i++) {
+    snprintf(args, sizeof args, "{\"i\":%d}", i);
+    snprintf(val, sizeof val, "v%d", i);
+    put(c, "f", args, "ns", val, 1);
+  }
+  for (int i = 0; i < 500; i++) {
+    snprintf(args, sizeof args, "{\"i\":%d}", i);
+    snprintf(val, sizeof val, "v%d", i);
+    expect_get(c, "f", args, "ns", val);
+  }
+  tkn_toolcache_stats st = stats_of(c);
+  assert_int_equal(st.entries, 500);
+  assert_int_equal(st.hits, 500);
+  uint64_t n;
+  assert_int_equal(tkn_toolcache_invalidate_scope(c, TKN_TOOLCACHE_SCOPE_NAMESPACE, S("ns"), &n), TKN_OK);
+  assert_int_equal(n, 500); /* across every shard */
+  tkn_toolcache_free(c);
+  /* a small sharded cache: each shard evicts on its own, the total stays bounded */
+  o.max_bytes = 8 * 3 * (TKN_TOOLCACHE_ENTRY_OVERHEAD + 16);
+  assert_int_equal(tkn_toolcache_new(&c, &o), TKN_OK);
+  assert_int_equal(tkn_toolcache_set_policy(c, S("f"), 1, 0, TKN_TOOLCACHE_SCOPE_GLOBAL), TKN_OK);
+  for (int i = 0; i < 500; i++) {
+    snprintf(args, sizeof args, "{\"i\":%d}", i);
+    put(c, "f", args, "", "v", 1);
+  }
+  st = stats_of(c);
+  assert_true(st.bytes <= o.max_bytes);
+  assert_true(st.evictions > 0);
+  assert_int_equal(st.entries, 500 - st.evictions);
+  tkn_toolcache_free(c);
+}
+
 /* ---- out of memory ---- */
 
 static int oom_scenario(void) {
   tkn_toolcache *c = NULL;
-  int rc = tkn_toolcache_new(&c, NULL);
+  tkn_toolcache_options o = TKN_TOOLCACHE_OPTIONS_INIT;
+  o.shards = 3;
+  int rc = tkn_toolcache_new(&c, &o);
   if (rc) return rc;
   rc = tkn_toolcache_set_policy(c, S("f"), 1, 0, TKN_TOOLCACHE_SCOPE_SESSION);
   for (int i = 0; i < 80 && !rc; i++) {
@@ -632,6 +692,8 @@ int main(void) {
       cmocka_unit_test(test_tokens_counted_with_the_tokenizer),
       cmocka_unit_test(test_tokens_minus_one_needs_a_tokenizer),
       cmocka_unit_test(test_threads_hammering_one_cache),
+      cmocka_unit_test(test_threads_hammering_a_sharded_cache),
+      cmocka_unit_test(test_sharded_cache_serves_and_stays_within_capacity),
       cmocka_unit_test(test_out_of_memory_loop),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
