@@ -8,5 +8,6 @@
 #include "tokenomy/tokenizer.h"
 #include "tokenomy/usage.h"
 #include "tokenomy/prices.h"
+#include "tokenomy/meter.h"
 
 #endif /* TOKENOMY_H */
