@@ -12,8 +12,8 @@
  * tokens with the OpenTelemetry GenAI bucket boundaries.
  *
  * Per workflow, two mergeable sketches (DDSketch-style logarithmic buckets,
- * relative error 1%: a reported percentile v of a true value x satisfies
- * |v - x| <= 0.01 x) give p50 / p95 / p99 of tokens per call (input + output)
+ * relative error 1%: a reported percentile v of the true value x at that rank
+ * satisfies |v - x| <= 0.01 x, plus 0.5 for rounding v to an integer) give p50 / p95 / p99 of tokens per call (input + output)
  * and cost per call, and a suggested budget per call: p99 x (100 + margin)/100,
  * rounded up.  Sketches of two meters merge exactly (tkn_meter_merge), so a
  * fleet can add up its workers' meters.

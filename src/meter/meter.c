@@ -70,27 +70,58 @@ void tki_agg_stats(const tki_agg *a, tkn_meter_stats *out) {
   *out = s;
 }
 
+/* Would dst += src overflow?  (Counters are uint64 call counts: no.) */
+static int agg_check(const tki_agg *dst, const tki_agg *src) {
+  int64_t t;
+  if (tki_add_i64(dst->input, src->input, &t) || tki_add_i64(dst->cache_read, src->cache_read, &t) ||
+      tki_add_i64(dst->w5, src->w5, &t) || tki_add_i64(dst->w1, src->w1, &t) ||
+      tki_add_i64(dst->output, src->output, &t) ||
+      tki_add_i64(dst->reasoning, src->reasoning, &t) || tki_add_i64(dst->cost, src->cost, &t) ||
+      tki_add_i64(dst->latency, src->latency, &t) ||
+      tki_add_i64(dst->reported_input, src->reported_input, &t) ||
+      tki_add_i64(dst->reported_read, src->reported_read, &t))
+    return TKN_ERR_OVERFLOW;
+  return TKN_OK;
+}
+
+/* The scalar part of dst += src. */
+static void agg_apply_scalars(tki_agg *dst, const tki_agg *src) {
+  dst->input += src->input;
+  dst->cache_read += src->cache_read;
+  dst->w5 += src->w5;
+  dst->w1 += src->w1;
+  dst->output += src->output;
+  dst->reasoning += src->reasoning;
+  dst->cost += src->cost;
+  dst->latency += src->latency;
+  dst->reported_input += src->reported_input;
+  dst->reported_read += src->reported_read;
+  dst->calls += src->calls;
+  dst->successes += src->successes;
+  dst->validated += src->validated;
+  dst->passed += src->passed;
+  dst->unreported += src->unreported;
+}
+
+/* dst += src once agg_check said it fits. */
+static void agg_apply(tki_agg *dst, const tki_agg *src) {
+  agg_apply_scalars(dst, src);
+  for (int t = 0; t < 2; t++)
+    for (int i = 0; i <= TKI_HIST_BOUNDS; i++) dst->hist[t][i] += src->hist[t][i];
+}
+
+/* dst += one call, whose histograms hold a single count each. */
+static void agg_apply_call(tki_agg *dst, const tki_agg *one, const int bins[2]) {
+  agg_apply_scalars(dst, one);
+  dst->hist[0][bins[0]]++;
+  dst->hist[1][bins[1]]++;
+}
+
 /* dst += src, all or nothing. */
 static int agg_add(tki_agg *dst, const tki_agg *src) {
-  tki_agg r = *dst;
-  if (tki_add_i64(r.input, src->input, &r.input) ||
-      tki_add_i64(r.cache_read, src->cache_read, &r.cache_read) ||
-      tki_add_i64(r.w5, src->w5, &r.w5) || tki_add_i64(r.w1, src->w1, &r.w1) ||
-      tki_add_i64(r.output, src->output, &r.output) ||
-      tki_add_i64(r.reasoning, src->reasoning, &r.reasoning) ||
-      tki_add_i64(r.cost, src->cost, &r.cost) || tki_add_i64(r.latency, src->latency, &r.latency) ||
-      tki_add_i64(r.reported_input, src->reported_input, &r.reported_input) ||
-      tki_add_i64(r.reported_read, src->reported_read, &r.reported_read))
-    return TKN_ERR_OVERFLOW;
-  r.calls += src->calls;
-  r.successes += src->successes;
-  r.validated += src->validated;
-  r.passed += src->passed;
-  r.unreported += src->unreported;
-  for (int t = 0; t < 2; t++)
-    for (int i = 0; i <= TKI_HIST_BOUNDS; i++) r.hist[t][i] += src->hist[t][i];
-  *dst = r;
-  return TKN_OK;
+  int rc = agg_check(dst, src);
+  if (rc == TKN_OK) agg_apply(dst, src);
+  return rc;
 }
 
 /* ---- state ---- */
@@ -318,8 +349,6 @@ typedef struct pending {
   uint64_t *tok_bins, *cost_bins;
   int32_t tok_lo, cost_lo;
   uint32_t tok_n, cost_n;
-  tki_agg agg[TKN_METER__DIMENSIONS];
-  tki_agg total;
 } pending;
 
 static void pending_free(pending *p) {
@@ -347,15 +376,12 @@ static int prepare(tkn_meter *m, const tkn_meter_call *c, const tki_agg *one, in
       if (tki_grow((void **)&dm->e, &dm->cap, dm->n + 1, sizeof *dm->e) != TKN_OK) return TKN_ERR_NOMEM;
       if (!(p->newkey[d] = tki_strndup(k.s, k.len))) return TKN_ERR_NOMEM;
     }
-    tki_agg base;
-    if (idx >= 0) base = dm->e[idx].a;
-    else memset(&base, 0, sizeof base);
-    int rc = agg_add(&base, one);
-    if (rc != TKN_OK) return rc;
-    p->agg[d] = base;
+    if (idx >= 0) {
+      int rc = agg_check(&dm->e[idx].a, one);
+      if (rc != TKN_OK) return rc;
+    }
   }
-  p->total = st->total;
-  int rc = agg_add(&p->total, one);
+  int rc = agg_check(&st->total, one);
   if (rc != TKN_OK) return rc;
   /* the workflow's sketches */
   static const tki_sketch empty;
@@ -372,9 +398,10 @@ static int prepare(tkn_meter *m, const tkn_meter_call *c, const tki_agg *one, in
   return TKN_OK;
 }
 
-static void commit(tkn_meter *m, const tkn_meter_call *c, int64_t tok, int tok_idx, int64_t cost,
-                   int cost_idx, pending *p) {
+static void commit(tkn_meter *m, const tkn_meter_call *c, const tki_agg *one, int64_t tok,
+                   int tok_idx, int64_t cost, int cost_idx, pending *p) {
   tki_state *st = &m->st;
+  const int bins[2] = {tki_hist_bucket(c->usage.input_tokens), tki_hist_bucket(c->usage.output_tokens)};
   for (int d = 0; d < TKN_METER__DIMENSIONS; d++) {
     tki_dim *dm = &st->d[d];
     long idx = p->idx[d];
@@ -391,9 +418,9 @@ static void commit(tkn_meter *m, const tkn_meter_call *c, int64_t tok, int tok_i
       dim_insert_index(dm, (size_t)idx);
       p->idx[d] = idx;
     }
-    dm->e[idx].a = p->agg[d];
+    agg_apply_call(&dm->e[idx].a, one, bins);
   }
-  st->total = p->total;
+  agg_apply_call(&st->total, one, bins);
   tki_entry *w = &st->d[TKN_METER_WORKFLOW].e[p->idx[TKN_METER_WORKFLOW]];
   tki_sketch_commit(&w->tok, p->tok_bins, p->tok_lo, p->tok_n);
   tki_sketch_commit(&w->cost, p->cost_bins, p->cost_lo, p->cost_n);
@@ -448,7 +475,7 @@ int tkn_meter_record(tkn_meter *m, const tkn_meter_call *c) {
   lock(m);
   rc = prepare(m, c, &one, tok_idx, cost_idx, &p);
   if (rc == TKN_OK) {
-    commit(m, c, tok, tok_idx, cost, cost_idx, &p);
+    commit(m, c, &one, tok, tok_idx, cost, cost_idx, &p);
   } else {
     tki_err(m->err, rc, rc == TKN_ERR_OVERFLOW ? "meter: a sum would overflow int64"
                                                : "meter: out of memory");
