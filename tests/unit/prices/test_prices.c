@@ -584,6 +584,20 @@ static void chat_usage_keeps_not_reported_apart_from_zero(void **state) {
   assert_true(u.cache_read_tokens == 0 && u.reasoning_tokens == 20 && u.output_tokens == 30);
 }
 
+static void gateway_cache_writes_in_openai_shapes_are_read(void **state) {
+  (void)state;
+  tkn_usage u = parse_usage(TKN_USAGE_OPENAI_CHAT,
+                            "{\"prompt_tokens\": 100, \"completion_tokens\": 1, \"prompt_tokens_details\":"
+                            " {\"cached_tokens\": 20, \"cache_write_tokens\": 30}}");
+  assert_true(u.cache_read_tokens == 20 && u.cache_write_5m_tokens == 30 && u.input_tokens == 100);
+  assert_int_equal(u.flags, TKN_USAGE_CACHE_REPORTED | TKN_USAGE_CACHE_WRITE_REPORTED);
+  u = parse_usage(TKN_USAGE_OPENAI_RESPONSES,
+                  "{\"input_tokens\": 100, \"output_tokens\": 1, \"input_tokens_details\":"
+                  " {\"cache_write_tokens\": 30}}");
+  assert_true(u.cache_write_5m_tokens == 30 && u.cache_read_tokens == 0);
+  assert_int_equal(u.flags, TKN_USAGE_CACHE_WRITE_REPORTED);
+}
+
 static void responses_usage_is_read(void **state) {
   (void)state;
   tkn_usage u = parse_usage(TKN_USAGE_AUTO,
@@ -753,6 +767,7 @@ int main(void) {
       cmocka_unit_test(prices_cost_reports_unknown_models),
       cmocka_unit_test(chat_usage_keeps_not_reported_apart_from_zero),
       cmocka_unit_test(responses_usage_is_read),
+      cmocka_unit_test(gateway_cache_writes_in_openai_shapes_are_read),
       cmocka_unit_test(anthropic_input_is_made_inclusive),
       cmocka_unit_test(gemini_thoughts_are_output_and_tools_are_input),
       cmocka_unit_test(usage_parse_keeps_the_batch_flag),
