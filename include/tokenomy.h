@@ -10,5 +10,6 @@
 #include "tokenomy/batch.h"
 #include "tokenomy/usage.h"
 #include "tokenomy/prices.h"
+#include "tokenomy/meter.h"
 
 #endif /* TOKENOMY_H */

@@ -28,7 +28,8 @@
  * field.
  *
  * LOOKUP.  Model names are matched ASCII-case-insensitively, trying in order:
- *   1. the name itself, e.g. "gemini/gemini-2.5-pro" or "gpt-4o-2024-05-13";
+ *   1. the name itself, e.g. "gemini/gemini-2.5-pro" or "gpt-4o-2024-05-13",
+ *      as a table key, then as an alias (tkn_prices_options.aliases);
  *   2. without a trailing "-latest";
  *   3. without a date snapshot suffix "-YYYYMMDD" (Anthropic style,
  *      claude-sonnet-4-5-20250929 -> claude-sonnet-4-5) or "-YYYY-MM-DD"
@@ -92,8 +93,15 @@ typedef struct tkn_prices_options {
   uint32_t skip_invalid; /* 0: an invalid entry fails the load; 1: it is skipped and
                             counted (tkn_prices_skipped), the first reason kept */
   uint64_t max_bytes;    /* largest input accepted; default 64 MiB */
+  /* Optional aliases, e.g. deployment names: a JSON object
+   * {"alias": "model name", ...} of aliases_len bytes (NULL for none).  Each
+   * target is resolved by the lookup rules when the table loads (an unknown
+   * target fails the load with TKN_ERR_NOT_FOUND; a target may not be another
+   * alias); a table key of the same name wins over an alias. */
+  const char *aliases;
+  size_t aliases_len;
 } tkn_prices_options;
-#define TKN_PRICES_OPTIONS_INIT { TKN_PRICES_OPTIONS_VERSION, 0, UINT64_C(67108864) }
+#define TKN_PRICES_OPTIONS_INIT { TKN_PRICES_OPTIONS_VERSION, 0, UINT64_C(67108864), NULL, 0 }
 /* Fill *opts with TKN_PRICES_OPTIONS_INIT of `version`; TKN_ERR_VERSION if unknown. */
 TKN_API int tkn_prices_options_init(tkn_prices_options *opts, uint32_t version);
 
@@ -101,8 +109,12 @@ TKN_API int tkn_prices_options_init(tkn_prices_options *opts, uint32_t version);
  * defaults.  Limits: opts->max_bytes of input, nesting 64, model names up to
  * 256 bytes.  Errors: TKN_ERR_PARSE / TKN_ERR_UTF8 (malformed JSON, with line
  * and column), TKN_ERR_SCHEMA (not an object of objects, a field of the wrong
- * type, a negative price or token limit), TKN_ERR_UNSUPPORTED (a price finer than
- * 1e-12 USD per token), TKN_ERR_OVERFLOW, TKN_ERR_LIMIT, TKN_ERR_NOMEM.  On
+ * type, a negative price or token limit; aliases not an object of strings),
+ * TKN_ERR_UNSUPPORTED (a price finer than 1e-12 USD per token),
+ * TKN_ERR_NOT_FOUND (an alias to an unknown model), TKN_ERR_OVERFLOW,
+ * TKN_ERR_LIMIT, TKN_ERR_NOMEM.  The real LiteLLM file holds entries for
+ * thousands of models of every kind; loading it with skip_invalid = 1 keeps
+ * the load from failing on one odd entry (the skips are counted).  On
  * failure *out is NULL and the one-line reason (naming the model and field)
  * is copied to errbuf if not NULL. */
 TKN_API int tkn_prices_load(tkn_prices **out, const char *json, size_t len,

@@ -6,6 +6,8 @@
  *    `completion_tokens_details.reasoning_tokens`.
  *  - OpenAI Responses: `input_tokens` includes `input_tokens_details.cached_tokens`;
  *    `output_tokens` includes `output_tokens_details.reasoning_tokens`.
+ *    In both OpenAI shapes, a `cache_write_tokens` beside `cached_tokens` (sent
+ *    by gateways that relay Anthropic-style caching) is read as 5-minute writes.
  *  - Anthropic Messages: `input_tokens` EXCLUDES `cache_read_input_tokens` and
  *    `cache_creation_input_tokens`; the writes split by TTL in
  *    `cache_creation.ephemeral_5m_input_tokens` / `ephemeral_1h_input_tokens`.

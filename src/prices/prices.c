@@ -102,6 +102,8 @@ static void sc_member(scan *sc) {
 
 /* ---- loading ---- */
 
+static int load_aliases(tkn_prices *p, const char *json, size_t len, char err[TKI_ERRLEN]);
+
 static void free_entries(tkn_prices *p) {
   for (size_t i = 0; i < p->count; i++) {
     tki_free(p->entries[i].key);
@@ -115,6 +117,11 @@ static void free_entries(tkn_prices *p) {
 void tkn_prices_free(tkn_prices *p) {
   if (!p) return;
   free_entries(p);
+  for (size_t i = 0; i < p->alias_count; i++) tki_free(p->alias_names[i]);
+  tki_free(p->alias_names);
+  tki_free(p->alias_lens);
+  tki_free(p->alias_targets);
+  tki_free(p->alias_index);
   tki_free(p->index);
   tki_free(p->bare_index);
   tki_free(p);
@@ -340,6 +347,7 @@ static int load(tkn_prices *p, const char *json, size_t len, const tkn_prices_op
     e->price.provider_len = e->provider_len;
   }
   if (build_index(p) != TKN_OK) return tki_err(err, TKN_ERR_NOMEM, "prices: out of memory");
+  if (o->aliases) return load_aliases(p, o->aliases, o->aliases_len, err);
   return TKN_OK;
 }
 
@@ -356,6 +364,8 @@ int tkn_prices_load(tkn_prices **out, const char *json, size_t len,
                  (unsigned)opts->version);
   } else if (opts && opts->skip_invalid > 1) {
     rc = tki_err(err, TKN_ERR_INVALID, "prices: skip_invalid must be 0 or 1");
+  } else if (opts && !opts->aliases && opts->aliases_len) {
+    rc = tki_err(err, TKN_ERR_INVALID, "prices: aliases is NULL with a length");
   } else {
     if (opts) o = *opts;
     tkn_prices *p = tki_calloc(1, sizeof *p);
@@ -386,11 +396,26 @@ const char *tkn_prices_skip_reason(const tkn_prices *p) { return p ? p->skip_rea
 
 /* ---- lookup ---- */
 
+static size_t alias_slot(const tkn_prices *p, const char *key, size_t len) {
+  size_t mask = p->alias_icap - 1, i = (size_t)tki_hash64(key, len, 1) & mask;
+  for (;;) {
+    uint32_t v = p->alias_index[i];
+    if (!v || (p->alias_lens[v - 1] == len && memcmp(p->alias_names[v - 1], key, len) == 0))
+      return i;
+    i = (i + 1) & mask;
+  }
+}
+
 static const tki_price_entry *find(const tkn_prices *p, const uint32_t *index, const char *key,
                                    size_t len, int bare) {
   if (len == 0) return NULL;
   size_t s = slot_of(index, p->index_cap, p->entries, key, len, bare);
-  return index[s] ? &p->entries[index[s] - 1] : NULL;
+  if (index[s]) return &p->entries[index[s] - 1];
+  if (!bare && p->alias_count) {
+    uint32_t a = p->alias_index[alias_slot(p, key, len)];
+    if (a) return &p->entries[p->alias_targets[a - 1]];
+  }
+  return NULL;
 }
 
 static int is_d(char c) { return c >= '0' && c <= '9'; }
@@ -443,10 +468,8 @@ static const tki_price_entry *find_variants(const tkn_prices *p, const uint32_t 
   return NULL;
 }
 
-int tkn_prices_lookup(const tkn_prices *p, const char *model, size_t len, tkn_model_price *out) {
-  if (!p || !model || !out || len == 0) return TKN_ERR_INVALID;
-  if (out->version != TKN_MODEL_PRICE_VERSION) return TKN_ERR_VERSION;
-  if (len > MAX_NAME || memchr(model, '\0', len)) return TKN_ERR_NOT_FOUND;
+static const tki_price_entry *find_entry(const tkn_prices *p, const char *model, size_t len) {
+  if (len == 0 || len > MAX_NAME || memchr(model, '\0', len)) return NULL;
   char name[MAX_NAME];
   memcpy(name, model, len);
   ascii_lower(name, len);
@@ -460,7 +483,73 @@ int tkn_prices_lookup(const tkn_prices *p, const char *model, size_t len, tkn_mo
     start = (size_t)(slash + 1 - name);
   }
   if (!e) e = find_variants(p, p->bare_index, name + start, len - start, 1);
+  return e;
+}
+
+int tkn_prices_lookup(const tkn_prices *p, const char *model, size_t len, tkn_model_price *out) {
+  if (!p || !model || !out || len == 0) return TKN_ERR_INVALID;
+  if (out->version != TKN_MODEL_PRICE_VERSION) return TKN_ERR_VERSION;
+  const tki_price_entry *e = find_entry(p, model, len);
   if (!e) return TKN_ERR_NOT_FOUND;
   *out = e->price;
   return TKN_OK;
+}
+
+/* Read the aliases object and index it; the table itself is complete. */
+static int load_aliases(tkn_prices *p, const char *json, size_t len, char err[TKI_ERRLEN]) {
+  cJSON *root = NULL;
+  int rc = tki_prices_json_parse(json, len, 1u << 24, 4, "prices aliases", &root, err);
+  if (rc != TKN_OK) return rc;
+  if (!cJSON_IsObject(root)) {
+    cJSON_Delete(root);
+    return tki_err(err, TKN_ERR_SCHEMA, "prices aliases: not a JSON object");
+  }
+  size_t n = 0;
+  for (const cJSON *c = root->child; c; c = c->next) n++;
+  size_t cap = 16;
+  while (cap < n * 2 + 2) cap *= 2;
+  p->alias_names = tki_calloc(n ? n : 1, sizeof *p->alias_names);
+  p->alias_lens = tki_calloc(n ? n : 1, sizeof *p->alias_lens);
+  p->alias_targets = tki_calloc(n ? n : 1, sizeof *p->alias_targets);
+  p->alias_index = tki_calloc(cap, sizeof *p->alias_index);
+  if (!p->alias_names || !p->alias_lens || !p->alias_targets || !p->alias_index) {
+    cJSON_Delete(root);
+    return tki_err(err, TKN_ERR_NOMEM, "prices: out of memory");
+  }
+  p->alias_icap = cap;
+  rc = TKN_OK;
+  /* Aliases become visible to lookups (p->alias_count) only once all are
+   * read, so that a target cannot be another alias. */
+  size_t k = 0;
+  for (const cJSON *c = root->child; c && rc == TKN_OK; c = c->next) {
+    size_t nl = strlen(c->string);
+    if (!cJSON_IsString(c)) {
+      rc = tki_err(err, TKN_ERR_SCHEMA, "prices aliases: \"%s\" is not a string", c->string);
+    } else if (nl == 0 || nl > MAX_NAME) {
+      rc = tki_err(err, TKN_ERR_SCHEMA, "prices aliases: an alias of %zu bytes (1 to %d allowed)",
+                   nl, MAX_NAME);
+    } else {
+      const tki_price_entry *e = find_entry(p, c->valuestring, strlen(c->valuestring));
+      if (!e) {
+        rc = tki_err(err, TKN_ERR_NOT_FOUND, "prices aliases: \"%s\" names unknown model \"%s\"",
+                     c->string, c->valuestring);
+      } else {
+        char *name = tki_strndup(c->string, nl);
+        if (!name) {
+          rc = tki_err(err, TKN_ERR_NOMEM, "prices: out of memory");
+        } else {
+          ascii_lower(name, nl);
+          size_t slot = alias_slot(p, name, nl);
+          p->alias_names[k] = name;
+          p->alias_lens[k] = nl;
+          p->alias_targets[k] = (uint32_t)(e - p->entries);
+          p->alias_index[slot] = (uint32_t)(k + 1); /* a repeated alias: the last wins */
+          k++;
+        }
+      }
+    }
+  }
+  p->alias_count = k;
+  cJSON_Delete(root);
+  return rc;
 }

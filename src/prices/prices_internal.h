@@ -37,6 +37,13 @@ struct tkn_prices {
   size_t index_cap;     /* power of two */
   size_t skipped;
   char skip_reason[TKI_ERRLEN];
+  /* aliases: lower-cased names and the entry each points at */
+  char **alias_names;
+  size_t *alias_lens;
+  uint32_t *alias_targets; /* entry number */
+  size_t alias_count;
+  uint32_t *alias_index;   /* alias number + 1; 0 = empty */
+  size_t alias_icap;
 };
 
 extern const char tki_default_prices_json[];

@@ -58,6 +58,12 @@ static int parse_chat(const cJSON *u, tkn_usage *r, char err[TKI_ERRLEN]) {
                   err)))
     return rc;
   if (present) r->flags |= TKN_USAGE_CACHE_REPORTED;
+  /* Gateways that pass Anthropic-style caching through this API report the
+   * writes here; OpenAI's own caching has no write cost. */
+  if ((rc = count(pd, "cache_write_tokens", "prompt_tokens_details.", &r->cache_write_5m_tokens,
+                  &present, err)))
+    return rc;
+  if (present) r->flags |= TKN_USAGE_CACHE_WRITE_REPORTED;
   const cJSON *cd = child(u, "completion_tokens_details");
   if ((rc = count(cd, "reasoning_tokens", "completion_tokens_details.", &r->reasoning_tokens,
                   &present, err)))
@@ -71,10 +77,15 @@ static int parse_responses(const cJSON *u, tkn_usage *r, char err[TKI_ERRLEN]) {
   if ((rc = need(u, "input_tokens", "", &r->input_tokens, err)) ||
       (rc = need(u, "output_tokens", "", &r->output_tokens, err)))
     return rc;
-  if ((rc = count(child(u, "input_tokens_details"), "cached_tokens", "input_tokens_details.",
-                  &r->cache_read_tokens, &present, err)))
+  const cJSON *id = child(u, "input_tokens_details");
+  if ((rc = count(id, "cached_tokens", "input_tokens_details.", &r->cache_read_tokens, &present,
+                  err)))
     return rc;
   if (present) r->flags |= TKN_USAGE_CACHE_REPORTED;
+  if ((rc = count(id, "cache_write_tokens", "input_tokens_details.", &r->cache_write_5m_tokens,
+                  &present, err)))
+    return rc;
+  if (present) r->flags |= TKN_USAGE_CACHE_WRITE_REPORTED;
   if ((rc = count(child(u, "output_tokens_details"), "reasoning_tokens", "output_tokens_details.",
                   &r->reasoning_tokens, &present, err)))
     return rc;

@@ -1,5 +1,7 @@
 /* Prices, usage normalisation and exact costs: the behaviour prices.h and
  * usage.h promise, including the cost bugs other tools have shipped. */
+#include <pthread.h>
+
 #include "test_util.h"
 
 #define S(lit) (lit), (sizeof(lit) - 1)
@@ -326,6 +328,46 @@ static void lookup_follows_the_documented_rules(void **state) {
   tkn_prices_free(p);
 }
 
+static void aliases_map_names_to_models(void **state) {
+  (void)state;
+  static const char aliases[] = "{\"Prod-Fast\": \"openai/GPT-4o-2024-08-06\", \"cheap\": \"gemini-2.5-pro\","
+                                " \"gpt-4.1\": \"gpt-4o\", \"again\": \"gpt-4o\", \"again\": \"gpt-4.1\"}";
+  tkn_prices_options o = TKN_PRICES_OPTIONS_INIT;
+  o.aliases = aliases;
+  o.aliases_len = sizeof aliases - 1;
+  tkn_prices *p = NULL;
+  char err[256] = "";
+  assert_int_equal(tkn_prices_load(&p, S(k_names), &o, err, sizeof err), TKN_OK);
+  assert_true(input_of(p, "prod-fast") == 2500000);
+  assert_true(input_of(p, "azure/prod-fast") == 2500000);     /* prefix rule applies */
+  assert_true(input_of(p, "cheap") == 1250000);
+  assert_true(input_of(p, "gpt-4.1") == 2000000);             /* a table key wins */
+  assert_true(input_of(p, "again") == 2000000);               /* the last alias wins */
+  tkn_prices_free(p);
+  static const struct {
+    const char *json;
+    int rc;
+    const char *needle;
+  } bad[] = {
+      {"{\"x\": \"no-such-model\"}", TKN_ERR_NOT_FOUND, "no-such-model"},
+      {"{\"x\": 5}", TKN_ERR_SCHEMA, "not a string"},
+      {"[\"x\"]", TKN_ERR_SCHEMA, "not a JSON object"},
+      {"{\"x\": \"gpt-4o\", \"y\": \"x\"}", TKN_ERR_NOT_FOUND, "\"x\""}, /* no chains */
+      {"{\"x\": ", TKN_ERR_PARSE, "aliases"},
+  };
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    o.aliases = bad[i].json;
+    o.aliases_len = strlen(bad[i].json);
+    p = (tkn_prices *)1;
+    int rc = tkn_prices_load(&p, S(k_names), &o, err, sizeof err);
+    if (rc != bad[i].rc || p || !strstr(err, bad[i].needle))
+      fail_msg("aliases case %zu: rc %d, err \"%s\"", i, rc, err);
+  }
+  o.aliases = NULL;
+  o.aliases_len = 3;
+  assert_int_equal(tkn_prices_load(&p, S(k_names), &o, err, sizeof err), TKN_ERR_INVALID);
+}
+
 /* ---- the built-in table ---- */
 
 static void default_table_covers_current_models(void **state) {
@@ -584,6 +626,20 @@ static void chat_usage_keeps_not_reported_apart_from_zero(void **state) {
   assert_true(u.cache_read_tokens == 0 && u.reasoning_tokens == 20 && u.output_tokens == 30);
 }
 
+static void gateway_cache_writes_in_openai_shapes_are_read(void **state) {
+  (void)state;
+  tkn_usage u = parse_usage(TKN_USAGE_OPENAI_CHAT,
+                            "{\"prompt_tokens\": 100, \"completion_tokens\": 1, \"prompt_tokens_details\":"
+                            " {\"cached_tokens\": 20, \"cache_write_tokens\": 30}}");
+  assert_true(u.cache_read_tokens == 20 && u.cache_write_5m_tokens == 30 && u.input_tokens == 100);
+  assert_int_equal(u.flags, TKN_USAGE_CACHE_REPORTED | TKN_USAGE_CACHE_WRITE_REPORTED);
+  u = parse_usage(TKN_USAGE_OPENAI_RESPONSES,
+                  "{\"input_tokens\": 100, \"output_tokens\": 1, \"input_tokens_details\":"
+                  " {\"cache_write_tokens\": 30}}");
+  assert_true(u.cache_write_5m_tokens == 30 && u.cache_read_tokens == 0);
+  assert_int_equal(u.flags, TKN_USAGE_CACHE_WRITE_REPORTED);
+}
+
 static void responses_usage_is_read(void **state) {
   (void)state;
   tkn_usage u = parse_usage(TKN_USAGE_AUTO,
@@ -687,6 +743,51 @@ static void usage_parse_errors_leave_the_record_alone(void **state) {
   assert_int_equal(tkn_usage_parse(&u, 0, S("{}"), NULL, 0), TKN_ERR_VERSION);
 }
 
+/* ---- sharing ---- */
+
+typedef struct reader {
+  const tkn_prices *p;
+  int64_t sum;
+  int errors;
+} reader;
+
+static void *read_prices(void *arg) {
+  reader *r = arg;
+  static const char *const models[] = {"gpt-4o", "claude-sonnet-4-5-20250929", "gemini-2.5-pro",
+                                       "anthropic/claude-haiku-4-5", "o3"};
+  for (int i = 0; i < 20000; i++) {
+    tkn_usage u = TKN_USAGE_INIT;
+    u.input_tokens = 1000 + i % 100;
+    u.cache_read_tokens = i % 100;
+    u.output_tokens = 10;
+    tkn_cost c = TKN_COST_INIT;
+    const char *m = models[i % 5];
+    if (tkn_prices_cost(r->p, m, strlen(m), &u, &c) != TKN_OK) r->errors++;
+    r->sum += c.total;
+  }
+  return NULL;
+}
+
+static void one_table_is_shared_by_threads_without_locks(void **state) {
+  (void)state;
+  tkn_prices *p = NULL;
+  assert_int_equal(tkn_prices_new_default(&p), TKN_OK);
+  reader alone = {p, 0, 0};
+  read_prices(&alone);
+  pthread_t t[4];
+  reader r[4];
+  for (int i = 0; i < 4; i++) {
+    r[i] = (reader){p, 0, 0};
+    assert_int_equal(pthread_create(&t[i], NULL, read_prices, &r[i]), 0);
+  }
+  for (int i = 0; i < 4; i++) {
+    pthread_join(t[i], NULL);
+    assert_int_equal(r[i].errors, 0);
+    assert_true(r[i].sum == alone.sum);
+  }
+  tkn_prices_free(p);
+}
+
 /* ---- out of memory ---- */
 
 static void price_load_survives_every_allocation_failure(void **state) {
@@ -710,6 +811,22 @@ static void price_load_survives_every_allocation_failure(void **state) {
     tt_alloc_restore();
     if (done) break;
     assert_true(n < 100000);
+  }
+  for (long n = 1;; n++) {
+    tt_alloc_install(n);
+    tkn_prices_options o = TKN_PRICES_OPTIONS_INIT;
+    o.aliases = "{\"a\": \"gpt-4o\", \"b\": \"gemini-2.5-pro\"}";
+    o.aliases_len = strlen(o.aliases);
+    o.skip_invalid = 1;
+    tkn_prices *p = NULL;
+    int rc = tkn_prices_load(&p, S(k_names), &o, NULL, 0);
+    assert_true(rc == TKN_OK || rc == TKN_ERR_NOMEM);
+    int done = !tt_alloc.failed;
+    if (rc == TKN_OK) assert_true(input_of(p, "b") == 1250000);
+    tkn_prices_free(p);
+    assert_int_equal(tt_alloc.live, 0);
+    tt_alloc_restore();
+    if (done) break;
   }
   for (long n = 1;; n++) {
     tt_alloc_install(n);
@@ -743,6 +860,7 @@ int main(void) {
       cmocka_unit_test(skip_invalid_keeps_the_good_entries_and_counts_the_rest),
       cmocka_unit_test(a_later_duplicate_key_wins),
       cmocka_unit_test(lookup_follows_the_documented_rules),
+      cmocka_unit_test(aliases_map_names_to_models),
       cmocka_unit_test(default_table_covers_current_models),
       cmocka_unit_test(cached_tokens_are_not_billed_as_plain_input),
       cmocka_unit_test(batch_and_cache_discounts_stack),
@@ -753,10 +871,12 @@ int main(void) {
       cmocka_unit_test(prices_cost_reports_unknown_models),
       cmocka_unit_test(chat_usage_keeps_not_reported_apart_from_zero),
       cmocka_unit_test(responses_usage_is_read),
+      cmocka_unit_test(gateway_cache_writes_in_openai_shapes_are_read),
       cmocka_unit_test(anthropic_input_is_made_inclusive),
       cmocka_unit_test(gemini_thoughts_are_output_and_tools_are_input),
       cmocka_unit_test(usage_parse_keeps_the_batch_flag),
       cmocka_unit_test(usage_parse_errors_leave_the_record_alone),
+      cmocka_unit_test(one_table_is_shared_by_threads_without_locks),
       cmocka_unit_test(price_load_survives_every_allocation_failure),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
