@@ -263,6 +263,9 @@ static int read_tool_use(rd *r, tki_msg *m, cJSON *b, const char *where) {
   tki_buf_init(&args);
   rc = tki_json_canonical(input, &args);
   c->args = tki_buf_steal(&args, &c->args_len);
+  if (rc == TKN_ERR_INVALID)
+    return tki_err(r->err, TKN_ERR_UNSUPPORTED,
+                   "%s.input: a number beyond the range of a double", where);
   if (rc || !c->args) return nomem(r);
   static const char *const known[] = {"type", "id", "name", "input", NULL};
   if (take_extra(b, known, &c->extra)) return nomem(r);

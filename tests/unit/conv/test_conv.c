@@ -606,6 +606,20 @@ static void limits_fail_cleanly(void **state) {
   free(many);
 }
 
+static void numbers_beyond_a_double_fail_cleanly(void **state) {
+  (void)state;
+  const char *a = "[{\"role\":\"assistant\",\"content\":[{\"type\":\"tool_use\",\"id\":\"x\","
+                  "\"name\":\"f\",\"input\":{\"n\":1e999}}]}]";
+  assert_load_fails(TKN_FORMAT_ANTHROPIC, a, strlen(a), TKN_ERR_UNSUPPORTED,
+                    "messages[0].content[0].input: a number beyond the range of a double");
+  tkn_conv *c = load(TKN_FORMAT_OPENAI, "{\"seed\":-1e999,\"messages\":[]}");
+  char *out = (char *)1;
+  assert_int_equal(tkn_conv_to_json(c, TKN_FORMAT_OPENAI, &out, NULL), TKN_ERR_UNSUPPORTED);
+  assert_null(out);
+  assert_non_null(strstr(tkn_conv_errmsg(c), "beyond the range of a double"));
+  tkn_conv_free(c);
+}
+
 static void failed_load_leaves_the_conversation_unchanged(void **state) {
   (void)state;
   tkn_conv *c = load(TKN_FORMAT_OPENAI, OPENAI_FULL);
@@ -1025,6 +1039,7 @@ int main(void) {
       cmocka_unit_test(anthropic_roles_are_checked),
       cmocka_unit_test(top_level_shape_is_checked),
       cmocka_unit_test(limits_fail_cleanly),
+      cmocka_unit_test(numbers_beyond_a_double_fail_cleanly),
       cmocka_unit_test(failed_load_leaves_the_conversation_unchanged),
       cmocka_unit_test(from_json_reports_into_errbuf),
       cmocka_unit_test(to_json_checks_its_arguments),
