@@ -71,7 +71,9 @@ static int put_image_as_openai(tki_buf *b, const cJSON *raw) {
   const cJSON *src = cJSON_GetObjectItemCaseSensitive(raw, "source");
   const char *type = str_member(src, "type");
   if (!type) return 0;
-  tki_buf_puts(b, "{\"type\":\"image_url\",\"image_url\":{\"url\":");
+  /* keys in sorted order, as kept values are written: reading and writing
+   * again gives the same bytes */
+  tki_buf_puts(b, "{\"image_url\":{\"url\":");
   if (!strcmp(type, "url") && str_member(src, "url")) {
     const char *url = str_member(src, "url");
     put_str(b, url, strlen(url));
@@ -86,7 +88,7 @@ static int put_image_as_openai(tki_buf *b, const cJSON *raw) {
   } else {
     return 0;
   }
-  tki_buf_puts(b, "}}");
+  tki_buf_puts(b, "},\"type\":\"image_url\"}");
   return 1;
 }
 
@@ -96,16 +98,17 @@ static int put_image_as_anthropic(tki_buf *b, const cJSON *raw) {
   if (!url) return 0;
   const char *comma = strstr(url, ";base64,");
   if (!strncmp(url, "data:", 5) && comma) {
-    tki_buf_puts(b, "{\"type\":\"image\",\"source\":{\"type\":\"base64\",\"media_type\":");
-    put_str(b, url + 5, (size_t)(comma - url - 5));
-    tki_buf_puts(b, ",\"data\":");
+    tki_buf_puts(b, "{\"source\":{\"data\":");
     const char *data = comma + 8;
     put_str(b, data, strlen(data));
+    tki_buf_puts(b, ",\"media_type\":");
+    put_str(b, url + 5, (size_t)(comma - url - 5));
+    tki_buf_puts(b, ",\"type\":\"base64\"");
   } else {
-    tki_buf_puts(b, "{\"type\":\"image\",\"source\":{\"type\":\"url\",\"url\":");
+    tki_buf_puts(b, "{\"source\":{\"type\":\"url\",\"url\":");
     put_str(b, url, strlen(url));
   }
-  tki_buf_puts(b, "}}");
+  tki_buf_puts(b, "},\"type\":\"image\"}");
   return 1;
 }
 
@@ -171,13 +174,14 @@ static int put_openai_call(wr *w, const tki_call *c) {
   int same = c->fmt == TKN_FORMAT_OPENAI;
   tki_buf_puts(b, "{\"id\":");
   put_str(b, c->id, c->id_len);
-  if (!same) tki_buf_puts(b, ",\"type\":\"function\"");
   tki_buf_puts(b, ",\"function\":{\"name\":");
   put_str(b, c->name, c->name_len);
   tki_buf_puts(b, ",\"arguments\":");
   put_str(b, c->args, c->args_len);
   if (same && put_extras(w, c->fn_extra)) return nomem(w);
   tki_buf_putc(b, '}');
+  /* "type" last: where it came from OpenAI it is a kept field, written there */
+  if (!same) tki_buf_puts(b, ",\"type\":\"function\"");
   if (same && put_extras(w, c->extra)) return nomem(w);
   return tki_buf_putc(b, '}') ? nomem(w) : TKN_OK;
 }

@@ -871,9 +871,9 @@ static void tool_calls_are_built_by_hand(void **state) {
   assert_int_equal(tkn_conv_set_tool_call_id(c, 1, "c1", 2), TKN_OK);
   out = write_json(c, TKN_FORMAT_OPENAI);
   assert_string_equal(out, "[{\"role\":\"assistant\",\"content\":\"\",\"tool_calls\":[{\"id\":"
-                           "\"c1\",\"type\":\"function\",\"function\":{\"name\":\"get\","
-                           "\"arguments\":\"{\\\"q\\\":1}\"}}]},{\"role\":\"tool\",\"content\":"
-                           "\"res\",\"tool_call_id\":\"c1\"}]");
+                           "\"c1\",\"function\":{\"name\":\"get\",\"arguments\":"
+                           "\"{\\\"q\\\":1}\"},\"type\":\"function\"}]},{\"role\":\"tool\","
+                           "\"content\":\"res\",\"tool_call_id\":\"c1\"}]");
   tkn_free(out);
   out = write_json(c, TKN_FORMAT_ANTHROPIC);
   assert_string_equal(out, "[{\"role\":\"assistant\",\"content\":[{\"type\":\"tool_use\",\"id\":"
@@ -948,6 +948,62 @@ static void clone_is_deep(void **state) {
   assert_int_equal(tkn_conv_clone(NULL, a), TKN_ERR_INVALID);
   assert_int_equal(tkn_conv_clone(&b, NULL), TKN_ERR_INVALID);
   tkn_conv_free(a);
+}
+
+/* ---- robustness ---- */
+
+/* Writing what was read is a fixed point: read it again, write it again, the
+ * bytes do not change; whatever fails does so with an error, not a crash. */
+static int check_fixed_point(const char *json, size_t len) {
+  tkn_conv *c = NULL;
+  if (tkn_conv_from_json(&c, TKN_FORMAT_AUTO, json, len, NULL, 0)) return 0;
+  int fmt = tkn_conv_source_format(c);
+  for (int to = TKN_FORMAT_OPENAI; to <= TKN_FORMAT_ANTHROPIC; to++) {
+    char *once = NULL, *twice = NULL;
+    size_t n1, n2;
+    if (tkn_conv_to_json(c, to, &once, &n1)) {
+      assert_string_not_equal(tkn_conv_errmsg(c), "");
+      continue;
+    }
+    tkn_conv *d = NULL;
+    char err[256];
+    if (tkn_conv_from_json(&d, to, once, n1, err, sizeof err))
+      fail_msg("cannot read back what was written (%s): %s", err, once);
+    assert_int_equal(tkn_conv_to_json(d, to, &twice, &n2), TKN_OK);
+    if (n1 != n2 || memcmp(once, twice, n1) != 0)
+      fail_msg("not a fixed point (format %d from %d):\n%s\n%s", to, fmt, once, twice);
+    tkn_free(once);
+    tkn_free(twice);
+    tkn_conv_free(d);
+  }
+  tkn_conv_free(c);
+  return 1;
+}
+
+static void mutated_inputs_fail_cleanly_or_round_trip(void **state) {
+  (void)state;
+  const char *seeds[] = {OPENAI_FULL, ANTHROPIC_FULL};
+  static const char bytes[] = "{}[]\":,0 tnfa\\\"xé";
+  uint32_t rng = 77;
+  int loaded = 0;
+  for (int it = 0; it < 4000; it++) {
+    const char *seed = seeds[it % 2];
+    size_t len = strlen(seed);
+    char buf[4096];
+    memcpy(buf, seed, len);
+    int edits = 1 + it % 3;
+    for (int e = 0; e < edits; e++) {
+      rng = rng * 1103515245u + 12345u;
+      size_t at = (rng >> 8) % len;
+      rng = rng * 1103515245u + 12345u;
+      buf[at] = bytes[(rng >> 8) % (sizeof bytes - 1)];
+    }
+    loaded += check_fixed_point(buf, len);
+  }
+  /* the edits leave a good share loadable, so the fixed point is exercised */
+  if (loaded < 400) fail_msg("only %d of 4000 mutated inputs loaded", loaded);
+  assert_true(check_fixed_point(OPENAI_FULL, strlen(OPENAI_FULL)));
+  assert_true(check_fixed_point(ANTHROPIC_FULL, strlen(ANTHROPIC_FULL)));
 }
 
 /* ---- out of memory ---- */
@@ -1057,6 +1113,7 @@ int main(void) {
       cmocka_unit_test(tool_call_changes_check_the_role),
       cmocka_unit_test(remove_filter_and_clear),
       cmocka_unit_test(clone_is_deep),
+      cmocka_unit_test(mutated_inputs_fail_cleanly_or_round_trip),
       cmocka_unit_test(out_of_memory_openai_fails_cleanly),
       cmocka_unit_test(out_of_memory_anthropic_fails_cleanly),
   };
