@@ -241,16 +241,23 @@ static int read_openai_msg(rd *r, cJSON *obj) {
   cJSON *calls = field(obj, "tool_calls");
   if (calls && !cJSON_IsArray(calls))
     return tki_err(r->err, TKN_ERR_SCHEMA, "%s.tool_calls: expected an array", r->path);
+  if (calls && calls->child && m->role != TKN_ROLE_ASSISTANT)
+    return tki_err(r->err, TKN_ERR_SCHEMA,
+                   "%s.tool_calls: only assistant messages make tool calls", r->path);
   if (calls && calls->child && (rc = read_openai_calls(r, m, calls))) return rc;
-  if ((rc = opt_string(r, obj, "tool_call_id", r->path, &m->tcid, &m->tcid_len))) return rc;
-  if (m->role == TKN_ROLE_TOOL && !m->tcid)
-    return tki_err(r->err, TKN_ERR_SCHEMA, "%s: a tool message needs a \"tool_call_id\"",
-                   r->path);
-  static const char *const known[] = {"role", "content", "name", "tool_call_id", NULL};
-  static const char *const known_calls[] = {"role",         "content",    "name",
-                                            "tool_call_id", "tool_calls", NULL};
-  /* "tool_calls" is modelled only when it holds calls; [] or null stays verbatim */
-  if (take_extra(obj, m->ncalls ? known_calls : known, &m->extra)) return nomem(r);
+  if (m->role == TKN_ROLE_TOOL) {
+    if ((rc = opt_string(r, obj, "tool_call_id", r->path, &m->tcid, &m->tcid_len))) return rc;
+    if (!m->tcid)
+      return tki_err(r->err, TKN_ERR_SCHEMA, "%s: a tool message needs a \"tool_call_id\"",
+                     r->path);
+  }
+  /* "tool_calls" is modelled only when it holds calls ([] or null stays
+   * verbatim), "tool_call_id" only on a tool message */
+  static const char *const known[] = {"role", "content", "name", NULL};
+  static const char *const known_calls[] = {"role", "content", "name", "tool_calls", NULL};
+  static const char *const known_tool[] = {"role", "content", "name", "tool_call_id", NULL};
+  const char *const *k = m->ncalls ? known_calls : m->role == TKN_ROLE_TOOL ? known_tool : known;
+  if (take_extra(obj, k, &m->extra)) return nomem(r);
   return TKN_OK;
 }
 

@@ -226,6 +226,21 @@ static void openai_fields_are_modelled(void **state) {
   tkn_conv_free(c);
 }
 
+static void tool_call_id_outside_a_tool_message_is_kept_verbatim(void **state) {
+  (void)state;
+  const char *j = "[{\"role\":\"user\",\"content\":\"x\",\"tool_call_id\":\"odd\"}]";
+  tkn_conv *c = load(TKN_FORMAT_OPENAI, j);
+  const char *id;
+  size_t n, at;
+  assert_int_equal(tkn_conv_tool_call_id(c, 0, &id, &n), TKN_OK);
+  assert_null(id);
+  assert_int_equal(tkn_conv_find_tool_result(c, "odd", 3, &at), TKN_ERR_NOT_FOUND);
+  char *out = write_json(c, TKN_FORMAT_OPENAI);
+  assert_string_equal(out, j);
+  tkn_free(out);
+  tkn_conv_free(c);
+}
+
 static void text_of_parts_is_joined_with_newlines(void **state) {
   (void)state;
   tkn_conv *c = load(TKN_FORMAT_OPENAI,
@@ -514,6 +529,9 @@ static void tool_call_shapes_are_checked(void **state) {
   const char *a = "[{\"role\":\"assistant\",\"tool_calls\":{}}]";
   assert_load_fails(TKN_FORMAT_OPENAI, a, strlen(a), TKN_ERR_SCHEMA,
                     "messages[0].tool_calls: expected an array");
+  const char *u = "[{\"role\":\"user\",\"content\":\"x\",\"tool_calls\":[{\"id\":\"x\"}]}]";
+  assert_load_fails(TKN_FORMAT_OPENAI, u, strlen(u), TKN_ERR_SCHEMA,
+                    "messages[0].tool_calls: only assistant messages make tool calls");
   const char *b = "[{\"role\":\"assistant\",\"tool_calls\":[{\"id\":\"x\",\"function\":3}]}]";
   assert_load_fails(TKN_FORMAT_OPENAI, b, strlen(b), TKN_ERR_SCHEMA,
                     "messages[0].tool_calls[0].function: expected an object");
@@ -1071,6 +1089,7 @@ int main(void) {
       cmocka_unit_test(openai_bare_array_loads),
       cmocka_unit_test(openai_round_trip_keeps_everything),
       cmocka_unit_test(openai_fields_are_modelled),
+      cmocka_unit_test(tool_call_id_outside_a_tool_message_is_kept_verbatim),
       cmocka_unit_test(text_of_parts_is_joined_with_newlines),
       cmocka_unit_test(accessors_reject_bad_indices),
       cmocka_unit_test(anthropic_round_trip_keeps_everything),
