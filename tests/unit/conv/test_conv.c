@@ -724,6 +724,71 @@ static void tool_calls_and_results_are_found_by_id(void **state) {
   tkn_conv_free(c);
 }
 
+static void lookups_follow_every_change(void **state) {
+  (void)state;
+  tkn_conv *c;
+  assert_int_equal(tkn_conv_new(&c), TKN_OK);
+  char id[32];
+  for (int k = 0; k < 2000; k++) {
+    int n = snprintf(id, sizeof id, "call_%d", k);
+    assert_int_equal(tkn_conv_append_text(c, TKN_ROLE_ASSISTANT, "", 0), TKN_OK);
+    assert_int_equal(tkn_conv_add_tool_call(c, tkn_conv_count(c) - 1, id, (size_t)n, "f", 1,
+                                            "{}", 2),
+                     TKN_OK);
+    assert_int_equal(tkn_conv_append_text(c, TKN_ROLE_TOOL, "r", 1), TKN_OK);
+    assert_int_equal(tkn_conv_set_tool_call_id(c, tkn_conv_count(c) - 1, id, (size_t)n), TKN_OK);
+  }
+  size_t at;
+  assert_int_equal(tkn_conv_find_tool_call(c, "call_1500", 9, &at), TKN_OK);
+  assert_int_equal(at, 3000);
+  assert_int_equal(tkn_conv_find_tool_result(c, "call_1500", 9, &at), TKN_OK);
+  assert_int_equal(at, 3001);
+  /* removing shifts what follows */
+  assert_int_equal(tkn_conv_remove(c, 0), TKN_OK);
+  assert_int_equal(tkn_conv_find_tool_call(c, "call_1500", 9, &at), TKN_OK);
+  assert_int_equal(at, 2999);
+  assert_int_equal(tkn_conv_find_tool_call(c, "call_0", 6, &at), TKN_ERR_NOT_FOUND);
+  assert_int_equal(tkn_conv_find_tool_result(c, "call_0", 6, &at), TKN_OK);
+  assert_int_equal(at, 0);
+  /* inserting in front, the first holder of an id wins */
+  const char *dup = "{\"role\":\"tool\",\"tool_call_id\":\"call_1500\",\"content\":\"x\"}";
+  assert_int_equal(tkn_conv_insert_json(c, 0, TKN_FORMAT_OPENAI, dup, strlen(dup)), TKN_OK);
+  assert_int_equal(tkn_conv_find_tool_result(c, "call_1500", 9, &at), TKN_OK);
+  assert_int_equal(at, 0);
+  /* changing an id */
+  assert_int_equal(tkn_conv_set_tool_call_id(c, 0, "other", 5), TKN_OK);
+  assert_int_equal(tkn_conv_find_tool_result(c, "call_1500", 9, &at), TKN_OK);
+  assert_int_equal(at, 3001); /* removed one, inserted one in front */
+  assert_int_equal(tkn_conv_find_tool_result(c, "other", 5, &at), TKN_OK);
+  assert_int_equal(at, 0);
+  /* adding a call, filtering, replacing */
+  assert_int_equal(tkn_conv_add_tool_call(c, 2, "extra", 5, "g", 1, "{}", 2), TKN_OK);
+  assert_int_equal(tkn_conv_find_tool_call(c, "extra", 5, &at), TKN_OK);
+  assert_int_equal(at, 2);
+  size_t n = tkn_conv_count(c);
+  uint8_t *keep = calloc(n, 1);
+  assert_non_null(keep);
+  keep[2] = keep[n - 1] = 1;
+  assert_int_equal(tkn_conv_filter(c, keep, n), TKN_OK);
+  free(keep);
+  assert_int_equal(tkn_conv_count(c), 2);
+  assert_int_equal(tkn_conv_find_tool_call(c, "extra", 5, &at), TKN_OK);
+  assert_int_equal(at, 0);
+  assert_int_equal(tkn_conv_find_tool_result(c, "call_1999", 9, &at), TKN_OK);
+  assert_int_equal(at, 1);
+  const char *plain = "{\"role\":\"user\",\"content\":\"p\"}";
+  assert_int_equal(tkn_conv_replace_json(c, 0, TKN_FORMAT_OPENAI, plain, strlen(plain)), TKN_OK);
+  assert_int_equal(tkn_conv_find_tool_call(c, "extra", 5, &at), TKN_ERR_NOT_FOUND);
+  /* loading and clearing */
+  assert_int_equal(tkn_conv_load(c, TKN_FORMAT_OPENAI, OPENAI_FULL, strlen(OPENAI_FULL)), TKN_OK);
+  assert_int_equal(tkn_conv_find_tool_result(c, "call_1999", 9, &at), TKN_ERR_NOT_FOUND);
+  assert_int_equal(tkn_conv_find_tool_result(c, "call_2", 6, &at), TKN_OK);
+  assert_int_equal(at, 5);
+  tkn_conv_clear(c);
+  assert_int_equal(tkn_conv_find_tool_result(c, "call_2", 6, &at), TKN_ERR_NOT_FOUND);
+  tkn_conv_free(c);
+}
+
 /* ---- changing messages ---- */
 
 static void append_and_insert_text_place_messages(void **state) {
@@ -1120,6 +1185,7 @@ int main(void) {
       cmocka_unit_test(to_json_checks_its_arguments),
       cmocka_unit_test(message_to_json_writes_one_message),
       cmocka_unit_test(tool_calls_and_results_are_found_by_id),
+      cmocka_unit_test(lookups_follow_every_change),
       cmocka_unit_test(append_and_insert_text_place_messages),
       cmocka_unit_test(adding_text_checks_its_input),
       cmocka_unit_test(insert_json_splits_anthropic_tool_results),
