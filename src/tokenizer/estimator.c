@@ -11,9 +11,11 @@
  *  - a space before a word is part of that word; other whitespace runs fold
  *    8 characters to a token;
  *  - control characters and unassigned code points are one token each.
- * ASCII goes through a table-driven fast path; only other code points ask
- * utf8proc for their category.  The rates are data (the table below) so they
- * can be calibrated against exact encodings without touching the walk. */
+ * ASCII bytes are classed by a table, and pure-ASCII stretches are costed 64
+ * bytes at a time from SSE2 bit masks; only other code points ask utf8proc
+ * for their category.  Calibration against exact encodings changes the rates
+ * and the per-kind cost functions below, not the walk: both paths cost runs
+ * through those functions, and a unit test checks that they agree. */
 #include <string.h>
 #include <utf8proc.h>
 
