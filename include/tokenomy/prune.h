@@ -130,7 +130,7 @@ typedef struct tkn_prune_options {
 } tkn_prune_options;
 #define TKN_PRUNE_OPTIONS_INIT                                                         \
   { TKN_PRUNE_OPTIONS_VERSION, TKN_PRUNE_TRIM, 0, TKN_COUNT_OPTIONS_INIT,              \
-    TKN_FORMAT_AUTO, 1, 1, TKN_PRUNE_LAST, 0, 0, 0, 0, NULL, NULL, 2, 1, 1.0, 1.0, 0.5, \
+    TKN_FORMAT_AUTO, 1, 1, TKN_PRUNE_LAST, 0, 0, 0, 0, NULL, NULL, 2, 1, 0.5, 1.0, 0.5, \
     NULL, NULL, TKN_PRUNE_SCORE, TKN_ROLE_USER, 0, NULL, NULL }
 /* Fill *opts with the defaults of `version`.  TKN_ERR_INVALID for NULL,
  * TKN_ERR_VERSION for an unknown version. */

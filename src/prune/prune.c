@@ -293,6 +293,7 @@ static int run_init(run *r) {
 }
 
 static int64_t sum_tokens(const run *r) {
+  if (r->n == 0) return 0; /* an empty conversation is 0, priming included */
   int64_t t = r->prime;
   for (size_t i = 0; i < r->n; i++) t += r->cost[i];
   return t;
@@ -561,16 +562,19 @@ static int must_keep(run *r, uint8_t *must, int64_t max, int64_t *needed) {
         }
   }
   int64_t by[6] = {0};
-  int64_t total = r->prime;
+  int64_t total = 0;
+  int any = 0;
   for (size_t i = 0; i < n; i++)
     if (must[i]) {
       total += r->cost[i];
+      any = 1;
       by[r->why[i] == TKN_PRUNE_WHY_SYSTEM     ? 0
          : r->why[i] == TKN_PRUNE_WHY_PINNED   ? 1
          : r->why[i] == TKN_PRUNE_WHY_RECENT   ? 2
          : r->why[i] == TKN_PRUNE_WHY_TOOL_UNIT ? 3
                                                 : 4] += r->cost[i];
     }
+  if (any) total += r->prime;
   *needed = total;
   if (total > max)
     return tki_err(r->p->err, TKN_ERR_BUDGET,
@@ -654,15 +658,19 @@ static int select_score(run *r, int64_t max) {
   }
   qsort(r->order, nu, sizeof *r->order, by_score);
   int64_t room = max - needed;
+  int any = needed > 0;
   for (size_t u = 0; u < nu; u++) {
     size_t L = r->order[u].lead;
-    int64_t c = 0;
+    int64_t c = any ? 0 : r->prime; /* the first message kept brings the priming */
     if (protect)
       for (size_t m = L; m != NONE; m = r->next[m]) c += r->cost[m];
     else
-      c = r->cost[L];
+      c += r->cost[L];
     int fits = c <= room;
-    if (fits) room -= c;
+    if (fits) {
+      room -= c;
+      any = 1;
+    }
     if (protect)
       set_unit(r, L, (uint8_t)fits, fits ? TKN_PRUNE_WHY_SCORE : TKN_PRUNE_WHY_BUDGET,
                TKN_PRUNE_WHY_TOOL_UNIT);
@@ -682,11 +690,16 @@ static int select_base(run *r, int mode, int64_t max, int allow_partial) {
 
 /* ---- report and apply ---- */
 
-static int64_t kept_tokens(const run *r) {
-  int64_t t = r->prime;
+/* Tokens of what is kept, plus `extra` kept messages' tokens (a summary). */
+static int64_t kept_tokens(const run *r, int64_t extra, int has_extra) {
+  int64_t t = extra;
+  int any = has_extra;
   for (size_t i = 0; i < r->n; i++)
-    if (r->keep[i]) t += i == r->cut_idx ? r->cut_cost : r->cost[i];
-  return t;
+    if (r->keep[i]) {
+      t += i == r->cut_idx ? r->cut_cost : r->cost[i];
+      any = 1;
+    }
+  return any ? t + r->prime : 0;
 }
 
 static int make_report(run *r, tkn_prune_report **out) {
@@ -800,7 +813,7 @@ static int run_summarise(run *r, tkn_prune_report **report) {
     tki_err(note, 0, "the summary is not valid UTF-8; dropped %zu messages instead", nd);
   } else if ((rc = summary_tokens(r, text ? text : "", len, &stoks)) != TKN_OK) {
     return tki_err(r->p->err, rc, "counting the summary failed: %s", tkn_strerror(rc));
-  } else if (stoks > room) {
+  } else if (stoks + (kept_tokens(r, 0, 0) == 0 ? r->prime : 0) > room) {
     status = TKN_PRUNE_SUMMARY_TOO_LONG;
     tki_err(note, 0, "the summary needs %lld tokens, more than its room of %lld; dropped %zu "
                      "messages instead", (long long)stoks, (long long)room, nd);
@@ -815,7 +828,7 @@ static int run_summarise(run *r, tkn_prune_report **report) {
     if (rep) {
       size_t before_at = 0;
       for (size_t i = 0; i < at; i++) before_at += r->keep[i];
-      rep->after = kept_tokens(r) + stoks;
+      rep->after = kept_tokens(r, stoks, 1);
       rep->summary_status = TKN_PRUNE_SUMMARY_ADDED;
       rep->summary_tokens = stoks;
       rep->summary_index = before_at;
@@ -833,7 +846,7 @@ finish:;
     return rc;
   }
   if (rep) {
-    rep->after = kept_tokens(r);
+    rep->after = kept_tokens(r, 0, 0);
     rep->summary_status = status;
     memcpy(rep->note, note, sizeof note);
     *report = rep;
@@ -865,12 +878,6 @@ int tkn_prune_run(tkn_pruner *pruner, tkn_conv *conv, const tkn_prune_options *o
   r.provider = provider;
   r.n = tkn_conv_count(conv);
   if ((rc = run_init(&r)) != TKN_OK) goto done;
-  if (r.prime > opts->max_tokens) {
-    rc = tki_err(pruner->err, TKN_ERR_BUDGET,
-                 "the reply priming alone needs %lld tokens but max_tokens is %lld",
-                 (long long)r.prime, (long long)opts->max_tokens);
-    goto done;
-  }
   if (opts->mode == TKN_PRUNE_SUMMARISE) {
     rc = run_summarise(&r, report);
     goto done;
@@ -883,7 +890,7 @@ int tkn_prune_run(tkn_pruner *pruner, tkn_conv *conv, const tkn_prune_options *o
     goto done;
   }
   if (rep) {
-    rep->after = kept_tokens(&r);
+    rep->after = kept_tokens(&r, 0, 0);
     *report = rep;
   }
 done:
