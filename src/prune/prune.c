@@ -22,8 +22,19 @@
 
 #define NONE ((size_t)-1)
 
+/* The built-in score's features of a message, remembered across runs by a
+ * 64-bit hash of (role, has tool calls, text): pruning the same conversation
+ * again, turn after turn, does not rescan its text. */
+typedef struct feat_slot {
+  uint64_t key; /* 0: empty */
+  double kind, density;
+} feat_slot;
+#define FEAT_MAX ((size_t)1 << 18) /* slots; the table is emptied when 3/4 full */
+
 struct tkn_pruner {
   const tkn_tokenizer *tok;
+  feat_slot *feat;
+  size_t feat_cap, feat_n;
   char err[TKI_ERRLEN];
 };
 
@@ -160,7 +171,53 @@ int tkn_prune_new(tkn_pruner **out, const tkn_tokenizer *tok) {
   return TKN_OK;
 }
 
-void tkn_prune_free(tkn_pruner *pruner) { tki_free(pruner); }
+void tkn_prune_free(tkn_pruner *pruner) {
+  if (!pruner) return;
+  tki_free(pruner->feat);
+  tki_free(pruner);
+}
+
+/* Features of a message, from the cache or computed (and cached if room). */
+static void features(tkn_pruner *p, int32_t role, int calls, const char *text, size_t len,
+                     tki_prune_features *f) {
+  uint64_t key = tki_hash64(text, len, ((uint64_t)(uint32_t)role << 1) | (uint64_t)(calls != 0));
+  if (key == 0) key = 1;
+  if (p->feat) {
+    size_t mask = p->feat_cap - 1;
+    for (size_t h = (size_t)key & mask; p->feat[h].key; h = (h + 1) & mask)
+      if (p->feat[h].key == key) {
+        f->kind = p->feat[h].kind;
+        f->density = p->feat[h].density;
+        return;
+      }
+  }
+  tki_prune_features_of(role, calls, text, len, f);
+  if (!p->feat || (p->feat_n + 1) * 4 > p->feat_cap * 3) {
+    /* grow, or start over when at the limit; a failed allocation only
+     * means no caching */
+    size_t cap = p->feat ? p->feat_cap * 2 : 4096;
+    if (cap > FEAT_MAX) cap = FEAT_MAX;
+    feat_slot *t = tki_calloc(cap, sizeof *t);
+    if (!t) return;
+    size_t n = 0;
+    if (p->feat && cap > p->feat_cap)
+      for (size_t i = 0; i < p->feat_cap; i++)
+        if (p->feat[i].key) {
+          size_t h = (size_t)p->feat[i].key & (cap - 1);
+          while (t[h].key) h = (h + 1) & (cap - 1);
+          t[h] = p->feat[i];
+          n++;
+        }
+    tki_free(p->feat);
+    p->feat = t;
+    p->feat_cap = cap;
+    p->feat_n = n;
+  }
+  size_t mask = p->feat_cap - 1, h = (size_t)key & mask;
+  while (p->feat[h].key) h = (h + 1) & mask;
+  p->feat[h] = (feat_slot){key, f->kind, f->density};
+  p->feat_n++;
+}
 
 const char *tkn_prune_errmsg(const tkn_pruner *pruner) {
   return pruner ? pruner->err : "pruner is NULL";
@@ -601,7 +658,7 @@ static int score_all(run *r, const uint8_t *must) {
       int rc = tkn_conv_text(r->conv, i, &text, &len);
       if (rc != TKN_OK) return tki_err(r->p->err, rc, "reading message %zu failed", i);
       tki_prune_features f;
-      tki_prune_features_of(r->role[i], tkn_conv_tool_call_count(r->conv, i) > 0, text, len, &f);
+      features(r->p, r->role[i], tkn_conv_tool_call_count(r->conv, i) > 0, text, len, &f);
       double recency = r->n > 1 ? (double)i / (double)(r->n - 1) : 1.0;
       s = r->o->weight_recency * recency + r->o->weight_kind * f.kind +
           r->o->weight_density * f.density;

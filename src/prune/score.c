@@ -11,17 +11,14 @@ static int is_space(unsigned char c) { return c == ' ' || c == '\t' || c == '\n'
 
 static unsigned char lower(unsigned char c) { return c >= 'A' && c <= 'Z' ? c + 32 : c; }
 
-/* Does the lowercased text contain `needle` (ASCII, lowercase)? */
-static int contains(const char *text, size_t len, const char *needle) {
-  size_t m = strlen(needle);
-  for (size_t i = 0; i + m <= len; i++) {
-    size_t j = 0;
-    while (j < m && lower((unsigned char)text[i + j]) == (unsigned char)needle[j]) j++;
-    if (j == m && (i == 0 || !((lower((unsigned char)text[i - 1]) >= 'a' &&
-                                lower((unsigned char)text[i - 1]) <= 'z'))))
-      return 1;
-  }
-  return 0;
+static int is_letter(unsigned char c) { c = lower(c); return c >= 'a' && c <= 'z'; }
+
+/* Does the text, lowercased, hold `needle` (ASCII, lowercase) at byte i? */
+static int match_at(const char *text, size_t len, size_t i, const char *needle) {
+  size_t j = 0;
+  while (needle[j] && i + j < len && lower((unsigned char)text[i + j]) == (unsigned char)needle[j])
+    j++;
+  return needle[j] == '\0';
 }
 
 static const char *const g_acks[] = {
@@ -50,8 +47,7 @@ static int is_ack(const char *text, size_t len) {
       if (m > len - i || m <= best) continue;
       size_t j = 0;
       while (j < m && lower((unsigned char)text[i + j]) == (unsigned char)g_acks[k][j]) j++;
-      if (j == m && (i + m == len || !((lower((unsigned char)text[i + m]) >= 'a' &&
-                                        lower((unsigned char)text[i + m]) <= 'z'))))
+      if (j == m && (i + m == len || !is_letter((unsigned char)text[i + m])))
         best = m;
     }
     if (!best) return 0;
@@ -61,9 +57,16 @@ static int is_ack(const char *text, size_t len) {
   return matched > 0;
 }
 
+/* One pass: at each word start, the phrases beginning with that letter. */
 static int is_correction(const char *text, size_t len) {
-  for (size_t k = 0; k < sizeof g_corrections / sizeof g_corrections[0]; k++)
-    if (contains(text, len, g_corrections[k])) return 1;
+  for (size_t i = 0; i < len; i++) {
+    if (!is_letter((unsigned char)text[i]) || (i > 0 && is_letter((unsigned char)text[i - 1])))
+      continue;
+    unsigned char c = lower((unsigned char)text[i]);
+    for (size_t k = 0; k < sizeof g_corrections / sizeof g_corrections[0]; k++)
+      if ((unsigned char)g_corrections[k][0] == c && match_at(text, len, i, g_corrections[k]))
+        return 1;
+  }
   return 0;
 }
 

@@ -788,6 +788,33 @@ static void counts_are_cached_between_runs(void **state) {
   tkn_conv_free(c);
 }
 
+static void a_pruner_reused_on_the_same_conversation_gives_the_same_result(void **state) {
+  (void)state;
+  g_seed = 4242;
+  tkn_conv *orig = random_conv(30);
+  tkn_pruner *p = NULL;
+  assert_int_equal(tkn_prune_new(&p, g_tok), TKN_OK);
+  tkn_prune_options o = TKN_PRUNE_OPTIONS_INIT;
+  o.mode = TKN_PRUNE_SCORE;
+  o.max_tokens = 200;
+  char *first = NULL;
+  for (int run = 0; run < 2; run++) {
+    tkn_conv *c = NULL;
+    assert_int_equal(tkn_conv_clone(&c, orig), TKN_OK);
+    assert_int_equal(tkn_prune_run(p, c, &o, NULL), TKN_OK);
+    char *now = json_of(c);
+    if (run == 0) first = now;
+    else {
+      assert_string_equal(first, now);
+      tkn_free(now);
+    }
+    tkn_conv_free(c);
+  }
+  tkn_free(first);
+  tkn_prune_free(p);
+  tkn_conv_free(orig);
+}
+
 static void out_of_memory_fails_cleanly_and_changes_nothing(void **state) {
   (void)state;
   for (int mode = 0; mode < 3; mode++) {
@@ -882,6 +909,7 @@ int main(void) {
       cmocka_unit_test(a_summary_longer_than_its_room_falls_back_to_dropping),
       cmocka_unit_test(every_mode_keeps_tool_units_whole_and_fits_the_budget),
       cmocka_unit_test(counts_are_cached_between_runs),
+      cmocka_unit_test(a_pruner_reused_on_the_same_conversation_gives_the_same_result),
       cmocka_unit_test(out_of_memory_fails_cleanly_and_changes_nothing),
       cmocka_unit_test(report_accessors_reject_bad_arguments),
   };
