@@ -151,6 +151,9 @@ TKN_API int tkn_conv_pinned(const tkn_conv *conv, size_t i);
 TKN_API int tkn_conv_message_to_json(tkn_conv *conv, size_t i, int format, char **out,
                                      size_t *out_len);
 
+/* Lookups by tool-call id: the first lookup after a change builds an index in
+ * O(n); later ones take O(1).  If memory for the index runs out they scan
+ * instead, so they never fail for want of memory. */
 /* Index of the assistant message holding tool call `id`, or TKN_ERR_NOT_FOUND. */
 TKN_API int tkn_conv_find_tool_call(const tkn_conv *conv, const char *id, size_t len,
                                     size_t *index);

@@ -181,6 +181,7 @@ int tkn_conv_new(tkn_conv **out) {
 }
 
 static void conv_release(tkn_conv *conv) {
+  tki_conv_index_free(conv);
   for (size_t i = 0; i < conv->n; i++) tki_msg_free(&conv->msgs[i]);
   tki_free(conv->msgs);
   cJSON_Delete(conv->top_extra);
@@ -389,29 +390,14 @@ int tkn_conv_message_to_json(tkn_conv *conv, size_t i, int format, char **out, s
   return TKN_OK;
 }
 
-static int id_equal(const char *a, size_t alen, const char *b, size_t blen) {
-  return a && alen == blen && memcmp(a, b, blen) == 0;
-}
-
 int tkn_conv_find_tool_call(const tkn_conv *conv, const char *id, size_t len, size_t *index) {
   if (!conv || !index || (!id && len)) return TKN_ERR_INVALID;
-  for (size_t i = 0; i < conv->n; i++)
-    for (size_t j = 0; j < conv->msgs[i].ncalls; j++)
-      if (id_equal(conv->msgs[i].calls[j].id, conv->msgs[i].calls[j].id_len, id, len)) {
-        *index = i;
-        return TKN_OK;
-      }
-  return TKN_ERR_NOT_FOUND;
+  return tki_conv_find_id(conv, id, len, 1, index);
 }
 
 int tkn_conv_find_tool_result(const tkn_conv *conv, const char *id, size_t len, size_t *index) {
   if (!conv || !index || (!id && len)) return TKN_ERR_INVALID;
-  for (size_t i = 0; i < conv->n; i++)
-    if (id_equal(conv->msgs[i].tcid, conv->msgs[i].tcid_len, id, len)) {
-      *index = i;
-      return TKN_OK;
-    }
-  return TKN_ERR_NOT_FOUND;
+  return tki_conv_find_id(conv, id, len, 0, index);
 }
 
 /* ---- changing messages ---- */
@@ -430,6 +416,7 @@ int tki_conv_insert_msgs(tkn_conv *conv, size_t i, tki_msg *msgs, size_t k) {
   memmove(conv->msgs + i + k, conv->msgs + i, (conv->n - i) * sizeof *conv->msgs);
   memcpy(conv->msgs + i, msgs, k * sizeof *msgs);
   conv->n += k;
+  tki_conv_ids_changed(conv);
   return TKN_OK;
 }
 
@@ -519,6 +506,7 @@ int tkn_conv_replace_json(tkn_conv *conv, size_t i, int format, const char *json
   }
   tki_msg_free(&conv->msgs[i]);
   conv->msgs[i] = d.msgs[0];
+  tki_conv_ids_changed(conv);
   tki_free(d.msgs);
   cJSON_Delete(d.top_extra);
   return TKN_OK;
@@ -624,6 +612,7 @@ int tkn_conv_add_tool_call(tkn_conv *conv, size_t i, const char *id, size_t id_l
   }
   m->calls = arr;
   m->calls[m->ncalls++] = c;
+  tki_conv_ids_changed(conv);
   /* the Anthropic block order no longer describes the message */
   tki_free(m->order);
   m->order = NULL;
@@ -648,6 +637,7 @@ int tkn_conv_set_tool_call_id(tkn_conv *conv, size_t i, const char *id, size_t l
   tki_free(m->tcid);
   m->tcid = s;
   m->tcid_len = len;
+  tki_conv_ids_changed(conv);
   tki_msg_touch(m);
   return TKN_OK;
 }
@@ -658,6 +648,7 @@ int tkn_conv_remove(tkn_conv *conv, size_t i) {
   tki_msg_free(&conv->msgs[i]);
   memmove(conv->msgs + i, conv->msgs + i + 1, (conv->n - i - 1) * sizeof *conv->msgs);
   conv->n--;
+  tki_conv_ids_changed(conv);
   return TKN_OK;
 }
 
@@ -675,6 +666,7 @@ int tkn_conv_filter(tkn_conv *conv, const uint8_t *keep, size_t n) {
     }
   }
   conv->n = w;
+  tki_conv_ids_changed(conv);
   return TKN_OK;
 }
 

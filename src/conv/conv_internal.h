@@ -77,6 +77,9 @@ struct tkn_conv {
   int top_object;   /* the input was an object holding "messages" */
   cJSON *top_extra; /* top-level fields beside messages / system (object) */
   int top_fmt;
+  struct tki_id_slot *idx; /* tool-call id index (conv_index.c) */
+  size_t idx_cap;
+  int idx_ok;
   char err[TKI_ERRLEN];
 };
 
@@ -89,6 +92,14 @@ int tki_msg_text(tki_msg *m, const char **text, size_t *len);
 /* Insert msgs[0..k) (taken over) before index i; on failure nothing changes
  * and the caller still owns them. */
 int tki_conv_insert_msgs(tkn_conv *conv, size_t i, tki_msg *msgs, size_t k);
+
+/* ---- conv_index.c ---- */
+/* Every change to the messages or their tool-call ids calls this. */
+void tki_conv_ids_changed(tkn_conv *conv);
+void tki_conv_index_free(tkn_conv *conv);
+/* First message holding tool call `id` (is_call) or answering it. */
+int tki_conv_find_id(const tkn_conv *conv, const char *id, size_t len, int is_call,
+                     size_t *index);
 
 /* ---- conv_read.c ---- */
 /* A parsed conversation, before it replaces the current one. */

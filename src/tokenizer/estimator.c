@@ -11,9 +11,11 @@
  *  - a space before a word is part of that word; other whitespace runs fold
  *    8 characters to a token;
  *  - control characters and unassigned code points are one token each.
- * ASCII goes through a table-driven fast path; only other code points ask
- * utf8proc for their category.  The rates are data (the table below) so they
- * can be calibrated against exact encodings without touching the walk. */
+ * ASCII bytes are classed by a table, and pure-ASCII stretches are costed 64
+ * bytes at a time from SSE2 bit masks; only other code points ask utf8proc
+ * for their category.  Calibration against exact encodings changes the rates
+ * and the per-kind cost functions below, not the walk: both paths cost runs
+ * through those functions, and a unit test checks that they agree. */
 #include <string.h>
 #include <utf8proc.h>
 
@@ -118,22 +120,30 @@ typedef struct est {
   int fold;        /* SPACE: its last character is a space that joins the next token */
 } est;
 
+/* ---- the cost of each kind of run: the one place calibration changes ----
+ * The 64-byte path costs ASCII runs by these same functions, given a length;
+ * a unit test checks that both paths agree on random text. */
+
+/* A word whose letters add up to `milli` thousandths of a token. */
 static inline int64_t word_tokens(int64_t milli) {
   int64_t t = (milli + 500) / 1000;
   return t > 0 ? t : 1;
 }
+/* n ASCII letters. */
+static inline int64_t ascii_word_tokens(int64_t n) { return word_tokens(n * RATE_LATIN); }
+static inline int64_t digit_tokens(int64_t n) { return (n + DIGIT_GROUP - 1) / DIGIT_GROUP; }
+/* n times the same punctuation character. */
+static inline int64_t punct_tokens(int64_t n) { return (n + PUNCT_RUN_FOLD - 1) / PUNCT_RUN_FOLD; }
+/* n whitespace characters not folded into what follows. */
+static inline int64_t space_tokens(int64_t n) { return (n + SPACE_RUN_FOLD - 1) / SPACE_RUN_FOLD; }
 
 /* The cost of the run just ended; `more` says whether anything follows it. */
 static inline void flush(est *e, int more) {
   switch (e->run) {
     case RUN_WORD: e->tokens += word_tokens(e->amount); break;
-    case RUN_DIGITS: e->tokens += (e->amount + DIGIT_GROUP - 1) / DIGIT_GROUP; break;
-    case RUN_PUNCT: e->tokens += (e->amount + PUNCT_RUN_FOLD - 1) / PUNCT_RUN_FOLD; break;
-    case RUN_SPACE: {
-      int64_t n = e->amount - (more && e->fold ? 1 : 0);
-      e->tokens += (n + SPACE_RUN_FOLD - 1) / SPACE_RUN_FOLD;
-      break;
-    }
+    case RUN_DIGITS: e->tokens += digit_tokens(e->amount); break;
+    case RUN_PUNCT: e->tokens += punct_tokens(e->amount); break;
+    case RUN_SPACE: e->tokens += space_tokens(e->amount - (more && e->fold ? 1 : 0)); break;
     default: break;
   }
   e->run = RUN_NONE;
@@ -241,37 +251,37 @@ static inline uint64_t movemask64(__m128i a, __m128i b, __m128i c, __m128i d) {
          (uint64_t)(uint16_t)_mm_movemask_epi8(d) << 48;
 }
 
-/* Runs of x (q: "continues the run of the byte before"), each costing one
- * token plus one more at positions first, first + step, ... */
-static inline int64_t runs_cost(uint64_t x, uint64_t q, int first, int step) {
-  int64_t t = __builtin_popcountll(x & ~q);
+/* The cost of a run of length p, by kind. */
+enum { COST_WORD, COST_DIGITS, COST_PUNCT, COST_SPACE };
+static inline int64_t run_tokens(int kind, int64_t p) {
+  switch (kind) {
+    case COST_WORD: return p ? ascii_word_tokens(p) : 0;
+    case COST_DIGITS: return digit_tokens(p);
+    case COST_PUNCT: return punct_tokens(p);
+    default: return space_tokens(p);
+  }
+}
+
+/* The cost of the runs of x (q: "continues the run of the byte before"):
+ * a run of length n costs the sum of the steps run_tokens(p) - run_tokens(p - 1)
+ * for p = 1..n, so every run that reaches position p adds that step.  `folded` marks the runs whose last
+ * byte joins what follows: they cost as one byte shorter. */
+static inline int64_t runs_cost(int kind, uint64_t x, uint64_t q, uint64_t folded) {
+  int64_t t = 0;
+  uint64_t end = x & ~(q >> 1) & folded;
   uint64_t m = x; /* positions at least p into their run */
+  int64_t before = 0; /* run_tokens(kind, p - 1) */
   for (int p = 1; m; p++) {
     uint64_t next = m & (q << (p - 1));
-    if (p == first) {
-      t += __builtin_popcountll(m) - __builtin_popcountll(next);
-      first += step;
+    int64_t cost = run_tokens(kind, p), step = cost - before;
+    before = cost;
+    if (step) {
+      uint64_t exact = m & ~next; /* exactly p into their run: one per run reaching p */
+      t += step * (__builtin_popcountll(exact) - __builtin_popcountll(exact & end));
     }
     m = next;
   }
   return t;
-}
-
-/* Whitespace runs: ceil((n - fold) / SPACE_RUN_FOLD), fold when the run ends
- * with a space (every run here has something after it). */
-static inline int64_t space_cost(uint64_t x, uint64_t q, uint64_t sp) {
-  int64_t t = 0;
-  uint64_t m = x, at_one = 0; /* positions 1, 1 + FOLD, ... into their run */
-  for (int p = 1; m; p++) {
-    uint64_t next = m & (q << (p - 1));
-    if ((p - 1) % SPACE_RUN_FOLD == 0) {
-      t += __builtin_popcountll(m) - __builtin_popcountll(next);
-      at_one |= m & ~next;
-    }
-    m = next;
-  }
-  uint64_t end = x & ~(q >> 1);
-  return t - __builtin_popcountll(end & sp & at_one);
 }
 
 static size_t block64(const uint8_t *s, int64_t *tokens, size_t *high_end) {
@@ -313,10 +323,10 @@ static size_t block64(const uint8_t *s, int64_t *tokens, size_t *high_end) {
     return 0;
   }
   uint64_t valid = (1ULL << last) - 1;
-  int64_t t = runs_cost(L & valid, qL, 6, 4);             /* (n + 2) / 4, at least 1 */
-  t += runs_cost(D & valid, qD, 1 + DIGIT_GROUP, DIGIT_GROUP);
-  t += runs_cost(P & valid, qP, 1 + PUNCT_RUN_FOLD, PUNCT_RUN_FOLD);
-  t += space_cost(W & valid, qW, SP);
+  int64_t t = runs_cost(COST_WORD, L & valid, qL, 0);
+  t += runs_cost(COST_DIGITS, D & valid, qD, 0);
+  t += runs_cost(COST_PUNCT, P & valid, qP, 0);
+  t += runs_cost(COST_SPACE, W & valid, qW, SP); /* a run ending in ' ' folds it */
   t += __builtin_popcountll(C & valid);
   *tokens += t;
   return (size_t)last;
@@ -355,7 +365,7 @@ int tki_estimator_count(const char *text, size_t len, int fast, int64_t *out) {
           e.amount += (int64_t)(j - i) * RATE_LATIN;
         } else {
           flush(&e, 1);
-          e.tokens += word_tokens((int64_t)(j - i) * RATE_LATIN);
+          e.tokens += ascii_word_tokens((int64_t)(j - i));
         }
         break;
       case K_DIGIT:
