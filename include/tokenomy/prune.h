@@ -41,8 +41,9 @@
  * array of parts is never cut by allow_partial (LangChain 1.4.0 duplicates
  * messages on that path); a partial message is counted in its final order
  * (LangChain counts the reversed join for strategy "last", which can pass
- * max_tokens with an order-sensitive tokenizer).  Pinned flags do not apply
- * to TRIM.
+ * max_tokens with an order-sensitive tokenizer); where nothing fits with
+ * include_system, LangChain returns [undefined] and we return no messages.
+ * Pinned flags do not apply to TRIM.
  *
  * Threading: one thread at a time per pruner (it keeps scratch memory between
  * runs) and per conversation; the tokenizer may be shared.  Reports are

@@ -203,8 +203,7 @@ int main(int argc, char **argv) {
     }
   }
   if (have_lc)
-    printf("langchain: @langchain/core %s trimMessages (strategy last), node %s\n", version,
-           "(see `node --version`)");
+    printf("langchain: @langchain/core trimMessages (strategy last), version/runtime %s\n", version);
   else
     printf("langchain: not run (node / npm unavailable)\n");
   for (int k = 0; k < CONVS; k++) tkn_conv_free(convs[k]);

@@ -12,7 +12,7 @@ const { performance } = require("perf_hooks");
 const [file, npmDir] = process.argv.slice(2);
 const req = createRequire(path.join(npmDir, "noop.js"));
 const lc = req("@langchain/core/messages");
-console.log("version " + req("@langchain/core/package.json").version);
+console.log("version " + req("@langchain/core/package.json").version + "/node-" + process.version);
 
 function count(s) {
   let ws = 0, other = 0;
