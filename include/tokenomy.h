@@ -3,11 +3,16 @@
 #ifndef TOKENOMY_H
 #define TOKENOMY_H
 
+/* the data model and token counting */
 #include "tokenomy/common.h"
 #include "tokenomy/conv.h"
 #include "tokenomy/tokenizer.h"
+/* the parts */
+#include "tokenomy/schema.h"
 #include "tokenomy/usage.h"
 #include "tokenomy/prices.h"
 #include "tokenomy/meter.h"
+#include "tokenomy/toolcache.h"
+#include "tokenomy/batch.h"
 
 #endif /* TOKENOMY_H */

@@ -44,7 +44,7 @@ static inline uint64_t merge(uint64_t acc, uint64_t val) {
 }
 
 uint64_t tki_hash64(const void *data, size_t len, uint64_t seed) {
-  const unsigned char *p = data;
+  const unsigned char *p = data ? data : (const void *)"";
   const unsigned char *end = p + len;
   uint64_t h;
   if (len >= 32) {

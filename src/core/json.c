@@ -80,14 +80,12 @@ int tki_json_parse(const char *json, size_t len, size_t max_len, int max_depth,
   while (start < len && is_ws(json[start])) start++;
   if (start == len) return err_at(err, TKN_ERR_PARSE, what, json, len, len, "empty input");
   const char *end = NULL;
+  tki_cjson_begin();
   cJSON *root = cJSON_ParseWithLengthOpts(json, len, &end, 0);
   if (!root) {
+    if (tki_cjson_alloc_failed())
+      return tki_err(err, TKN_ERR_NOMEM, "%s: out of memory while parsing", what);
     size_t off = end && end >= json && end <= json + len ? (size_t)(end - json) : 0;
-    /* cJSON reports allocation failure and syntax errors alike; tell them apart
-     * by re-checking with a tiny probe allocation. */
-    void *probe = tki_malloc(64);
-    if (!probe) return tki_err(err, TKN_ERR_NOMEM, "%s: out of memory while parsing", what);
-    tki_free(probe);
     return err_at(err, TKN_ERR_PARSE, what, json, len, off, "malformed JSON");
   }
   size_t off = (size_t)(end - json);

@@ -136,6 +136,28 @@ static void json_parse_deep_nesting_fails_fast(void **state) {
   free(deep);
 }
 
+static void json_parse_out_of_memory_is_not_a_parse_error(void **state) {
+  (void)state;
+  const char *doc = "{\"a\": [1, 2, {\"b\": \"c\"}], \"d\": null}";
+  for (long n = 1;; n++) {
+    tt_alloc_install(n);
+    char err[TKI_ERRLEN];
+    cJSON *j = NULL;
+    int rc = tki_json_parse(doc, strlen(doc), 1000, 10, "t", &j, err);
+    if (rc == TKN_OK) {
+      cJSON_Delete(j);
+      assert_int_equal(tt_alloc.live, 0);
+      tt_alloc_restore();
+      assert_true(n > 1);
+      break;
+    }
+    assert_int_equal(rc, TKN_ERR_NOMEM);
+    assert_non_null(strstr(err, "out of memory"));
+    assert_int_equal(tt_alloc.live, 0);
+    tt_alloc_restore();
+  }
+}
+
 static void buffer_escapes_json_strings(void **state) {
   (void)state;
   tki_buf b;
@@ -165,6 +187,7 @@ static void hash64_is_xxh64(void **state) {
   (void)state;
   /* Reference values from `xxhsum -H1` (xxHash 0.8.1). */
   assert_true(tki_hash64("", 0, 0) == 0xef46db3751d8e999ULL);
+  assert_true(tki_hash64(NULL, 0, 0) == 0xef46db3751d8e999ULL);
   assert_true(tki_hash64("a", 1, 0) == 0xd24ec4f1a98c6e5bULL);
   assert_true(tki_hash64("abc", 3, 0) == 0x44bc2cf5ad770999ULL);
   const char *s = "The quick brown fox jumps over the lazy dog, then runs 64+ bytes further.";
@@ -209,6 +232,7 @@ int main(void) {
       cmocka_unit_test(utf8_validator_finds_first_bad_byte),
       cmocka_unit_test(json_parse_reports_line_column_and_offset),
       cmocka_unit_test(json_parse_deep_nesting_fails_fast),
+      cmocka_unit_test(json_parse_out_of_memory_is_not_a_parse_error),
       cmocka_unit_test(buffer_escapes_json_strings),
       cmocka_unit_test(buffer_failure_is_sticky),
       cmocka_unit_test(hash64_is_xxh64),
