@@ -118,9 +118,13 @@ typedef struct tkn_budget_shared_options {
   uint32_t version;  /* TKN_BUDGET_SHARED_OPTIONS_VERSION */
   /* 0 (default): fail closed: while the store is unavailable nothing is
    * reserved (TKN_ERR_UNAVAILABLE).  1: reserve against a local fallback
-   * budget of fallback_tokens / fallback_money (this process's allowance
-   * during an outage); what it commits is replayed to the store, once, when
-   * the store is back. */
+   * budget of fallback_tokens / fallback_money instead: this process's
+   * allowance of spend the store has not seen (reserved or committed on the
+   * fallback and not yet replayed).  What it commits is replayed to the
+   * store, once, at the next store call that gets through (or
+   * tkn_budget_shared_flush), and then stops counting against the allowance.
+   * The fleet may thus pass the hard limit by at most the sum of the
+   * allowances of the processes cut off from the store. */
   uint32_t fallback;
   const char *key;   /* the budget's name in the store, shared by the fleet; */
   size_t key_len;    /* 1..TKN_STORE_KEY_MAX - 32 bytes */
@@ -145,8 +149,14 @@ TKN_API int tkn_budget_shared_options_init(tkn_budget_shared_options *opts, uint
  *    store cannot be reached, unless the fallback option is on;
  *  - commit: TKN_ERR_UNAVAILABLE leaves the reservation open: commit it again
  *    (it is counted once, whatever reached the store before) or release it;
- *  - status: reads the store (TKN_ERR_UNAVAILABLE if it cannot);
- *  - a shared budget may be the parent or child of in-process budgets.
+ *  - release: ends the reservation in the store; if the store cannot be
+ *    reached, the amount stays held there until the lease ends (lease_ms),
+ *    as does a reservation whose reply was lost;
+ *  - status: reads the store (TKN_ERR_UNAVAILABLE if it cannot): committed
+ *    and reserved are the whole fleet's;
+ *  - DAY periods: a reservation is committed to the day it was made on;
+ *  - a shared budget may be the parent or child of in-process budgets (a
+ *    chain commits its in-process levels first, then its shared ones).
  * Errors: those of tkn_budget_new, TKN_ERR_INVALID for a store without the
  * reserve, commit, release or usage callback or a bad key. */
 TKN_API int tkn_budget_new_shared(tkn_budget **out, const tkn_budget_options *opts,

@@ -9,7 +9,9 @@
  * TKN_ERR_UNAVAILABLE).  With the fallback option, a reservation is made on a
  * local budget of the fallback limits instead; its commit is kept in a queue
  * and replayed to the store (an idempotent commit with the reservation's id)
- * at the next store call that gets through, so it is counted exactly once.
+ * at the next store call that gets through, so it is counted exactly once;
+ * once replayed it no longer counts against the local allowance, which thus
+ * bounds the spend the store has not seen.
  * A commit that fails leaves the reservation open: committing it again sends
  * the same id, which the store counts at most once. */
 #include <pthread.h>
@@ -129,6 +131,11 @@ static int flush(struct tki_bshared *s, char err[TKI_ERRLEN]) {
     s->head = p->next;
     if (!s->head) s->tail = NULL;
     atomic_fetch_sub(&s->npending, 1);
+    /* the store counts it now: it no longer uses the local allowance */
+    for (int k = 0; k < NDIM; k++) {
+      atomic_fetch_sub(&s->fb->d[k].committed, p->actual[k]);
+      atomic_fetch_sub(&s->fb->d[k].used, p->actual[k]);
+    }
     tki_free(p);
   }
   pthread_mutex_unlock(&s->mu);

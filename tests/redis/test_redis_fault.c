@@ -8,8 +8,8 @@
  *    server is down, and no reservation;
  *  - fallback workers keep reserving on their local allowance, and their
  *    commits reach the store once it is back (nothing left pending);
- *  - a commit that could not reach the store stays open and, committed again,
- *    counts once;
+ *  - a commit that could not reach the store stays open and, committed again
+ *    (while the worker goes on with new reservations), counts once;
  *  - at the end the store's committed spend equals the sum of every worker's
  *    commits, to the unit (nothing lost, nothing counted twice), and
  *    reservations orphaned by lost replies are freed by their lease. */
@@ -56,14 +56,48 @@ static int stopped(int fd) {
   return poll(&p, 1, 0) > 0;
 }
 
+/* Commits that could not reach the store wait here and are sent again (the
+ * same reservation, so the same id) while the worker goes on. */
+#define MAX_OPEN 64
+typedef struct open_commit {
+  tkn_budget_reservation *r;
+  tkn_budget_amount actual;
+} open_commit;
+
+static int retry_open(tkn_budget *b, open_commit *open, int *nopen, result *res, int id) {
+  int left = 0;
+  for (int i = 0; i < *nopen; i++) {
+    int rc = tkn_budget_commit(open[i].r, &open[i].actual);
+    if (rc == TKN_OK) {
+      res->tokens += open[i].actual.input_tokens + open[i].actual.output_tokens;
+      res->money += open[i].actual.money;
+      continue;
+    }
+    if (rc != TKN_ERR_UNAVAILABLE || !strstr(tkn_budget_errmsg(b), "stays open")) {
+      fprintf(stderr, "worker %d: commit: %s\n", id, tkn_budget_errmsg(b));
+      res->bad_text++;
+    }
+    res->commit_retries++;
+    open[left++] = open[i];
+  }
+  *nopen = left;
+  return left;
+}
+
 static void worker(int id, int fallback, const char *key, int stop_fd, int out_fd) {
   tkn_redis *r = tr_client(1, 10);
   tkn_store st;
   tkn_budget *b = make_budget(r, key, fallback, &st);
   result res;
   memset(&res, 0, sizeof res);
+  open_commit open[MAX_OPEN];
+  int nopen = 0;
   uint64_t seed = 0xD1B54A32D192ED03ULL * (uint64_t)(id + 1);
   while (!stopped(stop_fd)) {
+    if (nopen && retry_open(b, open, &nopen, &res, id) == MAX_OPEN) {
+      tr_sleep_ms(10);
+      continue;
+    }
     tkn_budget_amount a = TKN_BUDGET_AMOUNT_INIT;
     a.input_tokens = (int64_t)(tr_rand(&seed) % 50) + 1;
     a.output_tokens = (int64_t)(tr_rand(&seed) % 20);
@@ -89,26 +123,21 @@ static void worker(int id, int fallback, const char *key, int stop_fd, int out_f
     }
     res.granted++;
     uint64_t pending = tkn_budget_shared_pending(b);
-    tkn_budget_amount u = TKN_BUDGET_AMOUNT_INIT;
-    u.input_tokens = (int64_t)(tr_rand(&seed) % (uint64_t)(a.input_tokens + 1));
-    u.output_tokens = (int64_t)(tr_rand(&seed) % (uint64_t)(a.output_tokens + 1));
-    u.money = (int64_t)(tr_rand(&seed) % (uint64_t)(a.money + 1));
-    /* commit until it is recorded: each attempt sends the same id */
-    while ((rc = tkn_budget_commit(rv, &u)) != TKN_OK) {
-      if (rc != TKN_ERR_UNAVAILABLE || !strstr(tkn_budget_errmsg(b), "stays open")) {
-        fprintf(stderr, "worker %d: commit: %s\n", id, tkn_budget_errmsg(b));
-        res.bad_text++;
-      }
-      res.commit_retries++;
-      tr_sleep_ms(10);
-    }
+    open[nopen].r = rv;
+    open[nopen].actual = (tkn_budget_amount)TKN_BUDGET_AMOUNT_INIT;
+    open[nopen].actual.input_tokens = (int64_t)(tr_rand(&seed) % (uint64_t)(a.input_tokens + 1));
+    open[nopen].actual.output_tokens =
+        (int64_t)(tr_rand(&seed) % (uint64_t)(a.output_tokens + 1));
+    open[nopen].actual.money = (int64_t)(tr_rand(&seed) % (uint64_t)(a.money + 1));
+    nopen++;
+    retry_open(b, open, &nopen, &res, id);
     if (tkn_budget_shared_pending(b) > pending || pending) res.pending_seen++;
-    res.tokens += u.input_tokens + u.output_tokens;
-    res.money += u.money;
   }
-  /* the server is up again: whatever the fallback committed must get there */
+  /* the server is up again: every open commit and whatever the fallback
+   * committed must get there */
+  for (int i = 0; i < 500 && retry_open(b, open, &nopen, &res, id) > 0; i++) tr_sleep_ms(10);
   for (int i = 0; i < 500 && tkn_budget_shared_flush(b) != TKN_OK; i++) tr_sleep_ms(10);
-  res.pending_left = (int64_t)tkn_budget_shared_pending(b);
+  res.pending_left = (int64_t)tkn_budget_shared_pending(b) + nopen;
   res.reconnects = tkn_redis_reconnects(r);
   if (write(out_fd, &res, sizeof res) != (ssize_t)sizeof res) _exit(3);
   tkn_budget_free(b);
