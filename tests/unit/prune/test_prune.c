@@ -457,6 +457,43 @@ static void a_host_score_replaces_the_built_in_one(void **state) {
   tkn_conv_free(c);
 }
 
+/* Scores from the message text: "n=<number>". */
+static int score_from_text(tkn_conv *c, size_t i, double *score, void *user) {
+  (void)user;
+  const char *t;
+  size_t len;
+  tkn_conv_text(c, i, &t, &len);
+  const char *eq = memchr(t, '=', len);
+  *score = eq ? atof(eq + 1) : 0.0;
+  return 0;
+}
+
+static void greedy_fill_takes_the_best_score_first_and_the_newer_on_ties(void **state) {
+  (void)state;
+  tkn_conv *c = conv_of("[{\"role\":\"user\",\"content\":\"n=-2.5\"},"
+                        "{\"role\":\"user\",\"content\":\"n=-1\"},"
+                        "{\"role\":\"user\",\"content\":\"n=0.5\"},"
+                        "{\"role\":\"user\",\"content\":\"n=0.5\"},"
+                        "{\"role\":\"user\",\"content\":\"n=-1\"},"
+                        "{\"role\":\"user\",\"content\":\"last\"}]");
+  tkn_prune_options o = opts_of(TKN_PRUNE_SCORE, 8); /* "last" + three more */
+  o.keep_last_turns = 1;
+  o.score = score_from_text;
+  tkn_prune_report *rep = NULL;
+  assert_int_equal(prune(c, &o, &rep), TKN_OK);
+  /* both 0.5 first, then the newer -1 (index 4), not index 1 nor -2.5 */
+  const size_t *k;
+  size_t nk;
+  tkn_prune_report_kept(rep, &k, &nk);
+  assert_int_equal(nk, 4);
+  assert_int_equal(k[0], 2);
+  assert_int_equal(k[1], 3);
+  assert_int_equal(k[2], 4);
+  assert_int_equal(k[3], 5);
+  tkn_prune_report_free(rep);
+  tkn_conv_free(c);
+}
+
 static int failing_score(tkn_conv *c, size_t i, double *score, void *user) {
   (void)c, (void)i, (void)score, (void)user;
   return 1;
@@ -900,6 +937,7 @@ int main(void) {
       cmocka_unit_test(score_prefers_tool_results_and_corrections_to_acknowledgements),
       cmocka_unit_test(score_keeps_the_original_order),
       cmocka_unit_test(a_host_score_replaces_the_built_in_one),
+      cmocka_unit_test(greedy_fill_takes_the_best_score_first_and_the_newer_on_ties),
       cmocka_unit_test(a_failing_host_score_fails_the_run_and_changes_nothing),
       cmocka_unit_test(a_must_keep_set_over_budget_fails_naming_its_tokens),
       cmocka_unit_test(a_pinned_tool_result_keeps_its_call),
