@@ -343,7 +343,7 @@ static int run_init(run *r) {
     int rc = tkn_tokenizer_count_message(r->p->tok, r->conv, i, &r->o->count, &r->cost[i]);
     if (rc != TKN_OK)
       return tki_err(r->p->err, rc, "counting the tokens of message %zu failed: %s", i,
-                     tkn_strerror(rc));
+                     tkn_conv_errmsg(r->conv)[0] ? tkn_conv_errmsg(r->conv) : tkn_strerror(rc));
   }
   return link_units(r);
 }

@@ -813,6 +813,33 @@ static void every_mode_keeps_tool_units_whole_and_fits_the_budget(void **state) 
   }
 }
 
+static int failing_count(const char *text, size_t len, int64_t *out, void *user) {
+  (void)text, (void)len, (void)out, (void)user;
+  return 1;
+}
+
+static void a_failing_tokenizer_fails_the_run_and_changes_nothing(void **state) {
+  (void)state;
+  tkn_tokenizer_callbacks cb = TKN_TOKENIZER_CALLBACKS_INIT;
+  cb.count = failing_count;
+  tkn_tokenizer *bad = NULL;
+  assert_int_equal(tkn_tokenizer_new_callback(&bad, &cb, NULL), TKN_OK);
+  tkn_conv *c = conv_of(PLAIN);
+  char *before = json_of(c);
+  tkn_pruner *p = NULL;
+  assert_int_equal(tkn_prune_new(&p, bad), TKN_OK);
+  tkn_prune_options o = opts_of(TKN_PRUNE_TRIM, 4);
+  assert_int_equal(tkn_prune_run(p, c, &o, NULL), TKN_ERR_CALLBACK);
+  assert_non_null(strstr(tkn_prune_errmsg(p), "message 0"));
+  char *after = json_of(c);
+  assert_string_equal(before, after);
+  tkn_free(before);
+  tkn_free(after);
+  tkn_prune_free(p);
+  tkn_tokenizer_free(bad);
+  tkn_conv_free(c);
+}
+
 static void counts_are_cached_between_runs(void **state) {
   (void)state;
   g_seed = 99;
@@ -946,6 +973,7 @@ int main(void) {
       cmocka_unit_test(a_failing_summariser_falls_back_to_dropping),
       cmocka_unit_test(a_summary_longer_than_its_room_falls_back_to_dropping),
       cmocka_unit_test(every_mode_keeps_tool_units_whole_and_fits_the_budget),
+      cmocka_unit_test(a_failing_tokenizer_fails_the_run_and_changes_nothing),
       cmocka_unit_test(counts_are_cached_between_runs),
       cmocka_unit_test(a_pruner_reused_on_the_same_conversation_gives_the_same_result),
       cmocka_unit_test(out_of_memory_fails_cleanly_and_changes_nothing),
