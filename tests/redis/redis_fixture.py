@@ -56,8 +56,9 @@ def start(state):
         args += ["--appendonly", "yes", "--appendfsync", "always"]
     else:
         args += ["--appendonly", "no"]
-    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            start_new_session=True)
+    # same process group as the test: a harness that kills the group on a
+    # timeout takes the server with it
+    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     state["pid"] = proc.pid
     save(state)
     return ping(state["port"], 15)
@@ -111,6 +112,8 @@ def ctl(word, d):
 
 
 def main(argv):
+    # a SIGTERM (timeout) still runs the clean-up below
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     if len(argv) >= 3 and argv[0] == "ctl":
         return ctl(argv[1], argv[2])
     persist = False
