@@ -254,23 +254,10 @@ static int build_index(tkn_prices *p) {
   return TKN_OK;
 }
 
-int tki_prices_json_parse(const char *json, size_t len, size_t max_len, int max_depth,
-                          const char *what, cJSON **out, char err[TKI_ERRLEN]) {
-  int rc = tki_json_parse(json, len, max_len, max_depth, what, out, err);
-  if (rc == TKN_ERR_PARSE) {
-    cJSON *again = cJSON_ParseWithLength(json, len);
-    if (again) {
-      cJSON_Delete(again);
-      return tki_err(err, TKN_ERR_NOMEM, "%s: out of memory while parsing", what);
-    }
-  }
-  return rc;
-}
-
 static int load(tkn_prices *p, const char *json, size_t len, const tkn_prices_options *o,
                 char err[TKI_ERRLEN]) {
   cJSON *root = NULL;
-  int rc = tki_prices_json_parse(json, len, o->max_bytes > SIZE_MAX ? SIZE_MAX : (size_t)o->max_bytes,
+  int rc = tki_json_parse(json, len, o->max_bytes > SIZE_MAX ? SIZE_MAX : (size_t)o->max_bytes,
                           PRICES_MAX_DEPTH, "prices", &root, err);
   if (rc != TKN_OK) return rc;
   if (!cJSON_IsObject(root)) {
@@ -498,7 +485,7 @@ int tkn_prices_lookup(const tkn_prices *p, const char *model, size_t len, tkn_mo
 /* Read the aliases object and index it; the table itself is complete. */
 static int load_aliases(tkn_prices *p, const char *json, size_t len, char err[TKI_ERRLEN]) {
   cJSON *root = NULL;
-  int rc = tki_prices_json_parse(json, len, 1u << 24, 4, "prices aliases", &root, err);
+  int rc = tki_json_parse(json, len, 1u << 24, 4, "prices aliases", &root, err);
   if (rc != TKN_OK) return rc;
   if (!cJSON_IsObject(root)) {
     cJSON_Delete(root);
@@ -552,4 +539,31 @@ static int load_aliases(tkn_prices *p, const char *json, size_t len, char err[TK
   p->alias_count = k;
   cJSON_Delete(root);
   return rc;
+}
+
+/* ---- OpenTelemetry provider names ---- */
+
+const char *tkn_prices_otel_provider(const char *name, size_t len) {
+  static const struct {
+    const char *litellm;
+    int prefix; /* 1: any name starting so */
+    const char *otel;
+  } map[] = {
+      {"openai", 0, "openai"},          {"text-completion-openai", 0, "openai"},
+      {"anthropic", 0, "anthropic"},    {"gemini", 0, "gcp.gemini"},
+      {"vertex_ai", 1, "gcp.vertex_ai"}, {"bedrock", 1, "aws.bedrock"},
+      {"azure_ai", 0, "azure.ai.inference"}, {"azure", 0, "azure.ai.openai"},
+      {"mistral", 0, "mistral_ai"},     {"xai", 0, "x_ai"},
+      {"groq", 0, "groq"},              {"deepseek", 0, "deepseek"},
+      {"cohere", 1, "cohere"},          {"perplexity", 0, "perplexity"},
+      {"watsonx", 1, "ibm.watsonx.ai"},
+  };
+  if (!name) return NULL;
+  for (size_t i = 0; i < sizeof map / sizeof map[0]; i++) {
+    size_t n = strlen(map[i].litellm);
+    if (map[i].prefix ? len >= n && memcmp(name, map[i].litellm, n) == 0
+                      : len == n && memcmp(name, map[i].litellm, n) == 0)
+      return map[i].otel;
+  }
+  return NULL;
 }
