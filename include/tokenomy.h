@@ -6,5 +6,6 @@
 #include "tokenomy/common.h"
 #include "tokenomy/conv.h"
 #include "tokenomy/tokenizer.h"
+#include "tokenomy/router.h"
 
 #endif /* TOKENOMY_H */
