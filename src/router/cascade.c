@@ -102,6 +102,10 @@ static int read_field(tkn_router_cascade *c, const char *content, size_t len, do
   cJSON *root = NULL;
   char err[TKI_ERRLEN];
   int rc = tki_json_parse(content, len, 64u << 20, 128, "response", &root, err);
+  /* cJSON reports a failed allocation as a syntax error: a second parse
+   * tells a transient allocation failure from text that is not JSON. */
+  if (rc == TKN_ERR_PARSE)
+    rc = tki_json_parse(content, len, 64u << 20, 128, "response", &root, err);
   *conf = 0;
   if (rc == TKN_ERR_NOMEM) return tki_err(c->err, rc, "cascade: out of memory");
   if (rc) {
