@@ -81,8 +81,9 @@ static int get_name(cctx *c, const cJSON *j, const char *path, const char **out)
 static int rstr_dup(tki_rstr *d, const char *s) {
   d->len = strlen(s);
   d->s = tki_strndup(s, d->len);
-  d->hash = tki_hash64(d->s ? d->s : "", d->len, 0);
-  return d->s ? TKN_OK : TKN_ERR_NOMEM;
+  if (!d->s) return TKN_ERR_NOMEM;
+  d->hash = tki_hash64(d->s, d->len, 0);
+  return TKN_OK;
 }
 
 static int32_t find_tier(const tkn_router *r, const char *name) {
@@ -538,61 +539,107 @@ static int node_const(const tkn_router *r, uint32_t id) {
   return all_neutral ? !absorbing : -1;
 }
 
-static int emit(cctx *c, tki_insn in) {
+/* Code for node `id` that continues at `t` when it holds and at `f` when it
+ * does not; *entry is where it starts.  Children are compiled last to first
+ * so that each one's successors already exist. */
+static int emit_node(cctx *c, uint32_t id, uint32_t t, uint32_t f, uint32_t *entry) {
   tkn_router *r = c->r;
+  int k = node_const(r, id);
+  if (k >= 0) {
+    *entry = k ? t : f;
+    return TKN_OK;
+  }
+  const tki_node n = r->nodes[id];
+  int rc = TKN_OK;
+  if (n.kind == TKI_N_NOT) return emit_node(c, r->children[n.first], f, t, entry);
+  if (n.kind == TKI_N_ALL || n.kind == TKI_N_ANY) {
+    uint32_t e = n.kind == TKI_N_ALL ? t : f;
+    for (uint32_t i = n.count; !rc && i-- > 0;) {
+      uint32_t ch = r->children[n.first + i];
+      rc = n.kind == TKI_N_ALL ? emit_node(c, ch, e, f, &e) : emit_node(c, ch, t, e, &e);
+    }
+    *entry = e;
+    return rc;
+  }
+  tki_insn in;
+  memset(&in, 0, sizeof in);
+  in.code = (uint16_t)n.op;
+  in.attr = (uint16_t)n.attr;
+  in.a = n.opnd;
+  in.n = n.nopnd;
+  in.t = t;
+  in.f = f;
+  int negate = 0;
+  if (n.op == TKI_OP_NE) {
+    in.code = TKI_OP_EQ;
+    negate = 1;
+  } else if (n.op == TKI_OP_NOT_IN) {
+    in.code = TKI_OP_IN;
+    negate = 1;
+  } else if (n.op == TKI_OP_EXISTS) {
+    in.code = TKI_OP_PRESENT;
+    negate = !r->opnds[n.opnd].b;
+  }
+  if (negate) {
+    in.t = f;
+    in.f = t;
+  }
+  /* the operand goes into the instruction: one load less per test */
+  const tki_operand *o = &r->opnds[n.opnd];
+  if (in.code == TKI_OP_EQ) {
+    if (o->kind == TKI_V_STRING) {
+      in.code = TKI_OP_EQ_STR;
+      in.u.hash = o->str.hash;
+      in.s = o->str.s;
+      in.len = (uint32_t)o->str.len;
+    } else if (o->kind == TKI_V_NUMBER) {
+      in.code = TKI_OP_EQ_NUM;
+      in.u.num = o->num;
+    } else {
+      in.code = TKI_OP_EQ_BOOL;
+      in.len = (uint32_t)o->b;
+    }
+  } else if (in.code >= TKI_OP_LT && in.code <= TKI_OP_GE) {
+    in.u.num = o->num;
+  }
+  if (r->n_code >= TKI_PC_MATCH) return tki_err(c->err, TKN_ERR_LIMIT, "router config: too many tests");
   if (tki_grow((void **)&r->code, &c->cap_code, r->n_code + 1, sizeof *r->code)) return nomem(c);
+  *entry = (uint32_t)r->n_code;
   r->code[r->n_code++] = in;
   return TKN_OK;
 }
 
-/* all: each child but the last is followed by "jump to the end if false";
- * any: "... if true".  Pending jumps are chained through their target field
- * and patched when the end is known. */
-static int emit_node(cctx *c, uint32_t id) {
+/* The table a decision uses to bind a task's attributes to interned ids. */
+static int build_attr_table(cctx *c) {
   tkn_router *r = c->r;
-  int k = node_const(r, id);
-  tki_insn in;
-  memset(&in, 0, sizeof in);
-  if (k >= 0) {
-    in.code = TKI_OP_CONST;
-    in.b = (uint8_t)k;
-    return emit(c, in);
+  size_t size = 8;
+  while (size < 2 * r->n_attrs) size *= 2;
+  r->attr_table = tki_calloc(size, sizeof *r->attr_table);
+  if (!r->attr_table) return nomem(c);
+  r->attr_mask = size - 1;
+  for (size_t i = 0; i < r->n_attrs; i++) {
+    size_t k = r->attrs[i].hash & r->attr_mask;
+    while (r->attr_table[k]) k = (k + 1) & r->attr_mask;
+    r->attr_table[k] = (uint16_t)(i + 1);
   }
-  tki_node n = r->nodes[id];
-  if (n.kind == TKI_N_LEAF) {
-    in.code = (uint8_t)n.op;
-    in.attr = (uint16_t)n.attr;
-    in.a = n.opnd;
-    in.n = n.nopnd;
-    return emit(c, in);
+  return TKN_OK;
+}
+
+/* One program for all rules: rule i continues with rule i+1 when false. */
+static int emit_rules(cctx *c) {
+  tkn_router *r = c->r;
+  uint32_t next = TKI_PC_NONE;
+  for (size_t i = r->n_rules; i-- > 0;) {
+    const tki_rule *ru = &r->rules[i];
+    uint32_t match = TKI_PC_MATCH | (uint32_t)i;
+    if (ru->node_root == UINT32_MAX) {
+      next = match;
+      continue;
+    }
+    int rc = emit_node(c, ru->node_root, match, next, &next);
+    if (rc) return rc;
   }
-  int rc;
-  if (n.kind == TKI_N_NOT) {
-    if ((rc = emit_node(c, r->children[n.first]))) return rc;
-    in.code = TKI_OP_NOT;
-    return emit(c, in);
-  }
-  int neutral = n.kind == TKI_N_ALL ? 1 : 0;
-  uint32_t chain = UINT32_MAX;
-  uint32_t last = UINT32_MAX; /* the last child that depends on the task */
-  for (uint32_t i = 0; i < n.count; i++)
-    if (node_const(r, r->children[n.first + i]) != neutral) last = i;
-  for (uint32_t i = 0; i < n.count; i++) {
-    uint32_t ch = r->children[n.first + i];
-    if (node_const(r, ch) == neutral) continue;
-    if ((rc = emit_node(c, ch))) return rc;
-    if (i == last) break;
-    in.code = n.kind == TKI_N_ALL ? TKI_OP_JF : TKI_OP_JT;
-    in.a = chain;
-    chain = (uint32_t)r->n_code;
-    if ((rc = emit(c, in))) return rc;
-  }
-  uint32_t end = (uint32_t)r->n_code;
-  while (chain != UINT32_MAX) {
-    uint32_t next = r->code[chain].a;
-    r->code[chain].a = end;
-    chain = next;
-  }
+  r->entry = next;
   return TKN_OK;
 }
 
@@ -644,7 +691,6 @@ static int parse_rule(cctx *c, const cJSON *j, size_t i) {
   ru->reason = tki_strndup(reason, strlen(reason));
   if (!ru->reason) return nomem(c);
   ru->constant = 1;
-  ru->code_start = (uint32_t)r->n_code;
   if ((m = cJSON_GetObjectItemCaseSensitive(j, "when"))) {
     snprintf(sub, sizeof sub, "%s.when", path);
     c->rule_nodes = 0;
@@ -654,9 +700,7 @@ static int parse_rule(cctx *c, const cJSON *j, size_t i) {
       return tki_err(c->err, TKN_ERR_STATE,
                      "router config: %s: the condition is never true, the rule can never match",
                      sub);
-    if ((rc = emit_node(c, ru->node_root))) return rc;
   }
-  ru->code_end = (uint32_t)r->n_code;
   for (size_t k = 0; k < i; k++)
     if (r->rules[k].constant == 1)
       return tki_err(c->err, TKN_ERR_STATE,
@@ -699,6 +743,7 @@ static int compile(cctx *c, const cJSON *root) {
   if ((rc = parse_cascade(c, cJSON_GetObjectItemCaseSensitive(root, "cascade")))) return rc;
   if ((rc = parse_failures(c, cJSON_GetObjectItemCaseSensitive(root, "failures")))) return rc;
   if ((rc = parse_rules(c, cJSON_GetObjectItemCaseSensitive(root, "rules")))) return rc;
+  if ((rc = emit_rules(c)) || (rc = build_attr_table(c))) return rc;
   for (size_t i = 0; i < r->n_models; i++) {
     r->models[i].fails = tki_calloc((size_t)r->allowed_fails, sizeof *r->models[i].fails);
     if (!r->models[i].fails) return nomem(c);
@@ -725,6 +770,7 @@ void tki_router_destroy(tkn_router *r) {
   tki_free(r->models);
   for (size_t i = 0; i < r->n_attrs; i++) tki_free(r->attrs[i].s);
   tki_free(r->attrs);
+  tki_free(r->attr_table);
   for (size_t i = 0; i < r->n_opnds; i++) tki_free(r->opnds[i].str.s);
   tki_free(r->opnds);
   tki_free(r->code);

@@ -1,6 +1,7 @@
 /* Evaluating conditions: the bytecode loop behind tkn_router_decide, and the
- * tree walk behind tkn_router_explain.  Both use the same leaf test, so an
- * explanation cannot disagree with a decision. */
+ * tree walk behind tkn_router_explain.  Both share leaf_eval; the loop has
+ * its own copies of eq and the numeric comparisons with the operand in the
+ * instruction, and a randomised unit test checks the two always agree. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,12 +9,20 @@
 
 #include "router_internal.h"
 
-static int str_eq(const tki_rstr *a, const tki_rstr *b) {
-  return a->hash == b->hash && a->len == b->len && memcmp(a->s, b->s, a->len) == 0;
+/* Equal bytes; names and values are short, where a loop beats a call. */
+static inline int bytes_eq(const char *a, const char *b, size_t n) {
+  if (n > 32) return memcmp(a, b, n) == 0;
+  for (size_t i = 0; i < n; i++)
+    if (a[i] != b[i]) return 0;
+  return 1;
 }
 
-static int has_prefix(const tki_rstr *s, const tki_rstr *p) {
-  return s->len >= p->len && memcmp(s->s, p->s, p->len) == 0;
+static inline int str_eq(const tki_rstr *a, const tki_rstr *b) {
+  return a->hash == b->hash && a->len == b->len && bytes_eq(a->s, b->s, a->len);
+}
+
+static inline int has_prefix(const tki_rstr *s, const tki_rstr *p) {
+  return s->len >= p->len && bytes_eq(s->s, p->s, p->len);
 }
 
 static int has_substring(const tki_rstr *s, const tki_rstr *p) {
@@ -28,7 +37,7 @@ static int has_substring(const tki_rstr *s, const tki_rstr *p) {
   return 0;
 }
 
-static int scalar_eq(const tki_tval *v, const tki_operand *o) {
+static inline int scalar_eq(const tki_tval *v, const tki_operand *o) {
   switch (v->type) {
     case TKI_V_STRING: return o->kind == TKI_V_STRING && str_eq(&v->str, &o->str);
     case TKI_V_NUMBER: return o->kind == TKI_V_NUMBER && v->num == o->num;
@@ -37,13 +46,13 @@ static int scalar_eq(const tki_tval *v, const tki_operand *o) {
   }
 }
 
-static int str_in(const tki_rstr *s, const tki_operand *o, uint32_t n) {
+static inline int str_in(const tki_rstr *s, const tki_operand *o, uint32_t n) {
   for (uint32_t i = 0; i < n; i++)
     if (o[i].kind == TKI_V_STRING && str_eq(s, &o[i].str)) return 1;
   return 0;
 }
 
-static int value_in(const tki_tval *v, const tki_operand *o, uint32_t n) {
+static inline int value_in(const tki_tval *v, const tki_operand *o, uint32_t n) {
   if (v->type == TKI_V_LIST) {
     for (size_t k = 0; k < v->n; k++)
       if (str_in(&v->items[k], o, n)) return 1;
@@ -54,7 +63,7 @@ static int value_in(const tki_tval *v, const tki_operand *o, uint32_t n) {
   return 0;
 }
 
-static int string_test(const tki_tval *v, const tki_rstr *p, int (*test)(const tki_rstr *,
+static inline int string_test(const tki_tval *v, const tki_rstr *p, int (*test)(const tki_rstr *,
                                                                           const tki_rstr *)) {
   if (v->type == TKI_V_STRING) return test(&v->str, p);
   if (v->type == TKI_V_LIST)
@@ -63,7 +72,12 @@ static int string_test(const tki_tval *v, const tki_rstr *p, int (*test)(const t
   return 0;
 }
 
-int tki_leaf_eval(const tkn_router *r, int op, uint32_t opnd, uint32_t nopnd, const tki_tval *v) {
+/* The one leaf test behind both evaluators; inlined into the decision loop. */
+#if defined(__GNUC__)
+__attribute__((always_inline))
+#endif
+static inline int leaf_eval(const tkn_router *r, int op, uint32_t opnd, uint32_t nopnd,
+                            const tki_tval *v) {
   const tki_operand *o = &r->opnds[opnd];
   int num = v && v->type == TKI_V_NUMBER;
   switch (op) {
@@ -76,6 +90,7 @@ int tki_leaf_eval(const tkn_router *r, int op, uint32_t opnd, uint32_t nopnd, co
     case TKI_OP_GT: return num && v->num > o->num;
     case TKI_OP_GE: return num && v->num >= o->num;
     case TKI_OP_EXISTS: return (v != NULL) == (o->b != 0);
+    case TKI_OP_PRESENT: return v != NULL;
     case TKI_OP_CONTAINS:
       if (!v) return 0;
       if (v->type == TKI_V_LIST) return value_in(v, o, 1);
@@ -85,40 +100,59 @@ int tki_leaf_eval(const tkn_router *r, int op, uint32_t opnd, uint32_t nopnd, co
   }
 }
 
-static const tki_tval unresolved;
-
 static const tki_tval *lookup(const tkn_router *r, const tkn_task *t, uint32_t attr) {
   if (!t) return NULL;
   const tki_rstr *a = &r->attrs[attr];
-  return tki_task_find(t, a->s, a->len, a->hash);
+  for (size_t i = 0; i < t->n; i++)
+    if (str_eq(&t->attrs[i].name, a)) return &t->attrs[i];
+  return NULL;
+}
+
+/* slot[id] = the task's value of interned attribute id, or NULL: one probe
+ * of the router's attribute table per task attribute. */
+static inline void bind(const tkn_router *r, const tkn_task *t, const tki_tval **slot) {
+  for (size_t i = 0; i < r->n_attrs; i++) slot[i] = NULL;
+  if (!t) return;
+  for (size_t i = 0; i < t->n; i++) {
+    const tki_tval *v = &t->attrs[i];
+    size_t k = v->name.hash & r->attr_mask;
+    uint16_t id;
+    while ((id = r->attr_table[k]) != 0) {
+      if (str_eq(&r->attrs[id - 1], &v->name)) {
+        slot[id - 1] = v;
+        break;
+      }
+      k = (k + 1) & r->attr_mask;
+    }
+  }
 }
 
 int32_t tki_router_match(const tkn_router *r, const tkn_task *t) {
   const tki_tval *slot[TKI_R_MAX_ATTRS];
-  for (size_t i = 0; i < r->n_attrs; i++) slot[i] = &unresolved;
+  bind(r, t, slot);
   const tki_insn *code = r->code;
-  for (size_t i = 0; i < r->n_rules; i++) {
-    const tki_rule *ru = &r->rules[i];
-    uint32_t pc = ru->code_start, end = ru->code_end;
-    int acc = 1;
-    while (pc < end) {
-      const tki_insn *in = &code[pc];
-      switch (in->code) {
-        case TKI_OP_CONST: acc = in->b; pc++; break;
-        case TKI_OP_NOT: acc = !acc; pc++; break;
-        case TKI_OP_JF: pc = acc ? pc + 1 : in->a; break;
-        case TKI_OP_JT: pc = acc ? in->a : pc + 1; break;
-        default: {
-          const tki_tval *v = slot[in->attr];
-          if (v == &unresolved) v = slot[in->attr] = lookup(r, t, in->attr);
-          acc = tki_leaf_eval(r, in->code, in->a, in->n, v);
-          pc++;
-        }
-      }
+  uint32_t pc = r->entry;
+  while (!(pc & TKI_PC_MATCH)) {
+    const tki_insn *in = &code[pc];
+    const tki_tval *v = slot[in->attr];
+    int ok;
+    switch (in->code) {
+      case TKI_OP_EQ_STR:
+        ok = v && v->type == TKI_V_STRING && v->str.hash == in->u.hash &&
+             v->str.len == in->len && bytes_eq(v->str.s, in->s, in->len);
+        break;
+      case TKI_OP_EQ_NUM: ok = v && v->type == TKI_V_NUMBER && v->num == in->u.num; break;
+      case TKI_OP_EQ_BOOL: ok = v && v->type == TKI_V_BOOL && (uint32_t)v->b == in->len; break;
+      case TKI_OP_LT: ok = v && v->type == TKI_V_NUMBER && v->num < in->u.num; break;
+      case TKI_OP_LE: ok = v && v->type == TKI_V_NUMBER && v->num <= in->u.num; break;
+      case TKI_OP_GT: ok = v && v->type == TKI_V_NUMBER && v->num > in->u.num; break;
+      case TKI_OP_GE: ok = v && v->type == TKI_V_NUMBER && v->num >= in->u.num; break;
+      case TKI_OP_PRESENT: ok = v != NULL; break;
+      default: ok = leaf_eval(r, in->code, in->a, in->n, v); /* in, contains, prefix */
     }
-    if (acc) return (int32_t)i;
+    pc = ok ? in->t : in->f;
   }
-  return -1;
+  return pc == TKI_PC_NONE ? -1 : (int32_t)(pc & ~TKI_PC_MATCH);
 }
 
 /* ---- explain ---- */
@@ -137,7 +171,7 @@ void tki_buf_double(tki_buf *b, double v) {
 static int node_eval(const tkn_router *r, const tkn_task *t, uint32_t id) {
   const tki_node *n = &r->nodes[id];
   switch (n->kind) {
-    case TKI_N_LEAF: return tki_leaf_eval(r, n->op, n->opnd, n->nopnd, lookup(r, t, n->attr));
+    case TKI_N_LEAF: return leaf_eval(r, n->op, n->opnd, n->nopnd, lookup(r, t, n->attr));
     case TKI_N_NOT: return !node_eval(r, t, r->children[n->first]);
     case TKI_N_ALL:
       for (uint32_t i = 0; i < n->count; i++)

@@ -55,8 +55,9 @@ const tki_tval *tki_task_find(const tkn_task *t, const char *name, size_t len, u
 enum {
   TKI_OP_EQ = 1, TKI_OP_NE, TKI_OP_IN, TKI_OP_NOT_IN, TKI_OP_LT, TKI_OP_LE, TKI_OP_GT,
   TKI_OP_GE, TKI_OP_EXISTS, TKI_OP_CONTAINS, TKI_OP_PREFIX,
-  /* control codes of the bytecode */
-  TKI_OP_CONST, TKI_OP_NOT, TKI_OP_JF, TKI_OP_JT
+  /* bytecode only: "the attribute is present" (exists true, or false with
+   * the successors swapped), and eq specialised by the operand's type */
+  TKI_OP_PRESENT, TKI_OP_EQ_STR, TKI_OP_EQ_NUM, TKI_OP_EQ_BOOL
 };
 
 /* Condition tree node kinds (kept for explain). */
@@ -81,12 +82,26 @@ typedef struct tki_node {
   char *path;      /* JSON path of the node, for explain */
 } tki_node;
 
+/* The compiled form: one instruction per leaf test, with the index of the
+ * instruction to run next when the test holds (t) and when it does not (f).
+ * all/any/not and constants vanish into those successors; a successor with
+ * TKI_PC_MATCH set ends the program: rule (pc & ~TKI_PC_MATCH) matched, or
+ * no rule did (TKI_PC_NONE).  Negated tests (ne, not_in, exists false) are
+ * the positive test with t and f swapped. */
+#define TKI_PC_MATCH 0x80000000u
+#define TKI_PC_NONE 0xFFFFFFFFu
 typedef struct tki_insn {
-  uint8_t code;
-  uint8_t b;      /* TKI_OP_CONST: the value */
-  uint16_t attr;  /* leaf */
-  uint32_t a;     /* leaf: first operand; jumps: target */
-  uint32_t n;     /* leaf: operand count */
+  uint16_t code;  /* TKI_OP_EQ_*, IN, LT, LE, GT, GE, CONTAINS, PREFIX, PRESENT */
+  uint16_t attr;
+  uint32_t a;     /* first operand */
+  uint32_t n;     /* operand count */
+  uint32_t t, f;  /* successors */
+  uint32_t len;   /* EQ_STR: operand length; EQ_BOOL: the value */
+  union {
+    double num;    /* EQ_NUM, LT, LE, GT, GE */
+    uint64_t hash; /* EQ_STR */
+  } u;
+  const char *s;  /* EQ_STR */
 } tki_insn;
 
 /* ---- compiled router ---- */
@@ -104,7 +119,6 @@ typedef struct tki_rule {
   uint64_t shadow_cut; /* sampled when (hash >> 11) < shadow_cut */
   int cascade;
   char *reason;
-  uint32_t code_start, code_end; /* [start, end) in router->code */
   uint32_t node_root;            /* index in router->nodes; UINT32_MAX: no condition */
   int constant;                  /* 1 always true, 0 never, -1 depends */
   _Atomic uint64_t sampled, compared, agreed;
@@ -133,10 +147,13 @@ struct tkn_router {
   size_t n_models;
   tki_rstr *attrs;
   size_t n_attrs;
+  uint16_t *attr_table; /* open addressing on the name hash: id + 1, 0 empty */
+  size_t attr_mask;
   tki_operand *opnds;
   size_t n_opnds;
   tki_insn *code;
   size_t n_code;
+  uint32_t entry; /* first instruction, or a TKI_PC_MATCH successor */
   tki_node *nodes;
   size_t n_nodes;
   uint32_t *children; /* child node indices of combinators */
@@ -165,7 +182,6 @@ int tki_router_compile(const cJSON *root, const tkn_router_options *opts, tkn_ro
 void tki_router_destroy(tkn_router *r);
 
 /* eval.c */
-int tki_leaf_eval(const tkn_router *r, int op, uint32_t opnd, uint32_t nopnd, const tki_tval *v);
 /* Index of the first matching rule, or -1. */
 int32_t tki_router_match(const tkn_router *r, const tkn_task *t);
 const char *tki_op_name(int op);
