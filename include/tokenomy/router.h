@@ -7,8 +7,10 @@
  * sampling rate), a default tier, cascade settings and failure settings.  It
  * is built from a JSON config (tkn_router_new_json; the format is in the
  * README) or through a builder (tkn_router_builder_*), and the conditions are
- * compiled once into flat short-circuit bytecode over interned attribute ids.
- * The first rule whose condition holds wins; no match means the default tier.
+ * compiled once into one flat program over interned attribute ids: a leaf
+ * test per instruction with the next instruction for true and for false
+ * (all/any/not and constant parts fold into those successors).  The first
+ * rule whose condition holds wins; no match means the default tier.
  *
  * A task (tkn_task) is a set of named attributes: strings, numbers, booleans
  * and string lists, plus an optional id used for deterministic shadow sampling.
@@ -211,7 +213,12 @@ TKN_API int tkn_router_decide(const tkn_router *router, const tkn_task *task,
  * {"rule":i,"tier":"..","model":"..","rules":[{"index":0,"tier":"..",
  *  "matched":false,"failed":[{"path":"$.rules[0].when.all[1]","attr":"n",
  *  "op":"lt","expected":5,"actual":9,"why":"9 is not < 5"}]}, ...]}
- * Every rule is listed; "failed" holds the conditions that made it false. */
+ * Every rule is listed; "failed" holds the leaf tests (or the "not") that
+ * made it false, "actual" is null for a missing attribute; the first match
+ * has "chosen":true.  "failover_tier" appears when cooldowns moved the task
+ * up; "model" is null (with "error") when every model is cooling down.
+ * Evaluated by walking the condition tree, independently of the compiled
+ * program tkn_router_decide runs. */
 TKN_API int tkn_router_explain(const tkn_router *router, const tkn_task *task, char **out,
                                size_t *out_len);
 
