@@ -678,10 +678,15 @@ static void random_cond(tki_buf *b, int depth) {
       "{\"attr\":\"b\",\"ne\":\"x\"}",     "{\"attr\":\"b\",\"in\":[\"x\",\"y\"]}",
       "{\"attr\":\"c\",\"exists\":true}",  "{\"attr\":\"l\",\"contains\":\"p\"}",
       "{\"attr\":\"b\",\"prefix\":\"x\"}", "{\"attr\":\"a\",\"not_in\":[0,3]}",
-      "{\"attr\":\"a\",\"ge\":1}",         "{\"all\":[]}"};
+      "{\"attr\":\"a\",\"ge\":1}",         "{\"all\":[]}",
+      "{\"attr\":\"l\",\"in\":[\"p\",\"z\"]}", "{\"attr\":\"l\",\"prefix\":\"q\"}",
+      "{\"attr\":\"b\",\"contains\":\"y\"}", "{\"attr\":\"a\",\"in\":[1,\"x\",true]}",
+      "{\"attr\":\"c\",\"exists\":false}", "{\"attr\":\"c\",\"eq\":true}",
+      "{\"attr\":\"a\",\"le\":2}",         "{\"attr\":\"a\",\"gt\":0}",
+      "{\"attr\":\"b\",\"not_in\":[\"y\"]}", "{\"attr\":\"l\",\"eq\":\"p\"}"};
   int k = depth > 3 ? 0 : (int)(next_rand() % 4);
   if (k == 0) {
-    tki_buf_puts(b, leaves[next_rand() % 10]);
+    tki_buf_puts(b, leaves[next_rand() % (sizeof leaves / sizeof *leaves)]);
   } else if (k == 3) {
     tki_buf_puts(b, "{\"not\":");
     random_cond(b, depth + 1);
@@ -724,10 +729,12 @@ static void decide_and_explain_agree_on_random_conditions(void **state) {
       if (next_rand() % 3) tkn_task_set_number(t, S("a"), (double)(next_rand() % 4));
       static const char *const bs[] = {"x", "xy", "y", "z"};
       if (next_rand() % 3) tkn_task_set_string(t, S("b"), S(bs[next_rand() % 4]));
-      if (next_rand() % 2) tkn_task_set_bool(t, S("c"), 1);
+      if (next_rand() % 2) tkn_task_set_bool(t, S("c"), (int32_t)(next_rand() % 2));
+      else if (next_rand() % 2) tkn_task_set_string(t, S("c"), S("true"));
       const char *ls[] = {"p", "q"};
       size_t ll[] = {1, 1};
       if (next_rand() % 2) tkn_task_set_strings(t, S("l"), ls + next_rand() % 2, ll, 1);
+      else if (next_rand() % 2) tkn_task_set_string(t, S("l"), S(bs[next_rand() % 4]));
       tkn_router_decision d = decide(r, t);
       char *s;
       assert_int_equal(tkn_router_explain(r, t, &s, NULL), TKN_OK);
