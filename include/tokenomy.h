@@ -8,6 +8,7 @@
 #include "tokenomy/conv.h"
 #include "tokenomy/tokenizer.h"
 /* the parts */
+#include "tokenomy/router.h"
 #include "tokenomy/schema.h"
 #include "tokenomy/usage.h"
 #include "tokenomy/prices.h"
