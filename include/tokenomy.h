@@ -6,5 +6,7 @@
 #include "tokenomy/common.h"
 #include "tokenomy/conv.h"
 #include "tokenomy/tokenizer.h"
+#include "tokenomy/prompt.h"
+#include "tokenomy/cacheplan.h"
 
 #endif /* TOKENOMY_H */
