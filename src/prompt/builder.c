@@ -50,6 +50,7 @@ int tkn_prompt_builder_new(tkn_prompt_builder **out, const tkn_prompt_options *o
 }
 
 static void free_tool(tki_ptool *t) {
+  tki_free(t->lint.v);
   tki_free(t->name);
   tki_free(t->desc);
   tki_free(t->params);
@@ -60,6 +61,7 @@ void tkn_prompt_builder_clear(tkn_prompt_builder *b) {
   for (size_t i = 0; i < b->nseg; i++) {
     tki_free(b->segs[i].name);
     tki_free(b->segs[i].text);
+    tki_free(b->segs[i].lint.v);
   }
   for (size_t i = 0; i < b->ntools; i++) free_tool(&b->tools[i]);
   b->nseg = b->ntools = 0;
@@ -305,11 +307,11 @@ static int append_tool_blocks(asm_ctx *c, uint32_t si) {
     tki_buf_putc(a, '{');
     if (t->desc) {
       tki_buf_puts(a, "\"description\":");
-      tki_buf_json_string(a, t->desc, t->desc_len);
+      tki_prompt_json_string(a, t->desc, t->desc_len);
       tki_buf_putc(a, ',');
     }
     tki_buf_puts(a, "\"name\":");
-    tki_buf_json_string(a, t->name, t->name_len);
+    tki_prompt_json_string(a, t->name, t->name_len);
     at->has_desc = t->desc != NULL;
     at->name_len = t->name_len;
     at->desc_len = t->desc_len;
@@ -374,20 +376,41 @@ static size_t order_segments(const tkn_prompt_builder *b, uint32_t *order) {
   return n;
 }
 
-/* Lint the blocks of a static segment; offsets are within the segment. */
+/* Lint the blocks of a static segment; offsets are within the segment.  The
+ * findings of a text segment or a tool are kept in the builder, so that a
+ * static prefix assembled for every request is linted once. */
 static int lint_segment(asm_ctx *c, uint32_t si) {
   tki_aseg *s = &c->segs[si];
+  tkn_prompt_builder *b = c->b;
   size_t base = 0;
   for (uint32_t k = 0; k < s->block_count; k++) {
     const tki_block *blk = &c->blocks[s->first_block + k];
-    size_t before = c->findings.n;
-    if (tki_prompt_lint(c->arena.data + blk->off, blk->len, c->b->opts.lint_mask, si,
-                        &c->findings))
-      return tki_err(c->b->err, TKN_ERR_NOMEM, "prompt: out of memory linting");
-    for (size_t f = before; f < c->findings.n; f++) {
-      c->findings.v[f].offset += base;
-      s->lint_kinds |= 1u << c->findings.v[f].kind;
+    tki_findings fresh = {0}, *cache = &fresh;
+    int *linted = NULL;
+    if (s->kind == TKN_SEG_TOOLS) {
+      cache = &b->tools[blk->item].lint;
+      linted = &b->tools[blk->item].linted;
+    } else if (s->kind != TKN_SEG_HISTORY) {
+      cache = &b->segs[s->added_index].lint;
+      linted = &b->segs[s->added_index].linted;
     }
+    if (!linted || !*linted) {
+      if (tki_prompt_lint(c->arena.data + blk->off, blk->len, b->opts.lint_mask, 0, cache)) {
+        tki_free(cache->v);
+        memset(cache, 0, sizeof *cache);
+        return tki_err(b->err, TKN_ERR_NOMEM, "prompt: out of memory linting");
+      }
+      if (linted) *linted = 1;
+    }
+    int rc = TKN_OK;
+    for (size_t f = 0; f < cache->n && !rc; f++) {
+      const tkn_prompt_finding *x = &cache->v[f];
+      rc = tki_findings_push(&c->findings, x->kind, si, TKN_PROMPT_NONE, x->offset + base,
+                             x->length);
+      s->lint_kinds |= 1u << x->kind;
+    }
+    tki_free(fresh.v);
+    if (rc) return tki_err(b->err, TKN_ERR_NOMEM, "prompt: out of memory linting");
     base += blk->len;
   }
   return TKN_OK;
@@ -449,6 +472,9 @@ static int assemble(asm_ctx *c, tkn_prompt **out) {
   tkn_prompt_builder *b = c->b;
   uint32_t order[TKN_PROMPT_MAX_SEGMENTS];
   size_t nseg = order_segments(b, order);
+  /* the previous assembly's size: the next request is usually a little longer */
+  if (b->arena_hint && tki_buf_reserve(&c->arena, b->arena_hint + b->arena_hint / 4))
+    return tki_err(b->err, TKN_ERR_NOMEM, "prompt: out of memory");
   c->segs = tki_calloc(nseg ? nseg : 1, sizeof *c->segs);
   c->tools = tki_calloc(b->ntools ? b->ntools : 1, sizeof *c->tools);
   if (!c->segs || !c->tools) return tki_err(b->err, TKN_ERR_NOMEM, "prompt: out of memory");
@@ -475,18 +501,14 @@ static int assemble(asm_ctx *c, tkn_prompt **out) {
     else rc = append_text_block(c, si, ps);
     if (rc) return rc;
     s->block_count = (uint32_t)(c->nblock - s->first_block);
-    uint64_t content = 0;
     for (size_t k = s->first_block; k < c->nblock; k++) {
       tki_block *blk = &c->blocks[k];
-      const char *bytes = c->arena.data + blk->off;
-      c->fp = tki_hash64(bytes, blk->len, c->fp);
-      content = tki_hash64(bytes, blk->len, content);
+      c->fp = tki_hash64(c->arena.data + blk->off, blk->len, c->fp);
       blk->fp = c->fp;
       s->bytes += blk->len;
       if (tki_add_i64(s->tokens, blk->tokens, &s->tokens))
         return tki_err(b->err, TKN_ERR_OVERFLOW, "prompt: token count overflows");
     }
-    s->content_hash = content;
     s->fp = c->fp;
     if (tki_add_i64(total, s->tokens, &total))
       return tki_err(b->err, TKN_ERR_OVERFLOW, "prompt: token count overflows");
@@ -505,6 +527,7 @@ static int assemble(asm_ctx *c, tkn_prompt **out) {
 
   tkn_prompt *p = tki_calloc(1, sizeof *p);
   if (!p) return tki_err(b->err, TKN_ERR_NOMEM, "prompt: out of memory");
+  b->arena_hint = c->arena.len;
   p->arena = tki_buf_steal(&c->arena, &p->arena_len);
   if (!p->arena) {
     tki_free(p);
@@ -559,6 +582,17 @@ void tkn_prompt_free(tkn_prompt *p) {
 
 size_t tkn_prompt_segment_count(const tkn_prompt *p) { return p ? p->nseg : 0; }
 
+/* A segment's own content hash, computed when asked (diffs are rare; every
+ * assembly would pay for it otherwise). */
+static uint64_t content_hash(const tkn_prompt *p, const tki_aseg *s) {
+  uint64_t h = 0;
+  for (uint32_t k = 0; k < s->block_count; k++) {
+    const tki_block *blk = &p->blocks[s->first_block + k];
+    h = tki_hash64(p->arena + blk->off, blk->len, h);
+  }
+  return h;
+}
+
 int tkn_prompt_segment(const tkn_prompt *p, size_t i, tkn_prompt_segment_info *info) {
   if (!p || !info || i >= p->nseg) return TKN_ERR_INVALID;
   if (info->version != TKN_PROMPT_SEGMENT_INFO_VERSION) return TKN_ERR_VERSION;
@@ -575,7 +609,7 @@ int tkn_prompt_segment(const tkn_prompt *p, size_t i, tkn_prompt_segment_info *i
   info->name_len = s->name_len;
   info->bytes = s->bytes;
   info->tokens = s->tokens;
-  info->content_hash = s->content_hash;
+  info->content_hash = content_hash(p, s);
   info->fingerprint = s->fp;
   return TKN_OK;
 }
@@ -625,8 +659,8 @@ int tkn_prompt_diff(const tkn_prompt *before, const tkn_prompt *after, uint32_t 
     int found = 0;
     for (size_t j = 0; j < before->nseg && !found; j++) {
       const tki_aseg *x = &before->segs[j];
-      if (same_segment(before, x, after, y) && x->content_hash == y->content_hash &&
-          x->block_count == y->block_count)
+      if (same_segment(before, x, after, y) && x->block_count == y->block_count &&
+          x->bytes == y->bytes && content_hash(before, x) == content_hash(after, y))
         found = 1;
     }
     changed += !found;

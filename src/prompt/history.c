@@ -36,7 +36,7 @@ static void put_text_parts(const tkn_conv *conv, size_t i, tki_buf *a) {
     tkn_conv_part(conv, i, j, &type, &text, &tl);
     if (j) tki_buf_putc(a, ',');
     tki_buf_puts(a, "{\"text\":");
-    tki_buf_json_string(a, text ? text : "", tl);
+    tki_prompt_json_string(a, text ? text : "", tl);
     tki_buf_puts(a, ",\"type\":\"text\"}");
   }
 }
@@ -61,7 +61,7 @@ static int put_from_conv(tkn_conv *conv, size_t i, int format, tki_buf *a, char 
     const cJSON *content = cJSON_GetObjectItemCaseSensitive(root, "content");
     if (cJSON_IsString(content)) {
       tki_buf_puts(a, "{\"text\":");
-      tki_buf_json_string(a, content->valuestring, strlen(content->valuestring));
+      tki_prompt_json_string(a, content->valuestring, strlen(content->valuestring));
       tki_buf_puts(a, ",\"type\":\"text\"}");
     } else if (cJSON_IsArray(content) && content->child) {
       for (const cJSON *c = content->child; c && !rc; c = c->next) {
@@ -80,12 +80,20 @@ static int put_from_conv(tkn_conv *conv, size_t i, int format, tki_buf *a, char 
   return TKN_OK;
 }
 
-static int put_openai(tkn_conv *conv, size_t i, int role, tki_buf *a, char err[TKI_ERRLEN]) {
+/* The escaped text of a message, once written, is reused by the Anthropic
+ * form: it is the same JSON string literal. */
+typedef struct msg_text {
+  const char *text;
+  size_t len;
+  size_t esc_off, esc_len; /* esc_len 0: not written yet */
+} msg_text;
+
+static int put_openai(tkn_conv *conv, size_t i, int role, tki_buf *a, msg_text *mt,
+                      char err[TKI_ERRLEN]) {
   int parts = tkn_conv_has_parts(conv, i);
   if (parts && !text_parts_only(conv, i)) return put_from_conv(conv, i, TKN_FORMAT_OPENAI, a, err);
-  const char *text = NULL, *name = NULL, *tcid = NULL;
-  size_t text_len = 0, name_len = 0, tcid_len = 0;
-  tkn_conv_text(conv, i, &text, &text_len);
+  const char *text = mt->text, *name = NULL, *tcid = NULL;
+  size_t text_len = mt->len, name_len = 0, tcid_len = 0;
   tkn_conv_name(conv, i, &name, &name_len);
   tkn_conv_tool_call_id(conv, i, &tcid, &tcid_len);
   size_t ntc = tkn_conv_tool_call_count(conv, i);
@@ -100,19 +108,21 @@ static int put_openai(tkn_conv *conv, size_t i, int role, tki_buf *a, char err[T
     comma = 1;
   } else if (!(role == TKN_ROLE_ASSISTANT && ntc && text_len == 0)) {
     tki_buf_puts(a, "\"content\":");
-    tki_buf_json_string(a, text ? text : "", text_len);
+    mt->esc_off = a->len;
+    tki_prompt_json_string(a, text ? text : "", text_len);
+    mt->esc_len = a->failed ? 0 : a->len - mt->esc_off;
     comma = 1;
   }
   if (name && name_len) {
     tki_buf_puts(a, comma ? ",\"name\":" : "\"name\":");
-    tki_buf_json_string(a, name, name_len);
+    tki_prompt_json_string(a, name, name_len);
     comma = 1;
   }
   tki_buf_puts(a, comma ? ",\"role\":" : "\"role\":");
-  tki_buf_json_string(a, role_name, strlen(role_name));
+  tki_prompt_json_string(a, role_name, strlen(role_name));
   if (tcid && tcid_len) {
     tki_buf_puts(a, ",\"tool_call_id\":");
-    tki_buf_json_string(a, tcid, tcid_len);
+    tki_prompt_json_string(a, tcid, tcid_len);
   }
   if (ntc) {
     tki_buf_puts(a, ",\"tool_calls\":[");
@@ -122,11 +132,11 @@ static int put_openai(tkn_conv *conv, size_t i, int role, tki_buf *a, char err[T
       tkn_conv_tool_call(conv, i, j, &id, &id_len, &fn, &fn_len, &args, &args_len);
       if (j) tki_buf_putc(a, ',');
       tki_buf_puts(a, "{\"function\":{\"arguments\":");
-      tki_buf_json_string(a, args ? args : "", args_len);
+      tki_prompt_json_string(a, args ? args : "", args_len);
       tki_buf_puts(a, ",\"name\":");
-      tki_buf_json_string(a, fn ? fn : "", fn_len);
+      tki_prompt_json_string(a, fn ? fn : "", fn_len);
       tki_buf_puts(a, "},\"id\":");
-      tki_buf_json_string(a, id ? id : "", id_len);
+      tki_prompt_json_string(a, id ? id : "", id_len);
       tki_buf_puts(a, ",\"type\":\"function\"}");
     }
     tki_buf_putc(a, ']');
@@ -161,31 +171,47 @@ static int put_input(const char *args, size_t len, tki_buf *a, int *failed) {
   return 0;
 }
 
+/* The message text as a JSON string literal: copied if already written. */
+static void put_text_literal(tki_buf *a, const msg_text *mt) {
+  if (mt->esc_len && !tki_buf_reserve(a, mt->esc_len)) {
+    memcpy(a->data + a->len, a->data + mt->esc_off, mt->esc_len);
+    a->len += mt->esc_len;
+    a->data[a->len] = '\0';
+  } else if (!mt->esc_len) {
+    tki_prompt_json_string(a, mt->text ? mt->text : "", mt->len);
+  }
+}
+
 static int put_anthropic(tkn_conv *conv, size_t i, int role, tki_buf *a, tki_block *blk,
-                         char err[TKI_ERRLEN]) {
-  const char *text = NULL;
-  size_t text_len = 0;
-  tkn_conv_text(conv, i, &text, &text_len);
+                         const msg_text *mt, char err[TKI_ERRLEN]) {
+  size_t text_len = mt->len;
   int parts = tkn_conv_has_parts(conv, i);
   if (role == TKN_ROLE_TOOL) {
     const char *tcid = NULL;
     size_t tcid_len = 0;
     tkn_conv_tool_call_id(conv, i, &tcid, &tcid_len);
     tki_buf_puts(a, "{\"content\":");
-    tki_buf_json_string(a, text ? text : "", text_len);
+    put_text_literal(a, mt);
     tki_buf_puts(a, ",\"tool_use_id\":");
-    tki_buf_json_string(a, tcid ? tcid : "", tcid_len);
+    tki_prompt_json_string(a, tcid ? tcid : "", tcid_len);
     tki_buf_puts(a, ",\"type\":\"tool_result\"}");
     blk->an_tool_result = 1;
     return a->failed ? nomem(err) : TKN_OK;
   }
   if (parts && !text_parts_only(conv, i)) return put_from_conv(conv, i, TKN_FORMAT_ANTHROPIC, a, err);
+  if (!parts && mt->esc_len && !tkn_conv_tool_call_count(conv, i)) {
+    /* one text block: the renderer wraps the literal already written */
+    blk->an_simple = 1;
+    blk->esc_off = mt->esc_off;
+    blk->esc_len = mt->esc_len;
+    return TKN_OK;
+  }
   size_t start = a->len;
   if (parts) {
     put_text_parts(conv, i, a);
   } else if (text_len || role != TKN_ROLE_ASSISTANT || !tkn_conv_tool_call_count(conv, i)) {
     tki_buf_puts(a, "{\"text\":");
-    tki_buf_json_string(a, text ? text : "", text_len);
+    put_text_literal(a, mt);
     tki_buf_puts(a, ",\"type\":\"text\"}");
   }
   if (role == TKN_ROLE_ASSISTANT) {
@@ -197,12 +223,12 @@ static int put_anthropic(tkn_conv *conv, size_t i, int role, tki_buf *a, tki_blo
       tkn_conv_tool_call(conv, i, j, &id, &id_len, &fn, &fn_len, &args, &args_len);
       if (a->len > start) tki_buf_putc(a, ',');
       tki_buf_puts(a, "{\"id\":");
-      tki_buf_json_string(a, id ? id : "", id_len);
+      tki_prompt_json_string(a, id ? id : "", id_len);
       tki_buf_puts(a, ",\"input\":");
       if (put_input(args ? args : "", args_len, a, &failed) && blk->an_bad_args < 0)
         blk->an_bad_args = (int32_t)j;
       tki_buf_puts(a, ",\"name\":");
-      tki_buf_json_string(a, fn ? fn : "", fn_len);
+      tki_prompt_json_string(a, fn ? fn : "", fn_len);
       tki_buf_puts(a, ",\"type\":\"tool_use\"}");
     }
     if (failed) return nomem(err);
@@ -215,7 +241,7 @@ static int put_anthropic(tkn_conv *conv, size_t i, int role, tki_buf *a, tki_blo
  * (tkn_tokenizer_count_message is the shared definition; it is not
  * implemented on this branch yet, so the same rule is applied here.) */
 static int count_message(const tkn_tokenizer *tok, tkn_conv *conv, size_t i, int role,
-                         int64_t *out) {
+                         size_t text_len, int64_t *out) {
   const tkn_count_options o = TKN_COUNT_OPTIONS_INIT;
   int64_t total = o.per_message, n = 0;
   const char *s = NULL;
@@ -224,7 +250,7 @@ static int count_message(const tkn_tokenizer *tok, tkn_conv *conv, size_t i, int
   int rc = tkn_tokenizer_count(tok, role_name ? role_name : "", role_name ? strlen(role_name) : 0,
                                &n);
   if (!rc) rc = tki_add_i64(total, n, &total);
-  if (!rc && !(rc = tkn_conv_text(conv, i, &s, &len)) && len &&
+  if (!rc && text_len && !(rc = tkn_conv_text(conv, i, &s, &len)) &&
       !(rc = tkn_tokenizer_count(tok, s, len, &n)))
     rc = tki_add_i64(total, n, &total);
   if (!rc && !(rc = tkn_conv_name(conv, i, &s, &len)) && s && len) {
@@ -250,7 +276,10 @@ static int count_message(const tkn_tokenizer *tok, tkn_conv *conv, size_t i, int
 int tki_history_block(tkn_conv *conv, size_t i, const tkn_tokenizer *tok, tki_buf *arena,
                       tki_block *blk, int *leading, char err[TKI_ERRLEN]) {
   int role = tkn_conv_role(conv, i);
-  int rc = put_openai(conv, i, role, arena, err);
+  msg_text mt = {NULL, 0, 0, 0};
+  int rc = tkn_conv_text(conv, i, &mt.text, &mt.len);
+  if (rc) return tki_err(err, rc, "prompt: history message %zu: no text (%s)", i, tkn_strerror(rc));
+  rc = put_openai(conv, i, role, arena, &mt, err);
   if (rc) return rc;
   blk->len = arena->len - blk->off;
   int system = role == TKN_ROLE_SYSTEM || role == TKN_ROLE_DEVELOPER;
@@ -258,10 +287,10 @@ int tki_history_block(tkn_conv *conv, size_t i, const tkn_tokenizer *tok, tki_bu
   blk->an_role = system ? (*leading ? TKI_AN_SYSTEM : TKI_AN_MIDSYSTEM)
                         : role == TKN_ROLE_ASSISTANT ? TKI_AN_ASSISTANT : TKI_AN_USER;
   blk->an_off = arena->len;
-  rc = put_anthropic(conv, i, role, arena, blk, err);
+  rc = put_anthropic(conv, i, role, arena, blk, &mt, err);
   if (rc) return rc;
   blk->an_len = arena->len - blk->an_off;
-  rc = count_message(tok, conv, i, role, &blk->tokens);
+  rc = count_message(tok, conv, i, role, mt.len, &blk->tokens);
   if (rc)
     return tki_err(err, rc, "prompt: counting the tokens of history message %zu failed (%s)", i,
                    tkn_strerror(rc));

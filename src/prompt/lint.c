@@ -122,6 +122,7 @@ static size_t match_dmy(const scan *x, size_t i) {
 static const char *const k_months[12] = {"january", "february", "march",     "april",
                                          "may",     "june",     "july",      "august",
                                          "september", "october", "november", "december"};
+static const unsigned char k_month_len[12] = {7, 8, 5, 5, 3, 4, 4, 6, 9, 7, 8, 8};
 
 /* A month name (full, or its first three letters with an optional '.'),
  * capitalised.  Returns the length. */
@@ -129,7 +130,7 @@ static size_t match_month(const scan *x, size_t i) {
   if (!is_upper(at(x, i))) return 0;
   for (int m = 0; m < 12; m++) {
     const char *name = k_months[m];
-    size_t n = strlen(name), k = 0;
+    size_t n = k_month_len[m], k = 0;
     while (k < n && lower(at(x, i + k)) == name[k]) k++;
     if (k == n && ends_word(x, i + n)) return n;
     if (k >= 3 && ends_word(x, i + 3)) return 3 + (at(x, i + 3) == '.');
@@ -189,8 +190,10 @@ static const char *const k_counters[] = {"request",  "req",     "turn",     "att
 
 /* "request #42", "Turn 7", "attempt: 3", "call no. 12", "run number 5". */
 static size_t match_counter(const scan *x, size_t i) {
+  int first = lower(at(x, i));
   for (size_t c = 0; c < sizeof k_counters / sizeof *k_counters; c++) {
     const char *kw = k_counters[c];
+    if (kw[0] != first) continue;
     size_t n = strlen(kw), k = 0;
     while (k < n && lower(at(x, i + k)) == kw[k]) k++;
     if (k != n || is_alnum(at(x, i + n))) continue;

@@ -19,6 +19,10 @@ int tki_findings_push(tki_findings *f, uint32_t kind, uint32_t segment, uint32_t
 int tki_prompt_lint(const char *text, size_t len, uint32_t mask, uint32_t segment,
                     tki_findings *out);
 
+/* Append s as a JSON string literal: the same bytes as tki_buf_json_string,
+ * faster on long texts. */
+int tki_prompt_json_string(tki_buf *b, const char *s, size_t len);
+
 /* A tool definition, canonical. */
 typedef struct tki_ptool {
   char *name;
@@ -27,6 +31,8 @@ typedef struct tki_ptool {
   size_t desc_len;
   char *params; /* canonical JSON schema, NULL if absent */
   size_t params_len;
+  tki_findings lint; /* of its canonical block, once linted */
+  int linted;
 } tki_ptool;
 
 /* A segment as added to the builder. */
@@ -37,6 +43,8 @@ typedef struct tki_pseg {
   size_t name_len;
   char *text; /* text segments */
   size_t text_len;
+  tki_findings lint; /* static text is linted once, at its first assembly */
+  int linted;
 } tki_pseg;
 
 struct tkn_prompt_builder {
@@ -47,6 +55,7 @@ struct tkn_prompt_builder {
   size_t ntools, toolcap;
   uint32_t tools_index, history_index;
   tkn_conv *conv;
+  size_t arena_hint; /* bytes of the last assembly */
   char err[TKI_ERRLEN];
 };
 
@@ -68,6 +77,10 @@ typedef struct tki_block {
   size_t an_off, an_len, an_last_close;
   uint32_t an_role;
   uint32_t an_tool_result; /* 1: a tool_result block (merged with neighbours) */
+  uint32_t an_simple;      /* 1: one text block whose text is the JSON string
+                              literal at [esc_off, esc_off+esc_len) of the
+                              OpenAI bytes (nothing stored at an_off) */
+  size_t esc_off, esc_len;
   int32_t an_bad_args;     /* >= 0: index of a tool call whose arguments are not a JSON object */
 } tki_block;
 
@@ -85,7 +98,7 @@ typedef struct tki_aseg {
   size_t name_off, name_len;
   uint64_t bytes;
   int64_t tokens;
-  uint64_t content_hash, fp;
+  uint64_t fp;
   uint32_t lint_kinds; /* lint kinds found in it: bit mask */
 } tki_aseg;
 

@@ -118,7 +118,7 @@ static void put_text_block(render_ctx *c, const tki_aseg *s, int *first) {
   if (!*first) tki_buf_putc(c->out, ',');
   *first = 0;
   tki_buf_puts(c->out, "{\"type\":\"text\",\"text\":");
-  tki_buf_json_string(c->out, arena(c, blk->off), blk->len);
+  tki_prompt_json_string(c->out, arena(c, blk->off), blk->len);
   put_cache_control(c, s->first_block);
   tki_buf_putc(c->out, '}');
 }
@@ -156,10 +156,10 @@ static void put_tools(render_ctx *c, int anthropic) {
     const tki_atool *t = &p->tools[i];
     if (i) tki_buf_putc(o, ',');
     tki_buf_puts(o, anthropic ? "{\"name\":" : "{\"type\":\"function\",\"function\":{\"name\":");
-    tki_buf_json_string(o, arena(c, t->name_off), t->name_len);
+    tki_prompt_json_string(o, arena(c, t->name_off), t->name_len);
     if (t->has_desc) {
       tki_buf_puts(o, ",\"description\":");
-      tki_buf_json_string(o, arena(c, t->desc_off), t->desc_len);
+      tki_prompt_json_string(o, arena(c, t->desc_off), t->desc_len);
     }
     if (t->has_params) {
       tki_buf_puts(o, anthropic ? ",\"input_schema\":" : ",\"parameters\":");
@@ -183,7 +183,7 @@ static int render_openai(render_ctx *c) {
   if (pre == 0 && nhist == 0 && post == 0)
     return tki_err(c->err, TKN_ERR_STATE, "prompt: nothing to send: no message and no text");
   tki_buf_puts(out, "{\"model\":");
-  tki_buf_json_string(out, o->model, o->model_len);
+  tki_prompt_json_string(out, o->model, o->model_len);
   tki_buf_puts(out, ",\"messages\":[");
   int first_msg = 1;
   if (pre) {
@@ -214,7 +214,7 @@ static int render_openai(render_ctx *c) {
   if (o->max_tokens > 0) tki_buf_printf(out, ",\"max_completion_tokens\":%lld", (long long)o->max_tokens);
   if (o->cache_key) {
     tki_buf_puts(out, ",\"prompt_cache_key\":");
-    tki_buf_json_string(out, o->cache_key, o->cache_key_len);
+    tki_prompt_json_string(out, o->cache_key, o->cache_key_len);
   }
   tki_buf_putc(out, '}');
   return TKN_OK;
@@ -224,6 +224,14 @@ static int render_openai(render_ctx *c) {
  * inserted into the last one when it is a breakpoint. */
 static void put_an_blocks(render_ctx *c, uint32_t k) {
   const tki_block *blk = &c->p->blocks[k];
+  if (blk->an_simple) {
+    tki_buf_puts(c->out, "{\"text\":");
+    tki_buf_append(c->out, arena(c, blk->esc_off), blk->esc_len);
+    tki_buf_puts(c->out, ",\"type\":\"text\"");
+    put_cache_control(c, k);
+    tki_buf_putc(c->out, '}');
+    return;
+  }
   const char *s = arena(c, blk->an_off);
   if (c->bp[k] < 0) {
     tki_buf_append(c->out, s, blk->an_len);
@@ -287,7 +295,7 @@ static int render_anthropic(render_ctx *c) {
   for (size_t i = 0; i < nbp; i++) c->bp[bpb[i]] = (int8_t)bpt[i];
 
   tki_buf_puts(out, "{\"model\":");
-  tki_buf_json_string(out, o->model, o->model_len);
+  tki_prompt_json_string(out, o->model, o->model_len);
   tki_buf_printf(out, ",\"max_tokens\":%lld", (long long)o->max_tokens);
   put_tools(c, 1);
   /* system: text segments before the history, then its leading system messages */
@@ -325,6 +333,17 @@ static int render_anthropic(render_ctx *c) {
   return TKN_OK;
 }
 
+/* About the size of the request, so that the output grows at most once. */
+static size_t render_size(const tkn_prompt *p, const tkn_render_options *o) {
+  size_t n = 256 + o->model_len + o->cache_key_len;
+  for (size_t k = 0; k < p->nblock; k++) {
+    const tki_block *blk = &p->blocks[k];
+    size_t an = blk->an_simple ? blk->esc_len : blk->an_len;
+    n += (o->format == TKN_FORMAT_ANTHROPIC && an ? an : blk->len) + 96;
+  }
+  return n + n / 16; /* escapes of text segments */
+}
+
 int tkn_prompt_render(const tkn_prompt *p, const tkn_render_options *opts, char **out,
                       size_t *out_len, char *errbuf, size_t errlen) {
   render_ctx c;
@@ -352,7 +371,7 @@ int tkn_prompt_render(const tkn_prompt *p, const tkn_render_options *opts, char 
   if (!rc) {
     tki_buf buf;
     tki_buf_init(&buf);
-    tki_buf_reserve(&buf, p->arena_len + 256 + p->nblock * 64);
+    tki_buf_reserve(&buf, render_size(p, opts));
     c.p = p;
     c.o = opts;
     c.out = &buf;

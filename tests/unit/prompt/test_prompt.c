@@ -3,6 +3,7 @@
 #include "test_util.h"
 
 #include "internal.h"
+#include "prompt/prompt_internal.h"
 
 /* ---- helpers ---- */
 
@@ -275,6 +276,29 @@ static void lint_rejects_bad_input(void **state) {
   assert_int_equal(tkn_prompt_lint("a\xff", 2, TKN_LINT_ALL, &f, &n), TKN_ERR_UTF8);
   assert_int_equal(tkn_prompt_lint(NULL, 3, TKN_LINT_ALL, &f, &n), TKN_ERR_INVALID);
   assert_int_equal(tkn_prompt_lint("x", 1, TKN_LINT_ALL, NULL, &n), TKN_ERR_INVALID);
+}
+
+static void fast_json_strings_match_the_core_writer(void **state) {
+  (void)state;
+  static const char alphabet[] = "ab \"\\\n\t\r\b\f\x01\x1f\x7f\xc3\xa9/<>";
+  unsigned seed = 12345;
+  for (int round = 0; round < 500; round++) {
+    char s[80];
+    size_t len = (size_t)(round % 80);
+    for (size_t i = 0; i < len; i++) {
+      seed = seed * 1103515245u + 12345u;
+      s[i] = alphabet[(seed >> 16) % (sizeof alphabet - 1)];
+    }
+    tki_buf a, b;
+    tki_buf_init(&a);
+    tki_buf_init(&b);
+    assert_int_equal(tki_prompt_json_string(&a, s, len), TKN_OK);
+    assert_int_equal(tki_buf_json_string(&b, s, len), TKN_OK);
+    assert_int_equal(a.len, b.len);
+    assert_memory_equal(a.data, b.data, a.len);
+    tki_buf_free(&a);
+    tki_buf_free(&b);
+  }
 }
 
 /* ---- the builder ---- */
@@ -1190,6 +1214,7 @@ int main(void) {
       cmocka_unit_test(lint_leaves_ordinary_instructions_alone),
       cmocka_unit_test(lint_mask_selects_detectors),
       cmocka_unit_test(lint_rejects_bad_input),
+      cmocka_unit_test(fast_json_strings_match_the_core_writer),
       cmocka_unit_test(add_text_rejects_bad_segments),
       cmocka_unit_test(tools_in_any_form_serialise_identically),
       cmocka_unit_test(add_tool_reports_bad_definitions),
