@@ -170,8 +170,11 @@ TKN_API int tkn_prompt_builder_set_ttl(tkn_prompt_builder *b, uint32_t index, ui
 TKN_API void tkn_prompt_builder_clear(tkn_prompt_builder *b);
 
 /* Assemble: order the segments, lint the static ones, serialise, count each
- * block's tokens with `tok` (history messages with
- * tkn_tokenizer_count_message and the default count options), fingerprint.
+ * block's tokens with `tok` (text: the text; tools: the canonical JSON;
+ * history messages as OpenAI counts them: role, text, name, tool calls and
+ * tool-call id plus the default tkn_count_options overheads), fingerprint.
+ * The findings of a static text segment or tool are kept in the builder, so
+ * a prefix assembled for every request is linted once.
  * The builder is not changed and can be assembled again (for the next
  * request, after changing the dynamic tail or the conversation).  On failure
  * *out is NULL and tkn_prompt_builder_errmsg says what and where; in strict
@@ -281,10 +284,11 @@ TKN_API int tkn_prompt_breakpoints(const tkn_prompt *p, int64_t min_cache_tokens
 /* Render the prompt as a request body (JSON, NUL-terminated; free with
  * tkn_free).
  * OpenAI: {"model", "messages", "tools"?, "max_completion_tokens"?,
- *   "prompt_cache_key"?}: text segments before the history form one system
- *   message (one text part per segment), the history follows message by
- *   message, text segments after it form one final user message; tools are
- *   {"type":"function","function":{...}}.
+ *   "prompt_cache_key"?}: text segments before the history (without a
+ *   history: before the first DYNAMIC segment) form one system message (one
+ *   text part per segment), the history follows message by message, the text
+ *   segments after it form one final user message; tools are
+ *   {"type":"function","function":{...}}.  Empty text segments are left out.
  * Anthropic: {"model", "max_tokens", "tools"?, "system"?, "messages"}: text
  *   segments before the history and the history's leading system messages are
  *   system text blocks, messages follow (tool calls as tool_use blocks, tool

@@ -77,12 +77,13 @@ int main(void) {
       return 1;
   }
   const char *tools[3] = {
-      "{\"name\":\"get_order\",\"description\":\"Look up an order\",\"parameters\":{\"type\":"
-      "\"object\",\"properties\":{\"id\":{\"type\":\"string\"}},\"required\":[\"id\"]}}",
-      "{\"name\":\"refund\",\"description\":\"Refund an order\",\"parameters\":{\"type\":"
-      "\"object\",\"properties\":{\"id\":{\"type\":\"string\"},\"amount\":{\"type\":"
-      "\"number\"}}}}",
-      "{\"name\":\"escalate\",\"description\":\"Hand over to a human\"}"};
+      ("{\"name\":\"get_order\",\"description\":\"Look up an order\",\"parameters\":{\"type\":"
+       "\"object\",\"properties\":{\"id\":{\"type\":\"string\"}},\"required\":[\"id\"]}}"),
+      ("{\"name\":\"refund\",\"description\":\"Refund an order\",\"parameters\":{\"type\":"
+       "\"object\",\"properties\":{\"id\":{\"type\":\"string\"},\"amount\":{\"type\":"
+       "\"number\"}}}}"),
+      ("{\"name\":\"escalate\",\"description\":\"Hand over to a human\"}")
+  };
   for (int i = 0; i < 3; i++)
     if (tkn_prompt_builder_add_tool(b, tools[i], strlen(tools[i]), NULL)) return 1;
   fill_text(text, SYSTEM_BYTES, 99);

@@ -42,12 +42,12 @@ static char *render(const tkn_prompt *p, uint32_t format, int64_t min_cache, con
 }
 
 static const char *k_tools[] = {
-    "{\"name\":\"get_weather\",\"description\":\"Current weather for a city\",\"parameters\":"
-    "{\"type\":\"object\",\"properties\":{\"city\":{\"type\":\"string\"},\"unit\":{\"enum\":"
-    "[\"c\",\"f\"]}},\"required\":[\"city\"]}}",
-    "{\"type\":\"function\",\"function\":{\"name\":\"list_orders\",\"parameters\":{\"type\":"
-    "\"object\",\"properties\":{\"limit\":{\"type\":\"integer\",\"minimum\":1}}}}}",
-    "{\"name\":\"ping\"}",
+    ("{\"name\":\"get_weather\",\"description\":\"Current weather for a city\",\"parameters\":"
+     "{\"type\":\"object\",\"properties\":{\"city\":{\"type\":\"string\"},\"unit\":{\"enum\":"
+     "[\"c\",\"f\"]}},\"required\":[\"city\"]}}"),
+    ("{\"type\":\"function\",\"function\":{\"name\":\"list_orders\",\"parameters\":{\"type\":"
+     "\"object\",\"properties\":{\"limit\":{\"type\":\"integer\",\"minimum\":1}}}}}"),
+    ("{\"name\":\"ping\"}")
 };
 
 static const char *k_history =

@@ -330,15 +330,16 @@ static void tools_in_any_form_serialise_identically(void **state) {
   (void)state;
   tkn_tokenizer *tok = make_tok();
   const char *forms[3] = {
-      "{\"name\":\"get_weather\",\"description\":\"Weather now\",\"parameters\":"
-      "{\"type\":\"object\",\"properties\":{\"city\":{\"type\":\"string\"},\"days\":{\"type\":"
-      "\"integer\",\"maximum\":1e1}}}}",
-      "{ \"type\": \"function\", \"function\": { \"parameters\": { \"properties\": { \"days\": "
-      "{\"maximum\": 10.0, \"type\": \"integer\"}, \"city\": {\"type\": \"string\"} }, \"type\": "
-      "\"object\" }, \"name\": \"get_weather\", \"description\": \"Weather now\" } }",
-      "{\"input_schema\":{\"properties\":{\"city\":{\"type\":\"string\"},\"days\":{\"type\":"
-      "\"integer\",\"maximum\":10}},\"type\":\"object\"},\"description\":\"Weather now\","
-      "\"name\":\"get_weather\"}"};
+      ("{\"name\":\"get_weather\",\"description\":\"Weather now\",\"parameters\":"
+       "{\"type\":\"object\",\"properties\":{\"city\":{\"type\":\"string\"},\"days\":{\"type\":"
+       "\"integer\",\"maximum\":1e1}}}}"),
+      ("{ \"type\": \"function\", \"function\": { \"parameters\": { \"properties\": { \"days\": "
+       "{\"maximum\": 10.0, \"type\": \"integer\"}, \"city\": {\"type\": \"string\"} }, \"type\": "
+       "\"object\" }, \"name\": \"get_weather\", \"description\": \"Weather now\" } }"),
+      ("{\"input_schema\":{\"properties\":{\"city\":{\"type\":\"string\"},\"days\":{\"type\":"
+       "\"integer\",\"maximum\":10}},\"type\":\"object\"},\"description\":\"Weather now\","
+       "\"name\":\"get_weather\"}")
+  };
   uint64_t fps[3];
   for (int i = 0; i < 3; i++) {
     tkn_prompt_builder *b = make_builder(0, 0);
