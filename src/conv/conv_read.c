@@ -55,6 +55,17 @@ static int copy_string(rd *r, const cJSON *v, char **s, size_t *len) {
   return *s ? TKN_OK : nomem(r);
 }
 
+/* Take a string member's text over instead of copying it: cJSON allocated it
+ * through the same allocator, and the item is deleted with the parsed tree
+ * (which never writes it again). */
+static int take_string(const cJSON *cv, char **s, size_t *len) {
+  cJSON *v = (cJSON *)cv;
+  *len = strlen(v->valuestring);
+  *s = v->valuestring;
+  v->valuestring = NULL;
+  return TKN_OK;
+}
+
 /* An optional string member (absent or null: *s stays NULL). */
 static int opt_string(rd *r, const cJSON *obj, const char *key, const char *where, char **s,
                       size_t *len) {
@@ -64,7 +75,7 @@ static int opt_string(rd *r, const cJSON *obj, const char *key, const char *wher
   if (!v) return TKN_OK;
   if (!cJSON_IsString(v))
     return tki_err(r->err, TKN_ERR_SCHEMA, "%s.%s: expected a string", where, key);
-  return copy_string(r, v, s, len);
+  return take_string(v, s, len);
 }
 
 static int req_string(rd *r, const cJSON *obj, const char *key, const char *where, char **s,
@@ -129,7 +140,7 @@ static int read_part(rd *r, tki_msg *m, cJSON *arr, cJSON *p, const char *where)
     const cJSON *text = cJSON_GetObjectItemCaseSensitive(p, "text");
     if (!cJSON_IsString(text))
       return tki_err(r->err, TKN_ERR_SCHEMA, "%s.text: expected a string", where);
-    if ((rc = copy_string(r, text, &part->text, &part->text_len))) return rc;
+    if ((rc = take_string(text, &part->text, &part->text_len))) return rc;
     static const char *const known[] = {"type", "text", NULL};
     if (take_extra(p, known, &part->raw)) return nomem(r);
     return TKN_OK;
@@ -219,7 +230,7 @@ static int read_openai_msg(rd *r, cJSON *obj) {
     m->content = TKI_C_NULL;
   } else if (cJSON_IsString(content)) {
     m->content = TKI_C_STRING;
-    if ((rc = copy_string(r, content, &m->text, &m->text_len))) return rc;
+    if ((rc = take_string(content, &m->text, &m->text_len))) return rc;
   } else if (cJSON_IsArray(content)) {
     if ((rc = read_parts(r, m, content, "content"))) return rc;
   } else {
@@ -263,6 +274,9 @@ static int read_tool_use(rd *r, tki_msg *m, cJSON *b, const char *where) {
   tki_buf_init(&args);
   rc = tki_json_canonical(input, &args);
   c->args = tki_buf_steal(&args, &c->args_len);
+  if (rc == TKN_ERR_INVALID)
+    return tki_err(r->err, TKN_ERR_UNSUPPORTED,
+                   "%s.input: a number beyond the range of a double", where);
   if (rc || !c->args) return nomem(r);
   static const char *const known[] = {"type", "id", "name", "input", NULL};
   if (take_extra(b, known, &c->extra)) return nomem(r);
@@ -282,7 +296,7 @@ static int read_tool_result(rd *r, tki_msg *m, cJSON *b, const char *where) {
     m->content = TKI_C_ABSENT;
   } else if (cJSON_IsString(content)) {
     m->content = TKI_C_STRING;
-    if ((rc = copy_string(r, content, &m->text, &m->text_len))) return rc;
+    if ((rc = take_string(content, &m->text, &m->text_len))) return rc;
   } else if (cJSON_IsArray(content)) {
     m->content = TKI_C_PARTS;
     size_t j = 0;
@@ -393,7 +407,7 @@ static int read_anthropic_msg(rd *r, cJSON *obj) {
     m->role = rl;
     if (content) {
       m->content = TKI_C_STRING;
-      if ((rc = copy_string(r, content, &m->text, &m->text_len))) return rc;
+      if ((rc = take_string(content, &m->text, &m->text_len))) return rc;
     }
   } else if (cJSON_IsArray(content)) {
     if ((rc = read_anthropic_blocks(r, first, rl, content))) return rc;
@@ -415,7 +429,7 @@ static int read_anthropic_system(rd *r, cJSON *sys) {
   m->role = TKN_ROLE_SYSTEM;
   if (cJSON_IsString(sys)) {
     m->content = TKI_C_STRING;
-    return copy_string(r, sys, &m->text, &m->text_len);
+    return take_string(sys, &m->text, &m->text_len);
   }
   m->content = TKI_C_PARTS;
   size_t j = 0;

@@ -15,6 +15,7 @@
 typedef struct wr {
   tkn_conv *conv;
   tki_buf *b;
+  int bad_number; /* a kept value holds a number JSON cannot spell (cJSON read 1e999 as inf) */
 } wr;
 
 static int put_key(tki_buf *b, const char *key) {
@@ -25,18 +26,31 @@ static int put_key(tki_buf *b, const char *key) {
 
 static void put_str(tki_buf *b, const char *s, size_t len) { tki_buf_json_string(b, s, len); }
 
+/* A kept JSON value, verbatim as a value (canonical spelling). */
+static int put_value(wr *w, const cJSON *v) {
+  int rc = tki_json_canonical(v, w->b);
+  if (rc == TKN_ERR_INVALID) w->bad_number = 1;
+  return rc;
+}
+
 /* The members of an object of unknown fields, each after a comma. */
-static int put_extras(tki_buf *b, const cJSON *extra) {
+static int put_extras(wr *w, const cJSON *extra) {
   if (!extra) return TKN_OK;
   for (const cJSON *c = extra->child; c; c = c->next) {
-    put_key(b, c->string);
-    int rc = tki_json_canonical(c, b);
+    put_key(w->b, c->string);
+    int rc = put_value(w, c);
     if (rc) return rc;
   }
   return TKN_OK;
 }
 
-static int nomem(wr *w) { return tki_err(w->conv->err, TKN_ERR_NOMEM, "to_json: out of memory"); }
+/* The failure of an append (or of a kept value that cannot be written). */
+static int nomem(wr *w) {
+  if (w->bad_number)
+    return tki_err(w->conv->err, TKN_ERR_UNSUPPORTED,
+                   "to_json: a kept field holds a number beyond the range of a double");
+  return tki_err(w->conv->err, TKN_ERR_NOMEM, "to_json: out of memory");
+}
 
 static int check_tool(wr *w, const tki_msg *m, size_t i) {
   if (m->role == TKN_ROLE_TOOL && !m->tcid)
@@ -57,7 +71,9 @@ static int put_image_as_openai(tki_buf *b, const cJSON *raw) {
   const cJSON *src = cJSON_GetObjectItemCaseSensitive(raw, "source");
   const char *type = str_member(src, "type");
   if (!type) return 0;
-  tki_buf_puts(b, "{\"type\":\"image_url\",\"image_url\":{\"url\":");
+  /* keys in sorted order, as kept values are written: reading and writing
+   * again gives the same bytes */
+  tki_buf_puts(b, "{\"image_url\":{\"url\":");
   if (!strcmp(type, "url") && str_member(src, "url")) {
     const char *url = str_member(src, "url");
     put_str(b, url, strlen(url));
@@ -72,7 +88,7 @@ static int put_image_as_openai(tki_buf *b, const cJSON *raw) {
   } else {
     return 0;
   }
-  tki_buf_puts(b, "}}");
+  tki_buf_puts(b, "},\"type\":\"image_url\"}");
   return 1;
 }
 
@@ -82,16 +98,17 @@ static int put_image_as_anthropic(tki_buf *b, const cJSON *raw) {
   if (!url) return 0;
   const char *comma = strstr(url, ";base64,");
   if (!strncmp(url, "data:", 5) && comma) {
-    tki_buf_puts(b, "{\"type\":\"image\",\"source\":{\"type\":\"base64\",\"media_type\":");
-    put_str(b, url + 5, (size_t)(comma - url - 5));
-    tki_buf_puts(b, ",\"data\":");
+    tki_buf_puts(b, "{\"source\":{\"data\":");
     const char *data = comma + 8;
     put_str(b, data, strlen(data));
+    tki_buf_puts(b, ",\"media_type\":");
+    put_str(b, url + 5, (size_t)(comma - url - 5));
+    tki_buf_puts(b, ",\"type\":\"base64\"");
   } else {
-    tki_buf_puts(b, "{\"type\":\"image\",\"source\":{\"type\":\"url\",\"url\":");
+    tki_buf_puts(b, "{\"source\":{\"type\":\"url\",\"url\":");
     put_str(b, url, strlen(url));
   }
-  tki_buf_puts(b, "}}");
+  tki_buf_puts(b, "},\"type\":\"image\"}");
   return 1;
 }
 
@@ -102,7 +119,7 @@ static int put_part(wr *w, const tki_part *p, int format) {
   if (p->text) {
     tki_buf_puts(b, "{\"type\":\"text\",\"text\":");
     put_str(b, p->text, p->text_len);
-    if (p->fmt == format && put_extras(b, p->raw)) return nomem(w);
+    if (p->fmt == format && put_extras(w, p->raw)) return nomem(w);
     return tki_buf_putc(b, '}') ? nomem(w) : TKN_OK;
   }
   if (p->fmt != format && p->fmt != TKN_FORMAT_AUTO) {
@@ -114,7 +131,7 @@ static int put_part(wr *w, const tki_part *p, int format) {
     if (done < 0) return nomem(w);
     if (done) return TKN_OK;
   }
-  return tki_json_canonical(p->raw, b) ? nomem(w) : TKN_OK;
+  return put_value(w, p->raw) ? nomem(w) : TKN_OK;
 }
 
 static int put_parts(wr *w, const tki_msg *m, int format) {
@@ -157,14 +174,15 @@ static int put_openai_call(wr *w, const tki_call *c) {
   int same = c->fmt == TKN_FORMAT_OPENAI;
   tki_buf_puts(b, "{\"id\":");
   put_str(b, c->id, c->id_len);
-  if (!same) tki_buf_puts(b, ",\"type\":\"function\"");
   tki_buf_puts(b, ",\"function\":{\"name\":");
   put_str(b, c->name, c->name_len);
   tki_buf_puts(b, ",\"arguments\":");
   put_str(b, c->args, c->args_len);
-  if (same && put_extras(b, c->fn_extra)) return nomem(w);
+  if (same && put_extras(w, c->fn_extra)) return nomem(w);
   tki_buf_putc(b, '}');
-  if (same && put_extras(b, c->extra)) return nomem(w);
+  /* "type" last: where it came from OpenAI it is a kept field, written there */
+  if (!same) tki_buf_puts(b, ",\"type\":\"function\"");
+  if (same && put_extras(w, c->extra)) return nomem(w);
   return tki_buf_putc(b, '}') ? nomem(w) : TKN_OK;
 }
 
@@ -204,7 +222,7 @@ static int put_openai_msg(wr *w, size_t i) {
     put_key(b, "tool_call_id");
     put_str(b, m->tcid, m->tcid_len);
   }
-  if (m->fmt == TKN_FORMAT_OPENAI && put_extras(b, m->extra)) return nomem(w);
+  if (m->fmt == TKN_FORMAT_OPENAI && put_extras(w, m->extra)) return nomem(w);
   return tki_buf_putc(b, '}') ? nomem(w) : TKN_OK;
 }
 
@@ -220,7 +238,7 @@ static int write_openai(wr *w) {
   }
   tki_buf_putc(b, ']');
   if (conv->top_object) {
-    if (conv->top_fmt == TKN_FORMAT_OPENAI && put_extras(b, conv->top_extra)) return nomem(w);
+    if (conv->top_fmt == TKN_FORMAT_OPENAI && put_extras(w, conv->top_extra)) return nomem(w);
     tki_buf_putc(b, '}');
   }
   return b->failed ? nomem(w) : TKN_OK;
@@ -276,7 +294,7 @@ static int put_tool_use(wr *w, const tki_call *c, size_t i, size_t j) {
       if (rc) return nomem(w);
     }
   }
-  if (c->fmt == TKN_FORMAT_ANTHROPIC && put_extras(b, c->extra)) return nomem(w);
+  if (c->fmt == TKN_FORMAT_ANTHROPIC && put_extras(w, c->extra)) return nomem(w);
   return tki_buf_putc(b, '}') ? nomem(w) : TKN_OK;
 }
 
@@ -297,7 +315,7 @@ static int put_tool_result(wr *w, const tki_msg *m) {
   }
   if (rc) return rc;
   if (m->is_error >= 0) tki_buf_puts(b, m->is_error ? ",\"is_error\":true" : ",\"is_error\":false");
-  if (same && put_extras(b, m->block_extra)) return nomem(w);
+  if (same && put_extras(w, m->block_extra)) return nomem(w);
   return tki_buf_putc(b, '}') ? nomem(w) : TKN_OK;
 }
 
@@ -369,7 +387,7 @@ static int put_anthropic_group(wr *w, size_t i, size_t j) {
     }
     tki_buf_putc(b, ']');
   }
-  if (m->fmt == TKN_FORMAT_ANTHROPIC && put_extras(b, m->extra)) return nomem(w);
+  if (m->fmt == TKN_FORMAT_ANTHROPIC && put_extras(w, m->extra)) return nomem(w);
   return tki_buf_putc(b, '}') ? nomem(w) : TKN_OK;
 }
 
@@ -428,7 +446,7 @@ static int write_anthropic(wr *w) {
   }
   tki_buf_putc(b, ']');
   if (object) {
-    if (conv->top_fmt == TKN_FORMAT_ANTHROPIC && put_extras(b, conv->top_extra)) return nomem(w);
+    if (conv->top_fmt == TKN_FORMAT_ANTHROPIC && put_extras(w, conv->top_extra)) return nomem(w);
     tki_buf_putc(b, '}');
   }
   return b->failed ? nomem(w) : TKN_OK;
@@ -437,12 +455,12 @@ static int write_anthropic(wr *w) {
 /* ---- entry points ---- */
 
 int tki_conv_write(tkn_conv *conv, int format, tki_buf *out) {
-  wr w = {conv, out};
+  wr w = {conv, out, 0};
   return format == TKN_FORMAT_OPENAI ? write_openai(&w) : write_anthropic(&w);
 }
 
 int tki_conv_write_message(tkn_conv *conv, size_t i, int format, tki_buf *out) {
-  wr w = {conv, out};
+  wr w = {conv, out, 0};
   int rc;
   if (format == TKN_FORMAT_OPENAI) {
     rc = put_openai_msg(&w, i);
