@@ -171,8 +171,8 @@ TKN_API void tkn_prompt_builder_clear(tkn_prompt_builder *b);
 
 /* Assemble: order the segments, lint the static ones, serialise, count each
  * block's tokens with `tok` (text: the text; tools: the canonical JSON;
- * history messages as OpenAI counts them: role, text, name, tool calls and
- * tool-call id plus the default tkn_count_options overheads), fingerprint.
+ * history messages: tkn_tokenizer_count_message with the default options,
+ * cached in the conversation), fingerprint.
  * The findings of a static text segment or tool are kept in the builder, so
  * a prefix assembled for every request is linted once.
  * The builder is not changed and can be assembled again (for the next

@@ -236,43 +236,6 @@ static int put_anthropic(tkn_conv *conv, size_t i, int role, tki_buf *a, tki_blo
   return a->failed ? nomem(err) : TKN_OK;
 }
 
-/* Tokens of message i as OpenAI counts it: role, text, name, tool calls and
- * tool-call id, plus the default per-message overheads of tkn_count_options.
- * (tkn_tokenizer_count_message is the shared definition; it is not
- * implemented on this branch yet, so the same rule is applied here.) */
-static int count_message(const tkn_tokenizer *tok, tkn_conv *conv, size_t i, int role,
-                         size_t text_len, int64_t *out) {
-  const tkn_count_options o = TKN_COUNT_OPTIONS_INIT;
-  int64_t total = o.per_message, n = 0;
-  const char *s = NULL;
-  size_t len = 0;
-  const char *role_name = tkn_role_name(role);
-  int rc = tkn_tokenizer_count(tok, role_name ? role_name : "", role_name ? strlen(role_name) : 0,
-                               &n);
-  if (!rc) rc = tki_add_i64(total, n, &total);
-  if (!rc && text_len && !(rc = tkn_conv_text(conv, i, &s, &len)) &&
-      !(rc = tkn_tokenizer_count(tok, s, len, &n)))
-    rc = tki_add_i64(total, n, &total);
-  if (!rc && !(rc = tkn_conv_name(conv, i, &s, &len)) && s && len) {
-    if (!(rc = tkn_tokenizer_count(tok, s, len, &n))) rc = tki_add_i64(total, n + o.per_name, &total);
-  }
-  if (!rc && !(rc = tkn_conv_tool_call_id(conv, i, &s, &len)) && s && len &&
-      !(rc = tkn_tokenizer_count(tok, s, len, &n)))
-    rc = tki_add_i64(total, n, &total);
-  size_t ntc = tkn_conv_tool_call_count(conv, i);
-  for (size_t j = 0; !rc && j < ntc; j++) {
-    const char *id, *fn, *args;
-    size_t id_len, fn_len, args_len;
-    int64_t a = 0;
-    rc = tkn_conv_tool_call(conv, i, j, &id, &id_len, &fn, &fn_len, &args, &args_len);
-    if (!rc) rc = tkn_tokenizer_count(tok, fn ? fn : "", fn ? fn_len : 0, &n);
-    if (!rc) rc = tkn_tokenizer_count(tok, args ? args : "", args ? args_len : 0, &a);
-    if (!rc) rc = tki_add_i64(total, n + a + o.per_tool_call, &total);
-  }
-  if (!rc) *out = total;
-  return rc;
-}
-
 int tki_history_block(tkn_conv *conv, size_t i, const tkn_tokenizer *tok, tki_buf *arena,
                       tki_block *blk, int *leading, char err[TKI_ERRLEN]) {
   int role = tkn_conv_role(conv, i);
@@ -290,7 +253,7 @@ int tki_history_block(tkn_conv *conv, size_t i, const tkn_tokenizer *tok, tki_bu
   rc = put_anthropic(conv, i, role, arena, blk, &mt, err);
   if (rc) return rc;
   blk->an_len = arena->len - blk->an_off;
-  rc = count_message(tok, conv, i, role, mt.len, &blk->tokens);
+  rc = tkn_tokenizer_count_message(tok, conv, i, NULL, &blk->tokens);
   if (rc)
     return tki_err(err, rc, "prompt: counting the tokens of history message %zu failed (%s)", i,
                    tkn_strerror(rc));
