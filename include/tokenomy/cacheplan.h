@@ -113,7 +113,9 @@ typedef struct tkn_cacheplan_result {
   uint32_t provider;
   int64_t requests;
   int64_t input_tokens;      /* all input tokens of all requests */
-  int64_t cached_tokens;     /* of which read from the cache */
+  int64_t cached_tokens;     /* of which read from a cache that already held them
+                                (Gemini: the request that creates a cache reads
+                                it at the cached price but is not counted here) */
   int64_t written_tokens;    /* of which written to the cache (Anthropic
                                 writes; Gemini: tokens put into new caches) */
   int64_t hit_rate_ppm;      /* cached_tokens * 1000000 / input_tokens, rounded down */

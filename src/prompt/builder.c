@@ -473,7 +473,7 @@ static int assemble(asm_ctx *c, tkn_prompt **out) {
   uint32_t order[TKN_PROMPT_MAX_SEGMENTS];
   size_t nseg = order_segments(b, order);
   /* the previous assembly's size: the next request is usually a little longer */
-  if (b->arena_hint && tki_buf_reserve(&c->arena, b->arena_hint + b->arena_hint / 4))
+  if (b->arena_hint && tki_buf_reserve(&c->arena, b->arena_hint + b->arena_hint / 16))
     return tki_err(b->err, TKN_ERR_NOMEM, "prompt: out of memory");
   c->segs = tki_calloc(nseg ? nseg : 1, sizeof *c->segs);
   c->tools = tki_calloc(b->ntools ? b->ntools : 1, sizeof *c->tools);

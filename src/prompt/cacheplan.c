@@ -173,6 +173,7 @@ typedef struct req {
   size_t static_end; /* last STATIC_END block, or SIZE_MAX */
   /* lookup results */
   int64_t cached, w5, w1, gem_write, storage_add, cost_with, cost_without;
+  int64_t read_billed; /* Gemini: prefix tokens billed at the cached price */
   size_t hit; /* block of the hit, or SIZE_MAX */
   int expired, below_min;
   int auto_bp; /* Anthropic: no flagged breakpoint means the last block */
@@ -279,7 +280,7 @@ static int lookup_gemini(const tkn_cacheplan *c, req *r) {
   r->stable_tokens = p;
   if (p < c->min) return TKN_OK;
   if (c->gem_active && c->gem_fp == fp && r->t < c->gem_expiry) {
-    r->cached = p;
+    r->cached = r->read_billed = p;
     r->hit = r->static_end;
     return TKN_OK;
   }
@@ -289,8 +290,10 @@ static int lookup_gemini(const tkn_cacheplan *c, req *r) {
     r->storage_add = storage_cost(c, c->gem_tokens, until - c->gem_created);
     if (r->storage_add < 0) return TKN_ERR_OVERFLOW;
   }
+  /* the request that creates the cache reads it at the cached price, but it
+   * is no hit: the prefix was just paid for in full */
   r->gem_write = p;
-  r->cached = p;
+  r->read_billed = p;
   return TKN_OK;
 }
 
@@ -303,14 +306,15 @@ static void commit_gemini(tkn_cacheplan *c, const req *r) {
     c->gem_expiry = r->t + c->o.gemini_ttl_ms;
     c->gem_caches++;
   }
-  if (r->cached) c->gem_reads++;
+  if (r->read_billed) c->gem_reads++;
 }
 
 /* cost_with and cost_without of the request; TKN_ERR_OVERFLOW if too big. */
 static int price_request(const tkn_cacheplan *c, req *r) {
-  int64_t uncached = r->input - r->cached - r->w5 - r->w1;
+  int64_t read = c->o.provider == TKN_PROVIDER_GEMINI ? r->read_billed : r->cached;
+  int64_t uncached = r->input - read - r->w5 - r->w1;
   int64_t a, b, d, e, f, g;
-  if (tki_mul_i64(r->input, c->pin, &r->cost_without) || tki_mul_i64(r->cached, c->pread, &a) ||
+  if (tki_mul_i64(r->input, c->pin, &r->cost_without) || tki_mul_i64(read, c->pread, &a) ||
       tki_mul_i64(r->w5, c->pw5, &b) || tki_mul_i64(r->w1, c->pw1, &d) ||
       tki_mul_i64(uncached, c->pin, &e) || tki_mul_i64(r->gem_write, c->pin, &f) ||
       tki_add_i64(a, b, &g) || tki_add_i64(g, d, &g) || tki_add_i64(g, e, &g) ||
