@@ -61,7 +61,8 @@ static const char *k_history =
     "{\"role\":\"tool\",\"tool_call_id\":\"call_1\",\"content\":\"18C\"},"
     "{\"role\":\"tool\",\"tool_call_id\":\"call_2\",\"content\":\"21C\"},"
     "{\"role\":\"assistant\",\"content\":\"Paris 18C, Lyon 21C.\",\"name\":\"helper\"},"
-    "{\"role\":\"user\",\"content\":\"Thanks\"}]";
+    "{\"role\":\"user\",\"content\":[{\"type\":\"text\",\"text\":\"Thanks, and this?\"},"
+    "{\"type\":\"image_url\",\"image_url\":{\"url\":\"https://example.com/bag.png\"}}]}]";
 
 /* A long instruction text, so that the prefix reaches the cacheable minimum. */
 static char *instructions(size_t n) {

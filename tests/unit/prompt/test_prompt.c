@@ -862,6 +862,58 @@ static void history_messages_are_canonical_openai_json(void **state) {
   tkn_tokenizer_free(tok);
 }
 
+static void images_in_the_history_are_rendered_for_both_providers(void **state) {
+  (void)state;
+  tkn_tokenizer *tok = make_tok();
+  tkn_conv *conv = make_conv("[{\"role\":\"user\",\"content\":[{\"type\":\"text\",\"text\":"
+                             "\"look\"},{\"type\":\"image_url\",\"image_url\":{\"url\":"
+                             "\"https://example.com/a.png\"}}]}]");
+  tkn_prompt *p = full_prompt(tok, conv, 100);
+  char *oa = render(p, TKN_FORMAT_OPENAI, 0);
+  assert_non_null(strstr(oa, "{\"image_url\":{\"url\":\"https://example.com/a.png\"},\"type\":"
+                             "\"image_url\"}"));
+  char *an = render(p, TKN_FORMAT_ANTHROPIC, 1);
+  cJSON *j = parse(an);
+  cJSON *content = cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(j, "messages"), 0),
+                                       "content");
+  assert_int_equal(cJSON_GetArraySize(content), 2);
+  cJSON *img = cJSON_GetArrayItem(content, 1);
+  assert_string_equal(cJSON_GetObjectItem(img, "type")->valuestring, "image");
+  /* the history's end is a breakpoint: it sits on the image block */
+  assert_non_null(cJSON_GetObjectItem(img, "cache_control"));
+  cJSON_Delete(j);
+  tkn_free(oa);
+  tkn_free(an);
+  tkn_prompt_free(p);
+  tkn_conv_free(conv);
+  tkn_tokenizer_free(tok);
+}
+
+static void anthropic_refuses_tool_arguments_that_are_not_an_object(void **state) {
+  (void)state;
+  tkn_tokenizer *tok = make_tok();
+  tkn_conv *conv = make_conv("[{\"role\":\"assistant\",\"content\":\"ok\",\"tool_calls\":[{\"id\":"
+                             "\"c1\",\"type\":\"function\",\"function\":{\"name\":\"f\","
+                             "\"arguments\":\"not json\"}}]}]");
+  tkn_prompt *p = full_prompt(tok, conv, 100);
+  tkn_render_options o = TKN_RENDER_OPTIONS_INIT;
+  o.format = TKN_FORMAT_ANTHROPIC;
+  o.model = "claude-sonnet-4-5";
+  o.model_len = strlen(o.model);
+  o.max_tokens = 5;
+  char *out = NULL, err[256];
+  assert_int_equal(tkn_prompt_render(p, &o, &out, NULL, err, sizeof err), TKN_ERR_PARSE);
+  assert_non_null(strstr(err, "history message 0: the arguments of tool call 0"));
+  /* OpenAI sends arguments as text: fine */
+  char *oa = render(p, TKN_FORMAT_OPENAI, 0);
+  assert_non_null(strstr(oa, "\"arguments\":\"not json\""));
+  tkn_free(oa);
+  tkn_prompt_free(p);
+  tkn_conv_free(conv);
+  tkn_tokenizer_free(tok);
+}
+
+
 /* ---- the cache planner ---- */
 
 static tkn_cacheplan *make_plan(uint32_t provider) {
@@ -1139,6 +1191,73 @@ static void planner_rejects_bad_input_and_stays_unchanged(void **state) {
   tkn_cacheplan_free(c);
 }
 
+static void anthropic_reads_the_previous_turn_as_the_conversation_grows(void **state) {
+  (void)state;
+  tkn_tokenizer *tok = make_tok();
+  tkn_conv *conv = NULL;
+  assert_int_equal(tkn_conv_new(&conv), TKN_OK);
+  tkn_cacheplan *c = make_plan(TKN_PROVIDER_ANTHROPIC);
+  char *turn = instructions(2000); /* 500 tokens a message */
+  int64_t prev_tokens = 0, reads = 0;
+  for (int t = 0; t < 10; t++) {
+    assert_int_equal(tkn_conv_append_text(conv, TKN_ROLE_USER, turn, strlen(turn)), TKN_OK);
+    tkn_prompt *p = full_prompt(tok, conv, 8000);
+    assert_int_equal(tkn_cacheplan_add_prompt(c, t * 30000LL, p), TKN_OK);
+    tkn_cacheplan_result r = result(c);
+    if (t > 0) {
+      /* everything up to the end of the previous turn's history is read */
+      assert_int_equal(r.cached_tokens - reads, prev_tokens);
+    }
+    reads = r.cached_tokens;
+    /* this turn's prefix through the history, for the next turn */
+    uint32_t blocks[4], ttls[4];
+    size_t n = 0;
+    assert_int_equal(tkn_prompt_breakpoints(p, 1024, 4, blocks, ttls, 4, &n), TKN_OK);
+    prev_tokens = 0;
+    for (uint32_t k = 0; k <= blocks[n - 1]; k++) {
+      int64_t bt;
+      tkn_prompt_block(p, k, NULL, &bt, NULL);
+      prev_tokens += bt;
+    }
+    tkn_prompt_free(p);
+    assert_int_equal(tkn_conv_append_text(conv, TKN_ROLE_ASSISTANT, "Noted.", 6), TKN_OK);
+  }
+  free(turn);
+  tkn_cacheplan_free(c);
+  tkn_conv_free(conv);
+  tkn_tokenizer_free(tok);
+}
+
+static void advice_names_a_volatile_segment_before_stable_ones(void **state) {
+  (void)state;
+  tkn_tokenizer *tok = make_tok();
+  tkn_cacheplan *c = make_plan(TKN_PROVIDER_OPENAI);
+  for (int i = 0; i < 3; i++) {
+    tkn_prompt_builder *b = make_builder(0, 0);
+    char *sys = instructions(8000);
+    add_text(b, TKN_SEG_STATIC, TKN_STABILITY_STATIC, "system", sys);
+    free(sys);
+    char doc[32];
+    snprintf(doc, sizeof doc, "doc %d", i);
+    add_text(b, TKN_SEG_REFERENCE, TKN_STABILITY_VOLATILE, "retrieved", doc);
+    add_text(b, TKN_SEG_REFERENCE, TKN_STABILITY_STATIC, "manual", "The manual.");
+    tkn_prompt *p = assemble(b, tok);
+    assert_int_equal(tkn_cacheplan_add_prompt(c, i, p), TKN_OK);
+    tkn_prompt_free(p);
+    tkn_prompt_builder_free(b);
+  }
+  char *advice = NULL;
+  size_t len = 0;
+  assert_int_equal(tkn_cacheplan_advice(c, &advice, &len), TKN_OK);
+  assert_int_equal(strlen(advice), len);
+  assert_non_null(strstr(advice, "segment `retrieved` is volatile but sits before the static "
+                                 "segment `manual`"));
+  tkn_free(advice);
+  assert_int_equal(tkn_cacheplan_advice(c, NULL, NULL), TKN_ERR_INVALID);
+  tkn_cacheplan_free(c);
+  tkn_tokenizer_free(tok);
+}
+
 /* ---- out of memory ---- */
 
 static int oom_scenario(void) {
@@ -1235,6 +1354,8 @@ int main(void) {
       cmocka_unit_test(render_reports_bad_requests),
       cmocka_unit_test(anthropic_refuses_a_system_message_mid_conversation),
       cmocka_unit_test(history_messages_are_canonical_openai_json),
+      cmocka_unit_test(images_in_the_history_are_rendered_for_both_providers),
+      cmocka_unit_test(anthropic_refuses_tool_arguments_that_are_not_an_object),
       cmocka_unit_test(seed_case_timestamp_in_system_prompt_never_hits),
       cmocka_unit_test(seed_case_static_first_hits_at_least_90_percent),
       cmocka_unit_test(openai_hits_in_128_token_steps_and_expire_when_idle),
@@ -1245,6 +1366,8 @@ int main(void) {
       cmocka_unit_test(gemini_cache_is_replaced_when_the_prefix_changes),
       cmocka_unit_test(hit_rate_is_weighted_by_tokens),
       cmocka_unit_test(planner_rejects_bad_input_and_stays_unchanged),
+      cmocka_unit_test(anthropic_reads_the_previous_turn_as_the_conversation_grows),
+      cmocka_unit_test(advice_names_a_volatile_segment_before_stable_ones),
       cmocka_unit_test(out_of_memory_fails_cleanly_everywhere),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
