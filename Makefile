@@ -2,7 +2,8 @@
 # Both install what they need first (.ci/setup) and build with meson.
 BUILD ?= build
 
-.PHONY: all deps demo test bench abi-baseline install clean
+.PHONY: all deps demo test bench fuzz abi-baseline install clean
+FUZZ_SECONDS ?= 60
 
 all: deps
 	@[ -f $(BUILD)/build.ninja ] || meson setup $(BUILD)
@@ -19,6 +20,13 @@ test: deps
 
 bench: all
 	meson test -C $(BUILD) --benchmark --verbose
+
+# Each libFuzzer harness for FUZZ_SECONDS (clang, address + undefined sanitizers).
+fuzz: deps
+	@[ -f build-fuzz/build.ninja ] || CC=clang meson setup build-fuzz -Dfuzz=true \
+	  -Db_sanitize=address,undefined -Db_lundef=false -Dfuzz_seconds=$(FUZZ_SECONDS)
+	meson configure build-fuzz -Dfuzz_seconds=$(FUZZ_SECONDS)
+	meson test -C build-fuzz --suite fuzz --num-processes 1 --verbose
 
 # Regenerate the ABI baseline on purpose, after an intended ABI change.
 abi-baseline: all

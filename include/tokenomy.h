@@ -6,6 +6,7 @@
 #include "tokenomy/common.h"
 #include "tokenomy/conv.h"
 #include "tokenomy/tokenizer.h"
+#include "tokenomy/schema.h"
 #include "tokenomy/prompt.h"
 #include "tokenomy/cacheplan.h"
 
