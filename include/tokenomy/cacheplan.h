@@ -59,7 +59,8 @@ extern "C" {
 typedef struct tkn_cacheplan_options {
   uint32_t version;              /* TKN_CACHEPLAN_OPTIONS_VERSION */
   uint32_t provider;             /* TKN_PROVIDER_* (default OpenAI) */
-  const char *model;             /* for the default min_cache_tokens; may be NULL */
+  const char *model;             /* for the default min_cache_tokens; may be NULL;
+                                    not kept after tkn_cacheplan_new */
   size_t model_len;
   int64_t min_cache_tokens;      /* 0: tkn_prompt_min_cache_tokens(provider, model) */
   int64_t openai_idle_ms;        /* OpenAI idle expiry (default 600000: 10 min) */
