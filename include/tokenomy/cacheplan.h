@@ -123,7 +123,9 @@ typedef struct tkn_cacheplan_result {
   int64_t cost_without;      /* pico-USD: every input token at price_input */
   int64_t cost_with;         /* pico-USD: reads + writes + storage + the rest */
   int64_t storage_cost;      /* pico-USD, Gemini storage (included in cost_with) */
-  int64_t prefix_changes;    /* requests whose static prefix differs from the previous one's */
+  int64_t prefix_changes;    /* requests whose static prefix (the blocks up to the
+                                one flagged STATIC_END; with no such flag, never
+                                counted) differs from the previous request's */
   int64_t expired;           /* requests with an unchanged static prefix that found it expired */
   int64_t breakeven_requests;/* Gemini: requests per cache lifetime from which the
                                 explicit cache pays for itself (0 if it never can) */
