@@ -10,6 +10,8 @@
 /* the parts */
 #include "tokenomy/router.h"
 #include "tokenomy/schema.h"
+#include "tokenomy/prompt.h"
+#include "tokenomy/cacheplan.h"
 #include "tokenomy/usage.h"
 #include "tokenomy/prices.h"
 #include "tokenomy/meter.h"
