@@ -8,6 +8,8 @@
 #include "tokenomy/conv.h"
 #include "tokenomy/tokenizer.h"
 /* the parts */
+#include "tokenomy/budget.h"
+#include "tokenomy/prune.h"
 #include "tokenomy/router.h"
 #include "tokenomy/schema.h"
 #include "tokenomy/prompt.h"
