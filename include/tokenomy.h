@@ -8,14 +8,17 @@
 #include "tokenomy/conv.h"
 #include "tokenomy/tokenizer.h"
 /* the parts */
+#include "tokenomy/budget.h"
+#include "tokenomy/prune.h"
+#include "tokenomy/router.h"
 #include "tokenomy/schema.h"
+#include "tokenomy/prompt.h"
+#include "tokenomy/cacheplan.h"
 #include "tokenomy/usage.h"
 #include "tokenomy/prices.h"
 #include "tokenomy/meter.h"
 #include "tokenomy/toolcache.h"
 #include "tokenomy/batch.h"
-#include "tokenomy/budget.h"
-#include "tokenomy/prune.h"
 #include "tokenomy/store.h"
 
 #endif /* TOKENOMY_H */
