@@ -26,6 +26,12 @@
  * exact up to 2^53 (9e15); a larger amount or limit is refused with
  * TKN_ERR_LIMIT, except INT64_MAX, which means no limit.
  *
+ * Redis Cluster: the keys of one budget must share a hash slot; put a hash
+ * tag in the budget's key (e.g. "{tenant:acme}:daily").
+ *
+ * Memory: the adapter allocates with malloc (libtokenomy's allocator hook
+ * does not reach it); nothing it returns needs freeing.
+ *
  * Threading: a tkn_redis is safe for concurrent use; its one connection is
  * used by one thread at a time (a mutex).  Give each busy thread its own
  * tkn_redis for throughput.  Not usable across fork(): make one per process.

@@ -190,6 +190,9 @@ TKN_API int tkn_toolcache_set_store(tkn_toolcache *cache, const tkn_store *store
  * most once (an id per record); records the store could not take are kept
  * (up to 65536) and sent again on the next record or tkn_meter_flush.  The
  * store needs the add and read callbacks; store->user must outlive the meter.
+ * Each record then makes 7 store calls (totals + 6 dimensions) under one
+ * lock, so records of one meter from several threads queue on the store.
+ * tkn_meter_reset and tkn_meter_merge change the local meter only.
  * Call before the meter is shared between threads.  NULL store detaches. */
 TKN_API int tkn_meter_set_store(tkn_meter *meter, const tkn_store *store, const char *prefix,
                                 size_t prefix_len);
