@@ -199,10 +199,6 @@ static inline int encode_piece(const tki_ranks *r, const uint8_t *p, size_t n, s
   return merge_heap(r, p, n, o);
 }
 
-/* For tests of internals: merge a piece with the scan (use_heap 0, n <=
- * 64) or the heap (1), bypassing the whole-piece lookup. */
-int tki_bpe_merge_piece(const tki_ranks *r, const uint8_t *p, size_t n, int use_heap,
-                        uint32_t *ids, size_t cap, size_t *out_n);
 int tki_bpe_merge_piece(const tki_ranks *r, const uint8_t *p, size_t n, int use_heap,
                         uint32_t *ids, size_t cap, size_t *out_n) {
   sink o = {ids, cap, 0, UINT64_MAX};
@@ -665,4 +661,8 @@ int tkn_tokenizer_decode(const tkn_tokenizer *tok, const uint32_t *ids, size_t n
 uint32_t tkn_tokenizer_vocab_size(const tkn_tokenizer *tok) {
   if (!tok || !IS_BPE(tok)) return 0;
   return ((const bpe_impl *)tok->impl)->vocab;
+}
+
+const tki_ranks *tki_bpe_ranks(const tkn_tokenizer *tok) {
+  return tok && IS_BPE(tok) ? &((const bpe_impl *)tok->impl)->ranks : NULL;
 }

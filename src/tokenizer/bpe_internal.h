@@ -64,6 +64,13 @@ int tki_ranks_parse(tki_ranks *r, const char *text, size_t len, char err[TKI_ERR
 int tki_ranks_from_blob(tki_ranks *r, const uint8_t *blob, size_t len, char err[TKI_ERRLEN]);
 void tki_ranks_free(tki_ranks *r);
 
+/* Merge one piece of n >= 2 bytes with the scan (use_heap 0; n <= 64) or
+ * the heap (1), without looking the whole piece up first: for tests. */
+int tki_bpe_merge_piece(const tki_ranks *r, const uint8_t *p, size_t n, int use_heap,
+                        uint32_t *ids, size_t cap, size_t *out_n);
+/* The rank table inside a BPE tokenizer (NULL for other kinds). */
+const tki_ranks *tki_bpe_ranks(const tkn_tokenizer *tok);
+
 /* The embedded blobs (ranks_embed.c, generated; NULL/0 when not built in). */
 extern const uint8_t *const tki_ranks_blob_cl100k;
 extern const size_t tki_ranks_blob_cl100k_len;
