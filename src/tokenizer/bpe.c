@@ -13,8 +13,12 @@
 
 #include "bpe_internal.h"
 
-/* Pieces up to this many bytes merge by scanning (fast for short pieces). */
+/* Pieces up to SMALL_PIECE bytes are remembered per call; up to SCAN_MAX
+ * bytes they merge by tiktoken's scan (fast when short), beyond by a heap. */
 #define SMALL_PIECE 64
+#ifndef SCAN_MAX
+#define SCAN_MAX 64
+#endif
 
 typedef struct bpe_impl {
   tki_ranks ranks;
@@ -50,14 +54,15 @@ static inline void emit(sink *o, uint32_t id) {
 /* ---- merging one piece ---- */
 
 /* tiktoken's scan, for short pieces: parts start at st[0..m), rk[i] is the
- * rank of the pair (part i, part i+1). */
+ * rank of the pair (part i, part i+1), tk[i] the token of part i. */
 static void merge_scan(const tki_ranks *r, const uint8_t *p, size_t n, sink *o) {
-  uint32_t st[SMALL_PIECE + 1], rk[SMALL_PIECE + 1];
+  uint32_t st[SMALL_PIECE + 1], rk[SMALL_PIECE + 1], tk[SMALL_PIECE + 1];
   size_t m = n + 1;
   for (size_t i = 0; i <= n; i++) st[i] = (uint32_t)i;
-  for (size_t i = 0; i + 2 < m; i++) rk[i] = tki_ranks_get(r, p + i, 2);
+  for (size_t i = 0; i + 2 < m; i++) rk[i] = tki_ranks_get2(r, p + i);
   rk[m - 2] = UINT32_MAX;
-  for (;;) {
+  for (size_t i = 0; i < n; i++) tk[i] = r->byte_rank[p[i]];
+  while (m > 2) {
     uint32_t best = UINT32_MAX;
     size_t bi = 0;
     for (size_t i = 0; i + 1 < m; i++)
@@ -67,18 +72,23 @@ static void merge_scan(const tki_ranks *r, const uint8_t *p, size_t n, sink *o) 
       }
     if (best == UINT32_MAX) break;
     /* join parts bi and bi+1 */
+    tk[bi] = best;
     memmove(st + bi + 1, st + bi + 2, (m - bi - 2) * sizeof *st);
     memmove(rk + bi + 1, rk + bi + 2, (m - bi - 2) * sizeof *rk);
+    memmove(tk + bi + 1, tk + bi + 2, (m - bi - 2) * sizeof *tk);
     m--;
-    rk[bi] = bi + 2 < m ? tki_ranks_get(r, p + st[bi], st[bi + 2] - st[bi]) : UINT32_MAX;
-    if (bi > 0) rk[bi - 1] = tki_ranks_get(r, p + st[bi - 1], st[bi + 1] - st[bi - 1]);
-    if (m == 2) break;
+    /* the two pairs around the new part, looked up together */
+    tki_probe qa = {0, 0, 0}, qb = {0, 0, 0};
+    if (bi + 2 < m) tki_ranks_probe(r, p + st[bi], st[bi + 2] - st[bi], &qa);
+    if (bi > 0) tki_ranks_probe(r, p + st[bi - 1], st[bi + 1] - st[bi - 1], &qb);
+    rk[bi] = tki_ranks_finish(r, p + st[bi], bi + 2 < m ? st[bi + 2] - st[bi] : 0, &qa);
+    if (bi > 0) rk[bi - 1] = tki_ranks_finish(r, p + st[bi - 1], st[bi + 1] - st[bi - 1], &qb);
   }
-  if (!o->ids) { /* counting: no lookups needed */
+  if (!o->ids) { /* counting */
     o->n += m - 1;
     return;
   }
-  for (size_t i = 0; i + 1 < m; i++) emit(o, tki_ranks_get(r, p + st[i], st[i + 1] - st[i]));
+  for (size_t i = 0; i + 1 < m; i++) emit(o, tk[i]);
 }
 
 /* A binary min-heap of (rank << 32 | part start): the lowest rank first,
@@ -111,34 +121,65 @@ static uint64_t heap_pop(uint64_t *h, size_t *n) {
 
 #define DEAD UINT32_MAX
 
+/* A memo of the pieces one call had to merge (words repeat): direct-mapped
+ * by hash, verified by bytes, ids kept in an arena.  Made on the call's
+ * MEMO_AFTER-th merge, so short calls pay nothing. */
+#define MEMO_SLOTS 4096
+#define MEMO_AFTER 16
+#define MEMO_MAX_IDS (1u << 18)
+typedef struct memo_entry {
+  uint64_t hash;
+  const uint8_t *p; /* the piece's first occurrence (in the caller's text) */
+  uint32_t n;
+  uint32_t off; /* its ids in the arena */
+  uint32_t cnt;
+} memo_entry;
+
+/* Scratch memory of one call (heap merge, memo), freed when it returns. */
+typedef struct scratch {
+  void *mem;
+  size_t cap;
+  uint32_t merges;
+  memo_entry *memo;
+  uint32_t *arena;
+  uint32_t arena_n, arena_cap;
+} scratch;
+
+static void scratch_free(scratch *sc) {
+  tki_free(sc->mem);
+  tki_free(sc->memo);
+  tki_free(sc->arena);
+}
+
 /* The heap merge for long pieces: parts form a list by start offset; a part
- * starting at i ends at nx[i]; pr[i] is the rank of the pair starting at i.
- * A heap entry is current while its part is alive and pr[] still holds its
- * rank (a pair's span only grows, so a rank never comes back). */
-static int merge_heap(const tki_ranks *r, const uint8_t *p, size_t n, sink *o) {
-  uint32_t *nx = tki_malloc((n + 1) * sizeof *nx);
-  uint32_t *pv = tki_malloc((n + 1) * sizeof *pv);
-  uint32_t *pr = tki_malloc((n + 1) * sizeof *pr);
-  size_t hcap = 3 * n + 1, hn = 0;
-  uint64_t *h = tki_malloc(hcap * sizeof *h);
-  if (!nx || !pv || !pr || !h) {
-    tki_free(nx);
-    tki_free(pv);
-    tki_free(pr);
-    tki_free(h);
-    return TKN_ERR_NOMEM;
+ * starting at i ends at nx[i] and is token tk[i]; pr[i] is the rank of the
+ * pair starting at i.  A heap entry is current while its part is alive and
+ * pr[] still holds its rank (a pair's span only grows, so a rank never comes
+ * back). */
+static int merge_heap(const tki_ranks *r, const uint8_t *p, size_t n, sink *o, scratch *sc) {
+  size_t hcap = 3 * n + 1;
+  size_t need = 4 * (n + 1) * sizeof(uint32_t) + hcap * sizeof(uint64_t);
+  if (need > sc->cap) {
+    void *m = tki_malloc(need);
+    if (!m) return TKN_ERR_NOMEM;
+    tki_free(sc->mem);
+    sc->mem = m;
+    sc->cap = need;
   }
+  uint64_t *h = sc->mem; /* first: 8-byte aligned */
+  uint32_t *nx = (uint32_t *)(h + hcap), *pv = nx + n + 1, *pr = pv + n + 1, *tk = pr + n + 1;
+  size_t hn = 0;
   for (size_t i = 0; i <= n; i++) {
     nx[i] = (uint32_t)(i + 1);
     pv[i] = (uint32_t)(i ? i - 1 : 0);
   }
+  for (size_t i = 0; i < n; i++) tk[i] = r->byte_rank[p[i]];
   for (size_t i = 0; i + 1 < n; i++) {
-    pr[i] = tki_ranks_get(r, p + i, 2);
+    pr[i] = tki_ranks_get2(r, p + i);
     if (pr[i] != UINT32_MAX) h[hn++] = (uint64_t)pr[i] << 32 | i;
   }
   pr[n - 1] = UINT32_MAX;
-  /* heapify */
-  for (size_t k = hn / 2; k-- > 0;) {
+  for (size_t k = hn / 2; k-- > 0;) { /* heapify */
     uint64_t v = h[k];
     size_t i = k;
     for (;;) {
@@ -157,6 +198,7 @@ static int merge_heap(const tki_ranks *r, const uint8_t *p, size_t n, sink *o) {
     uint32_t i = (uint32_t)e, rank = (uint32_t)(e >> 32);
     if (nx[i] == DEAD || pr[i] != rank) continue; /* stale */
     uint32_t j = nx[i];                           /* join parts i and j */
+    tk[i] = rank;
     nx[i] = nx[j];
     pv[nx[j]] = i;
     nx[j] = DEAD;
@@ -169,34 +211,60 @@ static int merge_heap(const tki_ranks *r, const uint8_t *p, size_t n, sink *o) {
       if (pr[q] != UINT32_MAX) heap_push(h, &hn, (uint64_t)pr[q] << 32 | q);
     }
   }
-  if (!o->ids) {
+  if (!o->ids)
     o->n += parts;
-  } else {
-    for (uint32_t i = 0; i < n; i = nx[i]) emit(o, tki_ranks_get(r, p + i, nx[i] - i));
-  }
-  tki_free(nx);
-  tki_free(pv);
-  tki_free(pr);
-  tki_free(h);
+  else
+    for (uint32_t i = 0; i < n; i = nx[i]) emit(o, tk[i]);
   return TKN_OK;
 }
 
-/* Ids of one piece (n >= 1). */
-static inline int encode_piece(const tki_ranks *r, const uint8_t *p, size_t n, sink *o) {
-  if (n == 1) {
-    emit(o, r->byte_rank[p[0]]);
-    return TKN_OK;
+/* Ids of a piece of n >= 2 bytes that is not a token itself; h is its hash. */
+static int merge_piece(const tki_ranks *r, const uint8_t *p, size_t n, uint64_t h, sink *o,
+                       scratch *sc) {
+  if (n > SMALL_PIECE) return merge_heap(r, p, n, o, sc);
+  memo_entry *e = NULL;
+  if (sc->memo) {
+    e = &sc->memo[(h >> 20) & (MEMO_SLOTS - 1)];
+    if (e->p && e->hash == h && e->n == n && memcmp(e->p, p, n) == 0) {
+      if (!o->ids)
+        o->n += e->cnt;
+      else
+        for (uint32_t i = 0; i < e->cnt; i++) emit(o, sc->arena[e->off + i]);
+      return TKN_OK;
+    }
+  } else if (++sc->merges == MEMO_AFTER) {
+    sc->memo = tki_calloc(MEMO_SLOTS, sizeof *sc->memo);
+    sc->arena_cap = 4096;
+    sc->arena = tki_malloc(sc->arena_cap * sizeof *sc->arena);
+    if (!sc->memo || !sc->arena) {
+      scratch_free(sc);
+      memset(sc, 0, sizeof *sc);
+      return TKN_ERR_NOMEM;
+    }
   }
-  uint32_t k = tki_ranks_get(r, p, n);
-  if (k != UINT32_MAX) {
-    emit(o, k);
-    return TKN_OK;
+  /* merge into a local sink, then copy out and remember */
+  uint32_t ids[SMALL_PIECE];
+  sink local = {ids, SMALL_PIECE, 0, UINT64_MAX};
+  if (n <= SCAN_MAX) {
+    merge_scan(r, p, n, &local);
+  } else {
+    int rc = merge_heap(r, p, n, &local, sc);
+    if (rc) return rc;
   }
-  if (n <= SMALL_PIECE) {
-    merge_scan(r, p, n, o);
-    return TKN_OK;
+  for (size_t i = 0; i < local.n; i++) emit(o, ids[i]);
+  if (e && sc->arena_n + local.n <= MEMO_MAX_IDS) {
+    if (sc->arena_n + local.n > sc->arena_cap) {
+      uint32_t ncap = sc->arena_cap * 2;
+      uint32_t *na = tki_realloc(sc->arena, ncap * sizeof *na);
+      if (!na) return TKN_OK; /* the memo is only a shortcut */
+      sc->arena = na;
+      sc->arena_cap = ncap;
+    }
+    memcpy(sc->arena + sc->arena_n, ids, local.n * sizeof *ids);
+    *e = (memo_entry){h, p, (uint32_t)n, sc->arena_n, (uint32_t)local.n};
+    sc->arena_n += (uint32_t)local.n;
   }
-  return merge_heap(r, p, n, o);
+  return TKN_OK;
 }
 
 int tki_bpe_merge_piece(const tki_ranks *r, const uint8_t *p, size_t n, int use_heap,
@@ -204,24 +272,61 @@ int tki_bpe_merge_piece(const tki_ranks *r, const uint8_t *p, size_t n, int use_
   sink o = {ids, cap, 0, UINT64_MAX};
   if (n < 2 || (!use_heap && n > SMALL_PIECE)) return TKN_ERR_INVALID;
   int rc = TKN_OK;
+  scratch sc = {0};
   if (use_heap)
-    rc = merge_heap(r, p, n, &o);
+    rc = merge_heap(r, p, n, &o, &sc);
   else
     merge_scan(r, p, n, &o);
+  scratch_free(&sc);
   *out_n = o.n;
   return rc;
 }
 
 /* ---- text -> pieces -> ids ---- */
 
+/* Pieces are found in batches: the table slots of a whole batch are
+ * prefetched before the first lookup, so their memory latencies overlap. */
+#define BATCH 16
+
 /* Ordinary text [s, s+len): pre-tokenise and encode each piece. */
-static int encode_ordinary(const bpe_impl *b, const uint8_t *s, size_t len, sink *o) {
+static int encode_ordinary(const bpe_impl *b, const uint8_t *s, size_t len, sink *o,
+                           scratch *sc) {
+  const tki_ranks *r = &b->ranks;
+  uint32_t start[BATCH + 1];
+  uint64_t head[BATCH], hash[BATCH];
   for (size_t pos = 0; pos < len;) {
-    size_t end = tki_pretok_next(b->pattern, s, len, pos);
-    int rc = encode_piece(&b->ranks, s + pos, end - pos, o);
-    if (rc) return rc;
-    if (o->n > o->limit) return TKN_OK;
-    pos = end;
+    size_t k = 0;
+    for (; k < BATCH && pos < len; k++) { /* the next pieces, their slots prefetched */
+      size_t end = tki_pretok_next(b->pattern, s, len, pos);
+      size_t n = end - pos;
+      start[k] = (uint32_t)pos;
+      if (n >= 2) {
+        head[k] = tki_ranks_head(s + pos, n);
+        hash[k] = n <= SMALL_PIECE ? tki_ranks_hash(s + pos, n, head[k]) : 0;
+        __builtin_prefetch(&r->slots[(uint32_t)hash[k] & r->mask]);
+      }
+      pos = end;
+    }
+    start[k] = (uint32_t)pos;
+    for (size_t i = 0; i < k; i++) {
+      const uint8_t *p = s + start[i];
+      size_t n = start[i + 1] - start[i];
+      if (n == 1) {
+        emit(o, r->byte_rank[p[0]]);
+      } else {
+        /* whole pieces are mostly tokens: straight to the (prefetched) slot */
+        uint32_t id = n <= r->max_len && n <= SMALL_PIECE
+                          ? tki_table_find(r, r->slots, r->mask, p, n, head[i], hash[i])
+                          : tki_ranks_get(r, p, n);
+        if (id != UINT32_MAX) {
+          emit(o, id);
+        } else {
+          int rc = merge_piece(r, p, n, hash[i], o, sc);
+          if (rc) return rc;
+        }
+      }
+      if (o->n > o->limit) return TKN_OK;
+    }
   }
   return TKN_OK;
 }
@@ -250,8 +355,19 @@ static void put_err(const tkn_encode_options *opts, const char *msg) {
   if (opts && opts->errbuf && opts->errlen) tki_copy_err(opts->errbuf, opts->errlen, msg);
 }
 
+static int run_text(const bpe_impl *b, const char *text, size_t len,
+                    const tkn_encode_options *opts, uint32_t mode, sink *o, scratch *sc);
+
 static int run(const bpe_impl *b, const char *text, size_t len, const tkn_encode_options *opts,
                uint32_t mode, sink *o) {
+  scratch sc = {0};
+  int rc = run_text(b, text, len, opts, mode, o, &sc);
+  scratch_free(&sc);
+  return rc;
+}
+
+static int run_text(const bpe_impl *b, const char *text, size_t len,
+                    const tkn_encode_options *opts, uint32_t mode, sink *o, scratch *sc) {
   char err[TKI_ERRLEN];
   size_t bad;
   if (mode > TKN_SPECIAL_PLAIN) {
@@ -269,7 +385,7 @@ static int run(const bpe_impl *b, const char *text, size_t len, const tkn_encode
     return TKN_ERR_UTF8;
   }
   const uint8_t *s = (const uint8_t *)text;
-  if (mode == TKN_SPECIAL_PLAIN) return encode_ordinary(b, s, len, o);
+  if (mode == TKN_SPECIAL_PLAIN) return encode_ordinary(b, s, len, o, sc);
   size_t at = 0;
   const tki_special *sp = find_special(b, text, len, 0, &at);
   if (mode == TKN_SPECIAL_REFUSE) {
@@ -281,17 +397,17 @@ static int run(const bpe_impl *b, const char *text, size_t len, const tkn_encode
       put_err(opts, err);
       return TKN_ERR_SPECIAL_TOKEN;
     }
-    return encode_ordinary(b, s, len, o);
+    return encode_ordinary(b, s, len, o, sc);
   }
   size_t pos = 0;
   while (sp) { /* TKN_SPECIAL_ALLOW: ordinary text up to each special token */
-    int rc = encode_ordinary(b, s + pos, at - pos, o);
+    int rc = encode_ordinary(b, s + pos, at - pos, o, sc);
     if (rc || o->n > o->limit) return rc;
     emit(o, sp->id);
     pos = at + sp->len;
     sp = find_special(b, text, len, pos, &at);
   }
-  return encode_ordinary(b, s + pos, len - pos, o);
+  return encode_ordinary(b, s + pos, len - pos, o, sc);
 }
 
 static const tkn_encode_options k_default_opts = TKN_ENCODE_OPTIONS_INIT;

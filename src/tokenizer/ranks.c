@@ -3,8 +3,8 @@
  * embeds.  Built once, then only read (shared by threads without locks). */
 #include "bpe_internal.h"
 
-uint64_t tki_ranks_hash(const uint8_t *p, size_t n) {
-  uint64_t h = (uint64_t)n * 0x9E3779B97F4A7C15ull;
+uint64_t tki_ranks_tail_hash(const uint8_t *p, size_t n) {
+  uint64_t h = 0x2545F4914F6CDD1Dull;
   while (n >= 8) {
     uint64_t v;
     memcpy(&v, p, 8);
@@ -13,21 +13,16 @@ uint64_t tki_ranks_hash(const uint8_t *p, size_t n) {
     p += 8;
     n -= 8;
   }
-  if (n) {
-    uint64_t v = 0;
-    for (size_t i = 0; i < n; i++) v |= (uint64_t)p[i] << (8 * i);
-    h = (h ^ v) * 0x94D049BB133111EBull;
-  }
-  h ^= h >> 31;
-  h *= 0xFF51AFD7ED558CCDull;
-  h ^= h >> 32;
-  return h;
+  if (n) h = (h ^ tki_ranks_head(p, n)) * 0x94D049BB133111EBull;
+  return h ^ (h >> 32);
 }
 
 void tki_ranks_free(tki_ranks *r) {
   if (!r) return;
   tki_free(r->off);
   tki_free(r->slots);
+  tki_free(r->pair_rank);
+  tki_free(r->filter);
   tki_free(r->owned);
   memset(r, 0, sizeof *r);
 }
@@ -35,31 +30,46 @@ void tki_ranks_free(tki_ranks *r) {
 /* Build the hash table and the single-byte ranks over r->bytes / r->off. */
 static int build_table(tki_ranks *r, char err[TKI_ERRLEN]) {
   uint64_t size = 1024;
-  while (size < (uint64_t)r->n * 2) size <<= 1;
+  while (size < (uint64_t)r->n + r->n / 4) size <<= 1; /* load factor <= 0.8 */
   if (size > ((uint64_t)1 << 32)) return tki_err(err, TKN_ERR_LIMIT, "rank table: too many tokens");
   r->slots = tki_calloc((size_t)size, sizeof *r->slots);
   if (!r->slots) return tki_err(err, TKN_ERR_NOMEM, "rank table: out of memory");
   r->mask = (uint32_t)(size - 1);
+  r->pair_rank = tki_malloc(65536 * sizeof *r->pair_rank);
+  r->filter = tki_calloc(TKI_FILTER_BITS / 64, sizeof *r->filter);
+  if (!r->pair_rank || !r->filter)
+    return tki_err(err, TKN_ERR_NOMEM, "rank table: out of memory");
+  for (size_t i = 0; i < 65536; i++) r->pair_rank[i] = UINT32_MAX;
   for (int b = 0; b < 256; b++) r->byte_rank[b] = UINT32_MAX;
+  r->max_len = 0;
+  for (uint32_t k = 0; k < r->n; k++) {
+    size_t n = r->off[k + 1] - r->off[k];
+    if (n > r->max_len) r->max_len = (uint32_t)n;
+  }
   for (uint32_t k = 0; k < r->n; k++) {
     const uint8_t *p = r->bytes + r->off[k];
     size_t n = r->off[k + 1] - r->off[k];
-    uint64_t h = tki_ranks_hash(p, n);
-    uint32_t tag = (uint32_t)(h >> 32);
-    uint32_t i = (uint32_t)h & r->mask;
-    for (;; i = (i + 1) & r->mask) {
-      tki_rank_slot *s = &r->slots[i];
-      if (!s->rank1) break;
-      if (s->tag == tag) {
-        uint32_t o = s->rank1 - 1;
-        if (r->off[o + 1] - r->off[o] == n && memcmp(r->bytes + r->off[o], p, n) == 0)
-          return tki_err(err, TKN_ERR_DUPLICATE, "rank table: ranks %u and %u are the same bytes",
-                         (unsigned)o, (unsigned)k);
-      }
-    }
-    r->slots[i].rank1 = k + 1;
-    r->slots[i].tag = tag;
+    if (n == 0 || n > 65535)
+      return tki_err(err, TKN_ERR_SCHEMA, "rank table: rank %u has %zu bytes (1 to 65535)",
+                     (unsigned)k, n);
+    if (tki_ranks_get(r, p, n) != UINT32_MAX)
+      return tki_err(err, TKN_ERR_DUPLICATE, "rank table: ranks %u and %u are the same bytes",
+                     (unsigned)tki_ranks_get(r, p, n), (unsigned)k);
+    uint64_t head = tki_ranks_head(p, n);
+    uint64_t h = tki_ranks_mix(head, n, n > 8 ? tki_ranks_tail_hash(p + 8, n - 8) : 0);
+    tki_rank_slot *t = r->slots;
+    uint32_t mask = r->mask;
+    uint32_t i = (uint32_t)h & mask;
+    while (t[i].rank1) i = (i + 1) & mask;
+    t[i].head = head;
+    t[i].head2 = tki_ranks_head2(p, n);
+    t[i].rank1 = k + 1;
+    t[i].len = (uint16_t)n;
+    t[i].tag = (uint16_t)(h >> 48);
+    uint32_t bit = (uint32_t)(h >> 26) & TKI_FILTER_MASK;
+    r->filter[bit >> 6] |= (uint64_t)1 << (bit & 63);
     if (n == 1) r->byte_rank[p[0]] = k;
+    if (n == 2) r->pair_rank[p[0] | (uint32_t)p[1] << 8] = k;
   }
   for (int b = 0; b < 256; b++)
     if (r->byte_rank[b] == UINT32_MAX)
