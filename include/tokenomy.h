@@ -16,5 +16,6 @@
 #include "tokenomy/batch.h"
 #include "tokenomy/budget.h"
 #include "tokenomy/prune.h"
+#include "tokenomy/router.h"
 
 #endif /* TOKENOMY_H */
