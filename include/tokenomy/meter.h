@@ -99,7 +99,9 @@ typedef struct tkn_meter_call {
   size_t task_type_len;
   const char *model;          /* as requested, e.g. "gpt-4o" */
   size_t model_len;
-  const char *provider;       /* gen_ai.provider.name, e.g. "openai" (optional) */
+  const char *provider;       /* gen_ai.provider.name, e.g. "openai" (optional; with
+                                 COST_COMPUTE it defaults to the table's provider,
+                                 see tkn_prices_otel_provider) */
   size_t provider_len;
   const char *tier;           /* the router's tier, e.g. "small" */
   size_t tier_len;
@@ -218,9 +220,10 @@ TKN_API int tkn_meter_export(tkn_meter *meter, int format, char **out, size_t *l
  * gen_ai.usage.input_tokens (inclusive of cache, as the conventions ask),
  * gen_ai.usage.output_tokens, gen_ai.usage.cache_read.input_tokens (only when
  * reported), gen_ai.usage.cache_creation.input_tokens (only when reported or
- * non-zero), and tokenomy.* attributes for the rest (reasoning tokens, cost
- * in USD as exact decimal text, workflow, tenant, task type, tier, routing
- * reason, success, validation, latency).  Same validation as
+ * non-zero), gen_ai.usage.reasoning.output_tokens (only when reported or
+ * non-zero), error.type "_OTHER" for a failed call, and tokenomy.* attributes
+ * for the rest (cost in USD as exact decimal text, workflow, tenant, task
+ * type, tier, routing reason, success, validation, batch, latency).  Same validation as
  * tkn_meter_record; a COST_COMPUTE cost is left out. */
 TKN_API int tkn_meter_otel_call(const tkn_meter_call *call, char **out, size_t *len);
 

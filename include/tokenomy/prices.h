@@ -192,6 +192,15 @@ TKN_API int tkn_model_price_init(tkn_model_price *price, uint32_t version);
 TKN_API int tkn_prices_lookup(const tkn_prices *prices, const char *model, size_t len,
                               tkn_model_price *out);
 
+/* The OpenTelemetry gen_ai.provider.name of a LiteLLM provider name (as in
+ * tkn_model_price.provider): "openai", "anthropic", "gemini" -> "gcp.gemini",
+ * "vertex_ai*" -> "gcp.vertex_ai", "bedrock*" -> "aws.bedrock", "azure" ->
+ * "azure.ai.openai", "azure_ai" -> "azure.ai.inference", "mistral" ->
+ * "mistral_ai", "xai" -> "x_ai", "groq", "deepseek", "cohere*" -> "cohere",
+ * "perplexity", "watsonx" -> "ibm.watsonx.ai".  A static string, or NULL
+ * for a provider the conventions do not name. */
+TKN_API const char *tkn_prices_otel_provider(const char *litellm_provider, size_t len);
+
 /* tkn_cost.flags */
 #define TKN_COST_TIER 0x1u  /* the above-200k tier prices applied */
 #define TKN_COST_BATCH 0x2u /* batch prices applied */

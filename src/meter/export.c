@@ -313,7 +313,7 @@ int tkn_meter_otel_call(const tkn_meter_call *c, char **out, size_t *len) {
   if ((u->flags & TKN_USAGE_CACHE_WRITE_REPORTED) || writes)
     tki_buf_printf(&b, ",\"gen_ai.usage.cache_creation.input_tokens\":%lld", (long long)writes);
   if ((u->flags & TKN_USAGE_REASONING_REPORTED) || u->reasoning_tokens)
-    tki_buf_printf(&b, ",\"tokenomy.usage.reasoning.output_tokens\":%lld",
+    tki_buf_printf(&b, ",\"gen_ai.usage.reasoning.output_tokens\":%lld",
                    (long long)u->reasoning_tokens);
   if (c->cost != TKN_METER_COST_COMPUTE) {
     tki_buf_puts(&b, ",\"tokenomy.cost.usd\":\"");

@@ -346,6 +346,7 @@ typedef struct pending {
   int other[TKN_METER__DIMENSIONS];
   char *newkey[TKN_METER__DIMENSIONS];
   char *provider; /* for the model entry */
+  size_t provider_len;
   uint64_t *tok_bins, *cost_bins;
   int32_t tok_lo, cost_lo;
   uint32_t tok_n, cost_n;
@@ -358,8 +359,8 @@ static void pending_free(pending *p) {
   tki_free(p->cost_bins);
 }
 
-static int prepare(tkn_meter *m, const tkn_meter_call *c, const tki_agg *one, int tok_idx,
-                   int cost_idx, pending *p) {
+static int prepare(tkn_meter *m, const char *prov, size_t prov_len, const tki_agg *one,
+                   int tok_idx, int cost_idx, pending *p) {
   tki_state *st = &m->st;
   for (int d = 0; d < TKN_METER__DIMENSIONS; d++) {
     tki_dim *dm = &st->d[d];
@@ -393,8 +394,10 @@ static int prepare(tkn_meter *m, const tkn_meter_call *c, const tki_agg *one, in
     return TKN_ERR_NOMEM;
   /* the model's provider */
   long mi = p->idx[TKN_METER_MODEL];
-  if (c->provider_len && (mi < 0 || !st->d[TKN_METER_MODEL].e[mi].provider))
-    if (!(p->provider = tki_strndup(c->provider, c->provider_len))) return TKN_ERR_NOMEM;
+  if (prov_len && (mi < 0 || !st->d[TKN_METER_MODEL].e[mi].provider)) {
+    if (!(p->provider = tki_strndup(prov, prov_len))) return TKN_ERR_NOMEM;
+    p->provider_len = prov_len;
+  }
   return TKN_OK;
 }
 
@@ -430,7 +433,7 @@ static void commit(tkn_meter *m, const tkn_meter_call *c, const tki_agg *one, in
   if (p->provider) {
     tki_entry *me = &st->d[TKN_METER_MODEL].e[p->idx[TKN_METER_MODEL]];
     me->provider = p->provider;
-    me->provider_len = c->provider_len;
+    me->provider_len = p->provider_len;
     p->provider = NULL;
   }
 }
@@ -441,13 +444,21 @@ int tkn_meter_record(tkn_meter *m, const tkn_meter_call *c) {
   int rc = tki_meter_check_call(c, err);
   if (rc != TKN_OK) return fail(m, err, rc);
   int64_t cost = c->cost;
+  /* the model's provider: as given, or from the price table when it costs the call */
+  const char *prov = c->provider;
+  size_t prov_len = c->provider_len;
   if (cost == TKN_METER_COST_COMPUTE) {
     if (!m->o.prices) {
       tki_err(err, TKN_ERR_STATE, "meter: cost to compute but the meter has no price table");
       return fail(m, err, TKN_ERR_STATE);
     }
     tkn_cost co = TKN_COST_INIT;
-    rc = tkn_prices_cost(m->o.prices, c->model ? c->model : "", c->model_len, &c->usage, &co);
+    tkn_model_price mp = TKN_MODEL_PRICE_INIT;
+    rc = c->model_len ? tkn_prices_lookup(m->o.prices, c->model, c->model_len, &mp)
+                      : TKN_ERR_NOT_FOUND;
+    if (rc == TKN_OK) rc = tkn_prices_compute(&mp, &c->usage, &co);
+    if (rc == TKN_OK && !prov_len && (prov = tkn_prices_otel_provider(mp.provider, mp.provider_len)))
+      prov_len = strlen(prov);
     if (rc != TKN_OK) {
       tki_err(err, rc, "meter: cannot price model \"%.*s\": %s", (int)c->model_len,
               c->model ? c->model : "", tkn_strerror(rc));
@@ -473,7 +484,7 @@ int tkn_meter_record(tkn_meter *m, const tkn_meter_call *c) {
   int tok_idx = tki_sketch_index(tok), cost_idx = tki_sketch_index(cost);
 
   lock(m);
-  rc = prepare(m, c, &one, tok_idx, cost_idx, &p);
+  rc = prepare(m, prov, prov_len, &one, tok_idx, cost_idx, &p);
   if (rc == TKN_OK) {
     commit(m, c, &one, tok, tok_idx, cost, cost_idx, &p);
   } else {

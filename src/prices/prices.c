@@ -553,3 +553,30 @@ static int load_aliases(tkn_prices *p, const char *json, size_t len, char err[TK
   cJSON_Delete(root);
   return rc;
 }
+
+/* ---- OpenTelemetry provider names ---- */
+
+const char *tkn_prices_otel_provider(const char *name, size_t len) {
+  static const struct {
+    const char *litellm;
+    int prefix; /* 1: any name starting so */
+    const char *otel;
+  } map[] = {
+      {"openai", 0, "openai"},          {"text-completion-openai", 0, "openai"},
+      {"anthropic", 0, "anthropic"},    {"gemini", 0, "gcp.gemini"},
+      {"vertex_ai", 1, "gcp.vertex_ai"}, {"bedrock", 1, "aws.bedrock"},
+      {"azure_ai", 0, "azure.ai.inference"}, {"azure", 0, "azure.ai.openai"},
+      {"mistral", 0, "mistral_ai"},     {"xai", 0, "x_ai"},
+      {"groq", 0, "groq"},              {"deepseek", 0, "deepseek"},
+      {"cohere", 1, "cohere"},          {"perplexity", 0, "perplexity"},
+      {"watsonx", 1, "ibm.watsonx.ai"},
+  };
+  if (!name) return NULL;
+  for (size_t i = 0; i < sizeof map / sizeof map[0]; i++) {
+    size_t n = strlen(map[i].litellm);
+    if (map[i].prefix ? len >= n && memcmp(name, map[i].litellm, n) == 0
+                      : len == n && memcmp(name, map[i].litellm, n) == 0)
+      return map[i].otel;
+  }
+  return NULL;
+}

@@ -229,6 +229,18 @@ static void cost_can_be_computed_from_the_price_table(void **state) {
   /* 1000 x $0.15/M + 1000 x $0.075/M + 100 x $0.60/M */
   assert_true(stats_of(m, TKN_METER_TOTAL, NULL).cost ==
               1000 * INT64_C(150000) + 1000 * INT64_C(75000) + 100 * INT64_C(600000));
+  /* the provider comes from the table, as its OpenTelemetry name */
+  char *json = NULL;
+  assert_int_equal(tkn_meter_export(m, TKN_METER_JSON, &json, NULL), TKN_OK);
+  assert_non_null(strstr(json, "\"gpt-4o-mini\":{"));
+  assert_non_null(strstr(json, "\"provider\":\"openai\""));
+  tkn_free(json);
+  c.model = "gemini-2.5-flash";
+  c.model_len = strlen(c.model);
+  assert_int_equal(tkn_meter_record(m, &c), TKN_OK);
+  assert_int_equal(tkn_meter_export(m, TKN_METER_PROMETHEUS, &json, NULL), TKN_OK);
+  assert_non_null(strstr(json, "gen_ai_provider_name=\"gcp.gemini\",gen_ai_request_model=\"gemini-2.5-flash\""));
+  tkn_free(json);
   c.model = "unknown-model";
   c.model_len = strlen(c.model);
   assert_int_equal(tkn_meter_record(m, &c), TKN_ERR_NOT_FOUND);
@@ -616,6 +628,9 @@ static void otel_call_attributes_follow_what_was_reported(void **state) {
   c.usage.cache_write_1h_tokens = 500;
   c.usage.flags = TKN_USAGE_CACHE_REPORTED | TKN_USAGE_CACHE_WRITE_REPORTED;
   c.validation = TKN_METER_VALIDATION_PASSED;
+  c.usage.output_tokens = 50;
+  c.usage.reasoning_tokens = 30;
+  c.usage.flags |= TKN_USAGE_REASONING_REPORTED;
   char *text = NULL;
   size_t len = 0;
   assert_int_equal(tkn_meter_otel_call(&c, &text, &len), TKN_OK);
@@ -627,6 +642,7 @@ static void otel_call_attributes_follow_what_was_reported(void **state) {
   assert_int_equal(cJSON_GetObjectItem(o, "gen_ai.usage.output_tokens")->valueint, 50);
   assert_int_equal(cJSON_GetObjectItem(o, "gen_ai.usage.cache_read.input_tokens")->valueint, 1000);
   assert_int_equal(cJSON_GetObjectItem(o, "gen_ai.usage.cache_creation.input_tokens")->valueint, 2500);
+  assert_int_equal(cJSON_GetObjectItem(o, "gen_ai.usage.reasoning.output_tokens")->valueint, 30);
   assert_string_equal(cJSON_GetObjectItem(o, "tokenomy.cost.usd")->valuestring, "0.000000012345");
   assert_string_equal(cJSON_GetObjectItem(o, "tokenomy.validation")->valuestring, "passed");
   assert_true(cJSON_IsTrue(cJSON_GetObjectItem(o, "tokenomy.success")));
@@ -635,6 +651,7 @@ static void otel_call_attributes_follow_what_was_reported(void **state) {
   tkn_free(text);
   /* cache not reported: no cache attributes at all (not a false 0) */
   c.usage.cache_read_tokens = c.usage.cache_write_5m_tokens = c.usage.cache_write_1h_tokens = 0;
+  c.usage.reasoning_tokens = 0;
   c.usage.flags = 0;
   c.success = 0;
   c.cost = TKN_METER_COST_COMPUTE;
@@ -643,6 +660,7 @@ static void otel_call_attributes_follow_what_was_reported(void **state) {
   assert_null(cJSON_GetObjectItem(o, "gen_ai.usage.cache_read.input_tokens"));
   assert_null(cJSON_GetObjectItem(o, "gen_ai.usage.cache_creation.input_tokens"));
   assert_null(cJSON_GetObjectItem(o, "tokenomy.cost.usd"));
+  assert_null(cJSON_GetObjectItem(o, "gen_ai.usage.reasoning.output_tokens"));
   assert_string_equal(cJSON_GetObjectItem(o, "error.type")->valuestring, "_OTHER");
   cJSON_Delete(o);
   tkn_free(text);

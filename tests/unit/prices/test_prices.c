@@ -406,6 +406,25 @@ static void default_table_covers_current_models(void **state) {
   tkn_prices_free(p);
 }
 
+static void litellm_providers_map_to_opentelemetry_names(void **state) {
+  (void)state;
+  static const char *const pairs[][2] = {
+      {"openai", "openai"},         {"anthropic", "anthropic"},
+      {"gemini", "gcp.gemini"},     {"vertex_ai-language-models", "gcp.vertex_ai"},
+      {"bedrock_converse", "aws.bedrock"}, {"azure", "azure.ai.openai"},
+      {"azure_ai", "azure.ai.inference"}, {"mistral", "mistral_ai"},
+      {"xai", "x_ai"},              {"cohere_chat", "cohere"},
+      {"watsonx", "ibm.watsonx.ai"},
+  };
+  for (size_t i = 0; i < sizeof pairs / sizeof pairs[0]; i++) {
+    const char *got = tkn_prices_otel_provider(pairs[i][0], strlen(pairs[i][0]));
+    if (!got || strcmp(got, pairs[i][1])) fail_msg("%s -> %s", pairs[i][0], got ? got : "NULL");
+  }
+  assert_null(tkn_prices_otel_provider(S("openrouter")));
+  assert_null(tkn_prices_otel_provider(S("azur")));
+  assert_null(tkn_prices_otel_provider(NULL, 0));
+}
+
 /* ---- costs ---- */
 
 static tkn_model_price price_of(const tkn_prices *p, const char *model) {
@@ -862,6 +881,7 @@ int main(void) {
       cmocka_unit_test(lookup_follows_the_documented_rules),
       cmocka_unit_test(aliases_map_names_to_models),
       cmocka_unit_test(default_table_covers_current_models),
+      cmocka_unit_test(litellm_providers_map_to_opentelemetry_names),
       cmocka_unit_test(cached_tokens_are_not_billed_as_plain_input),
       cmocka_unit_test(batch_and_cache_discounts_stack),
       cmocka_unit_test(anthropic_cache_writes_are_billed_by_ttl),
