@@ -195,7 +195,9 @@ typedef struct tkn_router_decision {
   const char *model;
   const char *reason;     /* the rule's reason, "default" for the default tier */
   int32_t cascade;        /* the rule allows a cascade */
-  int32_t shadow;         /* also send the task to shadow_tier / shadow_model */
+  int32_t shadow;         /* also send the task to shadow_tier / shadow_model:
+                             the rule's rate, sampled by XXH64(task id, seed);
+                             never when failover already reached that tier */
   int32_t shadow_tier;    /* -1 when shadow is 0 */
   const char *shadow_model;
 } tkn_router_decision;

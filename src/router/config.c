@@ -601,6 +601,15 @@ static int emit_node(cctx *c, uint32_t id, uint32_t t, uint32_t f, uint32_t *ent
     }
   } else if (in.code >= TKI_OP_LT && in.code <= TKI_OP_GE) {
     in.u.num = o->num;
+  } else if (in.code == TKI_OP_IN) {
+    uint32_t k = 0;
+    while (k < n.nopnd && r->opnds[n.opnd + k].kind == TKI_V_STRING) k++;
+    if (k == n.nopnd) in.code = TKI_OP_IN_STR;
+  } else if (in.code == TKI_OP_PREFIX || in.code == TKI_OP_CONTAINS) {
+    in.code = in.code == TKI_OP_PREFIX ? TKI_OP_PREFIX_STR : TKI_OP_CONTAINS_STR;
+    in.u.hash = o->str.hash;
+    in.s = o->str.s;
+    in.len = (uint32_t)o->str.len;
   }
   if (r->n_code >= TKI_PC_MATCH) return tki_err(c->err, TKN_ERR_LIMIT, "router config: too many tests");
   if (tki_grow((void **)&r->code, &c->cap_code, r->n_code + 1, sizeof *r->code)) return nomem(c);

@@ -131,6 +131,7 @@ int32_t tki_router_match(const tkn_router *r, const tkn_task *t) {
   const tki_tval *slot[TKI_R_MAX_ATTRS];
   bind(r, t, slot);
   const tki_insn *code = r->code;
+  const tki_operand *opnds = r->opnds;
   uint32_t pc = r->entry;
   while (!(pc & TKI_PC_MATCH)) {
     const tki_insn *in = &code[pc];
@@ -148,7 +149,32 @@ int32_t tki_router_match(const tkn_router *r, const tkn_task *t) {
       case TKI_OP_GT: ok = v && v->type == TKI_V_NUMBER && v->num > in->u.num; break;
       case TKI_OP_GE: ok = v && v->type == TKI_V_NUMBER && v->num >= in->u.num; break;
       case TKI_OP_PRESENT: ok = v != NULL; break;
-      default: ok = leaf_eval(r, in->code, in->a, in->n, v); /* in, contains, prefix */
+      case TKI_OP_IN_STR:
+        if (v && v->type == TKI_V_STRING) {
+          const tki_operand *o = opnds + in->a;
+          ok = 0;
+          for (uint32_t k = 0; k < in->n && !ok; k++) ok = str_eq(&v->str, &o[k].str);
+        } else {
+          ok = v && v->type == TKI_V_LIST && value_in(v, opnds + in->a, in->n);
+        }
+        break;
+      case TKI_OP_PREFIX_STR:
+        if (v && v->type == TKI_V_STRING)
+          ok = v->str.len >= in->len && bytes_eq(v->str.s, in->s, in->len);
+        else
+          ok = v && v->type == TKI_V_LIST && string_test(v, &opnds[in->a].str, has_prefix);
+        break;
+      case TKI_OP_CONTAINS_STR:
+        ok = 0;
+        if (v && v->type == TKI_V_LIST) {
+          for (size_t k = 0; k < v->n && !ok; k++)
+            ok = v->items[k].hash == in->u.hash && v->items[k].len == in->len &&
+                 bytes_eq(v->items[k].s, in->s, in->len);
+        } else if (v && v->type == TKI_V_STRING) {
+          ok = has_substring(&v->str, &opnds[in->a].str);
+        }
+        break;
+      default: ok = leaf_eval(r, in->code, in->a, in->n, v); /* in over mixed types */
     }
     pc = ok ? in->t : in->f;
   }

@@ -57,7 +57,8 @@ enum {
   TKI_OP_GE, TKI_OP_EXISTS, TKI_OP_CONTAINS, TKI_OP_PREFIX,
   /* bytecode only: "the attribute is present" (exists true, or false with
    * the successors swapped), and eq specialised by the operand's type */
-  TKI_OP_PRESENT, TKI_OP_EQ_STR, TKI_OP_EQ_NUM, TKI_OP_EQ_BOOL
+  TKI_OP_PRESENT, TKI_OP_EQ_STR, TKI_OP_EQ_NUM, TKI_OP_EQ_BOOL, TKI_OP_IN_STR,
+  TKI_OP_PREFIX_STR, TKI_OP_CONTAINS_STR
 };
 
 /* Condition tree node kinds (kept for explain). */
@@ -96,12 +97,12 @@ typedef struct tki_insn {
   uint32_t a;     /* first operand */
   uint32_t n;     /* operand count */
   uint32_t t, f;  /* successors */
-  uint32_t len;   /* EQ_STR: operand length; EQ_BOOL: the value */
+  uint32_t len;   /* EQ_STR, PREFIX_STR, CONTAINS_STR: operand length; EQ_BOOL: the value */
   union {
     double num;    /* EQ_NUM, LT, LE, GT, GE */
-    uint64_t hash; /* EQ_STR */
+    uint64_t hash; /* EQ_STR, CONTAINS_STR */
   } u;
-  const char *s;  /* EQ_STR */
+  const char *s;  /* EQ_STR, PREFIX_STR, CONTAINS_STR */
 } tki_insn;
 
 /* ---- compiled router ---- */

@@ -114,6 +114,30 @@ static void task_rejects_bad_input_and_stays_unchanged(void **state) {
   tkn_task_free(t);
 }
 
+static void task_limits_are_enforced(void **state) {
+  (void)state;
+  tkn_task *t;
+  assert_int_equal(tkn_task_new(&t), TKN_OK);
+  char name[16];
+  for (int i = 0; i < 1024; i++) {
+    snprintf(name, sizeof name, "a%d", i);
+    assert_int_equal(tkn_task_set_number(t, S(name), i), TKN_OK);
+  }
+  assert_int_equal(tkn_task_set_number(t, S("one-more"), 1), TKN_ERR_LIMIT);
+  assert_non_null(strstr(tkn_task_errmsg(t), "more than 1024 attributes"));
+  assert_int_equal(tkn_task_set_number(t, S("a5"), 1), TKN_OK); /* replacing is fine */
+  assert_int_equal(tkn_task_count(t), 1024);
+  static const char *vals[65537];
+  static size_t lens[65537];
+  for (int i = 0; i < 65537; i++) {
+    vals[i] = "v";
+    lens[i] = 1;
+  }
+  assert_int_equal(tkn_task_set_strings(t, S("a1"), vals, lens, 65537), TKN_ERR_LIMIT);
+  assert_int_equal(tkn_task_set_strings(t, S("a1"), vals, lens, 65536), TKN_OK);
+  tkn_task_free(t);
+}
+
 static void task_remove_drops_one_attribute(void **state) {
   (void)state;
   tkn_task *t = task_json("{\"a\":1,\"b\":2,\"c\":3}");
@@ -584,6 +608,29 @@ static void config_limits_are_enforced(void **state) {
   assert_int_equal(tkn_router_new_json(&r, b.data, b.len, NULL, e, sizeof e), TKN_ERR_LIMIT);
   assert_non_null(strstr(e, "$.tiers: more than 64 tiers"));
   tki_buf_free(&b);
+  tki_buf_init(&b);
+  tki_buf_puts(&b, "{\"tiers\":[{\"name\":\"a\",\"models\":[");
+  for (int i = 0; i <= 64; i++) tki_buf_printf(&b, "%s\"m%d\"", i ? "," : "", i);
+  tki_buf_puts(&b, "]}]}");
+  assert_int_equal(tkn_router_new_json(&r, b.data, b.len, NULL, e, sizeof e), TKN_ERR_LIMIT);
+  assert_non_null(strstr(e, "$.tiers[0].models: more than 64 models"));
+  tki_buf_free(&b);
+  tki_buf_init(&b);
+  tki_buf_puts(&b, "{\"tiers\":[{\"name\":\"a\",\"models\":[\"m\"]}],\"rules\":[{\"tier\":"
+                   "\"a\",\"when\":{\"attr\":\"x\",\"in\":[");
+  for (int i = 0; i <= 4096; i++) tki_buf_printf(&b, "%s%d", i ? "," : "", i);
+  tki_buf_puts(&b, "]}}]}");
+  assert_int_equal(tkn_router_new_json(&r, b.data, b.len, NULL, e, sizeof e), TKN_ERR_LIMIT);
+  assert_non_null(strstr(e, "$.rules[0].when.in: more than 4096 values"));
+  tki_buf_free(&b);
+  tki_buf_init(&b);
+  tki_buf_puts(&b, "{\"tiers\":[{\"name\":\"a\",\"models\":[\"m\"]}],\"rules\":[{\"tier\":"
+                   "\"a\",\"when\":{\"any\":[");
+  for (int i = 0; i <= 4096; i++) tki_buf_printf(&b, "%s{\"attr\":\"x\",\"eq\":%d}", i ? "," : "", i);
+  tki_buf_puts(&b, "]}}]}");
+  assert_int_equal(tkn_router_new_json(&r, b.data, b.len, NULL, e, sizeof e), TKN_ERR_LIMIT);
+  assert_non_null(strstr(e, "condition has more than 4096 nodes"));
+  tki_buf_free(&b);
   assert_int_equal(tkn_router_new_json(NULL, S("{}"), NULL, NULL, 0), TKN_ERR_INVALID);
   tkn_router_options o = TKN_ROUTER_OPTIONS_INIT;
   o.version = 2;
@@ -658,6 +705,16 @@ static void explain_reports_type_mismatch_and_numbers(void **state) {
   assert_non_null(strstr(s, "\"expected\":2.5"));
   assert_non_null(strstr(s, "\"rule\":-1"));
   tkn_free(s);
+  tkn_router_free(r);
+  /* an empty "any" inside a live condition explains itself */
+  r = router_from(
+      "{\"tiers\":[{\"name\":\"a\",\"models\":[\"m\"]},{\"name\":\"b\",\"models\":[\"n\"]}],"
+      "\"rules\":[{\"tier\":\"a\",\"when\":{\"any\":[{\"any\":[]},{\"attr\":\"n\",\"eq\":1}]}}]}",
+      NULL);
+  assert_int_equal(tkn_router_explain(r, t, &s, NULL), TKN_OK);
+  assert_non_null(strstr(s, "{\"path\":\"$.rules[0].when.any[0]\",\"op\":\"any\",\"why\":\"no alternative\"}"));
+  assert_non_null(strstr(s, "\"why\":\"9 is not equal to 1\""));
+  tkn_free(s);
   tkn_task_free(t);
   tkn_router_free(r);
 }
@@ -678,10 +735,15 @@ static void random_cond(tki_buf *b, int depth) {
       "{\"attr\":\"b\",\"ne\":\"x\"}",     "{\"attr\":\"b\",\"in\":[\"x\",\"y\"]}",
       "{\"attr\":\"c\",\"exists\":true}",  "{\"attr\":\"l\",\"contains\":\"p\"}",
       "{\"attr\":\"b\",\"prefix\":\"x\"}", "{\"attr\":\"a\",\"not_in\":[0,3]}",
-      "{\"attr\":\"a\",\"ge\":1}",         "{\"all\":[]}"};
+      "{\"attr\":\"a\",\"ge\":1}",         "{\"all\":[]}",
+      "{\"attr\":\"l\",\"in\":[\"p\",\"z\"]}", "{\"attr\":\"l\",\"prefix\":\"q\"}",
+      "{\"attr\":\"b\",\"contains\":\"y\"}", "{\"attr\":\"a\",\"in\":[1,\"x\",true]}",
+      "{\"attr\":\"c\",\"exists\":false}", "{\"attr\":\"c\",\"eq\":true}",
+      "{\"attr\":\"a\",\"le\":2}",         "{\"attr\":\"a\",\"gt\":0}",
+      "{\"attr\":\"b\",\"not_in\":[\"y\"]}", "{\"attr\":\"l\",\"eq\":\"p\"}"};
   int k = depth > 3 ? 0 : (int)(next_rand() % 4);
   if (k == 0) {
-    tki_buf_puts(b, leaves[next_rand() % 10]);
+    tki_buf_puts(b, leaves[next_rand() % (sizeof leaves / sizeof *leaves)]);
   } else if (k == 3) {
     tki_buf_puts(b, "{\"not\":");
     random_cond(b, depth + 1);
@@ -724,10 +786,12 @@ static void decide_and_explain_agree_on_random_conditions(void **state) {
       if (next_rand() % 3) tkn_task_set_number(t, S("a"), (double)(next_rand() % 4));
       static const char *const bs[] = {"x", "xy", "y", "z"};
       if (next_rand() % 3) tkn_task_set_string(t, S("b"), S(bs[next_rand() % 4]));
-      if (next_rand() % 2) tkn_task_set_bool(t, S("c"), 1);
+      if (next_rand() % 2) tkn_task_set_bool(t, S("c"), (int32_t)(next_rand() % 2));
+      else if (next_rand() % 2) tkn_task_set_string(t, S("c"), S("true"));
       const char *ls[] = {"p", "q"};
       size_t ll[] = {1, 1};
       if (next_rand() % 2) tkn_task_set_strings(t, S("l"), ls + next_rand() % 2, ll, 1);
+      else if (next_rand() % 2) tkn_task_set_string(t, S("l"), S(bs[next_rand() % 4]));
       tkn_router_decision d = decide(r, t);
       char *s;
       assert_int_equal(tkn_router_explain(r, t, &s, NULL), TKN_OK);
@@ -1731,6 +1795,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(task_set_replaces_attribute_of_same_name),
       cmocka_unit_test(task_rejects_bad_input_and_stays_unchanged),
+      cmocka_unit_test(task_limits_are_enforced),
       cmocka_unit_test(task_remove_drops_one_attribute),
       cmocka_unit_test(task_from_json_reads_every_type_and_the_id),
       cmocka_unit_test(task_from_json_errors_name_the_member),
