@@ -19,5 +19,7 @@
 #include "tokenomy/router.h"
 #include "tokenomy/prompt.h"
 #include "tokenomy/cacheplan.h"
+#include "tokenomy/llm.h"
+#include "tokenomy/agent.h"
 
 #endif /* TOKENOMY_H */
