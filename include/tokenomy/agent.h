@@ -106,11 +106,15 @@ typedef struct tkn_agent_options {
   /* Optional: sleep for a retry's backoff; NULL: the delay is only traced. */
   void (*sleep_ms)(int64_t ms, void *user);
   void *sleep_user;
+  /* Optional: the cascade's confidence scorer (see router.h); NULL: the
+   * number at the router config's confidence_path in a JSON answer. */
+  int (*cascade_score)(const char *content, size_t len, double *confidence, void *user);
+  void *cascade_score_user;
 } tkn_agent_options;
 #define TKN_AGENT_OPTIONS_INIT                                                           \
   { TKN_AGENT_OPTIONS_VERSION, TKN_FORMAT_OPENAI, TKN_LLM_CALLBACKS_INIT, NULL, NULL,    \
     NULL, 0, NULL, NULL, NULL, NULL, NULL, 0, 1024, 1, 1, TKN_SCHEMA_RETRY_OPTIONS_INIT, \
-    NULL, 0, NULL, 0, NULL, NULL }
+    NULL, 0, NULL, 0, NULL, NULL, NULL, NULL }
 /* Fill *opts with the defaults of `version`.  TKN_ERR_INVALID for NULL,
  * TKN_ERR_VERSION for an unknown version. */
 TKN_API int tkn_agent_options_init(tkn_agent_options *opts, uint32_t version);

@@ -126,7 +126,9 @@ static int do_call(turn *t, tkn_conv *history, const char *model, const char *ti
   size_t body_len = 0;
   int rc = tkn_prompt_builder_new(&b, NULL);
   if (rc) return lib_fail(t, rc, "assemble", NULL);
-  for (size_t i = 0; i < a->n_pieces && !rc; i++) {
+  /* a summary request carries only what it summarises, not the agent's prefix */
+  size_t n_pieces = purpose == TKN_LLM_PURPOSE_SUMMARY ? 0 : a->n_pieces;
+  for (size_t i = 0; i < n_pieces && !rc; i++) {
     const tki_piece *pc = &a->pieces[i];
     rc = pc->is_tool ? tkn_prompt_builder_add_tool(b, pc->text, pc->text_len, NULL)
                      : tkn_prompt_builder_add_text(b, pc->kind, pc->stability, pc->name,
@@ -820,6 +822,8 @@ int tkn_agent_turn(tkn_agent *a, tkn_conv *conv, const tkn_agent_turn_options *o
     if (a->o.router && d.cascade && a->o.cascade) {
       tkn_router_cascade_options co = TKN_ROUTER_CASCADE_OPTIONS_INIT;
       co.start_tier = d.tier;
+      co.score = a->o.cascade_score;
+      co.score_user = a->o.cascade_score_user;
       rc = tkn_router_cascade_new(&cascade, a->o.router, &co);
       if (!rc) {
         int32_t ct = 0;
