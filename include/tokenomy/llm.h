@@ -104,7 +104,9 @@ typedef struct tkn_llm_callbacks {
   /* Make the call; 0 on success, non-zero on failure (see above). */
   int (*complete)(const tkn_llm_request *req, tkn_llm_response *resp, void *user);
   /* Optional exact token count of `text` for `model`: 0 and *out, or
-   * non-zero (tokenomy falls back to its own tokenizer). */
+   * non-zero (tokenomy falls back to its own tokenizer).  Used to count an
+   * answer when the provider reported no usage; prompts are counted with
+   * the agent's tokenizer (tkn_agent_options.tokenizer). */
   int (*count_tokens)(const char *model, size_t model_len, const char *text, size_t len,
                       int64_t *out, void *user);
   /* Optional summariser: summarise `text` (the dropped messages, one per
