@@ -53,42 +53,49 @@ static inline void emit(sink *o, uint32_t id) {
 
 /* ---- merging one piece ---- */
 
-/* tiktoken's scan, for short pieces: parts start at st[0..m), rk[i] is the
- * rank of the pair (part i, part i+1), tk[i] the token of part i. */
+/* tiktoken's scan, for short pieces: part i starts at pt[i].st, is token
+ * pt[i].tk, and pt[i].rk is the rank of the pair (part i, part i+1). */
+typedef struct part {
+  uint32_t st, rk, tk;
+} part;
+
 static void merge_scan(const tki_ranks *r, const uint8_t *p, size_t n, sink *o) {
-  uint32_t st[SMALL_PIECE + 1], rk[SMALL_PIECE + 1], tk[SMALL_PIECE + 1];
+  part pt[SMALL_PIECE + 1];
   size_t m = n + 1;
-  for (size_t i = 0; i <= n; i++) st[i] = (uint32_t)i;
-  for (size_t i = 0; i + 2 < m; i++) rk[i] = tki_ranks_get2(r, p + i);
-  rk[m - 2] = UINT32_MAX;
-  for (size_t i = 0; i < n; i++) tk[i] = r->byte_rank[p[i]];
+  for (size_t i = 0; i < n; i++) {
+    pt[i].st = (uint32_t)i;
+    pt[i].tk = r->byte_rank[p[i]];
+    pt[i].rk = i + 1 < n ? tki_ranks_get2(r, p + i) : UINT32_MAX;
+  }
+  pt[n].st = (uint32_t)n;
+  pt[n].rk = UINT32_MAX;
   while (m > 2) {
     uint32_t best = UINT32_MAX;
     size_t bi = 0;
     for (size_t i = 0; i + 1 < m; i++)
-      if (rk[i] < best) {
-        best = rk[i];
+      if (pt[i].rk < best) {
+        best = pt[i].rk;
         bi = i;
       }
     if (best == UINT32_MAX) break;
     /* join parts bi and bi+1 */
-    tk[bi] = best;
-    memmove(st + bi + 1, st + bi + 2, (m - bi - 2) * sizeof *st);
-    memmove(rk + bi + 1, rk + bi + 2, (m - bi - 2) * sizeof *rk);
-    memmove(tk + bi + 1, tk + bi + 2, (m - bi - 2) * sizeof *tk);
+    pt[bi].tk = best;
+    for (size_t j = bi + 1; j + 1 < m; j++) pt[j] = pt[j + 1];
     m--;
     /* the two pairs around the new part, looked up together */
     tki_probe qa = {0, 0, 0}, qb = {0, 0, 0};
-    if (bi + 2 < m) tki_ranks_probe(r, p + st[bi], st[bi + 2] - st[bi], &qa);
-    if (bi > 0) tki_ranks_probe(r, p + st[bi - 1], st[bi + 1] - st[bi - 1], &qb);
-    rk[bi] = tki_ranks_finish(r, p + st[bi], bi + 2 < m ? st[bi + 2] - st[bi] : 0, &qa);
-    if (bi > 0) rk[bi - 1] = tki_ranks_finish(r, p + st[bi - 1], st[bi + 1] - st[bi - 1], &qb);
+    if (bi + 2 < m) tki_ranks_probe(r, p + pt[bi].st, pt[bi + 2].st - pt[bi].st, &qa);
+    if (bi > 0) tki_ranks_probe(r, p + pt[bi - 1].st, pt[bi + 1].st - pt[bi - 1].st, &qb);
+    pt[bi].rk = bi + 2 < m ? tki_ranks_finish(r, p + pt[bi].st, pt[bi + 2].st - pt[bi].st, &qa)
+                           : UINT32_MAX;
+    if (bi > 0)
+      pt[bi - 1].rk = tki_ranks_finish(r, p + pt[bi - 1].st, pt[bi + 1].st - pt[bi - 1].st, &qb);
   }
   if (!o->ids) { /* counting */
     o->n += m - 1;
     return;
   }
-  for (size_t i = 0; i + 1 < m; i++) emit(o, tk[i]);
+  for (size_t i = 0; i + 1 < m; i++) emit(o, pt[i].tk);
 }
 
 /* A binary min-heap of (rank << 32 | part start): the lowest rank first,
