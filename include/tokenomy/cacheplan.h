@@ -59,7 +59,8 @@ extern "C" {
 typedef struct tkn_cacheplan_options {
   uint32_t version;              /* TKN_CACHEPLAN_OPTIONS_VERSION */
   uint32_t provider;             /* TKN_PROVIDER_* (default OpenAI) */
-  const char *model;             /* for the default min_cache_tokens; may be NULL */
+  const char *model;             /* for the default min_cache_tokens; may be NULL;
+                                    not kept after tkn_cacheplan_new */
   size_t model_len;
   int64_t min_cache_tokens;      /* 0: tkn_prompt_min_cache_tokens(provider, model) */
   int64_t openai_idle_ms;        /* OpenAI idle expiry (default 600000: 10 min) */
@@ -122,7 +123,9 @@ typedef struct tkn_cacheplan_result {
   int64_t cost_without;      /* pico-USD: every input token at price_input */
   int64_t cost_with;         /* pico-USD: reads + writes + storage + the rest */
   int64_t storage_cost;      /* pico-USD, Gemini storage (included in cost_with) */
-  int64_t prefix_changes;    /* requests whose static prefix differs from the previous one's */
+  int64_t prefix_changes;    /* requests whose static prefix (the blocks up to the
+                                one flagged STATIC_END; with no such flag, never
+                                counted) differs from the previous request's */
   int64_t expired;           /* requests with an unchanged static prefix that found it expired */
   int64_t breakeven_requests;/* Gemini: requests per cache lifetime from which the
                                 explicit cache pays for itself (0 if it never can) */

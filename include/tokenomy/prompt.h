@@ -174,7 +174,8 @@ TKN_API void tkn_prompt_builder_clear(tkn_prompt_builder *b);
  * history messages: tkn_tokenizer_count_message with the default options,
  * cached in the conversation), fingerprint.
  * The findings of a static text segment or tool are kept in the builder, so
- * a prefix assembled for every request is linted once.
+ * a prefix assembled for every request is linted once.  Assembly writes the
+ * conversation's count cache: the conversation's one-thread rule applies.
  * The builder is not changed and can be assembled again (for the next
  * request, after changing the dynamic tail or the conversation).  On failure
  * *out is NULL and tkn_prompt_builder_errmsg says what and where; in strict
