@@ -254,23 +254,10 @@ static int build_index(tkn_prices *p) {
   return TKN_OK;
 }
 
-int tki_prices_json_parse(const char *json, size_t len, size_t max_len, int max_depth,
-                          const char *what, cJSON **out, char err[TKI_ERRLEN]) {
-  int rc = tki_json_parse(json, len, max_len, max_depth, what, out, err);
-  if (rc == TKN_ERR_PARSE) {
-    cJSON *again = cJSON_ParseWithLength(json, len);
-    if (again) {
-      cJSON_Delete(again);
-      return tki_err(err, TKN_ERR_NOMEM, "%s: out of memory while parsing", what);
-    }
-  }
-  return rc;
-}
-
 static int load(tkn_prices *p, const char *json, size_t len, const tkn_prices_options *o,
                 char err[TKI_ERRLEN]) {
   cJSON *root = NULL;
-  int rc = tki_prices_json_parse(json, len, o->max_bytes > SIZE_MAX ? SIZE_MAX : (size_t)o->max_bytes,
+  int rc = tki_json_parse(json, len, o->max_bytes > SIZE_MAX ? SIZE_MAX : (size_t)o->max_bytes,
                           PRICES_MAX_DEPTH, "prices", &root, err);
   if (rc != TKN_OK) return rc;
   if (!cJSON_IsObject(root)) {
@@ -498,7 +485,7 @@ int tkn_prices_lookup(const tkn_prices *p, const char *model, size_t len, tkn_mo
 /* Read the aliases object and index it; the table itself is complete. */
 static int load_aliases(tkn_prices *p, const char *json, size_t len, char err[TKI_ERRLEN]) {
   cJSON *root = NULL;
-  int rc = tki_prices_json_parse(json, len, 1u << 24, 4, "prices aliases", &root, err);
+  int rc = tki_json_parse(json, len, 1u << 24, 4, "prices aliases", &root, err);
   if (rc != TKN_OK) return rc;
   if (!cJSON_IsObject(root)) {
     cJSON_Delete(root);

@@ -13,12 +13,6 @@
  * if it leaves int64.  Never goes through a double. */
 int tki_decimal_scaled(const char *s, size_t len, int scale, int64_t *out);
 
-/* tki_json_parse, except that a cJSON failure which a second parse does not
- * repeat is reported as TKN_ERR_NOMEM (cJSON reports an allocation failure as
- * a syntax error, and one refused allocation need not refuse the next). */
-int tki_prices_json_parse(const char *json, size_t len, size_t max_len, int max_depth,
-                          const char *what, cJSON **out, char err[TKI_ERRLEN]);
-
 typedef struct tki_price_entry {
   char *key;      /* lower-cased table key, NUL-terminated */
   size_t key_len;

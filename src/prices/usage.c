@@ -181,7 +181,7 @@ static int parse(tkn_usage *out, uint32_t format, const char *json, size_t len,
   if (format > TKN_USAGE_GEMINI)
     return tki_err(err, TKN_ERR_INVALID, "usage: unknown format %u", (unsigned)format);
   cJSON *root = NULL;
-  int rc = tki_prices_json_parse(json ? json : "", len, USAGE_MAX_BYTES, USAGE_MAX_DEPTH, "usage", &root,
+  int rc = tki_json_parse(json ? json : "", len, USAGE_MAX_BYTES, USAGE_MAX_DEPTH, "usage", &root,
                           err);
   if (rc != TKN_OK) return rc;
   if (!cJSON_IsObject(root)) {
