@@ -151,8 +151,9 @@ typedef struct tkn_agent_turn_options {
   size_t schema_json_len;
   const char *dynamic;        /* this turn's tail (retrieved text, the date); may be NULL */
   size_t dynamic_len;
-  int64_t output_cap;         /* > 0: this turn's cap; 0: the schema's bound if it
-                                 has one, else the agent's default */
+  int64_t output_cap;         /* > 0: this turn's cap; 0: the schema's bound
+                                 (tkn_schema_output_cap) + 8 tokens of slack when
+                                 it has one and it is lower, else the agent's default */
   const char *cache_key;      /* OpenAI prompt_cache_key; may be NULL */
   size_t cache_key_len;
 } tkn_agent_turn_options;
