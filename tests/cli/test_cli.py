@@ -293,13 +293,22 @@ check("simulate: leave-one-out runs", len(sim["without"]) == 5
 check("simulate: batch only where the technique is on",
       o["batch_calls"] > 0 and sim["without"]["batch for latency-insensitive work"]["batch_calls"] == 0)
 check("simulate: no stderr output when stderr is not a terminal", err == "", err)
+w = sim["without"]
+nb = w["batch for latency-insensitive work"]["batchable_cost"]
+check("simulate: batch halves the latency-insensitive turns",
+      nb > 0 and 0.49 < o["batchable_cost"] / nb < 0.51, f'{o["batchable_cost"]} vs {nb}')
+check("simulate: structured output shortens structured answers",
+      o["structured_output_tokens"] < w["output caps + structured output"]["structured_output_tokens"])
+check("simulate: caching lowers the input cost",
+      o["input_cost"] < w["prompt caching of static prefixes"]["input_cost"])
 with open(meterf) as f:
     meter = json.load(f)
 check("simulate --export-meter matches the run", meter["total"]["calls"] == o["calls"]
       and meter["total"]["cost"] == o["cost"], f'{meter["total"]["calls"]} vs {o["calls"]}')
 rc, out, err = run(["simulate", "--workload", smallf])
 check("simulate table", rc == 0 and "naive baseline" in out and "Share of the saving" in out
-      and "wrong or missing final answers" in out, out[:200])
+      and "wrong or missing final answers" in out and "Each technique on its own measure" in out,
+      out[:200])
 rc2, out2, _ = run(["simulate", "--workload", smallf])
 check("simulate is deterministic", out == out2)
 rc, out, err = run(["simulate", "--workload", write("bad-wl.json", dict(small, system=3))])
