@@ -36,7 +36,7 @@ static const char HELP[] =
     "saving (leave-one-out), and what the optimisation cost in quality.\n"
     "\n"
     "  --workload W      support-agent (default), document-pipeline, code-reviewer,\n"
-    "                    or a workload JSON file (docs/workload-format.md)\n"
+    "                    or a workload JSON file (README, section 'Workload format')\n"
     "  --seed N          seed of the bundled workload and the simulated model (1)\n"
     "  --json            the figures as JSON instead of a table\n"
     "  --export-meter F  write the optimised run's meter export (JSON) to F, for\n"

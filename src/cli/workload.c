@@ -1,7 +1,7 @@
 /* Workloads for `tokenomy simulate`: the format's checker and the bundled,
  * deterministically generated workloads (a support agent, a document
  * pipeline, a code reviewer).  The format is documented in
- * docs/workload-format.md; in short:
+ * the README, "Workload format"; in short:
  *
  * {"name", "description", "seed", "baseline_model",
  *  "system": text, "reference": text, "tools": [tool definitions],
