@@ -286,12 +286,6 @@ static void step_high(est *e, int32_t cp, size_t nbytes) {
 #if defined(__SSE2__)
 #include <emmintrin.h>
 
-static inline uint64_t movemask64(__m128i a, __m128i b, __m128i c, __m128i d) {
-  return (uint64_t)(uint16_t)_mm_movemask_epi8(a) | (uint64_t)(uint16_t)_mm_movemask_epi8(b) << 16 |
-         (uint64_t)(uint16_t)_mm_movemask_epi8(c) << 32 |
-         (uint64_t)(uint16_t)_mm_movemask_epi8(d) << 48;
-}
-
 /* Population count without the libgcc call __builtin_popcountll becomes on
  * baseline x86-64 (no POPCNT instruction assumed). */
 static inline int64_t pc64(uint64_t x) {
@@ -319,7 +313,10 @@ static inline int64_t run_tokens(const est_params *P, int kind, int64_t p) {
 static inline int64_t runs_cost(const est_params *P, int kind, uint64_t x, uint64_t q,
                                 uint64_t folded) {
   int64_t t = 0;
-  for (uint64_t starts = x & ~q; starts; starts &= starts - 1) {
+  uint64_t starts = x & ~q;
+  /* runs of one byte that fold cost nothing (most spaces: one before a word) */
+  starts &= ~(starts & ~(q >> 1) & folded);
+  for (; starts; starts &= starts - 1) {
     int b = __builtin_ctzll(starts);
     uint64_t more = ~(q >> (b + 1)); /* its first zero ends the run */
     int len = 1 + __builtin_ctzll(more);
@@ -330,35 +327,35 @@ static inline int64_t runs_cost(const est_params *P, int kind, uint64_t x, uint6
 }
 
 static size_t block64(const est_params *P, const uint8_t *s, int64_t *tokens, size_t *high_end) {
-  __m128i v[4], lt[4], dg[4], ws[4], sp[4], ct[4], eq[4];
   const __m128i c20 = _mm_set1_epi8(0x20);
-  for (int k = 0; k < 4; k++) v[k] = _mm_loadu_si128((const __m128i *)(s + 16 * k));
-  uint64_t high = movemask64(v[0], v[1], v[2], v[3]);
+  uint64_t high = 0, L = 0, D = 0, W = 0, SP = 0, C = 0, EQ = 0;
+  for (int k = 0; k < 4; k++) { /* one 16-byte chunk at a time: masks, not vectors, are kept */
+    __m128i v = _mm_loadu_si128((const __m128i *)(s + 16 * k));
+    high |= (uint64_t)(uint16_t)_mm_movemask_epi8(v) << (16 * k);
+    __m128i lower = _mm_or_si128(v, c20);
+    __m128i lt = _mm_and_si128(_mm_cmpgt_epi8(lower, _mm_set1_epi8('a' - 1)),
+                               _mm_cmplt_epi8(lower, _mm_set1_epi8('z' + 1)));
+    __m128i dg = _mm_and_si128(_mm_cmpgt_epi8(v, _mm_set1_epi8('0' - 1)),
+                               _mm_cmplt_epi8(v, _mm_set1_epi8('9' + 1)));
+    __m128i sp = _mm_cmpeq_epi8(v, c20);
+    __m128i ws = _mm_or_si128(sp, _mm_and_si128(_mm_cmpgt_epi8(v, _mm_set1_epi8(8)),
+                                                _mm_cmplt_epi8(v, _mm_set1_epi8(14))));
+    __m128i ct = _mm_or_si128(_mm_andnot_si128(ws, _mm_cmplt_epi8(v, c20)),
+                              _mm_cmpeq_epi8(v, _mm_set1_epi8(0x7F)));
+    /* the byte before each byte (the first one's is never looked at) */
+    __m128i prev = k ? _mm_loadu_si128((const __m128i *)(s + 16 * k - 1)) : _mm_slli_si128(v, 1);
+    __m128i eq = _mm_cmpeq_epi8(v, prev);
+    L |= (uint64_t)(uint16_t)_mm_movemask_epi8(lt) << (16 * k);
+    D |= (uint64_t)(uint16_t)_mm_movemask_epi8(dg) << (16 * k);
+    W |= (uint64_t)(uint16_t)_mm_movemask_epi8(ws) << (16 * k);
+    SP |= (uint64_t)(uint16_t)_mm_movemask_epi8(sp) << (16 * k);
+    C |= (uint64_t)(uint16_t)_mm_movemask_epi8(ct) << (16 * k);
+    EQ |= (uint64_t)(uint16_t)_mm_movemask_epi8(eq) << (16 * k);
+  }
   if (high) {
     *high_end = (size_t)(64 - __builtin_clzll(high));
     return 0;
   }
-  for (int k = 0; k < 4; k++) {
-    __m128i lower = _mm_or_si128(v[k], c20);
-    lt[k] = _mm_and_si128(_mm_cmpgt_epi8(lower, _mm_set1_epi8('a' - 1)),
-                          _mm_cmplt_epi8(lower, _mm_set1_epi8('z' + 1)));
-    dg[k] = _mm_and_si128(_mm_cmpgt_epi8(v[k], _mm_set1_epi8('0' - 1)),
-                          _mm_cmplt_epi8(v[k], _mm_set1_epi8('9' + 1)));
-    sp[k] = _mm_cmpeq_epi8(v[k], c20);
-    ws[k] = _mm_or_si128(sp[k], _mm_and_si128(_mm_cmpgt_epi8(v[k], _mm_set1_epi8(8)),
-                                              _mm_cmplt_epi8(v[k], _mm_set1_epi8(14))));
-    ct[k] = _mm_or_si128(_mm_andnot_si128(ws[k], _mm_cmplt_epi8(v[k], c20)),
-                         _mm_cmpeq_epi8(v[k], _mm_set1_epi8(0x7F)));
-    /* the byte before each byte (the first one's is never looked at) */
-    __m128i prev = k ? _mm_loadu_si128((const __m128i *)(s + 16 * k - 1)) : _mm_slli_si128(v[0], 1);
-    eq[k] = _mm_cmpeq_epi8(v[k], prev);
-  }
-  uint64_t L = movemask64(lt[0], lt[1], lt[2], lt[3]);
-  uint64_t D = movemask64(dg[0], dg[1], dg[2], dg[3]);
-  uint64_t W = movemask64(ws[0], ws[1], ws[2], ws[3]);
-  uint64_t SP = movemask64(sp[0], sp[1], sp[2], sp[3]);
-  uint64_t C = movemask64(ct[0], ct[1], ct[2], ct[3]);
-  uint64_t EQ = movemask64(eq[0], eq[1], eq[2], eq[3]);
   uint64_t PU = ~(L | D | W | C);
   uint64_t qL = L & (L << 1), qD = D & (D << 1), qW = W & (W << 1), qP = PU & (PU << 1) & EQ;
   uint64_t start = ~(qL | qD | qW | qP);
