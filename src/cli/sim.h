@@ -30,6 +30,7 @@ typedef struct sim {
   const cJSON *flow;
   const cJSON *turn;
   int turn_index;
+  int tool_pending;          /* the turn's tool has not run yet: ask for it */
   /* what the last answering call did */
   int last_correct;
   int last_missing;          /* needed facts absent from the request */

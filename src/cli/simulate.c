@@ -190,6 +190,47 @@ static int set_task(tkn_task *task, const cJSON *turn) {
   return rc;
 }
 
+/* Add the figures of one tkn_agent_turn to the run's. */
+static void add_stats(run_stats *rs, const tkn_agent_result *r, int long_flow, int structured,
+                      int batch) {
+  tkn_agent_stats st = TKN_AGENT_STATS_INIT;
+  tkn_agent_result_stats(r, &st);
+  rs->calls += st.calls;
+  rs->input += st.input_tokens;
+  rs->cached += st.cached_tokens;
+  rs->cache_write += st.cache_write_tokens;
+  rs->output += st.output_tokens;
+  rs->cost += st.cost;
+  if (long_flow) rs->long_input += st.input_tokens;
+  if (structured) rs->struct_out += st.output_tokens;
+  if (batch) rs->batch_cost += st.cost;
+  rs->escalations += st.escalations;
+  rs->retries += st.retries;
+  rs->val_failures += st.validation_failures;
+  rs->pruned += st.pruned_messages;
+  rs->summaries += st.summaries;
+}
+
+/* The host ran the tool the model asked for: its result, as a "tool"
+ * message answering the first call's id. */
+static int append_tool_result(tkn_conv *conv, const tkn_agent_result *r, const char *result) {
+  size_t tl = 0;
+  const char *tc = tkn_agent_result_tool_calls(r, &tl);
+  cJSON *calls = cJSON_ParseWithLength(tc, tl);
+  const cJSON *id = cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(calls, 0), "id");
+  cJSON *m = cJSON_CreateObject();
+  cJSON_AddStringToObject(m, "role", "tool");
+  cJSON_AddStringToObject(m, "tool_call_id", cJSON_IsString(id) ? id->valuestring : "call_0");
+  cJSON_AddStringToObject(m, "content", result ? result : "");
+  char *js = cJSON_PrintUnformatted(m);
+  cJSON_Delete(m);
+  cJSON_Delete(calls);
+  int rc = js ? tkn_conv_insert_json(conv, tkn_conv_count(conv), TKN_FORMAT_OPENAI, js, strlen(js))
+              : TKN_ERR_NOMEM;
+  free(js);
+  return rc;
+}
+
 /* One pass over the workload with the techniques in `tech`. */
 static int run(const ctx *c, unsigned tech, run_stats *rs, const char *label, int export) {
   memset(rs, 0, sizeof *rs);
@@ -310,36 +351,51 @@ static int run(const ctx *c, unsigned tech, run_stats *rs, const char *label, in
         }
         to.output_cap = (int64_t)num(caps, type, 0);
       }
+      /* a turn with a tool is the agent loop's two steps: the model asks
+       * for the tool, the host appends its result, the model answers */
+      const cJSON *tool = cJSON_GetObjectItemCaseSensitive(turn, "tool");
+      s.tool_pending = tool != NULL;
       tkn_agent_result *r = NULL;
       int rc = tkn_agent_turn(a, conv, &to, &r);
+      if (!rc && !s.failed && tool && !strcmp(tkn_agent_result_finish_reason(r), "tool_calls")) {
+        add_stats(rs, r, long_flow, cJSON_GetObjectItemCaseSensitive(schemas, type) != NULL,
+                  to.batch);
+        rc = append_tool_result(conv, r, str(tool, "result"));
+        tkn_agent_result_free(r);
+        r = NULL;
+        s.tool_pending = 0;
+        if (!rc && per_turn) {
+          /* the naive prompt carries a request id per request, as it stamps
+           * each one: the second call's system prompt differs too */
+          tkn_agent_free(per_turn);
+          char rid2[72];
+          snprintf(rid2, sizeof rid2, "%s-tool", req_id);
+          per_turn = a = make_agent(c, &s, tech, flow, budget, meter, &po, s.now_ms + 1000, rid2,
+                                    rs->err, sizeof rs->err);
+          if (!a) {
+            tkn_task_free(task);
+            status = 2;
+            break;
+          }
+        }
+        if (!rc) rc = tkn_agent_turn(a, conv, &to, &r);
+      }
+      s.tool_pending = 0;
       tkn_task_free(task);
-      tkn_agent_free(per_turn);
       if (rc || s.failed) {
         snprintf(rs->err, sizeof rs->err, "%s turn %d: %s", str(flow, "id"), ti,
                  s.failed ? s.err : tkn_agent_errmsg(a));
         tkn_agent_result_free(r);
+        tkn_agent_free(per_turn);
         status = 2;
         break;
       }
+      tkn_agent_free(per_turn);
       tkn_agent_stats st = TKN_AGENT_STATS_INIT;
       tkn_agent_result_stats(r, &st);
       const char *fin = tkn_agent_result_finish_reason(r);
       rs->turns++;
-      rs->calls += st.calls;
-      rs->input += st.input_tokens;
-      rs->cached += st.cached_tokens;
-      rs->cache_write += st.cache_write_tokens;
-      rs->output += st.output_tokens;
-      rs->cost += st.cost;
-      if (long_flow) rs->long_input += st.input_tokens;
-      if (cJSON_GetObjectItemCaseSensitive(schemas, type)) rs->struct_out += st.output_tokens;
-      if (to.batch || cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(turn, "batch")))
-        rs->batch_cost += st.cost;
-      rs->escalations += st.escalations;
-      rs->retries += st.retries;
-      rs->val_failures += st.validation_failures;
-      rs->pruned += st.pruned_messages;
-      rs->summaries += st.summaries;
+      add_stats(rs, r, long_flow, cJSON_GetObjectItemCaseSensitive(schemas, type) != NULL, to.batch);
       if (!strcmp(fin, "budget_exceeded")) rs->budget_exceeded++;
       if (!strcmp(fin, "error")) rs->errors++;
       if (!strcmp(fin, "length")) rs->truncated++;
