@@ -1,5 +1,5 @@
 /* The simulated model: deterministic from the seed, the workflow, the turn,
- * the model and the attempt; never touches the network. */
+ * the model and the answering call of the turn; never touches the network. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -211,8 +211,12 @@ int sim_complete(const tkn_llm_request *rq, tkn_llm_response *resp, void *user) 
   const cJSON *dj = cJSON_GetObjectItemCaseSensitive(s->turn, "difficulty");
   double difficulty = cJSON_IsNumber(dj) ? dj->valuedouble : 0.5;
   const char *fid = cJSON_GetObjectItemCaseSensitive(s->flow, "id")->valuestring;
+  /* the draw depends on the turn, the model and how many times this turn
+   * was answered, not on calls made for other purposes (summaries) */
+  uint64_t nth = rq->purpose == TKN_LLM_PURPOSE_SUMMARY ? 1000u + rq->attempt
+                                                        : (uint64_t)++s->turn_calls;
   uint64_t h = sim_mix(s->seed ^ fnv(fid, strlen(fid), 0) ^ ((uint64_t)s->turn_index << 40) ^
-                       fnv(m->name, strlen(m->name), 0) ^ ((uint64_t)rq->attempt << 20));
+                       fnv(m->name, strlen(m->name), 0) ^ (nth << 20));
 
   int words = 0;
   char *text = NULL;
