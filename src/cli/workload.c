@@ -218,7 +218,7 @@ static cJSON *common(gen *g, const char *name, const char *desc, const char *sys
             "{\"when\":{\"attr\":\"task_type\",\"in\":[\"classify\",\"extract\"]},"
             "\"tier\":\"small\",\"reason\":\"short structured task\",\"cascade\":true},"
             "{\"when\":{\"attr\":\"task_type\",\"eq\":\"summarise\"},\"tier\":\"small\","
-            "\"reason\":\"summary\"},"
+            "\"reason\":\"summary\",\"cascade\":true},"
             "{\"when\":{\"attr\":\"task_type\",\"in\":[\"reply\",\"review\"]},\"tier\":\"medium\","
             "\"reason\":\"conversation\",\"cascade\":true}],"
             "\"default_tier\":\"large\","
