@@ -11,8 +11,46 @@
  * whose content holds text, tool_use and tool_result blocks).  Reading one and
  * writing the other converts between them, tool calls and results included.
  *
+ * Round trip: loading a format and writing the same format gives back the
+ * same JSON value (key order and spacing aside; numbers as IEEE doubles; a
+ * string holding \u0000 ends there).  Unknown fields are kept per message,
+ * per content part, per tool call and at the top level (e.g. "model",
+ * "temperature" beside "messages"), and written only in their own format.
+ *
+ * Conversion rules (writing the other format):
+ *  - OpenAI -> Anthropic: system and developer messages go to the top-level
+ *    "system" (a string for one plain-text message, else an array of text
+ *    blocks); tool_calls become tool_use blocks after the text, their
+ *    "arguments" parsed into "input" (arguments that are not a JSON object
+ *    fail with TKN_ERR_SCHEMA naming messages[i].tool_calls[j].arguments;
+ *    empty arguments become {}); consecutive tool messages become one user
+ *    message of tool_result blocks; image_url parts become image blocks;
+ *    "name" has no Anthropic form and is left out.
+ *  - Anthropic -> OpenAI: "system" becomes one system message; text and
+ *    tool_use blocks become content (a string for a single text block, null
+ *    when there is none beside tool calls) and tool_calls (input written as
+ *    compact JSON text with sorted keys); each tool_result becomes a tool
+ *    message (is_error has no OpenAI form); image blocks become image_url
+ *    parts.  Other non-text parts are passed through as they are.
+ *  - The top level: OpenAI is written as a bare array unless it was read as
+ *    an object; Anthropic as an object when there is a system message or it
+ *    was read as one.
+ *  - pinned is tokenomy's own flag: it is never written.
+ *
+ * Errors (the text in tkn_conv_errmsg, one line): malformed JSON gives line,
+ * column and byte offset (TKN_ERR_PARSE); bad UTF-8 its byte offset
+ * (TKN_ERR_UTF8); a shape that does not fit the format names the place, e.g.
+ * "messages[3].content: expected a string or an array of parts" or
+ * "messages[2].role: unknown role \"wizard\"" (TKN_ERR_SCHEMA); a tool
+ * message without a tool-call id fails to load (TKN_ERR_SCHEMA) and, when
+ * built by hand, to write (TKN_ERR_STATE); OpenAI tool calls of a type other
+ * than "function" are TKN_ERR_UNSUPPORTED.  Every failed call leaves the
+ * conversation as it was and leaks nothing.
+ *
  * Strings returned by accessors point into the conversation and stay valid
- * until the next call that modifies it.  Indices are 0-based.
+ * until the next call that modifies it.  Indices are 0-based.  Functions
+ * returning size_t or a role give 0 / -1 for a NULL conversation or an index
+ * out of range; functions returning a status give TKN_ERR_INVALID.
  *
  * Threading: one thread at a time per conversation (reads included, since
  * token counts are cached inside it); distinct conversations are independent.
@@ -61,7 +99,9 @@ TKN_API void tkn_conv_free(tkn_conv *conv);
 /* The detail of the last failure on this conversation ("" if none). */
 TKN_API const char *tkn_conv_errmsg(const tkn_conv *conv);
 
-/* Replace the whole conversation with `json` in `format`.  On failure the
+/* Replace the whole conversation with `json` in `format` (AUTO: Anthropic if
+ * there is a top-level "system" or an Anthropic-only block (tool_use,
+ * tool_result, image, document, thinking), else OpenAI).  On failure the
  * conversation is unchanged and the error text names what and where (for
  * malformed JSON: line, column and byte offset; for bad UTF-8: the offset). */
 TKN_API int tkn_conv_load(tkn_conv *conv, int format, const char *json, size_t len);
@@ -76,6 +116,7 @@ TKN_API int tkn_conv_to_json(tkn_conv *conv, int format, char **out, size_t *out
 TKN_API int tkn_conv_source_format(const tkn_conv *conv);
 
 /* ---- Reading messages ---- */
+/* The number of messages. */
 TKN_API size_t tkn_conv_count(const tkn_conv *conv);
 /* The role of message i, or -1 if i is out of range. */
 TKN_API int tkn_conv_role(const tkn_conv *conv, size_t i);
@@ -84,6 +125,7 @@ TKN_API int tkn_conv_role(const tkn_conv *conv, size_t i);
 TKN_API int tkn_conv_text(tkn_conv *conv, size_t i, const char **text, size_t *len);
 /* 1 if message i's content is an array of parts, 0 if a string or absent. */
 TKN_API int tkn_conv_has_parts(const tkn_conv *conv, size_t i);
+/* The number of parts of message i (0 unless its content is an array). */
 TKN_API size_t tkn_conv_part_count(const tkn_conv *conv, size_t i);
 /* Part j of message i: its type ("text", "image_url", ...) and, for text
  * parts, its text (NULL/0 otherwise). */
@@ -91,6 +133,7 @@ TKN_API int tkn_conv_part(const tkn_conv *conv, size_t i, size_t j, const char *
                           const char **text, size_t *text_len);
 /* The optional name of message i (NULL, 0 if none). */
 TKN_API int tkn_conv_name(const tkn_conv *conv, size_t i, const char **name, size_t *len);
+/* The number of tool calls of message i. */
 TKN_API size_t tkn_conv_tool_call_count(const tkn_conv *conv, size_t i);
 /* Tool call j of assistant message i: id, function name, arguments (JSON text). */
 TKN_API int tkn_conv_tool_call(const tkn_conv *conv, size_t i, size_t j, const char **id,
@@ -99,12 +142,18 @@ TKN_API int tkn_conv_tool_call(const tkn_conv *conv, size_t i, size_t j, const c
 /* The tool-call id a tool message answers (NULL, 0 if not a tool result). */
 TKN_API int tkn_conv_tool_call_id(const tkn_conv *conv, size_t i, const char **id,
                                   size_t *len);
+/* 1 if message i is pinned (kept by pruning), else 0. */
 TKN_API int tkn_conv_pinned(const tkn_conv *conv, size_t i);
 /* Message i alone, as one message object of `format` (for Anthropic, a tool
- * result is a user message with one tool_result block).  Free with tkn_free. */
+ * result is a user message with one tool_result block; a system or developer
+ * message has no Anthropic message form: TKN_ERR_UNSUPPORTED).  Free with
+ * tkn_free. */
 TKN_API int tkn_conv_message_to_json(tkn_conv *conv, size_t i, int format, char **out,
                                      size_t *out_len);
 
+/* Lookups by tool-call id: the first lookup after a change builds an index in
+ * O(n); later ones take O(1).  If memory for the index runs out they scan
+ * instead, so they never fail for want of memory. */
 /* Index of the assistant message holding tool call `id`, or TKN_ERR_NOT_FOUND. */
 TKN_API int tkn_conv_find_tool_call(const tkn_conv *conv, const char *id, size_t len,
                                     size_t *index);
@@ -113,7 +162,9 @@ TKN_API int tkn_conv_find_tool_result(const tkn_conv *conv, const char *id, size
                                       size_t *index);
 
 /* ---- Changing messages ---- */
-/* Append / insert a plain text message (before index i; i == count appends). */
+/* Append / insert a plain text message (before index i; i == count appends).
+ * The text must be valid UTF-8 (TKN_ERR_UTF8).  A tool message made this way
+ * needs tkn_conv_set_tool_call_id before it can be written. */
 TKN_API int tkn_conv_append_text(tkn_conv *conv, int role, const char *text, size_t len);
 TKN_API int tkn_conv_insert_text(tkn_conv *conv, size_t i, int role, const char *text,
                                  size_t len);
@@ -127,18 +178,24 @@ TKN_API int tkn_conv_replace_json(tkn_conv *conv, size_t i, int format, const ch
                                   size_t len);
 /* Replace the content of message i with plain text (parts are dropped). */
 TKN_API int tkn_conv_set_text(tkn_conv *conv, size_t i, const char *text, size_t len);
+/* Set (name != NULL) or remove (name == NULL, len 0) the name of message i. */
 TKN_API int tkn_conv_set_name(tkn_conv *conv, size_t i, const char *name, size_t len);
+/* Pin (pinned != 0) or unpin message i; never written to JSON. */
 TKN_API int tkn_conv_set_pinned(tkn_conv *conv, size_t i, int pinned);
-/* Add a tool call to assistant message i. */
+/* Add a tool call to assistant message i (TKN_ERR_STATE for another role).
+ * id and fn_name must not be empty; arguments are JSON text, checked only
+ * when converting to Anthropic. */
 TKN_API int tkn_conv_add_tool_call(tkn_conv *conv, size_t i, const char *id, size_t id_len,
                                    const char *fn_name, size_t fn_name_len,
                                    const char *arguments, size_t arguments_len);
-/* Make message i (role tool) the result of tool call `id`. */
+/* Make message i (role tool, else TKN_ERR_STATE) the result of tool call `id`. */
 TKN_API int tkn_conv_set_tool_call_id(tkn_conv *conv, size_t i, const char *id, size_t len);
+/* Remove message i. */
 TKN_API int tkn_conv_remove(tkn_conv *conv, size_t i);
 /* Keep message i where keep[i] != 0, drop the others, in one O(n) pass.
  * n must equal tkn_conv_count(conv). */
 TKN_API int tkn_conv_filter(tkn_conv *conv, const uint8_t *keep, size_t n);
+/* Remove every message and the top-level fields kept from the last load. */
 TKN_API void tkn_conv_clear(tkn_conv *conv);
 
 #ifdef __cplusplus

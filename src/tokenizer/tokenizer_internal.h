@@ -26,4 +26,8 @@ struct tkn_tokenizer {
 /* Make a tokenizer around impl (owned: vt->destroy releases it). */
 int tki_tokenizer_make(tkn_tokenizer **out, const tki_tokenizer_vt *vt, void *impl);
 
+/* The estimator's walk (estimator.c); fast = 0 skips the 64-byte ASCII path,
+ * so tests can check that both paths count alike. */
+int tki_estimator_count(const char *text, size_t len, int fast, int64_t *out);
+
 #endif
