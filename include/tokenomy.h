@@ -7,5 +7,7 @@
 #include "tokenomy/conv.h"
 #include "tokenomy/tokenizer.h"
 #include "tokenomy/schema.h"
+#include "tokenomy/budget.h"
+#include "tokenomy/prune.h"
 
 #endif /* TOKENOMY_H */
