@@ -9,5 +9,6 @@
 #include "tokenomy/schema.h"
 #include "tokenomy/budget.h"
 #include "tokenomy/prune.h"
+#include "tokenomy/router.h"
 
 #endif /* TOKENOMY_H */
