@@ -10,5 +10,7 @@
 #include "tokenomy/budget.h"
 #include "tokenomy/prune.h"
 #include "tokenomy/router.h"
+#include "tokenomy/prompt.h"
+#include "tokenomy/cacheplan.h"
 
 #endif /* TOKENOMY_H */
