@@ -12,5 +12,8 @@
 #include "tokenomy/router.h"
 #include "tokenomy/prompt.h"
 #include "tokenomy/cacheplan.h"
+#include "tokenomy/usage.h"
+#include "tokenomy/prices.h"
+#include "tokenomy/meter.h"
 
 #endif /* TOKENOMY_H */

@@ -1,0 +1,25 @@
+#!/bin/sh
+# Conformance of the meter's exports.
+#   conformance.sh semconv HELPER SCRIPT: OpenTelemetry names vs the pinned
+#     @opentelemetry/semantic-conventions (npm, via tests/tools/npm-peer.sh);
+#   conformance.sh prometheus HELPER SCRIPT: the text format vs the official
+#     Python client's parser (Debian python3-prometheus-client).
+# Skips (77) when the peer cannot be had.
+set -u
+what=$1 helper=$2 script=$3
+case $what in
+semconv)
+  command -v node >/dev/null 2>&1 || { echo "SKIP: node is not installed"; exit 77; }
+  root=${TKN_SOURCE_ROOT:-$(dirname "$0")/../../..}
+  peer=$(sh "$root/tests/tools/npm-peer.sh" otel-semconv @opentelemetry/semantic-conventions@1.45.0) ||
+    { echo "SKIP: cannot install @opentelemetry/semantic-conventions"; exit 77; }
+  exec node "$script" "$peer" "$helper" ;;
+prometheus)
+  # Debian's python3 (the package installs there), not another one on PATH.
+  py=/usr/bin/python3
+  $py -c 'import prometheus_client' 2>/dev/null ||
+    { echo "SKIP: python3-prometheus-client is not installed (.ci/setup installs it)"; exit 77; }
+  exec $py "$script" "$helper" ;;
+esac
+echo "usage: conformance.sh semconv|prometheus HELPER SCRIPT" >&2
+exit 2

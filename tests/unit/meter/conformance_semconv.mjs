@@ -1,0 +1,57 @@
+// Conformance of the meter's OpenTelemetry output (span attributes of a call,
+// the gen_ai.client.token.usage histogram) with the GenAI semantic
+// conventions as published in @opentelemetry/semantic-conventions
+// (incubating names).
+// usage: node conformance_peers.mjs PEER_DIR HELPER_EXE
+import { createRequire } from 'node:module'
+import { spawnSync } from 'node:child_process'
+import path from 'node:path'
+
+const [peerDir, helper] = process.argv.slice(2)
+const require = createRequire(path.resolve(peerDir, 'package.json'))
+const sc = require('@opentelemetry/semantic-conventions/incubating')
+
+const run = spawnSync(helper, [], { encoding: 'utf8', maxBuffer: 64 << 20 })
+if (run.status !== 0) { console.error(`helper failed: ${run.status} ${run.stderr}`); process.exit(1) }
+const [, , otelText, attrsText] = run.stdout.split('\n----\n')
+
+let passed = 0, failed = 0
+const check = (ok, what) => { if (ok) passed++; else { failed++; console.log(`FAIL ${what}`) } }
+
+// The spec's explicit bucket boundaries for gen_ai.client.token.usage.
+const bounds = [1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216, 67108864]
+
+// ---- span attributes of one call ----
+const attrs = JSON.parse(attrsText)
+const known = new Set(Object.entries(sc).filter(([k]) => k.startsWith('ATTR_')).map(([, v]) => v))
+for (const k of Object.keys(attrs).filter(k => k.startsWith('gen_ai.') || k.startsWith('error.')))
+  check(known.has(k), `attribute ${k} is not in the semantic conventions`)
+for (const name of ['ATTR_GEN_AI_OPERATION_NAME', 'ATTR_GEN_AI_PROVIDER_NAME', 'ATTR_GEN_AI_REQUEST_MODEL',
+  'ATTR_GEN_AI_USAGE_INPUT_TOKENS', 'ATTR_GEN_AI_USAGE_OUTPUT_TOKENS', 'ATTR_GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS',
+  'ATTR_GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS', 'ATTR_GEN_AI_USAGE_REASONING_OUTPUT_TOKENS'])
+  check(sc[name] in attrs, `span attributes lack ${name} (${sc[name]})`)
+check(attrs[sc.ATTR_GEN_AI_OPERATION_NAME] === sc.GEN_AI_OPERATION_NAME_VALUE_CHAT, 'operation name is chat')
+check(attrs[sc.ATTR_GEN_AI_PROVIDER_NAME] === sc.GEN_AI_PROVIDER_NAME_VALUE_OPENAI, 'provider value is openai')
+check(attrs[sc.ATTR_GEN_AI_USAGE_INPUT_TOKENS] >= attrs[sc.ATTR_GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS] +
+  attrs[sc.ATTR_GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS], 'input tokens include cache reads and writes')
+
+// ---- OpenTelemetry histogram ----
+const otel = JSON.parse(otelText)
+const metric = otel.metrics[0]
+check(metric.name === sc.METRIC_GEN_AI_CLIENT_TOKEN_USAGE, `metric name ${metric.name}`)
+const providers = new Set(Object.entries(sc).filter(([k]) => k.startsWith('GEN_AI_PROVIDER_NAME_VALUE_')).map(([, v]) => v))
+const types = new Set([sc.GEN_AI_TOKEN_TYPE_VALUE_INPUT, sc.GEN_AI_TOKEN_TYPE_VALUE_OUTPUT])
+for (const dp of metric.histogram.dataPoints) {
+  const a = Object.fromEntries(dp.attributes.map(x => [x.key, x.value.stringValue]))
+  for (const k of Object.keys(a)) check(known.has(k), `data point attribute ${k} is not in the conventions`)
+  check(types.has(a[sc.ATTR_GEN_AI_TOKEN_TYPE]), `token type ${a[sc.ATTR_GEN_AI_TOKEN_TYPE]}`)
+  const p = a[sc.ATTR_GEN_AI_PROVIDER_NAME]
+  check(p === '' || providers.has(p), `provider value ${p}`)
+  check(JSON.stringify(dp.explicitBounds) === JSON.stringify(bounds), 'explicit bounds are the spec\'s')
+  const n = dp.bucketCounts.reduce((s, v) => s + Number(v), 0)
+  check(n === Number(dp.count), 'bucket counts add up to the count')
+}
+
+console.log('meter exports vs @opentelemetry/semantic-conventions 1.45.0 (incubating)')
+console.log(`${passed} passed, ${failed} failed`)
+process.exit(failed ? 1 : 0)
