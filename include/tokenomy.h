@@ -12,6 +12,8 @@
 #include "tokenomy/router.h"
 #include "tokenomy/prompt.h"
 #include "tokenomy/cacheplan.h"
+#include "tokenomy/toolcache.h"
+#include "tokenomy/batch.h"
 #include "tokenomy/usage.h"
 #include "tokenomy/prices.h"
 #include "tokenomy/meter.h"
