@@ -62,6 +62,9 @@ int tki_buf_json_string(tki_buf *b, const char *s, size_t len);
 char *tki_buf_steal(tki_buf *b, size_t *len);
 
 /* ---- JSON ---- */
+/* Set by the cJSON allocation hook when an allocation is refused (this
+ * thread); tki_json_parse resets and reads it. */
+extern _Thread_local int tki_cjson_alloc_failed;
 /* Parse `len` bytes of JSON into *out after checking: size <= max_len, no NUL
  * byte, valid UTF-8, nesting <= max_depth.  On failure writes a one-line
  * message into err naming line, column and byte offset, and returns

@@ -47,8 +47,15 @@ int tkn_allocator_init(tkn_allocator *alloc, uint32_t version) {
   return TKN_OK;
 }
 
-/* cJSON's hooks carry no user pointer, so they read the installed allocator. */
-static void *cjson_malloc(size_t size) { return tki_malloc(size); }
+/* cJSON's hooks carry no user pointer, so they read the installed allocator.
+ * cJSON reports a failed allocation as a syntax error: the hook notes the
+ * failure (per thread) so that tki_json_parse can say "out of memory". */
+_Thread_local int tki_cjson_alloc_failed;
+static void *cjson_malloc(size_t size) {
+  void *p = tki_malloc(size);
+  if (!p) tki_cjson_alloc_failed = 1;
+  return p;
+}
 static void cjson_free(void *ptr) { tki_free(ptr); }
 
 int tkn_set_allocator(const tkn_allocator *alloc) {

@@ -80,11 +80,15 @@ int tki_json_parse(const char *json, size_t len, size_t max_len, int max_depth,
   while (start < len && is_ws(json[start])) start++;
   if (start == len) return err_at(err, TKN_ERR_PARSE, what, json, len, len, "empty input");
   const char *end = NULL;
+  tki_cjson_alloc_failed = 0;
   cJSON *root = cJSON_ParseWithLengthOpts(json, len, &end, 0);
   if (!root) {
     size_t off = end && end >= json && end <= json + len ? (size_t)(end - json) : 0;
-    /* cJSON reports allocation failure and syntax errors alike; tell them apart
-     * by re-checking with a tiny probe allocation. */
+    /* cJSON reports allocation failure and syntax errors alike; the hook
+     * notes a refused allocation (an installed allocator), else a tiny probe
+     * allocation tells them apart. */
+    if (tki_cjson_alloc_failed)
+      return tki_err(err, TKN_ERR_NOMEM, "%s: out of memory while parsing", what);
     void *probe = tki_malloc(64);
     if (!probe) return tki_err(err, TKN_ERR_NOMEM, "%s: out of memory while parsing", what);
     tki_free(probe);
