@@ -88,12 +88,32 @@ static void schema_negative_value_below_minimum_has_a_message(void **state) {
   tkn_schema_free(s);
 }
 
+/* fuzz_schema, corpus/schema/regress-newline-in-property.txt: a property
+ * name holding a line break was quoted raw in the error message, which must
+ * be one line. */
+static void schema_message_naming_a_property_with_a_line_break_is_one_line(void **state) {
+  (void)state;
+  tkn_schema *s = NULL;
+  assert_int_equal(tkn_schema_compile(&s, S("{\"additionalProperties\":false}"), NULL, NULL, 0),
+                   TKN_OK);
+  tkn_schema_result *r = NULL;
+  assert_int_equal(tkn_schema_result_new(&r), TKN_OK);
+  assert_int_equal(tkn_schema_validate(s, S("{\"a\\nb\\r\":1}"), r), TKN_ERR_SCHEMA);
+  const char *msg = NULL;
+  assert_int_equal(tkn_schema_result_error(r, 0, NULL, NULL, NULL, &msg), TKN_OK);
+  assert_string_equal(msg, "property \"a b \" is not allowed");
+  assert_null(strchr(tkn_schema_result_errmsg(r), '\n'));
+  tkn_schema_result_free(r);
+  tkn_schema_free(s);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(conv_image_without_media_type_converts_to_valid_json),
       cmocka_unit_test(conv_image_url_source_without_url_converts_to_valid_json),
       cmocka_unit_test(conv_system_with_a_non_text_part_is_refused_for_anthropic),
       cmocka_unit_test(schema_negative_value_below_minimum_has_a_message),
+      cmocka_unit_test(schema_message_naming_a_property_with_a_line_break_is_one_line),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
