@@ -71,6 +71,40 @@ static void conv_system_with_a_non_text_part_is_refused_for_anthropic(void **sta
   tkn_conv_free(c);
 }
 
+/* fuzz_conv, corpus/conv/regress-duplicate-type-key.json: a block with its
+ * "type" twice was read by the first (cJSON) but written back by the last
+ * (the canonical writer), so the written conversation did not load.  The last
+ * of duplicate keys now wins in reading too. */
+static void conv_duplicate_keys_read_as_the_last_one_as_written(void **state) {
+  (void)state;
+  static const char in[] =
+      "{\"messages\":[{\"role\":\"user\",\"content\":[{\"type\":\"text\",\"type\":"
+      "{\"x\":1},\"data\":\"a\"}]}]}";
+  tkn_conv *c = NULL;
+  char err[256] = "";
+  assert_int_equal(tkn_conv_from_json(&c, TKN_FORMAT_ANTHROPIC, S(in), err, sizeof err),
+                   TKN_ERR_SCHEMA); /* the type that counts is the object */
+  assert_non_null(strstr(err, "messages[0].content[0]"));
+  static const char in2[] =
+      "{\"messages\":[{\"role\":\"user\",\"content\":[{\"type\":{\"x\":1},\"type\":"
+      "\"document\",\"source\":{\"type\":\"text\",\"type\":\"url\"}}]}]}";
+  assert_int_equal(tkn_conv_from_json(&c, TKN_FORMAT_ANTHROPIC, S(in2), err, sizeof err),
+                   TKN_OK);
+  const char *type = NULL;
+  assert_int_equal(tkn_conv_part(c, 0, 0, &type, NULL, NULL), TKN_OK);
+  assert_string_equal(type, "document");
+  char *out = NULL;
+  size_t len = 0;
+  assert_int_equal(tkn_conv_to_json(c, TKN_FORMAT_ANTHROPIC, &out, &len), TKN_OK);
+  assert_string_equal(out, "{\"messages\":[{\"role\":\"user\",\"content\":[{\"source\":"
+                           "{\"type\":\"url\"},\"type\":\"document\"}]}]}");
+  tkn_conv *back = NULL;
+  assert_int_equal(tkn_conv_from_json(&back, TKN_FORMAT_ANTHROPIC, out, len, NULL, 0), TKN_OK);
+  tkn_free(out);
+  tkn_conv_free(back);
+  tkn_conv_free(c);
+}
+
 /* fuzz_schema, corpus/schema/regress-negative-multiple.txt: the message of a
  * failed minimum on a negative number converted the double to unsigned
  * (undefined behaviour, caught by UBSan); the message must name both numbers. */
@@ -112,6 +146,7 @@ int main(void) {
       cmocka_unit_test(conv_image_without_media_type_converts_to_valid_json),
       cmocka_unit_test(conv_image_url_source_without_url_converts_to_valid_json),
       cmocka_unit_test(conv_system_with_a_non_text_part_is_refused_for_anthropic),
+      cmocka_unit_test(conv_duplicate_keys_read_as_the_last_one_as_written),
       cmocka_unit_test(schema_negative_value_below_minimum_has_a_message),
       cmocka_unit_test(schema_message_naming_a_property_with_a_line_break_is_one_line),
   };
