@@ -520,6 +520,32 @@ static void pruner_works_after_failures(void **state) {
   oom_loop(&s);
 }
 
+/* ---- tool-call lookups: documented never to fail for want of memory ---- */
+
+static void tool_call_lookups_never_fail_for_want_of_memory(void **state) {
+  (void)state;
+  for (long n = 1; n <= 4; n++) {
+    tt_alloc_install(0);
+    tkn_conv *c = NULL;
+    assert_int_equal(tkn_conv_from_json(&c, TKN_FORMAT_AUTO, S(conv_json), NULL, 0), TKN_OK);
+    tt_alloc.failed = 0;
+    tt_alloc.fail_at = tt_alloc.count + n; /* the index cannot be built: they scan */
+    size_t at = 99;
+    assert_int_equal(tkn_conv_find_tool_call(c, S("c1"), &at), TKN_OK);
+    assert_int_equal(at, 2);
+    assert_int_equal(tkn_conv_find_tool_result(c, S("c1"), &at), TKN_OK);
+    assert_int_equal(at, 3);
+    assert_int_equal(tkn_conv_find_tool_result(c, S("c2"), &at), TKN_ERR_NOT_FOUND);
+    assert_int_equal(tkn_conv_find_tool_call(c, S("nope"), &at), TKN_ERR_NOT_FOUND);
+    tt_alloc.fail_at = 0;
+    assert_int_equal(tkn_conv_find_tool_call(c, S("c1"), &at), TKN_OK);
+    assert_int_equal(at, 2);
+    tkn_conv_free(c);
+    assert_int_equal(tt_alloc.live, 0);
+    tt_alloc_restore();
+  }
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(conversation_load_keeps_the_old_messages_on_failure),
@@ -531,6 +557,7 @@ int main(void) {
       cmocka_unit_test(meter_records_and_exports_after_failures),
       cmocka_unit_test(prompt_assembly_and_planning_work_after_failures),
       cmocka_unit_test(pruner_works_after_failures),
+      cmocka_unit_test(tool_call_lookups_never_fail_for_want_of_memory),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
