@@ -120,9 +120,11 @@ static void *spend(void *arg) {
       __atomic_add_fetch(&job->errors, 1, __ATOMIC_RELAXED);
       continue;
     }
+    /* (committed and reserved in tkn_budget_status are two atomic reads, not
+     * one snapshot: a commit between them can count an amount twice, so the
+     * limit is checked by the reserve-only test below, not here) */
     tkn_budget_state st = TKN_BUDGET_STATE_INIT;
-    if (tkn_budget_status(job->parent, &st) != TKN_OK ||
-        st.tokens_committed + st.tokens_reserved > HARD)
+    if (tkn_budget_status(job->parent, &st) != TKN_OK)
       __atomic_add_fetch(&job->errors, 1, __ATOMIC_RELAXED);
     if ((seed >> 20) % 5 == 0) {
       tkn_budget_release(res);
@@ -158,6 +160,58 @@ static void threads_share_one_budget_without_passing_its_hard_limit(void **state
   assert_true(st.tokens_committed <= HARD);
   assert_int_equal(st.tokens_remaining, HARD - st.tokens_committed);
   tkn_budget_free(job.parent);
+}
+
+/* Reserve only, never commit or release, until refused: what the threads
+ * got together must fit the hard limit, and fill it to within one amount. */
+typedef struct {
+  tkn_budget *budget;
+  int64_t granted;
+  int errors;
+  tkn_budget_reservation *held[THREADS][HARD / 5 + 2]; /* NULL-terminated rows */
+  int next;
+} fill_job;
+
+static void *fill(void *arg) {
+  fill_job *job = arg;
+  int me = __atomic_fetch_add(&job->next, 1, __ATOMIC_RELAXED);
+  for (int i = 0;; i++) {
+    tkn_budget_amount want = TKN_BUDGET_AMOUNT_INIT;
+    want.input_tokens = 5 + (me + i) % 7; /* 5..11 */
+    tkn_budget_reservation *res = NULL;
+    int rc = tkn_budget_reserve(job->budget, &want, &res);
+    if (rc == TKN_ERR_BUDGET) break;
+    if (rc != TKN_OK || i > HARD / 5) {
+      __atomic_add_fetch(&job->errors, 1, __ATOMIC_RELAXED);
+      break;
+    }
+    job->held[me][i] = res;
+    __atomic_add_fetch(&job->granted, want.input_tokens, __ATOMIC_RELAXED);
+  }
+  return NULL;
+}
+
+static void threads_reserving_at_once_never_pass_the_hard_limit(void **state) {
+  (void)state;
+  fill_job *job = calloc(1, sizeof *job);
+  tkn_budget_options o = TKN_BUDGET_OPTIONS_INIT;
+  o.hard_tokens = HARD;
+  assert_int_equal(tkn_budget_new(&job->budget, &o, NULL, NULL, 0), TKN_OK);
+  run_threads(fill, job);
+  assert_int_equal(job->errors, 0);
+  assert_true(job->granted <= HARD);
+  /* a refusal means less than one amount (<= 11) was left, and nothing frees */
+  assert_true(job->granted > HARD - 11);
+  tkn_budget_state st = TKN_BUDGET_STATE_INIT;
+  assert_int_equal(tkn_budget_status(job->budget, &st), TKN_OK);
+  assert_int_equal(st.tokens_reserved, job->granted);
+  assert_int_equal(st.tokens_remaining, HARD - job->granted);
+  for (int t = 0; t < THREADS; t++)
+    for (int i = 0; job->held[t][i]; i++) tkn_budget_release(job->held[t][i]);
+  assert_int_equal(tkn_budget_status(job->budget, &st), TKN_OK);
+  assert_int_equal(st.tokens_reserved, 0);
+  tkn_budget_free(job->budget);
+  free(job);
 }
 
 /* ---- one tool cache ---- */
@@ -342,6 +396,7 @@ int main(void) {
       cmocka_unit_test(threads_share_one_estimator),
       cmocka_unit_test(threads_share_one_bpe_encoding),
       cmocka_unit_test(threads_share_one_budget_without_passing_its_hard_limit),
+      cmocka_unit_test(threads_reserving_at_once_never_pass_the_hard_limit),
       cmocka_unit_test(threads_share_one_tool_cache),
       cmocka_unit_test(threads_share_one_meter_and_totals_are_exact),
       cmocka_unit_test(threads_share_immutable_schema_router_and_prices),
