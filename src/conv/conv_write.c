@@ -127,6 +127,13 @@ static int put_part(wr *w, const tki_part *p, int format) {
     return tki_buf_putc(b, '}') ? nomem(w) : TKN_OK;
   }
   if (p->fmt != format && p->fmt != TKN_FORMAT_AUTO) {
+    /* Anthropic gives these types a meaning (and checks them) that a part
+     * read as OpenAI content does not have: refuse rather than write a block
+     * that would not load */
+    if (format == TKN_FORMAT_ANTHROPIC &&
+        (!strcmp(p->type, "tool_use") || !strcmp(p->type, "tool_result")))
+      return tki_err(w->conv->err, TKN_ERR_UNSUPPORTED,
+                     "to_json: a \"%s\" part of OpenAI content has no Anthropic form", p->type);
     int done = 0;
     if (format == TKN_FORMAT_OPENAI && !strcmp(p->type, "image"))
       done = put_image_as_openai(b, p->raw);

@@ -105,6 +105,25 @@ static void conv_duplicate_keys_read_as_the_last_one_as_written(void **state) {
   tkn_conv_free(c);
 }
 
+/* fuzz_conv, corpus/conv/regress-openai-part-typed-tool-result.json: a part
+ * of OpenAI content typed "tool_result" (or "tool_use") was passed through to
+ * Anthropic, where those types are checked blocks, and the result did not
+ * load; the conversion refuses it. */
+static void conv_openai_part_typed_tool_result_is_refused_for_anthropic(void **state) {
+  (void)state;
+  static const char in[] = "[{\"role\":\"user\",\"content\":[{\"type\":\"tool_result\","
+                           "\"content\":\"x\"}]}]";
+  tkn_conv *c = NULL;
+  assert_int_equal(tkn_conv_from_json(&c, TKN_FORMAT_OPENAI, S(in), NULL, 0), TKN_OK);
+  char *out = NULL;
+  assert_int_equal(tkn_conv_to_json(c, TKN_FORMAT_ANTHROPIC, &out, NULL), TKN_ERR_UNSUPPORTED);
+  assert_null(out);
+  assert_non_null(strstr(tkn_conv_errmsg(c), "\"tool_result\" part"));
+  assert_int_equal(tkn_conv_to_json(c, TKN_FORMAT_OPENAI, &out, NULL), TKN_OK);
+  tkn_free(out);
+  tkn_conv_free(c);
+}
+
 /* fuzz_schema, corpus/schema/regress-negative-multiple.txt: the message of a
  * failed minimum on a negative number converted the double to unsigned
  * (undefined behaviour, caught by UBSan); the message must name both numbers. */
@@ -147,6 +166,7 @@ int main(void) {
       cmocka_unit_test(conv_image_url_source_without_url_converts_to_valid_json),
       cmocka_unit_test(conv_system_with_a_non_text_part_is_refused_for_anthropic),
       cmocka_unit_test(conv_duplicate_keys_read_as_the_last_one_as_written),
+      cmocka_unit_test(conv_openai_part_typed_tool_result_is_refused_for_anthropic),
       cmocka_unit_test(schema_negative_value_below_minimum_has_a_message),
       cmocka_unit_test(schema_message_naming_a_property_with_a_line_break_is_one_line),
   };
