@@ -27,7 +27,12 @@ static void check_render(const tkn_prompt *p, uint32_t format) {
   if (rc != TKN_OK) {
     FZ_CHECK(out == NULL);
     fz_one_line(err);
-    FZ_CHECK(rc == TKN_ERR_STATE || rc == TKN_ERR_UNSUPPORTED || rc == TKN_ERR_SCHEMA);
+    if (rc != TKN_ERR_STATE && rc != TKN_ERR_UNSUPPORTED && rc != TKN_ERR_SCHEMA &&
+        rc != TKN_ERR_PARSE)
+      fprintf(stderr, "render %u: status %d: %s\n", format, rc, err);
+    /* PARSE: tool-call arguments that are not a JSON object (Anthropic input) */
+    FZ_CHECK(rc == TKN_ERR_STATE || rc == TKN_ERR_UNSUPPORTED || rc == TKN_ERR_SCHEMA ||
+             rc == TKN_ERR_PARSE);
     return;
   }
   cJSON *j = NULL;
