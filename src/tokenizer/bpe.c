@@ -4,20 +4,22 @@
  * Text is validated, split at special tokens (per the options), cut into
  * pieces by the pre-tokeniser (pretok.c), and each piece is looked up whole
  * or merged: repeatedly join the adjacent pair whose bytes have the lowest
- * rank, the leftmost on ties, as tiktoken does.  Short pieces use tiktoken's
- * own scan; long ones a heap over a linked list, so the time stays
- * O(n log n) where tiktoken's is quadratic.  The tokenizer is immutable; all
+ * rank, the leftmost on ties, as tiktoken does.  The shortest pieces use
+ * tiktoken's own scan, pieces of up to 64 bytes a min-tree over the parts,
+ * longer ones a heap over a linked list, so the time stays O(n log n) where
+ * tiktoken's is quadratic.  The tokenizer is immutable; all
  * scratch space lives on the stack or in allocations owned by one call. */
 #include <errno.h>
 #include <stdio.h>
 
 #include "bpe_internal.h"
 
-/* Pieces up to SMALL_PIECE bytes are remembered per call; up to SCAN_MAX
- * bytes they merge by tiktoken's scan (fast when short), beyond by a heap. */
+/* Pieces up to SMALL_PIECE bytes are remembered per call; up to TREE_MIN
+ * bytes they merge by tiktoken's scan (fastest when short), up to
+ * SMALL_PIECE by the min-tree, beyond by the heap. */
 #define SMALL_PIECE 64
-#ifndef SCAN_MAX
-#define SCAN_MAX 64
+#ifndef TREE_MIN
+#define TREE_MIN 12
 #endif
 
 typedef struct bpe_impl {
@@ -100,6 +102,69 @@ static void merge_scan(const tki_ranks *r, const uint8_t *text, size_t n, sink *
     return;
   }
   for (size_t i = 0; i + 1 < m; i++) emit(o, pt[i].tk);
+}
+
+/* The tournament merge, for pieces of up to SMALL_PIECE bytes (the scan is
+ * quadratic: a CJK run of 60 bytes costs it thousands of steps).  Each part
+ * (by its start i) has the key rank(part, next part) << 6 | i, UINT32_MAX
+ * when it has no pair; a min-tree over the starts gives the lowest rank, the
+ * leftmost among equal ranks (the smaller start), as tiktoken chooses; a
+ * merge changes three keys, each in log2(n) steps.  Ranks must be below
+ * 2^26 (TREE_RANKS). */
+#define TREE_RANKS (1u << 26)
+
+static inline void tree_set(uint32_t *t, size_t leaves, uint32_t i, uint32_t key) {
+  size_t k = leaves + i;
+  t[k] = key;
+  for (k >>= 1; k; k >>= 1) {
+    uint32_t a = t[2 * k], b = t[2 * k + 1], m = a < b ? a : b;
+    if (t[k] == m) break; /* the ancestors are unchanged */
+    t[k] = m;
+  }
+}
+
+static inline uint32_t tree_key(uint32_t rank, uint32_t i) {
+  return rank == UINT32_MAX ? UINT32_MAX : rank << 6 | i;
+}
+
+static void merge_tree(const tki_ranks *r, const uint8_t *text, size_t n, sink *o) {
+  uint8_t p[SMALL_PIECE + 16]; /* padded copy, as in merge_scan */
+  uint32_t t[2 * SMALL_PIECE], tk[SMALL_PIECE];
+  uint8_t nx[SMALL_PIECE], pv[SMALL_PIECE];
+  memcpy(p, text, n);
+  memset(p + n, 0, 16);
+  size_t leaves = 2;
+  while (leaves < n) leaves <<= 1;
+  for (size_t i = 0; i < n; i++) {
+    tk[i] = r->byte_rank[p[i]];
+    nx[i] = (uint8_t)(i + 1);
+    pv[i] = (uint8_t)(i ? i - 1 : 0);
+    t[leaves + i] = tree_key(i + 1 < n ? tki_ranks_get2(r, p + i) : UINT32_MAX, (uint32_t)i);
+  }
+  for (size_t i = n; i < leaves; i++) t[leaves + i] = UINT32_MAX;
+  for (size_t k = leaves - 1; k > 0; k--) t[k] = t[2 * k] < t[2 * k + 1] ? t[2 * k] : t[2 * k + 1];
+  size_t parts = n;
+  while (t[1] != UINT32_MAX) {
+    uint32_t i = t[1] & 63, j = nx[i], e = j < n ? nx[j] : (uint32_t)n;
+    tk[i] = t[1] >> 6;
+    nx[i] = (uint8_t)e;
+    if (e < n) pv[e] = (uint8_t)i;
+    parts--;
+    tree_set(t, leaves, j, UINT32_MAX);
+    /* the two pairs around the new part, looked up together */
+    tki_probe qa = {0, 0, 0, 0}, qb = {0, 0, 0, 0};
+    uint32_t q = pv[i];
+    if (e < n) tki_ranks_probe(r, p + i, nx[e] - i, &qa);
+    if (i > 0) tki_ranks_probe(r, p + q, e - q, &qb);
+    tree_set(t, leaves, i, tree_key(e < n ? tki_ranks_finish(r, p + i, nx[e] - i, &qa)
+                                          : UINT32_MAX, i));
+    if (i > 0) tree_set(t, leaves, q, tree_key(tki_ranks_finish(r, p + q, e - q, &qb), q));
+  }
+  if (!o->ids) {
+    o->n += parts;
+    return;
+  }
+  for (uint32_t i = 0; i < n; i = nx[i]) emit(o, tk[i]);
 }
 
 #define NONE UINT32_MAX
@@ -287,8 +352,10 @@ static int merge_piece(const tki_ranks *r, const uint8_t *p, size_t n, uint64_t 
   /* merge into a local sink, then copy out and remember */
   uint32_t ids[SMALL_PIECE];
   sink local = {ids, SMALL_PIECE, 0, UINT64_MAX};
-  if (n <= SCAN_MAX) {
+  if (n <= TREE_MIN || r->n > TREE_RANKS) {
     merge_scan(r, p, n, &local);
+  } else if (n <= SMALL_PIECE) {
+    merge_tree(r, p, n, &local);
   } else {
     int rc = merge_heap(r, p, n, &local, sc);
     if (rc) return rc;
@@ -310,14 +377,19 @@ static int merge_piece(const tki_ranks *r, const uint8_t *p, size_t n, uint64_t 
   return TKN_OK;
 }
 
-int tki_bpe_merge_piece(const tki_ranks *r, const uint8_t *p, size_t n, int use_heap,
+int tki_bpe_merge_piece(const tki_ranks *r, const uint8_t *p, size_t n, int method,
                         uint32_t *ids, size_t cap, size_t *out_n) {
   sink o = {ids, cap, 0, UINT64_MAX};
-  if (n < 2 || (!use_heap && n > SMALL_PIECE)) return TKN_ERR_INVALID;
+  if (n < 2 || method < TKI_MERGE_SCAN || method > TKI_MERGE_TREE ||
+      (method != TKI_MERGE_HEAP && n > SMALL_PIECE) ||
+      (method == TKI_MERGE_TREE && r->n > TREE_RANKS))
+    return TKN_ERR_INVALID;
   int rc = TKN_OK;
   scratch sc = {0};
-  if (use_heap)
+  if (method == TKI_MERGE_HEAP)
     rc = merge_heap(r, p, n, &o, &sc);
+  else if (method == TKI_MERGE_TREE)
+    merge_tree(r, p, n, &o);
   else
     merge_scan(r, p, n, &o);
   scratch_free(&sc);

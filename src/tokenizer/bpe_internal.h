@@ -174,15 +174,14 @@ static inline void tki_ranks_probe(const tki_ranks *r, const uint8_t *p, size_t 
   if (n > r->max_len || n == 0) return;
   tki_key_wide(p, n, &q->head, &q->head2);
   q->h = tki_ranks_hash(p, n, q->head, q->head2);
-  if (!tki_ranks_maybe(r, q->h)) return;
-  q->maybe = 1;
+  /* the slot is fetched while the filter is read, not after */
   __builtin_prefetch(&r->slots[(uint32_t)q->h & r->mask]);
+  q->maybe = 1;
 }
 
 static inline uint32_t tki_ranks_finish(const tki_ranks *r, const uint8_t *p, size_t n,
                                         const tki_probe *q) {
-  return q->maybe ? tki_table_find(r, r->slots, r->mask, p, n, q->head, q->head2, q->h)
-                  : UINT32_MAX;
+  return q->maybe ? tki_ranks_find(r, p, n, q->head, q->head2, q->h) : UINT32_MAX;
 }
 
 /* Rank of bytes [p, p+n), or UINT32_MAX when it is not a token; reads only
@@ -210,9 +209,13 @@ int tki_ranks_parse(tki_ranks *r, const char *text, size_t len, char err[TKI_ERR
 int tki_ranks_from_blob(tki_ranks *r, const uint8_t *blob, size_t len, char err[TKI_ERRLEN]);
 void tki_ranks_free(tki_ranks *r);
 
-/* Merge one piece of n >= 2 bytes with the scan (use_heap 0; n <= 64) or
- * the heap (1), without looking the whole piece up first: for tests. */
-int tki_bpe_merge_piece(const tki_ranks *r, const uint8_t *p, size_t n, int use_heap,
+/* Merge one piece of n >= 2 bytes with one method, without looking the
+ * whole piece up first: for tests.  The scan and the tree take n <= 64 (the
+ * tree: ranks below 2^26); the heap any n. */
+#define TKI_MERGE_SCAN 0
+#define TKI_MERGE_HEAP 1
+#define TKI_MERGE_TREE 2
+int tki_bpe_merge_piece(const tki_ranks *r, const uint8_t *p, size_t n, int method,
                         uint32_t *ids, size_t cap, size_t *out_n);
 /* The rank table inside a BPE tokenizer (NULL for other kinds). */
 const tki_ranks *tki_bpe_ranks(const tkn_tokenizer *tok);
