@@ -175,11 +175,13 @@ for (const e of ENCODINGS) {
   const t1 = ours[`threads1.${e}.cpu`], w1 = ours[`threads1.${e}.wall`];
   const w2 = ours[`threads2.${e}.wall`];
   const c0 = ours[`threads2.${e}.cpu0`], c1 = ours[`threads2.${e}.cpu1`];
-  console.log(`two threads sharing one ${e} tokenizer, each counting the whole corpus:`);
+  console.log(`two threads sharing one ${e} tokenizer, each counting the whole corpus ` +
+              `(shortest of 3 runs each):`);
   console.log(`  one thread: ${w1.toFixed(3)} s wall, ${t1.toFixed(3)} s CPU; two threads: ` +
               `${w2.toFixed(3)} s wall, ${c0.toFixed(3)} s + ${c1.toFixed(3)} s CPU`);
   console.log(`  throughput of two over one: ${(2 * w1 / w2).toFixed(2)}x by wall-clock time, ` +
-              `${((t1 / c0 + t1 / c1)).toFixed(2)}x by CPU time (each thread's work over one thread's)`);
+              `${((t1 / c0 + t1 / c1)).toFixed(2)}x by CPU time (one thread's CPU time over each ` +
+              `thread's, summed: 2.00x when sharing costs a thread nothing)`);
   console.log(`  load average then: ${ours[`threads2.${e}.loadavg`]} (2 cores; the wall-clock figure ` +
               `needs two idle ones)`);
 }
