@@ -17,5 +17,7 @@
 #include "tokenomy/meter.h"
 #include "tokenomy/toolcache.h"
 #include "tokenomy/batch.h"
+#include "tokenomy/budget.h"
+#include "tokenomy/prune.h"
 
 #endif /* TOKENOMY_H */

@@ -1,0 +1,215 @@
+/* tokenomy: tool-pair-safe context pruning.
+ *
+ * A tkn_pruner cuts a conversation (tkn_conv) down to max_tokens, in place,
+ * in one of three modes sharing one options struct and one report:
+ *
+ *  TKN_PRUNE_TRIM       LangChain's trimMessages (@langchain/core 1.4.0,
+ *                       checked by a conformance test against the real one):
+ *                       keep the longest run of first / last messages that
+ *                       fits, include_system, start_on / end_on role sets,
+ *                       allow_partial with a text splitter (newlines by
+ *                       default).  The token count of a list is that of
+ *                       tkn_tokenizer_count_conv: every message with its
+ *                       overhead, plus the reply priming.
+ *  TKN_PRUNE_SCORE      keep what matters: the system prompt, pinned messages
+ *                       and the last keep_last_turns turns unconditionally,
+ *                       then the best-scored rest (recency, kind, information
+ *                       density; or the host's own score) greedily while it
+ *                       fits, put back in original order.
+ *  TKN_PRUNE_SUMMARISE  the messages that score (or trim) would drop are
+ *                       replaced, in place, by one summary message written by
+ *                       the host's callback; its tokens count against the
+ *                       budget.  If the callback fails, the messages are
+ *                       dropped instead and the report says so.
+ *
+ * Invariants, in every mode unless the named option turns them off:
+ *  - protect_tool_pairs: an assistant message with tool calls and all its
+ *    tool results are one unit, kept or dropped together; a tool result whose
+ *    call is not in the conversation is dropped.
+ *  - fix_provider_order: no leading tool message; for Anthropic the first
+ *    non-system message is from the user (leading units are dropped).
+ *  - the result fits max_tokens as tkn_tokenizer_count_conv counts it with
+ *    the `count` overheads (counts are cached in the conversation, so pruning
+ *    an unchanged conversation again does not re-tokenize it).
+ *  - if what must be kept (score and summarise modes) alone needs more than
+ *    max_tokens, tkn_prune_run fails with TKN_ERR_BUDGET, the error names the
+ *    tokens needed, and the conversation is untouched.  Every failure leaves
+ *    the conversation untouched.
+ *
+ * Where TRIM deliberately differs from LangChain: with the invariants on
+ * (the defaults) cuts never split a tool unit; a message whose content is an
+ * array of parts is never cut by allow_partial (LangChain 1.4.0 duplicates
+ * messages on that path); a partial message is counted in its final order
+ * (LangChain counts the reversed join for strategy "last", which can pass
+ * max_tokens with an order-sensitive tokenizer); where nothing fits with
+ * include_system, LangChain returns [undefined] and we return no messages.
+ * Pinned flags do not apply to TRIM.
+ *
+ * Threading: one thread at a time per pruner (it keeps scratch memory between
+ * runs) and per conversation; the tokenizer may be shared.  Reports are
+ * independent objects.
+ *
+ * Limits: max_tokens >= 0; conversations up to TKN_CONV_MAX_MESSAGES.
+ */
+#ifndef TOKENOMY_PRUNE_H
+#define TOKENOMY_PRUNE_H
+
+#include "common.h"
+#include "conv.h"
+#include "tokenizer.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Modes. */
+#define TKN_PRUNE_TRIM 0
+#define TKN_PRUNE_SCORE 1
+#define TKN_PRUNE_SUMMARISE 2
+
+/* Trim strategies. */
+#define TKN_PRUNE_LAST 0  /* keep the newest messages */
+#define TKN_PRUNE_FIRST 1 /* keep the oldest messages */
+
+/* A role set for start_on / end_on: TKN_PRUNE_ROLE(TKN_ROLE_USER) | ...
+ * As in LangChain, developer messages are of the "system" type. */
+#define TKN_PRUNE_ROLE(role) (1u << (unsigned)(role))
+
+/* Text splitter for allow_partial: set *end to the end (exclusive) of the
+ * piece that starts at byte `pos` (pos <= *end <= len) and *last to 1 if
+ * that piece is the final one.  Pieces cover the text in order; an empty
+ * final piece is allowed (the default splitter yields one after a trailing
+ * newline, as JavaScript's split does).  Return 0, or non-zero to fail
+ * (TKN_ERR_CALLBACK). */
+typedef int (*tkn_prune_splitter_fn)(const char *text, size_t len, size_t pos, size_t *end,
+                                     int32_t *last, void *user);
+/* Host scoring: the score of message i (higher is kept first).  Return 0, or
+ * non-zero to fail the run (TKN_ERR_CALLBACK). */
+typedef int (*tkn_prune_score_fn)(tkn_conv *conv, size_t i, double *score, void *user);
+/* Host summariser: summarise messages dropped[0..n) of conv (indices in the
+ * conversation as given, ascending) in at most max_tokens tokens.  Set *text
+ * (UTF-8, *len bytes) to memory that stays valid until the callback returns
+ * to tokenomy's caller (tokenomy copies it).  Return 0, or non-zero: the run
+ * then drops the messages and reports the failure. */
+typedef int (*tkn_prune_summarise_fn)(tkn_conv *conv, const size_t *dropped, size_t n,
+                                      int64_t max_tokens, const char **text, size_t *len,
+                                      void *user);
+
+#define TKN_PRUNE_OPTIONS_VERSION 1
+typedef struct tkn_prune_options {
+  uint32_t version;            /* TKN_PRUNE_OPTIONS_VERSION */
+  int32_t mode;                /* TKN_PRUNE_TRIM / _SCORE / _SUMMARISE */
+  int64_t max_tokens;          /* the budget the result must fit, >= 0 */
+  tkn_count_options count;     /* per-message overhead as the provider counts */
+  int32_t provider;            /* TKN_FORMAT_OPENAI / _ANTHROPIC; AUTO: the
+                                  conversation's source format (OpenAI if none) */
+  int32_t protect_tool_pairs;  /* 1: tool units kept or dropped whole */
+  int32_t fix_provider_order;  /* 1: no leading tool message, Anthropic user first */
+  /* ---- trim ---- */
+  int32_t strategy;            /* TKN_PRUNE_LAST / _FIRST */
+  int32_t include_system;      /* LAST only: keep a leading system message first */
+  uint32_t start_on;           /* LAST only: the kept run starts on one of these roles (0: any) */
+  uint32_t end_on;             /* the kept run ends on one of these roles (0: any) */
+  int32_t allow_partial;       /* cut the first message that does not fit */
+  tkn_prune_splitter_fn text_splitter; /* NULL: split after each "\n" */
+  void *text_splitter_user;
+  /* ---- score ---- */
+  uint32_t keep_last_turns;    /* turns (from a user message on) always kept */
+  int32_t keep_system;         /* 1: system and developer messages always kept */
+  double weight_recency;       /* each part of the score is in [0, 1] */
+  double weight_kind;
+  double weight_density;
+  tkn_prune_score_fn score;    /* NULL: the built-in score */
+  void *score_user;
+  /* ---- summarise ---- */
+  int32_t summarise_from;      /* TKN_PRUNE_SCORE or _TRIM: what gets summarised */
+  int32_t summary_role;        /* TKN_ROLE_USER (or _SYSTEM, OpenAI only) */
+  int64_t summary_max_tokens;  /* room kept for the summary message, overhead
+                                  included; 0: max_tokens / 8 */
+  tkn_prune_summarise_fn summarise; /* required in SUMMARISE mode */
+  void *summarise_user;
+} tkn_prune_options;
+#define TKN_PRUNE_OPTIONS_INIT                                                         \
+  { TKN_PRUNE_OPTIONS_VERSION, TKN_PRUNE_TRIM, 0, TKN_COUNT_OPTIONS_INIT,              \
+    TKN_FORMAT_AUTO, 1, 1, TKN_PRUNE_LAST, 0, 0, 0, 0, NULL, NULL, 2, 1, 0.5, 1.0, 0.5, \
+    NULL, NULL, TKN_PRUNE_SCORE, TKN_ROLE_USER, 0, NULL, NULL }
+/* Fill *opts with the defaults of `version`.  TKN_ERR_INVALID for NULL,
+ * TKN_ERR_VERSION for an unknown version. */
+TKN_API int tkn_prune_options_init(tkn_prune_options *opts, uint32_t version);
+
+typedef struct tkn_pruner tkn_pruner;
+typedef struct tkn_prune_report tkn_prune_report;
+
+/* A pruner counting with `tok` (borrowed: it must outlive the pruner). */
+TKN_API int tkn_prune_new(tkn_pruner **out, const tkn_tokenizer *tok);
+/* NULL is a no-op. */
+TKN_API void tkn_prune_free(tkn_pruner *pruner);
+/* The detail of the last failure of tkn_prune_run ("" if none). */
+TKN_API const char *tkn_prune_errmsg(const tkn_pruner *pruner);
+
+/* Prune conv in place.  If report is not NULL, *report receives what was
+ * done (free it with tkn_prune_report_free), NULL on failure.
+ * TKN_ERR_BUDGET: the must-keep set does not fit (the text gives its tokens);
+ * TKN_ERR_INVALID / _VERSION: bad options (the text names the field);
+ * TKN_ERR_CALLBACK: the tokenizer, splitter or score callback failed;
+ * TKN_ERR_NOMEM.  On any failure conv is unchanged. */
+TKN_API int tkn_prune_run(tkn_pruner *pruner, tkn_conv *conv, const tkn_prune_options *opts,
+                          tkn_prune_report **report);
+
+/* ---- the report ---- */
+
+/* What happened to one message of the original conversation. */
+#define TKN_PRUNE_KEPT 0       /* kept as it was */
+#define TKN_PRUNE_DROPPED 1    /* dropped */
+#define TKN_PRUNE_CUT 2        /* kept in part (allow_partial) */
+#define TKN_PRUNE_SUMMARISED 3 /* dropped and covered by the summary */
+
+/* Why. */
+#define TKN_PRUNE_WHY_FITS 0      /* kept: inside the run that fits (trim) */
+#define TKN_PRUNE_WHY_SYSTEM 1    /* kept: the system prompt */
+#define TKN_PRUNE_WHY_PINNED 2    /* kept: pinned */
+#define TKN_PRUNE_WHY_RECENT 3    /* kept: in the last keep_last_turns turns */
+#define TKN_PRUNE_WHY_SCORE 4     /* kept: chosen by score */
+#define TKN_PRUNE_WHY_TOOL_UNIT 5 /* kept or dropped with its tool call / results */
+#define TKN_PRUNE_WHY_BUDGET 6    /* dropped: did not fit */
+#define TKN_PRUNE_WHY_START_ON 7  /* dropped: before the first start_on message */
+#define TKN_PRUNE_WHY_END_ON 8    /* dropped: after the last end_on message */
+#define TKN_PRUNE_WHY_PROVIDER 9  /* dropped (or kept) so the provider accepts the order */
+#define TKN_PRUNE_WHY_ORPHAN 10   /* dropped: a tool result without its call */
+#define TKN_PRUNE_WHY_PARTIAL 11  /* cut to fit (allow_partial) */
+
+/* The summary outcome. */
+#define TKN_PRUNE_SUMMARY_NONE 0     /* not summarise mode, or nothing to summarise */
+#define TKN_PRUNE_SUMMARY_ADDED 1    /* the summary message was inserted */
+#define TKN_PRUNE_SUMMARY_FAILED 2   /* the callback failed: messages dropped */
+#define TKN_PRUNE_SUMMARY_TOO_LONG 3 /* the summary did not fit its room: dropped */
+#define TKN_PRUNE_SUMMARY_INVALID 4  /* the summary was not valid UTF-8: dropped */
+
+TKN_API void tkn_prune_report_free(tkn_prune_report *report);
+/* Tokens of the conversation before and after (as tkn_tokenizer_count_conv). */
+TKN_API int tkn_prune_report_tokens(const tkn_prune_report *report, int64_t *before,
+                                    int64_t *after);
+/* Number of messages of the original conversation. */
+TKN_API size_t tkn_prune_report_count(const tkn_prune_report *report);
+/* Message i of the original conversation: TKN_PRUNE_KEPT.. and TKN_PRUNE_WHY_..,
+ * and its tokens before pruning (overhead included).  Any out pointer may be NULL. */
+TKN_API int tkn_prune_report_message(const tkn_prune_report *report, size_t i, int32_t *action,
+                                     int32_t *reason, int64_t *tokens);
+/* Original indices of the messages kept (KEPT or CUT) or removed (DROPPED or
+ * SUMMARISED), ascending; the array lives as long as the report. */
+TKN_API int tkn_prune_report_kept(const tkn_prune_report *report, const size_t **indices,
+                                  size_t *n);
+TKN_API int tkn_prune_report_dropped(const tkn_prune_report *report, const size_t **indices,
+                                     size_t *n);
+/* The summary: TKN_PRUNE_SUMMARY_*, its tokens (overhead included, 0 if none)
+ * and its index in the pruned conversation.  Any out pointer may be NULL. */
+TKN_API int tkn_prune_report_summary(const tkn_prune_report *report, int32_t *status,
+                                     int64_t *tokens, size_t *index);
+/* One line on anything noteworthy (why a summary fell back; "" if nothing). */
+TKN_API const char *tkn_prune_report_note(const tkn_prune_report *report);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* TOKENOMY_PRUNE_H */
