@@ -1,0 +1,453 @@
+package tokenomy
+
+import (
+	"encoding/json"
+	"errors"
+	"strings"
+	"sync"
+	"testing"
+)
+
+const convJSON = `[{"role":"system","content":"You are terse."},
+{"role":"user","content":"What is the weather in Paris?","name":"ann"},
+{"role":"assistant","content":null,"tool_calls":[{"id":"call_1","type":"function",
+ "function":{"name":"weather","arguments":"{\"city\":\"Paris\"}"}}]},
+{"role":"tool","tool_call_id":"call_1","content":"18C, cloudy"},
+{"role":"assistant","content":"18C and cloudy."}]`
+
+// ok unwraps a (value, error) pair; an error panics, which fails the test.
+func ok[T any](v T, err error) T {
+	if err != nil {
+		panic(err)
+	}
+	return v
+}
+
+func noerr(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestErrorsCarryTheStatusAndTheHandleMessage(t *testing.T) {
+	_, err := ParseConv(`[{"role":"wizard","content":"x"}]`, FormatAuto)
+	if !errors.Is(err, ErrSchema) || errors.Is(err, ErrParse) {
+		t.Fatalf("want ErrSchema, got %v", err)
+	}
+	var e *Error
+	if !errors.As(err, &e) || e.Code != StatusSchema || !strings.Contains(e.Message, "wizard") {
+		t.Fatalf("bad error %#v", err)
+	}
+	if StatusParse.String() == "" {
+		t.Fatal("no status text")
+	}
+}
+
+func TestConvReadsAndConverts(t *testing.T) {
+	c := ok(ParseConv(convJSON, FormatAuto))
+	defer c.Close()
+	if c.Len() != 5 || c.Role(2) != "assistant" {
+		t.Fatalf("len %d role %q", c.Len(), c.Role(2))
+	}
+	if name := ok(c.Name(1)); name != "ann" {
+		t.Fatalf("name %q", name)
+	}
+	calls := ok(c.ToolCalls(2))
+	if len(calls) != 1 || calls[0] != (ToolCall{"call_1", "weather", `{"city":"Paris"}`}) {
+		t.Fatalf("calls %+v", calls)
+	}
+	if i := ok(c.FindToolResult("call_1")); i != 3 {
+		t.Fatalf("tool result at %d", i)
+	}
+	if _, err := c.FindToolCall("nope"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("want ErrNotFound, got %v", err)
+	}
+	var a struct {
+		System   string
+		Messages []json.RawMessage
+	}
+	if err := json.Unmarshal([]byte(ok(c.JSON(FormatAnthropic))), &a); err != nil {
+		t.Fatal(err)
+	}
+	if a.System != "You are terse." || len(a.Messages) != 4 {
+		t.Fatalf("anthropic %+v", a)
+	}
+	if err := c.Append("user", "naïve 日本語"); err != nil {
+		t.Fatal(err)
+	}
+	if s := ok(c.Text(5)); s != "naïve 日本語" {
+		t.Fatalf("text %q", s)
+	}
+	if err := c.Append("user", "\xff"); !errors.Is(err, ErrUTF8) {
+		t.Fatalf("want ErrUTF8, got %v", err)
+	}
+}
+
+func TestCountConvIsItsMessagesPlusPriming(t *testing.T) {
+	tok := ok(NewEstimator())
+	defer tok.Close()
+	c := ok(ParseConv(convJSON, FormatAuto))
+	total, per, err := tok.CountConvMessages(c, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sum int64
+	for _, v := range per {
+		sum += v
+	}
+	if total != sum+3 || len(per) != 5 {
+		t.Fatalf("total %d sum %d", total, sum)
+	}
+	zero := CountOptions{}
+	bare := ok(tok.CountConv(c, &zero))
+	if bare != total-3-5*3-1-3 {
+		t.Fatalf("bare %d total %d", bare, total)
+	}
+	if _, err := tok.CountConv(c, &CountOptions{PerMessage: -1}); !errors.Is(err, ErrInvalid) {
+		t.Fatalf("want ErrInvalid, got %v", err)
+	}
+}
+
+func TestCallbackTokenizerErrorsAndPanicsComeBackWrapped(t *testing.T) {
+	boom := errors.New("boom")
+	tok := ok(NewCallbackTokenizer(func(s string) (int64, error) {
+		switch s {
+		case "fail":
+			return 0, boom
+		case "panic":
+			panic("oops")
+		}
+		return int64(len(strings.Fields(s))), nil
+	}))
+	defer tok.Close()
+	if n := ok(tok.Count("a b c")); n != 3 {
+		t.Fatalf("count %d", n)
+	}
+	_, err := tok.Count("fail")
+	if !errors.Is(err, ErrCallback) || !errors.Is(err, boom) {
+		t.Fatalf("want ErrCallback wrapping boom, got %v", err)
+	}
+	_, err = tok.Count("panic")
+	if !errors.Is(err, ErrCallback) || !strings.Contains(err.Error(), "oops") {
+		t.Fatalf("want the recovered panic, got %v", err)
+	}
+	c := ok(ParseConv(`[{"role":"user","content":"fail"}]`, FormatAuto))
+	if _, err := tok.CountConv(c, nil); !errors.Is(err, boom) || !strings.Contains(err.Error(), "messages[0]") {
+		t.Fatalf("want boom with the message, got %v", err)
+	}
+}
+
+func TestOneTokenizerIsSharedByManyGoroutines(t *testing.T) {
+	tok := ok(NewCallbackTokenizer(func(s string) (int64, error) { return int64(len(s)), nil }))
+	est := ok(NewEstimator())
+	text := strings.Repeat("The quick brown fox jumps over the lazy dog. ", 20)
+	want := ok(est.Count(text))
+	var wg sync.WaitGroup
+	errs := make(chan error, 8)
+	for g := 0; g < 8; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < 200; i++ {
+				n, err := est.Count(text)
+				m, err2 := tok.Count(text)
+				if err != nil || err2 != nil || n != want || m != int64(len(text)) {
+					errs <- errors.New("wrong count under concurrency")
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+}
+
+func TestCloseTwiceIsANoOp(t *testing.T) {
+	tok := ok(NewEstimator())
+	tok.Close()
+	tok.Close()
+	c := ok(NewConv())
+	c.Close()
+	c.Close()
+}
+
+func TestPricesAndMeter(t *testing.T) {
+	prices := ok(DefaultPrices())
+	defer prices.Close()
+	p := ok(prices.Lookup("gpt-4o"))
+	u := Usage{InputTokens: 1000, OutputTokens: 100}
+	cost := ok(prices.Cost("gpt-4o", u))
+	if cost.Total != 1000*p.Input()+100*p.Output() {
+		t.Fatalf("cost %+v", cost)
+	}
+	if c2 := ok(p.Compute(u)); c2 != cost {
+		t.Fatalf("compute %+v != %+v", c2, cost)
+	}
+	if v := ok(ParseUSD(FormatUSD(cost.Total))); v != cost.Total {
+		t.Fatalf("usd round trip %d", v)
+	}
+	if _, err := prices.Lookup("no-such-model"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("want ErrNotFound, got %v", err)
+	}
+	pu := ok(ParseUsage(`{"input_tokens":10,"cache_read_input_tokens":90,"output_tokens":5}`, UsageAuto))
+	if pu.InputTokens != 100 || pu.CacheReadTokens != 90 {
+		t.Fatalf("usage %+v", pu)
+	}
+	m := ok(NewMeter(prices, 0, 0))
+	defer m.Close()
+	var wg sync.WaitGroup
+	for g := 0; g < 4; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < 25; i++ {
+				if err := m.Record(Call{Workflow: "triage", Model: "gpt-4o", Usage: u, Cost: CostCompute}); err != nil {
+					t.Error(err)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	st := ok(m.Stats(DimWorkflow, "triage"))
+	if st.Calls != 100 || st.Cost != 100*cost.Total {
+		t.Fatalf("stats %+v", st)
+	}
+	if out := ok(m.Export(ExportPrometheus)); !strings.Contains(out, "gen_ai_client_token_usage") {
+		t.Fatal("no histogram in the export")
+	}
+}
+
+const routerJSON = `{"tiers":[{"name":"small","models":["mini"],"threshold":0.7},
+ {"name":"large","models":["big","backup"]}],
+ "rules":[{"when":{"attr":"kind","eq":"chat"},"tier":"small","reason":"chit-chat","shadow_rate":1}],
+ "default_tier":"large"}`
+
+func TestRouterDecidesWithAGoClock(t *testing.T) {
+	now := int64(1000)
+	var mu sync.Mutex
+	r := ok(NewRouter(routerJSON, &RouterOptions{NowMS: func() int64 { mu.Lock(); defer mu.Unlock(); return now }}))
+	defer r.Close()
+	task := ok(NewTask(map[string]interface{}{"kind": "chat", "n": 3, "tags": []string{"a"}, "hot": true}))
+	d := ok(r.Decide(task))
+	if d.Rule != 0 || d.Model != "mini" || d.Reason != "chit-chat" {
+		t.Fatalf("decision %+v", d)
+	}
+	other := ok(TaskFromJSON(`{"kind":"code"}`))
+	for i := 0; i < 10; i++ {
+		if _, err := r.ReportFailure("big", FailServer); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if until := ok(r.ModelCooldown("big")); until <= now {
+		t.Fatalf("cooldown until %d", until)
+	}
+	if d := ok(r.Decide(other)); d.Model != "backup" {
+		t.Fatalf("failover %+v", d)
+	}
+	if _, err := NewRouter(`{"tiers":[]`, nil); !errors.Is(err, ErrParse) {
+		t.Fatalf("want ErrParse, got %v", err)
+	}
+}
+
+func TestRouterCallbacksReturnTheirErrors(t *testing.T) {
+	r := ok(NewRouter(routerJSON, nil))
+	boom := errors.New("judge down")
+	if _, err := r.ShadowCompare(0, "a", "b", func(a, b string) (bool, error) { return false, boom }); !errors.Is(err, boom) {
+		t.Fatalf("want boom, got %v", err)
+	}
+	if ok := ok(r.ShadowCompare(0, "a", "a", func(a, b string) (bool, error) { return a == b, nil })); !ok {
+		t.Fatal("comparator verdict lost")
+	}
+	c := ok(r.NewCascade(0, func(s string) (float64, error) {
+		if s == "meh" {
+			return 0.2, nil
+		}
+		return 0, boom
+	}))
+	defer c.Close()
+	if _, m, _ := c.Next(); m != "mini" {
+		t.Fatalf("first model %q", m)
+	}
+	if st, conf, err := c.Report("meh", true, 5); err != nil || st != CascadeEscalate || conf != 0.2 {
+		t.Fatalf("report %d %v %v", st, conf, err)
+	}
+	c.Next()
+	if _, _, err := c.Report("x", true, 1); !errors.Is(err, boom) || c.Attempts() != 1 {
+		t.Fatalf("want boom and nothing counted, got %v, %d", err, c.Attempts())
+	}
+}
+
+func TestSchemaValidatesAndCaps(t *testing.T) {
+	s := ok(CompileSchema(`{"type":"object","properties":{"name":{"type":"string","maxLength":5}},
+	  "required":["name"],"additionalProperties":false}`))
+	defer s.Close()
+	if v := ok(s.Validate(`{"name":"bob"}`)); !v.Valid {
+		t.Fatalf("valid doc refused: %+v", v)
+	}
+	v := ok(s.Validate(`{"name":"bobbybob","x":1}`))
+	if v.Valid || len(v.Errors) != 2 || v.Reask == "" {
+		t.Fatalf("validation %+v", v)
+	}
+	tok := ok(NewEstimator())
+	if n, bounded, err := s.OutputCap(tok, 1); err != nil || !bounded || n <= 5 {
+		t.Fatalf("cap %d %v %v", n, bounded, err)
+	}
+	if _, err := CompileSchema(`{"$dynamicRef":"#x"}`); !errors.Is(err, ErrUnsupported) {
+		t.Fatalf("want ErrUnsupported, got %v", err)
+	}
+	if st := ok(RetryNext(4, 1)); st.Action != 3 {
+		t.Fatalf("retry %+v", st)
+	}
+}
+
+func TestBudgetReserveCommitAndLimitCallback(t *testing.T) {
+	o := DefaultBudgetOptions()
+	o.HardTokens = 1000
+	var seen []string
+	o.OnLimit = func(level, dim string) { seen = append(seen, level+"/"+dim) }
+	b := ok(NewBudget(o, nil))
+	defer b.Close()
+	r := ok(b.Reserve(Amount{InputTokens: 300, OutputTokens: 100}))
+	if err := r.Commit(Amount{InputTokens: 300, OutputTokens: 50}); err != nil {
+		t.Fatal(err)
+	}
+	if st := ok(b.Status()); st.TokensCommitted != 350 || st.TokensReserved != 0 {
+		t.Fatalf("state %+v", st)
+	}
+	if _, err := b.Reserve(Amount{InputTokens: 900}); !errors.Is(err, ErrBudget) {
+		t.Fatalf("want ErrBudget, got %v", err)
+	}
+	if err := b.Charge(Amount{InputTokens: 650}); err != nil {
+		t.Fatal(err)
+	}
+	if len(seen) != 1 || seen[0] != "hard/tokens" {
+		t.Fatalf("limit callback %v", seen)
+	}
+}
+
+func longConv(t *testing.T) *Conv {
+	c := ok(ParseConv(convJSON, FormatAuto))
+	noerr(t, c.Insert(1, "user", strings.Repeat("Tell me a long story about dragons. ", 5)))
+	noerr(t, c.Insert(2, "assistant", strings.Repeat("Once upon a time there was a dragon. ", 10)))
+	return c
+}
+
+func TestPruneKeepsToolPairsAndUsesGoCallbacks(t *testing.T) {
+	tok := ok(NewEstimator())
+	pr := ok(NewPruner(tok))
+	defer pr.Close()
+	c := longConv(t)
+	rep := ok(pr.Run(c, PruneOptions{Mode: PruneScore, MaxTokens: 80, KeepLastTurns: 1}))
+	if rep.TokensAfter > 80 || len(rep.Dropped) != 2 || rep.Dropped[0] != 1 {
+		t.Fatalf("report %+v", rep)
+	}
+	if n := ok(tok.CountConv(c, nil)); n != rep.TokensAfter {
+		t.Fatalf("count %d vs report %d", n, rep.TokensAfter)
+	}
+	boom := errors.New("scorer down")
+	c2 := longConv(t)
+	before := ok(c2.JSON(FormatOpenAI))
+	_, err := pr.Run(c2, PruneOptions{Mode: PruneScore, MaxTokens: 80, KeepLastTurns: 0,
+		Score: func(i int) (float64, error) { return 0, boom }})
+	if !errors.Is(err, ErrCallback) || !errors.Is(err, boom) {
+		t.Fatalf("want boom, got %v", err)
+	}
+	if after := ok(c2.JSON(FormatOpenAI)); after != before {
+		t.Fatal("a failed run changed the conversation")
+	}
+	c3 := longConv(t)
+	rep = ok(pr.Run(c3, PruneOptions{Mode: PruneSummarise, MaxTokens: 100, KeepLastTurns: 1,
+		SummaryMaxTokens: 30, Summarise: func(d []int, max int64) (string, error) {
+			return "Asked about dragons.", nil
+		}}))
+	if rep.Summary != 1 || ok(c3.Text(rep.SummaryIndex)) != "Asked about dragons." {
+		t.Fatalf("summary %+v", rep)
+	}
+}
+
+func TestToolCacheHitsAndExpiresOnAGoClock(t *testing.T) {
+	var now int64
+	tc := ok(NewToolCache(ToolCacheOptions{Clock: func() int64 { return now }}))
+	defer tc.Close()
+	noerr(t, tc.SetPolicy("search", true, 1000, ScopeSession))
+	noerr(t, tc.Put("search", `{"q":"x","n":2.0}`, "s1", "result", 10))
+	if v, ok, err := tc.Get("search", `{"n":2,"q":"x"}`, "s1"); err != nil || !ok || v != "result" {
+		t.Fatalf("get %q %v %v", v, ok, err)
+	}
+	now = 5000
+	if _, ok, _ := tc.Get("search", `{"n":2,"q":"x"}`, "s1"); ok {
+		t.Fatal("expired entry served")
+	}
+	if err := tc.Put("mail", `{}`, "s1", "x", 1); !errors.Is(err, ErrState) {
+		t.Fatalf("want ErrState, got %v", err)
+	}
+	if st := ok(tc.Stats()); st.Hits != 1 || st.Expirations != 1 {
+		t.Fatalf("stats %+v", st)
+	}
+}
+
+func TestBatchRoundTrip(t *testing.T) {
+	var lines []string
+	w := ok(NewBatchWriter(BatchWriterOptions{Write: func(b []byte) error { lines = append(lines, string(b)); return nil }}))
+	defer w.Close()
+	noerr(t, w.Add("r1", `{"model":"gpt-4o-mini","messages":[]}`))
+	noerr(t, w.Add("r2", `{"model":"gpt-4o-mini","messages":[]}`))
+	if err := w.Add("r1", `{"model":"gpt-4o-mini"}`); !errors.Is(err, ErrDuplicate) {
+		t.Fatalf("want ErrDuplicate, got %v", err)
+	}
+	noerr(t, w.Finish())
+	if len(lines) != 2 || !strings.Contains(lines[0], `"custom_id":"r1"`) {
+		t.Fatalf("lines %q", lines)
+	}
+	prices := ok(DefaultPrices())
+	var got []BatchResult
+	r := ok(NewBatchReader(BatchOpenAI, prices, func(res BatchResult) error { got = append(got, res); return nil }))
+	defer r.Close()
+	noerr(t, r.ExpectWriter(w))
+	noerr(t, r.Feed([]byte(`{"id":"b","custom_id":"r1","error":null,"response":{"status_code":200,`+
+		`"body":{"model":"gpt-4o-mini","usage":{"prompt_tokens":12,"completion_tokens":3,"total_tokens":15}}}}`+"\n")))
+	noerr(t, r.Finish())
+	if len(got) != 1 || got[0].CustomID != "r1" || got[0].Usage == nil || got[0].Usage.InputTokens != 12 || got[0].Cost == nil {
+		t.Fatalf("results %+v", got)
+	}
+	if s := ok(r.Summary()); s.Missing != 1 || s.Succeeded != 1 {
+		t.Fatalf("summary %+v", s)
+	}
+	boom := errors.New("disk full")
+	w2 := ok(NewBatchWriter(BatchWriterOptions{Write: func(b []byte) error { return boom }}))
+	if err := w2.Add("a", `{"model":"m"}`); !errors.Is(err, ErrIO) || !errors.Is(err, boom) {
+		t.Fatalf("want ErrIO wrapping boom, got %v", err)
+	}
+}
+
+func TestPromptAssemblesAndRenders(t *testing.T) {
+	tok := ok(NewEstimator())
+	build := func(q string) *Prompt {
+		b := ok(NewPromptBuilder(false))
+		defer b.Close()
+		ok(b.AddTool(`{"name":"weather","parameters":{"type":"object"}}`))
+		ok(b.AddText(SegStatic, StableStatic, "system", strings.Repeat("You are terse. ", 200)))
+		ok(b.SetHistory(ok(ParseConv(`[{"role":"user","content":"hi"}]`, FormatAuto)), StableSession))
+		ok(b.AddText(SegDynamic, StableVolatile, "query", q))
+		return ok(b.Assemble(tok))
+	}
+	p1, p2 := build("weather?"), build("rain?")
+	if p1.Version() != p2.Version() || p1.Fingerprint() == p2.Fingerprint() || p1.Segments() != 4 {
+		t.Fatal("fingerprints do not follow the segments")
+	}
+	if first, n, err := p2.Diff(p1); err != nil || first != 3 || n != 1 {
+		t.Fatalf("diff %d %d %v", first, n, err)
+	}
+	body := ok(p1.Render(RenderOptions{Format: FormatAnthropic, Model: "claude-sonnet-4-5", MaxTokens: 100, MinCacheTokens: 100}))
+	if !strings.Contains(body, "cache_control") {
+		t.Fatal("no cache breakpoint")
+	}
+	f := ok(Lint("Today is 2026-11-28."))
+	if len(f) != 1 || f[0].Kind != "date" || f[0].Offset != 9 {
+		t.Fatalf("lint %+v", f)
+	}
+}
