@@ -123,16 +123,20 @@ def error_for(status: int, message: str = "") -> TokenomyError:
 # parks it here (per thread: C calls a callback on the thread that called C)
 # and returns a failure to C; the wrapper that made the C call then raises it.
 
-_tls = threading.local()
+class _Parked(threading.local):
+    exc: Optional[BaseException] = None  # a class default: reading it is fast
+
+
+_tls = _Parked()
 
 
 def _park(exc: BaseException) -> None:
-    if getattr(_tls, "exc", None) is None:
+    if _tls.exc is None:
         _tls.exc = exc
 
 
 def _take_parked() -> Optional[BaseException]:
-    exc = getattr(_tls, "exc", None)
+    exc = _tls.exc
     if exc is not None:
         _tls.exc = None
     return exc
@@ -140,7 +144,7 @@ def _take_parked() -> Optional[BaseException]:
 
 def check(status: int, message: Union[None, str, Callable[[], str]] = None) -> None:
     """Raise for a failed status (and re-raise a callback's exception)."""
-    parked = getattr(_tls, "exc", None)
+    parked = _tls.exc
     if status == 0 and parked is None:
         return
     if parked is not None:
@@ -211,19 +215,33 @@ def ftype(struct_type: type, name: str) -> Any:
 
 # ---- handles -------------------------------------------------------------
 
+class _Closed:
+    """Stands in for a closed handle's pointer: passing it to C raises."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    @property
+    def _as_parameter_(self) -> int:
+        raise ValueError("%s is closed" % self.name)
+
+
 class Handle:
     """Owns one C object: freed exactly once, by close(), `with`, or the
-    garbage collector.  Objects it borrows are kept in _keep so they outlive it."""
+    garbage collector.  Objects it borrows are kept in _keep so they outlive it.
+    The object itself is passed to C (ctypes reads _as_parameter_, a plain
+    attribute for speed; a closed handle raises ValueError instead)."""
 
     _free: Optional[str] = None
     _ptr: Optional[int] = None
 
     def __init__(self, ptr: Optional[int], keep: Iterable[Any] = ()) -> None:
         self._ptr = ptr
+        self._as_parameter_: Any = ptr if ptr else _Closed(type(self).__name__)
         self._keep: List[Any] = list(keep)
 
-    @property
-    def _as_parameter_(self) -> int:
+    def raw(self) -> int:
+        """The C pointer (for struct fields); ValueError once closed."""
         if not self._ptr:
             raise ValueError("%s is closed" % type(self).__name__)
         return self._ptr
@@ -234,6 +252,7 @@ class Handle:
 
     def close(self) -> None:
         ptr, self._ptr = self._ptr, None
+        self._as_parameter_ = _Closed(type(self).__name__)
         if ptr and self._free:
             getattr(lib, self._free)(ptr)
         self._keep = []

@@ -5,8 +5,13 @@ import ctypes
 from typing import Any, Callable, Iterable, List, Optional, Sequence, Tuple, Union
 
 from . import _ffi as ffi
+from ._core import _tls
 from ._core import (Handle, ftype, Text, at, check, dec, enc, errbuf, lib, new_handle, options,
                     take, _park)
+
+_c_int64, _byref = ctypes.c_int64, ctypes.byref
+_count, _count_conv = lib.tkn_tokenizer_count, lib.tkn_tokenizer_count_conv
+_load = lib.tkn_conv_load
 
 FORMATS = {"auto": ffi.TKN_FORMAT_AUTO, "openai": ffi.TKN_FORMAT_OPENAI,
            "anthropic": ffi.TKN_FORMAT_ANTHROPIC}
@@ -79,8 +84,10 @@ class Conversation(Handle):
 
     def load(self, json: Text, format: Format = "auto") -> None:
         """Replace the whole conversation with `json` (one call, whole input)."""
-        b = enc(json)
-        self._check(lib.tkn_conv_load(self, fmt(format), b, len(b)))
+        b = json.encode("utf-8", "surrogatepass") if type(json) is str else enc(json)
+        st = _load(self, FORMATS[format] if type(format) is str else format, b, len(b))
+        if st:
+            self._check(st)
 
     def to_json(self, format: Format = "openai") -> str:
         out, n = ctypes.c_void_p(), ctypes.c_size_t()
@@ -296,9 +303,12 @@ class Tokenizer(Handle):
         return dec(lib.tkn_tokenizer_name(self)) or ""
 
     def count(self, text: Text) -> int:
-        b = enc(text)
-        out = ctypes.c_int64()
-        check(lib.tkn_tokenizer_count(self, b, len(b), ctypes.byref(out)))
+        # the hot path: one C call, no helper calls unless something failed
+        b = text.encode("utf-8", "surrogatepass") if type(text) is str else enc(text)
+        out = _c_int64()
+        st = _count(self, b, len(b), _byref(out))
+        if st or _tls.exc is not None:
+            check(st)
         return out.value
 
     def count_message(self, conv: Conversation, i: int, **overheads: int) -> int:
@@ -313,11 +323,12 @@ class Tokenizer(Handle):
                    **overheads: int) -> Union[int, Tuple[int, List[int]]]:
         """Tokens of the whole conversation, in one call; with with_messages,
         (total, [tokens of each message])."""
-        opts = count_options(**overheads) if overheads else None
-        total = ctypes.c_int64()
+        opts = _byref(count_options(**overheads)) if overheads else None
+        total = _c_int64()
         arr = (ctypes.c_int64 * len(conv))() if with_messages else None
-        check(lib.tkn_tokenizer_count_conv(self, conv, ctypes.byref(opts) if opts else None,
-                                           ctypes.byref(total), arr), conv._msg)
+        st = _count_conv(self, conv, opts, _byref(total), arr)
+        if st or _tls.exc is not None:
+            check(st, conv._msg)
         if with_messages:
             return total.value, list(arr)  # type: ignore[arg-type]
         return total.value

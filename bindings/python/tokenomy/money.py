@@ -178,7 +178,7 @@ class Meter(Handle):
                        ffi.TKN_METER_OPTIONS_VERSION, max_keys=max_keys,
                        budget_margin_pct=budget_margin_pct)
         if prices is not None:
-            opts.prices = prices._as_parameter_
+            opts.prices = prices.raw()
         super().__init__(new_handle(lib.tkn_meter_new, ctypes.byref(opts), msg=None),
                          keep=[prices])
 

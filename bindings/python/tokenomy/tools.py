@@ -50,7 +50,7 @@ class ToolCache(Handle):
             keep.append(ftype(ffi.tkn_toolcache_options, "clock")(tramp))
             opts.clock = keep[-1]
         if tokenizer is not None:
-            opts.tokenizer = tokenizer._as_parameter_
+            opts.tokenizer = tokenizer.raw()
         super().__init__(new_handle(lib.tkn_toolcache_new, ctypes.byref(opts)), keep)
 
     def _msg(self) -> str:
@@ -220,7 +220,7 @@ class BatchReader(Handle):
             keep.append(ftype(ffi.tkn_batch_reader_options, "on_result")(tramp))
             opts.on_result = keep[-1]
         if prices is not None:
-            opts.prices = prices._as_parameter_
+            opts.prices = prices.raw()
         super().__init__(new_handle(lib.tkn_batch_reader_new, ctypes.byref(opts)), keep)
 
     def _check(self, st: int) -> None:
