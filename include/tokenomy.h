@@ -8,6 +8,8 @@
 #include "tokenomy/conv.h"
 #include "tokenomy/tokenizer.h"
 /* the parts */
+#include "tokenomy/budget.h"
+#include "tokenomy/prune.h"
 #include "tokenomy/router.h"
 #include "tokenomy/schema.h"
 #include "tokenomy/prompt.h"
@@ -17,7 +19,6 @@
 #include "tokenomy/meter.h"
 #include "tokenomy/toolcache.h"
 #include "tokenomy/batch.h"
-#include "tokenomy/budget.h"
-#include "tokenomy/prune.h"
+#include "tokenomy/store.h"
 
 #endif /* TOKENOMY_H */

@@ -19,40 +19,9 @@
 #include <string.h>
 #include <time.h>
 
-#include "../internal.h"
-#include "tokenomy/budget.h"
+#include "budget_internal.h"
 
-#define NDIM 2
 #define DAY_SECONDS 86400
-
-typedef struct dim {
-  _Atomic int64_t used;      /* committed + reserved */
-  _Atomic int64_t reserved;
-  _Atomic int64_t committed; /* current period */
-} dim;
-
-struct tkn_budget {
-  atomic_long refs;
-  tkn_budget *parent; /* changed only by set_parent, which must not race */
-  tkn_budget_options o;
-  int64_t hard[NDIM], soft[NDIM];
-  dim d[NDIM];
-  atomic_uint fired; /* bit (dimension * 2 + level - 1): callback already made */
-  /* periods */
-  pthread_mutex_t mu;
-  _Atomic int64_t cur_slice;
-  size_t nslices;
-  int64_t *ring[NDIM];
-  /* error text, written under errmu */
-  pthread_mutex_t errmu;
-  char err[TKI_ERRLEN];
-};
-
-struct tkn_budget_reservation {
-  int depth;
-  tkn_budget *chain[TKN_BUDGET_MAX_DEPTH];
-  int64_t amt[NDIM];
-};
 
 static pthread_mutex_t g_topology = PTHREAD_MUTEX_INITIALIZER;
 static const char *const g_dim_name[NDIM] = {"token", "money"};
@@ -79,6 +48,7 @@ static int set_err(tkn_budget *b, int status, const char *fmt, ...) {
 static void budget_ref(tkn_budget *b) { atomic_fetch_add(&b->refs, 1); }
 
 static void budget_destroy(tkn_budget *b) {
+  tki_bshared_free(b->shared);
   pthread_mutex_destroy(&b->mu);
   pthread_mutex_destroy(&b->errmu);
   for (int k = 0; k < NDIM; k++) tki_free(b->ring[k]);
@@ -432,11 +402,37 @@ static int check_turn(tkn_budget *b, tkn_budget **chain, int depth, const tkn_bu
   return TKN_OK;
 }
 
-/* Reserve amt on every level, all or nothing. */
-static int reserve_chain(tkn_budget *b, tkn_budget **chain, int depth, const int64_t amt[NDIM]) {
+/* Undo the reservation of amt on levels [0, n). */
+static void unreserve_levels(tkn_budget **chain, struct tki_bshared_res **sres, int n,
+                             const int64_t amt[NDIM]) {
+  for (int l = n - 1; l >= 0; l--) {
+    if (chain[l]->shared) {
+      tki_bshared_release(chain[l], sres[l]);
+      sres[l] = NULL;
+      continue;
+    }
+    for (int j = 0; j < NDIM; j++) {
+      atomic_fetch_sub(&chain[l]->d[j].reserved, amt[j]);
+      atomic_fetch_sub(&chain[l]->d[j].used, amt[j]);
+    }
+  }
+}
+
+/* Reserve amt on every level, all or nothing (a shared level on its store). */
+static int reserve_chain(tkn_budget *b, tkn_budget **chain, struct tki_bshared_res **sres,
+                         int depth, const int64_t amt[NDIM]) {
   char nb[32];
   for (int i = 0; i < depth; i++) {
     tkn_budget *c = chain[i];
+    if (c->shared) {
+      char se[TKI_ERRLEN];
+      int rc = tki_bshared_reserve(c, amt, &sres[i], se);
+      if (rc != TKN_OK) {
+        unreserve_levels(chain, sres, i, amt);
+        return set_err(b, rc, "%s: %s", level_name(i, nb), se);
+      }
+      continue;
+    }
     advance(c);
     for (int k = 0; k < NDIM; k++) {
       int64_t seen;
@@ -444,11 +440,7 @@ static int reserve_chain(tkn_budget *b, tkn_budget **chain, int depth, const int
       if (rc != TKN_OK) {
         /* roll back this level's earlier dimensions and every lower level */
         for (int j = k - 1; j >= 0; j--) atomic_fetch_sub(&c->d[j].used, amt[j]);
-        for (int l = i - 1; l >= 0; l--)
-          for (int j = 0; j < NDIM; j++) {
-            atomic_fetch_sub(&chain[l]->d[j].reserved, amt[j]);
-            atomic_fetch_sub(&chain[l]->d[j].used, amt[j]);
-          }
+        unreserve_levels(chain, sres, i, amt);
         if (rc == TKN_ERR_OVERFLOW)
           return set_err(b, rc, "reserving %lld %s on %s overflows its total %lld", (long long)amt[k],
                          g_dim_name[k], level_name(i, nb), (long long)seen);
@@ -476,7 +468,7 @@ int tkn_budget_reserve(tkn_budget *budget, const tkn_budget_amount *amount,
   if (!r) return set_err(budget, TKN_ERR_NOMEM, "reserve: out of memory");
   if ((rc = take_chain(budget, r->chain, &r->depth)) != TKN_OK ||
       (rc = check_turn(budget, r->chain, r->depth, amount, amt)) != TKN_OK ||
-      (rc = reserve_chain(budget, r->chain, r->depth, amt)) != TKN_OK) {
+      (rc = reserve_chain(budget, r->chain, r->sres, r->depth, amt)) != TKN_OK) {
     drop_chain(r->chain, r->depth);
     tki_free(r);
     return rc;
@@ -533,15 +525,32 @@ static void uncommit_level(tkn_budget *c, const int64_t reserved[NDIM], const in
   if (periodic) pthread_mutex_unlock(&c->mu);
 }
 
-static int commit_chain(tkn_budget *b, tkn_budget **chain, int depth, const int64_t reserved[NDIM],
-                        const int64_t actual[NDIM]) {
+/* In-process levels first, then shared ones (whose commit cannot be taken
+ * back): a shared level that fails undoes the in-process levels and leaves
+ * the reservation open; shared levels already committed are not committed
+ * again (sres[i] NULL). */
+static int commit_chain(tkn_budget *b, tkn_budget **chain, struct tki_bshared_res **sres,
+                        int depth, const int64_t reserved[NDIM], const int64_t actual[NDIM]) {
   char nb[32];
   for (int i = 0; i < depth; i++) {
+    if (chain[i]->shared) continue;
     if (commit_level(chain[i], reserved, actual) != TKN_OK) {
-      for (int l = i - 1; l >= 0; l--) uncommit_level(chain[l], reserved, actual);
+      for (int l = i - 1; l >= 0; l--)
+        if (!chain[l]->shared) uncommit_level(chain[l], reserved, actual);
       return set_err(b, TKN_ERR_OVERFLOW, "commit of %lld tokens, %lld money overflows the totals of %s",
                      (long long)actual[0], (long long)actual[1], level_name(i, nb));
     }
+  }
+  for (int i = 0; i < depth; i++) {
+    if (!chain[i]->shared || !sres[i]) continue;
+    char se[TKI_ERRLEN];
+    int rc = tki_bshared_commit(chain[i], sres[i], actual, se);
+    if (rc != TKN_OK) {
+      for (int l = depth - 1; l >= 0; l--)
+        if (!chain[l]->shared) uncommit_level(chain[l], reserved, actual);
+      return set_err(b, rc, "%s: %s", level_name(i, nb), se);
+    }
+    sres[i] = NULL;
   }
   for (int i = 0; i < depth; i++) fire_crossings(chain[i]);
   return TKN_OK;
@@ -553,7 +562,8 @@ int tkn_budget_commit(tkn_budget_reservation *res, const tkn_budget_amount *actu
   int64_t amt[NDIM];
   int rc = read_amount(b, actual, "commit", amt);
   if (rc != TKN_OK) return rc;
-  if ((rc = commit_chain(b, res->chain, res->depth, res->amt, amt)) != TKN_OK) return rc;
+  if ((rc = commit_chain(b, res->chain, res->sres, res->depth, res->amt, amt)) != TKN_OK)
+    return rc;
   drop_chain(res->chain, res->depth);
   tki_free(res);
   return TKN_OK;
@@ -561,13 +571,7 @@ int tkn_budget_commit(tkn_budget_reservation *res, const tkn_budget_amount *actu
 
 void tkn_budget_release(tkn_budget_reservation *res) {
   if (!res) return;
-  for (int i = 0; i < res->depth; i++) {
-    tkn_budget *c = res->chain[i];
-    for (int k = 0; k < NDIM; k++) {
-      atomic_fetch_sub(&c->d[k].reserved, res->amt[k]);
-      atomic_fetch_sub(&c->d[k].used, res->amt[k]);
-    }
-  }
+  unreserve_levels(res->chain, res->sres, res->depth, res->amt);
   drop_chain(res->chain, res->depth);
   tki_free(res);
 }
@@ -578,18 +582,13 @@ int tkn_budget_charge(tkn_budget *budget, const tkn_budget_amount *amount) {
   int rc = read_amount(budget, amount, "charge", amt);
   if (rc != TKN_OK) return rc;
   tkn_budget *chain[TKN_BUDGET_MAX_DEPTH];
+  struct tki_bshared_res *sres[TKN_BUDGET_MAX_DEPTH] = {NULL};
   int depth = 0;
   if ((rc = take_chain(budget, chain, &depth)) != TKN_OK) return rc;
   if ((rc = check_turn(budget, chain, depth, amount, amt)) == TKN_OK &&
-      (rc = reserve_chain(budget, chain, depth, amt)) == TKN_OK) {
-    rc = commit_chain(budget, chain, depth, amt, amt);
-    if (rc != TKN_OK) {
-      for (int i = 0; i < depth; i++)
-        for (int k = 0; k < NDIM; k++) {
-          atomic_fetch_sub(&chain[i]->d[k].reserved, amt[k]);
-          atomic_fetch_sub(&chain[i]->d[k].used, amt[k]);
-        }
-    }
+      (rc = reserve_chain(budget, chain, sres, depth, amt)) == TKN_OK) {
+    rc = commit_chain(budget, chain, sres, depth, amt, amt);
+    if (rc != TKN_OK) unreserve_levels(chain, sres, depth, amt);
   }
   drop_chain(chain, depth);
   return rc;
@@ -619,6 +618,12 @@ int tkn_budget_status(tkn_budget *budget, tkn_budget_state *state) {
   int64_t remaining[NDIM] = {TKN_BUDGET_UNLIMITED, TKN_BUDGET_UNLIMITED};
   for (int i = 0; i < depth; i++) {
     tkn_budget *c = chain[i];
+    char se[TKI_ERRLEN];
+    if (c->shared && (rc = tki_bshared_refresh(c, se)) != TKN_OK) {
+      char nb[32];
+      drop_chain(chain, depth);
+      return set_err(budget, rc, "status: %s: %s", level_name(i, nb), se);
+    }
     advance(c);
     int l = level_of(c);
     if (l > level) level = l;

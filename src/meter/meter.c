@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "meter_internal.h"
+#include "../store/store_internal.h"
 
 const char *const tki_dim_names[TKN_METER__DIMENSIONS] = {
     "workflow", "model", "task_type", "tenant", "tier", "routing_reason"};
@@ -231,6 +232,7 @@ int tkn_meter_new(tkn_meter **out, const tkn_meter_options *opts) {
 void tkn_meter_free(tkn_meter *m) {
   if (!m) return;
   state_free(&m->st);
+  tki_mshared_free(m->shared);
   pthread_mutex_destroy(&m->mu);
   tki_free(m);
 }
@@ -493,6 +495,7 @@ int tkn_meter_record(tkn_meter *m, const tkn_meter_call *c) {
   }
   unlock(m);
   pending_free(&p);
+  if (rc == TKN_OK && m->shared) tki_mshared_record(m->shared, c, &one);
   return rc;
 }
 

@@ -81,6 +81,7 @@ struct tkn_meter {
   tkn_meter_options o;
   tki_state st;
   char err[TKI_ERRLEN];
+  struct tki_mshared *shared; /* the store (tkn_meter_set_store), or NULL */
 };
 
 extern const char *const tki_dim_names[TKN_METER__DIMENSIONS];

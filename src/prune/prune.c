@@ -13,7 +13,6 @@
  * be cut where no unit spans the cut; score and summarise select whole units.
  */
 #include <math.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "../internal.h"
@@ -344,7 +343,7 @@ static int run_init(run *r) {
     int rc = tkn_tokenizer_count_message(r->p->tok, r->conv, i, &r->o->count, &r->cost[i]);
     if (rc != TKN_OK)
       return tki_err(r->p->err, rc, "counting the tokens of message %zu failed: %s", i,
-                     tkn_strerror(rc));
+                     tkn_conv_errmsg(r->conv)[0] ? tkn_conv_errmsg(r->conv) : tkn_strerror(rc));
   }
   return link_units(r);
 }
@@ -673,11 +672,46 @@ struct ranked {
   size_t lead;
 };
 
-/* Best score first; on a tie the newer unit first. */
-static int by_score(const void *a, const void *b) {
-  const ranked *x = a, *y = b;
-  if (x->score != y->score) return x->score > y->score ? -1 : 1;
-  return x->lead > y->lead ? -1 : x->lead < y->lead;
+/* Order units best score first, on a tie the newer first: an LSD radix sort
+ * (11-bit digits) on the lead index, then, stably, on the score's bits mapped
+ * to an unsigned key that orders like the doubles.  Linear, which matters
+ * for 10,000 messages; the counts stay small enough for any thread's stack. */
+#define RADIX_BITS 11
+#define RADIX (1u << RADIX_BITS)
+
+static uint64_t score_key(double d) {
+  uint64_t b;
+  memcpy(&b, &d, sizeof b);
+  return (b >> 63) ? ~b : b | ((uint64_t)1 << 63);
+}
+
+static uint64_t sort_key(const ranked *x, int by_score) {
+  return by_score ? ~score_key(x->score) : ~(uint64_t)x->lead;
+}
+
+static void radix_pass(const ranked *src, ranked *dst, size_t n, int by_score, int shift) {
+  size_t count[RADIX + 1];
+  memset(count, 0, sizeof count);
+  for (size_t i = 0; i < n; i++) count[((sort_key(&src[i], by_score) >> shift) & (RADIX - 1)) + 1]++;
+  for (size_t d = 0; d < RADIX; d++) count[d + 1] += count[d];
+  for (size_t i = 0; i < n; i++)
+    dst[count[(sort_key(&src[i], by_score) >> shift) & (RADIX - 1)]++] = src[i];
+}
+
+static int sort_units(ranked *a, size_t n) {
+  if (n < 2) return TKN_OK;
+  ranked *tmp = tki_calloc(n, sizeof *tmp);
+  if (!tmp) return TKN_ERR_NOMEM;
+  ranked *src = a, *dst = tmp, *t;
+  /* 3 passes cover lead indices below 2^33, 6 the 64-bit score key */
+  for (int pass = 0; pass < 9; pass++) {
+    int by_score = pass >= 3;
+    radix_pass(src, dst, n, by_score, (by_score ? pass - 3 : pass) * RADIX_BITS);
+    t = src, src = dst, dst = t;
+  }
+  if (src != a) memcpy(a, src, n * sizeof *a);
+  tki_free(tmp);
+  return TKN_OK;
 }
 
 static int select_score(run *r, int64_t max) {
@@ -713,7 +747,10 @@ static int select_score(run *r, int64_t max) {
         if (r->score[m] > r->score[i]) r->score[i] = r->score[m];
     r->order[nu++] = (ranked){r->score[i], i};
   }
-  qsort(r->order, nu, sizeof *r->order, by_score);
+  if (sort_units(r->order, nu) != TKN_OK) {
+    tki_free(must);
+    return tki_err(r->p->err, TKN_ERR_NOMEM, "out of memory sorting %zu units", nu);
+  }
   int64_t room = max - needed;
   int any = needed > 0;
   for (size_t u = 0; u < nu; u++) {

@@ -457,6 +457,43 @@ static void a_host_score_replaces_the_built_in_one(void **state) {
   tkn_conv_free(c);
 }
 
+/* Scores from the message text: "n=<number>". */
+static int score_from_text(tkn_conv *c, size_t i, double *score, void *user) {
+  (void)user;
+  const char *t;
+  size_t len;
+  tkn_conv_text(c, i, &t, &len);
+  const char *eq = memchr(t, '=', len);
+  *score = eq ? atof(eq + 1) : 0.0;
+  return 0;
+}
+
+static void greedy_fill_takes_the_best_score_first_and_the_newer_on_ties(void **state) {
+  (void)state;
+  tkn_conv *c = conv_of("[{\"role\":\"user\",\"content\":\"n=-2.5\"},"
+                        "{\"role\":\"user\",\"content\":\"n=-1\"},"
+                        "{\"role\":\"user\",\"content\":\"n=0.5\"},"
+                        "{\"role\":\"user\",\"content\":\"n=0.5\"},"
+                        "{\"role\":\"user\",\"content\":\"n=-1\"},"
+                        "{\"role\":\"user\",\"content\":\"last\"}]");
+  tkn_prune_options o = opts_of(TKN_PRUNE_SCORE, 8); /* "last" + three more */
+  o.keep_last_turns = 1;
+  o.score = score_from_text;
+  tkn_prune_report *rep = NULL;
+  assert_int_equal(prune(c, &o, &rep), TKN_OK);
+  /* both 0.5 first, then the newer -1 (index 4), not index 1 nor -2.5 */
+  const size_t *k;
+  size_t nk;
+  tkn_prune_report_kept(rep, &k, &nk);
+  assert_int_equal(nk, 4);
+  assert_int_equal(k[0], 2);
+  assert_int_equal(k[1], 3);
+  assert_int_equal(k[2], 4);
+  assert_int_equal(k[3], 5);
+  tkn_prune_report_free(rep);
+  tkn_conv_free(c);
+}
+
 static int failing_score(tkn_conv *c, size_t i, double *score, void *user) {
   (void)c, (void)i, (void)score, (void)user;
   return 1;
@@ -776,6 +813,33 @@ static void every_mode_keeps_tool_units_whole_and_fits_the_budget(void **state) 
   }
 }
 
+static int failing_count(const char *text, size_t len, int64_t *out, void *user) {
+  (void)text, (void)len, (void)out, (void)user;
+  return 1;
+}
+
+static void a_failing_tokenizer_fails_the_run_and_changes_nothing(void **state) {
+  (void)state;
+  tkn_tokenizer_callbacks cb = TKN_TOKENIZER_CALLBACKS_INIT;
+  cb.count = failing_count;
+  tkn_tokenizer *bad = NULL;
+  assert_int_equal(tkn_tokenizer_new_callback(&bad, &cb, NULL), TKN_OK);
+  tkn_conv *c = conv_of(PLAIN);
+  char *before = json_of(c);
+  tkn_pruner *p = NULL;
+  assert_int_equal(tkn_prune_new(&p, bad), TKN_OK);
+  tkn_prune_options o = opts_of(TKN_PRUNE_TRIM, 4);
+  assert_int_equal(tkn_prune_run(p, c, &o, NULL), TKN_ERR_CALLBACK);
+  assert_non_null(strstr(tkn_prune_errmsg(p), "message 0"));
+  char *after = json_of(c);
+  assert_string_equal(before, after);
+  tkn_free(before);
+  tkn_free(after);
+  tkn_prune_free(p);
+  tkn_tokenizer_free(bad);
+  tkn_conv_free(c);
+}
+
 static void counts_are_cached_between_runs(void **state) {
   (void)state;
   g_seed = 99;
@@ -900,6 +964,7 @@ int main(void) {
       cmocka_unit_test(score_prefers_tool_results_and_corrections_to_acknowledgements),
       cmocka_unit_test(score_keeps_the_original_order),
       cmocka_unit_test(a_host_score_replaces_the_built_in_one),
+      cmocka_unit_test(greedy_fill_takes_the_best_score_first_and_the_newer_on_ties),
       cmocka_unit_test(a_failing_host_score_fails_the_run_and_changes_nothing),
       cmocka_unit_test(a_must_keep_set_over_budget_fails_naming_its_tokens),
       cmocka_unit_test(a_pinned_tool_result_keeps_its_call),
@@ -908,6 +973,7 @@ int main(void) {
       cmocka_unit_test(a_failing_summariser_falls_back_to_dropping),
       cmocka_unit_test(a_summary_longer_than_its_room_falls_back_to_dropping),
       cmocka_unit_test(every_mode_keeps_tool_units_whole_and_fits_the_budget),
+      cmocka_unit_test(a_failing_tokenizer_fails_the_run_and_changes_nothing),
       cmocka_unit_test(counts_are_cached_between_runs),
       cmocka_unit_test(a_pruner_reused_on_the_same_conversation_gives_the_same_result),
       cmocka_unit_test(out_of_memory_fails_cleanly_and_changes_nothing),
