@@ -42,7 +42,8 @@ class LibraryTest(unittest.TestCase):
     def test_struct_layouts_match_the_c_compiler(self):
         structs = [n for n in dir(_ffi) if n.startswith("tkn_") and isinstance(getattr(_ffi, n), type)
                    and issubclass(getattr(_ffi, n), ctypes.Structure)]
-        src = ['#include <stdio.h>', '#include <stddef.h>', '#include "tokenomy.h"', 'int main(void) {']
+        src = ['#include <stdio.h>', '#include <stddef.h>', '#include "tokenomy.h"',
+               '#include "tokenomy-redis/redis.h"', 'int main(void) {']
         expect = []
         for s in structs:
             t = getattr(_ffi, s)

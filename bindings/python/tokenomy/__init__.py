@@ -25,3 +25,4 @@ from .tools import (BatchReader, BatchResult, BatchSummary, BatchWriter, ToolCac
                     ToolCacheStats)
 from .prompt import (CachePlan, CachePlanResult, Finding, Prompt, PromptBuilder, Segment, lint,
                      min_cache_tokens)
+from .store import RedisStore, Store

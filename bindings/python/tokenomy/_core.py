@@ -54,6 +54,36 @@ class _Lib:
 
 lib = _Lib(_load())
 
+_redis: Optional[_Lib] = None
+
+
+def redis_lib() -> _Lib:
+    """libtokenomy-redis (the Redis store adapter), loaded on first use from
+    $TOKENOMY_REDIS_LIBRARY, else the installed one."""
+    global _redis
+    if _redis is None:
+        path = os.environ.get("TOKENOMY_REDIS_LIBRARY")
+        names = [path] if path else [n for n in (ctypes.util.find_library("tokenomy-redis"),
+                                                 "libtokenomy-redis.so.0") if n]
+        dll, errors = None, []
+        for name in names:
+            try:
+                dll = ctypes.CDLL(name)
+                break
+            except OSError as e:
+                errors.append(str(e))
+        if dll is None:
+            raise ImportError("tokenomy: cannot load libtokenomy-redis (set "
+                              "TOKENOMY_REDIS_LIBRARY): " + "; ".join(errors))
+        r = _Lib.__new__(_Lib)
+        r._dll, r.missing = dll, []
+        for name, (restype, argtypes, _h) in ffi.REDIS_FUNCTIONS.items():
+            fn = getattr(dll, name)
+            fn.restype, fn.argtypes = restype, argtypes
+            setattr(r, name, fn)
+        _redis = r
+    return _redis
+
 
 def strerror(status: int) -> str:
     return lib.tkn_strerror(status).decode()

@@ -5,7 +5,7 @@ from ctypes import (CFUNCTYPE, POINTER, Structure, c_char, c_char_p, c_double, c
                     c_int8, c_int16, c_int32, c_int64, c_size_t, c_uint, c_uint8,
                     c_uint16, c_uint32, c_uint64, c_void_p)
 
-HEADERS = ['common.h', 'conv.h', 'tokenizer.h', 'router.h', 'schema.h', 'prompt.h', 'cacheplan.h', 'usage.h', 'prices.h', 'meter.h', 'toolcache.h', 'batch.h', 'budget.h', 'prune.h']
+HEADERS = ['common.h', 'conv.h', 'tokenizer.h', 'budget.h', 'prune.h', 'router.h', 'schema.h', 'prompt.h', 'cacheplan.h', 'usage.h', 'prices.h', 'meter.h', 'toolcache.h', 'batch.h', 'store.h', 'redis.h']
 
 # ---- constants (#define TKN_...) ----
 TKN_VERSION_MAJOR = 0
@@ -48,6 +48,47 @@ TKN_FORMAT_OPENAI = 1
 TKN_FORMAT_ANTHROPIC = 2
 TKN_TOKENIZER_CALLBACKS_VERSION = 1
 TKN_COUNT_OPTIONS_VERSION = 1
+TKN_BUDGET_UNLIMITED = 9223372036854775807
+TKN_BUDGET_MAX_DEPTH = 16
+TKN_BUDGET_MAX_SLICES = 4096
+TKN_BUDGET_OK = 0
+TKN_BUDGET_SOFT = 1
+TKN_BUDGET_HARD = 2
+TKN_BUDGET_TOKENS = 0
+TKN_BUDGET_MONEY = 1
+TKN_BUDGET_PERIOD_NONE = 0
+TKN_BUDGET_PERIOD_ROLLING = 1
+TKN_BUDGET_PERIOD_DAY = 2
+TKN_BUDGET_OPTIONS_VERSION = 1
+TKN_BUDGET_AMOUNT_VERSION = 1
+TKN_BUDGET_STATE_VERSION = 1
+TKN_PRUNE_TRIM = 0
+TKN_PRUNE_SCORE = 1
+TKN_PRUNE_SUMMARISE = 2
+TKN_PRUNE_LAST = 0
+TKN_PRUNE_FIRST = 1
+TKN_PRUNE_OPTIONS_VERSION = 1
+TKN_PRUNE_KEPT = 0
+TKN_PRUNE_DROPPED = 1
+TKN_PRUNE_CUT = 2
+TKN_PRUNE_SUMMARISED = 3
+TKN_PRUNE_WHY_FITS = 0
+TKN_PRUNE_WHY_SYSTEM = 1
+TKN_PRUNE_WHY_PINNED = 2
+TKN_PRUNE_WHY_RECENT = 3
+TKN_PRUNE_WHY_SCORE = 4
+TKN_PRUNE_WHY_TOOL_UNIT = 5
+TKN_PRUNE_WHY_BUDGET = 6
+TKN_PRUNE_WHY_START_ON = 7
+TKN_PRUNE_WHY_END_ON = 8
+TKN_PRUNE_WHY_PROVIDER = 9
+TKN_PRUNE_WHY_ORPHAN = 10
+TKN_PRUNE_WHY_PARTIAL = 11
+TKN_PRUNE_SUMMARY_NONE = 0
+TKN_PRUNE_SUMMARY_ADDED = 1
+TKN_PRUNE_SUMMARY_FAILED = 2
+TKN_PRUNE_SUMMARY_TOO_LONG = 3
+TKN_PRUNE_SUMMARY_INVALID = 4
 TKN_ROUTER_FAIL_RATE_LIMIT = 0
 TKN_ROUTER_FAIL_TIMEOUT = 1
 TKN_ROUTER_FAIL_SERVER = 2
@@ -196,47 +237,12 @@ TKN_BATCH_DL_ERRORED = 4
 TKN_BATCH_DL_CANCELED = 5
 TKN_BATCH_DL_EXPIRED = 6
 TKN_BATCH_DEAD_LETTER_VERSION = 1
-TKN_BUDGET_UNLIMITED = 9223372036854775807
-TKN_BUDGET_MAX_DEPTH = 16
-TKN_BUDGET_MAX_SLICES = 4096
-TKN_BUDGET_OK = 0
-TKN_BUDGET_SOFT = 1
-TKN_BUDGET_HARD = 2
-TKN_BUDGET_TOKENS = 0
-TKN_BUDGET_MONEY = 1
-TKN_BUDGET_PERIOD_NONE = 0
-TKN_BUDGET_PERIOD_ROLLING = 1
-TKN_BUDGET_PERIOD_DAY = 2
-TKN_BUDGET_OPTIONS_VERSION = 1
-TKN_BUDGET_AMOUNT_VERSION = 1
-TKN_BUDGET_STATE_VERSION = 1
-TKN_PRUNE_TRIM = 0
-TKN_PRUNE_SCORE = 1
-TKN_PRUNE_SUMMARISE = 2
-TKN_PRUNE_LAST = 0
-TKN_PRUNE_FIRST = 1
-TKN_PRUNE_OPTIONS_VERSION = 1
-TKN_PRUNE_KEPT = 0
-TKN_PRUNE_DROPPED = 1
-TKN_PRUNE_CUT = 2
-TKN_PRUNE_SUMMARISED = 3
-TKN_PRUNE_WHY_FITS = 0
-TKN_PRUNE_WHY_SYSTEM = 1
-TKN_PRUNE_WHY_PINNED = 2
-TKN_PRUNE_WHY_RECENT = 3
-TKN_PRUNE_WHY_SCORE = 4
-TKN_PRUNE_WHY_TOOL_UNIT = 5
-TKN_PRUNE_WHY_BUDGET = 6
-TKN_PRUNE_WHY_START_ON = 7
-TKN_PRUNE_WHY_END_ON = 8
-TKN_PRUNE_WHY_PROVIDER = 9
-TKN_PRUNE_WHY_ORPHAN = 10
-TKN_PRUNE_WHY_PARTIAL = 11
-TKN_PRUNE_SUMMARY_NONE = 0
-TKN_PRUNE_SUMMARY_ADDED = 1
-TKN_PRUNE_SUMMARY_FAILED = 2
-TKN_PRUNE_SUMMARY_TOO_LONG = 3
-TKN_PRUNE_SUMMARY_INVALID = 4
+TKN_STORE_KEY_MAX = 1024
+TKN_STORE_MAX_N = 16
+TKN_STORE_ID_MAX = 63
+TKN_STORE_VERSION = 1
+TKN_BUDGET_SHARED_OPTIONS_VERSION = 1
+TKN_REDIS_OPTIONS_VERSION = 1
 
 # ---- structs ----
 class tkn_allocator(Structure):
@@ -244,6 +250,14 @@ class tkn_allocator(Structure):
 class tkn_tokenizer_callbacks(Structure):
     pass
 class tkn_count_options(Structure):
+    pass
+class tkn_budget_options(Structure):
+    pass
+class tkn_budget_amount(Structure):
+    pass
+class tkn_budget_state(Structure):
+    pass
+class tkn_prune_options(Structure):
     pass
 class tkn_router_options(Structure):
     pass
@@ -305,20 +319,18 @@ class tkn_batch_summary(Structure):
     pass
 class tkn_batch_dead_letter(Structure):
     pass
-class tkn_budget_options(Structure):
+class tkn_store(Structure):
     pass
-class tkn_budget_amount(Structure):
+class tkn_budget_shared_options(Structure):
     pass
-class tkn_budget_state(Structure):
-    pass
-class tkn_prune_options(Structure):
+class tkn_redis_options(Structure):
     pass
 
 # ---- function-pointer types ----
-tkn_router_comparator = CFUNCTYPE(c_int, c_void_p, c_size_t, c_void_p, c_size_t, c_void_p)
 tkn_prune_splitter_fn = CFUNCTYPE(c_int, c_void_p, c_size_t, c_size_t, POINTER(c_size_t), POINTER(c_int32), c_void_p)
 tkn_prune_score_fn = CFUNCTYPE(c_int, c_void_p, c_size_t, POINTER(c_double), c_void_p)
 tkn_prune_summarise_fn = CFUNCTYPE(c_int, c_void_p, POINTER(c_size_t), c_size_t, c_int64, POINTER(c_void_p), POINTER(c_size_t), c_void_p)
+tkn_router_comparator = CFUNCTYPE(c_int, c_void_p, c_size_t, c_void_p, c_size_t, c_void_p)
 
 tkn_allocator._fields_ = [
     ('version', c_uint32),
@@ -338,6 +350,68 @@ tkn_count_options._fields_ = [
     ('per_name', c_int32),
     ('reply_priming', c_int32),
     ('per_tool_call', c_int32),
+]
+tkn_budget_options._fields_ = [
+    ('version', c_uint32),
+    ('period', c_int32),
+    ('hard_tokens', c_int64),
+    ('soft_tokens', c_int64),
+    ('turn_tokens', c_int64),
+    ('output_tokens', c_int64),
+    ('hard_money', c_int64),
+    ('soft_money', c_int64),
+    ('turn_money', c_int64),
+    ('period_seconds', c_int64),
+    ('slice_seconds', c_int64),
+    ('utc_offset_seconds', c_int64),
+    ('clock', CFUNCTYPE(c_int64, c_void_p)),
+    ('clock_user', c_void_p),
+    ('on_limit', CFUNCTYPE(None, c_void_p, c_int32, c_int32, c_void_p)),
+    ('on_limit_user', c_void_p),
+]
+tkn_budget_amount._fields_ = [
+    ('version', c_uint32),
+    ('input_tokens', c_int64),
+    ('output_tokens', c_int64),
+    ('money', c_int64),
+]
+tkn_budget_state._fields_ = [
+    ('version', c_uint32),
+    ('level', c_int32),
+    ('tokens_committed', c_int64),
+    ('tokens_reserved', c_int64),
+    ('tokens_remaining', c_int64),
+    ('money_committed', c_int64),
+    ('money_reserved', c_int64),
+    ('money_remaining', c_int64),
+]
+tkn_prune_options._fields_ = [
+    ('version', c_uint32),
+    ('mode', c_int32),
+    ('max_tokens', c_int64),
+    ('count', tkn_count_options),
+    ('provider', c_int32),
+    ('protect_tool_pairs', c_int32),
+    ('fix_provider_order', c_int32),
+    ('strategy', c_int32),
+    ('include_system', c_int32),
+    ('start_on', c_uint32),
+    ('end_on', c_uint32),
+    ('allow_partial', c_int32),
+    ('text_splitter', tkn_prune_splitter_fn),
+    ('text_splitter_user', c_void_p),
+    ('keep_last_turns', c_uint32),
+    ('keep_system', c_int32),
+    ('weight_recency', c_double),
+    ('weight_kind', c_double),
+    ('weight_density', c_double),
+    ('score', tkn_prune_score_fn),
+    ('score_user', c_void_p),
+    ('summarise_from', c_int32),
+    ('summary_role', c_int32),
+    ('summary_max_tokens', c_int64),
+    ('summarise', tkn_prune_summarise_fn),
+    ('summarise_user', c_void_p),
 ]
 tkn_router_options._fields_ = [
     ('version', c_uint32),
@@ -693,67 +767,42 @@ tkn_batch_dead_letter._fields_ = [
     ('file', c_uint32),
     ('line', c_uint64),
 ]
-tkn_budget_options._fields_ = [
+tkn_store._fields_ = [
     ('version', c_uint32),
-    ('period', c_int32),
-    ('hard_tokens', c_int64),
-    ('soft_tokens', c_int64),
-    ('turn_tokens', c_int64),
-    ('output_tokens', c_int64),
-    ('hard_money', c_int64),
-    ('soft_money', c_int64),
-    ('turn_money', c_int64),
-    ('period_seconds', c_int64),
-    ('slice_seconds', c_int64),
-    ('utc_offset_seconds', c_int64),
-    ('clock', CFUNCTYPE(c_int64, c_void_p)),
-    ('clock_user', c_void_p),
-    ('on_limit', CFUNCTYPE(None, c_void_p, c_int32, c_int32, c_void_p)),
-    ('on_limit_user', c_void_p),
+    ('reserved0', c_uint32),
+    ('reserve', CFUNCTYPE(c_int, c_void_p, c_void_p, c_size_t, c_void_p, c_uint32, POINTER(c_int64), POINTER(c_int64), c_int64, c_int64, POINTER(c_int64), c_void_p, c_size_t)),
+    ('commit', CFUNCTYPE(c_int, c_void_p, c_void_p, c_size_t, c_void_p, c_uint32, POINTER(c_int64), c_int64, c_int64, POINTER(c_int64), POINTER(c_int32), c_void_p, c_size_t)),
+    ('release', CFUNCTYPE(c_int, c_void_p, c_void_p, c_size_t, c_void_p, c_void_p, c_size_t)),
+    ('usage', CFUNCTYPE(c_int, c_void_p, c_void_p, c_size_t, c_uint32, POINTER(c_int64), POINTER(c_int64), c_void_p, c_size_t)),
+    ('get', CFUNCTYPE(c_int, c_void_p, c_void_p, c_size_t, c_void_p, c_size_t, POINTER(c_size_t), c_void_p, c_size_t)),
+    ('set', CFUNCTYPE(c_int, c_void_p, c_void_p, c_size_t, c_void_p, c_size_t, c_int64, c_void_p, c_size_t)),
+    ('add', CFUNCTYPE(c_int, c_void_p, c_void_p, c_size_t, c_void_p, c_uint32, POINTER(c_int64), c_int64, POINTER(c_int64), POINTER(c_int32), c_void_p, c_size_t)),
+    ('read', CFUNCTYPE(c_int, c_void_p, c_void_p, c_size_t, c_uint32, POINTER(c_int64), c_void_p, c_size_t)),
+    ('user', c_void_p),
 ]
-tkn_budget_amount._fields_ = [
+tkn_budget_shared_options._fields_ = [
     ('version', c_uint32),
-    ('input_tokens', c_int64),
-    ('output_tokens', c_int64),
-    ('money', c_int64),
+    ('fallback', c_uint32),
+    ('key', c_char_p),
+    ('key_len', c_size_t),
+    ('fallback_tokens', c_int64),
+    ('fallback_money', c_int64),
+    ('lease_ms', c_int64),
+    ('id_ttl_seconds', c_int64),
 ]
-tkn_budget_state._fields_ = [
+tkn_redis_options._fields_ = [
     ('version', c_uint32),
-    ('level', c_int32),
-    ('tokens_committed', c_int64),
-    ('tokens_reserved', c_int64),
-    ('tokens_remaining', c_int64),
-    ('money_committed', c_int64),
-    ('money_reserved', c_int64),
-    ('money_remaining', c_int64),
-]
-tkn_prune_options._fields_ = [
-    ('version', c_uint32),
-    ('mode', c_int32),
-    ('max_tokens', c_int64),
-    ('count', tkn_count_options),
-    ('provider', c_int32),
-    ('protect_tool_pairs', c_int32),
-    ('fix_provider_order', c_int32),
-    ('strategy', c_int32),
-    ('include_system', c_int32),
-    ('start_on', c_uint32),
-    ('end_on', c_uint32),
-    ('allow_partial', c_int32),
-    ('text_splitter', tkn_prune_splitter_fn),
-    ('text_splitter_user', c_void_p),
-    ('keep_last_turns', c_uint32),
-    ('keep_system', c_int32),
-    ('weight_recency', c_double),
-    ('weight_kind', c_double),
-    ('weight_density', c_double),
-    ('score', tkn_prune_score_fn),
-    ('score_user', c_void_p),
-    ('summarise_from', c_int32),
-    ('summary_role', c_int32),
-    ('summary_max_tokens', c_int64),
-    ('summarise', tkn_prune_summarise_fn),
-    ('summarise_user', c_void_p),
+    ('port', c_uint32),
+    ('host', c_char_p),
+    ('host_len', c_size_t),
+    ('prefix', c_char_p),
+    ('prefix_len', c_size_t),
+    ('password', c_char_p),
+    ('password_len', c_size_t),
+    ('connect_timeout_ms', c_int64),
+    ('command_timeout_ms', c_int64),
+    ('retries', c_uint32),
+    ('retry_delay_ms', c_uint32),
 ]
 
 # ---- functions: name -> (restype, argtypes, header) ----
@@ -809,6 +858,30 @@ FUNCTIONS = {
     'tkn_count_options_init': (c_int, [POINTER(tkn_count_options), c_uint32], 'tokenizer.h'),
     'tkn_tokenizer_count_message': (c_int, [c_void_p, c_void_p, c_size_t, POINTER(tkn_count_options), POINTER(c_int64)], 'tokenizer.h'),
     'tkn_tokenizer_count_conv': (c_int, [c_void_p, c_void_p, POINTER(tkn_count_options), POINTER(c_int64), POINTER(c_int64)], 'tokenizer.h'),
+    'tkn_budget_options_init': (c_int, [POINTER(tkn_budget_options), c_uint32], 'budget.h'),
+    'tkn_budget_new': (c_int, [POINTER(c_void_p), POINTER(tkn_budget_options), c_void_p, c_char_p, c_size_t], 'budget.h'),
+    'tkn_budget_free': (None, [c_void_p], 'budget.h'),
+    'tkn_budget_errmsg': (c_char_p, [c_void_p], 'budget.h'),
+    'tkn_budget_errmsg_copy': (None, [c_void_p, c_char_p, c_size_t], 'budget.h'),
+    'tkn_budget_set_parent': (c_int, [c_void_p, c_void_p], 'budget.h'),
+    'tkn_budget_reserve': (c_int, [c_void_p, POINTER(tkn_budget_amount), POINTER(c_void_p)], 'budget.h'),
+    'tkn_budget_commit': (c_int, [c_void_p, POINTER(tkn_budget_amount)], 'budget.h'),
+    'tkn_budget_release': (None, [c_void_p], 'budget.h'),
+    'tkn_budget_charge': (c_int, [c_void_p, POINTER(tkn_budget_amount)], 'budget.h'),
+    'tkn_budget_status': (c_int, [c_void_p, POINTER(tkn_budget_state)], 'budget.h'),
+    'tkn_prune_options_init': (c_int, [POINTER(tkn_prune_options), c_uint32], 'prune.h'),
+    'tkn_prune_new': (c_int, [POINTER(c_void_p), c_void_p], 'prune.h'),
+    'tkn_prune_free': (None, [c_void_p], 'prune.h'),
+    'tkn_prune_errmsg': (c_char_p, [c_void_p], 'prune.h'),
+    'tkn_prune_run': (c_int, [c_void_p, c_void_p, POINTER(tkn_prune_options), POINTER(c_void_p)], 'prune.h'),
+    'tkn_prune_report_free': (None, [c_void_p], 'prune.h'),
+    'tkn_prune_report_tokens': (c_int, [c_void_p, POINTER(c_int64), POINTER(c_int64)], 'prune.h'),
+    'tkn_prune_report_count': (c_size_t, [c_void_p], 'prune.h'),
+    'tkn_prune_report_message': (c_int, [c_void_p, c_size_t, POINTER(c_int32), POINTER(c_int32), POINTER(c_int64)], 'prune.h'),
+    'tkn_prune_report_kept': (c_int, [c_void_p, POINTER(POINTER(c_size_t)), POINTER(c_size_t)], 'prune.h'),
+    'tkn_prune_report_dropped': (c_int, [c_void_p, POINTER(POINTER(c_size_t)), POINTER(c_size_t)], 'prune.h'),
+    'tkn_prune_report_summary': (c_int, [c_void_p, POINTER(c_int32), POINTER(c_int64), POINTER(c_size_t)], 'prune.h'),
+    'tkn_prune_report_note': (c_char_p, [c_void_p], 'prune.h'),
     'tkn_task_new': (c_int, [POINTER(c_void_p)], 'router.h'),
     'tkn_task_free': (None, [c_void_p], 'router.h'),
     'tkn_task_errmsg': (c_char_p, [c_void_p], 'router.h'),
@@ -982,30 +1055,26 @@ FUNCTIONS = {
     'tkn_batch_reader_dead_letter': (c_int, [c_void_p, c_size_t, POINTER(tkn_batch_dead_letter)], 'batch.h'),
     'tkn_batch_reader_dead_letters_json': (c_int, [c_void_p, POINTER(c_void_p), POINTER(c_size_t)], 'batch.h'),
     'tkn_batch_reader_errmsg': (c_char_p, [c_void_p], 'batch.h'),
-    'tkn_budget_options_init': (c_int, [POINTER(tkn_budget_options), c_uint32], 'budget.h'),
-    'tkn_budget_new': (c_int, [POINTER(c_void_p), POINTER(tkn_budget_options), c_void_p, c_char_p, c_size_t], 'budget.h'),
-    'tkn_budget_free': (None, [c_void_p], 'budget.h'),
-    'tkn_budget_errmsg': (c_char_p, [c_void_p], 'budget.h'),
-    'tkn_budget_errmsg_copy': (None, [c_void_p, c_char_p, c_size_t], 'budget.h'),
-    'tkn_budget_set_parent': (c_int, [c_void_p, c_void_p], 'budget.h'),
-    'tkn_budget_reserve': (c_int, [c_void_p, POINTER(tkn_budget_amount), POINTER(c_void_p)], 'budget.h'),
-    'tkn_budget_commit': (c_int, [c_void_p, POINTER(tkn_budget_amount)], 'budget.h'),
-    'tkn_budget_release': (None, [c_void_p], 'budget.h'),
-    'tkn_budget_charge': (c_int, [c_void_p, POINTER(tkn_budget_amount)], 'budget.h'),
-    'tkn_budget_status': (c_int, [c_void_p, POINTER(tkn_budget_state)], 'budget.h'),
-    'tkn_prune_options_init': (c_int, [POINTER(tkn_prune_options), c_uint32], 'prune.h'),
-    'tkn_prune_new': (c_int, [POINTER(c_void_p), c_void_p], 'prune.h'),
-    'tkn_prune_free': (None, [c_void_p], 'prune.h'),
-    'tkn_prune_errmsg': (c_char_p, [c_void_p], 'prune.h'),
-    'tkn_prune_run': (c_int, [c_void_p, c_void_p, POINTER(tkn_prune_options), POINTER(c_void_p)], 'prune.h'),
-    'tkn_prune_report_free': (None, [c_void_p], 'prune.h'),
-    'tkn_prune_report_tokens': (c_int, [c_void_p, POINTER(c_int64), POINTER(c_int64)], 'prune.h'),
-    'tkn_prune_report_count': (c_size_t, [c_void_p], 'prune.h'),
-    'tkn_prune_report_message': (c_int, [c_void_p, c_size_t, POINTER(c_int32), POINTER(c_int32), POINTER(c_int64)], 'prune.h'),
-    'tkn_prune_report_kept': (c_int, [c_void_p, POINTER(POINTER(c_size_t)), POINTER(c_size_t)], 'prune.h'),
-    'tkn_prune_report_dropped': (c_int, [c_void_p, POINTER(POINTER(c_size_t)), POINTER(c_size_t)], 'prune.h'),
-    'tkn_prune_report_summary': (c_int, [c_void_p, POINTER(c_int32), POINTER(c_int64), POINTER(c_size_t)], 'prune.h'),
-    'tkn_prune_report_note': (c_char_p, [c_void_p], 'prune.h'),
+    'tkn_store_init': (c_int, [POINTER(tkn_store), c_uint32], 'store.h'),
+    'tkn_budget_shared_options_init': (c_int, [POINTER(tkn_budget_shared_options), c_uint32], 'store.h'),
+    'tkn_budget_new_shared': (c_int, [POINTER(c_void_p), POINTER(tkn_budget_options), POINTER(tkn_budget_shared_options), POINTER(tkn_store), c_void_p, c_char_p, c_size_t], 'store.h'),
+    'tkn_budget_shared_pending': (c_uint64, [c_void_p], 'store.h'),
+    'tkn_budget_shared_flush': (c_int, [c_void_p], 'store.h'),
+    'tkn_toolcache_set_store': (c_int, [c_void_p, POINTER(tkn_store), c_char_p, c_size_t], 'store.h'),
+    'tkn_meter_set_store': (c_int, [c_void_p, POINTER(tkn_store), c_char_p, c_size_t], 'store.h'),
+    'tkn_meter_flush': (c_int, [c_void_p], 'store.h'),
+    'tkn_meter_shared_stats': (c_int, [c_void_p, c_int, c_char_p, c_size_t, POINTER(tkn_meter_stats)], 'store.h'),
 }
 
-OPAQUE = ['tkn_batch_reader', 'tkn_batch_writer', 'tkn_budget', 'tkn_budget_reservation', 'tkn_cacheplan', 'tkn_conv', 'tkn_meter', 'tkn_prices', 'tkn_prompt', 'tkn_prompt_builder', 'tkn_prune_report', 'tkn_pruner', 'tkn_router', 'tkn_router_builder', 'tkn_router_cascade', 'tkn_schema', 'tkn_schema_result', 'tkn_task', 'tkn_tokenizer', 'tkn_toolcache']
+# libtokenomy-redis (tokenomy-redis/redis.h)
+REDIS_FUNCTIONS = {
+    'tkn_redis_options_init': (c_int, [POINTER(tkn_redis_options), c_uint32], 'redis.h'),
+    'tkn_redis_new': (c_int, [POINTER(c_void_p), POINTER(tkn_redis_options), c_char_p, c_size_t], 'redis.h'),
+    'tkn_redis_free': (None, [c_void_p], 'redis.h'),
+    'tkn_redis_store': (c_int, [c_void_p, POINTER(tkn_store)], 'redis.h'),
+    'tkn_redis_ping': (c_int, [c_void_p], 'redis.h'),
+    'tkn_redis_reconnects': (c_uint64, [c_void_p], 'redis.h'),
+    'tkn_redis_errmsg': (c_size_t, [c_void_p, c_char_p, c_size_t], 'redis.h'),
+}
+
+OPAQUE = ['tkn_batch_reader', 'tkn_batch_writer', 'tkn_budget', 'tkn_budget_reservation', 'tkn_cacheplan', 'tkn_conv', 'tkn_meter', 'tkn_prices', 'tkn_prompt', 'tkn_prompt_builder', 'tkn_prune_report', 'tkn_pruner', 'tkn_redis', 'tkn_router', 'tkn_router_builder', 'tkn_router_cascade', 'tkn_schema', 'tkn_schema_result', 'tkn_task', 'tkn_tokenizer', 'tkn_toolcache']

@@ -64,11 +64,16 @@ class Budget(Handle):
 
     def __init__(self, parent: Optional["Budget"] = None, period: str = "none",
                  clock: Optional[Callable[[], int]] = None,
-                 on_limit: Optional[Callable[[str, str], None]] = None, **limits: int) -> None:
+                 on_limit: Optional[Callable[[str, str], None]] = None,
+                 store: Any = None, key: Optional[Text] = None, fallback: bool = False,
+                 shared: Optional[dict] = None, **limits: int) -> None:
         """limits: hard_tokens, soft_tokens, turn_tokens, output_tokens,
         hard_money, soft_money, turn_money, period_seconds, slice_seconds,
         utc_offset_seconds.  clock: seconds since the epoch.  on_limit(level,
-        dimension) when a soft/hard limit is first reached."""
+        dimension) when a soft/hard limit is first reached.  With a store
+        (tokenomy.Store or RedisStore) and a key, the budget is shared by
+        every process using that store and key (tkn_budget_new_shared;
+        shared: fallback_tokens, fallback_money, lease_ms, id_ttl_seconds)."""
         opts = options(ffi.tkn_budget_options, "tkn_budget_options_init",
                        ffi.TKN_BUDGET_OPTIONS_VERSION, period=PERIODS[period], **limits)
         keep: List[Any] = [parent]
@@ -92,9 +97,31 @@ class Budget(Handle):
             opts.on_limit = lfn
             keep.append(lfn)
         out, buf = ctypes.c_void_p(), errbuf()
-        check(lib.tkn_budget_new(ctypes.byref(out), ctypes.byref(opts), parent, buf,
-                                 ctypes.sizeof(buf)), lambda: buf.value.decode())
+        if store is None:
+            check(lib.tkn_budget_new(ctypes.byref(out), ctypes.byref(opts), parent, buf,
+                                     ctypes.sizeof(buf)), lambda: buf.value.decode())
+        else:
+            k = enc(key)
+            if not k:
+                raise ValueError("a shared budget needs its key in the store")
+            sh = options(ffi.tkn_budget_shared_options, "tkn_budget_shared_options_init",
+                         ffi.TKN_BUDGET_SHARED_OPTIONS_VERSION, key=k, key_len=len(k),
+                         fallback=1 if fallback else 0, **(shared or {}))
+            table, tkeep = store._c()
+            keep += tkeep
+            check(lib.tkn_budget_new_shared(ctypes.byref(out), ctypes.byref(opts),
+                                            ctypes.byref(sh), ctypes.byref(table), parent, buf,
+                                            ctypes.sizeof(buf)), lambda: buf.value.decode())
         super().__init__(out.value, keep)
+
+    @property
+    def pending(self) -> int:
+        """Commits made on a shared budget's fallback not yet in the store."""
+        return lib.tkn_budget_shared_pending(self)
+
+    def flush(self) -> None:
+        """Replay a shared budget's fallback commits to the store."""
+        check(lib.tkn_budget_shared_flush(self), self._msg)
 
     def _msg(self) -> str:
         buf = errbuf()

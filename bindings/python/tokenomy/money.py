@@ -205,6 +205,29 @@ class Meter(Handle):
               "no key %r in %s" % (key, dimension))
         return record(Stats, out)
 
+    def set_store(self, store: Any, prefix: Text = "meter:") -> None:
+        """Also add every record to fleet-wide totals in a store (Store or
+        RedisStore); None detaches.  Call before sharing the meter."""
+        if store is None:
+            check(lib.tkn_meter_set_store(self, None, None, 0), self._msg)
+            return
+        p = enc(prefix)
+        table, keep = store._c()
+        check(lib.tkn_meter_set_store(self, ctypes.byref(table), p, len(p)), self._msg)
+        self._keep += keep
+
+    def flush(self) -> None:
+        """Send the records the store has not taken yet."""
+        check(lib.tkn_meter_flush(self), self._msg)
+
+    def shared_stats(self, dimension: str = "total", key: Text = "") -> Stats:
+        """Fleet-wide statistics from the store."""
+        b = enc(key)
+        out = options(ffi.tkn_meter_stats, "tkn_meter_stats_init", ffi.TKN_METER_STATS_VERSION)
+        check(lib.tkn_meter_shared_stats(self, DIMENSIONS[dimension], b, len(b),
+                                         ctypes.byref(out)), self._msg)
+        return record(Stats, out)
+
     def key_count(self, dimension: str) -> int:
         return lib.tkn_meter_key_count(self, DIMENSIONS[dimension])
 

@@ -105,6 +105,17 @@ class ToolCache(Handle):
     def clear(self) -> None:
         check(lib.tkn_toolcache_clear(self), self._msg)
 
+    def set_store(self, store: Any, prefix: Text = "toolcache:") -> None:
+        """Share entries through a store (Store or RedisStore); None detaches.
+        Call before the cache is shared between threads."""
+        if store is None:
+            check(lib.tkn_toolcache_set_store(self, None, None, 0), self._msg)
+            return
+        p = enc(prefix)
+        table, keep = store._c()
+        check(lib.tkn_toolcache_set_store(self, ctypes.byref(table), p, len(p)), self._msg)
+        self._keep += keep
+
     def stats(self) -> ToolCacheStats:
         s = ffi.tkn_toolcache_stats()
         s.version = ffi.TKN_TOOLCACHE_STATS_VERSION
