@@ -53,3 +53,56 @@ int tkngo_end_file(uint32_t index, uint64_t requests, uint64_t bytes, void *user
 int tkngo_on_result(const tkn_batch_result *r, void *user) {
   return tkngoOnResult((tkn_batch_result *)r, (uintptr_t)user);
 }
+
+/* ---- a tkn_store whose operations are Go methods ---- */
+static int st_reserve(void *u, const char *key, size_t kl, const char *id, uint32_t n,
+                      const int64_t *amounts, const int64_t *limits, int64_t lease_ms,
+                      int64_t ttl, int64_t *used, char *err, size_t errlen) {
+  return tkngoStoreReserve((uintptr_t)u, (char *)key, kl, (char *)id, n, (int64_t *)amounts,
+                           (int64_t *)limits, lease_ms, ttl, used, err, errlen);
+}
+static int st_commit(void *u, const char *key, size_t kl, const char *id, uint32_t n,
+                     const int64_t *actual, int64_t id_ttl, int64_t ttl, int64_t *used,
+                     int32_t *dup, char *err, size_t errlen) {
+  return tkngoStoreCommit((uintptr_t)u, (char *)key, kl, (char *)id, n, (int64_t *)actual,
+                          id_ttl, ttl, used, dup, err, errlen);
+}
+static int st_release(void *u, const char *key, size_t kl, const char *id, char *err,
+                      size_t errlen) {
+  return tkngoStoreRelease((uintptr_t)u, (char *)key, kl, (char *)id, err, errlen);
+}
+static int st_usage(void *u, const char *key, size_t kl, uint32_t n, int64_t *committed,
+                    int64_t *reserved, char *err, size_t errlen) {
+  return tkngoStoreUsage((uintptr_t)u, (char *)key, kl, n, committed, reserved, err, errlen);
+}
+static int st_get(void *u, const char *key, size_t kl, char *buf, size_t cap, size_t *vl,
+                  char *err, size_t errlen) {
+  return tkngoStoreGet((uintptr_t)u, (char *)key, kl, buf, cap, vl, err, errlen);
+}
+static int st_set(void *u, const char *key, size_t kl, const char *v, size_t vl, int64_t ttl,
+                  char *err, size_t errlen) {
+  return tkngoStoreSet((uintptr_t)u, (char *)key, kl, (char *)v, vl, ttl, err, errlen);
+}
+static int st_add(void *u, const char *key, size_t kl, const char *id, uint32_t n,
+                  const int64_t *deltas, int64_t id_ttl, int64_t *totals, int32_t *dup,
+                  char *err, size_t errlen) {
+  return tkngoStoreAdd((uintptr_t)u, (char *)key, kl, (char *)id, n, (int64_t *)deltas, id_ttl,
+                       totals, dup, err, errlen);
+}
+static int st_read(void *u, const char *key, size_t kl, uint32_t n, int64_t *values, char *err,
+                   size_t errlen) {
+  return tkngoStoreRead((uintptr_t)u, (char *)key, kl, n, values, err, errlen);
+}
+
+void tkngo_store_table(tkn_store *t, uintptr_t h) {
+  tkn_store_init(t, TKN_STORE_VERSION);
+  t->reserve = st_reserve;
+  t->commit = st_commit;
+  t->release = st_release;
+  t->usage = st_usage;
+  t->get = st_get;
+  t->set = st_set;
+  t->add = st_add;
+  t->read = st_read;
+  t->user = (void *)h;
+}

@@ -16,4 +16,6 @@ int tkngo_begin_file(uint32_t index, void *user);
 int tkngo_write(const char *data, size_t len, void *user);
 int tkngo_end_file(uint32_t index, uint64_t requests, uint64_t bytes, void *user);
 int tkngo_on_result(const tkn_batch_result *r, void *user);
+
+void tkngo_store_table(tkn_store *t, uintptr_t h);
 #endif

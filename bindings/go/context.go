@@ -47,12 +47,21 @@ func DefaultBudgetOptions() BudgetOptions {
 // Budget caps tokens and money.  Safe for concurrent use (lock-free in C).
 type Budget struct {
 	p       *C.tkn_budget
-	handles []cgo.Handle
+	handles []cgo.Handle // callbacks and store: never deleted, C may outlive Close
 	parent  *Budget
+	store   interface{}
 }
 
 // NewBudget makes a budget under parent (may be nil).
 func NewBudget(o BudgetOptions, parent *Budget) (*Budget, error) {
+	return newBudget(o, parent, func(c *C.tkn_budget_options, out **C.tkn_budget, pp *C.tkn_budget, eb *errbuf) C.int {
+		bp, bn := eb.ptr()
+		return C.tkn_budget_new(out, c, pp, bp, bn)
+	})
+}
+
+func newBudget(o BudgetOptions, parent *Budget,
+	make func(*C.tkn_budget_options, **C.tkn_budget, *C.tkn_budget, *errbuf) C.int) (*Budget, error) {
 	var c C.tkn_budget_options
 	C.tkn_budget_options_init(&c, C.TKN_BUDGET_OPTIONS_VERSION)
 	c.period = C.int32_t(o.Period)
@@ -78,8 +87,9 @@ func NewBudget(o BudgetOptions, parent *Budget) (*Budget, error) {
 		pp = parent.p
 	}
 	var eb errbuf
-	bp, bn := eb.ptr()
-	rc := C.tkn_budget_new(&b.p, &c, pp, bp, bn)
+	var out *C.tkn_budget // a local: cgo checks the whole object a pointer points into
+	rc := make(&c, &out, pp, &eb)
+	b.p = out
 	runtime.KeepAlive(parent)
 	if rc != 0 {
 		for _, h := range b.handles {

@@ -8,6 +8,7 @@ import "C"
 
 import (
 	"runtime"
+	"runtime/cgo"
 	"unsafe"
 )
 
@@ -307,8 +308,10 @@ func (call *Call) c() *callC {
 
 // Meter aggregates calls; internally synchronised: safe for concurrent use.
 type Meter struct {
-	p      *C.tkn_meter
-	prices *Prices
+	p            *C.tkn_meter
+	prices       *Prices
+	store        interface{}
+	storeHandles []cgo.Handle
 }
 
 // NewMeter makes a meter; prices (may be nil) price CostCompute calls and
@@ -339,6 +342,12 @@ func (m *Meter) Close() {
 	if m.p != nil {
 		C.tkn_meter_free(m.p)
 		m.p = nil
+		for _, h := range m.storeHandles {
+			if h != 0 {
+				h.Delete()
+			}
+		}
+		m.storeHandles = nil
 		runtime.SetFinalizer(m, nil)
 	}
 }
@@ -380,10 +389,14 @@ func (m *Meter) Stats(dim Dimension, key string) (Stats, error) {
 	if rc != 0 {
 		return Stats{}, mkerr(rc, "no key \""+key+"\"", nil)
 	}
+	return statsFrom(&s), nil
+}
+
+func statsFrom(s *C.tkn_meter_stats) Stats {
 	return Stats{uint64(s.calls), uint64(s.successes), uint64(s.validated),
 		uint64(s.validation_passed), int64(s.input_tokens), int64(s.cache_read_tokens),
 		int64(s.output_tokens), int64(s.cost), int64(s.cost_per_success),
-		int64(s.cache_hit_ppm), int64(s.latency_us_total)}, nil
+		int64(s.cache_hit_ppm), int64(s.latency_us_total)}
 }
 
 // Percentiles of one workflow.

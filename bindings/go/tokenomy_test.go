@@ -451,3 +451,166 @@ func TestPromptAssemblesAndRenders(t *testing.T) {
 		t.Fatalf("lint %+v", f)
 	}
 }
+
+// mapStore is the store semantics of store.h over maps, enough for the tests.
+type mapStore struct {
+	mu        sync.Mutex
+	committed map[string][]int64
+	open      map[string]map[string][]int64
+	done      map[string]bool
+	values    map[string][]byte
+	sums      map[string][]int64
+	down      bool
+}
+
+func newMapStore() *mapStore {
+	return &mapStore{committed: map[string][]int64{}, open: map[string]map[string][]int64{},
+		done: map[string]bool{}, values: map[string][]byte{}, sums: map[string][]int64{}}
+}
+
+func (s *mapStore) used(k string, n int) []int64 {
+	u := make([]int64, n)
+	copy(u, s.committed[k])
+	for _, r := range s.open[k] {
+		for j := range u {
+			u[j] += r[j]
+		}
+	}
+	return u
+}
+
+func (s *mapStore) Reserve(key []byte, id string, amounts, limits []int64, lease, ttl int64) (bool, []int64, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.down {
+		return false, nil, &Error{Code: StatusUnavailable, Message: "store down"}
+	}
+	k := string(key)
+	u := s.used(k, len(amounts))
+	for j := range amounts {
+		if u[j]+amounts[j] > limits[j] {
+			return false, u, nil
+		}
+	}
+	if s.open[k] == nil {
+		s.open[k] = map[string][]int64{}
+	}
+	s.open[k][id] = append([]int64(nil), amounts...)
+	return true, s.used(k, len(amounts)), nil
+}
+
+func (s *mapStore) Commit(key []byte, id string, actual []int64, idTTL, ttl int64) ([]int64, bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	k := string(key)
+	if s.done[k+id] {
+		return s.used(k, len(actual)), true, nil
+	}
+	s.done[k+id] = true
+	delete(s.open[k], id)
+	c := s.committed[k]
+	for len(c) < len(actual) {
+		c = append(c, 0)
+	}
+	for j := range actual {
+		c[j] += actual[j]
+	}
+	s.committed[k] = c
+	return s.used(k, len(actual)), false, nil
+}
+
+func (s *mapStore) Release(key []byte, id string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.open[string(key)], id)
+	return nil
+}
+
+func (s *mapStore) Usage(key []byte, n int) ([]int64, []int64, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c := make([]int64, n)
+	copy(c, s.committed[string(key)])
+	u := s.used(string(key), n)
+	for j := range u {
+		u[j] -= c[j]
+	}
+	return c, u, nil
+}
+
+func (s *mapStore) Get(key []byte) ([]byte, bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	v, ok := s.values[string(key)]
+	return v, ok, nil
+}
+
+func (s *mapStore) Set(key, value []byte, ttl int64) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.values[string(key)] = value
+	return nil
+}
+
+func (s *mapStore) Add(key []byte, id string, deltas []int64, idTTL int64) ([]int64, bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	k := string(key)
+	if id != "" && s.done[k+"#"+id] {
+		return s.sums[k], true, nil
+	}
+	s.done[k+"#"+id] = true
+	t := s.sums[k]
+	for len(t) < len(deltas) {
+		t = append(t, 0)
+	}
+	for j := range deltas {
+		t[j] += deltas[j]
+	}
+	s.sums[k] = t
+	return t, false, nil
+}
+
+func (s *mapStore) Read(key []byte, n int) ([]int64, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	v := make([]int64, n)
+	copy(v, s.sums[string(key)])
+	return v, nil
+}
+
+func TestGoStoreSharesBudgetsCachesAndMeters(t *testing.T) {
+	s := newMapStore()
+	o := DefaultBudgetOptions()
+	o.HardTokens = 1000
+	a := ok(NewSharedBudget(o, SharedBudgetOptions{Key: "tenant"}, s, nil))
+	b := ok(NewSharedBudget(o, SharedBudgetOptions{Key: "tenant"}, s, nil))
+	noerr(t, a.Charge(Amount{InputTokens: 600}))
+	if _, err := b.Reserve(Amount{InputTokens: 500}); !errors.Is(err, ErrBudget) {
+		t.Fatalf("want ErrBudget, got %v", err)
+	}
+	s.mu.Lock()
+	s.down = true
+	s.mu.Unlock()
+	_, err := b.Reserve(Amount{InputTokens: 1})
+	if !errors.Is(err, ErrUnavailable) || !strings.Contains(err.Error(), "store down") {
+		t.Fatalf("want ErrUnavailable with the store's text, got %v", err)
+	}
+	c1, c2 := ok(NewToolCache(ToolCacheOptions{})), ok(NewToolCache(ToolCacheOptions{}))
+	for _, c := range []*ToolCache{c1, c2} {
+		noerr(t, c.SetPolicy("search", true, 60000, ScopeGlobal))
+		noerr(t, c.SetStore(s, "tc:"))
+	}
+	noerr(t, c1.Put("search", `{"q":"x"}`, "", "shared", 2))
+	if v, hit, err := c2.Get("search", `{"q":"x"}`, ""); err != nil || !hit || v != "shared" {
+		t.Fatalf("shared get %q %v %v", v, hit, err)
+	}
+	m1, m2 := ok(NewMeter(nil, 0, 0)), ok(NewMeter(nil, 0, 0))
+	for _, m := range []*Meter{m1, m2} {
+		noerr(t, m.SetStore(s, "m:"))
+		noerr(t, m.Record(Call{Model: "gpt-4o", Usage: Usage{InputTokens: 10, OutputTokens: 2}, Cost: 5}))
+	}
+	if st := ok(m1.SharedStats(DimTotal, "")); st.Calls != 2 || st.Cost != 10 {
+		t.Fatalf("shared stats %+v", st)
+	}
+}

@@ -34,9 +34,11 @@ type ToolCacheOptions struct {
 // ToolCache keeps tool results; internally synchronised: safe for
 // concurrent use by any number of goroutines.
 type ToolCache struct {
-	p     *C.tkn_toolcache
-	clock cgo.Handle
-	tok   *Tokenizer
+	p            *C.tkn_toolcache
+	clock        cgo.Handle
+	tok          *Tokenizer
+	store        interface{}
+	storeHandles []cgo.Handle
 }
 
 // NewToolCache makes an empty cache with no policies.
@@ -78,6 +80,12 @@ func (tc *ToolCache) Close() {
 		if tc.clock != 0 {
 			tc.clock.Delete()
 		}
+		for _, h := range tc.storeHandles {
+			if h != 0 {
+				h.Delete()
+			}
+		}
+		tc.storeHandles = nil
 		runtime.SetFinalizer(tc, nil)
 	}
 }
