@@ -223,6 +223,7 @@ type PruneOptions struct {
 // PruneReport is what one run did.
 type PruneReport struct {
 	TokensBefore, TokensAfter int64
+	Messages                  []PruneMessage // one per message of the original conversation
 	Kept, Dropped             []int
 	Summary                   int // 0 none, 1 added, 2 failed, 3 too long, 4 invalid
 	SummaryIndex              int
@@ -316,6 +317,13 @@ func (pr *Pruner) Run(conv *Conv, o PruneOptions) (*PruneReport, error) {
 	C.tkn_prune_report_kept(rep, &kp, &kn)
 	C.tkn_prune_report_dropped(rep, &dp, &dn)
 	r.Kept, r.Dropped = indices(kp, kn), indices(dp, dn)
+	r.Messages = make([]PruneMessage, int(C.tkn_prune_report_count(rep)))
+	for i := range r.Messages {
+		var act, why C.int32_t
+		var tok C.int64_t
+		C.tkn_prune_report_message(rep, C.size_t(i), &act, &why, &tok)
+		r.Messages[i] = PruneMessage{int(act), int(why), int64(tok)}
+	}
 	var sst C.int32_t
 	var stok C.int64_t
 	var sidx C.size_t

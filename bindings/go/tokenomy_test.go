@@ -614,3 +614,171 @@ func TestGoStoreSharesBudgetsCachesAndMeters(t *testing.T) {
 		t.Fatalf("shared stats %+v", st)
 	}
 }
+
+func TestConvPartsNamesAndFilter(t *testing.T) {
+	c := ok(ParseConv(`[{"role":"user","content":[{"type":"text","text":"hi"},
+	  {"type":"image_url","image_url":{"url":"https://x.invalid/a.png"}}]},
+	  {"role":"assistant","content":"hello"},{"role":"user","content":"bye"}]`, FormatAuto))
+	defer c.Close()
+	parts := ok(c.Parts(0))
+	if len(parts) != 2 || parts[0] != (Part{"text", "hi"}) || parts[1].Type != "image_url" {
+		t.Fatalf("parts %+v", parts)
+	}
+	if p := ok(c.Parts(1)); p != nil {
+		t.Fatalf("string content has parts %+v", p)
+	}
+	noerr(t, c.SetName(1, "bot"))
+	if n := ok(c.Name(1)); n != "bot" {
+		t.Fatalf("name %q", n)
+	}
+	noerr(t, c.Filter([]bool{false, true, true}))
+	if c.Len() != 2 || c.Role(0) != "assistant" || c.SourceFormat() != FormatOpenAI {
+		t.Fatalf("after filter: %d %q", c.Len(), c.Role(0))
+	}
+	if err := c.Filter([]bool{true}); !errors.Is(err, ErrInvalid) {
+		t.Fatalf("want ErrInvalid for a short mask, got %v", err)
+	}
+}
+
+func TestRouterBuilderBuildsTheSameRouter(t *testing.T) {
+	b := ok(NewRouterBuilder())
+	defer b.Close()
+	noerr(t, b.AddTier("small", []string{"mini"}, 0.7))
+	noerr(t, b.AddTier("large", []string{"big"}, 0))
+	noerr(t, b.AddRule(Rule{When: `{"attr":"kind","eq":"chat"}`, Tier: "small", Reason: "chit-chat"}))
+	noerr(t, b.SetDefaultTier("large"))
+	noerr(t, b.SetRetries(FailRateLimit, 3))
+	r := ok(b.Build(nil))
+	defer r.Close()
+	if tiers := r.Tiers(); len(tiers) != 2 || r.RuleCount() != 1 || ok(r.TierThreshold(0)) != 0.7 {
+		t.Fatalf("tiers %v rules %d", tiers, r.RuleCount())
+	}
+	if n := ok(r.Retries(FailRateLimit)); n != 3 {
+		t.Fatalf("retries %d", n)
+	}
+	task := ok(NewTask(map[string]interface{}{"kind": "chat"}))
+	if d := ok(r.Decide(task)); d.Reason != "chit-chat" {
+		t.Fatalf("decision %+v", d)
+	}
+	noerr(t, task.Remove("kind"))
+	if d := ok(r.Decide(task)); d.Rule != -1 {
+		t.Fatalf("decision after remove %+v", d)
+	}
+	if err := b.AddRule(Rule{When: `{"attr":`, Tier: "small"}); !errors.Is(err, ErrParse) {
+		t.Fatalf("want ErrParse, got %v", err)
+	}
+	if FailClassName(FailTimeout) != "timeout" || FailClassFromName("auth") != FailAuth {
+		t.Fatal("failure class names")
+	}
+}
+
+func TestSchemaCheckAndNearLimit(t *testing.T) {
+	s := ok(CompileSchemaWithLimits(`{"type":"array","maxItems":2}`, SchemaLimits{MaxErrors: 1}))
+	noerr(t, s.Check(`[1,2]`))
+	if err := s.Check(`[1,2,3]`); !errors.Is(err, ErrSchema) || !strings.Contains(err.Error(), "maxItems") {
+		t.Fatalf("want a maxItems ErrSchema, got %v", err)
+	}
+	if stopped, ratio, err := NearLimit("max_tokens", 95, 100); err != nil || !stopped || !ratio {
+		t.Fatalf("near limit %v %v %v", stopped, ratio, err)
+	}
+}
+
+func TestPromptDetailsAndCachePlan(t *testing.T) {
+	tok := ok(NewEstimator())
+	b := ok(NewPromptBuilder(false))
+	idx := ok(b.AddText(SegStatic, StableStatic, "system", "Today is 2026-11-28. "+strings.Repeat("Be terse. ", 300)))
+	noerr(t, b.SetTTL(idx, 1))
+	ok(b.AddText(SegDynamic, StableVolatile, "query", "hello"))
+	p := ok(b.Assemble(tok))
+	seg := ok(p.Segment(0))
+	if seg.Name != "system" || seg.Kind != "static" || seg.TTL != 1 {
+		t.Fatalf("segment %+v", seg)
+	}
+	blocks := ok(p.Blocks())
+	var sum int64
+	for _, bl := range blocks {
+		sum += bl.Tokens
+	}
+	if sum != p.Tokens() || blocks[len(blocks)-1].Fingerprint != p.Fingerprint() {
+		t.Fatal("blocks do not add up to the prompt")
+	}
+	f := ok(p.Findings())
+	if len(f) == 0 || f[0].Kind != "date" {
+		t.Fatalf("findings %+v", f)
+	}
+	bp := ok(p.Breakpoints(100, 4))
+	if len(bp) == 0 || bp[0].TTL != 1 {
+		t.Fatalf("breakpoints %+v", bp)
+	}
+	if MinCacheTokens(ProviderOpenAI, "gpt-4o") != 1024 {
+		t.Fatal("min cache tokens")
+	}
+	cp := ok(NewCachePlan(CachePlanOptions{Provider: ProviderAnthropic, Model: "claude-sonnet-4-5", PriceInput: 3000000, MinCacheTokens: 100}))
+	defer cp.Close()
+	for i := 0; i < 3; i++ {
+		noerr(t, cp.AddPrompt(int64(i)*1000, p))
+	}
+	noerr(t, cp.AddBlocks(5000, []PlanBlock{{Fingerprint: 1, Tokens: 50}}))
+	r := ok(cp.Result())
+	if r.Requests != 4 || r.CachedTokens == 0 || r.CostWith >= r.CostWithout {
+		t.Fatalf("plan %+v", r)
+	}
+	if a := ok(cp.Advice()); !strings.Contains(a, "hit rate") {
+		t.Fatalf("advice without the hit rate: %q", a)
+	}
+	b.Clear()
+}
+
+func TestSmallAccessors(t *testing.T) {
+	if VersionNumber() != 100 || Version() != "0.1.0" {
+		t.Fatalf("version %d %q", VersionNumber(), Version())
+	}
+	if !strings.Contains(DefaultPricesJSON(), "gpt-4o") || OTelProvider("gemini") != "gcp.gemini" {
+		t.Fatal("prices accessors")
+	}
+	p := ok(LoadPrices(`{"m":{"input_cost_per_token":1e-6,"output_cost_per_token":2e-6},"bad":{"input_cost_per_token":-1}}`, true, `{"alias":"m"}`))
+	if n, why := p.Skipped(); n != 1 || !strings.Contains(why, "bad") {
+		t.Fatalf("skipped %d %q", n, why)
+	}
+	if m := ok(p.Lookup("alias")); m.Name != "m" {
+		t.Fatalf("alias lookup %+v", m)
+	}
+	tc := ok(NewToolCache(ToolCacheOptions{}))
+	noerr(t, tc.SetPolicy("t", true, 0, ScopeSession))
+	noerr(t, tc.Put("t", `{}`, "s1", "v", 1))
+	if !tc.IsCacheable("t") || tc.IsCacheable("u") {
+		t.Fatal("is cacheable")
+	}
+	if n := ok(tc.InvalidateScope(ScopeSession, "s1")); n != 1 {
+		t.Fatalf("invalidated %d", n)
+	}
+	ok(tc.PurgeExpired())
+	noerr(t, tc.Clear())
+	m := ok(NewMeter(nil, 0, 0))
+	noerr(t, m.Record(Call{Model: "a", Usage: Usage{InputTokens: 1}, Cost: 1}))
+	if m.KeyCount(DimModel) != 1 {
+		t.Fatal("key count")
+	}
+	w := ok(NewBatchWriter(BatchWriterOptions{Write: func([]byte) error { return nil }}))
+	noerr(t, w.Add("x", `{"model":"m"}`))
+	if f, r, _, err := w.Counts(); err != nil || f != 1 || r != 1 {
+		t.Fatalf("counts %d %d %v", f, r, err)
+	}
+	rd := ok(NewBatchReader(BatchAnthropic, nil, nil))
+	noerr(t, rd.Expect("x"))
+	noerr(t, rd.Finish())
+	if dl := ok(rd.DeadLetters()); len(dl) != 1 || dl[0].CustomID != "x" || dl[0].Reason != 1 {
+		t.Fatalf("dead letters %+v", dl)
+	}
+	o := DefaultBudgetOptions()
+	o.HardTokens = 10
+	parent := ok(NewBudget(o, nil))
+	child := ok(NewBudget(DefaultBudgetOptions(), nil))
+	noerr(t, child.SetParent(parent))
+	if _, err := child.Reserve(Amount{InputTokens: 11}); !errors.Is(err, ErrBudget) {
+		t.Fatalf("parent limit not applied: %v", err)
+	}
+	if err := parent.SetParent(child); !errors.Is(err, ErrInvalid) {
+		t.Fatalf("want ErrInvalid for a cycle, got %v", err)
+	}
+}

@@ -61,6 +61,12 @@ class RouterTest(unittest.TestCase):
         self.assertEqual(state, "accepted")
         self.assertEqual((c.attempts, c.total_cost), (2, 12))
 
+    def test_failure_classes_by_name(self):
+        self.assertEqual(tokenomy.fail_class_name(1), "timeout")
+        self.assertEqual(self.router.retries("rate_limit"), self.router.retries(0))
+        with self.assertRaises(ValueError):
+            self.router.retries("meteor")
+
     def test_calibrate_gives_non_increasing_thresholds(self):
         th = tokenomy.calibrate([0.1, 0.4, 0.6, 0.9], [0.5, 0.5])
         self.assertEqual(len(th), 2)

@@ -14,12 +14,13 @@ from ._core import (ERRORS, BudgetError, CallbackError, CancelledError, Duplicat
                     OverflowError_, ParseError, Record, SchemaError, SpecialTokenError,
                     StateError, TokenomyError, TooSmallError, UnavailableError,
                     UnsupportedError, Utf8Error, VersionError, error_for, lib, strerror,
-                    version)
+                    version, version_number)
 from .conv import Conversation, Tokenizer, ToolCall, count_options, encoding_for_model
 from .money import (Cost, Meter, ModelPrice, Percentiles, Prices, Stats, Usage, UNITS_PER_USD,
                     format_usd, otel_provider, parse_usd)
 from .route import (Cascade, Decision, Router, RouterBuilder, RetryStep, Schema, Task,
-                    Validation, ValidationError, calibrate, near_limit, retry_next)
+                    Validation, ValidationError, calibrate, fail_class_name, near_limit,
+                    retry_next)
 from .context import Budget, BudgetState, PruneReport, Pruner, Reservation
 from .tools import (BatchReader, BatchResult, BatchSummary, BatchWriter, ToolCache,
                     ToolCacheStats)

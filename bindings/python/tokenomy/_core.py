@@ -94,6 +94,11 @@ def version() -> str:
     return lib.tkn_version_string().decode()
 
 
+def version_number() -> int:
+    """MAJOR*10000 + MINOR*100 + PATCH of the C library actually loaded."""
+    return lib.tkn_version_number()
+
+
 # ---- errors --------------------------------------------------------------
 
 class TokenomyError(Exception):

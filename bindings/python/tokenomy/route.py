@@ -10,12 +10,22 @@ from ._core import (Handle, ftype, Record, Text, _park, at, check, dec, enc, err
                     new_with_errbuf, options, record, take)
 from .conv import Tokenizer
 
-FAIL_CLASSES = ["rate_limit", "timeout", "server", "bad_request", "auth", "content_policy"]
 CASCADE_STATES = ["running", "accepted", "escalate", "exhausted"]
 
 
 def _fail_class(cls: Union[str, int]) -> int:
-    return cls if isinstance(cls, int) else FAIL_CLASSES.index(cls)
+    if isinstance(cls, int):
+        return cls
+    b = enc(cls)
+    code = lib.tkn_router_fail_class_from_name(b, len(b))
+    if code < 0:
+        raise ValueError("unknown failure class %r" % cls)
+    return code
+
+
+def fail_class_name(cls: int) -> Optional[str]:
+    """"rate_limit", "timeout", ... for a class code (None if unknown)."""
+    return dec(lib.tkn_router_fail_class_name(cls))
 
 
 def _clock_fn(fn_type: Any, clock: Callable[[], int]) -> Any:
@@ -381,7 +391,7 @@ class Schema(Handle):
                 out, n = ctypes.c_void_p(), ctypes.c_size_t()
                 if lib.tkn_schema_result_reask(res, ctypes.byref(out), ctypes.byref(n)) == 0:
                     reask = take(out, n.value)
-            return Validation(st, errors, msg, reask)
+            return Validation(lib.tkn_schema_result_status(res), errors, msg, reask)
         finally:
             lib.tkn_schema_result_free(res)
 
