@@ -12,8 +12,9 @@ all: deps
 deps:
 	@sh .ci/setup
 
+# The main job: naive vs optimised on the bundled support-agent workload.
 demo: all
-	@$(BUILD)/examples/tokenomy-demo
+	@$(BUILD)/tokenomy simulate --workload support-agent
 
 test: deps
 	@sh tests/run.sh

@@ -3,10 +3,11 @@
 #ifndef TOKENOMY_H
 #define TOKENOMY_H
 
-/* the data model and token counting */
+/* the data model, token counting and the host's model callbacks */
 #include "tokenomy/common.h"
 #include "tokenomy/conv.h"
 #include "tokenomy/tokenizer.h"
+#include "tokenomy/llm.h"
 /* the parts */
 #include "tokenomy/budget.h"
 #include "tokenomy/prune.h"
@@ -20,5 +21,7 @@
 #include "tokenomy/toolcache.h"
 #include "tokenomy/batch.h"
 #include "tokenomy/store.h"
+/* the agent turn, which composes them */
+#include "tokenomy/agent.h"
 
 #endif /* TOKENOMY_H */

@@ -104,6 +104,118 @@ TKN_API int tkn_tokenizer_count_conv(const tkn_tokenizer *tok, tkn_conv *conv,
                                      const tkn_count_options *opts, int64_t *total,
                                      int64_t *per_message);
 
+
+/* ---- Exact OpenAI encodings: BPE (cl100k_base, o200k_base) ----
+ *
+ * A byte-pair encoder that reproduces tiktoken exactly: the same
+ * pre-tokenisation (a hand-made scanner equivalent to tiktoken's patterns for
+ * each encoding), the same merges, the same special tokens.  The rank data
+ * of both encodings is embedded in the library by default (build option
+ * `embed_ranks`); a tiktoken rank file can always be loaded from a path or a
+ * memory buffer instead.  Encoding takes time linear in the input (a merge
+ * heap on long pieces; no quadratic case).
+ *
+ * Threading: a BPE tokenizer is immutable once made; every call below may run
+ * from any number of threads on one tokenizer at once, without locks.  The
+ * calls keep no state between calls and write only to what the caller passes.
+ *
+ * Limits: one input text is at most 4 GiB - 1 bytes (TKN_ERR_LIMIT beyond);
+ * texts must be valid UTF-8 (TKN_ERR_UTF8 otherwise, as tiktoken takes
+ * strings); a rank file has at most 2^31 tokens of at most 65535 bytes each.
+ *
+ * Errors: functions that take `errbuf`/`errlen` (both may be NULL/0) write a
+ * one-line message there on failure, naming what and where (a byte offset). */
+
+/* What to do with text that spells a special token such as <|endoftext|>. */
+#define TKN_SPECIAL_REFUSE 0u /* default, as tiktoken: TKN_ERR_SPECIAL_TOKEN */
+#define TKN_SPECIAL_ALLOW 1u  /* encode it as the special token's id */
+#define TKN_SPECIAL_PLAIN 2u  /* encode it as ordinary text (tiktoken's encode_ordinary) */
+
+#define TKN_ENCODE_OPTIONS_VERSION 1
+typedef struct tkn_encode_options {
+  uint32_t version; /* TKN_ENCODE_OPTIONS_VERSION */
+  uint32_t special; /* TKN_SPECIAL_*; other values: TKN_ERR_INVALID */
+  char *errbuf;     /* optional: receives a one-line message on failure */
+  size_t errlen;    /* size of errbuf */
+} tkn_encode_options;
+#define TKN_ENCODE_OPTIONS_INIT { TKN_ENCODE_OPTIONS_VERSION, TKN_SPECIAL_REFUSE, NULL, 0 }
+/* Fill *opts with the defaults of `version`; TKN_ERR_VERSION if unknown. */
+TKN_API int tkn_encode_options_init(tkn_encode_options *opts, uint32_t version);
+
+/* The encoding a model uses, as a static string ("o200k_base" for the gpt-4o,
+ * gpt-4.1, gpt-4.5, gpt-5, o1, o3 and o4 families; "cl100k_base" for gpt-4,
+ * gpt-3.5-turbo and the text-embedding-3 / ada-002 models; dated and "ft:"
+ * names included), or NULL when the model is not known.  Thread-safe. */
+TKN_API const char *tkn_tokenizer_encoding_for_model(const char *model, size_t len);
+
+/* Make the tokenizer of a named encoding ("cl100k_base" or "o200k_base") from
+ * the embedded data.  TKN_ERR_NOT_FOUND for another name, TKN_ERR_UNAVAILABLE
+ * when the library was built without embedded ranks (load a file instead).
+ * tkn_tokenizer_count() on it refuses special-token text (TKN_ERR_SPECIAL_TOKEN)
+ * as tiktoken does; use tkn_tokenizer_load_ranks() to choose another default. */
+TKN_API int tkn_tokenizer_new_encoding(tkn_tokenizer **out, const char *name, size_t name_len,
+                                       char *errbuf, size_t errlen);
+/* Same, by model name (see tkn_tokenizer_encoding_for_model); TKN_ERR_NOT_FOUND
+ * for an unknown model. */
+TKN_API int tkn_tokenizer_new_for_model(tkn_tokenizer **out, const char *model, size_t len,
+                                        char *errbuf, size_t errlen);
+
+/* Which pattern and special tokens go with loaded ranks. */
+#define TKN_BPE_CL100K 1u /* cl100k_base's pattern and special tokens */
+#define TKN_BPE_O200K 2u  /* o200k_base's pattern and special tokens */
+
+#define TKN_RANKS_OPTIONS_VERSION 1
+typedef struct tkn_ranks_options {
+  uint32_t version;       /* TKN_RANKS_OPTIONS_VERSION */
+  uint32_t flavor;        /* TKN_BPE_CL100K or TKN_BPE_O200K (required) */
+  const char *path;       /* a tiktoken rank file (NUL-terminated path); or */
+  const char *data;       /* its contents in memory (copied as needed), */
+  size_t len;             /*   of len bytes.  Neither: the embedded ranks. */
+  uint32_t special;       /* TKN_SPECIAL_* used by tkn_tokenizer_count() */
+} tkn_ranks_options;
+#define TKN_RANKS_OPTIONS_INIT { TKN_RANKS_OPTIONS_VERSION, 0, NULL, NULL, 0, TKN_SPECIAL_REFUSE }
+TKN_API int tkn_ranks_options_init(tkn_ranks_options *opts, uint32_t version);
+
+/* Make a BPE tokenizer from tiktoken ranks: each line is a token's bytes in
+ * base64, one space, its rank (ranks 0..n-1, each once; empty lines are
+ * skipped).  Errors: TKN_ERR_IO (file cannot be read), TKN_ERR_PARSE (bad
+ * line: the message names line and column), TKN_ERR_DUPLICATE (a token or a
+ * rank twice), TKN_ERR_SCHEMA (a single byte has no rank, or ranks have a
+ * gap), TKN_ERR_LIMIT, TKN_ERR_NOMEM, TKN_ERR_UNAVAILABLE (embedded ranks
+ * asked for but not built in). */
+TKN_API int tkn_tokenizer_load_ranks(tkn_tokenizer **out, const tkn_ranks_options *opts,
+                                     char *errbuf, size_t errlen);
+
+/* Encode text into token ids.  opts may be NULL (defaults: refuse special
+ * tokens).  *n receives the number of ids; when it exceeds cap the call
+ * returns TKN_ERR_TOO_SMALL (ids' contents are then unspecified) and *n is the
+ * size needed.  ids may be NULL when cap is 0 (a sizing call).
+ * TKN_ERR_UNSUPPORTED on a tokenizer that is not a BPE encoding. */
+TKN_API int tkn_tokenizer_encode(const tkn_tokenizer *tok, const char *text, size_t len,
+                                 const tkn_encode_options *opts, uint32_t *ids, size_t cap,
+                                 size_t *n);
+/* Same, into an array the library allocates (*ids, free with tkn_free; NULL
+ * when *n is 0). */
+TKN_API int tkn_tokenizer_encode_alloc(const tkn_tokenizer *tok, const char *text, size_t len,
+                                       const tkn_encode_options *opts, uint32_t **ids,
+                                       size_t *n);
+/* Count tokens but stop as soon as the count passes `limit` (>= 0): *out is
+ * the exact count when it is <= limit, else exactly limit + 1.  The work done
+ * is proportional to the text covered before stopping.  Works on every kind
+ * of tokenizer (others count the whole text, then clamp). */
+TKN_API int tkn_tokenizer_count_limit(const tkn_tokenizer *tok, const char *text, size_t len,
+                                      int64_t limit, const tkn_encode_options *opts,
+                                      int64_t *out);
+/* Decode ids to bytes (special ids to their text): *out (free with tkn_free,
+ * NUL-terminated for convenience) of *len bytes.  The bytes may split a UTF-8
+ * sequence when the ids do.  TKN_ERR_NOT_FOUND for an unknown id.
+ * TKN_ERR_UNSUPPORTED on a tokenizer that is not a BPE encoding. */
+TKN_API int tkn_tokenizer_decode(const tkn_tokenizer *tok, const uint32_t *ids, size_t n,
+                                 char **out, size_t *len);
+/* Number of ids (ranks + special tokens span: the largest id + 1), or 0 for a
+ * tokenizer that is not a BPE encoding. */
+TKN_API uint32_t tkn_tokenizer_vocab_size(const tkn_tokenizer *tok);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,0 +1,297 @@
+/* The agent: construction, prompt pieces, the tool-cache helper and the
+ * result object.  The turn itself is in turn.c. */
+#include <string.h>
+
+#include "agent_internal.h"
+
+int tkn_agent_options_init(tkn_agent_options *opts, uint32_t version) {
+  if (!opts) return TKN_ERR_INVALID;
+  if (version != TKN_AGENT_OPTIONS_VERSION) return TKN_ERR_VERSION;
+  tkn_agent_options d = TKN_AGENT_OPTIONS_INIT;
+  *opts = d;
+  return TKN_OK;
+}
+
+int tkn_agent_turn_options_init(tkn_agent_turn_options *opts, uint32_t version) {
+  if (!opts) return TKN_ERR_INVALID;
+  if (version != TKN_AGENT_TURN_OPTIONS_VERSION) return TKN_ERR_VERSION;
+  tkn_agent_turn_options d = TKN_AGENT_TURN_OPTIONS_INIT;
+  *opts = d;
+  return TKN_OK;
+}
+
+static int copy_lstr(tki_lstr *dst, const char *s, size_t len) {
+  dst->s = tki_strndup(s ? s : "", s ? len : 0);
+  dst->len = s ? len : 0;
+  return dst->s ? TKN_OK : TKN_ERR_NOMEM;
+}
+
+static int fail_new(tkn_agent *a, char *errbuf, size_t errlen, int rc, const char *msg) {
+  tki_copy_err(errbuf, errlen, msg);
+  tkn_agent_free(a);
+  return rc;
+}
+
+int tkn_agent_new(tkn_agent **out, const tkn_agent_options *opts, char *errbuf, size_t errlen) {
+  if (out) *out = NULL;
+  if (!out || !opts) {
+    tki_copy_err(errbuf, errlen, "tkn_agent_new: NULL argument");
+    return TKN_ERR_INVALID;
+  }
+  if (opts->version != TKN_AGENT_OPTIONS_VERSION) {
+    tki_copy_err(errbuf, errlen, "agent options: unknown version");
+    return TKN_ERR_VERSION;
+  }
+  if (opts->llm.version != TKN_LLM_CALLBACKS_VERSION) {
+    tki_copy_err(errbuf, errlen, "agent options: llm callbacks of an unknown version");
+    return TKN_ERR_VERSION;
+  }
+  if (!opts->llm.complete) {
+    tki_copy_err(errbuf, errlen, "agent options: llm.complete is required");
+    return TKN_ERR_INVALID;
+  }
+  if (!opts->router && (!opts->model || !opts->model_len)) {
+    tki_copy_err(errbuf, errlen, "agent options: a router or a model is required");
+    return TKN_ERR_INVALID;
+  }
+  if (opts->format != TKN_FORMAT_OPENAI && opts->format != TKN_FORMAT_ANTHROPIC) {
+    tki_copy_err(errbuf, errlen, "agent options: format must be TKN_FORMAT_OPENAI or _ANTHROPIC");
+    return TKN_ERR_INVALID;
+  }
+  if (opts->output_cap <= 0 || opts->max_context_tokens < 0) {
+    tki_copy_err(errbuf, errlen,
+                 "agent options: output_cap must be > 0 and max_context_tokens >= 0");
+    return TKN_ERR_INVALID;
+  }
+  tkn_schema_retry_step probe;
+  if (tkn_schema_retry_next(&opts->retry, 1, &probe) != TKN_OK) {
+    tki_copy_err(errbuf, errlen, "agent options: retry options out of range (see schema.h)");
+    return TKN_ERR_INVALID;
+  }
+  if (opts->prune && opts->prune->version != TKN_PRUNE_OPTIONS_VERSION) {
+    tki_copy_err(errbuf, errlen, "agent options: prune options of an unknown version");
+    return TKN_ERR_VERSION;
+  }
+  tkn_agent *a = tki_calloc(1, sizeof *a);
+  if (!a) {
+    tki_copy_err(errbuf, errlen, "out of memory");
+    return TKN_ERR_NOMEM;
+  }
+  a->o = *opts;
+  if (copy_lstr(&a->model, opts->model, opts->model_len) ||
+      copy_lstr(&a->workflow, opts->workflow, opts->workflow_len) ||
+      copy_lstr(&a->tenant, opts->tenant, opts->tenant_len))
+    return fail_new(a, errbuf, errlen, TKN_ERR_NOMEM, "out of memory");
+  a->o.model = a->model.s;
+  a->o.workflow = a->workflow.s;
+  a->o.tenant = a->tenant.s;
+  a->o.prune = NULL;
+  int rc;
+  if (opts->tokenizer) {
+    a->tok = opts->tokenizer;
+  } else {
+    rc = tkn_tokenizer_new_estimator(&a->own_tok);
+    if (rc) return fail_new(a, errbuf, errlen, rc, "cannot make the estimator tokenizer");
+    a->tok = a->own_tok;
+  }
+  if (opts->prices) {
+    a->prices = opts->prices;
+  } else {
+    rc = tkn_prices_new_default(&a->own_prices);
+    if (rc) return fail_new(a, errbuf, errlen, rc, "cannot load the built-in price table");
+    a->prices = a->own_prices;
+  }
+  if (opts->prune) {
+    a->prune = *opts->prune;
+  } else {
+    tkn_prune_options p = TKN_PRUNE_OPTIONS_INIT;
+    p.mode = TKN_PRUNE_SCORE;
+    a->prune = p;
+  }
+  rc = tkn_prune_new(&a->pruner, a->tok);
+  if (rc) return fail_new(a, errbuf, errlen, rc, "cannot make the pruner");
+  rc = tkn_prompt_builder_new(&a->check, NULL);
+  if (rc) return fail_new(a, errbuf, errlen, rc, "cannot make the prompt builder");
+  *out = a;
+  return TKN_OK;
+}
+
+void tkn_agent_free(tkn_agent *a) {
+  if (!a) return;
+  for (size_t i = 0; i < a->n_pieces; i++) {
+    tki_free(a->pieces[i].name);
+    tki_free(a->pieces[i].text);
+  }
+  tki_free(a->pieces);
+  tkn_prompt_builder_free(a->check);
+  tkn_prune_free(a->pruner);
+  tkn_prices_free(a->own_prices);
+  tkn_tokenizer_free(a->own_tok);
+  tki_free(a->model.s);
+  tki_free(a->workflow.s);
+  tki_free(a->tenant.s);
+  tki_free(a);
+}
+
+const char *tkn_agent_errmsg(const tkn_agent *a) {
+  return a ? a->err : "";
+}
+
+/* Room for one more piece; the copies are made before the checking builder
+ * sees the piece, so a failure leaves agent and builder as they were. */
+static int reserve_piece(tkn_agent *a) {
+  if (a->n_pieces >= TKN_PROMPT_MAX_SEGMENTS)
+    return tki_err(a->err, TKN_ERR_LIMIT, "more than %d prompt pieces", TKN_PROMPT_MAX_SEGMENTS);
+  if (tki_grow((void **)&a->pieces, &a->cap_pieces, a->n_pieces + 1, sizeof *a->pieces))
+    return tki_err(a->err, TKN_ERR_NOMEM, "out of memory");
+  return TKN_OK;
+}
+
+int tkn_agent_add_text(tkn_agent *a, uint32_t kind, uint32_t stability, const char *name,
+                       size_t name_len, const char *text, size_t text_len) {
+  if (!a) return TKN_ERR_INVALID;
+  if ((!name && name_len) || (!text && text_len))
+    return tki_err(a->err, TKN_ERR_INVALID, "add_text: NULL string with a length");
+  int rc = reserve_piece(a);
+  if (rc) return rc;
+  tki_piece p = {0, kind, stability, tki_strndup(name ? name : "", name_len), name_len,
+                 tki_strndup(text ? text : "", text_len), text_len};
+  if (!p.name || !p.text) {
+    tki_free(p.name);
+    tki_free(p.text);
+    return tki_err(a->err, TKN_ERR_NOMEM, "add_text: out of memory");
+  }
+  rc = tkn_prompt_builder_add_text(a->check, kind, stability, p.name, name_len, p.text, text_len,
+                                   NULL);
+  if (rc) {
+    tki_free(p.name);
+    tki_free(p.text);
+    return tki_err(a->err, rc, "add_text: %s", tkn_prompt_builder_errmsg(a->check));
+  }
+  a->pieces[a->n_pieces++] = p;
+  return TKN_OK;
+}
+
+int tkn_agent_add_tool(tkn_agent *a, const char *json, size_t len) {
+  if (!a) return TKN_ERR_INVALID;
+  if (!json) return tki_err(a->err, TKN_ERR_INVALID, "add_tool: NULL JSON");
+  int rc = reserve_piece(a);
+  if (rc) return rc;
+  tki_piece p = {1, TKN_SEG_TOOLS, TKN_STABILITY_STATIC, NULL, 0, tki_strndup(json, len), len};
+  if (!p.text) return tki_err(a->err, TKN_ERR_NOMEM, "add_tool: out of memory");
+  rc = tkn_prompt_builder_add_tool(a->check, p.text, len, NULL);
+  if (rc) {
+    tki_free(p.text);
+    return tki_err(a->err, rc, "add_tool: %s", tkn_prompt_builder_errmsg(a->check));
+  }
+  a->pieces[a->n_pieces++] = p;
+  return TKN_OK;
+}
+
+int tkn_agent_tool(tkn_agent *a, const char *tool, size_t tool_len, const char *args,
+                   size_t args_len, const char *scope_id, size_t scope_id_len,
+                   tkn_agent_tool_fn run, void *user, char **value, size_t *value_len,
+                   int32_t *hit) {
+  if (value) *value = NULL;
+  if (value_len) *value_len = 0;
+  if (hit) *hit = 0;
+  if (!a) return TKN_ERR_INVALID;
+  if (!tool || !args || !run || !value || !value_len || (!scope_id && scope_id_len))
+    return tki_err(a->err, TKN_ERR_INVALID, "tool: NULL argument");
+  int cacheable = a->o.toolcache && tkn_toolcache_is_cacheable(a->o.toolcache, tool, tool_len);
+  if (cacheable) {
+    int rc = tkn_toolcache_get(a->o.toolcache, tool, tool_len, args, args_len,
+                               scope_id ? scope_id : "", scope_id_len, value, value_len);
+    if (rc == TKN_OK) {
+      if (hit) *hit = 1;
+      return TKN_OK;
+    }
+    if (rc != TKN_ERR_NOT_FOUND) {
+      char why[TKI_ERRLEN];
+      tkn_toolcache_errmsg(a->o.toolcache, why, sizeof why);
+      return tki_err(a->err, rc, "tool %.*s: cache lookup failed: %s", (int)tool_len, tool, why);
+    }
+  }
+  const char *res = NULL;
+  size_t res_len = 0;
+  if (run(tool, tool_len, args, args_len, &res, &res_len, user) != 0 || (!res && res_len))
+    return tki_err(a->err, TKN_ERR_CALLBACK, "tool %.*s: the host's runner failed", (int)tool_len,
+                   tool);
+  char *copy = tki_strndup(res ? res : "", res_len);
+  if (!copy) return tki_err(a->err, TKN_ERR_NOMEM, "tool: out of memory");
+  if (cacheable) {
+    int rc = tkn_toolcache_put(a->o.toolcache, tool, tool_len, args, args_len,
+                               scope_id ? scope_id : "", scope_id_len, copy, res_len, -1);
+    if (rc == TKN_ERR_INVALID) /* the cache has no tokenizer: count with ours */ {
+      int64_t t = 0;
+      if (tkn_tokenizer_count(a->tok, copy, res_len, &t) == TKN_OK)
+        rc = tkn_toolcache_put(a->o.toolcache, tool, tool_len, args, args_len,
+                               scope_id ? scope_id : "", scope_id_len, copy, res_len, t);
+    }
+    if (rc && rc != TKN_ERR_LIMIT) {
+      tki_free(copy);
+      char why[TKI_ERRLEN];
+      tkn_toolcache_errmsg(a->o.toolcache, why, sizeof why);
+      return tki_err(a->err, rc, "tool %.*s: cache store failed: %s", (int)tool_len, tool, why);
+    }
+  }
+  *value = copy;
+  *value_len = res_len;
+  return TKN_OK;
+}
+
+/* ---- the result ---- */
+
+void tkn_agent_result_free(tkn_agent_result *r) {
+  if (!r) return;
+  tki_free(r->content.s);
+  tki_free(r->tool_calls.s);
+  tki_free(r->model.s);
+  tki_free(r->trace);
+  tki_free(r);
+}
+
+static const char *lstr_get(const tki_lstr *s, size_t *len) {
+  if (len) *len = s->s ? s->len : 0;
+  return s->s ? s->s : "";
+}
+
+const char *tkn_agent_result_content(const tkn_agent_result *r, size_t *len) {
+  if (!r) {
+    if (len) *len = 0;
+    return "";
+  }
+  return lstr_get(&r->content, len);
+}
+
+const char *tkn_agent_result_tool_calls(const tkn_agent_result *r, size_t *len) {
+  if (!r) {
+    if (len) *len = 0;
+    return "";
+  }
+  return lstr_get(&r->tool_calls, len);
+}
+
+const char *tkn_agent_result_finish_reason(const tkn_agent_result *r) {
+  return r && r->finish ? r->finish : "";
+}
+
+const char *tkn_agent_result_model(const tkn_agent_result *r) {
+  return r ? lstr_get(&r->model, NULL) : "";
+}
+
+const char *tkn_agent_result_trace(const tkn_agent_result *r, size_t *len) {
+  if (!r || !r->trace) {
+    if (len) *len = 0;
+    return "";
+  }
+  if (len) *len = r->trace_len;
+  return r->trace;
+}
+
+int tkn_agent_result_stats(const tkn_agent_result *r, tkn_agent_stats *stats) {
+  if (!r || !stats) return TKN_ERR_INVALID;
+  if (stats->version != TKN_AGENT_STATS_VERSION) return TKN_ERR_VERSION;
+  *stats = r->stats;
+  return TKN_OK;
+}

@@ -1,0 +1,67 @@
+/* The agent part's private types: the response the host fills, the agent and
+ * the result of a turn. */
+#ifndef TKN_AGENT_INTERNAL_H
+#define TKN_AGENT_INTERNAL_H
+
+#include "internal.h"
+#include "tokenomy/agent.h"
+#include "tokenomy/llm.h"
+
+typedef struct tki_lstr {
+  char *s;
+  size_t len;
+} tki_lstr;
+
+struct tkn_llm_response {
+  tki_lstr content;
+  tki_lstr tool_calls;
+  tki_lstr finish;
+  tki_lstr usage_json;
+  tki_lstr error_msg;
+  tkn_usage usage;
+  int has_usage;
+  int batched;
+  int32_t error;
+  char err[TKI_ERRLEN];
+};
+
+/* A prompt piece sent with every turn. */
+typedef struct tki_piece {
+  int is_tool;
+  uint32_t kind;
+  uint32_t stability;
+  char *name;
+  size_t name_len;
+  char *text;
+  size_t text_len;
+} tki_piece;
+
+struct tkn_agent {
+  tkn_agent_options o; /* strings below replace the borrowed ones */
+  tki_lstr model;
+  tki_lstr workflow;
+  tki_lstr tenant;
+  tkn_tokenizer *own_tok;
+  const tkn_tokenizer *tok;
+  tkn_prices *own_prices;
+  const tkn_prices *prices;
+  tkn_prune_options prune;
+  tkn_pruner *pruner;
+  tkn_prompt_builder *check; /* the pieces, added as they come, to check them */
+  tki_piece *pieces;
+  size_t n_pieces;
+  size_t cap_pieces;
+  char err[TKI_ERRLEN];
+};
+
+struct tkn_agent_result {
+  tki_lstr content;
+  tki_lstr tool_calls;
+  tki_lstr model;
+  char *trace;
+  size_t trace_len;
+  const char *finish;
+  tkn_agent_stats stats;
+};
+
+#endif

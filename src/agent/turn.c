@@ -1,0 +1,1138 @@
+/* One agent turn, as DESIGN.md draws it: budget, route, assemble, call,
+ * validate / retry / escalate, cascade, meter, commit.  Every decision is
+ * written to the trace as it is taken. */
+#include <string.h>
+
+#include "agent_internal.h"
+
+#define ERR_FINISH "error"
+
+typedef struct turn {
+  tkn_agent *a;
+  const tkn_agent_turn_options *opts;
+  tkn_conv *work;             /* the history as sent (pruned, re-asks appended) */
+  tki_buf trace;              /* the "steps" array being written */
+  int nsteps;
+  tkn_agent_stats st;
+  tkn_llm_response *resp;
+  tki_lstr summary;           /* the text of the last summary written */
+  int32_t tier;               /* current tier (-1 without a router) */
+  const char *model;
+  const char *tier_name;
+  const char *reason;
+  uint32_t attempt;
+  int failed;                 /* a library failure: the status to return */
+} turn;
+
+/* ---- trace helpers ---- */
+
+static void step_begin(turn *t, const char *name) {
+  tki_buf_puts(&t->trace, t->nsteps++ ? ",{\"step\":" : "{\"step\":");
+  tki_buf_json_string(&t->trace, name, strlen(name));
+}
+static void kv_str(turn *t, const char *k, const char *v, size_t len) {
+  tki_buf_printf(&t->trace, ",\"%s\":", k);
+  if (v)
+    tki_buf_json_string(&t->trace, v, len);
+  else
+    tki_buf_puts(&t->trace, "null");
+}
+static void kv_cstr(turn *t, const char *k, const char *v) {
+  kv_str(t, k, v, v ? strlen(v) : 0);
+}
+static void kv_int(turn *t, const char *k, int64_t v) {
+  tki_buf_printf(&t->trace, ",\"%s\":%lld", k, (long long)v);
+}
+static void kv_num(turn *t, const char *k, double v) {
+  tki_buf_printf(&t->trace, ",\"%s\":%.4f", k, v);
+}
+static void kv_usd(turn *t, const char *k, int64_t units) {
+  char usd[TKN_MONEY_USD_BUFLEN];
+  if (tkn_prices_format_usd(units, usd, sizeof usd, NULL) != TKN_OK) usd[0] = '\0';
+  kv_cstr(t, k, usd);
+}
+static void step_end(turn *t) {
+  tki_buf_putc(&t->trace, '}');
+}
+
+static int lib_fail(turn *t, int rc, const char *what, const char *detail) {
+  if (!t->failed) {
+    t->failed = rc;
+    tki_err(t->a->err, rc, "%s: %s", what, detail ? detail : tkn_strerror(rc));
+  }
+  return rc;
+}
+
+/* ---- small pieces ---- */
+
+static const char *level_name(int32_t level) {
+  return level == TKN_BUDGET_HARD ? "hard" : level == TKN_BUDGET_SOFT ? "soft" : "ok";
+}
+
+/* The model of tier `tier`: the router has no direct lookup, so a cascade
+ * started at that tier names it (the first model not cooling down). */
+static int model_of_tier(const tkn_router *r, int32_t tier, int32_t *got_tier, const char **model) {
+  tkn_router_cascade_options co = TKN_ROUTER_CASCADE_OPTIONS_INIT;
+  co.start_tier = tier;
+  tkn_router_cascade *c = NULL;
+  int rc = tkn_router_cascade_new(&c, r, &co);
+  if (rc) return rc;
+  rc = tkn_router_cascade_next(c, got_tier, model);
+  tkn_router_cascade_free(c);
+  return rc;
+}
+
+static int64_t count_text(turn *t, const char *model, const char *s, size_t len) {
+  int64_t n = 0;
+  const tkn_llm_callbacks *cb = &t->a->o.llm;
+  if (cb->count_tokens && model &&
+      cb->count_tokens(model, strlen(model), s, len, &n, cb->user) == 0 && n >= 0)
+    return n;
+  if (tkn_tokenizer_count(t->a->tok, s, len, &n) != TKN_OK) n = (int64_t)(len / 4);
+  return n;
+}
+
+/* What a call could cost: input at the input price, the cap at the output price. */
+static int64_t estimate_money(turn *t, const char *model, int64_t input, int64_t cap) {
+  tkn_model_price p = TKN_MODEL_PRICE_INIT;
+  if (tkn_prices_lookup(t->a->prices, model, strlen(model), &p) != TKN_OK) return 0;
+  int64_t a = 0, b = 0, s = 0;
+  if (tki_mul_i64(input, p.input, &a) || tki_mul_i64(cap, p.output, &b) || tki_add_i64(a, b, &s))
+    return INT64_MAX;
+  return s;
+}
+
+/* ---- the model call ---- */
+
+typedef struct call_out {
+  int ok;            /* the host answered */
+  int32_t fail;      /* error class when !ok */
+  tkn_usage usage;
+  int64_t cost;
+  int refused;       /* the budget refused the reservation */
+} call_out;
+
+/* Assemble the prompt over `history`, render it, reserve, call, meter and
+ * commit.  Library failures set t->failed; the host's failures are in *co. */
+static int do_call(turn *t, tkn_conv *history, const char *model, const char *tier_name,
+                   int64_t cap, uint32_t purpose, const char *schema_json, size_t schema_len,
+                   call_out *co) {
+  tkn_agent *a = t->a;
+  memset(co, 0, sizeof *co);
+  co->fail = TKN_LLM_FAIL_NONE;
+  tkn_prompt_builder *b = NULL;
+  tkn_prompt *p = NULL;
+  char *body = NULL;
+  size_t body_len = 0;
+  int rc = tkn_prompt_builder_new(&b, NULL);
+  if (rc) return lib_fail(t, rc, "assemble", NULL);
+  /* a summary request carries only what it summarises, not the agent's prefix */
+  size_t n_pieces = purpose == TKN_LLM_PURPOSE_SUMMARY ? 0 : a->n_pieces;
+  for (size_t i = 0; i < n_pieces && !rc; i++) {
+    const tki_piece *pc = &a->pieces[i];
+    rc = pc->is_tool ? tkn_prompt_builder_add_tool(b, pc->text, pc->text_len, NULL)
+                     : tkn_prompt_builder_add_text(b, pc->kind, pc->stability, pc->name,
+                                                   pc->name_len, pc->text, pc->text_len, NULL);
+  }
+  if (!rc) rc = tkn_prompt_builder_set_history(b, history, TKN_STABILITY_SESSION, NULL);
+  if (!rc && purpose != TKN_LLM_PURPOSE_SUMMARY && t->opts->dynamic && t->opts->dynamic_len)
+    rc = tkn_prompt_builder_add_text(b, TKN_SEG_DYNAMIC, TKN_STABILITY_VOLATILE, "tail", 4,
+                                     t->opts->dynamic, t->opts->dynamic_len, NULL);
+  if (!rc) rc = tkn_prompt_assemble(&p, b, a->tok);
+  if (rc) {
+    lib_fail(t, rc, "assemble", tkn_prompt_builder_errmsg(b));
+    tkn_prompt_builder_free(b);
+    return rc;
+  }
+  tkn_prompt_builder_free(b);
+  tkn_render_options ro = TKN_RENDER_OPTIONS_INIT;
+  ro.format = a->o.format;
+  ro.model = model;
+  ro.model_len = strlen(model);
+  ro.max_tokens = cap;
+  if (purpose != TKN_LLM_PURPOSE_SUMMARY && t->opts->cache_key) {
+    ro.cache_key = t->opts->cache_key;
+    ro.cache_key_len = t->opts->cache_key_len;
+  }
+  char why[TKI_ERRLEN] = "";
+  rc = tkn_prompt_render(p, &ro, &body, &body_len, why, sizeof why);
+  if (rc) {
+    tkn_prompt_free(p);
+    return lib_fail(t, rc, "render", why);
+  }
+  int64_t in_tokens = tkn_prompt_tokens(p);
+  step_begin(t, "assemble");
+  kv_int(t, "tokens", in_tokens);
+  kv_int(t, "blocks", (int64_t)tkn_prompt_block_count(p));
+  kv_int(t, "lint_findings", (int64_t)tkn_prompt_finding_count(p));
+  tki_buf_printf(&t->trace, ",\"prefix_version\":\"%016llx\",\"fingerprint\":\"%016llx\"",
+                 (unsigned long long)tkn_prompt_version(p),
+                 (unsigned long long)tkn_prompt_fingerprint(p));
+  step_end(t);
+  tkn_prompt_free(p);
+
+  /* Structured output: ask OpenAI for it natively (the schema also goes to
+   * the host in the request, for other providers). */
+  if (schema_json && a->o.format == TKN_FORMAT_OPENAI && body_len && body[body_len - 1] == '}') {
+    tki_buf nb;
+    tki_buf_init(&nb);
+    tki_buf_append(&nb, body, body_len - 1);
+    tki_buf_puts(&nb, ",\"response_format\":{\"type\":\"json_schema\",\"json_schema\":"
+                      "{\"name\":\"answer\",\"schema\":");
+    tki_buf_append(&nb, schema_json, schema_len);
+    tki_buf_puts(&nb, "}}}");
+    size_t nl = 0;
+    char *n = tki_buf_steal(&nb, &nl);
+    if (!n) {
+      tki_free(body);
+      return lib_fail(t, TKN_ERR_NOMEM, "render", "out of memory");
+    }
+    tki_free(body);
+    body = n;
+    body_len = nl;
+  }
+
+  /* budget: reserve what the call could use */
+  tkn_budget_reservation *res = NULL;
+  if (a->o.budget) {
+    tkn_budget_amount amt = TKN_BUDGET_AMOUNT_INIT;
+    amt.input_tokens = in_tokens;
+    amt.output_tokens = cap;
+    amt.money = estimate_money(t, model, in_tokens, cap);
+    rc = tkn_budget_reserve(a->o.budget, &amt, &res);
+    if (rc == TKN_ERR_BUDGET) {
+      char bw[TKI_ERRLEN];
+      tkn_budget_errmsg_copy(a->o.budget, bw, sizeof bw);
+      step_begin(t, "budget_refused");
+      kv_int(t, "input_tokens", in_tokens);
+      kv_int(t, "output_cap", cap);
+      kv_cstr(t, "why", bw);
+      step_end(t);
+      tki_free(body);
+      co->refused = 1;
+      return TKN_OK;
+    }
+    if (rc) {
+      tki_free(body);
+      return lib_fail(t, rc, "budget reserve", tkn_budget_errmsg(a->o.budget));
+    }
+  }
+
+  tkn_llm_request rq;
+  memset(&rq, 0, sizeof rq);
+  rq.version = TKN_LLM_REQUEST_VERSION;
+  rq.format = a->o.format;
+  rq.model = model;
+  rq.model_len = strlen(model);
+  rq.body = body;
+  rq.body_len = body_len;
+  rq.max_output_tokens = cap;
+  rq.response_schema = schema_json;
+  rq.response_schema_len = schema_json ? schema_len : 0;
+  rq.workflow = a->workflow.len ? a->workflow.s : NULL;
+  rq.workflow_len = a->workflow.len;
+  rq.tenant = a->tenant.len ? a->tenant.s : NULL;
+  rq.tenant_len = a->tenant.len;
+  rq.task_type = t->opts->task_type;
+  rq.task_type_len = t->opts->task_type ? t->opts->task_type_len : 0;
+  rq.tier = tier_name;
+  rq.tier_len = tier_name ? strlen(tier_name) : 0;
+  rq.purpose = purpose;
+  rq.attempt = ++t->attempt;
+  rq.batch = t->opts->batch ? 1 : 0;
+  rq.input_tokens = in_tokens;
+
+  tkn_llm_response_clear(t->resp);
+  int hrc = a->o.llm.complete(&rq, t->resp, a->o.llm.user);
+  tki_free(body);
+  body = NULL;
+  t->st.calls++;
+  size_t clen = 0;
+  const char *content = tkn_llm_response_content(t->resp, &clen);
+  co->ok = hrc == 0;
+  if (!co->ok) {
+    co->fail = tkn_llm_response_error(t->resp, NULL, NULL);
+    if (co->fail == TKN_LLM_FAIL_NONE) co->fail = TKN_LLM_FAIL_SERVER;
+    t->st.failed_calls++;
+  }
+  tkn_usage u = TKN_USAGE_INIT;
+  int reported = tkn_llm_response_usage(t->resp, &u) == TKN_OK;
+  if (!reported && co->ok) {
+    /* no usage from the host: our own counts, cache unknown */
+    u.input_tokens = in_tokens;
+    u.output_tokens = count_text(t, model, content, clen);
+    if (t->resp->batched) u.flags |= TKN_USAGE_BATCH;
+  }
+  co->usage = u;
+  tkn_cost cost = TKN_COST_INIT;
+  int crc = tkn_prices_cost(a->prices, model, strlen(model), &u, &cost);
+  co->cost = crc == TKN_OK ? cost.total : 0;
+
+  int64_t cw = u.cache_write_5m_tokens + u.cache_write_1h_tokens;
+  t->st.input_tokens += u.input_tokens;
+  t->st.cached_tokens += u.cache_read_tokens;
+  t->st.cache_write_tokens += cw;
+  t->st.output_tokens += u.output_tokens;
+  t->st.cost += co->cost;
+
+  step_begin(t, "call");
+  kv_int(t, "attempt", rq.attempt);
+  kv_cstr(t, "purpose", purpose == TKN_LLM_PURPOSE_TURN      ? "turn"
+                        : purpose == TKN_LLM_PURPOSE_RETRY   ? "retry"
+                        : purpose == TKN_LLM_PURPOSE_CASCADE ? "cascade"
+                                                             : "summary");
+  kv_cstr(t, "model", model);
+  kv_cstr(t, "tier", tier_name);
+  kv_int(t, "output_cap", cap);
+  tki_buf_printf(&t->trace, ",\"ok\":%s", co->ok ? "true" : "false");
+  if (!co->ok) {
+    const char *m = NULL;
+    size_t ml = 0;
+    tkn_llm_response_error(t->resp, &m, &ml);
+    kv_cstr(t, "error_class", tkn_llm_fail_name(co->fail));
+    kv_str(t, "error", m, ml);
+  }
+  tki_buf_printf(&t->trace, ",\"usage_reported\":%s", reported ? "true" : "false");
+  kv_int(t, "input_tokens", u.input_tokens);
+  kv_int(t, "cached_tokens", u.cache_read_tokens);
+  kv_int(t, "cache_write_tokens", cw);
+  kv_int(t, "output_tokens", u.output_tokens);
+  tki_buf_printf(&t->trace, ",\"batch\":%s", (u.flags & TKN_USAGE_BATCH) ? "true" : "false");
+  kv_usd(t, "cost_usd", co->cost);
+  if (crc) kv_cstr(t, "cost_note", "model not in the price table: cost 0");
+  size_t fl = 0;
+  const char *fr = tkn_llm_response_finish_reason(t->resp, &fl);
+  if (fl) kv_str(t, "provider_finish", fr, fl);
+  step_end(t);
+
+  /* budget: commit what was really spent */
+  if (res) {
+    tkn_budget_amount act = TKN_BUDGET_AMOUNT_INIT;
+    act.input_tokens = u.input_tokens;
+    act.output_tokens = u.output_tokens;
+    act.money = co->cost;
+    rc = tkn_budget_commit(res, &act);
+    if (rc) {
+      tkn_budget_release(res);
+      return lib_fail(t, rc, "budget commit", tkn_budget_errmsg(a->o.budget));
+    }
+  }
+  return TKN_OK;
+}
+
+/* Record a call on the meter; validation is TKN_METER_VALIDATION_*. */
+static int meter_call(turn *t, const char *model, const char *tier_name, const call_out *co,
+                      uint32_t validation) {
+  tkn_agent *a = t->a;
+  if (!a->o.meter) return TKN_OK;
+  tkn_meter_call mc = TKN_METER_CALL_INIT;
+  mc.success = co->ok ? 1 : 0;
+  mc.validation = validation;
+  mc.workflow = a->workflow.s;
+  mc.workflow_len = a->workflow.len;
+  mc.tenant = a->tenant.s;
+  mc.tenant_len = a->tenant.len;
+  mc.task_type = t->opts->task_type;
+  mc.task_type_len = t->opts->task_type ? t->opts->task_type_len : 0;
+  mc.model = model;
+  mc.model_len = strlen(model);
+  mc.tier = tier_name;
+  mc.tier_len = tier_name ? strlen(tier_name) : 0;
+  mc.routing_reason = t->reason;
+  mc.routing_reason_len = t->reason ? strlen(t->reason) : 0;
+  mc.usage = co->usage;
+  mc.cost = co->cost;
+  int rc = tkn_meter_record(a->o.meter, &mc);
+  if (rc) {
+    char why[TKI_ERRLEN];
+    tkn_meter_errmsg(a->o.meter, why, sizeof why);
+    return lib_fail(t, rc, "meter", why);
+  }
+  return TKN_OK;
+}
+
+/* ---- summaries ---- */
+
+/* "role: text" lines of the given messages of conv. */
+static int transcript(tkn_conv *conv, const size_t *idx, size_t n, tki_buf *out) {
+  for (size_t k = 0; k < n; k++) {
+    const char *s = NULL;
+    size_t len = 0;
+    if (tkn_conv_text(conv, idx[k], &s, &len)) continue;
+    const char *role = tkn_role_name(tkn_conv_role(conv, idx[k]));
+    tki_buf_printf(out, "%s: ", role ? role : "?");
+    tki_buf_append(out, s, len);
+    tki_buf_putc(out, '\n');
+  }
+  return out->failed ? TKN_ERR_NOMEM : TKN_OK;
+}
+
+/* Without a model: the first line of each message, cut to fit.  Used when
+ * the budget forbids any call and the host has no summariser. */
+static int extractive(const char *text, size_t len, int64_t max_tokens, tki_buf *out) {
+  size_t budget_bytes = max_tokens > 0 ? (size_t)max_tokens * 4 : 256;
+  tki_buf_puts(out, "Summary of the conversation so far (extract):\n");
+  size_t i = 0;
+  while (i < len && out->len < budget_bytes) {
+    size_t e = i;
+    while (e < len && text[e] != '\n') e++;
+    size_t take = e - i;
+    if (take > 160) {
+      take = 160;
+      while (take > 0 && ((unsigned char)text[i + take] & 0xC0) == 0x80) take--;
+    }
+    tki_buf_puts(out, "- ");
+    tki_buf_append(out, text + i, take);
+    tki_buf_putc(out, '\n');
+    i = e + 1;
+  }
+  return out->failed ? TKN_ERR_NOMEM : TKN_OK;
+}
+
+/* Summarise `text`: the host's summariser, else complete() on the cheapest
+ * tier (allow_model), else an extract.  The summary goes to t->summary. */
+static int summarise_text(turn *t, const char *text, size_t len, int64_t max_tokens,
+                          int allow_model) {
+  tkn_agent *a = t->a;
+  const char *how = "extract";
+  tki_buf out;
+  tki_buf_init(&out);
+  int done = 0;
+  if (a->o.llm.summarise) {
+    tkn_llm_response_clear(t->resp);
+    if (a->o.llm.summarise(text, len, max_tokens, t->resp, a->o.llm.user) == 0) {
+      size_t cl = 0;
+      const char *c = tkn_llm_response_content(t->resp, &cl);
+      tki_buf_append(&out, c, cl);
+      how = "host_summariser";
+      done = 1;
+      tkn_usage u = TKN_USAGE_INIT;
+      if (tkn_llm_response_usage(t->resp, &u) == TKN_OK) {
+        t->st.input_tokens += u.input_tokens;
+        t->st.output_tokens += u.output_tokens;
+      }
+    }
+  }
+  if (!done && allow_model) {
+    const char *model = a->model.s;
+    const char *tier_name = NULL;
+    int32_t got = -1;
+    if (a->o.router) {
+      if (model_of_tier(a->o.router, 0, &got, &model) != TKN_OK) model = NULL;
+      tier_name = model ? tkn_router_tier_name(a->o.router, (size_t)got) : NULL;
+    }
+    tkn_conv *sc = NULL;
+    int rc = model ? tkn_conv_new(&sc) : TKN_ERR_NOT_FOUND;
+    tki_buf ask;
+    tki_buf_init(&ask);
+    tki_buf_printf(&ask,
+                   "Summarise this conversation in at most %lld tokens. Keep every name, "
+                   "number, identifier and decision.\n\n",
+                   (long long)max_tokens);
+    tki_buf_append(&ask, text, len);
+    if (!rc && ask.failed) rc = TKN_ERR_NOMEM;
+    if (!rc) rc = tkn_conv_append_text(sc, TKN_ROLE_USER, ask.data, ask.len);
+    tki_buf_free(&ask);
+    if (!rc) {
+      call_out co;
+      rc = do_call(t, sc, model, tier_name, max_tokens > 0 ? max_tokens : 256,
+                   TKN_LLM_PURPOSE_SUMMARY, NULL, 0, &co);
+      if (!rc && co.ok && !co.refused) {
+        size_t cl = 0;
+        const char *c = tkn_llm_response_content(t->resp, &cl);
+        tki_buf_append(&out, c, cl);
+        how = "cheap_tier";
+        done = 1;
+      }
+      if (!rc && !co.refused) rc = meter_call(t, model, tier_name, &co, TKN_METER_VALIDATION_NONE);
+    }
+    tkn_conv_free(sc);
+    if (t->failed) {
+      tki_buf_free(&out);
+      return t->failed;
+    }
+  }
+  if (!done && extractive(text, len, max_tokens, &out)) {
+    tki_buf_free(&out);
+    return lib_fail(t, TKN_ERR_NOMEM, "summary", "out of memory");
+  }
+  size_t sl = 0;
+  char *s = tki_buf_steal(&out, &sl);
+  if (!s) return lib_fail(t, TKN_ERR_NOMEM, "summary", "out of memory");
+  tki_free(t->summary.s);
+  t->summary.s = s;
+  t->summary.len = sl;
+  t->st.summaries++;
+  step_begin(t, "summarise");
+  kv_cstr(t, "how", how);
+  kv_int(t, "source_bytes", (int64_t)len);
+  kv_int(t, "summary_tokens", count_text(t, NULL, s, sl));
+  step_end(t);
+  return TKN_OK;
+}
+
+/* The pruner's summariser: through summarise_text. */
+static int prune_summarise_cb(tkn_conv *conv, const size_t *dropped, size_t n, int64_t max_tokens,
+                              const char **text, size_t *len, void *user) {
+  turn *t = user;
+  tki_buf src;
+  tki_buf_init(&src);
+  if (transcript(conv, dropped, n, &src)) {
+    tki_buf_free(&src);
+    return 1;
+  }
+  /* the message overhead is part of max_tokens: leave room for it */
+  int64_t room = max_tokens > 24 ? max_tokens - 12 : max_tokens / 2;
+  int rc = summarise_text(t, src.data ? src.data : "", src.len, room, 1);
+  tki_buf_free(&src);
+  if (rc) return 1;
+  /* a summary longer than its room would be refused by the pruner: cut it */
+  size_t cut = t->summary.len;
+  while (cut > 0 && count_text(t, NULL, t->summary.s, cut) > room) {
+    cut = cut * 3 / 4;
+    while (cut > 0 && ((unsigned char)t->summary.s[cut] & 0xC0) == 0x80) cut--;
+  }
+  *text = t->summary.s;
+  *len = cut;
+  return 0;
+}
+
+/* ---- pruning ---- */
+
+typedef struct prune_plan {
+  uint8_t *keep;        /* per original message */
+  size_t n;
+  int summary;          /* a summary message was inserted */
+  size_t summary_index; /* in the pruned conversation */
+  int32_t summary_role;
+} prune_plan;
+
+static int run_prune(turn *t, int64_t target, int force_summary, prune_plan *plan) {
+  tkn_agent *a = t->a;
+  tkn_prune_options po = a->prune;
+  po.max_tokens = target;
+  if (force_summary) po.mode = TKN_PRUNE_SUMMARISE;
+  if (po.mode == TKN_PRUNE_SUMMARISE) {
+    /* room for a useful summary: a third of the target unless the host chose */
+    if (po.summary_max_tokens <= 0) po.summary_max_tokens = target / 3 > 16 ? target / 3 : 16;
+    po.summarise = prune_summarise_cb;
+    po.summarise_user = t;
+  }
+  tkn_prune_report *rep = NULL;
+  int rc = tkn_prune_run(a->pruner, t->work, &po, &rep);
+  step_begin(t, "prune");
+  kv_cstr(t, "mode", po.mode == TKN_PRUNE_SUMMARISE ? "summarise"
+                     : po.mode == TKN_PRUNE_SCORE   ? "score"
+                                                    : "trim");
+  kv_int(t, "target_tokens", target);
+  if (rc == TKN_ERR_BUDGET || rc == TKN_ERR_CALLBACK) {
+    /* what must be kept does not fit: send the history as it is */
+    kv_cstr(t, "skipped", tkn_prune_errmsg(a->pruner));
+    step_end(t);
+    if (t->failed) return t->failed;
+    return TKN_OK;
+  }
+  if (rc) {
+    step_end(t);
+    if (t->failed) return t->failed;
+    return lib_fail(t, rc, "prune", tkn_prune_errmsg(a->pruner));
+  }
+  int64_t before = 0, after = 0;
+  tkn_prune_report_tokens(rep, &before, &after);
+  const size_t *dropped = NULL;
+  size_t nd = 0;
+  tkn_prune_report_dropped(rep, &dropped, &nd);
+  int32_t sstat = 0;
+  size_t sidx = 0;
+  tkn_prune_report_summary(rep, &sstat, NULL, &sidx);
+  size_t n = tkn_prune_report_count(rep);
+  plan->keep = tki_malloc(n ? n : 1);
+  if (!plan->keep) {
+    tkn_prune_report_free(rep);
+    step_end(t);
+    return lib_fail(t, TKN_ERR_NOMEM, "prune", "out of memory");
+  }
+  memset(plan->keep, 1, n);
+  for (size_t k = 0; k < nd; k++) plan->keep[dropped[k]] = 0;
+  plan->n = n;
+  plan->summary = sstat == TKN_PRUNE_SUMMARY_ADDED;
+  plan->summary_index = sidx;
+  plan->summary_role = po.summary_role;
+  kv_int(t, "tokens_before", before);
+  kv_int(t, "tokens_after", after);
+  kv_int(t, "dropped", (int64_t)nd);
+  kv_cstr(t, "summary", sstat == TKN_PRUNE_SUMMARY_ADDED      ? "added"
+                        : sstat == TKN_PRUNE_SUMMARY_FAILED   ? "failed"
+                        : sstat == TKN_PRUNE_SUMMARY_TOO_LONG ? "too_long"
+                        : sstat == TKN_PRUNE_SUMMARY_INVALID  ? "invalid"
+                                                              : "none");
+  const char *note = tkn_prune_report_note(rep);
+  if (note && *note) kv_cstr(t, "note", note);
+  step_end(t);
+  t->st.pruned_messages += (uint32_t)nd;
+  t->st.context_tokens_after = after;
+  tkn_prune_report_free(rep);
+  return TKN_OK;
+}
+
+/* Make conv what the work copy became: the pruning (drops and the summary)
+ * and the answer (reply_json: an OpenAI message, or NULL).  All allocations
+ * come first and the one change that cannot fail (the filter) last, so a
+ * failure leaves conv as it was. */
+static int apply_to_conv(turn *t, tkn_conv *conv, const prune_plan *plan, const char *reply_json,
+                         size_t reply_len) {
+  size_t n = tkn_conv_count(conv);
+  int pruned = plan->keep && plan->n == n;
+  if (!pruned && !reply_json) return TKN_OK;
+  uint8_t *keep = tki_malloc(n + 2);
+  if (!keep) return lib_fail(t, TKN_ERR_NOMEM, "applying the turn", "out of memory");
+  /* where the summary goes in the original order: after the k-th kept message */
+  size_t at = n;
+  if (pruned && plan->summary) {
+    size_t kept = 0;
+    for (size_t i = 0; i < n; i++) {
+      if (kept == plan->summary_index) {
+        at = i;
+        break;
+      }
+      if (plan->keep[i]) kept++;
+    }
+  }
+  int rc = TKN_OK;
+  if (reply_json) {
+    rc = tkn_conv_insert_json(conv, n, TKN_FORMAT_OPENAI, reply_json, reply_len);
+    if (rc) {
+      tki_free(keep);
+      return lib_fail(t, rc, "appending the answer", tkn_conv_errmsg(conv));
+    }
+  }
+  if (pruned && plan->summary) {
+    const char *s = NULL;
+    size_t len = 0;
+    rc = tkn_conv_text(t->work, plan->summary_index, &s, &len);
+    if (!rc) rc = tkn_conv_insert_text(conv, at, plan->summary_role, s, len);
+    if (rc) {
+      if (reply_json) tkn_conv_remove(conv, n);
+      tki_free(keep);
+      return lib_fail(t, rc, "inserting the summary", tkn_conv_errmsg(conv));
+    }
+  }
+  if (pruned) {
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++) {
+      if (plan->summary && i == at) keep[m++] = 1;
+      keep[m++] = plan->keep[i];
+    }
+    if (plan->summary && at == n) keep[m++] = 1;
+    if (reply_json) keep[m++] = 1;
+    tkn_conv_filter(conv, keep, m);
+  }
+  tki_free(keep);
+  return TKN_OK;
+}
+
+/* ---- routing ---- */
+
+static int route(turn *t, tkn_router_decision *d) {
+  tkn_agent *a = t->a;
+  step_begin(t, "route");
+  if (!a->o.router) {
+    t->model = a->model.s;
+    t->tier = -1;
+    t->tier_name = NULL;
+    t->reason = "fixed model";
+    kv_cstr(t, "model", t->model);
+    kv_cstr(t, "reason", t->reason);
+    step_end(t);
+    return TKN_OK;
+  }
+  tkn_task *empty = NULL;
+  const tkn_task *task = t->opts->task;
+  if (!task) {
+    int rc = tkn_task_new(&empty);
+    if (rc) {
+      step_end(t);
+      return lib_fail(t, rc, "route", "out of memory");
+    }
+    task = empty;
+  }
+  int rc = tkn_router_decide(a->o.router, task, d);
+  tkn_task_free(empty);
+  if (rc) {
+    kv_cstr(t, "error", tkn_strerror(rc));
+    step_end(t);
+    return rc; /* the caller turns UNAVAILABLE into finish "error" */
+  }
+  t->model = d->model;
+  t->tier = d->tier;
+  t->tier_name = d->tier_name;
+  t->reason = d->reason;
+  kv_int(t, "rule", d->rule);
+  kv_cstr(t, "tier", d->tier_name);
+  kv_cstr(t, "model", d->model);
+  kv_cstr(t, "reason", d->reason);
+  tki_buf_printf(&t->trace, ",\"cascade\":%s", d->cascade ? "true" : "false");
+  if (d->tier != d->rule_tier) kv_int(t, "failover_from_tier", d->rule_tier);
+  step_end(t);
+  return TKN_OK;
+}
+
+/* ---- the turn ---- */
+
+static int set_lstr(tki_lstr *dst, const char *s, size_t len) {
+  char *c = tki_strndup(s ? s : "", s ? len : 0);
+  if (!c) return TKN_ERR_NOMEM;
+  tki_free(dst->s);
+  dst->s = c;
+  dst->len = s ? len : 0;
+  return TKN_OK;
+}
+
+static int provider_stopped_for_length(const char *fr, size_t fl) {
+  return (fl == 6 && !memcmp(fr, "length", 6)) || (fl == 10 && !memcmp(fr, "max_tokens", 10)) ||
+         (fl == 10 && !memcmp(fr, "MAX_TOKENS", 10));
+}
+
+/* The turn's output cap: the turn's, else the schema's bound, else the default. */
+static int64_t choose_cap(turn *t) {
+  if (t->opts->output_cap > 0) return t->opts->output_cap;
+  int64_t cap = t->a->o.output_cap;
+  if (t->opts->schema) {
+    int64_t bound = 0;
+    uint32_t flags = 0;
+    if (tkn_schema_output_cap(t->opts->schema, t->a->tok, NULL, &bound, &flags) == TKN_OK &&
+        !(flags & TKN_SCHEMA_CAP_UNBOUNDED) && bound > 0 && bound < cap)
+      cap = bound + 8; /* a little slack for tokens the bound cannot see */
+  }
+  return cap;
+}
+
+int tkn_agent_turn(tkn_agent *a, tkn_conv *conv, const tkn_agent_turn_options *opts,
+                   tkn_agent_result **out) {
+  if (out) *out = NULL;
+  if (!a) return TKN_ERR_INVALID;
+  a->err[0] = '\0';
+  if (!conv || !out) return tki_err(a->err, TKN_ERR_INVALID, "turn: NULL argument");
+  tkn_agent_turn_options defaults = TKN_AGENT_TURN_OPTIONS_INIT;
+  if (!opts) opts = &defaults;
+  if (opts->version != TKN_AGENT_TURN_OPTIONS_VERSION)
+    return tki_err(a->err, TKN_ERR_VERSION, "turn options: unknown version");
+  if (opts->schema && (!opts->schema_json || !opts->schema_json_len))
+    return tki_err(a->err, TKN_ERR_INVALID, "turn options: a schema needs its text (schema_json)");
+  if ((!opts->task_type && opts->task_type_len) || (!opts->dynamic && opts->dynamic_len) ||
+      (!opts->cache_key && opts->cache_key_len) || opts->output_cap < 0)
+    return tki_err(a->err, TKN_ERR_INVALID, "turn options: a NULL string with a length, or a "
+                                            "negative output cap");
+
+  turn t;
+  memset(&t, 0, sizeof t);
+  t.a = a;
+  t.opts = opts;
+  t.tier = -1;
+  tkn_agent_stats st0 = TKN_AGENT_STATS_INIT;
+  t.st = st0;
+  tki_buf_init(&t.trace);
+  prune_plan plan;
+  memset(&plan, 0, sizeof plan);
+  tkn_agent_result *res = NULL;
+  tkn_router_cascade *cascade = NULL;
+  const char *finish = ERR_FINISH;
+  int rc = tkn_llm_response_new(&t.resp);
+  if (rc) {
+    tki_err(a->err, rc, "turn: out of memory");
+    goto fail;
+  }
+  rc = tkn_conv_clone(&t.work, conv);
+  if (rc) {
+    tki_err(a->err, rc, "turn: cannot copy the conversation: %s", tkn_conv_errmsg(conv));
+    goto fail;
+  }
+  res = tki_calloc(1, sizeof *res);
+  if (!res) {
+    rc = tki_err(a->err, TKN_ERR_NOMEM, "turn: out of memory");
+    goto fail;
+  }
+
+  /* 1. budget */
+  int64_t ctx = 0;
+  rc = tkn_tokenizer_count_conv(a->tok, t.work, NULL, &ctx, NULL);
+  if (rc) {
+    tki_err(a->err, rc, "turn: cannot count the conversation: %s", tkn_conv_errmsg(t.work));
+    goto fail;
+  }
+  t.st.context_tokens_before = ctx;
+  t.st.context_tokens_after = ctx;
+  int64_t cap = choose_cap(&t);
+  tkn_budget_state bs = TKN_BUDGET_STATE_INIT;
+  if (a->o.budget) {
+    rc = tkn_budget_status(a->o.budget, &bs);
+    if (rc) {
+      tki_err(a->err, rc, "turn: budget status: %s", tkn_budget_errmsg(a->o.budget));
+      goto fail;
+    }
+  }
+  t.st.budget_level = bs.level;
+  step_begin(&t, "budget");
+  kv_cstr(&t, "level", level_name(bs.level));
+  kv_int(&t, "context_tokens", ctx);
+  if (a->o.budget) {
+    kv_int(&t, "tokens_committed", bs.tokens_committed);
+    if (bs.tokens_remaining != TKN_BUDGET_UNLIMITED) kv_int(&t, "tokens_remaining", bs.tokens_remaining);
+    kv_usd(&t, "money_committed_usd", bs.money_committed);
+  }
+  step_end(&t);
+
+  int closed = 0;
+  if (bs.level == TKN_BUDGET_HARD) {
+    closed = 1;
+  } else {
+    int64_t target = 0;
+    int force_summary = 0;
+    if (bs.level == TKN_BUDGET_SOFT) {
+      target = ctx / 2;
+      if (a->o.max_context_tokens && a->o.max_context_tokens < target) target = a->o.max_context_tokens;
+      force_summary = 1;
+      cap = cap / 2 > 0 ? cap / 2 : 1;
+      step_begin(&t, "economise");
+      kv_cstr(&t, "why", "soft budget limit reached");
+      kv_int(&t, "output_cap", cap);
+      kv_int(&t, "context_target", target);
+      step_end(&t);
+    } else if (a->o.max_context_tokens && ctx > a->o.max_context_tokens) {
+      target = a->o.max_context_tokens;
+    }
+    if (target > 0) {
+      rc = run_prune(&t, target, force_summary, &plan);
+      if (rc) goto fail;
+    }
+  }
+
+  /* 2. route */
+  tkn_router_decision d = TKN_ROUTER_DECISION_INIT;
+  if (!closed) {
+    rc = route(&t, &d);
+    if (rc == TKN_ERR_UNAVAILABLE) {
+      finish = ERR_FINISH;
+      goto finished;
+    }
+    if (rc) {
+      if (!t.failed) tki_err(a->err, rc, "route: %s", tkn_strerror(rc));
+      goto fail;
+    }
+    if (a->o.router && d.cascade && a->o.cascade) {
+      tkn_router_cascade_options co = TKN_ROUTER_CASCADE_OPTIONS_INIT;
+      co.start_tier = d.tier;
+      co.score = a->o.cascade_score;
+      co.score_user = a->o.cascade_score_user;
+      rc = tkn_router_cascade_new(&cascade, a->o.router, &co);
+      if (!rc) {
+        int32_t ct = 0;
+        const char *cm = NULL;
+        rc = tkn_router_cascade_next(cascade, &ct, &cm);
+        if (!rc) {
+          t.tier = ct;
+          t.model = cm;
+          t.tier_name = tkn_router_tier_name(a->o.router, (size_t)ct);
+        }
+      }
+      if (rc) {
+        tkn_router_cascade_free(cascade);
+        cascade = NULL;
+        rc = TKN_OK;
+      }
+    }
+  }
+
+  /* 3..8. call, validate, retry / escalate, cascade, meter, commit */
+  int32_t base_tier = t.tier;
+  uint32_t failures = 0;    /* invalid answers (the schema retry plan) */
+  uint32_t host_fails = 0;  /* failed calls on the current model */
+  uint32_t purpose = TKN_LLM_PURPOSE_TURN;
+  tkn_schema_result *sres = NULL;
+  if (opts->schema && !closed) {
+    rc = tkn_schema_result_new(&sres);
+    if (rc) {
+      tki_err(a->err, rc, "turn: out of memory");
+      goto fail;
+    }
+  }
+  while (!closed) {
+    if (t.st.calls >= TKN_AGENT_MAX_CALLS) {
+      step_begin(&t, "stop");
+      kv_cstr(&t, "why", "call limit of the turn reached");
+      step_end(&t);
+      finish = ERR_FINISH;
+      break;
+    }
+    call_out co;
+    rc = do_call(&t, t.work, t.model, t.tier_name, cap, purpose, opts->schema_json,
+                 opts->schema_json_len, &co);
+    if (rc) break;
+    if (co.refused) {
+      closed = 1;
+      break;
+    }
+    t.st.output_cap = cap;
+    if (!co.ok) {
+      rc = meter_call(&t, t.model, t.tier_name, &co, TKN_METER_VALIDATION_NONE);
+      if (rc) break;
+      int32_t retries = co.fail <= TKN_LLM_FAIL_SERVER ? 1 : 0;
+      if (a->o.router) {
+        int32_t cooled = 0;
+        tkn_router_report_failure(a->o.router, t.model, strlen(t.model), co.fail, &cooled);
+        if (tkn_router_retries(a->o.router, co.fail, &retries) != TKN_OK) retries = 0;
+      }
+      host_fails++;
+      if (co.fail == TKN_LLM_FAIL_BAD_REQUEST || co.fail == TKN_LLM_FAIL_AUTH ||
+          co.fail == TKN_LLM_FAIL_CONTENT_POLICY) {
+        finish = ERR_FINISH;
+        break;
+      }
+      if (host_fails <= (uint32_t)retries) continue; /* same model again */
+      if (a->o.router) {
+        /* failover: the router skips models that are cooling down */
+        tkn_router_decision d2 = TKN_ROUTER_DECISION_INIT;
+        const tkn_task *task = opts->task;
+        tkn_task *empty = NULL;
+        if (!task && tkn_task_new(&empty) == TKN_OK) task = empty;
+        int drc = task ? tkn_router_decide(a->o.router, task, &d2) : TKN_ERR_NOMEM;
+        tkn_task_free(empty);
+        if (drc == TKN_OK && strcmp(d2.model, t.model) != 0) {
+          step_begin(&t, "failover");
+          kv_cstr(&t, "from", t.model);
+          kv_cstr(&t, "to", d2.model);
+          step_end(&t);
+          t.model = d2.model;
+          t.tier = d2.tier;
+          t.tier_name = d2.tier_name;
+          host_fails = 0;
+          continue;
+        }
+      }
+      finish = ERR_FINISH;
+      break;
+    }
+    host_fails = 0;
+    size_t clen = 0, tcl = 0, fl = 0;
+    const char *content = tkn_llm_response_content(t.resp, &clen);
+    const char *tcalls = tkn_llm_response_tool_calls(t.resp, &tcl);
+    const char *fr = tkn_llm_response_finish_reason(t.resp, &fl);
+    int valid = 1;
+    uint32_t validation = TKN_METER_VALIDATION_NONE;
+    if (opts->schema && !tcl) {
+      int vrc = tkn_schema_validate(opts->schema, content, clen, sres);
+      valid = vrc == TKN_OK;
+      if (vrc == TKN_ERR_NOMEM) {
+        rc = lib_fail(&t, vrc, "validate", "out of memory");
+        break;
+      }
+      validation = valid ? TKN_METER_VALIDATION_PASSED : TKN_METER_VALIDATION_FAILED;
+      step_begin(&t, "validate");
+      tki_buf_printf(&t.trace, ",\"valid\":%s", valid ? "true" : "false");
+      if (!valid) kv_cstr(&t, "error", tkn_schema_result_errmsg(sres));
+      step_end(&t);
+    }
+    rc = meter_call(&t, t.model, t.tier_name, &co, validation);
+    if (rc) break;
+    if ((rc = set_lstr(&res->content, content, clen)) || (rc = set_lstr(&res->tool_calls, tcalls, tcl)) ||
+        (rc = set_lstr(&res->model, t.model, strlen(t.model)))) {
+      lib_fail(&t, rc, "turn", "out of memory");
+      break;
+    }
+    if (!valid) {
+      t.st.validation_failures++;
+      failures++;
+      tkn_schema_retry_step step;
+      tkn_schema_retry_next(&a->o.retry, failures, &step);
+      step_begin(&t, "retry");
+      kv_cstr(&t, "action", step.action == TKN_SCHEMA_RETRY_SAME_TIER  ? "same_tier"
+                            : step.action == TKN_SCHEMA_RETRY_ESCALATE ? "escalate"
+                                                                       : "give_up");
+      kv_int(&t, "failures", failures);
+      kv_int(&t, "delay_ms", step.delay_ms);
+      if (step.action == TKN_SCHEMA_RETRY_GIVE_UP) {
+        step_end(&t);
+        finish = "validation_failed";
+        break;
+      }
+      if (step.action == TKN_SCHEMA_RETRY_ESCALATE && a->o.router && base_tier >= 0) {
+        int32_t want = base_tier + (int32_t)step.tier;
+        int32_t top = (int32_t)tkn_router_tier_count(a->o.router) - 1;
+        if (want > top) want = top;
+        int32_t got = -1;
+        const char *m = NULL;
+        if (want > t.tier && model_of_tier(a->o.router, want, &got, &m) == TKN_OK) {
+          t.tier = got;
+          t.model = m;
+          t.tier_name = tkn_router_tier_name(a->o.router, (size_t)got);
+          t.st.escalations++;
+          kv_cstr(&t, "to_tier", t.tier_name);
+          kv_cstr(&t, "to_model", t.model);
+          if (cascade) {
+            /* the retry plan moved the tier: the cascade no longer applies */
+            tkn_router_cascade_free(cascade);
+            cascade = NULL;
+          }
+        }
+      }
+      step_end(&t);
+      if (step.delay_ms > 0 && a->o.sleep_ms) a->o.sleep_ms(step.delay_ms, a->o.sleep_user);
+      /* re-ask: the invalid answer and what was wrong with it */
+      char *reask = NULL;
+      size_t rl = 0;
+      rc = tkn_schema_result_reask(sres, &reask, &rl);
+      if (!rc) rc = tkn_conv_append_text(t.work, TKN_ROLE_ASSISTANT, content, clen);
+      if (!rc) rc = tkn_conv_append_text(t.work, TKN_ROLE_USER, reask, rl);
+      tkn_free(reask);
+      if (rc) {
+        lib_fail(&t, rc, "re-ask", tkn_conv_errmsg(t.work));
+        break;
+      }
+      t.st.retries++;
+      purpose = TKN_LLM_PURPOSE_RETRY;
+      continue;
+    }
+    if (cascade && !tcl) {
+      int32_t state = 0;
+      double conf = 0;
+      int crc = tkn_router_cascade_report(cascade, content, clen, valid, co.cost, &state, &conf);
+      if (crc == TKN_OK) {
+        t.st.confidence = conf;
+        step_begin(&t, "cascade");
+        kv_num(&t, "confidence", conf);
+        double thr = 0;
+        if (tkn_router_tier_threshold(a->o.router, (size_t)t.tier, &thr) == TKN_OK)
+          kv_num(&t, "threshold", thr);
+        kv_cstr(&t, "state", state == TKN_ROUTER_CASCADE_ACCEPTED   ? "accepted"
+                             : state == TKN_ROUTER_CASCADE_ESCALATE ? "escalate"
+                                                                    : "exhausted");
+        if (state == TKN_ROUTER_CASCADE_ESCALATE) {
+          int32_t nt = 0;
+          const char *nm = NULL;
+          if (tkn_router_cascade_next(cascade, &nt, &nm) == TKN_OK) {
+            kv_cstr(&t, "to_model", nm);
+            step_end(&t);
+            t.tier = nt;
+            t.model = nm;
+            t.tier_name = tkn_router_tier_name(a->o.router, (size_t)nt);
+            t.st.escalations++;
+            purpose = TKN_LLM_PURPOSE_CASCADE;
+            continue;
+          }
+          kv_cstr(&t, "note", "no stronger model available: last answer kept");
+        }
+        step_end(&t);
+      }
+    }
+    if (tcl)
+      finish = "tool_calls";
+    else if (provider_stopped_for_length(fr, fl))
+      finish = "length";
+    else
+      finish = "stop";
+    if (opts->schema && valid && !tcl) t.st.validated = 1;
+    break;
+  }
+  tkn_schema_result_free(sres);
+  if (t.failed) {
+    rc = t.failed;
+    goto fail;
+  }
+
+  if (closed) {
+    /* hard limit (or a refused reservation): hand over a summary, no model call */
+    finish = "budget_exceeded";
+    size_t n = tkn_conv_count(t.work);
+    size_t *all = tki_malloc((n ? n : 1) * sizeof *all);
+    tki_buf src;
+    tki_buf_init(&src);
+    if (!all) {
+      rc = tki_err(a->err, TKN_ERR_NOMEM, "turn: out of memory");
+      goto fail;
+    }
+    for (size_t i = 0; i < n; i++) all[i] = i;
+    rc = transcript(t.work, all, n, &src);
+    tki_free(all);
+    if (!rc) rc = summarise_text(&t, src.data ? src.data : "", src.len, 256, 0);
+    tki_buf_free(&src);
+    if (rc) {
+      if (!t.failed) tki_err(a->err, rc, "turn: out of memory");
+      goto fail;
+    }
+    if (set_lstr(&res->content, t.summary.s, t.summary.len)) {
+      rc = tki_err(a->err, TKN_ERR_NOMEM, "turn: out of memory");
+      goto fail;
+    }
+  }
+
+finished:
+  t.st.tier = t.tier;
+  res->finish = finish;
+  res->stats = t.st;
+  step_begin(&t, "commit");
+  kv_cstr(&t, "finish_reason", finish);
+  kv_int(&t, "calls", t.st.calls);
+  kv_int(&t, "input_tokens", t.st.input_tokens);
+  kv_int(&t, "cached_tokens", t.st.cached_tokens);
+  kv_int(&t, "output_tokens", t.st.output_tokens);
+  kv_usd(&t, "cost_usd", t.st.cost);
+  step_end(&t);
+  {
+    tki_buf full;
+    tki_buf_init(&full);
+    tki_buf_puts(&full, "{\"finish_reason\":");
+    tki_buf_json_string(&full, finish, strlen(finish));
+    tki_buf_puts(&full, ",\"steps\":[");
+    tki_buf_append(&full, t.trace.data ? t.trace.data : "", t.trace.len);
+    tki_buf_puts(&full, "]}");
+    if (t.trace.failed) full.failed = 1;
+    res->trace = tki_buf_steal(&full, &res->trace_len);
+    if (!res->trace) {
+      rc = tki_err(a->err, TKN_ERR_NOMEM, "turn: out of memory writing the trace");
+      goto fail;
+    }
+  }
+  /* the caller's conversation: the pruning, then the answer */
+  {
+    tki_buf m;
+    tki_buf_init(&m);
+    int append = a->o.append_reply && (!strcmp(finish, "stop") || !strcmp(finish, "length") ||
+                                       !strcmp(finish, "tool_calls"));
+    if (append) {
+      tki_buf_puts(&m, "{\"role\":\"assistant\",\"content\":");
+      tki_buf_json_string(&m, res->content.s ? res->content.s : "", res->content.len);
+      if (res->tool_calls.len) {
+        tki_buf_puts(&m, ",\"tool_calls\":");
+        tki_buf_append(&m, res->tool_calls.s, res->tool_calls.len);
+      }
+      tki_buf_putc(&m, '}');
+      if (m.failed) {
+        tki_buf_free(&m);
+        rc = tki_err(a->err, TKN_ERR_NOMEM, "turn: out of memory");
+        goto fail;
+      }
+    }
+    rc = apply_to_conv(&t, conv, &plan, append ? m.data : NULL, m.len);
+    tki_buf_free(&m);
+    if (rc) goto fail;
+  }
+  tki_buf_free(&t.trace);
+  tkn_router_cascade_free(cascade);
+  tki_free(plan.keep);
+  tki_free(t.summary.s);
+  tkn_conv_free(t.work);
+  tkn_llm_response_free(t.resp);
+  *out = res;
+  return TKN_OK;
+
+fail:
+  if (t.failed) rc = t.failed;
+  tki_buf_free(&t.trace);
+  tkn_router_cascade_free(cascade);
+  tki_free(plan.keep);
+  tki_free(t.summary.s);
+  tkn_conv_free(t.work);
+  tkn_llm_response_free(t.resp);
+  tkn_agent_result_free(res);
+  return rc ? rc : TKN_ERR_STATE;
+}

@@ -1,0 +1,47 @@
+/* The deterministic simulated model behind `tokenomy simulate`: a host whose
+ * complete() answers by task type, right or wrong by the tier's capability
+ * against the task's difficulty, with usage objects whose cached tokens come
+ * from the prompt-cache planner (cacheplan.h) run over the request bodies. */
+#ifndef TKN_CLI_SIM_H
+#define TKN_CLI_SIM_H
+
+#include "cli.h"
+
+#define SIM_MAX_MODELS 16
+
+typedef struct sim_model {
+  char name[64];
+  double capability;
+  double invalid_json;
+  tkn_cacheplan *plan;
+  int64_t calls;
+} sim_model;
+
+typedef struct sim {
+  const cJSON *wl;
+  uint64_t seed;
+  int batching;              /* honour the request's batch flag */
+  const tkn_tokenizer *tok;
+  const tkn_prices *prices;
+  sim_model models[SIM_MAX_MODELS];
+  size_t n_models;
+  int64_t now_ms;
+  /* the turn being answered */
+  const cJSON *flow;
+  const cJSON *turn;
+  int turn_index;
+  /* what the last answering call did */
+  int last_correct;
+  int last_missing;          /* needed facts absent from the request */
+  int64_t batch_calls;
+  char err[256];
+  int failed;                /* the simulation itself failed (not a model failure) */
+} sim;
+
+int sim_init(sim *s, const cJSON *wl, uint64_t seed, const tkn_tokenizer *tok,
+             const tkn_prices *prices, int batching);
+void sim_free(sim *s);
+/* tkn_llm_callbacks.complete */
+int sim_complete(const tkn_llm_request *rq, tkn_llm_response *resp, void *user);
+
+#endif

@@ -1,0 +1,791 @@
+/* The BPE encodings (cl100k_base, o200k_base) behind the tkn_tokenizer
+ * interface, bit-exact with tiktoken.
+ *
+ * Text is validated, split at special tokens (per the options), cut into
+ * pieces by the pre-tokeniser (pretok.c), and each piece is looked up whole
+ * or merged: repeatedly join the adjacent pair whose bytes have the lowest
+ * rank, the leftmost on ties, as tiktoken does.  Short pieces use tiktoken's
+ * own scan; long ones a heap over a linked list, so the time stays
+ * O(n log n) where tiktoken's is quadratic.  The tokenizer is immutable; all
+ * scratch space lives on the stack or in allocations owned by one call. */
+#include <errno.h>
+#include <stdio.h>
+
+#include "bpe_internal.h"
+
+/* Pieces up to SMALL_PIECE bytes are remembered per call; up to SCAN_MAX
+ * bytes they merge by tiktoken's scan (fast when short), beyond by a heap. */
+#define SMALL_PIECE 64
+#ifndef SCAN_MAX
+#define SCAN_MAX 64
+#endif
+
+typedef struct bpe_impl {
+  tki_ranks ranks;
+  int pattern;               /* TKI_PAT_* */
+  uint32_t special_default;  /* TKN_SPECIAL_* for tkn_tokenizer_count */
+  const tki_special *specials;
+  uint32_t nspecials;
+  uint32_t vocab;            /* largest id + 1 */
+  char name[32];
+} bpe_impl;
+
+#define SP(s, id) { s, sizeof(s) - 1, id }
+static const tki_special k_cl100k_specials[] = {
+    SP("<|endoftext|>", 100257), SP("<|fim_prefix|>", 100258), SP("<|fim_middle|>", 100259),
+    SP("<|fim_suffix|>", 100260), SP("<|endofprompt|>", 100276)};
+static const tki_special k_o200k_specials[] = {SP("<|endoftext|>", 199999),
+                                               SP("<|endofprompt|>", 200018)};
+#undef SP
+
+/* Where ids go: an array (encode) or nowhere (count); stops past limit. */
+typedef struct sink {
+  uint32_t *ids;
+  size_t cap;
+  size_t n;
+  uint64_t limit; /* stop once n > limit */
+} sink;
+
+static inline void emit(sink *o, uint32_t id) {
+  if (o->n < o->cap) o->ids[o->n] = id;
+  o->n++;
+}
+
+/* ---- merging one piece ---- */
+
+/* tiktoken's scan, for short pieces: part i starts at pt[i].st, is token
+ * pt[i].tk, and pt[i].rk is the rank of the pair (part i, part i+1). */
+typedef struct part {
+  uint32_t st, rk, tk;
+} part;
+
+static void merge_scan(const tki_ranks *r, const uint8_t *p, size_t n, sink *o) {
+  part pt[SMALL_PIECE + 1];
+  size_t m = n + 1;
+  for (size_t i = 0; i < n; i++) {
+    pt[i].st = (uint32_t)i;
+    pt[i].tk = r->byte_rank[p[i]];
+    pt[i].rk = i + 1 < n ? tki_ranks_get2(r, p + i) : UINT32_MAX;
+  }
+  pt[n].st = (uint32_t)n;
+  pt[n].rk = UINT32_MAX;
+  while (m > 2) {
+    uint32_t best = UINT32_MAX;
+    size_t bi = 0;
+    for (size_t i = 0; i + 1 < m; i++)
+      if (pt[i].rk < best) {
+        best = pt[i].rk;
+        bi = i;
+      }
+    if (best == UINT32_MAX) break;
+    /* join parts bi and bi+1 */
+    pt[bi].tk = best;
+    for (size_t j = bi + 1; j + 1 < m; j++) pt[j] = pt[j + 1];
+    m--;
+    /* the two pairs around the new part, looked up together */
+    tki_probe qa = {0, 0, 0}, qb = {0, 0, 0};
+    if (bi + 2 < m) tki_ranks_probe(r, p + pt[bi].st, pt[bi + 2].st - pt[bi].st, &qa);
+    if (bi > 0) tki_ranks_probe(r, p + pt[bi - 1].st, pt[bi + 1].st - pt[bi - 1].st, &qb);
+    pt[bi].rk = bi + 2 < m ? tki_ranks_finish(r, p + pt[bi].st, pt[bi + 2].st - pt[bi].st, &qa)
+                           : UINT32_MAX;
+    if (bi > 0)
+      pt[bi - 1].rk = tki_ranks_finish(r, p + pt[bi - 1].st, pt[bi + 1].st - pt[bi - 1].st, &qb);
+  }
+  if (!o->ids) { /* counting */
+    o->n += m - 1;
+    return;
+  }
+  for (size_t i = 0; i + 1 < m; i++) emit(o, pt[i].tk);
+}
+
+/* A binary min-heap of (rank << 32 | part start): the lowest rank first,
+ * the leftmost among equal ranks, exactly tiktoken's choice. */
+static void heap_push(uint64_t *h, size_t *n, uint64_t v) {
+  size_t i = (*n)++;
+  while (i > 0) {
+    size_t up = (i - 1) / 2;
+    if (h[up] <= v) break;
+    h[i] = h[up];
+    i = up;
+  }
+  h[i] = v;
+}
+
+static uint64_t heap_pop(uint64_t *h, size_t *n) {
+  uint64_t top = h[0], v = h[--(*n)];
+  size_t i = 0, m = *n;
+  for (;;) {
+    size_t c = 2 * i + 1;
+    if (c >= m) break;
+    if (c + 1 < m && h[c + 1] < h[c]) c++;
+    if (v <= h[c]) break;
+    h[i] = h[c];
+    i = c;
+  }
+  if (m) h[i] = v;
+  return top;
+}
+
+#define DEAD UINT32_MAX
+
+/* A memo of the pieces one call had to merge (words repeat): direct-mapped
+ * by hash, verified by bytes, ids kept in an arena.  Made on the call's
+ * MEMO_AFTER-th merge, so short calls pay nothing. */
+#define MEMO_SLOTS 4096
+#define MEMO_AFTER 16
+#define MEMO_MAX_IDS (1u << 18)
+typedef struct memo_entry {
+  uint64_t hash;
+  const uint8_t *p; /* the piece's first occurrence (in the caller's text) */
+  uint32_t n;
+  uint32_t off; /* its ids in the arena */
+  uint32_t cnt;
+} memo_entry;
+
+/* Scratch memory of one call (heap merge, memo), freed when it returns. */
+typedef struct scratch {
+  void *mem;
+  size_t cap;
+  uint32_t merges;
+  memo_entry *memo;
+  uint32_t *arena;
+  uint32_t arena_n, arena_cap;
+} scratch;
+
+static void scratch_free(scratch *sc) {
+  tki_free(sc->mem);
+  tki_free(sc->memo);
+  tki_free(sc->arena);
+}
+
+/* The heap merge for long pieces: parts form a list by start offset; a part
+ * starting at i ends at nx[i] and is token tk[i]; pr[i] is the rank of the
+ * pair starting at i.  A heap entry is current while its part is alive and
+ * pr[] still holds its rank (a pair's span only grows, so a rank never comes
+ * back). */
+static int merge_heap(const tki_ranks *r, const uint8_t *p, size_t n, sink *o, scratch *sc) {
+  size_t hcap = 3 * n + 1;
+  size_t need = 4 * (n + 1) * sizeof(uint32_t) + hcap * sizeof(uint64_t);
+  if (need > sc->cap) {
+    void *m = tki_malloc(need);
+    if (!m) return TKN_ERR_NOMEM;
+    tki_free(sc->mem);
+    sc->mem = m;
+    sc->cap = need;
+  }
+  uint64_t *h = sc->mem; /* first: 8-byte aligned */
+  uint32_t *nx = (uint32_t *)(h + hcap), *pv = nx + n + 1, *pr = pv + n + 1, *tk = pr + n + 1;
+  size_t hn = 0;
+  for (size_t i = 0; i <= n; i++) {
+    nx[i] = (uint32_t)(i + 1);
+    pv[i] = (uint32_t)(i ? i - 1 : 0);
+  }
+  for (size_t i = 0; i < n; i++) tk[i] = r->byte_rank[p[i]];
+  for (size_t i = 0; i + 1 < n; i++) {
+    pr[i] = tki_ranks_get2(r, p + i);
+    if (pr[i] != UINT32_MAX) h[hn++] = (uint64_t)pr[i] << 32 | i;
+  }
+  pr[n - 1] = UINT32_MAX;
+  for (size_t k = hn / 2; k-- > 0;) { /* heapify */
+    uint64_t v = h[k];
+    size_t i = k;
+    for (;;) {
+      size_t c = 2 * i + 1;
+      if (c >= hn) break;
+      if (c + 1 < hn && h[c + 1] < h[c]) c++;
+      if (v <= h[c]) break;
+      h[i] = h[c];
+      i = c;
+    }
+    h[i] = v;
+  }
+  size_t parts = n;
+  while (hn) {
+    uint64_t e = heap_pop(h, &hn);
+    uint32_t i = (uint32_t)e, rank = (uint32_t)(e >> 32);
+    if (nx[i] == DEAD || pr[i] != rank) continue; /* stale */
+    uint32_t j = nx[i];                           /* join parts i and j */
+    tk[i] = rank;
+    nx[i] = nx[j];
+    pv[nx[j]] = i;
+    nx[j] = DEAD;
+    parts--;
+    pr[i] = nx[i] < n ? tki_ranks_get(r, p + i, nx[nx[i]] - i) : UINT32_MAX;
+    if (pr[i] != UINT32_MAX) heap_push(h, &hn, (uint64_t)pr[i] << 32 | i);
+    if (i > 0) {
+      uint32_t q = pv[i];
+      pr[q] = tki_ranks_get(r, p + q, nx[i] - q);
+      if (pr[q] != UINT32_MAX) heap_push(h, &hn, (uint64_t)pr[q] << 32 | q);
+    }
+  }
+  if (!o->ids)
+    o->n += parts;
+  else
+    for (uint32_t i = 0; i < n; i = nx[i]) emit(o, tk[i]);
+  return TKN_OK;
+}
+
+/* Ids of a piece of n >= 2 bytes that is not a token itself; h is its hash. */
+static int merge_piece(const tki_ranks *r, const uint8_t *p, size_t n, uint64_t h, sink *o,
+                       scratch *sc) {
+  if (n > SMALL_PIECE) return merge_heap(r, p, n, o, sc);
+  memo_entry *e = NULL;
+  if (sc->memo) {
+    e = &sc->memo[(h >> 20) & (MEMO_SLOTS - 1)];
+    if (e->p && e->hash == h && e->n == n && memcmp(e->p, p, n) == 0) {
+      if (!o->ids)
+        o->n += e->cnt;
+      else
+        for (uint32_t i = 0; i < e->cnt; i++) emit(o, sc->arena[e->off + i]);
+      return TKN_OK;
+    }
+  } else if (++sc->merges == MEMO_AFTER) {
+    sc->memo = tki_calloc(MEMO_SLOTS, sizeof *sc->memo);
+    sc->arena_cap = 4096;
+    sc->arena = tki_malloc(sc->arena_cap * sizeof *sc->arena);
+    if (!sc->memo || !sc->arena) {
+      scratch_free(sc);
+      memset(sc, 0, sizeof *sc);
+      return TKN_ERR_NOMEM;
+    }
+  }
+  /* merge into a local sink, then copy out and remember */
+  uint32_t ids[SMALL_PIECE];
+  sink local = {ids, SMALL_PIECE, 0, UINT64_MAX};
+  if (n <= SCAN_MAX) {
+    merge_scan(r, p, n, &local);
+  } else {
+    int rc = merge_heap(r, p, n, &local, sc);
+    if (rc) return rc;
+  }
+  for (size_t i = 0; i < local.n; i++) emit(o, ids[i]);
+  if (e && sc->arena_n + local.n <= MEMO_MAX_IDS) {
+    if (sc->arena_n + local.n > sc->arena_cap) {
+      uint32_t ncap = sc->arena_cap * 2;
+      uint32_t *na = tki_realloc(sc->arena, ncap * sizeof *na);
+      if (!na) return TKN_OK; /* the memo is only a shortcut */
+      sc->arena = na;
+      sc->arena_cap = ncap;
+    }
+    memcpy(sc->arena + sc->arena_n, ids, local.n * sizeof *ids);
+    *e = (memo_entry){h, p, (uint32_t)n, sc->arena_n, (uint32_t)local.n};
+    sc->arena_n += (uint32_t)local.n;
+  }
+  return TKN_OK;
+}
+
+int tki_bpe_merge_piece(const tki_ranks *r, const uint8_t *p, size_t n, int use_heap,
+                        uint32_t *ids, size_t cap, size_t *out_n) {
+  sink o = {ids, cap, 0, UINT64_MAX};
+  if (n < 2 || (!use_heap && n > SMALL_PIECE)) return TKN_ERR_INVALID;
+  int rc = TKN_OK;
+  scratch sc = {0};
+  if (use_heap)
+    rc = merge_heap(r, p, n, &o, &sc);
+  else
+    merge_scan(r, p, n, &o);
+  scratch_free(&sc);
+  *out_n = o.n;
+  return rc;
+}
+
+/* ---- text -> pieces -> ids ---- */
+
+/* Pieces are found in batches: the table slots of a whole batch are
+ * prefetched before the first lookup, so their memory latencies overlap. */
+#define BATCH 16
+
+/* Ordinary text [s, s+len): pre-tokenise and encode each piece. */
+static int encode_ordinary(const bpe_impl *b, const uint8_t *s, size_t len, sink *o,
+                           scratch *sc) {
+  const tki_ranks *r = &b->ranks;
+  uint32_t start[BATCH + 1];
+  uint64_t head[BATCH], hash[BATCH];
+  for (size_t pos = 0; pos < len;) {
+    size_t k = 0;
+    for (; k < BATCH && pos < len; k++) { /* the next pieces, their slots prefetched */
+      size_t end = tki_pretok_next(b->pattern, s, len, pos);
+      size_t n = end - pos;
+      start[k] = (uint32_t)pos;
+      if (n >= 2) {
+        head[k] = tki_ranks_head(s + pos, n);
+        hash[k] = n <= SMALL_PIECE ? tki_ranks_hash(s + pos, n, head[k]) : 0;
+        __builtin_prefetch(&r->slots[(uint32_t)hash[k] & r->mask]);
+      }
+      pos = end;
+    }
+    start[k] = (uint32_t)pos;
+    for (size_t i = 0; i < k; i++) {
+      const uint8_t *p = s + start[i];
+      size_t n = start[i + 1] - start[i];
+      if (n == 1) {
+        emit(o, r->byte_rank[p[0]]);
+      } else {
+        /* whole pieces are mostly tokens: straight to the (prefetched) slot */
+        uint32_t id = n <= r->max_len && n <= SMALL_PIECE
+                          ? tki_table_find(r, r->slots, r->mask, p, n, head[i], hash[i])
+                          : tki_ranks_get(r, p, n);
+        if (id != UINT32_MAX) {
+          emit(o, id);
+        } else {
+          int rc = merge_piece(r, p, n, hash[i], o, sc);
+          if (rc) return rc;
+        }
+      }
+      if (o->n > o->limit) return TKN_OK;
+    }
+  }
+  return TKN_OK;
+}
+
+/* The first special token starting at or after `from`, or NULL. */
+static const tki_special *find_special(const bpe_impl *b, const char *t, size_t len, size_t from,
+                                       size_t *at) {
+  while (from + 1 < len) {
+    const char *q = memchr(t + from, '<', len - from - 1);
+    if (!q) return NULL;
+    size_t i = (size_t)(q - t);
+    if (t[i + 1] == '|')
+      for (uint32_t k = 0; k < b->nspecials; k++) {
+        const tki_special *sp = &b->specials[k];
+        if (len - i >= sp->len && memcmp(t + i, sp->text, sp->len) == 0) {
+          *at = i;
+          return sp;
+        }
+      }
+    from = i + 1;
+  }
+  return NULL;
+}
+
+static void put_err(const tkn_encode_options *opts, const char *msg) {
+  if (opts && opts->errbuf && opts->errlen) tki_copy_err(opts->errbuf, opts->errlen, msg);
+}
+
+static int run_text(const bpe_impl *b, const char *text, size_t len,
+                    const tkn_encode_options *opts, uint32_t mode, sink *o, scratch *sc);
+
+static int run(const bpe_impl *b, const char *text, size_t len, const tkn_encode_options *opts,
+               uint32_t mode, sink *o) {
+  scratch sc = {0};
+  int rc = run_text(b, text, len, opts, mode, o, &sc);
+  scratch_free(&sc);
+  return rc;
+}
+
+static int run_text(const bpe_impl *b, const char *text, size_t len,
+                    const tkn_encode_options *opts, uint32_t mode, sink *o, scratch *sc) {
+  char err[TKI_ERRLEN];
+  size_t bad;
+  if (mode > TKN_SPECIAL_PLAIN) {
+    put_err(opts, "encode options: unknown special-token mode");
+    return TKN_ERR_INVALID;
+  }
+  if (len > UINT32_MAX) {
+    tki_err(err, TKN_ERR_LIMIT, "text: %zu bytes, more than the 4 GiB - 1 limit", len);
+    put_err(opts, err);
+    return TKN_ERR_LIMIT;
+  }
+  if (!tki_utf8_valid(text, len, &bad)) {
+    tki_err(err, TKN_ERR_UTF8, "text: invalid UTF-8 at byte %zu", bad);
+    put_err(opts, err);
+    return TKN_ERR_UTF8;
+  }
+  const uint8_t *s = (const uint8_t *)text;
+  if (mode == TKN_SPECIAL_PLAIN) return encode_ordinary(b, s, len, o, sc);
+  size_t at = 0;
+  const tki_special *sp = find_special(b, text, len, 0, &at);
+  if (mode == TKN_SPECIAL_REFUSE) {
+    if (sp) {
+      tki_err(err, TKN_ERR_SPECIAL_TOKEN,
+              "text: special token %s at byte %zu is not allowed (encode options: "
+              "TKN_SPECIAL_ALLOW to encode it as a special token, TKN_SPECIAL_PLAIN as text)",
+              sp->text, at);
+      put_err(opts, err);
+      return TKN_ERR_SPECIAL_TOKEN;
+    }
+    return encode_ordinary(b, s, len, o, sc);
+  }
+  size_t pos = 0;
+  while (sp) { /* TKN_SPECIAL_ALLOW: ordinary text up to each special token */
+    int rc = encode_ordinary(b, s + pos, at - pos, o, sc);
+    if (rc || o->n > o->limit) return rc;
+    emit(o, sp->id);
+    pos = at + sp->len;
+    sp = find_special(b, text, len, pos, &at);
+  }
+  return encode_ordinary(b, s + pos, len - pos, o, sc);
+}
+
+static const tkn_encode_options k_default_opts = TKN_ENCODE_OPTIONS_INIT;
+
+static int check_opts(const tkn_encode_options *opts) {
+  if (opts && opts->version != TKN_ENCODE_OPTIONS_VERSION) return TKN_ERR_VERSION;
+  return TKN_OK;
+}
+
+/* ---- the vtable ---- */
+
+static int bpe_count(const tkn_tokenizer *tok, const char *text, size_t len, int64_t *out) {
+  const bpe_impl *b = tok->impl;
+  sink o = {NULL, 0, 0, UINT64_MAX};
+  int rc = run(b, text, len, NULL, b->special_default, &o);
+  if (rc) return rc;
+  *out = (int64_t)o.n;
+  return TKN_OK;
+}
+
+static int bpe_encode(const tkn_tokenizer *tok, const char *text, size_t len,
+                      const tkn_encode_options *opts, uint32_t *ids, size_t cap, size_t *n) {
+  sink o = {ids, ids ? cap : 0, 0, UINT64_MAX};
+  int rc = run(tok->impl, text, len, opts, opts->special, &o);
+  if (rc) return rc;
+  *n = o.n;
+  if (o.n > cap) {
+    char err[TKI_ERRLEN];
+    tki_err(err, TKN_ERR_TOO_SMALL, "encode: %zu ids do not fit in a buffer of %zu", o.n, cap);
+    put_err(opts, err);
+    return TKN_ERR_TOO_SMALL;
+  }
+  return TKN_OK;
+}
+
+static int bpe_count_limit(const tkn_tokenizer *tok, const char *text, size_t len, int64_t limit,
+                           const tkn_encode_options *opts, int64_t *out) {
+  sink o = {NULL, 0, 0, (uint64_t)limit};
+  int rc = run(tok->impl, text, len, opts, opts->special, &o);
+  if (rc) return rc;
+  *out = o.n > (uint64_t)limit ? limit + 1 : (int64_t)o.n;
+  return TKN_OK;
+}
+
+static int bpe_decode(const tkn_tokenizer *tok, const uint32_t *ids, size_t n, tki_buf *out) {
+  const bpe_impl *b = tok->impl;
+  const tki_ranks *r = &b->ranks;
+  for (size_t i = 0; i < n; i++) {
+    uint32_t id = ids[i];
+    if (id < r->n) {
+      tki_buf_append(out, r->bytes + r->off[id], r->off[id + 1] - r->off[id]);
+      continue;
+    }
+    uint32_t k = 0;
+    while (k < b->nspecials && b->specials[k].id != id) k++;
+    if (k == b->nspecials) return TKN_ERR_NOT_FOUND;
+    tki_buf_append(out, b->specials[k].text, b->specials[k].len);
+  }
+  return out->failed ? TKN_ERR_NOMEM : TKN_OK;
+}
+
+static void bpe_destroy(tkn_tokenizer *tok) {
+  bpe_impl *b = tok->impl;
+  tki_ranks_free(&b->ranks);
+  tki_free(b);
+}
+
+/* The shared vtable has count and destroy; encode, count_limit and decode
+ * are BPE-only and dispatched by recognising this vtable. */
+static const tki_tokenizer_vt bpe_vt = {"bpe", bpe_count, bpe_destroy};
+#define IS_BPE(tok) ((tok)->vt == &bpe_vt)
+
+/* ---- makers ---- */
+
+static void set_err(char *errbuf, size_t errlen, const char *msg) {
+  if (errbuf && errlen) tki_copy_err(errbuf, errlen, msg);
+}
+
+/* Read a whole file the caller named. */
+static int read_file(const char *path, char **data, size_t *len, char err[TKI_ERRLEN]) {
+  FILE *f = fopen(path, "rb");
+  if (!f) return tki_err(err, TKN_ERR_IO, "rank file %s: cannot open: %s", path, strerror(errno));
+  size_t cap = 1 << 20, n = 0;
+  char *buf = tki_malloc(cap);
+  int rc = TKN_OK;
+  while (buf) {
+    size_t got = fread(buf + n, 1, cap - n, f);
+    n += got;
+    if (n < cap) break;
+    if (cap > ((size_t)1 << 32)) {
+      rc = tki_err(err, TKN_ERR_LIMIT, "rank file %s: larger than 4 GiB", path);
+      break;
+    }
+    char *nb = tki_realloc(buf, cap * 2);
+    if (!nb) {
+      tki_free(buf);
+      buf = NULL;
+      break;
+    }
+    buf = nb;
+    cap *= 2;
+  }
+  if (!rc && !buf) rc = tki_err(err, TKN_ERR_NOMEM, "rank file %s: out of memory", path);
+  if (!rc && ferror(f)) rc = tki_err(err, TKN_ERR_IO, "rank file %s: read error", path);
+  fclose(f);
+  if (rc) {
+    tki_free(buf);
+    return rc;
+  }
+  *data = buf;
+  *len = n;
+  return TKN_OK;
+}
+
+static int make_bpe(tkn_tokenizer **out, const tkn_ranks_options *o, char *errbuf,
+                    size_t errlen) {
+  char err[TKI_ERRLEN];
+  int rc;
+  if (o->flavor != TKN_BPE_CL100K && o->flavor != TKN_BPE_O200K) {
+    rc = tki_err(err, TKN_ERR_INVALID, "ranks options: flavor must be TKN_BPE_CL100K or "
+                                       "TKN_BPE_O200K");
+    goto fail;
+  }
+  if (o->special > TKN_SPECIAL_PLAIN) {
+    rc = tki_err(err, TKN_ERR_INVALID, "ranks options: unknown special-token mode %u",
+                 (unsigned)o->special);
+    goto fail;
+  }
+  bpe_impl *b = tki_calloc(1, sizeof *b);
+  if (!b) {
+    rc = tki_err(err, TKN_ERR_NOMEM, "tokenizer: out of memory");
+    goto fail;
+  }
+  int cl = o->flavor == TKN_BPE_CL100K;
+  b->pattern = cl ? TKI_PAT_CL100K : TKI_PAT_O200K;
+  b->special_default = o->special;
+  b->specials = cl ? k_cl100k_specials : k_o200k_specials;
+  b->nspecials = cl ? 5 : 2;
+  if (o->path) {
+    size_t len = 0;
+    char *data = NULL;
+    rc = read_file(o->path, &data, &len, err);
+    if (!rc) {
+      rc = tki_ranks_parse(&b->ranks, data, len, err);
+      tki_free(data);
+    }
+  } else if (o->data) {
+    rc = tki_ranks_parse(&b->ranks, o->data, o->len, err);
+  } else {
+    const uint8_t *blob = cl ? tki_ranks_blob_cl100k : tki_ranks_blob_o200k;
+    size_t blen = cl ? tki_ranks_blob_cl100k_len : tki_ranks_blob_o200k_len;
+    if (!blob)
+      rc = tki_err(err, TKN_ERR_UNAVAILABLE,
+                   "%s: this library was built without embedded ranks (-Dembed_ranks=false); "
+                   "load a rank file instead", cl ? "cl100k_base" : "o200k_base");
+    else
+      rc = tki_ranks_from_blob(&b->ranks, blob, blen, err);
+  }
+  if (rc) {
+    tki_free(b);
+    goto fail;
+  }
+  uint32_t vocab = b->ranks.n;
+  for (uint32_t k = 0; k < b->nspecials; k++) {
+    if (b->specials[k].id < b->ranks.n) {
+      rc = tki_err(err, TKN_ERR_SCHEMA, "ranks: special token %s has id %u, inside the ranks",
+                   b->specials[k].text, (unsigned)b->specials[k].id);
+      tki_ranks_free(&b->ranks);
+      tki_free(b);
+      goto fail;
+    }
+    if (b->specials[k].id + 1 > vocab) vocab = b->specials[k].id + 1;
+  }
+  b->vocab = vocab;
+  rc = tki_tokenizer_make(out, &bpe_vt, b);
+  if (rc) {
+    tki_err(err, rc, "tokenizer: out of memory");
+    tki_ranks_free(&b->ranks);
+    tki_free(b);
+    goto fail;
+  }
+  (*out)->name = cl ? "cl100k_base" : "o200k_base";
+  return TKN_OK;
+fail:
+  set_err(errbuf, errlen, err);
+  return rc;
+}
+
+/* ---- public ---- */
+
+int tkn_encode_options_init(tkn_encode_options *opts, uint32_t version) {
+  if (!opts) return TKN_ERR_INVALID;
+  if (version != TKN_ENCODE_OPTIONS_VERSION) return TKN_ERR_VERSION;
+  tkn_encode_options init = TKN_ENCODE_OPTIONS_INIT;
+  *opts = init;
+  return TKN_OK;
+}
+
+int tkn_ranks_options_init(tkn_ranks_options *opts, uint32_t version) {
+  if (!opts) return TKN_ERR_INVALID;
+  if (version != TKN_RANKS_OPTIONS_VERSION) return TKN_ERR_VERSION;
+  tkn_ranks_options init = TKN_RANKS_OPTIONS_INIT;
+  *opts = init;
+  return TKN_OK;
+}
+
+/* Model families by name: the name itself, or the name followed by '-' (dated
+ * and sized variants) or ':' (fine-tunes). */
+typedef struct family {
+  const char *prefix;
+  const char *encoding;
+} family;
+static const family k_families[] = {
+    {"gpt-4o", "o200k_base"},          {"chatgpt-4o", "o200k_base"},
+    {"gpt-4.1", "o200k_base"},         {"gpt-4.5", "o200k_base"},
+    {"gpt-5", "o200k_base"},           {"o1", "o200k_base"},
+    {"o3", "o200k_base"},              {"o4", "o200k_base"},
+    {"gpt-4", "cl100k_base"},          {"gpt-3.5-turbo", "cl100k_base"},
+    {"gpt-3.5", "cl100k_base"},        {"gpt-35-turbo", "cl100k_base"},
+    {"text-embedding-3-small", "cl100k_base"}, {"text-embedding-3-large", "cl100k_base"},
+    {"text-embedding-ada-002", "cl100k_base"},
+};
+
+const char *tkn_tokenizer_encoding_for_model(const char *model, size_t len) {
+  if (!model) return NULL;
+  if (len > 3 && memcmp(model, "ft:", 3) == 0) { /* ft:gpt-4o-mini:org::id */
+    model += 3;
+    len -= 3;
+  }
+  for (size_t i = 0; i < sizeof k_families / sizeof k_families[0]; i++) {
+    size_t n = strlen(k_families[i].prefix);
+    if (len >= n && memcmp(model, k_families[i].prefix, n) == 0 &&
+        (len == n || model[n] == '-' || model[n] == ':'))
+      return k_families[i].encoding;
+  }
+  return NULL;
+}
+
+int tkn_tokenizer_new_encoding(tkn_tokenizer **out, const char *name, size_t name_len,
+                               char *errbuf, size_t errlen) {
+  if (!out) return TKN_ERR_INVALID;
+  *out = NULL;
+  if (!name && name_len) return TKN_ERR_INVALID;
+  tkn_ranks_options o = TKN_RANKS_OPTIONS_INIT;
+  if (name_len == 11 && memcmp(name, "cl100k_base", 11) == 0) {
+    o.flavor = TKN_BPE_CL100K;
+  } else if (name_len == 10 && memcmp(name, "o200k_base", 10) == 0) {
+    o.flavor = TKN_BPE_O200K;
+  } else {
+    char err[TKI_ERRLEN];
+    tki_err(err, TKN_ERR_NOT_FOUND, "encoding \"%.*s\" is not known (cl100k_base, o200k_base)",
+            (int)(name_len > 64 ? 64 : name_len), name ? name : "");
+    set_err(errbuf, errlen, err);
+    return TKN_ERR_NOT_FOUND;
+  }
+  return make_bpe(out, &o, errbuf, errlen);
+}
+
+int tkn_tokenizer_new_for_model(tkn_tokenizer **out, const char *model, size_t len, char *errbuf,
+                                size_t errlen) {
+  if (!out) return TKN_ERR_INVALID;
+  *out = NULL;
+  if (!model && len) return TKN_ERR_INVALID;
+  const char *enc = tkn_tokenizer_encoding_for_model(model, len);
+  if (!enc) {
+    char err[TKI_ERRLEN];
+    tki_err(err, TKN_ERR_NOT_FOUND, "model \"%.*s\" has no known encoding",
+            (int)(len > 64 ? 64 : len), model ? model : "");
+    set_err(errbuf, errlen, err);
+    return TKN_ERR_NOT_FOUND;
+  }
+  return tkn_tokenizer_new_encoding(out, enc, strlen(enc), errbuf, errlen);
+}
+
+int tkn_tokenizer_load_ranks(tkn_tokenizer **out, const tkn_ranks_options *opts, char *errbuf,
+                             size_t errlen) {
+  if (!out) return TKN_ERR_INVALID;
+  *out = NULL;
+  if (!opts) return TKN_ERR_INVALID;
+  if (opts->version != TKN_RANKS_OPTIONS_VERSION) return TKN_ERR_VERSION;
+  if ((opts->path && opts->data) || (!opts->data && opts->len)) {
+    set_err(errbuf, errlen, "ranks options: give a path or data, not both");
+    return TKN_ERR_INVALID;
+  }
+  return make_bpe(out, opts, errbuf, errlen);
+}
+
+int tkn_tokenizer_encode(const tkn_tokenizer *tok, const char *text, size_t len,
+                         const tkn_encode_options *opts, uint32_t *ids, size_t cap, size_t *n) {
+  if (!tok || !n || (!text && len) || (!ids && cap)) return TKN_ERR_INVALID;
+  int rc = check_opts(opts);
+  if (rc) return rc;
+  if (!IS_BPE(tok)) return TKN_ERR_UNSUPPORTED;
+  return bpe_encode(tok, text ? text : "", len, opts ? opts : &k_default_opts, ids, cap, n);
+}
+
+int tkn_tokenizer_encode_alloc(const tkn_tokenizer *tok, const char *text, size_t len,
+                               const tkn_encode_options *opts, uint32_t **ids, size_t *n) {
+  if (!tok || !ids || !n || (!text && len)) return TKN_ERR_INVALID;
+  *ids = NULL;
+  *n = 0;
+  int rc = check_opts(opts);
+  if (rc) return rc;
+  if (!IS_BPE(tok)) return TKN_ERR_UNSUPPORTED;
+  if (!opts) opts = &k_default_opts;
+  if (!text) text = "";
+  /* A token covers at least one byte: len + 1 ids are always enough, but a
+   * first guess of len / 2 saves memory on ordinary text. */
+  size_t cap = len / 2 + 16, got = 0;
+  uint32_t *buf = tki_malloc(cap * sizeof *buf);
+  if (!buf) return TKN_ERR_NOMEM;
+  rc = bpe_encode(tok, text, len, opts, buf, cap, &got);
+  if (rc == TKN_ERR_TOO_SMALL) {
+    tki_free(buf);
+    cap = got;
+    buf = tki_malloc(cap * sizeof *buf);
+    if (!buf) return TKN_ERR_NOMEM;
+    rc = bpe_encode(tok, text, len, opts, buf, cap, &got);
+  }
+  if (rc) {
+    tki_free(buf);
+    return rc;
+  }
+  if (got == 0) {
+    tki_free(buf);
+    buf = NULL;
+  }
+  *ids = buf;
+  *n = got;
+  return TKN_OK;
+}
+
+int tkn_tokenizer_count_limit(const tkn_tokenizer *tok, const char *text, size_t len,
+                              int64_t limit, const tkn_encode_options *opts, int64_t *out) {
+  if (!tok || !out || (!text && len) || limit < 0 || limit == INT64_MAX) return TKN_ERR_INVALID;
+  int rc = check_opts(opts);
+  if (rc) return rc;
+  if (!text) text = "";
+  if (!IS_BPE(tok)) {
+    int64_t n = 0;
+    rc = tok->vt->count(tok, text, len, &n);
+    if (rc) return rc;
+    *out = n > limit ? limit + 1 : n;
+    return TKN_OK;
+  }
+  return bpe_count_limit(tok, text, len, limit, opts ? opts : &k_default_opts, out);
+}
+
+int tkn_tokenizer_decode(const tkn_tokenizer *tok, const uint32_t *ids, size_t n, char **out,
+                         size_t *len) {
+  if (!tok || !out || !len || (!ids && n)) return TKN_ERR_INVALID;
+  *out = NULL;
+  *len = 0;
+  if (!IS_BPE(tok)) return TKN_ERR_UNSUPPORTED;
+  tki_buf b;
+  tki_buf_init(&b);
+  int rc = bpe_decode(tok, ids, n, &b);
+  if (!rc && tki_buf_append(&b, "", 0)) rc = TKN_ERR_NOMEM; /* NUL-terminated even when empty */
+  if (rc) {
+    tki_buf_free(&b);
+    return rc;
+  }
+  *out = tki_buf_steal(&b, len);
+  return *out ? TKN_OK : TKN_ERR_NOMEM;
+}
+
+uint32_t tkn_tokenizer_vocab_size(const tkn_tokenizer *tok) {
+  if (!tok || !IS_BPE(tok)) return 0;
+  return ((const bpe_impl *)tok->impl)->vocab;
+}
+
+const tki_ranks *tki_bpe_ranks(const tkn_tokenizer *tok) {
+  return tok && IS_BPE(tok) ? &((const bpe_impl *)tok->impl)->ranks : NULL;
+}

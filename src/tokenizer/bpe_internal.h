@@ -1,0 +1,183 @@
+/* Internals of the BPE encodings: the rank table (ranks.c), the
+ * pre-tokeniser (pretok.c) and the encoder (bpe.c). */
+#ifndef TOKENOMY_BPE_INTERNAL_H
+#define TOKENOMY_BPE_INTERNAL_H
+
+#include <string.h>
+
+#include "tokenizer_internal.h"
+
+/* Pre-tokenisation patterns (tiktoken's pat_str of each encoding). */
+#define TKI_PAT_CL100K 1
+#define TKI_PAT_O200K 2
+
+/* End (byte offset) of the piece that starts at pos < len, exactly as
+ * tiktoken's regex finds it in [0, len).  s must be valid UTF-8. */
+size_t tki_pretok_next(int pattern, const uint8_t *s, size_t len, size_t pos);
+
+/* One slot of the open-addressing table (32 bytes, two per cache line).  The
+ * first 16 bytes of the token live in the slot, so a token of up to 16 bytes
+ * (nearly all of them) is checked with one memory access and no byte
+ * comparison. */
+typedef struct tki_rank_slot {
+  uint64_t head;  /* bytes 0..7, zero-padded (see tki_ranks_head) */
+  uint64_t head2; /* bytes 8..15, zero-padded */
+  uint32_t rank1; /* rank + 1; 0: empty */
+  uint16_t len;   /* token length */
+  uint16_t tag;   /* high bits of the hash */
+  uint64_t pad;
+} tki_rank_slot;
+
+typedef struct tki_special {
+  const char *text;
+  uint32_t len;
+  uint32_t id;
+} tki_special;
+
+#define TKI_FILTER_BITS (1u << 22)
+#define TKI_FILTER_MASK (TKI_FILTER_BITS - 1)
+
+/* The immutable rank table of one encoding. */
+typedef struct tki_ranks {
+  uint32_t n;            /* ranks 0..n-1 */
+  uint32_t max_len;      /* longest token */
+  const uint8_t *bytes;  /* token bytes, concatenated in rank order */
+  uint32_t *off;         /* n + 1 offsets into bytes */
+  tki_rank_slot *slots;  /* mask + 1 slots */
+  uint32_t mask;
+  uint32_t byte_rank[256];
+  uint64_t *filter;      /* 2^22 bits, one per hash value: most lookups of
+                            non-tokens (frequent while merging) stop here,
+                            in 512 KB that stay in cache, not in the table */
+  uint32_t *pair_rank;   /* 65536 entries: rank of the 2-byte token b0 b1
+                            at [b0 | b1 << 8], UINT32_MAX when none */
+  uint8_t *owned;        /* bytes we allocated (NULL for embedded data) */
+} tki_ranks;
+
+/* The first min(n, 8) bytes of p as an integer (zero-padded). */
+static inline uint64_t tki_ranks_head(const uint8_t *p, size_t n) {
+  uint64_t v = 0;
+  if (n >= 8) {
+    memcpy(&v, p, 8);
+    return v;
+  }
+  unsigned sh = 0;
+  if (n & 4) {
+    uint32_t x;
+    memcpy(&x, p, 4);
+    v = x;
+    p += 4;
+    sh = 32;
+  }
+  if (n & 2) {
+    uint16_t x;
+    memcpy(&x, p, 2);
+    v |= (uint64_t)x << sh;
+    p += 2;
+    sh += 16;
+  }
+  if (n & 1) v |= (uint64_t)p[0] << sh;
+  return v;
+}
+
+/* Hash of the bytes after the first 8 (n > 0). */
+uint64_t tki_ranks_tail_hash(const uint8_t *p, size_t n);
+
+static inline uint64_t tki_ranks_mix(uint64_t head, size_t n, uint64_t tail) {
+  uint64_t h = (head ^ ((uint64_t)n * 0x9E3779B97F4A7C15ull) ^ tail) * 0xBF58476D1CE4E5B9ull;
+  h ^= h >> 31;
+  h *= 0x94D049BB133111EBull;
+  h ^= h >> 29;
+  return h;
+}
+
+/* Rank of the 2 bytes at p (a direct table: merges start with these). */
+static inline uint32_t tki_ranks_get2(const tki_ranks *r, const uint8_t *p) {
+  return r->pair_rank[p[0] | (uint32_t)p[1] << 8];
+}
+
+/* Bytes 8..15 of [p, p+n), zero-padded (0 when n <= 8). */
+static inline uint64_t tki_ranks_head2(const uint8_t *p, size_t n) {
+  return n > 8 ? tki_ranks_head(p + 8, n - 8 < 8 ? n - 8 : 8) : 0;
+}
+
+/* Look bytes [p, p+n) up in one table of slots (mask + 1 of them). */
+static inline uint32_t tki_table_find(const tki_ranks *r, const tki_rank_slot *slots,
+                                      uint32_t mask, const uint8_t *p, size_t n, uint64_t head,
+                                      uint64_t h) {
+  uint16_t tag = (uint16_t)(h >> 48);
+  uint64_t head2 = tki_ranks_head2(p, n);
+  for (uint32_t i = (uint32_t)h & mask;; i = (i + 1) & mask) {
+    const tki_rank_slot *s = &slots[i];
+    if (!s->rank1) return UINT32_MAX;
+    if (s->head == head && s->head2 == head2 && s->len == n && s->tag == tag) {
+      uint32_t k = s->rank1 - 1;
+      if (n <= 16 || memcmp(r->bytes + r->off[k] + 16, p + 16, n - 16) == 0) return k;
+    }
+  }
+}
+
+/* Rank of bytes [p, p+n) whose head and hash are known (n <= max_len). */
+static inline uint32_t tki_ranks_find(const tki_ranks *r, const uint8_t *p, size_t n,
+                                      uint64_t head, uint64_t h) {
+  uint32_t bit = (uint32_t)(h >> 26) & TKI_FILTER_MASK;
+  if (!(r->filter[bit >> 6] >> (bit & 63) & 1)) return UINT32_MAX;
+  return tki_table_find(r, r->slots, r->mask, p, n, head, h);
+}
+
+/* Hash of bytes [p, p+n) with its head. */
+static inline uint64_t tki_ranks_hash(const uint8_t *p, size_t n, uint64_t head) {
+  return tki_ranks_mix(head, n, n > 8 ? tki_ranks_tail_hash(p + 8, n - 8) : 0);
+}
+
+/* A lookup in two steps, so that several can overlap their memory
+ * latency: tki_ranks_probe hashes and prefetches, tki_ranks_finish looks up. */
+typedef struct tki_probe {
+  uint64_t head, h;
+  int maybe; /* passed the filter */
+} tki_probe;
+
+static inline void tki_ranks_probe(const tki_ranks *r, const uint8_t *p, size_t n, tki_probe *q) {
+  q->maybe = 0;
+  if (n > r->max_len || n == 0) return;
+  q->head = tki_ranks_head(p, n);
+  q->h = tki_ranks_hash(p, n, q->head);
+  uint32_t bit = (uint32_t)(q->h >> 26) & TKI_FILTER_MASK;
+  if (!(r->filter[bit >> 6] >> (bit & 63) & 1)) return;
+  q->maybe = 1;
+  __builtin_prefetch(&r->slots[(uint32_t)q->h & r->mask]);
+}
+
+static inline uint32_t tki_ranks_finish(const tki_ranks *r, const uint8_t *p, size_t n,
+                                        const tki_probe *q) {
+  return q->maybe ? tki_ranks_find(r, p, n, q->head, q->h) : UINT32_MAX;
+}
+
+/* Rank of bytes [p, p+n), or UINT32_MAX when it is not a token. */
+static inline uint32_t tki_ranks_get(const tki_ranks *r, const uint8_t *p, size_t n) {
+  if (n > r->max_len || n == 0) return UINT32_MAX;
+  uint64_t head = tki_ranks_head(p, n);
+  return tki_ranks_find(r, p, n, head, tki_ranks_hash(p, n, head));
+}
+
+/* Parse tiktoken rank text (base64 SP rank LF per line) into r. */
+int tki_ranks_parse(tki_ranks *r, const char *text, size_t len, char err[TKI_ERRLEN]);
+/* Build r over an embedded blob (see gen-ranks.py: "TKR1", u32 n, n length
+ * bytes, the token bytes); bytes are referenced, not copied. */
+int tki_ranks_from_blob(tki_ranks *r, const uint8_t *blob, size_t len, char err[TKI_ERRLEN]);
+void tki_ranks_free(tki_ranks *r);
+
+/* Merge one piece of n >= 2 bytes with the scan (use_heap 0; n <= 64) or
+ * the heap (1), without looking the whole piece up first: for tests. */
+int tki_bpe_merge_piece(const tki_ranks *r, const uint8_t *p, size_t n, int use_heap,
+                        uint32_t *ids, size_t cap, size_t *out_n);
+/* The rank table inside a BPE tokenizer (NULL for other kinds). */
+const tki_ranks *tki_bpe_ranks(const tkn_tokenizer *tok);
+
+/* The embedded blobs (ranks_embed.c, generated; NULL/0 when not built in). */
+extern const uint8_t *const tki_ranks_blob_cl100k;
+extern const size_t tki_ranks_blob_cl100k_len;
+extern const uint8_t *const tki_ranks_blob_o200k;
+extern const size_t tki_ranks_blob_o200k_len;
+
+#endif

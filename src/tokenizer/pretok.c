@@ -1,0 +1,233 @@
+/* Pre-tokenisation of the OpenAI encodings without a regex engine.
+ *
+ * tiktoken splits text with a regex whose alternatives are tried in order at
+ * each position (first match wins, greedy quantifiers backtrack) before BPE
+ * runs on each piece.  This scanner computes the same pieces directly.  The
+ * patterns (tiktoken_ext/openai_public.py) are:
+ *
+ * cl100k_base:
+ *   (?i:'s|'t|'re|'ve|'m|'ll|'d) | [^\r\n\p{L}\p{N}]?\p{L}+ | \p{N}{1,3}
+ *   | ' '?[^\s\p{L}\p{N}]+[\r\n]* | \s*[\r\n]+ | \s+(?!\S) | \s+
+ * o200k_base:
+ *   [^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]*[\p{Ll}\p{Lm}\p{Lo}\p{M}]+(?i:'s|...)?
+ *   | [^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]+[\p{Ll}\p{Lm}\p{Lo}\p{M}]*(?i:'s|...)?
+ *   | \p{N}{1,3} | ' '?[^\s\p{L}\p{N}]+[\r\n/]* | \s*[\r\n]+ | \s+(?!\S) | \s+
+ *
+ * \s is Unicode White_Space (Rust regex), the letter, number and mark classes
+ * come from utf8proc's general categories, and (?i:'s) also matches "'S" and
+ * "'ſ" (U+017F folds to s). */
+#include <utf8proc.h>
+
+#include "bpe_internal.h"
+
+/* Character classes, as bits. */
+enum {
+  C_L = 1u << 0,  /* \p{L} */
+  C_N = 1u << 1,  /* \p{N} */
+  C_WS = 1u << 2, /* \s: White_Space */
+  C_NL = 1u << 3, /* \r or \n */
+  C_UP = 1u << 4, /* [\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}] */
+  C_LO = 1u << 5, /* [\p{Ll}\p{Lm}\p{Lo}\p{M}] */
+};
+/* [^\s\p{L}\p{N}]: anything that is none of these. */
+#define C_PUNCT(c) (!((c) & (C_L | C_N | C_WS)))
+/* [^\r\n\p{L}\p{N}] */
+#define C_PREFIX(c) (!((c) & (C_L | C_N | C_NL)))
+
+static int is_white_space(uint32_t cp) {
+  return (cp >= 0x09 && cp <= 0x0D) || cp == 0x20 || cp == 0x85 || cp == 0xA0 || cp == 0x1680 ||
+         (cp >= 0x2000 && cp <= 0x200A) || cp == 0x2028 || cp == 0x2029 || cp == 0x202F ||
+         cp == 0x205F || cp == 0x3000;
+}
+
+static unsigned class_of_cp(uint32_t cp) {
+  if (is_white_space(cp)) return C_WS | ((cp == '\r' || cp == '\n') ? C_NL : 0);
+  switch (utf8proc_category((utf8proc_int32_t)cp)) {
+  case UTF8PROC_CATEGORY_LU:
+  case UTF8PROC_CATEGORY_LT: return C_L | C_UP;
+  case UTF8PROC_CATEGORY_LL: return C_L | C_LO;
+  case UTF8PROC_CATEGORY_LM:
+  case UTF8PROC_CATEGORY_LO: return C_L | C_UP | C_LO;
+  case UTF8PROC_CATEGORY_MN:
+  case UTF8PROC_CATEGORY_MC:
+  case UTF8PROC_CATEGORY_ME: return C_UP | C_LO;
+  case UTF8PROC_CATEGORY_ND:
+  case UTF8PROC_CATEGORY_NL:
+  case UTF8PROC_CATEGORY_NO: return C_N;
+  default: return 0;
+  }
+}
+
+/* The classes of ASCII, as a table built at compile time. */
+#define A1(c) (((c) == '\r' || (c) == '\n') ? (C_WS | C_NL) \
+  : (((c) >= 0x09 && (c) <= 0x0D) || (c) == ' ') ? C_WS \
+  : ((c) >= 'A' && (c) <= 'Z') ? (C_L | C_UP) \
+  : ((c) >= 'a' && (c) <= 'z') ? (C_L | C_LO) \
+  : ((c) >= '0' && (c) <= '9') ? C_N : 0)
+#define A4(c) A1(c), A1(c + 1), A1(c + 2), A1(c + 3)
+#define A16(c) A4(c), A4(c + 4), A4(c + 8), A4(c + 12)
+#define A64(c) A16(c), A16(c + 16), A16(c + 32), A16(c + 48)
+static const uint8_t k_ascii[128] = {A64(0), A64(64)};
+
+/* Class of the code point at s[i] (i < len); *next gets the position after it. */
+static inline unsigned cls_at(const uint8_t *s, size_t len, size_t i, size_t *next) {
+  uint8_t b = s[i];
+  if (b < 0x80) {
+    *next = i + 1;
+    return k_ascii[b];
+  }
+  uint32_t cp;
+  size_t n;
+  if (b < 0xE0) {
+    cp = (uint32_t)(b & 0x1F) << 6 | (s[i + 1] & 0x3F);
+    n = 2;
+  } else if (b < 0xF0) {
+    cp = (uint32_t)(b & 0x0F) << 12 | (uint32_t)(s[i + 1] & 0x3F) << 6 | (s[i + 2] & 0x3F);
+    n = 3;
+  } else {
+    cp = (uint32_t)(b & 0x07) << 18 | (uint32_t)(s[i + 1] & 0x3F) << 12 |
+         (uint32_t)(s[i + 2] & 0x3F) << 6 | (s[i + 3] & 0x3F);
+    n = 4;
+  }
+  (void)len;
+  *next = i + n;
+  return class_of_cp(cp);
+}
+
+/* (?i:'s|'t|'re|'ve|'m|'ll|'d) at i: its end, or 0 when it does not match. */
+static size_t contraction(const uint8_t *s, size_t len, size_t i) {
+  if (i + 1 >= len || s[i] != '\'') return 0;
+  uint8_t c = s[i + 1] | 0x20; /* ASCII lower case (harmless for other bytes here) */
+  if (s[i + 1] < 0x80) {
+    if (c == 's' || c == 't' || c == 'm' || c == 'd') return i + 2;
+    if (i + 2 < len) {
+      uint8_t d = s[i + 2] | 0x20;
+      if ((c == 'r' && d == 'e') || (c == 'v' && d == 'e') || (c == 'l' && d == 'l')) return i + 3;
+    }
+    return 0;
+  }
+  /* U+017F LATIN SMALL LETTER LONG S folds to 's' */
+  if (i + 2 < len && s[i + 1] == 0xC5 && s[i + 2] == 0xBF) return i + 3;
+  return 0;
+}
+
+/* End of the run of code points from i whose class has any bit of `mask`. */
+static inline size_t run_of(const uint8_t *s, size_t len, size_t i, unsigned mask) {
+  while (i < len) {
+    size_t nx;
+    if (!(cls_at(s, len, i, &nx) & mask)) break;
+    i = nx;
+  }
+  return i;
+}
+
+/* \p{N}{1,3} at i (whose class is C_N). */
+static size_t digits(const uint8_t *s, size_t len, size_t i) {
+  for (int k = 0; k < 3 && i < len; k++) {
+    size_t nx;
+    if (!(cls_at(s, len, i, &nx) & C_N)) break;
+    i = nx;
+  }
+  return i;
+}
+
+/* ' '?[^\s\p{L}\p{N}]+ followed by the trailing set, at i; 0 if no match. */
+static size_t punct(const uint8_t *s, size_t len, size_t i, unsigned c0, int o200k) {
+  size_t j = i, nx;
+  if (s[i] == ' ' && i + 1 < len && C_PUNCT(cls_at(s, len, i + 1, &nx))) {
+    j = i + 1;
+  } else if (!C_PUNCT(c0)) {
+    return 0;
+  }
+  while (j < len) {
+    if (!C_PUNCT(cls_at(s, len, j, &nx))) break;
+    j = nx;
+  }
+  while (j < len && (s[j] == '\r' || s[j] == '\n' || (o200k && s[j] == '/'))) j++;
+  return j;
+}
+
+/* \s*[\r\n]+ | \s+(?!\S) | \s+ at i (whose class is C_WS). */
+static size_t spaces(const uint8_t *s, size_t len, size_t i) {
+  size_t j = i, last_start = i, after_nl = 0, count = 0;
+  while (j < len) {
+    size_t nx;
+    unsigned c = cls_at(s, len, j, &nx);
+    if (!(c & C_WS)) break;
+    if (c & C_NL) after_nl = nx;
+    last_start = j;
+    count++;
+    j = nx;
+  }
+  if (after_nl) return after_nl;       /* \s*[\r\n]+: through the last newline */
+  if (j == len || count == 1) return j; /* \s+(?!\S) at the end, or \s+ */
+  return last_start;                    /* \s+(?!\S): all but the last */
+}
+
+/* cl100k: [^\r\n\p{L}\p{N}]?\p{L}+ at i; 0 if no match. */
+static size_t cl_letters(const uint8_t *s, size_t len, size_t i, unsigned c0, size_t n0) {
+  if (c0 & C_L) return run_of(s, len, n0, C_L);
+  if (C_PREFIX(c0) && n0 < len) {
+    size_t nx;
+    if (cls_at(s, len, n0, &nx) & C_L) return run_of(s, len, nx, C_L);
+  }
+  (void)i;
+  return 0;
+}
+
+/* o200k, first alternative without its prefix, from i:
+ * [UP]*[LO]+ then an optional contraction; 0 if no match. */
+static size_t o2_alt1(const uint8_t *s, size_t len, size_t i) {
+  size_t j = i, last_lo_end = 0, nx;
+  unsigned c = 0;
+  while (j < len) { /* the [UP]* run, remembering its last [LO] member */
+    c = cls_at(s, len, j, &nx);
+    if (!(c & C_UP)) break;
+    if (c & C_LO) last_lo_end = nx;
+    j = nx;
+  }
+  size_t end;
+  if (j < len && (c & C_LO)) {
+    end = run_of(s, len, nx, C_LO); /* [LO]+ after the whole run */
+  } else if (last_lo_end) {
+    end = last_lo_end; /* backtrack: [LO]+ is the run's last [LO] member */
+  } else {
+    return 0;
+  }
+  size_t k = contraction(s, len, end);
+  return k ? k : end;
+}
+
+/* o200k, second alternative without its prefix: [UP]+[LO]* contraction?. */
+static size_t o2_alt2(const uint8_t *s, size_t len, size_t i) {
+  size_t j = run_of(s, len, i, C_UP);
+  if (j == i) return 0;
+  j = run_of(s, len, j, C_LO);
+  size_t k = contraction(s, len, j);
+  return k ? k : j;
+}
+
+static size_t o2_letters(const uint8_t *s, size_t len, size_t i, unsigned c0, size_t n0) {
+  size_t e;
+  int prefix = C_PREFIX(c0) && n0 < len;
+  if (prefix && (e = o2_alt1(s, len, n0))) return e;
+  if ((c0 & (C_UP | C_LO)) && (e = o2_alt1(s, len, i))) return e;
+  if (prefix && (e = o2_alt2(s, len, n0))) return e;
+  if ((c0 & C_UP) && (e = o2_alt2(s, len, i))) return e;
+  return 0;
+}
+
+size_t tki_pretok_next(int pattern, const uint8_t *s, size_t len, size_t pos) {
+  size_t n0, e;
+  unsigned c0 = cls_at(s, len, pos, &n0);
+  if (pattern == TKI_PAT_CL100K) {
+    if ((e = contraction(s, len, pos))) return e;
+    if ((e = cl_letters(s, len, pos, c0, n0))) return e;
+  } else {
+    if ((e = o2_letters(s, len, pos, c0, n0))) return e;
+  }
+  if (c0 & C_N) return digits(s, len, pos);
+  if ((e = punct(s, len, pos, c0, pattern == TKI_PAT_O200K))) return e;
+  if (c0 & C_WS) return spaces(s, len, pos);
+  return n0; /* not reached: every code point is L, N, \s or punctuation */
+}

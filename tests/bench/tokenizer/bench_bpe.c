@@ -1,0 +1,250 @@
+/* Benchmark of the BPE encodings, the C side: run by bench_bpe.mjs, which
+ * runs the JavaScript peers on the same bytes and prints the comparison.
+ *
+ * usage: bench_bpe CORPUS pass ENCODING encode|count FIRST END
+ *          time documents [FIRST, END) (median of 3 passes);
+ *        bench_bpe CORPUS extras
+ *          load cost, adversarial input, two threads.
+ *   CORPUS: documents, each a little-endian u32 byte length then the bytes.
+ * Prints one result per line: "key value" (times in seconds). */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <tokenomy.h>
+
+typedef struct doc {
+  const char *text;
+  uint32_t len;
+} doc;
+
+static doc *g_docs;
+static size_t g_ndocs;
+
+static double now(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
+}
+
+static void die(const char *what) {
+  fprintf(stderr, "bench_bpe: %s\n", what);
+  exit(1);
+}
+
+static char *read_all(const char *path, size_t *len) {
+  FILE *f = fopen(path, "rb");
+  if (!f) die("cannot open the corpus");
+  fseek(f, 0, SEEK_END);
+  long n = ftell(f);
+  fseek(f, 0, SEEK_SET);
+  char *b = malloc((size_t)n + 1);
+  if (!b || fread(b, 1, (size_t)n, f) != (size_t)n) die("cannot read the corpus");
+  fclose(f);
+  *len = (size_t)n;
+  return b;
+}
+
+static void load_docs(char *b, size_t n) {
+  size_t cap = 1024;
+  g_docs = malloc(cap * sizeof *g_docs);
+  for (size_t o = 0; o + 4 <= n;) {
+    uint32_t len;
+    memcpy(&len, b + o, 4);
+    o += 4;
+    if (g_ndocs == cap) g_docs = realloc(g_docs, (cap *= 2) * sizeof *g_docs);
+    g_docs[g_ndocs++] = (doc){b + o, len};
+    o += len;
+  }
+}
+
+/* One pass over documents [a, z): encode into a buffer, or count. */
+static double pass(const tkn_tokenizer *tok, size_t a, size_t z, int encode, int64_t *tokens) {
+  static uint32_t *ids;
+  static size_t cap;
+  double t0 = now();
+  int64_t total = 0;
+  for (size_t i = a; i < z; i++) {
+    if (encode) {
+      size_t need = g_docs[i].len + 1;
+      if (need > cap) {
+        free(ids);
+        ids = malloc((cap = need) * sizeof *ids);
+      }
+      size_t n = 0;
+      if (tkn_tokenizer_encode(tok, g_docs[i].text, g_docs[i].len, NULL, ids, cap, &n))
+        die("encode failed");
+      total += (int64_t)n;
+    } else {
+      int64_t c = 0;
+      if (tkn_tokenizer_count(tok, g_docs[i].text, g_docs[i].len, &c)) die("count failed");
+      total += c;
+    }
+  }
+  *tokens = total;
+  return now() - t0;
+}
+
+static int cmp_double(const void *a, const void *b) {
+  double x = *(const double *)a, y = *(const double *)b;
+  return x < y ? -1 : x > y;
+}
+
+/* Median of 3 passes. */
+static double timed(const tkn_tokenizer *tok, size_t a, size_t z, int encode, int64_t *tokens) {
+  double t[3];
+  for (int i = 0; i < 3; i++) t[i] = pass(tok, a, z, encode, tokens);
+  qsort(t, 3, sizeof *t, cmp_double);
+  return t[1];
+}
+
+typedef struct job {
+  const tkn_tokenizer *tok;
+  double secs;
+} job;
+
+static void *thread_pass(void *arg) {
+  job *j = arg;
+  int64_t tokens;
+  j->secs = pass(j->tok, 0, g_ndocs, 0, &tokens);
+  return NULL;
+}
+
+/* Throughput of two threads counting the corpus at once, over one thread's. */
+static double two_threads(const tkn_tokenizer *tok) {
+  int64_t tokens;
+  double one = timed(tok, 0, g_ndocs, 0, &tokens);
+  double best = 0;
+  for (int rep = 0; rep < 3; rep++) {
+    job j[2] = {{tok, 0}, {tok, 0}};
+    pthread_t th[2];
+    double t0 = now();
+    for (int i = 0; i < 2; i++) pthread_create(&th[i], NULL, thread_pass, &j[i]);
+    for (int i = 0; i < 2; i++) pthread_join(th[i], NULL);
+    double speedup = 2 * one / (now() - t0);
+    if (speedup > best) best = speedup;
+  }
+  return best;
+}
+
+/* Memory the library allocates, through the allocator hook. */
+static size_t g_live, g_peak;
+typedef struct hdr {
+  size_t n;
+  size_t pad;
+} hdr;
+static void *count_malloc(size_t n, void *u) {
+  (void)u;
+  hdr *h = malloc(sizeof *h + n);
+  if (!h) return NULL;
+  h->n = n;
+  g_live += n;
+  if (g_live > g_peak) g_peak = g_live;
+  return h + 1;
+}
+static void count_free(void *p, void *u) {
+  (void)u;
+  if (!p) return;
+  hdr *h = (hdr *)p - 1;
+  g_live -= h->n;
+  free(h);
+}
+static void *count_realloc(void *p, size_t n, void *u) {
+  void *q = count_malloc(n, u);
+  if (q && p) {
+    hdr *h = (hdr *)p - 1;
+    memcpy(q, p, h->n < n ? h->n : n);
+    count_free(p, u);
+  }
+  return q;
+}
+
+static double cpu_now(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+  return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
+}
+
+static void load_cost(const char *name) {
+  double t[7], c[7];
+  for (int i = 0; i < 7; i++) {
+    tkn_tokenizer *tok = NULL;
+    g_live = g_peak = 0;
+    tkn_allocator a = TKN_ALLOCATOR_INIT;
+    a.malloc_fn = count_malloc;
+    a.realloc_fn = count_realloc;
+    a.free_fn = count_free;
+    tkn_set_allocator(&a);
+    double t0 = now(), c0 = cpu_now();
+    if (tkn_tokenizer_new_encoding(&tok, name, strlen(name), NULL, 0)) die("load failed");
+    t[i] = now() - t0;
+    c[i] = cpu_now() - c0;
+    tkn_tokenizer_free(tok);
+    tkn_set_allocator(NULL);
+  }
+  qsort(t, 7, sizeof *t, cmp_double);
+  qsort(c, 7, sizeof *c, cmp_double);
+  printf("load.%s.secs %.6f\nload.%s.cpu %.6f\nload.%s.bytes %zu\n", name, t[3], name, c[3], name,
+         g_peak);
+}
+
+/* Adversarial input: one piece without a split point. */
+static void adversarial(const tkn_tokenizer *tok, const char *name) {
+  static const size_t sizes[] = {64 << 10, 256 << 10, 1 << 20};
+  char *text = malloc(1 << 20);
+  for (int kind = 0; kind < 2; kind++) {
+    uint32_t x = 12345;
+    for (size_t i = 0; i < (1 << 20); i++) {
+      x = x * 1103515245u + 12345u;
+      text[i] = kind == 0 ? (char)('a' + (x >> 16) % 26) : 'a';
+    }
+    for (int s = 0; s < 3; s++) {
+      double best = 1e9;
+      int64_t n = 0;
+      for (int rep = 0; rep < 3; rep++) {
+        double t0 = now();
+        if (tkn_tokenizer_count(tok, text, sizes[s], &n)) die("adversarial count failed");
+        double el = now() - t0;
+        if (el < best) best = el;
+      }
+      printf("adversarial.%s.%s.%zu.secs %.6f\n", name, kind ? "repeated" : "random", sizes[s],
+             best);
+    }
+  }
+  free(text);
+}
+
+int main(int argc, char **argv) {
+  if (argc < 3) die("usage: bench_bpe CORPUS pass ENCODING encode|count FIRST END | extras");
+  size_t n;
+  char *b = read_all(argv[1], &n);
+  load_docs(b, n);
+  if (strcmp(argv[2], "pass") == 0 && argc == 7) {
+    size_t a = (size_t)strtoull(argv[5], NULL, 10), z = (size_t)strtoull(argv[6], NULL, 10);
+    if (a > z || z > g_ndocs) die("bad document range");
+    tkn_tokenizer *tok = NULL;
+    if (tkn_tokenizer_new_encoding(&tok, argv[3], strlen(argv[3]), NULL, 0)) die("load failed");
+    int64_t tokens = 0;
+    double secs = timed(tok, a, z, strcmp(argv[4], "encode") == 0, &tokens);
+    printf("secs %.6f\ntokens %lld\n", secs, (long long)tokens);
+    tkn_tokenizer_free(tok);
+  } else if (strcmp(argv[2], "extras") == 0) {
+    const char *names[] = {"cl100k_base", "o200k_base"};
+    for (int e = 0; e < 2; e++) {
+      load_cost(names[e]);
+      tkn_tokenizer *tok = NULL;
+      if (tkn_tokenizer_new_encoding(&tok, names[e], strlen(names[e]), NULL, 0))
+        die("load failed");
+      adversarial(tok, names[e]);
+      printf("threads2.%s.speedup %.3f\n", names[e], two_threads(tok));
+      tkn_tokenizer_free(tok);
+    }
+  } else {
+    die("usage: bench_bpe CORPUS pass ENCODING encode|count FIRST END | extras");
+  }
+  free(g_docs);
+  free(b);
+  return 0;
+}

@@ -1,0 +1,168 @@
+// Benchmark of the built-in BPE encodings against the JavaScript peers, all
+// run here on the same bytes, printed side by side with ratios:
+//   - tiktoken (npm; WASM build of OpenAI's Rust code), gpt-tokenizer,
+//     js-tiktoken: single-thread throughput, encode and count, per kind of
+//     text and overall, cl100k_base and o200k_base;
+//   - adversarial input (one piece without a split point): ours at 64 KB,
+//     256 KB and 1 MB, the peers at 16 KB and 32 KB (js-tiktoken: 4 and 8 KB;
+//     they are quadratic);
+//   - ours: load time and memory of each encoding from the embedded data, and
+//     two threads sharing one tokenizer against one thread.
+// Ours: median of 3 passes, run just before and just after each peer's
+// pass (the mean of the two), so a busy machine slows both alike; peers: one
+// pass after a warm-up.  Wall-clock times.
+//
+// usage: node bench_bpe.mjs NPM_DIR BENCH_BPE WORK_DIR
+import fs from "node:fs";
+import path from "node:path";
+import { spawnSync } from "node:child_process";
+import { createRequire } from "node:module";
+import { buildCorpus, writeDocs } from "../../unit/tokenizer/bpe_corpus.mjs";
+
+const [npmDir, benchExe, workDir] = process.argv.slice(2);
+if (!workDir) {
+  console.error("usage: node bench_bpe.mjs NPM_DIR BENCH_BPE WORK_DIR");
+  process.exit(2);
+}
+const require = createRequire(path.join(npmDir, "package.json"));
+const version = (p) =>
+  JSON.parse(fs.readFileSync(path.join(npmDir, "node_modules", p, "package.json"), "utf8")).version;
+const ENCODINGS = ["cl100k_base", "o200k_base"];
+
+// ---- the corpus ----
+fs.mkdirSync(workDir, { recursive: true });
+const docs = buildCorpus(() => {});
+const kinds = [];
+for (let i = 0; i < docs.length; i++) {
+  const last = kinds[kinds.length - 1];
+  if (last && last.name === docs[i].kind) last.end = i + 1;
+  else kinds.push({ name: docs[i].kind, start: i, end: i + 1 });
+}
+const corpusFile = path.join(workDir, "corpus.bin");
+writeDocs(corpusFile, docs);
+const bytesOf = (a, z) => docs.slice(a, z).reduce((s, d) => s + Buffer.byteLength(d.text), 0);
+const total = bytesOf(0, docs.length);
+console.log(`input: ${docs.length} documents, ${(total / 1e6).toFixed(2)} MB built from /usr/share ` +
+            `(bpe_corpus.mjs; kept in ${corpusFile}), each encoded by one call`);
+for (const k of kinds)
+  console.log(`  ${k.name.padEnd(12)} ${String(k.end - k.start).padStart(4)} documents ${(bytesOf(k.start, k.end) / 1e6).toFixed(2)} MB`);
+console.log(`rerun: meson test -C <builddir> --benchmark --suite bench -v tokenizer_bpe`);
+console.log(`   or: node tests/bench/tokenizer/bench_bpe.mjs NPM_DIR <builddir>/tests/bench/tokenizer/bench_bpe WORK_DIR\n`);
+
+// ---- ours ----
+function runOurs(args) {
+  const r = spawnSync(benchExe, [corpusFile, ...args], { encoding: "utf8", maxBuffer: 1 << 24 });
+  if (r.status !== 0) {
+    console.error(r.stderr);
+    process.exit(1);
+  }
+  const out = {};
+  for (const line of r.stdout.split("\n")) {
+    const [k, v] = line.split(" ");
+    if (k) out[k] = Number(v);
+  }
+  return out;
+}
+const oursPass = (e, mode, a, z) => runOurs(["pass", e, mode, String(a), String(z)]);
+
+// ---- peers ----
+const { get_encoding } = require("tiktoken");
+const jsTiktoken = require("js-tiktoken");
+const peers = {};
+for (const e of ENCODINGS) {
+  const tk = get_encoding(e);
+  const gt = require(`gpt-tokenizer/cjs/encoding/${e}`);
+  const jt = jsTiktoken.getEncoding(e);
+  peers[e] = {
+    [`tiktoken@${version("tiktoken")}`]: { encode: (t) => tk.encode(t), count: (t) => tk.encode(t).length },
+    [`gpt-tokenizer@${version("gpt-tokenizer")}`]: { encode: (t) => gt.encode(t), count: (t) => gt.countTokens(t) },
+    [`js-tiktoken@${version("js-tiktoken")}`]: { encode: (t) => jt.encode(t), count: (t) => jt.encode(t).length },
+  };
+}
+
+function timePeer(fn, a, z) {
+  for (let i = a; i < Math.min(z, a + 5); i++) fn(docs[i].text); // warm-up
+  const t0 = process.hrtime.bigint();
+  let tokens = 0;
+  for (let i = a; i < z; i++) {
+    const v = fn(docs[i].text);
+    tokens += typeof v === "number" ? v : v.length;
+  }
+  return { secs: Number(process.hrtime.bigint() - t0) / 1e9, tokens };
+}
+
+const mbps = (bytes, secs) => (bytes / secs / 1e6).toFixed(1).padStart(7);
+const ratio = (x) => (x >= 100 ? x.toFixed(0) : x.toFixed(1)).padStart(6) + "x";
+let allOk = true;
+for (const mode of ["encode", "count"]) {
+  for (const e of ENCODINGS) {
+    const names = Object.keys(peers[e]);
+    console.log(`${mode} ${e}: MB/s (ours / peer = ratio)`);
+    console.log(`  ${"kind".padEnd(12)} ${"ours".padStart(7)}  ` + names.map((n) => n.padStart(26)).join("  "));
+    for (const k of kinds.concat([{ name: "all", start: 0, end: docs.length }])) {
+      const bytes = bytesOf(k.start, k.end);
+      let secsSum = 0, runs = 0, tokens = -1;
+      const cells = names.map((n) => {
+        const before = oursPass(e, mode, k.start, k.end);
+        const p = timePeer(peers[e][n][mode], k.start, k.end);
+        const after = oursPass(e, mode, k.start, k.end);
+        const secs = (before.secs + after.secs) / 2;
+        secsSum += secs;
+        runs++;
+        tokens = before.tokens;
+        if (p.tokens !== tokens) {
+          allOk = false;
+          return `tokens differ: ${p.tokens}`.padStart(26);
+        }
+        return `${mbps(bytes, p.secs)} = ${ratio(p.secs / secs)}`.padStart(26);
+      });
+      console.log(`  ${k.name.padEnd(12)} ${mbps(bytes, secsSum / runs)}  ${cells.join("  ")}`);
+    }
+    console.log("");
+  }
+}
+
+// ---- adversarial input ----
+function letters(n) {
+  let x = 12345, s = "";
+  for (let i = 0; i < n; i++) {
+    x = (Math.imul(x, 1103515245) + 12345) >>> 0;
+    s += String.fromCharCode(97 + ((x >>> 16) % 26));
+  }
+  return s;
+}
+const ours = runOurs(["extras"]);
+console.log("adversarial: one piece without a split point, count (seconds; ns per byte)");
+for (const e of ENCODINGS) {
+  for (const kind of ["random", "repeated"]) {
+    const cells = [64 << 10, 256 << 10, 1 << 20].map((n) => {
+      const s = ours[`adversarial.${e}.${kind}.${n}.secs`];
+      return `${n >> 10} KB ${s.toFixed(4)} s (${((s / n) * 1e9).toFixed(0)} ns/B)`;
+    });
+    console.log(`  ours ${e} ${kind.padEnd(8)} letters: ${cells.join(", ")}`);
+  }
+  for (const n of Object.keys(peers[e])) {
+    const sizes = n.startsWith("js-tiktoken") ? [4 << 10, 8 << 10] : [16 << 10, 32 << 10];
+    const cells = sizes.map((size) => {
+      const text = letters(size);
+      const t0 = process.hrtime.bigint();
+      peers[e][n].count(text);
+      const s = Number(process.hrtime.bigint() - t0) / 1e9;
+      return `${size >> 10} KB ${s.toFixed(3)} s (${((s / size) * 1e9).toFixed(0)} ns/B)`;
+    });
+    console.log(`  ${n} ${e} random letters: ${cells.join(", ")}`);
+  }
+}
+console.log("");
+
+// ---- load and threads ----
+for (const e of ENCODINGS)
+  console.log(`load ${e} from embedded data: ${(ours[`load.${e}.secs`] * 1e3).toFixed(1)} ms ` +
+              `(${(ours[`load.${e}.cpu`] * 1e3).toFixed(1)} ms of CPU), ` +
+              `${(ours[`load.${e}.bytes`] / 1e6).toFixed(1)} MB allocated`);
+for (const e of ENCODINGS)
+  console.log(`two threads sharing one ${e} tokenizer: ${ours[`threads2.${e}.speedup`].toFixed(2)}x one thread's throughput`);
+if (!allOk) {
+  console.log("\nFAIL: a peer's token count differs from ours");
+  process.exit(1);
+}

@@ -1,0 +1,342 @@
+#!/usr/bin/env python3
+"""The `tokenomy` command-line tool: every subcommand's output and errors.
+
+usage: test_cli.py PATH/TO/tokenomy
+
+Each check runs the tool as a user would (files and standard input), and
+looks at its exit status, standard output and standard error.  Expected
+numbers are computed here from the inputs (token prices, counts), never
+copied from the tool's own output.
+"""
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+TOOL = sys.argv[1]
+failures = []
+checks = 0
+
+
+def run(args, stdin=None):
+    p = subprocess.run([TOOL] + args, input=stdin, capture_output=True, text=True, timeout=300)
+    return p.returncode, p.stdout, p.stderr
+
+
+def check(name, cond, detail=""):
+    global checks
+    checks += 1
+    if not cond:
+        failures.append(f"{name}: {detail}")
+        print(f"FAIL {name} {detail}")
+    else:
+        print(f"ok   {name}")
+
+
+def one_line_error(name, rc, err, code=2, needle=None):
+    lines = err.strip().splitlines()
+    check(name + " (exit)", rc == code, f"exit {rc}, want {code}; stderr {err!r}")
+    check(name + " (one line)", len(lines) == 1 and lines[0].startswith("tokenomy"), repr(err))
+    if needle:
+        check(name + " (says why)", needle in err, f"{needle!r} not in {err!r}")
+
+
+tmp = tempfile.mkdtemp(prefix="tokenomy-cli-")
+
+
+def write(name, content):
+    path = os.path.join(tmp, name)
+    with open(path, "w") as f:
+        f.write(content if isinstance(content, str) else json.dumps(content))
+    return path
+
+
+# ---- help and dispatch ----
+for cmd in ["count", "prune", "route", "assemble", "cache-sim", "batch", "validate", "cost",
+            "simulate", "report"]:
+    rc, out, err = run([cmd, "--help"])
+    check(f"{cmd} --help", rc == 0 and out.startswith("usage: tokenomy " + cmd), out[:80])
+for sub in ["make", "join"]:
+    rc, out, _ = run(["batch", sub, "--help"])
+    check(f"batch {sub} --help", rc == 0 and "batch " + sub in out)
+rc, out, err = run(["--help"])
+check("tokenomy --help lists the commands", rc == 0 and "simulate" in out and "cache-sim" in out)
+rc, out, err = run(["frobnicate"])
+check("unknown command fails", rc == 1 and "unknown command" in err and out == "")
+rc, out, err = run(["count", "--bogus"])
+one_line_error("unknown option", rc, err, 1, "--bogus")
+
+# ---- count ----
+rc, out, err = run(["count", "--json"], stdin="hello world")
+j = json.loads(out)
+check("count text", rc == 0 and j["tokens"] == 2 and j["tokenizer"] in ("o200k_base", "estimator"), out)
+conv = [{"role": "system", "content": "Be brief."},
+        {"role": "user", "content": "What is the capital of France?"},
+        {"role": "assistant", "content": "Paris."}]
+convf = write("conv.json", conv)
+rc, out, err = run(["count", "--json", convf])
+j = json.loads(out)
+per = [m["tokens"] for m in j["messages"]]
+check("count conversation: one count per message", rc == 0 and len(per) == 3, out)
+check("count conversation: the sum plus reply priming", j["tokens"] == sum(per) + 3, out)
+rc, out, err = run(["count", "--text", "--json", convf])
+check("count --text counts the JSON as text", rc == 0 and "messages" not in json.loads(out))
+rc, out, err = run(["count", "--encoding", "estimator"], stdin="hello world")
+check("count table form", rc == 0 and out.strip() == "2 tokens (estimator)", out)
+rc, out, err = run(["count"], stdin='[{"role":"wizard","content":"x"}]')
+one_line_error("count bad role", rc, err, 2, "wizard")
+rc, out, err = run(["count"], stdin='[{"role":"user",')
+one_line_error("count malformed JSON", rc, err, 2, "line 1")
+rc, out, err = run(["count", "--encoding", "nope"], stdin="x")
+one_line_error("count unknown encoding", rc, err, 1, "nope")
+rc, out, err = run(["count", os.path.join(tmp, "missing.txt")])
+one_line_error("count missing file", rc, err, 2, "cannot read")
+
+# ---- prune ----
+long_conv = [{"role": "system", "content": "You help customers."}]
+for i in range(8):
+    long_conv.append({"role": "user", "content": f"Question {i}: " + "tell me more " * 12})
+    long_conv.append({"role": "assistant", "content": f"Answer {i}: " + "here is more " * 12})
+longf = write("long.json", long_conv)
+rc, out, err = run(["prune", "--max-tokens", "250", longf])
+pruned = json.loads(out)
+check("prune shortens", rc == 0 and 1 < len(pruned) < len(long_conv), f"{len(pruned)} messages")
+check("prune keeps the system prompt and the last message",
+      pruned[0]["role"] == "system" and pruned[-1] == long_conv[-1])
+rc2, out2, _ = run(["count", "--json"], stdin=out)
+check("prune result fits the budget", json.loads(out2)["tokens"] <= 250, out2)
+rc, out, err = run(["prune", "--max-tokens", "250", "--mode", "trim", "--report", longf])
+rep = json.loads(out)
+check("prune --report covers every message",
+      rc == 0 and len(rep["messages"]) == len(long_conv) and rep["tokens_after"] <= 250)
+check("prune --report says why", {m["action"] for m in rep["messages"]} == {"kept", "dropped"})
+rc, out, err = run(["prune", longf])
+one_line_error("prune without --max-tokens", rc, err, 1, "--max-tokens")
+rc, out, err = run(["prune", "--max-tokens", "-3", longf])
+one_line_error("prune negative budget", rc, err, 1, "--max-tokens")
+rc, out, err = run(["prune", "--max-tokens", "5", "--mode", "score", longf])
+one_line_error("prune must-keep does not fit", rc, err, 2)
+
+# ---- route ----
+router = {"tiers": [{"name": "small", "models": ["gpt-4o-mini"], "threshold": 0.8},
+                    {"name": "large", "models": ["gpt-4o"]}],
+          "rules": [{"when": {"attr": "kind", "eq": "classify"}, "tier": "small",
+                     "reason": "short task"}],
+          "default_tier": "large"}
+routerf = write("router.json", router)
+rc, out, err = run(["route", "--config", routerf], stdin='{"kind":"classify"}')
+d = json.loads(out)
+check("route by rule", rc == 0 and d["tier"] == "small" and d["model"] == "gpt-4o-mini"
+      and d["reason"] == "short task", out)
+rc, out, err = run(["route", "--config", routerf], stdin='{"kind":"chat"}')
+check("route by default", json.loads(out)["tier"] == "large", out)
+rc, out, err = run(["route", "--config", routerf, "--explain"], stdin='{"kind":"chat"}')
+check("route --explain lists the rules", rc == 0 and len(json.loads(out)["rules"]) == 1, out)
+badrouter = write("badrouter.json", {"tiers": [{"name": "a", "models": ["m"]}], "tier": 1})
+rc, out, err = run(["route", "--config", badrouter], stdin="{}")
+one_line_error("route bad config", rc, err, 2, "$.tier")
+rc, out, err = run(["route"], stdin="{}")
+one_line_error("route without config", rc, err, 1, "--config")
+rc, out, err = run(["route", "--config", routerf], stdin='{"kind":[1]}')
+one_line_error("route bad task", rc, err, 2, "task")
+
+# ---- assemble ----
+spec = {"model": "gpt-4o", "max_tokens": 300,
+        "tools": [{"name": "lookup", "parameters": {"type": "object"}}],
+        "dynamic": "Today is 2026-11-28.",
+        "system": "You are a support agent.",
+        "messages": [{"role": "user", "content": "Where is my order?"}]}
+specf = write("spec.json", spec)
+rc, out, err = run(["assemble", specf])
+body = json.loads(out)
+check("assemble renders OpenAI", rc == 0 and body["model"] == "gpt-4o"
+      and body["tools"][0]["function"]["name"] == "lookup"
+      and body["max_completion_tokens"] == 300, out[:200])
+text = json.dumps(body)
+check("assemble puts the static prefix first and the dynamic tail last",
+      text.index("support agent") < text.index("Where is my order") < text.index("2026-11-28"))
+rc, out, err = run(["assemble", "--format", "anthropic", specf])
+body = json.loads(out)
+check("assemble renders Anthropic", rc == 0 and body["max_tokens"] == 300 and "system" in body)
+spec_bad = dict(spec, system="Generated at 2026-11-28 14:05.")
+rc, out, err = run(["assemble", "--segments", write("spec2.json", spec_bad)])
+seg = json.loads(out)
+check("assemble --segments lints the static prefix",
+      rc == 0 and any(f["kind"] in ("date", "timestamp") for f in seg["findings"]), out)
+check("assemble --segments orders tools first", seg["segments"][0]["kind"] == "tools", out)
+rc, out, err = run(["assemble"], stdin='{"messages":[]}')
+one_line_error("assemble without model", rc, err, 2, "spec.model")
+rc, out, err = run(["assemble", "--format", "gemini", specf])
+one_line_error("assemble bad format", rc, err, 1, "--format")
+
+# ---- cache-sim ----
+big_system = "Policy. " + " ".join(f"rule{i} applies to every order" for i in range(400))
+log = [dict(time_ms=1000 * i, model="gpt-4o", system=big_system,
+            messages=[{"role": "user", "content": f"question {i}"}]) for i in range(5)]
+logf = write("log.json", log)
+rc, out, err = run(["cache-sim", "--json", logf])
+r = json.loads(out)
+check("cache-sim finds the repeated prefix", rc == 0 and r["requests"] == 5
+      and r["cached_tokens"] > 0 and 0 < r["hit_rate"] < 1, out[:300])
+check("cache-sim: caching costs less", float(r["cost_with_usd"]) < float(r["cost_without_usd"]))
+rc, out, err = run(["cache-sim", logf])
+check("cache-sim table and advice", rc == 0 and "hit rate" in out)
+rc, out, err = run(["cache-sim", write("badlog.json", [{"model": "gpt-4o"}])])
+one_line_error("cache-sim without time", rc, err, 2, "time_ms")
+rc, out, err = run(["cache-sim", "--model", "no-such-model", logf])
+one_line_error("cache-sim unknown model", rc, err, 1, "--price-input")
+rc, out, err = run(["cache-sim", "--model", "no-such-model", "--price-input", "3", "--json", logf])
+check("cache-sim with an explicit price", rc == 0 and json.loads(out)["cached_tokens"] > 0)
+
+# ---- batch ----
+reqs = [{"custom_id": f"r{i}", "body": {"model": "gpt-4o-mini",
+         "messages": [{"role": "user", "content": f"hi {i}"}]}} for i in range(3)]
+reqf = write("reqs.json", reqs)
+rc, out, err = run(["batch", "make", reqf])
+lines = [json.loads(l) for l in out.splitlines()]
+check("batch make writes one line per request", rc == 0 and len(lines) == 3
+      and lines[0]["custom_id"] == "r0" and lines[0]["url"] == "/v1/chat/completions", out[:200])
+check("batch make reports on stderr", "3 requests" in err, err)
+prefix = os.path.join(tmp, "batch")
+rc, out, err = run(["batch", "make", "--provider", "anthropic", "--out", prefix, reqf])
+with open(prefix + "-0.jsonl") as f:
+    alines = [json.loads(l) for l in f]
+check("batch make --out writes files (Anthropic shape)", rc == 0 and out == ""
+      and alines[2]["params"]["model"] == "gpt-4o-mini")
+dup = write("dup.json", [reqs[0], reqs[0]])
+rc, out, err = run(["batch", "make", dup])
+one_line_error("batch make duplicate id", rc, err, 2, "requests[1]")
+results = "\n".join(json.dumps({"id": f"b{i}", "custom_id": f"r{i}", "error": None,
+                                "response": {"status_code": 200, "body": {
+                                    "model": "gpt-4o-mini",
+                                    "choices": [{"message": {"role": "assistant", "content": "x"}}],
+                                    "usage": {"prompt_tokens": 1000, "completion_tokens": 100}}}})
+                    for i in range(2)) + "\n"
+resf = write("results.jsonl", results)
+rc, out, err = run(["batch", "join", "--requests", reqf, resf])
+s = json.loads(out)
+# gpt-4o-mini batch: $0.075 / $0.30 per million tokens
+want = 2 * (1000 * 0.075e-6 + 100 * 0.30e-6)
+check("batch join joins and costs at batch prices", rc == 0 and s["succeeded"] == 2
+      and abs(float(s["cost_usd"]) - want) < 1e-12, out[:300])
+check("batch join dead-letters the missing one", s["missing"] == 1
+      and s["dead_letters"][0]["custom_id"] == "r2", out)
+rc, out, err = run(["batch", "join", write("garbage.jsonl", "{not json}\n")])
+one_line_error("batch join malformed line", rc, err, 2, "line 1")
+rc, out, err = run(["batch", "join"])
+one_line_error("batch join without files", rc, err, 1)
+rc, out, err = run(["batch", "frob"])
+one_line_error("batch unknown subcommand", rc, err, 1, "frob")
+
+# ---- validate ----
+schema = {"type": "object", "properties": {"label": {"enum": ["a", "b"]}},
+          "required": ["label"], "additionalProperties": False}
+schemaf = write("schema.json", schema)
+rc, out, err = run(["validate", "--schema", schemaf], stdin='{"label":"a"}')
+check("validate valid", rc == 0 and out.strip() == "valid", out)
+rc, out, err = run(["validate", "--schema", schemaf], stdin='{"label":"c"}')
+check("validate invalid: exit 3 and the error", rc == 3 and "invalid at /label" in out, out)
+rc, out, err = run(["validate", "--schema", schemaf, "--json"], stdin='{"label":"a","x":1}')
+v = json.loads(out)
+check("validate --json", rc == 3 and not v["valid"] and v["errors"][0]["keyword"]
+      == "additionalProperties" and v["output_cap"] > 0, out)
+rc, out, err = run(["validate", "--schema", write("bad.json", {"minLength": -1})], stdin="{}")
+one_line_error("validate bad schema", rc, err, 2, "minLength")
+rc, out, err = run(["validate", "--schema", schemaf], stdin='{"label":')
+one_line_error("validate malformed document", rc, err, 2)
+
+# ---- cost ----
+usage = {"prompt_tokens": 1000, "completion_tokens": 100,
+         "prompt_tokens_details": {"cached_tokens": 400}}
+usagef = write("usage.json", usage)
+rc, out, err = run(["cost", "--model", "gpt-4o", "--json", usagef])
+c = json.loads(out)
+# gpt-4o: input $2.50, cached $1.25, output $10 per million tokens
+want = 600 * 2.5e-6 + 400 * 1.25e-6 + 100 * 10e-6
+check("cost exact", rc == 0 and c["total_usd"] == f"{want:.12f}", out)
+rc, out, err = run(["cost", "--model", "gpt-4o", "--batch", "--json", usagef])
+check("cost --batch halves it", rc == 0 and json.loads(out)["total_usd"] == f"{want / 2:.12f}", out)
+rc, out, err = run(["cost", "--model", "gpt-4o"], stdin=json.dumps(usage))
+check("cost table", rc == 0 and "total_usd" in out)
+rc, out, err = run(["cost", "--model", "no-such-model", usagef])
+one_line_error("cost unknown model", rc, err, 2, "price table")
+rc, out, err = run(["cost", "--model", "gpt-4o"], stdin='{"prompt_tokens":1}')
+one_line_error("cost bad usage", rc, err, 2, "usage")
+rc, out, err = run(["cost", usagef])
+one_line_error("cost without model", rc, err, 1, "--model")
+
+# ---- simulate ----
+rc, out, err = run(["simulate", "--dump-workload", "--workload", "support-agent"])
+wl = json.loads(out)
+check("simulate --dump-workload", rc == 0 and wl["name"] == "support-agent"
+      and len(wl["workflows"]) == 40)
+rc2, out2, _ = run(["simulate", "--dump-workload", "--workload", "support-agent"])
+check("bundled workloads are generated deterministically", out == out2)
+rc3, out3, _ = run(["simulate", "--dump-workload", "--seed", "2"])
+check("another seed, another workload", out3 != out)
+small = dict(wl, workflows=wl["workflows"][:6])
+smallf = write("small-workload.json", small)
+meterf = os.path.join(tmp, "meter.json")
+rc, out, err = run(["simulate", "--json", "--workload", smallf, "--export-meter", meterf])
+sim = json.loads(out)
+b, o = sim["baseline"], sim["optimised"]
+turns = sum(len(w["turns"]) for w in small["workflows"])
+check("simulate replays every turn", rc == 0 and b["turns"] == turns == o["turns"], out[:300])
+check("simulate: the optimised run costs less", o["cost"] < b["cost"], out[:300])
+check("simulate: the baseline uses only the frontier model",
+      b["calls_by_model"]["gpt-4o"] == b["calls"] and b["cached_tokens"] == 0)
+check("simulate: the optimised run routes to cheaper tiers",
+      o["calls_by_model"]["gpt-4o-mini"] > 0 and o["cached_tokens"] > 0)
+check("simulate: leave-one-out runs", len(sim["without"]) == 5
+      and all(v["turns"] == turns for v in sim["without"].values()))
+check("simulate: batch only where the technique is on",
+      o["batch_calls"] > 0 and sim["without"]["batch for latency-insensitive work"]["batch_calls"] == 0)
+check("simulate: no stderr output when stderr is not a terminal", err == "", err)
+w = sim["without"]
+nb = w["batch for latency-insensitive work"]["batchable_cost"]
+check("simulate: batch halves the latency-insensitive turns",
+      nb > 0 and 0.49 < o["batchable_cost"] / nb < 0.51, f'{o["batchable_cost"]} vs {nb}')
+check("simulate: structured output shortens structured answers",
+      o["structured_output_tokens"] < w["output caps + structured output"]["structured_output_tokens"])
+check("simulate: caching lowers the input cost",
+      o["input_cost"] < w["prompt caching of static prefixes"]["input_cost"])
+with open(meterf) as f:
+    meter = json.load(f)
+check("simulate --export-meter matches the run", meter["total"]["calls"] == o["calls"]
+      and meter["total"]["cost"] == o["cost"], f'{meter["total"]["calls"]} vs {o["calls"]}')
+rc, out, err = run(["simulate", "--workload", smallf])
+check("simulate table", rc == 0 and "naive baseline" in out and "Share of the saving" in out
+      and "wrong or missing final answers" in out and "Each technique on its own measure" in out,
+      out[:200])
+rc2, out2, _ = run(["simulate", "--workload", smallf])
+check("simulate is deterministic", out == out2)
+rc, out, err = run(["simulate", "--workload", write("bad-wl.json", dict(small, system=3))])
+one_line_error("simulate bad workload", rc, err, 2, "$.system")
+bad_turn = json.loads(json.dumps(small))
+bad_turn["workflows"][1]["turns"][0]["needs"] = ["nope"]
+rc, out, err = run(["simulate", "--workload", write("bad-wl2.json", bad_turn)])
+one_line_error("simulate unknown fact", rc, err, 2, "workflows[1].turns[0]")
+rc, out, err = run(["simulate", "--workload", "no-such-workload"])
+one_line_error("simulate unknown workload", rc, err, 2, "no-such-workload")
+rc, out, err = run(["simulate", "--seed", "x"])
+one_line_error("simulate bad seed", rc, err, 1, "--seed")
+for name in ["document-pipeline", "code-reviewer"]:
+    rc, out, err = run(["simulate", "--dump-workload", "--workload", name])
+    check(f"bundled {name}", rc == 0 and json.loads(out)["name"] == name)
+
+# ---- report ----
+rc, out, err = run(["report", meterf])
+check("report table", rc == 0 and out.startswith("total:") and "| gpt-4o-mini" in out, out[:200])
+rc, out, err = run(["report", "--html"], stdin=open(meterf).read())
+check("report --html is one page with inline SVG", rc == 0 and out.startswith("<!DOCTYPE html>")
+      and "<svg" in out and out.rstrip().endswith("</html>"))
+check("report --html uses no external assets", "src=" not in out and "<link" not in out
+      and "@import" not in out and "url(" not in out)
+rc, out, err = run(["report"], stdin='{"total":{}}')
+one_line_error("report not an export", rc, err, 2, "meter export")
+rc, out, err = run(["report"], stdin="nope")
+one_line_error("report not JSON", rc, err, 2)
+
+print(f"{checks - len(failures)}/{checks} checks passed")
+sys.exit(1 if failures else 0)

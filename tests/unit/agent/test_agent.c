@@ -1,0 +1,1140 @@
+/* The agent turn and the host's model callbacks, against a fake host that
+ * answers from a script and records every request it gets. */
+#include "test_util.h"
+
+#include <cjson/cJSON.h>
+
+#define S(x) (x), strlen(x)
+
+/* ---- the fake host ---- */
+
+typedef struct scripted {
+  int rc;              /* what complete() returns */
+  int32_t cls;         /* error class when rc != 0 */
+  const char *content;
+  const char *finish;
+  const char *usage;   /* provider usage JSON (Chat Completions), NULL: none */
+  const char *tool_calls;
+} scripted;
+
+typedef struct seen {
+  char model[64];
+  char tier[32];
+  char task_type[32];
+  char *body;
+  int64_t cap;
+  uint32_t purpose;
+  uint32_t attempt;
+  int has_schema;
+} seen;
+
+typedef struct host {
+  const scripted *script;
+  size_t n_script;
+  size_t next;
+  seen calls[32];
+  size_t n_calls;
+  int summarised;
+} host;
+
+static void copy_field(char *dst, size_t cap, const char *s, size_t len) {
+  if (!s) len = 0;
+  if (len >= cap) len = cap - 1;
+  memcpy(dst, s ? s : "", len);
+  dst[len] = '\0';
+}
+
+static int fake_complete(const tkn_llm_request *rq, tkn_llm_response *resp, void *user) {
+  host *h = user;
+  assert_int_equal(rq->version, TKN_LLM_REQUEST_VERSION);
+  assert_true(h->n_calls < 32);
+  seen *s = &h->calls[h->n_calls++];
+  copy_field(s->model, sizeof s->model, rq->model, rq->model_len);
+  copy_field(s->tier, sizeof s->tier, rq->tier, rq->tier_len);
+  copy_field(s->task_type, sizeof s->task_type, rq->task_type, rq->task_type_len);
+  s->body = strndup(rq->body, rq->body_len);
+  s->cap = rq->max_output_tokens;
+  s->purpose = rq->purpose;
+  s->attempt = rq->attempt;
+  s->has_schema = rq->response_schema != NULL;
+  const scripted *sc = &h->script[h->next < h->n_script ? h->next : h->n_script - 1];
+  h->next++;
+  if (sc->rc) {
+    tkn_llm_response_set_error(resp, sc->cls, S("scripted failure"));
+    return sc->rc;
+  }
+  /* a setter fails only for want of memory (the OOM test): report it as a
+   * failed call, as a real host would */
+  if ((sc->content && tkn_llm_response_set_content(resp, S(sc->content))) ||
+      (sc->finish && tkn_llm_response_set_finish_reason(resp, S(sc->finish))) ||
+      (sc->tool_calls && tkn_llm_response_set_tool_calls(resp, S(sc->tool_calls))) ||
+      (sc->usage && tkn_llm_response_set_usage_json(resp, TKN_USAGE_OPENAI_CHAT, S(sc->usage)))) {
+    assert_true(tt_alloc.failed);
+    return 1;
+  }
+  return 0;
+}
+
+static void host_reset(host *h, const scripted *script, size_t n) {
+  for (size_t i = 0; i < h->n_calls; i++) free(h->calls[i].body);
+  memset(h, 0, sizeof *h);
+  h->script = script;
+  h->n_script = n;
+}
+
+static host H;
+
+static tkn_agent_options base_opts(void) {
+  tkn_agent_options o = TKN_AGENT_OPTIONS_INIT;
+  o.llm.complete = fake_complete;
+  o.llm.user = &H;
+  o.model = "gpt-4o";
+  o.model_len = 6;
+  o.workflow = "support";
+  o.workflow_len = 7;
+  o.tenant = "acme";
+  o.tenant_len = 4;
+  return o;
+}
+
+static tkn_agent *agent_with(const tkn_agent_options *o) {
+  tkn_agent *a = NULL;
+  char err[256];
+  int rc = tkn_agent_new(&a, o, err, sizeof err);
+  if (rc) fail_msg("agent rejected (%d): %s", rc, err);
+  return a;
+}
+
+static tkn_conv *conv_of(const char *json) {
+  tkn_conv *c = NULL;
+  char err[256];
+  int rc = tkn_conv_from_json(&c, TKN_FORMAT_OPENAI, json, strlen(json), err, sizeof err);
+  if (rc) fail_msg("conversation rejected: %s", err);
+  return c;
+}
+
+static const char *ONE_TURN = "[{\"role\":\"user\",\"content\":\"Where is my order ORD-7731?\"}]";
+
+static const char *ROUTER =
+    "{\"tiers\":[{\"name\":\"small\",\"models\":[\"gpt-4o-mini\"],\"threshold\":0.8},"
+    "{\"name\":\"medium\",\"models\":[\"gpt-4.1-mini\"],\"threshold\":0.7},"
+    "{\"name\":\"large\",\"models\":[\"gpt-4o\"],\"threshold\":0.5}],"
+    "\"rules\":[{\"when\":{\"attr\":\"kind\",\"eq\":\"classify\"},\"tier\":\"small\","
+    "\"reason\":\"classification\",\"cascade\":true},"
+    "{\"when\":{\"attr\":\"kind\",\"eq\":\"extract\"},\"tier\":\"small\",\"reason\":\"extraction\"}],"
+    "\"default_tier\":\"large\","
+    "\"cascade\":{\"max_escalations\":2,\"confidence_path\":\"confidence\"},"
+    "\"failures\":{\"allowed_fails\":1,\"window_s\":60,\"cooldown_s\":30,"
+    "\"retries\":{\"rate_limit\":1,\"timeout\":1,\"server\":0,\"bad_request\":0,\"auth\":0,"
+    "\"content_policy\":0}}}";
+
+static tkn_router *router(void) {
+  tkn_router *r = NULL;
+  char err[256];
+  int rc = tkn_router_new_json(&r, ROUTER, strlen(ROUTER), NULL, err, sizeof err);
+  if (rc) fail_msg("router rejected: %s", err);
+  return r;
+}
+
+static tkn_task *task_kind(const char *kind) {
+  tkn_task *t = NULL;
+  assert_int_equal(tkn_task_new(&t), TKN_OK);
+  assert_int_equal(tkn_task_set_string(t, S("kind"), S(kind)), TKN_OK);
+  return t;
+}
+
+static const char *LABEL_SCHEMA =
+    "{\"type\":\"object\",\"properties\":{\"label\":{\"enum\":[\"refund\",\"shipping\"]},"
+    "\"confidence\":{\"type\":\"number\",\"minimum\":0,\"maximum\":1}},"
+    "\"required\":[\"label\",\"confidence\"],\"additionalProperties\":false}";
+
+static tkn_schema *label_schema(void) {
+  tkn_schema *s = NULL;
+  assert_int_equal(tkn_schema_compile(&s, LABEL_SCHEMA, strlen(LABEL_SCHEMA), NULL, NULL, 0),
+                   TKN_OK);
+  return s;
+}
+
+static cJSON *trace_json(const tkn_agent_result *r) {
+  size_t len = 0;
+  const char *t = tkn_agent_result_trace(r, &len);
+  cJSON *j = cJSON_ParseWithLength(t, len);
+  if (!j) fail_msg("trace is not JSON: %s", t);
+  return j;
+}
+
+/* Number of steps named `name` in the trace. */
+static int count_steps(const tkn_agent_result *r, const char *name) {
+  cJSON *j = trace_json(r);
+  int n = 0;
+  cJSON *s;
+  cJSON_ArrayForEach(s, cJSON_GetObjectItem(j, "steps")) {
+    cJSON *k = cJSON_GetObjectItem(s, "step");
+    if (cJSON_IsString(k) && !strcmp(k->valuestring, name)) n++;
+  }
+  cJSON_Delete(j);
+  return n;
+}
+
+static tkn_agent_stats stats_of(const tkn_agent_result *r) {
+  tkn_agent_stats st = TKN_AGENT_STATS_INIT;
+  assert_int_equal(tkn_agent_result_stats(r, &st), TKN_OK);
+  return st;
+}
+
+static int teardown(void **state) {
+  (void)state;
+  host_reset(&H, NULL, 0);
+  return 0;
+}
+
+/* ---- options ---- */
+
+static void options_init_agree_with_macros(void **state) {
+  (void)state;
+  tkn_agent_options a, am = TKN_AGENT_OPTIONS_INIT;
+  memset(&a, 0xff, sizeof a);
+  assert_int_equal(tkn_agent_options_init(&a, TKN_AGENT_OPTIONS_VERSION), TKN_OK);
+  /* field by field: padding bytes are not part of the contract */
+  assert_int_equal(a.version, am.version);
+  assert_int_equal(a.format, am.format);
+  assert_int_equal(a.llm.version, am.llm.version);
+  assert_null(a.llm.complete);
+  assert_null(a.llm.count_tokens);
+  assert_null(a.llm.summarise);
+  assert_null(a.llm.user);
+  assert_null(a.tokenizer);
+  assert_null(a.router);
+  assert_null(a.model);
+  assert_int_equal(a.model_len, 0);
+  assert_null(a.budget);
+  assert_null(a.prices);
+  assert_null(a.meter);
+  assert_null(a.toolcache);
+  assert_null(a.prune);
+  assert_int_equal(a.max_context_tokens, am.max_context_tokens);
+  assert_int_equal(a.output_cap, am.output_cap);
+  assert_int_equal(a.output_cap, 1024);
+  assert_int_equal(a.cascade, am.cascade);
+  assert_int_equal(a.append_reply, am.append_reply);
+  assert_int_equal(a.retry.max_attempts, am.retry.max_attempts);
+  assert_int_equal(a.retry.escalate_after, am.retry.escalate_after);
+  assert_int_equal(a.retry.base_delay_ms, am.retry.base_delay_ms);
+  assert_null(a.workflow);
+  assert_null(a.tenant);
+  assert_null(a.sleep_ms);
+  assert_null(a.sleep_user);
+  tkn_agent_turn_options t, tm = TKN_AGENT_TURN_OPTIONS_INIT;
+  memset(&t, 0xff, sizeof t);
+  assert_int_equal(tkn_agent_turn_options_init(&t, TKN_AGENT_TURN_OPTIONS_VERSION), TKN_OK);
+  assert_int_equal(t.version, tm.version);
+  assert_int_equal(t.batch, tm.batch);
+  assert_null(t.task);
+  assert_null(t.task_type);
+  assert_null(t.schema);
+  assert_null(t.schema_json);
+  assert_null(t.dynamic);
+  assert_int_equal(t.output_cap, tm.output_cap);
+  assert_null(t.cache_key);
+  tkn_llm_callbacks c, cm = TKN_LLM_CALLBACKS_INIT;
+  memset(&c, 0xff, sizeof c);
+  assert_int_equal(tkn_llm_callbacks_init(&c, TKN_LLM_CALLBACKS_VERSION), TKN_OK);
+  assert_int_equal(c.version, cm.version);
+  assert_null(c.complete);
+  assert_null(c.count_tokens);
+  assert_null(c.summarise);
+  assert_null(c.user);
+  assert_int_equal(tkn_agent_options_init(&a, 99), TKN_ERR_VERSION);
+  assert_int_equal(tkn_agent_turn_options_init(&t, 99), TKN_ERR_VERSION);
+  assert_int_equal(tkn_llm_callbacks_init(&c, 99), TKN_ERR_VERSION);
+  assert_int_equal(tkn_agent_options_init(NULL, 1), TKN_ERR_INVALID);
+  assert_int_equal(tkn_agent_turn_options_init(NULL, 1), TKN_ERR_INVALID);
+  assert_int_equal(tkn_llm_callbacks_init(NULL, 1), TKN_ERR_INVALID);
+}
+
+static void new_refuses_missing_complete_model_and_bad_values(void **state) {
+  (void)state;
+  tkn_agent *a = (tkn_agent *)1;
+  char err[256];
+  tkn_agent_options o = base_opts();
+  o.llm.complete = NULL;
+  assert_int_equal(tkn_agent_new(&a, &o, err, sizeof err), TKN_ERR_INVALID);
+  assert_null(a);
+  assert_non_null(strstr(err, "complete"));
+  o = base_opts();
+  o.model = NULL;
+  o.model_len = 0;
+  assert_int_equal(tkn_agent_new(&a, &o, err, sizeof err), TKN_ERR_INVALID);
+  assert_non_null(strstr(err, "router or a model"));
+  o = base_opts();
+  o.output_cap = 0;
+  assert_int_equal(tkn_agent_new(&a, &o, err, sizeof err), TKN_ERR_INVALID);
+  o = base_opts();
+  o.format = 7;
+  assert_int_equal(tkn_agent_new(&a, &o, err, sizeof err), TKN_ERR_INVALID);
+  o = base_opts();
+  o.version = 42;
+  assert_int_equal(tkn_agent_new(&a, &o, err, sizeof err), TKN_ERR_VERSION);
+  o = base_opts();
+  o.retry.max_attempts = 0;
+  assert_int_equal(tkn_agent_new(&a, &o, err, sizeof err), TKN_ERR_INVALID);
+  assert_int_equal(tkn_agent_new(NULL, &o, NULL, 0), TKN_ERR_INVALID);
+  tkn_agent_free(NULL);
+  assert_string_equal(tkn_agent_errmsg(NULL), "");
+}
+
+/* ---- the response object ---- */
+
+static void response_setters_copy_and_getters_read(void **state) {
+  (void)state;
+  tkn_llm_response *r = NULL;
+  assert_int_equal(tkn_llm_response_new(&r), TKN_OK);
+  char buf[16];
+  strcpy(buf, "hello");
+  assert_int_equal(tkn_llm_response_set_content(r, buf, 5), TKN_OK);
+  strcpy(buf, "XXXXX"); /* the host's buffer dies: the response kept a copy */
+  size_t len = 0;
+  assert_string_equal(tkn_llm_response_content(r, &len), "hello");
+  assert_int_equal(len, 5);
+  assert_int_equal(tkn_llm_response_set_finish_reason(r, S("stop")), TKN_OK);
+  assert_string_equal(tkn_llm_response_finish_reason(r, NULL), "stop");
+  assert_int_equal(tkn_llm_response_set_tool_calls(r, S("[]")), TKN_OK);
+  assert_string_equal(tkn_llm_response_tool_calls(r, NULL), "[]");
+  tkn_usage u = TKN_USAGE_INIT;
+  assert_int_equal(tkn_llm_response_usage(r, &u), TKN_ERR_NOT_FOUND);
+  const char *usage = "{\"prompt_tokens\":100,\"completion_tokens\":7,"
+                      "\"prompt_tokens_details\":{\"cached_tokens\":64}}";
+  assert_int_equal(tkn_llm_response_set_usage_json(r, TKN_USAGE_AUTO, S(usage)), TKN_OK);
+  assert_int_equal(tkn_llm_response_usage(r, &u), TKN_OK);
+  assert_int_equal(u.input_tokens, 100);
+  assert_int_equal(u.cache_read_tokens, 64);
+  assert_int_equal(u.output_tokens, 7);
+  assert_false(u.flags & TKN_USAGE_BATCH);
+  assert_string_equal(tkn_llm_response_usage_json(r, NULL), usage);
+  assert_int_equal(tkn_llm_response_set_batched(r, 1), TKN_OK);
+  assert_int_equal(tkn_llm_response_usage(r, &u), TKN_OK);
+  assert_true(u.flags & TKN_USAGE_BATCH);
+  assert_int_equal(tkn_llm_response_error(r, NULL, NULL), TKN_LLM_FAIL_NONE);
+  assert_int_equal(tkn_llm_response_set_error(r, TKN_LLM_FAIL_RATE_LIMIT, S("429")), TKN_OK);
+  const char *m = NULL;
+  assert_int_equal(tkn_llm_response_error(r, &m, &len), TKN_LLM_FAIL_RATE_LIMIT);
+  assert_string_equal(m, "429");
+  tkn_llm_response_clear(r);
+  assert_string_equal(tkn_llm_response_content(r, &len), "");
+  assert_int_equal(len, 0);
+  assert_int_equal(tkn_llm_response_error(r, NULL, NULL), TKN_LLM_FAIL_NONE);
+  assert_int_equal(tkn_llm_response_usage(r, &u), TKN_ERR_NOT_FOUND);
+  tkn_llm_response_free(r);
+  tkn_llm_response_free(NULL);
+}
+
+static void response_setters_refuse_bad_input_and_keep_the_old_value(void **state) {
+  (void)state;
+  tkn_llm_response *r = NULL;
+  assert_int_equal(tkn_llm_response_new(&r), TKN_OK);
+  assert_int_equal(tkn_llm_response_set_content(r, S("ok")), TKN_OK);
+  assert_int_equal(tkn_llm_response_set_content(r, "a\xff", 2), TKN_ERR_UTF8);
+  assert_non_null(strstr(tkn_llm_response_errmsg(r), "byte 1"));
+  assert_string_equal(tkn_llm_response_content(r, NULL), "ok");
+  assert_int_equal(tkn_llm_response_set_content(r, NULL, 3), TKN_ERR_INVALID);
+  assert_int_equal(tkn_llm_response_set_content(NULL, "x", 1), TKN_ERR_INVALID);
+  assert_int_equal(tkn_llm_response_set_usage_json(r, TKN_USAGE_OPENAI_CHAT, S("{\"x\":")),
+                   TKN_ERR_PARSE);
+  assert_non_null(strstr(tkn_llm_response_errmsg(r), "usage"));
+  assert_int_equal(tkn_llm_response_set_usage_json(r, TKN_USAGE_OPENAI_CHAT,
+                                                   S("{\"prompt_tokens\":1}")),
+                   TKN_ERR_SCHEMA);
+  tkn_usage bad = TKN_USAGE_INIT;
+  bad.input_tokens = 5;
+  bad.cache_read_tokens = 9;
+  assert_int_equal(tkn_llm_response_set_usage(r, &bad), TKN_ERR_INVALID);
+  assert_int_equal(tkn_llm_response_set_usage(r, NULL), TKN_ERR_INVALID);
+  assert_int_equal(tkn_llm_response_set_error(r, 17, NULL, 0), TKN_ERR_INVALID);
+  assert_int_equal(tkn_llm_response_set_batched(NULL, 1), TKN_ERR_INVALID);
+  tkn_usage u = TKN_USAGE_INIT;
+  assert_int_equal(tkn_llm_response_usage(r, &u), TKN_ERR_NOT_FOUND);
+  assert_int_equal(tkn_llm_response_usage(NULL, &u), TKN_ERR_INVALID);
+  assert_string_equal(tkn_llm_response_content(NULL, NULL), "");
+  assert_string_equal(tkn_llm_response_errmsg(NULL), "");
+  tkn_llm_response_free(r);
+}
+
+static void fail_names_cover_every_class(void **state) {
+  (void)state;
+  assert_string_equal(tkn_llm_fail_name(TKN_LLM_FAIL_NONE), "none");
+  assert_string_equal(tkn_llm_fail_name(TKN_LLM_FAIL_RATE_LIMIT), "rate_limit");
+  assert_string_equal(tkn_llm_fail_name(TKN_LLM_FAIL_CONTENT_POLICY), "content_policy");
+  /* the same numbers and names as the router's failure classes */
+  for (int32_t c = 0; c <= TKN_LLM_FAIL_CONTENT_POLICY; c++)
+    assert_string_equal(tkn_llm_fail_name(c), tkn_router_fail_class_name(c));
+  assert_null(tkn_llm_fail_name(6));
+  assert_null(tkn_llm_fail_name(-2));
+}
+
+/* ---- one turn ---- */
+
+static void turn_calls_the_model_and_appends_the_answer(void **state) {
+  (void)state;
+  static const scripted sc[] = {{0, 0, "It ships tomorrow.", "stop",
+                                 "{\"prompt_tokens\":50,\"completion_tokens\":5}", NULL}};
+  host_reset(&H, sc, 1);
+  tkn_agent_options o = base_opts();
+  tkn_agent *a = agent_with(&o);
+  assert_int_equal(tkn_agent_add_text(a, TKN_SEG_STATIC, TKN_STABILITY_STATIC, S("system"),
+                                      S("You are the support agent of Acme.")),
+                   TKN_OK);
+  tkn_conv *c = conv_of(ONE_TURN);
+  tkn_agent_result *r = NULL;
+  assert_int_equal(tkn_agent_turn(a, c, NULL, &r), TKN_OK);
+  assert_string_equal(tkn_agent_result_content(r, NULL), "It ships tomorrow.");
+  assert_string_equal(tkn_agent_result_finish_reason(r), "stop");
+  assert_string_equal(tkn_agent_result_model(r), "gpt-4o");
+  assert_int_equal(H.n_calls, 1);
+  assert_string_equal(H.calls[0].model, "gpt-4o");
+  assert_non_null(strstr(H.calls[0].body, "You are the support agent of Acme."));
+  assert_non_null(strstr(H.calls[0].body, "ORD-7731"));
+  assert_int_equal(H.calls[0].cap, 1024);
+  assert_int_equal(H.calls[0].purpose, TKN_LLM_PURPOSE_TURN);
+  assert_int_equal(tkn_conv_count(c), 2);
+  assert_int_equal(tkn_conv_role(c, 1), TKN_ROLE_ASSISTANT);
+  tkn_agent_stats st = stats_of(r);
+  assert_int_equal(st.calls, 1);
+  assert_int_equal(st.input_tokens, 50);
+  assert_int_equal(st.output_tokens, 5);
+  /* gpt-4o: $2.50 / $10 per million tokens */
+  assert_int_equal(st.cost, 50 * INT64_C(2500000) + 5 * INT64_C(10000000));
+  assert_int_equal(count_steps(r, "budget"), 1);
+  assert_int_equal(count_steps(r, "route"), 1);
+  assert_int_equal(count_steps(r, "assemble"), 1);
+  assert_int_equal(count_steps(r, "call"), 1);
+  assert_int_equal(count_steps(r, "commit"), 1);
+  tkn_agent_result_free(r);
+  tkn_conv_free(c);
+  tkn_agent_free(a);
+}
+
+static void turn_without_host_usage_counts_with_its_tokenizer(void **state) {
+  (void)state;
+  static const scripted sc[] = {{0, 0, "Four words are here.", "stop", NULL, NULL}};
+  host_reset(&H, sc, 1);
+  tkn_agent_options o = base_opts();
+  o.append_reply = 0;
+  tkn_agent *a = agent_with(&o);
+  tkn_conv *c = conv_of(ONE_TURN);
+  tkn_agent_result *r = NULL;
+  assert_int_equal(tkn_agent_turn(a, c, NULL, &r), TKN_OK);
+  tkn_agent_stats st = stats_of(r);
+  assert_true(st.input_tokens > 0);
+  assert_true(st.output_tokens >= 4);
+  assert_int_equal(st.cached_tokens, 0);
+  assert_int_equal(tkn_conv_count(c), 1); /* append_reply off */
+  cJSON *j = trace_json(r);
+  assert_non_null(strstr(tkn_agent_result_trace(r, NULL), "\"usage_reported\":false"));
+  cJSON_Delete(j);
+  tkn_agent_result_free(r);
+  tkn_conv_free(c);
+  tkn_agent_free(a);
+}
+
+static void turn_refuses_bad_arguments_and_leaves_conv(void **state) {
+  (void)state;
+  static const scripted sc[] = {{0, 0, "x", "stop", NULL, NULL}};
+  host_reset(&H, sc, 1);
+  tkn_agent_options o = base_opts();
+  tkn_agent *a = agent_with(&o);
+  tkn_conv *c = conv_of(ONE_TURN);
+  tkn_agent_result *r = (tkn_agent_result *)1;
+  assert_int_equal(tkn_agent_turn(a, NULL, NULL, &r), TKN_ERR_INVALID);
+  assert_null(r);
+  assert_int_equal(tkn_agent_turn(NULL, c, NULL, &r), TKN_ERR_INVALID);
+  tkn_agent_turn_options to = TKN_AGENT_TURN_OPTIONS_INIT;
+  tkn_schema *s = label_schema();
+  to.schema = s; /* without its text */
+  assert_int_equal(tkn_agent_turn(a, c, &to, &r), TKN_ERR_INVALID);
+  assert_non_null(strstr(tkn_agent_errmsg(a), "schema_json"));
+  to = (tkn_agent_turn_options)TKN_AGENT_TURN_OPTIONS_INIT;
+  to.version = 9;
+  assert_int_equal(tkn_agent_turn(a, c, &to, &r), TKN_ERR_VERSION);
+  assert_int_equal(H.n_calls, 0);
+  assert_int_equal(tkn_conv_count(c), 1);
+  tkn_schema_free(s);
+  tkn_conv_free(c);
+  tkn_agent_free(a);
+}
+
+static void pieces_are_checked_when_added(void **state) {
+  (void)state;
+  tkn_agent_options o = base_opts();
+  tkn_agent *a = agent_with(&o);
+  const char *tool = "{\"name\":\"lookup_order\",\"parameters\":{\"type\":\"object\"}}";
+  assert_int_equal(tkn_agent_add_tool(a, S(tool)), TKN_OK);
+  assert_int_equal(tkn_agent_add_tool(a, S(tool)), TKN_ERR_DUPLICATE);
+  assert_int_equal(tkn_agent_add_tool(a, S("{\"name\":")), TKN_ERR_PARSE);
+  assert_int_equal(tkn_agent_add_text(a, TKN_SEG_STATIC, TKN_STABILITY_STATIC, S("s"), "\xff", 1),
+                   TKN_ERR_UTF8);
+  assert_int_equal(tkn_agent_add_text(a, TKN_SEG_STATIC, 0, NULL, 3, "x", 1), TKN_ERR_INVALID);
+  assert_int_equal(tkn_agent_add_tool(NULL, S(tool)), TKN_ERR_INVALID);
+  tkn_agent_free(a);
+}
+
+static void tools_come_first_in_the_rendered_request(void **state) {
+  (void)state;
+  static const scripted sc[] = {{0, 0, "ok", "stop", NULL, NULL}};
+  host_reset(&H, sc, 1);
+  tkn_agent_options o = base_opts();
+  tkn_agent *a = agent_with(&o);
+  assert_int_equal(tkn_agent_add_text(a, TKN_SEG_DYNAMIC, TKN_STABILITY_VOLATILE, S("date"),
+                                      S("Today is a day.")),
+                   TKN_OK);
+  assert_int_equal(tkn_agent_add_text(a, TKN_SEG_STATIC, TKN_STABILITY_STATIC, S("system"),
+                                      S("Be brief.")),
+                   TKN_OK);
+  assert_int_equal(tkn_agent_add_tool(a, S("{\"name\":\"lookup\"}")), TKN_OK);
+  tkn_conv *c = conv_of(ONE_TURN);
+  tkn_agent_turn_options to = TKN_AGENT_TURN_OPTIONS_INIT;
+  to.dynamic = "Retrieved: order ORD-7731 left the warehouse.";
+  to.dynamic_len = strlen(to.dynamic);
+  tkn_agent_result *r = NULL;
+  assert_int_equal(tkn_agent_turn(a, c, &to, &r), TKN_OK);
+  const char *b = H.calls[0].body;
+  assert_non_null(strstr(b, "\"tools\""));
+  /* static instructions before the history, the dynamic parts after it */
+  assert_true(strstr(b, "Be brief.") < strstr(b, "Where is my order"));
+  assert_true(strstr(b, "Where is my order") < strstr(b, "Today is a day."));
+  assert_true(strstr(b, "Where is my order") < strstr(b, "left the warehouse"));
+  tkn_agent_result_free(r);
+  tkn_conv_free(c);
+  tkn_agent_free(a);
+}
+
+/* ---- validation, retries, escalation ---- */
+
+static void invalid_answer_is_reasked_then_accepted(void **state) {
+  (void)state;
+  static const scripted sc[] = {
+      {0, 0, "{\"label\":\"refund\"", "stop", NULL, NULL},
+      {0, 0, "{\"label\":\"refund\",\"confidence\":0.9}", "stop", NULL, NULL}};
+  host_reset(&H, sc, 2);
+  tkn_agent_options o = base_opts();
+  tkn_agent *a = agent_with(&o);
+  tkn_conv *c = conv_of(ONE_TURN);
+  tkn_schema *s = label_schema();
+  tkn_agent_turn_options to = TKN_AGENT_TURN_OPTIONS_INIT;
+  to.schema = s;
+  to.schema_json = LABEL_SCHEMA;
+  to.schema_json_len = strlen(LABEL_SCHEMA);
+  to.task_type = "classify";
+  to.task_type_len = 8;
+  tkn_agent_result *r = NULL;
+  assert_int_equal(tkn_agent_turn(a, c, &to, &r), TKN_OK);
+  assert_string_equal(tkn_agent_result_finish_reason(r), "stop");
+  assert_string_equal(tkn_agent_result_content(r, NULL), "{\"label\":\"refund\",\"confidence\":0.9}");
+  assert_int_equal(H.n_calls, 2);
+  assert_int_equal(H.calls[1].purpose, TKN_LLM_PURPOSE_RETRY);
+  assert_int_equal(H.calls[1].attempt, 2);
+  assert_true(H.calls[0].has_schema);
+  assert_string_equal(H.calls[0].task_type, "classify");
+  /* the re-ask carries the invalid answer and the request to fix it */
+  assert_non_null(strstr(H.calls[1].body, "{\\\"label\\\":\\\"refund\\\""));
+  assert_non_null(strstr(H.calls[0].body, "response_format"));
+  tkn_agent_stats st = stats_of(r);
+  assert_int_equal(st.retries, 1);
+  assert_int_equal(st.validation_failures, 1);
+  assert_int_equal(st.validated, 1);
+  assert_int_equal(count_steps(r, "validate"), 2);
+  assert_int_equal(count_steps(r, "retry"), 1);
+  /* the conversation gets the accepted answer only, not the re-ask */
+  assert_int_equal(tkn_conv_count(c), 2);
+  tkn_agent_result_free(r);
+  tkn_schema_free(s);
+  tkn_conv_free(c);
+  tkn_agent_free(a);
+}
+
+static void bounded_schema_sets_a_tight_output_cap(void **state) {
+  (void)state;
+  static const scripted sc[] = {{0, 0, "{\"label\":\"refund\"}", "stop", NULL, NULL}};
+  host_reset(&H, sc, 1);
+  const char *js = "{\"type\":\"object\",\"properties\":{\"label\":{\"enum\":[\"refund\","
+                   "\"shipping\"]}},\"required\":[\"label\"],\"additionalProperties\":false}";
+  tkn_schema *s = NULL;
+  assert_int_equal(tkn_schema_compile(&s, S(js), NULL, NULL, 0), TKN_OK);
+  tkn_tokenizer *tok = NULL;
+  assert_int_equal(tkn_tokenizer_new_estimator(&tok), TKN_OK);
+  int64_t bound = 0;
+  uint32_t flags = 0;
+  assert_int_equal(tkn_schema_output_cap(s, tok, NULL, &bound, &flags), TKN_OK);
+  assert_int_equal(flags, 0);
+  tkn_agent_options o = base_opts();
+  o.tokenizer = tok;
+  tkn_agent *a = agent_with(&o);
+  tkn_conv *c = conv_of(ONE_TURN);
+  tkn_agent_turn_options to = TKN_AGENT_TURN_OPTIONS_INIT;
+  to.schema = s;
+  to.schema_json = js;
+  to.schema_json_len = strlen(js);
+  tkn_agent_result *r = NULL;
+  assert_int_equal(tkn_agent_turn(a, c, &to, &r), TKN_OK);
+  assert_int_equal(H.calls[0].cap, bound + 8);
+  assert_int_equal(stats_of(r).validated, 1);
+  tkn_agent_result_free(r);
+  /* an explicit cap wins */
+  host_reset(&H, sc, 1);
+  to.output_cap = 5;
+  assert_int_equal(tkn_agent_turn(a, c, &to, &r), TKN_OK);
+  assert_int_equal(H.calls[0].cap, 5);
+  tkn_agent_result_free(r);
+  tkn_conv_free(c);
+  tkn_agent_free(a);
+  tkn_tokenizer_free(tok);
+  tkn_schema_free(s);
+}
+
+static void retry_plan_escalates_a_tier_then_gives_up(void **state) {
+  (void)state;
+  static const scripted sc[] = {{0, 0, "not json", "stop", NULL, NULL}};
+  host_reset(&H, sc, 1);
+  tkn_router *rt = router();
+  tkn_agent_options o = base_opts();
+  o.router = rt;
+  o.retry.max_attempts = 4;
+  o.retry.escalate_after = 2;
+  o.retry.max_escalations = 1;
+  tkn_agent *a = agent_with(&o);
+  tkn_conv *c = conv_of(ONE_TURN);
+  tkn_schema *s = label_schema();
+  tkn_task *task = task_kind("extract");
+  tkn_agent_turn_options to = TKN_AGENT_TURN_OPTIONS_INIT;
+  to.task = task;
+  to.schema = s;
+  to.schema_json = LABEL_SCHEMA;
+  to.schema_json_len = strlen(LABEL_SCHEMA);
+  tkn_agent_result *r = NULL;
+  assert_int_equal(tkn_agent_turn(a, c, &to, &r), TKN_OK);
+  assert_string_equal(tkn_agent_result_finish_reason(r), "validation_failed");
+  assert_int_equal(H.n_calls, 4);
+  assert_string_equal(H.calls[0].model, "gpt-4o-mini");
+  assert_string_equal(H.calls[1].model, "gpt-4o-mini");
+  assert_string_equal(H.calls[2].model, "gpt-4.1-mini");
+  assert_string_equal(H.calls[2].tier, "medium");
+  tkn_agent_stats st = stats_of(r);
+  assert_int_equal(st.validation_failures, 4);
+  assert_int_equal(st.escalations, 1);
+  assert_int_equal(st.validated, 0);
+  assert_int_equal(tkn_conv_count(c), 1); /* nothing accepted: nothing appended */
+  tkn_agent_result_free(r);
+  tkn_task_free(task);
+  tkn_schema_free(s);
+  tkn_conv_free(c);
+  tkn_agent_free(a);
+  tkn_router_free(rt);
+}
+
+/* ---- routing and the cascade ---- */
+
+static void router_picks_the_tier_and_cascade_escalates_on_low_confidence(void **state) {
+  (void)state;
+  static const scripted sc[] = {
+      {0, 0, "{\"label\":\"refund\",\"confidence\":0.4}", "stop", NULL, NULL},
+      {0, 0, "{\"label\":\"shipping\",\"confidence\":0.95}", "stop", NULL, NULL}};
+  host_reset(&H, sc, 2);
+  tkn_router *rt = router();
+  tkn_agent_options o = base_opts();
+  o.router = rt;
+  tkn_agent *a = agent_with(&o);
+  tkn_conv *c = conv_of(ONE_TURN);
+  tkn_task *task = task_kind("classify");
+  tkn_agent_turn_options to = TKN_AGENT_TURN_OPTIONS_INIT;
+  to.task = task;
+  tkn_agent_result *r = NULL;
+  assert_int_equal(tkn_agent_turn(a, c, &to, &r), TKN_OK);
+  assert_int_equal(H.n_calls, 2);
+  assert_string_equal(H.calls[0].model, "gpt-4o-mini");
+  assert_string_equal(H.calls[1].model, "gpt-4.1-mini");
+  assert_int_equal(H.calls[1].purpose, TKN_LLM_PURPOSE_CASCADE);
+  assert_string_equal(tkn_agent_result_model(r), "gpt-4.1-mini");
+  assert_string_equal(tkn_agent_result_content(r, NULL), "{\"label\":\"shipping\",\"confidence\":0.95}");
+  tkn_agent_stats st = stats_of(r);
+  assert_int_equal(st.escalations, 1);
+  assert_int_equal(st.tier, 1);
+  assert_true(st.confidence > 0.9);
+  assert_int_equal(count_steps(r, "cascade"), 2);
+  tkn_agent_result_free(r);
+  tkn_task_free(task);
+  tkn_conv_free(c);
+  tkn_agent_free(a);
+  tkn_router_free(rt);
+}
+
+static void default_tier_serves_tasks_no_rule_matches(void **state) {
+  (void)state;
+  static const scripted sc[] = {{0, 0, "A long, careful answer.", "stop", NULL, NULL}};
+  host_reset(&H, sc, 1);
+  tkn_router *rt = router();
+  tkn_agent_options o = base_opts();
+  o.router = rt;
+  tkn_agent *a = agent_with(&o);
+  tkn_conv *c = conv_of(ONE_TURN);
+  tkn_agent_result *r = NULL;
+  assert_int_equal(tkn_agent_turn(a, c, NULL, &r), TKN_OK);
+  assert_string_equal(H.calls[0].model, "gpt-4o");
+  assert_string_equal(H.calls[0].tier, "large");
+  assert_non_null(strstr(tkn_agent_result_trace(r, NULL), "\"reason\":\"default\""));
+  tkn_agent_result_free(r);
+  tkn_conv_free(c);
+  tkn_agent_free(a);
+  tkn_router_free(rt);
+}
+
+/* ---- host failures ---- */
+
+static void rate_limit_is_retried_and_bad_request_is_not(void **state) {
+  (void)state;
+  static const scripted sc[] = {{1, TKN_LLM_FAIL_RATE_LIMIT, NULL, NULL, NULL, NULL},
+                                {0, 0, "fine", "stop", NULL, NULL}};
+  host_reset(&H, sc, 2);
+  tkn_agent_options o = base_opts();
+  tkn_agent *a = agent_with(&o);
+  tkn_conv *c = conv_of(ONE_TURN);
+  tkn_agent_result *r = NULL;
+  assert_int_equal(tkn_agent_turn(a, c, NULL, &r), TKN_OK);
+  assert_string_equal(tkn_agent_result_finish_reason(r), "stop");
+  assert_int_equal(H.n_calls, 2);
+  tkn_agent_stats st = stats_of(r);
+  assert_int_equal(st.failed_calls, 1);
+  assert_non_null(strstr(tkn_agent_result_trace(r, NULL), "\"error_class\":\"rate_limit\""));
+  tkn_agent_result_free(r);
+
+  static const scripted bad[] = {{1, TKN_LLM_FAIL_BAD_REQUEST, NULL, NULL, NULL, NULL},
+                                 {0, 0, "never", "stop", NULL, NULL}};
+  host_reset(&H, bad, 2);
+  assert_int_equal(tkn_agent_turn(a, c, NULL, &r), TKN_OK);
+  assert_string_equal(tkn_agent_result_finish_reason(r), "error");
+  assert_int_equal(H.n_calls, 1);
+  assert_int_equal(tkn_conv_count(c), 2); /* the first turn's answer only */
+  tkn_agent_result_free(r);
+  tkn_conv_free(c);
+  tkn_agent_free(a);
+}
+
+static void failing_model_cools_down_and_the_router_fails_over(void **state) {
+  (void)state;
+  /* server errors: no retry on the same model (config), cooldown after one */
+  static const scripted sc[] = {{1, TKN_LLM_FAIL_SERVER, NULL, NULL, NULL, NULL},
+                                {0, 0, "from the next tier", "stop", NULL, NULL}};
+  host_reset(&H, sc, 2);
+  tkn_router *rt = router();
+  tkn_agent_options o = base_opts();
+  o.router = rt;
+  tkn_agent *a = agent_with(&o);
+  tkn_conv *c = conv_of(ONE_TURN);
+  tkn_task *task = task_kind("extract");
+  tkn_agent_turn_options to = TKN_AGENT_TURN_OPTIONS_INIT;
+  to.task = task;
+  tkn_agent_result *r = NULL;
+  assert_int_equal(tkn_agent_turn(a, c, &to, &r), TKN_OK);
+  assert_string_equal(tkn_agent_result_finish_reason(r), "stop");
+  assert_int_equal(H.n_calls, 2);
+  assert_string_equal(H.calls[0].model, "gpt-4o-mini");
+  assert_string_equal(H.calls[1].model, "gpt-4.1-mini");
+  assert_int_equal(count_steps(r, "failover"), 1);
+  tkn_agent_result_free(r);
+  tkn_task_free(task);
+  tkn_conv_free(c);
+  tkn_agent_free(a);
+  tkn_router_free(rt);
+}
+
+/* ---- budgets and pruning ---- */
+
+static const char *LONG_CONV =
+    "[{\"role\":\"system\",\"content\":\"You help customers.\"},"
+    "{\"role\":\"user\",\"content\":\"My order ORD-1111 arrived broken, the box was crushed and "
+    "the lamp inside is cracked along the base, which is a shame.\"},"
+    "{\"role\":\"assistant\",\"content\":\"I am sorry to hear that. Could you send a photo of the "
+    "damage so that I can open a claim with the carrier for you?\"},"
+    "{\"role\":\"user\",\"content\":\"Here it is, I uploaded the photo to the portal an hour ago "
+    "and also sent it by email to your support address.\"},"
+    "{\"role\":\"assistant\",\"content\":\"Thank you, the claim is open. A replacement will be "
+    "sent once the carrier confirms, usually within two working days.\"},"
+    "{\"role\":\"user\",\"content\":\"Can I get a refund instead?\"}]";
+
+static void hard_budget_closes_with_a_summary_and_no_call(void **state) {
+  (void)state;
+  static const scripted sc[] = {{0, 0, "never", "stop", NULL, NULL}};
+  host_reset(&H, sc, 1);
+  tkn_budget_options bo = TKN_BUDGET_OPTIONS_INIT;
+  bo.hard_tokens = 100;
+  tkn_budget *b = NULL;
+  assert_int_equal(tkn_budget_new(&b, &bo, NULL, NULL, 0), TKN_OK);
+  tkn_budget_amount spent = TKN_BUDGET_AMOUNT_INIT;
+  spent.input_tokens = 100;
+  assert_int_equal(tkn_budget_charge(b, &spent), TKN_OK);
+  tkn_agent_options o = base_opts();
+  o.budget = b;
+  tkn_agent *a = agent_with(&o);
+  tkn_conv *c = conv_of(LONG_CONV);
+  tkn_agent_result *r = NULL;
+  assert_int_equal(tkn_agent_turn(a, c, NULL, &r), TKN_OK);
+  assert_string_equal(tkn_agent_result_finish_reason(r), "budget_exceeded");
+  assert_int_equal(H.n_calls, 0);
+  assert_non_null(strstr(tkn_agent_result_content(r, NULL), "ORD-1111"));
+  tkn_agent_stats st = stats_of(r);
+  assert_int_equal(st.budget_level, TKN_BUDGET_HARD);
+  assert_int_equal(st.summaries, 1);
+  assert_int_equal(tkn_conv_count(c), 6); /* unchanged */
+  tkn_agent_result_free(r);
+  tkn_conv_free(c);
+  tkn_agent_free(a);
+  tkn_budget_free(b);
+}
+
+static void refused_reservation_closes_the_turn(void **state) {
+  (void)state;
+  static const scripted sc[] = {{0, 0, "never", "stop", NULL, NULL}};
+  host_reset(&H, sc, 1);
+  tkn_budget_options bo = TKN_BUDGET_OPTIONS_INIT;
+  bo.hard_tokens = 500; /* the call's input + the 1024-token cap do not fit */
+  tkn_budget *b = NULL;
+  assert_int_equal(tkn_budget_new(&b, &bo, NULL, NULL, 0), TKN_OK);
+  tkn_agent_options o = base_opts();
+  o.budget = b;
+  tkn_agent *a = agent_with(&o);
+  tkn_conv *c = conv_of(ONE_TURN);
+  tkn_agent_result *r = NULL;
+  assert_int_equal(tkn_agent_turn(a, c, NULL, &r), TKN_OK);
+  assert_string_equal(tkn_agent_result_finish_reason(r), "budget_exceeded");
+  assert_int_equal(H.n_calls, 0);
+  assert_int_equal(count_steps(r, "budget_refused"), 1);
+  tkn_agent_result_free(r);
+  tkn_conv_free(c);
+  tkn_agent_free(a);
+  tkn_budget_free(b);
+}
+
+static void soft_budget_summarises_through_the_cheap_tier_and_halves_the_cap(void **state) {
+  (void)state;
+  static const scripted sc[] = {
+      {0, 0, "Summary: ORD-1111 broken lamp, claim open.", "stop",
+       "{\"prompt_tokens\":120,\"completion_tokens\":12}", NULL},
+      {0, 0, "Yes, a refund is possible.", "stop",
+       "{\"prompt_tokens\":80,\"completion_tokens\":8}", NULL}};
+  host_reset(&H, sc, 2);
+  tkn_budget_options bo = TKN_BUDGET_OPTIONS_INIT;
+  bo.soft_tokens = 10;
+  tkn_budget *b = NULL;
+  assert_int_equal(tkn_budget_new(&b, &bo, NULL, NULL, 0), TKN_OK);
+  tkn_budget_amount spent = TKN_BUDGET_AMOUNT_INIT;
+  spent.input_tokens = 20;
+  assert_int_equal(tkn_budget_charge(b, &spent), TKN_OK);
+  tkn_router *rt = router();
+  tkn_agent_options o = base_opts();
+  o.budget = b;
+  o.router = rt;
+  tkn_prune_options po = TKN_PRUNE_OPTIONS_INIT;
+  po.mode = TKN_PRUNE_SCORE;
+  po.keep_last_turns = 1;
+  o.prune = &po;
+  tkn_agent *a = agent_with(&o);
+  tkn_conv *c = conv_of(LONG_CONV);
+  tkn_agent_result *r = NULL;
+  assert_int_equal(tkn_agent_turn(a, c, NULL, &r), TKN_OK);
+  assert_string_equal(tkn_agent_result_finish_reason(r), "stop");
+  assert_int_equal(H.n_calls, 2);
+  assert_int_equal(H.calls[0].purpose, TKN_LLM_PURPOSE_SUMMARY);
+  assert_string_equal(H.calls[0].model, "gpt-4o-mini"); /* the cheapest tier */
+  assert_string_equal(H.calls[1].model, "gpt-4o");
+  assert_int_equal(H.calls[1].cap, 512); /* halved */
+  if (!strstr(H.calls[1].body, "Summary: ORD-1111")) fail_msg("%s", tkn_agent_result_trace(r, NULL));
+  tkn_agent_stats st = stats_of(r);
+  assert_int_equal(st.budget_level, TKN_BUDGET_SOFT);
+  assert_true(st.pruned_messages > 0);
+  assert_int_equal(st.summaries, 1);
+  assert_true(st.context_tokens_after < st.context_tokens_before);
+  assert_int_equal(st.calls, 2);
+  /* the caller's conversation is pruned the same way, then answered */
+  size_t n = tkn_conv_count(c);
+  assert_true(n < 7);
+  const char *txt = NULL;
+  size_t len = 0;
+  int found = 0;
+  for (size_t i = 0; i < n; i++) {
+    tkn_conv_text(c, i, &txt, &len);
+    if (strstr(txt, "Summary: ORD-1111")) found = 1;
+  }
+  assert_true(found);
+  tkn_budget_state bs = TKN_BUDGET_STATE_INIT;
+  assert_int_equal(tkn_budget_status(b, &bs), TKN_OK);
+  assert_int_equal(bs.tokens_committed, 20 + 132 + 88); /* both calls committed */
+  assert_int_equal(bs.tokens_reserved, 0);
+  tkn_agent_result_free(r);
+  tkn_conv_free(c);
+  tkn_agent_free(a);
+  tkn_router_free(rt);
+  tkn_budget_free(b);
+}
+
+static void long_history_is_pruned_to_max_context(void **state) {
+  (void)state;
+  static const scripted sc[] = {{0, 0, "ok", "stop", NULL, NULL}};
+  host_reset(&H, sc, 1);
+  tkn_agent_options o = base_opts();
+  o.max_context_tokens = 60;
+  tkn_prune_options po = TKN_PRUNE_OPTIONS_INIT;
+  po.mode = TKN_PRUNE_SCORE;
+  po.keep_last_turns = 1;
+  o.prune = &po;
+  tkn_agent *a = agent_with(&o);
+  tkn_conv *c = conv_of(LONG_CONV);
+  tkn_agent_result *r = NULL;
+  assert_int_equal(tkn_agent_turn(a, c, NULL, &r), TKN_OK);
+  tkn_agent_stats st = stats_of(r);
+  assert_true(st.context_tokens_before > 60);
+  assert_true(st.context_tokens_after <= 60);
+  assert_true(st.pruned_messages > 0);
+  assert_null(strstr(H.calls[0].body, "crushed"));
+  assert_non_null(strstr(H.calls[0].body, "refund instead"));
+  assert_int_equal(tkn_conv_count(c), 6 - st.pruned_messages + 1);
+  tkn_agent_result_free(r);
+  tkn_conv_free(c);
+  tkn_agent_free(a);
+}
+
+/* ---- metering ---- */
+
+static void every_call_is_metered_with_its_attribution(void **state) {
+  (void)state;
+  static const scripted sc[] = {
+      {0, 0, "bad", "stop", "{\"prompt_tokens\":100,\"completion_tokens\":3}", NULL},
+      {0, 0, "{\"label\":\"refund\",\"confidence\":0.9}", "stop",
+       "{\"prompt_tokens\":130,\"completion_tokens\":12,"
+       "\"prompt_tokens_details\":{\"cached_tokens\":100}}",
+       NULL}};
+  host_reset(&H, sc, 2);
+  tkn_meter *m = NULL;
+  assert_int_equal(tkn_meter_new(&m, NULL), TKN_OK);
+  tkn_agent_options o = base_opts();
+  o.meter = m;
+  tkn_agent *a = agent_with(&o);
+  tkn_conv *c = conv_of(ONE_TURN);
+  tkn_schema *s = label_schema();
+  tkn_agent_turn_options to = TKN_AGENT_TURN_OPTIONS_INIT;
+  to.schema = s;
+  to.schema_json = LABEL_SCHEMA;
+  to.schema_json_len = strlen(LABEL_SCHEMA);
+  to.task_type = "classify";
+  to.task_type_len = 8;
+  tkn_agent_result *r = NULL;
+  assert_int_equal(tkn_agent_turn(a, c, &to, &r), TKN_OK);
+  tkn_meter_stats ms = TKN_METER_STATS_INIT;
+  assert_int_equal(tkn_meter_stats_get(m, TKN_METER_TASK_TYPE, S("classify"), &ms), TKN_OK);
+  assert_int_equal(ms.calls, 2);
+  assert_int_equal(ms.validated, 2);
+  assert_int_equal(ms.validation_passed, 1);
+  assert_int_equal(ms.cache_read_tokens, 100);
+  assert_int_equal(tkn_meter_stats_get(m, TKN_METER_TENANT, S("acme"), &ms), TKN_OK);
+  assert_int_equal(tkn_meter_stats_get(m, TKN_METER_WORKFLOW, S("support"), &ms), TKN_OK);
+  tkn_agent_stats st = stats_of(r);
+  assert_int_equal(ms.cost, st.cost);
+  assert_int_equal(st.cached_tokens, 100);
+  tkn_agent_result_free(r);
+  tkn_schema_free(s);
+  tkn_conv_free(c);
+  tkn_agent_free(a);
+  tkn_meter_free(m);
+}
+
+static void tool_calls_finish_the_turn_and_join_the_history(void **state) {
+  (void)state;
+  static const scripted sc[] = {
+      {0, 0, "", "tool_calls", NULL,
+       "[{\"id\":\"call_1\",\"type\":\"function\",\"function\":{\"name\":\"lookup\","
+       "\"arguments\":\"{\\\"order\\\":\\\"ORD-7731\\\"}\"}}]"}};
+  host_reset(&H, sc, 1);
+  tkn_agent_options o = base_opts();
+  tkn_agent *a = agent_with(&o);
+  tkn_conv *c = conv_of(ONE_TURN);
+  tkn_agent_result *r = NULL;
+  assert_int_equal(tkn_agent_turn(a, c, NULL, &r), TKN_OK);
+  assert_string_equal(tkn_agent_result_finish_reason(r), "tool_calls");
+  assert_non_null(strstr(tkn_agent_result_tool_calls(r, NULL), "call_1"));
+  assert_int_equal(tkn_conv_count(c), 2);
+  assert_int_equal(tkn_conv_tool_call_count(c, 1), 1);
+  tkn_agent_result_free(r);
+  tkn_conv_free(c);
+  tkn_agent_free(a);
+}
+
+/* ---- the tool cache ---- */
+
+static int tool_runs;
+static int run_tool(const char *tool, size_t tool_len, const char *args, size_t args_len,
+                    const char **result, size_t *result_len, void *user) {
+  (void)tool;
+  (void)tool_len;
+  (void)args;
+  (void)args_len;
+  (void)user;
+  tool_runs++;
+  *result = "{\"status\":\"shipped\"}";
+  *result_len = strlen(*result);
+  return 0;
+}
+static int fail_tool(const char *tool, size_t tool_len, const char *args, size_t args_len,
+                     const char **result, size_t *result_len, void *user) {
+  (void)tool, (void)tool_len, (void)args, (void)args_len, (void)result, (void)result_len,
+      (void)user;
+  return 1;
+}
+
+static void tool_results_are_served_from_the_cache(void **state) {
+  (void)state;
+  tkn_toolcache *tc = NULL;
+  assert_int_equal(tkn_toolcache_new(&tc, NULL), TKN_OK);
+  assert_int_equal(tkn_toolcache_set_policy(tc, S("lookup"), 1, 0, TKN_TOOLCACHE_SCOPE_SESSION),
+                   TKN_OK);
+  tkn_agent_options o = base_opts();
+  o.toolcache = tc;
+  tkn_agent *a = agent_with(&o);
+  tool_runs = 0;
+  char *v = NULL;
+  size_t vl = 0;
+  int32_t hit = -1;
+  assert_int_equal(tkn_agent_tool(a, S("lookup"), S("{\"b\":1,\"a\":2}"), S("s1"), run_tool, NULL,
+                                  &v, &vl, &hit),
+                   TKN_OK);
+  assert_int_equal(hit, 0);
+  assert_string_equal(v, "{\"status\":\"shipped\"}");
+  tkn_free(v);
+  /* same arguments in another order: a hit, the tool does not run again */
+  assert_int_equal(tkn_agent_tool(a, S("lookup"), S("{\"a\":2,\"b\":1}"), S("s1"), run_tool, NULL,
+                                  &v, &vl, &hit),
+                   TKN_OK);
+  assert_int_equal(hit, 1);
+  assert_int_equal(tool_runs, 1);
+  tkn_free(v);
+  /* a tool without a policy always runs */
+  assert_int_equal(tkn_agent_tool(a, S("send_mail"), S("{}"), S("s1"), run_tool, NULL, &v, &vl,
+                                  &hit),
+                   TKN_OK);
+  assert_int_equal(hit, 0);
+  assert_int_equal(tool_runs, 2);
+  tkn_free(v);
+  assert_int_equal(tkn_agent_tool(a, S("other"), S("{}"), S("s1"), fail_tool, NULL, &v, &vl, &hit),
+                   TKN_ERR_CALLBACK);
+  assert_null(v);
+  assert_int_equal(tkn_agent_tool(a, S("lookup"), S("{}"), S("s1"), NULL, NULL, &v, &vl, &hit),
+                   TKN_ERR_INVALID);
+  tkn_agent_free(a);
+  tkn_toolcache_free(tc);
+}
+
+/* ---- results ---- */
+
+static void result_accessors_handle_null(void **state) {
+  (void)state;
+  size_t len = 9;
+  assert_string_equal(tkn_agent_result_content(NULL, &len), "");
+  assert_int_equal(len, 0);
+  assert_string_equal(tkn_agent_result_tool_calls(NULL, NULL), "");
+  assert_string_equal(tkn_agent_result_finish_reason(NULL), "");
+  assert_string_equal(tkn_agent_result_model(NULL), "");
+  assert_string_equal(tkn_agent_result_trace(NULL, NULL), "");
+  tkn_agent_stats st = TKN_AGENT_STATS_INIT;
+  assert_int_equal(tkn_agent_result_stats(NULL, &st), TKN_ERR_INVALID);
+  tkn_agent_result_free(NULL);
+}
+
+/* ---- out of memory ---- */
+
+static void turn_survives_every_allocation_failure(void **state) {
+  (void)state;
+  static const scripted sc[] = {
+      {0, 0, "x", "stop", NULL, NULL},
+      {0, 0, "{\"label\":\"refund\",\"confidence\":0.3}", "stop",
+       "{\"prompt_tokens\":50,\"completion_tokens\":5}", NULL},
+      {0, 0, "{\"label\":\"refund\",\"confidence\":0.9}", "stop", NULL, NULL}};
+  int done = 0;
+  long iterations = 0;
+  for (long n = 1; !done && n < 200000; n++) {
+    iterations = n;
+    host_reset(&H, sc, 3);
+    tt_alloc_install(0);
+    tkn_router *rt = router();
+    tkn_schema *s = label_schema();
+    tkn_task *task = task_kind("classify");
+    tkn_meter *m = NULL;
+    assert_int_equal(tkn_meter_new(&m, NULL), TKN_OK);
+    tkn_agent_options o = base_opts();
+    o.router = rt;
+    o.meter = m;
+    tkn_agent *a = agent_with(&o);
+    assert_int_equal(tkn_agent_add_text(a, TKN_SEG_STATIC, TKN_STABILITY_STATIC, S("system"),
+                                        S("Classify the ticket.")),
+                     TKN_OK);
+    tkn_conv *c = conv_of(LONG_CONV);
+    tkn_agent_turn_options to = TKN_AGENT_TURN_OPTIONS_INIT;
+    to.task = task;
+    to.schema = s;
+    to.schema_json = LABEL_SCHEMA;
+    to.schema_json_len = strlen(LABEL_SCHEMA);
+    long before = tt_alloc.count;
+    tt_alloc.fail_at = before + n;
+    tkn_agent_result *r = NULL;
+    int rc = tkn_agent_turn(a, c, &to, &r);
+    tt_alloc.fail_at = 0;
+    if (rc == TKN_OK) {
+      if (!tt_alloc.failed) done = 1;
+      tkn_agent_result_free(r);
+    } else {
+      assert_null(r);
+      assert_true(tt_alloc.failed);
+      assert_true(strlen(tkn_agent_errmsg(a)) > 0);
+      assert_int_equal(tkn_conv_count(c), 6);
+    }
+    tkn_conv_free(c);
+    tkn_agent_free(a);
+    tkn_meter_free(m);
+    tkn_task_free(task);
+    tkn_schema_free(s);
+    tkn_router_free(rt);
+    assert_int_equal(tt_alloc.live, 0);
+    tt_alloc_restore();
+  }
+  assert_true(done);
+  print_message("out-of-memory loop: %ld allocation points\n", iterations);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test_teardown(options_init_agree_with_macros, teardown),
+      cmocka_unit_test_teardown(new_refuses_missing_complete_model_and_bad_values, teardown),
+      cmocka_unit_test_teardown(response_setters_copy_and_getters_read, teardown),
+      cmocka_unit_test_teardown(response_setters_refuse_bad_input_and_keep_the_old_value, teardown),
+      cmocka_unit_test_teardown(fail_names_cover_every_class, teardown),
+      cmocka_unit_test_teardown(turn_calls_the_model_and_appends_the_answer, teardown),
+      cmocka_unit_test_teardown(turn_without_host_usage_counts_with_its_tokenizer, teardown),
+      cmocka_unit_test_teardown(turn_refuses_bad_arguments_and_leaves_conv, teardown),
+      cmocka_unit_test_teardown(pieces_are_checked_when_added, teardown),
+      cmocka_unit_test_teardown(tools_come_first_in_the_rendered_request, teardown),
+      cmocka_unit_test_teardown(invalid_answer_is_reasked_then_accepted, teardown),
+      cmocka_unit_test_teardown(bounded_schema_sets_a_tight_output_cap, teardown),
+      cmocka_unit_test_teardown(retry_plan_escalates_a_tier_then_gives_up, teardown),
+      cmocka_unit_test_teardown(router_picks_the_tier_and_cascade_escalates_on_low_confidence,
+                                teardown),
+      cmocka_unit_test_teardown(default_tier_serves_tasks_no_rule_matches, teardown),
+      cmocka_unit_test_teardown(rate_limit_is_retried_and_bad_request_is_not, teardown),
+      cmocka_unit_test_teardown(failing_model_cools_down_and_the_router_fails_over, teardown),
+      cmocka_unit_test_teardown(hard_budget_closes_with_a_summary_and_no_call, teardown),
+      cmocka_unit_test_teardown(refused_reservation_closes_the_turn, teardown),
+      cmocka_unit_test_teardown(soft_budget_summarises_through_the_cheap_tier_and_halves_the_cap,
+                                teardown),
+      cmocka_unit_test_teardown(long_history_is_pruned_to_max_context, teardown),
+      cmocka_unit_test_teardown(every_call_is_metered_with_its_attribution, teardown),
+      cmocka_unit_test_teardown(tool_calls_finish_the_turn_and_join_the_history, teardown),
+      cmocka_unit_test_teardown(tool_results_are_served_from_the_cache, teardown),
+      cmocka_unit_test_teardown(result_accessors_handle_null, teardown),
+      cmocka_unit_test_teardown(turn_survives_every_allocation_failure, teardown),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,639 @@
+/* The BPE encodings (cl100k_base, o200k_base): ids identical to tiktoken on
+ * the committed golden strings (golden/bpe_golden.json, produced by
+ * golden/make_bpe_golden.mjs with the npm tiktoken package), and the public
+ * API's contracts: options, special tokens, buffers, limits, decoding, rank
+ * files, errors, out-of-memory behaviour and sharing between threads. */
+#include <pthread.h>
+
+#include <cjson/cJSON.h>
+
+#include "test_util.h"
+
+static const char *k_encodings[] = {"cl100k_base", "o200k_base"};
+
+static tkn_tokenizer *make(const char *name) {
+  tkn_tokenizer *tok = NULL;
+  char err[256] = "";
+  int rc = tkn_tokenizer_new_encoding(&tok, name, strlen(name), err, sizeof err);
+  if (rc) fail_msg("%s: %s", name, err);
+  return tok;
+}
+
+static cJSON *load_golden(void) {
+  size_t len = 0;
+  char *text = tt_read_file(tt_src_path("tests/unit/tokenizer/golden/bpe_golden.json"), &len);
+  assert_non_null(text);
+  cJSON *root = cJSON_ParseWithLength(text, len);
+  free(text);
+  assert_non_null(root);
+  return root;
+}
+
+static uint32_t mode_of(const char *s) {
+  if (strcmp(s, "allow") == 0) return TKN_SPECIAL_ALLOW;
+  if (strcmp(s, "plain") == 0) return TKN_SPECIAL_PLAIN;
+  return TKN_SPECIAL_REFUSE;
+}
+
+/* ---- exactness ---- */
+
+static void golden_ids_match_tiktoken(void **state) {
+  (void)state;
+  cJSON *root = load_golden();
+  cJSON *cases = cJSON_GetObjectItem(root, "cases");
+  assert_true(cJSON_GetArraySize(cases) >= 50);
+  for (int e = 0; e < 2; e++) {
+    tkn_tokenizer *tok = make(k_encodings[e]);
+    cJSON *c;
+    cJSON_ArrayForEach(c, cases) {
+      const char *name = cJSON_GetObjectItem(c, "name")->valuestring;
+      const char *text = cJSON_GetObjectItem(c, "text")->valuestring;
+      cJSON *want = cJSON_GetObjectItem(c, k_encodings[e]);
+      tkn_encode_options o = TKN_ENCODE_OPTIONS_INIT;
+      o.special = mode_of(cJSON_GetObjectItem(c, "special")->valuestring);
+      uint32_t *ids = NULL;
+      size_t n = 0;
+      int rc = tkn_tokenizer_encode_alloc(tok, text, strlen(text), &o, &ids, &n);
+      if (cJSON_IsString(want)) { /* tiktoken raised: special token refused */
+        assert_string_equal(want->valuestring, "error");
+        assert_int_equal(rc, TKN_ERR_SPECIAL_TOKEN);
+        continue;
+      }
+      if (rc != TKN_OK) fail_msg("%s / %s: %s", k_encodings[e], name, tkn_strerror(rc));
+      if ((int)n != cJSON_GetArraySize(want))
+        fail_msg("%s / %s: %zu ids, tiktoken %d", k_encodings[e], name, n,
+                 cJSON_GetArraySize(want));
+      for (size_t i = 0; i < n; i++) {
+        uint32_t w = (uint32_t)cJSON_GetArrayItem(want, (int)i)->valuedouble;
+        if (ids[i] != w) fail_msg("%s / %s: id %zu is %u, tiktoken %u", k_encodings[e], name, i,
+                                  ids[i], w);
+      }
+      tkn_free(ids);
+    }
+    tkn_tokenizer_free(tok);
+  }
+  cJSON_Delete(root);
+}
+
+static void count_equals_number_of_ids_on_golden(void **state) {
+  (void)state;
+  cJSON *root = load_golden();
+  for (int e = 0; e < 2; e++) {
+    tkn_tokenizer *tok = make(k_encodings[e]);
+    cJSON *c;
+    cJSON_ArrayForEach(c, cJSON_GetObjectItem(root, "cases")) {
+      cJSON *want = cJSON_GetObjectItem(c, k_encodings[e]);
+      const char *text = cJSON_GetObjectItem(c, "text")->valuestring;
+      if (strcmp(cJSON_GetObjectItem(c, "special")->valuestring, "refuse") != 0) continue;
+      int64_t n = -1;
+      if (cJSON_IsString(want)) {
+        assert_int_equal(tkn_tokenizer_count(tok, text, strlen(text), &n), TKN_ERR_SPECIAL_TOKEN);
+        continue;
+      }
+      assert_int_equal(tkn_tokenizer_count(tok, text, strlen(text), &n), TKN_OK);
+      assert_int_equal(n, cJSON_GetArraySize(want));
+    }
+    tkn_tokenizer_free(tok);
+  }
+  cJSON_Delete(root);
+}
+
+static void decode_gives_back_the_text(void **state) {
+  (void)state;
+  cJSON *root = load_golden();
+  for (int e = 0; e < 2; e++) {
+    tkn_tokenizer *tok = make(k_encodings[e]);
+    cJSON *c;
+    cJSON_ArrayForEach(c, cJSON_GetObjectItem(root, "cases")) {
+      const char *text = cJSON_GetObjectItem(c, "text")->valuestring;
+      tkn_encode_options o = TKN_ENCODE_OPTIONS_INIT;
+      o.special = mode_of(cJSON_GetObjectItem(c, "special")->valuestring);
+      uint32_t *ids = NULL;
+      size_t n = 0, len = 0;
+      if (tkn_tokenizer_encode_alloc(tok, text, strlen(text), &o, &ids, &n)) continue;
+      char *back = NULL;
+      assert_int_equal(tkn_tokenizer_decode(tok, ids, n, &back, &len), TKN_OK);
+      assert_int_equal(len, strlen(text));
+      assert_memory_equal(back, text, len);
+      assert_int_equal(back[len], '\0');
+      tkn_free(back);
+      tkn_free(ids);
+    }
+    tkn_tokenizer_free(tok);
+  }
+  cJSON_Delete(root);
+}
+
+/* ---- names and models ---- */
+
+static void models_map_to_their_encodings(void **state) {
+  (void)state;
+  static const char *o200k[] = {"gpt-4o", "gpt-4o-mini", "gpt-4o-2024-08-06", "chatgpt-4o-latest",
+                                "gpt-4.1", "gpt-4.1-nano", "gpt-5", "gpt-5-mini", "o1",
+                                "o1-preview", "o3", "o3-mini", "o4-mini", "ft:gpt-4o-mini:org::x"};
+  static const char *cl100k[] = {"gpt-4", "gpt-4-turbo", "gpt-4-0613", "gpt-3.5-turbo",
+                                 "gpt-3.5-turbo-16k", "text-embedding-3-small",
+                                 "text-embedding-3-large", "text-embedding-ada-002",
+                                 "ft:gpt-3.5-turbo:org::x"};
+  for (size_t i = 0; i < sizeof o200k / sizeof *o200k; i++)
+    assert_string_equal(tkn_tokenizer_encoding_for_model(o200k[i], strlen(o200k[i])),
+                        "o200k_base");
+  for (size_t i = 0; i < sizeof cl100k / sizeof *cl100k; i++)
+    assert_string_equal(tkn_tokenizer_encoding_for_model(cl100k[i], strlen(cl100k[i])),
+                        "cl100k_base");
+  assert_null(tkn_tokenizer_encoding_for_model("gpt-4omega", 10));
+  assert_null(tkn_tokenizer_encoding_for_model("o10", 3));
+  assert_null(tkn_tokenizer_encoding_for_model("claude-3", 8));
+  assert_null(tkn_tokenizer_encoding_for_model(NULL, 0));
+}
+
+static void new_for_model_makes_the_models_encoding(void **state) {
+  (void)state;
+  tkn_tokenizer *tok = NULL;
+  assert_int_equal(tkn_tokenizer_new_for_model(&tok, "gpt-4o-mini", 11, NULL, 0), TKN_OK);
+  assert_string_equal(tkn_tokenizer_name(tok), "o200k_base");
+  assert_int_equal(tkn_tokenizer_vocab_size(tok), 200019);
+  tkn_tokenizer_free(tok);
+  assert_int_equal(tkn_tokenizer_new_for_model(&tok, "gpt-4", 5, NULL, 0), TKN_OK);
+  assert_string_equal(tkn_tokenizer_name(tok), "cl100k_base");
+  assert_int_equal(tkn_tokenizer_vocab_size(tok), 100277);
+  tkn_tokenizer_free(tok);
+}
+
+static void unknown_model_or_encoding_is_not_found(void **state) {
+  (void)state;
+  tkn_tokenizer *tok = (tkn_tokenizer *)1;
+  char err[256] = "";
+  assert_int_equal(tkn_tokenizer_new_for_model(&tok, "llama-3", 7, err, sizeof err),
+                   TKN_ERR_NOT_FOUND);
+  assert_null(tok);
+  assert_non_null(strstr(err, "llama-3"));
+  assert_int_equal(tkn_tokenizer_new_encoding(&tok, "p50k_base", 9, err, sizeof err),
+                   TKN_ERR_NOT_FOUND);
+  assert_non_null(strstr(err, "p50k_base"));
+  assert_int_equal(tkn_tokenizer_new_encoding(NULL, "o200k_base", 10, NULL, 0), TKN_ERR_INVALID);
+}
+
+/* ---- special tokens ---- */
+
+static void special_token_text_is_refused_by_default(void **state) {
+  (void)state;
+  tkn_tokenizer *tok = make("cl100k_base");
+  const char *t = "hello <|endoftext|>";
+  char err[256] = "";
+  tkn_encode_options o = TKN_ENCODE_OPTIONS_INIT;
+  o.errbuf = err;
+  o.errlen = sizeof err;
+  size_t n = 0;
+  uint32_t ids[16];
+  assert_int_equal(tkn_tokenizer_encode(tok, t, strlen(t), &o, ids, 16, &n),
+                   TKN_ERR_SPECIAL_TOKEN);
+  assert_non_null(strstr(err, "<|endoftext|>"));
+  assert_non_null(strstr(err, "byte 6"));
+  int64_t c = 0;
+  assert_int_equal(tkn_tokenizer_count(tok, t, strlen(t), &c), TKN_ERR_SPECIAL_TOKEN);
+  assert_int_equal(tkn_tokenizer_encode(tok, t, strlen(t), NULL, ids, 16, &n),
+                   TKN_ERR_SPECIAL_TOKEN);
+  tkn_tokenizer_free(tok);
+}
+
+static void special_token_allowed_gives_its_id(void **state) {
+  (void)state;
+  tkn_tokenizer *tok = make("o200k_base");
+  tkn_encode_options o = TKN_ENCODE_OPTIONS_INIT;
+  o.special = TKN_SPECIAL_ALLOW;
+  uint32_t ids[4];
+  size_t n = 0;
+  assert_int_equal(tkn_tokenizer_encode(tok, "<|endofprompt|>", 15, &o, ids, 4, &n), TKN_OK);
+  assert_int_equal(n, 1);
+  assert_int_equal(ids[0], 200018);
+  tkn_tokenizer_free(tok);
+}
+
+static void special_token_as_plain_text_is_ordinary_bytes(void **state) {
+  (void)state;
+  tkn_tokenizer *tok = make("cl100k_base");
+  tkn_encode_options o = TKN_ENCODE_OPTIONS_INIT;
+  o.special = TKN_SPECIAL_PLAIN;
+  uint32_t ids[16];
+  size_t n = 0;
+  assert_int_equal(tkn_tokenizer_encode(tok, "<|endoftext|>", 13, &o, ids, 16, &n), TKN_OK);
+  assert_true(n > 1);
+  for (size_t i = 0; i < n; i++) assert_true(ids[i] < 100256);
+  tkn_tokenizer_free(tok);
+}
+
+static void unknown_special_mode_is_invalid(void **state) {
+  (void)state;
+  tkn_tokenizer *tok = make("cl100k_base");
+  tkn_encode_options o = TKN_ENCODE_OPTIONS_INIT;
+  o.special = 7;
+  size_t n;
+  assert_int_equal(tkn_tokenizer_encode(tok, "x", 1, &o, NULL, 0, &n), TKN_ERR_INVALID);
+  tkn_tokenizer_free(tok);
+}
+
+/* ---- buffers, limits, errors ---- */
+
+static void small_buffer_reports_the_size_needed(void **state) {
+  (void)state;
+  tkn_tokenizer *tok = make("cl100k_base");
+  const char *t = "Hello, world! This is a test.";
+  size_t n = 0;
+  assert_int_equal(tkn_tokenizer_encode(tok, t, strlen(t), NULL, NULL, 0, &n),
+                   TKN_ERR_TOO_SMALL);
+  assert_int_equal(n, 9);
+  uint32_t ids[9];
+  assert_int_equal(tkn_tokenizer_encode(tok, t, strlen(t), NULL, ids, 3, &n), TKN_ERR_TOO_SMALL);
+  assert_int_equal(n, 9);
+  assert_int_equal(tkn_tokenizer_encode(tok, t, strlen(t), NULL, ids, 9, &n), TKN_OK);
+  assert_int_equal(n, 9);
+  assert_int_equal(ids[0], 9906); /* "Hello" */
+  tkn_tokenizer_free(tok);
+}
+
+static void empty_text_has_no_tokens(void **state) {
+  (void)state;
+  tkn_tokenizer *tok = make("o200k_base");
+  size_t n = 1;
+  uint32_t *ids = (uint32_t *)1;
+  assert_int_equal(tkn_tokenizer_encode_alloc(tok, NULL, 0, NULL, &ids, &n), TKN_OK);
+  assert_int_equal(n, 0);
+  assert_null(ids);
+  int64_t c = -1;
+  assert_int_equal(tkn_tokenizer_count(tok, "", 0, &c), TKN_OK);
+  assert_int_equal(c, 0);
+  tkn_tokenizer_free(tok);
+}
+
+static void count_limit_stops_past_the_limit(void **state) {
+  (void)state;
+  tkn_tokenizer *tok = make("cl100k_base");
+  const char *t = "one two three four five six seven eight nine ten";
+  int64_t c = 0;
+  assert_int_equal(tkn_tokenizer_count_limit(tok, t, strlen(t), 100, NULL, &c), TKN_OK);
+  assert_int_equal(c, 10);
+  assert_int_equal(tkn_tokenizer_count_limit(tok, t, strlen(t), 10, NULL, &c), TKN_OK);
+  assert_int_equal(c, 10);
+  assert_int_equal(tkn_tokenizer_count_limit(tok, t, strlen(t), 9, NULL, &c), TKN_OK);
+  assert_int_equal(c, 10);
+  assert_int_equal(tkn_tokenizer_count_limit(tok, t, strlen(t), 3, NULL, &c), TKN_OK);
+  assert_int_equal(c, 4);
+  assert_int_equal(tkn_tokenizer_count_limit(tok, t, strlen(t), 0, NULL, &c), TKN_OK);
+  assert_int_equal(c, 1);
+  assert_int_equal(tkn_tokenizer_count_limit(tok, t, strlen(t), -1, NULL, &c), TKN_ERR_INVALID);
+  tkn_tokenizer_free(tok);
+}
+
+static void invalid_utf8_is_refused_with_its_offset(void **state) {
+  (void)state;
+  tkn_tokenizer *tok = make("o200k_base");
+  const char t[] = "abc\xff def";
+  char err[256] = "";
+  tkn_encode_options o = TKN_ENCODE_OPTIONS_INIT;
+  o.errbuf = err;
+  o.errlen = sizeof err;
+  size_t n;
+  assert_int_equal(tkn_tokenizer_encode(tok, t, sizeof t - 1, &o, NULL, 0, &n), TKN_ERR_UTF8);
+  assert_non_null(strstr(err, "byte 3"));
+  int64_t c;
+  assert_int_equal(tkn_tokenizer_count(tok, t, sizeof t - 1, &c), TKN_ERR_UTF8);
+  tkn_tokenizer_free(tok);
+}
+
+static void decode_rejects_unknown_ids_and_spells_specials(void **state) {
+  (void)state;
+  tkn_tokenizer *tok = make("cl100k_base");
+  uint32_t ids[] = {9906, 100257};
+  char *out = NULL;
+  size_t len = 0;
+  assert_int_equal(tkn_tokenizer_decode(tok, ids, 2, &out, &len), TKN_OK);
+  assert_string_equal(out, "Hello<|endoftext|>");
+  tkn_free(out);
+  uint32_t bad[] = {9906, 100256};
+  assert_int_equal(tkn_tokenizer_decode(tok, bad, 2, &out, &len), TKN_ERR_NOT_FOUND);
+  assert_null(out);
+  assert_int_equal(tkn_tokenizer_decode(tok, NULL, 0, &out, &len), TKN_OK);
+  assert_int_equal(len, 0);
+  assert_string_equal(out, "");
+  tkn_free(out);
+  tkn_tokenizer_free(tok);
+}
+
+static int cb_count(const char *text, size_t len, int64_t *out, void *user) {
+  (void)text;
+  (void)user;
+  *out = (int64_t)len;
+  return 0;
+}
+
+static void other_tokenizers_do_not_encode_but_count_to_a_limit(void **state) {
+  (void)state;
+  tkn_tokenizer_callbacks cb = TKN_TOKENIZER_CALLBACKS_INIT;
+  cb.count = cb_count;
+  tkn_tokenizer *tok = NULL;
+  assert_int_equal(tkn_tokenizer_new_callback(&tok, &cb, NULL), TKN_OK);
+  size_t n;
+  assert_int_equal(tkn_tokenizer_encode(tok, "abc", 3, NULL, NULL, 0, &n), TKN_ERR_UNSUPPORTED);
+  uint32_t id = 1;
+  char *out;
+  size_t len;
+  assert_int_equal(tkn_tokenizer_decode(tok, &id, 1, &out, &len), TKN_ERR_UNSUPPORTED);
+  int64_t c;
+  assert_int_equal(tkn_tokenizer_count_limit(tok, "abcdef", 6, 4, NULL, &c), TKN_OK);
+  assert_int_equal(c, 5);
+  assert_int_equal(tkn_tokenizer_vocab_size(tok), 0);
+  tkn_tokenizer_free(tok);
+}
+
+static void options_init_agrees_with_the_macros(void **state) {
+  (void)state;
+  tkn_encode_options a = TKN_ENCODE_OPTIONS_INIT, b;
+  memset(&b, 0xAB, sizeof b);
+  assert_int_equal(tkn_encode_options_init(&b, TKN_ENCODE_OPTIONS_VERSION), TKN_OK);
+  assert_int_equal(a.version, b.version);
+  assert_int_equal(a.special, b.special);
+  assert_null(b.errbuf);
+  assert_int_equal(b.errlen, 0);
+  assert_int_equal(tkn_encode_options_init(&b, 99), TKN_ERR_VERSION);
+  assert_int_equal(tkn_encode_options_init(NULL, 1), TKN_ERR_INVALID);
+  tkn_ranks_options c = TKN_RANKS_OPTIONS_INIT, d;
+  memset(&d, 0xAB, sizeof d);
+  assert_int_equal(tkn_ranks_options_init(&d, TKN_RANKS_OPTIONS_VERSION), TKN_OK);
+  assert_int_equal(c.version, d.version);
+  assert_int_equal(c.flavor, d.flavor);
+  assert_null(d.path);
+  assert_null(d.data);
+  assert_int_equal(d.len, 0);
+  assert_int_equal(c.special, d.special);
+  assert_int_equal(tkn_ranks_options_init(&d, 0), TKN_ERR_VERSION);
+  /* an encode call with an unknown options version is refused */
+  tkn_tokenizer *tok = make("cl100k_base");
+  a.version = 42;
+  size_t n;
+  assert_int_equal(tkn_tokenizer_encode(tok, "x", 1, &a, NULL, 0, &n), TKN_ERR_VERSION);
+  tkn_tokenizer_free(tok);
+  tkn_tokenizer_free(NULL);
+}
+
+/* ---- rank files ---- */
+
+/* A tiny rank file: the 256 bytes, then "ab", "cd", "abcd" ("a" is 97...). */
+static char *tiny_ranks(size_t *len) {
+  static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  size_t cap = 8192, n = 0;
+  char *s = malloc(cap);
+  for (int b = 0; b < 256; b++)
+    n += (size_t)snprintf(s + n, cap - n, "%c%c== %d\n", b64[b >> 2], b64[(b & 3) << 4], b);
+  n += (size_t)snprintf(s + n, cap - n, "YWI= 256\nY2Q= 257\n\nYWJjZA== 258\n");
+  *len = n;
+  return s;
+}
+
+static tkn_tokenizer *load_mem(const char *data, size_t len, int *rc, char *err) {
+  tkn_ranks_options o = TKN_RANKS_OPTIONS_INIT;
+  o.flavor = TKN_BPE_O200K;
+  o.data = data;
+  o.len = len;
+  tkn_tokenizer *tok = NULL;
+  *rc = tkn_tokenizer_load_ranks(&tok, &o, err, 256);
+  return tok;
+}
+
+static void ranks_load_from_memory_and_merge_by_rank(void **state) {
+  (void)state;
+  size_t len;
+  char *data = tiny_ranks(&len);
+  int rc;
+  char err[256] = "";
+  tkn_tokenizer *tok = load_mem(data, len, &rc, err);
+  if (rc) fail_msg("%s", err);
+  uint32_t ids[8];
+  size_t n;
+  assert_int_equal(tkn_tokenizer_encode(tok, "abcd", 4, NULL, ids, 8, &n), TKN_OK);
+  assert_int_equal(n, 1);
+  assert_int_equal(ids[0], 258);
+  assert_int_equal(tkn_tokenizer_encode(tok, "abcde", 5, NULL, ids, 8, &n), TKN_OK);
+  assert_int_equal(n, 2); /* ab, cd -> abcd, then e */
+  assert_int_equal(ids[0], 258);
+  assert_int_equal(ids[1], 'e');
+  assert_int_equal(tkn_tokenizer_vocab_size(tok), 200019); /* o200k's specials */
+  tkn_tokenizer_free(tok);
+  free(data);
+}
+
+static void ranks_file_errors_name_line_and_column(void **state) {
+  (void)state;
+  size_t len;
+  char *good = tiny_ranks(&len);
+  char err[256];
+  int rc;
+  struct {
+    const char *tail;
+    int status;
+    const char *says;
+  } bad[] = {
+      {"Y*I= 259\n", TKN_ERR_PARSE, "column 2"},
+      {"YWJjYQ==259\n", TKN_ERR_PARSE, "expected a space"},
+      {"YWJjYQ== 25x\n", TKN_ERR_PARSE, "bad rank"},
+      {"YWJjYQ== 257\n", TKN_ERR_DUPLICATE, "twice"},
+      {"YWI= 259\n", TKN_ERR_DUPLICATE, "same bytes"},
+      {"YWJjYQ== 261\n", TKN_ERR_SCHEMA, NULL},
+  };
+  for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+    size_t tl = strlen(bad[i].tail);
+    char *d = malloc(len + tl);
+    memcpy(d, good, len);
+    memcpy(d + len, bad[i].tail, tl);
+    err[0] = 0;
+    tkn_tokenizer *tok = load_mem(d, len + tl, &rc, err);
+    assert_null(tok);
+    if (rc != bad[i].status) fail_msg("case %zu: %s (%s)", i, tkn_strerror(rc), err);
+    assert_non_null(strstr(err, "rank"));
+    if (bad[i].says && !strstr(err, bad[i].says)) fail_msg("case %zu: %s", i, err);
+    if (bad[i].status == TKN_ERR_PARSE) assert_non_null(strstr(err, "line 261"));
+    free(d);
+  }
+  /* a byte without a rank */
+  assert_null(load_mem("YWI= 0\n", 7, &rc, err));
+  assert_int_equal(rc, TKN_ERR_SCHEMA);
+  assert_non_null(strstr(err, "byte 0x"));
+  free(good);
+}
+
+static void ranks_options_are_checked(void **state) {
+  (void)state;
+  tkn_ranks_options o = TKN_RANKS_OPTIONS_INIT;
+  tkn_tokenizer *tok = NULL;
+  char err[256] = "";
+  assert_int_equal(tkn_tokenizer_load_ranks(&tok, &o, err, sizeof err), TKN_ERR_INVALID);
+  assert_non_null(strstr(err, "flavor"));
+  o.flavor = TKN_BPE_CL100K;
+  o.path = "/nonexistent/ranks.tiktoken";
+  assert_int_equal(tkn_tokenizer_load_ranks(&tok, &o, err, sizeof err), TKN_ERR_IO);
+  assert_non_null(strstr(err, "/nonexistent/ranks.tiktoken"));
+  o.data = "x";
+  o.len = 1;
+  assert_int_equal(tkn_tokenizer_load_ranks(&tok, &o, err, sizeof err), TKN_ERR_INVALID);
+  o.path = NULL;
+  o.data = NULL;
+  o.special = 9;
+  o.len = 0;
+  assert_int_equal(tkn_tokenizer_load_ranks(&tok, &o, err, sizeof err), TKN_ERR_INVALID);
+  assert_int_equal(tkn_tokenizer_load_ranks(&tok, NULL, err, sizeof err), TKN_ERR_INVALID);
+  o.special = TKN_SPECIAL_REFUSE;
+  o.version = 5;
+  assert_int_equal(tkn_tokenizer_load_ranks(&tok, &o, err, sizeof err), TKN_ERR_VERSION);
+  assert_null(tok);
+}
+
+static void ranks_default_special_mode_applies_to_count(void **state) {
+  (void)state;
+  tkn_ranks_options o = TKN_RANKS_OPTIONS_INIT;
+  o.flavor = TKN_BPE_CL100K;
+  o.special = TKN_SPECIAL_ALLOW;
+  tkn_tokenizer *tok = NULL;
+  assert_int_equal(tkn_tokenizer_load_ranks(&tok, &o, NULL, 0), TKN_OK);
+  int64_t c = 0;
+  assert_int_equal(tkn_tokenizer_count(tok, "a<|endoftext|>", 14, &c), TKN_OK);
+  assert_int_equal(c, 2);
+  tkn_tokenizer_free(tok);
+}
+
+/* The rank files fetched for the build load from a path and agree with the
+ * embedded data (skipped when the files are not there). */
+static void rank_file_from_path_agrees_with_embedded(void **state) {
+  (void)state;
+  const char *files[] = {".cache/ranks/cl100k_base.tiktoken", ".cache/ranks/o200k_base.tiktoken"};
+  const char *text = "Hello \u4e16\u754c! It's 2024: \U0001F600 code(x) {\n\treturn y;\n}";
+  for (int e = 0; e < 2; e++) {
+    const char *p = tt_src_path(files[e]);
+    FILE *f = fopen(p, "rb");
+    if (!f) skip();
+    fclose(f);
+    tkn_ranks_options o = TKN_RANKS_OPTIONS_INIT;
+    o.flavor = e ? TKN_BPE_O200K : TKN_BPE_CL100K;
+    o.path = p;
+    tkn_tokenizer *a = NULL, *b = make(k_encodings[e]);
+    char err[256] = "";
+    if (tkn_tokenizer_load_ranks(&a, &o, err, sizeof err)) fail_msg("%s", err);
+    uint32_t x[64], y[64];
+    size_t nx, ny;
+    assert_int_equal(tkn_tokenizer_encode(a, text, strlen(text), NULL, x, 64, &nx), TKN_OK);
+    assert_int_equal(tkn_tokenizer_encode(b, text, strlen(text), NULL, y, 64, &ny), TKN_OK);
+    assert_int_equal(nx, ny);
+    assert_memory_equal(x, y, nx * sizeof *x);
+    tkn_tokenizer_free(a);
+    tkn_tokenizer_free(b);
+  }
+}
+
+/* ---- out of memory ---- */
+
+static void out_of_memory_fails_cleanly(void **state) {
+  (void)state;
+  size_t len;
+  char *data = tiny_ranks(&len);
+  const char *text = "Long pieces go through the heap: "
+                     "qwertyuiopasdfghjklzxcvbnmqwertyuiopasdfghjklzxcvbnmqwertyuiopasdfghjklzxcvbnm"
+                     "qwertyuiopasdfghjklzxcvbnm";
+  int done = 0;
+  for (long k = 1; !done && k < 1000; k++) {
+    tt_alloc_install(k);
+    tkn_tokenizer *tok = NULL, *tiny = NULL;
+    int rc = tkn_tokenizer_new_encoding(&tok, "cl100k_base", 11, NULL, 0);
+    int rc2 = rc;
+    uint32_t *ids = NULL;
+    size_t n = 0;
+    char *back = NULL;
+    if (!rc) rc2 = tkn_tokenizer_encode_alloc(tok, text, strlen(text), NULL, &ids, &n);
+    if (!rc2) rc2 = tkn_tokenizer_decode(tok, ids, n, &back, &len);
+    int rc3 = -1;
+    if (!rc2) {
+      tkn_ranks_options o = TKN_RANKS_OPTIONS_INIT;
+      o.flavor = TKN_BPE_CL100K;
+      o.data = data;
+      o.len = strlen(data);
+      rc3 = tkn_tokenizer_load_ranks(&tiny, &o, NULL, 0);
+    }
+    if (rc) assert_int_equal(rc, TKN_ERR_NOMEM);
+    else if (rc2) assert_int_equal(rc2, TKN_ERR_NOMEM);
+    else if (rc3) assert_int_equal(rc3, TKN_ERR_NOMEM);
+    else done = 1;
+    tkn_free(back);
+    tkn_free(ids);
+    tkn_tokenizer_free(tok);
+    tkn_tokenizer_free(tiny);
+    assert_int_equal(tt_alloc.live, 0);
+    tt_alloc_restore();
+  }
+  assert_true(done);
+  free(data);
+}
+
+/* ---- threads ---- */
+
+typedef struct job {
+  const tkn_tokenizer *tok;
+  const char *text;
+  size_t len;
+  int64_t count;
+  int rc;
+} job;
+
+static void *count_job(void *arg) {
+  job *j = arg;
+  for (int i = 0; i < 20 && !j->rc; i++) j->rc = tkn_tokenizer_count(j->tok, j->text, j->len, &j->count);
+  return NULL;
+}
+
+static void threads_share_one_tokenizer(void **state) {
+  (void)state;
+  tkn_tokenizer *tok = make("o200k_base");
+  char text[20000];
+  for (size_t i = 0; i < sizeof text; i++) text[i] = "lorem ipsum dolor sit amet, 42\n"[i % 31];
+  int64_t want = 0;
+  assert_int_equal(tkn_tokenizer_count(tok, text, sizeof text, &want), TKN_OK);
+  job jobs[4];
+  pthread_t th[4];
+  for (int i = 0; i < 4; i++) {
+    jobs[i] = (job){tok, text, sizeof text, 0, 0};
+    assert_int_equal(pthread_create(&th[i], NULL, count_job, &jobs[i]), 0);
+  }
+  for (int i = 0; i < 4; i++) {
+    pthread_join(th[i], NULL);
+    assert_int_equal(jobs[i].rc, TKN_OK);
+    assert_int_equal(jobs[i].count, want);
+  }
+  tkn_tokenizer_free(tok);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(golden_ids_match_tiktoken),
+      cmocka_unit_test(count_equals_number_of_ids_on_golden),
+      cmocka_unit_test(decode_gives_back_the_text),
+      cmocka_unit_test(models_map_to_their_encodings),
+      cmocka_unit_test(new_for_model_makes_the_models_encoding),
+      cmocka_unit_test(unknown_model_or_encoding_is_not_found),
+      cmocka_unit_test(special_token_text_is_refused_by_default),
+      cmocka_unit_test(special_token_allowed_gives_its_id),
+      cmocka_unit_test(special_token_as_plain_text_is_ordinary_bytes),
+      cmocka_unit_test(unknown_special_mode_is_invalid),
+      cmocka_unit_test(small_buffer_reports_the_size_needed),
+      cmocka_unit_test(empty_text_has_no_tokens),
+      cmocka_unit_test(count_limit_stops_past_the_limit),
+      cmocka_unit_test(invalid_utf8_is_refused_with_its_offset),
+      cmocka_unit_test(decode_rejects_unknown_ids_and_spells_specials),
+      cmocka_unit_test(other_tokenizers_do_not_encode_but_count_to_a_limit),
+      cmocka_unit_test(options_init_agrees_with_the_macros),
+      cmocka_unit_test(ranks_load_from_memory_and_merge_by_rank),
+      cmocka_unit_test(ranks_file_errors_name_line_and_column),
+      cmocka_unit_test(ranks_options_are_checked),
+      cmocka_unit_test(ranks_default_special_mode_applies_to_count),
+      cmocka_unit_test(rank_file_from_path_agrees_with_embedded),
+      cmocka_unit_test(out_of_memory_fails_cleanly),
+      cmocka_unit_test(threads_share_one_tokenizer),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}

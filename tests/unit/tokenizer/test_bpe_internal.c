@@ -1,0 +1,64 @@
+/* Internals of the BPE encoder: the heap merge (long pieces) and tiktoken's
+ * scan (short pieces) choose the same merges on every input, so switching
+ * between them by piece length cannot change an id. */
+#include "test_util.h"
+
+#include "tokenizer/bpe_internal.h"
+
+static uint32_t g_seed = 12345;
+static uint32_t rnd(void) {
+  g_seed = g_seed * 1103515245u + 12345u;
+  return g_seed >> 8;
+}
+
+static void check_agree(const tki_ranks *r, const uint8_t *p, size_t n) {
+  uint32_t a[64], b[64];
+  size_t na = 0, nb = 0;
+  assert_int_equal(tki_bpe_merge_piece(r, p, n, 0, a, 64, &na), TKN_OK);
+  assert_int_equal(tki_bpe_merge_piece(r, p, n, 1, b, 64, &nb), TKN_OK);
+  assert_int_equal(na, nb);
+  assert_memory_equal(a, b, na * sizeof *a);
+  /* the ids spell the piece */
+  size_t o = 0;
+  for (size_t i = 0; i < na; i++) {
+    size_t len = r->off[a[i] + 1] - r->off[a[i]];
+    assert_true(o + len <= n);
+    assert_memory_equal(r->bytes + r->off[a[i]], p + o, len);
+    o += len;
+  }
+  assert_int_equal(o, n);
+}
+
+static void heap_and_scan_merge_alike(void **state) {
+  (void)state;
+  static const char *alphabets[] = {"abcdefghijklmnopqrstuvwxyz", "aeiou ", "ab", "a",
+                                    "0123456789", "ABCDEFGHIJKLMNOPQRSTUVWXYZabc", " \n\t"};
+  const char *names[] = {"cl100k_base", "o200k_base"};
+  for (int e = 0; e < 2; e++) {
+    tkn_tokenizer *tok = NULL;
+    assert_int_equal(tkn_tokenizer_new_encoding(&tok, names[e], strlen(names[e]), NULL, 0),
+                     TKN_OK);
+    const tki_ranks *r = tki_bpe_ranks(tok);
+    assert_non_null(r);
+    uint8_t buf[64];
+    for (int t = 0; t < 3000; t++) {
+      const char *al = alphabets[t % 7];
+      size_t k = strlen(al), n = 2 + rnd() % 63;
+      for (size_t i = 0; i < n; i++) buf[i] = (uint8_t)al[rnd() % k];
+      check_agree(r, buf, n);
+    }
+    for (int t = 0; t < 500; t++) { /* arbitrary bytes (pieces need not be UTF-8 here) */
+      size_t n = 2 + rnd() % 63;
+      for (size_t i = 0; i < n; i++) buf[i] = (uint8_t)rnd();
+      check_agree(r, buf, n);
+    }
+    tkn_tokenizer_free(tok);
+  }
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(heap_and_scan_merge_alike),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
