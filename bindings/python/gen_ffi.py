@@ -225,6 +225,21 @@ def generate(include_dir):
     headers = header_order(include_dir)
     if common not in headers:
         headers.insert(0, common)
+    # each header after the headers it includes (llm.h needs usage.h's types)
+    ordered = []
+
+    def visit(h):
+        if h in ordered:
+            return
+        with open(h) as f:
+            for inc in re.findall(r'#include "([a-z0-9_]+\.h)"', f.read()):
+                dep = os.path.join(os.path.dirname(h), inc)
+                if os.path.exists(dep):
+                    visit(dep)
+        ordered.append(h)
+    for h in headers:
+        visit(h)
+    headers = ordered
     for h in headers:
         p.parse(h)
     n_core = len(p.functions)

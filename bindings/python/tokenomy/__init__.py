@@ -27,3 +27,5 @@ from .tools import (BatchReader, BatchResult, BatchSummary, BatchWriter, ToolCac
 from .prompt import (CachePlan, CachePlanResult, Finding, Prompt, PromptBuilder, Segment, lint,
                      min_cache_tokens)
 from .store import RedisStore, Store
+from .agent import (Agent, AgentResult, AgentStats, LLMRequest, LLMResponse, ModelError,
+                    fail_name)

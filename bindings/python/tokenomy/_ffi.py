@@ -5,7 +5,7 @@ from ctypes import (CFUNCTYPE, POINTER, Structure, c_char, c_char_p, c_double, c
                     c_int8, c_int16, c_int32, c_int64, c_size_t, c_uint, c_uint8,
                     c_uint16, c_uint32, c_uint64, c_void_p)
 
-HEADERS = ['common.h', 'conv.h', 'tokenizer.h', 'budget.h', 'prune.h', 'router.h', 'schema.h', 'prompt.h', 'cacheplan.h', 'usage.h', 'prices.h', 'meter.h', 'toolcache.h', 'batch.h', 'store.h', 'redis.h']
+HEADERS = ['common.h', 'conv.h', 'tokenizer.h', 'usage.h', 'llm.h', 'budget.h', 'prune.h', 'router.h', 'schema.h', 'prompt.h', 'cacheplan.h', 'prices.h', 'meter.h', 'toolcache.h', 'batch.h', 'store.h', 'agent.h', 'redis.h']
 
 # ---- constants (#define TKN_...) ----
 TKN_VERSION_MAJOR = 0
@@ -48,6 +48,37 @@ TKN_FORMAT_OPENAI = 1
 TKN_FORMAT_ANTHROPIC = 2
 TKN_TOKENIZER_CALLBACKS_VERSION = 1
 TKN_COUNT_OPTIONS_VERSION = 1
+TKN_SPECIAL_REFUSE = 0
+TKN_SPECIAL_ALLOW = 1
+TKN_SPECIAL_PLAIN = 2
+TKN_ENCODE_OPTIONS_VERSION = 1
+TKN_BPE_CL100K = 1
+TKN_BPE_O200K = 2
+TKN_RANKS_OPTIONS_VERSION = 1
+TKN_USAGE_CACHE_REPORTED = 1
+TKN_USAGE_CACHE_WRITE_REPORTED = 2
+TKN_USAGE_REASONING_REPORTED = 4
+TKN_USAGE_BATCH = 8
+TKN_USAGE_VERSION = 1
+TKN_USAGE_AUTO = 0
+TKN_USAGE_OPENAI_CHAT = 1
+TKN_USAGE_OPENAI_RESPONSES = 2
+TKN_USAGE_ANTHROPIC = 3
+TKN_USAGE_GEMINI = 4
+TKN_LLM_MAX_FIELD = 67108864
+TKN_LLM_FAIL_NONE = -1
+TKN_LLM_FAIL_RATE_LIMIT = 0
+TKN_LLM_FAIL_TIMEOUT = 1
+TKN_LLM_FAIL_SERVER = 2
+TKN_LLM_FAIL_BAD_REQUEST = 3
+TKN_LLM_FAIL_AUTH = 4
+TKN_LLM_FAIL_CONTENT_POLICY = 5
+TKN_LLM_PURPOSE_TURN = 0
+TKN_LLM_PURPOSE_RETRY = 1
+TKN_LLM_PURPOSE_CASCADE = 2
+TKN_LLM_PURPOSE_SUMMARY = 3
+TKN_LLM_REQUEST_VERSION = 1
+TKN_LLM_CALLBACKS_VERSION = 1
 TKN_BUDGET_UNLIMITED = 9223372036854775807
 TKN_BUDGET_MAX_DEPTH = 16
 TKN_BUDGET_MAX_SLICES = 4096
@@ -150,16 +181,6 @@ TKN_CACHEPLAN_BREAKPOINT = 1
 TKN_CACHEPLAN_TTL_1H = 2
 TKN_CACHEPLAN_STATIC_END = 4
 TKN_CACHEPLAN_RESULT_VERSION = 1
-TKN_USAGE_CACHE_REPORTED = 1
-TKN_USAGE_CACHE_WRITE_REPORTED = 2
-TKN_USAGE_REASONING_REPORTED = 4
-TKN_USAGE_BATCH = 8
-TKN_USAGE_VERSION = 1
-TKN_USAGE_AUTO = 0
-TKN_USAGE_OPENAI_CHAT = 1
-TKN_USAGE_OPENAI_RESPONSES = 2
-TKN_USAGE_ANTHROPIC = 3
-TKN_USAGE_GEMINI = 4
 TKN_MONEY_UNITS_PER_USD = 1000000000000
 TKN_PRICES_TIER_THRESHOLD = 200000
 TKN_PRICES_OPTIONS_VERSION = 1
@@ -242,6 +263,10 @@ TKN_STORE_MAX_N = 16
 TKN_STORE_ID_MAX = 63
 TKN_STORE_VERSION = 1
 TKN_BUDGET_SHARED_OPTIONS_VERSION = 1
+TKN_AGENT_MAX_CALLS = 16
+TKN_AGENT_OPTIONS_VERSION = 1
+TKN_AGENT_TURN_OPTIONS_VERSION = 1
+TKN_AGENT_STATS_VERSION = 1
 TKN_REDIS_OPTIONS_VERSION = 1
 
 # ---- structs ----
@@ -250,6 +275,16 @@ class tkn_allocator(Structure):
 class tkn_tokenizer_callbacks(Structure):
     pass
 class tkn_count_options(Structure):
+    pass
+class tkn_encode_options(Structure):
+    pass
+class tkn_ranks_options(Structure):
+    pass
+class tkn_usage(Structure):
+    pass
+class tkn_llm_request(Structure):
+    pass
+class tkn_llm_callbacks(Structure):
     pass
 class tkn_budget_options(Structure):
     pass
@@ -289,8 +324,6 @@ class tkn_cacheplan_block(Structure):
     pass
 class tkn_cacheplan_result(Structure):
     pass
-class tkn_usage(Structure):
-    pass
 class tkn_prices_options(Structure):
     pass
 class tkn_model_price(Structure):
@@ -323,6 +356,12 @@ class tkn_store(Structure):
     pass
 class tkn_budget_shared_options(Structure):
     pass
+class tkn_agent_options(Structure):
+    pass
+class tkn_agent_turn_options(Structure):
+    pass
+class tkn_agent_stats(Structure):
+    pass
 class tkn_redis_options(Structure):
     pass
 
@@ -331,6 +370,7 @@ tkn_prune_splitter_fn = CFUNCTYPE(c_int, c_void_p, c_size_t, c_size_t, POINTER(c
 tkn_prune_score_fn = CFUNCTYPE(c_int, c_void_p, c_size_t, POINTER(c_double), c_void_p)
 tkn_prune_summarise_fn = CFUNCTYPE(c_int, c_void_p, POINTER(c_size_t), c_size_t, c_int64, POINTER(c_void_p), POINTER(c_size_t), c_void_p)
 tkn_router_comparator = CFUNCTYPE(c_int, c_void_p, c_size_t, c_void_p, c_size_t, c_void_p)
+tkn_agent_tool_fn = CFUNCTYPE(c_int, c_void_p, c_size_t, c_void_p, c_size_t, POINTER(c_void_p), POINTER(c_size_t), c_void_p)
 
 tkn_allocator._fields_ = [
     ('version', c_uint32),
@@ -350,6 +390,61 @@ tkn_count_options._fields_ = [
     ('per_name', c_int32),
     ('reply_priming', c_int32),
     ('per_tool_call', c_int32),
+]
+tkn_encode_options._fields_ = [
+    ('version', c_uint32),
+    ('special', c_uint32),
+    ('errbuf', c_char_p),
+    ('errlen', c_size_t),
+]
+tkn_ranks_options._fields_ = [
+    ('version', c_uint32),
+    ('flavor', c_uint32),
+    ('path', c_char_p),
+    ('data', c_char_p),
+    ('len', c_size_t),
+    ('special', c_uint32),
+]
+tkn_usage._fields_ = [
+    ('version', c_uint32),
+    ('flags', c_uint32),
+    ('input_tokens', c_int64),
+    ('cache_read_tokens', c_int64),
+    ('cache_write_5m_tokens', c_int64),
+    ('cache_write_1h_tokens', c_int64),
+    ('output_tokens', c_int64),
+    ('reasoning_tokens', c_int64),
+]
+tkn_llm_request._fields_ = [
+    ('version', c_uint32),
+    ('format', c_uint32),
+    ('model', c_char_p),
+    ('model_len', c_size_t),
+    ('body', c_char_p),
+    ('body_len', c_size_t),
+    ('max_output_tokens', c_int64),
+    ('response_schema', c_char_p),
+    ('response_schema_len', c_size_t),
+    ('workflow', c_char_p),
+    ('workflow_len', c_size_t),
+    ('tenant', c_char_p),
+    ('tenant_len', c_size_t),
+    ('task_type', c_char_p),
+    ('task_type_len', c_size_t),
+    ('tier', c_char_p),
+    ('tier_len', c_size_t),
+    ('purpose', c_uint32),
+    ('attempt', c_uint32),
+    ('batch', c_uint32),
+    ('reserved', c_uint32),
+    ('input_tokens', c_int64),
+]
+tkn_llm_callbacks._fields_ = [
+    ('version', c_uint32),
+    ('complete', CFUNCTYPE(c_int, POINTER(tkn_llm_request), c_void_p, c_void_p)),
+    ('count_tokens', CFUNCTYPE(c_int, c_void_p, c_size_t, c_void_p, c_size_t, POINTER(c_int64), c_void_p)),
+    ('summarise', CFUNCTYPE(c_int, c_void_p, c_size_t, c_int64, c_void_p, c_void_p)),
+    ('user', c_void_p),
 ]
 tkn_budget_options._fields_ = [
     ('version', c_uint32),
@@ -554,16 +649,6 @@ tkn_cacheplan_result._fields_ = [
     ('prefix_changes', c_int64),
     ('expired', c_int64),
     ('breakeven_requests', c_int64),
-]
-tkn_usage._fields_ = [
-    ('version', c_uint32),
-    ('flags', c_uint32),
-    ('input_tokens', c_int64),
-    ('cache_read_tokens', c_int64),
-    ('cache_write_5m_tokens', c_int64),
-    ('cache_write_1h_tokens', c_int64),
-    ('output_tokens', c_int64),
-    ('reasoning_tokens', c_int64),
 ]
 tkn_prices_options._fields_ = [
     ('version', c_uint32),
@@ -790,6 +875,70 @@ tkn_budget_shared_options._fields_ = [
     ('lease_ms', c_int64),
     ('id_ttl_seconds', c_int64),
 ]
+tkn_agent_options._fields_ = [
+    ('version', c_uint32),
+    ('format', c_uint32),
+    ('llm', tkn_llm_callbacks),
+    ('tokenizer', c_void_p),
+    ('router', c_void_p),
+    ('model', c_char_p),
+    ('model_len', c_size_t),
+    ('budget', c_void_p),
+    ('prices', c_void_p),
+    ('meter', c_void_p),
+    ('toolcache', c_void_p),
+    ('prune', POINTER(tkn_prune_options)),
+    ('max_context_tokens', c_int64),
+    ('output_cap', c_int64),
+    ('cascade', c_int32),
+    ('append_reply', c_int32),
+    ('retry', tkn_schema_retry_options),
+    ('workflow', c_char_p),
+    ('workflow_len', c_size_t),
+    ('tenant', c_char_p),
+    ('tenant_len', c_size_t),
+    ('sleep_ms', CFUNCTYPE(None, c_int64, c_void_p)),
+    ('sleep_user', c_void_p),
+    ('cascade_score', CFUNCTYPE(c_int, c_void_p, c_size_t, POINTER(c_double), c_void_p)),
+    ('cascade_score_user', c_void_p),
+]
+tkn_agent_turn_options._fields_ = [
+    ('version', c_uint32),
+    ('batch', c_int32),
+    ('task', c_void_p),
+    ('task_type', c_char_p),
+    ('task_type_len', c_size_t),
+    ('schema', c_void_p),
+    ('schema_json', c_char_p),
+    ('schema_json_len', c_size_t),
+    ('dynamic', c_char_p),
+    ('dynamic_len', c_size_t),
+    ('output_cap', c_int64),
+    ('cache_key', c_char_p),
+    ('cache_key_len', c_size_t),
+]
+tkn_agent_stats._fields_ = [
+    ('version', c_uint32),
+    ('calls', c_uint32),
+    ('failed_calls', c_uint32),
+    ('retries', c_uint32),
+    ('escalations', c_uint32),
+    ('validation_failures', c_uint32),
+    ('validated', c_uint32),
+    ('pruned_messages', c_uint32),
+    ('summaries', c_uint32),
+    ('budget_level', c_int32),
+    ('tier', c_int32),
+    ('input_tokens', c_int64),
+    ('cached_tokens', c_int64),
+    ('cache_write_tokens', c_int64),
+    ('output_tokens', c_int64),
+    ('cost', c_int64),
+    ('output_cap', c_int64),
+    ('context_tokens_before', c_int64),
+    ('context_tokens_after', c_int64),
+    ('confidence', c_double),
+]
 tkn_redis_options._fields_ = [
     ('version', c_uint32),
     ('port', c_uint32),
@@ -858,6 +1007,39 @@ FUNCTIONS = {
     'tkn_count_options_init': (c_int, [POINTER(tkn_count_options), c_uint32], 'tokenizer.h'),
     'tkn_tokenizer_count_message': (c_int, [c_void_p, c_void_p, c_size_t, POINTER(tkn_count_options), POINTER(c_int64)], 'tokenizer.h'),
     'tkn_tokenizer_count_conv': (c_int, [c_void_p, c_void_p, POINTER(tkn_count_options), POINTER(c_int64), POINTER(c_int64)], 'tokenizer.h'),
+    'tkn_encode_options_init': (c_int, [POINTER(tkn_encode_options), c_uint32], 'tokenizer.h'),
+    'tkn_tokenizer_encoding_for_model': (c_char_p, [c_char_p, c_size_t], 'tokenizer.h'),
+    'tkn_tokenizer_new_encoding': (c_int, [POINTER(c_void_p), c_char_p, c_size_t, c_char_p, c_size_t], 'tokenizer.h'),
+    'tkn_tokenizer_new_for_model': (c_int, [POINTER(c_void_p), c_char_p, c_size_t, c_char_p, c_size_t], 'tokenizer.h'),
+    'tkn_ranks_options_init': (c_int, [POINTER(tkn_ranks_options), c_uint32], 'tokenizer.h'),
+    'tkn_tokenizer_load_ranks': (c_int, [POINTER(c_void_p), POINTER(tkn_ranks_options), c_char_p, c_size_t], 'tokenizer.h'),
+    'tkn_tokenizer_encode': (c_int, [c_void_p, c_char_p, c_size_t, POINTER(tkn_encode_options), POINTER(c_uint32), c_size_t, POINTER(c_size_t)], 'tokenizer.h'),
+    'tkn_tokenizer_encode_alloc': (c_int, [c_void_p, c_char_p, c_size_t, POINTER(tkn_encode_options), POINTER(POINTER(c_uint32)), POINTER(c_size_t)], 'tokenizer.h'),
+    'tkn_tokenizer_count_limit': (c_int, [c_void_p, c_char_p, c_size_t, c_int64, POINTER(tkn_encode_options), POINTER(c_int64)], 'tokenizer.h'),
+    'tkn_tokenizer_decode': (c_int, [c_void_p, POINTER(c_uint32), c_size_t, POINTER(c_void_p), POINTER(c_size_t)], 'tokenizer.h'),
+    'tkn_tokenizer_vocab_size': (c_uint32, [c_void_p], 'tokenizer.h'),
+    'tkn_usage_init': (c_int, [POINTER(tkn_usage), c_uint32], 'usage.h'),
+    'tkn_usage_parse': (c_int, [POINTER(tkn_usage), c_uint32, c_char_p, c_size_t, c_char_p, c_size_t], 'usage.h'),
+    'tkn_usage_check': (c_int, [POINTER(tkn_usage)], 'usage.h'),
+    'tkn_llm_fail_name': (c_char_p, [c_int32], 'llm.h'),
+    'tkn_llm_callbacks_init': (c_int, [POINTER(tkn_llm_callbacks), c_uint32], 'llm.h'),
+    'tkn_llm_response_new': (c_int, [POINTER(c_void_p)], 'llm.h'),
+    'tkn_llm_response_free': (None, [c_void_p], 'llm.h'),
+    'tkn_llm_response_clear': (None, [c_void_p], 'llm.h'),
+    'tkn_llm_response_set_content': (c_int, [c_void_p, c_char_p, c_size_t], 'llm.h'),
+    'tkn_llm_response_set_tool_calls': (c_int, [c_void_p, c_char_p, c_size_t], 'llm.h'),
+    'tkn_llm_response_set_finish_reason': (c_int, [c_void_p, c_char_p, c_size_t], 'llm.h'),
+    'tkn_llm_response_set_usage_json': (c_int, [c_void_p, c_uint32, c_char_p, c_size_t], 'llm.h'),
+    'tkn_llm_response_set_usage': (c_int, [c_void_p, POINTER(tkn_usage)], 'llm.h'),
+    'tkn_llm_response_set_batched': (c_int, [c_void_p, c_int32], 'llm.h'),
+    'tkn_llm_response_set_error': (c_int, [c_void_p, c_int32, c_char_p, c_size_t], 'llm.h'),
+    'tkn_llm_response_content': (c_char_p, [c_void_p, POINTER(c_size_t)], 'llm.h'),
+    'tkn_llm_response_tool_calls': (c_char_p, [c_void_p, POINTER(c_size_t)], 'llm.h'),
+    'tkn_llm_response_finish_reason': (c_char_p, [c_void_p, POINTER(c_size_t)], 'llm.h'),
+    'tkn_llm_response_usage_json': (c_char_p, [c_void_p, POINTER(c_size_t)], 'llm.h'),
+    'tkn_llm_response_usage': (c_int, [c_void_p, POINTER(tkn_usage)], 'llm.h'),
+    'tkn_llm_response_error': (c_int32, [c_void_p, POINTER(c_void_p), POINTER(c_size_t)], 'llm.h'),
+    'tkn_llm_response_errmsg': (c_char_p, [c_void_p], 'llm.h'),
     'tkn_budget_options_init': (c_int, [POINTER(tkn_budget_options), c_uint32], 'budget.h'),
     'tkn_budget_new': (c_int, [POINTER(c_void_p), POINTER(tkn_budget_options), c_void_p, c_char_p, c_size_t], 'budget.h'),
     'tkn_budget_free': (None, [c_void_p], 'budget.h'),
@@ -988,9 +1170,6 @@ FUNCTIONS = {
     'tkn_cacheplan_add_prompt': (c_int, [c_void_p, c_int64, c_void_p], 'cacheplan.h'),
     'tkn_cacheplan_result_get': (c_int, [c_void_p, POINTER(tkn_cacheplan_result)], 'cacheplan.h'),
     'tkn_cacheplan_advice': (c_int, [c_void_p, POINTER(c_void_p), POINTER(c_size_t)], 'cacheplan.h'),
-    'tkn_usage_init': (c_int, [POINTER(tkn_usage), c_uint32], 'usage.h'),
-    'tkn_usage_parse': (c_int, [POINTER(tkn_usage), c_uint32, c_char_p, c_size_t, c_char_p, c_size_t], 'usage.h'),
-    'tkn_usage_check': (c_int, [POINTER(tkn_usage)], 'usage.h'),
     'tkn_prices_options_init': (c_int, [POINTER(tkn_prices_options), c_uint32], 'prices.h'),
     'tkn_prices_load': (c_int, [POINTER(c_void_p), c_char_p, c_size_t, POINTER(tkn_prices_options), c_char_p, c_size_t], 'prices.h'),
     'tkn_prices_new_default': (c_int, [POINTER(c_void_p)], 'prices.h'),
@@ -1064,6 +1243,22 @@ FUNCTIONS = {
     'tkn_meter_set_store': (c_int, [c_void_p, POINTER(tkn_store), c_char_p, c_size_t], 'store.h'),
     'tkn_meter_flush': (c_int, [c_void_p], 'store.h'),
     'tkn_meter_shared_stats': (c_int, [c_void_p, c_int, c_char_p, c_size_t, POINTER(tkn_meter_stats)], 'store.h'),
+    'tkn_agent_options_init': (c_int, [POINTER(tkn_agent_options), c_uint32], 'agent.h'),
+    'tkn_agent_new': (c_int, [POINTER(c_void_p), POINTER(tkn_agent_options), c_char_p, c_size_t], 'agent.h'),
+    'tkn_agent_free': (None, [c_void_p], 'agent.h'),
+    'tkn_agent_errmsg': (c_char_p, [c_void_p], 'agent.h'),
+    'tkn_agent_add_text': (c_int, [c_void_p, c_uint32, c_uint32, c_char_p, c_size_t, c_char_p, c_size_t], 'agent.h'),
+    'tkn_agent_add_tool': (c_int, [c_void_p, c_char_p, c_size_t], 'agent.h'),
+    'tkn_agent_turn_options_init': (c_int, [POINTER(tkn_agent_turn_options), c_uint32], 'agent.h'),
+    'tkn_agent_turn': (c_int, [c_void_p, c_void_p, POINTER(tkn_agent_turn_options), POINTER(c_void_p)], 'agent.h'),
+    'tkn_agent_tool': (c_int, [c_void_p, c_char_p, c_size_t, c_char_p, c_size_t, c_char_p, c_size_t, tkn_agent_tool_fn, c_void_p, POINTER(c_void_p), POINTER(c_size_t), POINTER(c_int32)], 'agent.h'),
+    'tkn_agent_result_free': (None, [c_void_p], 'agent.h'),
+    'tkn_agent_result_content': (c_char_p, [c_void_p, POINTER(c_size_t)], 'agent.h'),
+    'tkn_agent_result_tool_calls': (c_char_p, [c_void_p, POINTER(c_size_t)], 'agent.h'),
+    'tkn_agent_result_finish_reason': (c_char_p, [c_void_p], 'agent.h'),
+    'tkn_agent_result_model': (c_char_p, [c_void_p], 'agent.h'),
+    'tkn_agent_result_trace': (c_char_p, [c_void_p, POINTER(c_size_t)], 'agent.h'),
+    'tkn_agent_result_stats': (c_int, [c_void_p, POINTER(tkn_agent_stats)], 'agent.h'),
 }
 
 # libtokenomy-redis (tokenomy-redis/redis.h)
@@ -1077,4 +1272,4 @@ REDIS_FUNCTIONS = {
     'tkn_redis_errmsg': (c_size_t, [c_void_p, c_char_p, c_size_t], 'redis.h'),
 }
 
-OPAQUE = ['tkn_batch_reader', 'tkn_batch_writer', 'tkn_budget', 'tkn_budget_reservation', 'tkn_cacheplan', 'tkn_conv', 'tkn_meter', 'tkn_prices', 'tkn_prompt', 'tkn_prompt_builder', 'tkn_prune_report', 'tkn_pruner', 'tkn_redis', 'tkn_router', 'tkn_router_builder', 'tkn_router_cascade', 'tkn_schema', 'tkn_schema_result', 'tkn_task', 'tkn_tokenizer', 'tkn_toolcache']
+OPAQUE = ['tkn_agent', 'tkn_agent_result', 'tkn_batch_reader', 'tkn_batch_writer', 'tkn_budget', 'tkn_budget_reservation', 'tkn_cacheplan', 'tkn_conv', 'tkn_llm_response', 'tkn_meter', 'tkn_prices', 'tkn_prompt', 'tkn_prompt_builder', 'tkn_prune_report', 'tkn_pruner', 'tkn_redis', 'tkn_router', 'tkn_router_builder', 'tkn_router_cascade', 'tkn_schema', 'tkn_schema_result', 'tkn_task', 'tkn_tokenizer', 'tkn_toolcache']

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import ctypes
+import os
 from typing import Any, Callable, Iterable, List, Optional, Sequence, Tuple, Union
 
 from . import _ffi as ffi
@@ -296,6 +297,24 @@ class Tokenizer(Handle):
         out = ctypes.c_void_p()
         check(lib.tkn_tokenizer_new_for_model(ctypes.byref(out), b, len(b), buf,
                                               ctypes.sizeof(buf)), buf.value.decode())
+        return cls(out.value)
+
+    @classmethod
+    def load_ranks(cls, flavor: str, path: Optional[str] = None, data: Optional[bytes] = None,
+                   special: str = "refuse") -> "Tokenizer":
+        """A BPE tokenizer from a tiktoken rank file (path) or its bytes
+        (data); neither: the embedded ranks.  flavor: "cl100k_base" or
+        "o200k_base" (the pattern and special tokens)."""
+        o = options(ffi.tkn_ranks_options, "tkn_ranks_options_init", ffi.TKN_RANKS_OPTIONS_VERSION,
+                    flavor={"cl100k_base": ffi.TKN_BPE_CL100K, "o200k_base": ffi.TKN_BPE_O200K}[
+                        flavor], special=_special(special))
+        if path is not None:
+            o.path = os.fsencode(path)
+        if data is not None:
+            o.data, o.len = bytes(data), len(data)
+        out, buf = ctypes.c_void_p(), errbuf()
+        check(lib.tkn_tokenizer_load_ranks(ctypes.byref(out), ctypes.byref(o), buf,
+                                           ctypes.sizeof(buf)), lambda: buf.value.decode())
         return cls(out.value)
 
     @property

@@ -363,6 +363,8 @@ class Schema(Handle):
         if not isinstance(schema, (str, bytes)):
             schema = _json.dumps(schema)
         b = enc(schema)
+        #: the schema's text, as given (the agent hands it to the host)
+        self.source = b.decode("utf-8")
         opts = options(ffi.tkn_schema_options, "tkn_schema_options_init",
                        ffi.TKN_SCHEMA_OPTIONS_VERSION, **limits)
         super().__init__(new_with_errbuf(lib.tkn_schema_compile, b, len(b), ctypes.byref(opts)))
