@@ -106,3 +106,22 @@ void tkngo_store_table(tkn_store *t, uintptr_t h) {
   t->read = st_read;
   t->user = (void *)h;
 }
+
+/* ---- the model callbacks and the agent's ---- */
+int tkngo_llm_complete(const tkn_llm_request *req, tkn_llm_response *resp, void *user) {
+  return tkngoComplete((tkn_llm_request *)req, resp, (uintptr_t)user);
+}
+int tkngo_llm_count(const char *model, size_t model_len, const char *text, size_t len,
+                    int64_t *out, void *user) {
+  return tkngoLLMCount((char *)model, model_len, (char *)text, len, out, (uintptr_t)user);
+}
+int tkngo_llm_summarise(const char *text, size_t len, int64_t max_tokens, tkn_llm_response *resp,
+                        void *user) {
+  return tkngoSummarise((char *)text, len, max_tokens, resp, (uintptr_t)user);
+}
+void tkngo_sleep(int64_t ms, void *user) { tkngoSleep(ms, (uintptr_t)user); }
+int tkngo_agent_run(const char *tool, size_t tool_len, const char *args, size_t args_len,
+                    const char **result, size_t *result_len, void *user) {
+  return tkngoAgentRun((char *)tool, tool_len, (char *)args, args_len, (char **)result,
+                       result_len, (uintptr_t)user);
+}

@@ -18,4 +18,12 @@ int tkngo_end_file(uint32_t index, uint64_t requests, uint64_t bytes, void *user
 int tkngo_on_result(const tkn_batch_result *r, void *user);
 
 void tkngo_store_table(tkn_store *t, uintptr_t h);
+int tkngo_llm_complete(const tkn_llm_request *req, tkn_llm_response *resp, void *user);
+int tkngo_llm_count(const char *model, size_t model_len, const char *text, size_t len,
+                    int64_t *out, void *user);
+int tkngo_llm_summarise(const char *text, size_t len, int64_t max_tokens, tkn_llm_response *resp,
+                        void *user);
+void tkngo_sleep(int64_t ms, void *user);
+int tkngo_agent_run(const char *tool, size_t tool_len, const char *args, size_t args_len,
+                    const char **result, size_t *result_len, void *user);
 #endif

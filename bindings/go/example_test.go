@@ -21,7 +21,7 @@ func Example() {
 	}
 	defer conv.Close()
 	n, _ := tok.CountConv(conv, nil) // the whole conversation in one call
-	fmt.Println("counted:", n > 0) // the estimator's count; an exact encoding is exact
+	fmt.Println("counted:", n > 0)   // the estimator's count; an exact encoding is exact
 
 	o := tokenomy.DefaultBudgetOptions()
 	o.HardTokens = 10

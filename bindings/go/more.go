@@ -355,7 +355,7 @@ func CompileSchemaWithLimits(schema string, l SchemaLimits) (*Schema, error) {
 	if rc != 0 {
 		return nil, mkerr(rc, eb.String(), nil)
 	}
-	s := &Schema{p: p}
+	s := &Schema{p: p, source: schema}
 	runtime.SetFinalizer(s, (*Schema).Close)
 	return s, nil
 }

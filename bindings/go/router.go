@@ -445,7 +445,10 @@ func (c *Cascade) TotalCost() int64 {
 // ---- schema ----
 
 // Schema is a compiled JSON Schema: immutable, safe for concurrent use.
-type Schema struct{ p *C.tkn_schema }
+type Schema struct {
+	p      *C.tkn_schema
+	source string // the text it was compiled from (the agent hands it to the host)
+}
 
 // CompileSchema compiles a JSON Schema (draft 2020-12 subset, see schema.h).
 func CompileSchema(schema string) (*Schema, error) {
@@ -458,7 +461,7 @@ func CompileSchema(schema string) (*Schema, error) {
 	if rc != 0 {
 		return nil, mkerr(rc, eb.String(), nil)
 	}
-	s := &Schema{p: p}
+	s := &Schema{p: p, source: schema}
 	runtime.SetFinalizer(s, (*Schema).Close)
 	return s, nil
 }
