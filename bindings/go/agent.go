@@ -734,3 +734,11 @@ func (a *Agent) Tool(tool, args, scopeID string, run func(tool, args string) (st
 
 // FailName is "none", "rate_limit", ... for an error class.
 func FailName(class int) string { return cgostr(C.tkn_llm_fail_name(C.int32_t(class))) }
+
+// UsageJSON is the provider usage JSON set on the response ("" if none).
+func (r *LLMResponse) UsageJSON() string {
+	return cgetter(func(n *C.size_t) *C.char { return C.tkn_llm_response_usage_json(r.p, n) })
+}
+
+// Clear empties the response (for reuse).
+func (r *LLMResponse) Clear() { C.tkn_llm_response_clear(r.p) }

@@ -117,6 +117,13 @@ func TestLLMResponseAndExactEncodings(t *testing.T) {
 	if cls, msg := r.Error(); cls != FailRateLimit || msg != "slow down" || FailName(cls) != "rate_limit" {
 		t.Fatalf("error %d %q", cls, msg)
 	}
+	if !strings.Contains(r.UsageJSON(), `"input_tokens":3`) {
+		t.Fatalf("usage json %q", r.UsageJSON())
+	}
+	r.Clear()
+	if r.Content() != "" || r.UsageJSON() != "" {
+		t.Fatal("clear left content")
+	}
 	if err := r.SetContent("\xff"); !errors.Is(err, ErrUTF8) {
 		t.Fatalf("want ErrUTF8, got %v", err)
 	}
