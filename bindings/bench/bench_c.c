@@ -40,7 +40,7 @@ static size_t text_len, json_len;
 static volatile int64_t sink;
 
 static int op_count_short(void) {
-  int64_t n;
+  int64_t n = 0;
   int rc = tkn_tokenizer_count(tok, text, text_len, &n);
   sink = n;
   return rc;
@@ -49,7 +49,7 @@ static int op_count_short(void) {
 /* a whole conversation crosses in one call: load (replaces, drops the cached
  * counts) then count every message */
 static int op_load_count_conv(void) {
-  int64_t n;
+  int64_t n = 0;
   int rc = tkn_conv_load(conv, TKN_FORMAT_AUTO, json, json_len);
   if (!rc) rc = tkn_tokenizer_count_conv(tok, conv, NULL, &n, NULL);
   sink = n;
@@ -58,7 +58,7 @@ static int op_load_count_conv(void) {
 
 /* recount of an unchanged conversation: the per-message cache answers */
 static int op_count_conv_cached(void) {
-  int64_t n;
+  int64_t n = 0;
   int rc = tkn_tokenizer_count_conv(tok, conv, NULL, &n, NULL);
   sink = n;
   return rc;
