@@ -337,13 +337,16 @@ type AgentOptions struct {
 	// CascadeScore (optional): the confidence of an answer.
 	CascadeScore func(content string) (float64, error)
 
-	Model            string // without a router
-	Tokenizer        *Tokenizer
-	Router           *Router
-	Budget           *Budget
-	Prices           *Prices
-	Meter            *Meter
-	ToolCache        *ToolCache
+	Model     string // without a router
+	Tokenizer *Tokenizer
+	Router    *Router
+	Budget    *Budget
+	Prices    *Prices
+	Meter     *Meter
+	ToolCache *ToolCache
+	// Prune (nil: score mode, keep the last 2 turns); MaxTokens and the
+	// summariser are set by the agent, callbacks are not used.
+	Prune            *PruneOptions
 	MaxContextTokens int64
 	OutputCap        int64 // 0: the default (1024)
 	NoCascade        bool
@@ -368,6 +371,7 @@ func tkngoComplete(req *C.tkn_llm_request, resp *C.tkn_llm_response, h C.uintptr
 	st := cgo.Handle(h).Value().(*agentState)
 	r := &LLMResponse{p: resp}
 	defer func() {
+		r.p = nil // tokenomy's: a response kept past the callback is inert
 		if x := recover(); x != nil {
 			st.fail(recovered(x))
 			rc = 1
@@ -411,6 +415,7 @@ func tkngoSummarise(text *C.char, n C.size_t, max C.int64_t, resp *C.tkn_llm_res
 	st := cgo.Handle(h).Value().(*agentState)
 	r := &LLMResponse{p: resp}
 	defer func() {
+		r.p = nil
 		if x := recover(); x != nil {
 			st.fail(recovered(x))
 			rc = 1
@@ -490,6 +495,18 @@ func NewAgent(o AgentOptions) (*Agent, error) {
 			frees = append(frees, unsafe.Pointer(cs))
 			*p, *n = cs, C.size_t(len(s))
 		}
+	}
+	if o.Prune != nil {
+		prune, err := o.Prune.c()
+		if err != nil {
+			a.h.Delete()
+			return nil, err
+		}
+		// C memory: cgo forbids passing Go memory that holds a Go pointer
+		pp := (*C.tkn_prune_options)(C.malloc(C.size_t(unsafe.Sizeof(prune))))
+		*pp = prune
+		frees = append(frees, unsafe.Pointer(pp))
+		c.prune = pp
 	}
 	str(o.Model, &c.model, &c.model_len)
 	str(o.Workflow, &c.workflow, &c.workflow_len)

@@ -66,6 +66,21 @@ func TestAgentModelErrorsAndHostErrors(t *testing.T) {
 	}
 }
 
+func TestAgentPrunesALongHistory(t *testing.T) {
+	var seen []*LLMRequest
+	a := ok(NewAgent(AgentOptions{Model: "m", MaxContextTokens: 80,
+		Prune: &PruneOptions{Mode: PruneScore, KeepLastTurns: 1},
+		Complete: func(req *LLMRequest, resp *LLMResponse) error {
+			seen = append(seen, req)
+			noerr(t, resp.SetContent("ok"))
+			return resp.SetUsageJSON(UsageAuto, usageJSON(req, 1))
+		}}))
+	r := ok(a.Turn(longConv(t), nil))
+	if r.FinishReason != "stop" || r.Stats.PrunedMessages == 0 || r.Stats.ContextTokensAfter > 80 {
+		t.Fatalf("stats %+v", r.Stats)
+	}
+}
+
 func TestAgentRetriesAnInvalidAnswer(t *testing.T) {
 	answers := []string{`{"ok":"no"}`, `{"ok":true}`}
 	var slept []int64

@@ -206,14 +206,28 @@ const (
 	PruneSummarise = C.TKN_PRUNE_SUMMARISE
 )
 
-// PruneOptions of one run (fields of tkn_prune_options; zero values other
-// than MaxTokens and Mode keep the C defaults when Defaults is used).
+// PruneOptions of one run: the fields of tkn_prune_options, named so that
+// the zero value of each keeps the C default.
 type PruneOptions struct {
-	Mode             int
-	MaxTokens        int64
-	KeepLastTurns    int // -1: the default
-	AllowPartial     bool
-	SummaryMaxTokens int64
+	Mode      int
+	MaxTokens int64
+	Count     *CountOptions // nil: OpenAI's overheads
+	Provider  Format        // FormatAuto: the conversation's own
+	// the invariants (on by default)
+	NoProtectToolPairs, NoFixProviderOrder bool
+	// trim
+	StrategyFirst  bool     // keep the oldest messages instead of the newest
+	IncludeSystem  bool     // strategy last: keep a leading system message
+	StartOn, EndOn []string // role names; none: any
+	AllowPartial   bool
+	// score
+	KeepLastTurns int // 0: the default (2); -1: none
+	NoKeepSystem  bool
+	Weights       *[3]float64 // recency, kind, density; nil: the defaults
+	// summarise
+	SummariseFromTrim bool   // summarise what trim (not score) would drop
+	SummaryRole       string // "user" (default) or "system"
+	SummaryMaxTokens  int64
 	// Score (nil: built in) is the score of message i, higher kept first.
 	Score func(i int) (float64, error)
 	// Summarise writes the summary of the dropped messages.
@@ -269,18 +283,73 @@ func indices(p *C.size_t, n C.size_t) []int {
 	return out
 }
 
-// Run prunes conv in place (the whole conversation in one call).
-func (pr *Pruner) Run(conv *Conv, o PruneOptions) (*PruneReport, error) {
+// c is the C form of the options' plain fields (no callbacks).
+func (o *PruneOptions) c() (C.tkn_prune_options, error) {
 	var c C.tkn_prune_options
 	C.tkn_prune_options_init(&c, C.TKN_PRUNE_OPTIONS_VERSION)
 	c.mode, c.max_tokens = C.int32_t(o.Mode), C.int64_t(o.MaxTokens)
-	if o.KeepLastTurns >= 0 {
-		c.keep_last_turns = C.uint32_t(o.KeepLastTurns)
+	if o.Count != nil {
+		c.count = *o.Count.c()
+	}
+	c.provider = C.int32_t(o.Provider)
+	if o.NoProtectToolPairs {
+		c.protect_tool_pairs = 0
+	}
+	if o.NoFixProviderOrder {
+		c.fix_provider_order = 0
+	}
+	if o.StrategyFirst {
+		c.strategy = C.TKN_PRUNE_FIRST
+	}
+	if o.IncludeSystem {
+		c.include_system = 1
+	}
+	for _, set := range []struct {
+		roles []string
+		dst   *C.uint32_t
+	}{{o.StartOn, &c.start_on}, {o.EndOn, &c.end_on}} {
+		for _, r := range set.roles {
+			code, err := roleCode(r)
+			if err != nil {
+				return c, err
+			}
+			*set.dst |= 1 << uint(code)
+		}
 	}
 	if o.AllowPartial {
 		c.allow_partial = 1
 	}
+	if o.KeepLastTurns > 0 {
+		c.keep_last_turns = C.uint32_t(o.KeepLastTurns)
+	} else if o.KeepLastTurns < 0 {
+		c.keep_last_turns = 0
+	}
+	if o.NoKeepSystem {
+		c.keep_system = 0
+	}
+	if o.Weights != nil {
+		c.weight_recency, c.weight_kind, c.weight_density = C.double(o.Weights[0]), C.double(o.Weights[1]), C.double(o.Weights[2])
+	}
+	if o.SummariseFromTrim {
+		c.summarise_from = C.TKN_PRUNE_TRIM
+	}
+	if o.SummaryRole != "" {
+		code, err := roleCode(o.SummaryRole)
+		if err != nil {
+			return c, err
+		}
+		c.summary_role = C.int32_t(code)
+	}
 	c.summary_max_tokens = C.int64_t(o.SummaryMaxTokens)
+	return c, nil
+}
+
+// Run prunes conv in place (the whole conversation in one call).
+func (pr *Pruner) Run(conv *Conv, o PruneOptions) (*PruneReport, error) {
+	c, err := o.c()
+	if err != nil {
+		return nil, err
+	}
 	st := &pruneState{score: o.Score, summarise: o.Summarise}
 	h := cgo.NewHandle(st)
 	defer h.Delete()

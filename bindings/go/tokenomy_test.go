@@ -351,7 +351,7 @@ func TestPruneKeepsToolPairsAndUsesGoCallbacks(t *testing.T) {
 	boom := errors.New("scorer down")
 	c2 := longConv(t)
 	before := ok(c2.JSON(FormatOpenAI))
-	_, err := pr.Run(c2, PruneOptions{Mode: PruneScore, MaxTokens: 80, KeepLastTurns: 0,
+	_, err := pr.Run(c2, PruneOptions{Mode: PruneScore, MaxTokens: 80, KeepLastTurns: -1,
 		Score: func(i int) (float64, error) { return 0, boom }})
 	if !errors.Is(err, ErrCallback) || !errors.Is(err, boom) {
 		t.Fatalf("want boom, got %v", err)
@@ -366,6 +366,14 @@ func TestPruneKeepsToolPairsAndUsesGoCallbacks(t *testing.T) {
 		}}))
 	if rep.Summary != 1 || ok(c3.Text(rep.SummaryIndex)) != "Asked about dragons." {
 		t.Fatalf("summary %+v", rep)
+	}
+	c4 := longConv(t)
+	rep = ok(pr.Run(c4, PruneOptions{Mode: PruneTrim, MaxTokens: 70, StrategyFirst: true, EndOn: []string{"user"}}))
+	if c4.Len() != 2 || c4.Role(1) != "user" || rep.TokensAfter > 70 || rep.Messages[len(rep.Messages)-1].Action != 1 {
+		t.Fatalf("trim first: %d messages, report %+v", c4.Len(), rep)
+	}
+	if _, err := pr.Run(longConv(t), PruneOptions{MaxTokens: 60, StartOn: []string{"wizard"}}); !errors.Is(err, ErrInvalid) {
+		t.Fatalf("want ErrInvalid for an unknown role, got %v", err)
 	}
 }
 

@@ -154,5 +154,18 @@ class ExactEncodingTest(unittest.TestCase):
             Tokenizer.load_ranks("cl100k_base", data=b"not a rank file\n")
 
 
+class BorrowedResponseTest(unittest.TestCase):
+    def test_a_response_kept_past_the_callback_is_closed(self):
+        kept = []
+
+        def complete(req, resp):
+            kept.append(resp)
+            return {"content": "ok", "usage": usage(req)}
+        tokenomy.Agent(complete, model="m").turn(conversation())
+        self.assertTrue(kept[0].closed)
+        with self.assertRaisesRegex(Exception, "closed"):
+            kept[0].content = "late"
+
+
 if __name__ == "__main__":
     unittest.main()

@@ -254,7 +254,7 @@ class Agent(Handle):
                 _park(e)
                 return 1
             finally:
-                r._ptr = None
+                r.close()  # tokenomy's: unusable once the callback returns
         keep.append(ftype(ffi.tkn_llm_callbacks, "complete")(ctramp))
         cbs.complete = keep[-1]
         if count_tokens is not None:
@@ -280,7 +280,7 @@ class Agent(Handle):
                     _park(e)
                     return 1
                 finally:
-                    r._ptr = None
+                    r.close()
             keep.append(ftype(ffi.tkn_llm_callbacks, "summarise")(stramp))
             cbs.summarise = keep[-1]
         if sleep is not None:
