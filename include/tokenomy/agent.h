@@ -93,8 +93,9 @@ typedef struct tkn_agent_options {
   tkn_toolcache *toolcache;      /* NULL: tkn_agent_tool always runs the tool */
   const tkn_prune_options *prune; /* copied; NULL: score mode, keep the last 2 turns.
                                     max_tokens and the summariser are set by the agent */
-  int64_t max_context_tokens;    /* prune the history above this many tokens
-                                    (0: prune only under a soft budget) */
+  int64_t max_context_tokens;    /* prune the history when it passes this many
+                                    tokens (0: prune only under a soft budget);
+                                    it is cut down to context_target_tokens */
   int64_t output_cap;            /* default output cap, > 0 (default 1024) */
   int32_t cascade;               /* 1 (default): cascade where the router's rule allows */
   int32_t append_reply;          /* 1 (default): append the accepted answer to the conversation */
@@ -110,11 +111,19 @@ typedef struct tkn_agent_options {
    * number at the router config's confidence_path in a JSON answer. */
   int (*cascade_score)(const char *content, size_t len, double *confidence, void *user);
   void *cascade_score_user;
+  /* Where pruning for max_context_tokens cuts the history down to (0: half
+   * of max_context_tokens; at most max_context_tokens).  The gap makes
+   * pruning rare and large: between two prunes the history only grows at
+   * its end, so each request's history is the previous request's plus the
+   * new messages, and the provider's prompt cache keeps serving it.  Pruning
+   * to just under the limit would rewrite the history (and pay a summary)
+   * on every turn once the limit is reached. */
+  int64_t context_target_tokens;
 } tkn_agent_options;
 #define TKN_AGENT_OPTIONS_INIT                                                           \
   { TKN_AGENT_OPTIONS_VERSION, TKN_FORMAT_OPENAI, TKN_LLM_CALLBACKS_INIT, NULL, NULL,    \
     NULL, 0, NULL, NULL, NULL, NULL, NULL, 0, 1024, 1, 1, TKN_SCHEMA_RETRY_OPTIONS_INIT, \
-    NULL, 0, NULL, 0, NULL, NULL, NULL, NULL }
+    NULL, 0, NULL, 0, NULL, NULL, NULL, NULL, 0 }
 /* Fill *opts with the defaults of `version`.  TKN_ERR_INVALID for NULL,
  * TKN_ERR_VERSION for an unknown version. */
 TKN_API int tkn_agent_options_init(tkn_agent_options *opts, uint32_t version);

@@ -63,6 +63,13 @@ int tkn_agent_new(tkn_agent **out, const tkn_agent_options *opts, char *errbuf, 
                  "agent options: output_cap must be > 0 and max_context_tokens >= 0");
     return TKN_ERR_INVALID;
   }
+  if (opts->context_target_tokens < 0 ||
+      (opts->context_target_tokens > 0 && opts->context_target_tokens > opts->max_context_tokens)) {
+    tki_copy_err(errbuf, errlen,
+                 "agent options: context_target_tokens must be >= 0 and at most "
+                 "max_context_tokens");
+    return TKN_ERR_INVALID;
+  }
   tkn_schema_retry_step probe;
   if (tkn_schema_retry_next(&opts->retry, 1, &probe) != TKN_OK) {
     tki_copy_err(errbuf, errlen, "agent options: retry options out of range (see schema.h)");

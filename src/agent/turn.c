@@ -1,6 +1,7 @@
 /* One agent turn, as DESIGN.md draws it: budget, route, assemble, call,
  * validate / retry / escalate, cascade, meter, commit.  Every decision is
  * written to the trace as it is taken. */
+#include <stdio.h>
 #include <string.h>
 
 #include "agent_internal.h"
@@ -21,6 +22,7 @@ typedef struct turn {
   const char *tier_name;
   const char *reason;
   uint32_t attempt;
+  int64_t brief_words;        /* > 0: the budget halved the cap; ask for this many words at most */
   int failed;                 /* a library failure: the status to return */
 } turn;
 
@@ -138,6 +140,15 @@ static int do_call(turn *t, tkn_conv *history, const char *model, const char *ti
   if (!rc && purpose != TKN_LLM_PURPOSE_SUMMARY && t->opts->dynamic && t->opts->dynamic_len)
     rc = tkn_prompt_builder_add_text(b, TKN_SEG_DYNAMIC, TKN_STABILITY_VOLATILE, "tail", 4,
                                      t->opts->dynamic, t->opts->dynamic_len, NULL);
+  if (!rc && purpose != TKN_LLM_PURPOSE_SUMMARY && t->brief_words > 0) {
+    /* the cap was halved: say so, so the answer is short rather than cut off
+     * (dynamic, at the end: the cached prefix is not touched) */
+    char brief[96];
+    int bl = snprintf(brief, sizeof brief, "Answer in at most %lld words: the budget is low.",
+                      (long long)t->brief_words);
+    rc = tkn_prompt_builder_add_text(b, TKN_SEG_DYNAMIC, TKN_STABILITY_VOLATILE, "economy", 7,
+                                     brief, (size_t)bl, NULL);
+  }
   if (!rc) rc = tkn_prompt_assemble(&p, b, a->tok);
   if (rc) {
     lib_fail(t, rc, "assemble", tkn_prompt_builder_errmsg(b));
@@ -389,10 +400,180 @@ static int extractive(const char *text, size_t len, int64_t max_tokens, tki_buf 
   return out->failed ? TKN_ERR_NOMEM : TKN_OK;
 }
 
+/* ---- the fact ledger ----
+ * Summarisers, small models most of all, drop exact identifiers: an order
+ * number, a tracking number, a name.  Those are what later turns ask for, so
+ * they are taken out of the summarised text deterministically and the ones
+ * the summary left out are appended to it verbatim. */
+
+#define LEDGER_MAX_ITEMS 40
+
+static int is_digit(unsigned char c) { return c >= '0' && c <= '9'; }
+static int is_upper(unsigned char c) { return c >= 'A' && c <= 'Z'; }
+static int is_lower(unsigned char c) { return c >= 'a' && c <= 'z'; }
+static int is_tokch(unsigned char c) {
+  return is_digit(c) || is_upper(c) || is_lower(c) || c == '-' || c == '_' || c == '.' ||
+         c == '/' || c == '@' || c == '#' || c == ':' || c == '+' || c >= 0x80;
+}
+
+static int contains(const char *hay, size_t hl, const char *needle, size_t nl) {
+  if (!nl) return 1;
+  for (size_t i = 0; i + nl <= hl; i++)
+    if (hay[i] == needle[0] && !memcmp(hay + i, needle, nl)) return 1;
+  return 0;
+}
+
+/* Add an item ("\n"-framed in items) unless it is there already. */
+static void ledger_add(tki_buf *items, size_t *n, const char *s, size_t len) {
+  if (*n >= LEDGER_MAX_ITEMS || len < 3 || len > 64) return;
+  char key[70];
+  key[0] = '\n';
+  memcpy(key + 1, s, len);
+  key[len + 1] = '\n';
+  if (items->len && contains(items->data, items->len, key, len + 2)) return;
+  if (!items->len) tki_buf_putc(items, '\n');
+  tki_buf_append(items, s, len);
+  tki_buf_putc(items, '\n');
+  (*n)++;
+}
+
+/* Identifiers (tokens that mix letters and digits: ORD-10442, 1Z84..., KB-0412;
+ * e-mail addresses) and names (two or more capitalised words in a row), in
+ * order of first appearance.  Dates and times, plain numbers and
+ * snake_case keys are left out: they are not what a later turn asks for by
+ * name, and they would crowd the ledger. */
+static int ledger_items(const char *text, size_t len, tki_buf *items) {
+  size_t n = 0, i = 0;
+  size_t run_start = 0, run_end = 0, run_words = 0;
+  while (i < len && n < LEDGER_MAX_ITEMS) {
+    while (i < len && !is_tokch((unsigned char)text[i])) i++;
+    size_t b = i;
+    while (i < len && is_tokch((unsigned char)text[i])) i++;
+    size_t e = i;
+    while (e > b && strchr(".:-/_+#", text[e - 1])) e--;
+    if (e <= b) continue;
+    size_t digits = 0, letters = 0, uppers = 0, under = 0, at = 0, datech = 0;
+    for (size_t k = b; k < e; k++) {
+      unsigned char c = (unsigned char)text[k];
+      digits += is_digit(c);
+      letters += is_upper(c) || is_lower(c);
+      uppers += is_upper(c);
+      under += c == '_';
+      at += c == '@';
+      datech += is_digit(c) || c == '-' || c == ':' || c == 'T' || c == 'Z' || c == '.' || c == '+';
+    }
+    size_t len_tok = e - b;
+    int word = is_upper((unsigned char)text[b]) && uppers == 1 && letters == len_tok && len_tok >= 2;
+    if (word) {
+      /* a capitalised word continues the run when only one space separates them */
+      if (run_words && run_end + 1 == b && text[run_end] == ' ') {
+        run_end = e;
+        run_words++;
+      } else {
+        if (run_words >= 2) ledger_add(items, &n, text + run_start, run_end - run_start);
+        run_start = b;
+        run_end = e;
+        run_words = 1;
+      }
+      continue;
+    }
+    if (run_words >= 2) ledger_add(items, &n, text + run_start, run_end - run_start);
+    run_words = 0;
+    int snake = under && !uppers;
+    int date = datech == len_tok && len_tok >= 8 && is_digit((unsigned char)text[b]);
+    if ((digits && letters && !snake && !date) || (at && letters && memchr(text + b, '.', len_tok)))
+      ledger_add(items, &n, text + b, len_tok);
+  }
+  if (run_words >= 2) ledger_add(items, &n, text + run_start, run_end - run_start);
+  return items->failed ? TKN_ERR_NOMEM : TKN_OK;
+}
+
+/* The summarise prompt's list of identifiers to keep ("" if none). */
+static void ledger_hint(const tki_buf *items, tki_buf *out) {
+  if (!items->len) return;
+  tki_buf_puts(out, "Keep these identifiers and names verbatim:");
+  const char *p = items->data + 1, *end = items->data + items->len;
+  while (p < end) {
+    const char *q = memchr(p, '\n', (size_t)(end - p));
+    if (!q) break;
+    tki_buf_puts(out, " ");
+    tki_buf_append(out, p, (size_t)(q - p));
+    tki_buf_puts(out, q + 1 < end ? ";" : ".");
+    p = q + 1;
+  }
+  tki_buf_puts(out, "\n");
+}
+
+/* Make t->summary fit `room` tokens (room <= 0: no limit) with every ledger
+ * item of the source in it: the items the summary lacks are appended as
+ * "Kept verbatim: ...", the prose is cut to leave them room (they take at
+ * most two thirds of it). */
+static int summary_with_ledger(turn *t, const tki_buf *items, int64_t room) {
+  tki_buf led;
+  tki_buf_init(&led);
+  const char *p = items->len ? items->data + 1 : NULL, *end = items->len ? items->data + items->len : NULL;
+  int any = 0;
+  int64_t appended = 0;
+  while (p && p < end) {
+    const char *q = memchr(p, '\n', (size_t)(end - p));
+    if (!q) break;
+    size_t il = (size_t)(q - p);
+    if (!contains(t->summary.s, t->summary.len, p, il)) {
+      size_t mark = led.len;
+      tki_buf_puts(&led, any ? "; " : "Kept verbatim: ");
+      tki_buf_append(&led, p, il);
+      if (room > 0 && count_text(t, NULL, led.data, led.len) > room * 2 / 3) {
+        led.len = mark; /* no room for more */
+        break;
+      }
+      any = 1;
+      appended++;
+    }
+    p = q + 1;
+  }
+  if (led.failed) {
+    tki_buf_free(&led);
+    return lib_fail(t, TKN_ERR_NOMEM, "summary", "out of memory");
+  }
+  int64_t led_tokens = any ? count_text(t, NULL, led.data, led.len) + 2 : 0;
+  size_t cut = t->summary.len;
+  if (room > 0) {
+    int64_t prose_room = room - led_tokens;
+    while (cut > 0 && count_text(t, NULL, t->summary.s, cut) > prose_room) {
+      cut = cut * 3 / 4;
+      while (cut > 0 && ((unsigned char)t->summary.s[cut] & 0xC0) == 0x80) cut--;
+    }
+  }
+  if (!any) {
+    t->summary.len = cut;
+    t->summary.s[cut] = '\0';
+    tki_buf_free(&led);
+    return TKN_OK;
+  }
+  tki_buf full;
+  tki_buf_init(&full);
+  tki_buf_append(&full, t->summary.s, cut);
+  if (cut) tki_buf_puts(&full, "\n");
+  tki_buf_append(&full, led.data, led.len);
+  tki_buf_puts(&full, ".");
+  tki_buf_free(&led);
+  size_t fl = 0;
+  char *f = tki_buf_steal(&full, &fl);
+  if (!f) return lib_fail(t, TKN_ERR_NOMEM, "summary", "out of memory");
+  tki_free(t->summary.s);
+  t->summary.s = f;
+  t->summary.len = fl;
+  step_begin(t, "ledger");
+  kv_int(t, "identifiers_appended", appended);
+  step_end(t);
+  return TKN_OK;
+}
+
 /* Summarise `text`: the host's summariser, else complete() on the cheapest
- * tier (allow_model), else an extract.  The summary goes to t->summary. */
+ * tier (allow_model), else an extract.  The summary goes to t->summary.
+ * `items` (may be NULL) are the identifiers to name in the model's prompt. */
 static int summarise_text(turn *t, const char *text, size_t len, int64_t max_tokens,
-                          int allow_model) {
+                          int allow_model, const tki_buf *items) {
   tkn_agent *a = t->a;
   const char *how = "extract";
   tki_buf out;
@@ -427,8 +608,10 @@ static int summarise_text(turn *t, const char *text, size_t len, int64_t max_tok
     tki_buf_init(&ask);
     tki_buf_printf(&ask,
                    "Summarise this conversation in at most %lld tokens. Keep every name, "
-                   "number, identifier and decision.\n\n",
+                   "number, identifier and decision.\n",
                    (long long)max_tokens);
+    if (items) ledger_hint(items, &ask);
+    tki_buf_puts(&ask, "\n");
     tki_buf_append(&ask, text, len);
     if (!rc && ask.failed) rc = TKN_ERR_NOMEM;
     if (!rc) rc = tkn_conv_append_text(sc, TKN_ROLE_USER, ask.data, ask.len);
@@ -483,17 +666,20 @@ static int prune_summarise_cb(tkn_conv *conv, const size_t *dropped, size_t n, i
   }
   /* the message overhead is part of max_tokens: leave room for it */
   int64_t room = max_tokens > 24 ? max_tokens - 12 : max_tokens / 2;
-  int rc = summarise_text(t, src.data ? src.data : "", src.len, room, 1);
+  if (room < 1) room = 1;
+  tki_buf items;
+  tki_buf_init(&items);
+  int rc = ledger_items(src.data ? src.data : "", src.len, &items);
+  if (rc) lib_fail(t, rc, "summary", "out of memory");
+  if (!rc) rc = summarise_text(t, src.data ? src.data : "", src.len, room, 1, &items);
   tki_buf_free(&src);
+  /* identifiers the summary dropped are appended; a summary longer than its
+   * room would be refused by the pruner: the prose is cut to fit */
+  if (!rc) rc = summary_with_ledger(t, &items, room);
+  tki_buf_free(&items);
   if (rc) return 1;
-  /* a summary longer than its room would be refused by the pruner: cut it */
-  size_t cut = t->summary.len;
-  while (cut > 0 && count_text(t, NULL, t->summary.s, cut) > room) {
-    cut = cut * 3 / 4;
-    while (cut > 0 && ((unsigned char)t->summary.s[cut] & 0xC0) == 0x80) cut--;
-  }
   *text = t->summary.s;
-  *len = cut;
+  *len = t->summary.len;
   return 0;
 }
 
@@ -507,17 +693,78 @@ typedef struct prune_plan {
   int32_t summary_role;
 } prune_plan;
 
-static int run_prune(turn *t, int64_t target, int force_summary, prune_plan *plan) {
+/* Tokens of what score and summarise modes must keep when the last `keep`
+ * turns are kept: system and developer messages, pinned ones, and every
+ * message from the keep-th last user message on. */
+static int64_t must_keep_tokens(tkn_conv *c, const int64_t *per, size_t n, uint32_t keep,
+                                int keep_system) {
+  size_t from = n, users = 0;
+  while (from > 0 && users < keep) {
+    from--;
+    if (tkn_conv_role(c, from) == TKN_ROLE_USER) users++;
+  }
+  int64_t sum = 0;
+  for (size_t i = 0; i < n; i++) {
+    int role = tkn_conv_role(c, i);
+    if (i >= from || tkn_conv_pinned(c, i) ||
+        (keep_system && (role == TKN_ROLE_SYSTEM || role == TKN_ROLE_DEVELOPER)))
+      sum += per[i];
+  }
+  return sum;
+}
+
+/* Prune t->work to about `target` tokens.  In score and summarise modes the
+ * last turns are kept whole; when they (with their tool results) and the
+ * summary's room do not fit the target, only the current turn is kept, and
+ * the target grows to what must be kept.  A summarise run whose summary
+ * could not be added would lose what it dropped: it is undone (the history
+ * goes as it is).  `orig` is the caller's conversation t->work was cloned
+ * from. */
+static int run_prune(turn *t, tkn_conv *orig, int64_t ctx, int64_t target, int force_summary,
+                     prune_plan *plan) {
   tkn_agent *a = t->a;
   tkn_prune_options po = a->prune;
-  po.max_tokens = target;
   if (force_summary) po.mode = TKN_PRUNE_SUMMARISE;
+  int64_t room = 0;
   if (po.mode == TKN_PRUNE_SUMMARISE) {
-    /* room for a useful summary: a third of the target unless the host chose */
-    if (po.summary_max_tokens <= 0) po.summary_max_tokens = target / 3 > 16 ? target / 3 : 16;
+    /* room for a useful summary (identifiers included): a third of the
+     * target, at least 64 and at most 512 tokens, unless the host chose */
+    if (po.summary_max_tokens <= 0) {
+      room = target / 3;
+      if (room < 64) room = 64;
+      if (room > 512) room = 512;
+      po.summary_max_tokens = room;
+    }
+    room = po.summary_max_tokens;
     po.summarise = prune_summarise_cb;
     po.summarise_user = t;
   }
+  if (po.mode != TKN_PRUNE_TRIM) {
+    size_t n = tkn_conv_count(t->work);
+    int64_t *per = tki_malloc((n ? n : 1) * sizeof *per);
+    int64_t total = 0;
+    if (!per) return lib_fail(t, TKN_ERR_NOMEM, "prune", "out of memory");
+    int rc = tkn_tokenizer_count_conv(a->tok, t->work, &po.count, &total, per);
+    if (rc) {
+      tki_free(per);
+      return lib_fail(t, rc, "prune", tkn_conv_errmsg(t->work));
+    }
+    int64_t need = must_keep_tokens(t->work, per, n, po.keep_last_turns, po.keep_system) + room + 8;
+    if (need > target && po.keep_last_turns > 1) {
+      po.keep_last_turns = 1;
+      need = must_keep_tokens(t->work, per, n, 1, po.keep_system) + room + 8;
+    }
+    tki_free(per);
+    if (need > target) target = need;
+    if (target >= ctx) {
+      step_begin(t, "prune");
+      kv_int(t, "target_tokens", target);
+      kv_cstr(t, "skipped", "what must be kept and the summary's room leave nothing to prune");
+      step_end(t);
+      return TKN_OK;
+    }
+  }
+  po.max_tokens = target;
   tkn_prune_report *rep = NULL;
   int rc = tkn_prune_run(a->pruner, t->work, &po, &rep);
   step_begin(t, "prune");
@@ -525,6 +772,7 @@ static int run_prune(turn *t, int64_t target, int force_summary, prune_plan *pla
                      : po.mode == TKN_PRUNE_SCORE   ? "score"
                                                     : "trim");
   kv_int(t, "target_tokens", target);
+  kv_int(t, "keep_last_turns", po.keep_last_turns);
   if (rc == TKN_ERR_BUDGET || rc == TKN_ERR_CALLBACK) {
     /* what must be kept does not fit: send the history as it is */
     kv_cstr(t, "skipped", tkn_prune_errmsg(a->pruner));
@@ -545,6 +793,24 @@ static int run_prune(turn *t, int64_t target, int force_summary, prune_plan *pla
   int32_t sstat = 0;
   size_t sidx = 0;
   tkn_prune_report_summary(rep, &sstat, NULL, &sidx);
+  if (po.mode == TKN_PRUNE_SUMMARISE && sstat != TKN_PRUNE_SUMMARY_ADDED && nd > 0) {
+    /* the messages would be dropped unsummarised: keep them instead */
+    tkn_conv *back = NULL;
+    rc = tkn_conv_clone(&back, orig);
+    tkn_prune_report_free(rep);
+    if (rc) {
+      step_end(t);
+      return lib_fail(t, rc, "prune", "cannot restore the history");
+    }
+    tkn_conv_free(t->work);
+    t->work = back;
+    kv_cstr(t, "skipped", sstat == TKN_PRUNE_SUMMARY_TOO_LONG
+                              ? "the summary did not fit: the history is kept rather than lost"
+                              : "the summary failed: the history is kept rather than lost");
+    step_end(t);
+    if (t->failed) return t->failed;
+    return TKN_OK;
+  }
   size_t n = tkn_prune_report_count(rep);
   plan->keep = tki_malloc(n ? n : 1);
   if (!plan->keep) {
@@ -786,23 +1052,32 @@ int tkn_agent_turn(tkn_agent *a, tkn_conv *conv, const tkn_agent_turn_options *o
   if (bs.level == TKN_BUDGET_HARD) {
     closed = 1;
   } else {
-    int64_t target = 0;
+    /* Hysteresis: the history is pruned when it passes the limit, down to
+     * the (lower) target, so pruning is rare and the history in between is
+     * an append-only prefix the prompt cache keeps. */
+    int64_t limit = a->o.max_context_tokens, target = 0;
+    int64_t low = a->o.context_target_tokens > 0 ? a->o.context_target_tokens : limit / 2;
     int force_summary = 0;
     if (bs.level == TKN_BUDGET_SOFT) {
-      target = ctx / 2;
-      if (a->o.max_context_tokens && a->o.max_context_tokens < target) target = a->o.max_context_tokens;
+      /* economise: with a limit, hold the history under the target (down to
+       * half of it when it passes); without one, halve it */
+      if (!limit)
+        target = ctx / 2;
+      else if (ctx > low)
+        target = low / 2;
       force_summary = 1;
       cap = cap / 2 > 0 ? cap / 2 : 1;
+      if (!opts->schema) t.brief_words = cap * 3 / 5 > 1 ? cap * 3 / 5 : 1;
       step_begin(&t, "economise");
       kv_cstr(&t, "why", "soft budget limit reached");
       kv_int(&t, "output_cap", cap);
       kv_int(&t, "context_target", target);
       step_end(&t);
-    } else if (a->o.max_context_tokens && ctx > a->o.max_context_tokens) {
-      target = a->o.max_context_tokens;
+    } else if (limit && ctx > limit) {
+      target = low;
     }
     if (target > 0) {
-      rc = run_prune(&t, target, force_summary, &plan);
+      rc = run_prune(&t, conv, ctx, target, force_summary, &plan);
       if (rc) goto fail;
     }
   }
@@ -1053,7 +1328,13 @@ int tkn_agent_turn(tkn_agent *a, tkn_conv *conv, const tkn_agent_turn_options *o
     for (size_t i = 0; i < n; i++) all[i] = i;
     rc = transcript(t.work, all, n, &src);
     tki_free(all);
-    if (!rc) rc = summarise_text(&t, src.data ? src.data : "", src.len, 256, 0);
+    tki_buf items;
+    tki_buf_init(&items);
+    if (!rc) rc = ledger_items(src.data ? src.data : "", src.len, &items);
+    if (!rc) rc = summarise_text(&t, src.data ? src.data : "", src.len, 256, 0, &items);
+    /* the hand-over keeps every identifier of the conversation */
+    if (!rc) rc = summary_with_ledger(&t, &items, 0);
+    tki_buf_free(&items);
     tki_buf_free(&src);
     if (rc) {
       if (!t.failed) tki_err(a->err, rc, "turn: out of memory");

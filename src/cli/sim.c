@@ -1,5 +1,5 @@
 /* The simulated model: deterministic from the seed, the workflow, the turn,
- * the model and the attempt; never touches the network. */
+ * the model and the answering call of the turn; never touches the network. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -211,8 +211,12 @@ int sim_complete(const tkn_llm_request *rq, tkn_llm_response *resp, void *user) 
   const cJSON *dj = cJSON_GetObjectItemCaseSensitive(s->turn, "difficulty");
   double difficulty = cJSON_IsNumber(dj) ? dj->valuedouble : 0.5;
   const char *fid = cJSON_GetObjectItemCaseSensitive(s->flow, "id")->valuestring;
+  /* the draw depends on the turn, the model and how many times this turn
+   * was answered, not on calls made for other purposes (summaries) */
+  uint64_t nth = rq->purpose == TKN_LLM_PURPOSE_SUMMARY ? 1000u + rq->attempt
+                                                        : (uint64_t)++s->turn_calls;
   uint64_t h = sim_mix(s->seed ^ fnv(fid, strlen(fid), 0) ^ ((uint64_t)s->turn_index << 40) ^
-                       fnv(m->name, strlen(m->name), 0) ^ ((uint64_t)rq->attempt << 20));
+                       fnv(m->name, strlen(m->name), 0) ^ (nth << 20));
 
   int words = 0;
   char *text = NULL;
@@ -230,6 +234,37 @@ int sim_complete(const tkn_llm_request *rq, tkn_llm_response *resp, void *user) 
     }
     words = 60;
     prose(resp, head, words, h, &text);
+  } else if (s->tool_pending) {
+    /* the model asks for the turn's tool; the host runs it and asks again */
+    const cJSON *tool = cJSON_GetObjectItemCaseSensitive(s->turn, "tool");
+    cJSON *calls = cJSON_CreateArray(), *c = cJSON_CreateObject(), *fn = NULL;
+    char id[96];
+    snprintf(id, sizeof id, "call_%s_%d", fid, s->turn_index);
+    cJSON_AddItemToArray(calls, c);
+    cJSON_AddStringToObject(c, "id", id);
+    cJSON_AddStringToObject(c, "type", "function");
+    fn = cJSON_AddObjectToObject(c, "function");
+    cJSON_AddStringToObject(fn, "name", cJSON_GetObjectItemCaseSensitive(tool, "name")->valuestring);
+    cJSON_AddStringToObject(fn, "arguments",
+                            cJSON_GetObjectItemCaseSensitive(tool, "arguments")->valuestring);
+    char *js = cJSON_PrintUnformatted(calls);
+    cJSON_Delete(calls);
+    int64_t out = js ? count(s, js, strlen(js)) : 0;
+    char usage[256];
+    snprintf(usage, sizeof usage,
+             "{\"prompt_tokens\":%lld,\"completion_tokens\":%lld,"
+             "\"prompt_tokens_details\":{\"cached_tokens\":%lld}}",
+             (long long)input, (long long)out, (long long)cached);
+    int rc = js ? tkn_llm_response_set_tool_calls(resp, js, strlen(js)) : TKN_ERR_NOMEM;
+    free(js);
+    if (!rc) rc = tkn_llm_response_set_finish_reason(resp, "tool_calls", 10);
+    if (!rc) rc = tkn_llm_response_set_usage_json(resp, TKN_USAGE_OPENAI_CHAT, usage, strlen(usage));
+    if (rc) {
+      snprintf(s->err, sizeof s->err, "response: %s", tkn_llm_response_errmsg(resp));
+      s->failed = 1;
+      return 1;
+    }
+    return 0;
   } else {
     int missing = 0;
     const cJSON *n;
@@ -265,8 +300,9 @@ int sim_complete(const tkn_llm_request *rq, tkn_llm_response *resp, void *user) 
       words = 0;
     } else {
       words = natural_words(type);
-      const char *brev = strstr(rq->body, "Answer in at most ");
-      if (brev) {
+      /* the tightest of the length instructions it was given */
+      for (const char *brev = strstr(rq->body, "Answer in at most "); brev;
+           brev = strstr(brev + 18, "Answer in at most ")) {
         int limit = atoi(brev + 18);
         if (limit > 0 && limit < words) words = limit;
       }

@@ -30,6 +30,9 @@ typedef struct sim {
   const cJSON *flow;
   const cJSON *turn;
   int turn_index;
+  int tool_pending;          /* the turn's tool has not run yet: ask for it */
+  int turn_calls;            /* answering calls of this turn so far (summaries
+                                excluded, so a summary does not change the draw) */
   /* what the last answering call did */
   int last_correct;
   int last_missing;          /* needed facts absent from the request */

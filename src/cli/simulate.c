@@ -52,6 +52,8 @@ typedef struct run_stats {
   int64_t struct_out;   /* output tokens of task types with a schema */
   int64_t batch_cost;   /* cost of the latency-insensitive turns */
   int64_t input_cost;   /* input-side cost at list prices (cache reads at their price) */
+  int64_t input_cost_all_cached; /* the same input, every token a cache read: caching's floor */
+  int64_t input_cost_uncached;   /* the same input, no token a cache read */
   int64_t model_calls[SIM_MAX_MODELS];
   char model_names[SIM_MAX_MODELS][64];
   size_t n_models;
@@ -156,6 +158,7 @@ static tkn_agent *make_agent(const ctx *c, sim *s, unsigned tech, const cJSON *f
   if (tech & T_PRUNE) {
     o.budget = budget;
     o.max_context_tokens = (int64_t)num(opt, "max_context_tokens", 1800);
+    o.context_target_tokens = (int64_t)num(opt, "context_target_tokens", 0);
     o.prune = po;
   }
   o.output_cap = (tech & T_CAPS) ? 1024 : 4096;
@@ -187,6 +190,47 @@ static int set_task(tkn_task *task, const cJSON *turn) {
     }
   }
   if (!rc) rc = tkn_task_set_strings(task, "tags", 4, vals, lens, n);
+  return rc;
+}
+
+/* Add the figures of one tkn_agent_turn to the run's. */
+static void add_stats(run_stats *rs, const tkn_agent_result *r, int long_flow, int structured,
+                      int batch) {
+  tkn_agent_stats st = TKN_AGENT_STATS_INIT;
+  tkn_agent_result_stats(r, &st);
+  rs->calls += st.calls;
+  rs->input += st.input_tokens;
+  rs->cached += st.cached_tokens;
+  rs->cache_write += st.cache_write_tokens;
+  rs->output += st.output_tokens;
+  rs->cost += st.cost;
+  if (long_flow) rs->long_input += st.input_tokens;
+  if (structured) rs->struct_out += st.output_tokens;
+  if (batch) rs->batch_cost += st.cost;
+  rs->escalations += st.escalations;
+  rs->retries += st.retries;
+  rs->val_failures += st.validation_failures;
+  rs->pruned += st.pruned_messages;
+  rs->summaries += st.summaries;
+}
+
+/* The host ran the tool the model asked for: its result, as a "tool"
+ * message answering the first call's id. */
+static int append_tool_result(tkn_conv *conv, const tkn_agent_result *r, const char *result) {
+  size_t tl = 0;
+  const char *tc = tkn_agent_result_tool_calls(r, &tl);
+  cJSON *calls = cJSON_ParseWithLength(tc, tl);
+  const cJSON *id = cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(calls, 0), "id");
+  cJSON *m = cJSON_CreateObject();
+  cJSON_AddStringToObject(m, "role", "tool");
+  cJSON_AddStringToObject(m, "tool_call_id", cJSON_IsString(id) ? id->valuestring : "call_0");
+  cJSON_AddStringToObject(m, "content", result ? result : "");
+  char *js = cJSON_PrintUnformatted(m);
+  cJSON_Delete(m);
+  cJSON_Delete(calls);
+  int rc = js ? tkn_conv_insert_json(conv, tkn_conv_count(conv), TKN_FORMAT_OPENAI, js, strlen(js))
+              : TKN_ERR_NOMEM;
+  free(js);
   return rc;
 }
 
@@ -263,6 +307,7 @@ static int run(const ctx *c, unsigned tech, run_stats *rs, const char *label, in
       if (status) break;
       s.turn = turn;
       s.turn_index = ti;
+      s.turn_calls = 0;
       s.now_ms += gap;
       char req_id[64];
       snprintf(req_id, sizeof req_id, "%s-%d-%08llx", str(flow, "id"), ti,
@@ -299,6 +344,10 @@ static int run(const ctx *c, unsigned tech, run_stats *rs, const char *label, in
                  (long long)(s.now_ms / 1000), req_id);
         to.dynamic = dyn;
         to.dynamic_len = strlen(dyn);
+        /* OpenAI routes requests with one key to the same cache machines:
+         * one key for the requests that share the static prefix */
+        to.cache_key = str(c->wl, "name");
+        to.cache_key_len = strlen(to.cache_key);
       }
       if (tech & T_CAPS) {
         for (size_t i = 0; i < n_compiled; i++) {
@@ -310,36 +359,51 @@ static int run(const ctx *c, unsigned tech, run_stats *rs, const char *label, in
         }
         to.output_cap = (int64_t)num(caps, type, 0);
       }
+      /* a turn with a tool is the agent loop's two steps: the model asks
+       * for the tool, the host appends its result, the model answers */
+      const cJSON *tool = cJSON_GetObjectItemCaseSensitive(turn, "tool");
+      s.tool_pending = tool != NULL;
       tkn_agent_result *r = NULL;
       int rc = tkn_agent_turn(a, conv, &to, &r);
+      if (!rc && !s.failed && tool && !strcmp(tkn_agent_result_finish_reason(r), "tool_calls")) {
+        add_stats(rs, r, long_flow, cJSON_GetObjectItemCaseSensitive(schemas, type) != NULL,
+                  to.batch);
+        rc = append_tool_result(conv, r, str(tool, "result"));
+        tkn_agent_result_free(r);
+        r = NULL;
+        s.tool_pending = 0;
+        if (!rc && per_turn) {
+          /* the naive prompt carries a request id per request, as it stamps
+           * each one: the second call's system prompt differs too */
+          tkn_agent_free(per_turn);
+          char rid2[72];
+          snprintf(rid2, sizeof rid2, "%s-tool", req_id);
+          per_turn = a = make_agent(c, &s, tech, flow, budget, meter, &po, s.now_ms + 1000, rid2,
+                                    rs->err, sizeof rs->err);
+          if (!a) {
+            tkn_task_free(task);
+            status = 2;
+            break;
+          }
+        }
+        if (!rc) rc = tkn_agent_turn(a, conv, &to, &r);
+      }
+      s.tool_pending = 0;
       tkn_task_free(task);
-      tkn_agent_free(per_turn);
       if (rc || s.failed) {
         snprintf(rs->err, sizeof rs->err, "%s turn %d: %s", str(flow, "id"), ti,
                  s.failed ? s.err : tkn_agent_errmsg(a));
         tkn_agent_result_free(r);
+        tkn_agent_free(per_turn);
         status = 2;
         break;
       }
+      tkn_agent_free(per_turn);
       tkn_agent_stats st = TKN_AGENT_STATS_INIT;
       tkn_agent_result_stats(r, &st);
       const char *fin = tkn_agent_result_finish_reason(r);
       rs->turns++;
-      rs->calls += st.calls;
-      rs->input += st.input_tokens;
-      rs->cached += st.cached_tokens;
-      rs->cache_write += st.cache_write_tokens;
-      rs->output += st.output_tokens;
-      rs->cost += st.cost;
-      if (long_flow) rs->long_input += st.input_tokens;
-      if (cJSON_GetObjectItemCaseSensitive(schemas, type)) rs->struct_out += st.output_tokens;
-      if (to.batch || cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(turn, "batch")))
-        rs->batch_cost += st.cost;
-      rs->escalations += st.escalations;
-      rs->retries += st.retries;
-      rs->val_failures += st.validation_failures;
-      rs->pruned += st.pruned_messages;
-      rs->summaries += st.summaries;
+      add_stats(rs, r, long_flow, cJSON_GetObjectItemCaseSensitive(schemas, type) != NULL, to.batch);
       if (!strcmp(fin, "budget_exceeded")) rs->budget_exceeded++;
       if (!strcmp(fin, "error")) rs->errors++;
       if (!strcmp(fin, "length")) rs->truncated++;
@@ -366,9 +430,12 @@ static int run(const ctx *c, unsigned tech, run_stats *rs, const char *label, in
     tkn_model_price p = TKN_MODEL_PRICE_INIT;
     const char *name = s.models[i].name;
     if (tkn_meter_stats_get(meter, TKN_METER_MODEL, name, strlen(name), &m) == TKN_OK &&
-        tkn_prices_lookup(c->prices, name, strlen(name), &p) == TKN_OK)
-      rs->input_cost += (m.input_tokens - m.cache_read_tokens) * p.input +
-                        m.cache_read_tokens * ((p.has & TKN_PRICE_CACHE_READ) ? p.cache_read : p.input);
+        tkn_prices_lookup(c->prices, name, strlen(name), &p) == TKN_OK) {
+      int64_t read = (p.has & TKN_PRICE_CACHE_READ) ? p.cache_read : p.input;
+      rs->input_cost += (m.input_tokens - m.cache_read_tokens) * p.input + m.cache_read_tokens * read;
+      rs->input_cost_all_cached += m.input_tokens * read;
+      rs->input_cost_uncached += m.input_tokens * p.input;
+    }
   }
   for (size_t i = 0; i < s.n_models; i++) {
     rs->model_calls[i] = s.models[i].calls;
@@ -512,6 +579,15 @@ static void print_table(const ctx *c, const run_stats *base, const run_stats *op
     printf("| %-38s | %-40s | %14s | %14s | %9s | %9s |\n", TECHNIQUES[i].name, m[i].measure, w1,
            w2, r, m[i].expected);
   }
+  /* what caching could do at most here: the providers' cache-read discount
+   * (OpenAI: 50% for gpt-4o and gpt-4o-mini, 75% for gpt-4.1-mini) bounds it */
+  printf("\nPrompt caching's ceiling on this run: %s of the input cost, if every input token\n"
+         "were read from the cache at these models' cache-read prices; the run reaches %s\n"
+         "against its own uncached input cost (the table compares with the run whose prompt\n"
+         "is not cache-friendly).\n",
+         pct(opt->input_cost_uncached - opt->input_cost_all_cached, opt->input_cost_uncached, a,
+             sizeof a),
+         pct(opt->input_cost_uncached - opt->input_cost, opt->input_cost_uncached, b, sizeof b));
   printf("\nTotal saving: %s USD (%s of the baseline).  \"quality cost\": wrong or missing\n"
          "answers with the technique minus without it.\n",
          cli_usd(total_saving, 4, a, sizeof a), pct(total_saving, base->cost, b, sizeof b));
@@ -543,6 +619,8 @@ static void json_run(cJSON *o, const run_stats *r) {
   cJSON_AddNumberToObject(o, "structured_output_tokens", (double)r->struct_out);
   cJSON_AddNumberToObject(o, "batchable_cost", (double)r->batch_cost);
   cJSON_AddNumberToObject(o, "input_cost", (double)r->input_cost);
+  cJSON_AddNumberToObject(o, "input_cost_uncached", (double)r->input_cost_uncached);
+  cJSON_AddNumberToObject(o, "input_cost_all_cached", (double)r->input_cost_all_cached);
 }
 
 int cmd_simulate(int argc, char **argv) {

@@ -10,12 +10,18 @@
  *  "brevity": text,                            instruction for free-text answers
  *  "router": router config (router.h),
  *  "models": {model: {"capability": 0..1, "invalid_json": 0..1}},
- *  "optimise": {"max_context_tokens", "soft_budget_tokens", "keep_last_turns"},
+ *  "optimise": {"max_context_tokens", "context_target_tokens" (0: half the max),
+ *               "soft_budget_tokens", "keep_last_turns"},
  *  "workflows": [{"id", "workflow", "tenant", "gap_ms",
  *     "facts": {name: text},
  *     "turns": [{"user": text, "task_type", "difficulty": 0..1,
  *                "answer": text, "needs": [fact names], "batch": bool,
- *                "tags": [strings]}]}]}
+ *                "tags": [strings],
+ *                "tool": {"name", "arguments": JSON text, "result": text}}]}]}
+ *
+ * A turn with a "tool" is two model calls, as in a real agent loop: the
+ * model first asks for the tool (finish reason "tool_calls"), the host runs
+ * it and appends its result (a "tool" message), then the model answers.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -103,6 +109,16 @@ int wl_check(const cJSON *wl, char *err, size_t len) {
       if (want_string(t, "user", 1, tw, err, len) || want_string(t, "task_type", 1, tw, err, len) ||
           want_string(t, "answer", 0, tw, err, len))
         return 1;
+      const cJSON *tool = cJSON_GetObjectItemCaseSensitive(t, "tool");
+      if (tool) {
+        char tlw[160];
+        snprintf(tlw, sizeof tlw, "%s.tool", tw);
+        if (!cJSON_IsObject(tool)) return bad(err, len, tlw, "expected an object");
+        if (want_string(tool, "name", 1, tlw, err, len) ||
+            want_string(tool, "arguments", 1, tlw, err, len) ||
+            want_string(tool, "result", 1, tlw, err, len))
+          return 1;
+      }
       const cJSON *d = cJSON_GetObjectItemCaseSensitive(t, "difficulty");
       if (d && (!cJSON_IsNumber(d) || d->valuedouble < 0 || d->valuedouble > 1))
         return bad(err, len, tw, "difficulty: expected a number in [0, 1]");
@@ -202,7 +218,7 @@ static cJSON *common(gen *g, const char *name, const char *desc, const char *sys
             "{\"when\":{\"attr\":\"task_type\",\"in\":[\"classify\",\"extract\"]},"
             "\"tier\":\"small\",\"reason\":\"short structured task\",\"cascade\":true},"
             "{\"when\":{\"attr\":\"task_type\",\"eq\":\"summarise\"},\"tier\":\"small\","
-            "\"reason\":\"summary\"},"
+            "\"reason\":\"summary\",\"cascade\":true},"
             "{\"when\":{\"attr\":\"task_type\",\"in\":[\"reply\",\"review\"]},\"tier\":\"medium\","
             "\"reason\":\"conversation\",\"cascade\":true}],"
             "\"default_tier\":\"large\","
@@ -278,6 +294,131 @@ static void tools3(cJSON *wl, const char *a, const char *b, const char *c) {
 
 static const char *const INTENTS[] = {"refund", "shipping", "billing", "product", "account"};
 
+/* ---- tool results: what a support agent's history is mostly made of ---- */
+
+static const char *const PRODUCTS[] = {"Trailhead 40L backpack", "Ridgeline rain shell",
+                                       "Summit down jacket", "Basecamp 2P tent",
+                                       "Alpine trekking poles", "Cascade hiking boots",
+                                       "Merino base layer", "Canyon water filter"};
+static const char *const CARRIERS[] = {"UPS", "FedEx", "USPS", "DHL"};
+static const char *const PLACES[] = {"Memphis, TN", "Louisville, KY", "Reno, NV", "Columbus, OH",
+                                     "Allentown, PA", "Ontario, CA", "Dallas, TX"};
+static const char *const EVENTS[] = {"label created", "picked up", "arrived at facility",
+                                     "departed facility", "in transit", "out for delivery",
+                                     "delivery exception: address", "held at facility"};
+
+static void tracking_number(gen *g, char *out, size_t cap) {
+  static const char alnum[] = "0123456789ABCDEFGHJKLMNPRSTUVWXY";
+  size_t o = (size_t)snprintf(out, cap, "1Z");
+  for (int i = 0; i < 16 && o + 1 < cap; i++) out[o++] = alnum[pick(g, 32)];
+  out[o] = '\0';
+}
+
+/* The JSON an order-lookup API returns: customer, items, payment, shipment
+ * with its scan events.  Typically 400-700 tokens. */
+static char *order_record(gen *g, const char *order, const char *name, const char *intent,
+                          const char *tracking) {
+  cJSON *o = cJSON_CreateObject();
+  add_str(o, "order_id", order);
+  add_str(o, "status", !strcmp(intent, "refund") ? "return_requested" : "shipped");
+  char buf[160];
+  snprintf(buf, sizeof buf, "2026-11-%02dT%02d:%02d:00Z", 1 + pick(g, 20), pick(g, 24), pick(g, 60));
+  add_str(o, "placed_at", buf);
+  cJSON *cu = cJSON_AddObjectToObject(o, "customer");
+  add_str(cu, "name", name);
+  char email[96];
+  snprintf(email, sizeof email, "%s@example.com", name);
+  for (char *c = email; *c; c++) *c = *c == ' ' ? '.' : (*c >= 'A' && *c <= 'Z') ? (char)(*c + 32) : *c;
+  add_str(cu, "email", email);
+  snprintf(buf, sizeof buf, "CUS-%06d", pick(g, 999999));
+  add_str(cu, "customer_id", buf);
+  add_str(cu, "loyalty_tier", pick(g, 3) ? "member" : "gold");
+  cJSON *items = cJSON_AddArrayToObject(o, "items");
+  int n = 1 + pick(g, 3), total = 0;
+  for (int i = 0; i < n; i++) {
+    cJSON *it = cJSON_CreateObject();
+    snprintf(buf, sizeof buf, "NW-%05d", pick(g, 99999));
+    add_str(it, "sku", buf);
+    add_str(it, "title", PRODUCTS[pick(g, 8)]);
+    int qty = 1 + (pick(g, 5) == 0), cents = 2900 + pick(g, 30000);
+    cJSON_AddNumberToObject(it, "qty", qty);
+    snprintf(buf, sizeof buf, "%d.%02d", cents / 100, cents % 100);
+    add_str(it, "unit_price", buf);
+    add_str(it, "fulfilment", pick(g, 4) ? "warehouse" : "drop-ship");
+    total += qty * cents;
+    cJSON_AddItemToArray(items, it);
+  }
+  cJSON *pay = cJSON_AddObjectToObject(o, "payment");
+  add_str(pay, "method", pick(g, 2) ? "card" : "paypal");
+  snprintf(buf, sizeof buf, "%04d", pick(g, 9999));
+  add_str(pay, "card_last4", buf);
+  snprintf(buf, sizeof buf, "%d.%02d", total / 100, total % 100);
+  add_str(pay, "captured", buf);
+  add_str(pay, "currency", "USD");
+  cJSON *sh = cJSON_AddObjectToObject(o, "shipment");
+  add_str(sh, "carrier", CARRIERS[pick(g, 4)]);
+  add_str(sh, "service", pick(g, 3) ? "ground" : "2-day");
+  add_str(sh, "tracking_number", tracking);
+  snprintf(buf, sizeof buf, "%d %s Street, %s", 10 + pick(g, 990), LAST[pick(g, 6)],
+           PLACES[pick(g, 7)]);
+  add_str(sh, "ship_to", buf);
+  cJSON *ev = cJSON_AddArrayToObject(sh, "events");
+  int ne = 3 + pick(g, 4);
+  for (int i = 0; i < ne; i++) {
+    cJSON *e = cJSON_CreateObject();
+    snprintf(buf, sizeof buf, "2026-11-%02dT%02d:%02d:00Z", 5 + i, pick(g, 24), pick(g, 60));
+    add_str(e, "at", buf);
+    add_str(e, "location", PLACES[pick(g, 7)]);
+    add_str(e, "event", EVENTS[i == ne - 1 ? 5 + pick(g, 3) : pick(g, 5)]);
+    cJSON_AddItemToArray(ev, e);
+  }
+  char *notes = text(g, "", 25 + pick(g, 30));
+  add_str(o, "internal_notes", notes);
+  free(notes);
+  char *js = cJSON_PrintUnformatted(o);
+  cJSON_Delete(o);
+  return js;
+}
+
+/* A knowledge-base search: the top three passages with their scores, as a
+ * retrieval tool returns them.  Typically 700-1000 tokens. */
+static char *kb_results(gen *g, const char *intent) {
+  cJSON *o = cJSON_CreateObject();
+  cJSON *rs = cJSON_AddArrayToObject(o, "results");
+  for (int i = 0; i < 3; i++) {
+    cJSON *r = cJSON_CreateObject();
+    char buf[96];
+    snprintf(buf, sizeof buf, "KB-%04d", pick(g, 9999));
+    add_str(r, "id", buf);
+    snprintf(buf, sizeof buf, "%s policy, section %d.%d", intent, 1 + pick(g, 6), 1 + pick(g, 9));
+    add_str(r, "title", buf);
+    cJSON_AddNumberToObject(r, "score", (double)(90 - 12 * i - pick(g, 10)) / 100.0);
+    char *body = text(g, "", 130 + pick(g, 70));
+    add_str(r, "text", body);
+    free(body);
+    cJSON_AddItemToArray(rs, r);
+  }
+  char *js = cJSON_PrintUnformatted(o);
+  cJSON_Delete(o);
+  return js;
+}
+
+/* Attach the tool the agent calls before answering this turn. */
+static void with_tool(cJSON *t, const char *name, const char *args, char *result) {
+  cJSON *tl = cJSON_AddObjectToObject(t, "tool");
+  add_str(tl, "name", name);
+  add_str(tl, "arguments", args);
+  add_str(tl, "result", result ? result : "{}");
+  free(result);
+}
+
+/* The support agent.  What makes it look like one in production: the
+ * history is mostly tool results (the order record, 400-700 tokens, on the
+ * first reply; knowledge-base passages, 700-1000 tokens, on about a third
+ * of the other replies; the refund receipt), conversations run 7 to 17
+ * turns (about four in five over 8), and later turns ask for facts from far
+ * back: the order number the customer typed, or the tracking number only
+ * the order lookup returned. */
 static cJSON *support_agent(gen *g) {
   cJSON *wl = common(g, "support-agent",
                      "A customer-support agent: triage, extraction, a conversation that grows "
@@ -307,6 +448,9 @@ static cJSON *support_agent(gen *g) {
     cJSON *facts = cJSON_AddObjectToObject(f, "facts");
     add_str(facts, "order", order);
     add_str(facts, "name", name);
+    char tracking[24];
+    tracking_number(g, tracking, sizeof tracking);
+    add_str(facts, "tracking", tracking); /* only in the order lookup's result */
     const char *intent = INTENTS[pick(g, 5)];
     cJSON *turns = cJSON_AddArrayToObject(f, "turns");
     char lead[256];
@@ -321,11 +465,34 @@ static cJSON *support_agent(gen *g) {
     free(u);
     int n = 4 + pick(g, 11);
     for (int k = 0; k < n; k++) {
-      int recall = k % 4 == 3;
-      u = text(g, recall ? "Going back to my order, what did you find?" : "", 30 + pick(g, 50));
+      /* every fourth reply needs a fact from far back: the order number the
+       * customer gave, or the tracking number only the lookup returned */
+      int recall = k % 4 == 3, track = recall && k % 8 == 7;
+      u = text(g, track    ? "Can you give me the tracking number again, and where is it now?"
+                  : recall ? "Going back to my order, what did you find?"
+                           : "",
+               30 + pick(g, 50));
       t = turn(u, "reply", 0.2 + 0.7 * unit(g), NULL, 0);
-      if (recall) needs(t, "order", NULL);
+      if (recall) needs(t, track ? "tracking" : "order", NULL);
       if (unit(g) < 0.15) tag(t, "reasoning");
+      /* the agent looks the order up on its first reply, searches the
+       * knowledge base on about a third of the others, and files the refund */
+      char args[96];
+      if (k == 0) {
+        snprintf(args, sizeof args, "{\"id\":\"%s\"}", order);
+        with_tool(t, "lookup_order", args, order_record(g, order, name, intent, tracking));
+      } else if (k == 2 && !strcmp(intent, "refund")) {
+        char rf[160];
+        snprintf(args, sizeof args, "{\"id\":\"%s\",\"note\":\"customer request\"}", order);
+        snprintf(rf, sizeof rf,
+                 "{\"refund_id\":\"RF-%06d\",\"order_id\":\"%s\",\"status\":\"pending\","
+                 "\"amount\":\"%d.%02d\",\"eta_business_days\":%d}",
+                 pick(g, 999999), order, 20 + pick(g, 300), pick(g, 100), 3 + pick(g, 5));
+        with_tool(t, "refund_order", args, strdup(rf));
+      } else if (unit(g) < 0.33) {
+        snprintf(args, sizeof args, "{\"id\":\"%s\",\"note\":\"%s\"}", order, intent);
+        with_tool(t, "search_kb", args, kb_results(g, intent));
+      }
       cJSON_AddItemToArray(turns, t);
       free(u);
     }

@@ -1,6 +1,7 @@
 /* Reading OpenAI Chat Completions and Anthropic Messages JSON into messages.
  * Modelled fields are checked and copied out; every other field is detached
  * from the parsed tree and kept verbatim ("extra") for writing back. */
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -493,14 +494,76 @@ static int detect(const cJSON *root, const cJSON *msgs) {
   return TKN_FORMAT_OPENAI;
 }
 
+/* ---- duplicate keys ----
+ * The last of duplicate keys wins, as in the canonical writer that writes the
+ * kept fields back (and as in JSON.parse): earlier duplicates are dropped
+ * from the tree before it is read, so what is read and what is written agree
+ * (cJSON's lookups would otherwise see the first). */
+
+typedef struct member_ref {
+  cJSON *item;
+  size_t pos;
+} member_ref;
+
+static int member_cmp(const void *a, const void *b) {
+  const member_ref *x = a, *y = b;
+  int c = strcmp(x->item->string, y->item->string);
+  if (c) return c;
+  return x->pos < y->pos ? -1 : x->pos > y->pos;
+}
+
+static int drop_shadowed_keys(cJSON *v) {
+  if (!cJSON_IsObject(v) && !cJSON_IsArray(v)) return TKN_OK;
+  size_t k = 0;
+  for (cJSON *c = v->child; c; c = c->next) {
+    int rc = drop_shadowed_keys(c);
+    if (rc) return rc;
+    k++;
+  }
+  if (!cJSON_IsObject(v) || k < 2) return TKN_OK;
+  if (k <= 8) { /* small objects: compare in place */
+    cJSON *next;
+    for (cJSON *c = v->child; c; c = next) {
+      next = c->next;
+      for (const cJSON *d = c->next; d; d = d->next)
+        if (strcmp(c->string, d->string) == 0) {
+          cJSON_Delete(cJSON_DetachItemViaPointer(v, c));
+          break;
+        }
+    }
+    return TKN_OK;
+  }
+  member_ref *refs = tki_calloc(k, sizeof *refs);
+  if (!refs) return TKN_ERR_NOMEM;
+  size_t i = 0;
+  for (cJSON *c = v->child; c; c = c->next, i++) refs[i] = (member_ref){c, i};
+  qsort(refs, k, sizeof *refs, member_cmp);
+  for (i = 0; i + 1 < k; i++)
+    if (strcmp(refs[i].item->string, refs[i + 1].item->string) == 0)
+      cJSON_Delete(cJSON_DetachItemViaPointer(v, refs[i].item));
+  tki_free(refs);
+  return TKN_OK;
+}
+
+static int parse_tree(const char *json, size_t len, const char *what, cJSON **root,
+                      char err[TKI_ERRLEN]) {
+  int rc = tki_json_parse(json, len, TKN_CONV_MAX_INPUT, TKN_CONV_MAX_DEPTH, what, root, err);
+  if (rc) return rc;
+  if (drop_shadowed_keys(*root)) {
+    cJSON_Delete(*root);
+    *root = NULL;
+    return tki_err(err, TKN_ERR_NOMEM, "%s: out of memory", what);
+  }
+  return TKN_OK;
+}
+
 /* ---- entry points ---- */
 
 int tki_conv_read(const char *json, size_t len, int format, tki_conv_data *out,
                   char err[TKI_ERRLEN]) {
   memset(out, 0, sizeof *out);
   cJSON *root;
-  int rc = tki_json_parse(json, len, TKN_CONV_MAX_INPUT, TKN_CONV_MAX_DEPTH, "conversation",
-                          &root, err);
+  int rc = parse_tree(json, len, "conversation", &root, err);
   if (rc) return rc;
   rd r = {err, format, out, "messages"};
   cJSON *msgs = root;
@@ -559,8 +622,7 @@ int tki_conv_read_message(const char *json, size_t len, int format, tki_conv_dat
                           char err[TKI_ERRLEN]) {
   memset(out, 0, sizeof *out);
   cJSON *root;
-  int rc = tki_json_parse(json, len, TKN_CONV_MAX_INPUT, TKN_CONV_MAX_DEPTH, "message", &root,
-                          err);
+  int rc = parse_tree(json, len, "message", &root, err);
   if (rc) return rc;
   if (!cJSON_IsObject(root)) {
     cJSON_Delete(root);

@@ -71,22 +71,26 @@ static int put_image_as_openai(tki_buf *b, const cJSON *raw) {
   const cJSON *src = cJSON_GetObjectItemCaseSensitive(raw, "source");
   const char *type = str_member(src, "type");
   if (!type) return 0;
+  int is_url = !strcmp(type, "url") && str_member(src, "url");
+  int is_data = !strcmp(type, "base64") && str_member(src, "media_type") && str_member(src, "data");
+  if (!is_url && !is_data) return 0; /* passed through as it is: nothing written yet */
   /* keys in sorted order, as kept values are written: reading and writing
    * again gives the same bytes */
   tki_buf_puts(b, "{\"image_url\":{\"url\":");
-  if (!strcmp(type, "url") && str_member(src, "url")) {
+  if (is_url) {
     const char *url = str_member(src, "url");
     put_str(b, url, strlen(url));
-  } else if (!strcmp(type, "base64") && str_member(src, "media_type") && str_member(src, "data")) {
+  } else {
     const char *mt = str_member(src, "media_type"), *data = str_member(src, "data");
     tki_buf url;
     tki_buf_init(&url);
     tki_buf_printf(&url, "data:%s;base64,%s", mt, data);
-    if (url.failed) return -1;
+    if (url.failed) {
+      tki_buf_free(&url);
+      return -1;
+    }
     put_str(b, url.data, url.len);
     tki_buf_free(&url);
-  } else {
-    return 0;
   }
   tki_buf_puts(b, "},\"type\":\"image_url\"}");
   return 1;
@@ -123,6 +127,13 @@ static int put_part(wr *w, const tki_part *p, int format) {
     return tki_buf_putc(b, '}') ? nomem(w) : TKN_OK;
   }
   if (p->fmt != format && p->fmt != TKN_FORMAT_AUTO) {
+    /* Anthropic gives these types a meaning (and checks them) that a part
+     * read as OpenAI content does not have: refuse rather than write a block
+     * that would not load */
+    if (format == TKN_FORMAT_ANTHROPIC &&
+        (!strcmp(p->type, "tool_use") || !strcmp(p->type, "tool_result")))
+      return tki_err(w->conv->err, TKN_ERR_UNSUPPORTED,
+                     "to_json: a \"%s\" part of OpenAI content has no Anthropic form", p->type);
     int done = 0;
     if (format == TKN_FORMAT_OPENAI && !strcmp(p->type, "image"))
       done = put_image_as_openai(b, p->raw);
@@ -397,6 +408,17 @@ static int put_system(wr *w, size_t nsys) {
   const tki_msg *only = NULL;
   for (size_t i = 0; i < conv->n && !only; i++)
     if (is_system(&conv->msgs[i])) only = &conv->msgs[i];
+  /* Anthropic's system holds text blocks only: refuse what its reader would */
+  for (size_t i = 0; i < conv->n; i++) {
+    const tki_msg *m = &conv->msgs[i];
+    if (!is_system(m) || m->content != TKI_C_PARTS) continue;
+    for (size_t j = 0; j < m->nparts; j++)
+      if (!m->parts[j].text)
+        return tki_err(conv->err, TKN_ERR_UNSUPPORTED,
+                       "messages[%zu].content[%zu]: a \"%s\" part has no Anthropic form in "
+                       "\"system\" (text only)",
+                       i, j, m->parts[j].type);
+  }
   tki_buf_puts(b, "\"system\":");
   if (nsys == 1 && only->content != TKI_C_PARTS) {
     if (only->content == TKI_C_STRING) put_str(b, only->text, only->text_len);

@@ -4,6 +4,7 @@
  * schema.  Sub-schemas whose failure is not itself an error (anyOf branches,
  * if, not, contains) are evaluated "quietly": they stop at the first failure
  * and record nothing. */
+#include <limits.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -588,10 +589,25 @@ static int ensure_regex_state(tkn_schema_result *r) {
 
 static const char *str_at(const tkn_schema_result *r, size_t off) { return r->strings.data + off; }
 
+static void format_message_raw(tki_buf *t, const tkn_schema_result *r, const rerr *e);
+
+/* One line, as every message: a property name or string value quoted in it
+ * may hold line breaks, which become spaces (as tki_err does). */
 static void format_message(tki_buf *t, const tkn_schema_result *r, const rerr *e) {
+  size_t start = t->len;
+  format_message_raw(t, r, e);
+  if (t->failed) return;
+  for (size_t i = start; i < t->len; i++)
+    if (t->data[i] == '\n' || t->data[i] == '\r') t->data[i] = ' ';
+}
+
+static void format_message_raw(tki_buf *t, const tkn_schema_result *r, const rerr *e) {
   const char *s1 = e->arg1 != SIZE_MAX ? str_at(r, e->arg1) : "";
   const char *s2 = e->arg2 != SIZE_MAX ? str_at(r, e->arg2) : "";
-  unsigned ua = (unsigned)e->a, ub = (unsigned)e->b;
+  /* a and b are counts for some kinds and any double (negative too) for
+   * others: convert only what fits, since an out-of-range conversion is UB */
+  unsigned ua = (e->a >= 0 && e->a <= UINT_MAX) ? (unsigned)e->a : 0;
+  unsigned ub = (e->b >= 0 && e->b <= UINT_MAX) ? (unsigned)e->b : 0;
   switch (e->kind) {
     case M_FALSE: tki_buf_puts(t, "no value is allowed here"); break;
     case M_TYPE: {

@@ -98,35 +98,7 @@ static void merge_scan(const tki_ranks *r, const uint8_t *p, size_t n, sink *o) 
   for (size_t i = 0; i + 1 < m; i++) emit(o, pt[i].tk);
 }
 
-/* A binary min-heap of (rank << 32 | part start): the lowest rank first,
- * the leftmost among equal ranks, exactly tiktoken's choice. */
-static void heap_push(uint64_t *h, size_t *n, uint64_t v) {
-  size_t i = (*n)++;
-  while (i > 0) {
-    size_t up = (i - 1) / 2;
-    if (h[up] <= v) break;
-    h[i] = h[up];
-    i = up;
-  }
-  h[i] = v;
-}
-
-static uint64_t heap_pop(uint64_t *h, size_t *n) {
-  uint64_t top = h[0], v = h[--(*n)];
-  size_t i = 0, m = *n;
-  for (;;) {
-    size_t c = 2 * i + 1;
-    if (c >= m) break;
-    if (c + 1 < m && h[c + 1] < h[c]) c++;
-    if (v <= h[c]) break;
-    h[i] = h[c];
-    i = c;
-  }
-  if (m) h[i] = v;
-  return top;
-}
-
-#define DEAD UINT32_MAX
+#define NONE UINT32_MAX
 
 /* A memo of the pieces one call had to merge (words repeat): direct-mapped
  * by hash, verified by bytes, ids kept in an arena.  Made on the call's
@@ -158,64 +130,114 @@ static void scratch_free(scratch *sc) {
   tki_free(sc->arena);
 }
 
-/* The heap merge for long pieces: parts form a list by start offset; a part
- * starting at i ends at nx[i] and is token tk[i]; pr[i] is the rank of the
- * pair starting at i.  A heap entry is current while its part is alive and
- * pr[] still holds its rank (a pair's span only grows, so a rank never comes
- * back). */
+/* The heap merge for long pieces.  Parts form a list by start offset: the
+ * part starting at i ends at nx[i] (NONE once i is merged away) and is token
+ * tk[i]; pr[i] is the rank of the pair (part i, the next part).  An indexed
+ * binary min-heap holds each part with a pair, keyed by (pr[i], i): the
+ * lowest rank first, the leftmost among equal ranks, exactly tiktoken's
+ * choice; at[i] is its place in the heap (NONE when absent).  Each merge
+ * changes three entries, so the time is O(n log n) and the memory 24 bytes
+ * a byte. */
+typedef struct mheap {
+  uint32_t *hp, *at;
+  const uint32_t *pr;
+  uint32_t n;
+} mheap;
+
+static inline int mh_less(const mheap *m, uint32_t a, uint32_t b) {
+  return m->pr[a] < m->pr[b] || (m->pr[a] == m->pr[b] && a < b);
+}
+
+static void mh_place(mheap *m, uint32_t k, uint32_t node) {
+  m->hp[k] = node;
+  m->at[node] = k;
+}
+
+static void mh_up(mheap *m, uint32_t k) {
+  uint32_t node = m->hp[k];
+  while (k > 0) {
+    uint32_t up = (k - 1) / 2;
+    if (!mh_less(m, node, m->hp[up])) break;
+    mh_place(m, k, m->hp[up]);
+    k = up;
+  }
+  mh_place(m, k, node);
+}
+
+static void mh_down(mheap *m, uint32_t k) {
+  uint32_t node = m->hp[k];
+  for (;;) {
+    uint32_t c = 2 * k + 1;
+    if (c >= m->n) break;
+    if (c + 1 < m->n && mh_less(m, m->hp[c + 1], m->hp[c])) c++;
+    if (!mh_less(m, m->hp[c], node)) break;
+    mh_place(m, k, m->hp[c]);
+    k = c;
+  }
+  mh_place(m, k, node);
+}
+
+static void mh_remove(mheap *m, uint32_t node) {
+  uint32_t k = m->at[node];
+  if (k == NONE) return;
+  m->at[node] = NONE;
+  uint32_t last = m->hp[--m->n];
+  if (k == m->n) return;
+  mh_place(m, k, last);
+  mh_up(m, k);
+  mh_down(m, m->at[last]);
+}
+
+/* pr[node] changed: move, insert or drop its entry. */
+static void mh_update(mheap *m, uint32_t node) {
+  if (m->pr[node] == UINT32_MAX) {
+    mh_remove(m, node);
+  } else if (m->at[node] == NONE) {
+    mh_place(m, m->n++, node);
+    mh_up(m, m->n - 1);
+  } else {
+    uint32_t k = m->at[node];
+    mh_up(m, k);
+    mh_down(m, m->at[node]);
+  }
+}
+
 static int merge_heap(const tki_ranks *r, const uint8_t *p, size_t n, sink *o, scratch *sc) {
-  size_t hcap = 3 * n + 1;
-  size_t need = 4 * (n + 1) * sizeof(uint32_t) + hcap * sizeof(uint64_t);
+  size_t need = 6 * (n + 1) * sizeof(uint32_t);
   if (need > sc->cap) {
-    void *m = tki_malloc(need);
-    if (!m) return TKN_ERR_NOMEM;
+    void *mem = tki_malloc(need);
+    if (!mem) return TKN_ERR_NOMEM;
     tki_free(sc->mem);
-    sc->mem = m;
+    sc->mem = mem;
     sc->cap = need;
   }
-  uint64_t *h = sc->mem; /* first: 8-byte aligned */
-  uint32_t *nx = (uint32_t *)(h + hcap), *pv = nx + n + 1, *pr = pv + n + 1, *tk = pr + n + 1;
-  size_t hn = 0;
-  for (size_t i = 0; i <= n; i++) {
+  uint32_t *nx = sc->mem, *pv = nx + n + 1, *pr = pv + n + 1, *tk = pr + n + 1;
+  mheap m = {tk + n + 1, tk + 2 * (n + 1), pr, 0};
+  for (size_t i = 0; i < n; i++) {
     nx[i] = (uint32_t)(i + 1);
     pv[i] = (uint32_t)(i ? i - 1 : 0);
+    tk[i] = r->byte_rank[p[i]];
+    pr[i] = i + 1 < n ? tki_ranks_get2(r, p + i) : UINT32_MAX;
+    m.at[i] = NONE;
+    if (pr[i] != UINT32_MAX) mh_place(&m, m.n++, (uint32_t)i);
   }
-  for (size_t i = 0; i < n; i++) tk[i] = r->byte_rank[p[i]];
-  for (size_t i = 0; i + 1 < n; i++) {
-    pr[i] = tki_ranks_get2(r, p + i);
-    if (pr[i] != UINT32_MAX) h[hn++] = (uint64_t)pr[i] << 32 | i;
-  }
-  pr[n - 1] = UINT32_MAX;
-  for (size_t k = hn / 2; k-- > 0;) { /* heapify */
-    uint64_t v = h[k];
-    size_t i = k;
-    for (;;) {
-      size_t c = 2 * i + 1;
-      if (c >= hn) break;
-      if (c + 1 < hn && h[c + 1] < h[c]) c++;
-      if (v <= h[c]) break;
-      h[i] = h[c];
-      i = c;
-    }
-    h[i] = v;
-  }
+  for (uint32_t k = m.n / 2; k-- > 0;) mh_down(&m, k); /* heapify */
   size_t parts = n;
-  while (hn) {
-    uint64_t e = heap_pop(h, &hn);
-    uint32_t i = (uint32_t)e, rank = (uint32_t)(e >> 32);
-    if (nx[i] == DEAD || pr[i] != rank) continue; /* stale */
-    uint32_t j = nx[i];                           /* join parts i and j */
-    tk[i] = rank;
+  while (m.n) {
+    uint32_t i = m.hp[0], j = nx[i]; /* join parts i and j */
+    tk[i] = pr[i];
     nx[i] = nx[j];
-    pv[nx[j]] = i;
-    nx[j] = DEAD;
+    if (nx[j] < n) pv[nx[j]] = i;
+    nx[j] = NONE;
     parts--;
+    pr[j] = UINT32_MAX;
+    mh_remove(&m, j);
     pr[i] = nx[i] < n ? tki_ranks_get(r, p + i, nx[nx[i]] - i) : UINT32_MAX;
-    if (pr[i] != UINT32_MAX) heap_push(h, &hn, (uint64_t)pr[i] << 32 | i);
+    mh_update(&m, i);
     if (i > 0) {
       uint32_t q = pv[i];
       pr[q] = tki_ranks_get(r, p + q, nx[i] - q);
-      if (pr[q] != UINT32_MAX) heap_push(h, &hn, (uint64_t)pr[q] << 32 | q);
+      mh_update(&m, q);
     }
   }
   if (!o->ids)

@@ -213,6 +213,8 @@ static void options_init_agree_with_macros(void **state) {
   assert_null(a.toolcache);
   assert_null(a.prune);
   assert_int_equal(a.max_context_tokens, am.max_context_tokens);
+  assert_int_equal(a.context_target_tokens, am.context_target_tokens);
+  assert_int_equal(a.context_target_tokens, 0);
   assert_int_equal(a.output_cap, am.output_cap);
   assert_int_equal(a.output_cap, 1024);
   assert_int_equal(a.cascade, am.cascade);
@@ -900,6 +902,162 @@ static void long_history_is_pruned_to_max_context(void **state) {
   tkn_agent_free(a);
 }
 
+/* A host summariser that, like small models often do, drops identifiers. */
+static int lossy_summarise(const char *text, size_t len, int64_t max_tokens,
+                           tkn_llm_response *resp, void *user) {
+  (void)text;
+  (void)len;
+  (void)max_tokens;
+  ((host *)user)->summarised++;
+  return tkn_llm_response_set_content(resp, S("The customer had a problem; it was handled.")) != 0;
+}
+
+static void context_target_must_lie_under_the_limit(void **state) {
+  (void)state;
+  tkn_agent_options o = base_opts();
+  tkn_agent *a = NULL;
+  char err[256] = "";
+  o.max_context_tokens = 100;
+  o.context_target_tokens = 101;
+  assert_int_equal(tkn_agent_new(&a, &o, err, sizeof err), TKN_ERR_INVALID);
+  assert_null(a);
+  assert_non_null(strstr(err, "context_target_tokens"));
+  o.context_target_tokens = -1;
+  assert_int_equal(tkn_agent_new(&a, &o, err, sizeof err), TKN_ERR_INVALID);
+  o.max_context_tokens = 0;
+  o.context_target_tokens = 10; /* a target without a limit */
+  assert_int_equal(tkn_agent_new(&a, &o, err, sizeof err), TKN_ERR_INVALID);
+}
+
+static void pruning_cuts_to_half_the_limit_so_the_next_turn_is_not_pruned(void **state) {
+  (void)state;
+  static const scripted sc[] = {{0, 0, "ok", "stop", NULL, NULL}};
+  host_reset(&H, sc, 1);
+  tkn_agent_options o = base_opts();
+  o.max_context_tokens = 100;
+  tkn_prune_options po = TKN_PRUNE_OPTIONS_INIT;
+  po.mode = TKN_PRUNE_SCORE;
+  po.keep_last_turns = 1;
+  o.prune = &po;
+  tkn_agent *a = agent_with(&o);
+  tkn_conv *c = conv_of(LONG_CONV);
+  tkn_agent_result *r = NULL;
+  assert_int_equal(tkn_agent_turn(a, c, NULL, &r), TKN_OK);
+  tkn_agent_stats st = stats_of(r);
+  assert_true(st.context_tokens_before > 100);
+  assert_true(st.context_tokens_after <= 50);
+  tkn_agent_result_free(r);
+  /* the next turn adds a little: under the limit, the history is sent as it
+   * is (a prefix of the next request), not pruned again */
+  size_t n1 = tkn_conv_count(c);
+  assert_int_equal(tkn_conv_append_text(c, TKN_ROLE_USER, S("And the lamp model?")), TKN_OK);
+  assert_int_equal(tkn_agent_turn(a, c, NULL, &r), TKN_OK);
+  assert_int_equal(count_steps(r, "prune"), 0);
+  assert_int_equal(stats_of(r).pruned_messages, 0);
+  assert_int_equal(tkn_conv_count(c), n1 + 2);
+  tkn_agent_result_free(r);
+  tkn_conv_free(c);
+  tkn_agent_free(a);
+}
+
+static void summary_keeps_the_identifiers_the_summariser_dropped(void **state) {
+  (void)state;
+  static const scripted sc[] = {{0, 0, "ok", "stop", NULL, NULL}};
+  host_reset(&H, sc, 1);
+  tkn_agent_options o = base_opts();
+  o.llm.summarise = lossy_summarise;
+  o.max_context_tokens = 100;
+  tkn_prune_options po = TKN_PRUNE_OPTIONS_INIT;
+  po.mode = TKN_PRUNE_SUMMARISE;
+  po.keep_last_turns = 1;
+  o.prune = &po;
+  tkn_agent *a = agent_with(&o);
+  tkn_conv *c = conv_of(LONG_CONV);
+  tkn_agent_result *r = NULL;
+  assert_int_equal(tkn_agent_turn(a, c, NULL, &r), TKN_OK);
+  assert_int_equal(H.summarised, 1);
+  assert_int_equal(count_steps(r, "ledger"), 1);
+  assert_null(strstr(H.calls[0].body, "crushed")); /* the message was summarised */
+  if (!strstr(H.calls[0].body, "Kept verbatim: ORD-1111"))
+    fail_msg("%s", tkn_agent_result_trace(r, NULL));
+  tkn_agent_result_free(r);
+  tkn_conv_free(c);
+  tkn_agent_free(a);
+}
+
+static const char *TOOL_CONV =
+    "[{\"role\":\"system\",\"content\":\"You help customers.\"},"
+    "{\"role\":\"user\",\"content\":\"Where is order ORD-2222?\"},"
+    "{\"role\":\"assistant\",\"content\":null,\"tool_calls\":[{\"id\":\"c1\",\"type\":"
+    "\"function\",\"function\":{\"name\":\"lookup_order\",\"arguments\":\"{}\"}}]},"
+    "{\"role\":\"tool\",\"tool_call_id\":\"c1\",\"content\":\"{\\\"order_id\\\":"
+    "\\\"ORD-2222\\\",\\\"tracking\\\":\\\"1Z999AA10123456784\\\",\\\"events\\\":"
+    "\\\"label created, picked up at the depot, arrived at the regional facility, departed the "
+    "regional facility, in transit to the destination facility, arrived at the destination "
+    "facility, out for delivery with the driver, delivery attempted but nobody was home, "
+    "notice left at the door, held at the local facility for pickup by the customer\\\"}\"},"
+    "{\"role\":\"assistant\",\"content\":\"It is held at the local facility.\"},"
+    "{\"role\":\"user\",\"content\":\"Thanks. Can I pick it up today?\"}]";
+
+static void last_turns_too_big_for_the_target_keep_only_the_current_turn(void **state) {
+  (void)state;
+  static const scripted sc[] = {{0, 0, "ok", "stop", NULL, NULL}};
+  host_reset(&H, sc, 1);
+  tkn_agent_options o = base_opts();
+  o.llm.summarise = lossy_summarise;
+  o.max_context_tokens = 150;
+  tkn_prune_options po = TKN_PRUNE_OPTIONS_INIT;
+  po.mode = TKN_PRUNE_SUMMARISE;
+  po.keep_last_turns = 2; /* the previous turn holds the big tool result */
+  o.prune = &po;
+  tkn_agent *a = agent_with(&o);
+  tkn_conv *c = conv_of(TOOL_CONV);
+  tkn_agent_result *r = NULL;
+  assert_int_equal(tkn_agent_turn(a, c, NULL, &r), TKN_OK);
+  tkn_agent_stats st = stats_of(r);
+  assert_true(st.context_tokens_before > 150);
+  assert_true(st.pruned_messages > 0);
+  assert_int_equal(st.summaries, 1);
+  const char *body = H.calls[0].body;
+  assert_null(strstr(body, "nobody was home")); /* the old tool result went into the summary */
+  assert_non_null(strstr(body, "Can I pick it up today?"));
+  /* its identifiers did not: the tracking number is still there */
+  if (!strstr(body, "1Z999AA10123456784")) fail_msg("%s", tkn_agent_result_trace(r, NULL));
+  assert_non_null(strstr(tkn_agent_result_trace(r, NULL), "\"keep_last_turns\":1"));
+  tkn_agent_result_free(r);
+  tkn_conv_free(c);
+  tkn_agent_free(a);
+}
+
+static void halved_cap_comes_with_a_length_instruction(void **state) {
+  (void)state;
+  static const scripted sc[] = {{0, 0, "Summary: ORD-1111.", "stop", NULL, NULL},
+                                {0, 0, "Yes.", "stop", NULL, NULL}};
+  host_reset(&H, sc, 2);
+  tkn_budget_options bo = TKN_BUDGET_OPTIONS_INIT;
+  bo.soft_tokens = 10;
+  tkn_budget *b = NULL;
+  assert_int_equal(tkn_budget_new(&b, &bo, NULL, NULL, 0), TKN_OK);
+  tkn_budget_amount spent = TKN_BUDGET_AMOUNT_INIT;
+  spent.input_tokens = 20;
+  assert_int_equal(tkn_budget_charge(b, &spent), TKN_OK);
+  tkn_agent_options o = base_opts();
+  o.budget = b;
+  tkn_agent *a = agent_with(&o);
+  tkn_conv *c = conv_of(LONG_CONV);
+  tkn_agent_result *r = NULL;
+  assert_int_equal(tkn_agent_turn(a, c, NULL, &r), TKN_OK);
+  assert_int_equal(H.n_calls, 2);
+  assert_int_equal(H.calls[1].cap, 512);
+  /* 3/5 of the cap in words: the answer ends before the cap cuts it */
+  assert_non_null(strstr(H.calls[1].body, "Answer in at most 307 words"));
+  assert_null(strstr(H.calls[0].body, "Answer in at most")); /* not in the summary request */
+  tkn_agent_result_free(r);
+  tkn_conv_free(c);
+  tkn_agent_free(a);
+  tkn_budget_free(b);
+}
+
 /* ---- metering ---- */
 
 static void every_call_is_metered_with_its_attribution(void **state) {
@@ -1130,6 +1288,13 @@ int main(void) {
       cmocka_unit_test_teardown(soft_budget_summarises_through_the_cheap_tier_and_halves_the_cap,
                                 teardown),
       cmocka_unit_test_teardown(long_history_is_pruned_to_max_context, teardown),
+      cmocka_unit_test_teardown(context_target_must_lie_under_the_limit, teardown),
+      cmocka_unit_test_teardown(pruning_cuts_to_half_the_limit_so_the_next_turn_is_not_pruned,
+                                teardown),
+      cmocka_unit_test_teardown(summary_keeps_the_identifiers_the_summariser_dropped, teardown),
+      cmocka_unit_test_teardown(last_turns_too_big_for_the_target_keep_only_the_current_turn,
+                                teardown),
+      cmocka_unit_test_teardown(halved_cap_comes_with_a_length_instruction, teardown),
       cmocka_unit_test_teardown(every_call_is_metered_with_its_attribution, teardown),
       cmocka_unit_test_teardown(tool_calls_finish_the_turn_and_join_the_history, teardown),
       cmocka_unit_test_teardown(tool_results_are_served_from_the_cache, teardown),

@@ -27,7 +27,7 @@ export function walk(dir, pred, out = []) {
 }
 
 // Take files spread evenly over the sorted list until `budget` bytes.
-function take(files, budget, read, maxDoc = 48 * 1024) {
+export function take(files, budget, read, maxDoc = 48 * 1024) {
   const docs = [];
   if (!files.length) return docs;
   let used = 0;
@@ -48,11 +48,11 @@ function take(files, budget, read, maxDoc = 48 * 1024) {
   return docs;
 }
 
-const utf8 = (p) => fs.readFileSync(p, "utf8");
-const gz = (p) => zlib.gunzipSync(fs.readFileSync(p)).toString("utf8");
+export const utf8 = (p) => fs.readFileSync(p, "utf8");
+export const gz = (p) => zlib.gunzipSync(fs.readFileSync(p)).toString("utf8");
 
 // Translated messages of a gettext catalog (.mo): the msgstr strings.
-function moStrings(p) {
+export function moStrings(p) {
   const b = fs.readFileSync(p);
   const le = b.readUInt32LE(0) === 0x950412de;
   const u32 = (o) => (le ? b.readUInt32LE(o) : b.readUInt32BE(o));
@@ -106,3 +106,31 @@ export function writeDocs(file, docs) {
   fs.writeFileSync(file, Buffer.concat(bufs));
 }
 
+
+// The estimator's corpus: the same sources sorted into the kinds of text it
+// is calibrated on: prose, code, markup (man pages in roff, HTML, Markdown),
+// CJK (Chinese, Japanese, Korean translations) and other scripts (Cyrillic,
+// Greek, Arabic, Hebrew, Indic, Thai ... translations).  Documents are cut at
+// 16 KB so that each kind has many.
+const CJK_LANGS = /^(ja|zh|ko)(_|$)/;
+const LATIN_LANGS = /^(en|fr|de|es|it|pt|nl|sv|da|nb|nn|no|fi|pl|cs|sk|sl|hr|hu|ro|tr|ca|gl|eu|et|lv|lt|id|ms|vi|eo|af|sq|bs|ga|is|oc|br|cy|tl|uz|az|sw|wa|fur|ia|ast|rw|sc|zu|xh|ha|ig|yo|mt|fy|la|ku|nds|an|ace|ach|ak|ain|ang|ay|bm|bem|crh|csb|dv|ee|ff|fil|ht|haw|hy_arn|jv|kab|kl|li|lb|lg|ln|mg|mi|ms|nso|ny|om|pap|qu|rm|se|sm|sn|so|st|su|tk|tn|to|ts|ve|vo|wo|yi_latn)(_|@|$)/;
+export function buildEstimatorCorpus(log = console.log) {
+  const docs = [];
+  const add = (kind, list) => {
+    let bytes = 0;
+    for (const d of list) bytes += Buffer.byteLength(d);
+    log(`corpus: ${kind}: ${list.length} documents, ${(bytes / 1e6).toFixed(2)} MB`);
+    for (const d of list) docs.push({ kind, text: d });
+  };
+  const max = 16 * 1024;
+  const lang = (p) => p.split("/")[4] || "";
+  const mo = walk("/usr/share/locale", (p) => p.endsWith(".mo"));
+  add("prose", take(walk("/usr/share/doc", (p) => /(copyright|README[^/]*|NEWS|\.txt)$/.test(p) && !p.endsWith(".gz")), 600e3, utf8, max));
+  add("code", take(walk("/usr/include", (p) => /\.(h|hpp)$/.test(p)).concat(
+      walk("/usr/share", (p) => /\.(py|pl|pm|sh)$/.test(p) && !p.startsWith("/usr/share/doc"))), 600e3, utf8, max));
+  add("markup", take(walk("/usr/share/man", (p) => p.endsWith(".gz") && /\/man\/man/.test(p)).concat(
+      walk("/usr/share/doc", (p) => /\.(html|md|xml)$/.test(p))), 600e3, (p) => (p.endsWith(".gz") ? gz(p) : utf8(p)), max));
+  add("cjk", take(mo.filter((p) => CJK_LANGS.test(lang(p))), 600e3, moStrings, max));
+  add("other-scripts", take(mo.filter((p) => !CJK_LANGS.test(lang(p)) && !LATIN_LANGS.test(lang(p))), 600e3, moStrings, max));
+  return docs;
+}

@@ -30,9 +30,10 @@ int main(int argc, char **argv) {
   }
   char err[256] = "";
   tkn_tokenizer *tok = NULL;
-  if (tkn_tokenizer_new_encoding(&tok, argv[1], strlen(argv[1]), err, sizeof err)) {
+  int rc = tkn_tokenizer_new_encoding(&tok, argv[1], strlen(argv[1]), err, sizeof err);
+  if (rc) {
     fprintf(stderr, "bpe_dump: %s\n", err);
-    return 1;
+    return rc == TKN_ERR_UNAVAILABLE ? 77 : 1; /* 77: skipped (no embedded ranks) */
   }
   FILE *in = fopen(argv[2], "rb"), *out = fopen(argv[3], "wb");
   if (!in || !out) {

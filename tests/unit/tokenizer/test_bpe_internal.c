@@ -36,8 +36,9 @@ static void heap_and_scan_merge_alike(void **state) {
   const char *names[] = {"cl100k_base", "o200k_base"};
   for (int e = 0; e < 2; e++) {
     tkn_tokenizer *tok = NULL;
-    assert_int_equal(tkn_tokenizer_new_encoding(&tok, names[e], strlen(names[e]), NULL, 0),
-                     TKN_OK);
+    int rc = tkn_tokenizer_new_encoding(&tok, names[e], strlen(names[e]), NULL, 0);
+    if (rc == TKN_ERR_UNAVAILABLE) skip(); /* built with -Dembed_ranks=false */
+    assert_int_equal(rc, TKN_OK);
     const tki_ranks *r = tki_bpe_ranks(tok);
     assert_non_null(r);
     uint8_t buf[64];

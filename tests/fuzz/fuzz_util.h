@@ -1,0 +1,49 @@
+/* Helpers shared by the libFuzzer harnesses: a failed check aborts (libFuzzer
+ * then saves the input), error texts must be one non-empty line, and inputs
+ * that carry two documents are split at a separator line. */
+#ifndef TKN_FUZZ_UTIL_H
+#define TKN_FUZZ_UTIL_H
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+#define FZ_CHECK(cond)                                                         \
+  do {                                                                         \
+    if (!(cond)) {                                                             \
+      fprintf(stderr, "%s:%d: invariant failed: %s\n", __FILE__, __LINE__, #cond); \
+      abort();                                                                 \
+    }                                                                          \
+  } while (0)
+
+/* A failure always says why, in one line. */
+static inline void fz_one_line(const char *msg) {
+  FZ_CHECK(msg != NULL);
+  FZ_CHECK(msg[0] != '\0');
+  FZ_CHECK(strchr(msg, '\n') == NULL);
+}
+
+/* Split [data, data+size) at the first "\n--\n": *a (before), *b (after).
+ * Without the separator all of it is *a and *b is empty. */
+#define FZ_SEP "\n--\n"
+static inline void fz_split(const uint8_t *data, size_t size, const char **a, size_t *alen,
+                            const char **b, size_t *blen) {
+  const char *s = (const char *)data;
+  *a = s;
+  *alen = size;
+  *b = s + size;
+  *blen = 0;
+  for (size_t i = 0; i + 4 <= size; i++) {
+    if (memcmp(s + i, FZ_SEP, 4) == 0) {
+      *alen = i;
+      *b = s + i + 4;
+      *blen = size - i - 4;
+      return;
+    }
+  }
+}
+
+#endif
