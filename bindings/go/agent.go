@@ -348,11 +348,14 @@ type AgentOptions struct {
 	// summariser are set by the agent, callbacks are not used.
 	Prune            *PruneOptions
 	MaxContextTokens int64
-	OutputCap        int64 // 0: the default (1024)
-	NoCascade        bool
-	NoAppendReply    bool
-	RetrySeed        uint64
-	Workflow, Tenant string
+	// ContextTargetTokens: what a history past MaxContextTokens is cut down to
+	// (0: the default, see agent.h)
+	ContextTargetTokens int64
+	OutputCap           int64 // 0: the default (1024)
+	NoCascade           bool
+	NoAppendReply       bool
+	RetrySeed           uint64
+	Workflow, Tenant    string
 }
 
 type agentState struct {
@@ -530,6 +533,9 @@ func NewAgent(o AgentOptions) (*Agent, error) {
 		c.toolcache = o.ToolCache.p
 	}
 	c.max_context_tokens = C.int64_t(o.MaxContextTokens)
+	if o.ContextTargetTokens > 0 {
+		c.context_target_tokens = C.int64_t(o.ContextTargetTokens)
+	}
 	if o.OutputCap > 0 {
 		c.output_cap = C.int64_t(o.OutputCap)
 	}

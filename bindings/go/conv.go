@@ -347,6 +347,19 @@ func NewEstimator() (*Tokenizer, error) {
 	return newTokenizer(p), nil
 }
 
+// NewEstimatorFor is the estimator calibrated for an encoding
+// ("cl100k_base" or "o200k_base").
+func NewEstimatorFor(encoding string) (*Tokenizer, error) {
+	var p *C.tkn_tokenizer
+	e, n := cstr(encoding)
+	rc := C.tkn_tokenizer_new_estimator_for(&p, e, n)
+	runtime.KeepAlive(encoding)
+	if rc != 0 {
+		return nil, mkerr(rc, "estimator for \""+encoding+"\"", nil)
+	}
+	return newTokenizer(p), nil
+}
+
 // NewCallbackTokenizer counts with a Go function, called from whichever
 // goroutine counts.  An error (or panic) it returns fails that count with
 // ErrCallback wrapping it.

@@ -166,6 +166,18 @@ func TestOneTokenizerIsSharedByManyGoroutines(t *testing.T) {
 	}
 }
 
+func TestEstimatorForAnEncoding(t *testing.T) {
+	for _, e := range []string{"cl100k_base", "o200k_base"} {
+		tok := ok(NewEstimatorFor(e))
+		if n := ok(tok.Count("The quick brown fox jumps over the lazy dog.")); n <= 0 {
+			t.Fatalf("%s: %d", e, n)
+		}
+	}
+	if _, err := NewEstimatorFor("no_such_encoding"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("want ErrNotFound, got %v", err)
+	}
+}
+
 func TestCloseTwiceIsANoOp(t *testing.T) {
 	tok := ok(NewEstimator())
 	tok.Close()

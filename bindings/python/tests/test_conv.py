@@ -114,6 +114,15 @@ class TokenizerTest(unittest.TestCase):
         conv = Conversation('[{"role":"user","content":"a b c d"}]')
         self.assertEqual(words.count_conv(conv), 3 + 1 + 4 + 3)
 
+    def test_estimator_calibrated_for_an_encoding(self):
+        text = "The quick brown fox jumps over the lazy dog. " * 20
+        a = Tokenizer.estimator("cl100k_base").count(text)
+        b = Tokenizer.estimator("o200k_base").count(text)
+        self.assertGreater(a, 0)
+        self.assertGreater(b, 0)
+        with self.assertRaises(tokenomy.NotFoundError):
+            Tokenizer.estimator("no_such_encoding")
+
     def test_estimator_rejects_invalid_utf8(self):
         with self.assertRaises(tokenomy.Utf8Error):
             Tokenizer.estimator().count(b"ok \xc3")

@@ -901,6 +901,7 @@ tkn_agent_options._fields_ = [
     ('sleep_user', c_void_p),
     ('cascade_score', CFUNCTYPE(c_int, c_void_p, c_size_t, POINTER(c_double), c_void_p)),
     ('cascade_score_user', c_void_p),
+    ('context_target_tokens', c_int64),
 ]
 tkn_agent_turn_options._fields_ = [
     ('version', c_uint32),
@@ -1017,6 +1018,7 @@ FUNCTIONS = {
     'tkn_tokenizer_encode_alloc': (c_int, [c_void_p, c_char_p, c_size_t, POINTER(tkn_encode_options), POINTER(POINTER(c_uint32)), POINTER(c_size_t)], 'tokenizer.h'),
     'tkn_tokenizer_count_limit': (c_int, [c_void_p, c_char_p, c_size_t, c_int64, POINTER(tkn_encode_options), POINTER(c_int64)], 'tokenizer.h'),
     'tkn_tokenizer_decode': (c_int, [c_void_p, POINTER(c_uint32), c_size_t, POINTER(c_void_p), POINTER(c_size_t)], 'tokenizer.h'),
+    'tkn_tokenizer_new_estimator_for': (c_int, [POINTER(c_void_p), c_char_p, c_size_t], 'tokenizer.h'),
     'tkn_tokenizer_vocab_size': (c_uint32, [c_void_p], 'tokenizer.h'),
     'tkn_usage_init': (c_int, [POINTER(tkn_usage), c_uint32], 'usage.h'),
     'tkn_usage_parse': (c_int, [POINTER(tkn_usage), c_uint32, c_char_p, c_size_t, c_char_p, c_size_t], 'usage.h'),

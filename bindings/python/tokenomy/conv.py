@@ -251,9 +251,13 @@ class Tokenizer(Handle):
         super().__init__(ptr, keep)
 
     @classmethod
-    def estimator(cls) -> "Tokenizer":
-        """The built-in estimator (no data file)."""
-        return cls(new_handle(lib.tkn_tokenizer_new_estimator))
+    def estimator(cls, encoding: Optional[str] = None) -> "Tokenizer":
+        """The built-in estimator (no data file); calibrated for `encoding`
+        ("cl100k_base" or "o200k_base") when given."""
+        if encoding is None:
+            return cls(new_handle(lib.tkn_tokenizer_new_estimator))
+        b = enc(encoding) or b""
+        return cls(new_handle(lib.tkn_tokenizer_new_estimator_for, b, len(b)))
 
     @classmethod
     def from_callback(cls, count: Callable[[str], int]) -> "Tokenizer":
