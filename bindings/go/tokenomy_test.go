@@ -3,6 +3,7 @@ package tokenomy
 import (
 	"encoding/json"
 	"errors"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -801,4 +802,19 @@ func TestSmallAccessors(t *testing.T) {
 	if err := parent.SetParent(child); !errors.Is(err, ErrInvalid) {
 		t.Fatalf("want ErrInvalid for a cycle, got %v", err)
 	}
+}
+
+func TestFinalizersFreeForgottenObjects(t *testing.T) {
+	// objects dropped without Close are freed by their finalisers, callbacks
+	// and borrowed parts included, without a crash
+	for i := 0; i < 200; i++ {
+		tok := ok(NewCallbackTokenizer(func(s string) (int64, error) { return int64(len(s)), nil }))
+		c := ok(ParseConv(convJSON, FormatAuto))
+		ok(tok.CountConv(c, nil))
+		pr := ok(NewPruner(tok))
+		ok(pr.Run(c, PruneOptions{MaxTokens: 1000}))
+		ok(NewRouter(routerJSON, &RouterOptions{NowMS: func() int64 { return 1 }}))
+	}
+	runtime.GC()
+	runtime.GC()
 }

@@ -285,5 +285,32 @@ class PromptTest(unittest.TestCase):
         self.assertIn("%", plan.advice())
 
 
+class ConcurrencyTest(unittest.TestCase):
+    def test_meter_and_tool_cache_shared_by_threads(self):
+        import threading
+        meter = tokenomy.Meter()
+        cache = tokenomy.ToolCache(shards=4)
+        cache.set_policy("t", scope="global")
+        errors = []
+
+        def work(k):
+            try:
+                for i in range(200):
+                    meter.record(tokenomy.Usage(input_tokens=10, output_tokens=1), model="m", cost=3)
+                    cache.put("t", {"k": k, "i": i % 10}, "v%d" % i, tokens=1)
+                    cache.get("t", {"k": k, "i": i % 10})
+            except Exception as e:  # collected: a thread's failure fails the test
+                errors.append(e)
+        threads = [threading.Thread(target=work, args=(k,)) for k in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        self.assertEqual(errors, [])
+        self.assertEqual(meter.stats().calls, 800)
+        self.assertEqual(meter.stats().cost, 2400)
+        self.assertEqual(cache.stats().puts, 800)
+
+
 if __name__ == "__main__":
     unittest.main()
