@@ -4,20 +4,22 @@
  * Text is validated, split at special tokens (per the options), cut into
  * pieces by the pre-tokeniser (pretok.c), and each piece is looked up whole
  * or merged: repeatedly join the adjacent pair whose bytes have the lowest
- * rank, the leftmost on ties, as tiktoken does.  Short pieces use tiktoken's
- * own scan; long ones a heap over a linked list, so the time stays
- * O(n log n) where tiktoken's is quadratic.  The tokenizer is immutable; all
+ * rank, the leftmost on ties, as tiktoken does.  The shortest pieces use
+ * tiktoken's own scan, pieces of up to 64 bytes a min-tree over the parts,
+ * longer ones a heap over a linked list, so the time stays O(n log n) where
+ * tiktoken's is quadratic.  The tokenizer is immutable; all
  * scratch space lives on the stack or in allocations owned by one call. */
 #include <errno.h>
 #include <stdio.h>
 
 #include "bpe_internal.h"
 
-/* Pieces up to SMALL_PIECE bytes are remembered per call; up to SCAN_MAX
- * bytes they merge by tiktoken's scan (fast when short), beyond by a heap. */
+/* Pieces up to SMALL_PIECE bytes are remembered per call; up to TREE_MIN
+ * bytes they merge by tiktoken's scan (fastest when short), up to
+ * SMALL_PIECE by the min-tree, beyond by the heap. */
 #define SMALL_PIECE 64
-#ifndef SCAN_MAX
-#define SCAN_MAX 64
+#ifndef TREE_MIN
+#define TREE_MIN 12
 #endif
 
 typedef struct bpe_impl {
@@ -59,9 +61,13 @@ typedef struct part {
   uint32_t st, rk, tk;
 } part;
 
-static void merge_scan(const tki_ranks *r, const uint8_t *p, size_t n, sink *o) {
+static void merge_scan(const tki_ranks *r, const uint8_t *text, size_t n, sink *o) {
   part pt[SMALL_PIECE + 1];
   size_t m = n + 1;
+  /* a copy with 16 zero bytes after it, so that keys load without a branch */
+  uint8_t p[SMALL_PIECE + 16];
+  memcpy(p, text, n);
+  memset(p + n, 0, 16);
   for (size_t i = 0; i < n; i++) {
     pt[i].st = (uint32_t)i;
     pt[i].tk = r->byte_rank[p[i]];
@@ -83,7 +89,7 @@ static void merge_scan(const tki_ranks *r, const uint8_t *p, size_t n, sink *o) 
     for (size_t j = bi + 1; j + 1 < m; j++) pt[j] = pt[j + 1];
     m--;
     /* the two pairs around the new part, looked up together */
-    tki_probe qa = {0, 0, 0}, qb = {0, 0, 0};
+    tki_probe qa = {0, 0, 0, 0}, qb = {0, 0, 0, 0};
     if (bi + 2 < m) tki_ranks_probe(r, p + pt[bi].st, pt[bi + 2].st - pt[bi].st, &qa);
     if (bi > 0) tki_ranks_probe(r, p + pt[bi - 1].st, pt[bi + 1].st - pt[bi - 1].st, &qb);
     pt[bi].rk = bi + 2 < m ? tki_ranks_finish(r, p + pt[bi].st, pt[bi + 2].st - pt[bi].st, &qa)
@@ -98,27 +104,96 @@ static void merge_scan(const tki_ranks *r, const uint8_t *p, size_t n, sink *o) 
   for (size_t i = 0; i + 1 < m; i++) emit(o, pt[i].tk);
 }
 
+/* The tournament merge, for pieces of up to SMALL_PIECE bytes (the scan is
+ * quadratic: a CJK run of 60 bytes costs it thousands of steps).  Each part
+ * (by its start i) has the key rank(part, next part) << 6 | i, UINT32_MAX
+ * when it has no pair; a min-tree over the starts gives the lowest rank, the
+ * leftmost among equal ranks (the smaller start), as tiktoken chooses; a
+ * merge changes three keys, each in log2(n) steps.  Ranks must be below
+ * 2^26 (TREE_RANKS). */
+#define TREE_RANKS (1u << 26)
+
+static inline void tree_set(uint32_t *t, size_t leaves, uint32_t i, uint32_t key) {
+  size_t k = leaves + i;
+  t[k] = key;
+  for (k >>= 1; k; k >>= 1) {
+    uint32_t a = t[2 * k], b = t[2 * k + 1], m = a < b ? a : b;
+    if (t[k] == m) break; /* the ancestors are unchanged */
+    t[k] = m;
+  }
+}
+
+static inline uint32_t tree_key(uint32_t rank, uint32_t i) {
+  return rank == UINT32_MAX ? UINT32_MAX : rank << 6 | i;
+}
+
+static void merge_tree(const tki_ranks *r, const uint8_t *text, size_t n, sink *o) {
+  uint8_t p[SMALL_PIECE + 16]; /* padded copy, as in merge_scan */
+  uint32_t t[2 * SMALL_PIECE], tk[SMALL_PIECE];
+  uint8_t nx[SMALL_PIECE], pv[SMALL_PIECE];
+  memcpy(p, text, n);
+  memset(p + n, 0, 16);
+  size_t leaves = 2;
+  while (leaves < n) leaves <<= 1;
+  for (size_t i = 0; i < n; i++) {
+    tk[i] = r->byte_rank[p[i]];
+    nx[i] = (uint8_t)(i + 1);
+    pv[i] = (uint8_t)(i ? i - 1 : 0);
+    t[leaves + i] = tree_key(i + 1 < n ? tki_ranks_get2(r, p + i) : UINT32_MAX, (uint32_t)i);
+  }
+  for (size_t i = n; i < leaves; i++) t[leaves + i] = UINT32_MAX;
+  for (size_t k = leaves - 1; k > 0; k--) t[k] = t[2 * k] < t[2 * k + 1] ? t[2 * k] : t[2 * k + 1];
+  size_t parts = n;
+  while (t[1] != UINT32_MAX) {
+    uint32_t i = t[1] & 63, j = nx[i], e = j < n ? nx[j] : (uint32_t)n;
+    tk[i] = t[1] >> 6;
+    nx[i] = (uint8_t)e;
+    if (e < n) pv[e] = (uint8_t)i;
+    parts--;
+    tree_set(t, leaves, j, UINT32_MAX);
+    /* the two pairs around the new part, looked up together */
+    tki_probe qa = {0, 0, 0, 0}, qb = {0, 0, 0, 0};
+    uint32_t q = pv[i];
+    if (e < n) tki_ranks_probe(r, p + i, nx[e] - i, &qa);
+    if (i > 0) tki_ranks_probe(r, p + q, e - q, &qb);
+    tree_set(t, leaves, i, tree_key(e < n ? tki_ranks_finish(r, p + i, nx[e] - i, &qa)
+                                          : UINT32_MAX, i));
+    if (i > 0) tree_set(t, leaves, q, tree_key(tki_ranks_finish(r, p + q, e - q, &qb), q));
+  }
+  if (!o->ids) {
+    o->n += parts;
+    return;
+  }
+  for (uint32_t i = 0; i < n; i = nx[i]) emit(o, tk[i]);
+}
+
 #define NONE UINT32_MAX
 
 /* A memo of the pieces one call had to merge (words repeat): direct-mapped
  * by hash, verified by bytes, ids kept in an arena.  Made on the call's
- * MEMO_AFTER-th merge, so short calls pay nothing. */
-#define MEMO_SLOTS 4096
+ * MEMO_AFTER-th merge, so short calls pay nothing, with one slot for every
+ * 16 bytes of text (MEMO_MIN to MEMO_MAX slots of 16 bytes: at most 64 KB,
+ * so that making it stays cheap for texts of a few KB). */
+#define MEMO_MIN 256
+#define MEMO_MAX 4096
 #define MEMO_AFTER 16
 #define MEMO_MAX_IDS (1u << 18)
 typedef struct memo_entry {
-  uint64_t hash;
-  const uint8_t *p; /* the piece's first occurrence (in the caller's text) */
-  uint32_t n;
-  uint32_t off; /* its ids in the arena */
-  uint32_t cnt;
+  uint32_t hash; /* high half of the piece's hash; 0 with n == 0: empty */
+  uint32_t at;   /* the piece's first occurrence: offset from scratch.base */
+  uint32_t off;  /* its ids in the arena */
+  uint16_t n;    /* bytes */
+  uint16_t cnt;  /* ids */
 } memo_entry;
 
 /* Scratch memory of one call (heap merge, memo), freed when it returns. */
 typedef struct scratch {
   void *mem;
   size_t cap;
+  const uint8_t *base; /* the call's text */
+  size_t len;
   uint32_t merges;
+  uint32_t memo_mask;
   memo_entry *memo;
   uint32_t *arena;
   uint32_t arena_n, arena_cap;
@@ -232,11 +307,11 @@ static int merge_heap(const tki_ranks *r, const uint8_t *p, size_t n, sink *o, s
     parts--;
     pr[j] = UINT32_MAX;
     mh_remove(&m, j);
-    pr[i] = nx[i] < n ? tki_ranks_get(r, p + i, nx[nx[i]] - i) : UINT32_MAX;
+    pr[i] = nx[i] < n ? tki_ranks_get_in(r, p + i, nx[nx[i]] - i, n - i) : UINT32_MAX;
     mh_update(&m, i);
     if (i > 0) {
       uint32_t q = pv[i];
-      pr[q] = tki_ranks_get(r, p + q, nx[i] - q);
+      pr[q] = tki_ranks_get_in(r, p + q, nx[i] - q, n - q);
       mh_update(&m, q);
     }
   }
@@ -253,8 +328,8 @@ static int merge_piece(const tki_ranks *r, const uint8_t *p, size_t n, uint64_t 
   if (n > SMALL_PIECE) return merge_heap(r, p, n, o, sc);
   memo_entry *e = NULL;
   if (sc->memo) {
-    e = &sc->memo[(h >> 20) & (MEMO_SLOTS - 1)];
-    if (e->p && e->hash == h && e->n == n && memcmp(e->p, p, n) == 0) {
+    e = &sc->memo[(uint32_t)h & sc->memo_mask];
+    if (e->n == n && e->hash == (uint32_t)(h >> 32) && memcmp(sc->base + e->at, p, n) == 0) {
       if (!o->ids)
         o->n += e->cnt;
       else
@@ -262,8 +337,11 @@ static int merge_piece(const tki_ranks *r, const uint8_t *p, size_t n, uint64_t 
       return TKN_OK;
     }
   } else if (++sc->merges == MEMO_AFTER) {
-    sc->memo = tki_calloc(MEMO_SLOTS, sizeof *sc->memo);
-    sc->arena_cap = 4096;
+    size_t slots = MEMO_MIN;
+    while (slots < MEMO_MAX && slots < sc->len / 16) slots <<= 1;
+    sc->memo = tki_calloc(slots, sizeof *sc->memo);
+    sc->memo_mask = (uint32_t)slots - 1;
+    sc->arena_cap = 1024;
     sc->arena = tki_malloc(sc->arena_cap * sizeof *sc->arena);
     if (!sc->memo || !sc->arena) {
       scratch_free(sc);
@@ -274,8 +352,10 @@ static int merge_piece(const tki_ranks *r, const uint8_t *p, size_t n, uint64_t 
   /* merge into a local sink, then copy out and remember */
   uint32_t ids[SMALL_PIECE];
   sink local = {ids, SMALL_PIECE, 0, UINT64_MAX};
-  if (n <= SCAN_MAX) {
+  if (n <= TREE_MIN || r->n > TREE_RANKS) {
     merge_scan(r, p, n, &local);
+  } else if (n <= SMALL_PIECE) {
+    merge_tree(r, p, n, &local);
   } else {
     int rc = merge_heap(r, p, n, &local, sc);
     if (rc) return rc;
@@ -290,20 +370,26 @@ static int merge_piece(const tki_ranks *r, const uint8_t *p, size_t n, uint64_t 
       sc->arena_cap = ncap;
     }
     memcpy(sc->arena + sc->arena_n, ids, local.n * sizeof *ids);
-    *e = (memo_entry){h, p, (uint32_t)n, sc->arena_n, (uint32_t)local.n};
+    *e = (memo_entry){(uint32_t)(h >> 32), (uint32_t)(p - sc->base), sc->arena_n, (uint16_t)n,
+                      (uint16_t)local.n};
     sc->arena_n += (uint32_t)local.n;
   }
   return TKN_OK;
 }
 
-int tki_bpe_merge_piece(const tki_ranks *r, const uint8_t *p, size_t n, int use_heap,
+int tki_bpe_merge_piece(const tki_ranks *r, const uint8_t *p, size_t n, int method,
                         uint32_t *ids, size_t cap, size_t *out_n) {
   sink o = {ids, cap, 0, UINT64_MAX};
-  if (n < 2 || (!use_heap && n > SMALL_PIECE)) return TKN_ERR_INVALID;
+  if (n < 2 || method < TKI_MERGE_SCAN || method > TKI_MERGE_TREE ||
+      (method != TKI_MERGE_HEAP && n > SMALL_PIECE) ||
+      (method == TKI_MERGE_TREE && r->n > TREE_RANKS))
+    return TKN_ERR_INVALID;
   int rc = TKN_OK;
   scratch sc = {0};
-  if (use_heap)
+  if (method == TKI_MERGE_HEAP)
     rc = merge_heap(r, p, n, &o, &sc);
+  else if (method == TKI_MERGE_TREE)
+    merge_tree(r, p, n, &o);
   else
     merge_scan(r, p, n, &o);
   scratch_free(&sc);
@@ -322,17 +408,22 @@ static int encode_ordinary(const bpe_impl *b, const uint8_t *s, size_t len, sink
                            scratch *sc) {
   const tki_ranks *r = &b->ranks;
   uint32_t start[BATCH + 1];
-  uint64_t head[BATCH], hash[BATCH];
+  uint64_t head[BATCH], head2[BATCH], hash[BATCH];
   for (size_t pos = 0; pos < len;) {
     size_t k = 0;
     for (; k < BATCH && pos < len; k++) { /* the next pieces, their slots prefetched */
       size_t end = tki_pretok_next(b->pattern, s, len, pos);
       size_t n = end - pos;
       start[k] = (uint32_t)pos;
-      if (n >= 2) {
-        head[k] = tki_ranks_head(s + pos, n);
-        hash[k] = n <= SMALL_PIECE ? tki_ranks_hash(s + pos, n, head[k]) : 0;
+      if (n >= 2 && n <= SMALL_PIECE) {
+        if (len - pos >= 16)
+          tki_key_wide(s + pos, n, &head[k], &head2[k]);
+        else
+          tki_key_exact(s + pos, n, &head[k], &head2[k]);
+        hash[k] = tki_ranks_hash(s + pos, n, head[k], head2[k]);
         __builtin_prefetch(&r->slots[(uint32_t)hash[k] & r->mask]);
+      } else {
+        hash[k] = 0;
       }
       pos = end;
     }
@@ -345,7 +436,7 @@ static int encode_ordinary(const bpe_impl *b, const uint8_t *s, size_t len, sink
       } else {
         /* whole pieces are mostly tokens: straight to the (prefetched) slot */
         uint32_t id = n <= r->max_len && n <= SMALL_PIECE
-                          ? tki_table_find(r, r->slots, r->mask, p, n, head[i], hash[i])
+                          ? tki_table_find(r, r->slots, r->mask, p, n, head[i], head2[i], hash[i])
                           : tki_ranks_get(r, p, n);
         if (id != UINT32_MAX) {
           emit(o, id);
@@ -390,6 +481,8 @@ static int run_text(const bpe_impl *b, const char *text, size_t len,
 static int run(const bpe_impl *b, const char *text, size_t len, const tkn_encode_options *opts,
                uint32_t mode, sink *o) {
   scratch sc = {0};
+  sc.base = (const uint8_t *)text;
+  sc.len = len;
   int rc = run_text(b, text, len, opts, mode, o, &sc);
   scratch_free(&sc);
   return rc;

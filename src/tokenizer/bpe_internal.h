@@ -80,14 +80,20 @@ static inline uint64_t tki_ranks_head(const uint8_t *p, size_t n) {
   return v;
 }
 
-/* Hash of the bytes after the first 8 (n > 0). */
+/* A key is the token's first 16 bytes as two zero-padded words (head,
+ * head2), its length, and for tokens longer than 16 bytes a hash of the rest
+ * (tki_ranks_tail_hash).  The hash of a key costs two multiplications when
+ * the token has at most 16 bytes (nearly all of them). */
+
+/* Hash of the bytes after the first 16 (n > 0). */
 uint64_t tki_ranks_tail_hash(const uint8_t *p, size_t n);
 
-static inline uint64_t tki_ranks_mix(uint64_t head, size_t n, uint64_t tail) {
-  uint64_t h = (head ^ ((uint64_t)n * 0x9E3779B97F4A7C15ull) ^ tail) * 0xBF58476D1CE4E5B9ull;
-  h ^= h >> 31;
-  h *= 0x94D049BB133111EBull;
+static inline uint64_t tki_ranks_mix(uint64_t head, uint64_t head2, size_t n, uint64_t tail) {
+  uint64_t h = head * 0xBF58476D1CE4E5B9ull +
+               (head2 ^ tail ^ ((uint64_t)n * 0x9E3779B97F4A7C15ull)) * 0x94D049BB133111EBull;
   h ^= h >> 29;
+  h *= 0xBF58476D1CE4E5B9ull;
+  h ^= h >> 32;
   return h;
 }
 
@@ -101,12 +107,37 @@ static inline uint64_t tki_ranks_head2(const uint8_t *p, size_t n) {
   return n > 8 ? tki_ranks_head(p + 8, n - 8 < 8 ? n - 8 : 8) : 0;
 }
 
+/* The low k bytes of a word (all of it when k >= 8). */
+static inline uint64_t tki_low_bytes(uint64_t v, size_t k) {
+  return k >= 8 ? v : v & ((((uint64_t)1) << (k * 8)) - 1);
+}
+
+/* The key words of [p, p+n) when at least 16 bytes from p may be read (a
+ * padded copy, or text with 16 bytes left): two loads, no branch on n. */
+static inline void tki_key_wide(const uint8_t *p, size_t n, uint64_t *head, uint64_t *head2) {
+  uint64_t a, b;
+  memcpy(&a, p, 8);
+  memcpy(&b, p + 8, 8);
+  *head = tki_low_bytes(a, n);
+  *head2 = n > 8 ? tki_low_bytes(b, n - 8) : 0;
+}
+
+/* The key words of [p, p+n), reading only those bytes. */
+static inline void tki_key_exact(const uint8_t *p, size_t n, uint64_t *head, uint64_t *head2) {
+  *head = tki_ranks_head(p, n);
+  *head2 = tki_ranks_head2(p, n);
+}
+
+/* Hash of the key of [p, p+n) with its words. */
+static inline uint64_t tki_ranks_hash(const uint8_t *p, size_t n, uint64_t head, uint64_t head2) {
+  return tki_ranks_mix(head, head2, n, n > 16 ? tki_ranks_tail_hash(p + 16, n - 16) : 0);
+}
+
 /* Look bytes [p, p+n) up in one table of slots (mask + 1 of them). */
 static inline uint32_t tki_table_find(const tki_ranks *r, const tki_rank_slot *slots,
                                       uint32_t mask, const uint8_t *p, size_t n, uint64_t head,
-                                      uint64_t h) {
+                                      uint64_t head2, uint64_t h) {
   uint16_t tag = (uint16_t)(h >> 48);
-  uint64_t head2 = tki_ranks_head2(p, n);
   for (uint32_t i = (uint32_t)h & mask;; i = (i + 1) & mask) {
     const tki_rank_slot *s = &slots[i];
     if (!s->rank1) return UINT32_MAX;
@@ -117,47 +148,58 @@ static inline uint32_t tki_table_find(const tki_ranks *r, const tki_rank_slot *s
   }
 }
 
-/* Rank of bytes [p, p+n) whose head and hash are known (n <= max_len). */
-static inline uint32_t tki_ranks_find(const tki_ranks *r, const uint8_t *p, size_t n,
-                                      uint64_t head, uint64_t h) {
+/* Whether the filter lets a key with hash h through. */
+static inline int tki_ranks_maybe(const tki_ranks *r, uint64_t h) {
   uint32_t bit = (uint32_t)(h >> 26) & TKI_FILTER_MASK;
-  if (!(r->filter[bit >> 6] >> (bit & 63) & 1)) return UINT32_MAX;
-  return tki_table_find(r, r->slots, r->mask, p, n, head, h);
+  return (int)(r->filter[bit >> 6] >> (bit & 63) & 1);
 }
 
-/* Hash of bytes [p, p+n) with its head. */
-static inline uint64_t tki_ranks_hash(const uint8_t *p, size_t n, uint64_t head) {
-  return tki_ranks_mix(head, n, n > 8 ? tki_ranks_tail_hash(p + 8, n - 8) : 0);
+/* Rank of bytes [p, p+n) whose key words and hash are known (n <= max_len). */
+static inline uint32_t tki_ranks_find(const tki_ranks *r, const uint8_t *p, size_t n,
+                                      uint64_t head, uint64_t head2, uint64_t h) {
+  if (!tki_ranks_maybe(r, h)) return UINT32_MAX;
+  return tki_table_find(r, r->slots, r->mask, p, n, head, head2, h);
 }
 
 /* A lookup in two steps, so that several can overlap their memory
- * latency: tki_ranks_probe hashes and prefetches, tki_ranks_finish looks up. */
+ * latency: tki_ranks_probe hashes and prefetches, tki_ranks_finish looks up.
+ * p must have 16 readable bytes (see tki_key_wide). */
 typedef struct tki_probe {
-  uint64_t head, h;
+  uint64_t head, head2, h;
   int maybe; /* passed the filter */
 } tki_probe;
 
 static inline void tki_ranks_probe(const tki_ranks *r, const uint8_t *p, size_t n, tki_probe *q) {
   q->maybe = 0;
   if (n > r->max_len || n == 0) return;
-  q->head = tki_ranks_head(p, n);
-  q->h = tki_ranks_hash(p, n, q->head);
-  uint32_t bit = (uint32_t)(q->h >> 26) & TKI_FILTER_MASK;
-  if (!(r->filter[bit >> 6] >> (bit & 63) & 1)) return;
-  q->maybe = 1;
+  tki_key_wide(p, n, &q->head, &q->head2);
+  q->h = tki_ranks_hash(p, n, q->head, q->head2);
+  /* the slot is fetched while the filter is read, not after */
   __builtin_prefetch(&r->slots[(uint32_t)q->h & r->mask]);
+  q->maybe = 1;
 }
 
 static inline uint32_t tki_ranks_finish(const tki_ranks *r, const uint8_t *p, size_t n,
                                         const tki_probe *q) {
-  return q->maybe ? tki_ranks_find(r, p, n, q->head, q->h) : UINT32_MAX;
+  return q->maybe ? tki_ranks_find(r, p, n, q->head, q->head2, q->h) : UINT32_MAX;
+}
+
+/* Rank of bytes [p, p+n), or UINT32_MAX when it is not a token; reads only
+ * [p, p+avail) (avail >= n). */
+static inline uint32_t tki_ranks_get_in(const tki_ranks *r, const uint8_t *p, size_t n,
+                                        size_t avail) {
+  if (n > r->max_len || n == 0) return UINT32_MAX;
+  uint64_t head, head2;
+  if (avail >= 16)
+    tki_key_wide(p, n, &head, &head2);
+  else
+    tki_key_exact(p, n, &head, &head2);
+  return tki_ranks_find(r, p, n, head, head2, tki_ranks_hash(p, n, head, head2));
 }
 
 /* Rank of bytes [p, p+n), or UINT32_MAX when it is not a token. */
 static inline uint32_t tki_ranks_get(const tki_ranks *r, const uint8_t *p, size_t n) {
-  if (n > r->max_len || n == 0) return UINT32_MAX;
-  uint64_t head = tki_ranks_head(p, n);
-  return tki_ranks_find(r, p, n, head, tki_ranks_hash(p, n, head));
+  return tki_ranks_get_in(r, p, n, n);
 }
 
 /* Parse tiktoken rank text (base64 SP rank LF per line) into r. */
@@ -167,9 +209,13 @@ int tki_ranks_parse(tki_ranks *r, const char *text, size_t len, char err[TKI_ERR
 int tki_ranks_from_blob(tki_ranks *r, const uint8_t *blob, size_t len, char err[TKI_ERRLEN]);
 void tki_ranks_free(tki_ranks *r);
 
-/* Merge one piece of n >= 2 bytes with the scan (use_heap 0; n <= 64) or
- * the heap (1), without looking the whole piece up first: for tests. */
-int tki_bpe_merge_piece(const tki_ranks *r, const uint8_t *p, size_t n, int use_heap,
+/* Merge one piece of n >= 2 bytes with one method, without looking the
+ * whole piece up first: for tests.  The scan and the tree take n <= 64 (the
+ * tree: ranks below 2^26); the heap any n. */
+#define TKI_MERGE_SCAN 0
+#define TKI_MERGE_HEAP 1
+#define TKI_MERGE_TREE 2
+int tki_bpe_merge_piece(const tki_ranks *r, const uint8_t *p, size_t n, int method,
                         uint32_t *ids, size_t cap, size_t *out_n);
 /* The rank table inside a BPE tokenizer (NULL for other kinds). */
 const tki_ranks *tki_bpe_ranks(const tkn_tokenizer *tok);

@@ -55,14 +55,15 @@ static int build_table(tki_ranks *r, char err[TKI_ERRLEN]) {
     if (tki_ranks_get(r, p, n) != UINT32_MAX)
       return tki_err(err, TKN_ERR_DUPLICATE, "rank table: ranks %u and %u are the same bytes",
                      (unsigned)tki_ranks_get(r, p, n), (unsigned)k);
-    uint64_t head = tki_ranks_head(p, n);
-    uint64_t h = tki_ranks_mix(head, n, n > 8 ? tki_ranks_tail_hash(p + 8, n - 8) : 0);
+    uint64_t head, head2;
+    tki_key_exact(p, n, &head, &head2);
+    uint64_t h = tki_ranks_hash(p, n, head, head2);
     tki_rank_slot *t = r->slots;
     uint32_t mask = r->mask;
     uint32_t i = (uint32_t)h & mask;
     while (t[i].rank1) i = (i + 1) & mask;
     t[i].head = head;
-    t[i].head2 = tki_ranks_head2(p, n);
+    t[i].head2 = head2;
     t[i].rank1 = k + 1;
     t[i].len = (uint16_t)n;
     t[i].tag = (uint16_t)(h >> 48);

@@ -9,8 +9,10 @@
 //   - ours: load time and memory of each encoding from the embedded data, and
 //     two threads sharing one tokenizer against one thread.
 // Ours: median of 3 passes, run just before and just after each peer's
-// pass (the mean of the two), so a busy machine slows both alike; peers: one
-// pass after a warm-up.  Wall-clock times.
+// pass (the mean of the two); peers: one pass after a warm-up.  Ratios are of
+// CPU time (ours: the thread's CLOCK_THREAD_CPUTIME_ID; peers:
+// process.cpuUsage(), user + system), which the load of a busy machine does
+// not distort; wall-clock figures are printed beside them.
 //
 // usage: node bench_bpe.mjs NPM_DIR BENCH_BPE WORK_DIR
 import fs from "node:fs";
@@ -59,7 +61,7 @@ function runOurs(args) {
   const out = {};
   for (const line of r.stdout.split("\n")) {
     const [k, v] = line.split(" ");
-    if (k) out[k] = Number(v);
+    if (k) out[k] = k.endsWith(".loadavg") ? v.replaceAll("_", " ") : Number(v);
   }
   return out;
 }
@@ -80,43 +82,49 @@ for (const e of ENCODINGS) {
   };
 }
 
+const cpuSecs = (u) => (u.user + u.system) / 1e6;
 function timePeer(fn, a, z) {
   for (let i = a; i < Math.min(z, a + 5); i++) fn(docs[i].text); // warm-up
+  const c0 = process.cpuUsage();
   const t0 = process.hrtime.bigint();
   let tokens = 0;
   for (let i = a; i < z; i++) {
     const v = fn(docs[i].text);
     tokens += typeof v === "number" ? v : v.length;
   }
-  return { secs: Number(process.hrtime.bigint() - t0) / 1e9, tokens };
+  const secs = Number(process.hrtime.bigint() - t0) / 1e9;
+  return { secs, cpu: cpuSecs(process.cpuUsage(c0)), tokens };
 }
 
 const mbps = (bytes, secs) => (bytes / secs / 1e6).toFixed(1).padStart(7);
 const ratio = (x) => (x >= 100 ? x.toFixed(0) : x.toFixed(1)).padStart(6) + "x";
 let allOk = true;
+console.log(`load average before the runs: ${fs.readFileSync("/proc/loadavg", "utf8").trim()}`);
+console.log("MB/s of CPU time (ratio ours / peer, of CPU time), then [MB/s of wall-clock time]\n");
 for (const mode of ["encode", "count"]) {
   for (const e of ENCODINGS) {
     const names = Object.keys(peers[e]);
-    console.log(`${mode} ${e}: MB/s (ours / peer = ratio)`);
-    console.log(`  ${"kind".padEnd(12)} ${"ours".padStart(7)}  ` + names.map((n) => n.padStart(26)).join("  "));
+    console.log(`${mode} ${e}: MB/s CPU [wall] (ours / peer = ratio of CPU time)`);
+    console.log(`  ${"kind".padEnd(12)} ${"ours".padStart(15)}  ` + names.map((n) => n.padStart(34)).join("  "));
     for (const k of kinds.concat([{ name: "all", start: 0, end: docs.length }])) {
       const bytes = bytesOf(k.start, k.end);
-      let secsSum = 0, runs = 0, tokens = -1;
+      let secsSum = 0, cpuSum = 0, runs = 0, tokens = -1;
       const cells = names.map((n) => {
         const before = oursPass(e, mode, k.start, k.end);
         const p = timePeer(peers[e][n][mode], k.start, k.end);
         const after = oursPass(e, mode, k.start, k.end);
-        const secs = (before.secs + after.secs) / 2;
+        const secs = (before.secs + after.secs) / 2, cpu = (before.cpu + after.cpu) / 2;
         secsSum += secs;
+        cpuSum += cpu;
         runs++;
         tokens = before.tokens;
         if (p.tokens !== tokens) {
           allOk = false;
-          return `tokens differ: ${p.tokens}`.padStart(26);
+          return `tokens differ: ${p.tokens}`.padStart(34);
         }
-        return `${mbps(bytes, p.secs)} = ${ratio(p.secs / secs)}`.padStart(26);
+        return `${mbps(bytes, p.cpu)} [${mbps(bytes, p.secs)}] = ${ratio(p.cpu / cpu)}`.padStart(34);
       });
-      console.log(`  ${k.name.padEnd(12)} ${mbps(bytes, secsSum / runs)}  ${cells.join("  ")}`);
+      console.log(`  ${k.name.padEnd(12)} ${mbps(bytes, cpuSum / runs)} [${mbps(bytes, secsSum / runs)}]  ${cells.join("  ")}`);
     }
     console.log("");
   }
@@ -132,12 +140,13 @@ function letters(n) {
   return s;
 }
 const ours = runOurs(["extras"]);
-console.log("adversarial: one piece without a split point, count (seconds; ns per byte)");
+console.log("adversarial: one piece without a split point, count (CPU seconds, ns per byte; [wall seconds])");
 for (const e of ENCODINGS) {
   for (const kind of ["random", "repeated"]) {
     const cells = [64 << 10, 256 << 10, 1 << 20].map((n) => {
-      const s = ours[`adversarial.${e}.${kind}.${n}.secs`];
-      return `${n >> 10} KB ${s.toFixed(4)} s (${((s / n) * 1e9).toFixed(0)} ns/B)`;
+      const s = ours[`adversarial.${e}.${kind}.${n}.cpu`];
+      const w = ours[`adversarial.${e}.${kind}.${n}.secs`];
+      return `${n >> 10} KB ${s.toFixed(4)} s (${((s / n) * 1e9).toFixed(0)} ns/B) [${w.toFixed(4)}]`;
     });
     console.log(`  ours ${e} ${kind.padEnd(8)} letters: ${cells.join(", ")}`);
   }
@@ -145,10 +154,12 @@ for (const e of ENCODINGS) {
     const sizes = n.startsWith("js-tiktoken") ? [4 << 10, 8 << 10] : [16 << 10, 32 << 10];
     const cells = sizes.map((size) => {
       const text = letters(size);
+      const c0 = process.cpuUsage();
       const t0 = process.hrtime.bigint();
       peers[e][n].count(text);
-      const s = Number(process.hrtime.bigint() - t0) / 1e9;
-      return `${size >> 10} KB ${s.toFixed(3)} s (${((s / size) * 1e9).toFixed(0)} ns/B)`;
+      const w = Number(process.hrtime.bigint() - t0) / 1e9;
+      const s = cpuSecs(process.cpuUsage(c0));
+      return `${size >> 10} KB ${s.toFixed(3)} s (${((s / size) * 1e9).toFixed(0)} ns/B) [${w.toFixed(3)}]`;
     });
     console.log(`  ${n} ${e} random letters: ${cells.join(", ")}`);
   }
@@ -160,8 +171,20 @@ for (const e of ENCODINGS)
   console.log(`load ${e} from embedded data: ${(ours[`load.${e}.secs`] * 1e3).toFixed(1)} ms ` +
               `(${(ours[`load.${e}.cpu`] * 1e3).toFixed(1)} ms of CPU), ` +
               `${(ours[`load.${e}.bytes`] / 1e6).toFixed(1)} MB allocated`);
-for (const e of ENCODINGS)
-  console.log(`two threads sharing one ${e} tokenizer: ${ours[`threads2.${e}.speedup`].toFixed(2)}x one thread's throughput`);
+for (const e of ENCODINGS) {
+  const t1 = ours[`threads1.${e}.cpu`], w1 = ours[`threads1.${e}.wall`];
+  const w2 = ours[`threads2.${e}.wall`];
+  const c0 = ours[`threads2.${e}.cpu0`], c1 = ours[`threads2.${e}.cpu1`];
+  console.log(`two threads sharing one ${e} tokenizer, each counting the whole corpus ` +
+              `(shortest of 3 runs each):`);
+  console.log(`  one thread: ${w1.toFixed(3)} s wall, ${t1.toFixed(3)} s CPU; two threads: ` +
+              `${w2.toFixed(3)} s wall, ${c0.toFixed(3)} s + ${c1.toFixed(3)} s CPU`);
+  console.log(`  throughput of two over one: ${(2 * w1 / w2).toFixed(2)}x by wall-clock time, ` +
+              `${((t1 / c0 + t1 / c1)).toFixed(2)}x by CPU time (one thread's CPU time over each ` +
+              `thread's, summed: 2.00x when sharing costs a thread nothing)`);
+  console.log(`  load average then: ${ours[`threads2.${e}.loadavg`]} (2 cores; the wall-clock figure ` +
+              `needs two idle ones)`);
+}
 if (!allOk) {
   console.log("\nFAIL: a peer's token count differs from ours");
   process.exit(1);

@@ -1,6 +1,7 @@
-/* Internals of the BPE encoder: the heap merge (long pieces) and tiktoken's
- * scan (short pieces) choose the same merges on every input, so switching
- * between them by piece length cannot change an id. */
+/* Internals of the BPE encoder: tiktoken's scan (the shortest pieces), the
+ * min-tree (pieces of up to 64 bytes) and the heap merge (longer ones) choose
+ * the same merges on every input, so switching between them by piece length
+ * cannot change an id. */
 #include "test_util.h"
 
 #include "tokenizer/bpe_internal.h"
@@ -12,12 +13,15 @@ static uint32_t rnd(void) {
 }
 
 static void check_agree(const tki_ranks *r, const uint8_t *p, size_t n) {
-  uint32_t a[64], b[64];
-  size_t na = 0, nb = 0;
-  assert_int_equal(tki_bpe_merge_piece(r, p, n, 0, a, 64, &na), TKN_OK);
-  assert_int_equal(tki_bpe_merge_piece(r, p, n, 1, b, 64, &nb), TKN_OK);
+  uint32_t a[64], b[64], c[64];
+  size_t na = 0, nb = 0, nc = 0;
+  assert_int_equal(tki_bpe_merge_piece(r, p, n, TKI_MERGE_SCAN, a, 64, &na), TKN_OK);
+  assert_int_equal(tki_bpe_merge_piece(r, p, n, TKI_MERGE_HEAP, b, 64, &nb), TKN_OK);
+  assert_int_equal(tki_bpe_merge_piece(r, p, n, TKI_MERGE_TREE, c, 64, &nc), TKN_OK);
   assert_int_equal(na, nb);
   assert_memory_equal(a, b, na * sizeof *a);
+  assert_int_equal(na, nc);
+  assert_memory_equal(a, c, na * sizeof *a);
   /* the ids spell the piece */
   size_t o = 0;
   for (size_t i = 0; i < na; i++) {
@@ -29,7 +33,7 @@ static void check_agree(const tki_ranks *r, const uint8_t *p, size_t n) {
   assert_int_equal(o, n);
 }
 
-static void heap_and_scan_merge_alike(void **state) {
+static void scan_tree_and_heap_merge_alike(void **state) {
   (void)state;
   static const char *alphabets[] = {"abcdefghijklmnopqrstuvwxyz", "aeiou ", "ab", "a",
                                     "0123456789", "ABCDEFGHIJKLMNOPQRSTUVWXYZabc", " \n\t"};
@@ -59,7 +63,7 @@ static void heap_and_scan_merge_alike(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(heap_and_scan_merge_alike),
+      cmocka_unit_test(scan_tree_and_heap_merge_alike),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
