@@ -14,6 +14,14 @@
 /* End (byte offset) of the piece that starts at pos < len, exactly as
  * tiktoken's regex finds it in [0, len).  s must be valid UTF-8. */
 size_t tki_pretok_next(int pattern, const uint8_t *s, size_t len, size_t pos);
+/* Build the scanner's class table once per process (thread-safe; call it
+ * before the first tki_pretok_next: every BPE tokenizer's constructor does). */
+void tki_pretok_init(void);
+/* The scanner's class bits of a code point: computed from utf8proc, and
+ * through the table (after tki_pretok_init); for tests, which check that the
+ * two agree on every code point. */
+unsigned tki_pretok_class(uint32_t cp);
+unsigned tki_pretok_class_fast(uint32_t cp);
 
 /* One slot of the open-addressing table (32 bytes, two per cache line).  The
  * first 16 bytes of the token live in the slot, so a token of up to 16 bytes

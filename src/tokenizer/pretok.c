@@ -16,6 +16,7 @@
  * \s is Unicode White_Space (Rust regex), the letter, number and mark classes
  * come from utf8proc's general categories, and (?i:'s) also matches "'S" and
  * "'ſ" (U+017F folds to s). */
+#include <pthread.h>
 #include <utf8proc.h>
 
 #include "bpe_internal.h"
@@ -69,6 +70,23 @@ static unsigned class_of_cp(uint32_t cp) {
 #define A64(c) A16(c), A16(c + 16), A16(c + 32), A16(c + 48)
 static const uint8_t k_ascii[128] = {A64(0), A64(64)};
 
+/* The classes of the Basic Multilingual Plane (code points below 0x10000),
+ * one byte each (64 KB), computed once from utf8proc by tki_pretok_init so
+ * that the scanner never calls utf8proc for BMP text; the other planes are
+ * rare and are classified by class_of_cp. */
+static uint8_t g_bmp[0x10000];
+static pthread_once_t g_bmp_once = PTHREAD_ONCE_INIT;
+
+static void bmp_fill(void) {
+  for (uint32_t cp = 0; cp < 0x10000; cp++) g_bmp[cp] = (uint8_t)class_of_cp(cp);
+}
+
+void tki_pretok_init(void) { pthread_once(&g_bmp_once, bmp_fill); }
+
+unsigned tki_pretok_class(uint32_t cp) { return class_of_cp(cp); }
+
+unsigned tki_pretok_class_fast(uint32_t cp) { return cp < 0x10000 ? g_bmp[cp] : class_of_cp(cp); }
+
 /* Class of the code point at s[i] (i < len); *next gets the position after it. */
 static inline unsigned cls_at(const uint8_t *s, size_t len, size_t i, size_t *next) {
   uint8_t b = s[i];
@@ -76,22 +94,18 @@ static inline unsigned cls_at(const uint8_t *s, size_t len, size_t i, size_t *ne
     *next = i + 1;
     return k_ascii[b];
   }
-  uint32_t cp;
-  size_t n;
-  if (b < 0xE0) {
-    cp = (uint32_t)(b & 0x1F) << 6 | (s[i + 1] & 0x3F);
-    n = 2;
-  } else if (b < 0xF0) {
-    cp = (uint32_t)(b & 0x0F) << 12 | (uint32_t)(s[i + 1] & 0x3F) << 6 | (s[i + 2] & 0x3F);
-    n = 3;
-  } else {
-    cp = (uint32_t)(b & 0x07) << 18 | (uint32_t)(s[i + 1] & 0x3F) << 12 |
-         (uint32_t)(s[i + 2] & 0x3F) << 6 | (s[i + 3] & 0x3F);
-    n = 4;
-  }
   (void)len;
-  *next = i + n;
-  return class_of_cp(cp);
+  if (b < 0xE0) {
+    *next = i + 2;
+    return g_bmp[(uint32_t)(b & 0x1F) << 6 | (s[i + 1] & 0x3F)];
+  }
+  if (b < 0xF0) {
+    *next = i + 3;
+    return g_bmp[(uint32_t)(b & 0x0F) << 12 | (uint32_t)(s[i + 1] & 0x3F) << 6 | (s[i + 2] & 0x3F)];
+  }
+  *next = i + 4;
+  return class_of_cp((uint32_t)(b & 0x07) << 18 | (uint32_t)(s[i + 1] & 0x3F) << 12 |
+                     (uint32_t)(s[i + 2] & 0x3F) << 6 | (s[i + 3] & 0x3F));
 }
 
 /* (?i:'s|'t|'re|'ve|'m|'ll|'d) at i: its end, or 0 when it does not match. */

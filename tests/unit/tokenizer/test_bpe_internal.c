@@ -1,4 +1,5 @@
-/* Internals of the BPE encoder: tiktoken's scan (the shortest pieces), the
+/* Internals of the BPE encoder: the pre-tokeniser's class table agrees with
+ * utf8proc on every code point; tiktoken's scan (the shortest pieces), the
  * min-tree (pieces of up to 64 bytes) and the heap merge (longer ones) choose
  * the same merges on every input, so switching between them by piece length
  * cannot change an id. */
@@ -61,9 +62,26 @@ static void scan_tree_and_heap_merge_alike(void **state) {
   }
 }
 
+/* The scanner's class table gives every code point of the BMP the classes
+ * utf8proc gives it, and the code points above it go to utf8proc directly:
+ * checked on all of 0..0x10FFFF. */
+static void class_table_agrees_with_utf8proc(void **state) {
+  (void)state;
+  tki_pretok_init();
+  tki_pretok_init(); /* a second call changes nothing */
+  size_t letters = 0;
+  for (uint32_t cp = 0; cp <= 0x10FFFF; cp++) {
+    unsigned want = tki_pretok_class(cp);
+    if (tki_pretok_class_fast(cp) != want) fail_msg("class of U+%04X differs", (unsigned)cp);
+    letters += (want & 1u) != 0;
+  }
+  assert_true(letters > 100000); /* the classes are not all empty */
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(scan_tree_and_heap_merge_alike),
+      cmocka_unit_test(class_table_agrees_with_utf8proc),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
