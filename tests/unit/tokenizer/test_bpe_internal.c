@@ -78,10 +78,58 @@ static void class_table_agrees_with_utf8proc(void **state) {
   assert_true(letters > 100000); /* the classes are not all empty */
 }
 
+/* Every token of both encodings is found under its own rank, whichever table
+ * (up to 8 bytes, longer) holds it, through every lookup path; its bytes
+ * with one byte more or less are found only if they are a token themselves
+ * (checked against the rank list by bytes). */
+static void every_token_is_found_under_its_rank(void **state) {
+  (void)state;
+  const char *names[] = {"cl100k_base", "o200k_base"};
+  for (int e = 0; e < 2; e++) {
+    tkn_tokenizer *tok = NULL;
+    int rc = tkn_tokenizer_new_encoding(&tok, names[e], strlen(names[e]), NULL, 0);
+    if (rc == TKN_ERR_UNAVAILABLE) skip(); /* built with -Dembed_ranks=false */
+    assert_int_equal(rc, TKN_OK);
+    const tki_ranks *r = tki_bpe_ranks(tok);
+    size_t shorts = 0;
+    for (uint32_t k = 0; k < r->n; k++) {
+      const uint8_t *p = r->bytes + r->off[k];
+      size_t n = r->off[k + 1] - r->off[k];
+      shorts += n <= 8;
+      if (tki_ranks_get(r, p, n) != k) fail_msg("%s: rank %u not found", names[e], (unsigned)k);
+      uint8_t buf[256 + 16];
+      if (n + 1 <= 256) { /* the padded path (tki_ranks_probe) agrees */
+        memset(buf, 0, sizeof buf);
+        memcpy(buf, p, n);
+        tki_probe q;
+        tki_ranks_probe(r, buf, n, &q);
+        assert_int_equal(tki_ranks_finish(r, buf, n, &q), k);
+        /* one byte more: a token only if the rank list says so */
+        buf[n] = (uint8_t)rnd();
+        uint32_t got = tki_ranks_get(r, buf, n + 1);
+        if (got != UINT32_MAX) {
+          assert_int_equal(r->off[got + 1] - r->off[got], n + 1);
+          assert_memory_equal(r->bytes + r->off[got], buf, n + 1);
+        }
+      }
+      if (n >= 2) { /* one byte less */
+        uint32_t got = tki_ranks_get(r, p, n - 1);
+        if (got != UINT32_MAX) {
+          assert_int_equal(r->off[got + 1] - r->off[got], n - 1);
+          assert_memory_equal(r->bytes + r->off[got], p, n - 1);
+        }
+      }
+    }
+    assert_true(shorts > 0 && shorts < r->n); /* both tables are used */
+    tkn_tokenizer_free(tok);
+  }
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(scan_tree_and_heap_merge_alike),
       cmocka_unit_test(class_table_agrees_with_utf8proc),
+      cmocka_unit_test(every_token_is_found_under_its_rank),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
