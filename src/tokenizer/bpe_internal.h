@@ -14,6 +14,8 @@
 /* End (byte offset) of the piece that starts at pos < len, exactly as
  * tiktoken's regex finds it in [0, len).  s must be valid UTF-8. */
 size_t tki_pretok_next(int pattern, const uint8_t *s, size_t len, size_t pos);
+/* The same without the shortcut for ASCII words: for tests. */
+size_t tki_pretok_next_slow(int pattern, const uint8_t *s, size_t len, size_t pos);
 /* Build the scanner's class table once per process (thread-safe; call it
  * before the first tki_pretok_next: every BPE tokenizer's constructor does). */
 void tki_pretok_init(void);

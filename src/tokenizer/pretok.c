@@ -231,7 +231,7 @@ static size_t o2_letters(const uint8_t *s, size_t len, size_t i, unsigned c0, si
   return 0;
 }
 
-size_t tki_pretok_next(int pattern, const uint8_t *s, size_t len, size_t pos) {
+size_t tki_pretok_next_slow(int pattern, const uint8_t *s, size_t len, size_t pos) {
   size_t n0, e;
   unsigned c0 = cls_at(s, len, pos, &n0);
   if (pattern == TKI_PAT_CL100K) {
@@ -244,4 +244,47 @@ size_t tki_pretok_next(int pattern, const uint8_t *s, size_t len, size_t pos) {
   if ((e = punct(s, len, pos, c0, pattern == TKI_PAT_O200K))) return e;
   if (c0 & C_WS) return spaces(s, len, pos);
   return n0; /* not reached: every code point is L, N, \s or punctuation */
+}
+
+/* ASCII letters and their cases, from the class table. */
+static inline int ascii_letter(uint8_t b) { return b < 0x80 && (k_ascii[b] & C_L); }
+static inline int ascii_upper(uint8_t b) { return (uint8_t)(b - 'A') < 26; }
+static inline int ascii_lower(uint8_t b) { return (uint8_t)(b - 'a') < 26; }
+
+/* The common piece of ASCII text, an optional prefix character then ASCII
+ * letters ended by an ASCII character or the end of the text, without the
+ * general scanner's alternatives: its end, or 0 where the general scanner must
+ * decide (any byte >= 0x80 where it matters, an apostrophe first in cl100k,
+ * no letter).  For ASCII the classes reduce to: letters are \p{L}; upper
+ * case is [UP] and not [LO], lower case the opposite; a prefix is any
+ * character but a letter, a digit, \r and \n. */
+static inline size_t ascii_word(int pattern, const uint8_t *s, size_t len, size_t pos) {
+  uint8_t b = s[pos];
+  size_t j;
+  if (ascii_letter(b)) {
+    j = pos;
+  } else if (b < 0x80 && !(k_ascii[b] & (C_N | C_NL)) && pos + 1 < len && ascii_letter(s[pos + 1]) &&
+             !(pattern == TKI_PAT_CL100K && b == '\'')) {
+    j = pos + 1;
+  } else {
+    return 0;
+  }
+  size_t e = j;
+  if (pattern == TKI_PAT_CL100K) { /* [^\r\n\p{L}\p{N}]?\p{L}+ */
+    while (e < len && ascii_letter(s[e])) e++;
+    return e < len && s[e] >= 0x80 ? 0 : e;
+  }
+  /* o200k: [UP]*[LO]+ when lower case follows the upper-case run, else
+   * [UP]+[LO]* (the run alone); then an optional contraction */
+  while (e < len && ascii_upper(s[e])) e++;
+  if (e < len && ascii_lower(s[e]))
+    while (e < len && ascii_lower(s[e])) e++;
+  if (e < len && s[e] >= 0x80) return 0;
+  size_t k = contraction(s, len, e);
+  return k ? k : e;
+}
+
+size_t tki_pretok_next(int pattern, const uint8_t *s, size_t len, size_t pos) {
+  size_t e = ascii_word(pattern, s, len, pos);
+  return e ? e : tki_pretok_next_slow(pattern, s, len, pos);
 }

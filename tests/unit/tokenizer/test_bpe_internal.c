@@ -78,6 +78,41 @@ static void class_table_agrees_with_utf8proc(void **state) {
   assert_true(letters > 100000); /* the classes are not all empty */
 }
 
+/* The pre-tokeniser's shortcut for ASCII words ends every piece where the
+ * general scanner does, on random text of ASCII letters of both cases,
+ * apostrophes and contractions, spaces, digits, CR/LF, punctuation, and
+ * non-ASCII letters and marks next to them (é, combining acute, long s,
+ * Cyrillic, CJK, an emoji), from every code point of the text. */
+static void ascii_shortcut_agrees_with_the_scanner(void **state) {
+  (void)state;
+  static const char *atoms[] = {"a", "b", "z", "A", "Q", "Z", "'", "'s", "'S", "'ll", "'Re", "'ve",
+                                " ", "  ", "\t", "\r\n", "\n", "0", "42", "!", ".", "/", "-",
+                                "\xc3\xa9", "\xc3\x89", "\xcc\x81", "\xc5\xbf", "\xd0\xb4",
+                                "\xd0\x94", "\xe4\xb8\xad", "\xf0\x9f\x98\x80", "\xc2\xa0",
+                                "the", "The", "THE", "camelCase", "x"};
+  const size_t natoms = sizeof atoms / sizeof *atoms;
+  tki_pretok_init();
+  char buf[512];
+  for (int t = 0; t < 20000; t++) {
+    size_t len = 0, k = 1 + rnd() % 24;
+    for (size_t i = 0; i < k; i++) {
+      const char *a = atoms[rnd() % natoms];
+      memcpy(buf + len, a, strlen(a));
+      len += strlen(a);
+    }
+    const uint8_t *u = (const uint8_t *)buf;
+    for (int pat = TKI_PAT_CL100K; pat <= TKI_PAT_O200K; pat++)
+      for (size_t pos = 0; pos < len; pos++) {
+        if ((u[pos] & 0xC0) == 0x80) continue; /* not a code point's start */
+        size_t want = tki_pretok_next_slow(pat, u, len, pos);
+        size_t got = tki_pretok_next(pat, u, len, pos);
+        if (got != want)
+          fail_msg("pattern %d, text \"%.*s\" from %zu: %zu, scanner %zu", pat, (int)len, buf,
+                   pos, got, want);
+      }
+  }
+}
+
 /* Every token of both encodings is found under its own rank, whichever table
  * (up to 8 bytes, longer) holds it, through every lookup path; its bytes
  * with one byte more or less are found only if they are a token themselves
@@ -130,6 +165,7 @@ int main(void) {
       cmocka_unit_test(scan_tree_and_heap_merge_alike),
       cmocka_unit_test(class_table_agrees_with_utf8proc),
       cmocka_unit_test(every_token_is_found_under_its_rank),
+      cmocka_unit_test(ascii_shortcut_agrees_with_the_scanner),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
