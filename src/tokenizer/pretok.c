@@ -222,8 +222,11 @@ static size_t o2_alt2(const uint8_t *s, size_t len, size_t i) {
 }
 
 static size_t o2_letters(const uint8_t *s, size_t len, size_t i, unsigned c0, size_t n0) {
-  size_t e;
-  int prefix = C_PREFIX(c0) && n0 < len;
+  size_t e, n1;
+  /* both alternatives start with an [UP] or [LO] member: a prefix followed by
+   * anything else cannot begin them (a cheap test for punctuation and
+   * spaces, the common case) */
+  int prefix = C_PREFIX(c0) && n0 < len && (cls_at(s, len, n0, &n1) & (C_UP | C_LO));
   if (prefix && (e = o2_alt1(s, len, n0))) return e;
   if ((c0 & (C_UP | C_LO)) && (e = o2_alt1(s, len, i))) return e;
   if (prefix && (e = o2_alt2(s, len, n0))) return e;
@@ -284,7 +287,56 @@ static inline size_t ascii_word(int pattern, const uint8_t *s, size_t len, size_
   return k ? k : e;
 }
 
+static inline int ascii_punct(uint8_t b) { return b < 0x80 && !(k_ascii[b] & (C_L | C_N | C_WS)); }
+
+/* The other common pieces of ASCII text, where no word begins (ascii_word
+ * found none): a run of whitespace, punctuation (' '?[^\s\p{L}\p{N}]+ and
+ * its trailing set), or \p{N}{1,3} of ASCII digits; their end, or 0 where the
+ * general scanner must decide (a byte >= 0x80 where it matters, a letter
+ * after the first character, an apostrophe first in cl100k). */
+static inline size_t ascii_other(int pattern, const uint8_t *s, size_t len, size_t pos) {
+  uint8_t b = s[pos];
+  if (b >= 0x80) return 0;
+  unsigned c = k_ascii[b];
+  size_t j = pos;
+  if (c & C_N) { /* \p{N}{1,3} */
+    while (j < len && j < pos + 3 && (uint8_t)(s[j] - '0') < 10) j++;
+    return j < pos + 3 && j < len && s[j] >= 0x80 ? 0 : j;
+  }
+  if (c & C_WS) { /* the alternatives for whitespace, as spaces() */
+    size_t after_nl = 0;
+    while (j < len && s[j] < 0x80 && (k_ascii[s[j]] & C_WS)) {
+      if (k_ascii[s[j]] & C_NL) after_nl = j + 1;
+      j++;
+    }
+    if (j < len && s[j] >= 0x80) return 0;
+    if (after_nl) return after_nl; /* \s*[\r\n]+ */
+    if (j == len) return j;
+    if (j == pos + 1) {
+      /* one whitespace character: a letter after it begins a word (which
+       * ascii_word left to the scanner), punctuation after a space is
+       * punctuation's piece */
+      if (k_ascii[s[j]] & C_L) return 0;
+      if (b != ' ' || !ascii_punct(s[j])) return j; /* \s+ */
+      /* ' ' then punctuation: punctuation's piece, below */
+    } else {
+      return j - 1; /* \s+(?!\S) */
+    }
+  } else {
+    if (pattern == TKI_PAT_CL100K && b == '\'') return 0; /* maybe a contraction */
+    /* punctuation: a letter after it would begin a word */
+    if (pos + 1 < len && (s[pos + 1] >= 0x80 || (k_ascii[s[pos + 1]] & C_L))) return 0;
+  }
+  /* [^\s\p{L}\p{N}]+ from j, then [\r\n]* (o200k: [\r\n/]*) */
+  while (j < len && ascii_punct(s[j])) j++;
+  if (j < len && s[j] >= 0x80) return 0;
+  while (j < len && (s[j] == '\r' || s[j] == '\n' || (pattern == TKI_PAT_O200K && s[j] == '/')))
+    j++;
+  return j;
+}
+
 size_t tki_pretok_next(int pattern, const uint8_t *s, size_t len, size_t pos) {
   size_t e = ascii_word(pattern, s, len, pos);
+  if (!e) e = ascii_other(pattern, s, len, pos);
   return e ? e : tki_pretok_next_slow(pattern, s, len, pos);
 }

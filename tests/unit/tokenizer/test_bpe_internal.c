@@ -78,18 +78,22 @@ static void class_table_agrees_with_utf8proc(void **state) {
   assert_true(letters > 100000); /* the classes are not all empty */
 }
 
-/* The pre-tokeniser's shortcut for ASCII words ends every piece where the
- * general scanner does, on random text of ASCII letters of both cases,
- * apostrophes and contractions, spaces, digits, CR/LF, punctuation, and
- * non-ASCII letters and marks next to them (é, combining acute, long s,
- * Cyrillic, CJK, an emoji), from every code point of the text. */
+/* The pre-tokeniser's shortcuts for ASCII (words; whitespace, punctuation,
+ * digits) end every piece where the general scanner does, on random text of
+ * ASCII letters of both cases, apostrophes and contractions, whitespace,
+ * digits, CR/LF, punctuation, and non-ASCII letters, marks, digits, spaces and
+ * punctuation next to them (é, combining acute, long s, Cyrillic, CJK, an
+ * emoji, Arabic-Indic one, ellipsis, ideographic space, line separator), from
+ * every code point of the text. */
 static void ascii_shortcut_agrees_with_the_scanner(void **state) {
   (void)state;
   static const char *atoms[] = {"a", "b", "z", "A", "Q", "Z", "'", "'s", "'S", "'ll", "'Re", "'ve",
                                 " ", "  ", "\t", "\r\n", "\n", "0", "42", "!", ".", "/", "-",
                                 "\xc3\xa9", "\xc3\x89", "\xcc\x81", "\xc5\xbf", "\xd0\xb4",
                                 "\xd0\x94", "\xe4\xb8\xad", "\xf0\x9f\x98\x80", "\xc2\xa0",
-                                "the", "The", "THE", "camelCase", "x"};
+                                "the", "The", "THE", "camelCase", "x", "\"%s\".", "123",
+                                "4567", "\xd9\xa1", "\xe2\x80\xa6", "\xe3\x80\x80",
+                                "\xe2\x80\xa8", "\r", "\t\t", "  \n ", "//", "\x0b"};
   const size_t natoms = sizeof atoms / sizeof *atoms;
   tki_pretok_init();
   char buf[512];
