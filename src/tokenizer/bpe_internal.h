@@ -223,7 +223,6 @@ static inline void tki_ranks_probe(const tki_ranks *r, const uint8_t *p, size_t 
   q->h = tki_ranks_hash(p, n, q->head, q->head2);
   /* the slot is fetched while the filter is read, not after */
   __builtin_prefetch(tki_ranks_slot_of(r, n, q->h));
-  __builtin_prefetch(&r->filter[((uint32_t)(q->h >> 26) & TKI_FILTER_MASK) >> 6]);
   q->maybe = 1;
 }
 
