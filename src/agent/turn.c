@@ -616,6 +616,9 @@ static int summarise_text(turn *t, const char *text, size_t len, int64_t max_tok
     if (!rc && ask.failed) rc = TKN_ERR_NOMEM;
     if (!rc) rc = tkn_conv_append_text(sc, TKN_ROLE_USER, ask.data, ask.len);
     tki_buf_free(&ask);
+    /* out of memory ends the turn; any other reason not to ask (no model for
+     * the cheap tier) leaves the extract below to stand in */
+    if (rc == TKN_ERR_NOMEM) lib_fail(t, rc, "summary", "out of memory");
     if (!rc) {
       call_out co;
       rc = do_call(t, sc, model, tier_name, max_tokens > 0 ? max_tokens : 256,
@@ -627,7 +630,8 @@ static int summarise_text(turn *t, const char *text, size_t len, int64_t max_tok
         how = "cheap_tier";
         done = 1;
       }
-      if (!rc && !co.refused) rc = meter_call(t, model, tier_name, &co, TKN_METER_VALIDATION_NONE);
+      /* a failure to meter is recorded in t->failed, checked below */
+      if (!rc && !co.refused) (void)meter_call(t, model, tier_name, &co, TKN_METER_VALIDATION_NONE);
     }
     tkn_conv_free(sc);
     if (t->failed) {
@@ -1110,10 +1114,15 @@ int tkn_agent_turn(tkn_agent *a, tkn_conv *conv, const tkn_agent_turn_options *o
           t.tier_name = tkn_router_tier_name(a->o.router, (size_t)ct);
         }
       }
+      if (rc == TKN_ERR_NOMEM) {
+        tki_err(a->err, rc, "route: out of memory");
+        goto fail;
+      }
       if (rc) {
+        /* no cascade over these tiers (every model cooling down): the turn
+         * keeps the router's decision, without escalation by score */
         tkn_router_cascade_free(cascade);
         cascade = NULL;
-        rc = TKN_OK;
       }
     }
   }
@@ -1198,7 +1207,7 @@ int tkn_agent_turn(tkn_agent *a, tkn_conv *conv, const tkn_agent_turn_options *o
       int vrc = tkn_schema_validate(opts->schema, content, clen, sres);
       valid = vrc == TKN_OK;
       if (vrc == TKN_ERR_NOMEM) {
-        rc = lib_fail(&t, vrc, "validate", "out of memory");
+        lib_fail(&t, vrc, "validate", "out of memory"); /* t.failed ends the turn after the loop */
         break;
       }
       validation = valid ? TKN_METER_VALIDATION_PASSED : TKN_METER_VALIDATION_FAILED;

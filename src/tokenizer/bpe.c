@@ -219,8 +219,13 @@ typedef struct mheap {
   uint32_t n;
 } mheap;
 
+/* The key (pr[i], i) as one number: the rank, then the offset. */
+static inline uint64_t mh_key(const mheap *m, uint32_t i) {
+  return (uint64_t)m->pr[i] << 32 | i;
+}
+
 static inline int mh_less(const mheap *m, uint32_t a, uint32_t b) {
-  return m->pr[a] < m->pr[b] || (m->pr[a] == m->pr[b] && a < b);
+  return mh_key(m, a) < mh_key(m, b);
 }
 
 static void mh_place(mheap *m, uint32_t k, uint32_t node) {
