@@ -599,7 +599,12 @@ static int summarise_text(turn *t, const char *text, size_t len, int64_t max_tok
     const char *tier_name = NULL;
     int32_t got = -1;
     if (a->o.router) {
-      if (model_of_tier(a->o.router, 0, &got, &model) != TKN_OK) model = NULL;
+      int mrc = model_of_tier(a->o.router, 0, &got, &model);
+      if (mrc == TKN_ERR_NOMEM) {
+        tki_buf_free(&out);
+        return lib_fail(t, mrc, "summary", "out of memory");
+      }
+      if (mrc) model = NULL; /* every cheap model cooling down: the extract stands in */
       tier_name = model ? tkn_router_tier_name(a->o.router, (size_t)got) : NULL;
     }
     tkn_conv *sc = NULL;
@@ -666,6 +671,7 @@ static int prune_summarise_cb(tkn_conv *conv, const size_t *dropped, size_t n, i
   tki_buf_init(&src);
   if (transcript(conv, dropped, n, &src)) {
     tki_buf_free(&src);
+    lib_fail(t, TKN_ERR_NOMEM, "summary", "out of memory"); /* the turn fails, not just the summary */
     return 1;
   }
   /* the message overhead is part of max_tokens: leave room for it */
@@ -1245,7 +1251,13 @@ int tkn_agent_turn(tkn_agent *a, tkn_conv *conv, const tkn_agent_turn_options *o
         if (want > top) want = top;
         int32_t got = -1;
         const char *m = NULL;
-        if (want > t.tier && model_of_tier(a->o.router, want, &got, &m) == TKN_OK) {
+        int mrc = want > t.tier ? model_of_tier(a->o.router, want, &got, &m) : TKN_ERR_NOT_FOUND;
+        if (mrc == TKN_ERR_NOMEM) {
+          step_end(&t);
+          lib_fail(&t, mrc, "escalate", "out of memory"); /* t.failed ends the turn after the loop */
+          break;
+        }
+        if (mrc == TKN_OK) {
           t.tier = got;
           t.model = m;
           t.tier_name = tkn_router_tier_name(a->o.router, (size_t)got);

@@ -1263,6 +1263,75 @@ static void turn_survives_every_allocation_failure(void **state) {
   print_message("out-of-memory loop: %ld allocation points\n", iterations);
 }
 
+/* A soft-budget turn summarises through the cheap tier before it answers.
+ * Each allocation it makes may fail: the turn then fails with the error (out
+ * of memory is never hidden behind the extractive summary), leaks nothing,
+ * and leaves the caller's conversation as it was. */
+static void summary_turn_reports_every_allocation_failure(void **state) {
+  (void)state;
+  static const scripted sc[] = {
+      {0, 0, "Summary: ORD-1111 broken lamp, claim open.", "stop",
+       "{\"prompt_tokens\":120,\"completion_tokens\":12}", NULL},
+      {0, 0, "Yes, a refund is possible.", "stop",
+       "{\"prompt_tokens\":80,\"completion_tokens\":8}", NULL}};
+  int done = 0;
+  long iterations = 0;
+  for (long n = 1; !done && n < 200000; n++) {
+    iterations = n;
+    host_reset(&H, sc, 2);
+    tt_alloc_install(0);
+    tkn_budget_options bo = TKN_BUDGET_OPTIONS_INIT;
+    bo.soft_tokens = 10;
+    tkn_budget *b = NULL;
+    assert_int_equal(tkn_budget_new(&b, &bo, NULL, NULL, 0), TKN_OK);
+    tkn_budget_amount spent = TKN_BUDGET_AMOUNT_INIT;
+    spent.input_tokens = 20;
+    assert_int_equal(tkn_budget_charge(b, &spent), TKN_OK);
+    tkn_router *rt = router();
+    tkn_meter *m = NULL;
+    assert_int_equal(tkn_meter_new(&m, NULL), TKN_OK);
+    tkn_agent_options o = base_opts();
+    o.budget = b;
+    o.router = rt;
+    o.meter = m;
+    tkn_prune_options po = TKN_PRUNE_OPTIONS_INIT;
+    po.mode = TKN_PRUNE_SCORE;
+    po.keep_last_turns = 1;
+    o.prune = &po;
+    tkn_agent *a = agent_with(&o);
+    tkn_conv *c = conv_of(LONG_CONV);
+    size_t before_n = tkn_conv_count(c);
+    long before = tt_alloc.count;
+    tt_alloc.fail_at = before + n;
+    tkn_agent_result *r = NULL;
+    int rc = tkn_agent_turn(a, c, NULL, &r);
+    tt_alloc.fail_at = 0;
+    if (rc == TKN_OK) {
+      /* only an optional allocation (the pruner's feature cache) may fail
+       * here: the summary still comes from the cheap tier, not the extract */
+      if (H.n_calls != 2 || H.calls[0].purpose != TKN_LLM_PURPOSE_SUMMARY)
+        fail_msg("allocation %ld failed, yet the turn succeeded without asking for the summary", n);
+      assert_int_equal(stats_of(r).summaries, 1);
+      if (!tt_alloc.failed) done = 1;
+      tkn_agent_result_free(r);
+    } else {
+      assert_null(r);
+      assert_true(tt_alloc.failed);
+      assert_true(strlen(tkn_agent_errmsg(a)) > 0);
+      assert_int_equal(tkn_conv_count(c), before_n);
+    }
+    tkn_conv_free(c);
+    tkn_agent_free(a);
+    tkn_meter_free(m);
+    tkn_router_free(rt);
+    tkn_budget_free(b);
+    assert_int_equal(tt_alloc.live, 0);
+    tt_alloc_restore();
+  }
+  assert_true(done);
+  print_message("out-of-memory loop: %ld allocation points\n", iterations);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_teardown(options_init_agree_with_macros, teardown),
@@ -1300,6 +1369,7 @@ int main(void) {
       cmocka_unit_test_teardown(tool_results_are_served_from_the_cache, teardown),
       cmocka_unit_test_teardown(result_accessors_handle_null, teardown),
       cmocka_unit_test_teardown(turn_survives_every_allocation_failure, teardown),
+      cmocka_unit_test_teardown(summary_turn_reports_every_allocation_failure, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
