@@ -357,14 +357,10 @@ static int merge_piece(const tki_ranks *r, const uint8_t *p, size_t n, uint64_t 
   /* merge into a local sink, then copy out and remember */
   uint32_t ids[SMALL_PIECE];
   sink local = {ids, SMALL_PIECE, 0, UINT64_MAX};
-  if (n <= TREE_MIN || r->n > TREE_RANKS) {
+  if (n <= TREE_MIN || r->n > TREE_RANKS) /* n <= SMALL_PIECE here: longer went to the heap */
     merge_scan(r, p, n, &local);
-  } else if (n <= SMALL_PIECE) {
+  else
     merge_tree(r, p, n, &local);
-  } else {
-    int rc = merge_heap(r, p, n, &local, sc);
-    if (rc) return rc;
-  }
   for (size_t i = 0; i < local.n; i++) emit(o, ids[i]);
   if (e && sc->arena_n + local.n <= MEMO_MAX_IDS) {
     if (sc->arena_n + local.n > sc->arena_cap) {
