@@ -1,0 +1,767 @@
+package tokenomy
+
+/*
+#include <stdlib.h>
+#include "tokenomy.h"
+#include "callbacks.h"
+*/
+import "C"
+
+import (
+	"errors"
+	"runtime"
+	"runtime/cgo"
+	"unsafe"
+)
+
+// ---- exact encodings (BPE) ----
+
+// Special-token handling of Encode.
+const (
+	SpecialRefuse = C.TKN_SPECIAL_REFUSE
+	SpecialAllow  = C.TKN_SPECIAL_ALLOW
+	SpecialPlain  = C.TKN_SPECIAL_PLAIN
+)
+
+// EncodingForModel is "o200k_base", "cl100k_base" or "" for an unknown model.
+func EncodingForModel(model string) string {
+	p, n := cstr(model)
+	defer runtime.KeepAlive(model)
+	return cgostr(C.tkn_tokenizer_encoding_for_model(p, n))
+}
+
+// NewEncoding is an exact BPE encoding ("cl100k_base", "o200k_base").
+func NewEncoding(name string) (*Tokenizer, error) {
+	var t *C.tkn_tokenizer
+	var eb errbuf
+	p, n := cstr(name)
+	bp, bn := eb.ptr()
+	rc := C.tkn_tokenizer_new_encoding(&t, p, n, bp, bn)
+	runtime.KeepAlive(name)
+	if rc != 0 {
+		return nil, mkerr(rc, eb.String(), nil)
+	}
+	return newTokenizer(t), nil
+}
+
+// NewTokenizerForModel is the exact encoding of a model ("gpt-4o", ...).
+func NewTokenizerForModel(model string) (*Tokenizer, error) {
+	var t *C.tkn_tokenizer
+	var eb errbuf
+	p, n := cstr(model)
+	bp, bn := eb.ptr()
+	rc := C.tkn_tokenizer_new_for_model(&t, p, n, bp, bn)
+	runtime.KeepAlive(model)
+	if rc != 0 {
+		return nil, mkerr(rc, eb.String(), nil)
+	}
+	return newTokenizer(t), nil
+}
+
+// LoadRanks makes a BPE tokenizer from a tiktoken rank file (path) or its
+// bytes (data); both empty: the embedded ranks.  flavor: "cl100k_base" or
+// "o200k_base" (the pattern and special tokens).
+func LoadRanks(flavor, path string, data []byte, special int) (*Tokenizer, error) {
+	var o C.tkn_ranks_options
+	C.tkn_ranks_options_init(&o, C.TKN_RANKS_OPTIONS_VERSION)
+	switch flavor {
+	case "cl100k_base":
+		o.flavor = C.TKN_BPE_CL100K
+	case "o200k_base":
+		o.flavor = C.TKN_BPE_O200K
+	default:
+		return nil, &Error{Code: StatusInvalid, Message: "unknown flavor \"" + flavor + "\""}
+	}
+	o.special = C.uint32_t(special)
+	if path != "" {
+		cp := C.CString(path)
+		defer C.free(unsafe.Pointer(cp))
+		o.path = cp
+	}
+	if len(data) > 0 {
+		cd := C.CBytes(data)
+		defer C.free(cd)
+		o.data, o.len = (*C.char)(cd), C.size_t(len(data))
+	}
+	var t *C.tkn_tokenizer
+	var eb errbuf
+	bp, bn := eb.ptr()
+	if rc := C.tkn_tokenizer_load_ranks(&t, &o, bp, bn); rc != 0 {
+		return nil, mkerr(rc, eb.String(), nil)
+	}
+	return newTokenizer(t), nil
+}
+
+func encodeOptions(special int, eb *errbuf) C.tkn_encode_options {
+	var o C.tkn_encode_options
+	C.tkn_encode_options_init(&o, C.TKN_ENCODE_OPTIONS_VERSION)
+	o.special = C.uint32_t(special)
+	o.errbuf, o.errlen = eb.ptr()
+	return o
+}
+
+// Encode is the token ids of text (exact encodings only).
+func (t *Tokenizer) Encode(text string, special int) ([]uint32, error) {
+	// the options hold the error buffer's address: C memory, as cgo forbids
+	// passing Go memory that holds a Go pointer
+	cb := (*errbuf)(C.malloc(C.size_t(unsafe.Sizeof(errbuf{}))))
+	defer C.free(unsafe.Pointer(cb))
+	cb[0] = 0
+	o := encodeOptions(special, cb)
+	p, n := cstr(text)
+	var ids *C.uint32_t
+	var cnt C.size_t
+	rc := C.tkn_tokenizer_encode_alloc(t.p, p, n, &o, &ids, &cnt)
+	runtime.KeepAlive(text)
+	runtime.KeepAlive(t)
+	if rc != 0 {
+		return nil, mkerr(rc, cb.String(), t.cause(rc))
+	}
+	out := make([]uint32, int(cnt))
+	if cnt > 0 {
+		copy(out, unsafe.Slice((*uint32)(unsafe.Pointer(ids)), int(cnt)))
+		C.tkn_free(unsafe.Pointer(ids))
+	}
+	return out, nil
+}
+
+// Decode is the text of token ids.
+func (t *Tokenizer) Decode(ids []uint32) (string, error) {
+	var out *C.char
+	var n C.size_t
+	var pi *C.uint32_t
+	if len(ids) > 0 {
+		pi = (*C.uint32_t)(unsafe.Pointer(&ids[0]))
+	}
+	rc := C.tkn_tokenizer_decode(t.p, pi, C.size_t(len(ids)), &out, &n)
+	runtime.KeepAlive(ids)
+	runtime.KeepAlive(t)
+	if rc != 0 {
+		return "", mkerr(rc, "", nil)
+	}
+	return take(out, n), nil
+}
+
+// CountLimit counts up to limit tokens (limit + 1 means "more").
+func (t *Tokenizer) CountLimit(text string, limit int64, special int) (int64, error) {
+	cb := (*errbuf)(C.malloc(C.size_t(unsafe.Sizeof(errbuf{}))))
+	defer C.free(unsafe.Pointer(cb))
+	cb[0] = 0
+	o := encodeOptions(special, cb)
+	p, n := cstr(text)
+	var out C.int64_t
+	rc := C.tkn_tokenizer_count_limit(t.p, p, n, C.int64_t(limit), &o, &out)
+	runtime.KeepAlive(text)
+	runtime.KeepAlive(t)
+	if rc != 0 {
+		return 0, mkerr(rc, cb.String(), t.cause(rc))
+	}
+	return int64(out), nil
+}
+
+// VocabSize is the number of token ids (0 for an estimator).
+func (t *Tokenizer) VocabSize() uint32 {
+	defer runtime.KeepAlive(t)
+	return uint32(C.tkn_tokenizer_vocab_size(t.p))
+}
+
+// ---- the model callbacks (llm.h) ----
+
+// LLMRequest is one model call tokenomy asks the host to make.
+type LLMRequest struct {
+	Format                           Format
+	Model, Body, ResponseSchema      string
+	MaxOutputTokens, InputTokens     int64
+	Workflow, Tenant, TaskType, Tier string
+	Purpose                          int // 0 turn, 1 retry, 2 cascade, 3 summary
+	Attempt                          int
+	Batch                            bool
+}
+
+func llmRequest(r *C.tkn_llm_request) *LLMRequest {
+	return &LLMRequest{Format(r.format), gostr(r.model, r.model_len), gostr(r.body, r.body_len),
+		gostr(r.response_schema, r.response_schema_len), int64(r.max_output_tokens),
+		int64(r.input_tokens), gostr(r.workflow, r.workflow_len), gostr(r.tenant, r.tenant_len),
+		gostr(r.task_type, r.task_type_len), gostr(r.tier, r.tier_len), int(r.purpose),
+		int(r.attempt), r.batch != 0}
+}
+
+// LLMResponse is what the host fills in (setters copy their arguments).
+// Inside a callback it belongs to tokenomy: fill it, do not keep it.
+type LLMResponse struct {
+	p     *C.tkn_llm_response
+	owned bool
+}
+
+// NewLLMResponse makes a response of your own (to test callbacks).
+func NewLLMResponse() (*LLMResponse, error) {
+	r := &LLMResponse{owned: true}
+	if rc := C.tkn_llm_response_new(&r.p); rc != 0 {
+		return nil, mkerr(rc, "", nil)
+	}
+	runtime.SetFinalizer(r, (*LLMResponse).Close)
+	return r, nil
+}
+
+// Close frees a response made by NewLLMResponse.
+func (r *LLMResponse) Close() {
+	if r.p != nil && r.owned {
+		C.tkn_llm_response_free(r.p)
+		r.p = nil
+		runtime.SetFinalizer(r, nil)
+	}
+}
+
+func (r *LLMResponse) err(rc C.int) error {
+	if rc == 0 {
+		return nil
+	}
+	return &Error{Code: Status(rc), Message: cgostr(C.tkn_llm_response_errmsg(r.p))}
+}
+
+func (r *LLMResponse) set(f func(*C.char, C.size_t) C.int, s string) error {
+	p, n := cstr(s)
+	rc := f(p, n)
+	runtime.KeepAlive(s)
+	return r.err(rc)
+}
+
+// SetContent sets the answer's text.
+func (r *LLMResponse) SetContent(s string) error {
+	return r.set(func(p *C.char, n C.size_t) C.int { return C.tkn_llm_response_set_content(r.p, p, n) }, s)
+}
+
+// SetToolCalls sets the tool calls (JSON array, OpenAI shape).
+func (r *LLMResponse) SetToolCalls(json string) error {
+	return r.set(func(p *C.char, n C.size_t) C.int { return C.tkn_llm_response_set_tool_calls(r.p, p, n) }, json)
+}
+
+// SetFinishReason sets the provider's finish reason.
+func (r *LLMResponse) SetFinishReason(s string) error {
+	return r.set(func(p *C.char, n C.size_t) C.int { return C.tkn_llm_response_set_finish_reason(r.p, p, n) }, s)
+}
+
+// SetUsageJSON sets the provider's usage object (normalised by tokenomy).
+func (r *LLMResponse) SetUsageJSON(format UsageFormat, json string) error {
+	return r.set(func(p *C.char, n C.size_t) C.int {
+		return C.tkn_llm_response_set_usage_json(r.p, C.uint32_t(format), p, n)
+	}, json)
+}
+
+// SetUsage sets normalised usage.
+func (r *LLMResponse) SetUsage(u Usage) error {
+	c := u.c()
+	return r.err(C.tkn_llm_response_set_usage(r.p, &c))
+}
+
+// SetBatched says the call went through a batch API.
+func (r *LLMResponse) SetBatched(batched bool) error {
+	v := C.int32_t(0)
+	if batched {
+		v = 1
+	}
+	return r.err(C.tkn_llm_response_set_batched(r.p, v))
+}
+
+// SetError marks the call failed with an error class (FailRateLimit, ...).
+func (r *LLMResponse) SetError(class int, msg string) error {
+	return r.set(func(p *C.char, n C.size_t) C.int {
+		return C.tkn_llm_response_set_error(r.p, C.int32_t(class), p, n)
+	}, msg)
+}
+
+func cgetter(f func(*C.size_t) *C.char) string {
+	var n C.size_t
+	p := f(&n)
+	return gostr(p, n)
+}
+
+// Content is the answer's text.
+func (r *LLMResponse) Content() string {
+	return cgetter(func(n *C.size_t) *C.char { return C.tkn_llm_response_content(r.p, n) })
+}
+
+// ToolCalls is the tool calls JSON ("" if none).
+func (r *LLMResponse) ToolCalls() string {
+	return cgetter(func(n *C.size_t) *C.char { return C.tkn_llm_response_tool_calls(r.p, n) })
+}
+
+// FinishReason is the finish reason ("" if none).
+func (r *LLMResponse) FinishReason() string {
+	return cgetter(func(n *C.size_t) *C.char { return C.tkn_llm_response_finish_reason(r.p, n) })
+}
+
+// Usage is the normalised usage (false if none was set).
+func (r *LLMResponse) Usage() (Usage, bool) {
+	var u C.tkn_usage
+	C.tkn_usage_init(&u, C.TKN_USAGE_VERSION)
+	if C.tkn_llm_response_usage(r.p, &u) != 0 {
+		return Usage{}, false
+	}
+	return usageFrom(&u), true
+}
+
+// Error is the error class (-1: none) and message.
+func (r *LLMResponse) Error() (int, string) {
+	var p *C.char
+	var n C.size_t
+	cls := C.tkn_llm_response_error(r.p, &p, &n)
+	return int(cls), gostr(p, n)
+}
+
+// ModelError is what Complete returns for a failed model call: the class
+// (FailRateLimit, FailTimeout, FailServer, FailBadRequest, FailAuth,
+// FailContentPolicy) decides retries and cooldowns.  It is an expected
+// outcome: the turn goes on, or ends with finish reason "error".
+type ModelError struct {
+	Class   int
+	Message string
+}
+
+func (e *ModelError) Error() string { return "model call failed: " + e.Message }
+
+// AgentOptions configure an agent.  Complete is required; every part is
+// optional and borrowed (the agent keeps it alive).
+type AgentOptions struct {
+	Format Format // FormatOpenAI (default) or FormatAnthropic
+	// Complete makes the model call, filling resp; return a *ModelError for
+	// a failed call.  Any other error (or a panic) fails the turn: Turn
+	// returns it wrapped in ErrCallback.
+	Complete func(req *LLMRequest, resp *LLMResponse) error
+	// CountTokens (optional): exact count of text for model.
+	CountTokens func(model, text string) (int64, error)
+	// Summarise (optional): summarise text in at most maxTokens into resp.
+	Summarise func(text string, maxTokens int64, resp *LLMResponse) error
+	// Sleep (optional): wait out a retry's backoff.
+	Sleep func(ms int64)
+	// CascadeScore (optional): the confidence of an answer.
+	CascadeScore func(content string) (float64, error)
+
+	Model     string // without a router
+	Tokenizer *Tokenizer
+	Router    *Router
+	Budget    *Budget
+	Prices    *Prices
+	Meter     *Meter
+	ToolCache *ToolCache
+	// Prune (nil: score mode, keep the last 2 turns); MaxTokens and the
+	// summariser are set by the agent, callbacks are not used.
+	Prune            *PruneOptions
+	MaxContextTokens int64
+	// ContextTargetTokens: what a history past MaxContextTokens is cut down to
+	// (0: the default, see agent.h)
+	ContextTargetTokens int64
+	OutputCap           int64 // 0: the default (1024)
+	NoCascade           bool
+	NoAppendReply       bool
+	RetrySeed           uint64
+	Workflow, Tenant    string
+}
+
+type agentState struct {
+	o   AgentOptions
+	err error
+}
+
+func (st *agentState) fail(err error) {
+	if st.err == nil {
+		st.err = err
+	}
+}
+
+//export tkngoComplete
+func tkngoComplete(req *C.tkn_llm_request, resp *C.tkn_llm_response, h C.uintptr_t) (rc C.int) {
+	st := cgo.Handle(h).Value().(*agentState)
+	r := &LLMResponse{p: resp}
+	defer func() {
+		r.p = nil // tokenomy's: a response kept past the callback is inert
+		if x := recover(); x != nil {
+			st.fail(recovered(x))
+			rc = 1
+		}
+	}()
+	err := st.o.Complete(llmRequest(req), r)
+	if err == nil {
+		return 0
+	}
+	var me *ModelError
+	if errors.As(err, &me) {
+		if e := r.SetError(me.Class, me.Message); e != nil {
+			st.fail(e)
+		}
+		return 1
+	}
+	st.fail(err)
+	return 1
+}
+
+//export tkngoLLMCount
+func tkngoLLMCount(model *C.char, mn C.size_t, text *C.char, n C.size_t, out *C.int64_t, h C.uintptr_t) (rc C.int) {
+	st := cgo.Handle(h).Value().(*agentState)
+	defer func() {
+		if x := recover(); x != nil {
+			st.fail(recovered(x))
+			rc = 1
+		}
+	}()
+	v, err := st.o.CountTokens(gostr(model, mn), gostr(text, n))
+	if err != nil {
+		st.fail(err)
+		return 1
+	}
+	*out = C.int64_t(v)
+	return 0
+}
+
+//export tkngoSummarise
+func tkngoSummarise(text *C.char, n C.size_t, max C.int64_t, resp *C.tkn_llm_response, h C.uintptr_t) (rc C.int) {
+	st := cgo.Handle(h).Value().(*agentState)
+	r := &LLMResponse{p: resp}
+	defer func() {
+		r.p = nil
+		if x := recover(); x != nil {
+			st.fail(recovered(x))
+			rc = 1
+		}
+	}()
+	err := st.o.Summarise(gostr(text, n), int64(max), r)
+	if err == nil {
+		return 0
+	}
+	var me *ModelError
+	if errors.As(err, &me) {
+		_ = r.SetError(me.Class, me.Message)
+		return 1
+	}
+	st.fail(err)
+	return 1
+}
+
+//export tkngoSleep
+func tkngoSleep(ms C.int64_t, h C.uintptr_t) {
+	st := cgo.Handle(h).Value().(*agentState)
+	defer func() {
+		if x := recover(); x != nil {
+			st.fail(recovered(x))
+		}
+	}()
+	st.o.Sleep(int64(ms))
+}
+
+// Agent runs agent turns.  One goroutine at a time; its parts may be
+// shared by several agents as their own types allow.
+type Agent struct {
+	p       *C.tkn_agent
+	h       cgo.Handle
+	st      *agentState
+	score   cgo.Handle
+	scoreSt *scoreTextState
+}
+
+// NewAgent makes an agent.
+func NewAgent(o AgentOptions) (*Agent, error) {
+	if o.Complete == nil {
+		return nil, &Error{Code: StatusInvalid, Message: "AgentOptions.Complete is required"}
+	}
+	var c C.tkn_agent_options
+	C.tkn_agent_options_init(&c, C.TKN_AGENT_OPTIONS_VERSION)
+	if o.Format != 0 {
+		c.format = C.uint32_t(o.Format)
+	}
+	a := &Agent{st: &agentState{o: o}}
+	a.h = cgo.NewHandle(a.st)
+	user := C.tkngo_ptr(C.uintptr_t(a.h))
+	c.llm.complete, c.llm.user = (*[0]byte)(C.tkngo_llm_complete), user
+	if o.CountTokens != nil {
+		c.llm.count_tokens = (*[0]byte)(C.tkngo_llm_count)
+	}
+	if o.Summarise != nil {
+		c.llm.summarise = (*[0]byte)(C.tkngo_llm_summarise)
+	}
+	if o.Sleep != nil {
+		c.sleep_ms, c.sleep_user = (*[0]byte)(C.tkngo_sleep), user
+	}
+	if o.CascadeScore != nil {
+		a.scoreSt = &scoreTextState{fn: o.CascadeScore}
+		a.score = cgo.NewHandle(a.scoreSt)
+		c.cascade_score, c.cascade_score_user = (*[0]byte)(C.tkngo_score_text), C.tkngo_ptr(C.uintptr_t(a.score))
+	}
+	var frees []unsafe.Pointer
+	defer func() {
+		for _, p := range frees {
+			C.free(p)
+		}
+	}()
+	str := func(s string, p **C.char, n *C.size_t) {
+		if s != "" {
+			cs := C.CString(s)
+			frees = append(frees, unsafe.Pointer(cs))
+			*p, *n = cs, C.size_t(len(s))
+		}
+	}
+	if o.Prune != nil {
+		prune, err := o.Prune.c()
+		if err != nil {
+			a.h.Delete()
+			return nil, err
+		}
+		// C memory: cgo forbids passing Go memory that holds a Go pointer
+		pp := (*C.tkn_prune_options)(C.malloc(C.size_t(unsafe.Sizeof(prune))))
+		*pp = prune
+		frees = append(frees, unsafe.Pointer(pp))
+		c.prune = pp
+	}
+	str(o.Model, &c.model, &c.model_len)
+	str(o.Workflow, &c.workflow, &c.workflow_len)
+	str(o.Tenant, &c.tenant, &c.tenant_len)
+	if o.Tokenizer != nil {
+		c.tokenizer = o.Tokenizer.p
+	}
+	if o.Router != nil {
+		c.router = o.Router.p
+	}
+	if o.Budget != nil {
+		c.budget = o.Budget.p
+	}
+	if o.Prices != nil {
+		c.prices = o.Prices.p
+	}
+	if o.Meter != nil {
+		c.meter = o.Meter.p
+	}
+	if o.ToolCache != nil {
+		c.toolcache = o.ToolCache.p
+	}
+	c.max_context_tokens = C.int64_t(o.MaxContextTokens)
+	if o.ContextTargetTokens > 0 {
+		c.context_target_tokens = C.int64_t(o.ContextTargetTokens)
+	}
+	if o.OutputCap > 0 {
+		c.output_cap = C.int64_t(o.OutputCap)
+	}
+	if o.NoCascade {
+		c.cascade = 0
+	}
+	if o.NoAppendReply {
+		c.append_reply = 0
+	}
+	c.retry.seed = C.uint64_t(o.RetrySeed)
+	var eb errbuf
+	bp, bn := eb.ptr()
+	var p *C.tkn_agent
+	if rc := C.tkn_agent_new(&p, &c, bp, bn); rc != 0 {
+		a.h.Delete()
+		if a.score != 0 {
+			a.score.Delete()
+		}
+		return nil, mkerr(rc, eb.String(), nil)
+	}
+	a.p = p
+	runtime.SetFinalizer(a, (*Agent).Close)
+	return a, nil
+}
+
+// Close frees the agent.
+func (a *Agent) Close() {
+	if a.p != nil {
+		C.tkn_agent_free(a.p)
+		a.p = nil
+		a.h.Delete()
+		if a.score != 0 {
+			a.score.Delete()
+		}
+		runtime.SetFinalizer(a, nil)
+	}
+}
+
+func (a *Agent) err(rc C.int) error {
+	cause := a.st.err
+	a.st.err = nil
+	if cause == nil && a.scoreSt != nil {
+		cause = a.scoreSt.take()
+	}
+	if rc == 0 && cause == nil {
+		return nil
+	}
+	if rc == 0 {
+		rc = C.TKN_ERR_CALLBACK
+	}
+	return &Error{Code: Status(rc), Message: cgostr(C.tkn_agent_errmsg(a.p)), Err: cause}
+}
+
+// AddText adds a text segment (SegStatic, SegReference or SegDynamic).
+func (a *Agent) AddText(kind, stability int, name, text string) error {
+	np, nn := cstr(name)
+	tp, tn := cstr(text)
+	rc := C.tkn_agent_add_text(a.p, C.uint32_t(kind), C.uint32_t(stability), np, nn, tp, tn)
+	runtime.KeepAlive(name)
+	runtime.KeepAlive(text)
+	defer runtime.KeepAlive(a)
+	return a.err(rc)
+}
+
+// AddTool adds one tool definition (JSON).
+func (a *Agent) AddTool(js string) error {
+	p, n := cstr(js)
+	rc := C.tkn_agent_add_tool(a.p, p, n)
+	runtime.KeepAlive(js)
+	defer runtime.KeepAlive(a)
+	return a.err(rc)
+}
+
+// TurnOptions of one turn.
+type TurnOptions struct {
+	Task      *Task
+	Schema    *Schema // the answer must validate (its source text goes to the host)
+	TaskType  string
+	Dynamic   string
+	OutputCap int64
+	CacheKey  string
+	Batch     bool
+}
+
+// AgentStats are a turn's figures.
+type AgentStats struct {
+	Calls, FailedCalls, Retries, Escalations, ValidationFailures int
+	Validated                                                    bool
+	PrunedMessages, Summaries, BudgetLevel, Tier                 int
+	InputTokens, CachedTokens, CacheWriteTokens, OutputTokens    int64
+	Cost, OutputCap, ContextTokensBefore, ContextTokensAfter     int64
+	Confidence                                                   float64
+}
+
+// AgentResult is what a turn did.
+type AgentResult struct {
+	Content, ToolCalls, FinishReason, Model, Trace string
+	Stats                                          AgentStats
+}
+
+// Turn runs one turn on conv (ending with the user's message).  Model
+// failures, budget refusals and invalid answers are finish reasons; an
+// error is the library's own failure or a callback's non-model error.
+func (a *Agent) Turn(conv *Conv, o *TurnOptions) (*AgentResult, error) {
+	var c C.tkn_agent_turn_options
+	C.tkn_agent_turn_options_init(&c, C.TKN_AGENT_TURN_OPTIONS_VERSION)
+	var frees []unsafe.Pointer
+	defer func() {
+		for _, p := range frees {
+			C.free(p)
+		}
+	}()
+	str := func(s string, p **C.char, n *C.size_t) {
+		if s != "" {
+			cs := C.CString(s)
+			frees = append(frees, unsafe.Pointer(cs))
+			*p, *n = cs, C.size_t(len(s))
+		}
+	}
+	if o != nil {
+		if o.Batch {
+			c.batch = 1
+		}
+		if o.Task != nil {
+			c.task = o.Task.p
+		}
+		if o.Schema != nil {
+			c.schema = o.Schema.p
+			str(o.Schema.source, &c.schema_json, &c.schema_json_len)
+		}
+		str(o.TaskType, &c.task_type, &c.task_type_len)
+		str(o.Dynamic, &c.dynamic, &c.dynamic_len)
+		str(o.CacheKey, &c.cache_key, &c.cache_key_len)
+		c.output_cap = C.int64_t(o.OutputCap)
+	}
+	var res *C.tkn_agent_result
+	rc := C.tkn_agent_turn(a.p, conv.p, &c, &res)
+	runtime.KeepAlive(conv)
+	runtime.KeepAlive(o)
+	defer runtime.KeepAlive(a)
+	if res != nil {
+		defer C.tkn_agent_result_free(res)
+	}
+	if err := a.err(rc); err != nil {
+		return nil, err
+	}
+	var s C.tkn_agent_stats
+	s.version = C.TKN_AGENT_STATS_VERSION
+	C.tkn_agent_result_stats(res, &s)
+	out := &AgentResult{
+		Content:      cgetter(func(n *C.size_t) *C.char { return C.tkn_agent_result_content(res, n) }),
+		ToolCalls:    cgetter(func(n *C.size_t) *C.char { return C.tkn_agent_result_tool_calls(res, n) }),
+		FinishReason: cgostr(C.tkn_agent_result_finish_reason(res)),
+		Model:        cgostr(C.tkn_agent_result_model(res)),
+		Trace:        cgetter(func(n *C.size_t) *C.char { return C.tkn_agent_result_trace(res, n) }),
+		Stats: AgentStats{int(s.calls), int(s.failed_calls), int(s.retries), int(s.escalations),
+			int(s.validation_failures), s.validated != 0, int(s.pruned_messages), int(s.summaries),
+			int(s.budget_level), int(s.tier), int64(s.input_tokens), int64(s.cached_tokens),
+			int64(s.cache_write_tokens), int64(s.output_tokens), int64(s.cost), int64(s.output_cap),
+			int64(s.context_tokens_before), int64(s.context_tokens_after), float64(s.confidence)},
+	}
+	return out, nil
+}
+
+type runState struct {
+	fn    func(tool, args string) (string, error)
+	err   error
+	alloc []unsafe.Pointer
+}
+
+//export tkngoAgentRun
+func tkngoAgentRun(tool *C.char, tn C.size_t, args *C.char, an C.size_t, result **C.char, rn *C.size_t, h C.uintptr_t) (rc C.int) {
+	st := cgo.Handle(h).Value().(*runState)
+	defer func() {
+		if x := recover(); x != nil {
+			st.err = recovered(x)
+			rc = 1
+		}
+	}()
+	v, err := st.fn(gostr(tool, tn), gostr(args, an))
+	if err != nil {
+		st.err = err
+		return 1
+	}
+	p := C.CBytes([]byte(v))
+	st.alloc = append(st.alloc, p)
+	*result, *rn = (*C.char)(p), C.size_t(len(v))
+	return 0
+}
+
+// Tool makes a tool call through the agent's tool cache: the cached result
+// on a hit, else run(tool, args), stored when the tool is cacheable.
+func (a *Agent) Tool(tool, args, scopeID string, run func(tool, args string) (string, error)) (string, bool, error) {
+	st := &runState{fn: run}
+	h := cgo.NewHandle(st)
+	defer h.Delete()
+	defer func() {
+		for _, p := range st.alloc {
+			C.free(p)
+		}
+	}()
+	tp, tn := cstr(tool)
+	ap, an := cstr(args)
+	sp, sn := cstr(scopeID)
+	var out *C.char
+	var n C.size_t
+	var hit C.int32_t
+	rc := C.tkn_agent_tool(a.p, tp, tn, ap, an, sp, sn, (C.tkn_agent_tool_fn)(C.tkngo_agent_run),
+		C.tkngo_ptr(C.uintptr_t(h)), &out, &n, &hit)
+	runtime.KeepAlive(tool)
+	runtime.KeepAlive(args)
+	runtime.KeepAlive(scopeID)
+	defer runtime.KeepAlive(a)
+	if rc != 0 {
+		return "", false, &Error{Code: Status(rc), Message: cgostr(C.tkn_agent_errmsg(a.p)), Err: st.err}
+	}
+	return take(out, n), hit != 0, nil
+}
+
+// FailName is "none", "rate_limit", ... for an error class.
+func FailName(class int) string { return cgostr(C.tkn_llm_fail_name(C.int32_t(class))) }
+
+// UsageJSON is the provider usage JSON set on the response ("" if none).
+func (r *LLMResponse) UsageJSON() string {
+	return cgetter(func(n *C.size_t) *C.char { return C.tkn_llm_response_usage_json(r.p, n) })
+}
+
+// Clear empties the response (for reuse).
+func (r *LLMResponse) Clear() { C.tkn_llm_response_clear(r.p) }

@@ -1,0 +1,402 @@
+package tokenomy
+
+/*
+#include <stdlib.h>
+#include "tokenomy.h"
+#include "callbacks.h"
+*/
+import "C"
+
+import (
+	"runtime"
+	"runtime/cgo"
+	"unsafe"
+)
+
+var budgetLevels = []string{"ok", "soft", "hard"}
+
+// Unlimited is a budget limit that never refuses.
+const Unlimited int64 = 1<<63 - 1
+
+// BudgetOptions are a budget's limits (zero value of a limit: use Unlimited
+// explicitly; the zero value of the struct limits nothing only through
+// DefaultBudgetOptions).
+type BudgetOptions struct {
+	Period                                     int32 // 0 none, 1 rolling, 2 day
+	HardTokens, SoftTokens, TurnTokens         int64
+	OutputTokens                               int64
+	HardMoney, SoftMoney, TurnMoney            int64
+	PeriodSeconds, SliceSeconds, UTCOffsetSecs int64
+	// Clock in seconds since the epoch (nil: the system clock).
+	Clock func() int64
+	// OnLimit is called when a soft or hard limit is first reached, on the
+	// goroutine whose call crossed it ("soft"/"hard", "tokens"/"money").
+	OnLimit func(level, dimension string)
+}
+
+// DefaultBudgetOptions limit nothing.
+func DefaultBudgetOptions() BudgetOptions {
+	var c C.tkn_budget_options
+	C.tkn_budget_options_init(&c, C.TKN_BUDGET_OPTIONS_VERSION)
+	return BudgetOptions{int32(c.period), int64(c.hard_tokens), int64(c.soft_tokens),
+		int64(c.turn_tokens), int64(c.output_tokens), int64(c.hard_money), int64(c.soft_money),
+		int64(c.turn_money), int64(c.period_seconds), int64(c.slice_seconds),
+		int64(c.utc_offset_seconds), nil, nil}
+}
+
+// Budget caps tokens and money.  Safe for concurrent use (lock-free in C).
+type Budget struct {
+	p       *C.tkn_budget
+	handles []cgo.Handle // callbacks and store: never deleted, C may outlive Close
+	parent  *Budget
+	store   interface{}
+}
+
+// NewBudget makes a budget under parent (may be nil).
+func NewBudget(o BudgetOptions, parent *Budget) (*Budget, error) {
+	return newBudget(o, parent, func(c *C.tkn_budget_options, out **C.tkn_budget, pp *C.tkn_budget, eb *errbuf) C.int {
+		bp, bn := eb.ptr()
+		return C.tkn_budget_new(out, c, pp, bp, bn)
+	})
+}
+
+func newBudget(o BudgetOptions, parent *Budget,
+	make func(*C.tkn_budget_options, **C.tkn_budget, *C.tkn_budget, *errbuf) C.int) (*Budget, error) {
+	var c C.tkn_budget_options
+	C.tkn_budget_options_init(&c, C.TKN_BUDGET_OPTIONS_VERSION)
+	c.period = C.int32_t(o.Period)
+	c.hard_tokens, c.soft_tokens = C.int64_t(o.HardTokens), C.int64_t(o.SoftTokens)
+	c.turn_tokens, c.output_tokens = C.int64_t(o.TurnTokens), C.int64_t(o.OutputTokens)
+	c.hard_money, c.soft_money = C.int64_t(o.HardMoney), C.int64_t(o.SoftMoney)
+	c.turn_money = C.int64_t(o.TurnMoney)
+	c.period_seconds, c.slice_seconds = C.int64_t(o.PeriodSeconds), C.int64_t(o.SliceSeconds)
+	c.utc_offset_seconds = C.int64_t(o.UTCOffsetSecs)
+	b := &Budget{parent: parent}
+	if o.Clock != nil {
+		h := cgo.NewHandle(&clockState{fn: o.Clock})
+		b.handles = append(b.handles, h)
+		c.clock, c.clock_user = (*[0]byte)(C.tkngo_clock), C.tkngo_ptr(C.uintptr_t(h))
+	}
+	if o.OnLimit != nil {
+		h := cgo.NewHandle(&limitState{fn: o.OnLimit})
+		b.handles = append(b.handles, h)
+		c.on_limit, c.on_limit_user = (*[0]byte)(C.tkngo_on_limit), C.tkngo_ptr(C.uintptr_t(h))
+	}
+	var pp *C.tkn_budget
+	if parent != nil {
+		pp = parent.p
+	}
+	var eb errbuf
+	var out *C.tkn_budget // a local: cgo checks the whole object a pointer points into
+	rc := make(&c, &out, pp, &eb)
+	b.p = out
+	runtime.KeepAlive(parent)
+	if rc != 0 {
+		for _, h := range b.handles {
+			h.Delete()
+		}
+		return nil, mkerr(rc, eb.String(), nil)
+	}
+	runtime.SetFinalizer(b, (*Budget).Close)
+	return b, nil
+}
+
+// Close drops this reference (C keeps the budget while children or
+// reservations use it; the Go side keeps their callbacks alive likewise).
+func (b *Budget) Close() {
+	if b.p != nil {
+		C.tkn_budget_free(b.p)
+		b.p = nil
+		runtime.SetFinalizer(b, nil)
+		// callback handles stay valid: children may still reach this budget
+	}
+}
+
+func (b *Budget) err(rc C.int) error {
+	if rc == 0 {
+		return nil
+	}
+	var eb errbuf
+	bp, bn := eb.ptr()
+	C.tkn_budget_errmsg_copy(b.p, bp, bn)
+	return &Error{Code: Status(rc), Message: eb.String()}
+}
+
+// Amount is what a call may use or did use.
+type Amount struct{ InputTokens, OutputTokens, Money int64 }
+
+func (a Amount) c() C.tkn_budget_amount {
+	return C.tkn_budget_amount{version: C.TKN_BUDGET_AMOUNT_VERSION,
+		input_tokens: C.int64_t(a.InputTokens), output_tokens: C.int64_t(a.OutputTokens),
+		money: C.int64_t(a.Money)}
+}
+
+// Reservation is an open reservation: Commit or Release it exactly once.
+type Reservation struct {
+	p *C.tkn_budget_reservation
+	b *Budget
+}
+
+// Reserve reserves an amount on the budget and its ancestors.
+func (b *Budget) Reserve(a Amount) (*Reservation, error) {
+	ca := a.c()
+	r := &Reservation{b: b}
+	defer runtime.KeepAlive(b)
+	if rc := C.tkn_budget_reserve(b.p, &ca, &r.p); rc != 0 {
+		return nil, b.err(rc)
+	}
+	return r, nil
+}
+
+// Commit records what the call really used and ends the reservation.
+func (r *Reservation) Commit(actual Amount) error {
+	if r.p == nil {
+		return &Error{Code: StatusState, Message: "reservation already ended"}
+	}
+	ca := actual.c()
+	defer runtime.KeepAlive(r.b)
+	if rc := C.tkn_budget_commit(r.p, &ca); rc != 0 {
+		return r.b.err(rc)
+	}
+	r.p = nil
+	return nil
+}
+
+// Release ends the reservation without spending (no-op once ended).
+func (r *Reservation) Release() {
+	if r.p != nil {
+		C.tkn_budget_release(r.p)
+		r.p = nil
+	}
+}
+
+// Charge reserves and commits at once.
+func (b *Budget) Charge(a Amount) error {
+	ca := a.c()
+	defer runtime.KeepAlive(b)
+	return b.err(C.tkn_budget_charge(b.p, &ca))
+}
+
+// BudgetState is what a budget has and has left.
+type BudgetState struct {
+	Level                                            string
+	TokensCommitted, TokensReserved, TokensRemaining int64
+	MoneyCommitted, MoneyReserved, MoneyRemaining    int64
+}
+
+// Status is the budget's state along its parent chain.
+func (b *Budget) Status() (BudgetState, error) {
+	var s C.tkn_budget_state
+	s.version = C.TKN_BUDGET_STATE_VERSION
+	defer runtime.KeepAlive(b)
+	if rc := C.tkn_budget_status(b.p, &s); rc != 0 {
+		return BudgetState{}, b.err(rc)
+	}
+	return BudgetState{budgetLevels[int(s.level)], int64(s.tokens_committed),
+		int64(s.tokens_reserved), int64(s.tokens_remaining), int64(s.money_committed),
+		int64(s.money_reserved), int64(s.money_remaining)}, nil
+}
+
+// ---- pruning ----
+
+// Prune modes.
+const (
+	PruneTrim      = C.TKN_PRUNE_TRIM
+	PruneScore     = C.TKN_PRUNE_SCORE
+	PruneSummarise = C.TKN_PRUNE_SUMMARISE
+)
+
+// PruneOptions of one run: the fields of tkn_prune_options, named so that
+// the zero value of each keeps the C default.
+type PruneOptions struct {
+	Mode      int
+	MaxTokens int64
+	Count     *CountOptions // nil: OpenAI's overheads
+	Provider  Format        // FormatAuto: the conversation's own
+	// the invariants (on by default)
+	NoProtectToolPairs, NoFixProviderOrder bool
+	// trim
+	StrategyFirst  bool     // keep the oldest messages instead of the newest
+	IncludeSystem  bool     // strategy last: keep a leading system message
+	StartOn, EndOn []string // role names; none: any
+	AllowPartial   bool
+	// score
+	KeepLastTurns int // 0: the default (2); -1: none
+	NoKeepSystem  bool
+	Weights       *[3]float64 // recency, kind, density; nil: the defaults
+	// summarise
+	SummariseFromTrim bool   // summarise what trim (not score) would drop
+	SummaryRole       string // "user" (default) or "system"
+	SummaryMaxTokens  int64
+	// Score (nil: built in) is the score of message i, higher kept first.
+	Score func(i int) (float64, error)
+	// Summarise writes the summary of the dropped messages.
+	Summarise func(dropped []int, maxTokens int64) (string, error)
+}
+
+// PruneReport is what one run did.
+type PruneReport struct {
+	TokensBefore, TokensAfter int64
+	Messages                  []PruneMessage // one per message of the original conversation
+	Kept, Dropped             []int
+	Summary                   int // 0 none, 1 added, 2 failed, 3 too long, 4 invalid
+	SummaryIndex              int
+	SummaryErr                error // the Summarise callback's error, if it failed
+	Note                      string
+}
+
+// Pruner cuts conversations down to a token budget.  One goroutine at a time.
+type Pruner struct {
+	p   *C.tkn_pruner
+	tok *Tokenizer
+}
+
+// NewPruner counts with tok (kept alive by the pruner).
+func NewPruner(tok *Tokenizer) (*Pruner, error) {
+	pr := &Pruner{tok: tok}
+	defer runtime.KeepAlive(tok)
+	if rc := C.tkn_prune_new(&pr.p, tok.p); rc != 0 {
+		return nil, mkerr(rc, "", nil)
+	}
+	runtime.SetFinalizer(pr, (*Pruner).Close)
+	return pr, nil
+}
+
+// Close frees the pruner.
+func (pr *Pruner) Close() {
+	if pr.p != nil {
+		C.tkn_prune_free(pr.p)
+		pr.p = nil
+		runtime.SetFinalizer(pr, nil)
+	}
+}
+
+func indices(p *C.size_t, n C.size_t) []int {
+	out := make([]int, int(n))
+	if n == 0 {
+		return out
+	}
+	src := unsafe.Slice(p, int(n))
+	for i := range out {
+		out[i] = int(src[i])
+	}
+	return out
+}
+
+// c is the C form of the options' plain fields (no callbacks).
+func (o *PruneOptions) c() (C.tkn_prune_options, error) {
+	var c C.tkn_prune_options
+	C.tkn_prune_options_init(&c, C.TKN_PRUNE_OPTIONS_VERSION)
+	c.mode, c.max_tokens = C.int32_t(o.Mode), C.int64_t(o.MaxTokens)
+	if o.Count != nil {
+		c.count = *o.Count.c()
+	}
+	c.provider = C.int32_t(o.Provider)
+	if o.NoProtectToolPairs {
+		c.protect_tool_pairs = 0
+	}
+	if o.NoFixProviderOrder {
+		c.fix_provider_order = 0
+	}
+	if o.StrategyFirst {
+		c.strategy = C.TKN_PRUNE_FIRST
+	}
+	if o.IncludeSystem {
+		c.include_system = 1
+	}
+	for _, set := range []struct {
+		roles []string
+		dst   *C.uint32_t
+	}{{o.StartOn, &c.start_on}, {o.EndOn, &c.end_on}} {
+		for _, r := range set.roles {
+			code, err := roleCode(r)
+			if err != nil {
+				return c, err
+			}
+			*set.dst |= 1 << uint(code)
+		}
+	}
+	if o.AllowPartial {
+		c.allow_partial = 1
+	}
+	if o.KeepLastTurns > 0 {
+		c.keep_last_turns = C.uint32_t(o.KeepLastTurns)
+	} else if o.KeepLastTurns < 0 {
+		c.keep_last_turns = 0
+	}
+	if o.NoKeepSystem {
+		c.keep_system = 0
+	}
+	if o.Weights != nil {
+		c.weight_recency, c.weight_kind, c.weight_density = C.double(o.Weights[0]), C.double(o.Weights[1]), C.double(o.Weights[2])
+	}
+	if o.SummariseFromTrim {
+		c.summarise_from = C.TKN_PRUNE_TRIM
+	}
+	if o.SummaryRole != "" {
+		code, err := roleCode(o.SummaryRole)
+		if err != nil {
+			return c, err
+		}
+		c.summary_role = C.int32_t(code)
+	}
+	c.summary_max_tokens = C.int64_t(o.SummaryMaxTokens)
+	return c, nil
+}
+
+// Run prunes conv in place (the whole conversation in one call).
+func (pr *Pruner) Run(conv *Conv, o PruneOptions) (*PruneReport, error) {
+	c, err := o.c()
+	if err != nil {
+		return nil, err
+	}
+	st := &pruneState{score: o.Score, summarise: o.Summarise}
+	h := cgo.NewHandle(st)
+	defer h.Delete()
+	defer func() {
+		for _, p := range st.summaryAlloc {
+			C.free(p)
+		}
+	}()
+	if o.Score != nil {
+		c.score, c.score_user = (C.tkn_prune_score_fn)(C.tkngo_prune_score), C.tkngo_ptr(C.uintptr_t(h))
+	}
+	if o.Summarise != nil {
+		c.summarise = (C.tkn_prune_summarise_fn)(C.tkngo_prune_summarise)
+		c.summarise_user = C.tkngo_ptr(C.uintptr_t(h))
+	}
+	var rep *C.tkn_prune_report
+	rc := C.tkn_prune_run(pr.p, conv.p, &c, &rep)
+	runtime.KeepAlive(conv)
+	defer runtime.KeepAlive(pr)
+	if rc != 0 {
+		cause := st.err
+		if cause == nil {
+			cause = pr.tok.cause(rc)
+		}
+		return nil, &Error{Code: Status(rc), Message: C.GoString(C.tkn_prune_errmsg(pr.p)), Err: cause}
+	}
+	defer C.tkn_prune_report_free(rep)
+	r := &PruneReport{SummaryErr: st.summaryErr, Note: C.GoString(C.tkn_prune_report_note(rep))}
+	var before, after C.int64_t
+	C.tkn_prune_report_tokens(rep, &before, &after)
+	r.TokensBefore, r.TokensAfter = int64(before), int64(after)
+	var kp, dp *C.size_t
+	var kn, dn C.size_t
+	C.tkn_prune_report_kept(rep, &kp, &kn)
+	C.tkn_prune_report_dropped(rep, &dp, &dn)
+	r.Kept, r.Dropped = indices(kp, kn), indices(dp, dn)
+	r.Messages = make([]PruneMessage, int(C.tkn_prune_report_count(rep)))
+	for i := range r.Messages {
+		var act, why C.int32_t
+		var tok C.int64_t
+		C.tkn_prune_report_message(rep, C.size_t(i), &act, &why, &tok)
+		r.Messages[i] = PruneMessage{int(act), int(why), int64(tok)}
+	}
+	var sst C.int32_t
+	var stok C.int64_t
+	var sidx C.size_t
+	C.tkn_prune_report_summary(rep, &sst, &stok, &sidx)
+	r.Summary, r.SummaryIndex = int(sst), int(sidx)
+	return r, nil
+}

@@ -1,0 +1,3 @@
+module example.invalid/tokenomy
+
+go 1.19

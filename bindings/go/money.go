@@ -1,0 +1,460 @@
+package tokenomy
+
+/*
+#include <stdlib.h>
+#include "tokenomy.h"
+*/
+import "C"
+
+import (
+	"runtime"
+	"runtime/cgo"
+	"unsafe"
+)
+
+// UnitsPerUSD: money is int64 picodollars (1e-12 USD).
+const UnitsPerUSD int64 = 1000000000000
+
+// UsageFormat of provider usage JSON.
+type UsageFormat uint32
+
+// Usage formats (usage.h).
+const (
+	UsageAuto            UsageFormat = C.TKN_USAGE_AUTO
+	UsageOpenAIChat      UsageFormat = C.TKN_USAGE_OPENAI_CHAT
+	UsageOpenAIResponses UsageFormat = C.TKN_USAGE_OPENAI_RESPONSES
+	UsageAnthropic       UsageFormat = C.TKN_USAGE_ANTHROPIC
+	UsageGemini          UsageFormat = C.TKN_USAGE_GEMINI
+)
+
+// Usage flags (tkn_usage.flags).
+const (
+	UsageCacheReported      uint32 = C.TKN_USAGE_CACHE_REPORTED
+	UsageCacheWriteReported uint32 = C.TKN_USAGE_CACHE_WRITE_REPORTED
+	UsageReasoningReported  uint32 = C.TKN_USAGE_REASONING_REPORTED
+	UsageBatch              uint32 = C.TKN_USAGE_BATCH
+)
+
+// Usage is the normalised token usage of one call (tkn_usage).
+type Usage struct {
+	Flags                                  uint32
+	InputTokens, CacheReadTokens           int64
+	CacheWrite5mTokens, CacheWrite1hTokens int64
+	OutputTokens, ReasoningTokens          int64
+}
+
+func (u *Usage) c() C.tkn_usage {
+	var c C.tkn_usage
+	C.tkn_usage_init(&c, C.TKN_USAGE_VERSION)
+	c.flags = C.uint32_t(u.Flags)
+	c.input_tokens, c.cache_read_tokens = C.int64_t(u.InputTokens), C.int64_t(u.CacheReadTokens)
+	c.cache_write_5m_tokens = C.int64_t(u.CacheWrite5mTokens)
+	c.cache_write_1h_tokens = C.int64_t(u.CacheWrite1hTokens)
+	c.output_tokens, c.reasoning_tokens = C.int64_t(u.OutputTokens), C.int64_t(u.ReasoningTokens)
+	return c
+}
+
+func usageFrom(c *C.tkn_usage) Usage {
+	return Usage{uint32(c.flags), int64(c.input_tokens), int64(c.cache_read_tokens),
+		int64(c.cache_write_5m_tokens), int64(c.cache_write_1h_tokens), int64(c.output_tokens),
+		int64(c.reasoning_tokens)}
+}
+
+// ParseUsage normalises a provider's usage JSON (or a response holding it).
+func ParseUsage(json string, format UsageFormat) (Usage, error) {
+	var u C.tkn_usage
+	C.tkn_usage_init(&u, C.TKN_USAGE_VERSION)
+	var eb errbuf
+	p, n := cstr(json)
+	bp, bn := eb.ptr()
+	rc := C.tkn_usage_parse(&u, C.uint32_t(format), p, n, bp, bn)
+	runtime.KeepAlive(json)
+	if rc != 0 {
+		return Usage{}, mkerr(rc, eb.String(), nil)
+	}
+	return usageFrom(&u), nil
+}
+
+// Check verifies a usage record is consistent.
+func (u Usage) Check() error {
+	c := u.c()
+	return mkerr(C.tkn_usage_check(&c), "inconsistent usage", nil)
+}
+
+// Cost of one call in picodollars, by kind of token.
+type Cost struct {
+	Flags                                                  uint32
+	Total, Input, CacheRead, CacheWrite, Output, Reasoning int64
+}
+
+func costFrom(c *C.tkn_cost) Cost {
+	return Cost{uint32(c.flags), int64(c.total), int64(c.input), int64(c.cache_read),
+		int64(c.cache_write), int64(c.output), int64(c.reasoning)}
+}
+
+// ModelPrice holds one model's prices in picodollars per token.
+type ModelPrice struct {
+	c        C.tkn_model_price
+	Name     string
+	Provider string
+}
+
+// Input is the input price, Output the output price (picodollars per token).
+func (m *ModelPrice) Input() int64  { return int64(m.c.input) }
+func (m *ModelPrice) Output() int64 { return int64(m.c.output) }
+
+// CacheRead is the cache-read price.
+func (m *ModelPrice) CacheRead() int64 { return int64(m.c.cache_read) }
+
+// MaxInputTokens is the context window (0 if unknown).
+func (m *ModelPrice) MaxInputTokens() int64 { return int64(m.c.max_input_tokens) }
+
+// Compute is the cost of usage at this price.
+func (m *ModelPrice) Compute(u Usage) (Cost, error) {
+	var out C.tkn_cost
+	C.tkn_cost_init(&out, C.TKN_COST_VERSION)
+	cu := u.c()
+	pc := m.c
+	pc.name, pc.provider = nil, nil
+	if rc := C.tkn_prices_compute(&pc, &cu, &out); rc != 0 {
+		return Cost{}, mkerr(rc, "", nil)
+	}
+	return costFrom(&out), nil
+}
+
+// Prices is a price table: immutable, safe for concurrent use.
+type Prices struct{ p *C.tkn_prices }
+
+func newPrices(p *C.tkn_prices) *Prices {
+	t := &Prices{p: p}
+	runtime.SetFinalizer(t, (*Prices).Close)
+	return t
+}
+
+// DefaultPrices is the table built into the library.
+func DefaultPrices() (*Prices, error) {
+	var p *C.tkn_prices
+	if rc := C.tkn_prices_new_default(&p); rc != 0 {
+		return nil, mkerr(rc, "", nil)
+	}
+	return newPrices(p), nil
+}
+
+// LoadPrices reads a table in LiteLLM's format.
+func LoadPrices(json string, skipInvalid bool, aliases string) (*Prices, error) {
+	var o C.tkn_prices_options
+	C.tkn_prices_options_init(&o, C.TKN_PRICES_OPTIONS_VERSION)
+	if skipInvalid {
+		o.skip_invalid = 1
+	}
+	var ca *C.char
+	if aliases != "" {
+		ca = C.CString(aliases)
+		defer C.free(unsafe.Pointer(ca))
+		o.aliases, o.aliases_len = ca, C.size_t(len(aliases))
+	}
+	var p *C.tkn_prices
+	var eb errbuf
+	jp, jn := cstr(json)
+	bp, bn := eb.ptr()
+	rc := C.tkn_prices_load(&p, jp, jn, &o, bp, bn)
+	runtime.KeepAlive(json)
+	if rc != 0 {
+		return nil, mkerr(rc, eb.String(), nil)
+	}
+	return newPrices(p), nil
+}
+
+// Close frees the table; no other goroutine may be using it.
+func (t *Prices) Close() {
+	if t.p != nil {
+		C.tkn_prices_free(t.p)
+		t.p = nil
+		runtime.SetFinalizer(t, nil)
+	}
+}
+
+// Len is the number of models.
+func (t *Prices) Len() int {
+	defer runtime.KeepAlive(t)
+	return int(C.tkn_prices_count(t.p))
+}
+
+// Lookup finds a model by the lookup rules of prices.h.
+func (t *Prices) Lookup(model string) (*ModelPrice, error) {
+	m := &ModelPrice{}
+	C.tkn_model_price_init(&m.c, C.TKN_MODEL_PRICE_VERSION)
+	p, n := cstr(model)
+	rc := C.tkn_prices_lookup(t.p, p, n, &m.c)
+	runtime.KeepAlive(model)
+	defer runtime.KeepAlive(t)
+	if rc != 0 {
+		return nil, mkerr(rc, "no price for model \""+model+"\"", nil)
+	}
+	m.Name = gostr(m.c.name, m.c.name_len)
+	m.Provider = gostr(m.c.provider, m.c.provider_len)
+	return m, nil
+}
+
+// Cost is the cost of usage for model.
+func (t *Prices) Cost(model string, u Usage) (Cost, error) {
+	var out C.tkn_cost
+	C.tkn_cost_init(&out, C.TKN_COST_VERSION)
+	cu := u.c()
+	p, n := cstr(model)
+	rc := C.tkn_prices_cost(t.p, p, n, &cu, &out)
+	runtime.KeepAlive(model)
+	runtime.KeepAlive(t)
+	if rc != 0 {
+		return Cost{}, mkerr(rc, "cannot cost model \""+model+"\"", nil)
+	}
+	return costFrom(&out), nil
+}
+
+// FormatUSD writes picodollars as an exact decimal USD amount.
+func FormatUSD(units int64) string {
+	var buf [C.TKN_MONEY_USD_BUFLEN]C.char
+	C.tkn_prices_format_usd(C.int64_t(units), &buf[0], C.size_t(len(buf)), nil)
+	return C.GoString(&buf[0])
+}
+
+// ParseUSD reads a decimal USD amount into picodollars, exactly.
+func ParseUSD(text string) (int64, error) {
+	var out C.int64_t
+	p, n := cstr(text)
+	rc := C.tkn_prices_parse_usd(p, n, &out)
+	runtime.KeepAlive(text)
+	if rc != 0 {
+		return 0, mkerr(rc, "bad USD amount \""+text+"\"", nil)
+	}
+	return int64(out), nil
+}
+
+// ---- meter ----
+
+// Dimension of the meter's aggregations.
+type Dimension int
+
+// Dimensions (meter.h).
+const (
+	DimTotal         Dimension = C.TKN_METER_TOTAL
+	DimWorkflow      Dimension = C.TKN_METER_WORKFLOW
+	DimModel         Dimension = C.TKN_METER_MODEL
+	DimTaskType      Dimension = C.TKN_METER_TASK_TYPE
+	DimTenant        Dimension = C.TKN_METER_TENANT
+	DimTier          Dimension = C.TKN_METER_TIER
+	DimRoutingReason Dimension = C.TKN_METER_ROUTING_REASON
+)
+
+// Export formats of the meter.
+const (
+	ExportJSON       = C.TKN_METER_JSON
+	ExportPrometheus = C.TKN_METER_PROMETHEUS
+	ExportOTel       = C.TKN_METER_OTEL
+)
+
+// CostCompute asks the meter to price a call from its table.
+const CostCompute int64 = -1 << 63
+
+// Call is one model call to record.
+type Call struct {
+	Failed                                                           bool
+	Validation                                                       int // 0 none, 1 passed, 2 failed
+	Workflow, Tenant, TaskType, Model, Provider, Tier, RoutingReason string
+	Usage                                                            Usage
+	Cost                                                             int64 // picodollars, or CostCompute
+	LatencyUS                                                        int64
+}
+
+type callC struct {
+	c    C.tkn_meter_call
+	strs []*C.char
+}
+
+func (k *callC) set(s string, p **C.char, n *C.size_t) {
+	if s == "" {
+		return
+	}
+	cs := C.CString(s)
+	k.strs = append(k.strs, cs)
+	*p, *n = cs, C.size_t(len(s))
+}
+
+func (k *callC) free() {
+	for _, s := range k.strs {
+		C.free(unsafe.Pointer(s))
+	}
+}
+
+func (call *Call) c() *callC {
+	k := &callC{}
+	C.tkn_meter_call_init(&k.c, C.TKN_METER_CALL_VERSION)
+	if call.Failed {
+		k.c.success = 0
+	}
+	k.c.validation = C.uint32_t(call.Validation)
+	k.set(call.Workflow, &k.c.workflow, &k.c.workflow_len)
+	k.set(call.Tenant, &k.c.tenant, &k.c.tenant_len)
+	k.set(call.TaskType, &k.c.task_type, &k.c.task_type_len)
+	k.set(call.Model, &k.c.model, &k.c.model_len)
+	k.set(call.Provider, &k.c.provider, &k.c.provider_len)
+	k.set(call.Tier, &k.c.tier, &k.c.tier_len)
+	k.set(call.RoutingReason, &k.c.routing_reason, &k.c.routing_reason_len)
+	k.c.usage = call.Usage.c()
+	k.c.cost = C.int64_t(call.Cost)
+	k.c.latency_us = C.int64_t(call.LatencyUS)
+	return k
+}
+
+// Meter aggregates calls; internally synchronised: safe for concurrent use.
+type Meter struct {
+	p            *C.tkn_meter
+	prices       *Prices
+	store        interface{}
+	storeHandles []cgo.Handle
+}
+
+// NewMeter makes a meter; prices (may be nil) price CostCompute calls and
+// must stay open while the meter lives (the meter keeps a reference).
+func NewMeter(prices *Prices, maxKeys uint32, budgetMarginPct uint32) (*Meter, error) {
+	var o C.tkn_meter_options
+	C.tkn_meter_options_init(&o, C.TKN_METER_OPTIONS_VERSION)
+	if maxKeys > 0 {
+		o.max_keys = C.uint32_t(maxKeys)
+	}
+	if budgetMarginPct > 0 {
+		o.budget_margin_pct = C.uint32_t(budgetMarginPct)
+	}
+	if prices != nil {
+		o.prices = prices.p
+	}
+	var p *C.tkn_meter
+	if rc := C.tkn_meter_new(&p, &o); rc != 0 {
+		return nil, mkerr(rc, "", nil)
+	}
+	m := &Meter{p: p, prices: prices}
+	runtime.SetFinalizer(m, (*Meter).Close)
+	return m, nil
+}
+
+// Close frees the meter; no other goroutine may be using it.
+func (m *Meter) Close() {
+	if m.p != nil {
+		C.tkn_meter_free(m.p)
+		m.p = nil
+		for _, h := range m.storeHandles {
+			if h != 0 {
+				h.Delete()
+			}
+		}
+		m.storeHandles = nil
+		runtime.SetFinalizer(m, nil)
+	}
+}
+
+func (m *Meter) err(rc C.int) error {
+	if rc == 0 {
+		return nil
+	}
+	var eb errbuf
+	bp, bn := eb.ptr()
+	C.tkn_meter_errmsg(m.p, bp, bn)
+	return &Error{Code: Status(rc), Message: eb.String()}
+}
+
+// Record adds one call.
+func (m *Meter) Record(call Call) error {
+	k := call.c()
+	defer k.free()
+	defer runtime.KeepAlive(m)
+	return m.err(C.tkn_meter_record(m.p, &k.c))
+}
+
+// Stats are the aggregates of one key.
+type Stats struct {
+	Calls, Successes, Validated, ValidationPassed uint64
+	InputTokens, CacheReadTokens, OutputTokens    int64
+	Cost, CostPerSuccess, CacheHitPPM             int64
+	LatencyUSTotal                                int64
+}
+
+// Stats of key in dimension (DimTotal: all calls).
+func (m *Meter) Stats(dim Dimension, key string) (Stats, error) {
+	var s C.tkn_meter_stats
+	C.tkn_meter_stats_init(&s, C.TKN_METER_STATS_VERSION)
+	p, n := cstr(key)
+	rc := C.tkn_meter_stats_get(m.p, C.int(dim), p, n, &s)
+	runtime.KeepAlive(key)
+	runtime.KeepAlive(m)
+	if rc != 0 {
+		return Stats{}, mkerr(rc, "no key \""+key+"\"", nil)
+	}
+	return statsFrom(&s), nil
+}
+
+func statsFrom(s *C.tkn_meter_stats) Stats {
+	return Stats{uint64(s.calls), uint64(s.successes), uint64(s.validated),
+		uint64(s.validation_passed), int64(s.input_tokens), int64(s.cache_read_tokens),
+		int64(s.output_tokens), int64(s.cost), int64(s.cost_per_success),
+		int64(s.cache_hit_ppm), int64(s.latency_us_total)}
+}
+
+// Percentiles of one workflow.
+type Percentiles struct {
+	Count                           uint64
+	TokensP50, TokensP95, TokensP99 int64
+	CostP50, CostP95, CostP99       int64
+	BudgetTokens, BudgetCost        int64
+}
+
+// Percentiles of a workflow's tokens and cost per call.
+func (m *Meter) Percentiles(workflow string) (Percentiles, error) {
+	var s C.tkn_meter_percentiles
+	C.tkn_meter_percentiles_init(&s, C.TKN_METER_PERCENTILES_VERSION)
+	p, n := cstr(workflow)
+	rc := C.tkn_meter_percentiles_get(m.p, p, n, &s)
+	runtime.KeepAlive(workflow)
+	runtime.KeepAlive(m)
+	if rc != 0 {
+		return Percentiles{}, mkerr(rc, "no workflow \""+workflow+"\"", nil)
+	}
+	return Percentiles{uint64(s.count), int64(s.tokens_p50), int64(s.tokens_p95),
+		int64(s.tokens_p99), int64(s.cost_p50), int64(s.cost_p95), int64(s.cost_p99),
+		int64(s.budget_tokens), int64(s.budget_cost)}, nil
+}
+
+// Merge adds everything src recorded into m.
+func (m *Meter) Merge(src *Meter) error {
+	defer runtime.KeepAlive(src)
+	defer runtime.KeepAlive(m)
+	return m.err(C.tkn_meter_merge(m.p, src.p))
+}
+
+// Reset forgets everything recorded.
+func (m *Meter) Reset() {
+	defer runtime.KeepAlive(m)
+	C.tkn_meter_reset(m.p)
+}
+
+// Export is a snapshot as ExportJSON, ExportPrometheus or ExportOTel.
+func (m *Meter) Export(format int) (string, error) {
+	var out *C.char
+	var n C.size_t
+	defer runtime.KeepAlive(m)
+	if rc := C.tkn_meter_export(m.p, C.int(format), &out, &n); rc != 0 {
+		return "", m.err(rc)
+	}
+	return take(out, n), nil
+}
+
+// OTelCall is the OpenTelemetry GenAI span attributes of one call (JSON).
+func OTelCall(call Call) (string, error) {
+	k := call.c()
+	defer k.free()
+	var out *C.char
+	var n C.size_t
+	if rc := C.tkn_meter_otel_call(&k.c, &out, &n); rc != 0 {
+		return "", mkerr(rc, "", nil)
+	}
+	return take(out, n), nil
+}

@@ -1,0 +1,231 @@
+package tokenomy
+
+/*
+#include <stdlib.h>
+#include "tokenomy.h"
+*/
+import "C"
+
+import (
+	"runtime"
+	"unsafe"
+)
+
+// Segment kinds and stability classes of prompt.h.
+const (
+	SegTools       = C.TKN_SEG_TOOLS
+	SegStatic      = C.TKN_SEG_STATIC
+	SegReference   = C.TKN_SEG_REFERENCE
+	SegHistory     = C.TKN_SEG_HISTORY
+	SegDynamic     = C.TKN_SEG_DYNAMIC
+	StableStatic   = C.TKN_STABILITY_STATIC
+	StableSession  = C.TKN_STABILITY_SESSION
+	StableVolatile = C.TKN_STABILITY_VOLATILE
+)
+
+// PromptBuilder collects prompt segments.  One goroutine at a time.
+type PromptBuilder struct {
+	p       *C.tkn_prompt_builder
+	history *Conv
+}
+
+// NewPromptBuilder makes a builder (strict: fail assembly on lint findings).
+func NewPromptBuilder(strict bool) (*PromptBuilder, error) {
+	var o C.tkn_prompt_options
+	C.tkn_prompt_options_init(&o, C.TKN_PROMPT_OPTIONS_VERSION)
+	if strict {
+		o.strict = 1
+	}
+	b := &PromptBuilder{}
+	if rc := C.tkn_prompt_builder_new(&b.p, &o); rc != 0 {
+		return nil, mkerr(rc, "", nil)
+	}
+	runtime.SetFinalizer(b, (*PromptBuilder).Close)
+	return b, nil
+}
+
+// Close frees the builder.
+func (b *PromptBuilder) Close() {
+	if b.p != nil {
+		C.tkn_prompt_builder_free(b.p)
+		b.p = nil
+		runtime.SetFinalizer(b, nil)
+	}
+}
+
+func (b *PromptBuilder) err(rc C.int) error {
+	if rc == 0 {
+		return nil
+	}
+	return &Error{Code: Status(rc), Message: C.GoString(C.tkn_prompt_builder_errmsg(b.p))}
+}
+
+// AddText adds a text segment; it returns the segment's index.
+func (b *PromptBuilder) AddText(kind, stability int, name, text string) (int, error) {
+	np, nn := cstr(name)
+	tp, tn := cstr(text)
+	var idx C.uint32_t
+	rc := C.tkn_prompt_builder_add_text(b.p, C.uint32_t(kind), C.uint32_t(stability), np, nn, tp, tn, &idx)
+	runtime.KeepAlive(name)
+	runtime.KeepAlive(text)
+	defer runtime.KeepAlive(b)
+	return int(idx), b.err(rc)
+}
+
+// AddTool adds one tool definition (neutral, OpenAI or Anthropic JSON).
+func (b *PromptBuilder) AddTool(js string) (int, error) {
+	p, n := cstr(js)
+	var idx C.uint32_t
+	rc := C.tkn_prompt_builder_add_tool(b.p, p, n, &idx)
+	runtime.KeepAlive(js)
+	defer runtime.KeepAlive(b)
+	return int(idx), b.err(rc)
+}
+
+// SetHistory borrows conv as the history segment (kept alive by the builder).
+func (b *PromptBuilder) SetHistory(conv *Conv, stability int) (int, error) {
+	var idx C.uint32_t
+	var cp *C.tkn_conv
+	if conv != nil {
+		cp = conv.p
+	}
+	b.history = conv
+	defer runtime.KeepAlive(b)
+	return int(idx), b.err(C.tkn_prompt_builder_set_history(b.p, cp, C.uint32_t(stability), &idx))
+}
+
+// Assemble orders, lints, serialises and fingerprints the segments.
+func (b *PromptBuilder) Assemble(tok *Tokenizer) (*Prompt, error) {
+	p := &Prompt{}
+	rc := C.tkn_prompt_assemble(&p.p, b.p, tok.p)
+	runtime.KeepAlive(tok)
+	runtime.KeepAlive(b.history)
+	defer runtime.KeepAlive(b)
+	if rc != 0 {
+		e := b.err(rc).(*Error)
+		e.Err = tok.cause(rc)
+		return nil, e
+	}
+	runtime.SetFinalizer(p, (*Prompt).Close)
+	return p, nil
+}
+
+// Prompt is an assembled prompt: immutable, safe for concurrent reads.
+type Prompt struct{ p *C.tkn_prompt }
+
+// Close frees the prompt; no other goroutine may be using it.
+func (p *Prompt) Close() {
+	if p.p != nil {
+		C.tkn_prompt_free(p.p)
+		p.p = nil
+		runtime.SetFinalizer(p, nil)
+	}
+}
+
+// Fingerprint of the whole prompt; Version of its static prefix.
+func (p *Prompt) Fingerprint() uint64 {
+	defer runtime.KeepAlive(p)
+	return uint64(C.tkn_prompt_fingerprint(p.p))
+}
+
+// Version is the fingerprint at the end of the leading static segments.
+func (p *Prompt) Version() uint64 {
+	defer runtime.KeepAlive(p)
+	return uint64(C.tkn_prompt_version(p.p))
+}
+
+// Tokens of the whole prompt.
+func (p *Prompt) Tokens() int64 {
+	defer runtime.KeepAlive(p)
+	return int64(C.tkn_prompt_tokens(p.p))
+}
+
+// Segments is the number of segments; FindingCount of lint findings.
+func (p *Prompt) Segments() int {
+	defer runtime.KeepAlive(p)
+	return int(C.tkn_prompt_segment_count(p.p))
+}
+
+// FindingCount is the number of lint findings and order issues.
+func (p *Prompt) FindingCount() int {
+	defer runtime.KeepAlive(p)
+	return int(C.tkn_prompt_finding_count(p.p))
+}
+
+// RenderOptions of Render.
+type RenderOptions struct {
+	Format         Format // FormatOpenAI (default) or FormatAnthropic
+	Model          string
+	MaxTokens      int64
+	CacheKey       string
+	MinCacheTokens int64
+}
+
+// Render is the request body as JSON.
+func (p *Prompt) Render(o RenderOptions) (string, error) {
+	var c C.tkn_render_options
+	C.tkn_render_options_init(&c, C.TKN_RENDER_OPTIONS_VERSION)
+	if o.Format != 0 {
+		c.format = C.uint32_t(o.Format)
+	}
+	m := C.CString(o.Model)
+	defer C.free(unsafe.Pointer(m))
+	c.model, c.model_len = m, C.size_t(len(o.Model))
+	c.max_tokens, c.min_cache_tokens = C.int64_t(o.MaxTokens), C.int64_t(o.MinCacheTokens)
+	if o.CacheKey != "" {
+		k := C.CString(o.CacheKey)
+		defer C.free(unsafe.Pointer(k))
+		c.cache_key, c.cache_key_len = k, C.size_t(len(o.CacheKey))
+	}
+	var out *C.char
+	var n C.size_t
+	var eb errbuf
+	bp, bn := eb.ptr()
+	defer runtime.KeepAlive(p)
+	if rc := C.tkn_prompt_render(p.p, &c, &out, &n, bp, bn); rc != 0 {
+		return "", mkerr(rc, eb.String(), nil)
+	}
+	return take(out, n), nil
+}
+
+// Diff: the first segment of p whose prefix differs from before (-1 if
+// none) and how many segments changed.
+func (p *Prompt) Diff(before *Prompt) (int, int, error) {
+	var first, n C.uint32_t
+	rc := C.tkn_prompt_diff(before.p, p.p, &first, &n)
+	runtime.KeepAlive(before)
+	runtime.KeepAlive(p)
+	if rc != 0 {
+		return 0, 0, mkerr(rc, "", nil)
+	}
+	if first == C.TKN_PROMPT_NONE {
+		return -1, int(n), nil
+	}
+	return int(first), int(n), nil
+}
+
+// LintFinding is one piece of volatile content in a text.
+type LintFinding struct {
+	Kind           string
+	Offset, Length uint64
+}
+
+// Lint finds volatile content (dates, UUIDs, ids, counters) in text.
+func Lint(text string) ([]LintFinding, error) {
+	var arr *C.tkn_prompt_finding
+	var n C.size_t
+	p, l := cstr(text)
+	rc := C.tkn_prompt_lint(p, l, C.TKN_LINT_ALL, &arr, &n)
+	runtime.KeepAlive(text)
+	if rc != 0 {
+		return nil, mkerr(rc, "", nil)
+	}
+	defer C.tkn_free(unsafe.Pointer(arr))
+	out := make([]LintFinding, int(n))
+	if n > 0 {
+		for i, f := range unsafe.Slice(arr, int(n)) {
+			out[i] = LintFinding{cgostr(C.tkn_prompt_issue_name(f.kind)), uint64(f.offset), uint64(f.length)}
+		}
+	}
+	return out, nil
+}

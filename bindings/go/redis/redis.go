@@ -1,0 +1,117 @@
+// Package redis is the Go binding of libtokenomy-redis, the shared store
+// of tokenomy on Redis: hand a *Store to tokenomy.NewSharedBudget,
+// (*tokenomy.ToolCache).SetStore or (*tokenomy.Meter).SetStore.
+//
+// A Store is safe for concurrent use by any number of goroutines; make one
+// per process.
+package redis
+
+/*
+#cgo pkg-config: tokenomy-redis
+#include <stdlib.h>
+#include "tokenomy.h"
+#include "tokenomy-redis/redis.h"
+*/
+import "C"
+
+import (
+	"runtime"
+	"unsafe"
+
+	tokenomy "example.invalid/tokenomy"
+)
+
+// Options of the connection (zero values: the C defaults: 127.0.0.1:6379,
+// prefix "tkn:", 1 s connect and 2 s command timeouts, 2 retries).
+type Options struct {
+	Host             string
+	Port             int
+	Prefix           string
+	Password         string
+	ConnectTimeoutMS int64
+	CommandTimeoutMS int64
+	Retries          int // -1: none
+}
+
+// Store is a Redis-backed tkn_store.
+type Store struct{ p *C.tkn_redis }
+
+// New makes a store; the connection is made on first use.
+func New(o Options) (*Store, error) {
+	var c C.tkn_redis_options
+	C.tkn_redis_options_init(&c, C.TKN_REDIS_OPTIONS_VERSION)
+	var frees []unsafe.Pointer
+	defer func() {
+		for _, p := range frees {
+			C.free(p)
+		}
+	}()
+	str := func(s string, p **C.char, n *C.size_t) {
+		if s != "" {
+			cs := C.CString(s)
+			frees = append(frees, unsafe.Pointer(cs))
+			*p, *n = cs, C.size_t(len(s))
+		}
+	}
+	str(o.Host, &c.host, &c.host_len)
+	str(o.Prefix, &c.prefix, &c.prefix_len)
+	str(o.Password, &c.password, &c.password_len)
+	if o.Port > 0 {
+		c.port = C.uint32_t(o.Port)
+	}
+	if o.ConnectTimeoutMS > 0 {
+		c.connect_timeout_ms = C.int64_t(o.ConnectTimeoutMS)
+	}
+	if o.CommandTimeoutMS > 0 {
+		c.command_timeout_ms = C.int64_t(o.CommandTimeoutMS)
+	}
+	if o.Retries > 0 {
+		c.retries = C.uint32_t(o.Retries)
+	} else if o.Retries < 0 {
+		c.retries = 0
+	}
+	s := &Store{}
+	var eb [512]C.char
+	if rc := C.tkn_redis_new(&s.p, &c, &eb[0], C.size_t(len(eb))); rc != 0 {
+		return nil, &tokenomy.Error{Code: tokenomy.Status(rc), Message: C.GoString(&eb[0])}
+	}
+	runtime.SetFinalizer(s, (*Store).Close)
+	return s, nil
+}
+
+// Close frees the store; nothing may use it afterwards (close the budgets,
+// caches and meters on it first).
+func (s *Store) Close() {
+	if s.p != nil {
+		C.tkn_redis_free(s.p)
+		s.p = nil
+		runtime.SetFinalizer(s, nil)
+	}
+}
+
+func (s *Store) err(rc C.int) error {
+	if rc == 0 {
+		return nil
+	}
+	var eb [512]C.char
+	C.tkn_redis_errmsg(s.p, &eb[0], C.size_t(len(eb)))
+	return &tokenomy.Error{Code: tokenomy.Status(rc), Message: C.GoString(&eb[0])}
+}
+
+// Ping connects if needed: nil or an error wrapping ErrUnavailable.
+func (s *Store) Ping() error {
+	defer runtime.KeepAlive(s)
+	return s.err(C.tkn_redis_ping(s.p))
+}
+
+// Reconnects counts the connections made after the first.
+func (s *Store) Reconnects() uint64 {
+	defer runtime.KeepAlive(s)
+	return uint64(C.tkn_redis_reconnects(s.p))
+}
+
+// FillStore implements tokenomy.NativeStore.
+func (s *Store) FillStore(p unsafe.Pointer) error {
+	defer runtime.KeepAlive(s)
+	return s.err(C.tkn_redis_store(s.p, (*C.tkn_store)(p)))
+}

@@ -1,0 +1,563 @@
+package tokenomy
+
+/*
+#include <stdlib.h>
+#include "tokenomy.h"
+#include "callbacks.h"
+*/
+import "C"
+
+import (
+	"fmt"
+	"runtime"
+	"runtime/cgo"
+	"unsafe"
+)
+
+// Task holds a task's attributes for routing.  One goroutine at a time.
+type Task struct{ p *C.tkn_task }
+
+// NewTask makes a task from attributes: string, bool, numbers, []string.
+func NewTask(attrs map[string]interface{}) (*Task, error) {
+	var p *C.tkn_task
+	if rc := C.tkn_task_new(&p); rc != 0 {
+		return nil, mkerr(rc, "", nil)
+	}
+	t := &Task{p: p}
+	runtime.SetFinalizer(t, (*Task).Close)
+	for k, v := range attrs {
+		if err := t.Set(k, v); err != nil {
+			t.Close()
+			return nil, err
+		}
+	}
+	return t, nil
+}
+
+// TaskFromJSON reads a task from a JSON object ("$id" is the task id).
+func TaskFromJSON(js string) (*Task, error) {
+	var p *C.tkn_task
+	var eb errbuf
+	jp, jn := cstr(js)
+	bp, bn := eb.ptr()
+	rc := C.tkn_task_from_json(&p, jp, jn, bp, bn)
+	runtime.KeepAlive(js)
+	if rc != 0 {
+		return nil, mkerr(rc, eb.String(), nil)
+	}
+	t := &Task{p: p}
+	runtime.SetFinalizer(t, (*Task).Close)
+	return t, nil
+}
+
+// Close frees the task.
+func (t *Task) Close() {
+	if t.p != nil {
+		C.tkn_task_free(t.p)
+		t.p = nil
+		runtime.SetFinalizer(t, nil)
+	}
+}
+
+func (t *Task) err(rc C.int) error {
+	if rc == 0 {
+		return nil
+	}
+	return &Error{Code: Status(rc), Message: C.GoString(C.tkn_task_errmsg(t.p))}
+}
+
+// SetID sets the id whose hash decides shadow sampling.
+func (t *Task) SetID(id string) error {
+	p, n := cstr(id)
+	rc := C.tkn_task_set_id(t.p, p, n)
+	runtime.KeepAlive(id)
+	defer runtime.KeepAlive(t)
+	return t.err(rc)
+}
+
+// Set sets one attribute (string, bool, int, float64 or []string).
+func (t *Task) Set(name string, value interface{}) error {
+	np, nn := cstr(name)
+	defer runtime.KeepAlive(name)
+	defer runtime.KeepAlive(t)
+	switch v := value.(type) {
+	case string:
+		vp, vn := cstr(v)
+		rc := C.tkn_task_set_string(t.p, np, nn, vp, vn)
+		runtime.KeepAlive(v)
+		return t.err(rc)
+	case bool:
+		b := C.int32_t(0)
+		if v {
+			b = 1
+		}
+		return t.err(C.tkn_task_set_bool(t.p, np, nn, b))
+	case int:
+		return t.err(C.tkn_task_set_number(t.p, np, nn, C.double(v)))
+	case int64:
+		return t.err(C.tkn_task_set_number(t.p, np, nn, C.double(v)))
+	case float64:
+		return t.err(C.tkn_task_set_number(t.p, np, nn, C.double(v)))
+	case []string:
+		arr := C.malloc(C.size_t(len(v)+1) * C.size_t(unsafe.Sizeof(uintptr(0))))
+		lens := C.malloc(C.size_t(len(v)+1) * C.size_t(unsafe.Sizeof(C.size_t(0))))
+		defer C.free(arr)
+		defer C.free(lens)
+		ps := unsafe.Slice((**C.char)(arr), len(v)+1)
+		ls := unsafe.Slice((*C.size_t)(lens), len(v)+1)
+		for i, s := range v {
+			ps[i] = C.CString(s)
+			ls[i] = C.size_t(len(s))
+		}
+		defer func() {
+			for i := range v {
+				C.free(unsafe.Pointer(ps[i]))
+			}
+		}()
+		return t.err(C.tkn_task_set_strings(t.p, np, nn, (**C.char)(arr), (*C.size_t)(lens), C.size_t(len(v))))
+	default:
+		return &Error{Code: StatusInvalid, Message: fmt.Sprintf("attribute %q: unsupported type %T", name, value)}
+	}
+}
+
+// Len is the number of attributes.
+func (t *Task) Len() int {
+	defer runtime.KeepAlive(t)
+	return int(C.tkn_task_count(t.p))
+}
+
+// Router routes tasks to model tiers.  Safe for concurrent use by any
+// number of goroutines (its C part is internally synchronised).
+type Router struct {
+	p     *C.tkn_router
+	clock cgo.Handle
+}
+
+// RouterOptions are run-time options (zero value: the defaults).
+type RouterOptions struct {
+	// NowMS is the clock in milliseconds (nil: CLOCK_MONOTONIC); called
+	// from any goroutine that decides or reports.
+	NowMS      func() int64
+	ShadowSeed uint64
+}
+
+func (o *RouterOptions) c() (C.tkn_router_options, cgo.Handle) {
+	var c C.tkn_router_options
+	C.tkn_router_options_init(&c, C.TKN_ROUTER_OPTIONS_VERSION)
+	var h cgo.Handle
+	if o != nil {
+		c.shadow_seed = C.uint64_t(o.ShadowSeed)
+		if o.NowMS != nil {
+			h = cgo.NewHandle(&clockState{fn: o.NowMS})
+			c.now_ms = (*[0]byte)(C.tkngo_clock)
+			c.clock_user = C.tkngo_ptr(C.uintptr_t(h))
+		}
+	}
+	return c, h
+}
+
+func newRouter(p *C.tkn_router, h cgo.Handle) *Router {
+	r := &Router{p: p, clock: h}
+	runtime.SetFinalizer(r, (*Router).Close)
+	return r
+}
+
+// NewRouter compiles a router from its JSON config.
+func NewRouter(config string, opts *RouterOptions) (*Router, error) {
+	o, h := opts.c()
+	var p *C.tkn_router
+	var eb errbuf
+	cp, cn := cstr(config)
+	bp, bn := eb.ptr()
+	rc := C.tkn_router_new_json(&p, cp, cn, &o, bp, bn)
+	runtime.KeepAlive(config)
+	if rc != 0 {
+		if h != 0 {
+			h.Delete()
+		}
+		return nil, mkerr(rc, eb.String(), nil)
+	}
+	return newRouter(p, h), nil
+}
+
+// Close frees the router; no other goroutine may be using it.
+func (r *Router) Close() {
+	if r.p != nil {
+		C.tkn_router_free(r.p)
+		r.p = nil
+		if r.clock != 0 {
+			r.clock.Delete()
+		}
+		runtime.SetFinalizer(r, nil)
+	}
+}
+
+// Tiers are the tier names, cheapest first.
+func (r *Router) Tiers() []string {
+	defer runtime.KeepAlive(r)
+	n := int(C.tkn_router_tier_count(r.p))
+	out := make([]string, n)
+	for i := range out {
+		out[i] = C.GoString(C.tkn_router_tier_name(r.p, C.size_t(i)))
+	}
+	return out
+}
+
+// Decision is where a task goes.
+type Decision struct {
+	Rule, RuleTier, Tier    int
+	TierName, Model, Reason string
+	Cascade, Shadow         bool
+	ShadowTier              int
+	ShadowModel             string
+}
+
+func cgostr(p *C.char) string {
+	if p == nil {
+		return ""
+	}
+	return C.GoString(p)
+}
+
+// Decide routes a task.
+func (r *Router) Decide(task *Task) (Decision, error) {
+	var d C.tkn_router_decision
+	C.tkn_router_decision_init(&d, C.TKN_ROUTER_DECISION_VERSION)
+	rc := C.tkn_router_decide(r.p, task.p, &d)
+	runtime.KeepAlive(task)
+	defer runtime.KeepAlive(r)
+	if rc != 0 {
+		return Decision{}, mkerr(rc, "", nil)
+	}
+	return Decision{int(d.rule), int(d.rule_tier), int(d.tier), cgostr(d.tier_name),
+		cgostr(d.model), cgostr(d.reason), d.cascade != 0, d.shadow != 0, int(d.shadow_tier),
+		cgostr(d.shadow_model)}, nil
+}
+
+// Explain is Decide explained as JSON (see router.h).
+func (r *Router) Explain(task *Task) (string, error) {
+	var out *C.char
+	var n C.size_t
+	rc := C.tkn_router_explain(r.p, task.p, &out, &n)
+	runtime.KeepAlive(task)
+	runtime.KeepAlive(r)
+	if rc != 0 {
+		return "", mkerr(rc, "", nil)
+	}
+	return take(out, n), nil
+}
+
+// Failure classes for ReportFailure and Retries.
+const (
+	FailRateLimit     = C.TKN_ROUTER_FAIL_RATE_LIMIT
+	FailTimeout       = C.TKN_ROUTER_FAIL_TIMEOUT
+	FailServer        = C.TKN_ROUTER_FAIL_SERVER
+	FailBadRequest    = C.TKN_ROUTER_FAIL_BAD_REQUEST
+	FailAuth          = C.TKN_ROUTER_FAIL_AUTH
+	FailContentPolicy = C.TKN_ROUTER_FAIL_CONTENT_POLICY
+)
+
+// ReportFailure reports a failed call; true if it started a cooldown.
+func (r *Router) ReportFailure(model string, class int) (bool, error) {
+	var cooled C.int32_t
+	p, n := cstr(model)
+	rc := C.tkn_router_report_failure(r.p, p, n, C.int32_t(class), &cooled)
+	runtime.KeepAlive(model)
+	runtime.KeepAlive(r)
+	if rc != 0 {
+		return false, mkerr(rc, "unknown model \""+model+"\"", nil)
+	}
+	return cooled != 0, nil
+}
+
+// ModelCooldown is the clock value the model's cooldown ends at (0: none).
+func (r *Router) ModelCooldown(model string) (int64, error) {
+	var until C.int64_t
+	p, n := cstr(model)
+	rc := C.tkn_router_model_cooldown(r.p, p, n, &until)
+	runtime.KeepAlive(model)
+	runtime.KeepAlive(r)
+	if rc != 0 {
+		return 0, mkerr(rc, "unknown model \""+model+"\"", nil)
+	}
+	return int64(until), nil
+}
+
+// Retries is how many times to retry a call that failed with class.
+func (r *Router) Retries(class int) (int, error) {
+	var out C.int32_t
+	defer runtime.KeepAlive(r)
+	if rc := C.tkn_router_retries(r.p, C.int32_t(class), &out); rc != 0 {
+		return 0, mkerr(rc, "", nil)
+	}
+	return int(out), nil
+}
+
+// ShadowCompare gives both answers of a shadowed task to compare and
+// counts the verdict.  An error from compare is returned wrapped.
+func (r *Router) ShadowCompare(rule int, cheap, strong string,
+	compare func(cheap, strong string) (bool, error)) (bool, error) {
+	st := &compareState{fn: compare}
+	h := cgo.NewHandle(st)
+	defer h.Delete()
+	var agreed C.int32_t
+	a, an := cstr(cheap)
+	b, bn := cstr(strong)
+	rc := C.tkn_router_shadow_compare(r.p, C.int32_t(rule), a, an, b, bn,
+		(C.tkn_router_comparator)(C.tkngo_compare), C.tkngo_ptr(C.uintptr_t(h)), &agreed)
+	runtime.KeepAlive(cheap)
+	runtime.KeepAlive(strong)
+	runtime.KeepAlive(r)
+	if rc != 0 {
+		return false, mkerr(rc, "", st.err)
+	}
+	return agreed != 0, nil
+}
+
+// ShadowStats are a rule's sampled, compared and agreed counters.
+func (r *Router) ShadowStats(rule int) (sampled, compared, agreed uint64, err error) {
+	var a, b, c C.uint64_t
+	defer runtime.KeepAlive(r)
+	if rc := C.tkn_router_shadow_stats(r.p, C.int32_t(rule), &a, &b, &c); rc != 0 {
+		return 0, 0, 0, mkerr(rc, "", nil)
+	}
+	return uint64(a), uint64(b), uint64(c), nil
+}
+
+// Calibrate computes tier thresholds from scores and target shares.
+func Calibrate(scores, shares []float64) ([]float64, error) {
+	if len(scores) == 0 || len(shares) == 0 {
+		return nil, &Error{Code: StatusInvalid, Message: "no scores or shares"}
+	}
+	out := make([]float64, len(shares))
+	rc := C.tkn_router_calibrate((*C.double)(unsafe.Pointer(&scores[0])), C.size_t(len(scores)),
+		(*C.double)(unsafe.Pointer(&shares[0])), C.size_t(len(shares)),
+		(*C.double)(unsafe.Pointer(&out[0])))
+	if rc != 0 {
+		return nil, mkerr(rc, "", nil)
+	}
+	return out, nil
+}
+
+// Cascade walks one task up the tiers.  One goroutine at a time.
+type Cascade struct {
+	p      *C.tkn_router_cascade
+	router *Router
+	h      cgo.Handle
+	st     *scoreTextState
+}
+
+// Cascade states.
+const (
+	CascadeRunning   = C.TKN_ROUTER_CASCADE_RUNNING
+	CascadeAccepted  = C.TKN_ROUTER_CASCADE_ACCEPTED
+	CascadeEscalate  = C.TKN_ROUTER_CASCADE_ESCALATE
+	CascadeExhausted = C.TKN_ROUTER_CASCADE_EXHAUSTED
+)
+
+// NewCascade starts a cascade at startTier; score (may be nil) replaces the
+// config's confidence path.
+func (r *Router) NewCascade(startTier int, score func(content string) (float64, error)) (*Cascade, error) {
+	var o C.tkn_router_cascade_options
+	C.tkn_router_cascade_options_init(&o, C.TKN_ROUTER_CASCADE_OPTIONS_VERSION)
+	o.start_tier = C.int32_t(startTier)
+	c := &Cascade{router: r}
+	if score != nil {
+		c.st = &scoreTextState{fn: score}
+		c.h = cgo.NewHandle(c.st)
+		o.score = (*[0]byte)(C.tkngo_score_text)
+		o.score_user = C.tkngo_ptr(C.uintptr_t(c.h))
+	}
+	defer runtime.KeepAlive(r)
+	if rc := C.tkn_router_cascade_new(&c.p, r.p, &o); rc != 0 {
+		if c.st != nil {
+			c.h.Delete()
+		}
+		return nil, mkerr(rc, "", nil)
+	}
+	runtime.SetFinalizer(c, (*Cascade).Close)
+	return c, nil
+}
+
+// Close frees the cascade.
+func (c *Cascade) Close() {
+	if c.p != nil {
+		C.tkn_router_cascade_free(c.p)
+		c.p = nil
+		if c.st != nil {
+			c.h.Delete()
+			c.st = nil
+		}
+		runtime.SetFinalizer(c, nil)
+	}
+}
+
+func (c *Cascade) err(rc C.int) error {
+	var cause error
+	if rc == C.TKN_ERR_CALLBACK && c.st != nil {
+		cause = c.st.take()
+	}
+	return &Error{Code: Status(rc), Message: C.GoString(C.tkn_router_cascade_errmsg(c.p)), Err: cause}
+}
+
+// Next is the tier and model to call now.
+func (c *Cascade) Next() (int, string, error) {
+	var tier C.int32_t
+	var model *C.char
+	defer runtime.KeepAlive(c)
+	if rc := C.tkn_router_cascade_next(c.p, &tier, &model); rc != 0 {
+		return 0, "", c.err(rc)
+	}
+	return int(tier), cgostr(model), nil
+}
+
+// Report gives the response of the call Next named; it returns the new
+// state and the confidence.
+func (c *Cascade) Report(content string, valid bool, cost int64) (int, float64, error) {
+	var state C.int32_t
+	var conf C.double
+	v := C.int32_t(0)
+	if valid {
+		v = 1
+	}
+	p, n := cstr(content)
+	rc := C.tkn_router_cascade_report(c.p, p, n, v, C.int64_t(cost), &state, &conf)
+	runtime.KeepAlive(content)
+	defer runtime.KeepAlive(c)
+	if rc != 0 {
+		return 0, 0, c.err(rc)
+	}
+	return int(state), float64(conf), nil
+}
+
+// Attempts is the number of reported attempts; TotalCost their cost.
+func (c *Cascade) Attempts() int {
+	defer runtime.KeepAlive(c)
+	return int(C.tkn_router_cascade_attempts(c.p))
+}
+
+// TotalCost is the sum of the reported costs.
+func (c *Cascade) TotalCost() int64 {
+	defer runtime.KeepAlive(c)
+	return int64(C.tkn_router_cascade_total_cost(c.p))
+}
+
+// ---- schema ----
+
+// Schema is a compiled JSON Schema: immutable, safe for concurrent use.
+type Schema struct {
+	p      *C.tkn_schema
+	source string // the text it was compiled from (the agent hands it to the host)
+}
+
+// CompileSchema compiles a JSON Schema (draft 2020-12 subset, see schema.h).
+func CompileSchema(schema string) (*Schema, error) {
+	var p *C.tkn_schema
+	var eb errbuf
+	sp, sn := cstr(schema)
+	bp, bn := eb.ptr()
+	rc := C.tkn_schema_compile(&p, sp, sn, nil, bp, bn)
+	runtime.KeepAlive(schema)
+	if rc != 0 {
+		return nil, mkerr(rc, eb.String(), nil)
+	}
+	s := &Schema{p: p, source: schema}
+	runtime.SetFinalizer(s, (*Schema).Close)
+	return s, nil
+}
+
+// Close frees the schema; no other goroutine may be using it.
+func (s *Schema) Close() {
+	if s.p != nil {
+		C.tkn_schema_free(s.p)
+		s.p = nil
+		runtime.SetFinalizer(s, nil)
+	}
+}
+
+// ValidationError is one error of a validation.
+type ValidationError struct{ InstancePath, Keyword, SchemaPath, Message string }
+
+// Validation is what one validation found.
+type Validation struct {
+	Valid   bool
+	Status  Status
+	Errors  []ValidationError
+	Message string
+	Reask   string
+}
+
+// Validate checks a document; an invalid document is not an error (see
+// Validation), a failure to run is.
+func (s *Schema) Validate(doc string) (*Validation, error) {
+	var res *C.tkn_schema_result
+	if rc := C.tkn_schema_result_new(&res); rc != 0 {
+		return nil, mkerr(rc, "", nil)
+	}
+	defer C.tkn_schema_result_free(res)
+	p, n := cstr(doc)
+	rc := C.tkn_schema_validate(s.p, p, n, res)
+	runtime.KeepAlive(doc)
+	runtime.KeepAlive(s)
+	v := &Validation{Valid: rc == 0, Status: Status(rc), Message: C.GoString(C.tkn_schema_result_errmsg(res))}
+	switch rc {
+	case 0, C.TKN_ERR_SCHEMA, C.TKN_ERR_PARSE, C.TKN_ERR_UTF8, C.TKN_ERR_LIMIT:
+	default:
+		return nil, mkerr(rc, v.Message, nil)
+	}
+	cnt := int(C.tkn_schema_result_error_count(res))
+	for i := 0; i < cnt; i++ {
+		var a, b, c, d *C.char
+		if erc := C.tkn_schema_result_error(res, C.size_t(i), &a, &b, &c, &d); erc != 0 {
+			return nil, mkerr(erc, "", nil)
+		}
+		v.Errors = append(v.Errors, ValidationError{cgostr(a), cgostr(b), cgostr(c), cgostr(d)})
+	}
+	if rc != 0 {
+		var out *C.char
+		var on C.size_t
+		if C.tkn_schema_result_reask(res, &out, &on) == 0 {
+			v.Reask = take(out, on)
+		}
+	}
+	return v, nil
+}
+
+// OutputCap is the largest valid output in tokens of tok; bounded is false
+// when some valid document has no size limit.
+func (s *Schema) OutputCap(tok *Tokenizer, tokensPerCodePoint uint32) (maxTokens int64, bounded bool, err error) {
+	var o C.tkn_schema_cap_options
+	C.tkn_schema_cap_options_init(&o, C.TKN_SCHEMA_CAP_OPTIONS_VERSION)
+	if tokensPerCodePoint > 0 {
+		o.tokens_per_code_point = C.uint32_t(tokensPerCodePoint)
+	}
+	var mx C.int64_t
+	var flags C.uint32_t
+	rc := C.tkn_schema_output_cap(s.p, tok.p, &o, &mx, &flags)
+	runtime.KeepAlive(tok)
+	runtime.KeepAlive(s)
+	if rc != 0 {
+		return 0, false, mkerr(rc, "", tok.cause(rc))
+	}
+	return int64(mx), flags&C.TKN_SCHEMA_CAP_UNBOUNDED == 0, nil
+}
+
+// RetryStep is what to do after a failed validation.
+type RetryStep struct {
+	Action  int // 1 same tier, 2 escalate, 3 give up
+	Attempt uint32
+	Tier    uint32
+	DelayMS int64
+}
+
+// RetryNext plans the step after `failures` failures (default options, seed).
+func RetryNext(failures uint32, seed uint64) (RetryStep, error) {
+	var o C.tkn_schema_retry_options
+	C.tkn_schema_retry_options_init(&o, C.TKN_SCHEMA_RETRY_OPTIONS_VERSION)
+	o.seed = C.uint64_t(seed)
+	var s C.tkn_schema_retry_step
+	if rc := C.tkn_schema_retry_next(&o, C.uint32_t(failures), &s); rc != 0 {
+		return RetryStep{}, mkerr(rc, "", nil)
+	}
+	return RetryStep{int(s.action), uint32(s.attempt), uint32(s.tier), int64(s.delay_ms)}, nil
+}

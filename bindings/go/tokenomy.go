@@ -1,0 +1,157 @@
+// Package tokenomy is the Go binding of the tokenomy C library (cgo, found
+// through pkg-config): token counting, conversations, budgets, pruning,
+// routing, structured output, prompt assembly, prices, metering, the
+// tool-result cache and batch files.
+//
+// Every type owns one C handle: call Close when done (a finaliser frees a
+// forgotten one, as a safety net only).  Errors are *Error values carrying
+// the C status code; errors.Is(err, tokenomy.ErrNotFound) and errors.As
+// work, and an error returned by a Go callback is wrapped (errors.Unwrap).
+// Concurrency follows the C part: each type says whether one value may be
+// used from many goroutines at once.
+package tokenomy
+
+/*
+#cgo pkg-config: tokenomy
+#include <stdlib.h>
+#include "tokenomy.h"
+*/
+import "C"
+
+import (
+	"fmt"
+	"unsafe"
+)
+
+// Version is the version of the C library actually loaded.
+func Version() string { return C.GoString(C.tkn_version_string()) }
+
+// Status is a C status code (TKN_OK, TKN_ERR_*).
+type Status int
+
+// The status codes of common.h.
+const (
+	StatusOK           Status = C.TKN_OK
+	StatusNoMem        Status = C.TKN_ERR_NOMEM
+	StatusInvalid      Status = C.TKN_ERR_INVALID
+	StatusParse        Status = C.TKN_ERR_PARSE
+	StatusUTF8         Status = C.TKN_ERR_UTF8
+	StatusLimit        Status = C.TKN_ERR_LIMIT
+	StatusNotFound     Status = C.TKN_ERR_NOT_FOUND
+	StatusBudget       Status = C.TKN_ERR_BUDGET
+	StatusCallback     Status = C.TKN_ERR_CALLBACK
+	StatusUnsupported  Status = C.TKN_ERR_UNSUPPORTED
+	StatusSchema       Status = C.TKN_ERR_SCHEMA
+	StatusState        Status = C.TKN_ERR_STATE
+	StatusOverflow     Status = C.TKN_ERR_OVERFLOW
+	StatusDuplicate    Status = C.TKN_ERR_DUPLICATE
+	StatusIO           Status = C.TKN_ERR_IO
+	StatusSpecialToken Status = C.TKN_ERR_SPECIAL_TOKEN
+	StatusVersion      Status = C.TKN_ERR_VERSION
+	StatusTooSmall     Status = C.TKN_ERR_TOO_SMALL
+	StatusUnavailable  Status = C.TKN_ERR_UNAVAILABLE
+	StatusCancelled    Status = C.TKN_ERR_CANCELLED
+)
+
+// String is the C library's static text for the code.
+func (s Status) String() string { return C.GoString(C.tkn_strerror(C.int(s))) }
+
+// Error is a failed call: the status code, the handle's one-line message,
+// and the error a Go callback returned, if that is what failed.
+type Error struct {
+	Code    Status
+	Message string
+	Err     error
+}
+
+func (e *Error) Error() string {
+	msg := e.Message
+	if msg == "" {
+		msg = e.Code.String()
+	}
+	if e.Err != nil {
+		return fmt.Sprintf("tokenomy: %s: %v", msg, e.Err)
+	}
+	return "tokenomy: " + msg
+}
+
+// Unwrap gives the callback's own error, if any.
+func (e *Error) Unwrap() error { return e.Err }
+
+// Is matches another *Error with the same code (the Err* sentinels).
+func (e *Error) Is(target error) bool {
+	t, ok := target.(*Error)
+	return ok && t.Code == e.Code && t.Message == "" && t.Err == nil
+}
+
+// Sentinels for errors.Is, one per status code.
+var (
+	ErrNoMem        = &Error{Code: StatusNoMem}
+	ErrInvalid      = &Error{Code: StatusInvalid}
+	ErrParse        = &Error{Code: StatusParse}
+	ErrUTF8         = &Error{Code: StatusUTF8}
+	ErrLimit        = &Error{Code: StatusLimit}
+	ErrNotFound     = &Error{Code: StatusNotFound}
+	ErrBudget       = &Error{Code: StatusBudget}
+	ErrCallback     = &Error{Code: StatusCallback}
+	ErrUnsupported  = &Error{Code: StatusUnsupported}
+	ErrSchema       = &Error{Code: StatusSchema}
+	ErrState        = &Error{Code: StatusState}
+	ErrOverflow     = &Error{Code: StatusOverflow}
+	ErrDuplicate    = &Error{Code: StatusDuplicate}
+	ErrIO           = &Error{Code: StatusIO}
+	ErrSpecialToken = &Error{Code: StatusSpecialToken}
+	ErrVersion      = &Error{Code: StatusVersion}
+	ErrTooSmall     = &Error{Code: StatusTooSmall}
+	ErrUnavailable  = &Error{Code: StatusUnavailable}
+	ErrCancelled    = &Error{Code: StatusCancelled}
+)
+
+func mkerr(rc C.int, msg string, cause error) error {
+	if rc == 0 {
+		return nil
+	}
+	return &Error{Code: Status(rc), Message: msg, Err: cause}
+}
+
+// ---- strings across the boundary ----
+
+var emptyC = C.CString("")
+
+// cstr points C at the bytes of s without copying (C never keeps them).
+func cstr(s string) (*C.char, C.size_t) {
+	if len(s) == 0 {
+		return emptyC, 0
+	}
+	return (*C.char)(*(*unsafe.Pointer)(unsafe.Pointer(&s))), C.size_t(len(s))
+}
+
+// cbytes is cstr for a byte slice.
+func cbytes(b []byte) (*C.char, C.size_t) {
+	if len(b) == 0 {
+		return emptyC, 0
+	}
+	return (*C.char)(unsafe.Pointer(&b[0])), C.size_t(len(b))
+}
+
+// take copies library-allocated text and frees it.
+func take(p *C.char, n C.size_t) string {
+	if p == nil {
+		return ""
+	}
+	s := C.GoStringN(p, C.int(n))
+	C.tkn_free(unsafe.Pointer(p))
+	return s
+}
+
+func gostr(p *C.char, n C.size_t) string {
+	if p == nil || n == 0 {
+		return ""
+	}
+	return C.GoStringN(p, C.int(n))
+}
+
+type errbuf [512]C.char
+
+func (b *errbuf) ptr() (*C.char, C.size_t) { return &b[0], C.size_t(len(b)) }
+func (b *errbuf) String() string           { return C.GoString(&b[0]) }

@@ -1,0 +1,285 @@
+"""Budgets (budget.h) and pruning (prune.h)."""
+from __future__ import annotations
+
+import ctypes
+from typing import Any, Callable, List, Optional, Sequence, Tuple
+
+from . import _ffi as ffi
+from ._core import (Handle, Record, Text, _park, at, check, enc, errbuf, ftype, lib, new_handle,
+                    options, record, reraise_parked)
+from .conv import Conversation, Tokenizer, count_options, fmt, role_code
+
+LEVELS = ["ok", "soft", "hard"]
+PERIODS = {"none": 0, "rolling": 1, "day": 2}
+
+
+class BudgetState(Record):
+    pass
+
+
+def _amount(input_tokens: int, output_tokens: int, money: int) -> Any:
+    a = ffi.tkn_budget_amount(ffi.TKN_BUDGET_AMOUNT_VERSION, input_tokens, output_tokens, money)
+    return a
+
+
+class Reservation:
+    """A reservation: commit() what the call used, or release(); as a context
+    manager it is released on exit unless committed."""
+
+    def __init__(self, budget: "Budget", ptr: int) -> None:
+        self._budget, self._ptr = budget, ptr
+
+    def commit(self, input_tokens: int = 0, output_tokens: int = 0, money: int = 0) -> None:
+        if not self._ptr:
+            raise ValueError("reservation already ended")
+        a = _amount(input_tokens, output_tokens, money)
+        check(lib.tkn_budget_commit(self._ptr, ctypes.byref(a)), self._budget._msg)
+        self._ptr = None
+
+    def release(self) -> None:
+        ptr, self._ptr = self._ptr, None
+        if ptr:
+            lib.tkn_budget_release(ptr)
+            reraise_parked()
+
+    def __enter__(self) -> "Reservation":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.release()
+
+    def __del__(self) -> None:
+        try:
+            ptr, self._ptr = self._ptr, None
+            if ptr:
+                lib.tkn_budget_release(ptr)
+        except Exception:
+            pass
+
+
+class Budget(Handle):
+    """Token and money limits; safe for concurrent use from any thread."""
+
+    _free = "tkn_budget_free"
+
+    def __init__(self, parent: Optional["Budget"] = None, period: str = "none",
+                 clock: Optional[Callable[[], int]] = None,
+                 on_limit: Optional[Callable[[str, str], None]] = None,
+                 store: Any = None, key: Optional[Text] = None, fallback: bool = False,
+                 shared: Optional[dict] = None, **limits: int) -> None:
+        """limits: hard_tokens, soft_tokens, turn_tokens, output_tokens,
+        hard_money, soft_money, turn_money, period_seconds, slice_seconds,
+        utc_offset_seconds.  clock: seconds since the epoch.  on_limit(level,
+        dimension) when a soft/hard limit is first reached.  With a store
+        (tokenomy.Store or RedisStore) and a key, the budget is shared by
+        every process using that store and key (tkn_budget_new_shared;
+        shared: fallback_tokens, fallback_money, lease_ms, id_ttl_seconds)."""
+        opts = options(ffi.tkn_budget_options, "tkn_budget_options_init",
+                       ffi.TKN_BUDGET_OPTIONS_VERSION, period=PERIODS[period], **limits)
+        keep: List[Any] = [parent]
+        if clock is not None:
+            def ctramp(user: Any) -> int:
+                try:
+                    return int(clock())
+                except BaseException as e:
+                    _park(e)
+                    return 0
+            cfn = ftype(ffi.tkn_budget_options, "clock")(ctramp)
+            opts.clock = cfn
+            keep.append(cfn)
+        if on_limit is not None:
+            def ltramp(b: Any, level: int, dim: int, user: Any) -> None:
+                try:
+                    on_limit(LEVELS[level], "tokens" if dim == 0 else "money")
+                except BaseException as e:
+                    _park(e)
+            lfn = ftype(ffi.tkn_budget_options, "on_limit")(ltramp)
+            opts.on_limit = lfn
+            keep.append(lfn)
+        out, buf = ctypes.c_void_p(), errbuf()
+        if store is None:
+            check(lib.tkn_budget_new(ctypes.byref(out), ctypes.byref(opts), parent, buf,
+                                     ctypes.sizeof(buf)), lambda: buf.value.decode())
+        else:
+            k = enc(key)
+            if not k:
+                raise ValueError("a shared budget needs its key in the store")
+            sh = options(ffi.tkn_budget_shared_options, "tkn_budget_shared_options_init",
+                         ffi.TKN_BUDGET_SHARED_OPTIONS_VERSION, key=k, key_len=len(k),
+                         fallback=1 if fallback else 0, **(shared or {}))
+            table, tkeep = store._c()
+            keep += tkeep
+            check(lib.tkn_budget_new_shared(ctypes.byref(out), ctypes.byref(opts),
+                                            ctypes.byref(sh), ctypes.byref(table), parent, buf,
+                                            ctypes.sizeof(buf)), lambda: buf.value.decode())
+        super().__init__(out.value, keep)
+
+    @property
+    def pending(self) -> int:
+        """Commits made on a shared budget's fallback not yet in the store."""
+        return lib.tkn_budget_shared_pending(self)
+
+    def flush(self) -> None:
+        """Replay a shared budget's fallback commits to the store."""
+        check(lib.tkn_budget_shared_flush(self), self._msg)
+
+    def _msg(self) -> str:
+        buf = errbuf()
+        lib.tkn_budget_errmsg_copy(self, buf, ctypes.sizeof(buf))
+        return buf.value.decode("utf-8", "replace")
+
+    def set_parent(self, parent: Optional["Budget"]) -> None:
+        check(lib.tkn_budget_set_parent(self, parent), self._msg)
+        self._keep.append(parent)
+
+    def reserve(self, input_tokens: int = 0, output_tokens: int = 0, money: int = 0
+                ) -> Reservation:
+        a, out = _amount(input_tokens, output_tokens, money), ctypes.c_void_p()
+        check(lib.tkn_budget_reserve(self, ctypes.byref(a), ctypes.byref(out)), self._msg)
+        return Reservation(self, out.value)  # type: ignore[arg-type]
+
+    def charge(self, input_tokens: int = 0, output_tokens: int = 0, money: int = 0) -> None:
+        a = _amount(input_tokens, output_tokens, money)
+        check(lib.tkn_budget_charge(self, ctypes.byref(a)), self._msg)
+
+    def status(self) -> BudgetState:
+        s = ffi.tkn_budget_state()
+        s.version = ffi.TKN_BUDGET_STATE_VERSION
+        check(lib.tkn_budget_status(self, ctypes.byref(s)), self._msg)
+        r = record(BudgetState, s)
+        r.level = LEVELS[r.level]
+        return r
+
+
+# ---- pruning ---------------------------------------------------------------
+
+MODES = {"trim": ffi.TKN_PRUNE_TRIM, "score": ffi.TKN_PRUNE_SCORE,
+         "summarise": ffi.TKN_PRUNE_SUMMARISE}
+ACTIONS = ["kept", "dropped", "cut", "summarised"]
+WHY = ["fits", "system", "pinned", "recent", "score", "tool_unit", "budget", "start_on", "end_on",
+       "provider", "orphan", "partial"]
+SUMMARY = ["none", "added", "failed", "too_long", "invalid"]
+
+
+class PruneReport:
+    """What one pruning run did (a plain copy; no handle to close)."""
+
+    def __init__(self, ptr: int, summary_error: Optional[BaseException]) -> None:
+        b, a = ctypes.c_int64(), ctypes.c_int64()
+        check(lib.tkn_prune_report_tokens(ptr, ctypes.byref(b), ctypes.byref(a)))
+        self.tokens_before, self.tokens_after = b.value, a.value
+        self.messages: List[Tuple[str, str, int]] = []
+        for i in range(lib.tkn_prune_report_count(ptr)):
+            act, why, tok = ctypes.c_int32(), ctypes.c_int32(), ctypes.c_int64()
+            check(lib.tkn_prune_report_message(ptr, i, ctypes.byref(act), ctypes.byref(why),
+                                               ctypes.byref(tok)))
+            self.messages.append((ACTIONS[act.value], WHY[why.value], tok.value))
+        self.kept = self._indices(lib.tkn_prune_report_kept, ptr)
+        self.dropped = self._indices(lib.tkn_prune_report_dropped, ptr)
+        st, tok, idx = ctypes.c_int32(), ctypes.c_int64(), ctypes.c_size_t()
+        check(lib.tkn_prune_report_summary(ptr, ctypes.byref(st), ctypes.byref(tok),
+                                           ctypes.byref(idx)))
+        self.summary = SUMMARY[st.value]
+        self.summary_tokens = tok.value
+        self.summary_index = idx.value if st.value == ffi.TKN_PRUNE_SUMMARY_ADDED else None
+        self.note = lib.tkn_prune_report_note(ptr).decode("utf-8", "replace")
+        #: the exception the Python summariser raised, if any (the run then
+        #: dropped the messages, as C does for a failed summariser)
+        self.summary_error = summary_error
+
+    @staticmethod
+    def _indices(fn: Any, ptr: int) -> List[int]:
+        arr, n = ctypes.POINTER(ctypes.c_size_t)(), ctypes.c_size_t()
+        check(fn(ptr, ctypes.byref(arr), ctypes.byref(n)))
+        return arr[:n.value] if n.value else []
+
+
+class Pruner(Handle):
+    """Tool-pair-safe pruning; one thread at a time."""
+
+    _free = "tkn_prune_free"
+
+    def __init__(self, tokenizer: Tokenizer) -> None:
+        super().__init__(new_handle(lib.tkn_prune_new, tokenizer), keep=[tokenizer])
+
+    def run(self, conv: Conversation, max_tokens: int, mode: str = "trim",
+            score: Optional[Callable[[Conversation, int], float]] = None,
+            summarise: Optional[Callable[[Conversation, List[int], int], str]] = None,
+            text_splitter: Optional[Callable[[str], Sequence[str]]] = None,
+            provider: str = "auto", strategy: str = "last",
+            start_on: Sequence[str] = (), end_on: Sequence[str] = (),
+            summary_role: str = "user", count: Optional[dict] = None,
+            **opts: Any) -> PruneReport:
+        """Prune conv in place (whole conversation in one call).  Callbacks:
+        score(conv, i) -> float; summarise(conv, dropped_indices, max_tokens)
+        -> str; text_splitter(text) -> pieces covering the text in order.
+        Other options are tkn_prune_options fields (keep_last_turns,
+        include_system, allow_partial, weight_recency, ...)."""
+        o = options(ffi.tkn_prune_options, "tkn_prune_options_init",
+                    ffi.TKN_PRUNE_OPTIONS_VERSION, mode=MODES[mode], max_tokens=max_tokens,
+                    provider=fmt(provider), strategy=0 if strategy == "last" else 1,
+                    start_on=sum(1 << role_code(r) for r in start_on),
+                    end_on=sum(1 << role_code(r) for r in end_on),
+                    summary_role=role_code(summary_role), **{
+                        k: (int(v) if isinstance(v, bool) else v) for k, v in opts.items()})
+        if count:
+            o.count = count_options(**count)
+        keep: List[Any] = []
+        summary_exc: List[BaseException] = []
+        if score is not None:
+            def stramp(c: Any, i: int, out: Any, user: Any) -> int:
+                try:
+                    out[0] = float(score(conv, i))
+                    return 0
+                except BaseException as e:
+                    _park(e)
+                    return 1
+            keep.append(ftype(ffi.tkn_prune_options, "score")(stramp))
+            o.score = keep[-1]
+        if summarise is not None:
+            def mtramp(c: Any, dropped: Any, n: int, mx: int, text: Any, ln: Any,
+                       user: Any) -> int:
+                try:
+                    s = enc(summarise(conv, list(dropped[:n]), mx)) or b""
+                    buf = ctypes.create_string_buffer(s, len(s))
+                    keep.append(buf)  # valid until the run returns
+                    text[0] = ctypes.cast(buf, ctypes.c_void_p).value
+                    ln[0] = len(s)
+                    return 0
+                except BaseException as e:  # C drops the messages; kept on the report
+                    summary_exc.append(e)
+                    return 1
+            keep.append(ftype(ffi.tkn_prune_options, "summarise")(mtramp))
+            o.summarise = keep[-1]
+        if text_splitter is not None:
+            state: dict = {}
+
+            def ptramp(text: Any, n: int, pos: int, end: Any, last: Any, user: Any) -> int:
+                try:
+                    raw = ctypes.string_at(text, n)
+                    if state.get("raw") != raw:
+                        pieces = [enc(p) or b"" for p in text_splitter(raw.decode("utf-8"))]
+                        if b"".join(pieces) != raw:
+                            raise ValueError("text_splitter pieces do not cover the text")
+                        ends, acc = [], 0
+                        for p in pieces:
+                            acc += len(p)
+                            ends.append(acc)
+                        state.update(raw=raw, ends=ends or [0])
+                    ends = state["ends"]
+                    k = next(j for j, e in enumerate(ends) if e > pos or j == len(ends) - 1)
+                    end[0] = max(ends[k], pos)
+                    last[0] = 1 if k == len(ends) - 1 else 0
+                    return 0
+                except BaseException as e:
+                    _park(e)
+                    return 1
+            keep.append(ftype(ffi.tkn_prune_options, "text_splitter")(ptramp))
+            o.text_splitter = keep[-1]
+        rep = ctypes.c_void_p()
+        st = lib.tkn_prune_run(self, conv, ctypes.byref(o), ctypes.byref(rep))
+        check(st, lambda: lib.tkn_prune_errmsg(self).decode("utf-8", "replace"))
+        try:
+            return PruneReport(rep.value, summary_exc[0] if summary_exc else None)  # type: ignore
+        finally:
+            lib.tkn_prune_report_free(rep)

@@ -1,0 +1,402 @@
+"""Conversations (conv.h) and token counting (tokenizer.h)."""
+from __future__ import annotations
+
+import ctypes
+import os
+from typing import Any, Callable, Iterable, List, Optional, Sequence, Tuple, Union
+
+from . import _ffi as ffi
+from ._core import _tls
+from ._core import (Handle, ftype, Text, at, check, dec, enc, errbuf, lib, new_handle, options,
+                    take, _park)
+
+_c_int64, _byref = ctypes.c_int64, ctypes.byref
+_count, _count_conv = lib.tkn_tokenizer_count, lib.tkn_tokenizer_count_conv
+_load = lib.tkn_conv_load
+
+FORMATS = {"auto": ffi.TKN_FORMAT_AUTO, "openai": ffi.TKN_FORMAT_OPENAI,
+           "anthropic": ffi.TKN_FORMAT_ANTHROPIC}
+Format = Union[str, int]
+Role = Union[str, int]
+
+
+def fmt(f: Format) -> int:
+    if isinstance(f, int):
+        return f
+    try:
+        return FORMATS[f]
+    except KeyError:
+        raise ValueError("unknown format %r (auto, openai, anthropic)" % f) from None
+
+
+def role_code(role: Role) -> int:
+    if isinstance(role, int):
+        return role
+    b = enc(role)
+    r = lib.tkn_role_from_name(b, len(b))
+    if r < 0:
+        raise ValueError("unknown role %r" % role)
+    return r
+
+
+def role_name(code: int) -> Optional[str]:
+    return dec(lib.tkn_role_name(code))
+
+
+class ToolCall:
+    __slots__ = ("id", "name", "arguments")
+
+    def __init__(self, id: str, name: str, arguments: str) -> None:
+        self.id, self.name, self.arguments = id, name, arguments
+
+    def __repr__(self) -> str:
+        return "ToolCall(id=%r, name=%r, arguments=%r)" % (self.id, self.name, self.arguments)
+
+    def __eq__(self, o: object) -> bool:
+        return isinstance(o, ToolCall) and (o.id, o.name, o.arguments) == (
+            self.id, self.name, self.arguments)
+
+
+class Conversation(Handle):
+    """A tkn_conv: one thread at a time (reads included)."""
+
+    _free = "tkn_conv_free"
+
+    def __init__(self, json: Optional[Text] = None, format: Format = "auto") -> None:
+        super().__init__(new_handle(lib.tkn_conv_new))
+        if json is not None:
+            self.load(json, format)
+
+    @classmethod
+    def _wrap(cls, ptr: int) -> "Conversation":
+        self = cls.__new__(cls)
+        Handle.__init__(self, ptr)
+        return self
+
+    def _msg(self) -> str:
+        return lib.tkn_conv_errmsg(self).decode("utf-8", "replace")
+
+    def _check(self, st: int) -> None:
+        check(st, self._msg)
+
+    @property
+    def errmsg(self) -> str:
+        return self._msg()
+
+    def load(self, json: Text, format: Format = "auto") -> None:
+        """Replace the whole conversation with `json` (one call, whole input)."""
+        b = json.encode("utf-8", "surrogatepass") if type(json) is str else enc(json)
+        st = _load(self, FORMATS[format] if type(format) is str else format, b, len(b))
+        if st:
+            self._check(st)
+
+    def to_json(self, format: Format = "openai") -> str:
+        out, n = ctypes.c_void_p(), ctypes.c_size_t()
+        self._check(lib.tkn_conv_to_json(self, fmt(format), ctypes.byref(out), ctypes.byref(n)))
+        return take(out, n.value)
+
+    def clone(self) -> "Conversation":
+        return Conversation._wrap(new_handle(lib.tkn_conv_clone, self))
+
+    @property
+    def source_format(self) -> str:
+        f = lib.tkn_conv_source_format(self)
+        return {v: k for k, v in FORMATS.items()}.get(f, str(f))
+
+    def __len__(self) -> int:
+        return lib.tkn_conv_count(self)
+
+    def _idx(self, i: int) -> int:
+        n = len(self)
+        if i < 0:
+            i += n
+        if not 0 <= i < n:
+            raise IndexError("message index %d out of range (%d messages)" % (i, n))
+        return i
+
+    def role(self, i: int) -> str:
+        return role_name(lib.tkn_conv_role(self, self._idx(i))) or ""
+
+    def text(self, i: int) -> str:
+        p, n = ctypes.c_void_p(), ctypes.c_size_t()
+        self._check(lib.tkn_conv_text(self, self._idx(i), ctypes.byref(p), ctypes.byref(n)))
+        return at(p.value, n.value)
+
+    def name(self, i: int) -> Optional[str]:
+        p, n = ctypes.c_void_p(), ctypes.c_size_t()
+        self._check(lib.tkn_conv_name(self, self._idx(i), ctypes.byref(p), ctypes.byref(n)))
+        return at(p.value, n.value) if p.value else None
+
+    def has_parts(self, i: int) -> bool:
+        return bool(lib.tkn_conv_has_parts(self, self._idx(i)))
+
+    def parts(self, i: int) -> List[Tuple[str, Optional[str]]]:
+        i = self._idx(i)
+        out = []
+        for j in range(lib.tkn_conv_part_count(self, i)):
+            t, x, n = ctypes.c_void_p(), ctypes.c_void_p(), ctypes.c_size_t()
+            self._check(lib.tkn_conv_part(self, i, j, ctypes.byref(t), ctypes.byref(x),
+                                          ctypes.byref(n)))
+            typ = ctypes.string_at(t.value).decode() if t.value else ""
+            out.append((typ, at(x.value, n.value) if x.value else None))
+        return out
+
+    def tool_calls(self, i: int) -> List[ToolCall]:
+        i = self._idx(i)
+        out = []
+        for j in range(lib.tkn_conv_tool_call_count(self, i)):
+            a = [ctypes.c_void_p() for _ in range(3)]
+            n = [ctypes.c_size_t() for _ in range(3)]
+            self._check(lib.tkn_conv_tool_call(self, i, j, ctypes.byref(a[0]), ctypes.byref(n[0]),
+                                               ctypes.byref(a[1]), ctypes.byref(n[1]),
+                                               ctypes.byref(a[2]), ctypes.byref(n[2])))
+            out.append(ToolCall(*(at(a[k].value, n[k].value) for k in range(3))))
+        return out
+
+    def tool_call_id(self, i: int) -> Optional[str]:
+        p, n = ctypes.c_void_p(), ctypes.c_size_t()
+        self._check(lib.tkn_conv_tool_call_id(self, self._idx(i), ctypes.byref(p),
+                                              ctypes.byref(n)))
+        return at(p.value, n.value) if p.value else None
+
+    def pinned(self, i: int) -> bool:
+        return bool(lib.tkn_conv_pinned(self, self._idx(i)))
+
+    def message_json(self, i: int, format: Format = "openai") -> str:
+        out, n = ctypes.c_void_p(), ctypes.c_size_t()
+        self._check(lib.tkn_conv_message_to_json(self, self._idx(i), fmt(format),
+                                                 ctypes.byref(out), ctypes.byref(n)))
+        return take(out, n.value)
+
+    def find_tool_call(self, id: Text) -> int:
+        b, out = enc(id), ctypes.c_size_t()
+        check(lib.tkn_conv_find_tool_call(self, b, len(b), ctypes.byref(out)),
+              "no tool call %r" % id)
+        return out.value
+
+    def find_tool_result(self, id: Text) -> int:
+        b, out = enc(id), ctypes.c_size_t()
+        check(lib.tkn_conv_find_tool_result(self, b, len(b), ctypes.byref(out)),
+              "no tool result for %r" % id)
+        return out.value
+
+    # ---- changes ----
+    def append(self, role: Role, text: Text) -> None:
+        b = enc(text)
+        self._check(lib.tkn_conv_append_text(self, role_code(role), b, len(b)))
+
+    def insert(self, i: int, role: Role, text: Text) -> None:
+        b = enc(text)
+        self._check(lib.tkn_conv_insert_text(self, i, role_code(role), b, len(b)))
+
+    def insert_json(self, i: int, message: Text, format: Format = "openai") -> None:
+        b = enc(message)
+        self._check(lib.tkn_conv_insert_json(self, i, fmt(format), b, len(b)))
+
+    def append_json(self, message: Text, format: Format = "openai") -> None:
+        self.insert_json(len(self), message, format)
+
+    def replace_json(self, i: int, message: Text, format: Format = "openai") -> None:
+        b = enc(message)
+        self._check(lib.tkn_conv_replace_json(self, self._idx(i), fmt(format), b, len(b)))
+
+    def set_text(self, i: int, text: Text) -> None:
+        b = enc(text)
+        self._check(lib.tkn_conv_set_text(self, self._idx(i), b, len(b)))
+
+    def set_name(self, i: int, name: Optional[Text]) -> None:
+        b = enc(name)
+        self._check(lib.tkn_conv_set_name(self, self._idx(i), b, len(b) if b else 0))
+
+    def set_pinned(self, i: int, pinned: bool = True) -> None:
+        self._check(lib.tkn_conv_set_pinned(self, self._idx(i), 1 if pinned else 0))
+
+    def add_tool_call(self, i: int, id: Text, name: Text, arguments: Text = "{}") -> None:
+        a, b, c = enc(id), enc(name), enc(arguments)
+        self._check(lib.tkn_conv_add_tool_call(self, self._idx(i), a, len(a), b, len(b), c,
+                                               len(c)))
+
+    def set_tool_call_id(self, i: int, id: Text) -> None:
+        b = enc(id)
+        self._check(lib.tkn_conv_set_tool_call_id(self, self._idx(i), b, len(b)))
+
+    def remove(self, i: int) -> None:
+        self._check(lib.tkn_conv_remove(self, self._idx(i)))
+
+    def filter(self, keep: Sequence[bool]) -> None:
+        """Keep message i where keep[i] is true, in one pass."""
+        arr = (ctypes.c_uint8 * len(keep))(*(1 if k else 0 for k in keep))
+        self._check(lib.tkn_conv_filter(self, arr, len(keep)))
+
+    def clear(self) -> None:
+        lib.tkn_conv_clear(self)
+
+
+# ---- tokenizers ------------------------------------------------------------
+
+def count_options(per_message: Optional[int] = None, per_name: Optional[int] = None,
+                  reply_priming: Optional[int] = None,
+                  per_tool_call: Optional[int] = None) -> ffi.tkn_count_options:
+    return options(ffi.tkn_count_options, "tkn_count_options_init", ffi.TKN_COUNT_OPTIONS_VERSION,
+                   per_message=per_message, per_name=per_name, reply_priming=reply_priming,
+                   per_tool_call=per_tool_call)
+
+
+class Tokenizer(Handle):
+    """A tkn_tokenizer: immutable, shareable by any number of threads."""
+
+    _free = "tkn_tokenizer_free"
+
+    def __init__(self, ptr: int, keep: Sequence[Any] = ()) -> None:
+        super().__init__(ptr, keep)
+
+    @classmethod
+    def estimator(cls, encoding: Optional[str] = None) -> "Tokenizer":
+        """The built-in estimator (no data file); calibrated for `encoding`
+        ("cl100k_base" or "o200k_base") when given."""
+        if encoding is None:
+            return cls(new_handle(lib.tkn_tokenizer_new_estimator))
+        b = enc(encoding) or b""
+        return cls(new_handle(lib.tkn_tokenizer_new_estimator_for, b, len(b)))
+
+    @classmethod
+    def from_callback(cls, count: Callable[[str], int]) -> "Tokenizer":
+        """The host's tokenizer: count(text) -> int, called from the thread
+        that counts.  An exception in it fails that count (CallbackError
+        status in C) and is raised again to the caller."""
+
+        def tramp(text: int, n: int, out: Any, user: Any) -> int:
+            try:
+                v = int(count(at(text, n)))
+                if v < 0:
+                    raise ValueError("tokenizer callback returned %d" % v)
+                out[0] = v
+                return 0
+            except BaseException as e:  # never unwind into C
+                _park(e)
+                return 1
+
+        cb_type = ftype(ffi.tkn_tokenizer_callbacks, "count")
+        cfn = cb_type(tramp)
+        cbs = ffi.tkn_tokenizer_callbacks()
+        check(lib.tkn_tokenizer_callbacks_init(ctypes.byref(cbs),
+                                               ffi.TKN_TOKENIZER_CALLBACKS_VERSION))
+        cbs.count = cfn
+        ptr = new_handle(lib.tkn_tokenizer_new_callback, ctypes.byref(cbs), None)
+        return cls(ptr, keep=[cfn, count])
+
+    @classmethod
+    def encoding(cls, name: str) -> "Tokenizer":
+        """An exact BPE encoding (cl100k_base, o200k_base); needs a library
+        built with the BPE part."""
+        b, buf = enc(name), errbuf()
+        out = ctypes.c_void_p()
+        check(lib.tkn_tokenizer_new_encoding(ctypes.byref(out), b, len(b), buf,
+                                             ctypes.sizeof(buf)), buf.value.decode())
+        return cls(out.value)
+
+    @classmethod
+    def for_model(cls, model: str) -> "Tokenizer":
+        b, buf = enc(model), errbuf()
+        out = ctypes.c_void_p()
+        check(lib.tkn_tokenizer_new_for_model(ctypes.byref(out), b, len(b), buf,
+                                              ctypes.sizeof(buf)), buf.value.decode())
+        return cls(out.value)
+
+    @classmethod
+    def load_ranks(cls, flavor: str, path: Optional[str] = None, data: Optional[bytes] = None,
+                   special: str = "refuse") -> "Tokenizer":
+        """A BPE tokenizer from a tiktoken rank file (path) or its bytes
+        (data); neither: the embedded ranks.  flavor: "cl100k_base" or
+        "o200k_base" (the pattern and special tokens)."""
+        o = options(ffi.tkn_ranks_options, "tkn_ranks_options_init", ffi.TKN_RANKS_OPTIONS_VERSION,
+                    flavor={"cl100k_base": ffi.TKN_BPE_CL100K, "o200k_base": ffi.TKN_BPE_O200K}[
+                        flavor], special=_special(special))
+        if path is not None:
+            o.path = os.fsencode(path)
+        if data is not None:
+            o.data, o.len = bytes(data), len(data)
+        out, buf = ctypes.c_void_p(), errbuf()
+        check(lib.tkn_tokenizer_load_ranks(ctypes.byref(out), ctypes.byref(o), buf,
+                                           ctypes.sizeof(buf)), lambda: buf.value.decode())
+        return cls(out.value)
+
+    @property
+    def name(self) -> str:
+        return dec(lib.tkn_tokenizer_name(self)) or ""
+
+    def count(self, text: Text) -> int:
+        # the hot path: one C call, no helper calls unless something failed
+        b = text.encode("utf-8", "surrogatepass") if type(text) is str else enc(text)
+        out = _c_int64()
+        st = _count(self, b, len(b), _byref(out))
+        if st or _tls.exc is not None:
+            check(st)
+        return out.value
+
+    def count_message(self, conv: Conversation, i: int, **overheads: int) -> int:
+        opts = count_options(**overheads) if overheads else None
+        out = ctypes.c_int64()
+        check(lib.tkn_tokenizer_count_message(self, conv, conv._idx(i),
+                                              ctypes.byref(opts) if opts else None,
+                                              ctypes.byref(out)), conv._msg)
+        return out.value
+
+    def count_conv(self, conv: Conversation, with_messages: bool = False,
+                   **overheads: int) -> Union[int, Tuple[int, List[int]]]:
+        """Tokens of the whole conversation, in one call; with with_messages,
+        (total, [tokens of each message])."""
+        opts = _byref(count_options(**overheads)) if overheads else None
+        total = _c_int64()
+        arr = (ctypes.c_int64 * len(conv))() if with_messages else None
+        st = _count_conv(self, conv, opts, _byref(total), arr)
+        if st or _tls.exc is not None:
+            check(st, conv._msg)
+        if with_messages:
+            return total.value, list(arr)  # type: ignore[arg-type]
+        return total.value
+
+    # ---- exact encodings (BPE part) ----
+    def encode(self, text: Text, special: str = "refuse") -> List[int]:
+        b = enc(text)
+        opts = options(ffi.tkn_encode_options, "tkn_encode_options_init",
+                       ffi.TKN_ENCODE_OPTIONS_VERSION, special=_special(special))
+        buf = errbuf()
+        opts.errbuf = ctypes.cast(buf, ctypes.c_char_p)
+        opts.errlen = ctypes.sizeof(buf)
+        ids, n = ctypes.POINTER(ctypes.c_uint32)(), ctypes.c_size_t()
+        check(lib.tkn_tokenizer_encode_alloc(self, b, len(b), ctypes.byref(opts),
+                                             ctypes.byref(ids), ctypes.byref(n)),
+              lambda: buf.value.decode("utf-8", "replace"))
+        try:
+            return ids[:n.value] if n.value else []
+        finally:
+            lib.tkn_free(ids)
+
+    def decode(self, ids: Sequence[int]) -> str:
+        arr = (ctypes.c_uint32 * len(ids))(*ids)
+        out, n = ctypes.c_void_p(), ctypes.c_size_t()
+        check(lib.tkn_tokenizer_decode(self, arr, len(ids), ctypes.byref(out), ctypes.byref(n)))
+        return take(out, n.value)
+
+    def count_limit(self, text: Text, limit: int, special: str = "refuse") -> int:
+        b = enc(text)
+        opts = options(ffi.tkn_encode_options, "tkn_encode_options_init",
+                       ffi.TKN_ENCODE_OPTIONS_VERSION, special=_special(special))
+        out = ctypes.c_int64()
+        check(lib.tkn_tokenizer_count_limit(self, b, len(b), limit, ctypes.byref(opts),
+                                            ctypes.byref(out)))
+        return out.value
+
+    @property
+    def vocab_size(self) -> int:
+        return lib.tkn_tokenizer_vocab_size(self)
+
+
+def _special(s: str) -> int:
+    return {"refuse": 0, "allow": 1, "plain": 2}[s]
+
+
+def encoding_for_model(model: str) -> Optional[str]:
+    b = enc(model)
+    return dec(lib.tkn_tokenizer_encoding_for_model(b, len(b)))

@@ -1,0 +1,266 @@
+"""Usage (usage.h), prices (prices.h) and the meter (meter.h)."""
+from __future__ import annotations
+
+import ctypes
+from typing import Any, Dict, Optional
+
+from . import _ffi as ffi
+from ._core import (Handle, Record, Text, check, dec, enc, errbuf, field_addr, lib, new_handle,
+                    new_with_errbuf, options, record, take)
+
+USAGE_FORMATS = {"auto": ffi.TKN_USAGE_AUTO, "openai_chat": ffi.TKN_USAGE_OPENAI_CHAT,
+                 "openai_responses": ffi.TKN_USAGE_OPENAI_RESPONSES,
+                 "anthropic": ffi.TKN_USAGE_ANTHROPIC, "gemini": ffi.TKN_USAGE_GEMINI}
+UNITS_PER_USD = ffi.TKN_MONEY_UNITS_PER_USD
+
+
+class Usage(Record):
+    """Normalised token usage of one call (fields of tkn_usage)."""
+
+    def __init__(self, input_tokens: int = 0, output_tokens: int = 0, cache_read_tokens: int = 0,
+                 cache_write_5m_tokens: int = 0, cache_write_1h_tokens: int = 0,
+                 reasoning_tokens: int = 0, flags: int = 0) -> None:
+        super().__init__(flags=flags, input_tokens=input_tokens,
+                         cache_read_tokens=cache_read_tokens,
+                         cache_write_5m_tokens=cache_write_5m_tokens,
+                         cache_write_1h_tokens=cache_write_1h_tokens,
+                         output_tokens=output_tokens, reasoning_tokens=reasoning_tokens)
+
+    def _c(self) -> ffi.tkn_usage:
+        u = options(ffi.tkn_usage, "tkn_usage_init", ffi.TKN_USAGE_VERSION, **self.__dict__)
+        return u
+
+    @classmethod
+    def _from(cls, u: ffi.tkn_usage) -> "Usage":
+        return record(cls, u)
+
+    @classmethod
+    def parse(cls, json: Text, format: str = "auto", batch: bool = False) -> "Usage":
+        """Normalise a provider's usage JSON (or a whole response holding it)."""
+        b, buf = enc(json), errbuf()
+        u = options(ffi.tkn_usage, "tkn_usage_init", ffi.TKN_USAGE_VERSION,
+                    flags=ffi.TKN_USAGE_BATCH if batch else 0)
+        check(lib.tkn_usage_parse(ctypes.byref(u), USAGE_FORMATS[format], b, len(b), buf,
+                                  ctypes.sizeof(buf)), lambda: buf.value.decode())
+        return cls._from(u)
+
+    def check(self) -> None:
+        check(lib.tkn_usage_check(ctypes.byref(self._c())), "inconsistent usage")
+
+
+class Cost(Record):
+    """Cost of one call in picodollars (1e-12 USD) by kind of token."""
+
+
+class ModelPrice(Record):
+    """One model's prices in picodollars per token (tkn_model_price)."""
+
+    def _c(self) -> ffi.tkn_model_price:
+        kw = {k: v for k, v in self.__dict__.items() if k not in (
+            "name", "provider", "name_len", "provider_len")}
+        return options(ffi.tkn_model_price, "tkn_model_price_init", ffi.TKN_MODEL_PRICE_VERSION,
+                       **kw)
+
+    def compute(self, usage: Usage) -> Cost:
+        out = options(ffi.tkn_cost, "tkn_cost_init", ffi.TKN_COST_VERSION)
+        check(lib.tkn_prices_compute(ctypes.byref(self._c()), ctypes.byref(usage._c()),
+                                     ctypes.byref(out)))
+        return record(Cost, out)
+
+
+class Prices(Handle):
+    """A price table: immutable, shareable by any number of threads."""
+
+    _free = "tkn_prices_free"
+
+    def __init__(self, json: Optional[Text] = None, skip_invalid: bool = False,
+                 aliases: Optional[Text] = None, max_bytes: Optional[int] = None) -> None:
+        """The built-in table without json; else LiteLLM's format."""
+        if json is None:
+            super().__init__(new_handle(lib.tkn_prices_new_default))
+            return
+        b, a = enc(json), enc(aliases)
+        opts = options(ffi.tkn_prices_options, "tkn_prices_options_init",
+                       ffi.TKN_PRICES_OPTIONS_VERSION, skip_invalid=1 if skip_invalid else 0,
+                       max_bytes=max_bytes, aliases=a, aliases_len=len(a) if a else 0)
+        super().__init__(new_with_errbuf(lib.tkn_prices_load, b, len(b), ctypes.byref(opts)))
+
+    @staticmethod
+    def default_json() -> str:
+        n = ctypes.c_size_t()
+        return lib.tkn_prices_default_json(ctypes.byref(n)).decode()
+
+    def __len__(self) -> int:
+        return lib.tkn_prices_count(self)
+
+    @property
+    def skipped(self) -> int:
+        return lib.tkn_prices_skipped(self)
+
+    @property
+    def skip_reason(self) -> str:
+        return dec(lib.tkn_prices_skip_reason(self)) or ""
+
+    def lookup(self, model: Text) -> ModelPrice:
+        b = enc(model)
+        out = options(ffi.tkn_model_price, "tkn_model_price_init", ffi.TKN_MODEL_PRICE_VERSION)
+        check(lib.tkn_prices_lookup(self, b, len(b), ctypes.byref(out)),
+              "no price for model %r" % model)
+        return record(ModelPrice, out, skip=("name_len", "provider_len"))
+
+    def cost(self, model: Text, usage: Usage) -> Cost:
+        b = enc(model)
+        out = options(ffi.tkn_cost, "tkn_cost_init", ffi.TKN_COST_VERSION)
+        check(lib.tkn_prices_cost(self, b, len(b), ctypes.byref(usage._c()), ctypes.byref(out)),
+              "cannot cost model %r" % model)
+        return record(Cost, out)
+
+
+def format_usd(units: int) -> str:
+    buf = ctypes.create_string_buffer(ffi.TKN_MONEY_USD_BUFLEN)
+    check(lib.tkn_prices_format_usd(units, buf, ctypes.sizeof(buf), None))
+    return buf.value.decode()
+
+
+def parse_usd(text: Text) -> int:
+    b, out = enc(text), ctypes.c_int64()
+    check(lib.tkn_prices_parse_usd(b, len(b), ctypes.byref(out)), "bad USD amount %r" % text)
+    return out.value
+
+
+def otel_provider(litellm_provider: Text) -> Optional[str]:
+    b = enc(litellm_provider)
+    return dec(lib.tkn_prices_otel_provider(b, len(b)))
+
+
+# ---- meter ------------------------------------------------------------------
+
+DIMENSIONS = {"total": ffi.TKN_METER_TOTAL, "workflow": ffi.TKN_METER_WORKFLOW,
+              "model": ffi.TKN_METER_MODEL, "task_type": ffi.TKN_METER_TASK_TYPE,
+              "tenant": ffi.TKN_METER_TENANT, "tier": ffi.TKN_METER_TIER,
+              "routing_reason": ffi.TKN_METER_ROUTING_REASON}
+EXPORTS = {"json": ffi.TKN_METER_JSON, "prometheus": ffi.TKN_METER_PROMETHEUS,
+           "otel": ffi.TKN_METER_OTEL}
+VALIDATION = {None: 0, "none": 0, "passed": 1, "failed": 2, True: 1, False: 2}
+
+
+def _call(usage: Usage, cost: Optional[int], latency_us: int, success: bool,
+          validation: Any, **keys: Optional[Text]) -> ffi.tkn_meter_call:
+    c = options(ffi.tkn_meter_call, "tkn_meter_call_init", ffi.TKN_METER_CALL_VERSION,
+                success=1 if success else 0, validation=VALIDATION[validation],
+                cost=ffi.TKN_METER_COST_COMPUTE if cost is None else cost,
+                latency_us=latency_us)
+    c.usage = usage._c()
+    for k, v in keys.items():
+        b = enc(v)
+        if b is not None:
+            setattr(c, k, b)
+            setattr(c, k + "_len", len(b))
+    return c
+
+
+class Stats(Record):
+    pass
+
+
+class Percentiles(Record):
+    pass
+
+
+class Meter(Handle):
+    """Cost and usage aggregates; internally synchronised (any thread)."""
+
+    _free = "tkn_meter_free"
+
+    def __init__(self, prices: Optional[Prices] = None, max_keys: Optional[int] = None,
+                 budget_margin_pct: Optional[int] = None) -> None:
+        opts = options(ffi.tkn_meter_options, "tkn_meter_options_init",
+                       ffi.TKN_METER_OPTIONS_VERSION, max_keys=max_keys,
+                       budget_margin_pct=budget_margin_pct)
+        if prices is not None:
+            opts.prices = prices.raw()
+        super().__init__(new_handle(lib.tkn_meter_new, ctypes.byref(opts), msg=None),
+                         keep=[prices])
+
+    def _msg(self) -> str:
+        buf = errbuf()
+        lib.tkn_meter_errmsg(self, buf, ctypes.sizeof(buf))
+        return buf.value.decode("utf-8", "replace")
+
+    def record(self, usage: Usage, model: Optional[Text] = None, cost: Optional[int] = None,
+               latency_us: int = 0, success: bool = True, validation: Any = None,
+               workflow: Optional[Text] = None, tenant: Optional[Text] = None,
+               task_type: Optional[Text] = None, provider: Optional[Text] = None,
+               tier: Optional[Text] = None, routing_reason: Optional[Text] = None) -> None:
+        """Record one call; cost None computes it from the meter's prices."""
+        c = _call(usage, cost, latency_us, success, validation, workflow=workflow,
+                  tenant=tenant, task_type=task_type, model=model, provider=provider, tier=tier,
+                  routing_reason=routing_reason)
+        check(lib.tkn_meter_record(self, ctypes.byref(c)), self._msg)
+
+    def stats(self, dimension: str = "total", key: Text = "") -> Stats:
+        b = enc(key)
+        out = options(ffi.tkn_meter_stats, "tkn_meter_stats_init", ffi.TKN_METER_STATS_VERSION)
+        check(lib.tkn_meter_stats_get(self, DIMENSIONS[dimension], b, len(b), ctypes.byref(out)),
+              "no key %r in %s" % (key, dimension))
+        return record(Stats, out)
+
+    def set_store(self, store: Any, prefix: Text = "meter:") -> None:
+        """Also add every record to fleet-wide totals in a store (Store or
+        RedisStore); None detaches.  Call before sharing the meter."""
+        if store is None:
+            check(lib.tkn_meter_set_store(self, None, None, 0), self._msg)
+            return
+        p = enc(prefix)
+        table, keep = store._c()
+        check(lib.tkn_meter_set_store(self, ctypes.byref(table), p, len(p)), self._msg)
+        self._keep += keep
+
+    def flush(self) -> None:
+        """Send the records the store has not taken yet."""
+        check(lib.tkn_meter_flush(self), self._msg)
+
+    def shared_stats(self, dimension: str = "total", key: Text = "") -> Stats:
+        """Fleet-wide statistics from the store."""
+        b = enc(key)
+        out = options(ffi.tkn_meter_stats, "tkn_meter_stats_init", ffi.TKN_METER_STATS_VERSION)
+        check(lib.tkn_meter_shared_stats(self, DIMENSIONS[dimension], b, len(b),
+                                         ctypes.byref(out)), self._msg)
+        return record(Stats, out)
+
+    def key_count(self, dimension: str) -> int:
+        return lib.tkn_meter_key_count(self, DIMENSIONS[dimension])
+
+    def percentiles(self, workflow: Text) -> Percentiles:
+        b = enc(workflow)
+        out = options(ffi.tkn_meter_percentiles, "tkn_meter_percentiles_init",
+                      ffi.TKN_METER_PERCENTILES_VERSION)
+        check(lib.tkn_meter_percentiles_get(self, b, len(b), ctypes.byref(out)),
+              "no workflow %r" % workflow)
+        return record(Percentiles, out)
+
+    def merge(self, other: "Meter") -> None:
+        check(lib.tkn_meter_merge(self, other), self._msg)
+
+    def reset(self) -> None:
+        lib.tkn_meter_reset(self)
+
+    def export(self, format: str = "json") -> str:
+        out, n = ctypes.c_void_p(), ctypes.c_size_t()
+        check(lib.tkn_meter_export(self, EXPORTS[format], ctypes.byref(out), ctypes.byref(n)),
+              self._msg)
+        return take(out, n.value)
+
+    @staticmethod
+    def otel_call(usage: Usage, model: Optional[Text] = None, cost: Optional[int] = None,
+                  latency_us: int = 0, success: bool = True, validation: Any = None,
+                  **keys: Optional[Text]) -> str:
+        """The OpenTelemetry GenAI span attributes of one call, as JSON text."""
+        c = _call(usage, cost, latency_us, success, validation, model=model, **keys)
+        out, n = ctypes.c_void_p(), ctypes.c_size_t()
+        check(lib.tkn_meter_otel_call(ctypes.byref(c), ctypes.byref(out), ctypes.byref(n)))
+        return take(out, n.value)
+
+
+__all__ = ["Usage", "Cost", "ModelPrice", "Prices", "Meter", "Stats", "Percentiles",
+           "format_usd", "parse_usd", "otel_provider", "UNITS_PER_USD", "field_addr"]
