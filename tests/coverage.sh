@@ -19,7 +19,7 @@ meson compile -C "$dir" || exit 1
 find "$dir" -name '*.gcda' -delete
 meson test -C "$dir" --suite unit --suite cli --suite redis \
   --num-processes "$(nproc 2>/dev/null || echo 2)" --print-errorlogs || exit 1
-gcovr -r . --object-directory "$dir" --filter 'src/' -b -o "$dir/coverage.txt" \
+gcovr -r . --object-directory "$dir" --filter 'src/' -b --txt "$dir/coverage.txt" \
   --json-summary "$dir/coverage.json" || exit 1
 python3 tests/tools/coverage_parts.py "$dir/coverage.json" || exit 1
 gcovr -r . --object-directory "$dir" --filter 'src/' --print-summary \
