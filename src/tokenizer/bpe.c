@@ -422,7 +422,7 @@ static int encode_ordinary(const bpe_impl *b, const uint8_t *s, size_t len, sink
         else
           tki_key_exact(s + pos, n, &head[k], &head2[k]);
         hash[k] = tki_ranks_hash(s + pos, n, head[k], head2[k]);
-        __builtin_prefetch(&r->slots[(uint32_t)hash[k] & r->mask]);
+        __builtin_prefetch(tki_ranks_slot_of(r, n, hash[k]));
       } else {
         hash[k] = 0;
       }
@@ -437,7 +437,7 @@ static int encode_ordinary(const bpe_impl *b, const uint8_t *s, size_t len, sink
       } else {
         /* whole pieces are mostly tokens: straight to the (prefetched) slot */
         uint32_t id = n <= r->max_len && n <= SMALL_PIECE
-                          ? tki_table_find(r, r->slots, r->mask, p, n, head[i], head2[i], hash[i])
+                          ? tki_ranks_lookup(r, p, n, head[i], head2[i], hash[i])
                           : tki_ranks_get(r, p, n);
         if (id != UINT32_MAX) {
           emit(o, id);
@@ -664,6 +664,7 @@ static int make_bpe(tkn_tokenizer **out, const tkn_ranks_options *o, char *errbu
     rc = tki_err(err, TKN_ERR_NOMEM, "tokenizer: out of memory");
     goto fail;
   }
+  tki_pretok_init();
   int cl = o->flavor == TKN_BPE_CL100K;
   b->pattern = cl ? TKI_PAT_CL100K : TKI_PAT_O200K;
   b->special_default = o->special;

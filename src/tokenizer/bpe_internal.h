@@ -14,6 +14,16 @@
 /* End (byte offset) of the piece that starts at pos < len, exactly as
  * tiktoken's regex finds it in [0, len).  s must be valid UTF-8. */
 size_t tki_pretok_next(int pattern, const uint8_t *s, size_t len, size_t pos);
+/* The same without the shortcut for ASCII words: for tests. */
+size_t tki_pretok_next_slow(int pattern, const uint8_t *s, size_t len, size_t pos);
+/* Build the scanner's class table once per process (thread-safe; call it
+ * before the first tki_pretok_next: every BPE tokenizer's constructor does). */
+void tki_pretok_init(void);
+/* The scanner's class bits of a code point: computed from utf8proc, and
+ * through the table (after tki_pretok_init); for tests, which check that the
+ * two agree on every code point. */
+unsigned tki_pretok_class(uint32_t cp);
+unsigned tki_pretok_class_fast(uint32_t cp);
 
 /* One slot of the open-addressing table (32 bytes, two per cache line).  The
  * first 16 bytes of the token live in the slot, so a token of up to 16 bytes
@@ -27,6 +37,17 @@ typedef struct tki_rank_slot {
   uint16_t tag;   /* high bits of the hash */
   uint64_t pad;
 } tki_rank_slot;
+
+/* A slot of the table of tokens of at most 8 bytes (16 bytes, four per cache
+ * line): the key is the zero-padded bytes and the length, compared exactly.
+ * Most pairs looked up while merging are this short, and this table is less
+ * than half the size of one holding every token, so more of it stays in
+ * cache. */
+typedef struct tki_short_slot {
+  uint64_t head;  /* bytes 0..7, zero-padded */
+  uint32_t rank1; /* rank + 1; 0: empty */
+  uint32_t len;   /* token length */
+} tki_short_slot;
 
 typedef struct tki_special {
   const char *text;
@@ -43,8 +64,10 @@ typedef struct tki_ranks {
   uint32_t max_len;      /* longest token */
   const uint8_t *bytes;  /* token bytes, concatenated in rank order */
   uint32_t *off;         /* n + 1 offsets into bytes */
-  tki_rank_slot *slots;  /* mask + 1 slots */
+  tki_rank_slot *slots;  /* mask + 1 slots: the tokens of more than 8 bytes */
   uint32_t mask;
+  tki_short_slot *sslots; /* smask + 1 slots: the tokens of 1 to 8 bytes */
+  uint32_t smask;
   uint32_t byte_rank[256];
   uint64_t *filter;      /* 2^22 bits, one per hash value: most lookups of
                             non-tokens (frequent while merging) stop here,
@@ -148,6 +171,30 @@ static inline uint32_t tki_table_find(const tki_ranks *r, const tki_rank_slot *s
   }
 }
 
+/* Look a key of n <= 8 bytes up in the short table. */
+static inline uint32_t tki_short_find(const tki_ranks *r, size_t n, uint64_t head, uint64_t h) {
+  for (uint32_t i = (uint32_t)h & r->smask;; i = (i + 1) & r->smask) {
+    const tki_short_slot *s = &r->sslots[i];
+    if (!s->rank1) return UINT32_MAX;
+    if (s->head == head && s->len == n) return s->rank1 - 1;
+  }
+}
+
+/* The first slot a key of n bytes with hash h is looked for in (to
+ * prefetch). */
+static inline const void *tki_ranks_slot_of(const tki_ranks *r, size_t n, uint64_t h) {
+  return n <= 8 ? (const void *)&r->sslots[(uint32_t)h & r->smask]
+                : (const void *)&r->slots[(uint32_t)h & r->mask];
+}
+
+/* Rank of [p, p+n) (0 < n <= max_len) from its key words and hash, without
+ * the filter: the short table or the long one, by length. */
+static inline uint32_t tki_ranks_lookup(const tki_ranks *r, const uint8_t *p, size_t n,
+                                        uint64_t head, uint64_t head2, uint64_t h) {
+  if (n <= 8) return tki_short_find(r, n, head, h);
+  return tki_table_find(r, r->slots, r->mask, p, n, head, head2, h);
+}
+
 /* Whether the filter lets a key with hash h through. */
 static inline int tki_ranks_maybe(const tki_ranks *r, uint64_t h) {
   uint32_t bit = (uint32_t)(h >> 26) & TKI_FILTER_MASK;
@@ -158,7 +205,7 @@ static inline int tki_ranks_maybe(const tki_ranks *r, uint64_t h) {
 static inline uint32_t tki_ranks_find(const tki_ranks *r, const uint8_t *p, size_t n,
                                       uint64_t head, uint64_t head2, uint64_t h) {
   if (!tki_ranks_maybe(r, h)) return UINT32_MAX;
-  return tki_table_find(r, r->slots, r->mask, p, n, head, head2, h);
+  return tki_ranks_lookup(r, p, n, head, head2, h);
 }
 
 /* A lookup in two steps, so that several can overlap their memory
@@ -175,7 +222,7 @@ static inline void tki_ranks_probe(const tki_ranks *r, const uint8_t *p, size_t 
   tki_key_wide(p, n, &q->head, &q->head2);
   q->h = tki_ranks_hash(p, n, q->head, q->head2);
   /* the slot is fetched while the filter is read, not after */
-  __builtin_prefetch(&r->slots[(uint32_t)q->h & r->mask]);
+  __builtin_prefetch(tki_ranks_slot_of(r, n, q->h));
   q->maybe = 1;
 }
 

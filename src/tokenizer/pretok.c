@@ -16,6 +16,7 @@
  * \s is Unicode White_Space (Rust regex), the letter, number and mark classes
  * come from utf8proc's general categories, and (?i:'s) also matches "'S" and
  * "'ſ" (U+017F folds to s). */
+#include <pthread.h>
 #include <utf8proc.h>
 
 #include "bpe_internal.h"
@@ -69,6 +70,23 @@ static unsigned class_of_cp(uint32_t cp) {
 #define A64(c) A16(c), A16(c + 16), A16(c + 32), A16(c + 48)
 static const uint8_t k_ascii[128] = {A64(0), A64(64)};
 
+/* The classes of the Basic Multilingual Plane (code points below 0x10000),
+ * one byte each (64 KB), computed once from utf8proc by tki_pretok_init so
+ * that the scanner never calls utf8proc for BMP text; the other planes are
+ * rare and are classified by class_of_cp. */
+static uint8_t g_bmp[0x10000];
+static pthread_once_t g_bmp_once = PTHREAD_ONCE_INIT;
+
+static void bmp_fill(void) {
+  for (uint32_t cp = 0; cp < 0x10000; cp++) g_bmp[cp] = (uint8_t)class_of_cp(cp);
+}
+
+void tki_pretok_init(void) { pthread_once(&g_bmp_once, bmp_fill); }
+
+unsigned tki_pretok_class(uint32_t cp) { return class_of_cp(cp); }
+
+unsigned tki_pretok_class_fast(uint32_t cp) { return cp < 0x10000 ? g_bmp[cp] : class_of_cp(cp); }
+
 /* Class of the code point at s[i] (i < len); *next gets the position after it. */
 static inline unsigned cls_at(const uint8_t *s, size_t len, size_t i, size_t *next) {
   uint8_t b = s[i];
@@ -76,22 +94,18 @@ static inline unsigned cls_at(const uint8_t *s, size_t len, size_t i, size_t *ne
     *next = i + 1;
     return k_ascii[b];
   }
-  uint32_t cp;
-  size_t n;
-  if (b < 0xE0) {
-    cp = (uint32_t)(b & 0x1F) << 6 | (s[i + 1] & 0x3F);
-    n = 2;
-  } else if (b < 0xF0) {
-    cp = (uint32_t)(b & 0x0F) << 12 | (uint32_t)(s[i + 1] & 0x3F) << 6 | (s[i + 2] & 0x3F);
-    n = 3;
-  } else {
-    cp = (uint32_t)(b & 0x07) << 18 | (uint32_t)(s[i + 1] & 0x3F) << 12 |
-         (uint32_t)(s[i + 2] & 0x3F) << 6 | (s[i + 3] & 0x3F);
-    n = 4;
-  }
   (void)len;
-  *next = i + n;
-  return class_of_cp(cp);
+  if (b < 0xE0) {
+    *next = i + 2;
+    return g_bmp[(uint32_t)(b & 0x1F) << 6 | (s[i + 1] & 0x3F)];
+  }
+  if (b < 0xF0) {
+    *next = i + 3;
+    return g_bmp[(uint32_t)(b & 0x0F) << 12 | (uint32_t)(s[i + 1] & 0x3F) << 6 | (s[i + 2] & 0x3F)];
+  }
+  *next = i + 4;
+  return class_of_cp((uint32_t)(b & 0x07) << 18 | (uint32_t)(s[i + 1] & 0x3F) << 12 |
+                     (uint32_t)(s[i + 2] & 0x3F) << 6 | (s[i + 3] & 0x3F));
 }
 
 /* (?i:'s|'t|'re|'ve|'m|'ll|'d) at i: its end, or 0 when it does not match. */
@@ -208,8 +222,11 @@ static size_t o2_alt2(const uint8_t *s, size_t len, size_t i) {
 }
 
 static size_t o2_letters(const uint8_t *s, size_t len, size_t i, unsigned c0, size_t n0) {
-  size_t e;
-  int prefix = C_PREFIX(c0) && n0 < len;
+  size_t e, n1;
+  /* both alternatives start with an [UP] or [LO] member: a prefix followed by
+   * anything else cannot begin them (a cheap test for punctuation and
+   * spaces, the common case) */
+  int prefix = C_PREFIX(c0) && n0 < len && (cls_at(s, len, n0, &n1) & (C_UP | C_LO));
   if (prefix && (e = o2_alt1(s, len, n0))) return e;
   if ((c0 & (C_UP | C_LO)) && (e = o2_alt1(s, len, i))) return e;
   if (prefix && (e = o2_alt2(s, len, n0))) return e;
@@ -217,7 +234,7 @@ static size_t o2_letters(const uint8_t *s, size_t len, size_t i, unsigned c0, si
   return 0;
 }
 
-size_t tki_pretok_next(int pattern, const uint8_t *s, size_t len, size_t pos) {
+size_t tki_pretok_next_slow(int pattern, const uint8_t *s, size_t len, size_t pos) {
   size_t n0, e;
   unsigned c0 = cls_at(s, len, pos, &n0);
   if (pattern == TKI_PAT_CL100K) {
@@ -230,4 +247,96 @@ size_t tki_pretok_next(int pattern, const uint8_t *s, size_t len, size_t pos) {
   if ((e = punct(s, len, pos, c0, pattern == TKI_PAT_O200K))) return e;
   if (c0 & C_WS) return spaces(s, len, pos);
   return n0; /* not reached: every code point is L, N, \s or punctuation */
+}
+
+/* ASCII letters and their cases, from the class table. */
+static inline int ascii_letter(uint8_t b) { return b < 0x80 && (k_ascii[b] & C_L); }
+static inline int ascii_upper(uint8_t b) { return (uint8_t)(b - 'A') < 26; }
+static inline int ascii_lower(uint8_t b) { return (uint8_t)(b - 'a') < 26; }
+
+/* The common piece of ASCII text, an optional prefix character then ASCII
+ * letters ended by an ASCII character or the end of the text, without the
+ * general scanner's alternatives: its end, or 0 where the general scanner must
+ * decide (any byte >= 0x80 where it matters, an apostrophe first in cl100k,
+ * no letter).  For ASCII the classes reduce to: letters are \p{L}; upper
+ * case is [UP] and not [LO], lower case the opposite; a prefix is any
+ * character but a letter, a digit, \r and \n. */
+static inline size_t ascii_word(int pattern, const uint8_t *s, size_t len, size_t pos) {
+  uint8_t b = s[pos];
+  size_t j;
+  if (ascii_letter(b)) {
+    j = pos;
+  } else if (b < 0x80 && !(k_ascii[b] & (C_N | C_NL)) && pos + 1 < len && ascii_letter(s[pos + 1]) &&
+             !(pattern == TKI_PAT_CL100K && b == '\'')) {
+    j = pos + 1;
+  } else {
+    return 0;
+  }
+  size_t e = j;
+  if (pattern == TKI_PAT_CL100K) { /* [^\r\n\p{L}\p{N}]?\p{L}+ */
+    while (e < len && ascii_letter(s[e])) e++;
+    return e < len && s[e] >= 0x80 ? 0 : e;
+  }
+  /* o200k: [UP]*[LO]+ when lower case follows the upper-case run, else
+   * [UP]+[LO]* (the run alone); then an optional contraction */
+  while (e < len && ascii_upper(s[e])) e++;
+  if (e < len && ascii_lower(s[e]))
+    while (e < len && ascii_lower(s[e])) e++;
+  if (e < len && s[e] >= 0x80) return 0;
+  size_t k = contraction(s, len, e);
+  return k ? k : e;
+}
+
+static inline int ascii_punct(uint8_t b) { return b < 0x80 && !(k_ascii[b] & (C_L | C_N | C_WS)); }
+
+/* The other common pieces of ASCII text, where no word begins (ascii_word
+ * found none): a run of whitespace, punctuation (' '?[^\s\p{L}\p{N}]+ and
+ * its trailing set), or \p{N}{1,3} of ASCII digits; their end, or 0 where the
+ * general scanner must decide (a byte >= 0x80 where it matters, a letter
+ * after the first character, an apostrophe first in cl100k). */
+static inline size_t ascii_other(int pattern, const uint8_t *s, size_t len, size_t pos) {
+  uint8_t b = s[pos];
+  if (b >= 0x80) return 0;
+  unsigned c = k_ascii[b];
+  size_t j = pos;
+  if (c & C_N) { /* \p{N}{1,3} */
+    while (j < len && j < pos + 3 && (uint8_t)(s[j] - '0') < 10) j++;
+    return j < pos + 3 && j < len && s[j] >= 0x80 ? 0 : j;
+  }
+  if (c & C_WS) { /* the alternatives for whitespace, as spaces() */
+    size_t after_nl = 0;
+    while (j < len && s[j] < 0x80 && (k_ascii[s[j]] & C_WS)) {
+      if (k_ascii[s[j]] & C_NL) after_nl = j + 1;
+      j++;
+    }
+    if (j < len && s[j] >= 0x80) return 0;
+    if (after_nl) return after_nl; /* \s*[\r\n]+ */
+    if (j == len) return j;
+    if (j == pos + 1) {
+      /* one whitespace character: a letter after it begins a word (which
+       * ascii_word left to the scanner), punctuation after a space is
+       * punctuation's piece */
+      if (k_ascii[s[j]] & C_L) return 0;
+      if (b != ' ' || !ascii_punct(s[j])) return j; /* \s+ */
+      /* ' ' then punctuation: punctuation's piece, below */
+    } else {
+      return j - 1; /* \s+(?!\S) */
+    }
+  } else {
+    if (pattern == TKI_PAT_CL100K && b == '\'') return 0; /* maybe a contraction */
+    /* punctuation: a letter after it would begin a word */
+    if (pos + 1 < len && (s[pos + 1] >= 0x80 || (k_ascii[s[pos + 1]] & C_L))) return 0;
+  }
+  /* [^\s\p{L}\p{N}]+ from j, then [\r\n]* (o200k: [\r\n/]*) */
+  while (j < len && ascii_punct(s[j])) j++;
+  if (j < len && s[j] >= 0x80) return 0;
+  while (j < len && (s[j] == '\r' || s[j] == '\n' || (pattern == TKI_PAT_O200K && s[j] == '/')))
+    j++;
+  return j;
+}
+
+size_t tki_pretok_next(int pattern, const uint8_t *s, size_t len, size_t pos) {
+  size_t e = ascii_word(pattern, s, len, pos);
+  if (!e) e = ascii_other(pattern, s, len, pos);
+  return e ? e : tki_pretok_next_slow(pattern, s, len, pos);
 }

@@ -21,6 +21,7 @@ void tki_ranks_free(tki_ranks *r) {
   if (!r) return;
   tki_free(r->off);
   tki_free(r->slots);
+  tki_free(r->sslots);
   tki_free(r->pair_rank);
   tki_free(r->filter);
   tki_free(r->owned);
@@ -29,12 +30,20 @@ void tki_ranks_free(tki_ranks *r) {
 
 /* Build the hash table and the single-byte ranks over r->bytes / r->off. */
 static int build_table(tki_ranks *r, char err[TKI_ERRLEN]) {
-  uint64_t size = 1024;
-  while (size < (uint64_t)r->n + r->n / 4) size <<= 1; /* load factor <= 0.8 */
-  if (size > ((uint64_t)1 << 32)) return tki_err(err, TKN_ERR_LIMIT, "rank table: too many tokens");
+  /* two tables, by token length (up to 8 bytes, more), each with a load
+   * factor of at most 0.8 */
+  uint64_t nshort = 0;
+  for (uint32_t k = 0; k < r->n; k++) nshort += r->off[k + 1] - r->off[k] <= 8;
+  uint64_t nlong = r->n - nshort, size = 1024, ssize = 1024;
+  while (size < nlong + nlong / 4) size <<= 1;
+  while (ssize < nshort + nshort / 4) ssize <<= 1;
+  if (size > ((uint64_t)1 << 32) || ssize > ((uint64_t)1 << 32))
+    return tki_err(err, TKN_ERR_LIMIT, "rank table: too many tokens");
   r->slots = tki_calloc((size_t)size, sizeof *r->slots);
-  if (!r->slots) return tki_err(err, TKN_ERR_NOMEM, "rank table: out of memory");
+  r->sslots = tki_calloc((size_t)ssize, sizeof *r->sslots);
+  if (!r->slots || !r->sslots) return tki_err(err, TKN_ERR_NOMEM, "rank table: out of memory");
   r->mask = (uint32_t)(size - 1);
+  r->smask = (uint32_t)(ssize - 1);
   r->pair_rank = tki_malloc(65536 * sizeof *r->pair_rank);
   r->filter = tki_calloc(TKI_FILTER_BITS / 64, sizeof *r->filter);
   if (!r->pair_rank || !r->filter)
@@ -58,15 +67,24 @@ static int build_table(tki_ranks *r, char err[TKI_ERRLEN]) {
     uint64_t head, head2;
     tki_key_exact(p, n, &head, &head2);
     uint64_t h = tki_ranks_hash(p, n, head, head2);
-    tki_rank_slot *t = r->slots;
-    uint32_t mask = r->mask;
-    uint32_t i = (uint32_t)h & mask;
-    while (t[i].rank1) i = (i + 1) & mask;
-    t[i].head = head;
-    t[i].head2 = head2;
-    t[i].rank1 = k + 1;
-    t[i].len = (uint16_t)n;
-    t[i].tag = (uint16_t)(h >> 48);
+    if (n <= 8) {
+      tki_short_slot *t = r->sslots;
+      uint32_t i = (uint32_t)h & r->smask;
+      while (t[i].rank1) i = (i + 1) & r->smask;
+      t[i].head = head;
+      t[i].rank1 = k + 1;
+      t[i].len = (uint32_t)n;
+    } else {
+      tki_rank_slot *t = r->slots;
+      uint32_t mask = r->mask;
+      uint32_t i = (uint32_t)h & mask;
+      while (t[i].rank1) i = (i + 1) & mask;
+      t[i].head = head;
+      t[i].head2 = head2;
+      t[i].rank1 = k + 1;
+      t[i].len = (uint16_t)n;
+      t[i].tag = (uint16_t)(h >> 48);
+    }
     uint32_t bit = (uint32_t)(h >> 26) & TKI_FILTER_MASK;
     r->filter[bit >> 6] |= (uint64_t)1 << (bit & 63);
     if (n == 1) r->byte_rank[p[0]] = k;

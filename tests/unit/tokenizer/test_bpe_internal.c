@@ -1,4 +1,5 @@
-/* Internals of the BPE encoder: tiktoken's scan (the shortest pieces), the
+/* Internals of the BPE encoder: the pre-tokeniser's class table agrees with
+ * utf8proc on every code point; tiktoken's scan (the shortest pieces), the
  * min-tree (pieces of up to 64 bytes) and the heap merge (longer ones) choose
  * the same merges on every input, so switching between them by piece length
  * cannot change an id. */
@@ -61,9 +62,114 @@ static void scan_tree_and_heap_merge_alike(void **state) {
   }
 }
 
+/* The scanner's class table gives every code point of the BMP the classes
+ * utf8proc gives it, and the code points above it go to utf8proc directly:
+ * checked on all of 0..0x10FFFF. */
+static void class_table_agrees_with_utf8proc(void **state) {
+  (void)state;
+  tki_pretok_init();
+  tki_pretok_init(); /* a second call changes nothing */
+  size_t letters = 0;
+  for (uint32_t cp = 0; cp <= 0x10FFFF; cp++) {
+    unsigned want = tki_pretok_class(cp);
+    if (tki_pretok_class_fast(cp) != want) fail_msg("class of U+%04X differs", (unsigned)cp);
+    letters += (want & 1u) != 0;
+  }
+  assert_true(letters > 100000); /* the classes are not all empty */
+}
+
+/* The pre-tokeniser's shortcuts for ASCII (words; whitespace, punctuation,
+ * digits) end every piece where the general scanner does, on random text of
+ * ASCII letters of both cases, apostrophes and contractions, whitespace,
+ * digits, CR/LF, punctuation, and non-ASCII letters, marks, digits, spaces and
+ * punctuation next to them (é, combining acute, long s, Cyrillic, CJK, an
+ * emoji, Arabic-Indic one, ellipsis, ideographic space, line separator), from
+ * every code point of the text. */
+static void ascii_shortcut_agrees_with_the_scanner(void **state) {
+  (void)state;
+  static const char *atoms[] = {"a", "b", "z", "A", "Q", "Z", "'", "'s", "'S", "'ll", "'Re", "'ve",
+                                " ", "  ", "\t", "\r\n", "\n", "0", "42", "!", ".", "/", "-",
+                                "\xc3\xa9", "\xc3\x89", "\xcc\x81", "\xc5\xbf", "\xd0\xb4",
+                                "\xd0\x94", "\xe4\xb8\xad", "\xf0\x9f\x98\x80", "\xc2\xa0",
+                                "the", "The", "THE", "camelCase", "x", "\"%s\".", "123",
+                                "4567", "\xd9\xa1", "\xe2\x80\xa6", "\xe3\x80\x80",
+                                "\xe2\x80\xa8", "\r", "\t\t", "  \n ", "//", "\x0b"};
+  const size_t natoms = sizeof atoms / sizeof *atoms;
+  tki_pretok_init();
+  char buf[512];
+  for (int t = 0; t < 20000; t++) {
+    size_t len = 0, k = 1 + rnd() % 24;
+    for (size_t i = 0; i < k; i++) {
+      const char *a = atoms[rnd() % natoms];
+      memcpy(buf + len, a, strlen(a));
+      len += strlen(a);
+    }
+    const uint8_t *u = (const uint8_t *)buf;
+    for (int pat = TKI_PAT_CL100K; pat <= TKI_PAT_O200K; pat++)
+      for (size_t pos = 0; pos < len; pos++) {
+        if ((u[pos] & 0xC0) == 0x80) continue; /* not a code point's start */
+        size_t want = tki_pretok_next_slow(pat, u, len, pos);
+        size_t got = tki_pretok_next(pat, u, len, pos);
+        if (got != want)
+          fail_msg("pattern %d, text \"%.*s\" from %zu: %zu, scanner %zu", pat, (int)len, buf,
+                   pos, got, want);
+      }
+  }
+}
+
+/* Every token of both encodings is found under its own rank, whichever table
+ * (up to 8 bytes, longer) holds it, through every lookup path; its bytes
+ * with one byte more or less are found only if they are a token themselves
+ * (checked against the rank list by bytes). */
+static void every_token_is_found_under_its_rank(void **state) {
+  (void)state;
+  const char *names[] = {"cl100k_base", "o200k_base"};
+  for (int e = 0; e < 2; e++) {
+    tkn_tokenizer *tok = NULL;
+    int rc = tkn_tokenizer_new_encoding(&tok, names[e], strlen(names[e]), NULL, 0);
+    if (rc == TKN_ERR_UNAVAILABLE) skip(); /* built with -Dembed_ranks=false */
+    assert_int_equal(rc, TKN_OK);
+    const tki_ranks *r = tki_bpe_ranks(tok);
+    size_t shorts = 0;
+    for (uint32_t k = 0; k < r->n; k++) {
+      const uint8_t *p = r->bytes + r->off[k];
+      size_t n = r->off[k + 1] - r->off[k];
+      shorts += n <= 8;
+      if (tki_ranks_get(r, p, n) != k) fail_msg("%s: rank %u not found", names[e], (unsigned)k);
+      uint8_t buf[256 + 16];
+      if (n + 1 <= 256) { /* the padded path (tki_ranks_probe) agrees */
+        memset(buf, 0, sizeof buf);
+        memcpy(buf, p, n);
+        tki_probe q;
+        tki_ranks_probe(r, buf, n, &q);
+        assert_int_equal(tki_ranks_finish(r, buf, n, &q), k);
+        /* one byte more: a token only if the rank list says so */
+        buf[n] = (uint8_t)rnd();
+        uint32_t got = tki_ranks_get(r, buf, n + 1);
+        if (got != UINT32_MAX) {
+          assert_int_equal(r->off[got + 1] - r->off[got], n + 1);
+          assert_memory_equal(r->bytes + r->off[got], buf, n + 1);
+        }
+      }
+      if (n >= 2) { /* one byte less */
+        uint32_t got = tki_ranks_get(r, p, n - 1);
+        if (got != UINT32_MAX) {
+          assert_int_equal(r->off[got + 1] - r->off[got], n - 1);
+          assert_memory_equal(r->bytes + r->off[got], p, n - 1);
+        }
+      }
+    }
+    assert_true(shorts > 0 && shorts < r->n); /* both tables are used */
+    tkn_tokenizer_free(tok);
+  }
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(scan_tree_and_heap_merge_alike),
+      cmocka_unit_test(class_table_agrees_with_utf8proc),
+      cmocka_unit_test(every_token_is_found_under_its_rank),
+      cmocka_unit_test(ascii_shortcut_agrees_with_the_scanner),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
