@@ -7,9 +7,10 @@
 #   3. a clang build with the thread sanitizer: the unit suite (the concurrency
 #      test and every part's thread tests);
 #   4. static analysis (tests/lint/run.sh: cppcheck, clang-tidy);
-#   5. coverage of src/ by the unit suite (gcc, gcovr), failing under 90% of
-#      lines or 80% of branches;
-# then one closing line: "tests: N passed, N failed, N skipped".
+#   5. coverage of src/ by the unit, cli and redis suites (gcc, gcovr),
+#      failing under 90% of lines or 80% of branches;
+# then one closing line: "tests: N passed, N failed, N skipped" (steps 4 and 5
+# count as one test each).
 # Set TKN_SKIP_VALGRIND=1, TKN_SKIP_TSAN=1, TKN_SKIP_LINT=1 or
 # TKN_SKIP_COVERAGE=1 to leave a step out on a quick local run.
 set -u
@@ -61,16 +62,24 @@ if [ "${TKN_SKIP_TSAN:-0}" != 1 ]; then
   builds="$builds $TSAN_BUILD"
 fi
 
+# the steps that are not meson tests count as one test each in the closing line
+steps=""
 if [ "${TKN_SKIP_LINT:-0}" != 1 ]; then
   echo "== static analysis"
-  sh tests/lint/run.sh "$BUILD" || status=1
+  if sh tests/lint/run.sh "$BUILD"; then steps="$steps --step lint=pass"
+  else steps="$steps --step lint=fail"; status=1; fi
+else
+  steps="$steps --step lint=skip"
 fi
 
 if [ "${TKN_SKIP_COVERAGE:-0}" != 1 ]; then
   echo "== coverage ($COV_BUILD)"
-  sh tests/coverage.sh "$COV_BUILD" || status=1
+  if sh tests/coverage.sh "$COV_BUILD"; then steps="$steps --step coverage=pass"
+  else steps="$steps --step coverage=fail"; status=1; fi
   builds="$builds $COV_BUILD"
+else
+  steps="$steps --step coverage=skip"
 fi
 
-python3 tests/tools/summary.py $builds
+python3 tests/tools/summary.py $steps $builds || status=1
 exit $status

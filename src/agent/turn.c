@@ -599,7 +599,12 @@ static int summarise_text(turn *t, const char *text, size_t len, int64_t max_tok
     const char *tier_name = NULL;
     int32_t got = -1;
     if (a->o.router) {
-      if (model_of_tier(a->o.router, 0, &got, &model) != TKN_OK) model = NULL;
+      int mrc = model_of_tier(a->o.router, 0, &got, &model);
+      if (mrc == TKN_ERR_NOMEM) {
+        tki_buf_free(&out);
+        return lib_fail(t, mrc, "summary", "out of memory");
+      }
+      if (mrc) model = NULL; /* every cheap model cooling down: the extract stands in */
       tier_name = model ? tkn_router_tier_name(a->o.router, (size_t)got) : NULL;
     }
     tkn_conv *sc = NULL;
@@ -616,6 +621,9 @@ static int summarise_text(turn *t, const char *text, size_t len, int64_t max_tok
     if (!rc && ask.failed) rc = TKN_ERR_NOMEM;
     if (!rc) rc = tkn_conv_append_text(sc, TKN_ROLE_USER, ask.data, ask.len);
     tki_buf_free(&ask);
+    /* out of memory ends the turn; any other reason not to ask (no model for
+     * the cheap tier) leaves the extract below to stand in */
+    if (rc == TKN_ERR_NOMEM) lib_fail(t, rc, "summary", "out of memory");
     if (!rc) {
       call_out co;
       rc = do_call(t, sc, model, tier_name, max_tokens > 0 ? max_tokens : 256,
@@ -627,7 +635,8 @@ static int summarise_text(turn *t, const char *text, size_t len, int64_t max_tok
         how = "cheap_tier";
         done = 1;
       }
-      if (!rc && !co.refused) rc = meter_call(t, model, tier_name, &co, TKN_METER_VALIDATION_NONE);
+      /* a failure to meter is recorded in t->failed, checked below */
+      if (!rc && !co.refused) (void)meter_call(t, model, tier_name, &co, TKN_METER_VALIDATION_NONE);
     }
     tkn_conv_free(sc);
     if (t->failed) {
@@ -662,6 +671,7 @@ static int prune_summarise_cb(tkn_conv *conv, const size_t *dropped, size_t n, i
   tki_buf_init(&src);
   if (transcript(conv, dropped, n, &src)) {
     tki_buf_free(&src);
+    lib_fail(t, TKN_ERR_NOMEM, "summary", "out of memory"); /* the turn fails, not just the summary */
     return 1;
   }
   /* the message overhead is part of max_tokens: leave room for it */
@@ -1110,10 +1120,15 @@ int tkn_agent_turn(tkn_agent *a, tkn_conv *conv, const tkn_agent_turn_options *o
           t.tier_name = tkn_router_tier_name(a->o.router, (size_t)ct);
         }
       }
+      if (rc == TKN_ERR_NOMEM) {
+        tki_err(a->err, rc, "route: out of memory");
+        goto fail;
+      }
       if (rc) {
+        /* no cascade over these tiers (every model cooling down): the turn
+         * keeps the router's decision, without escalation by score */
         tkn_router_cascade_free(cascade);
         cascade = NULL;
-        rc = TKN_OK;
       }
     }
   }
@@ -1198,7 +1213,7 @@ int tkn_agent_turn(tkn_agent *a, tkn_conv *conv, const tkn_agent_turn_options *o
       int vrc = tkn_schema_validate(opts->schema, content, clen, sres);
       valid = vrc == TKN_OK;
       if (vrc == TKN_ERR_NOMEM) {
-        rc = lib_fail(&t, vrc, "validate", "out of memory");
+        lib_fail(&t, vrc, "validate", "out of memory"); /* t.failed ends the turn after the loop */
         break;
       }
       validation = valid ? TKN_METER_VALIDATION_PASSED : TKN_METER_VALIDATION_FAILED;
@@ -1236,7 +1251,13 @@ int tkn_agent_turn(tkn_agent *a, tkn_conv *conv, const tkn_agent_turn_options *o
         if (want > top) want = top;
         int32_t got = -1;
         const char *m = NULL;
-        if (want > t.tier && model_of_tier(a->o.router, want, &got, &m) == TKN_OK) {
+        int mrc = want > t.tier ? model_of_tier(a->o.router, want, &got, &m) : TKN_ERR_NOT_FOUND;
+        if (mrc == TKN_ERR_NOMEM) {
+          step_end(&t);
+          lib_fail(&t, mrc, "escalate", "out of memory"); /* t.failed ends the turn after the loop */
+          break;
+        }
+        if (mrc == TKN_OK) {
           t.tier = got;
           t.model = m;
           t.tier_name = tkn_router_tier_name(a->o.router, (size_t)got);

@@ -73,7 +73,7 @@ cJSON *cli_read_json(const char *cmd, const char *path, char **text_out) {
   size_t len = 0;
   char *text = cli_read(path, &len);
   if (!text) {
-    cli_fail(cmd, "cannot read %s", path && strcmp(path, "-") ? path : "standard input");
+    cli_fail(cmd, "cannot read %s", path && strcmp(path, "-") != 0 ? path : "standard input");
     return NULL;
   }
   const char *end = NULL;
@@ -89,7 +89,7 @@ cJSON *cli_read_json(const char *cmd, const char *path, char **text_out) {
       }
     }
     cli_fail(cmd, "%s: not JSON (line %zu, column %zu)",
-             path && strcmp(path, "-") ? path : "standard input", line, col);
+             path && strcmp(path, "-") != 0 ? path : "standard input", line, col);
     free(text);
     return NULL;
   }

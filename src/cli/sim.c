@@ -139,7 +139,7 @@ static void schema_field(const char *schema, size_t len, char *out, size_t cap) 
   cJSON *j = cJSON_ParseWithLength(schema, len);
   const cJSON *p;
   cJSON_ArrayForEach(p, cJSON_GetObjectItemCaseSensitive(j, "properties")) {
-    if (strcmp(p->string, "confidence")) {
+    if (strcmp(p->string, "confidence") != 0) {
       snprintf(out, cap, "%s", p->string);
       break;
     }
@@ -154,7 +154,7 @@ static void wrong_answer(const char *answer, uint64_t h, const cJSON *schema_lab
   if (n > 1) {
     for (int k = 0; k < n; k++) {
       const cJSON *l = cJSON_GetArrayItem(schema_labels, (int)((h + (uint64_t)k) % (uint64_t)n));
-      if (cJSON_IsString(l) && strcmp(l->valuestring, answer)) {
+      if (cJSON_IsString(l) && strcmp(l->valuestring, answer) != 0) {
         snprintf(out, cap, "%s", l->valuestring);
         return;
       }
@@ -218,7 +218,6 @@ int sim_complete(const tkn_llm_request *rq, tkn_llm_response *resp, void *user) 
   uint64_t h = sim_mix(s->seed ^ fnv(fid, strlen(fid), 0) ^ ((uint64_t)s->turn_index << 40) ^
                        fnv(m->name, strlen(m->name), 0) ^ (nth << 20));
 
-  int words = 0;
   char *text = NULL;
   int64_t cap = rq->max_output_tokens > 0 ? rq->max_output_tokens : 4096;
   if (rq->purpose == TKN_LLM_PURPOSE_SUMMARY) {
@@ -232,8 +231,7 @@ int sim_complete(const tkn_llm_request *rq, tkn_llm_response *resp, void *user) 
         snprintf(head + o, sizeof head - o, " %s: %s;", f->string, f->valuestring);
       }
     }
-    words = 60;
-    prose(resp, head, words, h, &text);
+    prose(resp, head, 60, h, &text);
   } else if (s->tool_pending) {
     /* the model asks for the turn's tool; the host runs it and asks again */
     const cJSON *tool = cJSON_GetObjectItemCaseSensitive(s->turn, "tool");
@@ -297,9 +295,8 @@ int sim_complete(const tkn_llm_request *rq, tkn_llm_response *resp, void *user) 
                labels ? "label" : field, answer[0] ? answer : "n/a", conf);
       if (sim_unit(h ^ 0x33) < m->invalid_json) js[strlen(js) - 1] = '\0'; /* cut short */
       text = strdup(js);
-      words = 0;
     } else {
-      words = natural_words(type);
+      int words = natural_words(type);
       /* the tightest of the length instructions it was given */
       for (const char *brev = strstr(rq->body, "Answer in at most "); brev;
            brev = strstr(brev + 18, "Answer in at most ")) {

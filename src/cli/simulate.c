@@ -94,7 +94,7 @@ static char *system_text(const ctx *c, unsigned tech, int64_t now_ms, const char
                           (long long)(now_ms / 1000), req_id);
   o += (size_t)snprintf(b + o, cap - o, "%s", sys);
   if ((tech & T_CAPS) && brev) o += (size_t)snprintf(b + o, cap - o, " %s", brev);
-  if (ref && (tech & T_CACHE) == 0) o += (size_t)snprintf(b + o, cap - o, "\n\n%s", ref);
+  if (ref && (tech & T_CACHE) == 0) snprintf(b + o, cap - o, "\n\n%s", ref);
   return b;
 }
 

@@ -44,7 +44,14 @@ static inline uint64_t merge(uint64_t acc, uint64_t val) {
 }
 
 uint64_t tki_hash64(const void *data, size_t len, uint64_t seed) {
-  const unsigned char *p = data ? data : (const void *)"";
+  if (!data) { /* NULL has no bytes: it hashes as the empty input, whatever len says */
+    data = "";
+    len = 0;
+  }
+  const unsigned char *p = data;
+  /* cppcheck pairs the empty input above with len >= 32 below, a path that
+   * cannot happen (len is 0 there); p + len is one past the end otherwise */
+  /* cppcheck-suppress pointerOutOfBoundsCond */
   const unsigned char *end = p + len;
   uint64_t h;
   if (len >= 32) {

@@ -219,8 +219,13 @@ typedef struct mheap {
   uint32_t n;
 } mheap;
 
+/* The key (pr[i], i) as one number: the rank, then the offset. */
+static inline uint64_t mh_key(const mheap *m, uint32_t i) {
+  return (uint64_t)m->pr[i] << 32 | i;
+}
+
 static inline int mh_less(const mheap *m, uint32_t a, uint32_t b) {
-  return m->pr[a] < m->pr[b] || (m->pr[a] == m->pr[b] && a < b);
+  return mh_key(m, a) < mh_key(m, b);
 }
 
 static void mh_place(mheap *m, uint32_t k, uint32_t node) {
@@ -352,14 +357,10 @@ static int merge_piece(const tki_ranks *r, const uint8_t *p, size_t n, uint64_t 
   /* merge into a local sink, then copy out and remember */
   uint32_t ids[SMALL_PIECE];
   sink local = {ids, SMALL_PIECE, 0, UINT64_MAX};
-  if (n <= TREE_MIN || r->n > TREE_RANKS) {
+  if (n <= TREE_MIN || r->n > TREE_RANKS) /* n <= SMALL_PIECE here: longer went to the heap */
     merge_scan(r, p, n, &local);
-  } else if (n <= SMALL_PIECE) {
+  else
     merge_tree(r, p, n, &local);
-  } else {
-    int rc = merge_heap(r, p, n, &local, sc);
-    if (rc) return rc;
-  }
   for (size_t i = 0; i < local.n; i++) emit(o, ids[i]);
   if (e && sc->arena_n + local.n <= MEMO_MAX_IDS) {
     if (sc->arena_n + local.n > sc->arena_cap) {

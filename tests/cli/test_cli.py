@@ -337,6 +337,19 @@ rc, out, err = run(["report"], stdin='{"total":{}}')
 one_line_error("report not an export", rc, err, 2, "meter export")
 rc, out, err = run(["report"], stdin="nope")
 one_line_error("report not JSON", rc, err, 2)
+rc, out, err = run(["report", write("broken.json", '{"total":\n  {"calls": 3,,}}')])
+one_line_error("report names the file, line and column of bad JSON", rc, err, 2,
+               "broken.json: not JSON (line 2, column")
+rc, out, err = run(["report", os.path.join(tmp, "absent.json")])
+one_line_error("report of a missing file", rc, err, 2, "cannot read")
+
+# ---- version ----
+with open(os.path.join(os.environ.get("TKN_SOURCE_ROOT", os.path.join(os.path.dirname(__file__), "..", "..")),
+                       "meson.build")) as f:
+    want_version = next(l.split("'")[1] for l in f if l.strip().startswith("version:"))
+rc, out, err = run(["--version"])
+check("--version prints the library's version", rc == 0 and out.strip() == "tokenomy " + want_version,
+      out)
 
 print(f"{checks - len(failures)}/{checks} checks passed")
 sys.exit(1 if failures else 0)

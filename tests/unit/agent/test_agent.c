@@ -280,6 +280,17 @@ static void new_refuses_missing_complete_model_and_bad_values(void **state) {
   o = base_opts();
   o.retry.max_attempts = 0;
   assert_int_equal(tkn_agent_new(&a, &o, err, sizeof err), TKN_ERR_INVALID);
+  o = base_opts();
+  o.llm.version = 9;
+  assert_int_equal(tkn_agent_new(&a, &o, err, sizeof err), TKN_ERR_VERSION);
+  assert_non_null(strstr(err, "llm callbacks"));
+  o = base_opts();
+  tkn_prune_options po = TKN_PRUNE_OPTIONS_INIT;
+  po.version = 9;
+  o.prune = &po;
+  assert_int_equal(tkn_agent_new(&a, &o, err, sizeof err), TKN_ERR_VERSION);
+  assert_non_null(strstr(err, "prune options"));
+  assert_null(a);
   assert_int_equal(tkn_agent_new(NULL, &o, NULL, 0), TKN_ERR_INVALID);
   tkn_agent_free(NULL);
   assert_string_equal(tkn_agent_errmsg(NULL), "");
@@ -358,6 +369,57 @@ static void response_setters_refuse_bad_input_and_keep_the_old_value(void **stat
   assert_int_equal(tkn_llm_response_usage(NULL, &u), TKN_ERR_INVALID);
   assert_string_equal(tkn_llm_response_content(NULL, NULL), "");
   assert_string_equal(tkn_llm_response_errmsg(NULL), "");
+  tkn_llm_response_free(r);
+}
+
+/* The host may hand over counts it read itself instead of usage JSON. */
+static void response_usage_set_from_counts_reads_back(void **state) {
+  (void)state;
+  tkn_llm_response *r = NULL;
+  assert_int_equal(tkn_llm_response_new(&r), TKN_OK);
+  tkn_usage u = TKN_USAGE_INIT;
+  u.input_tokens = 300;
+  u.cache_read_tokens = 200;
+  u.output_tokens = 40;
+  assert_int_equal(tkn_llm_response_set_usage(r, &u), TKN_OK);
+  tkn_usage got = TKN_USAGE_INIT;
+  assert_int_equal(tkn_llm_response_usage(r, &got), TKN_OK);
+  assert_int_equal(got.input_tokens, 300);
+  assert_int_equal(got.cache_read_tokens, 200);
+  assert_int_equal(got.output_tokens, 40);
+  assert_string_equal(tkn_llm_response_usage_json(r, NULL), ""); /* no JSON was given */
+  assert_int_equal(tkn_llm_response_set_usage(NULL, &u), TKN_ERR_INVALID);
+  tkn_llm_response_free(r);
+}
+
+/* Every getter of a NULL response reads as empty, with a zero length. */
+static void response_getters_of_null_read_empty(void **state) {
+  (void)state;
+  size_t len = 7;
+  assert_string_equal(tkn_llm_response_tool_calls(NULL, &len), "");
+  assert_int_equal(len, 0);
+  len = 7;
+  assert_string_equal(tkn_llm_response_finish_reason(NULL, &len), "");
+  assert_int_equal(len, 0);
+  len = 7;
+  assert_string_equal(tkn_llm_response_usage_json(NULL, &len), "");
+  assert_int_equal(len, 0);
+  len = 7;
+  const char *m = NULL;
+  assert_int_equal(tkn_llm_response_error(NULL, &m, &len), TKN_LLM_FAIL_NONE);
+  assert_string_equal(m, "");
+  assert_int_equal(len, 0);
+}
+
+/* A field longer than TKN_LLM_MAX_FIELD is refused before it is read. */
+static void response_field_over_the_limit_is_refused(void **state) {
+  (void)state;
+  tkn_llm_response *r = NULL;
+  assert_int_equal(tkn_llm_response_new(&r), TKN_OK);
+  assert_int_equal(tkn_llm_response_set_content(r, S("kept")), TKN_OK);
+  assert_int_equal(tkn_llm_response_set_content(r, "x", TKN_LLM_MAX_FIELD + 1), TKN_ERR_LIMIT);
+  assert_non_null(strstr(tkn_llm_response_errmsg(r), "more than"));
+  assert_string_equal(tkn_llm_response_content(r, NULL), "kept");
   tkn_llm_response_free(r);
 }
 
@@ -1187,6 +1249,59 @@ static void tool_results_are_served_from_the_cache(void **state) {
   tkn_toolcache_free(tc);
 }
 
+/* A cacheable tool whose arguments the cache cannot key (not JSON) fails
+ * with the cache's reason, and the tool does not run. */
+static void tool_with_unkeyable_arguments_fails_without_running(void **state) {
+  (void)state;
+  tkn_toolcache *tc = NULL;
+  assert_int_equal(tkn_toolcache_new(&tc, NULL), TKN_OK);
+  assert_int_equal(tkn_toolcache_set_policy(tc, S("lookup"), 1, 0, TKN_TOOLCACHE_SCOPE_SESSION),
+                   TKN_OK);
+  tkn_agent_options o = base_opts();
+  o.toolcache = tc;
+  tkn_agent *a = agent_with(&o);
+  tool_runs = 0;
+  char *v = NULL;
+  size_t vl = 0;
+  int32_t hit = -1;
+  int rc = tkn_agent_tool(a, S("lookup"), S("{\"a\":"), S("s1"), run_tool, NULL, &v, &vl, &hit);
+  assert_int_not_equal(rc, TKN_OK);
+  assert_null(v);
+  assert_int_equal(tool_runs, 0);
+  assert_non_null(strstr(tkn_agent_errmsg(a), "cache lookup failed"));
+  tkn_agent_free(a);
+  tkn_toolcache_free(tc);
+}
+
+/* Creating an agent and adding its pieces under every allocation failure:
+ * each failure is reported, leaks nothing, and leaves the agent usable. */
+static void new_and_pieces_survive_every_allocation_failure(void **state) {
+  (void)state;
+  int done = 0;
+  for (long n = 1; !done && n < 10000; n++) {
+    tt_alloc_install(n);
+    tkn_agent_options o = base_opts();
+    tkn_agent *a = NULL;
+    char err[256] = "";
+    int rc = tkn_agent_new(&a, &o, err, sizeof err);
+    if (rc == TKN_OK)
+      rc = tkn_agent_add_text(a, TKN_SEG_STATIC, TKN_STABILITY_STATIC, S("system"), S("Be brief."));
+    if (rc == TKN_OK) rc = tkn_agent_add_tool(a, S("{\"name\":\"lookup\"}"));
+    if (rc == TKN_OK) {
+      assert_false(tt_alloc.failed);
+      done = 1;
+    } else {
+      assert_int_equal(rc, TKN_ERR_NOMEM);
+      assert_true(tt_alloc.failed);
+      assert_true(strlen(a ? tkn_agent_errmsg(a) : err) > 0);
+    }
+    tkn_agent_free(a);
+    assert_int_equal(tt_alloc.live, 0);
+    tt_alloc_restore();
+  }
+  assert_true(done);
+}
+
 /* ---- results ---- */
 
 static void result_accessors_handle_null(void **state) {
@@ -1263,12 +1378,84 @@ static void turn_survives_every_allocation_failure(void **state) {
   print_message("out-of-memory loop: %ld allocation points\n", iterations);
 }
 
+/* A soft-budget turn summarises through the cheap tier before it answers.
+ * Each allocation it makes may fail: the turn then fails with the error (out
+ * of memory is never hidden behind the extractive summary), leaks nothing,
+ * and leaves the caller's conversation as it was. */
+static void summary_turn_reports_every_allocation_failure(void **state) {
+  (void)state;
+  static const scripted sc[] = {
+      {0, 0, "Summary: ORD-1111 broken lamp, claim open.", "stop",
+       "{\"prompt_tokens\":120,\"completion_tokens\":12}", NULL},
+      {0, 0, "Yes, a refund is possible.", "stop",
+       "{\"prompt_tokens\":80,\"completion_tokens\":8}", NULL}};
+  int done = 0;
+  long iterations = 0;
+  for (long n = 1; !done && n < 200000; n++) {
+    iterations = n;
+    host_reset(&H, sc, 2);
+    tt_alloc_install(0);
+    tkn_budget_options bo = TKN_BUDGET_OPTIONS_INIT;
+    bo.soft_tokens = 10;
+    tkn_budget *b = NULL;
+    assert_int_equal(tkn_budget_new(&b, &bo, NULL, NULL, 0), TKN_OK);
+    tkn_budget_amount spent = TKN_BUDGET_AMOUNT_INIT;
+    spent.input_tokens = 20;
+    assert_int_equal(tkn_budget_charge(b, &spent), TKN_OK);
+    tkn_router *rt = router();
+    tkn_meter *m = NULL;
+    assert_int_equal(tkn_meter_new(&m, NULL), TKN_OK);
+    tkn_agent_options o = base_opts();
+    o.budget = b;
+    o.router = rt;
+    o.meter = m;
+    tkn_prune_options po = TKN_PRUNE_OPTIONS_INIT;
+    po.mode = TKN_PRUNE_SCORE;
+    po.keep_last_turns = 1;
+    o.prune = &po;
+    tkn_agent *a = agent_with(&o);
+    tkn_conv *c = conv_of(LONG_CONV);
+    size_t before_n = tkn_conv_count(c);
+    long before = tt_alloc.count;
+    tt_alloc.fail_at = before + n;
+    tkn_agent_result *r = NULL;
+    int rc = tkn_agent_turn(a, c, NULL, &r);
+    tt_alloc.fail_at = 0;
+    if (rc == TKN_OK) {
+      /* only an optional allocation (the pruner's feature cache) may fail
+       * here: the summary still comes from the cheap tier, not the extract */
+      if (H.n_calls != 2 || H.calls[0].purpose != TKN_LLM_PURPOSE_SUMMARY)
+        fail_msg("allocation %ld failed, yet the turn succeeded without asking for the summary", n);
+      assert_int_equal(stats_of(r).summaries, 1);
+      if (!tt_alloc.failed) done = 1;
+      tkn_agent_result_free(r);
+    } else {
+      assert_null(r);
+      assert_true(tt_alloc.failed);
+      assert_true(strlen(tkn_agent_errmsg(a)) > 0);
+      assert_int_equal(tkn_conv_count(c), before_n);
+    }
+    tkn_conv_free(c);
+    tkn_agent_free(a);
+    tkn_meter_free(m);
+    tkn_router_free(rt);
+    tkn_budget_free(b);
+    assert_int_equal(tt_alloc.live, 0);
+    tt_alloc_restore();
+  }
+  assert_true(done);
+  print_message("out-of-memory loop: %ld allocation points\n", iterations);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_teardown(options_init_agree_with_macros, teardown),
       cmocka_unit_test_teardown(new_refuses_missing_complete_model_and_bad_values, teardown),
       cmocka_unit_test_teardown(response_setters_copy_and_getters_read, teardown),
       cmocka_unit_test_teardown(response_setters_refuse_bad_input_and_keep_the_old_value, teardown),
+      cmocka_unit_test_teardown(response_usage_set_from_counts_reads_back, teardown),
+      cmocka_unit_test_teardown(response_getters_of_null_read_empty, teardown),
+      cmocka_unit_test_teardown(response_field_over_the_limit_is_refused, teardown),
       cmocka_unit_test_teardown(fail_names_cover_every_class, teardown),
       cmocka_unit_test_teardown(turn_calls_the_model_and_appends_the_answer, teardown),
       cmocka_unit_test_teardown(turn_without_host_usage_counts_with_its_tokenizer, teardown),
@@ -1298,8 +1485,11 @@ int main(void) {
       cmocka_unit_test_teardown(every_call_is_metered_with_its_attribution, teardown),
       cmocka_unit_test_teardown(tool_calls_finish_the_turn_and_join_the_history, teardown),
       cmocka_unit_test_teardown(tool_results_are_served_from_the_cache, teardown),
+      cmocka_unit_test_teardown(tool_with_unkeyable_arguments_fails_without_running, teardown),
+      cmocka_unit_test_teardown(new_and_pieces_survive_every_allocation_failure, teardown),
       cmocka_unit_test_teardown(result_accessors_handle_null, teardown),
       cmocka_unit_test_teardown(turn_survives_every_allocation_failure, teardown),
+      cmocka_unit_test_teardown(summary_turn_reports_every_allocation_failure, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -24,7 +24,7 @@ static struct {
   struct { char id[64]; int64_t a[2]; int open; } res[MAXR];
   char done[MAXR][64];
   int nres, ndone;
-  char kv_key[MAXKV][256], kv_val[MAXKV][512];
+  char kv_key[MAXKV][256], kv_val[MAXKV][8192];
   size_t kv_len[MAXKV];
   int nkv;
   char ctr_key[MAXKV][256];
@@ -130,7 +130,7 @@ static int f_set(void *user, const char *key, size_t key_len, const char *v, siz
                  int64_t ttl, char *err, size_t errlen) {
   FAIL_PRE;
   (void)ttl;
-  assert_true(key_len < 256 && vl <= 512);
+  assert_true(key_len < 256 && vl <= sizeof F.kv_val[0]);
   int i = kv_find(key, key_len);
   if (i < 0) {
     assert_true(F.nkv < MAXKV);
@@ -448,6 +448,98 @@ static void meter_scenario_survives_out_of_memory(void **state) {
   }
 }
 
+static void a_failed_store_commit_leaves_the_reservation_to_commit_again(void **state) {
+  (void)state;
+  tkn_store st = fake();
+  tkn_budget *b;
+  assert_int_equal(new_budget(&b, &st, 0), TKN_OK);
+  tkn_budget_amount x = tokens(300);
+  tkn_budget_reservation *r;
+  assert_int_equal(tkn_budget_reserve(b, &x, &r), TKN_OK);
+  F.fail = TKN_ERR_IO;
+  tkn_budget_amount spent = tokens(250);
+  assert_int_equal(tkn_budget_commit(r, &spent), TKN_ERR_IO);
+  assert_non_null(strstr(tkn_budget_errmsg(b), "store commit failed"));
+  assert_int_equal(F.c[0], 0);
+  F.fail = 0;
+  assert_int_equal(tkn_budget_commit(r, &spent), TKN_OK); /* counted once, now */
+  assert_int_equal(F.c[0], 250);
+  assert_int_equal(F.r[0], 0);
+  tkn_budget_free(b);
+}
+
+static void a_daily_shared_budget_wants_an_offset_within_a_day(void **state) {
+  (void)state;
+  tkn_store st = fake();
+  tkn_budget_options o = TKN_BUDGET_OPTIONS_INIT;
+  o.period = TKN_BUDGET_PERIOD_DAY;
+  o.utc_offset_seconds = 86400;
+  tkn_budget_shared_options so = TKN_BUDGET_SHARED_OPTIONS_INIT;
+  so.key = "k";
+  so.key_len = 1;
+  char err[512];
+  tkn_budget *b = NULL;
+  assert_int_equal(tkn_budget_new_shared(&b, &o, &so, &st, NULL, err, sizeof err),
+                   TKN_ERR_INVALID);
+  assert_null(b);
+  assert_non_null(strstr(err, "utc_offset_seconds"));
+  o.utc_offset_seconds = -3600;
+  assert_int_equal(tkn_budget_new_shared(&b, &o, &so, &st, NULL, err, sizeof err), TKN_OK);
+  tkn_budget_free(b);
+}
+
+/* The first read of a stored value takes a few KiB; a longer value is read
+ * again with room for it, whole. */
+static void a_stored_value_longer_than_the_first_read_comes_back_whole(void **state) {
+  (void)state;
+  tkn_store st = fake();
+  static char big[6000];
+  for (size_t i = 0; i < sizeof big; i++) big[i] = (char)('a' + i % 26);
+  tkn_toolcache *a, *b;
+  assert_int_equal(tkn_toolcache_new(&a, NULL), TKN_OK);
+  assert_int_equal(tkn_toolcache_new(&b, NULL), TKN_OK);
+  assert_int_equal(tkn_toolcache_set_policy(a, "t", 1, 1, 0, TKN_TOOLCACHE_SCOPE_GLOBAL), TKN_OK);
+  assert_int_equal(tkn_toolcache_set_policy(b, "t", 1, 1, 0, TKN_TOOLCACHE_SCOPE_GLOBAL), TKN_OK);
+  assert_int_equal(tkn_toolcache_set_store(a, &st, "p", 1), TKN_OK);
+  assert_int_equal(tkn_toolcache_set_store(b, &st, "p", 1), TKN_OK);
+  assert_int_equal(tkn_toolcache_put(a, "t", 1, "{}", 2, NULL, 0, big, sizeof big, 1500), TKN_OK);
+  char *v = NULL;
+  size_t vl = 0;
+  assert_int_equal(tkn_toolcache_get(b, "t", 1, "{}", 2, NULL, 0, &v, &vl), TKN_OK); /* via the store */
+  assert_int_equal(vl, sizeof big);
+  assert_memory_equal(v, big, sizeof big);
+  tkn_free(v);
+  tkn_toolcache_free(a);
+  tkn_toolcache_free(b);
+}
+
+static void meter_store_arguments_are_checked(void **state) {
+  (void)state;
+  tkn_store st = fake();
+  tkn_meter *m = NULL;
+  assert_int_equal(tkn_meter_new(&m, NULL), TKN_OK);
+  tkn_meter_stats s = TKN_METER_STATS_INIT;
+  assert_int_equal(tkn_meter_shared_stats(m, TKN_METER_TOTAL, NULL, 0, &s), TKN_ERR_STATE);
+  assert_int_equal(tkn_meter_set_store(m, &st, NULL, 0), TKN_ERR_INVALID);
+  char why[256];
+  tkn_meter_errmsg(m, why, sizeof why);
+  assert_non_null(strstr(why, "prefix"));
+  static char long_prefix[300];
+  memset(long_prefix, 'p', sizeof long_prefix);
+  assert_int_equal(tkn_meter_set_store(m, &st, long_prefix, sizeof long_prefix), TKN_ERR_INVALID);
+  assert_int_equal(tkn_meter_set_store(m, &st, "p", 1), TKN_OK);
+  s.version = 99;
+  assert_int_equal(tkn_meter_shared_stats(m, TKN_METER_TOTAL, NULL, 0, &s), TKN_ERR_VERSION);
+  s.version = TKN_METER_STATS_VERSION;
+  assert_int_equal(tkn_meter_shared_stats(m, TKN_METER__DIMENSIONS, NULL, 0, &s), TKN_ERR_INVALID);
+  assert_int_equal(tkn_meter_shared_stats(m, TKN_METER_TOTAL, NULL, 3, &s), TKN_ERR_INVALID);
+  assert_int_equal(tkn_meter_shared_stats(m, TKN_METER_TOTAL, long_prefix, sizeof long_prefix, &s),
+                   TKN_ERR_INVALID);
+  assert_int_equal(tkn_meter_shared_stats(m, TKN_METER_TOTAL, NULL, 0, NULL), TKN_ERR_INVALID);
+  assert_int_equal(tkn_meter_shared_stats(m, TKN_METER_TOTAL, NULL, 0, &s), TKN_OK);
+  tkn_meter_free(m);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(options_inits_agree_with_their_macros),
@@ -460,6 +552,10 @@ int main(void) {
       cmocka_unit_test(tool_cache_scenario_survives_out_of_memory),
       cmocka_unit_test(a_store_value_for_another_key_is_a_miss),
       cmocka_unit_test(meter_scenario_survives_out_of_memory),
+      cmocka_unit_test(a_failed_store_commit_leaves_the_reservation_to_commit_again),
+      cmocka_unit_test(a_daily_shared_budget_wants_an_offset_within_a_day),
+      cmocka_unit_test(a_stored_value_longer_than_the_first_read_comes_back_whole),
+      cmocka_unit_test(meter_store_arguments_are_checked),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

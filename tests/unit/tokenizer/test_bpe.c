@@ -99,6 +99,70 @@ static void count_equals_number_of_ids_on_golden(void **state) {
   cJSON_Delete(root);
 }
 
+/* Counting takes shortcuts that encoding does not (no ids are kept, merged
+ * pieces are remembered once a text has many): on a long text whose rare
+ * words repeat, with runs of letters longer than 64 bytes, the count is
+ * still the number of ids, and the ids decode back to the text. */
+static void count_agrees_with_encode_on_repeated_rare_words(void **state) {
+  (void)state;
+  static const char *words[] = {" zqxvbn", " plokijuhygt", " wxqzjkvbnm", " mnbvqzxj",
+                                " qwxzkjhgfdsapoiu", " ytrewqzxv", " kkjjhhggffdd", " zzyyxxwwvvuu"};
+  char *t = NULL;
+  size_t len = 0, cap = 0;
+  for (int i = 0; i < 600; i++) {
+    const char *w = words[(i * 7 + i / 3) % 8];
+    size_t wl = strlen(w);
+    if (len + wl + 200 > cap) {
+      cap = cap ? cap * 2 : 4096;
+      t = realloc(t, cap);
+      assert_non_null(t);
+    }
+    memcpy(t + len, w, wl);
+    len += wl;
+    if (i % 97 == 0) { /* a run of 130 letters: one piece, merged by the heap */
+      t[len++] = ' ';
+      for (int k = 0; k < 130; k++) t[len++] = (char)('a' + (k * 11 + i) % 26);
+    }
+  }
+  for (int e = 0; e < 2; e++) {
+    tkn_tokenizer *tok = make(k_encodings[e]);
+    int64_t counted = -1;
+    assert_int_equal(tkn_tokenizer_count(tok, t, len, &counted), TKN_OK);
+    uint32_t *ids = NULL;
+    size_t n = 0;
+    assert_int_equal(tkn_tokenizer_encode_alloc(tok, t, len, NULL, &ids, &n), TKN_OK);
+    assert_int_equal(counted, (int64_t)n);
+    char *back = NULL;
+    size_t bl = 0;
+    assert_int_equal(tkn_tokenizer_decode(tok, ids, n, &back, &bl), TKN_OK);
+    assert_int_equal(bl, len);
+    assert_memory_equal(back, t, len);
+    tkn_free(back);
+    tkn_free(ids);
+    tkn_tokenizer_free(tok);
+  }
+  free(t);
+}
+
+/* A text of 4 GiB or more is refused by its length, before it is read. */
+static void text_over_4_gib_is_refused_by_its_length(void **state) {
+  (void)state;
+  if (sizeof(size_t) < 8) skip();
+  tkn_tokenizer *tok = make("cl100k_base");
+  char err[128] = "";
+  tkn_encode_options o = TKN_ENCODE_OPTIONS_INIT;
+  o.errbuf = err;
+  o.errlen = sizeof err;
+  size_t n = 0;
+  const char *one = "x";
+  size_t huge = (size_t)UINT32_MAX + 1;
+  assert_int_equal(tkn_tokenizer_encode(tok, one, huge, &o, NULL, 0, &n), TKN_ERR_LIMIT);
+  assert_non_null(strstr(err, "4 GiB"));
+  int64_t c = 0;
+  assert_int_equal(tkn_tokenizer_count(tok, one, huge, &c), TKN_ERR_LIMIT);
+  tkn_tokenizer_free(tok);
+}
+
 static void decode_gives_back_the_text(void **state) {
   (void)state;
   cJSON *root = load_golden();
@@ -653,6 +717,8 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(golden_ids_match_tiktoken),
       cmocka_unit_test(count_equals_number_of_ids_on_golden),
+      cmocka_unit_test(count_agrees_with_encode_on_repeated_rare_words),
+      cmocka_unit_test(text_over_4_gib_is_refused_by_its_length),
       cmocka_unit_test(decode_gives_back_the_text),
       cmocka_unit_test(models_map_to_their_encodings),
       cmocka_unit_test(new_for_model_makes_the_models_encoding),
