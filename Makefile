@@ -40,7 +40,7 @@ lint: all
 
 # Regenerate the ABI baseline on purpose, after an intended ABI change.
 abi-baseline: all
-	abidw --no-corpus-path --no-show-locs --headers-dir include/tokenomy \
+	abidw --no-corpus-path --no-show-locs --no-comp-dir-path --short-locs --headers-dir include/tokenomy \
 	  --out-file tests/abi/tokenomy.abi $(BUILD)/libtokenomy.so
 
 install: all

@@ -7,7 +7,7 @@ set -u
 lib=$1 headers=$2 base=$3
 tmp=$(mktemp) || exit 1
 trap 'rm -f "$tmp"' EXIT
-abidw --no-corpus-path --no-show-locs --headers-dir "$headers" --out-file "$tmp" "$lib" || exit 1
+abidw --no-corpus-path --no-show-locs --no-comp-dir-path --short-locs --headers-dir "$headers" --out-file "$tmp" "$lib" || exit 1
 abidiff --no-show-locs --headers-dir2 "$headers" "$base" "$tmp"
 rc=$?
 if [ $((rc & 3)) -ne 0 ]; then
