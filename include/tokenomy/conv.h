@@ -25,7 +25,10 @@
  *    fail with TKN_ERR_SCHEMA naming messages[i].tool_calls[j].arguments;
  *    empty arguments become {}); consecutive tool messages become one user
  *    message of tool_result blocks; image_url parts become image blocks;
- *    "name" has no Anthropic form and is left out.
+ *    "name" has no Anthropic form and is left out.  What Anthropic cannot
+ *    hold fails with TKN_ERR_UNSUPPORTED naming messages[i].content[j]: a
+ *    non-text part in a system or developer message, and a content part
+ *    typed tool_use or tool_result in OpenAI content.
  *  - Anthropic -> OpenAI: "system" becomes one system message; text and
  *    tool_use blocks become content (a string for a single text block, null
  *    when there is none beside tool calls) and tool_calls (input written as
@@ -36,6 +39,8 @@
  *    an object; Anthropic as an object when there is a system message or it
  *    was read as one.
  *  - pinned is tokenomy's own flag: it is never written.
+ *  - An object with a key twice is read as its last occurrence, as the
+ *    writer (canonical JSON) keeps it.
  *
  * Errors (the text in tkn_conv_errmsg, one line): malformed JSON gives line,
  * column and byte offset (TKN_ERR_PARSE); bad UTF-8 its byte offset
