@@ -367,6 +367,29 @@ static int amount_text(tkn_redis *r, int64_t v, int allow_negative, char *out, c
 
 /* ---- the store callbacks ---- */
 
+/* The arguments reserve and commit share: EVALSHA (the sha is filled in by
+ * command()), the budget's four keys (the last one per reservation id), the
+ * id, then n and two numbers.  Returns how many arguments it wrote. */
+static int id_script_head(tkn_redis *r, const char *key, size_t key_len, const char *id,
+                          uint32_t n, int64_t x, int64_t y, char kb[4][KEYBUF], char num[][24],
+                          const char **argv, size_t *lens) {
+  static const char *const suffix[4] = {":b", ":res", ":exp", ":done:"};
+  int a = 0;
+  argv[a] = "EVALSHA", lens[a++] = 7;
+  argv[a] = "", lens[a++] = 0;
+  argv[a] = "4", lens[a++] = 1;
+  for (int k = 0; k < 4; k++) {
+    lens[a] = key_of(r, key, key_len, suffix[k], k == 3 ? id : NULL, kb[k]);
+    argv[a++] = kb[k];
+  }
+  argv[a] = id, lens[a++] = strlen(id);
+  snprintf(num[0], 24, "%u", n);
+  snprintf(num[1], 24, "%lld", (long long)x);
+  snprintf(num[2], 24, "%lld", (long long)y);
+  for (int k = 0; k < 3; k++) argv[a] = num[k], lens[a++] = strlen(num[k]);
+  return a;
+}
+
 static int st_reserve(void *user, const char *key, size_t key_len, const char *id, uint32_t n,
                       const int64_t *amounts, const int64_t *limits, int64_t lease_ms,
                       int64_t ttl_seconds, int64_t *used, char *err, size_t errlen) {
@@ -378,20 +401,7 @@ static int st_reserve(void *user, const char *key, size_t key_len, const char *i
   char kb[4][KEYBUF], num[2 * TKN_STORE_MAX_N + 4][24];
   const char *argv[6 + 4 + 2 * TKN_STORE_MAX_N];
   size_t lens[6 + 4 + 2 * TKN_STORE_MAX_N];
-  int a = 0;
-  argv[a] = "EVALSHA", lens[a++] = 7;
-  argv[a] = "", lens[a++] = 0;
-  argv[a] = "4", lens[a++] = 1;
-  static const char *const suffix[4] = {":b", ":res", ":exp", ":done:"};
-  for (int k = 0; k < 4; k++) {
-    lens[a] = key_of(r, key, key_len, suffix[k], k == 3 ? id : NULL, kb[k]);
-    argv[a++] = kb[k];
-  }
-  argv[a] = id, lens[a++] = strlen(id);
-  snprintf(num[0], 24, "%u", n);
-  snprintf(num[1], 24, "%lld", (long long)lease_ms);
-  snprintf(num[2], 24, "%lld", (long long)ttl_seconds);
-  for (int k = 0; k < 3; k++) argv[a] = num[k], lens[a++] = strlen(num[k]);
+  int a = id_script_head(r, key, key_len, id, n, lease_ms, ttl_seconds, kb, num, argv, lens);
   for (uint32_t i = 0; i < n; i++) {
     if ((rc = amount_text(r, amounts[i], 0, num[3 + i], err, errlen)) != TKN_OK) return rc;
     argv[a] = num[3 + i], lens[a++] = strlen(num[3 + i]);
@@ -426,20 +436,7 @@ static int st_commit(void *user, const char *key, size_t key_len, const char *id
   char kb[4][KEYBUF], num[TKN_STORE_MAX_N + 3][24];
   const char *argv[7 + 3 + TKN_STORE_MAX_N];
   size_t lens[7 + 3 + TKN_STORE_MAX_N];
-  int a = 0;
-  argv[a] = "EVALSHA", lens[a++] = 7;
-  argv[a] = "", lens[a++] = 0;
-  argv[a] = "4", lens[a++] = 1;
-  static const char *const suffix[4] = {":b", ":res", ":exp", ":done:"};
-  for (int k = 0; k < 4; k++) {
-    lens[a] = key_of(r, key, key_len, suffix[k], k == 3 ? id : NULL, kb[k]);
-    argv[a++] = kb[k];
-  }
-  argv[a] = id, lens[a++] = strlen(id);
-  snprintf(num[0], 24, "%u", n);
-  snprintf(num[1], 24, "%lld", (long long)id_ttl_seconds);
-  snprintf(num[2], 24, "%lld", (long long)ttl_seconds);
-  for (int k = 0; k < 3; k++) argv[a] = num[k], lens[a++] = strlen(num[k]);
+  int a = id_script_head(r, key, key_len, id, n, id_ttl_seconds, ttl_seconds, kb, num, argv, lens);
   for (uint32_t i = 0; i < n; i++) {
     if ((rc = amount_text(r, actual[i], 0, num[3 + i], err, errlen)) != TKN_OK) return rc;
     argv[a] = num[3 + i], lens[a++] = strlen(num[3 + i]);
