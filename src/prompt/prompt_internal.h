@@ -22,6 +22,11 @@ int tki_prompt_lint(const char *text, size_t len, uint32_t mask, uint32_t segmen
 /* Append s as a JSON string literal: the same bytes as tki_buf_json_string,
  * faster on long texts. */
 int tki_prompt_json_string(tki_buf *b, const char *s, size_t len);
+/* The index of the first byte of s[i, len) that a JSON string literal must
+ * escape (< 0x20, '"', '\\'), or len if there is none. */
+size_t tki_prompt_json_special(const char *s, size_t i, size_t len);
+/* The escape of such a byte, written to out; returns its length (2 or 6). */
+size_t tki_prompt_json_escape(unsigned char c, char out[6]);
 
 /* A tool definition, canonical. */
 typedef struct tki_ptool {
