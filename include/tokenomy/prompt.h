@@ -301,6 +301,16 @@ TKN_API int tkn_prompt_breakpoints(const tkn_prompt *p, int64_t min_cache_tokens
  * On failure the reason is copied to errbuf (may be NULL). */
 TKN_API int tkn_prompt_render(const tkn_prompt *p, const tkn_render_options *opts, char **out,
                               size_t *out_len, char *errbuf, size_t errlen);
+/* The same body written into the caller's buffer [buf, buf+cap), so that a
+ * host can reuse one buffer for every request; nothing is allocated.
+ * *out_len receives the body's length without its NUL, also when the buffer
+ * is too small: the call then returns TKN_ERR_TOO_SMALL (buf's contents are
+ * unspecified) and a buffer of *out_len + 1 bytes suffices for the same
+ * prompt and options.  buf may be NULL when cap is 0 (a sizing call).  The
+ * other errors are tkn_prompt_render's, reported before TKN_ERR_TOO_SMALL;
+ * TKN_ERR_INVALID if out_len is NULL. */
+TKN_API int tkn_prompt_render_into(const tkn_prompt *p, const tkn_render_options *opts, char *buf,
+                                   size_t cap, size_t *out_len, char *errbuf, size_t errlen);
 
 #ifdef __cplusplus
 }

@@ -95,32 +95,95 @@ int tkn_prompt_breakpoints(const tkn_prompt *p, int64_t min_cache_tokens,
 
 /* ---- rendering ---- */
 
+/* The output: bytes go to [buf, buf+cap) while they fit, and len counts all
+ * of them, so one pass both writes a body that fits and measures one that
+ * does not (like snprintf).  Rendering allocates nothing. */
+typedef struct rw {
+  char *buf;
+  size_t cap;
+  size_t len;
+} rw;
+
+static void rw_put(rw *w, const char *s, size_t n) {
+  if (w->len < w->cap) {
+    size_t room = w->cap - w->len;
+    memcpy(w->buf + w->len, s, n < room ? n : room);
+  }
+  w->len = n > SIZE_MAX - w->len ? SIZE_MAX : w->len + n;
+}
+
+/* a string literal */
+#define RW_LIT(w, lit) rw_put((w), (lit), sizeof(lit) - 1)
+
+static void rw_putc(rw *w, char ch) {
+  if (w->len < w->cap) w->buf[w->len] = ch;
+  if (w->len < SIZE_MAX) w->len++;
+}
+
+static void rw_i64(rw *w, int64_t v) {
+  char tmp[24];
+  size_t n = 0;
+  uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+  do {
+    tmp[sizeof tmp - ++n] = (char)('0' + u % 10);
+    u /= 10;
+  } while (u);
+  if (v < 0) tmp[sizeof tmp - ++n] = '-';
+  rw_put(w, tmp + sizeof tmp - n, n);
+}
+
+/* s as a JSON string literal (the bytes of tki_prompt_json_string). */
+static void rw_json_string(rw *w, const char *s, size_t len) {
+  rw_putc(w, '"');
+  size_t start = 0;
+  for (;;) {
+    size_t i = tki_prompt_json_special(s, start, len);
+    if (i > start) rw_put(w, s + start, i - start);
+    if (i == len) break;
+    char esc[6];
+    rw_put(w, esc, tki_prompt_json_escape((unsigned char)s[i], esc));
+    start = i + 1;
+  }
+  rw_putc(w, '"');
+}
+
 typedef struct render_ctx {
   const tkn_prompt *p;
   const tkn_render_options *o;
-  tki_buf *out;
-  int8_t *bp; /* per block: -1 none, else the breakpoint's TTL (Anthropic) */
+  rw *out;
+  /* Anthropic: the breakpoints (block indices ascending, their TTLs) */
+  uint32_t bp_block[4], bp_ttl[4];
+  size_t nbp;
   char err[TKI_ERRLEN];
 } render_ctx;
 
 static const char *arena(const render_ctx *c, size_t off) { return c->p->arena + off; }
 
+/* The TTL of the breakpoint at `block`, or -1 if there is none. */
+static int breakpoint_at(const render_ctx *c, uint32_t block) {
+  for (size_t i = 0; i < c->nbp; i++)
+    if (c->bp_block[i] == block) return (int)c->bp_ttl[i];
+  return -1;
+}
+
 static void put_cache_control(render_ctx *c, uint32_t block) {
-  if (!c->bp || c->bp[block] < 0) return;
-  tki_buf_puts(c->out, c->bp[block] == TKN_CACHE_TTL_1H
-                           ? ",\"cache_control\":{\"type\":\"ephemeral\",\"ttl\":\"1h\"}"
-                           : ",\"cache_control\":{\"type\":\"ephemeral\"}");
+  int ttl = breakpoint_at(c, block);
+  if (ttl < 0) return;
+  if (ttl == TKN_CACHE_TTL_1H)
+    RW_LIT(c->out, ",\"cache_control\":{\"type\":\"ephemeral\",\"ttl\":\"1h\"}");
+  else
+    RW_LIT(c->out, ",\"cache_control\":{\"type\":\"ephemeral\"}");
 }
 
 /* {"type":"text","text":...[,cache_control]} of text segment si. */
 static void put_text_block(render_ctx *c, const tki_aseg *s, int *first) {
   const tki_block *blk = &c->p->blocks[s->first_block];
-  if (!*first) tki_buf_putc(c->out, ',');
+  if (!*first) rw_putc(c->out, ',');
   *first = 0;
-  tki_buf_puts(c->out, "{\"type\":\"text\",\"text\":");
-  tki_prompt_json_string(c->out, arena(c, blk->off), blk->len);
+  RW_LIT(c->out, "{\"type\":\"text\",\"text\":");
+  rw_json_string(c->out, arena(c, blk->off), blk->len);
   put_cache_control(c, s->first_block);
-  tki_buf_putc(c->out, '}');
+  rw_putc(c->out, '}');
 }
 
 static int is_text_seg(const tki_aseg *s) {
@@ -147,76 +210,89 @@ static size_t count_text_segments(const tkn_prompt *p, size_t from, size_t to) {
 static void put_tools(render_ctx *c, int anthropic) {
   const tkn_prompt *p = c->p;
   if (!p->ntools) return;
-  tki_buf *o = c->out;
-  tki_buf_puts(o, ",\"tools\":[");
+  rw *o = c->out;
+  RW_LIT(o, ",\"tools\":[");
   uint32_t first_block = 0;
   for (size_t si = 0; si < p->nseg; si++)
     if (p->segs[si].kind == TKN_SEG_TOOLS) first_block = p->segs[si].first_block;
   for (size_t i = 0; i < p->ntools; i++) {
     const tki_atool *t = &p->tools[i];
-    if (i) tki_buf_putc(o, ',');
-    tki_buf_puts(o, anthropic ? "{\"name\":" : "{\"type\":\"function\",\"function\":{\"name\":");
-    tki_prompt_json_string(o, arena(c, t->name_off), t->name_len);
+    if (i) rw_putc(o, ',');
+    if (anthropic)
+      RW_LIT(o, "{\"name\":");
+    else
+      RW_LIT(o, "{\"type\":\"function\",\"function\":{\"name\":");
+    rw_json_string(o, arena(c, t->name_off), t->name_len);
     if (t->has_desc) {
-      tki_buf_puts(o, ",\"description\":");
-      tki_prompt_json_string(o, arena(c, t->desc_off), t->desc_len);
+      RW_LIT(o, ",\"description\":");
+      rw_json_string(o, arena(c, t->desc_off), t->desc_len);
     }
     if (t->has_params) {
-      tki_buf_puts(o, anthropic ? ",\"input_schema\":" : ",\"parameters\":");
-      tki_buf_append(o, arena(c, t->params_off), t->params_len);
+      if (anthropic)
+        RW_LIT(o, ",\"input_schema\":");
+      else
+        RW_LIT(o, ",\"parameters\":");
+      rw_put(o, arena(c, t->params_off), t->params_len);
     } else if (anthropic) {
-      tki_buf_puts(o, ",\"input_schema\":{\"type\":\"object\",\"properties\":{}}");
+      RW_LIT(o, ",\"input_schema\":{\"type\":\"object\",\"properties\":{}}");
     }
-    if (anthropic) put_cache_control(c, first_block + (uint32_t)i);
-    tki_buf_puts(o, anthropic ? "}" : "}}");
+    if (anthropic) {
+      put_cache_control(c, first_block + (uint32_t)i);
+      rw_putc(o, '}');
+    } else {
+      RW_LIT(o, "}}");
+    }
   }
-  tki_buf_putc(o, ']');
+  rw_putc(o, ']');
 }
 
 static int render_openai(render_ctx *c) {
   const tkn_prompt *p = c->p;
   const tkn_render_options *o = c->o;
-  tki_buf *out = c->out;
+  rw *out = c->out;
   size_t pre = count_text_segments(p, 0, p->split_seg);
   size_t post = count_text_segments(p, p->split_seg, p->nseg);
   size_t nhist = p->history_seg == TKN_PROMPT_NONE ? 0 : p->segs[p->history_seg].block_count;
   if (pre == 0 && nhist == 0 && post == 0)
     return tki_err(c->err, TKN_ERR_STATE, "prompt: nothing to send: no message and no text");
-  tki_buf_puts(out, "{\"model\":");
-  tki_prompt_json_string(out, o->model, o->model_len);
-  tki_buf_puts(out, ",\"messages\":[");
+  RW_LIT(out, "{\"model\":");
+  rw_json_string(out, o->model, o->model_len);
+  RW_LIT(out, ",\"messages\":[");
   int first_msg = 1;
   if (pre) {
-    tki_buf_puts(out, "{\"role\":\"system\",\"content\":[");
+    RW_LIT(out, "{\"role\":\"system\",\"content\":[");
     int first = 1;
     put_text_segments(c, 0, p->split_seg, &first);
-    tki_buf_puts(out, "]}");
+    RW_LIT(out, "]}");
     first_msg = 0;
   }
   if (nhist) {
     const tki_aseg *h = &p->segs[p->history_seg];
     for (uint32_t k = 0; k < h->block_count; k++) {
       const tki_block *blk = &p->blocks[h->first_block + k];
-      if (!first_msg) tki_buf_putc(out, ',');
+      if (!first_msg) rw_putc(out, ',');
       first_msg = 0;
-      tki_buf_append(out, arena(c, blk->off), blk->len);
+      rw_put(out, arena(c, blk->off), blk->len);
     }
   }
   if (post) {
-    if (!first_msg) tki_buf_putc(out, ',');
-    tki_buf_puts(out, "{\"role\":\"user\",\"content\":[");
+    if (!first_msg) rw_putc(out, ',');
+    RW_LIT(out, "{\"role\":\"user\",\"content\":[");
     int first = 1;
     put_text_segments(c, p->split_seg, p->nseg, &first);
-    tki_buf_puts(out, "]}");
+    RW_LIT(out, "]}");
   }
-  tki_buf_putc(out, ']');
+  rw_putc(out, ']');
   put_tools(c, 0);
-  if (o->max_tokens > 0) tki_buf_printf(out, ",\"max_completion_tokens\":%lld", (long long)o->max_tokens);
-  if (o->cache_key) {
-    tki_buf_puts(out, ",\"prompt_cache_key\":");
-    tki_prompt_json_string(out, o->cache_key, o->cache_key_len);
+  if (o->max_tokens > 0) {
+    RW_LIT(out, ",\"max_completion_tokens\":");
+    rw_i64(out, o->max_tokens);
   }
-  tki_buf_putc(out, '}');
+  if (o->cache_key) {
+    RW_LIT(out, ",\"prompt_cache_key\":");
+    rw_json_string(out, o->cache_key, o->cache_key_len);
+  }
+  rw_putc(out, '}');
   return TKN_OK;
 }
 
@@ -225,28 +301,28 @@ static int render_openai(render_ctx *c) {
 static void put_an_blocks(render_ctx *c, uint32_t k) {
   const tki_block *blk = &c->p->blocks[k];
   if (blk->an_simple) {
-    tki_buf_puts(c->out, "{\"text\":");
-    tki_buf_append(c->out, arena(c, blk->esc_off), blk->esc_len);
-    tki_buf_puts(c->out, ",\"type\":\"text\"");
+    RW_LIT(c->out, "{\"text\":");
+    rw_put(c->out, arena(c, blk->esc_off), blk->esc_len);
+    RW_LIT(c->out, ",\"type\":\"text\"");
     put_cache_control(c, k);
-    tki_buf_putc(c->out, '}');
+    rw_putc(c->out, '}');
     return;
   }
   const char *s = arena(c, blk->an_off);
-  if (c->bp[k] < 0) {
-    tki_buf_append(c->out, s, blk->an_len);
+  if (breakpoint_at(c, k) < 0) {
+    rw_put(c->out, s, blk->an_len);
     return;
   }
-  tki_buf_append(c->out, s, blk->an_len - 1); /* up to the last block's '}' */
+  rw_put(c->out, s, blk->an_len - 1); /* up to the last block's '}' */
   put_cache_control(c, k);
-  tki_buf_putc(c->out, '}');
+  rw_putc(c->out, '}');
 }
 
 static int put_an_messages(render_ctx *c, int *first_msg) {
   const tkn_prompt *p = c->p;
   if (p->history_seg == TKN_PROMPT_NONE) return TKN_OK;
   const tki_aseg *h = &p->segs[p->history_seg];
-  tki_buf *out = c->out;
+  rw *out = c->out;
   int open_tool = 0;
   for (uint32_t k = h->first_block; k < h->first_block + h->block_count; k++) {
     const tki_block *blk = &p->blocks[k];
@@ -262,41 +338,39 @@ static int put_an_messages(render_ctx *c, int *first_msg) {
                      "object",
                      blk->item, (int)blk->an_bad_args);
     if (open_tool && blk->an_tool_result) {
-      tki_buf_putc(out, ',');
+      rw_putc(out, ',');
     } else {
-      if (open_tool) tki_buf_puts(out, "]}");
-      if (!*first_msg) tki_buf_putc(out, ',');
+      if (open_tool) RW_LIT(out, "]}");
+      if (!*first_msg) rw_putc(out, ',');
       *first_msg = 0;
-      tki_buf_puts(out, blk->an_role == TKI_AN_ASSISTANT ? "{\"role\":\"assistant\",\"content\":["
-                                                         : "{\"role\":\"user\",\"content\":[");
+      if (blk->an_role == TKI_AN_ASSISTANT)
+        RW_LIT(out, "{\"role\":\"assistant\",\"content\":[");
+      else
+        RW_LIT(out, "{\"role\":\"user\",\"content\":[");
     }
     put_an_blocks(c, k);
     open_tool = blk->an_tool_result;
-    if (!open_tool) tki_buf_puts(out, "]}");
+    if (!open_tool) RW_LIT(out, "]}");
   }
-  if (open_tool) tki_buf_puts(out, "]}");
+  if (open_tool) RW_LIT(out, "]}");
   return TKN_OK;
 }
 
 static int render_anthropic(render_ctx *c) {
   const tkn_prompt *p = c->p;
   const tkn_render_options *o = c->o;
-  tki_buf *out = c->out;
+  rw *out = c->out;
   if (o->max_tokens <= 0)
     return tki_err(c->err, TKN_ERR_INVALID, "prompt: Anthropic needs max_tokens > 0");
   int64_t min = o->min_cache_tokens ? o->min_cache_tokens
                                     : tkn_prompt_min_cache_tokens(TKN_FORMAT_ANTHROPIC, o->model,
                                                                   o->model_len);
-  uint32_t bpb[TKN_PROMPT_MAX_SEGMENTS], bpt[TKN_PROMPT_MAX_SEGMENTS];
-  size_t nbp = tki_prompt_breakpoints(p, min, o->max_breakpoints, bpb, bpt);
-  c->bp = tki_malloc(p->nblock ? p->nblock : 1);
-  if (!c->bp) return tki_err(c->err, TKN_ERR_NOMEM, "prompt: out of memory rendering");
-  memset(c->bp, -1, p->nblock);
-  for (size_t i = 0; i < nbp; i++) c->bp[bpb[i]] = (int8_t)bpt[i];
+  c->nbp = tki_prompt_breakpoints(p, min, o->max_breakpoints, c->bp_block, c->bp_ttl);
 
-  tki_buf_puts(out, "{\"model\":");
-  tki_prompt_json_string(out, o->model, o->model_len);
-  tki_buf_printf(out, ",\"max_tokens\":%lld", (long long)o->max_tokens);
+  RW_LIT(out, "{\"model\":");
+  rw_json_string(out, o->model, o->model_len);
+  RW_LIT(out, ",\"max_tokens\":");
+  rw_i64(out, o->max_tokens);
   put_tools(c, 1);
   /* system: text segments before the history, then its leading system messages */
   int first = 1;
@@ -305,35 +379,35 @@ static int render_anthropic(render_ctx *c) {
   for (uint32_t k = 0; h && k < h->block_count; k++)
     nsys += p->blocks[h->first_block + k].an_role == TKI_AN_SYSTEM;
   if (nsys) {
-    tki_buf_puts(out, ",\"system\":[");
+    RW_LIT(out, ",\"system\":[");
     put_text_segments(c, 0, p->split_seg, &first);
     for (uint32_t k = 0; h && k < h->block_count; k++) {
       if (p->blocks[h->first_block + k].an_role != TKI_AN_SYSTEM) continue;
-      if (!first) tki_buf_putc(out, ',');
+      if (!first) rw_putc(out, ',');
       first = 0;
       put_an_blocks(c, h->first_block + k);
     }
-    tki_buf_putc(out, ']');
+    rw_putc(out, ']');
   }
-  tki_buf_puts(out, ",\"messages\":[");
+  RW_LIT(out, ",\"messages\":[");
   int first_msg = 1;
   int rc = put_an_messages(c, &first_msg);
   if (rc) return rc;
   if (count_text_segments(p, p->split_seg, p->nseg)) {
-    if (!first_msg) tki_buf_putc(out, ',');
+    if (!first_msg) rw_putc(out, ',');
     first_msg = 0;
-    tki_buf_puts(out, "{\"role\":\"user\",\"content\":[");
+    RW_LIT(out, "{\"role\":\"user\",\"content\":[");
     first = 1;
     put_text_segments(c, p->split_seg, p->nseg, &first);
-    tki_buf_puts(out, "]}");
+    RW_LIT(out, "]}");
   }
   if (first_msg)
     return tki_err(c->err, TKN_ERR_STATE, "prompt: nothing to send: the request has no message");
-  tki_buf_puts(out, "]}");
+  RW_LIT(out, "]}");
   return TKN_OK;
 }
 
-/* About the size of the request, so that the output grows at most once. */
+/* About the size of the request, so that the body is allocated once. */
 static size_t render_size(const tkn_prompt *p, const tkn_render_options *o) {
   size_t n = 256 + o->model_len + o->cache_key_len;
   for (size_t k = 0; k < p->nblock; k++) {
@@ -344,46 +418,107 @@ static size_t render_size(const tkn_prompt *p, const tkn_render_options *o) {
   return n + n / 16; /* escapes of text segments */
 }
 
-int tkn_prompt_render(const tkn_prompt *p, const tkn_render_options *opts, char **out,
-                      size_t *out_len, char *errbuf, size_t errlen) {
+static int check_render_args(const tkn_prompt *p, const tkn_render_options *opts,
+                             char err[TKI_ERRLEN]) {
+  if (!p || !opts)
+    return tki_err(err, TKN_ERR_INVALID, "prompt: render needs a prompt, options and an output");
+  if (opts->version != TKN_RENDER_OPTIONS_VERSION)
+    return tki_err(err, TKN_ERR_VERSION, "prompt: render options version %u unknown",
+                   opts->version);
+  if (opts->format != TKN_FORMAT_OPENAI && opts->format != TKN_FORMAT_ANTHROPIC)
+    return tki_err(err, TKN_ERR_INVALID, "prompt: render format %u (want OpenAI or Anthropic)",
+                   opts->format);
+  if (!opts->model || !opts->model_len || !tki_utf8_valid(opts->model, opts->model_len, NULL))
+    return tki_err(err, TKN_ERR_INVALID, "prompt: render needs a model name (UTF-8)");
+  if (opts->cache_key && !tki_utf8_valid(opts->cache_key, opts->cache_key_len, NULL))
+    return tki_err(err, TKN_ERR_UTF8, "prompt: prompt_cache_key is not valid UTF-8");
+  if (opts->max_breakpoints > 4 || opts->min_cache_tokens < 0)
+    return tki_err(err, TKN_ERR_INVALID,
+                   "prompt: max_breakpoints %u (at most 4) or min_cache_tokens %lld (>= 0)",
+                   opts->max_breakpoints, (long long)opts->min_cache_tokens);
+  return TKN_OK;
+}
+
+/* One rendering pass into [buf, buf+cap); *len gets the full length. */
+static int render_pass(const tkn_prompt *p, const tkn_render_options *opts, char *buf, size_t cap,
+                       size_t *len, char err[TKI_ERRLEN]) {
   render_ctx c;
   memset(&c, 0, sizeof c);
-  int rc = TKN_OK;
-  if (out) *out = NULL;
-  if (out_len) *out_len = 0;
-  if (!p || !opts || !out) {
-    rc = tki_err(c.err, TKN_ERR_INVALID, "prompt: render needs a prompt, options and an output");
-  } else if (opts->version != TKN_RENDER_OPTIONS_VERSION) {
-    rc = tki_err(c.err, TKN_ERR_VERSION, "prompt: render options version %u unknown",
-                 opts->version);
-  } else if (opts->format != TKN_FORMAT_OPENAI && opts->format != TKN_FORMAT_ANTHROPIC) {
-    rc = tki_err(c.err, TKN_ERR_INVALID, "prompt: render format %u (want OpenAI or Anthropic)",
-                 opts->format);
-  } else if (!opts->model || !opts->model_len || !tki_utf8_valid(opts->model, opts->model_len, NULL)) {
-    rc = tki_err(c.err, TKN_ERR_INVALID, "prompt: render needs a model name (UTF-8)");
-  } else if (opts->cache_key && !tki_utf8_valid(opts->cache_key, opts->cache_key_len, NULL)) {
-    rc = tki_err(c.err, TKN_ERR_UTF8, "prompt: prompt_cache_key is not valid UTF-8");
-  } else if (opts->max_breakpoints > 4 || opts->min_cache_tokens < 0) {
-    rc = tki_err(c.err, TKN_ERR_INVALID,
-                 "prompt: max_breakpoints %u (at most 4) or min_cache_tokens %lld (>= 0)",
-                 opts->max_breakpoints, (long long)opts->min_cache_tokens);
+  rw w = {buf, cap, 0};
+  c.p = p;
+  c.o = opts;
+  c.out = &w;
+  int rc = opts->format == TKN_FORMAT_OPENAI ? render_openai(&c) : render_anthropic(&c);
+  if (rc) {
+    memcpy(err, c.err, TKI_ERRLEN);
+    return rc;
   }
+  if (w.len == SIZE_MAX)
+    return tki_err(err, TKN_ERR_OVERFLOW, "prompt: the request is too large to render");
+  *len = w.len;
+  return TKN_OK;
+}
+
+int tkn_prompt_render_into(const tkn_prompt *p, const tkn_render_options *opts, char *buf,
+                           size_t cap, size_t *out_len, char *errbuf, size_t errlen) {
+  char err[TKI_ERRLEN];
+  int rc;
+  size_t len = 0;
+  if (out_len) *out_len = 0;
+  if (!out_len || (!buf && cap))
+    rc = tki_err(err, TKN_ERR_INVALID, "prompt: render_into needs a buffer (or cap 0) and out_len");
+  else
+    rc = check_render_args(p, opts, err);
+  if (!rc) rc = render_pass(p, opts, buf, cap, &len, err);
   if (!rc) {
-    tki_buf buf;
-    tki_buf_init(&buf);
-    tki_buf_reserve(&buf, render_size(p, opts));
-    c.p = p;
-    c.o = opts;
-    c.out = &buf;
-    rc = opts->format == TKN_FORMAT_OPENAI ? render_openai(&c) : render_anthropic(&c);
-    tki_free(c.bp);
-    if (!rc && buf.failed) rc = tki_err(c.err, TKN_ERR_NOMEM, "prompt: out of memory rendering");
-    if (!rc) {
-      *out = tki_buf_steal(&buf, out_len);
+    *out_len = len;
+    if (len < cap) {
+      buf[len] = '\0';
     } else {
-      tki_buf_free(&buf);
+      rc = tki_err(err, TKN_ERR_TOO_SMALL,
+                   "prompt: the request needs %zu bytes with its NUL, the buffer holds %zu",
+                   len + 1, cap);
     }
   }
-  if (rc) tki_copy_err(errbuf, errlen, c.err);
+  if (rc) tki_copy_err(errbuf, errlen, err);
+  return rc;
+}
+
+int tkn_prompt_render(const tkn_prompt *p, const tkn_render_options *opts, char **out,
+                      size_t *out_len, char *errbuf, size_t errlen) {
+  char err[TKI_ERRLEN];
+  int rc;
+  if (out) *out = NULL;
+  if (out_len) *out_len = 0;
+  if (!out)
+    rc = tki_err(err, TKN_ERR_INVALID, "prompt: render needs a prompt, options and an output");
+  else
+    rc = check_render_args(p, opts, err);
+  if (!rc) {
+    /* one pass into a buffer of the estimated size; if the estimate was
+     * short, the pass measured the body: a second pass into one that fits */
+    size_t cap = render_size(p, opts), len = 0;
+    char *buf = tki_malloc(cap);
+    if (!buf) rc = tki_err(err, TKN_ERR_NOMEM, "prompt: out of memory rendering");
+    if (!rc) rc = render_pass(p, opts, buf, cap, &len, err);
+    if (!rc && len >= cap) {
+      char *bigger = tki_realloc(buf, len + 1);
+      if (!bigger) {
+        rc = tki_err(err, TKN_ERR_NOMEM, "prompt: out of memory rendering");
+      } else {
+        buf = bigger;
+        cap = len + 1;
+        rc = render_pass(p, opts, buf, cap, &len, err);
+      }
+    }
+    if (rc) {
+      tki_free(buf);
+    } else {
+      buf[len] = '\0';
+      *out = buf;
+      if (out_len) *out_len = len;
+    }
+  }
+  if (rc) tki_copy_err(errbuf, errlen, err);
   return rc;
 }

@@ -815,6 +815,99 @@ static void render_reports_bad_requests(void **state) {
   tkn_tokenizer_free(tok);
 }
 
+/* The same body as tkn_prompt_render, in the caller's buffer; a short buffer
+ * gets TKN_ERR_TOO_SMALL with the length needed. */
+static void render_into_fills_a_caller_buffer_or_says_how_big(void **state) {
+  (void)state;
+  tkn_tokenizer *tok = make_tok();
+  tkn_conv *conv = make_conv(k_history);
+  tkn_prompt *p = full_prompt(tok, conv, 8000);
+  for (int f = 0; f < 2; f++) {
+    tkn_render_options o = TKN_RENDER_OPTIONS_INIT;
+    o.format = f ? TKN_FORMAT_ANTHROPIC : TKN_FORMAT_OPENAI;
+    o.model = "claude-sonnet-4-5";
+    o.model_len = strlen(o.model);
+    o.max_tokens = 512;
+    o.cache_key = f ? NULL : "tenant-7";
+    o.cache_key_len = f ? 0 : 8;
+    char *ref = NULL, err[256] = "";
+    size_t ref_len = 0, len = 7;
+    assert_int_equal(tkn_prompt_render(p, &o, &ref, &ref_len, NULL, 0), TKN_OK);
+    if (f) assert_int_equal(count_substr(ref, "\"cache_control\""), 2);
+    /* a sizing call */
+    assert_int_equal(tkn_prompt_render_into(p, &o, NULL, 0, &len, err, sizeof err),
+                     TKN_ERR_TOO_SMALL);
+    assert_int_equal(len, ref_len);
+    assert_non_null(strstr(err, "bytes"));
+    char *buf = malloc(ref_len + 64);
+    /* one byte short: no room for the NUL */
+    len = 0;
+    assert_int_equal(tkn_prompt_render_into(p, &o, buf, ref_len, &len, NULL, 0), TKN_ERR_TOO_SMALL);
+    assert_int_equal(len, ref_len);
+    assert_int_equal(tkn_prompt_render_into(p, &o, buf, 10, &len, NULL, 0), TKN_ERR_TOO_SMALL);
+    assert_int_equal(len, ref_len);
+    /* exactly enough, and more than enough: the same bytes, NUL-terminated */
+    for (size_t extra = 1; extra <= 64; extra += 63) {
+      memset(buf, 'x', ref_len + 64);
+      len = 0;
+      assert_int_equal(tkn_prompt_render_into(p, &o, buf, ref_len + extra, &len, NULL, 0), TKN_OK);
+      assert_int_equal(len, ref_len);
+      assert_int_equal(buf[len], '\0');
+      assert_memory_equal(buf, ref, ref_len);
+    }
+    free(buf);
+    tkn_free(ref);
+  }
+  /* argument and content errors come before the size */
+  tkn_render_options o = TKN_RENDER_OPTIONS_INIT;
+  o.model = "m";
+  o.model_len = 1;
+  char buf[16], err[256] = "";
+  size_t len = 99;
+  assert_int_equal(tkn_prompt_render_into(p, &o, buf, sizeof buf, NULL, NULL, 0), TKN_ERR_INVALID);
+  assert_int_equal(tkn_prompt_render_into(p, &o, NULL, 5, &len, err, sizeof err), TKN_ERR_INVALID);
+  assert_int_equal(len, 0);
+  assert_int_equal(tkn_prompt_render_into(NULL, &o, buf, sizeof buf, &len, NULL, 0), TKN_ERR_INVALID);
+  assert_int_equal(tkn_prompt_render_into(p, NULL, buf, sizeof buf, &len, NULL, 0), TKN_ERR_INVALID);
+  o.format = TKN_FORMAT_ANTHROPIC; /* without max_tokens */
+  assert_int_equal(tkn_prompt_render_into(p, &o, NULL, 0, &len, err, sizeof err), TKN_ERR_INVALID);
+  assert_non_null(strstr(err, "max_tokens"));
+  tkn_prompt_builder *b = make_builder(0, 0);
+  tkn_prompt *empty = assemble(b, tok);
+  o.format = TKN_FORMAT_OPENAI;
+  assert_int_equal(tkn_prompt_render_into(empty, &o, NULL, 0, &len, err, sizeof err), TKN_ERR_STATE);
+  assert_non_null(strstr(err, "nothing to send"));
+  tkn_prompt_free(empty);
+  tkn_prompt_builder_free(b);
+  tkn_prompt_free(p);
+  tkn_conv_free(conv);
+  tkn_tokenizer_free(tok);
+}
+
+/* A text that escapes to six times its length: tkn_prompt_render's size
+ * estimate falls short and the body is rendered again into a larger buffer. */
+static void render_grows_past_its_estimate(void **state) {
+  (void)state;
+  tkn_tokenizer *tok = make_tok();
+  tkn_prompt_builder *b = make_builder(0, 0);
+  char ctl[3001];
+  memset(ctl, 1, 3000);
+  ctl[3000] = '\0';
+  add_text(b, TKN_SEG_DYNAMIC, TKN_STABILITY_VOLATILE, "ctl", ctl);
+  tkn_prompt *p = assemble(b, tok);
+  char *out = render(p, TKN_FORMAT_OPENAI, 0);
+  assert_int_equal(count_substr(out, "\\u0001"), 3000);
+  cJSON *j = parse(out);
+  cJSON *part = cJSON_GetArrayItem(
+      cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(j, "messages"), 0), "content"), 0);
+  assert_string_equal(cJSON_GetObjectItem(part, "text")->valuestring, ctl);
+  cJSON_Delete(j);
+  tkn_free(out);
+  tkn_prompt_free(p);
+  tkn_prompt_builder_free(b);
+  tkn_tokenizer_free(tok);
+}
+
 static void anthropic_refuses_a_system_message_mid_conversation(void **state) {
   (void)state;
   tkn_tokenizer *tok = make_tok();
@@ -1352,6 +1445,8 @@ int main(void) {
       cmocka_unit_test(breakpoints_skip_prefixes_after_volatile_content),
       cmocka_unit_test(min_cache_tokens_follow_the_docs),
       cmocka_unit_test(render_reports_bad_requests),
+      cmocka_unit_test(render_into_fills_a_caller_buffer_or_says_how_big),
+      cmocka_unit_test(render_grows_past_its_estimate),
       cmocka_unit_test(anthropic_refuses_a_system_message_mid_conversation),
       cmocka_unit_test(history_messages_are_canonical_openai_json),
       cmocka_unit_test(images_in_the_history_are_rendered_for_both_providers),
