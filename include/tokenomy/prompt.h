@@ -181,6 +181,18 @@ TKN_API void tkn_prompt_builder_clear(tkn_prompt_builder *b);
  * *out is NULL and tkn_prompt_builder_errmsg says what and where; in strict
  * mode the first finding is named (TKN_ERR_SCHEMA). */
 TKN_API int tkn_prompt_assemble(tkn_prompt **out, tkn_prompt_builder *b, const tkn_tokenizer *tok);
+/* The same assembly, into the memory of an earlier prompt: *p is NULL (then
+ * this is tkn_prompt_assemble) or a prompt from any earlier assembly, which is
+ * replaced by the new one, its arrays reused and grown only when the new
+ * prompt is larger.  A host that assembles for every request keeps one
+ * prompt this way and, once sizes settle, allocates nothing per request: no
+ * freshly mapped memory to page-fault in, whatever the allocator returns to
+ * the kernel between requests.  *p must not be in use by another thread (it
+ * is changed, as by tkn_prompt_free), and pointers read from it before
+ * (segment names) become invalid.  On failure *p is freed and set to NULL and
+ * tkn_prompt_builder_errmsg says why.  TKN_ERR_INVALID if p is NULL. */
+TKN_API int tkn_prompt_assemble_into(tkn_prompt **p, tkn_prompt_builder *b,
+                                     const tkn_tokenizer *tok);
 
 /* ---- The assembled prompt (immutable) ---- */
 

@@ -260,12 +260,34 @@ typedef struct asm_ctx {
   const tkn_tokenizer *tok;
   tki_buf arena;
   tki_aseg *segs;
+  size_t segcap;
   tki_block *blocks;
   size_t nblock, blockcap;
   tki_atool *tools;
+  size_t toolcap;
   tki_findings findings;
   uint64_t fp;
+  tkn_prompt *shell; /* an earlier prompt's struct, reused for the result */
 } asm_ctx;
+
+/* Take over the memory of an earlier prompt, to assemble into. */
+static void asm_adopt(asm_ctx *c, tkn_prompt *p) {
+  c->arena.data = p->arena;
+  c->arena.cap = p->arena_cap;
+  c->arena.len = 0;
+  if (c->arena.data) c->arena.data[0] = '\0';
+  c->segs = p->segs;
+  c->segcap = p->seg_cap;
+  c->blocks = p->blocks;
+  c->blockcap = p->block_cap;
+  c->tools = p->tools;
+  c->toolcap = p->tool_cap;
+  c->findings.v = p->findings;
+  c->findings.cap = p->finding_cap;
+  c->findings.n = 0;
+  memset(p, 0, sizeof *p);
+  c->shell = p;
+}
 
 static tki_block *new_block(asm_ctx *c, uint32_t seg, uint32_t item) {
   if (tki_grow((void **)&c->blocks, &c->blockcap, c->nblock + 1, sizeof *c->blocks)) return NULL;
@@ -466,6 +488,19 @@ static void asm_release(asm_ctx *c) {
   tki_free(c->blocks);
   tki_free(c->tools);
   tki_free(c->findings.v);
+  tki_free(c->shell);
+}
+
+/* The blocks the assembly will make: one per tool, text segment and message. */
+static size_t count_blocks(const tkn_prompt_builder *b, const uint32_t *order, size_t nseg) {
+  size_t n = 0;
+  for (size_t i = 0; i < nseg; i++) {
+    const tki_pseg *s = &b->segs[order[i]];
+    n += s->kind == TKN_SEG_TOOLS ? b->ntools
+         : s->kind == TKN_SEG_HISTORY ? tkn_conv_count(b->conv)
+                                      : 1;
+  }
+  return n;
 }
 
 static int assemble(asm_ctx *c, tkn_prompt **out) {
@@ -475,9 +510,11 @@ static int assemble(asm_ctx *c, tkn_prompt **out) {
   /* the previous assembly's size: the next request is usually a little longer */
   if (b->arena_hint && tki_buf_reserve(&c->arena, b->arena_hint + b->arena_hint / 16))
     return tki_err(b->err, TKN_ERR_NOMEM, "prompt: out of memory");
-  c->segs = tki_calloc(nseg ? nseg : 1, sizeof *c->segs);
-  c->tools = tki_calloc(b->ntools ? b->ntools : 1, sizeof *c->tools);
-  if (!c->segs || !c->tools) return tki_err(b->err, TKN_ERR_NOMEM, "prompt: out of memory");
+  if (tki_grow((void **)&c->segs, &c->segcap, nseg ? nseg : 1, sizeof *c->segs) ||
+      tki_grow((void **)&c->tools, &c->toolcap, b->ntools ? b->ntools : 1, sizeof *c->tools) ||
+      tki_grow((void **)&c->blocks, &c->blockcap, count_blocks(b, order, nseg), sizeof *c->blocks))
+    return tki_err(b->err, TKN_ERR_NOMEM, "prompt: out of memory");
+  memset(c->segs, 0, (nseg ? nseg : 1) * sizeof *c->segs);
   uint32_t history_seg = TKN_PROMPT_NONE, split = (uint32_t)nseg;
   int64_t total = 0;
   uint64_t version = 0;
@@ -525,22 +562,24 @@ static int assemble(asm_ctx *c, tkn_prompt **out) {
   if (b->opts.strict && c->findings.n) return strict_failure(c);
   if (store_tool_raw(c)) return TKN_ERR_NOMEM;
 
-  tkn_prompt *p = tki_calloc(1, sizeof *p);
-  if (!p) return tki_err(b->err, TKN_ERR_NOMEM, "prompt: out of memory");
+  tkn_prompt *p = c->shell ? c->shell : tki_calloc(1, sizeof *p);
+  if (!p || tki_buf_reserve(&c->arena, 0)) return tki_err(b->err, TKN_ERR_NOMEM, "prompt: out of memory");
+  c->shell = NULL;
   b->arena_hint = c->arena.len;
+  p->arena_cap = c->arena.cap;
   p->arena = tki_buf_steal(&c->arena, &p->arena_len);
-  if (!p->arena) {
-    tki_free(p);
-    return tki_err(b->err, TKN_ERR_NOMEM, "prompt: out of memory");
-  }
   p->segs = c->segs;
   p->nseg = nseg;
+  p->seg_cap = c->segcap;
   p->blocks = c->blocks;
   p->nblock = c->nblock;
+  p->block_cap = c->blockcap;
   p->tools = c->tools;
   p->ntools = b->ntools;
+  p->tool_cap = c->toolcap;
   p->findings = c->findings.v;
   p->nfinding = c->findings.n;
+  p->finding_cap = c->findings.cap;
   p->version = version;
   p->tokens = total;
   p->history_seg = history_seg;
@@ -553,19 +592,35 @@ static int assemble(asm_ctx *c, tkn_prompt **out) {
   return TKN_OK;
 }
 
+/* Assemble into *out, reusing the memory of `old` (may be NULL), which is
+ * freed on failure. */
+static int assemble_reusing(tkn_prompt **out, tkn_prompt_builder *b, const tkn_tokenizer *tok,
+                            tkn_prompt *old) {
+  asm_ctx c;
+  memset(&c, 0, sizeof c);
+  tki_buf_init(&c.arena);
+  if (old) asm_adopt(&c, old);
+  c.b = b;
+  c.tok = tok;
+  int rc;
+  if (!b) rc = TKN_ERR_INVALID;
+  else if (!tok) rc = tki_err(b->err, TKN_ERR_INVALID, "prompt: no tokenizer to count with");
+  else rc = assemble(&c, out);
+  asm_release(&c);
+  return rc;
+}
+
 int tkn_prompt_assemble(tkn_prompt **out, tkn_prompt_builder *b, const tkn_tokenizer *tok) {
   if (!out) return TKN_ERR_INVALID;
   *out = NULL;
-  if (!b) return TKN_ERR_INVALID;
-  if (!tok) return tki_err(b->err, TKN_ERR_INVALID, "prompt: no tokenizer to count with");
-  asm_ctx c;
-  memset(&c, 0, sizeof c);
-  c.b = b;
-  c.tok = tok;
-  tki_buf_init(&c.arena);
-  int rc = assemble(&c, out);
-  asm_release(&c);
-  return rc;
+  return assemble_reusing(out, b, tok, NULL);
+}
+
+int tkn_prompt_assemble_into(tkn_prompt **p, tkn_prompt_builder *b, const tkn_tokenizer *tok) {
+  if (!p) return TKN_ERR_INVALID;
+  tkn_prompt *old = *p;
+  *p = NULL;
+  return assemble_reusing(p, b, tok, old);
 }
 
 /* ---- the assembled prompt ---- */

@@ -108,16 +108,18 @@ typedef struct tki_aseg {
 } tki_aseg;
 
 struct tkn_prompt {
+  /* each array with its capacity, so that tkn_prompt_assemble_into can
+   * reuse the memory of an earlier assembly */
   char *arena;
-  size_t arena_len;
+  size_t arena_len, arena_cap;
   tki_aseg *segs;
-  size_t nseg;
+  size_t nseg, seg_cap;
   tki_block *blocks;
-  size_t nblock;
+  size_t nblock, block_cap;
   tki_atool *tools; /* in order */
-  size_t ntools;
+  size_t ntools, tool_cap;
   tkn_prompt_finding *findings;
-  size_t nfinding;
+  size_t nfinding, finding_cap;
   uint64_t version;
   int64_t tokens;
   uint32_t history_seg; /* assembled index of the history, or NONE */

@@ -908,6 +908,123 @@ static void render_grows_past_its_estimate(void **state) {
   tkn_tokenizer_free(tok);
 }
 
+/* Two assembled prompts are the same: blocks, fingerprints, tokens,
+ * segments, findings and both renderings. */
+static void assert_same_prompt(const tkn_prompt *a, const tkn_prompt *b) {
+  assert_int_equal(tkn_prompt_block_count(a), tkn_prompt_block_count(b));
+  assert_int_equal(tkn_prompt_segment_count(a), tkn_prompt_segment_count(b));
+  assert_true(tkn_prompt_fingerprint(a) == tkn_prompt_fingerprint(b));
+  assert_true(tkn_prompt_version(a) == tkn_prompt_version(b));
+  assert_int_equal(tkn_prompt_tokens(a), tkn_prompt_tokens(b));
+  for (size_t i = 0; i < tkn_prompt_block_count(a); i++) {
+    uint32_t sa, sb;
+    int64_t ta, tb;
+    uint64_t fa, fb;
+    assert_int_equal(tkn_prompt_block(a, i, &sa, &ta, &fa), TKN_OK);
+    assert_int_equal(tkn_prompt_block(b, i, &sb, &tb, &fb), TKN_OK);
+    assert_true(sa == sb && ta == tb && fa == fb);
+  }
+  for (size_t i = 0; i < tkn_prompt_segment_count(a); i++) {
+    tkn_prompt_segment_info x = {.version = TKN_PROMPT_SEGMENT_INFO_VERSION};
+    tkn_prompt_segment_info y = {.version = TKN_PROMPT_SEGMENT_INFO_VERSION};
+    assert_int_equal(tkn_prompt_segment(a, i, &x), TKN_OK);
+    assert_int_equal(tkn_prompt_segment(b, i, &y), TKN_OK);
+    assert_string_equal(x.name, y.name);
+    assert_true(x.kind == y.kind && x.stability == y.stability && x.ttl == y.ttl &&
+                x.bytes == y.bytes && x.content_hash == y.content_hash);
+  }
+  assert_int_equal(tkn_prompt_finding_count(a), tkn_prompt_finding_count(b));
+  for (size_t i = 0; i < tkn_prompt_finding_count(a); i++) {
+    tkn_prompt_finding x = {.version = TKN_PROMPT_FINDING_VERSION};
+    tkn_prompt_finding y = {.version = TKN_PROMPT_FINDING_VERSION};
+    assert_int_equal(tkn_prompt_finding_get(a, i, &x), TKN_OK);
+    assert_int_equal(tkn_prompt_finding_get(b, i, &y), TKN_OK);
+    assert_memory_equal(&x, &y, sizeof x);
+  }
+  if (!tkn_prompt_block_count(a)) return;
+  for (int f = 0; f < 2; f++) {
+    char *ra = render(a, f ? TKN_FORMAT_ANTHROPIC : TKN_FORMAT_OPENAI, 1);
+    char *rb = render(b, f ? TKN_FORMAT_ANTHROPIC : TKN_FORMAT_OPENAI, 1);
+    assert_string_equal(ra, rb);
+    tkn_free(ra);
+    tkn_free(rb);
+  }
+}
+
+/* Assembling into an earlier prompt gives what a fresh assembly gives, when
+ * the new prompt is larger, smaller or from another builder; a failure frees
+ * the prompt; nothing leaks. */
+static void assemble_into_reuses_an_earlier_prompt(void **state) {
+  (void)state;
+  tt_alloc_install(0);
+  tkn_tokenizer *tok = make_tok();
+  tkn_conv *conv = make_conv(k_history);
+  tkn_prompt_builder *b = make_builder(0, 0);
+  add_tool(b, "{\"name\":\"get_weather\",\"parameters\":{\"type\":\"object\"}}");
+  add_text(b, TKN_SEG_STATIC, TKN_STABILITY_STATIC, "system", "Be brief. Today is 2026-11-28.");
+  tkn_prompt_builder_set_history(b, conv, TKN_STABILITY_SESSION, NULL);
+  add_text(b, TKN_SEG_DYNAMIC, TKN_STABILITY_VOLATILE, "query", "And tomorrow?");
+  tkn_prompt *p = NULL;
+  assert_int_equal(tkn_prompt_assemble_into(&p, b, tok), TKN_OK); /* from NULL */
+  assert_non_null(p);
+  tkn_prompt *fresh = assemble(b, tok);
+  assert_same_prompt(p, fresh);
+  assert_int_equal(tkn_prompt_finding_count(p), 1); /* the date */
+  tkn_prompt_free(fresh);
+  /* larger: more tools, a long reference, a longer conversation */
+  const tkn_prompt *before = p;
+  add_tool(b, "{\"name\":\"refund\",\"description\":\"Refund\",\"parameters\":{\"type\":\"object\"}}");
+  char *ref = instructions(20000);
+  add_text(b, TKN_SEG_REFERENCE, TKN_STABILITY_SESSION, "docs", ref);
+  free(ref);
+  assert_int_equal(tkn_conv_append_text(conv, TKN_ROLE_USER, "More?", 5), TKN_OK);
+  assert_int_equal(tkn_prompt_assemble_into(&p, b, tok), TKN_OK);
+  assert_ptr_equal(p, before); /* the same handle, its memory reused or grown */
+  fresh = assemble(b, tok);
+  assert_same_prompt(p, fresh);
+  tkn_prompt_free(fresh);
+  /* smaller, from another builder, with more findings than before */
+  tkn_prompt_builder *small = make_builder(0, 0);
+  add_text(small, TKN_SEG_STATIC, TKN_STABILITY_STATIC, "s", "At 10:00 on 2026-11-28, turn 7.");
+  add_text(small, TKN_SEG_DYNAMIC, TKN_STABILITY_VOLATILE, "q", "Q?");
+  assert_int_equal(tkn_prompt_assemble_into(&p, small, tok), TKN_OK);
+  fresh = assemble(small, tok);
+  assert_same_prompt(p, fresh);
+  assert_true(tkn_prompt_finding_count(p) >= 3);
+  tkn_prompt_free(fresh);
+  /* empty */
+  tkn_prompt_builder_clear(small);
+  assert_int_equal(tkn_prompt_assemble_into(&p, small, tok), TKN_OK);
+  assert_int_equal(tkn_prompt_segment_count(p), 0);
+  assert_int_equal(tkn_prompt_fingerprint(p), 0);
+  /* and back to the large one */
+  assert_int_equal(tkn_prompt_assemble_into(&p, b, tok), TKN_OK);
+  fresh = assemble(b, tok);
+  assert_same_prompt(p, fresh);
+  tkn_prompt_free(fresh);
+  /* a failure frees the prompt and says why */
+  tkn_prompt_builder *strict = make_builder(1, 0);
+  add_text(strict, TKN_SEG_STATIC, TKN_STABILITY_STATIC, "s", "Today is 2026-11-28.");
+  assert_int_equal(tkn_prompt_assemble_into(&p, strict, tok), TKN_ERR_SCHEMA);
+  assert_null(p);
+  assert_non_null(strstr(tkn_prompt_builder_errmsg(strict), "date"));
+  assert_int_equal(tkn_prompt_assemble_into(&p, b, tok), TKN_OK);
+  assert_int_equal(tkn_prompt_assemble_into(&p, b, NULL), TKN_ERR_INVALID);
+  assert_null(p);
+  assert_int_equal(tkn_prompt_assemble_into(&p, b, tok), TKN_OK);
+  assert_int_equal(tkn_prompt_assemble_into(&p, NULL, tok), TKN_ERR_INVALID);
+  assert_null(p);
+  assert_int_equal(tkn_prompt_assemble_into(NULL, b, tok), TKN_ERR_INVALID);
+  tkn_prompt_builder_free(strict);
+  tkn_prompt_builder_free(small);
+  tkn_prompt_builder_free(b);
+  tkn_conv_free(conv);
+  tkn_tokenizer_free(tok);
+  long live = tt_alloc.live;
+  tt_alloc_restore();
+  assert_int_equal(live, 0);
+}
+
 static void anthropic_refuses_a_system_message_mid_conversation(void **state) {
   (void)state;
   tkn_tokenizer *tok = make_tok();
@@ -1381,6 +1498,27 @@ static int oom_scenario(void) {
   out = NULL;
   o.format = TKN_FORMAT_ANTHROPIC;
   if (!rc) rc = tkn_prompt_render(p, &o, &out, NULL, NULL, 0);
+  tkn_free(out);
+  out = NULL;
+  /* reassembly into the same prompt, grown by a text that escapes to six
+   * times its length (the renderer's estimate falls short), then into a
+   * buffer of the caller's */
+  char ctl[600];
+  memset(ctl, 1, sizeof ctl);
+  if (!rc) rc = tkn_prompt_builder_add_text(b, TKN_SEG_DYNAMIC, 2, "ctl", 3, ctl, sizeof ctl, NULL);
+  if (!rc) rc = tkn_prompt_assemble_into(&p, b, tok);
+  if (!rc) rc = tkn_prompt_render(p, &o, &out, NULL, NULL, 0);
+  size_t need = 0;
+  if (!rc) rc = tkn_prompt_render_into(p, &o, NULL, 0, &need, NULL, 0);
+  if (rc == TKN_ERR_TOO_SMALL) {
+    char *buf = malloc(need + 1);
+    size_t len = 0;
+    rc = tkn_prompt_render_into(p, &o, buf, need + 1, &len, NULL, 0);
+    if (!rc && (len != need || strcmp(buf, out) != 0)) rc = TKN_ERR_STATE;
+    free(buf);
+  } else if (!rc) {
+    rc = TKN_ERR_STATE; /* a sizing call must say TOO_SMALL */
+  }
   tkn_cacheplan_options po = TKN_CACHEPLAN_OPTIONS_INIT;
   po.provider = TKN_PROVIDER_ANTHROPIC;
   po.price_input = 1000;
@@ -1447,6 +1585,7 @@ int main(void) {
       cmocka_unit_test(render_reports_bad_requests),
       cmocka_unit_test(render_into_fills_a_caller_buffer_or_says_how_big),
       cmocka_unit_test(render_grows_past_its_estimate),
+      cmocka_unit_test(assemble_into_reuses_an_earlier_prompt),
       cmocka_unit_test(anthropic_refuses_a_system_message_mid_conversation),
       cmocka_unit_test(history_messages_are_canonical_openai_json),
       cmocka_unit_test(images_in_the_history_are_rendered_for_both_providers),
