@@ -62,7 +62,9 @@ typedef struct tkn_cacheplan_options {
   const char *model;             /* for the default min_cache_tokens; may be NULL;
                                     not kept after tkn_cacheplan_new */
   size_t model_len;
-  int64_t min_cache_tokens;      /* 0: tkn_prompt_min_cache_tokens(provider, model) */
+  int64_t min_cache_tokens;      /* 0: tkn_prompt_min_cache_tokens(provider, model);
+                                    the price table's value:
+                                    tkn_prompt_min_cache_tokens_from */
   int64_t openai_idle_ms;        /* OpenAI idle expiry (default 600000: 10 min) */
   int64_t gemini_ttl_ms;         /* Gemini explicit cache TTL (default 3600000: 1 h) */
   int64_t price_input;           /* required, > 0: micro-USD per million tokens */

@@ -48,6 +48,7 @@
 
 #include "common.h"
 #include "conv.h"
+#include "prices.h"
 #include "tokenizer.h"
 
 #ifdef __cplusplus
@@ -257,9 +258,18 @@ TKN_API int tkn_prompt_diff(const tkn_prompt *before, const tkn_prompt *after,
  *   "haiku-4-5"), 2048 for Haiku 3 / 3.5 (other "haiku"), 1024 otherwise
  *   (Sonnet, Opus 4 / 4.1, ...).
  *   Gemini: 4096 for "pro" models, 1024 otherwise.
- * The price table's prompt_cache_min_tokens, where known, should be preferred
- * (pass it as tkn_render_options.min_cache_tokens).  -1 for an unknown provider. */
+ * The price table's prompt_cache_min_tokens, where known, should be preferred:
+ * tkn_prompt_min_cache_tokens_from does that.  -1 for an unknown provider. */
 TKN_API int64_t tkn_prompt_min_cache_tokens(uint32_t provider, const char *model, size_t model_len);
+/* The minimum cacheable length of `model` from a price table: the model's
+ * prompt_cache_min_tokens when `prices` has the model (found by the lookup
+ * rules of prices.h: dated snapshots, aliases, provider prefixes) with that
+ * field set and > 0; otherwise tkn_prompt_min_cache_tokens(provider, model).
+ * prices may be NULL (the defaults then).  -1 for an unknown provider.  Pass
+ * the result as tkn_render_options.min_cache_tokens (Anthropic breakpoints),
+ * tkn_cacheplan_options.min_cache_tokens or to tkn_prompt_breakpoints. */
+TKN_API int64_t tkn_prompt_min_cache_tokens_from(const tkn_prices *prices, uint32_t provider,
+                                                 const char *model, size_t model_len);
 
 #define TKN_RENDER_OPTIONS_VERSION 1
 typedef struct tkn_render_options {
@@ -272,7 +282,8 @@ typedef struct tkn_render_options {
   const char *cache_key;     /* OpenAI: prompt_cache_key when not NULL */
   size_t cache_key_len;
   int64_t min_cache_tokens;  /* Anthropic breakpoints: 0 = the documented default
-                                for the model (tkn_prompt_min_cache_tokens) */
+                                for the model (tkn_prompt_min_cache_tokens); the
+                                price table's value: tkn_prompt_min_cache_tokens_from */
   uint32_t max_breakpoints;  /* Anthropic: at most this many (default 4, max 4) */
   uint32_t reserved;
 } tkn_render_options;

@@ -22,6 +22,17 @@ int64_t tkn_prompt_min_cache_tokens(uint32_t provider, const char *model, size_t
   }
 }
 
+int64_t tkn_prompt_min_cache_tokens_from(const tkn_prices *prices, uint32_t provider,
+                                         const char *model, size_t model_len) {
+  int64_t fallback = tkn_prompt_min_cache_tokens(provider, model, model_len);
+  if (fallback < 0 || !prices || !model || !model_len) return fallback;
+  tkn_model_price mp = TKN_MODEL_PRICE_INIT;
+  if (tkn_prices_lookup(prices, model, model_len, &mp) == TKN_OK &&
+      (mp.has & TKN_PRICE_CACHE_MIN) && mp.prompt_cache_min_tokens > 0)
+    return mp.prompt_cache_min_tokens;
+  return fallback;
+}
+
 int tkn_render_options_init(tkn_render_options *opts, uint32_t version) {
   if (!opts) return TKN_ERR_INVALID;
   if (version != TKN_RENDER_OPTIONS_VERSION) return TKN_ERR_VERSION;

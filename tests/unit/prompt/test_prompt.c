@@ -782,6 +782,73 @@ static void min_cache_tokens_follow_the_docs(void **state) {
   assert_int_equal(tkn_prompt_min_cache_tokens(42, "x", 1), -1);
 }
 
+/* tkn_prompt_min_cache_tokens_from: the price table's prompt_cache_min_tokens
+ * where the table has it, the documented default otherwise; and the value
+ * moves the Anthropic breakpoints and the planner's minimum. */
+static void min_cache_tokens_come_from_the_price_table_where_known(void **state) {
+  (void)state;
+  const char *json =
+      "{\"claude-test-5\": {\"litellm_provider\": \"anthropic\", \"input_cost_per_token\": 3e-06,"
+      " \"output_cost_per_token\": 1.5e-05, \"prompt_cache_min_tokens\": 3000},"
+      " \"claude-haiku-test\": {\"litellm_provider\": \"anthropic\", \"input_cost_per_token\": 1e-06,"
+      " \"output_cost_per_token\": 5e-06},"
+      " \"gpt-test\": {\"litellm_provider\": \"openai\", \"input_cost_per_token\": 2e-06,"
+      " \"output_cost_per_token\": 8e-06, \"prompt_cache_min_tokens\": 3000}}";
+  tkn_prices *t = NULL;
+  char err[256];
+  assert_int_equal(tkn_prices_load(&t, json, strlen(json), NULL, err, sizeof err), TKN_OK);
+  const uint32_t AN = TKN_FORMAT_ANTHROPIC;
+  /* the table's value, also through the lookup rules (a dated snapshot) */
+  assert_int_equal(tkn_prompt_min_cache_tokens_from(t, AN, "claude-test-5", 13), 3000);
+  assert_int_equal(tkn_prompt_min_cache_tokens_from(t, AN, "claude-test-5-20260101", 22), 3000);
+  /* in the table without the field, or absent: the default for the name */
+  assert_int_equal(tkn_prompt_min_cache_tokens_from(t, AN, "claude-haiku-test", 17), 2048);
+  assert_int_equal(tkn_prompt_min_cache_tokens_from(t, AN, "claude-opus-4-5", 15), 4096);
+  assert_int_equal(tkn_prompt_min_cache_tokens_from(t, AN, "claude-sonnet-4-5", 17), 1024);
+  /* no table, no model, an unknown provider */
+  assert_int_equal(tkn_prompt_min_cache_tokens_from(NULL, AN, "claude-test-5", 13), 1024);
+  assert_int_equal(tkn_prompt_min_cache_tokens_from(t, AN, NULL, 0), 1024);
+  assert_int_equal(tkn_prompt_min_cache_tokens_from(t, 42, "claude-test-5", 13), -1);
+  /* the built-in table */
+  tkn_prices *def = NULL;
+  assert_int_equal(tkn_prices_new_default(&def), TKN_OK);
+  assert_int_equal(tkn_prompt_min_cache_tokens_from(def, TKN_FORMAT_OPENAI, "gpt-4o", 6), 1024);
+  tkn_prices_free(def);
+
+  /* breakpoints: ~2000 tokens of instructions reach 1024 but not 3000 */
+  tkn_tokenizer *tok = make_tok();
+  tkn_conv *conv = make_conv(k_history);
+  tkn_prompt *p = full_prompt(tok, conv, 8000);
+  char *with_default = render(p, AN, 0);
+  assert_int_equal(count_substr(with_default, "\"cache_control\""), 2);
+  char *with_table = render(p, AN, tkn_prompt_min_cache_tokens_from(t, AN, "claude-test-5", 13));
+  assert_int_equal(count_substr(with_table, "\"cache_control\""), 0);
+  tkn_free(with_default);
+  tkn_free(with_table);
+  /* the planner: the same prompt twice hits with the default, not with 3000 */
+  for (int use_table = 0; use_table < 2; use_table++) {
+    tkn_cacheplan_options po = TKN_CACHEPLAN_OPTIONS_INIT;
+    po.price_input = 2000000;
+    po.min_cache_tokens =
+        use_table ? tkn_prompt_min_cache_tokens_from(t, TKN_FORMAT_OPENAI, "gpt-test", 8) : 0;
+    tkn_cacheplan *c = NULL;
+    assert_int_equal(tkn_cacheplan_new(&c, &po), TKN_OK);
+    assert_int_equal(tkn_cacheplan_add_prompt(c, 0, p), TKN_OK);
+    assert_int_equal(tkn_cacheplan_add_prompt(c, 1000, p), TKN_OK);
+    tkn_cacheplan_result r = {.version = TKN_CACHEPLAN_RESULT_VERSION};
+    assert_int_equal(tkn_cacheplan_result_get(c, &r), TKN_OK);
+    if (use_table)
+      assert_int_equal(r.cached_tokens, 0);
+    else
+      assert_true(r.cached_tokens > 0);
+    tkn_cacheplan_free(c);
+  }
+  tkn_prompt_free(p);
+  tkn_conv_free(conv);
+  tkn_tokenizer_free(tok);
+  tkn_prices_free(t);
+}
+
 static void render_reports_bad_requests(void **state) {
   (void)state;
   tkn_tokenizer *tok = make_tok();
@@ -1582,6 +1649,7 @@ int main(void) {
       cmocka_unit_test(anthropic_breakpoints_end_the_longest_stable_prefixes),
       cmocka_unit_test(breakpoints_skip_prefixes_after_volatile_content),
       cmocka_unit_test(min_cache_tokens_follow_the_docs),
+      cmocka_unit_test(min_cache_tokens_come_from_the_price_table_where_known),
       cmocka_unit_test(render_reports_bad_requests),
       cmocka_unit_test(render_into_fills_a_caller_buffer_or_says_how_big),
       cmocka_unit_test(render_grows_past_its_estimate),
