@@ -5,7 +5,7 @@ from ctypes import (CFUNCTYPE, POINTER, Structure, c_char, c_char_p, c_double, c
                     c_int8, c_int16, c_int32, c_int64, c_size_t, c_uint, c_uint8,
                     c_uint16, c_uint32, c_uint64, c_void_p)
 
-HEADERS = ['common.h', 'conv.h', 'tokenizer.h', 'usage.h', 'llm.h', 'budget.h', 'prune.h', 'router.h', 'schema.h', 'prompt.h', 'cacheplan.h', 'prices.h', 'meter.h', 'toolcache.h', 'batch.h', 'store.h', 'agent.h', 'redis.h']
+HEADERS = ['common.h', 'conv.h', 'tokenizer.h', 'usage.h', 'llm.h', 'budget.h', 'prune.h', 'router.h', 'schema.h', 'prices.h', 'prompt.h', 'cacheplan.h', 'meter.h', 'toolcache.h', 'batch.h', 'store.h', 'agent.h', 'redis.h']
 
 # ---- constants (#define TKN_...) ----
 TKN_VERSION_MAJOR = 0
@@ -144,6 +144,30 @@ TKN_SCHEMA_RETRY_OPTIONS_VERSION = 1
 TKN_SCHEMA_RETRY_SAME_TIER = 1
 TKN_SCHEMA_RETRY_ESCALATE = 2
 TKN_SCHEMA_RETRY_GIVE_UP = 3
+TKN_MONEY_UNITS_PER_USD = 1000000000000
+TKN_PRICES_TIER_THRESHOLD = 200000
+TKN_PRICES_OPTIONS_VERSION = 1
+TKN_PRICE_INPUT = 1
+TKN_PRICE_OUTPUT = 2
+TKN_PRICE_REASONING = 4
+TKN_PRICE_CACHE_READ = 8
+TKN_PRICE_CACHE_WRITE_5M = 16
+TKN_PRICE_CACHE_WRITE_1H = 32
+TKN_PRICE_INPUT_BATCH = 64
+TKN_PRICE_OUTPUT_BATCH = 128
+TKN_PRICE_TIER_INPUT = 256
+TKN_PRICE_TIER_OUTPUT = 512
+TKN_PRICE_TIER_CACHE_READ = 1024
+TKN_PRICE_TIER_CACHE_WRITE_5M = 2048
+TKN_PRICE_TIER_CACHE_WRITE_1H = 4096
+TKN_PRICE_MAX_INPUT = 8192
+TKN_PRICE_MAX_OUTPUT = 16384
+TKN_PRICE_CACHE_MIN = 32768
+TKN_MODEL_PRICE_VERSION = 1
+TKN_COST_TIER = 1
+TKN_COST_BATCH = 2
+TKN_COST_VERSION = 1
+TKN_MONEY_USD_BUFLEN = 24
 TKN_PROMPT_MAX_SEGMENTS = 256
 TKN_PROMPT_MAX_TOOLS = 512
 TKN_PROMPT_MAX_TEXT = 16777216
@@ -181,30 +205,6 @@ TKN_CACHEPLAN_BREAKPOINT = 1
 TKN_CACHEPLAN_TTL_1H = 2
 TKN_CACHEPLAN_STATIC_END = 4
 TKN_CACHEPLAN_RESULT_VERSION = 1
-TKN_MONEY_UNITS_PER_USD = 1000000000000
-TKN_PRICES_TIER_THRESHOLD = 200000
-TKN_PRICES_OPTIONS_VERSION = 1
-TKN_PRICE_INPUT = 1
-TKN_PRICE_OUTPUT = 2
-TKN_PRICE_REASONING = 4
-TKN_PRICE_CACHE_READ = 8
-TKN_PRICE_CACHE_WRITE_5M = 16
-TKN_PRICE_CACHE_WRITE_1H = 32
-TKN_PRICE_INPUT_BATCH = 64
-TKN_PRICE_OUTPUT_BATCH = 128
-TKN_PRICE_TIER_INPUT = 256
-TKN_PRICE_TIER_OUTPUT = 512
-TKN_PRICE_TIER_CACHE_READ = 1024
-TKN_PRICE_TIER_CACHE_WRITE_5M = 2048
-TKN_PRICE_TIER_CACHE_WRITE_1H = 4096
-TKN_PRICE_MAX_INPUT = 8192
-TKN_PRICE_MAX_OUTPUT = 16384
-TKN_PRICE_CACHE_MIN = 32768
-TKN_MODEL_PRICE_VERSION = 1
-TKN_COST_TIER = 1
-TKN_COST_BATCH = 2
-TKN_COST_VERSION = 1
-TKN_MONEY_USD_BUFLEN = 24
 TKN_METER_TOTAL = -1
 TKN_METER_WORKFLOW = 0
 TKN_METER_MODEL = 1
@@ -310,6 +310,12 @@ class tkn_schema_retry_options(Structure):
     pass
 class tkn_schema_retry_step(Structure):
     pass
+class tkn_prices_options(Structure):
+    pass
+class tkn_model_price(Structure):
+    pass
+class tkn_cost(Structure):
+    pass
 class tkn_prompt_finding(Structure):
     pass
 class tkn_prompt_options(Structure):
@@ -323,12 +329,6 @@ class tkn_cacheplan_options(Structure):
 class tkn_cacheplan_block(Structure):
     pass
 class tkn_cacheplan_result(Structure):
-    pass
-class tkn_prices_options(Structure):
-    pass
-class tkn_model_price(Structure):
-    pass
-class tkn_cost(Structure):
     pass
 class tkn_meter_options(Structure):
     pass
@@ -573,6 +573,47 @@ tkn_schema_retry_step._fields_ = [
     ('tier', c_uint32),
     ('delay_ms', c_int64),
 ]
+tkn_prices_options._fields_ = [
+    ('version', c_uint32),
+    ('skip_invalid', c_uint32),
+    ('max_bytes', c_uint64),
+    ('aliases', c_char_p),
+    ('aliases_len', c_size_t),
+]
+tkn_model_price._fields_ = [
+    ('version', c_uint32),
+    ('has', c_uint32),
+    ('input', c_int64),
+    ('output', c_int64),
+    ('reasoning', c_int64),
+    ('cache_read', c_int64),
+    ('cache_write_5m', c_int64),
+    ('cache_write_1h', c_int64),
+    ('input_batch', c_int64),
+    ('output_batch', c_int64),
+    ('tier_input', c_int64),
+    ('tier_output', c_int64),
+    ('tier_cache_read', c_int64),
+    ('tier_cache_write_5m', c_int64),
+    ('tier_cache_write_1h', c_int64),
+    ('max_input_tokens', c_int64),
+    ('max_output_tokens', c_int64),
+    ('prompt_cache_min_tokens', c_int64),
+    ('name', c_char_p),
+    ('name_len', c_size_t),
+    ('provider', c_char_p),
+    ('provider_len', c_size_t),
+]
+tkn_cost._fields_ = [
+    ('version', c_uint32),
+    ('flags', c_uint32),
+    ('total', c_int64),
+    ('input', c_int64),
+    ('cache_read', c_int64),
+    ('cache_write', c_int64),
+    ('output', c_int64),
+    ('reasoning', c_int64),
+]
 tkn_prompt_finding._fields_ = [
     ('version', c_uint32),
     ('kind', c_uint32),
@@ -649,47 +690,6 @@ tkn_cacheplan_result._fields_ = [
     ('prefix_changes', c_int64),
     ('expired', c_int64),
     ('breakeven_requests', c_int64),
-]
-tkn_prices_options._fields_ = [
-    ('version', c_uint32),
-    ('skip_invalid', c_uint32),
-    ('max_bytes', c_uint64),
-    ('aliases', c_char_p),
-    ('aliases_len', c_size_t),
-]
-tkn_model_price._fields_ = [
-    ('version', c_uint32),
-    ('has', c_uint32),
-    ('input', c_int64),
-    ('output', c_int64),
-    ('reasoning', c_int64),
-    ('cache_read', c_int64),
-    ('cache_write_5m', c_int64),
-    ('cache_write_1h', c_int64),
-    ('input_batch', c_int64),
-    ('output_batch', c_int64),
-    ('tier_input', c_int64),
-    ('tier_output', c_int64),
-    ('tier_cache_read', c_int64),
-    ('tier_cache_write_5m', c_int64),
-    ('tier_cache_write_1h', c_int64),
-    ('max_input_tokens', c_int64),
-    ('max_output_tokens', c_int64),
-    ('prompt_cache_min_tokens', c_int64),
-    ('name', c_char_p),
-    ('name_len', c_size_t),
-    ('provider', c_char_p),
-    ('provider_len', c_size_t),
-]
-tkn_cost._fields_ = [
-    ('version', c_uint32),
-    ('flags', c_uint32),
-    ('total', c_int64),
-    ('input', c_int64),
-    ('cache_read', c_int64),
-    ('cache_write', c_int64),
-    ('output', c_int64),
-    ('reasoning', c_int64),
 ]
 tkn_meter_options._fields_ = [
     ('version', c_uint32),
@@ -1135,43 +1135,6 @@ FUNCTIONS = {
     'tkn_schema_near_limit': (c_int, [c_char_p, c_size_t, c_int64, c_int64, POINTER(c_uint32)], 'schema.h'),
     'tkn_schema_retry_options_init': (c_int, [POINTER(tkn_schema_retry_options), c_uint32], 'schema.h'),
     'tkn_schema_retry_next': (c_int, [POINTER(tkn_schema_retry_options), c_uint32, POINTER(tkn_schema_retry_step)], 'schema.h'),
-    'tkn_prompt_issue_name': (c_char_p, [c_uint32], 'prompt.h'),
-    'tkn_prompt_segment_kind_name': (c_char_p, [c_uint32], 'prompt.h'),
-    'tkn_prompt_stability_name': (c_char_p, [c_uint32], 'prompt.h'),
-    'tkn_prompt_lint': (c_int, [c_char_p, c_size_t, c_uint32, POINTER(POINTER(tkn_prompt_finding)), POINTER(c_size_t)], 'prompt.h'),
-    'tkn_prompt_options_init': (c_int, [POINTER(tkn_prompt_options), c_uint32], 'prompt.h'),
-    'tkn_prompt_builder_new': (c_int, [POINTER(c_void_p), POINTER(tkn_prompt_options)], 'prompt.h'),
-    'tkn_prompt_builder_free': (None, [c_void_p], 'prompt.h'),
-    'tkn_prompt_builder_errmsg': (c_char_p, [c_void_p], 'prompt.h'),
-    'tkn_prompt_builder_add_text': (c_int, [c_void_p, c_uint32, c_uint32, c_char_p, c_size_t, c_char_p, c_size_t, POINTER(c_uint32)], 'prompt.h'),
-    'tkn_prompt_builder_add_tool': (c_int, [c_void_p, c_char_p, c_size_t, POINTER(c_uint32)], 'prompt.h'),
-    'tkn_prompt_builder_set_history': (c_int, [c_void_p, c_void_p, c_uint32, POINTER(c_uint32)], 'prompt.h'),
-    'tkn_prompt_builder_set_ttl': (c_int, [c_void_p, c_uint32, c_uint32], 'prompt.h'),
-    'tkn_prompt_builder_clear': (None, [c_void_p], 'prompt.h'),
-    'tkn_prompt_assemble': (c_int, [POINTER(c_void_p), c_void_p, c_void_p], 'prompt.h'),
-    'tkn_prompt_free': (None, [c_void_p], 'prompt.h'),
-    'tkn_prompt_segment_count': (c_size_t, [c_void_p], 'prompt.h'),
-    'tkn_prompt_segment': (c_int, [c_void_p, c_size_t, POINTER(tkn_prompt_segment_info)], 'prompt.h'),
-    'tkn_prompt_block_count': (c_size_t, [c_void_p], 'prompt.h'),
-    'tkn_prompt_block': (c_int, [c_void_p, c_size_t, POINTER(c_uint32), POINTER(c_int64), POINTER(c_uint64)], 'prompt.h'),
-    'tkn_prompt_fingerprint': (c_uint64, [c_void_p], 'prompt.h'),
-    'tkn_prompt_version': (c_uint64, [c_void_p], 'prompt.h'),
-    'tkn_prompt_tokens': (c_int64, [c_void_p], 'prompt.h'),
-    'tkn_prompt_finding_count': (c_size_t, [c_void_p], 'prompt.h'),
-    'tkn_prompt_finding_get': (c_int, [c_void_p, c_size_t, POINTER(tkn_prompt_finding)], 'prompt.h'),
-    'tkn_prompt_diff': (c_int, [c_void_p, c_void_p, POINTER(c_uint32), POINTER(c_uint32)], 'prompt.h'),
-    'tkn_prompt_min_cache_tokens': (c_int64, [c_uint32, c_char_p, c_size_t], 'prompt.h'),
-    'tkn_render_options_init': (c_int, [POINTER(tkn_render_options), c_uint32], 'prompt.h'),
-    'tkn_prompt_breakpoints': (c_int, [c_void_p, c_int64, c_uint32, POINTER(c_uint32), POINTER(c_uint32), c_size_t, POINTER(c_size_t)], 'prompt.h'),
-    'tkn_prompt_render': (c_int, [c_void_p, POINTER(tkn_render_options), POINTER(c_void_p), POINTER(c_size_t), c_char_p, c_size_t], 'prompt.h'),
-    'tkn_cacheplan_options_init': (c_int, [POINTER(tkn_cacheplan_options), c_uint32], 'cacheplan.h'),
-    'tkn_cacheplan_new': (c_int, [POINTER(c_void_p), POINTER(tkn_cacheplan_options)], 'cacheplan.h'),
-    'tkn_cacheplan_free': (None, [c_void_p], 'cacheplan.h'),
-    'tkn_cacheplan_errmsg': (c_char_p, [c_void_p], 'cacheplan.h'),
-    'tkn_cacheplan_add_blocks': (c_int, [c_void_p, c_int64, POINTER(tkn_cacheplan_block), c_size_t], 'cacheplan.h'),
-    'tkn_cacheplan_add_prompt': (c_int, [c_void_p, c_int64, c_void_p], 'cacheplan.h'),
-    'tkn_cacheplan_result_get': (c_int, [c_void_p, POINTER(tkn_cacheplan_result)], 'cacheplan.h'),
-    'tkn_cacheplan_advice': (c_int, [c_void_p, POINTER(c_void_p), POINTER(c_size_t)], 'cacheplan.h'),
     'tkn_prices_options_init': (c_int, [POINTER(tkn_prices_options), c_uint32], 'prices.h'),
     'tkn_prices_load': (c_int, [POINTER(c_void_p), c_char_p, c_size_t, POINTER(tkn_prices_options), c_char_p, c_size_t], 'prices.h'),
     'tkn_prices_new_default': (c_int, [POINTER(c_void_p)], 'prices.h'),
@@ -1188,6 +1151,46 @@ FUNCTIONS = {
     'tkn_prices_cost': (c_int, [c_void_p, c_char_p, c_size_t, POINTER(tkn_usage), POINTER(tkn_cost)], 'prices.h'),
     'tkn_prices_format_usd': (c_int, [c_int64, c_char_p, c_size_t, POINTER(c_size_t)], 'prices.h'),
     'tkn_prices_parse_usd': (c_int, [c_char_p, c_size_t, POINTER(c_int64)], 'prices.h'),
+    'tkn_prompt_issue_name': (c_char_p, [c_uint32], 'prompt.h'),
+    'tkn_prompt_segment_kind_name': (c_char_p, [c_uint32], 'prompt.h'),
+    'tkn_prompt_stability_name': (c_char_p, [c_uint32], 'prompt.h'),
+    'tkn_prompt_lint': (c_int, [c_char_p, c_size_t, c_uint32, POINTER(POINTER(tkn_prompt_finding)), POINTER(c_size_t)], 'prompt.h'),
+    'tkn_prompt_options_init': (c_int, [POINTER(tkn_prompt_options), c_uint32], 'prompt.h'),
+    'tkn_prompt_builder_new': (c_int, [POINTER(c_void_p), POINTER(tkn_prompt_options)], 'prompt.h'),
+    'tkn_prompt_builder_free': (None, [c_void_p], 'prompt.h'),
+    'tkn_prompt_builder_errmsg': (c_char_p, [c_void_p], 'prompt.h'),
+    'tkn_prompt_builder_add_text': (c_int, [c_void_p, c_uint32, c_uint32, c_char_p, c_size_t, c_char_p, c_size_t, POINTER(c_uint32)], 'prompt.h'),
+    'tkn_prompt_builder_add_tool': (c_int, [c_void_p, c_char_p, c_size_t, POINTER(c_uint32)], 'prompt.h'),
+    'tkn_prompt_builder_set_history': (c_int, [c_void_p, c_void_p, c_uint32, POINTER(c_uint32)], 'prompt.h'),
+    'tkn_prompt_builder_set_ttl': (c_int, [c_void_p, c_uint32, c_uint32], 'prompt.h'),
+    'tkn_prompt_builder_clear': (None, [c_void_p], 'prompt.h'),
+    'tkn_prompt_assemble': (c_int, [POINTER(c_void_p), c_void_p, c_void_p], 'prompt.h'),
+    'tkn_prompt_assemble_into': (c_int, [POINTER(c_void_p), c_void_p, c_void_p], 'prompt.h'),
+    'tkn_prompt_free': (None, [c_void_p], 'prompt.h'),
+    'tkn_prompt_segment_count': (c_size_t, [c_void_p], 'prompt.h'),
+    'tkn_prompt_segment': (c_int, [c_void_p, c_size_t, POINTER(tkn_prompt_segment_info)], 'prompt.h'),
+    'tkn_prompt_block_count': (c_size_t, [c_void_p], 'prompt.h'),
+    'tkn_prompt_block': (c_int, [c_void_p, c_size_t, POINTER(c_uint32), POINTER(c_int64), POINTER(c_uint64)], 'prompt.h'),
+    'tkn_prompt_fingerprint': (c_uint64, [c_void_p], 'prompt.h'),
+    'tkn_prompt_version': (c_uint64, [c_void_p], 'prompt.h'),
+    'tkn_prompt_tokens': (c_int64, [c_void_p], 'prompt.h'),
+    'tkn_prompt_finding_count': (c_size_t, [c_void_p], 'prompt.h'),
+    'tkn_prompt_finding_get': (c_int, [c_void_p, c_size_t, POINTER(tkn_prompt_finding)], 'prompt.h'),
+    'tkn_prompt_diff': (c_int, [c_void_p, c_void_p, POINTER(c_uint32), POINTER(c_uint32)], 'prompt.h'),
+    'tkn_prompt_min_cache_tokens': (c_int64, [c_uint32, c_char_p, c_size_t], 'prompt.h'),
+    'tkn_prompt_min_cache_tokens_from': (c_int64, [c_void_p, c_uint32, c_char_p, c_size_t], 'prompt.h'),
+    'tkn_render_options_init': (c_int, [POINTER(tkn_render_options), c_uint32], 'prompt.h'),
+    'tkn_prompt_breakpoints': (c_int, [c_void_p, c_int64, c_uint32, POINTER(c_uint32), POINTER(c_uint32), c_size_t, POINTER(c_size_t)], 'prompt.h'),
+    'tkn_prompt_render': (c_int, [c_void_p, POINTER(tkn_render_options), POINTER(c_void_p), POINTER(c_size_t), c_char_p, c_size_t], 'prompt.h'),
+    'tkn_prompt_render_into': (c_int, [c_void_p, POINTER(tkn_render_options), c_char_p, c_size_t, POINTER(c_size_t), c_char_p, c_size_t], 'prompt.h'),
+    'tkn_cacheplan_options_init': (c_int, [POINTER(tkn_cacheplan_options), c_uint32], 'cacheplan.h'),
+    'tkn_cacheplan_new': (c_int, [POINTER(c_void_p), POINTER(tkn_cacheplan_options)], 'cacheplan.h'),
+    'tkn_cacheplan_free': (None, [c_void_p], 'cacheplan.h'),
+    'tkn_cacheplan_errmsg': (c_char_p, [c_void_p], 'cacheplan.h'),
+    'tkn_cacheplan_add_blocks': (c_int, [c_void_p, c_int64, POINTER(tkn_cacheplan_block), c_size_t], 'cacheplan.h'),
+    'tkn_cacheplan_add_prompt': (c_int, [c_void_p, c_int64, c_void_p], 'cacheplan.h'),
+    'tkn_cacheplan_result_get': (c_int, [c_void_p, POINTER(tkn_cacheplan_result)], 'cacheplan.h'),
+    'tkn_cacheplan_advice': (c_int, [c_void_p, POINTER(c_void_p), POINTER(c_size_t)], 'cacheplan.h'),
     'tkn_meter_options_init': (c_int, [POINTER(tkn_meter_options), c_uint32], 'meter.h'),
     'tkn_meter_call_init': (c_int, [POINTER(tkn_meter_call), c_uint32], 'meter.h'),
     'tkn_meter_new': (c_int, [POINTER(c_void_p), POINTER(tkn_meter_options)], 'meter.h'),
