@@ -1,17 +1,17 @@
 /* Benchmark of the prompt part: assembling and rendering a 100 KB prompt of 50
  * messages (target: under 100 us), and fingerprinting throughput (target: at
  * least 2 GB/s).  Each figure is printed beside a reference measured in the
- * same run: rendering beside a cJSON build-and-print of the same request
- * (what a host without tokenomy would do), hashing beside memcpy.
+ * same run: the per-request path that reuses memory (tkn_prompt_assemble_into
+ * + tkn_prompt_render_into) beside the one that allocates afresh
+ * (tkn_prompt_assemble + tkn_prompt_render), both with the default
+ * allocator; rendering beside a cJSON build-and-print of the same request
+ * (what a host without tokenomy would do); hashing beside memcpy.
  * Rerun: meson test -C build --benchmark --suite bench -v prompt
  *    or: build/tests/bench/prompt/bench_prompt */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#if defined(__GLIBC__)
-#include <malloc.h>
-#endif
 
 #include <tokenomy.h>
 
@@ -99,37 +99,70 @@ int main(void) {
   oa.model_len = an.model_len = 5;
   an.format = TKN_FORMAT_ANTHROPIC;
   an.max_tokens = 1024;
-  static double t_asm[RUNS], t_oa[RUNS], t_an[RUNS], t_cj[RUNS];
-  size_t oa_len = 0, an_len = 0;
-  tkn_prompt *p = NULL;
-  double m_asm[2], m_oa[2], m_an[2];
-  for (int pass = 0; pass < 2; pass++) {
-#if defined(__GLIBC__)
-    /* pass 1: keep freed pages mapped, as a long-running host's heap does; by
-     * default glibc returns the top of the heap to the kernel on each free
-     * and every request page-faults it back */
-    if (pass == 1) mallopt(M_TOP_PAD, 1 << 20);
-#endif
-    for (int r = 0; r < RUNS; r++) {
+  const tkn_render_options *formats[2] = {&oa, &an};
+  /* Each phase is a stream of RUNS requests as a host makes them, with the
+   * default allocator (nothing tuned: glibc returns the heap top to the
+   * kernel when enough is free, as it would in a host):
+   *   old path: tkn_prompt_assemble + tkn_prompt_render, then the body and
+   *             the prompt are freed (fresh memory every request);
+   *   new path: tkn_prompt_assemble_into one prompt kept across requests +
+   *             tkn_prompt_render_into one buffer kept across requests
+   *             (grown on TKN_ERR_TOO_SMALL, i.e. on the first request).
+   * Per request: assembly time, render time and their sum (median of each
+   * over the stream; the first request of the new path is shown apart). */
+  static double t_asm[RUNS], t_ren[RUNS], t_tot[RUNS], t_cj[RUNS];
+  double m_asm[2][2], m_ren[2][2], m_tot[2][2], first_new[2];
+  size_t body_len[2] = {0, 0};
+  for (int f = 0; f < 2; f++) {
+    char *ref_body = NULL; /* the old path's last body, to compare */
+    for (int path = 0; path < 2; path++) {
+      tkn_prompt *p = NULL;
+      char *buf = NULL;
+      size_t cap = 0, len = 0;
+      for (int r = 0; r < RUNS; r++) {
+        double t0 = now_us(), t1, t2;
+        if (path == 0) {
+          char *out = NULL;
+          if (tkn_prompt_assemble(&p, b, tok)) return 1;
+          t1 = now_us();
+          if (tkn_prompt_render(p, formats[f], &out, &len, NULL, 0)) return 1;
+          t2 = now_us();
+          if (r == RUNS - 1) ref_body = out; /* freed after the new path's phase */
+          else tkn_free(out);
+          tkn_prompt_free(p);
+          p = NULL;
+        } else {
+          if (tkn_prompt_assemble_into(&p, b, tok)) return 1;
+          t1 = now_us();
+          int rc = tkn_prompt_render_into(p, formats[f], buf, cap, &len, NULL, 0);
+          if (rc == TKN_ERR_TOO_SMALL) {
+            free(buf);
+            cap = len + len / 8 + 1; /* room for a longer next request */
+            buf = malloc(cap);
+            if (!buf) return 1;
+            rc = tkn_prompt_render_into(p, formats[f], buf, cap, &len, NULL, 0);
+          }
+          if (rc) return 1;
+          t2 = now_us();
+        }
+        t_asm[r] = t1 - t0;
+        t_ren[r] = t2 - t1;
+        t_tot[r] = t2 - t0;
+      }
+      if (path == 0) {
+        body_len[f] = len;
+      } else if (len != body_len[f] || memcmp(buf, ref_body, len) != 0) {
+        fprintf(stderr, "bench_prompt: the two paths rendered different bodies\n");
+        return 1;
+      }
+      if (path == 1) first_new[f] = t_tot[0];
+      m_asm[f][path] = median(t_asm, RUNS);
+      m_ren[f][path] = median(t_ren, RUNS);
+      m_tot[f][path] = median(t_tot, RUNS);
+      free(buf);
       tkn_prompt_free(p);
-      double t0 = now_us();
-      if (tkn_prompt_assemble(&p, b, tok)) return 1;
-      double t1 = now_us();
-      char *out = NULL;
-      if (tkn_prompt_render(p, &oa, &out, &oa_len, NULL, 0)) return 1;
-      double t2 = now_us();
-      tkn_free(out);
-      double t3 = now_us();
-      if (tkn_prompt_render(p, &an, &out, &an_len, NULL, 0)) return 1;
-      double t4 = now_us();
-      tkn_free(out);
-      t_asm[r] = t1 - t0;
-      t_oa[r] = t2 - t1;
-      t_an[r] = t4 - t3;
     }
-    m_asm[pass] = median(t_asm, RUNS);
-    m_oa[pass] = median(t_oa, RUNS);
-    m_an[pass] = median(t_an, RUNS);
+    tkn_free(ref_body);
   }
   /* the reference: the same OpenAI request built as a cJSON tree and printed */
   for (int r = 0; r < RUNS; r++) {
@@ -175,7 +208,9 @@ int main(void) {
     if (t2 - t1 < best_copy) best_copy = t2 - t1;
   }
   double gbs_hash = (double)total / best_hash / 1e3, gbs_copy = (double)total / best_copy / 1e3;
-  /* and the real thing: per-block chaining over the assembled 100 KB prompt */
+  /* the input, from one more assembly */
+  tkn_prompt *p = NULL;
+  if (tkn_prompt_assemble(&p, b, tok)) return 1;
   size_t nblocks = tkn_prompt_block_count(p);
   tkn_prompt_segment_info info;
   memset(&info, 0, sizeof info);
@@ -186,27 +221,37 @@ int main(void) {
     prompt_bytes += info.bytes;
   }
 
-  printf("prompt benchmark (median of %d runs per pass; rerun: meson test -C build --benchmark --suite "
-         "bench -v prompt)\n",
+  printf("prompt benchmark (median of %d requests per row; rerun: meson test -C build --benchmark "
+         "--suite bench -v prompt)\n",
          RUNS);
   printf("input: %d messages of %d bytes + %d-byte system prompt + 3 tools + query = %llu "
          "canonical bytes in %zu blocks, %lld tokens (tokenizer: constant-time stand-in)\n",
          MESSAGES, MSG_BYTES, SYSTEM_BYTES, (unsigned long long)prompt_bytes, nblocks,
          (long long)tkn_prompt_tokens(p));
-  for (int pass = 0; pass < 2; pass++) {
-    printf("%s\n", pass ? "-- allocator keeps freed pages (glibc M_TOP_PAD 1 MiB): steady state"
-                        : "-- default allocator (glibc trims the heap after each request)");
-    printf("%-48s %10s %12s %8s\n", "step", "median us", "reference us", "ratio");
-    printf("%-48s %10.1f %12.1f %8.2f\n", "assemble (order, lint, serialise, fingerprint)",
-           m_asm[pass], 100.0, m_asm[pass] / 100.0);
-    printf("%-48s %10.1f %12.1f %8.2f\n", "render OpenAI (vs cJSON build+print)", m_oa[pass], m_cj,
-           m_oa[pass] / m_cj);
-    printf("%-48s %10.1f %12.1f %8.2f\n", "assemble + render OpenAI (vs 100 us target)",
-           m_asm[pass] + m_oa[pass], 100.0, (m_asm[pass] + m_oa[pass]) / 100.0);
-    printf("%-48s %10.1f %12.1f %8.2f\n", "assemble + render Anthropic (vs 100 us target)",
-           m_asm[pass] + m_an[pass], 100.0, (m_asm[pass] + m_an[pass]) / 100.0);
+  printf("default allocator, nothing tuned; old path: tkn_prompt_assemble + tkn_prompt_render, "
+         "body and prompt freed per request; new path: tkn_prompt_assemble_into one kept prompt "
+         "+ tkn_prompt_render_into one kept buffer\n");
+  static const char *const fname[2] = {"OpenAI", "Anthropic"};
+  printf("%-44s %9s %9s %9s %10s %8s\n", "per request", "assemble", "render", "total",
+         "vs 100 us", "vs old");
+  for (int f = 0; f < 2; f++) {
+    for (int path = 0; path < 2; path++) {
+      char row[64];
+      snprintf(row, sizeof row, "%s %s", fname[f],
+               path ? "new: assemble_into + render_into" : "old: assemble + render");
+      printf("%-44s %9.1f %9.1f %9.1f %10.2f %8.2f\n", row, m_asm[f][path], m_ren[f][path],
+             m_tot[f][path], m_tot[f][path] / 100.0, m_tot[f][path] / m_tot[f][0]);
+    }
   }
-  printf("request bytes: OpenAI %zu, Anthropic %zu\n", oa_len, an_len);
+  printf("new path, first request (grows the kept prompt and buffer): OpenAI %.1f us, Anthropic "
+         "%.1f us\n",
+         first_new[0], first_new[1]);
+  printf("%-44s %9s %9s %9s\n", "render OpenAI vs cJSON build+print", "render", "cJSON", "ratio");
+  for (int path = 0; path < 2; path++)
+    printf("%-44s %9.1f %9.1f %9.2f\n", path ? "  new path (render_into)" : "  old path (render)",
+           m_ren[0][path], m_cj, m_ren[0][path] / m_cj);
+  printf("request bytes: OpenAI %zu, Anthropic %zu (identical on both paths)\n", body_len[0],
+         body_len[1]);
   printf("%-48s %10s %12s %8s\n", "fingerprinting (64 MiB, best of 5)", "GB/s", "reference",
          "ratio");
   printf("%-48s %10.2f %12.2f %8.2f\n", "XXH64 (vs memcpy)", gbs_hash, gbs_copy,
