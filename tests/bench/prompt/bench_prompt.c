@@ -55,10 +55,58 @@ static void fill_text(char *s, size_t n, unsigned seed) {
 #define MSG_BYTES 1800
 #define SYSTEM_BYTES 8000
 #define RUNS 2000
+#define ROUNDS 20
 
 static double median(double *v, int n) {
   qsort(v, (size_t)n, sizeof *v, cmp_double);
   return v[n / 2];
+}
+
+/* One stream of requests: the timings of each, and what is kept across
+ * requests (the new path's prompt and buffer, the old path's last body). */
+typedef struct stream {
+  double t_asm[RUNS], t_ren[RUNS], t_tot[RUNS];
+  int n;
+  tkn_prompt *p;   /* new path */
+  char *buf;       /* new path */
+  size_t cap, len;
+  char *body;      /* old path: the last body, to compare */
+} stream;
+
+static int run_stream(stream *s, tkn_prompt_builder *b, const tkn_tokenizer *tok,
+                      const tkn_render_options *o, int new_path, int requests) {
+  for (int r = 0; r < requests; r++) {
+    double t0 = now_us(), t1, t2;
+    if (!new_path) {
+      tkn_prompt *p = NULL;
+      char *out = NULL;
+      if (tkn_prompt_assemble(&p, b, tok)) return 1;
+      t1 = now_us();
+      if (tkn_prompt_render(p, o, &out, &s->len, NULL, 0)) return 1;
+      t2 = now_us();
+      if (s->n + 1 == RUNS) s->body = out; /* kept to compare with the new path */
+      else tkn_free(out);
+      tkn_prompt_free(p);
+    } else {
+      if (tkn_prompt_assemble_into(&s->p, b, tok)) return 1;
+      t1 = now_us();
+      int rc = tkn_prompt_render_into(s->p, o, s->buf, s->cap, &s->len, NULL, 0);
+      if (rc == TKN_ERR_TOO_SMALL) {
+        free(s->buf);
+        s->cap = s->len + s->len / 8 + 1; /* room for a longer next request */
+        s->buf = malloc(s->cap);
+        if (!s->buf) return 1;
+        rc = tkn_prompt_render_into(s->p, o, s->buf, s->cap, &s->len, NULL, 0);
+      }
+      if (rc) return 1;
+      t2 = now_us();
+    }
+    s->t_asm[s->n] = t1 - t0;
+    s->t_ren[s->n] = t2 - t1;
+    s->t_tot[s->n] = t2 - t0;
+    s->n++;
+  }
+  return 0;
 }
 
 int main(void) {
@@ -100,69 +148,38 @@ int main(void) {
   an.format = TKN_FORMAT_ANTHROPIC;
   an.max_tokens = 1024;
   const tkn_render_options *formats[2] = {&oa, &an};
-  /* Each phase is a stream of RUNS requests as a host makes them, with the
-   * default allocator (nothing tuned: glibc returns the heap top to the
-   * kernel when enough is free, as it would in a host):
+  /* Four streams of RUNS requests each (OpenAI, Anthropic x old, new path),
+   * as a host makes them, with the default allocator (nothing tuned: glibc
+   * returns the heap top to the kernel when enough of it is free, as it
+   * would in a host):
    *   old path: tkn_prompt_assemble + tkn_prompt_render, then the body and
    *             the prompt are freed (fresh memory every request);
    *   new path: tkn_prompt_assemble_into one prompt kept across requests +
    *             tkn_prompt_render_into one buffer kept across requests
    *             (grown on TKN_ERR_TOO_SMALL, i.e. on the first request).
-   * Per request: assembly time, render time and their sum (median of each
-   * over the stream; the first request of the new path is shown apart). */
-  static double t_asm[RUNS], t_ren[RUNS], t_tot[RUNS], t_cj[RUNS];
-  double m_asm[2][2], m_ren[2][2], m_tot[2][2], first_new[2];
-  size_t body_len[2] = {0, 0};
+   * The streams take turns in ROUNDS rounds, so that a burst of load on the
+   * machine hits all four alike.  Per request: assembly, render and their
+   * sum (the median of each; the new path's first request is shown apart). */
+  static stream st[2][2];
+  for (int round = 0; round < ROUNDS; round++)
+    for (int f = 0; f < 2; f++)
+      for (int path = 0; path < 2; path++)
+        if (run_stream(&st[f][path], b, tok, formats[f], path, RUNS / ROUNDS)) return 1;
+  static double t_cj[RUNS];
+  double m_asm[2][2], m_ren[2][2], m_tot[2][2];
   for (int f = 0; f < 2; f++) {
-    char *ref_body = NULL; /* the old path's last body, to compare */
-    for (int path = 0; path < 2; path++) {
-      tkn_prompt *p = NULL;
-      char *buf = NULL;
-      size_t cap = 0, len = 0;
-      for (int r = 0; r < RUNS; r++) {
-        double t0 = now_us(), t1, t2;
-        if (path == 0) {
-          char *out = NULL;
-          if (tkn_prompt_assemble(&p, b, tok)) return 1;
-          t1 = now_us();
-          if (tkn_prompt_render(p, formats[f], &out, &len, NULL, 0)) return 1;
-          t2 = now_us();
-          if (r == RUNS - 1) ref_body = out; /* freed after the new path's phase */
-          else tkn_free(out);
-          tkn_prompt_free(p);
-          p = NULL;
-        } else {
-          if (tkn_prompt_assemble_into(&p, b, tok)) return 1;
-          t1 = now_us();
-          int rc = tkn_prompt_render_into(p, formats[f], buf, cap, &len, NULL, 0);
-          if (rc == TKN_ERR_TOO_SMALL) {
-            free(buf);
-            cap = len + len / 8 + 1; /* room for a longer next request */
-            buf = malloc(cap);
-            if (!buf) return 1;
-            rc = tkn_prompt_render_into(p, formats[f], buf, cap, &len, NULL, 0);
-          }
-          if (rc) return 1;
-          t2 = now_us();
-        }
-        t_asm[r] = t1 - t0;
-        t_ren[r] = t2 - t1;
-        t_tot[r] = t2 - t0;
-      }
-      if (path == 0) {
-        body_len[f] = len;
-      } else if (len != body_len[f] || memcmp(buf, ref_body, len) != 0) {
-        fprintf(stderr, "bench_prompt: the two paths rendered different bodies\n");
-        return 1;
-      }
-      if (path == 1) first_new[f] = t_tot[0];
-      m_asm[f][path] = median(t_asm, RUNS);
-      m_ren[f][path] = median(t_ren, RUNS);
-      m_tot[f][path] = median(t_tot, RUNS);
-      free(buf);
-      tkn_prompt_free(p);
+    stream *o = &st[f][0], *n = &st[f][1];
+    /* the same request bytes on both paths */
+    if (o->len != n->len || memcmp(o->body, n->buf, o->len) != 0) {
+      fprintf(stderr, "bench_prompt: the two paths rendered different bodies\n");
+      return 1;
     }
-    tkn_free(ref_body);
+    for (int path = 0; path < 2; path++) {
+      stream *x = &st[f][path];
+      m_asm[f][path] = median(x->t_asm, RUNS);
+      m_ren[f][path] = median(x->t_ren, RUNS);
+      m_tot[f][path] = median(x->t_tot, RUNS);
+    }
   }
   /* the reference: the same OpenAI request built as a cJSON tree and printed */
   for (int r = 0; r < RUNS; r++) {
@@ -243,15 +260,15 @@ int main(void) {
              m_tot[f][path], m_tot[f][path] / 100.0, m_tot[f][path] / m_tot[f][0]);
     }
   }
-  printf("new path, first request (grows the kept prompt and buffer): OpenAI %.1f us, Anthropic "
+  printf("new path, first request (one sample; sizes the kept prompt and buffer): OpenAI %.1f us, Anthropic "
          "%.1f us\n",
-         first_new[0], first_new[1]);
+         st[0][1].t_tot[0], st[1][1].t_tot[0]);
   printf("%-44s %9s %9s %9s\n", "render OpenAI vs cJSON build+print", "render", "cJSON", "ratio");
   for (int path = 0; path < 2; path++)
     printf("%-44s %9.1f %9.1f %9.2f\n", path ? "  new path (render_into)" : "  old path (render)",
            m_ren[0][path], m_cj, m_ren[0][path] / m_cj);
-  printf("request bytes: OpenAI %zu, Anthropic %zu (identical on both paths)\n", body_len[0],
-         body_len[1]);
+  printf("request bytes: OpenAI %zu, Anthropic %zu (identical on both paths)\n", st[0][0].len,
+         st[1][0].len);
   printf("%-48s %10s %12s %8s\n", "fingerprinting (64 MiB, best of 5)", "GB/s", "reference",
          "ratio");
   printf("%-48s %10.2f %12.2f %8.2f\n", "XXH64 (vs memcpy)", gbs_hash, gbs_copy,
@@ -260,6 +277,12 @@ int main(void) {
          gbs_hash / 2.0);
   printf("(hash %016llx)\n", (unsigned long long)h);
   tkn_prompt_free(p);
+  for (int f = 0; f < 2; f++)
+    for (int path = 0; path < 2; path++) {
+      tkn_prompt_free(st[f][path].p);
+      free(st[f][path].buf);
+      tkn_free(st[f][path].body);
+    }
   free(big);
   free(dst);
   free(text);
