@@ -563,7 +563,8 @@ static int assemble(asm_ctx *c, tkn_prompt **out) {
   if (store_tool_raw(c)) return TKN_ERR_NOMEM;
 
   tkn_prompt *p = c->shell ? c->shell : tki_calloc(1, sizeof *p);
-  if (!p || tki_buf_reserve(&c->arena, 0)) return tki_err(b->err, TKN_ERR_NOMEM, "prompt: out of memory");
+  if (!p || tki_buf_reserve(&c->arena, 0))
+    return tki_err(b->err, TKN_ERR_NOMEM, "prompt: out of memory");
   c->shell = NULL;
   b->arena_hint = c->arena.len;
   p->arena_cap = c->arena.cap;

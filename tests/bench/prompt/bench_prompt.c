@@ -260,8 +260,8 @@ int main(void) {
              m_tot[f][path], m_tot[f][path] / 100.0, m_tot[f][path] / m_tot[f][0]);
     }
   }
-  printf("new path, first request (one sample; sizes the kept prompt and buffer): OpenAI %.1f us, Anthropic "
-         "%.1f us\n",
+  printf("new path, first request (one sample; sizes the kept prompt and buffer): OpenAI %.1f "
+         "us, Anthropic %.1f us\n",
          st[0][1].t_tot[0], st[1][1].t_tot[0]);
   printf("%-44s %9s %9s %9s\n", "render OpenAI vs cJSON build+print", "render", "cJSON", "ratio");
   for (int path = 0; path < 2; path++)

@@ -790,8 +790,8 @@ static void min_cache_tokens_come_from_the_price_table_where_known(void **state)
   const char *json =
       "{\"claude-test-5\": {\"litellm_provider\": \"anthropic\", \"input_cost_per_token\": 3e-06,"
       " \"output_cost_per_token\": 1.5e-05, \"prompt_cache_min_tokens\": 3000},"
-      " \"claude-haiku-test\": {\"litellm_provider\": \"anthropic\", \"input_cost_per_token\": 1e-06,"
-      " \"output_cost_per_token\": 5e-06},"
+      " \"claude-haiku-test\": {\"litellm_provider\": \"anthropic\","
+      " \"input_cost_per_token\": 1e-06, \"output_cost_per_token\": 5e-06},"
       " \"gpt-test\": {\"litellm_provider\": \"openai\", \"input_cost_per_token\": 2e-06,"
       " \"output_cost_per_token\": 8e-06, \"prompt_cache_min_tokens\": 3000}}";
   tkn_prices *t = NULL;
@@ -934,15 +934,18 @@ static void render_into_fills_a_caller_buffer_or_says_how_big(void **state) {
   assert_int_equal(tkn_prompt_render_into(p, &o, buf, sizeof buf, NULL, NULL, 0), TKN_ERR_INVALID);
   assert_int_equal(tkn_prompt_render_into(p, &o, NULL, 5, &len, err, sizeof err), TKN_ERR_INVALID);
   assert_int_equal(len, 0);
-  assert_int_equal(tkn_prompt_render_into(NULL, &o, buf, sizeof buf, &len, NULL, 0), TKN_ERR_INVALID);
-  assert_int_equal(tkn_prompt_render_into(p, NULL, buf, sizeof buf, &len, NULL, 0), TKN_ERR_INVALID);
+  assert_int_equal(tkn_prompt_render_into(NULL, &o, buf, sizeof buf, &len, NULL, 0),
+                   TKN_ERR_INVALID);
+  assert_int_equal(tkn_prompt_render_into(p, NULL, buf, sizeof buf, &len, NULL, 0),
+                   TKN_ERR_INVALID);
   o.format = TKN_FORMAT_ANTHROPIC; /* without max_tokens */
   assert_int_equal(tkn_prompt_render_into(p, &o, NULL, 0, &len, err, sizeof err), TKN_ERR_INVALID);
   assert_non_null(strstr(err, "max_tokens"));
   tkn_prompt_builder *b = make_builder(0, 0);
   tkn_prompt *empty = assemble(b, tok);
   o.format = TKN_FORMAT_OPENAI;
-  assert_int_equal(tkn_prompt_render_into(empty, &o, NULL, 0, &len, err, sizeof err), TKN_ERR_STATE);
+  assert_int_equal(tkn_prompt_render_into(empty, &o, NULL, 0, &len, err, sizeof err),
+                   TKN_ERR_STATE);
   assert_non_null(strstr(err, "nothing to send"));
   tkn_prompt_free(empty);
   tkn_prompt_builder_free(b);
@@ -1040,7 +1043,8 @@ static void assemble_into_reuses_an_earlier_prompt(void **state) {
   tkn_prompt_free(fresh);
   /* larger: more tools, a long reference, a longer conversation */
   const tkn_prompt *before = p;
-  add_tool(b, "{\"name\":\"refund\",\"description\":\"Refund\",\"parameters\":{\"type\":\"object\"}}");
+  add_tool(b, "{\"name\":\"refund\",\"description\":\"Refund\","
+              "\"parameters\":{\"type\":\"object\"}}");
   char *ref = instructions(20000);
   add_text(b, TKN_SEG_REFERENCE, TKN_STABILITY_SESSION, "docs", ref);
   free(ref);
