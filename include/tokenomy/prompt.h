@@ -37,7 +37,8 @@
  * round-trip form; so identical tool schemas give byte-identical prefixes.
  *
  * Threading: a builder is used by one thread at a time.  An assembled
- * tkn_prompt is immutable: any number of threads may read and render it.
+ * tkn_prompt is immutable: any number of threads may read and render it
+ * (until tkn_prompt_assemble_into or tkn_prompt_free changes it).
  *
  * Limits (TKN_ERR_LIMIT beyond them): TKN_PROMPT_MAX_SEGMENTS segments,
  * TKN_PROMPT_MAX_TOOLS tools, TKN_PROMPT_MAX_TEXT bytes per text or tool
