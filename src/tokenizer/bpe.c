@@ -21,6 +21,10 @@
 #ifndef TREE_MIN
 #define TREE_MIN 12
 #endif
+/* Pieces of at least BACKTRACK_MIN bytes use the backtracking encoder. */
+#ifndef BACKTRACK_MIN
+#define BACKTRACK_MIN 65
+#endif
 
 typedef struct bpe_impl {
   tki_ranks ranks;
@@ -327,10 +331,169 @@ static int merge_heap(const tki_ranks *r, const uint8_t *p, size_t n, sink *o, s
   return TKN_OK;
 }
 
+/* ---- long pieces: the backtracking encoder, linear in the length ----
+ *
+ * The heap merge is O(n log n) and its memory access is random, so on one
+ * long piece without a split point (a megabyte of letters) its time per
+ * byte grows with the length.  Long pieces use instead an encoder that is
+ * linear in the length and gives the same ids.  It rests on three
+ * properties of tiktoken's merge rule (lowest rank first, the leftmost
+ * among equal ranks), true of any rank table:
+ *   - a token sequence is "valid" when merging its bytes gives back that
+ *     sequence; every text has exactly one valid sequence, its encoding;
+ *   - any run of consecutive tokens of a valid sequence is valid (merges
+ *     never cross its token boundaries, and the merges inside a run are
+ *     chosen in the same order whatever is around it);
+ *   - a valid sequence ending in token a, followed by token b such that
+ *     [a, b] is valid, is valid (the merges of the two overlap only in a,
+ *     whose merges are the same in both, and every pair across the new
+ *     boundary loses, at each step, to a merge that loses nothing).
+ * So the encoder walks the text left to right: at each position it tries
+ * the longest token that starts there, then the next shorter ones, and
+ * takes the first whose pair with the previous token is valid (checked by
+ * merging the two tokens' bytes: a few bytes) and whose end is not known to
+ * be dead.  When no token fits, the position is dead (no valid sequence
+ * of the text continues from its unique valid prefix), is marked so, and the
+ * last token is replaced by its next shorter one.  A position is entered at
+ * most once and each token starting at it is tried at most once, so the work
+ * is at most the text's length times the tokens starting at one position
+ * (bounded by the longest token), not quadratic, and in practice almost
+ * every first choice holds.  The first valid sequence that reaches the end
+ * is the encoding, by uniqueness. */
+
+/* The prefix filter (see tki_ranks.prefix), built on first use: NULL when
+ * out of memory. */
+static const uint64_t *prefix_filter(const tki_ranks *r) {
+  tki_ranks *w = (tki_ranks *)r; /* only the atomic pointer is written */
+  uint64_t *f = atomic_load_explicit(&w->prefix, memory_order_acquire);
+  if (f) return f;
+  f = tki_calloc(TKI_PREFIX_BITS / 64, sizeof *f);
+  if (!f) return NULL;
+  for (uint32_t k = 0; k < r->n; k++) {
+    const uint8_t *p = r->bytes + r->off[k];
+    size_t n = r->off[k + 1] - r->off[k];
+    for (size_t len = 1; len <= n; len++) {
+      uint64_t head, head2;
+      tki_key_exact(p, len, &head, &head2);
+      uint32_t bit = (uint32_t)tki_ranks_hash(p, len, head, head2) & (TKI_PREFIX_BITS - 1);
+      f[bit >> 6] |= (uint64_t)1 << (bit & 63);
+    }
+  }
+  uint64_t *expected = NULL;
+  if (!atomic_compare_exchange_strong_explicit(&w->prefix, &expected, f, memory_order_acq_rel,
+                                               memory_order_acquire)) {
+    tki_free(f); /* another thread was first: the same bits */
+    f = expected;
+  }
+  return f;
+}
+
+/* The longest token of at most lim bytes at p (16 bytes readable past
+ * p + lim): its length (0 when none, lim == 0) and rank. */
+static size_t longest_token(const tki_ranks *r, const uint64_t *pf, const uint8_t *p, size_t lim,
+                            uint32_t *rank) {
+  size_t best = 0;
+  if (lim > r->max_len) lim = r->max_len;
+  for (size_t len = 1; len <= lim; len++) {
+    uint64_t head, head2;
+    tki_key_wide(p, len, &head, &head2);
+    uint64_t h = tki_ranks_hash(p, len, head, head2);
+    uint32_t bit = (uint32_t)h & (TKI_PREFIX_BITS - 1);
+    if (!(pf[bit >> 6] >> (bit & 63) & 1)) break; /* no token begins with these bytes */
+    uint32_t k = len == 1 ? r->byte_rank[p[0]] : tki_ranks_find(r, p, len, head, head2, h);
+    if (k != NONE) {
+      best = len;
+      *rank = k;
+    }
+  }
+  return best;
+}
+
+/* Whether merging [p, p+n) gives exactly the tokens a (la bytes) then b, or,
+ * with la == n, exactly a. */
+static int merges_to(const tki_ranks *r, const uint8_t *p, size_t n, size_t la, uint32_t a,
+                     uint32_t b, scratch *sc, int *rc) {
+  uint32_t ids[3];
+  sink o = {ids, 3, 0, UINT64_MAX};
+  if (n > SMALL_PIECE)
+    *rc = merge_heap(r, p, n, &o, sc);
+  else if (n <= TREE_MIN || r->n > TREE_RANKS)
+    merge_scan(r, p, n, &o);
+  else
+    merge_tree(r, p, n, &o);
+  if (la == n) return o.n == 1 && ids[0] == a;
+  return o.n == 2 && ids[0] == a && ids[1] == b;
+}
+
+static int merge_backtrack(const tki_ranks *r, const uint8_t *text, size_t n, sink *o,
+                           scratch *sc) {
+  const uint64_t *pf = prefix_filter(r);
+  if (!pf || n > UINT32_MAX - 16) return pf ? TKN_ERR_LIMIT : TKN_ERR_NOMEM;
+  /* a padded copy (keys load 16 bytes), the tokens so far (start, rank),
+   * one bit per position: dead */
+  uint8_t *p = tki_malloc(n + 16);
+  uint32_t *st = tki_malloc((n + 1) * sizeof *st), *tk = tki_malloc((n + 1) * sizeof *tk);
+  uint64_t *dead = tki_calloc(n / 64 + 1, sizeof *dead);
+  int rc = TKN_OK;
+  if (!p || !st || !tk || !dead) {
+    rc = TKN_ERR_NOMEM;
+    goto out;
+  }
+  memcpy(p, text, n);
+  memset(p + n, 0, 16);
+  size_t m = 0, pos = 0; /* m tokens cover [0, pos) */
+  uint32_t rank = NONE;
+  size_t len = longest_token(r, pf, p, n, &rank);
+  while (pos < n) {
+    /* try the tokens at pos, longest first */
+    while (len) {
+      size_t end = pos + len;
+      if (!(dead[end >> 6] >> (end & 63) & 1)) {
+        int ok = m ? merges_to(r, p + st[m - 1], end - st[m - 1], pos - st[m - 1], tk[m - 1],
+                               rank, sc, &rc)
+                   : merges_to(r, p, len, len, rank, NONE, sc, &rc);
+        if (rc) goto out;
+        if (ok) break;
+      }
+      len = longest_token(r, pf, p + pos, len - 1, &rank);
+    }
+    if (len) { /* take it */
+      st[m] = (uint32_t)pos;
+      tk[m++] = rank;
+      pos += len;
+      if (pos < n) len = longest_token(r, pf, p + pos, n - pos, &rank);
+      continue;
+    }
+    /* nothing fits: pos is dead; replace the last token by a shorter one */
+    dead[pos >> 6] |= (uint64_t)1 << (pos & 63);
+    if (!m) { /* cannot happen (every text has an encoding): be exact anyway */
+      tki_free(p);
+      tki_free(st);
+      tki_free(tk);
+      tki_free(dead);
+      return merge_heap(r, text, n, o, sc);
+    }
+    size_t last = pos - st[--m];
+    pos = st[m];
+    len = longest_token(r, pf, p + pos, last - 1, &rank);
+  }
+  if (!o->ids)
+    o->n += m;
+  else
+    for (size_t i = 0; i < m; i++) emit(o, tk[i]);
+out:
+  tki_free(p);
+  tki_free(st);
+  tki_free(tk);
+  tki_free(dead);
+  return rc;
+}
+
 /* Ids of a piece of n >= 2 bytes that is not a token itself; h is its hash. */
 static int merge_piece(const tki_ranks *r, const uint8_t *p, size_t n, uint64_t h, sink *o,
                        scratch *sc) {
-  if (n > SMALL_PIECE) return merge_heap(r, p, n, o, sc);
+  if (n > SMALL_PIECE)
+    return n >= BACKTRACK_MIN ? merge_backtrack(r, p, n, o, sc) : merge_heap(r, p, n, o, sc);
   memo_entry *e = NULL;
   if (sc->memo) {
     e = &sc->memo[(uint32_t)h & sc->memo_mask];
@@ -381,14 +544,16 @@ static int merge_piece(const tki_ranks *r, const uint8_t *p, size_t n, uint64_t 
 int tki_bpe_merge_piece(const tki_ranks *r, const uint8_t *p, size_t n, int method,
                         uint32_t *ids, size_t cap, size_t *out_n) {
   sink o = {ids, cap, 0, UINT64_MAX};
-  if (n < 2 || method < TKI_MERGE_SCAN || method > TKI_MERGE_TREE ||
-      (method != TKI_MERGE_HEAP && n > SMALL_PIECE) ||
+  if (n < 2 || method < TKI_MERGE_SCAN || method > TKI_MERGE_BACKTRACK ||
+      ((method == TKI_MERGE_SCAN || method == TKI_MERGE_TREE) && n > SMALL_PIECE) ||
       (method == TKI_MERGE_TREE && r->n > TREE_RANKS))
     return TKN_ERR_INVALID;
   int rc = TKN_OK;
   scratch sc = {0};
   if (method == TKI_MERGE_HEAP)
     rc = merge_heap(r, p, n, &o, &sc);
+  else if (method == TKI_MERGE_BACKTRACK)
+    rc = merge_backtrack(r, p, n, &o, &sc);
   else if (method == TKI_MERGE_TREE)
     merge_tree(r, p, n, &o);
   else

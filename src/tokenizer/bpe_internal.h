@@ -3,6 +3,7 @@
 #ifndef TOKENOMY_BPE_INTERNAL_H
 #define TOKENOMY_BPE_INTERNAL_H
 
+#include <stdatomic.h>
 #include <string.h>
 
 #include "tokenizer_internal.h"
@@ -75,7 +76,14 @@ typedef struct tki_ranks {
   uint32_t *pair_rank;   /* 65536 entries: rank of the 2-byte token b0 b1
                             at [b0 | b1 << 8], UINT32_MAX when none */
   uint8_t *owned;        /* bytes we allocated (NULL for embedded data) */
+  /* One bit per hash value (the low TKI_PREFIX_BITS bits) of every prefix of
+   * every token: the long-piece encoder walks a token's length up while the
+   * bytes so far can still begin a token.  Built on the first long piece
+   * (bpe.c: prefix_filter), published once with compare-and-swap, so the
+   * table stays lock-free to share; freed with the rest. */
+  _Atomic(uint64_t *) prefix;
 } tki_ranks;
+#define TKI_PREFIX_BITS (1u << 24)
 
 /* The first min(n, 8) bytes of p as an integer (zero-padded). */
 static inline uint64_t tki_ranks_head(const uint8_t *p, size_t n) {
@@ -258,10 +266,11 @@ void tki_ranks_free(tki_ranks *r);
 
 /* Merge one piece of n >= 2 bytes with one method, without looking the
  * whole piece up first: for tests.  The scan and the tree take n <= 64 (the
- * tree: ranks below 2^26); the heap any n. */
+ * tree: ranks below 2^26); the heap and the backtracking encoder any n. */
 #define TKI_MERGE_SCAN 0
 #define TKI_MERGE_HEAP 1
 #define TKI_MERGE_TREE 2
+#define TKI_MERGE_BACKTRACK 3
 int tki_bpe_merge_piece(const tki_ranks *r, const uint8_t *p, size_t n, int method,
                         uint32_t *ids, size_t cap, size_t *out_n);
 /* The rank table inside a BPE tokenizer (NULL for other kinds). */

@@ -25,6 +25,7 @@ void tki_ranks_free(tki_ranks *r) {
   tki_free(r->pair_rank);
   tki_free(r->filter);
   tki_free(r->owned);
+  tki_free(atomic_load_explicit(&r->prefix, memory_order_acquire));
   memset(r, 0, sizeof *r);
 }
 

@@ -8,6 +8,10 @@
 //   NPM_DIR:  folder where tests/tools/npm-peer.sh installed tiktoken
 //   BPE_DUMP: the bpe_dump helper (tests/unit/tokenizer/bpe_dump.c)
 //   WORK_DIR: scratch folder for the corpus and the ids
+// Then long single pieces (no split point: the encoder's long-piece path),
+// made here from a seeded generator: random letters, one repeated letter, a
+// few-letter alphabet, Cyrillic letters, and letter-only tokens of the table
+// end to end (which make the encoder's first choices fail often).
 // Exit status 0 when every id matches, 1 otherwise (the first differences are
 // printed with their context).  The corpus is built by bpe_corpus.mjs and
 // kept in WORK_DIR/corpus.bin (documents: u32 length + bytes) for a rerun.
@@ -37,8 +41,40 @@ function readIds(file) {
   return out;
 }
 
+// Long pieces: seeded, so a failure reproduces.
+function longPieces(enc) {
+  let seed = 20261128;
+  const rnd = (k) => {
+    seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+    return (seed >>> 8) % k;
+  };
+  const pick = (alphabet, n) => Array.from({ length: n }, () => alphabet[rnd(alphabet.length)]).join("");
+  const lower = "abcdefghijklmnopqrstuvwxyz";
+  const letterTokens = [];
+  const dec = new TextDecoder("utf-8", { fatal: true });
+  for (let id = 0; id < 100000 && letterTokens.length < 20000; id += 1 + rnd(3)) {
+    let t;
+    try { t = dec.decode(enc.decode(new Uint32Array([id]))); } catch { continue; }
+    if (/^[A-Za-z]+$/.test(t)) letterTokens.push(t);
+  }
+  const tokensEndToEnd = (n) => {
+    let s = "";
+    while (s.length < n) s += letterTokens[rnd(letterTokens.length)];
+    return s;
+  };
+  return [pick(lower, 6000), "a".repeat(6000), "Z".repeat(777), pick("ab", 5000),
+          pick(lower + lower.toUpperCase(), 4000), pick("абвгдежзийклмнопрстуфхцчшщыэюя", 2500),
+          tokensEndToEnd(6000), tokensEndToEnd(3000).toLowerCase()]
+    .map((text) => ({ kind: "long", text }));
+}
+
 fs.mkdirSync(workDir, { recursive: true });
 const docs = buildCorpus();
+{
+  const enc = get_encoding("cl100k_base");
+  docs.push(...longPieces(enc));
+  enc.free();
+}
 const corpusFile = path.join(workDir, "corpus.bin");
 writeDocs(corpusFile, docs);
 const total = docs.reduce((s, d) => s + Buffer.byteLength(d.text), 0);

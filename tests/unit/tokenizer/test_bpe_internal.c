@@ -1,8 +1,8 @@
 /* Internals of the BPE encoder: the pre-tokeniser's class table agrees with
  * utf8proc on every code point; tiktoken's scan (the shortest pieces), the
- * min-tree (pieces of up to 64 bytes) and the heap merge (longer ones) choose
- * the same merges on every input, so switching between them by piece length
- * cannot change an id. */
+ * min-tree (pieces of up to 64 bytes), the heap merge and the backtracking
+ * encoder (longer ones) give the same ids on every input, so switching
+ * between them by piece length cannot change an id. */
 #include "test_util.h"
 
 #include "tokenizer/bpe_internal.h"
@@ -14,15 +14,18 @@ static uint32_t rnd(void) {
 }
 
 static void check_agree(const tki_ranks *r, const uint8_t *p, size_t n) {
-  uint32_t a[64], b[64], c[64];
-  size_t na = 0, nb = 0, nc = 0;
+  uint32_t a[64], b[64], c[64], d[64];
+  size_t na = 0, nb = 0, nc = 0, nd = 0;
   assert_int_equal(tki_bpe_merge_piece(r, p, n, TKI_MERGE_SCAN, a, 64, &na), TKN_OK);
   assert_int_equal(tki_bpe_merge_piece(r, p, n, TKI_MERGE_HEAP, b, 64, &nb), TKN_OK);
   assert_int_equal(tki_bpe_merge_piece(r, p, n, TKI_MERGE_TREE, c, 64, &nc), TKN_OK);
+  assert_int_equal(tki_bpe_merge_piece(r, p, n, TKI_MERGE_BACKTRACK, d, 64, &nd), TKN_OK);
   assert_int_equal(na, nb);
   assert_memory_equal(a, b, na * sizeof *a);
   assert_int_equal(na, nc);
   assert_memory_equal(a, c, na * sizeof *a);
+  assert_int_equal(na, nd);
+  assert_memory_equal(a, d, na * sizeof *a);
   /* the ids spell the piece */
   size_t o = 0;
   for (size_t i = 0; i < na; i++) {
@@ -58,6 +61,70 @@ static void scan_tree_and_heap_merge_alike(void **state) {
       for (size_t i = 0; i < n; i++) buf[i] = (uint8_t)rnd();
       check_agree(r, buf, n);
     }
+    tkn_tokenizer_free(tok);
+  }
+}
+
+/* The heap merge and the backtracking encoder agree on long pieces: random
+ * letters, few-letter alphabets (long repeats), arbitrary bytes, UTF-8 text,
+ * and texts made of random tokens of the table (which meet its unusual
+ * tokens, and make the greedy first choice fail often). */
+static void heap_and_backtracking_agree(const tki_ranks *r, const uint8_t *p, size_t n) {
+  size_t cap = n + 1, na = 0, nb = 0;
+  uint32_t *a = malloc(cap * sizeof *a), *b = malloc(cap * sizeof *b);
+  assert_non_null(a);
+  assert_non_null(b);
+  assert_int_equal(tki_bpe_merge_piece(r, p, n, TKI_MERGE_HEAP, a, cap, &na), TKN_OK);
+  assert_int_equal(tki_bpe_merge_piece(r, p, n, TKI_MERGE_BACKTRACK, b, cap, &nb), TKN_OK);
+  if (na != nb || memcmp(a, b, na * sizeof *a) != 0) {
+    size_t i = 0;
+    while (i < na && i < nb && a[i] == b[i]) i++;
+    fail_msg("%zu bytes: heap %zu ids, backtracking %zu ids, first difference at id %zu", n, na,
+             nb, i);
+  }
+  free(a);
+  free(b);
+}
+
+static void long_pieces_merge_alike(void **state) {
+  (void)state;
+  static const char *alphabets[] = {"abcdefghijklmnopqrstuvwxyz", "aeiou", "ab", "a", "0123456789",
+                                    " ", "=-", "\xd0\xb0\xd0\xb1\xd0\xb2"};
+  const char *names[] = {"cl100k_base", "o200k_base"};
+  for (int e = 0; e < 2; e++) {
+    tkn_tokenizer *tok = NULL;
+    int rc = tkn_tokenizer_new_encoding(&tok, names[e], strlen(names[e]), NULL, 0);
+    if (rc == TKN_ERR_UNAVAILABLE) skip(); /* built with -Dembed_ranks=false */
+    assert_int_equal(rc, TKN_OK);
+    const tki_ranks *r = tki_bpe_ranks(tok);
+    enum { MAX = 6000 };
+    uint8_t *buf = malloc(MAX);
+    assert_non_null(buf);
+    for (int t = 0; t < 240; t++) {
+      size_t n = 65 + rnd() % (t < 200 ? 400 : MAX - 65);
+      int kind = t % 10;
+      if (kind < 8) {
+        const char *al = alphabets[kind];
+        size_t k = strlen(al);
+        if (kind == 7) /* three 2-byte letters: whole characters */
+          for (size_t i = 0; i + 1 < n; i += 2) memcpy(buf + i, al + 2 * (rnd() % 3), 2);
+        else
+          for (size_t i = 0; i < n; i++) buf[i] = (uint8_t)al[rnd() % k];
+      } else if (kind == 8) {
+        for (size_t i = 0; i < n; i++) buf[i] = (uint8_t)rnd();
+      } else { /* random tokens, end to end */
+        size_t o = 0;
+        while (o < n) {
+          uint32_t k = rnd() % r->n;
+          size_t len = r->off[k + 1] - r->off[k];
+          if (len > n - o) len = n - o;
+          memcpy(buf + o, r->bytes + r->off[k], len);
+          o += len;
+        }
+      }
+      heap_and_backtracking_agree(r, buf, n);
+    }
+    free(buf);
     tkn_tokenizer_free(tok);
   }
 }
@@ -167,6 +234,7 @@ static void every_token_is_found_under_its_rank(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(scan_tree_and_heap_merge_alike),
+      cmocka_unit_test(long_pieces_merge_alike),
       cmocka_unit_test(class_table_agrees_with_utf8proc),
       cmocka_unit_test(every_token_is_found_under_its_rank),
       cmocka_unit_test(ascii_shortcut_agrees_with_the_scanner),
