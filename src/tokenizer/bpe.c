@@ -6,9 +6,12 @@
  * or merged: repeatedly join the adjacent pair whose bytes have the lowest
  * rank, the leftmost on ties, as tiktoken does.  The shortest pieces use
  * tiktoken's own scan, pieces of up to 64 bytes a min-tree over the parts,
- * longer ones a heap over a linked list, so the time stays O(n log n) where
- * tiktoken's is quadratic.  The tokenizer is immutable; all
- * scratch space lives on the stack or in allocations owned by one call. */
+ * longer ones a heap over a linked list (O(n log n)), and pieces of
+ * BACKTRACK_MIN bytes or more an encoder linear in their length, where
+ * tiktoken's time is quadratic.  The tokenizer is immutable (but for the
+ * long-piece encoder's prefix filter, built on first need and published
+ * once, atomically); all scratch space lives on the stack or in allocations
+ * owned by one call. */
 #include <errno.h>
 #include <stdio.h>
 
@@ -23,7 +26,7 @@
 #endif
 /* Pieces of at least BACKTRACK_MIN bytes use the backtracking encoder. */
 #ifndef BACKTRACK_MIN
-#define BACKTRACK_MIN 65
+#define BACKTRACK_MIN 1024
 #endif
 
 typedef struct bpe_impl {
@@ -348,18 +351,27 @@ static int merge_heap(const tki_ranks *r, const uint8_t *p, size_t n, sink *o, s
  *     [a, b] is valid, is valid (the merges of the two overlap only in a,
  *     whose merges are the same in both, and every pair across the new
  *     boundary loses, at each step, to a merge that loses nothing).
- * So the encoder walks the text left to right: at each position it tries
- * the longest token that starts there, then the next shorter ones, and
+ * So the encoder walks the text left to right, keeping a valid sequence of
+ * the text so far: at each position it tries a token that starts there and
  * takes the first whose pair with the previous token is valid (checked by
  * merging the two tokens' bytes: a few bytes) and whose end is not known to
- * be dead.  When no token fits, the position is dead (no valid sequence
- * of the text continues from its unique valid prefix), is marked so, and the
- * last token is replaced by its next shorter one.  A position is entered at
- * most once and each token starting at it is tried at most once, so the work
- * is at most the text's length times the tokens starting at one position
- * (bounded by the longest token), not quadratic, and in practice almost
- * every first choice holds.  The first valid sequence that reaches the end
- * is the encoding, by uniqueness. */
+ * be dead.  When no token fits, the position is dead (no valid sequence of
+ * the text continues from its unique valid prefix), is marked so, and the
+ * last token is replaced by its next choice.  A position is entered at most
+ * once and each token starting at it is tried at most once, so the work is
+ * at most the text's length times the tokens starting at one position
+ * (bounded by the longest token): linear, not quadratic.  The first valid
+ * sequence that reaches the end is the encoding, by uniqueness.
+ *
+ * Which token first: the text is cut into chunks of GUESS_CHUNK bytes and
+ * each is merged on its own by the heap (linear in the text: the chunks are
+ * short); the token a chunk's merge starts at a position is tried first, then
+ * the others, longest first.  Merges are local, so away from the chunks' ends
+ * the guess is the encoding; and two guessed tokens next to each other in
+ * one chunk are a valid pair without a check (a run of a valid sequence), so
+ * pairs are checked only where the guess changes.  Runs of one character,
+ * whose tokens are long and many (runs of '=' have tokens of 64 bytes and
+ * more), cost about the same per byte as random letters. */
 
 /* The prefix filter (see tki_ranks.prefix), built on first use: NULL when
  * out of memory. */
@@ -425,57 +437,101 @@ static int merges_to(const tki_ranks *r, const uint8_t *p, size_t n, size_t la, 
   return o.n == 2 && ids[0] == a && ids[1] == b;
 }
 
-static int merge_backtrack(const tki_ranks *r, const uint8_t *text, size_t n, sink *o,
-                           scratch *sc) {
+/* The next token to try at p (lim bytes left) after one of `after` bytes (0:
+ * none tried yet): first the guess g (a rank, NONE when the guess has no
+ * token starting here), then the others from the longest down.  Returns the
+ * length (0: none left) and the rank. */
+static size_t next_candidate(const tki_ranks *r, const uint64_t *pf, const uint8_t *p, size_t lim,
+                             uint32_t g, size_t after, uint32_t *rank) {
+  size_t glen = g != NONE ? r->off[g + 1] - r->off[g] : 0;
+  if (!after && glen) {
+    *rank = g;
+    return glen;
+  }
+  if (after && after != glen) lim = after - 1; /* the longest phase goes on */
+  for (;;) {
+    size_t len = longest_token(r, pf, p, lim, rank);
+    if (!len || len != glen) return len;
+    lim = len - 1; /* the guess was tried first */
+  }
+}
+
+/* Guesses come from the heap merge of chunks of GUESS_CHUNK bytes (tests
+ * also use tiny chunks, to meet many chunk ends). */
+#define GUESS_CHUNK 2048
+
+static int merge_backtrack(const tki_ranks *r, const uint8_t *text, size_t n, size_t chunk,
+                           sink *o, scratch *sc) {
   const uint64_t *pf = prefix_filter(r);
   if (!pf || n > UINT32_MAX - 16) return pf ? TKN_ERR_LIMIT : TKN_ERR_NOMEM;
   /* a padded copy (keys load 16 bytes), the tokens so far (start, rank),
-   * one bit per position: dead */
+   * one bit per position: dead, the guessed token at each position */
   uint8_t *p = tki_malloc(n + 16);
   uint32_t *st = tki_malloc((n + 1) * sizeof *st), *tk = tki_malloc((n + 1) * sizeof *tk);
+  uint32_t *guess = tki_malloc((n + 1) * sizeof *guess);
   uint64_t *dead = tki_calloc(n / 64 + 1, sizeof *dead);
   int rc = TKN_OK;
-  if (!p || !st || !tk || !dead) {
+  if (!p || !st || !tk || !guess || !dead) {
     rc = TKN_ERR_NOMEM;
     goto out;
   }
   memcpy(p, text, n);
   memset(p + n, 0, 16);
+  /* The guess: each chunk merged on its own.  Away from the chunks' ends it
+   * is nearly always the encoding (merges are local), so the first token
+   * tried nearly always holds; near the ends the search below corrects it. */
+  for (size_t c = 0; c < n; c += chunk) {
+    size_t k = n - c < chunk ? n - c : chunk;
+    sink g = {tk, n + 1, 0, UINT64_MAX}; /* tk is free until the search */
+    if (k == 1) {
+      tk[0] = r->byte_rank[p[c]];
+      g.n = 1;
+    } else {
+      rc = merge_heap(r, p + c, k, &g, sc);
+      if (rc) goto out;
+    }
+    for (size_t i = 0, at = c; i < g.n; at += r->off[tk[i] + 1] - r->off[tk[i]], i++) {
+      guess[at] = tk[i];
+      for (size_t q = at + 1; q < at + r->off[tk[i] + 1] - r->off[tk[i]]; q++) guess[q] = NONE;
+    }
+  }
+  guess[n] = NONE;
   size_t m = 0, pos = 0; /* m tokens cover [0, pos) */
   uint32_t rank = NONE;
-  size_t len = longest_token(r, pf, p, n, &rank);
+  size_t len = next_candidate(r, pf, p, n, guess[0], 0, &rank);
   while (pos < n) {
-    /* try the tokens at pos, longest first */
     while (len) {
       size_t end = pos + len;
       if (!(dead[end >> 6] >> (end & 63) & 1)) {
-        int ok = m ? merges_to(r, p + st[m - 1], end - st[m - 1], pos - st[m - 1], tk[m - 1],
-                               rank, sc, &rc)
-                   : merges_to(r, p, len, len, rank, NONE, sc, &rc);
+        /* two tokens next to each other in one chunk's merge are a valid
+         * pair (a run of a valid sequence is valid): no check needed */
+        int ok = rank == guess[pos] &&
+                 (!m || (tk[m - 1] == guess[st[m - 1]] && st[m - 1] / chunk == pos / chunk));
+        if (!ok)
+          ok = m ? merges_to(r, p + st[m - 1], end - st[m - 1], pos - st[m - 1], tk[m - 1], rank,
+                             sc, &rc)
+                 : merges_to(r, p, len, len, rank, NONE, sc, &rc);
         if (rc) goto out;
         if (ok) break;
       }
-      len = longest_token(r, pf, p + pos, len - 1, &rank);
+      len = next_candidate(r, pf, p + pos, n - pos, guess[pos], len, &rank);
     }
     if (len) { /* take it */
       st[m] = (uint32_t)pos;
       tk[m++] = rank;
       pos += len;
-      if (pos < n) len = longest_token(r, pf, p + pos, n - pos, &rank);
+      if (pos < n) len = next_candidate(r, pf, p + pos, n - pos, guess[pos], 0, &rank);
       continue;
     }
-    /* nothing fits: pos is dead; replace the last token by a shorter one */
+    /* nothing fits: pos is dead; go back to the last token's next choice */
     dead[pos >> 6] |= (uint64_t)1 << (pos & 63);
     if (!m) { /* cannot happen (every text has an encoding): be exact anyway */
-      tki_free(p);
-      tki_free(st);
-      tki_free(tk);
-      tki_free(dead);
-      return merge_heap(r, text, n, o, sc);
+      rc = merge_heap(r, text, n, o, sc);
+      goto out;
     }
     size_t last = pos - st[--m];
     pos = st[m];
-    len = longest_token(r, pf, p + pos, last - 1, &rank);
+    len = next_candidate(r, pf, p + pos, n - pos, guess[pos], last, &rank);
   }
   if (!o->ids)
     o->n += m;
@@ -485,6 +541,7 @@ out:
   tki_free(p);
   tki_free(st);
   tki_free(tk);
+  tki_free(guess);
   tki_free(dead);
   return rc;
 }
@@ -493,7 +550,8 @@ out:
 static int merge_piece(const tki_ranks *r, const uint8_t *p, size_t n, uint64_t h, sink *o,
                        scratch *sc) {
   if (n > SMALL_PIECE)
-    return n >= BACKTRACK_MIN ? merge_backtrack(r, p, n, o, sc) : merge_heap(r, p, n, o, sc);
+    return n >= BACKTRACK_MIN ? merge_backtrack(r, p, n, GUESS_CHUNK, o, sc)
+                              : merge_heap(r, p, n, o, sc);
   memo_entry *e = NULL;
   if (sc->memo) {
     e = &sc->memo[(uint32_t)h & sc->memo_mask];
@@ -544,7 +602,7 @@ static int merge_piece(const tki_ranks *r, const uint8_t *p, size_t n, uint64_t 
 int tki_bpe_merge_piece(const tki_ranks *r, const uint8_t *p, size_t n, int method,
                         uint32_t *ids, size_t cap, size_t *out_n) {
   sink o = {ids, cap, 0, UINT64_MAX};
-  if (n < 2 || method < TKI_MERGE_SCAN || method > TKI_MERGE_BACKTRACK ||
+  if (n < 2 || method < TKI_MERGE_SCAN || method > TKI_MERGE_BACKTRACK_SMALL ||
       ((method == TKI_MERGE_SCAN || method == TKI_MERGE_TREE) && n > SMALL_PIECE) ||
       (method == TKI_MERGE_TREE && r->n > TREE_RANKS))
     return TKN_ERR_INVALID;
@@ -552,8 +610,8 @@ int tki_bpe_merge_piece(const tki_ranks *r, const uint8_t *p, size_t n, int meth
   scratch sc = {0};
   if (method == TKI_MERGE_HEAP)
     rc = merge_heap(r, p, n, &o, &sc);
-  else if (method == TKI_MERGE_BACKTRACK)
-    rc = merge_backtrack(r, p, n, &o, &sc);
+  else if (method == TKI_MERGE_BACKTRACK || method == TKI_MERGE_BACKTRACK_SMALL)
+    rc = merge_backtrack(r, p, n, method == TKI_MERGE_BACKTRACK ? GUESS_CHUNK : 16, &o, &sc);
   else if (method == TKI_MERGE_TREE)
     merge_tree(r, p, n, &o);
   else

@@ -271,6 +271,7 @@ void tki_ranks_free(tki_ranks *r);
 #define TKI_MERGE_HEAP 1
 #define TKI_MERGE_TREE 2
 #define TKI_MERGE_BACKTRACK 3
+#define TKI_MERGE_BACKTRACK_SMALL 4 /* guesses from 16-byte chunks: many chunk ends */
 int tki_bpe_merge_piece(const tki_ranks *r, const uint8_t *p, size_t n, int method,
                         uint32_t *ids, size_t cap, size_t *out_n);
 /* The rank table inside a BPE tokenizer (NULL for other kinds). */

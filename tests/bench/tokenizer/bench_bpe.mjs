@@ -3,8 +3,10 @@
 //   - tiktoken (npm; WASM build of OpenAI's Rust code), gpt-tokenizer,
 //     js-tiktoken: single-thread throughput, encode and count, per kind of
 //     text and overall, cl100k_base and o200k_base;
-//   - adversarial input (one piece without a split point): ours at 64 KB,
-//     256 KB and 1 MB, the peers at 16 KB and 32 KB (js-tiktoken: 4 and 8 KB;
+//   - adversarial input (one piece without a split point: random letters, one
+//     letter, '=' or spaces repeated): ours at 64 KB, 256 KB and 1 MB, with
+//     the time per byte at 1 MB over that at 64 KB (1.00x when linear); the
+//     peers on random letters at 16 KB and 32 KB (js-tiktoken: 4 and 8 KB;
 //     they are quadratic);
 //   - ours: load time and memory of each encoding from the embedded data, and
 //     two threads sharing one tokenizer against one thread.
@@ -142,13 +144,18 @@ function letters(n) {
 const ours = runOurs(["extras"]);
 console.log("adversarial: one piece without a split point, count (CPU seconds, ns per byte; [wall seconds])");
 for (const e of ENCODINGS) {
-  for (const kind of ["random", "repeated"]) {
-    const cells = [64 << 10, 256 << 10, 1 << 20].map((n) => {
+  const what = { random: "random letters", repeated: "one letter    ", equals: "'=' repeated  ",
+                 spaces: "spaces        " };
+  for (const kind of Object.keys(what)) {
+    const sizes = [64 << 10, 256 << 10, 1 << 20];
+    const perByte = (n) => ours[`adversarial.${e}.${kind}.${n}.cpu`] / n;
+    const cells = sizes.map((n) => {
       const s = ours[`adversarial.${e}.${kind}.${n}.cpu`];
       const w = ours[`adversarial.${e}.${kind}.${n}.secs`];
-      return `${n >> 10} KB ${s.toFixed(4)} s (${((s / n) * 1e9).toFixed(0)} ns/B) [${w.toFixed(4)}]`;
+      return `${n >> 10} KB ${s.toFixed(4)} s (${(perByte(n) * 1e9).toFixed(0)} ns/B) [${w.toFixed(4)}]`;
     });
-    console.log(`  ours ${e} ${kind.padEnd(8)} letters: ${cells.join(", ")}`);
+    console.log(`  ours ${e} ${what[kind]}: ${cells.join(", ")}; time per byte at 1 MB over 64 KB: ` +
+                `${(perByte(1 << 20) / perByte(64 << 10)).toFixed(2)}x (1.00x: linear)`);
   }
   for (const n of Object.keys(peers[e])) {
     const sizes = n.startsWith("js-tiktoken") ? [4 << 10, 8 << 10] : [16 << 10, 32 << 10];
@@ -176,7 +183,7 @@ for (const e of ENCODINGS) {
   const w2 = ours[`threads2.${e}.wall`];
   const c0 = ours[`threads2.${e}.cpu0`], c1 = ours[`threads2.${e}.cpu1`];
   console.log(`two threads sharing one ${e} tokenizer, each counting the whole corpus ` +
-              `(shortest of 3 runs each):`);
+              `(shortest of 7 runs each, one and two threads in turns):`);
   console.log(`  one thread: ${w1.toFixed(3)} s wall, ${t1.toFixed(3)} s CPU; two threads: ` +
               `${w2.toFixed(3)} s wall, ${c0.toFixed(3)} s + ${c1.toFixed(3)} s CPU`);
   console.log(`  throughput of two over one: ${(2 * w1 / w2).toFixed(2)}x by wall-clock time, ` +
