@@ -115,11 +115,14 @@ TKN_API int tkn_tokenizer_count_conv(const tkn_tokenizer *tok, tkn_conv *conv,
  * each encoding), the same merges, the same special tokens.  The rank data
  * of both encodings is embedded in the library by default (build option
  * `embed_ranks`); a tiktoken rank file can always be loaded from a path or a
- * memory buffer instead.  Encoding takes time linear in the input (a merge
- * heap on long pieces; no quadratic case).
+ * memory buffer instead.  Encoding takes time linear in the input, also on
+ * one long piece without a split point (no quadratic case); such a piece of
+ * n >= 1 KB needs about 13n bytes of scratch memory for the call.
  *
- * Threading: a BPE tokenizer is immutable once made; every call below may run
- * from any number of threads on one tokenizer at once, without locks.  The
+ * Threading: a BPE tokenizer is immutable once made (the first piece of 1 KB
+ * or more builds a 2 MB lookup filter that is published once, atomically);
+ * every call below may run from any number of threads on one tokenizer at
+ * once, without locks.  The
  * calls keep no state between calls and write only to what the caller passes.
  *
  * Limits: one input text is at most 4 GiB - 1 bytes (TKN_ERR_LIMIT beyond);
