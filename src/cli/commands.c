@@ -461,6 +461,14 @@ int cmd_assemble(int argc, char **argv) {
     ro.model_len = strlen(model->valuestring);
     const cJSON *mt = cJSON_GetObjectItemCaseSensitive(spec, "max_tokens");
     ro.max_tokens = cJSON_IsNumber(mt) ? (int64_t)mt->valuedouble : (fmt == TKN_FORMAT_ANTHROPIC ? 1024 : 0);
+    if (fmt == TKN_FORMAT_ANTHROPIC) { /* breakpoints: the price table's minimum where known */
+      tkn_prices *pr = NULL;
+      tkn_prices_new_default(&pr);
+      int64_t min = tkn_prompt_min_cache_tokens_from(pr, TKN_PROVIDER_ANTHROPIC, ro.model,
+                                                     ro.model_len);
+      tkn_prices_free(pr);
+      if (min > 0) ro.min_cache_tokens = min;
+    }
     char *js = NULL, err[512];
     int rc = tkn_prompt_render(p, &ro, &js, NULL, err, sizeof err);
     if (rc)
@@ -517,6 +525,13 @@ int cmd_cache_sim(int argc, char **argv) {
     return USAGE_ERR("cache-sim", "--provider: expected openai, anthropic or gemini, got '%s'", provider);
   o.model = model;
   o.model_len = strlen(model);
+  { /* the minimum cacheable length: the price table's where known */
+    tkn_prices *pr = NULL;
+    tkn_prices_new_default(&pr);
+    int64_t min = tkn_prompt_min_cache_tokens_from(pr, o.provider, model, strlen(model));
+    tkn_prices_free(pr);
+    if (min > 0) o.min_cache_tokens = min;
+  }
   if (price) {
     int64_t units = 0;
     if (tkn_prices_parse_usd(price, strlen(price), &units) || units <= 0)
