@@ -13,6 +13,18 @@ static uint32_t rnd(void) {
   return g_seed >> 8;
 }
 
+/* The rank table of encoding e (0: cl100k_base, 1: o200k_base), made from
+ * the embedded data; skips the test when the library has none. */
+static const tki_ranks *open_encoding(int e, tkn_tokenizer **tok) {
+  const char *name = e ? "o200k_base" : "cl100k_base";
+  int rc = tkn_tokenizer_new_encoding(tok, name, strlen(name), NULL, 0);
+  if (rc == TKN_ERR_UNAVAILABLE) skip(); /* built with -Dembed_ranks=false */
+  assert_int_equal(rc, TKN_OK);
+  const tki_ranks *r = tki_bpe_ranks(*tok);
+  assert_non_null(r);
+  return r;
+}
+
 static void check_agree(const tki_ranks *r, const uint8_t *p, size_t n) {
   uint32_t a[64], b[64], c[64], d[64];
   size_t na = 0, nb = 0, nc = 0, nd = 0;
@@ -41,14 +53,9 @@ static void scan_tree_and_heap_merge_alike(void **state) {
   (void)state;
   static const char *alphabets[] = {"abcdefghijklmnopqrstuvwxyz", "aeiou ", "ab", "a",
                                     "0123456789", "ABCDEFGHIJKLMNOPQRSTUVWXYZabc", " \n\t"};
-  const char *names[] = {"cl100k_base", "o200k_base"};
   for (int e = 0; e < 2; e++) {
     tkn_tokenizer *tok = NULL;
-    int rc = tkn_tokenizer_new_encoding(&tok, names[e], strlen(names[e]), NULL, 0);
-    if (rc == TKN_ERR_UNAVAILABLE) skip(); /* built with -Dembed_ranks=false */
-    assert_int_equal(rc, TKN_OK);
-    const tki_ranks *r = tki_bpe_ranks(tok);
-    assert_non_null(r);
+    const tki_ranks *r = open_encoding(e, &tok);
     uint8_t buf[64];
     for (int t = 0; t < 3000; t++) {
       const char *al = alphabets[t % 7];
@@ -94,13 +101,9 @@ static void long_pieces_merge_alike(void **state) {
   (void)state;
   static const char *alphabets[] = {"abcdefghijklmnopqrstuvwxyz", "aeiou", "ab", "a", "0123456789",
                                     " ", "=-", "\xd0\xb0\xd0\xb1\xd0\xb2"};
-  const char *names[] = {"cl100k_base", "o200k_base"};
   for (int e = 0; e < 2; e++) {
     tkn_tokenizer *tok = NULL;
-    int rc = tkn_tokenizer_new_encoding(&tok, names[e], strlen(names[e]), NULL, 0);
-    if (rc == TKN_ERR_UNAVAILABLE) skip(); /* built with -Dembed_ranks=false */
-    assert_int_equal(rc, TKN_OK);
-    const tki_ranks *r = tki_bpe_ranks(tok);
+    const tki_ranks *r = open_encoding(e, &tok);
     enum { MAX = 6000 };
     uint8_t *buf = malloc(MAX);
     assert_non_null(buf);
@@ -194,19 +197,15 @@ static void ascii_shortcut_agrees_with_the_scanner(void **state) {
  * (checked against the rank list by bytes). */
 static void every_token_is_found_under_its_rank(void **state) {
   (void)state;
-  const char *names[] = {"cl100k_base", "o200k_base"};
   for (int e = 0; e < 2; e++) {
     tkn_tokenizer *tok = NULL;
-    int rc = tkn_tokenizer_new_encoding(&tok, names[e], strlen(names[e]), NULL, 0);
-    if (rc == TKN_ERR_UNAVAILABLE) skip(); /* built with -Dembed_ranks=false */
-    assert_int_equal(rc, TKN_OK);
-    const tki_ranks *r = tki_bpe_ranks(tok);
+    const tki_ranks *r = open_encoding(e, &tok);
     size_t shorts = 0;
     for (uint32_t k = 0; k < r->n; k++) {
       const uint8_t *p = r->bytes + r->off[k];
       size_t n = r->off[k + 1] - r->off[k];
       shorts += n <= 8;
-      if (tki_ranks_get(r, p, n) != k) fail_msg("%s: rank %u not found", names[e], (unsigned)k);
+      if (tki_ranks_get(r, p, n) != k) fail_msg("%s: rank %u not found", tkn_tokenizer_name(tok), (unsigned)k);
       uint8_t buf[256 + 16];
       if (n + 1 <= 256) { /* the padded path (tki_ranks_probe) agrees */
         memset(buf, 0, sizeof buf);
