@@ -797,7 +797,7 @@ static void min_cache_tokens_come_from_the_price_table_where_known(void **state)
   tkn_prices *t = NULL;
   char err[256];
   assert_int_equal(tkn_prices_load(&t, json, strlen(json), NULL, err, sizeof err), TKN_OK);
-  const uint32_t AN = TKN_FORMAT_ANTHROPIC;
+  const uint32_t AN = TKN_PROVIDER_ANTHROPIC; /* the provider; render() takes the format */
   /* the table's value, also through the lookup rules (a dated snapshot) */
   assert_int_equal(tkn_prompt_min_cache_tokens_from(t, AN, "claude-test-5", 13), 3000);
   assert_int_equal(tkn_prompt_min_cache_tokens_from(t, AN, "claude-test-5-20260101", 22), 3000);
@@ -812,16 +812,17 @@ static void min_cache_tokens_come_from_the_price_table_where_known(void **state)
   /* the built-in table */
   tkn_prices *def = NULL;
   assert_int_equal(tkn_prices_new_default(&def), TKN_OK);
-  assert_int_equal(tkn_prompt_min_cache_tokens_from(def, TKN_FORMAT_OPENAI, "gpt-4o", 6), 1024);
+  assert_int_equal(tkn_prompt_min_cache_tokens_from(def, TKN_PROVIDER_OPENAI, "gpt-4o", 6), 1024);
   tkn_prices_free(def);
 
   /* breakpoints: ~2000 tokens of instructions reach 1024 but not 3000 */
   tkn_tokenizer *tok = make_tok();
   tkn_conv *conv = make_conv(k_history);
   tkn_prompt *p = full_prompt(tok, conv, 8000);
-  char *with_default = render(p, AN, 0);
+  char *with_default = render(p, TKN_FORMAT_ANTHROPIC, 0);
   assert_int_equal(count_substr(with_default, "\"cache_control\""), 2);
-  char *with_table = render(p, AN, tkn_prompt_min_cache_tokens_from(t, AN, "claude-test-5", 13));
+  char *with_table =
+      render(p, TKN_FORMAT_ANTHROPIC, tkn_prompt_min_cache_tokens_from(t, AN, "claude-test-5", 13));
   assert_int_equal(count_substr(with_table, "\"cache_control\""), 0);
   tkn_free(with_default);
   tkn_free(with_table);
@@ -830,7 +831,7 @@ static void min_cache_tokens_come_from_the_price_table_where_known(void **state)
     tkn_cacheplan_options po = TKN_CACHEPLAN_OPTIONS_INIT;
     po.price_input = 2000000;
     po.min_cache_tokens =
-        use_table ? tkn_prompt_min_cache_tokens_from(t, TKN_FORMAT_OPENAI, "gpt-test", 8) : 0;
+        use_table ? tkn_prompt_min_cache_tokens_from(t, TKN_PROVIDER_OPENAI, "gpt-test", 8) : 0;
     tkn_cacheplan *c = NULL;
     assert_int_equal(tkn_cacheplan_new(&c, &po), TKN_OK);
     assert_int_equal(tkn_cacheplan_add_prompt(c, 0, p), TKN_OK);
