@@ -181,7 +181,13 @@ TKN_API void tkn_budget_release(tkn_budget_reservation *res);
 TKN_API int tkn_budget_charge(tkn_budget *budget, const tkn_budget_amount *amount);
 
 /* The state of the budget, its level and remaining amounts taking the whole
- * parent chain into account.  state->version must be set. */
+ * parent chain into account.  state->version must be set.
+ * While other threads reserve or commit, the fields are read one by one, not
+ * as one snapshot: a commit in flight moves its amount from reserved to
+ * committed, so committed + reserved may briefly count it twice and even
+ * exceed the hard limit.  The remaining amounts come from one running total
+ * per budget, which no reservation ever takes past the limit; use them (or
+ * tkn_budget_reserve's answer), not committed + reserved, to decide. */
 TKN_API int tkn_budget_status(tkn_budget *budget, tkn_budget_state *state);
 
 #ifdef __cplusplus
