@@ -174,6 +174,14 @@ static void merge_tree(const tki_ranks *r, const uint8_t *text, size_t n, sink *
   for (uint32_t i = 0; i < n; i = nx[i]) emit(o, tk[i]);
 }
 
+/* A piece of 2 to SMALL_PIECE bytes: the scan when short, else the tree. */
+static void merge_small(const tki_ranks *r, const uint8_t *p, size_t n, sink *o) {
+  if (n <= TREE_MIN || r->n > TREE_RANKS)
+    merge_scan(r, p, n, o);
+  else
+    merge_tree(r, p, n, o);
+}
+
 #define NONE UINT32_MAX
 
 /* A memo of the pieces one call had to merge (words repeat): direct-mapped
@@ -429,10 +437,8 @@ static int merges_to(const tki_ranks *r, const uint8_t *p, size_t n, size_t la, 
   sink o = {ids, 3, 0, UINT64_MAX};
   if (n > SMALL_PIECE)
     *rc = merge_heap(r, p, n, &o, sc);
-  else if (n <= TREE_MIN || r->n > TREE_RANKS)
-    merge_scan(r, p, n, &o);
   else
-    merge_tree(r, p, n, &o);
+    merge_small(r, p, n, &o);
   if (la == n) return o.n == 1 && ids[0] == a;
   return o.n == 2 && ids[0] == a && ids[1] == b;
 }
@@ -490,9 +496,10 @@ static int merge_backtrack(const tki_ranks *r, const uint8_t *text, size_t n, si
       rc = merge_heap(r, p + c, k, &g, sc);
       if (rc) goto out;
     }
-    for (size_t i = 0, at = c; i < g.n; at += r->off[tk[i] + 1] - r->off[tk[i]], i++) {
+    for (size_t i = 0, at = c; i < g.n; i++) {
+      size_t end = at + r->off[tk[i] + 1] - r->off[tk[i]];
       guess[at] = tk[i];
-      for (size_t q = at + 1; q < at + r->off[tk[i] + 1] - r->off[tk[i]]; q++) guess[q] = NONE;
+      while (++at < end) guess[at] = NONE;
     }
   }
   guess[n] = NONE;
@@ -578,10 +585,7 @@ static int merge_piece(const tki_ranks *r, const uint8_t *p, size_t n, uint64_t 
   /* merge into a local sink, then copy out and remember */
   uint32_t ids[SMALL_PIECE];
   sink local = {ids, SMALL_PIECE, 0, UINT64_MAX};
-  if (n <= TREE_MIN || r->n > TREE_RANKS) /* n <= SMALL_PIECE here: longer went to the heap */
-    merge_scan(r, p, n, &local);
-  else
-    merge_tree(r, p, n, &local);
+  merge_small(r, p, n, &local); /* n <= SMALL_PIECE here: longer ones went above */
   for (size_t i = 0; i < local.n; i++) emit(o, ids[i]);
   if (e && sc->arena_n + local.n <= MEMO_MAX_IDS) {
     if (sc->arena_n + local.n > sc->arena_cap) {
