@@ -525,13 +525,15 @@ int cmd_cache_sim(int argc, char **argv) {
     return USAGE_ERR("cache-sim", "--provider: expected openai, anthropic or gemini, got '%s'", provider);
   o.model = model;
   o.model_len = strlen(model);
-  { /* the minimum cacheable length: the price table's where known */
-    tkn_prices *pr = NULL;
-    tkn_prices_new_default(&pr);
-    int64_t min = tkn_prompt_min_cache_tokens_from(pr, o.provider, model, strlen(model));
-    tkn_prices_free(pr);
-    if (min > 0) o.min_cache_tokens = min;
-  }
+  /* the built-in table gives the minimum cacheable length and, without
+   * --price-input, the price */
+  tkn_prices *pr = NULL;
+  tkn_model_price mp = TKN_MODEL_PRICE_INIT;
+  tkn_prices_new_default(&pr);
+  int64_t min = tkn_prompt_min_cache_tokens_from(pr, o.provider, model, strlen(model));
+  if (min > 0) o.min_cache_tokens = min;
+  int known = tkn_prices_lookup(pr, model, strlen(model), &mp) == TKN_OK && mp.input > 0;
+  tkn_prices_free(pr);
   if (price) {
     int64_t units = 0;
     if (tkn_prices_parse_usd(price, strlen(price), &units) || units <= 0)
@@ -539,12 +541,7 @@ int cmd_cache_sim(int argc, char **argv) {
     /* USD per million tokens -> picodollars per token (cacheplan.h) */
     o.price_input = units / 1000000 > 0 ? units / 1000000 : 1;
   } else {
-    tkn_prices *pr = NULL;
-    tkn_model_price mp = TKN_MODEL_PRICE_INIT;
-    tkn_prices_new_default(&pr);
-    int rc = tkn_prices_lookup(pr, model, strlen(model), &mp);
-    tkn_prices_free(pr);
-    if (rc || mp.input <= 0)
+    if (!known)
       return USAGE_ERR("cache-sim", "model '%s' is not in the built-in price table: give --price-input", model);
     o.price_input = mp.input;
     if (mp.has & TKN_PRICE_CACHE_READ) o.price_cache_read = mp.cache_read;
