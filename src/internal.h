@@ -24,9 +24,39 @@ char *tki_strndup(const char *s, size_t len);
  * Returns TKN_OK or TKN_ERR_NOMEM / TKN_ERR_OVERFLOW, leaving *arr as it was. */
 int tki_grow(void **arr, size_t *cap, size_t need, size_t elem);
 
-/* ---- error text on handles ---- */
+/* ---- the thread-local last error (tkn_error_last) ----
+ * Every failing path records its failure here before returning the status:
+ *   return tki_fail(TKN_ERR_PARSE, "conversation: ...");
+ * tki_fail resets the offset and path; tki_fail_at / tki_fail_where add them.
+ * A caller that adds context to a lower layer's failure uses tki_fail_prefix,
+ * which keeps that failure's status, offset and path.  Never allocates. */
 #define TKI_ERRLEN 512
-/* printf into a handle's errmsg buffer (one line: newlines become spaces).
+#define TKI_PATHLEN 256
+int tki_fail(int status, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+int tki_vfail(int status, const char *fmt, va_list ap);
+int tki_fail_at(int status, int64_t offset, const char *path, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 4, 5)))
+#endif
+    ;
+/* Add a byte offset (ignored if < 0) and/or a JSON path (ignored if NULL or
+ * "") to the failure just recorded. */
+void tki_fail_where(int64_t offset, const char *path);
+/* Prepend printf text to the recorded message; returns the recorded status. */
+int tki_fail_prefix(const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 1, 2)))
+#endif
+    ;
+int tki_error_status(void);
+const char *tki_error_message(void);
+
+/* Transitional handle-buffer form: records the failure in the channel (as
+ * tki_fail) and also copies the message into err when err is not NULL.
  * Returns `status` so that `return tki_err(h->err, TKN_ERR_PARSE, ...)` works. */
 int tki_err(char err[TKI_ERRLEN], int status, const char *fmt, ...)
 #if defined(__GNUC__)

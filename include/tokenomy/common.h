@@ -74,9 +74,46 @@ TKN_API const char *tkn_version_string(void);
 #define TKN_ERR__COUNT 20         /* one past the last code; grows with new codes */
 
 /* A static, never-NULL English description of a status code ("unknown status
- * code" for values outside the table).  Details of a particular failure are on
- * the handle that failed (tkn_<part>_errmsg). */
+ * code" for values outside the table).  The details of a particular failure
+ * are in tkn_error_last(). */
 TKN_API const char *tkn_strerror(int status);
+
+/* ---- The last error (one channel for every function) --------------------
+ * Every tkn_ function that returns a status other than TKN_OK first records
+ * the failure in a thread-local slot: the same status, a one-line English
+ * message, and where known the byte offset in the input and a JSON path
+ * ("$.messages[3].content").  This is the only place a failure's details are
+ * reported (libgit2's git_error_last model): there are no per-handle error
+ * getters and no error-buffer parameters, so a handle shared by threads
+ * (a budget, a tool cache, a meter) never mixes up two threads' errors.
+ *
+ * When it is set: by a failing call only.  A successful call does NOT clear
+ * it, so read it right after a call returned non-TKN_OK, on the same thread
+ * (Go: lock the OS thread across the call and the read).  Functions that
+ * return void, a count or a pointer and cannot fail never touch it.
+ * tkn_error_clear() resets it to the "no error" state.
+ *
+ * Lifetime: the pointer is never NULL and stays valid for the life of the
+ * calling thread; its contents (and the strings it points to) are those of
+ * the latest failure on that thread and are overwritten by the next failure
+ * or by tkn_error_clear().  Copy what you keep.  Recording never allocates,
+ * so TKN_ERR_NOMEM is reported like any other failure.
+ *
+ * With no failure recorded on the thread: status TKN_OK, message "",
+ * offset -1, path "". */
+typedef struct tkn_error {
+  int status;          /* the TKN_ERR_* the failing call returned */
+  const char *message; /* one line (no newline), never NULL; "" if none */
+  int64_t offset;      /* byte offset into the input the call read; -1 if not known */
+  const char *path;    /* JSON path of the offending member; "" if not known */
+} tkn_error;
+
+/* This thread's last error (see above).  Never NULL. */
+TKN_API const tkn_error *tkn_error_last(void);
+
+/* Reset this thread's last error to status TKN_OK, message "", offset -1,
+ * path "". */
+TKN_API void tkn_error_clear(void);
 
 /* ---- Memory --------------------------------------------------------------
  * One process-wide allocator serves the library and the cJSON it parses with.

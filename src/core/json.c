@@ -25,8 +25,9 @@ static int err_at(char err[TKI_ERRLEN], int status, const char *what, const char
                   size_t len, size_t off, const char *msg) {
   size_t line, col;
   tki_line_col(json, len, off, &line, &col);
-  return tki_err(err, status, "%s: %s at line %zu, column %zu (byte %zu)", what, msg, line,
-                 col, off);
+  tki_err(err, status, "%s: %s at line %zu, column %zu (byte %zu)", what, msg, line, col, off);
+  tki_fail_where((int64_t)off, NULL);
+  return status;
 }
 
 /* Depth of nesting outside strings; stops at the first level past max. */

@@ -270,6 +270,8 @@ TKN_AGENT_STATS_VERSION = 1
 TKN_REDIS_OPTIONS_VERSION = 1
 
 # ---- structs ----
+class tkn_error(Structure):
+    pass
 class tkn_allocator(Structure):
     pass
 class tkn_tokenizer_callbacks(Structure):
@@ -372,6 +374,12 @@ tkn_prune_summarise_fn = CFUNCTYPE(c_int, c_void_p, POINTER(c_size_t), c_size_t,
 tkn_router_comparator = CFUNCTYPE(c_int, c_void_p, c_size_t, c_void_p, c_size_t, c_void_p)
 tkn_agent_tool_fn = CFUNCTYPE(c_int, c_void_p, c_size_t, c_void_p, c_size_t, POINTER(c_void_p), POINTER(c_size_t), c_void_p)
 
+tkn_error._fields_ = [
+    ('status', c_int),
+    ('message', c_char_p),
+    ('offset', c_int64),
+    ('path', c_char_p),
+]
 tkn_allocator._fields_ = [
     ('version', c_uint32),
     ('malloc_fn', CFUNCTYPE(c_void_p, c_size_t, c_void_p)),
@@ -960,6 +968,8 @@ FUNCTIONS = {
     'tkn_version_number': (c_uint, [], 'common.h'),
     'tkn_version_string': (c_char_p, [], 'common.h'),
     'tkn_strerror': (c_char_p, [c_int], 'common.h'),
+    'tkn_error_last': (POINTER(tkn_error), [], 'common.h'),
+    'tkn_error_clear': (None, [], 'common.h'),
     'tkn_allocator_init': (c_int, [POINTER(tkn_allocator), c_uint32], 'common.h'),
     'tkn_set_allocator': (c_int, [POINTER(tkn_allocator)], 'common.h'),
     'tkn_free': (None, [c_void_p], 'common.h'),
