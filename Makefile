@@ -1,25 +1,41 @@
-# The quick start: `make demo` runs the main job, `make test` the whole suite.
-# Both install what they need first (.ci/setup) and build with meson.
+# The targets a maintainer expects:
+#   make         build (library, CLI, tests) with the build dependencies only
+#   make unit    the unit suite, for the edit loop (seconds on a built tree)
+#   make demo    what the demo needs, then the demo
+#   make test    the complete suite CI runs (.ci/run), installing every peer first
+# Each first checks its Debian packages (.ci/setup build|demo|test) and builds
+# with meson in $(BUILD).
 BUILD ?= build
 
-.PHONY: all deps demo test bench fuzz coverage lint abi-baseline install clean
+.PHONY: all build deps unit demo test bench fuzz coverage lint abi-baseline install clean
 FUZZ_SECONDS ?= 60
 
-all: deps
+all: build
+
+build:
+	@sh .ci/setup build
 	@[ -f $(BUILD)/build.ninja ] || meson setup $(BUILD)
 	meson compile -C $(BUILD)
 
+# Everything `make test` needs, installed ahead (e.g. in a CI image).
 deps:
-	@sh .ci/setup
+	@sh .ci/setup test
+
+unit: build
+	meson test -C $(BUILD) --suite unit --print-errorlogs
 
 # The main job: naive vs optimised on the bundled support-agent workload.
-demo: all
+demo:
+	@sh .ci/setup demo
+	@[ -f $(BUILD)/build.ninja ] || meson setup $(BUILD)
+	meson compile -C $(BUILD) tokenomy:executable
 	@$(BUILD)/tokenomy simulate --workload support-agent
 
-test: deps
+test:
+	@sh .ci/setup test
 	@sh tests/run.sh
 
-bench: all
+bench: build
 	meson test -C $(BUILD) --benchmark --verbose
 
 # Each libFuzzer harness for FUZZ_SECONDS (clang, address + undefined sanitizers).
@@ -35,15 +51,15 @@ coverage: deps
 	@sh tests/coverage.sh build-cov
 
 # cppcheck and clang-tidy over src/ (configurations in tests/lint/).
-lint: all
+lint: deps build
 	@sh tests/lint/run.sh $(BUILD)
 
 # Regenerate the ABI baseline on purpose, after an intended ABI change.
-abi-baseline: all
+abi-baseline: deps build
 	abidw --no-corpus-path --no-show-locs --no-comp-dir-path --short-locs --headers-dir include/tokenomy \
 	  --out-file tests/abi/tokenomy.abi $(BUILD)/libtokenomy.so
 
-install: all
+install: build
 	meson install -C $(BUILD)
 
 clean:

@@ -11,9 +11,11 @@ set -u
 cd "$(dirname "$0")/.."
 dir=${1:-build-cov}
 if [ ! -f "$dir/build.ninja" ]; then
-  meson setup "$dir" -Db_coverage=true -Dbuildtype=debug >"$dir.setup.log" 2>&1 ||
+  meson setup "$dir" -Db_coverage=true -Dbuildtype=debug -Dwerror=true >"$dir.setup.log" 2>&1 ||
     { cat "$dir.setup.log"; exit 1; }
   rm -f "$dir.setup.log"
+else
+  meson configure "$dir" -Dwerror=true
 fi
 meson compile -C "$dir" || exit 1
 find "$dir" -name '*.gcda' -delete

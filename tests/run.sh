@@ -24,11 +24,15 @@ jobs=$(nproc 2>/dev/null || echo 2)
 status=0
 builds="$BUILD"
 
+# Warnings are errors here (CI), not in a default build: the next compiler's
+# new warning must not break a packager's build, but it must break ours.
 configure() { # DIR [meson options...]
   dir=$1; shift
   if [ ! -f "$dir/build.ninja" ]; then
-    meson setup "$dir" "$@" >"$dir.setup.log" 2>&1 || { cat "$dir.setup.log"; return 1; }
+    meson setup "$dir" -Dwerror=true "$@" >"$dir.setup.log" 2>&1 || { cat "$dir.setup.log"; return 1; }
     rm -f "$dir.setup.log"
+  else
+    meson configure "$dir" -Dwerror=true
   fi
 }
 

