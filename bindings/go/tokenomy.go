@@ -51,6 +51,7 @@ const (
 	StatusTooSmall     Status = C.TKN_ERR_TOO_SMALL
 	StatusUnavailable  Status = C.TKN_ERR_UNAVAILABLE
 	StatusCancelled    Status = C.TKN_ERR_CANCELLED
+	StatusAuth         Status = C.TKN_ERR_AUTH
 )
 
 // String is the C library's static text for the code.
@@ -105,6 +106,7 @@ var (
 	ErrTooSmall     = &Error{Code: StatusTooSmall}
 	ErrUnavailable  = &Error{Code: StatusUnavailable}
 	ErrCancelled    = &Error{Code: StatusCancelled}
+	ErrAuth         = &Error{Code: StatusAuth}
 )
 
 func mkerr(rc C.int, msg string, cause error) error {

@@ -71,7 +71,8 @@ TKN_API const char *tkn_version_string(void);
 #define TKN_ERR_TOO_SMALL 17      /* a caller's buffer is too small; size reported */
 #define TKN_ERR_UNAVAILABLE 18    /* a shared store or resource cannot be reached */
 #define TKN_ERR_CANCELLED 19      /* the host asked to stop */
-#define TKN_ERR__COUNT 20         /* one past the last code; grows with new codes */
+#define TKN_ERR_AUTH 20           /* a store refused the credentials or the permission */
+#define TKN_ERR__COUNT 21         /* one past the last code; grows with new codes */
 
 /* A static, never-NULL English description of a status code ("unknown status
  * code" for values outside the table).  The details of a particular failure

@@ -28,6 +28,7 @@ static const char *const g_status_text[TKN_ERR__COUNT] = {
     [TKN_ERR_TOO_SMALL] = "buffer too small",
     [TKN_ERR_UNAVAILABLE] = "unavailable",
     [TKN_ERR_CANCELLED] = "cancelled",
+    [TKN_ERR_AUTH] = "authentication or permission refused",
 };
 
 unsigned tkn_version_number(void) { return TKN_VERSION_NUMBER; }

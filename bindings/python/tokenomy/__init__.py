@@ -9,7 +9,7 @@ with its prototype) and `tokenomy.ffi` its structs and constants, so nothing
 of the C API is out of reach.
 """
 from . import _ffi as ffi
-from ._core import (ERRORS, BudgetError, CallbackError, CancelledError, DuplicateError,
+from ._core import (ERRORS, AuthError, BudgetError, CallbackError, CancelledError, DuplicateError,
                     InvalidError, IOError_, LimitError, NoMemoryError, NotFoundError,
                     OverflowError_, ParseError, Record, SchemaError, SpecialTokenError,
                     StateError, TokenomyError, TooSmallError, UnavailableError,

@@ -140,11 +140,13 @@ VersionError = _err("VersionError", ffi.TKN_ERR_VERSION)
 TooSmallError = _err("TooSmallError", ffi.TKN_ERR_TOO_SMALL)
 UnavailableError = _err("UnavailableError", ffi.TKN_ERR_UNAVAILABLE)
 CancelledError = _err("CancelledError", ffi.TKN_ERR_CANCELLED)
+AuthError = _err("AuthError", ffi.TKN_ERR_AUTH, PermissionError)
 
 ERRORS: Dict[int, Type[TokenomyError]] = {c.status: c for c in (
     NoMemoryError, InvalidError, ParseError, Utf8Error, LimitError, NotFoundError, BudgetError,
     CallbackError, UnsupportedError, SchemaError, StateError, OverflowError_, DuplicateError,
-    IOError_, SpecialTokenError, VersionError, TooSmallError, UnavailableError, CancelledError)}
+    IOError_, SpecialTokenError, VersionError, TooSmallError, UnavailableError, CancelledError,
+    AuthError)}
 _STATUS_NAMES = {v: k for k, v in vars(ffi).items()
                  if k.startswith("TKN_ERR_") and not k.startswith("TKN_ERR__")}
 

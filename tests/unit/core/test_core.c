@@ -40,6 +40,7 @@ static void status_codes_are_pinned(void **state) {
   assert_int_equal(TKN_ERR_CALLBACK, 8);
   assert_int_equal(TKN_ERR_SPECIAL_TOKEN, 15);
   assert_int_equal(TKN_ERR_CANCELLED, 19);
+  assert_int_equal(TKN_ERR_AUTH, 20);
 }
 
 static void allocator_options_init_matches_macro(void **state) {
