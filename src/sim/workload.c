@@ -26,7 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli.h"
+#include "cli/cli.h"
 
 const char *const wl_bundled[] = {"support-agent", "document-pipeline", "code-reviewer", NULL};
 

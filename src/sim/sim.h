@@ -5,7 +5,7 @@
 #ifndef TKN_CLI_SIM_H
 #define TKN_CLI_SIM_H
 
-#include "cli.h"
+#include "cli/cli.h"
 
 #define SIM_MAX_MODELS 16
 
