@@ -45,6 +45,7 @@ int cmd_batch(int argc, char **argv);
 int cmd_validate(int argc, char **argv);
 int cmd_cost(int argc, char **argv);
 int cmd_simulate(int argc, char **argv);
+int cmd_replay(int argc, char **argv);
 int cmd_report(int argc, char **argv);
 
 /* ---- the simulation (sim.c, workload.c, simulate.c) ---- */

@@ -23,6 +23,7 @@ static const char USAGE[] =
     "  validate    validate a JSON document against a JSON Schema\n"
     "  cost        the exact cost of a call from a model and a usage object\n"
     "  simulate    replay a workload of agent workflows: naive vs optimised\n"
+    "  replay      what each context strategy would cost on recorded conversations\n"
     "  report      render a meter export as a table or an HTML page\n"
     "\n"
     "`tokenomy <command> --help` describes each.  Exit status: 0 success,\n"
@@ -166,6 +167,7 @@ int main(int argc, char **argv) {
   } cmds[] = {{"count", cmd_count},       {"prune", cmd_prune},       {"route", cmd_route},
               {"assemble", cmd_assemble}, {"cache-sim", cmd_cache_sim}, {"batch", cmd_batch},
               {"validate", cmd_validate}, {"cost", cmd_cost},         {"simulate", cmd_simulate},
+              {"replay", cmd_replay},
               {"report", cmd_report}};
   for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++)
     if (!strcmp(argv[1], cmds[i].name)) return cmds[i].fn(argc - 1, argv + 1);

@@ -1,0 +1,942 @@
+/* tokenomy replay: what tokenomy would have saved on recorded conversations.
+ *
+ * Every assistant message of a recorded conversation was one model call whose
+ * input was every message before it plus the tools.  Each strategy of the
+ * table below rebuilds the input of every call (as recorded, in tokenomy's
+ * cache-friendly layout, pruned by a mode at a budget ...), and the same model
+ * of the provider's prompt cache (cacheplan.h) runs over each strategy's
+ * stream of requests, so a strategy that rewrites the history pays the cache
+ * misses it causes.  The outputs are the recorded ones for every strategy (a
+ * replay does not call a model), so what changes is the input side; what a
+ * pruned input may cost in quality is measured by a proxy: of the values the
+ * model later passes as tool arguments (ids, dates, flight numbers) that only
+ * earlier messages held, the share the pruned input still holds.
+ *
+ * New context strategies plug in as one entry of STRATEGIES: a function that
+ * rewrites the messages of one call's input in place. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "sim.h"
+
+/* ---- the strategy table ---- */
+
+typedef struct replay replay;
+typedef struct strategy strategy;
+
+/* What a strategy did to one call's input, beyond the messages it left. */
+typedef struct call_effect {
+  int failed;            /* could not meet its budget: the call is sent unpruned */
+  int64_t side_input;    /* tokens of extra calls it made (a summariser's input) */
+  int64_t side_output;   /* and their output */
+} call_effect;
+
+/* Rewrite `conv` (the call's input: system prompt first if there is one) in
+ * place.  Return 0, or non-zero with the error in rp->err (the replay stops). */
+typedef int (*strategy_fn)(replay *rp, const strategy *st, tkn_conv **conv, call_effect *fx);
+
+struct strategy {
+  const char *name;     /* the row label */
+  const char *key;      /* its name in --json and --strategies */
+  int layout;           /* 1: tokenomy's cache-friendly layout of the prompt */
+  strategy_fn apply;    /* NULL: the messages as recorded */
+  int32_t prune_mode;   /* for prune_apply */
+  int budget_pct;       /* for prune_apply: % of the call's message tokens */
+};
+
+static int prune_apply(replay *rp, const strategy *st, tkn_conv **conv, call_effect *fx);
+
+static const strategy STRATEGIES[] = {
+    {"as recorded", "recorded", 0, NULL, 0, 0},
+    {"tokenomy layout (volatile lines to the tail)", "layout", 1, NULL, 0, 0},
+    {"trim to 75% of the messages' tokens", "trim-75", 1, prune_apply, TKN_PRUNE_TRIM, 75},
+    {"trim to 50%", "trim-50", 1, prune_apply, TKN_PRUNE_TRIM, 50},
+    {"trim to 25%", "trim-25", 1, prune_apply, TKN_PRUNE_TRIM, 25},
+    {"score to 75%", "score-75", 1, prune_apply, TKN_PRUNE_SCORE, 75},
+    {"score to 50%", "score-50", 1, prune_apply, TKN_PRUNE_SCORE, 50},
+    {"score to 25%", "score-25", 1, prune_apply, TKN_PRUNE_SCORE, 25},
+    {"summarise to 75%", "summarise-75", 1, prune_apply, TKN_PRUNE_SUMMARISE, 75},
+    {"summarise to 50%", "summarise-50", 1, prune_apply, TKN_PRUNE_SUMMARISE, 50},
+    {"summarise to 25%", "summarise-25", 1, prune_apply, TKN_PRUNE_SUMMARISE, 25},
+};
+#define N_STRATEGIES (sizeof STRATEGIES / sizeof STRATEGIES[0])
+
+/* ---- the replay's state ---- */
+
+typedef struct strat_stats {
+  int64_t calls, input, cached, output, cost, cost_uncached;
+  int64_t side_input, side_output, side_cost;
+  int64_t needed, kept;      /* the information proxy, summed over calls */
+  int64_t costlier;          /* calls that cost more than as recorded */
+  int64_t failed;            /* calls sent unpruned: the budget could not be met */
+  tkn_cacheplan *plan;
+} strat_stats;
+
+struct replay {
+  const tkn_tokenizer *tok;
+  tkn_pruner *pruner;
+  tkn_model_price price, side_price;
+  uint32_t provider;
+  int format;                /* the conversations' format (TKN_FORMAT_*) */
+  int64_t gap_ms, now_ms;
+  char model[64], side_model[64];
+  const cJSON *tools;
+  strat_stats st[N_STRATEGIES];
+  int enabled[N_STRATEGIES];
+  int64_t *recorded_cost;    /* per call of the current conversation */
+  int64_t conversations, calls, skipped;
+  char err[512];
+};
+
+/* ---- the information proxy ---- */
+
+typedef struct value {
+  char *text;
+  size_t first_msg;  /* first message whose JSON holds it */
+  size_t last_use;   /* last assistant message passing it as a tool argument */
+} value;
+
+typedef struct values {
+  value *v;
+  size_t n, cap;
+} values;
+
+static void values_free(values *vs) {
+  for (size_t i = 0; i < vs->n; i++) free(vs->v[i].text);
+  free(vs->v);
+  memset(vs, 0, sizeof *vs);
+}
+
+static int values_add(values *vs, const char *s, size_t msg) {
+  for (size_t i = 0; i < vs->n; i++)
+    if (!strcmp(vs->v[i].text, s)) {
+      if (msg > vs->v[i].last_use) vs->v[i].last_use = msg;
+      return 0;
+    }
+  if (vs->n == vs->cap) {
+    size_t cap = vs->cap ? vs->cap * 2 : 16;
+    value *nv = realloc(vs->v, cap * sizeof *nv);
+    if (!nv) return -1;
+    vs->v = nv;
+    vs->cap = cap;
+  }
+  char *t = strdup(s);
+  if (!t) return -1;
+  vs->v[vs->n++] = (value){t, (size_t)-1, msg};
+  return 0;
+}
+
+/* The leaves of a tool call's arguments that identify something: strings of 4
+ * characters or more, and numbers of 3 digits or more (ids, dates, flight
+ * numbers, amounts); short words and booleans are left out. */
+static int collect_leaves(values *vs, const cJSON *j, size_t msg) {
+  if (cJSON_IsString(j)) {
+    if (strlen(j->valuestring) >= 4) return values_add(vs, j->valuestring, msg);
+    return 0;
+  }
+  if (cJSON_IsNumber(j)) {
+    char b[64];
+    if (j->valuedouble == (double)(int64_t)j->valuedouble)
+      snprintf(b, sizeof b, "%lld", (long long)j->valuedouble);
+    else
+      snprintf(b, sizeof b, "%g", j->valuedouble);
+    size_t digits = 0;
+    for (const char *c = b; *c; c++) digits += (*c >= '0' && *c <= '9');
+    return digits >= 3 ? values_add(vs, b, msg) : 0;
+  }
+  const cJSON *c;
+  cJSON_ArrayForEach(c, j) {
+    if (collect_leaves(vs, c, msg)) return -1;
+  }
+  return 0;
+}
+
+/* The values of a conversation: collected from its tool calls, each with the
+ * first message that held it; values that the system prompt or the tool
+ * definitions hold are left out (every input holds them). */
+static int values_of(tkn_conv *conv, char **msg_json, const char *tools_json, values *vs) {
+  size_t n = tkn_conv_count(conv);
+  for (size_t i = 0; i < n; i++) {
+    if (tkn_conv_role(conv, i) != TKN_ROLE_ASSISTANT) continue;
+    for (size_t j = 0; j < tkn_conv_tool_call_count(conv, i); j++) {
+      const char *id, *fn, *args;
+      size_t il, fl, al;
+      if (tkn_conv_tool_call(conv, i, j, &id, &il, &fn, &fl, &args, &al)) continue;
+      cJSON *a = cJSON_ParseWithLength(args, al);
+      int rc = a ? collect_leaves(vs, a, i) : 0;
+      cJSON_Delete(a);
+      if (rc) return -1;
+    }
+  }
+  size_t k = 0;
+  for (size_t i = 0; i < vs->n; i++) {
+    value v = vs->v[i];
+    int everywhere = tools_json && strstr(tools_json, v.text);
+    for (size_t m = 0; m < n && v.first_msg == (size_t)-1; m++) {
+      if (strstr(msg_json[m], v.text)) {
+        int role = tkn_conv_role(conv, m);
+        if (role == TKN_ROLE_SYSTEM || role == TKN_ROLE_DEVELOPER) everywhere = 1;
+        v.first_msg = m;
+      }
+    }
+    if (everywhere)
+      free(v.text);
+    else
+      vs->v[k++] = v;
+  }
+  vs->n = k;
+  return 0;
+}
+
+/* ---- strategies ---- */
+
+/* A stand-in for a summarising model (a replay calls none): the first
+ * sentence-sized piece of each summarised message, in order, cut to fit. */
+typedef struct summary_ctx {
+  replay *rp;
+  call_effect *fx;
+  char *text;
+} summary_ctx;
+
+static int summarise_extract(tkn_conv *conv, const size_t *dropped, size_t n, int64_t max_tokens,
+                             const char **text, size_t *len, void *user) {
+  summary_ctx *sc = user;
+  size_t cap = 64 + n * 200, o = 0;
+  free(sc->text);
+  sc->text = malloc(cap);
+  if (!sc->text) return 1;
+  o += (size_t)snprintf(sc->text, cap, "Summary of earlier messages:");
+  int64_t in = 0;
+  for (size_t i = 0; i < n; i++) {
+    const char *t;
+    size_t tl;
+    int64_t mt = 0;
+    if (tkn_tokenizer_count_message(sc->rp->tok, conv, dropped[i], NULL, &mt) == TKN_OK) in += mt;
+    if (tkn_conv_text(conv, dropped[i], &t, &tl) || !tl) continue;
+    size_t take = tl < 160 ? tl : 160;
+    while (take < tl && take > 0 && ((unsigned char)t[take] & 0xC0) == 0x80) take--;
+    o += (size_t)snprintf(sc->text + o, cap - o, " %s: %.*s%s",
+                          tkn_role_name(tkn_conv_role(conv, dropped[i])), (int)take, t,
+                          take < tl ? "..." : "");
+  }
+  /* cut to the room, at a character boundary */
+  int64_t c = 0;
+  while (o > 0 && (tkn_tokenizer_count(sc->rp->tok, sc->text, o, &c) || c > max_tokens - 8)) {
+    o = o * 9 / 10;
+    while (o > 0 && ((unsigned char)sc->text[o] & 0xC0) == 0x80) o--;
+  }
+  sc->text[o] = '\0';
+  sc->fx->side_input += in;
+  sc->fx->side_output += c;
+  *text = sc->text;
+  *len = o;
+  return 0;
+}
+
+static size_t non_system(tkn_conv *conv) {
+  size_t k = 0;
+  for (size_t i = 0; i < tkn_conv_count(conv); i++) {
+    int r = tkn_conv_role(conv, i);
+    k += r != TKN_ROLE_SYSTEM && r != TKN_ROLE_DEVELOPER;
+  }
+  return k;
+}
+
+static int prune_apply(replay *rp, const strategy *st, tkn_conv **conv, call_effect *fx) {
+  int64_t total = 0;
+  if (tkn_tokenizer_count_conv(rp->tok, *conv, NULL, &total, NULL)) {
+    snprintf(rp->err, sizeof rp->err, "counting: %s", tkn_conv_errmsg(*conv));
+    return -1;
+  }
+  tkn_conv *work = NULL;
+  if (tkn_conv_clone(&work, *conv)) {
+    snprintf(rp->err, sizeof rp->err, "out of memory");
+    return -1;
+  }
+  tkn_prune_options o = TKN_PRUNE_OPTIONS_INIT;
+  o.mode = st->prune_mode;
+  o.max_tokens = total * st->budget_pct / 100;
+  o.include_system = 1;
+  o.start_on = TKN_PRUNE_ROLE(TKN_ROLE_USER);
+  summary_ctx sc = {rp, fx, NULL};
+  o.summarise = summarise_extract;
+  o.summarise_user = &sc;
+  call_effect side = *fx;
+  int rc = tkn_prune_run(rp->pruner, work, &o, NULL);
+  free(sc.text);
+  if (rc == TKN_ERR_BUDGET || (rc == TKN_OK && non_system(work) == 0)) {
+    /* what must be kept does not fit, or nothing would be left: unpruned */
+    *fx = side;
+    fx->failed = 1;
+    tkn_conv_free(work);
+    return 0;
+  }
+  if (rc) {
+    snprintf(rp->err, sizeof rp->err, "prune: %s", tkn_prune_errmsg(rp->pruner));
+    tkn_conv_free(work);
+    return -1;
+  }
+  /* the pruned messages replace the call's */
+  tkn_conv_free(*conv);
+  *conv = work;
+  return 0;
+}
+
+/* ---- one call through one strategy ---- */
+
+static int64_t usd_cost(const tkn_model_price *p, int64_t input, int64_t cached, int64_t output) {
+  int64_t read = (p->has & TKN_PRICE_CACHE_READ) ? p->cache_read : p->input;
+  return (input - cached) * p->input + cached * read + output * p->output;
+}
+
+/* The prompt of one call: the tools, the system prompt (layout: its volatile
+ * lines, as the linter finds them, moved to a tail segment), the history. */
+static int assemble(replay *rp, const strategy *st, tkn_conv *conv, tkn_prompt **out) {
+  tkn_prompt_options po = TKN_PROMPT_OPTIONS_INIT;
+  po.keep_order = !st->layout;
+  po.lint_mask = st->layout ? TKN_LINT_ALL : 0;
+  tkn_prompt_builder *b = NULL;
+  if (tkn_prompt_builder_new(&b, &po)) return TKN_ERR_NOMEM;
+  int rc = TKN_OK;
+  const cJSON *t;
+  cJSON_ArrayForEach(t, rp->tools) {
+    char *js = cJSON_PrintUnformatted(t);
+    rc = js ? tkn_prompt_builder_add_tool(b, js, strlen(js), NULL) : TKN_ERR_NOMEM;
+    free(js);
+    if (rc) break;
+  }
+  tkn_conv *hist = NULL;
+  char *tail = NULL;
+  if (!rc) rc = tkn_conv_clone(&hist, conv);
+  if (!rc && tkn_conv_count(hist) && tkn_conv_role(hist, 0) == TKN_ROLE_SYSTEM) {
+    const char *s;
+    size_t sl;
+    rc = tkn_conv_text(hist, 0, &s, &sl);
+    char *stat = rc ? NULL : malloc(sl + 1);
+    tail = rc ? NULL : malloc(sl + 1);
+    size_t so = 0, to = 0;
+    if (!rc && (!stat || !tail)) rc = TKN_ERR_NOMEM;
+    tkn_prompt_finding *f = NULL;
+    size_t nf = 0;
+    if (!rc && st->layout) rc = tkn_prompt_lint(s, sl, TKN_LINT_ALL, &f, &nf);
+    /* line by line: a line holding a finding goes to the tail */
+    for (size_t p = 0; !rc && p < sl;) {
+      size_t e = p;
+      while (e < sl && s[e] != '\n') e++;
+      if (e < sl) e++;
+      int vol = 0;
+      for (size_t k = 0; k < nf; k++)
+        if (f[k].offset < e && f[k].offset + f[k].length > p) vol = 1;
+      memcpy(vol ? tail + to : stat + so, s + p, e - p);
+      if (vol) to += e - p;
+      else so += e - p;
+      p = e;
+    }
+    tkn_free(f);
+    if (!rc) rc = tkn_prompt_builder_add_text(b, TKN_SEG_STATIC, TKN_STABILITY_STATIC, "system", 6,
+                                              stat, so, NULL);
+    if (!rc && to)
+      rc = tkn_prompt_builder_add_text(b, TKN_SEG_DYNAMIC, TKN_STABILITY_VOLATILE, "volatile", 8,
+                                       tail, to, NULL);
+    free(stat);
+    if (!rc) rc = tkn_conv_remove(hist, 0);
+  }
+  if (!rc) rc = tkn_prompt_builder_set_history(b, hist, TKN_STABILITY_SESSION, NULL);
+  if (!rc) rc = tkn_prompt_assemble(out, b, rp->tok);
+  if (rc) snprintf(rp->err, sizeof rp->err, "assembling a call's prompt: %s", tkn_prompt_builder_errmsg(b));
+  free(tail);
+  tkn_prompt_builder_free(b);
+  tkn_conv_free(hist);
+  return rc;
+}
+
+/* Does the input still hold each value needed from call `k` on? */
+static void proxy(tkn_conv *conv, int fmt, const values *vs, size_t k, strat_stats *ss) {
+  char *js = NULL;
+  if (tkn_conv_to_json(conv, fmt, &js, NULL)) return;
+  for (size_t i = 0; i < vs->n; i++) {
+    const value *v = &vs->v[i];
+    if (v->first_msg < k && v->last_use >= k) {
+      ss->needed++;
+      ss->kept += strstr(js, v->text) != NULL;
+    }
+  }
+  tkn_free(js);
+}
+
+static int one_call(replay *rp, size_t si, tkn_conv *input, const values *vs, size_t k,
+                    int64_t output, size_t call_in_conv) {
+  const strategy *st = &STRATEGIES[si];
+  strat_stats *ss = &rp->st[si];
+  tkn_conv *conv = NULL;
+  if (tkn_conv_clone(&conv, input)) return snprintf(rp->err, sizeof rp->err, "out of memory"), -1;
+  call_effect fx = {0, 0, 0};
+  int rc = st->apply ? st->apply(rp, st, &conv, &fx) : 0;
+  tkn_prompt *p = NULL;
+  if (!rc) rc = assemble(rp, st, conv, &p);
+  if (!rc && !ss->plan) {
+    tkn_cacheplan_options o = TKN_CACHEPLAN_OPTIONS_INIT;
+    o.provider = rp->provider;
+    o.model = rp->model;
+    o.model_len = strlen(rp->model);
+    o.min_cache_tokens = rp->price.prompt_cache_min_tokens;
+    o.price_input = rp->price.input;
+    if (rp->price.has & TKN_PRICE_CACHE_READ) o.price_cache_read = rp->price.cache_read;
+    if (rp->price.has & TKN_PRICE_CACHE_WRITE_5M) o.price_cache_write_5m = rp->price.cache_write_5m;
+    if (rp->price.has & TKN_PRICE_CACHE_WRITE_1H) o.price_cache_write_1h = rp->price.cache_write_1h;
+    rc = tkn_cacheplan_new(&ss->plan, &o);
+    if (rc) snprintf(rp->err, sizeof rp->err, "cache model: %s", tkn_strerror(rc));
+  }
+  tkn_cacheplan_result before, after;
+  memset(&before, 0, sizeof before);
+  before.version = TKN_CACHEPLAN_RESULT_VERSION;
+  after = before;
+  if (!rc && (tkn_cacheplan_result_get(ss->plan, &before) ||
+              tkn_cacheplan_add_prompt(ss->plan, rp->now_ms, p) ||
+              tkn_cacheplan_result_get(ss->plan, &after))) {
+    snprintf(rp->err, sizeof rp->err, "cache model: %s", tkn_cacheplan_errmsg(ss->plan));
+    rc = -1;
+  }
+  if (!rc) {
+    int64_t in = after.input_tokens - before.input_tokens;
+    int64_t cached = after.cached_tokens - before.cached_tokens;
+    /* the cache's own bill (Anthropic writes) plus output and side calls */
+    int64_t cost = (after.cost_with - before.cost_with) + output * rp->price.output;
+    int64_t side = usd_cost(&rp->side_price, fx.side_input, 0, fx.side_output);
+    ss->calls++;
+    ss->input += in;
+    ss->cached += cached;
+    ss->output += output;
+    ss->cost += cost + side;
+    ss->cost_uncached += in * rp->price.input + output * rp->price.output + side;
+    ss->side_input += fx.side_input;
+    ss->side_output += fx.side_output;
+    ss->side_cost += side;
+    ss->failed += fx.failed;
+    if (si == 0)
+      rp->recorded_cost[call_in_conv] = cost + side;
+    else if (cost + side > rp->recorded_cost[call_in_conv])
+      ss->costlier++;
+    proxy(conv, rp->format, vs, k, ss);
+  }
+  tkn_prompt_free(p);
+  tkn_conv_free(conv);
+  return rc;
+}
+
+/* ---- one conversation ---- */
+
+static int replay_conv(replay *rp, tkn_conv *conv) {
+  size_t n = tkn_conv_count(conv);
+  char **msg_json = calloc(n ? n : 1, sizeof *msg_json);
+  int64_t *per = calloc(n ? n : 1, sizeof *per);
+  int64_t total = 0;
+  values vs = {NULL, 0, 0};
+  int rc = msg_json && per ? 0 : -1;
+  if (rc) snprintf(rp->err, sizeof rp->err, "out of memory");
+  for (size_t i = 0; !rc && i < n; i++) {
+    if (tkn_conv_role(conv, i) == TKN_ROLE_SYSTEM || tkn_conv_role(conv, i) == TKN_ROLE_DEVELOPER) {
+      const char *t;
+      size_t tl;
+      tkn_conv_text(conv, i, &t, &tl);
+      msg_json[i] = malloc(tl + 1);
+      if (msg_json[i]) memcpy(msg_json[i], t, tl), msg_json[i][tl] = '\0';
+    } else if (tkn_conv_message_to_json(conv, i, rp->format, &msg_json[i], NULL)) {
+      msg_json[i] = NULL;
+    }
+    if (!msg_json[i]) {
+      snprintf(rp->err, sizeof rp->err, "message %zu: cannot serialise it", i);
+      rc = -1;
+    }
+  }
+  char *tools_json = rp->tools ? cJSON_PrintUnformatted(rp->tools) : NULL;
+  if (!rc && tkn_tokenizer_count_conv(rp->tok, conv, NULL, &total, per)) {
+    snprintf(rp->err, sizeof rp->err, "counting: %s", tkn_conv_errmsg(conv));
+    rc = -1;
+  }
+  if (!rc && values_of(conv, msg_json, tools_json, &vs)) {
+    snprintf(rp->err, sizeof rp->err, "out of memory");
+    rc = -1;
+  }
+  free(tools_json);
+  size_t calls = 0;
+  for (size_t k = 0; k < n; k++) calls += tkn_conv_role(conv, k) == TKN_ROLE_ASSISTANT;
+  free(rp->recorded_cost);
+  rp->recorded_cost = calloc(calls ? calls : 1, sizeof *rp->recorded_cost);
+  if (!rc && !rp->recorded_cost) rc = -1;
+  size_t call = 0;
+  uint8_t *keep = calloc(n ? n : 1, 1);
+  if (!keep) rc = -1;
+  for (size_t k = 1; !rc && k < n; k++) {
+    if (tkn_conv_role(conv, k) != TKN_ROLE_ASSISTANT) continue;
+    /* the call's input: every message before k */
+    tkn_conv *input = NULL;
+    for (size_t i = 0; i < n; i++) keep[i] = i < k;
+    if (tkn_conv_clone(&input, conv) || tkn_conv_filter(input, keep, n)) {
+      snprintf(rp->err, sizeof rp->err, "out of memory");
+      tkn_conv_free(input);
+      rc = -1;
+      break;
+    }
+    for (size_t si = 0; !rc && si < N_STRATEGIES; si++)
+      if (rp->enabled[si]) rc = one_call(rp, si, input, &vs, k, per[k], call);
+    tkn_conv_free(input);
+    rp->now_ms += rp->gap_ms;
+    call++;
+    rp->calls++;
+  }
+  free(keep);
+  values_free(&vs);
+  for (size_t i = 0; msg_json && i < n; i++) {
+    if (tkn_conv_role(conv, i) == TKN_ROLE_SYSTEM || tkn_conv_role(conv, i) == TKN_ROLE_DEVELOPER)
+      free(msg_json[i]);
+    else
+      tkn_free(msg_json[i]);
+  }
+  free(msg_json);
+  free(per);
+  return rc;
+}
+
+/* ---- input ---- */
+
+/* One record: an array of messages, or an object with "messages" (and an
+ * Anthropic "system", and its own "tools").  0, or 1 with rp->err set. */
+static int load_record(replay *rp, const cJSON *rec, int format, size_t idx, tkn_conv **out,
+                       const cJSON **tools) {
+  const cJSON *msgs = cJSON_IsArray(rec) ? rec : cJSON_GetObjectItemCaseSensitive(rec, "messages");
+  if (!cJSON_IsArray(msgs)) {
+    snprintf(rp->err, sizeof rp->err,
+             "conversation %zu: expected an array of messages or an object with \"messages\"", idx);
+    return 1;
+  }
+  cJSON *obj = cJSON_CreateObject();
+  const cJSON *sys = cJSON_IsObject(rec) ? cJSON_GetObjectItemCaseSensitive(rec, "system") : NULL;
+  if (!obj || !cJSON_AddItemReferenceToObject(obj, "messages", (cJSON *)msgs) ||
+      (sys && !cJSON_AddItemReferenceToObject(obj, "system", (cJSON *)sys))) {
+    cJSON_Delete(obj);
+    snprintf(rp->err, sizeof rp->err, "out of memory");
+    return 1;
+  }
+  char *js = cJSON_PrintUnformatted(obj);
+  cJSON_Delete(obj);
+  char e[256] = "";
+  int rc = js ? tkn_conv_from_json(out, format, js, strlen(js), e, sizeof e) : TKN_ERR_NOMEM;
+  free(js);
+  if (rc) {
+    snprintf(rp->err, sizeof rp->err, "conversation %zu: %s", idx, e[0] ? e : tkn_strerror(rc));
+    return 1;
+  }
+  const cJSON *own = cJSON_IsObject(rec) ? cJSON_GetObjectItemCaseSensitive(rec, "tools") : NULL;
+  if (own && !cJSON_IsArray(own)) {
+    snprintf(rp->err, sizeof rp->err, "conversation %zu: \"tools\": expected an array", idx);
+    tkn_conv_free(*out);
+    *out = NULL;
+    return 1;
+  }
+  if (own) *tools = own;
+  return 0;
+}
+
+/* The records of a file: a JSON array of records, an object holding them in
+ * "conversations" or "trajectories" (with shared "tools"), or JSON Lines. */
+static cJSON *read_records(const char *path, const cJSON **tools, cJSON **root, char *err,
+                           size_t errlen) {
+  size_t len = 0;
+  char *text = cli_read(path, &len);
+  if (!text) {
+    snprintf(err, errlen, "cannot read %s", path && strcmp(path, "-") ? path : "standard input");
+    return NULL;
+  }
+  *root = cJSON_ParseWithLength(text, len);
+  cJSON *recs = NULL;
+  if (*root) {
+    if (cJSON_IsArray(*root)) {
+      /* an array of records, or one conversation as an array of messages */
+      const cJSON *first = (*root)->child;
+      if (first && cJSON_IsObject(first) && cJSON_GetObjectItemCaseSensitive(first, "role")) {
+        recs = cJSON_CreateArray();
+        cJSON_AddItemReferenceToArray(recs, *root);
+      } else {
+        recs = cJSON_CreateArrayReference((*root)->child);
+      }
+    } else if (cJSON_IsObject(*root)) {
+      const cJSON *r = cJSON_GetObjectItemCaseSensitive(*root, "conversations");
+      if (!r) r = cJSON_GetObjectItemCaseSensitive(*root, "trajectories");
+      if (cJSON_IsArray(r)) {
+        recs = cJSON_CreateArrayReference(r->child);
+      } else if (cJSON_GetObjectItemCaseSensitive(*root, "messages")) {
+        recs = cJSON_CreateArray();
+        cJSON_AddItemReferenceToArray(recs, *root);
+      }
+      *tools = cJSON_GetObjectItemCaseSensitive(*root, "tools");
+    }
+    if (!recs)
+      snprintf(err, errlen, "%s: expected conversations (an array, an object with "
+               "\"conversations\" or \"trajectories\", or JSON Lines)", path);
+  } else {
+    /* JSON Lines: one record per line */
+    recs = cJSON_CreateArray();
+    *root = recs;
+    size_t line = 1;
+    for (char *p = text; recs && *p; line++) {
+      char *e = strchr(p, '\n');
+      size_t l = e ? (size_t)(e - p) : strlen(p);
+      size_t k = 0;
+      while (k < l && (p[k] == ' ' || p[k] == '\t' || p[k] == '\r')) k++;
+      if (k < l) {
+        cJSON *r = cJSON_ParseWithLength(p, l);
+        if (!r) {
+          snprintf(err, errlen, "%s: line %zu: not JSON (neither one JSON document nor JSON Lines)",
+                   path, line);
+          cJSON_Delete(recs);
+          recs = *root = NULL;
+          break;
+        }
+        cJSON_AddItemToArray(recs, r);
+      }
+      p = e ? e + 1 : p + l;
+    }
+    if (recs) recs = cJSON_CreateArrayReference(recs->child);
+  }
+  free(text);
+  if (*tools && !cJSON_IsArray(*tools)) {
+    snprintf(err, errlen, "%s: \"tools\": expected an array", path);
+    cJSON_Delete(recs);
+    return NULL;
+  }
+  return recs;
+}
+
+/* ---- output ---- */
+
+static const char HELP[] =
+    "usage: tokenomy replay [--model NAME] [--summary-model NAME] [--format openai|anthropic]\n"
+    "                       [--gap-ms N] [--strategies K1,K2,...] [--limit N]\n"
+    "                       [--json] [--html FILE] [FILE]\n"
+    "\n"
+    "Replay recorded agent conversations and show, per context strategy, what every\n"
+    "model call would have cost: each assistant message is one call whose input is\n"
+    "every message before it plus the tools.  Input: OpenAI or Anthropic chat JSON,\n"
+    "one conversation per record (a JSON array of records, an object with\n"
+    "\"conversations\" or \"trajectories\" and shared \"tools\", or JSON Lines); a\n"
+    "record is an array of messages or an object with \"messages\" (and \"system\",\n"
+    "\"tools\").  Deterministic, offline.\n"
+    "\n"
+    "Per strategy: exact input, cached and output tokens (o200k_base, the\n"
+    "library's tokenizer; tools counted as their canonical JSON), the cost at the\n"
+    "model's prices with the provider's prompt cache modelled for every strategy\n"
+    "(OpenAI: automatic prefix caching; calls --gap-ms apart, one cache for the\n"
+    "whole file), so pruning that rewrites the history pays its cache misses; the\n"
+    "calls that cost more than as recorded; the calls whose budget could not be met\n"
+    "(sent unpruned); and an information proxy: of the values the model later\n"
+    "passes as tool arguments (strings of 4+ characters, numbers of 3+ digits) that\n"
+    "only earlier messages held (not the system prompt or the tools), the share the\n"
+    "strategy's input still holds.  Outputs are the recorded ones for every strategy.\n"
+    "\n"
+    "Strategies: recorded, layout (tokenomy's prompt layout: the system prompt's\n"
+    "volatile lines, as the linter finds them, move to a tail after the history),\n"
+    "and trim / score / summarise at 75, 50 and 25% of the call's message tokens\n"
+    "(on the layout).  The replay calls no model: summarise uses an extractive\n"
+    "stand-in (the start of each summarised message), and its summarising calls are\n"
+    "billed at --summary-model prices.\n"
+    "\n"
+    "  --model NAME          prices and cache of the replayed calls (gpt-4o)\n"
+    "  --summary-model NAME  prices of summarising calls (gpt-4o-mini)\n"
+    "  --format F            the records' format (default: detected per record)\n"
+    "  --gap-ms N            time between two calls (15000)\n"
+    "  --strategies LIST     only these (keys as in --json; recorded always runs)\n"
+    "  --limit N             the first N conversations only\n"
+    "  --json                the figures as JSON\n"
+    "  --html FILE           also write one self-contained HTML page\n";
+
+static double ratio(int64_t a, int64_t b) {
+  return b ? (double)a / (double)b : 0.0;
+}
+
+static void print_table(const replay *rp, const char *path) {
+  char a[48], b[48], c[48], d[48], e[48], f[48];
+  const strat_stats *rec = &rp->st[0];
+  printf("tokenomy replay: %s: %lld conversations, %lld model calls, %s prices, the provider's\n"
+         "prompt cache modelled for every strategy (calls %lld s apart), exact o200k counts\n\n",
+         path, (long long)rp->conversations, (long long)rp->calls, rp->model,
+         (long long)(rp->gap_ms / 1000));
+  printf("| %-44s | %12s | %12s | %10s | %11s | %8s | %11s | %9s | %7s |\n", "strategy",
+         "input tok", "cached", "output", "cost (USD)", "vs rec.", "values kept", "costlier",
+         "unmet");
+  printf("|----------------------------------------------|--------------|--------------|"
+         "------------|-------------|----------|-------------|-----------|---------|\n");
+  printf("| %-44s | %12s | %12s | %10s | %11s | %8s | %11s | %9s | %7s |\n",
+         "as recorded, no prompt cache (reference)", cli_int(rec->input, a, sizeof a), "0",
+         cli_int(rec->output, b, sizeof b), cli_usd(rec->cost_uncached, 4, c, sizeof c),
+         "", "", "", "");
+  for (size_t i = 0; i < N_STRATEGIES; i++) {
+    const strat_stats *s = &rp->st[i];
+    if (!rp->enabled[i]) continue;
+    char vs[16] = "", kept[16] = "n/a";
+    if (i) snprintf(vs, sizeof vs, "%+.1f%%", 100.0 * (ratio(s->cost, rec->cost) - 1.0));
+    if (s->needed) snprintf(kept, sizeof kept, "%.1f%%", 100.0 * ratio(s->kept, s->needed));
+    printf("| %-44s | %12s | %12s | %10s | %11s | %8s | %11s | %9s | %7s |\n", STRATEGIES[i].name,
+           cli_int(s->input, a, sizeof a), cli_int(s->cached, b, sizeof b),
+           cli_int(s->output, c, sizeof c), cli_usd(s->cost, 4, d, sizeof d), vs, kept,
+           i ? cli_int(s->costlier, e, sizeof e) : "", STRATEGIES[i].apply ? cli_int(s->failed, f, sizeof f) : "");
+  }
+  printf("\nThe provider's cache alone: %s USD -> %s USD (%+.1f%%) as recorded.  \"values kept\":\n"
+         "of %s (call, value) pairs where the model later passes a value earlier messages\n"
+         "held, the share still in the input.  \"costlier\": calls that cost more than as\n"
+         "recorded.  \"unmet\": calls whose budget could not be met (sent unpruned).\n"
+         "Summarise's extra calls are included in its cost.\n",
+         cli_usd(rec->cost_uncached, 4, a, sizeof a), cli_usd(rec->cost, 4, b, sizeof b),
+         100.0 * (ratio(rec->cost, rec->cost_uncached) - 1.0), cli_int(rec->needed, c, sizeof c));
+}
+
+static cJSON *to_json(const replay *rp, const char *path) {
+  cJSON *o = cJSON_CreateObject();
+  char usd[48];
+  cJSON_AddStringToObject(o, "input", path);
+  cJSON_AddStringToObject(o, "model", rp->model);
+  cJSON_AddStringToObject(o, "summary_model", rp->side_model);
+  cJSON_AddStringToObject(o, "tokenizer", "o200k_base");
+  cJSON_AddStringToObject(o, "cache", rp->provider == TKN_PROVIDER_ANTHROPIC ? "anthropic" : "openai");
+  cJSON_AddNumberToObject(o, "gap_ms", (double)rp->gap_ms);
+  cJSON_AddNumberToObject(o, "conversations", (double)rp->conversations);
+  cJSON_AddNumberToObject(o, "calls", (double)rp->calls);
+  cJSON_AddNumberToObject(o, "cost_without_cache", (double)rp->st[0].cost_uncached);
+  cJSON_AddStringToObject(o, "cost_without_cache_usd", cli_usd(rp->st[0].cost_uncached, 12, usd, sizeof usd));
+  cJSON *arr = cJSON_AddArrayToObject(o, "strategies");
+  for (size_t i = 0; i < N_STRATEGIES; i++) {
+    if (!rp->enabled[i]) continue;
+    const strat_stats *s = &rp->st[i];
+    cJSON *e = cJSON_CreateObject();
+    cJSON_AddItemToArray(arr, e);
+    cJSON_AddStringToObject(e, "key", STRATEGIES[i].key);
+    cJSON_AddStringToObject(e, "name", STRATEGIES[i].name);
+    cJSON_AddNumberToObject(e, "budget_pct", STRATEGIES[i].budget_pct);
+    cJSON_AddNumberToObject(e, "calls", (double)s->calls);
+    cJSON_AddNumberToObject(e, "input_tokens", (double)s->input);
+    cJSON_AddNumberToObject(e, "cached_tokens", (double)s->cached);
+    cJSON_AddNumberToObject(e, "output_tokens", (double)s->output);
+    cJSON_AddNumberToObject(e, "cost", (double)s->cost);
+    cJSON_AddStringToObject(e, "cost_usd", cli_usd(s->cost, 12, usd, sizeof usd));
+    cJSON_AddNumberToObject(e, "cost_vs_recorded", ratio(s->cost, rp->st[0].cost) - 1.0);
+    cJSON_AddNumberToObject(e, "side_input_tokens", (double)s->side_input);
+    cJSON_AddNumberToObject(e, "side_output_tokens", (double)s->side_output);
+    cJSON_AddNumberToObject(e, "side_cost", (double)s->side_cost);
+    cJSON_AddNumberToObject(e, "values_needed", (double)s->needed);
+    cJSON_AddNumberToObject(e, "values_kept", (double)s->kept);
+    cJSON_AddNumberToObject(e, "calls_costlier", (double)s->costlier);
+    cJSON_AddNumberToObject(e, "calls_unmet", (double)s->failed);
+  }
+  return o;
+}
+
+static void html_escape(FILE *f, const char *s) {
+  for (; *s; s++) {
+    if (*s == '<') fputs("&lt;", f);
+    else if (*s == '>') fputs("&gt;", f);
+    else if (*s == '&') fputs("&amp;", f);
+    else fputc(*s, f);
+  }
+}
+
+static int write_html(const replay *rp, const char *path, const char *file) {
+  FILE *f = fopen(file, "wb");
+  if (!f) return -1;
+  const strat_stats *rec = &rp->st[0];
+  int64_t max = rec->cost_uncached;
+  for (size_t i = 0; i < N_STRATEGIES; i++)
+    if (rp->enabled[i] && rp->st[i].cost > max) max = rp->st[i].cost;
+  char a[48];
+  fputs("<!doctype html><html><head><meta charset=\"utf-8\"><title>tokenomy replay</title>"
+        "<style>body{font:14px sans-serif;margin:2em}table{border-collapse:collapse}"
+        "td,th{padding:4px 8px;border-bottom:1px solid #ddd;text-align:right}"
+        "td:first-child,th:first-child{text-align:left}.bar{height:12px;background:#4a7}"
+        ".keep{height:12px;background:#47a}</style></head><body><h1>tokenomy replay</h1><p>",
+        f);
+  html_escape(f, path);
+  fprintf(f, ": %lld conversations, %lld model calls, %s prices, the provider's prompt cache "
+          "modelled for every strategy, exact o200k counts.</p><table><tr><th>strategy</th>"
+          "<th>input</th><th>cached</th><th>output</th><th>cost (USD)</th><th>cost</th>"
+          "<th>values kept</th><th></th><th>costlier calls</th><th>unmet budgets</th></tr>\n",
+          (long long)rp->conversations, (long long)rp->calls, rp->model);
+  fprintf(f, "<tr><td>as recorded, no prompt cache (reference)</td><td>%lld</td><td>0</td>"
+          "<td>%lld</td><td>%s</td><td><div class=\"bar\" style=\"width:%dpx\"></div></td>"
+          "<td></td><td></td><td></td><td></td></tr>\n",
+          (long long)rec->input, (long long)rec->output, cli_usd(rec->cost_uncached, 4, a, sizeof a),
+          (int)(200.0 * ratio(rec->cost_uncached, max)));
+  for (size_t i = 0; i < N_STRATEGIES; i++) {
+    if (!rp->enabled[i]) continue;
+    const strat_stats *s = &rp->st[i];
+    double kept = ratio(s->kept, s->needed);
+    fputs("<tr><td>", f);
+    html_escape(f, STRATEGIES[i].name);
+    fprintf(f, "</td><td>%lld</td><td>%lld</td><td>%lld</td><td>%s</td>"
+            "<td><div class=\"bar\" style=\"width:%dpx\"></div></td><td>%.1f%%</td>"
+            "<td><div class=\"keep\" style=\"width:%dpx\"></div></td><td>%lld</td><td>%lld</td></tr>\n",
+            (long long)s->input, (long long)s->cached, (long long)s->output,
+            cli_usd(s->cost, 4, a, sizeof a), (int)(200.0 * ratio(s->cost, max)), 100.0 * kept,
+            (int)(100.0 * kept), (long long)(i ? s->costlier : 0), (long long)s->failed);
+  }
+  fputs("</table><p>values kept: of the values the model later passes as tool arguments that "
+        "only earlier messages held, the share still in the input. Costlier: calls that cost "
+        "more than as recorded. Unmet: calls whose budget could not be met (sent unpruned).</p>"
+        "</body></html>\n", f);
+  return fclose(f) ? -1 : 0;
+}
+
+/* ---- the command ---- */
+
+static int price_of(const tkn_prices *prices, const char *model, tkn_model_price *p) {
+  *p = (tkn_model_price)TKN_MODEL_PRICE_INIT;
+  return tkn_prices_lookup(prices, model, strlen(model), p);
+}
+
+int cmd_replay(int argc, char **argv) {
+  const char *path = NULL, *html = NULL, *model = "gpt-4o", *side = "gpt-4o-mini", *only = NULL;
+  int as_json = 0, format = TKN_FORMAT_AUTO;
+  long long gap = 15000, limit = -1;
+  for (int i = 1; i < argc; i++) {
+    const char *v;
+    char *end = NULL;
+    if (cli_is(argv[i], "--help", "-h")) {
+      fputs(HELP, stdout);
+      return 0;
+    } else if ((v = cli_opt(argc, argv, &i, "--model"))) {
+      model = v;
+    } else if ((v = cli_opt(argc, argv, &i, "--summary-model"))) {
+      side = v;
+    } else if ((v = cli_opt(argc, argv, &i, "--format"))) {
+      if (!strcmp(v, "openai")) format = TKN_FORMAT_OPENAI;
+      else if (!strcmp(v, "anthropic")) format = TKN_FORMAT_ANTHROPIC;
+      else return cli_fail("replay", "--format: expected openai or anthropic, got '%s'", v), 1;
+    } else if ((v = cli_opt(argc, argv, &i, "--gap-ms"))) {
+      gap = strtoll(v, &end, 10);
+      if (!*v || *end || gap < 0) return cli_fail("replay", "--gap-ms: expected a number >= 0, got '%s'", v), 1;
+    } else if ((v = cli_opt(argc, argv, &i, "--limit"))) {
+      limit = strtoll(v, &end, 10);
+      if (!*v || *end || limit < 0) return cli_fail("replay", "--limit: expected a number >= 0, got '%s'", v), 1;
+    } else if ((v = cli_opt(argc, argv, &i, "--strategies"))) {
+      only = v;
+    } else if ((v = cli_opt(argc, argv, &i, "--html"))) {
+      html = v;
+    } else if (cli_is(argv[i], "--json", NULL)) {
+      as_json = 1;
+    } else if (argv[i][0] == '-' && argv[i][1]) {
+      return cli_fail("replay", "unknown option '%s' (see --help)", argv[i]), 1;
+    } else if (path) {
+      return cli_fail("replay", "one input file only (got '%s' and '%s')", path, argv[i]), 1;
+    } else {
+      path = argv[i];
+    }
+  }
+  replay *rp = calloc(1, sizeof *rp);
+  if (!rp) return cli_fail("replay", "out of memory");
+  rp->gap_ms = gap;
+  rp->now_ms = 1764000000000; /* any epoch: the cache model needs only the order */
+  snprintf(rp->model, sizeof rp->model, "%s", model);
+  snprintf(rp->side_model, sizeof rp->side_model, "%s", side);
+  rp->enabled[0] = 1;
+  for (size_t i = 1; i < N_STRATEGIES; i++) rp->enabled[i] = only == NULL;
+  for (const char *p = only; p && *p;) {
+    size_t l = strcspn(p, ",");
+    size_t i = 0;
+    while (i < N_STRATEGIES && (strlen(STRATEGIES[i].key) != l || strncmp(STRATEGIES[i].key, p, l)))
+      i++;
+    if (i == N_STRATEGIES) {
+      free(rp);
+      return cli_fail("replay", "--strategies: unknown strategy '%.*s' (see --help)", (int)l, p), 1;
+    }
+    rp->enabled[i] = 1;
+    p += l + (p[l] == ',');
+  }
+  tkn_prices *prices = NULL;
+  tkn_tokenizer *tok = NULL;
+  cJSON *root = NULL, *recs = NULL;
+  const cJSON *tools = NULL;
+  char err[512] = "";
+  int status = 0;
+  if (tkn_prices_new_default(&prices) || price_of(prices, model, &rp->price) ||
+      price_of(prices, side, &rp->side_price)) {
+    snprintf(err, sizeof err, "no price for model '%s' or '%s' in the built-in table",
+             model, side);
+    status = 2;
+  } else if (!(rp->price.has & TKN_PRICE_INPUT) || rp->price.input <= 0) {
+    snprintf(err, sizeof err, "model '%s' has no input price", model);
+    status = 2;
+  }
+  if (!status) {
+    rp->provider = rp->price.provider && !strncmp(rp->price.provider, "anthropic", 9)
+                       ? TKN_PROVIDER_ANTHROPIC
+                       : TKN_PROVIDER_OPENAI;
+    char e[256] = "";
+    /* every model is counted with o200k_base: the replay's figures are comparable */
+    if (tkn_tokenizer_new_encoding(&tok, "o200k_base", 10, e, sizeof e) ||
+        tkn_prune_new(&rp->pruner, tok)) {
+      snprintf(err, sizeof err, "tokenizer: %s", e[0] ? e : "cannot make it");
+      status = 2;
+    }
+    rp->tok = tok;
+  }
+  if (!status && !(recs = read_records(path ? path : "-", &tools, &root, err, sizeof err)))
+    status = 2;
+  size_t n = recs ? (size_t)cJSON_GetArraySize(recs) : 0;
+  if (!status && n == 0) {
+    snprintf(err, sizeof err, "%s: no conversations", path ? path : "standard input");
+    status = 2;
+  }
+  if (limit >= 0 && (size_t)limit < n) n = (size_t)limit;
+  size_t idx = 0;
+  const cJSON *rec;
+  cJSON_ArrayForEach(rec, recs) {
+    if (status || idx == n) break;
+    cli_progress("replay", idx, n);
+    tkn_conv *conv = NULL;
+    rp->tools = tools;
+    if (load_record(rp, rec, format, idx, &conv, &rp->tools)) {
+      status = 2;
+      break;
+    }
+    rp->format = tkn_conv_source_format(conv) == TKN_FORMAT_ANTHROPIC ? TKN_FORMAT_ANTHROPIC
+                                                                     : TKN_FORMAT_OPENAI;
+    if (replay_conv(rp, conv)) {
+      snprintf(err, sizeof err, "conversation %zu: %.400s", idx, rp->err);
+      status = 2;
+    }
+    rp->conversations++;
+    rp->now_ms += rp->gap_ms * 20; /* the next conversation starts later */
+    tkn_conv_free(conv);
+    idx++;
+  }
+  cli_progress("replay", n, n);
+  if (!status && rp->calls == 0) {
+    snprintf(err, sizeof err, "%s: no assistant messages (model calls) to replay",
+             path ? path : "standard input");
+    status = 2;
+  }
+  if (status) {
+    cli_fail("replay", "%s", err);
+  } else {
+    if (as_json) {
+      cJSON *o = to_json(rp, path ? path : "-");
+      char *js = o ? cJSON_Print(o) : NULL;
+      puts(js ? js : "{}");
+      free(js);
+      cJSON_Delete(o);
+    } else {
+      print_table(rp, path ? path : "standard input");
+    }
+    if (html && write_html(rp, path ? path : "standard input", html)) {
+      cli_fail("replay", "cannot write %s", html);
+      status = 2;
+    }
+  }
+  for (size_t i = 0; i < N_STRATEGIES; i++) tkn_cacheplan_free(rp->st[i].plan);
+  tkn_prune_free(rp->pruner);
+  free(rp->recorded_cost);
+  free(rp);
+  cJSON_Delete(recs);
+  cJSON_Delete(root);
+  tkn_tokenizer_free(tok);
+  tkn_prices_free(prices);
+  return status;
+}
