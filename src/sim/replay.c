@@ -893,6 +893,7 @@ int cmd_replay(int argc, char **argv) {
     tkn_conv *conv = NULL;
     rp->tools = tools;
     if (load_record(rp, rec, format, idx, &conv, &rp->tools)) {
+      snprintf(err, sizeof err, "%s", rp->err);
       status = 2;
       break;
     }

@@ -54,7 +54,7 @@ def write(name, content):
 
 # ---- help and dispatch ----
 for cmd in ["count", "prune", "route", "assemble", "cache-sim", "batch", "validate", "cost",
-            "simulate", "report"]:
+            "simulate", "replay", "report"]:
     rc, out, err = run([cmd, "--help"])
     check(f"{cmd} --help", rc == 0 and out.startswith("usage: tokenomy " + cmd), out[:80])
 for sub in ["make", "join"]:

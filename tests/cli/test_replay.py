@@ -1,0 +1,235 @@
+#!/usr/bin/env python3
+"""`tokenomy replay`: hand-checked conversations, the cache model, the
+information proxy, determinism, the JSON shape, the vendored real traces, and
+one-line errors.
+
+usage: test_replay.py PATH/TO/tokenomy PATH/TO/traces.json
+
+Expected figures are computed here: token counts of single texts come from
+`tokenomy count` (the tokenizer has its own conformance suite against
+tiktoken), prices from `tokenomy cost`; the prefix caching, the sums, the
+costs and the proxy are worked out independently in this file.
+"""
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+TOOL, TRACES = sys.argv[1], sys.argv[2]
+failures = []
+checks = 0
+tmp = tempfile.mkdtemp(prefix="tokenomy-replay-")
+
+
+def run(args, stdin=None):
+    p = subprocess.run([TOOL] + args, input=stdin, capture_output=True, text=True, timeout=600)
+    return p.returncode, p.stdout, p.stderr
+
+
+def check(name, cond, detail=""):
+    global checks
+    checks += 1
+    if not cond:
+        failures.append(f"{name}: {detail}")
+        print(f"FAIL {name} {detail}")
+    else:
+        print(f"ok   {name}")
+
+
+def write(name, obj):
+    path = os.path.join(tmp, name)
+    with open(path, "w") as f:
+        f.write(obj if isinstance(obj, str) else json.dumps(obj))
+    return path
+
+
+def count_text(text):
+    rc, out, _ = run(["count", "--text", "--json"], text)
+    return json.loads(out)["tokens"]
+
+
+def count_messages(msgs):
+    rc, out, _ = run(["count", "--json"], json.dumps(msgs))
+    return [m["tokens"] for m in json.loads(out)["messages"]]
+
+
+def price(model):
+    """Picodollars per token: input, cache read, output."""
+    def cost(cached):
+        usage = {"prompt_tokens": 10**6, "completion_tokens": 10**6,
+                 "prompt_tokens_details": {"cached_tokens": cached}}
+        rc, out, _ = run(["cost", "--model", model, "--json"], json.dumps(usage))
+        return json.loads(out)
+    usd = lambda j, k: round(float(j[k]) * 10**12) // 10**6
+    plain, cached = cost(0), cost(10**6)
+    return usd(plain, "input_usd"), usd(cached, "cache_read_usd"), usd(plain, "output_usd")
+
+
+def openai_cached(shared_prefix_tokens):
+    """OpenAI automatic caching: prefixes of 1024+ tokens, hits in 128-token steps."""
+    if shared_prefix_tokens < 1024:
+        return 0
+    return 1024 + (shared_prefix_tokens - 1024) // 128 * 128
+
+
+def replay(path, *extra):
+    rc, out, err = run(["replay", "--json", *extra, path])
+    check(f"replay {os.path.basename(path)} {' '.join(extra)} exits 0", rc == 0, err)
+    return json.loads(out) if rc == 0 else {"strategies": []}
+
+
+def strat(j, key):
+    return next((s for s in j["strategies"] if s["key"] == key), None)
+
+
+# ---- a hand-checked conversation: two calls, the second reads a cached prefix ----
+system = "word" + " word" * 1199
+conv = [
+    {"role": "system", "content": system},
+    {"role": "user", "content": "Book flight HAT123 please"},
+    {"role": "assistant", "content": None, "tool_calls": [
+        {"id": "call_1", "type": "function",
+         "function": {"name": "search", "arguments": json.dumps({"flight": "HAT123", "date": "2024-05-20"})}}]},
+    {"role": "tool", "tool_call_id": "call_1", "content": "ok"},
+    {"role": "assistant", "content": "Done."},
+]
+sys_tokens = count_text(system)
+check("hand count: 1200 words are 1200 tokens", sys_tokens == 1200, sys_tokens)
+per = count_messages(conv[1:])  # user, assistant, tool, assistant (overheads included)
+call1_in = sys_tokens + per[0]
+call2_in = sys_tokens + per[0] + per[1] + per[2]
+cached = openai_cached(call1_in)  # call 2 shares call 1's whole input as its prefix
+output = per[1] + per[3]
+p_in, p_read, p_out = price("gpt-4o")
+j = replay(write("hand.json", [conv]), "--strategies", "trim-50")
+rec = strat(j, "recorded")
+check("hand: two calls", j.get("calls") == 2 and rec and rec["calls"] == 2, j.get("calls"))
+check("hand: input tokens", rec and rec["input_tokens"] == call1_in + call2_in,
+      (rec and rec["input_tokens"], call1_in + call2_in))
+check("hand: cached tokens (OpenAI: 1024 + 128-token steps)", rec and rec["cached_tokens"] == cached,
+      (rec and rec["cached_tokens"], cached))
+check("hand: output tokens are the recorded answers'", rec and rec["output_tokens"] == output,
+      (rec and rec["output_tokens"], output))
+want = (call1_in + call2_in - cached) * p_in + cached * p_read + output * p_out
+check("hand: cost at gpt-4o prices with the cache read discounted", rec and rec["cost"] == want,
+      (rec and rec["cost"], want))
+check("hand: cost without the cache",
+      j.get("cost_without_cache") == (call1_in + call2_in) * p_in + output * p_out, j.get("cost_without_cache"))
+# "HAT123" is held by the user message and passed at call 1; "2024-05-20" is
+# new at that call; nothing is passed later: one needed value, kept.
+check("hand: one needed value, kept as recorded", rec and (rec["values_needed"], rec["values_kept"]) == (1, 1),
+      rec and (rec["values_needed"], rec["values_kept"]))
+t50 = strat(j, "trim-50")
+# the system prompt alone is over half of each call's tokens: trim keeps no
+# message, so both calls are sent unpruned and cost as recorded
+check("hand: an unmeetable budget is sent unpruned and counted",
+      t50 and t50["calls_unmet"] == 2 and t50["cost"] == rec["cost"], t50)
+
+# ---- pruning that drops the message holding a value the model needs later ----
+filler = " ".join(["the order policy will be checked by the team"] * 30)
+conv2 = [
+    {"role": "system", "content": "Be brief."},
+    {"role": "user", "content": "My user id is mia_li_3668. " + filler},
+    {"role": "assistant", "content": "Noted."},
+    {"role": "user", "content": "Book it."},
+    {"role": "assistant", "content": None, "tool_calls": [
+        {"id": "c1", "type": "function",
+         "function": {"name": "book", "arguments": json.dumps({"user_id": "mia_li_3668", "n": 1})}}]},
+]
+j2 = replay(write("lose.json", {"conversations": [{"messages": conv2}]}), "--strategies", "trim-50,score-50")
+rec2, t2 = strat(j2, "recorded"), strat(j2, "trim-50")
+# calls: at message 2 (input: system, user 1) and at message 4 (input: all
+# four before it).  mia_li_3668 is needed at both.  Trim at 50% cannot keep
+# user 1 at either: at call 1 nothing but the system prompt would be left
+# (unmet, sent unpruned: kept); at call 2 it keeps [system, user 2]: lost.
+check("lose: needed twice as recorded, both kept", rec2 and (rec2["values_needed"], rec2["values_kept"]) == (2, 2),
+      rec2 and (rec2["values_needed"], rec2["values_kept"]))
+check("lose: trim at 50% loses the id at the second call", t2 and (t2["values_needed"], t2["values_kept"]) == (2, 1),
+      t2 and (t2["values_needed"], t2["values_kept"]))
+check("lose: trim at 50% sends fewer input tokens", t2 and t2["input_tokens"] < rec2["input_tokens"], t2)
+check("lose: and one call unmet", t2 and t2["calls_unmet"] == 1, t2)
+
+# ---- cache misses are paid: pruning that breaks a long cached prefix costs more ----
+long_sys = "word" + " word" * 1099
+conv3 = [{"role": "system", "content": long_sys}]
+for i in range(10):
+    conv3 += [{"role": "user", "content": f"question {i} " + filler},
+              {"role": "assistant", "content": f"answer {i}"}]
+j3 = replay(write("miss.json", [conv3]), "--strategies", "score-75")
+r3, s3 = strat(j3, "recorded"), strat(j3, "score-75")
+check("cache: the recorded calls read most of their input from the cache",
+      r3 and r3["cached_tokens"] * 2 > r3["input_tokens"], r3)
+check("cache: every strategy is billed through the same cache model",
+      s3 and 0 < s3["cached_tokens"] <= s3["input_tokens"], s3)
+check("cache: a call that costs more than as recorded is counted",
+      s3 and s3["calls_costlier"] > 0, s3)
+
+# ---- Anthropic records ----
+anth = {"system": "Be brief.", "messages": [
+    {"role": "user", "content": "Find flight HAT123"},
+    {"role": "assistant", "content": [{"type": "tool_use", "id": "tu1", "name": "search",
+                                       "input": {"flight": "HAT123"}}]},
+    {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "tu1", "content": "found"}]},
+    {"role": "assistant", "content": [{"type": "text", "text": "It departs at noon."}]}],
+    "tools": [{"name": "search", "description": "Search flights.",
+               "input_schema": {"type": "object", "properties": {"flight": {"type": "string"}}}}]}
+ja = replay(write("anth.json", [anth]), "--format", "anthropic", "--strategies", "score-50")
+ra = strat(ja, "recorded")
+check("anthropic: one call per assistant message", ja.get("calls") == 2, ja.get("calls"))
+check("anthropic: the tool argument is a needed value", ra and ra["values_needed"] == 1, ra)
+
+# ---- the real traces: determinism, JSON shape, orderings ----
+args = ["--limit", "6"]
+rc, out1, err = run(["replay", "--json", *args, TRACES])
+rc2, out2, _ = run(["replay", "--json", *args, TRACES])
+check("traces: exit 0", rc == 0 and rc2 == 0, err)
+check("traces: deterministic (byte-identical JSON)", out1 == out2)
+jt = json.loads(out1) if rc == 0 else {"strategies": []}
+keys = {"key": str, "name": str, "budget_pct": (int, float), "calls": (int, float),
+        "input_tokens": (int, float), "cached_tokens": (int, float), "output_tokens": (int, float),
+        "cost": (int, float), "cost_usd": str, "cost_vs_recorded": (int, float),
+        "side_input_tokens": (int, float), "side_output_tokens": (int, float), "side_cost": (int, float),
+        "values_needed": (int, float), "values_kept": (int, float), "calls_costlier": (int, float),
+        "calls_unmet": (int, float)}
+shape = all(isinstance(s.get(k), t) for s in jt["strategies"] for k, t in keys.items())
+check("traces: JSON schema of every strategy", shape and len(jt["strategies"]) >= 11)
+for k in ["input", "model", "summary_model", "tokenizer", "cache", "gap_ms", "conversations", "calls",
+          "cost_without_cache", "cost_without_cache_usd"]:
+    check(f"traces: top-level {k}", k in jt)
+check("traces: o200k counts", jt.get("tokenizer") == "o200k_base")
+rt = strat(jt, "recorded")
+check("traces: the cache saves on the recorded calls", rt and rt["cost"] < jt["cost_without_cache"])
+check("traces: as recorded keeps every value", rt and rt["values_kept"] == rt["values_needed"] > 0, rt)
+same = all(s["calls"] == rt["calls"] and s["output_tokens"] == rt["output_tokens"] for s in jt["strategies"])
+check("traces: every strategy replays every call with the recorded outputs", same)
+check("traces: pruning keeps no more values than the recording",
+      all(s["values_kept"] <= s["values_needed"] for s in jt["strategies"]))
+check("traces: summarising pays for its summaries",
+      all(s["side_cost"] > 0 for s in jt["strategies"] if s["key"].startswith("summarise") and
+          s["calls_unmet"] < s["calls"]))
+rc, out, err = run(["replay", "--limit", "2", "--html", os.path.join(tmp, "r.html"), TRACES])
+html = open(os.path.join(tmp, "r.html")).read() if rc == 0 else ""
+check("traces: --html writes a page with the table", rc == 0 and "<table>" in html and "as recorded" in html, err)
+check("traces: table on stdout", "| as recorded" in out, out[:200])
+
+# ---- errors: one line, exit 2 (bad input) or 1 (bad usage) ----
+def one_line(name, args, code, needle):
+    rc, out, err = run(args)
+    lines = err.strip().splitlines()
+    check(name, rc == code and len(lines) == 1 and lines[0].startswith("tokenomy replay") and needle in err,
+          f"exit {rc}, stderr {err!r}")
+
+
+one_line("error: missing file", ["replay", os.path.join(tmp, "nope.json")], 2, "cannot read")
+one_line("error: not JSON", ["replay", write("bad.json", "{not json")], 2, "not JSON")
+one_line("error: no model calls", ["replay", write("none.json", [[{"role": "user", "content": "hi"}]])], 2,
+         "no assistant messages")
+one_line("error: a bad message", ["replay", write("badmsg.json", [[{"role": "wizard", "content": "x"}]])], 2,
+         "conversation 0")
+one_line("error: unknown strategy", ["replay", "--strategies", "nope", TRACES], 1, "unknown strategy")
+one_line("error: unknown model", ["replay", "--model", "no-such-model", TRACES], 2, "no price")
+one_line("error: bad --gap-ms", ["replay", "--gap-ms", "x", TRACES], 1, "--gap-ms")
+
+print(f"\n{checks - len(failures)}/{checks} checks passed")
+sys.exit(1 if failures else 0)
