@@ -48,7 +48,7 @@ static int set_err(tkn_budget *b, int status, const char *fmt, ...) {
 static void budget_ref(tkn_budget *b) { atomic_fetch_add(&b->refs, 1); }
 
 static void budget_destroy(tkn_budget *b) {
-  tki_bshared_free(b->shared);
+  if (b->backend) b->backend->free(b->backend_state);
   pthread_mutex_destroy(&b->mu);
   pthread_mutex_destroy(&b->errmu);
   for (int k = 0; k < NDIM; k++) tki_free(b->ring[k]);
@@ -403,11 +403,11 @@ static int check_turn(tkn_budget *b, tkn_budget **chain, int depth, const tkn_bu
 }
 
 /* Undo the reservation of amt on levels [0, n). */
-static void unreserve_levels(tkn_budget **chain, struct tki_bshared_res **sres, int n,
+static void unreserve_levels(tkn_budget **chain, struct tki_budget_res **sres, int n,
                              const int64_t amt[NDIM]) {
   for (int l = n - 1; l >= 0; l--) {
-    if (chain[l]->shared) {
-      tki_bshared_release(chain[l], sres[l]);
+    if (chain[l]->backend) {
+      chain[l]->backend->release(chain[l], sres[l]);
       sres[l] = NULL;
       continue;
     }
@@ -418,15 +418,15 @@ static void unreserve_levels(tkn_budget **chain, struct tki_bshared_res **sres, 
   }
 }
 
-/* Reserve amt on every level, all or nothing (a shared level on its store). */
-static int reserve_chain(tkn_budget *b, tkn_budget **chain, struct tki_bshared_res **sres,
+/* Reserve amt on every level, all or nothing (a level with a backend on it). */
+static int reserve_chain(tkn_budget *b, tkn_budget **chain, struct tki_budget_res **sres,
                          int depth, const int64_t amt[NDIM]) {
   char nb[32];
   for (int i = 0; i < depth; i++) {
     tkn_budget *c = chain[i];
-    if (c->shared) {
+    if (c->backend) {
       char se[TKI_ERRLEN];
-      int rc = tki_bshared_reserve(c, amt, &sres[i], se);
+      int rc = c->backend->reserve(c, amt, &sres[i], se);
       if (rc != TKN_OK) {
         unreserve_levels(chain, sres, i, amt);
         return set_err(b, rc, "%s: %s", level_name(i, nb), se);
@@ -525,29 +525,29 @@ static void uncommit_level(tkn_budget *c, const int64_t reserved[NDIM], const in
   if (periodic) pthread_mutex_unlock(&c->mu);
 }
 
-/* In-process levels first, then shared ones (whose commit cannot be taken
- * back): a shared level that fails undoes the in-process levels and leaves
- * the reservation open; shared levels already committed are not committed
+/* In-process levels first, then those with a backend (whose commit cannot be
+ * taken back): a backend that fails undoes the in-process levels and leaves
+ * the reservation open; backend levels already committed are not committed
  * again (sres[i] NULL). */
-static int commit_chain(tkn_budget *b, tkn_budget **chain, struct tki_bshared_res **sres,
+static int commit_chain(tkn_budget *b, tkn_budget **chain, struct tki_budget_res **sres,
                         int depth, const int64_t reserved[NDIM], const int64_t actual[NDIM]) {
   char nb[32];
   for (int i = 0; i < depth; i++) {
-    if (chain[i]->shared) continue;
+    if (chain[i]->backend) continue;
     if (commit_level(chain[i], reserved, actual) != TKN_OK) {
       for (int l = i - 1; l >= 0; l--)
-        if (!chain[l]->shared) uncommit_level(chain[l], reserved, actual);
+        if (!chain[l]->backend) uncommit_level(chain[l], reserved, actual);
       return set_err(b, TKN_ERR_OVERFLOW, "commit of %lld tokens, %lld money overflows the totals of %s",
                      (long long)actual[0], (long long)actual[1], level_name(i, nb));
     }
   }
   for (int i = 0; i < depth; i++) {
-    if (!chain[i]->shared || !sres[i]) continue;
+    if (!chain[i]->backend || !sres[i]) continue;
     char se[TKI_ERRLEN];
-    int rc = tki_bshared_commit(chain[i], sres[i], actual, se);
+    int rc = chain[i]->backend->commit(chain[i], sres[i], actual, se);
     if (rc != TKN_OK) {
       for (int l = depth - 1; l >= 0; l--)
-        if (!chain[l]->shared) uncommit_level(chain[l], reserved, actual);
+        if (!chain[l]->backend) uncommit_level(chain[l], reserved, actual);
       return set_err(b, rc, "%s: %s", level_name(i, nb), se);
     }
     sres[i] = NULL;
@@ -582,7 +582,7 @@ int tkn_budget_charge(tkn_budget *budget, const tkn_budget_amount *amount) {
   int rc = read_amount(budget, amount, "charge", amt);
   if (rc != TKN_OK) return rc;
   tkn_budget *chain[TKN_BUDGET_MAX_DEPTH];
-  struct tki_bshared_res *sres[TKN_BUDGET_MAX_DEPTH] = {NULL};
+  struct tki_budget_res *sres[TKN_BUDGET_MAX_DEPTH] = {NULL};
   int depth = 0;
   if ((rc = take_chain(budget, chain, &depth)) != TKN_OK) return rc;
   if ((rc = check_turn(budget, chain, depth, amount, amt)) == TKN_OK &&
@@ -619,7 +619,7 @@ int tkn_budget_status(tkn_budget *budget, tkn_budget_state *state) {
   for (int i = 0; i < depth; i++) {
     tkn_budget *c = chain[i];
     char se[TKI_ERRLEN];
-    if (c->shared && (rc = tki_bshared_refresh(c, se)) != TKN_OK) {
+    if (c->backend && (rc = c->backend->refresh(c, se)) != TKN_OK) {
       char nb[32];
       drop_chain(chain, depth);
       return set_err(budget, rc, "status: %s: %s", level_name(i, nb), se);

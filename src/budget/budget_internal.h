@@ -1,5 +1,6 @@
-/* Internals of budgets, shared by budget.c (the in-process budget) and
- * budget_shared.c (a budget whose limits hold on a tkn_store). */
+/* Internals of budgets: the budget itself (budget.c) and the table a backend
+ * fills in when a budget's limits hold elsewhere (src/store/budget_shared.c
+ * for a tkn_store).  budget.c never names a backend: it calls the table. */
 #ifndef TKI_BUDGET_INTERNAL_H
 #define TKI_BUDGET_INTERNAL_H
 
@@ -32,31 +33,37 @@ struct tkn_budget {
   /* error text, written under errmu */
   pthread_mutex_t errmu;
   char err[TKI_ERRLEN];
-  /* the store's side of a shared budget (budget_shared.c); NULL: in-process */
-  struct tki_bshared *shared;
+  /* where the limits hold when not in this process (a tkn_store, ...), and
+   * that backend's state; NULL: an in-process budget */
+  const struct tki_budget_backend *backend;
+  void *backend_state;
 };
 
 struct tkn_budget_reservation {
   int depth;
   tkn_budget *chain[TKN_BUDGET_MAX_DEPTH];
   int64_t amt[NDIM];
-  struct tki_bshared_res *sres[TKN_BUDGET_MAX_DEPTH]; /* per shared level */
+  struct tki_budget_res *sres[TKN_BUDGET_MAX_DEPTH]; /* per level with a backend */
 };
 
-/* ---- shared levels (budget_shared.c) ----
- * A shared budget's d[] is a mirror of the store's values as last seen
- * (refreshed by each store call); its limits are enforced by the store.  The
- * hooks write their error text into err and return a status. */
-struct tki_bshared;
-struct tki_bshared_res;
-int tki_bshared_reserve(tkn_budget *c, const int64_t amt[NDIM], struct tki_bshared_res **out,
-                        char err[TKI_ERRLEN]);
-/* On TKN_OK the reservation is ended (freed); otherwise it stays open. */
-int tki_bshared_commit(tkn_budget *c, struct tki_bshared_res *r, const int64_t actual[NDIM],
-                       char err[TKI_ERRLEN]);
-void tki_bshared_release(tkn_budget *c, struct tki_bshared_res *r);
-/* Refresh the mirror from the store. */
-int tki_bshared_refresh(tkn_budget *c, char err[TKI_ERRLEN]);
-void tki_bshared_free(struct tki_bshared *s);
+/* ---- backends (SQLite's VFS, libgit2's odb backends) ----
+ * A budget with a backend has its limits enforced by the backend; its d[] is
+ * a mirror of the backend's values as last seen (each call refreshes it), so
+ * status, level and the limit callback work unchanged.  Calls write their
+ * error text into err and return a status.  The backend defines struct
+ * tki_budget_res, its handle of one reservation. */
+struct tki_budget_res;
+typedef struct tki_budget_backend {
+  int (*reserve)(tkn_budget *b, const int64_t amt[NDIM], struct tki_budget_res **out,
+                 char err[TKI_ERRLEN]);
+  /* On TKN_OK the reservation is ended (freed); otherwise it stays open. */
+  int (*commit)(tkn_budget *b, struct tki_budget_res *r, const int64_t actual[NDIM],
+                char err[TKI_ERRLEN]);
+  void (*release)(tkn_budget *b, struct tki_budget_res *r);
+  /* Refresh the mirror from the backend. */
+  int (*refresh)(tkn_budget *b, char err[TKI_ERRLEN]);
+  /* Free the backend's state (the budget is being destroyed). */
+  void (*free)(void *state);
+} tki_budget_backend;
 
 #endif

@@ -7,7 +7,6 @@
 #include <string.h>
 
 #include "meter_internal.h"
-#include "../store/store_internal.h"
 
 const char *const tki_dim_names[TKN_METER__DIMENSIONS] = {
     "workflow", "model", "task_type", "tenant", "tier", "routing_reason"};
@@ -232,7 +231,7 @@ int tkn_meter_new(tkn_meter **out, const tkn_meter_options *opts) {
 void tkn_meter_free(tkn_meter *m) {
   if (!m) return;
   state_free(&m->st);
-  tki_mshared_free(m->shared);
+  if (m->backend) m->backend->free(m->backend_state);
   pthread_mutex_destroy(&m->mu);
   tki_free(m);
 }
@@ -255,6 +254,21 @@ static int fail(tkn_meter *m, const char *err, int rc) {
   tki_copy_err(m->err, sizeof m->err, err);
   unlock(m);
   return rc;
+}
+
+/* ---- backends ---- */
+
+void tki_meter_set_backend(tkn_meter *m, const tki_meter_backend *backend, void *state) {
+  if (m->backend) m->backend->free(m->backend_state);
+  m->backend = backend;
+  m->backend_state = state;
+}
+
+int tki_meter_flush(tkn_meter *m) {
+  if (!m->backend) return TKN_OK;
+  char err[TKI_ERRLEN];
+  int rc = m->backend->flush(m->backend_state, err);
+  return rc == TKN_OK ? rc : fail(m, err, rc);
 }
 
 /* ---- checking a call ---- */
@@ -495,7 +509,7 @@ int tkn_meter_record(tkn_meter *m, const tkn_meter_call *c) {
   }
   unlock(m);
   pending_free(&p);
-  if (rc == TKN_OK && m->shared) tki_mshared_record(m->shared, c, &one);
+  if (rc == TKN_OK && m->backend) m->backend->record(m->backend_state, c, &one);
   return rc;
 }
 

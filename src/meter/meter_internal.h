@@ -81,8 +81,30 @@ struct tkn_meter {
   tkn_meter_options o;
   tki_state st;
   char err[TKI_ERRLEN];
-  struct tki_mshared *shared; /* the store (tkn_meter_set_store), or NULL */
+  /* where recorded calls also go (a tkn_store: tkn_meter_set_store), and
+   * that backend's state; NULL: this process only */
+  const struct tki_meter_backend *backend;
+  void *backend_state;
 };
+
+/* ---- backends ----
+ * A meter can send each call it records somewhere else too (fleet-wide
+ * totals on a tkn_store: src/store/meter_shared.c).  meter.c never names a
+ * backend: it calls this table. */
+struct tkn_meter_call;
+typedef struct tki_meter_backend {
+  /* After a local record: the call and its aggregate (queued if the backend
+   * cannot take it now; a failure is the backend's to report at flush). */
+  void (*record)(void *state, const struct tkn_meter_call *call, const tki_agg *one);
+  /* Send what is queued; a failure's text in err. */
+  int (*flush)(void *state, char err[TKI_ERRLEN]);
+  void (*free)(void *state);
+} tki_meter_backend;
+/* Attach a backend (NULL: none), freeing the one before.  Not to be called
+ * while other threads use the meter. */
+void tki_meter_set_backend(tkn_meter *m, const tki_meter_backend *backend, void *state);
+/* Flush the backend (none: TKN_OK); a failure's text goes to the meter. */
+int tki_meter_flush(tkn_meter *m);
 
 extern const char *const tki_dim_names[TKN_METER__DIMENSIONS];
 /* Find a key in a dimension: its entry number or -1. */

@@ -1,9 +1,10 @@
 /* Budgets on a store: the hard limits are enforced by the store's atomic
  * reserve, so no interleaving of workers across the fleet passes them.
  *
- * budget.c calls the hooks below for each shared level of a chain.  The
- * budget's own counters (d[]) mirror the store as last seen, which keeps its
- * status, level and limit callback working unchanged.
+ * This file is a budget backend (budget_internal.h): budget.c calls the
+ * table below for each shared level of a chain, without naming the store.
+ * The budget's own counters (d[]) mirror the store as last seen, which keeps
+ * its status, level and limit callback working unchanged.
  *
  * Failure: fail closed by default (the store unreachable: nothing reserved,
  * TKN_ERR_UNAVAILABLE).  With the fallback option, a reservation is made on a
@@ -47,12 +48,19 @@ struct tki_bshared {
   atomic_size_t npending;
 };
 
-struct tki_bshared_res {
+struct tki_budget_res {
   char id[TKN_STORE_ID_MAX + 1];
   tkn_budget_reservation *fb; /* made on the fallback budget */
   size_t key_len;
   char key[]; /* the store key it was made on (the day's, for DAY periods) */
 };
+
+static const tki_budget_backend store_backend;
+
+/* The store's state of a budget, NULL when the budget is not on a store. */
+static struct tki_bshared *shared_of(const tkn_budget *b) {
+  return b && b->backend == &store_backend ? b->backend_state : NULL;
+}
 
 /* ---- keys ---- */
 
@@ -67,7 +75,7 @@ static int64_t day_of(int64_t t) { return t >= 0 ? t / DAY : -((-t + DAY - 1) / 
 
 /* The store key of the current period into buf (TKN_STORE_KEY_MAX + 1). */
 static size_t period_key(const tkn_budget *b, char *buf) {
-  const struct tki_bshared *s = b->shared;
+  const struct tki_bshared *s = shared_of(b);
   memcpy(buf, s->key, s->key_len);
   size_t n = s->key_len;
   if (s->period == TKN_BUDGET_PERIOD_DAY) {
@@ -94,7 +102,7 @@ static const char *key_text(const struct tki_bshared *s, int *len) {
 
 /* ---- the replay queue of fallback commits ---- */
 
-static int enqueue(struct tki_bshared *s, const struct tki_bshared_res *r,
+static int enqueue(struct tki_bshared *s, const struct tki_budget_res *r,
                    const int64_t actual[NDIM]) {
   pending *p = tki_malloc(sizeof *p + r->key_len + 1);
   if (!p) return TKN_ERR_NOMEM;
@@ -144,14 +152,14 @@ static int flush(struct tki_bshared *s, char err[TKI_ERRLEN]) {
 
 /* ---- hooks called by budget.c ---- */
 
-int tki_bshared_reserve(tkn_budget *c, const int64_t amt[NDIM], struct tki_bshared_res **out,
+static int shared_reserve(tkn_budget *c, const int64_t amt[NDIM], struct tki_budget_res **out,
                         char err[TKI_ERRLEN]) {
-  struct tki_bshared *s = c->shared;
+  struct tki_bshared *s = shared_of(c);
   char ignored[TKI_ERRLEN];
   *out = NULL;
   char key[TKN_STORE_KEY_MAX + 1];
   size_t klen = period_key(c, key);
-  struct tki_bshared_res *r = tki_malloc(sizeof *r + klen + 1);
+  struct tki_budget_res *r = tki_malloc(sizeof *r + klen + 1);
   if (!r) return tki_err(err, TKN_ERR_NOMEM, "out of memory reserving on a shared budget");
   memset(r, 0, sizeof *r);
   r->key_len = klen;
@@ -208,9 +216,9 @@ int tki_bshared_reserve(tkn_budget *c, const int64_t amt[NDIM], struct tki_bshar
                  tkn_strerror(rc), se);
 }
 
-int tki_bshared_commit(tkn_budget *c, struct tki_bshared_res *r, const int64_t actual[NDIM],
+static int shared_commit(tkn_budget *c, struct tki_budget_res *r, const int64_t actual[NDIM],
                        char err[TKI_ERRLEN]) {
-  struct tki_bshared *s = c->shared;
+  struct tki_bshared *s = shared_of(c);
   int kl;
   const char *kt = key_text(s, &kl);
   if (r->fb) {
@@ -253,9 +261,9 @@ int tki_bshared_commit(tkn_budget *c, struct tki_bshared_res *r, const int64_t a
                  tkn_strerror(rc), se);
 }
 
-void tki_bshared_release(tkn_budget *c, struct tki_bshared_res *r) {
+static void shared_release(tkn_budget *c, struct tki_budget_res *r) {
   if (!r) return;
-  struct tki_bshared *s = c->shared;
+  struct tki_bshared *s = shared_of(c);
   if (r->fb) {
     tkn_budget_release(r->fb);
   } else {
@@ -266,8 +274,8 @@ void tki_bshared_release(tkn_budget *c, struct tki_bshared_res *r) {
   tki_free(r);
 }
 
-int tki_bshared_refresh(tkn_budget *c, char err[TKI_ERRLEN]) {
-  struct tki_bshared *s = c->shared;
+static int shared_refresh(tkn_budget *c, char err[TKI_ERRLEN]) {
+  struct tki_bshared *s = shared_of(c);
   char ignored[TKI_ERRLEN];
   (void)flush(s, ignored);
   char key[TKN_STORE_KEY_MAX + 1];
@@ -288,7 +296,8 @@ int tki_bshared_refresh(tkn_budget *c, char err[TKI_ERRLEN]) {
   return TKN_OK;
 }
 
-void tki_bshared_free(struct tki_bshared *s) {
+static void shared_free(void *state) {
+  struct tki_bshared *s = state;
   if (!s) return;
   for (pending *p = s->head, *next; p; p = next) {
     next = p->next;
@@ -299,6 +308,10 @@ void tki_bshared_free(struct tki_bshared *s) {
   tki_free(s->key);
   tki_free(s);
 }
+
+static const tki_budget_backend store_backend = {
+    shared_reserve, shared_commit, shared_release, shared_refresh, shared_free,
+};
 
 /* ---- public ---- */
 
@@ -377,25 +390,26 @@ int tkn_budget_new_shared(tkn_budget **out, const tkn_budget_options *opts,
     fo.hard_tokens = so->fallback_tokens;
     fo.hard_money = so->fallback_money;
     if ((rc = tkn_budget_new(&s->fb, &fo, NULL, errbuf, errlen)) != TKN_OK) {
-      tki_bshared_free(s);
+      shared_free(s);
       tkn_budget_free(b);
       return rc;
     }
   }
-  b->shared = s;
+  b->backend = &store_backend;
+  b->backend_state = s;
   *out = b;
   return TKN_OK;
 }
 
 uint64_t tkn_budget_shared_pending(tkn_budget *budget) {
-  return budget && budget->shared ? (uint64_t)atomic_load(&budget->shared->npending) : 0;
+  return budget && shared_of(budget) ? (uint64_t)atomic_load(&shared_of(budget)->npending) : 0;
 }
 
 int tkn_budget_shared_flush(tkn_budget *budget) {
   if (!budget) return TKN_ERR_INVALID;
-  if (!budget->shared) return TKN_OK;
+  if (!shared_of(budget)) return TKN_OK;
   char err[TKI_ERRLEN];
-  int rc = flush(budget->shared, err);
+  int rc = flush(shared_of(budget), err);
   if (rc != TKN_OK) {
     pthread_mutex_lock(&budget->errmu);
     memcpy(budget->err, err, sizeof err);

@@ -2,7 +2,8 @@
  * counters (the totals and one key per dimension), each add with its own id
  * so the store counts it once even when it is sent again after a lost reply.
  * Adds the store could not take wait in a queue, in order, and are sent
- * before anything newer. */
+ * before anything newer.  This file is a meter backend (meter_internal.h):
+ * meter.c calls the table, never the store. */
 #include <pthread.h>
 #include <string.h>
 
@@ -116,7 +117,8 @@ static void enqueue_locked(struct tki_mshared *s, madd *a) {
   s->queued++;
 }
 
-void tki_mshared_record(struct tki_mshared *s, const tkn_meter_call *c, const tki_agg *one) {
+static void shared_record(void *state, const tkn_meter_call *c, const tki_agg *one) {
+  struct tki_mshared *s = state;
   const char *keys[TKN_METER__DIMENSIONS] = {c->workflow, c->model, c->task_type,
                                              c->tenant,   c->tier,  c->routing_reason};
   const size_t lens[TKN_METER__DIMENSIONS] = {c->workflow_len, c->model_len, c->task_type_len,
@@ -154,7 +156,8 @@ void tki_mshared_record(struct tki_mshared *s, const tkn_meter_call *c, const tk
   pthread_mutex_unlock(&s->mu);
 }
 
-void tki_mshared_free(struct tki_mshared *s) {
+static void shared_free(void *state) {
+  struct tki_mshared *s = state;
   if (!s) return;
   for (madd *a = s->head, *next; a; a = next) {
     next = a->next;
@@ -164,6 +167,18 @@ void tki_mshared_free(struct tki_mshared *s) {
   tki_free(s->prefix);
   tki_free(s);
 }
+
+static int shared_flush(void *state, char err[TKI_ERRLEN]) {
+  struct tki_mshared *s = state;
+  pthread_mutex_lock(&s->mu);
+  int rc = flush_locked(s);
+  memcpy(err, s->err, TKI_ERRLEN);
+  pthread_mutex_unlock(&s->mu);
+  return rc;
+}
+
+/* The meter's backend on a store (meter_internal.h). */
+static const tki_meter_backend store_backend = {shared_record, shared_flush, shared_free};
 
 static int meter_fail(tkn_meter *m, int rc, const char *text) {
   pthread_mutex_lock(&m->mu);
@@ -191,27 +206,16 @@ int tkn_meter_set_store(tkn_meter *m, const tkn_store *store, const char *prefix
     s->prefix_len = prefix_len;
     pthread_mutex_init(&s->mu, NULL);
   }
-  tki_mshared_free(m->shared);
-  m->shared = s;
+  tki_meter_set_backend(m, s ? &store_backend : NULL, s);
   return TKN_OK;
 }
 
-int tkn_meter_flush(tkn_meter *m) {
-  if (!m) return TKN_ERR_INVALID;
-  struct tki_mshared *s = m->shared;
-  if (!s) return TKN_OK;
-  pthread_mutex_lock(&s->mu);
-  int rc = flush_locked(s);
-  char err[TKI_ERRLEN];
-  memcpy(err, s->err, sizeof err);
-  pthread_mutex_unlock(&s->mu);
-  return rc == TKN_OK ? rc : meter_fail(m, rc, err);
-}
+int tkn_meter_flush(tkn_meter *m) { return m ? tki_meter_flush(m) : TKN_ERR_INVALID; }
 
 int tkn_meter_shared_stats(tkn_meter *m, int dimension, const char *key, size_t len,
                            tkn_meter_stats *out) {
   if (!m) return TKN_ERR_INVALID;
-  struct tki_mshared *s = m->shared;
+  struct tki_mshared *s = m->backend == &store_backend ? m->backend_state : NULL;
   char err[TKI_ERRLEN];
   if (!s) return meter_fail(m, TKN_ERR_STATE, "meter: no store attached");
   if (!out) return meter_fail(m, TKN_ERR_INVALID, "meter: stats output is NULL");

@@ -2,10 +2,13 @@
  * miss asks the store.  The store's value carries the whole key (scope, scope
  * id, tool and canonical arguments), compared on a hit, so a hash collision
  * of store keys never serves another call's result.  Fails open: a store
- * that cannot be reached makes a miss, never an error for the caller. */
+ * that cannot be reached makes a miss, never an error for the caller.  This
+ * file is a tool-cache backend (toolcache_internal.h): toolcache.c calls the
+ * table, never the store. */
 #include <stdio.h>
 #include <string.h>
 
+#include "../toolcache/toolcache_internal.h"
 #include "store_internal.h"
 
 /* value layout: magic, tokens (8 bytes, little-endian), scope, sid_len,
@@ -49,9 +52,10 @@ static size_t store_key(const struct tki_tcshared *s, int32_t scope, const char 
   return s->prefix_len + (size_t)n;
 }
 
-int tki_tcshared_get(struct tki_tcshared *s, int32_t scope, const char *sid, size_t sid_len,
-                     const char *key, size_t key_len, char **value, size_t *value_len,
-                     int64_t *tokens, int *failed, char err[TKI_ERRLEN]) {
+static int shared_get(void *state, int32_t scope, const char *sid, size_t sid_len,
+                      const char *key, size_t key_len, char **value, size_t *value_len,
+                      int64_t *tokens, int *failed, char err[TKI_ERRLEN]) {
+  struct tki_tcshared *s = state;
   char k[TKN_STORE_KEY_MAX + 64];
   size_t klen = store_key(s, scope, sid, sid_len, key, key_len, k);
   size_t cap = FIRST_READ, len = 0;
@@ -100,9 +104,10 @@ int tki_tcshared_get(struct tki_tcshared *s, int32_t scope, const char *sid, siz
   return TKN_OK;
 }
 
-int tki_tcshared_put(struct tki_tcshared *s, int32_t scope, const char *sid, size_t sid_len,
-                     const char *key, size_t key_len, const char *value, size_t value_len,
-                     int64_t tokens, int64_t ttl_ms, char err[TKI_ERRLEN]) {
+static int shared_put(void *state, int32_t scope, const char *sid, size_t sid_len,
+                      const char *key, size_t key_len, const char *value, size_t value_len,
+                      int64_t tokens, int64_t ttl_ms, char err[TKI_ERRLEN]) {
+  struct tki_tcshared *s = state;
   char k[TKN_STORE_KEY_MAX + 64];
   size_t klen = store_key(s, scope, sid, sid_len, key, key_len, k);
   if (key_len > UINT32_MAX || value_len > SIZE_MAX - HEAD - sid_len - key_len)
@@ -127,14 +132,15 @@ int tki_tcshared_put(struct tki_tcshared *s, int32_t scope, const char *sid, siz
   return TKN_OK;
 }
 
-void tki_tcshared_free(struct tki_tcshared *s) {
+static void shared_free(void *state) {
+  struct tki_tcshared *s = state;
   if (!s) return;
   tki_free(s->prefix);
   tki_free(s);
 }
 
-int tki_tcshared_make(struct tki_tcshared **out, const tkn_store *store, const char *prefix,
-                      size_t prefix_len, char err[TKI_ERRLEN]) {
+static int shared_make(struct tki_tcshared **out, const tkn_store *store, const char *prefix,
+                       size_t prefix_len, char err[TKI_ERRLEN]) {
   *out = NULL;
   if (!store) return TKN_OK;
   int rc = tki_store_check(store, "gs", "tool cache", err);
@@ -149,5 +155,18 @@ int tki_tcshared_make(struct tki_tcshared **out, const tkn_store *store, const c
   s->st = *store;
   s->prefix_len = prefix_len;
   *out = s;
+  return TKN_OK;
+}
+
+static const tki_toolcache_backend store_backend = {shared_get, shared_put, shared_free};
+
+int tkn_toolcache_set_store(tkn_toolcache *c, const tkn_store *store, const char *prefix,
+                            size_t prefix_len) {
+  if (!c) return TKN_ERR_INVALID;
+  char err[TKI_ERRLEN];
+  struct tki_tcshared *s;
+  int rc = shared_make(&s, store, prefix, prefix_len, err);
+  if (rc != TKN_OK) return tki_toolcache_fail(c, rc, err);
+  tki_toolcache_set_backend(c, s ? &store_backend : NULL, s);
   return TKN_OK;
 }

@@ -8,9 +8,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "../internal.h"
-#include "../store/store_internal.h"
-#include "tokenomy/toolcache.h"
+#include "toolcache_internal.h"
 
 typedef struct tc_entry {
   struct tc_entry *hnext;            /* hash chain */
@@ -53,7 +51,10 @@ struct tkn_toolcache {
   tc_shard *shards;
   pthread_mutex_t errmu;
   char err[TKI_ERRLEN];
-  struct tki_tcshared *shared; /* the store (tkn_toolcache_set_store), or NULL */
+  /* where entries also live (a tkn_store: tkn_toolcache_set_store), and that
+   * backend's state; NULL: this process only */
+  const tki_toolcache_backend *backend;
+  void *backend_state;
 };
 
 #define TC_MAX_DEPTH 64
@@ -330,7 +331,7 @@ void tkn_toolcache_free(tkn_toolcache *c) {
   tki_free(c->pbuckets);
   pthread_rwlock_destroy(&c->plock);
   pthread_mutex_destroy(&c->errmu);
-  tki_tcshared_free(c->shared);
+  if (c->backend) c->backend->free(c->backend_state);
   tki_free(c);
 }
 
@@ -443,14 +444,14 @@ int tkn_toolcache_is_cacheable(const tkn_toolcache *cache, const char *tool, siz
   return policy_get((tkn_toolcache *)cache, tool, tool_len, &p) && p.cacheable;
 }
 
-/* A local miss asks the store (fails open: a store failure is a miss). */
+/* A local miss asks the backend (fails open: a backend failure is a miss). */
 static int shared_get(tkn_toolcache *c, tc_shard *sh, int32_t scope, const tc_call *k,
                       const char *sid, size_t sid_len, char **value, size_t *value_len) {
   int64_t tokens = 0;
   int failed = 0;
   char err[TKI_ERRLEN];
-  int rc = tki_tcshared_get(c->shared, scope, sid, sid_len, k->key.data, k->key.len, value,
-                            value_len, &tokens, &failed, err);
+  int rc = c->backend->get(c->backend_state, scope, sid, sid_len, k->key.data, k->key.len,
+                           value, value_len, &tokens, &failed, err);
   pthread_mutex_lock(&sh->mu);
   if (rc == TKN_OK) {
     sh->st.hits++;
@@ -464,16 +465,15 @@ static int shared_get(tkn_toolcache *c, tc_shard *sh, int32_t scope, const tc_ca
   return rc;
 }
 
-int tkn_toolcache_set_store(tkn_toolcache *c, const tkn_store *store, const char *prefix,
-                            size_t prefix_len) {
-  if (!c) return TKN_ERR_INVALID;
-  char err[TKI_ERRLEN];
-  struct tki_tcshared *s;
-  int rc = tki_tcshared_make(&s, store, prefix, prefix_len, err);
-  if (rc != TKN_OK) return fail(c, rc, err);
-  tki_tcshared_free(c->shared);
-  c->shared = s;
-  return TKN_OK;
+void tki_toolcache_set_backend(tkn_toolcache *c, const tki_toolcache_backend *backend,
+                               void *state) {
+  if (c->backend) c->backend->free(c->backend_state);
+  c->backend = backend;
+  c->backend_state = state;
+}
+
+int tki_toolcache_fail(tkn_toolcache *c, int status, const char *text) {
+  return fail(c, status, text);
 }
 
 int tkn_toolcache_get(tkn_toolcache *c, const char *tool, size_t tool_len, const char *args,
@@ -512,7 +512,7 @@ int tkn_toolcache_get(tkn_toolcache *c, const char *tool, size_t tool_len, const
     e = NULL;
   }
   if (!e) {
-    if (!c->shared) sh->st.misses++; /* else counted once the store answered */
+    if (!c->backend) sh->st.misses++; /* else counted once the backend answered */
     rc = TKN_ERR_NOT_FOUND;
   } else if (!(copy = tki_malloc(e->value_len + 1))) {
     rc = TKN_ERR_NOMEM;
@@ -529,7 +529,7 @@ int tkn_toolcache_get(tkn_toolcache *c, const char *tool, size_t tool_len, const
     sh->st.tokens_saved += (uint64_t)e->tokens;
   }
   pthread_mutex_unlock(&sh->mu);
-  if (rc == TKN_ERR_NOT_FOUND && c->shared)
+  if (rc == TKN_ERR_NOT_FOUND && c->backend)
     rc = shared_get(c, sh, p.scope, &k, scope_id, sid_len, value, value_len);
   tki_buf_free(&k.key);
   if (rc == TKN_ERR_NOMEM) return fail(c, rc, "tool cache: out of memory copying a value");
@@ -610,8 +610,8 @@ int tkn_toolcache_put(tkn_toolcache *c, const char *tool, size_t tool_len, const
   int64_t now = now_ms(c);
   e->expires = p.ttl_ms ? now + p.ttl_ms : 0;
   if (p.ttl_ms && e->expires < now) e->expires = INT64_MAX; /* overflow: effectively never */
-  if (c->shared && tki_tcshared_put(c->shared, p.scope, scope_id, sid_len, k.key.data, k.key.len,
-                                    value, value_len, tokens, p.ttl_ms, tmp) != TKN_OK)
+  if (c->backend && c->backend->put(c->backend_state, p.scope, scope_id, sid_len, k.key.data,
+                                    k.key.len, value, value_len, tokens, p.ttl_ms, tmp) != TKN_OK)
     (void)fail(c, TKN_ERR_UNAVAILABLE, tmp); /* kept locally: a put does not fail for it */
   tki_buf_free(&k.key);
 

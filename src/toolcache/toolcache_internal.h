@@ -1,0 +1,33 @@
+/* Internals of the tool cache that another part fills in: the table of a
+ * backend, where entries also live when one process is not enough (a
+ * tkn_store: src/store/toolcache_shared.c).  toolcache.c never names a
+ * backend: it calls this table (SQLite's VFS, libgit2's odb backends). */
+#ifndef TKI_TOOLCACHE_INTERNAL_H
+#define TKI_TOOLCACHE_INTERNAL_H
+
+#include "../internal.h"
+#include "tokenomy/toolcache.h"
+
+typedef struct tki_toolcache_backend {
+  /* A local miss: ask the backend.  TKN_OK with *value (tki_malloc'd, NUL
+   * terminated) and *tokens on a hit; TKN_ERR_NOT_FOUND otherwise (a backend
+   * failure too: its text in err, *failed = 1). */
+  int (*get)(void *state, int32_t scope, const char *sid, size_t sid_len, const char *key,
+             size_t key_len, char **value, size_t *value_len, int64_t *tokens, int *failed,
+             char err[TKI_ERRLEN]);
+  /* After a local put: put it in the backend too (ttl_ms 0: none).  Failures
+   * return their status and text. */
+  int (*put)(void *state, int32_t scope, const char *sid, size_t sid_len, const char *key,
+             size_t key_len, const char *value, size_t value_len, int64_t tokens, int64_t ttl_ms,
+             char err[TKI_ERRLEN]);
+  void (*free)(void *state);
+} tki_toolcache_backend;
+
+/* Attach a backend (NULL: none), freeing the one before.  Not to be called
+ * while other threads use the cache. */
+void tki_toolcache_set_backend(tkn_toolcache *c, const tki_toolcache_backend *backend,
+                               void *state);
+/* Record text as the cache's last error; returns status. */
+int tki_toolcache_fail(tkn_toolcache *c, int status, const char *text);
+
+#endif
