@@ -104,11 +104,21 @@ int tki_cjson_alloc_failed(void);
  * the input in messages ("conversation", "router config", ...). */
 int tki_json_parse(const char *json, size_t len, size_t max_len, int max_depth,
                    const char *what, cJSON **out, char err[TKI_ERRLEN]);
-/* Canonical JSON of a parsed value: object keys sorted by their UTF-8 bytes
+/* What tki_json_parse keeps that cJSON alone would lose: a number whose value
+ * a double may not hold exactly (a fraction, an exponent, or more than 15
+ * digits) keeps its text in the node's valuestring; an escaped NUL in a
+ * string or key reads as the bytes C0 80 (never in valid UTF-8), which
+ * tki_buf_json_string writes back as \u0000. This turns C0 80 back into NUL
+ * bytes in place and returns the new length (for text handed to callers). */
+size_t tki_json_unmask_nuls(char *s, size_t len);
+/* Canonical JSON of a parsed value: object keys sorted by their bytes
  * (duplicate keys: the last wins, as in most parsers), no whitespace, strings
- * with minimal escapes, numbers normalised (integral values within 2^53 as
- * integers, "-0" as 0, others in the shortest form that reads back to the
- * same double).  Identical values always give identical bytes. */
+ * with minimal escapes, numbers normalised exactly in decimal (1.0, 1e0 and 1
+ * are one value, 1234567890123456789 and 1234567890123456800 two: an integer
+ * with fewer than 22 trailing zeros is written out, "-0" as 0, a fraction
+ * as digits with a point when its point is within 6 places of the digits,
+ * others as d.ddde+N). A number node without kept text is read from its
+ * double. Identical values always give identical bytes; O(n log n). */
 int tki_json_canonical(const cJSON *value, tki_buf *out);
 /* Same, from text (parsed with tki_json_parse and the given limits). */
 int tki_json_canonicalize(const char *json, size_t len, size_t max_len, int max_depth,

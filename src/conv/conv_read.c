@@ -53,6 +53,7 @@ static cJSON *field(const cJSON *obj, const char *key) {
 static int copy_string(rd *r, const cJSON *v, char **s, size_t *len) {
   *len = strlen(v->valuestring);
   *s = tki_strndup(v->valuestring, *len);
+  if (*s) *len = tki_json_unmask_nuls(*s, *len);
   return *s ? TKN_OK : nomem(r);
 }
 
@@ -61,7 +62,7 @@ static int copy_string(rd *r, const cJSON *v, char **s, size_t *len) {
  * (which never writes it again). */
 static int take_string(const cJSON *cv, char **s, size_t *len) {
   cJSON *v = (cJSON *)cv;
-  *len = strlen(v->valuestring);
+  *len = tki_json_unmask_nuls(v->valuestring, strlen(v->valuestring));
   *s = v->valuestring;
   v->valuestring = NULL;
   return TKN_OK;
@@ -284,7 +285,7 @@ static int read_tool_use(rd *r, tki_msg *m, cJSON *b, const char *where) {
   c->args = tki_buf_steal(&args, &c->args_len);
   if (rc == TKN_ERR_INVALID)
     return tki_err(r->err, TKN_ERR_UNSUPPORTED,
-                   "%s.input: a number beyond the range of a double", where);
+                   "%s.input: a number whose exponent has more than 12 digits", where);
   if (rc || !c->args) return nomem(r);
   static const char *const known[] = {"type", "id", "name", "input", NULL};
   if (take_extra(b, known, &c->extra)) return nomem(r);

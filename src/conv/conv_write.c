@@ -48,7 +48,7 @@ static int put_extras(wr *w, const cJSON *extra) {
 static int nomem(wr *w) {
   if (w->bad_number)
     return tki_err(w->conv->err, TKN_ERR_UNSUPPORTED,
-                   "to_json: a kept field holds a number beyond the range of a double");
+                   "to_json: a kept field holds a number whose exponent has more than 12 digits");
   return tki_err(w->conv->err, TKN_ERR_NOMEM, "to_json: out of memory");
 }
 

@@ -74,9 +74,14 @@ int tki_buf_json_string(tki_buf *b, const char *s, size_t len) {
   size_t start = 0;
   for (size_t i = 0; i < len; i++) {
     unsigned char c = (unsigned char)s[i];
-    if (c >= 0x20 && c != '"' && c != '\\') continue;
+    if (c >= 0x20 && c != '"' && c != '\\' && c != 0xC0) continue;
+    if (c == 0xC0 && (i + 1 >= len || (unsigned char)s[i + 1] != 0x80)) continue;
     tki_buf_append(b, s + start, i - start);
     start = i + 1;
+    if (c == 0xC0) { /* a NUL as tki_json_parse keeps it inside a C string */
+      c = 0;
+      start = ++i + 1;
+    }
     switch (c) {
       case '"': tki_buf_append(b, "\\\"", 2); break;
       case '\\': tki_buf_append(b, "\\\\", 2); break;

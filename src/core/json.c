@@ -58,6 +58,168 @@ static int check_depth(const char *json, size_t len, int max_depth, size_t *wher
 
 static int is_ws(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
 
+/* ---- what cJSON would lose ----
+ * cJSON reads every number into a double and every string into a C string, so
+ * 1234567890123456789 and 1234567890123456800 become one value and "a\u0000b"
+ * becomes "a". tki_json_parse keeps both apart: a number that a double may not
+ * hold exactly keeps its text in the node's valuestring (unused by cJSON for
+ * numbers, freed by cJSON_Delete), and an escaped NUL inside a string or key
+ * is read as the two bytes C0 80, which never occur in checked UTF-8 input,
+ * so strings stay C strings without two different ones becoming equal. */
+
+static int is_digit(char c) { return c >= '0' && c <= '9'; }
+
+/* Length of the JSON number at s (strict grammar), 0 if malformed; *exact is
+ * 1 when a double holds its value exactly (an integer of at most 15 digits). */
+static size_t number_len(const char *s, size_t n, int *exact) {
+  size_t i = 0, digits = 0;
+  int plain = 1;
+  if (i < n && s[i] == '-') i++;
+  if (i >= n || !is_digit(s[i])) return 0;
+  if (s[i] == '0') {
+    i++;
+    digits = 1;
+  } else {
+    while (i < n && is_digit(s[i])) i++, digits++;
+  }
+  if (i < n && s[i] == '.') {
+    plain = 0;
+    if (++i >= n || !is_digit(s[i])) return 0;
+    while (i < n && is_digit(s[i])) i++;
+  }
+  if (i < n && (s[i] == 'e' || s[i] == 'E')) {
+    plain = 0;
+    i++;
+    if (i < n && (s[i] == '+' || s[i] == '-')) i++;
+    if (i >= n || !is_digit(s[i])) return 0;
+    while (i < n && is_digit(s[i])) i++;
+  }
+  if (i < n && (is_digit(s[i]) || s[i] == '.' || s[i] == 'e' || s[i] == 'E' || s[i] == '+' ||
+                s[i] == '-'))
+    return 0; /* "01", "1.2.3", "1e5+3" */
+  *exact = plain && digits <= 15;
+  return i;
+}
+
+static int is_nul_escape(const char *s, size_t n, size_t i) {
+  return i + 6 <= n && s[i + 1] == 'u' && memcmp(s + i + 2, "0000", 4) == 0;
+}
+
+/* Walks the text once: counts escaped NULs and inexact numbers, and checks
+ * every number against the JSON grammar (cJSON takes "01" or "1."). */
+static int scan_values(const char *s, size_t n, size_t *nuls, size_t *inexact, size_t *bad) {
+  *nuls = *inexact = 0;
+  for (size_t i = 0; i < n;) {
+    char c = s[i];
+    if (c == '"') {
+      for (i++; i < n && s[i] != '"'; i++)
+        if (s[i] == '\\') *nuls += is_nul_escape(s, n, i), i++;
+      i++;
+    } else if (c == '-' || is_digit(c)) {
+      int exact = 0;
+      size_t l = number_len(s + i, n - i, &exact);
+      if (!l) {
+        *bad = i;
+        return 0;
+      }
+      *inexact += !exact;
+      i += l;
+    } else {
+      i++;
+    }
+  }
+  return 1;
+}
+
+/* The text with each escaped NUL inside a string replaced by C0 80. When
+ * copy_off is not SIZE_MAX, returns instead the offset in s of byte copy_off
+ * of that copy (to report cJSON's errors where the user wrote them). */
+static size_t mask_nuls(const char *s, size_t n, char *out, size_t copy_off) {
+  size_t o = 0;
+  int in_str = 0;
+  for (size_t i = 0; i < n; i++) {
+    if (copy_off != SIZE_MAX && o >= copy_off) return i;
+    char c = s[i];
+    if (in_str && c == '\\' && is_nul_escape(s, n, i)) {
+      if (out) out[o] = (char)0xC0, out[o + 1] = (char)0x80;
+      o += 2;
+      i += 5;
+      continue;
+    }
+    if (out) out[o] = c;
+    o++;
+    if (in_str && c == '\\' && i + 1 < n) {
+      if (out) out[o] = s[i + 1];
+      o++;
+      i++;
+    } else if (c == '"') {
+      in_str = !in_str;
+    }
+  }
+  return copy_off != SIZE_MAX ? n : o;
+}
+
+typedef struct {
+  const char *s;
+  size_t n, i;
+} num_cursor;
+
+/* The next number in the text after the cursor (strings skipped). */
+static size_t next_number(num_cursor *c, size_t *len, int *exact) {
+  while (c->i < c->n) {
+    char ch = c->s[c->i];
+    if (ch == '"') {
+      for (c->i++; c->i < c->n && c->s[c->i] != '"'; c->i++)
+        if (c->s[c->i] == '\\') c->i++;
+      c->i++;
+    } else if (ch == '-' || is_digit(ch)) {
+      size_t at = c->i;
+      *len = number_len(c->s + at, c->n - at, exact);
+      c->i += *len ? *len : 1;
+      return at;
+    } else {
+      c->i++;
+    }
+  }
+  *len = 0;
+  *exact = 1;
+  return c->n;
+}
+
+/* Numbers meet the text in document order: the tree, walked depth first in
+ * child order, lists them as the text does. */
+static int keep_number_text(cJSON *v, num_cursor *c) {
+  for (; v; v = v->next) {
+    if (cJSON_IsNumber(v)) {
+      size_t len;
+      int exact;
+      size_t at = next_number(c, &len, &exact);
+      if (!exact && len && !v->valuestring) {
+        v->valuestring = tki_strndup(c->s + at, len);
+        if (!v->valuestring) return TKN_ERR_NOMEM;
+      }
+    } else if (v->child) {
+      int rc = keep_number_text(v->child, c);
+      if (rc) return rc;
+    }
+  }
+  return TKN_OK;
+}
+
+size_t tki_json_unmask_nuls(char *s, size_t len) {
+  size_t o = 0;
+  for (size_t i = 0; i < len; i++) {
+    if ((unsigned char)s[i] == 0xC0 && i + 1 < len && (unsigned char)s[i + 1] == 0x80) {
+      s[o++] = '\0';
+      i++;
+    } else {
+      s[o++] = s[i];
+    }
+  }
+  if (o < len) s[o] = '\0';
+  return o;
+}
+
 int tki_json_parse(const char *json, size_t len, size_t max_len, int max_depth,
                    const char *what, cJSON **out, char err[TKI_ERRLEN]) {
   *out = NULL;
@@ -80,20 +242,42 @@ int tki_json_parse(const char *json, size_t len, size_t max_len, int max_depth,
   size_t start = 0;
   while (start < len && is_ws(json[start])) start++;
   if (start == len) return err_at(err, TKN_ERR_PARSE, what, json, len, len, "empty input");
+  size_t nuls, inexact;
+  if (!scan_values(json, len, &nuls, &inexact, &bad))
+    return err_at(err, TKN_ERR_PARSE, what, json, len, bad, "malformed number");
+  const char *text = json;
+  size_t text_len = len;
+  char *masked = NULL;
+  if (nuls) {
+    text_len = len - 4 * nuls;
+    masked = tki_malloc(text_len + 1);
+    if (!masked) return tki_err(err, TKN_ERR_NOMEM, "%s: out of memory while parsing", what);
+    mask_nuls(json, len, masked, SIZE_MAX);
+    masked[text_len] = '\0';
+    text = masked;
+  }
   const char *end = NULL;
   tki_cjson_begin();
-  cJSON *root = cJSON_ParseWithLengthOpts(json, len, &end, 0);
+  cJSON *root = cJSON_ParseWithLengthOpts(text, text_len, &end, 0);
+  size_t off = end && end >= text && end <= text + text_len ? (size_t)(end - text) : 0;
+  if (masked) off = mask_nuls(json, len, NULL, off);
+  tki_free(masked);
   if (!root) {
     if (tki_cjson_alloc_failed())
       return tki_err(err, TKN_ERR_NOMEM, "%s: out of memory while parsing", what);
-    size_t off = end && end >= json && end <= json + len ? (size_t)(end - json) : 0;
     return err_at(err, TKN_ERR_PARSE, what, json, len, off, "malformed JSON");
   }
-  size_t off = (size_t)(end - json);
   while (off < len && is_ws(json[off])) off++;
   if (off < len) {
     cJSON_Delete(root);
     return err_at(err, TKN_ERR_PARSE, what, json, len, off, "unexpected text after the JSON value");
+  }
+  if (inexact) {
+    num_cursor c = {json, len, 0};
+    if (keep_number_text(root, &c)) {
+      cJSON_Delete(root);
+      return tki_err(err, TKN_ERR_NOMEM, "%s: out of memory while parsing", what);
+    }
   }
   *out = root;
   return TKN_OK;

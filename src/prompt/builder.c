@@ -170,10 +170,12 @@ static int parse_tool(tkn_prompt_builder *b, const cJSON *root, tki_ptool *t) {
   t->name_len = strlen(name->valuestring);
   t->name = tki_strndup(name->valuestring, t->name_len);
   if (!t->name) goto nomem;
+  t->name_len = tki_json_unmask_nuls(t->name, t->name_len);
   if (cJSON_IsString(desc)) {
     t->desc_len = strlen(desc->valuestring);
     t->desc = tki_strndup(desc->valuestring, t->desc_len);
     if (!t->desc) goto nomem;
+    t->desc_len = tki_json_unmask_nuls(t->desc, t->desc_len);
   }
   if (params) {
     tki_buf pb;

@@ -61,7 +61,7 @@ static int put_from_conv(tkn_conv *conv, size_t i, int format, tki_buf *a, char 
     const cJSON *content = cJSON_GetObjectItemCaseSensitive(root, "content");
     if (cJSON_IsString(content)) {
       tki_buf_puts(a, "{\"text\":");
-      tki_prompt_json_string(a, content->valuestring, strlen(content->valuestring));
+      tki_buf_json_string(a, content->valuestring, strlen(content->valuestring));
       tki_buf_puts(a, ",\"type\":\"text\"}");
     } else if (cJSON_IsArray(content) && content->child) {
       for (const cJSON *c = content->child; c && !rc; c = c->next) {

@@ -624,17 +624,50 @@ static void limits_fail_cleanly(void **state) {
   free(many);
 }
 
-static void numbers_beyond_a_double_fail_cleanly(void **state) {
+static void numbers_beyond_a_double_round_trip_and_huge_exponents_fail_cleanly(void **state) {
   (void)state;
+  const char *big = "[{\"role\":\"assistant\",\"content\":[{\"type\":\"tool_use\",\"id\":\"x\","
+                    "\"name\":\"f\",\"input\":{\"n\":1e999}}]}]";
+  tkn_conv *k = load(TKN_FORMAT_ANTHROPIC, big);
+  char *kept = write_json(k, TKN_FORMAT_ANTHROPIC);
+  assert_non_null(strstr(kept, "{\"n\":1e+999}"));
+  tkn_free(kept);
+  tkn_conv_free(k);
   const char *a = "[{\"role\":\"assistant\",\"content\":[{\"type\":\"tool_use\",\"id\":\"x\","
-                  "\"name\":\"f\",\"input\":{\"n\":1e999}}]}]";
+                  "\"name\":\"f\",\"input\":{\"n\":1e9999999999999}}]}]";
   assert_load_fails(TKN_FORMAT_ANTHROPIC, a, strlen(a), TKN_ERR_UNSUPPORTED,
-                    "messages[0].content[0].input: a number beyond the range of a double");
-  tkn_conv *c = load(TKN_FORMAT_OPENAI, "{\"seed\":-1e999,\"messages\":[]}");
+                    "messages[0].content[0].input: a number whose exponent has more than 12 digits");
+  tkn_conv *c = load(TKN_FORMAT_OPENAI, "{\"seed\":-1e99999999999999,\"messages\":[]}");
   char *out = (char *)1;
   assert_int_equal(tkn_conv_to_json(c, TKN_FORMAT_OPENAI, &out, NULL), TKN_ERR_UNSUPPORTED);
   assert_null(out);
-  assert_non_null(strstr(tkn_conv_errmsg(c), "beyond the range of a double"));
+  assert_non_null(strstr(tkn_conv_errmsg(c), "more than 12 digits"));
+  tkn_conv_free(c);
+}
+
+/* issue 21: big integers and escaped NULs came back as doubles and cut
+ * strings; a round trip now gives the same JSON value. */
+static void round_trip_keeps_big_integers_and_nul_escapes(void **state) {
+  (void)state;
+  const char *in =
+      "{\"seed\":1234567890123456789,\"messages\":[{\"role\":\"user\",\"content\":\"abc\\u0000def\"},"
+      "{\"role\":\"assistant\",\"content\":null,\"tool_calls\":[{\"id\":\"c1\",\"type\":\"function\","
+      "\"function\":{\"name\":\"f\",\"arguments\":\"{\\\"id\\\":1234567890123456789,"
+      "\\\"k\\\\u0000x\\\":0.1000000000000000000001}\"}}]}]}";
+  tkn_conv *c = load(TKN_FORMAT_OPENAI, in);
+  const char *t;
+  size_t n;
+  assert_int_equal(tkn_conv_text(c, 0, &t, &n), TKN_OK);
+  assert_int_equal(n, 7);
+  assert_memory_equal(t, "abc\0def", 7);
+  char *out = write_json(c, TKN_FORMAT_OPENAI);
+  assert_non_null(strstr(out, "\"seed\":1234567890123456789"));
+  assert_non_null(strstr(out, "\"abc\\u0000def\""));
+  assert_non_null(strstr(out, "1234567890123456789"));
+  assert_non_null(strstr(out, "k\\\\u0000x"));
+  assert_non_null(strstr(out, "0.1000000000000000000001"));
+  assert_null(strstr(out, "e+18"));
+  tkn_free(out);
   tkn_conv_free(c);
 }
 
@@ -1179,7 +1212,8 @@ int main(void) {
       cmocka_unit_test(anthropic_roles_are_checked),
       cmocka_unit_test(top_level_shape_is_checked),
       cmocka_unit_test(limits_fail_cleanly),
-      cmocka_unit_test(numbers_beyond_a_double_fail_cleanly),
+      cmocka_unit_test(numbers_beyond_a_double_round_trip_and_huge_exponents_fail_cleanly),
+      cmocka_unit_test(round_trip_keeps_big_integers_and_nul_escapes),
       cmocka_unit_test(failed_load_leaves_the_conversation_unchanged),
       cmocka_unit_test(from_json_reports_into_errbuf),
       cmocka_unit_test(to_json_checks_its_arguments),

@@ -224,6 +224,76 @@ static void canonical_json_sorts_keys_and_normalises_numbers(void **state) {
   tki_buf_free(&b);
 }
 
+static char *canon(const char *in, int expect) {
+  char err[TKI_ERRLEN];
+  tki_buf b;
+  tki_buf_init(&b);
+  int rc = tki_json_canonicalize(in, strlen(in), 1 << 20, 64, "args", &b, err);
+  assert_int_equal(rc, expect);
+  if (rc) {
+    tki_buf_free(&b);
+    return NULL;
+  }
+  return tki_buf_steal(&b, NULL);
+}
+
+static void assert_canon(const char *in, const char *expected) {
+  char *s = canon(in, TKN_OK);
+  assert_string_equal(s, expected);
+  tkn_free(s);
+}
+
+/* issue 21: numbers went through doubles, so two ids 100 apart shared a
+ * tool-cache key; the canonical spelling is now exact in decimal. */
+static void canonical_numbers_are_exact_in_decimal(void **state) {
+  (void)state;
+  assert_canon("[1234567890123456789,1234567890123456700]",
+               "[1234567890123456789,1234567890123456700]");
+  assert_canon("[1,1.0,1e0,10e-1,0.1e1,100e-2]", "[1,1,1,1,1,1]");
+  assert_canon("[-0,-0.0,0e999999999999999,0.000]", "[0,0,0,0]");
+  assert_canon("[1e21,1e22,123.456e1,-1.5e-7,0.000001,1e-7]",
+               "[1000000000000000000000,1e+22,1234.56,-1.5e-7,0.000001,1e-7]");
+  assert_canon("[0.1000000000000000000001,0.1]", "[0.1000000000000000000001,0.1]");
+  assert_canon("[123456789012345678901234567890]", "[123456789012345678901234567890]");
+  assert_canon("{\"a\":1E+2}", "{\"a\":100}");
+  canon("[1e9999999999999]", TKN_ERR_INVALID);
+  const char *bad[] = {"[01]", "[1.]", "[-]", "[1.e5]", "[.5]", "[1e]", "[+1]", "[1e5+3]"};
+  for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) canon(bad[i], TKN_ERR_PARSE);
+}
+
+/* issue 21: an escaped NUL cut the string, so "abc\u0000def" equalled "abc". */
+static void canonical_strings_keep_escaped_nuls(void **state) {
+  (void)state;
+  assert_canon("{\"id\":\"abc\\u0000def\"}", "{\"id\":\"abc\\u0000def\"}");
+  assert_canon("{\"a\\u0000b\":1,\"a\\u0000c\":2,\"a\":3}",
+               "{\"a\":3,\"a\\u0000b\":1,\"a\\u0000c\":2}");
+  assert_canon("[\"\\\\u0000\",\"\\\\\\u0000\"]", "[\"\\\\u0000\",\"\\\\\\u0000\"]");
+  char err[TKI_ERRLEN];
+  cJSON *root = NULL;
+  const char *bad = "[\"\\u0000\", oops]";
+  assert_int_equal(tki_json_parse(bad, strlen(bad), 100, 8, "args", &root, err), TKN_ERR_PARSE);
+  if (!strstr(err, "(byte 11)")) fail_msg("%s", err);
+}
+
+/* issue 21: duplicate keys made canonicalisation quadratic (1 MB: 8 s). */
+static void canonical_duplicate_keys_keep_the_last(void **state) {
+  (void)state;
+  size_t n = 200000;
+  tki_buf in;
+  tki_buf_init(&in);
+  tki_buf_putc(&in, '{');
+  for (size_t i = 0; i < n; i++) tki_buf_printf(&in, "%s\"k\":%zu", i ? "," : "", i);
+  tki_buf_putc(&in, '}');
+  char err[TKI_ERRLEN];
+  tki_buf b;
+  tki_buf_init(&b);
+  assert_int_equal(tki_json_canonicalize(in.data, in.len, 1 << 24, 64, "args", &b, err), TKN_OK);
+  char *s = tki_buf_steal(&b, NULL);
+  assert_string_equal(s, "{\"k\":199999}");
+  tkn_free(s);
+  tki_buf_free(&in);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(version_macros_match_runtime),
@@ -241,6 +311,9 @@ int main(void) {
       cmocka_unit_test(hash64_is_xxh64),
       cmocka_unit_test(err_text_is_one_line),
       cmocka_unit_test(canonical_json_sorts_keys_and_normalises_numbers),
+      cmocka_unit_test(canonical_numbers_are_exact_in_decimal),
+      cmocka_unit_test(canonical_strings_keep_escaped_nuls),
+      cmocka_unit_test(canonical_duplicate_keys_keep_the_last),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -155,6 +155,20 @@ static void test_key_is_canonical_json(void **state) {
   tkn_toolcache_free(c);
 }
 
+/* issue 21: one order's data was served for another (ids rounded through a
+ * double, strings cut at an escaped NUL). */
+static void test_key_keeps_big_integers_and_escaped_nuls_apart(void **state) {
+  (void)state;
+  tkn_toolcache *c = make_cache(1 << 20);
+  assert_int_equal(tkn_toolcache_set_policy(c, S("f"), 1, 0, TKN_TOOLCACHE_SCOPE_GLOBAL), TKN_OK);
+  put(c, "f", "{\"id\":1234567890123456700}", "", "order 700", 1);
+  put(c, "f", "{\"id\":\"abc\"}", "", "order abc", 1);
+  expect_get(c, "f", "{\"id\":1234567890123456789}", "", NULL);
+  expect_get(c, "f", "{\"id\":\"abc\\u0000def\"}", "", NULL);
+  expect_get(c, "f", "{\"id\":1234567890123456700.0}", "", "order 700");
+  tkn_toolcache_free(c);
+}
+
 static void test_empty_arguments_equal_empty_object(void **state) {
   (void)state;
   tkn_toolcache *c = make_cache(1 << 20);
@@ -671,6 +685,7 @@ int main(void) {
       cmocka_unit_test(test_side_effecting_tool_marked_not_cacheable_drops_entries),
       cmocka_unit_test(test_hit_returns_a_copy_and_counts_savings),
       cmocka_unit_test(test_key_is_canonical_json),
+      cmocka_unit_test(test_key_keeps_big_integers_and_escaped_nuls_apart),
       cmocka_unit_test(test_empty_arguments_equal_empty_object),
       cmocka_unit_test(test_tool_name_is_part_of_the_key),
       cmocka_unit_test(test_scope_id_separates_sessions),
