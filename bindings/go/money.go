@@ -92,19 +92,23 @@ func costFrom(c *C.tkn_cost) Cost {
 		int64(c.cache_write), int64(c.output), int64(c.reasoning)}
 }
 
-// ModelPrice holds one model's prices in picodollars per token.
+// ModelPrice holds one model's prices in picodollars per MILLION tokens.
 type ModelPrice struct {
 	c        C.tkn_model_price
-	Name     string
+	Name     string // the table entry that prices the model
 	Provider string
 }
 
-// Input is the input price, Output the output price (picodollars per token).
-func (m *ModelPrice) Input() int64  { return int64(m.c.input) }
-func (m *ModelPrice) Output() int64 { return int64(m.c.output) }
+// InputPerMtok is the input price, OutputPerMtok the output price
+// (picodollars per million tokens).
+func (m *ModelPrice) InputPerMtok() int64  { return int64(m.c.input_per_mtok) }
+func (m *ModelPrice) OutputPerMtok() int64 { return int64(m.c.output_per_mtok) }
 
-// CacheRead is the cache-read price.
-func (m *ModelPrice) CacheRead() int64 { return int64(m.c.cache_read) }
+// CacheReadPerMtok is the cache-read price.
+func (m *ModelPrice) CacheReadPerMtok() int64 { return int64(m.c.cache_read_per_mtok) }
+
+// TierCount is the number of long-prompt price tiers.
+func (m *ModelPrice) TierCount() int { return int(m.c.tier_count) }
 
 // MaxInputTokens is the context window (0 if unknown).
 func (m *ModelPrice) MaxInputTokens() int64 { return int64(m.c.max_input_tokens) }

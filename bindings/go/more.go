@@ -640,10 +640,20 @@ func DefaultPricesJSON() string {
 	return C.GoStringN(C.tkn_prices_default_json(&n), C.int(n))
 }
 
-// Skipped is the number of entries a skip-invalid load skipped, and why the first was.
-func (t *Prices) Skipped() (int, string) {
+// Skipped is the number of entries a skip-invalid load skipped.
+func (t *Prices) Skipped() int {
 	defer runtime.KeepAlive(t)
-	return int(C.tkn_prices_skipped(t.p)), cgostr(C.tkn_prices_skip_reason(t.p))
+	return int(C.tkn_prices_skipped(t.p))
+}
+
+// SkippedAt is the key of the i-th skipped entry and why it was skipped.
+func (t *Prices) SkippedAt(i int) (key, reason string, err error) {
+	defer runtime.KeepAlive(t)
+	var k, r *C.char
+	if rc := C.tkn_prices_skipped_at(t.p, C.size_t(i), &k, &r); rc != 0 {
+		return "", "", &Error{Code: Status(rc), Message: "no skipped entry at that index"}
+	}
+	return C.GoString(k), C.GoString(r), nil
 }
 
 // OTelProvider is the OpenTelemetry gen_ai.provider.name of a LiteLLM provider ("" if none).

@@ -194,7 +194,7 @@ func TestPricesAndMeter(t *testing.T) {
 	p := ok(prices.Lookup("gpt-4o"))
 	u := Usage{InputTokens: 1000, OutputTokens: 100}
 	cost := ok(prices.Cost("gpt-4o", u))
-	if cost.Total != 1000*p.Input()+100*p.Output() {
+	if cost.Total != (1000*p.InputPerMtok()+100*p.OutputPerMtok()+500000)/1000000 || p.Name != "gpt-4o" {
 		t.Fatalf("cost %+v", cost)
 	}
 	if c2 := ok(p.Compute(u)); c2 != cost {
@@ -758,8 +758,8 @@ func TestSmallAccessors(t *testing.T) {
 		t.Fatal("prices accessors")
 	}
 	p := ok(LoadPrices(`{"m":{"input_cost_per_token":1e-6,"output_cost_per_token":2e-6},"bad":{"input_cost_per_token":-1}}`, true, `{"alias":"m"}`))
-	if n, why := p.Skipped(); n != 1 || !strings.Contains(why, "bad") {
-		t.Fatalf("skipped %d %q", n, why)
+	if key, why, err := p.SkippedAt(0); p.Skipped() != 1 || err != nil || key != "bad" || !strings.Contains(why, "input_cost_per_token") {
+		t.Fatalf("skipped %d %q %q", p.Skipped(), key, why)
 	}
 	if m := ok(p.Lookup("alias")); m.Name != "m" {
 		t.Fatalf("alias lookup %+v", m)

@@ -174,7 +174,12 @@ class Parser:
                     d = d.strip()
                     stars = d.count('*')
                     fname = d.replace('*', '').replace('const', '').strip()
-                    fields.append((fname, self.ctype(base + ' ' + '*' * stars)))
+                    t = self.ctype(base + ' ' + '*' * stars)
+                    am = re.match(r'^(\w+)\s*\[\s*(\w+)\s*\]$', fname)
+                    if am:  # a fixed array: name[N], N a number or a TKN_ constant
+                        n = am.group(2)
+                        fname, t = am.group(1), '%s * %d' % (t, int(self.const_env.get(n, n)))
+                    fields.append((fname, t))
             self.struct_order.append(name)
             return
         m = re.match(r'^typedef (.*?)\(\s*\*\s*(\w+)\s*\)\s*\((.*)\)$', s)
@@ -281,7 +286,8 @@ def generate(include_dir):
     while pending:
         progress = False
         for name in list(pending):
-            deps = [t for _, t in p.structs[name] if t in p.structs and t != name]
+            deps = [t.split(' * ')[0] for _, t in p.structs[name]]
+            deps = [t for t in deps if t in p.structs and t != name]
             if all(d in done for d in deps):
                 w('%s._fields_ = [' % name)
                 for f, t in p.structs[name]:

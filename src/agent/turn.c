@@ -98,10 +98,13 @@ static int64_t count_text(turn *t, const char *model, const char *s, size_t len)
 static int64_t estimate_money(turn *t, const char *model, int64_t input, int64_t cap) {
   tkn_model_price p = TKN_MODEL_PRICE_INIT;
   if (tkn_prices_lookup(t->a->prices, model, strlen(model), &p) != TKN_OK) return 0;
-  int64_t a = 0, b = 0, s = 0;
-  if (tki_mul_i64(input, p.input, &a) || tki_mul_i64(cap, p.output, &b) || tki_add_i64(a, b, &s))
-    return INT64_MAX;
-  return s;
+  tkn_usage u = TKN_USAGE_INIT;
+  tkn_cost c = TKN_COST_INIT;
+  u.input_tokens = input > 0 ? input : 0;
+  u.output_tokens = cap > 0 ? cap : 0;
+  int rc = tkn_prices_compute(&p, &u, &c);
+  if (rc == TKN_ERR_OVERFLOW) return INT64_MAX;
+  return rc == TKN_OK ? c.total : 0;
 }
 
 /* ---- the model call ---- */

@@ -532,7 +532,7 @@ int cmd_cache_sim(int argc, char **argv) {
   tkn_prices_new_default(&pr);
   int64_t min = tkn_prompt_min_cache_tokens_from(pr, o.provider, model, strlen(model));
   if (min > 0) o.min_cache_tokens = min;
-  int known = tkn_prices_lookup(pr, model, strlen(model), &mp) == TKN_OK && mp.input > 0;
+  int known = tkn_prices_lookup(pr, model, strlen(model), &mp) == TKN_OK && mp.input_per_mtok > 0;
   tkn_prices_free(pr);
   if (price) {
     int64_t units = 0;
@@ -543,8 +543,9 @@ int cmd_cache_sim(int argc, char **argv) {
   } else {
     if (!known)
       return USAGE_ERR("cache-sim", "model '%s' is not in the built-in price table: give --price-input", model);
-    o.price_input = mp.input;
-    if (mp.has & TKN_PRICE_CACHE_READ) o.price_cache_read = mp.cache_read;
+    /* picodollars per million tokens -> per token (cacheplan.h), rounded */
+    o.price_input = (mp.input_per_mtok + 500000) / 1000000 > 0 ? (mp.input_per_mtok + 500000) / 1000000 : 1;
+    if (mp.has & TKN_PRICE_CACHE_READ) o.price_cache_read = (mp.cache_read_per_mtok + 500000) / 1000000;
   }
   cJSON *log = cli_read_json("cache-sim", file, NULL);
   if (!log) return 2;

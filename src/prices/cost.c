@@ -29,27 +29,92 @@ int tkn_usage_check(const tkn_usage *u) {
   return TKN_OK;
 }
 
-/* A price scaled by num/den (the batch discount), kept as a fraction. */
-typedef struct rate {
-  int64_t price, num, den;
-} rate;
+/* ---- exact fractions of a picodollar ---- */
 
-/* tokens x price x num / den, rounded half up, into *out. */
-static int term(int64_t tokens, rate r, int64_t *out) {
-  i128 v = (i128)tokens * r.price; /* < 2^126: both factors < 2^63 */
-  if (r.num != r.den) {
-    /* v < 2^126 and num < 2^63 would overflow; divide first when needed. */
-    i128 lim = (((i128)1) << 126) / (r.num ? r.num : 1);
-    if (v > lim) return TKN_ERR_OVERFLOW;
-    v = (v * r.num + r.den / 2) / r.den;
+/* An exact amount of money: num / den picodollars, den > 0, num >= 0. */
+typedef struct frac {
+  i128 num, den;
+} frac;
+
+static i128 gcd128(i128 a, i128 b) {
+  while (b) {
+    i128 t = a % b;
+    a = b;
+    b = t;
   }
-  if (v > INT64_MAX) return TKN_ERR_OVERFLOW;
-  *out = (int64_t)v;
+  return a;
+}
+
+static int mul128(i128 a, i128 b, i128 *out) { return __builtin_mul_overflow(a, b, out); }
+
+/* *acc += x, exactly; TKN_ERR_OVERFLOW if a 128-bit step would overflow. */
+static int frac_add(frac *acc, frac x) {
+  i128 g = gcd128(acc->den, x.den), l, a, b;
+  if (mul128(acc->den / g, x.den, &l) || mul128(acc->num, l / acc->den, &a) ||
+      mul128(x.num, l / x.den, &b) || __builtin_add_overflow(a, b, &acc->num))
+    return TKN_ERR_OVERFLOW;
+  acc->den = l;
+  g = gcd128(acc->num, acc->den);
+  if (g > 1) acc->num /= g, acc->den /= g;
   return TKN_OK;
 }
 
-static int64_t pick(const tkn_model_price *p, uint32_t bit, int64_t v, int64_t fallback) {
-  return (p->has & bit) ? v : fallback;
+/* Round half up to a whole picodollar that fits int64. */
+static int frac_round(frac f, int64_t *out) {
+  i128 q = f.num / f.den, r = f.num % f.den;
+  if (r >= f.den - r) q++; /* r / den >= 1/2 */
+  if (q > INT64_MAX) return TKN_ERR_OVERFLOW;
+  *out = (int64_t)q;
+  return TKN_OK;
+}
+
+/* A rate (picodollars per million tokens) scaled by num/den (the batch
+ * discount; 1/1 otherwise). */
+typedef struct rate {
+  int64_t per_mtok, num, den;
+} rate;
+
+/* tokens x rate, exactly: tokens x per_mtok x num / (1e6 x den). */
+static int term(int64_t tokens, rate r, frac *out) {
+  i128 v;
+  if (mul128((i128)tokens * r.per_mtok, r.num, &v)) return TKN_ERR_OVERFLOW;
+  out->num = v;
+  out->den = (i128)1000000 * r.den;
+  return TKN_OK;
+}
+
+/* ---- which price applies ---- */
+
+enum { K_INPUT, K_OUTPUT, K_REASONING, K_CACHE_READ, K_WRITE_5M, K_WRITE_1H, K_COUNT };
+/* TKN_PRICE_INPUT .. TKN_PRICE_CACHE_WRITE_1H are bits 0..5 in this order. */
+static const size_t k_base_off[K_COUNT] = {
+    offsetof(tkn_model_price, input_per_mtok),      offsetof(tkn_model_price, output_per_mtok),
+    offsetof(tkn_model_price, reasoning_per_mtok),  offsetof(tkn_model_price, cache_read_per_mtok),
+    offsetof(tkn_model_price, cache_write_5m_per_mtok),
+    offsetof(tkn_model_price, cache_write_1h_per_mtok)};
+static const size_t k_tier_off[K_COUNT] = {
+    offsetof(tkn_price_tier, input_per_mtok),      offsetof(tkn_price_tier, output_per_mtok),
+    offsetof(tkn_price_tier, reasoning_per_mtok),  offsetof(tkn_price_tier, cache_read_per_mtok),
+    offsetof(tkn_price_tier, cache_write_5m_per_mtok),
+    offsetof(tkn_price_tier, cache_write_1h_per_mtok)};
+
+static int64_t read_i64(const void *base, size_t off) {
+  int64_t v;
+  memcpy(&v, (const char *)base + off, sizeof v);
+  return v;
+}
+
+/* The price of kind k in tier t (-1: no tier): the highest tier at or below
+ * t that prices it, else the base price.  0 if nothing prices it. */
+static int kind_price(const tkn_model_price *p, int t, int k, int64_t *out) {
+  for (; t >= 0; t--)
+    if (p->tiers[t].has & (1u << k)) {
+      *out = read_i64(&p->tiers[t], k_tier_off[k]);
+      return 1;
+    }
+  if (!(p->has & (1u << k))) return 0;
+  *out = read_i64(p, k_base_off[k]);
+  return 1;
 }
 
 int tkn_prices_compute(const tkn_model_price *p, const tkn_usage *u, tkn_cost *out) {
@@ -58,28 +123,24 @@ int tkn_prices_compute(const tkn_model_price *p, const tkn_usage *u, tkn_cost *o
     return TKN_ERR_VERSION;
   int rc = tkn_usage_check(u);
   if (rc != TKN_OK) return rc;
-  if ((p->has & (TKN_PRICE_INPUT | TKN_PRICE_OUTPUT)) != (TKN_PRICE_INPUT | TKN_PRICE_OUTPUT))
+  if ((p->has & (TKN_PRICE_INPUT | TKN_PRICE_OUTPUT)) != (TKN_PRICE_INPUT | TKN_PRICE_OUTPUT) ||
+      p->tier_count > TKN_PRICE_MAX_TIERS)
     return TKN_ERR_INVALID;
 
-  int tier = (p->has & TKN_PRICE_TIER_INPUT) && u->input_tokens > TKN_PRICES_TIER_THRESHOLD;
+  int tier = -1;
+  for (uint32_t i = 0; i < p->tier_count; i++)
+    if (u->input_tokens > p->tiers[i].threshold) tier = (int)i;
   int batch = (u->flags & TKN_USAGE_BATCH) != 0;
 
-  /* Base prices of each kind, in the tier when it applies. */
-  int64_t in = p->input, outp = p->output;
-  int64_t cr = pick(p, TKN_PRICE_CACHE_READ, p->cache_read, in);
-  int64_t w5 = pick(p, TKN_PRICE_CACHE_WRITE_5M, p->cache_write_5m, in);
-  int64_t w1 = pick(p, TKN_PRICE_CACHE_WRITE_1H, p->cache_write_1h, w5);
-  int64_t rs = pick(p, TKN_PRICE_REASONING, p->reasoning, outp);
-  if (tier) {
-    int64_t t_in = p->tier_input;
-    int64_t t_out = pick(p, TKN_PRICE_TIER_OUTPUT, p->tier_output, outp);
-    cr = pick(p, TKN_PRICE_TIER_CACHE_READ, p->tier_cache_read, cr);
-    w5 = pick(p, TKN_PRICE_TIER_CACHE_WRITE_5M, p->tier_cache_write_5m, w5);
-    w1 = pick(p, TKN_PRICE_TIER_CACHE_WRITE_1H, p->tier_cache_write_1h, w1);
-    if (!(p->has & TKN_PRICE_REASONING)) rs = t_out;
-    in = t_in;
-    outp = t_out;
-  }
+  int64_t in = 0, outp = 0, cr = 0, w5 = 0, w1 = 0, rs = 0;
+  kind_price(p, tier, K_INPUT, &in);
+  kind_price(p, tier, K_OUTPUT, &outp);
+  if (!kind_price(p, tier, K_CACHE_READ, &cr)) cr = in;
+  if (!kind_price(p, tier, K_WRITE_5M, &w5)) w5 = in;
+  if (!kind_price(p, tier, K_WRITE_1H, &w1)) w1 = w5;
+  int has_rs = kind_price(p, tier, K_REASONING, &rs);
+  if (!has_rs) rs = outp;
+
   rate r_in = {in, 1, 1}, r_out = {outp, 1, 1}, r_cr = {cr, 1, 1}, r_w5 = {w5, 1, 1},
        r_w1 = {w1, 1, 1}, r_rs = {rs, 1, 1};
   if (batch) {
@@ -88,23 +149,24 @@ int tkn_prices_compute(const tkn_model_price *p, const tkn_usage *u, tkn_cost *o
       return TKN_ERR_NOT_FOUND;
     /* The batch discount as a fraction of the standard price, applied to every
      * kind on its side (input side: cache reads and writes too). */
-    int64_t in_num = p->input_batch, in_den = p->input;
-    int64_t out_num = p->output_batch, out_den = p->output;
-    if (in_den <= 0 || out_den <= 0) {
-      /* A free model: the batch price is the price itself. */
-      in_num = in_den = 1;
-      out_num = out_den = 1;
-    }
-    if (!tier) {
-      r_in.price = p->input_batch;
-      r_out.price = p->output_batch;
+    int64_t in_num = p->input_batch_per_mtok, in_den = p->input_per_mtok;
+    int64_t out_num = p->output_batch_per_mtok, out_den = p->output_per_mtok;
+    if (in_den <= 0) in_num = in_den = 1; /* a free model: the batch price is the price */
+    if (out_den <= 0) out_num = out_den = 1;
+    int64_t g = (int64_t)gcd128(in_num, in_den);
+    if (g > 1) in_num /= g, in_den /= g;
+    g = (int64_t)gcd128(out_num, out_den);
+    if (g > 1) out_num /= g, out_den /= g;
+    if (tier < 0) {
+      r_in.per_mtok = p->input_batch_per_mtok;
+      r_out.per_mtok = p->output_batch_per_mtok;
     } else {
       r_in.num = in_num, r_in.den = in_den;
       r_out.num = out_num, r_out.den = out_den;
     }
     r_cr.num = r_w5.num = r_w1.num = in_num;
     r_cr.den = r_w5.den = r_w1.den = in_den;
-    if (p->has & TKN_PRICE_REASONING) {
+    if (has_rs) {
       r_rs.num = out_num, r_rs.den = out_den;
     } else {
       r_rs = r_out;
@@ -114,21 +176,22 @@ int tkn_prices_compute(const tkn_model_price *p, const tkn_usage *u, tkn_cost *o
   int64_t plain = u->input_tokens - u->cache_read_tokens - u->cache_write_5m_tokens -
                   u->cache_write_1h_tokens;
   int64_t visible_out = u->output_tokens - u->reasoning_tokens;
+  frac f_in, f_cr, f_w5, f_w1, f_out, f_rs;
+  if ((rc = term(plain, r_in, &f_in)) || (rc = term(u->cache_read_tokens, r_cr, &f_cr)) ||
+      (rc = term(u->cache_write_5m_tokens, r_w5, &f_w5)) ||
+      (rc = term(u->cache_write_1h_tokens, r_w1, &f_w1)) ||
+      (rc = term(visible_out, r_out, &f_out)) || (rc = term(u->reasoning_tokens, r_rs, &f_rs)))
+    return rc;
+  frac writes = f_w5, total = f_in;
   tkn_cost c = TKN_COST_INIT;
-  int64_t t5, t1;
-  if ((rc = term(plain, r_in, &c.input)) || (rc = term(u->cache_read_tokens, r_cr, &c.cache_read)) ||
-      (rc = term(u->cache_write_5m_tokens, r_w5, &t5)) ||
-      (rc = term(u->cache_write_1h_tokens, r_w1, &t1)) || (rc = tki_add_i64(t5, t1, &c.cache_write)) ||
-      (rc = term(visible_out, r_out, &c.output)) ||
-      (rc = term(u->reasoning_tokens, r_rs, &c.reasoning)))
+  if ((rc = frac_add(&writes, f_w1)) || (rc = frac_add(&total, f_cr)) ||
+      (rc = frac_add(&total, writes)) || (rc = frac_add(&total, f_out)) ||
+      (rc = frac_add(&total, f_rs)) || (rc = frac_round(total, &c.total)) ||
+      (rc = frac_round(f_in, &c.input)) || (rc = frac_round(f_cr, &c.cache_read)) ||
+      (rc = frac_round(writes, &c.cache_write)) || (rc = frac_round(f_out, &c.output)) ||
+      (rc = frac_round(f_rs, &c.reasoning)))
     return rc;
-  int64_t total = 0;
-  if ((rc = tki_add_i64(total, c.input, &total)) || (rc = tki_add_i64(total, c.cache_read, &total)) ||
-      (rc = tki_add_i64(total, c.cache_write, &total)) ||
-      (rc = tki_add_i64(total, c.output, &total)) || (rc = tki_add_i64(total, c.reasoning, &total)))
-    return rc;
-  c.total = total;
-  c.flags = (tier ? TKN_COST_TIER : 0) | (batch ? TKN_COST_BATCH : 0);
+  c.flags = (tier >= 0 ? TKN_COST_TIER : 0) | (batch ? TKN_COST_BATCH : 0);
   *out = c;
   return TKN_OK;
 }

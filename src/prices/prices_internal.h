@@ -18,19 +18,32 @@ typedef struct tki_price_entry {
   size_t key_len;
   char *provider; /* litellm_provider or "" */
   size_t provider_len;
+  char *skip_reason; /* non-NULL: the load skipped this entry (a tombstone) */
+  char *written_key; /* the key as written, for a skipped entry */
+  char *alias_of;    /* lower-cased alias_of target, until resolved */
   tkn_model_price price; /* name/provider pointers point at key/provider */
 } tki_price_entry;
 
+/* A money-carrying field the loader does not model. */
+typedef struct tki_unmodelled {
+  char *field;
+  char *first_key;
+  size_t entries;
+} tki_unmodelled;
+
 struct tkn_prices {
-  tki_price_entry *entries; /* in file order */
-  size_t count;
-  /* open-addressing index over keys (exact), and over the bare names of
-   * "provider/name" keys (only names that are not keys themselves) */
-  uint32_t *index;      /* entry number + 1; 0 = empty */
-  uint32_t *bare_index; /* same, keyed by the part after the last '/' */
-  size_t index_cap;     /* power of two */
+  tki_price_entry *entries; /* in file order, skipped ones included */
+  size_t count;             /* entries in the array */
+  size_t loaded;            /* entries not skipped */
+  /* open-addressing index over keys */
+  uint32_t *index;  /* entry number + 1; 0 = empty */
+  size_t index_cap; /* power of two */
+  uint32_t *skipped_list; /* entry numbers of the skipped entries */
   size_t skipped;
-  char skip_reason[TKI_ERRLEN];
+  tki_unmodelled *unmodelled;
+  size_t unmodelled_count, unmodelled_cap;
+  uint32_t *unmodelled_index; /* unmodelled number + 1; 0 = empty */
+  size_t unmodelled_icap;
   /* aliases: lower-cased names and the entry each points at */
   char **alias_names;
   size_t *alias_lens;

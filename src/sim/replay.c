@@ -284,9 +284,13 @@ static int prune_apply(replay *rp, const strategy *st, tkn_conv **conv, call_eff
 
 /* ---- one call through one strategy ---- */
 
+/* A rate of the table (picodollars per million tokens) per token, rounded:
+ * exact for the built-in table, whose prices are whole picodollars per token. */
+static int64_t pt(int64_t per_mtok) { return (per_mtok + 500000) / 1000000; }
+
 static int64_t usd_cost(const tkn_model_price *p, int64_t input, int64_t cached, int64_t output) {
-  int64_t read = (p->has & TKN_PRICE_CACHE_READ) ? p->cache_read : p->input;
-  return (input - cached) * p->input + cached * read + output * p->output;
+  int64_t read = pt((p->has & TKN_PRICE_CACHE_READ) ? p->cache_read_per_mtok : p->input_per_mtok);
+  return (input - cached) * pt(p->input_per_mtok) + cached * read + output * pt(p->output_per_mtok);
 }
 
 /* The prompt of one call: the tools, the system prompt (layout: its volatile
@@ -380,10 +384,12 @@ static int one_call(replay *rp, size_t si, tkn_conv *input, const values *vs, si
     o.model = rp->model;
     o.model_len = strlen(rp->model);
     o.min_cache_tokens = rp->price.prompt_cache_min_tokens;
-    o.price_input = rp->price.input;
-    if (rp->price.has & TKN_PRICE_CACHE_READ) o.price_cache_read = rp->price.cache_read;
-    if (rp->price.has & TKN_PRICE_CACHE_WRITE_5M) o.price_cache_write_5m = rp->price.cache_write_5m;
-    if (rp->price.has & TKN_PRICE_CACHE_WRITE_1H) o.price_cache_write_1h = rp->price.cache_write_1h;
+    o.price_input = pt(rp->price.input_per_mtok);
+    if (rp->price.has & TKN_PRICE_CACHE_READ) o.price_cache_read = pt(rp->price.cache_read_per_mtok);
+    if (rp->price.has & TKN_PRICE_CACHE_WRITE_5M)
+      o.price_cache_write_5m = pt(rp->price.cache_write_5m_per_mtok);
+    if (rp->price.has & TKN_PRICE_CACHE_WRITE_1H)
+      o.price_cache_write_1h = pt(rp->price.cache_write_1h_per_mtok);
     rc = tkn_cacheplan_new(&ss->plan, &o);
     if (rc) snprintf(rp->err, sizeof rp->err, "cache model: %s", tkn_strerror(rc));
   }
@@ -401,14 +407,14 @@ static int one_call(replay *rp, size_t si, tkn_conv *input, const values *vs, si
     int64_t in = after.input_tokens - before.input_tokens;
     int64_t cached = after.cached_tokens - before.cached_tokens;
     /* the cache's own bill (Anthropic writes) plus output and side calls */
-    int64_t cost = (after.cost_with - before.cost_with) + output * rp->price.output;
+    int64_t cost = (after.cost_with - before.cost_with) + output * pt(rp->price.output_per_mtok);
     int64_t side = usd_cost(&rp->side_price, fx.side_input, 0, fx.side_output);
     ss->calls++;
     ss->input += in;
     ss->cached += cached;
     ss->output += output;
     ss->cost += cost + side;
-    ss->cost_uncached += in * rp->price.input + output * rp->price.output + side;
+    ss->cost_uncached += in * pt(rp->price.input_per_mtok) + output * pt(rp->price.output_per_mtok) + side;
     ss->side_input += fx.side_input;
     ss->side_output += fx.side_output;
     ss->side_cost += side;
@@ -860,7 +866,7 @@ int cmd_replay(int argc, char **argv) {
     snprintf(err, sizeof err, "no price for model '%s' or '%s' in the built-in table",
              model, side);
     status = 2;
-  } else if (!(rp->price.has & TKN_PRICE_INPUT) || rp->price.input <= 0) {
+  } else if (!(rp->price.has & TKN_PRICE_INPUT) || rp->price.input_per_mtok <= 0) {
     snprintf(err, sizeof err, "model '%s' has no input price", model);
     status = 2;
   }

@@ -63,10 +63,11 @@ static int cache_account(sim *s, sim_model *m, const cJSON *body, int64_t *input
     o.provider = TKN_PROVIDER_OPENAI;
     o.model = m->name;
     o.model_len = strlen(m->name);
-    o.price_input = tkn_prices_lookup(s->prices, m->name, strlen(m->name), &p) == TKN_OK && p.input > 0
-                        ? p.input
-                        : 1000000;
-    if (p.has & TKN_PRICE_CACHE_READ) o.price_cache_read = p.cache_read;
+    /* picodollars per million tokens -> per token (cacheplan.h), rounded */
+    int known = tkn_prices_lookup(s->prices, m->name, strlen(m->name), &p) == TKN_OK;
+    int64_t per_token = known ? (p.input_per_mtok + 500000) / 1000000 : 1000000;
+    o.price_input = per_token > 0 ? per_token : 1;
+    if (p.has & TKN_PRICE_CACHE_READ) o.price_cache_read = (p.cache_read_per_mtok + 500000) / 1000000;
     if (tkn_cacheplan_new(&m->plan, &o) != TKN_OK) return -1;
   }
   tkn_cacheplan_block blocks[1024];

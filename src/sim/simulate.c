@@ -431,10 +431,12 @@ static int run(const ctx *c, unsigned tech, run_stats *rs, const char *label, in
     const char *name = s.models[i].name;
     if (tkn_meter_stats_get(meter, TKN_METER_MODEL, name, strlen(name), &m) == TKN_OK &&
         tkn_prices_lookup(c->prices, name, strlen(name), &p) == TKN_OK) {
-      int64_t read = (p.has & TKN_PRICE_CACHE_READ) ? p.cache_read : p.input;
-      rs->input_cost += (m.input_tokens - m.cache_read_tokens) * p.input + m.cache_read_tokens * read;
+      /* picodollars per million tokens -> per token, rounded */
+      int64_t in = (p.input_per_mtok + 500000) / 1000000;
+      int64_t read = (p.has & TKN_PRICE_CACHE_READ) ? (p.cache_read_per_mtok + 500000) / 1000000 : in;
+      rs->input_cost += (m.input_tokens - m.cache_read_tokens) * in + m.cache_read_tokens * read;
       rs->input_cost_all_cached += m.input_tokens * read;
-      rs->input_cost_uncached += m.input_tokens * p.input;
+      rs->input_cost_uncached += m.input_tokens * in;
     }
   }
   for (size_t i = 0; i < s.n_models; i++) {

@@ -113,7 +113,10 @@ class MoneyTest(unittest.TestCase):
         p = tokenomy.Prices()
         price = p.lookup("gpt-4o")
         cost = p.cost("gpt-4o", tokenomy.Usage(input_tokens=1000, output_tokens=100))
-        self.assertEqual(cost.total, 1000 * price.input + 100 * price.output)
+        # rates are picodollars per million tokens; the cost is rounded once
+        exact = 1000 * price.input_per_mtok + 100 * price.output_per_mtok
+        self.assertEqual(cost.total, (exact + 500000) // 1000000)
+        self.assertEqual(price.name, "gpt-4o")
         self.assertEqual(price.compute(tokenomy.Usage(input_tokens=1000, output_tokens=100)), cost)
         self.assertEqual(tokenomy.parse_usd(tokenomy.format_usd(cost.total)), cost.total)
 

@@ -146,7 +146,6 @@ TKN_SCHEMA_RETRY_SAME_TIER = 1
 TKN_SCHEMA_RETRY_ESCALATE = 2
 TKN_SCHEMA_RETRY_GIVE_UP = 3
 TKN_MONEY_UNITS_PER_USD = 1000000000000
-TKN_PRICES_TIER_THRESHOLD = 200000
 TKN_PRICES_OPTIONS_VERSION = 1
 TKN_PRICE_INPUT = 1
 TKN_PRICE_OUTPUT = 2
@@ -156,15 +155,11 @@ TKN_PRICE_CACHE_WRITE_5M = 16
 TKN_PRICE_CACHE_WRITE_1H = 32
 TKN_PRICE_INPUT_BATCH = 64
 TKN_PRICE_OUTPUT_BATCH = 128
-TKN_PRICE_TIER_INPUT = 256
-TKN_PRICE_TIER_OUTPUT = 512
-TKN_PRICE_TIER_CACHE_READ = 1024
-TKN_PRICE_TIER_CACHE_WRITE_5M = 2048
-TKN_PRICE_TIER_CACHE_WRITE_1H = 4096
 TKN_PRICE_MAX_INPUT = 8192
 TKN_PRICE_MAX_OUTPUT = 16384
 TKN_PRICE_CACHE_MIN = 32768
-TKN_MODEL_PRICE_VERSION = 1
+TKN_PRICE_MAX_TIERS = 16
+TKN_MODEL_PRICE_VERSION = 2
 TKN_COST_TIER = 1
 TKN_COST_BATCH = 2
 TKN_COST_VERSION = 1
@@ -314,6 +309,8 @@ class tkn_schema_retry_options(Structure):
 class tkn_schema_retry_step(Structure):
     pass
 class tkn_prices_options(Structure):
+    pass
+class tkn_price_tier(Structure):
     pass
 class tkn_model_price(Structure):
     pass
@@ -589,25 +586,34 @@ tkn_prices_options._fields_ = [
     ('aliases', c_char_p),
     ('aliases_len', c_size_t),
 ]
+tkn_price_tier._fields_ = [
+    ('threshold', c_int64),
+    ('has', c_uint32),
+    ('reserved', c_uint32),
+    ('input_per_mtok', c_int64),
+    ('output_per_mtok', c_int64),
+    ('reasoning_per_mtok', c_int64),
+    ('cache_read_per_mtok', c_int64),
+    ('cache_write_5m_per_mtok', c_int64),
+    ('cache_write_1h_per_mtok', c_int64),
+]
 tkn_model_price._fields_ = [
     ('version', c_uint32),
     ('has', c_uint32),
-    ('input', c_int64),
-    ('output', c_int64),
-    ('reasoning', c_int64),
-    ('cache_read', c_int64),
-    ('cache_write_5m', c_int64),
-    ('cache_write_1h', c_int64),
-    ('input_batch', c_int64),
-    ('output_batch', c_int64),
-    ('tier_input', c_int64),
-    ('tier_output', c_int64),
-    ('tier_cache_read', c_int64),
-    ('tier_cache_write_5m', c_int64),
-    ('tier_cache_write_1h', c_int64),
+    ('input_per_mtok', c_int64),
+    ('output_per_mtok', c_int64),
+    ('reasoning_per_mtok', c_int64),
+    ('cache_read_per_mtok', c_int64),
+    ('cache_write_5m_per_mtok', c_int64),
+    ('cache_write_1h_per_mtok', c_int64),
+    ('input_batch_per_mtok', c_int64),
+    ('output_batch_per_mtok', c_int64),
     ('max_input_tokens', c_int64),
     ('max_output_tokens', c_int64),
     ('prompt_cache_min_tokens', c_int64),
+    ('tier_count', c_uint32),
+    ('reserved', c_uint32),
+    ('tiers', tkn_price_tier * 16),
     ('name', c_char_p),
     ('name_len', c_size_t),
     ('provider', c_char_p),
@@ -1153,7 +1159,9 @@ FUNCTIONS = {
     'tkn_prices_free': (None, [c_void_p], 'prices.h'),
     'tkn_prices_count': (c_size_t, [c_void_p], 'prices.h'),
     'tkn_prices_skipped': (c_size_t, [c_void_p], 'prices.h'),
-    'tkn_prices_skip_reason': (c_char_p, [c_void_p], 'prices.h'),
+    'tkn_prices_skipped_at': (c_int, [c_void_p, c_size_t, POINTER(c_void_p), POINTER(c_void_p)], 'prices.h'),
+    'tkn_prices_unmodelled': (c_size_t, [c_void_p], 'prices.h'),
+    'tkn_prices_unmodelled_at': (c_int, [c_void_p, c_size_t, POINTER(c_void_p), POINTER(c_size_t), POINTER(c_void_p)], 'prices.h'),
     'tkn_model_price_init': (c_int, [POINTER(tkn_model_price), c_uint32], 'prices.h'),
     'tkn_prices_lookup': (c_int, [c_void_p, c_char_p, c_size_t, POINTER(tkn_model_price)], 'prices.h'),
     'tkn_prices_otel_provider': (c_char_p, [c_char_p, c_size_t], 'prices.h'),

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import ctypes
-from typing import Any, Dict, Optional
+from typing import Any, Dict, List, Optional, Tuple
 
 from . import _ffi as ffi
 from ._core import (Handle, Record, Text, check, dec, enc, errbuf, field_addr, lib, new_handle,
@@ -53,13 +53,25 @@ class Cost(Record):
 
 
 class ModelPrice(Record):
-    """One model's prices in picodollars per token (tkn_model_price)."""
+    """One model's prices in picodollars per MILLION tokens (tkn_model_price);
+    tiers is a list of dicts (threshold, has, input_per_mtok, ...)."""
 
     def _c(self) -> ffi.tkn_model_price:
         kw = {k: v for k, v in self.__dict__.items() if k not in (
-            "name", "provider", "name_len", "provider_len")}
-        return options(ffi.tkn_model_price, "tkn_model_price_init", ffi.TKN_MODEL_PRICE_VERSION,
-                       **kw)
+            "name", "provider", "name_len", "provider_len", "tiers")}
+        c = options(ffi.tkn_model_price, "tkn_model_price_init", ffi.TKN_MODEL_PRICE_VERSION,
+                    **kw)
+        for i, t in enumerate(getattr(self, "tiers", [])):
+            for k, v in t.items():
+                setattr(c.tiers[i], k, v)
+        return c
+
+    @classmethod
+    def _from(cls, c: ffi.tkn_model_price) -> "ModelPrice":
+        m = record(cls, c, skip=("name_len", "provider_len", "tiers"))
+        m.tiers = [{k: getattr(t, k) for k, _ in t._fields_ if k != "reserved"}
+                   for t in c.tiers[:c.tier_count]]
+        return m
 
     def compute(self, usage: Usage) -> Cost:
         out = options(ffi.tkn_cost, "tkn_cost_init", ffi.TKN_COST_VERSION)
@@ -97,16 +109,32 @@ class Prices(Handle):
     def skipped(self) -> int:
         return lib.tkn_prices_skipped(self)
 
-    @property
-    def skip_reason(self) -> str:
-        return dec(lib.tkn_prices_skip_reason(self)) or ""
+    def skipped_entries(self) -> List[Tuple[str, str]]:
+        """(key, reason) of each entry a skip_invalid load skipped."""
+        out = []
+        for i in range(lib.tkn_prices_skipped(self)):
+            k, r = ctypes.c_void_p(), ctypes.c_void_p()
+            check(lib.tkn_prices_skipped_at(self, i, ctypes.byref(k), ctypes.byref(r)))
+            out.append((ctypes.string_at(k.value).decode(), ctypes.string_at(r.value).decode()))
+        return out
+
+    def unmodelled(self) -> List[Tuple[str, int, str]]:
+        """(field, entries, first key) of each money field the table does not model."""
+        out = []
+        for i in range(lib.tkn_prices_unmodelled(self)):
+            f, k, n = ctypes.c_void_p(), ctypes.c_void_p(), ctypes.c_size_t()
+            check(lib.tkn_prices_unmodelled_at(self, i, ctypes.byref(f), ctypes.byref(n),
+                                               ctypes.byref(k)))
+            out.append((ctypes.string_at(f.value).decode(), n.value,
+                        ctypes.string_at(k.value).decode()))
+        return out
 
     def lookup(self, model: Text) -> ModelPrice:
         b = enc(model)
         out = options(ffi.tkn_model_price, "tkn_model_price_init", ffi.TKN_MODEL_PRICE_VERSION)
         check(lib.tkn_prices_lookup(self, b, len(b), ctypes.byref(out)),
               "no price for model %r" % model)
-        return record(ModelPrice, out, skip=("name_len", "provider_len"))
+        return ModelPrice._from(out)
 
     def cost(self, model: Text, usage: Usage) -> Cost:
         b = enc(model)

@@ -6,6 +6,8 @@
 
 #define S(lit) (lit), (sizeof(lit) - 1)
 #define USD(x) ((int64_t)(x))
+/* picodollars per token -> the table's unit, picodollars per million tokens */
+#define PT(x) ((int64_t)(x) * 1000000)
 
 static tkn_prices *load_ok(const char *json) {
   tkn_prices *p = NULL;
@@ -144,14 +146,15 @@ static void load_reads_prices_exactly_and_ignores_the_rest(void **state) {
   tkn_prices *p = load_ok(k_table);
   assert_int_equal(tkn_prices_count(p), 1);
   assert_int_equal(tkn_prices_skipped(p), 0);
-  assert_string_equal(tkn_prices_skip_reason(p), "");
+  assert_int_equal(tkn_prices_skipped_at(p, 0, NULL, NULL), TKN_ERR_INVALID);
   tkn_model_price m = TKN_MODEL_PRICE_INIT;
   assert_int_equal(tkn_prices_lookup(p, S("m-basic"), &m), TKN_OK);
-  assert_true(m.input == 3000000);
-  assert_true(m.output == 15000000);
-  assert_true(m.cache_read == 300000);
-  assert_true(m.cache_write_5m == 3750000);
-  assert_true(m.cache_write_1h == 6000000);
+  assert_true(m.input_per_mtok == PT(3000000));
+  assert_true(m.output_per_mtok == PT(15000000));
+  assert_true(m.cache_read_per_mtok == PT(300000));
+  assert_true(m.cache_write_5m_per_mtok == PT(3750000));
+  assert_true(m.cache_write_1h_per_mtok == PT(6000000));
+  assert_int_equal(m.tier_count, 0);
   assert_true(m.max_input_tokens == 200000);
   assert_true(m.max_output_tokens == 64000);
   assert_true(m.prompt_cache_min_tokens == 1024);
@@ -180,12 +183,18 @@ static void load_reads_every_listed_field(void **state) {
       "\"max_input_tokens\": 14, \"max_output_tokens\": 15, \"prompt_cache_min_tokens\": 16}}");
   tkn_model_price m = TKN_MODEL_PRICE_INIT;
   assert_int_equal(tkn_prices_lookup(p, S("m"), &m), TKN_OK);
-  int64_t got[] = {m.input, m.output, m.reasoning, m.cache_read, m.cache_write_5m,
-                   m.cache_write_1h, m.input_batch, m.output_batch, m.tier_input, m.tier_output,
-                   m.tier_cache_read, m.tier_cache_write_5m, m.tier_cache_write_1h};
-  for (int i = 0; i < 13; i++) assert_true(got[i] == (int64_t)(i + 1) * 1000000);
+  int64_t got[] = {m.input_per_mtok, m.output_per_mtok, m.reasoning_per_mtok,
+                   m.cache_read_per_mtok, m.cache_write_5m_per_mtok, m.cache_write_1h_per_mtok,
+                   m.input_batch_per_mtok, m.output_batch_per_mtok, m.tiers[0].input_per_mtok,
+                   m.tiers[0].output_per_mtok, m.tiers[0].cache_read_per_mtok,
+                   m.tiers[0].cache_write_5m_per_mtok, m.tiers[0].cache_write_1h_per_mtok};
+  for (int i = 0; i < 13; i++) assert_true(got[i] == PT((int64_t)(i + 1) * 1000000));
   assert_true(m.max_input_tokens == 14 && m.max_output_tokens == 15 && m.prompt_cache_min_tokens == 16);
-  assert_int_equal(m.has, 0xFFFFu);
+  assert_int_equal(m.has, 0xE0FFu);
+  assert_int_equal(m.tier_count, 1);
+  assert_true(m.tiers[0].threshold == 200000);
+  assert_int_equal(m.tiers[0].has, TKN_PRICE_INPUT | TKN_PRICE_OUTPUT | TKN_PRICE_CACHE_READ |
+                                       TKN_PRICE_CACHE_WRITE_5M | TKN_PRICE_CACHE_WRITE_1H);
   assert_string_equal(m.provider, "");
   tkn_prices_free(p);
 }
@@ -198,10 +207,10 @@ static void load_errors_name_the_model_and_field(void **state) {
   assert_non_null(strstr(err, "\"m\""));
   assert_non_null(strstr(err, "input_cost_per_token"));
   assert_non_null(strstr(err, "negative"));
-  assert_int_equal(load_err("{\"m\": {\"output_cost_per_token\": 1e-13}}", err, sizeof err),
+  assert_int_equal(load_err("{\"m\": {\"output_cost_per_token\": 1e-19}}", err, sizeof err),
                    TKN_ERR_UNSUPPORTED);
   assert_non_null(strstr(err, "output_cost_per_token"));
-  assert_int_equal(load_err("{\"m\": {\"output_cost_per_token\": 1e10}}", err, sizeof err),
+  assert_int_equal(load_err("{\"m\": {\"output_cost_per_token\": 10}}", err, sizeof err),
                    TKN_ERR_OVERFLOW);
   assert_int_equal(load_err("{\"m\": {\"input_cost_per_token\": \"3e-06\"}}", err, sizeof err),
                    TKN_ERR_SCHEMA);
@@ -244,7 +253,9 @@ static void load_checks_its_arguments(void **state) {
   tkn_prices_free(p);
   assert_int_equal(tkn_prices_count(NULL), 0);
   assert_int_equal(tkn_prices_skipped(NULL), 0);
-  assert_string_equal(tkn_prices_skip_reason(NULL), "");
+  assert_int_equal(tkn_prices_skipped_at(NULL, 0, NULL, NULL), TKN_ERR_INVALID);
+  assert_int_equal(tkn_prices_unmodelled(NULL), 0);
+  assert_int_equal(tkn_prices_unmodelled_at(NULL, 0, NULL, NULL, NULL), TKN_ERR_INVALID);
 }
 
 static void skip_invalid_keeps_the_good_entries_and_counts_the_rest(void **state) {
@@ -257,13 +268,20 @@ static void skip_invalid_keeps_the_good_entries_and_counts_the_rest(void **state
   assert_int_equal(tkn_prices_load(&p, json, strlen(json), &o, NULL, 0), TKN_OK);
   assert_int_equal(tkn_prices_count(p), 2);
   assert_int_equal(tkn_prices_skipped(p), 2);
-  assert_non_null(strstr(tkn_prices_skip_reason(p), "\"bad\""));
+  const char *key = NULL, *reason = NULL;
+  assert_int_equal(tkn_prices_skipped_at(p, 0, &key, &reason), TKN_OK);
+  assert_string_equal(key, "bad");
+  assert_non_null(strstr(reason, "\"bad\""));
+  assert_non_null(strstr(reason, "input_cost_per_token"));
+  assert_int_equal(tkn_prices_skipped_at(p, 1, &key, &reason), TKN_OK);
+  assert_string_equal(key, "odd");
+  assert_int_equal(tkn_prices_skipped_at(p, 2, &key, &reason), TKN_ERR_INVALID);
   tkn_model_price m = TKN_MODEL_PRICE_INIT;
   assert_int_equal(tkn_prices_lookup(p, S("good"), &m), TKN_OK);
-  assert_true(m.input == 1000000);
+  assert_true(m.input_per_mtok == PT(1000000));
   assert_int_equal(tkn_prices_lookup(p, S("fine"), &m), TKN_OK);
-  assert_true(m.output == 2000000);
-  assert_int_equal(tkn_prices_lookup(p, S("bad"), &m), TKN_ERR_NOT_FOUND);
+  assert_true(m.output_per_mtok == PT(2000000));
+  assert_int_equal(tkn_prices_lookup(p, S("bad"), &m), TKN_ERR_UNSUPPORTED);
   tkn_prices_free(p);
 }
 
@@ -272,26 +290,28 @@ static void a_later_duplicate_key_wins(void **state) {
   tkn_prices *p = load_ok("{\"M\": {\"input_cost_per_token\": 1e-06}, \"m\": {\"input_cost_per_token\": 2e-06}}");
   tkn_model_price m = TKN_MODEL_PRICE_INIT;
   assert_int_equal(tkn_prices_lookup(p, S("m"), &m), TKN_OK);
-  assert_true(m.input == 2000000);
+  assert_true(m.input_per_mtok == PT(2000000));
   tkn_prices_free(p);
 }
 
 /* ---- lookup ---- */
 
 static const char k_names[] =
-    "{\"claude-sonnet-4-5\": {\"input_cost_per_token\": 3e-06},"
-    " \"gpt-4.1\": {\"input_cost_per_token\": 2e-06},"
-    " \"gpt-4o\": {\"input_cost_per_token\": 2.5e-06},"
-    " \"gpt-4o-2024-05-13\": {\"input_cost_per_token\": 5e-06},"
-    " \"gemini/gemini-2.5-pro\": {\"input_cost_per_token\": 1.25e-06},"
-    " \"vertex_ai/gemini-2.5-pro\": {\"input_cost_per_token\": 9e-06},"
-    " \"gemini-2.0-flash\": {\"input_cost_per_token\": 1e-07},"
-    " \"claude-3-5-haiku\": {\"input_cost_per_token\": 8e-07}}";
+    "{\"claude-sonnet-4-5\": {\"litellm_provider\": \"anthropic\", \"input_cost_per_token\": 3e-06},"
+    " \"gpt-4.1\": {\"litellm_provider\": \"openai\", \"input_cost_per_token\": 2e-06},"
+    " \"gpt-4o\": {\"litellm_provider\": \"openai\", \"input_cost_per_token\": 2.5e-06},"
+    " \"gpt-4o-2024-05-13\": {\"litellm_provider\": \"openai\", \"input_cost_per_token\": 5e-06},"
+    " \"vertex_ai/gemini-2.5-pro\": {\"litellm_provider\": \"vertex_ai-language-models\", \"input_cost_per_token\": 9e-06},"
+    " \"gemini/gemini-2.5-pro\": {\"litellm_provider\": \"gemini\", \"input_cost_per_token\": 1.25e-06},"
+    " \"gemini-2.0-flash\": {\"litellm_provider\": \"vertex_ai-language-models\", \"input_cost_per_token\": 1e-07},"
+    " \"claude-3-5-haiku\": {\"litellm_provider\": \"anthropic\", \"input_cost_per_token\": 8e-07},"
+    " \"ft:gpt-4o-mini-2024-07-18\": {\"litellm_provider\": \"openai\", \"input_cost_per_token\": 3e-07},"
+    " \"gpt-4o-mini-2024-07-18\": {\"litellm_provider\": \"openai\", \"input_cost_per_token\": 1.5e-07}}";
 
 static int64_t input_of(const tkn_prices *p, const char *name) {
   tkn_model_price m = TKN_MODEL_PRICE_INIT;
   int rc = tkn_prices_lookup(p, name, strlen(name), &m);
-  return rc == TKN_OK ? m.input : -rc;
+  return rc == TKN_OK ? m.input_per_mtok / 1000000 : -rc;
 }
 
 static void lookup_follows_the_documented_rules(void **state) {
@@ -300,14 +320,22 @@ static void lookup_follows_the_documented_rules(void **state) {
   assert_true(input_of(p, "claude-sonnet-4-5") == 3000000);               /* 1 exact */
   assert_true(input_of(p, "Claude-Sonnet-4-5") == 3000000);               /* case */
   assert_true(input_of(p, "claude-sonnet-4-5-20250929") == 3000000);      /* 3 date */
-  assert_true(input_of(p, "claude-3-5-haiku-latest") == 800000);          /* 2 -latest */
   assert_true(input_of(p, "gpt-4.1-2025-04-14") == 2000000);              /* 3 OpenAI date */
-  assert_true(input_of(p, "gemini-2.0-flash-001") == 100000);             /* 3 -NNN */
-  assert_true(input_of(p, "claude-sonnet-4.5") == 3000000);               /* 4 dots */
-  assert_true(input_of(p, "anthropic/claude-sonnet-4-5") == 3000000);     /* 5 prefix */
-  assert_true(input_of(p, "openrouter/anthropic/claude-sonnet-4.5-20250929") == 3000000);
+  assert_true(input_of(p, "ft:gpt-4o-mini-2024-07-18:acme::abc123") == 300000); /* 2 ft: */
+  assert_true(input_of(p, "ft:gpt-4o-2024-08-06:acme::abc123") == -TKN_ERR_NOT_FOUND);
+  assert_true(input_of(p, "anthropic/claude-sonnet-4-5") == 3000000);     /* 4 own provider */
+  assert_true(input_of(p, "anthropic/claude-sonnet-4-5-20250929") == 3000000);
   assert_true(input_of(p, "openai/gpt-4o") == 2500000);
-  assert_true(input_of(p, "gemini-2.5-pro") == 1250000);                  /* 6 first bare */
+  assert_true(input_of(p, "vertex_ai/gemini-2.0-flash") == 100000);       /* provider family */
+  assert_true(input_of(p, "gemini-2.5-pro") == 1250000);                  /* 5 the maker's API */
+  /* never another model or provider: */
+  assert_true(input_of(p, "claude-3-5-haiku-latest") == -TKN_ERR_NOT_FOUND);
+  assert_true(input_of(p, "gemini-2.0-flash-001") == -TKN_ERR_NOT_FOUND);
+  assert_true(input_of(p, "claude-sonnet-4.5") == -TKN_ERR_NOT_FOUND);
+  assert_true(input_of(p, "openrouter/anthropic/claude-sonnet-4-5") == -TKN_ERR_NOT_FOUND);
+  assert_true(input_of(p, "openrouter/gpt-4o") == -TKN_ERR_NOT_FOUND);
+  assert_true(input_of(p, "azure/gpt-4o") == -TKN_ERR_NOT_FOUND);
+  assert_true(input_of(p, "openai/claude-sonnet-4-5") == -TKN_ERR_NOT_FOUND);
   assert_true(input_of(p, "vertex_ai/gemini-2.5-pro") == 9000000);        /* exact wins */
   assert_true(input_of(p, "gpt-4o-2024-05-13") == 5000000);               /* dated price kept */
   assert_true(input_of(p, "gpt-4o-2024-08-06") == 2500000);
@@ -339,7 +367,7 @@ static void aliases_map_names_to_models(void **state) {
   char err[256] = "";
   assert_int_equal(tkn_prices_load(&p, S(k_names), &o, err, sizeof err), TKN_OK);
   assert_true(input_of(p, "prod-fast") == 2500000);
-  assert_true(input_of(p, "azure/prod-fast") == 2500000);     /* prefix rule applies */
+  assert_true(input_of(p, "azure/prod-fast") == -TKN_ERR_NOT_FOUND); /* not Azure's price */
   assert_true(input_of(p, "cheap") == 1250000);
   assert_true(input_of(p, "gpt-4.1") == 2000000);             /* a table key wins */
   assert_true(input_of(p, "again") == 2000000);               /* the last alias wins */
@@ -394,10 +422,13 @@ static void default_table_covers_current_models(void **state) {
   /* spot checks against the published per-Mtok prices */
   tkn_model_price m = TKN_MODEL_PRICE_INIT;
   assert_int_equal(tkn_prices_lookup(p, S("claude-sonnet-4-5"), &m), TKN_OK);
-  assert_true(m.input == 3000000 && m.cache_write_5m == 3750000 && m.cache_write_1h == 6000000 &&
-              m.cache_read == 300000 && m.output == 15000000 && m.tier_input == 6000000);
+  assert_true(m.input_per_mtok == PT(3000000) && m.cache_write_5m_per_mtok == PT(3750000) &&
+              m.cache_write_1h_per_mtok == PT(6000000) && m.cache_read_per_mtok == PT(300000) &&
+              m.output_per_mtok == PT(15000000) && m.tier_count == 1 &&
+              m.tiers[0].threshold == 200000 && m.tiers[0].input_per_mtok == PT(6000000));
   assert_int_equal(tkn_prices_lookup(p, S("gpt-4o-mini"), &m), TKN_OK);
-  assert_true(m.input == 150000 && m.cache_read == 75000 && m.output == 600000);
+  assert_true(m.input_per_mtok == PT(150000) && m.cache_read_per_mtok == PT(75000) &&
+              m.output_per_mtok == PT(600000));
   size_t n = 0;
   const char *text = tkn_prices_default_json(&n);
   assert_non_null(text);
@@ -556,8 +587,8 @@ static void missing_prices_fall_back_as_documented(void **state) {
   (void)state;
   tkn_model_price m = TKN_MODEL_PRICE_INIT;
   m.has = TKN_PRICE_INPUT | TKN_PRICE_OUTPUT;
-  m.input = 10;
-  m.output = 100;
+  m.input_per_mtok = PT(10);
+  m.output_per_mtok = PT(100);
   tkn_usage u = TKN_USAGE_INIT;
   u.input_tokens = 7;
   u.cache_read_tokens = 1;
@@ -570,8 +601,8 @@ static void missing_prices_fall_back_as_documented(void **state) {
   assert_true(c.input == 10 && c.cache_read == 10 && c.cache_write == 50);
   assert_true(c.output == 100 && c.reasoning == 400 && c.total == 570);
   m.has |= TKN_PRICE_CACHE_WRITE_5M | TKN_PRICE_REASONING;
-  m.cache_write_5m = 20;
-  m.reasoning = 1000;
+  m.cache_write_5m_per_mtok = PT(20);
+  m.reasoning_per_mtok = PT(1000);
   assert_int_equal(tkn_prices_compute(&m, &u, &c), TKN_OK);
   assert_true(c.cache_write == 2 * 20 + 3 * 20); /* 1h falls back to the 5m price */
   assert_true(c.reasoning == 4000);
@@ -581,8 +612,8 @@ static void compute_rejects_bad_input_and_overflow(void **state) {
   (void)state;
   tkn_model_price m = TKN_MODEL_PRICE_INIT;
   m.has = TKN_PRICE_INPUT | TKN_PRICE_OUTPUT;
-  m.input = 1;
-  m.output = 1;
+  m.input_per_mtok = PT(1);
+  m.output_per_mtok = PT(1);
   tkn_usage u = TKN_USAGE_INIT;
   tkn_cost c = TKN_COST_INIT;
   c.total = 99;
@@ -602,11 +633,18 @@ static void compute_rejects_bad_input_and_overflow(void **state) {
   m.has = TKN_PRICE_INPUT;
   assert_int_equal(tkn_prices_compute(&m, &u, &c), TKN_ERR_INVALID);
   m.has = TKN_PRICE_INPUT | TKN_PRICE_OUTPUT;
-  m.input = INT64_MAX / 4;
-  assert_int_equal(tkn_prices_compute(&m, &u, &c), TKN_ERR_OVERFLOW); /* 5 x price */
-  m.input = INT64_MAX / 5;
-  m.output = INT64_MAX / 5;
-  assert_int_equal(tkn_prices_compute(&m, &u, &c), TKN_ERR_OVERFLOW); /* the sum */
+  m.input_per_mtok = INT64_MAX;
+  u.input_tokens = INT64_MAX;
+  assert_int_equal(tkn_prices_compute(&m, &u, &c), TKN_ERR_OVERFLOW); /* one part */
+  m.input_per_mtok = PT(1000000);
+  m.output_per_mtok = PT(1000000);
+  u.input_tokens = INT64_C(6000000000000); /* 6e18 picodollars each: the sum leaves int64 */
+  u.output_tokens = INT64_C(6000000000000);
+  assert_int_equal(tkn_prices_compute(&m, &u, &c), TKN_ERR_OVERFLOW);
+  u.output_tokens = 1;
+  m.tier_count = TKN_PRICE_MAX_TIERS + 1;
+  assert_int_equal(tkn_prices_compute(&m, &u, &c), TKN_ERR_INVALID);
+  m.tier_count = 0;
   assert_true(c.total == 99);
   m.version = 3;
   assert_int_equal(tkn_prices_compute(&m, &u, &c), TKN_ERR_VERSION);
@@ -627,6 +665,201 @@ static void prices_cost_reports_unknown_models(void **state) {
   tkn_cost c = TKN_COST_INIT;
   assert_int_equal(tkn_prices_cost(p, S("no-such-model"), &u, &c), TKN_ERR_NOT_FOUND);
   assert_int_equal(tkn_prices_cost(NULL, S("gpt-4o"), &u, &c), TKN_ERR_INVALID);
+  tkn_prices_free(p);
+}
+
+/* ---- the traps of the real LiteLLM file (issue 15) ---- */
+
+static void sub_picodollar_rates_load_exactly_in_strict_mode(void **state) {
+  (void)state;
+  /* gemini-1.5-flash-exp-0827 costs 4,687.5 picodollars per token: refused before */
+  tkn_prices *p = load_ok(
+      "{\"gemini-1.5-flash-exp-0827\": {\"litellm_provider\": \"vertex_ai-language-models\","
+      " \"input_cost_per_token\": 4.6875e-09, \"output_cost_per_token\": 4.6875e-09}}");
+  tkn_model_price m = TKN_MODEL_PRICE_INIT;
+  assert_int_equal(tkn_prices_lookup(p, S("gemini-1.5-flash-exp-0827"), &m), TKN_OK);
+  assert_true(m.input_per_mtok == INT64_C(4687500000));
+  tkn_usage u = TKN_USAGE_INIT;
+  u.input_tokens = 3;
+  u.output_tokens = 1;
+  tkn_cost c = TKN_COST_INIT;
+  assert_int_equal(tkn_prices_compute(&m, &u, &c), TKN_OK);
+  assert_true(c.total == 18750); /* 4 x 4,687.5 */
+  tkn_prices_free(p);
+}
+
+static void a_cost_is_rounded_once(void **state) {
+  (void)state;
+  /* 0.4 picodollars per token of each kind: each part rounds to 0, the total of 1.2 to 1 */
+  tkn_model_price m = TKN_MODEL_PRICE_INIT;
+  m.has = TKN_PRICE_INPUT | TKN_PRICE_OUTPUT | TKN_PRICE_CACHE_READ;
+  m.input_per_mtok = m.output_per_mtok = m.cache_read_per_mtok = 400000;
+  tkn_usage u = TKN_USAGE_INIT;
+  u.input_tokens = 2;
+  u.cache_read_tokens = 1;
+  u.output_tokens = 1;
+  tkn_cost c = TKN_COST_INIT;
+  assert_int_equal(tkn_prices_compute(&m, &u, &c), TKN_OK);
+  assert_true(c.input == 0 && c.cache_read == 0 && c.output == 0);
+  assert_true(c.total == 1);
+  u.input_tokens = 5; /* 4 plain x 0.4 + 0.4 + 0.4 = 2.4: 2; half rounds up: 2.5 -> 3 */
+  u.output_tokens = 1;
+  assert_int_equal(tkn_prices_compute(&m, &u, &c), TKN_OK);
+  assert_true(c.input == 2 && c.total == 2);
+  m.output_per_mtok = 500000;
+  assert_int_equal(tkn_prices_compute(&m, &u, &c), TKN_OK);
+  assert_true(c.total == 3 && c.output == 1);
+}
+
+static void a_skipped_model_is_never_priced_by_a_fallback(void **state) {
+  (void)state;
+  /* a double's artefact (1.6000000000000001e-06) is a fault of that entry; its
+   * gemini/ sibling and a dated name must not price it */
+  const char *json =
+      "{\"gemini-1.5-flash-exp-0827\": {\"litellm_provider\": \"vertex_ai-language-models\","
+      " \"input_cost_per_token\": 1.6000000000000001e-06, \"output_cost_per_token\": 1e-06},"
+      " \"gemini/gemini-1.5-flash-exp-0827\": {\"litellm_provider\": \"gemini\","
+      " \"input_cost_per_token\": 0, \"output_cost_per_token\": 0},"
+      " \"gpt-x-2025-01-01\": {\"litellm_provider\": \"openai\", \"input_cost_per_token\": 1e-19,"
+      " \"output_cost_per_token\": 1e-06},"
+      " \"gpt-x\": {\"litellm_provider\": \"openai\", \"input_cost_per_token\": 1e-06,"
+      " \"output_cost_per_token\": 1e-06}}";
+  char err[512] = "";
+  tkn_prices *p = NULL;
+  assert_int_equal(tkn_prices_load(&p, json, strlen(json), NULL, err, sizeof err),
+                   TKN_ERR_UNSUPPORTED);
+  assert_non_null(strstr(err, "gemini-1.5-flash-exp-0827"));
+  assert_non_null(strstr(err, "input_cost_per_token"));
+  tkn_prices_options o = TKN_PRICES_OPTIONS_INIT;
+  o.skip_invalid = 1;
+  assert_int_equal(tkn_prices_load(&p, json, strlen(json), &o, err, sizeof err), TKN_OK);
+  assert_int_equal(tkn_prices_count(p), 2);
+  assert_int_equal(tkn_prices_skipped(p), 2);
+  const char *key = NULL;
+  assert_int_equal(tkn_prices_skipped_at(p, 1, &key, NULL), TKN_OK);
+  assert_string_equal(key, "gpt-x-2025-01-01");
+  tkn_model_price m = TKN_MODEL_PRICE_INIT;
+  assert_int_equal(tkn_prices_lookup(p, S("gemini-1.5-flash-exp-0827"), &m), TKN_ERR_UNSUPPORTED);
+  assert_int_equal(tkn_prices_lookup(p, S("gpt-x-2025-01-01"), &m), TKN_ERR_UNSUPPORTED);
+  assert_int_equal(tkn_prices_lookup(p, S("gemini/gemini-1.5-flash-exp-0827"), &m), TKN_OK);
+  tkn_usage u = TKN_USAGE_INIT;
+  u.input_tokens = 1000;
+  tkn_cost c = TKN_COST_INIT;
+  assert_int_equal(tkn_prices_cost(p, S("gemini-1.5-flash-exp-0827"), &u, &c),
+                   TKN_ERR_UNSUPPORTED);
+  tkn_prices_free(p);
+}
+
+static void a_bare_name_is_the_makers_own_entry(void **state) {
+  (void)state;
+  /* resellers come first in the file; the bare name is Mistral's own API */
+  tkn_prices *p = load_ok(
+      "{\"azure_ai/mistral-large-latest\": {\"litellm_provider\": \"azure_ai\","
+      " \"input_cost_per_token\": 8e-06, \"output_cost_per_token\": 2.4e-05},"
+      " \"azure/mistral-large-latest\": {\"litellm_provider\": \"azure\","
+      " \"input_cost_per_token\": 8e-06, \"output_cost_per_token\": 2.4e-05},"
+      " \"mistral/mistral-large-latest\": {\"litellm_provider\": \"mistral\","
+      " \"input_cost_per_token\": 2e-06, \"output_cost_per_token\": 6e-06},"
+      " \"together_ai/llama-9\": {\"litellm_provider\": \"together_ai\","
+      " \"input_cost_per_token\": 1e-06, \"output_cost_per_token\": 1e-06}}");
+  tkn_model_price m = TKN_MODEL_PRICE_INIT;
+  assert_int_equal(tkn_prices_lookup(p, S("mistral-large-latest"), &m), TKN_OK);
+  assert_string_equal(m.name, "mistral/mistral-large-latest");
+  assert_true(m.input_per_mtok == PT(2000000));
+  /* a model only resellers sell has no bare name */
+  assert_int_equal(tkn_prices_lookup(p, S("llama-9"), &m), TKN_ERR_NOT_FOUND);
+  tkn_prices_free(p);
+}
+
+static void tiers_above_128k_and_several_thresholds_apply(void **state) {
+  (void)state;
+  tkn_prices *p = load_ok(
+      "{\"g15\": {\"input_cost_per_token\": 1.25e-06, \"output_cost_per_token\": 5e-06,"
+      " \"input_cost_per_token_above_128k_tokens\": 2.5e-06,"
+      " \"output_cost_per_token_above_128k_tokens\": 1e-05},"
+      " \"q\": {\"input_cost_per_token\": 1e-06, \"output_cost_per_token\": 2e-06,"
+      " \"cache_read_input_token_cost\": 1e-07,"
+      " \"input_cost_per_token_above_256k_tokens\": 4e-06,"
+      " \"input_cost_per_token_above_32k_tokens\": 2e-06,"
+      " \"cache_read_input_token_cost_above_32k_tokens\": 2e-07,"
+      " \"output_cost_per_token_above_32k_tokens\": 3e-06},"
+      " \"ali\": {\"litellm_provider\": \"dashscope\", \"tiered_pricing\": ["
+      "   {\"input_cost_per_token\": 5e-08, \"output_cost_per_token\": 4e-07, \"range\": [0, 256000.0]},"
+      "   {\"input_cost_per_token\": 2.5e-07, \"output_cost_per_token\": 2e-06, \"range\": [256000.0, 1000000.0]}]}}");
+  tkn_usage u = TKN_USAGE_INIT;
+  u.output_tokens = 10;
+  tkn_cost c = TKN_COST_INIT;
+  u.input_tokens = 128000;
+  assert_int_equal(tkn_prices_cost(p, S("g15"), &u, &c), TKN_OK);
+  assert_true(c.input == 128000 * USD(1250000) && c.flags == 0);
+  u.input_tokens = 128001;
+  assert_int_equal(tkn_prices_cost(p, S("g15"), &u, &c), TKN_OK);
+  assert_true(c.input == 128001 * USD(2500000) && c.output == 10 * USD(10000000));
+  assert_int_equal(c.flags, TKN_COST_TIER);
+  /* two thresholds: the highest one exceeded; a kind it lacks takes the lower tier's */
+  u.input_tokens = 300000;
+  u.cache_read_tokens = 100000;
+  assert_int_equal(tkn_prices_cost(p, S("q"), &u, &c), TKN_OK);
+  assert_true(c.input == 200000 * USD(4000000));
+  assert_true(c.cache_read == 100000 * USD(200000));
+  assert_true(c.output == 10 * USD(3000000));
+  u.input_tokens = 40000;
+  u.cache_read_tokens = 0;
+  assert_int_equal(tkn_prices_cost(p, S("q"), &u, &c), TKN_OK);
+  assert_true(c.input == 40000 * USD(2000000));
+  /* Alibaba-style ranges */
+  tkn_model_price m = TKN_MODEL_PRICE_INIT;
+  assert_int_equal(tkn_prices_lookup(p, S("ali"), &m), TKN_OK);
+  assert_true(m.input_per_mtok == PT(50000) && m.tier_count == 1 && m.tiers[0].threshold == 256000);
+  u.input_tokens = 256001;
+  assert_int_equal(tkn_prices_compute(&m, &u, &c), TKN_OK);
+  assert_true(c.input == 256001 * USD(250000) && c.output == 10 * USD(2000000));
+  tkn_prices_free(p);
+}
+
+static void unmodelled_money_fields_are_listed(void **state) {
+  (void)state;
+  tkn_prices *p = load_ok(
+      "{\"a\": {\"input_cost_per_token\": 1e-06, \"input_cost_per_audio_token\": 1e-05,"
+      " \"input_cost_per_token_priority\": 2e-06, \"supports_vision\": true, \"mode\": \"chat\"},"
+      " \"b\": {\"input_cost_per_token_priority\": 3e-06, \"input_cost_per_token_flex\": null,"
+      " \"search_context_cost_per_query\": {\"search_context_size_low\": 0.01}}}");
+  assert_int_equal(tkn_prices_unmodelled(p), 3);
+  const char *field = NULL, *first = NULL;
+  size_t n = 0;
+  assert_int_equal(tkn_prices_unmodelled_at(p, 0, &field, &n, &first), TKN_OK);
+  assert_string_equal(field, "input_cost_per_audio_token");
+  assert_int_equal(n, 1);
+  assert_string_equal(first, "a");
+  assert_int_equal(tkn_prices_unmodelled_at(p, 1, &field, &n, &first), TKN_OK);
+  assert_string_equal(field, "input_cost_per_token_priority");
+  assert_int_equal(n, 2);
+  assert_int_equal(tkn_prices_unmodelled_at(p, 2, &field, NULL, NULL), TKN_OK);
+  assert_string_equal(field, "search_context_cost_per_query");
+  assert_int_equal(tkn_prices_unmodelled_at(p, 3, &field, NULL, NULL), TKN_ERR_INVALID);
+  tkn_prices_free(p);
+}
+
+static void alias_of_entries_price_as_their_target(void **state) {
+  (void)state;
+  const char *json =
+      "{\"bedrock/claude-latest\": {\"alias_of\": \"anthropic.claude-9\", \"mode\": \"chat\"},"
+      " \"anthropic.claude-9\": {\"litellm_provider\": \"bedrock\", \"input_cost_per_token\": 3e-06,"
+      " \"output_cost_per_token\": 1.5e-05},"
+      " \"dangling\": {\"alias_of\": \"nowhere\"}}";
+  char err[512] = "";
+  tkn_prices *p = NULL;
+  assert_int_equal(tkn_prices_load(&p, json, strlen(json), NULL, err, sizeof err), TKN_ERR_SCHEMA);
+  assert_non_null(strstr(err, "\"dangling\""));
+  tkn_prices_options o = TKN_PRICES_OPTIONS_INIT;
+  o.skip_invalid = 1;
+  assert_int_equal(tkn_prices_load(&p, json, strlen(json), &o, err, sizeof err), TKN_OK);
+  tkn_model_price m = TKN_MODEL_PRICE_INIT;
+  assert_int_equal(tkn_prices_lookup(p, S("bedrock/claude-latest"), &m), TKN_OK);
+  assert_string_equal(m.name, "anthropic.claude-9");
+  assert_true(m.input_per_mtok == PT(3000000));
+  assert_int_equal(tkn_prices_lookup(p, S("dangling"), &m), TKN_ERR_UNSUPPORTED);
+  assert_int_equal(tkn_prices_skipped(p), 1);
   tkn_prices_free(p);
 }
 
@@ -889,6 +1122,13 @@ int main(void) {
       cmocka_unit_test(missing_prices_fall_back_as_documented),
       cmocka_unit_test(compute_rejects_bad_input_and_overflow),
       cmocka_unit_test(prices_cost_reports_unknown_models),
+      cmocka_unit_test(sub_picodollar_rates_load_exactly_in_strict_mode),
+      cmocka_unit_test(a_cost_is_rounded_once),
+      cmocka_unit_test(a_skipped_model_is_never_priced_by_a_fallback),
+      cmocka_unit_test(a_bare_name_is_the_makers_own_entry),
+      cmocka_unit_test(tiers_above_128k_and_several_thresholds_apply),
+      cmocka_unit_test(unmodelled_money_fields_are_listed),
+      cmocka_unit_test(alias_of_entries_price_as_their_target),
       cmocka_unit_test(chat_usage_keeps_not_reported_apart_from_zero),
       cmocka_unit_test(responses_usage_is_read),
       cmocka_unit_test(gateway_cache_writes_in_openai_shapes_are_read),
