@@ -139,9 +139,10 @@ typedef struct tkn_budget_shared_options {
 TKN_API int tkn_budget_shared_options_init(tkn_budget_shared_options *opts, uint32_t version);
 
 /* A budget whose hard limits hold across every process using the same store
- * and key.  opts as for tkn_budget_new, except: period NONE or DAY (the day's
- * key is key + ":d" + day number, expiring two days later; ROLLING is
- * TKN_ERR_UNSUPPORTED); on_limit fires on the process whose call crossed the
+ * and key.  opts as for tkn_budget_new, except: period NONE or DAY (the
+ * store key is key + ":all" without a period, key + ":d" + day number with
+ * one, expiring two days later, so no budget's name meets another's day;
+ * ROLLING is TKN_ERR_UNSUPPORTED); on_limit fires on the process whose call crossed the
  * limit as this process sees it.  The store table is copied; store->user must
  * outlive the budget.  The budget is used with the usual tkn_budget_reserve,
  * commit, release, charge and status, which then:
@@ -151,7 +152,8 @@ TKN_API int tkn_budget_shared_options_init(tkn_budget_shared_options *opts, uint
  *    (it is counted once, whatever reached the store before) or release it;
  *  - release: ends the reservation in the store; if the store cannot be
  *    reached, the amount stays held there until the lease ends (lease_ms),
- *    as does a reservation whose reply was lost;
+ *    as does a reservation whose reply was lost (the Redis adapter releases
+ *    those itself at its next call that gets through);
  *  - status: reads the store (TKN_ERR_UNAVAILABLE if it cannot): committed
  *    and reserved are the whole fleet's;
  *  - DAY periods: a reservation is committed to the day it was made on;

@@ -73,7 +73,11 @@ static int64_t now_s(const tkn_budget *b) {
 
 static int64_t day_of(int64_t t) { return t >= 0 ? t / DAY : -((-t + DAY - 1) / DAY); }
 
-/* The store key of the current period into buf (TKN_STORE_KEY_MAX + 1). */
+/* The store key of the current period into buf (TKN_STORE_KEY_MAX + 1):
+ * key ":all" without a period, key ":d" day with one.  The text after the
+ * last ':' says which (a word, or 'd' and digits), so budget "acme:d20000"
+ * (key "acme:d20000:all") never shares counters with budget "acme" on day
+ * 20000 (key "acme:d20000"). */
 static size_t period_key(const tkn_budget *b, char *buf) {
   const struct tki_bshared *s = shared_of(b);
   memcpy(buf, s->key, s->key_len);
@@ -82,6 +86,9 @@ static size_t period_key(const tkn_budget *b, char *buf) {
     int64_t t = now_s(b), local;
     if (tki_add_i64(t, s->utc_offset, &local) != TKN_OK) local = t;
     n += (size_t)snprintf(buf + n, KEY_ROOM, ":d%lld", (long long)day_of(local));
+  } else {
+    memcpy(buf + n, ":all", 4);
+    n += 4;
   }
   buf[n] = '\0';
   return n;

@@ -5,6 +5,7 @@
  * before anything newer.  This file is a meter backend (meter_internal.h):
  * meter.c calls the table, never the store. */
 #include <pthread.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "../meter/meter_internal.h"
@@ -61,18 +62,22 @@ static void get_counters(const int64_t v[NC], tki_agg *a) {
   a->reported_read = v[14];
 }
 
-/* prefix ":m:total" or prefix ":m:" dimension ":" key */
+/* "m" len(prefix) ":" prefix ":total" or ... prefix ":" dimension ":" key:
+ * the prefix's length makes the split unique (prefix "a" with key "b:c"
+ * never meets prefix "a:m:model:b"). */
 static int make_key(const struct tki_mshared *s, int dim, const char *key, size_t len, tki_buf *b) {
+  char head[32];
   tki_buf_init(b);
+  snprintf(head, sizeof head, "m%zu:", s->prefix_len);
+  tki_buf_puts(b, head);
   tki_buf_append(b, s->prefix, s->prefix_len);
   if (dim == TKN_METER_TOTAL) {
-    tki_buf_puts(b, ":m:total");
+    tki_buf_puts(b, ":total");
   } else {
-    tki_buf_puts(b, ":m:");
+    tki_buf_puts(b, ":");
     tki_buf_puts(b, tki_dim_names[dim]);
     tki_buf_putc(b, ':');
-    if (len) tki_buf_append(b, key, len);
-    else tki_buf_puts(b, "(none)");
+    if (len) tki_buf_append(b, key, len); /* none: empty, unlike a key "(none)" */
   }
   if (b->failed) {
     tki_buf_free(b);

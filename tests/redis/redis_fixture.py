@@ -1,22 +1,27 @@
 #!/usr/bin/env python3
 """Run a test program against a private redis-server on 127.0.0.1.
 
-usage: redis_fixture.py [--persist] PROGRAM [ARGS...]
-       redis_fixture.py ctl stop|kill|start STATE_DIR
+usage: redis_fixture.py [--persist] [--tls] PROGRAM [ARGS...]
+       redis_fixture.py ctl stop|kill|start|freeze|thaw STATE_DIR
 
 Starts Debian's redis-server on 127.0.0.1 on a free port, in a temporary
 directory, with no snapshots; --persist turns the append-only file on with
 fsync on every write, so committed state survives a restart.  Waits for PING,
 runs PROGRAM with TKN_REDIS_PORT set, then stops the server and removes the
 directory.  TKN_REDIS_CTL is a command line the program may run with two more
-words, stop|kill|start and $TKN_REDIS_DIR, to stop (SIGTERM), kill (SIGKILL)
-or start the server again on the same port and directory (start waits for
-PING).  Never binds another address.
+words, stop|kill|start|freeze|thaw and $TKN_REDIS_DIR, to stop (SIGTERM),
+kill (SIGKILL) or start the server again on the same port and directory
+(start waits for PING), or freeze (SIGSTOP) and thaw (SIGCONT) it.  --tls
+makes a CA, a server certificate (for 127.0.0.1) and a client certificate
+with the openssl tool and serves TLS only, on TKN_REDIS_PORT; the files are
+in $TKN_REDIS_DIR (ca.crt, client.crt, client.key).  Never binds another
+address.
 
 Exits 77 (skip) saying why when redis-server is not installed.
 """
 import json
 import os
+import ssl
 import shutil
 import signal
 import socket
@@ -28,11 +33,17 @@ import time
 HOST = "127.0.0.1"
 
 
-def ping(port, timeout):
+def ping(port, timeout, tls_dir=None):
     deadline = time.monotonic() + timeout
+    ctx = None
+    if tls_dir:
+        ctx = ssl.create_default_context(cafile=os.path.join(tls_dir, "ca.crt"))
+        ctx.load_cert_chain(os.path.join(tls_dir, "client.crt"),
+                            os.path.join(tls_dir, "client.key"))
     while time.monotonic() < deadline:
         try:
-            with socket.create_connection((HOST, port), timeout=0.5) as s:
+            with socket.create_connection((HOST, port), timeout=0.5) as raw:
+                s = ctx.wrap_socket(raw, server_hostname=HOST) if ctx else raw
                 s.sendall(b"*1\r\n$4\r\nPING\r\n")
                 if s.recv(64).startswith(b"+PONG"):
                     return True
@@ -42,6 +53,22 @@ def ping(port, timeout):
     return False
 
 
+def make_certs(d):
+    """A CA, a server certificate for 127.0.0.1 and a client one, in d."""
+    def run(*args):
+        subprocess.run(["openssl"] + list(args), cwd=d, check=True,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    run("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=tkn test CA",
+        "-keyout", "ca.key", "-out", "ca.crt")
+    with open(os.path.join(d, "san.ext"), "w") as f:
+        f.write("subjectAltName=IP:127.0.0.1\n")
+    for who in ("server", "client"):
+        run("req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=tkn test " + who,
+            "-keyout", who + ".key", "-out", who + ".csr")
+        run("x509", "-req", "-in", who + ".csr", "-CA", "ca.crt", "-CAkey", "ca.key",
+            "-CAcreateserial", "-days", "2", "-extfile", "san.ext", "-out", who + ".crt")
+
+
 def free_port():
     with socket.socket() as s:
         s.bind((HOST, 0))
@@ -49,7 +76,15 @@ def free_port():
 
 
 def start(state):
-    args = [state["server"], "--bind", HOST, "--port", str(state["port"]),
+    d = state["dir"]
+    if state.get("tls"):
+        ports = ["--port", "0", "--tls-port", str(state["port"]),
+                 "--tls-cert-file", os.path.join(d, "server.crt"),
+                 "--tls-key-file", os.path.join(d, "server.key"),
+                 "--tls-ca-cert-file", os.path.join(d, "ca.crt")]
+    else:
+        ports = ["--port", str(state["port"])]
+    args = [state["server"], "--bind", HOST] + ports + [
             "--dir", state["dir"], "--save", "", "--daemonize", "no",
             "--logfile", os.path.join(state["dir"], "redis.log")]
     if state["persist"]:
@@ -61,7 +96,7 @@ def start(state):
     proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     state["pid"] = proc.pid
     save(state)
-    return ping(state["port"], 15)
+    return ping(state["port"], 15, d if state.get("tls") else None)
 
 
 def stop(state, sig):
@@ -69,6 +104,7 @@ def stop(state, sig):
     if not pid:
         return
     try:
+        os.kill(pid, signal.SIGCONT)  # a frozen server cannot act on SIGTERM
         os.kill(pid, sig)
     except ProcessLookupError:
         pass
@@ -107,6 +143,10 @@ def ctl(word, d):
     state = load(d)
     if word == "start":
         return 0 if start(state) else 1
+    if word in ("freeze", "thaw"):
+        if state.get("pid"):
+            os.kill(state["pid"], signal.SIGSTOP if word == "freeze" else signal.SIGCONT)
+        return 0
     stop(state, signal.SIGKILL if word == "kill" else signal.SIGTERM)
     return 0
 
@@ -116,9 +156,11 @@ def main(argv):
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     if len(argv) >= 3 and argv[0] == "ctl":
         return ctl(argv[1], argv[2])
-    persist = False
-    if argv and argv[0] == "--persist":
-        persist, argv = True, argv[1:]
+    persist = tls = False
+    while argv and argv[0] in ("--persist", "--tls"):
+        persist = persist or argv[0] == "--persist"
+        tls = tls or argv[0] == "--tls"
+        argv = argv[1:]
     if not argv:
         print(__doc__)
         return 2
@@ -126,9 +168,14 @@ def main(argv):
     if not server:
         print("SKIP: redis-server is not installed (Debian package redis-server; .ci/setup installs it)")
         return 77
+    if tls and not shutil.which("openssl"):
+        print("SKIP: the openssl tool is not installed (Debian package openssl)")
+        return 77
     d = tempfile.mkdtemp(prefix="tkn-redis-")
-    state = {"server": server, "dir": d, "persist": persist, "pid": None}
+    state = {"server": server, "dir": d, "persist": persist, "tls": tls, "pid": None}
     try:
+        if tls:
+            make_certs(d)
         for _ in range(5):  # a port taken between choosing and binding: try another
             state["port"] = free_port()
             if start(state):

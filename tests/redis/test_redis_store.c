@@ -7,6 +7,7 @@
 #include <setjmp.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <pthread.h>
 
 #include <hiredis/hiredis.h>
 
@@ -110,6 +111,23 @@ static size_t K(char *buf, const char *what) {
   tr_key(buf, 128, what);
   return strlen(buf);
 }
+
+static tkn_budget *budget_on_(const tkn_store *st, const char *key, int64_t hard, int fallback) {
+  tkn_budget_options o = TKN_BUDGET_OPTIONS_INIT;
+  o.hard_tokens = hard;
+  tkn_budget_shared_options so = TKN_BUDGET_SHARED_OPTIONS_INIT;
+  so.key = key;
+  so.key_len = strlen(key);
+  so.fallback = (uint32_t)fallback;
+  so.fallback_tokens = 100;
+  tkn_budget *b = NULL;
+  char err[512];
+  if (tkn_budget_new_shared(&b, &o, &so, st, NULL, err, sizeof err) != TKN_OK)
+    fail_msg("tkn_budget_new_shared: %s", err);
+  return b;
+}
+
+static tkn_budget_amount tokens(int64_t n);
 
 /* ---- the adapter ---- */
 
@@ -318,16 +336,372 @@ static void add_counts_once_per_id_and_read_returns_totals(void **state) {
   assert_int_equal(v[2], 0);
 }
 
-static void amounts_lua_cannot_hold_exactly_are_refused(void **state) {
+static void amounts_are_exact_up_to_int64(void **state) {
   (void)state;
   char k[128], err[256];
   size_t kl = K(k, "exact");
-  int64_t big[1] = {(int64_t)1 << 53}, neg[1] = {-1}, lim[1] = {INT64_MAX}, used[1];
-  assert_int_equal(g_st.reserve(g_r, k, kl, "b", 1, big, lim, 60000, 0, used, err, sizeof err),
-                   TKN_ERR_LIMIT);
-  assert_non_null(strstr(err, "2^53"));
+  /* 2^53 + 1 is the first integer a double cannot hold */
+  const int64_t p53 = (int64_t)1 << 53;
+  int64_t a[1] = {p53}, lim[1] = {p53 + 1}, used[1], c[1], r[1];
+  assert_int_equal(g_st.reserve(g_r, k, kl, "a", 1, a, lim, 60000, 0, used, err, sizeof err),
+                   TKN_OK);
+  assert_int_equal(used[0], p53);
+  int64_t one[1] = {1};
+  assert_int_equal(g_st.reserve(g_r, k, kl, "b", 1, one, lim, 60000, 0, used, err, sizeof err),
+                   TKN_OK);
+  assert_int_equal(used[0], p53 + 1);
+  /* one more unit passes the limit by exactly one: refused */
+  assert_int_equal(g_st.reserve(g_r, k, kl, "c", 1, one, lim, 60000, 0, used, err, sizeof err),
+                   TKN_ERR_BUDGET);
+  assert_int_equal(used[0], p53 + 1);
+  int64_t big[1] = {INT64_MAX - 7}, nolim[1] = {INT64_MAX};
+  char k2[128];
+  size_t kl2 = K(k2, "exact2");
+  assert_int_equal(g_st.reserve(g_r, k2, kl2, "d", 1, big, nolim, 60000, 0, used, err, sizeof err),
+                   TKN_OK);
+  assert_int_equal(used[0], INT64_MAX - 7);
+  int32_t dup;
+  assert_int_equal(g_st.commit(g_r, k2, kl2, "d", 1, big, 3600, 0, used, &dup, err, sizeof err),
+                   TKN_OK);
+  assert_int_equal(g_st.usage(g_r, k2, kl2, 1, c, r, err, sizeof err), TKN_OK);
+  assert_int_equal(c[0], INT64_MAX - 7);
+  assert_int_equal(r[0], 0);
+  /* past INT64_MAX: an error, and nothing changed */
+  int64_t eight[1] = {8};
+  assert_int_equal(g_st.commit(g_r, k2, kl2, "e", 1, eight, 3600, 0, used, &dup, err, sizeof err),
+                   TKN_ERR_OVERFLOW);
+  assert_int_equal(g_st.usage(g_r, k2, kl2, 1, c, r, err, sizeof err), TKN_OK);
+  assert_int_equal(c[0], INT64_MAX - 7);
+  int64_t neg[1] = {-1};
   assert_int_equal(g_st.reserve(g_r, k, kl, "n", 1, neg, lim, 60000, 0, used, err, sizeof err),
                    TKN_ERR_INVALID);
+  int64_t d[1] = {INT64_MAX - 1}, tot[1];
+  assert_int_equal(g_st.add(g_r, k, kl, "x", 1, d, 3600, tot, &dup, err, sizeof err), TKN_OK);
+  assert_int_equal(tot[0], INT64_MAX - 1);
+}
+
+/* A tenant's $10,000-a-day budget in picodollars (10^16, above 2^53). */
+static void a_ten_thousand_dollar_daily_budget_works(void **state) {
+  (void)state;
+  char k[128];
+  K(k, "10k");
+  const int64_t usd = 1000000000000; /* picodollars */
+  tkn_budget_options o = TKN_BUDGET_OPTIONS_INIT;
+  o.hard_money = 10000 * usd;
+  o.period = TKN_BUDGET_PERIOD_DAY;
+  tkn_budget_shared_options so = TKN_BUDGET_SHARED_OPTIONS_INIT;
+  so.key = k;
+  so.key_len = strlen(k);
+  tkn_budget *b;
+  char err[512];
+  assert_int_equal(tkn_budget_new_shared(&b, &o, &so, &g_st, NULL, err, sizeof err), TKN_OK);
+  tkn_budget_amount x = TKN_BUDGET_AMOUNT_INIT;
+  x.money = 2500 * usd + 1;
+  tkn_budget_reservation *res = NULL;
+  for (int i = 0; i < 3; i++) assert_int_equal(tkn_budget_charge(b, &x), TKN_OK);
+  assert_int_equal(tkn_budget_reserve(b, &x, &res), TKN_ERR_BUDGET); /* 10000 $ + 4 pUSD */
+  x.money = 2500 * usd - 3;
+  assert_int_equal(tkn_budget_reserve(b, &x, &res), TKN_OK); /* exactly the limit */
+  assert_int_equal(tkn_budget_commit(res, &x), TKN_OK);
+  tkn_budget_state st = TKN_BUDGET_STATE_INIT;
+  assert_int_equal(tkn_budget_status(b, &st), TKN_OK);
+  assert_int_equal(st.money_committed, 10000 * usd);
+  tkn_budget_free(b);
+}
+
+static int64_t g_day_clock;
+static int64_t day_clock(void *user) {
+  (void)user;
+  return g_day_clock;
+}
+
+/* Budget "acme:d20000" (no period) and budget "acme" on day 20000. */
+static void a_budget_named_like_a_day_has_counters_of_its_own(void **state) {
+  (void)state;
+  char base[128], odd[160];
+  K(base, "acme");
+  snprintf(odd, sizeof odd, "%s:d20000", base);
+  g_day_clock = 20000LL * 86400 + 3600;
+  tkn_budget_options o = TKN_BUDGET_OPTIONS_INIT;
+  o.hard_tokens = 100;
+  o.clock = day_clock;
+  tkn_budget_shared_options so = TKN_BUDGET_SHARED_OPTIONS_INIT;
+  tkn_budget *daily, *plain;
+  so.key = base, so.key_len = strlen(base);
+  o.period = TKN_BUDGET_PERIOD_DAY;
+  assert_int_equal(tkn_budget_new_shared(&daily, &o, &so, &g_st, NULL, NULL, 0), TKN_OK);
+  so.key = odd, so.key_len = strlen(odd);
+  o.period = TKN_BUDGET_PERIOD_NONE;
+  assert_int_equal(tkn_budget_new_shared(&plain, &o, &so, &g_st, NULL, NULL, 0), TKN_OK);
+  tkn_budget_amount x = tokens(70);
+  assert_int_equal(tkn_budget_charge(daily, &x), TKN_OK);
+  assert_int_equal(tkn_budget_charge(plain, &x), TKN_OK); /* shared counters: refused */
+  tkn_budget_state s = TKN_BUDGET_STATE_INIT;
+  assert_int_equal(tkn_budget_status(plain, &s), TKN_OK);
+  assert_int_equal(s.tokens_committed, 70);
+  tkn_budget_free(daily);
+  tkn_budget_free(plain);
+}
+
+static tkn_redis *client_with(const char *prefix, const char *user, const char *password,
+                              uint32_t db) {
+  tkn_redis_options o = TKN_REDIS_OPTIONS_INIT;
+  o.port = (uint32_t)tr_port();
+  o.retries = 1;
+  o.retry_delay_ms = 5;
+  if (prefix) o.prefix = prefix, o.prefix_len = strlen(prefix);
+  if (user) o.user = user, o.user_len = strlen(user);
+  if (password) o.password = password, o.password_len = strlen(password);
+  o.db = db;
+  tkn_redis *r = NULL;
+  char err[256];
+  if (tkn_redis_new(&r, &o, err, sizeof err) != TKN_OK) fail_msg("tkn_redis_new: %s", err);
+  return r;
+}
+
+/* prefix "tenant1" + key ":daily" and prefix "tenant1:" + key "daily" */
+static void prefixes_and_keys_do_not_run_together(void **state) {
+  (void)state;
+  char p1[128], p2[140];
+  K(p1, "tenant1");
+  snprintf(p2, sizeof p2, "%s:", p1);
+  tkn_redis *a = client_with(p1, NULL, NULL, 0), *b = client_with(p2, NULL, NULL, 0);
+  tkn_store sa, sb;
+  tkn_redis_store(a, &sa);
+  tkn_redis_store(b, &sb);
+  char err[256], buf[8];
+  size_t len;
+  assert_int_equal(sa.set(a, ":daily", 6, "A", 1, 0, err, sizeof err), TKN_OK);
+  assert_int_equal(sb.get(b, "daily", 5, buf, sizeof buf, &len, err, sizeof err),
+                   TKN_ERR_NOT_FOUND);
+  int64_t one[1] = {1}, lim[1] = {1}, used[1];
+  assert_int_equal(sa.reserve(a, ":daily", 6, "r", 1, one, lim, 60000, 0, used, err, sizeof err),
+                   TKN_OK);
+  assert_int_equal(sb.reserve(b, "daily", 5, "r2", 1, one, lim, 60000, 0, used, err, sizeof err),
+                   TKN_OK);
+  assert_int_equal(used[0], 1);
+  /* a prefix with the layout's separator is refused */
+  tkn_redis_options o = TKN_REDIS_OPTIONS_INIT;
+  o.prefix = "a|b", o.prefix_len = 3;
+  tkn_redis *bad;
+  assert_int_equal(tkn_redis_new(&bad, &o, err, sizeof err), TKN_ERR_INVALID);
+  tkn_redis_free(a);
+  tkn_redis_free(b);
+}
+
+static void admin(const char *fmt, const char *arg1, const char *arg2) {
+  redisContext *c = redisConnect("127.0.0.1", tr_port());
+  assert_non_null(c);
+  assert_int_equal(c->err, 0);
+  redisReply *rep = redisCommand(c, fmt, arg1, arg2);
+  assert_non_null(rep);
+  if (rep->type == REDIS_REPLY_ERROR) fail_msg("%s: %s", fmt, rep->str);
+  freeReplyObject(rep);
+  redisFree(c);
+}
+
+static void a_wrong_password_is_an_auth_error_not_an_outage(void **state) {
+  (void)state;
+  char user[128], pat[160];
+  K(user, "user");
+  snprintf(pat, sizeof pat, "~%s|*", "tkn:");
+  admin("ACL SETUSER %s on >right %s +@all", user, pat);
+  tkn_redis *r = client_with(NULL, user, "wrong", 0);
+  assert_int_equal(tkn_redis_ping(r), TKN_ERR_AUTH);
+  char msg[256];
+  tkn_redis_errmsg(r, msg, sizeof msg);
+  assert_non_null(strstr(msg, "AUTH"));
+  /* a shared budget with the fallback on does not fall back on it */
+  tkn_store st;
+  tkn_redis_store(r, &st);
+  char k[128];
+  K(k, "auth");
+  tkn_budget *b = budget_on_(&st, k, 1000, 1);
+  tkn_budget_amount x = tokens(10);
+  tkn_budget_reservation *res = NULL;
+  assert_int_equal(tkn_budget_reserve(b, &x, &res), TKN_ERR_AUTH);
+  assert_null(res);
+  tkn_budget_free(b);
+  tkn_redis_free(r);
+  /* the right password works */
+  r = client_with(NULL, user, "right", 0);
+  assert_int_equal(tkn_redis_ping(r), TKN_OK);
+  tkn_redis_free(r);
+}
+
+static void an_acl_user_works_within_its_keys_and_is_refused_outside(void **state) {
+  (void)state;
+  char user[128], pfx[128], pat[160];
+  K(user, "acl");
+  K(pfx, "aclp");
+  snprintf(pat, sizeof pat, "~%s|*", pfx);
+  admin("ACL SETUSER %s on >pw %s +@all", user, pat);
+  tkn_redis *r = client_with(pfx, user, "pw", 0);
+  tkn_store st;
+  tkn_redis_store(r, &st);
+  char err[256];
+  int64_t one[1] = {1}, lim[1] = {5}, used[1];
+  assert_int_equal(st.reserve(r, "k", 1, "i", 1, one, lim, 60000, 0, used, err, sizeof err),
+                   TKN_OK);
+  tkn_redis_free(r);
+  /* the same user on a prefix its ACL does not cover */
+  r = client_with("elsewhere:", user, "pw", 0);
+  tkn_redis_store(r, &st);
+  int rc = st.reserve(r, "k", 1, "i", 1, one, lim, 60000, 0, used, err, sizeof err);
+  if (rc != TKN_ERR_AUTH) fail_msg("rc %d: %s", rc, err);
+  tkn_redis_free(r);
+}
+
+static void a_database_number_keeps_data_apart(void **state) {
+  (void)state;
+  char pfx[128];
+  K(pfx, "db");
+  tkn_redis *d0 = client_with(pfx, NULL, NULL, 0), *d3 = client_with(pfx, NULL, NULL, 3);
+  tkn_store s0, s3;
+  tkn_redis_store(d0, &s0);
+  tkn_redis_store(d3, &s3);
+  char err[256], buf[8];
+  size_t len;
+  assert_int_equal(s3.set(d3, "k", 1, "three", 5, 0, err, sizeof err), TKN_OK);
+  assert_int_equal(s0.get(d0, "k", 1, buf, sizeof buf, &len, err, sizeof err), TKN_ERR_NOT_FOUND);
+  assert_int_equal(s3.get(d3, "k", 1, buf, sizeof buf, &len, err, sizeof err), TKN_OK);
+  assert_memory_equal(buf, "three", 5);
+  tkn_redis *bad = client_with(pfx, NULL, NULL, 999999);
+  assert_int_equal(tkn_redis_ping(bad), TKN_ERR_INVALID);
+  tkn_redis_free(bad);
+  tkn_redis_free(d0);
+  tkn_redis_free(d3);
+}
+
+/* ---- a frozen server (SIGSTOP) ---- */
+
+typedef struct frozen_call {
+  tkn_redis *r;
+  tkn_store st;
+  char key[128];
+  int rc;
+  int64_t ms;
+} frozen_call;
+
+static int64_t mono_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void *frozen_reserve(void *arg) {
+  frozen_call *f = arg;
+  char err[256], id[32];
+  snprintf(id, sizeof id, "t%p", (void *)f);
+  int64_t one[1] = {1}, lim[1] = {100}, used[1];
+  int64_t t0 = mono_ms();
+  f->rc = f->st.reserve(f->r, f->key, strlen(f->key), id, 1, one, lim, 600000, 0, used, err,
+                        sizeof err);
+  f->ms = mono_ms() - t0;
+  return NULL;
+}
+
+static tkn_redis *deadline_client(int64_t call_ms, uint32_t pool) {
+  tkn_redis_options o = TKN_REDIS_OPTIONS_INIT;
+  o.port = (uint32_t)tr_port();
+  o.call_timeout_ms = call_ms;
+  o.command_timeout_ms = call_ms;
+  o.pool_size = pool;
+  tkn_redis *r = NULL;
+  assert_int_equal(tkn_redis_new(&r, &o, NULL, 0), TKN_OK);
+  return r;
+}
+
+/* Four threads on one client while the server is frozen: each fails on its
+ * own deadline (300 ms); none waits behind another (the old client: one
+ * connection under a mutex, 6.1 s per call, the 4th thread 24.5 s).  The
+ * bound checked is 4x the deadline: what queueing would pass. */
+static void a_frozen_server_fails_each_call_by_its_deadline_without_queueing(void **state) {
+  (void)state;
+  tkn_redis *r = deadline_client(300, 4);
+  assert_int_equal(tkn_redis_ping(r), TKN_OK);
+  frozen_call f[4];
+  pthread_t th[4];
+  assert_int_equal(tr_ctl("freeze"), 0);
+  for (int i = 0; i < 4; i++) {
+    f[i].r = r;
+    tkn_redis_store(r, &f[i].st);
+    K(f[i].key, "frozen");
+    pthread_create(&th[i], NULL, frozen_reserve, &f[i]);
+  }
+  for (int i = 0; i < 4; i++) pthread_join(th[i], NULL);
+  assert_int_equal(tr_ctl("thaw"), 0);
+  for (int i = 0; i < 4; i++) {
+    assert_int_equal(f[i].rc, TKN_ERR_UNAVAILABLE);
+    if (f[i].ms >= 4 * 300) fail_msg("thread %d took %lld ms: it queued", i, (long long)f[i].ms);
+  }
+  assert_int_equal(tkn_redis_ping(r), TKN_OK);
+  tkn_redis_free(r);
+}
+
+/* A reserve whose reply was lost (server frozen past the deadline) holds
+ * nothing once the server answers again: the next call releases it. */
+static void a_lost_reserve_reply_does_not_hold_capacity_for_the_lease(void **state) {
+  (void)state;
+  tkn_redis *r = deadline_client(300, 2);
+  tkn_store st;
+  tkn_redis_store(r, &st);
+  char k[128], err[256];
+  size_t kl = K(k, "lost");
+  int64_t amt[1] = {60}, lim[1] = {100}, used[1], c[1], rs[1];
+  assert_int_equal(tkn_redis_ping(r), TKN_OK);
+  assert_int_equal(tr_ctl("freeze"), 0);
+  assert_int_equal(st.reserve(r, k, kl, "lost1", 1, amt, lim, 600000, 0, used, err, sizeof err),
+                   TKN_ERR_UNAVAILABLE);
+  assert_int_equal(tr_ctl("thaw"), 0);
+  assert_int_equal(st.usage(r, k, kl, 1, c, rs, err, sizeof err), TKN_OK);
+  assert_int_equal(rs[0], 0);
+  /* and the capacity is there for another worker */
+  tkn_redis *r2 = client_with(NULL, NULL, NULL, 0);
+  tkn_store st2;
+  tkn_redis_store(r2, &st2);
+  assert_int_equal(st2.reserve(r2, k, kl, "next", 1, amt, lim, 600000, 0, used, err, sizeof err),
+                   TKN_OK);
+  assert_int_equal(used[0], 60);
+  tkn_redis_free(r2);
+  tkn_redis_free(r);
+}
+
+/* ---- a server that lost its state (restart without persistence) ---- */
+
+static void a_server_that_lost_its_state_is_refused_until_accepted(void **state) {
+  (void)state;
+  tkn_redis *r = client_with(NULL, NULL, NULL, 0);
+  tkn_redis_options o = TKN_REDIS_OPTIONS_INIT;
+  o.port = (uint32_t)tr_port();
+  o.on_state_loss = TKN_REDIS_STATE_LOSS_CONTINUE;
+  tkn_redis *goes_on;
+  assert_int_equal(tkn_redis_new(&goes_on, &o, NULL, 0), TKN_OK);
+  tkn_store st;
+  tkn_redis_store(r, &st);
+  char k[128], err[256];
+  size_t kl = K(k, "amnesia");
+  int64_t amt[1] = {900}, lim[1] = {1000}, used[1];
+  int32_t dup;
+  assert_int_equal(st.commit(r, k, kl, "spent", 1, amt, 3600, 0, used, &dup, err, sizeof err),
+                   TKN_OK);
+  assert_int_equal(tkn_redis_ping(goes_on), TKN_OK);
+  /* the fixture's server has no persistence: a restart forgets the 900 */
+  assert_int_equal(tr_ctl("kill"), 0);
+  assert_int_equal(tr_ctl("start"), 0);
+  assert_int_equal(st.reserve(r, k, kl, "more", 1, amt, lim, 60000, 0, used, err, sizeof err),
+                   TKN_ERR_STATE);
+  assert_non_null(strstr(err, "lost its state"));
+  assert_int_equal(tkn_redis_ping(r), TKN_ERR_STATE);
+  assert_int_equal(tkn_redis_state_losses(r), 1);
+  assert_int_equal(tkn_redis_accept_state_loss(r), TKN_OK);
+  assert_int_equal(st.reserve(r, k, kl, "more", 1, amt, lim, 60000, 0, used, err, sizeof err),
+                   TKN_OK);
+  /* CONTINUE: goes on, and counts it */
+  assert_int_equal(tkn_redis_ping(goes_on), TKN_OK);
+  assert_int_equal(tkn_redis_state_losses(goes_on), 1);
+  tkn_redis_free(goes_on);
+  tkn_redis_free(r);
 }
 
 static void an_unreachable_server_is_unavailable_with_its_address(void **state) {
@@ -740,7 +1114,15 @@ int main(void) {
       cmocka_unit_test_setup_teardown(scripts_run_after_the_server_forgot_them, setup, teardown),
       cmocka_unit_test_setup_teardown(get_and_set_with_a_ttl, setup, teardown),
       cmocka_unit_test_setup_teardown(add_counts_once_per_id_and_read_returns_totals, setup, teardown),
-      cmocka_unit_test_setup_teardown(amounts_lua_cannot_hold_exactly_are_refused, setup, teardown),
+      cmocka_unit_test_setup_teardown(amounts_are_exact_up_to_int64, setup, teardown),
+      cmocka_unit_test_setup_teardown(a_ten_thousand_dollar_daily_budget_works, setup, teardown),
+      cmocka_unit_test_setup_teardown(a_budget_named_like_a_day_has_counters_of_its_own, setup, teardown),
+      cmocka_unit_test_setup_teardown(prefixes_and_keys_do_not_run_together, setup, teardown),
+      cmocka_unit_test_setup_teardown(a_wrong_password_is_an_auth_error_not_an_outage, setup, teardown),
+      cmocka_unit_test_setup_teardown(an_acl_user_works_within_its_keys_and_is_refused_outside, setup, teardown),
+      cmocka_unit_test_setup_teardown(a_database_number_keeps_data_apart, setup, teardown),
+      cmocka_unit_test_setup_teardown(a_frozen_server_fails_each_call_by_its_deadline_without_queueing, setup, teardown),
+      cmocka_unit_test_setup_teardown(a_lost_reserve_reply_does_not_hold_capacity_for_the_lease, setup, teardown),
       cmocka_unit_test(an_unreachable_server_is_unavailable_with_its_address),
       cmocka_unit_test_setup_teardown(a_reconnect_follows_a_dropped_connection, setup, teardown),
       cmocka_unit_test_setup_teardown(two_workers_share_one_budget, setup, teardown),
@@ -755,6 +1137,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(two_meters_add_up_in_the_store, setup, teardown),
       cmocka_unit_test_setup_teardown(meter_records_the_store_missed_are_sent_once_later, setup, teardown),
       cmocka_unit_test_setup_teardown(meter_shared_stats_needs_a_store, setup, teardown),
+      cmocka_unit_test_setup_teardown(a_server_that_lost_its_state_is_refused_until_accepted, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -263,7 +263,9 @@ TKN_AGENT_MAX_CALLS = 16
 TKN_AGENT_OPTIONS_VERSION = 1
 TKN_AGENT_TURN_OPTIONS_VERSION = 1
 TKN_AGENT_STATS_VERSION = 1
-TKN_REDIS_OPTIONS_VERSION = 1
+TKN_REDIS_OPTIONS_VERSION = 2
+TKN_REDIS_STATE_LOSS_FAIL = 0
+TKN_REDIS_STATE_LOSS_CONTINUE = 1
 
 # ---- structs ----
 class tkn_error(Structure):
@@ -968,6 +970,19 @@ tkn_redis_options._fields_ = [
     ('command_timeout_ms', c_int64),
     ('retries', c_uint32),
     ('retry_delay_ms', c_uint32),
+    ('user', c_char_p),
+    ('user_len', c_size_t),
+    ('db', c_uint32),
+    ('pool_size', c_uint32),
+    ('call_timeout_ms', c_int64),
+    ('on_state_loss', c_uint32),
+    ('tls', c_uint32),
+    ('tls_ca_file', c_char_p),
+    ('tls_cert_file', c_char_p),
+    ('tls_key_file', c_char_p),
+    ('tls_server_name', c_char_p),
+    ('tls_no_verify', c_uint32),
+    ('reserved0', c_uint32),
 ]
 
 # ---- functions: name -> (restype, argtypes, header) ----
@@ -1293,6 +1308,8 @@ REDIS_FUNCTIONS = {
     'tkn_redis_store': (c_int, [c_void_p, POINTER(tkn_store)], 'redis.h'),
     'tkn_redis_ping': (c_int, [c_void_p], 'redis.h'),
     'tkn_redis_reconnects': (c_uint64, [c_void_p], 'redis.h'),
+    'tkn_redis_accept_state_loss': (c_int, [c_void_p], 'redis.h'),
+    'tkn_redis_state_losses': (c_uint64, [c_void_p], 'redis.h'),
     'tkn_redis_errmsg': (c_size_t, [c_void_p, c_char_p, c_size_t], 'redis.h'),
 }
 

@@ -183,9 +183,11 @@ class RedisStore(Handle):
 
     def __init__(self, host: Optional[Text] = None, port: Optional[int] = None,
                  prefix: Optional[Text] = None, password: Optional[Text] = None,
-                 **opts: int) -> None:
+                 user: Optional[Text] = None, **opts: Any) -> None:
+        """opts: the other fields of tkn_redis_options by name (db, pool_size,
+        call_timeout_ms, on_state_loss, tls, tls_ca_file, ...)."""
         r = redis_lib()
-        h, p, pw = enc(host), enc(prefix), enc(password)
+        h, p, pw, u = enc(host), enc(prefix), enc(password), enc(user)
         o = ffi.tkn_redis_options()
         check(r.tkn_redis_options_init(ctypes.byref(o), ffi.TKN_REDIS_OPTIONS_VERSION))
         if port is not None:
@@ -196,10 +198,12 @@ class RedisStore(Handle):
             o.prefix, o.prefix_len = p, len(p)
         if pw:
             o.password, o.password_len = pw, len(pw)
+        if u:
+            o.user, o.user_len = u, len(u)
         for k, v in opts.items():
             if not hasattr(ffi.tkn_redis_options, k):
                 raise TypeError("unknown option %r" % k)
-            setattr(o, k, v)
+            setattr(o, k, enc(v) if isinstance(v, str) else v)
         out, buf = ctypes.c_void_p(), errbuf()
         check(r.tkn_redis_new(ctypes.byref(out), ctypes.byref(o), buf, ctypes.sizeof(buf)),
               lambda: buf.value.decode())
@@ -223,6 +227,15 @@ class RedisStore(Handle):
     @property
     def reconnects(self) -> int:
         return self._r.tkn_redis_reconnects(self)
+
+    @property
+    def state_losses(self) -> int:
+        """Times the server was found to have lost its state (its epoch)."""
+        return self._r.tkn_redis_state_losses(self)
+
+    def accept_state_loss(self) -> None:
+        """Serve calls again after StateError: the spend counted before is gone."""
+        check(self._r.tkn_redis_accept_state_loss(self), self._msg)
 
     def _c(self) -> Tuple[ffi.tkn_store, List[Any]]:
         t = ffi.tkn_store()
