@@ -3,6 +3,7 @@
  * only then touches the conversation, so a failed call leaves it as it was. */
 #include <string.h>
 
+#include "conv_count.h"
 #include "conv_internal.h"
 
 static const char *const g_role_names[] = {"system", "developer", "user", "assistant", "tool"};
@@ -40,6 +41,31 @@ void tki_msg_touch(tki_msg *m) {
   tki_free(m->joined);
   m->joined = NULL;
   m->joined_len = 0;
+}
+
+/* ---- for counting (conv_count.h) ---- */
+
+int tki_conv_count_get(const tkn_conv *conv, size_t i, uint64_t tok_id, const int32_t key[4],
+                       int64_t *count) {
+  const tki_msg *m = &conv->msgs[i];
+  if (!m->cache_ok || m->cache_tok != tok_id || memcmp(m->cache_opts, key, sizeof m->cache_opts))
+    return 0;
+  *count = m->cache_val;
+  return 1;
+}
+
+void tki_conv_count_put(tkn_conv *conv, size_t i, uint64_t tok_id, const int32_t key[4],
+                        int64_t count) {
+  tki_msg *m = &conv->msgs[i];
+  m->cache_ok = 1;
+  m->cache_tok = tok_id;
+  memcpy(m->cache_opts, key, sizeof m->cache_opts);
+  m->cache_val = count;
+}
+
+int tki_conv_fail(tkn_conv *conv, int status, const char *text) {
+  tki_copy_err(conv->err, sizeof conv->err, text);
+  return status;
 }
 
 void tki_msg_free(tki_msg *m) {

@@ -1,5 +1,6 @@
 /* The conversation's internal representation, shared by the conv part's
- * reader, writer and accessors and by the tokenizer's counting code.
+ * reader, writer and accessors only (other parts use conv.h, and the
+ * tokenizer's counting conv_count.h).
  *
  * Every string is owned, NUL-terminated and carries its length.  Fields that
  * tokenomy does not model are kept as cJSON values ("extra"), tagged with the
