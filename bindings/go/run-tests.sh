@@ -19,8 +19,15 @@ export PKG_CONFIG_PATH="$build/meson-uninstalled${PKG_CONFIG_PATH:+:$PKG_CONFIG_
 export LD_LIBRARY_PATH="$build:$build/src/redis${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 export GOCACHE="$build/go/cache" GOPATH="$build/go/path"
 export GOFLAGS="${GOFLAGS:-} -mod=mod" GO111MODULE=on GOPROXY=off CGO_ENABLED=1
-# cgocheck=2 checks every pointer that crosses to C; -race the goroutine tests
-export GODEBUG=cgocheck=2
+# cgocheck=2 checks every pointer that crosses to C; -race the goroutine tests.
+# Go 1.21 moved it from run time (GODEBUG) to build time (GOEXPERIMENT), and
+# from Go 1.23 the run-time form aborts every program, so pick by version.
+gominor=$(go env GOVERSION | sed -n 's/^go1\.\([0-9]*\).*/\1/p')
+if [ "${gominor:-0}" -ge 21 ]; then
+  export GOEXPERIMENT="${GOEXPERIMENT:+$GOEXPERIMENT,}cgocheck2"
+else
+  export GODEBUG=cgocheck=2
+fi
 unset TOKENOMY_LIBRARY TKN_REDIS_PORT
 mkdir -p "$GOCACHE" "$GOPATH"
 race=""
