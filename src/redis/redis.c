@@ -274,7 +274,10 @@ struct tkn_redis {
 
 /* ---- errors ---- */
 
-static void set_err(tkn_redis *r, const char *text, char *err, size_t errlen) {
+/* One line: a server's error text may hold control bytes (a lone '\n'). */
+static void set_err(tkn_redis *r, char *text, char *err, size_t errlen) {
+  for (char *p = text; *p; p++)
+    if ((unsigned char)*p < 0x20 || *p == 0x7f) *p = ' ';
   pthread_mutex_lock(&r->errmu);
   snprintf(r->err, sizeof r->err, "%s", text);
   pthread_mutex_unlock(&r->errmu);
@@ -1068,7 +1071,7 @@ static int st_commit(void *user, const char *key, size_t key_len, const char *id
   freeReplyObject(rep);
   if (rc != TKN_OK) return rc;
   if (used) memcpy(used, out + 1, n * sizeof *used);
-  if (duplicate) *duplicate = (int32_t)out[0];
+  if (duplicate) *duplicate = out[0] != 0;
   return TKN_OK;
 }
 
@@ -1211,7 +1214,7 @@ static int st_add(void *user, const char *key, size_t key_len, const char *id, u
   freeReplyObject(rep);
   if (rc != TKN_OK) return rc;
   if (totals) memcpy(totals, out + 1, n * sizeof *totals);
-  if (duplicate) *duplicate = (int32_t)out[0];
+  if (duplicate) *duplicate = out[0] != 0;
   return TKN_OK;
 }
 

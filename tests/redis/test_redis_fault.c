@@ -28,6 +28,7 @@ typedef struct result {
   int64_t tokens, money;
   int64_t granted, refused, unavailable, commit_retries, bad_text, pending_seen, pending_left;
   uint64_t reconnects;
+  uint64_t state_losses; /* persistence on: a restart must not read as a loss */
 } result;
 
 static tkn_budget *make_budget(tkn_redis *r, const char *key, int fallback, tkn_store *st) {
@@ -139,6 +140,7 @@ static void worker(int id, int fallback, const char *key, int stop_fd, int out_f
   for (int i = 0; i < 500 && tkn_budget_shared_flush(b) != TKN_OK; i++) tr_sleep_ms(10);
   res.pending_left = (int64_t)tkn_budget_shared_pending(b) + nopen;
   res.reconnects = tkn_redis_reconnects(r);
+  res.state_losses = tkn_redis_state_losses(r);
   if (write(out_fd, &res, sizeof res) != (ssize_t)sizeof res) _exit(3);
   tkn_budget_free(b);
   tkn_redis_free(r);
@@ -211,6 +213,7 @@ int main(void) {
     sum.pending_seen += w.pending_seen;
     sum.pending_left += w.pending_left;
     sum.reconnects += w.reconnects;
+    sum.state_losses += w.state_losses;
     if (w.unavailable) closed_unavailable += w.unavailable;
     if (w.pending_seen) fallback_pending_seen += w.pending_seen;
   }
@@ -257,6 +260,11 @@ int main(void) {
   }
   if (sum.reconnects == 0) {
     printf("FAIL: no worker reconnected\n");
+    failures++;
+  }
+  if (sum.state_losses != 0) {
+    printf("FAIL: a restart with persistence read as a lost state %" PRIu64 " times\n",
+           sum.state_losses);
     failures++;
   }
   tkn_budget_free(b);
