@@ -891,7 +891,6 @@ static int make_bpe(tkn_tokenizer **out, const tkn_ranks_options *o, char *errbu
     rc = tki_err(err, TKN_ERR_NOMEM, "tokenizer: out of memory");
     goto fail;
   }
-  tki_pretok_init();
   int cl = o->flavor == TKN_BPE_CL100K;
   b->pattern = cl ? TKI_PAT_CL100K : TKI_PAT_O200K;
   b->special_default = o->special;

@@ -17,14 +17,13 @@
 size_t tki_pretok_next(int pattern, const uint8_t *s, size_t len, size_t pos);
 /* The same without the shortcut for ASCII words: for tests. */
 size_t tki_pretok_next_slow(int pattern, const uint8_t *s, size_t len, size_t pos);
-/* Build the scanner's class table once per process (thread-safe; call it
- * before the first tki_pretok_next: every BPE tokenizer's constructor does). */
-void tki_pretok_init(void);
-/* The scanner's class bits of a code point: computed from utf8proc, and
- * through the table (after tki_pretok_init); for tests, which check that the
- * two agree on every code point. */
+/* The scanner's class bits of a code point (0 beyond U+10FFFF): for tests. */
 unsigned tki_pretok_class(uint32_t cp);
-unsigned tki_pretok_class_fast(uint32_t cp);
+/* The generated class table (unicode_classes.c, from ucd.lock's Unicode
+ * version): tki_ucd_stage2[tki_ucd_stage1[cp >> 8] << 8 | (cp & 0xFF)]. */
+extern const char tki_ucd_version[];
+extern const uint8_t tki_ucd_stage1[0x1100];
+extern const uint8_t tki_ucd_stage2[];
 
 /* One slot of the open-addressing table (32 bytes, two per cache line).  The
  * first 16 bytes of the token live in the slot, so a token of up to 16 bytes

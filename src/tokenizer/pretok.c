@@ -13,15 +13,13 @@
  *   | [^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]+[\p{Ll}\p{Lm}\p{Lo}\p{M}]*(?i:'s|...)?
  *   | \p{N}{1,3} | ' '?[^\s\p{L}\p{N}]+[\r\n/]* | \s*[\r\n]+ | \s+(?!\S) | \s+
  *
- * \s is Unicode White_Space (Rust regex), the letter, number and mark classes
- * come from utf8proc's general categories, and (?i:'s) also matches "'S" and
- * "'ſ" (U+017F folds to s). */
-#include <pthread.h>
-#include <utf8proc.h>
-
+ * \s is Unicode White_Space (Rust regex), \p{L}, \p{N} and \p{M} are general
+ * categories, all of the Unicode version tiktoken's regex engine is built with
+ * (ucd.lock; the table is generated into unicode_classes.c), and (?i:'s) also
+ * matches "'S" and "'ſ" (U+017F folds to s). */
 #include "bpe_internal.h"
 
-/* Character classes, as bits. */
+/* Character classes, as bits (gen-unicode.py writes the same values). */
 enum {
   C_L = 1u << 0,  /* \p{L} */
   C_N = 1u << 1,  /* \p{N} */
@@ -35,30 +33,6 @@ enum {
 /* [^\r\n\p{L}\p{N}] */
 #define C_PREFIX(c) (!((c) & (C_L | C_N | C_NL)))
 
-static int is_white_space(uint32_t cp) {
-  return (cp >= 0x09 && cp <= 0x0D) || cp == 0x20 || cp == 0x85 || cp == 0xA0 || cp == 0x1680 ||
-         (cp >= 0x2000 && cp <= 0x200A) || cp == 0x2028 || cp == 0x2029 || cp == 0x202F ||
-         cp == 0x205F || cp == 0x3000;
-}
-
-static unsigned class_of_cp(uint32_t cp) {
-  if (is_white_space(cp)) return C_WS | ((cp == '\r' || cp == '\n') ? C_NL : 0);
-  switch (utf8proc_category((utf8proc_int32_t)cp)) {
-  case UTF8PROC_CATEGORY_LU:
-  case UTF8PROC_CATEGORY_LT: return C_L | C_UP;
-  case UTF8PROC_CATEGORY_LL: return C_L | C_LO;
-  case UTF8PROC_CATEGORY_LM:
-  case UTF8PROC_CATEGORY_LO: return C_L | C_UP | C_LO;
-  case UTF8PROC_CATEGORY_MN:
-  case UTF8PROC_CATEGORY_MC:
-  case UTF8PROC_CATEGORY_ME: return C_UP | C_LO;
-  case UTF8PROC_CATEGORY_ND:
-  case UTF8PROC_CATEGORY_NL:
-  case UTF8PROC_CATEGORY_NO: return C_N;
-  default: return 0;
-  }
-}
-
 /* The classes of ASCII, as a table built at compile time. */
 #define A1(c) (((c) == '\r' || (c) == '\n') ? (C_WS | C_NL) \
   : (((c) >= 0x09 && (c) <= 0x0D) || (c) == ' ') ? C_WS \
@@ -70,22 +44,13 @@ static unsigned class_of_cp(uint32_t cp) {
 #define A64(c) A16(c), A16(c + 16), A16(c + 32), A16(c + 48)
 static const uint8_t k_ascii[128] = {A64(0), A64(64)};
 
-/* The classes of the Basic Multilingual Plane (code points below 0x10000),
- * one byte each (64 KB), computed once from utf8proc by tki_pretok_init so
- * that the scanner never calls utf8proc for BMP text; the other planes are
- * rare and are classified by class_of_cp. */
-static uint8_t g_bmp[0x10000];
-static pthread_once_t g_bmp_once = PTHREAD_ONCE_INIT;
-
-static void bmp_fill(void) {
-  for (uint32_t cp = 0; cp < 0x10000; cp++) g_bmp[cp] = (uint8_t)class_of_cp(cp);
+/* The class of any code point (< 0x110000), from the generated table: const
+ * data, used where it lies (nothing is computed when a tokenizer is made). */
+static inline unsigned class_of_cp(uint32_t cp) {
+  return tki_ucd_stage2[(uint32_t)tki_ucd_stage1[cp >> 8] << 8 | (cp & 0xFF)];
 }
 
-void tki_pretok_init(void) { pthread_once(&g_bmp_once, bmp_fill); }
-
-unsigned tki_pretok_class(uint32_t cp) { return class_of_cp(cp); }
-
-unsigned tki_pretok_class_fast(uint32_t cp) { return cp < 0x10000 ? g_bmp[cp] : class_of_cp(cp); }
+unsigned tki_pretok_class(uint32_t cp) { return cp < 0x110000 ? class_of_cp(cp) : 0; }
 
 /* Class of the code point at s[i] (i < len); *next gets the position after it. */
 static inline unsigned cls_at(const uint8_t *s, size_t len, size_t i, size_t *next) {
@@ -97,11 +62,12 @@ static inline unsigned cls_at(const uint8_t *s, size_t len, size_t i, size_t *ne
   (void)len;
   if (b < 0xE0) {
     *next = i + 2;
-    return g_bmp[(uint32_t)(b & 0x1F) << 6 | (s[i + 1] & 0x3F)];
+    return class_of_cp((uint32_t)(b & 0x1F) << 6 | (s[i + 1] & 0x3F));
   }
   if (b < 0xF0) {
     *next = i + 3;
-    return g_bmp[(uint32_t)(b & 0x0F) << 12 | (uint32_t)(s[i + 1] & 0x3F) << 6 | (s[i + 2] & 0x3F)];
+    return class_of_cp((uint32_t)(b & 0x0F) << 12 | (uint32_t)(s[i + 1] & 0x3F) << 6 |
+                       (s[i + 2] & 0x3F));
   }
   *next = i + 4;
   return class_of_cp((uint32_t)(b & 0x07) << 18 | (uint32_t)(s[i + 1] & 0x3F) << 12 |
