@@ -44,6 +44,7 @@ int cmd_cache_sim(int argc, char **argv);
 int cmd_batch(int argc, char **argv);
 int cmd_validate(int argc, char **argv);
 int cmd_cost(int argc, char **argv);
+int cmd_prices(int argc, char **argv);
 int cmd_simulate(int argc, char **argv);
 int cmd_replay(int argc, char **argv);
 int cmd_report(int argc, char **argv);

@@ -3,6 +3,7 @@
  * JSON or a table to standard output, and fails with one line on stderr. */
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "cli.h"
 
@@ -941,7 +942,11 @@ static const char COST_HELP[] =
     "\n"
     "The exact cost of one call: the provider's usage object (OpenAI, Anthropic or\n"
     "Gemini shape, or a whole response holding it) priced for model M from the\n"
-    "built-in table or a LiteLLM price file.  --batch prices it at the batch rate.\n";
+    "built-in table or a LiteLLM price file.  --batch prices it at the batch rate.\n"
+    "priced_as names the table entry that priced the call (lookup is exact, or one\n"
+    "of the rules in prices.h; never another model or provider).  Entries of the\n"
+    "file that cannot load are skipped and counted on stderr (`tokenomy prices\n"
+    "check FILE` lists them); a skipped model is an error, never priced otherwise.\n";
 
 int cmd_cost(int argc, char **argv) {
   const char *model = NULL, *file = NULL, *prices_file = NULL;
@@ -974,6 +979,9 @@ int cmd_cost(int argc, char **argv) {
     int rc = tkn_prices_load(&prices, pt, pl, &po, err, sizeof err);
     free(pt);
     if (rc) return cli_fail("cost", "%s: %s", prices_file, err);
+    if (tkn_prices_skipped(prices))
+      fprintf(stderr, "tokenomy cost: %s: %zu entries skipped (tokenomy prices check lists them)\n",
+              prices_file, tkn_prices_skipped(prices));
   } else {
     tkn_prices_new_default(&prices);
   }
@@ -991,8 +999,19 @@ int cmd_cost(int argc, char **argv) {
     status = cli_fail("cost", "usage: %s", err);
   } else {
     tkn_cost c = TKN_COST_INIT;
-    rc = tkn_prices_cost(prices, model, strlen(model), &u, &c);
-    if (rc) {
+    tkn_model_price mp = TKN_MODEL_PRICE_INIT;
+    rc = tkn_prices_lookup(prices, model, strlen(model), &mp);
+    if (rc == TKN_OK) rc = tkn_prices_compute(&mp, &u, &c);
+    const char *why = NULL;
+    for (size_t i = 0; rc == TKN_ERR_UNSUPPORTED && !why && i < tkn_prices_skipped(prices); i++) {
+      const char *key = NULL, *reason = NULL;
+      tkn_prices_skipped_at(prices, i, &key, &reason);
+      if (key && reason && strcasecmp(key, model) == 0) why = reason;
+    }
+    if (rc == TKN_ERR_UNSUPPORTED) {
+      status = cli_fail("cost", "model '%s' was skipped when the price table loaded%s%s", model,
+                        why ? ": " : "", why ? why : "");
+    } else if (rc) {
       status = cli_fail("cost", "%s", rc == TKN_ERR_NOT_FOUND
                                           ? (batch ? "the model is not in the price table, or has no batch price"
                                                    : "the model is not in the price table")
@@ -1001,6 +1020,7 @@ int cmd_cost(int argc, char **argv) {
       char a[48];
       cJSON *o = cJSON_CreateObject();
       cJSON_AddStringToObject(o, "model", model);
+      cJSON_AddStringToObject(o, "priced_as", mp.name ? mp.name : "");
       cJSON_AddNumberToObject(o, "input_tokens", (double)u.input_tokens);
       cJSON_AddNumberToObject(o, "cache_read_tokens", (double)u.cache_read_tokens);
       cJSON_AddNumberToObject(o, "cache_write_tokens",
@@ -1008,6 +1028,7 @@ int cmd_cost(int argc, char **argv) {
       cJSON_AddNumberToObject(o, "output_tokens", (double)u.output_tokens);
       cJSON_AddNumberToObject(o, "reasoning_tokens", (double)u.reasoning_tokens);
       cJSON_AddBoolToObject(o, "batch", (c.flags & TKN_COST_BATCH) != 0);
+      cJSON_AddBoolToObject(o, "tier", (c.flags & TKN_COST_TIER) != 0);
       cJSON_AddStringToObject(o, "input_usd", cli_usd(c.input, 12, a, sizeof a));
       cJSON_AddStringToObject(o, "cache_read_usd", cli_usd(c.cache_read, 12, a, sizeof a));
       cJSON_AddStringToObject(o, "cache_write_usd", cli_usd(c.cache_write, 12, a, sizeof a));
@@ -1016,8 +1037,9 @@ int cmd_cost(int argc, char **argv) {
       if (json) {
         print_json(o);
       } else {
-        const char *keys[] = {"input_usd", "cache_read_usd", "cache_write_usd", "output_usd", "total_usd"};
-        for (int k = 0; k < 5; k++)
+        const char *keys[] = {"priced_as", "input_usd", "cache_read_usd", "cache_write_usd",
+                              "output_usd", "total_usd"};
+        for (int k = 0; k < 6; k++)
           printf("%-16s %s\n", keys[k], cJSON_GetObjectItem(o, keys[k])->valuestring);
       }
       cJSON_Delete(o);

@@ -22,6 +22,7 @@ static const char USAGE[] =
     "  batch join  join batch result files and cost them at batch prices\n"
     "  validate    validate a JSON document against a JSON Schema\n"
     "  cost        the exact cost of a call from a model and a usage object\n"
+    "  prices check  what a LiteLLM price file loads as: skipped keys, unmodelled fields\n"
     "  simulate    replay a workload of agent workflows: naive vs optimised\n"
     "  replay      what each context strategy would cost on recorded conversations\n"
     "  report      render a meter export as a table or an HTML page\n"
@@ -166,7 +167,7 @@ int main(int argc, char **argv) {
     int (*fn)(int, char **);
   } cmds[] = {{"count", cmd_count},       {"prune", cmd_prune},       {"route", cmd_route},
               {"assemble", cmd_assemble}, {"cache-sim", cmd_cache_sim}, {"batch", cmd_batch},
-              {"validate", cmd_validate}, {"cost", cmd_cost},         {"simulate", cmd_simulate},
+              {"validate", cmd_validate}, {"cost", cmd_cost},         {"prices", cmd_prices},         {"simulate", cmd_simulate},
               {"replay", cmd_replay},
               {"report", cmd_report}};
   for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++)

@@ -49,6 +49,7 @@ static int mul128(i128 a, i128 b, i128 *out) { return __builtin_mul_overflow(a, 
 
 /* *acc += x, exactly; TKN_ERR_OVERFLOW if a 128-bit step would overflow. */
 static int frac_add(frac *acc, frac x) {
+  if (acc->den <= 0 || x.den <= 0) return TKN_ERR_INVALID; /* never: denominators are > 0 */
   i128 g = gcd128(acc->den, x.den), l, a, b;
   if (mul128(acc->den / g, x.den, &l) || mul128(acc->num, l / acc->den, &a) ||
       mul128(x.num, l / x.den, &b) || __builtin_add_overflow(a, b, &acc->num))

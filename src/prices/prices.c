@@ -315,6 +315,7 @@ static int walk_object(scan *sc, const cJSON *obj, member_fn fn, entry_read *r, 
 typedef struct range_read {
   int64_t lo;
   int has_range;
+  int by_results; /* priced by search results ("max_results_range"), not tokens */
   uint32_t has;
   int64_t v[N_KINDS];
 } range_read;
@@ -331,6 +332,10 @@ static int range_member(entry_read *r, const cJSON *f, const scan *sc, size_t v0
                      r->model);
     rr->lo = (int64_t)lo->valuedouble;
     rr->has_range = 1;
+    return TKN_OK;
+  }
+  if (strcmp(f->string, "max_results_range") == 0) {
+    rr->by_results = 1;
     return TKN_OK;
   }
   const field_def *fd = field_named(f->string, strlen(f->string));
@@ -368,6 +373,12 @@ static int read_tiered_pricing(entry_read *r, const cJSON *arr, const scan *oute
     range_read rr = {0};
     int rc = walk_object(&sc, el, range_member, r, &rr, err);
     if (rc != TKN_OK) return rc;
+    if (!rr.has_range && rr.by_results) {
+      /* search pricing by result count: not a token price */
+      if (note_unmodelled(r->p, "tiered_pricing.max_results_range", r->model) != TKN_OK)
+        return tki_err(err, TKN_ERR_NOMEM, "prices: out of memory");
+      continue;
+    }
     if (!rr.has_range)
       return tki_err(err, TKN_ERR_SCHEMA, "prices: model \"%s\": a tiered_pricing entry has no range",
                      r->model);
@@ -377,9 +388,9 @@ static int read_tiered_pricing(entry_read *r, const cJSON *arr, const scan *oute
         memcpy((char *)&r->price + k_fields[k].offset, &rr.v[k], sizeof rr.v[k]);
         r->price.has |= k_fields[k].bit;
       } else {
-        tkn_price_tier *t;
+        tkn_price_tier *t = NULL;
         if ((rc = tier_at(&r->price, rr.lo, r->model, &t, err)) != TKN_OK) return rc;
-        set_tier_price(t, k, rr.v[k]);
+        if (t) set_tier_price(t, k, rr.v[k]);
       }
     }
   }
@@ -413,10 +424,10 @@ static int entry_member(entry_read *r, const cJSON *f, const scan *sc, size_t v0
   int64_t threshold;
   if ((fd = tier_field(name, &threshold))) {
     int64_t v;
-    tkn_price_tier *t;
+    tkn_price_tier *t = NULL;
     int rc = read_number(name, 1, f, text, n, r->model, &v, err);
     if (rc == TKN_OK) rc = tier_at(&r->price, threshold, r->model, &t, err);
-    if (rc == TKN_OK) set_tier_price(t, fd->kind, v);
+    if (rc == TKN_OK && t) set_tier_price(t, fd->kind, v);
     return rc;
   }
   if (is_money_field(name) && note_unmodelled(r->p, name, r->model) != TKN_OK)

@@ -1,8 +1,12 @@
-/* Helper of the genai-prices conformance test: reads lines
- *   FORMAT<TAB>MODEL<TAB>RESPONSE-JSON
- * (FORMAT: chat, responses, anthropic or gemini) from stdin and prints, per
- * line, the normalised usage and its cost from the built-in price table as
- * one JSON object (or {"rc": N} on failure). */
+/* Helper of the genai-prices conformance tests: reads lines
+ *   FORMAT<TAB>MODEL<TAB>JSON
+ * from stdin and prints, per line, the normalised usage, its cost, the entry
+ * that priced it and that entry's base rates as one JSON object (or
+ * {"rc": N} on failure).  FORMAT: chat, responses, anthropic or gemini (JSON
+ * is a provider response), or raw (JSON is {"input", "cache_read",
+ * "cache_write", "output"} token counts, input including the cache).  Prices
+ * come from the built-in table, or from the LiteLLM file given as argv[1]
+ * (loaded with skip_invalid). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,9 +21,29 @@ static uint32_t format_of(const char *s) {
   return TKN_USAGE_AUTO;
 }
 
-int main(void) {
+static int64_t num(const char *json, const char *key) {
+  char pat[64];
+  snprintf(pat, sizeof pat, "\"%s\":", key);
+  const char *p = strstr(json, pat);
+  return p ? strtoll(p + strlen(pat), NULL, 10) : 0;
+}
+
+static tkn_prices *load(const char *path) {
   tkn_prices *prices = NULL;
-  if (tkn_prices_new_default(&prices) != TKN_OK) return 1;
+  if (!path) return tkn_prices_new_default(&prices) == TKN_OK ? prices : NULL;
+  FILE *f = fopen(path, "rb");
+  if (!f) return NULL;
+  static char buf[1 << 23];
+  size_t n = fread(buf, 1, sizeof buf, f);
+  fclose(f);
+  tkn_prices_options o = TKN_PRICES_OPTIONS_INIT;
+  o.skip_invalid = 1;
+  return tkn_prices_load(&prices, buf, n, &o, NULL, 0) == TKN_OK ? prices : NULL;
+}
+
+int main(int argc, char **argv) {
+  tkn_prices *prices = load(argc > 1 ? argv[1] : NULL);
+  if (!prices) return 1;
   static char line[1 << 16];
   while (fgets(line, sizeof line, stdin)) {
     line[strcspn(line, "\n")] = '\0';
@@ -30,10 +54,20 @@ int main(void) {
     if (!json) return 2;
     *json++ = '\0';
     tkn_usage u = TKN_USAGE_INIT;
-    char err[256] = "";
-    int rc = tkn_usage_parse(&u, format_of(fmt), json, strlen(json), err, sizeof err);
+    int rc = TKN_OK;
+    if (!strcmp(fmt, "raw")) {
+      u.input_tokens = num(json, "input");
+      u.cache_read_tokens = num(json, "cache_read");
+      u.cache_write_5m_tokens = num(json, "cache_write");
+      u.output_tokens = num(json, "output");
+    } else {
+      char err[256] = "";
+      rc = tkn_usage_parse(&u, format_of(fmt), json, strlen(json), err, sizeof err);
+    }
     tkn_cost c = TKN_COST_INIT;
-    if (rc == TKN_OK) rc = tkn_prices_cost(prices, model, strlen(model), &u, &c);
+    tkn_model_price m = TKN_MODEL_PRICE_INIT;
+    if (rc == TKN_OK) rc = tkn_prices_lookup(prices, model, strlen(model), &m);
+    if (rc == TKN_OK) rc = tkn_prices_compute(&m, &u, &c);
     if (rc != TKN_OK) {
       printf("{\"rc\": %d}\n", rc);
       continue;
@@ -42,11 +76,15 @@ int main(void) {
     tkn_prices_format_usd(c.total, usd, sizeof usd, NULL);
     printf("{\"rc\": 0, \"input\": %lld, \"cache_read\": %lld, \"cache_write_5m\": %lld,"
            " \"cache_write_1h\": %lld, \"output\": %lld, \"reasoning\": %lld, \"cost\": %lld,"
-           " \"cost_usd\": \"%s\", \"tier\": %d}\n",
+           " \"cost_usd\": \"%s\", \"tier\": %d, \"priced_as\": \"%s\", \"has\": %u,"
+           " \"input_per_mtok\": %lld, \"output_per_mtok\": %lld, \"cache_read_per_mtok\": %lld,"
+           " \"cache_write_per_mtok\": %lld, \"tiers\": %u}\n",
            (long long)u.input_tokens, (long long)u.cache_read_tokens,
            (long long)u.cache_write_5m_tokens, (long long)u.cache_write_1h_tokens,
            (long long)u.output_tokens, (long long)u.reasoning_tokens, (long long)c.total, usd,
-           (c.flags & TKN_COST_TIER) != 0);
+           (c.flags & TKN_COST_TIER) != 0, m.name, m.has, (long long)m.input_per_mtok,
+           (long long)m.output_per_mtok, (long long)m.cache_read_per_mtok,
+           (long long)m.cache_write_5m_per_mtok, m.tier_count);
   }
   tkn_prices_free(prices);
   return 0;
