@@ -7,8 +7,9 @@ The headers are the contract: every TKN_API function, every struct that
 crosses the ABI, every function-pointer type and every integer/string macro
 becomes a declaration here, so the binding never restates (or drifts from)
 what the C side says.  The parser knows only the C subset the headers use
-(STYLE.md: fixed-width integers, opaque handles, plain structs, function
-pointers); anything else makes it fail loudly.  A unit test regenerates the
+(ARCHITECTURE.md, "Rules that keep the ABI stable": fixed-width integers,
+opaque handles, plain structs, function pointers); anything else makes it
+fail loudly.  A unit test regenerates the
 file and compares, so a header change without a regeneration is caught.
 """
 import os

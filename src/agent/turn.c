@@ -1,4 +1,4 @@
-/* One agent turn, as DESIGN.md draws it: budget, route, assemble, call,
+/* One agent turn, as ARCHITECTURE.md draws it: budget, route, assemble, call,
  * validate / retry / escalate, cascade, meter, commit.  Every decision is
  * written to the trace as it is taken. */
 #include <stdio.h>
