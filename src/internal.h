@@ -67,6 +67,14 @@ int tki_verr(char err[TKI_ERRLEN], int status, const char *fmt, va_list ap);
 /* Copy an error text into a caller's buffer (may be NULL / 0). */
 void tki_copy_err(char *dst, size_t dstlen, const char *src);
 
+/* ---- exact decimals ---- */
+/* Convert the decimal number text [s, s+len) (JSON number grammar: optional
+ * '-', digits, optional fraction, optional exponent) to value x 10^scale as
+ * an exact int64.  TKN_ERR_PARSE for text that is not such a number,
+ * TKN_ERR_UNSUPPORTED if the scaled value is not an integer, TKN_ERR_OVERFLOW
+ * if it leaves int64.  Never goes through a double (src/core/decimal.c). */
+int tki_decimal_scaled(const char *s, size_t len, int scale, int64_t *out);
+
 /* ---- growable byte buffer; always NUL-terminated when data != NULL ---- */
 typedef struct tki_buf {
   char *data;

@@ -25,7 +25,7 @@ type BudgetOptions struct {
 	Period                                     int32 // 0 none, 1 rolling, 2 day
 	HardTokens, SoftTokens, TurnTokens         int64
 	OutputTokens                               int64
-	HardMoney, SoftMoney, TurnMoney            int64
+	HardMoney, SoftMoney, TurnMoney            int64 // picodollars: MustUSD("2") is $2
 	PeriodSeconds, SliceSeconds, UTCOffsetSecs int64
 	// Clock in seconds since the epoch (nil: the system clock).
 	Clock func() int64
@@ -123,7 +123,7 @@ func (b *Budget) err(rc C.int) error {
 }
 
 // Amount is what a call may use or did use.
-type Amount struct{ InputTokens, OutputTokens, Money int64 }
+type Amount struct{ InputTokens, OutputTokens, Money int64 } // Money in picodollars
 
 func (a Amount) c() C.tkn_budget_amount {
 	return C.tkn_budget_amount{version: C.TKN_BUDGET_AMOUNT_VERSION,
@@ -177,11 +177,23 @@ func (b *Budget) Charge(a Amount) error {
 	return b.err(C.tkn_budget_charge(b.p, &ca))
 }
 
-// BudgetState is what a budget has and has left.
+// BudgetState is what a budget has and has left (money in picodollars).
 type BudgetState struct {
 	Level                                            string
 	TokensCommitted, TokensReserved, TokensRemaining int64
 	MoneyCommitted, MoneyReserved, MoneyRemaining    int64
+}
+
+// MoneyCommittedUSD is MoneyCommitted as exact decimal USD text.
+func (s BudgetState) MoneyCommittedUSD() string { return FormatUSD(s.MoneyCommitted) }
+
+// MoneyRemainingUSD is MoneyRemaining as exact decimal USD text, "" when
+// nothing along the chain limits money.
+func (s BudgetState) MoneyRemainingUSD() string {
+	if s.MoneyRemaining == Unlimited {
+		return ""
+	}
+	return FormatUSD(s.MoneyRemaining)
 }
 
 // Status is the budget's state along its parent chain.

@@ -12,7 +12,8 @@ import (
 	"unsafe"
 )
 
-// UnitsPerUSD: money is int64 picodollars (1e-12 USD).
+// UnitsPerUSD: money is int64 picodollars (1e-12 USD) in every part of
+// tokenomy, budgets included; ParseUSD, MustUSD and FormatUSD convert.
 const UnitsPerUSD int64 = 1000000000000
 
 // UsageFormat of provider usage JSON.
@@ -217,21 +218,34 @@ func (t *Prices) Cost(model string, u Usage) (Cost, error) {
 
 // FormatUSD writes picodollars as an exact decimal USD amount.
 func FormatUSD(units int64) string {
-	var buf [C.TKN_MONEY_USD_BUFLEN]C.char
-	C.tkn_prices_format_usd(C.int64_t(units), &buf[0], C.size_t(len(buf)), nil)
+	var buf [C.TKN_USD_BUFLEN]C.char
+	C.tkn_usd_format(C.int64_t(units), &buf[0], C.size_t(len(buf)), nil)
 	return C.GoString(&buf[0])
 }
 
-// ParseUSD reads a decimal USD amount into picodollars, exactly.
+// ParseUSD reads a decimal USD amount ("2", "$2", "0.003", "3e-06") into
+// picodollars, exactly: finer than 1e-12 USD or beyond the int64 range is an
+// error, never a rounded or wrapped number.
 func ParseUSD(text string) (int64, error) {
 	var out C.int64_t
 	p, n := cstr(text)
-	rc := C.tkn_prices_parse_usd(p, n, &out)
+	rc := C.tkn_usd_parse(p, n, &out)
 	runtime.KeepAlive(text)
 	if rc != 0 {
 		return 0, mkerr(rc, "bad USD amount \""+text+"\"", nil)
 	}
 	return int64(out), nil
+}
+
+// MustUSD is ParseUSD for amounts written in the program, such as a budget's
+// limit: BudgetOptions{HardMoney: tokenomy.MustUSD("2")} is $2.  It panics
+// on text that ParseUSD refuses.
+func MustUSD(text string) int64 {
+	v, err := ParseUSD(text)
+	if err != nil {
+		panic(err)
+	}
+	return v
 }
 
 // ---- meter ----

@@ -177,8 +177,8 @@ int main(int argc, char **argv) {
     }
     tkn_agent_stats st = TKN_AGENT_STATS_INIT;
     tkn_agent_result_stats(r, &st);
-    char usd[TKN_MONEY_USD_BUFLEN];
-    tkn_prices_format_usd(st.cost, usd, sizeof usd, NULL);
+    char usd[TKN_USD_BUFLEN];
+    tkn_usd_format(st.cost, usd, sizeof usd, NULL);
     printf("turn %d: %s\n", i, tkn_agent_result_content(r, NULL));
     printf("  finish=%s calls=%u failed=%u input=%lld cached=%lld output=%lld cost=%s USD\n",
            tkn_agent_result_finish_reason(r), st.calls, st.failed_calls,

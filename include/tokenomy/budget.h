@@ -5,9 +5,12 @@
  *  - a soft limit (passing it only changes the status, so the host economises),
  *  - a per-turn limit (the largest single call: input + output cap, and money),
  *  - an output limit (the largest output cap of one call).
- * Money is exact: int64 amounts in a unit the host chooses (tokenomy's
- * convention is micro-units: 1 USD = 1,000,000); sums are checked, an
- * overflow is reported (TKN_ERR_OVERFLOW) and changes nothing.
+ * Money is exact: int64 PICODOLLARS, the unit of every part (common.h:
+ * TKN_MONEY_UNITS_PER_USD = 10^12 per USD), so the costs the meter and the
+ * agent commit are in the same unit as the limits.  A $5 limit is
+ * 5 * TKN_MONEY_UNITS_PER_USD, or tkn_usd_parse("5", TKN_NUL_TERMINATED, &v).
+ * Sums are checked, an overflow is reported (TKN_ERR_OVERFLOW) and changes
+ * nothing.
  *
  * Protocol: reserve before a call (estimated input + output cap + the money
  * they could cost), then commit what the call really used, or release the
@@ -87,9 +90,9 @@ typedef struct tkn_budget_options {
   int64_t soft_tokens;       /* <= hard_tokens, or UNLIMITED for none */
   int64_t turn_tokens;       /* largest input + output cap of one call */
   int64_t output_tokens;     /* largest output cap of one call */
-  int64_t hard_money;
-  int64_t soft_money;        /* <= hard_money, or UNLIMITED for none */
-  int64_t turn_money;        /* largest money estimate of one call */
+  int64_t hard_money;        /* picodollars (10^12 per USD) */
+  int64_t soft_money;        /* picodollars, <= hard_money, or UNLIMITED for none */
+  int64_t turn_money;        /* picodollars: largest money estimate of one call */
   int64_t period_seconds;    /* ROLLING: window length, > 0 */
   int64_t slice_seconds;     /* ROLLING: granularity, divides period_seconds */
   int64_t utc_offset_seconds; /* DAY: local time = UTC + offset, |offset| < 86400 */
@@ -118,7 +121,7 @@ typedef struct tkn_budget_amount {
   uint32_t version;      /* TKN_BUDGET_AMOUNT_VERSION */
   int64_t input_tokens;
   int64_t output_tokens; /* the output cap when reserving */
-  int64_t money;
+  int64_t money;         /* picodollars */
 } tkn_budget_amount;
 #define TKN_BUDGET_AMOUNT_INIT { TKN_BUDGET_AMOUNT_VERSION, 0, 0, 0 }
 

@@ -116,6 +116,42 @@ TKN_API const tkn_error *tkn_error_last(void);
  * path "". */
 TKN_API void tkn_error_clear(void);
 
+/* ---- Lengths ------------------------------------------------------------
+ * Every (const char *text, size_t len) pair of the API takes either the byte
+ * length of the text (which need not be NUL-terminated and may hold NUL
+ * bytes) or TKN_NUL_TERMINATED, meaning "read up to the first NUL byte"
+ * (SQLite's -1 convention).  A name is never matched by a prefix: a length
+ * that cuts a name short names another string, which must match exactly. */
+#define TKN_NUL_TERMINATED ((size_t)-1)
+
+/* ---- Money ---------------------------------------------------------------
+ * Every amount of money in every part (prices, costs, the meter, budgets, the
+ * agent, the tool cache, the Redis adapter) is an int64_t count of
+ * PICODOLLARS: 1 USD = 10^12 units, so one unit is 1e-12 USD.  The range is
+ * +-9,223,372.036854775807 USD.  Sums and products are checked: a result
+ * that would leave int64 is TKN_ERR_OVERFLOW and changes nothing; nothing
+ * wraps and no floating point is used on the way. */
+#define TKN_MONEY_UNITS_PER_USD INT64_C(1000000000000)
+
+/* Read a decimal USD amount as picodollars, exactly: "2", "$2", "0.003",
+ * "-0.25", "-$0.25", "3e-06" (JSON number grammar, with an optional '$'
+ * before or after the minus sign; no spaces, no thousands separators).
+ * Nothing is rounded: an amount finer than 1e-12 USD is TKN_ERR_UNSUPPORTED,
+ * one beyond the int64 range TKN_ERR_OVERFLOW, other text TKN_ERR_PARSE,
+ * a NULL argument TKN_ERR_INVALID; *out is unchanged on failure (the reason
+ * in tkn_error_last()).
+ * len may be TKN_NUL_TERMINATED. */
+TKN_API int tkn_usd_parse(const char *text, size_t len, int64_t *out);
+
+/* Write `picodollars` as exact decimal USD with all 12 fractional digits
+ * ("0.003000000000", "-1.500000000000"; nothing is rounded), NUL-terminated,
+ * into buf; *written (if not NULL) gets the length without the NUL.
+ * TKN_USD_BUFLEN always suffices (INT64_MIN included); a smaller buffer that
+ * cannot hold the text is TKN_ERR_TOO_SMALL, a NULL buf TKN_ERR_INVALID.
+ * tkn_usd_parse reads the text back to the same value. */
+#define TKN_USD_BUFLEN 24
+TKN_API int tkn_usd_format(int64_t picodollars, char *buf, size_t buflen, size_t *written);
+
 /* ---- Memory --------------------------------------------------------------
  * One process-wide allocator serves the library and the cJSON it parses with.
  * Set it once, before any other tkn_ call; it may not change while any object

@@ -4,7 +4,7 @@
  * Each tkn_meter_record() adds one call to six aggregations ("dimensions"):
  * by workflow, model, task type, tenant, tier and routing reason, plus a
  * total.  Each aggregate keeps: calls, successes, tokens by kind, cost (exact
- * picodollars, see prices.h; failed calls cost money too), cost per successful
+ * picodollars, see common.h; failed calls cost money too), cost per successful
  * call, the cache hit rate as sum(cache_read) / sum(input) over the calls whose
  * provider reported its cache (calls that did not are counted apart, so "not
  * reported" never reads as a 0% hit rate), the validation pass rate over the

@@ -1,7 +1,8 @@
 /* tokenomy: model prices and the exact cost of a call.
  *
- * MONEY.  All money is an int64_t count of picodollars: 1 unit = 1e-12 USD
- * (TKN_MONEY_UNITS_PER_USD units make one dollar).  The range of one int64
+ * MONEY.  All money is an int64_t count of picodollars (common.h: 1 unit =
+ * 1e-12 USD, TKN_MONEY_UNITS_PER_USD units make one dollar; tkn_usd_parse and
+ * tkn_usd_format convert to and from USD text).  The range of one int64
  * value is +-9,223,372.036854775807 USD; a result that would leave it is
  * TKN_ERR_OVERFLOW, never a wrapped number.
  *
@@ -98,8 +99,6 @@
 extern "C" {
 #endif
 
-/* 1 money unit = 1e-12 USD (a picodollar). */
-#define TKN_MONEY_UNITS_PER_USD INT64_C(1000000000000)
 
 typedef struct tkn_prices tkn_prices;
 
@@ -268,18 +267,6 @@ TKN_API int tkn_prices_compute(const tkn_model_price *price, const tkn_usage *us
 /* tkn_prices_lookup + tkn_prices_compute. */
 TKN_API int tkn_prices_cost(const tkn_prices *prices, const char *model, size_t len,
                             const tkn_usage *usage, tkn_cost *out);
-
-/* Write `units` picodollars as an exact decimal USD amount with all 12
- * fractional digits ("0.000123450000", "-1.500000000000"), NUL-terminated,
- * into buf; *written (if not NULL) gets the length without the NUL.
- * TKN_ERR_TOO_SMALL if buflen is too small (TKN_MONEY_USD_BUFLEN always
- * suffices), TKN_ERR_INVALID for a NULL buf. */
-#define TKN_MONEY_USD_BUFLEN 24
-TKN_API int tkn_prices_format_usd(int64_t units, char *buf, size_t buflen, size_t *written);
-/* Parse a decimal USD amount ("12.5", "3e-06", "-0.25") into picodollars,
- * exactly.  TKN_ERR_PARSE for text that is not a JSON-style number,
- * TKN_ERR_UNSUPPORTED if finer than 1e-12, TKN_ERR_OVERFLOW beyond int64. */
-TKN_API int tkn_prices_parse_usd(const char *text, size_t len, int64_t *out);
 
 #ifdef __cplusplus
 }

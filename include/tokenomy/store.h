@@ -129,7 +129,7 @@ typedef struct tkn_budget_shared_options {
   const char *key;   /* the budget's name in the store, shared by the fleet; */
   size_t key_len;    /* 1..TKN_STORE_KEY_MAX - 32 bytes */
   int64_t fallback_tokens; /* >= 0; default 0 */
-  int64_t fallback_money;  /* >= 0; default 0 */
+  int64_t fallback_money;  /* picodollars, >= 0; default 0 */
   int64_t lease_ms;        /* an open reservation holds its amount this long; default 600000 */
   int64_t id_ttl_seconds;  /* commit ids are remembered this long; default 172800 */
 } tkn_budget_shared_options;

@@ -49,8 +49,8 @@ static void kv_num(turn *t, const char *k, double v) {
   tki_buf_printf(&t->trace, ",\"%s\":%.4f", k, v);
 }
 static void kv_usd(turn *t, const char *k, int64_t units) {
-  char usd[TKN_MONEY_USD_BUFLEN];
-  if (tkn_prices_format_usd(units, usd, sizeof usd, NULL) != TKN_OK) usd[0] = '\0';
+  char usd[TKN_USD_BUFLEN];
+  if (tkn_usd_format(units, usd, sizeof usd, NULL) != TKN_OK) usd[0] = '\0';
   kv_cstr(t, k, usd);
 }
 static void step_end(turn *t) {

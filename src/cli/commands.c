@@ -537,7 +537,7 @@ int cmd_cache_sim(int argc, char **argv) {
   tkn_prices_free(pr);
   if (price) {
     int64_t units = 0;
-    if (tkn_prices_parse_usd(price, strlen(price), &units) || units <= 0)
+    if (tkn_usd_parse(price, strlen(price), &units) || units <= 0)
       return USAGE_ERR("cache-sim", "--price-input: expected a positive USD amount, got '%s'", price);
     /* USD per million tokens -> picodollars per token (cacheplan.h) */
     o.price_input = units / 1000000 > 0 ? units / 1000000 : 1;

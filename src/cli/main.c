@@ -117,8 +117,8 @@ const char *cli_opt(int argc, char **argv, int *i, const char *name) {
 }
 
 const char *cli_usd(int64_t units, int digits, char *buf, size_t len) {
-  char full[TKN_MONEY_USD_BUFLEN];
-  if (tkn_prices_format_usd(units, full, sizeof full, NULL) != TKN_OK) {
+  char full[TKN_USD_BUFLEN];
+  if (tkn_usd_format(units, full, sizeof full, NULL) != TKN_OK) {
     snprintf(buf, len, "?");
     return buf;
   }

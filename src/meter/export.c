@@ -12,8 +12,8 @@ static const char *const k_json_dims[TKN_METER__DIMENSIONS] = {
     "by_workflow", "by_model", "by_task_type", "by_tenant", "by_tier", "by_routing_reason"};
 
 static void put_usd(tki_buf *b, int64_t units) {
-  char usd[TKN_MONEY_USD_BUFLEN];
-  tkn_prices_format_usd(units, usd, sizeof usd, NULL);
+  char usd[TKN_USD_BUFLEN];
+  tkn_usd_format(units, usd, sizeof usd, NULL);
   tki_buf_puts(b, usd);
 }
 

@@ -1,17 +1,10 @@
-/* Internals of the prices part: exact decimal conversion, the table layout,
+/* Internals of the prices part: the table layout,
  * and the built-in table text. */
 #ifndef TOKENOMY_PRICES_INTERNAL_H
 #define TOKENOMY_PRICES_INTERNAL_H
 
 #include "../internal.h"
 #include "tokenomy/prices.h"
-
-/* Convert the decimal number text [s, s+len) (JSON number grammar: optional
- * '-', digits, optional fraction, optional exponent) to value x 10^scale as
- * an exact int64.  TKN_ERR_PARSE for text that is not such a number,
- * TKN_ERR_UNSUPPORTED if the scaled value is not an integer, TKN_ERR_OVERFLOW
- * if it leaves int64.  Never goes through a double. */
-int tki_decimal_scaled(const char *s, size_t len, int scale, int64_t *out);
 
 typedef struct tki_price_entry {
   char *key;      /* lower-cased table key, NUL-terminated */

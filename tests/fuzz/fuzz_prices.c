@@ -16,12 +16,12 @@ static tkn_prices *g_default;
 
 static void fuzz_decimal(const char *s, size_t n) {
   int64_t v;
-  if (tkn_prices_parse_usd(s, n, &v) != TKN_OK) return;
-  char buf[TKN_MONEY_USD_BUFLEN];
+  if (tkn_usd_parse(s, n, &v) != TKN_OK) return;
+  char buf[TKN_USD_BUFLEN];
   size_t len;
-  if (tkn_prices_format_usd(v, buf, sizeof buf, &len) != TKN_OK) abort();
+  if (tkn_usd_format(v, buf, sizeof buf, &len) != TKN_OK) abort();
   int64_t back;
-  if (tkn_prices_parse_usd(buf, len, &back) != TKN_OK || back != v) abort();
+  if (tkn_usd_parse(buf, len, &back) != TKN_OK || back != v) abort();
 }
 
 static void fuzz_table(const char *s, size_t n, int skip) {

@@ -17,7 +17,7 @@ from ._core import (ERRORS, AuthError, BudgetError, CallbackError, CancelledErro
                     version, version_number)
 from .conv import Conversation, Tokenizer, ToolCall, count_options, encoding_for_model
 from .money import (Cost, Meter, ModelPrice, Percentiles, Prices, Stats, Usage, UNITS_PER_USD,
-                    format_usd, otel_provider, parse_usd)
+                    format_usd, otel_provider, parse_usd, to_usd, usd)
 from .route import (Cascade, Decision, Router, RouterBuilder, RetryStep, Schema, Task,
                     Validation, ValidationError, calibrate, fail_class_name, near_limit,
                     retry_next)

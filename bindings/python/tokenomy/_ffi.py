@@ -35,6 +35,9 @@ TKN_ERR_UNAVAILABLE = 18
 TKN_ERR_CANCELLED = 19
 TKN_ERR_AUTH = 20
 TKN_ERR__COUNT = 21
+TKN_NUL_TERMINATED = -1
+TKN_MONEY_UNITS_PER_USD = 1000000000000
+TKN_USD_BUFLEN = 24
 TKN_ALLOCATOR_VERSION = 1
 TKN_CONV_MAX_INPUT = 67108864
 TKN_CONV_MAX_DEPTH = 128
@@ -145,7 +148,6 @@ TKN_SCHEMA_RETRY_OPTIONS_VERSION = 1
 TKN_SCHEMA_RETRY_SAME_TIER = 1
 TKN_SCHEMA_RETRY_ESCALATE = 2
 TKN_SCHEMA_RETRY_GIVE_UP = 3
-TKN_MONEY_UNITS_PER_USD = 1000000000000
 TKN_PRICES_OPTIONS_VERSION = 1
 TKN_PRICE_INPUT = 1
 TKN_PRICE_OUTPUT = 2
@@ -163,7 +165,6 @@ TKN_MODEL_PRICE_VERSION = 2
 TKN_COST_TIER = 1
 TKN_COST_BATCH = 2
 TKN_COST_VERSION = 1
-TKN_MONEY_USD_BUFLEN = 24
 TKN_PROMPT_MAX_SEGMENTS = 256
 TKN_PROMPT_MAX_TOOLS = 512
 TKN_PROMPT_MAX_TEXT = 16777216
@@ -992,6 +993,8 @@ FUNCTIONS = {
     'tkn_strerror': (c_char_p, [c_int], 'common.h'),
     'tkn_error_last': (POINTER(tkn_error), [], 'common.h'),
     'tkn_error_clear': (None, [], 'common.h'),
+    'tkn_usd_parse': (c_int, [c_char_p, c_size_t, POINTER(c_int64)], 'common.h'),
+    'tkn_usd_format': (c_int, [c_int64, c_char_p, c_size_t, POINTER(c_size_t)], 'common.h'),
     'tkn_allocator_init': (c_int, [POINTER(tkn_allocator), c_uint32], 'common.h'),
     'tkn_set_allocator': (c_int, [POINTER(tkn_allocator)], 'common.h'),
     'tkn_free': (None, [c_void_p], 'common.h'),
@@ -1183,8 +1186,6 @@ FUNCTIONS = {
     'tkn_cost_init': (c_int, [POINTER(tkn_cost), c_uint32], 'prices.h'),
     'tkn_prices_compute': (c_int, [POINTER(tkn_model_price), POINTER(tkn_usage), POINTER(tkn_cost)], 'prices.h'),
     'tkn_prices_cost': (c_int, [c_void_p, c_char_p, c_size_t, POINTER(tkn_usage), POINTER(tkn_cost)], 'prices.h'),
-    'tkn_prices_format_usd': (c_int, [c_int64, c_char_p, c_size_t, POINTER(c_size_t)], 'prices.h'),
-    'tkn_prices_parse_usd': (c_int, [c_char_p, c_size_t, POINTER(c_int64)], 'prices.h'),
     'tkn_prompt_issue_name': (c_char_p, [c_uint32], 'prompt.h'),
     'tkn_prompt_segment_kind_name': (c_char_p, [c_uint32], 'prompt.h'),
     'tkn_prompt_stability_name': (c_char_p, [c_uint32], 'prompt.h'),

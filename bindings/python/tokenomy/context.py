@@ -2,24 +2,64 @@
 from __future__ import annotations
 
 import ctypes
-from typing import Any, Callable, List, Optional, Sequence, Tuple
+from decimal import Decimal
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 from . import _ffi as ffi
 from ._core import (Handle, Record, Text, _park, at, check, enc, errbuf, ftype, lib, new_handle,
                     options, record, reraise_parked)
 from .conv import Conversation, Tokenizer, count_options, fmt, role_code
+from .money import USDAmount, to_usd, usd as _usd
 
 LEVELS = ["ok", "soft", "hard"]
 PERIODS = {"none": 0, "rolling": 1, "day": 2}
 
 
 class BudgetState(Record):
-    pass
+    """A budget's state; money fields in picodollars, *_usd as exact Decimals
+    (money_remaining_usd is None when nothing along the chain limits money)."""
+
+    @property
+    def money_committed_usd(self) -> Decimal:
+        return to_usd(self.money_committed)
+
+    @property
+    def money_reserved_usd(self) -> Decimal:
+        return to_usd(self.money_reserved)
+
+    @property
+    def money_remaining_usd(self) -> Optional[Decimal]:
+        if self.money_remaining == ffi.TKN_BUDGET_UNLIMITED:
+            return None
+        return to_usd(self.money_remaining)
 
 
-def _amount(input_tokens: int, output_tokens: int, money: int) -> Any:
-    a = ffi.tkn_budget_amount(ffi.TKN_BUDGET_AMOUNT_VERSION, input_tokens, output_tokens, money)
+def _money(money: int, usd: Optional[USDAmount]) -> int:
+    if usd is None:
+        return money
+    if money:
+        raise ValueError("give money (picodollars) or usd, not both")
+    return _usd(usd)
+
+
+def _amount(input_tokens: int, output_tokens: int, money: int,
+            usd: Optional[USDAmount] = None) -> Any:
+    a = ffi.tkn_budget_amount(ffi.TKN_BUDGET_AMOUNT_VERSION, input_tokens, output_tokens,
+                              _money(money, usd))
     return a
+
+
+def _usd_limits(limits: Dict[str, Any]) -> Dict[str, Any]:
+    """hard_usd / soft_usd / turn_usd as the picodollar limits hard_money, ..."""
+    out = dict(limits)
+    for dim in ("hard", "soft", "turn"):
+        v = out.pop(dim + "_usd", None)
+        if v is None:
+            continue
+        if dim + "_money" in out:
+            raise ValueError("give %s_money (picodollars) or %s_usd, not both" % (dim, dim))
+        out[dim + "_money"] = _usd(v)
+    return out
 
 
 class Reservation:
@@ -29,10 +69,12 @@ class Reservation:
     def __init__(self, budget: "Budget", ptr: int) -> None:
         self._budget, self._ptr = budget, ptr
 
-    def commit(self, input_tokens: int = 0, output_tokens: int = 0, money: int = 0) -> None:
+    def commit(self, input_tokens: int = 0, output_tokens: int = 0, money: int = 0,
+               usd: Optional[USDAmount] = None) -> None:
+        """money in picodollars, or usd as a Decimal / str / int number of dollars."""
         if not self._ptr:
             raise ValueError("reservation already ended")
-        a = _amount(input_tokens, output_tokens, money)
+        a = _amount(input_tokens, output_tokens, money, usd)
         check(lib.tkn_budget_commit(self._ptr, ctypes.byref(a)), self._budget._msg)
         self._ptr = None
 
@@ -66,16 +108,19 @@ class Budget(Handle):
                  clock: Optional[Callable[[], int]] = None,
                  on_limit: Optional[Callable[[str, str], None]] = None,
                  store: Any = None, key: Optional[Text] = None, fallback: bool = False,
-                 shared: Optional[dict] = None, **limits: int) -> None:
+                 shared: Optional[dict] = None, **limits: Any) -> None:
         """limits: hard_tokens, soft_tokens, turn_tokens, output_tokens,
-        hard_money, soft_money, turn_money, period_seconds, slice_seconds,
-        utc_offset_seconds.  clock: seconds since the epoch.  on_limit(level,
+        hard_usd, soft_usd, turn_usd (dollars: Decimal, str or int, exact),
+        or hard_money, soft_money, turn_money (picodollars, 10**12 per
+        dollar: the unit of every money amount in tokenomy), period_seconds,
+        slice_seconds, utc_offset_seconds.  clock: seconds since the epoch.  on_limit(level,
         dimension) when a soft/hard limit is first reached.  With a store
         (tokenomy.Store or RedisStore) and a key, the budget is shared by
         every process using that store and key (tkn_budget_new_shared;
         shared: fallback_tokens, fallback_money, lease_ms, id_ttl_seconds)."""
         opts = options(ffi.tkn_budget_options, "tkn_budget_options_init",
-                       ffi.TKN_BUDGET_OPTIONS_VERSION, period=PERIODS[period], **limits)
+                       ffi.TKN_BUDGET_OPTIONS_VERSION, period=PERIODS[period],
+                       **_usd_limits(limits))
         keep: List[Any] = [parent]
         if clock is not None:
             def ctramp(user: Any) -> int:
@@ -132,14 +177,16 @@ class Budget(Handle):
         check(lib.tkn_budget_set_parent(self, parent), self._msg)
         self._keep.append(parent)
 
-    def reserve(self, input_tokens: int = 0, output_tokens: int = 0, money: int = 0
-                ) -> Reservation:
-        a, out = _amount(input_tokens, output_tokens, money), ctypes.c_void_p()
+    def reserve(self, input_tokens: int = 0, output_tokens: int = 0, money: int = 0,
+                usd: Optional[USDAmount] = None) -> Reservation:
+        """money in picodollars, or usd as a Decimal / str / int number of dollars."""
+        a, out = _amount(input_tokens, output_tokens, money, usd), ctypes.c_void_p()
         check(lib.tkn_budget_reserve(self, ctypes.byref(a), ctypes.byref(out)), self._msg)
         return Reservation(self, out.value)  # type: ignore[arg-type]
 
-    def charge(self, input_tokens: int = 0, output_tokens: int = 0, money: int = 0) -> None:
-        a = _amount(input_tokens, output_tokens, money)
+    def charge(self, input_tokens: int = 0, output_tokens: int = 0, money: int = 0,
+               usd: Optional[USDAmount] = None) -> None:
+        a = _amount(input_tokens, output_tokens, money, usd)
         check(lib.tkn_budget_charge(self, ctypes.byref(a)), self._msg)
 
     def status(self) -> BudgetState:

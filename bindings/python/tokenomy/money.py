@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 import ctypes
-from typing import Any, Dict, List, Optional, Tuple
+from decimal import Decimal
+from typing import Any, Dict, List, Optional, Tuple, Union
 
 from . import _ffi as ffi
 from ._core import (Handle, Record, Text, check, dec, enc, errbuf, field_addr, lib, new_handle,
@@ -50,6 +51,11 @@ class Usage(Record):
 
 class Cost(Record):
     """Cost of one call in picodollars (1e-12 USD) by kind of token."""
+
+    @property
+    def usd(self) -> Decimal:
+        """The total as an exact Decimal number of dollars."""
+        return to_usd(self.total)
 
 
 class ModelPrice(Record):
@@ -145,15 +151,37 @@ class Prices(Handle):
 
 
 def format_usd(units: int) -> str:
-    buf = ctypes.create_string_buffer(ffi.TKN_MONEY_USD_BUFLEN)
-    check(lib.tkn_prices_format_usd(units, buf, ctypes.sizeof(buf), None))
+    """Picodollars as exact decimal USD text with 12 fractional digits."""
+    buf = ctypes.create_string_buffer(ffi.TKN_USD_BUFLEN)
+    check(lib.tkn_usd_format(units, buf, ctypes.sizeof(buf), None))
     return buf.value.decode()
 
 
 def parse_usd(text: Text) -> int:
+    """Decimal USD text ("2", "$2", "0.003", "3e-06") as picodollars, exactly."""
     b, out = enc(text), ctypes.c_int64()
-    check(lib.tkn_prices_parse_usd(b, len(b), ctypes.byref(out)), "bad USD amount %r" % text)
+    check(lib.tkn_usd_parse(b, len(b), ctypes.byref(out)), "bad USD amount %r" % text)
     return out.value
+
+
+USDAmount = Union[Decimal, str, int]
+
+
+def usd(amount: USDAmount) -> int:
+    """A dollar amount (Decimal, decimal text or a whole number of dollars) as
+    picodollars, the library's money unit: usd("5") == usd(5) == 5 * UNITS_PER_USD.
+    Exact: finer than 1e-12 USD raises UnsupportedError, beyond the int64
+    range OverflowError_.  A float is refused (TypeError): it is not exact."""
+    if isinstance(amount, bool) or not isinstance(amount, (Decimal, str, int)):
+        raise TypeError("a USD amount is a Decimal, a str or an int, not %s"
+                        % type(amount).__name__)
+    text = str(amount) if not isinstance(amount, Decimal) else format(amount, "f")
+    return parse_usd(text)
+
+
+def to_usd(units: int) -> Decimal:
+    """Picodollars as an exact Decimal number of dollars."""
+    return Decimal(format_usd(units))
 
 
 def otel_provider(litellm_provider: Text) -> Optional[str]:
@@ -291,4 +319,5 @@ class Meter(Handle):
 
 
 __all__ = ["Usage", "Cost", "ModelPrice", "Prices", "Meter", "Stats", "Percentiles",
-           "format_usd", "parse_usd", "otel_provider", "UNITS_PER_USD", "field_addr"]
+           "format_usd", "parse_usd", "usd", "to_usd", "otel_provider", "UNITS_PER_USD",
+           "field_addr"]

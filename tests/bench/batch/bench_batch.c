@@ -269,8 +269,8 @@ int main(int argc, char **argv) {
     off += len + 1;
   }
   double naive_r = now_s() - t0;
-  char usd[TKN_MONEY_USD_BUFLEN];
-  tkn_prices_format_usd(sum.cost, usd, sizeof usd, NULL);
+  char usd[TKN_USD_BUFLEN];
+  tkn_usd_format(sum.cost, usd, sizeof usd, NULL);
 
   double wmb = (double)file_bytes / 1e6, rmb = (double)res.len / 1e6;
   printf("%-8s %10s %14s %14s %10s %8s\n", "", "MB", "tokenomy MB/s", "cJSON MB/s", "ratio", ">=200?");

@@ -294,6 +294,51 @@ static void canonical_duplicate_keys_keep_the_last(void **state) {
   tki_buf_free(&in);
 }
 
+/* Money: one unit (picodollars) and exact USD text both ways. */
+static void usd_parse_takes_dollars_signs_and_nul_terminated_text(void **state) {
+  (void)state;
+  int64_t v = 0;
+  assert_int_equal(tkn_usd_parse("5", TKN_NUL_TERMINATED, &v), TKN_OK);
+  assert_true(v == 5 * TKN_MONEY_UNITS_PER_USD);
+  assert_int_equal(tkn_usd_parse("$2", TKN_NUL_TERMINATED, &v), TKN_OK);
+  assert_true(v == 2 * TKN_MONEY_UNITS_PER_USD);
+  assert_int_equal(tkn_usd_parse("-$0.25", TKN_NUL_TERMINATED, &v), TKN_OK);
+  assert_true(v == -250000000000);
+  assert_int_equal(tkn_usd_parse("0.003", TKN_NUL_TERMINATED, &v), TKN_OK);
+  assert_true(v == 3000000000);
+  /* an explicit length reads only that much */
+  assert_int_equal(tkn_usd_parse("1.25", 1, &v), TKN_OK);
+  assert_true(v == TKN_MONEY_UNITS_PER_USD);
+  v = 7;
+  const char *bad[] = {"$", "$$1", "$ 1", "1$", "--$1", "$-"};
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+    if (tkn_usd_parse(bad[i], TKN_NUL_TERMINATED, &v) != TKN_ERR_PARSE)
+      fail_msg("\"%s\" was accepted", bad[i]);
+  assert_int_equal(tkn_usd_parse("1e-13", TKN_NUL_TERMINATED, &v), TKN_ERR_UNSUPPORTED);
+  assert_int_equal(tkn_usd_parse("9223373", TKN_NUL_TERMINATED, &v), TKN_ERR_OVERFLOW);
+  assert_true(v == 7);
+  assert_int_equal(tkn_error_last()->status, TKN_ERR_OVERFLOW);
+  if (!strstr(tkn_error_last()->message, "\"9223373\""))
+    fail_msg("%s", tkn_error_last()->message);
+}
+
+static void usd_format_round_trips_every_boundary(void **state) {
+  (void)state;
+  const int64_t cases[] = {0, 1, -1, 3000000000, TKN_MONEY_UNITS_PER_USD, INT64_MAX, INT64_MIN};
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    char buf[TKN_USD_BUFLEN];
+    size_t n = 0;
+    assert_int_equal(tkn_usd_format(cases[i], buf, sizeof buf, &n), TKN_OK);
+    assert_int_equal(n, strlen(buf));
+    int64_t back = 0;
+    assert_int_equal(tkn_usd_parse(buf, n, &back), TKN_OK);
+    assert_true(back == cases[i]);
+  }
+  char buf[TKN_USD_BUFLEN];
+  assert_int_equal(tkn_usd_format(3000000000, buf, sizeof buf, NULL), TKN_OK);
+  assert_string_equal(buf, "0.003000000000");
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(version_macros_match_runtime),
@@ -310,6 +355,8 @@ int main(void) {
       cmocka_unit_test(buffer_failure_is_sticky),
       cmocka_unit_test(hash64_is_xxh64),
       cmocka_unit_test(err_text_is_one_line),
+      cmocka_unit_test(usd_parse_takes_dollars_signs_and_nul_terminated_text),
+      cmocka_unit_test(usd_format_round_trips_every_boundary),
       cmocka_unit_test(canonical_json_sorts_keys_and_normalises_numbers),
       cmocka_unit_test(canonical_numbers_are_exact_in_decimal),
       cmocka_unit_test(canonical_strings_keep_escaped_nuls),

@@ -72,8 +72,8 @@ int main(int argc, char **argv) {
       printf("{\"rc\": %d}\n", rc);
       continue;
     }
-    char usd[TKN_MONEY_USD_BUFLEN];
-    tkn_prices_format_usd(c.total, usd, sizeof usd, NULL);
+    char usd[TKN_USD_BUFLEN];
+    tkn_usd_format(c.total, usd, sizeof usd, NULL);
     printf("{\"rc\": 0, \"input\": %lld, \"cache_read\": %lld, \"cache_write_5m\": %lld,"
            " \"cache_write_1h\": %lld, \"output\": %lld, \"reasoning\": %lld, \"cost\": %lld,"
            " \"cost_usd\": \"%s\", \"tier\": %d, \"priced_as\": \"%s\", \"has\": %u,"

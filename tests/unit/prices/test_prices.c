@@ -77,7 +77,7 @@ static void parse_usd_is_exact_for_every_spelling(void **state) {
   };
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
     int64_t v = -42;
-    int rc = tkn_prices_parse_usd(cases[i].text, strlen(cases[i].text), &v);
+    int rc = tkn_usd_parse(cases[i].text, strlen(cases[i].text), &v);
     if (rc != TKN_OK || v != cases[i].units)
       fail_msg("%s -> rc %d, %lld (want %lld)", cases[i].text, rc, (long long)v,
                (long long)cases[i].units);
@@ -87,42 +87,42 @@ static void parse_usd_is_exact_for_every_spelling(void **state) {
 static void parse_usd_rejects_what_is_not_exact_or_not_a_number(void **state) {
   (void)state;
   int64_t v = 7;
-  assert_int_equal(tkn_prices_parse_usd(S("1e-13"), &v), TKN_ERR_UNSUPPORTED);
-  assert_int_equal(tkn_prices_parse_usd(S("0.0000000000015"), &v), TKN_ERR_UNSUPPORTED);
-  assert_int_equal(tkn_prices_parse_usd(S("9223372.036854775808"), &v), TKN_ERR_OVERFLOW);
-  assert_int_equal(tkn_prices_parse_usd(S("1e400"), &v), TKN_ERR_OVERFLOW);
-  assert_int_equal(tkn_prices_parse_usd(S("1e9999999"), &v), TKN_ERR_OVERFLOW);
-  assert_int_equal(tkn_prices_parse_usd(S("12345678901234567890123"), &v), TKN_ERR_OVERFLOW);
+  assert_int_equal(tkn_usd_parse(S("1e-13"), &v), TKN_ERR_UNSUPPORTED);
+  assert_int_equal(tkn_usd_parse(S("0.0000000000015"), &v), TKN_ERR_UNSUPPORTED);
+  assert_int_equal(tkn_usd_parse(S("9223372.036854775808"), &v), TKN_ERR_OVERFLOW);
+  assert_int_equal(tkn_usd_parse(S("1e400"), &v), TKN_ERR_OVERFLOW);
+  assert_int_equal(tkn_usd_parse(S("1e9999999"), &v), TKN_ERR_OVERFLOW);
+  assert_int_equal(tkn_usd_parse(S("12345678901234567890123"), &v), TKN_ERR_OVERFLOW);
   const char *bad[] = {"", "+1", "01", "1.", ".5", "1e", "1e+", "abc", "1 ", "--1", "1.2.3",
                        "0x10", "-", "NaN"};
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
-    if (tkn_prices_parse_usd(bad[i], strlen(bad[i]), &v) != TKN_ERR_PARSE)
+    if (tkn_usd_parse(bad[i], strlen(bad[i]), &v) != TKN_ERR_PARSE)
       fail_msg("\"%s\" was accepted", bad[i]);
   assert_int_equal(v, 7);
-  assert_int_equal(tkn_prices_parse_usd(NULL, 0, &v), TKN_ERR_INVALID);
-  assert_int_equal(tkn_prices_parse_usd(S("1"), NULL), TKN_ERR_INVALID);
+  assert_int_equal(tkn_usd_parse(NULL, 0, &v), TKN_ERR_INVALID);
+  assert_int_equal(tkn_usd_parse(S("1"), NULL), TKN_ERR_INVALID);
 }
 
 static void format_usd_writes_every_digit(void **state) {
   (void)state;
-  char buf[TKN_MONEY_USD_BUFLEN];
+  char buf[TKN_USD_BUFLEN];
   size_t n = 0;
-  assert_int_equal(tkn_prices_format_usd(123450000, buf, sizeof buf, &n), TKN_OK);
+  assert_int_equal(tkn_usd_format(123450000, buf, sizeof buf, &n), TKN_OK);
   assert_string_equal(buf, "0.000123450000");
   assert_int_equal(n, 14);
-  assert_int_equal(tkn_prices_format_usd(-1500000000000, buf, sizeof buf, NULL), TKN_OK);
+  assert_int_equal(tkn_usd_format(-1500000000000, buf, sizeof buf, NULL), TKN_OK);
   assert_string_equal(buf, "-1.500000000000");
-  assert_int_equal(tkn_prices_format_usd(INT64_MIN, buf, sizeof buf, &n), TKN_OK);
+  assert_int_equal(tkn_usd_format(INT64_MIN, buf, sizeof buf, &n), TKN_OK);
   assert_string_equal(buf, "-9223372.036854775808");
-  assert_int_equal(tkn_prices_format_usd(INT64_MAX, buf, sizeof buf, NULL), TKN_OK);
+  assert_int_equal(tkn_usd_format(INT64_MAX, buf, sizeof buf, NULL), TKN_OK);
   assert_string_equal(buf, "9223372.036854775807");
   /* round trip */
   int64_t back;
-  assert_int_equal(tkn_prices_parse_usd(buf, strlen(buf), &back), TKN_OK);
+  assert_int_equal(tkn_usd_parse(buf, strlen(buf), &back), TKN_OK);
   assert_true(back == INT64_MAX);
   char small[8];
-  assert_int_equal(tkn_prices_format_usd(1, small, sizeof small, NULL), TKN_ERR_TOO_SMALL);
-  assert_int_equal(tkn_prices_format_usd(1, NULL, 10, NULL), TKN_ERR_INVALID);
+  assert_int_equal(tkn_usd_format(1, small, sizeof small, NULL), TKN_ERR_TOO_SMALL);
+  assert_int_equal(tkn_usd_format(1, NULL, 10, NULL), TKN_ERR_INVALID);
 }
 
 /* ---- loading ---- */

@@ -1,10 +1,12 @@
 /* Exact decimal text to scaled integer, so that a price written as 3e-06 or
  * 0.000003 becomes exactly 3,000,000 picodollars: the digits are read as an
- * integer and the decimal point moved by counting, never through a double. */
+ * integer and the decimal point moved by counting, never through a double.
+ * The public USD helpers of common.h (tkn_usd_parse, tkn_usd_format) are the
+ * same conversion at scale 12. */
 #include <stdio.h>
 #include <string.h>
 
-#include "prices_internal.h"
+#include "../internal.h"
 
 #define MAX_EXP_DIGITS 6 /* |exponent| < 10^6; larger ones are far out of range anyway */
 
@@ -94,23 +96,45 @@ int tki_decimal_scaled(const char *s, size_t len, int scale, int64_t *out) {
   return TKN_OK;
 }
 
-int tkn_prices_parse_usd(const char *text, size_t len, int64_t *out) {
-  if (!text || !out) return TKN_ERR_INVALID;
+int tkn_usd_parse(const char *text, size_t len, int64_t *out) {
+  if (!text || !out) return tki_fail(TKN_ERR_INVALID, "usd: NULL %s", text ? "out" : "text");
+  if (len == TKN_NUL_TERMINATED) len = strlen(text);
+  const char *orig = text;
+  size_t orig_len = len;
+  /* "$2" and "-$0.5" read as "2" and "-0.5": the sign may sit either side. */
+  char tmp[128];
+  if (len > 0 && (text[0] == '$' || (len > 1 && text[0] == '-' && text[1] == '$'))) {
+    int neg = text[0] == '-';
+    size_t skip = (size_t)neg + 1;
+    if (len - skip + 1 > sizeof tmp) return tki_fail(TKN_ERR_PARSE, "usd: amount too long");
+    if (neg) tmp[0] = '-';
+    memcpy(tmp + neg, text + skip, len - skip);
+    text = tmp;
+    len = len - skip + (size_t)neg;
+  }
   int64_t v;
   int rc = tki_decimal_scaled(text, len, 12, &v);
-  if (rc == TKN_OK) *out = v;
-  return rc;
+  if (rc == TKN_OK) {
+    *out = v;
+    return TKN_OK;
+  }
+  int shown = orig_len > 40 ? 40 : (int)orig_len;
+  const char *why = rc == TKN_ERR_PARSE         ? "not a decimal number"
+                    : rc == TKN_ERR_UNSUPPORTED ? "finer than 1e-12 USD (one picodollar)"
+                                                : "beyond the int64 picodollar range";
+  return tki_fail(rc, "usd: \"%.*s%s\" is %s", shown, orig, orig_len > 40 ? "..." : "", why);
 }
 
-int tkn_prices_format_usd(int64_t units, char *buf, size_t buflen, size_t *written) {
-  if (!buf) return TKN_ERR_INVALID;
-  char tmp[TKN_MONEY_USD_BUFLEN];
+int tkn_usd_format(int64_t picodollars, char *buf, size_t buflen, size_t *written) {
+  if (!buf) return tki_fail(TKN_ERR_INVALID, "usd: NULL buffer");
+  char tmp[TKN_USD_BUFLEN];
   /* Work on the magnitude as uint64 so INT64_MIN is fine. */
-  uint64_t mag = units < 0 ? (uint64_t)0 - (uint64_t)units : (uint64_t)units;
+  uint64_t mag = picodollars < 0 ? (uint64_t)0 - (uint64_t)picodollars : (uint64_t)picodollars;
   uint64_t whole = mag / UINT64_C(1000000000000), frac = mag % UINT64_C(1000000000000);
-  int n = snprintf(tmp, sizeof tmp, "%s%llu.%012llu", units < 0 ? "-" : "",
+  int n = snprintf(tmp, sizeof tmp, "%s%llu.%012llu", picodollars < 0 ? "-" : "",
                    (unsigned long long)whole, (unsigned long long)frac);
-  if (n < 0 || (size_t)n >= buflen) return TKN_ERR_TOO_SMALL;
+  if (n < 0 || (size_t)n >= buflen)
+    return tki_fail(TKN_ERR_TOO_SMALL, "usd: %d bytes needed, the buffer has %zu", n + 1, buflen);
   memcpy(buf, tmp, (size_t)n + 1);
   if (written) *written = (size_t)n;
   return TKN_OK;
