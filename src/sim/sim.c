@@ -15,9 +15,36 @@ static uint64_t fnv(const char *s, size_t n, uint64_t h) {
   return h;
 }
 
+/* Exact counts are the slow part of a run and every block text recurs on
+ * each later call of its workflow: counts are memoised by the text's hash. */
+#define MEMO_SLOTS (1u << 16)
+typedef struct sim_memo {
+  uint64_t key[MEMO_SLOTS];
+  int64_t tokens[MEMO_SLOTS];
+} sim_memo;
+
+/* The standard normal quantile, by bisection on erfc (only at start-up). */
+static double probit(double p) {
+  double lo = -8, hi = 8;
+  for (int i = 0; i < 100; i++) {
+    double mid = (lo + hi) / 2;
+    if (0.5 * erfc(-mid / sqrt(2.0)) < p) lo = mid;
+    else hi = mid;
+  }
+  return (lo + hi) / 2;
+}
+
 int sim_init(sim *s, const cJSON *wl, uint64_t seed, const tkn_tokenizer *tok,
              const tkn_prices *prices, int batching) {
   memset(s, 0, sizeof *s);
+  s->memo = calloc(1, sizeof *s->memo);
+  if (!s->memo) return -1;
+  const cJSON *au = cJSON_GetObjectItemCaseSensitive(wl, "confidence_auroc");
+  s->auroc = cJSON_IsNumber(au) ? au->valuedouble : 0.7;
+  if (s->auroc < 0.5) s->auroc = 0.5;
+  if (s->auroc > 0.999) s->auroc = 0.999;
+  /* two normals of equal spread sigma, means d apart: AUROC = Phi(d / (sigma sqrt 2)) */
+  s->conf_shift = SIM_CONF_SIGMA * sqrt(2.0) * probit(s->auroc);
   s->wl = wl;
   s->seed = seed;
   s->tok = tok;
@@ -37,6 +64,7 @@ int sim_init(sim *s, const cJSON *wl, uint64_t seed, const tkn_tokenizer *tok,
 }
 
 void sim_free(sim *s) {
+  free(s->memo);
   for (size_t i = 0; i < s->n_models; i++) tkn_cacheplan_free(s->models[i].plan);
   memset(s, 0, sizeof *s);
 }
@@ -49,9 +77,35 @@ static sim_model *model_of(sim *s, const char *name, size_t len) {
 }
 
 static int64_t count(sim *s, const char *t, size_t n) {
+  uint64_t key = fnv(t, n, 0) | 1u;
+  size_t slot = (size_t)(key & (MEMO_SLOTS - 1));
+  for (size_t probe = 0; s->memo && probe < 8; probe++, slot = (slot + 1) & (MEMO_SLOTS - 1)) {
+    if (s->memo->key[slot] == key) return s->memo->tokens[slot];
+    if (!s->memo->key[slot]) break;
+  }
   int64_t c = 0;
   if (tkn_tokenizer_count(s->tok, t, n, &c) != TKN_OK) c = (int64_t)(n / 4);
+  if (s->memo && !s->memo->key[slot]) {
+    s->memo->key[slot] = key;
+    s->memo->tokens[slot] = c;
+  }
   return c;
+}
+
+/* A standard normal draw from two uniform ones (Box-Muller). */
+static double normal(uint64_t h) {
+  double u1 = sim_unit(h ^ 0x51), u2 = sim_unit(h ^ 0x52);
+  if (u1 < 1e-12) u1 = 1e-12;
+  return sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2);
+}
+
+/* The fewest words an answer of this type can have and still do its job:
+ * a brevity rule or a cap below it degrades the answer. */
+static int needed_words(const char *type) {
+  if (!strcmp(type, "review")) return 150;
+  if (!strcmp(type, "reply")) return 50;
+  if (!strcmp(type, "summarise")) return 40;
+  return 1;
 }
 
 /* The request's blocks (each tool, each system part, each message) through
@@ -273,10 +327,15 @@ int sim_complete(const tkn_llm_request *rq, tkn_llm_response *resp, void *user) 
     }
     double p = 1.0 / (1.0 + exp(-(m->capability - difficulty) * 10.0));
     int correct = !missing && sim_unit(h ^ 0x11) < p;
-    double u2 = sim_unit(h ^ 0x22);
-    double conf = correct ? 0.7 + 0.3 * u2 : 0.2 + 0.65 * u2;
+    /* self-reported confidence: right and wrong answers overlap as much as
+     * the workload's AUROC says (no oracle) */
+    double conf = SIM_CONF_CENTER + (correct ? 0.5 : -0.5) * s->conf_shift +
+                  SIM_CONF_SIGMA * normal(h ^ 0x22);
+    if (conf < 0.01) conf = 0.01;
+    if (conf > 0.99) conf = 0.99;
     s->last_correct = correct;
     s->last_missing = missing;
+    s->last_truncated = 0;
     char answer[128] = "";
     cJSON *stree = NULL;
     const cJSON *labels = rq->response_schema
@@ -304,6 +363,7 @@ int sim_complete(const tkn_llm_request *rq, tkn_llm_response *resp, void *user) 
         int limit = atoi(brev + 18);
         if (limit > 0 && limit < words) words = limit;
       }
+      if (words < needed_words(type)) s->last_truncated = 1; /* over-brief */
       char head[256];
       snprintf(head, sizeof head, "%s%s%sConfidence %.2f.", answer[0] ? "The answer is " : "",
                answer, answer[0] ? ". " : "", conf);
@@ -326,6 +386,7 @@ int sim_complete(const tkn_llm_request *rq, tkn_llm_response *resp, void *user) 
     tl = cut;
     out = count(s, text, tl);
     finish = "length";
+    if (rq->purpose != TKN_LLM_PURPOSE_SUMMARY) s->last_truncated = 1;
   }
   char usage[256];
   snprintf(usage, sizeof usage,

@@ -8,6 +8,8 @@
 #include "cli/cli.h"
 
 #define SIM_MAX_MODELS 16
+#define SIM_CONF_CENTER 0.8  /* mean self-reported confidence */
+#define SIM_CONF_SIGMA 0.12  /* its spread around the mean of right / of wrong answers */
 
 typedef struct sim_model {
   char name[64];
@@ -36,6 +38,11 @@ typedef struct sim {
   /* what the last answering call did */
   int last_correct;
   int last_missing;          /* needed facts absent from the request */
+  int last_truncated;        /* cut by the output cap, or shorter than the task needs */
+  double auroc;              /* how well the self-reported confidence separates right
+                                from wrong answers (workload "confidence_auroc") */
+  double conf_shift;         /* the gap of mean confidence, right minus wrong, that gives it */
+  struct sim_memo *memo;     /* token counts of block texts seen before */
   int64_t batch_calls;
   char err[256];
   int failed;                /* the simulation itself failed (not a model failure) */

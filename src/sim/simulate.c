@@ -1,7 +1,12 @@
 /* tokenomy simulate: replay a workload of agent workflows through the full
- * agent turn against the simulated model, once as a naive baseline and once
- * optimised, then once more per technique with that technique left out, to
- * say what share of the saving each one earns and what it cost in quality. */
+ * agent turn against the simulated model, over several seeds, in several
+ * configurations: three baselines a user would otherwise run (a naive agent
+ * with a stable prompt on the provider's automatic caching; the same agent
+ * stamping each request with the time first, as a labelled worst case; the
+ * cheapest model everywhere), the optimised run, routing with and without the
+ * cascade, and the optimised run without each technique (or every
+ * combination of techniques, for exact Shapley shares).  Quality is always
+ * beside cost: wrong, truncated and over-brief answers count as wrong. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -12,7 +17,8 @@
 #define T_CACHE 4u   /* cache-friendly prompt: static prefix first */
 #define T_BATCH 8u   /* batch for latency-insensitive work */
 #define T_CAPS 16u   /* output caps and structured output */
-#define T_ALL 31u
+#define T_TOOLC 32u  /* tool-result cache: re-fetches served from it */
+#define T_ALL 63u
 
 static const struct {
   unsigned bit;
@@ -21,32 +27,57 @@ static const struct {
                   {T_ROUTE, "routing + cascade"},
                   {T_CACHE, "prompt caching of static prefixes"},
                   {T_BATCH, "batch for latency-insensitive work"},
-                  {T_CAPS, "output caps + structured output"}};
-#define N_TECH 5
+                  {T_CAPS, "output caps + structured output"},
+                  {T_TOOLC, "tool-result cache"}};
+#define N_TECH 6
+
+/* One configuration of a run. */
+typedef struct run_cfg {
+  const char *key, *name;
+  unsigned tech;
+  int volatile_first;  /* the naive prompt starts with the time and a request id */
+  int cheap;           /* without routing: the cheapest model, not the baseline's */
+  int no_cascade;      /* with routing: never escalate on low confidence */
+} run_cfg;
 
 static const char HELP[] =
-    "usage: tokenomy simulate [--workload NAME|FILE] [--seed N] [--json]\n"
-    "                         [--export-meter FILE] [--dump-workload]\n"
+    "usage: tokenomy simulate [--workload NAME|FILE] [--seed N] [--seeds K] [--shapley]\n"
+    "                         [--json] [--export-meter FILE] [--dump-workload]\n"
     "\n"
     "Replay a workload of agent workflows through the full agent turn against a\n"
-    "built-in deterministic simulated model (no keys, no network) and print, side by\n"
-    "side, a naive baseline (frontier model, full history, unstructured prompt, no\n"
-    "cache, no batching, no caps) and the optimised run: tokens by kind, cost, calls\n"
-    "per tier, cache hit rate, validation pass rate, each technique's share of the\n"
-    "saving (leave-one-out), and what the optimisation cost in quality.\n"
+    "built-in deterministic simulated model (no keys, no network), over K seeds, and\n"
+    "print per configuration the mean and range of cost and of wrong answers, the\n"
+    "cost per correct answer, and which configurations are on the cost/quality\n"
+    "Pareto front.  Configurations: the baseline (a naive agent with a stable prompt\n"
+    "on the provider's automatic caching: frontier model, full history, the\n"
+    "reference in the system text, the time last); the same agent stamping the time\n"
+    "and a request id first (worst case: it never reuses a cached prefix); the\n"
+    "cheapest model everywhere; the optimised run (six techniques); routing with\n"
+    "and without the cascade; and the optimised run without each technique, whose\n"
+    "cost differences give each technique's share (leave-one-out, with the\n"
+    "interaction remainder), or with --shapley exact Shapley shares over all 64\n"
+    "combinations.  Every run is costed with the same prompt-cache model and exact\n"
+    "o200k counts.  Wrong answers include answers cut by an output cap and answers\n"
+    "shorter than their task needs; cascade confidence separates right from wrong\n"
+    "answers only as well as the workload's confidence_auroc (0.7) says.\n"
     "\n"
     "  --workload W      support-agent (default), document-pipeline, code-reviewer,\n"
     "                    or a workload JSON file (README, section 'Workload format')\n"
-    "  --seed N          seed of the bundled workload and the simulated model (1)\n"
-    "  --json            the figures as JSON instead of a table\n"
-    "  --export-meter F  write the optimised run's meter export (JSON) to F, for\n"
-    "                    `tokenomy report`\n"
-    "  --dump-workload   print the workload JSON and stop\n";
+    "  --seed N          the first seed (1); seeds N..N+K-1 generate the bundled\n"
+    "                    workload and drive the simulated model\n"
+    "  --seeds K         how many seeds (10)\n"
+    "  --shapley         exact Shapley attribution (64 runs per seed)\n"
+    "  --json            the figures as JSON instead of tables\n"
+    "  --export-meter F  write the first seed's optimised run's meter export (JSON)\n"
+    "                    to F, for `tokenomy report`\n"
+    "  --dump-workload   print the first seed's workload JSON and stop\n";
 
 typedef struct run_stats {
   int64_t turns, calls, input, cached, cache_write, output, cost;
   int64_t validated, passed, escalations, retries, val_failures, facts_lost, wrong;
   int64_t budget_exceeded, pruned, summaries, batch_calls, errors, truncated;
+  int64_t degraded;     /* answers cut by a cap or shorter than the task needs */
+  int64_t tool_hits;    /* tool calls served by the tool-result cache */
   /* the measures of the issue's table of expected reductions */
   int64_t long_input;   /* input tokens of workflows over 8 turns */
   int64_t struct_out;   /* output tokens of task types with a schema */
@@ -63,10 +94,11 @@ typedef struct run_stats {
 typedef struct ctx {
   cJSON *wl;
   uint64_t seed;
-  tkn_tokenizer *tok;
-  tkn_prices *prices;
+  const tkn_tokenizer *tok;
+  const tkn_prices *prices;
   tkn_router *router;
   const char *baseline;
+  char cheap[64];       /* the model with the lowest input price */
   const char *export_path;
 } ctx;
 
@@ -81,15 +113,17 @@ static double num(const cJSON *o, const char *k, double dflt) {
 }
 
 /* The system text: instructions, then (optimised) the brevity rule, then
- * the reference documents; naive puts a timestamp and request id first. */
-static char *system_text(const ctx *c, unsigned tech, int64_t now_ms, const char *req_id) {
+ * (without the cache-friendly layout) the reference documents in the same
+ * text; the worst case puts a timestamp and request id first. */
+static char *system_text(const ctx *c, const run_cfg *cfg, int64_t now_ms, const char *req_id) {
+  unsigned tech = cfg->tech;
   const char *sys = str(c->wl, "system"), *ref = str(c->wl, "reference"),
              *brev = str(c->wl, "brevity");
   size_t cap = strlen(sys) + (ref ? strlen(ref) : 0) + (brev ? strlen(brev) : 0) + 256;
   char *b = malloc(cap);
   if (!b) return NULL;
   size_t o = 0;
-  if (!(tech & T_CACHE))
+  if (cfg->volatile_first)
     o += (size_t)snprintf(b + o, cap - o, "Current time: %lld. Request id: %s.\n\n",
                           (long long)(now_ms / 1000), req_id);
   o += (size_t)snprintf(b + o, cap - o, "%s", sys);
@@ -98,8 +132,9 @@ static char *system_text(const ctx *c, unsigned tech, int64_t now_ms, const char
   return b;
 }
 
-static int add_pieces(const ctx *c, tkn_agent *a, unsigned tech, int64_t now_ms,
+static int add_pieces(const ctx *c, tkn_agent *a, const run_cfg *cfg, int64_t now_ms,
                       const char *req_id) {
+  unsigned tech = cfg->tech;
   const cJSON *t;
   cJSON_ArrayForEach(t, cJSON_GetObjectItemCaseSensitive(c->wl, "tools")) {
     char *js = cJSON_PrintUnformatted(t);
@@ -107,7 +142,7 @@ static int add_pieces(const ctx *c, tkn_agent *a, unsigned tech, int64_t now_ms,
     free(js);
     if (rc) return rc;
   }
-  char *sys = system_text(c, tech, now_ms, req_id);
+  char *sys = system_text(c, cfg, now_ms, req_id);
   if (!sys) return TKN_ERR_NOMEM;
   int rc = tkn_agent_add_text(a, TKN_SEG_STATIC, TKN_STABILITY_STATIC, "system", 6, sys,
                               strlen(sys));
@@ -138,9 +173,11 @@ static int score_confidence(const char *content, size_t len, double *confidence,
   return 0;
 }
 
-static tkn_agent *make_agent(const ctx *c, sim *s, unsigned tech, const cJSON *flow,
-                             tkn_budget *budget, tkn_meter *meter, const tkn_prune_options *po,
-                             int64_t now_ms, const char *req_id, char *err, size_t errlen) {
+static tkn_agent *make_agent(const ctx *c, sim *s, const run_cfg *cfg, const cJSON *flow,
+                             tkn_budget *budget, tkn_meter *meter, tkn_toolcache *tc,
+                             const tkn_prune_options *po, int64_t now_ms, const char *req_id,
+                             char *err, size_t errlen) {
+  unsigned tech = cfg->tech;
   const cJSON *opt = cJSON_GetObjectItemCaseSensitive(c->wl, "optimise");
   tkn_agent_options o = TKN_AGENT_OPTIONS_INIT;
   o.llm.complete = sim_complete;
@@ -151,10 +188,12 @@ static tkn_agent *make_agent(const ctx *c, sim *s, unsigned tech, const cJSON *f
   if (tech & T_ROUTE) {
     o.router = c->router;
     o.cascade_score = score_confidence;
+    o.cascade = !cfg->no_cascade;
   } else {
-    o.model = c->baseline;
-    o.model_len = strlen(c->baseline);
+    o.model = cfg->cheap ? c->cheap : c->baseline;
+    o.model_len = strlen(o.model);
   }
+  o.toolcache = tc;
   if (tech & T_PRUNE) {
     o.budget = budget;
     o.max_context_tokens = (int64_t)num(opt, "max_context_tokens", 1800);
@@ -168,7 +207,7 @@ static tkn_agent *make_agent(const ctx *c, sim *s, unsigned tech, const cJSON *f
   o.tenant_len = o.tenant ? strlen(o.tenant) : 0;
   tkn_agent *a = NULL;
   if (tkn_agent_new(&a, &o, err, errlen)) return NULL;
-  if (add_pieces(c, a, tech, now_ms, req_id)) {
+  if (add_pieces(c, a, cfg, now_ms, req_id)) {
     snprintf(err, errlen, "prompt pieces: %s", tkn_agent_errmsg(a));
     tkn_agent_free(a);
     return NULL;
@@ -214,9 +253,30 @@ static void add_stats(run_stats *rs, const tkn_agent_result *r, int long_flow, i
   rs->summaries += st.summaries;
 }
 
+static int64_t sim_clock(void *user) {
+  return *(const int64_t *)user;
+}
+
+/* The host runs the turn's tool (tkn_agent_tool's callback). */
+static int run_tool(const char *tool, size_t tool_len, const char *args, size_t args_len,
+                    const char **result, size_t *result_len, void *user) {
+  (void)tool, (void)tool_len, (void)args, (void)args_len;
+  const char *r = user;
+  *result = r;
+  *result_len = strlen(r);
+  return 0;
+}
+
+/* Tools whose names say they only read are cacheable; the rest act. */
+static int read_only(const char *name) {
+  return !strncmp(name, "lookup", 6) || !strncmp(name, "search", 6) || !strncmp(name, "read", 4) ||
+         !strncmp(name, "fetch", 5);
+}
+
 /* The host ran the tool the model asked for: its result, as a "tool"
  * message answering the first call's id. */
 static int append_tool_result(tkn_conv *conv, const tkn_agent_result *r, const char *result) {
+  if (!result) return TKN_ERR_NOMEM;
   size_t tl = 0;
   const char *tc = tkn_agent_result_tool_calls(r, &tl);
   cJSON *calls = cJSON_ParseWithLength(tc, tl);
@@ -234,11 +294,36 @@ static int append_tool_result(tkn_conv *conv, const tkn_agent_result *r, const c
   return rc;
 }
 
-/* One pass over the workload with the techniques in `tech`. */
-static int run(const ctx *c, unsigned tech, run_stats *rs, const char *label, int export) {
+/* One pass over the workload in configuration `cfg`. */
+static int run(const ctx *c, const run_cfg *cfg, run_stats *rs, const char *label, int export) {
   memset(rs, 0, sizeof *rs);
+  unsigned tech = cfg->tech;
   sim s;
-  sim_init(&s, c->wl, c->seed, c->tok, c->prices, (tech & T_BATCH) != 0);
+  if (sim_init(&s, c->wl, c->seed, c->tok, c->prices, (tech & T_BATCH) != 0)) {
+    snprintf(rs->err, sizeof rs->err, "out of memory");
+    return 2;
+  }
+  tkn_toolcache *tc = NULL;
+  if (tech & T_TOOLC) {
+    tkn_toolcache_options tco = TKN_TOOLCACHE_OPTIONS_INIT;
+    tco.clock = sim_clock;
+    tco.clock_user = &s.now_ms;
+    int64_t ttl = (int64_t)num(c->wl, "tool_ttl_ms", 600000);
+    int rc = tkn_toolcache_new(&tc, &tco);
+    const cJSON *t;
+    cJSON_ArrayForEach(t, cJSON_GetObjectItemCaseSensitive(c->wl, "tools")) {
+      const char *name = str(t, "name");
+      if (!rc && name)
+        rc = tkn_toolcache_set_policy(tc, name, strlen(name), read_only(name), ttl,
+                                      TKN_TOOLCACHE_SCOPE_RUN);
+    }
+    if (rc) {
+      snprintf(rs->err, sizeof rs->err, "tool cache: %s", tkn_strerror(rc));
+      tkn_toolcache_free(tc);
+      sim_free(&s);
+      return 2;
+    }
+  }
   tkn_meter *meter = NULL;
   tkn_meter_options mo = TKN_METER_OPTIONS_INIT;
   mo.prices = c->prices;
@@ -295,8 +380,9 @@ static int run(const ctx *c, unsigned tech, run_stats *rs, const char *label, in
     tkn_conv *conv = NULL;
     tkn_conv_new(&conv);
     tkn_agent *agent = NULL;
-    if (tech & T_CACHE) {
-      agent = make_agent(c, &s, tech, flow, budget, meter, &po, s.now_ms, "", rs->err, sizeof rs->err);
+    if (!cfg->volatile_first) {
+      agent = make_agent(c, &s, cfg, flow, budget, meter, tc, &po, s.now_ms, "", rs->err,
+                         sizeof rs->err);
       if (!agent) status = 2;
     }
     int64_t gap = (int64_t)num(flow, "gap_ms", 30000);
@@ -313,8 +399,8 @@ static int run(const ctx *c, unsigned tech, run_stats *rs, const char *label, in
       snprintf(req_id, sizeof req_id, "%s-%d-%08llx", str(flow, "id"), ti,
                (unsigned long long)(sim_mix(c->seed + (uint64_t)s.now_ms) & 0xffffffffu));
       tkn_agent *per_turn = NULL;
-      if (!(tech & T_CACHE)) {
-        per_turn = make_agent(c, &s, tech, flow, budget, meter, &po, s.now_ms, req_id, rs->err,
+      if (cfg->volatile_first) {
+        per_turn = make_agent(c, &s, cfg, flow, budget, meter, tc, &po, s.now_ms, req_id, rs->err,
                               sizeof rs->err);
         if (!per_turn) {
           status = 2;
@@ -339,11 +425,14 @@ static int run(const ctx *c, unsigned tech, run_stats *rs, const char *label, in
       to.task_type_len = strlen(type);
       to.batch = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(turn, "batch"));
       char dyn[160];
-      if (tech & T_CACHE) {
+      if (!cfg->volatile_first) {
+        /* a stable prompt: the time and request id go last */
         snprintf(dyn, sizeof dyn, "Current time: %lld. Request id: %s.",
                  (long long)(s.now_ms / 1000), req_id);
         to.dynamic = dyn;
         to.dynamic_len = strlen(dyn);
+      }
+      if (tech & T_CACHE) {
         /* OpenAI routes requests with one key to the same cache machines:
          * one key for the requests that share the static prefix */
         to.cache_key = str(c->wl, "name");
@@ -368,7 +457,29 @@ static int run(const ctx *c, unsigned tech, run_stats *rs, const char *label, in
       if (!rc && !s.failed && tool && !strcmp(tkn_agent_result_finish_reason(r), "tool_calls")) {
         add_stats(rs, r, long_flow, cJSON_GetObjectItemCaseSensitive(schemas, type) != NULL,
                   to.batch);
-        rc = append_tool_result(conv, r, str(tool, "result"));
+        if (tc) {
+          /* through the tool cache: on a hit of a re-fetch the host points
+           * at the earlier result instead of appending it again (the
+           * record may have changed since: then the answer lacks it) */
+          const char *tn = str(tool, "name"), *ta = str(tool, "arguments");
+          char *val = NULL;
+          size_t vl = 0;
+          int32_t hit = 0;
+          rc = tkn_agent_tool(a, tn, strlen(tn), ta, strlen(ta), str(flow, "id"),
+                              strlen(str(flow, "id")), run_tool, (void *)str(tool, "result"),
+                              &val, &vl, &hit);
+          if (!rc) {
+            rs->tool_hits += hit;
+            char note[160];
+            snprintf(note, sizeof note,
+                     "{\"cached\":true,\"note\":\"same result as the earlier %s call above\"}", tn);
+            int pointer = hit && cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(tool, "refetch"));
+            rc = append_tool_result(conv, r, pointer ? note : val);
+          }
+          tkn_free(val);
+        } else {
+          rc = append_tool_result(conv, r, str(tool, "result"));
+        }
         tkn_agent_result_free(r);
         r = NULL;
         s.tool_pending = 0;
@@ -378,8 +489,8 @@ static int run(const ctx *c, unsigned tech, run_stats *rs, const char *label, in
           tkn_agent_free(per_turn);
           char rid2[72];
           snprintf(rid2, sizeof rid2, "%s-tool", req_id);
-          per_turn = a = make_agent(c, &s, tech, flow, budget, meter, &po, s.now_ms + 1000, rid2,
-                                    rs->err, sizeof rs->err);
+          per_turn = a = make_agent(c, &s, cfg, flow, budget, meter, tc, &po, s.now_ms + 1000,
+                                    rid2, rs->err, sizeof rs->err);
           if (!a) {
             tkn_task_free(task);
             status = 2;
@@ -408,8 +519,10 @@ static int run(const ctx *c, unsigned tech, run_stats *rs, const char *label, in
       if (!strcmp(fin, "error")) rs->errors++;
       if (!strcmp(fin, "length")) rs->truncated++;
       if (s.last_missing) rs->facts_lost++;
+      /* an answer cut by the cap, or too brief for its task, is not a right one */
       int answered = !strcmp(fin, "stop") || !strcmp(fin, "length");
-      if (!answered || !s.last_correct) rs->wrong++;
+      if (answered && s.last_truncated) rs->degraded++;
+      if (!answered || !s.last_correct || s.last_truncated) rs->wrong++;
       tkn_agent_result_free(r);
       ti++;
     }
@@ -460,139 +573,175 @@ static int run(const ctx *c, unsigned tech, run_stats *rs, const char *label, in
     free(compiled_text[i]);
   }
   tkn_meter_free(meter);
+  tkn_toolcache_free(tc);
   sim_free(&s);
   return status;
 }
 
-/* ---- output ---- */
+/* ---- configurations and statistics over seeds ---- */
 
-static const char *pct(int64_t part, int64_t whole, char *buf, size_t len) {
-  if (whole <= 0)
-    snprintf(buf, len, "n/a");
-  else
-    snprintf(buf, len, "%.1f%%", 100.0 * (double)part / (double)whole);
-  return buf;
+enum { C_BASE, C_WORST, C_CHEAP, C_OPT, C_OPT_NOCASC, C_CHEAP_REST, C_ROUTE, C_ROUTE_NOCASC,
+       C_LOO, N_CFG = C_LOO + N_TECH };
+
+static void configs(run_cfg *cf, const char *cheap) {
+  static char cheap_name[96], cheap_rest[128];
+  snprintf(cheap_name, sizeof cheap_name, "cheapest model everywhere (%s)", cheap);
+  snprintf(cheap_rest, sizeof cheap_rest, "%s + the other five", cheap);
+  cf[C_BASE] = (run_cfg){"baseline", "naive agent, stable prompt (BASELINE)", 0, 0, 0, 0};
+  cf[C_WORST] = (run_cfg){"worst_case", "naive, time + request id first (worst case)", 0, 1, 0, 0};
+  cf[C_CHEAP] = (run_cfg){"cheap", cheap_name, 0, 0, 1, 0};
+  cf[C_OPT] = (run_cfg){"optimised", "optimised: all six techniques", T_ALL, 0, 0, 0};
+  cf[C_OPT_NOCASC] = (run_cfg){"optimised_no_cascade", "optimised, routing without cascade", T_ALL,
+                               0, 0, 1};
+  cf[C_CHEAP_REST] = (run_cfg){"cheap_plus_rest", cheap_rest, T_ALL & ~T_ROUTE, 0, 1, 0};
+  cf[C_ROUTE] = (run_cfg){"routing_cascade", "routing + cascade only", T_ROUTE, 0, 0, 0};
+  cf[C_ROUTE_NOCASC] = (run_cfg){"routing_no_cascade", "routing only, no cascade", T_ROUTE, 0, 0, 1};
+  for (int i = 0; i < N_TECH; i++) {
+    static char names[N_TECH][96], keys[N_TECH][48];
+    snprintf(names[i], sizeof names[i], "optimised without %s", TECHNIQUES[i].name);
+    snprintf(keys[i], sizeof keys[i], "without_%d", i);
+    cf[C_LOO + i] = (run_cfg){keys[i], names[i], T_ALL & ~TECHNIQUES[i].bit, 0, 0, 0};
+  }
 }
 
-static const char *change(int64_t before, int64_t after, char *buf, size_t len) {
-  if (before == 0)
-    buf[0] = len ? 0 : buf[0];
-  else
-    snprintf(buf, len, "%+.1f%%", 100.0 * ((double)after - (double)before) / (double)before);
-  return buf;
+/* Mean, min and max of a figure over seeds. */
+typedef struct spread {
+  double sum, min, max;
+  int n;
+} spread;
+
+static void sp_add(spread *s, double v) {
+  if (!s->n || v < s->min) s->min = v;
+  if (!s->n || v > s->max) s->max = v;
+  s->sum += v;
+  s->n++;
 }
 
-static void row_int(const char *name, int64_t a, int64_t b, int show_change) {
-  char x[32], y[32], z[32];
-  printf("| %-38s | %14s | %14s | %8s |\n", name, cli_int(a, x, sizeof x), cli_int(b, y, sizeof y),
-         show_change ? change(a, b, z, sizeof z) : "");
+static double sp_mean(const spread *s) {
+  return s->n ? s->sum / s->n : 0.0;
 }
 
-static void print_table(const ctx *c, const run_stats *base, const run_stats *opt,
-                        const run_stats *loo) {
-  char a[48], b[48], d[48];
-  const cJSON *flows = cJSON_GetObjectItemCaseSensitive(c->wl, "workflows");
-  printf("tokenomy simulate: %s, %d workflows, %lld turns, seed %llu (simulated model, no "
-         "network)\n\n",
-         str(c->wl, "name"), cJSON_GetArraySize(flows), (long long)opt->turns,
-         (unsigned long long)c->seed);
-  printf("| %-38s | %14s | %14s | %8s |\n", "", "naive baseline", "optimised", "change");
-  printf("|----------------------------------------|----------------|----------------|----------|\n");
-  row_int("model calls", base->calls, opt->calls, 1);
-  for (size_t i = 0; i < opt->n_models; i++) {
-    char name[96];
-    snprintf(name, sizeof name, "  calls to %s", opt->model_names[i]);
-    row_int(name, base->model_calls[i], opt->model_calls[i], 0);
-  }
-  row_int("  of which through the batch API", base->batch_calls, opt->batch_calls, 0);
-  row_int("input tokens, uncached", base->input - base->cached - base->cache_write,
-          opt->input - opt->cached - opt->cache_write, 1);
-  row_int("input tokens, cached", base->cached, opt->cached, 0);
-  row_int("output tokens", base->output, opt->output, 1);
-  row_int("total tokens", base->input + base->output, opt->input + opt->output, 1);
-  printf("| %-38s | %14s | %14s | %8s |\n", "cost (USD)", cli_usd(base->cost, 4, a, sizeof a),
-         cli_usd(opt->cost, 4, b, sizeof b), change(base->cost, opt->cost, d, sizeof d));
-  printf("| %-38s | %14s | %14s | %8s |\n", "cache hit rate (cached / input)",
-         pct(base->cached, base->input, a, sizeof a), pct(opt->cached, opt->input, b, sizeof b), "");
-  printf("| %-38s | %14s | %14s | %8s |\n", "validation pass rate",
-         pct(base->passed, base->validated, a, sizeof a), pct(opt->passed, opt->validated, b, sizeof b),
-         "");
-  printf("| %-38s | %14s | %14s | %8s |\n", "*quality: what it cost*", "", "", "");
-  row_int("escalations (retry plan, cascade)", base->escalations, opt->escalations, 0);
-  row_int("validation failures (re-asked)", base->val_failures, opt->val_failures, 0);
-  row_int("answers cut by the output cap", base->truncated, opt->truncated, 0);
-  row_int("turns missing a needed fact (pruning)", base->facts_lost, opt->facts_lost, 0);
-  row_int("wrong or missing final answers", base->wrong, opt->wrong, 0);
-  row_int("turns closed by a budget", base->budget_exceeded, opt->budget_exceeded, 0);
-  row_int("messages pruned", base->pruned, opt->pruned, 0);
+typedef struct cfg_stats {
+  spread cost, wrong, turns, cpc, input, cached, output, degraded, facts_lost, saving;
+} cfg_stats;
 
-  int64_t total_saving = base->cost - opt->cost;
-  int64_t marg[N_TECH], sum = 0;
-  for (int i = 0; i < N_TECH; i++) {
-    marg[i] = loo[i].cost - opt->cost;
-    if (marg[i] > 0) sum += marg[i];
+static void add_run(cfg_stats *cs, const run_stats *r, const run_stats *base) {
+  sp_add(&cs->cost, (double)r->cost / 1e12);
+  sp_add(&cs->wrong, (double)r->wrong);
+  sp_add(&cs->turns, (double)r->turns);
+  int64_t right = r->turns - r->wrong;
+  sp_add(&cs->cpc, right > 0 ? (double)r->cost / 1e12 / (double)right : 0.0);
+  sp_add(&cs->input, (double)r->input);
+  sp_add(&cs->cached, (double)r->cached);
+  sp_add(&cs->output, (double)r->output);
+  sp_add(&cs->degraded, (double)r->degraded);
+  sp_add(&cs->facts_lost, (double)r->facts_lost);
+  sp_add(&cs->saving, base->cost ? 1.0 - (double)r->cost / (double)base->cost : 0.0);
+}
+
+/* On the front: no other configuration is at most as costly and as wrong,
+ * and better in one (means over seeds). */
+static int pareto(const cfg_stats *cs, int n, int i) {
+  for (int j = 0; j < n; j++) {
+    if (j == i) continue;
+    double cj = sp_mean(&cs[j].cost), ci = sp_mean(&cs[i].cost);
+    double wj = sp_mean(&cs[j].wrong), wi = sp_mean(&cs[i].wrong);
+    if (cj <= ci && wj <= wi && (cj < ci || wj < wi)) return 0;
   }
-  printf("\nShare of the saving by technique (leave-one-out: the cost of the optimised run\n"
-         "without that technique, minus the optimised cost, normalised over the five):\n\n");
-  printf("| %-38s | %14s | %8s | %14s | %14s |\n", "technique", "saving (USD)", "share",
-         "tokens saved", "quality cost");
-  printf("|----------------------------------------|----------------|----------|----------------|"
-         "----------------|\n");
+  return 1;
+}
+
+/* Shapley value of each technique for a value function over subsets (mean
+ * over seeds of v[subset]); phi[i] sums to v[all] - v[none]. */
+static void shapley(const double *v, double *phi) {
+  double fact[N_TECH + 1];
+  fact[0] = 1;
+  for (int i = 1; i <= N_TECH; i++) fact[i] = fact[i - 1] * i;
   for (int i = 0; i < N_TECH; i++) {
-    char q[64];
-    int64_t dw = opt->wrong - loo[i].wrong;
-    snprintf(q, sizeof q, "%+lld wrong", (long long)dw);
-    char tk[32];
-    printf("| %-38s | %14s | %8s | %14s | %14s |\n", TECHNIQUES[i].name,
-           cli_usd(marg[i], 4, a, sizeof a), pct(marg[i] > 0 ? marg[i] : 0, sum, b, sizeof b),
-           cli_int((loo[i].input + loo[i].output) - (opt->input + opt->output), tk, sizeof tk), q);
-  }
-  /* each technique on its own measure, beside what the issue expects */
-  struct {
-    const char *measure;
-    int64_t without, with;
-    int money;
-    const char *expected;
-  } m[N_TECH] = {
-      {"input tokens, workflows over 8 turns", loo[0].long_input, opt->long_input, 0, "35-50%"},
-      {"model cost per turn (USD)", loo[1].turns ? loo[1].cost / loo[1].turns : 0,
-       opt->turns ? opt->cost / opt->turns : 0, 1, "50-70%"},
-      {"input cost (cache reads at their price)", loo[2].input_cost, opt->input_cost, 1, "60-70%"},
-      {"cost of latency-insensitive turns", loo[3].batch_cost, opt->batch_cost, 1, "50%"},
-      {"output tokens of structured tasks", loo[4].struct_out, opt->struct_out, 0, "60-80%"}};
-  printf("\nEach technique on its own measure (optimised run without it -> with it):\n\n");
-  printf("| %-38s | %-40s | %14s | %14s | %9s | %9s |\n", "technique", "measure", "without",
-         "with", "reduction", "expected");
-  printf("|----------------------------------------|------------------------------------------|"
-         "----------------|----------------|-----------|-----------|\n");
-  for (int i = 0; i < N_TECH; i++) {
-    char w1[48], w2[48], r[32];
-    if (m[i].money) {
-      cli_usd(m[i].without, i == 1 ? 6 : 4, w1, sizeof w1);
-      cli_usd(m[i].with, i == 1 ? 6 : 4, w2, sizeof w2);
-    } else {
-      cli_int(m[i].without, w1, sizeof w1);
-      cli_int(m[i].with, w2, sizeof w2);
+    unsigned bit = 1u << i;
+    phi[i] = 0;
+    for (unsigned sset = 0; sset < (1u << N_TECH); sset++) {
+      if (sset & bit) continue;
+      int k = __builtin_popcount(sset);
+      double w = fact[k] * fact[N_TECH - k - 1] / fact[N_TECH];
+      phi[i] += w * (v[sset | bit] - v[sset]);
     }
-    if (m[i].without > 0)
-      snprintf(r, sizeof r, "%.1f%%", 100.0 * (double)(m[i].without - m[i].with) / (double)m[i].without);
-    else
-      snprintf(r, sizeof r, "n/a");
-    printf("| %-38s | %-40s | %14s | %14s | %9s | %9s |\n", TECHNIQUES[i].name, m[i].measure, w1,
-           w2, r, m[i].expected);
   }
-  /* what caching could do at most here: the providers' cache-read discount
-   * (OpenAI: 50% for gpt-4o and gpt-4o-mini, 75% for gpt-4.1-mini) bounds it */
-  printf("\nPrompt caching's ceiling on this run: %s of the input cost, if every input token\n"
-         "were read from the cache at these models' cache-read prices; the run reaches %s\n"
-         "against its own uncached input cost (the table compares with the run whose prompt\n"
-         "is not cache-friendly).\n",
-         pct(opt->input_cost_uncached - opt->input_cost_all_cached, opt->input_cost_uncached, a,
-             sizeof a),
-         pct(opt->input_cost_uncached - opt->input_cost, opt->input_cost_uncached, b, sizeof b));
-  printf("\nTotal saving: %s USD (%s of the baseline).  \"quality cost\": wrong or missing\n"
-         "answers with the technique minus without it.\n",
-         cli_usd(total_saving, 4, a, sizeof a), pct(total_saving, base->cost, b, sizeof b));
+}
+
+/* Technique bits are in TECHNIQUES order: subset bit i = TECHNIQUES[i].bit. */
+static unsigned tech_of(unsigned subset) {
+  unsigned t = 0;
+  for (int i = 0; i < N_TECH; i++)
+    if (subset & (1u << i)) t |= TECHNIQUES[i].bit;
+  return t;
+}
+
+static const char *usd_spread(const spread *s, int digits, char *buf, size_t len) {
+  snprintf(buf, len, "%.*f [%.*f-%.*f]", digits, sp_mean(s), digits, s->min, digits, s->max);
+  return buf;
+}
+
+static const char *int_spread(const spread *s, char *buf, size_t len) {
+  snprintf(buf, len, "%.1f [%.0f-%.0f]", sp_mean(s), s->min, s->max);
+  return buf;
+}
+
+static void print_tables(const ctx *c, const char *wname, uint64_t seed0, int nseeds,
+                         const run_cfg *cf, const cfg_stats *cs, const double *phi_cost,
+                         const double *phi_wrong, int exact) {
+  char a[96], b[96], d[96], e[96];
+  printf("tokenomy simulate: %s, seeds %llu-%llu (%d), %.0f turns per seed, simulated model (no\n"
+         "network), exact o200k counts, the same prompt-cache model for every run, confidence\n"
+         "AUROC %.2f.  Mean [min-max] over the seeds.\n\n",
+         wname, (unsigned long long)seed0, (unsigned long long)(seed0 + (uint64_t)nseeds - 1),
+         nseeds, sp_mean(&cs[C_BASE].turns), num(c->wl, "confidence_auroc", 0.7));
+  printf("| %-48s | %-26s | %8s | %-20s | %12s | %9s | %6s |\n", "configuration", "cost USD",
+         "vs base", "wrong answers", "USD/correct", "cache hit", "Pareto");
+  printf("|--------------------------------------------------|----------------------------|"
+         "----------|----------------------|--------------|-----------|--------|\n");
+  for (int i = 0; i < C_LOO; i++) {
+    double hit = sp_mean(&cs[i].input) > 0 ? sp_mean(&cs[i].cached) / sp_mean(&cs[i].input) : 0;
+    char vs[16] = "";
+    if (i != C_BASE)
+      snprintf(vs, sizeof vs, "%+.1f%%",
+               100.0 * (sp_mean(&cs[i].cost) / sp_mean(&cs[C_BASE].cost) - 1.0));
+    printf("| %-48s | %-26s | %8s | %-20s | %12.6f | %8.1f%% | %6s |\n", cf[i].name,
+           usd_spread(&cs[i].cost, 4, a, sizeof a), vs, int_spread(&cs[i].wrong, b, sizeof b),
+           sp_mean(&cs[i].cpc), 100.0 * hit, pareto(cs, C_LOO, i) ? "yes" : "");
+  }
+  double base = sp_mean(&cs[C_BASE].cost), opt = sp_mean(&cs[C_OPT].cost);
+  double dw = sp_mean(&cs[C_OPT].wrong) - sp_mean(&cs[C_BASE].wrong);
+  printf("\nOptimised vs the baseline: cost %+.1f%% (per seed %+.1f%% to %+.1f%%), wrong answers\n"
+         "%+.1f per seed (%s), cost per correct answer %+.1f%%.\n",
+         100.0 * (opt / base - 1.0), -100.0 * cs[C_OPT].saving.max, -100.0 * cs[C_OPT].saving.min,
+         dw, dw > 0 ? "quality falls" : dw < 0 ? "quality rises" : "quality unchanged",
+         100.0 * (sp_mean(&cs[C_OPT].cpc) / sp_mean(&cs[C_BASE].cpc) - 1.0));
+  double ch = sp_mean(&cs[C_CHEAP].cost);
+  printf("The cheapest model everywhere costs %s%.1f%% of the optimised run, at %+.1f wrong\n"
+         "answers against it.\n", ch < opt ? "less than it: " : "", 100.0 * ch / opt,
+         sp_mean(&cs[C_CHEAP].wrong) - sp_mean(&cs[C_OPT].wrong));
+  printf("\nWhat each technique earns and costs (%s,\nmean over seeds):\n\n",
+         exact ? "exact Shapley values over all 64 combinations"
+               : "leave-one-out: the optimised run without it minus the optimised run");
+  printf("| %-40s | %14s | %8s | %16s |\n", "technique", "saving USD", "share", "wrong answers");
+  printf("|------------------------------------------|----------------|----------|------------------|\n");
+  double total = base - opt, sum = 0, sumw = 0;
+  for (int i = 0; i < N_TECH; i++) {
+    sum += phi_cost[i];
+    sumw += phi_wrong[i];
+    printf("| %-40s | %14.4f | %7.1f%% | %+16.1f |\n", TECHNIQUES[i].name, phi_cost[i],
+           total != 0 ? 100.0 * phi_cost[i] / total : 0.0, phi_wrong[i]);
+  }
+  printf("| %-40s | %14.4f | %7.1f%% | %+16.1f |\n",
+         exact ? "(Shapley values add up: no remainder)" : "interaction remainder (not attributed)",
+         total - sum, total != 0 ? 100.0 * (total - sum) / total : 0.0, dw - sumw);
+  printf("\nTotal: %.4f USD saved per seed against the baseline, at %+.1f wrong answers.  \"wrong\n"
+         "answers\": the change the technique brings (negative: fewer wrong).  Wrong answers\n"
+         "include %.1f cut by a cap or too brief and %.1f missing a fact the pruning dropped\n"
+         "(optimised run, per seed).\n",
+         total, dw, sp_mean(&cs[C_OPT].degraded), sp_mean(&cs[C_OPT].facts_lost));
+  (void)d, (void)e;
 }
 
 static void json_run(cJSON *o, const run_stats *r) {
@@ -613,6 +762,8 @@ static void json_run(cJSON *o, const run_stats *r) {
   cJSON_AddNumberToObject(o, "escalations", (double)r->escalations);
   cJSON_AddNumberToObject(o, "validation_failures", (double)r->val_failures);
   cJSON_AddNumberToObject(o, "truncated", (double)r->truncated);
+  cJSON_AddNumberToObject(o, "degraded_answers", (double)r->degraded);
+  cJSON_AddNumberToObject(o, "tool_cache_hits", (double)r->tool_hits);
   cJSON_AddNumberToObject(o, "facts_lost", (double)r->facts_lost);
   cJSON_AddNumberToObject(o, "wrong_answers", (double)r->wrong);
   cJSON_AddNumberToObject(o, "budget_exceeded", (double)r->budget_exceeded);
@@ -625,94 +776,232 @@ static void json_run(cJSON *o, const run_stats *r) {
   cJSON_AddNumberToObject(o, "input_cost_all_cached", (double)r->input_cost_all_cached);
 }
 
+static cJSON *json_spread(const spread *s) {
+  cJSON *o = cJSON_CreateObject();
+  cJSON_AddNumberToObject(o, "mean", sp_mean(s));
+  cJSON_AddNumberToObject(o, "min", s->min);
+  cJSON_AddNumberToObject(o, "max", s->max);
+  return o;
+}
+
 int cmd_simulate(int argc, char **argv) {
   const char *workload = "support-agent", *export_path = NULL;
-  uint64_t seed = 1;
-  int as_json = 0, dump = 0;
+  uint64_t seed0 = 1;
+  long nseeds = 10;
+  int as_json = 0, dump = 0, exact = 0;
   for (int i = 1; i < argc; i++) {
     const char *v;
+    char *end = NULL;
     if (cli_is(argv[i], "--help", "-h")) {
       fputs(HELP, stdout);
       return 0;
     } else if ((v = cli_opt(argc, argv, &i, "--workload"))) {
       workload = v;
     } else if ((v = cli_opt(argc, argv, &i, "--seed"))) {
-      char *end = NULL;
-      seed = strtoull(v, &end, 10);
-      if (!*v || *end) return cli_fail("simulate", "--seed: expected a number, got '%s'", v), 1;
+      seed0 = strtoull(v, &end, 10);
+      if (!*v || *end || *v == '-') return cli_fail("simulate", "--seed: expected a number, got '%s'", v), 1;
+    } else if ((v = cli_opt(argc, argv, &i, "--seeds"))) {
+      nseeds = strtol(v, &end, 10);
+      if (!*v || *end || nseeds < 1 || nseeds > 1000)
+        return cli_fail("simulate", "--seeds: expected a number from 1 to 1000, got '%s'", v), 1;
     } else if ((v = cli_opt(argc, argv, &i, "--export-meter"))) {
       export_path = v;
     } else if (cli_is(argv[i], "--json", NULL)) {
       as_json = 1;
+    } else if (cli_is(argv[i], "--shapley", NULL)) {
+      exact = 1;
     } else if (cli_is(argv[i], "--dump-workload", NULL)) {
       dump = 1;
     } else {
       return cli_fail("simulate", "unknown option '%s' (see --help)", argv[i]), 1;
     }
   }
-  ctx c;
-  memset(&c, 0, sizeof c);
-  c.seed = seed;
-  c.export_path = export_path;
-  c.wl = wl_generate(workload, seed);
-  if (!c.wl) {
-    c.wl = cli_read_json("simulate", workload, NULL);
-    if (!c.wl) return 2;
-  }
+  int bundled = 0;
+  for (int i = 0; wl_bundled[i]; i++) bundled |= !strcmp(wl_bundled[i], workload);
+  cJSON *file_wl = NULL;
   char err[512];
-  if (wl_check(c.wl, err, sizeof err)) {
-    cJSON_Delete(c.wl);
-    return cli_fail("simulate", "%s", err);
+  if (!bundled) {
+    file_wl = cli_read_json("simulate", workload, NULL);
+    if (!file_wl) return 2;
+    if (wl_check(file_wl, err, sizeof err)) {
+      cJSON_Delete(file_wl);
+      return cli_fail("simulate", "%s", err);
+    }
   }
   if (dump) {
-    char *js = cJSON_Print(c.wl);
+    cJSON *wl = bundled ? wl_generate(workload, seed0) : file_wl;
+    char *js = cJSON_Print(wl);
     fputs(js ? js : "", stdout);
     fputc('\n', stdout);
     free(js);
-    cJSON_Delete(c.wl);
+    cJSON_Delete(wl);
     return 0;
   }
-  c.baseline = str(c.wl, "baseline_model");
-  char *rj = cJSON_PrintUnformatted(cJSON_GetObjectItemCaseSensitive(c.wl, "router"));
-  int rc = rj ? tkn_router_new_json(&c.router, rj, strlen(rj), NULL, err, sizeof err) : TKN_ERR_NOMEM;
-  free(rj);
-  if (rc) {
-    cJSON_Delete(c.wl);
-    return cli_fail("simulate", "workload: router: %s", err);
+  tkn_tokenizer *tok = NULL;
+  tkn_prices *prices = NULL;
+  if (tkn_tokenizer_new_encoding(&tok, "o200k_base", 10, err, sizeof err) ||
+      tkn_prices_new_default(&prices)) {
+    cJSON_Delete(file_wl);
+    tkn_tokenizer_free(tok);
+    return cli_fail("simulate", "tokenizer or prices: %s", err);
   }
-  tkn_tokenizer_new_estimator(&c.tok);
-  tkn_prices_new_default(&c.prices);
-  run_stats *runs = calloc(2 + N_TECH, sizeof *runs);
-  int status = runs ? 0 : 2;
-  if (!status) status = run(&c, 0, &runs[0], "naive baseline", 0);
-  if (!status) status = run(&c, T_ALL, &runs[1], "optimised", 1);
-  for (int i = 0; !status && i < N_TECH; i++)
-    status = run(&c, T_ALL & ~TECHNIQUES[i].bit, &runs[2 + i], TECHNIQUES[i].name, 0);
-  if (status) {
-    for (int i = 0; i < 2 + N_TECH; i++)
-      if (runs && runs[i].err[0]) {
-        cli_fail("simulate", "%s", runs[i].err);
-        break;
+  run_cfg cf[N_CFG];
+  cfg_stats *cs = calloc(N_CFG, sizeof *cs);
+  run_stats *runs = calloc(N_CFG, sizeof *runs);
+  double *vcost = calloc(1u << N_TECH, sizeof *vcost), *vwrong = calloc(1u << N_TECH, sizeof *vwrong);
+  int status = cs && runs && vcost && vwrong ? 0 : 2;
+  if (status) snprintf(err, sizeof err, "out of memory");
+  char wname[64] = "";
+  char cheap[64] = "";
+  cJSON *first = cJSON_CreateArray(); /* the first seed's runs in detail (--json) */
+  for (long si = 0; !status && si < nseeds; si++) {
+    ctx c;
+    memset(&c, 0, sizeof c);
+    c.seed = seed0 + (uint64_t)si;
+    c.tok = tok;
+    c.prices = prices;
+    c.export_path = si == 0 ? export_path : NULL;
+    c.wl = bundled ? wl_generate(workload, c.seed) : cJSON_Duplicate(file_wl, 1);
+    if (!c.wl || wl_check(c.wl, err, sizeof err)) {
+      if (!c.wl) snprintf(err, sizeof err, "out of memory");
+      cJSON_Delete(c.wl);
+      status = 2;
+      break;
+    }
+    snprintf(wname, sizeof wname, "%s", str(c.wl, "name"));
+    c.baseline = str(c.wl, "baseline_model");
+    /* the cheapest model of the workload by input price */
+    int64_t best = -1;
+    const cJSON *m;
+    cJSON_ArrayForEach(m, cJSON_GetObjectItemCaseSensitive(c.wl, "models")) {
+      tkn_model_price p = TKN_MODEL_PRICE_INIT;
+      if (tkn_prices_lookup(prices, m->string, strlen(m->string), &p) == TKN_OK &&
+          (best < 0 || p.input < best)) {
+        best = p.input;
+        snprintf(c.cheap, sizeof c.cheap, "%s", m->string);
       }
+    }
+    if (best < 0) snprintf(c.cheap, sizeof c.cheap, "%s", c.baseline);
+    snprintf(cheap, sizeof cheap, "%s", c.cheap);
+    configs(cf, c.cheap);
+    char *rj = cJSON_PrintUnformatted(cJSON_GetObjectItemCaseSensitive(c.wl, "router"));
+    int rc = rj ? tkn_router_new_json(&c.router, rj, strlen(rj), NULL, err, sizeof err) : TKN_ERR_NOMEM;
+    free(rj);
+    if (rc) {
+      char e2[600];
+      snprintf(e2, sizeof e2, "workload: router: %s", err);
+      snprintf(err, sizeof err, "%.500s", e2);
+      cJSON_Delete(c.wl);
+      status = 2;
+      break;
+    }
+    for (int i = 0; !status && i < N_CFG; i++) {
+      char label[64];
+      snprintf(label, sizeof label, "seed %llu: %d/%d", (unsigned long long)c.seed, i + 1, N_CFG);
+      status = run(&c, &cf[i], &runs[i], label, i == C_OPT);
+      if (status) snprintf(err, sizeof err, "%s", runs[i].err);
+    }
+    for (int i = 0; !status && i < N_CFG; i++) {
+      add_run(&cs[i], &runs[i], &runs[C_BASE]);
+      if (si == 0 && first) {
+        cJSON *d = cJSON_CreateObject();
+        json_run(d, &runs[i]);
+        cJSON_AddItemToArray(first, d);
+      }
+    }
+    /* attribution: leave-one-out from the runs above, or every subset */
+    for (unsigned sub = 0; !status && exact && sub < (1u << N_TECH); sub++) {
+      run_cfg one = {"subset", "subset", tech_of(sub), 0, 0, 0};
+      run_stats rs;
+      char label[64];
+      snprintf(label, sizeof label, "seed %llu: subset %u/64", (unsigned long long)c.seed, sub + 1);
+      status = run(&c, &one, &rs, label, 0);
+      if (status) snprintf(err, sizeof err, "%s", rs.err);
+      vcost[sub] += (double)rs.cost / 1e12 / (double)nseeds;
+      vwrong[sub] += (double)rs.wrong / (double)nseeds;
+    }
+    tkn_router_free(c.router);
+    cJSON_Delete(c.wl);
+  }
+  double phi_cost[N_TECH], phi_wrong[N_TECH];
+  if (!status) {
+    if (exact) {
+      /* savings are v(none) - v(all): negate the cost function */
+      double nv[1u << N_TECH];
+      for (unsigned sub = 0; sub < (1u << N_TECH); sub++) nv[sub] = -vcost[sub];
+      shapley(nv, phi_cost);
+      shapley(vwrong, phi_wrong);
+    } else {
+      for (int i = 0; i < N_TECH; i++) {
+        phi_cost[i] = sp_mean(&cs[C_LOO + i].cost) - sp_mean(&cs[C_OPT].cost);
+        phi_wrong[i] = sp_mean(&cs[C_OPT].wrong) - sp_mean(&cs[C_LOO + i].wrong);
+      }
+    }
+  }
+  if (status) {
+    cli_fail("simulate", "%s", err);
   } else if (as_json) {
     cJSON *o = cJSON_CreateObject();
-    cJSON_AddStringToObject(o, "workload", str(c.wl, "name"));
-    cJSON_AddNumberToObject(o, "seed", (double)seed);
-    json_run(cJSON_AddObjectToObject(o, "baseline"), &runs[0]);
-    json_run(cJSON_AddObjectToObject(o, "optimised"), &runs[1]);
-    cJSON *lo = cJSON_AddObjectToObject(o, "without");
-    for (int i = 0; i < N_TECH; i++) json_run(cJSON_AddObjectToObject(lo, TECHNIQUES[i].name), &runs[2 + i]);
+    cJSON_AddStringToObject(o, "workload", wname);
+    cJSON_AddNumberToObject(o, "first_seed", (double)seed0);
+    cJSON_AddNumberToObject(o, "seeds", (double)nseeds);
+    cJSON_AddStringToObject(o, "tokenizer", "o200k_base");
+    cJSON_AddStringToObject(o, "cheapest_model", cheap);
+    cJSON *arr = cJSON_AddArrayToObject(o, "configurations");
+    for (int i = 0; i < N_CFG; i++) {
+      cJSON *e = cJSON_CreateObject();
+      cJSON_AddItemToArray(arr, e);
+      cJSON_AddStringToObject(e, "key", cf[i].key);
+      cJSON_AddStringToObject(e, "name", cf[i].name);
+      cJSON_AddItemToObject(e, "cost_usd", json_spread(&cs[i].cost));
+      cJSON_AddItemToObject(e, "wrong_answers", json_spread(&cs[i].wrong));
+      cJSON_AddItemToObject(e, "turns", json_spread(&cs[i].turns));
+      cJSON_AddItemToObject(e, "cost_per_correct_usd", json_spread(&cs[i].cpc));
+      cJSON_AddItemToObject(e, "saving_vs_baseline", json_spread(&cs[i].saving));
+      cJSON_AddItemToObject(e, "input_tokens", json_spread(&cs[i].input));
+      cJSON_AddItemToObject(e, "cached_tokens", json_spread(&cs[i].cached));
+      cJSON_AddItemToObject(e, "output_tokens", json_spread(&cs[i].output));
+      cJSON_AddItemToObject(e, "degraded_answers", json_spread(&cs[i].degraded));
+      cJSON_AddItemToObject(e, "facts_lost", json_spread(&cs[i].facts_lost));
+      cJSON_AddBoolToObject(e, "pareto", i < C_LOO && pareto(cs, C_LOO, i));
+      cJSON *d = cJSON_GetArrayItem(first, i);
+      if (d) cJSON_AddItemReferenceToObject(e, "first_seed", d);
+    }
+    cJSON *at = cJSON_AddObjectToObject(o, "attribution");
+    cJSON_AddStringToObject(at, "method", exact ? "shapley" : "leave-one-out");
+    double total = sp_mean(&cs[C_BASE].cost) - sp_mean(&cs[C_OPT].cost), sum = 0, sumw = 0;
+    cJSON *ts = cJSON_AddArrayToObject(at, "techniques");
+    for (int i = 0; i < N_TECH; i++) {
+      cJSON *e = cJSON_CreateObject();
+      cJSON_AddItemToArray(ts, e);
+      cJSON_AddStringToObject(e, "name", TECHNIQUES[i].name);
+      cJSON_AddNumberToObject(e, "saving_usd", phi_cost[i]);
+      cJSON_AddNumberToObject(e, "wrong_answers", phi_wrong[i]);
+      sum += phi_cost[i];
+      sumw += phi_wrong[i];
+    }
+    cJSON_AddNumberToObject(at, "total_saving_usd", total);
+    cJSON_AddNumberToObject(at, "interaction_remainder_usd", total - sum);
+    cJSON_AddNumberToObject(at, "interaction_remainder_wrong",
+                            sp_mean(&cs[C_OPT].wrong) - sp_mean(&cs[C_BASE].wrong) - sumw);
     char *js = cJSON_Print(o);
     puts(js ? js : "{}");
     free(js);
     cJSON_Delete(o);
   } else {
-    print_table(&c, &runs[0], &runs[1], &runs[2]);
+    ctx c;
+    memset(&c, 0, sizeof c);
+    c.wl = bundled ? wl_generate(workload, seed0) : file_wl;
+    print_tables(&c, wname, seed0, (int)nseeds, cf, cs, phi_cost, phi_wrong, exact);
+    if (bundled) cJSON_Delete(c.wl);
   }
+  cJSON_Delete(first);
+  free(cs);
   free(runs);
-  tkn_router_free(c.router);
-  tkn_prices_free(c.prices);
-  tkn_tokenizer_free(c.tok);
-  cJSON_Delete(c.wl);
+  free(vcost);
+  free(vwrong);
+  cJSON_Delete(file_wl);
+  tkn_prices_free(prices);
+  tkn_tokenizer_free(tok);
   return status;
 }

@@ -12,12 +12,17 @@
  *  "models": {model: {"capability": 0..1, "invalid_json": 0..1}},
  *  "optimise": {"max_context_tokens", "context_target_tokens" (0: half the max),
  *               "soft_budget_tokens", "keep_last_turns"},
+ *  "confidence_auroc": 0.5..1,                 how well self-reported confidence
+ *                                              separates right from wrong (0.7)
+ *  "tool_ttl_ms": N,                           the tool cache's time to live (600000)
  *  "workflows": [{"id", "workflow", "tenant", "gap_ms",
  *     "facts": {name: text},
  *     "turns": [{"user": text, "task_type", "difficulty": 0..1,
  *                "answer": text, "needs": [fact names], "batch": bool,
  *                "tags": [strings],
- *                "tool": {"name", "arguments": JSON text, "result": text}}]}]}
+ *                "tool": {"name", "arguments": JSON text, "result": text,
+ *                         "refetch": bool (the same call made earlier: the
+ *                         tool cache may serve it)}}]}]}
  *
  * A turn with a "tool" is two model calls, as in a real agent loop: the
  * model first asks for the tool (finish reason "tool_calls"), the host runs
@@ -84,6 +89,12 @@ int wl_check(const cJSON *wl, char *err, size_t len) {
     if (!cJSON_IsNumber(cap) || cap->valuedouble < 0 || cap->valuedouble > 1)
       return bad(err, len, "$.models", "each model needs a capability in [0, 1]");
   }
+  const cJSON *au = cJSON_GetObjectItemCaseSensitive(wl, "confidence_auroc");
+  if (au && (!cJSON_IsNumber(au) || au->valuedouble < 0.5 || au->valuedouble > 1))
+    return bad(err, len, "$.confidence_auroc", "expected a number in [0.5, 1]");
+  const cJSON *ttl = cJSON_GetObjectItemCaseSensitive(wl, "tool_ttl_ms");
+  if (ttl && (!cJSON_IsNumber(ttl) || ttl->valuedouble < 0))
+    return bad(err, len, "$.tool_ttl_ms", "expected a number >= 0");
   const cJSON *flows = cJSON_GetObjectItemCaseSensitive(wl, "workflows");
   if (!cJSON_IsArray(flows) || cJSON_GetArraySize(flows) == 0)
     return bad(err, len, "$.workflows", "expected a non-empty array");
@@ -232,6 +243,10 @@ static cJSON *common(gen *g, const char *name, const char *desc, const char *sys
   cJSON_AddItemToObject(wl, "optimise",
                         parse("{\"max_context_tokens\":1800,\"soft_budget_tokens\":100000,"
                               "\"keep_last_turns\":2}"));
+  /* self-reported confidence is a weak signal (studies of verbalised
+   * confidence find AUROCs around 0.6-0.75), not an oracle */
+  cJSON_AddNumberToObject(wl, "confidence_auroc", 0.7);
+  cJSON_AddNumberToObject(wl, "tool_ttl_ms", 600000);
   return wl;
 }
 
@@ -247,10 +262,41 @@ static cJSON *turn(const char *user, const char *type, double difficulty, const 
 }
 
 static void needs(cJSON *t, const char *a, const char *b) {
-  cJSON *n = cJSON_AddArrayToObject(t, "needs");
+  cJSON *n = cJSON_GetObjectItemCaseSensitive(t, "needs");
+  if (!n) n = cJSON_AddArrayToObject(t, "needs");
   if (a) cJSON_AddItemToArray(n, cJSON_CreateString(a));
   if (b) cJSON_AddItemToArray(n, cJSON_CreateString(b));
 }
+
+/* Facts that are not identifiers: a summary's verbatim ledger of ids does
+ * not keep them, so pruning can lose them. */
+static const char *const ISSUES[] = {
+    "the zipper on the left pocket tore after two days",
+    "the box arrived crushed and the poles were bent",
+    "the jacket runs two sizes smaller than the chart says",
+    "the courier left it at a neighbour who is away",
+    "the sole started peeling off on the first hike",
+    "the charge appeared twice on my statement",
+    "the filter cartridge was missing from the box",
+    "the tent was the green one, not the grey one I ordered"};
+static const char *const CONCERNS[] = {
+    "the retry loop never resets its backoff",
+    "the lock is taken after the early return",
+    "the buffer is sized before the length check",
+    "the error path leaks the file handle",
+    "the cache key ignores the tenant",
+    "the timeout is read in seconds but set in milliseconds"};
+static const char *const TERMS[] = {
+    "payment due within forty-five days of receipt",
+    "late fees waived for the first quarter",
+    "prices fixed until the end of the year",
+    "delivery charged separately at cost",
+    "two percent discount for payment within ten days"};
+static const char *const STATUS_NOW[] = {
+    "rerouted to the regional depot after a failed delivery",
+    "delivered to the parcel locker by the main entrance",
+    "returned to sender as the address was incomplete",
+    "held at customs pending an import form"};
 
 static void tag(cJSON *t, const char *tg) {
   cJSON *a = cJSON_AddArrayToObject(t, "tags");
@@ -452,9 +498,12 @@ static cJSON *support_agent(gen *g) {
     tracking_number(g, tracking, sizeof tracking);
     add_str(facts, "tracking", tracking); /* only in the order lookup's result */
     const char *intent = INTENTS[pick(g, 5)];
+    const char *issue = ISSUES[pick(g, 8)];
+    add_str(facts, "issue", issue);
     cJSON *turns = cJSON_AddArrayToObject(f, "turns");
     char lead[256];
-    snprintf(lead, sizeof lead, "Hi, this is %s. My order %s is a %s problem:", name, order, intent);
+    snprintf(lead, sizeof lead, "Hi, this is %s. My order %s is a %s problem: %s.", name, order,
+             intent, issue);
     char *u = text(g, lead, 50 + pick(g, 40));
     cJSON_AddItemToArray(turns, turn(u, "classify", 0.2 + 0.6 * unit(g), intent, 0));
     free(u);
@@ -464,23 +513,47 @@ static cJSON *support_agent(gen *g) {
     cJSON_AddItemToArray(turns, t);
     free(u);
     int n = 4 + pick(g, 11);
+    char *record = NULL;
     for (int k = 0; k < n; k++) {
       /* every fourth reply needs a fact from far back: the order number the
-       * customer gave, or the tracking number only the lookup returned */
-      int recall = k % 4 == 3, track = recall && k % 8 == 7;
+       * customer gave, or the tracking number only the lookup returned; and
+       * some later ones the problem as the customer put it */
+      int recall = k % 4 == 3, track = recall && k % 8 == 7, again = k >= 5 && k % 4 == 1;
       u = text(g, track    ? "Can you give me the tracking number again, and where is it now?"
                   : recall ? "Going back to my order, what did you find?"
+                  : again  ? "Remind me what I said was wrong with it, and what happens next?"
                            : "",
                30 + pick(g, 50));
       t = turn(u, "reply", 0.2 + 0.7 * unit(g), NULL, 0);
       if (recall) needs(t, track ? "tracking" : "order", NULL);
+      if (again) needs(t, "issue", NULL);
       if (unit(g) < 0.15) tag(t, "reasoning");
       /* the agent looks the order up on its first reply, searches the
        * knowledge base on about a third of the others, and files the refund */
       char args[96];
       if (k == 0) {
         snprintf(args, sizeof args, "{\"id\":\"%s\"}", order);
-        with_tool(t, "lookup_order", args, order_record(g, order, name, intent, tracking));
+        record = order_record(g, order, name, intent, tracking);
+        with_tool(t, "lookup_order", args, record ? strdup(record) : NULL);
+      } else if (recall && record && unit(g) < 0.6) {
+        /* the agent looks the order up again "just in case"; now and then
+         * the record has changed since, and the turn needs what changed */
+        snprintf(args, sizeof args, "{\"id\":\"%s\"}", order);
+        char *res = strdup(record);
+        if (unit(g) < 0.25) {
+          const char *now = STATUS_NOW[pick(g, 4)];
+          char fact[32];
+          snprintf(fact, sizeof fact, "status_now_%d", k);
+          add_str(facts, fact, now);
+          needs(t, fact, NULL);
+          cJSON *r = cJSON_Parse(record);
+          cJSON_ReplaceItemInObject(r, "status", cJSON_CreateString(now));
+          free(res);
+          res = cJSON_PrintUnformatted(r);
+          cJSON_Delete(r);
+        }
+        with_tool(t, "lookup_order", args, res);
+        cJSON_AddTrueToObject(cJSON_GetObjectItemCaseSensitive(t, "tool"), "refetch");
       } else if (k == 2 && !strcmp(intent, "refund")) {
         char rf[160];
         snprintf(args, sizeof args, "{\"id\":\"%s\",\"note\":\"customer request\"}", order);
@@ -496,9 +569,11 @@ static cJSON *support_agent(gen *g) {
       cJSON_AddItemToArray(turns, t);
       free(u);
     }
+    free(record);
     t = turn("Write the after-contact summary for the CRM: customer, order, issue, outcome.",
              "summarise", 0.3, NULL, 1);
     needs(t, "order", "name");
+    needs(t, "issue", NULL);
     cJSON_AddItemToArray(turns, t);
     cJSON_AddItemToArray(flows, f);
   }
@@ -533,9 +608,11 @@ static cJSON *document_pipeline(gen *g) {
     cJSON *facts = cJSON_AddObjectToObject(f, "facts");
     add_str(facts, "reference", ref);
     const char *type = DOCTYPES[pick(g, 4)];
+    const char *terms = TERMS[pick(g, 5)];
+    add_str(facts, "terms", terms);
     cJSON *turns = cJSON_AddArrayToObject(f, "turns");
     char lead[256];
-    snprintf(lead, sizeof lead, "Document %s (%s) follows.", ref, type);
+    snprintf(lead, sizeof lead, "Document %s (%s) follows. Terms: %s.", ref, type, terms);
     char *u = text(g, lead, 700 + pick(g, 600));
     cJSON_AddItemToArray(turns, turn(u, "classify", 0.1 + 0.5 * unit(g), type, 1));
     free(u);
@@ -544,7 +621,7 @@ static cJSON *document_pipeline(gen *g) {
     cJSON_AddItemToArray(turns, t);
     t = turn("Summarise the document for the ledger in five lines.", "summarise",
              0.3 + 0.3 * unit(g), NULL, 1);
-    needs(t, "reference", NULL);
+    needs(t, "reference", "terms");
     cJSON_AddItemToArray(turns, t);
     u = text(g, "Draft a short note to the vendor about anything unusual.", 15);
     t = turn(u, "reply", 0.3 + 0.6 * unit(g), NULL, 0);
@@ -582,9 +659,11 @@ static cJSON *code_reviewer(gen *g) {
     cJSON_AddNumberToObject(f, "gap_ms", 60000 + pick(g, 120000));
     cJSON *facts = cJSON_AddObjectToObject(f, "facts");
     add_str(facts, "pr", pr);
+    const char *concern = CONCERNS[pick(g, 6)];
+    add_str(facts, "concern", concern);
     cJSON *turns = cJSON_AddArrayToObject(f, "turns");
-    char lead[128];
-    snprintf(lead, sizeof lead, "Please review %s. The diff:", pr);
+    char lead[160];
+    snprintf(lead, sizeof lead, "Please review %s. My own worry: %s. The diff:", pr, concern);
     char *u = text(g, lead, 400 + pick(g, 500));
     cJSON *t = turn(u, "review", 0.4 + 0.5 * unit(g), NULL, 0);
     if (unit(g) < 0.4) tag(t, "reasoning");
@@ -596,12 +675,12 @@ static cJSON *code_reviewer(gen *g) {
     for (int k = 0; k < n; k++) {
       u = text(g, k % 3 == 2 ? "About the change in the PR, one more question:" : "", 25 + pick(g, 40));
       t = turn(u, "reply", 0.2 + 0.7 * unit(g), NULL, 0);
-      if (k % 3 == 2) needs(t, "pr", NULL);
+      if (k % 3 == 2) needs(t, "pr", k % 2 ? "concern" : NULL);
       cJSON_AddItemToArray(turns, t);
       free(u);
     }
     t = turn("Write the changelog line for this PR.", "summarise", 0.2, NULL, 1);
-    needs(t, "pr", NULL);
+    needs(t, "pr", "concern");
     cJSON_AddItemToArray(turns, t);
     cJSON_AddItemToArray(flows, f);
   }

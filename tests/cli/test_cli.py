@@ -278,38 +278,78 @@ check("another seed, another workload", out3 != out)
 small = dict(wl, workflows=wl["workflows"][:6])
 smallf = write("small-workload.json", small)
 meterf = os.path.join(tmp, "meter.json")
-rc, out, err = run(["simulate", "--json", "--workload", smallf, "--export-meter", meterf])
-sim = json.loads(out)
-b, o = sim["baseline"], sim["optimised"]
+rc, out, err = run(["simulate", "--json", "--seeds", "2", "--workload", smallf, "--export-meter", meterf])
+sim = json.loads(out) if rc == 0 else {"configurations": []}
+cfg = {c["key"]: c for c in sim["configurations"]}
+first = {k: c["first_seed"] for k, c in cfg.items()}
 turns = sum(len(w["turns"]) for w in small["workflows"])
-check("simulate replays every turn", rc == 0 and b["turns"] == turns == o["turns"], out[:300])
-check("simulate: the optimised run costs less", o["cost"] < b["cost"], out[:300])
+mean = lambda k, f: cfg[k][f]["mean"]
+check("simulate: every configuration", rc == 0 and {"baseline", "worst_case", "cheap", "optimised",
+      "optimised_no_cascade", "routing_cascade", "routing_no_cascade", "cheap_plus_rest"} <= set(cfg)
+      and len(cfg) == 8 + 6, out[:300])
+check("simulate replays every turn", all(c["turns"]["mean"] == turns for c in cfg.values()), out[:300])
+check("simulate: two seeds", sim["seeds"] == 2 and all(
+      c["cost_usd"]["min"] <= c["cost_usd"]["mean"] <= c["cost_usd"]["max"] for c in cfg.values()))
+check("simulate: the stable baseline gets the provider's automatic caching",
+      first["baseline"]["cached_tokens"] > 0 and first["worst_case"]["cached_tokens"] == 0)
+check("simulate: the worst case costs more than the baseline",
+      mean("worst_case", "cost_usd") > mean("baseline", "cost_usd"))
+check("simulate: the cheapest model costs less than the baseline and gets more wrong",
+      mean("cheap", "cost_usd") < mean("baseline", "cost_usd")
+      and mean("cheap", "wrong_answers") > mean("baseline", "wrong_answers"))
 check("simulate: the baseline uses only the frontier model",
-      b["calls_by_model"]["gpt-4o"] == b["calls"] and b["cached_tokens"] == 0)
-check("simulate: the optimised run routes to cheaper tiers",
-      o["calls_by_model"]["gpt-4o-mini"] > 0 and o["cached_tokens"] > 0)
-check("simulate: leave-one-out runs", len(sim["without"]) == 5
-      and all(v["turns"] == turns for v in sim["without"].values()))
-check("simulate: batch only where the technique is on",
-      o["batch_calls"] > 0 and sim["without"]["batch for latency-insensitive work"]["batch_calls"] == 0)
+      first["baseline"]["calls_by_model"]["gpt-4o"] == first["baseline"]["calls"])
+check("simulate: the cheap baseline uses only the cheapest model", sim["cheapest_model"] == "gpt-4o-mini"
+      and first["cheap"]["calls_by_model"]["gpt-4o-mini"] == first["cheap"]["calls"])
+check("simulate: the optimised run costs less and routes to cheaper tiers",
+      mean("optimised", "cost_usd") < mean("baseline", "cost_usd")
+      and first["optimised"]["calls_by_model"]["gpt-4o-mini"] > 0)
+check("simulate: the cascade escalates, routing alone does not",
+      first["routing_cascade"]["escalations"] > 0 and first["routing_no_cascade"]["escalations"] == 0)
+check("simulate: cost per correct answer is cost over right answers",
+      abs(cfg["baseline"]["cost_per_correct_usd"]["mean"] -
+          first["baseline"]["cost"] / 1e12 / (turns - first["baseline"]["wrong_answers"])) < 1e-3)
+check("simulate: something is on the Pareto front", any(c["pareto"] for c in cfg.values()))
 check("simulate: no stderr output when stderr is not a terminal", err == "", err)
-w = sim["without"]
-nb = w["batch for latency-insensitive work"]["batchable_cost"]
+nb = first["without_3"]["batchable_cost"]
 check("simulate: batch halves the latency-insensitive turns",
-      nb > 0 and 0.49 < o["batchable_cost"] / nb < 0.51, f'{o["batchable_cost"]} vs {nb}')
+      nb > 0 and 0.49 < first["optimised"]["batchable_cost"] / nb < 0.51,
+      f'{first["optimised"]["batchable_cost"]} vs {nb}')
 check("simulate: structured output shortens structured answers",
-      o["structured_output_tokens"] < w["output caps + structured output"]["structured_output_tokens"])
-check("simulate: caching lowers the input cost",
-      o["input_cost"] < w["prompt caching of static prefixes"]["input_cost"])
+      first["optimised"]["structured_output_tokens"] < first["without_4"]["structured_output_tokens"])
+check("simulate: the tool cache serves re-fetches", first["optimised"]["tool_cache_hits"] > 0
+      and first["without_5"]["tool_cache_hits"] == 0)
+at = sim["attribution"]
+check("simulate: leave-one-out with the interaction remainder", at["method"] == "leave-one-out" and
+      abs(sum(t["saving_usd"] for t in at["techniques"]) + at["interaction_remainder_usd"]
+          - at["total_saving_usd"]) < 1e-9)
 with open(meterf) as f:
     meter = json.load(f)
-check("simulate --export-meter matches the run", meter["total"]["calls"] == o["calls"]
-      and meter["total"]["cost"] == o["cost"], f'{meter["total"]["calls"]} vs {o["calls"]}')
-rc, out, err = run(["simulate", "--workload", smallf])
-check("simulate table", rc == 0 and "naive baseline" in out and "Share of the saving" in out
-      and "wrong or missing final answers" in out and "Each technique on its own measure" in out,
+check("simulate --export-meter matches the first seed's optimised run",
+      meter["total"]["calls"] == first["optimised"]["calls"]
+      and meter["total"]["cost"] == first["optimised"]["cost"])
+# quality can fall: an uninformative confidence, and caps that cut answers
+weak = dict(small, confidence_auroc=0.5)
+rc, out, err = run(["simulate", "--json", "--seeds", "2", "--workload", write("weak.json", weak)])
+wc = {c["key"]: c for c in json.loads(out)["configurations"]} if rc == 0 else {}
+check("simulate: quality falls with routing on a weak confidence signal",
+      rc == 0 and wc["optimised"]["wrong_answers"]["mean"] > wc["baseline"]["wrong_answers"]["mean"], err)
+tight = dict(small, caps={"reply": 5, "summarise": 5})
+rc, out, err = run(["simulate", "--json", "--seeds", "1", "--workload", write("tight.json", tight)])
+tc = {c["key"]: c for c in json.loads(out)["configurations"]} if rc == 0 else {}
+check("simulate: answers cut by a cap count as wrong",
+      rc == 0 and tc["optimised"]["degraded_answers"]["mean"] > 0 and
+      tc["optimised"]["wrong_answers"]["mean"] > tc["without_4"]["wrong_answers"]["mean"], err)
+tiny = dict(wl, workflows=wl["workflows"][:2])
+rc, out, err = run(["simulate", "--json", "--seeds", "1", "--shapley", "--workload", write("tiny.json", tiny)])
+sh = json.loads(out)["attribution"] if rc == 0 else {}
+check("simulate --shapley: exact shares add up to the total saving", rc == 0 and sh["method"] == "shapley"
+      and abs(sh["interaction_remainder_usd"]) < 1e-9 and abs(sh["interaction_remainder_wrong"]) < 1e-9, err)
+rc, out, err = run(["simulate", "--workload", smallf, "--seeds", "2"])
+check("simulate table", rc == 0 and "naive agent, stable prompt (BASELINE)" in out and "worst case" in out
+      and "cheapest model everywhere" in out and "Pareto" in out and "interaction remainder" in out,
       out[:200])
-rc2, out2, _ = run(["simulate", "--workload", smallf])
+rc2, out2, _ = run(["simulate", "--workload", smallf, "--seeds", "2"])
 check("simulate is deterministic", out == out2)
 rc, out, err = run(["simulate", "--workload", write("bad-wl.json", dict(small, system=3))])
 one_line_error("simulate bad workload", rc, err, 2, "$.system")
@@ -321,6 +361,10 @@ rc, out, err = run(["simulate", "--workload", "no-such-workload"])
 one_line_error("simulate unknown workload", rc, err, 2, "no-such-workload")
 rc, out, err = run(["simulate", "--seed", "x"])
 one_line_error("simulate bad seed", rc, err, 1, "--seed")
+rc, out, err = run(["simulate", "--seeds", "0"])
+one_line_error("simulate bad seeds", rc, err, 1, "--seeds")
+rc, out, err = run(["simulate", "--workload", write("bad-auroc.json", dict(small, confidence_auroc=2))])
+one_line_error("simulate bad auroc", rc, err, 2, "confidence_auroc")
 for name in ["document-pipeline", "code-reviewer"]:
     rc, out, err = run(["simulate", "--dump-workload", "--workload", name])
     check(f"bundled {name}", rc == 0 and json.loads(out)["name"] == name)
