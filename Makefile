@@ -24,12 +24,19 @@ deps:
 unit: build
 	meson test -C $(BUILD) --suite unit --print-errorlogs
 
-# The main job: naive vs optimised on the bundled support-agent workload.
+# The main job: the simulation against its fair baselines (quality and spread
+# over 10 seeds), then the replay of 100 real recorded agent runs
+# (data/traces, MIT), its HTML page written to $(BUILD)/replay.html.
 demo:
 	@sh .ci/setup demo
 	@[ -f $(BUILD)/build.ninja ] || meson setup $(BUILD)
 	meson compile -C $(BUILD) tokenomy:executable
+	@echo '$$ tokenomy simulate --workload support-agent'
 	@$(BUILD)/tokenomy simulate --workload support-agent
+	@echo
+	@echo '$$ tokenomy replay data/traces/tau-airline-dev.json'
+	@$(BUILD)/tokenomy replay data/traces/tau-airline-dev.json --html $(BUILD)/replay.html
+	@echo "(the replay as an HTML page: $(BUILD)/replay.html)"
 
 test:
 	@sh .ci/setup test

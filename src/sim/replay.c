@@ -551,7 +551,7 @@ static cJSON *read_records(const char *path, const cJSON **tools, cJSON **root, 
   size_t len = 0;
   char *text = cli_read(path, &len);
   if (!text) {
-    snprintf(err, errlen, "cannot read %s", path && strcmp(path, "-") ? path : "standard input");
+    snprintf(err, errlen, "cannot read %s", path && strcmp(path, "-") != 0 ? path : "standard input");
     return NULL;
   }
   *root = cJSON_ParseWithLength(text, len);
@@ -846,7 +846,7 @@ int cmd_replay(int argc, char **argv) {
   for (const char *p = only; p && *p;) {
     size_t l = strcspn(p, ",");
     size_t i = 0;
-    while (i < N_STRATEGIES && (strlen(STRATEGIES[i].key) != l || strncmp(STRATEGIES[i].key, p, l)))
+    while (i < N_STRATEGIES && (strlen(STRATEGIES[i].key) != l || strncmp(STRATEGIES[i].key, p, l) != 0))
       i++;
     if (i == N_STRATEGIES) {
       free(rp);
