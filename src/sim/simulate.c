@@ -876,8 +876,8 @@ int cmd_simulate(int argc, char **argv) {
     cJSON_ArrayForEach(m, cJSON_GetObjectItemCaseSensitive(c.wl, "models")) {
       tkn_model_price p = TKN_MODEL_PRICE_INIT;
       if (tkn_prices_lookup(prices, m->string, strlen(m->string), &p) == TKN_OK &&
-          (best < 0 || p.input < best)) {
-        best = p.input;
+          (best < 0 || p.input_per_mtok < best)) {
+        best = p.input_per_mtok;
         snprintf(c.cheap, sizeof c.cheap, "%s", m->string);
       }
     }
