@@ -192,16 +192,25 @@ TKN_API int tkn_ranks_options_init(tkn_ranks_options *opts, uint32_t version);
 TKN_API int tkn_tokenizer_load_ranks(tkn_tokenizer **out, const tkn_ranks_options *opts,
                                      char *errbuf, size_t errlen);
 
+/* The most ids a text of len bytes encodes to: every id covers at least one
+ * byte of the text (a special token, at least 13), so an array of
+ * TKN_ENCODE_IDS_BOUND(len) ids always holds the result (allocate once; the
+ * bound is reached, e.g. by a string of CJK characters made of rare bytes). */
+#define TKN_ENCODE_IDS_BOUND(len) ((size_t)(len))
+
 /* Encode text into token ids.  opts may be NULL (defaults: refuse special
- * tokens).  *n receives the number of ids; when it exceeds cap the call
- * returns TKN_ERR_TOO_SMALL (ids' contents are then unspecified) and *n is the
- * size needed.  ids may be NULL when cap is 0 (a sizing call).
+ * tokens).  *n receives the number of ids.  When they do not fit in cap the
+ * call returns TKN_ERR_TOO_SMALL (ids' contents are then unspecified): with
+ * cap > 0 it stops at the first id that does not fit and *n is a size that is
+ * enough (> cap; the ids so far plus the bytes not yet encoded, at most
+ * TKN_ENCODE_IDS_BOUND(len)); with cap 0 (ids may then be NULL: a sizing call)
+ * it encodes the whole text and *n is the exact number of ids.
  * TKN_ERR_UNSUPPORTED on a tokenizer that is not a BPE encoding. */
 TKN_API int tkn_tokenizer_encode(const tkn_tokenizer *tok, const char *text, size_t len,
                                  const tkn_encode_options *opts, uint32_t *ids, size_t cap,
                                  size_t *n);
 /* Same, into an array the library allocates (*ids, free with tkn_free; NULL
- * when *n is 0). */
+ * when *n is 0), in one pass over the text (the array grows as needed). */
 TKN_API int tkn_tokenizer_encode_alloc(const tkn_tokenizer *tok, const char *text, size_t len,
                                        const tkn_encode_options *opts, uint32_t **ids,
                                        size_t *n);

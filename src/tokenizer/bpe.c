@@ -47,16 +47,40 @@ static const tki_special k_o200k_specials[] = {SP("<|endoftext|>", 199999),
                                                SP("<|endofprompt|>", 200018)};
 #undef SP
 
-/* Where ids go: an array (encode) or nowhere (count); stops past limit. */
+/* Where ids go: an array (encode), an array that grows (encode_alloc) or
+ * nowhere (count); the text stops past limit ids. */
 typedef struct sink {
   uint32_t *ids;
   size_t cap;
   size_t n;
-  uint64_t limit; /* stop once n > limit */
+  uint64_t limit;      /* stop once n > limit */
+  int grow;            /* ids is ours to enlarge when full (tki_realloc) */
+  int failed;          /* enlarging failed: out of memory (limit is then 0) */
+  const uint8_t *stop; /* where the text was left when the limit stopped it */
 } sink;
 
+/* An id that does not fit: enlarge a growing sink (doubling), else drop it
+ * (it is still counted). */
+static void sink_full(sink *o, uint32_t id) {
+  if (!o->grow || o->failed) return;
+  size_t ncap = o->cap < 1024 ? 1024 : o->cap * 2;
+  uint32_t *nids = ncap <= SIZE_MAX / sizeof *nids ? tki_realloc(o->ids, ncap * sizeof *nids)
+                                                    : NULL;
+  if (!nids) {
+    o->failed = 1;
+    o->limit = 0;
+    return;
+  }
+  o->ids = nids;
+  o->cap = ncap;
+  o->ids[o->n] = id;
+}
+
 static inline void emit(sink *o, uint32_t id) {
-  if (o->n < o->cap) o->ids[o->n] = id;
+  if (o->n < o->cap)
+    o->ids[o->n] = id;
+  else
+    sink_full(o, id);
   o->n++;
 }
 
@@ -434,7 +458,7 @@ static size_t longest_token(const tki_ranks *r, const uint64_t *pf, const uint8_
 static int merges_to(const tki_ranks *r, const uint8_t *p, size_t n, size_t la, uint32_t a,
                      uint32_t b, scratch *sc, int *rc) {
   uint32_t ids[3];
-  sink o = {ids, 3, 0, UINT64_MAX};
+  sink o = {ids, 3, 0, UINT64_MAX, 0, 0, NULL};
   if (n > SMALL_PIECE)
     *rc = merge_heap(r, p, n, &o, sc);
   else
@@ -488,7 +512,7 @@ static int merge_backtrack(const tki_ranks *r, const uint8_t *text, size_t n, si
    * tried nearly always holds; near the ends the search below corrects it. */
   for (size_t c = 0; c < n; c += chunk) {
     size_t k = n - c < chunk ? n - c : chunk;
-    sink g = {tk, n + 1, 0, UINT64_MAX}; /* tk is free until the search */
+    sink g = {tk, n + 1, 0, UINT64_MAX, 0, 0, NULL}; /* tk is free until the search */
     if (k == 1) {
       tk[0] = r->byte_rank[p[c]];
       g.n = 1;
@@ -584,7 +608,7 @@ static int merge_piece(const tki_ranks *r, const uint8_t *p, size_t n, uint64_t 
   }
   /* merge into a local sink, then copy out and remember */
   uint32_t ids[SMALL_PIECE];
-  sink local = {ids, SMALL_PIECE, 0, UINT64_MAX};
+  sink local = {ids, SMALL_PIECE, 0, UINT64_MAX, 0, 0, NULL};
   merge_small(r, p, n, &local); /* n <= SMALL_PIECE here: longer ones went above */
   for (size_t i = 0; i < local.n; i++) emit(o, ids[i]);
   if (e && sc->arena_n + local.n <= MEMO_MAX_IDS) {
@@ -605,7 +629,7 @@ static int merge_piece(const tki_ranks *r, const uint8_t *p, size_t n, uint64_t 
 
 int tki_bpe_merge_piece(const tki_ranks *r, const uint8_t *p, size_t n, int method,
                         uint32_t *ids, size_t cap, size_t *out_n) {
-  sink o = {ids, cap, 0, UINT64_MAX};
+  sink o = {ids, cap, 0, UINT64_MAX, 0, 0, NULL};
   if (n < 2 || method < TKI_MERGE_SCAN || method > TKI_MERGE_BACKTRACK_SMALL ||
       ((method == TKI_MERGE_SCAN || method == TKI_MERGE_TREE) && n > SMALL_PIECE) ||
       (method == TKI_MERGE_TREE && r->n > TREE_RANKS))
@@ -673,7 +697,10 @@ static int encode_ordinary(const bpe_impl *b, const uint8_t *s, size_t len, sink
           if (rc) return rc;
         }
       }
-      if (o->n > o->limit) return TKN_OK;
+      if (o->n > o->limit) {
+        o->stop = s + start[i + 1];
+        return TKN_OK;
+      }
     }
   }
   return TKN_OK;
@@ -755,6 +782,10 @@ static int run_text(const bpe_impl *b, const char *text, size_t len,
     if (rc || o->n > o->limit) return rc;
     emit(o, sp->id);
     pos = at + sp->len;
+    if (o->n > o->limit) {
+      o->stop = s + pos;
+      return TKN_OK;
+    }
     sp = find_special(b, text, len, pos, &at);
   }
   return encode_ordinary(b, s + pos, len - pos, o, sc);
@@ -771,22 +802,26 @@ static int check_opts(const tkn_encode_options *opts) {
 
 static int bpe_count(const tkn_tokenizer *tok, const char *text, size_t len, int64_t *out) {
   const bpe_impl *b = tok->impl;
-  sink o = {NULL, 0, 0, UINT64_MAX};
+  sink o = {NULL, 0, 0, UINT64_MAX, 0, 0, NULL};
   int rc = run(b, text, len, NULL, b->special_default, &o);
   if (rc) return rc;
   *out = (int64_t)o.n;
   return TKN_OK;
 }
 
+/* Into the caller's array: the text stops at the first id that does not fit
+ * (a sizing call, cap 0, counts it all), and *n is then the ids so far plus
+ * the bytes not encoded, which is enough (TKN_ENCODE_IDS_BOUND). */
 static int bpe_encode(const tkn_tokenizer *tok, const char *text, size_t len,
                       const tkn_encode_options *opts, uint32_t *ids, size_t cap, size_t *n) {
-  sink o = {ids, ids ? cap : 0, 0, UINT64_MAX};
+  sink o = {ids, ids ? cap : 0, 0, cap ? (uint64_t)cap : UINT64_MAX, 0, 0, NULL};
   int rc = run(tok->impl, text, len, opts, opts->special, &o);
   if (rc) return rc;
-  *n = o.n;
+  *n = o.stop ? o.n + (size_t)((const uint8_t *)text + len - o.stop) : o.n;
   if (o.n > cap) {
     char err[TKI_ERRLEN];
-    tki_err(err, TKN_ERR_TOO_SMALL, "encode: %zu ids do not fit in a buffer of %zu", o.n, cap);
+    tki_err(err, TKN_ERR_TOO_SMALL, "encode: the ids do not fit in a buffer of %zu (%s %zu)", cap,
+            o.stop ? "at most" : "exactly", *n);
     put_err(opts, err);
     return TKN_ERR_TOO_SMALL;
   }
@@ -795,7 +830,7 @@ static int bpe_encode(const tkn_tokenizer *tok, const char *text, size_t len,
 
 static int bpe_count_limit(const tkn_tokenizer *tok, const char *text, size_t len, int64_t limit,
                            const tkn_encode_options *opts, int64_t *out) {
-  sink o = {NULL, 0, 0, (uint64_t)limit};
+  sink o = {NULL, 0, 0, (uint64_t)limit, 0, 0, NULL};
   int rc = run(tok->impl, text, len, opts, opts->special, &o);
   if (rc) return rc;
   *out = o.n > (uint64_t)limit ? limit + 1 : (int64_t)o.n;
@@ -1064,29 +1099,24 @@ int tkn_tokenizer_encode_alloc(const tkn_tokenizer *tok, const char *text, size_
   if (!IS_BPE(tok)) return TKN_ERR_UNSUPPORTED;
   if (!opts) opts = &k_default_opts;
   if (!text) text = "";
-  /* A token covers at least one byte: len + 1 ids are always enough, but a
-   * first guess of len / 2 saves memory on ordinary text. */
-  size_t cap = len / 2 + 16, got = 0;
-  uint32_t *buf = tki_malloc(cap * sizeof *buf);
-  if (!buf) return TKN_ERR_NOMEM;
-  rc = bpe_encode(tok, text, len, opts, buf, cap, &got);
-  if (rc == TKN_ERR_TOO_SMALL) {
-    tki_free(buf);
-    cap = got;
-    buf = tki_malloc(cap * sizeof *buf);
-    if (!buf) return TKN_ERR_NOMEM;
-    rc = bpe_encode(tok, text, len, opts, buf, cap, &got);
-  }
-  if (rc) {
-    tki_free(buf);
+  /* one pass into an array that grows; the first guess fits most text
+   * (prose and code average 3 to 5 bytes a token) */
+  size_t cap = len / 3 + 16;
+  if (cap > len + 1) cap = len + 1;
+  sink o = {tki_malloc(cap * sizeof(uint32_t)), cap, 0, UINT64_MAX, 1, 0, NULL};
+  if (!o.ids) return TKN_ERR_NOMEM;
+  rc = run(tok->impl, text, len, opts, opts->special, &o);
+  if (!rc && o.failed) rc = TKN_ERR_NOMEM;
+  if (rc || o.n == 0) {
+    tki_free(o.ids);
     return rc;
   }
-  if (got == 0) {
-    tki_free(buf);
-    buf = NULL;
+  if (o.cap - o.n >= 4096) { /* give back what a wide guess left unused */
+    uint32_t *shrunk = tki_realloc(o.ids, o.n * sizeof *o.ids);
+    if (shrunk) o.ids = shrunk;
   }
-  *ids = buf;
-  *n = got;
+  *ids = o.ids;
+  *n = o.n;
   return TKN_OK;
 }
 

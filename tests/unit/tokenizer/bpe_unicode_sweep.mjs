@@ -14,7 +14,8 @@ const { get_encoding } = require("tiktoken");
 const version = JSON.parse(fs.readFileSync(path.join(npmDir, "node_modules/tiktoken/package.json"))).version;
 
 const docs = fs.readFileSync(path.join(workDir, "sweep.bin"));
-const dec = new TextDecoder("utf-8", { fatal: true });
+// ignoreBOM: keep a leading U+FEFF (the probe of U+FEFF starts with it)
+const dec = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 const hex = (v) => "U+" + v.toString(16).toUpperCase().padStart(4, "0");
 let failed = false;
 for (const name of ["cl100k_base", "o200k_base"]) {

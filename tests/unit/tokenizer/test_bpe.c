@@ -310,11 +310,106 @@ static void small_buffer_reports_the_size_needed(void **state) {
                    TKN_ERR_TOO_SMALL);
   assert_int_equal(n, 9);
   uint32_t ids[9];
+  /* a buffer too small stops the encode: the size it gives is enough */
   assert_int_equal(tkn_tokenizer_encode(tok, t, strlen(t), NULL, ids, 3, &n), TKN_ERR_TOO_SMALL);
-  assert_int_equal(n, 9);
+  assert_true(n >= 9 && n <= TKN_ENCODE_IDS_BOUND(strlen(t)));
+  assert_int_equal(tkn_tokenizer_encode(tok, t, strlen(t), NULL, ids, 8, &n), TKN_ERR_TOO_SMALL);
+  assert_true(n >= 9 && n <= TKN_ENCODE_IDS_BOUND(strlen(t)));
   assert_int_equal(tkn_tokenizer_encode(tok, t, strlen(t), NULL, ids, 9, &n), TKN_OK);
   assert_int_equal(n, 9);
   assert_int_equal(ids[0], 9906); /* "Hello" */
+  tkn_tokenizer_free(tok);
+}
+
+/* Into a buffer far too small, the encode stops where the buffer is full
+ * instead of running to the end: the size it reports then is the ids so far
+ * plus the bytes left (more than the exact count, which only a sizing call
+ * or the whole encode gives), and a buffer of that size succeeds. */
+static void small_buffer_stops_the_encode_early(void **state) {
+  (void)state;
+  tkn_tokenizer *tok = make("o200k_base");
+  size_t len = 60000;
+  char *t = malloc(len);
+  for (size_t i = 0; i < len; i++) t[i] = "hello world "[i % 12];
+  size_t exact = 0, n = 0;
+  assert_int_equal(tkn_tokenizer_encode(tok, t, len, NULL, NULL, 0, &exact), TKN_ERR_TOO_SMALL);
+  assert_int_equal(exact, 10001); /* "hello", " world", " hello", ..., " " */
+  uint32_t small[10];
+  assert_int_equal(tkn_tokenizer_encode(tok, t, len, NULL, small, 10, &n), TKN_ERR_TOO_SMALL);
+  assert_true(n > exact && n <= TKN_ENCODE_IDS_BOUND(len));
+  uint32_t *ids = malloc(n * sizeof *ids);
+  size_t got = 0;
+  assert_int_equal(tkn_tokenizer_encode(tok, t, len, NULL, ids, n, &got), TKN_OK);
+  assert_int_equal(got, exact);
+  /* encode_alloc gives the same ids in one pass */
+  uint32_t *a = NULL;
+  size_t an = 0;
+  assert_int_equal(tkn_tokenizer_encode_alloc(tok, t, len, NULL, &a, &an), TKN_OK);
+  assert_int_equal(an, exact);
+  assert_memory_equal(a, ids, an * sizeof *a);
+  tkn_free(a);
+  free(ids);
+  free(t);
+  tkn_tokenizer_free(tok);
+}
+
+/* encode_alloc encodes once into an array that grows: on text with more ids
+ * than its first guess (CJK of rare characters, about one id a byte) it gives
+ * the ids encode gives, and with any one allocation refused it returns
+ * TKN_ERR_NOMEM (or the right ids, when only giving back unused room was
+ * refused), allocates nothing for the caller and leaks nothing. */
+static void encode_alloc_grows_in_one_pass(void **state) {
+  (void)state;
+  tkn_tokenizer *tok = make("cl100k_base");
+  size_t len = 0;
+  char *t = malloc(3 * 5000);
+  for (uint32_t k = 0; k < 5000; k++) { /* CJK Extension A, U+3400 + k */
+    uint32_t cp = 0x3400 + k;
+    t[len++] = (char)(0xE0 | cp >> 12);
+    t[len++] = (char)(0x80 | ((cp >> 6) & 0x3F));
+    t[len++] = (char)(0x80 | (cp & 0x3F));
+  }
+  size_t want_n = 0;
+  assert_int_equal(tkn_tokenizer_encode(tok, t, len, NULL, NULL, 0, &want_n), TKN_ERR_TOO_SMALL);
+  assert_true(want_n > len / 3 + 16 && want_n <= TKN_ENCODE_IDS_BOUND(len));
+  uint32_t *want = malloc(want_n * sizeof *want);
+  size_t n = 0;
+  assert_int_equal(tkn_tokenizer_encode(tok, t, len, NULL, want, want_n, &n), TKN_OK);
+  uint32_t *ids = NULL;
+  assert_int_equal(tkn_tokenizer_encode_alloc(tok, t, len, NULL, &ids, &n), TKN_OK);
+  assert_int_equal(n, want_n);
+  assert_memory_equal(ids, want, n * sizeof *ids);
+  tkn_free(ids);
+  int refused = 0;
+  for (long k = 1; k < 64; k++) {
+    tt_alloc_install(0);
+    tt_alloc.fail_at = tt_alloc.count + k;
+    ids = (uint32_t *)1;
+    n = 1;
+    int rc = tkn_tokenizer_encode_alloc(tok, t, len, NULL, &ids, &n);
+    int failed = tt_alloc.failed;
+    tt_alloc.fail_at = 0;
+    if (failed && rc == TKN_OK) { /* only giving back unused room failed: harmless */
+      assert_int_equal(n, want_n);
+      assert_memory_equal(ids, want, n * sizeof *ids);
+      tkn_free(ids);
+    } else if (failed) {
+      refused++;
+      assert_int_equal(rc, TKN_ERR_NOMEM);
+      assert_null(ids);
+      assert_int_equal(n, 0);
+    } else {
+      assert_int_equal(rc, TKN_OK);
+      assert_int_equal(n, want_n);
+      tkn_free(ids);
+    }
+    assert_int_equal(tt_alloc.live, 0);
+    tt_alloc_restore();
+    if (!failed) break;
+  }
+  assert_true(refused >= 2); /* the first array and at least one enlargement */
+  free(want);
+  free(t);
   tkn_tokenizer_free(tok);
 }
 
@@ -752,6 +847,8 @@ int main(void) {
       cmocka_unit_test(special_token_as_plain_text_is_ordinary_bytes),
       cmocka_unit_test(unknown_special_mode_is_invalid),
       cmocka_unit_test(small_buffer_reports_the_size_needed),
+      cmocka_unit_test(small_buffer_stops_the_encode_early),
+      cmocka_unit_test(encode_alloc_grows_in_one_pass),
       cmocka_unit_test(empty_text_has_no_tokens),
       cmocka_unit_test(count_limit_stops_past_the_limit),
       cmocka_unit_test(invalid_utf8_is_refused_with_its_offset),
