@@ -36,6 +36,12 @@
  *                          lost, timeout): the operation may or may not have
  *                          happened; an operation with an id may be sent
  *                          again;
+ *   TKN_ERR_AUTH           the store refused the credentials or the
+ *                          permission: a configuration error, not an
+ *                          outage (a shared budget's fallback does not
+ *                          take it);
+ *   TKN_ERR_STATE          the store lost its state (e.g. restarted without
+ *                          persistence) and refuses to go on;
  *   anything else          a store error (the text says what).
  * On failure the callback writes a one-line text into err (errlen bytes,
  * NUL-terminated), which the parts copy into their own error messages.

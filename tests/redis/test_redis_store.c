@@ -631,6 +631,8 @@ static void a_frozen_server_fails_each_call_by_its_deadline_without_queueing(voi
   }
   for (int i = 0; i < 4; i++) pthread_join(th[i], NULL);
   assert_int_equal(tr_ctl("thaw"), 0);
+  printf("  frozen server, call_timeout_ms 300, 4 threads on one client: %lld %lld %lld %lld ms\n",
+         (long long)f[0].ms, (long long)f[1].ms, (long long)f[2].ms, (long long)f[3].ms);
   for (int i = 0; i < 4; i++) {
     assert_int_equal(f[i].rc, TKN_ERR_UNAVAILABLE);
     if (f[i].ms >= 4 * 300) fail_msg("thread %d took %lld ms: it queued", i, (long long)f[i].ms);

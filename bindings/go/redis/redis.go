@@ -22,15 +22,27 @@ import (
 )
 
 // Options of the connection (zero values: the C defaults: 127.0.0.1:6379,
-// prefix "tkn:", 1 s connect and 2 s command timeouts, 2 retries).
+// prefix "tkn:", 1 s connect and 2 s command timeouts, 3 s per call,
+// 2 retries, 4 connections, database 0, no TLS, fail closed on a lost state).
+// See tokenomy-redis/redis.h for what each one does.
 type Options struct {
-	Host             string
-	Port             int
-	Prefix           string
-	Password         string
-	ConnectTimeoutMS int64
-	CommandTimeoutMS int64
-	Retries          int // -1: none
+	Host                string
+	Port                int
+	Prefix              string // no '|'
+	Password            string
+	User                string // ACL user (with Password)
+	DB                  int
+	PoolSize            int
+	ConnectTimeoutMS    int64
+	CommandTimeoutMS    int64
+	CallTimeoutMS       int64
+	Retries             int  // -1: none
+	ContinueOnStateLoss bool // take a server's new epoch and go on
+	TLS                 bool
+	TLSCAFile           string // PEM; "": the system's CAs
+	TLSCertFile         string // PEM client certificate; "": none
+	TLSKeyFile          string
+	TLSServerName       string // "": Host
 }
 
 // Store is a Redis-backed tkn_store.
@@ -56,6 +68,33 @@ func New(o Options) (*Store, error) {
 	str(o.Host, &c.host, &c.host_len)
 	str(o.Prefix, &c.prefix, &c.prefix_len)
 	str(o.Password, &c.password, &c.password_len)
+	str(o.User, &c.user, &c.user_len)
+	path := func(s string, p **C.char) {
+		if s != "" {
+			cs := C.CString(s)
+			frees = append(frees, unsafe.Pointer(cs))
+			*p = cs
+		}
+	}
+	path(o.TLSCAFile, &c.tls_ca_file)
+	path(o.TLSCertFile, &c.tls_cert_file)
+	path(o.TLSKeyFile, &c.tls_key_file)
+	path(o.TLSServerName, &c.tls_server_name)
+	if o.TLS {
+		c.tls = 1
+	}
+	if o.ContinueOnStateLoss {
+		c.on_state_loss = C.TKN_REDIS_STATE_LOSS_CONTINUE
+	}
+	if o.DB > 0 {
+		c.db = C.uint32_t(o.DB)
+	}
+	if o.PoolSize > 0 {
+		c.pool_size = C.uint32_t(o.PoolSize)
+	}
+	if o.CallTimeoutMS > 0 {
+		c.call_timeout_ms = C.int64_t(o.CallTimeoutMS)
+	}
 	if o.Port > 0 {
 		c.port = C.uint32_t(o.Port)
 	}
@@ -104,10 +143,23 @@ func (s *Store) Ping() error {
 	return s.err(C.tkn_redis_ping(s.p))
 }
 
-// Reconnects counts the connections made after the first.
+// Reconnects counts the connections made to replace one that failed.
 func (s *Store) Reconnects() uint64 {
 	defer runtime.KeepAlive(s)
 	return uint64(C.tkn_redis_reconnects(s.p))
+}
+
+// StateLosses counts the times the server was found to have lost its state.
+func (s *Store) StateLosses() uint64 {
+	defer runtime.KeepAlive(s)
+	return uint64(C.tkn_redis_state_losses(s.p))
+}
+
+// AcceptStateLoss serves calls again after ErrState: the spend the server
+// counted before is gone.
+func (s *Store) AcceptStateLoss() error {
+	defer runtime.KeepAlive(s)
+	return s.err(C.tkn_redis_accept_state_loss(s.p))
 }
 
 // FillStore implements tokenomy.NativeStore.
