@@ -77,24 +77,24 @@ int main(int argc, char **argv) {
   size_t anth_len = 0, back_len = 0;
   int status = 1;
 
-  if (tkn_conv_from_json(&conv, TKN_FORMAT_AUTO, json, len, err, sizeof err)) {
+  if (tkn_conv_from_json(&conv, TKN_PROVIDER_AUTO, json, len, err, sizeof err)) {
     fprintf(stderr, "tokenomy-demo: %s: %s\n", path, err);
     goto out;
   }
   size_t n = tkn_conv_count(conv);
   printf("tokenomy %s demo\n", tkn_version_string());
   printf("read %s: %zu messages, %zu bytes (%s)\n\n", path, n, len,
-         tkn_conv_source_format(conv) == TKN_FORMAT_ANTHROPIC ? "Anthropic Messages"
+         tkn_conv_source_format(conv) == TKN_PROVIDER_ANTHROPIC ? "Anthropic Messages"
                                                               : "OpenAI Chat Completions");
 
   /* OpenAI -> Anthropic -> OpenAI */
-  if (tkn_conv_to_json(conv, TKN_FORMAT_ANTHROPIC, &anth_json, &anth_len)) {
+  if (tkn_conv_to_json(conv, TKN_PROVIDER_ANTHROPIC, &anth_json, &anth_len)) {
     fprintf(stderr, "tokenomy-demo: to Anthropic: %s\n", tkn_conv_errmsg(conv));
     goto out;
   }
-  if (tkn_conv_from_json(&anth, TKN_FORMAT_ANTHROPIC, anth_json, anth_len, err, sizeof err) ||
-      tkn_conv_to_json(anth, TKN_FORMAT_OPENAI, &back_json, &back_len) ||
-      tkn_conv_from_json(&back, TKN_FORMAT_OPENAI, back_json, back_len, err, sizeof err)) {
+  if (tkn_conv_from_json(&anth, TKN_PROVIDER_ANTHROPIC, anth_json, anth_len, err, sizeof err) ||
+      tkn_conv_to_json(anth, TKN_PROVIDER_OPENAI, &back_json, &back_len) ||
+      tkn_conv_from_json(&back, TKN_PROVIDER_OPENAI, back_json, back_len, err, sizeof err)) {
     fprintf(stderr, "tokenomy-demo: round trip failed: %s\n", err);
     goto out;
   }

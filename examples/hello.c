@@ -8,7 +8,7 @@ int main(void) {
                      "{\"role\":\"user\",\"content\":\"How many tokens is this?\"}]";
   char err[256];
   tkn_conv *conv;
-  if (tkn_conv_from_json(&conv, TKN_FORMAT_AUTO, json, strlen(json), err, sizeof err)) {
+  if (tkn_conv_from_json(&conv, TKN_PROVIDER_AUTO, json, strlen(json), err, sizeof err)) {
     fprintf(stderr, "tokenomy: %s\n", err);
     return 1;
   }

@@ -67,6 +67,20 @@ int tki_verr(char err[TKI_ERRLEN], int status, const char *fmt, va_list ap);
 /* Copy an error text into a caller's buffer (may be NULL / 0). */
 void tki_copy_err(char *dst, size_t dstlen, const char *src);
 
+/* ---- providers ---- */
+/* For a part that speaks OpenAI and Anthropic (and, with allow_auto, guesses):
+ * TKN_OK, TKN_ERR_UNSUPPORTED for Gemini, TKN_ERR_INVALID for a value outside
+ * the TKN_PROVIDER_* family. */
+static inline int tki_provider_check(int32_t p, int allow_auto) {
+  if (p == TKN_PROVIDER_OPENAI || p == TKN_PROVIDER_ANTHROPIC) return TKN_OK;
+  if (p == TKN_PROVIDER_AUTO && allow_auto) return TKN_OK;
+  return p == TKN_PROVIDER_GEMINI ? TKN_ERR_UNSUPPORTED : TKN_ERR_INVALID;
+}
+static inline const char *tki_provider_why(int32_t p) {
+  return p == TKN_PROVIDER_GEMINI ? "Gemini is not supported here"
+                                  : "not a TKN_PROVIDER_* value";
+}
+
 /* ---- exact decimals ---- */
 /* Convert the decimal number text [s, s+len) (JSON number grammar: optional
  * '-', digits, optional fraction, optional exponent) to value x 10^scale as

@@ -50,7 +50,7 @@ static int op_count_short(void) {
  * counts) then count every message */
 static int op_load_count_conv(void) {
   int64_t n = 0;
-  int rc = tkn_conv_load(conv, TKN_FORMAT_AUTO, json, json_len);
+  int rc = tkn_conv_load(conv, TKN_PROVIDER_AUTO, json, json_len);
   if (!rc) rc = tkn_tokenizer_count_conv(tok, conv, NULL, &n, NULL);
   sink = n;
   return rc;

@@ -179,7 +179,7 @@ type LLMRequest struct {
 }
 
 func llmRequest(r *C.tkn_llm_request) *LLMRequest {
-	return &LLMRequest{Format(r.format), gostr(r.model, r.model_len), gostr(r.body, r.body_len),
+	return &LLMRequest{Format(r.provider), gostr(r.model, r.model_len), gostr(r.body, r.body_len),
 		gostr(r.response_schema, r.response_schema_len), int64(r.max_output_tokens),
 		int64(r.input_tokens), gostr(r.workflow, r.workflow_len), gostr(r.tenant, r.tenant_len),
 		gostr(r.task_type, r.task_type_len), gostr(r.tier, r.tier_len), int(r.purpose),
@@ -466,7 +466,7 @@ func NewAgent(o AgentOptions) (*Agent, error) {
 	var c C.tkn_agent_options
 	C.tkn_agent_options_init(&c, C.TKN_AGENT_OPTIONS_VERSION)
 	if o.Format != 0 {
-		c.format = C.uint32_t(o.Format)
+		c.provider = C.int32_t(o.Format)
 	}
 	a := &Agent{st: &agentState{o: o}}
 	a.h = cgo.NewHandle(a.st)

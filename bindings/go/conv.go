@@ -13,14 +13,21 @@ import (
 	"unsafe"
 )
 
-// Format of conversation JSON.
+// Format is a provider (TKN_PROVIDER_* of common.h): the one vocabulary of
+// conversations, prompts, batches, the agent and the cache planner.
 type Format int
 
-// Formats (conv.h).
+// Provider is the same type as Format.
+type Provider = Format
+
+// Providers (common.h).
 const (
-	FormatAuto      Format = C.TKN_FORMAT_AUTO
-	FormatOpenAI    Format = C.TKN_FORMAT_OPENAI
-	FormatAnthropic Format = C.TKN_FORMAT_ANTHROPIC
+	FormatAuto        Format = C.TKN_PROVIDER_AUTO
+	FormatOpenAI      Format = C.TKN_PROVIDER_OPENAI
+	FormatAnthropic   Format = C.TKN_PROVIDER_ANTHROPIC
+	ProviderOpenAI    Format = C.TKN_PROVIDER_OPENAI
+	ProviderAnthropic Format = C.TKN_PROVIDER_ANTHROPIC
+	ProviderGemini    Format = C.TKN_PROVIDER_GEMINI
 )
 
 // Role names: "system", "developer", "user", "assistant", "tool".

@@ -98,13 +98,13 @@ type PruneMessage struct {
 // ---- routing ----
 
 // FailClassName is "rate_limit", "timeout", ... ("" for an unknown class).
-func FailClassName(cls int) string { return cgostr(C.tkn_router_fail_class_name(C.int32_t(cls))) }
+func FailClassName(cls int) string { return cgostr(C.tkn_llm_fail_name(C.int32_t(cls))) }
 
 // FailClassFromName is the class of a name, or -1.
 func FailClassFromName(name string) int {
 	p, n := cstr(name)
 	defer runtime.KeepAlive(name)
-	return int(C.tkn_router_fail_class_from_name(p, n))
+	return int(C.tkn_llm_fail_from_name(p, n))
 }
 
 // Remove drops an attribute (ErrNotFound if absent).
@@ -497,23 +497,16 @@ func (p *Prompt) Breakpoints(minCacheTokens int64, max int) ([]Breakpoint, error
 	return out, nil
 }
 
-// Providers of the cache planner (OpenAI and Anthropic equal the Formats).
-const (
-	ProviderOpenAI    = C.TKN_PROVIDER_OPENAI
-	ProviderAnthropic = C.TKN_PROVIDER_ANTHROPIC
-	ProviderGemini    = C.TKN_PROVIDER_GEMINI
-)
-
 // MinCacheTokens is the documented minimum cacheable prefix of a provider's model.
-func MinCacheTokens(provider int, model string) int64 {
+func MinCacheTokens(provider Provider, model string) int64 {
 	p, n := cstr(model)
 	defer runtime.KeepAlive(model)
-	return int64(C.tkn_prompt_min_cache_tokens(C.uint32_t(provider), p, n))
+	return int64(C.tkn_prompt_min_cache_tokens(C.int32_t(provider), p, n))
 }
 
 // CachePlanOptions (zero fields: the defaults of cacheplan.h; PriceInput required).
 type CachePlanOptions struct {
-	Provider                                  int
+	Provider                                  Provider
 	Model                                     string
 	MinCacheTokens, OpenAIIdleMS, GeminiTTLMS int64
 	PriceInput, PriceCacheRead                int64
@@ -529,7 +522,7 @@ func NewCachePlan(o CachePlanOptions) (*CachePlan, error) {
 	var c C.tkn_cacheplan_options
 	C.tkn_cacheplan_options_init(&c, C.TKN_CACHEPLAN_OPTIONS_VERSION)
 	if o.Provider != 0 {
-		c.provider = C.uint32_t(o.Provider)
+		c.provider = C.int32_t(o.Provider)
 	}
 	var model *C.char
 	if o.Model != "" {

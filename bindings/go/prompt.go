@@ -166,7 +166,7 @@ func (p *Prompt) Render(o RenderOptions) (string, error) {
 	var c C.tkn_render_options
 	C.tkn_render_options_init(&c, C.TKN_RENDER_OPTIONS_VERSION)
 	if o.Format != 0 {
-		c.format = C.uint32_t(o.Format)
+		c.provider = C.int32_t(o.Format)
 	}
 	m := C.CString(o.Model)
 	defer C.free(unsafe.Pointer(m))

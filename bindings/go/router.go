@@ -249,12 +249,12 @@ func (r *Router) Explain(task *Task) (string, error) {
 
 // Failure classes for ReportFailure and Retries.
 const (
-	FailRateLimit     = C.TKN_ROUTER_FAIL_RATE_LIMIT
-	FailTimeout       = C.TKN_ROUTER_FAIL_TIMEOUT
-	FailServer        = C.TKN_ROUTER_FAIL_SERVER
-	FailBadRequest    = C.TKN_ROUTER_FAIL_BAD_REQUEST
-	FailAuth          = C.TKN_ROUTER_FAIL_AUTH
-	FailContentPolicy = C.TKN_ROUTER_FAIL_CONTENT_POLICY
+	FailRateLimit     = C.TKN_LLM_FAIL_RATE_LIMIT
+	FailTimeout       = C.TKN_LLM_FAIL_TIMEOUT
+	FailServer        = C.TKN_LLM_FAIL_SERVER
+	FailBadRequest    = C.TKN_LLM_FAIL_BAD_REQUEST
+	FailAuth          = C.TKN_LLM_FAIL_AUTH
+	FailContentPolicy = C.TKN_LLM_FAIL_CONTENT_POLICY
 )
 
 // ReportFailure reports a failed call; true if it started a cooldown.

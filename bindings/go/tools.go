@@ -183,8 +183,8 @@ func (tc *ToolCache) Stats() (ToolCacheStats, error) {
 
 // Batch providers.
 const (
-	BatchOpenAI    = C.TKN_BATCH_OPENAI
-	BatchAnthropic = C.TKN_BATCH_ANTHROPIC
+	BatchOpenAI    = C.TKN_PROVIDER_OPENAI
+	BatchAnthropic = C.TKN_PROVIDER_ANTHROPIC
 )
 
 // BatchWriterOptions: Write receives whole JSON lines; BeginFile and
@@ -211,7 +211,7 @@ func NewBatchWriter(o BatchWriterOptions) (*BatchWriter, error) {
 	var c C.tkn_batch_writer_options
 	C.tkn_batch_writer_options_init(&c, C.TKN_BATCH_WRITER_OPTIONS_VERSION)
 	if o.Provider != 0 {
-		c.provider = C.uint32_t(o.Provider)
+		c.provider = C.int32_t(o.Provider)
 	}
 	c.max_requests_per_file = C.uint64_t(o.MaxRequestsPerFile)
 	c.max_bytes_per_file = C.uint64_t(o.MaxBytesPerFile)
@@ -310,7 +310,7 @@ func NewBatchReader(provider int, prices *Prices, onResult func(BatchResult) err
 	var c C.tkn_batch_reader_options
 	C.tkn_batch_reader_options_init(&c, C.TKN_BATCH_READER_OPTIONS_VERSION)
 	if provider != 0 {
-		c.provider = C.uint32_t(provider)
+		c.provider = C.int32_t(provider)
 	}
 	r := &BatchReader{prices: prices}
 	if onResult != nil {

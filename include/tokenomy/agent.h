@@ -81,7 +81,7 @@ typedef struct tkn_agent_result tkn_agent_result;
 #define TKN_AGENT_OPTIONS_VERSION 1
 typedef struct tkn_agent_options {
   uint32_t version;              /* TKN_AGENT_OPTIONS_VERSION */
-  uint32_t format;               /* TKN_FORMAT_OPENAI (default) or TKN_FORMAT_ANTHROPIC */
+  int32_t provider;              /* TKN_PROVIDER_OPENAI (default) or _ANTHROPIC */
   tkn_llm_callbacks llm;         /* copied; llm.complete is required */
   const tkn_tokenizer *tokenizer; /* NULL: the built-in estimator */
   const tkn_router *router;      /* NULL: every call goes to `model` */
@@ -121,7 +121,7 @@ typedef struct tkn_agent_options {
   int64_t context_target_tokens;
 } tkn_agent_options;
 #define TKN_AGENT_OPTIONS_INIT                                                           \
-  { TKN_AGENT_OPTIONS_VERSION, TKN_FORMAT_OPENAI, TKN_LLM_CALLBACKS_INIT, NULL, NULL,    \
+  { TKN_AGENT_OPTIONS_VERSION, TKN_PROVIDER_OPENAI, TKN_LLM_CALLBACKS_INIT, NULL, NULL,    \
     NULL, 0, NULL, NULL, NULL, NULL, NULL, 0, 1024, 1, 1, TKN_SCHEMA_RETRY_OPTIONS_INIT, \
     NULL, 0, NULL, 0, NULL, NULL, NULL, NULL, 0 }
 /* Fill *opts with the defaults of `version`.  TKN_ERR_INVALID for NULL,

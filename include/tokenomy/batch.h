@@ -61,8 +61,6 @@ extern "C" {
 #endif
 
 /* Providers (values pinned). */
-#define TKN_BATCH_OPENAI 1
-#define TKN_BATCH_ANTHROPIC 2
 
 /* Provider limits, the defaults of the options. */
 #define TKN_BATCH_OPENAI_MAX_REQUESTS 50000
@@ -82,7 +80,7 @@ typedef struct tkn_batch_writer tkn_batch_writer;
 #define TKN_BATCH_WRITER_OPTIONS_VERSION 1
 typedef struct tkn_batch_writer_options {
   uint32_t version;               /* TKN_BATCH_WRITER_OPTIONS_VERSION */
-  uint32_t provider;              /* TKN_BATCH_OPENAI (default) or TKN_BATCH_ANTHROPIC */
+  int32_t provider;               /* TKN_PROVIDER_OPENAI (default) or _ANTHROPIC */
   uint64_t max_requests_per_file; /* 0: the provider's limit */
   uint64_t max_bytes_per_file;    /* 0: the provider's limit */
   /* OpenAI endpoint written in "url"; NULL: "/v1/chat/completions".  Copied. */
@@ -98,7 +96,7 @@ typedef struct tkn_batch_writer_options {
   void *user;
 } tkn_batch_writer_options;
 #define TKN_BATCH_WRITER_OPTIONS_INIT \
-  { TKN_BATCH_WRITER_OPTIONS_VERSION, TKN_BATCH_OPENAI, 0, 0, NULL, 0, NULL, NULL, NULL, NULL }
+  { TKN_BATCH_WRITER_OPTIONS_VERSION, TKN_PROVIDER_OPENAI, 0, 0, NULL, 0, NULL, NULL, NULL, NULL }
 
 /* Fill *opts with the defaults of `version`. */
 TKN_API int tkn_batch_writer_options_init(tkn_batch_writer_options *opts, uint32_t version);
@@ -180,7 +178,7 @@ typedef struct tkn_batch_result {
 #define TKN_BATCH_READER_OPTIONS_VERSION 1
 typedef struct tkn_batch_reader_options {
   uint32_t version;        /* TKN_BATCH_READER_OPTIONS_VERSION */
-  uint32_t provider;       /* TKN_BATCH_OPENAI (default) or TKN_BATCH_ANTHROPIC */
+  int32_t provider;        /* TKN_PROVIDER_OPENAI (default) or _ANTHROPIC */
   uint64_t max_line_bytes; /* longest result line accepted; default 64 MiB */
   /* Called once per result whose id was expected and seen for the first
    * time, in input order, whatever its status.  Non-zero stops the reader
@@ -192,7 +190,7 @@ typedef struct tkn_batch_reader_options {
   const tkn_prices *prices;
 } tkn_batch_reader_options;
 #define TKN_BATCH_READER_OPTIONS_INIT \
-  { TKN_BATCH_READER_OPTIONS_VERSION, TKN_BATCH_OPENAI, (uint64_t)64 << 20, NULL, NULL, NULL }
+  { TKN_BATCH_READER_OPTIONS_VERSION, TKN_PROVIDER_OPENAI, (uint64_t)64 << 20, NULL, NULL, NULL }
 
 TKN_API int tkn_batch_reader_options_init(tkn_batch_reader_options *opts, uint32_t version);
 

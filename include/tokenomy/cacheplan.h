@@ -50,15 +50,11 @@ extern "C" {
 
 #define TKN_CACHEPLAN_MAX_BLOCKS 1000000
 
-/* Providers (pinned; OpenAI and Anthropic equal the TKN_FORMAT_ values). */
-#define TKN_PROVIDER_OPENAI 1
-#define TKN_PROVIDER_ANTHROPIC 2
-#define TKN_PROVIDER_GEMINI 3
 
 #define TKN_CACHEPLAN_OPTIONS_VERSION 1
 typedef struct tkn_cacheplan_options {
   uint32_t version;              /* TKN_CACHEPLAN_OPTIONS_VERSION */
-  uint32_t provider;             /* TKN_PROVIDER_* (default OpenAI) */
+  int32_t provider;              /* TKN_PROVIDER_* of common.h (default OpenAI) */
   const char *model;             /* for the default min_cache_tokens; may be NULL;
                                     not kept after tkn_cacheplan_new */
   size_t model_len;
@@ -113,7 +109,7 @@ TKN_API int tkn_cacheplan_add_prompt(tkn_cacheplan *plan, int64_t time_ms, const
 #define TKN_CACHEPLAN_RESULT_VERSION 1
 typedef struct tkn_cacheplan_result {
   uint32_t version;          /* TKN_CACHEPLAN_RESULT_VERSION (set by the caller) */
-  uint32_t provider;
+  int32_t provider;
   int64_t requests;
   int64_t input_tokens;      /* all input tokens of all requests */
   int64_t cached_tokens;     /* of which read from a cache that already held them

@@ -116,6 +116,19 @@ TKN_API const tkn_error *tkn_error_last(void);
  * path "". */
 TKN_API void tkn_error_clear(void);
 
+/* ---- Providers -----------------------------------------------------------
+ * One vocabulary, one integer type (int32_t), for every part that speaks a
+ * provider's format: conversations, pruning, prompt rendering, cache
+ * planning, batch files, the host's model calls and the agent.  A part that
+ * does not handle a provider (Gemini conversations, say) answers
+ * TKN_ERR_UNSUPPORTED; any other value is TKN_ERR_INVALID, never read as
+ * something else.  (Usage shapes, which are not providers, have values of
+ * their own in usage.h that no provider constant equals.) */
+#define TKN_PROVIDER_AUTO 0      /* reading only: guess from the input's shape */
+#define TKN_PROVIDER_OPENAI 1    /* OpenAI (Chat Completions messages) */
+#define TKN_PROVIDER_ANTHROPIC 2 /* Anthropic (Messages) */
+#define TKN_PROVIDER_GEMINI 3    /* Google Gemini */
+
 /* ---- Lengths ------------------------------------------------------------
  * Every (const char *text, size_t len) pair of the API takes either the byte
  * length of the text (which need not be NUL-terminated and may hold NUL

@@ -83,10 +83,10 @@ extern "C" {
 #define TKN_ROLE_ASSISTANT 3
 #define TKN_ROLE_TOOL 4
 
-/* Formats (pinned values). */
-#define TKN_FORMAT_AUTO 0      /* reading only: guess from the shape */
-#define TKN_FORMAT_OPENAI 1    /* OpenAI Chat Completions messages */
-#define TKN_FORMAT_ANTHROPIC 2 /* Anthropic Messages */
+/* Formats: the provider constants of common.h.  Conversations read and
+ * write TKN_PROVIDER_OPENAI and _ANTHROPIC messages (and guess with _AUTO);
+ * TKN_PROVIDER_GEMINI is TKN_ERR_UNSUPPORTED, any other value
+ * TKN_ERR_INVALID. */
 
 typedef struct tkn_conv tkn_conv;
 
@@ -109,16 +109,16 @@ TKN_API const char *tkn_conv_errmsg(const tkn_conv *conv);
  * tool_result, image, document, thinking), else OpenAI).  On failure the
  * conversation is unchanged and the error text names what and where (for
  * malformed JSON: line, column and byte offset; for bad UTF-8: the offset). */
-TKN_API int tkn_conv_load(tkn_conv *conv, int format, const char *json, size_t len);
+TKN_API int tkn_conv_load(tkn_conv *conv, int32_t format, const char *json, size_t len);
 /* Convenience: tkn_conv_new + tkn_conv_load.  On failure *out is NULL and, if
  * errbuf is not NULL, the error text is copied there (truncated to errlen). */
-TKN_API int tkn_conv_from_json(tkn_conv **out, int format, const char *json, size_t len,
+TKN_API int tkn_conv_from_json(tkn_conv **out, int32_t format, const char *json, size_t len,
                                char *errbuf, size_t errlen);
 /* Write the conversation as `format` (not AUTO).  *out is NUL-terminated,
  * its length in *out_len (may be NULL); free it with tkn_free(). */
-TKN_API int tkn_conv_to_json(tkn_conv *conv, int format, char **out, size_t *out_len);
+TKN_API int tkn_conv_to_json(tkn_conv *conv, int32_t format, char **out, size_t *out_len);
 /* The format the conversation was last loaded from (AUTO if built by hand). */
-TKN_API int tkn_conv_source_format(const tkn_conv *conv);
+TKN_API int32_t tkn_conv_source_format(const tkn_conv *conv);
 
 /* ---- Reading messages ---- */
 /* The number of messages. */
@@ -153,7 +153,7 @@ TKN_API int tkn_conv_pinned(const tkn_conv *conv, size_t i);
  * result is a user message with one tool_result block; a system or developer
  * message has no Anthropic message form: TKN_ERR_UNSUPPORTED).  Free with
  * tkn_free. */
-TKN_API int tkn_conv_message_to_json(tkn_conv *conv, size_t i, int format, char **out,
+TKN_API int tkn_conv_message_to_json(tkn_conv *conv, size_t i, int32_t format, char **out,
                                      size_t *out_len);
 
 /* Lookups by tool-call id: the first lookup after a change builds an index in
@@ -176,10 +176,10 @@ TKN_API int tkn_conv_insert_text(tkn_conv *conv, size_t i, int role, const char 
 /* Insert one message given as a JSON object of `format` (OpenAI or Anthropic;
  * an Anthropic message holding several tool_result blocks becomes several tool
  * messages).  i == count appends. */
-TKN_API int tkn_conv_insert_json(tkn_conv *conv, size_t i, int format, const char *json,
+TKN_API int tkn_conv_insert_json(tkn_conv *conv, size_t i, int32_t format, const char *json,
                                  size_t len);
 /* Replace message i with one message given as JSON (as tkn_conv_insert_json). */
-TKN_API int tkn_conv_replace_json(tkn_conv *conv, size_t i, int format, const char *json,
+TKN_API int tkn_conv_replace_json(tkn_conv *conv, size_t i, int32_t format, const char *json,
                                   size_t len);
 /* Replace the content of message i with plain text (parts are dropped). */
 TKN_API int tkn_conv_set_text(tkn_conv *conv, size_t i, const char *text, size_t len);

@@ -45,8 +45,9 @@ extern "C" {
 
 #define TKN_LLM_MAX_FIELD ((size_t)64 * 1024 * 1024)
 
-/* Error classes of a failed call (pinned values; the same numbers as the
- * router's TKN_ROUTER_FAIL_* classes). */
+/* Failure classes of a call (pinned values): the one family used by the
+ * host's responses (tkn_llm_response_set_error) and the router's retry and
+ * failover rules (router.h). */
 #define TKN_LLM_FAIL_NONE (-1)
 #define TKN_LLM_FAIL_RATE_LIMIT 0
 #define TKN_LLM_FAIL_TIMEOUT 1
@@ -54,9 +55,13 @@ extern "C" {
 #define TKN_LLM_FAIL_BAD_REQUEST 3
 #define TKN_LLM_FAIL_AUTH 4
 #define TKN_LLM_FAIL_CONTENT_POLICY 5
+#define TKN_LLM_FAIL__COUNT 6 /* one past the last class */
 /* "none", "rate_limit", "timeout", "server", "bad_request", "auth",
  * "content_policy"; NULL for another value.  Static strings. */
 TKN_API const char *tkn_llm_fail_name(int32_t cls);
+/* The class of a name ("rate_limit", ...), or TKN_LLM_FAIL_NONE for NULL,
+ * "none" or an unknown name.  len may be TKN_NUL_TERMINATED. */
+TKN_API int32_t tkn_llm_fail_from_name(const char *name, size_t len);
 
 /* Why tokenomy makes the call (tkn_llm_request.purpose). */
 #define TKN_LLM_PURPOSE_TURN 0     /* the turn's answer */
@@ -70,7 +75,7 @@ TKN_API const char *tkn_llm_fail_name(int32_t cls);
 #define TKN_LLM_REQUEST_VERSION 1
 typedef struct tkn_llm_request {
   uint32_t version;          /* TKN_LLM_REQUEST_VERSION */
-  uint32_t format;           /* TKN_FORMAT_OPENAI or TKN_FORMAT_ANTHROPIC: body's shape */
+  int32_t provider;          /* TKN_PROVIDER_OPENAI or _ANTHROPIC: the body's shape */
   const char *model;         /* the model to call */
   size_t model_len;
   const char *body;          /* the provider request body (JSON), ready to POST */

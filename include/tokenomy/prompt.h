@@ -251,8 +251,8 @@ TKN_API int tkn_prompt_diff(const tkn_prompt *before, const tkn_prompt *after,
 
 /* ---- Rendering ---- */
 
-/* Default minimum cacheable length, in tokens, of a provider (TKN_FORMAT_OPENAI,
- * TKN_FORMAT_ANTHROPIC, or TKN_PROVIDER_GEMINI from cacheplan.h) and model
+/* Default minimum cacheable length, in tokens, of a provider (TKN_PROVIDER_OPENAI,
+ * _ANTHROPIC or _GEMINI) and model
  * name, from the providers' documentation (late 2025):
  *   OpenAI: 1024 for every model.
  *   Anthropic: 4096 for Opus 4.5+ and Haiku 4.5 ("opus-4-5", "opus-4-6",
@@ -261,7 +261,7 @@ TKN_API int tkn_prompt_diff(const tkn_prompt *before, const tkn_prompt *after,
  *   Gemini: 4096 for "pro" models, 1024 otherwise.
  * The price table's prompt_cache_min_tokens, where known, should be preferred:
  * tkn_prompt_min_cache_tokens_from does that.  -1 for an unknown provider. */
-TKN_API int64_t tkn_prompt_min_cache_tokens(uint32_t provider, const char *model, size_t model_len);
+TKN_API int64_t tkn_prompt_min_cache_tokens(int32_t provider, const char *model, size_t model_len);
 /* The minimum cacheable length of `model` from a price table: the model's
  * prompt_cache_min_tokens when `prices` has the model (found by the lookup
  * rules of prices.h: dated snapshots, aliases, provider prefixes) with that
@@ -269,13 +269,13 @@ TKN_API int64_t tkn_prompt_min_cache_tokens(uint32_t provider, const char *model
  * prices may be NULL (the defaults then).  -1 for an unknown provider.  Pass
  * the result as tkn_render_options.min_cache_tokens (Anthropic breakpoints),
  * tkn_cacheplan_options.min_cache_tokens or to tkn_prompt_breakpoints. */
-TKN_API int64_t tkn_prompt_min_cache_tokens_from(const tkn_prices *prices, uint32_t provider,
+TKN_API int64_t tkn_prompt_min_cache_tokens_from(const tkn_prices *prices, int32_t provider,
                                                  const char *model, size_t model_len);
 
 #define TKN_RENDER_OPTIONS_VERSION 1
 typedef struct tkn_render_options {
   uint32_t version;          /* TKN_RENDER_OPTIONS_VERSION */
-  uint32_t format;           /* TKN_FORMAT_OPENAI (default) or TKN_FORMAT_ANTHROPIC */
+  int32_t provider;          /* TKN_PROVIDER_OPENAI (default) or TKN_PROVIDER_ANTHROPIC */
   const char *model;         /* required, UTF-8 */
   size_t model_len;
   int64_t max_tokens;        /* Anthropic: required (> 0); OpenAI: sent as
@@ -289,7 +289,7 @@ typedef struct tkn_render_options {
   uint32_t reserved;
 } tkn_render_options;
 #define TKN_RENDER_OPTIONS_INIT \
-  { TKN_RENDER_OPTIONS_VERSION, TKN_FORMAT_OPENAI, NULL, 0, 0, NULL, 0, 0, 4, 0 }
+  { TKN_RENDER_OPTIONS_VERSION, TKN_PROVIDER_OPENAI, NULL, 0, 0, NULL, 0, 0, 4, 0 }
 TKN_API int tkn_render_options_init(tkn_render_options *opts, uint32_t version);
 
 /* Where Anthropic cache breakpoints go: the ends of the longest stable

@@ -101,7 +101,7 @@ typedef struct tkn_prune_options {
   int32_t mode;                /* TKN_PRUNE_TRIM / _SCORE / _SUMMARISE */
   int64_t max_tokens;          /* the budget the result must fit, >= 0 */
   tkn_count_options count;     /* per-message overhead as the provider counts */
-  int32_t provider;            /* TKN_FORMAT_OPENAI / _ANTHROPIC; AUTO: the
+  int32_t provider;            /* TKN_PROVIDER_OPENAI / _ANTHROPIC; AUTO: the
                                   conversation's source format (OpenAI if none) */
   int32_t protect_tool_pairs;  /* 1: tool units kept or dropped whole */
   int32_t fix_provider_order;  /* 1: no leading tool message, Anthropic user first */
@@ -131,7 +131,7 @@ typedef struct tkn_prune_options {
 } tkn_prune_options;
 #define TKN_PRUNE_OPTIONS_INIT                                                         \
   { TKN_PRUNE_OPTIONS_VERSION, TKN_PRUNE_TRIM, 0, TKN_COUNT_OPTIONS_INIT,              \
-    TKN_FORMAT_AUTO, 1, 1, TKN_PRUNE_LAST, 0, 0, 0, 0, NULL, NULL, 2, 1, 0.5, 1.0, 0.5, \
+    TKN_PROVIDER_AUTO, 1, 1, TKN_PRUNE_LAST, 0, 0, 0, 0, NULL, NULL, 2, 1, 0.5, 1.0, 0.5, \
     NULL, NULL, TKN_PRUNE_SCORE, TKN_ROLE_USER, 0, NULL, NULL }
 /* Fill *opts with the defaults of `version`.  TKN_ERR_INVALID for NULL,
  * TKN_ERR_VERSION for an unknown version. */

@@ -44,6 +44,7 @@
 #define TOKENOMY_ROUTER_H
 
 #include "common.h"
+#include "llm.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -86,19 +87,9 @@ TKN_API size_t tkn_task_count(const tkn_task *task);
 TKN_API int tkn_task_from_json(tkn_task **out, const char *json, size_t len, char *errbuf,
                                size_t errlen);
 
-/* ---- Failure classes ------------------------------------------------------ */
-#define TKN_ROUTER_FAIL_RATE_LIMIT 0
-#define TKN_ROUTER_FAIL_TIMEOUT 1
-#define TKN_ROUTER_FAIL_SERVER 2
-#define TKN_ROUTER_FAIL_BAD_REQUEST 3
-#define TKN_ROUTER_FAIL_AUTH 4
-#define TKN_ROUTER_FAIL_CONTENT_POLICY 5
-#define TKN_ROUTER_FAIL__COUNT 6
-/* "rate_limit", "timeout", "server", "bad_request", "auth", "content_policy";
- * NULL for another value. */
-TKN_API const char *tkn_router_fail_class_name(int32_t cls);
-/* The class of a name, or -1 if unknown. */
-TKN_API int32_t tkn_router_fail_class_from_name(const char *name, size_t len);
+/* ---- Failure classes ------------------------------------------------------
+ * The router's rules name the classes of llm.h (TKN_LLM_FAIL_*,
+ * tkn_llm_fail_name / tkn_llm_fail_from_name): one family for both. */
 
 /* ---- Router options (run-time, not part of the config) -------------------- */
 #define TKN_ROUTER_OPTIONS_VERSION 1

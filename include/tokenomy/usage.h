@@ -56,12 +56,15 @@ typedef struct tkn_usage {
 /* Fill *usage with TKN_USAGE_INIT of `version`.  TKN_ERR_VERSION if unknown. */
 TKN_API int tkn_usage_init(tkn_usage *usage, uint32_t version);
 
-/* Formats tkn_usage_parse understands. */
-#define TKN_USAGE_AUTO 0             /* detect from the keys present (see below) */
-#define TKN_USAGE_OPENAI_CHAT 1      /* Chat Completions `usage` */
-#define TKN_USAGE_OPENAI_RESPONSES 2 /* Responses API `usage` */
-#define TKN_USAGE_ANTHROPIC 3        /* Messages API `usage` */
-#define TKN_USAGE_GEMINI 4           /* generateContent `usageMetadata` */
+/* Usage shapes tkn_usage_parse understands.  A shape is not a provider
+ * (OpenAI has two), so the values are apart from the TKN_PROVIDER_* ones:
+ * passing a provider constant (1, 2, 3) is TKN_ERR_INVALID, never read as
+ * the shape that happens to share its number. */
+#define TKN_USAGE_AUTO 0                  /* detect from the keys present (see below) */
+#define TKN_USAGE_OPENAI_CHAT 0x5501      /* Chat Completions `usage` */
+#define TKN_USAGE_OPENAI_RESPONSES 0x5502 /* Responses API `usage` */
+#define TKN_USAGE_ANTHROPIC 0x5503        /* Messages API `usage` */
+#define TKN_USAGE_GEMINI 0x5504           /* generateContent `usageMetadata` */
 
 /* Normalise a provider's usage JSON into *out (out->version must be set, e.g.
  * by TKN_USAGE_INIT; the BATCH flag already in out->flags is kept, the others
@@ -76,6 +79,7 @@ TKN_API int tkn_usage_init(tkn_usage *usage, uint32_t version);
  * {input_tokens, output_tokens} with none of those reads the same in both
  * Anthropic and Responses and is taken as such, cache not reported.
  *
+ * Any other `format` (a TKN_PROVIDER_* value included) is TKN_ERR_INVALID.
  * Token counts must be integers in [0, 2^53].  Missing required counts, a
  * cached or reasoning count larger than its total, or an Anthropic 5m/1h split
  * larger than cache_creation_input_tokens are TKN_ERR_SCHEMA; malformed JSON

@@ -54,9 +54,11 @@ int tkn_agent_new(tkn_agent **out, const tkn_agent_options *opts, char *errbuf, 
     tki_copy_err(errbuf, errlen, "agent options: a router or a model is required");
     return TKN_ERR_INVALID;
   }
-  if (opts->format != TKN_FORMAT_OPENAI && opts->format != TKN_FORMAT_ANTHROPIC) {
-    tki_copy_err(errbuf, errlen, "agent options: format must be TKN_FORMAT_OPENAI or _ANTHROPIC");
-    return TKN_ERR_INVALID;
+  if (tki_provider_check(opts->provider, 0)) {
+    int rc = tki_fail(tki_provider_check(opts->provider, 0), "agent options: provider %d: %s",
+                      (int)opts->provider, tki_provider_why(opts->provider));
+    tki_copy_err(errbuf, errlen, tki_error_message());
+    return rc;
   }
   if (opts->output_cap <= 0 || opts->max_context_tokens < 0) {
     tki_copy_err(errbuf, errlen,

@@ -7,15 +7,6 @@
 
 #include "agent_internal.h"
 
-static const char *const fail_names[] = {"rate_limit", "timeout",     "server",
-                                         "bad_request", "auth", "content_policy"};
-
-const char *tkn_llm_fail_name(int32_t cls) {
-  if (cls == TKN_LLM_FAIL_NONE) return "none";
-  if (cls < 0 || cls > TKN_LLM_FAIL_CONTENT_POLICY) return NULL;
-  return fail_names[cls];
-}
-
 int tkn_llm_callbacks_init(tkn_llm_callbacks *cb, uint32_t version) {
   if (!cb) return TKN_ERR_INVALID;
   if (version != TKN_LLM_CALLBACKS_VERSION) return TKN_ERR_VERSION;

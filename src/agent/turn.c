@@ -160,7 +160,7 @@ static int do_call(turn *t, tkn_conv *history, const char *model, const char *ti
   }
   tkn_prompt_builder_free(b);
   tkn_render_options ro = TKN_RENDER_OPTIONS_INIT;
-  ro.format = a->o.format;
+  ro.provider = a->o.provider;
   ro.model = model;
   ro.model_len = strlen(model);
   ro.max_tokens = cap;
@@ -187,7 +187,7 @@ static int do_call(turn *t, tkn_conv *history, const char *model, const char *ti
 
   /* Structured output: ask OpenAI for it natively (the schema also goes to
    * the host in the request, for other providers). */
-  if (schema_json && a->o.format == TKN_FORMAT_OPENAI && body_len && body[body_len - 1] == '}') {
+  if (schema_json && a->o.provider == TKN_PROVIDER_OPENAI && body_len && body[body_len - 1] == '}') {
     tki_buf nb;
     tki_buf_init(&nb);
     tki_buf_append(&nb, body, body_len - 1);
@@ -235,7 +235,7 @@ static int do_call(turn *t, tkn_conv *history, const char *model, const char *ti
   tkn_llm_request rq;
   memset(&rq, 0, sizeof rq);
   rq.version = TKN_LLM_REQUEST_VERSION;
-  rq.format = a->o.format;
+  rq.provider = a->o.provider;
   rq.model = model;
   rq.model_len = strlen(model);
   rq.body = body;
@@ -879,7 +879,7 @@ static int apply_to_conv(turn *t, tkn_conv *conv, const prune_plan *plan, const 
   }
   int rc = TKN_OK;
   if (reply_json) {
-    rc = tkn_conv_insert_json(conv, n, TKN_FORMAT_OPENAI, reply_json, reply_len);
+    rc = tkn_conv_insert_json(conv, n, TKN_PROVIDER_OPENAI, reply_json, reply_len);
     if (rc) {
       tki_free(keep);
       return lib_fail(t, rc, "appending the answer", tkn_conv_errmsg(conv));

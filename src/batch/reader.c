@@ -52,8 +52,10 @@ int tkn_batch_reader_new(tkn_batch_reader **out, const tkn_batch_reader_options 
     if (opts->version != TKN_BATCH_READER_OPTIONS_VERSION) return TKN_ERR_VERSION;
     o = *opts;
   }
-  if ((o.provider != TKN_BATCH_OPENAI && o.provider != TKN_BATCH_ANTHROPIC) || !o.max_line_bytes)
-    return TKN_ERR_INVALID;
+  if (tki_provider_check(o.provider, 0))
+    return tki_fail(tki_provider_check(o.provider, 0), "batch reader: provider %d: %s",
+                    (int)o.provider, tki_provider_why(o.provider));
+  if (!o.max_line_bytes) return tki_fail(TKN_ERR_INVALID, "batch reader: max_line_bytes is 0");
   tkn_batch_reader *r = tki_calloc(1, sizeof *r);
   if (!r) return TKN_ERR_NOMEM;
   r->opts = o;
@@ -329,7 +331,7 @@ static int meter_result(tkn_batch_reader *r, const char *s, const line_view *v,
     return TKN_OK;
   }
   m->usage.flags = TKN_USAGE_BATCH;
-  uint32_t fmt = r->opts.provider == TKN_BATCH_ANTHROPIC ? TKN_USAGE_ANTHROPIC : TKN_USAGE_AUTO;
+  uint32_t fmt = r->opts.provider == TKN_PROVIDER_ANTHROPIC ? TKN_USAGE_ANTHROPIC : TKN_USAGE_AUTO;
   m->status = tkn_usage_parse(&m->usage, fmt, s + v->usage.off, v->usage.len, m->error,
                               sizeof m->error);
   if (m->status == TKN_ERR_NOMEM)
@@ -384,7 +386,7 @@ static int process_line(tkn_batch_reader *r, const char *s, size_t len, uint64_t
   }
   size_t bad;
   const char *why;
-  int anthropic = r->opts.provider == TKN_BATCH_ANTHROPIC;
+  int anthropic = r->opts.provider == TKN_PROVIDER_ANTHROPIC;
   tki_span f[16]; /* OA_N and AN_N both fit */
   if (tki_jscan_extract(s, len, TKN_BATCH_MAX_DEPTH, anthropic ? AN_PATHS : OA_PATHS,
                         anthropic ? AN_N : OA_N, f, &bad, &why))

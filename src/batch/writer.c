@@ -23,7 +23,7 @@ struct tkn_batch_writer {
   char err[TKI_ERRLEN];
 };
 
-static const char *provider_name(uint32_t p) { return p == TKN_BATCH_ANTHROPIC ? "Anthropic" : "OpenAI"; }
+static const char *provider_name(uint32_t p) { return p == TKN_PROVIDER_ANTHROPIC ? "Anthropic" : "OpenAI"; }
 
 int tkn_batch_writer_options_init(tkn_batch_writer_options *opts, uint32_t version) {
   if (!opts) return TKN_ERR_INVALID;
@@ -39,8 +39,9 @@ int tkn_batch_writer_new(tkn_batch_writer **out, const tkn_batch_writer_options 
   if (!opts) return TKN_ERR_INVALID; /* the callbacks are required */
   if (opts->version != TKN_BATCH_WRITER_OPTIONS_VERSION) return TKN_ERR_VERSION;
   if (!opts->begin_file || !opts->write) return TKN_ERR_INVALID;
-  if (opts->provider != TKN_BATCH_OPENAI && opts->provider != TKN_BATCH_ANTHROPIC)
-    return TKN_ERR_INVALID;
+  if (tki_provider_check(opts->provider, 0))
+    return tki_fail(tki_provider_check(opts->provider, 0), "batch writer: provider %d: %s",
+                    (int)opts->provider, tki_provider_why(opts->provider));
   const char *url = opts->url ? opts->url : "/v1/chat/completions";
   size_t url_len = opts->url ? opts->url_len : strlen(url);
   if (url_len == 0 || url_len > 1024 || !tki_utf8_valid(url, url_len, NULL)) return TKN_ERR_INVALID;
@@ -48,11 +49,11 @@ int tkn_batch_writer_new(tkn_batch_writer **out, const tkn_batch_writer_options 
   if (!w) return TKN_ERR_NOMEM;
   w->opts = *opts;
   if (!w->opts.max_requests_per_file)
-    w->opts.max_requests_per_file = opts->provider == TKN_BATCH_OPENAI
+    w->opts.max_requests_per_file = opts->provider == TKN_PROVIDER_OPENAI
                                         ? TKN_BATCH_OPENAI_MAX_REQUESTS
                                         : TKN_BATCH_ANTHROPIC_MAX_REQUESTS;
   if (!w->opts.max_bytes_per_file)
-    w->opts.max_bytes_per_file = opts->provider == TKN_BATCH_OPENAI ? TKN_BATCH_OPENAI_MAX_BYTES
+    w->opts.max_bytes_per_file = opts->provider == TKN_PROVIDER_OPENAI ? TKN_BATCH_OPENAI_MAX_BYTES
                                                                     : TKN_BATCH_ANTHROPIC_MAX_BYTES;
   w->url = tki_strndup(url, url_len);
   if (!w->url) {
@@ -82,7 +83,7 @@ static int anthropic_id_char(unsigned char c) {
 
 static int check_id(tkn_batch_writer *w, const char *id, size_t len) {
   if (!id || len == 0) return tki_err(w->err, TKN_ERR_INVALID, "batch writer: empty custom id");
-  if (w->opts.provider == TKN_BATCH_ANTHROPIC) {
+  if (w->opts.provider == TKN_PROVIDER_ANTHROPIC) {
     if (len > 64)
       return tki_err(w->err, TKN_ERR_INVALID, "batch writer: Anthropic custom id longer than 64 bytes");
     for (size_t i = 0; i < len; i++)
@@ -120,7 +121,7 @@ static int check_body(tkn_batch_writer *w, const char *id, size_t id_len, const 
   if (model->len < 2 || body[model->off] != '"')
     return tki_err(w->err, TKN_ERR_SCHEMA, "batch writer: body of \"%.*s\" has no string \"model\"",
                    idl, id);
-  if (w->opts.provider == TKN_BATCH_OPENAI && w->model &&
+  if (w->opts.provider == TKN_PROVIDER_OPENAI && w->model &&
       (model->len != w->model_len || memcmp(body + model->off, w->model, w->model_len) != 0))
     return tki_err(w->err, TKN_ERR_SCHEMA,
                    "batch writer: request \"%.*s\" uses model %.*s but this OpenAI file holds %.*s "
@@ -138,7 +139,7 @@ static int build_line(tkn_batch_writer *w, const char *id, size_t id_len, const 
   if (tki_buf_reserve(b, len + id_len + w->url_len + 64)) return TKN_ERR_NOMEM;
   tki_buf_append(b, "{\"custom_id\":", 13);
   tki_buf_json_string(b, id, id_len);
-  if (w->opts.provider == TKN_BATCH_OPENAI) {
+  if (w->opts.provider == TKN_PROVIDER_OPENAI) {
     tki_buf_append(b, ",\"method\":\"POST\",\"url\":", 23);
     tki_buf_json_string(b, w->url, w->url_len);
     tki_buf_append(b, ",\"body\":", 8);
@@ -209,7 +210,7 @@ int tkn_batch_writer_add(tkn_batch_writer *w, const char *custom_id, size_t cust
                    provider_name(w->opts.provider), (unsigned long long)w->opts.max_bytes_per_file);
   /* everything that can fail for lack of memory happens before any output */
   char *first_model = NULL;
-  if (w->opts.provider == TKN_BATCH_OPENAI && !w->model) {
+  if (w->opts.provider == TKN_PROVIDER_OPENAI && !w->model) {
     first_model = tki_strndup(body + model.off, model.len);
     if (!first_model) return tki_err(w->err, TKN_ERR_NOMEM, "batch writer: out of memory");
   }

@@ -91,7 +91,7 @@ int cmd_count(int argc, char **argv) {
   if (!text_only && looks_json(in)) {
     tkn_conv *conv = NULL;
     char err[512];
-    rc = tkn_conv_from_json(&conv, TKN_FORMAT_AUTO, in, len, err, sizeof err);
+    rc = tkn_conv_from_json(&conv, TKN_PROVIDER_AUTO, in, len, err, sizeof err);
     if (rc) {
       status = cli_fail("count", "%s: %s", file ? file : "standard input", err);
     } else {
@@ -195,7 +195,7 @@ int cmd_prune(int argc, char **argv) {
   if (!in) return cli_fail("prune", "cannot read %s", file ? file : "standard input");
   char err[512];
   tkn_conv *conv = NULL;
-  int rc = tkn_conv_from_json(&conv, TKN_FORMAT_AUTO, in, len, err, sizeof err);
+  int rc = tkn_conv_from_json(&conv, TKN_PROVIDER_AUTO, in, len, err, sizeof err);
   free(in);
   if (rc) return cli_fail("prune", "%s: %s", file ? file : "standard input", err);
   tkn_tokenizer *tok = NULL;
@@ -239,7 +239,7 @@ int cmd_prune(int argc, char **argv) {
   } else {
     int fmt = tkn_conv_source_format(conv);
     char *js = NULL;
-    rc = tkn_conv_to_json(conv, fmt == TKN_FORMAT_ANTHROPIC ? fmt : TKN_FORMAT_OPENAI, &js, NULL);
+    rc = tkn_conv_to_json(conv, fmt == TKN_PROVIDER_ANTHROPIC ? fmt : TKN_PROVIDER_OPENAI, &js, NULL);
     if (rc)
       status = cli_fail("prune", "%s", tkn_conv_errmsg(conv));
     else
@@ -370,7 +370,7 @@ static int assemble_spec(const char *cmd, const cJSON *spec, const tkn_tokenizer
   if (!rc && msgs) {
     char *js = cJSON_PrintUnformatted(msgs);
     char err[512];
-    rc = js ? tkn_conv_from_json(conv, TKN_FORMAT_AUTO, js, strlen(js), err, sizeof err) : TKN_ERR_NOMEM;
+    rc = js ? tkn_conv_from_json(conv, TKN_PROVIDER_AUTO, js, strlen(js), err, sizeof err) : TKN_ERR_NOMEM;
     free(js);
     if (rc) {
       tkn_prompt_builder_free(b);
@@ -401,9 +401,9 @@ int cmd_assemble(int argc, char **argv) {
   }
   uint32_t fmt;
   if (!strcmp(format, "openai"))
-    fmt = TKN_FORMAT_OPENAI;
+    fmt = TKN_PROVIDER_OPENAI;
   else if (!strcmp(format, "anthropic"))
-    fmt = TKN_FORMAT_ANTHROPIC;
+    fmt = TKN_PROVIDER_ANTHROPIC;
   else
     return USAGE_ERR("assemble", "--format: expected openai or anthropic, got '%s'", format);
   cJSON *spec = cli_read_json("assemble", file, NULL);
@@ -457,12 +457,12 @@ int cmd_assemble(int argc, char **argv) {
     cJSON_Delete(o);
   } else if (!status) {
     tkn_render_options ro = TKN_RENDER_OPTIONS_INIT;
-    ro.format = fmt;
+    ro.provider = fmt;
     ro.model = model->valuestring;
     ro.model_len = strlen(model->valuestring);
     const cJSON *mt = cJSON_GetObjectItemCaseSensitive(spec, "max_tokens");
-    ro.max_tokens = cJSON_IsNumber(mt) ? (int64_t)mt->valuedouble : (fmt == TKN_FORMAT_ANTHROPIC ? 1024 : 0);
-    if (fmt == TKN_FORMAT_ANTHROPIC) { /* breakpoints: the price table's minimum where known */
+    ro.max_tokens = cJSON_IsNumber(mt) ? (int64_t)mt->valuedouble : (fmt == TKN_PROVIDER_ANTHROPIC ? 1024 : 0);
+    if (fmt == TKN_PROVIDER_ANTHROPIC) { /* breakpoints: the price table's minimum where known */
       tkn_prices *pr = NULL;
       tkn_prices_new_default(&pr);
       int64_t min = tkn_prompt_min_cache_tokens_from(pr, TKN_PROVIDER_ANTHROPIC, ro.model,
@@ -696,7 +696,7 @@ static cJSON *read_requests(const char *cmd, const char *file) {
 }
 
 static uint32_t batch_provider(const char *p) {
-  return !strcmp(p, "openai") ? TKN_BATCH_OPENAI : !strcmp(p, "anthropic") ? TKN_BATCH_ANTHROPIC : 0;
+  return !strcmp(p, "openai") ? TKN_PROVIDER_OPENAI : !strcmp(p, "anthropic") ? TKN_PROVIDER_ANTHROPIC : 0;
 }
 
 static int batch_make(int argc, char **argv) {
@@ -730,7 +730,7 @@ static int batch_make(int argc, char **argv) {
   cJSON_ArrayForEach(r, reqs) {
     if (status) break;
     const cJSON *id = cJSON_GetObjectItemCaseSensitive(r, "custom_id");
-    const cJSON *body = cJSON_GetObjectItemCaseSensitive(r, prov == TKN_BATCH_OPENAI ? "body" : "params");
+    const cJSON *body = cJSON_GetObjectItemCaseSensitive(r, prov == TKN_PROVIDER_OPENAI ? "body" : "params");
     if (!body) body = cJSON_GetObjectItemCaseSensitive(r, "body");
     if (!cJSON_IsString(id) || !body) {
       status = cli_fail("batch make", "requests[%d]: expected {\"custom_id\": string, \"body\": object}", i);

@@ -251,15 +251,12 @@ int tkn_conv_clone(tkn_conv **out, const tkn_conv *conv) {
 
 const char *tkn_conv_errmsg(const tkn_conv *conv) { return conv ? conv->err : ""; }
 
-static int valid_format(int format, int allow_auto) {
-  return format == TKN_FORMAT_OPENAI || format == TKN_FORMAT_ANTHROPIC ||
-         (allow_auto && format == TKN_FORMAT_AUTO);
-}
 
 int tkn_conv_load(tkn_conv *conv, int format, const char *json, size_t len) {
   if (!conv) return TKN_ERR_INVALID;
-  if (!valid_format(format, 1))
-    return tki_err(conv->err, TKN_ERR_INVALID, "load: unknown format %d", format);
+  if (tki_provider_check(format, 1))
+    return tki_err(conv->err, tki_provider_check(format, 1), "load: provider %d: %s", (int)format,
+                   tki_provider_why(format));
   if (!json && len) return tki_err(conv->err, TKN_ERR_INVALID, "load: NULL text");
   tki_conv_data d;
   memset(&d, 0, sizeof d);
@@ -306,8 +303,9 @@ int tkn_conv_to_json(tkn_conv *conv, int format, char **out, size_t *out_len) {
   *out = NULL;
   if (out_len) *out_len = 0;
   if (!conv) return TKN_ERR_INVALID;
-  if (!valid_format(format, 0))
-    return tki_err(conv->err, TKN_ERR_INVALID, "to_json: unknown format %d", format);
+  if (tki_provider_check(format, 0))
+    return tki_err(conv->err, tki_provider_check(format, 0), "to_json: provider %d: %s", (int)format,
+                   tki_provider_why(format));
   tki_buf b;
   tki_buf_init(&b);
   int rc = tki_conv_write(conv, format, &b);
@@ -320,7 +318,7 @@ int tkn_conv_to_json(tkn_conv *conv, int format, char **out, size_t *out_len) {
   return TKN_OK;
 }
 
-int tkn_conv_source_format(const tkn_conv *conv) { return conv ? conv->src_fmt : TKN_FORMAT_AUTO; }
+int tkn_conv_source_format(const tkn_conv *conv) { return conv ? conv->src_fmt : TKN_PROVIDER_AUTO; }
 
 /* ---- reading messages ---- */
 
@@ -399,8 +397,9 @@ int tkn_conv_message_to_json(tkn_conv *conv, size_t i, int format, char **out, s
   *out = NULL;
   if (out_len) *out_len = 0;
   if (!conv) return TKN_ERR_INVALID;
-  if (!valid_format(format, 0))
-    return tki_err(conv->err, TKN_ERR_INVALID, "message_to_json: unknown format %d", format);
+  if (tki_provider_check(format, 0))
+    return tki_err(conv->err, tki_provider_check(format, 0), "message_to_json: provider %d: %s", (int)format,
+                   tki_provider_why(format));
   if (i >= conv->n)
     return tki_err(conv->err, TKN_ERR_INVALID, "message_to_json: no message %zu (%zu messages)",
                    i, conv->n);
@@ -460,7 +459,7 @@ static int text_msg(tkn_conv *conv, tki_msg *m, int role, const char *text, size
   int rc = check_utf8(conv, "text", text, len);
   if (rc) return rc;
   m->role = role;
-  m->fmt = TKN_FORMAT_AUTO;
+  m->fmt = TKN_PROVIDER_AUTO;
   m->content = TKI_C_STRING;
   m->is_error = -1;
   m->text = tki_strndup(text ? text : "", len);
@@ -488,8 +487,9 @@ int tkn_conv_insert_text(tkn_conv *conv, size_t i, int role, const char *text, s
 
 static int read_one(tkn_conv *conv, int format, const char *json, size_t len, tki_conv_data *d) {
   memset(d, 0, sizeof *d);
-  if (!valid_format(format, 1))
-    return tki_err(conv->err, TKN_ERR_INVALID, "unknown format %d", format);
+  if (tki_provider_check(format, 1))
+    return tki_err(conv->err, tki_provider_check(format, 1), "provider %d: %s", (int)format,
+                   tki_provider_why(format));
   if (!json && len) return tki_err(conv->err, TKN_ERR_INVALID, "NULL text");
   int rc = tki_conv_read_message(json ? json : "", len, format, d, conv->err);
   if (rc) tki_conv_data_free(d);
@@ -621,7 +621,7 @@ int tkn_conv_add_tool_call(tkn_conv *conv, size_t i, const char *id, size_t id_l
   if (rc) return rc;
   tki_call c;
   memset(&c, 0, sizeof c);
-  c.fmt = TKN_FORMAT_AUTO;
+  c.fmt = TKN_PROVIDER_AUTO;
   c.id = tki_strndup(id, id_len);
   c.name = tki_strndup(fn_name, fn_name_len);
   c.args = tki_strndup(arguments ? arguments : "", arguments_len);
@@ -699,7 +699,7 @@ int tkn_conv_filter(tkn_conv *conv, const uint8_t *keep, size_t n) {
 void tkn_conv_clear(tkn_conv *conv) {
   if (!conv) return;
   conv_release(conv);
-  conv->src_fmt = TKN_FORMAT_AUTO;
+  conv->src_fmt = TKN_PROVIDER_AUTO;
   conv->top_object = 0;
   conv->err[0] = '\0';
 }

@@ -43,7 +43,7 @@ typedef struct tki_call {
 
 typedef struct tki_msg {
   int role;
-  int fmt;     /* format read from; TKN_FORMAT_AUTO when built by hand */
+  int fmt;     /* format read from; TKN_PROVIDER_AUTO when built by hand */
   int content; /* TKI_C_* */
   char *text;  /* TKI_C_STRING */
   size_t text_len;
@@ -74,7 +74,7 @@ typedef struct tki_msg {
 struct tkn_conv {
   tki_msg *msgs;
   size_t n, cap;
-  int src_fmt;      /* TKN_FORMAT_* last loaded from */
+  int src_fmt;      /* TKN_PROVIDER_* last loaded from */
   int top_object;   /* the input was an object holding "messages" */
   cJSON *top_extra; /* top-level fields beside messages / system (object) */
   int top_fmt;

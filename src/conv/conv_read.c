@@ -170,7 +170,7 @@ static int read_parts(rd *r, tki_msg *m, cJSON *content, const char *what) {
 static int read_openai_call(rd *r, tki_call *c, cJSON *call, const char *where) {
   if (!cJSON_IsObject(call))
     return tki_err(r->err, TKN_ERR_SCHEMA, "%s: expected an object", where);
-  c->fmt = TKN_FORMAT_OPENAI;
+  c->fmt = TKN_PROVIDER_OPENAI;
   int rc = req_string(r, call, "id", where, &c->id, &c->id_len);
   if (rc) return rc;
   const cJSON *type = field(call, "type");
@@ -272,7 +272,7 @@ static int read_tool_use(rd *r, tki_msg *m, cJSON *b, const char *where) {
   m->calls = arr;
   tki_call *c = &m->calls[m->ncalls++];
   memset(c, 0, sizeof *c);
-  c->fmt = TKN_FORMAT_ANTHROPIC;
+  c->fmt = TKN_PROVIDER_ANTHROPIC;
   int rc = req_string(r, b, "id", where, &c->id, &c->id_len);
   if (!rc) rc = req_string(r, b, "name", where, &c->name, &c->name_len);
   if (rc) return rc;
@@ -457,19 +457,19 @@ static int read_anthropic_system(rd *r, cJSON *sys) {
 /* ---- format detection ---- */
 
 static int block_format(const cJSON *content) {
-  if (!cJSON_IsArray(content)) return TKN_FORMAT_AUTO;
+  if (!cJSON_IsArray(content)) return TKN_PROVIDER_AUTO;
   for (const cJSON *b = content->child; b; b = b->next) {
     const cJSON *t = cJSON_GetObjectItemCaseSensitive(b, "type");
     if (!cJSON_IsString(t)) continue;
     const char *s = t->valuestring;
     if (!strcmp(s, "tool_use") || !strcmp(s, "tool_result") || !strcmp(s, "image") ||
         !strcmp(s, "document") || !strcmp(s, "thinking") || !strcmp(s, "redacted_thinking"))
-      return TKN_FORMAT_ANTHROPIC;
+      return TKN_PROVIDER_ANTHROPIC;
     if (!strcmp(s, "image_url") || !strcmp(s, "input_audio") || !strcmp(s, "file") ||
         !strcmp(s, "refusal"))
-      return TKN_FORMAT_OPENAI;
+      return TKN_PROVIDER_OPENAI;
   }
-  return TKN_FORMAT_AUTO;
+  return TKN_PROVIDER_AUTO;
 }
 
 /* Anthropic when there is a top-level "system" or an Anthropic-only block;
@@ -477,22 +477,22 @@ static int block_format(const cJSON *content) {
  * (the two formats agree on plain user/assistant text). */
 static int detect(const cJSON *root, const cJSON *msgs) {
   if (cJSON_IsObject(root) && cJSON_GetObjectItemCaseSensitive(root, "system"))
-    return TKN_FORMAT_ANTHROPIC;
+    return TKN_PROVIDER_ANTHROPIC;
   for (const cJSON *m = msgs->child; m; m = m->next) {
     if (!cJSON_IsObject(m)) continue;
     const cJSON *role = cJSON_GetObjectItemCaseSensitive(m, "role");
     if (cJSON_IsString(role) &&
         (!strcmp(role->valuestring, "system") || !strcmp(role->valuestring, "developer") ||
          !strcmp(role->valuestring, "tool")))
-      return TKN_FORMAT_OPENAI;
+      return TKN_PROVIDER_OPENAI;
     if (cJSON_GetObjectItemCaseSensitive(m, "tool_calls") ||
         cJSON_GetObjectItemCaseSensitive(m, "tool_call_id") ||
         cJSON_GetObjectItemCaseSensitive(m, "name"))
-      return TKN_FORMAT_OPENAI;
+      return TKN_PROVIDER_OPENAI;
     int f = block_format(cJSON_GetObjectItemCaseSensitive(m, "content"));
-    if (f != TKN_FORMAT_AUTO) return f;
+    if (f != TKN_PROVIDER_AUTO) return f;
   }
-  return TKN_FORMAT_OPENAI;
+  return TKN_PROVIDER_OPENAI;
 }
 
 /* ---- duplicate keys ----
@@ -587,7 +587,7 @@ int tki_conv_read(const char *json, size_t len, int format, tki_conv_data *out,
                  TKN_CONV_MAX_MESSAGES);
     goto done;
   }
-  if (format == TKN_FORMAT_AUTO) format = detect(root, msgs);
+  if (format == TKN_PROVIDER_AUTO) format = detect(root, msgs);
   r.fmt = out->fmt = format;
   if (nmsgs) {
     void *arr = NULL;
@@ -597,20 +597,20 @@ int tki_conv_read(const char *json, size_t len, int format, tki_conv_data *out,
     }
     out->msgs = arr;
   }
-  if (format == TKN_FORMAT_ANTHROPIC && out->top_object) {
+  if (format == TKN_PROVIDER_ANTHROPIC && out->top_object) {
     cJSON *sys = field(root, "system");
     if (sys && (rc = read_anthropic_system(&r, sys))) goto done;
   }
   size_t i = 0;
   for (cJSON *m = msgs->child; m; m = m->next, i++) {
     snprintf(r.path, sizeof r.path, "messages[%zu]", i);
-    rc = format == TKN_FORMAT_OPENAI ? read_openai_msg(&r, m) : read_anthropic_msg(&r, m);
+    rc = format == TKN_PROVIDER_OPENAI ? read_openai_msg(&r, m) : read_anthropic_msg(&r, m);
     if (rc) goto done;
   }
   if (out->top_object) {
     static const char *const known_openai[] = {"messages", NULL};
     static const char *const known_anthropic[] = {"messages", "system", NULL};
-    if (take_extra(root, format == TKN_FORMAT_OPENAI ? known_openai : known_anthropic,
+    if (take_extra(root, format == TKN_PROVIDER_OPENAI ? known_openai : known_anthropic,
                    &out->top_extra))
       rc = tki_err(err, TKN_ERR_NOMEM, "conversation: out of memory");
   }
@@ -629,7 +629,7 @@ int tki_conv_read_message(const char *json, size_t len, int format, tki_conv_dat
     cJSON_Delete(root);
     return tki_err(err, TKN_ERR_SCHEMA, "message: expected a message object");
   }
-  if (format == TKN_FORMAT_AUTO) {
+  if (format == TKN_PROVIDER_AUTO) {
     /* detect() scans an array of messages: give it a one-element view */
     cJSON view;
     memset(&view, 0, sizeof view);
@@ -639,7 +639,7 @@ int tki_conv_read_message(const char *json, size_t len, int format, tki_conv_dat
   }
   rd r = {err, format, out, "message"};
   out->fmt = format;
-  rc = format == TKN_FORMAT_OPENAI ? read_openai_msg(&r, root) : read_anthropic_msg(&r, root);
+  rc = format == TKN_PROVIDER_OPENAI ? read_openai_msg(&r, root) : read_anthropic_msg(&r, root);
   cJSON_Delete(root);
   return rc;
 }

@@ -126,18 +126,18 @@ static int put_part(wr *w, const tki_part *p, int format) {
     if (p->fmt == format && put_extras(w, p->raw)) return nomem(w);
     return tki_buf_putc(b, '}') ? nomem(w) : TKN_OK;
   }
-  if (p->fmt != format && p->fmt != TKN_FORMAT_AUTO) {
+  if (p->fmt != format && p->fmt != TKN_PROVIDER_AUTO) {
     /* Anthropic gives these types a meaning (and checks them) that a part
      * read as OpenAI content does not have: refuse rather than write a block
      * that would not load */
-    if (format == TKN_FORMAT_ANTHROPIC &&
+    if (format == TKN_PROVIDER_ANTHROPIC &&
         (!strcmp(p->type, "tool_use") || !strcmp(p->type, "tool_result")))
       return tki_err(w->conv->err, TKN_ERR_UNSUPPORTED,
                      "to_json: a \"%s\" part of OpenAI content has no Anthropic form", p->type);
     int done = 0;
-    if (format == TKN_FORMAT_OPENAI && !strcmp(p->type, "image"))
+    if (format == TKN_PROVIDER_OPENAI && !strcmp(p->type, "image"))
       done = put_image_as_openai(b, p->raw);
-    else if (format == TKN_FORMAT_ANTHROPIC && !strcmp(p->type, "image_url"))
+    else if (format == TKN_PROVIDER_ANTHROPIC && !strcmp(p->type, "image_url"))
       done = put_image_as_anthropic(b, p->raw);
     if (done < 0) return nomem(w);
     if (done) return TKN_OK;
@@ -173,7 +173,7 @@ static int put_openai_converted_content(wr *w, const tki_msg *m) {
   } else if (m->content == TKI_C_PARTS && only_text_parts(m) && ntext == 1) {
     put_str(b, m->parts[0].text, m->parts[0].text_len);
   } else if (m->content == TKI_C_PARTS && ntext > 0) {
-    return put_parts(w, m, TKN_FORMAT_OPENAI);
+    return put_parts(w, m, TKN_PROVIDER_OPENAI);
   } else {
     tki_buf_puts(b, m->ncalls ? "null" : "\"\"");
   }
@@ -182,7 +182,7 @@ static int put_openai_converted_content(wr *w, const tki_msg *m) {
 
 static int put_openai_call(wr *w, const tki_call *c) {
   tki_buf *b = w->b;
-  int same = c->fmt == TKN_FORMAT_OPENAI;
+  int same = c->fmt == TKN_PROVIDER_OPENAI;
   tki_buf_puts(b, "{\"id\":");
   put_str(b, c->id, c->id_len);
   tki_buf_puts(b, ",\"function\":{\"name\":");
@@ -202,7 +202,7 @@ static int put_openai_msg(wr *w, size_t i) {
   tki_buf *b = w->b;
   int rc = check_tool(w, m, i);
   if (rc) return rc;
-  int same = m->fmt == TKN_FORMAT_OPENAI || m->fmt == TKN_FORMAT_AUTO;
+  int same = m->fmt == TKN_PROVIDER_OPENAI || m->fmt == TKN_PROVIDER_AUTO;
   tki_buf_puts(b, "{\"role\":");
   const char *role = tkn_role_name(m->role);
   put_str(b, role, strlen(role));
@@ -213,7 +213,7 @@ static int put_openai_msg(wr *w, size_t i) {
     if (!same) rc = put_openai_converted_content(w, m);
     else if (m->content == TKI_C_NULL) rc = tki_buf_puts(b, "null");
     else if (m->content == TKI_C_STRING) put_str(b, m->text, m->text_len);
-    else rc = put_parts(w, m, TKN_FORMAT_OPENAI);
+    else rc = put_parts(w, m, TKN_PROVIDER_OPENAI);
     if (rc) return rc;
   }
   if (m->name) {
@@ -233,7 +233,7 @@ static int put_openai_msg(wr *w, size_t i) {
     put_key(b, "tool_call_id");
     put_str(b, m->tcid, m->tcid_len);
   }
-  if (m->fmt == TKN_FORMAT_OPENAI && put_extras(w, m->extra)) return nomem(w);
+  if (m->fmt == TKN_PROVIDER_OPENAI && put_extras(w, m->extra)) return nomem(w);
   return tki_buf_putc(b, '}') ? nomem(w) : TKN_OK;
 }
 
@@ -249,7 +249,7 @@ static int write_openai(wr *w) {
   }
   tki_buf_putc(b, ']');
   if (conv->top_object) {
-    if (conv->top_fmt == TKN_FORMAT_OPENAI && put_extras(w, conv->top_extra)) return nomem(w);
+    if (conv->top_fmt == TKN_PROVIDER_OPENAI && put_extras(w, conv->top_extra)) return nomem(w);
     tki_buf_putc(b, '}');
   }
   return b->failed ? nomem(w) : TKN_OK;
@@ -278,7 +278,7 @@ static int put_tool_use(wr *w, const tki_call *c, size_t i, size_t j) {
   tki_buf_puts(b, ",\"name\":");
   put_str(b, c->name, c->name_len);
   tki_buf_puts(b, ",\"input\":");
-  if (c->fmt == TKN_FORMAT_ANTHROPIC) {
+  if (c->fmt == TKN_PROVIDER_ANTHROPIC) {
     tki_buf_append(b, c->args, c->args_len); /* canonical JSON made when it was read */
   } else {
     size_t k = 0;
@@ -305,13 +305,13 @@ static int put_tool_use(wr *w, const tki_call *c, size_t i, size_t j) {
       if (rc) return nomem(w);
     }
   }
-  if (c->fmt == TKN_FORMAT_ANTHROPIC && put_extras(w, c->extra)) return nomem(w);
+  if (c->fmt == TKN_PROVIDER_ANTHROPIC && put_extras(w, c->extra)) return nomem(w);
   return tki_buf_putc(b, '}') ? nomem(w) : TKN_OK;
 }
 
 static int put_tool_result(wr *w, const tki_msg *m) {
   tki_buf *b = w->b;
-  int same = m->fmt == TKN_FORMAT_ANTHROPIC;
+  int same = m->fmt == TKN_PROVIDER_ANTHROPIC;
   tki_buf_puts(b, "{\"type\":\"tool_result\",\"tool_use_id\":");
   put_str(b, m->tcid, m->tcid_len);
   int rc = TKN_OK;
@@ -320,7 +320,7 @@ static int put_tool_result(wr *w, const tki_msg *m) {
     put_str(b, m->text, m->text_len);
   } else if (m->content == TKI_C_PARTS) {
     put_key(b, "content");
-    rc = put_parts(w, m, TKN_FORMAT_ANTHROPIC);
+    rc = put_parts(w, m, TKN_PROVIDER_ANTHROPIC);
   } else if (!same) {
     tki_buf_puts(b, ",\"content\":\"\"");
   }
@@ -334,13 +334,13 @@ static int put_tool_result(wr *w, const tki_msg *m) {
 static int put_blocks(wr *w, const tki_msg *m, size_t i, int *first) {
   tki_buf *b = w->b;
   int rc;
-  if (m->order && m->norder == m->nparts + m->ncalls && m->fmt == TKN_FORMAT_ANTHROPIC) {
+  if (m->order && m->norder == m->nparts + m->ncalls && m->fmt == TKN_PROVIDER_ANTHROPIC) {
     for (size_t k = 0; k < m->norder; k++) {
       uint32_t e = m->order[k];
       if (!*first) tki_buf_putc(b, ',');
       *first = 0;
       if (e & TKI_ORDER_CALL) rc = put_tool_use(w, &m->calls[e & ~TKI_ORDER_CALL], i, e & ~TKI_ORDER_CALL);
-      else rc = put_part(w, &m->parts[e], TKN_FORMAT_ANTHROPIC);
+      else rc = put_part(w, &m->parts[e], TKN_PROVIDER_ANTHROPIC);
       if (rc) return rc;
     }
     return TKN_OK;
@@ -355,7 +355,7 @@ static int put_blocks(wr *w, const tki_msg *m, size_t i, int *first) {
     for (size_t j = 0; j < m->nparts; j++) {
       if (!*first) tki_buf_putc(b, ',');
       *first = 0;
-      if ((rc = put_part(w, &m->parts[j], TKN_FORMAT_ANTHROPIC))) return rc;
+      if ((rc = put_part(w, &m->parts[j], TKN_PROVIDER_ANTHROPIC))) return rc;
     }
   }
   for (size_t j = 0; j < m->ncalls; j++) {
@@ -377,7 +377,7 @@ static int put_anthropic_group(wr *w, size_t i, size_t j) {
     if (m->content == TKI_C_STRING) {
       put_key(b, "content");
       put_str(b, m->text, m->text_len);
-    } else if (m->fmt != TKN_FORMAT_ANTHROPIC) {
+    } else if (m->fmt != TKN_PROVIDER_ANTHROPIC) {
       tki_buf_puts(b, ",\"content\":\"\"");
     }
   } else {
@@ -398,7 +398,7 @@ static int put_anthropic_group(wr *w, size_t i, size_t j) {
     }
     tki_buf_putc(b, ']');
   }
-  if (m->fmt == TKN_FORMAT_ANTHROPIC && put_extras(w, m->extra)) return nomem(w);
+  if (m->fmt == TKN_PROVIDER_ANTHROPIC && put_extras(w, m->extra)) return nomem(w);
   return tki_buf_putc(b, '}') ? nomem(w) : TKN_OK;
 }
 
@@ -468,7 +468,7 @@ static int write_anthropic(wr *w) {
   }
   tki_buf_putc(b, ']');
   if (object) {
-    if (conv->top_fmt == TKN_FORMAT_ANTHROPIC && put_extras(w, conv->top_extra)) return nomem(w);
+    if (conv->top_fmt == TKN_PROVIDER_ANTHROPIC && put_extras(w, conv->top_extra)) return nomem(w);
     tki_buf_putc(b, '}');
   }
   return b->failed ? nomem(w) : TKN_OK;
@@ -478,13 +478,13 @@ static int write_anthropic(wr *w) {
 
 int tki_conv_write(tkn_conv *conv, int format, tki_buf *out) {
   wr w = {conv, out, 0};
-  return format == TKN_FORMAT_OPENAI ? write_openai(&w) : write_anthropic(&w);
+  return format == TKN_PROVIDER_OPENAI ? write_openai(&w) : write_anthropic(&w);
 }
 
 int tki_conv_write_message(tkn_conv *conv, size_t i, int format, tki_buf *out) {
   wr w = {conv, out, 0};
   int rc;
-  if (format == TKN_FORMAT_OPENAI) {
+  if (format == TKN_PROVIDER_OPENAI) {
     rc = put_openai_msg(&w, i);
   } else {
     if (is_system(&conv->msgs[i]))

@@ -178,8 +178,10 @@ static int parse(tkn_usage *out, uint32_t format, const char *json, size_t len,
   if (out->version != TKN_USAGE_VERSION)
     return tki_err(err, TKN_ERR_VERSION, "usage: unknown tkn_usage version %u",
                    (unsigned)out->version);
-  if (format > TKN_USAGE_GEMINI)
-    return tki_err(err, TKN_ERR_INVALID, "usage: unknown format %u", (unsigned)format);
+  if (format != TKN_USAGE_AUTO && (format < TKN_USAGE_OPENAI_CHAT || format > TKN_USAGE_GEMINI))
+    return tki_err(err, TKN_ERR_INVALID,
+                   "usage: format %u is not a usage shape (TKN_USAGE_*)%s", (unsigned)format,
+                   format <= TKN_PROVIDER_GEMINI ? "; a TKN_PROVIDER_* value names no shape" : "");
   cJSON *root = NULL;
   int rc = tki_json_parse(json ? json : "", len, USAGE_MAX_BYTES, USAGE_MAX_DEPTH, "usage", &root,
                           err);

@@ -55,7 +55,7 @@ static int put_from_conv(tkn_conv *conv, size_t i, int format, tki_buf *a, char 
                       err);
   tkn_free(json);
   if (rc) return rc;
-  if (format == TKN_FORMAT_OPENAI) {
+  if (format == TKN_PROVIDER_OPENAI) {
     rc = tki_json_canonical(root, a);
   } else {
     const cJSON *content = cJSON_GetObjectItemCaseSensitive(root, "content");
@@ -91,7 +91,7 @@ typedef struct msg_text {
 static int put_openai(tkn_conv *conv, size_t i, int role, tki_buf *a, msg_text *mt,
                       char err[TKI_ERRLEN]) {
   int parts = tkn_conv_has_parts(conv, i);
-  if (parts && !text_parts_only(conv, i)) return put_from_conv(conv, i, TKN_FORMAT_OPENAI, a, err);
+  if (parts && !text_parts_only(conv, i)) return put_from_conv(conv, i, TKN_PROVIDER_OPENAI, a, err);
   const char *text = mt->text, *name = NULL, *tcid = NULL;
   size_t text_len = mt->len, name_len = 0, tcid_len = 0;
   tkn_conv_name(conv, i, &name, &name_len);
@@ -198,7 +198,7 @@ static int put_anthropic(tkn_conv *conv, size_t i, int role, tki_buf *a, tki_blo
     blk->an_tool_result = 1;
     return a->failed ? nomem(err) : TKN_OK;
   }
-  if (parts && !text_parts_only(conv, i)) return put_from_conv(conv, i, TKN_FORMAT_ANTHROPIC, a, err);
+  if (parts && !text_parts_only(conv, i)) return put_from_conv(conv, i, TKN_PROVIDER_ANTHROPIC, a, err);
   if (!parts && mt->esc_len && !tkn_conv_tool_call_count(conv, i)) {
     /* one text block: the renderer wraps the literal already written */
     blk->an_simple = 1;

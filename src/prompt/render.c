@@ -6,14 +6,14 @@
 
 #include "prompt_internal.h"
 
-int64_t tkn_prompt_min_cache_tokens(uint32_t provider, const char *model, size_t model_len) {
+int64_t tkn_prompt_min_cache_tokens(int32_t provider, const char *model, size_t model_len) {
   char m[128];
   size_t n = model && model_len < sizeof m ? model_len : 0;
   if (n) memcpy(m, model, n);
   m[n] = '\0';
   switch (provider) {
-  case TKN_FORMAT_OPENAI: return 1024;
-  case TKN_FORMAT_ANTHROPIC:
+  case TKN_PROVIDER_OPENAI: return 1024;
+  case TKN_PROVIDER_ANTHROPIC:
     if (strstr(m, "opus-4-5") || strstr(m, "opus-4-6") || strstr(m, "haiku-4-5")) return 4096;
     if (strstr(m, "haiku")) return 2048;
     return 1024;
@@ -22,7 +22,7 @@ int64_t tkn_prompt_min_cache_tokens(uint32_t provider, const char *model, size_t
   }
 }
 
-int64_t tkn_prompt_min_cache_tokens_from(const tkn_prices *prices, uint32_t provider,
+int64_t tkn_prompt_min_cache_tokens_from(const tkn_prices *prices, int32_t provider,
                                          const char *model, size_t model_len) {
   int64_t fallback = tkn_prompt_min_cache_tokens(provider, model, model_len);
   if (fallback < 0 || !prices || !model || !model_len) return fallback;
@@ -374,7 +374,7 @@ static int render_anthropic(render_ctx *c) {
   if (o->max_tokens <= 0)
     return tki_err(c->err, TKN_ERR_INVALID, "prompt: Anthropic needs max_tokens > 0");
   int64_t min = o->min_cache_tokens ? o->min_cache_tokens
-                                    : tkn_prompt_min_cache_tokens(TKN_FORMAT_ANTHROPIC, o->model,
+                                    : tkn_prompt_min_cache_tokens(TKN_PROVIDER_ANTHROPIC, o->model,
                                                                   o->model_len);
   c->nbp = tki_prompt_breakpoints(p, min, o->max_breakpoints, c->bp_block, c->bp_ttl);
 
@@ -424,7 +424,7 @@ static size_t render_size(const tkn_prompt *p, const tkn_render_options *o) {
   for (size_t k = 0; k < p->nblock; k++) {
     const tki_block *blk = &p->blocks[k];
     size_t an = blk->an_simple ? blk->esc_len : blk->an_len;
-    n += (o->format == TKN_FORMAT_ANTHROPIC && an ? an : blk->len) + 96;
+    n += (o->provider == TKN_PROVIDER_ANTHROPIC && an ? an : blk->len) + 96;
   }
   return n + n / 16; /* escapes of text segments */
 }
@@ -436,9 +436,11 @@ static int check_render_args(const tkn_prompt *p, const tkn_render_options *opts
   if (opts->version != TKN_RENDER_OPTIONS_VERSION)
     return tki_err(err, TKN_ERR_VERSION, "prompt: render options version %u unknown",
                    opts->version);
-  if (opts->format != TKN_FORMAT_OPENAI && opts->format != TKN_FORMAT_ANTHROPIC)
-    return tki_err(err, TKN_ERR_INVALID, "prompt: render format %u (want OpenAI or Anthropic)",
-                   opts->format);
+  if (opts->provider == TKN_PROVIDER_GEMINI)
+    return tki_err(err, TKN_ERR_UNSUPPORTED, "prompt: rendering for Gemini is not supported");
+  if (opts->provider != TKN_PROVIDER_OPENAI && opts->provider != TKN_PROVIDER_ANTHROPIC)
+    return tki_err(err, TKN_ERR_INVALID, "prompt: render provider %d (want TKN_PROVIDER_OPENAI or _ANTHROPIC)",
+                   (int)opts->provider);
   if (!opts->model || !opts->model_len || !tki_utf8_valid(opts->model, opts->model_len, NULL))
     return tki_err(err, TKN_ERR_INVALID, "prompt: render needs a model name (UTF-8)");
   if (opts->cache_key && !tki_utf8_valid(opts->cache_key, opts->cache_key_len, NULL))
@@ -459,7 +461,7 @@ static int render_pass(const tkn_prompt *p, const tkn_render_options *opts, char
   c.p = p;
   c.o = opts;
   c.out = &w;
-  int rc = opts->format == TKN_FORMAT_OPENAI ? render_openai(&c) : render_anthropic(&c);
+  int rc = opts->provider == TKN_PROVIDER_OPENAI ? render_openai(&c) : render_anthropic(&c);
   if (rc) {
     memcpy(err, c.err, TKI_ERRLEN);
     return rc;

@@ -121,9 +121,9 @@ static int check_options(const tkn_prune_options *o, int provider, char *err) {
   if (o->count.per_message < 0 || o->count.per_name < 0 || o->count.reply_priming < 0 ||
       o->count.per_tool_call < 0)
     return tki_err(err, TKN_ERR_INVALID, "count overheads must be >= 0");
-  if (o->provider != TKN_FORMAT_AUTO && o->provider != TKN_FORMAT_OPENAI &&
-      o->provider != TKN_FORMAT_ANTHROPIC)
-    return tki_err(err, TKN_ERR_INVALID, "unknown provider format %d", (int)o->provider);
+  if (tki_provider_check(o->provider, 1))
+    return tki_err(err, tki_provider_check(o->provider, 1), "provider %d: %s", (int)o->provider,
+                   tki_provider_why(o->provider));
   if ((rc = check_flag(err, "protect_tool_pairs", o->protect_tool_pairs)) ||
       (rc = check_flag(err, "fix_provider_order", o->fix_provider_order)) ||
       (rc = check_flag(err, "include_system", o->include_system)) ||
@@ -147,7 +147,7 @@ static int check_options(const tkn_prune_options *o, int provider, char *err) {
     if (o->summarise_from != TKN_PRUNE_SCORE && o->summarise_from != TKN_PRUNE_TRIM)
       return tki_err(err, TKN_ERR_INVALID, "summarise_from must be TKN_PRUNE_SCORE or _TRIM");
     if (o->summary_role != TKN_ROLE_USER &&
-        !(o->summary_role == TKN_ROLE_SYSTEM && provider == TKN_FORMAT_OPENAI))
+        !(o->summary_role == TKN_ROLE_SYSTEM && provider == TKN_PROVIDER_OPENAI))
       return tki_err(err, TKN_ERR_INVALID,
                      "summary_role must be user (or system when the provider is OpenAI)");
     if (o->summary_max_tokens < 0 || o->summary_max_tokens > o->max_tokens)
@@ -377,7 +377,7 @@ static void fix_order(run *r, const uint8_t *must) {
   for (size_t i = 0; i < r->n; i++) {
     if (!r->keep[i] || is_system(r->role[i])) continue;
     int bad = r->role[i] == TKN_ROLE_TOOL ||
-              (r->provider == TKN_FORMAT_ANTHROPIC && r->role[i] != TKN_ROLE_USER);
+              (r->provider == TKN_PROVIDER_ANTHROPIC && r->role[i] != TKN_ROLE_USER);
     if (!bad || (must && must[i])) return;
     size_t lead = r->o->protect_tool_pairs ? r->lead[i] : i;
     if (r->o->protect_tool_pairs)
@@ -453,9 +453,9 @@ static int probe_open(run *r, size_t x, probe *pr) {
   char *json = NULL;
   size_t len = 0;
   pr->conv = NULL;
-  int rc = tkn_conv_message_to_json(r->conv, x, TKN_FORMAT_OPENAI, &json, &len);
+  int rc = tkn_conv_message_to_json(r->conv, x, TKN_PROVIDER_OPENAI, &json, &len);
   if (rc == TKN_OK) rc = tkn_conv_new(&pr->conv);
-  if (rc == TKN_OK) rc = tkn_conv_insert_json(pr->conv, 0, TKN_FORMAT_OPENAI, json, len);
+  if (rc == TKN_OK) rc = tkn_conv_insert_json(pr->conv, 0, TKN_PROVIDER_OPENAI, json, len);
   tki_free(json);
   if (rc != TKN_OK) {
     tkn_conv_free(pr->conv);
@@ -604,7 +604,7 @@ static int must_keep(run *r, uint8_t *must, int64_t max, int64_t *needed) {
             must[m] = 1;
             r->why[m] = TKN_PRUNE_WHY_TOOL_UNIT;
           }
-  if (o->fix_provider_order && r->provider == TKN_FORMAT_ANTHROPIC) {
+  if (o->fix_provider_order && r->provider == TKN_PROVIDER_ANTHROPIC) {
     /* the first kept non-system message must be a user message */
     size_t f = NONE;
     for (size_t i = 0; i < n && f == NONE; i++)
@@ -958,9 +958,9 @@ int tkn_prune_run(tkn_pruner *pruner, tkn_conv *conv, const tkn_prune_options *o
   if (!conv || !opts)
     return tki_err(pruner->err, TKN_ERR_INVALID, "prune: %s is NULL", conv ? "opts" : "conv");
   int provider = opts->provider;
-  if (provider == TKN_FORMAT_AUTO) {
+  if (provider == TKN_PROVIDER_AUTO) {
     int src = tkn_conv_source_format(conv);
-    provider = src == TKN_FORMAT_ANTHROPIC ? TKN_FORMAT_ANTHROPIC : TKN_FORMAT_OPENAI;
+    provider = src == TKN_PROVIDER_ANTHROPIC ? TKN_PROVIDER_ANTHROPIC : TKN_PROVIDER_OPENAI;
   }
   int rc = check_options(opts, provider, pruner->err);
   if (rc != TKN_OK) return rc;

@@ -261,7 +261,7 @@ static int parse_cascade(cctx *c, const cJSON *j) {
 
 static int parse_failures(cctx *c, const cJSON *j) {
   static const char *const keys[] = {"allowed_fails", "window_s", "cooldown_s", "retries"};
-  static const int32_t default_retries[TKN_ROUTER_FAIL__COUNT] = {2, 2, 2, 0, 0, 0};
+  static const int32_t default_retries[TKN_LLM_FAIL__COUNT] = {2, 2, 2, 0, 0, 0};
   tkn_router *r = c->r;
   r->allowed_fails = 3;
   r->window_s = 60;
@@ -285,15 +285,15 @@ static int parse_failures(cctx *c, const cJSON *j) {
         (rc = get_num(c, m, "$.failures.cooldown_s", 0.0, 86400.0, &r->cooldown_s)))
       return rc;
     if ((m = cJSON_GetObjectItemCaseSensitive(j, "retries"))) {
-      const char *names[TKN_ROUTER_FAIL__COUNT];
-      for (int k = 0; k < TKN_ROUTER_FAIL__COUNT; k++) names[k] = tkn_router_fail_class_name(k);
+      const char *names[TKN_LLM_FAIL__COUNT];
+      for (int k = 0; k < TKN_LLM_FAIL__COUNT; k++) names[k] = tkn_llm_fail_name(k);
       if (!cJSON_IsObject(m)) return wrong_type(c, "$.failures.retries", "an object", m);
-      if ((rc = check_keys(c, m, "$.failures.retries", names, TKN_ROUTER_FAIL__COUNT))) return rc;
+      if ((rc = check_keys(c, m, "$.failures.retries", names, TKN_LLM_FAIL__COUNT))) return rc;
       for (const cJSON *e = m->child; e; e = e->next) {
         char p[96];
         snprintf(p, sizeof p, "$.failures.retries.%s", e->string);
         if ((rc = get_int(c, e, p, 0, 100, &v))) return rc;
-        r->retries[tkn_router_fail_class_from_name(e->string, strlen(e->string))] = (int32_t)v;
+        r->retries[tkn_llm_fail_from_name(e->string, strlen(e->string))] = (int32_t)v;
       }
     }
   }

@@ -9,20 +9,6 @@
 
 #include "router_internal.h"
 
-static const char *const fail_names[TKN_ROUTER_FAIL__COUNT] = {
-    "rate_limit", "timeout", "server", "bad_request", "auth", "content_policy"};
-
-const char *tkn_router_fail_class_name(int32_t cls) {
-  return cls >= 0 && cls < TKN_ROUTER_FAIL__COUNT ? fail_names[cls] : NULL;
-}
-
-int32_t tkn_router_fail_class_from_name(const char *name, size_t len) {
-  if (!name) return -1;
-  for (int32_t i = 0; i < TKN_ROUTER_FAIL__COUNT; i++)
-    if (strlen(fail_names[i]) == len && memcmp(fail_names[i], name, len) == 0) return i;
-  return -1;
-}
-
 int tkn_router_options_init(tkn_router_options *opts, uint32_t version) {
   if (!opts) return TKN_ERR_INVALID;
   if (version != TKN_ROUTER_OPTIONS_VERSION) return TKN_ERR_VERSION;
@@ -132,10 +118,10 @@ static tki_model *find_model(const tkn_router *r, const char *name, size_t len) 
 int tkn_router_report_failure(const tkn_router *r, const char *model, size_t len, int32_t cls,
                               int32_t *cooled) {
   if (cooled) *cooled = 0;
-  if (!r || cls < 0 || cls >= TKN_ROUTER_FAIL__COUNT) return TKN_ERR_INVALID;
+  if (!r || cls < 0 || cls >= TKN_LLM_FAIL__COUNT) return TKN_ERR_INVALID;
   tki_model *m = find_model(r, model, len);
   if (!m) return TKN_ERR_NOT_FOUND;
-  if (cls == TKN_ROUTER_FAIL_BAD_REQUEST || cls == TKN_ROUTER_FAIL_CONTENT_POLICY) return TKN_OK;
+  if (cls == TKN_LLM_FAIL_BAD_REQUEST || cls == TKN_LLM_FAIL_CONTENT_POLICY) return TKN_OK;
   int64_t now = tki_router_now(r);
   pthread_mutex_t *lock = (pthread_mutex_t *)&r->lock;
   pthread_mutex_lock(lock);
@@ -169,7 +155,7 @@ int tkn_router_model_cooldown(const tkn_router *r, const char *model, size_t len
 }
 
 int tkn_router_retries(const tkn_router *r, int32_t cls, int32_t *out) {
-  if (!r || !out || cls < 0 || cls >= TKN_ROUTER_FAIL__COUNT) return TKN_ERR_INVALID;
+  if (!r || !out || cls < 0 || cls >= TKN_LLM_FAIL__COUNT) return TKN_ERR_INVALID;
   *out = r->retries[cls];
   return TKN_OK;
 }

@@ -170,7 +170,7 @@ struct tkn_router {
   int64_t cooldown_ms;
   double cooldown_s;
   int32_t window_s;
-  int32_t retries[TKN_ROUTER_FAIL__COUNT];
+  int32_t retries[TKN_LLM_FAIL__COUNT];
   /* run time */
   tkn_router_options opts;
   pthread_mutex_t lock;

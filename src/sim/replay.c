@@ -77,7 +77,7 @@ struct replay {
   tkn_pruner *pruner;
   tkn_model_price price, side_price;
   uint32_t provider;
-  int format;                /* the conversations' format (TKN_FORMAT_*) */
+  int format;                /* the conversations' format (TKN_PROVIDER_*) */
   int64_t gap_ms, now_ms;
   char model[64], side_model[64];
   const cJSON *tools;
@@ -799,7 +799,7 @@ static int price_of(const tkn_prices *prices, const char *model, tkn_model_price
 
 int cmd_replay(int argc, char **argv) {
   const char *path = NULL, *html = NULL, *model = "gpt-4o", *side = "gpt-4o-mini", *only = NULL;
-  int as_json = 0, format = TKN_FORMAT_AUTO;
+  int as_json = 0, format = TKN_PROVIDER_AUTO;
   long long gap = 15000, limit = -1;
   for (int i = 1; i < argc; i++) {
     const char *v;
@@ -812,8 +812,8 @@ int cmd_replay(int argc, char **argv) {
     } else if ((v = cli_opt(argc, argv, &i, "--summary-model"))) {
       side = v;
     } else if ((v = cli_opt(argc, argv, &i, "--format"))) {
-      if (!strcmp(v, "openai")) format = TKN_FORMAT_OPENAI;
-      else if (!strcmp(v, "anthropic")) format = TKN_FORMAT_ANTHROPIC;
+      if (!strcmp(v, "openai")) format = TKN_PROVIDER_OPENAI;
+      else if (!strcmp(v, "anthropic")) format = TKN_PROVIDER_ANTHROPIC;
       else return cli_fail("replay", "--format: expected openai or anthropic, got '%s'", v), 1;
     } else if ((v = cli_opt(argc, argv, &i, "--gap-ms"))) {
       gap = strtoll(v, &end, 10);
@@ -903,8 +903,8 @@ int cmd_replay(int argc, char **argv) {
       status = 2;
       break;
     }
-    rp->format = tkn_conv_source_format(conv) == TKN_FORMAT_ANTHROPIC ? TKN_FORMAT_ANTHROPIC
-                                                                     : TKN_FORMAT_OPENAI;
+    rp->format = tkn_conv_source_format(conv) == TKN_PROVIDER_ANTHROPIC ? TKN_PROVIDER_ANTHROPIC
+                                                                     : TKN_PROVIDER_OPENAI;
     if (replay_conv(rp, conv)) {
       snprintf(err, sizeof err, "conversation %zu: %.400s", idx, rp->err);
       status = 2;

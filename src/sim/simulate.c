@@ -288,7 +288,7 @@ static int append_tool_result(tkn_conv *conv, const tkn_agent_result *r, const c
   char *js = cJSON_PrintUnformatted(m);
   cJSON_Delete(m);
   cJSON_Delete(calls);
-  int rc = js ? tkn_conv_insert_json(conv, tkn_conv_count(conv), TKN_FORMAT_OPENAI, js, strlen(js))
+  int rc = js ? tkn_conv_insert_json(conv, tkn_conv_count(conv), TKN_PROVIDER_OPENAI, js, strlen(js))
               : TKN_ERR_NOMEM;
   free(js);
   return rc;

@@ -48,7 +48,7 @@ static int w_write(const char *d, size_t n, void *user) {
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (size < 2) return 0;
-  uint32_t provider = (data[0] & 1) ? TKN_BATCH_ANTHROPIC : TKN_BATCH_OPENAI;
+  uint32_t provider = (data[0] & 1) ? TKN_PROVIDER_ANTHROPIC : TKN_PROVIDER_OPENAI;
   size_t chunk = (size_t)(data[1] % 17) + 1;
   const char *in = (const char *)data + 2;
   size_t len = size - 2;

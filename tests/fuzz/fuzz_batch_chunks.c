@@ -78,7 +78,7 @@ static void feed(const char *in, size_t len, uint32_t provider, const uint8_t *s
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (!prices && tkn_prices_new_default(&prices) != TKN_OK) abort();
   if (size < 9) return 0;
-  uint32_t provider = (data[0] & 1) ? TKN_BATCH_ANTHROPIC : TKN_BATCH_OPENAI;
+  uint32_t provider = (data[0] & 1) ? TKN_PROVIDER_ANTHROPIC : TKN_PROVIDER_OPENAI;
   const uint8_t *sizes = data + 1;
   const char *in = (const char *)data + 9;
   size_t len = size - 9;

@@ -33,7 +33,7 @@ static void check_fixed_point(const char *text, size_t len, int fmt) {
   int rc = tkn_conv_from_json(&c, fmt, text, len, err, sizeof err);
   if (rc != TKN_OK) {
     fprintf(stderr, "written %s does not load: %s\n%.*s\n",
-            fmt == TKN_FORMAT_OPENAI ? "openai" : "anthropic", err, (int)len, text);
+            fmt == TKN_PROVIDER_OPENAI ? "openai" : "anthropic", err, (int)len, text);
     abort();
   }
   size_t len2;
@@ -50,7 +50,7 @@ static void check_fixed_point(const char *text, size_t len, int fmt) {
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (size < 1) return 0;
   if (!estimator && tkn_tokenizer_new_estimator(&estimator) != TKN_OK) abort();
-  static const int formats[3] = {TKN_FORMAT_AUTO, TKN_FORMAT_OPENAI, TKN_FORMAT_ANTHROPIC};
+  static const int formats[3] = {TKN_PROVIDER_AUTO, TKN_PROVIDER_OPENAI, TKN_PROVIDER_ANTHROPIC};
   int fmt = formats[data[0] % 3];
   const char *json = (const char *)data + 1;
   size_t len = size - 1;
@@ -70,8 +70,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     return 0;
   }
   int src = tkn_conv_source_format(c);
-  FZ_CHECK(src == TKN_FORMAT_OPENAI || src == TKN_FORMAT_ANTHROPIC);
-  if (fmt != TKN_FORMAT_AUTO) FZ_CHECK(src == fmt);
+  FZ_CHECK(src == TKN_PROVIDER_OPENAI || src == TKN_PROVIDER_ANTHROPIC);
+  if (fmt != TKN_PROVIDER_AUTO) FZ_CHECK(src == fmt);
   size_t n = tkn_conv_count(c);
   for (size_t i = 0; i < n; i++) {
     FZ_CHECK(tkn_role_name(tkn_conv_role(c, i)) != NULL);
@@ -105,7 +105,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   }
 
   /* The other format: when the conversion succeeds, it reads back there. */
-  int other = src == TKN_FORMAT_OPENAI ? TKN_FORMAT_ANTHROPIC : TKN_FORMAT_OPENAI;
+  int other = src == TKN_PROVIDER_OPENAI ? TKN_PROVIDER_ANTHROPIC : TKN_PROVIDER_OPENAI;
   char *o = write_fmt(c, other, &wlen, &rc);
   if (rc == TKN_OK) {
     tkn_conv *back = NULL;

@@ -35,7 +35,7 @@ static void check_lint(const char *text, size_t len) {
 
 static void check_render(const tkn_prompt *p, uint32_t format) {
   tkn_render_options o = TKN_RENDER_OPTIONS_INIT;
-  o.format = format;
+  o.provider = format;
   o.model = "m";
   o.model_len = 1;
   o.max_tokens = 16;
@@ -79,8 +79,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   tkn_prompt *p = NULL, *again = NULL;
   if (tkn_prompt_assemble(&p, b, tok) || tkn_prompt_assemble(&again, b, tok)) abort();
   if (tkn_prompt_fingerprint(p) != tkn_prompt_fingerprint(again)) abort();
-  check_render(p, TKN_FORMAT_OPENAI);
-  check_render(p, TKN_FORMAT_ANTHROPIC);
+  check_render(p, TKN_PROVIDER_OPENAI);
+  check_render(p, TKN_PROVIDER_ANTHROPIC);
   tkn_prompt_free(p);
   tkn_prompt_free(again);
   tkn_prompt_builder_free(b);

@@ -35,6 +35,10 @@ TKN_ERR_UNAVAILABLE = 18
 TKN_ERR_CANCELLED = 19
 TKN_ERR_AUTH = 20
 TKN_ERR__COUNT = 21
+TKN_PROVIDER_AUTO = 0
+TKN_PROVIDER_OPENAI = 1
+TKN_PROVIDER_ANTHROPIC = 2
+TKN_PROVIDER_GEMINI = 3
 TKN_NUL_TERMINATED = -1
 TKN_MONEY_UNITS_PER_USD = 1000000000000
 TKN_USD_BUFLEN = 24
@@ -47,9 +51,6 @@ TKN_ROLE_DEVELOPER = 1
 TKN_ROLE_USER = 2
 TKN_ROLE_ASSISTANT = 3
 TKN_ROLE_TOOL = 4
-TKN_FORMAT_AUTO = 0
-TKN_FORMAT_OPENAI = 1
-TKN_FORMAT_ANTHROPIC = 2
 TKN_TOKENIZER_CALLBACKS_VERSION = 1
 TKN_COUNT_OPTIONS_VERSION = 1
 TKN_SPECIAL_REFUSE = 0
@@ -65,10 +66,10 @@ TKN_USAGE_REASONING_REPORTED = 4
 TKN_USAGE_BATCH = 8
 TKN_USAGE_VERSION = 1
 TKN_USAGE_AUTO = 0
-TKN_USAGE_OPENAI_CHAT = 1
-TKN_USAGE_OPENAI_RESPONSES = 2
-TKN_USAGE_ANTHROPIC = 3
-TKN_USAGE_GEMINI = 4
+TKN_USAGE_OPENAI_CHAT = 21761
+TKN_USAGE_OPENAI_RESPONSES = 21762
+TKN_USAGE_ANTHROPIC = 21763
+TKN_USAGE_GEMINI = 21764
 TKN_LLM_MAX_FIELD = 67108864
 TKN_LLM_FAIL_NONE = -1
 TKN_LLM_FAIL_RATE_LIMIT = 0
@@ -77,6 +78,7 @@ TKN_LLM_FAIL_SERVER = 2
 TKN_LLM_FAIL_BAD_REQUEST = 3
 TKN_LLM_FAIL_AUTH = 4
 TKN_LLM_FAIL_CONTENT_POLICY = 5
+TKN_LLM_FAIL__COUNT = 6
 TKN_LLM_PURPOSE_TURN = 0
 TKN_LLM_PURPOSE_RETRY = 1
 TKN_LLM_PURPOSE_CASCADE = 2
@@ -124,13 +126,6 @@ TKN_PRUNE_SUMMARY_ADDED = 1
 TKN_PRUNE_SUMMARY_FAILED = 2
 TKN_PRUNE_SUMMARY_TOO_LONG = 3
 TKN_PRUNE_SUMMARY_INVALID = 4
-TKN_ROUTER_FAIL_RATE_LIMIT = 0
-TKN_ROUTER_FAIL_TIMEOUT = 1
-TKN_ROUTER_FAIL_SERVER = 2
-TKN_ROUTER_FAIL_BAD_REQUEST = 3
-TKN_ROUTER_FAIL_AUTH = 4
-TKN_ROUTER_FAIL_CONTENT_POLICY = 5
-TKN_ROUTER_FAIL__COUNT = 6
 TKN_ROUTER_OPTIONS_VERSION = 1
 TKN_ROUTER_RULE_VERSION = 1
 TKN_ROUTER_DECISION_VERSION = 1
@@ -194,9 +189,6 @@ TKN_PROMPT_OPTIONS_VERSION = 1
 TKN_PROMPT_SEGMENT_INFO_VERSION = 1
 TKN_RENDER_OPTIONS_VERSION = 1
 TKN_CACHEPLAN_MAX_BLOCKS = 1000000
-TKN_PROVIDER_OPENAI = 1
-TKN_PROVIDER_ANTHROPIC = 2
-TKN_PROVIDER_GEMINI = 3
 TKN_CACHEPLAN_OPTIONS_VERSION = 1
 TKN_CACHEPLAN_BREAKPOINT = 1
 TKN_CACHEPLAN_TTL_1H = 2
@@ -232,8 +224,6 @@ TKN_TOOLCACHE_MAX_NAME = 1024
 TKN_TOOLCACHE_MAX_SHARDS = 256
 TKN_TOOLCACHE_OPTIONS_VERSION = 1
 TKN_TOOLCACHE_STATS_VERSION = 1
-TKN_BATCH_OPENAI = 1
-TKN_BATCH_ANTHROPIC = 2
 TKN_BATCH_OPENAI_MAX_REQUESTS = 50000
 TKN_BATCH_OPENAI_MAX_BYTES = 200000000
 TKN_BATCH_ANTHROPIC_MAX_REQUESTS = 100000
@@ -426,7 +416,7 @@ tkn_usage._fields_ = [
 ]
 tkn_llm_request._fields_ = [
     ('version', c_uint32),
-    ('format', c_uint32),
+    ('provider', c_int32),
     ('model', c_char_p),
     ('model_len', c_size_t),
     ('body', c_char_p),
@@ -664,7 +654,7 @@ tkn_prompt_segment_info._fields_ = [
 ]
 tkn_render_options._fields_ = [
     ('version', c_uint32),
-    ('format', c_uint32),
+    ('provider', c_int32),
     ('model', c_char_p),
     ('model_len', c_size_t),
     ('max_tokens', c_int64),
@@ -676,7 +666,7 @@ tkn_render_options._fields_ = [
 ]
 tkn_cacheplan_options._fields_ = [
     ('version', c_uint32),
-    ('provider', c_uint32),
+    ('provider', c_int32),
     ('model', c_char_p),
     ('model_len', c_size_t),
     ('min_cache_tokens', c_int64),
@@ -696,7 +686,7 @@ tkn_cacheplan_block._fields_ = [
 ]
 tkn_cacheplan_result._fields_ = [
     ('version', c_uint32),
-    ('provider', c_uint32),
+    ('provider', c_int32),
     ('requests', c_int64),
     ('input_tokens', c_int64),
     ('cached_tokens', c_int64),
@@ -799,7 +789,7 @@ tkn_toolcache_stats._fields_ = [
 ]
 tkn_batch_writer_options._fields_ = [
     ('version', c_uint32),
-    ('provider', c_uint32),
+    ('provider', c_int32),
     ('max_requests_per_file', c_uint64),
     ('max_bytes_per_file', c_uint64),
     ('url', c_char_p),
@@ -832,7 +822,7 @@ tkn_batch_result._fields_ = [
 ]
 tkn_batch_reader_options._fields_ = [
     ('version', c_uint32),
-    ('provider', c_uint32),
+    ('provider', c_int32),
     ('max_line_bytes', c_uint64),
     ('on_result', CFUNCTYPE(c_int, POINTER(tkn_batch_result), c_void_p)),
     ('user', c_void_p),
@@ -895,7 +885,7 @@ tkn_budget_shared_options._fields_ = [
 ]
 tkn_agent_options._fields_ = [
     ('version', c_uint32),
-    ('format', c_uint32),
+    ('provider', c_int32),
     ('llm', tkn_llm_callbacks),
     ('tokenizer', c_void_p),
     ('router', c_void_p),
@@ -1004,10 +994,10 @@ FUNCTIONS = {
     'tkn_conv_clone': (c_int, [POINTER(c_void_p), c_void_p], 'conv.h'),
     'tkn_conv_free': (None, [c_void_p], 'conv.h'),
     'tkn_conv_errmsg': (c_char_p, [c_void_p], 'conv.h'),
-    'tkn_conv_load': (c_int, [c_void_p, c_int, c_char_p, c_size_t], 'conv.h'),
-    'tkn_conv_from_json': (c_int, [POINTER(c_void_p), c_int, c_char_p, c_size_t, c_char_p, c_size_t], 'conv.h'),
-    'tkn_conv_to_json': (c_int, [c_void_p, c_int, POINTER(c_void_p), POINTER(c_size_t)], 'conv.h'),
-    'tkn_conv_source_format': (c_int, [c_void_p], 'conv.h'),
+    'tkn_conv_load': (c_int, [c_void_p, c_int32, c_char_p, c_size_t], 'conv.h'),
+    'tkn_conv_from_json': (c_int, [POINTER(c_void_p), c_int32, c_char_p, c_size_t, c_char_p, c_size_t], 'conv.h'),
+    'tkn_conv_to_json': (c_int, [c_void_p, c_int32, POINTER(c_void_p), POINTER(c_size_t)], 'conv.h'),
+    'tkn_conv_source_format': (c_int32, [c_void_p], 'conv.h'),
     'tkn_conv_count': (c_size_t, [c_void_p], 'conv.h'),
     'tkn_conv_role': (c_int, [c_void_p, c_size_t], 'conv.h'),
     'tkn_conv_text': (c_int, [c_void_p, c_size_t, POINTER(c_void_p), POINTER(c_size_t)], 'conv.h'),
@@ -1019,13 +1009,13 @@ FUNCTIONS = {
     'tkn_conv_tool_call': (c_int, [c_void_p, c_size_t, c_size_t, POINTER(c_void_p), POINTER(c_size_t), POINTER(c_void_p), POINTER(c_size_t), POINTER(c_void_p), POINTER(c_size_t)], 'conv.h'),
     'tkn_conv_tool_call_id': (c_int, [c_void_p, c_size_t, POINTER(c_void_p), POINTER(c_size_t)], 'conv.h'),
     'tkn_conv_pinned': (c_int, [c_void_p, c_size_t], 'conv.h'),
-    'tkn_conv_message_to_json': (c_int, [c_void_p, c_size_t, c_int, POINTER(c_void_p), POINTER(c_size_t)], 'conv.h'),
+    'tkn_conv_message_to_json': (c_int, [c_void_p, c_size_t, c_int32, POINTER(c_void_p), POINTER(c_size_t)], 'conv.h'),
     'tkn_conv_find_tool_call': (c_int, [c_void_p, c_char_p, c_size_t, POINTER(c_size_t)], 'conv.h'),
     'tkn_conv_find_tool_result': (c_int, [c_void_p, c_char_p, c_size_t, POINTER(c_size_t)], 'conv.h'),
     'tkn_conv_append_text': (c_int, [c_void_p, c_int, c_char_p, c_size_t], 'conv.h'),
     'tkn_conv_insert_text': (c_int, [c_void_p, c_size_t, c_int, c_char_p, c_size_t], 'conv.h'),
-    'tkn_conv_insert_json': (c_int, [c_void_p, c_size_t, c_int, c_char_p, c_size_t], 'conv.h'),
-    'tkn_conv_replace_json': (c_int, [c_void_p, c_size_t, c_int, c_char_p, c_size_t], 'conv.h'),
+    'tkn_conv_insert_json': (c_int, [c_void_p, c_size_t, c_int32, c_char_p, c_size_t], 'conv.h'),
+    'tkn_conv_replace_json': (c_int, [c_void_p, c_size_t, c_int32, c_char_p, c_size_t], 'conv.h'),
     'tkn_conv_set_text': (c_int, [c_void_p, c_size_t, c_char_p, c_size_t], 'conv.h'),
     'tkn_conv_set_name': (c_int, [c_void_p, c_size_t, c_char_p, c_size_t], 'conv.h'),
     'tkn_conv_set_pinned': (c_int, [c_void_p, c_size_t, c_int], 'conv.h'),
@@ -1059,6 +1049,7 @@ FUNCTIONS = {
     'tkn_usage_parse': (c_int, [POINTER(tkn_usage), c_uint32, c_char_p, c_size_t, c_char_p, c_size_t], 'usage.h'),
     'tkn_usage_check': (c_int, [POINTER(tkn_usage)], 'usage.h'),
     'tkn_llm_fail_name': (c_char_p, [c_int32], 'llm.h'),
+    'tkn_llm_fail_from_name': (c_int32, [c_char_p, c_size_t], 'llm.h'),
     'tkn_llm_callbacks_init': (c_int, [POINTER(tkn_llm_callbacks), c_uint32], 'llm.h'),
     'tkn_llm_response_new': (c_int, [POINTER(c_void_p)], 'llm.h'),
     'tkn_llm_response_free': (None, [c_void_p], 'llm.h'),
@@ -1112,8 +1103,6 @@ FUNCTIONS = {
     'tkn_task_remove': (c_int, [c_void_p, c_char_p, c_size_t], 'router.h'),
     'tkn_task_count': (c_size_t, [c_void_p], 'router.h'),
     'tkn_task_from_json': (c_int, [POINTER(c_void_p), c_char_p, c_size_t, c_char_p, c_size_t], 'router.h'),
-    'tkn_router_fail_class_name': (c_char_p, [c_int32], 'router.h'),
-    'tkn_router_fail_class_from_name': (c_int32, [c_char_p, c_size_t], 'router.h'),
     'tkn_router_options_init': (c_int, [POINTER(tkn_router_options), c_uint32], 'router.h'),
     'tkn_router_new_json': (c_int, [POINTER(c_void_p), c_char_p, c_size_t, POINTER(tkn_router_options), c_char_p, c_size_t], 'router.h'),
     'tkn_router_free': (None, [c_void_p], 'router.h'),
@@ -1212,8 +1201,8 @@ FUNCTIONS = {
     'tkn_prompt_finding_count': (c_size_t, [c_void_p], 'prompt.h'),
     'tkn_prompt_finding_get': (c_int, [c_void_p, c_size_t, POINTER(tkn_prompt_finding)], 'prompt.h'),
     'tkn_prompt_diff': (c_int, [c_void_p, c_void_p, POINTER(c_uint32), POINTER(c_uint32)], 'prompt.h'),
-    'tkn_prompt_min_cache_tokens': (c_int64, [c_uint32, c_char_p, c_size_t], 'prompt.h'),
-    'tkn_prompt_min_cache_tokens_from': (c_int64, [c_void_p, c_uint32, c_char_p, c_size_t], 'prompt.h'),
+    'tkn_prompt_min_cache_tokens': (c_int64, [c_int32, c_char_p, c_size_t], 'prompt.h'),
+    'tkn_prompt_min_cache_tokens_from': (c_int64, [c_void_p, c_int32, c_char_p, c_size_t], 'prompt.h'),
     'tkn_render_options_init': (c_int, [POINTER(tkn_render_options), c_uint32], 'prompt.h'),
     'tkn_prompt_breakpoints': (c_int, [c_void_p, c_int64, c_uint32, POINTER(c_uint32), POINTER(c_uint32), c_size_t, POINTER(c_size_t)], 'prompt.h'),
     'tkn_prompt_render': (c_int, [c_void_p, POINTER(tkn_render_options), POINTER(c_void_p), POINTER(c_size_t), c_char_p, c_size_t], 'prompt.h'),

@@ -150,7 +150,8 @@ def _request(r: Any) -> LLMRequest:
     def s(name: str) -> Optional[str]:
         a = field_addr(r, name)
         return at(a, getattr(r, name + "_len")) if a else None
-    return LLMRequest(format={1: "openai", 2: "anthropic"}.get(r.format, r.format),
+    names = {ffi.TKN_PROVIDER_OPENAI: "openai", ffi.TKN_PROVIDER_ANTHROPIC: "anthropic"}
+    return LLMRequest(format=names.get(r.provider, r.provider),
                       model=s("model"), body=s("body"), max_output_tokens=r.max_output_tokens,
                       response_schema=s("response_schema"), workflow=s("workflow"),
                       tenant=s("tenant"), task_type=s("task_type"), tier=s("tier"),
@@ -233,7 +234,7 @@ class Agent(Handle):
         """opts: max_context_tokens, output_cap, cascade (bool), append_reply (bool)."""
         m, w, t = enc(model), enc(workflow), enc(tenant)
         o = options(ffi.tkn_agent_options, "tkn_agent_options_init", ffi.TKN_AGENT_OPTIONS_VERSION,
-                    format=fmt(format), model=m, model_len=len(m) if m else 0, workflow=w,
+                    provider=fmt(format), model=m, model_len=len(m) if m else 0, workflow=w,
                     workflow_len=len(w) if w else 0, tenant=t, tenant_len=len(t) if t else 0,
                     **{k: (int(v) if isinstance(v, bool) else v) for k, v in opts.items()})
         keep: List[Any] = [router, tokenizer, budget, prices, meter, toolcache]

@@ -14,8 +14,8 @@ _c_int64, _byref = ctypes.c_int64, ctypes.byref
 _count, _count_conv = lib.tkn_tokenizer_count, lib.tkn_tokenizer_count_conv
 _load = lib.tkn_conv_load
 
-FORMATS = {"auto": ffi.TKN_FORMAT_AUTO, "openai": ffi.TKN_FORMAT_OPENAI,
-           "anthropic": ffi.TKN_FORMAT_ANTHROPIC}
+FORMATS = {"auto": ffi.TKN_PROVIDER_AUTO, "openai": ffi.TKN_PROVIDER_OPENAI,
+           "anthropic": ffi.TKN_PROVIDER_ANTHROPIC}
 Format = Union[str, int]
 Role = Union[str, int]
 

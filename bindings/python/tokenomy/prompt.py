@@ -13,7 +13,8 @@ from .conv import Conversation, Tokenizer, fmt
 KINDS = {"tools": 0, "static": 1, "reference": 2, "history": 3, "dynamic": 4}
 STABILITY = {"static": 0, "session": 1, "volatile": 2}
 TTLS = {"5m": 0, "1h": 1}
-PROVIDERS = {"openai": 1, "anthropic": 2, "gemini": 3}
+PROVIDERS = {"openai": ffi.TKN_PROVIDER_OPENAI, "anthropic": ffi.TKN_PROVIDER_ANTHROPIC,
+             "gemini": ffi.TKN_PROVIDER_GEMINI}
 
 
 def _name(fn: Any, code: int) -> str:
@@ -120,7 +121,7 @@ class Prompt(Handle):
         """The request body as JSON text."""
         m, k = enc(model), enc(cache_key)
         o = options(ffi.tkn_render_options, "tkn_render_options_init",
-                    ffi.TKN_RENDER_OPTIONS_VERSION, format=fmt(format), model=m,
+                    ffi.TKN_RENDER_OPTIONS_VERSION, provider=fmt(format), model=m,
                     model_len=len(m), max_tokens=max_tokens, cache_key=k,
                     cache_key_len=len(k) if k else 0, min_cache_tokens=min_cache_tokens,
                     max_breakpoints=max_breakpoints)

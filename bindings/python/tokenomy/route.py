@@ -17,7 +17,7 @@ def _fail_class(cls: Union[str, int]) -> int:
     if isinstance(cls, int):
         return cls
     b = enc(cls)
-    code = lib.tkn_router_fail_class_from_name(b, len(b))
+    code = lib.tkn_llm_fail_from_name(b, len(b))
     if code < 0:
         raise ValueError("unknown failure class %r" % cls)
     return code
@@ -25,7 +25,7 @@ def _fail_class(cls: Union[str, int]) -> int:
 
 def fail_class_name(cls: int) -> Optional[str]:
     """"rate_limit", "timeout", ... for a class code (None if unknown)."""
-    return dec(lib.tkn_router_fail_class_name(cls))
+    return dec(lib.tkn_llm_fail_name(cls))
 
 
 def _clock_fn(fn_type: Any, clock: Callable[[], int]) -> Any:

@@ -12,7 +12,7 @@ from .conv import Tokenizer
 from .money import Cost, Prices, Usage
 
 SCOPES = {"run": 0, "session": 1, "namespace": 2, "global": 3}
-PROVIDERS = {"openai": ffi.TKN_BATCH_OPENAI, "anthropic": ffi.TKN_BATCH_ANTHROPIC}
+PROVIDERS = {"openai": ffi.TKN_PROVIDER_OPENAI, "anthropic": ffi.TKN_PROVIDER_ANTHROPIC}
 
 
 def _args(args: Union[Text, Dict[str, Any], None]) -> bytes:

@@ -169,11 +169,11 @@ int main(int argc, char **argv) {
   if (tkn_conv_new(&c.conv)) die("new", "out of memory");
   c.json = openai;
   c.len = olen;
-  c.format = TKN_FORMAT_OPENAI;
+  c.format = TKN_PROVIDER_OPENAI;
   do_load(&c);
   char *anth;
   size_t alen;
-  if (tkn_conv_to_json(c.conv, TKN_FORMAT_ANTHROPIC, &anth, &alen)) die("convert", tkn_conv_errmsg(c.conv));
+  if (tkn_conv_to_json(c.conv, TKN_PROVIDER_ANTHROPIC, &anth, &alen)) die("convert", tkn_conv_errmsg(c.conv));
 
   /* all message text, for the estimator */
   tki_buf all;
@@ -203,7 +203,7 @@ int main(int argc, char **argv) {
   double t_cjson = time_it(do_cjson, &c);
   double t_load_o = time_it(do_load, &c);
   double t_write_o = time_it(do_write, &c);
-  c.format = TKN_FORMAT_ANTHROPIC;
+  c.format = TKN_PROVIDER_ANTHROPIC;
   double t_convert = time_it(do_write, &c);
   c.json = anth;
   c.len = alen;
@@ -211,7 +211,7 @@ int main(int argc, char **argv) {
   double t_write_a = time_it(do_write, &c);
   c.json = openai;
   c.len = olen;
-  c.format = TKN_FORMAT_OPENAI;
+  c.format = TKN_PROVIDER_OPENAI;
   do_load(&c);
 
   printf("%-44s %10s   %s\n", "operation", "MB/s", "compared with");

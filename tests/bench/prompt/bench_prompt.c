@@ -145,7 +145,7 @@ int main(void) {
   tkn_render_options oa = TKN_RENDER_OPTIONS_INIT, an = TKN_RENDER_OPTIONS_INIT;
   oa.model = an.model = "model";
   oa.model_len = an.model_len = 5;
-  an.format = TKN_FORMAT_ANTHROPIC;
+  an.provider = TKN_PROVIDER_ANTHROPIC;
   an.max_tokens = 1024;
   const tkn_render_options *formats[2] = {&oa, &an};
   /* Four streams of RUNS requests each (OpenAI, Anthropic x old, new path),

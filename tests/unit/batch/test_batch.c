@@ -97,9 +97,11 @@ static void test_writer_new_rejects_bad_options(void **state) {
   o.begin_file = s_begin;
   o.write = s_write;
   o.user = &s;
-  o.provider = 3;
+  o.provider = TKN_PROVIDER_GEMINI; /* a provider, but no batch files for it */
+  assert_int_equal(tkn_batch_writer_new(&w, &o), TKN_ERR_UNSUPPORTED);
+  o.provider = 0x5501; /* TKN_USAGE_OPENAI_CHAT: not a provider */
   assert_int_equal(tkn_batch_writer_new(&w, &o), TKN_ERR_INVALID);
-  o.provider = TKN_BATCH_OPENAI;
+  o.provider = TKN_PROVIDER_OPENAI;
   o.url = "";
   o.url_len = 0;
   assert_int_equal(tkn_batch_writer_new(&w, &o), TKN_ERR_INVALID);
@@ -114,7 +116,7 @@ static void test_writer_new_rejects_bad_options(void **state) {
 static void test_writer_openai_line_format(void **state) {
   (void)state;
   sink s = {0};
-  tkn_batch_writer *w = make_writer(&s, TKN_BATCH_OPENAI);
+  tkn_batch_writer *w = make_writer(&s, TKN_PROVIDER_OPENAI);
   assert_int_equal(tkn_batch_writer_add(w, S("req-1"), S(BODY)), TKN_OK);
   assert_int_equal(tkn_batch_writer_finish(w), TKN_OK);
   assert_int_equal(s.begun, 1);
@@ -133,7 +135,7 @@ static void test_writer_openai_line_format(void **state) {
 static void test_writer_anthropic_line_format(void **state) {
   (void)state;
   sink s = {0};
-  tkn_batch_writer *w = make_writer(&s, TKN_BATCH_ANTHROPIC);
+  tkn_batch_writer *w = make_writer(&s, TKN_PROVIDER_ANTHROPIC);
   assert_int_equal(tkn_batch_writer_add(w, S("req_1"), S(PARAMS)), TKN_OK);
   assert_int_equal(tkn_batch_writer_finish(w), TKN_OK);
   char want[512];
@@ -167,7 +169,7 @@ static void test_writer_custom_url_and_escaped_id(void **state) {
 static void test_writer_pretty_body_becomes_one_line(void **state) {
   (void)state;
   sink s = {0};
-  tkn_batch_writer *w = make_writer(&s, TKN_BATCH_OPENAI);
+  tkn_batch_writer *w = make_writer(&s, TKN_PROVIDER_OPENAI);
   const char *pretty = "{\r\n  \"model\": \"m\",\n  \"messages\": [\n    {\"role\": \"user\", \"content\": \"a\\nb\"}\n  ]\n}\n";
   assert_int_equal(tkn_batch_writer_add(w, S("x"), S(pretty)), TKN_OK);
   assert_int_equal(count_lines(s.files[0]), 1);
@@ -183,7 +185,7 @@ static void test_writer_pretty_body_becomes_one_line(void **state) {
 static void test_writer_rejects_duplicate_ids(void **state) {
   (void)state;
   sink s = {0};
-  tkn_batch_writer *w = make_writer(&s, TKN_BATCH_OPENAI);
+  tkn_batch_writer *w = make_writer(&s, TKN_PROVIDER_OPENAI);
   assert_int_equal(tkn_batch_writer_add(w, S("r1"), S(BODY)), TKN_OK);
   size_t before = s.lens[0];
   assert_int_equal(tkn_batch_writer_add(w, S("r1"), S(BODY)), TKN_ERR_DUPLICATE);
@@ -200,7 +202,7 @@ static void test_writer_rejects_duplicate_ids(void **state) {
 static void test_writer_openai_holds_one_model(void **state) {
   (void)state;
   sink s = {0};
-  tkn_batch_writer *w = make_writer(&s, TKN_BATCH_OPENAI);
+  tkn_batch_writer *w = make_writer(&s, TKN_PROVIDER_OPENAI);
   assert_int_equal(tkn_batch_writer_add(w, S("r1"), S(BODY)), TKN_OK);
   assert_int_equal(tkn_batch_writer_add(w, S("r2"), S("{\"model\":\"gpt-4o\",\"messages\":[]}")),
                    TKN_ERR_SCHEMA);
@@ -212,7 +214,7 @@ static void test_writer_openai_holds_one_model(void **state) {
 static void test_writer_anthropic_allows_several_models(void **state) {
   (void)state;
   sink s = {0};
-  tkn_batch_writer *w = make_writer(&s, TKN_BATCH_ANTHROPIC);
+  tkn_batch_writer *w = make_writer(&s, TKN_PROVIDER_ANTHROPIC);
   assert_int_equal(tkn_batch_writer_add(w, S("r1"), S(PARAMS)), TKN_OK);
   assert_int_equal(tkn_batch_writer_add(w, S("r2"), S("{\"model\":\"claude-sonnet-4\",\"max_tokens\":5}")), TKN_OK);
   tkn_batch_writer_free(w);
@@ -222,7 +224,7 @@ static void test_writer_anthropic_allows_several_models(void **state) {
 static void test_writer_rejects_bad_bodies(void **state) {
   (void)state;
   sink s = {0};
-  tkn_batch_writer *w = make_writer(&s, TKN_BATCH_OPENAI);
+  tkn_batch_writer *w = make_writer(&s, TKN_PROVIDER_OPENAI);
   static const char *const bad_json[] = {
       "", "{", "{\"model\":\"m\",}", "{\"model\":'m'}", "{\"model\":\"m\"} x", "[1,]",
       "{\"model\":\"m\",\"t\":01}", "{\"model\":\"m\",\"t\":1.}", "{\"model\":\"m\",\"t\":tru}",
@@ -253,7 +255,7 @@ static void test_writer_rejects_bad_bodies(void **state) {
 static void test_writer_checks_utf8_inside_strings(void **state) {
   (void)state;
   sink s = {0};
-  tkn_batch_writer *w = make_writer(&s, TKN_BATCH_OPENAI);
+  tkn_batch_writer *w = make_writer(&s, TKN_PROVIDER_OPENAI);
   static const char *const bad[] = {
       "\xc0\x80",         /* overlong NUL */
       "\xe0\x80\xaf",     /* overlong slash */
@@ -279,7 +281,7 @@ static void test_writer_checks_utf8_inside_strings(void **state) {
 static void test_writer_rejects_deep_nesting(void **state) {
   (void)state;
   sink s = {0};
-  tkn_batch_writer *w = make_writer(&s, TKN_BATCH_OPENAI);
+  tkn_batch_writer *w = make_writer(&s, TKN_PROVIDER_OPENAI);
   char body[1200];
   int n = snprintf(body, sizeof body, "{\"model\":\"m\",\"x\":");
   for (int i = 0; i < 500; i++) body[n++] = '[';
@@ -294,7 +296,7 @@ static void test_writer_rejects_deep_nesting(void **state) {
 static void test_writer_checks_custom_ids(void **state) {
   (void)state;
   sink s = {0};
-  tkn_batch_writer *w = make_writer(&s, TKN_BATCH_ANTHROPIC);
+  tkn_batch_writer *w = make_writer(&s, TKN_PROVIDER_ANTHROPIC);
   assert_int_equal(tkn_batch_writer_add(w, "", 0, S(PARAMS)), TKN_ERR_INVALID);
   assert_int_equal(tkn_batch_writer_add(w, S("has space"), S(PARAMS)), TKN_ERR_INVALID);
   char id[70];
@@ -303,7 +305,7 @@ static void test_writer_checks_custom_ids(void **state) {
   assert_int_equal(tkn_batch_writer_add(w, id, 64, S(PARAMS)), TKN_OK);
   tkn_batch_writer_free(w);
   sink_free(&s);
-  w = make_writer(&s, TKN_BATCH_OPENAI);
+  w = make_writer(&s, TKN_PROVIDER_OPENAI);
   assert_int_equal(tkn_batch_writer_add(w, S("\xff"), S(BODY)), TKN_ERR_UTF8);
   char big[TKN_BATCH_MAX_ID + 1];
   memset(big, 'b', sizeof big);
@@ -355,7 +357,7 @@ static void test_writer_splits_at_byte_limit(void **state) {
   (void)state;
   sink s = {0};
   tkn_batch_writer_options o = TKN_BATCH_WRITER_OPTIONS_INIT;
-  o.provider = TKN_BATCH_ANTHROPIC;
+  o.provider = TKN_PROVIDER_ANTHROPIC;
   o.begin_file = s_begin;
   o.write = s_write;
   o.end_file = s_end;
@@ -398,7 +400,7 @@ static void test_writer_sink_failure_stops_it(void **state) {
   (void)state;
   sink s = {0};
   s.fail_write_at = 2;
-  tkn_batch_writer *w = make_writer(&s, TKN_BATCH_OPENAI);
+  tkn_batch_writer *w = make_writer(&s, TKN_PROVIDER_OPENAI);
   assert_int_equal(tkn_batch_writer_add(w, S("r1"), S(BODY)), TKN_OK);
   assert_int_equal(tkn_batch_writer_add(w, S("r2"), S(BODY)), TKN_ERR_IO);
   assert_non_null(strstr(tkn_batch_writer_errmsg(w), "write"));
@@ -407,7 +409,7 @@ static void test_writer_sink_failure_stops_it(void **state) {
   tkn_batch_writer_free(w);
   sink_free(&s);
   s.fail_begin = 1;
-  w = make_writer(&s, TKN_BATCH_OPENAI);
+  w = make_writer(&s, TKN_PROVIDER_OPENAI);
   assert_int_equal(tkn_batch_writer_add(w, S("r1"), S(BODY)), TKN_ERR_IO);
   tkn_batch_writer_free(w);
 }
@@ -415,7 +417,7 @@ static void test_writer_sink_failure_stops_it(void **state) {
 static void test_writer_without_requests_writes_no_file(void **state) {
   (void)state;
   sink s = {0};
-  tkn_batch_writer *w = make_writer(&s, TKN_BATCH_OPENAI);
+  tkn_batch_writer *w = make_writer(&s, TKN_PROVIDER_OPENAI);
   assert_int_equal(tkn_batch_writer_finish(w), TKN_OK);
   assert_int_equal(s.begun, 0);
   assert_int_equal(tkn_batch_writer_add(NULL, S("r"), S(BODY)), TKN_ERR_INVALID);
@@ -507,7 +509,7 @@ static void test_reader_options_init_matches_macro(void **state) {
   a.provider = 0;
   assert_int_equal(tkn_batch_reader_new(&r, &a), TKN_ERR_INVALID);
   assert_null(r);
-  a.provider = TKN_BATCH_ANTHROPIC;
+  a.provider = TKN_PROVIDER_ANTHROPIC;
   a.max_line_bytes = 0;
   assert_int_equal(tkn_batch_reader_new(&r, &a), TKN_ERR_INVALID);
   a.version = 2;
@@ -522,7 +524,7 @@ static void test_reader_joins_openai_output_in_any_order(void **state) {
   (void)state;
   got g = {0};
   static const char *const ids[] = {"r1", "r2", "r3", "r4"};
-  tkn_batch_reader *r = make_reader(TKN_BATCH_OPENAI, &g, ids, 4);
+  tkn_batch_reader *r = make_reader(TKN_PROVIDER_OPENAI, &g, ids, 4);
   assert_int_equal(tkn_batch_reader_feed(r, S(OA_OUTPUT)), TKN_OK);
   assert_int_equal(g.n, 2);
   assert_string_equal(g.ids[0], "r3");
@@ -551,7 +553,7 @@ static void test_reader_openai_error_file(void **state) {
   (void)state;
   got g = {0};
   static const char *const ids[] = {"r1", "r2", "r3", "r4"};
-  tkn_batch_reader *r = make_reader(TKN_BATCH_OPENAI, &g, ids, 4);
+  tkn_batch_reader *r = make_reader(TKN_PROVIDER_OPENAI, &g, ids, 4);
   assert_int_equal(tkn_batch_reader_feed(r, S(OA_OUTPUT)), TKN_OK);
   assert_int_equal(tkn_batch_reader_end_file(r), TKN_OK);
   assert_int_equal(tkn_batch_reader_feed(r, S(OA_ERRORS)), TKN_OK);
@@ -596,7 +598,7 @@ static void test_reader_anthropic_result_types(void **state) {
   (void)state;
   got g = {0};
   static const char *const ids[] = {"a", "b", "c", "d"};
-  tkn_batch_reader *r = make_reader(TKN_BATCH_ANTHROPIC, &g, ids, 4);
+  tkn_batch_reader *r = make_reader(TKN_PROVIDER_ANTHROPIC, &g, ids, 4);
   assert_int_equal(tkn_batch_reader_feed(r, S(AN_RESULTS)), TKN_OK);
   assert_int_equal(tkn_batch_reader_finish(r), TKN_OK);
   assert_int_equal(g.n, 4);
@@ -620,7 +622,7 @@ static void test_reader_duplicates_and_unknown_ids(void **state) {
   (void)state;
   got g = {0};
   static const char *const ids[] = {"a"};
-  tkn_batch_reader *r = make_reader(TKN_BATCH_ANTHROPIC, &g, ids, 1);
+  tkn_batch_reader *r = make_reader(TKN_PROVIDER_ANTHROPIC, &g, ids, 1);
   const char *in =
       "{\"custom_id\":\"a\",\"result\":{\"type\":\"canceled\"}}\n"
       "{\"custom_id\":\"a\",\"result\":{\"type\":\"expired\"}}\n"
@@ -659,7 +661,7 @@ static void test_reader_decodes_escaped_ids(void **state) {
   (void)state;
   got g = {0};
   static const char *const ids[] = {"a\"b/é"};
-  tkn_batch_reader *r = make_reader(TKN_BATCH_ANTHROPIC, &g, ids, 1);
+  tkn_batch_reader *r = make_reader(TKN_PROVIDER_ANTHROPIC, &g, ids, 1);
   assert_int_equal(tkn_batch_reader_feed(r, S("{\"custom_id\":\"a\\\"b\\/\\u00e9\",\"result\":{\"type\":\"expired\"}}")),
                    TKN_OK);
   assert_int_equal(tkn_batch_reader_finish(r), TKN_OK);
@@ -673,7 +675,7 @@ static void test_reader_blank_lines_crlf_and_no_final_newline(void **state) {
   (void)state;
   got g = {0};
   static const char *const ids[] = {"a", "b"};
-  tkn_batch_reader *r = make_reader(TKN_BATCH_ANTHROPIC, &g, ids, 2);
+  tkn_batch_reader *r = make_reader(TKN_PROVIDER_ANTHROPIC, &g, ids, 2);
   const char *in = "\n{\"custom_id\":\"a\",\"result\":{\"type\":\"canceled\"}}\r\n  \r\n"
                    "{\"custom_id\":\"b\",\"result\":{\"type\":\"expired\"}}";
   assert_int_equal(tkn_batch_reader_feed(r, S(in)), TKN_OK);
@@ -693,7 +695,7 @@ static void run_split(const char *in, size_t len, const size_t *cuts, int ncuts,
                       tkn_batch_summary *s, size_t *ndl) {
   static const char *const ids[] = {"r1", "r2", "r3", "r4", "r5"};
   memset(g, 0, sizeof *g);
-  tkn_batch_reader *r = make_reader(TKN_BATCH_OPENAI, g, ids, 5);
+  tkn_batch_reader *r = make_reader(TKN_PROVIDER_OPENAI, g, ids, 5);
   size_t at = 0;
   for (int i = 0; i <= ncuts; i++) {
     size_t end = i < ncuts ? cuts[i] : len;
@@ -747,7 +749,7 @@ static void test_reader_every_chunk_split_gives_the_same_result(void **state) {
 
 static void test_reader_malformed_line_names_line_and_offset(void **state) {
   (void)state;
-  tkn_batch_reader *r = make_reader(TKN_BATCH_ANTHROPIC, NULL, NULL, 0);
+  tkn_batch_reader *r = make_reader(TKN_PROVIDER_ANTHROPIC, NULL, NULL, 0);
   const char *good = "{\"custom_id\":\"a\",\"result\":{\"type\":\"canceled\"}}\n";
   assert_int_equal(tkn_batch_reader_feed(r, S(good)), TKN_OK);
   assert_int_equal(tkn_batch_reader_feed(r, S("{\"custom_id\":\"b\",\"result\":{\"type\" \"x\"}}\n")),
@@ -767,17 +769,17 @@ static void test_reader_malformed_line_names_line_and_offset(void **state) {
 static void test_reader_rejects_lines_of_the_wrong_shape(void **state) {
   (void)state;
   static const struct { uint32_t provider; const char *line; int rc; } cases[] = {
-      {TKN_BATCH_ANTHROPIC, "[1]", TKN_ERR_SCHEMA},
-      {TKN_BATCH_ANTHROPIC, "{\"custom_id\":\"a\"}", TKN_ERR_SCHEMA},
-      {TKN_BATCH_ANTHROPIC, "{\"custom_id\":\"a\",\"result\":{\"type\":\"maybe\"}}", TKN_ERR_SCHEMA},
-      {TKN_BATCH_ANTHROPIC, "{\"custom_id\":\"a\",\"result\":{\"type\":\"succeeded\"}}", TKN_ERR_SCHEMA},
-      {TKN_BATCH_ANTHROPIC, "{\"custom_id\":5,\"result\":{\"type\":\"expired\"}}", TKN_ERR_SCHEMA},
-      {TKN_BATCH_ANTHROPIC, "{\"custom_id\":\"\",\"result\":{\"type\":\"expired\"}}", TKN_ERR_SCHEMA},
-      {TKN_BATCH_ANTHROPIC, "{\"custom_id\":\"a\xff\"}", TKN_ERR_UTF8},
-      {TKN_BATCH_OPENAI, "{\"custom_id\":\"a\",\"response\":null,\"error\":null}", TKN_ERR_SCHEMA},
-      {TKN_BATCH_OPENAI, "{\"custom_id\":\"a\",\"response\":[]}", TKN_ERR_SCHEMA},
-      {TKN_BATCH_OPENAI, "{\"custom_id\":\"a\",\"response\":{\"status_code\":\"200\",\"body\":{}}}", TKN_ERR_SCHEMA},
-      {TKN_BATCH_OPENAI, "{\"custom_id\":\"a\",\"response\":{\"status_code\":200,\"body\":{}}", TKN_ERR_PARSE},
+      {TKN_PROVIDER_ANTHROPIC, "[1]", TKN_ERR_SCHEMA},
+      {TKN_PROVIDER_ANTHROPIC, "{\"custom_id\":\"a\"}", TKN_ERR_SCHEMA},
+      {TKN_PROVIDER_ANTHROPIC, "{\"custom_id\":\"a\",\"result\":{\"type\":\"maybe\"}}", TKN_ERR_SCHEMA},
+      {TKN_PROVIDER_ANTHROPIC, "{\"custom_id\":\"a\",\"result\":{\"type\":\"succeeded\"}}", TKN_ERR_SCHEMA},
+      {TKN_PROVIDER_ANTHROPIC, "{\"custom_id\":5,\"result\":{\"type\":\"expired\"}}", TKN_ERR_SCHEMA},
+      {TKN_PROVIDER_ANTHROPIC, "{\"custom_id\":\"\",\"result\":{\"type\":\"expired\"}}", TKN_ERR_SCHEMA},
+      {TKN_PROVIDER_ANTHROPIC, "{\"custom_id\":\"a\xff\"}", TKN_ERR_UTF8},
+      {TKN_PROVIDER_OPENAI, "{\"custom_id\":\"a\",\"response\":null,\"error\":null}", TKN_ERR_SCHEMA},
+      {TKN_PROVIDER_OPENAI, "{\"custom_id\":\"a\",\"response\":[]}", TKN_ERR_SCHEMA},
+      {TKN_PROVIDER_OPENAI, "{\"custom_id\":\"a\",\"response\":{\"status_code\":\"200\",\"body\":{}}}", TKN_ERR_SCHEMA},
+      {TKN_PROVIDER_OPENAI, "{\"custom_id\":\"a\",\"response\":{\"status_code\":200,\"body\":{}}", TKN_ERR_PARSE},
   };
   for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
     tkn_batch_reader *r = make_reader(cases[i].provider, NULL, NULL, 0);
@@ -793,7 +795,7 @@ static void test_reader_rejects_lines_of_the_wrong_shape(void **state) {
 static void test_reader_line_over_the_limit_fails(void **state) {
   (void)state;
   tkn_batch_reader_options o = TKN_BATCH_READER_OPTIONS_INIT;
-  o.provider = TKN_BATCH_ANTHROPIC;
+  o.provider = TKN_PROVIDER_ANTHROPIC;
   o.max_line_bytes = 48;
   const char *ok = "{\"custom_id\":\"a\",\"result\":{\"type\":\"expired\"}}\n"; /* 45 bytes and a newline */
   const char *big = "{\"custom_id\":\"b\",\"result\":{\"type\":\"expired\"}}          \n";
@@ -814,7 +816,7 @@ static void test_reader_line_over_the_limit_fails(void **state) {
 
 static void test_reader_expect_rules(void **state) {
   (void)state;
-  tkn_batch_reader *r = make_reader(TKN_BATCH_OPENAI, NULL, NULL, 0);
+  tkn_batch_reader *r = make_reader(TKN_PROVIDER_OPENAI, NULL, NULL, 0);
   assert_int_equal(tkn_batch_reader_expect(r, S("a")), TKN_OK);
   assert_int_equal(tkn_batch_reader_expect(r, S("a")), TKN_ERR_DUPLICATE);
   assert_int_equal(tkn_batch_reader_expect(r, "", 0), TKN_ERR_INVALID);
@@ -854,7 +856,7 @@ static void test_reader_callback_failure_stops_it(void **state) {
   got g = {0};
   g.fail_at = 2;
   static const char *const ids[] = {"r1", "r3"};
-  tkn_batch_reader *r = make_reader(TKN_BATCH_OPENAI, &g, ids, 2);
+  tkn_batch_reader *r = make_reader(TKN_PROVIDER_OPENAI, &g, ids, 2);
   assert_int_equal(tkn_batch_reader_feed(r, S(OA_OUTPUT)), TKN_ERR_CALLBACK);
   assert_int_equal(g.n, 1);
   assert_non_null(strstr(tkn_batch_reader_errmsg(r), "line 2"));
@@ -865,7 +867,7 @@ static void test_reader_callback_failure_stops_it(void **state) {
 static void test_writer_and_reader_round_trip(void **state) {
   (void)state;
   sink s = {0};
-  tkn_batch_writer *w = make_writer(&s, TKN_BATCH_ANTHROPIC);
+  tkn_batch_writer *w = make_writer(&s, TKN_PROVIDER_ANTHROPIC);
   for (int i = 0; i < 5; i++) {
     char id[16];
     snprintf(id, sizeof id, "req-%d", i);
@@ -873,7 +875,7 @@ static void test_writer_and_reader_round_trip(void **state) {
   }
   assert_int_equal(tkn_batch_writer_finish(w), TKN_OK);
   got g = {0};
-  tkn_batch_reader *r = make_reader(TKN_BATCH_ANTHROPIC, &g, NULL, 0);
+  tkn_batch_reader *r = make_reader(TKN_PROVIDER_ANTHROPIC, &g, NULL, 0);
   assert_int_equal(tkn_batch_reader_expect_writer(r, w), TKN_OK);
   assert_int_equal(tkn_batch_reader_expect_writer(r, w), TKN_ERR_DUPLICATE);
   assert_int_equal(summary_of(r).expected, 5); /* the failed call added nothing */
@@ -970,7 +972,7 @@ static void test_reader_costs_openai_results_at_the_batch_price(void **state) {
   tkn_prices *p = test_prices();
   metered m = {0};
   static const char *const ids[] = {"a", "b"};
-  tkn_batch_reader *r = metering_reader(TKN_BATCH_OPENAI, p, &m, ids, 2);
+  tkn_batch_reader *r = metering_reader(TKN_PROVIDER_OPENAI, p, &m, ids, 2);
   assert_int_equal(tkn_batch_reader_feed(r, S(OA_USAGE_LINE("a", "test-model") OA_USAGE_LINE("b", "test-model"))), TKN_OK);
   assert_int_equal(tkn_batch_reader_finish(r), TKN_OK);
   assert_int_equal(m.n, 2);
@@ -997,7 +999,7 @@ static void test_reader_costs_anthropic_results_with_cache(void **state) {
   tkn_prices *p = test_prices();
   metered m = {0};
   static const char *const ids[] = {"a"};
-  tkn_batch_reader *r = metering_reader(TKN_BATCH_ANTHROPIC, p, &m, ids, 1);
+  tkn_batch_reader *r = metering_reader(TKN_PROVIDER_ANTHROPIC, p, &m, ids, 1);
   const char *line =
       "{\"custom_id\":\"a\",\"result\":{\"type\":\"succeeded\",\"message\":{\"type\":\"message\","
       "\"model\":\"test-model\",\"content\":[],\"usage\":{\"input_tokens\":6,"
@@ -1017,7 +1019,7 @@ static void test_reader_reports_what_it_cannot_price(void **state) {
   tkn_prices *p = test_prices();
   metered m = {0};
   static const char *const ids[] = {"a", "b", "c", "d"};
-  tkn_batch_reader *r = metering_reader(TKN_BATCH_OPENAI, p, &m, ids, 4);
+  tkn_batch_reader *r = metering_reader(TKN_PROVIDER_OPENAI, p, &m, ids, 4);
   const char *in =
       OA_USAGE_LINE("a", "unknown-model") OA_USAGE_LINE("b", "no-batch-model")
       "{\"custom_id\":\"c\",\"response\":{\"status_code\":200,\"body\":{\"model\":\"test-model\"}}}\n"
@@ -1048,7 +1050,7 @@ static void test_reader_without_prices_normalises_usage_only(void **state) {
   (void)state;
   metered m = {0};
   static const char *const ids[] = {"a"};
-  tkn_batch_reader *r = metering_reader(TKN_BATCH_OPENAI, NULL, &m, ids, 1);
+  tkn_batch_reader *r = metering_reader(TKN_PROVIDER_OPENAI, NULL, &m, ids, 1);
   assert_int_equal(tkn_batch_reader_feed(r, S(OA_USAGE_LINE("a", "test-model"))), TKN_OK);
   assert_int_equal(m.status[0], TKN_ERR_UNAVAILABLE);
   assert_int_equal(m.has_tokens[0], 1);

@@ -49,7 +49,7 @@ int main(int argc, char **argv) {
   }
   char err[256];
   tkn_conv *conv;
-  if (tkn_conv_from_json(&conv, TKN_FORMAT_OPENAI, buf, len, err, sizeof err)) {
+  if (tkn_conv_from_json(&conv, TKN_PROVIDER_OPENAI, buf, len, err, sizeof err)) {
     fprintf(stderr, "count_lookup: %s\n", err);
     return 1;
   }

@@ -143,10 +143,10 @@ static void new_conversation_is_empty(void **state) {
   assert_int_equal(tkn_conv_new(&c), TKN_OK);
   assert_int_equal(tkn_conv_count(c), 0);
   assert_string_equal(tkn_conv_errmsg(c), "");
-  assert_int_equal(tkn_conv_source_format(c), TKN_FORMAT_AUTO);
+  assert_int_equal(tkn_conv_source_format(c), TKN_PROVIDER_AUTO);
   char *out;
   size_t len;
-  assert_int_equal(tkn_conv_to_json(c, TKN_FORMAT_OPENAI, &out, &len), TKN_OK);
+  assert_int_equal(tkn_conv_to_json(c, TKN_PROVIDER_OPENAI, &out, &len), TKN_OK);
   assert_string_equal(out, "[]");
   tkn_free(out);
   tkn_conv_free(c);
@@ -160,14 +160,14 @@ static void new_conversation_is_empty(void **state) {
 static void openai_bare_array_loads(void **state) {
   (void)state;
   const char *j = "[{\"role\":\"system\",\"content\":\"S\"},{\"role\":\"user\",\"content\":\"hi\"}]";
-  tkn_conv *c = load(TKN_FORMAT_OPENAI, j);
+  tkn_conv *c = load(TKN_PROVIDER_OPENAI, j);
   assert_int_equal(tkn_conv_count(c), 2);
   assert_int_equal(tkn_conv_role(c, 0), TKN_ROLE_SYSTEM);
   assert_int_equal(tkn_conv_role(c, 1), TKN_ROLE_USER);
   assert_int_equal(tkn_conv_role(c, 2), -1);
   assert_text(c, 1, "hi");
-  assert_int_equal(tkn_conv_source_format(c), TKN_FORMAT_OPENAI);
-  char *out = write_json(c, TKN_FORMAT_OPENAI);
+  assert_int_equal(tkn_conv_source_format(c), TKN_PROVIDER_OPENAI);
+  char *out = write_json(c, TKN_PROVIDER_OPENAI);
   assert_string_equal(out, j);
   tkn_free(out);
   tkn_conv_free(c);
@@ -175,12 +175,12 @@ static void openai_bare_array_loads(void **state) {
 
 static void openai_round_trip_keeps_everything(void **state) {
   (void)state;
-  assert_round_trip(TKN_FORMAT_OPENAI, OPENAI_FULL);
+  assert_round_trip(TKN_PROVIDER_OPENAI, OPENAI_FULL);
 }
 
 static void openai_fields_are_modelled(void **state) {
   (void)state;
-  tkn_conv *c = load(TKN_FORMAT_OPENAI, OPENAI_FULL);
+  tkn_conv *c = load(TKN_PROVIDER_OPENAI, OPENAI_FULL);
   assert_int_equal(tkn_conv_count(c), 8);
   assert_int_equal(tkn_conv_role(c, 1), TKN_ROLE_DEVELOPER);
   /* parts */
@@ -229,13 +229,13 @@ static void openai_fields_are_modelled(void **state) {
 static void tool_call_id_outside_a_tool_message_is_kept_verbatim(void **state) {
   (void)state;
   const char *j = "[{\"role\":\"user\",\"content\":\"x\",\"tool_call_id\":\"odd\"}]";
-  tkn_conv *c = load(TKN_FORMAT_OPENAI, j);
+  tkn_conv *c = load(TKN_PROVIDER_OPENAI, j);
   const char *id;
   size_t n, at;
   assert_int_equal(tkn_conv_tool_call_id(c, 0, &id, &n), TKN_OK);
   assert_null(id);
   assert_int_equal(tkn_conv_find_tool_result(c, "odd", 3, &at), TKN_ERR_NOT_FOUND);
-  char *out = write_json(c, TKN_FORMAT_OPENAI);
+  char *out = write_json(c, TKN_PROVIDER_OPENAI);
   assert_string_equal(out, j);
   tkn_free(out);
   tkn_conv_free(c);
@@ -243,7 +243,7 @@ static void tool_call_id_outside_a_tool_message_is_kept_verbatim(void **state) {
 
 static void text_of_parts_is_joined_with_newlines(void **state) {
   (void)state;
-  tkn_conv *c = load(TKN_FORMAT_OPENAI,
+  tkn_conv *c = load(TKN_PROVIDER_OPENAI,
                      "[{\"role\":\"user\",\"content\":[{\"type\":\"text\",\"text\":\"a\"},"
                      "{\"type\":\"image_url\",\"image_url\":{\"url\":\"u\"}},{\"type\":\"text\","
                      "\"text\":\"b\"}]}]");
@@ -253,7 +253,7 @@ static void text_of_parts_is_joined_with_newlines(void **state) {
 
 static void accessors_reject_bad_indices(void **state) {
   (void)state;
-  tkn_conv *c = load(TKN_FORMAT_OPENAI, "[{\"role\":\"user\",\"content\":\"x\"}]");
+  tkn_conv *c = load(TKN_PROVIDER_OPENAI, "[{\"role\":\"user\",\"content\":\"x\"}]");
   const char *s;
   size_t n;
   assert_int_equal(tkn_conv_text(c, 1, &s, &n), TKN_ERR_INVALID);
@@ -267,7 +267,7 @@ static void accessors_reject_bad_indices(void **state) {
   assert_int_equal(tkn_conv_pinned(c, 1), 0);
   assert_int_equal(tkn_conv_count(NULL), 0);
   assert_int_equal(tkn_conv_role(NULL, 0), -1);
-  assert_int_equal(tkn_conv_source_format(NULL), TKN_FORMAT_AUTO);
+  assert_int_equal(tkn_conv_source_format(NULL), TKN_PROVIDER_AUTO);
   tkn_conv_free(c);
 }
 
@@ -275,15 +275,15 @@ static void accessors_reject_bad_indices(void **state) {
 
 static void anthropic_round_trip_keeps_everything(void **state) {
   (void)state;
-  assert_round_trip(TKN_FORMAT_ANTHROPIC, ANTHROPIC_FULL);
+  assert_round_trip(TKN_PROVIDER_ANTHROPIC, ANTHROPIC_FULL);
 }
 
 static void anthropic_bare_array_round_trips(void **state) {
   (void)state;
   const char *j = "[{\"role\":\"user\",\"content\":\"hi\"},{\"role\":\"assistant\",\"content\":"
                   "[{\"type\":\"text\",\"text\":\"yo\"}]}]";
-  tkn_conv *c = load(TKN_FORMAT_ANTHROPIC, j);
-  char *out = write_json(c, TKN_FORMAT_ANTHROPIC);
+  tkn_conv *c = load(TKN_PROVIDER_ANTHROPIC, j);
+  char *out = write_json(c, TKN_PROVIDER_ANTHROPIC);
   assert_string_equal(out, j);
   tkn_free(out);
   tkn_conv_free(c);
@@ -291,7 +291,7 @@ static void anthropic_bare_array_round_trips(void **state) {
 
 static void anthropic_system_string_is_a_system_message(void **state) {
   (void)state;
-  tkn_conv *c = load(TKN_FORMAT_ANTHROPIC,
+  tkn_conv *c = load(TKN_PROVIDER_ANTHROPIC,
                      "{\"system\":\"Be kind.\",\"messages\":[{\"role\":\"user\",\"content\":"
                      "\"hi\"}]}");
   assert_int_equal(tkn_conv_count(c), 2);
@@ -302,7 +302,7 @@ static void anthropic_system_string_is_a_system_message(void **state) {
 
 static void anthropic_tool_results_become_tool_messages(void **state) {
   (void)state;
-  tkn_conv *c = load(TKN_FORMAT_ANTHROPIC, ANTHROPIC_FULL);
+  tkn_conv *c = load(TKN_PROVIDER_ANTHROPIC, ANTHROPIC_FULL);
   /* system, user, assistant, tool, tool, user, assistant */
   assert_int_equal(tkn_conv_count(c), 7);
   int roles[] = {TKN_ROLE_SYSTEM, TKN_ROLE_USER, TKN_ROLE_ASSISTANT, TKN_ROLE_TOOL,
@@ -329,7 +329,7 @@ static void anthropic_tool_results_become_tool_messages(void **state) {
 static void openai_converts_to_anthropic(void **state) {
   (void)state;
   assert_converts(
-      TKN_FORMAT_OPENAI, OPENAI_FULL, TKN_FORMAT_ANTHROPIC,
+      TKN_PROVIDER_OPENAI, OPENAI_FULL, TKN_PROVIDER_ANTHROPIC,
       "{\"system\":[{\"type\":\"text\",\"text\":\"You are a support agent.\"},{\"type\":\"text\","
       "\"text\":\"Be brief.\"}],\"messages\":["
       "{\"role\":\"user\",\"content\":[{\"type\":\"text\",\"text\":\"Where is my order?\"},"
@@ -347,7 +347,7 @@ static void openai_converts_to_anthropic(void **state) {
 static void anthropic_converts_to_openai(void **state) {
   (void)state;
   assert_converts(
-      TKN_FORMAT_ANTHROPIC, ANTHROPIC_FULL, TKN_FORMAT_OPENAI,
+      TKN_PROVIDER_ANTHROPIC, ANTHROPIC_FULL, TKN_PROVIDER_OPENAI,
       "{\"messages\":["
       "{\"role\":\"system\",\"content\":\"You are a support agent.\"},"
       "{\"role\":\"user\",\"content\":\"Where is my order?\"},"
@@ -369,15 +369,15 @@ static void images_convert_both_ways(void **state) {
                    "{\"url\":\"data:image/png;base64,iVBO\"}}]}]";
   const char *an = "[{\"role\":\"user\",\"content\":[{\"type\":\"image\",\"source\":{\"type\":"
                    "\"base64\",\"media_type\":\"image/png\",\"data\":\"iVBO\"}}]}]";
-  assert_converts(TKN_FORMAT_OPENAI, oa, TKN_FORMAT_ANTHROPIC, an);
-  assert_converts(TKN_FORMAT_ANTHROPIC, an, TKN_FORMAT_OPENAI, oa);
+  assert_converts(TKN_PROVIDER_OPENAI, oa, TKN_PROVIDER_ANTHROPIC, an);
+  assert_converts(TKN_PROVIDER_ANTHROPIC, an, TKN_PROVIDER_OPENAI, oa);
 }
 
 static void openai_to_anthropic_and_back_keeps_messages(void **state) {
   (void)state;
-  tkn_conv *a = load(TKN_FORMAT_OPENAI, OPENAI_FULL);
-  char *an = write_json(a, TKN_FORMAT_ANTHROPIC);
-  tkn_conv *b = load(TKN_FORMAT_ANTHROPIC, an);
+  tkn_conv *a = load(TKN_PROVIDER_OPENAI, OPENAI_FULL);
+  char *an = write_json(a, TKN_PROVIDER_ANTHROPIC);
+  tkn_conv *b = load(TKN_PROVIDER_ANTHROPIC, an);
   /* system + developer merge into one system message */
   assert_int_equal(tkn_conv_count(b), tkn_conv_count(a) - 1);
   for (size_t i = 2; i < tkn_conv_count(a); i++) {
@@ -397,49 +397,49 @@ static void openai_to_anthropic_and_back_keeps_messages(void **state) {
 
 static void empty_arguments_become_an_empty_input(void **state) {
   (void)state;
-  assert_converts(TKN_FORMAT_OPENAI,
+  assert_converts(TKN_PROVIDER_OPENAI,
                   "[{\"role\":\"assistant\",\"content\":\"ok\",\"tool_calls\":[{\"id\":\"c\","
                   "\"type\":\"function\",\"function\":{\"name\":\"f\",\"arguments\":\" \"}}]}]",
-                  TKN_FORMAT_ANTHROPIC,
+                  TKN_PROVIDER_ANTHROPIC,
                   "[{\"role\":\"assistant\",\"content\":[{\"type\":\"text\",\"text\":\"ok\"},"
                   "{\"type\":\"tool_use\",\"id\":\"c\",\"name\":\"f\",\"input\":{}}]}]");
 }
 
 static void invalid_arguments_fail_conversion_to_anthropic(void **state) {
   (void)state;
-  tkn_conv *c = load(TKN_FORMAT_OPENAI,
+  tkn_conv *c = load(TKN_PROVIDER_OPENAI,
                      "[{\"role\":\"user\",\"content\":\"x\"},{\"role\":\"assistant\",\"content\":"
                      "null,\"tool_calls\":[{\"id\":\"c\",\"type\":\"function\",\"function\":"
                      "{\"name\":\"f\",\"arguments\":\"{oops\"}}]}]");
   char *out = (char *)1;
-  assert_int_equal(tkn_conv_to_json(c, TKN_FORMAT_ANTHROPIC, &out, NULL), TKN_ERR_SCHEMA);
+  assert_int_equal(tkn_conv_to_json(c, TKN_PROVIDER_ANTHROPIC, &out, NULL), TKN_ERR_SCHEMA);
   assert_null(out);
   assert_non_null(strstr(tkn_conv_errmsg(c), "messages[1].tool_calls[0].arguments: not valid JSON"));
   assert_int_equal(tkn_conv_count(c), 2);
   /* still writes as OpenAI */
-  out = write_json(c, TKN_FORMAT_OPENAI);
+  out = write_json(c, TKN_PROVIDER_OPENAI);
   tkn_free(out);
   tkn_conv_free(c);
 }
 
 static void non_object_arguments_fail_conversion_to_anthropic(void **state) {
   (void)state;
-  tkn_conv *c = load(TKN_FORMAT_OPENAI,
+  tkn_conv *c = load(TKN_PROVIDER_OPENAI,
                      "[{\"role\":\"assistant\",\"content\":null,\"tool_calls\":[{\"id\":\"c\","
                      "\"type\":\"function\",\"function\":{\"name\":\"f\",\"arguments\":\"[1]\"}}]}]");
   char *out;
-  assert_int_equal(tkn_conv_to_json(c, TKN_FORMAT_ANTHROPIC, &out, NULL), TKN_ERR_SCHEMA);
+  assert_int_equal(tkn_conv_to_json(c, TKN_PROVIDER_ANTHROPIC, &out, NULL), TKN_ERR_SCHEMA);
   assert_non_null(strstr(tkn_conv_errmsg(c), "not a JSON object"));
   tkn_conv_free(c);
 }
 
 static void consecutive_tool_messages_join_one_user_message(void **state) {
   (void)state;
-  assert_converts(TKN_FORMAT_OPENAI,
+  assert_converts(TKN_PROVIDER_OPENAI,
                   "[{\"role\":\"tool\",\"tool_call_id\":\"a\",\"content\":\"1\"},"
                   "{\"role\":\"tool\",\"tool_call_id\":\"b\",\"content\":\"2\"},"
                   "{\"role\":\"user\",\"content\":\"next\"}]",
-                  TKN_FORMAT_ANTHROPIC,
+                  TKN_PROVIDER_ANTHROPIC,
                   "[{\"role\":\"user\",\"content\":[{\"type\":\"tool_result\",\"tool_use_id\":"
                   "\"a\",\"content\":\"1\"},{\"type\":\"tool_result\",\"tool_use_id\":\"b\","
                   "\"content\":\"2\"}]},{\"role\":\"user\",\"content\":\"next\"}]");
@@ -453,17 +453,17 @@ static void auto_detects_the_format(void **state) {
     const char *json;
     int format;
   } cases[] = {
-      {"{\"system\":\"s\",\"messages\":[]}", TKN_FORMAT_ANTHROPIC},
+      {"{\"system\":\"s\",\"messages\":[]}", TKN_PROVIDER_ANTHROPIC},
       {"[{\"role\":\"user\",\"content\":[{\"type\":\"tool_result\",\"tool_use_id\":\"x\"}]}]",
-       TKN_FORMAT_ANTHROPIC},
-      {"[{\"role\":\"system\",\"content\":\"s\"}]", TKN_FORMAT_OPENAI},
-      {"[{\"role\":\"tool\",\"tool_call_id\":\"x\",\"content\":\"s\"}]", TKN_FORMAT_OPENAI},
+       TKN_PROVIDER_ANTHROPIC},
+      {"[{\"role\":\"system\",\"content\":\"s\"}]", TKN_PROVIDER_OPENAI},
+      {"[{\"role\":\"tool\",\"tool_call_id\":\"x\",\"content\":\"s\"}]", TKN_PROVIDER_OPENAI},
       {"[{\"role\":\"user\",\"content\":[{\"type\":\"image_url\",\"image_url\":{\"url\":\"u\"}}]}]",
-       TKN_FORMAT_OPENAI},
-      {"[{\"role\":\"user\",\"content\":\"plain\"}]", TKN_FORMAT_OPENAI},
+       TKN_PROVIDER_OPENAI},
+      {"[{\"role\":\"user\",\"content\":\"plain\"}]", TKN_PROVIDER_OPENAI},
   };
   for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
-    tkn_conv *c = load(TKN_FORMAT_AUTO, cases[k].json);
+    tkn_conv *c = load(TKN_PROVIDER_AUTO, cases[k].json);
     assert_int_equal(tkn_conv_source_format(c), cases[k].format);
     tkn_conv_free(c);
   }
@@ -474,121 +474,123 @@ static void auto_detects_the_format(void **state) {
 static void malformed_json_names_line_column_and_byte(void **state) {
   (void)state;
   const char *j = "[\n  {\"role\": \"user\",\n   \"content\": \"x\" oops}]";
-  assert_load_fails(TKN_FORMAT_OPENAI, j, strlen(j), TKN_ERR_PARSE, "line 3, column");
-  assert_load_fails(TKN_FORMAT_OPENAI, j, strlen(j), TKN_ERR_PARSE, "byte");
+  assert_load_fails(TKN_PROVIDER_OPENAI, j, strlen(j), TKN_ERR_PARSE, "line 3, column");
+  assert_load_fails(TKN_PROVIDER_OPENAI, j, strlen(j), TKN_ERR_PARSE, "byte");
 }
 
 static void invalid_utf8_names_the_offset(void **state) {
   (void)state;
   const char *j = "[{\"role\":\"user\",\"content\":\"a\xC3\x28\"}]";
-  assert_load_fails(TKN_FORMAT_OPENAI, j, strlen(j), TKN_ERR_UTF8, "byte 28");
+  assert_load_fails(TKN_PROVIDER_OPENAI, j, strlen(j), TKN_ERR_UTF8, "byte 28");
 }
 
 static void unknown_role_is_named(void **state) {
   (void)state;
   const char *j = "[{\"role\":\"user\",\"content\":\"x\"},{\"role\":\"wizard\",\"content\":\"y\"}]";
-  assert_load_fails(TKN_FORMAT_OPENAI, j, strlen(j), TKN_ERR_SCHEMA,
+  assert_load_fails(TKN_PROVIDER_OPENAI, j, strlen(j), TKN_ERR_SCHEMA,
                     "messages[1].role: unknown role \"wizard\"");
   const char *k = "[{\"content\":\"y\"}]";
-  assert_load_fails(TKN_FORMAT_OPENAI, k, strlen(k), TKN_ERR_SCHEMA, "messages[0]: missing \"role\"");
+  assert_load_fails(TKN_PROVIDER_OPENAI, k, strlen(k), TKN_ERR_SCHEMA, "messages[0]: missing \"role\"");
   const char *l = "[{\"role\":7}]";
-  assert_load_fails(TKN_FORMAT_OPENAI, l, strlen(l), TKN_ERR_SCHEMA, "messages[0].role: expected a string");
+  assert_load_fails(TKN_PROVIDER_OPENAI, l, strlen(l), TKN_ERR_SCHEMA, "messages[0].role: expected a string");
 }
 
 static void content_of_the_wrong_type_is_named(void **state) {
   (void)state;
   const char *j = "[{\"role\":\"user\",\"content\":\"a\"},{\"role\":\"user\",\"content\":\"b\"},"
                   "{\"role\":\"user\",\"content\":\"c\"},{\"role\":\"user\",\"content\":5}]";
-  assert_load_fails(TKN_FORMAT_OPENAI, j, strlen(j), TKN_ERR_SCHEMA,
+  assert_load_fails(TKN_PROVIDER_OPENAI, j, strlen(j), TKN_ERR_SCHEMA,
                     "messages[3].content: expected a string or an array of parts");
   const char *k = "[{\"role\":\"user\",\"content\":[{\"type\":\"text\",\"text\":3}]}]";
-  assert_load_fails(TKN_FORMAT_OPENAI, k, strlen(k), TKN_ERR_SCHEMA,
+  assert_load_fails(TKN_PROVIDER_OPENAI, k, strlen(k), TKN_ERR_SCHEMA,
                     "messages[0].content[0].text: expected a string");
   const char *l = "[{\"role\":\"user\",\"content\":[\"bare\"]}]";
-  assert_load_fails(TKN_FORMAT_OPENAI, l, strlen(l), TKN_ERR_SCHEMA,
+  assert_load_fails(TKN_PROVIDER_OPENAI, l, strlen(l), TKN_ERR_SCHEMA,
                     "messages[0].content[0]: expected an object with a string \"type\"");
   const char *m = "{\"messages\":[{\"role\":\"user\",\"content\":{}}]}";
-  assert_load_fails(TKN_FORMAT_ANTHROPIC, m, strlen(m), TKN_ERR_SCHEMA,
+  assert_load_fails(TKN_PROVIDER_ANTHROPIC, m, strlen(m), TKN_ERR_SCHEMA,
                     "messages[0].content: expected a string or an array of content blocks");
   const char *n = "[{\"role\":\"user\",\"content\":\"x\",\"name\":1}]";
-  assert_load_fails(TKN_FORMAT_OPENAI, n, strlen(n), TKN_ERR_SCHEMA, "messages[0].name: expected a string");
+  assert_load_fails(TKN_PROVIDER_OPENAI, n, strlen(n), TKN_ERR_SCHEMA, "messages[0].name: expected a string");
 }
 
 static void tool_result_without_id_fails(void **state) {
   (void)state;
   const char *j = "[{\"role\":\"tool\",\"content\":\"x\"}]";
-  assert_load_fails(TKN_FORMAT_OPENAI, j, strlen(j), TKN_ERR_SCHEMA,
+  assert_load_fails(TKN_PROVIDER_OPENAI, j, strlen(j), TKN_ERR_SCHEMA,
                     "messages[0]: a tool message needs a \"tool_call_id\"");
   const char *k = "[{\"role\":\"user\",\"content\":[{\"type\":\"tool_result\",\"content\":\"x\"}]}]";
-  assert_load_fails(TKN_FORMAT_ANTHROPIC, k, strlen(k), TKN_ERR_SCHEMA,
+  assert_load_fails(TKN_PROVIDER_ANTHROPIC, k, strlen(k), TKN_ERR_SCHEMA,
                     "messages[0].content[0]: a tool_result needs a \"tool_use_id\"");
 }
 
 static void tool_call_shapes_are_checked(void **state) {
   (void)state;
   const char *a = "[{\"role\":\"assistant\",\"tool_calls\":{}}]";
-  assert_load_fails(TKN_FORMAT_OPENAI, a, strlen(a), TKN_ERR_SCHEMA,
+  assert_load_fails(TKN_PROVIDER_OPENAI, a, strlen(a), TKN_ERR_SCHEMA,
                     "messages[0].tool_calls: expected an array");
   const char *u = "[{\"role\":\"user\",\"content\":\"x\",\"tool_calls\":[{\"id\":\"x\"}]}]";
-  assert_load_fails(TKN_FORMAT_OPENAI, u, strlen(u), TKN_ERR_SCHEMA,
+  assert_load_fails(TKN_PROVIDER_OPENAI, u, strlen(u), TKN_ERR_SCHEMA,
                     "messages[0].tool_calls: only assistant messages make tool calls");
   const char *b = "[{\"role\":\"assistant\",\"tool_calls\":[{\"id\":\"x\",\"function\":3}]}]";
-  assert_load_fails(TKN_FORMAT_OPENAI, b, strlen(b), TKN_ERR_SCHEMA,
+  assert_load_fails(TKN_PROVIDER_OPENAI, b, strlen(b), TKN_ERR_SCHEMA,
                     "messages[0].tool_calls[0].function: expected an object");
   const char *c = "[{\"role\":\"assistant\",\"tool_calls\":[{\"id\":\"x\",\"type\":\"custom\","
                   "\"function\":{\"name\":\"f\",\"arguments\":\"{}\"}}]}]";
-  assert_load_fails(TKN_FORMAT_OPENAI, c, strlen(c), TKN_ERR_UNSUPPORTED,
+  assert_load_fails(TKN_PROVIDER_OPENAI, c, strlen(c), TKN_ERR_UNSUPPORTED,
                     "messages[0].tool_calls[0].type");
   const char *d = "[{\"role\":\"assistant\",\"tool_calls\":[{\"function\":{\"name\":\"f\","
                   "\"arguments\":\"{}\"}}]}]";
-  assert_load_fails(TKN_FORMAT_OPENAI, d, strlen(d), TKN_ERR_SCHEMA,
+  assert_load_fails(TKN_PROVIDER_OPENAI, d, strlen(d), TKN_ERR_SCHEMA,
                     "messages[0].tool_calls[0]: missing \"id\"");
   const char *e = "[{\"role\":\"user\",\"content\":[{\"type\":\"tool_use\",\"id\":\"x\","
                   "\"name\":\"f\",\"input\":{}}]}]";
-  assert_load_fails(TKN_FORMAT_ANTHROPIC, e, strlen(e), TKN_ERR_SCHEMA,
+  assert_load_fails(TKN_PROVIDER_ANTHROPIC, e, strlen(e), TKN_ERR_SCHEMA,
                     "a tool_use block belongs in an assistant message");
   const char *f = "[{\"role\":\"assistant\",\"content\":[{\"type\":\"tool_use\",\"id\":\"x\","
                   "\"name\":\"f\",\"input\":[]}]}]";
-  assert_load_fails(TKN_FORMAT_ANTHROPIC, f, strlen(f), TKN_ERR_SCHEMA,
+  assert_load_fails(TKN_PROVIDER_ANTHROPIC, f, strlen(f), TKN_ERR_SCHEMA,
                     "messages[0].content[0].input: expected an object");
   const char *g = "[{\"role\":\"assistant\",\"content\":[{\"type\":\"tool_result\","
                   "\"tool_use_id\":\"x\"}]}]";
-  assert_load_fails(TKN_FORMAT_ANTHROPIC, g, strlen(g), TKN_ERR_SCHEMA,
+  assert_load_fails(TKN_PROVIDER_ANTHROPIC, g, strlen(g), TKN_ERR_SCHEMA,
                     "a tool_result block belongs in a user message");
   const char *h = "[{\"role\":\"user\",\"content\":[{\"type\":\"tool_result\","
                   "\"tool_use_id\":\"x\",\"is_error\":1}]}]";
-  assert_load_fails(TKN_FORMAT_ANTHROPIC, h, strlen(h), TKN_ERR_SCHEMA,
+  assert_load_fails(TKN_PROVIDER_ANTHROPIC, h, strlen(h), TKN_ERR_SCHEMA,
                     "messages[0].content[0].is_error: expected true or false");
 }
 
 static void anthropic_roles_are_checked(void **state) {
   (void)state;
   const char *a = "{\"messages\":[{\"role\":\"system\",\"content\":\"x\"}]}";
-  assert_load_fails(TKN_FORMAT_ANTHROPIC, a, strlen(a), TKN_ERR_SCHEMA,
+  assert_load_fails(TKN_PROVIDER_ANTHROPIC, a, strlen(a), TKN_ERR_SCHEMA,
                     "messages[0].role: \"system\" is not a message role in Anthropic Messages");
   const char *b = "{\"messages\":[{\"role\":\"robot\",\"content\":\"x\"}]}";
-  assert_load_fails(TKN_FORMAT_ANTHROPIC, b, strlen(b), TKN_ERR_SCHEMA,
+  assert_load_fails(TKN_PROVIDER_ANTHROPIC, b, strlen(b), TKN_ERR_SCHEMA,
                     "messages[0].role: unknown role \"robot\"");
   const char *c = "{\"system\":[{\"type\":\"image\"}],\"messages\":[]}";
-  assert_load_fails(TKN_FORMAT_ANTHROPIC, c, strlen(c), TKN_ERR_SCHEMA,
+  assert_load_fails(TKN_PROVIDER_ANTHROPIC, c, strlen(c), TKN_ERR_SCHEMA,
                     "system[0]: expected a text block");
   const char *d = "{\"system\":5,\"messages\":[]}";
-  assert_load_fails(TKN_FORMAT_ANTHROPIC, d, strlen(d), TKN_ERR_SCHEMA,
+  assert_load_fails(TKN_PROVIDER_ANTHROPIC, d, strlen(d), TKN_ERR_SCHEMA,
                     "system: expected a string or an array of text blocks");
 }
 
 static void top_level_shape_is_checked(void **state) {
   (void)state;
-  assert_load_fails(TKN_FORMAT_OPENAI, "{\"model\":\"x\"}", 13, TKN_ERR_SCHEMA,
+  assert_load_fails(TKN_PROVIDER_OPENAI, "{\"model\":\"x\"}", 13, TKN_ERR_SCHEMA,
                     "an object without \"messages\"");
-  assert_load_fails(TKN_FORMAT_OPENAI, "{\"messages\":{}}", 15, TKN_ERR_SCHEMA,
+  assert_load_fails(TKN_PROVIDER_OPENAI, "{\"messages\":{}}", 15, TKN_ERR_SCHEMA,
                     "messages: expected an array of messages");
-  assert_load_fails(TKN_FORMAT_OPENAI, "\"x\"", 3, TKN_ERR_SCHEMA,
+  assert_load_fails(TKN_PROVIDER_OPENAI, "\"x\"", 3, TKN_ERR_SCHEMA,
                     "conversation: expected an array of messages");
-  assert_load_fails(TKN_FORMAT_OPENAI, "[3]", 3, TKN_ERR_SCHEMA,
+  assert_load_fails(TKN_PROVIDER_OPENAI, "[3]", 3, TKN_ERR_SCHEMA,
                     "messages[0]: expected a message object");
-  assert_load_fails(TKN_FORMAT_OPENAI, "", 0, TKN_ERR_PARSE, "empty input");
-  assert_load_fails(7, "[]", 2, TKN_ERR_INVALID, "unknown format 7");
+  assert_load_fails(TKN_PROVIDER_OPENAI, "", 0, TKN_ERR_PARSE, "empty input");
+  assert_load_fails(7, "[]", 2, TKN_ERR_INVALID, "provider 7: not a TKN_PROVIDER_* value");
+  assert_load_fails(TKN_PROVIDER_GEMINI, "[]", 2, TKN_ERR_UNSUPPORTED, "Gemini is not supported");
+  assert_load_fails(TKN_USAGE_ANTHROPIC, "[]", 2, TKN_ERR_INVALID, "not a TKN_PROVIDER_* value");
 }
 
 static void limits_fail_cleanly(void **state) {
@@ -600,7 +602,7 @@ static void limits_fail_cleanly(void **state) {
   memset(buf, ' ', big);
   buf[0] = '[';
   buf[big - 1] = ']';
-  assert_load_fails(TKN_FORMAT_OPENAI, buf, big, TKN_ERR_LIMIT, "exceeds the limit");
+  assert_load_fails(TKN_PROVIDER_OPENAI, buf, big, TKN_ERR_LIMIT, "exceeds the limit");
   free(buf);
   /* depth */
   char deep[2 * (TKN_CONV_MAX_DEPTH + 10) + 64];
@@ -609,7 +611,7 @@ static void limits_fail_cleanly(void **state) {
   for (int k = 0; k < TKN_CONV_MAX_DEPTH; k++) deep[at++] = ']';
   deep[at++] = '}';
   deep[at++] = ']';
-  assert_load_fails(TKN_FORMAT_OPENAI, deep, at, TKN_ERR_LIMIT, "nesting deeper than");
+  assert_load_fails(TKN_PROVIDER_OPENAI, deep, at, TKN_ERR_LIMIT, "nesting deeper than");
   /* message count: checked before any message is read */
   size_t n = (size_t)TKN_CONV_MAX_MESSAGES + 1;
   char *many = malloc(2 * n + 2);
@@ -620,7 +622,7 @@ static void limits_fail_cleanly(void **state) {
     many[2 + 2 * k] = ',';
   }
   many[2 * n] = ']';
-  assert_load_fails(TKN_FORMAT_OPENAI, many, 2 * n + 1, TKN_ERR_LIMIT, "exceeds the limit of");
+  assert_load_fails(TKN_PROVIDER_OPENAI, many, 2 * n + 1, TKN_ERR_LIMIT, "exceeds the limit of");
   free(many);
 }
 
@@ -628,18 +630,18 @@ static void numbers_beyond_a_double_round_trip_and_huge_exponents_fail_cleanly(v
   (void)state;
   const char *big = "[{\"role\":\"assistant\",\"content\":[{\"type\":\"tool_use\",\"id\":\"x\","
                     "\"name\":\"f\",\"input\":{\"n\":1e999}}]}]";
-  tkn_conv *k = load(TKN_FORMAT_ANTHROPIC, big);
-  char *kept = write_json(k, TKN_FORMAT_ANTHROPIC);
+  tkn_conv *k = load(TKN_PROVIDER_ANTHROPIC, big);
+  char *kept = write_json(k, TKN_PROVIDER_ANTHROPIC);
   assert_non_null(strstr(kept, "{\"n\":1e+999}"));
   tkn_free(kept);
   tkn_conv_free(k);
   const char *a = "[{\"role\":\"assistant\",\"content\":[{\"type\":\"tool_use\",\"id\":\"x\","
                   "\"name\":\"f\",\"input\":{\"n\":1e9999999999999}}]}]";
-  assert_load_fails(TKN_FORMAT_ANTHROPIC, a, strlen(a), TKN_ERR_UNSUPPORTED,
+  assert_load_fails(TKN_PROVIDER_ANTHROPIC, a, strlen(a), TKN_ERR_UNSUPPORTED,
                     "messages[0].content[0].input: a number whose exponent has more than 12 digits");
-  tkn_conv *c = load(TKN_FORMAT_OPENAI, "{\"seed\":-1e99999999999999,\"messages\":[]}");
+  tkn_conv *c = load(TKN_PROVIDER_OPENAI, "{\"seed\":-1e99999999999999,\"messages\":[]}");
   char *out = (char *)1;
-  assert_int_equal(tkn_conv_to_json(c, TKN_FORMAT_OPENAI, &out, NULL), TKN_ERR_UNSUPPORTED);
+  assert_int_equal(tkn_conv_to_json(c, TKN_PROVIDER_OPENAI, &out, NULL), TKN_ERR_UNSUPPORTED);
   assert_null(out);
   assert_non_null(strstr(tkn_conv_errmsg(c), "more than 12 digits"));
   tkn_conv_free(c);
@@ -654,13 +656,13 @@ static void round_trip_keeps_big_integers_and_nul_escapes(void **state) {
       "{\"role\":\"assistant\",\"content\":null,\"tool_calls\":[{\"id\":\"c1\",\"type\":\"function\","
       "\"function\":{\"name\":\"f\",\"arguments\":\"{\\\"id\\\":1234567890123456789,"
       "\\\"k\\\\u0000x\\\":0.1000000000000000000001}\"}}]}]}";
-  tkn_conv *c = load(TKN_FORMAT_OPENAI, in);
+  tkn_conv *c = load(TKN_PROVIDER_OPENAI, in);
   const char *t;
   size_t n;
   assert_int_equal(tkn_conv_text(c, 0, &t, &n), TKN_OK);
   assert_int_equal(n, 7);
   assert_memory_equal(t, "abc\0def", 7);
-  char *out = write_json(c, TKN_FORMAT_OPENAI);
+  char *out = write_json(c, TKN_PROVIDER_OPENAI);
   assert_non_null(strstr(out, "\"seed\":1234567890123456789"));
   assert_non_null(strstr(out, "\"abc\\u0000def\""));
   assert_non_null(strstr(out, "1234567890123456789"));
@@ -673,18 +675,18 @@ static void round_trip_keeps_big_integers_and_nul_escapes(void **state) {
 
 static void failed_load_leaves_the_conversation_unchanged(void **state) {
   (void)state;
-  tkn_conv *c = load(TKN_FORMAT_OPENAI, OPENAI_FULL);
-  char *before = write_json(c, TKN_FORMAT_OPENAI);
+  tkn_conv *c = load(TKN_PROVIDER_OPENAI, OPENAI_FULL);
+  char *before = write_json(c, TKN_PROVIDER_OPENAI);
   const char *bad[] = {"[{\"role\":\"user\",\"content\":\"ok\"},{\"role\":\"user\",\"content\":1}]",
                        "[oops", "{\"system\":[{\"type\":\"x\"}],\"messages\":[]}"};
   for (size_t k = 0; k < 3; k++) {
-    assert_int_not_equal(tkn_conv_load(c, TKN_FORMAT_AUTO, bad[k], strlen(bad[k])), TKN_OK);
+    assert_int_not_equal(tkn_conv_load(c, TKN_PROVIDER_AUTO, bad[k], strlen(bad[k])), TKN_OK);
     assert_string_not_equal(tkn_conv_errmsg(c), "");
-    char *after = write_json(c, TKN_FORMAT_OPENAI);
+    char *after = write_json(c, TKN_PROVIDER_OPENAI);
     assert_string_equal(before, after);
     tkn_free(after);
   }
-  assert_int_equal(tkn_conv_source_format(c), TKN_FORMAT_OPENAI);
+  assert_int_equal(tkn_conv_source_format(c), TKN_PROVIDER_OPENAI);
   tkn_free(before);
   tkn_conv_free(c);
 }
@@ -693,27 +695,27 @@ static void from_json_reports_into_errbuf(void **state) {
   (void)state;
   tkn_conv *c = (tkn_conv *)1;
   char err[16];
-  assert_int_equal(tkn_conv_from_json(&c, TKN_FORMAT_OPENAI, "[1", 2, err, sizeof err),
+  assert_int_equal(tkn_conv_from_json(&c, TKN_PROVIDER_OPENAI, "[1", 2, err, sizeof err),
                    TKN_ERR_PARSE);
   assert_null(c);
   assert_int_equal(strlen(err), sizeof err - 1); /* truncated */
-  assert_int_equal(tkn_conv_from_json(&c, TKN_FORMAT_OPENAI, "[1", 2, NULL, 0), TKN_ERR_PARSE);
-  assert_int_equal(tkn_conv_from_json(NULL, TKN_FORMAT_OPENAI, "[]", 2, err, sizeof err),
+  assert_int_equal(tkn_conv_from_json(&c, TKN_PROVIDER_OPENAI, "[1", 2, NULL, 0), TKN_ERR_PARSE);
+  assert_int_equal(tkn_conv_from_json(NULL, TKN_PROVIDER_OPENAI, "[]", 2, err, sizeof err),
                    TKN_ERR_INVALID);
-  assert_int_equal(tkn_conv_load(NULL, TKN_FORMAT_OPENAI, "[]", 2), TKN_ERR_INVALID);
+  assert_int_equal(tkn_conv_load(NULL, TKN_PROVIDER_OPENAI, "[]", 2), TKN_ERR_INVALID);
   tkn_conv *d;
   assert_int_equal(tkn_conv_new(&d), TKN_OK);
-  assert_int_equal(tkn_conv_load(d, TKN_FORMAT_OPENAI, NULL, 2), TKN_ERR_INVALID);
+  assert_int_equal(tkn_conv_load(d, TKN_PROVIDER_OPENAI, NULL, 2), TKN_ERR_INVALID);
   tkn_conv_free(d);
 }
 
 static void to_json_checks_its_arguments(void **state) {
   (void)state;
-  tkn_conv *c = load(TKN_FORMAT_OPENAI, "[]");
+  tkn_conv *c = load(TKN_PROVIDER_OPENAI, "[]");
   char *out;
-  assert_int_equal(tkn_conv_to_json(c, TKN_FORMAT_AUTO, &out, NULL), TKN_ERR_INVALID);
-  assert_int_equal(tkn_conv_to_json(c, TKN_FORMAT_OPENAI, NULL, NULL), TKN_ERR_INVALID);
-  assert_int_equal(tkn_conv_to_json(NULL, TKN_FORMAT_OPENAI, &out, NULL), TKN_ERR_INVALID);
+  assert_int_equal(tkn_conv_to_json(c, TKN_PROVIDER_AUTO, &out, NULL), TKN_ERR_INVALID);
+  assert_int_equal(tkn_conv_to_json(c, TKN_PROVIDER_OPENAI, NULL, NULL), TKN_ERR_INVALID);
+  assert_int_equal(tkn_conv_to_json(NULL, TKN_PROVIDER_OPENAI, &out, NULL), TKN_ERR_INVALID);
   tkn_conv_free(c);
 }
 
@@ -721,30 +723,30 @@ static void to_json_checks_its_arguments(void **state) {
 
 static void message_to_json_writes_one_message(void **state) {
   (void)state;
-  tkn_conv *c = load(TKN_FORMAT_OPENAI, OPENAI_FULL);
+  tkn_conv *c = load(TKN_PROVIDER_OPENAI, OPENAI_FULL);
   char *out;
   size_t len;
-  assert_int_equal(tkn_conv_message_to_json(c, 4, TKN_FORMAT_OPENAI, &out, &len), TKN_OK);
+  assert_int_equal(tkn_conv_message_to_json(c, 4, TKN_PROVIDER_OPENAI, &out, &len), TKN_OK);
   assert_string_equal(out, "{\"role\":\"tool\",\"content\":\"shipped\",\"tool_call_id\":\"call_1\"}");
   assert_int_equal(len, strlen(out));
   tkn_free(out);
-  assert_int_equal(tkn_conv_message_to_json(c, 4, TKN_FORMAT_ANTHROPIC, &out, &len), TKN_OK);
+  assert_int_equal(tkn_conv_message_to_json(c, 4, TKN_PROVIDER_ANTHROPIC, &out, &len), TKN_OK);
   assert_string_equal(out, "{\"role\":\"user\",\"content\":[{\"type\":\"tool_result\","
                            "\"tool_use_id\":\"call_1\",\"content\":\"shipped\"}]}");
   tkn_free(out);
-  assert_int_equal(tkn_conv_message_to_json(c, 0, TKN_FORMAT_ANTHROPIC, &out, &len),
+  assert_int_equal(tkn_conv_message_to_json(c, 0, TKN_PROVIDER_ANTHROPIC, &out, &len),
                    TKN_ERR_UNSUPPORTED);
   assert_null(out);
   assert_non_null(strstr(tkn_conv_errmsg(c), "top-level \"system\""));
-  assert_int_equal(tkn_conv_message_to_json(c, 99, TKN_FORMAT_OPENAI, &out, &len), TKN_ERR_INVALID);
-  assert_int_equal(tkn_conv_message_to_json(c, 0, TKN_FORMAT_AUTO, &out, &len), TKN_ERR_INVALID);
-  assert_int_equal(tkn_conv_message_to_json(c, 0, TKN_FORMAT_OPENAI, NULL, &len), TKN_ERR_INVALID);
+  assert_int_equal(tkn_conv_message_to_json(c, 99, TKN_PROVIDER_OPENAI, &out, &len), TKN_ERR_INVALID);
+  assert_int_equal(tkn_conv_message_to_json(c, 0, TKN_PROVIDER_AUTO, &out, &len), TKN_ERR_INVALID);
+  assert_int_equal(tkn_conv_message_to_json(c, 0, TKN_PROVIDER_OPENAI, NULL, &len), TKN_ERR_INVALID);
   tkn_conv_free(c);
 }
 
 static void tool_calls_and_results_are_found_by_id(void **state) {
   (void)state;
-  tkn_conv *c = load(TKN_FORMAT_OPENAI, OPENAI_FULL);
+  tkn_conv *c = load(TKN_PROVIDER_OPENAI, OPENAI_FULL);
   size_t at = 99;
   assert_int_equal(tkn_conv_find_tool_call(c, "call_2", 6, &at), TKN_OK);
   assert_int_equal(at, 3);
@@ -785,7 +787,7 @@ static void lookups_follow_every_change(void **state) {
   assert_int_equal(at, 0);
   /* inserting in front, the first holder of an id wins */
   const char *dup = "{\"role\":\"tool\",\"tool_call_id\":\"call_1500\",\"content\":\"x\"}";
-  assert_int_equal(tkn_conv_insert_json(c, 0, TKN_FORMAT_OPENAI, dup, strlen(dup)), TKN_OK);
+  assert_int_equal(tkn_conv_insert_json(c, 0, TKN_PROVIDER_OPENAI, dup, strlen(dup)), TKN_OK);
   assert_int_equal(tkn_conv_find_tool_result(c, "call_1500", 9, &at), TKN_OK);
   assert_int_equal(at, 0);
   /* changing an id */
@@ -810,10 +812,10 @@ static void lookups_follow_every_change(void **state) {
   assert_int_equal(tkn_conv_find_tool_result(c, "call_1999", 9, &at), TKN_OK);
   assert_int_equal(at, 1);
   const char *plain = "{\"role\":\"user\",\"content\":\"p\"}";
-  assert_int_equal(tkn_conv_replace_json(c, 0, TKN_FORMAT_OPENAI, plain, strlen(plain)), TKN_OK);
+  assert_int_equal(tkn_conv_replace_json(c, 0, TKN_PROVIDER_OPENAI, plain, strlen(plain)), TKN_OK);
   assert_int_equal(tkn_conv_find_tool_call(c, "extra", 5, &at), TKN_ERR_NOT_FOUND);
   /* loading and clearing */
-  assert_int_equal(tkn_conv_load(c, TKN_FORMAT_OPENAI, OPENAI_FULL, strlen(OPENAI_FULL)), TKN_OK);
+  assert_int_equal(tkn_conv_load(c, TKN_PROVIDER_OPENAI, OPENAI_FULL, strlen(OPENAI_FULL)), TKN_OK);
   assert_int_equal(tkn_conv_find_tool_result(c, "call_1999", 9, &at), TKN_ERR_NOT_FOUND);
   assert_int_equal(tkn_conv_find_tool_result(c, "call_2", 6, &at), TKN_OK);
   assert_int_equal(at, 5);
@@ -835,11 +837,11 @@ static void append_and_insert_text_place_messages(void **state) {
   assert_text(c, 0, "a");
   assert_text(c, 1, "b");
   assert_text(c, 2, "c");
-  char *out = write_json(c, TKN_FORMAT_OPENAI);
+  char *out = write_json(c, TKN_PROVIDER_OPENAI);
   assert_string_equal(out, "[{\"role\":\"system\",\"content\":\"a\"},{\"role\":\"user\","
                            "\"content\":\"b\"},{\"role\":\"assistant\",\"content\":\"c\"}]");
   tkn_free(out);
-  out = write_json(c, TKN_FORMAT_ANTHROPIC);
+  out = write_json(c, TKN_PROVIDER_ANTHROPIC);
   assert_string_equal(out, "{\"system\":\"a\",\"messages\":[{\"role\":\"user\",\"content\":\"b\"},"
                            "{\"role\":\"assistant\",\"content\":\"c\"}]}");
   tkn_free(out);
@@ -865,20 +867,20 @@ static void adding_text_checks_its_input(void **state) {
 
 static void insert_json_splits_anthropic_tool_results(void **state) {
   (void)state;
-  tkn_conv *c = load(TKN_FORMAT_OPENAI, "[{\"role\":\"user\",\"content\":\"a\"}]");
+  tkn_conv *c = load(TKN_PROVIDER_OPENAI, "[{\"role\":\"user\",\"content\":\"a\"}]");
   const char *m = "{\"role\":\"user\",\"content\":[{\"type\":\"tool_result\",\"tool_use_id\":"
                   "\"t1\",\"content\":\"r1\"},{\"type\":\"tool_result\",\"tool_use_id\":\"t2\","
                   "\"content\":\"r2\"}]}";
-  assert_int_equal(tkn_conv_insert_json(c, 0, TKN_FORMAT_ANTHROPIC, m, strlen(m)), TKN_OK);
+  assert_int_equal(tkn_conv_insert_json(c, 0, TKN_PROVIDER_ANTHROPIC, m, strlen(m)), TKN_OK);
   assert_int_equal(tkn_conv_count(c), 3);
   assert_int_equal(tkn_conv_role(c, 0), TKN_ROLE_TOOL);
   assert_int_equal(tkn_conv_role(c, 1), TKN_ROLE_TOOL);
   assert_text(c, 1, "r2");
   assert_text(c, 2, "a");
   const char *o = "{\"role\":\"assistant\",\"content\":\"z\",\"x_extra\":1}";
-  assert_int_equal(tkn_conv_insert_json(c, 3, TKN_FORMAT_AUTO, o, strlen(o)), TKN_OK);
+  assert_int_equal(tkn_conv_insert_json(c, 3, TKN_PROVIDER_AUTO, o, strlen(o)), TKN_OK);
   char *out;
-  assert_int_equal(tkn_conv_message_to_json(c, 3, TKN_FORMAT_OPENAI, &out, NULL), TKN_OK);
+  assert_int_equal(tkn_conv_message_to_json(c, 3, TKN_PROVIDER_OPENAI, &out, NULL), TKN_OK);
   assert_same_json(o, strlen(o), out, strlen(out));
   tkn_free(out);
   tkn_conv_free(c);
@@ -886,13 +888,13 @@ static void insert_json_splits_anthropic_tool_results(void **state) {
 
 static void insert_json_failure_changes_nothing(void **state) {
   (void)state;
-  tkn_conv *c = load(TKN_FORMAT_OPENAI, "[{\"role\":\"user\",\"content\":\"a\"}]");
+  tkn_conv *c = load(TKN_PROVIDER_OPENAI, "[{\"role\":\"user\",\"content\":\"a\"}]");
   const char *bad = "{\"role\":\"tool\",\"content\":\"r\"}";
-  assert_int_equal(tkn_conv_insert_json(c, 0, TKN_FORMAT_OPENAI, bad, strlen(bad)), TKN_ERR_SCHEMA);
+  assert_int_equal(tkn_conv_insert_json(c, 0, TKN_PROVIDER_OPENAI, bad, strlen(bad)), TKN_ERR_SCHEMA);
   assert_non_null(strstr(tkn_conv_errmsg(c), "message: a tool message needs"));
-  assert_int_equal(tkn_conv_insert_json(c, 0, TKN_FORMAT_OPENAI, "[]", 2), TKN_ERR_SCHEMA);
-  assert_int_equal(tkn_conv_insert_json(c, 0, TKN_FORMAT_OPENAI, "{", 1), TKN_ERR_PARSE);
-  assert_int_equal(tkn_conv_insert_json(c, 5, TKN_FORMAT_OPENAI, "{}", 2), TKN_ERR_INVALID);
+  assert_int_equal(tkn_conv_insert_json(c, 0, TKN_PROVIDER_OPENAI, "[]", 2), TKN_ERR_SCHEMA);
+  assert_int_equal(tkn_conv_insert_json(c, 0, TKN_PROVIDER_OPENAI, "{", 1), TKN_ERR_PARSE);
+  assert_int_equal(tkn_conv_insert_json(c, 5, TKN_PROVIDER_OPENAI, "{}", 2), TKN_ERR_INVALID);
   assert_int_equal(tkn_conv_insert_json(c, 0, 9, "{}", 2), TKN_ERR_INVALID);
   assert_int_equal(tkn_conv_count(c), 1);
   assert_text(c, 0, "a");
@@ -901,29 +903,29 @@ static void insert_json_failure_changes_nothing(void **state) {
 
 static void replace_json_swaps_one_message(void **state) {
   (void)state;
-  tkn_conv *c = load(TKN_FORMAT_OPENAI, "[{\"role\":\"user\",\"content\":\"a\"},"
+  tkn_conv *c = load(TKN_PROVIDER_OPENAI, "[{\"role\":\"user\",\"content\":\"a\"},"
                                         "{\"role\":\"user\",\"content\":\"b\"}]");
   const char *m = "{\"role\":\"assistant\",\"content\":\"B\"}";
-  assert_int_equal(tkn_conv_replace_json(c, 1, TKN_FORMAT_OPENAI, m, strlen(m)), TKN_OK);
+  assert_int_equal(tkn_conv_replace_json(c, 1, TKN_PROVIDER_OPENAI, m, strlen(m)), TKN_OK);
   assert_int_equal(tkn_conv_count(c), 2);
   assert_int_equal(tkn_conv_role(c, 1), TKN_ROLE_ASSISTANT);
   assert_text(c, 1, "B");
   const char *two = "{\"role\":\"user\",\"content\":[{\"type\":\"tool_result\",\"tool_use_id\":"
                     "\"t1\"},{\"type\":\"text\",\"text\":\"and\"}]}";
-  assert_int_equal(tkn_conv_replace_json(c, 0, TKN_FORMAT_ANTHROPIC, two, strlen(two)), TKN_OK);
+  assert_int_equal(tkn_conv_replace_json(c, 0, TKN_PROVIDER_ANTHROPIC, two, strlen(two)), TKN_OK);
   assert_int_equal(tkn_conv_count(c), 3);
   assert_int_equal(tkn_conv_role(c, 0), TKN_ROLE_TOOL);
   assert_text(c, 1, "and");
   assert_text(c, 2, "B");
-  assert_int_equal(tkn_conv_replace_json(c, 3, TKN_FORMAT_OPENAI, m, strlen(m)), TKN_ERR_INVALID);
-  assert_int_equal(tkn_conv_replace_json(c, 0, TKN_FORMAT_OPENAI, "{}", 2), TKN_ERR_SCHEMA);
+  assert_int_equal(tkn_conv_replace_json(c, 3, TKN_PROVIDER_OPENAI, m, strlen(m)), TKN_ERR_INVALID);
+  assert_int_equal(tkn_conv_replace_json(c, 0, TKN_PROVIDER_OPENAI, "{}", 2), TKN_ERR_SCHEMA);
   assert_int_equal(tkn_conv_count(c), 3);
   tkn_conv_free(c);
 }
 
 static void set_text_replaces_parts(void **state) {
   (void)state;
-  tkn_conv *c = load(TKN_FORMAT_OPENAI, OPENAI_FULL);
+  tkn_conv *c = load(TKN_PROVIDER_OPENAI, OPENAI_FULL);
   assert_int_equal(tkn_conv_set_text(c, 2, "plain", 5), TKN_OK);
   assert_false(tkn_conv_has_parts(c, 2));
   assert_int_equal(tkn_conv_part_count(c, 2), 0);
@@ -937,13 +939,13 @@ static void set_text_replaces_parts(void **state) {
 
 static void set_name_sets_and_removes(void **state) {
   (void)state;
-  tkn_conv *c = load(TKN_FORMAT_OPENAI, "[{\"role\":\"user\",\"content\":\"a\"}]");
+  tkn_conv *c = load(TKN_PROVIDER_OPENAI, "[{\"role\":\"user\",\"content\":\"a\"}]");
   const char *s;
   size_t n;
   assert_int_equal(tkn_conv_set_name(c, 0, "bob", 3), TKN_OK);
   tkn_conv_name(c, 0, &s, &n);
   assert_string_equal(s, "bob");
-  char *out = write_json(c, TKN_FORMAT_OPENAI);
+  char *out = write_json(c, TKN_PROVIDER_OPENAI);
   assert_string_equal(out, "[{\"role\":\"user\",\"content\":\"a\",\"name\":\"bob\"}]");
   tkn_free(out);
   assert_int_equal(tkn_conv_set_name(c, 0, NULL, 0), TKN_OK);
@@ -957,14 +959,14 @@ static void set_name_sets_and_removes(void **state) {
 
 static void pinned_is_kept_but_never_written(void **state) {
   (void)state;
-  tkn_conv *c = load(TKN_FORMAT_OPENAI, "[{\"role\":\"user\",\"content\":\"a\"}]");
+  tkn_conv *c = load(TKN_PROVIDER_OPENAI, "[{\"role\":\"user\",\"content\":\"a\"}]");
   assert_int_equal(tkn_conv_pinned(c, 0), 0);
   assert_int_equal(tkn_conv_set_pinned(c, 0, 7), TKN_OK);
   assert_int_equal(tkn_conv_pinned(c, 0), 1);
-  char *out = write_json(c, TKN_FORMAT_OPENAI);
+  char *out = write_json(c, TKN_PROVIDER_OPENAI);
   assert_null(strstr(out, "pinned"));
   tkn_free(out);
-  out = write_json(c, TKN_FORMAT_ANTHROPIC);
+  out = write_json(c, TKN_PROVIDER_ANTHROPIC);
   assert_null(strstr(out, "pinned"));
   tkn_free(out);
   assert_int_equal(tkn_conv_set_pinned(c, 0, 0), TKN_OK);
@@ -982,16 +984,16 @@ static void tool_calls_are_built_by_hand(void **state) {
   assert_int_equal(tkn_conv_append_text(c, TKN_ROLE_TOOL, "res", 3), TKN_OK);
   /* a tool message without an id cannot be written */
   char *out;
-  assert_int_equal(tkn_conv_to_json(c, TKN_FORMAT_OPENAI, &out, NULL), TKN_ERR_STATE);
+  assert_int_equal(tkn_conv_to_json(c, TKN_PROVIDER_OPENAI, &out, NULL), TKN_ERR_STATE);
   assert_non_null(strstr(tkn_conv_errmsg(c), "messages[1]: a tool message has no tool-call id"));
   assert_int_equal(tkn_conv_set_tool_call_id(c, 1, "c1", 2), TKN_OK);
-  out = write_json(c, TKN_FORMAT_OPENAI);
+  out = write_json(c, TKN_PROVIDER_OPENAI);
   assert_string_equal(out, "[{\"role\":\"assistant\",\"content\":\"\",\"tool_calls\":[{\"id\":"
                            "\"c1\",\"function\":{\"name\":\"get\",\"arguments\":"
                            "\"{\\\"q\\\":1}\"},\"type\":\"function\"}]},{\"role\":\"tool\","
                            "\"content\":\"res\",\"tool_call_id\":\"c1\"}]");
   tkn_free(out);
-  out = write_json(c, TKN_FORMAT_ANTHROPIC);
+  out = write_json(c, TKN_PROVIDER_ANTHROPIC);
   assert_string_equal(out, "[{\"role\":\"assistant\",\"content\":[{\"type\":\"tool_use\",\"id\":"
                            "\"c1\",\"name\":\"get\",\"input\":{\"q\":1}}]},{\"role\":\"user\","
                            "\"content\":[{\"type\":\"tool_result\",\"tool_use_id\":\"c1\","
@@ -1005,7 +1007,7 @@ static void tool_calls_are_built_by_hand(void **state) {
 
 static void tool_call_changes_check_the_role(void **state) {
   (void)state;
-  tkn_conv *c = load(TKN_FORMAT_OPENAI, "[{\"role\":\"user\",\"content\":\"a\"},"
+  tkn_conv *c = load(TKN_PROVIDER_OPENAI, "[{\"role\":\"user\",\"content\":\"a\"},"
                                         "{\"role\":\"assistant\",\"content\":\"b\"}]");
   assert_int_equal(tkn_conv_add_tool_call(c, 0, "c", 1, "f", 1, "{}", 2), TKN_ERR_STATE);
   assert_non_null(strstr(tkn_conv_errmsg(c), "not an assistant message"));
@@ -1021,7 +1023,7 @@ static void tool_call_changes_check_the_role(void **state) {
 
 static void remove_filter_and_clear(void **state) {
   (void)state;
-  tkn_conv *c = load(TKN_FORMAT_OPENAI, OPENAI_FULL);
+  tkn_conv *c = load(TKN_PROVIDER_OPENAI, OPENAI_FULL);
   assert_int_equal(tkn_conv_remove(c, 0), TKN_OK);
   assert_int_equal(tkn_conv_count(c), 7);
   assert_int_equal(tkn_conv_role(c, 0), TKN_ROLE_DEVELOPER);
@@ -1036,7 +1038,7 @@ static void remove_filter_and_clear(void **state) {
   assert_text(c, 2, "thanks");
   tkn_conv_clear(c);
   assert_int_equal(tkn_conv_count(c), 0);
-  char *out = write_json(c, TKN_FORMAT_OPENAI);
+  char *out = write_json(c, TKN_PROVIDER_OPENAI);
   assert_string_equal(out, "[]");
   tkn_free(out);
   tkn_conv_clear(NULL);
@@ -1046,17 +1048,17 @@ static void remove_filter_and_clear(void **state) {
 
 static void clone_is_deep(void **state) {
   (void)state;
-  tkn_conv *a = load(TKN_FORMAT_ANTHROPIC, ANTHROPIC_FULL), *b = NULL;
+  tkn_conv *a = load(TKN_PROVIDER_ANTHROPIC, ANTHROPIC_FULL), *b = NULL;
   tkn_conv_set_pinned(a, 1, 1);
   assert_int_equal(tkn_conv_clone(&b, a), TKN_OK);
-  char *ja = write_json(a, TKN_FORMAT_ANTHROPIC), *jb = write_json(b, TKN_FORMAT_ANTHROPIC);
+  char *ja = write_json(a, TKN_PROVIDER_ANTHROPIC), *jb = write_json(b, TKN_PROVIDER_ANTHROPIC);
   assert_string_equal(ja, jb);
   assert_int_equal(tkn_conv_pinned(b, 1), 1);
-  assert_int_equal(tkn_conv_source_format(b), TKN_FORMAT_ANTHROPIC);
+  assert_int_equal(tkn_conv_source_format(b), TKN_PROVIDER_ANTHROPIC);
   tkn_conv_set_text(b, 1, "changed", 7);
   tkn_conv_free(b);
   assert_text(a, 1, "Where is my order?");
-  char *again = write_json(a, TKN_FORMAT_ANTHROPIC);
+  char *again = write_json(a, TKN_PROVIDER_ANTHROPIC);
   assert_string_equal(ja, again);
   tkn_free(ja);
   tkn_free(jb);
@@ -1072,9 +1074,9 @@ static void clone_is_deep(void **state) {
  * bytes do not change; whatever fails does so with an error, not a crash. */
 static int check_fixed_point(const char *json, size_t len) {
   tkn_conv *c = NULL;
-  if (tkn_conv_from_json(&c, TKN_FORMAT_AUTO, json, len, NULL, 0)) return 0;
+  if (tkn_conv_from_json(&c, TKN_PROVIDER_AUTO, json, len, NULL, 0)) return 0;
   int fmt = tkn_conv_source_format(c);
-  for (int to = TKN_FORMAT_OPENAI; to <= TKN_FORMAT_ANTHROPIC; to++) {
+  for (int to = TKN_PROVIDER_OPENAI; to <= TKN_PROVIDER_ANTHROPIC; to++) {
     char *once = NULL, *twice = NULL;
     size_t n1, n2;
     if (tkn_conv_to_json(c, to, &once, &n1)) {
@@ -1131,8 +1133,8 @@ static int oom_scenario(const char *json, int format) {
   char *o1 = NULL, *o2 = NULL;
   char err[256];
   int rc = tkn_conv_from_json(&c, format, json, strlen(json), err, sizeof err);
-  if (!rc) rc = tkn_conv_to_json(c, TKN_FORMAT_OPENAI, &o1, NULL);
-  if (!rc) rc = tkn_conv_to_json(c, TKN_FORMAT_ANTHROPIC, &o2, NULL);
+  if (!rc) rc = tkn_conv_to_json(c, TKN_PROVIDER_OPENAI, &o1, NULL);
+  if (!rc) rc = tkn_conv_to_json(c, TKN_PROVIDER_ANTHROPIC, &o2, NULL);
   if (!rc) rc = tkn_conv_clone(&d, c);
   if (!rc) {
     const char *t;
@@ -1142,7 +1144,7 @@ static int oom_scenario(const char *json, int format) {
   if (!rc) {
     const char *m = "{\"role\":\"user\",\"content\":[{\"type\":\"tool_result\",\"tool_use_id\":"
                     "\"z\"},{\"type\":\"text\",\"text\":\"t\"}]}";
-    rc = tkn_conv_insert_json(c, 1, TKN_FORMAT_ANTHROPIC, m, strlen(m));
+    rc = tkn_conv_insert_json(c, 1, TKN_PROVIDER_ANTHROPIC, m, strlen(m));
   }
   if (!rc) rc = tkn_conv_append_text(c, TKN_ROLE_ASSISTANT, "x", 1);
   if (!rc) rc = tkn_conv_add_tool_call(c, tkn_conv_count(c) - 1, "id", 2, "fn", 2, "{}", 2);
@@ -1172,12 +1174,12 @@ static void oom_loop(const char *json, int format) {
 
 static void out_of_memory_openai_fails_cleanly(void **state) {
   (void)state;
-  oom_loop(OPENAI_FULL, TKN_FORMAT_OPENAI);
+  oom_loop(OPENAI_FULL, TKN_PROVIDER_OPENAI);
 }
 
 static void out_of_memory_anthropic_fails_cleanly(void **state) {
   (void)state;
-  oom_loop(ANTHROPIC_FULL, TKN_FORMAT_ANTHROPIC);
+  oom_loop(ANTHROPIC_FULL, TKN_PROVIDER_ANTHROPIC);
 }
 
 int main(void) {

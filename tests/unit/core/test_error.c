@@ -21,7 +21,7 @@ static void malformed_json_records_status_message_and_offset(void **state) {
   tkn_error_clear();
   tkn_conv *conv = NULL;
   const char *json = "[{\"role\": \"user\", \"content\": \"hi\"} x]";
-  int rc = tkn_conv_from_json(&conv, TKN_FORMAT_AUTO, json, strlen(json), NULL, 0);
+  int rc = tkn_conv_from_json(&conv, TKN_PROVIDER_AUTO, json, strlen(json), NULL, 0);
   assert_int_equal(rc, TKN_ERR_PARSE);
   assert_null(conv);
   const tkn_error *e = tkn_error_last();
@@ -35,7 +35,7 @@ static void bad_utf8_records_its_offset(void **state) {
   (void)state;
   tkn_conv *conv = NULL;
   const char *json = "[{\"role\": \"user\", \"content\": \"a\xff\"}]";
-  assert_int_equal(tkn_conv_from_json(&conv, TKN_FORMAT_AUTO, json, strlen(json), NULL, 0),
+  assert_int_equal(tkn_conv_from_json(&conv, TKN_PROVIDER_AUTO, json, strlen(json), NULL, 0),
                    TKN_ERR_UTF8);
   assert_int_equal(tkn_error_last()->status, TKN_ERR_UTF8);
   assert_int_equal(tkn_error_last()->offset, 31);
@@ -44,9 +44,9 @@ static void bad_utf8_records_its_offset(void **state) {
 static void success_does_not_clear_and_clear_does(void **state) {
   (void)state;
   tkn_conv *conv = NULL;
-  assert_int_equal(tkn_conv_from_json(&conv, TKN_FORMAT_AUTO, "{", 1, NULL, 0), TKN_ERR_PARSE);
+  assert_int_equal(tkn_conv_from_json(&conv, TKN_PROVIDER_AUTO, "{", 1, NULL, 0), TKN_ERR_PARSE);
   const char *ok = "[{\"role\": \"user\", \"content\": \"hi\"}]";
-  assert_int_equal(tkn_conv_from_json(&conv, TKN_FORMAT_AUTO, ok, strlen(ok), NULL, 0), TKN_OK);
+  assert_int_equal(tkn_conv_from_json(&conv, TKN_PROVIDER_AUTO, ok, strlen(ok), NULL, 0), TKN_OK);
   tkn_conv_free(conv);
   assert_int_equal(tkn_error_last()->status, TKN_ERR_PARSE);
   tkn_error_clear();

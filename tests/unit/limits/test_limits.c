@@ -54,12 +54,12 @@ static void conversation_refuses_100mb_and_deep_nesting(void **state) {
   tt_alloc_install(0);
   char err[512];
   tkn_conv *c = NULL;
-  assert_int_equal(tkn_conv_from_json(&c, TKN_FORMAT_AUTO, big, BIG, err, sizeof err),
+  assert_int_equal(tkn_conv_from_json(&c, TKN_PROVIDER_AUTO, big, BIG, err, sizeof err),
                    TKN_ERR_LIMIT);
   one_line(err);
   size_t len;
   char *d = deep_in("[{\"role\":\"user\",\"content\":\"x\",\"extra\":", "}]", &len);
-  assert_int_equal(tkn_conv_from_json(&c, TKN_FORMAT_OPENAI, d, len, err, sizeof err),
+  assert_int_equal(tkn_conv_from_json(&c, TKN_PROVIDER_OPENAI, d, len, err, sizeof err),
                    TKN_ERR_LIMIT);
   one_line(err);
   assert_null(c);

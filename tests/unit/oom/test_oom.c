@@ -84,15 +84,15 @@ static void conv_teardown(void *p) {
 }
 static int conv_load_op(void *p) {
   conv_ctx *c = p;
-  return tkn_conv_load(c->conv, TKN_FORMAT_AUTO, S(conv_json));
+  return tkn_conv_load(c->conv, TKN_PROVIDER_AUTO, S(conv_json));
 }
 static void conv_load_verify(void *p) {
   conv_ctx *c = p;
   size_t n = tkn_conv_count(c->conv);
   assert_true(n == 1 || n == 4); /* the old conversation, or the new one: nothing between */
-  if (n == 1) assert_int_equal(tkn_conv_load(c->conv, TKN_FORMAT_AUTO, S(conv_json)), TKN_OK);
+  if (n == 1) assert_int_equal(tkn_conv_load(c->conv, TKN_PROVIDER_AUTO, S(conv_json)), TKN_OK);
   char *out = NULL;
-  assert_int_equal(tkn_conv_to_json(c->conv, TKN_FORMAT_ANTHROPIC, &out, NULL), TKN_OK);
+  assert_int_equal(tkn_conv_to_json(c->conv, TKN_PROVIDER_ANTHROPIC, &out, NULL), TKN_OK);
   tkn_free(out);
 }
 static void conversation_load_keeps_the_old_messages_on_failure(void **state) {
@@ -104,7 +104,7 @@ static void conversation_load_keeps_the_old_messages_on_failure(void **state) {
 static int64_t conv_expected_tokens;
 static void *conv_loaded_setup(void) {
   conv_ctx *c = conv_setup();
-  assert_int_equal(tkn_conv_load(c->conv, TKN_FORMAT_AUTO, S(conv_json)), TKN_OK);
+  assert_int_equal(tkn_conv_load(c->conv, TKN_PROVIDER_AUTO, S(conv_json)), TKN_OK);
   return c;
 }
 static int conv_count_op(void *p) {
@@ -215,7 +215,7 @@ static int router_op(void *p) {
   if (rc == TKN_OK) assert_non_null(strstr(out, "\"failed\""));
   tkn_free(out);
   if (rc) return rc;
-  return tkn_router_report_failure(c->router, S("s1"), TKN_ROUTER_FAIL_SERVER, NULL);
+  return tkn_router_report_failure(c->router, S("s1"), TKN_LLM_FAIL_SERVER, NULL);
 }
 static void router_verify(void *p) {
   router_ctx *c = p;
@@ -394,7 +394,7 @@ static void *prompt_setup(void) {
   prompt_ctx *c = calloc(1, sizeof *c);
   assert_int_equal(tkn_prompt_builder_new(&c->b, NULL), TKN_OK);
   assert_int_equal(tkn_tokenizer_new_estimator(&c->tok), TKN_OK);
-  assert_int_equal(tkn_conv_from_json(&c->conv, TKN_FORMAT_AUTO, S(conv_json), NULL, 0), TKN_OK);
+  assert_int_equal(tkn_conv_from_json(&c->conv, TKN_PROVIDER_AUTO, S(conv_json), NULL, 0), TKN_OK);
   tkn_cacheplan_options po = TKN_CACHEPLAN_OPTIONS_INIT;
   po.provider = TKN_PROVIDER_ANTHROPIC;
   po.price_input = 3000000;
@@ -423,7 +423,7 @@ static int prompt_op(void *p) {
   tkn_prompt *pr = NULL;
   if ((rc = tkn_prompt_assemble(&pr, c->b, c->tok))) return rc;
   tkn_render_options ro = TKN_RENDER_OPTIONS_INIT;
-  ro.format = TKN_FORMAT_ANTHROPIC;
+  ro.provider = TKN_PROVIDER_ANTHROPIC;
   ro.model = "claude-sonnet-4-5";
   ro.model_len = strlen(ro.model);
   ro.max_tokens = 100;
@@ -475,7 +475,7 @@ static void *prune_setup(void) {
   prune_ctx *c = calloc(1, sizeof *c);
   assert_int_equal(tkn_tokenizer_new_estimator(&c->tok), TKN_OK);
   assert_int_equal(tkn_prune_new(&c->pr, c->tok), TKN_OK);
-  assert_int_equal(tkn_conv_from_json(&c->conv, TKN_FORMAT_AUTO, S(conv_json), NULL, 0), TKN_OK);
+  assert_int_equal(tkn_conv_from_json(&c->conv, TKN_PROVIDER_AUTO, S(conv_json), NULL, 0), TKN_OK);
   for (int i = 0; i < 6; i++)
     assert_int_equal(tkn_conv_append_text(c->conv, i % 2 ? TKN_ROLE_ASSISTANT : TKN_ROLE_USER,
                                           S("Some words that take a few tokens each turn.")),
@@ -527,7 +527,7 @@ static void tool_call_lookups_never_fail_for_want_of_memory(void **state) {
   for (long n = 1; n <= 4; n++) {
     tt_alloc_install(0);
     tkn_conv *c = NULL;
-    assert_int_equal(tkn_conv_from_json(&c, TKN_FORMAT_AUTO, S(conv_json), NULL, 0), TKN_OK);
+    assert_int_equal(tkn_conv_from_json(&c, TKN_PROVIDER_AUTO, S(conv_json), NULL, 0), TKN_OK);
     tt_alloc.failed = 0;
     tt_alloc.fail_at = tt_alloc.count + n; /* the index cannot be built: they scan */
     size_t at = 99;

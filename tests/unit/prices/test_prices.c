@@ -937,6 +937,23 @@ static void gemini_thoughts_are_output_and_tools_are_input(void **state) {
   assert_true(u.flags & TKN_USAGE_CACHE_REPORTED);
 }
 
+/* issue 15: TKN_FORMAT_ANTHROPIC (2) was TKN_USAGE_OPENAI_RESPONSES, so an
+ * Anthropic usage object read as input 100 / cache_read 0 with TKN_OK. */
+static void usage_parse_refuses_a_provider_constant(void **state) {
+  (void)state;
+  const char *json = "{\"input_tokens\":100,\"cache_read_input_tokens\":900,"
+                     "\"cache_creation_input_tokens\":0,\"output_tokens\":20}";
+  for (int32_t p = TKN_PROVIDER_OPENAI; p <= TKN_PROVIDER_GEMINI; p++) {
+    tkn_usage u = TKN_USAGE_INIT;
+    assert_int_equal(tkn_usage_parse(&u, (uint32_t)p, json, strlen(json), NULL, 0),
+                     TKN_ERR_INVALID);
+    assert_true(u.input_tokens == 0);
+  }
+  tkn_usage u = TKN_USAGE_INIT;
+  assert_int_equal(tkn_usage_parse(&u, TKN_USAGE_ANTHROPIC, json, strlen(json), NULL, 0), TKN_OK);
+  assert_true(u.input_tokens == 1000 && u.cache_read_tokens == 900);
+}
+
 static void usage_parse_keeps_the_batch_flag(void **state) {
   (void)state;
   tkn_usage u = TKN_USAGE_INIT;
@@ -1136,6 +1153,7 @@ int main(void) {
       cmocka_unit_test(gemini_thoughts_are_output_and_tools_are_input),
       cmocka_unit_test(usage_parse_keeps_the_batch_flag),
       cmocka_unit_test(usage_parse_errors_leave_the_record_alone),
+      cmocka_unit_test(usage_parse_refuses_a_provider_constant),
       cmocka_unit_test(one_table_is_shared_by_threads_without_locks),
       cmocka_unit_test(price_load_survives_every_allocation_failure),
   };

@@ -29,8 +29,8 @@ static void check(int rc, const char *what, tkn_prompt_builder *b) {
 
 static char *render(const tkn_prompt *p, uint32_t format, int64_t min_cache, const char *key) {
   tkn_render_options o = TKN_RENDER_OPTIONS_INIT;
-  o.format = format;
-  o.model = format == TKN_FORMAT_ANTHROPIC ? "claude-sonnet-4-5" : "gpt-4o";
+  o.provider = format;
+  o.model = format == TKN_PROVIDER_ANTHROPIC ? "claude-sonnet-4-5" : "gpt-4o";
   o.model_len = strlen(o.model);
   o.max_tokens = 1024;
   o.min_cache_tokens = min_cache;
@@ -150,7 +150,7 @@ int main(int argc, char **argv) {
   check(tkn_tokenizer_new_callback(&tok, &cb, NULL), "tokenizer", NULL);
   tkn_conv *conv = NULL;
   char err[256];
-  if (tkn_conv_from_json(&conv, TKN_FORMAT_OPENAI, k_history, strlen(k_history), err, sizeof err))
+  if (tkn_conv_from_json(&conv, TKN_PROVIDER_OPENAI, k_history, strlen(k_history), err, sizeof err))
     die("conversation", err);
 
   FILE *f = open_ts(argv[1], "samples.ts");
@@ -158,8 +158,8 @@ int main(int argc, char **argv) {
   size_t breakpoints = 0;
   for (int v = 0; v < 3; v++) {
     tkn_prompt *p = sample(v, tok, conv);
-    char *oa = render(p, TKN_FORMAT_OPENAI, 0, v == 0 ? "tenant-42" : NULL);
-    char *an = render(p, TKN_FORMAT_ANTHROPIC, v == 2 ? 0 : 1024, NULL);
+    char *oa = render(p, TKN_PROVIDER_OPENAI, 0, v == 0 ? "tenant-42" : NULL);
+    char *an = render(p, TKN_PROVIDER_ANTHROPIC, v == 2 ? 0 : 1024, NULL);
     for (const char *s = strstr(an, "\"cache_control\""); s; s = strstr(s + 1, "\"cache_control\""))
       breakpoints++;
     fprintf(f, "export const openai%d: ChatCompletionCreateParamsNonStreaming = %s;\n\n", v, oa);

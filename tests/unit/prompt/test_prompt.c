@@ -66,7 +66,7 @@ static tkn_prompt *assemble(tkn_prompt_builder *b, tkn_tokenizer *tok) {
 static tkn_conv *make_conv(const char *json) {
   tkn_conv *c = NULL;
   char err[256];
-  int rc = tkn_conv_from_json(&c, TKN_FORMAT_OPENAI, json, strlen(json), err, sizeof err);
+  int rc = tkn_conv_from_json(&c, TKN_PROVIDER_OPENAI, json, strlen(json), err, sizeof err);
   if (rc) fprintf(stderr, "conv: %s\n", err);
   assert_int_equal(rc, TKN_OK);
   return c;
@@ -91,8 +91,8 @@ static char *instructions(size_t n) {
 
 static char *render(const tkn_prompt *p, uint32_t format, int64_t min_cache) {
   tkn_render_options o = TKN_RENDER_OPTIONS_INIT;
-  o.format = format;
-  o.model = format == TKN_FORMAT_ANTHROPIC ? "claude-sonnet-4-5" : "gpt-4o";
+  o.provider = format;
+  o.model = format == TKN_PROVIDER_ANTHROPIC ? "claude-sonnet-4-5" : "gpt-4o";
   o.model_len = strlen(o.model);
   o.max_tokens = 512;
   o.min_cache_tokens = min_cache;
@@ -663,8 +663,8 @@ static void openai_rendering_has_the_documented_shape(void **state) {
   assert_null(strstr(out, "cache_control"));
   cJSON_Delete(j);
   /* rendering is deterministic */
-  char *again = render(p, TKN_FORMAT_OPENAI, 0);
-  char *first = render(p, TKN_FORMAT_OPENAI, 0);
+  char *again = render(p, TKN_PROVIDER_OPENAI, 0);
+  char *first = render(p, TKN_PROVIDER_OPENAI, 0);
   assert_string_equal(again, first);
   tkn_free(again);
   tkn_free(first);
@@ -679,7 +679,7 @@ static void anthropic_rendering_converts_the_history(void **state) {
   tkn_tokenizer *tok = make_tok();
   tkn_conv *conv = make_conv(k_history);
   tkn_prompt *p = full_prompt(tok, conv, 200);
-  char *out = render(p, TKN_FORMAT_ANTHROPIC, 100000); /* too short to cache */
+  char *out = render(p, TKN_PROVIDER_ANTHROPIC, 100000); /* too short to cache */
   cJSON *j = parse(out);
   assert_int_equal(cJSON_GetObjectItem(j, "max_tokens")->valueint, 512);
   cJSON *sys = cJSON_GetObjectItem(j, "system");
@@ -723,7 +723,7 @@ static void anthropic_breakpoints_end_the_longest_stable_prefixes(void **state) 
   assert_int_equal(ttls[0], TKN_CACHE_TTL_1H);
   assert_int_equal(blocks[1], 1 + 1 + 5); /* the last history message */
   assert_int_equal(ttls[1], TKN_CACHE_TTL_5M);
-  char *out = render(p, TKN_FORMAT_ANTHROPIC, 1024);
+  char *out = render(p, TKN_PROVIDER_ANTHROPIC, 1024);
   assert_int_equal(count_substr(out, "\"cache_control\""), 2);
   assert_int_equal(count_substr(out, "\"ttl\":\"1h\""), 1);
   assert_true(strstr(out, "\"ttl\":\"1h\"") < strstr(out, "{\"type\":\"ephemeral\"}"));
@@ -770,13 +770,13 @@ static void breakpoints_skip_prefixes_after_volatile_content(void **state) {
 
 static void min_cache_tokens_follow_the_docs(void **state) {
   (void)state;
-  assert_int_equal(tkn_prompt_min_cache_tokens(TKN_FORMAT_OPENAI, "gpt-4o", 6), 1024);
-  assert_int_equal(tkn_prompt_min_cache_tokens(TKN_FORMAT_ANTHROPIC, "claude-sonnet-4-5", 17), 1024);
-  assert_int_equal(tkn_prompt_min_cache_tokens(TKN_FORMAT_ANTHROPIC, "claude-3-5-haiku-latest", 23),
+  assert_int_equal(tkn_prompt_min_cache_tokens(TKN_PROVIDER_OPENAI, "gpt-4o", 6), 1024);
+  assert_int_equal(tkn_prompt_min_cache_tokens(TKN_PROVIDER_ANTHROPIC, "claude-sonnet-4-5", 17), 1024);
+  assert_int_equal(tkn_prompt_min_cache_tokens(TKN_PROVIDER_ANTHROPIC, "claude-3-5-haiku-latest", 23),
                    2048);
-  assert_int_equal(tkn_prompt_min_cache_tokens(TKN_FORMAT_ANTHROPIC, "claude-haiku-4-5", 16), 4096);
-  assert_int_equal(tkn_prompt_min_cache_tokens(TKN_FORMAT_ANTHROPIC, "claude-opus-4-5", 15), 4096);
-  assert_int_equal(tkn_prompt_min_cache_tokens(TKN_FORMAT_ANTHROPIC, NULL, 0), 1024);
+  assert_int_equal(tkn_prompt_min_cache_tokens(TKN_PROVIDER_ANTHROPIC, "claude-haiku-4-5", 16), 4096);
+  assert_int_equal(tkn_prompt_min_cache_tokens(TKN_PROVIDER_ANTHROPIC, "claude-opus-4-5", 15), 4096);
+  assert_int_equal(tkn_prompt_min_cache_tokens(TKN_PROVIDER_ANTHROPIC, NULL, 0), 1024);
   assert_int_equal(tkn_prompt_min_cache_tokens(TKN_PROVIDER_GEMINI, "gemini-2.5-pro", 14), 4096);
   assert_int_equal(tkn_prompt_min_cache_tokens(TKN_PROVIDER_GEMINI, "gemini-2.5-flash", 16), 1024);
   assert_int_equal(tkn_prompt_min_cache_tokens(42, "x", 1), -1);
@@ -819,10 +819,10 @@ static void min_cache_tokens_come_from_the_price_table_where_known(void **state)
   tkn_tokenizer *tok = make_tok();
   tkn_conv *conv = make_conv(k_history);
   tkn_prompt *p = full_prompt(tok, conv, 8000);
-  char *with_default = render(p, TKN_FORMAT_ANTHROPIC, 0);
+  char *with_default = render(p, TKN_PROVIDER_ANTHROPIC, 0);
   assert_int_equal(count_substr(with_default, "\"cache_control\""), 2);
   char *with_table =
-      render(p, TKN_FORMAT_ANTHROPIC, tkn_prompt_min_cache_tokens_from(t, AN, "claude-test-5", 13));
+      render(p, TKN_PROVIDER_ANTHROPIC, tkn_prompt_min_cache_tokens_from(t, AN, "claude-test-5", 13));
   assert_int_equal(count_substr(with_table, "\"cache_control\""), 0);
   tkn_free(with_default);
   tkn_free(with_table);
@@ -864,14 +864,14 @@ static void render_reports_bad_requests(void **state) {
   o.model_len = 1;
   assert_int_equal(tkn_prompt_render(empty, &o, &out, NULL, err, sizeof err), TKN_ERR_STATE);
   assert_non_null(strstr(err, "nothing to send"));
-  o.format = TKN_FORMAT_ANTHROPIC;
+  o.provider = TKN_PROVIDER_ANTHROPIC;
   assert_int_equal(tkn_prompt_render(empty, &o, &out, NULL, err, sizeof err), TKN_ERR_INVALID);
   assert_non_null(strstr(err, "max_tokens"));
   o.max_tokens = 10;
   assert_int_equal(tkn_prompt_render(empty, &o, &out, NULL, err, sizeof err), TKN_ERR_STATE);
-  o.format = 9;
+  o.provider = 9;
   assert_int_equal(tkn_prompt_render(empty, &o, &out, NULL, err, sizeof err), TKN_ERR_INVALID);
-  o.format = TKN_FORMAT_OPENAI;
+  o.provider = TKN_PROVIDER_OPENAI;
   o.max_breakpoints = 5;
   assert_int_equal(tkn_prompt_render(empty, &o, &out, NULL, err, sizeof err), TKN_ERR_INVALID);
   o.max_breakpoints = 4;
@@ -892,7 +892,7 @@ static void render_into_fills_a_caller_buffer_or_says_how_big(void **state) {
   tkn_prompt *p = full_prompt(tok, conv, 8000);
   for (int f = 0; f < 2; f++) {
     tkn_render_options o = TKN_RENDER_OPTIONS_INIT;
-    o.format = f ? TKN_FORMAT_ANTHROPIC : TKN_FORMAT_OPENAI;
+    o.provider = f ? TKN_PROVIDER_ANTHROPIC : TKN_PROVIDER_OPENAI;
     o.model = "claude-sonnet-4-5";
     o.model_len = strlen(o.model);
     o.max_tokens = 512;
@@ -939,12 +939,12 @@ static void render_into_fills_a_caller_buffer_or_says_how_big(void **state) {
                    TKN_ERR_INVALID);
   assert_int_equal(tkn_prompt_render_into(p, NULL, buf, sizeof buf, &len, NULL, 0),
                    TKN_ERR_INVALID);
-  o.format = TKN_FORMAT_ANTHROPIC; /* without max_tokens */
+  o.provider = TKN_PROVIDER_ANTHROPIC; /* without max_tokens */
   assert_int_equal(tkn_prompt_render_into(p, &o, NULL, 0, &len, err, sizeof err), TKN_ERR_INVALID);
   assert_non_null(strstr(err, "max_tokens"));
   tkn_prompt_builder *b = make_builder(0, 0);
   tkn_prompt *empty = assemble(b, tok);
-  o.format = TKN_FORMAT_OPENAI;
+  o.provider = TKN_PROVIDER_OPENAI;
   assert_int_equal(tkn_prompt_render_into(empty, &o, NULL, 0, &len, err, sizeof err),
                    TKN_ERR_STATE);
   assert_non_null(strstr(err, "nothing to send"));
@@ -966,7 +966,7 @@ static void render_grows_past_its_estimate(void **state) {
   ctl[3000] = '\0';
   add_text(b, TKN_SEG_DYNAMIC, TKN_STABILITY_VOLATILE, "ctl", ctl);
   tkn_prompt *p = assemble(b, tok);
-  char *out = render(p, TKN_FORMAT_OPENAI, 0);
+  char *out = render(p, TKN_PROVIDER_OPENAI, 0);
   assert_int_equal(count_substr(out, "\\u0001"), 3000);
   cJSON *j = parse(out);
   cJSON *part = cJSON_GetArrayItem(
@@ -1014,8 +1014,8 @@ static void assert_same_prompt(const tkn_prompt *a, const tkn_prompt *b) {
   }
   if (!tkn_prompt_block_count(a)) return;
   for (int f = 0; f < 2; f++) {
-    char *ra = render(a, f ? TKN_FORMAT_ANTHROPIC : TKN_FORMAT_OPENAI, 1);
-    char *rb = render(b, f ? TKN_FORMAT_ANTHROPIC : TKN_FORMAT_OPENAI, 1);
+    char *ra = render(a, f ? TKN_PROVIDER_ANTHROPIC : TKN_PROVIDER_OPENAI, 1);
+    char *rb = render(b, f ? TKN_PROVIDER_ANTHROPIC : TKN_PROVIDER_OPENAI, 1);
     assert_string_equal(ra, rb);
     tkn_free(ra);
     tkn_free(rb);
@@ -1104,14 +1104,14 @@ static void anthropic_refuses_a_system_message_mid_conversation(void **state) {
                              "\"content\":\"late\"}]");
   tkn_prompt *p = full_prompt(tok, conv, 100);
   tkn_render_options o = TKN_RENDER_OPTIONS_INIT;
-  o.format = TKN_FORMAT_ANTHROPIC;
+  o.provider = TKN_PROVIDER_ANTHROPIC;
   o.model = "claude-sonnet-4-5";
   o.model_len = strlen(o.model);
   o.max_tokens = 5;
   char *out = NULL, err[256];
   assert_int_equal(tkn_prompt_render(p, &o, &out, NULL, err, sizeof err), TKN_ERR_UNSUPPORTED);
   assert_non_null(strstr(err, "history message 1"));
-  o.format = TKN_FORMAT_OPENAI;
+  o.provider = TKN_PROVIDER_OPENAI;
   assert_int_equal(tkn_prompt_render(p, &o, &out, NULL, err, sizeof err), TKN_OK);
   tkn_free(out);
   tkn_prompt_free(p);
@@ -1151,10 +1151,10 @@ static void images_in_the_history_are_rendered_for_both_providers(void **state) 
                              "\"look\"},{\"type\":\"image_url\",\"image_url\":{\"url\":"
                              "\"https://example.com/a.png\"}}]}]");
   tkn_prompt *p = full_prompt(tok, conv, 100);
-  char *oa = render(p, TKN_FORMAT_OPENAI, 0);
+  char *oa = render(p, TKN_PROVIDER_OPENAI, 0);
   assert_non_null(strstr(oa, "{\"image_url\":{\"url\":\"https://example.com/a.png\"},\"type\":"
                              "\"image_url\"}"));
-  char *an = render(p, TKN_FORMAT_ANTHROPIC, 1);
+  char *an = render(p, TKN_PROVIDER_ANTHROPIC, 1);
   cJSON *j = parse(an);
   cJSON *content = cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(j, "messages"), 0),
                                        "content");
@@ -1179,7 +1179,7 @@ static void anthropic_refuses_tool_arguments_that_are_not_an_object(void **state
                              "\"arguments\":\"not json\"}}]}]");
   tkn_prompt *p = full_prompt(tok, conv, 100);
   tkn_render_options o = TKN_RENDER_OPTIONS_INIT;
-  o.format = TKN_FORMAT_ANTHROPIC;
+  o.provider = TKN_PROVIDER_ANTHROPIC;
   o.model = "claude-sonnet-4-5";
   o.model_len = strlen(o.model);
   o.max_tokens = 5;
@@ -1187,7 +1187,7 @@ static void anthropic_refuses_tool_arguments_that_are_not_an_object(void **state
   assert_int_equal(tkn_prompt_render(p, &o, &out, NULL, err, sizeof err), TKN_ERR_PARSE);
   assert_non_null(strstr(err, "history message 0: the arguments of tool call 0"));
   /* OpenAI sends arguments as text: fine */
-  char *oa = render(p, TKN_FORMAT_OPENAI, 0);
+  char *oa = render(p, TKN_PROVIDER_OPENAI, 0);
   assert_non_null(strstr(oa, "\"arguments\":\"not json\""));
   tkn_free(oa);
   tkn_prompt_free(p);
@@ -1552,7 +1552,7 @@ static int oom_scenario(void) {
   tkn_tokenizer_callbacks cb = TKN_TOKENIZER_CALLBACKS_INIT;
   cb.count = quarter_count;
   int rc = tkn_tokenizer_new_callback(&tok, &cb, NULL);
-  if (!rc) rc = tkn_conv_from_json(&conv, TKN_FORMAT_OPENAI, k_history, strlen(k_history), NULL, 0);
+  if (!rc) rc = tkn_conv_from_json(&conv, TKN_PROVIDER_OPENAI, k_history, strlen(k_history), NULL, 0);
   if (!rc) rc = tkn_prompt_builder_new(&b, NULL);
   const char *tool = "{\"name\":\"get_weather\",\"parameters\":{\"type\":\"object\"}}";
   if (!rc) rc = tkn_prompt_builder_add_tool(b, tool, strlen(tool), NULL);
@@ -1568,7 +1568,7 @@ static int oom_scenario(void) {
   if (!rc) rc = tkn_prompt_render(p, &o, &out, NULL, NULL, 0);
   tkn_free(out);
   out = NULL;
-  o.format = TKN_FORMAT_ANTHROPIC;
+  o.provider = TKN_PROVIDER_ANTHROPIC;
   if (!rc) rc = tkn_prompt_render(p, &o, &out, NULL, NULL, 0);
   tkn_free(out);
   out = NULL;

@@ -41,7 +41,7 @@ static int teardown(void **state) {
 static tkn_conv *conv_of(const char *json) {
   char err[256];
   tkn_conv *c = NULL;
-  int rc = tkn_conv_from_json(&c, TKN_FORMAT_OPENAI, json, strlen(json), err, sizeof err);
+  int rc = tkn_conv_from_json(&c, TKN_PROVIDER_OPENAI, json, strlen(json), err, sizeof err);
   if (rc != TKN_OK) fail_msg("bad test conversation: %s", err);
   return c;
 }
@@ -84,7 +84,7 @@ static const char *texts(tkn_conv *c) {
 
 static char *json_of(tkn_conv *c) {
   char *s = NULL;
-  assert_int_equal(tkn_conv_to_json(c, TKN_FORMAT_OPENAI, &s, NULL), TKN_OK);
+  assert_int_equal(tkn_conv_to_json(c, TKN_PROVIDER_OPENAI, &s, NULL), TKN_OK);
   return s;
 }
 
@@ -356,7 +356,7 @@ static void anthropic_results_start_with_a_user_message(void **state) {
   (void)state;
   tkn_conv *c = conv_of(PLAIN);
   tkn_prune_options o = opts_of(TKN_PRUNE_TRIM, 8); /* a1 u2 a2 u3 fit */
-  o.provider = TKN_FORMAT_ANTHROPIC;
+  o.provider = TKN_PROVIDER_ANTHROPIC;
   tkn_prune_report *rep = NULL;
   assert_int_equal(prune(c, &o, &rep), TKN_OK);
   assert_string_equal(texts(c), "u2|a2|u3");
@@ -771,7 +771,7 @@ static void every_mode_keeps_tool_units_whole_and_fits_the_budget(void **state) 
     tkn_prune_options o = TKN_PRUNE_OPTIONS_INIT;
     o.mode = (int32_t)rnd(3);
     o.max_tokens = (int64_t)rnd((unsigned)total + 1);
-    o.provider = rnd(2) ? TKN_FORMAT_ANTHROPIC : TKN_FORMAT_OPENAI;
+    o.provider = rnd(2) ? TKN_PROVIDER_ANTHROPIC : TKN_PROVIDER_OPENAI;
     o.keep_last_turns = rnd(3);
     o.allow_partial = (int32_t)rnd(2);
     o.strategy = (int32_t)rnd(2);
@@ -799,7 +799,7 @@ static void every_mode_keeps_tool_units_whole_and_fits_the_budget(void **state) 
       tkn_prune_report_tokens(rep, &b, &a);
       assert_true(b == total);
       assert_true(a == now);
-      check_valid(c, o.provider == TKN_FORMAT_ANTHROPIC);
+      check_valid(c, o.provider == TKN_PROVIDER_ANTHROPIC);
       const size_t *k, *d;
       size_t nk, nd;
       tkn_prune_report_kept(rep, &k, &nk);

@@ -178,7 +178,7 @@ int main(int argc, char **argv) {
       int spaces = o.allow_partial && !rnd(3);
       if (spaces) o.text_splitter = split_spaces;
       char *conv_json = NULL;
-      if (tkn_conv_to_json(orig, TKN_FORMAT_OPENAI, &conv_json, NULL)) return 1;
+      if (tkn_conv_to_json(orig, TKN_PROVIDER_OPENAI, &conv_json, NULL)) return 1;
       tkn_prune_report *rep = NULL;
       int rc = tkn_prune_run(p, c, &o, &rep);
       if (rc != TKN_OK) {

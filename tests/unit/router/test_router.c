@@ -273,9 +273,9 @@ static void example_config_compiles_with_its_settings(void **state) {
   assert_true(th == 0.6);
   assert_int_equal(tkn_router_tier_threshold(r, 3, &th), TKN_ERR_INVALID);
   int32_t n;
-  assert_int_equal(tkn_router_retries(r, TKN_ROUTER_FAIL_SERVER, &n), TKN_OK);
+  assert_int_equal(tkn_router_retries(r, TKN_LLM_FAIL_SERVER, &n), TKN_OK);
   assert_int_equal(n, 1);
-  assert_int_equal(tkn_router_retries(r, TKN_ROUTER_FAIL_RATE_LIMIT, &n), TKN_OK);
+  assert_int_equal(tkn_router_retries(r, TKN_LLM_FAIL_RATE_LIMIT, &n), TKN_OK);
   assert_int_equal(n, 2);
   assert_int_equal(tkn_router_retries(r, 6, &n), TKN_ERR_INVALID);
   assert_int_equal(tkn_router_retries(NULL, 0, &n), TKN_ERR_INVALID);
@@ -292,7 +292,7 @@ static void defaults_apply_to_thresholds_and_retries(void **state) {
   assert_int_equal(tkn_router_tier_threshold(r, 0, &th), TKN_OK);
   assert_true(th == 0.5); /* the default threshold */
   static const int32_t want[] = {2, 2, 2, 0, 0, 0};
-  for (int32_t c = 0; c < TKN_ROUTER_FAIL__COUNT; c++) {
+  for (int32_t c = 0; c < TKN_LLM_FAIL__COUNT; c++) {
     int32_t n = -1;
     assert_int_equal(tkn_router_retries(r, c, &n), TKN_OK);
     assert_int_equal(n, want[c]);
@@ -867,7 +867,7 @@ static void builder_builds_what_the_json_config_builds(void **state) {
   assert_int_equal(tkn_router_builder_set_cascade(b, 2, S("confidence")), TKN_OK);
   assert_int_equal(tkn_router_builder_set_failures(b, 3, 60, 5), TKN_OK);
   static const int32_t retries[] = {2, 2, 1, 0, 0, 0};
-  for (int32_t c = 0; c < TKN_ROUTER_FAIL__COUNT; c++)
+  for (int32_t c = 0; c < TKN_LLM_FAIL__COUNT; c++)
     assert_int_equal(tkn_router_builder_set_retries(b, c, retries[c]), TKN_OK);
   tkn_router *rb, *rj = example(NULL);
   assert_int_equal(tkn_router_builder_build(b, NULL, &rb), TKN_OK);
@@ -976,15 +976,16 @@ static void fail_class_names_round_trip(void **state) {
   (void)state;
   static const char *const names[] = {"rate_limit", "timeout", "server", "bad_request", "auth",
                                       "content_policy"};
-  for (int32_t c = 0; c < TKN_ROUTER_FAIL__COUNT; c++) {
-    assert_string_equal(tkn_router_fail_class_name(c), names[c]);
-    assert_int_equal(tkn_router_fail_class_from_name(S(names[c])), c);
+  for (int32_t c = 0; c < TKN_LLM_FAIL__COUNT; c++) {
+    assert_string_equal(tkn_llm_fail_name(c), names[c]);
+    assert_int_equal(tkn_llm_fail_from_name(S(names[c])), c);
   }
-  assert_null(tkn_router_fail_class_name(-1));
-  assert_null(tkn_router_fail_class_name(TKN_ROUTER_FAIL__COUNT));
-  assert_int_equal(tkn_router_fail_class_from_name(S("network")), -1);
-  assert_int_equal(tkn_router_fail_class_from_name("timeou", 6), -1);
-  assert_int_equal(tkn_router_fail_class_from_name(NULL, 0), -1);
+  assert_string_equal(tkn_llm_fail_name(TKN_LLM_FAIL_NONE), "none");
+  assert_null(tkn_llm_fail_name(-2));
+  assert_null(tkn_llm_fail_name(TKN_LLM_FAIL__COUNT));
+  assert_int_equal(tkn_llm_fail_from_name(S("network")), -1);
+  assert_int_equal(tkn_llm_fail_from_name("timeou", 6), -1);
+  assert_int_equal(tkn_llm_fail_from_name(NULL, 0), -1);
 }
 
 static void model_cools_down_after_allowed_fails_within_a_minute(void **state) {
@@ -994,14 +995,14 @@ static void model_cools_down_after_allowed_fails_within_a_minute(void **state) {
   tkn_task *t = task_json("{\"kind\":\"classify\"}");
   int32_t cooled;
   for (int i = 0; i < 2; i++) {
-    assert_int_equal(tkn_router_report_failure(r, S("gpt-4o-mini"), TKN_ROUTER_FAIL_TIMEOUT,
+    assert_int_equal(tkn_router_report_failure(r, S("gpt-4o-mini"), TKN_LLM_FAIL_TIMEOUT,
                                                &cooled),
                      TKN_OK);
     assert_int_equal(cooled, 0);
     fake_now += 1000;
   }
   assert_string_equal(decide(r, t).model, "gpt-4o-mini");
-  assert_int_equal(tkn_router_report_failure(r, S("gpt-4o-mini"), TKN_ROUTER_FAIL_SERVER,
+  assert_int_equal(tkn_router_report_failure(r, S("gpt-4o-mini"), TKN_LLM_FAIL_SERVER,
                                              &cooled),
                    TKN_OK);
   assert_int_equal(cooled, 1);
@@ -1028,16 +1029,16 @@ static void failures_outside_the_window_do_not_count(void **state) {
   tkn_router *r = example(&o);
   int32_t cooled;
   for (int i = 0; i < 10; i++) {
-    assert_int_equal(tkn_router_report_failure(r, S("o3"), TKN_ROUTER_FAIL_RATE_LIMIT, &cooled),
+    assert_int_equal(tkn_router_report_failure(r, S("o3"), TKN_LLM_FAIL_RATE_LIMIT, &cooled),
                      TKN_OK);
     assert_int_equal(cooled, 0);
     fake_now += 30001; /* 3 failures never fall within 60 s */
   }
   /* failures that are the request's fault never count */
   for (int i = 0; i < 5; i++) {
-    assert_int_equal(tkn_router_report_failure(r, S("o3"), TKN_ROUTER_FAIL_BAD_REQUEST, &cooled),
+    assert_int_equal(tkn_router_report_failure(r, S("o3"), TKN_LLM_FAIL_BAD_REQUEST, &cooled),
                      TKN_OK);
-    assert_int_equal(tkn_router_report_failure(r, S("o3"), TKN_ROUTER_FAIL_CONTENT_POLICY,
+    assert_int_equal(tkn_router_report_failure(r, S("o3"), TKN_LLM_FAIL_CONTENT_POLICY,
                                                &cooled),
                      TKN_OK);
     assert_int_equal(cooled, 0);
@@ -1054,8 +1055,8 @@ static void a_cooling_tier_hands_over_to_the_next_tier(void **state) {
   tkn_router *r = example(&o);
   tkn_task *t = task_json("{\"kind\":\"classify\"}");
   for (int i = 0; i < 3; i++) {
-    tkn_router_report_failure(r, S("gpt-4o-mini"), TKN_ROUTER_FAIL_AUTH, NULL);
-    tkn_router_report_failure(r, S("claude-3-5-haiku"), TKN_ROUTER_FAIL_TIMEOUT, NULL);
+    tkn_router_report_failure(r, S("gpt-4o-mini"), TKN_LLM_FAIL_AUTH, NULL);
+    tkn_router_report_failure(r, S("claude-3-5-haiku"), TKN_LLM_FAIL_TIMEOUT, NULL);
   }
   tkn_router_decision d = decide(r, t);
   assert_int_equal(d.rule, 0);
@@ -1070,7 +1071,7 @@ static void a_cooling_tier_hands_over_to_the_next_tier(void **state) {
   /* everything from medium up cooling: unavailable */
   const char *rest[] = {"gpt-4o", "claude-sonnet-4", "o3", "claude-opus-4"};
   for (int k = 0; k < 4; k++)
-    for (int i = 0; i < 3; i++) tkn_router_report_failure(r, S(rest[k]), TKN_ROUTER_FAIL_SERVER, NULL);
+    for (int i = 0; i < 3; i++) tkn_router_report_failure(r, S(rest[k]), TKN_LLM_FAIL_SERVER, NULL);
   d = (tkn_router_decision)TKN_ROUTER_DECISION_INIT;
   assert_int_equal(tkn_router_decide(r, t, &d), TKN_ERR_UNAVAILABLE);
   assert_null(d.model);

@@ -51,7 +51,7 @@ static int64_t est(const char *text) {
 static tkn_conv *load(const char *json) {
   tkn_conv *c = NULL;
   char err[256];
-  if (tkn_conv_from_json(&c, TKN_FORMAT_AUTO, json, strlen(json), err, sizeof err))
+  if (tkn_conv_from_json(&c, TKN_PROVIDER_AUTO, json, strlen(json), err, sizeof err))
     fail_msg("load: %s", err);
   return c;
 }
@@ -464,7 +464,7 @@ static void every_change_drops_the_cached_count(void **state) {
   assert_int_equal(tkn_tokenizer_count_message(tok, c, 1, NULL, &m), TKN_OK);
   assert_int_equal(m, n + 2);
   const char *r = "{\"role\":\"user\",\"content\":\"longer text\"}";
-  assert_int_equal(tkn_conv_replace_json(c, 1, TKN_FORMAT_OPENAI, r, strlen(r)), TKN_OK);
+  assert_int_equal(tkn_conv_replace_json(c, 1, TKN_PROVIDER_OPENAI, r, strlen(r)), TKN_OK);
   assert_int_equal(tkn_tokenizer_count_message(tok, c, 1, NULL, &m), TKN_OK);
   assert_int_equal(m, 3 + 4 + 11);
   tkn_conv_free(c);
@@ -499,7 +499,7 @@ static int oom_scenario(void) {
       "{\"type\":\"text\",\"text\":\"c\"}]},{\"role\":\"assistant\","
       "\"content\":null,\"tool_calls\":[{\"id\":\"1\",\"type\":\"function\","
       "\"function\":{\"name\":\"f\",\"arguments\":\"{}\"}}]}]";
-  if (!rc) rc = tkn_conv_from_json(&c, TKN_FORMAT_OPENAI, json, strlen(json), NULL, 0);
+  if (!rc) rc = tkn_conv_from_json(&c, TKN_PROVIDER_OPENAI, json, strlen(json), NULL, 0);
   int64_t total, per[2];
   if (!rc) rc = tkn_tokenizer_count_conv(est_tok, c, NULL, &total, per);
   byte_tok bt = {0};
