@@ -141,7 +141,8 @@ TKN_API const char *tkn_agent_errmsg(const tkn_agent *agent);
 /* The prompt pieces sent with every turn, in prefix order whatever the order
  * they are added in (see prompt.h): a text segment of kind TKN_SEG_STATIC,
  * _REFERENCE or _DYNAMIC with a stability class, or a tool definition (JSON).
- * Copied.  Errors as tkn_prompt_builder_add_text / _add_tool, checked now. */
+ * Copied.  Errors as tkn_prompt_builder_add_text / _add_tool, checked now;
+ * TKN_ERR_STATE during a turn (from one of the agent's callbacks). */
 TKN_API int tkn_agent_add_text(tkn_agent *agent, uint32_t kind, uint32_t stability,
                                const char *name, size_t name_len, const char *text,
                                size_t text_len);
@@ -177,9 +178,15 @@ TKN_API int tkn_agent_turn_options_init(tkn_agent_turn_options *opts, uint32_t v
  * conversation is changed only on TKN_OK: pruned as the trace says, and the
  * accepted answer appended (append_reply).  Other statuses are the library's
  * own failures (TKN_ERR_INVALID, also for a schema without its text,
- * _VERSION, _NOMEM, the errors of the parts: the text in tkn_agent_errmsg);
+ * _VERSION, _NOMEM, TKN_ERR_OVERFLOW for a call whose cost does not fit in
+ * int64 picodollars, the errors of the parts: the text in tkn_agent_errmsg);
  * then *out is NULL and conv is unchanged, though calls already made were
- * metered and committed to the budget. */
+ * metered and committed to the budget.  TKN_ERR_STATE, with errmsg left to
+ * the running turn, when the agent is already in a turn: a call from one of
+ * its own callbacks (or a second thread).  A host summariser's usage (or our
+ * counts of its text) is priced at the agent's model, metered and charged to
+ * the budget; its summary is cut to the tokens it was asked for; its failure
+ * (error class and message) is a "host_summariser" step of the trace. */
 TKN_API int tkn_agent_turn(tkn_agent *agent, tkn_conv *conv, const tkn_agent_turn_options *opts,
                            tkn_agent_result **out);
 

@@ -89,8 +89,9 @@ TKN_API int tkn_usage_init(tkn_usage *usage, uint32_t version);
 TKN_API int tkn_usage_parse(tkn_usage *out, uint32_t format, const char *json, size_t len,
                             char *errbuf, size_t errlen);
 
-/* Check a usage record: version known, counts >= 0, cache reads + writes <=
- * input, reasoning <= output.  TKN_OK or TKN_ERR_INVALID / TKN_ERR_VERSION. */
+/* Check a usage record: version known, counts in [0, 2^53] (the bound
+ * tkn_usage_parse applies), cache reads + writes <= input, reasoning <=
+ * output.  TKN_OK or TKN_ERR_INVALID / TKN_ERR_VERSION. */
 TKN_API int tkn_usage_check(const tkn_usage *usage);
 
 #ifdef __cplusplus

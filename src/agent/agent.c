@@ -159,6 +159,8 @@ static int reserve_piece(tkn_agent *a) {
 int tkn_agent_add_text(tkn_agent *a, uint32_t kind, uint32_t stability, const char *name,
                        size_t name_len, const char *text, size_t text_len) {
   if (!a) return TKN_ERR_INVALID;
+  if (atomic_load(&a->busy))
+    return tki_err(a->err, TKN_ERR_STATE, "add_text: the agent is in a turn");
   if ((!name && name_len) || (!text && text_len))
     return tki_err(a->err, TKN_ERR_INVALID, "add_text: NULL string with a length");
   int rc = reserve_piece(a);
@@ -183,6 +185,8 @@ int tkn_agent_add_text(tkn_agent *a, uint32_t kind, uint32_t stability, const ch
 
 int tkn_agent_add_tool(tkn_agent *a, const char *json, size_t len) {
   if (!a) return TKN_ERR_INVALID;
+  if (atomic_load(&a->busy))
+    return tki_err(a->err, TKN_ERR_STATE, "add_tool: the agent is in a turn");
   if (!json) return tki_err(a->err, TKN_ERR_INVALID, "add_tool: NULL JSON");
   int rc = reserve_piece(a);
   if (rc) return rc;

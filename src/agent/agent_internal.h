@@ -3,6 +3,8 @@
 #ifndef TKN_AGENT_INTERNAL_H
 #define TKN_AGENT_INTERNAL_H
 
+#include <stdatomic.h>
+
 #include "internal.h"
 #include "tokenomy/agent.h"
 #include "tokenomy/llm.h"
@@ -51,6 +53,7 @@ struct tkn_agent {
   tki_piece *pieces;
   size_t n_pieces;
   size_t cap_pieces;
+  atomic_int busy; /* in tkn_agent_turn: a call back into the agent from its callbacks is refused */
   char err[TKI_ERRLEN];
 };
 

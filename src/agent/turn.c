@@ -109,6 +109,21 @@ static int64_t estimate_money(turn *t, const char *model, int64_t input, int64_t
 
 /* ---- the model call ---- */
 
+/* Counts of one call into the turn's stats: each count is at most 2^53
+ * (tkn_usage_check), the sums saturate rather than wrap. */
+static void sat_add(int64_t *acc, int64_t v) {
+  if (tki_add_i64(*acc, v, acc)) *acc = INT64_MAX;
+}
+
+static void add_usage(turn *t, const tkn_usage *u, int64_t cost) {
+  sat_add(&t->st.input_tokens, u->input_tokens);
+  sat_add(&t->st.cached_tokens, u->cache_read_tokens);
+  sat_add(&t->st.cache_write_tokens, u->cache_write_5m_tokens);
+  sat_add(&t->st.cache_write_tokens, u->cache_write_1h_tokens);
+  sat_add(&t->st.output_tokens, u->output_tokens);
+  sat_add(&t->st.cost, cost);
+}
+
 typedef struct call_out {
   int ok;            /* the host answered */
   int32_t fail;      /* error class when !ok */
@@ -282,12 +297,8 @@ static int do_call(turn *t, tkn_conv *history, const char *model, const char *ti
   int crc = tkn_prices_cost(a->prices, model, strlen(model), &u, &cost);
   co->cost = crc == TKN_OK ? cost.total : 0;
 
-  int64_t cw = u.cache_write_5m_tokens + u.cache_write_1h_tokens;
-  t->st.input_tokens += u.input_tokens;
-  t->st.cached_tokens += u.cache_read_tokens;
-  t->st.cache_write_tokens += cw;
-  t->st.output_tokens += u.output_tokens;
-  t->st.cost += co->cost;
+  int64_t cw = u.cache_write_5m_tokens + u.cache_write_1h_tokens; /* each <= 2^53 */
+  add_usage(t, &u, co->cost);
 
   step_begin(t, "call");
   kv_int(t, "attempt", rq.attempt);
@@ -313,11 +324,17 @@ static int do_call(turn *t, tkn_conv *history, const char *model, const char *ti
   kv_int(t, "output_tokens", u.output_tokens);
   tki_buf_printf(&t->trace, ",\"batch\":%s", (u.flags & TKN_USAGE_BATCH) ? "true" : "false");
   kv_usd(t, "cost_usd", co->cost);
-  if (crc) kv_cstr(t, "cost_note", "model not in the price table: cost 0");
+  if (crc == TKN_ERR_NOT_FOUND) kv_cstr(t, "cost_note", "model not in the price table: cost 0");
+  else if (crc) kv_cstr(t, "cost_note", tkn_strerror(crc));
   size_t fl = 0;
   const char *fr = tkn_llm_response_finish_reason(t->resp, &fl);
   if (fl) kv_str(t, "provider_finish", fr, fl);
   step_end(t);
+  if (crc == TKN_ERR_OVERFLOW) {
+    /* a cost that cannot be stated is not free: the turn stops here */
+    tkn_budget_release(res);
+    return lib_fail(t, crc, "cost", "the call's cost does not fit in int64 picodollars");
+  }
 
   /* budget: commit what was really spent */
   if (res) {
@@ -572,6 +589,64 @@ static int summary_with_ledger(turn *t, const tki_buf *items, int64_t room) {
   return TKN_OK;
 }
 
+/* The longest prefix of s (cut at a character) of at most max_tokens tokens
+ * (max_tokens <= 0: all of it). */
+static size_t cut_to_tokens(turn *t, const char *s, size_t len, int64_t max_tokens) {
+  if (max_tokens <= 0) return len;
+  /* a token is rarely longer than 64 bytes: no need to count megabytes */
+  if ((uint64_t)len / 64 > (uint64_t)max_tokens) len = (size_t)max_tokens * 64;
+  while (len > 0 && count_text(t, NULL, s, len) > max_tokens) {
+    len = len * 3 / 4;
+    while (len > 0 && ((unsigned char)s[len] & 0xC0) == 0x80) len--;
+  }
+  return len;
+}
+
+/* The host summariser's call is metered and charged like the library's own:
+ * its usage (or our counts of what it read and wrote), priced at the agent's
+ * model. A charge the budget refuses is noted in the trace (the money is
+ * spent already); a cost that overflows fails the turn. */
+static int charge_host_summary(turn *t, const char *text, size_t len, const char *sum,
+                               size_t sl) {
+  tkn_agent *a = t->a;
+  call_out co;
+  memset(&co, 0, sizeof co);
+  co.ok = 1;
+  co.fail = TKN_LLM_FAIL_NONE;
+  tkn_usage u = TKN_USAGE_INIT;
+  if (tkn_llm_response_usage(t->resp, &u) != TKN_OK) {
+    u.input_tokens = count_text(t, NULL, text, len);
+    u.output_tokens = count_text(t, NULL, sum, sl);
+  }
+  co.usage = u;
+  const char *model = a->model.s;
+  tkn_cost cost = TKN_COST_INIT;
+  int crc = tkn_prices_cost(a->prices, model, strlen(model), &u, &cost);
+  if (crc == TKN_ERR_OVERFLOW)
+    return lib_fail(t, crc, "cost", "the host summariser's cost does not fit in int64 picodollars");
+  co.cost = crc == TKN_OK ? cost.total : 0;
+  add_usage(t, &u, co.cost);
+  step_begin(t, "host_summariser");
+  kv_cstr(t, "priced_as", model);
+  kv_int(t, "input_tokens", u.input_tokens);
+  kv_int(t, "output_tokens", u.output_tokens);
+  kv_usd(t, "cost_usd", co.cost);
+  if (a->o.budget) {
+    tkn_budget_amount act = TKN_BUDGET_AMOUNT_INIT;
+    act.input_tokens = u.input_tokens;
+    act.output_tokens = u.output_tokens;
+    act.money = co.cost;
+    int brc = tkn_budget_charge(a->o.budget, &act);
+    if (brc && brc != TKN_ERR_BUDGET) {
+      step_end(t);
+      return lib_fail(t, brc, "budget charge", tkn_budget_errmsg(a->o.budget));
+    }
+    if (brc) kv_cstr(t, "budget", "charge refused: over the hard limit");
+  }
+  step_end(t);
+  return meter_call(t, model, NULL, &co, TKN_METER_VALIDATION_NONE);
+}
+
 /* Summarise `text`: the host's summariser, else complete() on the cheapest
  * tier (allow_model), else an extract.  The summary goes to t->summary.
  * `items` (may be NULL) are the identifiers to name in the model's prompt. */
@@ -587,14 +662,27 @@ static int summarise_text(turn *t, const char *text, size_t len, int64_t max_tok
     if (a->o.llm.summarise(text, len, max_tokens, t->resp, a->o.llm.user) == 0) {
       size_t cl = 0;
       const char *c = tkn_llm_response_content(t->resp, &cl);
+      /* the summary is held to its token limit whatever the host sent */
+      cl = cut_to_tokens(t, c, cl, max_tokens);
       tki_buf_append(&out, c, cl);
       how = "host_summariser";
       done = 1;
-      tkn_usage u = TKN_USAGE_INIT;
-      if (tkn_llm_response_usage(t->resp, &u) == TKN_OK) {
-        t->st.input_tokens += u.input_tokens;
-        t->st.output_tokens += u.output_tokens;
+      int rc = charge_host_summary(t, text, len, c, cl);
+      if (rc) {
+        tki_buf_free(&out);
+        return rc;
       }
+    } else {
+      /* a failed summariser: its class and message go to the trace, and
+       * the next way stands in */
+      const char *m = NULL;
+      size_t ml = 0;
+      int32_t cls = tkn_llm_response_error(t->resp, &m, &ml);
+      step_begin(t, "host_summariser");
+      tki_buf_puts(&t->trace, ",\"ok\":false");
+      kv_cstr(t, "error_class", tkn_llm_fail_name(cls == TKN_LLM_FAIL_NONE ? TKN_LLM_FAIL_SERVER : cls));
+      kv_str(t, "error", m, ml);
+      step_end(t);
     }
   }
   if (!done && allow_model) {
@@ -986,10 +1074,25 @@ static int64_t choose_cap(turn *t) {
   return cap;
 }
 
+static int run_turn(tkn_agent *a, tkn_conv *conv, const tkn_agent_turn_options *opts,
+                    tkn_agent_result **out);
+
+/* A turn runs alone on its agent: a call back into it from one of the host's
+ * callbacks (or from a second thread) would change the pieces and the
+ * conversation under the running turn and vanish from its stats. */
 int tkn_agent_turn(tkn_agent *a, tkn_conv *conv, const tkn_agent_turn_options *opts,
                    tkn_agent_result **out) {
   if (out) *out = NULL;
   if (!a) return TKN_ERR_INVALID;
+  if (atomic_exchange(&a->busy, 1))
+    return TKN_ERR_STATE; /* the running turn owns a->err */
+  int rc = run_turn(a, conv, opts, out);
+  atomic_store(&a->busy, 0);
+  return rc;
+}
+
+static int run_turn(tkn_agent *a, tkn_conv *conv, const tkn_agent_turn_options *opts,
+                    tkn_agent_result **out) {
   a->err[0] = '\0';
   if (!conv || !out) return tki_err(a->err, TKN_ERR_INVALID, "turn: NULL argument");
   tkn_agent_turn_options defaults = TKN_AGENT_TURN_OPTIONS_INIT;

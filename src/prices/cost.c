@@ -18,9 +18,13 @@ int tkn_cost_init(tkn_cost *cost, uint32_t version) {
 int tkn_usage_check(const tkn_usage *u) {
   if (!u) return TKN_ERR_INVALID;
   if (u->version != TKN_USAGE_VERSION) return TKN_ERR_VERSION;
-  if (u->input_tokens < 0 || u->cache_read_tokens < 0 || u->cache_write_5m_tokens < 0 ||
-      u->cache_write_1h_tokens < 0 || u->output_tokens < 0 || u->reasoning_tokens < 0)
-    return TKN_ERR_INVALID;
+  /* the bound tkn_usage_parse applies too: beyond 2^53 a count is not a
+   * token count any provider reports, and sums of a few cannot overflow */
+  const int64_t max = (int64_t)1 << 53;
+  const int64_t c[] = {u->input_tokens,         u->cache_read_tokens, u->cache_write_5m_tokens,
+                       u->cache_write_1h_tokens, u->output_tokens,     u->reasoning_tokens};
+  for (size_t i = 0; i < sizeof c / sizeof *c; i++)
+    if (c[i] < 0 || c[i] > max) return TKN_ERR_INVALID;
   int64_t cached;
   if (tki_add_i64(u->cache_read_tokens, u->cache_write_5m_tokens, &cached) ||
       tki_add_i64(cached, u->cache_write_1h_tokens, &cached))

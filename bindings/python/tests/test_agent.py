@@ -80,6 +80,34 @@ class AgentTest(unittest.TestCase):
         self.assertEqual(r.finish_reason, "budget_exceeded")
         self.assertNotIn("turn", calls)
 
+    def test_a_summariser_failure_class_reaches_the_trace(self):
+        # issue 21: a ModelError raised in summarise() vanished; the extract
+        # stood in and nothing said the summariser had failed
+        def complete(req, resp):
+            return {"content": "never", "usage": usage(req)}
+
+        def summarise(text, max_tokens, resp):
+            raise tokenomy.ModelError("rate_limit", "HTTP 429")
+        budget = tokenomy.Budget(hard_tokens=10)
+        budget.charge(input_tokens=10)
+        r = tokenomy.Agent(complete, model="m", budget=budget, summarise=summarise).turn(conversation())
+        self.assertEqual(r.finish_reason, "budget_exceeded")
+        steps = [s for s in r.trace["steps"] if s["step"] == "host_summariser"]
+        self.assertEqual(len(steps), 1)
+        self.assertEqual((steps[0]["ok"], steps[0]["error_class"], steps[0]["error"]),
+                         (False, "rate_limit", "HTTP 429"))
+
+    def test_a_summariser_bug_comes_back_to_the_caller(self):
+        def complete(req, resp):
+            return {"content": "never", "usage": usage(req)}
+
+        def summarise(text, max_tokens, resp):
+            raise KeyError("bug in the summariser")
+        budget = tokenomy.Budget(hard_tokens=10)
+        budget.charge(input_tokens=10)
+        with self.assertRaises(KeyError):
+            tokenomy.Agent(complete, model="m", budget=budget, summarise=summarise).turn(conversation())
+
     def test_router_meter_and_tool_cache(self):
         router = tokenomy.Router({"tiers": [{"name": "small", "models": ["gpt-4o-mini"]},
                                             {"name": "large", "models": ["gpt-4o"]}],

@@ -974,6 +974,144 @@ static int lossy_summarise(const char *text, size_t len, int64_t max_tokens,
   return tkn_llm_response_set_content(resp, S("The customer had a problem; it was handled.")) != 0;
 }
 
+/* A host summariser that answers far past its limit and reports its usage. */
+static int verbose_summarise(const char *text, size_t len, int64_t max_tokens,
+                             tkn_llm_response *resp, void *user) {
+  (void)text;
+  (void)len;
+  (void)max_tokens;
+  ((host *)user)->summarised++;
+  static char big[200001];
+  for (size_t i = 0; i < sizeof big - 1; i++) big[i] = "word "[i % 5];
+  tkn_usage u = TKN_USAGE_INIT;
+  u.input_tokens = 1000;
+  u.output_tokens = 40000;
+  return tkn_llm_response_set_content(resp, big, sizeof big - 1) != 0 ||
+         tkn_llm_response_set_usage(resp, &u) != 0;
+}
+
+/* issue 21: at a hard limit a 20 MB summary became the content, and the host
+ * summariser's usage was never metered nor charged. */
+static void host_summary_is_cut_to_its_limit_and_metered(void **state) {
+  (void)state;
+  static const scripted sc[] = {{0, 0, "never", "stop", NULL, NULL}};
+  host_reset(&H, sc, 1);
+  tkn_budget_options bo = TKN_BUDGET_OPTIONS_INIT;
+  bo.hard_tokens = 100;
+  tkn_budget *b = NULL;
+  assert_int_equal(tkn_budget_new(&b, &bo, NULL, NULL, 0), TKN_OK);
+  tkn_budget_amount spent = TKN_BUDGET_AMOUNT_INIT;
+  spent.input_tokens = 100;
+  assert_int_equal(tkn_budget_charge(b, &spent), TKN_OK);
+  tkn_meter *m = NULL;
+  assert_int_equal(tkn_meter_new(&m, NULL), TKN_OK);
+  tkn_agent_options o = base_opts();
+  o.budget = b;
+  o.meter = m;
+  o.llm.summarise = verbose_summarise;
+  tkn_agent *a = agent_with(&o);
+  tkn_conv *c = conv_of(LONG_CONV);
+  tkn_agent_result *r = NULL;
+  assert_int_equal(tkn_agent_turn(a, c, NULL, &r), TKN_OK);
+  assert_string_equal(tkn_agent_result_finish_reason(r), "budget_exceeded");
+  assert_int_equal(H.summarised, 1);
+  size_t cl = 0;
+  tkn_agent_result_content(r, &cl);
+  assert_true(cl < 4000); /* 256 tokens of prose plus the kept identifiers, not 200 KB */
+  tkn_agent_stats st = stats_of(r);
+  assert_int_equal(st.input_tokens, 1000);
+  assert_int_equal(st.output_tokens, 40000);
+  assert_true(st.cost > 0);
+  tkn_meter_stats ms = TKN_METER_STATS_INIT;
+  assert_int_equal(tkn_meter_stats_get(m, TKN_METER_WORKFLOW, S("support"), &ms), TKN_OK);
+  assert_int_equal(ms.calls, 1);
+  assert_int_equal(ms.output_tokens, 40000);
+  assert_int_equal(ms.cost, st.cost);
+  tkn_agent_result_free(r);
+  tkn_conv_free(c);
+  tkn_agent_free(a);
+  tkn_meter_free(m);
+  tkn_budget_free(b);
+}
+
+/* issue 21: 2^53 input tokens cost more picodollars than int64 holds; the
+ * call was recorded as free, "model not in the price table". */
+static void a_call_whose_cost_overflows_fails_the_turn(void **state) {
+  (void)state;
+  static const scripted sc[] = {
+      {0, 0, "hi", "stop", "{\"prompt_tokens\":9007199254740992,\"completion_tokens\":1}", NULL}};
+  host_reset(&H, sc, 1);
+  tkn_agent_options o = base_opts();
+  tkn_agent *a = agent_with(&o);
+  tkn_conv *c = conv_of(ONE_TURN);
+  tkn_agent_result *r = NULL;
+  assert_int_equal(tkn_agent_turn(a, c, NULL, &r), TKN_ERR_OVERFLOW);
+  assert_null(r);
+  assert_non_null(strstr(tkn_agent_errmsg(a), "does not fit"));
+  assert_int_equal(tkn_conv_count(c), 1);
+  tkn_conv_free(c);
+  tkn_agent_free(a);
+}
+
+/* issue 21: a usage count past 2^53 was taken by the struct setter (the JSON
+ * one refused it) and overflowed the turn's sums. */
+static void usage_setter_bounds_counts_like_the_json_one(void **state) {
+  (void)state;
+  tkn_llm_response *resp = NULL;
+  assert_int_equal(tkn_llm_response_new(&resp), TKN_OK);
+  tkn_usage u = TKN_USAGE_INIT;
+  u.input_tokens = INT64_MAX;
+  assert_int_equal(tkn_llm_response_set_usage(resp, &u), TKN_ERR_INVALID);
+  u.input_tokens = (int64_t)1 << 53;
+  assert_int_equal(tkn_llm_response_set_usage(resp, &u), TKN_OK);
+  u.output_tokens = ((int64_t)1 << 53) + 1;
+  assert_int_equal(tkn_llm_response_set_usage(resp, &u), TKN_ERR_INVALID);
+  tkn_llm_response_free(resp);
+}
+
+static tkn_agent *reentrant_agent;
+static int reentrant_rc;
+static int reentrant_complete(const tkn_llm_request *rq, tkn_llm_response *resp, void *user) {
+  tkn_conv *c = conv_of(ONE_TURN);
+  tkn_agent_result *r = (tkn_agent_result *)1;
+  reentrant_rc = tkn_agent_turn(reentrant_agent, c, NULL, &r);
+  assert_null(r);
+  assert_int_equal(tkn_agent_add_text(reentrant_agent, TKN_SEG_STATIC, TKN_STABILITY_STATIC,
+                                      S("x"), S("y")),
+                   TKN_ERR_STATE);
+  tkn_conv_free(c);
+  return fake_complete(rq, resp, user);
+}
+
+/* issue 21: a turn started from the agent's own callback ran unnoticed and
+ * vanished from the outer turn's stats. */
+static void a_turn_from_inside_a_turn_is_refused(void **state) {
+  (void)state;
+  static const scripted sc[] = {{0, 0, "fine", "stop", NULL, NULL}};
+  host_reset(&H, sc, 1);
+  tkn_agent_options o = base_opts();
+  o.llm.complete = reentrant_complete;
+  tkn_agent *a = agent_with(&o);
+  reentrant_agent = a;
+  reentrant_rc = 0;
+  tkn_conv *c = conv_of(ONE_TURN);
+  tkn_agent_result *r = NULL;
+  assert_int_equal(tkn_agent_turn(a, c, NULL, &r), TKN_OK);
+  assert_int_equal(reentrant_rc, TKN_ERR_STATE);
+  assert_int_equal(H.n_calls, 1);
+  assert_int_equal(stats_of(r).calls, 1);
+  tkn_agent_result_free(r);
+  /* and once the turn is over the agent takes the next one */
+  o.llm.complete = fake_complete;
+  host_reset(&H, sc, 1);
+  tkn_agent_free(a);
+  a = agent_with(&o);
+  assert_int_equal(tkn_agent_turn(a, c, NULL, &r), TKN_OK);
+  tkn_agent_result_free(r);
+  tkn_conv_free(c);
+  tkn_agent_free(a);
+}
+
 static void context_target_must_lie_under_the_limit(void **state) {
   (void)state;
   tkn_agent_options o = base_opts();
@@ -1479,6 +1617,10 @@ int main(void) {
       cmocka_unit_test_teardown(pruning_cuts_to_half_the_limit_so_the_next_turn_is_not_pruned,
                                 teardown),
       cmocka_unit_test_teardown(summary_keeps_the_identifiers_the_summariser_dropped, teardown),
+      cmocka_unit_test_teardown(host_summary_is_cut_to_its_limit_and_metered, teardown),
+      cmocka_unit_test_teardown(a_call_whose_cost_overflows_fails_the_turn, teardown),
+      cmocka_unit_test(usage_setter_bounds_counts_like_the_json_one),
+      cmocka_unit_test_teardown(a_turn_from_inside_a_turn_is_refused, teardown),
       cmocka_unit_test_teardown(last_turns_too_big_for_the_target_keep_only_the_current_turn,
                                 teardown),
       cmocka_unit_test_teardown(halved_cap_comes_with_a_length_instruction, teardown),
