@@ -30,6 +30,7 @@
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -409,6 +410,34 @@ static void tls_why(const char *what, char *why, size_t whylen) {
   snprintf(why, whylen, "TLS %s: %s", what, buf);
 }
 
+/* OpenSSL writes with write(2), which raises SIGPIPE on a closed peer and
+ * would kill a host that does not ignore it: each SSL call runs with SIGPIPE
+ * blocked on this thread, and a SIGPIPE it raised is taken back. */
+typedef struct nopipe {
+  sigset_t set, old;
+  int pending;
+} nopipe;
+
+static void nopipe_begin(nopipe *np) {
+  sigemptyset(&np->set);
+  sigaddset(&np->set, SIGPIPE);
+  sigset_t now;
+  sigpending(&now);
+  np->pending = sigismember(&now, SIGPIPE);
+  pthread_sigmask(SIG_BLOCK, &np->set, &np->old);
+}
+
+static void nopipe_end(nopipe *np) {
+  sigset_t now;
+  sigpending(&now);
+  if (!np->pending && sigismember(&now, SIGPIPE)) {
+    struct timespec zero = {0, 0};
+    while (sigtimedwait(&np->set, NULL, &zero) < 0 && errno == EINTR) {
+    }
+  }
+  pthread_sigmask(SIG_SETMASK, &np->old, NULL);
+}
+
 /* Wait as SSL asks after a WANT_READ / WANT_WRITE: 1 go on, 0 otherwise. */
 static int tls_wait(conn *c, int ret, int64_t deadline) {
   int e = SSL_get_error(c->ssl, ret);
@@ -433,7 +462,10 @@ static int tls_handshake(tkn_redis *r, conn *c, int64_t deadline, char *why, siz
   }
   for (;;) {
     ERR_clear_error();
+    nopipe np;
+    nopipe_begin(&np);
     int ret = SSL_connect(c->ssl);
+    nopipe_end(&np);
     if (ret == 1) return 0;
     if (!tls_wait(c, ret, deadline)) {
       long v = SSL_get_verify_result(c->ssl);
@@ -456,7 +488,10 @@ static int conn_write(conn *c, const char *p, size_t len, int64_t deadline, char
 #if TKN_REDIS_TLS
     if (c->ssl) {
       ERR_clear_error();
+      nopipe np;
+      nopipe_begin(&np);
       int ret = SSL_write(c->ssl, p, (int)(len > (1u << 30) ? (1u << 30) : len));
+      nopipe_end(&np);
       if (ret > 0) {
         p += ret, len -= (size_t)ret;
         continue;
@@ -502,7 +537,10 @@ static int conn_read(conn *c, redisReply **out, int64_t deadline, char *why, siz
 #if TKN_REDIS_TLS
     if (c->ssl) {
       ERR_clear_error();
+      nopipe np;
+      nopipe_begin(&np);
       int ret = SSL_read(c->ssl, buf, sizeof buf);
+      nopipe_end(&np);
       if (ret <= 0) {
         if (tls_wait(c, ret, deadline)) continue;
         if (SSL_get_error(c->ssl, ret) == SSL_ERROR_ZERO_RETURN)
