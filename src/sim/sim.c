@@ -65,6 +65,8 @@ int sim_init(sim *s, const cJSON *wl, uint64_t seed, const tkn_tokenizer *tok,
 
 void sim_free(sim *s) {
   free(s->memo);
+  free(s->conf);
+  free(s->right);
   for (size_t i = 0; i < s->n_models; i++) tkn_cacheplan_free(s->models[i].plan);
   memset(s, 0, sizeof *s);
 }
@@ -336,6 +338,17 @@ int sim_complete(const tkn_llm_request *rq, tkn_llm_response *resp, void *user) 
     s->last_correct = correct;
     s->last_missing = missing;
     s->last_truncated = 0;
+    if (s->n_conf == s->cap_conf) {
+      size_t cap = s->cap_conf ? s->cap_conf * 2 : 256;
+      double *nc = realloc(s->conf, cap * sizeof *nc);
+      if (nc) s->conf = nc;
+      unsigned char *nr = nc ? realloc(s->right, cap) : NULL;
+      if (nr) s->right = nr, s->cap_conf = cap;
+    }
+    if (s->n_conf < s->cap_conf) {
+      s->conf[s->n_conf] = conf;
+      s->right[s->n_conf++] = (unsigned char)correct;
+    }
     char answer[128] = "";
     cJSON *stree = NULL;
     const cJSON *labels = rq->response_schema
@@ -407,4 +420,19 @@ int sim_complete(const tkn_llm_request *rq, tkn_llm_response *resp, void *user) 
     return 1;
   }
   return 0;
+}
+
+/* Mann-Whitney: the chance that a right answer reports more confidence than
+ * a wrong one (ties count half).  Quadratic, over one run's answers. */
+double sim_auroc(const sim *s) {
+  double wins = 0, pairs = 0;
+  for (size_t i = 0; i < s->n_conf; i++) {
+    if (!s->right[i]) continue;
+    for (size_t j = 0; j < s->n_conf; j++) {
+      if (s->right[j]) continue;
+      wins += s->conf[i] > s->conf[j] ? 1.0 : s->conf[i] == s->conf[j] ? 0.5 : 0.0;
+      pairs += 1;
+    }
+  }
+  return pairs > 0 ? wins / pairs : 0.5;
 }

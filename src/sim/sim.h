@@ -9,7 +9,7 @@
 
 #define SIM_MAX_MODELS 16
 #define SIM_CONF_CENTER 0.8  /* mean self-reported confidence */
-#define SIM_CONF_SIGMA 0.12  /* its spread around the mean of right / of wrong answers */
+#define SIM_CONF_SIGMA 0.12 /* its spread around the mean of right / of wrong answers */
 
 typedef struct sim_model {
   char name[64];
@@ -43,6 +43,9 @@ typedef struct sim {
                                 from wrong answers (workload "confidence_auroc") */
   double conf_shift;         /* the gap of mean confidence, right minus wrong, that gives it */
   struct sim_memo *memo;     /* token counts of block texts seen before */
+  double *conf;              /* each answer's reported confidence, and whether it */
+  unsigned char *right;      /* was right: the realised AUROC (sim_auroc) */
+  size_t n_conf, cap_conf;
   int64_t batch_calls;
   char err[256];
   int failed;                /* the simulation itself failed (not a model failure) */
@@ -51,6 +54,8 @@ typedef struct sim {
 int sim_init(sim *s, const cJSON *wl, uint64_t seed, const tkn_tokenizer *tok,
              const tkn_prices *prices, int batching);
 void sim_free(sim *s);
+/* The AUROC of the confidences reported so far (0.5 if undefined). */
+double sim_auroc(const sim *s);
 /* tkn_llm_callbacks.complete */
 int sim_complete(const tkn_llm_request *rq, tkn_llm_response *resp, void *user);
 

@@ -334,6 +334,16 @@ rc, out, err = run(["simulate", "--json", "--seeds", "2", "--workload", write("w
 wc = {c["key"]: c for c in json.loads(out)["configurations"]} if rc == 0 else {}
 check("simulate: quality falls with routing on a weak confidence signal",
       rc == 0 and wc["optimised"]["wrong_answers"]["mean"] > wc["baseline"]["wrong_answers"]["mean"], err)
+rc, out, err = run(["simulate", "--json", "--seeds", "1"])
+full = {c["key"]: c["first_seed"] for c in json.loads(out)["configurations"]} if rc == 0 else {}
+check("simulate: the confidence separates right from wrong about as well as the default AUROC 0.7",
+      rc == 0 and all(0.6 < full[k]["confidence_auroc_realised"] < 0.8 for k in ["baseline", "optimised"]),
+      {k: full[k]["confidence_auroc_realised"] for k in ["baseline", "optimised"]} if full else err)
+sharp = dict(small, confidence_auroc=0.97)
+rc, out, err = run(["simulate", "--json", "--seeds", "1", "--workload", write("sharp.json", sharp)])
+sc = {c["key"]: c["first_seed"] for c in json.loads(out)["configurations"]} if rc == 0 else {}
+check("simulate: an oracle-like confidence is a parameter, not the default",
+      rc == 0 and sc["baseline"]["confidence_auroc_realised"] > 0.88, err)
 tight = dict(small, caps={"reply": 5, "summarise": 5})
 rc, out, err = run(["simulate", "--json", "--seeds", "1", "--workload", write("tight.json", tight)])
 tc = {c["key"]: c for c in json.loads(out)["configurations"]} if rc == 0 else {}
