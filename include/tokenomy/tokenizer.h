@@ -133,9 +133,12 @@ TKN_API int tkn_tokenizer_count_conv(const tkn_tokenizer *tok, tkn_conv *conv,
  * one-line message there on failure, naming what and where (a byte offset). */
 
 /* What to do with text that spells a special token such as <|endoftext|>. */
-#define TKN_SPECIAL_REFUSE 0u /* default, as tiktoken: TKN_ERR_SPECIAL_TOKEN */
+#define TKN_SPECIAL_REFUSE 0u /* TKN_ERR_SPECIAL_TOKEN, its byte offset in tkn_error_last()
+                                 (tiktoken's encode() default; tkn_encode's default) */
 #define TKN_SPECIAL_ALLOW 1u  /* encode it as the special token's id */
-#define TKN_SPECIAL_PLAIN 2u  /* encode it as ordinary text (tiktoken's encode_ordinary) */
+#define TKN_SPECIAL_PLAIN 2u  /* encode it as ordinary text (tiktoken's encode_ordinary):
+                                 what providers do with user text, so the default of
+                                 tkn_tokenizer_count() and conversation counting */
 
 #define TKN_ENCODE_OPTIONS_VERSION 1
 typedef struct tkn_encode_options {
@@ -157,8 +160,9 @@ TKN_API const char *tkn_tokenizer_encoding_for_model(const char *model, size_t l
 /* Make the tokenizer of a named encoding ("cl100k_base" or "o200k_base") from
  * the embedded data.  TKN_ERR_NOT_FOUND for another name, TKN_ERR_UNAVAILABLE
  * when the library was built without embedded ranks (load a file instead).
- * tkn_tokenizer_count() on it refuses special-token text (TKN_ERR_SPECIAL_TOKEN)
- * as tiktoken does; use tkn_tokenizer_load_ranks() to choose another default. */
+ * tkn_tokenizer_count() on it counts text that spells a special token
+ * ("<|endoftext|>" in a chat message) as ordinary text, as the providers do
+ * with user text; tkn_tokenizer_load_ranks() chooses another mode. */
 TKN_API int tkn_tokenizer_new_encoding(tkn_tokenizer **out, const char *name, size_t name_len,
                                        char *errbuf, size_t errlen);
 /* Same, by model name (see tkn_tokenizer_encoding_for_model); TKN_ERR_NOT_FOUND
@@ -177,9 +181,9 @@ typedef struct tkn_ranks_options {
   const char *path;       /* a tiktoken rank file (NUL-terminated path); or */
   const char *data;       /* its contents in memory (copied as needed), */
   size_t len;             /*   of len bytes.  Neither: the embedded ranks. */
-  uint32_t special;       /* TKN_SPECIAL_* used by tkn_tokenizer_count() */
+  uint32_t special;       /* TKN_SPECIAL_* used by tkn_tokenizer_count() (default PLAIN) */
 } tkn_ranks_options;
-#define TKN_RANKS_OPTIONS_INIT { TKN_RANKS_OPTIONS_VERSION, 0, NULL, NULL, 0, TKN_SPECIAL_REFUSE }
+#define TKN_RANKS_OPTIONS_INIT { TKN_RANKS_OPTIONS_VERSION, 0, NULL, NULL, 0, TKN_SPECIAL_PLAIN }
 TKN_API int tkn_ranks_options_init(tkn_ranks_options *opts, uint32_t version);
 
 /* Make a BPE tokenizer from tiktoken ranks: each line is a token's bytes in

@@ -22,6 +22,29 @@ static void print_json(cJSON *o) {
 
 /* A tokenizer by name: "estimator", an encoding, or a model's encoding.
  * The default is o200k_base when the library has it, else the estimator. */
+/* An exact tokenizer whose count() treats special-token text as `special`
+ * (TKN_SPECIAL_*), for an encoding or a model's encoding. */
+static int make_tokenizer_special(const char *cmd, const char *name, const char *model,
+                                  uint32_t special, tkn_tokenizer **out) {
+  if (name && !strcmp(name, "estimator"))
+    return USAGE_ERR(cmd, "--special needs an exact encoding, not the estimator");
+  const char *enc = name ? name : "o200k_base";
+  if (model) {
+    enc = tkn_tokenizer_encoding_for_model(model, strlen(model));
+    if (!enc) return USAGE_ERR(cmd, "--model %s: no known encoding", model);
+  }
+  tkn_ranks_options ro = TKN_RANKS_OPTIONS_INIT;
+  ro.flavor = !strcmp(enc, "cl100k_base") ? TKN_BPE_CL100K
+              : !strcmp(enc, "o200k_base") ? TKN_BPE_O200K
+                                           : 0;
+  if (!ro.flavor) return USAGE_ERR(cmd, "--encoding %s: not known (cl100k_base, o200k_base)", enc);
+  ro.special = special;
+  char err[256] = "";
+  int rc = tkn_tokenizer_load_ranks(out, &ro, err, sizeof err);
+  if (rc) return USAGE_ERR(cmd, "%s: %s", enc, err[0] ? err : tkn_strerror(rc));
+  return 0;
+}
+
 static int make_tokenizer(const char *cmd, const char *name, const char *model,
                           tkn_tokenizer **out) {
   char err[256] = "";
@@ -48,17 +71,20 @@ static int looks_json(const char *s) {
 /* ---- count ---- */
 
 static const char COUNT_HELP[] =
-    "usage: tokenomy count [--encoding E | --model M] [--text] [--json] [FILE]\n"
+    "usage: tokenomy count [--encoding E | --model M] [--special S] [--text] [--json] [FILE]\n"
     "\n"
     "Count the tokens of a text, or of a conversation (OpenAI or Anthropic JSON:\n"
     "each message with the provider's per-message overhead).  Input that starts\n"
     "with [ or { is read as a conversation unless --text is given.\n"
     "  --encoding E  o200k_base (default), cl100k_base, or estimator\n"
     "  --model M     the encoding of model M (e.g. gpt-4o)\n"
+    "  --special S   text that spells a special token such as <|endoftext|>:\n"
+    "                plain (default: ordinary text, as providers read user text),\n"
+    "                allow (the special token's id) or refuse (an error with its offset)\n"
     "  --json        {\"tokens\":N,\"tokenizer\":..,\"messages\":[..]}\n";
 
 int cmd_count(int argc, char **argv) {
-  const char *enc = NULL, *model = NULL, *file = NULL;
+  const char *enc = NULL, *model = NULL, *file = NULL, *special = NULL;
   int json = 0, text_only = 0;
   for (int i = 1; i < argc; i++) {
     const char *v;
@@ -67,6 +93,8 @@ int cmd_count(int argc, char **argv) {
       enc = v;
     else if ((v = cli_opt(argc, argv, &i, "--model")))
       model = v;
+    else if ((v = cli_opt(argc, argv, &i, "--special")))
+      special = v;
     else if (cli_is(argv[i], "--json", NULL))
       json = 1;
     else if (cli_is(argv[i], "--text", NULL))
@@ -77,7 +105,18 @@ int cmd_count(int argc, char **argv) {
       file = argv[i];
   }
   tkn_tokenizer *tok = NULL;
-  int rc = make_tokenizer("count", enc, model, &tok);
+  int rc;
+  if (special) {
+    uint32_t mode = !strcmp(special, "plain")   ? TKN_SPECIAL_PLAIN
+                    : !strcmp(special, "allow")  ? TKN_SPECIAL_ALLOW
+                    : !strcmp(special, "refuse") ? TKN_SPECIAL_REFUSE
+                                                 : UINT32_MAX;
+    if (mode == UINT32_MAX)
+      return USAGE_ERR("count", "--special %s: want plain, allow or refuse", special);
+    rc = make_tokenizer_special("count", enc, model, mode, &tok);
+  } else {
+    rc = make_tokenizer("count", enc, model, &tok);
+  }
   if (rc) return rc;
   size_t len = 0;
   char *in = cli_read(file, &len);
@@ -115,9 +154,8 @@ int cmd_count(int argc, char **argv) {
   } else {
     rc = tkn_tokenizer_count(tok, in, len, &total);
     if (rc) status = cli_fail("count", "%s", rc == TKN_ERR_UTF8 ? "the input is not valid UTF-8"
-                                        : rc == TKN_ERR_SPECIAL_TOKEN
-                                            ? "the text spells a special token such as <|endoftext|>"
-                                            : tkn_strerror(rc));
+                                        : rc == TKN_ERR_SPECIAL_TOKEN ? tkn_error_last()->message
+                                                                      : tkn_strerror(rc));
   }
   if (!status) {
     cJSON_AddNumberToObject(out, "tokens", (double)total);

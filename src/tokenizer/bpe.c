@@ -771,6 +771,7 @@ static int run_text(const bpe_impl *b, const char *text, size_t len,
               "text: special token %s at byte %zu is not allowed (encode options: "
               "TKN_SPECIAL_ALLOW to encode it as a special token, TKN_SPECIAL_PLAIN as text)",
               sp->text, at);
+      tki_fail_where((int64_t)at, NULL);
       put_err(opts, err);
       return TKN_ERR_SPECIAL_TOKEN;
     }

@@ -92,6 +92,26 @@ rc, out, err = run(["count", "--encoding", "nope"], stdin="x")
 one_line_error("count unknown encoding", rc, err, 1, "nope")
 rc, out, err = run(["count", os.path.join(tmp, "missing.txt")])
 one_line_error("count missing file", rc, err, 2, "cannot read")
+# issue 15: text that mentions a special token was refused, with no offset
+# and no option; it is counted as text by default, as providers read it.
+spec = "What does <|endoftext|> mean?"
+rc, out, err = run(["count", "--json", "--model", "gpt-4o", "--text"], stdin=spec)
+plain = json.loads(out)["tokens"] if rc == 0 else None
+check("count: a special token in text is counted as text by default", rc == 0 and plain > 6,
+      out + err)
+rc, out, err = run(["count", "--json", "--model", "gpt-4o", "--special", "plain"], stdin=spec)
+check("count --special plain is the default", rc == 0 and json.loads(out)["tokens"] == plain,
+      out + err)
+rc, out, err = run(["count", "--json", "--model", "gpt-4o", "--special", "allow"], stdin=spec)
+check("count --special allow counts one special token", rc == 0 and
+      json.loads(out)["tokens"] < plain, out + err)
+rc, out, err = run(["count", "--model", "gpt-4o", "--special", "refuse"], stdin=spec)
+one_line_error("count --special refuse names the byte offset", rc, err, 2, "at byte 10")
+rc, out, err = run(["count", "--special", "sometimes"], stdin=spec)
+one_line_error("count --special with a bad mode", rc, err, 1, "plain, allow or refuse")
+rc, out, err = run(["count", "--json"],
+                   stdin=json.dumps([{"role": "user", "content": spec}]))
+check("count: a conversation that mentions a special token counts", rc == 0, out + err)
 
 # ---- prune ----
 long_conv = [{"role": "system", "content": "You help customers."}]

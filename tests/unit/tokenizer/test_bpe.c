@@ -87,8 +87,16 @@ static void count_equals_number_of_ids_on_golden(void **state) {
       const char *text = cJSON_GetObjectItem(c, "text")->valuestring;
       if (strcmp(cJSON_GetObjectItem(c, "special")->valuestring, "refuse") != 0) continue;
       int64_t n = -1;
-      if (cJSON_IsString(want)) {
-        assert_int_equal(tkn_tokenizer_count(tok, text, strlen(text), &n), TKN_ERR_SPECIAL_TOKEN);
+      if (cJSON_IsString(want)) { /* counted as plain text, as providers read user text */
+        tkn_encode_options po = TKN_ENCODE_OPTIONS_INIT;
+        po.special = TKN_SPECIAL_PLAIN;
+        size_t ids_n = 0;
+        uint32_t *ids = NULL;
+        assert_int_equal(tkn_tokenizer_encode_alloc(tok, text, strlen(text), &po, &ids, &ids_n),
+                         TKN_OK);
+        tkn_free(ids);
+        assert_int_equal(tkn_tokenizer_count(tok, text, strlen(text), &n), TKN_OK);
+        assert_int_equal(n, (int64_t)ids_n);
         continue;
       }
       assert_int_equal(tkn_tokenizer_count(tok, text, strlen(text), &n), TKN_OK);
@@ -242,7 +250,10 @@ static void unknown_model_or_encoding_is_not_found(void **state) {
 
 /* ---- special tokens ---- */
 
-static void special_token_text_is_refused_by_default(void **state) {
+/* issue 15: counting refused any text that mentions <|endoftext|> (a chat
+ * message asking about it); counting now reads it as plain text, encoding
+ * still refuses by default, and a refusal carries the byte offset. */
+static void special_token_text_is_refused_by_encode_and_counted_as_text(void **state) {
   (void)state;
   tkn_tokenizer *tok = make("cl100k_base");
   const char *t = "hello <|endoftext|>";
@@ -256,10 +267,24 @@ static void special_token_text_is_refused_by_default(void **state) {
                    TKN_ERR_SPECIAL_TOKEN);
   assert_non_null(strstr(err, "<|endoftext|>"));
   assert_non_null(strstr(err, "byte 6"));
-  int64_t c = 0;
-  assert_int_equal(tkn_tokenizer_count(tok, t, strlen(t), &c), TKN_ERR_SPECIAL_TOKEN);
+  assert_int_equal(tkn_error_last()->offset, 6);
   assert_int_equal(tkn_tokenizer_encode(tok, t, strlen(t), NULL, ids, 16, &n),
                    TKN_ERR_SPECIAL_TOKEN);
+  int64_t c = 0;
+  assert_int_equal(tkn_tokenizer_count(tok, t, strlen(t), &c), TKN_OK);
+  o.special = TKN_SPECIAL_PLAIN;
+  assert_int_equal(tkn_tokenizer_encode(tok, t, strlen(t), &o, ids, 16, &n), TKN_OK);
+  assert_int_equal(c, (int64_t)n);
+  assert_true(c > 2); /* "<|endoftext|>" is several ordinary tokens */
+  tkn_tokenizer_free(tok);
+  /* refusing stays available for counting */
+  tkn_ranks_options ro = TKN_RANKS_OPTIONS_INIT;
+  ro.flavor = TKN_BPE_CL100K;
+  ro.special = TKN_SPECIAL_REFUSE;
+  assert_int_equal(tkn_tokenizer_load_ranks(&tok, &ro, NULL, 0), TKN_OK);
+  assert_int_equal(tkn_tokenizer_count(tok, t, strlen(t), &c), TKN_ERR_SPECIAL_TOKEN);
+  assert_int_equal(tkn_error_last()->status, TKN_ERR_SPECIAL_TOKEN);
+  assert_int_equal(tkn_error_last()->offset, 6);
   tkn_tokenizer_free(tok);
 }
 
@@ -842,7 +867,7 @@ int main(void) {
       cmocka_unit_test(models_map_to_their_encodings),
       cmocka_unit_test(new_for_model_makes_the_models_encoding),
       cmocka_unit_test(unknown_model_or_encoding_is_not_found),
-      cmocka_unit_test(special_token_text_is_refused_by_default),
+      cmocka_unit_test(special_token_text_is_refused_by_encode_and_counted_as_text),
       cmocka_unit_test(special_token_allowed_gives_its_id),
       cmocka_unit_test(special_token_as_plain_text_is_ordinary_bytes),
       cmocka_unit_test(unknown_special_mode_is_invalid),
