@@ -751,7 +751,7 @@ func TestPromptDetailsAndCachePlan(t *testing.T) {
 }
 
 func TestSmallAccessors(t *testing.T) {
-	if VersionNumber() != 100 || Version() != "0.1.0" {
+	if VersionNumber() != 200 || Version() != "0.2.0" {
 		t.Fatalf("version %d %q", VersionNumber(), Version())
 	}
 	if !strings.Contains(DefaultPricesJSON(), "gpt-4o") || OTelProvider("gemini") != "gcp.gemini" {

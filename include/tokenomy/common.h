@@ -36,12 +36,12 @@ extern "C" {
 /* ---- Versions ---------------------------------------------------------- */
 
 #define TKN_VERSION_MAJOR 0
-#define TKN_VERSION_MINOR 1
+#define TKN_VERSION_MINOR 2
 #define TKN_VERSION_PATCH 0
 /* MAJOR*10000 + MINOR*100 + PATCH: compare numerically. */
 #define TKN_VERSION_NUMBER \
   (TKN_VERSION_MAJOR * 10000 + TKN_VERSION_MINOR * 100 + TKN_VERSION_PATCH)
-#define TKN_VERSION_STRING "0.1.0"
+#define TKN_VERSION_STRING "0.2.0"
 
 /* The version of the library actually loaded, which may differ from the
  * header a program was compiled against. */

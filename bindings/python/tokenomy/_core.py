@@ -22,7 +22,7 @@ def _load() -> ctypes.CDLL:
     found = ctypes.util.find_library("tokenomy")
     if found:
         candidates.append(found)
-    candidates += ["libtokenomy.so.0", "libtokenomy.so", "libtokenomy.0.dylib", "libtokenomy.dylib"]
+    candidates += ["libtokenomy.so.1", "libtokenomy.so", "libtokenomy.1.dylib", "libtokenomy.dylib"]
     errors = []
     for name in candidates:
         try:
@@ -64,7 +64,7 @@ def redis_lib() -> _Lib:
     if _redis is None:
         path = os.environ.get("TOKENOMY_REDIS_LIBRARY")
         names = [path] if path else [n for n in (ctypes.util.find_library("tokenomy-redis"),
-                                                 "libtokenomy-redis.so.0") if n]
+                                                 "libtokenomy-redis.so.1") if n]
         dll, errors = None, []
         for name in names:
             try:

@@ -9,10 +9,10 @@ HEADERS = ['common.h', 'conv.h', 'tokenizer.h', 'usage.h', 'llm.h', 'budget.h', 
 
 # ---- constants (#define TKN_...) ----
 TKN_VERSION_MAJOR = 0
-TKN_VERSION_MINOR = 1
+TKN_VERSION_MINOR = 2
 TKN_VERSION_PATCH = 0
-TKN_VERSION_NUMBER = 100
-TKN_VERSION_STRING = "0.1.0"
+TKN_VERSION_NUMBER = 200
+TKN_VERSION_STRING = "0.2.0"
 TKN_OK = 0
 TKN_ERR_NOMEM = 1
 TKN_ERR_INVALID = 2
