@@ -114,11 +114,10 @@ int tki_buf_json_string(tki_buf *b, const char *s, size_t len);
 char *tki_buf_steal(tki_buf *b, size_t *len);
 
 /* ---- JSON ---- */
-/* Around a direct cJSON parse: tki_cjson_begin() routes cJSON through the
- * allocator hook and clears this thread's failure flag; after a NULL result,
- * tki_cjson_alloc_failed() says whether memory, not syntax, was the cause. */
-void tki_cjson_begin(void);
-int tki_cjson_alloc_failed(void);
+/* cJSON keeps its own allocator (the process's cJSON hooks, which belong to
+ * the host: the library never sets them).  So memory never crosses between
+ * the two: a cJSON tree is freed with cJSON_Delete, cJSON's strings with
+ * cJSON_free, and a string put into a cJSON node is made with cJSON_malloc. */
 /* Parse `len` bytes of JSON into *out after checking: size <= max_len, no NUL
  * byte, valid UTF-8, nesting <= max_depth.  On failure writes a one-line
  * message into err naming line, column and byte offset, and returns

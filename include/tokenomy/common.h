@@ -166,9 +166,15 @@ TKN_API int tkn_usd_parse(const char *text, size_t len, int64_t *out);
 TKN_API int tkn_usd_format(int64_t picodollars, char *buf, size_t buflen, size_t *written);
 
 /* ---- Memory --------------------------------------------------------------
- * One process-wide allocator serves the library and the cJSON it parses with.
- * Set it once, before any other tkn_ call; it may not change while any object
- * made by the library is alive.  Passing NULL restores malloc/realloc/free. */
+ * One process-wide allocator serves the library: everything it allocates and
+ * everything it returns (freed with tkn_free).  Set it once, before any other
+ * tkn_ call; it may not change while any object made by the library is alive.
+ * Passing NULL restores malloc/realloc/free.
+ * cJSON, which the library parses JSON with, is the process's (Debian's
+ * libcjson, possibly shared with the host) and keeps its own allocator: the
+ * library never calls cJSON_InitHooks, so a host's own cJSON hooks stay as
+ * the host set them, and the library's short-lived parse trees are allocated
+ * by cJSON's allocator (malloc unless the host set cJSON hooks). */
 #define TKN_ALLOCATOR_VERSION 1
 typedef struct tkn_allocator {
   uint32_t version; /* TKN_ALLOCATOR_VERSION */

@@ -57,14 +57,13 @@ static int copy_string(rd *r, const cJSON *v, char **s, size_t *len) {
   return *s ? TKN_OK : nomem(r);
 }
 
-/* Take a string member's text over instead of copying it: cJSON allocated it
- * through the same allocator, and the item is deleted with the parsed tree
- * (which never writes it again). */
-static int take_string(const cJSON *cv, char **s, size_t *len) {
-  cJSON *v = (cJSON *)cv;
-  *len = tki_json_unmask_nuls(v->valuestring, strlen(v->valuestring));
-  *s = v->valuestring;
-  v->valuestring = NULL;
+/* A string member's text, copied: cJSON allocated its own with cJSON's
+ * allocator (the host's), which is not ours to free with. */
+static int take_string(rd *r, const cJSON *cv, char **s, size_t *len) {
+  size_t n = strlen(cv->valuestring);
+  *s = tki_strndup(cv->valuestring, n);
+  if (!*s) return nomem(r);
+  *len = tki_json_unmask_nuls(*s, n);
   return TKN_OK;
 }
 
@@ -77,7 +76,7 @@ static int opt_string(rd *r, const cJSON *obj, const char *key, const char *wher
   if (!v) return TKN_OK;
   if (!cJSON_IsString(v))
     return tki_err(r->err, TKN_ERR_SCHEMA, "%s.%s: expected a string", where, key);
-  return take_string(v, s, len);
+  return take_string(r, v, s, len);
 }
 
 static int req_string(rd *r, const cJSON *obj, const char *key, const char *where, char **s,
@@ -142,7 +141,7 @@ static int read_part(rd *r, tki_msg *m, cJSON *arr, cJSON *p, const char *where)
     const cJSON *text = cJSON_GetObjectItemCaseSensitive(p, "text");
     if (!cJSON_IsString(text))
       return tki_err(r->err, TKN_ERR_SCHEMA, "%s.text: expected a string", where);
-    if ((rc = take_string(text, &part->text, &part->text_len))) return rc;
+    if ((rc = take_string(r, text, &part->text, &part->text_len))) return rc;
     static const char *const known[] = {"type", "text", NULL};
     if (take_extra(p, known, &part->raw)) return nomem(r);
     return TKN_OK;
@@ -232,7 +231,7 @@ static int read_openai_msg(rd *r, cJSON *obj) {
     m->content = TKI_C_NULL;
   } else if (cJSON_IsString(content)) {
     m->content = TKI_C_STRING;
-    if ((rc = take_string(content, &m->text, &m->text_len))) return rc;
+    if ((rc = take_string(r, content, &m->text, &m->text_len))) return rc;
   } else if (cJSON_IsArray(content)) {
     if ((rc = read_parts(r, m, content, "content"))) return rc;
   } else {
@@ -305,7 +304,7 @@ static int read_tool_result(rd *r, tki_msg *m, cJSON *b, const char *where) {
     m->content = TKI_C_ABSENT;
   } else if (cJSON_IsString(content)) {
     m->content = TKI_C_STRING;
-    if ((rc = take_string(content, &m->text, &m->text_len))) return rc;
+    if ((rc = take_string(r, content, &m->text, &m->text_len))) return rc;
   } else if (cJSON_IsArray(content)) {
     m->content = TKI_C_PARTS;
     size_t j = 0;
@@ -416,7 +415,7 @@ static int read_anthropic_msg(rd *r, cJSON *obj) {
     m->role = rl;
     if (content) {
       m->content = TKI_C_STRING;
-      if ((rc = take_string(content, &m->text, &m->text_len))) return rc;
+      if ((rc = take_string(r, content, &m->text, &m->text_len))) return rc;
     }
   } else if (cJSON_IsArray(content)) {
     if ((rc = read_anthropic_blocks(r, first, rl, content))) return rc;
@@ -438,7 +437,7 @@ static int read_anthropic_system(rd *r, cJSON *sys) {
   m->role = TKN_ROLE_SYSTEM;
   if (cJSON_IsString(sys)) {
     m->content = TKI_C_STRING;
-    return take_string(sys, &m->text, &m->text_len);
+    return take_string(r, sys, &m->text, &m->text_len);
   }
   m->content = TKI_C_PARTS;
   size_t j = 0;

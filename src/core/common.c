@@ -49,43 +49,15 @@ int tkn_allocator_init(tkn_allocator *alloc, uint32_t version) {
   return TKN_OK;
 }
 
-/* cJSON's hooks carry no user pointer, so they read the installed allocator.
- * cJSON reports a failed allocation as a syntax error; the flag, per thread,
- * lets tki_json_parse tell the two apart. */
-static _Thread_local int g_cjson_alloc_failed;
-static atomic_int g_cjson_hooked;
-
-static void *cjson_malloc(size_t size) {
-  void *p = tki_malloc(size);
-  if (!p) g_cjson_alloc_failed = 1;
-  return p;
-}
-static void cjson_free(void *ptr) { tki_free(ptr); }
-
-static void hook_cjson(void) {
-  cJSON_Hooks hooks = {cjson_malloc, cjson_free};
-  cJSON_InitHooks(&hooks);
-  atomic_store(&g_cjson_hooked, 1);
-}
-
-void tki_cjson_begin(void) {
-  if (!atomic_load(&g_cjson_hooked)) hook_cjson();
-  g_cjson_alloc_failed = 0;
-}
-
-int tki_cjson_alloc_failed(void) { return g_cjson_alloc_failed; }
-
 int tkn_set_allocator(const tkn_allocator *alloc) {
   if (!alloc) {
     tkn_allocator init = TKN_ALLOCATOR_INIT;
     g_alloc = init;
-    hook_cjson();
     return TKN_OK;
   }
   if (alloc->version != TKN_ALLOCATOR_VERSION) return TKN_ERR_VERSION;
   if (!alloc->malloc_fn || !alloc->realloc_fn || !alloc->free_fn) return TKN_ERR_INVALID;
   g_alloc = *alloc;
-  hook_cjson();
   return TKN_OK;
 }
 

@@ -195,8 +195,11 @@ static int keep_number_text(cJSON *v, num_cursor *c) {
       int exact;
       size_t at = next_number(c, &len, &exact);
       if (!exact && len && !v->valuestring) {
-        v->valuestring = tki_strndup(c->s + at, len);
+        /* cJSON_Delete frees it: cJSON's allocator, not ours */
+        v->valuestring = cJSON_malloc(len + 1);
         if (!v->valuestring) return TKN_ERR_NOMEM;
+        memcpy(v->valuestring, c->s + at, len);
+        v->valuestring[len] = '\0';
       }
     } else if (v->child) {
       int rc = keep_number_text(v->child, c);
@@ -205,6 +208,94 @@ static int keep_number_text(cJSON *v, num_cursor *c) {
   }
   return TKN_OK;
 }
+
+/* ---- syntax ----
+ * cJSON reports a failed allocation like a syntax error, and its allocator is
+ * not ours to watch; so when it fails, the text's syntax decides which it
+ * was.  The check of the first value accepts exactly what cJSON does after
+ * the checks above (numbers, NULs, UTF-8 and depth are already strict): like
+ * cJSON, any byte up to 0x20 is white space and raw control bytes may stand
+ * inside strings; a \\u escape of a surrogate must be a valid pair. */
+
+static size_t skip_ws(const char *s, size_t n, size_t i) {
+  while (i < n && (unsigned char)s[i] <= 0x20) i++;
+  return i;
+}
+
+static long hex4(const char *s, size_t n, size_t i) {
+  long v = 0;
+  for (size_t k = i; k < i + 4; k++) {
+    if (k >= n) return -1;
+    char c = s[k];
+    int d = is_digit(c) ? c - '0' : (c >= 'a' && c <= 'f') ? c - 'a' + 10
+                                  : (c >= 'A' && c <= 'F') ? c - 'A' + 10 : -1;
+    if (d < 0) return -1;
+    v = v * 16 + d;
+  }
+  return v;
+}
+
+/* The end of the string starting at s[i] == '"', or 0 if malformed. */
+static size_t string_end(const char *s, size_t n, size_t i) {
+  for (i++; i < n; i++) {
+    if (s[i] == '"') return i + 1;
+    if (s[i] != '\\') continue;
+    if (++i >= n) return 0;
+    if (s[i] != 'u') {
+      if (!strchr("\"\\/bfnrt", s[i])) return 0;
+      continue;
+    }
+    long u = hex4(s, n, i + 1);
+    if (u < 0 || (u >= 0xDC00 && u <= 0xDFFF)) return 0;
+    i += 4;
+    if (u >= 0xD800 && u <= 0xDBFF) { /* a high surrogate wants its low half */
+      if (i + 2 >= n || s[i + 1] != '\\' || s[i + 2] != 'u') return 0;
+      long lo = hex4(s, n, i + 3);
+      if (lo < 0xDC00 || lo > 0xDFFF) return 0;
+      i += 6;
+    }
+  }
+  return 0;
+}
+
+/* The end of the value starting at or after s[i], or 0 if malformed. */
+static size_t value_end(const char *s, size_t n, size_t i) {
+  i = skip_ws(s, n, i);
+  if (i >= n) return 0;
+  char c = s[i];
+  if (c == '"') return string_end(s, n, i);
+  if (c == '-' || is_digit(c)) {
+    int exact;
+    size_t l = number_len(s + i, n - i, &exact);
+    return l ? i + l : 0;
+  }
+  static const char *const words[] = {"true", "false", "null"};
+  for (int k = 0; k < 3; k++) {
+    size_t wl = strlen(words[k]);
+    if (n - i >= wl && memcmp(s + i, words[k], wl) == 0) return i + wl;
+  }
+  if (c != '[' && c != '{') return 0;
+  char close = c == '[' ? ']' : '}';
+  i = skip_ws(s, n, i + 1);
+  if (i < n && s[i] == close) return i + 1;
+  for (;;) {
+    if (close == '}') {
+      i = skip_ws(s, n, i);
+      if (i >= n || s[i] != '"' || !(i = string_end(s, n, i))) return 0;
+      i = skip_ws(s, n, i);
+      if (i >= n || s[i] != ':') return 0;
+      i++;
+    }
+    if (!(i = value_end(s, n, i))) return 0;
+    i = skip_ws(s, n, i);
+    if (i >= n) return 0;
+    if (s[i] == close) return i + 1;
+    if (s[i] != ',') return 0;
+    i++;
+  }
+}
+
+static int syntax_ok(const char *s, size_t n) { return value_end(s, n, 0) != 0; }
 
 size_t tki_json_unmask_nuls(char *s, size_t len) {
   size_t o = 0;
@@ -257,13 +348,12 @@ int tki_json_parse(const char *json, size_t len, size_t max_len, int max_depth,
     text = masked;
   }
   const char *end = NULL;
-  tki_cjson_begin();
   cJSON *root = cJSON_ParseWithLengthOpts(text, text_len, &end, 0);
   size_t off = end && end >= text && end <= text + text_len ? (size_t)(end - text) : 0;
   if (masked) off = mask_nuls(json, len, NULL, off);
   tki_free(masked);
   if (!root) {
-    if (tki_cjson_alloc_failed())
+    if (syntax_ok(text, text_len))
       return tki_err(err, TKN_ERR_NOMEM, "%s: out of memory while parsing", what);
     return err_at(err, TKN_ERR_PARSE, what, json, len, off, "malformed JSON");
   }

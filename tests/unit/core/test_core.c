@@ -57,18 +57,57 @@ static void allocator_options_init_matches_macro(void **state) {
   assert_int_equal(tkn_allocator_init(NULL, TKN_ALLOCATOR_VERSION), TKN_ERR_INVALID);
 }
 
-static void allocator_hook_serves_library_and_cjson(void **state) {
+/* A host's own cJSON allocator: counts live blocks, refuses the Nth. */
+static long host_live, host_count, host_fail_at;
+static void *host_malloc(size_t n) {
+  if (host_fail_at && ++host_count == host_fail_at) return NULL;
+  void *p = malloc(n);
+  if (p) host_live++;
+  return p;
+}
+static void host_free(void *p) {
+  if (p) host_live--;
+  free(p);
+}
+static void host_cjson_hooks(long fail_at) {
+  host_live = host_count = 0;
+  host_fail_at = fail_at;
+  cJSON_Hooks h = {host_malloc, host_free};
+  cJSON_InitHooks(&h);
+}
+
+/* tkn_set_allocator used to call cJSON_InitHooks, the process-global hook:
+ * a host with its own cJSON then had its cJSON allocate with the library's
+ * allocator and free with its own. */
+static void allocator_leaves_the_hosts_cjson_alone(void **state) {
   (void)state;
+  host_cjson_hooks(0);
   tt_alloc_install(0);
   void *p = tki_malloc(10);
   assert_int_equal(tt_alloc.live, 1);
   tkn_free(p);
   cJSON *j = cJSON_Parse("{\"a\":[1,2,3]}");
   assert_non_null(j);
-  assert_true(tt_alloc.live > 0);
+  assert_true(host_live > 0); /* the host's cJSON still allocates with the host's hooks */
+  assert_int_equal(tt_alloc.live, 0);
   cJSON_Delete(j);
+  assert_int_equal(host_live, 0);
+  /* the library's own parses: nothing crosses between the two allocators
+   * (a big number keeps its text inside cJSON's node; conv copies strings) */
+  const char *doc = "{\"n\": 12345678901234567890, \"s\": \"text\"}";
+  char err[TKI_ERRLEN];
+  assert_int_equal(tki_json_parse(doc, strlen(doc), 1000, 10, "t", &j, err), TKN_OK);
+  cJSON_Delete(j);
+  const char *msgs = "[{\"role\": \"user\", \"content\": \"hello there\"},"
+                     " {\"role\": \"assistant\", \"content\": [{\"type\": \"text\", \"text\": \"hi\"}]}]";
+  tkn_conv *conv = NULL;
+  assert_int_equal(tkn_conv_new(&conv), TKN_OK);
+  assert_int_equal(tkn_conv_load(conv, TKN_PROVIDER_OPENAI, msgs, strlen(msgs)), TKN_OK);
+  tkn_conv_free(conv);
+  assert_int_equal(host_live, 0);
   assert_int_equal(tt_alloc.live, 0);
   tt_alloc_restore();
+  cJSON_InitHooks(NULL);
 }
 
 static void allocator_rejects_incomplete_hooks(void **state) {
@@ -137,26 +176,39 @@ static void json_parse_deep_nesting_fails_fast(void **state) {
   free(deep);
 }
 
+/* cJSON's allocator is the host's, and cJSON reports its failures like
+ * syntax errors: the library must still tell the two apart. */
 static void json_parse_out_of_memory_is_not_a_parse_error(void **state) {
   (void)state;
-  const char *doc = "{\"a\": [1, 2, {\"b\": \"c\"}], \"d\": null}";
+  const char *doc = "{\"a\": [1, 2, {\"b\": \"c\\u00e9\"}], \"d\": null, \"e\": -1.5e3}";
   for (long n = 1;; n++) {
-    tt_alloc_install(n);
+    host_cjson_hooks(n);
     char err[TKI_ERRLEN];
     cJSON *j = NULL;
     int rc = tki_json_parse(doc, strlen(doc), 1000, 10, "t", &j, err);
     if (rc == TKN_OK) {
       cJSON_Delete(j);
-      assert_int_equal(tt_alloc.live, 0);
-      tt_alloc_restore();
+      assert_int_equal(host_live, 0);
       assert_true(n > 1);
       break;
     }
     assert_int_equal(rc, TKN_ERR_NOMEM);
     assert_non_null(strstr(err, "out of memory"));
-    assert_int_equal(tt_alloc.live, 0);
-    tt_alloc_restore();
+    assert_int_equal(host_live, 0);
   }
+  /* and malformed text stays a parse error, whatever the allocator does */
+  const char *bad[] = {"{\"a\" 1}", "[1,]", "{\"a\":tru}", "\"\\x\"", "[1 2]", "{,}",
+                       "{\"a\":1,}", "[\"\\u12\"]", "\"\\ud800\"", "\"\\udc00x\"", "nul"};
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    for (long n = 0; n < 3; n++) {
+      host_cjson_hooks(n);
+      char err[TKI_ERRLEN];
+      cJSON *j = NULL;
+      int rc = tki_json_parse(bad[i], strlen(bad[i]), 1000, 10, "t", &j, err);
+      if (rc != TKN_ERR_PARSE) fail_msg("%s (allocation %ld refused): status %d", bad[i], n, rc);
+    }
+  }
+  cJSON_InitHooks(NULL);
 }
 
 static void buffer_escapes_json_strings(void **state) {
@@ -345,7 +397,7 @@ int main(void) {
       cmocka_unit_test(strerror_covers_every_code),
       cmocka_unit_test(status_codes_are_pinned),
       cmocka_unit_test(allocator_options_init_matches_macro),
-      cmocka_unit_test(allocator_hook_serves_library_and_cjson),
+      cmocka_unit_test(allocator_leaves_the_hosts_cjson_alone),
       cmocka_unit_test(allocator_rejects_incomplete_hooks),
       cmocka_unit_test(utf8_validator_finds_first_bad_byte),
       cmocka_unit_test(json_parse_reports_line_column_and_offset),
