@@ -31,27 +31,6 @@ static tkn_budget_state status(tkn_budget *b) {
 
 /* ---- options ---- */
 
-static void options_init_matches_macro(void **state) {
-  (void)state;
-  tkn_budget_options a, m = TKN_BUDGET_OPTIONS_INIT;
-  memset(&a, 0x5A, sizeof a);
-  assert_int_equal(tkn_budget_options_init(&a, TKN_BUDGET_OPTIONS_VERSION), TKN_OK);
-  assert_int_equal(a.version, m.version);
-  assert_int_equal(a.period, m.period);
-  assert_true(a.hard_tokens == m.hard_tokens && a.soft_tokens == m.soft_tokens);
-  assert_true(a.turn_tokens == m.turn_tokens && a.output_tokens == m.output_tokens);
-  assert_true(a.hard_money == m.hard_money && a.soft_money == m.soft_money);
-  assert_true(a.turn_money == m.turn_money);
-  assert_true(a.period_seconds == m.period_seconds && a.slice_seconds == m.slice_seconds);
-  assert_true(a.utc_offset_seconds == m.utc_offset_seconds);
-  assert_null(a.clock);
-  assert_null(a.clock_user);
-  assert_null(a.on_limit);
-  assert_null(a.on_limit_user);
-  assert_int_equal(tkn_budget_options_init(&a, 99), TKN_ERR_VERSION);
-  assert_int_equal(tkn_budget_options_init(NULL, TKN_BUDGET_OPTIONS_VERSION), TKN_ERR_INVALID);
-}
-
 static void new_rejects_bad_options_with_a_clear_error(void **state) {
   (void)state;
   char err[256];
@@ -763,7 +742,6 @@ static void out_of_memory_fails_cleanly(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(options_init_matches_macro),
       cmocka_unit_test(new_rejects_bad_options_with_a_clear_error),
       cmocka_unit_test(reserve_within_hard_limit_is_granted),
       cmocka_unit_test(reserve_past_hard_limit_is_refused_and_changes_nothing),

@@ -43,20 +43,6 @@ static void status_codes_are_pinned(void **state) {
   assert_int_equal(TKN_ERR_AUTH, 20);
 }
 
-static void allocator_options_init_matches_macro(void **state) {
-  (void)state;
-  tkn_allocator a, m = TKN_ALLOCATOR_INIT;
-  memset(&a, 0xAB, sizeof a);
-  assert_int_equal(tkn_allocator_init(&a, TKN_ALLOCATOR_VERSION), TKN_OK);
-  assert_int_equal(a.version, m.version);
-  assert_null(a.malloc_fn);
-  assert_null(a.realloc_fn);
-  assert_null(a.free_fn);
-  assert_null(a.user);
-  assert_int_equal(tkn_allocator_init(&a, 999), TKN_ERR_VERSION);
-  assert_int_equal(tkn_allocator_init(NULL, TKN_ALLOCATOR_VERSION), TKN_ERR_INVALID);
-}
-
 /* A host's own cJSON allocator: counts live blocks, refuses the Nth. */
 static long host_live, host_count, host_fail_at;
 static void *host_malloc(size_t n) {
@@ -396,7 +382,6 @@ int main(void) {
       cmocka_unit_test(version_macros_match_runtime),
       cmocka_unit_test(strerror_covers_every_code),
       cmocka_unit_test(status_codes_are_pinned),
-      cmocka_unit_test(allocator_options_init_matches_macro),
       cmocka_unit_test(allocator_leaves_the_hosts_cjson_alone),
       cmocka_unit_test(allocator_rejects_incomplete_hooks),
       cmocka_unit_test(utf8_validator_finds_first_bad_byte),

@@ -41,37 +41,6 @@ static tkn_meter *new_meter(uint32_t max_keys, const tkn_prices *prices) {
 
 /* ---- structs ---- */
 
-static void options_init_matches_macros(void **state) {
-  (void)state;
-  tkn_meter_options o, om = TKN_METER_OPTIONS_INIT;
-  memset(&o, 0x33, sizeof o);
-  assert_int_equal(tkn_meter_options_init(&o, TKN_METER_OPTIONS_VERSION), TKN_OK);
-  assert_memory_equal(&o, &om, sizeof o);
-  assert_int_equal(tkn_meter_options_init(&o, 2), TKN_ERR_VERSION);
-  assert_int_equal(tkn_meter_options_init(NULL, TKN_METER_OPTIONS_VERSION), TKN_ERR_INVALID);
-
-  tkn_meter_call c, cm = TKN_METER_CALL_INIT;
-  memset(&c, 0x33, sizeof c);
-  assert_int_equal(tkn_meter_call_init(&c, TKN_METER_CALL_VERSION), TKN_OK);
-  assert_memory_equal(&c, &cm, sizeof c);
-  assert_int_equal(tkn_meter_call_init(&c, 0), TKN_ERR_VERSION);
-  assert_int_equal(tkn_meter_call_init(NULL, TKN_METER_CALL_VERSION), TKN_ERR_INVALID);
-
-  tkn_meter_stats s, sm = TKN_METER_STATS_INIT;
-  memset(&s, 0x33, sizeof s);
-  assert_int_equal(tkn_meter_stats_init(&s, TKN_METER_STATS_VERSION), TKN_OK);
-  assert_memory_equal(&s, &sm, sizeof s);
-  assert_int_equal(tkn_meter_stats_init(&s, 9), TKN_ERR_VERSION);
-  assert_int_equal(tkn_meter_stats_init(NULL, TKN_METER_STATS_VERSION), TKN_ERR_INVALID);
-
-  tkn_meter_percentiles p, pm = TKN_METER_PERCENTILES_INIT;
-  memset(&p, 0x33, sizeof p);
-  assert_int_equal(tkn_meter_percentiles_init(&p, TKN_METER_PERCENTILES_VERSION), TKN_OK);
-  assert_memory_equal(&p, &pm, sizeof p);
-  assert_int_equal(tkn_meter_percentiles_init(&p, 9), TKN_ERR_VERSION);
-  assert_int_equal(tkn_meter_percentiles_init(NULL, TKN_METER_PERCENTILES_VERSION), TKN_ERR_INVALID);
-}
-
 static void new_checks_its_options(void **state) {
   (void)state;
   tkn_meter *m = (tkn_meter *)1;
@@ -805,7 +774,6 @@ static void meter_survives_every_allocation_failure(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(options_init_matches_macros),
       cmocka_unit_test(new_checks_its_options),
       cmocka_unit_test(calls_are_aggregated_by_every_dimension),
       cmocka_unit_test(cost_per_success_includes_failed_calls),

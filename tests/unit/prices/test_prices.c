@@ -26,37 +26,6 @@ static int load_err(const char *json, char *err, size_t errlen) {
 
 /* ---- options and value structs ---- */
 
-static void options_init_matches_macros(void **state) {
-  (void)state;
-  tkn_prices_options o, om = TKN_PRICES_OPTIONS_INIT;
-  memset(&o, 0x5A, sizeof o);
-  assert_int_equal(tkn_prices_options_init(&o, TKN_PRICES_OPTIONS_VERSION), TKN_OK);
-  assert_memory_equal(&o, &om, sizeof o);
-  assert_int_equal(tkn_prices_options_init(&o, 99), TKN_ERR_VERSION);
-  assert_int_equal(tkn_prices_options_init(NULL, TKN_PRICES_OPTIONS_VERSION), TKN_ERR_INVALID);
-
-  tkn_model_price p, pm = TKN_MODEL_PRICE_INIT;
-  memset(&p, 0x5A, sizeof p);
-  assert_int_equal(tkn_model_price_init(&p, TKN_MODEL_PRICE_VERSION), TKN_OK);
-  assert_memory_equal(&p, &pm, sizeof p);
-  assert_int_equal(tkn_model_price_init(&p, 0), TKN_ERR_VERSION);
-  assert_int_equal(tkn_model_price_init(NULL, TKN_MODEL_PRICE_VERSION), TKN_ERR_INVALID);
-
-  tkn_cost c, cm = TKN_COST_INIT;
-  memset(&c, 0x5A, sizeof c);
-  assert_int_equal(tkn_cost_init(&c, TKN_COST_VERSION), TKN_OK);
-  assert_memory_equal(&c, &cm, sizeof c);
-  assert_int_equal(tkn_cost_init(&c, 7), TKN_ERR_VERSION);
-  assert_int_equal(tkn_cost_init(NULL, TKN_COST_VERSION), TKN_ERR_INVALID);
-
-  tkn_usage u, um = TKN_USAGE_INIT;
-  memset(&u, 0x5A, sizeof u);
-  assert_int_equal(tkn_usage_init(&u, TKN_USAGE_VERSION), TKN_OK);
-  assert_memory_equal(&u, &um, sizeof u);
-  assert_int_equal(tkn_usage_init(&u, 2), TKN_ERR_VERSION);
-  assert_int_equal(tkn_usage_init(NULL, TKN_USAGE_VERSION), TKN_ERR_INVALID);
-}
-
 /* ---- exact money text ---- */
 
 static void parse_usd_is_exact_for_every_spelling(void **state) {
@@ -1118,7 +1087,6 @@ static void price_load_survives_every_allocation_failure(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(options_init_matches_macros),
       cmocka_unit_test(parse_usd_is_exact_for_every_spelling),
       cmocka_unit_test(parse_usd_rejects_what_is_not_exact_or_not_a_number),
       cmocka_unit_test(format_usd_writes_every_digit),

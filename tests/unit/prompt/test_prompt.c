@@ -119,28 +119,6 @@ static size_t count_substr(const char *s, const char *sub) {
 
 /* ---- options ---- */
 
-static void options_init_matches_macros(void **state) {
-  (void)state;
-  tkn_prompt_options a, am = TKN_PROMPT_OPTIONS_INIT;
-  memset(&a, 0x5A, sizeof a);
-  assert_int_equal(tkn_prompt_options_init(&a, TKN_PROMPT_OPTIONS_VERSION), TKN_OK);
-  assert_memory_equal(&a, &am, sizeof a);
-  tkn_render_options r, rm = TKN_RENDER_OPTIONS_INIT;
-  memset(&r, 0x5A, sizeof r);
-  assert_int_equal(tkn_render_options_init(&r, TKN_RENDER_OPTIONS_VERSION), TKN_OK);
-  assert_memory_equal(&r, &rm, sizeof r);
-  tkn_cacheplan_options c, cm = TKN_CACHEPLAN_OPTIONS_INIT;
-  memset(&c, 0x5A, sizeof c);
-  assert_int_equal(tkn_cacheplan_options_init(&c, TKN_CACHEPLAN_OPTIONS_VERSION), TKN_OK);
-  assert_memory_equal(&c, &cm, sizeof c);
-  assert_int_equal(tkn_prompt_options_init(&a, 99), TKN_ERR_VERSION);
-  assert_int_equal(tkn_render_options_init(&r, 99), TKN_ERR_VERSION);
-  assert_int_equal(tkn_cacheplan_options_init(&c, 99), TKN_ERR_VERSION);
-  assert_int_equal(tkn_prompt_options_init(NULL, 1), TKN_ERR_INVALID);
-  assert_int_equal(tkn_render_options_init(NULL, 1), TKN_ERR_INVALID);
-  assert_int_equal(tkn_cacheplan_options_init(NULL, 1), TKN_ERR_INVALID);
-}
-
 static void builder_rejects_bad_options(void **state) {
   (void)state;
   tkn_prompt_builder *b = (void *)1;
@@ -1627,7 +1605,6 @@ static void out_of_memory_fails_cleanly_everywhere(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(options_init_matches_macros),
       cmocka_unit_test(builder_rejects_bad_options),
       cmocka_unit_test(names_of_kinds_are_static),
       cmocka_unit_test(lint_finds_iso_dates_and_timestamps),

@@ -201,61 +201,6 @@ static void task_from_json_errors_name_the_member(void **state) {
 
 /* ---- options ---- */
 
-static void options_init_agree_with_macros(void **state) {
-  (void)state;
-  tkn_router_options o, om = TKN_ROUTER_OPTIONS_INIT;
-  memset(&o, 0x5A, sizeof o);
-  assert_int_equal(tkn_router_options_init(&o, TKN_ROUTER_OPTIONS_VERSION), TKN_OK);
-  assert_int_equal(o.version, om.version);
-  assert_true(o.now_ms == om.now_ms);
-  assert_null(o.clock_user);
-  assert_int_equal(o.shadow_seed, om.shadow_seed);
-  assert_int_equal(tkn_router_options_init(&o, 99), TKN_ERR_VERSION);
-  assert_int_equal(tkn_router_options_init(NULL, 1), TKN_ERR_INVALID);
-
-  tkn_router_decision d, dm = TKN_ROUTER_DECISION_INIT;
-  memset(&d, 0x5A, sizeof d);
-  assert_int_equal(tkn_router_decision_init(&d, TKN_ROUTER_DECISION_VERSION), TKN_OK);
-  assert_int_equal(d.version, dm.version);
-  assert_int_equal(d.rule, dm.rule);
-  assert_int_equal(d.tier, dm.tier);
-  assert_int_equal(d.rule_tier, dm.rule_tier);
-  assert_int_equal(d.shadow, dm.shadow);
-  assert_int_equal(d.shadow_tier, dm.shadow_tier);
-  assert_int_equal(d.cascade, dm.cascade);
-  assert_null(d.model);
-  assert_null(d.tier_name);
-  assert_null(d.reason);
-  assert_null(d.shadow_model);
-  assert_int_equal(tkn_router_decision_init(&d, 0), TKN_ERR_VERSION);
-  assert_int_equal(tkn_router_decision_init(NULL, 1), TKN_ERR_INVALID);
-
-  tkn_router_rule ru, rm = TKN_ROUTER_RULE_INIT;
-  memset(&ru, 0x5A, sizeof ru);
-  assert_int_equal(tkn_router_rule_init(&ru, TKN_ROUTER_RULE_VERSION), TKN_OK);
-  assert_int_equal(ru.version, rm.version);
-  assert_null(ru.when);
-  assert_int_equal(ru.when_len, 0);
-  assert_null(ru.tier);
-  assert_null(ru.reason);
-  assert_null(ru.shadow_tier);
-  assert_true(ru.shadow_rate == rm.shadow_rate);
-  assert_int_equal(ru.cascade, rm.cascade);
-  assert_int_equal(tkn_router_rule_init(&ru, 2), TKN_ERR_VERSION);
-  assert_int_equal(tkn_router_rule_init(NULL, 1), TKN_ERR_INVALID);
-
-  tkn_router_cascade_options c, cm = TKN_ROUTER_CASCADE_OPTIONS_INIT;
-  memset(&c, 0x5A, sizeof c);
-  assert_int_equal(tkn_router_cascade_options_init(&c, TKN_ROUTER_CASCADE_OPTIONS_VERSION),
-                   TKN_OK);
-  assert_int_equal(c.version, cm.version);
-  assert_int_equal(c.start_tier, cm.start_tier);
-  assert_true(c.score == cm.score);
-  assert_null(c.score_user);
-  assert_int_equal(tkn_router_cascade_options_init(&c, 3), TKN_ERR_VERSION);
-  assert_int_equal(tkn_router_cascade_options_init(NULL, 1), TKN_ERR_INVALID);
-}
-
 /* ---- config and decisions ---- */
 
 static void example_config_compiles_with_its_settings(void **state) {
@@ -1800,7 +1745,6 @@ int main(void) {
       cmocka_unit_test(task_remove_drops_one_attribute),
       cmocka_unit_test(task_from_json_reads_every_type_and_the_id),
       cmocka_unit_test(task_from_json_errors_name_the_member),
-      cmocka_unit_test(options_init_agree_with_macros),
       cmocka_unit_test(example_config_compiles_with_its_settings),
       cmocka_unit_test(defaults_apply_to_thresholds_and_retries),
       cmocka_unit_test(first_matching_rule_wins_else_default),

@@ -72,35 +72,6 @@ static int64_t cap_of(const char *schema, uint32_t *flags) {
 
 /* ---- options ---- */
 
-static void options_init_agrees_with_macros(void **state) {
-  (void)state;
-  tkn_schema_options a = TKN_SCHEMA_OPTIONS_INIT, b;
-  memset(&b, 0xAB, sizeof b);
-  assert_int_equal(tkn_schema_options_init(&b, TKN_SCHEMA_OPTIONS_VERSION), TKN_OK);
-  assert_memory_equal(&a, &b, sizeof a);
-  tkn_schema_cap_options c = TKN_SCHEMA_CAP_OPTIONS_INIT, d;
-  memset(&d, 0xAB, sizeof d);
-  assert_int_equal(tkn_schema_cap_options_init(&d, TKN_SCHEMA_CAP_OPTIONS_VERSION), TKN_OK);
-  assert_memory_equal(&c, &d, sizeof c);
-  tkn_schema_retry_options e = TKN_SCHEMA_RETRY_OPTIONS_INIT, f;
-  memset(&f, 0xAB, sizeof f);
-  assert_int_equal(tkn_schema_retry_options_init(&f, TKN_SCHEMA_RETRY_OPTIONS_VERSION), TKN_OK);
-  assert_memory_equal(&e, &f, sizeof e);
-}
-
-static void options_init_rejects_unknown_version_and_null(void **state) {
-  (void)state;
-  tkn_schema_options a;
-  tkn_schema_cap_options c;
-  tkn_schema_retry_options e;
-  assert_int_equal(tkn_schema_options_init(&a, 99), TKN_ERR_VERSION);
-  assert_int_equal(tkn_schema_cap_options_init(&c, 99), TKN_ERR_VERSION);
-  assert_int_equal(tkn_schema_retry_options_init(&e, 99), TKN_ERR_VERSION);
-  assert_int_equal(tkn_schema_options_init(NULL, 1), TKN_ERR_INVALID);
-  assert_int_equal(tkn_schema_cap_options_init(NULL, 1), TKN_ERR_INVALID);
-  assert_int_equal(tkn_schema_retry_options_init(NULL, 1), TKN_ERR_INVALID);
-}
-
 /* ---- compiling ---- */
 
 static void compile_accepts_annotations(void **state) {
@@ -886,8 +857,6 @@ static void oom_every_failure_is_clean(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(options_init_agrees_with_macros),
-      cmocka_unit_test(options_init_rejects_unknown_version_and_null),
       cmocka_unit_test(compile_accepts_annotations),
       cmocka_unit_test(compile_rejects_unsupported_keyword_naming_it_and_its_path),
       cmocka_unit_test(compile_rejects_anchor_dynamic_ref_and_nested_id),

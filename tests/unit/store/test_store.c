@@ -207,22 +207,6 @@ static tkn_budget_amount tokens(int64_t n) {
 
 /* ---- tests ---- */
 
-static void options_inits_agree_with_their_macros(void **state) {
-  (void)state;
-  tkn_store a = TKN_STORE_INIT, b;
-  memset(&b, 0xee, sizeof b);
-  assert_int_equal(tkn_store_init(&b, TKN_STORE_VERSION), TKN_OK);
-  assert_memory_equal(&a, &b, sizeof a);
-  assert_int_equal(tkn_store_init(NULL, TKN_STORE_VERSION), TKN_ERR_INVALID);
-  assert_int_equal(tkn_store_init(&b, 0), TKN_ERR_VERSION);
-  tkn_budget_shared_options c = TKN_BUDGET_SHARED_OPTIONS_INIT, d;
-  memset(&d, 0xee, sizeof d);
-  assert_int_equal(tkn_budget_shared_options_init(&d, TKN_BUDGET_SHARED_OPTIONS_VERSION), TKN_OK);
-  assert_memory_equal(&c, &d, sizeof c);
-  assert_int_equal(tkn_budget_shared_options_init(NULL, 1), TKN_ERR_INVALID);
-  assert_int_equal(tkn_budget_shared_options_init(&d, 5), TKN_ERR_VERSION);
-}
-
 static void new_shared_checks_its_arguments(void **state) {
   (void)state;
   tkn_store st = fake();
@@ -542,7 +526,6 @@ static void meter_store_arguments_are_checked(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(options_inits_agree_with_their_macros),
       cmocka_unit_test(new_shared_checks_its_arguments),
       cmocka_unit_test(a_budget_without_a_store_has_nothing_pending),
       cmocka_unit_test(a_store_error_is_reported_as_such),

@@ -50,22 +50,6 @@ static void put(tkn_toolcache *c, const char *tool, const char *args, const char
   assert_int_equal(tkn_toolcache_put(c, S(tool), S(args), S(sid), S(value), tokens), TKN_OK);
 }
 
-static void test_options_init_matches_macro(void **state) {
-  (void)state;
-  tkn_toolcache_options a = TKN_TOOLCACHE_OPTIONS_INIT, b;
-  memset(&b, 0xAB, sizeof b);
-  assert_int_equal(tkn_toolcache_options_init(&b, TKN_TOOLCACHE_OPTIONS_VERSION), TKN_OK);
-  assert_int_equal(a.version, b.version);
-  assert_int_equal(a.shards, b.shards);
-  assert_int_equal(a.max_bytes, b.max_bytes);
-  assert_int_equal(a.max_args_bytes, b.max_args_bytes);
-  assert_ptr_equal(a.clock, b.clock);
-  assert_ptr_equal(a.clock_user, b.clock_user);
-  assert_ptr_equal(a.tokenizer, b.tokenizer);
-  assert_int_equal(tkn_toolcache_options_init(&b, 99), TKN_ERR_VERSION);
-  assert_int_equal(tkn_toolcache_options_init(NULL, TKN_TOOLCACHE_OPTIONS_VERSION), TKN_ERR_INVALID);
-}
-
 static void test_new_rejects_bad_options(void **state) {
   (void)state;
   tkn_toolcache *c = (tkn_toolcache *)1;
@@ -679,7 +663,6 @@ static void test_out_of_memory_loop(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_options_init_matches_macro),
       cmocka_unit_test(test_new_rejects_bad_options),
       cmocka_unit_test(test_unregistered_tool_is_never_cached),
       cmocka_unit_test(test_side_effecting_tool_marked_not_cacheable_drops_entries),
