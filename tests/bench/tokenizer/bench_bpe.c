@@ -4,7 +4,15 @@
  * usage: bench_bpe CORPUS pass ENCODING encode|count FIRST END
  *          time documents [FIRST, END) (median of 3 passes);
  *        bench_bpe CORPUS extras
- *          load cost, adversarial input, two threads.
+ *          load cost, adversarial input, two threads;
+ *        bench_bpe CORPUS native ENCODING SPEC
+ *          the native-peer benchmark's protocol (bench_native.py): SPEC is
+ *          "KIND:FIRST:END:REPS ..."; for each kind, encode then count, one
+ *          then two threads: after a warm-up pass, each thread goes REPS
+ *          times over documents [FIRST, END) (encode: encode_alloc, an array
+ *          per document, as the peers return one); prints one line
+ *          "KIND MODE THREADS CPU WALL TOKENS" per run, CPU being the whole
+ *          process's (CLOCK_PROCESS_CPUTIME_ID).
  *   Times are wall-clock ("secs", "wall") and CPU time of the timed thread
  *   ("cpu": CLOCK_THREAD_CPUTIME_ID).
  *   CORPUS: documents, each a little-endian u32 byte length then the bytes.
@@ -257,6 +265,72 @@ static void adversarial(const tkn_tokenizer *tok, const char *name) {
   free(text);
 }
 
+/* ---- the native-peer benchmark's protocol ---- */
+
+typedef struct run_job {
+  const tkn_tokenizer *tok;
+  size_t a, z;
+  int encode, reps;
+  int64_t tokens;
+} run_job;
+
+static void *run_thread(void *arg) {
+  run_job *j = arg;
+  for (int r = 0; r < j->reps; r++)
+    for (size_t i = j->a; i < j->z; i++) {
+      if (j->encode) {
+        uint32_t *ids = NULL;
+        size_t n = 0;
+        if (tkn_tokenizer_encode_alloc(j->tok, g_docs[i].text, g_docs[i].len, NULL, &ids, &n))
+          die("encode failed");
+        tkn_free(ids);
+        j->tokens += (int64_t)n;
+      } else {
+        int64_t c = 0;
+        if (tkn_tokenizer_count(j->tok, g_docs[i].text, g_docs[i].len, &c)) die("count failed");
+        j->tokens += c;
+      }
+    }
+  return NULL;
+}
+
+static void run_one(const tkn_tokenizer *tok, const char *kind, int encode, size_t a, size_t z,
+                    int threads, int reps) {
+  run_job jobs[2];
+  pthread_t th[2];
+  double t0 = now(), c0 = clock_secs(CLOCK_PROCESS_CPUTIME_ID);
+  for (int i = 0; i < threads; i++) {
+    jobs[i] = (run_job){tok, a, z, encode, reps, 0};
+    if (pthread_create(&th[i], NULL, run_thread, &jobs[i])) die("cannot start a thread");
+  }
+  int64_t tokens = 0;
+  for (int i = 0; i < threads; i++) {
+    pthread_join(th[i], NULL);
+    tokens += jobs[i].tokens;
+  }
+  double wall = now() - t0, cpu = clock_secs(CLOCK_PROCESS_CPUTIME_ID) - c0;
+  printf("%s %s %d %.6f %.6f %lld\n", kind, encode ? "encode" : "count", threads, cpu, wall,
+         (long long)tokens);
+  fflush(stdout);
+}
+
+static void run_protocol(const char *enc, char *spec) {
+  tkn_tokenizer *tok = NULL;
+  if (tkn_tokenizer_new_encoding(&tok, enc, strlen(enc), NULL, 0)) die("load failed");
+  for (char *item = strtok(spec, " "); item; item = strtok(NULL, " ")) {
+    char kind[64];
+    unsigned long a, z;
+    int reps;
+    if (sscanf(item, "%63[^:]:%lu:%lu:%d", kind, &a, &z, &reps) != 4 || a > z || z > g_ndocs)
+      die("bad SPEC item");
+    run_job warm = {tok, a, z, 1, 1, 0};
+    run_thread(&warm);
+    for (int encode = 1; encode >= 0; encode--)
+      for (int threads = 1; threads <= 2; threads++) run_one(tok, kind, encode, a, z, threads, reps);
+  }
+  tkn_tokenizer_free(tok);
+}
+
 int main(int argc, char **argv) {
   if (argc < 3) die("usage: bench_bpe CORPUS pass ENCODING encode|count FIRST END | extras");
   size_t n;
@@ -271,6 +345,8 @@ int main(int argc, char **argv) {
     timing t = timed(tok, a, z, strcmp(argv[4], "encode") == 0, &tokens);
     printf("secs %.6f\ncpu %.6f\ntokens %lld\n", t.wall, t.cpu, (long long)tokens);
     tkn_tokenizer_free(tok);
+  } else if (strcmp(argv[2], "native") == 0 && argc == 5) {
+    run_protocol(argv[3], argv[4]);
   } else if (strcmp(argv[2], "extras") == 0) {
     const char *names[] = {"cl100k_base", "o200k_base"};
     for (int e = 0; e < 2; e++) {
