@@ -25,7 +25,8 @@ if command -v cargo >/dev/null 2>&1; then
 else
   echo "bench_native: no cargo; the Rust peers are left out" >&2
 fi
-traces=$root/../shared/traces/tau-airline-dev.json
+# the project's shared folder lies beside the clone (TKN_SHARED_DIR overrides)
+traces=${TKN_SHARED_DIR:-$root/../shared}/traces/tau-airline-dev.json
 node "$root/tests/bench/tokenizer/bench_native_corpus.mjs" "$work" "$traces"
 versions=$("$py" -c 'import json, tiktoken, tokenizers; print(json.dumps({"tiktoken (PyPI, native)": tiktoken.__version__, "tokenizers (PyPI)": tokenizers.__version__}))')
 if [ -n "$rs" ]; then

@@ -30,6 +30,7 @@ if (traces && fs.existsSync(traces)) {
   json = take(walk("/usr/share", (p) => p.endsWith(".json")), 600e3, (p) => fs.readFileSync(p, "utf8"), 16 * 1024);
 }
 for (const t of json) docs.push({ kind: "json", text: t });
+const jsonSource = traces && fs.existsSync(traces) ? "the tau-bench traces" : "JSON files under /usr/share";
 
 let seed = 20261202;
 const rnd = (k) => {
@@ -59,3 +60,5 @@ docs.forEach((d, i) => {
 });
 writeDocs(path.join(workDir, "corpus.bin"), docs);
 fs.writeFileSync(path.join(workDir, "kinds.json"), JSON.stringify(kinds));
+console.log(`corpus: prose, code, markup, CJK and other scripts from /usr/share; JSON from ${jsonSource}; ` +
+            "long runs generated (seeded)");
