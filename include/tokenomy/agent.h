@@ -21,7 +21,9 @@
  * Every part is optional except the callbacks: without a router the agent
  * calls one model, without a budget it never prunes for money, without a
  * meter it does not record, without a price table it uses the built-in one,
- * without a tokenizer it uses the built-in estimator.  Parts are borrowed:
+ * without a tokenizer it uses the built-in estimator calibrated for the
+ * encoding of its model (o200k_base's for a router or an unknown model).
+ * Parts are borrowed:
  * they must outlive the agent, and each keeps its own threading rule (a
  * budget, meter or tool cache may be shared by many agents).
  *

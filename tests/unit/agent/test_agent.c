@@ -445,6 +445,41 @@ static void turn_without_host_usage_counts_with_its_tokenizer(void **state) {
   tkn_agent_free(a);
 }
 
+/* Without a tokenizer the agent estimates with the estimator of its model's
+ * encoding: a reply in Chinese costs a cl100k_base model (gpt-4) more tokens
+ * than an o200k_base one (gpt-4o), each as that encoding's estimator counts. */
+static void turn_estimates_with_the_calibration_of_its_model(void **state) {
+  (void)state;
+  static const char reply[] = "\xe6\x95\xb0\xe6\x8d\xae\xe5\xba\x93\xe8\xbf\x9e\xe6\x8e\xa5"
+                              "\xe5\xa4\xb1\xe8\xb4\xa5\xef\xbc\x8c\xe8\xaf\xb7\xe7\xa8\x8d"
+                              "\xe5\x90\x8e\xe9\x87\x8d\xe8\xaf\x95\xe3\x80\x82";
+  static const scripted sc[] = {{0, 0, reply, "stop", NULL, NULL}};
+  const char *models[] = {"gpt-4", "gpt-4o"}, *encs[] = {"cl100k_base", "o200k_base"};
+  int64_t got[2];
+  for (int m = 0; m < 2; m++) {
+    host_reset(&H, sc, 1);
+    tkn_agent_options o = base_opts();
+    o.model = models[m];
+    o.model_len = strlen(models[m]);
+    o.append_reply = 0;
+    tkn_agent *a = agent_with(&o);
+    tkn_conv *c = conv_of(ONE_TURN);
+    tkn_agent_result *r = NULL;
+    assert_int_equal(tkn_agent_turn(a, c, NULL, &r), TKN_OK);
+    got[m] = stats_of(r).output_tokens;
+    tkn_tokenizer *est = NULL;
+    int64_t want = 0;
+    assert_int_equal(tkn_tokenizer_new_estimator_for(&est, encs[m], strlen(encs[m])), TKN_OK);
+    assert_int_equal(tkn_tokenizer_count(est, reply, sizeof reply - 1, &want), TKN_OK);
+    assert_int_equal(got[m], want);
+    tkn_tokenizer_free(est);
+    tkn_agent_result_free(r);
+    tkn_conv_free(c);
+    tkn_agent_free(a);
+  }
+  assert_true(got[0] > got[1]);
+}
+
 static void turn_refuses_bad_arguments_and_leaves_conv(void **state) {
   (void)state;
   static const scripted sc[] = {{0, 0, "x", "stop", NULL, NULL}};
@@ -1542,6 +1577,7 @@ int main(void) {
       cmocka_unit_test_teardown(fail_names_cover_every_class, teardown),
       cmocka_unit_test_teardown(turn_calls_the_model_and_appends_the_answer, teardown),
       cmocka_unit_test_teardown(turn_without_host_usage_counts_with_its_tokenizer, teardown),
+      cmocka_unit_test_teardown(turn_estimates_with_the_calibration_of_its_model, teardown),
       cmocka_unit_test_teardown(turn_refuses_bad_arguments_and_leaves_conv, teardown),
       cmocka_unit_test_teardown(pieces_are_checked_when_added, teardown),
       cmocka_unit_test_teardown(tools_come_first_in_the_rendered_request, teardown),
