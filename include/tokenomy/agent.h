@@ -22,10 +22,10 @@
  * calls one model, without a budget it never prunes for money, without a
  * meter it does not record, without a price table it uses the built-in one,
  * without a tokenizer it uses the built-in estimator calibrated for the
- * encoding of its model (o200k_base's for a router or an unknown model).
- * Parts are borrowed:
- * they must outlive the agent, and each keeps its own threading rule (a
- * budget, meter or tool cache may be shared by many agents).
+ * encoding of its model (o200k_base's when no model or an unknown one is
+ * named).  Parts are borrowed: they must outlive the agent, and each keeps
+ * its own threading rule (a budget, meter or tool cache may be shared by many
+ * agents).
  *
  * The result of a turn holds the content, a finish reason, figures (tokens,
  * cost, calls, retries, escalations) and a trace of every decision as JSON:

@@ -101,7 +101,7 @@ int tkn_agent_new(tkn_agent **out, const tkn_agent_options *opts, char *errbuf, 
   } else {
     /* the estimator calibrated for the model's encoding (a cl100k_base model
      * writes CJK in about 30% more tokens than an o200k_base one); the
-     * o200k_base one for a router's models or an unknown model */
+     * o200k_base one when no model or an unknown one is named */
     const char *enc =
         a->model.s ? tkn_tokenizer_encoding_for_model(a->model.s, strlen(a->model.s)) : NULL;
     rc = enc ? tkn_tokenizer_new_estimator_for(&a->own_tok, enc, strlen(enc))
