@@ -30,7 +30,8 @@
  * \d \w \D \W are ASCII-only, and the long property names of ECMA
  * (\p{Letter}, \p{General_Category=Letter}, \p{Script=Greek}) are accepted.
  * Left as PCRE2 does it: \D and \W inside a [class], \b, and '.', which
- * excludes only \n.  A match gives up after 10 million steps.
+ * excludes only \n.  A match gives up after 10 million steps (and sooner
+ * when the validation's work budget runs out, below).
  *
  * Numbers are doubles: equality by value (1.0 == 1).  multipleOf reads both
  * numbers as the shortest decimals that give their doubles, so 19.99 is a
@@ -44,7 +45,18 @@
  * about 0.5 MB of stack at worst; a chain of more than 2048 $ref/allOf/...
  * applicators on one value is rejected at compile time (TKN_ERR_LIMIT);
  * a regular-expression match that gives up fails the document (keyword
- * "pattern" or "patternProperties").  uniqueItems compares every pair of items.
+ * "pattern" or "patternProperties"), wherever it is: under not, in an anyOf
+ * branch, in if or contains, it never lets a document pass.  uniqueItems
+ * hashes the items (n log n; pairwise only when an item holds an object with
+ * a repeated key).
+ *
+ * Work budget: one validation spends at most max_work steps (default
+ * TKN_SCHEMA_DEFAULT_MAX_WORK, per result: tkn_schema_result_set_max_work):
+ * a step is a schema evaluated on a value, an item hashed or compared for
+ * uniqueItems, or a byte a regular expression reads; a match that needs more
+ * than 1000 + 16 x its length of PCRE2 steps spends every step it was
+ * allowed.  Past the budget the validation fails closed with TKN_ERR_LIMIT:
+ * the document is not accepted.
  *
  * Threading: a compiled tkn_schema is immutable; any number of threads may
  * validate against one schema at the same time, each with its own
@@ -106,7 +118,8 @@ TKN_API void tkn_schema_result_free(tkn_schema_result *res);
 /* Parse the document [json, json+len) and validate it.  Returns TKN_OK when
  * it is valid; TKN_ERR_SCHEMA when it is not (errors in res); TKN_ERR_PARSE /
  * _UTF8 / _LIMIT when it is not JSON or exceeds the schema's instance limits
- * (the message in res); TKN_ERR_NOMEM; TKN_ERR_INVALID for NULL arguments.
+ * or the work budget (the message in res); TKN_ERR_NOMEM; TKN_ERR_INVALID for
+ * NULL arguments.
  * res is cleared first.  Never touches the schema. */
 TKN_API int tkn_schema_validate(const tkn_schema *schema, const char *json, size_t len,
                                 tkn_schema_result *res);
@@ -114,6 +127,12 @@ TKN_API int tkn_schema_validate(const tkn_schema *schema, const char *json, size
  * errbuf when not NULL. */
 TKN_API int tkn_schema_check(const tkn_schema *schema, const char *json, size_t len,
                              char *errbuf, size_t errlen);
+
+/* Steps one validation with res may spend (see "Work budget" above); 0
+ * restores the default.  Kept for every later validation with res.
+ * TKN_ERR_INVALID for a NULL res. */
+#define TKN_SCHEMA_DEFAULT_MAX_WORK 100000000u
+TKN_API int tkn_schema_result_set_max_work(tkn_schema_result *res, uint64_t max_work);
 
 /* Status of the last validation (TKN_OK if valid). */
 TKN_API int tkn_schema_result_status(const tkn_schema_result *res);

@@ -547,6 +547,7 @@ static int keyword(cctx *c, snode *n, const tki_sj_member *m, const char *path, 
         if (compile_regex(c, pm->key, pm->klen, path, kw, &n->pats[i].re, &n->pats[i].jit))
           return c->status;
         n->pats[i].src = pm->key;
+        n->pats[i].srclen = pm->klen;
         const char *p = path_join(c, kp, pm->key, pm->klen);
         if (!p) return nomem(c);
         n->pats[i].node = compile_node(c, &pm->val, p, 0);
@@ -603,6 +604,7 @@ static int keyword(cctx *c, snode *n, const tki_sj_member *m, const char *path, 
       if (v->type != TKI_SJ_STRING) return bad(c, TKN_ERR_SCHEMA, path, kw, "must be a string");
       n->flags |= K_PATTERN;
       n->pattern_src = v->u.str;
+      n->pattern_len = v->n;
       return compile_regex(c, v->u.str, v->n, path, kw, &n->pattern, &n->pattern_jit);
     case KW_REF:
       if (v->type != TKI_SJ_STRING) return bad(c, TKN_ERR_SCHEMA, path, kw, "must be a string");

@@ -52,7 +52,8 @@ typedef struct sprop {
 typedef struct spattern {
   pcre2_code *re;
   int jit; /* compiled to machine code: pcre2_jit_match applies */
-  const char *src;
+  const char *src; /* the pattern as written: srclen bytes, not NUL-terminated */
+  uint32_t srclen;
   snode *node;
 } spattern;
 
@@ -82,7 +83,8 @@ struct snode {
       max_contains;
   pcre2_code *pattern;
   int pattern_jit;
-  const char *pattern_src;
+  const char *pattern_src; /* pattern_len bytes, not NUL-terminated */
+  uint32_t pattern_len;
   const tki_sj *cnst;
   const tki_sj *enums; /* an array */
   sprop *props;

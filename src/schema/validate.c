@@ -42,6 +42,7 @@ struct tkn_schema_result {
   pcre2_general_context *gctx;
   pcre2_match_data *md;
   pcre2_match_context *mctx;
+  uint64_t max_work; /* 0: TKN_SCHEMA_DEFAULT_MAX_WORK */
   int status;
   char err[TKI_ERRLEN];
 };
@@ -58,7 +59,30 @@ typedef struct vctx {
   tkn_schema_result *res;
   int quiet, stop, status;
   uint32_t max_errors, depth;
+  int closed;              /* a check gave up: the document fails whatever else passed */
+  uint64_t work, max_work; /* steps spent and allowed (status TKN_ERR_LIMIT past it) */
 } vctx;
+
+/* Spend n steps of the validation's work budget; 0 once it is spent. */
+static int spend(vctx *c, uint64_t n) {
+  if (c->work + n > c->max_work || c->work + n < c->work) {
+    c->work = c->max_work;
+    if (!c->status) c->status = TKN_ERR_LIMIT;
+    c->stop = 1;
+    return 0;
+  }
+  c->work += n;
+  return 1;
+}
+
+/* A check that gave up (a regular expression past its limits) fails the
+ * document even where a failure would otherwise pass it (under not, in an
+ * anyOf branch, in if or contains): it is recorded loudly and ends the
+ * validation. */
+static void give_up(vctx *c) {
+  c->closed = 1;
+  c->stop = 1;
+}
 
 /* ---- errors ---- */
 
@@ -247,18 +271,53 @@ static int v_number(vctx *c, const snode *n, const tki_sj *v, const pseg *at) {
   return ok;
 }
 
-static int match(vctx *c, pcre2_code *re, int jit, const char *s, size_t len, int *matched) {
+#define REGEX_MATCH_LIMIT 10000000u /* steps of one match before it gives up */
+
+static int match_once(vctx *c, pcre2_code *re, int jit, const char *s, size_t len,
+                      uint32_t limit) {
   tkn_schema_result *r = c->res;
-  int rc = jit ? pcre2_jit_match(re, (PCRE2_SPTR)s, len, 0, 0, r->md, r->mctx)
-               : pcre2_match(re, (PCRE2_SPTR)s, len, 0, PCRE2_NO_UTF_CHECK, r->md, r->mctx);
+  pcre2_set_match_limit(r->mctx, limit);
+  return jit ? pcre2_jit_match(re, (PCRE2_SPTR)s, len, 0, 0, r->md, r->mctx)
+             : pcre2_match(re, (PCRE2_SPTR)s, len, 0, PCRE2_NO_UTF_CHECK, r->md, r->mctx);
+}
+
+/* A match runs first under a small limit, linear in the string (what almost
+ * every match needs); only a match that needs more runs again, under the
+ * full limit or what is left of the work budget, and spends all of it: so
+ * many strings that each take nearly the full limit still end within the
+ * budget. TKN_ERR_LIMIT when the match gave up (the caller fails the
+ * document), TKN_ERR_NOMEM, else TKN_OK with *matched. */
+static int match(vctx *c, pcre2_code *re, int jit, const char *s, size_t len, int *matched) {
+  *matched = 0;
+  if (!spend(c, len + 1)) return TKN_OK; /* c->status says why */
+  uint64_t small = 1000 + 16 * (uint64_t)len;
+  int rc = match_once(c, re, jit, s, len, small < REGEX_MATCH_LIMIT ? (uint32_t)small : REGEX_MATCH_LIMIT);
+  if (rc == PCRE2_ERROR_MATCHLIMIT && small < REGEX_MATCH_LIMIT) {
+    uint64_t left = c->max_work - c->work;
+    uint32_t limit = left < REGEX_MATCH_LIMIT ? (uint32_t)left : REGEX_MATCH_LIMIT;
+    rc = match_once(c, re, jit, s, len, limit);
+    spend(c, limit);
+    if (rc == PCRE2_ERROR_MATCHLIMIT && limit < REGEX_MATCH_LIMIT) return TKN_OK; /* budget */
+  }
   if (rc >= 0) {
     *matched = 1;
     return TKN_OK;
   }
-  *matched = 0;
   if (rc == PCRE2_ERROR_NOMATCH) return TKN_OK;
   if (rc == PCRE2_ERROR_NOMEMORY || rc == PCRE2_ERROR_HEAP_FAILED) return TKN_ERR_NOMEM;
-  return TKN_ERR_LIMIT; /* match or depth limit: treated as not matching, said so */
+  return TKN_ERR_LIMIT; /* match or depth limit: the document fails, said so */
+}
+
+/* Record a regular expression that gave up, loudly (even inside not or
+ * anyOf), and end the validation. */
+static int regex_gave_up(vctx *c, const snode *n, const char *kw, const pseg *at,
+                         const char *src, size_t srclen) {
+  int q = c->quiet;
+  c->quiet = 0;
+  fail_args(c, n, kw, at, M_REGEX_LIMIT, 0, 0, src, srclen, NULL, 0);
+  c->quiet = q;
+  give_up(c);
+  return 0;
 }
 
 static int v_string(vctx *c, const snode *n, const tki_sj *v, const pseg *at) {
@@ -283,14 +342,136 @@ static int v_string(vctx *c, const snode *n, const tki_sj *v, const pseg *at) {
       c->stop = 1;
       return 0;
     }
-    if (rc)
-      CHECK(fail_args(c, n, "pattern", at, M_REGEX_LIMIT, 0, 0, n->pattern_src,
-                      strlen(n->pattern_src), NULL, 0));
-    else if (!m)
+    if (rc) return regex_gave_up(c, n, "pattern", at, n->pattern_src, n->pattern_len);
+    if (c->status) return 0;
+    if (!m)
       CHECK(fail_args(c, n, "pattern", at, M_PATTERN, 0, 0, v->u.str, v->n, n->pattern_src,
-                      strlen(n->pattern_src)));
+                      n->pattern_len));
   }
   return ok;
+}
+
+/* ---- uniqueItems: hashing, so n items cost about n log n, not n^2 ---- */
+
+static uint64_t mix64(uint64_t x) { /* splitmix64's finaliser */
+  x ^= x >> 30;
+  x *= 0xbf58476d1ce4e5b9ull;
+  x ^= x >> 27;
+  x *= 0x94d049bb133111ebull;
+  return x ^ (x >> 31);
+}
+
+static int u64_cmp(const void *a, const void *b) {
+  uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+  return x < y ? -1 : x > y;
+}
+
+/* A hash that equal values (tki_sj_equal) share: numbers by value, objects
+ * as a sum over members (key order does not count). An object with a
+ * repeated key (where that equality is not symmetric) sets *odd, and the
+ * caller compares pairwise instead. */
+static uint64_t sj_hash(vctx *c, const tki_sj *v, int *odd) {
+  if (!spend(c, 1)) return 0;
+  switch (v->type) {
+    case TKI_SJ_NULL: return 0x6e756c6cull;
+    case TKI_SJ_BOOL: return mix64(0x626f6f6cull + v->boolean);
+    case TKI_SJ_NUMBER: {
+      double d = v->u.num == 0 ? 0.0 : v->u.num; /* -0 == 0 */
+      uint64_t bits;
+      memcpy(&bits, &d, sizeof bits);
+      return mix64(bits ^ 0x6e756dull);
+    }
+    case TKI_SJ_STRING:
+      if (!spend(c, v->n / 64)) return 0;
+      return tki_hash64(v->u.str, v->n, 3);
+    case TKI_SJ_ARRAY: {
+      uint64_t h = mix64(4 + v->n);
+      for (uint32_t i = 0; i < v->n && !c->status; i++) h = mix64(h ^ sj_hash(c, &v->u.items[i], odd));
+      return h;
+    }
+    default: {
+      uint64_t h = mix64(5 + v->n);
+      uint64_t *keys = v->n > 1 ? tki_malloc(v->n * sizeof *keys) : NULL;
+      if (v->n > 1 && !keys) {
+        c->status = TKN_ERR_NOMEM;
+        c->stop = 1;
+        return 0;
+      }
+      for (uint32_t i = 0; i < v->n && !c->status; i++) {
+        const tki_sj_member *m = &v->u.members[i];
+        uint64_t hk = tki_hash64(m->key, m->klen, 5);
+        if (keys) keys[i] = hk;
+        h += mix64(hk ^ mix64(sj_hash(c, &m->val, odd)));
+      }
+      if (keys && !c->status) {
+        qsort(keys, v->n, sizeof *keys, u64_cmp);
+        for (uint32_t i = 1; i < v->n; i++)
+          if (keys[i] == keys[i - 1]) *odd = 1;
+      }
+      tki_free(keys);
+      return h;
+    }
+  }
+}
+
+typedef struct hitem {
+  uint64_t h;
+  uint32_t i;
+} hitem;
+
+static int hitem_cmp(const void *a, const void *b) {
+  const hitem *x = a, *y = b;
+  if (x->h != y->h) return x->h < y->h ? -1 : 1;
+  return x->i < y->i ? -1 : x->i > y->i;
+}
+
+/* The first item (lowest *di) equal to an earlier one, and the first such
+ * earlier one (*dj): what comparing every pair in order finds. */
+static int first_duplicate(vctx *c, const tki_sj *v, uint32_t *dj, uint32_t *di) {
+  uint32_t n = v->n;
+  int odd = 0, found = 0;
+  hitem *hs = tki_malloc(n * sizeof *hs);
+  if (!hs) {
+    c->status = TKN_ERR_NOMEM;
+    c->stop = 1;
+    return 0;
+  }
+  for (uint32_t i = 0; i < n && !c->status; i++) hs[i] = (hitem){sj_hash(c, &v->u.items[i], &odd), i};
+  if (c->status) goto out;
+  if (odd) { /* pairwise, every comparison spent */
+    for (uint32_t i = 1; i < n && !found; i++)
+      for (uint32_t j = 0; j < i; j++) {
+        if (!spend(c, 1)) goto out;
+        if (tki_sj_equal(&v->u.items[i], &v->u.items[j])) {
+          *dj = j, *di = i, found = 1;
+          break;
+        }
+      }
+    goto out;
+  }
+  if (!spend(c, n)) goto out;
+  qsort(hs, n, sizeof *hs, hitem_cmp);
+  for (uint32_t a = 0; a < n;) {
+    uint32_t b = a + 1;
+    while (b < n && hs[b].h == hs[a].h) b++;
+    /* a run of equal hashes, in document order: each item against the
+     * earlier ones until one is equal (almost always the first) */
+    for (uint32_t k = a + 1; k < b; k++) {
+      if (found && hs[k].i >= *di) break;
+      for (uint32_t j = a; j < k; j++) {
+        if (!spend(c, 1)) goto out;
+        if (tki_sj_equal(&v->u.items[hs[k].i], &v->u.items[hs[j].i])) {
+          *dj = hs[j].i, *di = hs[k].i, found = 1;
+          break;
+        }
+      }
+      if (found) break; /* later items of this run come after *di */
+    }
+    a = b;
+  }
+out:
+  tki_free(hs);
+  return found && !c->status;
 }
 
 static int v_array(vctx *c, const snode *n, const tki_sj *v, const pseg *at) {
@@ -300,14 +481,11 @@ static int v_array(vctx *c, const snode *n, const tki_sj *v, const pseg *at) {
     CHECK(fail(c, n, "minItems", at, M_MINITEMS, v->n, (double)n->min_items));
   if ((f & K_MAXITEMS) && v->n > n->max_items)
     CHECK(fail(c, n, "maxItems", at, M_MAXITEMS, v->n, (double)n->max_items));
-  if (f & K_UNIQUE) {
-    for (uint32_t i = 1; i < v->n; i++)
-      for (uint32_t j = 0; j < i; j++)
-        if (tki_sj_equal(&v->u.items[i], &v->u.items[j])) {
-          CHECK(fail(c, n, "uniqueItems", at, M_UNIQUE, j, i));
-          i = v->n;
-          break;
-        }
+  if ((f & K_UNIQUE) && v->n > 1) {
+    uint32_t di = 0, dj = 0;
+    int found = first_duplicate(c, v, &dj, &di);
+    if (c->status) return 0;
+    if (found) CHECK(fail(c, n, "uniqueItems", at, M_UNIQUE, dj, di));
   }
   uint32_t np = n->nprefix < v->n ? n->nprefix : v->n;
   for (uint32_t i = 0; i < np; i++) {
@@ -330,7 +508,7 @@ static int v_array(vctx *c, const snode *n, const tki_sj *v, const pseg *at) {
     uint64_t count = 0;
     int q = c->quiet;
     c->quiet = 1;
-    for (uint32_t i = 0; i < v->n && count <= hi; i++) {
+    for (uint32_t i = 0; i < v->n && count <= hi && !c->stop; i++) {
       pseg seg = {at, NULL, 0, i};
       count += (uint64_t)v_node(c, n->contains, &v->u.items[i], &seg);
     }
@@ -400,11 +578,8 @@ static int v_object(vctx *c, const snode *n, const tki_sj *v, const pseg *at) {
           c->stop = 1;
           return 0;
         }
-        if (rc) {
-          CHECK(fail_args(c, n, "patternProperties", at, M_REGEX_LIMIT, 0, 0, n->pats[k].src,
-                          strlen(n->pats[k].src), NULL, 0));
-          continue;
-        }
+        if (rc) return regex_gave_up(c, n, "patternProperties", at, n->pats[k].src, n->pats[k].srclen);
+        if (c->status) return 0;
         if (!hit) continue;
         matched = 1;
         CHECK(v_node(c, n->pats[k].node, &m->val, &seg));
@@ -454,14 +629,14 @@ static int v_applicators(vctx *c, const snode *n, const tki_sj *v, const pseg *a
   for (uint32_t i = 0; i < n->nall; i++) CHECK(v_node(c, n->all_of[i], v, at));
   if (n->nany) {
     int any = 0;
-    for (uint32_t i = 0; i < n->nany && !any && !c->status; i++)
+    for (uint32_t i = 0; i < n->nany && !any && !c->status && !c->stop; i++)
       any = quietly(c, n->any_of[i], v, at);
     if (c->status) return 0;
     if (!any) CHECK(fail(c, n, "anyOf", at, M_ANYOF, n->nany, 0));
   }
   if (n->none) {
     uint32_t hits = 0, first = 0, second = 0;
-    for (uint32_t i = 0; i < n->none && hits < 2 && !c->status; i++)
+    for (uint32_t i = 0; i < n->none && hits < 2 && !c->status && !c->stop; i++)
       if (quietly(c, n->one_of[i], v, at)) {
         if (hits++ == 0)
           first = i;
@@ -493,6 +668,7 @@ static int v_node(vctx *c, const snode *n, const tki_sj *v, const pseg *at) {
     if (n->boolean) return 1;
     return fail(c, n, "false", at, M_FALSE, 0, 0);
   }
+  if (!spend(c, 1)) return 0;
   if (++c->depth > MAX_EVAL_DEPTH) {
     c->depth--;
     int q = c->quiet;
@@ -689,13 +865,21 @@ int tki_schema_validate_tree(const tkn_schema *s, const tki_sj *doc, tkn_schema_
   reset_result(r);
   if (s->ncodes && ensure_regex_state(r))
     return r->status = tki_err(r->err, TKN_ERR_NOMEM, "validate: out of memory");
-  vctx c = {r, 0, 0, TKN_OK, s->opts.max_errors, 0};
+  vctx c = {r, 0, 0, TKN_OK, s->opts.max_errors, 0, 0, 0,
+            r->max_work ? r->max_work : TKN_SCHEMA_DEFAULT_MAX_WORK};
   int ok = v_node(&c, s->root, doc, NULL);
+  if (c.status == TKN_ERR_LIMIT) {
+    r->nerrs = 0;
+    return r->status = tki_err(r->err, TKN_ERR_LIMIT,
+                               "validate: gave up after %llu steps of work (the limit set with "
+                               "tkn_schema_result_set_max_work); the document is not accepted",
+                               (unsigned long long)c.max_work);
+  }
   if (c.status) {
     r->nerrs = 0;
     return r->status = tki_err(r->err, c.status, "validate: out of memory");
   }
-  if (ok) return r->status = TKN_OK;
+  if (ok && !c.closed) return r->status = TKN_OK;
   if (r->nerrs == 0) /* cannot happen: every failure records in loud mode */
     return r->status = tki_err(r->err, TKN_ERR_SCHEMA, "document does not match the schema");
   return r->status = TKN_ERR_SCHEMA; /* messages are written when asked for */
@@ -729,6 +913,12 @@ int tkn_schema_check(const tkn_schema *s, const char *json, size_t len, char *er
   tki_copy_err(errbuf, errlen, r->err);
   tkn_schema_result_free(r);
   return rc;
+}
+
+int tkn_schema_result_set_max_work(tkn_schema_result *r, uint64_t max_work) {
+  if (!r) return TKN_ERR_INVALID;
+  r->max_work = max_work;
+  return TKN_OK;
 }
 
 int tkn_schema_result_status(const tkn_schema_result *r) { return r ? r->status : TKN_ERR_INVALID; }

@@ -855,6 +855,57 @@ static void oom_every_failure_is_clean(void **state) {
   print_message("allocation failures absorbed (regex JIT): %ld\n", absorbed);
 }
 
+/* issue 21: a pattern that gave up under not let the document pass. */
+static void a_pattern_that_gives_up_under_not_fails_the_document(void **state) {
+  (void)state;
+  tkn_schema *s = compile_ok("{\"not\":{\"pattern\":\"^(a|aa)*$\"}}");
+  static char doc[40000];
+  size_t n = sizeof doc - 1;
+  doc[0] = '"';
+  memset(doc + 1, 'a', n - 3);
+  doc[n - 2] = '!';
+  doc[n - 1] = '"';
+  char err[512] = "";
+  assert_int_not_equal(tkn_schema_check(s, doc, n, err, sizeof err), TKN_OK);
+  /* the message names the pattern, not the rest of the schema text */
+  if (!strstr(err, "/^(a|aa)*$/ exceeded")) fail_msg("%s", err);
+  tkn_schema_free(s);
+}
+
+/* issue 21: validation had no overall bound; past its work budget it fails
+ * closed. */
+static void validation_past_its_work_budget_fails_closed(void **state) {
+  (void)state;
+  tkn_schema *s = compile_ok("{\"type\":\"array\",\"items\":{\"type\":\"integer\"}}");
+  tkn_schema_result *r = NULL;
+  assert_int_equal(tkn_schema_result_new(&r), TKN_OK);
+  const char *doc = "[1,2,3,4,5,6,7,8,9,10]";
+  assert_int_equal(tkn_schema_validate(s, doc, strlen(doc), r), TKN_OK);
+  assert_int_equal(tkn_schema_result_set_max_work(r, 5), TKN_OK);
+  assert_int_equal(tkn_schema_validate(s, doc, strlen(doc), r), TKN_ERR_LIMIT);
+  assert_non_null(strstr(tkn_schema_result_errmsg(r), "not accepted"));
+  assert_int_equal(tkn_schema_result_set_max_work(r, 0), TKN_OK);
+  assert_int_equal(tkn_schema_validate(s, doc, strlen(doc), r), TKN_OK);
+  assert_int_equal(tkn_schema_result_set_max_work(NULL, 1), TKN_ERR_INVALID);
+  tkn_schema_result_free(r);
+  tkn_schema_free(s);
+}
+
+/* uniqueItems by hashing finds the same first pair as comparing every pair. */
+static void unique_items_finds_the_first_duplicate(void **state) {
+  (void)state;
+  tkn_schema *s = compile_ok("{\"uniqueItems\":true}");
+  char err[512] = "";
+  const char *ok = "[1,\"1\",[1],{\"a\":1},{\"a\":2},true,null,1.5]";
+  assert_int_equal(tkn_schema_check(s, ok, strlen(ok), err, sizeof err), TKN_OK);
+  const char *dup = "[{\"a\":1,\"b\":2},3,1.0,{\"b\":2,\"a\":1},1]";
+  assert_int_equal(tkn_schema_check(s, dup, strlen(dup), err, sizeof err), TKN_ERR_SCHEMA);
+  if (!strstr(err, "0") || !strstr(err, "3")) fail_msg("%s", err);
+  const char *zero = "[0,-0]";
+  assert_int_equal(tkn_schema_check(s, zero, strlen(zero), err, sizeof err), TKN_ERR_SCHEMA);
+  tkn_schema_free(s);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(compile_accepts_annotations),
@@ -900,6 +951,9 @@ int main(void) {
       cmocka_unit_test(retry_always_ends),
       cmocka_unit_test(retry_rejects_bad_input),
       cmocka_unit_test(oom_every_failure_is_clean),
+      cmocka_unit_test(a_pattern_that_gives_up_under_not_fails_the_document),
+      cmocka_unit_test(validation_past_its_work_budget_fails_closed),
+      cmocka_unit_test(unique_items_finds_the_first_duplicate),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
