@@ -135,6 +135,7 @@ TKN_ROUTER_CASCADE_ACCEPTED = 1
 TKN_ROUTER_CASCADE_ESCALATE = 2
 TKN_ROUTER_CASCADE_EXHAUSTED = 3
 TKN_SCHEMA_OPTIONS_VERSION = 1
+TKN_SCHEMA_DEFAULT_MAX_WORK = 100000000
 TKN_SCHEMA_CAP_OPTIONS_VERSION = 1
 TKN_SCHEMA_CAP_UNBOUNDED = 1
 TKN_SCHEMA_NEAR_STOPPED = 1
@@ -1149,6 +1150,7 @@ FUNCTIONS = {
     'tkn_schema_result_free': (None, [c_void_p], 'schema.h'),
     'tkn_schema_validate': (c_int, [c_void_p, c_char_p, c_size_t, c_void_p], 'schema.h'),
     'tkn_schema_check': (c_int, [c_void_p, c_char_p, c_size_t, c_char_p, c_size_t], 'schema.h'),
+    'tkn_schema_result_set_max_work': (c_int, [c_void_p, c_uint64], 'schema.h'),
     'tkn_schema_result_status': (c_int, [c_void_p], 'schema.h'),
     'tkn_schema_result_error_count': (c_size_t, [c_void_p], 'schema.h'),
     'tkn_schema_result_error': (c_int, [c_void_p, c_size_t, POINTER(c_void_p), POINTER(c_void_p), POINTER(c_void_p), POINTER(c_void_p)], 'schema.h'),
