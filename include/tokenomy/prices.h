@@ -20,7 +20,8 @@
  *   input_cost_per_token, output_cost_per_token, output_cost_per_reasoning_token,
  *   cache_read_input_token_cost, cache_creation_input_token_cost,
  *   cache_creation_input_token_cost_above_1hr, input_cost_per_token_batches,
- *   output_cost_per_token_batches;
+ *   output_cost_per_token_batches, cache_read_input_token_cost_batches,
+ *   cache_creation_input_token_cost_batches;
  *   the tier prices "<one of the first six>_above_<N>k_tokens" (N any number:
  *   128, 200, 272, ...), e.g. input_cost_per_token_above_200k_tokens;
  *   "tiered_pricing": [{"range": [lo, hi], <the first five prices>}, ...]
@@ -77,11 +78,13 @@
  *    base price): how Anthropic (>200k), Gemini (>128k, >200k), OpenAI
  *    (>272k) and Alibaba bill long prompts.
  *  - batch (TKN_USAGE_BATCH): input and output use the *_batches prices
- *    (TKN_ERR_NOT_FOUND if the model has none), and the batch discount STACKS
- *    with the cache prices: each cache price is scaled by batch_input / input
- *    (50% for OpenAI, Anthropic and Gemini), as Anthropic documents and
- *    OpenAI's batch price list shows.  Tier prices in a batch are scaled the
- *    same way (input-side by batch_input/input, output by batch_output/output).
+ *    (TKN_ERR_NOT_FOUND if the model has none); cache reads and 5m writes use
+ *    the cache_*_batches prices where the file has them; otherwise the batch
+ *    discount STACKS with the cache prices: each cache price is scaled by
+ *    batch_input / input (50% for OpenAI, Anthropic and Gemini), as Anthropic
+ *    documents and OpenAI's batch price list shows.  Tier prices in a batch
+ *    are scaled the same way (input-side by batch_input/input, output by
+ *    batch_output/output).
  *  - rounding: each part of tkn_cost is its exact value rounded half up to the
  *    picodollar; total is the exact sum rounded once, so it may differ from
  *    the sum of the rounded parts by a few picodollars.
@@ -169,6 +172,8 @@ TKN_API int tkn_prices_unmodelled_at(const tkn_prices *prices, size_t i, const c
 #define TKN_PRICE_CACHE_WRITE_1H (1u << 5)
 #define TKN_PRICE_INPUT_BATCH (1u << 6)
 #define TKN_PRICE_OUTPUT_BATCH (1u << 7)
+#define TKN_PRICE_CACHE_READ_BATCH (1u << 8)
+#define TKN_PRICE_CACHE_WRITE_BATCH (1u << 9)
 #define TKN_PRICE_MAX_INPUT (1u << 13)
 #define TKN_PRICE_MAX_OUTPUT (1u << 14)
 #define TKN_PRICE_CACHE_MIN (1u << 15)
@@ -202,6 +207,8 @@ typedef struct tkn_model_price {
   int64_t cache_write_1h_per_mtok; /* cache_creation_input_token_cost_above_1hr */
   int64_t input_batch_per_mtok;
   int64_t output_batch_per_mtok;
+  int64_t cache_read_batch_per_mtok;  /* cache_read_input_token_cost_batches */
+  int64_t cache_write_batch_per_mtok; /* cache_creation_input_token_cost_batches (5m) */
   int64_t max_input_tokens;
   int64_t max_output_tokens;
   int64_t prompt_cache_min_tokens;
@@ -217,7 +224,7 @@ typedef struct tkn_model_price {
   const char *provider;
   size_t provider_len;
 } tkn_model_price;
-#define TKN_MODEL_PRICE_INIT { TKN_MODEL_PRICE_VERSION, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, \
+#define TKN_MODEL_PRICE_INIT { TKN_MODEL_PRICE_VERSION, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, \
                                0, 0, {{0, 0, 0, 0, 0, 0, 0, 0, 0}}, NULL, 0, NULL, 0 }
 TKN_API int tkn_model_price_init(tkn_model_price *price, uint32_t version);
 

@@ -294,7 +294,9 @@ static int do_call(turn *t, tkn_conv *history, const char *model, const char *ti
   }
   co->usage = u;
   tkn_cost cost = TKN_COST_INIT;
-  int crc = tkn_prices_cost(a->prices, model, strlen(model), &u, &cost);
+  tkn_model_price mp = TKN_MODEL_PRICE_INIT;
+  int crc = tkn_prices_lookup(a->prices, model, strlen(model), &mp);
+  if (crc == TKN_OK) crc = tkn_prices_compute(&mp, &u, &cost);
   co->cost = crc == TKN_OK ? cost.total : 0;
 
   int64_t cw = u.cache_write_5m_tokens + u.cache_write_1h_tokens; /* each <= 2^53 */
@@ -324,7 +326,10 @@ static int do_call(turn *t, tkn_conv *history, const char *model, const char *ti
   kv_int(t, "output_tokens", u.output_tokens);
   tki_buf_printf(&t->trace, ",\"batch\":%s", (u.flags & TKN_USAGE_BATCH) ? "true" : "false");
   kv_usd(t, "cost_usd", co->cost);
+  if (!crc) kv_str(t, "priced_as", mp.name, mp.name_len);
   if (crc == TKN_ERR_NOT_FOUND) kv_cstr(t, "cost_note", "model not in the price table: cost 0");
+  else if (crc == TKN_ERR_UNSUPPORTED)
+    kv_cstr(t, "cost_note", "the price table skipped this model when it loaded: cost 0");
   else if (crc) kv_cstr(t, "cost_note", tkn_strerror(crc));
   size_t fl = 0;
   const char *fr = tkn_llm_response_finish_reason(t->resp, &fl);

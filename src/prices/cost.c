@@ -171,6 +171,11 @@ int tkn_prices_compute(const tkn_model_price *p, const tkn_usage *u, tkn_cost *o
     }
     r_cr.num = r_w5.num = r_w1.num = in_num;
     r_cr.den = r_w5.den = r_w1.den = in_den;
+    /* the file's own batch cache prices, where it has them (no tier) */
+    if (tier < 0 && (p->has & TKN_PRICE_CACHE_READ_BATCH))
+      r_cr = (rate){p->cache_read_batch_per_mtok, 1, 1};
+    if (tier < 0 && (p->has & TKN_PRICE_CACHE_WRITE_BATCH))
+      r_w5 = (rate){p->cache_write_batch_per_mtok, 1, 1};
     if (has_rs) {
       r_rs.num = out_num, r_rs.den = out_den;
     } else {

@@ -153,6 +153,8 @@ TKN_PRICE_CACHE_WRITE_5M = 16
 TKN_PRICE_CACHE_WRITE_1H = 32
 TKN_PRICE_INPUT_BATCH = 64
 TKN_PRICE_OUTPUT_BATCH = 128
+TKN_PRICE_CACHE_READ_BATCH = 256
+TKN_PRICE_CACHE_WRITE_BATCH = 512
 TKN_PRICE_MAX_INPUT = 8192
 TKN_PRICE_MAX_OUTPUT = 16384
 TKN_PRICE_CACHE_MIN = 32768
@@ -602,6 +604,8 @@ tkn_model_price._fields_ = [
     ('cache_write_1h_per_mtok', c_int64),
     ('input_batch_per_mtok', c_int64),
     ('output_batch_per_mtok', c_int64),
+    ('cache_read_batch_per_mtok', c_int64),
+    ('cache_write_batch_per_mtok', c_int64),
     ('max_input_tokens', c_int64),
     ('max_output_tokens', c_int64),
     ('prompt_cache_min_tokens', c_int64),

@@ -412,6 +412,8 @@ static void turn_calls_the_model_and_appends_the_answer(void **state) {
   assert_int_equal(st.output_tokens, 5);
   /* gpt-4o: $2.50 / $10 per million tokens */
   assert_int_equal(st.cost, 50 * INT64_C(2500000) + 5 * INT64_C(10000000));
+  /* the trace says which price-table entry priced the call */
+  assert_non_null(strstr(tkn_agent_result_trace(r, NULL), "\"priced_as\":\"gpt-4o\""));
   assert_int_equal(count_steps(r, "budget"), 1);
   assert_int_equal(count_steps(r, "route"), 1);
   assert_int_equal(count_steps(r, "assemble"), 1);

@@ -786,6 +786,29 @@ static void tiers_above_128k_and_several_thresholds_apply(void **state) {
   tkn_prices_free(p);
 }
 
+static void the_files_batch_cache_prices_win_over_the_stacked_discount(void **state) {
+  (void)state;
+  /* LiteLLM: Gemini 2.5 Flash's batch cache read is not halved */
+  tkn_prices *p = load_ok(
+      "{\"f\": {\"input_cost_per_token\": 3e-07, \"output_cost_per_token\": 2.5e-06,"
+      " \"cache_read_input_token_cost\": 3e-08, \"input_cost_per_token_batches\": 1.5e-07,"
+      " \"output_cost_per_token_batches\": 1.25e-06, \"cache_read_input_token_cost_batches\": 3e-08,"
+      " \"cache_creation_input_token_cost\": 1e-06, \"cache_creation_input_token_cost_batches\": 7e-07}}");
+  tkn_usage u = TKN_USAGE_INIT;
+  u.input_tokens = 4000;
+  u.cache_read_tokens = 1000;
+  u.cache_write_5m_tokens = 1000;
+  u.output_tokens = 10;
+  u.flags = TKN_USAGE_BATCH;
+  tkn_cost c = TKN_COST_INIT;
+  assert_int_equal(tkn_prices_cost(p, S("f"), &u, &c), TKN_OK);
+  assert_true(c.cache_read == 1000 * USD(30000));   /* not 15,000 per token */
+  assert_true(c.cache_write == 1000 * USD(700000)); /* not 500,000 */
+  assert_true(c.input == 2000 * USD(150000));
+  assert_int_equal(tkn_prices_unmodelled(p), 0);
+  tkn_prices_free(p);
+}
+
 static void unmodelled_money_fields_are_listed(void **state) {
   (void)state;
   tkn_prices *p = load_ok(
@@ -1113,6 +1136,7 @@ int main(void) {
       cmocka_unit_test(a_bare_name_is_the_makers_own_entry),
       cmocka_unit_test(tiers_above_128k_and_several_thresholds_apply),
       cmocka_unit_test(unmodelled_money_fields_are_listed),
+      cmocka_unit_test(the_files_batch_cache_prices_win_over_the_stacked_discount),
       cmocka_unit_test(alias_of_entries_price_as_their_target),
       cmocka_unit_test(chat_usage_keeps_not_reported_apart_from_zero),
       cmocka_unit_test(responses_usage_is_read),
