@@ -173,6 +173,14 @@ TKN_API size_t tkn_router_rule_count(const tkn_router *router);
 TKN_API const char *tkn_router_tier_name(const tkn_router *router, size_t i);
 /* Tier i's cascade threshold; TKN_ERR_INVALID if out of range. */
 TKN_API int tkn_router_tier_threshold(const tkn_router *router, size_t i, double *out);
+/* The model the router would call for tier i now: the first of the tier's
+ * models not cooling down after failures, else the first available one of
+ * the tiers above, as a cascade started at tier i would; *tier says which
+ * tier it is in.  The name is owned by the router (NUL-terminated).
+ * Thread-safe.  TKN_ERR_INVALID for a NULL argument or i out of range,
+ * TKN_ERR_UNAVAILABLE if every model from tier i up is cooling down. */
+TKN_API int tkn_router_tier_model(const tkn_router *router, size_t i, int32_t *tier,
+                                  const char **model);
 
 /* ---- Deciding ------------------------------------------------------------- */
 /* Strings point into the router (NUL-terminated) and live as long as it. */

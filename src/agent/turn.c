@@ -6,7 +6,17 @@
 
 #include "agent_internal.h"
 
-#define ERR_FINISH "error"
+/* How a turn ends; the host sees the names (agent.h lists them). */
+typedef enum finish_reason {
+  FIN_STOP,
+  FIN_LENGTH,
+  FIN_TOOL_CALLS,
+  FIN_BUDGET_EXCEEDED,
+  FIN_VALIDATION_FAILED,
+  FIN_ERROR,
+} finish_reason;
+static const char *const finish_names[] = {"stop", "length", "tool_calls", "budget_exceeded",
+                                           "validation_failed", "error"};
 
 typedef struct turn {
   tkn_agent *a;
@@ -71,17 +81,10 @@ static const char *level_name(int32_t level) {
   return level == TKN_BUDGET_HARD ? "hard" : level == TKN_BUDGET_SOFT ? "soft" : "ok";
 }
 
-/* The model of tier `tier`: the router has no direct lookup, so a cascade
- * started at that tier names it (the first model not cooling down). */
+/* The model of tier `tier` (the first not cooling down, from that tier up). */
 static int model_of_tier(const tkn_router *r, int32_t tier, int32_t *got_tier, const char **model) {
-  tkn_router_cascade_options co = TKN_ROUTER_CASCADE_OPTIONS_INIT;
-  co.start_tier = tier;
-  tkn_router_cascade *c = NULL;
-  int rc = tkn_router_cascade_new(&c, r, &co);
-  if (rc) return rc;
-  rc = tkn_router_cascade_next(c, got_tier, model);
-  tkn_router_cascade_free(c);
-  return rc;
+  if (tier < 0) return TKN_ERR_INVALID;
+  return tkn_router_tier_model(r, (size_t)tier, got_tier, model);
 }
 
 static int64_t count_text(turn *t, const char *model, const char *s, size_t len) {
@@ -1123,7 +1126,7 @@ static int run_turn(tkn_agent *a, tkn_conv *conv, const tkn_agent_turn_options *
   memset(&plan, 0, sizeof plan);
   tkn_agent_result *res = NULL;
   tkn_router_cascade *cascade = NULL;
-  const char *finish = ERR_FINISH;
+  finish_reason finish = FIN_ERROR;
   int rc = tkn_llm_response_new(&t.resp);
   if (rc) {
     tki_err(a->err, rc, "turn: out of memory");
@@ -1208,7 +1211,7 @@ static int run_turn(tkn_agent *a, tkn_conv *conv, const tkn_agent_turn_options *
   if (!closed) {
     rc = route(&t, &d);
     if (rc == TKN_ERR_UNAVAILABLE) {
-      finish = ERR_FINISH;
+      finish = FIN_ERROR;
       goto finished;
     }
     if (rc) {
@@ -1262,7 +1265,7 @@ static int run_turn(tkn_agent *a, tkn_conv *conv, const tkn_agent_turn_options *
       step_begin(&t, "stop");
       kv_cstr(&t, "why", "call limit of the turn reached");
       step_end(&t);
-      finish = ERR_FINISH;
+      finish = FIN_ERROR;
       break;
     }
     call_out co;
@@ -1286,7 +1289,7 @@ static int run_turn(tkn_agent *a, tkn_conv *conv, const tkn_agent_turn_options *
       host_fails++;
       if (co.fail == TKN_LLM_FAIL_BAD_REQUEST || co.fail == TKN_LLM_FAIL_AUTH ||
           co.fail == TKN_LLM_FAIL_CONTENT_POLICY) {
-        finish = ERR_FINISH;
+        finish = FIN_ERROR;
         break;
       }
       if (host_fails <= (uint32_t)retries) continue; /* same model again */
@@ -1310,7 +1313,7 @@ static int run_turn(tkn_agent *a, tkn_conv *conv, const tkn_agent_turn_options *
           continue;
         }
       }
-      finish = ERR_FINISH;
+      finish = FIN_ERROR;
       break;
     }
     host_fails = 0;
@@ -1353,7 +1356,7 @@ static int run_turn(tkn_agent *a, tkn_conv *conv, const tkn_agent_turn_options *
       kv_int(&t, "delay_ms", step.delay_ms);
       if (step.action == TKN_SCHEMA_RETRY_GIVE_UP) {
         step_end(&t);
-        finish = "validation_failed";
+        finish = FIN_VALIDATION_FAILED;
         break;
       }
       if (step.action == TKN_SCHEMA_RETRY_ESCALATE && a->o.router && base_tier >= 0) {
@@ -1432,11 +1435,11 @@ static int run_turn(tkn_agent *a, tkn_conv *conv, const tkn_agent_turn_options *
       }
     }
     if (tcl)
-      finish = "tool_calls";
+      finish = FIN_TOOL_CALLS;
     else if (provider_stopped_for_length(fr, fl))
-      finish = "length";
+      finish = FIN_LENGTH;
     else
-      finish = "stop";
+      finish = FIN_STOP;
     if (opts->schema && valid && !tcl) t.st.validated = 1;
     break;
   }
@@ -1448,7 +1451,7 @@ static int run_turn(tkn_agent *a, tkn_conv *conv, const tkn_agent_turn_options *
 
   if (closed) {
     /* hard limit (or a refused reservation): hand over a summary, no model call */
-    finish = "budget_exceeded";
+    finish = FIN_BUDGET_EXCEEDED;
     size_t n = tkn_conv_count(t.work);
     size_t *all = tki_malloc((n ? n : 1) * sizeof *all);
     tki_buf src;
@@ -1480,10 +1483,10 @@ static int run_turn(tkn_agent *a, tkn_conv *conv, const tkn_agent_turn_options *
 
 finished:
   t.st.tier = t.tier;
-  res->finish = finish;
+  res->finish = finish_names[finish];
   res->stats = t.st;
   step_begin(&t, "commit");
-  kv_cstr(&t, "finish_reason", finish);
+  kv_cstr(&t, "finish_reason", finish_names[finish]);
   kv_int(&t, "calls", t.st.calls);
   kv_int(&t, "input_tokens", t.st.input_tokens);
   kv_int(&t, "cached_tokens", t.st.cached_tokens);
@@ -1494,7 +1497,7 @@ finished:
     tki_buf full;
     tki_buf_init(&full);
     tki_buf_puts(&full, "{\"finish_reason\":");
-    tki_buf_json_string(&full, finish, strlen(finish));
+    tki_buf_json_string(&full, finish_names[finish], strlen(finish_names[finish]));
     tki_buf_puts(&full, ",\"steps\":[");
     tki_buf_append(&full, t.trace.data ? t.trace.data : "", t.trace.len);
     tki_buf_puts(&full, "]}");
@@ -1509,8 +1512,8 @@ finished:
   {
     tki_buf m;
     tki_buf_init(&m);
-    int append = a->o.append_reply && (!strcmp(finish, "stop") || !strcmp(finish, "length") ||
-                                       !strcmp(finish, "tool_calls"));
+    int append = a->o.append_reply &&
+                 (finish == FIN_STOP || finish == FIN_LENGTH || finish == FIN_TOOL_CALLS);
     if (append) {
       tki_buf_puts(&m, "{\"role\":\"assistant\",\"content\":");
       tki_buf_json_string(&m, res->content.s ? res->content.s : "", res->content.len);

@@ -40,6 +40,19 @@ int tkn_router_tier_threshold(const tkn_router *r, size_t i, double *out) {
   return TKN_OK;
 }
 
+int tkn_router_tier_model(const tkn_router *r, size_t i, int32_t *tier, const char **model) {
+  if (!r || !tier || !model) return tki_fail(TKN_ERR_INVALID, "router tier model: NULL argument");
+  if (i >= r->n_tiers)
+    return tki_fail(TKN_ERR_INVALID, "router tier model: no tier %zu (%zu tiers)", i, r->n_tiers);
+  uint32_t m;
+  if (tki_router_pick(r, (int32_t)i, tki_router_now(r), tier, &m))
+    return tki_fail(TKN_ERR_UNAVAILABLE,
+                    "router tier model: every model from tier '%s' up is cooling down",
+                    r->tiers[i].name.s);
+  *model = r->models[m].name.s;
+  return TKN_OK;
+}
+
 int64_t tki_router_now(const tkn_router *r) {
   if (r->opts.now_ms) return r->opts.now_ms(r->opts.clock_user);
   struct timespec ts;

@@ -1127,6 +1127,7 @@ FUNCTIONS = {
     'tkn_router_rule_count': (c_size_t, [c_void_p], 'router.h'),
     'tkn_router_tier_name': (c_char_p, [c_void_p, c_size_t], 'router.h'),
     'tkn_router_tier_threshold': (c_int, [c_void_p, c_size_t, POINTER(c_double)], 'router.h'),
+    'tkn_router_tier_model': (c_int, [c_void_p, c_size_t, POINTER(c_int32), POINTER(c_void_p)], 'router.h'),
     'tkn_router_decision_init': (c_int, [POINTER(tkn_router_decision), c_uint32], 'router.h'),
     'tkn_router_decide': (c_int, [c_void_p, c_void_p, POINTER(tkn_router_decision)], 'router.h'),
     'tkn_router_explain': (c_int, [c_void_p, c_void_p, POINTER(c_void_p), POINTER(c_size_t)], 'router.h'),

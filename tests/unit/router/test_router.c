@@ -968,6 +968,35 @@ static void model_cools_down_after_allowed_fails_within_a_minute(void **state) {
   tkn_router_free(r);
 }
 
+/* tkn_router_tier_model names what a cascade started at the tier would call
+ * (the agent used to build and free a cascade to learn it). */
+static void tier_model_is_the_first_model_not_cooling_down(void **state) {
+  (void)state;
+  tkn_router_options o = fake_clock_opts();
+  tkn_router *r = example(&o);
+  int32_t tier = -1;
+  const char *model = NULL;
+  assert_int_equal(tkn_router_tier_model(r, 1, &tier, &model), TKN_OK);
+  assert_string_equal(model, "gpt-4o");
+  assert_int_equal(tier, 1);
+  int32_t cooled;
+  const char *small[] = {"gpt-4o-mini", "claude-3-5-haiku"};
+  for (int k = 0; k < 2; k++) {
+    for (int i = 0; i < 3; i++)
+      assert_int_equal(tkn_router_report_failure(r, S(small[k]), TKN_LLM_FAIL_SERVER, &cooled),
+                       TKN_OK);
+    assert_int_equal(cooled, 1);
+    assert_int_equal(tkn_router_tier_model(r, 0, &tier, &model), TKN_OK);
+    assert_string_equal(model, k == 0 ? "claude-3-5-haiku" : "gpt-4o"); /* then one tier up */
+    assert_int_equal(tier, k == 0 ? 0 : 1);
+  }
+  assert_int_equal(tkn_router_tier_model(r, 3, &tier, &model), TKN_ERR_INVALID);
+  assert_non_null(strstr(tkn_error_last()->message, "no tier 3"));
+  assert_int_equal(tkn_router_tier_model(r, 0, NULL, &model), TKN_ERR_INVALID);
+  assert_int_equal(tkn_router_tier_model(NULL, 0, &tier, &model), TKN_ERR_INVALID);
+  tkn_router_free(r);
+}
+
 static void failures_outside_the_window_do_not_count(void **state) {
   (void)state;
   tkn_router_options o = fake_clock_opts();
@@ -1759,6 +1788,7 @@ int main(void) {
       cmocka_unit_test(builder_errors_leave_it_unchanged),
       cmocka_unit_test(fail_class_names_round_trip),
       cmocka_unit_test(model_cools_down_after_allowed_fails_within_a_minute),
+      cmocka_unit_test(tier_model_is_the_first_model_not_cooling_down),
       cmocka_unit_test(failures_outside_the_window_do_not_count),
       cmocka_unit_test(a_cooling_tier_hands_over_to_the_next_tier),
       cmocka_unit_test(failure_reports_reject_unknown_models_and_classes),
