@@ -70,15 +70,14 @@ int main(int argc, char **argv) {
     fprintf(stderr, "tokenomy-demo: cannot read %s\n", path);
     return 1;
   }
-  char err[512];
   tkn_conv *conv = NULL, *anth = NULL, *back = NULL;
   tkn_tokenizer *tok = NULL;
   char *anth_json = NULL, *back_json = NULL;
   size_t anth_len = 0, back_len = 0;
   int status = 1;
 
-  if (tkn_conv_from_json(&conv, TKN_PROVIDER_AUTO, json, len, err, sizeof err)) {
-    fprintf(stderr, "tokenomy-demo: %s: %s\n", path, err);
+  if (tkn_conv_from_json(&conv, TKN_PROVIDER_AUTO, json, len)) {
+    fprintf(stderr, "tokenomy-demo: %s: %s\n", path, tkn_error_last()->message);
     goto out;
   }
   size_t n = tkn_conv_count(conv);
@@ -89,13 +88,13 @@ int main(int argc, char **argv) {
 
   /* OpenAI -> Anthropic -> OpenAI */
   if (tkn_conv_to_json(conv, TKN_PROVIDER_ANTHROPIC, &anth_json, &anth_len)) {
-    fprintf(stderr, "tokenomy-demo: to Anthropic: %s\n", tkn_conv_errmsg(conv));
+    fprintf(stderr, "tokenomy-demo: to Anthropic: %s\n", tkn_error_last()->message);
     goto out;
   }
-  if (tkn_conv_from_json(&anth, TKN_PROVIDER_ANTHROPIC, anth_json, anth_len, err, sizeof err) ||
+  if (tkn_conv_from_json(&anth, TKN_PROVIDER_ANTHROPIC, anth_json, anth_len) ||
       tkn_conv_to_json(anth, TKN_PROVIDER_OPENAI, &back_json, &back_len) ||
-      tkn_conv_from_json(&back, TKN_PROVIDER_OPENAI, back_json, back_len, err, sizeof err)) {
-    fprintf(stderr, "tokenomy-demo: round trip failed: %s\n", err);
+      tkn_conv_from_json(&back, TKN_PROVIDER_OPENAI, back_json, back_len)) {
+    fprintf(stderr, "tokenomy-demo: round trip failed: %s\n", tkn_error_last()->message);
     goto out;
   }
   size_t kept = 0;
@@ -111,7 +110,7 @@ int main(int argc, char **argv) {
   int64_t total = 0;
   int64_t *per = calloc(n ? n : 1, sizeof *per);
   if (!per || tkn_tokenizer_count_conv(tok, conv, NULL, &total, per)) {
-    fprintf(stderr, "tokenomy-demo: count: %s\n", tkn_conv_errmsg(conv));
+    fprintf(stderr, "tokenomy-demo: count: %s\n", tkn_error_last()->message);
     free(per);
     goto out;
   }

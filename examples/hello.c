@@ -6,10 +6,9 @@
 int main(void) {
   const char *json = "[{\"role\":\"system\",\"content\":\"You are terse.\"},"
                      "{\"role\":\"user\",\"content\":\"How many tokens is this?\"}]";
-  char err[256];
   tkn_conv *conv;
-  if (tkn_conv_from_json(&conv, TKN_PROVIDER_AUTO, json, strlen(json), err, sizeof err)) {
-    fprintf(stderr, "tokenomy: %s\n", err);
+  if (tkn_conv_from_json(&conv, TKN_PROVIDER_AUTO, json, strlen(json))) {
+    fprintf(stderr, "tokenomy: %s\n", tkn_error_last()->message);
     return 1;
   }
   tkn_tokenizer *tok;

@@ -27,7 +27,9 @@ int tki_grow(void **arr, size_t *cap, size_t need, size_t elem);
 /* ---- the thread-local last error (tkn_error_last) ----
  * Every failing path records its failure here before returning the status:
  *   return tki_fail(TKN_ERR_PARSE, "conversation: ...");
- * tki_fail resets the offset and path; tki_fail_at / tki_fail_where add them.
+ * tki_fail resets the offset and path (unless its text quotes the message
+ * recorded before, the same fault with context added); tki_fail_at /
+ * tki_fail_where add them.
  * A caller that adds context to a lower layer's failure uses tki_fail_prefix,
  * which keeps that failure's status, offset and path.  Never allocates. */
 #define TKI_ERRLEN 512
@@ -54,10 +56,13 @@ int tki_fail_prefix(const char *fmt, ...)
     ;
 int tki_error_status(void);
 const char *tki_error_message(void);
+/* A JSON Pointer ("/items/0/name") as the JSON path tkn_error.path uses
+ * ("$.items[0].name"), truncated to cap bytes. */
+void tki_pointer_to_jsonpath(const char *ptr, char *out, size_t cap);
 
 /* Transitional handle-buffer form: records the failure in the channel (as
  * tki_fail) and also copies the message into err when err is not NULL.
- * Returns `status` so that `return tki_err(h->err, TKN_ERR_PARSE, ...)` works. */
+ * Returns `status` so that `return tki_fail(TKN_ERR_PARSE, ...)` works. */
 int tki_err(char err[TKI_ERRLEN], int status, const char *fmt, ...)
 #if defined(__GNUC__)
     __attribute__((format(printf, 3, 4)))

@@ -93,7 +93,7 @@ int main(int argc, char **argv) {
   json = read_file(argv[2], &json_len);
   int rc = strcmp(argv[3], "estimator") == 0
                ? tkn_tokenizer_new_estimator(&tok)
-               : tkn_tokenizer_new_encoding(&tok, argv[3], strlen(argv[3]), NULL, 0);
+               : tkn_tokenizer_new_encoding(&tok, argv[3], strlen(argv[3]));
   if (!text || !json || rc || tkn_conv_new(&conv)) {
     fprintf(stderr, "bench_c: cannot read the inputs or set up\n");
     return 1;

@@ -32,28 +32,26 @@ func EncodingForModel(model string) string {
 
 // NewEncoding is an exact BPE encoding ("cl100k_base", "o200k_base").
 func NewEncoding(name string) (*Tokenizer, error) {
+	defer pin()()
 	var t *C.tkn_tokenizer
-	var eb errbuf
 	p, n := cstr(name)
-	bp, bn := eb.ptr()
-	rc := C.tkn_tokenizer_new_encoding(&t, p, n, bp, bn)
+	rc := C.tkn_tokenizer_new_encoding(&t, p, n)
 	runtime.KeepAlive(name)
 	if rc != 0 {
-		return nil, mkerr(rc, eb.String(), nil)
+		return nil, mkerr(rc, "", nil)
 	}
 	return newTokenizer(t), nil
 }
 
 // NewTokenizerForModel is the exact encoding of a model ("gpt-4o", ...).
 func NewTokenizerForModel(model string) (*Tokenizer, error) {
+	defer pin()()
 	var t *C.tkn_tokenizer
-	var eb errbuf
 	p, n := cstr(model)
-	bp, bn := eb.ptr()
-	rc := C.tkn_tokenizer_new_for_model(&t, p, n, bp, bn)
+	rc := C.tkn_tokenizer_new_for_model(&t, p, n)
 	runtime.KeepAlive(model)
 	if rc != 0 {
-		return nil, mkerr(rc, eb.String(), nil)
+		return nil, mkerr(rc, "", nil)
 	}
 	return newTokenizer(t), nil
 }
@@ -62,6 +60,7 @@ func NewTokenizerForModel(model string) (*Tokenizer, error) {
 // bytes (data); both empty: the embedded ranks.  flavor: "cl100k_base" or
 // "o200k_base" (the pattern and special tokens).
 func LoadRanks(flavor, path string, data []byte, special int) (*Tokenizer, error) {
+	defer pin()()
 	var o C.tkn_ranks_options
 	C.tkn_ranks_options_init(&o, C.TKN_RANKS_OPTIONS_VERSION)
 	switch flavor {
@@ -84,30 +83,23 @@ func LoadRanks(flavor, path string, data []byte, special int) (*Tokenizer, error
 		o.data, o.len = (*C.char)(cd), C.size_t(len(data))
 	}
 	var t *C.tkn_tokenizer
-	var eb errbuf
-	bp, bn := eb.ptr()
-	if rc := C.tkn_tokenizer_load_ranks(&t, &o, bp, bn); rc != 0 {
-		return nil, mkerr(rc, eb.String(), nil)
+	if rc := C.tkn_tokenizer_load_ranks(&t, &o); rc != 0 {
+		return nil, mkerr(rc, "", nil)
 	}
 	return newTokenizer(t), nil
 }
 
-func encodeOptions(special int, eb *errbuf) C.tkn_encode_options {
+func encodeOptions(special int) C.tkn_encode_options {
 	var o C.tkn_encode_options
 	C.tkn_encode_options_init(&o, C.TKN_ENCODE_OPTIONS_VERSION)
 	o.special = C.uint32_t(special)
-	o.errbuf, o.errlen = eb.ptr()
 	return o
 }
 
 // Encode is the token ids of text (exact encodings only).
 func (t *Tokenizer) Encode(text string, special int) ([]uint32, error) {
-	// the options hold the error buffer's address: C memory, as cgo forbids
-	// passing Go memory that holds a Go pointer
-	cb := (*errbuf)(C.malloc(C.size_t(unsafe.Sizeof(errbuf{}))))
-	defer C.free(unsafe.Pointer(cb))
-	cb[0] = 0
-	o := encodeOptions(special, cb)
+	defer pin()()
+	o := encodeOptions(special)
 	p, n := cstr(text)
 	var ids *C.uint32_t
 	var cnt C.size_t
@@ -115,7 +107,7 @@ func (t *Tokenizer) Encode(text string, special int) ([]uint32, error) {
 	runtime.KeepAlive(text)
 	runtime.KeepAlive(t)
 	if rc != 0 {
-		return nil, mkerr(rc, cb.String(), t.cause(rc))
+		return nil, mkerr(rc, "", t.cause(rc))
 	}
 	out := make([]uint32, int(cnt))
 	if cnt > 0 {
@@ -127,6 +119,7 @@ func (t *Tokenizer) Encode(text string, special int) ([]uint32, error) {
 
 // Decode is the text of token ids.
 func (t *Tokenizer) Decode(ids []uint32) (string, error) {
+	defer pin()()
 	var out *C.char
 	var n C.size_t
 	var pi *C.uint32_t
@@ -144,17 +137,15 @@ func (t *Tokenizer) Decode(ids []uint32) (string, error) {
 
 // CountLimit counts up to limit tokens (limit + 1 means "more").
 func (t *Tokenizer) CountLimit(text string, limit int64, special int) (int64, error) {
-	cb := (*errbuf)(C.malloc(C.size_t(unsafe.Sizeof(errbuf{}))))
-	defer C.free(unsafe.Pointer(cb))
-	cb[0] = 0
-	o := encodeOptions(special, cb)
+	defer pin()()
+	o := encodeOptions(special)
 	p, n := cstr(text)
 	var out C.int64_t
 	rc := C.tkn_tokenizer_count_limit(t.p, p, n, C.int64_t(limit), &o, &out)
 	runtime.KeepAlive(text)
 	runtime.KeepAlive(t)
 	if rc != 0 {
-		return 0, mkerr(rc, cb.String(), t.cause(rc))
+		return 0, mkerr(rc, "", t.cause(rc))
 	}
 	return int64(out), nil
 }
@@ -195,6 +186,7 @@ type LLMResponse struct {
 
 // NewLLMResponse makes a response of your own (to test callbacks).
 func NewLLMResponse() (*LLMResponse, error) {
+	defer pin()()
 	r := &LLMResponse{owned: true}
 	if rc := C.tkn_llm_response_new(&r.p); rc != 0 {
 		return nil, mkerr(rc, "", nil)
@@ -216,7 +208,7 @@ func (r *LLMResponse) err(rc C.int) error {
 	if rc == 0 {
 		return nil
 	}
-	return &Error{Code: Status(rc), Message: cgostr(C.tkn_llm_response_errmsg(r.p))}
+	return lastError(rc, nil)
 }
 
 func (r *LLMResponse) set(f func(*C.char, C.size_t) C.int, s string) error {
@@ -228,21 +220,25 @@ func (r *LLMResponse) set(f func(*C.char, C.size_t) C.int, s string) error {
 
 // SetContent sets the answer's text.
 func (r *LLMResponse) SetContent(s string) error {
+	defer pin()()
 	return r.set(func(p *C.char, n C.size_t) C.int { return C.tkn_llm_response_set_content(r.p, p, n) }, s)
 }
 
 // SetToolCalls sets the tool calls (JSON array, OpenAI shape).
 func (r *LLMResponse) SetToolCalls(json string) error {
+	defer pin()()
 	return r.set(func(p *C.char, n C.size_t) C.int { return C.tkn_llm_response_set_tool_calls(r.p, p, n) }, json)
 }
 
 // SetFinishReason sets the provider's finish reason.
 func (r *LLMResponse) SetFinishReason(s string) error {
+	defer pin()()
 	return r.set(func(p *C.char, n C.size_t) C.int { return C.tkn_llm_response_set_finish_reason(r.p, p, n) }, s)
 }
 
 // SetUsageJSON sets the provider's usage object (normalised by tokenomy).
 func (r *LLMResponse) SetUsageJSON(format UsageFormat, json string) error {
+	defer pin()()
 	return r.set(func(p *C.char, n C.size_t) C.int {
 		return C.tkn_llm_response_set_usage_json(r.p, C.uint32_t(format), p, n)
 	}, json)
@@ -250,12 +246,14 @@ func (r *LLMResponse) SetUsageJSON(format UsageFormat, json string) error {
 
 // SetUsage sets normalised usage.
 func (r *LLMResponse) SetUsage(u Usage) error {
+	defer pin()()
 	c := u.c()
 	return r.err(C.tkn_llm_response_set_usage(r.p, &c))
 }
 
 // SetBatched says the call went through a batch API.
 func (r *LLMResponse) SetBatched(batched bool) error {
+	defer pin()()
 	v := C.int32_t(0)
 	if batched {
 		v = 1
@@ -265,6 +263,7 @@ func (r *LLMResponse) SetBatched(batched bool) error {
 
 // SetError marks the call failed with an error class (FailRateLimit, ...).
 func (r *LLMResponse) SetError(class int, msg string) error {
+	defer pin()()
 	return r.set(func(p *C.char, n C.size_t) C.int {
 		return C.tkn_llm_response_set_error(r.p, C.int32_t(class), p, n)
 	}, msg)
@@ -460,6 +459,7 @@ type Agent struct {
 
 // NewAgent makes an agent.
 func NewAgent(o AgentOptions) (*Agent, error) {
+	defer pin()()
 	if o.Complete == nil {
 		return nil, &Error{Code: StatusInvalid, Message: "AgentOptions.Complete is required"}
 	}
@@ -546,15 +546,13 @@ func NewAgent(o AgentOptions) (*Agent, error) {
 		c.append_reply = 0
 	}
 	c.retry.seed = C.uint64_t(o.RetrySeed)
-	var eb errbuf
-	bp, bn := eb.ptr()
 	var p *C.tkn_agent
-	if rc := C.tkn_agent_new(&p, &c, bp, bn); rc != 0 {
+	if rc := C.tkn_agent_new(&p, &c); rc != 0 {
 		a.h.Delete()
 		if a.score != 0 {
 			a.score.Delete()
 		}
-		return nil, mkerr(rc, eb.String(), nil)
+		return nil, mkerr(rc, "", nil)
 	}
 	a.p = p
 	runtime.SetFinalizer(a, (*Agent).Close)
@@ -586,11 +584,12 @@ func (a *Agent) err(rc C.int) error {
 	if rc == 0 {
 		rc = C.TKN_ERR_CALLBACK
 	}
-	return &Error{Code: Status(rc), Message: cgostr(C.tkn_agent_errmsg(a.p)), Err: cause}
+	return lastError(rc, cause)
 }
 
 // AddText adds a text segment (SegStatic, SegReference or SegDynamic).
 func (a *Agent) AddText(kind, stability int, name, text string) error {
+	defer pin()()
 	np, nn := cstr(name)
 	tp, tn := cstr(text)
 	rc := C.tkn_agent_add_text(a.p, C.uint32_t(kind), C.uint32_t(stability), np, nn, tp, tn)
@@ -602,6 +601,7 @@ func (a *Agent) AddText(kind, stability int, name, text string) error {
 
 // AddTool adds one tool definition (JSON).
 func (a *Agent) AddTool(js string) error {
+	defer pin()()
 	p, n := cstr(js)
 	rc := C.tkn_agent_add_tool(a.p, p, n)
 	runtime.KeepAlive(js)
@@ -640,6 +640,7 @@ type AgentResult struct {
 // failures, budget refusals and invalid answers are finish reasons; an
 // error is the library's own failure or a callback's non-model error.
 func (a *Agent) Turn(conv *Conv, o *TurnOptions) (*AgentResult, error) {
+	defer pin()()
 	var c C.tkn_agent_turn_options
 	C.tkn_agent_turn_options_init(&c, C.TKN_AGENT_TURN_OPTIONS_VERSION)
 	var frees []unsafe.Pointer
@@ -729,6 +730,7 @@ func tkngoAgentRun(tool *C.char, tn C.size_t, args *C.char, an C.size_t, result 
 // Tool makes a tool call through the agent's tool cache: the cached result
 // on a hit, else run(tool, args), stored when the tool is cacheable.
 func (a *Agent) Tool(tool, args, scopeID string, run func(tool, args string) (string, error)) (string, bool, error) {
+	defer pin()()
 	st := &runState{fn: run}
 	h := cgo.NewHandle(st)
 	defer h.Delete()
@@ -750,7 +752,7 @@ func (a *Agent) Tool(tool, args, scopeID string, run func(tool, args string) (st
 	runtime.KeepAlive(scopeID)
 	defer runtime.KeepAlive(a)
 	if rc != 0 {
-		return "", false, &Error{Code: Status(rc), Message: cgostr(C.tkn_agent_errmsg(a.p)), Err: st.err}
+		return "", false, lastError(rc, st.err)
 	}
 	return take(out, n), hit != 0, nil
 }

@@ -54,14 +54,14 @@ type Budget struct {
 
 // NewBudget makes a budget under parent (may be nil).
 func NewBudget(o BudgetOptions, parent *Budget) (*Budget, error) {
-	return newBudget(o, parent, func(c *C.tkn_budget_options, out **C.tkn_budget, pp *C.tkn_budget, eb *errbuf) C.int {
-		bp, bn := eb.ptr()
-		return C.tkn_budget_new(out, c, pp, bp, bn)
+	defer pin()()
+	return newBudget(o, parent, func(c *C.tkn_budget_options, out **C.tkn_budget, pp *C.tkn_budget) C.int {
+		return C.tkn_budget_new(out, c, pp)
 	})
 }
 
 func newBudget(o BudgetOptions, parent *Budget,
-	make func(*C.tkn_budget_options, **C.tkn_budget, *C.tkn_budget, *errbuf) C.int) (*Budget, error) {
+	make func(*C.tkn_budget_options, **C.tkn_budget, *C.tkn_budget) C.int) (*Budget, error) {
 	var c C.tkn_budget_options
 	C.tkn_budget_options_init(&c, C.TKN_BUDGET_OPTIONS_VERSION)
 	c.period = C.int32_t(o.Period)
@@ -86,16 +86,15 @@ func newBudget(o BudgetOptions, parent *Budget,
 	if parent != nil {
 		pp = parent.p
 	}
-	var eb errbuf
 	var out *C.tkn_budget // a local: cgo checks the whole object a pointer points into
-	rc := make(&c, &out, pp, &eb)
+	rc := make(&c, &out, pp)
 	b.p = out
 	runtime.KeepAlive(parent)
 	if rc != 0 {
 		for _, h := range b.handles {
 			h.Delete()
 		}
-		return nil, mkerr(rc, eb.String(), nil)
+		return nil, mkerr(rc, "", nil)
 	}
 	runtime.SetFinalizer(b, (*Budget).Close)
 	return b, nil
@@ -116,10 +115,7 @@ func (b *Budget) err(rc C.int) error {
 	if rc == 0 {
 		return nil
 	}
-	var eb errbuf
-	bp, bn := eb.ptr()
-	C.tkn_budget_errmsg_copy(b.p, bp, bn)
-	return &Error{Code: Status(rc), Message: eb.String()}
+	return lastError(rc, nil)
 }
 
 // Amount is what a call may use or did use.
@@ -139,6 +135,7 @@ type Reservation struct {
 
 // Reserve reserves an amount on the budget and its ancestors.
 func (b *Budget) Reserve(a Amount) (*Reservation, error) {
+	defer pin()()
 	ca := a.c()
 	r := &Reservation{b: b}
 	defer runtime.KeepAlive(b)
@@ -150,6 +147,7 @@ func (b *Budget) Reserve(a Amount) (*Reservation, error) {
 
 // Commit records what the call really used and ends the reservation.
 func (r *Reservation) Commit(actual Amount) error {
+	defer pin()()
 	if r.p == nil {
 		return &Error{Code: StatusState, Message: "reservation already ended"}
 	}
@@ -172,6 +170,7 @@ func (r *Reservation) Release() {
 
 // Charge reserves and commits at once.
 func (b *Budget) Charge(a Amount) error {
+	defer pin()()
 	ca := a.c()
 	defer runtime.KeepAlive(b)
 	return b.err(C.tkn_budget_charge(b.p, &ca))
@@ -198,6 +197,7 @@ func (s BudgetState) MoneyRemainingUSD() string {
 
 // Status is the budget's state along its parent chain.
 func (b *Budget) Status() (BudgetState, error) {
+	defer pin()()
 	var s C.tkn_budget_state
 	s.version = C.TKN_BUDGET_STATE_VERSION
 	defer runtime.KeepAlive(b)
@@ -265,6 +265,7 @@ type Pruner struct {
 
 // NewPruner counts with tok (kept alive by the pruner).
 func NewPruner(tok *Tokenizer) (*Pruner, error) {
+	defer pin()()
 	pr := &Pruner{tok: tok}
 	defer runtime.KeepAlive(tok)
 	if rc := C.tkn_prune_new(&pr.p, tok.p); rc != 0 {
@@ -297,6 +298,7 @@ func indices(p *C.size_t, n C.size_t) []int {
 
 // c is the C form of the options' plain fields (no callbacks).
 func (o *PruneOptions) c() (C.tkn_prune_options, error) {
+	defer pin()()
 	var c C.tkn_prune_options
 	C.tkn_prune_options_init(&c, C.TKN_PRUNE_OPTIONS_VERSION)
 	c.mode, c.max_tokens = C.int32_t(o.Mode), C.int64_t(o.MaxTokens)
@@ -358,6 +360,7 @@ func (o *PruneOptions) c() (C.tkn_prune_options, error) {
 
 // Run prunes conv in place (the whole conversation in one call).
 func (pr *Pruner) Run(conv *Conv, o PruneOptions) (*PruneReport, error) {
+	defer pin()()
 	c, err := o.c()
 	if err != nil {
 		return nil, err
@@ -386,7 +389,7 @@ func (pr *Pruner) Run(conv *Conv, o PruneOptions) (*PruneReport, error) {
 		if cause == nil {
 			cause = pr.tok.cause(rc)
 		}
-		return nil, &Error{Code: Status(rc), Message: C.GoString(C.tkn_prune_errmsg(pr.p)), Err: cause}
+		return nil, lastError(rc, cause)
 	}
 	defer C.tkn_prune_report_free(rep)
 	r := &PruneReport{SummaryErr: st.summaryErr, Note: C.GoString(C.tkn_prune_report_note(rep))}

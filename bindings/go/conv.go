@@ -32,6 +32,7 @@ const (
 
 // Role names: "system", "developer", "user", "assistant", "tool".
 func roleCode(role string) (C.int, error) {
+	defer pin()()
 	p, n := cstr(role)
 	r := C.tkn_role_from_name(p, n)
 	if r < 0 {
@@ -54,6 +55,7 @@ func newConv(p *C.tkn_conv) *Conv {
 
 // NewConv makes an empty conversation.
 func NewConv() (*Conv, error) {
+	defer pin()()
 	var p *C.tkn_conv
 	if rc := C.tkn_conv_new(&p); rc != 0 {
 		return nil, mkerr(rc, "", nil)
@@ -87,11 +89,12 @@ func (c *Conv) err(rc C.int) error {
 	if rc == 0 {
 		return nil
 	}
-	return &Error{Code: Status(rc), Message: C.GoString(C.tkn_conv_errmsg(c.p))}
+	return lastError(rc, nil)
 }
 
 // Load replaces the whole conversation with json.
 func (c *Conv) Load(json string, format Format) error {
+	defer pin()()
 	p, n := cstr(json)
 	rc := C.tkn_conv_load(c.p, C.int(format), p, n)
 	runtime.KeepAlive(json)
@@ -101,6 +104,7 @@ func (c *Conv) Load(json string, format Format) error {
 
 // JSON writes the conversation as format (OpenAI or Anthropic).
 func (c *Conv) JSON(format Format) (string, error) {
+	defer pin()()
 	var out *C.char
 	var n C.size_t
 	defer runtime.KeepAlive(c)
@@ -112,6 +116,7 @@ func (c *Conv) JSON(format Format) (string, error) {
 
 // Clone is a deep copy.
 func (c *Conv) Clone() (*Conv, error) {
+	defer pin()()
 	var p *C.tkn_conv
 	defer runtime.KeepAlive(c)
 	if rc := C.tkn_conv_clone(&p, c.p); rc != 0 {
@@ -138,6 +143,7 @@ func (c *Conv) Role(i int) string {
 
 // Text of message i (text parts joined with "\n").
 func (c *Conv) Text(i int) (string, error) {
+	defer pin()()
 	var p *C.char
 	var n C.size_t
 	defer runtime.KeepAlive(c)
@@ -149,6 +155,7 @@ func (c *Conv) Text(i int) (string, error) {
 
 // Name of message i ("" if none).
 func (c *Conv) Name(i int) (string, error) {
+	defer pin()()
 	var p *C.char
 	var n C.size_t
 	defer runtime.KeepAlive(c)
@@ -163,6 +170,7 @@ type ToolCall struct{ ID, Name, Arguments string }
 
 // ToolCalls of message i.
 func (c *Conv) ToolCalls(i int) ([]ToolCall, error) {
+	defer pin()()
 	defer runtime.KeepAlive(c)
 	n := int(C.tkn_conv_tool_call_count(c.p, C.size_t(i)))
 	out := make([]ToolCall, 0, n)
@@ -179,6 +187,7 @@ func (c *Conv) ToolCalls(i int) ([]ToolCall, error) {
 
 // ToolCallID is the id a tool message answers ("" if not a tool result).
 func (c *Conv) ToolCallID(i int) (string, error) {
+	defer pin()()
 	var p *C.char
 	var n C.size_t
 	defer runtime.KeepAlive(c)
@@ -196,6 +205,7 @@ func (c *Conv) Pinned(i int) bool {
 
 // FindToolCall is the index of the message holding tool call id.
 func (c *Conv) FindToolCall(id string) (int, error) {
+	defer pin()()
 	p, n := cstr(id)
 	var idx C.size_t
 	rc := C.tkn_conv_find_tool_call(c.p, p, n, &idx)
@@ -209,6 +219,7 @@ func (c *Conv) FindToolCall(id string) (int, error) {
 
 // FindToolResult is the index of the first tool message answering id.
 func (c *Conv) FindToolResult(id string) (int, error) {
+	defer pin()()
 	p, n := cstr(id)
 	var idx C.size_t
 	rc := C.tkn_conv_find_tool_result(c.p, p, n, &idx)
@@ -222,6 +233,7 @@ func (c *Conv) FindToolResult(id string) (int, error) {
 
 // MessageJSON is message i alone as one message object of format.
 func (c *Conv) MessageJSON(i int, format Format) (string, error) {
+	defer pin()()
 	var out *C.char
 	var n C.size_t
 	defer runtime.KeepAlive(c)
@@ -233,6 +245,7 @@ func (c *Conv) MessageJSON(i int, format Format) (string, error) {
 
 // Append adds a plain text message.
 func (c *Conv) Append(role, text string) error {
+	defer pin()()
 	r, err := roleCode(role)
 	if err != nil {
 		return err
@@ -246,6 +259,7 @@ func (c *Conv) Append(role, text string) error {
 
 // Insert adds a plain text message before index i.
 func (c *Conv) Insert(i int, role, text string) error {
+	defer pin()()
 	r, err := roleCode(role)
 	if err != nil {
 		return err
@@ -259,6 +273,7 @@ func (c *Conv) Insert(i int, role, text string) error {
 
 // InsertJSON adds one message given as JSON of format before index i.
 func (c *Conv) InsertJSON(i int, message string, format Format) error {
+	defer pin()()
 	p, n := cstr(message)
 	rc := C.tkn_conv_insert_json(c.p, C.size_t(i), C.int(format), p, n)
 	runtime.KeepAlive(message)
@@ -268,6 +283,7 @@ func (c *Conv) InsertJSON(i int, message string, format Format) error {
 
 // ReplaceJSON replaces message i with one message given as JSON.
 func (c *Conv) ReplaceJSON(i int, message string, format Format) error {
+	defer pin()()
 	p, n := cstr(message)
 	rc := C.tkn_conv_replace_json(c.p, C.size_t(i), C.int(format), p, n)
 	runtime.KeepAlive(message)
@@ -277,6 +293,7 @@ func (c *Conv) ReplaceJSON(i int, message string, format Format) error {
 
 // SetText replaces the content of message i with plain text.
 func (c *Conv) SetText(i int, text string) error {
+	defer pin()()
 	p, n := cstr(text)
 	rc := C.tkn_conv_set_text(c.p, C.size_t(i), p, n)
 	runtime.KeepAlive(text)
@@ -286,6 +303,7 @@ func (c *Conv) SetText(i int, text string) error {
 
 // SetPinned pins or unpins message i.
 func (c *Conv) SetPinned(i int, pinned bool) error {
+	defer pin()()
 	v := C.int(0)
 	if pinned {
 		v = 1
@@ -296,6 +314,7 @@ func (c *Conv) SetPinned(i int, pinned bool) error {
 
 // AddToolCall adds a tool call to assistant message i.
 func (c *Conv) AddToolCall(i int, id, name, arguments string) error {
+	defer pin()()
 	a, an := cstr(id)
 	b, bn := cstr(name)
 	d, dn := cstr(arguments)
@@ -309,6 +328,7 @@ func (c *Conv) AddToolCall(i int, id, name, arguments string) error {
 
 // SetToolCallID makes tool message i the result of tool call id.
 func (c *Conv) SetToolCallID(i int, id string) error {
+	defer pin()()
 	p, n := cstr(id)
 	rc := C.tkn_conv_set_tool_call_id(c.p, C.size_t(i), p, n)
 	runtime.KeepAlive(id)
@@ -318,6 +338,7 @@ func (c *Conv) SetToolCallID(i int, id string) error {
 
 // Remove drops message i.
 func (c *Conv) Remove(i int) error {
+	defer pin()()
 	defer runtime.KeepAlive(c)
 	return c.err(C.tkn_conv_remove(c.p, C.size_t(i)))
 }
@@ -347,6 +368,7 @@ func newTokenizer(p *C.tkn_tokenizer) *Tokenizer {
 
 // NewEstimator is the built-in estimator (no data file).
 func NewEstimator() (*Tokenizer, error) {
+	defer pin()()
 	var p *C.tkn_tokenizer
 	if rc := C.tkn_tokenizer_new_estimator(&p); rc != 0 {
 		return nil, mkerr(rc, "", nil)
@@ -357,6 +379,7 @@ func NewEstimator() (*Tokenizer, error) {
 // NewEstimatorFor is the estimator calibrated for an encoding
 // ("cl100k_base" or "o200k_base").
 func NewEstimatorFor(encoding string) (*Tokenizer, error) {
+	defer pin()()
 	var p *C.tkn_tokenizer
 	e, n := cstr(encoding)
 	rc := C.tkn_tokenizer_new_estimator_for(&p, e, n)
@@ -371,6 +394,7 @@ func NewEstimatorFor(encoding string) (*Tokenizer, error) {
 // goroutine counts.  An error (or panic) it returns fails that count with
 // ErrCallback wrapping it.
 func NewCallbackTokenizer(count func(text string) (int64, error)) (*Tokenizer, error) {
+	defer pin()()
 	st := &countState{fn: count}
 	h := cgo.NewHandle(st)
 	var p *C.tkn_tokenizer
@@ -412,6 +436,7 @@ func (t *Tokenizer) Name() string {
 
 // Count is the number of tokens of text.
 func (t *Tokenizer) Count(text string) (int64, error) {
+	defer pin()()
 	p, n := cstr(text)
 	var out C.int64_t
 	rc := C.tkn_tokenizer_count(t.p, p, n, &out)
@@ -448,30 +473,33 @@ func (o *CountOptions) c() *C.tkn_count_options {
 
 // CountMessage is the tokens of message i, overhead included (cached in conv).
 func (t *Tokenizer) CountMessage(conv *Conv, i int, opts *CountOptions) (int64, error) {
+	defer pin()()
 	var out C.int64_t
 	rc := C.tkn_tokenizer_count_message(t.p, conv.p, C.size_t(i), opts.c(), &out)
 	runtime.KeepAlive(t)
 	defer runtime.KeepAlive(conv)
 	if rc != 0 {
-		return 0, &Error{Code: Status(rc), Message: C.GoString(C.tkn_conv_errmsg(conv.p)), Err: t.cause(rc)}
+		return 0, lastError(rc, t.cause(rc))
 	}
 	return int64(out), nil
 }
 
 // CountConv is the tokens of the whole conversation, in one call.
 func (t *Tokenizer) CountConv(conv *Conv, opts *CountOptions) (int64, error) {
+	defer pin()()
 	var out C.int64_t
 	rc := C.tkn_tokenizer_count_conv(t.p, conv.p, opts.c(), &out, nil)
 	runtime.KeepAlive(t)
 	defer runtime.KeepAlive(conv)
 	if rc != 0 {
-		return 0, &Error{Code: Status(rc), Message: C.GoString(C.tkn_conv_errmsg(conv.p)), Err: t.cause(rc)}
+		return 0, lastError(rc, t.cause(rc))
 	}
 	return int64(out), nil
 }
 
 // CountConvMessages is CountConv with each message's tokens too.
 func (t *Tokenizer) CountConvMessages(conv *Conv, opts *CountOptions) (int64, []int64, error) {
+	defer pin()()
 	per := make([]int64, conv.Len())
 	var out C.int64_t
 	var pp *C.int64_t
@@ -482,7 +510,7 @@ func (t *Tokenizer) CountConvMessages(conv *Conv, opts *CountOptions) (int64, []
 	runtime.KeepAlive(t)
 	defer runtime.KeepAlive(conv)
 	if rc != 0 {
-		return 0, nil, &Error{Code: Status(rc), Message: C.GoString(C.tkn_conv_errmsg(conv.p)), Err: t.cause(rc)}
+		return 0, nil, lastError(rc, t.cause(rc))
 	}
 	return int64(out), per, nil
 }

@@ -63,21 +63,21 @@ func usageFrom(c *C.tkn_usage) Usage {
 
 // ParseUsage normalises a provider's usage JSON (or a response holding it).
 func ParseUsage(json string, format UsageFormat) (Usage, error) {
+	defer pin()()
 	var u C.tkn_usage
 	C.tkn_usage_init(&u, C.TKN_USAGE_VERSION)
-	var eb errbuf
 	p, n := cstr(json)
-	bp, bn := eb.ptr()
-	rc := C.tkn_usage_parse(&u, C.uint32_t(format), p, n, bp, bn)
+	rc := C.tkn_usage_parse(&u, C.uint32_t(format), p, n)
 	runtime.KeepAlive(json)
 	if rc != 0 {
-		return Usage{}, mkerr(rc, eb.String(), nil)
+		return Usage{}, mkerr(rc, "", nil)
 	}
 	return usageFrom(&u), nil
 }
 
 // Check verifies a usage record is consistent.
 func (u Usage) Check() error {
+	defer pin()()
 	c := u.c()
 	return mkerr(C.tkn_usage_check(&c), "inconsistent usage", nil)
 }
@@ -116,6 +116,7 @@ func (m *ModelPrice) MaxInputTokens() int64 { return int64(m.c.max_input_tokens)
 
 // Compute is the cost of usage at this price.
 func (m *ModelPrice) Compute(u Usage) (Cost, error) {
+	defer pin()()
 	var out C.tkn_cost
 	C.tkn_cost_init(&out, C.TKN_COST_VERSION)
 	cu := u.c()
@@ -138,6 +139,7 @@ func newPrices(p *C.tkn_prices) *Prices {
 
 // DefaultPrices is the table built into the library.
 func DefaultPrices() (*Prices, error) {
+	defer pin()()
 	var p *C.tkn_prices
 	if rc := C.tkn_prices_new_default(&p); rc != 0 {
 		return nil, mkerr(rc, "", nil)
@@ -147,6 +149,7 @@ func DefaultPrices() (*Prices, error) {
 
 // LoadPrices reads a table in LiteLLM's format.
 func LoadPrices(json string, skipInvalid bool, aliases string) (*Prices, error) {
+	defer pin()()
 	var o C.tkn_prices_options
 	C.tkn_prices_options_init(&o, C.TKN_PRICES_OPTIONS_VERSION)
 	if skipInvalid {
@@ -159,13 +162,11 @@ func LoadPrices(json string, skipInvalid bool, aliases string) (*Prices, error) 
 		o.aliases, o.aliases_len = ca, C.size_t(len(aliases))
 	}
 	var p *C.tkn_prices
-	var eb errbuf
 	jp, jn := cstr(json)
-	bp, bn := eb.ptr()
-	rc := C.tkn_prices_load(&p, jp, jn, &o, bp, bn)
+	rc := C.tkn_prices_load(&p, jp, jn, &o)
 	runtime.KeepAlive(json)
 	if rc != 0 {
-		return nil, mkerr(rc, eb.String(), nil)
+		return nil, mkerr(rc, "", nil)
 	}
 	return newPrices(p), nil
 }
@@ -187,6 +188,7 @@ func (t *Prices) Len() int {
 
 // Lookup finds a model by the lookup rules of prices.h.
 func (t *Prices) Lookup(model string) (*ModelPrice, error) {
+	defer pin()()
 	m := &ModelPrice{}
 	C.tkn_model_price_init(&m.c, C.TKN_MODEL_PRICE_VERSION)
 	p, n := cstr(model)
@@ -203,6 +205,7 @@ func (t *Prices) Lookup(model string) (*ModelPrice, error) {
 
 // Cost is the cost of usage for model.
 func (t *Prices) Cost(model string, u Usage) (Cost, error) {
+	defer pin()()
 	var out C.tkn_cost
 	C.tkn_cost_init(&out, C.TKN_COST_VERSION)
 	cu := u.c()
@@ -227,6 +230,7 @@ func FormatUSD(units int64) string {
 // picodollars, exactly: finer than 1e-12 USD or beyond the int64 range is an
 // error, never a rounded or wrapped number.
 func ParseUSD(text string) (int64, error) {
+	defer pin()()
 	var out C.int64_t
 	p, n := cstr(text)
 	rc := C.tkn_usd_parse(p, n, &out)
@@ -335,6 +339,7 @@ type Meter struct {
 // NewMeter makes a meter; prices (may be nil) price CostCompute calls and
 // must stay open while the meter lives (the meter keeps a reference).
 func NewMeter(prices *Prices, maxKeys uint32, budgetMarginPct uint32) (*Meter, error) {
+	defer pin()()
 	var o C.tkn_meter_options
 	C.tkn_meter_options_init(&o, C.TKN_METER_OPTIONS_VERSION)
 	if maxKeys > 0 {
@@ -374,14 +379,12 @@ func (m *Meter) err(rc C.int) error {
 	if rc == 0 {
 		return nil
 	}
-	var eb errbuf
-	bp, bn := eb.ptr()
-	C.tkn_meter_errmsg(m.p, bp, bn)
-	return &Error{Code: Status(rc), Message: eb.String()}
+	return lastError(rc, nil)
 }
 
 // Record adds one call.
 func (m *Meter) Record(call Call) error {
+	defer pin()()
 	k := call.c()
 	defer k.free()
 	defer runtime.KeepAlive(m)
@@ -398,6 +401,7 @@ type Stats struct {
 
 // Stats of key in dimension (DimTotal: all calls).
 func (m *Meter) Stats(dim Dimension, key string) (Stats, error) {
+	defer pin()()
 	var s C.tkn_meter_stats
 	C.tkn_meter_stats_init(&s, C.TKN_METER_STATS_VERSION)
 	p, n := cstr(key)
@@ -427,6 +431,7 @@ type Percentiles struct {
 
 // Percentiles of a workflow's tokens and cost per call.
 func (m *Meter) Percentiles(workflow string) (Percentiles, error) {
+	defer pin()()
 	var s C.tkn_meter_percentiles
 	C.tkn_meter_percentiles_init(&s, C.TKN_METER_PERCENTILES_VERSION)
 	p, n := cstr(workflow)
@@ -443,6 +448,7 @@ func (m *Meter) Percentiles(workflow string) (Percentiles, error) {
 
 // Merge adds everything src recorded into m.
 func (m *Meter) Merge(src *Meter) error {
+	defer pin()()
 	defer runtime.KeepAlive(src)
 	defer runtime.KeepAlive(m)
 	return m.err(C.tkn_meter_merge(m.p, src.p))
@@ -456,6 +462,7 @@ func (m *Meter) Reset() {
 
 // Export is a snapshot as ExportJSON, ExportPrometheus or ExportOTel.
 func (m *Meter) Export(format int) (string, error) {
+	defer pin()()
 	var out *C.char
 	var n C.size_t
 	defer runtime.KeepAlive(m)
@@ -467,6 +474,7 @@ func (m *Meter) Export(format int) (string, error) {
 
 // OTelCall is the OpenTelemetry GenAI span attributes of one call (JSON).
 func OTelCall(call Call) (string, error) {
+	defer pin()()
 	k := call.c()
 	defer k.free()
 	var out *C.char

@@ -27,6 +27,7 @@ type Part struct{ Type, Text string }
 
 // Parts of message i (nil when its content is a string).
 func (c *Conv) Parts(i int) ([]Part, error) {
+	defer pin()()
 	defer runtime.KeepAlive(c)
 	if C.tkn_conv_has_parts(c.p, C.size_t(i)) != 1 {
 		return nil, nil
@@ -46,6 +47,7 @@ func (c *Conv) Parts(i int) ([]Part, error) {
 
 // SetName sets (or, with "", removes) the name of message i.
 func (c *Conv) SetName(i int, name string) error {
+	defer pin()()
 	defer runtime.KeepAlive(c)
 	if name == "" {
 		return c.err(C.tkn_conv_set_name(c.p, C.size_t(i), nil, 0))
@@ -58,6 +60,7 @@ func (c *Conv) SetName(i int, name string) error {
 
 // Filter keeps message i where keep[i], in one pass (len(keep) == Len()).
 func (c *Conv) Filter(keep []bool) error {
+	defer pin()()
 	flags := C.malloc(C.size_t(len(keep) + 1))
 	defer C.free(flags)
 	f := unsafe.Slice((*C.uint8_t)(flags), len(keep)+1)
@@ -75,6 +78,7 @@ func (c *Conv) Filter(keep []bool) error {
 
 // SetParent attaches the budget to parent (nil detaches).
 func (b *Budget) SetParent(parent *Budget) error {
+	defer pin()()
 	var pp *C.tkn_budget
 	if parent != nil {
 		pp = parent.p
@@ -109,6 +113,7 @@ func FailClassFromName(name string) int {
 
 // Remove drops an attribute (ErrNotFound if absent).
 func (t *Task) Remove(name string) error {
+	defer pin()()
 	p, n := cstr(name)
 	rc := C.tkn_task_remove(t.p, p, n)
 	runtime.KeepAlive(name)
@@ -124,6 +129,7 @@ func (r *Router) RuleCount() int {
 
 // TierThreshold is tier i's cascade threshold.
 func (r *Router) TierThreshold(i int) (float64, error) {
+	defer pin()()
 	var out C.double
 	defer runtime.KeepAlive(r)
 	if rc := C.tkn_router_tier_threshold(r.p, C.size_t(i), &out); rc != 0 {
@@ -134,6 +140,7 @@ func (r *Router) TierThreshold(i int) (float64, error) {
 
 // ShadowReport is every rule with a shadow rate, as JSON.
 func (r *Router) ShadowReport() (string, error) {
+	defer pin()()
 	var out *C.char
 	var n C.size_t
 	defer runtime.KeepAlive(r)
@@ -151,6 +158,7 @@ func (c *Cascade) State() int {
 
 // JSON is every attempt of the cascade as JSON.
 func (c *Cascade) JSON() (string, error) {
+	defer pin()()
 	var out *C.char
 	var n C.size_t
 	defer runtime.KeepAlive(c)
@@ -165,6 +173,7 @@ type RouterBuilder struct{ p *C.tkn_router_builder }
 
 // NewRouterBuilder makes an empty builder.
 func NewRouterBuilder() (*RouterBuilder, error) {
+	defer pin()()
 	b := &RouterBuilder{}
 	if rc := C.tkn_router_builder_new(&b.p); rc != 0 {
 		return nil, mkerr(rc, "", nil)
@@ -186,7 +195,7 @@ func (b *RouterBuilder) err(rc C.int) error {
 	if rc == 0 {
 		return nil
 	}
-	return &Error{Code: Status(rc), Message: C.GoString(C.tkn_router_builder_errmsg(b.p))}
+	return lastError(rc, nil)
 }
 
 // cstrings is a C array of C strings and their lengths, freed by free().
@@ -218,6 +227,7 @@ func (s *cstrings) free() {
 
 // AddTier appends a tier (cheapest first) with its models and threshold.
 func (b *RouterBuilder) AddTier(name string, models []string, threshold float64) error {
+	defer pin()()
 	s := newCStrings(models)
 	defer s.free()
 	p, n := cstr(name)
@@ -236,6 +246,7 @@ type Rule struct {
 
 // AddRule appends a rule.
 func (b *RouterBuilder) AddRule(r Rule) error {
+	defer pin()()
 	var c C.tkn_router_rule
 	C.tkn_router_rule_init(&c, C.TKN_ROUTER_RULE_VERSION)
 	var frees []unsafe.Pointer
@@ -265,6 +276,7 @@ func (b *RouterBuilder) AddRule(r Rule) error {
 
 // SetDefaultTier names the tier of tasks no rule matches.
 func (b *RouterBuilder) SetDefaultTier(name string) error {
+	defer pin()()
 	p, n := cstr(name)
 	rc := C.tkn_router_builder_set_default_tier(b.p, p, n)
 	runtime.KeepAlive(name)
@@ -275,6 +287,7 @@ func (b *RouterBuilder) SetDefaultTier(name string) error {
 // SetCascade sets the escalation limit (< 0: up to the last tier) and the
 // confidence path in JSON responses.
 func (b *RouterBuilder) SetCascade(maxEscalations int, path string) error {
+	defer pin()()
 	p, n := cstr(path)
 	rc := C.tkn_router_builder_set_cascade(b.p, C.int32_t(maxEscalations), p, n)
 	runtime.KeepAlive(path)
@@ -284,18 +297,21 @@ func (b *RouterBuilder) SetCascade(maxEscalations int, path string) error {
 
 // SetFailures: allowedFails failures within windowS seconds cool a model for cooldownS.
 func (b *RouterBuilder) SetFailures(allowedFails, windowS int, cooldownS float64) error {
+	defer pin()()
 	defer runtime.KeepAlive(b)
 	return b.err(C.tkn_router_builder_set_failures(b.p, C.int32_t(allowedFails), C.int32_t(windowS), C.double(cooldownS)))
 }
 
 // SetRetries sets the retries of a failure class.
 func (b *RouterBuilder) SetRetries(class, retries int) error {
+	defer pin()()
 	defer runtime.KeepAlive(b)
 	return b.err(C.tkn_router_builder_set_retries(b.p, C.int32_t(class), C.int32_t(retries)))
 }
 
 // JSON is the config collected so far.
 func (b *RouterBuilder) JSON() (string, error) {
+	defer pin()()
 	var out *C.char
 	var n C.size_t
 	defer runtime.KeepAlive(b)
@@ -307,6 +323,7 @@ func (b *RouterBuilder) JSON() (string, error) {
 
 // Build compiles the router (the builder may be built again).
 func (b *RouterBuilder) Build(opts *RouterOptions) (*Router, error) {
+	defer pin()()
 	o, h := opts.c()
 	var p *C.tkn_router
 	defer runtime.KeepAlive(b)
@@ -329,6 +346,7 @@ type SchemaLimits struct {
 
 // CompileSchemaWithLimits is CompileSchema with limits.
 func CompileSchemaWithLimits(schema string, l SchemaLimits) (*Schema, error) {
+	defer pin()()
 	var o C.tkn_schema_options
 	C.tkn_schema_options_init(&o, C.TKN_SCHEMA_OPTIONS_VERSION)
 	if l.MaxSchemaDepth > 0 {
@@ -347,13 +365,11 @@ func CompileSchemaWithLimits(schema string, l SchemaLimits) (*Schema, error) {
 		o.max_instance_bytes = C.uint64_t(l.MaxInstanceBytes)
 	}
 	var p *C.tkn_schema
-	var eb errbuf
 	sp, sn := cstr(schema)
-	bp, bn := eb.ptr()
-	rc := C.tkn_schema_compile(&p, sp, sn, &o, bp, bn)
+	rc := C.tkn_schema_compile(&p, sp, sn, &o)
 	runtime.KeepAlive(schema)
 	if rc != 0 {
-		return nil, mkerr(rc, eb.String(), nil)
+		return nil, mkerr(rc, "", nil)
 	}
 	s := &Schema{p: p, source: schema}
 	runtime.SetFinalizer(s, (*Schema).Close)
@@ -362,18 +378,18 @@ func CompileSchemaWithLimits(schema string, l SchemaLimits) (*Schema, error) {
 
 // Check returns nil for a valid document, else an error naming the first problem.
 func (s *Schema) Check(doc string) error {
-	var eb errbuf
+	defer pin()()
 	p, n := cstr(doc)
-	bp, bn := eb.ptr()
-	rc := C.tkn_schema_check(s.p, p, n, bp, bn)
+	rc := C.tkn_schema_check(s.p, p, n)
 	runtime.KeepAlive(doc)
 	runtime.KeepAlive(s)
-	return mkerr(rc, eb.String(), nil)
+	return mkerr(rc, "", nil)
 }
 
 // NearLimit flags a reply that ran into its output cap: stopped (the
 // provider stopped for length) and ratio (90% or more of cap used).
 func NearLimit(stopReason string, used, cap int64) (stopped, ratio bool, err error) {
+	defer pin()()
 	var flags C.uint32_t
 	p, n := cstr(stopReason)
 	rc := C.tkn_schema_near_limit(p, n, C.int64_t(used), C.int64_t(cap), &flags)
@@ -388,6 +404,7 @@ func NearLimit(stopReason string, used, cap int64) (stopped, ratio bool, err err
 
 // SetTTL sets the cache lifetime segment index asks for (0: 5 min, 1: 1 h).
 func (b *PromptBuilder) SetTTL(index, ttl int) error {
+	defer pin()()
 	defer runtime.KeepAlive(b)
 	return b.err(C.tkn_prompt_builder_set_ttl(b.p, C.uint32_t(index), C.uint32_t(ttl)))
 }
@@ -410,6 +427,7 @@ type SegmentInfo struct {
 
 // Segment i in prefix order.
 func (p *Prompt) Segment(i int) (SegmentInfo, error) {
+	defer pin()()
 	var s C.tkn_prompt_segment_info
 	s.version = C.TKN_PROMPT_SEGMENT_INFO_VERSION
 	defer runtime.KeepAlive(p)
@@ -431,6 +449,7 @@ type Block struct {
 
 // Blocks of the prompt, in order.
 func (p *Prompt) Blocks() ([]Block, error) {
+	defer pin()()
 	defer runtime.KeepAlive(p)
 	n := int(C.tkn_prompt_block_count(p.p))
 	out := make([]Block, n)
@@ -456,6 +475,7 @@ type Finding struct {
 
 // Findings of the assembly.
 func (p *Prompt) Findings() ([]Finding, error) {
+	defer pin()()
 	defer runtime.KeepAlive(p)
 	n := p.FindingCount()
 	out := make([]Finding, n)
@@ -480,6 +500,7 @@ type Breakpoint struct{ Block, TTL int }
 
 // Breakpoints places up to max Anthropic cache breakpoints.
 func (p *Prompt) Breakpoints(minCacheTokens int64, max int) ([]Breakpoint, error) {
+	defer pin()()
 	if max <= 0 {
 		return nil, nil
 	}
@@ -519,6 +540,7 @@ type CachePlan struct{ p *C.tkn_cacheplan }
 
 // NewCachePlan makes a planner.
 func NewCachePlan(o CachePlanOptions) (*CachePlan, error) {
+	defer pin()()
 	var c C.tkn_cacheplan_options
 	C.tkn_cacheplan_options_init(&c, C.TKN_CACHEPLAN_OPTIONS_VERSION)
 	if o.Provider != 0 {
@@ -561,7 +583,7 @@ func (cp *CachePlan) err(rc C.int) error {
 	if rc == 0 {
 		return nil
 	}
-	return &Error{Code: Status(rc), Message: C.GoString(C.tkn_cacheplan_errmsg(cp.p))}
+	return lastError(rc, nil)
 }
 
 // PlanBlock is one block of a request given by hand.
@@ -574,6 +596,7 @@ type PlanBlock struct {
 
 // AddBlocks adds one request given by its blocks.
 func (cp *CachePlan) AddBlocks(timeMS int64, blocks []PlanBlock) error {
+	defer pin()()
 	if len(blocks) == 0 {
 		defer runtime.KeepAlive(cp)
 		return cp.err(C.tkn_cacheplan_add_blocks(cp.p, C.int64_t(timeMS), nil, 0))
@@ -589,6 +612,7 @@ func (cp *CachePlan) AddBlocks(timeMS int64, blocks []PlanBlock) error {
 
 // AddPrompt adds one request given as an assembled prompt.
 func (cp *CachePlan) AddPrompt(timeMS int64, p *Prompt) error {
+	defer pin()()
 	defer runtime.KeepAlive(p)
 	defer runtime.KeepAlive(cp)
 	return cp.err(C.tkn_cacheplan_add_prompt(cp.p, C.int64_t(timeMS), p.p))
@@ -603,6 +627,7 @@ type CachePlanResult struct {
 
 // Result is the figures so far.
 func (cp *CachePlan) Result() (CachePlanResult, error) {
+	defer pin()()
 	var r C.tkn_cacheplan_result
 	r.version = C.TKN_CACHEPLAN_RESULT_VERSION
 	defer runtime.KeepAlive(cp)
@@ -616,6 +641,7 @@ func (cp *CachePlan) Result() (CachePlanResult, error) {
 
 // Advice is the planner's advice in plain words.
 func (cp *CachePlan) Advice() (string, error) {
+	defer pin()()
 	var out *C.char
 	var n C.size_t
 	defer runtime.KeepAlive(cp)
@@ -672,6 +698,7 @@ func (tc *ToolCache) IsCacheable(tool string) bool {
 
 // InvalidateScope drops every entry of a scope.
 func (tc *ToolCache) InvalidateScope(scope int, scopeID string) (uint64, error) {
+	defer pin()()
 	var n C.uint64_t
 	p, l := cstr(scopeID)
 	rc := C.tkn_toolcache_invalidate_scope(tc.p, C.int32_t(scope), p, l, &n)
@@ -682,6 +709,7 @@ func (tc *ToolCache) InvalidateScope(scope int, scopeID string) (uint64, error) 
 
 // PurgeExpired drops every expired entry now.
 func (tc *ToolCache) PurgeExpired() (uint64, error) {
+	defer pin()()
 	var n C.uint64_t
 	defer runtime.KeepAlive(tc)
 	rc := C.tkn_toolcache_purge_expired(tc.p, &n)
@@ -690,12 +718,14 @@ func (tc *ToolCache) PurgeExpired() (uint64, error) {
 
 // Clear drops every entry (policies and statistics stay).
 func (tc *ToolCache) Clear() error {
+	defer pin()()
 	defer runtime.KeepAlive(tc)
 	return tc.err(C.tkn_toolcache_clear(tc.p))
 }
 
 // Counts are the files begun, requests and bytes written so far.
 func (w *BatchWriter) Counts() (files uint32, requests, bytes uint64, err error) {
+	defer pin()()
 	var f C.uint32_t
 	var r, b C.uint64_t
 	defer runtime.KeepAlive(w)
@@ -715,6 +745,7 @@ type DeadLetter struct {
 
 // DeadLetters are the dead letters so far.
 func (r *BatchReader) DeadLetters() ([]DeadLetter, error) {
+	defer pin()()
 	defer runtime.KeepAlive(r)
 	n := int(C.tkn_batch_reader_dead_letter_count(r.p))
 	out := make([]DeadLetter, n)

@@ -31,6 +31,7 @@ type PromptBuilder struct {
 
 // NewPromptBuilder makes a builder (strict: fail assembly on lint findings).
 func NewPromptBuilder(strict bool) (*PromptBuilder, error) {
+	defer pin()()
 	var o C.tkn_prompt_options
 	C.tkn_prompt_options_init(&o, C.TKN_PROMPT_OPTIONS_VERSION)
 	if strict {
@@ -57,11 +58,12 @@ func (b *PromptBuilder) err(rc C.int) error {
 	if rc == 0 {
 		return nil
 	}
-	return &Error{Code: Status(rc), Message: C.GoString(C.tkn_prompt_builder_errmsg(b.p))}
+	return lastError(rc, nil)
 }
 
 // AddText adds a text segment; it returns the segment's index.
 func (b *PromptBuilder) AddText(kind, stability int, name, text string) (int, error) {
+	defer pin()()
 	np, nn := cstr(name)
 	tp, tn := cstr(text)
 	var idx C.uint32_t
@@ -74,6 +76,7 @@ func (b *PromptBuilder) AddText(kind, stability int, name, text string) (int, er
 
 // AddTool adds one tool definition (neutral, OpenAI or Anthropic JSON).
 func (b *PromptBuilder) AddTool(js string) (int, error) {
+	defer pin()()
 	p, n := cstr(js)
 	var idx C.uint32_t
 	rc := C.tkn_prompt_builder_add_tool(b.p, p, n, &idx)
@@ -84,6 +87,7 @@ func (b *PromptBuilder) AddTool(js string) (int, error) {
 
 // SetHistory borrows conv as the history segment (kept alive by the builder).
 func (b *PromptBuilder) SetHistory(conv *Conv, stability int) (int, error) {
+	defer pin()()
 	var idx C.uint32_t
 	var cp *C.tkn_conv
 	if conv != nil {
@@ -96,6 +100,7 @@ func (b *PromptBuilder) SetHistory(conv *Conv, stability int) (int, error) {
 
 // Assemble orders, lints, serialises and fingerprints the segments.
 func (b *PromptBuilder) Assemble(tok *Tokenizer) (*Prompt, error) {
+	defer pin()()
 	p := &Prompt{}
 	rc := C.tkn_prompt_assemble(&p.p, b.p, tok.p)
 	runtime.KeepAlive(tok)
@@ -163,6 +168,7 @@ type RenderOptions struct {
 
 // Render is the request body as JSON.
 func (p *Prompt) Render(o RenderOptions) (string, error) {
+	defer pin()()
 	var c C.tkn_render_options
 	C.tkn_render_options_init(&c, C.TKN_RENDER_OPTIONS_VERSION)
 	if o.Format != 0 {
@@ -179,11 +185,9 @@ func (p *Prompt) Render(o RenderOptions) (string, error) {
 	}
 	var out *C.char
 	var n C.size_t
-	var eb errbuf
-	bp, bn := eb.ptr()
 	defer runtime.KeepAlive(p)
-	if rc := C.tkn_prompt_render(p.p, &c, &out, &n, bp, bn); rc != 0 {
-		return "", mkerr(rc, eb.String(), nil)
+	if rc := C.tkn_prompt_render(p.p, &c, &out, &n); rc != 0 {
+		return "", mkerr(rc, "", nil)
 	}
 	return take(out, n), nil
 }
@@ -191,6 +195,7 @@ func (p *Prompt) Render(o RenderOptions) (string, error) {
 // Diff: the first segment of p whose prefix differs from before (-1 if
 // none) and how many segments changed.
 func (p *Prompt) Diff(before *Prompt) (int, int, error) {
+	defer pin()()
 	var first, n C.uint32_t
 	rc := C.tkn_prompt_diff(before.p, p.p, &first, &n)
 	runtime.KeepAlive(before)
@@ -212,6 +217,7 @@ type LintFinding struct {
 
 // Lint finds volatile content (dates, UUIDs, ids, counters) in text.
 func Lint(text string) ([]LintFinding, error) {
+	defer pin()()
 	var arr *C.tkn_prompt_finding
 	var n C.size_t
 	p, l := cstr(text)

@@ -19,6 +19,7 @@ type Task struct{ p *C.tkn_task }
 
 // NewTask makes a task from attributes: string, bool, numbers, []string.
 func NewTask(attrs map[string]interface{}) (*Task, error) {
+	defer pin()()
 	var p *C.tkn_task
 	if rc := C.tkn_task_new(&p); rc != 0 {
 		return nil, mkerr(rc, "", nil)
@@ -36,14 +37,13 @@ func NewTask(attrs map[string]interface{}) (*Task, error) {
 
 // TaskFromJSON reads a task from a JSON object ("$id" is the task id).
 func TaskFromJSON(js string) (*Task, error) {
+	defer pin()()
 	var p *C.tkn_task
-	var eb errbuf
 	jp, jn := cstr(js)
-	bp, bn := eb.ptr()
-	rc := C.tkn_task_from_json(&p, jp, jn, bp, bn)
+	rc := C.tkn_task_from_json(&p, jp, jn)
 	runtime.KeepAlive(js)
 	if rc != 0 {
-		return nil, mkerr(rc, eb.String(), nil)
+		return nil, mkerr(rc, "", nil)
 	}
 	t := &Task{p: p}
 	runtime.SetFinalizer(t, (*Task).Close)
@@ -63,11 +63,12 @@ func (t *Task) err(rc C.int) error {
 	if rc == 0 {
 		return nil
 	}
-	return &Error{Code: Status(rc), Message: C.GoString(C.tkn_task_errmsg(t.p))}
+	return lastError(rc, nil)
 }
 
 // SetID sets the id whose hash decides shadow sampling.
 func (t *Task) SetID(id string) error {
+	defer pin()()
 	p, n := cstr(id)
 	rc := C.tkn_task_set_id(t.p, p, n)
 	runtime.KeepAlive(id)
@@ -77,6 +78,7 @@ func (t *Task) SetID(id string) error {
 
 // Set sets one attribute (string, bool, int, float64 or []string).
 func (t *Task) Set(name string, value interface{}) error {
+	defer pin()()
 	np, nn := cstr(name)
 	defer runtime.KeepAlive(name)
 	defer runtime.KeepAlive(t)
@@ -164,18 +166,17 @@ func newRouter(p *C.tkn_router, h cgo.Handle) *Router {
 
 // NewRouter compiles a router from its JSON config.
 func NewRouter(config string, opts *RouterOptions) (*Router, error) {
+	defer pin()()
 	o, h := opts.c()
 	var p *C.tkn_router
-	var eb errbuf
 	cp, cn := cstr(config)
-	bp, bn := eb.ptr()
-	rc := C.tkn_router_new_json(&p, cp, cn, &o, bp, bn)
+	rc := C.tkn_router_new_json(&p, cp, cn, &o)
 	runtime.KeepAlive(config)
 	if rc != 0 {
 		if h != 0 {
 			h.Delete()
 		}
-		return nil, mkerr(rc, eb.String(), nil)
+		return nil, mkerr(rc, "", nil)
 	}
 	return newRouter(p, h), nil
 }
@@ -221,6 +222,7 @@ func cgostr(p *C.char) string {
 
 // Decide routes a task.
 func (r *Router) Decide(task *Task) (Decision, error) {
+	defer pin()()
 	var d C.tkn_router_decision
 	C.tkn_router_decision_init(&d, C.TKN_ROUTER_DECISION_VERSION)
 	rc := C.tkn_router_decide(r.p, task.p, &d)
@@ -236,6 +238,7 @@ func (r *Router) Decide(task *Task) (Decision, error) {
 
 // Explain is Decide explained as JSON (see router.h).
 func (r *Router) Explain(task *Task) (string, error) {
+	defer pin()()
 	var out *C.char
 	var n C.size_t
 	rc := C.tkn_router_explain(r.p, task.p, &out, &n)
@@ -259,6 +262,7 @@ const (
 
 // ReportFailure reports a failed call; true if it started a cooldown.
 func (r *Router) ReportFailure(model string, class int) (bool, error) {
+	defer pin()()
 	var cooled C.int32_t
 	p, n := cstr(model)
 	rc := C.tkn_router_report_failure(r.p, p, n, C.int32_t(class), &cooled)
@@ -272,6 +276,7 @@ func (r *Router) ReportFailure(model string, class int) (bool, error) {
 
 // ModelCooldown is the clock value the model's cooldown ends at (0: none).
 func (r *Router) ModelCooldown(model string) (int64, error) {
+	defer pin()()
 	var until C.int64_t
 	p, n := cstr(model)
 	rc := C.tkn_router_model_cooldown(r.p, p, n, &until)
@@ -285,6 +290,7 @@ func (r *Router) ModelCooldown(model string) (int64, error) {
 
 // Retries is how many times to retry a call that failed with class.
 func (r *Router) Retries(class int) (int, error) {
+	defer pin()()
 	var out C.int32_t
 	defer runtime.KeepAlive(r)
 	if rc := C.tkn_router_retries(r.p, C.int32_t(class), &out); rc != 0 {
@@ -297,6 +303,7 @@ func (r *Router) Retries(class int) (int, error) {
 // counts the verdict.  An error from compare is returned wrapped.
 func (r *Router) ShadowCompare(rule int, cheap, strong string,
 	compare func(cheap, strong string) (bool, error)) (bool, error) {
+	defer pin()()
 	st := &compareState{fn: compare}
 	h := cgo.NewHandle(st)
 	defer h.Delete()
@@ -316,6 +323,7 @@ func (r *Router) ShadowCompare(rule int, cheap, strong string,
 
 // ShadowStats are a rule's sampled, compared and agreed counters.
 func (r *Router) ShadowStats(rule int) (sampled, compared, agreed uint64, err error) {
+	defer pin()()
 	var a, b, c C.uint64_t
 	defer runtime.KeepAlive(r)
 	if rc := C.tkn_router_shadow_stats(r.p, C.int32_t(rule), &a, &b, &c); rc != 0 {
@@ -326,6 +334,7 @@ func (r *Router) ShadowStats(rule int) (sampled, compared, agreed uint64, err er
 
 // Calibrate computes tier thresholds from scores and target shares.
 func Calibrate(scores, shares []float64) ([]float64, error) {
+	defer pin()()
 	if len(scores) == 0 || len(shares) == 0 {
 		return nil, &Error{Code: StatusInvalid, Message: "no scores or shares"}
 	}
@@ -358,6 +367,7 @@ const (
 // NewCascade starts a cascade at startTier; score (may be nil) replaces the
 // config's confidence path.
 func (r *Router) NewCascade(startTier int, score func(content string) (float64, error)) (*Cascade, error) {
+	defer pin()()
 	var o C.tkn_router_cascade_options
 	C.tkn_router_cascade_options_init(&o, C.TKN_ROUTER_CASCADE_OPTIONS_VERSION)
 	o.start_tier = C.int32_t(startTier)
@@ -397,11 +407,12 @@ func (c *Cascade) err(rc C.int) error {
 	if rc == C.TKN_ERR_CALLBACK && c.st != nil {
 		cause = c.st.take()
 	}
-	return &Error{Code: Status(rc), Message: C.GoString(C.tkn_router_cascade_errmsg(c.p)), Err: cause}
+	return lastError(rc, cause)
 }
 
 // Next is the tier and model to call now.
 func (c *Cascade) Next() (int, string, error) {
+	defer pin()()
 	var tier C.int32_t
 	var model *C.char
 	defer runtime.KeepAlive(c)
@@ -414,6 +425,7 @@ func (c *Cascade) Next() (int, string, error) {
 // Report gives the response of the call Next named; it returns the new
 // state and the confidence.
 func (c *Cascade) Report(content string, valid bool, cost int64) (int, float64, error) {
+	defer pin()()
 	var state C.int32_t
 	var conf C.double
 	v := C.int32_t(0)
@@ -452,14 +464,13 @@ type Schema struct {
 
 // CompileSchema compiles a JSON Schema (draft 2020-12 subset, see schema.h).
 func CompileSchema(schema string) (*Schema, error) {
+	defer pin()()
 	var p *C.tkn_schema
-	var eb errbuf
 	sp, sn := cstr(schema)
-	bp, bn := eb.ptr()
-	rc := C.tkn_schema_compile(&p, sp, sn, nil, bp, bn)
+	rc := C.tkn_schema_compile(&p, sp, sn, nil)
 	runtime.KeepAlive(schema)
 	if rc != 0 {
-		return nil, mkerr(rc, eb.String(), nil)
+		return nil, mkerr(rc, "", nil)
 	}
 	s := &Schema{p: p, source: schema}
 	runtime.SetFinalizer(s, (*Schema).Close)
@@ -490,6 +501,7 @@ type Validation struct {
 // Validate checks a document; an invalid document is not an error (see
 // Validation), a failure to run is.
 func (s *Schema) Validate(doc string) (*Validation, error) {
+	defer pin()()
 	var res *C.tkn_schema_result
 	if rc := C.tkn_schema_result_new(&res); rc != 0 {
 		return nil, mkerr(rc, "", nil)
@@ -499,11 +511,13 @@ func (s *Schema) Validate(doc string) (*Validation, error) {
 	rc := C.tkn_schema_validate(s.p, p, n, res)
 	runtime.KeepAlive(doc)
 	runtime.KeepAlive(s)
-	v := &Validation{Valid: rc == 0, Status: Status(rc), Message: C.GoString(C.tkn_schema_result_errmsg(res))}
+	v := &Validation{Valid: rc == 0, Status: Status(rc)}
 	switch rc {
-	case 0, C.TKN_ERR_SCHEMA, C.TKN_ERR_PARSE, C.TKN_ERR_UTF8, C.TKN_ERR_LIMIT:
+	case 0:
+	case C.TKN_ERR_SCHEMA, C.TKN_ERR_PARSE, C.TKN_ERR_UTF8, C.TKN_ERR_LIMIT:
+		v.Message = lastError(rc, nil).Message
 	default:
-		return nil, mkerr(rc, v.Message, nil)
+		return nil, mkerr(rc, "", nil)
 	}
 	cnt := int(C.tkn_schema_result_error_count(res))
 	for i := 0; i < cnt; i++ {
@@ -512,6 +526,14 @@ func (s *Schema) Validate(doc string) (*Validation, error) {
 			return nil, mkerr(erc, "", nil)
 		}
 		v.Errors = append(v.Errors, ValidationError{cgostr(a), cgostr(b), cgostr(c), cgostr(d)})
+	}
+	if len(v.Errors) > 0 { // the first error in full (the last error names only its place)
+		e := v.Errors[0]
+		where := e.InstancePath
+		if where == "" {
+			where = "(root)"
+		}
+		v.Message = "at " + where + ": " + e.Keyword + ": " + e.Message + " (schema " + e.SchemaPath + ")"
 	}
 	if rc != 0 {
 		var out *C.char
@@ -526,6 +548,7 @@ func (s *Schema) Validate(doc string) (*Validation, error) {
 // OutputCap is the largest valid output in tokens of tok; bounded is false
 // when some valid document has no size limit.
 func (s *Schema) OutputCap(tok *Tokenizer, tokensPerCodePoint uint32) (maxTokens int64, bounded bool, err error) {
+	defer pin()()
 	var o C.tkn_schema_cap_options
 	C.tkn_schema_cap_options_init(&o, C.TKN_SCHEMA_CAP_OPTIONS_VERSION)
 	if tokensPerCodePoint > 0 {
@@ -552,6 +575,7 @@ type RetryStep struct {
 
 // RetryNext plans the step after `failures` failures (default options, seed).
 func RetryNext(failures uint32, seed uint64) (RetryStep, error) {
+	defer pin()()
 	var o C.tkn_schema_retry_options
 	C.tkn_schema_retry_options_init(&o, C.TKN_SCHEMA_RETRY_OPTIONS_VERSION)
 	o.seed = C.uint64_t(seed)

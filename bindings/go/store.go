@@ -43,6 +43,7 @@ type NativeStore interface {
 // storeTable makes the C table of a Store or NativeStore; the handle (0 for
 // a native store) must live as long as the parts use the table.
 func storeTable(s interface{}) (C.tkn_store, cgo.Handle, error) {
+	defer pin()()
 	var t C.tkn_store
 	switch v := s.(type) {
 	case NativeStore:
@@ -245,6 +246,7 @@ type SharedBudgetOptions struct {
 // NewSharedBudget makes a budget whose hard limits hold across every
 // process using the same store (a Store or NativeStore) and key.
 func NewSharedBudget(o BudgetOptions, shared SharedBudgetOptions, store interface{}, parent *Budget) (*Budget, error) {
+	defer pin()()
 	table, h, err := storeTable(store)
 	if err != nil {
 		return nil, err
@@ -264,9 +266,8 @@ func NewSharedBudget(o BudgetOptions, shared SharedBudgetOptions, store interfac
 	if shared.IDTTLSeconds > 0 {
 		sh.id_ttl_seconds = C.int64_t(shared.IDTTLSeconds)
 	}
-	b, err := newBudget(o, parent, func(c *C.tkn_budget_options, out **C.tkn_budget, pp *C.tkn_budget, eb *errbuf) C.int {
-		bp, bn := eb.ptr()
-		return C.tkn_budget_new_shared(out, c, &sh, &table, pp, bp, bn)
+	b, err := newBudget(o, parent, func(c *C.tkn_budget_options, out **C.tkn_budget, pp *C.tkn_budget) C.int {
+		return C.tkn_budget_new_shared(out, c, &sh, &table, pp)
 	})
 	if err != nil {
 		if h != 0 {
@@ -289,6 +290,7 @@ func (b *Budget) Pending() uint64 {
 
 // Flush replays the fallback commits to the store.
 func (b *Budget) Flush() error {
+	defer pin()()
 	defer runtime.KeepAlive(b)
 	return b.err(C.tkn_budget_shared_flush(b.p))
 }
@@ -296,6 +298,7 @@ func (b *Budget) Flush() error {
 // SetStore shares the cache's entries through a store (nil detaches).
 // Call before the cache is used from several goroutines.
 func (tc *ToolCache) SetStore(store interface{}, prefix string) error {
+	defer pin()()
 	defer runtime.KeepAlive(tc)
 	if store == nil {
 		return tc.err(C.tkn_toolcache_set_store(tc.p, nil, nil, 0))
@@ -320,6 +323,7 @@ func (tc *ToolCache) SetStore(store interface{}, prefix string) error {
 
 // SetStore adds every record to fleet-wide totals in a store (nil detaches).
 func (m *Meter) SetStore(store interface{}, prefix string) error {
+	defer pin()()
 	defer runtime.KeepAlive(m)
 	if store == nil {
 		return m.err(C.tkn_meter_set_store(m.p, nil, nil, 0))
@@ -344,12 +348,14 @@ func (m *Meter) SetStore(store interface{}, prefix string) error {
 
 // Flush sends the records the store has not taken yet.
 func (m *Meter) Flush() error {
+	defer pin()()
 	defer runtime.KeepAlive(m)
 	return m.err(C.tkn_meter_flush(m.p))
 }
 
 // SharedStats are the fleet-wide statistics from the store.
 func (m *Meter) SharedStats(dim Dimension, key string) (Stats, error) {
+	defer pin()()
 	var s C.tkn_meter_stats
 	C.tkn_meter_stats_init(&s, C.TKN_METER_STATS_VERSION)
 	p, n := cstr(key)

@@ -20,6 +20,7 @@ import "C"
 
 import (
 	"fmt"
+	"runtime"
 	"unsafe"
 )
 
@@ -62,6 +63,8 @@ func (s Status) String() string { return C.GoString(C.tkn_strerror(C.int(s))) }
 type Error struct {
 	Code    Status
 	Message string
+	Offset  int64  // byte offset in the input the call read; -1 if not known
+	Path    string // JSON path of the offending member ("$.messages[3]"); "" if not known
 	Err     error
 }
 
@@ -109,11 +112,43 @@ var (
 	ErrAuth         = &Error{Code: StatusAuth}
 )
 
+// pin locks the goroutine to its OS thread until the returned function is
+// called.  The C library reports a failure's detail in a thread-local slot
+// (tkn_error_last), and a goroutine may move to another OS thread between
+// two cgo calls, so every wrapper that can fail runs its C call and the read
+// of the detail on one thread (as git2go does):  defer pin()()
+func pin() func() {
+	runtime.LockOSThread()
+	return runtime.UnlockOSThread
+}
+
+// lastError is the *Error for status rc, with the detail the C library left
+// in tkn_error_last() on this (pinned) thread.
+func lastError(rc C.int, cause error) *Error {
+	e := &Error{Code: Status(rc), Offset: -1, Err: cause}
+	if le := C.tkn_error_last(); le.status == rc {
+		e.Message = C.GoString(le.message)
+		e.Offset = int64(le.offset)
+		e.Path = C.GoString(le.path)
+	}
+	return e
+}
+
+// mkerr: nil for TKN_OK, else the last error; msg (a Go-side context) goes
+// before the C library's detail.
 func mkerr(rc C.int, msg string, cause error) error {
 	if rc == 0 {
 		return nil
 	}
-	return &Error{Code: Status(rc), Message: msg, Err: cause}
+	e := lastError(rc, cause)
+	if msg != "" {
+		if e.Message != "" {
+			e.Message = msg + ": " + e.Message
+		} else {
+			e.Message = msg
+		}
+	}
+	return e
 }
 
 // ---- strings across the boundary ----
@@ -153,7 +188,4 @@ func gostr(p *C.char, n C.size_t) string {
 	return C.GoStringN(p, C.int(n))
 }
 
-type errbuf [512]C.char
 
-func (b *errbuf) ptr() (*C.char, C.size_t) { return &b[0], C.size_t(len(b)) }
-func (b *errbuf) String() string           { return C.GoString(&b[0]) }

@@ -3,6 +3,7 @@ package tokenomy
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"runtime"
 	"strings"
 	"sync"
@@ -42,6 +43,49 @@ func TestErrorsCarryTheStatusAndTheHandleMessage(t *testing.T) {
 	}
 	if StatusParse.String() == "" {
 		t.Fatal("no status text")
+	}
+	_, err = ParseConv(`[{"role":"user","content":"x"} x]`, FormatAuto)
+	if !errors.As(err, &e) || e.Code != StatusParse || e.Offset != 31 {
+		t.Fatalf("want a parse error at byte 31, got %#v", err)
+	}
+}
+
+// The detail is thread-local in C: goroutines failing differently on one
+// budget (moving between OS threads as they like) each get their own.
+func TestGoroutinesSharingABudgetEachGetTheirOwnError(t *testing.T) {
+	o := DefaultBudgetOptions()
+	o.HardTokens = 10
+	b, err := NewBudget(o, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	var wg sync.WaitGroup
+	bad := make(chan string, 16)
+	for g := 0; g < 8; g++ {
+		wg.Add(1)
+		go func(negative bool) {
+			defer wg.Done()
+			for i := 0; i < 500; i++ {
+				a, want := Amount{InputTokens: 1000}, "hard token limit"
+				if negative {
+					a, want = Amount{InputTokens: -5}, "negative amount"
+				}
+				if err := b.Charge(a); err == nil || !strings.Contains(err.Error(), want) {
+					select {
+					case bad <- fmt.Sprint(err):
+					default:
+					}
+					return
+				}
+				runtime.Gosched()
+			}
+		}(g%2 == 0)
+	}
+	wg.Wait()
+	close(bad)
+	for m := range bad {
+		t.Errorf("a goroutine read another's error: %s", m)
 	}
 }
 

@@ -43,6 +43,7 @@ type ToolCache struct {
 
 // NewToolCache makes an empty cache with no policies.
 func NewToolCache(o ToolCacheOptions) (*ToolCache, error) {
+	defer pin()()
 	var c C.tkn_toolcache_options
 	C.tkn_toolcache_options_init(&c, C.TKN_TOOLCACHE_OPTIONS_VERSION)
 	if o.Shards > 0 {
@@ -94,14 +95,12 @@ func (tc *ToolCache) err(rc C.int) error {
 	if rc == 0 {
 		return nil
 	}
-	var eb errbuf
-	bp, bn := eb.ptr()
-	C.tkn_toolcache_errmsg(tc.p, bp, bn)
-	return &Error{Code: Status(rc), Message: eb.String(), Err: tc.tok.cause(rc)}
+	return lastError(rc, tc.tok.cause(rc))
 }
 
 // SetPolicy registers a tool: cacheable with a TTL (0: none) and a scope.
 func (tc *ToolCache) SetPolicy(tool string, cacheable bool, ttlMS int64, scope int) error {
+	defer pin()()
 	v := C.int32_t(0)
 	if cacheable {
 		v = 1
@@ -115,6 +114,7 @@ func (tc *ToolCache) SetPolicy(tool string, cacheable bool, ttlMS int64, scope i
 
 // Get looks up tool(args) in scopeID; ok is false on a miss.
 func (tc *ToolCache) Get(tool, args, scopeID string) (value string, ok bool, err error) {
+	defer pin()()
 	tp, tn := cstr(tool)
 	ap, an := cstr(args)
 	sp, sn := cstr(scopeID)
@@ -136,6 +136,7 @@ func (tc *ToolCache) Get(tool, args, scopeID string) (value string, ok bool, err
 
 // Put stores the result of tool(args); tokens -1 counts it with the tokenizer.
 func (tc *ToolCache) Put(tool, args, scopeID, value string, tokens int64) error {
+	defer pin()()
 	tp, tn := cstr(tool)
 	ap, an := cstr(args)
 	sp, sn := cstr(scopeID)
@@ -152,6 +153,7 @@ func (tc *ToolCache) Put(tool, args, scopeID, value string, tokens int64) error 
 
 // InvalidateTool drops every entry of a tool.
 func (tc *ToolCache) InvalidateTool(tool string) (uint64, error) {
+	defer pin()()
 	var n C.uint64_t
 	p, l := cstr(tool)
 	rc := C.tkn_toolcache_invalidate_tool(tc.p, p, l, &n)
@@ -168,6 +170,7 @@ type ToolCacheStats struct {
 
 // Stats are the counters since the cache was made.
 func (tc *ToolCache) Stats() (ToolCacheStats, error) {
+	defer pin()()
 	var s C.tkn_toolcache_stats
 	s.version = C.TKN_TOOLCACHE_STATS_VERSION
 	defer runtime.KeepAlive(tc)
@@ -208,6 +211,7 @@ type BatchWriter struct {
 
 // NewBatchWriter makes a writer.
 func NewBatchWriter(o BatchWriterOptions) (*BatchWriter, error) {
+	defer pin()()
 	var c C.tkn_batch_writer_options
 	C.tkn_batch_writer_options_init(&c, C.TKN_BATCH_WRITER_OPTIONS_VERSION)
 	if o.Provider != 0 {
@@ -246,11 +250,12 @@ func (w *BatchWriter) err(rc C.int) error {
 	}
 	cause := w.st.err
 	w.st.err = nil
-	return &Error{Code: Status(rc), Message: C.GoString(C.tkn_batch_writer_errmsg(w.p)), Err: cause}
+	return lastError(rc, cause)
 }
 
 // Add writes one request (body: the request body or params, JSON).
 func (w *BatchWriter) Add(customID, body string) error {
+	defer pin()()
 	ip, in := cstr(customID)
 	bp, bn := cstr(body)
 	rc := C.tkn_batch_writer_add(w.p, ip, in, bp, bn)
@@ -262,6 +267,7 @@ func (w *BatchWriter) Add(customID, body string) error {
 
 // Finish closes the current file.
 func (w *BatchWriter) Finish() error {
+	defer pin()()
 	defer runtime.KeepAlive(w)
 	return w.err(C.tkn_batch_writer_finish(w.p))
 }
@@ -307,6 +313,7 @@ type BatchReader struct {
 // NewBatchReader makes a reader; onResult (may be nil) gets each joined
 // result; prices (may be nil) cost them at the batch price.
 func NewBatchReader(provider int, prices *Prices, onResult func(BatchResult) error) (*BatchReader, error) {
+	defer pin()()
 	var c C.tkn_batch_reader_options
 	C.tkn_batch_reader_options_init(&c, C.TKN_BATCH_READER_OPTIONS_VERSION)
 	if provider != 0 {
@@ -351,11 +358,12 @@ func (r *BatchReader) err(rc C.int) error {
 	if r.st != nil {
 		cause, r.st.err = r.st.err, nil
 	}
-	return &Error{Code: Status(rc), Message: C.GoString(C.tkn_batch_reader_errmsg(r.p)), Err: cause}
+	return lastError(rc, cause)
 }
 
 // Expect declares a submitted custom id.
 func (r *BatchReader) Expect(customID string) error {
+	defer pin()()
 	p, n := cstr(customID)
 	rc := C.tkn_batch_reader_expect(r.p, p, n)
 	runtime.KeepAlive(customID)
@@ -365,6 +373,7 @@ func (r *BatchReader) Expect(customID string) error {
 
 // ExpectWriter declares every id the writer wrote.
 func (r *BatchReader) ExpectWriter(w *BatchWriter) error {
+	defer pin()()
 	defer runtime.KeepAlive(w)
 	defer runtime.KeepAlive(r)
 	return r.err(C.tkn_batch_reader_expect_writer(r.p, w.p))
@@ -372,6 +381,7 @@ func (r *BatchReader) ExpectWriter(w *BatchWriter) error {
 
 // Feed pushes the next bytes of the current file (whole files are best).
 func (r *BatchReader) Feed(data []byte) error {
+	defer pin()()
 	p, n := cbytes(data)
 	rc := C.tkn_batch_reader_feed(r.p, p, n)
 	runtime.KeepAlive(data)
@@ -381,18 +391,21 @@ func (r *BatchReader) Feed(data []byte) error {
 
 // EndFile ends the current file; Finish ends the input.
 func (r *BatchReader) EndFile() error {
+	defer pin()()
 	defer runtime.KeepAlive(r)
 	return r.err(C.tkn_batch_reader_end_file(r.p))
 }
 
 // Finish ends the input and lists the missing ids as dead letters.
 func (r *BatchReader) Finish() error {
+	defer pin()()
 	defer runtime.KeepAlive(r)
 	return r.err(C.tkn_batch_reader_finish(r.p))
 }
 
 // DeadLettersJSON are the dead letters as a JSON array.
 func (r *BatchReader) DeadLettersJSON() (string, error) {
+	defer pin()()
 	var out *C.char
 	var n C.size_t
 	defer runtime.KeepAlive(r)
@@ -412,6 +425,7 @@ type BatchSummary struct {
 
 // Summary of what was read.
 func (r *BatchReader) Summary() (BatchSummary, error) {
+	defer pin()()
 	var s C.tkn_batch_summary
 	s.version = C.TKN_BATCH_SUMMARY_VERSION
 	defer runtime.KeepAlive(r)

@@ -117,7 +117,7 @@ static int complete(const tkn_llm_request *rq, tkn_llm_response *resp, void *use
       if (u) rc |= tkn_llm_response_set_usage_json(resp, TKN_USAGE_OPENAI_CHAT, u, strlen(u));
       free(u);
     }
-    if (rc) rc = fail(resp, TKN_LLM_FAIL_SERVER, tkn_llm_response_errmsg(resp));
+    if (rc) rc = fail(resp, TKN_LLM_FAIL_SERVER, tkn_error_last()->message);
   }
   cJSON_Delete(j);
   free(b.data);
@@ -151,9 +151,8 @@ int main(int argc, char **argv) {
   o.workflow = "example";
   o.workflow_len = 7;
   tkn_agent *agent = NULL;
-  char err[256];
-  if (tkn_agent_new(&agent, &o, err, sizeof err)) {
-    fprintf(stderr, "openai-host: %s\n", err);
+  if (tkn_agent_new(&agent, &o)) {
+    fprintf(stderr, "openai-host: %s\n", tkn_error_last()->message);
     return 1;
   }
   /* a long static prefix, so the provider can cache it from the second call */
@@ -171,7 +170,7 @@ int main(int argc, char **argv) {
     tkn_conv_append_text(conv, TKN_ROLE_USER, argv[i], strlen(argv[i]));
     tkn_agent_result *r = NULL;
     if (tkn_agent_turn(agent, conv, NULL, &r)) {
-      fprintf(stderr, "openai-host: %s\n", tkn_agent_errmsg(agent));
+      fprintf(stderr, "openai-host: %s\n", tkn_error_last()->message);
       status = 1;
       break;
     }

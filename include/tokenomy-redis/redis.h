@@ -144,11 +144,11 @@ typedef struct tkn_redis_options {
 TKN_REDIS_API int tkn_redis_options_init(tkn_redis_options *opts, uint32_t version);
 
 /* A client for one Redis server; opts NULL: the defaults.  Does not connect
- * (but reads the TLS files).  TKN_ERR_INVALID (bad option or TLS file, text
- * in errbuf), TKN_ERR_UNSUPPORTED (tls without OpenSSL), TKN_ERR_VERSION,
- * TKN_ERR_NOMEM. */
-TKN_REDIS_API int tkn_redis_new(tkn_redis **out, const tkn_redis_options *opts, char *errbuf,
-                                size_t errlen);
+ * (but reads the TLS files).  TKN_ERR_INVALID (bad option or TLS file),
+ * TKN_ERR_UNSUPPORTED (tls without OpenSSL), TKN_ERR_VERSION, TKN_ERR_NOMEM.
+ * Like every tokenomy call, failures (here and in the store callbacks) leave
+ * their one-line detail in tkn_error_last(). */
+TKN_REDIS_API int tkn_redis_new(tkn_redis **out, const tkn_redis_options *opts);
 /* Close the connection and free; NULL is a no-op.  Free it after every part
  * using its store. */
 TKN_REDIS_API void tkn_redis_free(tkn_redis *redis);
@@ -171,10 +171,6 @@ TKN_REDIS_API int tkn_redis_accept_state_loss(tkn_redis *redis);
 
 /* Times this client found the server's state lost (see Epoch above). */
 TKN_REDIS_API uint64_t tkn_redis_state_losses(const tkn_redis *redis);
-
-/* Copy the text of the last failure (of any thread) into buf; returns its
- * full length.  "" if nothing failed. */
-TKN_REDIS_API size_t tkn_redis_errmsg(const tkn_redis *redis, char *buf, size_t buflen);
 
 #ifdef __cplusplus
 }

@@ -131,14 +131,12 @@ typedef struct tkn_agent_options {
 TKN_API int tkn_agent_options_init(tkn_agent_options *opts, uint32_t version);
 
 /* A new agent.  TKN_ERR_INVALID without complete(), without a router and a
- * model, for an output cap <= 0 or a bad format (the one-line reason is
- * copied to errbuf, which may be NULL); TKN_ERR_VERSION, TKN_ERR_NOMEM. */
-TKN_API int tkn_agent_new(tkn_agent **out, const tkn_agent_options *opts, char *errbuf,
-                          size_t errlen);
+ * model, for an output cap <= 0 or a bad format; TKN_ERR_VERSION,
+ * TKN_ERR_NOMEM, and the codes of the parts the agent makes for itself (a
+ * tokenizer, the price table, a pruner, a prompt builder). */
+TKN_API int tkn_agent_new(tkn_agent **out, const tkn_agent_options *opts);
 /* NULL is a no-op.  The borrowed parts are not freed. */
 TKN_API void tkn_agent_free(tkn_agent *agent);
-/* The detail of the last failure on this agent ("" if none). */
-TKN_API const char *tkn_agent_errmsg(const tkn_agent *agent);
 
 /* The prompt pieces sent with every turn, in prefix order whatever the order
  * they are added in (see prompt.h): a text segment of kind TKN_SEG_STATIC,
@@ -181,7 +179,8 @@ TKN_API int tkn_agent_turn_options_init(tkn_agent_turn_options *opts, uint32_t v
  * accepted answer appended (append_reply).  Other statuses are the library's
  * own failures (TKN_ERR_INVALID, also for a schema without its text,
  * _VERSION, _NOMEM, TKN_ERR_OVERFLOW for a call whose cost does not fit in
- * int64 picodollars, the errors of the parts: the text in tkn_agent_errmsg);
+ * int64 picodollars, the errors of the parts, whose text tkn_error_last()
+ * gives prefixed with the step that failed);
  * then *out is NULL and conv is unchanged, though calls already made were
  * metered and committed to the budget.  TKN_ERR_STATE, with errmsg left to
  * the running turn, when the agent is already in a turn: a call from one of

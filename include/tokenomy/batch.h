@@ -130,8 +130,6 @@ TKN_API int tkn_batch_writer_finish(tkn_batch_writer *w);
 TKN_API int tkn_batch_writer_counts(const tkn_batch_writer *w, uint32_t *files,
                                     uint64_t *requests, uint64_t *bytes);
 
-/* The last failure's one-line text; "" if none.  Valid until the next call. */
-TKN_API const char *tkn_batch_writer_errmsg(const tkn_batch_writer *w);
 
 /* ---- Reader ------------------------------------------------------------ */
 
@@ -282,8 +280,6 @@ TKN_API int tkn_batch_reader_dead_letter(const tkn_batch_reader *r, size_t i,
  * "canceled", "expired".  *out freed with tkn_free. */
 TKN_API int tkn_batch_reader_dead_letters_json(const tkn_batch_reader *r, char **out, size_t *len);
 
-/* The last failure's one-line text; "" if none.  Valid until the next call. */
-TKN_API const char *tkn_batch_reader_errmsg(const tkn_batch_reader *r);
 
 #ifdef __cplusplus
 }

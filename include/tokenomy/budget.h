@@ -144,18 +144,12 @@ typedef struct tkn_budget_state {
  * TKN_ERR_INVALID for a negative limit, soft above hard, a bad period setting
  * or a missing argument; TKN_ERR_LIMIT if the chain would be deeper than
  * TKN_BUDGET_MAX_DEPTH; TKN_ERR_VERSION for unknown options.  On failure *out
- * is NULL and, if errbuf is not NULL, the error text is copied there
- * (truncated to errlen). */
+ * is NULL. */
 TKN_API int tkn_budget_new(tkn_budget **out, const tkn_budget_options *opts,
-                           tkn_budget *parent, char *errbuf, size_t errlen);
+                           tkn_budget *parent);
 /* Drop the caller's reference; NULL is a no-op.  The budget lives on while
  * children or reservations refer to it. */
 TKN_API void tkn_budget_free(tkn_budget *budget);
-/* The detail of the last failure on this budget ("" if none).  With several
- * threads failing at once, prefer tkn_budget_errmsg_copy. */
-TKN_API const char *tkn_budget_errmsg(const tkn_budget *budget);
-/* Copy the last failure's text into buf (truncated, NUL-terminated). */
-TKN_API void tkn_budget_errmsg_copy(const tkn_budget *budget, char *buf, size_t len);
 
 /* Attach to `parent` (NULL detaches).  TKN_ERR_INVALID if that would make a
  * cycle (the budget itself or one of its descendants), TKN_ERR_LIMIT if the

@@ -92,7 +92,6 @@ typedef struct tkn_cacheplan tkn_cacheplan;
 TKN_API int tkn_cacheplan_new(tkn_cacheplan **out, const tkn_cacheplan_options *opts);
 /* NULL is a no-op. */
 TKN_API void tkn_cacheplan_free(tkn_cacheplan *plan);
-TKN_API const char *tkn_cacheplan_errmsg(const tkn_cacheplan *plan);
 
 /* One request at time_ms (milliseconds, any epoch, not decreasing) given by
  * its blocks.  Anthropic: if no block is flagged BREAKPOINT, the last block is

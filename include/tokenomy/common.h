@@ -164,6 +164,11 @@ TKN_API int tkn_usd_parse(const char *text, size_t len, int64_t *out);
  * tkn_usd_parse reads the text back to the same value. */
 #define TKN_USD_BUFLEN 24
 TKN_API int tkn_usd_format(int64_t picodollars, char *buf, size_t buflen, size_t *written);
+/* Record a failure in this thread's last error, for code that extends the
+ * library and reports through the same channel (the Redis adapter, a host's
+ * wrapper): status, message (NULL: tkn_strerror(status); newlines become
+ * spaces; truncated to 511 bytes), offset -1, path "".  Returns status. */
+TKN_API int tkn_error_set(int status, const char *message);
 
 /* ---- Memory --------------------------------------------------------------
  * One process-wide allocator serves the library: everything it allocates and

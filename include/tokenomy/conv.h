@@ -42,7 +42,7 @@
  *  - An object with a key twice is read as its last occurrence, as the
  *    writer (canonical JSON) keeps it.
  *
- * Errors (the text in tkn_conv_errmsg, one line): malformed JSON gives line,
+ * Errors (the text in tkn_error_last(), one line): malformed JSON gives line,
  * column and byte offset (TKN_ERR_PARSE); bad UTF-8 its byte offset
  * (TKN_ERR_UTF8); a shape that does not fit the format names the place, e.g.
  * "messages[3].content: expected a string or an array of parts" or
@@ -101,8 +101,6 @@ TKN_API int tkn_conv_new(tkn_conv **out);
 TKN_API int tkn_conv_clone(tkn_conv **out, const tkn_conv *conv);
 /* NULL is a no-op. */
 TKN_API void tkn_conv_free(tkn_conv *conv);
-/* The detail of the last failure on this conversation ("" if none). */
-TKN_API const char *tkn_conv_errmsg(const tkn_conv *conv);
 
 /* Replace the whole conversation with `json` in `format` (AUTO: Anthropic if
  * there is a top-level "system" or an Anthropic-only block (tool_use,
@@ -110,10 +108,9 @@ TKN_API const char *tkn_conv_errmsg(const tkn_conv *conv);
  * conversation is unchanged and the error text names what and where (for
  * malformed JSON: line, column and byte offset; for bad UTF-8: the offset). */
 TKN_API int tkn_conv_load(tkn_conv *conv, int32_t format, const char *json, size_t len);
-/* Convenience: tkn_conv_new + tkn_conv_load.  On failure *out is NULL and, if
- * errbuf is not NULL, the error text is copied there (truncated to errlen). */
-TKN_API int tkn_conv_from_json(tkn_conv **out, int32_t format, const char *json, size_t len,
-                               char *errbuf, size_t errlen);
+/* Convenience: tkn_conv_new + tkn_conv_load.  On failure *out is NULL.
+ * Codes as tkn_conv_load, and TKN_ERR_INVALID for a NULL out. */
+TKN_API int tkn_conv_from_json(tkn_conv **out, int32_t format, const char *json, size_t len);
 /* Write the conversation as `format` (not AUTO).  *out is NUL-terminated,
  * its length in *out_len (may be NULL); free it with tkn_free(). */
 TKN_API int tkn_conv_to_json(tkn_conv *conv, int32_t format, char **out, size_t *out_len);

@@ -154,7 +154,7 @@ TKN_API int tkn_llm_response_set_finish_reason(tkn_llm_response *resp, const cha
 /* The provider's usage object (or the whole response holding it) and its
  * format (TKN_USAGE_AUTO, _OPENAI_CHAT, ...).  It is parsed with
  * tkn_usage_parse when set: TKN_ERR_PARSE / TKN_ERR_SCHEMA for usage that
- * does not read (the reason in tkn_llm_response_errmsg). */
+ * does not read (the reason in tkn_error_last()). */
 TKN_API int tkn_llm_response_set_usage_json(tkn_llm_response *resp, uint32_t format,
                                             const char *json, size_t len);
 /* Usage the host has already normalised (checked with tkn_usage_check). */
@@ -178,8 +178,6 @@ TKN_API int tkn_llm_response_usage(const tkn_llm_response *resp, tkn_usage *out)
 /* The error class (TKN_LLM_FAIL_NONE if none) and its message. */
 TKN_API int32_t tkn_llm_response_error(const tkn_llm_response *resp, const char **msg,
                                        size_t *len);
-/* The detail of the last failed setter ("" if none). */
-TKN_API const char *tkn_llm_response_errmsg(const tkn_llm_response *resp);
 
 #ifdef __cplusplus
 }

@@ -121,9 +121,6 @@ TKN_API int tkn_meter_call_init(tkn_meter_call *call, uint32_t version);
 TKN_API int tkn_meter_new(tkn_meter **out, const tkn_meter_options *opts);
 /* NULL is a no-op.  No other thread may use the meter during or after. */
 TKN_API void tkn_meter_free(tkn_meter *meter);
-/* Copy the text of the meter's last failure ("" if none), from whichever
- * thread failed, into buf (truncated to len, NUL-terminated). */
-TKN_API void tkn_meter_errmsg(const tkn_meter *meter, char *buf, size_t len);
 
 /* Record one call.  Errors: TKN_ERR_INVALID (a bad field: version aside,
  * success not 0/1, validation unknown, negative latency or cost, usage failing

@@ -131,10 +131,10 @@ TKN_API int tkn_prices_options_init(tkn_prices_options *opts, uint32_t version);
  * strings), TKN_ERR_UNSUPPORTED (a price not exact at 1e-18 USD per token,
  * unless skip_invalid), TKN_ERR_NOT_FOUND (an alias to an unknown model),
  * TKN_ERR_OVERFLOW (a price beyond int64, unless skip_invalid), TKN_ERR_LIMIT,
- * TKN_ERR_NOMEM.  On failure *out is NULL and the one-line reason (naming the
- * model and field) is copied to errbuf if not NULL. */
+ * TKN_ERR_NOMEM.  On failure *out is NULL and the reason names the model and
+ * field. */
 TKN_API int tkn_prices_load(tkn_prices **out, const char *json, size_t len,
-                            const tkn_prices_options *opts, char *errbuf, size_t errlen);
+                            const tkn_prices_options *opts);
 /* The table built into the library: current OpenAI (gpt-4o, gpt-4o-mini,
  * gpt-4.1 family, gpt-5 family, o3, o4-mini), Anthropic (Claude Opus, Sonnet
  * and Haiku 4.x with 5m/1h cache writes and reads) and Gemini 2.5 (pro, flash,

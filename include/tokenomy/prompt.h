@@ -138,8 +138,6 @@ typedef struct tkn_prompt tkn_prompt;
 TKN_API int tkn_prompt_builder_new(tkn_prompt_builder **out, const tkn_prompt_options *opts);
 /* NULL is a no-op. */
 TKN_API void tkn_prompt_builder_free(tkn_prompt_builder *b);
-/* The detail of the last failure on this builder ("" if none). */
-TKN_API const char *tkn_prompt_builder_errmsg(const tkn_prompt_builder *b);
 
 /* Add a text segment of kind STATIC, REFERENCE or DYNAMIC with a stability
  * class and a name (used in advice and diffs; need not be unique, may be
@@ -180,7 +178,7 @@ TKN_API void tkn_prompt_builder_clear(tkn_prompt_builder *b);
  * conversation's count cache: the conversation's one-thread rule applies.
  * The builder is not changed and can be assembled again (for the next
  * request, after changing the dynamic tail or the conversation).  On failure
- * *out is NULL and tkn_prompt_builder_errmsg says what and where; in strict
+ * *out is NULL and tkn_error_last() says what and where; in strict
  * mode the first finding is named (TKN_ERR_SCHEMA). */
 TKN_API int tkn_prompt_assemble(tkn_prompt **out, tkn_prompt_builder *b, const tkn_tokenizer *tok);
 /* The same assembly, into the memory of an earlier prompt: *p is NULL (then
@@ -192,7 +190,7 @@ TKN_API int tkn_prompt_assemble(tkn_prompt **out, tkn_prompt_builder *b, const t
  * the kernel between requests.  *p must not be in use by another thread (it
  * is changed, as by tkn_prompt_free), and pointers read from it before
  * (segment names) become invalid.  On failure *p is freed and set to NULL and
- * tkn_prompt_builder_errmsg says why.  TKN_ERR_INVALID if p is NULL. */
+ * tkn_error_last() says why.  TKN_ERR_INVALID if p is NULL. */
 TKN_API int tkn_prompt_assemble_into(tkn_prompt **p, tkn_prompt_builder *b,
                                      const tkn_tokenizer *tok);
 
@@ -322,9 +320,11 @@ TKN_API int tkn_prompt_breakpoints(const tkn_prompt *p, int64_t min_cache_tokens
  *   tkn_prompt_breakpoints.
  * TKN_ERR_STATE if there would be no message to send; TKN_ERR_UNSUPPORTED for
  * an Anthropic rendering of a system message in the middle of the history.
- * On failure the reason is copied to errbuf (may be NULL). */
+ * TKN_ERR_INVALID for NULL arguments or bad options, TKN_ERR_VERSION,
+ * TKN_ERR_SCHEMA for tool-call arguments that are not a JSON object,
+ * TKN_ERR_NOMEM. */
 TKN_API int tkn_prompt_render(const tkn_prompt *p, const tkn_render_options *opts, char **out,
-                              size_t *out_len, char *errbuf, size_t errlen);
+                              size_t *out_len);
 /* The same body written into the caller's buffer [buf, buf+cap), so that a
  * host can reuse one buffer for every request; nothing is allocated.
  * *out_len receives the body's length without its NUL, also when the buffer
@@ -334,7 +334,7 @@ TKN_API int tkn_prompt_render(const tkn_prompt *p, const tkn_render_options *opt
  * other errors are tkn_prompt_render's, reported before TKN_ERR_TOO_SMALL;
  * TKN_ERR_INVALID if out_len is NULL. */
 TKN_API int tkn_prompt_render_into(const tkn_prompt *p, const tkn_render_options *opts, char *buf,
-                                   size_t cap, size_t *out_len, char *errbuf, size_t errlen);
+                                   size_t cap, size_t *out_len);
 
 #ifdef __cplusplus
 }

@@ -144,8 +144,6 @@ typedef struct tkn_prune_report tkn_prune_report;
 TKN_API int tkn_prune_new(tkn_pruner **out, const tkn_tokenizer *tok);
 /* NULL is a no-op. */
 TKN_API void tkn_prune_free(tkn_pruner *pruner);
-/* The detail of the last failure of tkn_prune_run ("" if none). */
-TKN_API const char *tkn_prune_errmsg(const tkn_pruner *pruner);
 
 /* Prune conv in place.  If report is not NULL, *report receives what was
  * done (free it with tkn_prune_report_free), NULL on failure.

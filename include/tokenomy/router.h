@@ -58,13 +58,11 @@ typedef struct tkn_task tkn_task;
 /* ---- Tasks ---------------------------------------------------------------
  * One thread at a time per task.  Names and string values are UTF-8 with an
  * explicit length (TKN_ERR_UTF8 otherwise); names are non-empty.  Setting an
- * attribute that exists replaces it.  On failure the task is unchanged and
- * tkn_task_errmsg says why. */
+ * attribute that exists replaces it.  On failure the task is unchanged (the
+ * reason in tkn_error_last()). */
 TKN_API int tkn_task_new(tkn_task **out);
 /* NULL is a no-op. */
 TKN_API void tkn_task_free(tkn_task *task);
-/* The detail of the last failure on this task ("" if none). */
-TKN_API const char *tkn_task_errmsg(const tkn_task *task);
 /* The id whose hash decides shadow sampling (unset: never sampled). */
 TKN_API int tkn_task_set_id(tkn_task *task, const char *id, size_t len);
 TKN_API int tkn_task_set_string(tkn_task *task, const char *name, size_t name_len,
@@ -83,9 +81,10 @@ TKN_API size_t tkn_task_count(const tkn_task *task);
 /* A task from a JSON object whose members are the attributes: string,
  * number, true/false, or an array of strings.  The member "$id", if present
  * (a string), is the task id rather than an attribute.  On failure *out is
- * NULL and the one-line error (naming the member) is copied to errbuf. */
-TKN_API int tkn_task_from_json(tkn_task **out, const char *json, size_t len, char *errbuf,
-                               size_t errlen);
+ * NULL (the error names the member).  TKN_ERR_PARSE / _UTF8 / _LIMIT for text
+ * that is not JSON, TKN_ERR_SCHEMA for a member of an unsupported type or a
+ * non-object, TKN_ERR_INVALID, TKN_ERR_NOMEM. */
+TKN_API int tkn_task_from_json(tkn_task **out, const char *json, size_t len);
 
 /* ---- Failure classes ------------------------------------------------------
  * The router's rules name the classes of llm.h (TKN_LLM_FAIL_*,
@@ -114,9 +113,9 @@ TKN_API int tkn_router_options_init(tkn_router_options *opts, uint32_t version);
  * unknown tier, TKN_ERR_DUPLICATE for a repeated key, tier or model in a tier,
  * TKN_ERR_STATE for a rule that can never match (its condition is never true,
  * or an earlier rule always matches), TKN_ERR_LIMIT past a limit.  On failure
- * *out is NULL and the error is copied to errbuf (may be NULL). */
+ * *out is NULL. */
 TKN_API int tkn_router_new_json(tkn_router **out, const char *json, size_t len,
-                                const tkn_router_options *opts, char *errbuf, size_t errlen);
+                                const tkn_router_options *opts);
 /* NULL is a no-op.  No other thread may be using the router. */
 TKN_API void tkn_router_free(tkn_router *router);
 
@@ -125,7 +124,6 @@ TKN_API void tkn_router_free(tkn_router *router);
  * would (errors name the same JSON paths).  One thread at a time. */
 TKN_API int tkn_router_builder_new(tkn_router_builder **out);
 TKN_API void tkn_router_builder_free(tkn_router_builder *b); /* NULL is a no-op */
-TKN_API const char *tkn_router_builder_errmsg(const tkn_router_builder *b);
 /* Append a tier (tiers go cheapest first).  models[i] has lens[i] bytes;
  * threshold is the cascade's acceptance confidence, in [0, 1]. */
 TKN_API int tkn_router_builder_add_tier(tkn_router_builder *b, const char *name, size_t name_len,
@@ -298,7 +296,6 @@ TKN_API int tkn_router_cascade_options_init(tkn_router_cascade_options *opts, ui
 TKN_API int tkn_router_cascade_new(tkn_router_cascade **out, const tkn_router *router,
                                    const tkn_router_cascade_options *opts);
 TKN_API void tkn_router_cascade_free(tkn_router_cascade *c); /* NULL is a no-op */
-TKN_API const char *tkn_router_cascade_errmsg(const tkn_router_cascade *c);
 /* The tier and model to call now (the first of the tier not cooling down,
  * else the next tier's).  TKN_ERR_STATE once accepted or exhausted,
  * TKN_ERR_UNAVAILABLE if every model from the tier up is cooling down. */

@@ -98,11 +98,10 @@ TKN_API int tkn_schema_options_init(tkn_schema_options *opts, uint32_t version);
  * minLength, a bad regular expression, a $ref that points nowhere, a $ref
  * cycle that never descends into the instance), TKN_ERR_UNSUPPORTED for a
  * keyword or $ref this version does not handle, TKN_ERR_NOMEM, TKN_ERR_VERSION
- * or TKN_ERR_INVALID.  On failure *out is NULL and, if errbuf is not NULL, a
- * one-line message naming the keyword and its schema path ("#/properties/a")
- * is copied there (truncated to errlen). */
+ * or TKN_ERR_INVALID.  On failure *out is NULL and the message names the
+ * keyword and its schema path ("#/properties/a"). */
 TKN_API int tkn_schema_compile(tkn_schema **out, const char *json, size_t len,
-                               const tkn_schema_options *opts, char *errbuf, size_t errlen);
+                               const tkn_schema_options *opts);
 /* NULL is a no-op. */
 TKN_API void tkn_schema_free(tkn_schema *schema);
 
@@ -123,10 +122,9 @@ TKN_API void tkn_schema_result_free(tkn_schema_result *res);
  * res is cleared first.  Never touches the schema. */
 TKN_API int tkn_schema_validate(const tkn_schema *schema, const char *json, size_t len,
                                 tkn_schema_result *res);
-/* Same, without a result object: the first error (one line) is copied into
- * errbuf when not NULL. */
-TKN_API int tkn_schema_check(const tkn_schema *schema, const char *json, size_t len,
-                             char *errbuf, size_t errlen);
+/* Same, without a result object; the first error is the message of
+ * tkn_error_last() (its path the instance location, as a JSON path). */
+TKN_API int tkn_schema_check(const tkn_schema *schema, const char *json, size_t len);
 
 /* Steps one validation with res may spend (see "Work budget" above); 0
  * restores the default.  Kept for every later validation with res.
@@ -149,10 +147,6 @@ TKN_API size_t tkn_schema_result_error_count(const tkn_schema_result *res);
 TKN_API int tkn_schema_result_error(const tkn_schema_result *res, size_t i,
                                     const char **instance_path, const char **keyword,
                                     const char **schema_path, const char **message);
-/* One line describing the first problem ("" when valid):
- *   at /items/0/name: minLength: 2 code points, fewer than 3 (schema #/...)
- * or the parse error of a document that is not JSON. */
-TKN_API const char *tkn_schema_result_errmsg(const tkn_schema_result *res);
 /* A message to send back to the model asking for a corrected reply; it lists
  * every error collected.  *out is NUL-terminated, freed with tkn_free.
  * TKN_ERR_STATE when the last validation succeeded (nothing to re-ask). */

@@ -169,8 +169,7 @@ TKN_API int tkn_budget_shared_options_init(tkn_budget_shared_options *opts, uint
  * reserve, commit, release or usage callback or a bad key. */
 TKN_API int tkn_budget_new_shared(tkn_budget **out, const tkn_budget_options *opts,
                                   const tkn_budget_shared_options *shared,
-                                  const tkn_store *store, tkn_budget *parent, char *errbuf,
-                                  size_t errlen);
+                                  const tkn_store *store, tkn_budget *parent);
 /* Commits made on the fallback budget not yet replayed to the store (0 for a
  * budget that is not shared). */
 TKN_API uint64_t tkn_budget_shared_pending(tkn_budget *budget);
@@ -183,8 +182,8 @@ TKN_API int tkn_budget_shared_flush(tkn_budget *budget);
  * `prefix` (1..256 bytes).  A put also sets the entry in the store (with the
  * tool's TTL); a get that misses locally asks the store.  The store needs the
  * get and set callbacks; store->user must outlive the cache.  Fails open: the
- * store being unavailable makes a get a miss and a put local only (the text
- * is kept for tkn_toolcache_errmsg); a cache costs nothing to lose.
+ * store being unavailable makes a get a miss and a put local only (no error
+ * is reported for it); a cache costs nothing to lose.
  * Invalidation, policies and statistics stay local to this process.
  * Call before the cache is shared between threads.  NULL store detaches. */
 TKN_API int tkn_toolcache_set_store(tkn_toolcache *cache, const tkn_store *store,

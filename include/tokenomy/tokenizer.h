@@ -95,8 +95,9 @@ TKN_API int tkn_count_options_init(tkn_count_options *opts, uint32_t version);
  * version TKN_ERR_VERSION.  The result is cached in message i under (this
  * tokenizer, these options): an unchanged message is not counted again, and
  * any change to it (text, name, tool calls, tool-call id, replacement) drops
- * the cache.  Failures (TKN_ERR_UTF8, TKN_ERR_CALLBACK, ...) put a one-line
- * text naming the message and field in tkn_conv_errmsg(conv). */
+ * the cache.  Failures (TKN_ERR_UTF8, TKN_ERR_CALLBACK, ...) leave a one-line
+ * text naming the message and field in tkn_error_last(); the conversation is
+ * not changed by a failure. */
 TKN_API int tkn_tokenizer_count_message(const tkn_tokenizer *tok, tkn_conv *conv, size_t i,
                                         const tkn_count_options *opts, int64_t *out);
 /* Tokens of the whole conversation: the sum of tkn_tokenizer_count_message
@@ -129,8 +130,8 @@ TKN_API int tkn_tokenizer_count_conv(const tkn_tokenizer *tok, tkn_conv *conv,
  * texts must be valid UTF-8 (TKN_ERR_UTF8 otherwise, as tiktoken takes
  * strings); a rank file has at most 2^31 tokens of at most 65535 bytes each.
  *
- * Errors: functions that take `errbuf`/`errlen` (both may be NULL/0) write a
- * one-line message there on failure, naming what and where (a byte offset). */
+ * Errors: every failure leaves a one-line message in tkn_error_last(), naming
+ * what and where (with the byte offset in `offset` where there is one). */
 
 /* What to do with text that spells a special token such as <|endoftext|>. */
 #define TKN_SPECIAL_REFUSE 0u /* TKN_ERR_SPECIAL_TOKEN, its byte offset in tkn_error_last()
@@ -144,10 +145,8 @@ TKN_API int tkn_tokenizer_count_conv(const tkn_tokenizer *tok, tkn_conv *conv,
 typedef struct tkn_encode_options {
   uint32_t version; /* TKN_ENCODE_OPTIONS_VERSION */
   uint32_t special; /* TKN_SPECIAL_*; other values: TKN_ERR_INVALID */
-  char *errbuf;     /* optional: receives a one-line message on failure */
-  size_t errlen;    /* size of errbuf */
 } tkn_encode_options;
-#define TKN_ENCODE_OPTIONS_INIT { TKN_ENCODE_OPTIONS_VERSION, TKN_SPECIAL_REFUSE, NULL, 0 }
+#define TKN_ENCODE_OPTIONS_INIT { TKN_ENCODE_OPTIONS_VERSION, TKN_SPECIAL_REFUSE }
 /* Fill *opts with the defaults of `version`; TKN_ERR_VERSION if unknown. */
 TKN_API int tkn_encode_options_init(tkn_encode_options *opts, uint32_t version);
 
@@ -163,12 +162,10 @@ TKN_API const char *tkn_tokenizer_encoding_for_model(const char *model, size_t l
  * tkn_tokenizer_count() on it counts text that spells a special token
  * ("<|endoftext|>" in a chat message) as ordinary text, as the providers do
  * with user text; tkn_tokenizer_load_ranks() chooses another mode. */
-TKN_API int tkn_tokenizer_new_encoding(tkn_tokenizer **out, const char *name, size_t name_len,
-                                       char *errbuf, size_t errlen);
+TKN_API int tkn_tokenizer_new_encoding(tkn_tokenizer **out, const char *name, size_t name_len);
 /* Same, by model name (see tkn_tokenizer_encoding_for_model); TKN_ERR_NOT_FOUND
  * for an unknown model. */
-TKN_API int tkn_tokenizer_new_for_model(tkn_tokenizer **out, const char *model, size_t len,
-                                        char *errbuf, size_t errlen);
+TKN_API int tkn_tokenizer_new_for_model(tkn_tokenizer **out, const char *model, size_t len);
 
 /* Which pattern and special tokens go with loaded ranks. */
 #define TKN_BPE_CL100K 1u /* cl100k_base's pattern and special tokens */
@@ -193,8 +190,7 @@ TKN_API int tkn_ranks_options_init(tkn_ranks_options *opts, uint32_t version);
  * rank twice), TKN_ERR_SCHEMA (a single byte has no rank, or ranks have a
  * gap), TKN_ERR_LIMIT, TKN_ERR_NOMEM, TKN_ERR_UNAVAILABLE (embedded ranks
  * asked for but not built in). */
-TKN_API int tkn_tokenizer_load_ranks(tkn_tokenizer **out, const tkn_ranks_options *opts,
-                                     char *errbuf, size_t errlen);
+TKN_API int tkn_tokenizer_load_ranks(tkn_tokenizer **out, const tkn_ranks_options *opts);
 
 /* The most ids a text of len bytes encodes to: every id covers at least one
  * byte of the text (a special token, at least 13), so an array of

@@ -32,11 +32,9 @@
  * tkn_toolcache_free(), which must run alone.  The clock callback and the
  * tokenizer are called from the calling threads, outside the lock.
  *
- * Errors: because threads share a handle, the error text of a failed call is
- * kept on the handle as "the last failure of any thread" and read with
- * tkn_toolcache_errmsg(), which copies it under the lock.  A thread that needs
- * the text of its own failure for sure should not share the handle during the
- * call, or rely on the status code, which is always exact.
+ * Errors: the detail of a failed call is in tkn_error_last() of the thread
+ * that made it (thread-local, so threads sharing a cache never see each
+ * other's failures).
  *
  * Limits: tool names and scope ids at most 1024 bytes of UTF-8 (ids may be
  * empty only for global scope); arguments at most opts.max_args_bytes of JSON
@@ -183,11 +181,6 @@ typedef struct tkn_toolcache_stats {
 } tkn_toolcache_stats;
 #define TKN_TOOLCACHE_STATS_INIT { TKN_TOOLCACHE_STATS_VERSION, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0 }
 TKN_API int tkn_toolcache_stats_get(const tkn_toolcache *cache, tkn_toolcache_stats *stats);
-
-/* Copy the text of the most recent failure on this cache (of any thread, see
- * above) into buf (NUL-terminated, truncated to buflen).  Returns the full
- * length of the text.  "" if nothing failed yet. */
-TKN_API size_t tkn_toolcache_errmsg(const tkn_toolcache *cache, char *buf, size_t buflen);
 
 #ifdef __cplusplus
 }

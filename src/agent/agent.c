@@ -5,16 +5,16 @@
 #include "agent_internal.h"
 
 int tkn_agent_options_init(tkn_agent_options *opts, uint32_t version) {
-  if (!opts) return TKN_ERR_INVALID;
-  if (version != TKN_AGENT_OPTIONS_VERSION) return TKN_ERR_VERSION;
+  if (!opts) return tki_fail(TKN_ERR_INVALID, "tkn_agent_options_init: opts is NULL");
+  if (version != TKN_AGENT_OPTIONS_VERSION) return tki_fail(TKN_ERR_VERSION, "tkn_agent_options_init: unknown version");
   tkn_agent_options d = TKN_AGENT_OPTIONS_INIT;
   *opts = d;
   return TKN_OK;
 }
 
 int tkn_agent_turn_options_init(tkn_agent_turn_options *opts, uint32_t version) {
-  if (!opts) return TKN_ERR_INVALID;
-  if (version != TKN_AGENT_TURN_OPTIONS_VERSION) return TKN_ERR_VERSION;
+  if (!opts) return tki_fail(TKN_ERR_INVALID, "tkn_agent_turn_options_init: opts is NULL");
+  if (version != TKN_AGENT_TURN_OPTIONS_VERSION) return tki_fail(TKN_ERR_VERSION, "tkn_agent_turn_options_init: unknown version");
   tkn_agent_turn_options d = TKN_AGENT_TURN_OPTIONS_INIT;
   *opts = d;
   return TKN_OK;
@@ -26,71 +26,60 @@ static int copy_lstr(tki_lstr *dst, const char *s, size_t len) {
   return dst->s ? TKN_OK : TKN_ERR_NOMEM;
 }
 
-static int fail_new(tkn_agent *a, char *errbuf, size_t errlen, int rc, const char *msg) {
-  tki_copy_err(errbuf, errlen, msg);
+/* A part the agent makes for itself failed: its failure, with context. */
+static int fail_new(tkn_agent *a, int rc, const char *msg) {
   tkn_agent_free(a);
+  if (rc == TKN_ERR_NOMEM) return tki_fail(rc, "agent: %s: out of memory", msg);
+  tki_fail_prefix("agent: %s: ", msg);
   return rc;
 }
 
-int tkn_agent_new(tkn_agent **out, const tkn_agent_options *opts, char *errbuf, size_t errlen) {
+int tkn_agent_new(tkn_agent **out, const tkn_agent_options *opts) {
   if (out) *out = NULL;
   if (!out || !opts) {
-    tki_copy_err(errbuf, errlen, "tkn_agent_new: NULL argument");
-    return TKN_ERR_INVALID;
+    return tki_fail(TKN_ERR_INVALID, "tkn_agent_new: NULL argument");
   }
   if (opts->version != TKN_AGENT_OPTIONS_VERSION) {
-    tki_copy_err(errbuf, errlen, "agent options: unknown version");
-    return TKN_ERR_VERSION;
+    return tki_fail(TKN_ERR_VERSION, "agent options: unknown version");
   }
   if (opts->llm.version != TKN_LLM_CALLBACKS_VERSION) {
-    tki_copy_err(errbuf, errlen, "agent options: llm callbacks of an unknown version");
-    return TKN_ERR_VERSION;
+    return tki_fail(TKN_ERR_VERSION, "agent options: llm callbacks of an unknown version");
   }
   if (!opts->llm.complete) {
-    tki_copy_err(errbuf, errlen, "agent options: llm.complete is required");
-    return TKN_ERR_INVALID;
+    return tki_fail(TKN_ERR_INVALID, "agent options: llm.complete is required");
   }
   if (!opts->router && (!opts->model || !opts->model_len)) {
-    tki_copy_err(errbuf, errlen, "agent options: a router or a model is required");
-    return TKN_ERR_INVALID;
+    return tki_fail(TKN_ERR_INVALID, "agent options: a router or a model is required");
   }
   if (tki_provider_check(opts->provider, 0)) {
     int rc = tki_fail(tki_provider_check(opts->provider, 0), "agent options: provider %d: %s",
                       (int)opts->provider, tki_provider_why(opts->provider));
-    tki_copy_err(errbuf, errlen, tki_error_message());
     return rc;
   }
   if (opts->output_cap <= 0 || opts->max_context_tokens < 0) {
-    tki_copy_err(errbuf, errlen,
-                 "agent options: output_cap must be > 0 and max_context_tokens >= 0");
-    return TKN_ERR_INVALID;
+    return tki_fail(TKN_ERR_INVALID, "agent options: output_cap must be > 0 and max_context_tokens >= 0");
   }
   if (opts->context_target_tokens < 0 ||
       (opts->context_target_tokens > 0 && opts->context_target_tokens > opts->max_context_tokens)) {
-    tki_copy_err(errbuf, errlen,
-                 "agent options: context_target_tokens must be >= 0 and at most "
+    return tki_fail(TKN_ERR_INVALID, "agent options: context_target_tokens must be >= 0 and at most "
                  "max_context_tokens");
-    return TKN_ERR_INVALID;
   }
   tkn_schema_retry_step probe;
   if (tkn_schema_retry_next(&opts->retry, 1, &probe) != TKN_OK) {
-    tki_copy_err(errbuf, errlen, "agent options: retry options out of range (see schema.h)");
-    return TKN_ERR_INVALID;
+    return tki_fail(TKN_ERR_INVALID, "agent options: retry options out of range (see schema.h)");
   }
   if (opts->prune && opts->prune->version != TKN_PRUNE_OPTIONS_VERSION) {
-    tki_copy_err(errbuf, errlen, "agent options: prune options of an unknown version");
-    return TKN_ERR_VERSION;
+    return tki_fail(TKN_ERR_VERSION, "agent options: prune options of an unknown version");
   }
   tkn_agent *a = tki_calloc(1, sizeof *a);
   if (!a) {
-    tki_copy_err(errbuf, errlen, "out of memory");
-    return TKN_ERR_NOMEM;
+    return tki_fail(TKN_ERR_NOMEM, "out of memory");
   }
   a->o = *opts;
   if (copy_lstr(&a->model, opts->model, opts->model_len) ||
       copy_lstr(&a->workflow, opts->workflow, opts->workflow_len) ||
       copy_lstr(&a->tenant, opts->tenant, opts->tenant_len))
-    return fail_new(a, errbuf, errlen, TKN_ERR_NOMEM, "out of memory");
+    return fail_new(a, TKN_ERR_NOMEM, "copying the options");
   a->o.model = a->model.s;
   a->o.workflow = a->workflow.s;
   a->o.tenant = a->tenant.s;
@@ -106,14 +95,14 @@ int tkn_agent_new(tkn_agent **out, const tkn_agent_options *opts, char *errbuf, 
         a->model.s ? tkn_tokenizer_encoding_for_model(a->model.s, strlen(a->model.s)) : NULL;
     rc = enc ? tkn_tokenizer_new_estimator_for(&a->own_tok, enc, strlen(enc))
              : tkn_tokenizer_new_estimator(&a->own_tok);
-    if (rc) return fail_new(a, errbuf, errlen, rc, "cannot make the estimator tokenizer");
+    if (rc) return fail_new(a, rc, "cannot make the estimator tokenizer");
     a->tok = a->own_tok;
   }
   if (opts->prices) {
     a->prices = opts->prices;
   } else {
     rc = tkn_prices_new_default(&a->own_prices);
-    if (rc) return fail_new(a, errbuf, errlen, rc, "cannot load the built-in price table");
+    if (rc) return fail_new(a, rc, "cannot load the built-in price table");
     a->prices = a->own_prices;
   }
   if (opts->prune) {
@@ -124,9 +113,9 @@ int tkn_agent_new(tkn_agent **out, const tkn_agent_options *opts, char *errbuf, 
     a->prune = p;
   }
   rc = tkn_prune_new(&a->pruner, a->tok);
-  if (rc) return fail_new(a, errbuf, errlen, rc, "cannot make the pruner");
+  if (rc) return fail_new(a, rc, "cannot make the pruner");
   rc = tkn_prompt_builder_new(&a->check, NULL);
-  if (rc) return fail_new(a, errbuf, errlen, rc, "cannot make the prompt builder");
+  if (rc) return fail_new(a, rc, "cannot make the prompt builder");
   *out = a;
   return TKN_OK;
 }
@@ -148,17 +137,13 @@ void tkn_agent_free(tkn_agent *a) {
   tki_free(a);
 }
 
-const char *tkn_agent_errmsg(const tkn_agent *a) {
-  return a ? a->err : "";
-}
-
 /* Room for one more piece; the copies are made before the checking builder
  * sees the piece, so a failure leaves agent and builder as they were. */
 static int reserve_piece(tkn_agent *a) {
   if (a->n_pieces >= TKN_PROMPT_MAX_SEGMENTS)
-    return tki_err(a->err, TKN_ERR_LIMIT, "more than %d prompt pieces", TKN_PROMPT_MAX_SEGMENTS);
+    return tki_fail(TKN_ERR_LIMIT, "more than %d prompt pieces", TKN_PROMPT_MAX_SEGMENTS);
   if (tki_grow((void **)&a->pieces, &a->cap_pieces, a->n_pieces + 1, sizeof *a->pieces))
-    return tki_err(a->err, TKN_ERR_NOMEM, "out of memory");
+    return tki_fail(TKN_ERR_NOMEM, "out of memory");
   return TKN_OK;
 }
 
@@ -166,9 +151,9 @@ int tkn_agent_add_text(tkn_agent *a, uint32_t kind, uint32_t stability, const ch
                        size_t name_len, const char *text, size_t text_len) {
   if (!a) return TKN_ERR_INVALID;
   if (atomic_load(&a->busy))
-    return tki_err(a->err, TKN_ERR_STATE, "add_text: the agent is in a turn");
+    return tki_fail(TKN_ERR_STATE, "add_text: the agent is in a turn");
   if ((!name && name_len) || (!text && text_len))
-    return tki_err(a->err, TKN_ERR_INVALID, "add_text: NULL string with a length");
+    return tki_fail(TKN_ERR_INVALID, "add_text: NULL string with a length");
   int rc = reserve_piece(a);
   if (rc) return rc;
   tki_piece p = {0, kind, stability, tki_strndup(name ? name : "", name_len), name_len,
@@ -176,14 +161,14 @@ int tkn_agent_add_text(tkn_agent *a, uint32_t kind, uint32_t stability, const ch
   if (!p.name || !p.text) {
     tki_free(p.name);
     tki_free(p.text);
-    return tki_err(a->err, TKN_ERR_NOMEM, "add_text: out of memory");
+    return tki_fail(TKN_ERR_NOMEM, "add_text: out of memory");
   }
   rc = tkn_prompt_builder_add_text(a->check, kind, stability, p.name, name_len, p.text, text_len,
                                    NULL);
   if (rc) {
     tki_free(p.name);
     tki_free(p.text);
-    return tki_err(a->err, rc, "add_text: %s", tkn_prompt_builder_errmsg(a->check));
+    return tki_fail(rc, "add_text: %s", tki_error_message());
   }
   a->pieces[a->n_pieces++] = p;
   return TKN_OK;
@@ -192,16 +177,16 @@ int tkn_agent_add_text(tkn_agent *a, uint32_t kind, uint32_t stability, const ch
 int tkn_agent_add_tool(tkn_agent *a, const char *json, size_t len) {
   if (!a) return TKN_ERR_INVALID;
   if (atomic_load(&a->busy))
-    return tki_err(a->err, TKN_ERR_STATE, "add_tool: the agent is in a turn");
-  if (!json) return tki_err(a->err, TKN_ERR_INVALID, "add_tool: NULL JSON");
+    return tki_fail(TKN_ERR_STATE, "add_tool: the agent is in a turn");
+  if (!json) return tki_fail(TKN_ERR_INVALID, "add_tool: NULL JSON");
   int rc = reserve_piece(a);
   if (rc) return rc;
   tki_piece p = {1, TKN_SEG_TOOLS, TKN_STABILITY_STATIC, NULL, 0, tki_strndup(json, len), len};
-  if (!p.text) return tki_err(a->err, TKN_ERR_NOMEM, "add_tool: out of memory");
+  if (!p.text) return tki_fail(TKN_ERR_NOMEM, "add_tool: out of memory");
   rc = tkn_prompt_builder_add_tool(a->check, p.text, len, NULL);
   if (rc) {
     tki_free(p.text);
-    return tki_err(a->err, rc, "add_tool: %s", tkn_prompt_builder_errmsg(a->check));
+    return tki_fail(rc, "add_tool: %s", tki_error_message());
   }
   a->pieces[a->n_pieces++] = p;
   return TKN_OK;
@@ -214,9 +199,9 @@ int tkn_agent_tool(tkn_agent *a, const char *tool, size_t tool_len, const char *
   if (value) *value = NULL;
   if (value_len) *value_len = 0;
   if (hit) *hit = 0;
-  if (!a) return TKN_ERR_INVALID;
+  if (!a) return tki_fail(TKN_ERR_INVALID, "tkn_agent_tool: a is NULL");
   if (!tool || !args || !run || !value || !value_len || (!scope_id && scope_id_len))
-    return tki_err(a->err, TKN_ERR_INVALID, "tool: NULL argument");
+    return tki_fail(TKN_ERR_INVALID, "tool: NULL argument");
   int cacheable = a->o.toolcache && tkn_toolcache_is_cacheable(a->o.toolcache, tool, tool_len);
   if (cacheable) {
     int rc = tkn_toolcache_get(a->o.toolcache, tool, tool_len, args, args_len,
@@ -226,18 +211,16 @@ int tkn_agent_tool(tkn_agent *a, const char *tool, size_t tool_len, const char *
       return TKN_OK;
     }
     if (rc != TKN_ERR_NOT_FOUND) {
-      char why[TKI_ERRLEN];
-      tkn_toolcache_errmsg(a->o.toolcache, why, sizeof why);
-      return tki_err(a->err, rc, "tool %.*s: cache lookup failed: %s", (int)tool_len, tool, why);
+      return tki_fail_prefix("tool %.*s: cache lookup failed: ", (int)tool_len, tool);
     }
   }
   const char *res = NULL;
   size_t res_len = 0;
   if (run(tool, tool_len, args, args_len, &res, &res_len, user) != 0 || (!res && res_len))
-    return tki_err(a->err, TKN_ERR_CALLBACK, "tool %.*s: the host's runner failed", (int)tool_len,
+    return tki_fail(TKN_ERR_CALLBACK, "tool %.*s: the host's runner failed", (int)tool_len,
                    tool);
   char *copy = tki_strndup(res ? res : "", res_len);
-  if (!copy) return tki_err(a->err, TKN_ERR_NOMEM, "tool: out of memory");
+  if (!copy) return tki_fail(TKN_ERR_NOMEM, "tool: out of memory");
   if (cacheable) {
     int rc = tkn_toolcache_put(a->o.toolcache, tool, tool_len, args, args_len,
                                scope_id ? scope_id : "", scope_id_len, copy, res_len, -1);
@@ -249,9 +232,9 @@ int tkn_agent_tool(tkn_agent *a, const char *tool, size_t tool_len, const char *
     }
     if (rc && rc != TKN_ERR_LIMIT) {
       tki_free(copy);
-      char why[TKI_ERRLEN];
-      tkn_toolcache_errmsg(a->o.toolcache, why, sizeof why);
-      return tki_err(a->err, rc, "tool %.*s: cache store failed: %s", (int)tool_len, tool, why);
+      if (rc != tki_error_status()) /* the count above failed, not the put */
+        return tki_fail(rc, "tool %.*s: cache store failed", (int)tool_len, tool);
+      return tki_fail_prefix("tool %.*s: cache store failed: ", (int)tool_len, tool);
     }
   }
   *value = copy;
@@ -309,8 +292,8 @@ const char *tkn_agent_result_trace(const tkn_agent_result *r, size_t *len) {
 }
 
 int tkn_agent_result_stats(const tkn_agent_result *r, tkn_agent_stats *stats) {
-  if (!r || !stats) return TKN_ERR_INVALID;
-  if (stats->version != TKN_AGENT_STATS_VERSION) return TKN_ERR_VERSION;
+  if (!r || !stats) return tki_fail(TKN_ERR_INVALID, "tkn_agent_result_stats: a required argument is NULL");
+  if (stats->version != TKN_AGENT_STATS_VERSION) return tki_fail(TKN_ERR_VERSION, "tkn_agent_result_stats: unknown version");
   *stats = r->stats;
   return TKN_OK;
 }

@@ -24,7 +24,6 @@ struct tkn_llm_response {
   int has_usage;
   int batched;
   int32_t error;
-  char err[TKI_ERRLEN];
 };
 
 /* A prompt piece sent with every turn. */
@@ -54,7 +53,6 @@ struct tkn_agent {
   size_t n_pieces;
   size_t cap_pieces;
   atomic_int busy; /* in tkn_agent_turn: a call back into the agent from its callbacks is refused */
-  char err[TKI_ERRLEN];
 };
 
 struct tkn_agent_result {

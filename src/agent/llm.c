@@ -8,17 +8,17 @@
 #include "agent_internal.h"
 
 int tkn_llm_callbacks_init(tkn_llm_callbacks *cb, uint32_t version) {
-  if (!cb) return TKN_ERR_INVALID;
-  if (version != TKN_LLM_CALLBACKS_VERSION) return TKN_ERR_VERSION;
+  if (!cb) return tki_fail(TKN_ERR_INVALID, "tkn_llm_callbacks_init: cb is NULL");
+  if (version != TKN_LLM_CALLBACKS_VERSION) return tki_fail(TKN_ERR_VERSION, "tkn_llm_callbacks_init: unknown version");
   tkn_llm_callbacks d = TKN_LLM_CALLBACKS_INIT;
   *cb = d;
   return TKN_OK;
 }
 
 int tkn_llm_response_new(tkn_llm_response **out) {
-  if (!out) return TKN_ERR_INVALID;
+  if (!out) return tki_fail(TKN_ERR_INVALID, "tkn_llm_response_new: out is NULL");
   *out = tki_calloc(1, sizeof **out);
-  if (!*out) return TKN_ERR_NOMEM;
+  if (!*out) return tki_fail(TKN_ERR_NOMEM, "tkn_llm_response_new: out of memory");
   tkn_llm_response_clear(*out);
   return TKN_OK;
 }
@@ -41,7 +41,6 @@ void tkn_llm_response_clear(tkn_llm_response *r) {
   r->has_usage = 0;
   r->batched = 0;
   r->error = TKN_LLM_FAIL_NONE;
-  r->err[0] = '\0';
 }
 
 void tkn_llm_response_free(tkn_llm_response *r) {
@@ -54,15 +53,15 @@ void tkn_llm_response_free(tkn_llm_response *r) {
 static int set_str(tkn_llm_response *r, tki_lstr *dst, const char *what, const char *s,
                    size_t len) {
   if (!r) return TKN_ERR_INVALID;
-  if (!s && len) return tki_err(r->err, TKN_ERR_INVALID, "%s: NULL text with length %zu", what, len);
+  if (!s && len) return tki_fail(TKN_ERR_INVALID, "%s: NULL text with length %zu", what, len);
   if (len > TKN_LLM_MAX_FIELD)
-    return tki_err(r->err, TKN_ERR_LIMIT, "%s: %zu bytes, more than the %zu allowed", what, len,
+    return tki_fail(TKN_ERR_LIMIT, "%s: %zu bytes, more than the %zu allowed", what, len,
                    TKN_LLM_MAX_FIELD);
   size_t bad = 0;
   if (len && !tki_utf8_valid(s, len, &bad))
-    return tki_err(r->err, TKN_ERR_UTF8, "%s: invalid UTF-8 at byte %zu", what, bad);
+    return tki_fail(TKN_ERR_UTF8, "%s: invalid UTF-8 at byte %zu", what, bad);
   char *copy = tki_strndup(s ? s : "", len);
-  if (!copy) return tki_err(r->err, TKN_ERR_NOMEM, "%s: out of memory", what);
+  if (!copy) return tki_fail(TKN_ERR_NOMEM, "%s: out of memory", what);
   tki_free(dst->s);
   dst->s = copy;
   dst->len = len;
@@ -83,12 +82,11 @@ int tkn_llm_response_set_finish_reason(tkn_llm_response *r, const char *s, size_
 
 int tkn_llm_response_set_usage_json(tkn_llm_response *r, uint32_t format, const char *json,
                                     size_t len) {
-  if (!r) return TKN_ERR_INVALID;
-  if (!json) return tki_err(r->err, TKN_ERR_INVALID, "usage: NULL JSON");
+  if (!r) return tki_fail(TKN_ERR_INVALID, "tkn_llm_response_set_usage_json: r is NULL");
+  if (!json) return tki_fail(TKN_ERR_INVALID, "usage: NULL JSON");
   tkn_usage u = TKN_USAGE_INIT;
-  char why[TKI_ERRLEN];
-  int rc = tkn_usage_parse(&u, format, json, len, why, sizeof why);
-  if (rc) return tki_err(r->err, rc, "usage: %s", why);
+  int rc = tkn_usage_parse(&u, format, json, len);
+  if (rc) return tki_fail_prefix("usage: ");
   tki_lstr keep = {NULL, 0};
   rc = set_str(r, &keep, "usage", json, len);
   if (rc) return rc;
@@ -100,25 +98,25 @@ int tkn_llm_response_set_usage_json(tkn_llm_response *r, uint32_t format, const 
 }
 
 int tkn_llm_response_set_usage(tkn_llm_response *r, const tkn_usage *usage) {
-  if (!r) return TKN_ERR_INVALID;
-  if (!usage) return tki_err(r->err, TKN_ERR_INVALID, "usage: NULL");
+  if (!r) return tki_fail(TKN_ERR_INVALID, "tkn_llm_response_set_usage: r is NULL");
+  if (!usage) return tki_fail(TKN_ERR_INVALID, "usage: NULL");
   int rc = tkn_usage_check(usage);
-  if (rc) return tki_err(r->err, rc, "usage: inconsistent counts (see tkn_usage_check)");
+  if (rc) return tki_fail(rc, "usage: inconsistent counts (see tkn_usage_check)");
   r->usage = *usage;
   r->has_usage = 1;
   return TKN_OK;
 }
 
 int tkn_llm_response_set_batched(tkn_llm_response *r, int32_t batched) {
-  if (!r) return TKN_ERR_INVALID;
+  if (!r) return tki_fail(TKN_ERR_INVALID, "tkn_llm_response_set_batched: r is NULL");
   r->batched = batched ? 1 : 0;
   return TKN_OK;
 }
 
 int tkn_llm_response_set_error(tkn_llm_response *r, int32_t cls, const char *msg, size_t len) {
-  if (!r) return TKN_ERR_INVALID;
+  if (!r) return tki_fail(TKN_ERR_INVALID, "tkn_llm_response_set_error: r is NULL");
   if (cls != TKN_LLM_FAIL_NONE && !tkn_llm_fail_name(cls))
-    return tki_err(r->err, TKN_ERR_INVALID, "error class %d is not a TKN_LLM_FAIL_ value",
+    return tki_fail(TKN_ERR_INVALID, "error class %d is not a TKN_LLM_FAIL_ value",
                    (int)cls);
   int rc = set_str(r, &r->error_msg, "error message", msg, msg ? len : 0);
   if (rc) return rc;
@@ -164,8 +162,8 @@ const char *tkn_llm_response_usage_json(const tkn_llm_response *r, size_t *len) 
 }
 
 int tkn_llm_response_usage(const tkn_llm_response *r, tkn_usage *out) {
-  if (!r || !out) return TKN_ERR_INVALID;
-  if (!r->has_usage) return TKN_ERR_NOT_FOUND;
+  if (!r || !out) return tki_fail(TKN_ERR_INVALID, "tkn_llm_response_usage: a required argument is NULL");
+  if (!r->has_usage) return tki_fail(TKN_ERR_NOT_FOUND, "tkn_llm_response_usage: not found");
   *out = r->usage;
   if (r->batched) out->flags |= TKN_USAGE_BATCH;
   return TKN_OK;
@@ -182,6 +180,3 @@ int32_t tkn_llm_response_error(const tkn_llm_response *r, const char **msg, size
   return r->error;
 }
 
-const char *tkn_llm_response_errmsg(const tkn_llm_response *r) {
-  return r ? r->err : "";
-}

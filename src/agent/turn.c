@@ -70,7 +70,8 @@ static void step_end(turn *t) {
 static int lib_fail(turn *t, int rc, const char *what, const char *detail) {
   if (!t->failed) {
     t->failed = rc;
-    tki_err(t->a->err, rc, "%s: %s", what, detail ? detail : tkn_strerror(rc));
+    if (!detail) detail = tki_error_status() == rc ? tki_error_message() : tkn_strerror(rc);
+    tki_fail(rc, "%s: %s", what, detail);
   }
   return rc;
 }
@@ -172,7 +173,7 @@ static int do_call(turn *t, tkn_conv *history, const char *model, const char *ti
   }
   if (!rc) rc = tkn_prompt_assemble(&p, b, a->tok);
   if (rc) {
-    lib_fail(t, rc, "assemble", tkn_prompt_builder_errmsg(b));
+    lib_fail(t, rc, "assemble", tki_error_message());
     tkn_prompt_builder_free(b);
     return rc;
   }
@@ -186,11 +187,10 @@ static int do_call(turn *t, tkn_conv *history, const char *model, const char *ti
     ro.cache_key = t->opts->cache_key;
     ro.cache_key_len = t->opts->cache_key_len;
   }
-  char why[TKI_ERRLEN] = "";
-  rc = tkn_prompt_render(p, &ro, &body, &body_len, why, sizeof why);
+  rc = tkn_prompt_render(p, &ro, &body, &body_len);
   if (rc) {
     tkn_prompt_free(p);
-    return lib_fail(t, rc, "render", why);
+    return lib_fail(t, rc, "render", tki_error_message());
   }
   int64_t in_tokens = tkn_prompt_tokens(p);
   step_begin(t, "assemble");
@@ -234,7 +234,7 @@ static int do_call(turn *t, tkn_conv *history, const char *model, const char *ti
     rc = tkn_budget_reserve(a->o.budget, &amt, &res);
     if (rc == TKN_ERR_BUDGET) {
       char bw[TKI_ERRLEN];
-      tkn_budget_errmsg_copy(a->o.budget, bw, sizeof bw);
+      snprintf(bw, sizeof bw, "%s", tki_error_message());
       step_begin(t, "budget_refused");
       kv_int(t, "input_tokens", in_tokens);
       kv_int(t, "output_cap", cap);
@@ -246,7 +246,7 @@ static int do_call(turn *t, tkn_conv *history, const char *model, const char *ti
     }
     if (rc) {
       tki_free(body);
-      return lib_fail(t, rc, "budget reserve", tkn_budget_errmsg(a->o.budget));
+      return lib_fail(t, rc, "budget reserve", tki_error_message());
     }
   }
 
@@ -353,7 +353,7 @@ static int do_call(turn *t, tkn_conv *history, const char *model, const char *ti
     rc = tkn_budget_commit(res, &act);
     if (rc) {
       tkn_budget_release(res);
-      return lib_fail(t, rc, "budget commit", tkn_budget_errmsg(a->o.budget));
+      return lib_fail(t, rc, "budget commit", tki_error_message());
     }
   }
   return TKN_OK;
@@ -383,9 +383,7 @@ static int meter_call(turn *t, const char *model, const char *tier_name, const c
   mc.cost = co->cost;
   int rc = tkn_meter_record(a->o.meter, &mc);
   if (rc) {
-    char why[TKI_ERRLEN];
-    tkn_meter_errmsg(a->o.meter, why, sizeof why);
-    return lib_fail(t, rc, "meter", why);
+    return lib_fail(t, rc, "meter", tki_error_message());
   }
   return TKN_OK;
 }
@@ -647,7 +645,7 @@ static int charge_host_summary(turn *t, const char *text, size_t len, const char
     int brc = tkn_budget_charge(a->o.budget, &act);
     if (brc && brc != TKN_ERR_BUDGET) {
       step_end(t);
-      return lib_fail(t, brc, "budget charge", tkn_budget_errmsg(a->o.budget));
+      return lib_fail(t, brc, "budget charge", tki_error_message());
     }
     if (brc) kv_cstr(t, "budget", "charge refused: over the hard limit");
   }
@@ -856,7 +854,7 @@ static int run_prune(turn *t, tkn_conv *orig, int64_t ctx, int64_t target, int f
     int rc = tkn_tokenizer_count_conv(a->tok, t->work, &po.count, &total, per);
     if (rc) {
       tki_free(per);
-      return lib_fail(t, rc, "prune", tkn_conv_errmsg(t->work));
+      return lib_fail(t, rc, "prune", tki_error_message());
     }
     int64_t need = must_keep_tokens(t->work, per, n, po.keep_last_turns, po.keep_system) + room + 8;
     if (need > target && po.keep_last_turns > 1) {
@@ -884,7 +882,7 @@ static int run_prune(turn *t, tkn_conv *orig, int64_t ctx, int64_t target, int f
   kv_int(t, "keep_last_turns", po.keep_last_turns);
   if (rc == TKN_ERR_BUDGET || rc == TKN_ERR_CALLBACK) {
     /* what must be kept does not fit: send the history as it is */
-    kv_cstr(t, "skipped", tkn_prune_errmsg(a->pruner));
+    kv_cstr(t, "skipped", tki_error_message());
     step_end(t);
     if (t->failed) return t->failed;
     return TKN_OK;
@@ -892,7 +890,7 @@ static int run_prune(turn *t, tkn_conv *orig, int64_t ctx, int64_t target, int f
   if (rc) {
     step_end(t);
     if (t->failed) return t->failed;
-    return lib_fail(t, rc, "prune", tkn_prune_errmsg(a->pruner));
+    return lib_fail(t, rc, "prune", tki_error_message());
   }
   int64_t before = 0, after = 0;
   tkn_prune_report_tokens(rep, &before, &after);
@@ -978,7 +976,7 @@ static int apply_to_conv(turn *t, tkn_conv *conv, const prune_plan *plan, const 
     rc = tkn_conv_insert_json(conv, n, TKN_PROVIDER_OPENAI, reply_json, reply_len);
     if (rc) {
       tki_free(keep);
-      return lib_fail(t, rc, "appending the answer", tkn_conv_errmsg(conv));
+      return lib_fail(t, rc, "appending the answer", tki_error_message());
     }
   }
   if (pruned && plan->summary) {
@@ -989,7 +987,7 @@ static int apply_to_conv(turn *t, tkn_conv *conv, const prune_plan *plan, const 
     if (rc) {
       if (reply_json) tkn_conv_remove(conv, n);
       tki_free(keep);
-      return lib_fail(t, rc, "inserting the summary", tkn_conv_errmsg(conv));
+      return lib_fail(t, rc, "inserting the summary", tki_error_message());
     }
   }
   if (pruned) {
@@ -1056,7 +1054,7 @@ static int route(turn *t, tkn_router_decision *d) {
 
 static int set_lstr(tki_lstr *dst, const char *s, size_t len) {
   char *c = tki_strndup(s ? s : "", s ? len : 0);
-  if (!c) return TKN_ERR_NOMEM;
+  if (!c) return tki_fail(TKN_ERR_NOMEM, "out of memory");
   tki_free(dst->s);
   dst->s = c;
   dst->len = s ? len : 0;
@@ -1101,17 +1099,16 @@ int tkn_agent_turn(tkn_agent *a, tkn_conv *conv, const tkn_agent_turn_options *o
 
 static int run_turn(tkn_agent *a, tkn_conv *conv, const tkn_agent_turn_options *opts,
                     tkn_agent_result **out) {
-  a->err[0] = '\0';
-  if (!conv || !out) return tki_err(a->err, TKN_ERR_INVALID, "turn: NULL argument");
+  if (!conv || !out) return tki_fail(TKN_ERR_INVALID, "turn: NULL argument");
   tkn_agent_turn_options defaults = TKN_AGENT_TURN_OPTIONS_INIT;
   if (!opts) opts = &defaults;
   if (opts->version != TKN_AGENT_TURN_OPTIONS_VERSION)
-    return tki_err(a->err, TKN_ERR_VERSION, "turn options: unknown version");
+    return tki_fail(TKN_ERR_VERSION, "turn options: unknown version");
   if (opts->schema && (!opts->schema_json || !opts->schema_json_len))
-    return tki_err(a->err, TKN_ERR_INVALID, "turn options: a schema needs its text (schema_json)");
+    return tki_fail(TKN_ERR_INVALID, "turn options: a schema needs its text (schema_json)");
   if ((!opts->task_type && opts->task_type_len) || (!opts->dynamic && opts->dynamic_len) ||
       (!opts->cache_key && opts->cache_key_len) || opts->output_cap < 0)
-    return tki_err(a->err, TKN_ERR_INVALID, "turn options: a NULL string with a length, or a "
+    return tki_fail(TKN_ERR_INVALID, "turn options: a NULL string with a length, or a "
                                             "negative output cap");
 
   turn t;
@@ -1129,17 +1126,17 @@ static int run_turn(tkn_agent *a, tkn_conv *conv, const tkn_agent_turn_options *
   finish_reason finish = FIN_ERROR;
   int rc = tkn_llm_response_new(&t.resp);
   if (rc) {
-    tki_err(a->err, rc, "turn: out of memory");
+    tki_fail(rc, "turn: out of memory");
     goto fail;
   }
   rc = tkn_conv_clone(&t.work, conv);
   if (rc) {
-    tki_err(a->err, rc, "turn: cannot copy the conversation: %s", tkn_conv_errmsg(conv));
+    tki_fail(rc, "turn: cannot copy the conversation: %s", tki_error_message());
     goto fail;
   }
   res = tki_calloc(1, sizeof *res);
   if (!res) {
-    rc = tki_err(a->err, TKN_ERR_NOMEM, "turn: out of memory");
+    rc = tki_fail(TKN_ERR_NOMEM, "turn: out of memory");
     goto fail;
   }
 
@@ -1147,7 +1144,7 @@ static int run_turn(tkn_agent *a, tkn_conv *conv, const tkn_agent_turn_options *
   int64_t ctx = 0;
   rc = tkn_tokenizer_count_conv(a->tok, t.work, NULL, &ctx, NULL);
   if (rc) {
-    tki_err(a->err, rc, "turn: cannot count the conversation: %s", tkn_conv_errmsg(t.work));
+    tki_fail(rc, "turn: cannot count the conversation: %s", tki_error_message());
     goto fail;
   }
   t.st.context_tokens_before = ctx;
@@ -1157,7 +1154,7 @@ static int run_turn(tkn_agent *a, tkn_conv *conv, const tkn_agent_turn_options *
   if (a->o.budget) {
     rc = tkn_budget_status(a->o.budget, &bs);
     if (rc) {
-      tki_err(a->err, rc, "turn: budget status: %s", tkn_budget_errmsg(a->o.budget));
+      tki_fail(rc, "turn: budget status: %s", tki_error_message());
       goto fail;
     }
   }
@@ -1215,7 +1212,7 @@ static int run_turn(tkn_agent *a, tkn_conv *conv, const tkn_agent_turn_options *
       goto finished;
     }
     if (rc) {
-      if (!t.failed) tki_err(a->err, rc, "route: %s", tkn_strerror(rc));
+      if (!t.failed) tki_fail(rc, "route: %s", tkn_strerror(rc));
       goto fail;
     }
     if (a->o.router && d.cascade && a->o.cascade) {
@@ -1235,7 +1232,7 @@ static int run_turn(tkn_agent *a, tkn_conv *conv, const tkn_agent_turn_options *
         }
       }
       if (rc == TKN_ERR_NOMEM) {
-        tki_err(a->err, rc, "route: out of memory");
+        tki_fail(rc, "route: out of memory");
         goto fail;
       }
       if (rc) {
@@ -1256,7 +1253,7 @@ static int run_turn(tkn_agent *a, tkn_conv *conv, const tkn_agent_turn_options *
   if (opts->schema && !closed) {
     rc = tkn_schema_result_new(&sres);
     if (rc) {
-      tki_err(a->err, rc, "turn: out of memory");
+      tki_fail(rc, "turn: out of memory");
       goto fail;
     }
   }
@@ -1333,7 +1330,7 @@ static int run_turn(tkn_agent *a, tkn_conv *conv, const tkn_agent_turn_options *
       validation = valid ? TKN_METER_VALIDATION_PASSED : TKN_METER_VALIDATION_FAILED;
       step_begin(&t, "validate");
       tki_buf_printf(&t.trace, ",\"valid\":%s", valid ? "true" : "false");
-      if (!valid) kv_cstr(&t, "error", tkn_schema_result_errmsg(sres));
+      if (!valid) kv_cstr(&t, "error", tki_error_message());
       step_end(&t);
     }
     rc = meter_call(&t, t.model, t.tier_name, &co, validation);
@@ -1395,7 +1392,7 @@ static int run_turn(tkn_agent *a, tkn_conv *conv, const tkn_agent_turn_options *
       if (!rc) rc = tkn_conv_append_text(t.work, TKN_ROLE_USER, reask, rl);
       tkn_free(reask);
       if (rc) {
-        lib_fail(&t, rc, "re-ask", tkn_conv_errmsg(t.work));
+        lib_fail(&t, rc, "re-ask", tki_error_message());
         break;
       }
       t.st.retries++;
@@ -1457,7 +1454,7 @@ static int run_turn(tkn_agent *a, tkn_conv *conv, const tkn_agent_turn_options *
     tki_buf src;
     tki_buf_init(&src);
     if (!all) {
-      rc = tki_err(a->err, TKN_ERR_NOMEM, "turn: out of memory");
+      rc = tki_fail(TKN_ERR_NOMEM, "turn: out of memory");
       goto fail;
     }
     for (size_t i = 0; i < n; i++) all[i] = i;
@@ -1472,11 +1469,11 @@ static int run_turn(tkn_agent *a, tkn_conv *conv, const tkn_agent_turn_options *
     tki_buf_free(&items);
     tki_buf_free(&src);
     if (rc) {
-      if (!t.failed) tki_err(a->err, rc, "turn: out of memory");
+      if (!t.failed) tki_fail(rc, "turn: out of memory");
       goto fail;
     }
     if (set_lstr(&res->content, t.summary.s, t.summary.len)) {
-      rc = tki_err(a->err, TKN_ERR_NOMEM, "turn: out of memory");
+      rc = tki_fail(TKN_ERR_NOMEM, "turn: out of memory");
       goto fail;
     }
   }
@@ -1504,7 +1501,7 @@ finished:
     if (t.trace.failed) full.failed = 1;
     res->trace = tki_buf_steal(&full, &res->trace_len);
     if (!res->trace) {
-      rc = tki_err(a->err, TKN_ERR_NOMEM, "turn: out of memory writing the trace");
+      rc = tki_fail(TKN_ERR_NOMEM, "turn: out of memory writing the trace");
       goto fail;
     }
   }
@@ -1524,7 +1521,7 @@ finished:
       tki_buf_putc(&m, '}');
       if (m.failed) {
         tki_buf_free(&m);
-        rc = tki_err(a->err, TKN_ERR_NOMEM, "turn: out of memory");
+        rc = tki_fail(TKN_ERR_NOMEM, "turn: out of memory");
         goto fail;
       }
     }

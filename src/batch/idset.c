@@ -33,12 +33,12 @@ int tki_idset_reserve(tki_idset *s, size_t len) {
   if (rc) return rc;
   if (tki_buf_reserve(&s->arena, len + 1)) {
     s->arena.failed = 0; /* nothing was lost: the set stays usable */
-    return TKN_ERR_NOMEM;
+    return tki_fail(TKN_ERR_NOMEM, "out of memory");
   }
   if ((s->n + 1) * 2 > s->nslots) { /* load factor at most 1/2 */
     size_t ns = s->nslots ? s->nslots * 2 : 64;
     uint32_t *slots = tki_calloc(ns, sizeof *slots);
-    if (!slots) return TKN_ERR_NOMEM;
+    if (!slots) return tki_fail(TKN_ERR_NOMEM, "out of memory");
     for (size_t i = 0; i < s->n; i++) place(slots, ns, s->ents[i].hash, (uint32_t)(i + 1));
     tki_free(s->slots);
     s->slots = slots;

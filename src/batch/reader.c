@@ -31,25 +31,24 @@ struct tkn_batch_reader {
   uint64_t line_off;  /* byte offset of the partial line's start */
   int fed, failed, finished;
   tkn_batch_summary sum;
-  char err[TKI_ERRLEN];
 };
 
 #define DETAIL_MAX 2048
 
 int tkn_batch_reader_options_init(tkn_batch_reader_options *opts, uint32_t version) {
-  if (!opts) return TKN_ERR_INVALID;
-  if (version != TKN_BATCH_READER_OPTIONS_VERSION) return TKN_ERR_VERSION;
+  if (!opts) return tki_fail(TKN_ERR_INVALID, "tkn_batch_reader_options_init: opts is NULL");
+  if (version != TKN_BATCH_READER_OPTIONS_VERSION) return tki_fail(TKN_ERR_VERSION, "tkn_batch_reader_options_init: unknown version");
   tkn_batch_reader_options d = TKN_BATCH_READER_OPTIONS_INIT;
   *opts = d;
   return TKN_OK;
 }
 
 int tkn_batch_reader_new(tkn_batch_reader **out, const tkn_batch_reader_options *opts) {
-  if (!out) return TKN_ERR_INVALID;
+  if (!out) return tki_fail(TKN_ERR_INVALID, "tkn_batch_reader_new: out is NULL");
   *out = NULL;
   tkn_batch_reader_options o = TKN_BATCH_READER_OPTIONS_INIT;
   if (opts) {
-    if (opts->version != TKN_BATCH_READER_OPTIONS_VERSION) return TKN_ERR_VERSION;
+    if (opts->version != TKN_BATCH_READER_OPTIONS_VERSION) return tki_fail(TKN_ERR_VERSION, "tkn_batch_reader_new: unknown version");
     o = *opts;
   }
   if (tki_provider_check(o.provider, 0))
@@ -57,7 +56,7 @@ int tkn_batch_reader_new(tkn_batch_reader **out, const tkn_batch_reader_options 
                     (int)o.provider, tki_provider_why(o.provider));
   if (!o.max_line_bytes) return tki_fail(TKN_ERR_INVALID, "batch reader: max_line_bytes is 0");
   tkn_batch_reader *r = tki_calloc(1, sizeof *r);
-  if (!r) return TKN_ERR_NOMEM;
+  if (!r) return tki_fail(TKN_ERR_NOMEM, "tkn_batch_reader_new: out of memory");
   r->opts = o;
   tki_idset_init(&r->ids);
   tki_buf_init(&r->partial);
@@ -80,27 +79,27 @@ void tkn_batch_reader_free(tkn_batch_reader *r) {
 }
 
 int tkn_batch_reader_expect(tkn_batch_reader *r, const char *id, size_t len) {
-  if (!r) return TKN_ERR_INVALID;
+  if (!r) return tki_fail(TKN_ERR_INVALID, "tkn_batch_reader_expect: r is NULL");
   if (r->fed || r->finished)
-    return tki_err(r->err, TKN_ERR_STATE, "batch reader: ids must be declared before any input");
-  if (!id || len == 0) return tki_err(r->err, TKN_ERR_INVALID, "batch reader: empty custom id");
+    return tki_fail(TKN_ERR_STATE, "batch reader: ids must be declared before any input");
+  if (!id || len == 0) return tki_fail(TKN_ERR_INVALID, "batch reader: empty custom id");
   if (len > TKN_BATCH_MAX_ID)
-    return tki_err(r->err, TKN_ERR_INVALID, "batch reader: custom id longer than %d bytes", TKN_BATCH_MAX_ID);
+    return tki_fail(TKN_ERR_INVALID, "batch reader: custom id longer than %d bytes", TKN_BATCH_MAX_ID);
   size_t bad;
   if (!tki_utf8_valid(id, len, &bad))
-    return tki_err(r->err, TKN_ERR_UTF8, "batch reader: custom id is not UTF-8 at byte %zu", bad);
+    return tki_fail(TKN_ERR_UTF8, "batch reader: custom id is not UTF-8 at byte %zu", bad);
   if (tki_idset_find(&r->ids, id, len) != (size_t)-1)
-    return tki_err(r->err, TKN_ERR_DUPLICATE, "batch reader: custom id \"%.*s\" declared twice",
+    return tki_fail(TKN_ERR_DUPLICATE, "batch reader: custom id \"%.*s\" declared twice",
                    (int)(len > 100 ? 100 : len), id);
   if (tki_idset_reserve(&r->ids, len))
-    return tki_err(r->err, TKN_ERR_NOMEM, "batch reader: out of memory");
+    return tki_fail(TKN_ERR_NOMEM, "batch reader: out of memory");
   tki_idset_add(&r->ids, id, len);
   r->sum.expected++;
   return TKN_OK;
 }
 
 int tkn_batch_reader_expect_writer(tkn_batch_reader *r, const tkn_batch_writer *w) {
-  if (!r || !w) return TKN_ERR_INVALID;
+  if (!r || !w) return tki_fail(TKN_ERR_INVALID, "tkn_batch_reader_expect_writer: a required argument is NULL");
   const tki_idset *ids = tki_batch_writer_ids(w);
   size_t before = r->ids.n;
   for (size_t i = 0; i < ids->n; i++) {
@@ -137,7 +136,7 @@ static int dl_add(tkn_batch_reader *r, int32_t reason, const char *id, size_t id
   if (tki_grow((void **)&r->dls, &r->dlcap, r->ndl + 1, sizeof *r->dls) ||
       tki_buf_reserve(&r->dl_arena, id_len + detail_len + 2)) {
     r->dl_arena.failed = 0;
-    return tki_err(r->err, TKN_ERR_NOMEM, "batch reader: out of memory recording a dead letter");
+    return tki_fail(TKN_ERR_NOMEM, "batch reader: out of memory recording a dead letter");
   }
   dl_rec *d = &r->dls[r->ndl++];
   d->reason = reason;
@@ -174,9 +173,9 @@ static int line_fail(tkn_batch_reader *r, int status, uint64_t line_off, const c
   snprintf(what, sizeof what, fmt, detail);
   r->failed = 1;
   if (at == (size_t)-1)
-    return tki_err(r->err, status, "batch results: file %u, line %llu (byte %llu): %s", r->file,
+    return tki_fail(status, "batch results: file %u, line %llu (byte %llu): %s", r->file,
                    (unsigned long long)r->line, (unsigned long long)line_off, what);
-  return tki_err(r->err, status, "batch results: file %u, line %llu (byte %llu): %s at byte %llu",
+  return tki_fail(status, "batch results: file %u, line %llu (byte %llu): %s at byte %llu",
                  r->file, (unsigned long long)r->line, (unsigned long long)line_off, what,
                  (unsigned long long)(line_off + at));
 }
@@ -332,10 +331,10 @@ static int meter_result(tkn_batch_reader *r, const char *s, const line_view *v,
   }
   m->usage.flags = TKN_USAGE_BATCH;
   uint32_t fmt = r->opts.provider == TKN_PROVIDER_ANTHROPIC ? TKN_USAGE_ANTHROPIC : TKN_USAGE_AUTO;
-  m->status = tkn_usage_parse(&m->usage, fmt, s + v->usage.off, v->usage.len, m->error,
-                              sizeof m->error);
+  m->status = tkn_usage_parse(&m->usage, fmt, s + v->usage.off, v->usage.len);
+  if (m->status) snprintf(m->error, sizeof m->error, "%s", tki_error_message());
   if (m->status == TKN_ERR_NOMEM)
-    return tki_err(r->err, TKN_ERR_NOMEM, "batch results: out of memory reading a usage object");
+    return tki_fail(TKN_ERR_NOMEM, "batch results: out of memory reading a usage object");
   if (m->status) return TKN_OK;
   m->tokens = &m->usage;
   if (!r->opts.prices) {
@@ -350,7 +349,7 @@ static int meter_result(tkn_batch_reader *r, const char *s, const line_view *v,
   }
   m->status = tkn_prices_cost(r->opts.prices, model, model_len, &m->usage, &m->cost_v);
   if (m->status == TKN_ERR_NOMEM)
-    return tki_err(r->err, TKN_ERR_NOMEM, "batch results: out of memory costing a result");
+    return tki_fail(TKN_ERR_NOMEM, "batch results: out of memory costing a result");
   if (m->status == TKN_ERR_NOT_FOUND)
     snprintf(m->error, sizeof m->error,
              "model \"%.*s\" is not in the price table or has no batch prices",
@@ -407,7 +406,7 @@ static int process_line(tkn_batch_reader *r, const char *s, size_t len, uint64_t
   if (d == 0 && v.model.len) d = decode_string(r, s, v.model, &m_off, &m_len) == -2 ? -2 : 0;
   if (d == -2) {
     r->scratch.failed = 0;
-    return tki_err(r->err, TKN_ERR_NOMEM, "batch results: out of memory");
+    return tki_fail(TKN_ERR_NOMEM, "batch results: out of memory");
   }
   const char *id = r->scratch.data + id_off;
   size_t idx = tki_idset_find(&r->ids, id, id_len);
@@ -428,7 +427,7 @@ static int process_line(tkn_batch_reader *r, const char *s, size_t len, uint64_t
   if (m.tokens && (add_tokens(&sum, m.tokens) ||
                    (m.cost && tki_add_i64(sum.cost, m.cost->total, &sum.cost)))) {
     r->failed = 1;
-    return tki_err(r->err, TKN_ERR_OVERFLOW,
+    return tki_fail(TKN_ERR_OVERFLOW,
                    "batch results: file %u, line %llu: the batch totals overflow int64", r->file,
                    (unsigned long long)r->line);
   }
@@ -481,7 +480,7 @@ static int process_line(tkn_batch_reader *r, const char *s, size_t len, uint64_t
     res.line = r->line;
     if (r->opts.on_result(&res, r->opts.user) != 0) {
       r->failed = 1;
-      return tki_err(r->err, TKN_ERR_CALLBACK,
+      return tki_fail(TKN_ERR_CALLBACK,
                      "batch results: the on_result callback failed at file %u, line %llu", r->file,
                      (unsigned long long)r->line);
     }
@@ -492,8 +491,8 @@ static int process_line(tkn_batch_reader *r, const char *s, size_t len, uint64_t
 /* ---- feeding ---- */
 
 static int check_open(tkn_batch_reader *r) {
-  if (r->failed) return tki_err(r->err, TKN_ERR_STATE, "batch results: an earlier error stopped this reader");
-  if (r->finished) return tki_err(r->err, TKN_ERR_STATE, "batch results: already finished");
+  if (r->failed) return tki_fail(TKN_ERR_STATE, "batch results: an earlier error stopped this reader");
+  if (r->finished) return tki_fail(TKN_ERR_STATE, "batch results: already finished");
   return TKN_OK;
 }
 
@@ -501,7 +500,7 @@ static int partial_too_long(tkn_batch_reader *r, size_t more) {
   if (r->partial.len + more <= r->opts.max_line_bytes) return 0;
   r->line++;
   r->failed = 1;
-  tki_err(r->err, TKN_ERR_LIMIT,
+  tki_fail(TKN_ERR_LIMIT,
           "batch results: file %u, line %llu (byte %llu): line longer than the limit of %llu bytes",
           r->file, (unsigned long long)r->line, (unsigned long long)r->line_off,
           (unsigned long long)r->opts.max_line_bytes);
@@ -509,21 +508,21 @@ static int partial_too_long(tkn_batch_reader *r, size_t more) {
 }
 
 int tkn_batch_reader_feed(tkn_batch_reader *r, const char *data, size_t len) {
-  if (!r) return TKN_ERR_INVALID;
+  if (!r) return tki_fail(TKN_ERR_INVALID, "tkn_batch_reader_feed: r is NULL");
   int rc = check_open(r);
   if (rc) return rc;
-  if (!data && len) return tki_err(r->err, TKN_ERR_INVALID, "batch results: NULL data");
+  if (!data && len) return tki_fail(TKN_ERR_INVALID, "batch results: NULL data");
   r->fed = 1;
   while (len) {
     const char *nl = memchr(data, '\n', len);
     size_t n = nl ? (size_t)(nl - data) : len;
     if (!nl) { /* keep the partial line for the next chunk */
-      if (partial_too_long(r, n)) return TKN_ERR_LIMIT;
+      if (partial_too_long(r, n)) return TKN_ERR_LIMIT; /* recorded */
       if (r->partial.len == 0) r->line_off = r->file_off;
       if (tki_buf_append(&r->partial, data, n)) {
         r->partial.failed = 0;
         r->failed = 1; /* earlier lines of this chunk are consumed: no retry */
-        return tki_err(r->err, TKN_ERR_NOMEM, "batch results: out of memory holding a line");
+        return tki_fail(TKN_ERR_NOMEM, "batch results: out of memory holding a line");
       }
       r->file_off += n;
       return TKN_OK;
@@ -531,11 +530,11 @@ int tkn_batch_reader_feed(tkn_batch_reader *r, const char *data, size_t len) {
     if (r->partial.len == 0) {
       rc = process_line(r, data, n, r->file_off);
     } else {
-      if (partial_too_long(r, n)) return TKN_ERR_LIMIT;
+      if (partial_too_long(r, n)) return TKN_ERR_LIMIT; /* recorded */
       if (tki_buf_append(&r->partial, data, n)) {
         r->partial.failed = 0;
         r->failed = 1; /* earlier lines of this chunk are consumed: no retry */
-        return tki_err(r->err, TKN_ERR_NOMEM, "batch results: out of memory holding a line");
+        return tki_fail(TKN_ERR_NOMEM, "batch results: out of memory holding a line");
       }
       rc = process_line(r, r->partial.data, r->partial.len, r->line_off);
       r->partial.len = 0;
@@ -552,7 +551,7 @@ int tkn_batch_reader_feed(tkn_batch_reader *r, const char *data, size_t len) {
 }
 
 int tkn_batch_reader_end_file(tkn_batch_reader *r) {
-  if (!r) return TKN_ERR_INVALID;
+  if (!r) return tki_fail(TKN_ERR_INVALID, "tkn_batch_reader_end_file: r is NULL");
   int rc = check_open(r);
   if (rc) return rc;
   if (r->partial.len) {
@@ -571,7 +570,7 @@ int tkn_batch_reader_end_file(tkn_batch_reader *r) {
 }
 
 int tkn_batch_reader_finish(tkn_batch_reader *r) {
-  if (!r) return TKN_ERR_INVALID;
+  if (!r) return tki_fail(TKN_ERR_INVALID, "tkn_batch_reader_finish: r is NULL");
   if (r->finished) return TKN_OK;
   int rc = TKN_OK;
   if (r->partial.len || r->line) rc = tkn_batch_reader_end_file(r);
@@ -596,8 +595,8 @@ int tkn_batch_reader_finish(tkn_batch_reader *r) {
 }
 
 int tkn_batch_reader_summary(const tkn_batch_reader *r, tkn_batch_summary *summary) {
-  if (!r || !summary) return TKN_ERR_INVALID;
-  if (summary->version != TKN_BATCH_SUMMARY_VERSION) return TKN_ERR_VERSION;
+  if (!r || !summary) return tki_fail(TKN_ERR_INVALID, "tkn_batch_reader_summary: a required argument is NULL");
+  if (summary->version != TKN_BATCH_SUMMARY_VERSION) return tki_fail(TKN_ERR_VERSION, "tkn_batch_reader_summary: unknown version");
   *summary = r->sum;
   return TKN_OK;
 }
@@ -605,9 +604,9 @@ int tkn_batch_reader_summary(const tkn_batch_reader *r, tkn_batch_summary *summa
 size_t tkn_batch_reader_dead_letter_count(const tkn_batch_reader *r) { return r ? r->ndl : 0; }
 
 int tkn_batch_reader_dead_letter(const tkn_batch_reader *r, size_t i, tkn_batch_dead_letter *out) {
-  if (!r || !out) return TKN_ERR_INVALID;
-  if (out->version != TKN_BATCH_DEAD_LETTER_VERSION) return TKN_ERR_VERSION;
-  if (i >= r->ndl) return TKN_ERR_NOT_FOUND;
+  if (!r || !out) return tki_fail(TKN_ERR_INVALID, "tkn_batch_reader_dead_letter: a required argument is NULL");
+  if (out->version != TKN_BATCH_DEAD_LETTER_VERSION) return tki_fail(TKN_ERR_VERSION, "tkn_batch_reader_dead_letter: unknown version");
+  if (i >= r->ndl) return tki_fail(TKN_ERR_NOT_FOUND, "tkn_batch_reader_dead_letter: not found");
   const dl_rec *d = &r->dls[i];
   out->reason = d->reason;
   out->custom_id = r->dl_arena.data + d->id_off;
@@ -622,7 +621,7 @@ int tkn_batch_reader_dead_letter(const tkn_batch_reader *r, size_t i, tkn_batch_
 int tkn_batch_reader_dead_letters_json(const tkn_batch_reader *r, char **out, size_t *len) {
   if (out) *out = NULL;
   if (len) *len = 0;
-  if (!r || !out) return TKN_ERR_INVALID;
+  if (!r || !out) return tki_fail(TKN_ERR_INVALID, "tkn_batch_reader_dead_letters_json: a required argument is NULL");
   tki_buf b;
   tki_buf_init(&b);
   tki_buf_putc(&b, '[');
@@ -638,10 +637,9 @@ int tkn_batch_reader_dead_letters_json(const tkn_batch_reader *r, char **out, si
   tki_buf_putc(&b, ']');
   size_t n;
   char *s = tki_buf_steal(&b, &n);
-  if (!s) return TKN_ERR_NOMEM;
+  if (!s) return tki_fail(TKN_ERR_NOMEM, "tkn_batch_reader_dead_letters_json: out of memory");
   *out = s;
   if (len) *len = n;
   return TKN_OK;
 }
 
-const char *tkn_batch_reader_errmsg(const tkn_batch_reader *r) { return r ? r->err : ""; }

@@ -20,21 +20,20 @@ struct tkn_batch_writer {
   uint64_t file_requests, file_bytes;
   uint64_t requests, bytes;
   int finished, broken;
-  char err[TKI_ERRLEN];
 };
 
 static const char *provider_name(uint32_t p) { return p == TKN_PROVIDER_ANTHROPIC ? "Anthropic" : "OpenAI"; }
 
 int tkn_batch_writer_options_init(tkn_batch_writer_options *opts, uint32_t version) {
-  if (!opts) return TKN_ERR_INVALID;
-  if (version != TKN_BATCH_WRITER_OPTIONS_VERSION) return TKN_ERR_VERSION;
+  if (!opts) return tki_fail(TKN_ERR_INVALID, "tkn_batch_writer_options_init: opts is NULL");
+  if (version != TKN_BATCH_WRITER_OPTIONS_VERSION) return tki_fail(TKN_ERR_VERSION, "tkn_batch_writer_options_init: unknown version");
   tkn_batch_writer_options d = TKN_BATCH_WRITER_OPTIONS_INIT;
   *opts = d;
   return TKN_OK;
 }
 
 int tkn_batch_writer_new(tkn_batch_writer **out, const tkn_batch_writer_options *opts) {
-  if (!out) return TKN_ERR_INVALID;
+  if (!out) return tki_fail(TKN_ERR_INVALID, "tkn_batch_writer_new: out is NULL");
   *out = NULL;
   if (!opts) return TKN_ERR_INVALID; /* the callbacks are required */
   if (opts->version != TKN_BATCH_WRITER_OPTIONS_VERSION) return TKN_ERR_VERSION;
@@ -44,9 +43,9 @@ int tkn_batch_writer_new(tkn_batch_writer **out, const tkn_batch_writer_options 
                     (int)opts->provider, tki_provider_why(opts->provider));
   const char *url = opts->url ? opts->url : "/v1/chat/completions";
   size_t url_len = opts->url ? opts->url_len : strlen(url);
-  if (url_len == 0 || url_len > 1024 || !tki_utf8_valid(url, url_len, NULL)) return TKN_ERR_INVALID;
+  if (url_len == 0 || url_len > 1024 || !tki_utf8_valid(url, url_len, NULL)) return tki_fail(TKN_ERR_INVALID, "tkn_batch_writer_new: invalid argument");
   tkn_batch_writer *w = tki_calloc(1, sizeof *w);
-  if (!w) return TKN_ERR_NOMEM;
+  if (!w) return tki_fail(TKN_ERR_NOMEM, "tkn_batch_writer_new: out of memory");
   w->opts = *opts;
   if (!w->opts.max_requests_per_file)
     w->opts.max_requests_per_file = opts->provider == TKN_PROVIDER_OPENAI
@@ -58,7 +57,7 @@ int tkn_batch_writer_new(tkn_batch_writer **out, const tkn_batch_writer_options 
   w->url = tki_strndup(url, url_len);
   if (!w->url) {
     tki_free(w);
-    return TKN_ERR_NOMEM;
+    return tki_fail(TKN_ERR_NOMEM, "tkn_batch_writer_new: out of memory");
   }
   w->url_len = url_len;
   tki_idset_init(&w->ids);
@@ -82,23 +81,23 @@ static int anthropic_id_char(unsigned char c) {
 }
 
 static int check_id(tkn_batch_writer *w, const char *id, size_t len) {
-  if (!id || len == 0) return tki_err(w->err, TKN_ERR_INVALID, "batch writer: empty custom id");
+  if (!id || len == 0) return tki_fail(TKN_ERR_INVALID, "batch writer: empty custom id");
   if (w->opts.provider == TKN_PROVIDER_ANTHROPIC) {
     if (len > 64)
-      return tki_err(w->err, TKN_ERR_INVALID, "batch writer: Anthropic custom id longer than 64 bytes");
+      return tki_fail(TKN_ERR_INVALID, "batch writer: Anthropic custom id longer than 64 bytes");
     for (size_t i = 0; i < len; i++)
       if (!anthropic_id_char((unsigned char)id[i]))
-        return tki_err(w->err, TKN_ERR_INVALID,
+        return tki_fail(TKN_ERR_INVALID,
                        "batch writer: Anthropic custom id has a character outside [A-Za-z0-9_-] at byte %zu", i);
   } else {
     if (len > TKN_BATCH_MAX_ID)
-      return tki_err(w->err, TKN_ERR_INVALID, "batch writer: custom id longer than %d bytes", TKN_BATCH_MAX_ID);
+      return tki_fail(TKN_ERR_INVALID, "batch writer: custom id longer than %d bytes", TKN_BATCH_MAX_ID);
     size_t bad;
     if (!tki_utf8_valid(id, len, &bad))
-      return tki_err(w->err, TKN_ERR_UTF8, "batch writer: custom id is not UTF-8 at byte %zu", bad);
+      return tki_fail(TKN_ERR_UTF8, "batch writer: custom id is not UTF-8 at byte %zu", bad);
   }
   if (tki_idset_find(&w->ids, id, len) != (size_t)-1)
-    return tki_err(w->err, TKN_ERR_DUPLICATE, "batch writer: custom id \"%.*s\" written twice",
+    return tki_fail(TKN_ERR_DUPLICATE, "batch writer: custom id \"%.*s\" written twice",
                    (int)(len > 100 ? 100 : len), id);
   return TKN_OK;
 }
@@ -107,23 +106,23 @@ static int check_id(tkn_batch_writer *w, const char *id, size_t len) {
 static int check_body(tkn_batch_writer *w, const char *id, size_t id_len, const char *body,
                       size_t len, tki_span *model) {
   int idl = (int)(id_len > 100 ? 100 : id_len);
-  if (!body && len) return tki_err(w->err, TKN_ERR_INVALID, "batch writer: NULL body");
+  if (!body && len) return tki_fail(TKN_ERR_INVALID, "batch writer: NULL body");
   size_t bad;
   const char *why;
   static const tki_jpath paths[] = {{{"model"}, 1}};
   if (tki_jscan_extract(body, len, TKN_BATCH_MAX_DEPTH, paths, 1, model, &bad, &why))
-    return tki_err(w->err, why == TKI_JSCAN_BAD_UTF8 ? TKN_ERR_UTF8 : TKN_ERR_PARSE, "batch writer: body of \"%.*s\": %s at byte %zu", idl, id,
+    return tki_fail(why == TKI_JSCAN_BAD_UTF8 ? TKN_ERR_UTF8 : TKN_ERR_PARSE, "batch writer: body of \"%.*s\": %s at byte %zu", idl, id,
                    why, bad);
   size_t first = 0;
   while (body[first] == ' ' || body[first] == '\t' || body[first] == '\n' || body[first] == '\r') first++;
   if (body[first] != '{')
-    return tki_err(w->err, TKN_ERR_SCHEMA, "batch writer: body of \"%.*s\" is not a JSON object", idl, id);
+    return tki_fail(TKN_ERR_SCHEMA, "batch writer: body of \"%.*s\" is not a JSON object", idl, id);
   if (model->len < 2 || body[model->off] != '"')
-    return tki_err(w->err, TKN_ERR_SCHEMA, "batch writer: body of \"%.*s\" has no string \"model\"",
+    return tki_fail(TKN_ERR_SCHEMA, "batch writer: body of \"%.*s\" has no string \"model\"",
                    idl, id);
   if (w->opts.provider == TKN_PROVIDER_OPENAI && w->model &&
       (model->len != w->model_len || memcmp(body + model->off, w->model, w->model_len) != 0))
-    return tki_err(w->err, TKN_ERR_SCHEMA,
+    return tki_fail(TKN_ERR_SCHEMA,
                    "batch writer: request \"%.*s\" uses model %.*s but this OpenAI file holds %.*s "
                    "(one model per file)",
                    idl, id, (int)(model->len > 100 ? 100 : model->len), body + model->off,
@@ -136,7 +135,7 @@ static int build_line(tkn_batch_writer *w, const char *id, size_t id_len, const 
   tki_buf *b = &w->line;
   b->len = 0;
   b->failed = 0;
-  if (tki_buf_reserve(b, len + id_len + w->url_len + 64)) return TKN_ERR_NOMEM;
+  if (tki_buf_reserve(b, len + id_len + w->url_len + 64)) return tki_fail(TKN_ERR_NOMEM, "out of memory");
   tki_buf_append(b, "{\"custom_id\":", 13);
   tki_buf_json_string(b, id, id_len);
   if (w->opts.provider == TKN_PROVIDER_OPENAI) {
@@ -158,14 +157,14 @@ static int build_line(tkn_batch_writer *w, const char *id, size_t id_len, const 
   tki_buf_append(b, "}\n", 2);
   if (b->failed) {
     b->failed = 0;
-    return TKN_ERR_NOMEM;
+    return tki_fail(TKN_ERR_NOMEM, "out of memory");
   }
   return TKN_OK;
 }
 
 static int io_fail(tkn_batch_writer *w, const char *what) {
   w->broken = 1;
-  return tki_err(w->err, TKN_ERR_IO, "batch writer: the %s callback failed (file %u)", what,
+  return tki_fail(TKN_ERR_IO, "batch writer: the %s callback failed (file %u)", what,
                  w->files ? w->files - 1 : 0);
 }
 
@@ -192,19 +191,19 @@ static int begin_file(tkn_batch_writer *w) {
 
 int tkn_batch_writer_add(tkn_batch_writer *w, const char *custom_id, size_t custom_id_len,
                          const char *body, size_t body_len) {
-  if (!w) return TKN_ERR_INVALID;
-  if (w->broken) return tki_err(w->err, TKN_ERR_STATE, "batch writer: a callback failed earlier");
-  if (w->finished) return tki_err(w->err, TKN_ERR_STATE, "batch writer: already finished");
+  if (!w) return tki_fail(TKN_ERR_INVALID, "tkn_batch_writer_add: w is NULL");
+  if (w->broken) return tki_fail(TKN_ERR_STATE, "batch writer: a callback failed earlier");
+  if (w->finished) return tki_fail(TKN_ERR_STATE, "batch writer: already finished");
   int rc = check_id(w, custom_id, custom_id_len);
   if (rc) return rc;
   tki_span model;
   rc = check_body(w, custom_id, custom_id_len, body, body_len, &model);
   if (rc) return rc;
   rc = build_line(w, custom_id, custom_id_len, body, body_len);
-  if (rc) return tki_err(w->err, rc, "batch writer: out of memory building a line");
+  if (rc) return tki_fail(rc, "batch writer: out of memory building a line");
   size_t n = w->line.len;
   if (n > w->opts.max_bytes_per_file)
-    return tki_err(w->err, TKN_ERR_LIMIT,
+    return tki_fail(TKN_ERR_LIMIT,
                    "batch writer: the line of \"%.*s\" (%zu bytes) exceeds the %s file limit of %llu bytes",
                    (int)(custom_id_len > 100 ? 100 : custom_id_len), custom_id, n,
                    provider_name(w->opts.provider), (unsigned long long)w->opts.max_bytes_per_file);
@@ -212,11 +211,11 @@ int tkn_batch_writer_add(tkn_batch_writer *w, const char *custom_id, size_t cust
   char *first_model = NULL;
   if (w->opts.provider == TKN_PROVIDER_OPENAI && !w->model) {
     first_model = tki_strndup(body + model.off, model.len);
-    if (!first_model) return tki_err(w->err, TKN_ERR_NOMEM, "batch writer: out of memory");
+    if (!first_model) return tki_fail(TKN_ERR_NOMEM, "batch writer: out of memory");
   }
   if (tki_idset_reserve(&w->ids, custom_id_len)) {
     tki_free(first_model);
-    return tki_err(w->err, TKN_ERR_NOMEM, "batch writer: out of memory recording a custom id");
+    return tki_fail(TKN_ERR_NOMEM, "batch writer: out of memory recording a custom id");
   }
   if (w->file_open && (w->file_requests + 1 > w->opts.max_requests_per_file ||
                        w->file_bytes + n > w->opts.max_bytes_per_file))
@@ -240,22 +239,21 @@ int tkn_batch_writer_add(tkn_batch_writer *w, const char *custom_id, size_t cust
 }
 
 int tkn_batch_writer_finish(tkn_batch_writer *w) {
-  if (!w) return TKN_ERR_INVALID;
-  if (w->broken) return tki_err(w->err, TKN_ERR_STATE, "batch writer: a callback failed earlier");
+  if (!w) return tki_fail(TKN_ERR_INVALID, "tkn_batch_writer_finish: w is NULL");
+  if (w->broken) return tki_fail(TKN_ERR_STATE, "batch writer: a callback failed earlier");
   w->finished = 1;
   return end_file(w);
 }
 
 int tkn_batch_writer_counts(const tkn_batch_writer *w, uint32_t *files, uint64_t *requests,
                             uint64_t *bytes) {
-  if (!w) return TKN_ERR_INVALID;
+  if (!w) return tki_fail(TKN_ERR_INVALID, "tkn_batch_writer_counts: w is NULL");
   if (files) *files = w->files;
   if (requests) *requests = w->requests;
   if (bytes) *bytes = w->bytes;
   return TKN_OK;
 }
 
-const char *tkn_batch_writer_errmsg(const tkn_batch_writer *w) { return w ? w->err : ""; }
 
 /* For the reader: the ids this writer wrote. */
 const tki_idset *tki_batch_writer_ids(const tkn_batch_writer *w) { return &w->ids; }

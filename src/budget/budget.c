@@ -28,29 +28,11 @@ static const char *const g_dim_name[NDIM] = {"token", "money"};
 
 /* ---- helpers ---- */
 
-static int set_err(tkn_budget *b, int status, const char *fmt, ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 3, 4)))
-#endif
-    ;
-static int set_err(tkn_budget *b, int status, const char *fmt, ...) {
-  char tmp[TKI_ERRLEN];
-  va_list ap;
-  va_start(ap, fmt);
-  tki_verr(tmp, status, fmt, ap);
-  va_end(ap);
-  pthread_mutex_lock(&b->errmu);
-  memcpy(b->err, tmp, sizeof tmp);
-  pthread_mutex_unlock(&b->errmu);
-  return status;
-}
-
 static void budget_ref(tkn_budget *b) { atomic_fetch_add(&b->refs, 1); }
 
 static void budget_destroy(tkn_budget *b) {
   if (b->backend) b->backend->free(b->backend_state);
   pthread_mutex_destroy(&b->mu);
-  pthread_mutex_destroy(&b->errmu);
   for (int k = 0; k < NDIM; k++) tki_free(b->ring[k]);
   tki_free(b);
 }
@@ -233,15 +215,14 @@ static int chain_depth(const tkn_budget *b) {
 /* ---- public ---- */
 
 int tkn_budget_options_init(tkn_budget_options *opts, uint32_t version) {
-  if (!opts) return TKN_ERR_INVALID;
-  if (version != TKN_BUDGET_OPTIONS_VERSION) return TKN_ERR_VERSION;
+  if (!opts) return tki_fail(TKN_ERR_INVALID, "tkn_budget_options_init: opts is NULL");
+  if (version != TKN_BUDGET_OPTIONS_VERSION) return tki_fail(TKN_ERR_VERSION, "tkn_budget_options_init: unknown version");
   tkn_budget_options init = TKN_BUDGET_OPTIONS_INIT;
   *opts = init;
   return TKN_OK;
 }
 
-int tkn_budget_new(tkn_budget **out, const tkn_budget_options *opts, tkn_budget *parent,
-                   char *errbuf, size_t errlen) {
+int tkn_budget_new(tkn_budget **out, const tkn_budget_options *opts, tkn_budget *parent) {
   char err[TKI_ERRLEN] = "";
   int rc;
   if (out) *out = NULL;
@@ -282,7 +263,6 @@ int tkn_budget_new(tkn_budget **out, const tkn_budget_options *opts, tkn_budget 
     atomic_init(&b->d[k].committed, 0);
   }
   pthread_mutex_init(&b->mu, NULL);
-  pthread_mutex_init(&b->errmu, NULL);
   atomic_init(&b->cur_slice, opts->period == TKN_BUDGET_PERIOD_NONE ? 0 : slice_of(b, read_clock(b)));
   if (parent) {
     pthread_mutex_lock(&g_topology);
@@ -301,34 +281,18 @@ int tkn_budget_new(tkn_budget **out, const tkn_budget_options *opts, tkn_budget 
   *out = b;
   return TKN_OK;
 fail:
-  tki_copy_err(errbuf, errlen, err);
   return rc;
 }
 
 void tkn_budget_free(tkn_budget *budget) { budget_unref(budget); }
 
-const char *tkn_budget_errmsg(const tkn_budget *budget) {
-  return budget ? budget->err : "budget is NULL";
-}
-
-void tkn_budget_errmsg_copy(const tkn_budget *budget, char *buf, size_t len) {
-  if (!budget) {
-    tki_copy_err(buf, len, "budget is NULL");
-    return;
-  }
-  tkn_budget *b = (tkn_budget *)budget; /* the mutex is internal state */
-  pthread_mutex_lock(&b->errmu);
-  tki_copy_err(buf, len, b->err);
-  pthread_mutex_unlock(&b->errmu);
-}
-
 int tkn_budget_set_parent(tkn_budget *budget, tkn_budget *parent) {
-  if (!budget) return TKN_ERR_INVALID;
+  if (!budget) return tki_fail(TKN_ERR_INVALID, "tkn_budget_set_parent: budget is NULL");
   pthread_mutex_lock(&g_topology);
   for (const tkn_budget *p = parent; p; p = p->parent) {
     if (p == budget) {
       pthread_mutex_unlock(&g_topology);
-      return set_err(budget, TKN_ERR_INVALID,
+      return tki_fail(TKN_ERR_INVALID,
                      "set_parent refused: the new parent is this budget or one of its "
                      "descendants (a cycle)");
     }
@@ -336,7 +300,7 @@ int tkn_budget_set_parent(tkn_budget *budget, tkn_budget *parent) {
   int depth = chain_depth(parent) + 1;
   if (depth > TKN_BUDGET_MAX_DEPTH) {
     pthread_mutex_unlock(&g_topology);
-    return set_err(budget, TKN_ERR_LIMIT, "set_parent refused: chain would be %d deep, more than %d",
+    return tki_fail(TKN_ERR_LIMIT, "set_parent refused: chain would be %d deep, more than %d",
                    depth, TKN_BUDGET_MAX_DEPTH);
   }
   tkn_budget *old = budget->parent;
@@ -350,16 +314,17 @@ int tkn_budget_set_parent(tkn_budget *budget, tkn_budget *parent) {
 /* Validate an amount; tokens = input + output. */
 static int read_amount(tkn_budget *b, const tkn_budget_amount *a, const char *what,
                        int64_t amt[NDIM]) {
-  if (!a) return set_err(b, TKN_ERR_INVALID, "%s: amount is NULL", what);
+  (void)b;
+  if (!a) return tki_fail(TKN_ERR_INVALID, "%s: amount is NULL", what);
   if (a->version != TKN_BUDGET_AMOUNT_VERSION)
-    return set_err(b, TKN_ERR_VERSION, "%s: amount version %u is not %u", what, a->version,
+    return tki_fail(TKN_ERR_VERSION, "%s: amount version %u is not %u", what, a->version,
                    TKN_BUDGET_AMOUNT_VERSION);
   if (a->input_tokens < 0 || a->output_tokens < 0 || a->money < 0)
-    return set_err(b, TKN_ERR_INVALID,
+    return tki_fail(TKN_ERR_INVALID,
                    "%s: negative amount (input_tokens %lld, output_tokens %lld, money %lld)", what,
                    (long long)a->input_tokens, (long long)a->output_tokens, (long long)a->money);
   if (tki_add_i64(a->input_tokens, a->output_tokens, &amt[0]) != TKN_OK)
-    return set_err(b, TKN_ERR_OVERFLOW, "%s: input_tokens + output_tokens overflows", what);
+    return tki_fail(TKN_ERR_OVERFLOW, "%s: input_tokens + output_tokens overflows", what);
   amt[1] = a->money;
   return TKN_OK;
 }
@@ -370,7 +335,7 @@ static int take_chain(tkn_budget *b, tkn_budget *chain[TKN_BUDGET_MAX_DEPTH], in
   for (tkn_budget *p = b; p; p = p->parent) {
     if (n == TKN_BUDGET_MAX_DEPTH) {
       for (int i = 0; i < n; i++) budget_unref(chain[i]);
-      return set_err(b, TKN_ERR_LIMIT, "budget chain is deeper than %d", TKN_BUDGET_MAX_DEPTH);
+      return tki_fail(TKN_ERR_LIMIT, "budget chain is deeper than %d", TKN_BUDGET_MAX_DEPTH);
     }
     budget_ref(p);
     chain[n++] = p;
@@ -386,17 +351,18 @@ static void drop_chain(tkn_budget **chain, int depth) {
 /* Per-turn and output limits of every level. */
 static int check_turn(tkn_budget *b, tkn_budget **chain, int depth, const tkn_budget_amount *a,
                       const int64_t amt[NDIM]) {
+  (void)b;
   char nb[32];
   for (int i = 0; i < depth; i++) {
     const tkn_budget_options *o = &chain[i]->o;
     if (a->output_tokens > o->output_tokens)
-      return set_err(b, TKN_ERR_BUDGET, "output cap %lld tokens exceeds the output limit %lld of %s",
+      return tki_fail(TKN_ERR_BUDGET, "output cap %lld tokens exceeds the output limit %lld of %s",
                      (long long)a->output_tokens, (long long)o->output_tokens, level_name(i, nb));
     if (amt[0] > o->turn_tokens)
-      return set_err(b, TKN_ERR_BUDGET, "one call of %lld tokens exceeds the per-turn limit %lld of %s",
+      return tki_fail(TKN_ERR_BUDGET, "one call of %lld tokens exceeds the per-turn limit %lld of %s",
                      (long long)amt[0], (long long)o->turn_tokens, level_name(i, nb));
     if (amt[1] > o->turn_money)
-      return set_err(b, TKN_ERR_BUDGET, "one call of %lld money exceeds the per-turn limit %lld of %s",
+      return tki_fail(TKN_ERR_BUDGET, "one call of %lld money exceeds the per-turn limit %lld of %s",
                      (long long)amt[1], (long long)o->turn_money, level_name(i, nb));
   }
   return TKN_OK;
@@ -421,6 +387,7 @@ static void unreserve_levels(tkn_budget **chain, struct tki_budget_res **sres, i
 /* Reserve amt on every level, all or nothing (a level with a backend on it). */
 static int reserve_chain(tkn_budget *b, tkn_budget **chain, struct tki_budget_res **sres,
                          int depth, const int64_t amt[NDIM]) {
+  (void)b;
   char nb[32];
   for (int i = 0; i < depth; i++) {
     tkn_budget *c = chain[i];
@@ -429,7 +396,7 @@ static int reserve_chain(tkn_budget *b, tkn_budget **chain, struct tki_budget_re
       int rc = c->backend->reserve(c, amt, &sres[i], se);
       if (rc != TKN_OK) {
         unreserve_levels(chain, sres, i, amt);
-        return set_err(b, rc, "%s: %s", level_name(i, nb), se);
+        return tki_fail(rc, "%s: %s", level_name(i, nb), se);
       }
       continue;
     }
@@ -442,10 +409,10 @@ static int reserve_chain(tkn_budget *b, tkn_budget **chain, struct tki_budget_re
         for (int j = k - 1; j >= 0; j--) atomic_fetch_sub(&c->d[j].used, amt[j]);
         unreserve_levels(chain, sres, i, amt);
         if (rc == TKN_ERR_OVERFLOW)
-          return set_err(b, rc, "reserving %lld %s on %s overflows its total %lld", (long long)amt[k],
+          return tki_fail(rc, "reserving %lld %s on %s overflows its total %lld", (long long)amt[k],
                          g_dim_name[k], level_name(i, nb), (long long)seen);
         int64_t left = c->hard[k] - seen;
-        return set_err(b, TKN_ERR_BUDGET,
+        return tki_fail(TKN_ERR_BUDGET,
                        "hard %s limit %lld of %s refuses %lld: %lld committed or reserved, %lld left",
                        g_dim_name[k], (long long)c->hard[k], level_name(i, nb), (long long)amt[k],
                        (long long)seen, (long long)(left > 0 ? left : 0));
@@ -459,13 +426,13 @@ static int reserve_chain(tkn_budget *b, tkn_budget **chain, struct tki_budget_re
 int tkn_budget_reserve(tkn_budget *budget, const tkn_budget_amount *amount,
                        tkn_budget_reservation **out) {
   if (out) *out = NULL;
-  if (!budget) return TKN_ERR_INVALID;
-  if (!out) return set_err(budget, TKN_ERR_INVALID, "reserve: out is NULL");
+  if (!budget) return tki_fail(TKN_ERR_INVALID, "tkn_budget_reserve: budget is NULL");
+  if (!out) return tki_fail(TKN_ERR_INVALID, "reserve: out is NULL");
   int64_t amt[NDIM];
   int rc = read_amount(budget, amount, "reserve", amt);
   if (rc != TKN_OK) return rc;
   tkn_budget_reservation *r = tki_calloc(1, sizeof *r);
-  if (!r) return set_err(budget, TKN_ERR_NOMEM, "reserve: out of memory");
+  if (!r) return tki_fail(TKN_ERR_NOMEM, "reserve: out of memory");
   if ((rc = take_chain(budget, r->chain, &r->depth)) != TKN_OK ||
       (rc = check_turn(budget, r->chain, r->depth, amount, amt)) != TKN_OK ||
       (rc = reserve_chain(budget, r->chain, r->sres, r->depth, amt)) != TKN_OK) {
@@ -531,13 +498,14 @@ static void uncommit_level(tkn_budget *c, const int64_t reserved[NDIM], const in
  * again (sres[i] NULL). */
 static int commit_chain(tkn_budget *b, tkn_budget **chain, struct tki_budget_res **sres,
                         int depth, const int64_t reserved[NDIM], const int64_t actual[NDIM]) {
+  (void)b;
   char nb[32];
   for (int i = 0; i < depth; i++) {
     if (chain[i]->backend) continue;
     if (commit_level(chain[i], reserved, actual) != TKN_OK) {
       for (int l = i - 1; l >= 0; l--)
         if (!chain[l]->backend) uncommit_level(chain[l], reserved, actual);
-      return set_err(b, TKN_ERR_OVERFLOW, "commit of %lld tokens, %lld money overflows the totals of %s",
+      return tki_fail(TKN_ERR_OVERFLOW, "commit of %lld tokens, %lld money overflows the totals of %s",
                      (long long)actual[0], (long long)actual[1], level_name(i, nb));
     }
   }
@@ -548,7 +516,7 @@ static int commit_chain(tkn_budget *b, tkn_budget **chain, struct tki_budget_res
     if (rc != TKN_OK) {
       for (int l = depth - 1; l >= 0; l--)
         if (!chain[l]->backend) uncommit_level(chain[l], reserved, actual);
-      return set_err(b, rc, "%s: %s", level_name(i, nb), se);
+      return tki_fail(rc, "%s: %s", level_name(i, nb), se);
     }
     sres[i] = NULL;
   }
@@ -557,7 +525,7 @@ static int commit_chain(tkn_budget *b, tkn_budget **chain, struct tki_budget_res
 }
 
 int tkn_budget_commit(tkn_budget_reservation *res, const tkn_budget_amount *actual) {
-  if (!res) return TKN_ERR_INVALID;
+  if (!res) return tki_fail(TKN_ERR_INVALID, "tkn_budget_commit: res is NULL");
   tkn_budget *b = res->chain[0];
   int64_t amt[NDIM];
   int rc = read_amount(b, actual, "commit", amt);
@@ -577,7 +545,7 @@ void tkn_budget_release(tkn_budget_reservation *res) {
 }
 
 int tkn_budget_charge(tkn_budget *budget, const tkn_budget_amount *amount) {
-  if (!budget) return TKN_ERR_INVALID;
+  if (!budget) return tki_fail(TKN_ERR_INVALID, "tkn_budget_charge: budget is NULL");
   int64_t amt[NDIM];
   int rc = read_amount(budget, amount, "charge", amt);
   if (rc != TKN_OK) return rc;
@@ -605,10 +573,10 @@ static int level_of(const tkn_budget *c) {
 }
 
 int tkn_budget_status(tkn_budget *budget, tkn_budget_state *state) {
-  if (!budget) return TKN_ERR_INVALID;
-  if (!state) return set_err(budget, TKN_ERR_INVALID, "status: state is NULL");
+  if (!budget) return tki_fail(TKN_ERR_INVALID, "tkn_budget_status: budget is NULL");
+  if (!state) return tki_fail(TKN_ERR_INVALID, "status: state is NULL");
   if (state->version != TKN_BUDGET_STATE_VERSION)
-    return set_err(budget, TKN_ERR_VERSION, "status: state version %u is not %u", state->version,
+    return tki_fail(TKN_ERR_VERSION, "status: state version %u is not %u", state->version,
                    TKN_BUDGET_STATE_VERSION);
   tkn_budget *chain[TKN_BUDGET_MAX_DEPTH];
   int depth = 0;
@@ -622,7 +590,7 @@ int tkn_budget_status(tkn_budget *budget, tkn_budget_state *state) {
     if (c->backend && (rc = c->backend->refresh(c, se)) != TKN_OK) {
       char nb[32];
       drop_chain(chain, depth);
-      return set_err(budget, rc, "status: %s: %s", level_name(i, nb), se);
+      return tki_fail(rc, "status: %s: %s", level_name(i, nb), se);
     }
     advance(c);
     int l = level_of(c);

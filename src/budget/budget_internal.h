@@ -30,9 +30,6 @@ struct tkn_budget {
   _Atomic int64_t cur_slice;
   size_t nslices;
   int64_t *ring[NDIM];
-  /* error text, written under errmu */
-  pthread_mutex_t errmu;
-  char err[TKI_ERRLEN];
   /* where the limits hold when not in this process (a tkn_store, ...), and
    * that backend's state; NULL: an in-process budget */
   const struct tki_budget_backend *backend;

@@ -17,6 +17,13 @@ int cli_fail(const char *cmd, const char *fmt, ...)
 #endif
     ;
 
+/* The status of a library call, with its one-line detail (tkn_error_last)
+ * copied into buf when it failed ("" when it succeeded). */
+static inline int cli_keep_err(int rc, char *buf, size_t len) {
+  if (buf && len) snprintf(buf, len, "%s", rc ? tkn_error_last()->message : "");
+  return rc;
+}
+
 /* Read a whole file ("-" or NULL: standard input).  NUL-terminated; free(). */
 char *cli_read(const char *path, size_t *len);
 /* Read a file and parse it as JSON; on failure prints the error and returns NULL. */

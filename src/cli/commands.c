@@ -40,7 +40,7 @@ static int make_tokenizer_special(const char *cmd, const char *name, const char 
   if (!ro.flavor) return USAGE_ERR(cmd, "--encoding %s: not known (cl100k_base, o200k_base)", enc);
   ro.special = special;
   char err[256] = "";
-  int rc = tkn_tokenizer_load_ranks(out, &ro, err, sizeof err);
+  int rc = cli_keep_err(tkn_tokenizer_load_ranks(out, &ro), err, sizeof err);
   if (rc) return USAGE_ERR(cmd, "%s: %s", enc, err[0] ? err : tkn_strerror(rc));
   return 0;
 }
@@ -50,13 +50,12 @@ static int make_tokenizer(const char *cmd, const char *name, const char *model,
   char err[256] = "";
   int rc;
   if (model) {
-    rc = tkn_tokenizer_new_for_model(out, model, strlen(model), err, sizeof err);
+    rc = cli_keep_err(tkn_tokenizer_new_for_model(out, model, strlen(model)), err, sizeof err);
     if (rc) return USAGE_ERR(cmd, "--model %s: %s", model, err[0] ? err : tkn_strerror(rc));
     return 0;
   }
   if (name && !strcmp(name, "estimator")) return tkn_tokenizer_new_estimator(out) ? 2 : 0;
-  rc = tkn_tokenizer_new_encoding(out, name ? name : "o200k_base", strlen(name ? name : "o200k_base"),
-                                  err, sizeof err);
+  rc = cli_keep_err(tkn_tokenizer_new_encoding(out, name ? name : "o200k_base", strlen(name ? name : "o200k_base")), err, sizeof err);
   if (rc == TKN_ERR_UNAVAILABLE && !name) return tkn_tokenizer_new_estimator(out) ? 2 : 0;
   if (rc) return USAGE_ERR(cmd, "--encoding %s: %s", name, err[0] ? err : tkn_strerror(rc));
   return 0;
@@ -130,7 +129,7 @@ int cmd_count(int argc, char **argv) {
   if (!text_only && looks_json(in)) {
     tkn_conv *conv = NULL;
     char err[512];
-    rc = tkn_conv_from_json(&conv, TKN_PROVIDER_AUTO, in, len, err, sizeof err);
+    rc = cli_keep_err(tkn_conv_from_json(&conv, TKN_PROVIDER_AUTO, in, len), err, sizeof err);
     if (rc) {
       status = cli_fail("count", "%s: %s", file ? file : "standard input", err);
     } else {
@@ -138,7 +137,7 @@ int cmd_count(int argc, char **argv) {
       int64_t *per = calloc(n ? n : 1, sizeof *per);
       rc = per ? tkn_tokenizer_count_conv(tok, conv, NULL, &total, per) : TKN_ERR_NOMEM;
       if (rc) {
-        status = cli_fail("count", "%s", tkn_conv_errmsg(conv));
+        status = cli_fail("count", "%s", tkn_error_last()->message);
       } else {
         cJSON *msgs = cJSON_AddArrayToObject(out, "messages");
         for (size_t i = 0; i < n; i++) {
@@ -233,7 +232,7 @@ int cmd_prune(int argc, char **argv) {
   if (!in) return cli_fail("prune", "cannot read %s", file ? file : "standard input");
   char err[512];
   tkn_conv *conv = NULL;
-  int rc = tkn_conv_from_json(&conv, TKN_PROVIDER_AUTO, in, len, err, sizeof err);
+  int rc = cli_keep_err(tkn_conv_from_json(&conv, TKN_PROVIDER_AUTO, in, len), err, sizeof err);
   free(in);
   if (rc) return cli_fail("prune", "%s: %s", file ? file : "standard input", err);
   tkn_tokenizer *tok = NULL;
@@ -253,7 +252,7 @@ int cmd_prune(int argc, char **argv) {
   rc = tkn_prune_new(&p, tok);
   if (!rc) rc = tkn_prune_run(p, conv, &po, &rep);
   if (rc) {
-    status = cli_fail("prune", "%s", p ? tkn_prune_errmsg(p) : tkn_strerror(rc));
+    status = cli_fail("prune", "%s", p ? tkn_error_last()->message : tkn_strerror(rc));
   } else if (report) {
     cJSON *o = cJSON_CreateObject();
     int64_t before = 0, after = 0;
@@ -279,7 +278,7 @@ int cmd_prune(int argc, char **argv) {
     char *js = NULL;
     rc = tkn_conv_to_json(conv, fmt == TKN_PROVIDER_ANTHROPIC ? fmt : TKN_PROVIDER_OPENAI, &js, NULL);
     if (rc)
-      status = cli_fail("prune", "%s", tkn_conv_errmsg(conv));
+      status = cli_fail("prune", "%s", tkn_error_last()->message);
     else
       puts(js);
     tkn_free(js);
@@ -320,7 +319,7 @@ int cmd_route(int argc, char **argv) {
   if (!ctext) return cli_fail("route", "cannot read %s", config);
   char err[512];
   tkn_router *r = NULL;
-  int rc = tkn_router_new_json(&r, ctext, clen, NULL, err, sizeof err);
+  int rc = cli_keep_err(tkn_router_new_json(&r, ctext, clen, NULL), err, sizeof err);
   free(ctext);
   if (rc) return cli_fail("route", "%s: %s", config, err);
   char *ttext = cli_read(file, &tlen);
@@ -329,7 +328,7 @@ int cmd_route(int argc, char **argv) {
     return cli_fail("route", "cannot read %s", file ? file : "standard input");
   }
   tkn_task *task = NULL;
-  rc = tkn_task_from_json(&task, ttext, tlen, err, sizeof err);
+  rc = cli_keep_err(tkn_task_from_json(&task, ttext, tlen), err, sizeof err);
   free(ttext);
   int status = 0;
   if (rc) {
@@ -408,7 +407,7 @@ static int assemble_spec(const char *cmd, const cJSON *spec, const tkn_tokenizer
   if (!rc && msgs) {
     char *js = cJSON_PrintUnformatted(msgs);
     char err[512];
-    rc = js ? tkn_conv_from_json(conv, TKN_PROVIDER_AUTO, js, strlen(js), err, sizeof err) : TKN_ERR_NOMEM;
+    rc = js ? cli_keep_err(tkn_conv_from_json(conv, TKN_PROVIDER_AUTO, js, strlen(js)), err, sizeof err) : TKN_ERR_NOMEM;
     free(js);
     if (rc) {
       tkn_prompt_builder_free(b);
@@ -417,7 +416,7 @@ static int assemble_spec(const char *cmd, const cJSON *spec, const tkn_tokenizer
     rc = tkn_prompt_builder_set_history(b, *conv, TKN_STABILITY_SESSION, NULL);
   }
   if (!rc) rc = tkn_prompt_assemble(out, b, tok);
-  int status = rc ? cli_fail(cmd, "%s", tkn_prompt_builder_errmsg(b)) : 0;
+  int status = rc ? cli_fail(cmd, "%s", tkn_error_last()->message) : 0;
   tkn_prompt_builder_free(b);
   return status;
 }
@@ -509,7 +508,7 @@ int cmd_assemble(int argc, char **argv) {
       if (min > 0) ro.min_cache_tokens = min;
     }
     char *js = NULL, err[512];
-    int rc = tkn_prompt_render(p, &ro, &js, NULL, err, sizeof err);
+    int rc = cli_keep_err(tkn_prompt_render(p, &ro, &js, NULL), err, sizeof err);
     if (rc)
       status = cli_fail("assemble", "render: %s", err);
     else
@@ -620,7 +619,7 @@ int cmd_cache_sim(int argc, char **argv) {
     tkn_prompt_free(p);
     tkn_conv_free(conv);
     if (rc) {
-      status = cli_fail("cache-sim", "log[%d]: %s", i, tkn_cacheplan_errmsg(plan));
+      status = cli_fail("cache-sim", "log[%d]: %s", i, tkn_error_last()->message);
       break;
     }
     i++;
@@ -778,11 +777,11 @@ static int batch_make(int argc, char **argv) {
     int rc = js ? tkn_batch_writer_add(w, id->valuestring, strlen(id->valuestring), js, strlen(js))
                 : TKN_ERR_NOMEM;
     free(js);
-    if (rc) status = cli_fail("batch make", "requests[%d]: %s", i, tkn_batch_writer_errmsg(w));
+    if (rc) status = cli_fail("batch make", "requests[%d]: %s", i, tkn_error_last()->message);
     i++;
   }
   if (!status && tkn_batch_writer_finish(w))
-    status = cli_fail("batch make", "%s", tkn_batch_writer_errmsg(w));
+    status = cli_fail("batch make", "%s", tkn_error_last()->message);
   if (!status) {
     uint32_t files = 0;
     uint64_t n = 0, bytes = 0;
@@ -831,7 +830,7 @@ static int batch_join(int argc, char **argv) {
       if (!status && (!cJSON_IsString(id) ||
                       tkn_batch_reader_expect(r, id->valuestring, strlen(id->valuestring))))
         status = cli_fail("batch join", "%s: a request without a usable custom_id (%s)", requests,
-                          tkn_batch_reader_errmsg(r));
+                          tkn_error_last()->message);
     }
     cJSON_Delete(reqs);
   }
@@ -843,10 +842,10 @@ static int batch_join(int argc, char **argv) {
       break;
     }
     if (tkn_batch_reader_feed(r, text, len) || tkn_batch_reader_end_file(r))
-      status = cli_fail("batch join", "%s: %s", files[i], tkn_batch_reader_errmsg(r));
+      status = cli_fail("batch join", "%s: %s", files[i], tkn_error_last()->message);
     free(text);
   }
-  if (!status && tkn_batch_reader_finish(r)) status = cli_fail("batch join", "%s", tkn_batch_reader_errmsg(r));
+  if (!status && tkn_batch_reader_finish(r)) status = cli_fail("batch join", "%s", tkn_error_last()->message);
   if (!status) {
     tkn_batch_summary s = TKN_BATCH_SUMMARY_INIT;
     tkn_batch_reader_summary(r, &s);
@@ -914,7 +913,7 @@ int cmd_validate(int argc, char **argv) {
   if (!stext) return cli_fail("validate", "cannot read %s", schema_file);
   char err[512];
   tkn_schema *s = NULL;
-  int rc = tkn_schema_compile(&s, stext, slen, NULL, err, sizeof err);
+  int rc = cli_keep_err(tkn_schema_compile(&s, stext, slen, NULL), err, sizeof err);
   free(stext);
   if (rc) return cli_fail("validate", "%s: %s", schema_file, err);
   char *doc = cli_read(file, &dlen);
@@ -927,7 +926,7 @@ int cmd_validate(int argc, char **argv) {
   rc = tkn_schema_validate(s, doc, dlen, res);
   int status = 0;
   if (rc != TKN_OK && rc != TKN_ERR_SCHEMA) {
-    status = cli_fail("validate", "%s: %s", file ? file : "standard input", tkn_schema_result_errmsg(res));
+    status = cli_fail("validate", "%s: %s", file ? file : "standard input", tkn_error_last()->message);
   } else {
     tkn_tokenizer *tok = NULL;
     tkn_tokenizer_new_estimator(&tok);
@@ -1014,7 +1013,7 @@ int cmd_cost(int argc, char **argv) {
     if (!pt) return cli_fail("cost", "cannot read %s", prices_file);
     tkn_prices_options po = TKN_PRICES_OPTIONS_INIT;
     po.skip_invalid = 1;
-    int rc = tkn_prices_load(&prices, pt, pl, &po, err, sizeof err);
+    int rc = cli_keep_err(tkn_prices_load(&prices, pt, pl, &po), err, sizeof err);
     free(pt);
     if (rc) return cli_fail("cost", "%s: %s", prices_file, err);
     if (tkn_prices_skipped(prices))
@@ -1032,7 +1031,7 @@ int cmd_cost(int argc, char **argv) {
   tkn_usage u = TKN_USAGE_INIT;
   if (batch) u.flags |= TKN_USAGE_BATCH;
   int status = 0;
-  int rc = tkn_usage_parse(&u, TKN_USAGE_AUTO, in, len, err, sizeof err);
+  int rc = cli_keep_err(tkn_usage_parse(&u, TKN_USAGE_AUTO, in, len), err, sizeof err);
   if (rc) {
     status = cli_fail("cost", "usage: %s", err);
   } else {

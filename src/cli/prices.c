@@ -26,12 +26,12 @@ static int check(const char *path, int json, int strict) {
   if (!text) return cli_fail("prices", "cannot read %s", path ? path : "standard input");
   char err[512] = "", strict_err[512] = "";
   tkn_prices *p = NULL;
-  int src = tkn_prices_load(&p, text, len, NULL, strict_err, sizeof strict_err);
+  int src = cli_keep_err(tkn_prices_load(&p, text, len, NULL), strict_err, sizeof strict_err);
   tkn_prices_free(p);
   p = NULL;
   tkn_prices_options o = TKN_PRICES_OPTIONS_INIT;
   o.skip_invalid = 1;
-  int rc = tkn_prices_load(&p, text, len, &o, err, sizeof err);
+  int rc = cli_keep_err(tkn_prices_load(&p, text, len, &o), err, sizeof err);
   free(text);
   if (rc != TKN_OK) return cli_fail("prices", "%s: %s", path ? path : "standard input", err);
   size_t skipped = tkn_prices_skipped(p), unmodelled = tkn_prices_unmodelled(p);

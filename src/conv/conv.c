@@ -1,6 +1,7 @@
 /* The conversation handle: lifetime, loading and writing, accessors and the
  * calls that change messages.  Every change builds what it needs first and
  * only then touches the conversation, so a failed call leaves it as it was. */
+#include <stdio.h>
 #include <string.h>
 
 #include "conv_count.h"
@@ -63,11 +64,6 @@ void tki_conv_count_put(tkn_conv *conv, size_t i, uint64_t tok_id, const int32_t
   m->cache_val = count;
 }
 
-int tki_conv_fail(tkn_conv *conv, int status, const char *text) {
-  tki_copy_err(conv->err, sizeof conv->err, text);
-  return status;
-}
-
 void tki_msg_free(tki_msg *m) {
   tki_free(m->text);
   for (size_t j = 0; j < m->nparts; j++) part_free(&m->parts[j]);
@@ -102,7 +98,7 @@ int tki_msg_text(tki_msg *m, const char **text, size_t *len) {
       ntext++;
     }
     char *s = tki_malloc(total + 1);
-    if (!s) return TKN_ERR_NOMEM;
+    if (!s) return tki_fail(TKN_ERR_NOMEM, "out of memory");
     size_t at = 0;
     ntext = 0;
     for (size_t j = 0; j < m->nparts; j++) {
@@ -201,7 +197,7 @@ static int msg_clone(tki_msg *d, const tki_msg *s) {
 /* ---- lifetime ---- */
 
 int tkn_conv_new(tkn_conv **out) {
-  if (!out) return TKN_ERR_INVALID;
+  if (!out) return tki_fail(TKN_ERR_INVALID, "tkn_conv_new: out is NULL");
   *out = tki_calloc(1, sizeof **out);
   return *out ? TKN_OK : TKN_ERR_NOMEM;
 }
@@ -223,11 +219,11 @@ void tkn_conv_free(tkn_conv *conv) {
 }
 
 int tkn_conv_clone(tkn_conv **out, const tkn_conv *conv) {
-  if (!out) return TKN_ERR_INVALID;
+  if (!out) return tki_fail(TKN_ERR_INVALID, "tkn_conv_clone: out is NULL");
   *out = NULL;
-  if (!conv) return TKN_ERR_INVALID;
+  if (!conv) return tki_fail(TKN_ERR_INVALID, "tkn_conv_clone: conv is NULL");
   tkn_conv *c = tki_calloc(1, sizeof *c);
-  if (!c) return TKN_ERR_NOMEM;
+  if (!c) return tki_fail(TKN_ERR_NOMEM, "tkn_conv_clone: out of memory");
   c->src_fmt = conv->src_fmt;
   c->top_object = conv->top_object;
   c->top_fmt = conv->top_fmt;
@@ -249,18 +245,33 @@ int tkn_conv_clone(tkn_conv **out, const tkn_conv *conv) {
   return TKN_OK;
 }
 
-const char *tkn_conv_errmsg(const tkn_conv *conv) { return conv ? conv->err : ""; }
+/* The reader names the member at fault first ("messages[3].content: expected
+ * a string"): give that place as the error's JSON path too ("$.messages[3].content"). */
+static void path_from_message(void) {
+  const char *msg = tki_error_message();
+  const char *colon = strstr(msg, ": ");
+  if (!colon || tkn_error_last()->path[0]) return;
+  size_t n = (size_t)(colon - msg);
+  if (n == 0 || n > 200 || memchr(msg, ' ', n)) return; /* not a member name */
+  if (strncmp(msg, "messages", 8) != 0 && strncmp(msg, "message", 7) != 0 &&
+      strncmp(msg, "system", 6) != 0)
+    return;
+  char path[TKI_PATHLEN];
+  snprintf(path, sizeof path, "$.%.*s", (int)n, msg);
+  tki_fail_where(-1, path);
+}
 
 
 int tkn_conv_load(tkn_conv *conv, int format, const char *json, size_t len) {
   if (!conv) return TKN_ERR_INVALID;
   if (tki_provider_check(format, 1))
-    return tki_err(conv->err, tki_provider_check(format, 1), "load: provider %d: %s", (int)format,
+    return tki_fail(tki_provider_check(format, 1), "load: provider %d: %s", (int)format,
                    tki_provider_why(format));
-  if (!json && len) return tki_err(conv->err, TKN_ERR_INVALID, "load: NULL text");
+  if (!json && len) return tki_fail(TKN_ERR_INVALID, "load: NULL text");
   tki_conv_data d;
   memset(&d, 0, sizeof d);
-  int rc = tki_conv_read(json ? json : "", len, format, &d, conv->err);
+  int rc = tki_conv_read(json ? json : "", len, format, &d, NULL);
+  if (rc == TKN_ERR_SCHEMA || rc == TKN_ERR_LIMIT) path_from_message();
   if (rc) {
     tki_conv_data_free(&d);
     return rc;
@@ -273,24 +284,17 @@ int tkn_conv_load(tkn_conv *conv, int format, const char *json, size_t len) {
   conv->top_object = d.top_object;
   conv->top_extra = d.top_extra;
   conv->top_fmt = d.fmt;
-  conv->err[0] = '\0';
   return TKN_OK;
 }
 
-int tkn_conv_from_json(tkn_conv **out, int format, const char *json, size_t len, char *errbuf,
-                       size_t errlen) {
-  if (errbuf && errlen) errbuf[0] = '\0';
-  if (!out) return TKN_ERR_INVALID;
+int tkn_conv_from_json(tkn_conv **out, int32_t format, const char *json, size_t len) {
+  if (!out) return tki_fail(TKN_ERR_INVALID, "tkn_conv_from_json: out is NULL");
   *out = NULL;
   tkn_conv *c;
   int rc = tkn_conv_new(&c);
-  if (rc) {
-    tki_copy_err(errbuf, errlen, "out of memory");
-    return rc;
-  }
+  if (rc) return rc;
   rc = tkn_conv_load(c, format, json, len);
   if (rc) {
-    tki_copy_err(errbuf, errlen, c->err[0] ? c->err : tkn_strerror(rc));
     tkn_conv_free(c);
     return rc;
   }
@@ -299,12 +303,12 @@ int tkn_conv_from_json(tkn_conv **out, int format, const char *json, size_t len,
 }
 
 int tkn_conv_to_json(tkn_conv *conv, int format, char **out, size_t *out_len) {
-  if (!out) return TKN_ERR_INVALID;
+  if (!out) return tki_fail(TKN_ERR_INVALID, "tkn_conv_to_json: out is NULL");
   *out = NULL;
   if (out_len) *out_len = 0;
   if (!conv) return TKN_ERR_INVALID;
   if (tki_provider_check(format, 0))
-    return tki_err(conv->err, tki_provider_check(format, 0), "to_json: provider %d: %s", (int)format,
+    return tki_fail(tki_provider_check(format, 0), "to_json: provider %d: %s", (int)format,
                    tki_provider_why(format));
   tki_buf b;
   tki_buf_init(&b);
@@ -314,7 +318,7 @@ int tkn_conv_to_json(tkn_conv *conv, int format, char **out, size_t *out_len) {
     return rc;
   }
   *out = tki_buf_steal(&b, out_len);
-  if (!*out) return tki_err(conv->err, TKN_ERR_NOMEM, "to_json: out of memory");
+  if (!*out) return tki_fail(TKN_ERR_NOMEM, "to_json: out of memory");
   return TKN_OK;
 }
 
@@ -329,12 +333,12 @@ int tkn_conv_role(const tkn_conv *conv, size_t i) {
 }
 
 int tkn_conv_text(tkn_conv *conv, size_t i, const char **text, size_t *len) {
-  if (!conv || !text || !len) return TKN_ERR_INVALID;
+  if (!conv || !text || !len) return tki_fail(TKN_ERR_INVALID, "tkn_conv_text: a required argument is NULL");
   if (i >= conv->n)
-    return tki_err(conv->err, TKN_ERR_INVALID, "text: no message %zu (%zu messages)", i,
+    return tki_fail(TKN_ERR_INVALID, "text: no message %zu (%zu messages)", i,
                    conv->n);
   int rc = tki_msg_text(&conv->msgs[i], text, len);
-  if (rc) return tki_err(conv->err, rc, "text: out of memory");
+  if (rc) return tki_fail(rc, "text: out of memory");
   return TKN_OK;
 }
 
@@ -348,7 +352,7 @@ size_t tkn_conv_part_count(const tkn_conv *conv, size_t i) {
 
 int tkn_conv_part(const tkn_conv *conv, size_t i, size_t j, const char **type, const char **text,
                   size_t *text_len) {
-  if (!conv || i >= conv->n || j >= conv->msgs[i].nparts) return TKN_ERR_INVALID;
+  if (!conv || i >= conv->n || j >= conv->msgs[i].nparts) return tki_fail(TKN_ERR_INVALID, "tkn_conv_part: invalid argument");
   const tki_part *p = &conv->msgs[i].parts[j];
   if (type) *type = p->type;
   if (text) *text = p->text;
@@ -357,7 +361,7 @@ int tkn_conv_part(const tkn_conv *conv, size_t i, size_t j, const char **type, c
 }
 
 int tkn_conv_name(const tkn_conv *conv, size_t i, const char **name, size_t *len) {
-  if (!conv || i >= conv->n) return TKN_ERR_INVALID;
+  if (!conv || i >= conv->n) return tki_fail(TKN_ERR_INVALID, "tkn_conv_name: invalid argument");
   if (name) *name = conv->msgs[i].name;
   if (len) *len = conv->msgs[i].name ? conv->msgs[i].name_len : 0;
   return TKN_OK;
@@ -370,7 +374,7 @@ size_t tkn_conv_tool_call_count(const tkn_conv *conv, size_t i) {
 int tkn_conv_tool_call(const tkn_conv *conv, size_t i, size_t j, const char **id, size_t *id_len,
                        const char **fn_name, size_t *fn_name_len, const char **arguments,
                        size_t *arguments_len) {
-  if (!conv || i >= conv->n || j >= conv->msgs[i].ncalls) return TKN_ERR_INVALID;
+  if (!conv || i >= conv->n || j >= conv->msgs[i].ncalls) return tki_fail(TKN_ERR_INVALID, "tkn_conv_tool_call: invalid argument");
   const tki_call *c = &conv->msgs[i].calls[j];
   if (id) *id = c->id;
   if (id_len) *id_len = c->id_len;
@@ -382,7 +386,7 @@ int tkn_conv_tool_call(const tkn_conv *conv, size_t i, size_t j, const char **id
 }
 
 int tkn_conv_tool_call_id(const tkn_conv *conv, size_t i, const char **id, size_t *len) {
-  if (!conv || i >= conv->n) return TKN_ERR_INVALID;
+  if (!conv || i >= conv->n) return tki_fail(TKN_ERR_INVALID, "tkn_conv_tool_call_id: invalid argument");
   if (id) *id = conv->msgs[i].tcid;
   if (len) *len = conv->msgs[i].tcid ? conv->msgs[i].tcid_len : 0;
   return TKN_OK;
@@ -393,15 +397,15 @@ int tkn_conv_pinned(const tkn_conv *conv, size_t i) {
 }
 
 int tkn_conv_message_to_json(tkn_conv *conv, size_t i, int format, char **out, size_t *out_len) {
-  if (!out) return TKN_ERR_INVALID;
+  if (!out) return tki_fail(TKN_ERR_INVALID, "tkn_conv_message_to_json: out is NULL");
   *out = NULL;
   if (out_len) *out_len = 0;
   if (!conv) return TKN_ERR_INVALID;
   if (tki_provider_check(format, 0))
-    return tki_err(conv->err, tki_provider_check(format, 0), "message_to_json: provider %d: %s", (int)format,
+    return tki_fail(tki_provider_check(format, 0), "message_to_json: provider %d: %s", (int)format,
                    tki_provider_why(format));
   if (i >= conv->n)
-    return tki_err(conv->err, TKN_ERR_INVALID, "message_to_json: no message %zu (%zu messages)",
+    return tki_fail(TKN_ERR_INVALID, "message_to_json: no message %zu (%zu messages)",
                    i, conv->n);
   tki_buf b;
   tki_buf_init(&b);
@@ -411,17 +415,17 @@ int tkn_conv_message_to_json(tkn_conv *conv, size_t i, int format, char **out, s
     return rc;
   }
   *out = tki_buf_steal(&b, out_len);
-  if (!*out) return tki_err(conv->err, TKN_ERR_NOMEM, "message_to_json: out of memory");
+  if (!*out) return tki_fail(TKN_ERR_NOMEM, "message_to_json: out of memory");
   return TKN_OK;
 }
 
 int tkn_conv_find_tool_call(const tkn_conv *conv, const char *id, size_t len, size_t *index) {
-  if (!conv || !index || (!id && len)) return TKN_ERR_INVALID;
+  if (!conv || !index || (!id && len)) return tki_fail(TKN_ERR_INVALID, "tkn_conv_find_tool_call: invalid argument");
   return tki_conv_find_id(conv, id, len, 1, index);
 }
 
 int tkn_conv_find_tool_result(const tkn_conv *conv, const char *id, size_t len, size_t *index) {
-  if (!conv || !index || (!id && len)) return TKN_ERR_INVALID;
+  if (!conv || !index || (!id && len)) return tki_fail(TKN_ERR_INVALID, "tkn_conv_find_tool_result: invalid argument");
   return tki_conv_find_id(conv, id, len, 0, index);
 }
 
@@ -429,15 +433,15 @@ int tkn_conv_find_tool_result(const tkn_conv *conv, const char *id, size_t len, 
 
 int tki_conv_insert_msgs(tkn_conv *conv, size_t i, tki_msg *msgs, size_t k) {
   if (i > conv->n)
-    return tki_err(conv->err, TKN_ERR_INVALID, "insert: index %zu past the end (%zu messages)",
+    return tki_fail(TKN_ERR_INVALID, "insert: index %zu past the end (%zu messages)",
                    i, conv->n);
   if (k > TKN_CONV_MAX_MESSAGES || conv->n > TKN_CONV_MAX_MESSAGES - k)
-    return tki_err(conv->err, TKN_ERR_LIMIT,
+    return tki_fail(TKN_ERR_LIMIT,
                    "insert: a conversation holds at most %d messages", TKN_CONV_MAX_MESSAGES);
   void *arr = conv->msgs;
   int rc = tki_grow(&arr, &conv->cap, conv->n + k, sizeof *conv->msgs);
   conv->msgs = arr;
-  if (rc) return tki_err(conv->err, rc, "insert: out of memory");
+  if (rc) return tki_fail(rc, "insert: out of memory");
   memmove(conv->msgs + i + k, conv->msgs + i, (conv->n - i) * sizeof *conv->msgs);
   memcpy(conv->msgs + i, msgs, k * sizeof *msgs);
   conv->n += k;
@@ -446,16 +450,17 @@ int tki_conv_insert_msgs(tkn_conv *conv, size_t i, tki_msg *msgs, size_t k) {
 }
 
 static int check_utf8(tkn_conv *conv, const char *what, const char *s, size_t len) {
+  (void)conv;
   size_t bad;
   if (len && !tki_utf8_valid(s, len, &bad))
-    return tki_err(conv->err, TKN_ERR_UTF8, "%s: invalid UTF-8 at byte %zu", what, bad);
+    return tki_fail(TKN_ERR_UTF8, "%s: invalid UTF-8 at byte %zu", what, bad);
   return TKN_OK;
 }
 
 static int text_msg(tkn_conv *conv, tki_msg *m, int role, const char *text, size_t len) {
   memset(m, 0, sizeof *m);
-  if (!tkn_role_name(role)) return tki_err(conv->err, TKN_ERR_INVALID, "unknown role %d", role);
-  if (!text && len) return tki_err(conv->err, TKN_ERR_INVALID, "text: NULL with length %zu", len);
+  if (!tkn_role_name(role)) return tki_fail(TKN_ERR_INVALID, "unknown role %d", role);
+  if (!text && len) return tki_fail(TKN_ERR_INVALID, "text: NULL with length %zu", len);
   int rc = check_utf8(conv, "text", text, len);
   if (rc) return rc;
   m->role = role;
@@ -463,20 +468,20 @@ static int text_msg(tkn_conv *conv, tki_msg *m, int role, const char *text, size
   m->content = TKI_C_STRING;
   m->is_error = -1;
   m->text = tki_strndup(text ? text : "", len);
-  if (!m->text) return tki_err(conv->err, TKN_ERR_NOMEM, "text: out of memory");
+  if (!m->text) return tki_fail(TKN_ERR_NOMEM, "text: out of memory");
   m->text_len = len;
   return TKN_OK;
 }
 
 int tkn_conv_append_text(tkn_conv *conv, int role, const char *text, size_t len) {
-  if (!conv) return TKN_ERR_INVALID;
+  if (!conv) return tki_fail(TKN_ERR_INVALID, "tkn_conv_append_text: conv is NULL");
   return tkn_conv_insert_text(conv, conv->n, role, text, len);
 }
 
 int tkn_conv_insert_text(tkn_conv *conv, size_t i, int role, const char *text, size_t len) {
-  if (!conv) return TKN_ERR_INVALID;
+  if (!conv) return tki_fail(TKN_ERR_INVALID, "tkn_conv_insert_text: conv is NULL");
   if (i > conv->n)
-    return tki_err(conv->err, TKN_ERR_INVALID, "insert: index %zu past the end (%zu messages)",
+    return tki_fail(TKN_ERR_INVALID, "insert: index %zu past the end (%zu messages)",
                    i, conv->n);
   tki_msg m;
   int rc = text_msg(conv, &m, role, text, len);
@@ -486,20 +491,21 @@ int tkn_conv_insert_text(tkn_conv *conv, size_t i, int role, const char *text, s
 }
 
 static int read_one(tkn_conv *conv, int format, const char *json, size_t len, tki_conv_data *d) {
+  (void)conv;
   memset(d, 0, sizeof *d);
   if (tki_provider_check(format, 1))
-    return tki_err(conv->err, tki_provider_check(format, 1), "provider %d: %s", (int)format,
+    return tki_fail(tki_provider_check(format, 1), "provider %d: %s", (int)format,
                    tki_provider_why(format));
-  if (!json && len) return tki_err(conv->err, TKN_ERR_INVALID, "NULL text");
-  int rc = tki_conv_read_message(json ? json : "", len, format, d, conv->err);
+  if (!json && len) return tki_fail(TKN_ERR_INVALID, "NULL text");
+  int rc = tki_conv_read_message(json ? json : "", len, format, d, NULL);
   if (rc) tki_conv_data_free(d);
   return rc;
 }
 
 int tkn_conv_insert_json(tkn_conv *conv, size_t i, int format, const char *json, size_t len) {
-  if (!conv) return TKN_ERR_INVALID;
+  if (!conv) return tki_fail(TKN_ERR_INVALID, "tkn_conv_insert_json: conv is NULL");
   if (i > conv->n)
-    return tki_err(conv->err, TKN_ERR_INVALID, "insert: index %zu past the end (%zu messages)",
+    return tki_fail(TKN_ERR_INVALID, "insert: index %zu past the end (%zu messages)",
                    i, conv->n);
   tki_conv_data d;
   int rc = read_one(conv, format, json, len, &d);
@@ -515,9 +521,9 @@ int tkn_conv_insert_json(tkn_conv *conv, size_t i, int format, const char *json,
 }
 
 int tkn_conv_replace_json(tkn_conv *conv, size_t i, int format, const char *json, size_t len) {
-  if (!conv) return TKN_ERR_INVALID;
+  if (!conv) return tki_fail(TKN_ERR_INVALID, "tkn_conv_replace_json: conv is NULL");
   if (i >= conv->n)
-    return tki_err(conv->err, TKN_ERR_INVALID, "replace: no message %zu (%zu messages)", i,
+    return tki_fail(TKN_ERR_INVALID, "replace: no message %zu (%zu messages)", i,
                    conv->n);
   tki_conv_data d;
   int rc = read_one(conv, format, json, len, &d);
@@ -540,7 +546,7 @@ int tkn_conv_replace_json(tkn_conv *conv, size_t i, int format, const char *json
 
 static tki_msg *msg_at(tkn_conv *conv, size_t i, const char *what) {
   if (i < conv->n) return &conv->msgs[i];
-  tki_err(conv->err, TKN_ERR_INVALID, "%s: no message %zu (%zu messages)", what, i, conv->n);
+  tki_fail(TKN_ERR_INVALID, "%s: no message %zu (%zu messages)", what, i, conv->n);
   return NULL;
 }
 
@@ -555,14 +561,14 @@ static void drop_parts(tki_msg *m) {
 }
 
 int tkn_conv_set_text(tkn_conv *conv, size_t i, const char *text, size_t len) {
-  if (!conv) return TKN_ERR_INVALID;
+  if (!conv) return tki_fail(TKN_ERR_INVALID, "tkn_conv_set_text: conv is NULL");
   tki_msg *m = msg_at(conv, i, "set_text");
-  if (!m) return TKN_ERR_INVALID;
-  if (!text && len) return tki_err(conv->err, TKN_ERR_INVALID, "set_text: NULL text");
+  if (!m) return tki_fail(TKN_ERR_INVALID, "tkn_conv_set_text: m is NULL");
+  if (!text && len) return tki_fail(TKN_ERR_INVALID, "set_text: NULL text");
   int rc = check_utf8(conv, "set_text", text, len);
   if (rc) return rc;
   char *s = tki_strndup(text ? text : "", len);
-  if (!s) return tki_err(conv->err, TKN_ERR_NOMEM, "set_text: out of memory");
+  if (!s) return tki_fail(TKN_ERR_NOMEM, "set_text: out of memory");
   drop_parts(m);
   tki_free(m->text);
   m->text = s;
@@ -573,17 +579,17 @@ int tkn_conv_set_text(tkn_conv *conv, size_t i, const char *text, size_t len) {
 }
 
 int tkn_conv_set_name(tkn_conv *conv, size_t i, const char *name, size_t len) {
-  if (!conv) return TKN_ERR_INVALID;
+  if (!conv) return tki_fail(TKN_ERR_INVALID, "tkn_conv_set_name: conv is NULL");
   tki_msg *m = msg_at(conv, i, "set_name");
-  if (!m) return TKN_ERR_INVALID;
+  if (!m) return tki_fail(TKN_ERR_INVALID, "tkn_conv_set_name: m is NULL");
   char *s = NULL;
   if (name) {
     int rc = check_utf8(conv, "set_name", name, len);
     if (rc) return rc;
     s = tki_strndup(name, len);
-    if (!s) return tki_err(conv->err, TKN_ERR_NOMEM, "set_name: out of memory");
+    if (!s) return tki_fail(TKN_ERR_NOMEM, "set_name: out of memory");
   } else if (len) {
-    return tki_err(conv->err, TKN_ERR_INVALID, "set_name: NULL name with length %zu", len);
+    return tki_fail(TKN_ERR_INVALID, "set_name: NULL name with length %zu", len);
   }
   tki_free(m->name);
   m->name = s;
@@ -593,9 +599,9 @@ int tkn_conv_set_name(tkn_conv *conv, size_t i, const char *name, size_t len) {
 }
 
 int tkn_conv_set_pinned(tkn_conv *conv, size_t i, int pinned) {
-  if (!conv) return TKN_ERR_INVALID;
+  if (!conv) return tki_fail(TKN_ERR_INVALID, "tkn_conv_set_pinned: conv is NULL");
   tki_msg *m = msg_at(conv, i, "set_pinned");
-  if (!m) return TKN_ERR_INVALID;
+  if (!m) return tki_fail(TKN_ERR_INVALID, "tkn_conv_set_pinned: m is NULL");
   m->pinned = pinned != 0;
   return TKN_OK;
 }
@@ -603,18 +609,18 @@ int tkn_conv_set_pinned(tkn_conv *conv, size_t i, int pinned) {
 int tkn_conv_add_tool_call(tkn_conv *conv, size_t i, const char *id, size_t id_len,
                            const char *fn_name, size_t fn_name_len, const char *arguments,
                            size_t arguments_len) {
-  if (!conv) return TKN_ERR_INVALID;
+  if (!conv) return tki_fail(TKN_ERR_INVALID, "tkn_conv_add_tool_call: conv is NULL");
   tki_msg *m = msg_at(conv, i, "add_tool_call");
-  if (!m) return TKN_ERR_INVALID;
+  if (!m) return tki_fail(TKN_ERR_INVALID, "tkn_conv_add_tool_call: m is NULL");
   if (m->role != TKN_ROLE_ASSISTANT)
-    return tki_err(conv->err, TKN_ERR_STATE,
+    return tki_fail(TKN_ERR_STATE,
                    "add_tool_call: message %zu is a %s message, not an assistant message", i,
                    tkn_role_name(m->role));
-  if (!id || !id_len) return tki_err(conv->err, TKN_ERR_INVALID, "add_tool_call: empty id");
+  if (!id || !id_len) return tki_fail(TKN_ERR_INVALID, "add_tool_call: empty id");
   if (!fn_name || !fn_name_len)
-    return tki_err(conv->err, TKN_ERR_INVALID, "add_tool_call: empty function name");
+    return tki_fail(TKN_ERR_INVALID, "add_tool_call: empty function name");
   if (!arguments && arguments_len)
-    return tki_err(conv->err, TKN_ERR_INVALID, "add_tool_call: NULL arguments");
+    return tki_fail(TKN_ERR_INVALID, "add_tool_call: NULL arguments");
   int rc = check_utf8(conv, "add_tool_call: id", id, id_len);
   if (!rc) rc = check_utf8(conv, "add_tool_call: function name", fn_name, fn_name_len);
   if (!rc) rc = check_utf8(conv, "add_tool_call: arguments", arguments, arguments_len);
@@ -634,7 +640,7 @@ int tkn_conv_add_tool_call(tkn_conv *conv, size_t i, const char *id, size_t id_l
   else rc = TKN_ERR_NOMEM;
   if (rc) {
     call_free(&c);
-    return tki_err(conv->err, rc, "add_tool_call: out of memory");
+    return tki_fail(rc, "add_tool_call: out of memory");
   }
   m->calls = arr;
   m->calls[m->ncalls++] = c;
@@ -648,18 +654,18 @@ int tkn_conv_add_tool_call(tkn_conv *conv, size_t i, const char *id, size_t id_l
 }
 
 int tkn_conv_set_tool_call_id(tkn_conv *conv, size_t i, const char *id, size_t len) {
-  if (!conv) return TKN_ERR_INVALID;
+  if (!conv) return tki_fail(TKN_ERR_INVALID, "tkn_conv_set_tool_call_id: conv is NULL");
   tki_msg *m = msg_at(conv, i, "set_tool_call_id");
-  if (!m) return TKN_ERR_INVALID;
+  if (!m) return tki_fail(TKN_ERR_INVALID, "tkn_conv_set_tool_call_id: m is NULL");
   if (m->role != TKN_ROLE_TOOL)
-    return tki_err(conv->err, TKN_ERR_STATE,
+    return tki_fail(TKN_ERR_STATE,
                    "set_tool_call_id: message %zu is a %s message, not a tool message", i,
                    tkn_role_name(m->role));
-  if (!id || !len) return tki_err(conv->err, TKN_ERR_INVALID, "set_tool_call_id: empty id");
+  if (!id || !len) return tki_fail(TKN_ERR_INVALID, "set_tool_call_id: empty id");
   int rc = check_utf8(conv, "set_tool_call_id", id, len);
   if (rc) return rc;
   char *s = tki_strndup(id, len);
-  if (!s) return tki_err(conv->err, TKN_ERR_NOMEM, "set_tool_call_id: out of memory");
+  if (!s) return tki_fail(TKN_ERR_NOMEM, "set_tool_call_id: out of memory");
   tki_free(m->tcid);
   m->tcid = s;
   m->tcid_len = len;
@@ -669,8 +675,8 @@ int tkn_conv_set_tool_call_id(tkn_conv *conv, size_t i, const char *id, size_t l
 }
 
 int tkn_conv_remove(tkn_conv *conv, size_t i) {
-  if (!conv) return TKN_ERR_INVALID;
-  if (!msg_at(conv, i, "remove")) return TKN_ERR_INVALID;
+  if (!conv) return tki_fail(TKN_ERR_INVALID, "tkn_conv_remove: conv is NULL");
+  if (!msg_at(conv, i, "remove")) return TKN_ERR_INVALID; /* recorded */
   tki_msg_free(&conv->msgs[i]);
   memmove(conv->msgs + i, conv->msgs + i + 1, (conv->n - i - 1) * sizeof *conv->msgs);
   conv->n--;
@@ -679,9 +685,9 @@ int tkn_conv_remove(tkn_conv *conv, size_t i) {
 }
 
 int tkn_conv_filter(tkn_conv *conv, const uint8_t *keep, size_t n) {
-  if (!conv) return TKN_ERR_INVALID;
+  if (!conv) return tki_fail(TKN_ERR_INVALID, "tkn_conv_filter: conv is NULL");
   if (n != conv->n || (!keep && n))
-    return tki_err(conv->err, TKN_ERR_INVALID, "filter: %zu flags for %zu messages", n, conv->n);
+    return tki_fail(TKN_ERR_INVALID, "filter: %zu flags for %zu messages", n, conv->n);
   size_t w = 0;
   for (size_t i = 0; i < n; i++) {
     if (keep[i]) {
@@ -701,5 +707,4 @@ void tkn_conv_clear(tkn_conv *conv) {
   conv_release(conv);
   conv->src_fmt = TKN_PROVIDER_AUTO;
   conv->top_object = 0;
-  conv->err[0] = '\0';
 }

@@ -15,7 +15,5 @@ int tki_conv_count_get(const tkn_conv *conv, size_t i, uint64_t tok_id, const in
 /* Cache message i's count under (tok_id, key). */
 void tki_conv_count_put(tkn_conv *conv, size_t i, uint64_t tok_id, const int32_t key[4],
                         int64_t count);
-/* Record text as the conversation's last error; returns status. */
-int tki_conv_fail(tkn_conv *conv, int status, const char *text);
 
 #endif

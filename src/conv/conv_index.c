@@ -72,7 +72,7 @@ static int build(tkn_conv *conv) {
   while (cap < 2 * total) cap *= 2;
   if (cap != conv->idx_cap) {
     tki_id_slot *t = tki_calloc(cap, sizeof *t);
-    if (!t) return TKN_ERR_NOMEM;
+    if (!t) return tki_fail(TKN_ERR_NOMEM, "out of memory");
     tki_free(conv->idx);
     conv->idx = t;
     conv->idx_cap = cap;

@@ -81,7 +81,6 @@ struct tkn_conv {
   struct tki_id_slot *idx; /* tool-call id index (conv_index.c) */
   size_t idx_cap;
   int idx_ok;
-  char err[TKI_ERRLEN];
 };
 
 /* ---- conv.c ---- */

@@ -21,7 +21,7 @@ void tki_conv_data_free(tki_conv_data *d) {
   memset(d, 0, sizeof *d);
 }
 
-static int nomem(rd *r) { return tki_err(r->err, TKN_ERR_NOMEM, "%s: out of memory", r->path); }
+static int nomem(rd *r) { return tki_fail(TKN_ERR_NOMEM, "%s: out of memory", r->path); }
 
 static int in_list(const char *key, const char *const *known) {
   for (; *known; known++)
@@ -38,7 +38,7 @@ static int take_extra(cJSON *obj, const char *const *known, cJSON **extra) {
     next = c->next;
     if (in_list(c->string, known) && (!cJSON_IsNull(c) || strcmp(c->string, "content") == 0))
       continue;
-    if (!*extra && !(*extra = cJSON_CreateObject())) return TKN_ERR_NOMEM;
+    if (!*extra && !(*extra = cJSON_CreateObject())) return tki_fail(TKN_ERR_NOMEM, "out of memory");
     cJSON_DetachItemViaPointer(obj, c);
     cJSON_AddItemToArray(*extra, c);
   }
@@ -70,26 +70,27 @@ static int take_string(rd *r, const cJSON *cv, char **s, size_t *len) {
 /* An optional string member (absent or null: *s stays NULL). */
 static int opt_string(rd *r, const cJSON *obj, const char *key, const char *where, char **s,
                       size_t *len) {
+  (void)r;
   *s = NULL;
   *len = 0;
   const cJSON *v = field(obj, key);
   if (!v) return TKN_OK;
   if (!cJSON_IsString(v))
-    return tki_err(r->err, TKN_ERR_SCHEMA, "%s.%s: expected a string", where, key);
+    return tki_fail(TKN_ERR_SCHEMA, "%s.%s: expected a string", where, key);
   return take_string(r, v, s, len);
 }
 
 static int req_string(rd *r, const cJSON *obj, const char *key, const char *where, char **s,
                       size_t *len) {
   int rc = opt_string(r, obj, key, where, s, len);
-  if (!rc && !*s) return tki_err(r->err, TKN_ERR_SCHEMA, "%s: missing \"%s\"", where, key);
+  if (!rc && !*s) return tki_fail(TKN_ERR_SCHEMA, "%s: missing \"%s\"", where, key);
   return rc;
 }
 
 static tki_msg *push_msg(rd *r) {
   tki_conv_data *d = r->out;
   if (d->n >= TKN_CONV_MAX_MESSAGES) {
-    tki_err(r->err, TKN_ERR_LIMIT, "%s: more than %d messages", r->path, TKN_CONV_MAX_MESSAGES);
+    tki_fail(TKN_ERR_LIMIT, "%s: more than %d messages", r->path, TKN_CONV_MAX_MESSAGES);
     return NULL;
   }
   void *arr = d->msgs;
@@ -130,7 +131,7 @@ static int push_order(rd *r, tki_msg *m, uint32_t entry) {
 static int read_part(rd *r, tki_msg *m, cJSON *arr, cJSON *p, const char *where) {
   const cJSON *type = cJSON_GetObjectItemCaseSensitive(p, "type");
   if (!cJSON_IsObject(p) || !cJSON_IsString(type))
-    return tki_err(r->err, TKN_ERR_SCHEMA, "%s: expected an object with a string \"type\"",
+    return tki_fail(TKN_ERR_SCHEMA, "%s: expected an object with a string \"type\"",
                    where);
   tki_part *part = NULL;
   int rc = push_part(r, m, &part);
@@ -140,7 +141,7 @@ static int read_part(rd *r, tki_msg *m, cJSON *arr, cJSON *p, const char *where)
   if (strcmp(part->type, "text") == 0) {
     const cJSON *text = cJSON_GetObjectItemCaseSensitive(p, "text");
     if (!cJSON_IsString(text))
-      return tki_err(r->err, TKN_ERR_SCHEMA, "%s.text: expected a string", where);
+      return tki_fail(TKN_ERR_SCHEMA, "%s.text: expected a string", where);
     if ((rc = take_string(r, text, &part->text, &part->text_len))) return rc;
     static const char *const known[] = {"type", "text", NULL};
     if (take_extra(p, known, &part->raw)) return nomem(r);
@@ -168,17 +169,17 @@ static int read_parts(rd *r, tki_msg *m, cJSON *content, const char *what) {
 
 static int read_openai_call(rd *r, tki_call *c, cJSON *call, const char *where) {
   if (!cJSON_IsObject(call))
-    return tki_err(r->err, TKN_ERR_SCHEMA, "%s: expected an object", where);
+    return tki_fail(TKN_ERR_SCHEMA, "%s: expected an object", where);
   c->fmt = TKN_PROVIDER_OPENAI;
   int rc = req_string(r, call, "id", where, &c->id, &c->id_len);
   if (rc) return rc;
   const cJSON *type = field(call, "type");
   if (type && (!cJSON_IsString(type) || strcmp(type->valuestring, "function") != 0))
-    return tki_err(r->err, TKN_ERR_UNSUPPORTED,
+    return tki_fail(TKN_ERR_UNSUPPORTED,
                    "%s.type: only \"function\" tool calls are supported", where);
   cJSON *fn = field(call, "function");
   if (!cJSON_IsObject(fn))
-    return tki_err(r->err, TKN_ERR_SCHEMA, "%s.function: expected an object", where);
+    return tki_fail(TKN_ERR_SCHEMA, "%s.function: expected an object", where);
   char fwhere[160];
   snprintf(fwhere, sizeof fwhere, "%s.function", where);
   if ((rc = req_string(r, fn, "name", fwhere, &c->name, &c->name_len))) return rc;
@@ -206,18 +207,18 @@ static int read_openai_calls(rd *r, tki_msg *m, cJSON *calls) {
 }
 
 static int bad_role(rd *r, const cJSON *role) {
-  if (!role) return tki_err(r->err, TKN_ERR_SCHEMA, "%s: missing \"role\"", r->path);
+  if (!role) return tki_fail(TKN_ERR_SCHEMA, "%s: missing \"role\"", r->path);
   if (!cJSON_IsString(role))
-    return tki_err(r->err, TKN_ERR_SCHEMA, "%s.role: expected a string", r->path);
-  return tki_err(r->err, TKN_ERR_SCHEMA, "%s.role: unknown role \"%.40s\"", r->path,
+    return tki_fail(TKN_ERR_SCHEMA, "%s.role: expected a string", r->path);
+  return tki_fail(TKN_ERR_SCHEMA, "%s.role: unknown role \"%.40s\"", r->path,
                  role->valuestring);
 }
 
 static int read_openai_msg(rd *r, cJSON *obj) {
   if (!cJSON_IsObject(obj))
-    return tki_err(r->err, TKN_ERR_SCHEMA, "%s: expected a message object", r->path);
+    return tki_fail(TKN_ERR_SCHEMA, "%s: expected a message object", r->path);
   tki_msg *m = push_msg(r);
-  if (!m) return TKN_ERR_NOMEM;
+  if (!m) return tki_fail(TKN_ERR_NOMEM, "out of memory");
   const cJSON *role = field(obj, "role");
   m->role = cJSON_IsString(role) ? tkn_role_from_name(role->valuestring,
                                                       strlen(role->valuestring))
@@ -235,21 +236,21 @@ static int read_openai_msg(rd *r, cJSON *obj) {
   } else if (cJSON_IsArray(content)) {
     if ((rc = read_parts(r, m, content, "content"))) return rc;
   } else {
-    return tki_err(r->err, TKN_ERR_SCHEMA,
+    return tki_fail(TKN_ERR_SCHEMA,
                    "%s.content: expected a string or an array of parts", r->path);
   }
   if ((rc = opt_string(r, obj, "name", r->path, &m->name, &m->name_len))) return rc;
   cJSON *calls = field(obj, "tool_calls");
   if (calls && !cJSON_IsArray(calls))
-    return tki_err(r->err, TKN_ERR_SCHEMA, "%s.tool_calls: expected an array", r->path);
+    return tki_fail(TKN_ERR_SCHEMA, "%s.tool_calls: expected an array", r->path);
   if (calls && calls->child && m->role != TKN_ROLE_ASSISTANT)
-    return tki_err(r->err, TKN_ERR_SCHEMA,
+    return tki_fail(TKN_ERR_SCHEMA,
                    "%s.tool_calls: only assistant messages make tool calls", r->path);
   if (calls && calls->child && (rc = read_openai_calls(r, m, calls))) return rc;
   if (m->role == TKN_ROLE_TOOL) {
     if ((rc = opt_string(r, obj, "tool_call_id", r->path, &m->tcid, &m->tcid_len))) return rc;
     if (!m->tcid)
-      return tki_err(r->err, TKN_ERR_SCHEMA, "%s: a tool message needs a \"tool_call_id\"",
+      return tki_fail(TKN_ERR_SCHEMA, "%s: a tool message needs a \"tool_call_id\"",
                      r->path);
   }
   /* "tool_calls" is modelled only when it holds calls ([] or null stays
@@ -277,13 +278,13 @@ static int read_tool_use(rd *r, tki_msg *m, cJSON *b, const char *where) {
   if (rc) return rc;
   const cJSON *input = cJSON_GetObjectItemCaseSensitive(b, "input");
   if (!cJSON_IsObject(input))
-    return tki_err(r->err, TKN_ERR_SCHEMA, "%s.input: expected an object", where);
+    return tki_fail(TKN_ERR_SCHEMA, "%s.input: expected an object", where);
   tki_buf args;
   tki_buf_init(&args);
   rc = tki_json_canonical(input, &args);
   c->args = tki_buf_steal(&args, &c->args_len);
   if (rc == TKN_ERR_INVALID)
-    return tki_err(r->err, TKN_ERR_UNSUPPORTED,
+    return tki_fail(TKN_ERR_UNSUPPORTED,
                    "%s.input: a number whose exponent has more than 12 digits", where);
   if (rc || !c->args) return nomem(r);
   static const char *const known[] = {"type", "id", "name", "input", NULL};
@@ -296,7 +297,7 @@ static int read_tool_result(rd *r, tki_msg *m, cJSON *b, const char *where) {
   int rc = opt_string(r, b, "tool_use_id", where, &m->tcid, &m->tcid_len);
   if (rc) return rc;
   if (!m->tcid)
-    return tki_err(r->err, TKN_ERR_SCHEMA, "%s: a tool_result needs a \"tool_use_id\"", where);
+    return tki_fail(TKN_ERR_SCHEMA, "%s: a tool_result needs a \"tool_use_id\"", where);
   cJSON *content = cJSON_GetObjectItemCaseSensitive(b, "content");
   char cwhere[160];
   snprintf(cwhere, sizeof cwhere, "%s.content", where);
@@ -316,12 +317,12 @@ static int read_tool_result(rd *r, tki_msg *m, cJSON *b, const char *where) {
       if ((rc = read_part(r, m, content, p, pwhere))) return rc;
     }
   } else {
-    return tki_err(r->err, TKN_ERR_SCHEMA, "%s: expected a string or an array of blocks",
+    return tki_fail(TKN_ERR_SCHEMA, "%s: expected a string or an array of blocks",
                    cwhere);
   }
   const cJSON *is_error = field(b, "is_error");
   if (is_error && !cJSON_IsBool(is_error))
-    return tki_err(r->err, TKN_ERR_SCHEMA, "%s.is_error: expected true or false", where);
+    return tki_fail(TKN_ERR_SCHEMA, "%s.is_error: expected true or false", where);
   if (is_error) m->is_error = cJSON_IsTrue(is_error) ? 1 : 0;
   static const char *const known[] = {"type", "tool_use_id", "content", "is_error", NULL};
   if (take_extra(b, known, &m->block_extra)) return nomem(r);
@@ -338,7 +339,7 @@ static int read_anthropic_blocks(rd *r, size_t first, int role, cJSON *content) 
   int rc;
   if (!content->child) {
     tki_msg *m = push_msg(r);
-    if (!m) return TKN_ERR_NOMEM;
+    if (!m) return tki_fail(TKN_ERR_NOMEM, "out of memory");
     m->role = role;
     m->content = TKI_C_PARTS;
     return TKN_OK;
@@ -348,19 +349,19 @@ static int read_anthropic_blocks(rd *r, size_t first, int role, cJSON *content) 
     snprintf(where, sizeof where, "%s.content[%zu]", r->path, j);
     const cJSON *type = cJSON_GetObjectItemCaseSensitive(b, "type");
     if (!cJSON_IsObject(b) || !cJSON_IsString(type))
-      return tki_err(r->err, TKN_ERR_SCHEMA, "%s: expected an object with a string \"type\"",
+      return tki_fail(TKN_ERR_SCHEMA, "%s: expected an object with a string \"type\"",
                      where);
     int is_result = strcmp(type->valuestring, "tool_result") == 0;
     int is_use = strcmp(type->valuestring, "tool_use") == 0;
     if (is_result && role != TKN_ROLE_USER)
-      return tki_err(r->err, TKN_ERR_SCHEMA, "%s: a tool_result block belongs in a user message",
+      return tki_fail(TKN_ERR_SCHEMA, "%s: a tool_result block belongs in a user message",
                      where);
     if (is_use && role != TKN_ROLE_ASSISTANT)
-      return tki_err(r->err, TKN_ERR_SCHEMA,
+      return tki_fail(TKN_ERR_SCHEMA,
                      "%s: a tool_use block belongs in an assistant message", where);
     if (is_result || cur == SIZE_MAX) {
       tki_msg *m = push_msg(r);
-      if (!m) return TKN_ERR_NOMEM;
+      if (!m) return tki_fail(TKN_ERR_NOMEM, "out of memory");
       m->role = role;
       m->content = TKI_C_PARTS;
       m->anth_join = r->out->n - 1 > first;
@@ -393,14 +394,14 @@ static int read_anthropic_blocks(rd *r, size_t first, int role, cJSON *content) 
 
 static int read_anthropic_msg(rd *r, cJSON *obj) {
   if (!cJSON_IsObject(obj))
-    return tki_err(r->err, TKN_ERR_SCHEMA, "%s: expected a message object", r->path);
+    return tki_fail(TKN_ERR_SCHEMA, "%s: expected a message object", r->path);
   const cJSON *role = field(obj, "role");
   int rl = -1;
   if (cJSON_IsString(role)) {
     if (strcmp(role->valuestring, "user") == 0) rl = TKN_ROLE_USER;
     else if (strcmp(role->valuestring, "assistant") == 0) rl = TKN_ROLE_ASSISTANT;
     else if (tkn_role_from_name(role->valuestring, strlen(role->valuestring)) >= 0)
-      return tki_err(r->err, TKN_ERR_SCHEMA,
+      return tki_fail(TKN_ERR_SCHEMA,
                      "%s.role: \"%s\" is not a message role in Anthropic Messages (only user "
                      "and assistant; system goes in the top-level \"system\")",
                      r->path, role->valuestring);
@@ -411,7 +412,7 @@ static int read_anthropic_msg(rd *r, cJSON *obj) {
   int rc;
   if (!content || cJSON_IsString(content)) {
     tki_msg *m = push_msg(r);
-    if (!m) return TKN_ERR_NOMEM;
+    if (!m) return tki_fail(TKN_ERR_NOMEM, "out of memory");
     m->role = rl;
     if (content) {
       m->content = TKI_C_STRING;
@@ -420,7 +421,7 @@ static int read_anthropic_msg(rd *r, cJSON *obj) {
   } else if (cJSON_IsArray(content)) {
     if ((rc = read_anthropic_blocks(r, first, rl, content))) return rc;
   } else {
-    return tki_err(r->err, TKN_ERR_SCHEMA,
+    return tki_fail(TKN_ERR_SCHEMA,
                    "%s.content: expected a string or an array of content blocks", r->path);
   }
   static const char *const known[] = {"role", "content", NULL};
@@ -431,9 +432,9 @@ static int read_anthropic_msg(rd *r, cJSON *obj) {
 static int read_anthropic_system(rd *r, cJSON *sys) {
   snprintf(r->path, sizeof r->path, "system");
   if (!cJSON_IsString(sys) && !cJSON_IsArray(sys))
-    return tki_err(r->err, TKN_ERR_SCHEMA, "system: expected a string or an array of text blocks");
+    return tki_fail(TKN_ERR_SCHEMA, "system: expected a string or an array of text blocks");
   tki_msg *m = push_msg(r);
-  if (!m) return TKN_ERR_NOMEM;
+  if (!m) return tki_fail(TKN_ERR_NOMEM, "out of memory");
   m->role = TKN_ROLE_SYSTEM;
   if (cJSON_IsString(sys)) {
     m->content = TKI_C_STRING;
@@ -446,7 +447,7 @@ static int read_anthropic_system(rd *r, cJSON *sys) {
     snprintf(where, sizeof where, "system[%zu]", j);
     const cJSON *type = cJSON_GetObjectItemCaseSensitive(b, "type");
     if (!cJSON_IsString(type) || strcmp(type->valuestring, "text") != 0)
-      return tki_err(r->err, TKN_ERR_SCHEMA, "%s: expected a text block", where);
+      return tki_fail(TKN_ERR_SCHEMA, "%s: expected a text block", where);
     int rc = read_part(r, m, sys, b, where);
     if (rc) return rc;
   }
@@ -534,7 +535,7 @@ static int drop_shadowed_keys(cJSON *v) {
     return TKN_OK;
   }
   member_ref *refs = tki_calloc(k, sizeof *refs);
-  if (!refs) return TKN_ERR_NOMEM;
+  if (!refs) return tki_fail(TKN_ERR_NOMEM, "out of memory");
   size_t i = 0;
   for (cJSON *c = v->child; c; c = c->next, i++) refs[i] = (member_ref){c, i};
   qsort(refs, k, sizeof *refs, member_cmp);

@@ -47,14 +47,15 @@ static int put_extras(wr *w, const cJSON *extra) {
 /* The failure of an append (or of a kept value that cannot be written). */
 static int nomem(wr *w) {
   if (w->bad_number)
-    return tki_err(w->conv->err, TKN_ERR_UNSUPPORTED,
+    return tki_fail(TKN_ERR_UNSUPPORTED,
                    "to_json: a kept field holds a number whose exponent has more than 12 digits");
-  return tki_err(w->conv->err, TKN_ERR_NOMEM, "to_json: out of memory");
+  return tki_fail(TKN_ERR_NOMEM, "to_json: out of memory");
 }
 
 static int check_tool(wr *w, const tki_msg *m, size_t i) {
+  (void)w;
   if (m->role == TKN_ROLE_TOOL && !m->tcid)
-    return tki_err(w->conv->err, TKN_ERR_STATE,
+    return tki_fail(TKN_ERR_STATE,
                    "messages[%zu]: a tool message has no tool-call id", i);
   return TKN_OK;
 }
@@ -132,7 +133,7 @@ static int put_part(wr *w, const tki_part *p, int format) {
      * that would not load */
     if (format == TKN_PROVIDER_ANTHROPIC &&
         (!strcmp(p->type, "tool_use") || !strcmp(p->type, "tool_result")))
-      return tki_err(w->conv->err, TKN_ERR_UNSUPPORTED,
+      return tki_fail(TKN_ERR_UNSUPPORTED,
                      "to_json: a \"%s\" part of OpenAI content has no Anthropic form", p->type);
     int done = 0;
     if (format == TKN_PROVIDER_OPENAI && !strcmp(p->type, "image"))
@@ -292,12 +293,12 @@ static int put_tool_use(wr *w, const tki_call *c, size_t i, size_t j) {
                               "arguments", &input, perr);
       if (rc == TKN_ERR_NOMEM) return nomem(w);
       if (rc)
-        return tki_err(w->conv->err, TKN_ERR_SCHEMA,
+        return tki_fail(TKN_ERR_SCHEMA,
                        "messages[%zu].tool_calls[%zu].arguments: not valid JSON (%s)", i, j,
                        perr);
       if (!cJSON_IsObject(input)) {
         cJSON_Delete(input);
-        return tki_err(w->conv->err, TKN_ERR_SCHEMA,
+        return tki_fail(TKN_ERR_SCHEMA,
                        "messages[%zu].tool_calls[%zu].arguments: not a JSON object", i, j);
       }
       rc = tki_json_canonical(input, b);
@@ -414,7 +415,7 @@ static int put_system(wr *w, size_t nsys) {
     if (!is_system(m) || m->content != TKI_C_PARTS) continue;
     for (size_t j = 0; j < m->nparts; j++)
       if (!m->parts[j].text)
-        return tki_err(conv->err, TKN_ERR_UNSUPPORTED,
+        return tki_fail(TKN_ERR_UNSUPPORTED,
                        "messages[%zu].content[%zu]: a \"%s\" part has no Anthropic form in "
                        "\"system\" (text only)",
                        i, j, m->parts[j].type);
@@ -488,7 +489,7 @@ int tki_conv_write_message(tkn_conv *conv, size_t i, int format, tki_buf *out) {
     rc = put_openai_msg(&w, i);
   } else {
     if (is_system(&conv->msgs[i]))
-      return tki_err(conv->err, TKN_ERR_UNSUPPORTED,
+      return tki_fail(TKN_ERR_UNSUPPORTED,
                      "messages[%zu]: a %s message has no Anthropic message form (it goes in the "
                      "top-level \"system\")",
                      i, tkn_role_name(conv->msgs[i].role));

@@ -13,7 +13,7 @@ void tki_buf_free(tki_buf *b) {
 }
 
 int tki_buf_reserve(tki_buf *b, size_t extra) {
-  if (b->failed) return TKN_ERR_NOMEM;
+  if (b->failed) return tki_fail(TKN_ERR_NOMEM, "out of memory");
   size_t need;
   if (__builtin_add_overflow(b->len, extra, &need) || need == SIZE_MAX) {
     b->failed = 1;
@@ -26,7 +26,7 @@ int tki_buf_reserve(tki_buf *b, size_t extra) {
   char *p = tki_realloc(b->data, ncap);
   if (!p) {
     b->failed = 1;
-    return TKN_ERR_NOMEM;
+    return tki_fail(TKN_ERR_NOMEM, "out of memory");
   }
   b->data = p;
   b->cap = ncap;

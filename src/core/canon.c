@@ -116,7 +116,7 @@ static int put_object(const cJSON *v, tki_buf *out, int depth) {
   for (const cJSON *c = v->child; c; c = c->next) n++;
   if (n == 0) return tki_buf_append(out, "{}", 2);
   member *items = tki_calloc(n, sizeof *items);
-  if (!items) return TKN_ERR_NOMEM;
+  if (!items) return tki_fail(TKN_ERR_NOMEM, "out of memory");
   size_t i = 0;
   for (const cJSON *c = v->child; c; c = c->next, i++) items[i] = (member){c, i};
   qsort(items, n, sizeof *items, member_cmp);

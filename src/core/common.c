@@ -42,8 +42,8 @@ const char *tkn_strerror(int status) {
 }
 
 int tkn_allocator_init(tkn_allocator *alloc, uint32_t version) {
-  if (!alloc) return TKN_ERR_INVALID;
-  if (version != TKN_ALLOCATOR_VERSION) return TKN_ERR_VERSION;
+  if (!alloc) return tki_fail(TKN_ERR_INVALID, "tkn_allocator_init: alloc is NULL");
+  if (version != TKN_ALLOCATOR_VERSION) return tki_fail(TKN_ERR_VERSION, "tkn_allocator_init: unknown version");
   tkn_allocator init = TKN_ALLOCATOR_INIT;
   *alloc = init;
   return TKN_OK;
@@ -55,8 +55,8 @@ int tkn_set_allocator(const tkn_allocator *alloc) {
     g_alloc = init;
     return TKN_OK;
   }
-  if (alloc->version != TKN_ALLOCATOR_VERSION) return TKN_ERR_VERSION;
-  if (!alloc->malloc_fn || !alloc->realloc_fn || !alloc->free_fn) return TKN_ERR_INVALID;
+  if (alloc->version != TKN_ALLOCATOR_VERSION) return tki_fail(TKN_ERR_VERSION, "tkn_set_allocator: unknown version");
+  if (!alloc->malloc_fn || !alloc->realloc_fn || !alloc->free_fn) return tki_fail(TKN_ERR_INVALID, "tkn_set_allocator: invalid argument");
   g_alloc = *alloc;
   return TKN_OK;
 }
@@ -108,7 +108,7 @@ int tki_grow(void **arr, size_t *cap, size_t need, size_t elem) {
   size_t bytes;
   if (__builtin_mul_overflow(ncap, elem, &bytes)) return TKN_ERR_OVERFLOW;
   void *p = tki_realloc(*arr, bytes);
-  if (!p) return TKN_ERR_NOMEM;
+  if (!p) return tki_fail(TKN_ERR_NOMEM, "out of memory");
   *arr = p;
   *cap = ncap;
   return TKN_OK;

@@ -43,10 +43,15 @@ int tki_vfail(int status, const char *fmt, va_list ap) {
   char text[TKI_ERRLEN];
   vsnprintf(text, sizeof text, fmt, ap);
   one_line(text);
+  /* A caller quoting the failure just recorded ("budget: %s") adds context to
+   * the same fault: keep where it was. */
+  int same_fault = g_slot.message[0] && strstr(text, g_slot.message) != NULL;
   memcpy(g_slot.message, text, sizeof text);
   g_slot.pub.status = status;
-  g_slot.pub.offset = -1;
-  g_slot.path[0] = '\0';
+  if (!same_fault) {
+    g_slot.pub.offset = -1;
+    g_slot.path[0] = '\0';
+  }
   point_at_own_text();
   return status;
 }
@@ -123,4 +128,51 @@ void tki_copy_err(char *dst, size_t dstlen, const char *src) {
   if (n >= dstlen) n = dstlen - 1;
   memcpy(dst, src, n);
   dst[n] = '\0';
+}
+
+/* "/items/0/a b" -> "$.items[0]['a b']": the instance paths schema
+ * validation records, in the notation tkn_error.path uses everywhere. */
+void tki_pointer_to_jsonpath(const char *ptr, char *out, size_t cap) {
+  tki_buf b;
+  tki_buf_init(&b);
+  tki_buf_putc(&b, '$');
+  const char *p = ptr ? ptr : "";
+  while (*p == '/') {
+    const char *s = ++p;
+    while (*p && *p != '/') p++;
+    size_t n = (size_t)(p - s);
+    int digits = n > 0, ident = n > 0 && !(s[0] >= '0' && s[0] <= '9');
+    for (size_t i = 0; i < n; i++) {
+      char c = s[i];
+      int alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                  c == '_';
+      if (!(c >= '0' && c <= '9')) digits = 0;
+      if (!alnum) ident = 0;
+    }
+    if (digits) {
+      tki_buf_putc(&b, '[');
+      tki_buf_append(&b, s, n);
+      tki_buf_putc(&b, ']');
+    } else if (ident) {
+      tki_buf_putc(&b, '.');
+      tki_buf_append(&b, s, n);
+    } else {
+      tki_buf_puts(&b, "['");
+      for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        if (c == '~' && i + 1 < n && (s[i + 1] == '0' || s[i + 1] == '1')) {
+          c = s[++i] == '0' ? '~' : '/';
+        }
+        if (c == '\'' || c == '\\') tki_buf_putc(&b, '\\');
+        tki_buf_putc(&b, c);
+      }
+      tki_buf_puts(&b, "']");
+    }
+  }
+  snprintf(out, cap, "%s", b.data && !b.failed ? b.data : "");
+  tki_buf_free(&b);
+}
+
+int tkn_error_set(int status, const char *message) {
+  return tki_fail(status, "%s", message ? message : tkn_strerror(status));
 }

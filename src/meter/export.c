@@ -263,7 +263,7 @@ static void export_otel(const tkn_meter *m, tki_buf *b) {
 }
 
 int tkn_meter_export(tkn_meter *m, int format, char **out, size_t *len) {
-  if (!m || !out || format < TKN_METER_JSON || format > TKN_METER_OTEL) return TKN_ERR_INVALID;
+  if (!m || !out || format < TKN_METER_JSON || format > TKN_METER_OTEL) return tki_fail(TKN_ERR_INVALID, "tkn_meter_export: a required argument is NULL");
   *out = NULL;
   tki_buf b;
   tki_buf_init(&b);
@@ -279,7 +279,7 @@ int tkn_meter_export(tkn_meter *m, int format, char **out, size_t *len) {
   }
   size_t n = 0;
   char *text = tki_buf_steal(&b, &n);
-  if (!text) return TKN_ERR_NOMEM;
+  if (!text) return tki_fail(TKN_ERR_NOMEM, "tkn_meter_export: out of memory");
   *out = text;
   if (len) *len = n;
   return TKN_OK;
@@ -293,7 +293,7 @@ static void attr_str(tki_buf *b, const char *key, const char *v, size_t n) {
 }
 
 int tkn_meter_otel_call(const tkn_meter_call *c, char **out, size_t *len) {
-  if (!out) return TKN_ERR_INVALID;
+  if (!out) return tki_fail(TKN_ERR_INVALID, "tkn_meter_otel_call: out is NULL");
   *out = NULL;
   char err[TKI_ERRLEN];
   int rc = tki_meter_check_call(c, err);
@@ -335,7 +335,7 @@ int tkn_meter_otel_call(const tkn_meter_call *c, char **out, size_t *len) {
   tki_buf_putc(&b, '}');
   size_t n = 0;
   char *text = tki_buf_steal(&b, &n);
-  if (!text) return TKN_ERR_NOMEM;
+  if (!text) return tki_fail(TKN_ERR_NOMEM, "tkn_meter_otel_call: out of memory");
   *out = text;
   if (len) *len = n;
   return TKN_OK;

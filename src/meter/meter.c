@@ -132,7 +132,7 @@ static int state_init(tki_state *st, uint32_t max_keys) {
   while (icap < 2 * ((size_t)max_keys + 1)) icap *= 2;
   for (int d = 0; d < TKN_METER__DIMENSIONS; d++) {
     st->d[d].index = tki_calloc(icap, sizeof *st->d[d].index);
-    if (!st->d[d].index) return TKN_ERR_NOMEM;
+    if (!st->d[d].index) return tki_fail(TKN_ERR_NOMEM, "out of memory");
     st->d[d].icap = icap;
   }
   return TKN_OK;
@@ -169,60 +169,60 @@ static void state_free(tki_state *st) {
 /* ---- options, lifecycle ---- */
 
 int tkn_meter_options_init(tkn_meter_options *opts, uint32_t version) {
-  if (!opts) return TKN_ERR_INVALID;
-  if (version != TKN_METER_OPTIONS_VERSION) return TKN_ERR_VERSION;
+  if (!opts) return tki_fail(TKN_ERR_INVALID, "tkn_meter_options_init: opts is NULL");
+  if (version != TKN_METER_OPTIONS_VERSION) return tki_fail(TKN_ERR_VERSION, "tkn_meter_options_init: unknown version");
   tkn_meter_options d = TKN_METER_OPTIONS_INIT;
   *opts = d;
   return TKN_OK;
 }
 
 int tkn_meter_call_init(tkn_meter_call *call, uint32_t version) {
-  if (!call) return TKN_ERR_INVALID;
-  if (version != TKN_METER_CALL_VERSION) return TKN_ERR_VERSION;
+  if (!call) return tki_fail(TKN_ERR_INVALID, "tkn_meter_call_init: call is NULL");
+  if (version != TKN_METER_CALL_VERSION) return tki_fail(TKN_ERR_VERSION, "tkn_meter_call_init: unknown version");
   tkn_meter_call d = TKN_METER_CALL_INIT;
   *call = d;
   return TKN_OK;
 }
 
 int tkn_meter_stats_init(tkn_meter_stats *stats, uint32_t version) {
-  if (!stats) return TKN_ERR_INVALID;
-  if (version != TKN_METER_STATS_VERSION) return TKN_ERR_VERSION;
+  if (!stats) return tki_fail(TKN_ERR_INVALID, "tkn_meter_stats_init: stats is NULL");
+  if (version != TKN_METER_STATS_VERSION) return tki_fail(TKN_ERR_VERSION, "tkn_meter_stats_init: unknown version");
   tkn_meter_stats d = TKN_METER_STATS_INIT;
   *stats = d;
   return TKN_OK;
 }
 
 int tkn_meter_percentiles_init(tkn_meter_percentiles *p, uint32_t version) {
-  if (!p) return TKN_ERR_INVALID;
-  if (version != TKN_METER_PERCENTILES_VERSION) return TKN_ERR_VERSION;
+  if (!p) return tki_fail(TKN_ERR_INVALID, "tkn_meter_percentiles_init: p is NULL");
+  if (version != TKN_METER_PERCENTILES_VERSION) return tki_fail(TKN_ERR_VERSION, "tkn_meter_percentiles_init: unknown version");
   tkn_meter_percentiles d = TKN_METER_PERCENTILES_INIT;
   *p = d;
   return TKN_OK;
 }
 
 int tkn_meter_new(tkn_meter **out, const tkn_meter_options *opts) {
-  if (!out) return TKN_ERR_INVALID;
+  if (!out) return tki_fail(TKN_ERR_INVALID, "tkn_meter_new: out is NULL");
   *out = NULL;
   tkn_meter_options o = TKN_METER_OPTIONS_INIT;
   if (opts) {
-    if (opts->version != TKN_METER_OPTIONS_VERSION) return TKN_ERR_VERSION;
+    if (opts->version != TKN_METER_OPTIONS_VERSION) return tki_fail(TKN_ERR_VERSION, "tkn_meter_new: unknown version");
     if (opts->max_keys < 1 || opts->max_keys > TKN_METER_MAX_KEYS_LIMIT || opts->reserved ||
         opts->budget_margin_pct > 10000)
-      return TKN_ERR_INVALID;
+      return tki_fail(TKN_ERR_INVALID, "tkn_meter_new: invalid argument");
     o = *opts;
   }
   tkn_meter *m = tki_calloc(1, sizeof *m);
-  if (!m) return TKN_ERR_NOMEM;
+  if (!m) return tki_fail(TKN_ERR_NOMEM, "tkn_meter_new: out of memory");
   m->o = o;
   if (state_init(&m->st, o.max_keys) != TKN_OK) {
     state_free(&m->st);
     tki_free(m);
-    return TKN_ERR_NOMEM;
+    return tki_fail(TKN_ERR_NOMEM, "tkn_meter_new: out of memory");
   }
   if (pthread_mutex_init(&m->mu, NULL) != 0) {
     state_free(&m->st);
     tki_free(m);
-    return TKN_ERR_NOMEM;
+    return tki_fail(TKN_ERR_NOMEM, "tkn_meter_new: out of memory");
   }
   *out = m;
   return TKN_OK;
@@ -239,21 +239,9 @@ void tkn_meter_free(tkn_meter *m) {
 static void lock(const tkn_meter *m) { pthread_mutex_lock((pthread_mutex_t *)&m->mu); }
 static void unlock(const tkn_meter *m) { pthread_mutex_unlock((pthread_mutex_t *)&m->mu); }
 
-void tkn_meter_errmsg(const tkn_meter *m, char *buf, size_t len) {
-  if (!m) {
-    tki_copy_err(buf, len, "");
-    return;
-  }
-  lock(m);
-  tki_copy_err(buf, len, m->err);
-  unlock(m);
-}
-
 static int fail(tkn_meter *m, const char *err, int rc) {
-  lock(m);
-  tki_copy_err(m->err, sizeof m->err, err);
-  unlock(m);
-  return rc;
+  (void)m;
+  return tki_fail(rc, "%s", err);
 }
 
 /* ---- backends ---- */
@@ -390,8 +378,8 @@ static int prepare(tkn_meter *m, const char *prov, size_t prov_len, const tki_ag
     }
     p->idx[d] = idx;
     if (idx < 0) {
-      if (tki_grow((void **)&dm->e, &dm->cap, dm->n + 1, sizeof *dm->e) != TKN_OK) return TKN_ERR_NOMEM;
-      if (!(p->newkey[d] = tki_strndup(k.s, k.len))) return TKN_ERR_NOMEM;
+      if (tki_grow((void **)&dm->e, &dm->cap, dm->n + 1, sizeof *dm->e) != TKN_OK) return tki_fail(TKN_ERR_NOMEM, "out of memory");
+      if (!(p->newkey[d] = tki_strndup(k.s, k.len))) return tki_fail(TKN_ERR_NOMEM, "out of memory");
     }
     if (idx >= 0) {
       int rc = agg_check(&dm->e[idx].a, one);
@@ -407,11 +395,11 @@ static int prepare(tkn_meter *m, const char *prov, size_t prov_len, const tki_ag
   const tki_sketch *cs = w >= 0 ? &st->d[TKN_METER_WORKFLOW].e[w].cost : &empty;
   if (tki_sketch_reserve(ts, tok_idx, &p->tok_bins, &p->tok_lo, &p->tok_n) ||
       tki_sketch_reserve(cs, cost_idx, &p->cost_bins, &p->cost_lo, &p->cost_n))
-    return TKN_ERR_NOMEM;
+    return tki_fail(TKN_ERR_NOMEM, "out of memory");
   /* the model's provider */
   long mi = p->idx[TKN_METER_MODEL];
   if (prov_len && (mi < 0 || !st->d[TKN_METER_MODEL].e[mi].provider)) {
-    if (!(p->provider = tki_strndup(prov, prov_len))) return TKN_ERR_NOMEM;
+    if (!(p->provider = tki_strndup(prov, prov_len))) return tki_fail(TKN_ERR_NOMEM, "out of memory");
     p->provider_len = prov_len;
   }
   return TKN_OK;
@@ -455,7 +443,7 @@ static void commit(tkn_meter *m, const tkn_meter_call *c, const tki_agg *one, in
 }
 
 int tkn_meter_record(tkn_meter *m, const tkn_meter_call *c) {
-  if (!m) return TKN_ERR_INVALID;
+  if (!m) return tki_fail(TKN_ERR_INVALID, "tkn_meter_record: m is NULL");
   char err[TKI_ERRLEN] = "";
   int rc = tki_meter_check_call(c, err);
   if (rc != TKN_OK) return fail(m, err, rc);
@@ -504,7 +492,7 @@ int tkn_meter_record(tkn_meter *m, const tkn_meter_call *c) {
   if (rc == TKN_OK) {
     commit(m, c, &one, tok, tok_idx, cost, cost_idx, &p);
   } else {
-    tki_err(m->err, rc, rc == TKN_ERR_OVERFLOW ? "meter: a sum would overflow int64"
+    tki_fail(rc, rc == TKN_ERR_OVERFLOW ? "meter: a sum would overflow int64"
                                                : "meter: out of memory");
   }
   unlock(m);
@@ -522,8 +510,8 @@ static tki_dim *dim_of(tkn_meter *m, int dimension) {
 int tkn_meter_stats_get(tkn_meter *m, int dimension, const char *key, size_t len,
                         tkn_meter_stats *out) {
   if (!m || !out || (dimension != TKN_METER_TOTAL && !dim_of(m, dimension)) || (!key && len))
-    return TKN_ERR_INVALID;
-  if (out->version != TKN_METER_STATS_VERSION) return TKN_ERR_VERSION;
+    return tki_fail(TKN_ERR_INVALID, "tkn_meter_stats_get: invalid argument");
+  if (out->version != TKN_METER_STATS_VERSION) return tki_fail(TKN_ERR_VERSION, "tkn_meter_stats_get: unknown version");
   int rc = TKN_OK;
   lock(m);
   if (dimension == TKN_METER_TOTAL) {
@@ -571,8 +559,8 @@ int tki_meter_percentiles(const tkn_meter *m, const tki_entry *e, tkn_meter_perc
 
 int tkn_meter_percentiles_get(tkn_meter *m, const char *workflow, size_t len,
                               tkn_meter_percentiles *out) {
-  if (!m || !out || (!workflow && len)) return TKN_ERR_INVALID;
-  if (out->version != TKN_METER_PERCENTILES_VERSION) return TKN_ERR_VERSION;
+  if (!m || !out || (!workflow && len)) return tki_fail(TKN_ERR_INVALID, "tkn_meter_percentiles_get: invalid argument");
+  if (out->version != TKN_METER_PERCENTILES_VERSION) return tki_fail(TKN_ERR_VERSION, "tkn_meter_percentiles_get: unknown version");
   key_ref k = make_key(workflow, len);
   lock(m);
   const tki_dim *dm = &m->st.d[TKN_METER_WORKFLOW];
@@ -589,11 +577,11 @@ static int entry_copy(tki_entry *dst, const tki_entry *src) {
   *dst = *src;
   dst->key = dst->provider = NULL;
   dst->tok.bins = dst->cost.bins = NULL;
-  if (!(dst->key = tki_strndup(src->key, src->key_len))) return TKN_ERR_NOMEM;
+  if (!(dst->key = tki_strndup(src->key, src->key_len))) return tki_fail(TKN_ERR_NOMEM, "out of memory");
   if (src->provider && !(dst->provider = tki_strndup(src->provider, src->provider_len)))
-    return TKN_ERR_NOMEM;
+    return tki_fail(TKN_ERR_NOMEM, "out of memory");
   if (tki_sketch_copy(&dst->tok, &src->tok) || tki_sketch_copy(&dst->cost, &src->cost))
-    return TKN_ERR_NOMEM;
+    return tki_fail(TKN_ERR_NOMEM, "out of memory");
   return TKN_OK;
 }
 
@@ -603,7 +591,7 @@ static int state_copy(tki_state *dst, const tki_state *src) {
   for (int d = 0; d < TKN_METER__DIMENSIONS; d++) {
     const tki_dim *s = &src->d[d];
     tki_dim *t = &dst->d[d];
-    if (s->n && tki_grow((void **)&t->e, &t->cap, s->n, sizeof *t->e) != TKN_OK) return TKN_ERR_NOMEM;
+    if (s->n && tki_grow((void **)&t->e, &t->cap, s->n, sizeof *t->e) != TKN_OK) return tki_fail(TKN_ERR_NOMEM, "out of memory");
     for (size_t i = 0; i < s->n; i++) {
       int rc = entry_copy(&t->e[i], &s->e[i]);
       t->n++; /* counted even on failure so that state_free frees its parts */
@@ -627,10 +615,10 @@ static int merge_entry(tki_state *st, int d, const tki_entry *src, uint32_t max_
     i = tki_dim_find(dm, k.s, k.len, k.hash);
   }
   if (i < 0) {
-    if (tki_grow((void **)&dm->e, &dm->cap, dm->n + 1, sizeof *dm->e) != TKN_OK) return TKN_ERR_NOMEM;
+    if (tki_grow((void **)&dm->e, &dm->cap, dm->n + 1, sizeof *dm->e) != TKN_OK) return tki_fail(TKN_ERR_NOMEM, "out of memory");
     tki_entry *e = &dm->e[dm->n];
     memset(e, 0, sizeof *e);
-    if (!(e->key = tki_strndup(k.s, k.len))) return TKN_ERR_NOMEM;
+    if (!(e->key = tki_strndup(k.s, k.len))) return tki_fail(TKN_ERR_NOMEM, "out of memory");
     e->key_len = k.len;
     e->hash = k.hash;
     e->other = other;
@@ -642,16 +630,16 @@ static int merge_entry(tki_state *st, int d, const tki_entry *src, uint32_t max_
   int rc = agg_add(&e->a, &src->a);
   if (rc != TKN_OK) return rc;
   if (tki_sketch_merge(&e->tok, &src->tok) || tki_sketch_merge(&e->cost, &src->cost))
-    return TKN_ERR_NOMEM;
+    return tki_fail(TKN_ERR_NOMEM, "out of memory");
   if (!e->provider && src->provider) {
-    if (!(e->provider = tki_strndup(src->provider, src->provider_len))) return TKN_ERR_NOMEM;
+    if (!(e->provider = tki_strndup(src->provider, src->provider_len))) return tki_fail(TKN_ERR_NOMEM, "out of memory");
     e->provider_len = src->provider_len;
   }
   return TKN_OK;
 }
 
 int tkn_meter_merge(tkn_meter *dst, tkn_meter *src) {
-  if (!dst || !src || dst == src) return TKN_ERR_INVALID;
+  if (!dst || !src || dst == src) return tki_fail(TKN_ERR_INVALID, "tkn_meter_merge: a required argument is NULL");
   /* a fixed lock order: two merges in opposite directions cannot deadlock */
   tkn_meter *first = (uintptr_t)dst < (uintptr_t)src ? dst : src;
   tkn_meter *second = first == dst ? src : dst;
@@ -670,7 +658,7 @@ int tkn_meter_merge(tkn_meter *dst, tkn_meter *src) {
     state_free(&old);
   } else {
     state_free(&next);
-    tki_err(dst->err, rc, rc == TKN_ERR_OVERFLOW ? "meter: merge: a sum would overflow int64"
+    tki_fail(rc, rc == TKN_ERR_OVERFLOW ? "meter: merge: a sum would overflow int64"
                                                  : "meter: merge: out of memory");
   }
   unlock(second);
@@ -682,6 +670,5 @@ void tkn_meter_reset(tkn_meter *m) {
   if (!m) return;
   lock(m);
   state_clear(&m->st);
-  m->err[0] = '\0';
   unlock(m);
 }

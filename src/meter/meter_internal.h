@@ -80,7 +80,6 @@ struct tkn_meter {
   pthread_mutex_t mu;
   tkn_meter_options o;
   tki_state st;
-  char err[TKI_ERRLEN];
   /* where recorded calls also go (a tkn_store: tkn_meter_set_store), and
    * that backend's state; NULL: this process only */
   const struct tki_meter_backend *backend;

@@ -30,7 +30,7 @@ int tki_sketch_reserve(const tki_sketch *s, int idx, uint64_t **nb, int32_t *nlo
   else hi += slack;
   span = hi - lo + 1;
   uint64_t *b = tki_calloc((size_t)span, sizeof *b);
-  if (!b) return TKN_ERR_NOMEM;
+  if (!b) return tki_fail(TKN_ERR_NOMEM, "out of memory");
   *nb = b;
   *nlo = lo;
   *nn = (uint32_t)span;
@@ -63,7 +63,7 @@ int tki_sketch_merge(tki_sketch *dst, const tki_sketch *src) {
       int64_t lo = dst->bins && dst->lo < slo ? dst->lo : slo;
       int64_t hi = dst->bins && dhi > shi ? dhi : shi;
       uint64_t *nb = tki_calloc((size_t)(hi - lo + 1), sizeof *nb);
-      if (!nb) return TKN_ERR_NOMEM;
+      if (!nb) return tki_fail(TKN_ERR_NOMEM, "out of memory");
       tki_sketch_commit(dst, nb, (int32_t)lo, (uint32_t)(hi - lo + 1));
     }
     for (uint32_t i = 0; i < src->n; i++) dst->bins[src->lo - dst->lo + (int32_t)i] += src->bins[i];
@@ -80,7 +80,7 @@ int tki_sketch_copy(tki_sketch *dst, const tki_sketch *src) {
   dst->bins = NULL;
   if (src->bins) {
     dst->bins = tki_malloc(src->n * sizeof *dst->bins);
-    if (!dst->bins) return TKN_ERR_NOMEM;
+    if (!dst->bins) return tki_fail(TKN_ERR_NOMEM, "out of memory");
     memcpy(dst->bins, src->bins, src->n * sizeof *dst->bins);
   }
   return TKN_OK;

@@ -8,8 +8,8 @@
 __extension__ typedef __int128 i128;
 
 int tkn_cost_init(tkn_cost *cost, uint32_t version) {
-  if (!cost) return TKN_ERR_INVALID;
-  if (version != TKN_COST_VERSION) return TKN_ERR_VERSION;
+  if (!cost) return tki_fail(TKN_ERR_INVALID, "tkn_cost_init: cost is NULL");
+  if (version != TKN_COST_VERSION) return tki_fail(TKN_ERR_VERSION, "tkn_cost_init: unknown version");
   tkn_cost d = TKN_COST_INIT;
   *cost = d;
   return TKN_OK;
@@ -28,8 +28,8 @@ int tkn_usage_check(const tkn_usage *u) {
   int64_t cached;
   if (tki_add_i64(u->cache_read_tokens, u->cache_write_5m_tokens, &cached) ||
       tki_add_i64(cached, u->cache_write_1h_tokens, &cached))
-    return TKN_ERR_INVALID;
-  if (cached > u->input_tokens || u->reasoning_tokens > u->output_tokens) return TKN_ERR_INVALID;
+    return tki_fail(TKN_ERR_INVALID, "tkn_usage_check: invalid argument");
+  if (cached > u->input_tokens || u->reasoning_tokens > u->output_tokens) return tki_fail(TKN_ERR_INVALID, "tkn_usage_check: invalid argument");
   return TKN_OK;
 }
 
@@ -123,14 +123,14 @@ static int kind_price(const tkn_model_price *p, int t, int k, int64_t *out) {
 }
 
 int tkn_prices_compute(const tkn_model_price *p, const tkn_usage *u, tkn_cost *out) {
-  if (!p || !u || !out) return TKN_ERR_INVALID;
+  if (!p || !u || !out) return tki_fail(TKN_ERR_INVALID, "tkn_prices_compute: a required argument is NULL");
   if (p->version != TKN_MODEL_PRICE_VERSION || out->version != TKN_COST_VERSION)
-    return TKN_ERR_VERSION;
+    return tki_fail(TKN_ERR_VERSION, "tkn_prices_compute: unknown version");
   int rc = tkn_usage_check(u);
   if (rc != TKN_OK) return rc;
   if ((p->has & (TKN_PRICE_INPUT | TKN_PRICE_OUTPUT)) != (TKN_PRICE_INPUT | TKN_PRICE_OUTPUT) ||
       p->tier_count > TKN_PRICE_MAX_TIERS)
-    return TKN_ERR_INVALID;
+    return tki_fail(TKN_ERR_INVALID, "tkn_prices_compute: a price without input and output rates, or too many tiers");
 
   int tier = -1;
   for (uint32_t i = 0; i < p->tier_count; i++)
@@ -151,7 +151,7 @@ int tkn_prices_compute(const tkn_model_price *p, const tkn_usage *u, tkn_cost *o
   if (batch) {
     if ((p->has & (TKN_PRICE_INPUT_BATCH | TKN_PRICE_OUTPUT_BATCH)) !=
         (TKN_PRICE_INPUT_BATCH | TKN_PRICE_OUTPUT_BATCH))
-      return TKN_ERR_NOT_FOUND;
+      return tki_fail(TKN_ERR_NOT_FOUND, "tkn_prices_compute: not found");
     /* The batch discount as a fraction of the standard price, applied to every
      * kind on its side (input side: cache reads and writes too). */
     int64_t in_num = p->input_batch_per_mtok, in_den = p->input_per_mtok;
@@ -208,7 +208,7 @@ int tkn_prices_compute(const tkn_model_price *p, const tkn_usage *u, tkn_cost *o
 
 int tkn_prices_cost(const tkn_prices *prices, const char *model, size_t len,
                     const tkn_usage *usage, tkn_cost *out) {
-  if (!prices || !model || !usage || !out) return TKN_ERR_INVALID;
+  if (!prices || !model || !usage || !out) return tki_fail(TKN_ERR_INVALID, "tkn_prices_cost: a required argument is NULL");
   tkn_model_price p = TKN_MODEL_PRICE_INIT;
   int rc = tkn_prices_lookup(prices, model, len, &p);
   if (rc != TKN_OK) return rc;

@@ -171,16 +171,16 @@ void tkn_prices_free(tkn_prices *p) {
 }
 
 int tkn_prices_options_init(tkn_prices_options *opts, uint32_t version) {
-  if (!opts) return TKN_ERR_INVALID;
-  if (version != TKN_PRICES_OPTIONS_VERSION) return TKN_ERR_VERSION;
+  if (!opts) return tki_fail(TKN_ERR_INVALID, "tkn_prices_options_init: opts is NULL");
+  if (version != TKN_PRICES_OPTIONS_VERSION) return tki_fail(TKN_ERR_VERSION, "tkn_prices_options_init: unknown version");
   tkn_prices_options d = TKN_PRICES_OPTIONS_INIT;
   *opts = d;
   return TKN_OK;
 }
 
 int tkn_model_price_init(tkn_model_price *price, uint32_t version) {
-  if (!price) return TKN_ERR_INVALID;
-  if (version != TKN_MODEL_PRICE_VERSION) return TKN_ERR_VERSION;
+  if (!price) return tki_fail(TKN_ERR_INVALID, "tkn_model_price_init: price is NULL");
+  if (version != TKN_MODEL_PRICE_VERSION) return tki_fail(TKN_ERR_VERSION, "tkn_model_price_init: unknown version");
   tkn_model_price d = TKN_MODEL_PRICE_INIT;
   *price = d;
   return TKN_OK;
@@ -476,7 +476,7 @@ static int build_index(tkn_prices *p) {
   size_t cap = 16;
   while (cap < p->count * 2 + 2) cap *= 2;
   p->index = tki_calloc(cap, sizeof *p->index);
-  if (!p->index) return TKN_ERR_NOMEM;
+  if (!p->index) return tki_fail(TKN_ERR_NOMEM, "out of memory");
   p->index_cap = cap;
   for (size_t i = 0; i < p->count; i++) {
     tki_price_entry *e = &p->entries[i];
@@ -666,7 +666,7 @@ static int load(tkn_prices *p, const char *json, size_t len, const tkn_prices_op
 }
 
 int tkn_prices_load(tkn_prices **out, const char *json, size_t len,
-                    const tkn_prices_options *opts, char *errbuf, size_t errlen) {
+                    const tkn_prices_options *opts) {
   char err[TKI_ERRLEN] = "";
   if (out) *out = NULL;
   tkn_prices_options o = TKN_PRICES_OPTIONS_INIT;
@@ -691,12 +691,11 @@ int tkn_prices_load(tkn_prices **out, const char *json, size_t len,
       else tkn_prices_free(p);
     }
   }
-  if (rc != TKN_OK) tki_copy_err(errbuf, errlen, err);
   return rc;
 }
 
 int tkn_prices_new_default(tkn_prices **out) {
-  return tkn_prices_load(out, tki_default_prices_json, tki_default_prices_json_len, NULL, NULL, 0);
+  return tkn_prices_load(out, tki_default_prices_json, tki_default_prices_json_len, NULL);
 }
 
 const char *tkn_prices_default_json(size_t *len) {
@@ -708,7 +707,8 @@ size_t tkn_prices_count(const tkn_prices *p) { return p ? p->loaded : 0; }
 size_t tkn_prices_skipped(const tkn_prices *p) { return p ? p->skipped : 0; }
 
 int tkn_prices_skipped_at(const tkn_prices *p, size_t i, const char **key, const char **reason) {
-  if (!p || i >= p->skipped) return TKN_ERR_INVALID;
+  if (!p || i >= p->skipped)
+    return tki_fail(TKN_ERR_INVALID, "tkn_prices_skipped_at: no skipped entry %zu", i);
   const tki_price_entry *e = &p->entries[p->skipped_list[i]];
   if (key) *key = e->written_key;
   if (reason) *reason = e->skip_reason;
@@ -719,7 +719,8 @@ size_t tkn_prices_unmodelled(const tkn_prices *p) { return p ? p->unmodelled_cou
 
 int tkn_prices_unmodelled_at(const tkn_prices *p, size_t i, const char **field, size_t *entries,
                              const char **first_key) {
-  if (!p || i >= p->unmodelled_count) return TKN_ERR_INVALID;
+  if (!p || i >= p->unmodelled_count)
+    return tki_fail(TKN_ERR_INVALID, "tkn_prices_unmodelled_at: no unmodelled field %zu", i);
   const tki_unmodelled *u = &p->unmodelled[i];
   if (field) *field = u->field;
   if (entries) *entries = u->entries;
@@ -819,11 +820,15 @@ static const tki_price_entry *find_entry(const tkn_prices *p, const char *model,
 }
 
 int tkn_prices_lookup(const tkn_prices *p, const char *model, size_t len, tkn_model_price *out) {
-  if (!p || !model || !out || len == 0) return TKN_ERR_INVALID;
-  if (out->version != TKN_MODEL_PRICE_VERSION) return TKN_ERR_VERSION;
+  if (!p || !model || !out || len == 0) return tki_fail(TKN_ERR_INVALID, "tkn_prices_lookup: a required argument is NULL");
+  if (out->version != TKN_MODEL_PRICE_VERSION) return tki_fail(TKN_ERR_VERSION, "tkn_prices_lookup: unknown version");
   const tki_price_entry *e = find_entry(p, model, len);
-  if (!e) return TKN_ERR_NOT_FOUND;
-  if (e->skip_reason) return TKN_ERR_UNSUPPORTED;
+  if (!e)
+    return tki_fail(TKN_ERR_NOT_FOUND, "prices: no entry for model \"%.*s\"",
+                    (int)(len > 128 ? 128 : len), model);
+  if (e->skip_reason)
+    return tki_fail(TKN_ERR_UNSUPPORTED, "prices: model \"%.*s\" was skipped when loading: %s",
+                    (int)(len > 128 ? 128 : len), model, e->skip_reason);
   *out = e->price;
   return TKN_OK;
 }

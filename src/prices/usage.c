@@ -11,8 +11,8 @@
 #define MAX_TOKENS 9007199254740992.0 /* 2^53: beyond it a JSON number is not exact */
 
 int tkn_usage_init(tkn_usage *usage, uint32_t version) {
-  if (!usage) return TKN_ERR_INVALID;
-  if (version != TKN_USAGE_VERSION) return TKN_ERR_VERSION;
+  if (!usage) return tki_fail(TKN_ERR_INVALID, "tkn_usage_init: usage is NULL");
+  if (version != TKN_USAGE_VERSION) return tki_fail(TKN_ERR_VERSION, "tkn_usage_init: unknown version");
   tkn_usage d = TKN_USAGE_INIT;
   *usage = d;
   return TKN_OK;
@@ -216,10 +216,6 @@ static int parse(tkn_usage *out, uint32_t format, const char *json, size_t len,
   return TKN_OK;
 }
 
-int tkn_usage_parse(tkn_usage *out, uint32_t format, const char *json, size_t len, char *errbuf,
-                    size_t errlen) {
-  char err[TKI_ERRLEN] = "";
-  int rc = parse(out, format, json, len, err);
-  if (rc != TKN_OK) tki_copy_err(errbuf, errlen, err);
-  return rc;
+int tkn_usage_parse(tkn_usage *out, uint32_t format, const char *json, size_t len) {
+  return parse(out, format, json, len, NULL);
 }

@@ -21,8 +21,8 @@ const char *tkn_prompt_stability_name(uint32_t stability) {
 }
 
 int tkn_prompt_options_init(tkn_prompt_options *opts, uint32_t version) {
-  if (!opts) return TKN_ERR_INVALID;
-  if (version != TKN_PROMPT_OPTIONS_VERSION) return TKN_ERR_VERSION;
+  if (!opts) return tki_fail(TKN_ERR_INVALID, "tkn_prompt_options_init: opts is NULL");
+  if (version != TKN_PROMPT_OPTIONS_VERSION) return tki_fail(TKN_ERR_VERSION, "tkn_prompt_options_init: unknown version");
   tkn_prompt_options init = TKN_PROMPT_OPTIONS_INIT;
   *opts = init;
   return TKN_OK;
@@ -31,18 +31,18 @@ int tkn_prompt_options_init(tkn_prompt_options *opts, uint32_t version) {
 /* ---- the builder ---- */
 
 int tkn_prompt_builder_new(tkn_prompt_builder **out, const tkn_prompt_options *opts) {
-  if (!out) return TKN_ERR_INVALID;
+  if (!out) return tki_fail(TKN_ERR_INVALID, "tkn_prompt_builder_new: out is NULL");
   *out = NULL;
   tkn_prompt_options o = TKN_PROMPT_OPTIONS_INIT;
   if (opts) {
-    if (opts->version != TKN_PROMPT_OPTIONS_VERSION) return TKN_ERR_VERSION;
+    if (opts->version != TKN_PROMPT_OPTIONS_VERSION) return tki_fail(TKN_ERR_VERSION, "tkn_prompt_builder_new: unknown version");
     if ((opts->strict != 0 && opts->strict != 1) || (opts->keep_order != 0 && opts->keep_order != 1) ||
         (opts->lint_mask & ~TKN_LINT_ALL))
-      return TKN_ERR_INVALID;
+      return tki_fail(TKN_ERR_INVALID, "tkn_prompt_builder_new: invalid argument");
     o = *opts;
   }
   tkn_prompt_builder *b = tki_calloc(1, sizeof *b);
-  if (!b) return TKN_ERR_NOMEM;
+  if (!b) return tki_fail(TKN_ERR_NOMEM, "tkn_prompt_builder_new: out of memory");
   b->opts = o;
   b->tools_index = b->history_index = TKN_PROMPT_NONE;
   *out = b;
@@ -77,17 +77,16 @@ void tkn_prompt_builder_free(tkn_prompt_builder *b) {
   tki_free(b);
 }
 
-const char *tkn_prompt_builder_errmsg(const tkn_prompt_builder *b) { return b ? b->err : ""; }
 
 /* Append a segment (name copied); *idx gets its index. */
 static int push_seg(tkn_prompt_builder *b, uint32_t kind, uint32_t stability, const char *name,
                     size_t name_len, uint32_t *idx) {
   if (b->nseg >= TKN_PROMPT_MAX_SEGMENTS)
-    return tki_err(b->err, TKN_ERR_LIMIT, "prompt: more than %d segments", TKN_PROMPT_MAX_SEGMENTS);
+    return tki_fail(TKN_ERR_LIMIT, "prompt: more than %d segments", TKN_PROMPT_MAX_SEGMENTS);
   if (tki_grow((void **)&b->segs, &b->segcap, b->nseg + 1, sizeof *b->segs))
-    return tki_err(b->err, TKN_ERR_NOMEM, "prompt: out of memory adding a segment");
+    return tki_fail(TKN_ERR_NOMEM, "prompt: out of memory adding a segment");
   char *n = tki_strndup(name ? name : "", name_len);
-  if (!n) return tki_err(b->err, TKN_ERR_NOMEM, "prompt: out of memory adding a segment");
+  if (!n) return tki_fail(TKN_ERR_NOMEM, "prompt: out of memory adding a segment");
   tki_pseg *s = &b->segs[b->nseg];
   memset(s, 0, sizeof *s);
   s->kind = kind;
@@ -101,37 +100,38 @@ static int push_seg(tkn_prompt_builder *b, uint32_t kind, uint32_t stability, co
 }
 
 static int check_name(tkn_prompt_builder *b, const char *name, size_t len) {
-  if (!name && len) return tki_err(b->err, TKN_ERR_INVALID, "prompt: segment name is NULL");
+  (void)b;
+  if (!name && len) return tki_fail(TKN_ERR_INVALID, "prompt: segment name is NULL");
   if (len > TKN_PROMPT_MAX_NAME)
-    return tki_err(b->err, TKN_ERR_LIMIT, "prompt: segment name of %zu bytes (limit %d)", len,
+    return tki_fail(TKN_ERR_LIMIT, "prompt: segment name of %zu bytes (limit %d)", len,
                    TKN_PROMPT_MAX_NAME);
   size_t bad;
   if (name && !tki_utf8_valid(name, len, &bad))
-    return tki_err(b->err, TKN_ERR_UTF8, "prompt: segment name: invalid UTF-8 at byte %zu", bad);
+    return tki_fail(TKN_ERR_UTF8, "prompt: segment name: invalid UTF-8 at byte %zu", bad);
   return TKN_OK;
 }
 
 int tkn_prompt_builder_add_text(tkn_prompt_builder *b, uint32_t kind, uint32_t stability,
                                 const char *name, size_t name_len, const char *text,
                                 size_t text_len, uint32_t *index) {
-  if (!b) return TKN_ERR_INVALID;
+  if (!b) return tki_fail(TKN_ERR_INVALID, "tkn_prompt_builder_add_text: b is NULL");
   if (kind != TKN_SEG_STATIC && kind != TKN_SEG_REFERENCE && kind != TKN_SEG_DYNAMIC)
-    return tki_err(b->err, TKN_ERR_INVALID,
+    return tki_fail(TKN_ERR_INVALID,
                    "prompt: text segment kind %u (want static, reference or dynamic)", kind);
   if (stability > TKN_STABILITY_VOLATILE)
-    return tki_err(b->err, TKN_ERR_INVALID, "prompt: unknown stability class %u", stability);
-  if (!text && text_len) return tki_err(b->err, TKN_ERR_INVALID, "prompt: segment text is NULL");
+    return tki_fail(TKN_ERR_INVALID, "prompt: unknown stability class %u", stability);
+  if (!text && text_len) return tki_fail(TKN_ERR_INVALID, "prompt: segment text is NULL");
   int rc = check_name(b, name, name_len);
   if (rc) return rc;
   if (text_len > TKN_PROMPT_MAX_TEXT)
-    return tki_err(b->err, TKN_ERR_LIMIT, "prompt: segment `%.*s`: %zu bytes (limit %zu)",
+    return tki_fail(TKN_ERR_LIMIT, "prompt: segment `%.*s`: %zu bytes (limit %zu)",
                    (int)name_len, name ? name : "", text_len, TKN_PROMPT_MAX_TEXT);
   size_t bad;
   if (!tki_utf8_valid(text ? text : "", text_len, &bad))
-    return tki_err(b->err, TKN_ERR_UTF8, "prompt: segment `%.*s`: invalid UTF-8 at byte %zu",
+    return tki_fail(TKN_ERR_UTF8, "prompt: segment `%.*s`: invalid UTF-8 at byte %zu",
                    (int)name_len, name ? name : "", bad);
   char *copy = tki_strndup(text ? text : "", text_len);
-  if (!copy) return tki_err(b->err, TKN_ERR_NOMEM, "prompt: out of memory copying a segment");
+  if (!copy) return tki_fail(TKN_ERR_NOMEM, "prompt: out of memory copying a segment");
   uint32_t idx;
   rc = push_seg(b, kind, stability, name, name_len, &idx);
   if (rc) {
@@ -157,15 +157,15 @@ static int parse_tool(tkn_prompt_builder *b, const cJSON *root, tki_ptool *t) {
     def = fn;
   const cJSON *name = get(def, "name");
   if (!cJSON_IsString(name) || !name->valuestring[0])
-    return tki_err(b->err, TKN_ERR_SCHEMA, "prompt: tool %zu: no \"name\" string", b->ntools);
+    return tki_fail(TKN_ERR_SCHEMA, "prompt: tool %zu: no \"name\" string", b->ntools);
   const cJSON *desc = get(def, "description");
   if (desc && !cJSON_IsString(desc) && !cJSON_IsNull(desc))
-    return tki_err(b->err, TKN_ERR_SCHEMA, "prompt: tool `%s`: \"description\" is not a string",
+    return tki_fail(TKN_ERR_SCHEMA, "prompt: tool `%s`: \"description\" is not a string",
                    name->valuestring);
   const cJSON *params = get(def, "parameters");
   if (!params) params = get(def, "input_schema");
   if (params && !cJSON_IsObject(params))
-    return tki_err(b->err, TKN_ERR_SCHEMA, "prompt: tool `%s`: the parameter schema is not an object",
+    return tki_fail(TKN_ERR_SCHEMA, "prompt: tool `%s`: the parameter schema is not an object",
                    name->valuestring);
   t->name_len = strlen(name->valuestring);
   t->name = tki_strndup(name->valuestring, t->name_len);
@@ -184,7 +184,7 @@ static int parse_tool(tkn_prompt_builder *b, const cJSON *root, tki_ptool *t) {
     if (rc || pb.failed) {
       tki_buf_free(&pb);
       if (rc == TKN_ERR_NOMEM || pb.failed || !rc) goto nomem;
-      return tki_err(b->err, rc, "prompt: tool `%s`: the parameter schema cannot be serialised",
+      return tki_fail(rc, "prompt: tool `%s`: the parameter schema cannot be serialised",
                      name->valuestring);
     }
     t->params = tki_buf_steal(&pb, &t->params_len);
@@ -192,30 +192,30 @@ static int parse_tool(tkn_prompt_builder *b, const cJSON *root, tki_ptool *t) {
   }
   return TKN_OK;
 nomem:
-  return tki_err(b->err, TKN_ERR_NOMEM, "prompt: out of memory reading a tool");
+  return tki_fail(TKN_ERR_NOMEM, "prompt: out of memory reading a tool");
 }
 
 int tkn_prompt_builder_add_tool(tkn_prompt_builder *b, const char *json, size_t len,
                                 uint32_t *index) {
-  if (!b) return TKN_ERR_INVALID;
-  if (!json) return tki_err(b->err, TKN_ERR_INVALID, "prompt: tool definition is NULL");
+  if (!b) return tki_fail(TKN_ERR_INVALID, "tkn_prompt_builder_add_tool: b is NULL");
+  if (!json) return tki_fail(TKN_ERR_INVALID, "prompt: tool definition is NULL");
   if (b->ntools >= TKN_PROMPT_MAX_TOOLS)
-    return tki_err(b->err, TKN_ERR_LIMIT, "prompt: more than %d tools", TKN_PROMPT_MAX_TOOLS);
+    return tki_fail(TKN_ERR_LIMIT, "prompt: more than %d tools", TKN_PROMPT_MAX_TOOLS);
   cJSON *root = NULL;
   int rc = tki_json_parse(json, len, TKN_PROMPT_MAX_TEXT, TOOL_MAX_DEPTH, "tool definition", &root,
-                          b->err);
+                          NULL);
   if (rc) return rc;
   tki_ptool t = {0};
   if (!cJSON_IsObject(root))
-    rc = tki_err(b->err, TKN_ERR_SCHEMA, "prompt: tool %zu: not a JSON object", b->ntools);
+    rc = tki_fail(TKN_ERR_SCHEMA, "prompt: tool %zu: not a JSON object", b->ntools);
   else
     rc = parse_tool(b, root, &t);
   cJSON_Delete(root);
   for (size_t i = 0; !rc && i < b->ntools; i++)
     if (b->tools[i].name_len == t.name_len && memcmp(b->tools[i].name, t.name, t.name_len) == 0)
-      rc = tki_err(b->err, TKN_ERR_DUPLICATE, "prompt: tool `%s` is already defined", t.name);
+      rc = tki_fail(TKN_ERR_DUPLICATE, "prompt: tool `%s` is already defined", t.name);
   if (!rc && tki_grow((void **)&b->tools, &b->toolcap, b->ntools + 1, sizeof *b->tools))
-    rc = tki_err(b->err, TKN_ERR_NOMEM, "prompt: out of memory adding a tool");
+    rc = tki_fail(TKN_ERR_NOMEM, "prompt: out of memory adding a tool");
   if (!rc && b->tools_index == TKN_PROMPT_NONE)
     rc = push_seg(b, TKN_SEG_TOOLS, TKN_STABILITY_STATIC, "tools", 5, &b->tools_index);
   if (rc) {
@@ -229,9 +229,9 @@ int tkn_prompt_builder_add_tool(tkn_prompt_builder *b, const char *json, size_t 
 
 int tkn_prompt_builder_set_history(tkn_prompt_builder *b, tkn_conv *conv, uint32_t stability,
                                    uint32_t *index) {
-  if (!b) return TKN_ERR_INVALID;
+  if (!b) return tki_fail(TKN_ERR_INVALID, "tkn_prompt_builder_set_history: b is NULL");
   if (stability > TKN_STABILITY_VOLATILE)
-    return tki_err(b->err, TKN_ERR_INVALID, "prompt: unknown stability class %u", stability);
+    return tki_fail(TKN_ERR_INVALID, "prompt: unknown stability class %u", stability);
   if (b->history_index == TKN_PROMPT_NONE) {
     if (!conv) return TKN_OK;
     int rc = push_seg(b, TKN_SEG_HISTORY, stability, "history", 7, &b->history_index);
@@ -246,11 +246,11 @@ int tkn_prompt_builder_set_history(tkn_prompt_builder *b, tkn_conv *conv, uint32
 }
 
 int tkn_prompt_builder_set_ttl(tkn_prompt_builder *b, uint32_t index, uint32_t ttl) {
-  if (!b) return TKN_ERR_INVALID;
+  if (!b) return tki_fail(TKN_ERR_INVALID, "tkn_prompt_builder_set_ttl: b is NULL");
   if (index >= b->nseg)
-    return tki_err(b->err, TKN_ERR_INVALID, "prompt: no segment %u (have %zu)", index, b->nseg);
+    return tki_fail(TKN_ERR_INVALID, "prompt: no segment %u (have %zu)", index, b->nseg);
   if (ttl != TKN_CACHE_TTL_5M && ttl != TKN_CACHE_TTL_1H)
-    return tki_err(b->err, TKN_ERR_INVALID, "prompt: unknown cache TTL %u", ttl);
+    return tki_fail(TKN_ERR_INVALID, "prompt: unknown cache TTL %u", ttl);
   b->segs[index].ttl = ttl;
   return TKN_OK;
 }
@@ -305,7 +305,7 @@ static tki_block *new_block(asm_ctx *c, uint32_t seg, uint32_t item) {
 static int count_tokens(asm_ctx *c, const char *what, const char *text, size_t len, int64_t *out) {
   int rc = tkn_tokenizer_count(c->tok, text, len, out);
   if (rc)
-    return tki_err(c->b->err, rc, "prompt: counting the tokens of %s failed (%s)", what,
+    return tki_fail(rc, "prompt: counting the tokens of %s failed (%s)", what,
                    tkn_strerror(rc));
   return TKN_OK;
 }
@@ -313,7 +313,7 @@ static int count_tokens(asm_ctx *c, const char *what, const char *text, size_t l
 static int append_text_block(asm_ctx *c, uint32_t si, const tki_pseg *s) {
   tki_block *blk = new_block(c, si, TKN_PROMPT_NONE);
   if (!blk || tki_buf_append(&c->arena, s->text, s->text_len))
-    return tki_err(c->b->err, TKN_ERR_NOMEM, "prompt: out of memory assembling");
+    return tki_fail(TKN_ERR_NOMEM, "prompt: out of memory assembling");
   blk->len = s->text_len;
   return count_tokens(c, "a text segment", s->text, s->text_len, &blk->tokens);
 }
@@ -324,7 +324,7 @@ static int append_tool_blocks(asm_ctx *c, uint32_t si) {
   for (size_t i = 0; i < b->ntools; i++) {
     const tki_ptool *t = &b->tools[i];
     tki_block *blk = new_block(c, si, (uint32_t)i);
-    if (!blk) return tki_err(c->b->err, TKN_ERR_NOMEM, "prompt: out of memory assembling");
+    if (!blk) return tki_fail(TKN_ERR_NOMEM, "prompt: out of memory assembling");
     tki_buf *a = &c->arena;
     tki_atool *at = &c->tools[i];
     memset(at, 0, sizeof *at);
@@ -347,7 +347,7 @@ static int append_tool_blocks(asm_ctx *c, uint32_t si) {
       tki_buf_append(a, t->params, t->params_len);
     }
     tki_buf_putc(a, '}');
-    if (a->failed) return tki_err(c->b->err, TKN_ERR_NOMEM, "prompt: out of memory assembling");
+    if (a->failed) return tki_fail(TKN_ERR_NOMEM, "prompt: out of memory assembling");
     blk->len = a->len - blk->off;
     int rc = count_tokens(c, "a tool definition", a->data + blk->off, blk->len, &blk->tokens);
     if (rc) return rc;
@@ -369,7 +369,7 @@ static int store_tool_raw(asm_ctx *c) {
       tki_buf_append(&c->arena, t->desc, t->desc_len);
     }
   }
-  return c->arena.failed ? tki_err(c->b->err, TKN_ERR_NOMEM, "prompt: out of memory assembling")
+  return c->arena.failed ? tki_fail(TKN_ERR_NOMEM, "prompt: out of memory assembling")
                          : TKN_OK;
 }
 
@@ -378,8 +378,8 @@ static int append_history_blocks(asm_ctx *c, uint32_t si) {
   int leading = 1;
   for (size_t i = 0; i < n; i++) {
     tki_block *blk = new_block(c, si, (uint32_t)i);
-    if (!blk) return tki_err(c->b->err, TKN_ERR_NOMEM, "prompt: out of memory assembling");
-    int rc = tki_history_block(c->b->conv, i, c->tok, &c->arena, blk, &leading, c->b->err);
+    if (!blk) return tki_fail(TKN_ERR_NOMEM, "prompt: out of memory assembling");
+    int rc = tki_history_block(c->b->conv, i, c->tok, &c->arena, blk, &leading, NULL);
     if (rc) return rc;
   }
   return TKN_OK;
@@ -422,7 +422,7 @@ static int lint_segment(asm_ctx *c, uint32_t si) {
       if (tki_prompt_lint(c->arena.data + blk->off, blk->len, b->opts.lint_mask, 0, cache)) {
         tki_free(cache->v);
         memset(cache, 0, sizeof *cache);
-        return tki_err(b->err, TKN_ERR_NOMEM, "prompt: out of memory linting");
+        return tki_fail(TKN_ERR_NOMEM, "prompt: out of memory linting");
       }
       if (linted) *linted = 1;
     }
@@ -434,7 +434,7 @@ static int lint_segment(asm_ctx *c, uint32_t si) {
       s->lint_kinds |= 1u << x->kind;
     }
     tki_free(fresh.v);
-    if (rc) return tki_err(b->err, TKN_ERR_NOMEM, "prompt: out of memory linting");
+    if (rc) return tki_fail(TKN_ERR_NOMEM, "prompt: out of memory linting");
     base += blk->len;
   }
   return TKN_OK;
@@ -447,7 +447,7 @@ static int check_order(asm_ctx *c, size_t nseg) {
     for (size_t j = i + 1; j < nseg; j++) {
       if (c->segs[j].stability < c->segs[i].stability) {
         if (tki_findings_push(&c->findings, TKN_ISSUE_ORDER, (uint32_t)i, (uint32_t)j, 0, 0))
-          return tki_err(c->b->err, TKN_ERR_NOMEM, "prompt: out of memory");
+          return tki_fail(TKN_ERR_NOMEM, "prompt: out of memory");
         break;
       }
     }
@@ -461,7 +461,7 @@ static int strict_failure(asm_ctx *c) {
   const char *name = c->arena.data + s->name_off;
   if (f->kind == TKN_ISSUE_ORDER) {
     const tki_aseg *o = &c->segs[f->other];
-    return tki_err(c->b->err, TKN_ERR_SCHEMA,
+    return tki_fail(TKN_ERR_SCHEMA,
                    "prompt: segment `%.*s` (%s) sits before the more stable segment `%.*s` (%s)",
                    (int)s->name_len, name, tkn_prompt_stability_name(s->stability),
                    (int)o->name_len, c->arena.data + o->name_off,
@@ -478,7 +478,7 @@ static int strict_failure(asm_ctx *c) {
     }
     off -= blk->len;
   }
-  return tki_err(c->b->err, TKN_ERR_SCHEMA,
+  return tki_fail(TKN_ERR_SCHEMA,
                  "prompt: static segment `%.*s` holds a %s at byte %llu: \"%.*s\"",
                  (int)s->name_len, name, tkn_prompt_issue_name(f->kind),
                  (unsigned long long)f->offset, (int)(f->length > 64 ? 64 : f->length), text);
@@ -511,11 +511,11 @@ static int assemble(asm_ctx *c, tkn_prompt **out) {
   size_t nseg = order_segments(b, order);
   /* the previous assembly's size: the next request is usually a little longer */
   if (b->arena_hint && tki_buf_reserve(&c->arena, b->arena_hint + b->arena_hint / 16))
-    return tki_err(b->err, TKN_ERR_NOMEM, "prompt: out of memory");
+    return tki_fail(TKN_ERR_NOMEM, "prompt: out of memory");
   if (tki_grow((void **)&c->segs, &c->segcap, nseg ? nseg : 1, sizeof *c->segs) ||
       tki_grow((void **)&c->tools, &c->toolcap, b->ntools ? b->ntools : 1, sizeof *c->tools) ||
       tki_grow((void **)&c->blocks, &c->blockcap, count_blocks(b, order, nseg), sizeof *c->blocks))
-    return tki_err(b->err, TKN_ERR_NOMEM, "prompt: out of memory");
+    return tki_fail(TKN_ERR_NOMEM, "prompt: out of memory");
   memset(c->segs, 0, (nseg ? nseg : 1) * sizeof *c->segs);
   uint32_t history_seg = TKN_PROMPT_NONE, split = (uint32_t)nseg;
   int64_t total = 0;
@@ -532,7 +532,7 @@ static int assemble(asm_ctx *c, tkn_prompt **out) {
     s->name_len = ps->name_len;
     tki_buf_append(&c->arena, ps->name, ps->name_len);
     tki_buf_putc(&c->arena, '\0');
-    if (c->arena.failed) return tki_err(b->err, TKN_ERR_NOMEM, "prompt: out of memory");
+    if (c->arena.failed) return tki_fail(TKN_ERR_NOMEM, "prompt: out of memory");
     s->first_block = (uint32_t)c->nblock;
     int rc;
     if (ps->kind == TKN_SEG_TOOLS) rc = append_tool_blocks(c, si);
@@ -546,11 +546,11 @@ static int assemble(asm_ctx *c, tkn_prompt **out) {
       blk->fp = c->fp;
       s->bytes += blk->len;
       if (tki_add_i64(s->tokens, blk->tokens, &s->tokens))
-        return tki_err(b->err, TKN_ERR_OVERFLOW, "prompt: token count overflows");
+        return tki_fail(TKN_ERR_OVERFLOW, "prompt: token count overflows");
     }
     s->fp = c->fp;
     if (tki_add_i64(total, s->tokens, &total))
-      return tki_err(b->err, TKN_ERR_OVERFLOW, "prompt: token count overflows");
+      return tki_fail(TKN_ERR_OVERFLOW, "prompt: token count overflows");
     if (ps->stability != TKN_STABILITY_STATIC) leading_static = 0;
     if (leading_static) version = c->fp;
     if (ps->kind == TKN_SEG_HISTORY) history_seg = split = si;
@@ -562,11 +562,11 @@ static int assemble(asm_ctx *c, tkn_prompt **out) {
   int rc = check_order(c, nseg);
   if (rc) return rc;
   if (b->opts.strict && c->findings.n) return strict_failure(c);
-  if (store_tool_raw(c)) return TKN_ERR_NOMEM;
+  if (store_tool_raw(c)) return tki_fail(TKN_ERR_NOMEM, "out of memory");
 
   tkn_prompt *p = c->shell ? c->shell : tki_calloc(1, sizeof *p);
   if (!p || tki_buf_reserve(&c->arena, 0))
-    return tki_err(b->err, TKN_ERR_NOMEM, "prompt: out of memory");
+    return tki_fail(TKN_ERR_NOMEM, "prompt: out of memory");
   c->shell = NULL;
   b->arena_hint = c->arena.len;
   p->arena_cap = c->arena.cap;
@@ -607,20 +607,20 @@ static int assemble_reusing(tkn_prompt **out, tkn_prompt_builder *b, const tkn_t
   c.tok = tok;
   int rc;
   if (!b) rc = TKN_ERR_INVALID;
-  else if (!tok) rc = tki_err(b->err, TKN_ERR_INVALID, "prompt: no tokenizer to count with");
+  else if (!tok) rc = tki_fail(TKN_ERR_INVALID, "prompt: no tokenizer to count with");
   else rc = assemble(&c, out);
   asm_release(&c);
   return rc;
 }
 
 int tkn_prompt_assemble(tkn_prompt **out, tkn_prompt_builder *b, const tkn_tokenizer *tok) {
-  if (!out) return TKN_ERR_INVALID;
+  if (!out) return tki_fail(TKN_ERR_INVALID, "tkn_prompt_assemble: out is NULL");
   *out = NULL;
   return assemble_reusing(out, b, tok, NULL);
 }
 
 int tkn_prompt_assemble_into(tkn_prompt **p, tkn_prompt_builder *b, const tkn_tokenizer *tok) {
-  if (!p) return TKN_ERR_INVALID;
+  if (!p) return tki_fail(TKN_ERR_INVALID, "tkn_prompt_assemble_into: p is NULL");
   tkn_prompt *old = *p;
   *p = NULL;
   return assemble_reusing(p, b, tok, old);
@@ -652,8 +652,8 @@ static uint64_t content_hash(const tkn_prompt *p, const tki_aseg *s) {
 }
 
 int tkn_prompt_segment(const tkn_prompt *p, size_t i, tkn_prompt_segment_info *info) {
-  if (!p || !info || i >= p->nseg) return TKN_ERR_INVALID;
-  if (info->version != TKN_PROMPT_SEGMENT_INFO_VERSION) return TKN_ERR_VERSION;
+  if (!p || !info || i >= p->nseg) return tki_fail(TKN_ERR_INVALID, "tkn_prompt_segment: invalid argument");
+  if (info->version != TKN_PROMPT_SEGMENT_INFO_VERSION) return tki_fail(TKN_ERR_VERSION, "tkn_prompt_segment: unknown version");
   const tki_aseg *s = &p->segs[i];
   memset(info, 0, sizeof *info);
   info->version = TKN_PROMPT_SEGMENT_INFO_VERSION;
@@ -676,7 +676,7 @@ size_t tkn_prompt_block_count(const tkn_prompt *p) { return p ? p->nblock : 0; }
 
 int tkn_prompt_block(const tkn_prompt *p, size_t i, uint32_t *segment, int64_t *tokens,
                      uint64_t *fingerprint) {
-  if (!p || i >= p->nblock) return TKN_ERR_INVALID;
+  if (!p || i >= p->nblock) return tki_fail(TKN_ERR_INVALID, "tkn_prompt_block: invalid argument");
   if (segment) *segment = p->blocks[i].segment;
   if (tokens) *tokens = p->blocks[i].tokens;
   if (fingerprint) *fingerprint = p->blocks[i].fp;
@@ -694,8 +694,8 @@ int64_t tkn_prompt_tokens(const tkn_prompt *p) { return p ? p->tokens : 0; }
 size_t tkn_prompt_finding_count(const tkn_prompt *p) { return p ? p->nfinding : 0; }
 
 int tkn_prompt_finding_get(const tkn_prompt *p, size_t i, tkn_prompt_finding *out) {
-  if (!p || !out || i >= p->nfinding) return TKN_ERR_INVALID;
-  if (out->version != TKN_PROMPT_FINDING_VERSION) return TKN_ERR_VERSION;
+  if (!p || !out || i >= p->nfinding) return tki_fail(TKN_ERR_INVALID, "tkn_prompt_finding_get: invalid argument");
+  if (out->version != TKN_PROMPT_FINDING_VERSION) return tki_fail(TKN_ERR_VERSION, "tkn_prompt_finding_get: unknown version");
   *out = p->findings[i];
   return TKN_OK;
 }
@@ -708,7 +708,7 @@ static int same_segment(const tkn_prompt *a, const tki_aseg *x, const tkn_prompt
 
 int tkn_prompt_diff(const tkn_prompt *before, const tkn_prompt *after, uint32_t *first_changed,
                     uint32_t *changed_count) {
-  if (!before || !after || !first_changed) return TKN_ERR_INVALID;
+  if (!before || !after || !first_changed) return tki_fail(TKN_ERR_INVALID, "tkn_prompt_diff: a required argument is NULL");
   uint32_t first = TKN_PROMPT_NONE, changed = 0;
   for (size_t i = 0; i < after->nseg; i++) {
     const tki_aseg *y = &after->segs[i];

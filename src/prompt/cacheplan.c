@@ -57,7 +57,6 @@ struct tkn_cacheplan {
   seg_stat stats[MAX_STATS];
   size_t nstats;
   char order_issue[256];
-  char err[TKI_ERRLEN];
 };
 
 /* ---- a fingerprint -> entry map (open addressing) ---- */
@@ -80,13 +79,13 @@ static int reserve(tkn_cacheplan *c, size_t extra) {
   if (need <= c->mapcap / 2) return TKN_OK;
   size_t cap = c->mapcap ? c->mapcap : 64;
   while (cap / 2 < need) {
-    if (cap > SIZE_MAX / 4 / sizeof(entry)) return TKN_ERR_NOMEM;
+    if (cap > SIZE_MAX / 4 / sizeof(entry)) return tki_fail(TKN_ERR_NOMEM, "out of memory");
     cap *= 2;
   }
   entry *old = c->map;
   size_t oldcap = c->mapcap;
   entry *m = tki_calloc(cap, sizeof *m);
-  if (!m) return TKN_ERR_NOMEM;
+  if (!m) return tki_fail(TKN_ERR_NOMEM, "out of memory");
   c->map = m;
   c->mapcap = cap;
   for (size_t i = 0; i < oldcap; i++)
@@ -109,8 +108,8 @@ static entry *upsert(tkn_cacheplan *c, uint64_t key) {
 /* ---- options ---- */
 
 int tkn_cacheplan_options_init(tkn_cacheplan_options *opts, uint32_t version) {
-  if (!opts) return TKN_ERR_INVALID;
-  if (version != TKN_CACHEPLAN_OPTIONS_VERSION) return TKN_ERR_VERSION;
+  if (!opts) return tki_fail(TKN_ERR_INVALID, "tkn_cacheplan_options_init: opts is NULL");
+  if (version != TKN_CACHEPLAN_OPTIONS_VERSION) return tki_fail(TKN_ERR_VERSION, "tkn_cacheplan_options_init: unknown version");
   tkn_cacheplan_options init = TKN_CACHEPLAN_OPTIONS_INIT;
   *opts = init;
   return TKN_OK;
@@ -123,18 +122,18 @@ static int64_t derive(int64_t price, int64_t num, int64_t den) {
 }
 
 int tkn_cacheplan_new(tkn_cacheplan **out, const tkn_cacheplan_options *opts) {
-  if (!out) return TKN_ERR_INVALID;
+  if (!out) return tki_fail(TKN_ERR_INVALID, "tkn_cacheplan_new: out is NULL");
   *out = NULL;
-  if (!opts) return TKN_ERR_INVALID;
-  if (opts->version != TKN_CACHEPLAN_OPTIONS_VERSION) return TKN_ERR_VERSION;
+  if (!opts) return tki_fail(TKN_ERR_INVALID, "tkn_cacheplan_new: opts is NULL");
+  if (opts->version != TKN_CACHEPLAN_OPTIONS_VERSION) return tki_fail(TKN_ERR_VERSION, "tkn_cacheplan_new: unknown version");
   const tkn_cacheplan_options *o = opts;
   if (o->provider < TKN_PROVIDER_OPENAI || o->provider > TKN_PROVIDER_GEMINI ||
       o->price_input <= 0 || o->min_cache_tokens < 0 || o->openai_idle_ms <= 0 ||
       o->gemini_ttl_ms <= 0 || o->price_cache_read < 0 || o->price_cache_write_5m < 0 ||
       o->price_cache_write_1h < 0 || o->price_storage_hour < 0 || (!o->model && o->model_len))
-    return TKN_ERR_INVALID;
+    return tki_fail(TKN_ERR_INVALID, "tkn_cacheplan_new: invalid argument");
   tkn_cacheplan *c = tki_calloc(1, sizeof *c);
-  if (!c) return TKN_ERR_NOMEM;
+  if (!c) return tki_fail(TKN_ERR_NOMEM, "tkn_cacheplan_new: out of memory");
   c->o = *o;
   c->o.model = NULL; /* not kept: the caller's string may not outlive us */
   c->o.model_len = 0;
@@ -148,7 +147,7 @@ int tkn_cacheplan_new(tkn_cacheplan **out, const tkn_cacheplan_options *opts) {
   c->pstore = o->price_storage_hour ? o->price_storage_hour : 1000000;
   if (c->pread < 0 || c->pw5 < 0 || c->pw1 < 0) {
     tki_free(c);
-    return TKN_ERR_OVERFLOW;
+    return tki_fail(TKN_ERR_OVERFLOW, "tkn_cacheplan_new: integer overflow");
   }
   *out = c;
   return TKN_OK;
@@ -161,7 +160,6 @@ void tkn_cacheplan_free(tkn_cacheplan *c) {
   tki_free(c);
 }
 
-const char *tkn_cacheplan_errmsg(const tkn_cacheplan *c) { return c ? c->err : ""; }
 
 /* ---- one request ---- */
 
@@ -362,12 +360,12 @@ static void note_change(tkn_cacheplan *c, const req *r, const seg_desc *segs, si
 
 static int add_request(tkn_cacheplan *c, int64_t t, const tkn_cacheplan_block *blocks, size_t n,
                        const seg_desc *segs, size_t nseg, int auto_bp) {
-  if (n && !blocks) return tki_err(c->err, TKN_ERR_INVALID, "cacheplan: blocks are NULL");
+  if (n && !blocks) return tki_fail(TKN_ERR_INVALID, "cacheplan: blocks are NULL");
   if (n > TKN_CACHEPLAN_MAX_BLOCKS)
-    return tki_err(c->err, TKN_ERR_LIMIT, "cacheplan: %zu blocks (limit %d)", n,
+    return tki_fail(TKN_ERR_LIMIT, "cacheplan: %zu blocks (limit %d)", n,
                    TKN_CACHEPLAN_MAX_BLOCKS);
   if (c->requests && t < c->last_t)
-    return tki_err(c->err, TKN_ERR_INVALID,
+    return tki_fail(TKN_ERR_INVALID,
                    "cacheplan: request %lld at %lld ms is before the previous one (%lld ms)",
                    (long long)c->requests, (long long)t, (long long)c->last_t);
   req r;
@@ -378,24 +376,24 @@ static int add_request(tkn_cacheplan *c, int64_t t, const tkn_cacheplan_block *b
   r.hit = r.static_end = SIZE_MAX;
   r.auto_bp = auto_bp;
   r.cum = tki_calloc(n ? n : 1, sizeof *r.cum);
-  if (!r.cum) return tki_err(c->err, TKN_ERR_NOMEM, "cacheplan: out of memory");
+  if (!r.cum) return tki_fail(TKN_ERR_NOMEM, "cacheplan: out of memory");
   int rc = TKN_OK;
   size_t nbp = 0;
   for (size_t k = 0; k < n && !rc; k++) {
     if (blocks[k].tokens < 0)
-      rc = tki_err(c->err, TKN_ERR_INVALID, "cacheplan: block %zu has %lld tokens", k,
+      rc = tki_fail(TKN_ERR_INVALID, "cacheplan: block %zu has %lld tokens", k,
                    (long long)blocks[k].tokens);
     else if (tki_add_i64(r.input, blocks[k].tokens, &r.input))
-      rc = tki_err(c->err, TKN_ERR_OVERFLOW, "cacheplan: token count overflows at block %zu", k);
+      rc = tki_fail(TKN_ERR_OVERFLOW, "cacheplan: token count overflows at block %zu", k);
     r.cum[k] = r.input;
     if (blocks[k].flags & TKN_CACHEPLAN_STATIC_END) r.static_end = k;
     if (blocks[k].flags & TKN_CACHEPLAN_BREAKPOINT) nbp++;
   }
   if (!rc && nbp > 4 && c->o.provider == TKN_PROVIDER_ANTHROPIC)
-    rc = tki_err(c->err, TKN_ERR_INVALID, "cacheplan: %zu breakpoints (Anthropic allows 4)", nbp);
+    rc = tki_fail(TKN_ERR_INVALID, "cacheplan: %zu breakpoints (Anthropic allows 4)", nbp);
   if (!rc && (reserve(c, n + 1) ||
               (n && tki_grow((void **)&c->prev_fp, &c->prev_cap, n, sizeof *c->prev_fp))))
-    rc = tki_err(c->err, TKN_ERR_NOMEM, "cacheplan: out of memory");
+    rc = tki_fail(TKN_ERR_NOMEM, "cacheplan: out of memory");
   if (!rc) {
     switch (c->o.provider) {
     case TKN_PROVIDER_OPENAI: lookup_openai(c, &r); break;
@@ -412,7 +410,7 @@ static int add_request(tkn_cacheplan *c, int64_t t, const tkn_cacheplan_block *b
               tki_add_i64(c->storage, r.storage_add, &storage) ||
               tki_add_i64(c->input, r.input, &input)))
     rc = TKN_ERR_OVERFLOW;
-  if (rc == TKN_ERR_OVERFLOW) tki_err(c->err, rc, "cacheplan: a cost or token total overflows");
+  if (rc == TKN_ERR_OVERFLOW) tki_fail(rc, "cacheplan: a cost or token total overflows");
   if (rc) {
     tki_free(r.cum);
     return rc;
@@ -453,20 +451,20 @@ static int add_request(tkn_cacheplan *c, int64_t t, const tkn_cacheplan_block *b
 
 int tkn_cacheplan_add_blocks(tkn_cacheplan *c, int64_t time_ms, const tkn_cacheplan_block *blocks,
                              size_t n) {
-  if (!c) return TKN_ERR_INVALID;
+  if (!c) return tki_fail(TKN_ERR_INVALID, "tkn_cacheplan_add_blocks: c is NULL");
   return add_request(c, time_ms, blocks, n, NULL, 0, 1);
 }
 
 int tkn_cacheplan_add_prompt(tkn_cacheplan *c, int64_t time_ms, const tkn_prompt *p) {
-  if (!c) return TKN_ERR_INVALID;
-  if (!p) return tki_err(c->err, TKN_ERR_INVALID, "cacheplan: the prompt is NULL");
+  if (!c) return tki_fail(TKN_ERR_INVALID, "tkn_cacheplan_add_prompt: c is NULL");
+  if (!p) return tki_fail(TKN_ERR_INVALID, "cacheplan: the prompt is NULL");
   size_t n = p->nblock;
   tkn_cacheplan_block *b = tki_calloc(n ? n : 1, sizeof *b);
   seg_desc *segs = tki_calloc(p->nseg ? p->nseg : 1, sizeof *segs);
   if (!b || !segs) {
     tki_free(b);
     tki_free(segs);
-    return tki_err(c->err, TKN_ERR_NOMEM, "cacheplan: out of memory");
+    return tki_fail(TKN_ERR_NOMEM, "cacheplan: out of memory");
   }
   for (size_t k = 0; k < n; k++) {
     b[k].fingerprint = p->blocks[k].fp;
@@ -525,11 +523,11 @@ static int64_t live_storage(const tkn_cacheplan *c) {
 }
 
 int tkn_cacheplan_result_get(tkn_cacheplan *c, tkn_cacheplan_result *out) {
-  if (!c || !out) return TKN_ERR_INVALID;
-  if (out->version != TKN_CACHEPLAN_RESULT_VERSION) return TKN_ERR_VERSION;
+  if (!c || !out) return tki_fail(TKN_ERR_INVALID, "tkn_cacheplan_result_get: a required argument is NULL");
+  if (out->version != TKN_CACHEPLAN_RESULT_VERSION) return tki_fail(TKN_ERR_VERSION, "tkn_cacheplan_result_get: unknown version");
   int64_t live = live_storage(c), with, storage;
   if (live < 0 || tki_add_i64(c->cost_with, live, &with) || tki_add_i64(c->storage, live, &storage))
-    return tki_err(c->err, TKN_ERR_OVERFLOW, "cacheplan: storage cost overflows");
+    return tki_fail(TKN_ERR_OVERFLOW, "cacheplan: storage cost overflows");
   memset(out, 0, sizeof *out);
   out->version = TKN_CACHEPLAN_RESULT_VERSION;
   out->provider = c->o.provider;
@@ -576,7 +574,7 @@ static const char *provider_name(uint32_t p) {
 }
 
 int tkn_cacheplan_advice(tkn_cacheplan *c, char **out, size_t *out_len) {
-  if (!c || !out) return TKN_ERR_INVALID;
+  if (!c || !out) return tki_fail(TKN_ERR_INVALID, "tkn_cacheplan_advice: a required argument is NULL");
   *out = NULL;
   tkn_cacheplan_result r;
   memset(&r, 0, sizeof r);
@@ -651,6 +649,6 @@ int tkn_cacheplan_advice(tkn_cacheplan *c, char **out, size_t *out_len) {
   }
   tki_buf_putc(&b, '\n');
   *out = tki_buf_steal(&b, out_len);
-  if (!*out) return tki_err(c->err, TKN_ERR_NOMEM, "cacheplan: out of memory writing advice");
+  if (!*out) return tki_fail(TKN_ERR_NOMEM, "cacheplan: out of memory writing advice");
   return TKN_OK;
 }

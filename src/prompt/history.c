@@ -255,7 +255,7 @@ int tki_history_block(tkn_conv *conv, size_t i, const tkn_tokenizer *tok, tki_bu
   blk->an_len = arena->len - blk->an_off;
   rc = tkn_tokenizer_count_message(tok, conv, i, NULL, &blk->tokens);
   if (rc)
-    return tki_err(err, rc, "prompt: counting the tokens of history message %zu failed (%s)", i,
-                   tkn_strerror(rc));
+    return tki_err(err, rc, "prompt: counting the tokens of history message %zu failed: %s", i,
+                   tki_error_message());
   return TKN_OK;
 }

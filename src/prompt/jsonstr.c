@@ -74,7 +74,7 @@ size_t tki_prompt_json_escape(unsigned char c, char out[6]) {
 int tki_prompt_json_string(tki_buf *b, const char *s, size_t len) {
   /* room for the text, the quotes and one escape; grown only when escapes
    * make the literal longer than that */
-  if (tki_buf_reserve(b, len + 8)) return TKN_ERR_NOMEM;
+  if (tki_buf_reserve(b, len + 8)) return tki_fail(TKN_ERR_NOMEM, "out of memory");
   b->data[b->len++] = '"';
   size_t start = 0;
   for (;;) {
@@ -83,7 +83,7 @@ int tki_prompt_json_string(tki_buf *b, const char *s, size_t len) {
     /* tki_buf_reserve(b, x) leaves x + 1 bytes free: the run, one escape (6),
      * the closing quote and the NUL */
     if (b->cap - b->len < run + 8 && tki_buf_reserve(b, run + 7 + (len - i)))
-      return TKN_ERR_NOMEM;
+      return tki_fail(TKN_ERR_NOMEM, "out of memory");
     if (run) memcpy(b->data + b->len, s + start, run);
     b->len += run;
     if (i == len) break;

@@ -332,7 +332,7 @@ int tki_prompt_lint(const char *text, size_t len, uint32_t mask, uint32_t segmen
 
 int tki_findings_push(tki_findings *f, uint32_t kind, uint32_t segment, uint32_t other,
                       uint64_t offset, uint64_t length) {
-  if (tki_grow((void **)&f->v, &f->cap, f->n + 1, sizeof *f->v)) return TKN_ERR_NOMEM;
+  if (tki_grow((void **)&f->v, &f->cap, f->n + 1, sizeof *f->v)) return tki_fail(TKN_ERR_NOMEM, "out of memory");
   tkn_prompt_finding *d = &f->v[f->n++];
   d->version = TKN_PROMPT_FINDING_VERSION;
   d->kind = kind;
@@ -345,11 +345,11 @@ int tki_findings_push(tki_findings *f, uint32_t kind, uint32_t segment, uint32_t
 
 int tkn_prompt_lint(const char *text, size_t len, uint32_t mask, tkn_prompt_finding **out,
                     size_t *n) {
-  if (!out || !n || (!text && len)) return TKN_ERR_INVALID;
+  if (!out || !n || (!text && len)) return tki_fail(TKN_ERR_INVALID, "tkn_prompt_lint: invalid argument");
   *out = NULL;
   *n = 0;
-  if (len > TKN_PROMPT_MAX_TEXT) return TKN_ERR_LIMIT;
-  if (!tki_utf8_valid(text ? text : "", len, NULL)) return TKN_ERR_UTF8;
+  if (len > TKN_PROMPT_MAX_TEXT) return tki_fail(TKN_ERR_LIMIT, "tkn_prompt_lint: over a limit");
+  if (!tki_utf8_valid(text ? text : "", len, NULL)) return tki_fail(TKN_ERR_UTF8, "tkn_prompt_lint: invalid UTF-8");
   tki_findings f = {0};
   int rc = tki_prompt_lint(text ? text : "", len, mask, 0, &f);
   if (rc) {

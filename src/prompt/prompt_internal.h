@@ -61,7 +61,6 @@ struct tkn_prompt_builder {
   uint32_t tools_index, history_index;
   tkn_conv *conv;
   size_t arena_hint; /* bytes of the last assembly */
-  char err[TKI_ERRLEN];
 };
 
 /* Anthropic roles of a history message as rendered. */

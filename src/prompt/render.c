@@ -34,8 +34,8 @@ int64_t tkn_prompt_min_cache_tokens_from(const tkn_prices *prices, int32_t provi
 }
 
 int tkn_render_options_init(tkn_render_options *opts, uint32_t version) {
-  if (!opts) return TKN_ERR_INVALID;
-  if (version != TKN_RENDER_OPTIONS_VERSION) return TKN_ERR_VERSION;
+  if (!opts) return tki_fail(TKN_ERR_INVALID, "tkn_render_options_init: opts is NULL");
+  if (version != TKN_RENDER_OPTIONS_VERSION) return tki_fail(TKN_ERR_VERSION, "tkn_render_options_init: unknown version");
   tkn_render_options init = TKN_RENDER_OPTIONS_INIT;
   *opts = init;
   return TKN_OK;
@@ -92,7 +92,7 @@ size_t tki_prompt_breakpoints(const tkn_prompt *p, int64_t min_tokens, uint32_t 
 int tkn_prompt_breakpoints(const tkn_prompt *p, int64_t min_cache_tokens,
                            uint32_t max_breakpoints, uint32_t *blocks, uint32_t *ttls, size_t cap,
                            size_t *n) {
-  if (!p || !n || min_cache_tokens <= 0 || (cap && (!blocks || !ttls))) return TKN_ERR_INVALID;
+  if (!p || !n || min_cache_tokens <= 0 || (cap && (!blocks || !ttls))) return tki_fail(TKN_ERR_INVALID, "tkn_prompt_breakpoints: invalid argument");
   uint32_t b[TKN_PROMPT_MAX_SEGMENTS], t[TKN_PROMPT_MAX_SEGMENTS];
   size_t got = tki_prompt_breakpoints(p, min_cache_tokens, max_breakpoints, b, t);
   if (got > cap) got = cap;
@@ -165,7 +165,6 @@ typedef struct render_ctx {
   /* Anthropic: the breakpoints (block indices ascending, their TTLs) */
   uint32_t bp_block[4], bp_ttl[4];
   size_t nbp;
-  char err[TKI_ERRLEN];
 } render_ctx;
 
 static const char *arena(const render_ctx *c, size_t off) { return c->p->arena + off; }
@@ -265,7 +264,7 @@ static int render_openai(render_ctx *c) {
   size_t post = count_text_segments(p, p->split_seg, p->nseg);
   size_t nhist = p->history_seg == TKN_PROMPT_NONE ? 0 : p->segs[p->history_seg].block_count;
   if (pre == 0 && nhist == 0 && post == 0)
-    return tki_err(c->err, TKN_ERR_STATE, "prompt: nothing to send: no message and no text");
+    return tki_fail(TKN_ERR_STATE, "prompt: nothing to send: no message and no text");
   RW_LIT(out, "{\"model\":");
   rw_json_string(out, o->model, o->model_len);
   RW_LIT(out, ",\"messages\":[");
@@ -339,12 +338,12 @@ static int put_an_messages(render_ctx *c, int *first_msg) {
     const tki_block *blk = &p->blocks[k];
     if (blk->an_role == TKI_AN_SYSTEM) continue;
     if (blk->an_role == TKI_AN_MIDSYSTEM)
-      return tki_err(c->err, TKN_ERR_UNSUPPORTED,
+      return tki_fail(TKN_ERR_UNSUPPORTED,
                      "prompt: history message %u is a system message after the conversation "
                      "started; Anthropic has no such message",
                      blk->item);
-    if (blk->an_bad_args >= 0)
-      return tki_err(c->err, TKN_ERR_PARSE,
+    if (blk->an_bad_args >= 0) /* the same fault as in tkn_conv_to_json: one code */
+      return tki_fail(TKN_ERR_SCHEMA,
                      "prompt: history message %u: the arguments of tool call %d are not a JSON "
                      "object",
                      blk->item, (int)blk->an_bad_args);
@@ -372,7 +371,7 @@ static int render_anthropic(render_ctx *c) {
   const tkn_render_options *o = c->o;
   rw *out = c->out;
   if (o->max_tokens <= 0)
-    return tki_err(c->err, TKN_ERR_INVALID, "prompt: Anthropic needs max_tokens > 0");
+    return tki_fail(TKN_ERR_INVALID, "prompt: Anthropic needs max_tokens > 0");
   int64_t min = o->min_cache_tokens ? o->min_cache_tokens
                                     : tkn_prompt_min_cache_tokens(TKN_PROVIDER_ANTHROPIC, o->model,
                                                                   o->model_len);
@@ -413,7 +412,7 @@ static int render_anthropic(render_ctx *c) {
     RW_LIT(out, "]}");
   }
   if (first_msg)
-    return tki_err(c->err, TKN_ERR_STATE, "prompt: nothing to send: the request has no message");
+    return tki_fail(TKN_ERR_STATE, "prompt: nothing to send: the request has no message");
   RW_LIT(out, "]}");
   return TKN_OK;
 }
@@ -462,10 +461,7 @@ static int render_pass(const tkn_prompt *p, const tkn_render_options *opts, char
   c.o = opts;
   c.out = &w;
   int rc = opts->provider == TKN_PROVIDER_OPENAI ? render_openai(&c) : render_anthropic(&c);
-  if (rc) {
-    memcpy(err, c.err, TKI_ERRLEN);
-    return rc;
-  }
+  if (rc) return rc;
   if (w.len == SIZE_MAX)
     return tki_err(err, TKN_ERR_OVERFLOW, "prompt: the request is too large to render");
   *len = w.len;
@@ -473,7 +469,7 @@ static int render_pass(const tkn_prompt *p, const tkn_render_options *opts, char
 }
 
 int tkn_prompt_render_into(const tkn_prompt *p, const tkn_render_options *opts, char *buf,
-                           size_t cap, size_t *out_len, char *errbuf, size_t errlen) {
+                           size_t cap, size_t *out_len) {
   char err[TKI_ERRLEN];
   int rc;
   size_t len = 0;
@@ -493,12 +489,11 @@ int tkn_prompt_render_into(const tkn_prompt *p, const tkn_render_options *opts, 
                    len + 1, cap);
     }
   }
-  if (rc) tki_copy_err(errbuf, errlen, err);
   return rc;
 }
 
 int tkn_prompt_render(const tkn_prompt *p, const tkn_render_options *opts, char **out,
-                      size_t *out_len, char *errbuf, size_t errlen) {
+                      size_t *out_len) {
   char err[TKI_ERRLEN];
   int rc;
   if (out) *out = NULL;
@@ -532,6 +527,5 @@ int tkn_prompt_render(const tkn_prompt *p, const tkn_render_options *opts, char 
       if (out_len) *out_len = len;
     }
   }
-  if (rc) tki_copy_err(errbuf, errlen, err);
   return rc;
 }

@@ -34,7 +34,6 @@ struct tkn_pruner {
   const tkn_tokenizer *tok;
   feat_slot *feat;
   size_t feat_cap, feat_n;
-  char err[TKI_ERRLEN];
 };
 
 struct tkn_prune_report {
@@ -84,8 +83,8 @@ typedef struct run {
 /* ---- options ---- */
 
 int tkn_prune_options_init(tkn_prune_options *opts, uint32_t version) {
-  if (!opts) return TKN_ERR_INVALID;
-  if (version != TKN_PRUNE_OPTIONS_VERSION) return TKN_ERR_VERSION;
+  if (!opts) return tki_fail(TKN_ERR_INVALID, "tkn_prune_options_init: opts is NULL");
+  if (version != TKN_PRUNE_OPTIONS_VERSION) return tki_fail(TKN_ERR_VERSION, "tkn_prune_options_init: unknown version");
   tkn_prune_options init = TKN_PRUNE_OPTIONS_INIT;
   *opts = init;
   return TKN_OK;
@@ -160,11 +159,11 @@ static int check_options(const tkn_prune_options *o, int provider, char *err) {
 /* ---- pruner ---- */
 
 int tkn_prune_new(tkn_pruner **out, const tkn_tokenizer *tok) {
-  if (!out) return TKN_ERR_INVALID;
+  if (!out) return tki_fail(TKN_ERR_INVALID, "tkn_prune_new: out is NULL");
   *out = NULL;
-  if (!tok) return TKN_ERR_INVALID;
+  if (!tok) return tki_fail(TKN_ERR_INVALID, "tkn_prune_new: tok is NULL");
   tkn_pruner *p = tki_calloc(1, sizeof *p);
-  if (!p) return TKN_ERR_NOMEM;
+  if (!p) return tki_fail(TKN_ERR_NOMEM, "tkn_prune_new: out of memory");
   p->tok = tok;
   *out = p;
   return TKN_OK;
@@ -218,10 +217,6 @@ static void features(tkn_pruner *p, int32_t role, int calls, const char *text, s
   p->feat_n++;
 }
 
-const char *tkn_prune_errmsg(const tkn_pruner *pruner) {
-  return pruner ? pruner->err : "pruner is NULL";
-}
-
 /* ---- reading the conversation ---- */
 
 static int is_system(int32_t role) { return role == TKN_ROLE_SYSTEM || role == TKN_ROLE_DEVELOPER; }
@@ -253,7 +248,7 @@ static int link_units(run *r) {
   size_t cap = 16;
   while (cap < 2 * ncalls + 1) cap *= 2;
   id_slot *t = tki_calloc(cap, sizeof *t);
-  if (!t) return tki_err(r->p->err, TKN_ERR_NOMEM, "out of memory linking tool calls");
+  if (!t) return tki_fail(TKN_ERR_NOMEM, "out of memory linking tool calls");
   for (size_t i = 0; i < r->n; i++) {
     r->lead[i] = i;
     r->next[i] = NONE;
@@ -285,7 +280,7 @@ static int link_units(run *r) {
   tki_free(t);
   /* a cut before message c is unsafe when a unit spans it */
   int32_t *diff = tki_calloc(r->n + 2, sizeof *diff);
-  if (!diff) return tki_err(r->p->err, TKN_ERR_NOMEM, "out of memory linking tool calls");
+  if (!diff) return tki_fail(TKN_ERR_NOMEM, "out of memory linking tool calls");
   if (r->o->protect_tool_pairs)
     for (size_t i = 0; i < r->n; i++)
       if (r->lead[i] == i && r->tail[i] > i) {
@@ -335,15 +330,14 @@ static int run_init(run *r) {
   r->pre = tki_calloc(n + 2, sizeof *r->pre);
   if (!r->cost || !r->role || !r->lead || !r->next || !r->tail || !r->orphan || !r->cut_ok ||
       !r->keep || !r->why || !r->summarised || !r->seq || !r->pre)
-    return tki_err(r->p->err, TKN_ERR_NOMEM, "out of memory preparing to prune %zu messages", n);
+    return tki_fail(TKN_ERR_NOMEM, "out of memory preparing to prune %zu messages", n);
   r->cut_idx = NONE;
   r->prime = r->o->count.reply_priming;
   for (size_t i = 0; i < n; i++) {
     r->role[i] = tkn_conv_role(r->conv, i);
     int rc = tkn_tokenizer_count_message(r->p->tok, r->conv, i, &r->o->count, &r->cost[i]);
     if (rc != TKN_OK)
-      return tki_err(r->p->err, rc, "counting the tokens of message %zu failed: %s", i,
-                     tkn_conv_errmsg(r->conv)[0] ? tkn_conv_errmsg(r->conv) : tkn_strerror(rc));
+      return tki_fail(rc, "counting the tokens of message %zu failed: %s", i, tki_error_message());
   }
   return link_units(r);
 }
@@ -421,17 +415,17 @@ static int split_text(run *r, const char *text, size_t len, size_t **starts, siz
     size_t end = 0;
     int32_t last = 0;
     if (fn(text, len, pos, &end, &last, user) != 0)
-      return tki_err(r->p->err, TKN_ERR_CALLBACK, "the text splitter failed at byte %zu", pos);
+      return tki_fail(TKN_ERR_CALLBACK, "the text splitter failed at byte %zu", pos);
     if (end < pos || end > len)
-      return tki_err(r->p->err, TKN_ERR_CALLBACK,
+      return tki_fail(TKN_ERR_CALLBACK,
                      "the text splitter returned end %zu outside %zu..%zu", end, pos, len);
     if (n > len + 1 || (!last && end == len && n > len))
-      return tki_err(r->p->err, TKN_ERR_CALLBACK, "the text splitter does not terminate");
+      return tki_fail(TKN_ERR_CALLBACK, "the text splitter does not terminate");
     if (n == cap) {
       size_t c1 = cap, c2 = cap;
       if (tki_grow((void **)starts, &c1, n + 1, sizeof **starts) != TKN_OK ||
           tki_grow((void **)ends, &c2, n + 1, sizeof **ends) != TKN_OK)
-        return tki_err(r->p->err, TKN_ERR_NOMEM, "out of memory splitting text");
+        return tki_fail(TKN_ERR_NOMEM, "out of memory splitting text");
       cap = c1 < c2 ? c1 : c2;
     }
     (*starts)[n] = pos;
@@ -460,7 +454,7 @@ static int probe_open(run *r, size_t x, probe *pr) {
   if (rc != TKN_OK) {
     tkn_conv_free(pr->conv);
     pr->conv = NULL;
-    return tki_err(r->p->err, rc, "copying message %zu to cut it failed: %s", x, tkn_strerror(rc));
+    return tki_fail(rc, "copying message %zu to cut it failed: %s", x, tkn_strerror(rc));
   }
   return TKN_OK;
 }
@@ -469,7 +463,7 @@ static int probe_count(run *r, probe *pr, const char *text, size_t len, int64_t 
   int rc = tkn_conv_set_text(pr->conv, 0, text, len);
   if (rc == TKN_OK) rc = tkn_tokenizer_count_message(r->p->tok, pr->conv, 0, &r->o->count, out);
   if (rc != TKN_OK)
-    return tki_err(r->p->err, rc, "counting a cut message failed: %s", tkn_strerror(rc));
+    return tki_fail(rc, "counting a cut message failed: %s", tkn_strerror(rc));
   return TKN_OK;
 }
 
@@ -490,7 +484,7 @@ static int try_partial(run *r, size_t k, size_t m, int last, int64_t max, int *a
   const char *text;
   size_t len;
   int rc = tkn_conv_text(r->conv, x, &text, &len);
-  if (rc != TKN_OK) return tki_err(r->p->err, rc, "reading message %zu failed", x);
+  if (rc != TKN_OK) return tki_fail(rc, "reading message %zu failed", x);
   if (len == 0) return TKN_OK;
   size_t *st = NULL, *en = NULL, np = 0;
   probe pr = {NULL};
@@ -506,7 +500,7 @@ static int try_partial(run *r, size_t k, size_t m, int last, int64_t max, int *a
     if (r->prime + r->pre[k] + c <= max) {
       r->cut_text = tki_strndup(text + a, b - a);
       if (!r->cut_text) {
-        rc = tki_err(r->p->err, TKN_ERR_NOMEM, "out of memory cutting message %zu", x);
+        rc = tki_fail(TKN_ERR_NOMEM, "out of memory cutting message %zu", x);
         goto done;
       }
       r->cut_len = b - a;
@@ -633,7 +627,7 @@ static int must_keep(run *r, uint8_t *must, int64_t max, int64_t *needed) {
   if (any) total += r->prime;
   *needed = total;
   if (total > max)
-    return tki_err(r->p->err, TKN_ERR_BUDGET,
+    return tki_fail(TKN_ERR_BUDGET,
                    "the must-keep set needs %lld tokens but max_tokens is %lld (system %lld, "
                    "pinned %lld, last %u turns %lld, their tool units %lld, other %lld, reply "
                    "priming %lld)",
@@ -650,12 +644,12 @@ static int score_all(run *r, const uint8_t *must) {
     double s = 0;
     if (fn) {
       if (fn(r->conv, i, &s, r->o->score_user) != 0 || !isfinite(s))
-        return tki_err(r->p->err, TKN_ERR_CALLBACK, "the score callback failed on message %zu", i);
+        return tki_fail(TKN_ERR_CALLBACK, "the score callback failed on message %zu", i);
     } else {
       const char *text = "";
       size_t len = 0;
       int rc = tkn_conv_text(r->conv, i, &text, &len);
-      if (rc != TKN_OK) return tki_err(r->p->err, rc, "reading message %zu failed", i);
+      if (rc != TKN_OK) return tki_fail(rc, "reading message %zu failed", i);
       tki_prune_features f;
       features(r->p, r->role[i], tkn_conv_tool_call_count(r->conv, i) > 0, text, len, &f);
       double recency = r->n > 1 ? (double)i / (double)(r->n - 1) : 1.0;
@@ -701,7 +695,7 @@ static void radix_pass(const ranked *src, ranked *dst, size_t n, int by_score, i
 static int sort_units(ranked *a, size_t n) {
   if (n < 2) return TKN_OK;
   ranked *tmp = tki_calloc(n, sizeof *tmp);
-  if (!tmp) return TKN_ERR_NOMEM;
+  if (!tmp) return tki_fail(TKN_ERR_NOMEM, "out of memory");
   ranked *src = a, *dst = tmp, *t;
   /* 3 passes cover lead indices below 2^33, 6 the 64-bit score key */
   for (int pass = 0; pass < 9; pass++) {
@@ -721,7 +715,7 @@ static int select_score(run *r, int64_t max) {
   if (!r->order) r->order = tki_calloc(n + 1, sizeof *r->order);
   if (!must || !r->score || !r->order) {
     tki_free(must);
-    return tki_err(r->p->err, TKN_ERR_NOMEM, "out of memory scoring %zu messages", n);
+    return tki_fail(TKN_ERR_NOMEM, "out of memory scoring %zu messages", n);
   }
   int64_t needed;
   int rc = must_keep(r, must, max, &needed);
@@ -749,7 +743,7 @@ static int select_score(run *r, int64_t max) {
   }
   if (sort_units(r->order, nu) != TKN_OK) {
     tki_free(must);
-    return tki_err(r->p->err, TKN_ERR_NOMEM, "out of memory sorting %zu units", nu);
+    return tki_fail(TKN_ERR_NOMEM, "out of memory sorting %zu units", nu);
   }
   int64_t room = max - needed;
   int any = needed > 0;
@@ -799,7 +793,7 @@ static int64_t kept_tokens(const run *r, int64_t extra, int has_extra) {
 static int make_report(run *r, tkn_prune_report **out) {
   tkn_prune_report *rep = tki_calloc(1, sizeof *rep);
   size_t n = r->n;
-  if (!rep) return tki_err(r->p->err, TKN_ERR_NOMEM, "out of memory making the report");
+  if (!rep) return tki_fail(TKN_ERR_NOMEM, "out of memory making the report");
   rep->n = n;
   rep->action = tki_calloc(n + 1, sizeof *rep->action);
   rep->why = tki_calloc(n + 1, sizeof *rep->why);
@@ -808,7 +802,7 @@ static int make_report(run *r, tkn_prune_report **out) {
   rep->dropped = tki_calloc(n + 1, sizeof *rep->dropped);
   if (!rep->action || !rep->why || !rep->tokens || !rep->kept || !rep->dropped) {
     tkn_prune_report_free(rep);
-    return tki_err(r->p->err, TKN_ERR_NOMEM, "out of memory making the report");
+    return tki_fail(TKN_ERR_NOMEM, "out of memory making the report");
   }
   for (size_t i = 0; i < n; i++) {
     rep->action[i] = r->keep[i] ? (i == r->cut_idx ? TKN_PRUNE_CUT : TKN_PRUNE_KEPT)
@@ -830,16 +824,16 @@ static int apply(run *r, const char *summary, size_t summary_len, size_t at) {
   int rc;
   if (r->cut_idx != NONE &&
       (rc = tkn_conv_set_text(r->conv, r->cut_idx, r->cut_text, r->cut_len)) != TKN_OK)
-    return tki_err(r->p->err, rc, "cutting message %zu failed: %s", r->cut_idx, tkn_strerror(rc));
+    return tki_fail(rc, "cutting message %zu failed: %s", r->cut_idx, tkn_strerror(rc));
   size_t n = r->n;
   uint8_t *keep = r->keep;
   uint8_t *grown = NULL;
   if (summary) {
     grown = tki_calloc(n + 2, 1);
-    if (!grown) return tki_err(r->p->err, TKN_ERR_NOMEM, "out of memory inserting the summary");
+    if (!grown) return tki_fail(TKN_ERR_NOMEM, "out of memory inserting the summary");
     if ((rc = tkn_conv_insert_text(r->conv, at, r->o->summary_role, summary, summary_len)) != TKN_OK) {
       tki_free(grown);
-      return tki_err(r->p->err, rc, "inserting the summary failed: %s", tkn_strerror(rc));
+      return tki_fail(rc, "inserting the summary failed: %s", tkn_strerror(rc));
     }
     memcpy(grown, keep, at);
     grown[at] = 1;
@@ -885,7 +879,7 @@ static int run_summarise(run *r, tkn_prune_report **report) {
   }
   if (rc != TKN_OK) return rc;
   size_t *dropped = tki_calloc(r->n + 1, sizeof *dropped), nd = 0;
-  if (!dropped) return tki_err(r->p->err, TKN_ERR_NOMEM, "out of memory summarising");
+  if (!dropped) return tki_fail(TKN_ERR_NOMEM, "out of memory summarising");
   for (size_t i = 0; i < r->n; i++)
     if (!r->keep[i]) dropped[nd++] = i;
   if (nd == 0) {
@@ -906,7 +900,7 @@ static int run_summarise(run *r, tkn_prune_report **report) {
     status = TKN_PRUNE_SUMMARY_INVALID;
     tki_err(note, 0, "the summary is not valid UTF-8; dropped %zu messages instead", nd);
   } else if ((rc = summary_tokens(r, text ? text : "", len, &stoks)) != TKN_OK) {
-    return tki_err(r->p->err, rc, "counting the summary failed: %s", tkn_strerror(rc));
+    return tki_fail(rc, "counting the summary failed: %s", tkn_strerror(rc));
   } else if (stoks + (kept_tokens(r, 0, 0) == 0 ? r->prime : 0) > room) {
     status = TKN_PRUNE_SUMMARY_TOO_LONG;
     tki_err(note, 0, "the summary needs %lld tokens, more than its room of %lld; dropped %zu "
@@ -953,16 +947,15 @@ finish:;
 int tkn_prune_run(tkn_pruner *pruner, tkn_conv *conv, const tkn_prune_options *opts,
                   tkn_prune_report **report) {
   if (report) *report = NULL;
-  if (!pruner) return TKN_ERR_INVALID;
-  pruner->err[0] = '\0';
+  if (!pruner) return tki_fail(TKN_ERR_INVALID, "prune: pruner is NULL");
   if (!conv || !opts)
-    return tki_err(pruner->err, TKN_ERR_INVALID, "prune: %s is NULL", conv ? "opts" : "conv");
+    return tki_fail(TKN_ERR_INVALID, "prune: %s is NULL", conv ? "opts" : "conv");
   int provider = opts->provider;
   if (provider == TKN_PROVIDER_AUTO) {
     int src = tkn_conv_source_format(conv);
     provider = src == TKN_PROVIDER_ANTHROPIC ? TKN_PROVIDER_ANTHROPIC : TKN_PROVIDER_OPENAI;
   }
-  int rc = check_options(opts, provider, pruner->err);
+  int rc = check_options(opts, provider, NULL);
   if (rc != TKN_OK) return rc;
   run r;
   memset(&r, 0, sizeof r);
@@ -1005,7 +998,7 @@ void tkn_prune_report_free(tkn_prune_report *report) {
 }
 
 int tkn_prune_report_tokens(const tkn_prune_report *report, int64_t *before, int64_t *after) {
-  if (!report) return TKN_ERR_INVALID;
+  if (!report) return tki_fail(TKN_ERR_INVALID, "tkn_prune_report_tokens: report is NULL");
   if (before) *before = report->before;
   if (after) *after = report->after;
   return TKN_OK;
@@ -1015,7 +1008,7 @@ size_t tkn_prune_report_count(const tkn_prune_report *report) { return report ? 
 
 int tkn_prune_report_message(const tkn_prune_report *report, size_t i, int32_t *action,
                              int32_t *reason, int64_t *tokens) {
-  if (!report || i >= report->n) return TKN_ERR_INVALID;
+  if (!report || i >= report->n) return tki_fail(TKN_ERR_INVALID, "tkn_prune_report_message: invalid argument");
   if (action) *action = report->action[i];
   if (reason) *reason = report->why[i];
   if (tokens) *tokens = report->tokens[i];
@@ -1023,14 +1016,14 @@ int tkn_prune_report_message(const tkn_prune_report *report, size_t i, int32_t *
 }
 
 int tkn_prune_report_kept(const tkn_prune_report *report, const size_t **indices, size_t *n) {
-  if (!report || !indices || !n) return TKN_ERR_INVALID;
+  if (!report || !indices || !n) return tki_fail(TKN_ERR_INVALID, "tkn_prune_report_kept: a required argument is NULL");
   *indices = report->kept;
   *n = report->nkept;
   return TKN_OK;
 }
 
 int tkn_prune_report_dropped(const tkn_prune_report *report, const size_t **indices, size_t *n) {
-  if (!report || !indices || !n) return TKN_ERR_INVALID;
+  if (!report || !indices || !n) return tki_fail(TKN_ERR_INVALID, "tkn_prune_report_dropped: a required argument is NULL");
   *indices = report->dropped;
   *n = report->ndropped;
   return TKN_OK;
@@ -1038,7 +1031,7 @@ int tkn_prune_report_dropped(const tkn_prune_report *report, const size_t **indi
 
 int tkn_prune_report_summary(const tkn_prune_report *report, int32_t *status, int64_t *tokens,
                              size_t *index) {
-  if (!report) return TKN_ERR_INVALID;
+  if (!report) return tki_fail(TKN_ERR_INVALID, "tkn_prune_report_summary: report is NULL");
   if (status) *status = report->summary_status;
   if (tokens) *tokens = report->summary_tokens;
   if (index) *index = report->summary_index;

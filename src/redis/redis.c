@@ -239,7 +239,7 @@ typedef struct orphan {
 } orphan;
 
 struct tkn_redis {
-  pthread_mutex_t mu; /* everything below up to errmu */
+  pthread_mutex_t mu; /* the pool and the counters below */
   pthread_cond_t cv;  /* a connection came back */
   conn *idle[POOL_MAX];
   uint32_t nidle, nopen, pool_size;
@@ -269,19 +269,17 @@ struct tkn_redis {
   /* tests only (the fuzz harness): supplies the socket instead of connect */
   int (*open_fd)(void *user);
   void *open_fd_user;
-  pthread_mutex_t errmu;
-  char err[ERRLEN];
 };
 
 /* ---- errors ---- */
 
-/* One line: a server's error text may hold control bytes (a lone '\n'). */
-static void set_err(tkn_redis *r, char *text, char *err, size_t errlen) {
+/* One line: a server's error text may hold control bytes (a lone '\n').  A
+ * failure goes to the calling thread's tkn_error_last() and, inside a store
+ * callback, to the library's err buffer (which records it too). */
+static void set_err(int rc, char *text, char *err, size_t errlen) {
   for (char *p = text; *p; p++)
     if ((unsigned char)*p < 0x20 || *p == 0x7f) *p = ' ';
-  pthread_mutex_lock(&r->errmu);
-  snprintf(r->err, sizeof r->err, "%s", text);
-  pthread_mutex_unlock(&r->errmu);
+  tkn_error_set(rc, text);
   if (err && errlen) snprintf(err, errlen, "%s", text);
 }
 
@@ -296,7 +294,8 @@ static int fail(tkn_redis *r, int rc, char *err, size_t errlen, const char *fmt,
   va_start(ap, fmt);
   vsnprintf(text, sizeof text, fmt, ap);
   va_end(ap);
-  set_err(r, text, err, errlen);
+  (void)r;
+  set_err(rc, text, err, errlen);
   return rc;
 }
 
@@ -1313,17 +1312,13 @@ static char *dup_text(const char *s, size_t len) {
   return d;
 }
 
-static int bad_option(char *errbuf, size_t errlen, int rc, const char *text) {
-  if (errbuf && errlen) snprintf(errbuf, errlen, "%s", text);
-  return rc;
-}
+static int bad_option(int rc, const char *text) { return tkn_error_set(rc, text); }
 
 void tkn_redis_free(tkn_redis *r) {
   if (!r) return;
   for (uint32_t i = 0; i < r->nidle; i++) conn_close(r->idle[i]);
   pthread_mutex_destroy(&r->mu);
   pthread_cond_destroy(&r->cv);
-  pthread_mutex_destroy(&r->errmu);
 #if TKN_REDIS_TLS
   if (r->tls) SSL_CTX_free(r->tls);
   free(r->tls_name);
@@ -1337,12 +1332,12 @@ void tkn_redis_free(tkn_redis *r) {
 }
 
 #if TKN_REDIS_TLS
-static int tls_setup(tkn_redis *r, const tkn_redis_options *o, char *errbuf, size_t errlen) {
+static int tls_setup(tkn_redis *r, const tkn_redis_options *o) {
   char why[300];
   r->tls = SSL_CTX_new(TLS_client_method());
   if (!r->tls) {
     tls_why("context", why, sizeof why);
-    return bad_option(errbuf, errlen, TKN_ERR_NOMEM, why);
+    return bad_option(TKN_ERR_NOMEM, why);
   }
   SSL_CTX_set_min_proto_version(r->tls, TLS1_2_VERSION);
   SSL_CTX_set_mode(r->tls, SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
@@ -1351,62 +1346,61 @@ static int tls_setup(tkn_redis *r, const tkn_redis_options *o, char *errbuf, siz
                           : SSL_CTX_set_default_verify_paths(r->tls);
   if (ok != 1) {
     tls_why("CA file", why, sizeof why);
-    return bad_option(errbuf, errlen, TKN_ERR_INVALID, why);
+    return bad_option(TKN_ERR_INVALID, why);
   }
   if (o->tls_cert_file &&
       SSL_CTX_use_certificate_chain_file(r->tls, o->tls_cert_file) != 1) {
     tls_why("certificate file", why, sizeof why);
-    return bad_option(errbuf, errlen, TKN_ERR_INVALID, why);
+    return bad_option(TKN_ERR_INVALID, why);
   }
   if (o->tls_key_file &&
       (SSL_CTX_use_PrivateKey_file(r->tls, o->tls_key_file, SSL_FILETYPE_PEM) != 1 ||
        SSL_CTX_check_private_key(r->tls) != 1)) {
     tls_why("key file", why, sizeof why);
-    return bad_option(errbuf, errlen, TKN_ERR_INVALID, why);
+    return bad_option(TKN_ERR_INVALID, why);
   }
   if (o->tls_server_name && !(r->tls_name = strdup(o->tls_server_name)))
-    return bad_option(errbuf, errlen, TKN_ERR_NOMEM, "out of memory");
+    return bad_option(TKN_ERR_NOMEM, "out of memory");
   return TKN_OK;
 }
 #endif
 
-int tkn_redis_new(tkn_redis **out, const tkn_redis_options *opts, char *errbuf, size_t errlen) {
+int tkn_redis_new(tkn_redis **out, const tkn_redis_options *opts) {
   if (out) *out = NULL;
   tkn_redis_options o = TKN_REDIS_OPTIONS_INIT;
-  if (!out) return bad_option(errbuf, errlen, TKN_ERR_INVALID, "tkn_redis_new: out is NULL");
+  if (!out) return bad_option(TKN_ERR_INVALID, "tkn_redis_new: out is NULL");
   if (opts && opts->version == 1) memcpy(&o, opts, offsetof(tkn_redis_options, user));
   else if (opts && opts->version == TKN_REDIS_OPTIONS_VERSION) o = *opts;
   else if (opts)
-    return bad_option(errbuf, errlen, TKN_ERR_VERSION, "redis options: unknown version");
+    return bad_option(TKN_ERR_VERSION, "redis options: unknown version");
   if (o.port == 0 || o.port > 65535)
-    return bad_option(errbuf, errlen, TKN_ERR_INVALID, "redis options: port must be 1..65535");
+    return bad_option(TKN_ERR_INVALID, "redis options: port must be 1..65535");
   if ((o.host && (o.host_len == 0 || o.host_len > 255 || memchr(o.host, '\0', o.host_len))) ||
       (o.prefix && (o.prefix_len > 256 || memchr(o.prefix, '|', o.prefix_len))) ||
       (o.password && o.password_len > 512) || (o.user && (!o.password || o.user_len == 0 ||
                                                           o.user_len > 256)))
-    return bad_option(errbuf, errlen, TKN_ERR_INVALID,
+    return bad_option(TKN_ERR_INVALID,
                       "redis options: host 1..255 bytes without NUL, prefix <= 256 bytes "
                       "without '|', password <= 512, user 1..256 bytes and only with a password");
   if (o.connect_timeout_ms <= 0 || o.command_timeout_ms <= 0 || o.call_timeout_ms <= 0 ||
       o.retries > 100 || o.retry_delay_ms > 60000 || o.pool_size == 0 || o.pool_size > POOL_MAX ||
       o.db > 1000000 || o.on_state_loss > TKN_REDIS_STATE_LOSS_CONTINUE || o.tls > 1)
-    return bad_option(errbuf, errlen, TKN_ERR_INVALID,
+    return bad_option(TKN_ERR_INVALID,
                       "redis options: timeouts must be > 0, retries <= 100, retry_delay_ms <= "
                       "60000, pool_size 1..64, db <= 1000000, on_state_loss 0 or 1, tls 0 or 1");
 #if !TKN_REDIS_TLS
   if (o.tls)
-    return bad_option(errbuf, errlen, TKN_ERR_UNSUPPORTED,
+    return bad_option(TKN_ERR_UNSUPPORTED,
                       "redis options: this libtokenomy-redis was built without OpenSSL: no TLS");
 #endif
   tkn_redis *r = calloc(1, sizeof *r);
-  if (!r) return bad_option(errbuf, errlen, TKN_ERR_NOMEM, "out of memory");
+  if (!r) return bad_option(TKN_ERR_NOMEM, "out of memory");
   pthread_mutex_init(&r->mu, NULL);
   pthread_condattr_t ca;
   pthread_condattr_init(&ca);
   pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
   pthread_cond_init(&r->cv, &ca);
   pthread_condattr_destroy(&ca);
-  pthread_mutex_init(&r->errmu, NULL);
   r->host = o.host ? dup_text(o.host, o.host_len) : dup_text("127.0.0.1", 9);
   r->prefix = o.prefix ? dup_text(o.prefix, o.prefix_len) : dup_text("tkn:", 4);
   r->prefix_len = o.prefix ? o.prefix_len : 4;
@@ -1422,11 +1416,11 @@ int tkn_redis_new(tkn_redis **out, const tkn_redis_options *opts, char *errbuf, 
   if (!r->host || !r->prefix || (o.password && !r->password) || (o.user && !r->user) ||
       !r->orphans) {
     tkn_redis_free(r);
-    return bad_option(errbuf, errlen, TKN_ERR_NOMEM, "out of memory");
+    return bad_option(TKN_ERR_NOMEM, "out of memory");
   }
 #if TKN_REDIS_TLS
   if (o.tls) {
-    int rc = tls_setup(r, &o, errbuf, errlen);
+    int rc = tls_setup(r, &o);
     if (rc != TKN_OK) {
       tkn_redis_free(r);
       return rc;
@@ -1502,18 +1496,5 @@ uint64_t tkn_redis_reconnects(const tkn_redis *r) {
   pthread_mutex_lock(&m->mu);
   uint64_t n = m->reconnects;
   pthread_mutex_unlock(&m->mu);
-  return n;
-}
-
-size_t tkn_redis_errmsg(const tkn_redis *r, char *buf, size_t buflen) {
-  if (!r) {
-    if (buf && buflen) snprintf(buf, buflen, "redis is NULL");
-    return 13;
-  }
-  tkn_redis *m = (tkn_redis *)r;
-  pthread_mutex_lock(&m->errmu);
-  size_t n = strlen(m->err);
-  if (buf && buflen) snprintf(buf, buflen, "%s", m->err);
-  pthread_mutex_unlock(&m->errmu);
   return n;
 }

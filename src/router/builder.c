@@ -8,18 +8,17 @@
 
 struct tkn_router_builder {
   cJSON *root;
-  char err[TKI_ERRLEN];
 };
 
 int tkn_router_builder_new(tkn_router_builder **out) {
-  if (!out) return TKN_ERR_INVALID;
+  if (!out) return tki_fail(TKN_ERR_INVALID, "tkn_router_builder_new: out is NULL");
   *out = NULL;
   tkn_router_builder *b = tki_calloc(1, sizeof *b);
-  if (!b) return TKN_ERR_NOMEM;
+  if (!b) return tki_fail(TKN_ERR_NOMEM, "tkn_router_builder_new: out of memory");
   b->root = cJSON_CreateObject();
   if (!b->root) {
     tki_free(b);
-    return TKN_ERR_NOMEM;
+    return tki_fail(TKN_ERR_NOMEM, "tkn_router_builder_new: out of memory");
   }
   *out = b;
   return TKN_OK;
@@ -31,23 +30,22 @@ void tkn_router_builder_free(tkn_router_builder *b) {
   tki_free(b);
 }
 
-const char *tkn_router_builder_errmsg(const tkn_router_builder *b) { return b ? b->err : ""; }
-
 static int nomem(tkn_router_builder *b) {
-  return tki_err(b->err, TKN_ERR_NOMEM, "router builder: out of memory");
+  (void)b;
+  return tki_fail(TKN_ERR_NOMEM, "router builder: out of memory");
 }
 
 /* A cJSON string from (s, len), which must be UTF-8 without NUL bytes. */
 static int make_string(tkn_router_builder *b, const char *what, const char *s, size_t len,
                        cJSON **out) {
   *out = NULL;
-  if (!s && len) return tki_err(b->err, TKN_ERR_INVALID, "router builder: %s: NULL", what);
+  if (!s && len) return tki_fail(TKN_ERR_INVALID, "router builder: %s: NULL", what);
   if (!s) s = "";
   if (memchr(s, '\0', len))
-    return tki_err(b->err, TKN_ERR_INVALID, "router builder: %s: contains a NUL byte", what);
+    return tki_fail(TKN_ERR_INVALID, "router builder: %s: contains a NUL byte", what);
   size_t bad;
   if (!tki_utf8_valid(s, len, &bad))
-    return tki_err(b->err, TKN_ERR_UTF8, "router builder: %s: invalid UTF-8 at byte %zu", what,
+    return tki_fail(TKN_ERR_UTF8, "router builder: %s: invalid UTF-8 at byte %zu", what,
                    bad);
   char *c = tki_strndup(s, len);
   if (!c) return nomem(b);
@@ -98,11 +96,11 @@ static int put(tkn_router_builder *b, cJSON *obj, const char *key, cJSON *item) 
 int tkn_router_builder_add_tier(tkn_router_builder *b, const char *name, size_t name_len,
                                 const char *const *models, const size_t *lens, size_t n_models,
                                 double threshold) {
-  if (!b) return TKN_ERR_INVALID;
+  if (!b) return tki_fail(TKN_ERR_INVALID, "tkn_router_builder_add_tier: b is NULL");
   if (n_models && (!models || !lens))
-    return tki_err(b->err, TKN_ERR_INVALID, "router builder: tier: NULL model list");
+    return tki_fail(TKN_ERR_INVALID, "router builder: tier: NULL model list");
   if (!isfinite(threshold))
-    return tki_err(b->err, TKN_ERR_INVALID, "router builder: tier: threshold is not finite");
+    return tki_fail(TKN_ERR_INVALID, "router builder: tier: threshold is not finite");
   cJSON *tier = cJSON_CreateObject(), *s = NULL, *arr = NULL;
   if (!tier) return nomem(b);
   int rc = make_string(b, "tier name", name, name_len, &s);
@@ -129,27 +127,27 @@ int tkn_router_builder_add_tier(tkn_router_builder *b, const char *name, size_t 
 }
 
 int tkn_router_rule_init(tkn_router_rule *rule, uint32_t version) {
-  if (!rule) return TKN_ERR_INVALID;
-  if (version != TKN_ROUTER_RULE_VERSION) return TKN_ERR_VERSION;
+  if (!rule) return tki_fail(TKN_ERR_INVALID, "tkn_router_rule_init: rule is NULL");
+  if (version != TKN_ROUTER_RULE_VERSION) return tki_fail(TKN_ERR_VERSION, "tkn_router_rule_init: unknown version");
   tkn_router_rule r = TKN_ROUTER_RULE_INIT;
   *rule = r;
   return TKN_OK;
 }
 
 int tkn_router_builder_add_rule(tkn_router_builder *b, const tkn_router_rule *rule) {
-  if (!b || !rule) return TKN_ERR_INVALID;
+  if (!b || !rule) return tki_fail(TKN_ERR_INVALID, "tkn_router_builder_add_rule: a required argument is NULL");
   if (rule->version != TKN_ROUTER_RULE_VERSION)
-    return tki_err(b->err, TKN_ERR_VERSION, "router builder: rule: unknown version %u",
+    return tki_fail(TKN_ERR_VERSION, "router builder: rule: unknown version %u",
                    (unsigned)rule->version);
   if (!isfinite(rule->shadow_rate))
-    return tki_err(b->err, TKN_ERR_INVALID, "router builder: rule: shadow_rate is not finite");
+    return tki_fail(TKN_ERR_INVALID, "router builder: rule: shadow_rate is not finite");
   cJSON *obj = cJSON_CreateObject(), *s = NULL;
   if (!obj) return nomem(b);
   int rc = TKN_OK;
   if (rule->when && rule->when_len) {
     cJSON *when = NULL;
     rc = tki_json_parse(rule->when, rule->when_len, TKI_R_CONFIG_MAX, TKI_R_DEPTH_MAX,
-                        "router builder: rule condition", &when, b->err);
+                        "router builder: rule condition", &when, NULL);
     if (!rc) rc = put(b, obj, "when", when);
   }
   if (!rc) rc = make_string(b, "rule tier", rule->tier, rule->tier_len, &s);
@@ -175,21 +173,21 @@ int tkn_router_builder_add_rule(tkn_router_builder *b, const tkn_router_rule *ru
 }
 
 int tkn_router_builder_set_default_tier(tkn_router_builder *b, const char *name, size_t len) {
-  if (!b) return TKN_ERR_INVALID;
+  if (!b) return tki_fail(TKN_ERR_INVALID, "tkn_router_builder_set_default_tier: b is NULL");
   cJSON *s;
   int rc = make_string(b, "default tier", name, len, &s);
   if (rc) return rc;
   cJSON *root = begin(b);
   if (!root) {
     cJSON_Delete(s);
-    return TKN_ERR_NOMEM;
+    return tki_fail(TKN_ERR_NOMEM, "tkn_router_builder_set_default_tier: out of memory");
   }
   return commit(b, root, put(b, root, "default_tier", s));
 }
 
 int tkn_router_builder_set_cascade(tkn_router_builder *b, int32_t max_escalations,
                                    const char *path, size_t path_len) {
-  if (!b) return TKN_ERR_INVALID;
+  if (!b) return tki_fail(TKN_ERR_INVALID, "tkn_router_builder_set_cascade: b is NULL");
   cJSON *obj = cJSON_CreateObject(), *s = NULL;
   if (!obj) return nomem(b);
   int rc = TKN_OK;
@@ -222,11 +220,11 @@ static cJSON *failures(cJSON *root) {
 
 int tkn_router_builder_set_failures(tkn_router_builder *b, int32_t allowed_fails,
                                     int32_t window_s, double cooldown_s) {
-  if (!b) return TKN_ERR_INVALID;
+  if (!b) return tki_fail(TKN_ERR_INVALID, "tkn_router_builder_set_failures: b is NULL");
   if (!isfinite(cooldown_s))
-    return tki_err(b->err, TKN_ERR_INVALID, "router builder: cooldown_s is not finite");
+    return tki_fail(TKN_ERR_INVALID, "router builder: cooldown_s is not finite");
   cJSON *root = begin(b);
-  if (!root) return TKN_ERR_NOMEM;
+  if (!root) return tki_fail(TKN_ERR_NOMEM, "tkn_router_builder_set_failures: out of memory");
   cJSON *f = failures(root);
   int rc = f ? TKN_OK : nomem(b);
   if (!rc) rc = put(b, f, "allowed_fails", cJSON_CreateNumber(allowed_fails));
@@ -239,9 +237,9 @@ int tkn_router_builder_set_retries(tkn_router_builder *b, int32_t cls, int32_t r
   if (!b) return TKN_ERR_INVALID;
   const char *name = tkn_llm_fail_name(cls);
   if (!name)
-    return tki_err(b->err, TKN_ERR_INVALID, "router builder: unknown failure class %d", (int)cls);
+    return tki_fail(TKN_ERR_INVALID, "router builder: unknown failure class %d", (int)cls);
   cJSON *root = begin(b);
-  if (!root) return TKN_ERR_NOMEM;
+  if (!root) return tki_fail(TKN_ERR_NOMEM, "tkn_router_builder_set_retries: out of memory");
   cJSON *f = failures(root);
   int rc = f ? TKN_OK : nomem(b);
   cJSON *r = rc ? NULL : cJSON_GetObjectItemCaseSensitive(f, "retries");
@@ -254,15 +252,15 @@ int tkn_router_builder_set_retries(tkn_router_builder *b, int32_t cls, int32_t r
 }
 
 int tkn_router_builder_to_json(const tkn_router_builder *b, char **out, size_t *out_len) {
-  if (!b || !out) return TKN_ERR_INVALID;
+  if (!b || !out) return tki_fail(TKN_ERR_INVALID, "tkn_router_builder_to_json: a required argument is NULL");
   *out = NULL;
   if (out_len) *out_len = 0;
   char *s = cJSON_PrintUnformatted(b->root);
-  if (!s) return TKN_ERR_NOMEM;
+  if (!s) return tki_fail(TKN_ERR_NOMEM, "tkn_router_builder_to_json: out of memory");
   size_t len = strlen(s);
   char *c = tki_strndup(s, len);
   cJSON_free(s);
-  if (!c) return TKN_ERR_NOMEM;
+  if (!c) return tki_fail(TKN_ERR_NOMEM, "tkn_router_builder_to_json: out of memory");
   *out = c;
   if (out_len) *out_len = len;
   return TKN_OK;
@@ -270,8 +268,8 @@ int tkn_router_builder_to_json(const tkn_router_builder *b, char **out, size_t *
 
 int tkn_router_builder_build(tkn_router_builder *b, const tkn_router_options *opts,
                              tkn_router **out) {
-  if (!out) return TKN_ERR_INVALID;
+  if (!out) return tki_fail(TKN_ERR_INVALID, "tkn_router_builder_build: out is NULL");
   *out = NULL;
-  if (!b) return TKN_ERR_INVALID;
-  return tki_router_compile(b->root, opts, out, b->err);
+  if (!b) return tki_fail(TKN_ERR_INVALID, "tkn_router_builder_build: b is NULL");
+  return tki_router_compile(b->root, opts, out, NULL);
 }

@@ -32,12 +32,11 @@ struct tkn_router_cascade {
   attempt *att;
   size_t n, cap;
   int64_t total;
-  char err[TKI_ERRLEN];
 };
 
 int tkn_router_cascade_options_init(tkn_router_cascade_options *opts, uint32_t version) {
-  if (!opts) return TKN_ERR_INVALID;
-  if (version != TKN_ROUTER_CASCADE_OPTIONS_VERSION) return TKN_ERR_VERSION;
+  if (!opts) return tki_fail(TKN_ERR_INVALID, "tkn_router_cascade_options_init: opts is NULL");
+  if (version != TKN_ROUTER_CASCADE_OPTIONS_VERSION) return tki_fail(TKN_ERR_VERSION, "tkn_router_cascade_options_init: unknown version");
   tkn_router_cascade_options o = TKN_ROUTER_CASCADE_OPTIONS_INIT;
   *opts = o;
   return TKN_OK;
@@ -45,17 +44,17 @@ int tkn_router_cascade_options_init(tkn_router_cascade_options *opts, uint32_t v
 
 int tkn_router_cascade_new(tkn_router_cascade **out, const tkn_router *r,
                            const tkn_router_cascade_options *opts) {
-  if (!out) return TKN_ERR_INVALID;
+  if (!out) return tki_fail(TKN_ERR_INVALID, "tkn_router_cascade_new: out is NULL");
   *out = NULL;
-  if (!r) return TKN_ERR_INVALID;
+  if (!r) return tki_fail(TKN_ERR_INVALID, "tkn_router_cascade_new: r is NULL");
   tkn_router_cascade_options o = TKN_ROUTER_CASCADE_OPTIONS_INIT;
   if (opts) {
-    if (opts->version != TKN_ROUTER_CASCADE_OPTIONS_VERSION) return TKN_ERR_VERSION;
+    if (opts->version != TKN_ROUTER_CASCADE_OPTIONS_VERSION) return tki_fail(TKN_ERR_VERSION, "tkn_router_cascade_new: unknown version");
     o = *opts;
   }
-  if (o.start_tier < 0 || (size_t)o.start_tier >= r->n_tiers) return TKN_ERR_INVALID;
+  if (o.start_tier < 0 || (size_t)o.start_tier >= r->n_tiers) return tki_fail(TKN_ERR_INVALID, "tkn_router_cascade_new: invalid argument");
   tkn_router_cascade *c = tki_calloc(1, sizeof *c);
-  if (!c) return TKN_ERR_NOMEM;
+  if (!c) return tki_fail(TKN_ERR_NOMEM, "tkn_router_cascade_new: out of memory");
   c->r = r;
   c->opts = o;
   c->tier = o.start_tier;
@@ -70,21 +69,19 @@ void tkn_router_cascade_free(tkn_router_cascade *c) {
   tki_free(c);
 }
 
-const char *tkn_router_cascade_errmsg(const tkn_router_cascade *c) { return c ? c->err : ""; }
-
 static int finished(const tkn_router_cascade *c) {
   return c->state == TKN_ROUTER_CASCADE_ACCEPTED || c->state == TKN_ROUTER_CASCADE_EXHAUSTED;
 }
 
 int tkn_router_cascade_next(tkn_router_cascade *c, int32_t *tier, const char **model) {
-  if (!c || !tier || !model) return TKN_ERR_INVALID;
+  if (!c || !tier || !model) return tki_fail(TKN_ERR_INVALID, "tkn_router_cascade_next: a required argument is NULL");
   if (finished(c))
-    return tki_err(c->err, TKN_ERR_STATE, "cascade: already %s", state_names[c->state]);
+    return tki_fail(TKN_ERR_STATE, "cascade: already %s", state_names[c->state]);
   const tkn_router *r = c->r;
   int32_t t;
   uint32_t m;
   if (tki_router_pick(r, c->tier, tki_router_now(r), &t, &m))
-    return tki_err(c->err, TKN_ERR_UNAVAILABLE,
+    return tki_fail(TKN_ERR_UNAVAILABLE,
                    "cascade: every model from tier '%s' up is cooling down",
                    r->tiers[c->tier].name.s);
   c->pending = 1;
@@ -107,7 +104,7 @@ static int read_field(tkn_router_cascade *c, const char *content, size_t len, do
   if (rc == TKN_ERR_PARSE)
     rc = tki_json_parse(content, len, 64u << 20, 128, "response", &root, err);
   *conf = 0;
-  if (rc == TKN_ERR_NOMEM) return tki_err(c->err, rc, "cascade: out of memory");
+  if (rc == TKN_ERR_NOMEM) return tki_fail(rc, "cascade: out of memory");
   if (rc) {
     *source = SRC_NOT_JSON;
     return TKN_OK;
@@ -134,11 +131,11 @@ static int read_field(tkn_router_cascade *c, const char *content, size_t len, do
 
 int tkn_router_cascade_report(tkn_router_cascade *c, const char *content, size_t len,
                               int32_t valid, int64_t cost, int32_t *state, double *confidence) {
-  if (!c) return TKN_ERR_INVALID;
-  if (!content && len) return tki_err(c->err, TKN_ERR_INVALID, "cascade: NULL content");
-  if (cost < 0) return tki_err(c->err, TKN_ERR_INVALID, "cascade: negative cost");
+  if (!c) return tki_fail(TKN_ERR_INVALID, "tkn_router_cascade_report: c is NULL");
+  if (!content && len) return tki_fail(TKN_ERR_INVALID, "cascade: NULL content");
+  if (cost < 0) return tki_fail(TKN_ERR_INVALID, "cascade: negative cost");
   if (!c->pending)
-    return tki_err(c->err, TKN_ERR_STATE, "cascade: report without a pending call (call next)");
+    return tki_fail(TKN_ERR_STATE, "cascade: report without a pending call (call next)");
   if (!content) content = "";
   double conf = 0;
   int source = SRC_INVALID, rc;
@@ -146,18 +143,18 @@ int tkn_router_cascade_report(tkn_router_cascade *c, const char *content, size_t
     source = SRC_INVALID;
   } else if (c->opts.score) {
     if (c->opts.score(content, len, &conf, c->opts.score_user) != 0)
-      return tki_err(c->err, TKN_ERR_CALLBACK, "cascade: the scorer failed");
+      return tki_fail(TKN_ERR_CALLBACK, "cascade: the scorer failed");
     if (!isfinite(conf))
-      return tki_err(c->err, TKN_ERR_CALLBACK, "cascade: the scorer returned a non-finite score");
+      return tki_fail(TKN_ERR_CALLBACK, "cascade: the scorer returned a non-finite score");
     source = SRC_SCORER;
   } else if ((rc = read_field(c, content, len, &conf, &source))) {
     return rc;
   }
   int64_t total;
   if (tki_add_i64(c->total, cost, &total))
-    return tki_err(c->err, TKN_ERR_OVERFLOW, "cascade: total cost overflows");
+    return tki_fail(TKN_ERR_OVERFLOW, "cascade: total cost overflows");
   if (tki_grow((void **)&c->att, &c->cap, c->n + 1, sizeof *c->att))
-    return tki_err(c->err, TKN_ERR_NOMEM, "cascade: out of memory");
+    return tki_fail(TKN_ERR_NOMEM, "cascade: out of memory");
   const tkn_router *r = c->r;
   int32_t next;
   if (conf >= r->tiers[c->p_tier].threshold) {
@@ -192,7 +189,7 @@ size_t tkn_router_cascade_attempts(const tkn_router_cascade *c) { return c ? c->
 int64_t tkn_router_cascade_total_cost(const tkn_router_cascade *c) { return c ? c->total : 0; }
 
 int tkn_router_cascade_to_json(const tkn_router_cascade *c, char **out, size_t *out_len) {
-  if (!c || !out) return TKN_ERR_INVALID;
+  if (!c || !out) return tki_fail(TKN_ERR_INVALID, "tkn_router_cascade_to_json: a required argument is NULL");
   *out = NULL;
   if (out_len) *out_len = 0;
   const tkn_router *r = c->r;
@@ -221,7 +218,7 @@ int tkn_router_cascade_to_json(const tkn_router_cascade *c, char **out, size_t *
   tki_buf_puts(&b, "]}");
   size_t len;
   char *s = tki_buf_steal(&b, &len);
-  if (!s) return TKN_ERR_NOMEM;
+  if (!s) return tki_fail(TKN_ERR_NOMEM, "tkn_router_cascade_to_json: out of memory");
   *out = s;
   if (out_len) *out_len = len;
   return TKN_OK;

@@ -27,24 +27,29 @@ static const char *type_name(const cJSON *j) {
 }
 
 static int wrong_type(cctx *c, const char *path, const char *want, const cJSON *j) {
-  return tki_err(c->err, TKN_ERR_SCHEMA, "router config: %s: expected %s, got %s", path, want,
+  (void)c;
+  return tki_fail(TKN_ERR_SCHEMA, "router config: %s: expected %s, got %s", path, want,
                  type_name(j));
 }
 
-static int nomem(cctx *c) { return tki_err(c->err, TKN_ERR_NOMEM, "router config: out of memory"); }
+static int nomem(cctx *c) {
+  (void)c;
+  return tki_fail(TKN_ERR_NOMEM, "router config: out of memory");
+}
 
 /* Reject keys outside `allowed` and repeated keys. */
 static int check_keys(cctx *c, const cJSON *obj, const char *path, const char *const *allowed,
                       size_t n) {
+  (void)c;
   for (const cJSON *m = obj->child; m; m = m->next) {
     size_t k = 0;
     while (k < n && strcmp(allowed[k], m->string) != 0) k++;
     if (k == n)
-      return tki_err(c->err, TKN_ERR_SCHEMA, "router config: %s.%s: unknown key", path,
+      return tki_fail(TKN_ERR_SCHEMA, "router config: %s.%s: unknown key", path,
                      m->string);
     for (const cJSON *o = obj->child; o != m; o = o->next)
       if (strcmp(o->string, m->string) == 0)
-        return tki_err(c->err, TKN_ERR_DUPLICATE, "router config: %s.%s: duplicate key", path,
+        return tki_fail(TKN_ERR_DUPLICATE, "router config: %s.%s: duplicate key", path,
                        m->string);
   }
   return TKN_OK;
@@ -54,7 +59,7 @@ static int get_int(cctx *c, const cJSON *j, const char *path, long lo, long hi, 
   if (!cJSON_IsNumber(j)) return wrong_type(c, path, "an integer", j);
   double v = j->valuedouble;
   if (v != floor(v) || v < (double)lo || v > (double)hi)
-    return tki_err(c->err, TKN_ERR_SCHEMA, "router config: %s: expected an integer in [%ld, %ld]",
+    return tki_fail(TKN_ERR_SCHEMA, "router config: %s: expected an integer in [%ld, %ld]",
                    path, lo, hi);
   *out = (long)v;
   return TKN_OK;
@@ -64,7 +69,7 @@ static int get_num(cctx *c, const cJSON *j, const char *path, double lo, double 
   if (!cJSON_IsNumber(j)) return wrong_type(c, path, "a number", j);
   double v = j->valuedouble;
   if (!(v >= lo && v <= hi))
-    return tki_err(c->err, TKN_ERR_SCHEMA, "router config: %s: expected a number in [%g, %g]",
+    return tki_fail(TKN_ERR_SCHEMA, "router config: %s: expected a number in [%g, %g]",
                    path, lo, hi);
   *out = v;
   return TKN_OK;
@@ -73,7 +78,7 @@ static int get_num(cctx *c, const cJSON *j, const char *path, double lo, double 
 static int get_name(cctx *c, const cJSON *j, const char *path, const char **out) {
   if (!cJSON_IsString(j)) return wrong_type(c, path, "a string", j);
   if (!j->valuestring[0])
-    return tki_err(c->err, TKN_ERR_SCHEMA, "router config: %s: empty string", path);
+    return tki_fail(TKN_ERR_SCHEMA, "router config: %s: empty string", path);
   *out = j->valuestring;
   return TKN_OK;
 }
@@ -81,7 +86,7 @@ static int get_name(cctx *c, const cJSON *j, const char *path, const char **out)
 static int rstr_dup(tki_rstr *d, const char *s) {
   d->len = strlen(s);
   d->s = tki_strndup(s, d->len);
-  if (!d->s) return TKN_ERR_NOMEM;
+  if (!d->s) return tki_fail(TKN_ERR_NOMEM, "out of memory");
   d->hash = tki_hash64(d->s, d->len, 0);
   return TKN_OK;
 }
@@ -93,12 +98,12 @@ static int32_t find_tier(const tkn_router *r, const char *name) {
 }
 
 static int tier_ref(cctx *c, const cJSON *j, const char *path, int32_t *out) {
-  const char *name;
+  const char *name = NULL;
   int rc = get_name(c, j, path, &name);
   if (rc) return rc;
   *out = find_tier(c->r, name);
   if (*out < 0)
-    return tki_err(c->err, TKN_ERR_NOT_FOUND, "router config: %s: unknown tier '%s'", path,
+    return tki_fail(TKN_ERR_NOT_FOUND, "router config: %s: unknown tier '%s'", path,
                    name);
   return TKN_OK;
 }
@@ -133,11 +138,11 @@ static int parse_tier(cctx *c, const cJSON *j, size_t i) {
   tki_tier *t = &r->tiers[i];
   const cJSON *name = cJSON_GetObjectItemCaseSensitive(j, "name");
   snprintf(sub, sizeof sub, "%s.name", path);
-  if (!name) return tki_err(c->err, TKN_ERR_SCHEMA, "router config: %s: missing", sub);
-  const char *nm;
+  if (!name) return tki_fail(TKN_ERR_SCHEMA, "router config: %s: missing", sub);
+  const char *nm = NULL;
   if ((rc = get_name(c, name, sub, &nm))) return rc;
   if (find_tier(r, nm) >= 0)
-    return tki_err(c->err, TKN_ERR_DUPLICATE, "router config: %s: tier '%s' defined twice", sub,
+    return tki_fail(TKN_ERR_DUPLICATE, "router config: %s: tier '%s' defined twice", sub,
                    nm);
   t->threshold = 0.5;
   const cJSON *th = cJSON_GetObjectItemCaseSensitive(j, "threshold");
@@ -145,12 +150,12 @@ static int parse_tier(cctx *c, const cJSON *j, size_t i) {
   if (th && (rc = get_num(c, th, sub, 0.0, 1.0, &t->threshold))) return rc;
   const cJSON *models = cJSON_GetObjectItemCaseSensitive(j, "models");
   snprintf(sub, sizeof sub, "%s.models", path);
-  if (!models) return tki_err(c->err, TKN_ERR_SCHEMA, "router config: %s: missing", sub);
+  if (!models) return tki_fail(TKN_ERR_SCHEMA, "router config: %s: missing", sub);
   if (!cJSON_IsArray(models)) return wrong_type(c, sub, "an array of model names", models);
   int n = cJSON_GetArraySize(models);
-  if (n == 0) return tki_err(c->err, TKN_ERR_SCHEMA, "router config: %s: no model", sub);
+  if (n == 0) return tki_fail(TKN_ERR_SCHEMA, "router config: %s: no model", sub);
   if (n > TKI_R_MAX_MODELS_PER_TIER)
-    return tki_err(c->err, TKN_ERR_LIMIT, "router config: %s: more than %d models", sub,
+    return tki_fail(TKN_ERR_LIMIT, "router config: %s: more than %d models", sub,
                    TKI_R_MAX_MODELS_PER_TIER);
   t->models = tki_calloc((size_t)n, sizeof *t->models);
   if (!t->models) return nomem(c);
@@ -158,12 +163,12 @@ static int parse_tier(cctx *c, const cJSON *j, size_t i) {
   for (const cJSON *m = models->child; m; m = m->next, k++) {
     char mp[128];
     snprintf(mp, sizeof mp, "%s[%d]", sub, k);
-    const char *mn;
+    const char *mn = NULL;
     uint32_t id = 0;
     if ((rc = get_name(c, m, mp, &mn)) || (rc = intern_model(c, mn, &id))) return rc;
     for (size_t q = 0; q < t->n_models; q++)
       if (t->models[q] == id)
-        return tki_err(c->err, TKN_ERR_DUPLICATE, "router config: %s: model '%s' listed twice",
+        return tki_fail(TKN_ERR_DUPLICATE, "router config: %s: model '%s' listed twice",
                        mp, mn);
     t->models[t->n_models++] = id;
   }
@@ -173,12 +178,12 @@ static int parse_tier(cctx *c, const cJSON *j, size_t i) {
 }
 
 static int parse_tiers(cctx *c, const cJSON *j) {
-  if (!j) return tki_err(c->err, TKN_ERR_SCHEMA, "router config: $.tiers: missing");
+  if (!j) return tki_fail(TKN_ERR_SCHEMA, "router config: $.tiers: missing");
   if (!cJSON_IsArray(j)) return wrong_type(c, "$.tiers", "an array", j);
   int n = cJSON_GetArraySize(j);
-  if (n == 0) return tki_err(c->err, TKN_ERR_SCHEMA, "router config: $.tiers: no tier");
+  if (n == 0) return tki_fail(TKN_ERR_SCHEMA, "router config: $.tiers: no tier");
   if (n > TKI_R_MAX_TIERS)
-    return tki_err(c->err, TKN_ERR_LIMIT, "router config: $.tiers: more than %d tiers",
+    return tki_fail(TKN_ERR_LIMIT, "router config: $.tiers: more than %d tiers",
                    TKI_R_MAX_TIERS);
   c->r->tiers = tki_calloc((size_t)n, sizeof *c->r->tiers);
   if (!c->r->tiers) return nomem(c);
@@ -233,7 +238,7 @@ static int parse_path(cctx *c, const char *s, const char *where) {
   r->path_text = tki_strndup(s, len);
   return r->path_text ? TKN_OK : nomem(c);
 bad:
-  return tki_err(c->err, TKN_ERR_SCHEMA,
+  return tki_fail(TKN_ERR_SCHEMA,
                  "router config: %s: malformed path '%s' (keys joined by dots, [n] indices)",
                  where, s);
 }
@@ -319,7 +324,7 @@ static int intern_attr(cctx *c, const char *name, const char *path, uint32_t *id
       return TKN_OK;
     }
   if (r->n_attrs >= TKI_R_MAX_ATTRS)
-    return tki_err(c->err, TKN_ERR_LIMIT, "router config: %s: more than %d distinct attributes",
+    return tki_fail(TKN_ERR_LIMIT, "router config: %s: more than %d distinct attributes",
                    path, TKI_R_MAX_ATTRS);
   if (tki_grow((void **)&r->attrs, &c->cap_attrs, r->n_attrs + 1, sizeof *r->attrs))
     return nomem(c);
@@ -355,7 +360,7 @@ static int add_operand(cctx *c, const cJSON *j, const char *path, int want_strin
 static int new_node(cctx *c, const char *path, uint32_t *id) {
   tkn_router *r = c->r;
   if (++c->rule_nodes > TKI_R_MAX_NODES)
-    return tki_err(c->err, TKN_ERR_LIMIT, "router config: %s: condition has more than %d nodes",
+    return tki_fail(TKN_ERR_LIMIT, "router config: %s: condition has more than %d nodes",
                    path, TKI_R_MAX_NODES);
   if (tki_grow((void **)&r->nodes, &c->cap_nodes, r->n_nodes + 1, sizeof *r->nodes))
     return nomem(c);
@@ -373,7 +378,7 @@ static int parse_leaf(cctx *c, const cJSON *j, const char *path, uint32_t *out) 
   for (const cJSON *m = j->child; m; m = m->next) {
     if (strcmp(m->string, "attr") == 0) {
       if (attr)
-        return tki_err(c->err, TKN_ERR_DUPLICATE, "router config: %s.attr: duplicate key", path);
+        return tki_fail(TKN_ERR_DUPLICATE, "router config: %s.attr: duplicate key", path);
       attr = m;
       continue;
     }
@@ -381,13 +386,13 @@ static int parse_leaf(cctx *c, const cJSON *j, const char *path, uint32_t *out) 
     while (k <= TKI_OP_PREFIX && strcmp(op_names[k], m->string) != 0) k++;
     if (k > TKI_OP_PREFIX) {
       if (!strcmp(m->string, "all") || !strcmp(m->string, "any") || !strcmp(m->string, "not"))
-        return tki_err(c->err, TKN_ERR_SCHEMA, "router config: %s.%s: a combinator must be "
+        return tki_fail(TKN_ERR_SCHEMA, "router config: %s.%s: a combinator must be "
                        "the only key of its object", path, m->string);
-      return tki_err(c->err, TKN_ERR_SCHEMA, "router config: %s.%s: unknown key", path,
+      return tki_fail(TKN_ERR_SCHEMA, "router config: %s.%s: unknown key", path,
                      m->string);
     }
     if (opj)
-      return tki_err(c->err, TKN_ERR_SCHEMA,
+      return tki_fail(TKN_ERR_SCHEMA,
                      "router config: %s.%s: more than one operator (already '%s')", path,
                      m->string, opj->string);
     opj = m;
@@ -395,14 +400,14 @@ static int parse_leaf(cctx *c, const cJSON *j, const char *path, uint32_t *out) 
   }
   char sub[600];
   if (!attr)
-    return tki_err(c->err, TKN_ERR_SCHEMA,
+    return tki_fail(TKN_ERR_SCHEMA,
                    "router config: %s: expected \"attr\" and an operator, or all/any/not", path);
   snprintf(sub, sizeof sub, "%s.attr", path);
-  const char *name;
+  const char *name = NULL;
   int rc = get_name(c, attr, sub, &name);
   if (rc) return rc;
   if (!opj)
-    return tki_err(c->err, TKN_ERR_SCHEMA,
+    return tki_fail(TKN_ERR_SCHEMA,
                    "router config: %s: missing an operator (eq, ne, in, not_in, lt, le, gt, ge, "
                    "exists, contains, prefix)", path);
   snprintf(sub, sizeof sub, "%s.%s", path, opj->string);
@@ -433,9 +438,9 @@ static int parse_leaf(cctx *c, const cJSON *j, const char *path, uint32_t *out) 
     case TKI_OP_NOT_IN: {
       if (!cJSON_IsArray(opj)) return wrong_type(c, sub, "an array of values", opj);
       int cnt = cJSON_GetArraySize(opj);
-      if (cnt == 0) return tki_err(c->err, TKN_ERR_SCHEMA, "router config: %s: empty list", sub);
+      if (cnt == 0) return tki_fail(TKN_ERR_SCHEMA, "router config: %s: empty list", sub);
       if (cnt > TKI_R_MAX_SET)
-        return tki_err(c->err, TKN_ERR_LIMIT, "router config: %s: more than %d values", sub,
+        return tki_fail(TKN_ERR_LIMIT, "router config: %s: more than %d values", sub,
                        TKI_R_MAX_SET);
       int k = 0;
       for (const cJSON *e = opj->child; !rc && e; e = e->next, k++) {
@@ -465,7 +470,7 @@ static int parse_cond(cctx *c, const cJSON *j, const char *path, uint32_t *out) 
   if (!cJSON_IsObject(j)) return wrong_type(c, path, "a condition object", j);
   const cJSON *m = j->child;
   if (!m)
-    return tki_err(c->err, TKN_ERR_SCHEMA,
+    return tki_fail(TKN_ERR_SCHEMA,
                    "router config: %s: empty condition (use {\"all\": []} for always)", path);
   int kind = !strcmp(m->string, "all") ? TKI_N_ALL
              : !strcmp(m->string, "any") ? TKI_N_ANY
@@ -473,7 +478,7 @@ static int parse_cond(cctx *c, const cJSON *j, const char *path, uint32_t *out) 
                                          : 0;
   if (!kind) return parse_leaf(c, j, path, out);
   if (m->next)
-    return tki_err(c->err, TKN_ERR_SCHEMA,
+    return tki_fail(TKN_ERR_SCHEMA,
                    "router config: %s.%s: a combinator must be the only key of its object", path,
                    m->next->string);
   char sub[600];
@@ -611,7 +616,7 @@ static int emit_node(cctx *c, uint32_t id, uint32_t t, uint32_t f, uint32_t *ent
     in.s = o->str.s;
     in.len = (uint32_t)o->str.len;
   }
-  if (r->n_code >= TKI_PC_MATCH) return tki_err(c->err, TKN_ERR_LIMIT, "router config: too many tests");
+  if (r->n_code >= TKI_PC_MATCH) return tki_fail(TKN_ERR_LIMIT, "router config: too many tests");
   if (tki_grow((void **)&r->code, &c->cap_code, r->n_code + 1, sizeof *r->code)) return nomem(c);
   *entry = (uint32_t)r->n_code;
   r->code[r->n_code++] = in;
@@ -666,7 +671,7 @@ static int parse_rule(cctx *c, const cJSON *j, size_t i) {
   ru->shadow_tier = -1;
   const cJSON *m = cJSON_GetObjectItemCaseSensitive(j, "tier");
   snprintf(sub, sizeof sub, "%s.tier", path);
-  if (!m) return tki_err(c->err, TKN_ERR_SCHEMA, "router config: %s: missing", sub);
+  if (!m) return tki_fail(TKN_ERR_SCHEMA, "router config: %s: missing", sub);
   if ((rc = tier_ref(c, m, sub, &ru->tier))) return rc;
   const char *reason = "";
   if ((m = cJSON_GetObjectItemCaseSensitive(j, "reason"))) {
@@ -687,14 +692,14 @@ static int parse_rule(cctx *c, const cJSON *j, size_t i) {
     snprintf(sub, sizeof sub, "%s.shadow_tier", path);
     if ((rc = tier_ref(c, m, sub, &ru->shadow_tier))) return rc;
     if (ru->shadow_tier <= ru->tier)
-      return tki_err(c->err, TKN_ERR_SCHEMA,
+      return tki_fail(TKN_ERR_SCHEMA,
                      "router config: %s: '%s' is not stronger than the rule's tier", sub,
                      m->valuestring);
   } else if ((size_t)ru->tier + 1 < r->n_tiers) {
     ru->shadow_tier = ru->tier + 1;
   }
   if (ru->shadow_rate > 0 && ru->shadow_tier < 0)
-    return tki_err(c->err, TKN_ERR_SCHEMA,
+    return tki_fail(TKN_ERR_SCHEMA,
                    "router config: %s.shadow_rate: no stronger tier to shadow with", path);
   ru->shadow_cut = (uint64_t)(ru->shadow_rate * 9007199254740992.0); /* 2^53 */
   ru->reason = tki_strndup(reason, strlen(reason));
@@ -706,13 +711,13 @@ static int parse_rule(cctx *c, const cJSON *j, size_t i) {
     if ((rc = parse_cond(c, m, sub, &ru->node_root))) return rc;
     ru->constant = node_const(r, ru->node_root);
     if (ru->constant == 0)
-      return tki_err(c->err, TKN_ERR_STATE,
+      return tki_fail(TKN_ERR_STATE,
                      "router config: %s: the condition is never true, the rule can never match",
                      sub);
   }
   for (size_t k = 0; k < i; k++)
     if (r->rules[k].constant == 1)
-      return tki_err(c->err, TKN_ERR_STATE,
+      return tki_fail(TKN_ERR_STATE,
                      "router config: %s: can never match: $.rules[%zu] always matches", path, k);
   r->n_rules++;
   return TKN_OK;
@@ -723,7 +728,7 @@ static int parse_rules(cctx *c, const cJSON *j) {
   if (!cJSON_IsArray(j)) return wrong_type(c, "$.rules", "an array", j);
   int n = cJSON_GetArraySize(j);
   if (n > TKI_R_MAX_RULES)
-    return tki_err(c->err, TKN_ERR_LIMIT, "router config: $.rules: more than %d rules",
+    return tki_fail(TKN_ERR_LIMIT, "router config: $.rules: more than %d rules",
                    TKI_R_MAX_RULES);
   if (n == 0) return TKN_OK;
   c->r->rules = tki_calloc((size_t)n, sizeof *c->r->rules);
@@ -821,15 +826,13 @@ int tki_router_compile(const cJSON *root, const tkn_router_options *opts, tkn_ro
 }
 
 int tkn_router_new_json(tkn_router **out, const char *json, size_t len,
-                        const tkn_router_options *opts, char *errbuf, size_t errlen) {
-  if (!out) return TKN_ERR_INVALID;
+                        const tkn_router_options *opts) {
+  if (!out) return tki_fail(TKN_ERR_INVALID, "tkn_router_new_json: out is NULL");
   *out = NULL;
-  char err[TKI_ERRLEN] = "";
   cJSON *root = NULL;
   int rc = tki_json_parse(json, len, TKI_R_CONFIG_MAX, TKI_R_DEPTH_MAX, "router config", &root,
-                          err);
-  if (!rc) rc = tki_router_compile(root, opts, out, err);
+                          NULL);
+  if (!rc) rc = tki_router_compile(root, opts, out, NULL);
   cJSON_Delete(root);
-  if (rc) tki_copy_err(errbuf, errlen, err);
   return rc;
 }

@@ -325,7 +325,7 @@ static void node_reasons(tki_buf *b, const tkn_router *r, const tkn_task *t, uin
 }
 
 int tkn_router_explain(const tkn_router *r, const tkn_task *t, char **out, size_t *out_len) {
-  if (!r || !out) return TKN_ERR_INVALID;
+  if (!r || !out) return tki_fail(TKN_ERR_INVALID, "tkn_router_explain: a required argument is NULL");
   *out = NULL;
   if (out_len) *out_len = 0;
   tkn_router_decision d = TKN_ROUTER_DECISION_INIT;
@@ -365,7 +365,7 @@ int tkn_router_explain(const tkn_router *r, const tkn_task *t, char **out, size_
   tki_buf_puts(&b, "]}");
   size_t len;
   char *s = tki_buf_steal(&b, &len);
-  if (!s) return TKN_ERR_NOMEM;
+  if (!s) return tki_fail(TKN_ERR_NOMEM, "tkn_router_explain: out of memory");
   *out = s;
   if (out_len) *out_len = len;
   return TKN_OK;

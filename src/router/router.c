@@ -10,16 +10,16 @@
 #include "router_internal.h"
 
 int tkn_router_options_init(tkn_router_options *opts, uint32_t version) {
-  if (!opts) return TKN_ERR_INVALID;
-  if (version != TKN_ROUTER_OPTIONS_VERSION) return TKN_ERR_VERSION;
+  if (!opts) return tki_fail(TKN_ERR_INVALID, "tkn_router_options_init: opts is NULL");
+  if (version != TKN_ROUTER_OPTIONS_VERSION) return tki_fail(TKN_ERR_VERSION, "tkn_router_options_init: unknown version");
   tkn_router_options o = TKN_ROUTER_OPTIONS_INIT;
   *opts = o;
   return TKN_OK;
 }
 
 int tkn_router_decision_init(tkn_router_decision *d, uint32_t version) {
-  if (!d) return TKN_ERR_INVALID;
-  if (version != TKN_ROUTER_DECISION_VERSION) return TKN_ERR_VERSION;
+  if (!d) return tki_fail(TKN_ERR_INVALID, "tkn_router_decision_init: d is NULL");
+  if (version != TKN_ROUTER_DECISION_VERSION) return tki_fail(TKN_ERR_VERSION, "tkn_router_decision_init: unknown version");
   tkn_router_decision o = TKN_ROUTER_DECISION_INIT;
   *d = o;
   return TKN_OK;
@@ -35,7 +35,7 @@ const char *tkn_router_tier_name(const tkn_router *r, size_t i) {
 }
 
 int tkn_router_tier_threshold(const tkn_router *r, size_t i, double *out) {
-  if (!r || !out || i >= r->n_tiers) return TKN_ERR_INVALID;
+  if (!r || !out || i >= r->n_tiers) return tki_fail(TKN_ERR_INVALID, "tkn_router_tier_threshold: invalid argument");
   *out = r->tiers[i].threshold;
   return TKN_OK;
 }
@@ -82,8 +82,8 @@ static int64_t now_if_needed(const tkn_router *r) {
 }
 
 int tkn_router_decide(const tkn_router *r, const tkn_task *t, tkn_router_decision *d) {
-  if (!r || !d) return TKN_ERR_INVALID;
-  if (d->version != TKN_ROUTER_DECISION_VERSION) return TKN_ERR_VERSION;
+  if (!r || !d) return tki_fail(TKN_ERR_INVALID, "tkn_router_decide: a required argument is NULL");
+  if (d->version != TKN_ROUTER_DECISION_VERSION) return tki_fail(TKN_ERR_VERSION, "tkn_router_decide: unknown version");
   int32_t rule = tki_router_match(r, t);
   int32_t rt = rule >= 0 ? r->rules[rule].tier : r->default_tier;
   int64_t now = now_if_needed(r);
@@ -158,10 +158,10 @@ int tkn_router_report_failure(const tkn_router *r, const char *model, size_t len
 
 int tkn_router_model_cooldown(const tkn_router *r, const char *model, size_t len,
                               int64_t *until_ms) {
-  if (!r || !until_ms) return TKN_ERR_INVALID;
+  if (!r || !until_ms) return tki_fail(TKN_ERR_INVALID, "tkn_router_model_cooldown: a required argument is NULL");
   *until_ms = 0;
   tki_model *m = find_model(r, model, len);
-  if (!m) return TKN_ERR_NOT_FOUND;
+  if (!m) return tki_fail(TKN_ERR_NOT_FOUND, "tkn_router_model_cooldown: not found");
   int64_t until = atomic_load_explicit(&m->cool_until, memory_order_relaxed);
   if (until && until > tki_router_now(r)) *until_ms = until;
   return TKN_OK;
@@ -181,9 +181,9 @@ int tkn_router_shadow_compare(const tkn_router *r, int32_t rule, const char *che
   if (agreed) *agreed = 0;
   if (!r || !cmp || rule < 0 || (size_t)rule >= r->n_rules || (!cheap && cheap_len) ||
       (!strong && strong_len))
-    return TKN_ERR_INVALID;
+    return tki_fail(TKN_ERR_INVALID, "tkn_router_shadow_compare: invalid argument");
   int v = cmp(cheap ? cheap : "", cheap_len, strong ? strong : "", strong_len, user);
-  if (v < 0) return TKN_ERR_CALLBACK;
+  if (v < 0) return tki_fail(TKN_ERR_CALLBACK, "tkn_router_shadow_compare: a host callback failed");
   tki_rule *ru = &r->rules[rule];
   atomic_fetch_add_explicit(&ru->compared, 1, memory_order_relaxed);
   if (v > 0) atomic_fetch_add_explicit(&ru->agreed, 1, memory_order_relaxed);
@@ -193,7 +193,7 @@ int tkn_router_shadow_compare(const tkn_router *r, int32_t rule, const char *che
 
 int tkn_router_shadow_stats(const tkn_router *r, int32_t rule, uint64_t *sampled,
                             uint64_t *compared, uint64_t *agreed) {
-  if (!r || rule < 0 || (size_t)rule >= r->n_rules) return TKN_ERR_INVALID;
+  if (!r || rule < 0 || (size_t)rule >= r->n_rules) return tki_fail(TKN_ERR_INVALID, "tkn_router_shadow_stats: invalid argument");
   tki_rule *ru = &r->rules[rule];
   if (sampled) *sampled = atomic_load_explicit(&ru->sampled, memory_order_relaxed);
   if (compared) *compared = atomic_load_explicit(&ru->compared, memory_order_relaxed);
@@ -202,7 +202,7 @@ int tkn_router_shadow_stats(const tkn_router *r, int32_t rule, uint64_t *sampled
 }
 
 int tkn_router_shadow_report(const tkn_router *r, char **out, size_t *out_len) {
-  if (!r || !out) return TKN_ERR_INVALID;
+  if (!r || !out) return tki_fail(TKN_ERR_INVALID, "tkn_router_shadow_report: a required argument is NULL");
   *out = NULL;
   if (out_len) *out_len = 0;
   tki_buf b;
@@ -231,7 +231,7 @@ int tkn_router_shadow_report(const tkn_router *r, char **out, size_t *out_len) {
   tki_buf_puts(&b, "]}");
   size_t len;
   char *s = tki_buf_steal(&b, &len);
-  if (!s) return TKN_ERR_NOMEM;
+  if (!s) return tki_fail(TKN_ERR_NOMEM, "tkn_router_shadow_report: out of memory");
   *out = s;
   if (out_len) *out_len = len;
   return TKN_OK;
@@ -246,18 +246,18 @@ static int cmp_desc(const void *a, const void *b) {
 
 int tkn_router_calibrate(const double *scores, size_t n, const double *shares, size_t n_tiers,
                          double *thresholds) {
-  if (!scores || !shares || !thresholds || n == 0 || n_tiers == 0) return TKN_ERR_INVALID;
+  if (!scores || !shares || !thresholds || n == 0 || n_tiers == 0) return tki_fail(TKN_ERR_INVALID, "tkn_router_calibrate: a required argument is NULL");
   double sum = 0;
   for (size_t i = 0; i < n_tiers; i++) {
-    if (!(shares[i] >= 0 && shares[i] <= 1)) return TKN_ERR_INVALID;
+    if (!(shares[i] >= 0 && shares[i] <= 1)) return tki_fail(TKN_ERR_INVALID, "tkn_router_calibrate: invalid argument");
     sum += shares[i];
   }
-  if (fabs(sum - 1.0) > 1e-6) return TKN_ERR_INVALID;
+  if (fabs(sum - 1.0) > 1e-6) return tki_fail(TKN_ERR_INVALID, "tkn_router_calibrate: invalid argument");
   for (size_t i = 0; i < n; i++)
-    if (!isfinite(scores[i])) return TKN_ERR_INVALID;
-  if (n > SIZE_MAX / sizeof(double)) return TKN_ERR_OVERFLOW;
+    if (!isfinite(scores[i])) return tki_fail(TKN_ERR_INVALID, "tkn_router_calibrate: invalid argument");
+  if (n > SIZE_MAX / sizeof(double)) return tki_fail(TKN_ERR_OVERFLOW, "tkn_router_calibrate: integer overflow");
   double *d = tki_malloc(n * sizeof *d);
-  if (!d) return TKN_ERR_NOMEM;
+  if (!d) return tki_fail(TKN_ERR_NOMEM, "tkn_router_calibrate: out of memory");
   memcpy(d, scores, n * sizeof *d);
   qsort(d, n, sizeof *d, cmp_desc);
   /* Tiers 0..i together take the top cum_i of the sample: the threshold of

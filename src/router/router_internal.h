@@ -46,7 +46,6 @@ struct tkn_task {
   char *id;
   size_t id_len;
   int has_id;
-  char err[TKI_ERRLEN];
 };
 
 const tki_tval *tki_task_find(const tkn_task *t, const char *name, size_t len, uint64_t hash);

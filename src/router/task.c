@@ -13,7 +13,7 @@ static void rstr_free(tki_rstr *s) {
 
 static int rstr_set(tki_rstr *dst, const char *s, size_t len) {
   dst->s = tki_strndup(s ? s : "", len);
-  if (!dst->s) return TKN_ERR_NOMEM;
+  if (!dst->s) return tki_fail(TKN_ERR_NOMEM, "out of memory");
   dst->len = len;
   dst->hash = tki_hash64(dst->s, len, 0);
   return TKN_OK;
@@ -28,7 +28,7 @@ static void tval_clear_value(tki_tval *v) {
 }
 
 int tkn_task_new(tkn_task **out) {
-  if (!out) return TKN_ERR_INVALID;
+  if (!out) return tki_fail(TKN_ERR_INVALID, "tkn_task_new: out is NULL");
   *out = tki_calloc(1, sizeof **out);
   return *out ? TKN_OK : TKN_ERR_NOMEM;
 }
@@ -44,8 +44,6 @@ void tkn_task_free(tkn_task *t) {
   tki_free(t);
 }
 
-const char *tkn_task_errmsg(const tkn_task *t) { return t ? t->err : ""; }
-
 const tki_tval *tki_task_find(const tkn_task *t, const char *name, size_t len, uint64_t hash) {
   for (size_t i = 0; i < t->n; i++) {
     const tki_tval *v = &t->attrs[i];
@@ -56,18 +54,20 @@ const tki_tval *tki_task_find(const tkn_task *t, const char *name, size_t len, u
 }
 
 static int check_name(tkn_task *t, const char *name, size_t len) {
-  if (!name || len == 0) return tki_err(t->err, TKN_ERR_INVALID, "task: empty attribute name");
+  (void)t;
+  if (!name || len == 0) return tki_fail(TKN_ERR_INVALID, "task: empty attribute name");
   size_t bad;
   if (!tki_utf8_valid(name, len, &bad))
-    return tki_err(t->err, TKN_ERR_UTF8, "task: attribute name is not UTF-8 (byte %zu)", bad);
+    return tki_fail(TKN_ERR_UTF8, "task: attribute name is not UTF-8 (byte %zu)", bad);
   return TKN_OK;
 }
 
 static int check_text(tkn_task *t, const char *name, size_t nlen, const char *s, size_t len) {
-  if (!s && len) return tki_err(t->err, TKN_ERR_INVALID, "task: %.*s: NULL value", (int)nlen, name);
+  (void)t;
+  if (!s && len) return tki_fail(TKN_ERR_INVALID, "task: %.*s: NULL value", (int)nlen, name);
   size_t bad;
   if (len && !tki_utf8_valid(s, len, &bad))
-    return tki_err(t->err, TKN_ERR_UTF8, "task: %.*s: value is not UTF-8 (byte %zu)", (int)nlen,
+    return tki_fail(TKN_ERR_UTF8, "task: %.*s: value is not UTF-8 (byte %zu)", (int)nlen,
                    name, bad);
   return TKN_OK;
 }
@@ -85,10 +85,10 @@ static int put(tkn_task *t, const char *name, size_t len, tki_tval *nv) {
   }
   int rc = TKN_OK;
   if (t->n >= TKI_TASK_MAX_ATTRS)
-    rc = tki_err(t->err, TKN_ERR_LIMIT, "task: more than %d attributes", TKI_TASK_MAX_ATTRS);
+    rc = tki_fail(TKN_ERR_LIMIT, "task: more than %d attributes", TKI_TASK_MAX_ATTRS);
   else if (tki_grow((void **)&t->attrs, &t->cap, t->n + 1, sizeof *t->attrs) ||
            rstr_set(&nv->name, name, len))
-    rc = tki_err(t->err, TKN_ERR_NOMEM, "task: out of memory");
+    rc = tki_fail(TKN_ERR_NOMEM, "task: out of memory");
   if (rc) {
     tval_clear_value(nv);
     return rc;
@@ -98,10 +98,10 @@ static int put(tkn_task *t, const char *name, size_t len, tki_tval *nv) {
 }
 
 int tkn_task_set_id(tkn_task *t, const char *id, size_t len) {
-  if (!t) return TKN_ERR_INVALID;
-  if (!id && len) return tki_err(t->err, TKN_ERR_INVALID, "task: NULL id");
+  if (!t) return tki_fail(TKN_ERR_INVALID, "tkn_task_set_id: t is NULL");
+  if (!id && len) return tki_fail(TKN_ERR_INVALID, "task: NULL id");
   char *c = tki_strndup(id ? id : "", len);
-  if (!c) return tki_err(t->err, TKN_ERR_NOMEM, "task: out of memory");
+  if (!c) return tki_fail(TKN_ERR_NOMEM, "task: out of memory");
   tki_free(t->id);
   t->id = c;
   t->id_len = len;
@@ -111,22 +111,22 @@ int tkn_task_set_id(tkn_task *t, const char *id, size_t len) {
 
 int tkn_task_set_string(tkn_task *t, const char *name, size_t name_len, const char *value,
                         size_t value_len) {
-  if (!t) return TKN_ERR_INVALID;
+  if (!t) return tki_fail(TKN_ERR_INVALID, "tkn_task_set_string: t is NULL");
   int rc = check_name(t, name, name_len);
   if (!rc) rc = check_text(t, name, name_len, value, value_len);
   if (rc) return rc;
   tki_tval nv = {0};
   nv.type = TKI_V_STRING;
-  if (rstr_set(&nv.str, value, value_len)) return tki_err(t->err, TKN_ERR_NOMEM, "task: out of memory");
+  if (rstr_set(&nv.str, value, value_len)) return tki_fail(TKN_ERR_NOMEM, "task: out of memory");
   return put(t, name, name_len, &nv);
 }
 
 int tkn_task_set_number(tkn_task *t, const char *name, size_t name_len, double value) {
-  if (!t) return TKN_ERR_INVALID;
+  if (!t) return tki_fail(TKN_ERR_INVALID, "tkn_task_set_number: t is NULL");
   int rc = check_name(t, name, name_len);
   if (rc) return rc;
   if (!isfinite(value))
-    return tki_err(t->err, TKN_ERR_INVALID, "task: %.*s: number is not finite", (int)name_len,
+    return tki_fail(TKN_ERR_INVALID, "task: %.*s: number is not finite", (int)name_len,
                    name);
   tki_tval nv = {0};
   nv.type = TKI_V_NUMBER;
@@ -135,7 +135,7 @@ int tkn_task_set_number(tkn_task *t, const char *name, size_t name_len, double v
 }
 
 int tkn_task_set_bool(tkn_task *t, const char *name, size_t name_len, int32_t value) {
-  if (!t) return TKN_ERR_INVALID;
+  if (!t) return tki_fail(TKN_ERR_INVALID, "tkn_task_set_bool: t is NULL");
   int rc = check_name(t, name, name_len);
   if (rc) return rc;
   tki_tval nv = {0};
@@ -146,13 +146,13 @@ int tkn_task_set_bool(tkn_task *t, const char *name, size_t name_len, int32_t va
 
 int tkn_task_set_strings(tkn_task *t, const char *name, size_t name_len,
                          const char *const *values, const size_t *lens, size_t n) {
-  if (!t) return TKN_ERR_INVALID;
+  if (!t) return tki_fail(TKN_ERR_INVALID, "tkn_task_set_strings: t is NULL");
   int rc = check_name(t, name, name_len);
   if (rc) return rc;
   if (n && (!values || !lens))
-    return tki_err(t->err, TKN_ERR_INVALID, "task: %.*s: NULL list", (int)name_len, name);
+    return tki_fail(TKN_ERR_INVALID, "task: %.*s: NULL list", (int)name_len, name);
   if (n > TKI_TASK_MAX_LIST)
-    return tki_err(t->err, TKN_ERR_LIMIT, "task: %.*s: more than %d elements", (int)name_len,
+    return tki_fail(TKN_ERR_LIMIT, "task: %.*s: more than %d elements", (int)name_len,
                    name, TKI_TASK_MAX_LIST);
   for (size_t i = 0; i < n; i++)
     if ((rc = check_text(t, name, name_len, values[i], lens[i]))) return rc;
@@ -160,12 +160,12 @@ int tkn_task_set_strings(tkn_task *t, const char *name, size_t name_len,
   nv.type = TKI_V_LIST;
   if (n) {
     nv.items = tki_calloc(n, sizeof *nv.items);
-    if (!nv.items) return tki_err(t->err, TKN_ERR_NOMEM, "task: out of memory");
+    if (!nv.items) return tki_fail(TKN_ERR_NOMEM, "task: out of memory");
     for (size_t i = 0; i < n; i++) {
       if (rstr_set(&nv.items[i], values[i], lens[i])) {
         nv.n = i;
         tval_clear_value(&nv);
-        return tki_err(t->err, TKN_ERR_NOMEM, "task: out of memory");
+        return tki_fail(TKN_ERR_NOMEM, "task: out of memory");
       }
     }
     nv.n = n;
@@ -174,11 +174,11 @@ int tkn_task_set_strings(tkn_task *t, const char *name, size_t name_len,
 }
 
 int tkn_task_remove(tkn_task *t, const char *name, size_t name_len) {
-  if (!t || (!name && name_len)) return TKN_ERR_INVALID;
+  if (!t || (!name && name_len)) return tki_fail(TKN_ERR_INVALID, "tkn_task_remove: invalid argument");
   if (!name) name = "";
   const tki_tval *v = tki_task_find(t, name, name_len, tki_hash64(name, name_len, 0));
   if (!v)
-    return tki_err(t->err, TKN_ERR_NOT_FOUND, "task: no attribute '%.*s'", (int)name_len, name);
+    return tki_fail(TKN_ERR_NOT_FOUND, "task: no attribute '%.*s'", (int)name_len, name);
   size_t i = (size_t)(v - t->attrs);
   tval_clear_value(&t->attrs[i]);
   rstr_free(&t->attrs[i].name);
@@ -194,11 +194,11 @@ static int load_member(tkn_task *t, const cJSON *m) {
   size_t nlen = strlen(name);
   if (strcmp(name, "$id") == 0) {
     if (!cJSON_IsString(m))
-      return tki_err(t->err, TKN_ERR_SCHEMA, "task: $.$id: expected a string");
+      return tki_fail(TKN_ERR_SCHEMA, "task: $.$id: expected a string");
     return tkn_task_set_id(t, m->valuestring, strlen(m->valuestring));
   }
   if (tki_task_find(t, name, nlen, tki_hash64(name, nlen, 0)))
-    return tki_err(t->err, TKN_ERR_DUPLICATE, "task: $.%s: duplicate member", name);
+    return tki_fail(TKN_ERR_DUPLICATE, "task: $.%s: duplicate member", name);
   if (cJSON_IsString(m))
     return tkn_task_set_string(t, name, nlen, m->valuestring, strlen(m->valuestring));
   if (cJSON_IsNumber(m)) return tkn_task_set_number(t, name, nlen, m->valuedouble);
@@ -206,16 +206,16 @@ static int load_member(tkn_task *t, const cJSON *m) {
   if (cJSON_IsArray(m)) {
     int n = cJSON_GetArraySize(m);
     if (n > TKI_TASK_MAX_LIST)
-      return tki_err(t->err, TKN_ERR_LIMIT, "task: $.%s: more than %d elements", name,
+      return tki_fail(TKN_ERR_LIMIT, "task: $.%s: more than %d elements", name,
                      TKI_TASK_MAX_LIST);
     const char **vals = tki_calloc((size_t)n + 1, sizeof *vals);
     size_t *lens = tki_calloc((size_t)n + 1, sizeof *lens);
     int rc = TKN_OK;
-    if (!vals || !lens) rc = tki_err(t->err, TKN_ERR_NOMEM, "task: out of memory");
+    if (!vals || !lens) rc = tki_fail(TKN_ERR_NOMEM, "task: out of memory");
     int i = 0;
     for (const cJSON *e = m->child; !rc && e; e = e->next, i++) {
       if (!cJSON_IsString(e))
-        rc = tki_err(t->err, TKN_ERR_SCHEMA, "task: $.%s[%d]: expected a string", name, i);
+        rc = tki_fail(TKN_ERR_SCHEMA, "task: $.%s[%d]: expected a string", name, i);
       else {
         vals[i] = e->valuestring;
         lens[i] = strlen(e->valuestring);
@@ -226,26 +226,22 @@ static int load_member(tkn_task *t, const cJSON *m) {
     tki_free(lens);
     return rc;
   }
-  return tki_err(t->err, TKN_ERR_SCHEMA,
+  return tki_fail(TKN_ERR_SCHEMA,
                  "task: $.%s: expected a string, number, boolean or array of strings", name);
 }
 
-int tkn_task_from_json(tkn_task **out, const char *json, size_t len, char *errbuf, size_t errlen) {
-  if (!out) return TKN_ERR_INVALID;
+int tkn_task_from_json(tkn_task **out, const char *json, size_t len) {
+  if (!out) return tki_fail(TKN_ERR_INVALID, "tkn_task_from_json: out is NULL");
   *out = NULL;
   tkn_task *t;
   int rc = tkn_task_new(&t);
-  if (rc) {
-    tki_copy_err(errbuf, errlen, "task: out of memory");
-    return rc;
-  }
+  if (rc) return rc;
   cJSON *root = NULL;
-  rc = tki_json_parse(json, len, 16u << 20, 64, "task", &root, t->err);
-  if (!rc && !cJSON_IsObject(root)) rc = tki_err(t->err, TKN_ERR_SCHEMA, "task: $: expected an object");
+  rc = tki_json_parse(json, len, 16u << 20, 64, "task", &root, NULL);
+  if (!rc && !cJSON_IsObject(root)) rc = tki_fail(TKN_ERR_SCHEMA, "task: $: expected an object");
   for (const cJSON *m = root ? root->child : NULL; !rc && m; m = m->next) rc = load_member(t, m);
   cJSON_Delete(root);
   if (rc) {
-    tki_copy_err(errbuf, errlen, t->err);
     tkn_task_free(t);
     return rc;
   }

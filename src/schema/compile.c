@@ -47,12 +47,12 @@ pcre2_general_context *tki_schema_pcre2_context(void) {
 
 static int nomem(cctx *c) {
   c->status = TKN_ERR_NOMEM;
-  return tki_err(c->err, TKN_ERR_NOMEM, "schema: out of memory");
+  return tki_fail(TKN_ERR_NOMEM, "schema: out of memory");
 }
 
 static int bad(cctx *c, int status, const char *path, const char *kw, const char *what) {
   c->status = status;
-  return tki_err(c->err, status, "schema: \"%s\" at %s/%s: %s", kw, path, kw, what);
+  return tki_fail(status, "schema: \"%s\" at %s/%s: %s", kw, path, kw, what);
 }
 
 static int push(cctx *c, void *arrp, size_t *n, size_t *cap, void *item) {
@@ -492,7 +492,7 @@ static int keyword(cctx *c, snode *n, const tki_sj_member *m, const char *path, 
   switch (id) {
     case KW_UNKNOWN:
       c->status = TKN_ERR_UNSUPPORTED;
-      return tki_err(c->err, TKN_ERR_UNSUPPORTED,
+      return tki_fail(TKN_ERR_UNSUPPORTED,
                      "schema: unsupported keyword \"%s\" at %s/%s (it would not be enforced)", kw,
                      path, kw);
     case KW_ANNOTATION: return TKN_OK;
@@ -651,7 +651,7 @@ static snode *compile_node(cctx *c, const tki_sj *dom, const char *path, int is_
   }
   if (dom->type != TKI_SJ_OBJECT) {
     c->status = TKN_ERR_SCHEMA;
-    tki_err(c->err, TKN_ERR_SCHEMA, "schema: %s must be an object or a boolean", path);
+    tki_fail(TKN_ERR_SCHEMA, "schema: %s must be an object or a boolean", path);
     return NULL;
   }
   const tki_sj *req = NULL;
@@ -752,14 +752,14 @@ static int find_cycle(cctx *c, snode *n, int depth) {
   if (n->mark == 2) return TKN_OK;
   if (depth > 2048) { /* bounds the stack here and in validation */
     c->status = TKN_ERR_LIMIT;
-    return tki_err(c->err, TKN_ERR_LIMIT,
+    return tki_fail(TKN_ERR_LIMIT,
                    "schema: at %s: a chain of more than 2048 $ref/allOf/anyOf/oneOf/not/if "
                    "applicators on one value",
                    n->path);
   }
   if (n->mark == 1) {
     c->status = TKN_ERR_SCHEMA;
-    return tki_err(c->err, TKN_ERR_SCHEMA,
+    return tki_fail(TKN_ERR_SCHEMA,
                    "schema: \"$ref\" at %s: a reference cycle that never descends into the "
                    "instance (it would recurse forever)",
                    n->path);
@@ -782,8 +782,8 @@ static int find_cycle(cctx *c, snode *n, int depth) {
 /* ---- public ---- */
 
 int tkn_schema_options_init(tkn_schema_options *opts, uint32_t version) {
-  if (!opts) return TKN_ERR_INVALID;
-  if (version != TKN_SCHEMA_OPTIONS_VERSION) return TKN_ERR_VERSION;
+  if (!opts) return tki_fail(TKN_ERR_INVALID, "tkn_schema_options_init: opts is NULL");
+  if (version != TKN_SCHEMA_OPTIONS_VERSION) return tki_fail(TKN_ERR_VERSION, "tkn_schema_options_init: unknown version");
   tkn_schema_options init = TKN_SCHEMA_OPTIONS_INIT;
   *opts = init;
   return TKN_OK;
@@ -817,28 +817,16 @@ void tkn_schema_free(tkn_schema *s) {
 }
 
 int tkn_schema_compile(tkn_schema **out, const char *json, size_t len,
-                       const tkn_schema_options *opts, char *errbuf, size_t errlen) {
+                       const tkn_schema_options *opts) {
   char err[TKI_ERRLEN] = "";
-  if (!out) {
-    tki_copy_err(errbuf, errlen, "schema: NULL output pointer");
-    return TKN_ERR_INVALID;
-  }
+  if (!out) return tki_fail(TKN_ERR_INVALID, "schema: NULL output pointer");
   *out = NULL;
-  if (!json && len) {
-    tki_copy_err(errbuf, errlen, "schema: NULL text");
-    return TKN_ERR_INVALID;
-  }
+  if (!json && len) return tki_fail(TKN_ERR_INVALID, "schema: NULL text");
   tkn_schema_options o;
   int rc = effective_options(opts, &o, err);
-  if (rc) {
-    tki_copy_err(errbuf, errlen, err);
-    return rc;
-  }
+  if (rc) return rc;
   tkn_schema *s = tki_calloc(1, sizeof *s);
-  if (!s) {
-    tki_copy_err(errbuf, errlen, "schema: out of memory");
-    return TKN_ERR_NOMEM;
-  }
+  if (!s) return tki_fail(TKN_ERR_NOMEM, "schema: out of memory");
   tki_arena_init(&s->arena);
   s->opts = o;
   cctx c;
@@ -896,7 +884,6 @@ done:
   tki_free(c.refs);
   tki_sj_parser_free(&parser);
   if (rc) {
-    tki_copy_err(errbuf, errlen, err);
     tkn_schema_free(s);
     return rc;
   }

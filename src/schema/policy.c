@@ -178,8 +178,8 @@ static int64_t cap_node(capctx *c, const snode *n, uint8_t types) {
 }
 
 int tkn_schema_cap_options_init(tkn_schema_cap_options *opts, uint32_t version) {
-  if (!opts) return TKN_ERR_INVALID;
-  if (version != TKN_SCHEMA_CAP_OPTIONS_VERSION) return TKN_ERR_VERSION;
+  if (!opts) return tki_fail(TKN_ERR_INVALID, "tkn_schema_cap_options_init: opts is NULL");
+  if (version != TKN_SCHEMA_CAP_OPTIONS_VERSION) return tki_fail(TKN_ERR_VERSION, "tkn_schema_cap_options_init: unknown version");
   tkn_schema_cap_options init = TKN_SCHEMA_CAP_OPTIONS_INIT;
   *opts = init;
   return TKN_OK;
@@ -188,17 +188,17 @@ int tkn_schema_cap_options_init(tkn_schema_cap_options *opts, uint32_t version) 
 int tkn_schema_output_cap(const tkn_schema *s, const tkn_tokenizer *tok,
                           const tkn_schema_cap_options *opts, int64_t *max_tokens,
                           uint32_t *flags) {
-  if (!s || !tok || !max_tokens || !flags) return TKN_ERR_INVALID;
+  if (!s || !tok || !max_tokens || !flags) return tki_fail(TKN_ERR_INVALID, "tkn_schema_output_cap: a required argument is NULL");
   *max_tokens = 0;
   *flags = 0;
   tkn_schema_cap_options o = TKN_SCHEMA_CAP_OPTIONS_INIT;
   if (opts) {
-    if (opts->version != TKN_SCHEMA_CAP_OPTIONS_VERSION) return TKN_ERR_VERSION;
+    if (opts->version != TKN_SCHEMA_CAP_OPTIONS_VERSION) return tki_fail(TKN_ERR_VERSION, "tkn_schema_output_cap: unknown version");
     o = *opts;
-    if (o.tokens_per_code_point == 0) return TKN_ERR_INVALID;
+    if (o.tokens_per_code_point == 0) return tki_fail(TKN_ERR_INVALID, "tkn_schema_output_cap: invalid argument");
   }
   capctx *c = tki_calloc(1, sizeof *c);
-  if (!c) return TKN_ERR_NOMEM;
+  if (!c) return tki_fail(TKN_ERR_NOMEM, "tkn_schema_output_cap: out of memory");
   c->tok = tok;
   c->per_cp = o.tokens_per_code_point;
   c->quotes = count(c, "\"\"", 2);
@@ -225,7 +225,7 @@ int tkn_schema_output_cap(const tkn_schema *s, const tkn_tokenizer *tok,
 
 int tkn_schema_near_limit(const char *stop_reason, size_t stop_len, int64_t used, int64_t cap,
                           uint32_t *flags) {
-  if (!flags || used < 0 || (!stop_reason && stop_len)) return TKN_ERR_INVALID;
+  if (!flags || used < 0 || (!stop_reason && stop_len)) return tki_fail(TKN_ERR_INVALID, "tkn_schema_near_limit: invalid argument");
   *flags = 0;
   static const char *const stopped[] = {"length", "max_tokens", "MAX_TOKENS", "max_output_tokens"};
   for (size_t i = 0; stop_reason && i < sizeof stopped / sizeof stopped[0]; i++)
@@ -239,8 +239,8 @@ int tkn_schema_near_limit(const char *stop_reason, size_t stop_len, int64_t used
 /* ---- retry policy ---- */
 
 int tkn_schema_retry_options_init(tkn_schema_retry_options *opts, uint32_t version) {
-  if (!opts) return TKN_ERR_INVALID;
-  if (version != TKN_SCHEMA_RETRY_OPTIONS_VERSION) return TKN_ERR_VERSION;
+  if (!opts) return tki_fail(TKN_ERR_INVALID, "tkn_schema_retry_options_init: opts is NULL");
+  if (version != TKN_SCHEMA_RETRY_OPTIONS_VERSION) return tki_fail(TKN_ERR_VERSION, "tkn_schema_retry_options_init: unknown version");
   tkn_schema_retry_options init = TKN_SCHEMA_RETRY_OPTIONS_INIT;
   *opts = init;
   return TKN_OK;
@@ -261,11 +261,11 @@ static uint32_t tier_after(const tkn_schema_retry_options *o, uint32_t failures)
 
 int tkn_schema_retry_next(const tkn_schema_retry_options *o, uint32_t failures,
                           tkn_schema_retry_step *step) {
-  if (!o || !step || failures == 0) return TKN_ERR_INVALID;
-  if (o->version != TKN_SCHEMA_RETRY_OPTIONS_VERSION) return TKN_ERR_VERSION;
+  if (!o || !step || failures == 0) return tki_fail(TKN_ERR_INVALID, "tkn_schema_retry_next: a required argument is NULL");
+  if (o->version != TKN_SCHEMA_RETRY_OPTIONS_VERSION) return tki_fail(TKN_ERR_VERSION, "tkn_schema_retry_next: unknown version");
   if (o->max_attempts < 1 || o->max_attempts > 100 || o->base_delay_ms < 0 ||
       o->max_delay_ms < o->base_delay_ms)
-    return TKN_ERR_INVALID;
+    return tki_fail(TKN_ERR_INVALID, "tkn_schema_retry_next: invalid argument");
   memset(step, 0, sizeof *step);
   step->attempt = failures + 1;
   step->tier = tier_after(o, failures);

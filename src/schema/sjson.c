@@ -102,8 +102,8 @@ static int fail_at(pstate *st, int status, size_t off, const char *msg) {
   size_t line, col;
   tki_line_col(st->s, st->len, off, &line, &col);
   st->status = status;
-  return tki_err(st->err, status, "%s: %s at line %zu, column %zu (byte %zu)", st->what, msg,
-                 line, col, off);
+  return tki_fail_at(status, (int64_t)off, NULL, "%s: %s at line %zu, column %zu (byte %zu)",
+                     st->what, msg, line, col, off);
 }
 
 static void skip_ws(pstate *st) {
@@ -181,7 +181,7 @@ static int parse_string(pstate *st, const char **out, uint32_t *outlen) {
   char *d = tki_arena_alloc(st->arena, end - start + 1);
   if (!d) {
     st->status = TKN_ERR_NOMEM;
-    return tki_err(st->err, TKN_ERR_NOMEM, "%s: out of memory", st->what);
+    return tki_fail(TKN_ERR_NOMEM, "%s: out of memory", st->what);
   }
   size_t k = i - start;
   memcpy(d, s + start, k);
@@ -274,7 +274,7 @@ static int parse_number(pstate *st, tki_sj *v) {
     buf = tki_arena_alloc(st->arena, tl + 1);
     if (!buf) {
       st->status = TKN_ERR_NOMEM;
-      return tki_err(st->err, TKN_ERR_NOMEM, "%s: out of memory", st->what);
+      return tki_fail(TKN_ERR_NOMEM, "%s: out of memory", st->what);
     }
   }
   memcpy(buf, s + start, tl);
@@ -293,7 +293,7 @@ static int parse_number(pstate *st, tki_sj *v) {
 
 static int nomem(pstate *st) {
   st->status = TKN_ERR_NOMEM;
-  return tki_err(st->err, TKN_ERR_NOMEM, "%s: out of memory", st->what);
+  return tki_fail(TKN_ERR_NOMEM, "%s: out of memory", st->what);
 }
 
 static int parse_value(pstate *st, tki_sj *v, uint32_t depth);

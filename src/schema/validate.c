@@ -723,11 +723,11 @@ out:
 /* ---- public ---- */
 
 int tkn_schema_result_new(tkn_schema_result **out) {
-  if (!out) return TKN_ERR_INVALID;
+  if (!out) return tki_fail(TKN_ERR_INVALID, "tkn_schema_result_new: out is NULL");
   tkn_schema_result *r = tki_calloc(1, sizeof *r);
   if (!r) {
     *out = NULL;
-    return TKN_ERR_NOMEM;
+    return tki_fail(TKN_ERR_NOMEM, "tkn_schema_result_new: out of memory");
   }
   tki_arena_init(&r->arena);
   tki_buf_init(&r->strings);
@@ -751,10 +751,10 @@ void tkn_schema_result_free(tkn_schema_result *r) {
 
 static int ensure_regex_state(tkn_schema_result *r) {
   if (r->md) return TKN_OK;
-  if (!r->gctx && !(r->gctx = tki_schema_pcre2_context())) return TKN_ERR_NOMEM;
+  if (!r->gctx && !(r->gctx = tki_schema_pcre2_context())) return tki_fail(TKN_ERR_NOMEM, "out of memory");
   if (!r->mctx) {
     r->mctx = pcre2_match_context_create(r->gctx);
-    if (!r->mctx) return TKN_ERR_NOMEM;
+    if (!r->mctx) return tki_fail(TKN_ERR_NOMEM, "out of memory");
     /* a pathological pattern fails the document instead of hanging the host */
     pcre2_set_match_limit(r->mctx, 10000000);
     pcre2_set_depth_limit(r->mctx, 100000);
@@ -841,14 +841,12 @@ static int ensure_formatted(const tkn_schema_result *cr) {
     r->errs[i].message = r->text.len;
     format_message(&r->text, r, &r->errs[i]);
   }
-  if (r->text.failed) {
-    tki_err(r->err, TKN_ERR_NOMEM, "document does not conform (out of memory writing the message)");
-    return TKN_ERR_NOMEM;
-  }
+  if (r->text.failed)
+    return tki_fail(TKN_ERR_NOMEM, "document does not conform (out of memory writing the message)");
   const rerr *e = &r->errs[0];
   const char *path = str_at(r, e->path);
-  tki_err(r->err, TKN_ERR_SCHEMA, "at %s: %s: %s (schema %s)", path[0] ? path : "(root)",
-          str_at(r, e->keyword), r->text.data + e->message, str_at(r, e->schema));
+  snprintf(r->err, sizeof r->err, "at %s: %s: %s (schema %s)", path[0] ? path : "(root)",
+           str_at(r, e->keyword), r->text.data + e->message, str_at(r, e->schema));
   r->formatted = 1;
   return TKN_OK;
 }
@@ -864,53 +862,66 @@ static void reset_result(tkn_schema_result *r) {
 int tki_schema_validate_tree(const tkn_schema *s, const tki_sj *doc, tkn_schema_result *r) {
   reset_result(r);
   if (s->ncodes && ensure_regex_state(r))
-    return r->status = tki_err(r->err, TKN_ERR_NOMEM, "validate: out of memory");
+    return r->status = tki_fail(TKN_ERR_NOMEM, "validate: out of memory");
   vctx c = {r, 0, 0, TKN_OK, s->opts.max_errors, 0, 0, 0,
             r->max_work ? r->max_work : TKN_SCHEMA_DEFAULT_MAX_WORK};
   int ok = v_node(&c, s->root, doc, NULL);
   if (c.status == TKN_ERR_LIMIT) {
     r->nerrs = 0;
-    return r->status = tki_err(r->err, TKN_ERR_LIMIT,
+    return r->status = tki_fail(TKN_ERR_LIMIT,
                                "validate: gave up after %llu steps of work (the limit set with "
                                "tkn_schema_result_set_max_work); the document is not accepted",
                                (unsigned long long)c.max_work);
   }
   if (c.status) {
     r->nerrs = 0;
-    return r->status = tki_err(r->err, c.status, "validate: out of memory");
+    return r->status = tki_fail(c.status, "validate: out of memory");
   }
   if (ok && !c.closed) return r->status = TKN_OK;
   if (r->nerrs == 0) /* cannot happen: every failure records in loud mode */
-    return r->status = tki_err(r->err, TKN_ERR_SCHEMA, "document does not match the schema");
-  return r->status = TKN_ERR_SCHEMA; /* messages are written when asked for */
+    return r->status = tki_fail(TKN_ERR_SCHEMA, "document does not match the schema");
+  /* Messages are written when asked for (tkn_schema_result_error); the last
+   * error names the first one's place and keyword, which cost no formatting. */
+  const rerr *e = &r->errs[0];
+  const char *ptr = str_at(r, e->path);
+  char path[TKI_PATHLEN];
+  tki_pointer_to_jsonpath(ptr, path, sizeof path);
+  r->status = tki_fail_at(TKN_ERR_SCHEMA, -1, path,
+                          "document does not conform to the schema: at %s: %s (schema %s)%s",
+                          ptr[0] ? ptr : "(root)", str_at(r, e->keyword), str_at(r, e->schema),
+                          r->nerrs > 1 ? ", and more errors" : "");
+  return r->status;
 }
 
 int tkn_schema_validate(const tkn_schema *s, const char *json, size_t len,
                         tkn_schema_result *r) {
-  if (!r) return TKN_ERR_INVALID;
+  if (!r) return tki_fail(TKN_ERR_INVALID, "validate: result is NULL");
   tki_arena_reset(&r->arena);
   reset_result(r);
   if (!s || (!json && len)) {
-    r->status = tki_err(r->err, TKN_ERR_INVALID, "validate: NULL schema or text");
+    r->status = tki_fail(TKN_ERR_INVALID, "validate: NULL schema or text");
     return r->status;
   }
   tki_sj doc;
   int rc = tki_sj_parse(&r->parser, &r->arena, json, len, (size_t)s->opts.max_instance_bytes,
-                        s->opts.max_instance_depth, "document", &doc, r->err);
-  if (rc) return r->status = rc;
+                        s->opts.max_instance_depth, "document", &doc, NULL);
+  if (rc) {
+    snprintf(r->err, sizeof r->err, "%s", tki_error_message()); /* for the re-ask */
+    return r->status = rc;
+  }
   return tki_schema_validate_tree(s, &doc, r);
 }
 
-int tkn_schema_check(const tkn_schema *s, const char *json, size_t len, char *errbuf,
-                     size_t errlen) {
+int tkn_schema_check(const tkn_schema *s, const char *json, size_t len) {
   tkn_schema_result *r;
-  if (tkn_schema_result_new(&r)) {
-    tki_copy_err(errbuf, errlen, "validate: out of memory");
-    return TKN_ERR_NOMEM;
-  }
+  if (tkn_schema_result_new(&r)) return tki_fail(TKN_ERR_NOMEM, "validate: out of memory");
   int rc = tkn_schema_validate(s, json, len, r);
-  if (rc == TKN_ERR_SCHEMA && ensure_formatted(r)) rc = TKN_ERR_NOMEM;
-  tki_copy_err(errbuf, errlen, r->err);
+  if (rc == TKN_ERR_SCHEMA) { /* no result to ask: the whole first message */
+    char path[TKI_PATHLEN];
+    snprintf(path, sizeof path, "%s", tkn_error_last()->path);
+    if (ensure_formatted(r)) rc = TKN_ERR_NOMEM;
+    else tki_fail_at(rc, -1, path, "%s", r->err);
+  }
   tkn_schema_result_free(r);
   return rc;
 }
@@ -928,9 +939,9 @@ size_t tkn_schema_result_error_count(const tkn_schema_result *r) { return r ? r-
 int tkn_schema_result_error(const tkn_schema_result *r, size_t i, const char **instance_path,
                             const char **keyword, const char **schema_path,
                             const char **message) {
-  if (!r) return TKN_ERR_INVALID;
-  if (i >= r->nerrs) return TKN_ERR_NOT_FOUND;
-  if (ensure_formatted(r)) return TKN_ERR_NOMEM;
+  if (!r) return tki_fail(TKN_ERR_INVALID, "tkn_schema_result_error: r is NULL");
+  if (i >= r->nerrs) return tki_fail(TKN_ERR_NOT_FOUND, "tkn_schema_result_error: not found");
+  if (ensure_formatted(r)) return TKN_ERR_NOMEM; /* recorded */
   const rerr *e = &r->errs[i];
   if (instance_path) *instance_path = str_at(r, e->path);
   if (keyword) *keyword = str_at(r, e->keyword);
@@ -939,18 +950,12 @@ int tkn_schema_result_error(const tkn_schema_result *r, size_t i, const char **i
   return TKN_OK;
 }
 
-const char *tkn_schema_result_errmsg(const tkn_schema_result *r) {
-  if (!r) return "";
-  ensure_formatted(r); /* on failure err says so */
-  return r->err;
-}
-
 int tkn_schema_result_reask(const tkn_schema_result *r, char **out, size_t *out_len) {
-  if (!r || !out) return TKN_ERR_INVALID;
+  if (!r || !out) return tki_fail(TKN_ERR_INVALID, "tkn_schema_result_reask: a required argument is NULL");
   *out = NULL;
   if (out_len) *out_len = 0;
-  if (r->status == TKN_OK) return TKN_ERR_STATE;
-  if (ensure_formatted(r)) return TKN_ERR_NOMEM;
+  if (r->status == TKN_OK) return tki_fail(TKN_ERR_STATE, "tkn_schema_result_reask: not allowed in this state");
+  if (ensure_formatted(r)) return TKN_ERR_NOMEM; /* recorded */
   tki_buf b;
   tki_buf_init(&b);
   if (r->nerrs == 0) {
@@ -970,7 +975,7 @@ int tkn_schema_result_reask(const tkn_schema_result *r, char **out, size_t *out_
   }
   size_t n;
   char *text = tki_buf_steal(&b, &n);
-  if (!text) return TKN_ERR_NOMEM;
+  if (!text) return tki_fail(TKN_ERR_NOMEM, "tkn_schema_result_reask: out of memory");
   *out = text;
   if (out_len) *out_len = n;
   return TKN_OK;

@@ -19,6 +19,12 @@
 
 #include "sim.h"
 
+/* The status of a call, its tkn_error_last() message copied into buf. */
+static inline int sim_keep_err(int rc, char *buf, size_t len) {
+  if (buf && len) snprintf(buf, len, "%s", rc ? tkn_error_last()->message : "");
+  return rc;
+}
+
 /* ---- the strategy table ---- */
 
 typedef struct replay replay;
@@ -245,7 +251,7 @@ static size_t non_system(tkn_conv *conv) {
 static int prune_apply(replay *rp, const strategy *st, tkn_conv **conv, call_effect *fx) {
   int64_t total = 0;
   if (tkn_tokenizer_count_conv(rp->tok, *conv, NULL, &total, NULL)) {
-    snprintf(rp->err, sizeof rp->err, "counting: %s", tkn_conv_errmsg(*conv));
+    snprintf(rp->err, sizeof rp->err, "counting: %s", tkn_error_last()->message);
     return -1;
   }
   tkn_conv *work = NULL;
@@ -272,7 +278,7 @@ static int prune_apply(replay *rp, const strategy *st, tkn_conv **conv, call_eff
     return 0;
   }
   if (rc) {
-    snprintf(rp->err, sizeof rp->err, "prune: %s", tkn_prune_errmsg(rp->pruner));
+    snprintf(rp->err, sizeof rp->err, "prune: %s", tkn_error_last()->message);
     tkn_conv_free(work);
     return -1;
   }
@@ -347,7 +353,7 @@ static int assemble(replay *rp, const strategy *st, tkn_conv *conv, tkn_prompt *
   }
   if (!rc) rc = tkn_prompt_builder_set_history(b, hist, TKN_STABILITY_SESSION, NULL);
   if (!rc) rc = tkn_prompt_assemble(out, b, rp->tok);
-  if (rc) snprintf(rp->err, sizeof rp->err, "assembling a call's prompt: %s", tkn_prompt_builder_errmsg(b));
+  if (rc) snprintf(rp->err, sizeof rp->err, "assembling a call's prompt: %s", tkn_error_last()->message);
   free(tail);
   tkn_prompt_builder_free(b);
   tkn_conv_free(hist);
@@ -400,7 +406,7 @@ static int one_call(replay *rp, size_t si, tkn_conv *input, const values *vs, si
   if (!rc && (tkn_cacheplan_result_get(ss->plan, &before) ||
               tkn_cacheplan_add_prompt(ss->plan, rp->now_ms, p) ||
               tkn_cacheplan_result_get(ss->plan, &after))) {
-    snprintf(rp->err, sizeof rp->err, "cache model: %s", tkn_cacheplan_errmsg(ss->plan));
+    snprintf(rp->err, sizeof rp->err, "cache model: %s", tkn_error_last()->message);
     rc = -1;
   }
   if (!rc) {
@@ -457,7 +463,7 @@ static int replay_conv(replay *rp, tkn_conv *conv) {
   }
   char *tools_json = rp->tools ? cJSON_PrintUnformatted(rp->tools) : NULL;
   if (!rc && tkn_tokenizer_count_conv(rp->tok, conv, NULL, &total, per)) {
-    snprintf(rp->err, sizeof rp->err, "counting: %s", tkn_conv_errmsg(conv));
+    snprintf(rp->err, sizeof rp->err, "counting: %s", tkn_error_last()->message);
     rc = -1;
   }
   if (!rc && values_of(conv, msg_json, tools_json, &vs)) {
@@ -527,7 +533,7 @@ static int load_record(replay *rp, const cJSON *rec, int format, size_t idx, tkn
   char *js = cJSON_PrintUnformatted(obj);
   cJSON_Delete(obj);
   char e[256] = "";
-  int rc = js ? tkn_conv_from_json(out, format, js, strlen(js), e, sizeof e) : TKN_ERR_NOMEM;
+  int rc = js ? sim_keep_err(tkn_conv_from_json(out, format, js, strlen(js)), e, sizeof e) : TKN_ERR_NOMEM;
   free(js);
   if (rc) {
     snprintf(rp->err, sizeof rp->err, "conversation %zu: %s", idx, e[0] ? e : tkn_strerror(rc));
@@ -876,7 +882,7 @@ int cmd_replay(int argc, char **argv) {
                        : TKN_PROVIDER_OPENAI;
     char e[256] = "";
     /* every model is counted with o200k_base: the replay's figures are comparable */
-    if (tkn_tokenizer_new_encoding(&tok, "o200k_base", 10, e, sizeof e) ||
+    if (sim_keep_err(tkn_tokenizer_new_encoding(&tok, "o200k_base", 10), e, sizeof e) ||
         tkn_prune_new(&rp->pruner, tok)) {
       snprintf(err, sizeof err, "tokenizer: %s", e[0] ? e : "cannot make it");
       status = 2;

@@ -315,7 +315,7 @@ int sim_complete(const tkn_llm_request *rq, tkn_llm_response *resp, void *user) 
     if (!rc) rc = tkn_llm_response_set_finish_reason(resp, "tool_calls", 10);
     if (!rc) rc = tkn_llm_response_set_usage_json(resp, TKN_USAGE_OPENAI_CHAT, usage, strlen(usage));
     if (rc) {
-      snprintf(s->err, sizeof s->err, "response: %s", tkn_llm_response_errmsg(resp));
+      snprintf(s->err, sizeof s->err, "response: %s", tkn_error_last()->message);
       s->failed = 1;
       return 1;
     }
@@ -415,7 +415,7 @@ int sim_complete(const tkn_llm_request *rq, tkn_llm_response *resp, void *user) 
     s->batch_calls++;
   }
   if (rc) {
-    snprintf(s->err, sizeof s->err, "response: %s", tkn_llm_response_errmsg(resp));
+    snprintf(s->err, sizeof s->err, "response: %s", tkn_error_last()->message);
     s->failed = 1;
     return 1;
   }

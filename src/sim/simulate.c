@@ -207,9 +207,9 @@ static tkn_agent *make_agent(const ctx *c, sim *s, const run_cfg *cfg, const cJS
   o.tenant = str(flow, "tenant");
   o.tenant_len = o.tenant ? strlen(o.tenant) : 0;
   tkn_agent *a = NULL;
-  if (tkn_agent_new(&a, &o, err, errlen)) return NULL;
+  if (cli_keep_err(tkn_agent_new(&a, &o), err, errlen)) return NULL;
   if (add_pieces(c, a, cfg, now_ms, req_id)) {
-    snprintf(err, errlen, "prompt pieces: %s", tkn_agent_errmsg(a));
+    snprintf(err, errlen, "prompt pieces: %s", tkn_error_last()->message);
     tkn_agent_free(a);
     return NULL;
   }
@@ -348,7 +348,7 @@ static int run(const ctx *c, const run_cfg *cfg, run_stats *rs, const char *labe
     if (n_compiled == 32) break;
     char *js = cJSON_PrintUnformatted(sc);
     char e[256];
-    if (!js || tkn_schema_compile(&compiled[n_compiled], js, strlen(js), NULL, e, sizeof e)) {
+    if (!js || cli_keep_err(tkn_schema_compile(&compiled[n_compiled], js, strlen(js), NULL), e, sizeof e)) {
       snprintf(rs->err, sizeof rs->err, "workload: schemas.%s: %s", sc->string, js ? e : "out of memory");
       free(js);
       for (size_t i = 0; i < n_compiled; i++) {
@@ -373,7 +373,7 @@ static int run(const ctx *c, const run_cfg *cfg, run_stats *rs, const char *labe
     if (tech & T_PRUNE) {
       tkn_budget_options bo = TKN_BUDGET_OPTIONS_INIT;
       bo.soft_tokens = (int64_t)num(opt, "soft_budget_tokens", 100000);
-      if (tkn_budget_new(&budget, &bo, NULL, rs->err, sizeof rs->err)) {
+      if (cli_keep_err(tkn_budget_new(&budget, &bo, NULL), rs->err, sizeof rs->err)) {
         status = 2;
         break;
       }
@@ -504,7 +504,7 @@ static int run(const ctx *c, const run_cfg *cfg, run_stats *rs, const char *labe
       tkn_task_free(task);
       if (rc || s.failed) {
         snprintf(rs->err, sizeof rs->err, "%s turn %d: %s", str(flow, "id"), ti,
-                 s.failed ? s.err : tkn_agent_errmsg(a));
+                 s.failed ? s.err : tkn_error_last()->message);
         tkn_agent_result_free(r);
         tkn_agent_free(per_turn);
         status = 2;
@@ -845,7 +845,7 @@ int cmd_simulate(int argc, char **argv) {
   }
   tkn_tokenizer *tok = NULL;
   tkn_prices *prices = NULL;
-  if (tkn_tokenizer_new_encoding(&tok, "o200k_base", 10, err, sizeof err) ||
+  if (cli_keep_err(tkn_tokenizer_new_encoding(&tok, "o200k_base", 10), err, sizeof err) ||
       tkn_prices_new_default(&prices)) {
     cJSON_Delete(file_wl);
     tkn_tokenizer_free(tok);
@@ -891,7 +891,7 @@ int cmd_simulate(int argc, char **argv) {
     snprintf(cheap, sizeof cheap, "%s", c.cheap);
     configs(cf, c.cheap);
     char *rj = cJSON_PrintUnformatted(cJSON_GetObjectItemCaseSensitive(c.wl, "router"));
-    int rc = rj ? tkn_router_new_json(&c.router, rj, strlen(rj), NULL, err, sizeof err) : TKN_ERR_NOMEM;
+    int rc = rj ? cli_keep_err(tkn_router_new_json(&c.router, rj, strlen(rj), NULL), err, sizeof err) : TKN_ERR_NOMEM;
     free(rj);
     if (rc) {
       char e2[600];

@@ -112,7 +112,7 @@ static const char *key_text(const struct tki_bshared *s, int *len) {
 static int enqueue(struct tki_bshared *s, const struct tki_budget_res *r,
                    const int64_t actual[NDIM]) {
   pending *p = tki_malloc(sizeof *p + r->key_len + 1);
-  if (!p) return TKN_ERR_NOMEM;
+  if (!p) return tki_fail(TKN_ERR_NOMEM, "out of memory");
   p->next = NULL;
   memcpy(p->id, r->id, sizeof p->id);
   memcpy(p->actual, actual, sizeof p->actual);
@@ -213,7 +213,7 @@ static int shared_reserve(tkn_budget *c, const int64_t amt[NDIM], struct tki_bud
     return tki_err(err, frc,
                    "shared budget \"%.*s\": store unavailable (%s) and the local fallback budget "
                    "refuses: %s",
-                   kl, kt, se, tkn_budget_errmsg(s->fb));
+                   kl, kt, se, tki_error_message());
   }
   tki_free(r);
   if (rc == TKN_ERR_UNAVAILABLE)
@@ -240,7 +240,7 @@ static int shared_commit(tkn_budget *c, struct tki_budget_res *r, const int64_t 
       /* the queued entry stays: committing again queues the same id, which
        * the store counts once */
       return tki_err(err, rc, "shared budget \"%.*s\": fallback commit failed: %s", kl, kt,
-                     tkn_budget_errmsg(s->fb));
+                     tki_error_message());
     }
     char ignored[TKI_ERRLEN];
     (void)flush(s, ignored);
@@ -323,8 +323,8 @@ static const tki_budget_backend store_backend = {
 /* ---- public ---- */
 
 int tkn_budget_shared_options_init(tkn_budget_shared_options *opts, uint32_t version) {
-  if (!opts) return TKN_ERR_INVALID;
-  if (version != TKN_BUDGET_SHARED_OPTIONS_VERSION) return TKN_ERR_VERSION;
+  if (!opts) return tki_fail(TKN_ERR_INVALID, "tkn_budget_shared_options_init: opts is NULL");
+  if (version != TKN_BUDGET_SHARED_OPTIONS_VERSION) return tki_fail(TKN_ERR_VERSION, "tkn_budget_shared_options_init: unknown version");
   tkn_budget_shared_options init = TKN_BUDGET_SHARED_OPTIONS_INIT;
   *opts = init;
   return TKN_OK;
@@ -363,26 +363,21 @@ static int check_shared(const tkn_budget_options *opts, const tkn_budget_shared_
 
 int tkn_budget_new_shared(tkn_budget **out, const tkn_budget_options *opts,
                           const tkn_budget_shared_options *so, const tkn_store *store,
-                          tkn_budget *parent, char *errbuf, size_t errlen) {
-  char err[TKI_ERRLEN] = "";
+                          tkn_budget *parent) {
   if (out) *out = NULL;
-  int rc = out ? check_shared(opts, so, store, err)
-               : tki_err(err, TKN_ERR_INVALID, "tkn_budget_new_shared: out is NULL");
-  if (rc != TKN_OK) {
-    tki_copy_err(errbuf, errlen, err);
-    return rc;
-  }
+  int rc = out ? check_shared(opts, so, store, NULL)
+               : tki_fail(TKN_ERR_INVALID, "tkn_budget_new_shared: out is NULL");
+  if (rc != TKN_OK) return rc;
   /* the budget itself runs without a period: the store's key carries the day */
   tkn_budget_options local = *opts;
   local.period = TKN_BUDGET_PERIOD_NONE;
   tkn_budget *b = NULL;
-  if ((rc = tkn_budget_new(&b, &local, parent, errbuf, errlen)) != TKN_OK) return rc;
+  if ((rc = tkn_budget_new(&b, &local, parent)) != TKN_OK) return rc;
   struct tki_bshared *s = tki_calloc(1, sizeof *s);
   if (!s || !(s->key = tki_strndup(so->key, so->key_len))) {
     tki_free(s);
     tkn_budget_free(b);
-    tki_copy_err(errbuf, errlen, "out of memory allocating a shared budget");
-    return TKN_ERR_NOMEM;
+    return tki_fail(TKN_ERR_NOMEM, "out of memory allocating a shared budget");
   }
   s->st = *store;
   s->key_len = so->key_len;
@@ -396,7 +391,7 @@ int tkn_budget_new_shared(tkn_budget **out, const tkn_budget_options *opts,
     tkn_budget_options fo = TKN_BUDGET_OPTIONS_INIT;
     fo.hard_tokens = so->fallback_tokens;
     fo.hard_money = so->fallback_money;
-    if ((rc = tkn_budget_new(&s->fb, &fo, NULL, errbuf, errlen)) != TKN_OK) {
+    if ((rc = tkn_budget_new(&s->fb, &fo, NULL)) != TKN_OK) {
       shared_free(s);
       tkn_budget_free(b);
       return rc;
@@ -413,14 +408,7 @@ uint64_t tkn_budget_shared_pending(tkn_budget *budget) {
 }
 
 int tkn_budget_shared_flush(tkn_budget *budget) {
-  if (!budget) return TKN_ERR_INVALID;
+  if (!budget) return tki_fail(TKN_ERR_INVALID, "tkn_budget_shared_flush: budget is NULL");
   if (!shared_of(budget)) return TKN_OK;
-  char err[TKI_ERRLEN];
-  int rc = flush(shared_of(budget), err);
-  if (rc != TKN_OK) {
-    pthread_mutex_lock(&budget->errmu);
-    memcpy(budget->err, err, sizeof err);
-    pthread_mutex_unlock(&budget->errmu);
-  }
-  return rc;
+  return flush(shared_of(budget), NULL);
 }

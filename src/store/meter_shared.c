@@ -81,7 +81,7 @@ static int make_key(const struct tki_mshared *s, int dim, const char *key, size_
   }
   if (b->failed) {
     tki_buf_free(b);
-    return TKN_ERR_NOMEM;
+    return tki_fail(TKN_ERR_NOMEM, "out of memory");
   }
   return TKN_OK;
 }
@@ -91,7 +91,7 @@ static int send_one(struct tki_mshared *s, const madd *a) {
   char se[256] = "";
   int rc = s->st.add(s->st.user, a->key, a->key_len, a->id, NC, a->v, ID_TTL, NULL, &dup, se,
                      sizeof se);
-  if (rc != TKN_OK) tki_err(s->err, rc, "meter: store add failed (%s): %s", tkn_strerror(rc), se);
+  if (rc != TKN_OK) tki_fail(rc, "meter: store add failed (%s): %s", tkn_strerror(rc), se);
   return rc;
 }
 
@@ -186,15 +186,13 @@ static int shared_flush(void *state, char err[TKI_ERRLEN]) {
 static const tki_meter_backend store_backend = {shared_record, shared_flush, shared_free};
 
 static int meter_fail(tkn_meter *m, int rc, const char *text) {
-  pthread_mutex_lock(&m->mu);
-  tki_copy_err(m->err, sizeof m->err, text);
-  pthread_mutex_unlock(&m->mu);
-  return rc;
+  (void)m;
+  return tki_fail(rc, "%s", text);
 }
 
 int tkn_meter_set_store(tkn_meter *m, const tkn_store *store, const char *prefix,
                         size_t prefix_len) {
-  if (!m) return TKN_ERR_INVALID;
+  if (!m) return tki_fail(TKN_ERR_INVALID, "tkn_meter_set_store: m is NULL");
   char err[TKI_ERRLEN];
   struct tki_mshared *s = NULL;
   if (store) {
@@ -215,11 +213,13 @@ int tkn_meter_set_store(tkn_meter *m, const tkn_store *store, const char *prefix
   return TKN_OK;
 }
 
-int tkn_meter_flush(tkn_meter *m) { return m ? tki_meter_flush(m) : TKN_ERR_INVALID; }
+int tkn_meter_flush(tkn_meter *m) {
+  return m ? tki_meter_flush(m) : tki_fail(TKN_ERR_INVALID, "tkn_meter_flush: m is NULL");
+}
 
 int tkn_meter_shared_stats(tkn_meter *m, int dimension, const char *key, size_t len,
                            tkn_meter_stats *out) {
-  if (!m) return TKN_ERR_INVALID;
+  if (!m) return tki_fail(TKN_ERR_INVALID, "tkn_meter_shared_stats: m is NULL");
   struct tki_mshared *s = m->backend == &store_backend ? m->backend_state : NULL;
   char err[TKI_ERRLEN];
   if (!s) return meter_fail(m, TKN_ERR_STATE, "meter: no store attached");

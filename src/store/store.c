@@ -11,8 +11,8 @@
 #include "store_internal.h"
 
 int tkn_store_init(tkn_store *store, uint32_t version) {
-  if (!store) return TKN_ERR_INVALID;
-  if (version != TKN_STORE_VERSION) return TKN_ERR_VERSION;
+  if (!store) return tki_fail(TKN_ERR_INVALID, "tkn_store_init: store is NULL");
+  if (version != TKN_STORE_VERSION) return tki_fail(TKN_ERR_VERSION, "tkn_store_init: unknown version");
   tkn_store init = TKN_STORE_INIT;
   *store = init;
   return TKN_OK;

@@ -325,7 +325,7 @@ static int merge_heap(const tki_ranks *r, const uint8_t *p, size_t n, sink *o, s
   size_t need = 6 * (n + 1) * sizeof(uint32_t);
   if (need > sc->cap) {
     void *mem = tki_malloc(need);
-    if (!mem) return TKN_ERR_NOMEM;
+    if (!mem) return tki_fail(TKN_ERR_NOMEM, "out of memory");
     tki_free(sc->mem);
     sc->mem = mem;
     sc->cap = need;
@@ -603,7 +603,7 @@ static int merge_piece(const tki_ranks *r, const uint8_t *p, size_t n, uint64_t 
     if (!sc->memo || !sc->arena) {
       scratch_free(sc);
       memset(sc, 0, sizeof *sc);
-      return TKN_ERR_NOMEM;
+      return tki_fail(TKN_ERR_NOMEM, "out of memory");
     }
   }
   /* merge into a local sink, then copy out and remember */
@@ -726,10 +726,6 @@ static const tki_special *find_special(const bpe_impl *b, const char *t, size_t 
   return NULL;
 }
 
-static void put_err(const tkn_encode_options *opts, const char *msg) {
-  if (opts && opts->errbuf && opts->errlen) tki_copy_err(opts->errbuf, opts->errlen, msg);
-}
-
 static int run_text(const bpe_impl *b, const char *text, size_t len,
                     const tkn_encode_options *opts, uint32_t mode, sink *o, scratch *sc);
 
@@ -745,35 +741,25 @@ static int run(const bpe_impl *b, const char *text, size_t len, const tkn_encode
 
 static int run_text(const bpe_impl *b, const char *text, size_t len,
                     const tkn_encode_options *opts, uint32_t mode, sink *o, scratch *sc) {
-  char err[TKI_ERRLEN];
+  (void)opts;
   size_t bad;
-  if (mode > TKN_SPECIAL_PLAIN) {
-    put_err(opts, "encode options: unknown special-token mode");
-    return TKN_ERR_INVALID;
-  }
-  if (len > UINT32_MAX) {
-    tki_err(err, TKN_ERR_LIMIT, "text: %zu bytes, more than the 4 GiB - 1 limit", len);
-    put_err(opts, err);
-    return TKN_ERR_LIMIT;
-  }
-  if (!tki_utf8_valid(text, len, &bad)) {
-    tki_err(err, TKN_ERR_UTF8, "text: invalid UTF-8 at byte %zu", bad);
-    put_err(opts, err);
-    return TKN_ERR_UTF8;
-  }
+  if (mode > TKN_SPECIAL_PLAIN)
+    return tki_fail(TKN_ERR_INVALID, "encode options: unknown special-token mode");
+  if (len > UINT32_MAX)
+    return tki_fail(TKN_ERR_LIMIT, "text: %zu bytes, more than the 4 GiB - 1 limit", len);
+  if (!tki_utf8_valid(text, len, &bad))
+    return tki_fail_at(TKN_ERR_UTF8, (int64_t)bad, NULL, "text: invalid UTF-8 at byte %zu", bad);
   const uint8_t *s = (const uint8_t *)text;
   if (mode == TKN_SPECIAL_PLAIN) return encode_ordinary(b, s, len, o, sc);
   size_t at = 0;
   const tki_special *sp = find_special(b, text, len, 0, &at);
   if (mode == TKN_SPECIAL_REFUSE) {
     if (sp) {
-      tki_err(err, TKN_ERR_SPECIAL_TOKEN,
-              "text: special token %s at byte %zu is not allowed (encode options: "
-              "TKN_SPECIAL_ALLOW to encode it as a special token, TKN_SPECIAL_PLAIN as text)",
-              sp->text, at);
-      tki_fail_where((int64_t)at, NULL);
-      put_err(opts, err);
-      return TKN_ERR_SPECIAL_TOKEN;
+      return tki_fail_at(
+          TKN_ERR_SPECIAL_TOKEN, (int64_t)at, NULL,
+          "text: special token %s at byte %zu is not allowed (encode options: "
+          "TKN_SPECIAL_ALLOW to encode it as a special token, TKN_SPECIAL_PLAIN as text)",
+          sp->text, at);
     }
     return encode_ordinary(b, s, len, o, sc);
   }
@@ -795,7 +781,9 @@ static int run_text(const bpe_impl *b, const char *text, size_t len,
 static const tkn_encode_options k_default_opts = TKN_ENCODE_OPTIONS_INIT;
 
 static int check_opts(const tkn_encode_options *opts) {
-  if (opts && opts->version != TKN_ENCODE_OPTIONS_VERSION) return TKN_ERR_VERSION;
+  if (opts && opts->version != TKN_ENCODE_OPTIONS_VERSION)
+    return tki_fail(TKN_ERR_VERSION, "encode options: version %u is not %u", opts->version,
+                    TKN_ENCODE_OPTIONS_VERSION);
   return TKN_OK;
 }
 
@@ -820,11 +808,8 @@ static int bpe_encode(const tkn_tokenizer *tok, const char *text, size_t len,
   if (rc) return rc;
   *n = o.stop ? o.n + (size_t)((const uint8_t *)text + len - o.stop) : o.n;
   if (o.n > cap) {
-    char err[TKI_ERRLEN];
-    tki_err(err, TKN_ERR_TOO_SMALL, "encode: the ids do not fit in a buffer of %zu (%s %zu)", cap,
-            o.stop ? "at most" : "exactly", *n);
-    put_err(opts, err);
-    return TKN_ERR_TOO_SMALL;
+    return tki_fail(TKN_ERR_TOO_SMALL, "encode: the ids do not fit in a buffer of %zu (%s %zu)",
+                    cap, o.stop ? "at most" : "exactly", *n);
   }
   return TKN_OK;
 }
@@ -868,10 +853,6 @@ static const tki_tokenizer_vt bpe_vt = {"bpe", bpe_count, bpe_destroy};
 
 /* ---- makers ---- */
 
-static void set_err(char *errbuf, size_t errlen, const char *msg) {
-  if (errbuf && errlen) tki_copy_err(errbuf, errlen, msg);
-}
-
 /* Read a whole file the caller named. */
 static int read_file(const char *path, char **data, size_t *len, char err[TKI_ERRLEN]) {
   FILE *f = fopen(path, "rb");
@@ -908,9 +889,8 @@ static int read_file(const char *path, char **data, size_t *len, char err[TKI_ER
   return TKN_OK;
 }
 
-static int make_bpe(tkn_tokenizer **out, const tkn_ranks_options *o, char *errbuf,
-                    size_t errlen) {
-  char err[TKI_ERRLEN];
+static int make_bpe(tkn_tokenizer **out, const tkn_ranks_options *o) {
+  char *err = NULL; /* failures go to tkn_error_last() */
   int rc;
   if (o->flavor != TKN_BPE_CL100K && o->flavor != TKN_BPE_O200K) {
     rc = tki_err(err, TKN_ERR_INVALID, "ranks options: flavor must be TKN_BPE_CL100K or "
@@ -978,23 +958,22 @@ static int make_bpe(tkn_tokenizer **out, const tkn_ranks_options *o, char *errbu
   (*out)->name = cl ? "cl100k_base" : "o200k_base";
   return TKN_OK;
 fail:
-  set_err(errbuf, errlen, err);
   return rc;
 }
 
 /* ---- public ---- */
 
 int tkn_encode_options_init(tkn_encode_options *opts, uint32_t version) {
-  if (!opts) return TKN_ERR_INVALID;
-  if (version != TKN_ENCODE_OPTIONS_VERSION) return TKN_ERR_VERSION;
+  if (!opts) return tki_fail(TKN_ERR_INVALID, "tkn_encode_options_init: opts is NULL");
+  if (version != TKN_ENCODE_OPTIONS_VERSION) return tki_fail(TKN_ERR_VERSION, "tkn_encode_options_init: unknown version");
   tkn_encode_options init = TKN_ENCODE_OPTIONS_INIT;
   *opts = init;
   return TKN_OK;
 }
 
 int tkn_ranks_options_init(tkn_ranks_options *opts, uint32_t version) {
-  if (!opts) return TKN_ERR_INVALID;
-  if (version != TKN_RANKS_OPTIONS_VERSION) return TKN_ERR_VERSION;
+  if (!opts) return tki_fail(TKN_ERR_INVALID, "tkn_ranks_options_init: opts is NULL");
+  if (version != TKN_RANKS_OPTIONS_VERSION) return tki_fail(TKN_ERR_VERSION, "tkn_ranks_options_init: unknown version");
   tkn_ranks_options init = TKN_RANKS_OPTIONS_INIT;
   *opts = init;
   return TKN_OK;
@@ -1032,72 +1011,63 @@ const char *tkn_tokenizer_encoding_for_model(const char *model, size_t len) {
   return NULL;
 }
 
-int tkn_tokenizer_new_encoding(tkn_tokenizer **out, const char *name, size_t name_len,
-                               char *errbuf, size_t errlen) {
-  if (!out) return TKN_ERR_INVALID;
+int tkn_tokenizer_new_encoding(tkn_tokenizer **out, const char *name, size_t name_len) {
+  if (!out) return tki_fail(TKN_ERR_INVALID, "tkn_tokenizer_new_encoding: out is NULL");
   *out = NULL;
-  if (!name && name_len) return TKN_ERR_INVALID;
+  if (!name && name_len) return tki_fail(TKN_ERR_INVALID, "tkn_tokenizer_new_encoding: name is NULL");
   tkn_ranks_options o = TKN_RANKS_OPTIONS_INIT;
   if (name_len == 11 && memcmp(name, "cl100k_base", 11) == 0) {
     o.flavor = TKN_BPE_CL100K;
   } else if (name_len == 10 && memcmp(name, "o200k_base", 10) == 0) {
     o.flavor = TKN_BPE_O200K;
   } else {
-    char err[TKI_ERRLEN];
-    tki_err(err, TKN_ERR_NOT_FOUND, "encoding \"%.*s\" is not known (cl100k_base, o200k_base)",
-            (int)(name_len > 64 ? 64 : name_len), name ? name : "");
-    set_err(errbuf, errlen, err);
-    return TKN_ERR_NOT_FOUND;
+    return tki_fail(TKN_ERR_NOT_FOUND,
+                    "encoding \"%.*s\" is not known (cl100k_base, o200k_base)",
+                    (int)(name_len > 64 ? 64 : name_len), name ? name : "");
   }
-  return make_bpe(out, &o, errbuf, errlen);
+  return make_bpe(out, &o);
 }
 
-int tkn_tokenizer_new_for_model(tkn_tokenizer **out, const char *model, size_t len, char *errbuf,
-                                size_t errlen) {
-  if (!out) return TKN_ERR_INVALID;
+int tkn_tokenizer_new_for_model(tkn_tokenizer **out, const char *model, size_t len) {
+  if (!out) return tki_fail(TKN_ERR_INVALID, "tkn_tokenizer_new_for_model: out is NULL");
   *out = NULL;
-  if (!model && len) return TKN_ERR_INVALID;
+  if (!model && len) return tki_fail(TKN_ERR_INVALID, "tkn_tokenizer_new_for_model: model is NULL");
   const char *enc = tkn_tokenizer_encoding_for_model(model, len);
   if (!enc) {
-    char err[TKI_ERRLEN];
-    tki_err(err, TKN_ERR_NOT_FOUND, "model \"%.*s\" has no known encoding",
-            (int)(len > 64 ? 64 : len), model ? model : "");
-    set_err(errbuf, errlen, err);
-    return TKN_ERR_NOT_FOUND;
+    return tki_fail(TKN_ERR_NOT_FOUND, "model \"%.*s\" has no known encoding",
+                    (int)(len > 64 ? 64 : len), model ? model : "");
   }
-  return tkn_tokenizer_new_encoding(out, enc, strlen(enc), errbuf, errlen);
+  return tkn_tokenizer_new_encoding(out, enc, strlen(enc));
 }
 
-int tkn_tokenizer_load_ranks(tkn_tokenizer **out, const tkn_ranks_options *opts, char *errbuf,
-                             size_t errlen) {
-  if (!out) return TKN_ERR_INVALID;
+int tkn_tokenizer_load_ranks(tkn_tokenizer **out, const tkn_ranks_options *opts) {
+  if (!out || !opts) return tki_fail(TKN_ERR_INVALID, "tkn_tokenizer_load_ranks: NULL argument");
   *out = NULL;
-  if (!opts) return TKN_ERR_INVALID;
-  if (opts->version != TKN_RANKS_OPTIONS_VERSION) return TKN_ERR_VERSION;
-  if ((opts->path && opts->data) || (!opts->data && opts->len)) {
-    set_err(errbuf, errlen, "ranks options: give a path or data, not both");
-    return TKN_ERR_INVALID;
-  }
-  return make_bpe(out, opts, errbuf, errlen);
+  if (opts->version != TKN_RANKS_OPTIONS_VERSION)
+    return tki_fail(TKN_ERR_VERSION, "ranks options: version %u is not %u", opts->version,
+                    TKN_RANKS_OPTIONS_VERSION);
+  if ((opts->path && opts->data) || (!opts->data && opts->len))
+    return tki_fail(TKN_ERR_INVALID, "ranks options: give a path or data, not both");
+  return make_bpe(out, opts);
 }
 
 int tkn_tokenizer_encode(const tkn_tokenizer *tok, const char *text, size_t len,
                          const tkn_encode_options *opts, uint32_t *ids, size_t cap, size_t *n) {
-  if (!tok || !n || (!text && len) || (!ids && cap)) return TKN_ERR_INVALID;
+  if (!tok || !n || (!text && len) || (!ids && cap)) return tki_fail(TKN_ERR_INVALID, "tkn_tokenizer_encode: invalid argument");
   int rc = check_opts(opts);
   if (rc) return rc;
-  if (!IS_BPE(tok)) return TKN_ERR_UNSUPPORTED;
+  if (!IS_BPE(tok)) return tki_fail(TKN_ERR_UNSUPPORTED, "tkn_tokenizer_encode: unsupported");
   return bpe_encode(tok, text ? text : "", len, opts ? opts : &k_default_opts, ids, cap, n);
 }
 
 int tkn_tokenizer_encode_alloc(const tkn_tokenizer *tok, const char *text, size_t len,
                                const tkn_encode_options *opts, uint32_t **ids, size_t *n) {
-  if (!tok || !ids || !n || (!text && len)) return TKN_ERR_INVALID;
+  if (!tok || !ids || !n || (!text && len)) return tki_fail(TKN_ERR_INVALID, "tkn_tokenizer_encode_alloc: invalid argument");
   *ids = NULL;
   *n = 0;
   int rc = check_opts(opts);
   if (rc) return rc;
-  if (!IS_BPE(tok)) return TKN_ERR_UNSUPPORTED;
+  if (!IS_BPE(tok)) return tki_fail(TKN_ERR_UNSUPPORTED, "tkn_tokenizer_encode_alloc: unsupported");
   if (!opts) opts = &k_default_opts;
   if (!text) text = "";
   /* one pass into an array that grows; the first guess fits most text
@@ -1123,7 +1093,7 @@ int tkn_tokenizer_encode_alloc(const tkn_tokenizer *tok, const char *text, size_
 
 int tkn_tokenizer_count_limit(const tkn_tokenizer *tok, const char *text, size_t len,
                               int64_t limit, const tkn_encode_options *opts, int64_t *out) {
-  if (!tok || !out || (!text && len) || limit < 0 || limit == INT64_MAX) return TKN_ERR_INVALID;
+  if (!tok || !out || (!text && len) || limit < 0 || limit == INT64_MAX) return tki_fail(TKN_ERR_INVALID, "tkn_tokenizer_count_limit: invalid argument");
   int rc = check_opts(opts);
   if (rc) return rc;
   if (!text) text = "";
@@ -1139,10 +1109,10 @@ int tkn_tokenizer_count_limit(const tkn_tokenizer *tok, const char *text, size_t
 
 int tkn_tokenizer_decode(const tkn_tokenizer *tok, const uint32_t *ids, size_t n, char **out,
                          size_t *len) {
-  if (!tok || !out || !len || (!ids && n)) return TKN_ERR_INVALID;
+  if (!tok || !out || !len || (!ids && n)) return tki_fail(TKN_ERR_INVALID, "tkn_tokenizer_decode: invalid argument");
   *out = NULL;
   *len = 0;
-  if (!IS_BPE(tok)) return TKN_ERR_UNSUPPORTED;
+  if (!IS_BPE(tok)) return tki_fail(TKN_ERR_UNSUPPORTED, "tkn_tokenizer_decode: unsupported");
   tki_buf b;
   tki_buf_init(&b);
   int rc = bpe_decode(tok, ids, n, &b);

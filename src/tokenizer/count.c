@@ -8,23 +8,25 @@
 #include "tokenizer_internal.h"
 
 /* The conversation is read through its public accessors and its count cache
- * through conv_count.h: nothing here depends on how conv lays out a message. */
+ * through conv_count.h: nothing here depends on how conv lays out a message.
+ * A failure goes to tkn_error_last(), not onto the conversation. */
 static int fail(tkn_conv *conv, int status, const char *fmt, ...)
 #if defined(__GNUC__)
     __attribute__((format(printf, 3, 4)))
 #endif
     ;
 static int fail(tkn_conv *conv, int status, const char *fmt, ...) {
-  char tmp[TKI_ERRLEN];
+  (void)conv;
   va_list ap;
   va_start(ap, fmt);
-  tki_verr(tmp, status, fmt, ap);
+  tki_vfail(status, fmt, ap);
   va_end(ap);
-  return tki_conv_fail(conv, status, tmp);
+  return status;
 }
 
 static int add_text(const tkn_tokenizer *tok, tkn_conv *conv, size_t i, const char *what,
                     const char *text, size_t len, int64_t *total) {
+  (void)conv;
   int64_t n = 0;
   int rc = tok->vt->count(tok, text ? text : "", len, &n);
   if (rc == TKN_ERR_UTF8)
@@ -38,12 +40,14 @@ static int add_text(const tkn_tokenizer *tok, tkn_conv *conv, size_t i, const ch
 }
 
 static int add_n(tkn_conv *conv, size_t i, int64_t n, int64_t *total) {
+  (void)conv;
   if (tki_add_i64(*total, n, total))
     return fail(conv, TKN_ERR_OVERFLOW, "count: messages[%zu]: count overflows", i);
   return TKN_OK;
 }
 
 static int check_opts(const tkn_count_options *o, tkn_conv *conv) {
+  (void)conv;
   if (o->version != TKN_COUNT_OPTIONS_VERSION)
     return fail(conv, TKN_ERR_VERSION, "count: options version %u is not %u",
                 (unsigned)o->version, (unsigned)TKN_COUNT_OPTIONS_VERSION);
@@ -89,7 +93,7 @@ static int count_msg(const tkn_tokenizer *tok, tkn_conv *conv, size_t i,
 
 int tkn_tokenizer_count_message(const tkn_tokenizer *tok, tkn_conv *conv, size_t i,
                                 const tkn_count_options *opts, int64_t *out) {
-  if (!tok || !conv || !out) return TKN_ERR_INVALID;
+  if (!tok || !conv || !out) return tki_fail(TKN_ERR_INVALID, "tkn_tokenizer_count_message: a required argument is NULL");
   tkn_count_options defaults = TKN_COUNT_OPTIONS_INIT;
   if (!opts) opts = &defaults;
   int rc = check_opts(opts, conv);
@@ -102,7 +106,7 @@ int tkn_tokenizer_count_message(const tkn_tokenizer *tok, tkn_conv *conv, size_t
 int tkn_tokenizer_count_conv(const tkn_tokenizer *tok, tkn_conv *conv,
                              const tkn_count_options *opts, int64_t *total,
                              int64_t *per_message) {
-  if (!tok || !conv || !total) return TKN_ERR_INVALID;
+  if (!tok || !conv || !total) return tki_fail(TKN_ERR_INVALID, "tkn_tokenizer_count_conv: a required argument is NULL");
   tkn_count_options defaults = TKN_COUNT_OPTIONS_INIT;
   if (!opts) opts = &defaults;
   int rc = check_opts(opts, conv);

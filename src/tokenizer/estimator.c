@@ -452,7 +452,7 @@ static int estimate(const est_params *P, const char *text, size_t len, int fast,
       default: {
         int32_t cp;
         size_t n = decode(s + i, len - i, &cp);
-        if (!n) return TKN_ERR_UTF8;
+        if (!n) return tki_fail_at(TKN_ERR_UTF8, (int64_t)i, NULL, "text: invalid UTF-8 at byte %zu", i);
         step_high(&e, cp, n);
         j = i + n;
         break;
@@ -476,18 +476,18 @@ static int est_count(const tkn_tokenizer *tok, const char *text, size_t len, int
 static const tki_tokenizer_vt est_vt = {"estimator", est_count, NULL};
 
 int tkn_tokenizer_new_estimator(tkn_tokenizer **out) {
-  if (!out) return TKN_ERR_INVALID;
+  if (!out) return tki_fail(TKN_ERR_INVALID, "tkn_tokenizer_new_estimator: out is NULL");
   *out = NULL;
   return tki_tokenizer_make(out, &est_vt, NULL);
 }
 
 int tkn_tokenizer_new_estimator_for(tkn_tokenizer **out, const char *encoding, size_t len) {
-  if (!out) return TKN_ERR_INVALID;
+  if (!out) return tki_fail(TKN_ERR_INVALID, "tkn_tokenizer_new_estimator_for: out is NULL");
   *out = NULL;
   const est_params *P;
   if (encoding && len == 11 && memcmp(encoding, "cl100k_base", 11) == 0) P = &k_cl100k;
   else if (encoding && len == 10 && memcmp(encoding, "o200k_base", 10) == 0) P = &k_o200k;
-  else return TKN_ERR_NOT_FOUND;
+  else return tki_fail(TKN_ERR_NOT_FOUND, "tkn_tokenizer_new_estimator_for: not found");
   /* impl points at static data: there is nothing to destroy */
   return tki_tokenizer_make(out, &est_vt, (void *)(uintptr_t)P);
 }

@@ -9,7 +9,7 @@ static atomic_uint_fast64_t g_next_id = 1;
 
 int tki_tokenizer_make(tkn_tokenizer **out, const tki_tokenizer_vt *vt, void *impl) {
   tkn_tokenizer *tok = tki_calloc(1, sizeof *tok);
-  if (!tok) return TKN_ERR_NOMEM;
+  if (!tok) return tki_fail(TKN_ERR_NOMEM, "out of memory");
   tok->vt = vt;
   tok->impl = impl;
   tok->name = vt->name;
@@ -27,7 +27,7 @@ void tkn_tokenizer_free(tkn_tokenizer *tok) {
 const char *tkn_tokenizer_name(const tkn_tokenizer *tok) { return tok ? tok->name : NULL; }
 
 int tkn_tokenizer_count(const tkn_tokenizer *tok, const char *text, size_t len, int64_t *out) {
-  if (!tok || !out || (!text && len)) return TKN_ERR_INVALID;
+  if (!tok || !out || (!text && len)) return tki_fail(TKN_ERR_INVALID, "tkn_tokenizer_count: invalid argument");
   if (!text) text = "";
   return tok->vt->count(tok, text, len, out);
 }
@@ -42,7 +42,8 @@ typedef struct cb_impl {
 static int cb_count(const tkn_tokenizer *tok, const char *text, size_t len, int64_t *out) {
   const cb_impl *impl = tok->impl;
   int64_t n = 0;
-  if (impl->cb.count(text, len, &n, impl->user) != 0 || n < 0) return TKN_ERR_CALLBACK;
+  if (impl->cb.count(text, len, &n, impl->user) != 0 || n < 0)
+    return tki_fail(TKN_ERR_CALLBACK, "tokenizer: the host's count callback failed");
   *out = n;
   return TKN_OK;
 }
@@ -56,8 +57,8 @@ static void cb_destroy(tkn_tokenizer *tok) {
 static const tki_tokenizer_vt cb_vt = {"callback", cb_count, cb_destroy};
 
 int tkn_tokenizer_callbacks_init(tkn_tokenizer_callbacks *cb, uint32_t version) {
-  if (!cb) return TKN_ERR_INVALID;
-  if (version != TKN_TOKENIZER_CALLBACKS_VERSION) return TKN_ERR_VERSION;
+  if (!cb) return tki_fail(TKN_ERR_INVALID, "tkn_tokenizer_callbacks_init: cb is NULL");
+  if (version != TKN_TOKENIZER_CALLBACKS_VERSION) return tki_fail(TKN_ERR_VERSION, "tkn_tokenizer_callbacks_init: unknown version");
   tkn_tokenizer_callbacks init = TKN_TOKENIZER_CALLBACKS_INIT;
   *cb = init;
   return TKN_OK;
@@ -65,12 +66,12 @@ int tkn_tokenizer_callbacks_init(tkn_tokenizer_callbacks *cb, uint32_t version) 
 
 int tkn_tokenizer_new_callback(tkn_tokenizer **out, const tkn_tokenizer_callbacks *cb,
                                void *user) {
-  if (!out) return TKN_ERR_INVALID;
+  if (!out) return tki_fail(TKN_ERR_INVALID, "tkn_tokenizer_new_callback: out is NULL");
   *out = NULL;
-  if (!cb || !cb->count) return TKN_ERR_INVALID;
-  if (cb->version != TKN_TOKENIZER_CALLBACKS_VERSION) return TKN_ERR_VERSION;
+  if (!cb || !cb->count) return tki_fail(TKN_ERR_INVALID, "tkn_tokenizer_new_callback: invalid argument");
+  if (cb->version != TKN_TOKENIZER_CALLBACKS_VERSION) return tki_fail(TKN_ERR_VERSION, "tkn_tokenizer_new_callback: unknown version");
   cb_impl *impl = tki_calloc(1, sizeof *impl);
-  if (!impl) return TKN_ERR_NOMEM;
+  if (!impl) return tki_fail(TKN_ERR_NOMEM, "tkn_tokenizer_new_callback: out of memory");
   impl->cb = *cb;
   impl->user = user;
   int rc = tki_tokenizer_make(out, &cb_vt, impl);
@@ -79,8 +80,8 @@ int tkn_tokenizer_new_callback(tkn_tokenizer **out, const tkn_tokenizer_callback
 }
 
 int tkn_count_options_init(tkn_count_options *opts, uint32_t version) {
-  if (!opts) return TKN_ERR_INVALID;
-  if (version != TKN_COUNT_OPTIONS_VERSION) return TKN_ERR_VERSION;
+  if (!opts) return tki_fail(TKN_ERR_INVALID, "tkn_count_options_init: opts is NULL");
+  if (version != TKN_COUNT_OPTIONS_VERSION) return tki_fail(TKN_ERR_VERSION, "tkn_count_options_init: unknown version");
   tkn_count_options init = TKN_COUNT_OPTIONS_INIT;
   *opts = init;
   return TKN_OK;

@@ -49,8 +49,6 @@ struct tkn_toolcache {
   size_t npbuckets, npolicies;
   uint32_t nshards;
   tc_shard *shards;
-  pthread_mutex_t errmu;
-  char err[TKI_ERRLEN];
   /* where entries also live (a tkn_store: tkn_toolcache_set_store), and that
    * backend's state; NULL: this process only */
   const tki_toolcache_backend *backend;
@@ -77,12 +75,10 @@ static char *scope_id_of(tc_entry *e) { return e->data; }
 static char *key_of(tc_entry *e) { return e->data + e->scope_id_len; }
 static char *value_of(tc_entry *e) { return e->data + e->scope_id_len + e->key_len; }
 
-/* Record a failure's text on the handle (under the lock) and return status. */
+/* Record a failure (text already formatted) and return status. */
 static int fail(tkn_toolcache *c, int status, const char *text) {
-  pthread_mutex_lock(&c->errmu);
-  tki_copy_err(c->err, sizeof c->err, text);
-  pthread_mutex_unlock(&c->errmu);
-  return status;
+  (void)c;
+  return tki_fail(status, "%s", text);
 }
 
 static tc_shard *shard_of(const tkn_toolcache *c, uint64_t h) {
@@ -255,8 +251,8 @@ static uint64_t call_hash(const tc_call *k, int32_t scope, size_t *sid_len) {
 /* ---- public API ---- */
 
 int tkn_toolcache_options_init(tkn_toolcache_options *opts, uint32_t version) {
-  if (!opts) return TKN_ERR_INVALID;
-  if (version != TKN_TOOLCACHE_OPTIONS_VERSION) return TKN_ERR_VERSION;
+  if (!opts) return tki_fail(TKN_ERR_INVALID, "tkn_toolcache_options_init: opts is NULL");
+  if (version != TKN_TOOLCACHE_OPTIONS_VERSION) return tki_fail(TKN_ERR_VERSION, "tkn_toolcache_options_init: unknown version");
   tkn_toolcache_options d = TKN_TOOLCACHE_OPTIONS_INIT;
   *opts = d;
   return TKN_OK;
@@ -275,19 +271,19 @@ static void free_shards(tc_shard *shards, uint32_t n, uint32_t inited) {
 }
 
 int tkn_toolcache_new(tkn_toolcache **out, const tkn_toolcache_options *opts) {
-  if (!out) return TKN_ERR_INVALID;
+  if (!out) return tki_fail(TKN_ERR_INVALID, "tkn_toolcache_new: out is NULL");
   *out = NULL;
   tkn_toolcache_options o = TKN_TOOLCACHE_OPTIONS_INIT;
   if (opts) {
-    if (opts->version != TKN_TOOLCACHE_OPTIONS_VERSION) return TKN_ERR_VERSION;
+    if (opts->version != TKN_TOOLCACHE_OPTIONS_VERSION) return tki_fail(TKN_ERR_VERSION, "tkn_toolcache_new: unknown version");
     o = *opts;
   }
   if (o.shards == 0) o.shards = 1;
   if (o.max_bytes == 0 || o.max_args_bytes == 0 || o.shards > TKN_TOOLCACHE_MAX_SHARDS ||
       o.max_bytes < o.shards)
-    return TKN_ERR_INVALID;
+    return tki_fail(TKN_ERR_INVALID, "tkn_toolcache_new: invalid argument");
   tkn_toolcache *c = tki_calloc(1, sizeof *c);
-  if (!c) return TKN_ERR_NOMEM;
+  if (!c) return tki_fail(TKN_ERR_NOMEM, "tkn_toolcache_new: out of memory");
   c->opts = o;
   c->nshards = o.shards;
   c->npbuckets = 16;
@@ -307,13 +303,11 @@ int tkn_toolcache_new(tkn_toolcache **out, const tkn_toolcache_options *opts) {
     if (ok) inited++;
   }
   int plock_ok = ok && pthread_rwlock_init(&c->plock, NULL) == 0;
-  int err_ok = plock_ok && pthread_mutex_init(&c->errmu, NULL) == 0;
-  if (!err_ok) {
-    if (plock_ok) pthread_rwlock_destroy(&c->plock);
+  if (!plock_ok) {
     if (c->shards) free_shards(c->shards, c->nshards, inited);
     tki_free(c->pbuckets);
     tki_free(c);
-    return TKN_ERR_NOMEM;
+    return tki_fail(TKN_ERR_NOMEM, "tool cache: out of memory");
   }
   *out = c;
   return TKN_OK;
@@ -330,7 +324,6 @@ void tkn_toolcache_free(tkn_toolcache *c) {
   }
   tki_free(c->pbuckets);
   pthread_rwlock_destroy(&c->plock);
-  pthread_mutex_destroy(&c->errmu);
   if (c->backend) c->backend->free(c->backend_state);
   tki_free(c);
 }
@@ -385,7 +378,7 @@ static int is_any(const tc_entry *e, const void *arg) {
 
 int tkn_toolcache_set_policy(tkn_toolcache *c, const char *tool, size_t tool_len,
                              int32_t cacheable, int64_t ttl_ms, int32_t scope) {
-  if (!c) return TKN_ERR_INVALID;
+  if (!c) return tki_fail(TKN_ERR_INVALID, "tkn_toolcache_set_policy: c is NULL");
   char err[TKI_ERRLEN];
   int rc = check_name(tool, tool_len, 0, "tool name", err);
   if (rc) return fail(c, rc, err);
@@ -479,7 +472,7 @@ int tki_toolcache_fail(tkn_toolcache *c, int status, const char *text) {
 int tkn_toolcache_get(tkn_toolcache *c, const char *tool, size_t tool_len, const char *args,
                       size_t args_len, const char *scope_id, size_t scope_id_len, char **value,
                       size_t *value_len) {
-  if (!c) return TKN_ERR_INVALID;
+  if (!c) return tki_fail(TKN_ERR_INVALID, "tkn_toolcache_get: c is NULL");
   if (!value || !value_len) return fail(c, TKN_ERR_INVALID, "tool cache: NULL output pointer");
   *value = NULL;
   *value_len = 0;
@@ -493,7 +486,7 @@ int tkn_toolcache_get(tkn_toolcache *c, const char *tool, size_t tool_len, const
     sh->st.bypassed++;
     pthread_mutex_unlock(&sh->mu);
     tki_buf_free(&k.key);
-    return TKN_ERR_NOT_FOUND;
+    return tki_fail(TKN_ERR_NOT_FOUND, "tkn_toolcache_get: not found");
   }
   if (p.scope != TKN_TOOLCACHE_SCOPE_GLOBAL && scope_id_len == 0) {
     tki_buf_free(&k.key);
@@ -549,7 +542,7 @@ static void make_room(tc_shard *c, const tc_entry *keep, int64_t now) {
 int tkn_toolcache_put(tkn_toolcache *c, const char *tool, size_t tool_len, const char *args,
                       size_t args_len, const char *scope_id, size_t scope_id_len,
                       const char *value, size_t value_len, int64_t tokens) {
-  if (!c) return TKN_ERR_INVALID;
+  if (!c) return tki_fail(TKN_ERR_INVALID, "tkn_toolcache_put: c is NULL");
   if (!value && value_len) return fail(c, TKN_ERR_INVALID, "tool cache: value is NULL");
   if (tokens < -1) return fail(c, TKN_ERR_INVALID, "tool cache: tokens must be >= 0, or -1 to count");
   if (tokens == -1 && !c->opts.tokenizer)
@@ -634,7 +627,7 @@ int tkn_toolcache_put(tkn_toolcache *c, const char *tool, size_t tool_len, const
 int tkn_toolcache_invalidate_tool(tkn_toolcache *c, const char *tool, size_t tool_len,
                                   uint64_t *removed) {
   if (removed) *removed = 0;
-  if (!c) return TKN_ERR_INVALID;
+  if (!c) return tki_fail(TKN_ERR_INVALID, "tkn_toolcache_invalidate_tool: c is NULL");
   char err[TKI_ERRLEN];
   int rc = check_name(tool, tool_len, 0, "tool name", err);
   if (rc) return fail(c, rc, err);
@@ -647,7 +640,7 @@ int tkn_toolcache_invalidate_tool(tkn_toolcache *c, const char *tool, size_t too
 int tkn_toolcache_invalidate_scope(tkn_toolcache *c, int32_t scope, const char *scope_id,
                                    size_t scope_id_len, uint64_t *removed) {
   if (removed) *removed = 0;
-  if (!c) return TKN_ERR_INVALID;
+  if (!c) return tki_fail(TKN_ERR_INVALID, "tkn_toolcache_invalidate_scope: c is NULL");
   if (!valid_scope(scope)) return fail(c, TKN_ERR_INVALID, "tool cache: unknown scope kind");
   char err[TKI_ERRLEN];
   int rc = check_name(scope_id, scope_id_len, scope == TKN_TOOLCACHE_SCOPE_GLOBAL, "scope id", err);
@@ -660,7 +653,7 @@ int tkn_toolcache_invalidate_scope(tkn_toolcache *c, int32_t scope, const char *
 
 int tkn_toolcache_purge_expired(tkn_toolcache *c, uint64_t *removed) {
   if (removed) *removed = 0;
-  if (!c) return TKN_ERR_INVALID;
+  if (!c) return tki_fail(TKN_ERR_INVALID, "tkn_toolcache_purge_expired: c is NULL");
   tc_match m = {NULL, 0, 0, now_ms(c)};
   uint64_t n = drop_where(c, is_expired, &m, 1);
   if (removed) *removed = n;
@@ -668,14 +661,14 @@ int tkn_toolcache_purge_expired(tkn_toolcache *c, uint64_t *removed) {
 }
 
 int tkn_toolcache_clear(tkn_toolcache *c) {
-  if (!c) return TKN_ERR_INVALID;
+  if (!c) return tki_fail(TKN_ERR_INVALID, "tkn_toolcache_clear: c is NULL");
   drop_where(c, is_any, NULL, 0);
   return TKN_OK;
 }
 
 int tkn_toolcache_stats_get(const tkn_toolcache *cache, tkn_toolcache_stats *stats) {
-  if (!cache || !stats) return TKN_ERR_INVALID;
-  if (stats->version != TKN_TOOLCACHE_STATS_VERSION) return TKN_ERR_VERSION;
+  if (!cache || !stats) return tki_fail(TKN_ERR_INVALID, "tkn_toolcache_stats_get: a required argument is NULL");
+  if (stats->version != TKN_TOOLCACHE_STATS_VERSION) return tki_fail(TKN_ERR_VERSION, "tkn_toolcache_stats_get: unknown version");
   tkn_toolcache_stats t = TKN_TOOLCACHE_STATS_INIT;
   for (uint32_t i = 0; i < cache->nshards; i++) {
     tc_shard *sh = &cache->shards[i];
@@ -697,15 +690,4 @@ int tkn_toolcache_stats_get(const tkn_toolcache *cache, tkn_toolcache_stats *sta
   return TKN_OK;
 }
 
-size_t tkn_toolcache_errmsg(const tkn_toolcache *cache, char *buf, size_t buflen) {
-  if (!cache) {
-    tki_copy_err(buf, buflen, "");
-    return 0;
-  }
-  tkn_toolcache *c = (tkn_toolcache *)cache;
-  pthread_mutex_lock(&c->errmu);
-  size_t n = strlen(c->err);
-  tki_copy_err(buf, buflen, c->err);
-  pthread_mutex_unlock(&c->errmu);
-  return n;
-}
+

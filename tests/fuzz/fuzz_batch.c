@@ -25,7 +25,7 @@ static int feed(const char *in, size_t len, uint32_t provider, size_t chunk,
     rc = tkn_batch_reader_feed(r, in + at, len - at < chunk ? len - at : chunk);
   if (!rc) rc = tkn_batch_reader_finish(r);
   if (rc) {
-    const char *msg = tkn_batch_reader_errmsg(r);
+    const char *msg = tkn_error_last()->message;
     if (!msg[0] || strchr(msg, '\n')) abort();
   }
   sum->version = TKN_BATCH_SUMMARY_VERSION;
@@ -70,7 +70,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       else if (!strstr(err, "memory"))
         abort();
     } else {
-      const char *msg = tkn_batch_writer_errmsg(w);
+      const char *msg = tkn_error_last()->message;
       if (!msg[0] || strchr(msg, '\n')) abort();
     }
     tki_buf_free(&written);

@@ -56,7 +56,7 @@ static void feed(const char *in, size_t len, uint32_t provider, const uint8_t *s
   }
   if (!rc && at < len) rc = tkn_batch_reader_feed(r, in + at, len - at);
   if (!rc) rc = tkn_batch_reader_finish(r);
-  if (rc) fz_one_line(tkn_batch_reader_errmsg(r));
+  if (rc) fz_one_line(tkn_error_last()->message);
   out->rc = rc;
   memset(&out->sum, 0, sizeof out->sum);
   out->sum.version = TKN_BATCH_SUMMARY_VERSION;

@@ -18,7 +18,7 @@ static char *write_fmt(tkn_conv *c, int fmt, size_t *len, int *rc) {
   *rc = tkn_conv_to_json(c, fmt, &out, len);
   if (*rc != TKN_OK) {
     FZ_CHECK(out == NULL);
-    fz_one_line(tkn_conv_errmsg(c));
+    fz_one_line(tkn_error_last()->message);
   } else {
     FZ_CHECK(out != NULL);
     FZ_CHECK(out[*len] == '\0');
@@ -30,7 +30,7 @@ static char *write_fmt(tkn_conv *c, int fmt, size_t *len, int *rc) {
 static void check_fixed_point(const char *text, size_t len, int fmt) {
   tkn_conv *c = NULL;
   char err[256];
-  int rc = tkn_conv_from_json(&c, fmt, text, len, err, sizeof err);
+  int rc = fz_keep_err(tkn_conv_from_json(&c, fmt, text, len), err, sizeof err);
   if (rc != TKN_OK) {
     fprintf(stderr, "written %s does not load: %s\n%.*s\n",
             fmt == TKN_PROVIDER_OPENAI ? "openai" : "anthropic", err, (int)len, text);
@@ -61,7 +61,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   FZ_CHECK(tkn_conv_append_text(c, TKN_ROLE_USER, "keep", 4) == TKN_OK);
   int rc = tkn_conv_load(c, fmt, json, len);
   if (rc != TKN_OK) {
-    fz_one_line(tkn_conv_errmsg(c));
+    fz_one_line(tkn_error_last()->message);
     FZ_CHECK(tkn_conv_count(c) == 1);
     const char *t;
     size_t tl;
@@ -100,7 +100,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   } else {
     /* Only a hand-built or unconvertible shape may refuse; a loaded one in
      * its own format must always write. */
-    fprintf(stderr, "loaded conversation does not write back: %s\n", tkn_conv_errmsg(c));
+    fprintf(stderr, "loaded conversation does not write back: %s\n", tkn_error_last()->message);
     abort();
   }
 
@@ -110,7 +110,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (rc == TKN_OK) {
     tkn_conv *back = NULL;
     char err[256];
-    int brc = tkn_conv_from_json(&back, other, o, wlen, err, sizeof err);
+    int brc = fz_keep_err(tkn_conv_from_json(&back, other, o, wlen), err, sizeof err);
     if (brc != TKN_OK) {
       fprintf(stderr, "converted text does not load: %s\n%.*s\n", err, (int)wlen, o);
       abort();

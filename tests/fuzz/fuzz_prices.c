@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz_util.h"
 #include "prices/prices_internal.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -29,7 +30,7 @@ static void fuzz_table(const char *s, size_t n, int skip) {
   o.skip_invalid = (uint32_t)skip;
   tkn_prices *p = NULL;
   char err[TKI_ERRLEN] = "";
-  int rc = tkn_prices_load(&p, s, n, &o, err, sizeof err);
+  int rc = fz_keep_err(tkn_prices_load(&p, s, n, &o), err, sizeof err);
   if (rc != TKN_OK) {
     if (p || !err[0] || strchr(err, '\n')) abort(); /* a failure says why, in one line */
     return;
@@ -55,7 +56,7 @@ static void fuzz_table(const char *s, size_t n, int skip) {
 static void fuzz_usage(const char *s, size_t n, uint32_t format) {
   tkn_usage u = TKN_USAGE_INIT;
   char err[256] = "";
-  if (tkn_usage_parse(&u, format, s, n, err, sizeof err) != TKN_OK) {
+  if (fz_keep_err(tkn_usage_parse(&u, format, s, n), err, sizeof err) != TKN_OK) {
     if (!err[0]) abort();
     return;
   }

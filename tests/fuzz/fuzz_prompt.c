@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz_util.h"
 #include "internal.h"
 #include "tokenomy/prompt.h"
 
@@ -42,7 +43,7 @@ static void check_render(const tkn_prompt *p, uint32_t format) {
   o.min_cache_tokens = 1;
   char *out = NULL, err[TKI_ERRLEN];
   size_t len = 0;
-  int rc = tkn_prompt_render(p, &o, &out, &len, err, sizeof err);
+  int rc = fz_keep_err(tkn_prompt_render(p, &o, &out, &len), err, sizeof err);
   if (rc) {
     if (!err[0] || strchr(err, '\n')) abort();
     return;
@@ -68,10 +69,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (tkn_tokenizer_new_callback(&tok, &cb, NULL) || tkn_prompt_builder_new(&b, NULL)) abort();
   int rc = tkn_prompt_builder_add_text(b, TKN_SEG_STATIC, TKN_STABILITY_STATIC, "system", 6, text,
                                        text_len, NULL);
-  if (rc && (rc != TKN_ERR_UTF8 || !tkn_prompt_builder_errmsg(b)[0])) abort();
+  if (rc && (rc != TKN_ERR_UTF8 || !tkn_error_last()->message[0])) abort();
   if (tool_len) {
     rc = tkn_prompt_builder_add_tool(b, tool, tool_len, NULL);
-    if (rc && (!tkn_prompt_builder_errmsg(b)[0] || strchr(tkn_prompt_builder_errmsg(b), '\n')))
+    if (rc && (!tkn_error_last()->message[0] || strchr(tkn_error_last()->message, '\n')))
       abort();
   }
   if (tkn_prompt_builder_add_text(b, TKN_SEG_DYNAMIC, TKN_STABILITY_VOLATILE, "q", 1, "?", 1, NULL))

@@ -20,7 +20,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (!ranks_len) return 0; /* no data means the embedded ranks */
   tkn_tokenizer *tok = (tkn_tokenizer *)&ro;
   char err[512];
-  int rc = tkn_tokenizer_load_ranks(&tok, &ro, err, sizeof err);
+  int rc = fz_keep_err(tkn_tokenizer_load_ranks(&tok, &ro), err, sizeof err);
   if (rc != TKN_OK) {
     FZ_CHECK(tok == NULL);
     fz_one_line(err);

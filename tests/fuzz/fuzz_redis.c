@@ -90,7 +90,10 @@ static void run_op(tkn_redis *r, const tkn_store *st, uint8_t op) {
     break;
   default:
     rc = tkn_redis_ping(r);
-    tkn_redis_errmsg(r, err, sizeof err);
+    if (rc) {
+      FZ_CHECK(tkn_error_last()->status == rc);
+      snprintf(err, sizeof err, "%s", tkn_error_last()->message);
+    }
     break;
   }
   check_status(rc, err);
@@ -109,7 +112,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   o.command_timeout_ms = 2000;
   o.on_state_loss = data[0] & 0x80 ? TKN_REDIS_STATE_LOSS_CONTINUE : TKN_REDIS_STATE_LOSS_FAIL;
   tkn_redis *r = NULL;
-  FZ_CHECK(tkn_redis_new(&r, &o, NULL, 0) == TKN_OK);
+  FZ_CHECK(tkn_redis_new(&r, &o) == TKN_OK);
   r->open_fd = open_fake;
   tkn_store st;
   FZ_CHECK(tkn_redis_store(r, &st) == TKN_OK);

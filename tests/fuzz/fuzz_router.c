@@ -22,14 +22,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   ro.now_ms = fixed_clock;
   tkn_router *r = (tkn_router *)&ro;
   char err[512];
-  int rc = tkn_router_new_json(&r, cfg, cfg_len, &ro, err, sizeof err);
+  int rc = fz_keep_err(tkn_router_new_json(&r, cfg, cfg_len, &ro), err, sizeof err);
   if (rc != TKN_OK) {
     FZ_CHECK(r == NULL);
     fz_one_line(err);
   }
   tkn_task *t = (tkn_task *)&ro;
   char terr[512];
-  int trc = tkn_task_from_json(&t, task_text, task_len, terr, sizeof terr);
+  int trc = fz_keep_err(tkn_task_from_json(&t, task_text, task_len), terr, sizeof terr);
   if (trc != TKN_OK) {
     FZ_CHECK(t == NULL);
     fz_one_line(terr);

@@ -21,7 +21,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   opts.max_errors = 4;
   tkn_schema *s = (tkn_schema *)&opts; /* must be reset to NULL on failure */
   char err[512];
-  int rc = tkn_schema_compile(&s, schema_text, schema_len, &opts, err, sizeof err);
+  int rc = fz_keep_err(tkn_schema_compile(&s, schema_text, schema_len, &opts), err, sizeof err);
   if (rc != TKN_OK) {
     FZ_CHECK(s == NULL);
     fz_one_line(err);
@@ -45,11 +45,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   size_t nerr = tkn_schema_result_error_count(res);
   if (v == TKN_OK) {
     FZ_CHECK(nerr == 0);
-    FZ_CHECK(tkn_schema_result_errmsg(res)[0] == '\0');
     char *reask = NULL;
     FZ_CHECK(tkn_schema_result_reask(res, &reask, NULL) == TKN_ERR_STATE);
   } else {
-    fz_one_line(tkn_schema_result_errmsg(res));
+    fz_one_line(tkn_error_last()->message);
     if (v == TKN_ERR_SCHEMA) {
       FZ_CHECK(nerr >= 1 && nerr <= 4);
       for (size_t i = 0; i < nerr; i++) {
@@ -75,7 +74,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   FZ_CHECK(tkn_schema_result_error_count(res) == nerr);
   char cerr[256];
   cerr[0] = 'x';
-  FZ_CHECK(tkn_schema_check(s, doc, doc_len, cerr, sizeof cerr) == v);
+  FZ_CHECK(fz_keep_err(tkn_schema_check(s, doc, doc_len), cerr, sizeof cerr) == v);
   if (v != TKN_OK) fz_one_line(cerr);
   tkn_schema_result_free(res);
   tkn_schema_free(s);

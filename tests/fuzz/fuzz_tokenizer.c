@@ -17,8 +17,8 @@ static void init(void) {
   if (estimator) return;
   char err[256];
   if (tkn_tokenizer_new_estimator(&estimator) ||
-      tkn_tokenizer_new_encoding(&bpe[0], "cl100k_base", 11, err, sizeof err) ||
-      tkn_tokenizer_new_encoding(&bpe[1], "o200k_base", 10, err, sizeof err)) {
+      fz_keep_err(tkn_tokenizer_new_encoding(&bpe[0], "cl100k_base", 11), err, sizeof err) ||
+      fz_keep_err(tkn_tokenizer_new_encoding(&bpe[1], "o200k_base", 10), err, sizeof err)) {
     fprintf(stderr, "cannot make the tokenizers\n");
     abort();
   }
@@ -36,17 +36,15 @@ static void check_limit(const tkn_tokenizer *tok, const char *text, size_t len, 
 }
 
 static void check_bpe(const tkn_tokenizer *tok, const char *text, size_t len, int valid) {
-  char err[256] = "";
   tkn_encode_options eo = TKN_ENCODE_OPTIONS_INIT;
-  eo.errbuf = err;
-  eo.errlen = sizeof err;
   eo.special = TKN_SPECIAL_PLAIN;
   uint32_t *ids = NULL;
   size_t n = 0;
   int rc = tkn_tokenizer_encode_alloc(tok, text, len, &eo, &ids, &n);
   if (!valid) {
     FZ_CHECK(rc == TKN_ERR_UTF8);
-    fz_one_line(err);
+    FZ_CHECK(tkn_error_last()->status == rc && tkn_error_last()->offset >= 0);
+    fz_one_line(tkn_error_last()->message);
     int64_t c;
     FZ_CHECK(tkn_tokenizer_count(tok, text, len, &c) == TKN_ERR_UTF8);
     return;
@@ -77,7 +75,6 @@ static void check_bpe(const tkn_tokenizer *tok, const char *text, size_t len, in
 
   /* Refusing: the same ids unless the text spells a special token. */
   eo.special = TKN_SPECIAL_REFUSE;
-  err[0] = '\0';
   int64_t c = -1;
   rc = tkn_tokenizer_count(tok, text, len, &c);
   if (rc == TKN_OK) {
@@ -88,7 +85,8 @@ static void check_bpe(const tkn_tokenizer *tok, const char *text, size_t len, in
     size_t n3 = 0;
     FZ_CHECK(tkn_tokenizer_encode_alloc(tok, text, len, &eo, &ids3, &n3) ==
              TKN_ERR_SPECIAL_TOKEN);
-    fz_one_line(err);
+    FZ_CHECK(tkn_error_last()->offset >= 0);
+    fz_one_line(tkn_error_last()->message);
     (void)spells_special;
   }
   tkn_free(ids);

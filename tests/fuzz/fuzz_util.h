@@ -26,6 +26,19 @@ static inline void fz_one_line(const char *msg) {
   FZ_CHECK(strchr(msg, '\n') == NULL);
 }
 
+/* The status of a library call; when it failed, its tkn_error_last() must be
+ * the same status with a one-line message, copied into buf. */
+#include <tokenomy/common.h>
+static inline int fz_keep_err(int rc, char *buf, size_t len) {
+  if (buf && len) buf[0] = '\0';
+  if (rc) {
+    FZ_CHECK(tkn_error_last()->status == rc);
+    fz_one_line(tkn_error_last()->message);
+    if (buf && len) snprintf(buf, len, "%s", tkn_error_last()->message);
+  }
+  return rc;
+}
+
 /* Split [data, data+size) at the first "\n--\n": *a (before), *b (after).
  * Without the separator all of it is *a and *b is empty. */
 #define FZ_SEP "\n--\n"

@@ -31,9 +31,8 @@ static inline tkn_redis *tr_client(uint32_t retries, uint32_t delay_ms) {
   o.connect_timeout_ms = 500;
   o.command_timeout_ms = 2000;
   tkn_redis *r = NULL;
-  char err[256];
-  if (tkn_redis_new(&r, &o, err, sizeof err) != TKN_OK) {
-    fprintf(stderr, "tkn_redis_new: %s\n", err);
+  if (tkn_redis_new(&r, &o) != TKN_OK) {
+    fprintf(stderr, "tkn_redis_new: %s\n", tkn_error_last()->message);
     exit(1);
   }
   return r;

@@ -19,6 +19,12 @@
 
 #include "redis_util.h"
 
+/* The status of a call, its tkn_error_last() message copied into buf. */
+static inline int keep_err(int rc, char *buf, size_t len) {
+  if (buf && len) snprintf(buf, len, "%s", rc ? tkn_error_last()->message : "");
+  return rc;
+}
+
 #define CLOSED_WORKERS 4
 #define FALLBACK_WORKERS 2
 #define WORKERS (CLOSED_WORKERS + FALLBACK_WORKERS)
@@ -45,7 +51,7 @@ static tkn_budget *make_budget(tkn_redis *r, const char *key, int fallback, tkn_
   so.fallback_money = 1000000;
   tkn_budget *b = NULL;
   char err[512];
-  if (tkn_budget_new_shared(&b, &o, &so, st, NULL, err, sizeof err) != TKN_OK) {
+  if (keep_err(tkn_budget_new_shared(&b, &o, &so, st, NULL), err, sizeof err) != TKN_OK) {
     fprintf(stderr, "tkn_budget_new_shared: %s\n", err);
     exit(1);
   }
@@ -66,6 +72,7 @@ typedef struct open_commit {
 } open_commit;
 
 static int retry_open(tkn_budget *b, open_commit *open, int *nopen, result *res, int id) {
+  (void)b;
   int left = 0;
   for (int i = 0; i < *nopen; i++) {
     int rc = tkn_budget_commit(open[i].r, &open[i].actual);
@@ -74,8 +81,8 @@ static int retry_open(tkn_budget *b, open_commit *open, int *nopen, result *res,
       res->money += open[i].actual.money;
       continue;
     }
-    if (rc != TKN_ERR_UNAVAILABLE || !strstr(tkn_budget_errmsg(b), "stays open")) {
-      fprintf(stderr, "worker %d: commit: %s\n", id, tkn_budget_errmsg(b));
+    if (rc != TKN_ERR_UNAVAILABLE || !strstr(tkn_error_last()->message, "stays open")) {
+      fprintf(stderr, "worker %d: commit: %s\n", id, tkn_error_last()->message);
       res->bad_text++;
     }
     res->commit_retries++;
@@ -107,7 +114,7 @@ static void worker(int id, int fallback, const char *key, int stop_fd, int out_f
     int rc = tkn_budget_reserve(b, &a, &rv);
     if (rc == TKN_ERR_UNAVAILABLE) {
       res.unavailable++;
-      const char *m = tkn_budget_errmsg(b);
+      const char *m = tkn_error_last()->message;
       if (rv != NULL || !strstr(m, "unavailable") || !strstr(m, "fail-closed") ||
           !strstr(m, key)) {
         fprintf(stderr, "worker %d: unclear fail-closed error: %s\n", id, m);
@@ -118,7 +125,7 @@ static void worker(int id, int fallback, const char *key, int stop_fd, int out_f
     }
     if (rc != TKN_OK) {
       res.refused++;
-      fprintf(stderr, "worker %d: reserve: %s\n", id, tkn_budget_errmsg(b));
+      fprintf(stderr, "worker %d: reserve: %s\n", id, tkn_error_last()->message);
       tr_sleep_ms(5);
       continue;
     }

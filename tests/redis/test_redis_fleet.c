@@ -10,6 +10,12 @@
 
 #include "redis_util.h"
 
+/* The status of a call, its tkn_error_last() message copied into buf. */
+static inline int keep_err(int rc, char *buf, size_t len) {
+  if (buf && len) snprintf(buf, len, "%s", rc ? tkn_error_last()->message : "");
+  return rc;
+}
+
 #define WORKERS 8
 #define PER_WORKER 2000
 #define HARD_TOKENS 400000 /* about half of what the fleet asks for */
@@ -30,7 +36,7 @@ static tkn_budget *shared_budget(tkn_redis *r, const char *key, tkn_store *st) {
   so.key_len = strlen(key);
   tkn_budget *b = NULL;
   char err[512];
-  if (tkn_budget_new_shared(&b, &o, &so, st, NULL, err, sizeof err) != TKN_OK) {
+  if (keep_err(tkn_budget_new_shared(&b, &o, &so, st, NULL), err, sizeof err) != TKN_OK) {
     fprintf(stderr, "tkn_budget_new_shared: %s\n", err);
     exit(1);
   }
@@ -55,7 +61,7 @@ static void worker(int id, const char *key, int fd) {
       continue;
     }
     if (rc != TKN_OK) {
-      fprintf(stderr, "worker %d: reserve: %s\n", id, tkn_budget_errmsg(b));
+      fprintf(stderr, "worker %d: reserve: %s\n", id, tkn_error_last()->message);
       res.errors++;
       continue;
     }
@@ -70,7 +76,7 @@ static void worker(int id, const char *key, int fd) {
     u.output_tokens = (int64_t)(tr_rand(&seed) % (uint64_t)(a.output_tokens + 1));
     u.money = (int64_t)(tr_rand(&seed) % (uint64_t)(a.money + 1));
     if ((rc = tkn_budget_commit(rv, &u)) != TKN_OK) {
-      fprintf(stderr, "worker %d: commit: %s\n", id, tkn_budget_errmsg(b));
+      fprintf(stderr, "worker %d: commit: %s\n", id, tkn_error_last()->message);
       tkn_budget_release(rv);
       res.errors++;
       continue;
@@ -144,7 +150,7 @@ int main(void) {
   }
   tkn_budget_state s = TKN_BUDGET_STATE_INIT;
   if (tkn_budget_status(b, &s) != TKN_OK) {
-    printf("FAIL: status: %s\n", tkn_budget_errmsg(b));
+    printf("FAIL: status: %s\n", tkn_error_last()->message);
     return 1;
   }
   printf("%d workers x %d reservations on one shared budget (hard %d tokens, %d money):\n",

@@ -13,6 +13,12 @@
 
 #include "redis_util.h"
 
+/* The status of a call, its tkn_error_last() message copied into buf. */
+static inline int keep_err(int rc, char *buf, size_t len) {
+  if (buf && len) snprintf(buf, len, "%s", rc ? tkn_error_last()->message : "");
+  return rc;
+}
+
 static tkn_redis *g_r;
 static tkn_store g_st;
 
@@ -122,7 +128,7 @@ static tkn_budget *budget_on_(const tkn_store *st, const char *key, int64_t hard
   so.fallback_tokens = 100;
   tkn_budget *b = NULL;
   char err[512];
-  if (tkn_budget_new_shared(&b, &o, &so, st, NULL, err, sizeof err) != TKN_OK)
+  if (keep_err(tkn_budget_new_shared(&b, &o, &so, st, NULL), err, sizeof err) != TKN_OK)
     fail_msg("tkn_budget_new_shared: %s", err);
   return b;
 }
@@ -147,16 +153,16 @@ static void new_rejects_bad_options_with_a_text(void **state) {
   o.port = 0;
   tkn_redis *r = (tkn_redis *)&o;
   char err[256] = "";
-  assert_int_equal(tkn_redis_new(&r, &o, err, sizeof err), TKN_ERR_INVALID);
+  assert_int_equal(keep_err(tkn_redis_new(&r, &o), err, sizeof err), TKN_ERR_INVALID);
   assert_null(r);
   assert_non_null(strstr(err, "port"));
   o = (tkn_redis_options)TKN_REDIS_OPTIONS_INIT;
   o.command_timeout_ms = 0;
-  assert_int_equal(tkn_redis_new(&r, &o, err, sizeof err), TKN_ERR_INVALID);
+  assert_int_equal(keep_err(tkn_redis_new(&r, &o), err, sizeof err), TKN_ERR_INVALID);
   o = (tkn_redis_options)TKN_REDIS_OPTIONS_INIT;
   o.version = 7;
-  assert_int_equal(tkn_redis_new(&r, &o, err, sizeof err), TKN_ERR_VERSION);
-  assert_int_equal(tkn_redis_new(NULL, NULL, err, sizeof err), TKN_ERR_INVALID);
+  assert_int_equal(keep_err(tkn_redis_new(&r, &o), err, sizeof err), TKN_ERR_VERSION);
+  assert_int_equal(keep_err(tkn_redis_new(NULL, NULL), err, sizeof err), TKN_ERR_INVALID);
   assert_int_equal(tkn_redis_store(NULL, &g_st), TKN_ERR_INVALID);
   tkn_redis_free(NULL);
 }
@@ -394,7 +400,7 @@ static void a_ten_thousand_dollar_daily_budget_works(void **state) {
   so.key_len = strlen(k);
   tkn_budget *b;
   char err[512];
-  assert_int_equal(tkn_budget_new_shared(&b, &o, &so, &g_st, NULL, err, sizeof err), TKN_OK);
+  assert_int_equal(keep_err(tkn_budget_new_shared(&b, &o, &so, &g_st, NULL), err, sizeof err), TKN_OK);
   tkn_budget_amount x = TKN_BUDGET_AMOUNT_INIT;
   x.money = 2500 * usd + 1;
   tkn_budget_reservation *res = NULL;
@@ -429,10 +435,10 @@ static void a_budget_named_like_a_day_has_counters_of_its_own(void **state) {
   tkn_budget *daily, *plain;
   so.key = base, so.key_len = strlen(base);
   o.period = TKN_BUDGET_PERIOD_DAY;
-  assert_int_equal(tkn_budget_new_shared(&daily, &o, &so, &g_st, NULL, NULL, 0), TKN_OK);
+  assert_int_equal(tkn_budget_new_shared(&daily, &o, &so, &g_st, NULL), TKN_OK);
   so.key = odd, so.key_len = strlen(odd);
   o.period = TKN_BUDGET_PERIOD_NONE;
-  assert_int_equal(tkn_budget_new_shared(&plain, &o, &so, &g_st, NULL, NULL, 0), TKN_OK);
+  assert_int_equal(tkn_budget_new_shared(&plain, &o, &so, &g_st, NULL), TKN_OK);
   tkn_budget_amount x = tokens(70);
   assert_int_equal(tkn_budget_charge(daily, &x), TKN_OK);
   assert_int_equal(tkn_budget_charge(plain, &x), TKN_OK); /* shared counters: refused */
@@ -455,7 +461,7 @@ static tkn_redis *client_with(const char *prefix, const char *user, const char *
   o.db = db;
   tkn_redis *r = NULL;
   char err[256];
-  if (tkn_redis_new(&r, &o, err, sizeof err) != TKN_OK) fail_msg("tkn_redis_new: %s", err);
+  if (keep_err(tkn_redis_new(&r, &o), err, sizeof err) != TKN_OK) fail_msg("tkn_redis_new: %s", err);
   return r;
 }
 
@@ -484,7 +490,7 @@ static void prefixes_and_keys_do_not_run_together(void **state) {
   tkn_redis_options o = TKN_REDIS_OPTIONS_INIT;
   o.prefix = "a|b", o.prefix_len = 3;
   tkn_redis *bad;
-  assert_int_equal(tkn_redis_new(&bad, &o, err, sizeof err), TKN_ERR_INVALID);
+  assert_int_equal(keep_err(tkn_redis_new(&bad, &o), err, sizeof err), TKN_ERR_INVALID);
   tkn_redis_free(a);
   tkn_redis_free(b);
 }
@@ -509,7 +515,7 @@ static void a_wrong_password_is_an_auth_error_not_an_outage(void **state) {
   tkn_redis *r = client_with(NULL, user, "wrong", 0);
   assert_int_equal(tkn_redis_ping(r), TKN_ERR_AUTH);
   char msg[256];
-  tkn_redis_errmsg(r, msg, sizeof msg);
+  snprintf(msg, sizeof msg, "%s", tkn_error_last()->message);
   assert_non_null(strstr(msg, "AUTH"));
   /* a shared budget with the fallback on does not fall back on it */
   tkn_store st;
@@ -608,7 +614,7 @@ static tkn_redis *deadline_client(int64_t call_ms, uint32_t pool) {
   o.command_timeout_ms = call_ms;
   o.pool_size = pool;
   tkn_redis *r = NULL;
-  assert_int_equal(tkn_redis_new(&r, &o, NULL, 0), TKN_OK);
+  assert_int_equal(tkn_redis_new(&r, &o), TKN_OK);
   return r;
 }
 
@@ -678,7 +684,7 @@ static void a_server_that_lost_its_state_is_refused_until_accepted(void **state)
   o.port = (uint32_t)tr_port();
   o.on_state_loss = TKN_REDIS_STATE_LOSS_CONTINUE;
   tkn_redis *goes_on;
-  assert_int_equal(tkn_redis_new(&goes_on, &o, NULL, 0), TKN_OK);
+  assert_int_equal(tkn_redis_new(&goes_on, &o), TKN_OK);
   tkn_store st;
   tkn_redis_store(r, &st);
   char k[128], err[256];
@@ -713,7 +719,7 @@ static void an_unreachable_server_is_unavailable_with_its_address(void **state) 
   o.retries = 1;
   o.retry_delay_ms = 1;
   tkn_redis *r;
-  assert_int_equal(tkn_redis_new(&r, &o, NULL, 0), TKN_OK); /* no connection yet */
+  assert_int_equal(tkn_redis_new(&r, &o), TKN_OK); /* no connection yet */
   tkn_store st;
   tkn_redis_store(r, &st);
   char err[256];
@@ -723,7 +729,8 @@ static void an_unreachable_server_is_unavailable_with_its_address(void **state) 
   assert_non_null(strstr(err, "127.0.0.1:1"));
   assert_non_null(strstr(err, "unavailable"));
   char msg[256];
-  assert_true(tkn_redis_errmsg(r, msg, sizeof msg) > 0);
+  snprintf(msg, sizeof msg, "%s", tkn_error_last()->message);
+  assert_true(msg[0] != 0);
   assert_string_equal(msg, err);
   assert_int_equal(tkn_redis_ping(r), TKN_ERR_UNAVAILABLE);
   tkn_redis_free(r);
@@ -756,7 +763,7 @@ static tkn_budget *budget_on(const tkn_store *st, const char *key, int64_t hard,
   so.fallback_tokens = 100;
   tkn_budget *b = NULL;
   char err[512];
-  int rc = tkn_budget_new_shared(&b, &o, &so, st, parent, err, sizeof err);
+  int rc = keep_err(tkn_budget_new_shared(&b, &o, &so, st, parent), err, sizeof err);
   if (rc != TKN_OK) fail_msg("tkn_budget_new_shared: %s", err);
   return b;
 }
@@ -779,8 +786,8 @@ static void two_workers_share_one_budget(void **state) {
   tkn_budget_reservation *ra, *rb;
   assert_int_equal(tkn_budget_reserve(a, &x, &ra), TKN_OK);
   assert_int_equal(tkn_budget_reserve(b, &y, &rb), TKN_ERR_BUDGET);
-  assert_non_null(strstr(tkn_budget_errmsg(b), "across the fleet"));
-  assert_non_null(strstr(tkn_budget_errmsg(b), "30 left"));
+  assert_non_null(strstr(tkn_error_last()->message, "across the fleet"));
+  assert_non_null(strstr(tkn_error_last()->message, "30 left"));
   assert_int_equal(tkn_budget_commit(ra, &y), TKN_OK); /* used 40 of the 70 */
   assert_int_equal(tkn_budget_reserve(b, &y, &rb), TKN_OK);
   tkn_budget_release(rb);
@@ -805,8 +812,8 @@ static void an_unavailable_store_fails_closed(void **state) {
   tkn_budget_reservation *r = (tkn_budget_reservation *)&x;
   assert_int_equal(tkn_budget_reserve(b, &x, &r), TKN_ERR_UNAVAILABLE);
   assert_null(r);
-  assert_non_null(strstr(tkn_budget_errmsg(b), "fail-closed"));
-  assert_non_null(strstr(tkn_budget_errmsg(b), "simulated outage"));
+  assert_non_null(strstr(tkn_error_last()->message, "fail-closed"));
+  assert_non_null(strstr(tkn_error_last()->message, "simulated outage"));
   assert_int_equal(tkn_budget_charge(b, &x), TKN_ERR_UNAVAILABLE);
   tkn_budget_state s = TKN_BUDGET_STATE_INIT;
   assert_int_equal(tkn_budget_status(b, &s), TKN_ERR_UNAVAILABLE);
@@ -827,7 +834,7 @@ static void a_commit_that_failed_stays_open_and_counts_once(void **state) {
   assert_int_equal(tkn_budget_reserve(b, &x, &r), TKN_OK);
   g_mode = LOST_REPLY; /* Redis records it, the reply is lost */
   assert_int_equal(tkn_budget_commit(r, &u), TKN_ERR_UNAVAILABLE);
-  assert_non_null(strstr(tkn_budget_errmsg(b), "stays open"));
+  assert_non_null(strstr(tkn_error_last()->message, "stays open"));
   g_mode = DOWN;
   assert_int_equal(tkn_budget_commit(r, &u), TKN_ERR_UNAVAILABLE);
   g_mode = UP;
@@ -850,7 +857,7 @@ static void the_fallback_budget_reserves_locally_and_replays_once(void **state) 
   tkn_budget_reservation *r, *r2;
   assert_int_equal(tkn_budget_reserve(b, &x, &r), TKN_OK); /* fallback allowance 100 */
   assert_int_equal(tkn_budget_reserve(b, &x, &r2), TKN_ERR_BUDGET);
-  assert_non_null(strstr(tkn_budget_errmsg(b), "fallback"));
+  assert_non_null(strstr(tkn_error_last()->message, "fallback"));
   assert_int_equal(tkn_budget_commit(r, &u), TKN_OK);
   assert_int_equal(tkn_budget_shared_pending(b), 1);
   assert_int_equal(tkn_budget_shared_flush(b), TKN_ERR_UNAVAILABLE);
@@ -872,12 +879,12 @@ static void an_in_process_child_is_held_by_its_shared_parent(void **state) {
   tkn_budget *p = budget_on(&g_st, k, 100, 0, NULL), *c = NULL;
   tkn_budget_options o = TKN_BUDGET_OPTIONS_INIT;
   o.hard_tokens = 1000;
-  assert_int_equal(tkn_budget_new(&c, &o, p, NULL, 0), TKN_OK);
+  assert_int_equal(tkn_budget_new(&c, &o, p), TKN_OK);
   tkn_budget_amount x = tokens(80), y = tokens(30);
   tkn_budget_reservation *r, *r2;
   assert_int_equal(tkn_budget_reserve(c, &x, &r), TKN_OK);
   assert_int_equal(tkn_budget_reserve(c, &y, &r2), TKN_ERR_BUDGET);
-  assert_non_null(strstr(tkn_budget_errmsg(c), "its parent"));
+  assert_non_null(strstr(tkn_error_last()->message, "its parent"));
   tkn_budget_state s = TKN_BUDGET_STATE_INIT;
   assert_int_equal(tkn_budget_status(c, &s), TKN_OK);
   assert_int_equal(s.tokens_reserved, 80); /* the child's own, in-process */
@@ -907,7 +914,7 @@ static void a_daily_budget_starts_afresh_the_next_day(void **state) {
   so.key = k;
   so.key_len = strlen(k);
   tkn_budget *b;
-  assert_int_equal(tkn_budget_new_shared(&b, &o, &so, &g_st, NULL, NULL, 0), TKN_OK);
+  assert_int_equal(tkn_budget_new_shared(&b, &o, &so, &g_st, NULL), TKN_OK);
   tkn_budget_amount x = tokens(90);
   assert_int_equal(tkn_budget_charge(b, &x), TKN_OK);
   assert_int_equal(tkn_budget_charge(b, &x), TKN_ERR_BUDGET);
@@ -928,24 +935,24 @@ static void new_shared_rejects_what_it_cannot_do(void **state) {
   tkn_budget *b = (tkn_budget *)&o;
   char err[512];
   o.period = TKN_BUDGET_PERIOD_ROLLING;
-  assert_int_equal(tkn_budget_new_shared(&b, &o, &so, &g_st, NULL, err, sizeof err),
+  assert_int_equal(keep_err(tkn_budget_new_shared(&b, &o, &so, &g_st, NULL), err, sizeof err),
                    TKN_ERR_UNSUPPORTED);
   assert_null(b);
   assert_non_null(strstr(err, "rolling"));
   o.period = TKN_BUDGET_PERIOD_NONE;
   so.key_len = 0;
-  assert_int_equal(tkn_budget_new_shared(&b, &o, &so, &g_st, NULL, err, sizeof err),
+  assert_int_equal(keep_err(tkn_budget_new_shared(&b, &o, &so, &g_st, NULL), err, sizeof err),
                    TKN_ERR_INVALID);
   so.key_len = 1;
   tkn_store partial = g_st;
   partial.usage = NULL;
-  assert_int_equal(tkn_budget_new_shared(&b, &o, &so, &partial, NULL, err, sizeof err),
+  assert_int_equal(keep_err(tkn_budget_new_shared(&b, &o, &so, &partial, NULL), err, sizeof err),
                    TKN_ERR_INVALID);
   assert_non_null(strstr(err, "usage"));
-  assert_int_equal(tkn_budget_new_shared(&b, &o, &so, NULL, NULL, err, sizeof err),
+  assert_int_equal(keep_err(tkn_budget_new_shared(&b, &o, &so, NULL, NULL), err, sizeof err),
                    TKN_ERR_INVALID);
   so.version = 9;
-  assert_int_equal(tkn_budget_new_shared(&b, &o, &so, &g_st, NULL, err, sizeof err),
+  assert_int_equal(keep_err(tkn_budget_new_shared(&b, &o, &so, &g_st, NULL), err, sizeof err),
                    TKN_ERR_VERSION);
   tkn_budget_shared_options a = TKN_BUDGET_SHARED_OPTIONS_INIT, c;
   assert_int_equal(tkn_budget_shared_options_init(&c, TKN_BUDGET_SHARED_OPTIONS_VERSION), TKN_OK);
@@ -1008,7 +1015,7 @@ static void the_tool_cache_fails_open(void **state) {
   tkn_free(v);
   assert_int_equal(tkn_toolcache_get(a, "search", 6, "{\"a\":1}", 7, "s", 1, &v, &vl),
                    TKN_ERR_NOT_FOUND);
-  tkn_toolcache_errmsg(a, msg, sizeof msg);
+  snprintf(msg, sizeof msg, "%s", tkn_error_last()->message);
   assert_non_null(strstr(msg, "simulated outage"));
   g_mode = UP;
   assert_int_equal(tkn_toolcache_set_store(a, NULL, NULL, 0), TKN_OK);
@@ -1095,7 +1102,7 @@ static void meter_shared_stats_needs_a_store(void **state) {
   partial.read = NULL;
   assert_int_equal(tkn_meter_set_store(m, &partial, "p", 1), TKN_ERR_INVALID);
   char msg[256];
-  tkn_meter_errmsg(m, msg, sizeof msg);
+  snprintf(msg, sizeof msg, "%s", tkn_error_last()->message);
   assert_non_null(strstr(msg, "read"));
   tkn_meter_free(m);
 }

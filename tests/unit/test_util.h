@@ -24,6 +24,18 @@ typedef struct tt_alloc_state {
 
 static tt_alloc_state tt_alloc;
 
+/* The one-line detail of a failure comes from tkn_error_last(); these keep
+ * a copy where a test wants to look at it after further calls.
+ * tt_keep_err(call, buf, len): the status of the call, and its message in
+ * buf ("" when it succeeded). */
+static inline int tt_keep_err(int rc, char *buf, size_t len) {
+  if (buf && len) snprintf(buf, len, "%s", rc ? tkn_error_last()->message : "");
+  return rc;
+}
+static inline void tt_copy_err(char *buf, size_t len) {
+  if (buf && len) snprintf(buf, len, "%s", tkn_error_last()->message);
+}
+
 static void *tt_malloc(size_t n, void *u) {
   (void)u;
   tt_alloc.count++;

@@ -110,9 +110,10 @@ func New(o Options) (*Store, error) {
 		c.retries = 0
 	}
 	s := &Store{}
-	var eb [512]C.char
-	if rc := C.tkn_redis_new(&s.p, &c, &eb[0], C.size_t(len(eb))); rc != 0 {
-		return nil, &tokenomy.Error{Code: tokenomy.Status(rc), Message: C.GoString(&eb[0])}
+	runtime.LockOSThread() // the detail is thread-local in C (see tokenomy's pin)
+	defer runtime.UnlockOSThread()
+	if rc := C.tkn_redis_new(&s.p, &c); rc != 0 {
+		return nil, lastError(rc)
 	}
 	runtime.SetFinalizer(s, (*Store).Close)
 	return s, nil
@@ -132,13 +133,25 @@ func (s *Store) err(rc C.int) error {
 	if rc == 0 {
 		return nil
 	}
-	var eb [512]C.char
-	C.tkn_redis_errmsg(s.p, &eb[0], C.size_t(len(eb)))
-	return &tokenomy.Error{Code: tokenomy.Status(rc), Message: C.GoString(&eb[0])}
+	return lastError(rc)
+}
+
+// lastError reads tkn_error_last() on this thread: callers hold the OS thread
+// locked across the C call and this read.
+func lastError(rc C.int) error {
+	e := &tokenomy.Error{Code: tokenomy.Status(rc), Offset: -1}
+	if le := C.tkn_error_last(); le.status == rc {
+		e.Message = C.GoString(le.message)
+		e.Offset = int64(le.offset)
+		e.Path = C.GoString(le.path)
+	}
+	return e
 }
 
 // Ping connects if needed: nil or an error wrapping ErrUnavailable.
 func (s *Store) Ping() error {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
 	defer runtime.KeepAlive(s)
 	return s.err(C.tkn_redis_ping(s.p))
 }
@@ -164,6 +177,8 @@ func (s *Store) AcceptStateLoss() error {
 
 // FillStore implements tokenomy.NativeStore.
 func (s *Store) FillStore(p unsafe.Pointer) error {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
 	defer runtime.KeepAlive(s)
 	return s.err(C.tkn_redis_store(s.p, (*C.tkn_store)(p)))
 }

@@ -85,11 +85,39 @@ class ErrorTest(unittest.TestCase):
         self.assertEqual(err.message, tokenomy.strerror(ffi.TKN_ERR_PARSE))
         self.assertIn("TKN_ERR_PARSE", str(err))
 
-    def test_a_failed_call_raises_with_the_handle_message(self):
+    def test_a_failed_call_raises_with_the_last_error_message_and_offset(self):
         with self.assertRaises(tokenomy.ParseError) as cm:
-            tokenomy.Conversation('[{"role":"user","content":"x"')
+            tokenomy.Conversation('[{"role":"user","content":"x"} x]')
         self.assertEqual(cm.exception.status, ffi.TKN_ERR_PARSE)
         self.assertIn("line 1", cm.exception.message)
+        self.assertEqual(cm.exception.offset, 31)  # the x
+
+    def test_an_invalid_document_names_its_json_path(self):
+        s = tokenomy.Schema('{"properties":{"a":{"type":"string"}}}')
+        with self.assertRaises(tokenomy.SchemaError) as cm:
+            s.check('{"a": 1}')
+        self.assertEqual(cm.exception.path, "$.a")
+        self.assertIn("type", cm.exception.message)
+
+    def test_threads_sharing_a_budget_each_get_their_own_message(self):
+        import threading
+        b = tokenomy.Budget(hard_tokens=10)
+        wrong = []
+
+        def fail(negative):
+            for _ in range(300):
+                try:
+                    b.charge(input_tokens=-5 if negative else 1000)
+                except tokenomy.TokenomyError as e:
+                    want = "negative amount" if negative else "hard token limit"
+                    if want not in e.message:
+                        wrong.append(e.message)
+        ts = [threading.Thread(target=fail, args=(n,)) for n in (True, False)]
+        for t in ts:
+            t.start()
+        for t in ts:
+            t.join()
+        self.assertEqual(wrong, [])
 
 
 if __name__ == "__main__":

@@ -103,13 +103,17 @@ def version_number() -> int:
 
 class TokenomyError(Exception):
     """A tokenomy call failed: `status` is the C status code (TKN_ERR_*),
-    `message` the one-line detail from the handle (or the code's text)."""
+    `message` the one-line detail the C library recorded in tkn_error_last()
+    (or the code's text), `offset` the byte offset in the input (-1 if not
+    known) and `path` the JSON path of the offending member ("" if not known)."""
 
     status: int = -1
 
-    def __init__(self, status: int, message: str = "") -> None:
+    def __init__(self, status: int, message: str = "", offset: int = -1, path: str = "") -> None:
         self.status = status
         self.message = message or strerror(status)
+        self.offset = offset
+        self.path = path
         super().__init__(self.message)
 
     def __str__(self) -> str:
@@ -151,8 +155,20 @@ _STATUS_NAMES = {v: k for k, v in vars(ffi).items()
                  if k.startswith("TKN_ERR_") and not k.startswith("TKN_ERR__")}
 
 
-def error_for(status: int, message: str = "") -> TokenomyError:
-    return ERRORS.get(status, TokenomyError)(status, message)
+def error_for(status: int, message: str = "", offset: int = -1, path: str = "") -> TokenomyError:
+    return ERRORS.get(status, TokenomyError)(status, message, offset, path)
+
+
+def last_error(status: int) -> TokenomyError:
+    """The error for a call that just returned `status` on this thread, from
+    the C library's thread-local tkn_error_last() (ctypes calls run on the
+    calling thread, so nothing can come between the call and this read but
+    Python code of the same thread)."""
+    e = lib.tkn_error_last().contents
+    if e.status != status:  # not recorded by that call: only the code is known
+        return error_for(status)
+    return error_for(status, (e.message or b"").decode("utf-8", "replace"), e.offset,
+                     (e.path or b"").decode("utf-8", "replace"))
 
 
 # ---- callbacks -----------------------------------------------------------
@@ -179,8 +195,10 @@ def _take_parked() -> Optional[BaseException]:
     return exc
 
 
-def check(status: int, message: Union[None, str, Callable[[], str]] = None) -> None:
-    """Raise for a failed status (and re-raise a callback's exception)."""
+def check(status: int, message: Optional[str] = None) -> None:
+    """Raise for a failed status (and re-raise a callback's exception).  Call
+    it right after the C call: the detail comes from tkn_error_last(), unless
+    a message is given (for failures the binding itself detects)."""
     parked = _tls.exc
     if status == 0 and parked is None:
         return
@@ -188,8 +206,7 @@ def check(status: int, message: Union[None, str, Callable[[], str]] = None) -> N
         _tls.exc = None
     if status == 0:
         raise parked  # type: ignore[misc]
-    msg = message() if callable(message) else (message or "")
-    err = error_for(status, msg)
+    err = error_for(status, message) if message else last_error(status)
     if parked is not None:
         raise parked from err
     raise err
@@ -233,10 +250,6 @@ def take(ptr: ctypes.c_void_p, n: Optional[int] = None) -> str:
     finally:
         lib.tkn_free(ptr)
     return raw.decode("utf-8", "replace")
-
-
-def errbuf() -> ctypes.Array:
-    return ctypes.create_string_buffer(512)
 
 
 def field_addr(struct: ctypes.Structure, name: str) -> Optional[int]:
@@ -307,19 +320,10 @@ class Handle:
             pass
 
 
-def new_handle(fn: Callable[..., int], *args: Any, msg: Optional[Callable[[], str]] = None) -> int:
+def new_handle(fn: Callable[..., int], *args: Any) -> int:
     out = ctypes.c_void_p()
     st = fn(ctypes.byref(out), *args)
-    check(st, msg)
-    return out.value  # type: ignore[return-value]
-
-
-def new_with_errbuf(fn: Callable[..., int], *args: Any) -> int:
-    """Constructors that copy their error text into a caller buffer."""
-    out = ctypes.c_void_p()
-    buf = errbuf()
-    st = fn(ctypes.byref(out), *args, buf, ctypes.sizeof(buf))
-    check(st, lambda: buf.value.decode("utf-8", "replace"))
+    check(st)
     return out.value  # type: ignore[return-value]
 
 

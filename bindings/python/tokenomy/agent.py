@@ -6,7 +6,7 @@ import json as _json
 from typing import Any, Callable, Dict, List, Optional, Tuple, Union
 
 from . import _ffi as ffi
-from ._core import (Handle, Record, Text, _park, at, check, dec, enc, errbuf, field_addr, ftype,
+from ._core import (Handle, Record, Text, _park, at, check, dec, enc, field_addr, ftype,
                     lib, new_handle, options, record, take)
 from .conv import Conversation, Tokenizer, fmt
 from .money import Usage, USAGE_FORMATS, Prices, Meter
@@ -64,7 +64,7 @@ class LLMResponse(Handle):
         Handle.close(self)
 
     def _check(self, st: int) -> None:
-        check(st, lambda: (lib.tkn_llm_response_errmsg(self) or b"").decode())
+        check(st)
 
     def _set(self, fn: Any, s: Text) -> None:
         b = enc(s) or b""
@@ -316,13 +316,12 @@ class Agent(Handle):
         if retry:
             for k, v in retry.items():
                 setattr(o.retry, k, v)
-        out, buf = ctypes.c_void_p(), errbuf()
-        check(lib.tkn_agent_new(ctypes.byref(out), ctypes.byref(o), buf, ctypes.sizeof(buf)),
-              lambda: buf.value.decode())
+        out = ctypes.c_void_p()
+        check(lib.tkn_agent_new(ctypes.byref(out), ctypes.byref(o)))
         super().__init__(out.value, keep)
 
     def _check(self, st: int) -> None:
-        check(st, lambda: lib.tkn_agent_errmsg(self).decode("utf-8", "replace"))
+        check(st)
 
     def add_text(self, kind: str, text: Text, name: Text = "", stability: str = "static") -> None:
         n, t = enc(name) or b"", enc(text) or b""

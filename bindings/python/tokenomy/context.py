@@ -6,7 +6,7 @@ from decimal import Decimal
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 from . import _ffi as ffi
-from ._core import (Handle, Record, Text, _park, at, check, enc, errbuf, ftype, lib, new_handle,
+from ._core import (Handle, Record, Text, _park, at, check, enc, ftype, lib, new_handle,
                     options, record, reraise_parked)
 from .conv import Conversation, Tokenizer, count_options, fmt, role_code
 from .money import USDAmount, to_usd, usd as _usd
@@ -75,7 +75,7 @@ class Reservation:
         if not self._ptr:
             raise ValueError("reservation already ended")
         a = _amount(input_tokens, output_tokens, money, usd)
-        check(lib.tkn_budget_commit(self._ptr, ctypes.byref(a)), self._budget._msg)
+        check(lib.tkn_budget_commit(self._ptr, ctypes.byref(a)))
         self._ptr = None
 
     def release(self) -> None:
@@ -141,10 +141,9 @@ class Budget(Handle):
             lfn = ftype(ffi.tkn_budget_options, "on_limit")(ltramp)
             opts.on_limit = lfn
             keep.append(lfn)
-        out, buf = ctypes.c_void_p(), errbuf()
+        out = ctypes.c_void_p()
         if store is None:
-            check(lib.tkn_budget_new(ctypes.byref(out), ctypes.byref(opts), parent, buf,
-                                     ctypes.sizeof(buf)), lambda: buf.value.decode())
+            check(lib.tkn_budget_new(ctypes.byref(out), ctypes.byref(opts), parent))
         else:
             k = enc(key)
             if not k:
@@ -155,8 +154,7 @@ class Budget(Handle):
             table, tkeep = store._c()
             keep += tkeep
             check(lib.tkn_budget_new_shared(ctypes.byref(out), ctypes.byref(opts),
-                                            ctypes.byref(sh), ctypes.byref(table), parent, buf,
-                                            ctypes.sizeof(buf)), lambda: buf.value.decode())
+                                            ctypes.byref(sh), ctypes.byref(table), parent))
         super().__init__(out.value, keep)
 
     @property
@@ -166,33 +164,29 @@ class Budget(Handle):
 
     def flush(self) -> None:
         """Replay a shared budget's fallback commits to the store."""
-        check(lib.tkn_budget_shared_flush(self), self._msg)
+        check(lib.tkn_budget_shared_flush(self))
 
-    def _msg(self) -> str:
-        buf = errbuf()
-        lib.tkn_budget_errmsg_copy(self, buf, ctypes.sizeof(buf))
-        return buf.value.decode("utf-8", "replace")
 
     def set_parent(self, parent: Optional["Budget"]) -> None:
-        check(lib.tkn_budget_set_parent(self, parent), self._msg)
+        check(lib.tkn_budget_set_parent(self, parent))
         self._keep.append(parent)
 
     def reserve(self, input_tokens: int = 0, output_tokens: int = 0, money: int = 0,
                 usd: Optional[USDAmount] = None) -> Reservation:
         """money in picodollars, or usd as a Decimal / str / int number of dollars."""
         a, out = _amount(input_tokens, output_tokens, money, usd), ctypes.c_void_p()
-        check(lib.tkn_budget_reserve(self, ctypes.byref(a), ctypes.byref(out)), self._msg)
+        check(lib.tkn_budget_reserve(self, ctypes.byref(a), ctypes.byref(out)))
         return Reservation(self, out.value)  # type: ignore[arg-type]
 
     def charge(self, input_tokens: int = 0, output_tokens: int = 0, money: int = 0,
                usd: Optional[USDAmount] = None) -> None:
         a = _amount(input_tokens, output_tokens, money, usd)
-        check(lib.tkn_budget_charge(self, ctypes.byref(a)), self._msg)
+        check(lib.tkn_budget_charge(self, ctypes.byref(a)))
 
     def status(self) -> BudgetState:
         s = ffi.tkn_budget_state()
         s.version = ffi.TKN_BUDGET_STATE_VERSION
-        check(lib.tkn_budget_status(self, ctypes.byref(s)), self._msg)
+        check(lib.tkn_budget_status(self, ctypes.byref(s)))
         r = record(BudgetState, s)
         r.level = LEVELS[r.level]
         return r
@@ -325,7 +319,7 @@ class Pruner(Handle):
             o.text_splitter = keep[-1]
         rep = ctypes.c_void_p()
         st = lib.tkn_prune_run(self, conv, ctypes.byref(o), ctypes.byref(rep))
-        check(st, lambda: lib.tkn_prune_errmsg(self).decode("utf-8", "replace"))
+        check(st)
         try:
             return PruneReport(rep.value, summary_exc[0] if summary_exc else None)  # type: ignore
         finally:

@@ -7,7 +7,7 @@ from typing import Any, Callable, Iterable, List, Optional, Sequence, Tuple, Uni
 
 from . import _ffi as ffi
 from ._core import _tls
-from ._core import (Handle, ftype, Text, at, check, dec, enc, errbuf, lib, new_handle, options,
+from ._core import (Handle, ftype, Text, at, check, dec, enc, lib, new_handle, options,
                     take, _park)
 
 _c_int64, _byref = ctypes.c_int64, ctypes.byref
@@ -73,15 +73,9 @@ class Conversation(Handle):
         Handle.__init__(self, ptr)
         return self
 
-    def _msg(self) -> str:
-        return lib.tkn_conv_errmsg(self).decode("utf-8", "replace")
 
     def _check(self, st: int) -> None:
-        check(st, self._msg)
-
-    @property
-    def errmsg(self) -> str:
-        return self._msg()
+        check(st)
 
     def load(self, json: Text, format: Format = "auto") -> None:
         """Replace the whole conversation with `json` (one call, whole input)."""
@@ -289,18 +283,16 @@ class Tokenizer(Handle):
     def encoding(cls, name: str) -> "Tokenizer":
         """An exact BPE encoding (cl100k_base, o200k_base); needs a library
         built with the BPE part."""
-        b, buf = enc(name), errbuf()
+        b = enc(name)
         out = ctypes.c_void_p()
-        check(lib.tkn_tokenizer_new_encoding(ctypes.byref(out), b, len(b), buf,
-                                             ctypes.sizeof(buf)), buf.value.decode())
+        check(lib.tkn_tokenizer_new_encoding(ctypes.byref(out), b, len(b)))
         return cls(out.value)
 
     @classmethod
     def for_model(cls, model: str) -> "Tokenizer":
-        b, buf = enc(model), errbuf()
+        b = enc(model)
         out = ctypes.c_void_p()
-        check(lib.tkn_tokenizer_new_for_model(ctypes.byref(out), b, len(b), buf,
-                                              ctypes.sizeof(buf)), buf.value.decode())
+        check(lib.tkn_tokenizer_new_for_model(ctypes.byref(out), b, len(b)))
         return cls(out.value)
 
     @classmethod
@@ -316,9 +308,8 @@ class Tokenizer(Handle):
             o.path = os.fsencode(path)
         if data is not None:
             o.data, o.len = bytes(data), len(data)
-        out, buf = ctypes.c_void_p(), errbuf()
-        check(lib.tkn_tokenizer_load_ranks(ctypes.byref(out), ctypes.byref(o), buf,
-                                           ctypes.sizeof(buf)), lambda: buf.value.decode())
+        out = ctypes.c_void_p()
+        check(lib.tkn_tokenizer_load_ranks(ctypes.byref(out), ctypes.byref(o)))
         return cls(out.value)
 
     @property
@@ -339,7 +330,7 @@ class Tokenizer(Handle):
         out = ctypes.c_int64()
         check(lib.tkn_tokenizer_count_message(self, conv, conv._idx(i),
                                               ctypes.byref(opts) if opts else None,
-                                              ctypes.byref(out)), conv._msg)
+                                              ctypes.byref(out)))
         return out.value
 
     def count_conv(self, conv: Conversation, with_messages: bool = False,
@@ -351,7 +342,7 @@ class Tokenizer(Handle):
         arr = (ctypes.c_int64 * len(conv))() if with_messages else None
         st = _count_conv(self, conv, opts, _byref(total), arr)
         if st or _tls.exc is not None:
-            check(st, conv._msg)
+            check(st)
         if with_messages:
             return total.value, list(arr)  # type: ignore[arg-type]
         return total.value
@@ -361,13 +352,9 @@ class Tokenizer(Handle):
         b = enc(text)
         opts = options(ffi.tkn_encode_options, "tkn_encode_options_init",
                        ffi.TKN_ENCODE_OPTIONS_VERSION, special=_special(special))
-        buf = errbuf()
-        opts.errbuf = ctypes.cast(buf, ctypes.c_char_p)
-        opts.errlen = ctypes.sizeof(buf)
         ids, n = ctypes.POINTER(ctypes.c_uint32)(), ctypes.c_size_t()
         check(lib.tkn_tokenizer_encode_alloc(self, b, len(b), ctypes.byref(opts),
-                                             ctypes.byref(ids), ctypes.byref(n)),
-              lambda: buf.value.decode("utf-8", "replace"))
+                                             ctypes.byref(ids), ctypes.byref(n)))
         try:
             return ids[:n.value] if n.value else []
         finally:

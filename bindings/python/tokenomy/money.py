@@ -6,8 +6,8 @@ from decimal import Decimal
 from typing import Any, Dict, List, Optional, Tuple, Union
 
 from . import _ffi as ffi
-from ._core import (Handle, Record, Text, check, dec, enc, errbuf, field_addr, lib, new_handle,
-                    new_with_errbuf, options, record, take)
+from ._core import (Handle, Record, Text, check, dec, enc, field_addr, lib, new_handle,
+                    options, record, take)
 
 USAGE_FORMATS = {"auto": ffi.TKN_USAGE_AUTO, "openai_chat": ffi.TKN_USAGE_OPENAI_CHAT,
                  "openai_responses": ffi.TKN_USAGE_OPENAI_RESPONSES,
@@ -38,11 +38,10 @@ class Usage(Record):
     @classmethod
     def parse(cls, json: Text, format: str = "auto", batch: bool = False) -> "Usage":
         """Normalise a provider's usage JSON (or a whole response holding it)."""
-        b, buf = enc(json), errbuf()
+        b = enc(json)
         u = options(ffi.tkn_usage, "tkn_usage_init", ffi.TKN_USAGE_VERSION,
                     flags=ffi.TKN_USAGE_BATCH if batch else 0)
-        check(lib.tkn_usage_parse(ctypes.byref(u), USAGE_FORMATS[format], b, len(b), buf,
-                                  ctypes.sizeof(buf)), lambda: buf.value.decode())
+        check(lib.tkn_usage_parse(ctypes.byref(u), USAGE_FORMATS[format], b, len(b)))
         return cls._from(u)
 
     def check(self) -> None:
@@ -101,7 +100,7 @@ class Prices(Handle):
         opts = options(ffi.tkn_prices_options, "tkn_prices_options_init",
                        ffi.TKN_PRICES_OPTIONS_VERSION, skip_invalid=1 if skip_invalid else 0,
                        max_bytes=max_bytes, aliases=a, aliases_len=len(a) if a else 0)
-        super().__init__(new_with_errbuf(lib.tkn_prices_load, b, len(b), ctypes.byref(opts)))
+        super().__init__(new_handle(lib.tkn_prices_load, b, len(b), ctypes.byref(opts)))
 
     @staticmethod
     def default_json() -> str:
@@ -235,13 +234,9 @@ class Meter(Handle):
                        budget_margin_pct=budget_margin_pct)
         if prices is not None:
             opts.prices = prices.raw()
-        super().__init__(new_handle(lib.tkn_meter_new, ctypes.byref(opts), msg=None),
+        super().__init__(new_handle(lib.tkn_meter_new, ctypes.byref(opts)),
                          keep=[prices])
 
-    def _msg(self) -> str:
-        buf = errbuf()
-        lib.tkn_meter_errmsg(self, buf, ctypes.sizeof(buf))
-        return buf.value.decode("utf-8", "replace")
 
     def record(self, usage: Usage, model: Optional[Text] = None, cost: Optional[int] = None,
                latency_us: int = 0, success: bool = True, validation: Any = None,
@@ -252,7 +247,7 @@ class Meter(Handle):
         c = _call(usage, cost, latency_us, success, validation, workflow=workflow,
                   tenant=tenant, task_type=task_type, model=model, provider=provider, tier=tier,
                   routing_reason=routing_reason)
-        check(lib.tkn_meter_record(self, ctypes.byref(c)), self._msg)
+        check(lib.tkn_meter_record(self, ctypes.byref(c)))
 
     def stats(self, dimension: str = "total", key: Text = "") -> Stats:
         b = enc(key)
@@ -265,23 +260,23 @@ class Meter(Handle):
         """Also add every record to fleet-wide totals in a store (Store or
         RedisStore); None detaches.  Call before sharing the meter."""
         if store is None:
-            check(lib.tkn_meter_set_store(self, None, None, 0), self._msg)
+            check(lib.tkn_meter_set_store(self, None, None, 0))
             return
         p = enc(prefix)
         table, keep = store._c()
-        check(lib.tkn_meter_set_store(self, ctypes.byref(table), p, len(p)), self._msg)
+        check(lib.tkn_meter_set_store(self, ctypes.byref(table), p, len(p)))
         self._keep += keep
 
     def flush(self) -> None:
         """Send the records the store has not taken yet."""
-        check(lib.tkn_meter_flush(self), self._msg)
+        check(lib.tkn_meter_flush(self))
 
     def shared_stats(self, dimension: str = "total", key: Text = "") -> Stats:
         """Fleet-wide statistics from the store."""
         b = enc(key)
         out = options(ffi.tkn_meter_stats, "tkn_meter_stats_init", ffi.TKN_METER_STATS_VERSION)
         check(lib.tkn_meter_shared_stats(self, DIMENSIONS[dimension], b, len(b),
-                                         ctypes.byref(out)), self._msg)
+                                         ctypes.byref(out)))
         return record(Stats, out)
 
     def key_count(self, dimension: str) -> int:
@@ -296,15 +291,14 @@ class Meter(Handle):
         return record(Percentiles, out)
 
     def merge(self, other: "Meter") -> None:
-        check(lib.tkn_meter_merge(self, other), self._msg)
+        check(lib.tkn_meter_merge(self, other))
 
     def reset(self) -> None:
         lib.tkn_meter_reset(self)
 
     def export(self, format: str = "json") -> str:
         out, n = ctypes.c_void_p(), ctypes.c_size_t()
-        check(lib.tkn_meter_export(self, EXPORTS[format], ctypes.byref(out), ctypes.byref(n)),
-              self._msg)
+        check(lib.tkn_meter_export(self, EXPORTS[format], ctypes.byref(out), ctypes.byref(n)))
         return take(out, n.value)
 
     @staticmethod

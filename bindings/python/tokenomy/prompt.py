@@ -6,7 +6,7 @@ import json as _json
 from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 from . import _ffi as ffi
-from ._core import (Handle, Record, Text, check, dec, enc, errbuf, field_addr, at, lib,
+from ._core import (Handle, Record, Text, check, dec, enc, field_addr, at, lib,
                     new_handle, options, record, take)
 from .conv import Conversation, Tokenizer, fmt
 
@@ -125,9 +125,8 @@ class Prompt(Handle):
                     model_len=len(m), max_tokens=max_tokens, cache_key=k,
                     cache_key_len=len(k) if k else 0, min_cache_tokens=min_cache_tokens,
                     max_breakpoints=max_breakpoints)
-        out, n, buf = ctypes.c_void_p(), ctypes.c_size_t(), errbuf()
-        check(lib.tkn_prompt_render(self, ctypes.byref(o), ctypes.byref(out), ctypes.byref(n),
-                                    buf, ctypes.sizeof(buf)), lambda: buf.value.decode())
+        out, n = ctypes.c_void_p(), ctypes.c_size_t()
+        check(lib.tkn_prompt_render(self, ctypes.byref(o), ctypes.byref(out), ctypes.byref(n)))
         return take(out, n.value)
 
 
@@ -144,7 +143,7 @@ class PromptBuilder(Handle):
         super().__init__(new_handle(lib.tkn_prompt_builder_new, ctypes.byref(o)))
 
     def _check(self, st: int) -> None:
-        check(st, lambda: lib.tkn_prompt_builder_errmsg(self).decode("utf-8", "replace"))
+        check(st)
 
     def add_text(self, kind: str, text: Text, name: Text = "", stability: str = "static") -> int:
         n, t, idx = enc(name), enc(text), ctypes.c_uint32()
@@ -197,7 +196,7 @@ class CachePlan(Handle):
         super().__init__(new_handle(lib.tkn_cacheplan_new, ctypes.byref(o)))
 
     def _check(self, st: int) -> None:
-        check(st, lambda: lib.tkn_cacheplan_errmsg(self).decode("utf-8", "replace"))
+        check(st)
 
     def add_prompt(self, time_ms: int, prompt: Prompt) -> None:
         self._check(lib.tkn_cacheplan_add_prompt(self, time_ms, prompt))

@@ -6,8 +6,8 @@ import json as _json
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 from . import _ffi as ffi
-from ._core import (Handle, ftype, Record, Text, _park, at, check, dec, enc, errbuf, lib, new_handle,
-                    new_with_errbuf, options, record, take)
+from ._core import (Handle, ftype, Record, Text, _park, at, check, dec, enc, last_error, lib,
+                    new_handle, options, record, take)
 from .conv import Tokenizer
 
 CASCADE_STATES = ["running", "accepted", "escalate", "exhausted"]
@@ -62,11 +62,11 @@ class Task(Handle):
     def from_json(cls, json: Text) -> "Task":
         b = enc(json)
         self = cls.__new__(cls)
-        Handle.__init__(self, new_with_errbuf(lib.tkn_task_from_json, b, len(b)))
+        Handle.__init__(self, new_handle(lib.tkn_task_from_json, b, len(b)))
         return self
 
     def _check(self, st: int) -> None:
-        check(st, lambda: lib.tkn_task_errmsg(self).decode())
+        check(st)
 
     def set_id(self, id: Text) -> None:
         b = enc(id)
@@ -114,7 +114,7 @@ class Router(Handle):
             config = _json.dumps(config)
         b = enc(config)
         opts, keep = self._options(clock, shadow_seed)
-        super().__init__(new_with_errbuf(lib.tkn_router_new_json, b, len(b), ctypes.byref(opts)),
+        super().__init__(new_handle(lib.tkn_router_new_json, b, len(b), ctypes.byref(opts)),
                          keep=keep)
 
     @staticmethod
@@ -226,7 +226,7 @@ class RouterBuilder(Handle):
         super().__init__(new_handle(lib.tkn_router_builder_new))
 
     def _check(self, st: int) -> None:
-        check(st, lambda: lib.tkn_router_builder_errmsg(self).decode())
+        check(st)
 
     def add_tier(self, name: Text, models: Sequence[Text], threshold: float = 0.0) -> None:
         n = enc(name)
@@ -299,7 +299,7 @@ class Cascade(Handle):
                          keep=keep)
 
     def _check(self, st: int) -> None:
-        check(st, lambda: lib.tkn_router_cascade_errmsg(self).decode())
+        check(st)
 
     def next(self) -> Tuple[int, str]:
         tier, model = ctypes.c_int32(), ctypes.c_void_p()
@@ -367,7 +367,7 @@ class Schema(Handle):
         self.source = b.decode("utf-8")
         opts = options(ffi.tkn_schema_options, "tkn_schema_options_init",
                        ffi.TKN_SCHEMA_OPTIONS_VERSION, **limits)
-        super().__init__(new_with_errbuf(lib.tkn_schema_compile, b, len(b), ctypes.byref(opts)))
+        super().__init__(new_handle(lib.tkn_schema_compile, b, len(b), ctypes.byref(opts)))
 
     def validate(self, document: Text) -> Validation:
         """Validate a document; the result lists every error (not raised)."""
@@ -376,9 +376,10 @@ class Schema(Handle):
         check(lib.tkn_schema_result_new(ctypes.byref(res)))
         try:
             st = lib.tkn_schema_validate(self, b, len(b), res)
+            msg = last_error(st).message if st else ""
             if st not in (0, ffi.TKN_ERR_SCHEMA, ffi.TKN_ERR_PARSE, ffi.TKN_ERR_UTF8,
                           ffi.TKN_ERR_LIMIT):
-                check(st, lambda: lib.tkn_schema_result_errmsg(res).decode())
+                check(st)
             errors = []
             for i in range(lib.tkn_schema_result_error_count(res)):
                 p = [ctypes.c_void_p() for _ in range(4)]
@@ -387,7 +388,10 @@ class Schema(Handle):
                      for x in p]
                 errors.append(ValidationError(instance_path=f[0], keyword=f[1],
                                               schema_path=f[2], message=f[3]))
-            msg = lib.tkn_schema_result_errmsg(res).decode("utf-8", "replace")
+            if errors:  # the first error in full (the last error names only its place)
+                e0 = errors[0]
+                msg = "at %s: %s: %s (schema %s)" % (e0.instance_path or "(root)", e0.keyword,
+                                                     e0.message, e0.schema_path)
             reask = None
             if st != 0:
                 out, n = ctypes.c_void_p(), ctypes.c_size_t()
@@ -399,9 +403,8 @@ class Schema(Handle):
 
     def check(self, document: Text) -> None:
         """Raise SchemaError (or ParseError, ...) naming the first problem."""
-        b, buf = enc(document), errbuf()
-        check(lib.tkn_schema_check(self, b, len(b), buf, ctypes.sizeof(buf)),
-              lambda: buf.value.decode("utf-8", "replace"))
+        b = enc(document)
+        check(lib.tkn_schema_check(self, b, len(b)))
 
     def output_cap(self, tokenizer: Tokenizer, tokens_per_code_point: int = 1
                    ) -> Optional[int]:

@@ -6,7 +6,7 @@ import ctypes
 from typing import Any, List, Optional, Sequence, Tuple
 
 from . import _ffi as ffi
-from ._core import (Handle, Text, TokenomyError, _park, check, enc, errbuf, ftype, lib,
+from ._core import (Handle, Text, TokenomyError, _park, check, enc, ftype, lib,
                     redis_lib)
 
 _CALLBACKS = ("reserve", "commit", "release", "usage", "get", "set", "add", "read")
@@ -204,9 +204,8 @@ class RedisStore(Handle):
             if not hasattr(ffi.tkn_redis_options, k):
                 raise TypeError("unknown option %r" % k)
             setattr(o, k, enc(v) if isinstance(v, str) else v)
-        out, buf = ctypes.c_void_p(), errbuf()
-        check(r.tkn_redis_new(ctypes.byref(out), ctypes.byref(o), buf, ctypes.sizeof(buf)),
-              lambda: buf.value.decode())
+        out = ctypes.c_void_p()
+        check(r.tkn_redis_new(ctypes.byref(out), ctypes.byref(o)))
         super().__init__(out.value)
         self._r = r
 
@@ -216,13 +215,9 @@ class RedisStore(Handle):
             self._r.tkn_redis_free(ptr)
         Handle.close(self)
 
-    def _msg(self) -> str:
-        buf = errbuf()
-        self._r.tkn_redis_errmsg(self, buf, ctypes.sizeof(buf))
-        return buf.value.decode("utf-8", "replace")
 
     def ping(self) -> None:
-        check(self._r.tkn_redis_ping(self), self._msg)
+        check(self._r.tkn_redis_ping(self))
 
     @property
     def reconnects(self) -> int:
@@ -235,9 +230,9 @@ class RedisStore(Handle):
 
     def accept_state_loss(self) -> None:
         """Serve calls again after StateError: the spend counted before is gone."""
-        check(self._r.tkn_redis_accept_state_loss(self), self._msg)
+        check(self._r.tkn_redis_accept_state_loss(self))
 
     def _c(self) -> Tuple[ffi.tkn_store, List[Any]]:
         t = ffi.tkn_store()
-        check(self._r.tkn_redis_store(self, ctypes.byref(t)), self._msg)
+        check(self._r.tkn_redis_store(self, ctypes.byref(t)))
         return t, [self]

@@ -6,7 +6,7 @@ import json as _json
 from typing import Any, Callable, Dict, List, Optional, Union
 
 from . import _ffi as ffi
-from ._core import (Handle, Record, Text, _park, at, check, enc, errbuf, field_addr, ftype, lib,
+from ._core import (Handle, Record, Text, _park, at, check, enc, field_addr, ftype, lib,
                     new_handle, options, record, take)
 from .conv import Tokenizer
 from .money import Cost, Prices, Usage
@@ -53,16 +53,12 @@ class ToolCache(Handle):
             opts.tokenizer = tokenizer.raw()
         super().__init__(new_handle(lib.tkn_toolcache_new, ctypes.byref(opts)), keep)
 
-    def _msg(self) -> str:
-        buf = errbuf()
-        lib.tkn_toolcache_errmsg(self, buf, ctypes.sizeof(buf))
-        return buf.value.decode("utf-8", "replace")
 
     def set_policy(self, tool: Text, cacheable: bool = True, ttl_ms: int = 0,
                    scope: str = "session") -> None:
         b = enc(tool)
         check(lib.tkn_toolcache_set_policy(self, b, len(b), 1 if cacheable else 0, ttl_ms,
-                                           SCOPES[scope]), self._msg)
+                                           SCOPES[scope]))
 
     def is_cacheable(self, tool: Text) -> bool:
         b = enc(tool)
@@ -77,49 +73,47 @@ class ToolCache(Handle):
                                    ctypes.byref(n))
         if st == ffi.TKN_ERR_NOT_FOUND:
             return None
-        check(st, self._msg)
+        check(st)
         return take(out, n.value)
 
     def put(self, tool: Text, args: Union[Text, Dict[str, Any], None], value: Text,
             scope_id: Text = "", tokens: int = -1) -> None:
         t, a, s, v = enc(tool), _args(args), enc(scope_id), enc(value)
-        check(lib.tkn_toolcache_put(self, t, len(t), a, len(a), s, len(s), v, len(v), tokens),
-              self._msg)
+        check(lib.tkn_toolcache_put(self, t, len(t), a, len(a), s, len(s), v, len(v), tokens))
 
     def invalidate_tool(self, tool: Text) -> int:
         b, n = enc(tool), ctypes.c_uint64()
-        check(lib.tkn_toolcache_invalidate_tool(self, b, len(b), ctypes.byref(n)), self._msg)
+        check(lib.tkn_toolcache_invalidate_tool(self, b, len(b), ctypes.byref(n)))
         return n.value
 
     def invalidate_scope(self, scope: str, scope_id: Text = "") -> int:
         b, n = enc(scope_id), ctypes.c_uint64()
-        check(lib.tkn_toolcache_invalidate_scope(self, SCOPES[scope], b, len(b), ctypes.byref(n)),
-              self._msg)
+        check(lib.tkn_toolcache_invalidate_scope(self, SCOPES[scope], b, len(b), ctypes.byref(n)))
         return n.value
 
     def purge_expired(self) -> int:
         n = ctypes.c_uint64()
-        check(lib.tkn_toolcache_purge_expired(self, ctypes.byref(n)), self._msg)
+        check(lib.tkn_toolcache_purge_expired(self, ctypes.byref(n)))
         return n.value
 
     def clear(self) -> None:
-        check(lib.tkn_toolcache_clear(self), self._msg)
+        check(lib.tkn_toolcache_clear(self))
 
     def set_store(self, store: Any, prefix: Text = "toolcache:") -> None:
         """Share entries through a store (Store or RedisStore); None detaches.
         Call before the cache is shared between threads."""
         if store is None:
-            check(lib.tkn_toolcache_set_store(self, None, None, 0), self._msg)
+            check(lib.tkn_toolcache_set_store(self, None, None, 0))
             return
         p = enc(prefix)
         table, keep = store._c()
-        check(lib.tkn_toolcache_set_store(self, ctypes.byref(table), p, len(p)), self._msg)
+        check(lib.tkn_toolcache_set_store(self, ctypes.byref(table), p, len(p)))
         self._keep += keep
 
     def stats(self) -> ToolCacheStats:
         s = ffi.tkn_toolcache_stats()
         s.version = ffi.TKN_TOOLCACHE_STATS_VERSION
-        check(lib.tkn_toolcache_stats_get(self, ctypes.byref(s)), self._msg)
+        check(lib.tkn_toolcache_stats_get(self, ctypes.byref(s)))
         return record(ToolCacheStats, s)
 
 
@@ -165,7 +159,7 @@ class BatchWriter(Handle):
         super().__init__(new_handle(lib.tkn_batch_writer_new, ctypes.byref(opts)), keep)
 
     def _check(self, st: int) -> None:
-        check(st, lambda: lib.tkn_batch_writer_errmsg(self).decode("utf-8", "replace"))
+        check(st)
 
     def add(self, custom_id: Text, body: Union[Text, Dict[str, Any]]) -> None:
         if not isinstance(body, (str, bytes)):
@@ -235,7 +229,7 @@ class BatchReader(Handle):
         super().__init__(new_handle(lib.tkn_batch_reader_new, ctypes.byref(opts)), keep)
 
     def _check(self, st: int) -> None:
-        check(st, lambda: lib.tkn_batch_reader_errmsg(self).decode("utf-8", "replace"))
+        check(st)
 
     def expect(self, *custom_ids: Text) -> None:
         for cid in custom_ids:

@@ -57,14 +57,14 @@ int main(int argc, char **argv) {
   for (int i = 0; i < 200; i++)
     off += (size_t)snprintf(system + off, 16384 - off, "Policy rule %d: orders ship in two days. ", i);
   tkn_router *router = NULL;
-  tkn_router_new_json(&router, ROUTER, strlen(ROUTER), NULL, NULL, 0);
+  tkn_router_new_json(&router, ROUTER, strlen(ROUTER), NULL);
   tkn_schema *schema = NULL;
-  tkn_schema_compile(&schema, SCHEMA, strlen(SCHEMA), NULL, NULL, 0);
+  tkn_schema_compile(&schema, SCHEMA, strlen(SCHEMA), NULL);
   tkn_meter *meter = NULL;
   tkn_meter_new(&meter, NULL);
   tkn_budget *budget = NULL;
   tkn_budget_options bo = TKN_BUDGET_OPTIONS_INIT;
-  tkn_budget_new(&budget, &bo, NULL, NULL, 0);
+  tkn_budget_new(&budget, &bo, NULL);
   tkn_tokenizer *tok = NULL;
   tkn_tokenizer_new_estimator(&tok);
   tkn_agent_options o = TKN_AGENT_OPTIONS_INIT;
@@ -74,7 +74,7 @@ int main(int argc, char **argv) {
   o.budget = budget;
   o.tokenizer = tok;
   tkn_agent *agent = NULL;
-  if (tkn_agent_new(&agent, &o, NULL, 0)) return 1;
+  if (tkn_agent_new(&agent, &o)) return 1;
   const char *tools[] = {"{\"name\":\"lookup\",\"parameters\":{\"type\":\"object\"}}",
                          "{\"name\":\"refund\",\"parameters\":{\"type\":\"object\"}}",
                          "{\"name\":\"search\",\"parameters\":{\"type\":\"object\"}}"};
@@ -126,7 +126,7 @@ int main(int argc, char **argv) {
     ro.model = "gpt-4o-mini";
     ro.model_len = 11;
     char *body = NULL;
-    tkn_prompt_render(p, &ro, &body, NULL, NULL, 0);
+    tkn_prompt_render(p, &ro, &body, NULL);
     tkn_free(body);
     tkn_prompt_free(p);
     tkn_prompt_builder_free(b);

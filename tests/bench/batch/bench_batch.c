@@ -154,7 +154,7 @@ int main(int argc, char **argv) {
       char id[32];
       int k = snprintf(id, sizeof id, "request-%u", i);
       if (tkn_batch_writer_add(w, id, (size_t)k, bodies[i].p, bodies[i].len) != TKN_OK) {
-        fprintf(stderr, "%s\n", tkn_batch_writer_errmsg(w));
+        fprintf(stderr, "%s\n", tkn_error_last()->message);
         return 1;
       }
     }
@@ -242,7 +242,7 @@ int main(int argc, char **argv) {
     for (size_t off = 0; off < res.len; off += 65536) {
       size_t len = res.len - off < 65536 ? res.len - off : 65536;
       if (tkn_batch_reader_feed(r, res.p + off, len) != TKN_OK) {
-        fprintf(stderr, "%s\n", tkn_batch_reader_errmsg(r));
+        fprintf(stderr, "%s\n", tkn_error_last()->message);
         return 1;
       }
     }

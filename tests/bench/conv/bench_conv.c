@@ -125,7 +125,7 @@ static void die(const char *what, const char *detail) {
 
 static void do_load(void *p) {
   ctx *c = p;
-  if (tkn_conv_load(c->conv, c->format, c->json, c->len)) die("load", tkn_conv_errmsg(c->conv));
+  if (tkn_conv_load(c->conv, c->format, c->json, c->len)) die("load", tkn_error_last()->message);
 }
 static void do_cjson(void *p) {
   ctx *c = p;
@@ -136,7 +136,7 @@ static void do_cjson(void *p) {
 static void do_write(void *p) {
   ctx *c = p;
   char *out;
-  if (tkn_conv_to_json(c->conv, c->format, &out, NULL)) die("write", tkn_conv_errmsg(c->conv));
+  if (tkn_conv_to_json(c->conv, c->format, &out, NULL)) die("write", tkn_error_last()->message);
   tkn_free(out);
 }
 static void do_estimate(void *p) {
@@ -149,13 +149,13 @@ static void do_count_fresh(void *p) {
   tkn_tokenizer *tok;
   int64_t n;
   tkn_tokenizer_new_estimator(&tok); /* a new tokenizer id: nothing cached for it */
-  if (tkn_tokenizer_count_conv(tok, c->conv, NULL, &n, NULL)) die("count", tkn_conv_errmsg(c->conv));
+  if (tkn_tokenizer_count_conv(tok, c->conv, NULL, &n, NULL)) die("count", tkn_error_last()->message);
   tkn_tokenizer_free(tok);
 }
 static void do_count_cached(void *p) {
   ctx *c = p;
   int64_t n;
-  if (tkn_tokenizer_count_conv(c->tok, c->conv, NULL, &n, NULL)) die("count", tkn_conv_errmsg(c->conv));
+  if (tkn_tokenizer_count_conv(c->tok, c->conv, NULL, &n, NULL)) die("count", tkn_error_last()->message);
 }
 
 static double mbs(size_t bytes, double s) { return (double)bytes / 1e6 / s; }
@@ -173,7 +173,7 @@ int main(int argc, char **argv) {
   do_load(&c);
   char *anth;
   size_t alen;
-  if (tkn_conv_to_json(c.conv, TKN_PROVIDER_ANTHROPIC, &anth, &alen)) die("convert", tkn_conv_errmsg(c.conv));
+  if (tkn_conv_to_json(c.conv, TKN_PROVIDER_ANTHROPIC, &anth, &alen)) die("convert", tkn_error_last()->message);
 
   /* all message text, for the estimator */
   tki_buf all;

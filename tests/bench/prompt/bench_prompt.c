@@ -82,7 +82,7 @@ static int run_stream(stream *s, tkn_prompt_builder *b, const tkn_tokenizer *tok
       char *out = NULL;
       if (tkn_prompt_assemble(&p, b, tok)) return 1;
       t1 = now_us();
-      if (tkn_prompt_render(p, o, &out, &s->len, NULL, 0)) return 1;
+      if (tkn_prompt_render(p, o, &out, &s->len)) return 1;
       t2 = now_us();
       if (s->n + 1 == RUNS) s->body = out; /* kept to compare with the new path */
       else tkn_free(out);
@@ -90,13 +90,13 @@ static int run_stream(stream *s, tkn_prompt_builder *b, const tkn_tokenizer *tok
     } else {
       if (tkn_prompt_assemble_into(&s->p, b, tok)) return 1;
       t1 = now_us();
-      int rc = tkn_prompt_render_into(s->p, o, s->buf, s->cap, &s->len, NULL, 0);
+      int rc = tkn_prompt_render_into(s->p, o, s->buf, s->cap, &s->len);
       if (rc == TKN_ERR_TOO_SMALL) {
         free(s->buf);
         s->cap = s->len + s->len / 8 + 1; /* room for a longer next request */
         s->buf = malloc(s->cap);
         if (!s->buf) return 1;
-        rc = tkn_prompt_render_into(s->p, o, s->buf, s->cap, &s->len, NULL, 0);
+        rc = tkn_prompt_render_into(s->p, o, s->buf, s->cap, &s->len);
       }
       if (rc) return 1;
       t2 = now_us();

@@ -101,7 +101,7 @@ static double time_prune(tkn_pruner *p, tkn_conv *conv, const tkn_prune_options 
     if (tkn_conv_clone(&c, conv)) exit(2);
     double t0 = now_ms();
     if (tkn_prune_run(p, c, o, NULL) != TKN_OK) {
-      fprintf(stderr, "bench_prune: %s\n", tkn_prune_errmsg(p));
+      fprintf(stderr, "bench_prune: %s\n", tkn_error_last()->message);
       exit(2);
     }
     t[r] = now_ms() - t0;

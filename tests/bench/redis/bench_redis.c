@@ -17,6 +17,12 @@
 
 #include "redis_util.h"
 
+/* The status of a call, its tkn_error_last() message copied into buf. */
+static inline int keep_err(int rc, char *buf, size_t len) {
+  if (buf && len) snprintf(buf, len, "%s", rc ? tkn_error_last()->message : "");
+  return rc;
+}
+
 #define PROCS 8
 
 static double now_s(void) {
@@ -35,7 +41,7 @@ static tkn_budget *shared_budget(tkn_redis *r, const char *key, tkn_store *st) {
   so.key_len = strlen(key);
   tkn_budget *b = NULL;
   char err[512];
-  if (tkn_budget_new_shared(&b, &o, &so, st, NULL, err, sizeof err) != TKN_OK) {
+  if (keep_err(tkn_budget_new_shared(&b, &o, &so, st, NULL), err, sizeof err) != TKN_OK) {
     fprintf(stderr, "%s\n", err);
     exit(1);
   }
@@ -56,12 +62,12 @@ static void rounds(tkn_budget *b, long n, double *t_reserve, double *t_commit) {
     tkn_budget_reservation *r;
     double t0 = now_s();
     if (tkn_budget_reserve(b, &a, &r) != TKN_OK) {
-      fprintf(stderr, "reserve: %s\n", tkn_budget_errmsg(b));
+      fprintf(stderr, "reserve: %s\n", tkn_error_last()->message);
       exit(1);
     }
     double t1 = now_s();
     if (tkn_budget_commit(r, &u) != TKN_OK) {
-      fprintf(stderr, "commit: %s\n", tkn_budget_errmsg(b));
+      fprintf(stderr, "commit: %s\n", tkn_error_last()->message);
       exit(1);
     }
     *t_reserve += t1 - t0;
@@ -95,7 +101,7 @@ int main(int argc, char **argv) {
   tkn_budget *local;
   tkn_budget_options o = TKN_BUDGET_OPTIONS_INIT;
   o.hard_tokens = INT64_C(1) << 50;
-  if (tkn_budget_new(&local, &o, NULL, NULL, 0) != TKN_OK) return 1;
+  if (tkn_budget_new(&local, &o, NULL) != TKN_OK) return 1;
   long ln = n * 100;
   double lr, lc;
   rounds(local, ln, &lr, &lc);

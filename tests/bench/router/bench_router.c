@@ -13,6 +13,12 @@
 #include <cjson/cJSON.h>
 #include <tokenomy.h>
 
+/* The status of a call, its tkn_error_last() message copied into buf. */
+static inline int keep_err(int rc, char *buf, size_t len) {
+  if (buf && len) snprintf(buf, len, "%s", rc ? tkn_error_last()->message : "");
+  return rc;
+}
+
 #define N_RULES 32
 
 /* CPU time of this thread: on a shared machine, time spent descheduled is
@@ -132,17 +138,17 @@ int main(int argc, char **argv) {
   char *cfg = make_config();
   char err[512];
   tkn_router *r;
-  if (tkn_router_new_json(&r, cfg, strlen(cfg), NULL, err, sizeof err)) {
+  if (keep_err(tkn_router_new_json(&r, cfg, strlen(cfg), NULL), err, sizeof err)) {
     fprintf(stderr, "config: %s\n", err);
     return 1;
   }
   tkn_task *t;
-  if (tkn_task_from_json(&t, TASK, strlen(TASK), err, sizeof err)) {
+  if (keep_err(tkn_task_from_json(&t, TASK, strlen(TASK)), err, sizeof err)) {
     fprintf(stderr, "task: %s\n", err);
     return 1;
   }
   tkn_task *first;
-  if (tkn_task_from_json(&first, TASK0, strlen(TASK0), err, sizeof err)) return 1;
+  if (keep_err(tkn_task_from_json(&first, TASK0, strlen(TASK0)), err, sizeof err)) return 1;
   cJSON *root = cJSON_Parse(cfg), *task = cJSON_Parse(TASK);
   const cJSON *rules = cJSON_GetObjectItemCaseSensitive(root, "rules");
 

@@ -111,7 +111,7 @@ int main(int argc, char **argv) {
       const tki_sj *grp = &groups->u.items[g];
       size_t sl;
       char *stext = to_text(tki_sj_get(grp, "schema", 6), &sl);
-      int rc = tkn_schema_compile(&schemas[g], stext, sl, &opts, NULL, 0);
+      int rc = tkn_schema_compile(&schemas[g], stext, sl, &opts);
       tki_free(stext);
       if (rc) {
         rejected++;

@@ -222,7 +222,7 @@ static void load_cost(const char *name) {
     a.free_fn = count_free;
     tkn_set_allocator(&a);
     double t0 = now(), c0 = cpu_now();
-    if (tkn_tokenizer_new_encoding(&tok, name, strlen(name), NULL, 0)) die("load failed");
+    if (tkn_tokenizer_new_encoding(&tok, name, strlen(name))) die("load failed");
     t[i] = now() - t0;
     c[i] = cpu_now() - c0;
     tkn_tokenizer_free(tok);
@@ -316,7 +316,7 @@ static void run_one(const tkn_tokenizer *tok, const char *kind, int encode, size
 
 static void run_protocol(const char *enc, char *spec) {
   tkn_tokenizer *tok = NULL;
-  if (tkn_tokenizer_new_encoding(&tok, enc, strlen(enc), NULL, 0)) die("load failed");
+  if (tkn_tokenizer_new_encoding(&tok, enc, strlen(enc))) die("load failed");
   for (char *item = strtok(spec, " "); item; item = strtok(NULL, " ")) {
     char kind[64];
     unsigned long a, z;
@@ -340,7 +340,7 @@ int main(int argc, char **argv) {
     size_t a = (size_t)strtoull(argv[5], NULL, 10), z = (size_t)strtoull(argv[6], NULL, 10);
     if (a > z || z > g_ndocs) die("bad document range");
     tkn_tokenizer *tok = NULL;
-    if (tkn_tokenizer_new_encoding(&tok, argv[3], strlen(argv[3]), NULL, 0)) die("load failed");
+    if (tkn_tokenizer_new_encoding(&tok, argv[3], strlen(argv[3]))) die("load failed");
     int64_t tokens = 0;
     timing t = timed(tok, a, z, strcmp(argv[4], "encode") == 0, &tokens);
     printf("secs %.6f\ncpu %.6f\ntokens %lld\n", t.wall, t.cpu, (long long)tokens);
@@ -352,7 +352,7 @@ int main(int argc, char **argv) {
     for (int e = 0; e < 2; e++) {
       load_cost(names[e]);
       tkn_tokenizer *tok = NULL;
-      if (tkn_tokenizer_new_encoding(&tok, names[e], strlen(names[e]), NULL, 0))
+      if (tkn_tokenizer_new_encoding(&tok, names[e], strlen(names[e])))
         die("load failed");
       adversarial(tok, names[e]);
       two_threads(tok, names[e]);

@@ -35,8 +35,8 @@ int main(int argc, char **argv) {
   if (!b || fread(b, 1, (size_t)n, f) != (size_t)n) return 1;
   fclose(f);
   tkn_tokenizer *cl = NULL, *o2 = NULL, *est = NULL, *est_cl = NULL;
-  if (tkn_tokenizer_new_encoding(&cl, "cl100k_base", 11, NULL, 0) ||
-      tkn_tokenizer_new_encoding(&o2, "o200k_base", 10, NULL, 0) ||
+  if (tkn_tokenizer_new_encoding(&cl, "cl100k_base", 11) ||
+      tkn_tokenizer_new_encoding(&o2, "o200k_base", 10) ||
       tkn_tokenizer_new_estimator_for(&est_cl, "cl100k_base", 11) ||
       tkn_tokenizer_new_estimator_for(&est, "o200k_base", 10))
     return 1;

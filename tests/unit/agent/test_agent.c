@@ -100,7 +100,7 @@ static tkn_agent_options base_opts(void) {
 static tkn_agent *agent_with(const tkn_agent_options *o) {
   tkn_agent *a = NULL;
   char err[256];
-  int rc = tkn_agent_new(&a, o, err, sizeof err);
+  int rc = tt_keep_err(tkn_agent_new(&a, o), err, sizeof err);
   if (rc) fail_msg("agent rejected (%d): %s", rc, err);
   return a;
 }
@@ -108,7 +108,7 @@ static tkn_agent *agent_with(const tkn_agent_options *o) {
 static tkn_conv *conv_of(const char *json) {
   tkn_conv *c = NULL;
   char err[256];
-  int rc = tkn_conv_from_json(&c, TKN_PROVIDER_OPENAI, json, strlen(json), err, sizeof err);
+  int rc = tt_keep_err(tkn_conv_from_json(&c, TKN_PROVIDER_OPENAI, json, strlen(json)), err, sizeof err);
   if (rc) fail_msg("conversation rejected: %s", err);
   return c;
 }
@@ -131,7 +131,7 @@ static const char *ROUTER =
 static tkn_router *router(void) {
   tkn_router *r = NULL;
   char err[256];
-  int rc = tkn_router_new_json(&r, ROUTER, strlen(ROUTER), NULL, err, sizeof err);
+  int rc = tt_keep_err(tkn_router_new_json(&r, ROUTER, strlen(ROUTER), NULL), err, sizeof err);
   if (rc) fail_msg("router rejected: %s", err);
   return r;
 }
@@ -150,7 +150,7 @@ static const char *LABEL_SCHEMA =
 
 static tkn_schema *label_schema(void) {
   tkn_schema *s = NULL;
-  assert_int_equal(tkn_schema_compile(&s, LABEL_SCHEMA, strlen(LABEL_SCHEMA), NULL, NULL, 0),
+  assert_int_equal(tkn_schema_compile(&s, LABEL_SCHEMA, strlen(LABEL_SCHEMA), NULL),
                    TKN_OK);
   return s;
 }
@@ -205,40 +205,39 @@ static void new_refuses_missing_complete_model_and_bad_values(void **state) {
   char err[256];
   tkn_agent_options o = base_opts();
   o.llm.complete = NULL;
-  assert_int_equal(tkn_agent_new(&a, &o, err, sizeof err), TKN_ERR_INVALID);
+  assert_int_equal(tt_keep_err(tkn_agent_new(&a, &o), err, sizeof err), TKN_ERR_INVALID);
   assert_null(a);
   assert_non_null(strstr(err, "complete"));
   o = base_opts();
   o.model = NULL;
   o.model_len = 0;
-  assert_int_equal(tkn_agent_new(&a, &o, err, sizeof err), TKN_ERR_INVALID);
+  assert_int_equal(tt_keep_err(tkn_agent_new(&a, &o), err, sizeof err), TKN_ERR_INVALID);
   assert_non_null(strstr(err, "router or a model"));
   o = base_opts();
   o.output_cap = 0;
-  assert_int_equal(tkn_agent_new(&a, &o, err, sizeof err), TKN_ERR_INVALID);
+  assert_int_equal(tt_keep_err(tkn_agent_new(&a, &o), err, sizeof err), TKN_ERR_INVALID);
   o = base_opts();
   o.provider = 7;
-  assert_int_equal(tkn_agent_new(&a, &o, err, sizeof err), TKN_ERR_INVALID);
+  assert_int_equal(tt_keep_err(tkn_agent_new(&a, &o), err, sizeof err), TKN_ERR_INVALID);
   o = base_opts();
   o.version = 42;
-  assert_int_equal(tkn_agent_new(&a, &o, err, sizeof err), TKN_ERR_VERSION);
+  assert_int_equal(tt_keep_err(tkn_agent_new(&a, &o), err, sizeof err), TKN_ERR_VERSION);
   o = base_opts();
   o.retry.max_attempts = 0;
-  assert_int_equal(tkn_agent_new(&a, &o, err, sizeof err), TKN_ERR_INVALID);
+  assert_int_equal(tt_keep_err(tkn_agent_new(&a, &o), err, sizeof err), TKN_ERR_INVALID);
   o = base_opts();
   o.llm.version = 9;
-  assert_int_equal(tkn_agent_new(&a, &o, err, sizeof err), TKN_ERR_VERSION);
+  assert_int_equal(tt_keep_err(tkn_agent_new(&a, &o), err, sizeof err), TKN_ERR_VERSION);
   assert_non_null(strstr(err, "llm callbacks"));
   o = base_opts();
   tkn_prune_options po = TKN_PRUNE_OPTIONS_INIT;
   po.version = 9;
   o.prune = &po;
-  assert_int_equal(tkn_agent_new(&a, &o, err, sizeof err), TKN_ERR_VERSION);
+  assert_int_equal(tt_keep_err(tkn_agent_new(&a, &o), err, sizeof err), TKN_ERR_VERSION);
   assert_non_null(strstr(err, "prune options"));
   assert_null(a);
-  assert_int_equal(tkn_agent_new(NULL, &o, NULL, 0), TKN_ERR_INVALID);
+  assert_int_equal(tkn_agent_new(NULL, &o), TKN_ERR_INVALID);
   tkn_agent_free(NULL);
-  assert_string_equal(tkn_agent_errmsg(NULL), "");
 }
 
 /* ---- the response object ---- */
@@ -292,13 +291,13 @@ static void response_setters_refuse_bad_input_and_keep_the_old_value(void **stat
   assert_int_equal(tkn_llm_response_new(&r), TKN_OK);
   assert_int_equal(tkn_llm_response_set_content(r, S("ok")), TKN_OK);
   assert_int_equal(tkn_llm_response_set_content(r, "a\xff", 2), TKN_ERR_UTF8);
-  assert_non_null(strstr(tkn_llm_response_errmsg(r), "byte 1"));
+  assert_non_null(strstr(tkn_error_last()->message, "byte 1"));
   assert_string_equal(tkn_llm_response_content(r, NULL), "ok");
   assert_int_equal(tkn_llm_response_set_content(r, NULL, 3), TKN_ERR_INVALID);
   assert_int_equal(tkn_llm_response_set_content(NULL, "x", 1), TKN_ERR_INVALID);
   assert_int_equal(tkn_llm_response_set_usage_json(r, TKN_USAGE_OPENAI_CHAT, S("{\"x\":")),
                    TKN_ERR_PARSE);
-  assert_non_null(strstr(tkn_llm_response_errmsg(r), "usage"));
+  assert_non_null(strstr(tkn_error_last()->message, "usage"));
   assert_int_equal(tkn_llm_response_set_usage_json(r, TKN_USAGE_OPENAI_CHAT,
                                                    S("{\"prompt_tokens\":1}")),
                    TKN_ERR_SCHEMA);
@@ -313,7 +312,6 @@ static void response_setters_refuse_bad_input_and_keep_the_old_value(void **stat
   assert_int_equal(tkn_llm_response_usage(r, &u), TKN_ERR_NOT_FOUND);
   assert_int_equal(tkn_llm_response_usage(NULL, &u), TKN_ERR_INVALID);
   assert_string_equal(tkn_llm_response_content(NULL, NULL), "");
-  assert_string_equal(tkn_llm_response_errmsg(NULL), "");
   tkn_llm_response_free(r);
 }
 
@@ -363,7 +361,7 @@ static void response_field_over_the_limit_is_refused(void **state) {
   assert_int_equal(tkn_llm_response_new(&r), TKN_OK);
   assert_int_equal(tkn_llm_response_set_content(r, S("kept")), TKN_OK);
   assert_int_equal(tkn_llm_response_set_content(r, "x", TKN_LLM_MAX_FIELD + 1), TKN_ERR_LIMIT);
-  assert_non_null(strstr(tkn_llm_response_errmsg(r), "more than"));
+  assert_non_null(strstr(tkn_error_last()->message, "more than"));
   assert_string_equal(tkn_llm_response_content(r, NULL), "kept");
   tkn_llm_response_free(r);
 }
@@ -497,7 +495,7 @@ static void turn_refuses_bad_arguments_and_leaves_conv(void **state) {
   tkn_schema *s = label_schema();
   to.schema = s; /* without its text */
   assert_int_equal(tkn_agent_turn(a, c, &to, &r), TKN_ERR_INVALID);
-  assert_non_null(strstr(tkn_agent_errmsg(a), "schema_json"));
+  assert_non_null(strstr(tkn_error_last()->message, "schema_json"));
   to = (tkn_agent_turn_options)TKN_AGENT_TURN_OPTIONS_INIT;
   to.version = 9;
   assert_int_equal(tkn_agent_turn(a, c, &to, &r), TKN_ERR_VERSION);
@@ -604,7 +602,7 @@ static void bounded_schema_sets_a_tight_output_cap(void **state) {
   const char *js = "{\"type\":\"object\",\"properties\":{\"label\":{\"enum\":[\"refund\","
                    "\"shipping\"]}},\"required\":[\"label\"],\"additionalProperties\":false}";
   tkn_schema *s = NULL;
-  assert_int_equal(tkn_schema_compile(&s, S(js), NULL, NULL, 0), TKN_OK);
+  assert_int_equal(tkn_schema_compile(&s, S(js), NULL), TKN_OK);
   tkn_tokenizer *tok = NULL;
   assert_int_equal(tkn_tokenizer_new_estimator(&tok), TKN_OK);
   int64_t bound = 0;
@@ -812,7 +810,7 @@ static void hard_budget_closes_with_a_summary_and_no_call(void **state) {
   tkn_budget_options bo = TKN_BUDGET_OPTIONS_INIT;
   bo.hard_tokens = 100;
   tkn_budget *b = NULL;
-  assert_int_equal(tkn_budget_new(&b, &bo, NULL, NULL, 0), TKN_OK);
+  assert_int_equal(tkn_budget_new(&b, &bo, NULL), TKN_OK);
   tkn_budget_amount spent = TKN_BUDGET_AMOUNT_INIT;
   spent.input_tokens = 100;
   assert_int_equal(tkn_budget_charge(b, &spent), TKN_OK);
@@ -842,7 +840,7 @@ static void refused_reservation_closes_the_turn(void **state) {
   tkn_budget_options bo = TKN_BUDGET_OPTIONS_INIT;
   bo.hard_tokens = 500; /* the call's input + the 1024-token cap do not fit */
   tkn_budget *b = NULL;
-  assert_int_equal(tkn_budget_new(&b, &bo, NULL, NULL, 0), TKN_OK);
+  assert_int_equal(tkn_budget_new(&b, &bo, NULL), TKN_OK);
   tkn_agent_options o = base_opts();
   o.budget = b;
   tkn_agent *a = agent_with(&o);
@@ -869,7 +867,7 @@ static void soft_budget_summarises_through_the_cheap_tier_and_halves_the_cap(voi
   tkn_budget_options bo = TKN_BUDGET_OPTIONS_INIT;
   bo.soft_tokens = 10;
   tkn_budget *b = NULL;
-  assert_int_equal(tkn_budget_new(&b, &bo, NULL, NULL, 0), TKN_OK);
+  assert_int_equal(tkn_budget_new(&b, &bo, NULL), TKN_OK);
   tkn_budget_amount spent = TKN_BUDGET_AMOUNT_INIT;
   spent.input_tokens = 20;
   assert_int_equal(tkn_budget_charge(b, &spent), TKN_OK);
@@ -981,7 +979,7 @@ static void host_summary_is_cut_to_its_limit_and_metered(void **state) {
   tkn_budget_options bo = TKN_BUDGET_OPTIONS_INIT;
   bo.hard_tokens = 100;
   tkn_budget *b = NULL;
-  assert_int_equal(tkn_budget_new(&b, &bo, NULL, NULL, 0), TKN_OK);
+  assert_int_equal(tkn_budget_new(&b, &bo, NULL), TKN_OK);
   tkn_budget_amount spent = TKN_BUDGET_AMOUNT_INIT;
   spent.input_tokens = 100;
   assert_int_equal(tkn_budget_charge(b, &spent), TKN_OK);
@@ -1029,7 +1027,7 @@ static void a_call_whose_cost_overflows_fails_the_turn(void **state) {
   tkn_agent_result *r = NULL;
   assert_int_equal(tkn_agent_turn(a, c, NULL, &r), TKN_ERR_OVERFLOW);
   assert_null(r);
-  assert_non_null(strstr(tkn_agent_errmsg(a), "does not fit"));
+  assert_non_null(strstr(tkn_error_last()->message, "does not fit"));
   assert_int_equal(tkn_conv_count(c), 1);
   tkn_conv_free(c);
   tkn_agent_free(a);
@@ -1101,14 +1099,14 @@ static void context_target_must_lie_under_the_limit(void **state) {
   char err[256] = "";
   o.max_context_tokens = 100;
   o.context_target_tokens = 101;
-  assert_int_equal(tkn_agent_new(&a, &o, err, sizeof err), TKN_ERR_INVALID);
+  assert_int_equal(tt_keep_err(tkn_agent_new(&a, &o), err, sizeof err), TKN_ERR_INVALID);
   assert_null(a);
   assert_non_null(strstr(err, "context_target_tokens"));
   o.context_target_tokens = -1;
-  assert_int_equal(tkn_agent_new(&a, &o, err, sizeof err), TKN_ERR_INVALID);
+  assert_int_equal(tt_keep_err(tkn_agent_new(&a, &o), err, sizeof err), TKN_ERR_INVALID);
   o.max_context_tokens = 0;
   o.context_target_tokens = 10; /* a target without a limit */
-  assert_int_equal(tkn_agent_new(&a, &o, err, sizeof err), TKN_ERR_INVALID);
+  assert_int_equal(tt_keep_err(tkn_agent_new(&a, &o), err, sizeof err), TKN_ERR_INVALID);
 }
 
 static void pruning_cuts_to_half_the_limit_so_the_next_turn_is_not_pruned(void **state) {
@@ -1219,7 +1217,7 @@ static void halved_cap_comes_with_a_length_instruction(void **state) {
   tkn_budget_options bo = TKN_BUDGET_OPTIONS_INIT;
   bo.soft_tokens = 10;
   tkn_budget *b = NULL;
-  assert_int_equal(tkn_budget_new(&b, &bo, NULL, NULL, 0), TKN_OK);
+  assert_int_equal(tkn_budget_new(&b, &bo, NULL), TKN_OK);
   tkn_budget_amount spent = TKN_BUDGET_AMOUNT_INIT;
   spent.input_tokens = 20;
   assert_int_equal(tkn_budget_charge(b, &spent), TKN_OK);
@@ -1388,7 +1386,7 @@ static void tool_with_unkeyable_arguments_fails_without_running(void **state) {
   assert_int_not_equal(rc, TKN_OK);
   assert_null(v);
   assert_int_equal(tool_runs, 0);
-  assert_non_null(strstr(tkn_agent_errmsg(a), "cache lookup failed"));
+  assert_non_null(strstr(tkn_error_last()->message, "cache lookup failed"));
   tkn_agent_free(a);
   tkn_toolcache_free(tc);
 }
@@ -1403,7 +1401,7 @@ static void new_and_pieces_survive_every_allocation_failure(void **state) {
     tkn_agent_options o = base_opts();
     tkn_agent *a = NULL;
     char err[256] = "";
-    int rc = tkn_agent_new(&a, &o, err, sizeof err);
+    int rc = tt_keep_err(tkn_agent_new(&a, &o), err, sizeof err);
     if (rc == TKN_OK)
       rc = tkn_agent_add_text(a, TKN_SEG_STATIC, TKN_STABILITY_STATIC, S("system"), S("Be brief."));
     if (rc == TKN_OK) rc = tkn_agent_add_tool(a, S("{\"name\":\"lookup\"}"));
@@ -1413,7 +1411,7 @@ static void new_and_pieces_survive_every_allocation_failure(void **state) {
     } else {
       assert_int_equal(rc, TKN_ERR_NOMEM);
       assert_true(tt_alloc.failed);
-      assert_true(strlen(a ? tkn_agent_errmsg(a) : err) > 0);
+      assert_true(strlen(a ? tkn_error_last()->message : err) > 0);
     }
     tkn_agent_free(a);
     assert_int_equal(tt_alloc.live, 0);
@@ -1482,7 +1480,7 @@ static void turn_survives_every_allocation_failure(void **state) {
     } else {
       assert_null(r);
       assert_true(tt_alloc.failed);
-      assert_true(strlen(tkn_agent_errmsg(a)) > 0);
+      assert_true(strlen(tkn_error_last()->message) > 0);
       assert_int_equal(tkn_conv_count(c), 6);
     }
     tkn_conv_free(c);
@@ -1518,7 +1516,7 @@ static void summary_turn_reports_every_allocation_failure(void **state) {
     tkn_budget_options bo = TKN_BUDGET_OPTIONS_INIT;
     bo.soft_tokens = 10;
     tkn_budget *b = NULL;
-    assert_int_equal(tkn_budget_new(&b, &bo, NULL, NULL, 0), TKN_OK);
+    assert_int_equal(tkn_budget_new(&b, &bo, NULL), TKN_OK);
     tkn_budget_amount spent = TKN_BUDGET_AMOUNT_INIT;
     spent.input_tokens = 20;
     assert_int_equal(tkn_budget_charge(b, &spent), TKN_OK);
@@ -1552,7 +1550,7 @@ static void summary_turn_reports_every_allocation_failure(void **state) {
     } else {
       assert_null(r);
       assert_true(tt_alloc.failed);
-      assert_true(strlen(tkn_agent_errmsg(a)) > 0);
+      assert_true(strlen(tkn_error_last()->message) > 0);
       assert_int_equal(tkn_conv_count(c), before_n);
     }
     tkn_conv_free(c);

@@ -11,7 +11,7 @@ static tkn_budget *make(int64_t hard_tokens, int64_t soft_tokens, tkn_budget *pa
   o.hard_tokens = hard_tokens;
   o.soft_tokens = soft_tokens;
   tkn_budget *b = NULL;
-  assert_int_equal(tkn_budget_new(&b, &o, parent, NULL, 0), TKN_OK);
+  assert_int_equal(tkn_budget_new(&b, &o, parent), TKN_OK);
   return b;
 }
 
@@ -37,45 +37,45 @@ static void new_rejects_bad_options_with_a_clear_error(void **state) {
   tkn_budget *b = (tkn_budget *)0x1;
   tkn_budget_options o = TKN_BUDGET_OPTIONS_INIT;
   o.hard_tokens = -5;
-  assert_int_equal(tkn_budget_new(&b, &o, NULL, err, sizeof err), TKN_ERR_INVALID);
+  assert_int_equal(tt_keep_err(tkn_budget_new(&b, &o, NULL), err, sizeof err), TKN_ERR_INVALID);
   assert_null(b);
   assert_non_null(strstr(err, "hard_tokens is negative"));
 
   tkn_budget_options_init(&o, TKN_BUDGET_OPTIONS_VERSION);
   o.hard_money = 10;
   o.soft_money = 20;
-  assert_int_equal(tkn_budget_new(&b, &o, NULL, err, sizeof err), TKN_ERR_INVALID);
+  assert_int_equal(tt_keep_err(tkn_budget_new(&b, &o, NULL), err, sizeof err), TKN_ERR_INVALID);
   assert_non_null(strstr(err, "soft_money 20 is above hard_money 10"));
 
   tkn_budget_options_init(&o, TKN_BUDGET_OPTIONS_VERSION);
   o.period = TKN_BUDGET_PERIOD_ROLLING;
   o.period_seconds = 100;
   o.slice_seconds = 30;
-  assert_int_equal(tkn_budget_new(&b, &o, NULL, err, sizeof err), TKN_ERR_INVALID);
+  assert_int_equal(tt_keep_err(tkn_budget_new(&b, &o, NULL), err, sizeof err), TKN_ERR_INVALID);
   assert_non_null(strstr(err, "does not divide"));
 
   o.slice_seconds = 0;
-  assert_int_equal(tkn_budget_new(&b, &o, NULL, err, sizeof err), TKN_ERR_INVALID);
+  assert_int_equal(tt_keep_err(tkn_budget_new(&b, &o, NULL), err, sizeof err), TKN_ERR_INVALID);
 
   o.period_seconds = 100000;
   o.slice_seconds = 1;
-  assert_int_equal(tkn_budget_new(&b, &o, NULL, err, sizeof err), TKN_ERR_LIMIT);
+  assert_int_equal(tt_keep_err(tkn_budget_new(&b, &o, NULL), err, sizeof err), TKN_ERR_LIMIT);
 
   tkn_budget_options_init(&o, TKN_BUDGET_OPTIONS_VERSION);
   o.period = 7;
-  assert_int_equal(tkn_budget_new(&b, &o, NULL, err, sizeof err), TKN_ERR_INVALID);
+  assert_int_equal(tt_keep_err(tkn_budget_new(&b, &o, NULL), err, sizeof err), TKN_ERR_INVALID);
   assert_non_null(strstr(err, "unknown budget period 7"));
 
   tkn_budget_options_init(&o, TKN_BUDGET_OPTIONS_VERSION);
   o.period = TKN_BUDGET_PERIOD_DAY;
   o.utc_offset_seconds = 86400;
-  assert_int_equal(tkn_budget_new(&b, &o, NULL, err, sizeof err), TKN_ERR_INVALID);
+  assert_int_equal(tt_keep_err(tkn_budget_new(&b, &o, NULL), err, sizeof err), TKN_ERR_INVALID);
 
   tkn_budget_options_init(&o, TKN_BUDGET_OPTIONS_VERSION);
   o.version = 42;
-  assert_int_equal(tkn_budget_new(&b, &o, NULL, err, sizeof err), TKN_ERR_VERSION);
-  assert_int_equal(tkn_budget_new(&b, NULL, NULL, err, sizeof err), TKN_ERR_INVALID);
-  assert_int_equal(tkn_budget_new(NULL, &o, NULL, NULL, 0), TKN_ERR_INVALID);
+  assert_int_equal(tt_keep_err(tkn_budget_new(&b, &o, NULL), err, sizeof err), TKN_ERR_VERSION);
+  assert_int_equal(tt_keep_err(tkn_budget_new(&b, NULL, NULL), err, sizeof err), TKN_ERR_INVALID);
+  assert_int_equal(tkn_budget_new(NULL, &o, NULL), TKN_ERR_INVALID);
 }
 
 /* ---- reserve / commit / release ---- */
@@ -103,8 +103,8 @@ static void reserve_past_hard_limit_is_refused_and_changes_nothing(void **state)
   assert_int_equal(tkn_budget_reserve(b, &a, &r1), TKN_OK);
   assert_int_equal(tkn_budget_reserve(b, &a, &r2), TKN_ERR_BUDGET);
   assert_null(r2);
-  assert_non_null(strstr(tkn_budget_errmsg(b), "hard token limit 1000"));
-  assert_non_null(strstr(tkn_budget_errmsg(b), "300 left"));
+  assert_non_null(strstr(tkn_error_last()->message, "hard token limit 1000"));
+  assert_non_null(strstr(tkn_error_last()->message, "300 left"));
   tkn_budget_state s = status(b);
   assert_int_equal(s.tokens_reserved, 700);
   assert_int_equal(s.tokens_remaining, 300);
@@ -167,7 +167,7 @@ static void bad_commit_keeps_the_reservation_open(void **state) {
   tkn_budget_reservation *r = NULL;
   assert_int_equal(tkn_budget_reserve(b, &a, &r), TKN_OK);
   assert_int_equal(tkn_budget_commit(r, &bad), TKN_ERR_INVALID);
-  assert_non_null(strstr(tkn_budget_errmsg(b), "negative amount"));
+  assert_non_null(strstr(tkn_error_last()->message, "negative amount"));
   tkn_budget_state s = status(b);
   assert_int_equal(s.tokens_reserved, 20);
   assert_int_equal(s.tokens_committed, 0);
@@ -197,7 +197,7 @@ static void negative_amounts_fail_and_change_nothing(void **state) {
   tkn_budget_amount a = amount(10, -3, 0);
   tkn_budget_reservation *r = NULL;
   assert_int_equal(tkn_budget_reserve(b, &a, &r), TKN_ERR_INVALID);
-  assert_non_null(strstr(tkn_budget_errmsg(b), "output_tokens -3"));
+  assert_non_null(strstr(tkn_error_last()->message, "output_tokens -3"));
   a = amount(0, 0, -1);
   assert_int_equal(tkn_budget_charge(b, &a), TKN_ERR_INVALID);
   tkn_budget_state s = status(b);
@@ -219,7 +219,7 @@ static void money_overflow_is_reported_and_changes_nothing(void **state) {
   assert_int_equal(tkn_budget_charge(b, &big), TKN_OK);
   tkn_budget_amount more = amount(0, 0, 10);
   assert_int_equal(tkn_budget_charge(b, &more), TKN_ERR_OVERFLOW);
-  assert_non_null(strstr(tkn_budget_errmsg(b), "overflows"));
+  assert_non_null(strstr(tkn_error_last()->message, "overflows"));
   assert_true(status(b).money_committed == INT64_MAX - 5);
   tkn_budget_amount tok = amount(INT64_MAX, 1, 0);
   assert_int_equal(tkn_budget_charge(b, &tok), TKN_ERR_OVERFLOW);
@@ -243,14 +243,14 @@ static void per_turn_and_output_limits_refuse_one_large_call(void **state) {
   o.output_tokens = 300;
   o.turn_money = 50;
   tkn_budget *b = NULL;
-  assert_int_equal(tkn_budget_new(&b, &o, NULL, NULL, 0), TKN_OK);
+  assert_int_equal(tkn_budget_new(&b, &o, NULL), TKN_OK);
   tkn_budget_reservation *r = NULL;
   tkn_budget_amount a = amount(800, 301, 0);
   assert_int_equal(tkn_budget_reserve(b, &a, &r), TKN_ERR_BUDGET);
-  assert_non_null(strstr(tkn_budget_errmsg(b), "output limit 300"));
+  assert_non_null(strstr(tkn_error_last()->message, "output limit 300"));
   a = amount(800, 250, 0);
   assert_int_equal(tkn_budget_reserve(b, &a, &r), TKN_ERR_BUDGET);
-  assert_non_null(strstr(tkn_budget_errmsg(b), "per-turn limit 1000"));
+  assert_non_null(strstr(tkn_error_last()->message, "per-turn limit 1000"));
   a = amount(10, 10, 51);
   assert_int_equal(tkn_budget_charge(b, &a), TKN_ERR_BUDGET);
   a = amount(700, 300, 50);
@@ -316,7 +316,7 @@ static void limit_callback_fires_once_when_each_limit_is_first_crossed(void **st
   o.on_limit = on_limit;
   o.on_limit_user = &x;
   tkn_budget *b = NULL;
-  assert_int_equal(tkn_budget_new(&b, &o, NULL, NULL, 0), TKN_OK);
+  assert_int_equal(tkn_budget_new(&b, &o, NULL), TKN_OK);
   tkn_budget_amount a = amount(40, 0, 100);
   assert_int_equal(tkn_budget_charge(b, &a), TKN_OK);
   assert_int_equal(x.n, 0);
@@ -370,7 +370,7 @@ static void a_refusing_ancestor_rolls_back_the_whole_chain(void **state) {
   tkn_budget_reservation *r = NULL;
   a = amount(30, 0, 0);
   assert_int_equal(tkn_budget_reserve(flow, &a, &r), TKN_ERR_BUDGET);
-  assert_non_null(strstr(tkn_budget_errmsg(flow), "its parent"));
+  assert_non_null(strstr(tkn_error_last()->message, "its parent"));
   tkn_budget_state s = status(flow);
   assert_int_equal(s.tokens_reserved, 0);
   assert_int_equal(s.tokens_committed, 0);
@@ -406,7 +406,7 @@ static void a_parent_cycle_is_refused(void **state) {
   tkn_budget *mid = make(1000, TKN_BUDGET_UNLIMITED, root);
   tkn_budget *leaf = make(1000, TKN_BUDGET_UNLIMITED, mid);
   assert_int_equal(tkn_budget_set_parent(root, leaf), TKN_ERR_INVALID);
-  assert_non_null(strstr(tkn_budget_errmsg(root), "cycle"));
+  assert_non_null(strstr(tkn_error_last()->message, "cycle"));
   assert_int_equal(tkn_budget_set_parent(mid, mid), TKN_ERR_INVALID);
   /* nothing changed: a charge on leaf still reaches root, root has no parent */
   tkn_budget_amount a = amount(10, 0, 0);
@@ -448,7 +448,7 @@ static void chains_deeper_than_the_limit_are_refused(void **state) {
   tkn_budget_options o = TKN_BUDGET_OPTIONS_INIT;
   tkn_budget *extra = NULL;
   char err[256];
-  assert_int_equal(tkn_budget_new(&extra, &o, b[TKN_BUDGET_MAX_DEPTH - 1], err, sizeof err),
+  assert_int_equal(tt_keep_err(tkn_budget_new(&extra, &o, b[TKN_BUDGET_MAX_DEPTH - 1]), err, sizeof err),
                    TKN_ERR_LIMIT);
   assert_non_null(strstr(err, "deep"));
   tkn_budget *lone = make(1000, TKN_BUDGET_UNLIMITED, NULL);
@@ -499,7 +499,7 @@ static void rolling_period_forgets_commits_after_the_window(void **state) {
   o.on_limit = on_limit;
   o.on_limit_user = &x;
   tkn_budget *b = NULL;
-  assert_int_equal(tkn_budget_new(&b, &o, NULL, NULL, 0), TKN_OK);
+  assert_int_equal(tkn_budget_new(&b, &o, NULL), TKN_OK);
   tkn_budget_amount a = amount(60, 0, 0);
   assert_int_equal(tkn_budget_charge(b, &a), TKN_OK);
   clk.now += 1800;
@@ -531,7 +531,7 @@ static void calendar_day_resets_at_local_midnight(void **state) {
   o.clock = read_fake;
   o.clock_user = &clk;
   tkn_budget *b = NULL;
-  assert_int_equal(tkn_budget_new(&b, &o, NULL, NULL, 0), TKN_OK);
+  assert_int_equal(tkn_budget_new(&b, &o, NULL), TKN_OK);
   tkn_budget_amount a = amount(0, 0, 500);
   assert_int_equal(tkn_budget_charge(b, &a), TKN_OK);
   clk.now += 23 * 3600; /* 23:30 local, same day */
@@ -554,7 +554,7 @@ static void reservations_survive_a_period_change(void **state) {
   o.clock = read_fake;
   o.clock_user = &clk;
   tkn_budget *b = NULL;
-  assert_int_equal(tkn_budget_new(&b, &o, NULL, NULL, 0), TKN_OK);
+  assert_int_equal(tkn_budget_new(&b, &o, NULL), TKN_OK);
   tkn_budget_amount a = amount(70, 0, 0);
   tkn_budget_reservation *r = NULL;
   assert_int_equal(tkn_budget_reserve(b, &a, &r), TKN_OK);
@@ -661,7 +661,7 @@ static void concurrent_children_never_push_the_parent_past_its_limit(void **stat
   o.on_limit = on_limit;
   o.on_limit_user = &x;
   tkn_budget *root = NULL;
-  assert_int_equal(tkn_budget_new(&root, &o, NULL, NULL, 0), TKN_OK);
+  assert_int_equal(tkn_budget_new(&root, &o, NULL), TKN_OK);
   tkn_budget *leaf[NTHREADS];
   churn c[NTHREADS];
   atomic_store(&g_shadow, 0);
@@ -696,19 +696,16 @@ static void concurrent_children_never_push_the_parent_past_its_limit(void **stat
 
 /* ---- errors and memory ---- */
 
-static void errmsg_copy_gives_the_last_failure(void **state) {
+static void a_refusal_names_the_limit_in_the_last_error(void **state) {
   (void)state;
   tkn_budget *b = make(10, TKN_BUDGET_UNLIMITED, NULL);
-  char buf[16];
-  tkn_budget_errmsg_copy(b, buf, sizeof buf);
-  assert_string_equal(buf, "");
   tkn_budget_amount a = amount(11, 0, 0);
+  tkn_error_clear();
   assert_int_equal(tkn_budget_charge(b, &a), TKN_ERR_BUDGET);
-  tkn_budget_errmsg_copy(b, buf, sizeof buf);
-  assert_int_equal(strlen(buf), sizeof buf - 1);
-  assert_memory_equal(buf, tkn_budget_errmsg(b), sizeof buf - 1);
-  tkn_budget_errmsg_copy(NULL, buf, sizeof buf);
-  assert_string_equal(buf, "budget is NULL");
+  assert_int_equal(tkn_error_last()->status, TKN_ERR_BUDGET);
+  assert_non_null(strstr(tkn_error_last()->message, "hard token limit 10"));
+  assert_int_equal(tkn_budget_charge(NULL, &a), TKN_ERR_INVALID);
+  assert_int_equal(tkn_error_last()->status, TKN_ERR_INVALID);
   tkn_budget_free(b);
 }
 
@@ -720,7 +717,7 @@ static void out_of_memory_fails_cleanly(void **state) {
     o.period = TKN_BUDGET_PERIOD_ROLLING;
     o.hard_tokens = 100;
     tkn_budget *b = NULL;
-    int rc = tkn_budget_new(&b, &o, NULL, NULL, 0);
+    int rc = tkn_budget_new(&b, &o, NULL);
     tkn_budget_reservation *r = NULL;
     if (rc == TKN_OK) {
       tkn_budget_amount a = amount(5, 5, 0);
@@ -767,7 +764,7 @@ int main(void) {
       cmocka_unit_test(reservations_survive_a_period_change),
       cmocka_unit_test(concurrent_reservations_never_exceed_the_hard_limit),
       cmocka_unit_test(concurrent_children_never_push_the_parent_past_its_limit),
-      cmocka_unit_test(errmsg_copy_gives_the_last_failure),
+      cmocka_unit_test(a_refusal_names_the_limit_in_the_last_error),
       cmocka_unit_test(out_of_memory_fails_cleanly),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -34,7 +34,7 @@ static const char *const texts[] = {
 #define NTEXTS (sizeof texts / sizeof *texts)
 
 /* special-token text counted as ordinary text */
-static const tkn_encode_options plain = {TKN_ENCODE_OPTIONS_VERSION, TKN_SPECIAL_PLAIN, NULL, 0};
+static const tkn_encode_options plain = {TKN_ENCODE_OPTIONS_VERSION, TKN_SPECIAL_PLAIN};
 
 typedef struct {
   const tkn_tokenizer *tok;
@@ -77,7 +77,7 @@ static void threads_share_one_estimator(void **state) {
 static void threads_share_one_bpe_encoding(void **state) {
   (void)state;
   tkn_tokenizer *tok = NULL;
-  int rc = tkn_tokenizer_new_encoding(&tok, S("o200k_base"), NULL, 0);
+  int rc = tkn_tokenizer_new_encoding(&tok, S("o200k_base"));
   if (rc == TKN_ERR_UNAVAILABLE) skip(); /* built without embedded ranks */
   assert_int_equal(rc, TKN_OK);
   check_shared_tokenizer(tok);
@@ -100,7 +100,7 @@ static void *spend(void *arg) {
   budget_job *job = arg;
   tkn_budget *child = NULL;
   tkn_budget_options o = TKN_BUDGET_OPTIONS_INIT;
-  if (tkn_budget_new(&child, &o, job->parent, NULL, 0) != TKN_OK) {
+  if (tkn_budget_new(&child, &o, job->parent) != TKN_OK) {
     __atomic_add_fetch(&job->errors, 1, __ATOMIC_RELAXED);
     return NULL;
   }
@@ -149,7 +149,7 @@ static void threads_share_one_budget_without_passing_its_hard_limit(void **state
   budget_job job = {0};
   tkn_budget_options o = TKN_BUDGET_OPTIONS_INIT;
   o.hard_tokens = HARD;
-  assert_int_equal(tkn_budget_new(&job.parent, &o, NULL, NULL, 0), TKN_OK);
+  assert_int_equal(tkn_budget_new(&job.parent, &o, NULL), TKN_OK);
   run_threads(spend, &job);
   assert_int_equal(job.errors, 0);
   assert_true(job.refused > 0); /* the limit was really contended */
@@ -196,7 +196,7 @@ static void threads_reserving_at_once_never_pass_the_hard_limit(void **state) {
   fill_job *job = calloc(1, sizeof *job);
   tkn_budget_options o = TKN_BUDGET_OPTIONS_INIT;
   o.hard_tokens = HARD;
-  assert_int_equal(tkn_budget_new(&job->budget, &o, NULL, NULL, 0), TKN_OK);
+  assert_int_equal(tkn_budget_new(&job->budget, &o, NULL), TKN_OK);
   run_threads(fill, job);
   assert_int_equal(job->errors, 0);
   assert_true(job->granted <= HARD);
@@ -332,7 +332,7 @@ static void *read_shared(void *arg) {
   tkn_schema_result *res = NULL;
   tkn_task *task = NULL;
   if (tkn_schema_result_new(&res) != TKN_OK ||
-      tkn_task_from_json(&task, S("{\"kind\":\"faq\",\"tokens\":10}"), NULL, 0) != TKN_OK) {
+      tkn_task_from_json(&task, S("{\"kind\":\"faq\",\"tokens\":10}")) != TKN_OK) {
     __atomic_add_fetch(&job->errors, 1, __ATOMIC_RELAXED);
     return NULL;
   }
@@ -366,7 +366,7 @@ static void threads_share_immutable_schema_router_and_prices(void **state) {
       tkn_schema_compile(&s,
                          S("{\"type\":\"object\",\"properties\":{\"name\":{\"pattern\":\"^[A-Z]\"},"
                            "\"n\":{\"type\":\"integer\"}},\"required\":[\"name\"]}"),
-                         NULL, NULL, 0),
+                         NULL),
       TKN_OK);
   assert_int_equal(
       tkn_router_new_json(&r,
@@ -374,12 +374,12 @@ static void threads_share_immutable_schema_router_and_prices(void **state) {
                             "{\"name\":\"large\",\"models\":[\"large-model\"]}],"
                             "\"rules\":[{\"when\":{\"attr\":\"kind\",\"in\":[\"faq\"]},"
                             "\"tier\":\"small\"}],\"default_tier\":\"large\"}"),
-                          NULL, NULL, 0),
+                          NULL),
       TKN_OK);
   assert_int_equal(tkn_prices_load(&p,
                                    S("{\"gpt-4o\":{\"input_cost_per_token\":2.5e-06,"
                                      "\"output_cost_per_token\":1e-05}}"),
-                                   NULL, NULL, 0),
+                                   NULL),
                    TKN_OK);
   job.schema = s;
   job.router = r;

@@ -14,6 +14,12 @@
 
 #include "tokenomy.h"
 
+/* The status of a call, its tkn_error_last() message copied into buf. */
+static inline int keep_err(int rc, char *buf, size_t len) {
+  if (buf && len) snprintf(buf, len, "%s", rc ? tkn_error_last()->message : "");
+  return rc;
+}
+
 static const cJSON *g_counts;
 
 static int lookup(const char *text, size_t len, int64_t *out, void *user) {
@@ -49,7 +55,7 @@ int main(int argc, char **argv) {
   }
   char err[256];
   tkn_conv *conv;
-  if (tkn_conv_from_json(&conv, TKN_PROVIDER_OPENAI, buf, len, err, sizeof err)) {
+  if (keep_err(tkn_conv_from_json(&conv, TKN_PROVIDER_OPENAI, buf, len), err, sizeof err)) {
     fprintf(stderr, "count_lookup: %s\n", err);
     return 1;
   }
@@ -61,7 +67,7 @@ int main(int argc, char **argv) {
   int64_t *per = calloc(n + 1, sizeof *per);
   if (!per || tkn_tokenizer_new_callback(&tok, &cb, NULL) ||
       tkn_tokenizer_count_conv(tok, conv, NULL, &total, per)) {
-    fprintf(stderr, "count_lookup: %s\n", tkn_conv_errmsg(conv));
+    fprintf(stderr, "count_lookup: %s\n", tkn_error_last()->message);
     return 1;
   }
   printf("%lld", (long long)total);

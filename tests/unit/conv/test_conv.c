@@ -27,7 +27,7 @@ static void assert_same_json(const char *a, size_t alen, const char *b, size_t b
 static tkn_conv *load(int format, const char *json) {
   tkn_conv *c = NULL;
   char err[256];
-  int rc = tkn_conv_from_json(&c, format, json, strlen(json), err, sizeof err);
+  int rc = tt_keep_err(tkn_conv_from_json(&c, format, json, strlen(json)), err, sizeof err);
   if (rc) fail_msg("load failed (%d): %s", rc, err);
   return c;
 }
@@ -36,7 +36,7 @@ static char *write_json(tkn_conv *c, int format) {
   char *out = NULL;
   size_t len = 0;
   int rc = tkn_conv_to_json(c, format, &out, &len);
-  if (rc) fail_msg("to_json failed (%d): %s", rc, tkn_conv_errmsg(c));
+  if (rc) fail_msg("to_json failed (%d): %s", rc, tkn_error_last()->message);
   assert_int_equal(strlen(out), len);
   return out;
 }
@@ -64,7 +64,7 @@ static void assert_load_fails(int format, const char *json, size_t len, int stat
                               const char *needle) {
   tkn_conv *c = NULL;
   char err[512];
-  int rc = tkn_conv_from_json(&c, format, json, len, err, sizeof err);
+  int rc = tt_keep_err(tkn_conv_from_json(&c, format, json, len), err, sizeof err);
   assert_int_equal(rc, status);
   assert_null(c);
   if (!strstr(err, needle)) fail_msg("error \"%s\" does not mention \"%s\"", err, needle);
@@ -142,7 +142,7 @@ static void new_conversation_is_empty(void **state) {
   tkn_conv *c;
   assert_int_equal(tkn_conv_new(&c), TKN_OK);
   assert_int_equal(tkn_conv_count(c), 0);
-  assert_string_equal(tkn_conv_errmsg(c), "");
+  assert_string_equal(tkn_error_last()->message, "");
   assert_int_equal(tkn_conv_source_format(c), TKN_PROVIDER_AUTO);
   char *out;
   size_t len;
@@ -152,7 +152,6 @@ static void new_conversation_is_empty(void **state) {
   tkn_conv_free(c);
   tkn_conv_free(NULL);
   assert_int_equal(tkn_conv_new(NULL), TKN_ERR_INVALID);
-  assert_string_equal(tkn_conv_errmsg(NULL), "");
 }
 
 /* ---- reading OpenAI ---- */
@@ -257,7 +256,7 @@ static void accessors_reject_bad_indices(void **state) {
   const char *s;
   size_t n;
   assert_int_equal(tkn_conv_text(c, 1, &s, &n), TKN_ERR_INVALID);
-  assert_non_null(strstr(tkn_conv_errmsg(c), "no message 1"));
+  assert_non_null(strstr(tkn_error_last()->message, "no message 1"));
   assert_int_equal(tkn_conv_text(c, 0, NULL, &n), TKN_ERR_INVALID);
   assert_int_equal(tkn_conv_name(c, 1, &s, &n), TKN_ERR_INVALID);
   assert_int_equal(tkn_conv_tool_call_id(c, 1, &s, &n), TKN_ERR_INVALID);
@@ -414,7 +413,7 @@ static void invalid_arguments_fail_conversion_to_anthropic(void **state) {
   char *out = (char *)1;
   assert_int_equal(tkn_conv_to_json(c, TKN_PROVIDER_ANTHROPIC, &out, NULL), TKN_ERR_SCHEMA);
   assert_null(out);
-  assert_non_null(strstr(tkn_conv_errmsg(c), "messages[1].tool_calls[0].arguments: not valid JSON"));
+  assert_non_null(strstr(tkn_error_last()->message, "messages[1].tool_calls[0].arguments: not valid JSON"));
   assert_int_equal(tkn_conv_count(c), 2);
   /* still writes as OpenAI */
   out = write_json(c, TKN_PROVIDER_OPENAI);
@@ -429,7 +428,7 @@ static void non_object_arguments_fail_conversion_to_anthropic(void **state) {
                      "\"type\":\"function\",\"function\":{\"name\":\"f\",\"arguments\":\"[1]\"}}]}]");
   char *out;
   assert_int_equal(tkn_conv_to_json(c, TKN_PROVIDER_ANTHROPIC, &out, NULL), TKN_ERR_SCHEMA);
-  assert_non_null(strstr(tkn_conv_errmsg(c), "not a JSON object"));
+  assert_non_null(strstr(tkn_error_last()->message, "not a JSON object"));
   tkn_conv_free(c);
 }
 
@@ -643,7 +642,7 @@ static void numbers_beyond_a_double_round_trip_and_huge_exponents_fail_cleanly(v
   char *out = (char *)1;
   assert_int_equal(tkn_conv_to_json(c, TKN_PROVIDER_OPENAI, &out, NULL), TKN_ERR_UNSUPPORTED);
   assert_null(out);
-  assert_non_null(strstr(tkn_conv_errmsg(c), "more than 12 digits"));
+  assert_non_null(strstr(tkn_error_last()->message, "more than 12 digits"));
   tkn_conv_free(c);
 }
 
@@ -681,7 +680,7 @@ static void failed_load_leaves_the_conversation_unchanged(void **state) {
                        "[oops", "{\"system\":[{\"type\":\"x\"}],\"messages\":[]}"};
   for (size_t k = 0; k < 3; k++) {
     assert_int_not_equal(tkn_conv_load(c, TKN_PROVIDER_AUTO, bad[k], strlen(bad[k])), TKN_OK);
-    assert_string_not_equal(tkn_conv_errmsg(c), "");
+    assert_string_not_equal(tkn_error_last()->message, "");
     char *after = write_json(c, TKN_PROVIDER_OPENAI);
     assert_string_equal(before, after);
     tkn_free(after);
@@ -691,16 +690,16 @@ static void failed_load_leaves_the_conversation_unchanged(void **state) {
   tkn_conv_free(c);
 }
 
-static void from_json_reports_into_errbuf(void **state) {
+static void from_json_failures_are_in_the_last_error(void **state) {
   (void)state;
   tkn_conv *c = (tkn_conv *)1;
   char err[16];
-  assert_int_equal(tkn_conv_from_json(&c, TKN_PROVIDER_OPENAI, "[1", 2, err, sizeof err),
+  assert_int_equal(tt_keep_err(tkn_conv_from_json(&c, TKN_PROVIDER_OPENAI, "[1", 2), err, sizeof err),
                    TKN_ERR_PARSE);
   assert_null(c);
   assert_int_equal(strlen(err), sizeof err - 1); /* truncated */
-  assert_int_equal(tkn_conv_from_json(&c, TKN_PROVIDER_OPENAI, "[1", 2, NULL, 0), TKN_ERR_PARSE);
-  assert_int_equal(tkn_conv_from_json(NULL, TKN_PROVIDER_OPENAI, "[]", 2, err, sizeof err),
+  assert_int_equal(tkn_conv_from_json(&c, TKN_PROVIDER_OPENAI, "[1", 2), TKN_ERR_PARSE);
+  assert_int_equal(tt_keep_err(tkn_conv_from_json(NULL, TKN_PROVIDER_OPENAI, "[]", 2), err, sizeof err),
                    TKN_ERR_INVALID);
   assert_int_equal(tkn_conv_load(NULL, TKN_PROVIDER_OPENAI, "[]", 2), TKN_ERR_INVALID);
   tkn_conv *d;
@@ -737,7 +736,7 @@ static void message_to_json_writes_one_message(void **state) {
   assert_int_equal(tkn_conv_message_to_json(c, 0, TKN_PROVIDER_ANTHROPIC, &out, &len),
                    TKN_ERR_UNSUPPORTED);
   assert_null(out);
-  assert_non_null(strstr(tkn_conv_errmsg(c), "top-level \"system\""));
+  assert_non_null(strstr(tkn_error_last()->message, "top-level \"system\""));
   assert_int_equal(tkn_conv_message_to_json(c, 99, TKN_PROVIDER_OPENAI, &out, &len), TKN_ERR_INVALID);
   assert_int_equal(tkn_conv_message_to_json(c, 0, TKN_PROVIDER_AUTO, &out, &len), TKN_ERR_INVALID);
   assert_int_equal(tkn_conv_message_to_json(c, 0, TKN_PROVIDER_OPENAI, NULL, &len), TKN_ERR_INVALID);
@@ -853,9 +852,9 @@ static void adding_text_checks_its_input(void **state) {
   tkn_conv *c;
   assert_int_equal(tkn_conv_new(&c), TKN_OK);
   assert_int_equal(tkn_conv_append_text(c, 9, "x", 1), TKN_ERR_INVALID);
-  assert_non_null(strstr(tkn_conv_errmsg(c), "unknown role 9"));
+  assert_non_null(strstr(tkn_error_last()->message, "unknown role 9"));
   assert_int_equal(tkn_conv_append_text(c, TKN_ROLE_USER, "a\xFF", 2), TKN_ERR_UTF8);
-  assert_non_null(strstr(tkn_conv_errmsg(c), "byte 1"));
+  assert_non_null(strstr(tkn_error_last()->message, "byte 1"));
   assert_int_equal(tkn_conv_insert_text(c, 1, TKN_ROLE_USER, "x", 1), TKN_ERR_INVALID);
   assert_int_equal(tkn_conv_append_text(c, TKN_ROLE_USER, NULL, 1), TKN_ERR_INVALID);
   assert_int_equal(tkn_conv_append_text(NULL, TKN_ROLE_USER, "x", 1), TKN_ERR_INVALID);
@@ -891,7 +890,7 @@ static void insert_json_failure_changes_nothing(void **state) {
   tkn_conv *c = load(TKN_PROVIDER_OPENAI, "[{\"role\":\"user\",\"content\":\"a\"}]");
   const char *bad = "{\"role\":\"tool\",\"content\":\"r\"}";
   assert_int_equal(tkn_conv_insert_json(c, 0, TKN_PROVIDER_OPENAI, bad, strlen(bad)), TKN_ERR_SCHEMA);
-  assert_non_null(strstr(tkn_conv_errmsg(c), "message: a tool message needs"));
+  assert_non_null(strstr(tkn_error_last()->message, "message: a tool message needs"));
   assert_int_equal(tkn_conv_insert_json(c, 0, TKN_PROVIDER_OPENAI, "[]", 2), TKN_ERR_SCHEMA);
   assert_int_equal(tkn_conv_insert_json(c, 0, TKN_PROVIDER_OPENAI, "{", 1), TKN_ERR_PARSE);
   assert_int_equal(tkn_conv_insert_json(c, 5, TKN_PROVIDER_OPENAI, "{}", 2), TKN_ERR_INVALID);
@@ -985,7 +984,7 @@ static void tool_calls_are_built_by_hand(void **state) {
   /* a tool message without an id cannot be written */
   char *out;
   assert_int_equal(tkn_conv_to_json(c, TKN_PROVIDER_OPENAI, &out, NULL), TKN_ERR_STATE);
-  assert_non_null(strstr(tkn_conv_errmsg(c), "messages[1]: a tool message has no tool-call id"));
+  assert_non_null(strstr(tkn_error_last()->message, "messages[1]: a tool message has no tool-call id"));
   assert_int_equal(tkn_conv_set_tool_call_id(c, 1, "c1", 2), TKN_OK);
   out = write_json(c, TKN_PROVIDER_OPENAI);
   assert_string_equal(out, "[{\"role\":\"assistant\",\"content\":\"\",\"tool_calls\":[{\"id\":"
@@ -1010,7 +1009,7 @@ static void tool_call_changes_check_the_role(void **state) {
   tkn_conv *c = load(TKN_PROVIDER_OPENAI, "[{\"role\":\"user\",\"content\":\"a\"},"
                                         "{\"role\":\"assistant\",\"content\":\"b\"}]");
   assert_int_equal(tkn_conv_add_tool_call(c, 0, "c", 1, "f", 1, "{}", 2), TKN_ERR_STATE);
-  assert_non_null(strstr(tkn_conv_errmsg(c), "not an assistant message"));
+  assert_non_null(strstr(tkn_error_last()->message, "not an assistant message"));
   assert_int_equal(tkn_conv_set_tool_call_id(c, 1, "c", 1), TKN_ERR_STATE);
   assert_int_equal(tkn_conv_add_tool_call(c, 1, "", 0, "f", 1, "{}", 2), TKN_ERR_INVALID);
   assert_int_equal(tkn_conv_add_tool_call(c, 1, "c", 1, NULL, 0, "{}", 2), TKN_ERR_INVALID);
@@ -1074,18 +1073,18 @@ static void clone_is_deep(void **state) {
  * bytes do not change; whatever fails does so with an error, not a crash. */
 static int check_fixed_point(const char *json, size_t len) {
   tkn_conv *c = NULL;
-  if (tkn_conv_from_json(&c, TKN_PROVIDER_AUTO, json, len, NULL, 0)) return 0;
+  if (tkn_conv_from_json(&c, TKN_PROVIDER_AUTO, json, len)) return 0;
   int fmt = tkn_conv_source_format(c);
   for (int to = TKN_PROVIDER_OPENAI; to <= TKN_PROVIDER_ANTHROPIC; to++) {
     char *once = NULL, *twice = NULL;
     size_t n1, n2;
     if (tkn_conv_to_json(c, to, &once, &n1)) {
-      assert_string_not_equal(tkn_conv_errmsg(c), "");
+      assert_string_not_equal(tkn_error_last()->message, "");
       continue;
     }
     tkn_conv *d = NULL;
     char err[256];
-    if (tkn_conv_from_json(&d, to, once, n1, err, sizeof err))
+    if (tt_keep_err(tkn_conv_from_json(&d, to, once, n1), err, sizeof err))
       fail_msg("cannot read back what was written (%s): %s", err, once);
     assert_int_equal(tkn_conv_to_json(d, to, &twice, &n2), TKN_OK);
     if (n1 != n2 || memcmp(once, twice, n1) != 0)
@@ -1132,7 +1131,7 @@ static int oom_scenario(const char *json, int format) {
   tkn_conv *c = NULL, *d = NULL;
   char *o1 = NULL, *o2 = NULL;
   char err[256];
-  int rc = tkn_conv_from_json(&c, format, json, strlen(json), err, sizeof err);
+  int rc = tt_keep_err(tkn_conv_from_json(&c, format, json, strlen(json)), err, sizeof err);
   if (!rc) rc = tkn_conv_to_json(c, TKN_PROVIDER_OPENAI, &o1, NULL);
   if (!rc) rc = tkn_conv_to_json(c, TKN_PROVIDER_ANTHROPIC, &o2, NULL);
   if (!rc) rc = tkn_conv_clone(&d, c);
@@ -1217,7 +1216,7 @@ int main(void) {
       cmocka_unit_test(numbers_beyond_a_double_round_trip_and_huge_exponents_fail_cleanly),
       cmocka_unit_test(round_trip_keeps_big_integers_and_nul_escapes),
       cmocka_unit_test(failed_load_leaves_the_conversation_unchanged),
-      cmocka_unit_test(from_json_reports_into_errbuf),
+      cmocka_unit_test(from_json_failures_are_in_the_last_error),
       cmocka_unit_test(to_json_checks_its_arguments),
       cmocka_unit_test(message_to_json_writes_one_message),
       cmocka_unit_test(tool_calls_and_results_are_found_by_id),

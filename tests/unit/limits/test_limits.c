@@ -54,12 +54,12 @@ static void conversation_refuses_100mb_and_deep_nesting(void **state) {
   tt_alloc_install(0);
   char err[512];
   tkn_conv *c = NULL;
-  assert_int_equal(tkn_conv_from_json(&c, TKN_PROVIDER_AUTO, big, BIG, err, sizeof err),
+  assert_int_equal(tt_keep_err(tkn_conv_from_json(&c, TKN_PROVIDER_AUTO, big, BIG), err, sizeof err),
                    TKN_ERR_LIMIT);
   one_line(err);
   size_t len;
   char *d = deep_in("[{\"role\":\"user\",\"content\":\"x\",\"extra\":", "}]", &len);
-  assert_int_equal(tkn_conv_from_json(&c, TKN_PROVIDER_OPENAI, d, len, err, sizeof err),
+  assert_int_equal(tt_keep_err(tkn_conv_from_json(&c, TKN_PROVIDER_OPENAI, d, len), err, sizeof err),
                    TKN_ERR_LIMIT);
   one_line(err);
   assert_null(c);
@@ -73,18 +73,18 @@ static void schema_refuses_100mb_and_deep_nesting(void **state) {
   tt_alloc_install(0);
   char err[512];
   tkn_schema *s = NULL;
-  assert_int_equal(tkn_schema_compile(&s, big, BIG, NULL, err, sizeof err), TKN_ERR_LIMIT);
+  assert_int_equal(tt_keep_err(tkn_schema_compile(&s, big, BIG, NULL), err, sizeof err), TKN_ERR_LIMIT);
   one_line(err);
-  assert_int_equal(tkn_schema_compile(&s, deep, deep_len, NULL, err, sizeof err), TKN_ERR_LIMIT);
+  assert_int_equal(tt_keep_err(tkn_schema_compile(&s, deep, deep_len, NULL), err, sizeof err), TKN_ERR_LIMIT);
   one_line(err);
-  assert_int_equal(tkn_schema_compile(&s, S("{\"type\":\"array\"}"), NULL, err, sizeof err),
+  assert_int_equal(tt_keep_err(tkn_schema_compile(&s, S("{\"type\":\"array\"}"), NULL), err, sizeof err),
                    TKN_OK);
   tkn_schema_result *r = NULL;
   assert_int_equal(tkn_schema_result_new(&r), TKN_OK);
   assert_int_equal(tkn_schema_validate(s, big, BIG, r), TKN_ERR_LIMIT);
-  one_line(tkn_schema_result_errmsg(r));
+  one_line(tkn_error_last()->message);
   assert_int_equal(tkn_schema_validate(s, deep, deep_len, r), TKN_ERR_LIMIT);
-  one_line(tkn_schema_result_errmsg(r));
+  one_line(tkn_error_last()->message);
   tkn_schema_result_free(r);
   tkn_schema_free(s);
   assert_int_equal(tt_alloc.live, 0);
@@ -96,18 +96,18 @@ static void router_config_and_task_refuse_100mb_and_deep_nesting(void **state) {
   tt_alloc_install(0);
   char err[512];
   tkn_router *r = NULL;
-  assert_int_equal(tkn_router_new_json(&r, big, BIG, NULL, err, sizeof err), TKN_ERR_LIMIT);
+  assert_int_equal(tt_keep_err(tkn_router_new_json(&r, big, BIG, NULL), err, sizeof err), TKN_ERR_LIMIT);
   one_line(err);
   size_t len;
   char *d = deep_in("{\"tiers\":", "}", &len);
-  assert_int_equal(tkn_router_new_json(&r, d, len, NULL, err, sizeof err), TKN_ERR_LIMIT);
+  assert_int_equal(tt_keep_err(tkn_router_new_json(&r, d, len, NULL), err, sizeof err), TKN_ERR_LIMIT);
   one_line(err);
   free(d);
   tkn_task *t = NULL;
-  assert_int_equal(tkn_task_from_json(&t, big, BIG, err, sizeof err), TKN_ERR_LIMIT);
+  assert_int_equal(tt_keep_err(tkn_task_from_json(&t, big, BIG), err, sizeof err), TKN_ERR_LIMIT);
   one_line(err);
   d = deep_in("{\"a\":", "}", &len);
-  assert_int_equal(tkn_task_from_json(&t, d, len, err, sizeof err), TKN_ERR_LIMIT);
+  assert_int_equal(tt_keep_err(tkn_task_from_json(&t, d, len), err, sizeof err), TKN_ERR_LIMIT);
   one_line(err);
   free(d);
   assert_null(r);
@@ -122,20 +122,20 @@ static void prices_and_usage_refuse_100mb_and_deep_nesting(void **state) {
   char err[512];
   tkn_prices *p = NULL;
   /* the default max_bytes is 64 MiB */
-  assert_int_equal(tkn_prices_load(&p, big, BIG, NULL, err, sizeof err), TKN_ERR_LIMIT);
+  assert_int_equal(tt_keep_err(tkn_prices_load(&p, big, BIG, NULL), err, sizeof err), TKN_ERR_LIMIT);
   one_line(err);
   size_t len;
   char *d = deep_in("{\"m\":", "}", &len);
-  assert_int_equal(tkn_prices_load(&p, d, len, NULL, err, sizeof err), TKN_ERR_LIMIT);
+  assert_int_equal(tt_keep_err(tkn_prices_load(&p, d, len, NULL), err, sizeof err), TKN_ERR_LIMIT);
   one_line(err);
   assert_null(p);
   tkn_usage u = TKN_USAGE_INIT;
-  assert_int_equal(tkn_usage_parse(&u, TKN_USAGE_AUTO, big, BIG, err, sizeof err),
+  assert_int_equal(tt_keep_err(tkn_usage_parse(&u, TKN_USAGE_AUTO, big, BIG), err, sizeof err),
                    TKN_ERR_LIMIT);
   one_line(err);
   free(d);
   d = deep_in("{\"usage\":", "}", &len);
-  assert_int_equal(tkn_usage_parse(&u, TKN_USAGE_AUTO, d, len, err, sizeof err), TKN_ERR_LIMIT);
+  assert_int_equal(tt_keep_err(tkn_usage_parse(&u, TKN_USAGE_AUTO, d, len), err, sizeof err), TKN_ERR_LIMIT);
   one_line(err);
   free(d);
   assert_int_equal(tt_alloc.live, 0);
@@ -148,12 +148,12 @@ static void prompt_tools_refuse_100mb_and_deep_nesting(void **state) {
   tkn_prompt_builder *b = NULL;
   assert_int_equal(tkn_prompt_builder_new(&b, NULL), TKN_OK);
   assert_int_equal(tkn_prompt_builder_add_tool(b, big, BIG, NULL), TKN_ERR_LIMIT);
-  one_line(tkn_prompt_builder_errmsg(b));
+  one_line(tkn_error_last()->message);
   size_t len;
   char *d = deep_in("{\"name\":\"t\",\"parameters\":{\"x\":", "}}", &len);
   int rc = tkn_prompt_builder_add_tool(b, d, len, NULL);
   assert_true(rc == TKN_ERR_LIMIT || rc == TKN_ERR_PARSE);
-  one_line(tkn_prompt_builder_errmsg(b));
+  one_line(tkn_error_last()->message);
   free(d);
   assert_int_equal(tkn_prompt_builder_add_text(b, TKN_SEG_STATIC, TKN_STABILITY_STATIC, S("s"),
                                                big, BIG, NULL),
@@ -183,7 +183,7 @@ static void batch_reader_and_writer_refuse_100mb_lines_and_deep_nesting(void **s
   int rc = tkn_batch_reader_feed(r, big, BIG); /* one line of 100 MB, no newline yet */
   if (rc == TKN_OK) rc = tkn_batch_reader_finish(r);
   assert_int_equal(rc, TKN_ERR_LIMIT);
-  one_line(tkn_batch_reader_errmsg(r));
+  one_line(tkn_error_last()->message);
   tkn_batch_reader_free(r);
 
   size_t len;
@@ -194,7 +194,7 @@ static void batch_reader_and_writer_refuse_100mb_lines_and_deep_nesting(void **s
   if (rc == TKN_OK) /* a bad line may be kept as a dead letter instead of failing the read */
     assert_true(tkn_batch_reader_dead_letter_count(r) == 1);
   else
-    one_line(tkn_batch_reader_errmsg(r));
+    one_line(tkn_error_last()->message);
   tkn_batch_reader_free(r);
   free(d);
 
@@ -205,7 +205,7 @@ static void batch_reader_and_writer_refuse_100mb_lines_and_deep_nesting(void **s
   assert_int_equal(tkn_batch_writer_new(&w, &o), TKN_OK);
   d = deep_in("{\"model\":\"m\",\"messages\":", "}", &len);
   assert_int_not_equal(tkn_batch_writer_add(w, S("id1"), d, len), TKN_OK);
-  one_line(tkn_batch_writer_errmsg(w));
+  one_line(tkn_error_last()->message);
   free(d);
   tkn_batch_writer_free(w);
   assert_int_equal(tt_alloc.live, 0);
@@ -223,7 +223,7 @@ static void tool_cache_refuses_deep_and_oversized_arguments(void **state) {
   char *d = deep_in("{\"a\":", "}", &len);
   assert_int_equal(tkn_toolcache_put(c, S("t"), d, len, NULL, 0, S("v"), 1), TKN_ERR_LIMIT);
   char msg[512];
-  tkn_toolcache_errmsg(c, msg, sizeof msg);
+  tt_copy_err(msg, sizeof msg);
   one_line(msg);
   free(d);
   tkn_toolcache_free(c);
@@ -240,7 +240,7 @@ static void rank_loader_refuses_100mb_of_garbage(void **state) {
   ro.len = BIG;
   tkn_tokenizer *t = NULL;
   char err[512];
-  int rc = tkn_tokenizer_load_ranks(&t, &ro, err, sizeof err);
+  int rc = tt_keep_err(tkn_tokenizer_load_ranks(&t, &ro), err, sizeof err);
   assert_true(rc == TKN_ERR_PARSE || rc == TKN_ERR_LIMIT);
   one_line(err);
   assert_null(t);

@@ -61,11 +61,6 @@ static void new_checks_its_options(void **state) {
   assert_int_equal(tkn_meter_new(&m, &o), TKN_ERR_VERSION);
   assert_int_equal(tkn_meter_new(NULL, NULL), TKN_ERR_INVALID);
   assert_int_equal(tkn_meter_new(&m, NULL), TKN_OK);
-  char err[64];
-  tkn_meter_errmsg(m, err, sizeof err);
-  assert_string_equal(err, "");
-  tkn_meter_errmsg(NULL, err, sizeof err);
-  assert_string_equal(err, "");
   tkn_meter_free(m);
   tkn_meter_free(NULL);
 }
@@ -214,7 +209,7 @@ static void cost_can_be_computed_from_the_price_table(void **state) {
   c.model_len = strlen(c.model);
   assert_int_equal(tkn_meter_record(m, &c), TKN_ERR_NOT_FOUND);
   char err[256];
-  tkn_meter_errmsg(m, err, sizeof err);
+  tt_copy_err(err, sizeof err);
   assert_non_null(strstr(err, "unknown-model"));
   tkn_meter_free(m);
   tkn_prices_free(p);
@@ -258,7 +253,7 @@ static void a_failed_record_changes_nothing(void **state) {
   for (int i = 0; i < n; i++) {
     int rc = tkn_meter_record(m, &cases[i].c);
     char err[256];
-    tkn_meter_errmsg(m, err, sizeof err);
+    tt_copy_err(err, sizeof err);
     if (rc != cases[i].rc || !strstr(err, cases[i].needle))
       fail_msg("case %d: rc %d, err \"%s\"", i, rc, err);
   }
@@ -443,7 +438,7 @@ static void merge_overflow_leaves_dst_unchanged(void **state) {
   assert_int_equal(tkn_meter_percentiles_get(a, S("x"), &p), TKN_OK);
   assert_true(p.budget_cost == INT64_MAX);
   char err[128];
-  tkn_meter_errmsg(a, err, sizeof err);
+  tt_copy_err(err, sizeof err);
   assert_non_null(strstr(err, "overflow"));
   tkn_meter_free(a);
   tkn_meter_free(b);

@@ -148,7 +148,7 @@ static void *schema_setup(void) {
                          S("{\"type\":\"object\",\"properties\":{\"name\":{\"type\":\"string\","
                            "\"pattern\":\"^[A-Z]\",\"minLength\":2},\"tags\":{\"type\":\"array\","
                            "\"uniqueItems\":true}},\"required\":[\"name\",\"id\"]}"),
-                         NULL, NULL, 0),
+                         NULL),
       TKN_OK);
   assert_int_equal(tkn_schema_result_new(&c->res), TKN_OK);
   return c;
@@ -197,9 +197,9 @@ static void *router_setup(void) {
                             "\"rules\":[{\"when\":{\"all\":[{\"attr\":\"n\",\"lt\":5},"
                             "{\"attr\":\"k\",\"in\":[\"a\",\"b\"]}]},\"tier\":\"small\"}],"
                             "\"default_tier\":\"large\"}"),
-                          NULL, NULL, 0),
+                          NULL),
       TKN_OK);
-  assert_int_equal(tkn_task_from_json(&c->task, S("{\"n\":9,\"k\":\"a\"}"), NULL, 0), TKN_OK);
+  assert_int_equal(tkn_task_from_json(&c->task, S("{\"n\":9,\"k\":\"a\"}")), TKN_OK);
   return c;
 }
 static void router_teardown(void *p) {
@@ -244,7 +244,7 @@ static void *budget_setup(void) {
   tkn_budget_options o = TKN_BUDGET_OPTIONS_INIT;
   o.hard_tokens = 1000;
   o.period = TKN_BUDGET_PERIOD_ROLLING;
-  assert_int_equal(tkn_budget_new(&c->parent, &o, NULL, NULL, 0), TKN_OK);
+  assert_int_equal(tkn_budget_new(&c->parent, &o, NULL), TKN_OK);
   return c;
 }
 static void budget_teardown(void *p) {
@@ -257,7 +257,7 @@ static int budget_op(void *p) {
   budget_ctx *c = p;
   tkn_budget_options o = TKN_BUDGET_OPTIONS_INIT;
   o.hard_tokens = 500;
-  int rc = tkn_budget_new(&c->child, &o, c->parent, NULL, 0);
+  int rc = tkn_budget_new(&c->child, &o, c->parent);
   if (rc) return rc;
   tkn_budget_amount a = TKN_BUDGET_AMOUNT_INIT;
   a.input_tokens = 100;
@@ -394,7 +394,7 @@ static void *prompt_setup(void) {
   prompt_ctx *c = calloc(1, sizeof *c);
   assert_int_equal(tkn_prompt_builder_new(&c->b, NULL), TKN_OK);
   assert_int_equal(tkn_tokenizer_new_estimator(&c->tok), TKN_OK);
-  assert_int_equal(tkn_conv_from_json(&c->conv, TKN_PROVIDER_AUTO, S(conv_json), NULL, 0), TKN_OK);
+  assert_int_equal(tkn_conv_from_json(&c->conv, TKN_PROVIDER_AUTO, S(conv_json)), TKN_OK);
   tkn_cacheplan_options po = TKN_CACHEPLAN_OPTIONS_INIT;
   po.provider = TKN_PROVIDER_ANTHROPIC;
   po.price_input = 3000000;
@@ -429,7 +429,7 @@ static int prompt_op(void *p) {
   ro.max_tokens = 100;
   ro.min_cache_tokens = 1;
   char *out = NULL;
-  rc = tkn_prompt_render(pr, &ro, &out, NULL, NULL, 0);
+  rc = tkn_prompt_render(pr, &ro, &out, NULL);
   tkn_free(out);
   if (!rc) rc = tkn_cacheplan_add_prompt(c->plan, 1000, pr);
   if (!rc) {
@@ -475,7 +475,7 @@ static void *prune_setup(void) {
   prune_ctx *c = calloc(1, sizeof *c);
   assert_int_equal(tkn_tokenizer_new_estimator(&c->tok), TKN_OK);
   assert_int_equal(tkn_prune_new(&c->pr, c->tok), TKN_OK);
-  assert_int_equal(tkn_conv_from_json(&c->conv, TKN_PROVIDER_AUTO, S(conv_json), NULL, 0), TKN_OK);
+  assert_int_equal(tkn_conv_from_json(&c->conv, TKN_PROVIDER_AUTO, S(conv_json)), TKN_OK);
   for (int i = 0; i < 6; i++)
     assert_int_equal(tkn_conv_append_text(c->conv, i % 2 ? TKN_ROLE_ASSISTANT : TKN_ROLE_USER,
                                           S("Some words that take a few tokens each turn.")),
@@ -527,7 +527,7 @@ static void tool_call_lookups_never_fail_for_want_of_memory(void **state) {
   for (long n = 1; n <= 4; n++) {
     tt_alloc_install(0);
     tkn_conv *c = NULL;
-    assert_int_equal(tkn_conv_from_json(&c, TKN_PROVIDER_AUTO, S(conv_json), NULL, 0), TKN_OK);
+    assert_int_equal(tkn_conv_from_json(&c, TKN_PROVIDER_AUTO, S(conv_json)), TKN_OK);
     tt_alloc.failed = 0;
     tt_alloc.fail_at = tt_alloc.count + n; /* the index cannot be built: they scan */
     size_t at = 99;

@@ -13,6 +13,12 @@
 
 #include <tokenomy.h>
 
+/* The status of a call, its tkn_error_last() message copied into buf. */
+static inline int keep_err(int rc, char *buf, size_t len) {
+  if (buf && len) snprintf(buf, len, "%s", rc ? tkn_error_last()->message : "");
+  return rc;
+}
+
 static uint32_t format_of(const char *s) {
   if (!strcmp(s, "chat")) return TKN_USAGE_OPENAI_CHAT;
   if (!strcmp(s, "responses")) return TKN_USAGE_OPENAI_RESPONSES;
@@ -38,7 +44,7 @@ static tkn_prices *load(const char *path) {
   fclose(f);
   tkn_prices_options o = TKN_PRICES_OPTIONS_INIT;
   o.skip_invalid = 1;
-  return tkn_prices_load(&prices, buf, n, &o, NULL, 0) == TKN_OK ? prices : NULL;
+  return tkn_prices_load(&prices, buf, n, &o) == TKN_OK ? prices : NULL;
 }
 
 int main(int argc, char **argv) {
@@ -62,7 +68,7 @@ int main(int argc, char **argv) {
       u.output_tokens = num(json, "output");
     } else {
       char err[256] = "";
-      rc = tkn_usage_parse(&u, format_of(fmt), json, strlen(json), err, sizeof err);
+      rc = keep_err(tkn_usage_parse(&u, format_of(fmt), json, strlen(json)), err, sizeof err);
     }
     tkn_cost c = TKN_COST_INIT;
     tkn_model_price m = TKN_MODEL_PRICE_INIT;

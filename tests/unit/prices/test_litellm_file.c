@@ -23,7 +23,7 @@ static void strict_load_names_the_first_fault(void **state) {
   (void)state;
   tkn_prices *p = (tkn_prices *)1;
   char err[512] = "";
-  assert_int_equal(tkn_prices_load(&p, g_text, g_len, NULL, err, sizeof err), TKN_ERR_UNSUPPORTED);
+  assert_int_equal(tt_keep_err(tkn_prices_load(&p, g_text, g_len, NULL), err, sizeof err), TKN_ERR_UNSUPPORTED);
   assert_null(p);
   assert_non_null(strstr(err, "\"databricks/databricks-claude-sonnet-4-1\""));
   assert_non_null(strstr(err, "input_cost_per_token = 2.9999900000000002e-06"));
@@ -128,7 +128,7 @@ int main(int argc, char **argv) {
   tkn_prices_options o = TKN_PRICES_OPTIONS_INIT;
   o.skip_invalid = 1;
   char err[512] = "";
-  if (tkn_prices_load(&g_prices, g_text, g_len, &o, err, sizeof err) != TKN_OK) {
+  if (tt_keep_err(tkn_prices_load(&g_prices, g_text, g_len, &o), err, sizeof err) != TKN_OK) {
     fprintf(stderr, "load: %s\n", err);
     return 1;
   }

@@ -11,6 +11,12 @@
 
 #include <tokenomy.h>
 
+/* The status of a call, its tkn_error_last() message copied into buf. */
+static inline int keep_err(int rc, char *buf, size_t len) {
+  if (buf && len) snprintf(buf, len, "%s", rc ? tkn_error_last()->message : "");
+  return rc;
+}
+
 static int quarter_count(const char *text, size_t len, int64_t *out, void *user) {
   (void)text;
   (void)user;
@@ -24,7 +30,7 @@ static void die(const char *what, const char *detail) {
 }
 
 static void check(int rc, const char *what, tkn_prompt_builder *b) {
-  if (rc) die(what, b ? tkn_prompt_builder_errmsg(b) : tkn_strerror(rc));
+  if (rc) die(what, b ? tkn_error_last()->message : tkn_strerror(rc));
 }
 
 static char *render(const tkn_prompt *p, uint32_t format, int64_t min_cache, const char *key) {
@@ -37,7 +43,7 @@ static char *render(const tkn_prompt *p, uint32_t format, int64_t min_cache, con
   o.cache_key = key;
   o.cache_key_len = key ? strlen(key) : 0;
   char *out = NULL, err[256];
-  if (tkn_prompt_render(p, &o, &out, NULL, err, sizeof err)) die("render", err);
+  if (keep_err(tkn_prompt_render(p, &o, &out, NULL), err, sizeof err)) die("render", err);
   return out;
 }
 
@@ -150,7 +156,7 @@ int main(int argc, char **argv) {
   check(tkn_tokenizer_new_callback(&tok, &cb, NULL), "tokenizer", NULL);
   tkn_conv *conv = NULL;
   char err[256];
-  if (tkn_conv_from_json(&conv, TKN_PROVIDER_OPENAI, k_history, strlen(k_history), err, sizeof err))
+  if (keep_err(tkn_conv_from_json(&conv, TKN_PROVIDER_OPENAI, k_history, strlen(k_history)), err, sizeof err))
     die("conversation", err);
 
   FILE *f = open_ts(argv[1], "samples.ts");

@@ -44,21 +44,21 @@ static uint32_t add_text(tkn_prompt_builder *b, uint32_t kind, uint32_t stab, co
                          const char *text) {
   uint32_t idx = 0;
   int rc = tkn_prompt_builder_add_text(b, kind, stab, name, strlen(name), text, strlen(text), &idx);
-  if (rc) fprintf(stderr, "add_text: %s\n", tkn_prompt_builder_errmsg(b));
+  if (rc) fprintf(stderr, "add_text: %s\n", tkn_error_last()->message);
   assert_int_equal(rc, TKN_OK);
   return idx;
 }
 
 static void add_tool(tkn_prompt_builder *b, const char *json) {
   int rc = tkn_prompt_builder_add_tool(b, json, strlen(json), NULL);
-  if (rc) fprintf(stderr, "add_tool: %s\n", tkn_prompt_builder_errmsg(b));
+  if (rc) fprintf(stderr, "add_tool: %s\n", tkn_error_last()->message);
   assert_int_equal(rc, TKN_OK);
 }
 
 static tkn_prompt *assemble(tkn_prompt_builder *b, tkn_tokenizer *tok) {
   tkn_prompt *p = NULL;
   int rc = tkn_prompt_assemble(&p, b, tok);
-  if (rc) fprintf(stderr, "assemble: %s\n", tkn_prompt_builder_errmsg(b));
+  if (rc) fprintf(stderr, "assemble: %s\n", tkn_error_last()->message);
   assert_int_equal(rc, TKN_OK);
   return p;
 }
@@ -66,7 +66,7 @@ static tkn_prompt *assemble(tkn_prompt_builder *b, tkn_tokenizer *tok) {
 static tkn_conv *make_conv(const char *json) {
   tkn_conv *c = NULL;
   char err[256];
-  int rc = tkn_conv_from_json(&c, TKN_PROVIDER_OPENAI, json, strlen(json), err, sizeof err);
+  int rc = tt_keep_err(tkn_conv_from_json(&c, TKN_PROVIDER_OPENAI, json, strlen(json)), err, sizeof err);
   if (rc) fprintf(stderr, "conv: %s\n", err);
   assert_int_equal(rc, TKN_OK);
   return c;
@@ -98,7 +98,7 @@ static char *render(const tkn_prompt *p, uint32_t format, int64_t min_cache) {
   o.min_cache_tokens = min_cache;
   char *out = NULL, err[256] = "";
   size_t len = 0;
-  int rc = tkn_prompt_render(p, &o, &out, &len, err, sizeof err);
+  int rc = tt_keep_err(tkn_prompt_render(p, &o, &out, &len), err, sizeof err);
   if (rc) fprintf(stderr, "render: %s\n", err);
   assert_int_equal(rc, TKN_OK);
   assert_int_equal(strlen(out), len);
@@ -291,8 +291,8 @@ static void add_text_rejects_bad_segments(void **state) {
   assert_int_equal(
       tkn_prompt_builder_add_text(b, TKN_SEG_STATIC, 0, "sys", 3, "ok\xc3(", 5, NULL),
       TKN_ERR_UTF8);
-  assert_non_null(strstr(tkn_prompt_builder_errmsg(b), "`sys`"));
-  assert_non_null(strstr(tkn_prompt_builder_errmsg(b), "byte 2"));
+  assert_non_null(strstr(tkn_error_last()->message, "`sys`"));
+  assert_non_null(strstr(tkn_error_last()->message, "byte 2"));
   char name[TKN_PROMPT_MAX_NAME + 2];
   memset(name, 'n', sizeof name);
   assert_int_equal(tkn_prompt_builder_add_text(b, TKN_SEG_STATIC, 0, name, sizeof name, "t", 1, NULL),
@@ -342,12 +342,12 @@ static void add_tool_reports_bad_definitions(void **state) {
   add_tool(b, "{\"name\":\"a\"}");
   const char *dup = "{\"name\":\"a\",\"description\":\"again\"}";
   assert_int_equal(tkn_prompt_builder_add_tool(b, dup, strlen(dup), NULL), TKN_ERR_DUPLICATE);
-  assert_non_null(strstr(tkn_prompt_builder_errmsg(b), "`a`"));
+  assert_non_null(strstr(tkn_error_last()->message, "`a`"));
   const char *noname = "{\"description\":\"x\"}";
   assert_int_equal(tkn_prompt_builder_add_tool(b, noname, strlen(noname), NULL), TKN_ERR_SCHEMA);
   const char *bad = "{\"name\":\"b\",\n \"parameters\": [1,}";
   assert_int_equal(tkn_prompt_builder_add_tool(b, bad, strlen(bad), NULL), TKN_ERR_PARSE);
-  assert_non_null(strstr(tkn_prompt_builder_errmsg(b), "line 2"));
+  assert_non_null(strstr(tkn_error_last()->message, "line 2"));
   const char *arr = "{\"name\":\"c\",\"parameters\":[1]}";
   assert_int_equal(tkn_prompt_builder_add_tool(b, arr, strlen(arr), NULL), TKN_ERR_SCHEMA);
   const char *notobj = "[1,2]";
@@ -463,7 +463,7 @@ static void strict_mode_refuses_volatile_static_content(void **state) {
   tkn_prompt *p = (void *)1;
   assert_int_equal(tkn_prompt_assemble(&p, b, tok), TKN_ERR_SCHEMA);
   assert_null(p);
-  const char *msg = tkn_prompt_builder_errmsg(b);
+  const char *msg = tkn_error_last()->message;
   assert_non_null(strstr(msg, "`system`"));
   assert_non_null(strstr(msg, "timestamp"));
   assert_non_null(strstr(msg, "byte 5"));
@@ -478,7 +478,7 @@ static void strict_mode_refuses_volatile_static_content(void **state) {
   add_text(b, TKN_SEG_STATIC, TKN_STABILITY_VOLATILE, "a", "x");
   add_text(b, TKN_SEG_STATIC, TKN_STABILITY_STATIC, "b", "y");
   assert_int_equal(tkn_prompt_assemble(&p, b, tok), TKN_ERR_SCHEMA);
-  assert_non_null(strstr(tkn_prompt_builder_errmsg(b), "`a` (volatile)"));
+  assert_non_null(strstr(tkn_error_last()->message, "`a` (volatile)"));
   tkn_prompt_builder_free(b);
   tkn_tokenizer_free(tok);
 }
@@ -617,7 +617,7 @@ static void openai_rendering_has_the_documented_shape(void **state) {
   o.max_tokens = 300;
   char *out = NULL;
   size_t len = 0;
-  assert_int_equal(tkn_prompt_render(p, &o, &out, &len, NULL, 0), TKN_OK);
+  assert_int_equal(tkn_prompt_render(p, &o, &out, &len), TKN_OK);
   cJSON *j = parse(out);
   assert_string_equal(cJSON_GetObjectItem(j, "model")->valuestring, "gpt-4o");
   assert_string_equal(cJSON_GetObjectItem(j, "prompt_cache_key")->valuestring, "tenant-7");
@@ -774,7 +774,7 @@ static void min_cache_tokens_come_from_the_price_table_where_known(void **state)
       " \"output_cost_per_token\": 8e-06, \"prompt_cache_min_tokens\": 3000}}";
   tkn_prices *t = NULL;
   char err[256];
-  assert_int_equal(tkn_prices_load(&t, json, strlen(json), NULL, err, sizeof err), TKN_OK);
+  assert_int_equal(tt_keep_err(tkn_prices_load(&t, json, strlen(json), NULL), err, sizeof err), TKN_OK);
   const uint32_t AN = TKN_PROVIDER_ANTHROPIC; /* the provider; render() takes the format */
   /* the table's value, also through the lookup rules (a dated snapshot) */
   assert_int_equal(tkn_prompt_min_cache_tokens_from(t, AN, "claude-test-5", 13), 3000);
@@ -835,27 +835,27 @@ static void render_reports_bad_requests(void **state) {
   tkn_prompt *empty = assemble(b, tok);
   tkn_render_options o = TKN_RENDER_OPTIONS_INIT;
   char *out = (void *)1, err[128] = "";
-  assert_int_equal(tkn_prompt_render(empty, &o, &out, NULL, err, sizeof err), TKN_ERR_INVALID);
+  assert_int_equal(tt_keep_err(tkn_prompt_render(empty, &o, &out, NULL), err, sizeof err), TKN_ERR_INVALID);
   assert_null(out);
   assert_non_null(strstr(err, "model"));
   o.model = "m";
   o.model_len = 1;
-  assert_int_equal(tkn_prompt_render(empty, &o, &out, NULL, err, sizeof err), TKN_ERR_STATE);
+  assert_int_equal(tt_keep_err(tkn_prompt_render(empty, &o, &out, NULL), err, sizeof err), TKN_ERR_STATE);
   assert_non_null(strstr(err, "nothing to send"));
   o.provider = TKN_PROVIDER_ANTHROPIC;
-  assert_int_equal(tkn_prompt_render(empty, &o, &out, NULL, err, sizeof err), TKN_ERR_INVALID);
+  assert_int_equal(tt_keep_err(tkn_prompt_render(empty, &o, &out, NULL), err, sizeof err), TKN_ERR_INVALID);
   assert_non_null(strstr(err, "max_tokens"));
   o.max_tokens = 10;
-  assert_int_equal(tkn_prompt_render(empty, &o, &out, NULL, err, sizeof err), TKN_ERR_STATE);
+  assert_int_equal(tt_keep_err(tkn_prompt_render(empty, &o, &out, NULL), err, sizeof err), TKN_ERR_STATE);
   o.provider = 9;
-  assert_int_equal(tkn_prompt_render(empty, &o, &out, NULL, err, sizeof err), TKN_ERR_INVALID);
+  assert_int_equal(tt_keep_err(tkn_prompt_render(empty, &o, &out, NULL), err, sizeof err), TKN_ERR_INVALID);
   o.provider = TKN_PROVIDER_OPENAI;
   o.max_breakpoints = 5;
-  assert_int_equal(tkn_prompt_render(empty, &o, &out, NULL, err, sizeof err), TKN_ERR_INVALID);
+  assert_int_equal(tt_keep_err(tkn_prompt_render(empty, &o, &out, NULL), err, sizeof err), TKN_ERR_INVALID);
   o.max_breakpoints = 4;
   o.version = 3;
-  assert_int_equal(tkn_prompt_render(empty, &o, &out, NULL, err, sizeof err), TKN_ERR_VERSION);
-  assert_int_equal(tkn_prompt_render(NULL, &o, &out, NULL, NULL, 0), TKN_ERR_INVALID);
+  assert_int_equal(tt_keep_err(tkn_prompt_render(empty, &o, &out, NULL), err, sizeof err), TKN_ERR_VERSION);
+  assert_int_equal(tkn_prompt_render(NULL, &o, &out, NULL), TKN_ERR_INVALID);
   tkn_prompt_free(empty);
   tkn_prompt_builder_free(b);
   tkn_tokenizer_free(tok);
@@ -878,25 +878,25 @@ static void render_into_fills_a_caller_buffer_or_says_how_big(void **state) {
     o.cache_key_len = f ? 0 : 8;
     char *ref = NULL, err[256] = "";
     size_t ref_len = 0, len = 7;
-    assert_int_equal(tkn_prompt_render(p, &o, &ref, &ref_len, NULL, 0), TKN_OK);
+    assert_int_equal(tkn_prompt_render(p, &o, &ref, &ref_len), TKN_OK);
     if (f) assert_int_equal(count_substr(ref, "\"cache_control\""), 2);
     /* a sizing call */
-    assert_int_equal(tkn_prompt_render_into(p, &o, NULL, 0, &len, err, sizeof err),
+    assert_int_equal(tt_keep_err(tkn_prompt_render_into(p, &o, NULL, 0, &len), err, sizeof err),
                      TKN_ERR_TOO_SMALL);
     assert_int_equal(len, ref_len);
     assert_non_null(strstr(err, "bytes"));
     char *buf = malloc(ref_len + 64);
     /* one byte short: no room for the NUL */
     len = 0;
-    assert_int_equal(tkn_prompt_render_into(p, &o, buf, ref_len, &len, NULL, 0), TKN_ERR_TOO_SMALL);
+    assert_int_equal(tkn_prompt_render_into(p, &o, buf, ref_len, &len), TKN_ERR_TOO_SMALL);
     assert_int_equal(len, ref_len);
-    assert_int_equal(tkn_prompt_render_into(p, &o, buf, 10, &len, NULL, 0), TKN_ERR_TOO_SMALL);
+    assert_int_equal(tkn_prompt_render_into(p, &o, buf, 10, &len), TKN_ERR_TOO_SMALL);
     assert_int_equal(len, ref_len);
     /* exactly enough, and more than enough: the same bytes, NUL-terminated */
     for (size_t extra = 1; extra <= 64; extra += 63) {
       memset(buf, 'x', ref_len + 64);
       len = 0;
-      assert_int_equal(tkn_prompt_render_into(p, &o, buf, ref_len + extra, &len, NULL, 0), TKN_OK);
+      assert_int_equal(tkn_prompt_render_into(p, &o, buf, ref_len + extra, &len), TKN_OK);
       assert_int_equal(len, ref_len);
       assert_int_equal(buf[len], '\0');
       assert_memory_equal(buf, ref, ref_len);
@@ -910,20 +910,20 @@ static void render_into_fills_a_caller_buffer_or_says_how_big(void **state) {
   o.model_len = 1;
   char buf[16], err[256] = "";
   size_t len = 99;
-  assert_int_equal(tkn_prompt_render_into(p, &o, buf, sizeof buf, NULL, NULL, 0), TKN_ERR_INVALID);
-  assert_int_equal(tkn_prompt_render_into(p, &o, NULL, 5, &len, err, sizeof err), TKN_ERR_INVALID);
+  assert_int_equal(tkn_prompt_render_into(p, &o, buf, sizeof buf, NULL), TKN_ERR_INVALID);
+  assert_int_equal(tt_keep_err(tkn_prompt_render_into(p, &o, NULL, 5, &len), err, sizeof err), TKN_ERR_INVALID);
   assert_int_equal(len, 0);
-  assert_int_equal(tkn_prompt_render_into(NULL, &o, buf, sizeof buf, &len, NULL, 0),
+  assert_int_equal(tkn_prompt_render_into(NULL, &o, buf, sizeof buf, &len),
                    TKN_ERR_INVALID);
-  assert_int_equal(tkn_prompt_render_into(p, NULL, buf, sizeof buf, &len, NULL, 0),
+  assert_int_equal(tkn_prompt_render_into(p, NULL, buf, sizeof buf, &len),
                    TKN_ERR_INVALID);
   o.provider = TKN_PROVIDER_ANTHROPIC; /* without max_tokens */
-  assert_int_equal(tkn_prompt_render_into(p, &o, NULL, 0, &len, err, sizeof err), TKN_ERR_INVALID);
+  assert_int_equal(tt_keep_err(tkn_prompt_render_into(p, &o, NULL, 0, &len), err, sizeof err), TKN_ERR_INVALID);
   assert_non_null(strstr(err, "max_tokens"));
   tkn_prompt_builder *b = make_builder(0, 0);
   tkn_prompt *empty = assemble(b, tok);
   o.provider = TKN_PROVIDER_OPENAI;
-  assert_int_equal(tkn_prompt_render_into(empty, &o, NULL, 0, &len, err, sizeof err),
+  assert_int_equal(tt_keep_err(tkn_prompt_render_into(empty, &o, NULL, 0, &len), err, sizeof err),
                    TKN_ERR_STATE);
   assert_non_null(strstr(err, "nothing to send"));
   tkn_prompt_free(empty);
@@ -1057,7 +1057,7 @@ static void assemble_into_reuses_an_earlier_prompt(void **state) {
   add_text(strict, TKN_SEG_STATIC, TKN_STABILITY_STATIC, "s", "Today is 2026-11-28.");
   assert_int_equal(tkn_prompt_assemble_into(&p, strict, tok), TKN_ERR_SCHEMA);
   assert_null(p);
-  assert_non_null(strstr(tkn_prompt_builder_errmsg(strict), "date"));
+  assert_non_null(strstr(tkn_error_last()->message, "date"));
   assert_int_equal(tkn_prompt_assemble_into(&p, b, tok), TKN_OK);
   assert_int_equal(tkn_prompt_assemble_into(&p, b, NULL), TKN_ERR_INVALID);
   assert_null(p);
@@ -1087,10 +1087,10 @@ static void anthropic_refuses_a_system_message_mid_conversation(void **state) {
   o.model_len = strlen(o.model);
   o.max_tokens = 5;
   char *out = NULL, err[256];
-  assert_int_equal(tkn_prompt_render(p, &o, &out, NULL, err, sizeof err), TKN_ERR_UNSUPPORTED);
+  assert_int_equal(tt_keep_err(tkn_prompt_render(p, &o, &out, NULL), err, sizeof err), TKN_ERR_UNSUPPORTED);
   assert_non_null(strstr(err, "history message 1"));
   o.provider = TKN_PROVIDER_OPENAI;
-  assert_int_equal(tkn_prompt_render(p, &o, &out, NULL, err, sizeof err), TKN_OK);
+  assert_int_equal(tt_keep_err(tkn_prompt_render(p, &o, &out, NULL), err, sizeof err), TKN_OK);
   tkn_free(out);
   tkn_prompt_free(p);
   tkn_conv_free(conv);
@@ -1162,7 +1162,7 @@ static void anthropic_refuses_tool_arguments_that_are_not_an_object(void **state
   o.model_len = strlen(o.model);
   o.max_tokens = 5;
   char *out = NULL, err[256];
-  assert_int_equal(tkn_prompt_render(p, &o, &out, NULL, err, sizeof err), TKN_ERR_PARSE);
+  assert_int_equal(tt_keep_err(tkn_prompt_render(p, &o, &out, NULL), err, sizeof err), TKN_ERR_SCHEMA); /* as tkn_conv_to_json */
   assert_non_null(strstr(err, "history message 0: the arguments of tool call 0"));
   /* OpenAI sends arguments as text: fine */
   char *oa = render(p, TKN_PROVIDER_OPENAI, 0);
@@ -1432,7 +1432,7 @@ static void planner_rejects_bad_input_and_stays_unchanged(void **state) {
   assert_int_equal(tkn_cacheplan_add_blocks(c, 100, b, 2), TKN_OK);
   tkn_cacheplan_result before = result(c);
   assert_int_equal(tkn_cacheplan_add_blocks(c, 50, b, 2), TKN_ERR_INVALID);
-  assert_non_null(strstr(tkn_cacheplan_errmsg(c), "before the previous one"));
+  assert_non_null(strstr(tkn_error_last()->message, "before the previous one"));
   assert_int_equal(tkn_cacheplan_add_blocks(c, 200, b, 5), TKN_ERR_INVALID); /* 5 breakpoints */
   b[1].tokens = -1;
   assert_int_equal(tkn_cacheplan_add_blocks(c, 200, b, 2), TKN_ERR_INVALID);
@@ -1530,7 +1530,7 @@ static int oom_scenario(void) {
   tkn_tokenizer_callbacks cb = TKN_TOKENIZER_CALLBACKS_INIT;
   cb.count = quarter_count;
   int rc = tkn_tokenizer_new_callback(&tok, &cb, NULL);
-  if (!rc) rc = tkn_conv_from_json(&conv, TKN_PROVIDER_OPENAI, k_history, strlen(k_history), NULL, 0);
+  if (!rc) rc = tkn_conv_from_json(&conv, TKN_PROVIDER_OPENAI, k_history, strlen(k_history));
   if (!rc) rc = tkn_prompt_builder_new(&b, NULL);
   const char *tool = "{\"name\":\"get_weather\",\"parameters\":{\"type\":\"object\"}}";
   if (!rc) rc = tkn_prompt_builder_add_tool(b, tool, strlen(tool), NULL);
@@ -1543,11 +1543,11 @@ static int oom_scenario(void) {
   o.model_len = 1;
   o.max_tokens = 5;
   o.min_cache_tokens = 1;
-  if (!rc) rc = tkn_prompt_render(p, &o, &out, NULL, NULL, 0);
+  if (!rc) rc = tkn_prompt_render(p, &o, &out, NULL);
   tkn_free(out);
   out = NULL;
   o.provider = TKN_PROVIDER_ANTHROPIC;
-  if (!rc) rc = tkn_prompt_render(p, &o, &out, NULL, NULL, 0);
+  if (!rc) rc = tkn_prompt_render(p, &o, &out, NULL);
   tkn_free(out);
   out = NULL;
   /* reassembly into the same prompt, grown by a text that escapes to six
@@ -1557,13 +1557,13 @@ static int oom_scenario(void) {
   memset(ctl, 1, sizeof ctl);
   if (!rc) rc = tkn_prompt_builder_add_text(b, TKN_SEG_DYNAMIC, 2, "ctl", 3, ctl, sizeof ctl, NULL);
   if (!rc) rc = tkn_prompt_assemble_into(&p, b, tok);
-  if (!rc) rc = tkn_prompt_render(p, &o, &out, NULL, NULL, 0);
+  if (!rc) rc = tkn_prompt_render(p, &o, &out, NULL);
   size_t need = 0;
-  if (!rc) rc = tkn_prompt_render_into(p, &o, NULL, 0, &need, NULL, 0);
+  if (!rc) rc = tkn_prompt_render_into(p, &o, NULL, 0, &need);
   if (rc == TKN_ERR_TOO_SMALL) {
     char *buf = malloc(need + 1);
     size_t len = 0;
-    rc = tkn_prompt_render_into(p, &o, buf, need + 1, &len, NULL, 0);
+    rc = tkn_prompt_render_into(p, &o, buf, need + 1, &len);
     if (!rc && (len != need || strcmp(buf, out) != 0)) rc = TKN_ERR_STATE;
     free(buf);
   } else if (!rc) {

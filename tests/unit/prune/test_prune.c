@@ -41,7 +41,7 @@ static int teardown(void **state) {
 static tkn_conv *conv_of(const char *json) {
   char err[256];
   tkn_conv *c = NULL;
-  int rc = tkn_conv_from_json(&c, TKN_PROVIDER_OPENAI, json, strlen(json), err, sizeof err);
+  int rc = tt_keep_err(tkn_conv_from_json(&c, TKN_PROVIDER_OPENAI, json, strlen(json)), err, sizeof err);
   if (rc != TKN_OK) fail_msg("bad test conversation: %s", err);
   return c;
 }
@@ -63,7 +63,7 @@ static int prune(tkn_conv *c, const tkn_prune_options *o, tkn_prune_report **rep
   tkn_pruner *p = NULL;
   assert_int_equal(tkn_prune_new(&p, g_tok), TKN_OK);
   int rc = tkn_prune_run(p, c, o, rep);
-  if (rc != TKN_OK) print_message("prune: %s\n", tkn_prune_errmsg(p));
+  if (rc != TKN_OK) print_message("prune: %s\n", tkn_error_last()->message);
   tkn_prune_free(p);
   return rc;
 }
@@ -144,7 +144,7 @@ static void bad_options_fail_naming_the_field_and_change_nothing(void **state) {
     tkn_prune_report *rep = (tkn_prune_report *)0x1;
     assert_int_equal(tkn_prune_run(p, c, &cases[i].o, &rep), cases[i].rc);
     assert_null(rep);
-    assert_non_null(strstr(tkn_prune_errmsg(p), cases[i].text));
+    assert_non_null(strstr(tkn_error_last()->message, cases[i].text));
   }
   tkn_prune_options o = opts_of(TKN_PRUNE_TRIM, 4);
   assert_int_equal(tkn_prune_run(p, NULL, &o, NULL), TKN_ERR_INVALID);
@@ -499,8 +499,8 @@ static void a_must_keep_set_over_budget_fails_naming_its_tokens(void **state) {
   tkn_prune_report *rep = (tkn_prune_report *)0x1;
   assert_int_equal(tkn_prune_run(p, c, &o, &rep), TKN_ERR_BUDGET);
   assert_null(rep);
-  assert_non_null(strstr(tkn_prune_errmsg(p), "must-keep set needs 22 tokens"));
-  assert_non_null(strstr(tkn_prune_errmsg(p), "max_tokens is 8"));
+  assert_non_null(strstr(tkn_error_last()->message, "must-keep set needs 22 tokens"));
+  assert_non_null(strstr(tkn_error_last()->message, "max_tokens is 8"));
   char *after = json_of(c);
   assert_string_equal(before, after);
   tkn_free(before);
@@ -762,7 +762,7 @@ static void every_mode_keeps_tool_units_whole_and_fits_the_budget(void **state) 
     assert_int_equal(tkn_prune_new(&p, g_tok), TKN_OK);
     int rc = tkn_prune_run(p, c, &o, &rep);
     if (rc == TKN_ERR_BUDGET) {
-      assert_non_null(strstr(tkn_prune_errmsg(p), "must-keep set needs"));
+      assert_non_null(strstr(tkn_error_last()->message, "must-keep set needs"));
       char *after = json_of(c);
       assert_string_equal(before, after);
       tkn_free(after);
@@ -805,7 +805,7 @@ static void a_failing_tokenizer_fails_the_run_and_changes_nothing(void **state) 
   assert_int_equal(tkn_prune_new(&p, bad), TKN_OK);
   tkn_prune_options o = opts_of(TKN_PRUNE_TRIM, 4);
   assert_int_equal(tkn_prune_run(p, c, &o, NULL), TKN_ERR_CALLBACK);
-  assert_non_null(strstr(tkn_prune_errmsg(p), "message 0"));
+  assert_non_null(strstr(tkn_error_last()->message, "message 0"));
   char *after = json_of(c);
   assert_string_equal(before, after);
   tkn_free(before);

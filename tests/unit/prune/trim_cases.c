@@ -182,7 +182,7 @@ int main(int argc, char **argv) {
       tkn_prune_report *rep = NULL;
       int rc = tkn_prune_run(p, c, &o, &rep);
       if (rc != TKN_OK) {
-        fprintf(stderr, "trim_cases: case %ld: %s\n", cases, tkn_prune_errmsg(p));
+        fprintf(stderr, "trim_cases: case %ld: %s\n", cases, tkn_error_last()->message);
         return 1;
       }
       tki_buf out;

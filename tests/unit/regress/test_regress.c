@@ -13,13 +13,13 @@ static void conv_image_without_media_type_converts_to_valid_json(void **state) {
       "{\"messages\":[{\"role\":\"user\",\"content\":[{\"type\":\"image\",\"source\":"
       "{\"type\":\"base64\",\"data\":\"iVBORw0KGgo=\"}}]}]}";
   tkn_conv *c = NULL;
-  assert_int_equal(tkn_conv_from_json(&c, TKN_PROVIDER_ANTHROPIC, S(in), NULL, 0), TKN_OK);
+  assert_int_equal(tkn_conv_from_json(&c, TKN_PROVIDER_ANTHROPIC, S(in)), TKN_OK);
   char *out = NULL;
   size_t len = 0;
   assert_int_equal(tkn_conv_to_json(c, TKN_PROVIDER_OPENAI, &out, &len), TKN_OK);
   tkn_conv *back = NULL;
   char err[256] = "";
-  assert_int_equal(tkn_conv_from_json(&back, TKN_PROVIDER_OPENAI, out, len, err, sizeof err),
+  assert_int_equal(tt_keep_err(tkn_conv_from_json(&back, TKN_PROVIDER_OPENAI, out, len), err, sizeof err),
                    TKN_OK);
   assert_int_equal(tkn_conv_part_count(back, 0), 1);
   const char *type = NULL, *text = NULL;
@@ -37,12 +37,12 @@ static void conv_image_url_source_without_url_converts_to_valid_json(void **stat
   static const char in[] = "{\"messages\":[{\"role\":\"user\",\"content\":[{\"type\":\"image\","
                            "\"source\":{\"type\":\"url\"}},{\"type\":\"text\",\"text\":\"x\"}]}]}";
   tkn_conv *c = NULL;
-  assert_int_equal(tkn_conv_from_json(&c, TKN_PROVIDER_ANTHROPIC, S(in), NULL, 0), TKN_OK);
+  assert_int_equal(tkn_conv_from_json(&c, TKN_PROVIDER_ANTHROPIC, S(in)), TKN_OK);
   char *out = NULL;
   size_t len = 0;
   assert_int_equal(tkn_conv_to_json(c, TKN_PROVIDER_OPENAI, &out, &len), TKN_OK);
   tkn_conv *back = NULL;
-  assert_int_equal(tkn_conv_from_json(&back, TKN_PROVIDER_OPENAI, out, len, NULL, 0), TKN_OK);
+  assert_int_equal(tkn_conv_from_json(&back, TKN_PROVIDER_OPENAI, out, len), TKN_OK);
   assert_int_equal(tkn_conv_part_count(back, 0), 2);
   tkn_free(out);
   tkn_conv_free(back);
@@ -60,11 +60,11 @@ static void conv_system_with_a_non_text_part_is_refused_for_anthropic(void **sta
       "{\"type\":\"image_url\",\"image_url\":{\"url\":\"https://e.test/a.png\"}}]},"
       "{\"role\":\"user\",\"content\":\"hi\"}]";
   tkn_conv *c = NULL;
-  assert_int_equal(tkn_conv_from_json(&c, TKN_PROVIDER_OPENAI, S(in), NULL, 0), TKN_OK);
+  assert_int_equal(tkn_conv_from_json(&c, TKN_PROVIDER_OPENAI, S(in)), TKN_OK);
   char *out = (char *)"unchanged";
   assert_int_equal(tkn_conv_to_json(c, TKN_PROVIDER_ANTHROPIC, &out, NULL), TKN_ERR_UNSUPPORTED);
   assert_null(out);
-  assert_non_null(strstr(tkn_conv_errmsg(c), "messages[0].content[1]"));
+  assert_non_null(strstr(tkn_error_last()->message, "messages[0].content[1]"));
   /* the OpenAI form still writes */
   assert_int_equal(tkn_conv_to_json(c, TKN_PROVIDER_OPENAI, &out, NULL), TKN_OK);
   tkn_free(out);
@@ -82,13 +82,13 @@ static void conv_duplicate_keys_read_as_the_last_one_as_written(void **state) {
       "{\"x\":1},\"data\":\"a\"}]}]}";
   tkn_conv *c = NULL;
   char err[256] = "";
-  assert_int_equal(tkn_conv_from_json(&c, TKN_PROVIDER_ANTHROPIC, S(in), err, sizeof err),
+  assert_int_equal(tt_keep_err(tkn_conv_from_json(&c, TKN_PROVIDER_ANTHROPIC, S(in)), err, sizeof err),
                    TKN_ERR_SCHEMA); /* the type that counts is the object */
   assert_non_null(strstr(err, "messages[0].content[0]"));
   static const char in2[] =
       "{\"messages\":[{\"role\":\"user\",\"content\":[{\"type\":{\"x\":1},\"type\":"
       "\"document\",\"source\":{\"type\":\"text\",\"type\":\"url\"}}]}]}";
-  assert_int_equal(tkn_conv_from_json(&c, TKN_PROVIDER_ANTHROPIC, S(in2), err, sizeof err),
+  assert_int_equal(tt_keep_err(tkn_conv_from_json(&c, TKN_PROVIDER_ANTHROPIC, S(in2)), err, sizeof err),
                    TKN_OK);
   const char *type = NULL;
   assert_int_equal(tkn_conv_part(c, 0, 0, &type, NULL, NULL), TKN_OK);
@@ -99,7 +99,7 @@ static void conv_duplicate_keys_read_as_the_last_one_as_written(void **state) {
   assert_string_equal(out, "{\"messages\":[{\"role\":\"user\",\"content\":[{\"source\":"
                            "{\"type\":\"url\"},\"type\":\"document\"}]}]}");
   tkn_conv *back = NULL;
-  assert_int_equal(tkn_conv_from_json(&back, TKN_PROVIDER_ANTHROPIC, out, len, NULL, 0), TKN_OK);
+  assert_int_equal(tkn_conv_from_json(&back, TKN_PROVIDER_ANTHROPIC, out, len), TKN_OK);
   tkn_free(out);
   tkn_conv_free(back);
   tkn_conv_free(c);
@@ -114,11 +114,11 @@ static void conv_openai_part_typed_tool_result_is_refused_for_anthropic(void **s
   static const char in[] = "[{\"role\":\"user\",\"content\":[{\"type\":\"tool_result\","
                            "\"content\":\"x\"}]}]";
   tkn_conv *c = NULL;
-  assert_int_equal(tkn_conv_from_json(&c, TKN_PROVIDER_OPENAI, S(in), NULL, 0), TKN_OK);
+  assert_int_equal(tkn_conv_from_json(&c, TKN_PROVIDER_OPENAI, S(in)), TKN_OK);
   char *out = NULL;
   assert_int_equal(tkn_conv_to_json(c, TKN_PROVIDER_ANTHROPIC, &out, NULL), TKN_ERR_UNSUPPORTED);
   assert_null(out);
-  assert_non_null(strstr(tkn_conv_errmsg(c), "\"tool_result\" part"));
+  assert_non_null(strstr(tkn_error_last()->message, "\"tool_result\" part"));
   assert_int_equal(tkn_conv_to_json(c, TKN_PROVIDER_OPENAI, &out, NULL), TKN_OK);
   tkn_free(out);
   tkn_conv_free(c);
@@ -130,7 +130,7 @@ static void conv_openai_part_typed_tool_result_is_refused_for_anthropic(void **s
 static void schema_negative_value_below_minimum_has_a_message(void **state) {
   (void)state;
   tkn_schema *s = NULL;
-  assert_int_equal(tkn_schema_compile(&s, S("{\"minimum\":0}"), NULL, NULL, 0), TKN_OK);
+  assert_int_equal(tkn_schema_compile(&s, S("{\"minimum\":0}"), NULL), TKN_OK);
   tkn_schema_result *r = NULL;
   assert_int_equal(tkn_schema_result_new(&r), TKN_OK);
   assert_int_equal(tkn_schema_validate(s, S("-6"), r), TKN_ERR_SCHEMA);
@@ -147,7 +147,7 @@ static void schema_negative_value_below_minimum_has_a_message(void **state) {
 static void schema_message_naming_a_property_with_a_line_break_is_one_line(void **state) {
   (void)state;
   tkn_schema *s = NULL;
-  assert_int_equal(tkn_schema_compile(&s, S("{\"additionalProperties\":false}"), NULL, NULL, 0),
+  assert_int_equal(tkn_schema_compile(&s, S("{\"additionalProperties\":false}"), NULL),
                    TKN_OK);
   tkn_schema_result *r = NULL;
   assert_int_equal(tkn_schema_result_new(&r), TKN_OK);
@@ -155,7 +155,7 @@ static void schema_message_naming_a_property_with_a_line_break_is_one_line(void 
   const char *msg = NULL;
   assert_int_equal(tkn_schema_result_error(r, 0, NULL, NULL, NULL, &msg), TKN_OK);
   assert_string_equal(msg, "property \"a b \" is not allowed");
-  assert_null(strchr(tkn_schema_result_errmsg(r), '\n'));
+  assert_null(strchr(tkn_error_last()->message, '\n'));
   tkn_schema_result_free(r);
   tkn_schema_free(s);
 }

@@ -14,7 +14,7 @@ static char errbuf[TKI_ERRLEN];
 
 static tkn_router *router_from(const char *json, const tkn_router_options *opts) {
   tkn_router *r = NULL;
-  int rc = tkn_router_new_json(&r, json, strlen(json), opts, errbuf, sizeof errbuf);
+  int rc = tt_keep_err(tkn_router_new_json(&r, json, strlen(json), opts), errbuf, sizeof errbuf);
   if (rc) fail_msg("config rejected (%d): %s", rc, errbuf);
   return r;
 }
@@ -34,7 +34,7 @@ static tkn_router *example(const tkn_router_options *opts) {
 
 static tkn_task *task_json(const char *json) {
   tkn_task *t = NULL;
-  int rc = tkn_task_from_json(&t, json, strlen(json), errbuf, sizeof errbuf);
+  int rc = tt_keep_err(tkn_task_from_json(&t, json, strlen(json)), errbuf, sizeof errbuf);
   if (rc) fail_msg("task rejected (%d): %s", rc, errbuf);
   return t;
 }
@@ -88,14 +88,13 @@ static void task_rejects_bad_input_and_stays_unchanged(void **state) {
   tkn_task *t;
   assert_int_equal(tkn_task_new(NULL), TKN_ERR_INVALID);
   assert_int_equal(tkn_task_new(&t), TKN_OK);
-  assert_string_equal(tkn_task_errmsg(t), "");
   assert_int_equal(tkn_task_set_string(t, "", 0, S("x")), TKN_ERR_INVALID);
-  assert_non_null(strstr(tkn_task_errmsg(t), "empty attribute name"));
+  assert_non_null(strstr(tkn_error_last()->message, "empty attribute name"));
   assert_int_equal(tkn_task_set_string(t, "\xff", 1, S("x")), TKN_ERR_UTF8);
   assert_int_equal(tkn_task_set_string(t, S("a"), "\xc3", 1), TKN_ERR_UTF8);
   assert_int_equal(tkn_task_set_string(t, S("a"), NULL, 3), TKN_ERR_INVALID);
   assert_int_equal(tkn_task_set_number(t, S("a"), NAN), TKN_ERR_INVALID);
-  assert_non_null(strstr(tkn_task_errmsg(t), "not finite"));
+  assert_non_null(strstr(tkn_error_last()->message, "not finite"));
   assert_int_equal(tkn_task_set_number(t, S("a"), INFINITY), TKN_ERR_INVALID);
   assert_int_equal(tkn_task_set_bool(t, NULL, 0, 1), TKN_ERR_INVALID);
   assert_int_equal(tkn_task_set_strings(t, S("a"), NULL, NULL, 2), TKN_ERR_INVALID);
@@ -110,7 +109,6 @@ static void task_rejects_bad_input_and_stays_unchanged(void **state) {
   assert_int_equal(tkn_task_set_strings(NULL, S("a"), NULL, NULL, 0), TKN_ERR_INVALID);
   assert_int_equal(tkn_task_set_id(NULL, S("a")), TKN_ERR_INVALID);
   assert_int_equal(tkn_task_remove(NULL, S("a")), TKN_ERR_INVALID);
-  assert_string_equal(tkn_task_errmsg(NULL), "");
   tkn_task_free(t);
 }
 
@@ -124,7 +122,7 @@ static void task_limits_are_enforced(void **state) {
     assert_int_equal(tkn_task_set_number(t, S(name), i), TKN_OK);
   }
   assert_int_equal(tkn_task_set_number(t, S("one-more"), 1), TKN_ERR_LIMIT);
-  assert_non_null(strstr(tkn_task_errmsg(t), "more than 1024 attributes"));
+  assert_non_null(strstr(tkn_error_last()->message, "more than 1024 attributes"));
   assert_int_equal(tkn_task_set_number(t, S("a5"), 1), TKN_OK); /* replacing is fine */
   assert_int_equal(tkn_task_count(t), 1024);
   static const char *vals[65537];
@@ -144,7 +142,7 @@ static void task_remove_drops_one_attribute(void **state) {
   assert_int_equal(tkn_task_remove(t, S("b")), TKN_OK);
   assert_int_equal(tkn_task_count(t), 2);
   assert_int_equal(tkn_task_remove(t, S("b")), TKN_ERR_NOT_FOUND);
-  assert_non_null(strstr(tkn_task_errmsg(t), "'b'"));
+  assert_non_null(strstr(tkn_error_last()->message, "'b'"));
   tkn_router *r = router_from("{\"tiers\":[{\"name\":\"t\",\"models\":[\"m\"]},"
                               "{\"name\":\"u\",\"models\":[\"n\"]}],"
                               "\"rules\":[{\"when\":{\"attr\":\"c\",\"eq\":3},\"tier\":\"t\"}]}",
@@ -192,11 +190,11 @@ static void task_from_json_errors_name_the_member(void **state) {
   for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
     tkn_task *t = (tkn_task *)1;
     char e[256] = "";
-    assert_int_equal(tkn_task_from_json(&t, S(cases[i].json), e, sizeof e), cases[i].status);
+    assert_int_equal(tt_keep_err(tkn_task_from_json(&t, S(cases[i].json)), e, sizeof e), cases[i].status);
     assert_null(t);
     if (!strstr(e, cases[i].msg)) fail_msg("case %zu: '%s' lacks '%s'", i, e, cases[i].msg);
   }
-  assert_int_equal(tkn_task_from_json(NULL, S("{}"), NULL, 0), TKN_ERR_INVALID);
+  assert_int_equal(tkn_task_from_json(NULL, S("{}")), TKN_ERR_INVALID);
 }
 
 /* ---- options ---- */
@@ -525,7 +523,7 @@ static void config_errors_name_the_json_path(void **state) {
   for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
     tkn_router *r = (tkn_router *)1;
     char e[TKI_ERRLEN] = "";
-    int rc = tkn_router_new_json(&r, S(cases[i].json), NULL, e, sizeof e);
+    int rc = tt_keep_err(tkn_router_new_json(&r, S(cases[i].json), NULL), e, sizeof e);
     if (rc != cases[i].status)
       fail_msg("case %zu: status %d, want %d (%s)", i, rc, cases[i].status, e);
     assert_null(r);
@@ -543,21 +541,21 @@ static void config_limits_are_enforced(void **state) {
   tki_buf_puts(&b, "]}");
   tkn_router *r;
   char e[TKI_ERRLEN];
-  assert_int_equal(tkn_router_new_json(&r, b.data, b.len, NULL, e, sizeof e), TKN_ERR_LIMIT);
+  assert_int_equal(tt_keep_err(tkn_router_new_json(&r, b.data, b.len, NULL), e, sizeof e), TKN_ERR_LIMIT);
   assert_non_null(strstr(e, "$.rules[256].when.eq: more than 256 distinct attributes"));
   tki_buf_free(&b);
   tki_buf_init(&b);
   tki_buf_puts(&b, "{\"tiers\":[");
   for (int i = 0; i <= 64; i++) tki_buf_printf(&b, "%s{\"name\":\"t%d\",\"models\":[\"m\"]}", i ? "," : "", i);
   tki_buf_puts(&b, "]}");
-  assert_int_equal(tkn_router_new_json(&r, b.data, b.len, NULL, e, sizeof e), TKN_ERR_LIMIT);
+  assert_int_equal(tt_keep_err(tkn_router_new_json(&r, b.data, b.len, NULL), e, sizeof e), TKN_ERR_LIMIT);
   assert_non_null(strstr(e, "$.tiers: more than 64 tiers"));
   tki_buf_free(&b);
   tki_buf_init(&b);
   tki_buf_puts(&b, "{\"tiers\":[{\"name\":\"a\",\"models\":[");
   for (int i = 0; i <= 64; i++) tki_buf_printf(&b, "%s\"m%d\"", i ? "," : "", i);
   tki_buf_puts(&b, "]}]}");
-  assert_int_equal(tkn_router_new_json(&r, b.data, b.len, NULL, e, sizeof e), TKN_ERR_LIMIT);
+  assert_int_equal(tt_keep_err(tkn_router_new_json(&r, b.data, b.len, NULL), e, sizeof e), TKN_ERR_LIMIT);
   assert_non_null(strstr(e, "$.tiers[0].models: more than 64 models"));
   tki_buf_free(&b);
   tki_buf_init(&b);
@@ -565,7 +563,7 @@ static void config_limits_are_enforced(void **state) {
                    "\"a\",\"when\":{\"attr\":\"x\",\"in\":[");
   for (int i = 0; i <= 4096; i++) tki_buf_printf(&b, "%s%d", i ? "," : "", i);
   tki_buf_puts(&b, "]}}]}");
-  assert_int_equal(tkn_router_new_json(&r, b.data, b.len, NULL, e, sizeof e), TKN_ERR_LIMIT);
+  assert_int_equal(tt_keep_err(tkn_router_new_json(&r, b.data, b.len, NULL), e, sizeof e), TKN_ERR_LIMIT);
   assert_non_null(strstr(e, "$.rules[0].when.in: more than 4096 values"));
   tki_buf_free(&b);
   tki_buf_init(&b);
@@ -573,14 +571,14 @@ static void config_limits_are_enforced(void **state) {
                    "\"a\",\"when\":{\"any\":[");
   for (int i = 0; i <= 4096; i++) tki_buf_printf(&b, "%s{\"attr\":\"x\",\"eq\":%d}", i ? "," : "", i);
   tki_buf_puts(&b, "]}}]}");
-  assert_int_equal(tkn_router_new_json(&r, b.data, b.len, NULL, e, sizeof e), TKN_ERR_LIMIT);
+  assert_int_equal(tt_keep_err(tkn_router_new_json(&r, b.data, b.len, NULL), e, sizeof e), TKN_ERR_LIMIT);
   assert_non_null(strstr(e, "condition has more than 4096 nodes"));
   tki_buf_free(&b);
-  assert_int_equal(tkn_router_new_json(NULL, S("{}"), NULL, NULL, 0), TKN_ERR_INVALID);
+  assert_int_equal(tkn_router_new_json(NULL, S("{}"), NULL), TKN_ERR_INVALID);
   tkn_router_options o = TKN_ROUTER_OPTIONS_INIT;
   o.version = 2;
-  assert_int_equal(tkn_router_new_json(&r, S("{\"tiers\":[{\"name\":\"a\",\"models\":[\"m\"]}]}"),
-                                       &o, e, sizeof e),
+  assert_int_equal(tt_keep_err(tkn_router_new_json(&r, S("{\"tiers\":[{\"name\":\"a\",\"models\":[\"m\"]}]}"),
+                                       &o), e, sizeof e),
                    TKN_ERR_VERSION);
   assert_null(r);
 }
@@ -720,7 +718,7 @@ static void decide_and_explain_agree_on_random_conditions(void **state) {
     tki_buf_puts(&b, "]}");
     tkn_router *r;
     /* constant rules are rejected; those rounds are skipped */
-    if (tkn_router_new_json(&r, b.data, b.len, NULL, NULL, 0) != TKN_OK) {
+    if (tkn_router_new_json(&r, b.data, b.len, NULL) != TKN_OK) {
       tki_buf_free(&b);
       continue;
     }
@@ -762,7 +760,6 @@ static void builder_builds_what_the_json_config_builds(void **state) {
   (void)state;
   tkn_router_builder *b;
   assert_int_equal(tkn_router_builder_new(&b), TKN_OK);
-  assert_string_equal(tkn_router_builder_errmsg(b), "");
   const char *small[] = {"gpt-4o-mini", "claude-3-5-haiku"}, *med[] = {"gpt-4o", "claude-sonnet-4"},
              *large[] = {"o3", "claude-opus-4"};
   size_t sl[] = {11, 16}, ml[] = {6, 15}, ll[] = {2, 13};
@@ -861,7 +858,7 @@ static void builder_errors_leave_it_unchanged(void **state) {
   char *before, *after;
   assert_int_equal(tkn_router_builder_to_json(b, &before, NULL), TKN_OK);
   assert_int_equal(tkn_router_builder_add_tier(b, "a\0b", 3, m, ml, 1, 0.5), TKN_ERR_INVALID);
-  assert_non_null(strstr(tkn_router_builder_errmsg(b), "NUL"));
+  assert_non_null(strstr(tkn_error_last()->message, "NUL"));
   assert_int_equal(tkn_router_builder_add_tier(b, "\xff", 1, m, ml, 1, 0.5), TKN_ERR_UTF8);
   assert_int_equal(tkn_router_builder_add_tier(b, S("c"), NULL, NULL, 1, 0.5), TKN_ERR_INVALID);
   assert_int_equal(tkn_router_builder_add_tier(b, S("c"), m, ml, 1, NAN), TKN_ERR_INVALID);
@@ -871,7 +868,7 @@ static void builder_errors_leave_it_unchanged(void **state) {
   ru.tier = "a";
   ru.tier_len = 1;
   assert_int_equal(tkn_router_builder_add_rule(b, &ru), TKN_ERR_PARSE);
-  assert_non_null(strstr(tkn_router_builder_errmsg(b), "rule condition"));
+  assert_non_null(strstr(tkn_error_last()->message, "rule condition"));
   ru.when = NULL;
   ru.when_len = 0;
   ru.shadow_rate = NAN;
@@ -895,11 +892,11 @@ static void builder_errors_leave_it_unchanged(void **state) {
   tkn_router *r = (tkn_router *)1;
   assert_int_equal(tkn_router_builder_build(b, NULL, &r), TKN_ERR_NOT_FOUND);
   assert_null(r);
-  assert_string_equal(tkn_router_builder_errmsg(b),
+  assert_string_equal(tkn_error_last()->message,
                       "router config: $.rules[0].tier: unknown tier 'nope'");
   assert_int_equal(tkn_router_builder_set_failures(b, 0, 60, 5), TKN_OK);
   assert_int_equal(tkn_router_builder_build(b, NULL, &r), TKN_ERR_SCHEMA);
-  assert_non_null(strstr(tkn_router_builder_errmsg(b), "$.failures.allowed_fails"));
+  assert_non_null(strstr(tkn_error_last()->message, "$.failures.allowed_fails"));
   /* NULL handles */
   assert_int_equal(tkn_router_builder_new(NULL), TKN_ERR_INVALID);
   assert_int_equal(tkn_router_builder_add_tier(NULL, S("a"), m, ml, 1, 0.5), TKN_ERR_INVALID);
@@ -911,7 +908,6 @@ static void builder_errors_leave_it_unchanged(void **state) {
   assert_int_equal(tkn_router_builder_to_json(NULL, &after, NULL), TKN_ERR_INVALID);
   assert_int_equal(tkn_router_builder_build(NULL, NULL, &r), TKN_ERR_INVALID);
   assert_int_equal(tkn_router_builder_build(b, NULL, NULL), TKN_ERR_INVALID);
-  assert_string_equal(tkn_router_builder_errmsg(NULL), "");
   tkn_router_builder_free(b);
 }
 
@@ -1237,7 +1233,7 @@ static void cascade_accepts_when_confidence_reaches_the_threshold(void **state) 
   int32_t tier;
   const char *model;
   assert_int_equal(tkn_router_cascade_next(c, &tier, &model), TKN_ERR_STATE);
-  assert_non_null(strstr(tkn_router_cascade_errmsg(c), "already accepted"));
+  assert_non_null(strstr(tkn_error_last()->message, "already accepted"));
   tkn_router_cascade_free(c);
   tkn_router_free(r);
 }
@@ -1395,7 +1391,7 @@ static void cascade_uses_the_host_scorer(void **state) {
   const char *model;
   assert_int_equal(tkn_router_cascade_next(c, &tier, &model), TKN_OK);
   assert_int_equal(tkn_router_cascade_report(c, S("x"), 1, 5, &st, NULL), TKN_ERR_CALLBACK);
-  assert_non_null(strstr(tkn_router_cascade_errmsg(c), "scorer failed"));
+  assert_non_null(strstr(tkn_error_last()->message, "scorer failed"));
   assert_int_equal(st, -1);
   assert_int_equal(tkn_router_cascade_attempts(c), 0);
   assert_int_equal(tkn_router_cascade_total_cost(c), 0);
@@ -1427,7 +1423,7 @@ static void cascade_rejects_misuse(void **state) {
   int32_t st, tier;
   const char *model;
   assert_int_equal(tkn_router_cascade_report(c, S("{}"), 1, 1, &st, NULL), TKN_ERR_STATE);
-  assert_non_null(strstr(tkn_router_cascade_errmsg(c), "without a pending call"));
+  assert_non_null(strstr(tkn_error_last()->message, "without a pending call"));
   assert_int_equal(tkn_router_cascade_next(c, &tier, &model), TKN_OK);
   assert_int_equal(tkn_router_cascade_report(c, S("{}"), 1, -1, &st, NULL), TKN_ERR_INVALID);
   assert_int_equal(tkn_router_cascade_report(c, NULL, 3, 1, 1, &st, NULL), TKN_ERR_INVALID);
@@ -1444,7 +1440,6 @@ static void cascade_rejects_misuse(void **state) {
   assert_int_equal(tkn_router_cascade_state(NULL), TKN_ROUTER_CASCADE_RUNNING);
   assert_int_equal(tkn_router_cascade_attempts(NULL), 0);
   assert_int_equal(tkn_router_cascade_total_cost(NULL), 0);
-  assert_string_equal(tkn_router_cascade_errmsg(NULL), "");
   tkn_router_cascade_free(c);
   tkn_router_cascade_free(NULL);
   tkn_router_free(r);
@@ -1474,7 +1469,7 @@ static void cascade_skips_models_that_are_cooling_down(void **state) {
   int32_t tier;
   const char *model;
   assert_int_equal(tkn_router_cascade_next(c, &tier, &model), TKN_ERR_UNAVAILABLE);
-  assert_non_null(strstr(tkn_router_cascade_errmsg(c), "cooling down"));
+  assert_non_null(strstr(tkn_error_last()->message, "cooling down"));
   tkn_router_cascade_free(c);
   tkn_router_free(r);
 }
@@ -1613,11 +1608,11 @@ static char oom_out[4096];
 static int oom_scenario(const char *cfg) {
   oom_out[0] = '\0';
   tkn_router *r;
-  int rc = tkn_router_new_json(&r, cfg, strlen(cfg), NULL, NULL, 0);
+  int rc = tkn_router_new_json(&r, cfg, strlen(cfg), NULL);
   if (rc) return rc;
   tkn_task *t = NULL;
   const char *tj = "{\"$id\":\"q\",\"kind\":\"chat\",\"tags\":[\"a\",\"b\"],\"input_tokens\":5}";
-  rc = tkn_task_from_json(&t, tj, strlen(tj), NULL, 0);
+  rc = tkn_task_from_json(&t, tj, strlen(tj));
   if (!rc) {
     tkn_router_decision d = TKN_ROUTER_DECISION_INIT;
     rc = tkn_router_decide(r, t, &d);

@@ -196,7 +196,7 @@ static int new_budget(tkn_budget **b, const tkn_store *st, int fallback) {
   so.key_len = 6;
   so.fallback = (uint32_t)fallback;
   so.fallback_tokens = 500;
-  return tkn_budget_new_shared(b, &o, &so, st, NULL, NULL, 0);
+  return tkn_budget_new_shared(b, &o, &so, st, NULL);
 }
 
 static tkn_budget_amount tokens(int64_t n) {
@@ -216,32 +216,32 @@ static void new_shared_checks_its_arguments(void **state) {
   so.key_len = 1;
   char err[512];
   tkn_budget *b;
-  assert_int_equal(tkn_budget_new_shared(NULL, &o, &so, &st, NULL, err, sizeof err),
+  assert_int_equal(tt_keep_err(tkn_budget_new_shared(NULL, &o, &so, &st, NULL), err, sizeof err),
                    TKN_ERR_INVALID);
-  assert_int_equal(tkn_budget_new_shared(&b, NULL, &so, &st, NULL, err, sizeof err),
+  assert_int_equal(tt_keep_err(tkn_budget_new_shared(&b, NULL, &so, &st, NULL), err, sizeof err),
                    TKN_ERR_INVALID);
-  assert_int_equal(tkn_budget_new_shared(&b, &o, NULL, &st, NULL, err, sizeof err),
+  assert_int_equal(tt_keep_err(tkn_budget_new_shared(&b, &o, NULL, &st, NULL), err, sizeof err),
                    TKN_ERR_INVALID);
   so.lease_ms = 0;
-  assert_int_equal(tkn_budget_new_shared(&b, &o, &so, &st, NULL, err, sizeof err),
+  assert_int_equal(tt_keep_err(tkn_budget_new_shared(&b, &o, &so, &st, NULL), err, sizeof err),
                    TKN_ERR_INVALID);
   assert_non_null(strstr(err, "lease_ms"));
   so.lease_ms = 1000;
   so.fallback = 2;
-  assert_int_equal(tkn_budget_new_shared(&b, &o, &so, &st, NULL, err, sizeof err),
+  assert_int_equal(tt_keep_err(tkn_budget_new_shared(&b, &o, &so, &st, NULL), err, sizeof err),
                    TKN_ERR_INVALID);
   so.fallback = 1;
   so.fallback_money = -1;
-  assert_int_equal(tkn_budget_new_shared(&b, &o, &so, &st, NULL, err, sizeof err),
+  assert_int_equal(tt_keep_err(tkn_budget_new_shared(&b, &o, &so, &st, NULL), err, sizeof err),
                    TKN_ERR_INVALID);
   so.fallback_money = 0;
   o.hard_tokens = -5; /* checked by tkn_budget_new */
-  assert_int_equal(tkn_budget_new_shared(&b, &o, &so, &st, NULL, err, sizeof err),
+  assert_int_equal(tt_keep_err(tkn_budget_new_shared(&b, &o, &so, &st, NULL), err, sizeof err),
                    TKN_ERR_INVALID);
   assert_non_null(strstr(err, "hard_tokens"));
   st.version = 3;
   o.hard_tokens = 10;
-  assert_int_equal(tkn_budget_new_shared(&b, &o, &so, &st, NULL, err, sizeof err),
+  assert_int_equal(tt_keep_err(tkn_budget_new_shared(&b, &o, &so, &st, NULL), err, sizeof err),
                    TKN_ERR_VERSION);
 }
 
@@ -249,7 +249,7 @@ static void a_budget_without_a_store_has_nothing_pending(void **state) {
   (void)state;
   tkn_budget *b;
   tkn_budget_options o = TKN_BUDGET_OPTIONS_INIT;
-  assert_int_equal(tkn_budget_new(&b, &o, NULL, NULL, 0), TKN_OK);
+  assert_int_equal(tkn_budget_new(&b, &o, NULL), TKN_OK);
   assert_int_equal(tkn_budget_shared_pending(b), 0);
   assert_int_equal(tkn_budget_shared_flush(b), TKN_OK);
   assert_int_equal(tkn_budget_shared_pending(NULL), 0);
@@ -266,8 +266,8 @@ static void a_store_error_is_reported_as_such(void **state) {
   tkn_budget_amount x = tokens(5);
   tkn_budget_reservation *r;
   assert_int_equal(tkn_budget_reserve(b, &x, &r), TKN_ERR_IO);
-  assert_non_null(strstr(tkn_budget_errmsg(b), "store reserve failed"));
-  assert_non_null(strstr(tkn_budget_errmsg(b), "fake store says"));
+  assert_non_null(strstr(tkn_error_last()->message, "store reserve failed"));
+  assert_non_null(strstr(tkn_error_last()->message, "fake store says"));
   F.fail = 0;
   tkn_budget_free(b);
 }
@@ -301,7 +301,7 @@ static void the_limit_callback_fires_on_fleet_wide_use(void **state) {
   so.key = "k";
   so.key_len = 1;
   tkn_budget *b;
-  assert_int_equal(tkn_budget_new_shared(&b, &o, &so, &st, NULL, NULL, 0), TKN_OK);
+  assert_int_equal(tkn_budget_new_shared(&b, &o, &so, &st, NULL), TKN_OK);
   tkn_budget_amount x = tokens(10);
   assert_int_equal(tkn_budget_charge(b, &x), TKN_OK);
   tkn_budget_state s = TKN_BUDGET_STATE_INIT;
@@ -443,7 +443,7 @@ static void a_failed_store_commit_leaves_the_reservation_to_commit_again(void **
   F.fail = TKN_ERR_IO;
   tkn_budget_amount spent = tokens(250);
   assert_int_equal(tkn_budget_commit(r, &spent), TKN_ERR_IO);
-  assert_non_null(strstr(tkn_budget_errmsg(b), "store commit failed"));
+  assert_non_null(strstr(tkn_error_last()->message, "store commit failed"));
   assert_int_equal(F.c[0], 0);
   F.fail = 0;
   assert_int_equal(tkn_budget_commit(r, &spent), TKN_OK); /* counted once, now */
@@ -463,12 +463,12 @@ static void a_daily_shared_budget_wants_an_offset_within_a_day(void **state) {
   so.key_len = 1;
   char err[512];
   tkn_budget *b = NULL;
-  assert_int_equal(tkn_budget_new_shared(&b, &o, &so, &st, NULL, err, sizeof err),
+  assert_int_equal(tt_keep_err(tkn_budget_new_shared(&b, &o, &so, &st, NULL), err, sizeof err),
                    TKN_ERR_INVALID);
   assert_null(b);
   assert_non_null(strstr(err, "utc_offset_seconds"));
   o.utc_offset_seconds = -3600;
-  assert_int_equal(tkn_budget_new_shared(&b, &o, &so, &st, NULL, err, sizeof err), TKN_OK);
+  assert_int_equal(tt_keep_err(tkn_budget_new_shared(&b, &o, &so, &st, NULL), err, sizeof err), TKN_OK);
   tkn_budget_free(b);
 }
 
@@ -506,7 +506,7 @@ static void meter_store_arguments_are_checked(void **state) {
   assert_int_equal(tkn_meter_shared_stats(m, TKN_METER_TOTAL, NULL, 0, &s), TKN_ERR_STATE);
   assert_int_equal(tkn_meter_set_store(m, &st, NULL, 0), TKN_ERR_INVALID);
   char why[256];
-  tkn_meter_errmsg(m, why, sizeof why);
+  tt_copy_err(why, sizeof why);
   assert_non_null(strstr(why, "prefix"));
   static char long_prefix[300];
   memset(long_prefix, 'p', sizeof long_prefix);

@@ -10,6 +10,12 @@
 
 #include <tokenomy.h>
 
+/* The status of a call, its tkn_error_last() message copied into buf. */
+static inline int keep_err(int rc, char *buf, size_t len) {
+  if (buf && len) snprintf(buf, len, "%s", rc ? tkn_error_last()->message : "");
+  return rc;
+}
+
 static int read_u32(FILE *f, uint32_t *v) {
   unsigned char b[4];
   if (fread(b, 1, 4, f) != 4) return 0;
@@ -30,7 +36,7 @@ int main(int argc, char **argv) {
   }
   char err[256] = "";
   tkn_tokenizer *tok = NULL;
-  int rc = tkn_tokenizer_new_encoding(&tok, argv[1], strlen(argv[1]), err, sizeof err);
+  int rc = keep_err(tkn_tokenizer_new_encoding(&tok, argv[1], strlen(argv[1])), err, sizeof err);
   if (rc) {
     fprintf(stderr, "bpe_dump: %s\n", err);
     return rc == TKN_ERR_UNAVAILABLE ? 77 : 1; /* 77: skipped (no embedded ranks) */
@@ -52,11 +58,9 @@ int main(int argc, char **argv) {
     uint32_t *ids = NULL;
     size_t n = 0;
     tkn_encode_options o = TKN_ENCODE_OPTIONS_INIT;
-    o.errbuf = err;
-    o.errlen = sizeof err;
     int rc = tkn_tokenizer_encode_alloc(tok, doc, len, &o, &ids, &n);
     if (rc) {
-      fprintf(stderr, "bpe_dump: document %zu: %s (%s)\n", docs, tkn_strerror(rc), err);
+      fprintf(stderr, "bpe_dump: document %zu: %s (%s)\n", docs, tkn_strerror(rc), tkn_error_last()->message);
       status = 1;
       n = 0;
     }

@@ -17,7 +17,7 @@ static uint32_t rnd(void) {
  * the embedded data; skips the test when the library has none. */
 static const tki_ranks *open_encoding(int e, tkn_tokenizer **tok) {
   const char *name = e ? "o200k_base" : "cl100k_base";
-  int rc = tkn_tokenizer_new_encoding(tok, name, strlen(name), NULL, 0);
+  int rc = tkn_tokenizer_new_encoding(tok, name, strlen(name));
   if (rc == TKN_ERR_UNAVAILABLE) skip(); /* built with -Dembed_ranks=false */
   assert_int_equal(rc, TKN_OK);
   const tki_ranks *r = tki_bpe_ranks(*tok);

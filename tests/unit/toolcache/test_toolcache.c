@@ -80,7 +80,7 @@ static void test_unregistered_tool_is_never_cached(void **state) {
   tkn_toolcache *c = make_cache(1 << 20);
   assert_int_equal(tkn_toolcache_put(c, S("send_mail"), S("{}"), S("s1"), S("ok"), 1), TKN_ERR_STATE);
   char msg[256];
-  assert_true(tkn_toolcache_errmsg(c, msg, sizeof msg) > 0);
+  tt_copy_err(msg, sizeof msg);
   assert_non_null(strstr(msg, "send_mail"));
   expect_get(c, "send_mail", "{}", "s1", NULL);
   tkn_toolcache_stats st = stats_of(c);
@@ -206,7 +206,7 @@ static void test_non_global_scope_needs_a_scope_id(void **state) {
   size_t n;
   assert_int_equal(tkn_toolcache_get(c, S("f"), S("{}"), "", 0, &v, &n), TKN_ERR_INVALID);
   char msg[256];
-  tkn_toolcache_errmsg(c, msg, sizeof msg);
+  tt_copy_err(msg, sizeof msg);
   assert_non_null(strstr(msg, "scope id"));
   tkn_toolcache_free(c);
 }
@@ -296,7 +296,7 @@ static void test_entry_larger_than_capacity_is_refused(void **state) {
   assert_int_equal(tkn_toolcache_put(c, S("f"), S("{\"k\":1}"), "", 0, big, sizeof big, 1), TKN_ERR_LIMIT);
   expect_get(c, "f", "{\"k\":0}", "", "small"); /* the cache is as it was */
   char msg[256];
-  tkn_toolcache_errmsg(c, msg, sizeof msg);
+  tt_copy_err(msg, sizeof msg);
   assert_non_null(strstr(msg, "capacity"));
   tkn_toolcache_free(c);
 }
@@ -374,7 +374,7 @@ static void test_bad_arguments_fail_with_position(void **state) {
   size_t n;
   assert_int_equal(tkn_toolcache_get(c, S("f"), S("{\"a\":\n  tru}"), "", 0, &v, &n), TKN_ERR_PARSE);
   char msg[256];
-  tkn_toolcache_errmsg(c, msg, sizeof msg);
+  tt_copy_err(msg, sizeof msg);
   assert_non_null(strstr(msg, "tool arguments"));
   assert_non_null(strstr(msg, "line 2"));
   assert_int_equal(tkn_toolcache_put(c, S("f"), S("[1,"), "", 0, S("v"), 1), TKN_ERR_PARSE);
@@ -441,18 +441,13 @@ static void test_null_and_bad_arguments(void **state) {
   tkn_toolcache_free(c);
 }
 
-static void test_errmsg_copies_and_truncates(void **state) {
+static void test_failures_are_reported_in_the_last_error(void **state) {
   (void)state;
   tkn_toolcache *c = make_cache(1 << 20);
-  char msg[8] = "junk";
-  assert_int_equal(tkn_toolcache_errmsg(c, msg, sizeof msg), 0);
-  assert_string_equal(msg, "");
+  tkn_error_clear();
   assert_int_equal(tkn_toolcache_set_policy(c, S("f"), 1, -5, 0), TKN_ERR_INVALID);
-  size_t full = tkn_toolcache_errmsg(c, msg, sizeof msg);
-  assert_true(full > sizeof msg);
-  assert_int_equal(strlen(msg), sizeof msg - 1);
-  assert_int_equal(tkn_toolcache_errmsg(c, NULL, 0), full);
-  assert_int_equal(tkn_toolcache_errmsg(NULL, msg, sizeof msg), 0);
+  assert_int_equal(tkn_error_last()->status, TKN_ERR_INVALID);
+  assert_true(strlen(tkn_error_last()->message) > 0);
   tkn_toolcache_free(c);
 }
 
@@ -686,7 +681,7 @@ int main(void) {
       cmocka_unit_test(test_bad_arguments_fail_with_position),
       cmocka_unit_test(test_arguments_over_the_limit_fail),
       cmocka_unit_test(test_null_and_bad_arguments),
-      cmocka_unit_test(test_errmsg_copies_and_truncates),
+      cmocka_unit_test(test_failures_are_reported_in_the_last_error),
       cmocka_unit_test(test_tokens_counted_with_the_tokenizer),
       cmocka_unit_test(test_tokens_minus_one_needs_a_tokenizer),
       cmocka_unit_test(test_threads_hammering_one_cache),
