@@ -353,7 +353,9 @@ int tki_json_parse(const char *json, size_t len, size_t max_len, int max_depth,
   if (masked) off = mask_nuls(json, len, NULL, off);
   tki_free(masked);
   if (!root) {
-    if (syntax_ok(text, text_len))
+    /* the original text: masking only turns an escape inside a string into
+     * two raw bytes, so its syntax is the same, and `masked` is freed */
+    if (syntax_ok(json, len))
       return tki_err(err, TKN_ERR_NOMEM, "%s: out of memory while parsing", what);
     return err_at(err, TKN_ERR_PARSE, what, json, len, off, "malformed JSON");
   }
