@@ -48,6 +48,7 @@ class Parser:
         self.functions = []  # (name, ret, [param types], header)
         self.consts = []     # (name, python literal)
         self.const_env = {}
+        self.handle_params = {}  # function -> ((param index, opaque type), ...)
 
     # ---- types ----
     def ctype(self, decl, in_callback=False):
@@ -82,6 +83,14 @@ class Parser:
         for _ in range(stars):
             t = 'POINTER(%s)' % t
         return t
+
+    def handle_of(self, p):
+        """The opaque type a parameter points to once (a handle), else None."""
+        d = ' '.join(p.replace('struct ', ' ').split())
+        if '(' in d or d.count('*') != 1:
+            return None
+        words = re.sub(r'\bconst\b', ' ', d).replace('*', ' ').split()
+        return words[0] if words and words[0] in self.opaque else None
 
     def fail(self, decl):
         raise ValueError('cannot map %r' % decl)
@@ -193,9 +202,12 @@ class Parser:
             m = re.match(r'^(?:TKN_API|TKN_REDIS_API) (.*?)\b(tkn_\w+)\s*\((.*)\)$', s)
             ret = m.group(1).strip()
             rt = 'None' if ret == 'void' else self.ctype(ret)
-            ps = [self.param_type(p) for p in self.split_params(m.group(3))]
-            ps = [p for p in ps if p is not None]
+            raw = [p for p in self.split_params(m.group(3)) if ' '.join(p.split()) != 'void']
+            ps = [self.param_type(p) for p in raw]
             self.functions.append((m.group(2), rt, ps, header))
+            handles = tuple((i, h) for i, h in enumerate(self.handle_of(p) for p in raw) if h)
+            if handles:
+                self.handle_params[m.group(2)] = handles
             return
         raise ValueError('%s: cannot parse: %s' % (header, s[:120]))
 
@@ -313,6 +325,14 @@ def generate(include_dir):
     w('}')
     w('')
     w('OPAQUE = %r' % sorted(p.opaque))
+    w('')
+    w('# parameters that take a handle (one pointer to an opaque type):')
+    w('# function -> ((index, type), ...); the binding checks what is passed there')
+    w('HANDLE_PARAMS = {')
+    for name, _rt, _ps, _h in p.functions:
+        if name in p.handle_params:
+            w('    %r: %r,' % (name, p.handle_params[name]))
+    w('}')
     return '\n'.join(out) + '\n'
 
 

@@ -5,7 +5,8 @@ import ctypes
 import ctypes.util
 import os
 import threading
-from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple, Type, Union
+from typing import (Any, Callable, Dict, Iterable, List, Optional, Tuple, Type, TypeVar,
+                    Union)
 
 from . import _ffi as ffi
 
@@ -33,15 +34,130 @@ def _load() -> ctypes.CDLL:
                       + "; ".join(errors))
 
 
+# ---- argument checks -------------------------------------------------------
+# ctypes alone takes any int or bytes where a handle is expected, wraps
+# out-of-range integers silently and cuts text at a NUL.  Every function of
+# the C API is therefore called through a guard built from its declaration:
+# a handle parameter takes only an open handle of its type (TypeError,
+# ValueError once closed) and holds a reference on it for the duration of the
+# call (so close() on another thread defers the free, see Handle); an integer
+# parameter takes only a value its C type holds (OverflowError); a
+# NUL-terminated string parameter (no length after it) refuses an embedded NUL.
+# ctypes.c_void_p instances pass through unchecked: that is how the binding
+# (and a caller of the raw `lib` who knows what it does) passes a pointer it
+# owns, such as a result object C just returned.
+
+_INT_RANGES: Dict[Any, Tuple[int, int]] = {}
+for _t, _signed in ((ctypes.c_int8, True), (ctypes.c_int16, True), (ctypes.c_int32, True),
+                    (ctypes.c_int64, True), (ctypes.c_int, True), (ctypes.c_uint8, False),
+                    (ctypes.c_uint16, False), (ctypes.c_uint32, False), (ctypes.c_uint64, False),
+                    (ctypes.c_uint, False), (ctypes.c_size_t, False)):
+    _bits = ctypes.sizeof(_t) * 8
+    _INT_RANGES[_t] = ((-(1 << (_bits - 1)), (1 << (_bits - 1)) - 1) if _signed
+                       else (0, (1 << _bits) - 1))
+
+
+def check_int(value: Any, ctype: Any, what: str) -> int:
+    """value as an int for a C integer of type ctype: TypeError for a
+    non-integer, OverflowError outside the type's range."""
+    lo, hi = _INT_RANGES[ctype]
+    if type(value) is not int:
+        if isinstance(value, bool):
+            value = int(value)
+        elif hasattr(value, "__index__"):
+            value = value.__index__()
+        else:
+            raise TypeError("%s: expected an integer, got %s" % (what, type(value).__name__))
+    if not lo <= value <= hi:
+        raise OverflowError("%s: %d is out of range for %s [%d, %d]"
+                            % (what, value, ctype.__name__, lo, hi))
+    return value
+
+
+def check_cstr(value: Any, what: str) -> Any:
+    """A NUL-terminated string: an embedded NUL would silently cut it."""
+    if isinstance(value, str):
+        value = value.encode("utf-8", "surrogatepass")
+    if isinstance(value, (bytes, bytearray)) and b"\0" in value:
+        raise ValueError("%s: embedded NUL character" % what)
+    return value
+
+
+def _closed_error(h: Any) -> ValueError:
+    return ValueError("%s is closed" % type(h).__name__)
+
+
+def _type_error(name: str, i: int, want: str, got: Any) -> TypeError:
+    return TypeError("%s argument %d: expected %s, got %s" % (
+        name, i + 1, _PY_NAMES.get(want, want), type(got).__name__))
+
+
+def _guard(name: str, fn: Any, argtypes: List[Any], handles: Tuple[Tuple[int, str], ...]) -> Any:
+    """fn behind the checks, as straight-line Python generated for its
+    signature (a loop over the arguments would double the cost of a short
+    call).  A handle reference is an entry in the handle's _refs list:
+    append and pop are atomic under the GIL, no lock on the fast path."""
+    hidx = dict(handles)
+    n = len(argtypes)
+    args = ", ".join("a%d" % i for i in range(n))
+    env: Dict[str, Any] = {"fn": fn, "check_int": check_int, "check_cstr": check_cstr,
+                           "void_p": ctypes.c_void_p, "_closed_error": _closed_error,
+                           "_type_error": _type_error, "NAME": name}
+    pre: List[str] = []
+    for i, t in enumerate(argtypes):
+        if t in _INT_RANGES and i not in hidx:
+            lo, hi = _INT_RANGES[t]
+            env["T%d" % i] = t
+            pre.append("    if type(a%d) is not int or not %d <= a%d <= %d:\n"
+                       "        a%d = check_int(a%d, T%d, '%s argument %d')"
+                       % (i, lo, i, hi, i, i, i, name, i + 1))
+        elif t is ctypes.c_char_p and (i + 1 >= n or argtypes[i + 1] is not ctypes.c_size_t):
+            pre.append("    a%d = check_cstr(a%d, '%s argument %d')" % (i, i, name, i + 1))
+    if not handles and not pre:
+        return fn
+    body = list(pre)
+    for i, want in handles:
+        body.append(
+            "    h{i} = None\n"
+            "    if a{i} is not None and type(a{i}) is not void_p:\n"
+            "        if getattr(type(a{i}), '_ctype', None) != {w!r}:\n"
+            "            raise _type_error(NAME, {i}, {w!r}, a{i})\n"
+            "        h{i} = a{i}\n"
+            "        h{i}._refs.append(None)\n"
+            "        a{i} = h{i}._ptr\n"
+            "        if a{i} is None:\n"
+            "            h{i}._release()\n"
+            "            raise _closed_error(h{i})".format(i=i, w=want))
+    if handles:
+        body.append("    try:\n        return fn(%s)\n    finally:" % args)
+        for i, _w in handles:
+            body.append("        if h{i} is not None:\n"
+                        "            h{i}._refs.pop()\n"
+                        "            if h{i}._ptr is None and not h{i}._refs:\n"
+                        "                h{i}._destroy()".format(i=i))
+    else:
+        body.append("    return fn(%s)" % args)
+    src = "def %s(%s):\n%s\n" % (name, args, "\n".join(body))
+    exec(compile(src, "<tokenomy guard %s>" % name, "exec"), env)
+    call = env[name]
+    call.__doc__ = "%s (C, through the binding's argument checks)" % name
+    return call
+
+
+#: C handle type -> the Python class that owns it (filled as classes are defined)
+_PY_NAMES: Dict[str, str] = {}
+
+
 class _Lib:
     """The raw C API: every TKN_API function of the headers, with its ctypes
-    prototype.  Functions the loaded library lacks (an older build) are
-    listed in `missing` and raise AttributeError when used."""
+    prototype, called through the argument checks above.  Functions the
+    loaded library lacks (an older build) are listed in `missing` and raise
+    AttributeError when used."""
 
-    def __init__(self, dll: ctypes.CDLL) -> None:
+    def __init__(self, dll: ctypes.CDLL, functions: Optional[Dict[str, Any]] = None) -> None:
         self._dll = dll
         self.missing: List[str] = []
-        for name, (restype, argtypes, _header) in ffi.FUNCTIONS.items():
+        for name, (restype, argtypes, _header) in (functions or ffi.FUNCTIONS).items():
             try:
                 fn = getattr(dll, name)
             except AttributeError:
@@ -49,10 +165,54 @@ class _Lib:
                 continue
             fn.restype = restype
             fn.argtypes = argtypes
-            setattr(self, name, fn)
+            setattr(self, name, _guard(name, fn, argtypes, ffi.HANDLE_PARAMS.get(name, ())))
 
 
 lib = _Lib(_load())
+
+
+# ---- checked structs -------------------------------------------------------
+# The same checks for the fields of every struct of the API: an integer field
+# takes only what its type holds (OverflowError), a NUL-terminated char*
+# field (no <name>_len beside it) refuses an embedded NUL (ValueError).
+
+def _struct_checks(st: type) -> None:
+    fields = dict(st._fields_)  # type: ignore[attr-defined]
+    names = [f for f, _t in st._fields_]  # type: ignore[attr-defined]
+    ints = {f: t for f, t in fields.items() if t in _INT_RANGES}
+    cstrs = {f for f, t in fields.items() if t is ctypes.c_char_p and f + "_len" not in fields}
+    base_setattr = ctypes.Structure.__setattr__
+    base_init = ctypes.Structure.__init__
+    where = st.__name__
+
+    def __setattr__(self: Any, name: str, value: Any) -> None:
+        t = ints.get(name)
+        if t is not None:
+            lo, hi = _INT_RANGES[t]
+            if type(value) is not int or not lo <= value <= hi:
+                value = check_int(value, t, "%s.%s" % (where, name))
+        elif name in cstrs:
+            value = check_cstr(value, "%s.%s" % (where, name))
+        base_setattr(self, name, value)
+
+    def __init__(self: Any, *args: Any, **kw: Any) -> None:
+        base_init(self)
+        if len(args) > len(names):
+            raise TypeError("%s takes at most %d fields" % (where, len(names)))
+        for name, value in zip(names, args):
+            __setattr__(self, name, value)
+        for name, value in kw.items():
+            if name not in fields:
+                raise TypeError("%s has no field %r" % (where, name))
+            __setattr__(self, name, value)
+
+    st.__setattr__ = __setattr__  # type: ignore[assignment]
+    st.__init__ = __init__  # type: ignore[assignment]
+
+
+for _v in list(vars(ffi).values()):
+    if isinstance(_v, type) and issubclass(_v, ctypes.Structure) and _v is not ctypes.Structure:
+        _struct_checks(_v)
 
 _redis: Optional[_Lib] = None
 
@@ -75,12 +235,9 @@ def redis_lib() -> _Lib:
         if dll is None:
             raise ImportError("tokenomy: cannot load libtokenomy-redis (set "
                               "TOKENOMY_REDIS_LIBRARY): " + "; ".join(errors))
-        r = _Lib.__new__(_Lib)
-        r._dll, r.missing = dll, []
-        for name, (restype, argtypes, _h) in ffi.REDIS_FUNCTIONS.items():
-            fn = getattr(dll, name)
-            fn.restype, fn.argtypes = restype, argtypes
-            setattr(r, name, fn)
+        r = _Lib(dll, ffi.REDIS_FUNCTIONS)
+        if r.missing:
+            raise ImportError("tokenomy: libtokenomy-redis lacks " + ", ".join(r.missing))
         _redis = r
     return _redis
 
@@ -265,49 +422,107 @@ def ftype(struct_type: type, name: str) -> Any:
 
 # ---- handles -------------------------------------------------------------
 
-class _Closed:
-    """Stands in for a closed handle's pointer: passing it to C raises."""
-
-    def __init__(self, name: str) -> None:
-        self.name = name
-
-    @property
-    def _as_parameter_(self) -> int:
-        raise ValueError("%s is closed" % self.name)
-
-
 class Handle:
-    """Owns one C object: freed exactly once, by close(), `with`, or the
-    garbage collector.  Objects it borrows are kept in _keep so they outlive it.
-    The object itself is passed to C (ctypes reads _as_parameter_, a plain
-    attribute for speed; a closed handle raises ValueError instead)."""
+    """Owns one C object, freed exactly once: by close(), `with`, or the
+    garbage collector.
+
+    Safety against misuse, all in the binding:
+    - only an open handle of the right class is accepted where C expects one
+      (TypeError otherwise, ValueError once closed);
+    - every C call holds a reference on the handles it is given, and every
+      object that borrows a handle (an Agent its budget, a Pruner its
+      tokenizer, a Budget its parent...) holds one for as long as it lives.
+      close() on a handle still referenced closes it for Python at once (any
+      further use raises ValueError) and defers the C free until the last
+      reference is dropped: the call in flight on another thread returns,
+      the borrower is closed or collected.  close() never raises for that
+      and never blocks.
+    Callables and buffers C points into are kept in _keep so they outlive it."""
 
     _free: Optional[str] = None
+    _ctype: str = ""  # the C handle type this class owns, e.g. "tkn_budget"
     _ptr: Optional[int] = None
 
-    def __init__(self, ptr: Optional[int], keep: Iterable[Any] = ()) -> None:
-        self._ptr = ptr
-        self._as_parameter_: Any = ptr if ptr else _Closed(type(self).__name__)
+    def __init_subclass__(cls, **kw: Any) -> None:
+        super().__init_subclass__(**kw)
+        if cls.__dict__.get("_ctype"):
+            _PY_NAMES.setdefault(cls._ctype, "tokenomy." + cls.__name__)
+
+    def __init__(self, ptr: Optional[int], keep: Iterable[Any] = (),
+                 parts: Optional["Parts"] = None) -> None:
+        # _refs: one entry per reference (a call in flight, a borrower);
+        # list.append/pop are atomic under the GIL.  _cbox holds the C
+        # pointer until it is freed: pop() takes it exactly once.
+        self._refs: List[None] = []
+        self._ptr = ptr or None
+        self._cbox: List[int] = [ptr] if ptr else []
         self._keep: List[Any] = list(keep)
+        self._parts: List["Handle"] = parts.hand_over() if parts is not None else []
+
+    # -- references --
+    def _acquire(self) -> int:
+        """A reference for one C call or one borrower: the pointer, or
+        ValueError once closed.  (Take the reference, then look: close()
+        sets _ptr first, then looks at the references.)"""
+        self._refs.append(None)
+        p = self._ptr
+        if p is None:
+            self._release()
+            raise _closed_error(self)
+        return p
+
+    def _release(self) -> None:
+        self._refs.pop()
+        if self._ptr is None and not self._refs:
+            self._destroy()
+
+    def _borrow(self, part: Any, cls: Type["Handle"], what: str) -> Optional[int]:
+        """Hold a reference on `part` (None allowed) for as long as self
+        lives; its pointer, for C to keep."""
+        if part is None:
+            return None
+        p = Parts.checked(part, cls, what)._acquire()
+        self._parts.append(part)
+        return p
+
+    def _free_c(self, ptr: int) -> None:
+        if self._free:
+            getattr(lib, self._free)(ctypes.c_void_p(ptr))
+
+    def _destroy(self) -> None:
+        try:
+            ptr = self._cbox.pop()
+        except (IndexError, AttributeError):
+            return  # freed already (or never made)
+        self._free_c(ptr)
+        parts, self._parts = self._parts, []
+        for part in parts:
+            part._release()
+        self._keep = []
 
     def raw(self) -> int:
-        """The C pointer (for struct fields); ValueError once closed."""
-        if not self._ptr:
+        """The C pointer (for struct fields); ValueError once closed.  Not a
+        reference: see _borrow for a pointer stored where C keeps it."""
+        p = self._ptr
+        if not p:
             raise ValueError("%s is closed" % type(self).__name__)
-        return self._ptr
+        return p
 
     @property
     def closed(self) -> bool:
         return not self._ptr
 
     def close(self) -> None:
-        ptr, self._ptr = self._ptr, None
-        self._as_parameter_ = _Closed(type(self).__name__)
-        if ptr and self._free:
-            getattr(lib, self._free)(ptr)
-        self._keep = []
+        """Free the C object now, or as soon as the calls in flight and the
+        objects borrowing it are done (see the class docstring).  Further
+        use of this object raises ValueError; closing again does nothing."""
+        if "_cbox" not in self.__dict__:  # __init__ never ran (a constructor failed early)
+            return
+        self._ptr = None
+        if not self._refs:
+            self._destroy()
 
-    def __enter__(self):
+    def __enter__(self: "_H") -> "_H":
         return self
 
     def __exit__(self, *exc: Any) -> None:
@@ -318,6 +533,71 @@ class Handle:
             self.close()
         except Exception:  # interpreter shutdown: nothing sensible to do
             pass
+
+    def __repr__(self) -> str:
+        state = "closed" if self.closed else "open"
+        return "<tokenomy.%s %s>" % (type(self).__name__, state)
+
+
+_H = TypeVar("_H", bound=Handle)
+
+
+class Parts:
+    """References taken on the parts a new object will borrow, before that
+    object exists (the part's pointer goes into its options).  Handed over to
+    the new Handle; dropped (references released) if construction fails."""
+
+    def __init__(self) -> None:
+        self._held: List[Handle] = []
+
+    @staticmethod
+    def checked(part: Any, cls: Type[_H], what: str) -> _H:
+        if not isinstance(part, cls):
+            raise TypeError("%s: expected tokenomy.%s, got %s" % (
+                what, cls.__name__, type(part).__name__))
+        return part
+
+    def take(self, part: Any, cls: Type[Handle], what: str) -> Optional[int]:
+        """part's pointer (None for None), referenced until the borrower dies;
+        TypeError for another type, ValueError for a closed handle."""
+        if part is None:
+            return None
+        p = self.checked(part, cls, what)._acquire()
+        self._held.append(part)
+        return p
+
+    def hold(self, objs: Iterable[Any]) -> None:
+        """References on the handles among objs (a store's keep list)."""
+        for o in objs:
+            if isinstance(o, Handle):
+                o._acquire()
+                self._held.append(o)
+
+    def hand_over(self) -> List[Handle]:
+        held, self._held = self._held, []
+        return held
+
+    def __del__(self) -> None:
+        for h in self.hand_over():
+            try:
+                h._release()
+            except Exception:
+                pass
+
+
+class holding:
+    """`with holding(h, cls, what) as ptr:` a reference on h for a block
+    (a handle C uses only during one call, through a struct field)."""
+
+    def __init__(self, h: Any, cls: Type[Handle], what: str) -> None:
+        self._h = Parts.checked(h, cls, what) if h is not None else None
+
+    def __enter__(self) -> Optional[int]:
+        return self._h._acquire() if self._h is not None else None
+
+    def __exit__(self, *exc: Any) -> None:
+        if self._h is not None:
+            self._h._release()
 
 
 def new_handle(fn: Callable[..., int], *args: Any) -> int:

@@ -6,8 +6,8 @@ import json as _json
 from typing import Any, Callable, Dict, List, Optional, Tuple, Union
 
 from . import _ffi as ffi
-from ._core import (Handle, Record, Text, _park, at, check, dec, enc, field_addr, ftype,
-                    lib, new_handle, options, record, take)
+from ._core import (Handle, Parts, Record, Text, _park, at, check, dec, enc, field_addr, ftype,
+                    holding, lib, new_handle, options, record, take)
 from .conv import Conversation, Tokenizer, fmt
 from .money import Usage, USAGE_FORMATS, Prices, Meter
 from .context import Budget, MODES
@@ -48,20 +48,16 @@ class LLMResponse(Handle):
     fill it, do not keep it); LLMResponse() makes one of your own (to test
     callbacks).  Setters copy their arguments."""
 
+    _ctype = "tkn_llm_response"
+
     _free = "tkn_llm_response_free"
 
     def __init__(self, _borrowed: Optional[int] = None) -> None:
         if _borrowed is not None:
             super().__init__(_borrowed)
-            self._free_it = False
+            self._free = None  # tokenomy's: never freed here
         else:
             super().__init__(new_handle(lib.tkn_llm_response_new))
-            self._free_it = True
-
-    def close(self) -> None:
-        if not getattr(self, "_free_it", True):
-            self._ptr = None  # tokenomy's: never freed here
-        Handle.close(self)
 
     def _check(self, st: int) -> None:
         check(st)
@@ -190,7 +186,7 @@ class AgentResult:
     """What one turn did: content, tool_calls, finish_reason, model,
     trace (dict), stats (AgentStats)."""
 
-    def __init__(self, ptr: int) -> None:
+    def __init__(self, ptr: ctypes.c_void_p) -> None:
         n = ctypes.c_size_t()
         p = lib.tkn_agent_result_content(ptr, ctypes.byref(n))
         self.content = p.decode("utf-8", "replace") if p else ""
@@ -217,6 +213,8 @@ class Agent(Handle):
     a failed call.  Parts (router, budget, meter, tool cache, prices,
     tokenizer) are borrowed and kept alive by the agent."""
 
+    _ctype = "tkn_agent"
+
     _free = "tkn_agent_free"
 
     def __init__(self, complete: Callable[[LLMRequest, LLMResponse], Any],
@@ -237,7 +235,13 @@ class Agent(Handle):
                     provider=fmt(format), model=m, model_len=len(m) if m else 0, workflow=w,
                     workflow_len=len(w) if w else 0, tenant=t, tenant_len=len(t) if t else 0,
                     **{k: (int(v) if isinstance(v, bool) else v) for k, v in opts.items()})
-        keep: List[Any] = [router, tokenizer, budget, prices, meter, toolcache]
+        keep: List[Any] = []
+        parts = Parts()
+        for attr, part, cls in (("tokenizer", tokenizer, Tokenizer), ("router", router, Router),
+                                ("budget", budget, Budget), ("prices", prices, Prices),
+                                ("meter", meter, Meter), ("toolcache", toolcache, ToolCache)):
+            if part is not None:
+                setattr(o, attr, parts.take(part, cls, "Agent(%s=)" % attr))
         cbs = o.llm
 
         def ctramp(req: Any, resp: Any, user: Any) -> int:
@@ -302,10 +306,6 @@ class Agent(Handle):
                     return 1
             keep.append(ftype(ffi.tkn_agent_options, "cascade_score")(sctramp))
             o.cascade_score = keep[-1]
-        for attr, part in (("tokenizer", tokenizer), ("router", router), ("budget", budget),
-                           ("prices", prices), ("meter", meter), ("toolcache", toolcache)):
-            if part is not None:
-                setattr(o, attr, part.raw())
         if prune:
             po = options(ffi.tkn_prune_options, "tkn_prune_options_init",
                          ffi.TKN_PRUNE_OPTIONS_VERSION, **{
@@ -318,7 +318,7 @@ class Agent(Handle):
                 setattr(o.retry, k, v)
         out = ctypes.c_void_p()
         check(lib.tkn_agent_new(ctypes.byref(out), ctypes.byref(o)))
-        super().__init__(out.value, keep)
+        super().__init__(out.value, keep, parts)
 
     def _check(self, st: int) -> None:
         check(st)
@@ -342,6 +342,8 @@ class Agent(Handle):
         failures, budget refusals and invalid answers are finish reasons."""
         if task is not None and not isinstance(task, Task):
             task = Task(task)
+        if schema is not None:
+            Parts.checked(schema, Schema, "turn(schema=)")
         tt, dy, ck = enc(task_type), enc(dynamic), enc(cache_key)
         sj = enc(schema.source) if schema is not None else None
         o = options(ffi.tkn_agent_turn_options, "tkn_agent_turn_options_init",
@@ -350,15 +352,14 @@ class Agent(Handle):
                     dynamic_len=len(dy) if dy else 0, output_cap=output_cap, cache_key=ck,
                     cache_key_len=len(ck) if ck else 0, schema_json=sj,
                     schema_json_len=len(sj) if sj else 0)
-        if task is not None:
-            o.task = task.raw()
-        if schema is not None:
-            o.schema = schema.raw()
         out = ctypes.c_void_p()
-        st = lib.tkn_agent_turn(self, conv, ctypes.byref(o), ctypes.byref(out))
+        with holding(task, Task, "turn(task=)") as tp, \
+                holding(schema, Schema, "turn(schema=)") as sp:
+            o.task, o.schema = tp, sp
+            st = lib.tkn_agent_turn(self, conv, ctypes.byref(o), ctypes.byref(out))
         try:
             self._check(st)
-            return AgentResult(out.value)  # type: ignore[arg-type]
+            return AgentResult(out)
         finally:
             if out.value:
                 lib.tkn_agent_result_free(out)

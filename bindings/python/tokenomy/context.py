@@ -6,8 +6,8 @@ from decimal import Decimal
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 from . import _ffi as ffi
-from ._core import (Handle, Record, Text, _park, at, check, enc, ftype, lib, new_handle,
-                    options, record, reraise_parked)
+from ._core import (Handle, Parts, Record, Text, _park, at, check, enc, ftype, lib,
+                    new_handle, options, record, reraise_parked)
 from .conv import Conversation, Tokenizer, count_options, fmt, role_code
 from .money import USDAmount, to_usd, usd as _usd
 
@@ -64,10 +64,23 @@ def _usd_limits(limits: Dict[str, Any]) -> Dict[str, Any]:
 
 class Reservation:
     """A reservation: commit() what the call used, or release(); as a context
-    manager it is released on exit unless committed."""
+    manager it is released on exit unless committed.  It holds a reference
+    on its budget (closing the budget meanwhile defers its free).  Ending it
+    twice raises ValueError; one thread at a time."""
 
-    def __init__(self, budget: "Budget", ptr: int) -> None:
-        self._budget, self._ptr = budget, ptr
+    def __init__(self, budget: "Budget", ptr: ctypes.c_void_p) -> None:
+        self._budget: Optional[Budget] = budget
+        self._ptr: Optional[ctypes.c_void_p] = ptr
+        budget._acquire()
+
+    def _end(self) -> Optional[ctypes.c_void_p]:
+        ptr, self._ptr = self._ptr, None
+        return ptr
+
+    def _done(self) -> None:
+        b, self._budget = self._budget, None
+        if b is not None:
+            b._release()
 
     def commit(self, input_tokens: int = 0, output_tokens: int = 0, money: int = 0,
                usd: Optional[USDAmount] = None) -> None:
@@ -75,14 +88,27 @@ class Reservation:
         if not self._ptr:
             raise ValueError("reservation already ended")
         a = _amount(input_tokens, output_tokens, money, usd)
-        check(lib.tkn_budget_commit(self._ptr, ctypes.byref(a)))
-        self._ptr = None
+        ptr = self._end()
+        try:
+            check(lib.tkn_budget_commit(ptr, ctypes.byref(a)))
+        finally:
+            self._done()
 
     def release(self) -> None:
-        ptr, self._ptr = self._ptr, None
+        ptr = self._end()
         if ptr:
-            lib.tkn_budget_release(ptr)
+            try:
+                lib.tkn_budget_release(ptr)
+            finally:
+                self._done()
             reraise_parked()
+
+    @property
+    def ended(self) -> bool:
+        return self._ptr is None
+
+    def __repr__(self) -> str:
+        return "<tokenomy.Reservation %s>" % ("ended" if self._ptr is None else "open")
 
     def __enter__(self) -> "Reservation":
         return self
@@ -92,15 +118,18 @@ class Reservation:
 
     def __del__(self) -> None:
         try:
-            ptr, self._ptr = self._ptr, None
+            ptr = self._end()
             if ptr:
                 lib.tkn_budget_release(ptr)
+            self._done()
         except Exception:
             pass
 
 
 class Budget(Handle):
     """Token and money limits; safe for concurrent use from any thread."""
+
+    _ctype = "tkn_budget"
 
     _free = "tkn_budget_free"
 
@@ -121,7 +150,9 @@ class Budget(Handle):
         opts = options(ffi.tkn_budget_options, "tkn_budget_options_init",
                        ffi.TKN_BUDGET_OPTIONS_VERSION, period=PERIODS[period],
                        **_usd_limits(limits))
-        keep: List[Any] = [parent]
+        keep: List[Any] = []
+        parts = Parts()
+        parts.take(parent, Budget, "Budget(parent=)")
         if clock is not None:
             def ctramp(user: Any) -> int:
                 try:
@@ -153,9 +184,10 @@ class Budget(Handle):
                          fallback=1 if fallback else 0, **(shared or {}))
             table, tkeep = store._c()
             keep += tkeep
+            parts.hold(tkeep)
             check(lib.tkn_budget_new_shared(ctypes.byref(out), ctypes.byref(opts),
                                             ctypes.byref(sh), ctypes.byref(table), parent))
-        super().__init__(out.value, keep)
+        super().__init__(out.value, keep, parts)
 
     @property
     def pending(self) -> int:
@@ -168,15 +200,17 @@ class Budget(Handle):
 
 
     def set_parent(self, parent: Optional["Budget"]) -> None:
+        if parent is not None:
+            Parts.checked(parent, Budget, "set_parent()")
         check(lib.tkn_budget_set_parent(self, parent))
-        self._keep.append(parent)
+        self._borrow(parent, Budget, "set_parent()")
 
     def reserve(self, input_tokens: int = 0, output_tokens: int = 0, money: int = 0,
                 usd: Optional[USDAmount] = None) -> Reservation:
         """money in picodollars, or usd as a Decimal / str / int number of dollars."""
         a, out = _amount(input_tokens, output_tokens, money, usd), ctypes.c_void_p()
         check(lib.tkn_budget_reserve(self, ctypes.byref(a), ctypes.byref(out)))
-        return Reservation(self, out.value)  # type: ignore[arg-type]
+        return Reservation(self, out)
 
     def charge(self, input_tokens: int = 0, output_tokens: int = 0, money: int = 0,
                usd: Optional[USDAmount] = None) -> None:
@@ -205,7 +239,7 @@ SUMMARY = ["none", "added", "failed", "too_long", "invalid"]
 class PruneReport:
     """What one pruning run did (a plain copy; no handle to close)."""
 
-    def __init__(self, ptr: int, summary_error: Optional[BaseException]) -> None:
+    def __init__(self, ptr: ctypes.c_void_p, summary_error: Optional[BaseException]) -> None:
         b, a = ctypes.c_int64(), ctypes.c_int64()
         check(lib.tkn_prune_report_tokens(ptr, ctypes.byref(b), ctypes.byref(a)))
         self.tokens_before, self.tokens_after = b.value, a.value
@@ -229,7 +263,7 @@ class PruneReport:
         self.summary_error = summary_error
 
     @staticmethod
-    def _indices(fn: Any, ptr: int) -> List[int]:
+    def _indices(fn: Any, ptr: ctypes.c_void_p) -> List[int]:
         arr, n = ctypes.POINTER(ctypes.c_size_t)(), ctypes.c_size_t()
         check(fn(ptr, ctypes.byref(arr), ctypes.byref(n)))
         return arr[:n.value] if n.value else []
@@ -238,10 +272,14 @@ class PruneReport:
 class Pruner(Handle):
     """Tool-pair-safe pruning; one thread at a time."""
 
+    _ctype = "tkn_pruner"
+
     _free = "tkn_prune_free"
 
     def __init__(self, tokenizer: Tokenizer) -> None:
-        super().__init__(new_handle(lib.tkn_prune_new, tokenizer), keep=[tokenizer])
+        parts = Parts()
+        parts.take(tokenizer, Tokenizer, "Pruner(tokenizer)")
+        super().__init__(new_handle(lib.tkn_prune_new, tokenizer), parts=parts)
 
     def run(self, conv: Conversation, max_tokens: int, mode: str = "trim",
             score: Optional[Callable[[Conversation, int], float]] = None,
@@ -321,6 +359,6 @@ class Pruner(Handle):
         st = lib.tkn_prune_run(self, conv, ctypes.byref(o), ctypes.byref(rep))
         check(st)
         try:
-            return PruneReport(rep.value, summary_exc[0] if summary_exc else None)  # type: ignore
+            return PruneReport(rep, summary_exc[0] if summary_exc else None)
         finally:
             lib.tkn_prune_report_free(rep)

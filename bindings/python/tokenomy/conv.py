@@ -7,7 +7,7 @@ from typing import Any, Callable, Iterable, List, Optional, Sequence, Tuple, Uni
 
 from . import _ffi as ffi
 from ._core import _tls
-from ._core import (Handle, ftype, Text, at, check, dec, enc, lib, new_handle, options,
+from ._core import (Handle, Parts, ftype, Text, at, check, dec, enc, lib, new_handle, options,
                     take, _park)
 
 _c_int64, _byref = ctypes.c_int64, ctypes.byref
@@ -59,6 +59,8 @@ class ToolCall:
 
 class Conversation(Handle):
     """A tkn_conv: one thread at a time (reads included)."""
+
+    _ctype = "tkn_conv"
 
     _free = "tkn_conv_free"
 
@@ -239,6 +241,8 @@ def count_options(per_message: Optional[int] = None, per_name: Optional[int] = N
 class Tokenizer(Handle):
     """A tkn_tokenizer: immutable, shareable by any number of threads."""
 
+    _ctype = "tkn_tokenizer"
+
     _free = "tkn_tokenizer_free"
 
     def __init__(self, ptr: int, keep: Sequence[Any] = ()) -> None:
@@ -326,6 +330,7 @@ class Tokenizer(Handle):
         return out.value
 
     def count_message(self, conv: Conversation, i: int, **overheads: int) -> int:
+        Parts.checked(conv, Conversation, "count_message()")
         opts = count_options(**overheads) if overheads else None
         out = ctypes.c_int64()
         check(lib.tkn_tokenizer_count_message(self, conv, conv._idx(i),

@@ -6,7 +6,7 @@ from decimal import Decimal
 from typing import Any, Dict, List, Optional, Tuple, Union
 
 from . import _ffi as ffi
-from ._core import (Handle, Record, Text, check, dec, enc, field_addr, lib, new_handle,
+from ._core import (Handle, Parts, Record, Text, check, dec, enc, field_addr, lib, new_handle,
                     options, record, take)
 
 USAGE_FORMATS = {"auto": ffi.TKN_USAGE_AUTO, "openai_chat": ffi.TKN_USAGE_OPENAI_CHAT,
@@ -26,6 +26,7 @@ class Usage(Record):
                          cache_write_5m_tokens=cache_write_5m_tokens,
                          cache_write_1h_tokens=cache_write_1h_tokens,
                          output_tokens=output_tokens, reasoning_tokens=reasoning_tokens)
+        self._c()  # TypeError / OverflowError now, not at first use
 
     def _c(self) -> ffi.tkn_usage:
         u = options(ffi.tkn_usage, "tkn_usage_init", ffi.TKN_USAGE_VERSION, **self.__dict__)
@@ -87,6 +88,8 @@ class ModelPrice(Record):
 
 class Prices(Handle):
     """A price table: immutable, shareable by any number of threads."""
+
+    _ctype = "tkn_prices"
 
     _free = "tkn_prices_free"
 
@@ -225,6 +228,8 @@ class Percentiles(Record):
 class Meter(Handle):
     """Cost and usage aggregates; internally synchronised (any thread)."""
 
+    _ctype = "tkn_meter"
+
     _free = "tkn_meter_free"
 
     def __init__(self, prices: Optional[Prices] = None, max_keys: Optional[int] = None,
@@ -232,10 +237,9 @@ class Meter(Handle):
         opts = options(ffi.tkn_meter_options, "tkn_meter_options_init",
                        ffi.TKN_METER_OPTIONS_VERSION, max_keys=max_keys,
                        budget_margin_pct=budget_margin_pct)
-        if prices is not None:
-            opts.prices = prices.raw()
-        super().__init__(new_handle(lib.tkn_meter_new, ctypes.byref(opts)),
-                         keep=[prices])
+        parts = Parts()
+        opts.prices = parts.take(prices, Prices, "Meter(prices=)")
+        super().__init__(new_handle(lib.tkn_meter_new, ctypes.byref(opts)), parts=parts)
 
 
     def record(self, usage: Usage, model: Optional[Text] = None, cost: Optional[int] = None,
@@ -266,6 +270,9 @@ class Meter(Handle):
         table, keep = store._c()
         check(lib.tkn_meter_set_store(self, ctypes.byref(table), p, len(p)))
         self._keep += keep
+        for o in keep:
+            if isinstance(o, Handle):
+                self._borrow(o, Handle, "set_store()")
 
     def flush(self) -> None:
         """Send the records the store has not taken yet."""

@@ -6,7 +6,7 @@ import json as _json
 from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 from . import _ffi as ffi
-from ._core import (Handle, Record, Text, check, dec, enc, field_addr, at, lib,
+from ._core import (Handle, Parts, Record, Text, check, dec, enc, field_addr, at, lib,
                     new_handle, options, record, take)
 from .conv import Conversation, Tokenizer, fmt
 
@@ -53,6 +53,8 @@ class Segment(Record):
 
 class Prompt(Handle):
     """An assembled prompt: immutable, readable from any thread."""
+
+    _ctype = "tkn_prompt"
 
     _free = "tkn_prompt_free"
 
@@ -133,6 +135,8 @@ class Prompt(Handle):
 class PromptBuilder(Handle):
     """Collects prompt segments (one thread at a time)."""
 
+    _ctype = "tkn_prompt_builder"
+
     _free = "tkn_prompt_builder_free"
 
     def __init__(self, strict: bool = False, keep_order: bool = False,
@@ -163,7 +167,7 @@ class PromptBuilder(Handle):
         idx = ctypes.c_uint32()
         self._check(lib.tkn_prompt_builder_set_history(self, conv, STABILITY[stability],
                                                        ctypes.byref(idx)))
-        self._keep.append(conv)
+        self._borrow(conv, Conversation, "set_history()")
         return idx.value
 
     def set_ttl(self, index: int, ttl: str) -> None:
@@ -184,6 +188,8 @@ class CachePlanResult(Record):
 
 class CachePlan(Handle):
     """Simulates one provider's prompt cache over a stream of requests."""
+
+    _ctype = "tkn_cacheplan"
 
     _free = "tkn_cacheplan_free"
 

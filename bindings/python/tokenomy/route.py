@@ -6,7 +6,7 @@ import json as _json
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 from . import _ffi as ffi
-from ._core import (Handle, ftype, Record, Text, _park, at, check, dec, enc, last_error, lib,
+from ._core import (Handle, Parts, ftype, Record, Text, _park, at, check, dec, enc, last_error, lib,
                     new_handle, options, record, take)
 from .conv import Tokenizer
 
@@ -47,6 +47,8 @@ def _strings(values: Sequence[Text]) -> Tuple[Any, Any, List[bytes]]:
 
 class Task(Handle):
     """A task's attributes for routing (one thread at a time)."""
+
+    _ctype = "tkn_task"
 
     _free = "tkn_task_free"
 
@@ -103,6 +105,8 @@ def _task(task: Union[Task, Mapping[str, Any]]) -> Task:
 
 class Router(Handle):
     """A compiled router: every method may be called from any thread at once."""
+
+    _ctype = "tkn_router"
 
     _free = "tkn_router_free"
 
@@ -220,6 +224,8 @@ def calibrate(scores: Sequence[float], shares: Sequence[float]) -> List[float]:
 class RouterBuilder(Handle):
     """The router config piece by piece (one thread at a time)."""
 
+    _ctype = "tkn_router_builder"
+
     _free = "tkn_router_builder_free"
 
     def __init__(self) -> None:
@@ -277,13 +283,17 @@ class RouterBuilder(Handle):
 class Cascade(Handle):
     """One task's cascade over tiers (one thread at a time)."""
 
+    _ctype = "tkn_router_cascade"
+
     _free = "tkn_router_cascade_free"
 
     def __init__(self, router: Router, start_tier: int = 0,
                  score: Optional[Callable[[str], float]] = None) -> None:
         opts = options(ffi.tkn_router_cascade_options, "tkn_router_cascade_options_init",
                        ffi.TKN_ROUTER_CASCADE_OPTIONS_VERSION, start_tier=start_tier)
-        keep: List[Any] = [router]
+        keep: List[Any] = []
+        parts = Parts()
+        parts.take(router, Router, "Cascade(router)")
         if score is not None:
             def tramp(text: int, n: int, conf: Any, user: Any) -> int:
                 try:
@@ -296,7 +306,7 @@ class Cascade(Handle):
             opts.score = cfn
             keep.append(cfn)
         super().__init__(new_handle(lib.tkn_router_cascade_new, router, ctypes.byref(opts)),
-                         keep=keep)
+                         keep, parts)
 
     def _check(self, st: int) -> None:
         check(st)
@@ -356,6 +366,8 @@ class Validation:
 
 class Schema(Handle):
     """A compiled JSON Schema: immutable, any number of threads may validate."""
+
+    _ctype = "tkn_schema"
 
     _free = "tkn_schema_free"
 

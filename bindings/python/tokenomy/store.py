@@ -6,7 +6,7 @@ import ctypes
 from typing import Any, List, Optional, Sequence, Tuple
 
 from . import _ffi as ffi
-from ._core import (Handle, Text, TokenomyError, _park, check, enc, ftype, lib,
+from ._core import (Handle, Parts, Text, TokenomyError, _park, check, enc, ftype, lib,
                     redis_lib)
 
 _CALLBACKS = ("reserve", "commit", "release", "usage", "get", "set", "add", "read")
@@ -179,6 +179,8 @@ class RedisStore(Handle):
     """The Redis adapter (libtokenomy-redis): safe for concurrent use; one
     per process (not usable across fork())."""
 
+    _ctype = "tkn_redis"
+
     _free = None  # freed through libtokenomy-redis, see close()
 
     def __init__(self, host: Optional[Text] = None, port: Optional[int] = None,
@@ -209,11 +211,8 @@ class RedisStore(Handle):
         super().__init__(out.value)
         self._r = r
 
-    def close(self) -> None:
-        ptr, self._ptr = self._ptr, None
-        if ptr:
-            self._r.tkn_redis_free(ptr)
-        Handle.close(self)
+    def _free_c(self, ptr: int) -> None:
+        self._r.tkn_redis_free(ctypes.c_void_p(ptr))
 
 
     def ping(self) -> None:

@@ -6,7 +6,7 @@ import json as _json
 from typing import Any, Callable, Dict, List, Optional, Union
 
 from . import _ffi as ffi
-from ._core import (Handle, Record, Text, _park, at, check, enc, field_addr, ftype, lib,
+from ._core import (Handle, Parts, Record, Text, _park, at, check, enc, field_addr, ftype, lib,
                     new_handle, options, record, take)
 from .conv import Tokenizer
 from .money import Cost, Prices, Usage
@@ -31,6 +31,8 @@ class ToolCache(Handle):
     """Tool results by (tool, canonical arguments, scope); internally
     synchronised: any number of threads may use one cache."""
 
+    _ctype = "tkn_toolcache"
+
     _free = "tkn_toolcache_free"
 
     def __init__(self, max_bytes: Optional[int] = None, shards: Optional[int] = None,
@@ -39,7 +41,9 @@ class ToolCache(Handle):
         opts = options(ffi.tkn_toolcache_options, "tkn_toolcache_options_init",
                        ffi.TKN_TOOLCACHE_OPTIONS_VERSION, max_bytes=max_bytes, shards=shards,
                        max_args_bytes=max_args_bytes)
-        keep: List[Any] = [tokenizer]
+        keep: List[Any] = []
+        parts = Parts()
+        opts.tokenizer = parts.take(tokenizer, Tokenizer, "ToolCache(tokenizer=)")
         if clock is not None:
             def tramp(user: Any) -> int:
                 try:
@@ -49,9 +53,7 @@ class ToolCache(Handle):
                     return 0
             keep.append(ftype(ffi.tkn_toolcache_options, "clock")(tramp))
             opts.clock = keep[-1]
-        if tokenizer is not None:
-            opts.tokenizer = tokenizer.raw()
-        super().__init__(new_handle(lib.tkn_toolcache_new, ctypes.byref(opts)), keep)
+        super().__init__(new_handle(lib.tkn_toolcache_new, ctypes.byref(opts)), keep, parts)
 
 
     def set_policy(self, tool: Text, cacheable: bool = True, ttl_ms: int = 0,
@@ -109,6 +111,9 @@ class ToolCache(Handle):
         table, keep = store._c()
         check(lib.tkn_toolcache_set_store(self, ctypes.byref(table), p, len(p)))
         self._keep += keep
+        for o in keep:
+            if isinstance(o, Handle):
+                self._borrow(o, Handle, "set_store()")
 
     def stats(self) -> ToolCacheStats:
         s = ffi.tkn_toolcache_stats()
@@ -125,6 +130,8 @@ class BatchWriter(Handle):
     lines; begin_file(index) and end_file(index, requests, bytes) frame files.
     An exception in a callback stops the writer (IOError status) and is
     raised again to the caller."""
+
+    _ctype = "tkn_batch_writer"
 
     _free = "tkn_batch_writer_free"
 
@@ -194,6 +201,8 @@ class BatchReader(Handle):
     """Joins result files back to the submitted ids (one thread at a time).
     on_result(BatchResult) is called for each joined result."""
 
+    _ctype = "tkn_batch_reader"
+
     _free = "tkn_batch_reader_free"
 
     def __init__(self, on_result: Optional[Callable[[BatchResult], None]] = None,
@@ -202,7 +211,9 @@ class BatchReader(Handle):
         opts = options(ffi.tkn_batch_reader_options, "tkn_batch_reader_options_init",
                        ffi.TKN_BATCH_READER_OPTIONS_VERSION, provider=PROVIDERS[provider],
                        max_line_bytes=max_line_bytes)
-        keep: List[Any] = [prices]
+        keep: List[Any] = []
+        parts = Parts()
+        opts.prices = parts.take(prices, Prices, "BatchReader(prices=)")
         if on_result is not None:
             def tramp(rp: Any, user: Any) -> int:
                 try:
@@ -224,9 +235,7 @@ class BatchReader(Handle):
                     return 1
             keep.append(ftype(ffi.tkn_batch_reader_options, "on_result")(tramp))
             opts.on_result = keep[-1]
-        if prices is not None:
-            opts.prices = prices.raw()
-        super().__init__(new_handle(lib.tkn_batch_reader_new, ctypes.byref(opts)), keep)
+        super().__init__(new_handle(lib.tkn_batch_reader_new, ctypes.byref(opts)), keep, parts)
 
     def _check(self, st: int) -> None:
         check(st)
