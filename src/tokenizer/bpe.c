@@ -8,10 +8,11 @@
  * tiktoken's own scan, pieces of up to 64 bytes a min-tree over the parts,
  * longer ones a heap over a linked list (O(n log n)), and pieces of
  * BACKTRACK_MIN bytes or more an encoder linear in their length, where
- * tiktoken's time is quadratic.  The tokenizer is immutable (but for the
- * long-piece encoder's prefix filter, built on first need and published
- * once, atomically); all scratch space lives on the stack or in allocations
- * owned by one call. */
+ * tiktoken's time is quadratic.  The built-in encodings' tables are laid
+ * out at build time and used where they lie (ranks.c: the image).  The
+ * tokenizer is immutable (but, for a rank file, the long-piece encoder's
+ * prefix filter, built on first need and published once, atomically); all
+ * scratch space lives on the stack or in allocations owned by one call. */
 #include <errno.h>
 #include <stdio.h>
 
@@ -405,31 +406,21 @@ static int merge_heap(const tki_ranks *r, const uint8_t *p, size_t n, sink *o, s
  * whose tokens are long and many (runs of '=' have tokens of 64 bytes and
  * more), cost about the same per byte as random letters. */
 
-/* The prefix filter (see tki_ranks.prefix), built on first use: NULL when
- * out of memory. */
+/* The prefix filter (see tki_ranks.prefix): the image's, or built on first
+ * use; NULL when out of memory. */
 static const uint64_t *prefix_filter(const tki_ranks *r) {
   tki_ranks *w = (tki_ranks *)r; /* only the atomic pointer is written */
-  uint64_t *f = atomic_load_explicit(&w->prefix, memory_order_acquire);
-  if (f) return f;
-  f = tki_calloc(TKI_PREFIX_BITS / 64, sizeof *f);
-  if (!f) return NULL;
-  for (uint32_t k = 0; k < r->n; k++) {
-    const uint8_t *p = r->bytes + r->off[k];
-    size_t n = r->off[k + 1] - r->off[k];
-    for (size_t len = 1; len <= n; len++) {
-      uint64_t head, head2;
-      tki_key_exact(p, len, &head, &head2);
-      uint32_t bit = (uint32_t)tki_ranks_hash(p, len, head, head2) & (TKI_PREFIX_BITS - 1);
-      f[bit >> 6] |= (uint64_t)1 << (bit & 63);
-    }
+  const uint64_t *f = atomic_load_explicit(&w->prefix, memory_order_acquire);
+  if (f) return f; /* the image's, or built before */
+  uint64_t *built = tki_ranks_prefix_build(r);
+  if (!built) return NULL;
+  const uint64_t *expected = NULL;
+  if (!atomic_compare_exchange_strong_explicit(&w->prefix, &expected, built,
+                                               memory_order_acq_rel, memory_order_acquire)) {
+    tki_free(built); /* another thread was first: the same bits */
+    return expected;
   }
-  uint64_t *expected = NULL;
-  if (!atomic_compare_exchange_strong_explicit(&w->prefix, &expected, f, memory_order_acq_rel,
-                                               memory_order_acquire)) {
-    tki_free(f); /* another thread was first: the same bits */
-    f = expected;
-  }
-  return f;
+  return built;
 }
 
 /* The longest token of at most lim bytes at p (16 bytes readable past
@@ -923,14 +914,14 @@ static int make_bpe(tkn_tokenizer **out, const tkn_ranks_options *o) {
   } else if (o->data) {
     rc = tki_ranks_parse(&b->ranks, o->data, o->len, err);
   } else {
-    const uint8_t *blob = cl ? tki_ranks_blob_cl100k : tki_ranks_blob_o200k;
-    size_t blen = cl ? tki_ranks_blob_cl100k_len : tki_ranks_blob_o200k_len;
-    if (!blob)
+    size_t ilen = 0;
+    const uint8_t *img = tki_ranks_image(cl, &ilen);
+    if (!img)
       rc = tki_err(err, TKN_ERR_UNAVAILABLE,
                    "%s: this library was built without embedded ranks (-Dembed_ranks=false); "
                    "load a rank file instead", cl ? "cl100k_base" : "o200k_base");
     else
-      rc = tki_ranks_from_blob(&b->ranks, blob, blen, err);
+      rc = tki_ranks_from_image(&b->ranks, img, ilen, err);
   }
   if (rc) {
     tki_free(b);

@@ -58,29 +58,35 @@ typedef struct tki_special {
 #define TKI_FILTER_BITS (1u << 22)
 #define TKI_FILTER_MASK (TKI_FILTER_BITS - 1)
 
-/* The immutable rank table of one encoding. */
+/* The immutable rank table of one encoding.  Its tables are either built at
+ * run time (a rank file: tki_ranks_parse) or laid out at build time in an
+ * image compiled into the library (tki_ranks_from_image), used where it lies:
+ * loading is then pointer setup, and only the pages a text touches become
+ * resident. */
 typedef struct tki_ranks {
   uint32_t n;            /* ranks 0..n-1 */
   uint32_t max_len;      /* longest token */
   const uint8_t *bytes;  /* token bytes, concatenated in rank order */
-  uint32_t *off;         /* n + 1 offsets into bytes */
-  tki_rank_slot *slots;  /* mask + 1 slots: the tokens of more than 8 bytes */
+  const uint32_t *off;   /* n + 1 offsets into bytes */
+  const tki_rank_slot *slots;   /* mask + 1 slots: the tokens of more than 8 bytes */
   uint32_t mask;
-  tki_short_slot *sslots; /* smask + 1 slots: the tokens of 1 to 8 bytes */
+  const tki_short_slot *sslots; /* smask + 1 slots: the tokens of 1 to 8 bytes */
   uint32_t smask;
-  uint32_t byte_rank[256];
-  uint64_t *filter;      /* 2^22 bits, one per hash value: most lookups of
+  const uint32_t *byte_rank;    /* 256 entries: the rank of each single byte */
+  const uint64_t *filter; /* 2^22 bits, one per hash value: most lookups of
                             non-tokens (frequent while merging) stop here,
                             in 512 KB that stay in cache, not in the table */
-  uint32_t *pair_rank;   /* 65536 entries: rank of the 2-byte token b0 b1
-                            at [b0 | b1 << 8], UINT32_MAX when none */
-  uint8_t *owned;        /* bytes we allocated (NULL for embedded data) */
+  const uint32_t *pair_rank; /* 65536 entries: rank of the 2-byte token b0 b1
+                                at [b0 | b1 << 8], UINT32_MAX when none */
+  void *owned[7];        /* what we allocated (all NULL for an image) */
   /* One bit per hash value (the low TKI_PREFIX_BITS bits) of every prefix of
    * every token: the long-piece encoder walks a token's length up while the
-   * bytes so far can still begin a token.  Built on the first long piece
-   * (bpe.c: prefix_filter), published once with compare-and-swap, so the
-   * table stays lock-free to share; freed with the rest. */
-  _Atomic(uint64_t *) prefix;
+   * bytes so far can still begin a token.  In the image; for a rank file
+   * built on the first long piece (bpe.c: prefix_filter), published once
+   * with compare-and-swap, so the table stays lock-free to share; freed with
+   * the rest when it is not the image's. */
+  _Atomic(const uint64_t *) prefix;
+  const void *image;     /* the image the tables lie in; NULL when built */
 } tki_ranks;
 #define TKI_PREFIX_BITS (1u << 24)
 
@@ -258,9 +264,47 @@ static inline uint32_t tki_ranks_get(const tki_ranks *r, const uint8_t *p, size_
 
 /* Parse tiktoken rank text (base64 SP rank LF per line) into r. */
 int tki_ranks_parse(tki_ranks *r, const char *text, size_t len, char err[TKI_ERRLEN]);
-/* Build r over an embedded blob (see gen-ranks.py: "TKR1", u32 n, n length
- * bytes, the token bytes); bytes are referenced, not copied. */
+/* Build r over a blob (see gen-ranks.py: "TKR1", u32 n, n length bytes, the
+ * token bytes); bytes are referenced, not copied. */
 int tki_ranks_from_blob(tki_ranks *r, const uint8_t *blob, size_t len, char err[TKI_ERRLEN]);
+/* The prefix filter of r (TKI_PREFIX_BITS bits), newly allocated; NULL when
+ * out of memory. */
+uint64_t *tki_ranks_prefix_build(const tki_ranks *r);
+
+/* ---- the image: every table of one encoding laid out at build time ----
+ * gen-ranks-image.c builds the tables with this file's code and writes them
+ * out; the library compiles the images in (ranks_image.c) and points r into
+ * one.  The header says what the layout assumes (byte order, slot sizes,
+ * filter sizes, the version of the hash), so an image that does not match
+ * this code is refused, not misread; sections are 64-byte aligned offsets
+ * from the image's start. */
+#define TKI_IMAGE_MAGIC "TKNRIM02" /* bump with any change of layout or hash */
+enum { TKI_IMG_OFF, TKI_IMG_BYTES, TKI_IMG_SSLOTS, TKI_IMG_SLOTS, TKI_IMG_PAIR, TKI_IMG_FILTER,
+       TKI_IMG_PREFIX, TKI_IMG_BYTE_RANK, TKI_IMG_SECTIONS };
+typedef struct tki_ranks_image_head {
+  char magic[8];   /* TKI_IMAGE_MAGIC */
+  uint32_t endian; /* 0x01020304 as written */
+  uint32_t layout; /* TKI_IMAGE_LAYOUT */
+  uint32_t n, max_len, mask, smask;
+  uint64_t at[TKI_IMG_SECTIONS]; /* offsets of the sections */
+  uint64_t size;                 /* bytes of the whole image */
+  uint64_t check;                /* tki_ranks_image_check of the bytes before it */
+} tki_ranks_image_head;
+#define TKI_IMAGE_LAYOUT                                                      \
+  ((uint32_t)sizeof(tki_rank_slot) | (uint32_t)sizeof(tki_short_slot) << 8 | \
+   (uint32_t)(TKI_FILTER_BITS == (1u << 22)) << 16 |                         \
+   (uint32_t)(TKI_PREFIX_BITS == (1u << 24)) << 17)
+/* The bytes each section takes in an image of n tokens with these masks. */
+uint64_t tki_ranks_image_section(int section, uint32_t n, uint64_t bytes, uint32_t mask,
+                                 uint32_t smask);
+/* A hash of the header up to its check field. */
+uint64_t tki_ranks_image_check(const tki_ranks_image_head *h);
+/* Point r into an image of len bytes (8-byte aligned); TKN_ERR_PARSE with a
+ * one-line message when its header does not match this code. */
+int tki_ranks_from_image(tki_ranks *r, const uint8_t *img, size_t len, char err[TKI_ERRLEN]);
+/* The image of an encoding compiled into the library (cl: cl100k_base, else
+ * o200k_base); NULL when built with -Dembed_ranks=false. */
+const uint8_t *tki_ranks_image(int cl, size_t *len);
 void tki_ranks_free(tki_ranks *r);
 
 /* Merge one piece of n >= 2 bytes with one method, without looking the
@@ -275,11 +319,5 @@ int tki_bpe_merge_piece(const tki_ranks *r, const uint8_t *p, size_t n, int meth
                         uint32_t *ids, size_t cap, size_t *out_n);
 /* The rank table inside a BPE tokenizer (NULL for other kinds). */
 const tki_ranks *tki_bpe_ranks(const tkn_tokenizer *tok);
-
-/* The embedded blobs (ranks_embed.c, generated; NULL/0 when not built in). */
-extern const uint8_t *const tki_ranks_blob_cl100k;
-extern const size_t tki_ranks_blob_cl100k_len;
-extern const uint8_t *const tki_ranks_blob_o200k;
-extern const size_t tki_ranks_blob_o200k_len;
 
 #endif

@@ -1,6 +1,7 @@
 /* The rank table of a BPE encoding: token bytes -> rank, from tiktoken's text
- * format (base64, space, rank per line) or from the compact blob the build
- * embeds.  Built once, then only read (shared by threads without locks). */
+ * format (base64, space, rank per line), from a compact blob (the build's
+ * generator), or pointed into an image laid out at build time.  Built once,
+ * then only read (shared by threads without locks). */
 #include "bpe_internal.h"
 
 uint64_t tki_ranks_tail_hash(const uint8_t *p, size_t n) {
@@ -19,17 +20,14 @@ uint64_t tki_ranks_tail_hash(const uint8_t *p, size_t n) {
 
 void tki_ranks_free(tki_ranks *r) {
   if (!r) return;
-  tki_free(r->off);
-  tki_free(r->slots);
-  tki_free(r->sslots);
-  tki_free(r->pair_rank);
-  tki_free(r->filter);
-  tki_free(r->owned);
-  tki_free(atomic_load_explicit(&r->prefix, memory_order_acquire));
+  for (size_t i = 0; i < sizeof r->owned / sizeof r->owned[0]; i++) tki_free(r->owned[i]);
+  const uint64_t *pf = atomic_load_explicit(&r->prefix, memory_order_acquire);
+  if (!r->image) tki_free((void *)pf); /* built on first need (bpe.c) */
   memset(r, 0, sizeof *r);
 }
 
-/* Build the hash table and the single-byte ranks over r->bytes / r->off. */
+/* Build the hash tables, the filter and the single-byte and pair ranks over
+ * r->bytes / r->off. */
 static int build_table(tki_ranks *r, char err[TKI_ERRLEN]) {
   /* two tables, by token length (up to 8 bytes, more), each with a load
    * factor of at most 0.8 */
@@ -40,17 +38,27 @@ static int build_table(tki_ranks *r, char err[TKI_ERRLEN]) {
   while (ssize < nshort + nshort / 4) ssize <<= 1;
   if (size > ((uint64_t)1 << 32) || ssize > ((uint64_t)1 << 32))
     return tki_err(err, TKN_ERR_LIMIT, "rank table: too many tokens");
-  r->slots = tki_calloc((size_t)size, sizeof *r->slots);
-  r->sslots = tki_calloc((size_t)ssize, sizeof *r->sslots);
-  if (!r->slots || !r->sslots) return tki_err(err, TKN_ERR_NOMEM, "rank table: out of memory");
+  tki_rank_slot *slots = tki_calloc((size_t)size, sizeof *slots);
+  tki_short_slot *sslots = tki_calloc((size_t)ssize, sizeof *sslots);
+  uint32_t *pair_rank = tki_malloc(65536 * sizeof *pair_rank);
+  uint64_t *filter = tki_calloc(TKI_FILTER_BITS / 64, sizeof *filter);
+  uint32_t *byte_rank = tki_malloc(256 * sizeof *byte_rank);
+  r->owned[1] = slots;
+  r->owned[2] = sslots;
+  r->owned[3] = pair_rank;
+  r->owned[4] = filter;
+  r->owned[5] = byte_rank;
+  if (!slots || !sslots || !pair_rank || !filter || !byte_rank)
+    return tki_err(err, TKN_ERR_NOMEM, "rank table: out of memory");
+  r->slots = slots;
+  r->sslots = sslots;
+  r->pair_rank = pair_rank;
+  r->filter = filter;
+  r->byte_rank = byte_rank;
   r->mask = (uint32_t)(size - 1);
   r->smask = (uint32_t)(ssize - 1);
-  r->pair_rank = tki_malloc(65536 * sizeof *r->pair_rank);
-  r->filter = tki_calloc(TKI_FILTER_BITS / 64, sizeof *r->filter);
-  if (!r->pair_rank || !r->filter)
-    return tki_err(err, TKN_ERR_NOMEM, "rank table: out of memory");
-  for (size_t i = 0; i < 65536; i++) r->pair_rank[i] = UINT32_MAX;
-  for (int b = 0; b < 256; b++) r->byte_rank[b] = UINT32_MAX;
+  for (size_t i = 0; i < 65536; i++) pair_rank[i] = UINT32_MAX;
+  for (int b = 0; b < 256; b++) byte_rank[b] = UINT32_MAX;
   r->max_len = 0;
   for (uint32_t k = 0; k < r->n; k++) {
     size_t n = r->off[k + 1] - r->off[k];
@@ -69,59 +77,136 @@ static int build_table(tki_ranks *r, char err[TKI_ERRLEN]) {
     tki_key_exact(p, n, &head, &head2);
     uint64_t h = tki_ranks_hash(p, n, head, head2);
     if (n <= 8) {
-      tki_short_slot *t = r->sslots;
       uint32_t i = (uint32_t)h & r->smask;
-      while (t[i].rank1) i = (i + 1) & r->smask;
-      t[i].head = head;
-      t[i].rank1 = k + 1;
-      t[i].len = (uint32_t)n;
+      while (sslots[i].rank1) i = (i + 1) & r->smask;
+      sslots[i].head = head;
+      sslots[i].rank1 = k + 1;
+      sslots[i].len = (uint32_t)n;
     } else {
-      tki_rank_slot *t = r->slots;
       uint32_t mask = r->mask;
       uint32_t i = (uint32_t)h & mask;
-      while (t[i].rank1) i = (i + 1) & mask;
-      t[i].head = head;
-      t[i].head2 = head2;
-      t[i].rank1 = k + 1;
-      t[i].len = (uint16_t)n;
-      t[i].tag = (uint16_t)(h >> 48);
+      while (slots[i].rank1) i = (i + 1) & mask;
+      slots[i].head = head;
+      slots[i].head2 = head2;
+      slots[i].rank1 = k + 1;
+      slots[i].len = (uint16_t)n;
+      slots[i].tag = (uint16_t)(h >> 48);
     }
     uint32_t bit = (uint32_t)(h >> 26) & TKI_FILTER_MASK;
-    r->filter[bit >> 6] |= (uint64_t)1 << (bit & 63);
-    if (n == 1) r->byte_rank[p[0]] = k;
-    if (n == 2) r->pair_rank[p[0] | (uint32_t)p[1] << 8] = k;
+    filter[bit >> 6] |= (uint64_t)1 << (bit & 63);
+    if (n == 1) byte_rank[p[0]] = k;
+    if (n == 2) pair_rank[p[0] | (uint32_t)p[1] << 8] = k;
   }
   for (int b = 0; b < 256; b++)
-    if (r->byte_rank[b] == UINT32_MAX)
+    if (byte_rank[b] == UINT32_MAX)
       return tki_err(err, TKN_ERR_SCHEMA, "rank table: byte 0x%02x has no rank", b);
   return TKN_OK;
+}
+
+uint64_t *tki_ranks_prefix_build(const tki_ranks *r) {
+  uint64_t *f = tki_calloc(TKI_PREFIX_BITS / 64, sizeof *f);
+  if (!f) return NULL;
+  for (uint32_t k = 0; k < r->n; k++) {
+    const uint8_t *p = r->bytes + r->off[k];
+    size_t n = r->off[k + 1] - r->off[k];
+    for (size_t len = 1; len <= n; len++) {
+      uint64_t head, head2;
+      tki_key_exact(p, len, &head, &head2);
+      uint32_t bit = (uint32_t)tki_ranks_hash(p, len, head, head2) & (TKI_PREFIX_BITS - 1);
+      f[bit >> 6] |= (uint64_t)1 << (bit & 63);
+    }
+  }
+  return f;
 }
 
 int tki_ranks_from_blob(tki_ranks *r, const uint8_t *blob, size_t len, char err[TKI_ERRLEN]) {
   memset(r, 0, sizeof *r);
   if (!blob || len < 8 || memcmp(blob, "TKR1", 4) != 0)
-    return tki_err(err, TKN_ERR_PARSE, "embedded ranks: bad header");
+    return tki_err(err, TKN_ERR_PARSE, "rank blob: bad header");
   uint32_t n = (uint32_t)blob[4] | (uint32_t)blob[5] << 8 | (uint32_t)blob[6] << 16 |
                (uint32_t)blob[7] << 24;
-  if (n > (len - 8)) return tki_err(err, TKN_ERR_PARSE, "embedded ranks: truncated");
+  if (n > (len - 8)) return tki_err(err, TKN_ERR_PARSE, "rank blob: truncated");
   r->n = n;
-  r->off = tki_malloc(((size_t)n + 1) * sizeof *r->off);
-  if (!r->off) return tki_err(err, TKN_ERR_NOMEM, "embedded ranks: out of memory");
+  uint32_t *off = tki_malloc(((size_t)n + 1) * sizeof *off);
+  if (!off) return tki_err(err, TKN_ERR_NOMEM, "rank blob: out of memory");
+  r->owned[0] = off;
+  r->off = off;
   const uint8_t *lens = blob + 8;
   uint64_t o = 0;
   for (uint32_t k = 0; k < n; k++) {
-    r->off[k] = (uint32_t)o;
+    off[k] = (uint32_t)o;
     o += lens[k];
   }
   if (o > len - 8 - n || o > UINT32_MAX) {
     tki_ranks_free(r);
-    return tki_err(err, TKN_ERR_PARSE, "embedded ranks: truncated");
+    return tki_err(err, TKN_ERR_PARSE, "rank blob: truncated");
   }
-  r->off[n] = (uint32_t)o;
+  off[n] = (uint32_t)o;
   r->bytes = blob + 8 + n;
   int rc = build_table(r, err);
   if (rc) tki_ranks_free(r);
   return rc;
+}
+
+/* ---- the image ---- */
+
+uint64_t tki_ranks_image_section(int section, uint32_t n, uint64_t bytes, uint32_t mask,
+                                 uint32_t smask) {
+  switch (section) {
+    case TKI_IMG_OFF: return ((uint64_t)n + 1) * sizeof(uint32_t);
+    case TKI_IMG_BYTES: return bytes;
+    case TKI_IMG_SSLOTS: return ((uint64_t)smask + 1) * sizeof(tki_short_slot);
+    case TKI_IMG_SLOTS: return ((uint64_t)mask + 1) * sizeof(tki_rank_slot);
+    case TKI_IMG_PAIR: return 65536 * sizeof(uint32_t);
+    case TKI_IMG_FILTER: return TKI_FILTER_BITS / 8;
+    case TKI_IMG_PREFIX: return TKI_PREFIX_BITS / 8;
+    case TKI_IMG_BYTE_RANK: return 256 * sizeof(uint32_t);
+    default: return 0;
+  }
+}
+
+uint64_t tki_ranks_image_check(const tki_ranks_image_head *h) {
+  const uint8_t *p = (const uint8_t *)h;
+  uint64_t v = 0xcbf29ce484222325ull; /* FNV-1a */
+  for (size_t i = 0; i < offsetof(tki_ranks_image_head, check); i++)
+    v = (v ^ p[i]) * 0x100000001b3ull;
+  return v;
+}
+
+int tki_ranks_from_image(tki_ranks *r, const uint8_t *img, size_t len, char err[TKI_ERRLEN]) {
+  memset(r, 0, sizeof *r);
+  tki_ranks_image_head h;
+  if (!img || len < sizeof h || ((uintptr_t)img & 7))
+    return tki_err(err, TKN_ERR_PARSE, "rank image: too short or misaligned");
+  memcpy(&h, img, sizeof h);
+  if (memcmp(h.magic, TKI_IMAGE_MAGIC, 8) != 0 || h.endian != 0x01020304u ||
+      h.layout != TKI_IMAGE_LAYOUT)
+    return tki_err(err, TKN_ERR_PARSE, "rank image: made for another layout, byte order or hash");
+  if (h.check != tki_ranks_image_check(&h) || h.size != len || h.n == 0 ||
+      ((uint64_t)h.mask & ((uint64_t)h.mask + 1)) || ((uint64_t)h.smask & ((uint64_t)h.smask + 1)))
+    return tki_err(err, TKN_ERR_PARSE, "rank image: damaged header");
+  const uint32_t *off = (const uint32_t *)(const void *)(img + h.at[TKI_IMG_OFF]);
+  for (int s = 0; s < TKI_IMG_SECTIONS; s++) {
+    uint64_t bytes = s == TKI_IMG_BYTES && h.at[TKI_IMG_OFF] + 4 * ((uint64_t)h.n + 1) <= len
+                         ? off[h.n] : 0;
+    uint64_t need = tki_ranks_image_section(s, h.n, bytes, h.mask, h.smask);
+    if ((h.at[s] & 63) || h.at[s] < sizeof h || h.at[s] > len || need > len - h.at[s])
+      return tki_err(err, TKN_ERR_PARSE, "rank image: section %d out of bounds", s);
+  }
+  r->image = img;
+  r->n = h.n;
+  r->max_len = h.max_len;
+  r->mask = h.mask;
+  r->smask = h.smask;
+  r->off = off;
+  r->bytes = img + h.at[TKI_IMG_BYTES];
+  r->sslots = (const tki_short_slot *)(const void *)(img + h.at[TKI_IMG_SSLOTS]);
+  r->slots = (const tki_rank_slot *)(const void *)(img + h.at[TKI_IMG_SLOTS]);
+  r->pair_rank = (const uint32_t *)(const void *)(img + h.at[TKI_IMG_PAIR]);
+  r->filter = (const uint64_t *)(const void *)(img + h.at[TKI_IMG_FILTER]);
+  r->byte_rank = (const uint32_t *)(const void *)(img + h.at[TKI_IMG_BYTE_RANK]);
+  atomic_init(&r->prefix, (const uint64_t *)(const void *)(img + h.at[TKI_IMG_PREFIX]));
+  return TKN_OK;
 }
 
 static int b64_value(unsigned char c) {
@@ -267,7 +352,8 @@ int tki_ranks_parse(tki_ranks *r, const char *text, size_t len, char err[TKI_ERR
   rank_off[n] = (uint32_t)w;
   tki_free(bytes);
   tki_free(seen_len);
-  r->owned = sorted;
+  r->owned[0] = rank_off;
+  r->owned[6] = sorted;
   r->bytes = sorted;
   r->off = rank_off;
   rc = build_table(r, err);

@@ -1,8 +1,9 @@
-/* Built with -Dembed_ranks=false: no embedded rank data; BPE tokenizers are
- * made from a rank file (tkn_tokenizer_load_ranks). */
+/* Built with -Dembed_ranks=false: no rank images; BPE tokenizers are made
+ * from a rank file (tkn_tokenizer_load_ranks). */
 #include "bpe_internal.h"
 
-const uint8_t *const tki_ranks_blob_cl100k = NULL;
-const size_t tki_ranks_blob_cl100k_len = 0;
-const uint8_t *const tki_ranks_blob_o200k = NULL;
-const size_t tki_ranks_blob_o200k_len = 0;
+const uint8_t *tki_ranks_image(int cl, size_t *len) {
+  (void)cl;
+  *len = 0;
+  return NULL;
+}

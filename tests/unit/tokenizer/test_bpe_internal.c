@@ -249,6 +249,89 @@ static void every_token_is_found_under_its_rank(void **state) {
   }
 }
 
+/* The image laid out at build time holds exactly the tables this code
+ * builds at run time from the same tokens (so the generator and the lookups
+ * agree on every hash and slot), with the prefix filter built in. */
+static void image_is_the_tables_built_at_run_time(void **state) {
+  (void)state;
+  for (int e = 0; e < 2; e++) {
+    tkn_tokenizer *tok = NULL;
+    const tki_ranks *r = open_encoding(e, &tok);
+    assert_non_null(r->image);
+    /* the tokens as a blob ("TKR1", n, lengths, bytes), built again */
+    size_t nb = r->off[r->n], len = 8 + r->n + nb;
+    uint8_t *blob = malloc(len);
+    assert_non_null(blob);
+    memcpy(blob, "TKR1", 4);
+    for (int i = 0; i < 4; i++) blob[4 + i] = (uint8_t)(r->n >> (8 * i));
+    for (uint32_t k = 0; k < r->n; k++) blob[8 + k] = (uint8_t)(r->off[k + 1] - r->off[k]);
+    memcpy(blob + 8 + r->n, r->bytes, nb);
+    tki_ranks b;
+    assert_int_equal(tki_ranks_from_blob(&b, blob, len, NULL), TKN_OK);
+    assert_null(b.image);
+    assert_int_equal(b.n, r->n);
+    assert_int_equal(b.max_len, r->max_len);
+    assert_int_equal(b.mask, r->mask);
+    assert_int_equal(b.smask, r->smask);
+    assert_memory_equal(b.off, r->off, ((size_t)r->n + 1) * sizeof *r->off);
+    assert_memory_equal(b.sslots, r->sslots, ((size_t)r->smask + 1) * sizeof *r->sslots);
+    assert_memory_equal(b.slots, r->slots, ((size_t)r->mask + 1) * sizeof *r->slots);
+    assert_memory_equal(b.pair_rank, r->pair_rank, 65536 * sizeof *r->pair_rank);
+    assert_memory_equal(b.filter, r->filter, TKI_FILTER_BITS / 8);
+    assert_memory_equal(b.byte_rank, r->byte_rank, 256 * sizeof *r->byte_rank);
+    uint64_t *pf = tki_ranks_prefix_build(&b);
+    assert_non_null(pf);
+    assert_memory_equal(pf, atomic_load(&r->prefix), TKI_PREFIX_BITS / 8);
+    tki_free(pf);
+    tki_ranks_free(&b);
+    free(blob);
+    tkn_tokenizer_free(tok);
+  }
+}
+
+/* An image that does not match this code is refused with one line, never
+ * read: another magic (layout or hash version), byte order, damaged header,
+ * wrong length, misaligned, sections out of bounds. */
+static void a_foreign_or_damaged_image_is_refused(void **state) {
+  (void)state;
+  size_t len = 0;
+  const uint8_t *img = tki_ranks_image(1, &len);
+  if (!img) skip();
+  uint8_t *copy = malloc(len + 8);
+  assert_non_null(copy);
+  tki_ranks r;
+  memcpy(copy, img, len);
+  assert_int_equal(tki_ranks_from_image(&r, copy, len, NULL), TKN_OK);
+  tki_ranks_free(&r);
+  static const size_t at[] = {offsetof(tki_ranks_image_head, magic) + 7,
+                              offsetof(tki_ranks_image_head, endian),
+                              offsetof(tki_ranks_image_head, layout),
+                              offsetof(tki_ranks_image_head, n),
+                              offsetof(tki_ranks_image_head, at) + 8,
+                              offsetof(tki_ranks_image_head, check)};
+  for (size_t i = 0; i < sizeof at / sizeof at[0]; i++) {
+    memcpy(copy, img, sizeof(tki_ranks_image_head));
+    copy[at[i]] ^= 0x40;
+    assert_int_equal(tki_ranks_from_image(&r, copy, len, NULL), TKN_ERR_PARSE);
+    assert_non_null(strstr(tkn_error_last()->message, "rank image:"));
+    assert_null(r.image);
+  }
+  /* a consistent header whose section runs past the end */
+  memcpy(copy, img, sizeof(tki_ranks_image_head));
+  tki_ranks_image_head h;
+  memcpy(&h, copy, sizeof h);
+  h.at[TKI_IMG_PREFIX] = h.size - 64;
+  h.check = tki_ranks_image_check(&h);
+  memcpy(copy, &h, sizeof h);
+  assert_int_equal(tki_ranks_from_image(&r, copy, len, NULL), TKN_ERR_PARSE);
+  memcpy(copy, img, sizeof(tki_ranks_image_head));
+  assert_int_equal(tki_ranks_from_image(&r, copy, len - 64, NULL), TKN_ERR_PARSE);
+  memmove(copy + 4, copy, len);
+  assert_int_equal(tki_ranks_from_image(&r, copy + 4, len, NULL), TKN_ERR_PARSE);
+  assert_int_equal(tki_ranks_from_image(&r, NULL, 0, NULL), TKN_ERR_PARSE);
+  free(copy);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(scan_tree_and_heap_merge_alike),
@@ -256,6 +339,8 @@ int main(void) {
       cmocka_unit_test(class_table_is_unicode_16),
       cmocka_unit_test(every_token_is_found_under_its_rank),
       cmocka_unit_test(ascii_shortcut_agrees_with_the_scanner),
+      cmocka_unit_test(image_is_the_tables_built_at_run_time),
+      cmocka_unit_test(a_foreign_or_damaged_image_is_refused),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
