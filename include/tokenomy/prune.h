@@ -36,6 +36,45 @@
  *    tokens needed, and the conversation is untouched.  Every failure leaves
  *    the conversation untouched.
  *
+ * Three more modes rewrite old tool traffic instead of dropping messages (the
+ * conversation keeps its length and its order; tool units stay whole):
+ *
+ *  TKN_PRUNE_MASK       observation masking ("The Complexity Trap", 2025): the
+ *                       result of every tool use but the last keep_tool_uses
+ *                       is replaced by the placeholder text.  max_tokens is
+ *                       not used.
+ *  TKN_PRUNE_CLEAR      Anthropic's clear_tool_uses_20250919, client-side:
+ *                       as MASK, but only when the conversation has more than
+ *                       clear_trigger tokens, and only if at least
+ *                       clear_at_least tokens go (else nothing changes).
+ *  TKN_PRUNE_POLICY     cache economics: clears as MASK does only when the
+ *                       expected saving over the coming calls exceeds what
+ *                       the broken cache prefix costs now, at the prices
+ *                       given (picodollars per million tokens).  Between two
+ *                       clears the conversation is only appended to, so the
+ *                       provider's cache keeps hitting.  It needs no state:
+ *                       it works on the conversation as last sent (cleared
+ *                       results are recognised by the placeholder text), so
+ *                       it must be run in place on the conversation the host
+ *                       keeps.  The coming calls are estimated from the
+ *                       conversation's growth so far: as many as the
+ *                       assistant messages it holds (horizon_calls
+ *                       overrides).  With max_tokens > 0 it also enforces the
+ *                       budget and degrades instead of failing: clear every
+ *                       old result, then the recent ones too (oldest first),
+ *                       then drop the oldest messages as TRIM does; when even
+ *                       that leaves no message beside the system prompt, it
+ *                       keeps the last turn whole and says so in the report
+ *                       (it never sends nothing).  The report says what it
+ *                       decided and the figures it decided on.
+ *
+ * In these three modes a "tool use" is one tool call and its result;
+ * results of tools named in exclude_tools are never cleared; with
+ * clear_inputs the arguments of a cleared use become {}; with clear_thinking
+ * the thinking blocks of all but the last keep_thinking_turns assistant
+ * messages are removed whenever results are cleared.  A result whose
+ * placeholder would not be shorter is left as it is.
+ *
  * Where TRIM deliberately differs from LangChain: with the invariants on
  * (the defaults) cuts never split a tool unit; a message whose content is an
  * array of parts is never cut by allow_partial (LangChain 1.4.0 duplicates
@@ -66,6 +105,9 @@ extern "C" {
 #define TKN_PRUNE_TRIM 0
 #define TKN_PRUNE_SCORE 1
 #define TKN_PRUNE_SUMMARISE 2
+#define TKN_PRUNE_MASK 3
+#define TKN_PRUNE_CLEAR 4
+#define TKN_PRUNE_POLICY 5
 
 /* Trim strategies. */
 #define TKN_PRUNE_LAST 0  /* keep the newest messages */
@@ -95,11 +137,14 @@ typedef int (*tkn_prune_summarise_fn)(tkn_conv *conv, const size_t *dropped, siz
                                       int64_t max_tokens, const char **text, size_t *len,
                                       void *user);
 
-#define TKN_PRUNE_OPTIONS_VERSION 1
+/* Version 2 appended the mask / clear / policy fields; a version 1 struct is
+ * still accepted (those fields then take their defaults). */
+#define TKN_PRUNE_OPTIONS_VERSION 2
 typedef struct tkn_prune_options {
-  uint32_t version;            /* TKN_PRUNE_OPTIONS_VERSION */
-  int32_t mode;                /* TKN_PRUNE_TRIM / _SCORE / _SUMMARISE */
-  int64_t max_tokens;          /* the budget the result must fit, >= 0 */
+  uint32_t version;            /* TKN_PRUNE_OPTIONS_VERSION (or 1) */
+  int32_t mode;                /* TKN_PRUNE_TRIM / _SCORE / _SUMMARISE / _MASK / _CLEAR / _POLICY */
+  int64_t max_tokens;          /* the budget the result must fit, >= 0 (POLICY: 0 for
+                                  none; MASK, CLEAR: not used) */
   tkn_count_options count;     /* per-message overhead as the provider counts */
   int32_t provider;            /* TKN_PROVIDER_OPENAI / _ANTHROPIC; AUTO: the
                                   conversation's source format (OpenAI if none) */
@@ -128,11 +173,29 @@ typedef struct tkn_prune_options {
                                   included; 0: max_tokens / 8 */
   tkn_prune_summarise_fn summarise; /* required in SUMMARISE mode */
   void *summarise_user;
+  /* ---- mask, clear, policy (version 2) ---- */
+  uint32_t keep_tool_uses;     /* the results of the last N tool uses are kept (3) */
+  int64_t clear_trigger;       /* CLEAR: act only above this many tokens (100000) */
+  int64_t clear_at_least;      /* CLEAR, POLICY: clear nothing unless this many tokens go */
+  const char *const *exclude_tools; /* names of tools whose results are never cleared */
+  size_t exclude_tools_count;
+  int32_t clear_inputs;        /* 1: a cleared use's arguments become {} */
+  const char *placeholder;     /* the text of a cleared result; NULL: TKN_PRUNE_PLACEHOLDER */
+  size_t placeholder_len;      /* or TKN_NUL_TERMINATED */
+  int32_t clear_thinking;      /* 1: thinking blocks of older assistant messages go too */
+  uint32_t keep_thinking_turns; /* the last N assistant messages keep them (1) */
+  /* ---- policy: prices in picodollars per million tokens (prices.h) ---- */
+  int64_t price_input_per_mtok;       /* > 0 in POLICY mode */
+  int64_t price_cache_read_per_mtok;  /* 0: no cache discount */
+  int64_t price_cache_write_per_mtok; /* 0: the input price (OpenAI) */
+  uint32_t horizon_calls;      /* calls expected after this one; 0: as many as so far */
 } tkn_prune_options;
+#define TKN_PRUNE_PLACEHOLDER "[old tool result cleared]"
 #define TKN_PRUNE_OPTIONS_INIT                                                         \
   { TKN_PRUNE_OPTIONS_VERSION, TKN_PRUNE_TRIM, 0, TKN_COUNT_OPTIONS_INIT,              \
     TKN_PROVIDER_AUTO, 1, 1, TKN_PRUNE_LAST, 0, 0, 0, 0, NULL, NULL, 2, 1, 0.5, 1.0, 0.5, \
-    NULL, NULL, TKN_PRUNE_SCORE, TKN_ROLE_USER, 0, NULL, NULL }
+    NULL, NULL, TKN_PRUNE_SCORE, TKN_ROLE_USER, 0, NULL, NULL,                          \
+    3, 100000, 0, NULL, 0, 0, NULL, 0, 0, 1, 0, 0, 0, 0 }
 /* Fill *opts with the defaults of `version`.  TKN_ERR_INVALID for NULL,
  * TKN_ERR_VERSION for an unknown version. */
 TKN_API int tkn_prune_options_init(tkn_prune_options *opts, uint32_t version);
@@ -148,7 +211,9 @@ TKN_API void tkn_prune_free(tkn_pruner *pruner);
 /* Prune conv in place.  If report is not NULL, *report receives what was
  * done (free it with tkn_prune_report_free), NULL on failure.
  * TKN_ERR_BUDGET: the must-keep set does not fit (the text gives its tokens);
- * TKN_ERR_INVALID / _VERSION: bad options (the text names the field);
+ * TKN_ERR_INVALID / _VERSION: bad options (the text names the field: also a
+ * negative clear_trigger, clear_at_least or price, POLICY without an input
+ * price, a placeholder that is not valid UTF-8, a NULL exclude_tools entry);
  * TKN_ERR_CALLBACK: the tokenizer, splitter or score callback failed;
  * TKN_ERR_NOMEM.  On any failure conv is unchanged. */
 TKN_API int tkn_prune_run(tkn_pruner *pruner, tkn_conv *conv, const tkn_prune_options *opts,
@@ -161,6 +226,7 @@ TKN_API int tkn_prune_run(tkn_pruner *pruner, tkn_conv *conv, const tkn_prune_op
 #define TKN_PRUNE_DROPPED 1    /* dropped */
 #define TKN_PRUNE_CUT 2        /* kept in part (allow_partial) */
 #define TKN_PRUNE_SUMMARISED 3 /* dropped and covered by the summary */
+#define TKN_PRUNE_CLEARED 4    /* kept, its tool result / arguments / thinking cleared */
 
 /* Why. */
 #define TKN_PRUNE_WHY_FITS 0      /* kept: inside the run that fits (trim) */
@@ -175,6 +241,15 @@ TKN_API int tkn_prune_run(tkn_pruner *pruner, tkn_conv *conv, const tkn_prune_op
 #define TKN_PRUNE_WHY_PROVIDER 9  /* dropped (or kept) so the provider accepts the order */
 #define TKN_PRUNE_WHY_ORPHAN 10   /* dropped: a tool result without its call */
 #define TKN_PRUNE_WHY_PARTIAL 11  /* cut to fit (allow_partial) */
+#define TKN_PRUNE_WHY_OLD_TOOL 12 /* cleared: an old tool use (result, or with clear_inputs,
+                                     arguments) */
+#define TKN_PRUNE_WHY_RECENT_TOOL 13 /* kept: one of the last keep_tool_uses (cleared: the
+                                        budget needed it) */
+#define TKN_PRUNE_WHY_EXCLUDED 14 /* kept: its tool is in exclude_tools */
+#define TKN_PRUNE_WHY_THINKING 15 /* cleared: thinking blocks of an older assistant message */
+#define TKN_PRUNE_WHY_NOT_WORTH 16 /* kept: under the trigger, under clear_at_least, or
+                                      (policy) clearing would cost more than it saves */
+#define TKN_PRUNE_WHY_CLEARED_BEFORE 17 /* kept: already the placeholder */
 
 /* The summary outcome. */
 #define TKN_PRUNE_SUMMARY_NONE 0     /* not summarise mode, or nothing to summarise */
@@ -203,6 +278,24 @@ TKN_API int tkn_prune_report_dropped(const tkn_prune_report *report, const size_
  * and its index in the pruned conversation.  Any out pointer may be NULL. */
 TKN_API int tkn_prune_report_summary(const tkn_prune_report *report, int32_t *status,
                                      int64_t *tokens, size_t *index);
+/* MASK, CLEAR and POLICY: the number of messages whose content was cleared
+ * (TKN_PRUNE_CLEARED) and the tokens that went (before minus after, 0 in the
+ * other modes).  Any out pointer may be NULL. */
+TKN_API int tkn_prune_report_cleared(const tkn_prune_report *report, size_t *messages,
+                                     int64_t *tokens);
+
+/* What the policy decided. */
+#define TKN_PRUNE_DECISION_NONE 0     /* not POLICY mode, or nothing to clear */
+#define TKN_PRUNE_DECISION_KEEP 1     /* clearing would cost more than it saves: appended only */
+#define TKN_PRUNE_DECISION_CLEAR 2    /* the expected saving exceeds the cost: cleared */
+#define TKN_PRUNE_DECISION_BUDGET 3   /* cleared old results to meet max_tokens */
+#define TKN_PRUNE_DECISION_DEGRADED 4 /* met max_tokens only by clearing recent results or
+                                         dropping messages (or could not: see the note) */
+/* POLICY: the decision, the expected saving over the coming calls and the
+ * cost of clearing now (the broken prefix written again), in picodollars,
+ * estimated for the old results it could clear.  Any out pointer may be NULL. */
+TKN_API int tkn_prune_report_decision(const tkn_prune_report *report, int32_t *decision,
+                                      int64_t *saving, int64_t *cost);
 /* One line on anything noteworthy (why a summary fell back; "" if nothing). */
 TKN_API const char *tkn_prune_report_note(const tkn_prune_report *report);
 

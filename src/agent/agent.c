@@ -1,5 +1,6 @@
 /* The agent: construction, prompt pieces, the tool-cache helper and the
  * result object.  The turn itself is in turn.c. */
+#include <stddef.h>
 #include <string.h>
 
 #include "agent_internal.h"
@@ -68,7 +69,8 @@ int tkn_agent_new(tkn_agent **out, const tkn_agent_options *opts) {
   if (tkn_schema_retry_next(&opts->retry, 1, &probe) != TKN_OK) {
     return tki_fail(TKN_ERR_INVALID, "agent options: retry options out of range (see schema.h)");
   }
-  if (opts->prune && opts->prune->version != TKN_PRUNE_OPTIONS_VERSION) {
+  if (opts->prune && opts->prune->version != TKN_PRUNE_OPTIONS_VERSION &&
+      opts->prune->version != 1) {
     return tki_fail(TKN_ERR_VERSION, "agent options: prune options of an unknown version");
   }
   tkn_agent *a = tki_calloc(1, sizeof *a);
@@ -105,7 +107,13 @@ int tkn_agent_new(tkn_agent **out, const tkn_agent_options *opts) {
     if (rc) return fail_new(a, rc, "cannot load the built-in price table");
     a->prices = a->own_prices;
   }
-  if (opts->prune) {
+  if (opts->prune && opts->prune->version == 1) {
+    /* a version 1 struct ends before the mask / clear / policy fields */
+    tkn_prune_options p = TKN_PRUNE_OPTIONS_INIT;
+    memcpy(&p, opts->prune, offsetof(tkn_prune_options, keep_tool_uses));
+    p.version = TKN_PRUNE_OPTIONS_VERSION;
+    a->prune = p;
+  } else if (opts->prune) {
     a->prune = *opts->prune;
   } else {
     tkn_prune_options p = TKN_PRUNE_OPTIONS_INIT;

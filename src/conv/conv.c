@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "conv_count.h"
+#include "conv_swap.h"
 #include "conv_internal.h"
 
 static const char *const g_role_names[] = {"system", "developer", "user", "assistant", "tool"};
@@ -42,6 +43,14 @@ void tki_msg_touch(tki_msg *m) {
   tki_free(m->joined);
   m->joined = NULL;
   m->joined_len = 0;
+}
+
+/* ---- for pruning (conv_swap.h) ---- */
+
+void tki_conv_swap(tkn_conv *a, tkn_conv *b) {
+  tkn_conv t = *a;
+  *a = *b;
+  *b = t;
 }
 
 /* ---- for counting (conv_count.h) ---- */

@@ -13,6 +13,7 @@
  * be cut where no unit spans the cut; score and summarise select whole units.
  */
 #include <math.h>
+#include <stddef.h>
 #include <string.h>
 
 #include "../internal.h"
@@ -34,18 +35,6 @@ struct tkn_pruner {
   const tkn_tokenizer *tok;
   feat_slot *feat;
   size_t feat_cap, feat_n;
-};
-
-struct tkn_prune_report {
-  int64_t before, after;
-  size_t n;
-  int32_t *action, *why;
-  int64_t *tokens;
-  size_t *kept, nkept, *dropped, ndropped;
-  int32_t summary_status;
-  int64_t summary_tokens;
-  size_t summary_index;
-  char note[TKI_ERRLEN];
 };
 
 typedef struct ranked ranked;
@@ -84,9 +73,30 @@ typedef struct run {
 
 int tkn_prune_options_init(tkn_prune_options *opts, uint32_t version) {
   if (!opts) return tki_fail(TKN_ERR_INVALID, "tkn_prune_options_init: opts is NULL");
-  if (version != TKN_PRUNE_OPTIONS_VERSION) return tki_fail(TKN_ERR_VERSION, "tkn_prune_options_init: unknown version");
   tkn_prune_options init = TKN_PRUNE_OPTIONS_INIT;
+  if (version == 1) {
+    /* a version 1 struct ends before the mask / clear / policy fields */
+    memcpy(opts, &init, offsetof(tkn_prune_options, keep_tool_uses));
+    opts->version = 1;
+    return TKN_OK;
+  }
+  if (version != TKN_PRUNE_OPTIONS_VERSION) return tki_fail(TKN_ERR_VERSION, "tkn_prune_options_init: unknown version");
   *opts = init;
+  return TKN_OK;
+}
+
+int tki_prune_options_norm(const tkn_prune_options *in, tkn_prune_options *out) {
+  tkn_prune_options init = TKN_PRUNE_OPTIONS_INIT;
+  if (in->version == 1) {
+    *out = init;
+    memcpy(out, in, offsetof(tkn_prune_options, keep_tool_uses));
+    out->version = TKN_PRUNE_OPTIONS_VERSION;
+    return TKN_OK;
+  }
+  if (in->version != TKN_PRUNE_OPTIONS_VERSION)
+    return tki_fail(TKN_ERR_VERSION, "prune options version %u is not %u", in->version,
+                    TKN_PRUNE_OPTIONS_VERSION);
+  *out = *in;
   return TKN_OK;
 }
 
@@ -110,7 +120,7 @@ static int check_options(const tkn_prune_options *o, int provider, char *err) {
   if (o->version != TKN_PRUNE_OPTIONS_VERSION)
     return tki_err(err, TKN_ERR_VERSION, "prune options version %u is not %u", o->version,
                    TKN_PRUNE_OPTIONS_VERSION);
-  if (o->mode < TKN_PRUNE_TRIM || o->mode > TKN_PRUNE_SUMMARISE)
+  if (o->mode < TKN_PRUNE_TRIM || o->mode > TKN_PRUNE_POLICY)
     return tki_err(err, TKN_ERR_INVALID, "unknown prune mode %d", (int)o->mode);
   if (o->max_tokens < 0)
     return tki_err(err, TKN_ERR_INVALID, "max_tokens is negative (%lld)", (long long)o->max_tokens);
@@ -140,6 +150,28 @@ static int check_options(const tkn_prune_options *o, int provider, char *err) {
       (rc = check_weight(err, "weight_kind", o->weight_kind)) ||
       (rc = check_weight(err, "weight_density", o->weight_density)))
     return rc;
+  if ((rc = check_flag(err, "clear_inputs", o->clear_inputs)) ||
+      (rc = check_flag(err, "clear_thinking", o->clear_thinking)))
+    return rc;
+  if (o->clear_trigger < 0 || o->clear_at_least < 0)
+    return tki_err(err, TKN_ERR_INVALID, "clear_trigger and clear_at_least must be >= 0");
+  if (o->price_input_per_mtok < 0 || o->price_cache_read_per_mtok < 0 ||
+      o->price_cache_write_per_mtok < 0)
+    return tki_err(err, TKN_ERR_INVALID, "prices must be >= 0");
+  if (o->mode == TKN_PRUNE_POLICY && o->price_input_per_mtok <= 0)
+    return tki_err(err, TKN_ERR_INVALID, "policy mode needs price_input_per_mtok > 0");
+  if (o->exclude_tools_count && !o->exclude_tools)
+    return tki_err(err, TKN_ERR_INVALID, "exclude_tools is NULL with exclude_tools_count %zu",
+                   o->exclude_tools_count);
+  for (size_t i = 0; i < o->exclude_tools_count; i++)
+    if (!o->exclude_tools[i])
+      return tki_err(err, TKN_ERR_INVALID, "exclude_tools[%zu] is NULL", i);
+  if (o->placeholder) {
+    size_t pl = o->placeholder_len == TKN_NUL_TERMINATED ? strlen(o->placeholder)
+                                                         : o->placeholder_len;
+    if (!tki_utf8_valid(o->placeholder, pl, NULL))
+      return tki_err(err, TKN_ERR_INVALID, "placeholder is not valid UTF-8");
+  }
   if (o->mode == TKN_PRUNE_SUMMARISE) {
     if (!o->summarise)
       return tki_err(err, TKN_ERR_INVALID, "summarise mode needs the summarise callback");
@@ -950,13 +982,18 @@ int tkn_prune_run(tkn_pruner *pruner, tkn_conv *conv, const tkn_prune_options *o
   if (!pruner) return tki_fail(TKN_ERR_INVALID, "prune: pruner is NULL");
   if (!conv || !opts)
     return tki_fail(TKN_ERR_INVALID, "prune: %s is NULL", conv ? "opts" : "conv");
+  tkn_prune_options norm;
+  int rc = tki_prune_options_norm(opts, &norm);
+  if (rc != TKN_OK) return rc;
+  opts = &norm;
   int provider = opts->provider;
   if (provider == TKN_PROVIDER_AUTO) {
     int src = tkn_conv_source_format(conv);
     provider = src == TKN_PROVIDER_ANTHROPIC ? TKN_PROVIDER_ANTHROPIC : TKN_PROVIDER_OPENAI;
   }
-  int rc = check_options(opts, provider, NULL);
+  rc = check_options(opts, provider, NULL);
   if (rc != TKN_OK) return rc;
+  if (opts->mode >= TKN_PRUNE_MASK) return tki_prune_clear(pruner, conv, opts, report);
   run r;
   memset(&r, 0, sizeof r);
   r.p = pruner;
@@ -1038,6 +1075,25 @@ int tkn_prune_report_summary(const tkn_prune_report *report, int32_t *status, in
   return TKN_OK;
 }
 
+int tkn_prune_report_cleared(const tkn_prune_report *report, size_t *messages,
+                             int64_t *tokens) {
+  if (!report) return tki_fail(TKN_ERR_INVALID, "tkn_prune_report_cleared: report is NULL");
+  if (messages) *messages = report->cleared_msgs;
+  if (tokens) *tokens = report->cleared_tokens;
+  return TKN_OK;
+}
+
+int tkn_prune_report_decision(const tkn_prune_report *report, int32_t *decision,
+                              int64_t *saving, int64_t *cost) {
+  if (!report) return tki_fail(TKN_ERR_INVALID, "tkn_prune_report_decision: report is NULL");
+  if (decision) *decision = report->decision;
+  if (saving) *saving = report->saving;
+  if (cost) *cost = report->break_cost;
+  return TKN_OK;
+}
+
 const char *tkn_prune_report_note(const tkn_prune_report *report) {
   return report ? report->note : "";
 }
+
+const tkn_tokenizer *tki_prune_tokenizer(const tkn_pruner *pruner) { return pruner->tok; }

@@ -5,6 +5,35 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "../internal.h"
+#include "tokenomy/prune.h"
+
+struct tkn_prune_report {
+  int64_t before, after;
+  size_t n;
+  int32_t *action, *why;
+  int64_t *tokens;
+  size_t *kept, nkept, *dropped, ndropped;
+  int32_t summary_status;
+  int64_t summary_tokens;
+  size_t summary_index;
+  /* mask, clear, policy */
+  size_t cleared_msgs;
+  int64_t cleared_tokens;
+  int32_t decision;
+  int64_t saving, break_cost;
+  char note[TKI_ERRLEN];
+};
+
+/* A version 1 or 2 options struct as version 2 (the fields version 1 lacks
+ * take their defaults).  TKN_ERR_VERSION for another version. */
+int tki_prune_options_norm(const tkn_prune_options *in, tkn_prune_options *out);
+/* MASK, CLEAR and POLICY (clear.c); opts checked and normalised. */
+int tki_prune_clear(tkn_pruner *pruner, tkn_conv *conv, const tkn_prune_options *opts,
+                    tkn_prune_report **report);
+/* The tokenizer a pruner counts with. */
+const tkn_tokenizer *tki_prune_tokenizer(const tkn_pruner *pruner);
+
 /* Kind weights of the built-in score (each in [0, 1]). */
 #define TKI_KIND_SYSTEM 1.0
 #define TKI_KIND_TOOL_RESULT 1.0

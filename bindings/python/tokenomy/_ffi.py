@@ -102,13 +102,18 @@ TKN_BUDGET_STATE_VERSION = 1
 TKN_PRUNE_TRIM = 0
 TKN_PRUNE_SCORE = 1
 TKN_PRUNE_SUMMARISE = 2
+TKN_PRUNE_MASK = 3
+TKN_PRUNE_CLEAR = 4
+TKN_PRUNE_POLICY = 5
 TKN_PRUNE_LAST = 0
 TKN_PRUNE_FIRST = 1
-TKN_PRUNE_OPTIONS_VERSION = 1
+TKN_PRUNE_OPTIONS_VERSION = 2
+TKN_PRUNE_PLACEHOLDER = "[old tool result cleared]"
 TKN_PRUNE_KEPT = 0
 TKN_PRUNE_DROPPED = 1
 TKN_PRUNE_CUT = 2
 TKN_PRUNE_SUMMARISED = 3
+TKN_PRUNE_CLEARED = 4
 TKN_PRUNE_WHY_FITS = 0
 TKN_PRUNE_WHY_SYSTEM = 1
 TKN_PRUNE_WHY_PINNED = 2
@@ -121,11 +126,22 @@ TKN_PRUNE_WHY_END_ON = 8
 TKN_PRUNE_WHY_PROVIDER = 9
 TKN_PRUNE_WHY_ORPHAN = 10
 TKN_PRUNE_WHY_PARTIAL = 11
+TKN_PRUNE_WHY_OLD_TOOL = 12
+TKN_PRUNE_WHY_RECENT_TOOL = 13
+TKN_PRUNE_WHY_EXCLUDED = 14
+TKN_PRUNE_WHY_THINKING = 15
+TKN_PRUNE_WHY_NOT_WORTH = 16
+TKN_PRUNE_WHY_CLEARED_BEFORE = 17
 TKN_PRUNE_SUMMARY_NONE = 0
 TKN_PRUNE_SUMMARY_ADDED = 1
 TKN_PRUNE_SUMMARY_FAILED = 2
 TKN_PRUNE_SUMMARY_TOO_LONG = 3
 TKN_PRUNE_SUMMARY_INVALID = 4
+TKN_PRUNE_DECISION_NONE = 0
+TKN_PRUNE_DECISION_KEEP = 1
+TKN_PRUNE_DECISION_CLEAR = 2
+TKN_PRUNE_DECISION_BUDGET = 3
+TKN_PRUNE_DECISION_DEGRADED = 4
 TKN_ROUTER_OPTIONS_VERSION = 1
 TKN_ROUTER_RULE_VERSION = 1
 TKN_ROUTER_DECISION_VERSION = 1
@@ -507,6 +523,20 @@ tkn_prune_options._fields_ = [
     ('summary_max_tokens', c_int64),
     ('summarise', tkn_prune_summarise_fn),
     ('summarise_user', c_void_p),
+    ('keep_tool_uses', c_uint32),
+    ('clear_trigger', c_int64),
+    ('clear_at_least', c_int64),
+    ('exclude_tools', POINTER(c_void_p)),
+    ('exclude_tools_count', c_size_t),
+    ('clear_inputs', c_int32),
+    ('placeholder', c_char_p),
+    ('placeholder_len', c_size_t),
+    ('clear_thinking', c_int32),
+    ('keep_thinking_turns', c_uint32),
+    ('price_input_per_mtok', c_int64),
+    ('price_cache_read_per_mtok', c_int64),
+    ('price_cache_write_per_mtok', c_int64),
+    ('horizon_calls', c_uint32),
 ]
 tkn_router_options._fields_ = [
     ('version', c_uint32),
@@ -1090,6 +1120,8 @@ FUNCTIONS = {
     'tkn_prune_report_kept': (c_int, [c_void_p, POINTER(POINTER(c_size_t)), POINTER(c_size_t)], 'prune.h'),
     'tkn_prune_report_dropped': (c_int, [c_void_p, POINTER(POINTER(c_size_t)), POINTER(c_size_t)], 'prune.h'),
     'tkn_prune_report_summary': (c_int, [c_void_p, POINTER(c_int32), POINTER(c_int64), POINTER(c_size_t)], 'prune.h'),
+    'tkn_prune_report_cleared': (c_int, [c_void_p, POINTER(c_size_t), POINTER(c_int64)], 'prune.h'),
+    'tkn_prune_report_decision': (c_int, [c_void_p, POINTER(c_int32), POINTER(c_int64), POINTER(c_int64)], 'prune.h'),
     'tkn_prune_report_note': (c_char_p, [c_void_p], 'prune.h'),
     'tkn_task_new': (c_int, [POINTER(c_void_p)], 'router.h'),
     'tkn_task_free': (None, [c_void_p], 'router.h'),
