@@ -31,8 +31,78 @@ cJSON *cli_read_json(const char *cmd, const char *path, char **text_out);
 
 /* 1 if argv[i] equals one of the names. */
 int cli_is(const char *arg, const char *a, const char *b);
-/* "--name=value" or "--name value": the value, advancing *i; NULL if argv[*i] is not it. */
-const char *cli_opt(int argc, char **argv, int *i, const char *name);
+
+/* ---- the shared option table (options.c) ----
+ * Each command declares its options once, as a table; cli_parse walks argv
+ * against it ("--name=value" or "--name value"), prints the help for --help
+ * or -h, stores each value where the table says, and fails with one line
+ * ("tokenomy CMD: ...", exit status 1) on an unknown option, a missing value,
+ * a number out of its range or a word not among the choices. */
+typedef enum cli_kind {
+  CLI_FLAG, /* no value: *(int *)dst = 1 */
+  CLI_STR, /* *(const char **)dst = the value */
+  CLI_INT, /* *(long long *)dst = a decimal integer in [min, max] */
+  CLI_U64, /* *(uint64_t *)dst = a decimal integer without a sign */
+  CLI_CHOICE /* *(int *)dst = the value of the choice the word names */
+} cli_kind;
+
+typedef struct cli_choice {
+  const char *name;
+  int value;
+} cli_choice;
+
+typedef struct cli_option {
+  const char *name; /* "--model"; the table ends with a NULL name */
+  cli_kind kind;
+  void *dst;
+  const char *want; /* CLI_INT, CLI_U64, CLI_CHOICE: "expected <want>, got '..'" */
+  long long min, max; /* CLI_INT: the accepted range */
+  const cli_choice *choices; /* CLI_CHOICE: ends with a NULL name */
+} cli_option;
+
+typedef struct cli_command {
+  const char *name; /* as errors name it: "count", "batch make" */
+  const char *help; /* printed on standard output for --help or -h */
+  const cli_option *opts; /* NULL-name terminated */
+  int first; /* the index of argv's first option (1, or 2 after a subcommand) */
+  /* Positional arguments ("-" is one: standard input).  With `file`, the last
+   * one given is kept; with `files`, up to max_files are kept in order and one
+   * more fails with `too_many` (a format given the last kept and the extra
+   * argument) or "too many files".  With neither, a positional argument is an
+   * unknown option. */
+  const char **file;
+  const char **files;
+  int max_files;
+  int *nfiles;
+  const char *too_many;
+} cli_command;
+
+/* Parse argv[c->first..argc-1].  Returns -1 to go on, else the exit status
+ * to return at once: 0 after printing the help, 1 after a usage error. */
+int cli_parse(const cli_command *c, int argc, char **argv);
+
+/* Print "tokenomy <cmd>: <message>" on stderr; returns 1 (bad usage). */
+#define CLI_USAGE_ERR(cmd, ...) (cli_fail(cmd, __VA_ARGS__), 1)
+
+/* ---- helpers shared by the commands (common.c) ---- */
+
+/* A JSON number that is a whole number in [lo, hi] (|lo|, |hi| <= 2^53): 1
+ * with *out set, else 0.  Checked before any cast, so a huge or fractional
+ * value from a user's file is an error, never undefined behaviour. */
+int cli_json_int(const cJSON *v, int64_t lo, int64_t hi, int64_t *out);
+/* A JSON value printed (formatted) on standard output. */
+void cli_print_json(const cJSON *o);
+/* The first non-space byte is '[' or '{': the text is JSON. */
+int cli_looks_json(const char *s);
+/* A tokenizer by name: "estimator", an encoding, or a model's encoding (model
+ * wins).  The default is o200k_base when the library has it, else the
+ * estimator.  0, or the exit status after printing the error. */
+int cli_make_tokenizer(const char *cmd, const char *name, const char *model, tkn_tokenizer **out);
+/* Build and assemble the prompt of an assemble spec (assemble.c; cache-sim
+ * uses it for each request of its log); *conv holds the history.  0, or the
+ * exit status after printing the error. */
+int cli_assemble_spec(const char *cmd, const cJSON *spec, const tkn_tokenizer *tok, tkn_conv **conv,
+                      tkn_prompt **out);
 
 /* Money (picodollars) as USD with `digits` decimals, into buf. */
 const char *cli_usd(int64_t units, int digits, char *buf, size_t len);

@@ -7,8 +7,6 @@
 
 #include "cli.h"
 
-#define USAGE_ERR(cmd, ...) (cli_fail(cmd, __VA_ARGS__), 1)
-
 static const char PRICES_HELP[] =
     "usage: tokenomy prices check [--json] [--strict] LITELLM.json\n"
     "\n"
@@ -88,26 +86,19 @@ static int check(const char *path, int json, int strict) {
 int cmd_prices(int argc, char **argv) {
   const char *file = NULL;
   int json = 0, strict = 0, sub = 0;
-  for (int i = 1; i < argc; i++) {
-    if (cli_is(argv[i], "--help", "-h")) {
-      fputs(PRICES_HELP, stdout);
-      return 0;
-    }
-    if (cli_is(argv[i], "--json", NULL))
-      json = 1;
-    else if (cli_is(argv[i], "--strict", NULL))
-      strict = 1;
-    else if (argv[i][0] == '-' && argv[i][1])
-      return USAGE_ERR("prices", "unknown option '%s' (see --help)", argv[i]);
-    else if (!sub && !strcmp(argv[i], "check"))
-      sub = 1;
-    else if (!sub)
-      return USAGE_ERR("prices", "unknown subcommand '%s' (expected: check)", argv[i]);
-    else if (file)
-      return USAGE_ERR("prices", "one file only (got '%s' and '%s')", file, argv[i]);
-    else
-      file = argv[i];
-  }
-  if (!sub) return USAGE_ERR("prices", "a subcommand is required: check (see --help)");
+  const char *pos[2];
+  int npos = 0;
+  const cli_option opts[] = {{"--json", CLI_FLAG, &json, NULL, 0, 0, NULL},
+                             {"--strict", CLI_FLAG, &strict, NULL, 0, 0, NULL},
+                             {NULL, CLI_FLAG, NULL, NULL, 0, 0, NULL}};
+  const cli_command c = {"prices", PRICES_HELP, opts, 1, NULL, pos, 2, &npos,
+                         "one file only (got '%s' and '%s')"};
+  int parsed = cli_parse(&c, argc, argv);
+  if (parsed >= 0) return parsed;
+  if (npos && strcmp(pos[0], "check") != 0)
+    return CLI_USAGE_ERR("prices", "unknown subcommand '%s' (expected: check)", pos[0]);
+  if (npos == 2) file = pos[1];
+  sub = npos > 0;
+  if (!sub) return CLI_USAGE_ERR("prices", "a subcommand is required: check (see --help)");
   return check(file, json, strict);
 }

@@ -211,18 +211,11 @@ static void html(const cJSON *j) {
 int cmd_report(int argc, char **argv) {
   const char *file = NULL;
   int as_html = 0;
-  for (int i = 1; i < argc; i++) {
-    if (cli_is(argv[i], "--help", "-h")) {
-      fputs(HELP, stdout);
-      return 0;
-    }
-    if (cli_is(argv[i], "--html", NULL))
-      as_html = 1;
-    else if (argv[i][0] == '-' && argv[i][1])
-      return cli_fail("report", "unknown option '%s' (see --help)", argv[i]), 1;
-    else
-      file = argv[i];
-  }
+  const cli_option opts[] = {{"--html", CLI_FLAG, &as_html, NULL, 0, 0, NULL},
+                             {NULL, CLI_FLAG, NULL, NULL, 0, 0, NULL}};
+  const cli_command c = {"report", HELP, opts, 1, &file, NULL, 0, NULL, NULL};
+  int parsed = cli_parse(&c, argc, argv);
+  if (parsed >= 0) return parsed;
   cJSON *j = cli_read_json("report", file, NULL);
   if (!j) return 2;
   if (!check_export(j)) {

@@ -14,6 +14,7 @@
  *
  * New context strategies plug in as one entry of STRATEGIES: a function that
  * rewrites the messages of one call's input in place. */
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -807,40 +808,23 @@ int cmd_replay(int argc, char **argv) {
   const char *path = NULL, *html = NULL, *model = "gpt-4o", *side = "gpt-4o-mini", *only = NULL;
   int as_json = 0, format = TKN_PROVIDER_AUTO;
   long long gap = 15000, limit = -1;
-  for (int i = 1; i < argc; i++) {
-    const char *v;
-    char *end = NULL;
-    if (cli_is(argv[i], "--help", "-h")) {
-      fputs(HELP, stdout);
-      return 0;
-    } else if ((v = cli_opt(argc, argv, &i, "--model"))) {
-      model = v;
-    } else if ((v = cli_opt(argc, argv, &i, "--summary-model"))) {
-      side = v;
-    } else if ((v = cli_opt(argc, argv, &i, "--format"))) {
-      if (!strcmp(v, "openai")) format = TKN_PROVIDER_OPENAI;
-      else if (!strcmp(v, "anthropic")) format = TKN_PROVIDER_ANTHROPIC;
-      else return cli_fail("replay", "--format: expected openai or anthropic, got '%s'", v), 1;
-    } else if ((v = cli_opt(argc, argv, &i, "--gap-ms"))) {
-      gap = strtoll(v, &end, 10);
-      if (!*v || *end || gap < 0) return cli_fail("replay", "--gap-ms: expected a number >= 0, got '%s'", v), 1;
-    } else if ((v = cli_opt(argc, argv, &i, "--limit"))) {
-      limit = strtoll(v, &end, 10);
-      if (!*v || *end || limit < 0) return cli_fail("replay", "--limit: expected a number >= 0, got '%s'", v), 1;
-    } else if ((v = cli_opt(argc, argv, &i, "--strategies"))) {
-      only = v;
-    } else if ((v = cli_opt(argc, argv, &i, "--html"))) {
-      html = v;
-    } else if (cli_is(argv[i], "--json", NULL)) {
-      as_json = 1;
-    } else if (argv[i][0] == '-' && argv[i][1]) {
-      return cli_fail("replay", "unknown option '%s' (see --help)", argv[i]), 1;
-    } else if (path) {
-      return cli_fail("replay", "one input file only (got '%s' and '%s')", path, argv[i]), 1;
-    } else {
-      path = argv[i];
-    }
-  }
+  static const cli_choice FORMATS[] = {
+      {"openai", TKN_PROVIDER_OPENAI}, {"anthropic", TKN_PROVIDER_ANTHROPIC}, {NULL, 0}};
+  const cli_option opts[] = {
+      {"--model", CLI_STR, &model, NULL, 0, 0, NULL},
+      {"--summary-model", CLI_STR, &side, NULL, 0, 0, NULL},
+      {"--format", CLI_CHOICE, &format, "openai or anthropic", 0, 0, FORMATS},
+      {"--gap-ms", CLI_INT, &gap, "a number >= 0", 0, LLONG_MAX, NULL},
+      {"--limit", CLI_INT, &limit, "a number >= 0", 0, LLONG_MAX, NULL},
+      {"--strategies", CLI_STR, &only, NULL, 0, 0, NULL},
+      {"--html", CLI_STR, &html, NULL, 0, 0, NULL},
+      {"--json", CLI_FLAG, &as_json, NULL, 0, 0, NULL},
+      {NULL, CLI_FLAG, NULL, NULL, 0, 0, NULL}};
+  int nfiles = 0;
+  const cli_command c = {"replay", HELP, opts, 1, NULL, &path, 1, &nfiles,
+                         "one input file only (got '%s' and '%s')"};
+  int parsed = cli_parse(&c, argc, argv);
+  if (parsed >= 0) return parsed;
   replay *rp = calloc(1, sizeof *rp);
   if (!rp) return cli_fail("replay", "out of memory");
   rp->gap_ms = gap;

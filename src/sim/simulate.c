@@ -793,35 +793,20 @@ static cJSON *json_spread(const spread *s) {
 int cmd_simulate(int argc, char **argv) {
   const char *workload = "support-agent", *export_path = NULL;
   uint64_t seed0 = 1;
-  long nseeds = 10;
   int as_json = 0, dump = 0, exact = 0;
-  for (int i = 1; i < argc; i++) {
-    const char *v;
-    char *end = NULL;
-    if (cli_is(argv[i], "--help", "-h")) {
-      fputs(HELP, stdout);
-      return 0;
-    } else if ((v = cli_opt(argc, argv, &i, "--workload"))) {
-      workload = v;
-    } else if ((v = cli_opt(argc, argv, &i, "--seed"))) {
-      seed0 = strtoull(v, &end, 10);
-      if (!*v || *end || *v == '-') return cli_fail("simulate", "--seed: expected a number, got '%s'", v), 1;
-    } else if ((v = cli_opt(argc, argv, &i, "--seeds"))) {
-      nseeds = strtol(v, &end, 10);
-      if (!*v || *end || nseeds < 1 || nseeds > 1000)
-        return cli_fail("simulate", "--seeds: expected a number from 1 to 1000, got '%s'", v), 1;
-    } else if ((v = cli_opt(argc, argv, &i, "--export-meter"))) {
-      export_path = v;
-    } else if (cli_is(argv[i], "--json", NULL)) {
-      as_json = 1;
-    } else if (cli_is(argv[i], "--shapley", NULL)) {
-      exact = 1;
-    } else if (cli_is(argv[i], "--dump-workload", NULL)) {
-      dump = 1;
-    } else {
-      return cli_fail("simulate", "unknown option '%s' (see --help)", argv[i]), 1;
-    }
-  }
+  long long nseeds = 10;
+  const cli_option opts[] = {
+      {"--workload", CLI_STR, &workload, NULL, 0, 0, NULL},
+      {"--seed", CLI_U64, &seed0, "a number", 0, 0, NULL},
+      {"--seeds", CLI_INT, &nseeds, "a number from 1 to 1000", 1, 1000, NULL},
+      {"--export-meter", CLI_STR, &export_path, NULL, 0, 0, NULL},
+      {"--json", CLI_FLAG, &as_json, NULL, 0, 0, NULL},
+      {"--shapley", CLI_FLAG, &exact, NULL, 0, 0, NULL},
+      {"--dump-workload", CLI_FLAG, &dump, NULL, 0, 0, NULL},
+      {NULL, CLI_FLAG, NULL, NULL, 0, 0, NULL}};
+  const cli_command c = {"simulate", HELP, opts, 1, NULL, NULL, 0, NULL, NULL};
+  int parsed = cli_parse(&c, argc, argv);
+  if (parsed >= 0) return parsed;
   int bundled = 0;
   for (int i = 0; wl_bundled[i]; i++) bundled |= !strcmp(wl_bundled[i], workload);
   cJSON *file_wl = NULL;
@@ -860,7 +845,7 @@ int cmd_simulate(int argc, char **argv) {
   char wname[64] = "";
   char cheap[64] = "";
   cJSON *first = cJSON_CreateArray(); /* the first seed's runs in detail (--json) */
-  for (long si = 0; !status && si < nseeds; si++) {
+  for (long long si = 0; !status && si < nseeds; si++) {
     ctx c;
     memset(&c, 0, sizeof c);
     c.seed = seed0 + (uint64_t)si;

@@ -1,0 +1,139 @@
+/* tokenomy cache-sim: a provider's prompt cache simulated over a request log. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+static const char CACHE_HELP[] =
+    "usage: tokenomy cache-sim [--provider openai|anthropic|gemini] [--model M]\n"
+    "                          [--price-input USD_PER_MTOK] [--json] [LOG.json]\n"
+    "\n"
+    "Simulate a provider's prompt cache over a request log and print the hit rate,\n"
+    "the input cost with and without the cache, and advice.  LOG: a JSON array of\n"
+    "{\"time_ms\": T, ...assemble spec (see tokenomy assemble --help)}.\n"
+    "The input price defaults to the model's price in the built-in table.\n";
+
+int cmd_cache_sim(int argc, char **argv) {
+  const char *file = NULL, *model = "gpt-4o", *price = NULL;
+  int json = 0, provider = TKN_PROVIDER_OPENAI;
+  static const cli_choice PROVIDERS[] = {{"openai", TKN_PROVIDER_OPENAI},
+                                         {"anthropic", TKN_PROVIDER_ANTHROPIC},
+                                         {"gemini", TKN_PROVIDER_GEMINI},
+                                         {NULL, 0}};
+  const cli_option opts[] = {
+      {"--provider", CLI_CHOICE, &provider, "openai, anthropic or gemini", 0, 0, PROVIDERS},
+      {"--model", CLI_STR, &model, NULL, 0, 0, NULL},
+      {"--price-input", CLI_STR, &price, NULL, 0, 0, NULL},
+      {"--json", CLI_FLAG, &json, NULL, 0, 0, NULL},
+      {NULL, CLI_FLAG, NULL, NULL, 0, 0, NULL}};
+  const cli_command c = {"cache-sim", CACHE_HELP, opts, 1, &file, NULL, 0, NULL, NULL};
+  int parsed = cli_parse(&c, argc, argv);
+  if (parsed >= 0) return parsed;
+  tkn_cacheplan_options o = TKN_CACHEPLAN_OPTIONS_INIT;
+  o.provider = (uint32_t)provider;
+  o.model = model;
+  o.model_len = strlen(model);
+  /* the built-in table gives the minimum cacheable length and, without
+   * --price-input, the price */
+  tkn_prices *pr = NULL;
+  tkn_model_price mp = TKN_MODEL_PRICE_INIT;
+  tkn_prices_new_default(&pr);
+  int64_t min = tkn_prompt_min_cache_tokens_from(pr, o.provider, model, strlen(model));
+  if (min > 0) o.min_cache_tokens = min;
+  int known = tkn_prices_lookup(pr, model, strlen(model), &mp) == TKN_OK && mp.input_per_mtok > 0;
+  tkn_prices_free(pr);
+  if (price) {
+    int64_t units = 0;
+    if (tkn_usd_parse(price, strlen(price), &units) || units <= 0)
+      return CLI_USAGE_ERR("cache-sim", "--price-input: expected a positive USD amount, got '%s'",
+                           price);
+    /* USD per million tokens -> picodollars per token (cacheplan.h) */
+    o.price_input = units / 1000000 > 0 ? units / 1000000 : 1;
+  } else {
+    if (!known)
+      return CLI_USAGE_ERR(
+          "cache-sim", "model '%s' is not in the built-in price table: give --price-input", model);
+    /* picodollars per million tokens -> per token (cacheplan.h), rounded */
+    o.price_input =
+        (mp.input_per_mtok + 500000) / 1000000 > 0 ? (mp.input_per_mtok + 500000) / 1000000 : 1;
+    if (mp.has & TKN_PRICE_CACHE_READ)
+      o.price_cache_read = (mp.cache_read_per_mtok + 500000) / 1000000;
+  }
+  cJSON *log = cli_read_json("cache-sim", file, NULL);
+  if (!log) return 2;
+  if (!cJSON_IsArray(log)) {
+    cJSON_Delete(log);
+    return cli_fail("cache-sim", "log: expected a JSON array of requests");
+  }
+  tkn_cacheplan *plan = NULL;
+  if (tkn_cacheplan_new(&plan, &o)) {
+    cJSON_Delete(log);
+    return cli_fail("cache-sim", "bad options");
+  }
+  tkn_tokenizer *tok = NULL;
+  tkn_tokenizer_new_estimator(&tok);
+  int status = 0, i = 0, n = cJSON_GetArraySize(log);
+  const cJSON *req;
+  cJSON_ArrayForEach(req, log) {
+    cli_progress("cache-sim", (size_t)i, (size_t)n);
+    char where[48];
+    snprintf(where, sizeof where, "cache-sim: log[%d]", i);
+    const cJSON *t = cJSON_GetObjectItemCaseSensitive(req, "time_ms");
+    /* milliseconds may come with a fraction (dropped); the range is checked first */
+    if (!cJSON_IsNumber(t) || !(fabs(t->valuedouble) < 9007199254740992.0)) {
+      status = cli_fail("cache-sim", "log[%d].time_ms: expected a number of ms within 2^53", i);
+      break;
+    }
+    tkn_conv *conv = NULL;
+    tkn_prompt *p = NULL;
+    if ((status = cli_assemble_spec(where, req, tok, &conv, &p))) {
+      tkn_conv_free(conv);
+      break;
+    }
+    int rc = tkn_cacheplan_add_prompt(plan, (int64_t)t->valuedouble, p);
+    tkn_prompt_free(p);
+    tkn_conv_free(conv);
+    if (rc) {
+      status = cli_fail("cache-sim", "log[%d]: %s", i, tkn_error_last()->message);
+      break;
+    }
+    i++;
+  }
+  cli_progress("cache-sim", (size_t)n, (size_t)n);
+  if (!status) {
+    tkn_cacheplan_result r;
+    memset(&r, 0, sizeof r);
+    r.version = TKN_CACHEPLAN_RESULT_VERSION;
+    tkn_cacheplan_result_get(plan, &r);
+    char *advice = NULL;
+    tkn_cacheplan_advice(plan, &advice, NULL);
+    if (json) {
+      cJSON *o2 = cJSON_CreateObject();
+      char usd[48];
+      cJSON_AddNumberToObject(o2, "requests", (double)r.requests);
+      cJSON_AddNumberToObject(o2, "input_tokens", (double)r.input_tokens);
+      cJSON_AddNumberToObject(o2, "cached_tokens", (double)r.cached_tokens);
+      cJSON_AddNumberToObject(o2, "written_tokens", (double)r.written_tokens);
+      cJSON_AddNumberToObject(o2, "hit_rate", (double)r.hit_rate_ppm / 1e6);
+      cJSON_AddStringToObject(o2, "cost_without_usd", cli_usd(r.cost_without, 12, usd, sizeof usd));
+      cJSON_AddStringToObject(o2, "cost_with_usd", cli_usd(r.cost_with, 12, usd, sizeof usd));
+      cJSON_AddNumberToObject(o2, "prefix_changes", (double)r.prefix_changes);
+      cJSON_AddStringToObject(o2, "advice", advice ? advice : "");
+      cli_print_json(o2);
+      cJSON_Delete(o2);
+    } else {
+      char a[48], b[48];
+      printf("requests        %lld\ninput tokens    %lld\ncached tokens   %lld\nhit rate        "
+             "%.1f%%\ncost without    %s USD\ncost with       %s USD\n\n%s\n",
+             (long long)r.requests, (long long)r.input_tokens, (long long)r.cached_tokens,
+             (double)r.hit_rate_ppm / 1e4, cli_usd(r.cost_without, 6, a, sizeof a),
+             cli_usd(r.cost_with, 6, b, sizeof b), advice ? advice : "");
+    }
+    tkn_free(advice);
+  }
+  tkn_tokenizer_free(tok);
+  tkn_cacheplan_free(plan);
+  cJSON_Delete(log);
+  return status;
+}

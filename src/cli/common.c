@@ -1,0 +1,152 @@
+/* The helpers every command shares: errors, reading files, money and numbers
+ * as text, a progress bar, JSON output, tokenizers by name. */
+#include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+
+int cli_fail(const char *cmd, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  fprintf(stderr, "tokenomy %s: ", cmd);
+  vfprintf(stderr, fmt, ap);
+  fputc('\n', stderr);
+  va_end(ap);
+  return 2;
+}
+
+char *cli_read(const char *path, size_t *len) {
+  FILE *f = (!path || !strcmp(path, "-")) ? stdin : fopen(path, "rb");
+  if (!f) return NULL;
+  size_t cap = 1 << 16, n = 0;
+  char *buf = malloc(cap + 1);
+  while (buf) {
+    size_t r = fread(buf + n, 1, cap - n, f);
+    n += r;
+    if (r == 0) break;
+    if (n == cap) {
+      char *nb = realloc(buf, cap * 2 + 1);
+      if (!nb) {
+        free(buf);
+        buf = NULL;
+        break;
+      }
+      buf = nb;
+      cap *= 2;
+    }
+  }
+  int err = ferror(f);
+  if (f != stdin) fclose(f);
+  if (!buf || err) {
+    free(buf);
+    return NULL;
+  }
+  buf[n] = '\0';
+  if (len) *len = n;
+  return buf;
+}
+
+cJSON *cli_read_json(const char *cmd, const char *path, char **text_out) {
+  size_t len = 0;
+  char *text = cli_read(path, &len);
+  if (!text) {
+    cli_fail(cmd, "cannot read %s", path && strcmp(path, "-") != 0 ? path : "standard input");
+    return NULL;
+  }
+  const char *end = NULL;
+  cJSON *j = cJSON_ParseWithLengthOpts(text, len, &end, 0);
+  if (!j) {
+    size_t off = end ? (size_t)(end - text) : 0, line = 1, col = 1;
+    for (size_t i = 0; i < off && i < len; i++) {
+      if (text[i] == '\n') {
+        line++;
+        col = 1;
+      } else {
+        col++;
+      }
+    }
+    cli_fail(cmd, "%s: not JSON (line %zu, column %zu)",
+             path && strcmp(path, "-") != 0 ? path : "standard input", line, col);
+    free(text);
+    return NULL;
+  }
+  if (text_out) *text_out = text;
+  else free(text);
+  return j;
+}
+
+const char *cli_usd(int64_t units, int digits, char *buf, size_t len) {
+  char full[TKN_USD_BUFLEN];
+  if (tkn_usd_format(units, full, sizeof full, NULL) != TKN_OK) {
+    snprintf(buf, len, "?");
+    return buf;
+  }
+  char *dot = strchr(full, '.');
+  if (dot) dot[digits > 0 ? digits + 1 : 0] = '\0';
+  snprintf(buf, len, "%s", full);
+  return buf;
+}
+
+const char *cli_int(int64_t v, char *buf, size_t len) {
+  char tmp[32];
+  snprintf(tmp, sizeof tmp, "%lld", (long long)(v < 0 ? -v : v));
+  size_t n = strlen(tmp), o = 0;
+  if (v < 0 && o + 1 < len) buf[o++] = '-';
+  for (size_t i = 0; i < n && o + 2 < len; i++) {
+    buf[o++] = tmp[i];
+    if ((n - i - 1) % 3 == 0 && i + 1 < n) buf[o++] = ',';
+  }
+  buf[o] = '\0';
+  return buf;
+}
+
+void cli_progress(const char *label, size_t done, size_t total) {
+  static int tty = -1;
+  if (tty < 0) tty = isatty(2);
+  if (!tty || total == 0) return;
+  int width = 30, filled = (int)((double)done / (double)total * width);
+  fprintf(stderr, "\r%-24s [", label);
+  for (int i = 0; i < width; i++) fputc(i < filled ? '#' : '.', stderr);
+  fprintf(stderr, "] %zu/%zu", done, total);
+  if (done >= total) fputs("\r\033[K", stderr);
+  fflush(stderr);
+}
+
+int cli_json_int(const cJSON *v, int64_t lo, int64_t hi, int64_t *out) {
+  if (!cJSON_IsNumber(v)) return 0;
+  double d = v->valuedouble;
+  if (!(d >= (double)lo && d <= (double)hi) || d != floor(d)) return 0;
+  *out = (int64_t)d;
+  return 1;
+}
+
+void cli_print_json(const cJSON *o) {
+  char *s = cJSON_Print(o);
+  puts(s ? s : "null");
+  free(s);
+}
+
+int cli_looks_json(const char *s) {
+  while (*s == ' ' || *s == '\n' || *s == '\t' || *s == '\r') s++;
+  return *s == '[' || *s == '{';
+}
+
+int cli_make_tokenizer(const char *cmd, const char *name, const char *model, tkn_tokenizer **out) {
+  char err[256] = "";
+  int rc;
+  if (model) {
+    rc = cli_keep_err(tkn_tokenizer_new_for_model(out, model, strlen(model)), err, sizeof err);
+    if (rc) return CLI_USAGE_ERR(cmd, "--model %s: %s", model, err[0] ? err : tkn_strerror(rc));
+    return 0;
+  }
+  if (name && !strcmp(name, "estimator")) return tkn_tokenizer_new_estimator(out) ? 2 : 0;
+  rc = cli_keep_err(tkn_tokenizer_new_encoding(out, name ? name : "o200k_base",
+                                               strlen(name ? name : "o200k_base")),
+                    err, sizeof err);
+  if (rc == TKN_ERR_UNAVAILABLE && !name) return tkn_tokenizer_new_estimator(out) ? 2 : 0;
+  if (rc) return CLI_USAGE_ERR(cmd, "--encoding %s: %s", name, err[0] ? err : tkn_strerror(rc));
+  return 0;
+}
