@@ -180,11 +180,23 @@ TKN_API int tkn_budget_shared_flush(tkn_budget *budget);
 
 /* Share the cache's entries through the store under keys starting with
  * `prefix` (1..256 bytes).  A put also sets the entry in the store (with the
- * tool's TTL); a get that misses locally asks the store.  The store needs the
- * get and set callbacks; store->user must outlive the cache.  Fails open: the
- * store being unavailable makes a get a miss and a put local only (no error
- * is reported for it); a cache costs nothing to lose.
- * Invalidation, policies and statistics stay local to this process.
+ * tool's TTL); a get that misses locally asks the store.
+ * Invalidation is fleet-wide: tkn_toolcache_invalidate_tool,
+ * tkn_toolcache_invalidate_scope, tkn_toolcache_clear, and a policy turned
+ * from cacheable to not, bump a counter in the store (add), and no process
+ * serves an entry put before that, neither from the store nor from its own
+ * local copy: every hit reads the three counters that cover it (clear, tool,
+ * scope; three store reads per hit).  When the store does not take the
+ * bump, the call returns its status (TKN_ERR_UNAVAILABLE: the local entries
+ * are gone, other processes may still serve theirs; call again).
+ * The store needs the get, set, add and read callbacks (TKN_ERR_INVALID
+ * otherwise); store->user must outlive the cache, and the store must not
+ * evict keys that have no TTL (Redis: a volatile-* or noeviction
+ * maxmemory-policy), or an invalidation may be forgotten.  Fails open: while
+ * the store is unavailable a get is a miss (local copies included, since
+ * they cannot be checked) and a put keeps nothing; no error is returned for
+ * it (its text is in tkn_error_last()); a cache costs nothing to lose.
+ * Policies and statistics stay local to this process.
  * Call before the cache is shared between threads.  NULL store detaches. */
 TKN_API int tkn_toolcache_set_store(tkn_toolcache *cache, const tkn_store *store,
                                     const char *prefix, size_t prefix_len);

@@ -17,6 +17,7 @@ typedef struct tc_entry {
   int64_t expires;                   /* 0: never */
   int64_t tokens;
   uint64_t charge;                   /* bytes counted against max_bytes */
+  tki_tc_stamp stamp;                /* the backend's generations at the put */
   int32_t scope;
   size_t scope_id_len, tool_len, key_len, value_len;
   /* scope id, then key (tool + NUL + canonical args), then value + NUL, follow */
@@ -107,6 +108,9 @@ static int check_name(const char *s, size_t len, int may_be_empty, const char *w
 static int valid_scope(int32_t scope) {
   return scope >= TKN_TOOLCACHE_SCOPE_RUN && scope <= TKN_TOOLCACHE_SCOPE_GLOBAL;
 }
+
+static int backend_invalidate(tkn_toolcache *c, int what, int32_t scope, const char *name,
+                              size_t len);
 
 /* ---- policies ---- */
 
@@ -391,6 +395,7 @@ int tkn_toolcache_set_policy(tkn_toolcache *c, const char *tool, size_t tool_len
   if (!fresh) return fail(c, TKN_ERR_NOMEM, "tool cache: out of memory adding a policy");
   pthread_rwlock_wrlock(&c->plock);
   tc_policy *p = policy_find(c, tool, tool_len, h);
+  int was_cacheable = p && p->cacheable;
   if (p) {
     tki_free(fresh);
   } else {
@@ -413,6 +418,8 @@ int tkn_toolcache_set_policy(tkn_toolcache *c, const char *tool, size_t tool_len
      * the policy first, so such an entry is never served, only evicted */
     tc_match m = {tool, tool_len, 0, 0};
     drop_where(c, is_tool, &m, 0);
+    /* entries other processes stored while it was cacheable go too */
+    if (was_cacheable) return backend_invalidate(c, TKI_TC_TOOL, 0, tool, tool_len);
   }
   return TKN_OK;
 }
@@ -437,25 +444,76 @@ int tkn_toolcache_is_cacheable(const tkn_toolcache *cache, const char *tool, siz
   return policy_get((tkn_toolcache *)cache, tool, tool_len, &p) && p.cacheable;
 }
 
+static void count_hit(tc_shard *sh, size_t value_len, int64_t tokens) {
+  sh->st.hits++;
+  sh->st.bytes_saved += value_len;
+  sh->st.tokens_saved += (uint64_t)tokens;
+}
+
 /* A local miss asks the backend (fails open: a backend failure is a miss). */
 static int shared_get(tkn_toolcache *c, tc_shard *sh, int32_t scope, const tc_call *k,
                       const char *sid, size_t sid_len, char **value, size_t *value_len) {
   int64_t tokens = 0;
   int failed = 0;
   char err[TKI_ERRLEN];
-  int rc = c->backend->get(c->backend_state, scope, sid, sid_len, k->key.data, k->key.len,
-                           value, value_len, &tokens, &failed, err);
+  int rc = c->backend->get(c->backend_state, scope, sid, sid_len, k->tool, k->tool_len,
+                           k->key.data, k->key.len, value, value_len, &tokens, &failed, err);
   pthread_mutex_lock(&sh->mu);
   if (rc == TKN_OK) {
-    sh->st.hits++;
-    sh->st.bytes_saved += *value_len;
-    sh->st.tokens_saved += (uint64_t)tokens;
+    count_hit(sh, *value_len, tokens);
   } else {
     sh->st.misses++;
   }
   pthread_mutex_unlock(&sh->mu);
   if (failed) (void)fail(c, TKN_ERR_UNAVAILABLE, err);
   return rc;
+}
+
+/* A local hit on a cache with a backend: served only if no invalidation in
+ * any process has covered it since its put.  A stale entry is dropped and
+ * the backend asked (another process may have put a fresh one); a backend
+ * that cannot be read makes a miss (fails open, never stale). */
+static int local_hit_check(tkn_toolcache *c, tc_shard *sh, uint64_t h, int32_t scope,
+                           const tc_call *k, const char *sid, size_t sid_len,
+                           const tki_tc_stamp *stamp, int64_t tokens, char **value,
+                           size_t *value_len) {
+  char err[TKI_ERRLEN];
+  int rc = c->backend->check(c->backend_state, scope, sid, sid_len, k->tool, k->tool_len, stamp,
+                             err);
+  if (rc == TKN_OK) {
+    pthread_mutex_lock(&sh->mu);
+    count_hit(sh, *value_len, tokens);
+    pthread_mutex_unlock(&sh->mu);
+    return TKN_OK;
+  }
+  tki_free(*value);
+  *value = NULL;
+  *value_len = 0;
+  if (rc != TKN_ERR_NOT_FOUND) {
+    pthread_mutex_lock(&sh->mu);
+    sh->st.misses++;
+    pthread_mutex_unlock(&sh->mu);
+    (void)fail(c, TKN_ERR_UNAVAILABLE, err);
+    return TKN_ERR_NOT_FOUND;
+  }
+  pthread_mutex_lock(&sh->mu);
+  tc_entry *e = entry_find(sh, h, scope, sid, sid_len, k->key.data, k->key.len);
+  if (e && memcmp(&e->stamp, stamp, sizeof *stamp) == 0) {
+    entry_remove(sh, e);
+    sh->st.invalidations++;
+  }
+  pthread_mutex_unlock(&sh->mu);
+  return shared_get(c, sh, scope, k, sid, sid_len, value, value_len);
+}
+
+/* After a local invalidation: tell the backend, so that no process serves
+ * the entries it covers. */
+static int backend_invalidate(tkn_toolcache *c, int what, int32_t scope, const char *name,
+                              size_t len) {
+  if (!c->backend) return TKN_OK;
+  char err[TKI_ERRLEN];
+  int rc = c->backend->invalidate(c->backend_state, what, scope, name, len, err);
+  return rc == TKN_OK ? TKN_OK : fail(c, rc, err);
 }
 
 void tki_toolcache_set_backend(tkn_toolcache *c, const tki_toolcache_backend *backend,
@@ -497,6 +555,8 @@ int tkn_toolcache_get(tkn_toolcache *c, const char *tool, size_t tool_len, const
   uint64_t h = call_hash(&k, p.scope, &sid_len);
   tc_shard *sh = shard_of(c, h);
   char *copy = NULL;
+  tki_tc_stamp stamp = {{0, 0, 0}, 0};
+  int64_t tokens = 0;
   pthread_mutex_lock(&sh->mu);
   tc_entry *e = entry_find(sh, h, p.scope, scope_id, sid_len, k.key.data, k.key.len);
   if (e && expired(e, now)) {
@@ -517,12 +577,15 @@ int tkn_toolcache_get(tkn_toolcache *c, const char *tool, size_t tool_len, const
       lru_unlink(sh, e);
       lru_push_front(sh, e);
     }
-    sh->st.hits++;
-    sh->st.bytes_saved += e->value_len;
-    sh->st.tokens_saved += (uint64_t)e->tokens;
+    stamp = e->stamp;
+    tokens = e->tokens;
+    if (!c->backend) count_hit(sh, e->value_len, tokens); /* else once checked */
   }
   pthread_mutex_unlock(&sh->mu);
-  if (rc == TKN_ERR_NOT_FOUND && c->backend)
+  if (rc == TKN_OK && c->backend)
+    rc = local_hit_check(c, sh, h, p.scope, &k, scope_id, sid_len, &stamp, tokens, value,
+                         value_len);
+  else if (rc == TKN_ERR_NOT_FOUND && c->backend)
     rc = shared_get(c, sh, p.scope, &k, scope_id, sid_len, value, value_len);
   tki_buf_free(&k.key);
   if (rc == TKN_ERR_NOMEM) return fail(c, rc, "tool cache: out of memory copying a value");
@@ -603,10 +666,16 @@ int tkn_toolcache_put(tkn_toolcache *c, const char *tool, size_t tool_len, const
   int64_t now = now_ms(c);
   e->expires = p.ttl_ms ? now + p.ttl_ms : 0;
   if (p.ttl_ms && e->expires < now) e->expires = INT64_MAX; /* overflow: effectively never */
-  if (c->backend && c->backend->put(c->backend_state, p.scope, scope_id, sid_len, k.key.data,
-                                    k.key.len, value, value_len, tokens, p.ttl_ms, tmp) != TKN_OK)
-    (void)fail(c, TKN_ERR_UNAVAILABLE, tmp); /* kept locally: a put does not fail for it */
+  if (c->backend && c->backend->put(c->backend_state, p.scope, scope_id, sid_len, tool,
+                                    tool_len, k.key.data, k.key.len, value, value_len, tokens,
+                                    p.ttl_ms, &e->stamp, tmp) != TKN_OK)
+    (void)fail(c, TKN_ERR_UNAVAILABLE, tmp); /* a put does not fail for it */
   tki_buf_free(&k.key);
+  if (c->backend && !e->stamp.valid) {
+    /* it could never be checked against another process's invalidation */
+    tki_free(e);
+    return TKN_OK;
+  }
 
   pthread_mutex_lock(&sh->mu);
   tc_entry *old = entry_find(sh, e->hash, e->scope, e->data, sid_len, key_of(e), e->key_len);
@@ -634,7 +703,7 @@ int tkn_toolcache_invalidate_tool(tkn_toolcache *c, const char *tool, size_t too
   tc_match m = {tool, tool_len, 0, 0};
   uint64_t n = drop_where(c, is_tool, &m, 0);
   if (removed) *removed = n;
-  return TKN_OK;
+  return backend_invalidate(c, TKI_TC_TOOL, 0, tool, tool_len);
 }
 
 int tkn_toolcache_invalidate_scope(tkn_toolcache *c, int32_t scope, const char *scope_id,
@@ -648,7 +717,8 @@ int tkn_toolcache_invalidate_scope(tkn_toolcache *c, int32_t scope, const char *
   tc_match m = {scope_id, scope_id_len, scope, 0};
   uint64_t n = drop_where(c, is_scope, &m, 0);
   if (removed) *removed = n;
-  return TKN_OK;
+  if (scope == TKN_TOOLCACHE_SCOPE_GLOBAL) scope_id_len = 0;
+  return backend_invalidate(c, TKI_TC_SCOPE, scope, scope_id, scope_id_len);
 }
 
 int tkn_toolcache_purge_expired(tkn_toolcache *c, uint64_t *removed) {
@@ -663,7 +733,7 @@ int tkn_toolcache_purge_expired(tkn_toolcache *c, uint64_t *removed) {
 int tkn_toolcache_clear(tkn_toolcache *c) {
   if (!c) return tki_fail(TKN_ERR_INVALID, "tkn_toolcache_clear: c is NULL");
   drop_where(c, is_any, NULL, 0);
-  return TKN_OK;
+  return backend_invalidate(c, TKI_TC_ALL, 0, NULL, 0);
 }
 
 int tkn_toolcache_stats_get(const tkn_toolcache *cache, tkn_toolcache_stats *stats) {

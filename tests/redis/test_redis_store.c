@@ -1007,23 +1007,138 @@ static void the_tool_cache_fails_open(void **state) {
   K(p, "tcdown");
   tkn_store w = wrapped();
   tkn_toolcache *a = cache_on(&w, p);
-  g_mode = DOWN;
-  assert_int_equal(tkn_toolcache_put(a, "search", 6, "{}", 2, "s", 1, "v", 1, 1), TKN_OK);
   char *v = NULL, msg[256];
   size_t vl;
-  assert_int_equal(tkn_toolcache_get(a, "search", 6, "{}", 2, "s", 1, &v, &vl), TKN_OK); /* local */
-  tkn_free(v);
+  assert_int_equal(tkn_toolcache_put(a, "search", 6, "{}", 2, "s", 1, "v", 1, 1), TKN_OK);
+  g_mode = DOWN;
+  /* a put does not fail for the outage (it keeps nothing: an entry that
+   * cannot be checked against other processes' invalidations is not kept) */
+  assert_int_equal(tkn_toolcache_put(a, "search", 6, "{\"b\":1}", 7, "s", 1, "w", 1, 1), TKN_OK);
+  /* a local copy is not served while the store cannot say whether another
+   * process invalidated it: a miss, never an error */
+  assert_int_equal(tkn_toolcache_get(a, "search", 6, "{}", 2, "s", 1, &v, &vl), TKN_ERR_NOT_FOUND);
+  assert_null(v);
   assert_int_equal(tkn_toolcache_get(a, "search", 6, "{\"a\":1}", 7, "s", 1, &v, &vl),
                    TKN_ERR_NOT_FOUND);
   snprintf(msg, sizeof msg, "%s", tkn_error_last()->message);
   assert_non_null(strstr(msg, "simulated outage"));
   g_mode = UP;
+  assert_int_equal(tkn_toolcache_get(a, "search", 6, "{}", 2, "s", 1, &v, &vl), TKN_OK);
+  assert_string_equal(v, "v");
+  tkn_free(v);
+  assert_int_equal(tkn_toolcache_get(a, "search", 6, "{\"b\":1}", 7, "s", 1, &v, &vl),
+                   TKN_ERR_NOT_FOUND);
   assert_int_equal(tkn_toolcache_set_store(a, NULL, NULL, 0), TKN_OK);
   tkn_store partial = g_st;
   partial.get = NULL;
   assert_int_equal(tkn_toolcache_set_store(a, &partial, "p", 1), TKN_ERR_INVALID);
   assert_int_equal(tkn_toolcache_set_store(a, &g_st, "", 0), TKN_ERR_INVALID);
   tkn_toolcache_free(a);
+}
+
+/* Issue 21 item 5: invalidate and clear reach the store and every process
+ * on it, both the store's entries and the local copies other processes
+ * hold.  (They used to drop the local entries only: the next get served the
+ * old value from Redis.) */
+static void get_of(tkn_toolcache *c, const char *args, const char *sid, int want,
+                   const char *value) {
+  char *v = NULL;
+  size_t vl = 0;
+  assert_int_equal(tkn_toolcache_get(c, "search", 6, args, strlen(args), sid, strlen(sid), &v,
+                                     &vl),
+                   want);
+  if (want == TKN_OK) assert_string_equal(v, value);
+  else assert_null(v);
+  tkn_free(v);
+}
+
+static void put_of(tkn_toolcache *c, const char *args, const char *sid, const char *value) {
+  assert_int_equal(tkn_toolcache_put(c, "search", 6, args, strlen(args), sid, strlen(sid), value,
+                                     strlen(value), 1),
+                   TKN_OK);
+}
+
+static void invalidation_reaches_the_store_and_every_worker(void **state) {
+  (void)state;
+  char p[128];
+  K(p, "tcinv");
+  tkn_toolcache *a = cache_on(&g_st, p), *b = cache_on(&g_st, p), *c = cache_on(&g_st, p);
+  /* a and b hold local copies, c reads the store */
+  put_of(a, "{\"q\":1}", "s1", "old");
+  put_of(b, "{\"q\":1}", "s1", "old");
+  put_of(a, "{\"q\":2}", "s2", "other scope");
+  get_of(c, "{\"q\":1}", "s1", TKN_OK, "old");
+  uint64_t removed = 9;
+  assert_int_equal(tkn_toolcache_invalidate_tool(a, "search", 6, &removed), TKN_OK);
+  assert_int_equal(removed, 2); /* a's local entries */
+  get_of(a, "{\"q\":1}", "s1", TKN_ERR_NOT_FOUND, NULL); /* the store's entry */
+  get_of(b, "{\"q\":1}", "s1", TKN_ERR_NOT_FOUND, NULL); /* b's local copy */
+  get_of(c, "{\"q\":1}", "s1", TKN_ERR_NOT_FOUND, NULL);
+  get_of(c, "{\"q\":2}", "s2", TKN_ERR_NOT_FOUND, NULL);
+  tkn_toolcache_stats st = TKN_TOOLCACHE_STATS_INIT;
+  assert_int_equal(tkn_toolcache_stats_get(b, &st), TKN_OK);
+  assert_int_equal(st.entries, 0); /* the stale copy was dropped */
+  assert_int_equal(st.invalidations, 1);
+  /* a fresh result put after the invalidation is served again */
+  put_of(b, "{\"q\":1}", "s1", "new");
+  get_of(a, "{\"q\":1}", "s1", TKN_OK, "new");
+  get_of(c, "{\"q\":1}", "s1", TKN_OK, "new");
+
+  /* one scope: the other scope's entries stay */
+  put_of(a, "{\"q\":2}", "s2", "two");
+  put_of(c, "{\"q\":2}", "s2", "two");
+  assert_int_equal(tkn_toolcache_invalidate_scope(b, TKN_TOOLCACHE_SCOPE_SESSION, "s1", 2, NULL),
+                   TKN_OK);
+  get_of(a, "{\"q\":1}", "s1", TKN_ERR_NOT_FOUND, NULL);
+  get_of(c, "{\"q\":1}", "s1", TKN_ERR_NOT_FOUND, NULL);
+  get_of(b, "{\"q\":2}", "s2", TKN_OK, "two");
+  get_of(c, "{\"q\":2}", "s2", TKN_OK, "two");
+
+  /* clear: everything, in every worker */
+  assert_int_equal(tkn_toolcache_clear(b), TKN_OK);
+  get_of(a, "{\"q\":2}", "s2", TKN_ERR_NOT_FOUND, NULL);
+  get_of(c, "{\"q\":2}", "s2", TKN_ERR_NOT_FOUND, NULL);
+  get_of(b, "{\"q\":2}", "s2", TKN_ERR_NOT_FOUND, NULL);
+
+  /* a tool that stops being cacheable loses its entries everywhere: made
+   * cacheable again, the old ones do not come back */
+  put_of(a, "{\"q\":3}", "s3", "three");
+  assert_int_equal(tkn_toolcache_set_policy(b, "search", 6, 1, 60000, TKN_TOOLCACHE_SCOPE_SESSION),
+                   TKN_OK);
+  assert_int_equal(tkn_toolcache_set_policy(b, "search", 6, 0, 0, TKN_TOOLCACHE_SCOPE_SESSION),
+                   TKN_OK);
+  assert_int_equal(tkn_toolcache_set_policy(b, "search", 6, 1, 60000, TKN_TOOLCACHE_SCOPE_SESSION),
+                   TKN_OK);
+  get_of(b, "{\"q\":3}", "s3", TKN_ERR_NOT_FOUND, NULL);
+  get_of(a, "{\"q\":3}", "s3", TKN_ERR_NOT_FOUND, NULL);
+  tkn_toolcache_free(a);
+  tkn_toolcache_free(b);
+  tkn_toolcache_free(c);
+}
+
+/* An invalidation the store did not take says so (the local entries are
+ * gone; the caller calls again), and the store's entries stay invalidated
+ * once it does. */
+static void an_invalidation_the_store_missed_is_an_error(void **state) {
+  (void)state;
+  char p[128];
+  K(p, "tcinvdown");
+  tkn_store w = wrapped();
+  tkn_toolcache *a = cache_on(&w, p), *b = cache_on(&w, p);
+  put_of(a, "{}", "s", "old");
+  g_mode = DOWN;
+  uint64_t removed = 0;
+  assert_int_equal(tkn_toolcache_invalidate_tool(a, "search", 6, &removed), TKN_ERR_UNAVAILABLE);
+  assert_int_equal(removed, 1);
+  assert_non_null(strstr(tkn_error_last()->message, "other processes may still serve"));
+  assert_int_equal(tkn_toolcache_clear(a), TKN_ERR_UNAVAILABLE);
+  g_mode = UP;
+  get_of(b, "{}", "s", TKN_OK, "old"); /* the invalidation did not reach the store */
+  assert_int_equal(tkn_toolcache_invalidate_tool(a, "search", 6, NULL), TKN_OK);
+  get_of(b, "{}", "s", TKN_ERR_NOT_FOUND, NULL);
+  get_of(a, "{}", "s", TKN_ERR_NOT_FOUND, NULL);
+  tkn_toolcache_free(a);
+  tkn_toolcache_free(b);
 }
 
 /* ---- the meter on the store ---- */
@@ -1143,6 +1258,8 @@ int main(void) {
       cmocka_unit_test_setup_teardown(new_shared_rejects_what_it_cannot_do, setup, teardown),
       cmocka_unit_test_setup_teardown(a_result_put_by_one_worker_is_a_hit_for_another, setup, teardown),
       cmocka_unit_test_setup_teardown(the_tool_cache_fails_open, setup, teardown),
+      cmocka_unit_test_setup_teardown(invalidation_reaches_the_store_and_every_worker, setup, teardown),
+      cmocka_unit_test_setup_teardown(an_invalidation_the_store_missed_is_an_error, setup, teardown),
       cmocka_unit_test_setup_teardown(two_meters_add_up_in_the_store, setup, teardown),
       cmocka_unit_test_setup_teardown(meter_records_the_store_missed_are_sent_once_later, setup, teardown),
       cmocka_unit_test_setup_teardown(meter_shared_stats_needs_a_store, setup, teardown),

@@ -22,8 +22,8 @@ def _fail(err: int, errlen: int, status: int, msg: str) -> int:
 class Store:
     """A tkn_store whose operations are Python methods.  Subclass it and
     implement what the parts you share need (budgets: reserve, commit,
-    release, usage; the tool cache: get, set; the meter: add, read), with the
-    semantics of store.h:
+    release, usage; the tool cache: get, set, add, read; the meter: add,
+    read), with the semantics of store.h:
 
       reserve(key, id, amounts, limits, lease_ms, ttl_seconds) -> (ok, used)
       commit(key, id, actual, id_ttl_seconds, ttl_seconds) -> (used, duplicate)

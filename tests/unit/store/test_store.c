@@ -30,6 +30,7 @@ static struct {
   char ctr_key[MAXKV][256];
   int64_t ctr[MAXKV][16];
   int nctr;
+  void (*on_set)(void); /* called (once) as a set starts */
 } F;
 
 static int is_done(const char *id) {
@@ -130,6 +131,11 @@ static int f_set(void *user, const char *key, size_t key_len, const char *v, siz
                  int64_t ttl, char *err, size_t errlen) {
   FAIL_PRE;
   (void)ttl;
+  if (F.on_set) {
+    void (*hook)(void) = F.on_set;
+    F.on_set = NULL;
+    hook();
+  }
   assert_true(key_len < 256 && vl <= sizeof F.kv_val[0]);
   int i = kv_find(key, key_len);
   if (i < 0) {
@@ -386,7 +392,10 @@ static void a_store_value_for_another_key_is_a_miss(void **state) {
   assert_int_equal(tkn_toolcache_set_policy(a, "t", 1, 1, 0, TKN_TOOLCACHE_SCOPE_GLOBAL), TKN_OK);
   assert_int_equal(tkn_toolcache_set_store(a, &st, "p", 1), TKN_OK);
   assert_int_equal(tkn_toolcache_put(a, "t", 1, "{\"x\":1}", 7, NULL, 0, "value", 5, 3), TKN_OK);
-  assert_int_equal(tkn_toolcache_clear(a), TKN_OK);
+  tkn_toolcache *b;
+  assert_int_equal(tkn_toolcache_new(&b, NULL), TKN_OK);
+  assert_int_equal(tkn_toolcache_set_policy(b, "t", 1, 1, 0, TKN_TOOLCACHE_SCOPE_GLOBAL), TKN_OK);
+  assert_int_equal(tkn_toolcache_set_store(b, &st, "p", 1), TKN_OK);
   /* a collision of store keys: the stored blob names another call */
   assert_int_equal(F.nkv, 1);
   char *at = NULL;
@@ -396,10 +405,54 @@ static void a_store_value_for_another_key_is_a_miss(void **state) {
   at[5] = '2';
   char *v = NULL;
   size_t vl;
-  assert_int_equal(tkn_toolcache_get(a, "t", 1, "{\"x\":1}", 7, NULL, 0, &v, &vl),
+  assert_int_equal(tkn_toolcache_get(b, "t", 1, "{\"x\":1}", 7, NULL, 0, &v, &vl),
                    TKN_ERR_NOT_FOUND);
   assert_null(v);
   tkn_toolcache_free(a);
+  tkn_toolcache_free(b);
+}
+
+/* Issue 21 item 5, on the fake store: a put that read the invalidation
+ * counters before another process invalidated the tool, and wrote after,
+ * is not served (its value may predate the invalidation). */
+static tkn_toolcache *g_other;
+static void invalidate_in_another_process(void) {
+  assert_int_equal(tkn_toolcache_invalidate_tool(g_other, "t", 1, NULL), TKN_OK);
+}
+
+static void a_put_overtaken_by_an_invalidation_is_not_served(void **state) {
+  (void)state;
+  tkn_store st = fake();
+  tkn_toolcache *a, *b;
+  assert_int_equal(tkn_toolcache_new(&a, NULL), TKN_OK);
+  assert_int_equal(tkn_toolcache_new(&b, NULL), TKN_OK);
+  assert_int_equal(tkn_toolcache_set_policy(a, "t", 1, 1, 0, TKN_TOOLCACHE_SCOPE_GLOBAL), TKN_OK);
+  assert_int_equal(tkn_toolcache_set_policy(b, "t", 1, 1, 0, TKN_TOOLCACHE_SCOPE_GLOBAL), TKN_OK);
+  assert_int_equal(tkn_toolcache_set_store(a, &st, "p", 1), TKN_OK);
+  assert_int_equal(tkn_toolcache_set_store(b, &st, "p", 1), TKN_OK);
+  g_other = b;
+  F.on_set = invalidate_in_another_process;
+  assert_int_equal(tkn_toolcache_put(a, "t", 1, "{}", 2, NULL, 0, "stale", 5, 3), TKN_OK);
+  assert_null(F.on_set); /* the invalidation ran between the put's read and its write */
+  char *v = NULL;
+  size_t vl;
+  assert_int_equal(tkn_toolcache_get(b, "t", 1, "{}", 2, NULL, 0, &v, &vl), TKN_ERR_NOT_FOUND);
+  assert_int_equal(tkn_toolcache_get(a, "t", 1, "{}", 2, NULL, 0, &v, &vl), TKN_ERR_NOT_FOUND);
+  assert_null(v);
+  /* put again, now after it: served */
+  assert_int_equal(tkn_toolcache_put(a, "t", 1, "{}", 2, NULL, 0, "fresh", 5, 3), TKN_OK);
+  assert_int_equal(tkn_toolcache_get(b, "t", 1, "{}", 2, NULL, 0, &v, &vl), TKN_OK);
+  assert_string_equal(v, "fresh");
+  tkn_free(v);
+  /* the counters need the store's add and read */
+  tkn_store partial = st;
+  partial.add = NULL;
+  assert_int_equal(tkn_toolcache_set_store(a, &partial, "p", 1), TKN_ERR_INVALID);
+  partial = st;
+  partial.read = NULL;
+  assert_int_equal(tkn_toolcache_set_store(a, &partial, "p", 1), TKN_ERR_INVALID);
+  tkn_toolcache_free(a);
+  tkn_toolcache_free(b);
 }
 
 static void meter_scenario_survives_out_of_memory(void **state) {
@@ -534,6 +587,8 @@ int main(void) {
       cmocka_unit_test(budget_scenario_survives_out_of_memory),
       cmocka_unit_test(tool_cache_scenario_survives_out_of_memory),
       cmocka_unit_test(a_store_value_for_another_key_is_a_miss),
+      cmocka_unit_test(a_put_overtaken_by_an_invalidation_is_not_served),
+    cmocka_unit_test(a_put_overtaken_by_an_invalidation_is_not_served),
       cmocka_unit_test(meter_scenario_survives_out_of_memory),
       cmocka_unit_test(a_failed_store_commit_leaves_the_reservation_to_commit_again),
       cmocka_unit_test(a_daily_shared_budget_wants_an_offset_within_a_day),
