@@ -26,11 +26,13 @@
  * of at most 2,200 buckets of 8 bytes (typically a few hundred: tokens per
  * call spanning 100 to 100,000 fill 350 buckets).
  *
- * Exports: JSON (everything above), Prometheus text (the
- * gen_ai_client_token_usage histogram of the GenAI semantic conventions per
- * model and token type, plus tokenomy_* counters per dimension), and an
- * OpenTelemetry GenAI view: histogram data points with gen_ai.* attributes for
- * the meter, and gen_ai.* span attributes for one call (tkn_meter_otel_call).
+ * Exports: JSON (everything above), Prometheus text and OTLP JSON.  The
+ * two metric exports carry one series per combination of model, provider,
+ * workflow, tenant and task type, so each call is in exactly one series and
+ * summing a family over its series counts it once (at most 4 x max_keys
+ * combinations; further ones go to one series whose labels are all
+ * "(other)").  tkn_meter_otel_call gives the gen_ai.* span attributes of one
+ * call.
  *
  * Threading: a meter is internally synchronised (one mutex); any number of
  * threads may record, read and export at once.  Keys are hashed and costs
@@ -204,11 +206,37 @@ TKN_API void tkn_meter_reset(tkn_meter *meter);
  *    "by_tier", "by_routing_reason"}; money as integer picodollars ("cost")
  *    and exact decimal USD text ("cost_usd"); rates as numbers with 6
  *    decimals, or null when nothing was reported.
- *  - PROMETHEUS: text exposition format 0.0.4.
- *  - OTEL: {"resource_metrics": ...}-free JSON: an object with "metrics", an
- *    array holding the gen_ai.client.token.usage histogram (data points with
- *    gen_ai.provider.name, gen_ai.request.model, gen_ai.token.type attributes,
- *    explicit_bounds and bucket_counts as in OTLP JSON).
+ *  - PROMETHEUS: text exposition format 0.0.4.  Every series is labelled
+ *    gen_ai_operation_name="chat", gen_ai_request_model, gen_ai_provider_name
+ *    ("" when unknown), tokenomy_workflow, tokenomy_tenant, tokenomy_task_type
+ *    (empty keys read "(none)").  Families: gen_ai_client_token_usage
+ *    (histogram, + gen_ai_token_type, the GenAI token buckets),
+ *    gen_ai_client_operation_duration_seconds (histogram of the recorded
+ *    latency on the GenAI duration buckets 0.01 .. 81.92 s),
+ *    tokenomy_calls_total{outcome="success"|"failure"},
+ *    tokenomy_tokens_total{kind="input_uncached"|"cache_read"|"cache_write_5m"|
+ *    "cache_write_1h"|"output_visible"|"reasoning"} (the kinds do not
+ *    overlap), tokenomy_cost_usd_total (exact decimal USD),
+ *    tokenomy_validations_total{result="passed"|"failed"},
+ *    tokenomy_cache_reported_input_tokens_total; per workflow (label
+ *    tokenomy_workflow only) the summaries tokenomy_workflow_tokens_per_call
+ *    and tokenomy_workflow_cost_usd_per_call (quantile 0.5, 0.95, 0.99) and
+ *    the gauges tokenomy_workflow_suggested_budget_tokens / _usd.
+ *  - OTEL: OTLP JSON, an ExportMetricsServiceRequest as an OTLP/HTTP
+ *    receiver takes it: {"resourceMetrics":[{"resource":{...},
+ *    "scopeMetrics":[{"scope":{"name":"tokenomy",...},"metrics":[...]}]}]}
+ *    with the same measures: the histograms gen_ai.client.token.usage and
+ *    gen_ai.client.operation.duration (seconds), the cumulative monotonic
+ *    sums tokenomy.calls (tokenomy.outcome), tokenomy.tokens
+ *    (tokenomy.token.kind), tokenomy.cost (USD), tokenomy.validations
+ *    (tokenomy.validation.result), tokenomy.cache.reported_input_tokens, the
+ *    summaries tokenomy.workflow.tokens_per_call / cost_per_call and the
+ *    gauges tokenomy.workflow.suggested_budget.tokens / .cost.  Attributes
+ *    are the series' (gen_ai.operation.name, gen_ai.request.model,
+ *    gen_ai.provider.name when known, tokenomy.workflow, tokenomy.tenant,
+ *    tokenomy.task_type); startTimeUnixNano is when the meter was made (or
+ *    reset, or the older of two merged), timeUnixNano the export.  The
+ *    resource has no attributes: the host's collector names the service.
  * TKN_ERR_INVALID for an unknown format, TKN_ERR_NOMEM. */
 TKN_API int tkn_meter_export(tkn_meter *meter, int format, char **out, size_t *len);
 

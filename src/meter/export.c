@@ -97,6 +97,41 @@ static int export_json(const tkn_meter *m, tki_buf *b) {
   return TKN_OK;
 }
 
+/* ---- the series both metric exports carry ----
+ * One series per combination of model, provider, workflow, tenant and task
+ * type (meter_internal.h): a call is in exactly one, so summing a family over
+ * its series counts each call once. */
+
+static const char *const k_series_prom[TKI_SERIES_PARTS] = {
+    "gen_ai_request_model", "gen_ai_provider_name", "tokenomy_workflow", "tokenomy_tenant",
+    "tokenomy_task_type"};
+static const char *const k_series_otel[TKI_SERIES_PARTS] = {
+    "gen_ai.request.model", "gen_ai.provider.name", "tokenomy.workflow", "tokenomy.tenant",
+    "tokenomy.task_type"};
+
+/* Token kinds that do not overlap: their sum is every token of the calls. */
+#define N_KINDS 6
+static const char *const k_kinds[N_KINDS] = {"input_uncached", "cache_read", "cache_write_5m",
+                                             "cache_write_1h", "output_visible", "reasoning"};
+static void kinds_of(const tki_agg *a, int64_t v[N_KINDS]) {
+  v[0] = a->input - a->cache_read - a->w5 - a->w1;
+  v[1] = a->cache_read;
+  v[2] = a->w5;
+  v[3] = a->w1;
+  v[4] = a->output - a->reasoning;
+  v[5] = a->reasoning;
+}
+
+/* The duration buckets' bounds in seconds, as text (exact decimals). */
+static const char *const k_dur_le[TKI_DUR_BOUNDS] = {
+    "0.01", "0.02", "0.04", "0.08", "0.16", "0.32", "0.64", "1.28", "2.56", "5.12", "10.24",
+    "20.48", "40.96", "81.92"};
+
+/* Microseconds as seconds, exact. */
+static void put_seconds(tki_buf *b, int64_t us) {
+  tki_buf_printf(b, "%lld.%06lld", (long long)(us / 1000000), (long long)(us % 1000000));
+}
+
 /* ---- Prometheus ---- */
 
 static void prom_label(tki_buf *b, const char *s, size_t n) {
@@ -110,117 +145,189 @@ static void prom_label(tki_buf *b, const char *s, size_t n) {
   tki_buf_putc(b, '"');
 }
 
-static void prom_model_labels(tki_buf *b, const tki_entry *e, const char *type) {
-  tki_buf_puts(b, "{gen_ai_operation_name=\"chat\",gen_ai_provider_name=");
-  if (e->provider) prom_label(b, e->provider, e->provider_len);
-  else tki_buf_puts(b, "\"\"");
-  tki_buf_puts(b, ",gen_ai_request_model=");
-  prom_label(b, e->key, e->key_len);
-  tki_buf_printf(b, ",gen_ai_token_type=\"%s\"", type);
+/* name{the series' labels  (the caller adds its own labels and the brace) */
+static void prom_series(tki_buf *b, const char *name, const tki_entry *e) {
+  tki_buf_printf(b, "%s{gen_ai_operation_name=\"chat\"", name);
+  for (int i = 0; i < TKI_SERIES_PARTS; i++) {
+    const char *s;
+    size_t n;
+    tki_series_part(e, i, &s, &n);
+    tki_buf_printf(b, ",%s=", k_series_prom[i]);
+    prom_label(b, s, n);
+  }
 }
 
-static void prom_histograms(const tkn_meter *m, tki_buf *b) {
-  tki_buf_puts(b, "# HELP gen_ai_client_token_usage Number of input and output tokens used.\n"
-                  "# TYPE gen_ai_client_token_usage histogram\n");
-  const tki_dim *dm = &m->st.d[TKN_METER_MODEL];
+static void prom_head(tki_buf *b, const char *name, const char *type, const char *help) {
+  tki_buf_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+static void prom_token_usage(const tki_dim *sd, tki_buf *b) {
+  static const char name[] = "gen_ai_client_token_usage";
+  prom_head(b, name, "histogram", "Number of input and output tokens used.");
   static const char *const types[2] = {"input", "output"};
-  for (size_t i = 0; i < dm->n; i++) {
-    const tki_entry *e = &dm->e[i];
+  for (size_t i = 0; i < sd->n; i++) {
+    const tki_entry *e = &sd->e[i];
     for (int t = 0; t < 2; t++) {
       uint64_t cum = 0;
       for (int k = 0; k <= TKI_HIST_BOUNDS; k++) {
         cum += e->a.hist[t][k];
-        tki_buf_puts(b, "gen_ai_client_token_usage_bucket");
-        prom_model_labels(b, e, types[t]);
-        if (k < TKI_HIST_BOUNDS) tki_buf_printf(b, ",le=\"%lld\"} %llu\n", (long long)tki_token_bounds[k], (unsigned long long)cum);
-        else tki_buf_printf(b, ",le=\"+Inf\"} %llu\n", (unsigned long long)cum);
+        prom_series(b, "gen_ai_client_token_usage_bucket", e);
+        tki_buf_printf(b, ",gen_ai_token_type=\"%s\",le=\"", types[t]);
+        if (k < TKI_HIST_BOUNDS) tki_buf_printf(b, "%lld", (long long)tki_token_bounds[k]);
+        else tki_buf_puts(b, "+Inf");
+        tki_buf_printf(b, "\"} %llu\n", (unsigned long long)cum);
       }
-      tki_buf_puts(b, "gen_ai_client_token_usage_sum");
-      prom_model_labels(b, e, types[t]);
-      tki_buf_printf(b, "} %lld\n", (long long)(t == 0 ? e->a.input : e->a.output));
-      tki_buf_puts(b, "gen_ai_client_token_usage_count");
-      prom_model_labels(b, e, types[t]);
-      tki_buf_printf(b, "} %llu\n", (unsigned long long)e->a.calls);
+      prom_series(b, "gen_ai_client_token_usage_sum", e);
+      tki_buf_printf(b, ",gen_ai_token_type=\"%s\"} %lld\n", types[t],
+                     (long long)(t == 0 ? e->a.input : e->a.output));
+      prom_series(b, "gen_ai_client_token_usage_count", e);
+      tki_buf_printf(b, ",gen_ai_token_type=\"%s\"} %llu\n", types[t],
+                     (unsigned long long)e->a.calls);
     }
   }
 }
 
-typedef struct prom_metric {
-  const char *name, *type, *help;
-} prom_metric;
-
-static void prom_sample_prefix(tki_buf *b, const char *name, int d, const tki_entry *e) {
-  tki_buf_printf(b, "%s{by=\"%s\",key=", name, d < 0 ? "total" : tki_dim_names[d]);
-  if (e) prom_label(b, e->key, e->key_len);
-  else tki_buf_puts(b, "\"\"");
-}
-
-static void prom_counters_of(tki_buf *b, int metric, int d, const tki_entry *e, const tki_agg *a) {
-  static const char *const names[] = {"tokenomy_calls_total", "tokenomy_successes_total",
-                                      "tokenomy_tokens_total", "tokenomy_cost_usd_total",
-                                      "tokenomy_cache_hit_ratio",
-                                      "tokenomy_validation_pass_ratio"};
-  tkn_meter_stats s;
-  tki_agg_stats(a, &s);
-  const char *name = names[metric];
-  switch (metric) {
-  case 0:
-  case 1:
-    prom_sample_prefix(b, name, d, e);
-    tki_buf_printf(b, "} %llu\n", (unsigned long long)(metric == 0 ? s.calls : s.successes));
-    break;
-  case 2: {
-    static const char *const kinds[] = {"input", "cache_read", "cache_write_5m", "cache_write_1h",
-                                        "output", "reasoning"};
-    int64_t v[] = {s.input_tokens, s.cache_read_tokens, s.cache_write_5m_tokens,
-                   s.cache_write_1h_tokens, s.output_tokens, s.reasoning_tokens};
-    for (int k = 0; k < 6; k++) {
-      prom_sample_prefix(b, name, d, e);
-      tki_buf_printf(b, ",kind=\"%s\"} %lld\n", kinds[k], (long long)v[k]);
+static void prom_duration(const tki_dim *sd, tki_buf *b) {
+  prom_head(b, "gen_ai_client_operation_duration_seconds", "histogram",
+            "GenAI operation duration (the latency each call was recorded with).");
+  for (size_t i = 0; i < sd->n; i++) {
+    const tki_entry *e = &sd->e[i];
+    uint64_t cum = 0;
+    for (int k = 0; k <= TKI_DUR_BOUNDS; k++) {
+      cum += e->a.dur[k];
+      prom_series(b, "gen_ai_client_operation_duration_seconds_bucket", e);
+      tki_buf_printf(b, ",le=\"%s\"} %llu\n", k < TKI_DUR_BOUNDS ? k_dur_le[k] : "+Inf",
+                     (unsigned long long)cum);
     }
-    break;
-  }
-  case 3:
-    prom_sample_prefix(b, name, d, e);
+    prom_series(b, "gen_ai_client_operation_duration_seconds_sum", e);
     tki_buf_puts(b, "} ");
-    put_usd(b, s.cost);
+    put_seconds(b, e->a.latency);
     tki_buf_putc(b, '\n');
-    break;
-  default: {
-    int64_t ppm = metric == 4 ? s.cache_hit_ppm : s.validation_pass_ppm;
-    if (ppm < 0) break; /* nothing reported: no sample rather than a false 0 */
-    prom_sample_prefix(b, name, d, e);
-    tki_buf_puts(b, "} ");
-    put_rate(b, ppm);
-    tki_buf_putc(b, '\n');
-    break;
-  }
+    prom_series(b, "gen_ai_client_operation_duration_seconds_count", e);
+    tki_buf_printf(b, "} %llu\n", (unsigned long long)e->a.calls);
   }
 }
 
-static void export_prometheus(const tkn_meter *m, tki_buf *b) {
-  prom_histograms(m, b);
-  static const prom_metric metrics[] = {
-      {"tokenomy_calls_total", "counter", "Model calls recorded."},
-      {"tokenomy_successes_total", "counter", "Model calls that succeeded."},
-      {"tokenomy_tokens_total", "counter",
-       "Tokens by kind (input includes cache reads and writes; output includes reasoning)."},
-      {"tokenomy_cost_usd_total", "counter", "Cost in USD, exact to 1e-12, failed calls included."},
-      {"tokenomy_cache_hit_ratio", "gauge",
-       "Cached input over input, over the calls that reported their cache."},
-      {"tokenomy_validation_pass_ratio", "gauge", "Validated calls that passed."},
-  };
-  for (int k = 0; k < 6; k++) {
-    tki_buf_printf(b, "# HELP %s %s\n# TYPE %s %s\n", metrics[k].name, metrics[k].help,
-                   metrics[k].name, metrics[k].type);
-    prom_counters_of(b, k, -1, NULL, &m->st.total);
-    for (int d = 0; d < TKN_METER__DIMENSIONS; d++)
-      for (size_t i = 0; i < m->st.d[d].n; i++)
-        prom_counters_of(b, k, d, &m->st.d[d].e[i], &m->st.d[d].e[i].a);
+static void prom_counters(const tki_dim *sd, tki_buf *b) {
+  prom_head(b, "tokenomy_calls_total", "counter",
+            "Model calls recorded, by outcome (success or failure).");
+  for (size_t i = 0; i < sd->n; i++) {
+    const tki_agg *a = &sd->e[i].a;
+    prom_series(b, "tokenomy_calls_total", &sd->e[i]);
+    tki_buf_printf(b, ",outcome=\"success\"} %llu\n", (unsigned long long)a->successes);
+    prom_series(b, "tokenomy_calls_total", &sd->e[i]);
+    tki_buf_printf(b, ",outcome=\"failure\"} %llu\n",
+                   (unsigned long long)(a->calls - a->successes));
+  }
+  prom_head(b, "tokenomy_tokens_total", "counter",
+            "Tokens by kind; the kinds do not overlap (input_uncached + cache_read + "
+            "cache_write_5m + cache_write_1h is the input, output_visible + reasoning the "
+            "output).");
+  for (size_t i = 0; i < sd->n; i++) {
+    int64_t v[N_KINDS];
+    kinds_of(&sd->e[i].a, v);
+    for (int k = 0; k < N_KINDS; k++) {
+      prom_series(b, "tokenomy_tokens_total", &sd->e[i]);
+      tki_buf_printf(b, ",kind=\"%s\"} %lld\n", k_kinds[k], (long long)v[k]);
+    }
+  }
+  prom_head(b, "tokenomy_cost_usd_total", "counter",
+            "Cost in USD, exact to 1e-12, failed calls included.");
+  for (size_t i = 0; i < sd->n; i++) {
+    prom_series(b, "tokenomy_cost_usd_total", &sd->e[i]);
+    tki_buf_puts(b, "} ");
+    put_usd(b, sd->e[i].a.cost);
+    tki_buf_putc(b, '\n');
+  }
+  prom_head(b, "tokenomy_validations_total", "counter",
+            "Calls whose output was validated, by result (passed or failed).");
+  for (size_t i = 0; i < sd->n; i++) {
+    const tki_agg *a = &sd->e[i].a;
+    prom_series(b, "tokenomy_validations_total", &sd->e[i]);
+    tki_buf_printf(b, ",result=\"passed\"} %llu\n", (unsigned long long)a->passed);
+    prom_series(b, "tokenomy_validations_total", &sd->e[i]);
+    tki_buf_printf(b, ",result=\"failed\"} %llu\n",
+                   (unsigned long long)(a->validated - a->passed));
+  }
+  prom_head(b, "tokenomy_cache_reported_input_tokens_total", "counter",
+            "Input tokens of the calls whose provider reported its cache (the cache hit rate "
+            "is cache_read tokens over this).");
+  for (size_t i = 0; i < sd->n; i++) {
+    prom_series(b, "tokenomy_cache_reported_input_tokens_total", &sd->e[i]);
+    tki_buf_printf(b, "} %lld\n", (long long)sd->e[i].a.reported_input);
   }
 }
 
-/* ---- OpenTelemetry ---- */
+/* Per workflow: percentiles as summaries, and the suggested budgets. */
+static int prom_workflows(const tkn_meter *m, tki_buf *b) {
+  const tki_dim *wd = &m->st.d[TKN_METER_WORKFLOW];
+  static const char *const q[3] = {"0.5", "0.95", "0.99"};
+  for (int money = 0; money < 2; money++) {
+    const char *name = money ? "tokenomy_workflow_cost_usd_per_call"
+                             : "tokenomy_workflow_tokens_per_call";
+    prom_head(b, name, "summary",
+              money ? "Cost per call of a workflow, in USD (quantiles within 1%)."
+                    : "Input plus output tokens per call of a workflow (quantiles within 1%).");
+    for (size_t i = 0; i < wd->n; i++) {
+      const tki_entry *e = &wd->e[i];
+      tkn_meter_percentiles p;
+      int rc = tki_meter_percentiles(m, e, &p);
+      if (rc != TKN_OK) return rc;
+      const int64_t v[3] = {money ? p.cost_p50 : p.tokens_p50, money ? p.cost_p95 : p.tokens_p95,
+                            money ? p.cost_p99 : p.tokens_p99};
+      for (int k = 0; k < 3; k++) {
+        tki_buf_printf(b, "%s{tokenomy_workflow=", name);
+        prom_label(b, e->key, e->key_len);
+        tki_buf_printf(b, ",quantile=\"%s\"} ", q[k]);
+        if (money) put_usd(b, v[k]);
+        else tki_buf_printf(b, "%lld", (long long)v[k]);
+        tki_buf_putc(b, '\n');
+      }
+      tki_buf_printf(b, "%s_sum{tokenomy_workflow=", name);
+      prom_label(b, e->key, e->key_len);
+      tki_buf_puts(b, "} ");
+      if (money) put_usd(b, e->a.cost);
+      else tki_buf_printf(b, "%lld", (long long)(e->a.input + e->a.output));
+      tki_buf_printf(b, "\n%s_count{tokenomy_workflow=", name);
+      prom_label(b, e->key, e->key_len);
+      tki_buf_printf(b, "} %llu\n", (unsigned long long)p.count);
+    }
+  }
+  for (int money = 0; money < 2; money++) {
+    const char *name = money ? "tokenomy_workflow_suggested_budget_usd"
+                             : "tokenomy_workflow_suggested_budget_tokens";
+    tki_buf_printf(b, "# HELP %s Suggested budget per call: p99 x (100 + %u)/100.\n"
+                      "# TYPE %s gauge\n",
+                   name, (unsigned)m->o.budget_margin_pct, name);
+    for (size_t i = 0; i < wd->n; i++) {
+      tkn_meter_percentiles p;
+      int rc = tki_meter_percentiles(m, &wd->e[i], &p);
+      if (rc != TKN_OK) return rc;
+      tki_buf_printf(b, "%s{tokenomy_workflow=", name);
+      prom_label(b, wd->e[i].key, wd->e[i].key_len);
+      tki_buf_puts(b, "} ");
+      if (money) put_usd(b, p.budget_cost);
+      else tki_buf_printf(b, "%lld", (long long)p.budget_tokens);
+      tki_buf_putc(b, '\n');
+    }
+  }
+  return TKN_OK;
+}
+
+static int export_prometheus(const tkn_meter *m, tki_buf *b) {
+  const tki_dim *sd = &m->st.d[TKI_SERIES];
+  prom_token_usage(sd, b);
+  prom_duration(sd, b);
+  prom_counters(sd, b);
+  return prom_workflows(m, b);
+}
+
+/* ---- OpenTelemetry: OTLP JSON (ExportMetricsServiceRequest) ---- */
+
+typedef struct otel_ctx {
+  tki_buf *b;
+  int64_t start_ns, now_ns;
+} otel_ctx;
 
 static void otel_attr_str(tki_buf *b, const char *key, const char *v, size_t n) {
   tki_buf_printf(b, "{\"key\":\"%s\",\"value\":{\"stringValue\":", key);
@@ -228,25 +335,40 @@ static void otel_attr_str(tki_buf *b, const char *key, const char *v, size_t n) 
   tki_buf_puts(b, "}}");
 }
 
-static void export_otel(const tkn_meter *m, tki_buf *b) {
-  tki_buf_puts(b, "{\"metrics\":[{\"name\":\"gen_ai.client.token.usage\","
-                  "\"description\":\"Number of input and output tokens used.\",\"unit\":\"{token}\","
-                  "\"histogram\":{\"aggregationTemporality\":2,\"dataPoints\":[");
-  const tki_dim *dm = &m->st.d[TKN_METER_MODEL];
+/* {"attributes":[the series' attributes  (the caller may add more and closes) */
+static void otel_point_open(const otel_ctx *x, const tki_entry *e) {
+  tki_buf *b = x->b;
+  tki_buf_printf(b, "{\"startTimeUnixNano\":\"%lld\",\"timeUnixNano\":\"%lld\",\"attributes\":[",
+                 (long long)x->start_ns, (long long)x->now_ns);
+  otel_attr_str(b, "gen_ai.operation.name", "chat", 4);
+  for (int i = 0; i < TKI_SERIES_PARTS; i++) {
+    const char *s;
+    size_t n;
+    tki_series_part(e, i, &s, &n);
+    if (!n && i == TKI_PART_PROVIDER) continue; /* unknown: no attribute */
+    tki_buf_putc(b, ',');
+    otel_attr_str(b, k_series_otel[i], s, n);
+  }
+}
+
+static void otel_metric_open(tki_buf *b, int first, const char *name, const char *unit,
+                             const char *desc, const char *kind) {
+  if (!first) tki_buf_putc(b, ',');
+  tki_buf_printf(b, "{\"name\":\"%s\",\"unit\":\"%s\",\"description\":\"%s\",\"%s\":{", name,
+                 unit, desc, kind);
+}
+
+static void otel_histograms(const otel_ctx *x, const tki_dim *sd) {
+  tki_buf *b = x->b;
+  otel_metric_open(b, 1, "gen_ai.client.token.usage", "{token}",
+                   "Number of input and output tokens used.", "histogram");
+  tki_buf_puts(b, "\"aggregationTemporality\":2,\"dataPoints\":[");
   static const char *const types[2] = {"input", "output"};
-  int first = 1;
-  for (size_t i = 0; i < dm->n; i++) {
-    const tki_entry *e = &dm->e[i];
+  for (size_t i = 0; i < sd->n; i++) {
+    const tki_entry *e = &sd->e[i];
     for (int t = 0; t < 2; t++) {
-      if (!first) tki_buf_putc(b, ',');
-      first = 0;
-      tki_buf_puts(b, "{\"attributes\":[");
-      otel_attr_str(b, "gen_ai.operation.name", "chat", 4);
-      tki_buf_putc(b, ',');
-      otel_attr_str(b, "gen_ai.provider.name", e->provider ? e->provider : "",
-                    e->provider ? e->provider_len : 0);
-      tki_buf_putc(b, ',');
-      otel_attr_str(b, "gen_ai.request.model", e->key, e->key_len);
+      if (i || t) tki_buf_putc(b, ',');
+      otel_point_open(x, e);
       tki_buf_putc(b, ',');
       otel_attr_str(b, "gen_ai.token.type", types[t], strlen(types[t]));
       tki_buf_printf(b, "],\"count\":\"%llu\",\"sum\":%lld,\"bucketCounts\":[",
@@ -259,7 +381,159 @@ static void export_otel(const tkn_meter *m, tki_buf *b) {
       tki_buf_puts(b, "]}");
     }
   }
-  tki_buf_puts(b, "]}}]}");
+  tki_buf_puts(b, "]}}");
+  otel_metric_open(b, 0, "gen_ai.client.operation.duration", "s", "GenAI operation duration.",
+                   "histogram");
+  tki_buf_puts(b, "\"aggregationTemporality\":2,\"dataPoints\":[");
+  for (size_t i = 0; i < sd->n; i++) {
+    const tki_entry *e = &sd->e[i];
+    if (i) tki_buf_putc(b, ',');
+    otel_point_open(x, e);
+    tki_buf_printf(b, "],\"count\":\"%llu\",\"sum\":", (unsigned long long)e->a.calls);
+    put_seconds(b, e->a.latency);
+    tki_buf_puts(b, ",\"bucketCounts\":[");
+    for (int k = 0; k <= TKI_DUR_BOUNDS; k++)
+      tki_buf_printf(b, "%s\"%llu\"", k ? "," : "", (unsigned long long)e->a.dur[k]);
+    tki_buf_puts(b, "],\"explicitBounds\":[");
+    for (int k = 0; k < TKI_DUR_BOUNDS; k++) tki_buf_printf(b, "%s%s", k ? "," : "", k_dur_le[k]);
+    tki_buf_puts(b, "]}");
+  }
+  tki_buf_puts(b, "]}}");
+}
+
+/* A monotonic cumulative sum; per series, `n` points with one extra
+ * attribute `attr` = names[k] (attr NULL: one point, no extra attribute). */
+static void otel_sum(const otel_ctx *x, const tki_dim *sd, const char *name, const char *unit,
+                     const char *desc, const char *attr, const char *const *names, int n) {
+  tki_buf *b = x->b;
+  otel_metric_open(b, 0, name, unit, desc, "sum");
+  tki_buf_puts(b, "\"aggregationTemporality\":2,\"isMonotonic\":true,\"dataPoints\":[");
+  int first = 1;
+  for (size_t i = 0; i < sd->n; i++) {
+    const tki_agg *a = &sd->e[i].a;
+    int64_t kinds[N_KINDS];
+    kinds_of(a, kinds);
+    for (int k = 0; k < n; k++) {
+      if (!first) tki_buf_putc(b, ',');
+      first = 0;
+      otel_point_open(x, &sd->e[i]);
+      if (attr) {
+        tki_buf_putc(b, ',');
+        otel_attr_str(b, attr, names[k], strlen(names[k]));
+      }
+      tki_buf_puts(b, "],");
+      if (!strcmp(name, "tokenomy.calls"))
+        tki_buf_printf(b, "\"asInt\":\"%llu\"}",
+                       (unsigned long long)(k ? a->calls - a->successes : a->successes));
+      else if (!strcmp(name, "tokenomy.validations"))
+        tki_buf_printf(b, "\"asInt\":\"%llu\"}",
+                       (unsigned long long)(k ? a->validated - a->passed : a->passed));
+      else if (!strcmp(name, "tokenomy.tokens"))
+        tki_buf_printf(b, "\"asInt\":\"%lld\"}", (long long)kinds[k]);
+      else if (!strcmp(name, "tokenomy.cache.reported_input_tokens"))
+        tki_buf_printf(b, "\"asInt\":\"%lld\"}", (long long)a->reported_input);
+      else {
+        tki_buf_puts(b, "\"asDouble\":");
+        put_usd(b, a->cost);
+        tki_buf_putc(b, '}');
+      }
+    }
+  }
+  tki_buf_puts(b, "]}}");
+}
+
+static void otel_workflow_point(const otel_ctx *x, const tki_entry *e) {
+  tki_buf_printf(x->b,
+                 "{\"startTimeUnixNano\":\"%lld\",\"timeUnixNano\":\"%lld\",\"attributes\":[",
+                 (long long)x->start_ns, (long long)x->now_ns);
+  otel_attr_str(x->b, "tokenomy.workflow", e->key, e->key_len);
+  tki_buf_puts(x->b, "],");
+}
+
+static int otel_workflows(const tkn_meter *m, const otel_ctx *x) {
+  tki_buf *b = x->b;
+  const tki_dim *wd = &m->st.d[TKN_METER_WORKFLOW];
+  for (int money = 0; money < 2; money++) {
+    otel_metric_open(b, 0,
+                     money ? "tokenomy.workflow.cost_per_call"
+                           : "tokenomy.workflow.tokens_per_call",
+                     money ? "USD" : "{token}",
+                     money ? "Cost per call of a workflow (quantiles within 1%)."
+                           : "Input plus output tokens per call of a workflow (quantiles "
+                             "within 1%).",
+                     "summary");
+    tki_buf_puts(b, "\"dataPoints\":[");
+    for (size_t i = 0; i < wd->n; i++) {
+      const tki_entry *e = &wd->e[i];
+      tkn_meter_percentiles p;
+      int rc = tki_meter_percentiles(m, e, &p);
+      if (rc != TKN_OK) return rc;
+      if (i) tki_buf_putc(b, ',');
+      otel_workflow_point(x, e);
+      tki_buf_printf(b, "\"count\":\"%llu\",\"sum\":", (unsigned long long)p.count);
+      if (money) put_usd(b, e->a.cost);
+      else tki_buf_printf(b, "%lld", (long long)(e->a.input + e->a.output));
+      static const char *const q[3] = {"0.5", "0.95", "0.99"};
+      const int64_t v[3] = {money ? p.cost_p50 : p.tokens_p50, money ? p.cost_p95 : p.tokens_p95,
+                            money ? p.cost_p99 : p.tokens_p99};
+      tki_buf_puts(b, ",\"quantileValues\":[");
+      for (int k = 0; k < 3; k++) {
+        tki_buf_printf(b, "%s{\"quantile\":%s,\"value\":", k ? "," : "", q[k]);
+        if (money) put_usd(b, v[k]);
+        else tki_buf_printf(b, "%lld", (long long)v[k]);
+        tki_buf_putc(b, '}');
+      }
+      tki_buf_puts(b, "]}");
+    }
+    tki_buf_puts(b, "]}}");
+  }
+  for (int money = 0; money < 2; money++) {
+    otel_metric_open(b, 0,
+                     money ? "tokenomy.workflow.suggested_budget.cost"
+                           : "tokenomy.workflow.suggested_budget.tokens",
+                     money ? "USD" : "{token}", "Suggested budget per call: p99 plus the margin.",
+                     "gauge");
+    tki_buf_puts(b, "\"dataPoints\":[");
+    for (size_t i = 0; i < wd->n; i++) {
+      tkn_meter_percentiles p;
+      int rc = tki_meter_percentiles(m, &wd->e[i], &p);
+      if (rc != TKN_OK) return rc;
+      if (i) tki_buf_putc(b, ',');
+      otel_workflow_point(x, &wd->e[i]);
+      if (money) {
+        tki_buf_puts(b, "\"asDouble\":");
+        put_usd(b, p.budget_cost);
+        tki_buf_putc(b, '}');
+      } else {
+        tki_buf_printf(b, "\"asInt\":\"%lld\"}", (long long)p.budget_tokens);
+      }
+    }
+    tki_buf_puts(b, "]}}");
+  }
+  return TKN_OK;
+}
+
+static int export_otel(const tkn_meter *m, tki_buf *b) {
+  otel_ctx x = {b, m->start_ns, tki_meter_now_ns()};
+  const tki_dim *sd = &m->st.d[TKI_SERIES];
+  tki_buf_printf(b, "{\"resourceMetrics\":[{\"resource\":{\"attributes\":[]},\"scopeMetrics\":"
+                    "[{\"scope\":{\"name\":\"tokenomy\",\"version\":\"%s\"},\"metrics\":[",
+                 TKN_VERSION_STRING);
+  otel_histograms(&x, sd);
+  static const char *const outcomes[2] = {"success", "failure"};
+  static const char *const results[2] = {"passed", "failed"};
+  otel_sum(&x, sd, "tokenomy.calls", "{call}", "Model calls recorded, by outcome.",
+           "tokenomy.outcome", outcomes, 2);
+  otel_sum(&x, sd, "tokenomy.tokens", "{token}", "Tokens by kind; the kinds do not overlap.",
+           "tokenomy.token.kind", k_kinds, N_KINDS);
+  otel_sum(&x, sd, "tokenomy.cost", "USD", "Cost, failed calls included.", NULL, NULL, 1);
+  otel_sum(&x, sd, "tokenomy.validations", "{call}", "Validated calls, by result.",
+           "tokenomy.validation.result", results, 2);
+  otel_sum(&x, sd, "tokenomy.cache.reported_input_tokens", "{token}",
+           "Input tokens of the calls whose provider reported its cache.", NULL, NULL, 1);
+  int rc = otel_workflows(m, &x);
+  tki_buf_puts(b, "]}]}]}");
+  return rc;
 }
 
 int tkn_meter_export(tkn_meter *m, int format, char **out, size_t *len) {
@@ -270,8 +544,8 @@ int tkn_meter_export(tkn_meter *m, int format, char **out, size_t *len) {
   int rc = TKN_OK;
   pthread_mutex_lock(&m->mu);
   if (format == TKN_METER_JSON) rc = export_json(m, &b);
-  else if (format == TKN_METER_PROMETHEUS) export_prometheus(m, &b);
-  else export_otel(m, &b);
+  else if (format == TKN_METER_PROMETHEUS) rc = export_prometheus(m, &b);
+  else rc = export_otel(m, &b);
   pthread_mutex_unlock(&m->mu);
   if (rc != TKN_OK) {
     tki_buf_free(&b);

@@ -5,6 +5,7 @@
  * sketch, a provider name) and every overflow check happens first; only when
  * all succeeded is anything written, so a failed record changes nothing. */
 #include <string.h>
+#include <time.h>
 
 #include "meter_internal.h"
 
@@ -21,6 +22,47 @@ int tki_hist_bucket(int64_t tokens) {
   int i = 0;
   while (i < TKI_HIST_BOUNDS && tokens > tki_token_bounds[i]) i++;
   return i;
+}
+
+const int64_t tki_duration_bounds_us[TKI_DUR_BOUNDS] = {
+    10000,  20000,   40000,   80000,   160000,   320000,   640000,
+    1280000, 2560000, 5120000, 10240000, 20480000, 40960000, 81920000};
+
+int tki_dur_bucket(int64_t latency_us) {
+  int i = 0;
+  while (i < TKI_DUR_BOUNDS && latency_us > tki_duration_bounds_us[i]) i++;
+  return i;
+}
+
+int64_t tki_meter_now_ns(void) {
+  struct timespec ts;
+  if (clock_gettime(CLOCK_REALTIME, &ts) != 0) return 0;
+  return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* The series key's overflow: five parts "(other)". */
+static const char k_series_other[] = "\x00\x07(other)\x00\x07(other)\x00\x07(other)"
+                                     "\x00\x07(other)\x00\x07(other)";
+
+void tki_series_part(const tki_entry *e, int i, const char **s, size_t *n) {
+  const unsigned char *p = (const unsigned char *)e->key;
+  const unsigned char *end = p + e->key_len;
+  for (int k = 0; p + 2 <= end; k++) {
+    size_t len = ((size_t)p[0] << 8) | p[1];
+    if (k == i) {
+      *s = (const char *)p + 2;
+      *n = len;
+      return;
+    }
+    p += 2 + len;
+  }
+  *s = "";
+  *n = 0;
+}
+
+/* The most keys dimension d may hold. */
+static size_t dim_cap(uint32_t max_keys, int d) {
+  return d == TKI_SERIES ? (size_t)max_keys * TKI_SERIES_FACTOR : max_keys;
 }
 
 uint64_t tki_key_hash(const char *key, size_t len) { return tki_hash64(key, len, 0x6d65746572); }
@@ -108,13 +150,15 @@ static void agg_apply(tki_agg *dst, const tki_agg *src) {
   agg_apply_scalars(dst, src);
   for (int t = 0; t < 2; t++)
     for (int i = 0; i <= TKI_HIST_BOUNDS; i++) dst->hist[t][i] += src->hist[t][i];
+  for (int i = 0; i <= TKI_DUR_BOUNDS; i++) dst->dur[i] += src->dur[i];
 }
 
 /* dst += one call, whose histograms hold a single count each. */
-static void agg_apply_call(tki_agg *dst, const tki_agg *one, const int bins[2]) {
+static void agg_apply_call(tki_agg *dst, const tki_agg *one, const int bins[3]) {
   agg_apply_scalars(dst, one);
   dst->hist[0][bins[0]]++;
   dst->hist[1][bins[1]]++;
+  dst->dur[bins[2]]++;
 }
 
 /* dst += src, all or nothing. */
@@ -128,9 +172,9 @@ static int agg_add(tki_agg *dst, const tki_agg *src) {
 
 static int state_init(tki_state *st, uint32_t max_keys) {
   memset(st, 0, sizeof *st);
-  size_t icap = 16;
-  while (icap < 2 * ((size_t)max_keys + 1)) icap *= 2;
-  for (int d = 0; d < TKN_METER__DIMENSIONS; d++) {
+  for (int d = 0; d < TKI_DIMS; d++) {
+    size_t icap = 16;
+    while (icap < 2 * (dim_cap(max_keys, d) + 1)) icap *= 2;
     st->d[d].index = tki_calloc(icap, sizeof *st->d[d].index);
     if (!st->d[d].index) return tki_fail(TKN_ERR_NOMEM, "out of memory");
     st->d[d].icap = icap;
@@ -147,7 +191,7 @@ static void entry_free(tki_entry *e) {
 
 /* Forget all keys; the index arrays stay. */
 static void state_clear(tki_state *st) {
-  for (int d = 0; d < TKN_METER__DIMENSIONS; d++) {
+  for (int d = 0; d < TKI_DIMS; d++) {
     tki_dim *dm = &st->d[d];
     for (size_t i = 0; i < dm->n; i++) entry_free(&dm->e[i]);
     tki_free(dm->e);
@@ -160,7 +204,7 @@ static void state_clear(tki_state *st) {
 
 static void state_free(tki_state *st) {
   state_clear(st);
-  for (int d = 0; d < TKN_METER__DIMENSIONS; d++) {
+  for (int d = 0; d < TKI_DIMS; d++) {
     tki_free(st->d[d].index);
     st->d[d].index = NULL;
   }
@@ -214,6 +258,7 @@ int tkn_meter_new(tkn_meter **out, const tkn_meter_options *opts) {
   tkn_meter *m = tki_calloc(1, sizeof *m);
   if (!m) return tki_fail(TKN_ERR_NOMEM, "tkn_meter_new: out of memory");
   m->o = o;
+  m->start_ns = tki_meter_now_ns();
   if (state_init(&m->st, o.max_keys) != TKN_OK) {
     state_free(&m->st);
     tki_free(m);
@@ -317,6 +362,25 @@ static key_ref make_key(const char *s, size_t len) {
   return k;
 }
 
+/* The overflow key of dimension d. */
+static key_ref other_key(int d) {
+  if (d == TKI_SERIES) return make_key(k_series_other, sizeof k_series_other - 1);
+  return make_key(k_other, sizeof k_other - 1);
+}
+
+/* Append one part to a series key: empty is "(none)", except the provider,
+ * which stays empty (unknown). */
+static size_t series_put(char *buf, size_t at, const char *s, size_t len, int none) {
+  if (!len && none) {
+    s = k_none;
+    len = sizeof k_none - 1;
+  }
+  buf[at] = (char)(len >> 8);
+  buf[at + 1] = (char)(len & 0xff);
+  if (len) memcpy(buf + at + 2, s, len);
+  return at + 2 + len;
+}
+
 static void call_agg(const tkn_meter_call *c, int64_t cost, tki_agg *a) {
   memset(a, 0, sizeof *a);
   const tkn_usage *u = &c->usage;
@@ -340,15 +404,16 @@ static void call_agg(const tkn_meter_call *c, int64_t cost, tki_agg *a) {
   a->latency = c->latency_us;
   a->hist[0][tki_hist_bucket(u->input_tokens)] = 1;
   a->hist[1][tki_hist_bucket(u->output_tokens)] = 1;
+  a->dur[tki_dur_bucket(c->latency_us)] = 1;
 }
 
 /* ---- recording ---- */
 
 typedef struct pending {
-  long idx[TKN_METER__DIMENSIONS];  /* existing entry, or -1: a new one */
-  key_ref key[TKN_METER__DIMENSIONS];
-  int other[TKN_METER__DIMENSIONS];
-  char *newkey[TKN_METER__DIMENSIONS];
+  long idx[TKI_DIMS];  /* existing entry, or -1: a new one */
+  key_ref key[TKI_DIMS];
+  int other[TKI_DIMS];
+  char *newkey[TKI_DIMS];
   char *provider; /* for the model entry */
   size_t provider_len;
   uint64_t *tok_bins, *cost_bins;
@@ -357,7 +422,7 @@ typedef struct pending {
 } pending;
 
 static void pending_free(pending *p) {
-  for (int d = 0; d < TKN_METER__DIMENSIONS; d++) tki_free(p->newkey[d]);
+  for (int d = 0; d < TKI_DIMS; d++) tki_free(p->newkey[d]);
   tki_free(p->provider);
   tki_free(p->tok_bins);
   tki_free(p->cost_bins);
@@ -366,12 +431,12 @@ static void pending_free(pending *p) {
 static int prepare(tkn_meter *m, const char *prov, size_t prov_len, const tki_agg *one,
                    int tok_idx, int cost_idx, pending *p) {
   tki_state *st = &m->st;
-  for (int d = 0; d < TKN_METER__DIMENSIONS; d++) {
+  for (int d = 0; d < TKI_DIMS; d++) {
     tki_dim *dm = &st->d[d];
     key_ref k = p->key[d];
     long idx = tki_dim_find(dm, k.s, k.len, k.hash);
-    if (idx < 0 && dm->regular >= m->o.max_keys) {
-      k = make_key(k_other, sizeof k_other - 1);
+    if (idx < 0 && dm->regular >= dim_cap(m->o.max_keys, d)) {
+      k = other_key(d);
       p->key[d] = k;
       p->other[d] = 1;
       idx = tki_dim_find(dm, k.s, k.len, k.hash);
@@ -408,8 +473,9 @@ static int prepare(tkn_meter *m, const char *prov, size_t prov_len, const tki_ag
 static void commit(tkn_meter *m, const tkn_meter_call *c, const tki_agg *one, int64_t tok,
                    int tok_idx, int64_t cost, int cost_idx, pending *p) {
   tki_state *st = &m->st;
-  const int bins[2] = {tki_hist_bucket(c->usage.input_tokens), tki_hist_bucket(c->usage.output_tokens)};
-  for (int d = 0; d < TKN_METER__DIMENSIONS; d++) {
+  const int bins[3] = {tki_hist_bucket(c->usage.input_tokens),
+                       tki_hist_bucket(c->usage.output_tokens), tki_dur_bucket(c->latency_us)};
+  for (int d = 0; d < TKI_DIMS; d++) {
     tki_dim *dm = &st->d[d];
     long idx = p->idx[d];
     if (idx < 0) {
@@ -485,6 +551,13 @@ int tkn_meter_record(tkn_meter *m, const tkn_meter_call *c) {
   p.key[TKN_METER_TENANT] = make_key(c->tenant, c->tenant_len);
   p.key[TKN_METER_TIER] = make_key(c->tier, c->tier_len);
   p.key[TKN_METER_ROUTING_REASON] = make_key(c->routing_reason, c->routing_reason_len);
+  char series[TKI_SERIES_KEY_MAX];
+  size_t sn = series_put(series, 0, c->model, c->model_len, 1);
+  sn = series_put(series, sn, prov, prov_len, 0);
+  sn = series_put(series, sn, c->workflow, c->workflow_len, 1);
+  sn = series_put(series, sn, c->tenant, c->tenant_len, 1);
+  sn = series_put(series, sn, c->task_type, c->task_type_len, 1);
+  p.key[TKI_SERIES] = make_key(series, sn);
   int tok_idx = tki_sketch_index(tok), cost_idx = tki_sketch_index(cost);
 
   lock(m);
@@ -588,7 +661,7 @@ static int entry_copy(tki_entry *dst, const tki_entry *src) {
 /* A deep copy of a state (dst must be initialised with the same max_keys). */
 static int state_copy(tki_state *dst, const tki_state *src) {
   dst->total = src->total;
-  for (int d = 0; d < TKN_METER__DIMENSIONS; d++) {
+  for (int d = 0; d < TKI_DIMS; d++) {
     const tki_dim *s = &src->d[d];
     tki_dim *t = &dst->d[d];
     if (s->n && tki_grow((void **)&t->e, &t->cap, s->n, sizeof *t->e) != TKN_OK) return tki_fail(TKN_ERR_NOMEM, "out of memory");
@@ -604,13 +677,13 @@ static int state_copy(tki_state *dst, const tki_state *src) {
 }
 
 /* Add one source entry into a state (non-transactional: used on a copy). */
-static int merge_entry(tki_state *st, int d, const tki_entry *src, uint32_t max_keys) {
+static int merge_entry(tki_state *st, int d, const tki_entry *src, size_t max_keys) {
   tki_dim *dm = &st->d[d];
   key_ref k = {src->key, src->key_len, src->hash};
   int other = src->other;
   long i = other ? -1 : tki_dim_find(dm, k.s, k.len, k.hash);
   if (i < 0 && (other || dm->regular >= max_keys)) {
-    k = make_key(k_other, sizeof k_other - 1);
+    k = other_key(d);
     other = 1;
     i = tki_dim_find(dm, k.s, k.len, k.hash);
   }
@@ -649,12 +722,15 @@ int tkn_meter_merge(tkn_meter *dst, tkn_meter *src) {
   int rc = state_init(&next, dst->o.max_keys);
   if (rc == TKN_OK) rc = state_copy(&next, &dst->st);
   if (rc == TKN_OK) rc = agg_add(&next.total, &src->st.total);
-  for (int d = 0; d < TKN_METER__DIMENSIONS && rc == TKN_OK; d++)
+  for (int d = 0; d < TKI_DIMS && rc == TKN_OK; d++)
     for (size_t i = 0; i < src->st.d[d].n && rc == TKN_OK; i++)
-      rc = merge_entry(&next, d, &src->st.d[d].e[i], dst->o.max_keys);
+      rc = merge_entry(&next, d, &src->st.d[d].e[i], dim_cap(dst->o.max_keys, d));
   if (rc == TKN_OK) {
     tki_state old = dst->st;
     dst->st = next;
+    /* the cumulative series now start when the older of the two did */
+    if (src->start_ns && (!dst->start_ns || src->start_ns < dst->start_ns))
+      dst->start_ns = src->start_ns;
     state_free(&old);
   } else {
     state_free(&next);
@@ -670,5 +746,6 @@ void tkn_meter_reset(tkn_meter *m) {
   if (!m) return;
   lock(m);
   state_clear(&m->st);
+  m->start_ns = tki_meter_now_ns();
   unlock(m);
 }

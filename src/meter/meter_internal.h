@@ -44,12 +44,17 @@ void tki_sketch_free(tki_sketch *s);
 #define TKI_HIST_BOUNDS 14 /* OpenTelemetry GenAI token-usage buckets */
 extern const int64_t tki_token_bounds[TKI_HIST_BOUNDS];
 int tki_hist_bucket(int64_t tokens);
+/* gen_ai.client.operation.duration buckets (0.01 s .. 81.92 s), in microseconds */
+#define TKI_DUR_BOUNDS 14
+extern const int64_t tki_duration_bounds_us[TKI_DUR_BOUNDS];
+int tki_dur_bucket(int64_t latency_us);
 
 typedef struct tki_agg {
   uint64_t calls, successes, validated, passed, unreported;
   int64_t input, cache_read, w5, w1, output, reasoning, cost, latency;
   int64_t reported_input, reported_read; /* over the calls that reported their cache */
   uint64_t hist[2][TKI_HIST_BOUNDS + 1]; /* [0] input, [1] output tokens per call */
+  uint64_t dur[TKI_DUR_BOUNDS + 1];      /* latency per call */
 } tki_agg;
 
 typedef struct tki_entry {
@@ -71,8 +76,25 @@ typedef struct tki_dim {
   size_t icap;
 } tki_dim;
 
+/* Besides the six public dimensions, one more internal "dimension": the
+ * series, one key per combination of the labels the Prometheus and OTLP
+ * exports carry (model, provider, workflow, tenant, task type), so that each
+ * call is in exactly one series and a sum over series counts it once.  A
+ * series key is the five parts, each as a 2-byte big-endian length and its
+ * bytes (tki_series_part reads them back).  At most TKI_SERIES_FACTOR x
+ * max_keys series; further combinations go to one series whose parts are
+ * all "(other)". */
+#define TKI_SERIES TKN_METER__DIMENSIONS
+#define TKI_DIMS (TKN_METER__DIMENSIONS + 1)
+#define TKI_SERIES_PARTS 5
+enum { TKI_PART_MODEL, TKI_PART_PROVIDER, TKI_PART_WORKFLOW, TKI_PART_TENANT, TKI_PART_TASK_TYPE };
+#define TKI_SERIES_FACTOR 4
+#define TKI_SERIES_KEY_MAX (TKI_SERIES_PARTS * (2 + TKN_METER_KEY_MAX))
+/* Part i of a series key. */
+void tki_series_part(const tki_entry *e, int i, const char **s, size_t *n);
+
 typedef struct tki_state {
-  tki_dim d[TKN_METER__DIMENSIONS];
+  tki_dim d[TKI_DIMS];
   tki_agg total;
 } tki_state;
 
@@ -80,6 +102,7 @@ struct tkn_meter {
   pthread_mutex_t mu;
   tkn_meter_options o;
   tki_state st;
+  int64_t start_ns; /* wall clock when the meter was made or reset (OTLP start time) */
   /* where recorded calls also go (a tkn_store: tkn_meter_set_store), and
    * that backend's state; NULL: this process only */
   const struct tki_meter_backend *backend;
@@ -106,6 +129,8 @@ void tki_meter_set_backend(tkn_meter *m, const tki_meter_backend *backend, void 
 int tki_meter_flush(tkn_meter *m);
 
 extern const char *const tki_dim_names[TKN_METER__DIMENSIONS];
+/* The wall clock in nanoseconds since the epoch (0 if unavailable). */
+int64_t tki_meter_now_ns(void);
 /* Find a key in a dimension: its entry number or -1. */
 long tki_dim_find(const tki_dim *d, const char *key, size_t len, uint64_t hash);
 uint64_t tki_key_hash(const char *key, size_t len);

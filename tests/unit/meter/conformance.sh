@@ -3,7 +3,9 @@
 #   conformance.sh semconv HELPER SCRIPT: OpenTelemetry names vs the pinned
 #     @opentelemetry/semantic-conventions (npm, via tests/tools/npm-peer.sh);
 #   conformance.sh prometheus HELPER SCRIPT: the text format vs the official
-#     Python client's parser (Debian python3-prometheus-client).
+#     Python client's parser (Debian python3-prometheus-client);
+#   conformance.sh otlp HELPER SCRIPT: the OTLP JSON vs the protobuf types of
+#     opentelemetry-proto (PyPI, via tests/tools/py-peer.sh).
 # Skips (77) when the peer cannot be had.
 set -u
 what=$1 helper=$2 script=$3
@@ -20,6 +22,11 @@ prometheus)
   $py -c 'import prometheus_client' 2>/dev/null ||
     { echo "SKIP: python3-prometheus-client is not installed (.ci/setup installs it)"; exit 77; }
   exec $py "$script" "$helper" ;;
+otlp)
+  root=${TKN_SOURCE_ROOT:-$(dirname "$0")/../../..}
+  py=$(sh "$root/tests/tools/py-peer.sh" otlp opentelemetry-proto==1.45.2) ||
+    { echo "SKIP: cannot install opentelemetry-proto from PyPI"; exit 77; }
+  exec "$py" "$script" "$helper" ;;
 esac
-echo "usage: conformance.sh semconv|prometheus HELPER SCRIPT" >&2
+echo "usage: conformance.sh semconv|prometheus|otlp HELPER SCRIPT" >&2
 exit 2

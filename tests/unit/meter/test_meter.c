@@ -203,7 +203,8 @@ static void cost_can_be_computed_from_the_price_table(void **state) {
   c.model_len = strlen(c.model);
   assert_int_equal(tkn_meter_record(m, &c), TKN_OK);
   assert_int_equal(tkn_meter_export(m, TKN_METER_PROMETHEUS, &json, NULL), TKN_OK);
-  assert_non_null(strstr(json, "gen_ai_provider_name=\"gcp.gemini\",gen_ai_request_model=\"gemini-2.5-flash\""));
+  assert_non_null(strstr(json, "gen_ai_request_model=\"gemini-2.5-flash\","
+                               "gen_ai_provider_name=\"gcp.gemini\""));
   tkn_free(json);
   c.model = "unknown-model";
   c.model_len = strlen(c.model);
@@ -425,6 +426,56 @@ static void merging_two_meters_equals_recording_into_one(void **state) {
   tkn_meter_free(all);
 }
 
+/* The sum of a Prometheus family's samples named `name` (lines "name{...} v"). */
+static double prom_sum(const char *text, const char *name) {
+  double t = 0;
+  size_t n = strlen(name);
+  for (const char *l = text; l && *l; l = strchr(l, '\n'), l = l ? l + 1 : NULL) {
+    if (strncmp(l, name, n) != 0 || l[n] != '{') continue;
+    const char *v = strstr(l, "} ");
+    if (v) t += strtod(v + 2, NULL);
+  }
+  return t;
+}
+
+static void series_count_each_call_once_even_beyond_the_cap(void **state) {
+  (void)state;
+  /* max_keys 1: at most 4 series, then the "(other)" series */
+  tkn_meter *m = new_meter(1, NULL);
+  static const char *const tenants[] = {"a", "b", "c", "d", "e", "f", "g"};
+  for (int i = 0; i < 14; i++) {
+    tkn_meter_call c = call_of("w", i % 2 ? "m1" : "m2", 10, 5, 100);
+    c.tenant = tenants[i % 7];
+    c.tenant_len = 1;
+    c.latency_us = 20000 * i;
+    assert_int_equal(tkn_meter_record(m, &c), TKN_OK);
+  }
+  tkn_meter *m2 = new_meter(1, NULL);
+  assert_int_equal(tkn_meter_merge(m2, m), TKN_OK);
+  assert_int_equal(tkn_meter_merge(m2, m), TKN_OK);
+  tkn_meter *ms[2] = {m, m2};
+  for (int k = 0; k < 2; k++) {
+    char *text = NULL;
+    assert_int_equal(tkn_meter_export(ms[k], TKN_METER_PROMETHEUS, &text, NULL), TKN_OK);
+    double n = k ? 28 : 14;
+    assert_true(prom_sum(text, "tokenomy_calls_total") == n);
+    assert_true(prom_sum(text, "gen_ai_client_operation_duration_seconds_count") == n);
+    assert_true(prom_sum(text, "tokenomy_tokens_total") == 15 * n);
+    assert_true(prom_sum(text, "tokenomy_cost_usd_total") * 1e12 - 100 * n < 1e-3);
+    assert_true(prom_sum(text, "tokenomy_workflow_tokens_per_call_count") == n);
+    assert_non_null(strstr(text, "tokenomy_tenant=\"(other)\""));
+    /* 4 series and (other): 5 x 2 outcomes */
+    size_t lines = 0;
+    for (const char *l = strstr(text, "\ntokenomy_calls_total{"); l;
+         l = strstr(l + 1, "\ntokenomy_calls_total{"))
+      lines++;
+    assert_int_equal(lines, 10);
+    tkn_free(text);
+  }
+  tkn_meter_free(m);
+  tkn_meter_free(m2);
+}
+
 static void merge_overflow_leaves_dst_unchanged(void **state) {
   (void)state;
   tkn_meter *a = new_meter(4, NULL), *b = new_meter(4, NULL);
@@ -453,6 +504,7 @@ static tkn_meter *sample_meter(void) {
   c.provider_len = 6;
   c.usage.flags = TKN_USAGE_CACHE_REPORTED;
   c.usage.cache_read_tokens = 1;
+  c.latency_us = 1500000;
   assert_int_equal(tkn_meter_record(m, &c), TKN_OK);
   c = call_of("triage", "we\"ird", 100, 1, 0);
   assert_int_equal(tkn_meter_record(m, &c), TKN_OK);
@@ -508,8 +560,9 @@ static void prometheus_export_has_the_genai_histogram(void **state) {
   char *text = NULL;
   assert_int_equal(tkn_meter_export(m, TKN_METER_PROMETHEUS, &text, NULL), TKN_OK);
   assert_non_null(strstr(text, "# TYPE gen_ai_client_token_usage histogram\n"));
-  const char *lbl = "{gen_ai_operation_name=\"chat\",gen_ai_provider_name=\"openai\","
-                    "gen_ai_request_model=\"gpt-4o\",gen_ai_token_type=";
+  const char *lbl = "{gen_ai_operation_name=\"chat\",gen_ai_request_model=\"gpt-4o\","
+                    "gen_ai_provider_name=\"openai\",tokenomy_workflow=\"triage\","
+                    "tokenomy_tenant=\"(none)\",tokenomy_task_type=\"(none)\",gen_ai_token_type=";
   char line[512];
   /* input 3: not in le=1, in le=4; output 70000: first in le=262144 */
   snprintf(line, sizeof line, "gen_ai_client_token_usage_bucket%s\"input\",le=\"1\"} 0\n", lbl);
@@ -535,12 +588,36 @@ static void prometheus_export_has_the_genai_histogram(void **state) {
     if (!at) fail_msg("bucket %s missing or out of order", bounds[k]);
   }
   assert_non_null(strstr(text, "gen_ai_request_model=\"we\\\"ird\""));
-  assert_non_null(strstr(text, "tokenomy_cost_usd_total{by=\"total\",key=\"\"} 0.000001234567\n"));
-  assert_non_null(strstr(text, "tokenomy_calls_total{by=\"workflow\",key=\"triage\"} 2\n"));
-  assert_non_null(strstr(text, "tokenomy_tokens_total{by=\"model\",key=\"gpt-4o\",kind=\"cache_read\"} 1\n"));
-  /* no cache-hit sample where nothing was reported */
-  assert_null(strstr(text, "tokenomy_cache_hit_ratio{by=\"model\",key=\"we\\\"ird\"}"));
-  assert_non_null(strstr(text, "tokenomy_cache_hit_ratio{by=\"model\",key=\"gpt-4o\"} 0.333333\n"));
+  /* one family per measure, labelled by the series: no generic by/key labels */
+  assert_null(strstr(text, "by=\""));
+  const char *gpt = "{gen_ai_operation_name=\"chat\",gen_ai_request_model=\"gpt-4o\","
+                    "gen_ai_provider_name=\"openai\",tokenomy_workflow=\"triage\","
+                    "tokenomy_tenant=\"(none)\",tokenomy_task_type=\"(none)\"";
+  snprintf(line, sizeof line, "tokenomy_cost_usd_total%s} 0.000001234567\n", gpt);
+  assert_non_null(strstr(text, line));
+  snprintf(line, sizeof line, "tokenomy_calls_total%s,outcome=\"success\"} 1\n", gpt);
+  assert_non_null(strstr(text, line));
+  snprintf(line, sizeof line, "tokenomy_tokens_total%s,kind=\"cache_read\"} 1\n", gpt);
+  assert_non_null(strstr(text, line));
+  snprintf(line, sizeof line, "tokenomy_tokens_total%s,kind=\"input_uncached\"} 2\n", gpt);
+  assert_non_null(strstr(text, line));
+  snprintf(line, sizeof line, "tokenomy_cache_reported_input_tokens_total%s} 3\n", gpt);
+  assert_non_null(strstr(text, line));
+  /* the call took 1.5 s: in le=1.28? no; le=2.56: yes */
+  snprintf(line, sizeof line, "gen_ai_client_operation_duration_seconds_bucket%s,le=\"1.28\"} 0\n",
+           gpt);
+  assert_non_null(strstr(text, line));
+  snprintf(line, sizeof line, "gen_ai_client_operation_duration_seconds_bucket%s,le=\"2.56\"} 1\n",
+           gpt);
+  assert_non_null(strstr(text, line));
+  snprintf(line, sizeof line, "gen_ai_client_operation_duration_seconds_sum%s} 1.500000\n", gpt);
+  assert_non_null(strstr(text, line));
+  /* the workflow's percentiles and suggested budget */
+  assert_non_null(strstr(text, "# TYPE tokenomy_workflow_tokens_per_call summary\n"));
+  assert_non_null(
+      strstr(text, "tokenomy_workflow_tokens_per_call_count{tokenomy_workflow=\"triage\"} 2\n"));
+  assert_non_null(
+      strstr(text, "tokenomy_workflow_suggested_budget_tokens{tokenomy_workflow=\"triage\"} "));
   tkn_free(text);
   tkn_meter_free(m);
 }
@@ -552,7 +629,11 @@ static void otel_export_uses_the_genai_names_and_buckets(void **state) {
   assert_int_equal(tkn_meter_export(m, TKN_METER_OTEL, &text, NULL), TKN_OK);
   cJSON *root = cJSON_Parse(text);
   assert_non_null(root);
-  cJSON *metric = cJSON_GetArrayItem(cJSON_GetObjectItem(root, "metrics"), 0);
+  cJSON *rm = cJSON_GetArrayItem(cJSON_GetObjectItem(root, "resourceMetrics"), 0);
+  cJSON *sm = cJSON_GetArrayItem(cJSON_GetObjectItem(rm, "scopeMetrics"), 0);
+  assert_string_equal(cJSON_GetObjectItem(cJSON_GetObjectItem(sm, "scope"), "name")->valuestring,
+                      "tokenomy");
+  cJSON *metric = cJSON_GetArrayItem(cJSON_GetObjectItem(sm, "metrics"), 0);
   assert_string_equal(cJSON_GetObjectItem(metric, "name")->valuestring, "gen_ai.client.token.usage");
   assert_string_equal(cJSON_GetObjectItem(metric, "unit")->valuestring, "{token}");
   cJSON *points = cJSON_GetObjectItem(cJSON_GetObjectItem(metric, "histogram"), "dataPoints");
@@ -577,6 +658,13 @@ static void otel_export_uses_the_genai_names_and_buckets(void **state) {
     if (!strcmp(k, "gen_ai.token.type")) seen += !strcmp(v, "output");
   }
   assert_int_equal(seen, 3);
+  cJSON *dur = cJSON_GetArrayItem(cJSON_GetObjectItem(sm, "metrics"), 1);
+  assert_string_equal(cJSON_GetObjectItem(dur, "name")->valuestring,
+                      "gen_ai.client.operation.duration");
+  assert_string_equal(cJSON_GetObjectItem(dur, "unit")->valuestring, "s");
+  cJSON *dp = cJSON_GetArrayItem(
+      cJSON_GetObjectItem(cJSON_GetObjectItem(dur, "histogram"), "dataPoints"), 0);
+  assert_true(cJSON_GetObjectItem(dp, "sum")->valuedouble == 1.5);
   cJSON_Delete(root);
   tkn_free(text);
   tkn_meter_free(m);
@@ -782,6 +870,7 @@ int main(void) {
       cmocka_unit_test(zero_values_have_their_own_bucket),
       cmocka_unit_test(merging_two_meters_equals_recording_into_one),
       cmocka_unit_test(merge_overflow_leaves_dst_unchanged),
+      cmocka_unit_test(series_count_each_call_once_even_beyond_the_cap),
       cmocka_unit_test(json_export_holds_stats_rates_and_percentiles),
       cmocka_unit_test(prometheus_export_has_the_genai_histogram),
       cmocka_unit_test(otel_export_uses_the_genai_names_and_buckets),
