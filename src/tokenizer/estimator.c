@@ -9,11 +9,13 @@
  *    every word is at least one token;
  *  - digits go in groups of up to 3;
  *  - a run of one punctuation character ("-----" as much as ".") is about one
- *    token, a run right after another costs less, and the last punctuation
- *    before a letter mostly joins it ("_name", ".c");
+ *    token, a run right after another costs less (nothing more when either
+ *    is a double quote: `":"`, `","`), a lone punctuation character before a
+ *    letter mostly joins it ("_name", ".c"), and line ends right after
+ *    punctuation join it (`",\n`);
  *  - symbols outside the Basic Multilingual Plane (most emoji) are two;
  *  - a space before a word is part of that word; other whitespace runs are a
- *    token per 16 characters;
+ *    token per 80 characters (indentation is one token);
  *  - control characters and unassigned code points are one token each.
  * Costs add up in thousandths of a token and the total is rounded once.
  * ASCII bytes are classed by a table, and pure-ASCII stretches are costed 64
@@ -28,7 +30,8 @@
 
 /* ---- calibration: thousandths of a token, per encoding ----
  * Measured on the corpus of tests/bench/tokenizer/estimator_eval.mjs (prose,
- * code, markup, CJK and other scripts from /usr/share) against the exact
+ * code, markup, Markdown, JSON as found and re-serialised compactly, CJK and
+ * other scripts from /usr/share and /usr/lib) against the exact
  * encodings: the mean tokens of a word by its letter count and per letter of
  * each script, then the punctuation and space costs fitted to the per-document
  * error.  ASCII costs are the same for both encodings; the script rates differ
@@ -38,7 +41,7 @@ enum { G_LATIN_EXT, G_GREEK, G_CYRILLIC, G_ARM_GEO, G_HEB_AR, G_INDIC, G_THAI, G
        G_HAN, G_OTHER, G__COUNT };
 
 #define DIGIT_GROUP 3     /* digits a token */
-#define SPACE_RUN_FOLD 16 /* whitespace not folded into a word: a run of up to this many */
+#define SPACE_RUN_FOLD 80 /* whitespace not folded into a word: a run of up to this many */
 #define WORD_TABLE 21 /* ASCII words of 1..20 letters by table, longer by slope */
 #define PUNCT_TABLE 9 /* punctuation runs of 1..8 characters by table */
 typedef struct est_params {
@@ -53,21 +56,22 @@ typedef struct est_params {
   int32_t space_run;          /* whitespace not folded into a word: a run of up to 16 */
   int32_t rate[G__COUNT];     /* a letter (or mark) of each script */
   int32_t symbol, symbol_astral; /* other characters: BMP, beyond (emoji) */
+  int32_t quote_follow;       /* punct_follow when either character is '"' (`":`, `","`) */
 } est_params;
 
 #define ASCII_COSTS                                                                          \
   {0, 1000, 1050, 1040, 1060, 1085, 1230, 1150, 1275, 1300, 1325, 1500, 1600, 1800, 1950,   \
    2100, 2300, 2600, 2900, 3200, 3500},                                                      \
-      400, 250, {0, 1000, 1000, 1150, 1150, 1150, 1150, 1150, 1150}, 0, 475, -400, 1000, 1000
+      200, 250, {0, 1000, 1000, 1150, 1150, 1150, 1150, 1150, 1150}, 0, 475, -500, 1000, 1000
 static const est_params k_o200k = {
     ASCII_COSTS,
     /* latin-ext greek cyrillic arm/geo heb/ar indic thai hangul kana han other */
     {600, 700, 399, 1000, 425, 510, 450, 1100, 705, 764, 1000},
-    1000, 2000};
+    1000, 2000, -1000};
 static const est_params k_cl100k = {
     ASCII_COSTS,
     {800, 1000, 629, 1500, 858, 1540, 1000, 1600, 1009, 1086, 1500},
-    1000, 2000};
+    1000, 2000, -1000};
 
 typedef struct script_range {
   int32_t lo, hi;
@@ -144,6 +148,8 @@ typedef struct est {
   int64_t amount;  /* WORD: milli-tokens; DIGITS, SPACE, PUNCT: characters */
   int32_t cp;      /* PUNCT: the repeated character */
   int fold;        /* SPACE: its last character is a space that joins the next token */
+  int alone;       /* PUNCT: one character, after neither punctuation nor a space: it
+                      joins a letter that follows */
 } est;
 
 /* ---- the cost of each kind of run: the one place calibration changes ----
@@ -182,12 +188,19 @@ static inline void flush(est *e, int more) {
   e->amount = 0;
 }
 
-/* A punctuation run that a letter follows: its last character joins the word
- * (BPE pieces like "_name", ".c", "(x" are mostly one token). */
-static inline void join_punct(est *e) {
-  e->tokens += punct_tokens(e->P, e->amount - 1) + e->P->punct_joined;
-  e->run = RUN_NONE;
-  e->amount = 0;
+/* A letter follows a punctuation run.  A lone punctuation character joins
+ * the word (BPE pieces like "_name", ".c", "(x" are mostly one token); a
+ * longer run, or one after a space, is a piece of its own (`{"`, ` "`, `("`
+ * then the word: the pattern takes punctuation greedily). */
+static inline void punct_before_letter(est *e) {
+  if (e->run != RUN_PUNCT) return;
+  if (e->alone && e->amount == 1) {
+    e->tokens += e->P->punct_joined;
+    e->run = RUN_NONE;
+    e->amount = 0;
+  } else {
+    flush(e, 1);
+  }
 }
 
 static inline void begin(est *e, int run) {
@@ -243,7 +256,7 @@ static void step_high(est *e, int32_t cp, size_t nbytes) {
     case UTF8PROC_CATEGORY_LT:
     case UTF8PROC_CATEGORY_LM:
     case UTF8PROC_CATEGORY_LO:
-      if (e->run == RUN_PUNCT) join_punct(e);
+      punct_before_letter(e);
       begin(e, RUN_WORD);
       e->amount += script_rate(e->P, cp);
       break;
@@ -326,9 +339,10 @@ static inline int64_t runs_cost(const est_params *P, int kind, uint64_t x, uint6
   return t;
 }
 
-static size_t block64(const est_params *P, const uint8_t *s, int64_t *tokens, size_t *high_end) {
+static size_t block64(const est_params *P, const uint8_t *s, uint64_t before_space,
+                      uint64_t before_punct, int64_t *tokens, size_t *high_end) {
   const __m128i c20 = _mm_set1_epi8(0x20);
-  uint64_t high = 0, L = 0, D = 0, W = 0, SP = 0, C = 0, EQ = 0;
+  uint64_t high = 0, L = 0, D = 0, W = 0, SP = 0, C = 0, EQ = 0, NL = 0, QT = 0;
   for (int k = 0; k < 4; k++) { /* one 16-byte chunk at a time: masks, not vectors, are kept */
     __m128i v = _mm_loadu_si128((const __m128i *)(s + 16 * k));
     high |= (uint64_t)(uint16_t)_mm_movemask_epi8(v) << (16 * k);
@@ -338,6 +352,9 @@ static size_t block64(const est_params *P, const uint8_t *s, int64_t *tokens, si
     __m128i dg = _mm_and_si128(_mm_cmpgt_epi8(v, _mm_set1_epi8('0' - 1)),
                                _mm_cmplt_epi8(v, _mm_set1_epi8('9' + 1)));
     __m128i sp = _mm_cmpeq_epi8(v, c20);
+    __m128i qt = _mm_cmpeq_epi8(v, _mm_set1_epi8('"'));
+    __m128i nl = _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('\n')),
+                              _mm_cmpeq_epi8(v, _mm_set1_epi8('\r')));
     __m128i ws = _mm_or_si128(sp, _mm_and_si128(_mm_cmpgt_epi8(v, _mm_set1_epi8(8)),
                                                 _mm_cmplt_epi8(v, _mm_set1_epi8(14))));
     __m128i ct = _mm_or_si128(_mm_andnot_si128(ws, _mm_cmplt_epi8(v, c20)),
@@ -349,6 +366,8 @@ static size_t block64(const est_params *P, const uint8_t *s, int64_t *tokens, si
     D |= (uint64_t)(uint16_t)_mm_movemask_epi8(dg) << (16 * k);
     W |= (uint64_t)(uint16_t)_mm_movemask_epi8(ws) << (16 * k);
     SP |= (uint64_t)(uint16_t)_mm_movemask_epi8(sp) << (16 * k);
+    NL |= (uint64_t)(uint16_t)_mm_movemask_epi8(nl) << (16 * k);
+    QT |= (uint64_t)(uint16_t)_mm_movemask_epi8(qt) << (16 * k);
     C |= (uint64_t)(uint16_t)_mm_movemask_epi8(ct) << (16 * k);
     EQ |= (uint64_t)(uint16_t)_mm_movemask_epi8(eq) << (16 * k);
   }
@@ -357,8 +376,13 @@ static size_t block64(const est_params *P, const uint8_t *s, int64_t *tokens, si
     return 0;
   }
   uint64_t PU = ~(L | D | W | C);
+  /* line ends right after punctuation join it: they cost nothing and end
+   * the punctuation run (a run of them, grown a step at a time) */
+  uint64_t ab = NL & (PU << 1);
+  for (uint64_t g = NL & (ab << 1) & ~ab; g; g = NL & (ab << 1) & ~ab) ab |= g;
+  W &= ~ab;
   uint64_t qL = L & (L << 1), qD = D & (D << 1), qW = W & (W << 1), qP = PU & (PU << 1) & EQ;
-  uint64_t start = ~(qL | qD | qW | qP);
+  uint64_t start = ~(qL | qD | qW | qP | ab);
   int last = 63 - __builtin_clzll(start);
   if (last == 0) {
     *high_end = 0;
@@ -367,14 +391,17 @@ static size_t block64(const est_params *P, const uint8_t *s, int64_t *tokens, si
   uint64_t valid = (1ULL << last) - 1;
   int64_t t = runs_cost(P, COST_WORD, L & valid, qL, 0);
   t += runs_cost(P, COST_DIGITS, D & valid, qD, 0);
-  /* a punctuation run that a letter follows costs one character less, plus
-   * its joined last character (join_punct) */
-  uint64_t joins = PU & valid & ~(qP >> 1) & (L >> 1);
-  t += runs_cost(P, COST_PUNCT, PU & valid, qP, L >> 1);
+  /* a lone punctuation character (a run of one, after neither punctuation
+   * nor a space) that a letter follows joins the word (punct_before_letter) */
+  uint64_t joins = PU & valid & ~qP & ~(qP >> 1) & (L >> 1) & ~(PU << 1 | before_punct) &
+                   ~(SP << 1 | before_space);
+  t += runs_cost(P, COST_PUNCT, PU & valid, qP, joins);
   t += pc64(joins) * P->punct_joined;
   /* runs after another, up to the one at `last` (the byte loop goes on
    * from there with nothing pending) */
-  t += pc64(PU & (valid | (1ULL << last)) & ~qP & (PU << 1)) * P->punct_follow;
+  uint64_t follows = PU & (valid | (1ULL << last)) & ~qP & (PU << 1);
+  uint64_t quoted = follows & (QT | QT << 1);
+  t += pc64(follows & ~quoted) * P->punct_follow + pc64(quoted) * P->quote_follow;
   t += runs_cost(P, COST_SPACE, W & valid, qW, SP); /* a run ending in ' ' folds it */
   t += pc64(C & valid) * P->symbol;
   *tokens += t;
@@ -397,7 +424,10 @@ static int estimate(const est_params *P, const char *text, size_t len, int fast,
   while (i < len) {
 #if defined(__SSE2__)
     if (fast && e.run == RUN_NONE && len - i >= 64 && i >= simd_from) {
-      size_t high_end = 0, k = block64(P, s + i, &e.tokens, &high_end);
+      /* the byte before the block (a run the block before left over may
+       * start the block: its follow cost is counted, its join is not) */
+      uint64_t bsp = i > 0 && s[i - 1] == ' ', bpu = i > 0 && g_cls[s[i - 1]] == K_PUNCT;
+      size_t high_end = 0, k = block64(P, s + i, bsp, bpu, &e.tokens, &high_end);
       if (k) {
         i += k;
         continue;
@@ -408,7 +438,7 @@ static int estimate(const est_params *P, const char *text, size_t len, int fast,
     size_t j = i + 1;
     switch (g_cls[s[i]]) {
       case K_LETTER:
-        if (e.run == RUN_PUNCT) join_punct(&e);
+        punct_before_letter(&e);
         while (j < len && g_cls[s[j]] == K_LETTER) j++;
         if (e.run == RUN_WORD || (j < len && g_cls[s[j]] == K_HIGH)) {
           /* the word may go on with letters outside ASCII */
@@ -425,6 +455,12 @@ static int estimate(const est_params *P, const char *text, size_t len, int fast,
         e.amount += (int64_t)(j - i);
         break;
       case K_SPACE:
+        if (e.run == RUN_PUNCT && (s[i] == '\n' || s[i] == '\r')) {
+          /* line ends right after punctuation join it (`",\n`, ` {\n`) */
+          while (j < len && (s[j] == '\n' || s[j] == '\r')) j++;
+          flush(&e, 1);
+          break;
+        }
         if (s[i] == ' ' && e.run != RUN_SPACE && j < len && g_cls[s[j]] < K_SPACE) {
           /* the common case: one space that joins the word after it */
           flush(&e, 1);
@@ -440,7 +476,10 @@ static int estimate(const est_params *P, const char *text, size_t len, int fast,
           e.amount++;
           break;
         }
-        if (e.run == RUN_PUNCT) e.tokens += P->punct_follow; /* "();" costs less than 3 */
+        /* (the byte before, not the run: the 64-byte path may have costed it) */
+        e.alone = !(i > 0 && (s[i - 1] == ' ' || g_cls[s[i - 1]] == K_PUNCT));
+        if (e.run == RUN_PUNCT) /* "();" costs less than 3, `":"` less still */
+          e.tokens += e.cp == '"' || s[i] == '"' ? P->quote_follow : P->punct_follow;
         flush(&e, 1);
         e.run = RUN_PUNCT;
         e.cp = s[i];

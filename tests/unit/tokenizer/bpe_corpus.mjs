@@ -108,7 +108,8 @@ export function writeDocs(file, docs) {
 
 
 // The estimator's corpus: the same sources sorted into the kinds of text it
-// is calibrated on: prose, code, markup (man pages in roff, HTML, Markdown),
+// is calibrated on: prose, code, markup (man pages in roff, HTML), Markdown,
+// JSON (data files as found, and re-serialised without spaces),
 // CJK (Chinese, Japanese, Korean translations) and other scripts (Cyrillic,
 // Greek, Arabic, Hebrew, Indic, Thai ... translations).  Documents are cut at
 // 16 KB so that each kind has many.
@@ -129,7 +130,17 @@ export function buildEstimatorCorpus(log = console.log) {
   add("code", take(walk("/usr/include", (p) => /\.(h|hpp)$/.test(p)).concat(
       walk("/usr/share", (p) => /\.(py|pl|pm|sh)$/.test(p) && !p.startsWith("/usr/share/doc"))), 600e3, utf8, max));
   add("markup", take(walk("/usr/share/man", (p) => p.endsWith(".gz") && /\/man\/man/.test(p)).concat(
-      walk("/usr/share/doc", (p) => /\.(html|md|xml)$/.test(p))), 600e3, (p) => (p.endsWith(".gz") ? gz(p) : utf8(p)), max));
+      walk("/usr/share/doc", (p) => /\.(html|xml)$/.test(p))), 600e3, (p) => (p.endsWith(".gz") ? gz(p) : utf8(p)), max));
+  // Markdown: package documentation; JSON: data files as they are (mostly
+  // indented) and the same documents re-serialised without spaces (as APIs
+  // and tool calls send them)
+  add("markdown", take(walk("/usr/share/doc", (p) => /\.md(\.gz)?$/.test(p)), 600e3,
+      (p) => (p.endsWith(".gz") ? gz(p) : utf8(p)), max));
+  const json = (p) => (JSON.parse(utf8(p)), utf8(p));
+  const jsonFiles = walk("/usr/share", (p) => p.endsWith(".json") && !p.startsWith("/usr/share/doc/"))
+    .concat(walk("/usr/lib", (p) => p.endsWith(".json")));
+  add("json", take(jsonFiles, 600e3, json, max));
+  add("json-compact", take(jsonFiles, 600e3, (p) => JSON.stringify(JSON.parse(utf8(p))), max));
   add("cjk", take(mo.filter((p) => CJK_LANGS.test(lang(p))), 600e3, moStrings, max));
   add("other-scripts", take(mo.filter((p) => !CJK_LANGS.test(lang(p)) && !LATIN_LANGS.test(lang(p))), 600e3, moStrings, max));
   return docs;
