@@ -1,9 +1,22 @@
 """A PEP 517 build backend in the standard library alone.
 
-The package is pure Python over ctypes, so building it is zipping files: this
-backend does that, with nothing to download (pip's isolated build needs no
-setuptools or wheel from an index) and nothing written to the source tree.
-`pip install bindings/python` therefore works offline on any Python >= 3.8.
+A wheel carries the C library: building one runs the project's own meson
+build (`meson setup` + `meson compile` of the shared library only, in a
+temporary folder) over the source tree this package sits in, and puts
+libtokenomy.so.1 in tokenomy/_lib/, with the shared libraries it needs that
+are not part of the C runtime (libcjson, libutf8proc, libpcre2-8), so that
+`pip install bindings/python`, or the wheel it builds, imports on a machine
+where nothing else is installed.  The binding loads those first
+(tokenomy/_core.py).  meson and ninja are taken from the system when present
+(offline), else pip installs them from PyPI into its isolated build
+environment (get_requires_for_build_wheel).  A C compiler and the three
+libraries' development files are needed to build, as for the library itself.
+The rank files the library embeds come from .cache/ranks when the source tree
+has them, else src/tokenizer/fetch-ranks.sh fetches them into the temporary
+folder.  Set TOKENOMY_WHEEL_PURE=1 to build the former pure-Python wheel (the
+library then comes from $TOKENOMY_LIBRARY or the system).  Nothing is written
+to the source tree; editable installs point at it and load the library as the
+pure wheel does.
 Metadata comes from [project] in pyproject.toml (name, version, description,
 requires-python).
 """
@@ -12,11 +25,81 @@ import hashlib
 import io
 import os
 import re
+import shutil
+import subprocess
+import sys
+import sysconfig
 import tarfile
+import tempfile
 import zipfile
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SOURCE = os.path.dirname(os.path.dirname(ROOT))  # the tokenomy checkout
 PACKAGE = "tokenomy"
+LIBDIR = PACKAGE + "/_lib"
+# what every Linux system has: never bundled
+SYSTEM_LIBS = ("linux-vdso", "libc.so", "libm.so", "libpthread.so", "libdl.so", "librt.so",
+               "ld-linux", "libgcc_s.so")
+
+
+def _pure():
+    return os.environ.get("TOKENOMY_WHEEL_PURE") == "1"
+
+
+def _log(msg):
+    sys.stderr.write("tokenomy_build: %s\n" % msg)
+
+
+def _meson_cmd():
+    exe = shutil.which("meson")
+    return [exe] if exe else [sys.executable, "-m", "mesonbuild.mesonmain"]
+
+
+def _run(cmd, **kw):
+    _log(" ".join(cmd))
+    subprocess.run(cmd, check=True, stdout=sys.stderr, **kw)
+
+
+def _native(tmp):
+    """Build libtokenomy in tmp; [(arcname, bytes)] of the files to bundle."""
+    if not os.path.isfile(os.path.join(SOURCE, "meson.build")) or not os.path.isfile(
+            os.path.join(SOURCE, "include", "tokenomy.h")):
+        raise RuntimeError("tokenomy_build: no tokenomy source tree around %s to build the C "
+                           "library from (set TOKENOMY_WHEEL_PURE=1 for a wheel without it)"
+                           % ROOT)
+    ranks = os.path.join(SOURCE, ".cache", "ranks")
+    if not all(os.path.isfile(os.path.join(ranks, n))
+               for n in ("cl100k_base.tiktoken", "o200k_base.tiktoken")):
+        ranks = os.path.join(tmp, "ranks")
+        _run(["sh", os.path.join(SOURCE, "src", "tokenizer", "fetch-ranks.sh"), ranks])
+    build = os.path.join(tmp, "build")
+    _run(_meson_cmd() + ["setup", build, SOURCE, "-Dtests=false", "-Dbuildtype=release",
+                         "-Db_ndebug=if-release", "-Ddefault_library=shared",
+                         "-Dranks_dir=" + ranks])
+    _run(_meson_cmd() + ["compile", "-C", build, "tokenomy:shared_library"])
+    lib = os.path.join(build, "libtokenomy.so.1")
+    if not os.path.exists(lib):
+        raise RuntimeError("tokenomy_build: the build made no libtokenomy.so.1")
+    files = [(LIBDIR + "/libtokenomy.so.1", lib)]
+    out = subprocess.run(["ldd", lib], check=True, stdout=subprocess.PIPE,
+                         universal_newlines=True).stdout
+    for line in out.splitlines():
+        m = re.match(r"\s*(\S+) => (/\S+)", line)
+        if m and not m.group(1).startswith(SYSTEM_LIBS):
+            files.append((LIBDIR + "/" + m.group(1), m.group(2)))
+    data = []
+    for arc, path in files:
+        with open(os.path.realpath(path), "rb") as f:
+            data.append((arc, f.read()))
+    # the order the binding loads them in: dependencies first
+    order = "\n".join(a.rsplit("/", 1)[1] for a, _ in reversed(files)) + "\n"
+    data.append((LIBDIR + "/ORDER", order.encode()))
+    return data
+
+
+def _tag():
+    plat = sysconfig.get_platform().replace("-", "_").replace(".", "_")
+    return "py3-none-" + plat
 
 
 def _project():
@@ -59,7 +142,9 @@ def _record_line(arcname, data):
 def _wheel(wheel_directory, editable):
     meta = _project()
     dist = "%s-%s" % (meta["name"], meta["version"])
-    name = "%s-py3-none-any.whl" % dist
+    native = not editable and not _pure()
+    tag = _tag() if native else "py3-none-any"
+    name = "%s-%s.whl" % (dist, tag)
     info = "%s.dist-info" % dist
     records = []
     path = os.path.join(wheel_directory, name)
@@ -73,9 +158,14 @@ def _wheel(wheel_directory, editable):
             for full, arc in _files():
                 with open(full, "rb") as f:
                     add(arc, f.read())
+        if native:
+            with tempfile.TemporaryDirectory(prefix="tokenomy-wheel-") as tmp:
+                for arc, data in _native(tmp):
+                    add(arc, data)
         add(info + "/METADATA", _metadata(meta).encode())
-        add(info + "/WHEEL", b"Wheel-Version: 1.0\nGenerator: tokenomy_build\n"
-            b"Root-Is-Purelib: true\nTag: py3-none-any\n")
+        add(info + "/WHEEL", ("Wheel-Version: 1.0\nGenerator: tokenomy_build\n"
+                              "Root-Is-Purelib: %s\nTag: %s\n"
+                              % ("false" if native else "true", tag)).encode())
         add(info + "/top_level.txt", (PACKAGE + "\n").encode())
         records.append(info + "/RECORD,,")
         z.writestr(zipfile.ZipInfo(info + "/RECORD", (1980, 1, 1, 0, 0, 0)),
@@ -84,7 +174,14 @@ def _wheel(wheel_directory, editable):
 
 
 def get_requires_for_build_wheel(config_settings=None):
-    return []
+    if _pure():
+        return []
+    need = []
+    if not shutil.which("meson"):
+        need.append("meson>=0.63")
+    if not shutil.which("ninja"):
+        need.append("ninja")
+    return need
 
 
 def get_requires_for_build_sdist(config_settings=None):

@@ -1,6 +1,7 @@
 """tokenomy: Python bindings (ctypes) over the tokenomy C library.
 
-Loads the library named by $TOKENOMY_LIBRARY, else the installed one.  The
+Loads the library named by $TOKENOMY_LIBRARY, else the one a wheel bundles
+(tokenomy/_lib), else the installed one; `library_path` says which.  The
 classes own their C handles (close(), `with`, or the garbage collector frees
 them once); strings go in and out as str (UTF-8, explicit lengths); failures
 raise a TokenomyError subclass carrying the C status code and the handle's
@@ -13,8 +14,8 @@ from ._core import (ERRORS, AuthError, BudgetError, CallbackError, CancelledErro
                     InvalidError, IOError_, LimitError, NoMemoryError, NotFoundError,
                     OverflowError_, ParseError, Record, SchemaError, SpecialTokenError,
                     StateError, TokenomyError, TooSmallError, UnavailableError,
-                    UnsupportedError, Utf8Error, VersionError, error_for, lib, strerror,
-                    version, version_number)
+                    UnsupportedError, Utf8Error, VersionError, error_for, lib, library_path,
+                    strerror, version, version_number)
 from .conv import Conversation, Tokenizer, ToolCall, count_options, encoding_for_model
 from .money import (Cost, Meter, ModelPrice, Percentiles, Prices, Stats, Usage, UNITS_PER_USD,
                     format_usd, otel_provider, parse_usd, to_usd, usd)

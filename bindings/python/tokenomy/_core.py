@@ -15,10 +15,39 @@ Text = Union[str, bytes]
 
 # ---- loading -------------------------------------------------------------
 
+_HERE = os.path.dirname(os.path.abspath(__file__))
+_BUNDLED = os.path.join(_HERE, "_lib")
+#: where the C library was loaded from (a path, or the name the loader resolved)
+library_path = ""
+
+
+def _load_bundled() -> Optional[ctypes.CDLL]:
+    """The library a wheel carries (tokenomy/_lib, see _backend/tokenomy_build.py):
+    its dependencies first, loaded by path, so the dynamic loader finds them
+    by soname when it loads libtokenomy.so.1."""
+    order = os.path.join(_BUNDLED, "ORDER")
+    if not os.path.isfile(order):
+        return None
+    with open(order) as f:
+        names = [n.strip() for n in f if n.strip()]
+    dll = None
+    for n in names:
+        dll = ctypes.CDLL(os.path.join(_BUNDLED, n), mode=ctypes.RTLD_GLOBAL)
+    return dll
+
+
 def _load() -> ctypes.CDLL:
+    """$TOKENOMY_LIBRARY, else the library bundled in the wheel, else the
+    installed one."""
+    global library_path
     explicit = os.environ.get("TOKENOMY_LIBRARY")
     if explicit:
+        library_path = explicit
         return ctypes.CDLL(explicit)
+    bundled = _load_bundled()
+    if bundled is not None:
+        library_path = os.path.join(_BUNDLED, "libtokenomy.so.1")
+        return bundled
     candidates: List[str] = []
     found = ctypes.util.find_library("tokenomy")
     if found:
@@ -27,7 +56,9 @@ def _load() -> ctypes.CDLL:
     errors = []
     for name in candidates:
         try:
-            return ctypes.CDLL(name)
+            dll = ctypes.CDLL(name)
+            library_path = name
+            return dll
         except OSError as e:  # try the next spelling
             errors.append(str(e))
     raise ImportError("tokenomy: cannot load the C library (set TOKENOMY_LIBRARY to its path): "
