@@ -56,10 +56,13 @@
  *                       it works on the conversation as last sent (cleared
  *                       results are recognised by the placeholder text), so
  *                       it must be run in place on the conversation the host
- *                       keeps.  The coming calls are estimated from the
- *                       conversation's growth so far: as many as the
- *                       assistant messages it holds (horizon_calls
- *                       overrides).  With max_tokens > 0 it also enforces the
+ *                       keeps.  By default a clear must pay for itself at the
+ *                       call that makes it (horizon_calls 0); a host may let
+ *                       it pay back over N coming calls, or over as many as
+ *                       the conversation has made so far (its growth:
+ *                       TKN_PRUNE_HORIZON_GROWTH).  On the recorded traces
+ *                       of `tokenomy replay` the default is the cheapest and
+ *                       keeps the most.  With max_tokens > 0 it also enforces the
  *                       budget and degrades instead of failing: clear every
  *                       old result, then the recent ones too (oldest first),
  *                       then drop the oldest messages as TRIM does; when even
@@ -188,14 +191,20 @@ typedef struct tkn_prune_options {
   int64_t price_input_per_mtok;       /* > 0 in POLICY mode */
   int64_t price_cache_read_per_mtok;  /* 0: no cache discount */
   int64_t price_cache_write_per_mtok; /* 0: the input price (OpenAI) */
-  uint32_t horizon_calls;      /* calls expected after this one; 0: as many as so far */
+  uint32_t horizon_calls;      /* calls after this one a clear may take to pay back:
+                                  0: none, it pays at once (never costlier than not
+                                  clearing, as far as the cache model holds);
+                                  TKN_PRUNE_HORIZON_GROWTH: as many as so far */
+  uint32_t cache_block_tokens; /* the provider caches prefixes in blocks of this many
+                                  tokens (OpenAI: 128): a break costs up to one more */
 } tkn_prune_options;
+#define TKN_PRUNE_HORIZON_GROWTH 0xFFFFFFFFu
 #define TKN_PRUNE_PLACEHOLDER "[old tool result cleared]"
 #define TKN_PRUNE_OPTIONS_INIT                                                         \
   { TKN_PRUNE_OPTIONS_VERSION, TKN_PRUNE_TRIM, 0, TKN_COUNT_OPTIONS_INIT,              \
     TKN_PROVIDER_AUTO, 1, 1, TKN_PRUNE_LAST, 0, 0, 0, 0, NULL, NULL, 2, 1, 0.5, 1.0, 0.5, \
     NULL, NULL, TKN_PRUNE_SCORE, TKN_ROLE_USER, 0, NULL, NULL,                          \
-    3, 100000, 0, NULL, 0, 0, NULL, 0, 0, 1, 0, 0, 0, 0 }
+    3, 100000, 0, NULL, 0, 0, NULL, 0, 0, 1, 0, 0, 0, 0, 128 }
 /* Fill *opts with the defaults of `version`.  TKN_ERR_INVALID for NULL,
  * TKN_ERR_VERSION for an unknown version. */
 TKN_API int tkn_prune_options_init(tkn_prune_options *opts, uint32_t version);

@@ -12,12 +12,16 @@
  * in the prefix the previous call sent and C_new after it; S_prev = tokens of
  * that prefix from the first cleared message on; H = calls expected after
  * this one):
- *   cost now   = (S_prev - C_prev) w - S_prev r - C_new w   (the prefix from
- *                the first cleared message is written again instead of read)
- *   saving     = (H + 1) C r   (later, those tokens would have been cache reads)
- * and it clears when saving > cost and C >= clear_at_least.  The cost falls
- * with the tokens the clear sheds and the saving grows with them, so it
- * clears in large steps: once, when enough old results have piled up, and
+ *   cost now   = (S_prev + B - C_prev) w - (S_prev + B) r - C_new w   (the
+ *                prefix from the first cleared message, and up to one cache
+ *                block B before it, written again instead of read)
+ *   saving     = (H + 1) C r   (this call and the next H: those tokens would
+ *                have been cache reads)
+ * and it clears when saving > cost and C >= clear_at_least.  With H = 0 (the
+ * default) a clear pays for itself at the call that makes it, so as far as
+ * the cache model holds it never costs more than not clearing.  The cost
+ * falls with the tokens the clear sheds and the saving grows with them, so
+ * it clears in large steps, when enough old results have piled up, and
  * appends only in between. */
 #include <string.h>
 
@@ -141,8 +145,18 @@ static int clr_init(clr *c) {
       continue;
     }
     int recent = ord != NONE && ord + keep >= calls;
-    int64_t t = 0, save = 0;
-    if ((rc = count_text(c, text, len, &t)) != TKN_OK) break;
+    /* the content's tokens without tokenizing it again: the message's cached
+     * count less its other fields, as tkn_tokenizer_count_message adds them */
+    int64_t t = c->cost[i] - o->count.per_message, f = 0, save = 0;
+    const char *mname = NULL;
+    size_t mname_len = 0;
+    tkn_conv_name(c->conv, i, &mname, &mname_len);
+    if ((rc = count_text(c, "tool", 4, &f)) != TKN_OK) break;
+    t -= f;
+    if (id && (rc = count_text(c, id, id_len, &f)) != TKN_OK) break;
+    t -= id ? f : 0;
+    if (mname && (rc = count_text(c, mname, mname_len, &f)) != TKN_OK) break;
+    t -= mname ? f + o->count.per_name : 0;
     save = t - c->ph_tok;
     if (o->clear_inputs && c->call_msg[i] != NONE) {
       const char *cid, *fn, *args;
@@ -347,8 +361,11 @@ static void economics(const clr *c, const uint8_t *flag, double *saving, double 
     else c_new += c->save[i];
   }
   for (size_t i = first; first != NONE && i < prev; i++) s_prev += c->cost[i];
+  /* the provider caches whole blocks: a break loses up to one more */
+  if (first != NONE && first < prev) s_prev += c->o->cache_block_tokens;
   rates x = rates_of(c->o);
-  double h = c->o->horizon_calls ? (double)c->o->horizon_calls : (double)assistants;
+  double h = c->o->horizon_calls == TKN_PRUNE_HORIZON_GROWTH ? (double)assistants
+                                                             : (double)c->o->horizon_calls;
   *shed = c_prev + c_new;
   *cost = (double)(s_prev - c_prev) * x.w - (double)s_prev * x.r - (double)c_new * x.w;
   *saving = (h + 1.0) * (double)(c_prev + c_new) * x.r;

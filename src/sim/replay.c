@@ -52,6 +52,7 @@ struct strategy {
 };
 
 static int prune_apply(replay *rp, const strategy *st, tkn_conv **conv, call_effect *fx);
+static int clear_apply(replay *rp, const strategy *st, tkn_conv **conv, call_effect *fx);
 
 static const strategy STRATEGIES[] = {
     {"as recorded", "recorded", 0, NULL, 0, 0},
@@ -65,6 +66,14 @@ static const strategy STRATEGIES[] = {
     {"summarise to 75%", "summarise-75", 1, prune_apply, TKN_PRUNE_SUMMARISE, 75},
     {"summarise to 50%", "summarise-50", 1, prune_apply, TKN_PRUNE_SUMMARISE, 50},
     {"summarise to 25%", "summarise-25", 1, prune_apply, TKN_PRUNE_SUMMARISE, 25},
+    /* budget_pct below: keep_tool_uses (mask), the trigger in thousands (clear) */
+    {"mask all but the last 3 tool results", "mask-3", 1, clear_apply, TKN_PRUNE_MASK, 3},
+    {"mask all but the last tool result", "mask-1", 1, clear_apply, TKN_PRUNE_MASK, 1},
+    {"clear above 6k tokens (keep 3, >= 500)", "clear-6k", 1, clear_apply, TKN_PRUNE_CLEAR, 6},
+    {"policy: clear when it pays at once (keep 3)", "policy", 1, clear_apply, TKN_PRUNE_POLICY, 3},
+    {"policy, keep 1", "policy-1", 1, clear_apply, TKN_PRUNE_POLICY, 1},
+    {"policy, pay back over the growth so far", "policy-growth", 1, clear_apply,
+     TKN_PRUNE_POLICY, -3},
 };
 #define N_STRATEGIES (sizeof STRATEGIES / sizeof STRATEGIES[0])
 
@@ -76,6 +85,13 @@ typedef struct strat_stats {
   int64_t needed, kept;      /* the information proxy, summed over calls */
   int64_t costlier;          /* calls that cost more than as recorded */
   int64_t failed;            /* calls sent unpruned: the budget could not be met */
+  int64_t conv_cost;         /* the current conversation's cost so far */
+  int64_t conv_costlier;     /* conversations that cost more than with no pruning */
+  int64_t conv_excess;       /* and by how much, summed (picodollars) */
+  int64_t cleared_msgs, cleared_tok; /* mask / clear / policy: what went, per call */
+  int64_t clears;            /* calls at which the policy cleared */
+  uint8_t *mem;              /* policy: messages cleared in earlier calls */
+  size_t mem_n;
   tkn_cacheplan *plan;
 } strat_stats;
 
@@ -289,6 +305,67 @@ static int prune_apply(replay *rp, const strategy *st, tkn_conv **conv, call_eff
   return 0;
 }
 
+/* Mask, clear and the policy.  Mask and clear are stateless: each call's
+ * input is rewritten afresh, as Anthropic's server-side clearing does.  The
+ * policy works in place on the conversation as last sent: the messages it
+ * cleared at earlier calls stay cleared (st->mem), and it decides only
+ * whether to clear more now. */
+static int clear_apply(replay *rp, const strategy *st, tkn_conv **conv, call_effect *fx) {
+  (void)fx;
+  strat_stats *ss = &rp->st[st - STRATEGIES];
+  size_t n = tkn_conv_count(*conv);
+  tkn_prune_options o = TKN_PRUNE_OPTIONS_INIT;
+  o.mode = st->prune_mode;
+  o.keep_tool_uses = (uint32_t)(st->budget_pct < 0 ? -st->budget_pct : st->budget_pct);
+  if (st->budget_pct < 0) o.horizon_calls = TKN_PRUNE_HORIZON_GROWTH;
+  /* OpenAI caches 128-token blocks; Anthropic's breakpoints are exact */
+  o.cache_block_tokens = rp->provider == TKN_PROVIDER_ANTHROPIC ? 0 : 128;
+  if (st->prune_mode == TKN_PRUNE_CLEAR) {
+    o.keep_tool_uses = 3;
+    o.clear_trigger = (int64_t)st->budget_pct * 1000;
+    o.clear_at_least = 500;
+  }
+  o.price_input_per_mtok = rp->price.input_per_mtok;
+  if (rp->price.has & TKN_PRICE_CACHE_READ) o.price_cache_read_per_mtok = rp->price.cache_read_per_mtok;
+  if (rp->price.has & TKN_PRICE_CACHE_WRITE_5M)
+    o.price_cache_write_per_mtok = rp->price.cache_write_5m_per_mtok;
+  if (st->prune_mode == TKN_PRUNE_POLICY) {
+    if (ss->mem_n < n) {
+      uint8_t *m = realloc(ss->mem, n);
+      if (!m) return snprintf(rp->err, sizeof rp->err, "out of memory"), -1;
+      memset(m + ss->mem_n, 0, n - ss->mem_n);
+      ss->mem = m;
+      ss->mem_n = n;
+    }
+    for (size_t i = 0; i < n; i++)
+      if (ss->mem[i] && tkn_conv_set_text(*conv, i, TKN_PRUNE_PLACEHOLDER,
+                                          strlen(TKN_PRUNE_PLACEHOLDER))) {
+        snprintf(rp->err, sizeof rp->err, "policy: %s", tkn_error_last()->message);
+        return -1;
+      }
+  }
+  tkn_prune_report *rep = NULL;
+  if (tkn_prune_run(rp->pruner, *conv, &o, &rep)) {
+    snprintf(rp->err, sizeof rp->err, "%s: %s", st->key, tkn_error_last()->message);
+    return -1;
+  }
+  size_t cleared = 0;
+  int64_t tok = 0;
+  int32_t decision = 0;
+  tkn_prune_report_cleared(rep, &cleared, &tok);
+  tkn_prune_report_decision(rep, &decision, NULL, NULL);
+  for (size_t i = 0; st->prune_mode == TKN_PRUNE_POLICY && i < n; i++) {
+    int32_t action = 0;
+    tkn_prune_report_message(rep, i, &action, NULL, NULL);
+    if (action == TKN_PRUNE_CLEARED) ss->mem[i] = 1;
+  }
+  ss->clears += decision == TKN_PRUNE_DECISION_CLEAR || decision == TKN_PRUNE_DECISION_BUDGET;
+  ss->cleared_msgs += (int64_t)cleared;
+  ss->cleared_tok += tok;
+  tkn_prune_report_free(rep);
+  return 0;
+}
+
 /* ---- one call through one strategy ---- */
 
 /* A rate of the table (picodollars per million tokens) per token, rounded:
@@ -421,6 +498,7 @@ static int one_call(replay *rp, size_t si, tkn_conv *input, const values *vs, si
     ss->cached += cached;
     ss->output += output;
     ss->cost += cost + side;
+    ss->conv_cost += cost + side;
     ss->cost_uncached += in * pt(rp->price.input_per_mtok) + output * pt(rp->price.output_per_mtok) + side;
     ss->side_input += fx.side_input;
     ss->side_output += fx.side_output;
@@ -477,6 +555,10 @@ static int replay_conv(replay *rp, tkn_conv *conv) {
   free(rp->recorded_cost);
   rp->recorded_cost = calloc(calls ? calls : 1, sizeof *rp->recorded_cost);
   if (!rc && !rp->recorded_cost) rc = -1;
+  for (size_t si = 0; si < N_STRATEGIES; si++) {
+    rp->st[si].conv_cost = 0;
+    if (rp->st[si].mem) memset(rp->st[si].mem, 0, rp->st[si].mem_n);
+  }
   size_t call = 0;
   uint8_t *keep = calloc(n ? n : 1, 1);
   if (!keep) rc = -1;
@@ -499,6 +581,13 @@ static int replay_conv(replay *rp, tkn_conv *conv) {
     rp->calls++;
   }
   free(keep);
+  /* against no pruning: the layout when it runs, else as recorded */
+  size_t ref = rp->enabled[1] ? 1 : 0;
+  for (size_t si = 2; !rc && si < N_STRATEGIES; si++)
+    if (rp->enabled[si] && rp->st[si].conv_cost > rp->st[ref].conv_cost) {
+      rp->st[si].conv_costlier++;
+      rp->st[si].conv_excess += rp->st[si].conv_cost - rp->st[ref].conv_cost;
+    }
   values_free(&vs);
   for (size_t i = 0; msg_json && i < n; i++) {
     if (tkn_conv_role(conv, i) == TKN_ROLE_SYSTEM || tkn_conv_role(conv, i) == TKN_ROLE_DEVELOPER)
@@ -652,7 +741,12 @@ static const char HELP[] =
     "and trim / score / summarise at 75, 50 and 25% of the call's message tokens\n"
     "(on the layout).  The replay calls no model: summarise uses an extractive\n"
     "stand-in (the start of each summarised message), and its summarising calls are\n"
-    "billed at --summary-model prices.\n"
+    "billed at --summary-model prices.  mask-3 / mask-1: every tool result but the\n"
+    "last 3 / 1 replaced by a placeholder; clear-6k: the same (keep 3) only above 6,000\n"
+    "tokens and when at least 500 go; policy / policy-1: prune.h's cache-economics\n"
+    "policy (keep 3 / 1) at the model's prices, clearing in place when a clear pays\n"
+    "for itself at once; policy-growth: when it pays back over as many calls as the\n"
+    "conversation has made so far.\n"
     "\n"
     "  --model NAME          prices and cache of the replayed calls (gpt-4o)\n"
     "  --summary-model NAME  prices of summarising calls (gpt-4o-mini)\n"
@@ -668,37 +762,43 @@ static double ratio(int64_t a, int64_t b) {
 }
 
 static void print_table(const replay *rp, const char *path) {
-  char a[48], b[48], c[48], d[48], e[48], f[48];
+  char a[48], b[48], c[48], d[48], e[48], f[48], g[48];
   const strat_stats *rec = &rp->st[0];
   printf("tokenomy replay: %s: %lld conversations, %lld model calls, %s prices, the provider's\n"
          "prompt cache modelled for every strategy (calls %lld s apart), exact o200k counts\n\n",
          path, (long long)rp->conversations, (long long)rp->calls, rp->model,
          (long long)(rp->gap_ms / 1000));
-  printf("| %-44s | %12s | %12s | %10s | %11s | %8s | %11s | %9s | %7s |\n", "strategy",
+  printf("| %-44s | %12s | %12s | %10s | %11s | %8s | %11s | %9s | %7s | %6s |\n", "strategy",
          "input tok", "cached", "output", "cost (USD)", "vs rec.", "values kept", "costlier",
-         "unmet");
+         "unmet", "convs+");
   printf("|----------------------------------------------|--------------|--------------|"
-         "------------|-------------|----------|-------------|-----------|---------|\n");
-  printf("| %-44s | %12s | %12s | %10s | %11s | %8s | %11s | %9s | %7s |\n",
+         "------------|-------------|----------|-------------|-----------|---------|--------|\n");
+  printf("| %-44s | %12s | %12s | %10s | %11s | %8s | %11s | %9s | %7s | %6s |\n",
          "as recorded, no prompt cache (reference)", cli_int(rec->input, a, sizeof a), "0",
          cli_int(rec->output, b, sizeof b), cli_usd(rec->cost_uncached, 4, c, sizeof c),
-         "", "", "", "");
+         "", "", "", "", "");
   for (size_t i = 0; i < N_STRATEGIES; i++) {
     const strat_stats *s = &rp->st[i];
     if (!rp->enabled[i]) continue;
     char vs[16] = "", kept[16] = "n/a";
     if (i) snprintf(vs, sizeof vs, "%+.1f%%", 100.0 * (ratio(s->cost, rec->cost) - 1.0));
     if (s->needed) snprintf(kept, sizeof kept, "%.1f%%", 100.0 * ratio(s->kept, s->needed));
-    printf("| %-44s | %12s | %12s | %10s | %11s | %8s | %11s | %9s | %7s |\n", STRATEGIES[i].name,
-           cli_int(s->input, a, sizeof a), cli_int(s->cached, b, sizeof b),
+    int unmet = STRATEGIES[i].apply == prune_apply;
+    printf("| %-44s | %12s | %12s | %10s | %11s | %8s | %11s | %9s | %7s | %6s |\n",
+           STRATEGIES[i].name, cli_int(s->input, a, sizeof a), cli_int(s->cached, b, sizeof b),
            cli_int(s->output, c, sizeof c), cli_usd(s->cost, 4, d, sizeof d), vs, kept,
-           i ? cli_int(s->costlier, e, sizeof e) : "", STRATEGIES[i].apply ? cli_int(s->failed, f, sizeof f) : "");
+           i ? cli_int(s->costlier, e, sizeof e) : "", unmet ? cli_int(s->failed, f, sizeof f) : "",
+           i > 1 ? cli_int(s->conv_costlier, g, sizeof g) : "");
   }
   printf("\nThe provider's cache alone: %s USD -> %s USD (%+.1f%%) as recorded.  \"values kept\":\n"
          "of %s (call, value) pairs where the model later passes a value earlier messages\n"
          "held, the share still in the input.  \"costlier\": calls that cost more than as\n"
          "recorded.  \"unmet\": calls whose budget could not be met (sent unpruned).\n"
-         "Summarise's extra calls are included in its cost.\n",
+         "\"convs+\": conversations that cost more than with no pruning (the layout).\n"
+         "Summarise's extra calls are included in its cost.  Mask and clear rewrite each\n"
+         "call's input afresh (as Anthropic's server-side clearing does); the policy keeps\n"
+         "what it cleared and clears more only when that pays for the prefix it breaks, at\n"
+         "the model's prices: at once, or (policy-growth) over as many calls as so far.\n",
          cli_usd(rec->cost_uncached, 4, a, sizeof a), cli_usd(rec->cost, 4, b, sizeof b),
          100.0 * (ratio(rec->cost, rec->cost_uncached) - 1.0), cli_int(rec->needed, c, sizeof c));
 }
@@ -739,6 +839,11 @@ static cJSON *to_json(const replay *rp, const char *path) {
     cJSON_AddNumberToObject(e, "values_kept", (double)s->kept);
     cJSON_AddNumberToObject(e, "calls_costlier", (double)s->costlier);
     cJSON_AddNumberToObject(e, "calls_unmet", (double)s->failed);
+    cJSON_AddNumberToObject(e, "conversations_costlier", (double)s->conv_costlier);
+    cJSON_AddNumberToObject(e, "conversations_costlier_by", (double)s->conv_excess);
+    cJSON_AddNumberToObject(e, "cleared_messages", (double)s->cleared_msgs);
+    cJSON_AddNumberToObject(e, "cleared_tokens", (double)s->cleared_tok);
+    cJSON_AddNumberToObject(e, "clears", (double)s->clears);
   }
   return o;
 }
@@ -927,7 +1032,10 @@ int cmd_replay(int argc, char **argv) {
       status = 2;
     }
   }
-  for (size_t i = 0; i < N_STRATEGIES; i++) tkn_cacheplan_free(rp->st[i].plan);
+  for (size_t i = 0; i < N_STRATEGIES; i++) {
+    tkn_cacheplan_free(rp->st[i].plan);
+    free(rp->st[i].mem);
+  }
   tkn_prune_free(rp->pruner);
   free(rp->recorded_cost);
   free(rp);

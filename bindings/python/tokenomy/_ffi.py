@@ -108,6 +108,7 @@ TKN_PRUNE_POLICY = 5
 TKN_PRUNE_LAST = 0
 TKN_PRUNE_FIRST = 1
 TKN_PRUNE_OPTIONS_VERSION = 2
+TKN_PRUNE_HORIZON_GROWTH = 4294967295
 TKN_PRUNE_PLACEHOLDER = "[old tool result cleared]"
 TKN_PRUNE_KEPT = 0
 TKN_PRUNE_DROPPED = 1
@@ -537,6 +538,7 @@ tkn_prune_options._fields_ = [
     ('price_cache_read_per_mtok', c_int64),
     ('price_cache_write_per_mtok', c_int64),
     ('horizon_calls', c_uint32),
+    ('cache_block_tokens', c_uint32),
 ]
 tkn_router_options._fields_ = [
     ('version', c_uint32),
@@ -1403,6 +1405,8 @@ HANDLE_PARAMS = {
     'tkn_prune_report_kept': ((0, 'tkn_prune_report'),),
     'tkn_prune_report_dropped': ((0, 'tkn_prune_report'),),
     'tkn_prune_report_summary': ((0, 'tkn_prune_report'),),
+    'tkn_prune_report_cleared': ((0, 'tkn_prune_report'),),
+    'tkn_prune_report_decision': ((0, 'tkn_prune_report'),),
     'tkn_prune_report_note': ((0, 'tkn_prune_report'),),
     'tkn_task_free': ((0, 'tkn_task'),),
     'tkn_task_set_id': ((0, 'tkn_task'),),

@@ -254,7 +254,8 @@ static void policy_decides_by_prices(void **state) {
   tkn_conv_free(c);
   /* the horizon from the conversation's growth (7 calls so far): it pays */
   o.price_cache_read_per_mtok = 1250000000000;
-  o.horizon_calls = 0;
+  o.horizon_calls = TKN_PRUNE_HORIZON_GROWTH;
+  o.cache_block_tokens = 0;
   c = uses_conv(4, 10);
   assert_int_equal(tkn_prune_run(g_pr, c, &o, &rep), TKN_OK);
   assert_int_equal(tkn_prune_report_decision(rep, &d, &saving, &cost), TKN_OK);
@@ -265,7 +266,10 @@ static void policy_decides_by_prices(void **state) {
   assert_int_equal(cost, 52 * 2500000 - 59 * 1250000);
   tkn_prune_report_free(rep);
   tkn_conv_free(c);
-  /* large old results: clearing pays even at a 50% cache discount */
+  /* the default: a clear must pay at once; large old results do, even at a
+   * 50% cache discount and with a cache block lost */
+  o.horizon_calls = 0;
+  o.cache_block_tokens = 128;
   c = uses_conv(8, 200);
   assert_int_equal(tkn_prune_run(g_pr, c, &o, &rep), TKN_OK);
   assert_int_equal(tkn_prune_report_decision(rep, &d, &saving, &cost), TKN_OK);
