@@ -4,7 +4,7 @@ import (
 	"errors"
 	"fmt"
 
-	tokenomy "example.invalid/tokenomy"
+	tokenomy "github.com/tokenomy/tokenomy/bindings/go"
 )
 
 // The README's example.

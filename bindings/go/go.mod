@@ -1,3 +1,3 @@
-module example.invalid/tokenomy
+module github.com/tokenomy/tokenomy/bindings/go
 
 go 1.19

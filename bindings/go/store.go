@@ -35,7 +35,8 @@ type Store interface {
 }
 
 // NativeStore is a store implemented in C, such as the Redis adapter
-// (package example.invalid/tokenomy/redis): it fills the tkn_store table at p.
+// (package github.com/tokenomy/tokenomy/bindings/go/redis): it fills the
+// tkn_store table at p.
 type NativeStore interface {
 	FillStore(p unsafe.Pointer) error
 }

@@ -66,9 +66,9 @@ def main() -> None:
             with open(os.path.join(d, "main.go"), "w") as f:
                 f.write(code)
             with open(os.path.join(d, "go.mod"), "w") as f:
-                f.write("module readme\n\ngo 1.19\n\nrequire example.invalid/tokenomy v0.0.0\n\n"
-                        "replace example.invalid/tokenomy => %s\n"
-                        % os.path.join(SRC, "bindings", "go"))
+                mod = "github.com/tokenomy/tokenomy/bindings/go"
+                f.write("module readme\n\ngo 1.19\n\nrequire %s v0.0.0\n\nreplace %s => %s\n"
+                        % (mod, mod, os.path.join(SRC, "bindings", "go")))
             # the Go binding test's caches (bindings/go/run-tests.sh): built once
             env.update(PKG_CONFIG_PATH=os.path.join(build, "meson-uninstalled"),
                        GOCACHE=os.path.join(build, "go", "cache"),

@@ -11,7 +11,7 @@ import (
 	"syscall"
 	"time"
 
-	tokenomy "example.invalid/tokenomy"
+	tokenomy "github.com/tokenomy/tokenomy/bindings/go"
 )
 
 // cpuNS is the process's CPU time (user + system, all threads, GC included):

@@ -18,7 +18,7 @@ import (
 	"runtime"
 	"unsafe"
 
-	tokenomy "example.invalid/tokenomy"
+	tokenomy "github.com/tokenomy/tokenomy/bindings/go"
 )
 
 // Options of the connection (zero values: the C defaults: 127.0.0.1:6379,

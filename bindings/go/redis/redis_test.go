@@ -7,7 +7,7 @@ import (
 	"strconv"
 	"testing"
 
-	tokenomy "example.invalid/tokenomy"
+	tokenomy "github.com/tokenomy/tokenomy/bindings/go"
 )
 
 func store(t *testing.T) *Store {
