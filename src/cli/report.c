@@ -1,17 +1,24 @@
-/* tokenomy report: a meter export (tkn_meter_export, JSON) as a table, or as
- * one self-contained HTML page with inline SVG charts (no external assets). */
+/* tokenomy report: a meter export (tkn_meter_export, JSON) as tables, or as
+ * one self-contained, responsive HTML page (no external assets, no script);
+ * with --baseline, a second export (the baseline run's) beside it. */
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
 
 static const char HELP[] =
-    "usage: tokenomy report [--html] [EXPORT.json]\n"
+    "usage: tokenomy report [--html] [--baseline BASELINE.json] [EXPORT.json]\n"
     "\n"
     "Render a meter export (the JSON of tkn_meter_export, e.g. written by\n"
     "`tokenomy simulate --export-meter FILE`) as tables by model, tier, task type,\n"
-    "workflow, tenant and routing reason; with --html as one self-contained HTML page\n"
-    "with inline SVG charts.\n";
+    "workflow, tenant and routing reason, with each workflow's percentiles of tokens\n"
+    "and cost per call and its suggested budget; with --html as one self-contained\n"
+    "HTML page (responsive, charts in plain HTML and CSS).\n"
+    "\n"
+    "  --baseline F  a second export, of the run to compare with (e.g. written by\n"
+    "                `tokenomy simulate --export-baseline-meter F`): baseline and\n"
+    "                optimised side by side, quality (successes, validation pass\n"
+    "                rate) beside cost\n";
 
 static const struct {
   const char *key;
@@ -21,25 +28,26 @@ static const struct {
             {"by_tenant", "tenant"},       {"by_routing_reason", "routing reason"}};
 #define N_DIMS 6
 
+static const cJSON *obj(const cJSON *o, const char *k) {
+  return cJSON_GetObjectItemCaseSensitive(o, k);
+}
+
 static double num(const cJSON *o, const char *k) {
-  const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+  const cJSON *v = obj(o, k);
   return cJSON_IsNumber(v) ? v->valuedouble : 0.0;
 }
 
+/* Picodollars as USD with 6 decimals. */
+static const char *usd_of(double picodollars, char *buf, size_t len) {
+  return cli_usd((int64_t)picodollars, 6, buf, len);
+}
+
 static const char *usd(const cJSON *o, char *buf, size_t len) {
-  const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, "cost_usd");
-  snprintf(buf, len, "%.6s", "");
-  if (cJSON_IsString(v)) {
-    /* exact decimal text: keep 6 decimals */
-    snprintf(buf, len, "%s", v->valuestring);
-    char *dot = strchr(buf, '.');
-    if (dot && strlen(dot) > 7) dot[7] = '\0';
-  }
-  return buf;
+  return usd_of(num(o, "cost"), buf, len);
 }
 
 static const char *rate(const cJSON *o, const char *k, char *buf, size_t len) {
-  const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+  const cJSON *v = obj(o, k);
   if (cJSON_IsNumber(v))
     snprintf(buf, len, "%.1f%%", v->valuedouble * 100.0);
   else
@@ -48,24 +56,57 @@ static const char *rate(const cJSON *o, const char *k, char *buf, size_t len) {
 }
 
 static int check_export(const cJSON *j) {
-  if (!cJSON_IsObject(j) || !cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(j, "total"))) return 0;
+  if (!cJSON_IsObject(j) || !cJSON_IsObject(obj(j, "total"))) return 0;
   for (int d = 0; d < N_DIMS; d++)
-    if (!cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(j, DIMS[d].key))) return 0;
+    if (!cJSON_IsObject(obj(j, DIMS[d].key))) return 0;
   return 1;
 }
 
-static void table(const cJSON *j) {
-  const cJSON *t = cJSON_GetObjectItemCaseSensitive(j, "total");
+/* ---- the measures compared between a baseline and an optimised run ---- */
+
+enum { M_INT, M_USD, M_RATE };
+static const struct {
+  const char *key, *title;
+  int kind;
+} MEASURES[] = {{"calls", "calls", M_INT},
+                {"successes", "successes", M_INT},
+                {"validation_pass_rate", "validation pass rate", M_RATE},
+                {"input_tokens", "input tokens", M_INT},
+                {"cache_read_tokens", "of which cached", M_INT},
+                {"output_tokens", "output tokens", M_INT},
+                {"cost", "cost (USD)", M_USD},
+                {"cost_per_success", "cost per success (USD)", M_USD},
+                {"cache_hit_rate", "cache hit rate", M_RATE}};
+#define N_MEASURES 9
+
+static const char *measure(const cJSON *t, int k, char *buf, size_t len) {
+  if (MEASURES[k].kind == M_RATE) return rate(t, MEASURES[k].key, buf, len);
+  const cJSON *v = obj(t, MEASURES[k].key);
+  if (!cJSON_IsNumber(v) || v->valuedouble < 0) return snprintf(buf, len, "n/a"), buf;
+  if (MEASURES[k].kind == M_USD) return usd_of(v->valuedouble, buf, len);
+  return cli_int((int64_t)v->valuedouble, buf, len);
+}
+
+/* The change from baseline to optimised, in percent (rates: in points). */
+static const char *change(const cJSON *b, const cJSON *o, int k, char *buf, size_t len) {
+  const cJSON *vb = obj(b, MEASURES[k].key), *vo = obj(o, MEASURES[k].key);
+  if (!cJSON_IsNumber(vb) || !cJSON_IsNumber(vo) || vb->valuedouble < 0 || vo->valuedouble < 0)
+    snprintf(buf, len, "n/a");
+  else if (MEASURES[k].kind == M_RATE)
+    snprintf(buf, len, "%+.1f pt", (vo->valuedouble - vb->valuedouble) * 100.0);
+  else if (vb->valuedouble == 0)
+    snprintf(buf, len, "n/a");
+  else
+    snprintf(buf, len, "%+.1f%%", (vo->valuedouble - vb->valuedouble) / vb->valuedouble * 100.0);
+  return buf;
+}
+
+/* ---- text ---- */
+
+static void table_dims(const cJSON *j) {
   char a[48], b[48], c[48], d[48], e[48], f[48], g[48];
-  printf("total: %s calls, %s input tokens (%s cached), %s output tokens, %s USD, cache hit "
-         "rate %s, validation pass rate %s\n",
-         cli_int((int64_t)num(t, "calls"), a, sizeof a),
-         cli_int((int64_t)num(t, "input_tokens"), b, sizeof b),
-         cli_int((int64_t)num(t, "cache_read_tokens"), c, sizeof c),
-         cli_int((int64_t)num(t, "output_tokens"), d, sizeof d), usd(t, e, sizeof e),
-         rate(t, "cache_hit_rate", f, sizeof f), rate(t, "validation_pass_rate", g, sizeof g));
   for (int k = 0; k < N_DIMS; k++) {
-    const cJSON *dim = cJSON_GetObjectItemCaseSensitive(j, DIMS[k].key);
+    const cJSON *dim = obj(j, DIMS[k].key);
     if (!dim->child) continue;
     printf("\n| %-24s | %8s | %12s | %12s | %10s | %12s | %8s | %8s |\n", DIMS[k].title, "calls",
            "input", "cached", "output", "cost (USD)", "hit rate", "valid");
@@ -73,7 +114,7 @@ static void table(const cJSON *j) {
            "--------------|----------|----------|\n");
     const cJSON *row;
     cJSON_ArrayForEach(row, dim) {
-      printf("| %-24.24s | %8s | %12s | %12s | %10s | %12s | %8s | %8s |\n", row->string,
+      printf("| %-24s | %8s | %12s | %12s | %10s | %12s | %8s | %8s |\n", row->string,
              cli_int((int64_t)num(row, "calls"), a, sizeof a),
              cli_int((int64_t)num(row, "input_tokens"), b, sizeof b),
              cli_int((int64_t)num(row, "cache_read_tokens"), c, sizeof c),
@@ -83,6 +124,71 @@ static void table(const cJSON *j) {
     }
   }
 }
+
+/* The percentile cells of one workflow: tokens p50/p95/p99, cost p50/p95/p99,
+ * suggested budget tokens and USD (10 strings of 48 bytes). */
+static int pct_cells(const cJSON *row, char cells[10][48]) {
+  const cJSON *p = obj(row, "percentiles");
+  if (!cJSON_IsObject(p)) return 0;
+  snprintf(cells[0], 48, "%s", cli_int((int64_t)num(p, "count"), cells[9], 48));
+  static const char *const q[3] = {"p50", "p95", "p99"};
+  for (int k = 0; k < 3; k++) {
+    cli_int((int64_t)num(obj(p, "tokens"), q[k]), cells[1 + k], 48);
+    usd_of(num(obj(p, "cost"), q[k]), cells[4 + k], 48);
+  }
+  const cJSON *bud = obj(p, "suggested_budget");
+  cli_int((int64_t)num(bud, "tokens"), cells[7], 48);
+  usd_of(num(bud, "cost"), cells[8], 48);
+  return 1;
+}
+
+static void table_percentiles(const cJSON *j) {
+  const cJSON *wf = obj(j, "by_workflow");
+  if (!wf->child) return;
+  printf("\nper workflow, per call (percentiles within 1%%; suggested budget = p99 + %d%%):\n",
+         (int)num(j, "budget_margin_pct"));
+  printf("| %-24s | %8s | %9s | %9s | %9s | %10s | %10s | %10s | %12s | %12s |\n", "workflow",
+         "calls", "tok p50", "tok p95", "tok p99", "USD p50", "USD p95", "USD p99", "budget tok",
+         "budget USD");
+  printf("|--------------------------|----------|-----------|-----------|-----------|------------|"
+         "------------|------------|--------------|--------------|\n");
+  const cJSON *row;
+  cJSON_ArrayForEach(row, wf) {
+    char c[10][48];
+    if (!pct_cells(row, c)) continue;
+    printf("| %-24s | %8s | %9s | %9s | %9s | %10s | %10s | %10s | %12s | %12s |\n", row->string,
+           c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7], c[8]);
+  }
+}
+
+static void table_compare(const cJSON *base, const cJSON *opt) {
+  const cJSON *b = obj(base, "total"), *o = obj(opt, "total");
+  printf("\nbaseline vs optimised:\n| %-24s | %16s | %16s | %10s |\n", "", "baseline",
+         "optimised", "change");
+  printf("|--------------------------|------------------|------------------|------------|\n");
+  for (int k = 0; k < N_MEASURES; k++) {
+    char x[48], y[48], z[48];
+    printf("| %-24s | %16s | %16s | %10s |\n", MEASURES[k].title, measure(b, k, x, sizeof x),
+           measure(o, k, y, sizeof y), change(b, o, k, z, sizeof z));
+  }
+}
+
+static void table(const cJSON *j, const cJSON *base) {
+  const cJSON *t = obj(j, "total");
+  char a[48], b[48], c[48], d[48], e[48], f[48], g[48];
+  printf("total: %s calls, %s input tokens (%s cached), %s output tokens, %s USD, cache hit "
+         "rate %s, validation pass rate %s\n",
+         cli_int((int64_t)num(t, "calls"), a, sizeof a),
+         cli_int((int64_t)num(t, "input_tokens"), b, sizeof b),
+         cli_int((int64_t)num(t, "cache_read_tokens"), c, sizeof c),
+         cli_int((int64_t)num(t, "output_tokens"), d, sizeof d), usd(t, e, sizeof e),
+         rate(t, "cache_hit_rate", f, sizeof f), rate(t, "validation_pass_rate", g, sizeof g));
+  if (base) table_compare(base, j);
+  table_percentiles(j);
+  table_dims(j);
+}
+
+/* ---- HTML ---- */
 
 /* Text escaped for HTML. */
 static void html_text(const char *s) {
@@ -99,43 +205,75 @@ static void html_text(const char *s) {
 
 static const char *const COLORS[] = {"#3b6ea8", "#e07b39", "#4f9d69", "#b5485d", "#8a6fb5",
                                      "#c9a227", "#5aa3b0", "#7a7a7a"};
+#define BASE_COLOR "#a9a9a9"
 
-/* A horizontal bar chart of one field over the keys of a dimension. */
-static void bar_chart(const cJSON *dim, const char *field, const char *title, int money) {
+/* Bar widths are percentages of the bar column; labels wrap, values never. */
+static const char CSS[] =
+    "*{box-sizing:border-box}"
+    "body{font-family:system-ui,sans-serif;margin:0;padding:1rem;color:#222;line-height:1.4}"
+    "main{max-width:72rem;margin:0 auto}"
+    "h1{font-size:1.6rem}h2{font-size:1.2rem;margin-top:2rem}"
+    ".kpis{display:flex;flex-wrap:wrap;gap:.8rem 2rem}.kpi b{display:block;font-size:1.4em}"
+    ".scroll{overflow-x:auto;max-width:100%}"
+    "table{border-collapse:collapse;margin:.5rem 0}"
+    "td,th{border:1px solid #ccc;padding:3px 8px;text-align:right;white-space:nowrap}"
+    "td:first-child,th:first-child{text-align:left;white-space:normal;overflow-wrap:anywhere;"
+    "min-width:7em;max-width:min(22em,45vw)}"
+    ".bars{display:grid;grid-template-columns:fit-content(35%) minmax(3rem,1fr) max-content;"
+    "gap:.3rem .6rem;align-items:center;margin:.5rem 0}"
+    ".lbl{overflow-wrap:anywhere;min-width:0}"
+    ".bar i{display:block;height:1rem;min-width:1px}.bar i+i{margin-top:2px}"
+    ".val{white-space:nowrap;text-align:right;font-variant-numeric:tabular-nums}"
+    ".stack{display:flex;height:1.6rem;width:100%}.stack i{display:block;height:100%}"
+    ".legend{display:flex;flex-wrap:wrap;gap:.3rem 1.2rem;margin:.4rem 0;font-size:.9em}"
+    ".sw{display:inline-block;width:.8em;height:.8em;margin-right:.3em}"
+    "figure{margin:1.5rem 0}figcaption{font-weight:bold;margin-bottom:.4em}";
+
+/* A bar chart of one measure over the keys of a dimension; with a baseline
+ * export's same dimension, each key gets the baseline's bar above its own. */
+static void bar_chart(const cJSON *dim, const cJSON *bdim, const char *field, const char *title,
+                      int money) {
   double max = 0;
   int n = 0;
   const cJSON *row;
   cJSON_ArrayForEach(row, dim) {
-    double v = money ? num(row, "cost") : num(row, field);
+    double v = num(row, field), bv = bdim ? num(obj(bdim, row->string), field) : 0;
     if (v > max) max = v;
+    if (bv > max) max = bv;
     n++;
   }
   if (!n) return;
-  int h = 28 * n + 36, w = 640;
   printf("<figure><figcaption>");
   html_text(title);
-  printf("</figcaption><svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" "
-         "role=\"img\">",
-         w, h);
+  if (bdim)
+    printf(" <small>(<span class=\"sw\" style=\"background:" BASE_COLOR
+           "\"></span>baseline above the optimised run)</small>");
+  printf("</figcaption><div class=\"bars\">\n");
   int i = 0;
   cJSON_ArrayForEach(row, dim) {
-    double v = money ? num(row, "cost") : num(row, field);
-    int bw = max > 0 ? (int)(v / max * 380.0) : 0;
-    int y = 10 + 28 * i;
-    printf("<text x=\"0\" y=\"%d\" font-size=\"12\">", y + 15);
+    char a[48], b[48];
+    double v = num(row, field);
+    const cJSON *brow = bdim ? obj(bdim, row->string) : NULL;
+    printf("<div class=\"lbl\">");
     html_text(row->string);
-    printf("</text><rect x=\"170\" y=\"%d\" width=\"%d\" height=\"20\" fill=\"%s\"/>", y,
-           bw > 0 ? bw : 1, COLORS[i % 8]);
-    char a[48];
-    if (money)
-      usd(row, a, sizeof a);
-    else
-      cli_int((int64_t)v, a, sizeof a);
-    printf("<text x=\"%d\" y=\"%d\" font-size=\"12\">%s%s</text>", 176 + bw, y + 15, a,
+    printf("</div><div class=\"bar\">");
+    if (bdim)
+      printf("<i style=\"width:%.2f%%;background:" BASE_COLOR "\"></i>",
+             max > 0 ? num(brow, field) / max * 100.0 : 0.0);
+    printf("<i style=\"width:%.2f%%;background:%s\"></i></div><div class=\"val\">",
+           max > 0 ? v / max * 100.0 : 0.0, COLORS[i % 8]);
+    if (bdim) {
+      if (brow)
+        printf("%s<br>", money ? usd_of(num(brow, field), b, sizeof b)
+                               : cli_int((int64_t)num(brow, field), b, sizeof b));
+      else
+        printf("-<br>");
+    }
+    printf("%s%s</div>\n", money ? usd_of(v, a, sizeof a) : cli_int((int64_t)v, a, sizeof a),
            money ? " USD" : "");
     i++;
   }
-  printf("</svg></figure>\n");
+  printf("</div></figure>\n");
 }
 
 /* One stacked bar: the total's tokens by kind. */
@@ -146,87 +284,138 @@ static void kinds_chart(const cJSON *t) {
   const char *names[4] = {"input, uncached", "input, cached", "cache writes", "output"};
   double sum = parts[0] + parts[1] + parts[2] + parts[3];
   if (sum <= 0) return;
-  printf("<figure><figcaption>tokens by kind</figcaption><svg xmlns=\"http://www.w3.org/2000/svg\" "
-         "width=\"640\" height=\"90\" role=\"img\">");
-  double x = 0;
+  printf("<figure><figcaption>tokens by kind</figcaption><div class=\"stack\">");
+  for (int k = 0; k < 4; k++)
+    printf("<i style=\"width:%.2f%%;background:%s\"></i>", parts[k] / sum * 100.0, COLORS[k]);
+  printf("</div><div class=\"legend\">");
   for (int k = 0; k < 4; k++) {
-    double wpx = parts[k] / sum * 600.0;
-    printf("<rect x=\"%.1f\" y=\"0\" width=\"%.1f\" height=\"28\" fill=\"%s\"/>", x, wpx, COLORS[k]);
     char a[48];
-    printf("<rect x=\"%d\" y=\"44\" width=\"10\" height=\"10\" fill=\"%s\"/><text x=\"%d\" y=\"54\" "
-           "font-size=\"11\">%s %s</text>",
-           k * 160, COLORS[k], k * 160 + 14, names[k], cli_int((int64_t)parts[k], a, sizeof a));
-    x += wpx;
+    printf("<span><span class=\"sw\" style=\"background:%s\"></span>%s %s</span>", COLORS[k],
+           names[k], cli_int((int64_t)parts[k], a, sizeof a));
   }
-  printf("</svg></figure>\n");
+  printf("</div></figure>\n");
 }
 
-static void html(const cJSON *j) {
-  const cJSON *t = cJSON_GetObjectItemCaseSensitive(j, "total");
-  char a[48], b[48], c[48];
-  puts("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-       "<title>tokenomy report</title><style>"
-       "body{font-family:system-ui,sans-serif;margin:2em;color:#222;max-width:980px}"
-       "table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:3px 8px;"
-       "text-align:right}td:first-child,th:first-child{text-align:left}"
-       "figure{margin:1.5em 0}figcaption{font-weight:bold;margin-bottom:.4em}"
-       ".kpi{display:inline-block;margin-right:2em}.kpi b{display:block;font-size:1.5em}"
-       "</style></head><body><h1>tokenomy report</h1>");
-  printf("<div class=\"kpi\"><b>%s</b>calls</div>", cli_int((int64_t)num(t, "calls"), a, sizeof a));
-  printf("<div class=\"kpi\"><b>%s USD</b>cost</div>", usd(t, b, sizeof b));
-  printf("<div class=\"kpi\"><b>%s</b>cache hit rate</div>", rate(t, "cache_hit_rate", c, sizeof c));
-  char g[48];
-  printf("<div class=\"kpi\"><b>%s</b>validation pass rate</div>\n",
-         rate(t, "validation_pass_rate", g, sizeof g));
-  kinds_chart(t);
-  bar_chart(cJSON_GetObjectItemCaseSensitive(j, "by_model"), NULL, "cost by model", 1);
-  bar_chart(cJSON_GetObjectItemCaseSensitive(j, "by_task_type"), NULL, "cost by task type", 1);
-  bar_chart(cJSON_GetObjectItemCaseSensitive(j, "by_tier"), "calls", "calls by tier", 0);
+static void html_compare(const cJSON *base, const cJSON *opt) {
+  const cJSON *b = obj(base, "total"), *o = obj(opt, "total");
+  printf("<h2>baseline vs optimised</h2><div class=\"scroll\"><table id=\"compare\"><tr><th>"
+         "</th><th>baseline</th><th>optimised</th><th>change</th></tr>\n");
+  for (int k = 0; k < N_MEASURES; k++) {
+    char x[48], y[48], z[48];
+    printf("<tr data-measure=\"%s\"><td>%s</td><td>%s</td><td>%s</td><td>%s</td></tr>\n",
+           MEASURES[k].key, MEASURES[k].title, measure(b, k, x, sizeof x),
+           measure(o, k, y, sizeof y), change(b, o, k, z, sizeof z));
+  }
+  printf("</table></div>\n");
+}
+
+static void html_percentiles(const cJSON *j) {
+  const cJSON *wf = obj(j, "by_workflow");
+  if (!wf->child) return;
+  printf("<h2>per workflow: tokens and cost per call, suggested budgets</h2>"
+         "<p>Percentiles within 1%%; the suggested budget per call is p99 + %d%%.</p>"
+         "<div class=\"scroll\"><table id=\"percentiles\"><tr><th>workflow</th><th>calls</th>"
+         "<th>tokens p50</th><th>p95</th><th>p99</th><th>cost p50 (USD)</th><th>p95</th>"
+         "<th>p99</th><th>budget (tokens)</th><th>budget (USD)</th></tr>\n",
+         (int)num(j, "budget_margin_pct"));
+  const cJSON *row;
+  cJSON_ArrayForEach(row, wf) {
+    char c[10][48];
+    if (!pct_cells(row, c)) continue;
+    printf("<tr><td>");
+    html_text(row->string);
+    printf("</td>");
+    for (int k = 0; k < 9; k++) printf("<td>%s</td>", c[k]);
+    printf("</tr>\n");
+  }
+  printf("</table></div>\n");
+}
+
+static void html_dims(const cJSON *j) {
   for (int k = 0; k < N_DIMS; k++) {
-    const cJSON *dim = cJSON_GetObjectItemCaseSensitive(j, DIMS[k].key);
+    const cJSON *dim = obj(j, DIMS[k].key);
     if (!dim->child) continue;
-    printf("<h2>by ");
-    html_text(DIMS[k].title);
-    printf("</h2><table><tr><th>");
-    html_text(DIMS[k].title);
-    printf("</th><th>calls</th><th>input</th><th>cached</th><th>output</th><th>cost (USD)</th>"
-           "<th>hit rate</th><th>valid</th></tr>\n");
+    printf("<h2>by %s</h2><div class=\"scroll\"><table><tr><th>%s</th><th>calls</th>"
+           "<th>input</th><th>cached</th><th>output</th><th>cost (USD)</th><th>hit rate</th>"
+           "<th>valid</th></tr>\n",
+           DIMS[k].title, DIMS[k].title);
     const cJSON *row;
     cJSON_ArrayForEach(row, dim) {
-      char d[48], e[48], f[48], h[48];
+      char a[48], b[48], c[48], d[48], e[48], f[48], h[48];
       printf("<tr><td>");
       html_text(row->string);
-      printf("</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td></tr>\n",
+      printf("</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td>"
+             "<td>%s</td></tr>\n",
              cli_int((int64_t)num(row, "calls"), a, sizeof a),
              cli_int((int64_t)num(row, "input_tokens"), b, sizeof b),
              cli_int((int64_t)num(row, "cache_read_tokens"), c, sizeof c),
              cli_int((int64_t)num(row, "output_tokens"), d, sizeof d), usd(row, e, sizeof e),
-             rate(row, "cache_hit_rate", f, sizeof f), rate(row, "validation_pass_rate", h, sizeof h));
+             rate(row, "cache_hit_rate", f, sizeof f),
+             rate(row, "validation_pass_rate", h, sizeof h));
     }
-    printf("</table>\n");
+    printf("</table></div>\n");
   }
-  puts("</body></html>");
+}
+
+static void html(const cJSON *j, const cJSON *base) {
+  const cJSON *t = obj(j, "total");
+  char a[48], b[48], c[48], g[48];
+  printf("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+         "<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">"
+         "<title>tokenomy report</title><style>%s</style></head><body><main>"
+         "<h1>tokenomy report</h1>\n",
+         CSS);
+  printf("<div class=\"kpis\"><div class=\"kpi\"><b>%s</b>calls</div>",
+         cli_int((int64_t)num(t, "calls"), a, sizeof a));
+  printf("<div class=\"kpi\"><b>%s USD</b>cost</div>", usd(t, b, sizeof b));
+  printf("<div class=\"kpi\"><b>%s</b>cache hit rate</div>",
+         rate(t, "cache_hit_rate", c, sizeof c));
+  printf("<div class=\"kpi\"><b>%s</b>validation pass rate</div></div>\n",
+         rate(t, "validation_pass_rate", g, sizeof g));
+  if (base) html_compare(base, j);
+  kinds_chart(t);
+  const cJSON *nb = NULL;
+  bar_chart(obj(j, "by_model"), base ? obj(base, "by_model") : nb, "cost", "cost by model", 1);
+  bar_chart(obj(j, "by_task_type"), base ? obj(base, "by_task_type") : nb, "cost",
+            "cost by task type", 1);
+  bar_chart(obj(j, "by_tier"), base ? obj(base, "by_tier") : nb, "calls", "calls by tier", 0);
+  html_percentiles(j);
+  html_dims(j);
+  puts("</main></body></html>");
+}
+
+static cJSON *read_export(const char *file) {
+  cJSON *j = cli_read_json("report", file, NULL);
+  if (j && !check_export(j)) {
+    cJSON_Delete(j);
+    cli_fail("report", "%s: not a meter export (expected \"total\" and the by_* objects)",
+             file ? file : "standard input");
+    return NULL;
+  }
+  return j;
 }
 
 int cmd_report(int argc, char **argv) {
-  const char *file = NULL;
+  const char *file = NULL, *base_file = NULL;
   int as_html = 0;
   const cli_option opts[] = {{"--html", CLI_FLAG, &as_html, NULL, 0, 0, NULL},
+                             {"--baseline", CLI_STR, &base_file, NULL, 0, 0, NULL},
                              {NULL, CLI_FLAG, NULL, NULL, 0, 0, NULL}};
   const cli_command c = {"report", HELP, opts, 1, &file, NULL, 0, NULL, NULL};
   int parsed = cli_parse(&c, argc, argv);
   if (parsed >= 0) return parsed;
-  cJSON *j = cli_read_json("report", file, NULL);
+  cJSON *j = read_export(file);
   if (!j) return 2;
-  if (!check_export(j)) {
+  cJSON *base = NULL;
+  if (base_file && !(base = read_export(base_file))) {
     cJSON_Delete(j);
-    return cli_fail("report", "%s: not a meter export (expected \"total\" and the by_* objects)",
-                    file ? file : "standard input");
+    return 2;
   }
   if (as_html)
-    html(j);
+    html(j, base);
   else
-    table(j);
+    table(j, base);
   cJSON_Delete(j);
+  cJSON_Delete(base);
   return 0;
 }

@@ -42,7 +42,8 @@ typedef struct run_cfg {
 
 static const char HELP[] =
     "usage: tokenomy simulate [--workload NAME|FILE] [--seed N] [--seeds K] [--shapley]\n"
-    "                         [--json] [--export-meter FILE] [--dump-workload]\n"
+    "                         [--json] [--export-meter FILE] [--export-baseline-meter FILE]\n"
+    "                         [--dump-workload]\n"
     "\n"
     "Replay a workload of agent workflows through the full agent turn against a\n"
     "built-in deterministic simulated model (no keys, no network), over K seeds, and\n"
@@ -69,6 +70,8 @@ static const char HELP[] =
     "  --shapley         exact Shapley attribution (64 runs per seed)\n"
     "  --json            the figures as JSON instead of tables\n"
     "  --export-meter F  write the first seed's optimised run's meter export (JSON)\n"
+    "  --export-baseline-meter F  the same for the baseline run (for `tokenomy report\n"
+    "                    --baseline F`: baseline beside optimised)\n"
     "                    to F, for `tokenomy report`\n"
     "  --dump-workload   print the first seed's workload JSON and stop\n";
 
@@ -100,7 +103,8 @@ typedef struct ctx {
   tkn_router *router;
   const char *baseline;
   char cheap[64];       /* the model with the lowest input price */
-  const char *export_path;
+  const char *export_path;          /* the optimised run's meter export */
+  const char *export_baseline_path; /* the baseline run's */
 } ctx;
 
 static const char *str(const cJSON *o, const char *k) {
@@ -296,7 +300,8 @@ static int append_tool_result(tkn_conv *conv, const tkn_agent_result *r, const c
 }
 
 /* One pass over the workload in configuration `cfg`. */
-static int run(const ctx *c, const run_cfg *cfg, run_stats *rs, const char *label, int export) {
+static int run(const ctx *c, const run_cfg *cfg, run_stats *rs, const char *label,
+               const char *export_path) {
   memset(rs, 0, sizeof *rs);
   unsigned tech = cfg->tech;
   sim s;
@@ -559,12 +564,12 @@ static int run(const ctx *c, const run_cfg *cfg, run_stats *rs, const char *labe
     snprintf(rs->model_names[i], sizeof rs->model_names[i], "%s", s.models[i].name);
   }
   rs->n_models = s.n_models;
-  if (!status && export && c->export_path) {
+  if (!status && export_path) {
     char *js = NULL;
     size_t jl = 0;
-    FILE *f = fopen(c->export_path, "wb");
+    FILE *f = fopen(export_path, "wb");
     if (!f || tkn_meter_export(meter, TKN_METER_JSON, &js, &jl) || fwrite(js, 1, jl, f) != jl) {
-      snprintf(rs->err, sizeof rs->err, "cannot write the meter export to %s", c->export_path);
+      snprintf(rs->err, sizeof rs->err, "cannot write the meter export to %s", export_path);
       status = 2;
     }
     if (f) fclose(f);
@@ -791,7 +796,7 @@ static cJSON *json_spread(const spread *s) {
 }
 
 int cmd_simulate(int argc, char **argv) {
-  const char *workload = "support-agent", *export_path = NULL;
+  const char *workload = "support-agent", *export_path = NULL, *export_baseline = NULL;
   uint64_t seed0 = 1;
   int as_json = 0, dump = 0, exact = 0;
   long long nseeds = 10;
@@ -800,6 +805,7 @@ int cmd_simulate(int argc, char **argv) {
       {"--seed", CLI_U64, &seed0, "a number", 0, 0, NULL},
       {"--seeds", CLI_INT, &nseeds, "a number from 1 to 1000", 1, 1000, NULL},
       {"--export-meter", CLI_STR, &export_path, NULL, 0, 0, NULL},
+      {"--export-baseline-meter", CLI_STR, &export_baseline, NULL, 0, 0, NULL},
       {"--json", CLI_FLAG, &as_json, NULL, 0, 0, NULL},
       {"--shapley", CLI_FLAG, &exact, NULL, 0, 0, NULL},
       {"--dump-workload", CLI_FLAG, &dump, NULL, 0, 0, NULL},
@@ -852,6 +858,7 @@ int cmd_simulate(int argc, char **argv) {
     c.tok = tok;
     c.prices = prices;
     c.export_path = si == 0 ? export_path : NULL;
+    c.export_baseline_path = si == 0 ? export_baseline : NULL;
     c.wl = bundled ? wl_generate(workload, c.seed) : cJSON_Duplicate(file_wl, 1);
     if (!c.wl || wl_check(c.wl, err, sizeof err)) {
       if (!c.wl) snprintf(err, sizeof err, "out of memory");
@@ -889,7 +896,8 @@ int cmd_simulate(int argc, char **argv) {
     for (int i = 0; !status && i < N_CFG; i++) {
       char label[64];
       snprintf(label, sizeof label, "seed %llu: %d/%d", (unsigned long long)c.seed, i + 1, N_CFG);
-      status = run(&c, &cf[i], &runs[i], label, i == C_OPT);
+      status = run(&c, &cf[i], &runs[i], label,
+                   i == C_OPT ? c.export_path : i == C_BASE ? c.export_baseline_path : NULL);
       if (status) snprintf(err, sizeof err, "%s", runs[i].err);
     }
     for (int i = 0; !status && i < N_CFG; i++) {
@@ -906,7 +914,7 @@ int cmd_simulate(int argc, char **argv) {
       run_stats rs;
       char label[64];
       snprintf(label, sizeof label, "seed %llu: subset %u/64", (unsigned long long)c.seed, sub + 1);
-      status = run(&c, &one, &rs, label, 0);
+      status = run(&c, &one, &rs, label, NULL);
       if (status) snprintf(err, sizeof err, "%s", rs.err);
       vcost[sub] += (double)rs.cost / 1e12 / (double)nseeds;
       vwrong[sub] += (double)rs.wrong / (double)nseeds;

@@ -418,8 +418,9 @@ for name in ["document-pipeline", "code-reviewer"]:
 rc, out, err = run(["report", meterf])
 check("report table", rc == 0 and out.startswith("total:") and "| gpt-4o-mini" in out, out[:200])
 rc, out, err = run(["report", "--html"], stdin=open(meterf).read())
-check("report --html is one page with inline SVG", rc == 0 and out.startswith("<!DOCTYPE html>")
-      and "<svg" in out and out.rstrip().endswith("</html>"))
+check("report --html is one page with its charts", rc == 0 and out.startswith("<!DOCTYPE html>")
+      and 'class="bars"' in out and 'id="percentiles"' in out
+      and out.rstrip().endswith("</html>"))
 check("report --html uses no external assets", "src=" not in out and "<link" not in out
       and "@import" not in out and "url(" not in out)
 rc, out, err = run(["report"], stdin='{"total":{}}')
