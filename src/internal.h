@@ -8,6 +8,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include <cjson/cJSON.h>
 
@@ -23,6 +24,17 @@ char *tki_strndup(const char *s, size_t len);
 /* Grow *arr (of *cap elements of `elem` bytes) to hold at least `need`.
  * Returns TKN_OK or TKN_ERR_NOMEM / TKN_ERR_OVERFLOW, leaving *arr as it was. */
 int tki_grow(void **arr, size_t *cap, size_t need, size_t elem);
+
+/* ---- lengths ----
+ * The byte length of a (text, len) pair of the public API: len itself, or
+ * strlen(text) when len is TKN_NUL_TERMINATED (a NULL text then reads as
+ * length 0, which the caller's NULL checks judge as before).  Every public
+ * function normalises each of its pairs with this on entry, and every reader
+ * of an options struct normalises each (field, field_len) pair it takes;
+ * tests/unit/lengths checks both against the headers. */
+static inline size_t tki_len(const char *text, size_t len) {
+  return len == TKN_NUL_TERMINATED ? (text ? strlen(text) : 0) : len;
+}
 
 /* ---- the thread-local last error (tkn_error_last) ----
  * Every failing path records its failure here before returning the status:

@@ -130,11 +130,16 @@ TKN_API void tkn_error_clear(void);
 #define TKN_PROVIDER_GEMINI 3    /* Google Gemini */
 
 /* ---- Lengths ------------------------------------------------------------
- * Every (const char *text, size_t len) pair of the API takes either the byte
- * length of the text (which need not be NUL-terminated and may hold NUL
- * bytes) or TKN_NUL_TERMINATED, meaning "read up to the first NUL byte"
- * (SQLite's -1 convention).  A name is never matched by a prefix: a length
- * that cuts a name short names another string, which must match exactly. */
+ * Every (const char *text, size_t len) pair the host hands the library takes
+ * either the byte length of the text (which need not be NUL-terminated and
+ * may hold NUL bytes) or TKN_NUL_TERMINATED, meaning "read up to the first
+ * NUL byte" (SQLite's -1 convention): function parameters, the (field,
+ * field_len) pairs of options structs (model/model_len, ...) and arrays of
+ * lengths (tkn_task_set_strings, tkn_router_builder_add_tier) alike.  A NULL
+ * text with TKN_NUL_TERMINATED reads as NULL with length 0.  Pairs the
+ * library fills for the host (results, tkn_llm_request) always hold the
+ * byte length.  A name is never matched by a prefix: a length that cuts a
+ * name short names another string, which must match exactly. */
 #define TKN_NUL_TERMINATED ((size_t)-1)
 
 /* ---- Money ---------------------------------------------------------------

@@ -43,6 +43,11 @@ int tkn_agent_new(tkn_agent **out, const tkn_agent_options *opts) {
   if (opts->version != TKN_AGENT_OPTIONS_VERSION) {
     return tki_fail(TKN_ERR_VERSION, "agent options: unknown version");
   }
+  tkn_agent_options norm = *opts; /* the lengths may be TKN_NUL_TERMINATED */
+  norm.model_len = tki_len(norm.model, norm.model_len);
+  norm.workflow_len = tki_len(norm.workflow, norm.workflow_len);
+  norm.tenant_len = tki_len(norm.tenant, norm.tenant_len);
+  opts = &norm;
   if (opts->llm.version != TKN_LLM_CALLBACKS_VERSION) {
     return tki_fail(TKN_ERR_VERSION, "agent options: llm callbacks of an unknown version");
   }
@@ -157,6 +162,8 @@ static int reserve_piece(tkn_agent *a) {
 
 int tkn_agent_add_text(tkn_agent *a, uint32_t kind, uint32_t stability, const char *name,
                        size_t name_len, const char *text, size_t text_len) {
+  name_len = tki_len(name, name_len);
+  text_len = tki_len(text, text_len);
   if (!a) return TKN_ERR_INVALID;
   if (atomic_load(&a->busy))
     return tki_fail(TKN_ERR_STATE, "add_text: the agent is in a turn");
@@ -183,6 +190,7 @@ int tkn_agent_add_text(tkn_agent *a, uint32_t kind, uint32_t stability, const ch
 }
 
 int tkn_agent_add_tool(tkn_agent *a, const char *json, size_t len) {
+  len = tki_len(json, len);
   if (!a) return TKN_ERR_INVALID;
   if (atomic_load(&a->busy))
     return tki_fail(TKN_ERR_STATE, "add_tool: the agent is in a turn");
@@ -204,6 +212,9 @@ int tkn_agent_tool(tkn_agent *a, const char *tool, size_t tool_len, const char *
                    size_t args_len, const char *scope_id, size_t scope_id_len,
                    tkn_agent_tool_fn run, void *user, char **value, size_t *value_len,
                    int32_t *hit) {
+  tool_len = tki_len(tool, tool_len);
+  args_len = tki_len(args, args_len);
+  scope_id_len = tki_len(scope_id, scope_id_len);
   if (value) *value = NULL;
   if (value_len) *value_len = 0;
   if (hit) *hit = 0;

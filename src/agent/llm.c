@@ -69,19 +69,23 @@ static int set_str(tkn_llm_response *r, tki_lstr *dst, const char *what, const c
 }
 
 int tkn_llm_response_set_content(tkn_llm_response *r, const char *s, size_t len) {
+  len = tki_len(s, len);
   return set_str(r, r ? &r->content : NULL, "content", s, len);
 }
 
 int tkn_llm_response_set_tool_calls(tkn_llm_response *r, const char *json, size_t len) {
+  len = tki_len(json, len);
   return set_str(r, r ? &r->tool_calls : NULL, "tool_calls", json, len);
 }
 
 int tkn_llm_response_set_finish_reason(tkn_llm_response *r, const char *s, size_t len) {
+  len = tki_len(s, len);
   return set_str(r, r ? &r->finish : NULL, "finish_reason", s, len);
 }
 
 int tkn_llm_response_set_usage_json(tkn_llm_response *r, uint32_t format, const char *json,
                                     size_t len) {
+  len = tki_len(json, len);
   if (!r) return tki_fail(TKN_ERR_INVALID, "tkn_llm_response_set_usage_json: r is NULL");
   if (!json) return tki_fail(TKN_ERR_INVALID, "usage: NULL JSON");
   tkn_usage u = TKN_USAGE_INIT;
@@ -114,6 +118,7 @@ int tkn_llm_response_set_batched(tkn_llm_response *r, int32_t batched) {
 }
 
 int tkn_llm_response_set_error(tkn_llm_response *r, int32_t cls, const char *msg, size_t len) {
+  len = tki_len(msg, len);
   if (!r) return tki_fail(TKN_ERR_INVALID, "tkn_llm_response_set_error: r is NULL");
   if (cls != TKN_LLM_FAIL_NONE && !tkn_llm_fail_name(cls))
     return tki_fail(TKN_ERR_INVALID, "error class %d is not a TKN_LLM_FAIL_ value",

@@ -1089,9 +1089,18 @@ static int run_turn(tkn_agent *a, tkn_conv *conv, const tkn_agent_turn_options *
 int tkn_agent_turn(tkn_agent *a, tkn_conv *conv, const tkn_agent_turn_options *opts,
                    tkn_agent_result **out) {
   if (out) *out = NULL;
-  if (!a) return TKN_ERR_INVALID;
+  if (!a) return tki_fail(TKN_ERR_INVALID, "turn: agent is NULL");
   if (atomic_exchange(&a->busy, 1))
-    return TKN_ERR_STATE; /* the running turn owns a->err */
+    return tki_fail(TKN_ERR_STATE, "turn: the agent is already running a turn");
+  tkn_agent_turn_options norm; /* the lengths may be TKN_NUL_TERMINATED */
+  if (opts && opts->version == TKN_AGENT_TURN_OPTIONS_VERSION) {
+    norm = *opts;
+    norm.task_type_len = tki_len(norm.task_type, norm.task_type_len);
+    norm.schema_json_len = tki_len(norm.schema_json, norm.schema_json_len);
+    norm.dynamic_len = tki_len(norm.dynamic, norm.dynamic_len);
+    norm.cache_key_len = tki_len(norm.cache_key, norm.cache_key_len);
+    opts = &norm;
+  }
   int rc = run_turn(a, conv, opts, out);
   atomic_store(&a->busy, 0);
   return rc;

@@ -79,6 +79,7 @@ void tkn_batch_reader_free(tkn_batch_reader *r) {
 }
 
 int tkn_batch_reader_expect(tkn_batch_reader *r, const char *id, size_t len) {
+  len = tki_len(id, len);
   if (!r) return tki_fail(TKN_ERR_INVALID, "tkn_batch_reader_expect: r is NULL");
   if (r->fed || r->finished)
     return tki_fail(TKN_ERR_STATE, "batch reader: ids must be declared before any input");
@@ -508,6 +509,7 @@ static int partial_too_long(tkn_batch_reader *r, size_t more) {
 }
 
 int tkn_batch_reader_feed(tkn_batch_reader *r, const char *data, size_t len) {
+  len = tki_len(data, len);
   if (!r) return tki_fail(TKN_ERR_INVALID, "tkn_batch_reader_feed: r is NULL");
   int rc = check_open(r);
   if (rc) return rc;

@@ -42,7 +42,7 @@ int tkn_batch_writer_new(tkn_batch_writer **out, const tkn_batch_writer_options 
     return tki_fail(tki_provider_check(opts->provider, 0), "batch writer: provider %d: %s",
                     (int)opts->provider, tki_provider_why(opts->provider));
   const char *url = opts->url ? opts->url : "/v1/chat/completions";
-  size_t url_len = opts->url ? opts->url_len : strlen(url);
+  size_t url_len = opts->url ? tki_len(opts->url, opts->url_len) : strlen(url);
   if (url_len == 0 || url_len > 1024 || !tki_utf8_valid(url, url_len, NULL)) return tki_fail(TKN_ERR_INVALID, "tkn_batch_writer_new: invalid argument");
   tkn_batch_writer *w = tki_calloc(1, sizeof *w);
   if (!w) return tki_fail(TKN_ERR_NOMEM, "tkn_batch_writer_new: out of memory");
@@ -191,6 +191,8 @@ static int begin_file(tkn_batch_writer *w) {
 
 int tkn_batch_writer_add(tkn_batch_writer *w, const char *custom_id, size_t custom_id_len,
                          const char *body, size_t body_len) {
+  custom_id_len = tki_len(custom_id, custom_id_len);
+  body_len = tki_len(body, body_len);
   if (!w) return tki_fail(TKN_ERR_INVALID, "tkn_batch_writer_add: w is NULL");
   if (w->broken) return tki_fail(TKN_ERR_STATE, "batch writer: a callback failed earlier");
   if (w->finished) return tki_fail(TKN_ERR_STATE, "batch writer: already finished");

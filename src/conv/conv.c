@@ -16,6 +16,7 @@ const char *tkn_role_name(int role) {
 }
 
 int tkn_role_from_name(const char *name, size_t len) {
+  len = tki_len(name, len);
   if (!name) return -1;
   for (int r = 0; r < NROLES; r++)
     if (strlen(g_role_names[r]) == len && memcmp(g_role_names[r], name, len) == 0) return r;
@@ -272,6 +273,7 @@ static void path_from_message(void) {
 
 
 int tkn_conv_load(tkn_conv *conv, int format, const char *json, size_t len) {
+  len = tki_len(json, len);
   if (!conv) return TKN_ERR_INVALID;
   if (tki_provider_check(format, 1))
     return tki_fail(tki_provider_check(format, 1), "load: provider %d: %s", (int)format,
@@ -297,6 +299,7 @@ int tkn_conv_load(tkn_conv *conv, int format, const char *json, size_t len) {
 }
 
 int tkn_conv_from_json(tkn_conv **out, int32_t format, const char *json, size_t len) {
+  len = tki_len(json, len);
   if (!out) return tki_fail(TKN_ERR_INVALID, "tkn_conv_from_json: out is NULL");
   *out = NULL;
   tkn_conv *c;
@@ -429,11 +432,13 @@ int tkn_conv_message_to_json(tkn_conv *conv, size_t i, int format, char **out, s
 }
 
 int tkn_conv_find_tool_call(const tkn_conv *conv, const char *id, size_t len, size_t *index) {
+  len = tki_len(id, len);
   if (!conv || !index || (!id && len)) return tki_fail(TKN_ERR_INVALID, "tkn_conv_find_tool_call: invalid argument");
   return tki_conv_find_id(conv, id, len, 1, index);
 }
 
 int tkn_conv_find_tool_result(const tkn_conv *conv, const char *id, size_t len, size_t *index) {
+  len = tki_len(id, len);
   if (!conv || !index || (!id && len)) return tki_fail(TKN_ERR_INVALID, "tkn_conv_find_tool_result: invalid argument");
   return tki_conv_find_id(conv, id, len, 0, index);
 }
@@ -483,11 +488,13 @@ static int text_msg(tkn_conv *conv, tki_msg *m, int role, const char *text, size
 }
 
 int tkn_conv_append_text(tkn_conv *conv, int role, const char *text, size_t len) {
+  len = tki_len(text, len);
   if (!conv) return tki_fail(TKN_ERR_INVALID, "tkn_conv_append_text: conv is NULL");
   return tkn_conv_insert_text(conv, conv->n, role, text, len);
 }
 
 int tkn_conv_insert_text(tkn_conv *conv, size_t i, int role, const char *text, size_t len) {
+  len = tki_len(text, len);
   if (!conv) return tki_fail(TKN_ERR_INVALID, "tkn_conv_insert_text: conv is NULL");
   if (i > conv->n)
     return tki_fail(TKN_ERR_INVALID, "insert: index %zu past the end (%zu messages)",
@@ -512,6 +519,7 @@ static int read_one(tkn_conv *conv, int format, const char *json, size_t len, tk
 }
 
 int tkn_conv_insert_json(tkn_conv *conv, size_t i, int format, const char *json, size_t len) {
+  len = tki_len(json, len);
   if (!conv) return tki_fail(TKN_ERR_INVALID, "tkn_conv_insert_json: conv is NULL");
   if (i > conv->n)
     return tki_fail(TKN_ERR_INVALID, "insert: index %zu past the end (%zu messages)",
@@ -530,6 +538,7 @@ int tkn_conv_insert_json(tkn_conv *conv, size_t i, int format, const char *json,
 }
 
 int tkn_conv_replace_json(tkn_conv *conv, size_t i, int format, const char *json, size_t len) {
+  len = tki_len(json, len);
   if (!conv) return tki_fail(TKN_ERR_INVALID, "tkn_conv_replace_json: conv is NULL");
   if (i >= conv->n)
     return tki_fail(TKN_ERR_INVALID, "replace: no message %zu (%zu messages)", i,
@@ -570,6 +579,7 @@ static void drop_parts(tki_msg *m) {
 }
 
 int tkn_conv_set_text(tkn_conv *conv, size_t i, const char *text, size_t len) {
+  len = tki_len(text, len);
   if (!conv) return tki_fail(TKN_ERR_INVALID, "tkn_conv_set_text: conv is NULL");
   tki_msg *m = msg_at(conv, i, "set_text");
   if (!m) return tki_fail(TKN_ERR_INVALID, "tkn_conv_set_text: m is NULL");
@@ -588,6 +598,7 @@ int tkn_conv_set_text(tkn_conv *conv, size_t i, const char *text, size_t len) {
 }
 
 int tkn_conv_set_name(tkn_conv *conv, size_t i, const char *name, size_t len) {
+  len = tki_len(name, len);
   if (!conv) return tki_fail(TKN_ERR_INVALID, "tkn_conv_set_name: conv is NULL");
   tki_msg *m = msg_at(conv, i, "set_name");
   if (!m) return tki_fail(TKN_ERR_INVALID, "tkn_conv_set_name: m is NULL");
@@ -618,6 +629,9 @@ int tkn_conv_set_pinned(tkn_conv *conv, size_t i, int pinned) {
 int tkn_conv_add_tool_call(tkn_conv *conv, size_t i, const char *id, size_t id_len,
                            const char *fn_name, size_t fn_name_len, const char *arguments,
                            size_t arguments_len) {
+  id_len = tki_len(id, id_len);
+  fn_name_len = tki_len(fn_name, fn_name_len);
+  arguments_len = tki_len(arguments, arguments_len);
   if (!conv) return tki_fail(TKN_ERR_INVALID, "tkn_conv_add_tool_call: conv is NULL");
   tki_msg *m = msg_at(conv, i, "add_tool_call");
   if (!m) return tki_fail(TKN_ERR_INVALID, "tkn_conv_add_tool_call: m is NULL");
@@ -663,6 +677,7 @@ int tkn_conv_add_tool_call(tkn_conv *conv, size_t i, const char *id, size_t id_l
 }
 
 int tkn_conv_set_tool_call_id(tkn_conv *conv, size_t i, const char *id, size_t len) {
+  len = tki_len(id, len);
   if (!conv) return tki_fail(TKN_ERR_INVALID, "tkn_conv_set_tool_call_id: conv is NULL");
   tki_msg *m = msg_at(conv, i, "set_tool_call_id");
   if (!m) return tki_fail(TKN_ERR_INVALID, "tkn_conv_set_tool_call_id: m is NULL");

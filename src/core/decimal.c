@@ -97,8 +97,8 @@ int tki_decimal_scaled(const char *s, size_t len, int scale, int64_t *out) {
 }
 
 int tkn_usd_parse(const char *text, size_t len, int64_t *out) {
+  len = tki_len(text, len);
   if (!text || !out) return tki_fail(TKN_ERR_INVALID, "usd: NULL %s", text ? "out" : "text");
-  if (len == TKN_NUL_TERMINATED) len = strlen(text);
   const char *orig = text;
   size_t orig_len = len;
   /* "$2" and "-$0.5" read as "2" and "-0.5": the sign may sit either side. */

@@ -15,8 +15,8 @@ const char *tkn_llm_fail_name(int32_t cls) {
 }
 
 int32_t tkn_llm_fail_from_name(const char *name, size_t len) {
+  len = tki_len(name, len);
   if (!name) return TKN_LLM_FAIL_NONE;
-  if (len == TKN_NUL_TERMINATED) len = strlen(name);
   for (int32_t i = 0; i < TKN_LLM_FAIL__COUNT; i++)
     if (strlen(fail_names[i]) == len && memcmp(fail_names[i], name, len) == 0) return i;
   return TKN_LLM_FAIL_NONE;

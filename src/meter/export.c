@@ -6,6 +6,7 @@
 #include "meter_internal.h"
 
 int tki_meter_check_call(const tkn_meter_call *c, char err[TKI_ERRLEN]);
+const tkn_meter_call *tki_meter_call_lengths(const tkn_meter_call *c, tkn_meter_call *norm);
 int tki_meter_percentiles(const tkn_meter *m, const tki_entry *e, tkn_meter_percentiles *out);
 
 static const char *const k_json_dims[TKN_METER__DIMENSIONS] = {
@@ -570,6 +571,8 @@ int tkn_meter_otel_call(const tkn_meter_call *c, char **out, size_t *len) {
   if (!out) return tki_fail(TKN_ERR_INVALID, "tkn_meter_otel_call: out is NULL");
   *out = NULL;
   char err[TKI_ERRLEN];
+  tkn_meter_call norm;
+  c = tki_meter_call_lengths(c, &norm);
   int rc = tki_meter_check_call(c, err);
   if (rc != TKN_OK) return rc;
   const tkn_usage *u = &c->usage;

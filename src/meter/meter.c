@@ -325,6 +325,20 @@ static int check_str(const char *s, size_t len, const char *what, char err[TKI_E
 
 /* Validate everything but the cost; shared with tkn_meter_otel_call. */
 int tki_meter_check_call(const tkn_meter_call *c, char err[TKI_ERRLEN]);
+const tkn_meter_call *tki_meter_call_lengths(const tkn_meter_call *c, tkn_meter_call *norm);
+/* The call with its TKN_NUL_TERMINATED lengths measured (in *norm). */
+const tkn_meter_call *tki_meter_call_lengths(const tkn_meter_call *c, tkn_meter_call *norm) {
+  if (!c || c->version != TKN_METER_CALL_VERSION) return c; /* the check reports it */
+  *norm = *c;
+  norm->workflow_len = tki_len(norm->workflow, norm->workflow_len);
+  norm->tenant_len = tki_len(norm->tenant, norm->tenant_len);
+  norm->task_type_len = tki_len(norm->task_type, norm->task_type_len);
+  norm->model_len = tki_len(norm->model, norm->model_len);
+  norm->provider_len = tki_len(norm->provider, norm->provider_len);
+  norm->tier_len = tki_len(norm->tier, norm->tier_len);
+  norm->routing_reason_len = tki_len(norm->routing_reason, norm->routing_reason_len);
+  return norm;
+}
 int tki_meter_check_call(const tkn_meter_call *c, char err[TKI_ERRLEN]) {
   if (!c) return tki_err(err, TKN_ERR_INVALID, "meter: NULL call");
   if (c->version != TKN_METER_CALL_VERSION)
@@ -511,6 +525,8 @@ static void commit(tkn_meter *m, const tkn_meter_call *c, const tki_agg *one, in
 int tkn_meter_record(tkn_meter *m, const tkn_meter_call *c) {
   if (!m) return tki_fail(TKN_ERR_INVALID, "tkn_meter_record: m is NULL");
   char err[TKI_ERRLEN] = "";
+  tkn_meter_call norm;
+  c = tki_meter_call_lengths(c, &norm);
   int rc = tki_meter_check_call(c, err);
   if (rc != TKN_OK) return fail(m, err, rc);
   int64_t cost = c->cost;
@@ -582,6 +598,7 @@ static tki_dim *dim_of(tkn_meter *m, int dimension) {
 
 int tkn_meter_stats_get(tkn_meter *m, int dimension, const char *key, size_t len,
                         tkn_meter_stats *out) {
+  len = tki_len(key, len);
   if (!m || !out || (dimension != TKN_METER_TOTAL && !dim_of(m, dimension)) || (!key && len))
     return tki_fail(TKN_ERR_INVALID, "tkn_meter_stats_get: invalid argument");
   if (out->version != TKN_METER_STATS_VERSION) return tki_fail(TKN_ERR_VERSION, "tkn_meter_stats_get: unknown version");
@@ -632,6 +649,7 @@ int tki_meter_percentiles(const tkn_meter *m, const tki_entry *e, tkn_meter_perc
 
 int tkn_meter_percentiles_get(tkn_meter *m, const char *workflow, size_t len,
                               tkn_meter_percentiles *out) {
+  len = tki_len(workflow, len);
   if (!m || !out || (!workflow && len)) return tki_fail(TKN_ERR_INVALID, "tkn_meter_percentiles_get: invalid argument");
   if (out->version != TKN_METER_PERCENTILES_VERSION) return tki_fail(TKN_ERR_VERSION, "tkn_meter_percentiles_get: unknown version");
   key_ref k = make_key(workflow, len);

@@ -208,6 +208,7 @@ int tkn_prices_compute(const tkn_model_price *p, const tkn_usage *u, tkn_cost *o
 
 int tkn_prices_cost(const tkn_prices *prices, const char *model, size_t len,
                     const tkn_usage *usage, tkn_cost *out) {
+  len = tki_len(model, len);
   if (!prices || !model || !usage || !out) return tki_fail(TKN_ERR_INVALID, "tkn_prices_cost: a required argument is NULL");
   tkn_model_price p = TKN_MODEL_PRICE_INIT;
   int rc = tkn_prices_lookup(prices, model, len, &p);

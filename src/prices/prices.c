@@ -667,6 +667,7 @@ static int load(tkn_prices *p, const char *json, size_t len, const tkn_prices_op
 
 int tkn_prices_load(tkn_prices **out, const char *json, size_t len,
                     const tkn_prices_options *opts) {
+  len = tki_len(json, len);
   char err[TKI_ERRLEN] = "";
   if (out) *out = NULL;
   tkn_prices_options o = TKN_PRICES_OPTIONS_INIT;
@@ -678,10 +679,12 @@ int tkn_prices_load(tkn_prices **out, const char *json, size_t len,
                  (unsigned)opts->version);
   } else if (opts && opts->skip_invalid > 1) {
     rc = tki_err(err, TKN_ERR_INVALID, "prices: skip_invalid must be 0 or 1");
-  } else if (opts && !opts->aliases && opts->aliases_len) {
+  } else if (opts && !opts->aliases && opts->aliases_len &&
+             opts->aliases_len != TKN_NUL_TERMINATED) {
     rc = tki_err(err, TKN_ERR_INVALID, "prices: aliases is NULL with a length");
   } else {
     if (opts) o = *opts;
+    o.aliases_len = tki_len(o.aliases, o.aliases_len);
     tkn_prices *p = tki_calloc(1, sizeof *p);
     if (!p) {
       rc = tki_err(err, TKN_ERR_NOMEM, "prices: out of memory");
@@ -820,6 +823,7 @@ static const tki_price_entry *find_entry(const tkn_prices *p, const char *model,
 }
 
 int tkn_prices_lookup(const tkn_prices *p, const char *model, size_t len, tkn_model_price *out) {
+  len = tki_len(model, len);
   if (!p || !model || !out || len == 0) return tki_fail(TKN_ERR_INVALID, "tkn_prices_lookup: a required argument is NULL");
   if (out->version != TKN_MODEL_PRICE_VERSION) return tki_fail(TKN_ERR_VERSION, "tkn_prices_lookup: unknown version");
   const tki_price_entry *e = find_entry(p, model, len);
@@ -895,6 +899,7 @@ static int load_aliases(tkn_prices *p, const char *json, size_t len, char err[TK
 /* ---- OpenTelemetry provider names ---- */
 
 const char *tkn_prices_otel_provider(const char *name, size_t len) {
+  len = tki_len(name, len);
   static const struct {
     const char *litellm;
     int prefix; /* 1: any name starting so */

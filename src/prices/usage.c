@@ -217,5 +217,6 @@ static int parse(tkn_usage *out, uint32_t format, const char *json, size_t len,
 }
 
 int tkn_usage_parse(tkn_usage *out, uint32_t format, const char *json, size_t len) {
+  len = tki_len(json, len);
   return parse(out, format, json, len, NULL);
 }

@@ -114,6 +114,8 @@ static int check_name(tkn_prompt_builder *b, const char *name, size_t len) {
 int tkn_prompt_builder_add_text(tkn_prompt_builder *b, uint32_t kind, uint32_t stability,
                                 const char *name, size_t name_len, const char *text,
                                 size_t text_len, uint32_t *index) {
+  name_len = tki_len(name, name_len);
+  text_len = tki_len(text, text_len);
   if (!b) return tki_fail(TKN_ERR_INVALID, "tkn_prompt_builder_add_text: b is NULL");
   if (kind != TKN_SEG_STATIC && kind != TKN_SEG_REFERENCE && kind != TKN_SEG_DYNAMIC)
     return tki_fail(TKN_ERR_INVALID,
@@ -197,6 +199,7 @@ nomem:
 
 int tkn_prompt_builder_add_tool(tkn_prompt_builder *b, const char *json, size_t len,
                                 uint32_t *index) {
+  len = tki_len(json, len);
   if (!b) return tki_fail(TKN_ERR_INVALID, "tkn_prompt_builder_add_tool: b is NULL");
   if (!json) return tki_fail(TKN_ERR_INVALID, "prompt: tool definition is NULL");
   if (b->ntools >= TKN_PROMPT_MAX_TOOLS)

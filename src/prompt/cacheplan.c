@@ -126,7 +126,9 @@ int tkn_cacheplan_new(tkn_cacheplan **out, const tkn_cacheplan_options *opts) {
   *out = NULL;
   if (!opts) return tki_fail(TKN_ERR_INVALID, "tkn_cacheplan_new: opts is NULL");
   if (opts->version != TKN_CACHEPLAN_OPTIONS_VERSION) return tki_fail(TKN_ERR_VERSION, "tkn_cacheplan_new: unknown version");
-  const tkn_cacheplan_options *o = opts;
+  tkn_cacheplan_options norm = *opts; /* model_len may be TKN_NUL_TERMINATED */
+  norm.model_len = tki_len(norm.model, norm.model_len);
+  const tkn_cacheplan_options *o = &norm;
   if (o->provider < TKN_PROVIDER_OPENAI || o->provider > TKN_PROVIDER_GEMINI ||
       o->price_input <= 0 || o->min_cache_tokens < 0 || o->openai_idle_ms <= 0 ||
       o->gemini_ttl_ms <= 0 || o->price_cache_read < 0 || o->price_cache_write_5m < 0 ||

@@ -345,6 +345,7 @@ int tki_findings_push(tki_findings *f, uint32_t kind, uint32_t segment, uint32_t
 
 int tkn_prompt_lint(const char *text, size_t len, uint32_t mask, tkn_prompt_finding **out,
                     size_t *n) {
+  len = tki_len(text, len);
   if (!out || !n || (!text && len)) return tki_fail(TKN_ERR_INVALID, "tkn_prompt_lint: invalid argument");
   *out = NULL;
   *n = 0;

@@ -7,6 +7,7 @@
 #include "prompt_internal.h"
 
 int64_t tkn_prompt_min_cache_tokens(int32_t provider, const char *model, size_t model_len) {
+  model_len = tki_len(model, model_len);
   char m[128];
   size_t n = model && model_len < sizeof m ? model_len : 0;
   if (n) memcpy(m, model, n);
@@ -24,6 +25,7 @@ int64_t tkn_prompt_min_cache_tokens(int32_t provider, const char *model, size_t 
 
 int64_t tkn_prompt_min_cache_tokens_from(const tkn_prices *prices, int32_t provider,
                                          const char *model, size_t model_len) {
+  model_len = tki_len(model, model_len);
   int64_t fallback = tkn_prompt_min_cache_tokens(provider, model, model_len);
   if (fallback < 0 || !prices || !model || !model_len) return fallback;
   tkn_model_price mp = TKN_MODEL_PRICE_INIT;
@@ -428,6 +430,16 @@ static size_t render_size(const tkn_prompt *p, const tkn_render_options *o) {
   return n + n / 16; /* escapes of text segments */
 }
 
+/* The options with their TKN_NUL_TERMINATED lengths measured (in *norm). */
+static const tkn_render_options *render_lengths(const tkn_render_options *opts,
+                                                tkn_render_options *norm) {
+  if (!opts || opts->version != TKN_RENDER_OPTIONS_VERSION) return opts; /* checked later */
+  *norm = *opts;
+  norm->model_len = tki_len(norm->model, norm->model_len);
+  norm->cache_key_len = tki_len(norm->cache_key, norm->cache_key_len);
+  return norm;
+}
+
 static int check_render_args(const tkn_prompt *p, const tkn_render_options *opts,
                              char err[TKI_ERRLEN]) {
   if (!p || !opts)
@@ -473,6 +485,8 @@ int tkn_prompt_render_into(const tkn_prompt *p, const tkn_render_options *opts, 
   char err[TKI_ERRLEN];
   int rc;
   size_t len = 0;
+  tkn_render_options norm;
+  opts = render_lengths(opts, &norm);
   if (out_len) *out_len = 0;
   if (!out_len || (!buf && cap))
     rc = tki_err(err, TKN_ERR_INVALID, "prompt: render_into needs a buffer (or cap 0) and out_len");
@@ -496,6 +510,8 @@ int tkn_prompt_render(const tkn_prompt *p, const tkn_render_options *opts, char 
                       size_t *out_len) {
   char err[TKI_ERRLEN];
   int rc;
+  tkn_render_options norm;
+  opts = render_lengths(opts, &norm);
   if (out) *out = NULL;
   if (out_len) *out_len = 0;
   if (!out)

@@ -1373,6 +1373,11 @@ int tkn_redis_new(tkn_redis **out, const tkn_redis_options *opts) {
   else if (opts && opts->version == TKN_REDIS_OPTIONS_VERSION) o = *opts;
   else if (opts)
     return bad_option(TKN_ERR_VERSION, "redis options: unknown version");
+  /* the lengths may be TKN_NUL_TERMINATED */
+  if (o.host_len == TKN_NUL_TERMINATED) o.host_len = o.host ? strlen(o.host) : 0;
+  if (o.prefix_len == TKN_NUL_TERMINATED) o.prefix_len = o.prefix ? strlen(o.prefix) : 0;
+  if (o.password_len == TKN_NUL_TERMINATED) o.password_len = o.password ? strlen(o.password) : 0;
+  if (o.user_len == TKN_NUL_TERMINATED) o.user_len = o.user ? strlen(o.user) : 0;
   if (o.port == 0 || o.port > 65535)
     return bad_option(TKN_ERR_INVALID, "redis options: port must be 1..65535");
   if ((o.host && (o.host_len == 0 || o.host_len > 255 || memchr(o.host, '\0', o.host_len))) ||

@@ -96,6 +96,7 @@ static int put(tkn_router_builder *b, cJSON *obj, const char *key, cJSON *item) 
 int tkn_router_builder_add_tier(tkn_router_builder *b, const char *name, size_t name_len,
                                 const char *const *models, const size_t *lens, size_t n_models,
                                 double threshold) {
+  name_len = tki_len(name, name_len);
   if (!b) return tki_fail(TKN_ERR_INVALID, "tkn_router_builder_add_tier: b is NULL");
   if (n_models && (!models || !lens))
     return tki_fail(TKN_ERR_INVALID, "router builder: tier: NULL model list");
@@ -110,7 +111,7 @@ int tkn_router_builder_add_tier(tkn_router_builder *b, const char *name, size_t 
     rc = put(b, tier, "models", arr);
   }
   for (size_t i = 0; !rc && i < n_models; i++) {
-    rc = make_string(b, "model name", models[i], lens[i], &s);
+    rc = make_string(b, "model name", models[i], tki_len(models[i], lens[i]), &s);
     if (!rc && !cJSON_AddItemToArray(arr, s)) {
       cJSON_Delete(s);
       rc = nomem(b);
@@ -139,6 +140,12 @@ int tkn_router_builder_add_rule(tkn_router_builder *b, const tkn_router_rule *ru
   if (rule->version != TKN_ROUTER_RULE_VERSION)
     return tki_fail(TKN_ERR_VERSION, "router builder: rule: unknown version %u",
                    (unsigned)rule->version);
+  tkn_router_rule norm = *rule; /* the lengths may be TKN_NUL_TERMINATED */
+  norm.when_len = tki_len(norm.when, norm.when_len);
+  norm.tier_len = tki_len(norm.tier, norm.tier_len);
+  norm.reason_len = tki_len(norm.reason, norm.reason_len);
+  norm.shadow_tier_len = tki_len(norm.shadow_tier, norm.shadow_tier_len);
+  rule = &norm;
   if (!isfinite(rule->shadow_rate))
     return tki_fail(TKN_ERR_INVALID, "router builder: rule: shadow_rate is not finite");
   cJSON *obj = cJSON_CreateObject(), *s = NULL;
@@ -173,6 +180,7 @@ int tkn_router_builder_add_rule(tkn_router_builder *b, const tkn_router_rule *ru
 }
 
 int tkn_router_builder_set_default_tier(tkn_router_builder *b, const char *name, size_t len) {
+  len = tki_len(name, len);
   if (!b) return tki_fail(TKN_ERR_INVALID, "tkn_router_builder_set_default_tier: b is NULL");
   cJSON *s;
   int rc = make_string(b, "default tier", name, len, &s);
@@ -187,6 +195,7 @@ int tkn_router_builder_set_default_tier(tkn_router_builder *b, const char *name,
 
 int tkn_router_builder_set_cascade(tkn_router_builder *b, int32_t max_escalations,
                                    const char *path, size_t path_len) {
+  path_len = tki_len(path, path_len);
   if (!b) return tki_fail(TKN_ERR_INVALID, "tkn_router_builder_set_cascade: b is NULL");
   cJSON *obj = cJSON_CreateObject(), *s = NULL;
   if (!obj) return nomem(b);

@@ -131,6 +131,7 @@ static int read_field(tkn_router_cascade *c, const char *content, size_t len, do
 
 int tkn_router_cascade_report(tkn_router_cascade *c, const char *content, size_t len,
                               int32_t valid, int64_t cost, int32_t *state, double *confidence) {
+  len = tki_len(content, len);
   if (!c) return tki_fail(TKN_ERR_INVALID, "tkn_router_cascade_report: c is NULL");
   if (!content && len) return tki_fail(TKN_ERR_INVALID, "cascade: NULL content");
   if (cost < 0) return tki_fail(TKN_ERR_INVALID, "cascade: negative cost");

@@ -130,6 +130,7 @@ static tki_model *find_model(const tkn_router *r, const char *name, size_t len) 
 
 int tkn_router_report_failure(const tkn_router *r, const char *model, size_t len, int32_t cls,
                               int32_t *cooled) {
+  len = tki_len(model, len);
   if (cooled) *cooled = 0;
   if (!r || cls < 0 || cls >= TKN_LLM_FAIL__COUNT) return TKN_ERR_INVALID;
   tki_model *m = find_model(r, model, len);
@@ -158,6 +159,7 @@ int tkn_router_report_failure(const tkn_router *r, const char *model, size_t len
 
 int tkn_router_model_cooldown(const tkn_router *r, const char *model, size_t len,
                               int64_t *until_ms) {
+  len = tki_len(model, len);
   if (!r || !until_ms) return tki_fail(TKN_ERR_INVALID, "tkn_router_model_cooldown: a required argument is NULL");
   *until_ms = 0;
   tki_model *m = find_model(r, model, len);
@@ -178,6 +180,8 @@ int tkn_router_retries(const tkn_router *r, int32_t cls, int32_t *out) {
 int tkn_router_shadow_compare(const tkn_router *r, int32_t rule, const char *cheap,
                               size_t cheap_len, const char *strong, size_t strong_len,
                               tkn_router_comparator cmp, void *user, int32_t *agreed) {
+  cheap_len = tki_len(cheap, cheap_len);
+  strong_len = tki_len(strong, strong_len);
   if (agreed) *agreed = 0;
   if (!r || !cmp || rule < 0 || (size_t)rule >= r->n_rules || (!cheap && cheap_len) ||
       (!strong && strong_len))

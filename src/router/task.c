@@ -98,6 +98,7 @@ static int put(tkn_task *t, const char *name, size_t len, tki_tval *nv) {
 }
 
 int tkn_task_set_id(tkn_task *t, const char *id, size_t len) {
+  len = tki_len(id, len);
   if (!t) return tki_fail(TKN_ERR_INVALID, "tkn_task_set_id: t is NULL");
   if (!id && len) return tki_fail(TKN_ERR_INVALID, "task: NULL id");
   char *c = tki_strndup(id ? id : "", len);
@@ -111,6 +112,8 @@ int tkn_task_set_id(tkn_task *t, const char *id, size_t len) {
 
 int tkn_task_set_string(tkn_task *t, const char *name, size_t name_len, const char *value,
                         size_t value_len) {
+  name_len = tki_len(name, name_len);
+  value_len = tki_len(value, value_len);
   if (!t) return tki_fail(TKN_ERR_INVALID, "tkn_task_set_string: t is NULL");
   int rc = check_name(t, name, name_len);
   if (!rc) rc = check_text(t, name, name_len, value, value_len);
@@ -122,6 +125,7 @@ int tkn_task_set_string(tkn_task *t, const char *name, size_t name_len, const ch
 }
 
 int tkn_task_set_number(tkn_task *t, const char *name, size_t name_len, double value) {
+  name_len = tki_len(name, name_len);
   if (!t) return tki_fail(TKN_ERR_INVALID, "tkn_task_set_number: t is NULL");
   int rc = check_name(t, name, name_len);
   if (rc) return rc;
@@ -135,6 +139,7 @@ int tkn_task_set_number(tkn_task *t, const char *name, size_t name_len, double v
 }
 
 int tkn_task_set_bool(tkn_task *t, const char *name, size_t name_len, int32_t value) {
+  name_len = tki_len(name, name_len);
   if (!t) return tki_fail(TKN_ERR_INVALID, "tkn_task_set_bool: t is NULL");
   int rc = check_name(t, name, name_len);
   if (rc) return rc;
@@ -146,6 +151,7 @@ int tkn_task_set_bool(tkn_task *t, const char *name, size_t name_len, int32_t va
 
 int tkn_task_set_strings(tkn_task *t, const char *name, size_t name_len,
                          const char *const *values, const size_t *lens, size_t n) {
+  name_len = tki_len(name, name_len);
   if (!t) return tki_fail(TKN_ERR_INVALID, "tkn_task_set_strings: t is NULL");
   int rc = check_name(t, name, name_len);
   if (rc) return rc;
@@ -155,14 +161,14 @@ int tkn_task_set_strings(tkn_task *t, const char *name, size_t name_len,
     return tki_fail(TKN_ERR_LIMIT, "task: %.*s: more than %d elements", (int)name_len,
                    name, TKI_TASK_MAX_LIST);
   for (size_t i = 0; i < n; i++)
-    if ((rc = check_text(t, name, name_len, values[i], lens[i]))) return rc;
+    if ((rc = check_text(t, name, name_len, values[i], tki_len(values[i], lens[i])))) return rc;
   tki_tval nv = {0};
   nv.type = TKI_V_LIST;
   if (n) {
     nv.items = tki_calloc(n, sizeof *nv.items);
     if (!nv.items) return tki_fail(TKN_ERR_NOMEM, "task: out of memory");
     for (size_t i = 0; i < n; i++) {
-      if (rstr_set(&nv.items[i], values[i], lens[i])) {
+      if (rstr_set(&nv.items[i], values[i], tki_len(values[i], lens[i]))) {
         nv.n = i;
         tval_clear_value(&nv);
         return tki_fail(TKN_ERR_NOMEM, "task: out of memory");
@@ -174,6 +180,7 @@ int tkn_task_set_strings(tkn_task *t, const char *name, size_t name_len,
 }
 
 int tkn_task_remove(tkn_task *t, const char *name, size_t name_len) {
+  name_len = tki_len(name, name_len);
   if (!t || (!name && name_len)) return tki_fail(TKN_ERR_INVALID, "tkn_task_remove: invalid argument");
   if (!name) name = "";
   const tki_tval *v = tki_task_find(t, name, name_len, tki_hash64(name, name_len, 0));
@@ -231,6 +238,7 @@ static int load_member(tkn_task *t, const cJSON *m) {
 }
 
 int tkn_task_from_json(tkn_task **out, const char *json, size_t len) {
+  len = tki_len(json, len);
   if (!out) return tki_fail(TKN_ERR_INVALID, "tkn_task_from_json: out is NULL");
   *out = NULL;
   tkn_task *t;

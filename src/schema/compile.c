@@ -818,6 +818,7 @@ void tkn_schema_free(tkn_schema *s) {
 
 int tkn_schema_compile(tkn_schema **out, const char *json, size_t len,
                        const tkn_schema_options *opts) {
+  len = tki_len(json, len);
   char err[TKI_ERRLEN] = "";
   if (!out) return tki_fail(TKN_ERR_INVALID, "schema: NULL output pointer");
   *out = NULL;

@@ -225,6 +225,7 @@ int tkn_schema_output_cap(const tkn_schema *s, const tkn_tokenizer *tok,
 
 int tkn_schema_near_limit(const char *stop_reason, size_t stop_len, int64_t used, int64_t cap,
                           uint32_t *flags) {
+  stop_len = tki_len(stop_reason, stop_len);
   if (!flags || used < 0 || (!stop_reason && stop_len)) return tki_fail(TKN_ERR_INVALID, "tkn_schema_near_limit: invalid argument");
   *flags = 0;
   static const char *const stopped[] = {"length", "max_tokens", "MAX_TOKENS", "max_output_tokens"};

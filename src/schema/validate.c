@@ -895,6 +895,7 @@ int tki_schema_validate_tree(const tkn_schema *s, const tki_sj *doc, tkn_schema_
 
 int tkn_schema_validate(const tkn_schema *s, const char *json, size_t len,
                         tkn_schema_result *r) {
+  len = tki_len(json, len);
   if (!r) return tki_fail(TKN_ERR_INVALID, "validate: result is NULL");
   tki_arena_reset(&r->arena);
   reset_result(r);
@@ -913,6 +914,7 @@ int tkn_schema_validate(const tkn_schema *s, const char *json, size_t len,
 }
 
 int tkn_schema_check(const tkn_schema *s, const char *json, size_t len) {
+  len = tki_len(json, len);
   tkn_schema_result *r;
   if (tkn_schema_result_new(&r)) return tki_fail(TKN_ERR_NOMEM, "validate: out of memory");
   int rc = tkn_schema_validate(s, json, len, r);

@@ -339,9 +339,10 @@ static int check_shared(const tkn_budget_options *opts, const tkn_budget_shared_
   if (so->version != TKN_BUDGET_SHARED_OPTIONS_VERSION)
     return tki_err(err, TKN_ERR_VERSION, "shared budget options version %u is not %u",
                    so->version, TKN_BUDGET_SHARED_OPTIONS_VERSION);
-  if (!so->key || so->key_len == 0 || so->key_len > TKN_STORE_KEY_MAX - KEY_ROOM)
+  size_t key_len = tki_len(so->key, so->key_len);
+  if (!so->key || key_len == 0 || key_len > TKN_STORE_KEY_MAX - KEY_ROOM)
     return tki_err(err, TKN_ERR_INVALID, "shared budget: key must be 1 to %d bytes (got %zu)",
-                   TKN_STORE_KEY_MAX - KEY_ROOM, so->key ? so->key_len : 0);
+                   TKN_STORE_KEY_MAX - KEY_ROOM, so->key ? key_len : 0);
   if (so->fallback > 1)
     return tki_err(err, TKN_ERR_INVALID, "shared budget: fallback must be 0 or 1 (got %u)",
                    so->fallback);
@@ -374,13 +375,13 @@ int tkn_budget_new_shared(tkn_budget **out, const tkn_budget_options *opts,
   tkn_budget *b = NULL;
   if ((rc = tkn_budget_new(&b, &local, parent)) != TKN_OK) return rc;
   struct tki_bshared *s = tki_calloc(1, sizeof *s);
-  if (!s || !(s->key = tki_strndup(so->key, so->key_len))) {
+  if (!s || !(s->key = tki_strndup(so->key, tki_len(so->key, so->key_len)))) {
     tki_free(s);
     tkn_budget_free(b);
     return tki_fail(TKN_ERR_NOMEM, "out of memory allocating a shared budget");
   }
   s->st = *store;
-  s->key_len = so->key_len;
+  s->key_len = tki_len(so->key, so->key_len);
   s->period = opts->period;
   s->utc_offset = opts->utc_offset_seconds;
   s->lease_ms = so->lease_ms;

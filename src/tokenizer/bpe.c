@@ -988,6 +988,7 @@ static const family k_families[] = {
 };
 
 const char *tkn_tokenizer_encoding_for_model(const char *model, size_t len) {
+  len = tki_len(model, len);
   if (!model) return NULL;
   if (len > 3 && memcmp(model, "ft:", 3) == 0) { /* ft:gpt-4o-mini:org::id */
     model += 3;
@@ -1003,6 +1004,7 @@ const char *tkn_tokenizer_encoding_for_model(const char *model, size_t len) {
 }
 
 int tkn_tokenizer_new_encoding(tkn_tokenizer **out, const char *name, size_t name_len) {
+  name_len = tki_len(name, name_len);
   if (!out) return tki_fail(TKN_ERR_INVALID, "tkn_tokenizer_new_encoding: out is NULL");
   *out = NULL;
   if (!name && name_len) return tki_fail(TKN_ERR_INVALID, "tkn_tokenizer_new_encoding: name is NULL");
@@ -1020,6 +1022,7 @@ int tkn_tokenizer_new_encoding(tkn_tokenizer **out, const char *name, size_t nam
 }
 
 int tkn_tokenizer_new_for_model(tkn_tokenizer **out, const char *model, size_t len) {
+  len = tki_len(model, len);
   if (!out) return tki_fail(TKN_ERR_INVALID, "tkn_tokenizer_new_for_model: out is NULL");
   *out = NULL;
   if (!model && len) return tki_fail(TKN_ERR_INVALID, "tkn_tokenizer_new_for_model: model is NULL");
@@ -1037,13 +1040,17 @@ int tkn_tokenizer_load_ranks(tkn_tokenizer **out, const tkn_ranks_options *opts)
   if (opts->version != TKN_RANKS_OPTIONS_VERSION)
     return tki_fail(TKN_ERR_VERSION, "ranks options: version %u is not %u", opts->version,
                     TKN_RANKS_OPTIONS_VERSION);
-  if ((opts->path && opts->data) || (!opts->data && opts->len))
+  if ((opts->path && opts->data) ||
+      (!opts->data && opts->len && opts->len != TKN_NUL_TERMINATED))
     return tki_fail(TKN_ERR_INVALID, "ranks options: give a path or data, not both");
-  return make_bpe(out, opts);
+  tkn_ranks_options norm = *opts; /* len may be TKN_NUL_TERMINATED */
+  norm.len = tki_len(norm.data, norm.len);
+  return make_bpe(out, &norm);
 }
 
 int tkn_tokenizer_encode(const tkn_tokenizer *tok, const char *text, size_t len,
                          const tkn_encode_options *opts, uint32_t *ids, size_t cap, size_t *n) {
+  len = tki_len(text, len);
   if (!tok || !n || (!text && len) || (!ids && cap)) return tki_fail(TKN_ERR_INVALID, "tkn_tokenizer_encode: invalid argument");
   int rc = check_opts(opts);
   if (rc) return rc;
@@ -1053,6 +1060,7 @@ int tkn_tokenizer_encode(const tkn_tokenizer *tok, const char *text, size_t len,
 
 int tkn_tokenizer_encode_alloc(const tkn_tokenizer *tok, const char *text, size_t len,
                                const tkn_encode_options *opts, uint32_t **ids, size_t *n) {
+  len = tki_len(text, len);
   if (!tok || !ids || !n || (!text && len)) return tki_fail(TKN_ERR_INVALID, "tkn_tokenizer_encode_alloc: invalid argument");
   *ids = NULL;
   *n = 0;
@@ -1084,6 +1092,7 @@ int tkn_tokenizer_encode_alloc(const tkn_tokenizer *tok, const char *text, size_
 
 int tkn_tokenizer_count_limit(const tkn_tokenizer *tok, const char *text, size_t len,
                               int64_t limit, const tkn_encode_options *opts, int64_t *out) {
+  len = tki_len(text, len);
   if (!tok || !out || (!text && len) || limit < 0 || limit == INT64_MAX) return tki_fail(TKN_ERR_INVALID, "tkn_tokenizer_count_limit: invalid argument");
   int rc = check_opts(opts);
   if (rc) return rc;

@@ -521,6 +521,7 @@ int tkn_tokenizer_new_estimator(tkn_tokenizer **out) {
 }
 
 int tkn_tokenizer_new_estimator_for(tkn_tokenizer **out, const char *encoding, size_t len) {
+  len = tki_len(encoding, len);
   if (!out) return tki_fail(TKN_ERR_INVALID, "tkn_tokenizer_new_estimator_for: out is NULL");
   *out = NULL;
   const est_params *P;

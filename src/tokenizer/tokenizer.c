@@ -27,6 +27,7 @@ void tkn_tokenizer_free(tkn_tokenizer *tok) {
 const char *tkn_tokenizer_name(const tkn_tokenizer *tok) { return tok ? tok->name : NULL; }
 
 int tkn_tokenizer_count(const tkn_tokenizer *tok, const char *text, size_t len, int64_t *out) {
+  len = tki_len(text, len);
   if (!tok || !out || (!text && len)) return tki_fail(TKN_ERR_INVALID, "tkn_tokenizer_count: invalid argument");
   if (!text) text = "";
   return tok->vt->count(tok, text, len, out);

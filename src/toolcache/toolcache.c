@@ -382,6 +382,7 @@ static int is_any(const tc_entry *e, const void *arg) {
 
 int tkn_toolcache_set_policy(tkn_toolcache *c, const char *tool, size_t tool_len,
                              int32_t cacheable, int64_t ttl_ms, int32_t scope) {
+  tool_len = tki_len(tool, tool_len);
   if (!c) return tki_fail(TKN_ERR_INVALID, "tkn_toolcache_set_policy: c is NULL");
   char err[TKI_ERRLEN];
   int rc = check_name(tool, tool_len, 0, "tool name", err);
@@ -439,6 +440,7 @@ static int policy_get(tkn_toolcache *c, const char *tool, size_t tool_len, tc_po
 }
 
 int tkn_toolcache_is_cacheable(const tkn_toolcache *cache, const char *tool, size_t tool_len) {
+  tool_len = tki_len(tool, tool_len);
   if (!cache || (!tool && tool_len) || tool_len == 0) return 0;
   tc_policy p;
   return policy_get((tkn_toolcache *)cache, tool, tool_len, &p) && p.cacheable;
@@ -530,6 +532,9 @@ int tki_toolcache_fail(tkn_toolcache *c, int status, const char *text) {
 int tkn_toolcache_get(tkn_toolcache *c, const char *tool, size_t tool_len, const char *args,
                       size_t args_len, const char *scope_id, size_t scope_id_len, char **value,
                       size_t *value_len) {
+  tool_len = tki_len(tool, tool_len);
+  args_len = tki_len(args, args_len);
+  scope_id_len = tki_len(scope_id, scope_id_len);
   if (!c) return tki_fail(TKN_ERR_INVALID, "tkn_toolcache_get: c is NULL");
   if (!value || !value_len) return fail(c, TKN_ERR_INVALID, "tool cache: NULL output pointer");
   *value = NULL;
@@ -605,6 +610,10 @@ static void make_room(tc_shard *c, const tc_entry *keep, int64_t now) {
 int tkn_toolcache_put(tkn_toolcache *c, const char *tool, size_t tool_len, const char *args,
                       size_t args_len, const char *scope_id, size_t scope_id_len,
                       const char *value, size_t value_len, int64_t tokens) {
+  tool_len = tki_len(tool, tool_len);
+  args_len = tki_len(args, args_len);
+  scope_id_len = tki_len(scope_id, scope_id_len);
+  value_len = tki_len(value, value_len);
   if (!c) return tki_fail(TKN_ERR_INVALID, "tkn_toolcache_put: c is NULL");
   if (!value && value_len) return fail(c, TKN_ERR_INVALID, "tool cache: value is NULL");
   if (tokens < -1) return fail(c, TKN_ERR_INVALID, "tool cache: tokens must be >= 0, or -1 to count");
@@ -695,6 +704,7 @@ int tkn_toolcache_put(tkn_toolcache *c, const char *tool, size_t tool_len, const
 
 int tkn_toolcache_invalidate_tool(tkn_toolcache *c, const char *tool, size_t tool_len,
                                   uint64_t *removed) {
+  tool_len = tki_len(tool, tool_len);
   if (removed) *removed = 0;
   if (!c) return tki_fail(TKN_ERR_INVALID, "tkn_toolcache_invalidate_tool: c is NULL");
   char err[TKI_ERRLEN];
@@ -708,6 +718,7 @@ int tkn_toolcache_invalidate_tool(tkn_toolcache *c, const char *tool, size_t too
 
 int tkn_toolcache_invalidate_scope(tkn_toolcache *c, int32_t scope, const char *scope_id,
                                    size_t scope_id_len, uint64_t *removed) {
+  scope_id_len = tki_len(scope_id, scope_id_len);
   if (removed) *removed = 0;
   if (!c) return tki_fail(TKN_ERR_INVALID, "tkn_toolcache_invalidate_scope: c is NULL");
   if (!valid_scope(scope)) return fail(c, TKN_ERR_INVALID, "tool cache: unknown scope kind");
