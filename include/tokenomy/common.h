@@ -138,8 +138,19 @@ TKN_API void tkn_error_clear(void);
  * lengths (tkn_task_set_strings, tkn_router_builder_add_tier) alike.  A NULL
  * text with TKN_NUL_TERMINATED reads as NULL with length 0.  Pairs the
  * library fills for the host (results, tkn_llm_request) always hold the
- * byte length.  A name is never matched by a prefix: a length that cuts a
- * name short names another string, which must match exactly. */
+ * byte length.
+ *
+ * Names (models, encodings, tools, tiers, ...): the length IS the name.  The
+ * library never reads past it, so ("gpt-4o-mini", 6) is the name "gpt-4o"
+ * just as ("gpt-4o", 6) is, and prices and encodes as gpt-4o: pass
+ * TKN_NUL_TERMINATED rather than a length counted by hand.  A name is never
+ * matched by a prefix (only by the documented rules: dated snapshots and
+ * "ft:" fine-tunes in prices.h, model families followed by '-' or ':' in
+ * tokenizer.h).  A name that matches nothing is TKN_ERR_NOT_FOUND whose
+ * message quotes the name as read with its byte length and, for encodings
+ * and priced models, the known name it is the start of ("cl100k_bas" (10
+ * bytes) ... the start of "cl100k_base"); tkn_model_price.name says which
+ * entry priced a call. */
 #define TKN_NUL_TERMINATED ((size_t)-1)
 
 /* ---- Money ---------------------------------------------------------------

@@ -822,14 +822,37 @@ static const tki_price_entry *find_entry(const tkn_prices *p, const char *model,
   return found;
 }
 
+/* On a miss: the first key (file order) that starts with the name and goes
+ * on, to say that a hand-counted length may have cut the name short. */
+static const char *longer_key(const tkn_prices *p, const char *model, size_t len) {
+  if (len > MAX_NAME) return NULL;
+  for (size_t i = 0; i < p->count; i++) {
+    const tki_price_entry *e = &p->entries[i];
+    if (e->skip_reason || e->key_len <= len) continue;
+    size_t j = 0;
+    while (j < len && e->key[j] == ((model[j] >= 'A' && model[j] <= 'Z') ? model[j] + 32
+                                                                          : model[j]))
+      j++;
+    if (j == len) return e->key;
+  }
+  return NULL;
+}
+
 int tkn_prices_lookup(const tkn_prices *p, const char *model, size_t len, tkn_model_price *out) {
   len = tki_len(model, len);
   if (!p || !model || !out || len == 0) return tki_fail(TKN_ERR_INVALID, "tkn_prices_lookup: a required argument is NULL");
   if (out->version != TKN_MODEL_PRICE_VERSION) return tki_fail(TKN_ERR_VERSION, "tkn_prices_lookup: unknown version");
   const tki_price_entry *e = find_entry(p, model, len);
-  if (!e)
-    return tki_fail(TKN_ERR_NOT_FOUND, "prices: no entry for model \"%.*s\"",
-                    (int)(len > 128 ? 128 : len), model);
+  if (!e) {
+    const char *longer = longer_key(p, model, len);
+    if (longer)
+      return tki_fail(TKN_ERR_NOT_FOUND, "prices: no entry for model \"%.*s\" (%zu bytes); "
+                      "it is the start of \"%.128s\": was the length counted short? "
+                      "(TKN_NUL_TERMINATED reads to the NUL)",
+                      (int)(len > 128 ? 128 : len), model, len, longer);
+    return tki_fail(TKN_ERR_NOT_FOUND, "prices: no entry for model \"%.*s\" (%zu bytes)",
+                    (int)(len > 128 ? 128 : len), model, len);
+  }
   if (e->skip_reason)
     return tki_fail(TKN_ERR_UNSUPPORTED, "prices: model \"%.*s\" was skipped when loading: %s",
                     (int)(len > 128 ? 128 : len), model, e->skip_reason);

@@ -492,8 +492,7 @@ int tki_prune_clear(tkn_pruner *pruner, tkn_conv *conv, const tkn_prune_options 
   c.n = tkn_conv_count(conv);
   c.ph = o->placeholder ? o->placeholder : TKN_PRUNE_PLACEHOLDER;
   c.ph_len = !o->placeholder ? strlen(TKN_PRUNE_PLACEHOLDER)
-             : o->placeholder_len == TKN_NUL_TERMINATED ? strlen(o->placeholder)
-                                                        : o->placeholder_len;
+                             : tki_len(o->placeholder, o->placeholder_len);
   char note[TKI_ERRLEN] = "";
   int32_t decision = TKN_PRUNE_DECISION_NONE;
   double saving = 0, cost = 0;

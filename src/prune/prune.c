@@ -167,8 +167,7 @@ static int check_options(const tkn_prune_options *o, int provider, char *err) {
     if (!o->exclude_tools[i])
       return tki_err(err, TKN_ERR_INVALID, "exclude_tools[%zu] is NULL", i);
   if (o->placeholder) {
-    size_t pl = o->placeholder_len == TKN_NUL_TERMINATED ? strlen(o->placeholder)
-                                                         : o->placeholder_len;
+    size_t pl = tki_len(o->placeholder, o->placeholder_len);
     if (!tki_utf8_valid(o->placeholder, pl, NULL))
       return tki_err(err, TKN_ERR_INVALID, "placeholder is not valid UTF-8");
   }

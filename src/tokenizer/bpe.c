@@ -1014,9 +1014,7 @@ int tkn_tokenizer_new_encoding(tkn_tokenizer **out, const char *name, size_t nam
   } else if (name_len == 10 && memcmp(name, "o200k_base", 10) == 0) {
     o.flavor = TKN_BPE_O200K;
   } else {
-    return tki_fail(TKN_ERR_NOT_FOUND,
-                    "encoding \"%.*s\" is not known (cl100k_base, o200k_base)",
-                    (int)(name_len > 64 ? 64 : name_len), name ? name : "");
+    return tki_unknown_encoding("tkn_tokenizer_new_encoding", name, name_len);
   }
   return make_bpe(out, &o);
 }
@@ -1028,8 +1026,9 @@ int tkn_tokenizer_new_for_model(tkn_tokenizer **out, const char *model, size_t l
   if (!model && len) return tki_fail(TKN_ERR_INVALID, "tkn_tokenizer_new_for_model: model is NULL");
   const char *enc = tkn_tokenizer_encoding_for_model(model, len);
   if (!enc) {
-    return tki_fail(TKN_ERR_NOT_FOUND, "model \"%.*s\" has no known encoding",
-                    (int)(len > 64 ? 64 : len), model ? model : "");
+    return tki_fail(TKN_ERR_NOT_FOUND, "tkn_tokenizer_new_for_model: model \"%.*s\" (%zu "
+                    "bytes) has no known encoding", (int)(len > 64 ? 64 : len),
+                    model ? model : "", len);
   }
   return tkn_tokenizer_new_encoding(out, enc, strlen(enc));
 }

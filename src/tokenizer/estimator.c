@@ -527,7 +527,7 @@ int tkn_tokenizer_new_estimator_for(tkn_tokenizer **out, const char *encoding, s
   const est_params *P;
   if (encoding && len == 11 && memcmp(encoding, "cl100k_base", 11) == 0) P = &k_cl100k;
   else if (encoding && len == 10 && memcmp(encoding, "o200k_base", 10) == 0) P = &k_o200k;
-  else return tki_fail(TKN_ERR_NOT_FOUND, "tkn_tokenizer_new_estimator_for: not found");
+  else return tki_unknown_encoding("tkn_tokenizer_new_estimator_for", encoding, len);
   /* impl points at static data: there is nothing to destroy */
   return tki_tokenizer_make(out, &est_vt, (void *)(uintptr_t)P);
 }

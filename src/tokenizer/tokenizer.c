@@ -33,6 +33,22 @@ int tkn_tokenizer_count(const tkn_tokenizer *tok, const char *text, size_t len, 
   return tok->vt->count(tok, text, len, out);
 }
 
+int tki_unknown_encoding(const char *who, const char *name, size_t len) {
+  static const char *const known[] = {"cl100k_base", "o200k_base"};
+  const char *cut = NULL;
+  for (size_t i = 0; i < 2 && name; i++)
+    if (len < strlen(known[i]) && memcmp(known[i], name, len) == 0) cut = known[i];
+  int shown = (int)(len > 64 ? 64 : len);
+  if (cut && len)
+    return tki_fail(TKN_ERR_NOT_FOUND,
+                    "%s: encoding \"%.*s\" (%zu bytes) is not known: it is the start of "
+                    "\"%s\"; was the length counted short? (TKN_NUL_TERMINATED reads to "
+                    "the NUL)", who, shown, name, len, cut);
+  return tki_fail(TKN_ERR_NOT_FOUND,
+                  "%s: encoding \"%.*s\" (%zu bytes) is not known (cl100k_base, o200k_base)",
+                  who, shown, name ? name : "", len);
+}
+
 /* ---- the host's tokenizer ---- */
 
 typedef struct cb_impl {

@@ -25,6 +25,10 @@ struct tkn_tokenizer {
 
 /* Make a tokenizer around impl (owned: vt->destroy releases it). */
 int tki_tokenizer_make(tkn_tokenizer **out, const tki_tokenizer_vt *vt, void *impl);
+/* TKN_ERR_NOT_FOUND for an encoding name that is neither cl100k_base nor
+ * o200k_base, recorded with the name as read, its byte length, and, when it
+ * is the start of a known name, the hint that its length was cut short. */
+int tki_unknown_encoding(const char *who, const char *name, size_t len);
 
 /* The estimator's walk (estimator.c); fast = 0 skips the 64-byte ASCII path,
  * so tests can check that both paths count alike. */

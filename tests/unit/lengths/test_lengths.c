@@ -28,7 +28,8 @@ static tkn_conv *conv1(void) {
                   "{\"role\":\"assistant\",\"content\":\"ok\","
                   "\"tool_calls\":[{\"id\":\"call_1\",\"type\":\"function\",\"function\":"
                   "{\"name\":\"f\",\"arguments\":\"{}\"}}]},"
-                  "{\"role\":\"tool\",\"tool_call_id\":\"call_1\",\"content\":\"r\"}]";
+                  "{\"role\":\"tool\",\"tool_call_id\":\"call_1\",\"content\":\"the tool's result, "
+                  "long enough for a placeholder to be shorter than it\"}]";
   assert_int_equal(tkn_conv_from_json(&c, TKN_PROVIDER_OPENAI, S(j)), TKN_OK);
   return c;
 }
@@ -453,6 +454,27 @@ static int c_cacheplan_model(const char *s, size_t len, char *obs, size_t cap) {
   tkn_free(js);
   tkn_cacheplan_free(c);
   return rc;
+}
+
+/* ---- prune ---- */
+
+static int c_prune_placeholder(const char *s, size_t len, char *obs, size_t cap) {
+  tkn_tokenizer *tok = NULL;
+  assert_int_equal(tkn_tokenizer_new_estimator(&tok), TKN_OK);
+  tkn_pruner *pr = NULL;
+  assert_int_equal(tkn_prune_new(&pr, tok), TKN_OK);
+  tkn_conv *c = conv1();
+  tkn_prune_options o = TKN_PRUNE_OPTIONS_INIT;
+  o.mode = TKN_PRUNE_CLEAR;
+  o.clear_trigger = 0;
+  o.keep_tool_uses = 0;
+  o.placeholder = s;
+  o.placeholder_len = len;
+  int rc = tkn_prune_run(pr, c, &o, NULL);
+  tkn_prune_free(pr);
+  tkn_tokenizer_free(tok);
+  rc = conv_obs(c, rc, obs, cap);
+  return rc == TKN_OK && !strstr(obs, "[gone]") ? TKN_ERR_STATE : rc; /* nothing cleared */
 }
 
 /* ---- router ---- */
@@ -1273,6 +1295,7 @@ static const lcase CASES[] = {
     {"tkn_prompt_min_cache_tokens", "model", "claude-3-5-haiku-20241022", c_min_cache},
     {"tkn_prompt_min_cache_tokens_from", "model", "claude-3-5-haiku-20241022", c_min_cache_from},
     {"tkn_cacheplan_options", "model", "claude-sonnet-4-20250514", c_cacheplan_model},
+    {"tkn_prune_options", "placeholder", "[gone]", c_prune_placeholder},
     {"tkn_task_set_id", "id", "task-7", c_task_id},
     {"tkn_task_set_string", "name", "kind", c_task_string_name},
     {"tkn_task_set_string", "value", "x", c_task_string_value},
@@ -1407,7 +1430,96 @@ static void every_pair_takes_nul_terminated(void **state) {
   print_message("%zu pairs, %zu skipped (no ranks)\n", sizeof CASES / sizeof CASES[0], skipped);
 }
 
+/* ---- names with hand-counted lengths (issue 15) ----
+ * The length is the name: the library never reads past it, so ("gpt-4o-mini",
+ * 6) is "gpt-4o", exactly as ("gpt-4o", 6) is, and prices as gpt-4o, saying
+ * so in tkn_model_price.name.  What the library owes the caller: no prefix
+ * matching (a name that is not a key, a dated or fine-tune form, or a family
+ * name followed by '-' or ':' matches nothing), and a miss that names what
+ * was asked, its length, and the longer name it is the start of. */
+
+static void a_cut_encoding_name_is_an_error_that_names_it(void **state) {
+  (void)state;
+  tkn_tokenizer *t = NULL;
+  assert_int_equal(tkn_tokenizer_new_encoding(&t, "cl100k_base", 10), TKN_ERR_NOT_FOUND);
+  assert_null(t);
+  const char *m = tkn_error_last()->message;
+  assert_int_equal(tkn_error_last()->status, TKN_ERR_NOT_FOUND);
+  assert_non_null(strstr(m, "\"cl100k_bas\" (10 bytes)"));
+  assert_non_null(strstr(m, "start of \"cl100k_base\""));
+  assert_int_equal(tkn_tokenizer_new_estimator_for(&t, "o200k_base", 9), TKN_ERR_NOT_FOUND);
+  assert_non_null(strstr(tkn_error_last()->message, "\"o200k_bas\" (9 bytes)"));
+  assert_non_null(strstr(tkn_error_last()->message, "start of \"o200k_base\""));
+  /* a name that is not a cut one: no hint */
+  assert_int_equal(tkn_tokenizer_new_encoding(&t, S("p50k_base")), TKN_ERR_NOT_FOUND);
+  assert_non_null(strstr(tkn_error_last()->message, "\"p50k_base\" (9 bytes) is not known"));
+  assert_null(strstr(tkn_error_last()->message, "start of"));
+  /* the sentinel reads the whole name */
+  if (tkn_tokenizer_new_encoding(&t, "cl100k_base", TKN_NUL_TERMINATED) != TKN_ERR_UNAVAILABLE) {
+    assert_non_null(t);
+    tkn_tokenizer_free(t);
+  }
+}
+
+static void model_families_match_whole_names_not_prefixes(void **state) {
+  (void)state;
+  const struct {
+    const char *model;
+    const char *encoding; /* NULL: not known */
+  } cases[] = {
+      {"gpt-4o", "o200k_base"},          {"gpt-4o-mini", "o200k_base"},
+      {"gpt-4o-2024-08-06", "o200k_base"}, {"ft:gpt-4o-mini:org::id1", "o200k_base"},
+      {"gpt-4", "cl100k_base"},          {"gpt-4-turbo", "cl100k_base"},
+      {"gpt-4oops", NULL},               {"gpt-4x", NULL},
+      {"o1x", NULL},                     {"gpt-", NULL},
+      {"o", NULL},                       {"ft:", NULL},
+      {"text-embedding-3", NULL},        {"gpt-3", NULL},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    const char *e = tkn_tokenizer_encoding_for_model(cases[i].model, TKN_NUL_TERMINATED);
+    if (!cases[i].encoding ? e != NULL : !e || strcmp(e, cases[i].encoding) != 0)
+      fail_msg("%s: %s, expected %s", cases[i].model, e ? e : "(none)",
+               cases[i].encoding ? cases[i].encoding : "(none)");
+  }
+  tkn_tokenizer *t = NULL;
+  assert_int_equal(tkn_tokenizer_new_for_model(&t, "gpt-4o-mini", 3), TKN_ERR_NOT_FOUND);
+  assert_non_null(strstr(tkn_error_last()->message, "\"gpt\" (3 bytes)"));
+}
+
+static void a_cut_model_name_prices_the_model_it_names_and_says_so(void **state) {
+  (void)state;
+  tkn_prices *p = NULL;
+  assert_int_equal(tkn_prices_new_default(&p), TKN_OK);
+  tkn_model_price mini = TKN_MODEL_PRICE_INIT, cut = TKN_MODEL_PRICE_INIT;
+  assert_int_equal(tkn_prices_lookup(p, "gpt-4o-mini", TKN_NUL_TERMINATED, &mini), TKN_OK);
+  assert_string_equal(mini.name, "gpt-4o-mini");
+  /* 6 bytes name gpt-4o, a model of its own: priced as such, and named */
+  assert_int_equal(tkn_prices_lookup(p, "gpt-4o-mini", 6, &cut), TKN_OK);
+  assert_string_equal(cut.name, "gpt-4o");
+  assert_true(cut.input_per_mtok > mini.input_per_mtok);
+  /* a cut that names no model: NOT_FOUND naming it, its length, the longer key */
+  assert_int_equal(tkn_prices_lookup(p, "gpt-4o-mini", 10, &cut), TKN_ERR_NOT_FOUND);
+  const char *m = tkn_error_last()->message;
+  assert_non_null(strstr(m, "\"gpt-4o-min\" (10 bytes)"));
+  assert_non_null(strstr(m, "start of \"gpt-4o-mini"));
+  /* never a prefix match: a longer name that is not a key is not its start */
+  assert_int_equal(tkn_prices_lookup(p, S("gpt-4o-minix"), &cut), TKN_ERR_NOT_FOUND);
+  assert_null(strstr(tkn_error_last()->message, "start of"));
+  assert_int_equal(tkn_prices_lookup(p, S("gpt-4o-"), &cut), TKN_ERR_NOT_FOUND);
+  tkn_usage u = TKN_USAGE_INIT;
+  u.input_tokens = 1000;
+  tkn_cost c = TKN_COST_INIT;
+  assert_int_equal(tkn_prices_cost(p, "claude-sonnet-4-5", 13, &u, &c), TKN_ERR_NOT_FOUND);
+  assert_non_null(strstr(tkn_error_last()->message, "\"claude-sonnet\" (13 bytes)"));
+  tkn_prices_free(p);
+}
+
 int main(void) {
-  const struct CMUnitTest tests[] = {cmocka_unit_test(every_pair_takes_nul_terminated)};
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(every_pair_takes_nul_terminated),
+      cmocka_unit_test(a_cut_encoding_name_is_an_error_that_names_it),
+      cmocka_unit_test(model_families_match_whole_names_not_prefixes),
+      cmocka_unit_test(a_cut_model_name_prices_the_model_it_names_and_says_so),
+  };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
