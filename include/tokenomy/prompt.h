@@ -50,6 +50,7 @@
 #include "common.h"
 #include "conv.h"
 #include "prices.h"
+#include "prune.h"
 #include "tokenizer.h"
 
 #ifdef __cplusplus
@@ -270,9 +271,15 @@ TKN_API int64_t tkn_prompt_min_cache_tokens(int32_t provider, const char *model,
 TKN_API int64_t tkn_prompt_min_cache_tokens_from(const tkn_prices *prices, int32_t provider,
                                                  const char *model, size_t model_len);
 
-#define TKN_RENDER_OPTIONS_VERSION 1
+/* OpenAI prompt-cache retention (render option cache_retention). */
+#define TKN_CACHE_RETENTION_DEFAULT 0 /* in memory: minutes of idle time */
+#define TKN_CACHE_RETENTION_24H 1     /* "prompt_cache_retention": "24h" (extended) */
+
+/* Version 2 appended cache_retention and context_edits; version 1 structs
+ * are still accepted. */
+#define TKN_RENDER_OPTIONS_VERSION 2
 typedef struct tkn_render_options {
-  uint32_t version;          /* TKN_RENDER_OPTIONS_VERSION */
+  uint32_t version;          /* TKN_RENDER_OPTIONS_VERSION (or 1) */
   int32_t provider;          /* TKN_PROVIDER_OPENAI (default) or TKN_PROVIDER_ANTHROPIC */
   const char *model;         /* required, UTF-8 */
   size_t model_len;
@@ -285,9 +292,21 @@ typedef struct tkn_render_options {
                                 price table's value: tkn_prompt_min_cache_tokens_from */
   uint32_t max_breakpoints;  /* Anthropic: at most this many (default 4, max 4) */
   uint32_t reserved;
+  /* ---- version 2 ---- */
+  uint32_t cache_retention;  /* OpenAI: TKN_CACHE_RETENTION_24H sends
+                                "prompt_cache_retention":"24h" (Anthropic: its 1-hour
+                                TTL is per segment, tkn_prompt_builder_set_ttl) */
+  uint32_t reserved2;
+  const tkn_prune_options *context_edits; /* Anthropic: rendered as server-side
+                                "context_management" edits (mode TKN_PRUNE_CLEAR:
+                                clear_tool_uses_20250919 with its trigger, keep_tool_uses,
+                                clear_at_least, exclude_tools, clear_inputs;
+                                clear_thinking adds clear_thinking_20251015 keeping
+                                keep_thinking_turns).  Other providers have none: run
+                                tkn_prune_run on the history before assembling */
 } tkn_render_options;
 #define TKN_RENDER_OPTIONS_INIT \
-  { TKN_RENDER_OPTIONS_VERSION, TKN_PROVIDER_OPENAI, NULL, 0, 0, NULL, 0, 0, 4, 0 }
+  { TKN_RENDER_OPTIONS_VERSION, TKN_PROVIDER_OPENAI, NULL, 0, 0, NULL, 0, 0, 4, 0, 0, 0, NULL }
 TKN_API int tkn_render_options_init(tkn_render_options *opts, uint32_t version);
 
 /* Where Anthropic cache breakpoints go: the ends of the longest stable
@@ -318,6 +337,17 @@ TKN_API int tkn_prompt_breakpoints(const tkn_prompt *p, int64_t min_cache_tokens
  *   results as user tool_result blocks), later text segments form one final
  *   user message; cache_control is set on the blocks chosen by
  *   tkn_prompt_breakpoints.
+ * Deferred tools (a definition holding "defer_loading": true): Anthropic
+ *   keeps the flag on them and appends its BM25 tool search tool
+ *   ({"type":"tool_search_tool_bm25_20251119","name":"tool_search_tool_bm25"}),
+ *   so their schemas stay out of the context until a search reveals them (the
+ *   request needs the beta "advanced-tool-use-2025-11-20"); OpenAI has no such
+ *   tool: deferred tools are left out of "tools" (the client-side equivalent:
+ *   select them per turn with a tool catalogue, toolsel.h, and add them
+ *   undeferred).  Token counts include deferred tools either way.
+ * context_edits (Anthropic, beta "context-management-2025-06-27"): see the
+ *   option; mode must be TKN_PRUNE_CLEAR (else TKN_ERR_INVALID); for OpenAI
+ *   TKN_ERR_UNSUPPORTED.  cache_retention 24h for Anthropic: TKN_ERR_UNSUPPORTED.
  * TKN_ERR_STATE if there would be no message to send; TKN_ERR_UNSUPPORTED for
  * an Anthropic rendering of a system message in the middle of the history.
  * TKN_ERR_INVALID for NULL arguments or bad options, TKN_ERR_VERSION,

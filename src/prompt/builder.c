@@ -169,6 +169,12 @@ static int parse_tool(tkn_prompt_builder *b, const cJSON *root, tki_ptool *t) {
   if (params && !cJSON_IsObject(params))
     return tki_fail(TKN_ERR_SCHEMA, "prompt: tool `%s`: the parameter schema is not an object",
                    name->valuestring);
+  const cJSON *defer = get(def, "defer_loading");
+  if (!defer) defer = get(root, "defer_loading");
+  if (defer && !cJSON_IsBool(defer))
+    return tki_fail(TKN_ERR_SCHEMA, "prompt: tool `%s`: \"defer_loading\" is not a boolean",
+                   name->valuestring);
+  t->deferred = cJSON_IsTrue(defer);
   t->name_len = strlen(name->valuestring);
   t->name = tki_strndup(name->valuestring, t->name_len);
   if (!t->name) goto nomem;
@@ -340,6 +346,7 @@ static int append_tool_blocks(asm_ctx *c, uint32_t si) {
     tki_buf_puts(a, "\"name\":");
     tki_prompt_json_string(a, t->name, t->name_len);
     at->has_desc = t->desc != NULL;
+    at->deferred = t->deferred;
     at->name_len = t->name_len;
     at->desc_len = t->desc_len;
     if (t->params) {

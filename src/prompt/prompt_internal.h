@@ -38,6 +38,7 @@ typedef struct tki_ptool {
   size_t params_len;
   tki_findings lint; /* of its canonical block, once linted */
   int linted;
+  int deferred; /* "defer_loading": true */
 } tki_ptool;
 
 /* A segment as added to the builder. */
@@ -94,6 +95,7 @@ typedef struct tki_atool {
   size_t desc_off, desc_len;     /* has_desc == 0: absent */
   size_t params_off, params_len; /* has_params == 0: absent */
   int has_desc, has_params;
+  int deferred;
 } tki_atool;
 
 typedef struct tki_aseg {

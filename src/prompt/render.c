@@ -2,6 +2,7 @@
  * places Anthropic cache breakpoints.  Rendering only copies bytes prepared
  * at assembly (canonical messages, tool schemas) and escapes segment texts,
  * so it costs about one pass over the prompt. */
+#include <stddef.h>
 #include <string.h>
 
 #include "prompt_internal.h"
@@ -37,8 +38,14 @@ int64_t tkn_prompt_min_cache_tokens_from(const tkn_prices *prices, int32_t provi
 
 int tkn_render_options_init(tkn_render_options *opts, uint32_t version) {
   if (!opts) return tki_fail(TKN_ERR_INVALID, "tkn_render_options_init: opts is NULL");
-  if (version != TKN_RENDER_OPTIONS_VERSION) return tki_fail(TKN_ERR_VERSION, "tkn_render_options_init: unknown version");
+  if (version != TKN_RENDER_OPTIONS_VERSION && version != 1)
+    return tki_fail(TKN_ERR_VERSION, "tkn_render_options_init: unknown version");
   tkn_render_options init = TKN_RENDER_OPTIONS_INIT;
+  if (version == 1) {
+    memcpy(opts, &init, offsetof(tkn_render_options, cache_retention));
+    opts->version = 1;
+    return TKN_OK;
+  }
   *opts = init;
   return TKN_OK;
 }
@@ -223,13 +230,22 @@ static void put_tools(render_ctx *c, int anthropic) {
   const tkn_prompt *p = c->p;
   if (!p->ntools) return;
   rw *o = c->out;
+  size_t shown = 0, deferred = 0;
+  for (size_t i = 0; i < p->ntools; i++) {
+    deferred += p->tools[i].deferred;
+    shown += anthropic || !p->tools[i].deferred;
+  }
+  if (!shown) return;
   RW_LIT(o, ",\"tools\":[");
   uint32_t first_block = 0;
   for (size_t si = 0; si < p->nseg; si++)
     if (p->segs[si].kind == TKN_SEG_TOOLS) first_block = p->segs[si].first_block;
+  int first = 1;
   for (size_t i = 0; i < p->ntools; i++) {
     const tki_atool *t = &p->tools[i];
-    if (i) rw_putc(o, ',');
+    if (!anthropic && t->deferred) continue; /* OpenAI: no deferred loading */
+    if (!first) rw_putc(o, ',');
+    first = 0;
     if (anthropic)
       RW_LIT(o, "{\"name\":");
     else
@@ -249,13 +265,52 @@ static void put_tools(render_ctx *c, int anthropic) {
       RW_LIT(o, ",\"input_schema\":{\"type\":\"object\",\"properties\":{}}");
     }
     if (anthropic) {
+      if (t->deferred) RW_LIT(o, ",\"defer_loading\":true");
       put_cache_control(c, first_block + (uint32_t)i);
       rw_putc(o, '}');
     } else {
       RW_LIT(o, "}}");
     }
   }
+  if (anthropic && deferred)
+    RW_LIT(o, ",{\"type\":\"tool_search_tool_bm25_20251119\",\"name\":\"tool_search_tool_bm25\"}");
   rw_putc(o, ']');
+}
+
+/* Anthropic's server-side context editing, from prune options of mode CLEAR. */
+static void put_context_management(render_ctx *c) {
+  const tkn_prune_options *e = c->o->context_edits;
+  rw *o = c->out;
+  if (!e) return;
+  RW_LIT(o, ",\"context_management\":{\"edits\":[");
+  if (e->clear_thinking) {
+    /* Anthropic wants the thinking edit first */
+    RW_LIT(o, "{\"type\":\"clear_thinking_20251015\",\"keep\":{\"type\":\"thinking_turns\","
+              "\"value\":");
+    rw_i64(o, e->keep_thinking_turns);
+    RW_LIT(o, "}},");
+  }
+  RW_LIT(o, "{\"type\":\"clear_tool_uses_20250919\",\"trigger\":{\"type\":\"input_tokens\","
+            "\"value\":");
+  rw_i64(o, e->clear_trigger);
+  RW_LIT(o, "},\"keep\":{\"type\":\"tool_uses\",\"value\":");
+  rw_i64(o, e->keep_tool_uses);
+  rw_putc(o, '}');
+  if (e->clear_at_least > 0) {
+    RW_LIT(o, ",\"clear_at_least\":{\"type\":\"input_tokens\",\"value\":");
+    rw_i64(o, e->clear_at_least);
+    rw_putc(o, '}');
+  }
+  if (e->exclude_tools_count) {
+    RW_LIT(o, ",\"exclude_tools\":[");
+    for (size_t i = 0; i < e->exclude_tools_count; i++) {
+      if (i) rw_putc(o, ',');
+      rw_json_string(o, e->exclude_tools[i], strlen(e->exclude_tools[i]));
+    }
+    rw_putc(o, ']');
+  }
+  if (e->clear_inputs) RW_LIT(o, ",\"clear_tool_inputs\":true");
+  RW_LIT(o, "}]}");
 }
 
 static int render_openai(render_ctx *c) {
@@ -304,6 +359,8 @@ static int render_openai(render_ctx *c) {
     RW_LIT(out, ",\"prompt_cache_key\":");
     rw_json_string(out, o->cache_key, o->cache_key_len);
   }
+  if (o->cache_retention == TKN_CACHE_RETENTION_24H)
+    RW_LIT(out, ",\"prompt_cache_retention\":\"24h\"");
   rw_putc(out, '}');
   return TKN_OK;
 }
@@ -415,13 +472,18 @@ static int render_anthropic(render_ctx *c) {
   }
   if (first_msg)
     return tki_fail(TKN_ERR_STATE, "prompt: nothing to send: the request has no message");
-  RW_LIT(out, "]}");
+  rw_putc(out, ']');
+  put_context_management(c);
+  rw_putc(out, '}');
   return TKN_OK;
 }
 
 /* About the size of the request, so that the body is allocated once. */
 static size_t render_size(const tkn_prompt *p, const tkn_render_options *o) {
-  size_t n = 256 + o->model_len + o->cache_key_len;
+  size_t n = 512 + o->model_len + o->cache_key_len;
+  if (o->version >= 2 && o->context_edits)
+    for (size_t i = 0; i < o->context_edits->exclude_tools_count; i++)
+      n += 8 + 6 * strlen(o->context_edits->exclude_tools[i]);
   for (size_t k = 0; k < p->nblock; k++) {
     const tki_block *blk = &p->blocks[k];
     size_t an = blk->an_simple ? blk->esc_len : blk->an_len;
@@ -444,9 +506,35 @@ static int check_render_args(const tkn_prompt *p, const tkn_render_options *opts
                              char err[TKI_ERRLEN]) {
   if (!p || !opts)
     return tki_err(err, TKN_ERR_INVALID, "prompt: render needs a prompt, options and an output");
-  if (opts->version != TKN_RENDER_OPTIONS_VERSION)
+  if (opts->version != TKN_RENDER_OPTIONS_VERSION && opts->version != 1)
     return tki_err(err, TKN_ERR_VERSION, "prompt: render options version %u unknown",
                    opts->version);
+  if (opts->version >= 2) {
+    const tkn_prune_options *e = opts->context_edits;
+    if (opts->cache_retention > TKN_CACHE_RETENTION_24H)
+      return tki_err(err, TKN_ERR_INVALID, "prompt: unknown cache_retention %u",
+                     opts->cache_retention);
+    if (opts->cache_retention == TKN_CACHE_RETENTION_24H &&
+        opts->provider == TKN_PROVIDER_ANTHROPIC)
+      return tki_err(err, TKN_ERR_UNSUPPORTED,
+                     "prompt: Anthropic has no 24h retention: give segments the 1-hour TTL");
+    if (e && opts->provider != TKN_PROVIDER_ANTHROPIC)
+      return tki_err(err, TKN_ERR_UNSUPPORTED,
+                     "prompt: only Anthropic edits context server-side: prune the history "
+                     "(tkn_prune_run, mode TKN_PRUNE_CLEAR) before assembling");
+    if (e && (e->version != TKN_PRUNE_OPTIONS_VERSION || e->mode != TKN_PRUNE_CLEAR ||
+              e->clear_trigger < 0 || e->clear_at_least < 0 ||
+              (e->exclude_tools_count && !e->exclude_tools)))
+      return tki_err(err, TKN_ERR_INVALID,
+                     "prompt: context_edits must be version-%u prune options of mode "
+                     "TKN_PRUNE_CLEAR with a trigger and clear_at_least >= 0",
+                     TKN_PRUNE_OPTIONS_VERSION);
+    for (size_t i = 0; e && i < e->exclude_tools_count; i++)
+      if (!e->exclude_tools[i] ||
+          !tki_utf8_valid(e->exclude_tools[i], strlen(e->exclude_tools[i]), NULL))
+        return tki_err(err, TKN_ERR_INVALID, "prompt: context_edits exclude_tools[%zu] is not "
+                       "a UTF-8 string", i);
+  }
   if (opts->provider == TKN_PROVIDER_GEMINI)
     return tki_err(err, TKN_ERR_UNSUPPORTED, "prompt: rendering for Gemini is not supported");
   if (opts->provider != TKN_PROVIDER_OPENAI && opts->provider != TKN_PROVIDER_ANTHROPIC)
@@ -469,6 +557,13 @@ static int render_pass(const tkn_prompt *p, const tkn_render_options *opts, char
   render_ctx c;
   memset(&c, 0, sizeof c);
   rw w = {buf, cap, 0};
+  tkn_render_options v2 = TKN_RENDER_OPTIONS_INIT;
+  if (opts->version == 1) {
+    /* a version 1 struct ends before cache_retention */
+    memcpy(&v2, opts, offsetof(tkn_render_options, cache_retention));
+    v2.version = TKN_RENDER_OPTIONS_VERSION;
+    opts = &v2;
+  }
   c.p = p;
   c.o = opts;
   c.out = &w;

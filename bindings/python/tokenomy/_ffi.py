@@ -207,7 +207,9 @@ TKN_LINT_ALL = 127
 TKN_PROMPT_FINDING_VERSION = 1
 TKN_PROMPT_OPTIONS_VERSION = 1
 TKN_PROMPT_SEGMENT_INFO_VERSION = 1
-TKN_RENDER_OPTIONS_VERSION = 1
+TKN_CACHE_RETENTION_DEFAULT = 0
+TKN_CACHE_RETENTION_24H = 1
+TKN_RENDER_OPTIONS_VERSION = 2
 TKN_CACHEPLAN_MAX_BLOCKS = 1000000
 TKN_CACHEPLAN_OPTIONS_VERSION = 1
 TKN_CACHEPLAN_BREAKPOINT = 1
@@ -698,6 +700,9 @@ tkn_render_options._fields_ = [
     ('min_cache_tokens', c_int64),
     ('max_breakpoints', c_uint32),
     ('reserved', c_uint32),
+    ('cache_retention', c_uint32),
+    ('reserved2', c_uint32),
+    ('context_edits', POINTER(tkn_prune_options)),
 ]
 tkn_cacheplan_options._fields_ = [
     ('version', c_uint32),

@@ -131,6 +131,14 @@ static FILE *open_ts(const char *dir, const char *name) {
   return f;
 }
 
+static FILE *fopen_in(const char *dir, const char *name) {
+  char path[4096];
+  snprintf(path, sizeof path, "%s/%s", dir, name);
+  FILE *f = fopen(path, "w");
+  if (!f) die("cannot write", path);
+  return f;
+}
+
 /* Replace the first `from` in s by `to` (same or shorter length not required). */
 static char *replace(const char *s, const char *from, const char *to) {
   const char *at = strstr(s, from);
@@ -197,11 +205,86 @@ int main(int argc, char **argv) {
   fprintf(f, "export const bad: ChatCompletionCreateParamsNonStreaming = %s;\n", bad);
   free(bad);
   fclose(f);
+  /* context editing and tool deferral: the Anthropic beta request type */
+  {
+    tkn_prompt_builder *b = NULL;
+    check(tkn_prompt_builder_new(&b, NULL), "builder", NULL);
+    const char *deferred = "{\"name\":\"list_orders\",\"description\":\"Orders of a customer\","
+                           "\"parameters\":{\"type\":\"object\",\"properties\":{\"limit\":"
+                           "{\"type\":\"integer\"}}},\"defer_loading\":true}";
+    check(tkn_prompt_builder_add_tool(b, k_tools[0], strlen(k_tools[0]), NULL), "tool", b);
+    check(tkn_prompt_builder_add_tool(b, deferred, strlen(deferred), NULL), "tool", b);
+    check(tkn_prompt_builder_set_history(b, conv, TKN_STABILITY_SESSION, NULL), "history", b);
+    tkn_prompt *p = NULL;
+    check(tkn_prompt_assemble(&p, b, tok), "assemble", b);
+    tkn_prompt_builder_free(b);
+    tkn_prune_options edits = TKN_PRUNE_OPTIONS_INIT;
+    static const char *const keep_tools[] = {"ping"};
+    edits.mode = TKN_PRUNE_CLEAR;
+    edits.clear_trigger = 30000;
+    edits.keep_tool_uses = 2;
+    edits.clear_at_least = 5000;
+    edits.exclude_tools = keep_tools;
+    edits.exclude_tools_count = 1;
+    edits.clear_inputs = 1;
+    edits.clear_thinking = 1;
+    tkn_render_options o = TKN_RENDER_OPTIONS_INIT;
+    o.provider = TKN_PROVIDER_ANTHROPIC;
+    o.model = "claude-sonnet-4-5";
+    o.model_len = strlen(o.model);
+    o.max_tokens = 1024;
+    o.context_edits = &edits;
+    char *beta = NULL;
+    if (keep_err(tkn_prompt_render(p, &o, &beta, NULL), err, sizeof err)) die("render", err);
+    if (!strstr(beta, "\"defer_loading\":true") || !strstr(beta, "tool_search_tool_bm25") ||
+        !strstr(beta, "clear_tool_uses_20250919") || !strstr(beta, "clear_thinking_20251015"))
+      die("beta", "the rendering lacks defer_loading, tool search or context edits");
+    /* OpenAI: the deferred tool is left out; 24h retention */
+    o.provider = TKN_PROVIDER_OPENAI;
+    o.model = "gpt-4o";
+    o.model_len = strlen(o.model);
+    o.context_edits = NULL;
+    o.cache_retention = TKN_CACHE_RETENTION_24H;
+    o.cache_key = "tenant-42";
+    o.cache_key_len = strlen(o.cache_key);
+    char *oa = NULL;
+    if (keep_err(tkn_prompt_render(p, &o, &oa, NULL), err, sizeof err)) die("render", err);
+    if (strstr(oa, "list_orders") || !strstr(oa, "\"prompt_cache_retention\":\"24h\""))
+      die("openai", "the deferred tool is sent, or the retention is missing");
+    tkn_prompt_free(p);
+    f = fopen_in(argv[1], "beta.ts");
+    fputs("import type { MessageCreateParamsNonStreaming } from "
+          "'@anthropic-ai/sdk/resources/beta/messages/messages';\n\n", f);
+    fprintf(f, "export const beta: MessageCreateParamsNonStreaming = %s;\n", beta);
+    fclose(f);
+    f = fopen_in(argv[1], "wrong_beta.ts");
+    fputs("import type { MessageCreateParamsNonStreaming } from "
+          "'@anthropic-ai/sdk/resources/beta/messages/messages';\n\n", f);
+    bad = replace(beta, "clear_tool_uses_20250919", "clear_tool_uses_20990101");
+    fprintf(f, "export const bad: MessageCreateParamsNonStreaming = %s;\n", bad);
+    free(bad);
+    fclose(f);
+    f = fopen_in(argv[1], "retention.ts");
+    fputs("import type { ChatCompletionCreateParamsNonStreaming } from "
+          "'openai/resources/chat/completions';\n\n", f);
+    fprintf(f, "export const retention: ChatCompletionCreateParamsNonStreaming = %s;\n", oa);
+    fclose(f);
+    f = fopen_in(argv[1], "wrong_retention.ts");
+    fputs("import type { ChatCompletionCreateParamsNonStreaming } from "
+          "'openai/resources/chat/completions';\n\n", f);
+    bad = replace(oa, "\"24h\"", "\"48h\"");
+    fprintf(f, "export const bad: ChatCompletionCreateParamsNonStreaming = %s;\n", bad);
+    free(bad);
+    fclose(f);
+    tkn_free(beta);
+    tkn_free(oa);
+  }
   tkn_free(oa0);
   tkn_free(an0);
   tkn_conv_free(conv);
   tkn_tokenizer_free(tok);
-  printf("render_samples: wrote samples.ts (%zu breakpoints) and 3 wrong renderings\n",
+  printf("render_samples: wrote samples.ts (%zu breakpoints), beta.ts, retention.ts and 5 wrong "
+         "renderings\n",
          breakpoints);
   return 0;
 }

@@ -861,6 +861,65 @@ static void render_reports_bad_requests(void **state) {
   tkn_tokenizer_free(tok);
 }
 
+/* Version 2 render options: 24h retention (OpenAI only), context edits
+ * (Anthropic only, mode CLEAR), deferred tools; version 1 still accepted. */
+static void render_retention_edits_and_deferred_tools(void **state) {
+  (void)state;
+  tkn_tokenizer *tok = make_tok();
+  tkn_prompt_builder *b = make_builder(0, 0);
+  const char *t1 = "{\"name\":\"a\"}", *t2 = "{\"name\":\"b\",\"defer_loading\":true}";
+  const char *bad = "{\"name\":\"c\",\"defer_loading\":1}";
+  assert_int_equal(tkn_prompt_builder_add_tool(b, t1, strlen(t1), NULL), TKN_OK);
+  assert_int_equal(tkn_prompt_builder_add_tool(b, t2, strlen(t2), NULL), TKN_OK);
+  assert_int_equal(tkn_prompt_builder_add_tool(b, bad, strlen(bad), NULL), TKN_ERR_SCHEMA);
+  add_text(b, TKN_SEG_DYNAMIC, TKN_STABILITY_VOLATILE, "query", "Q");
+  tkn_prompt *p = assemble(b, tok);
+  tkn_render_options o = TKN_RENDER_OPTIONS_INIT;
+  o.model = "m";
+  o.model_len = 1;
+  o.max_tokens = 10;
+  o.cache_retention = TKN_CACHE_RETENTION_24H;
+  char *out = NULL;
+  assert_int_equal(tkn_prompt_render(p, &o, &out, NULL), TKN_OK);
+  assert_non_null(strstr(out, "\"prompt_cache_retention\":\"24h\""));
+  assert_non_null(strstr(out, "\"name\":\"a\""));
+  assert_null(strstr(out, "\"name\":\"b\"")); /* deferred: left out for OpenAI */
+  tkn_free(out);
+  o.cache_retention = 2;
+  assert_int_equal(tkn_prompt_render(p, &o, &out, NULL), TKN_ERR_INVALID);
+  o.cache_retention = TKN_CACHE_RETENTION_24H;
+  o.provider = TKN_PROVIDER_ANTHROPIC;
+  assert_int_equal(tkn_prompt_render(p, &o, &out, NULL), TKN_ERR_UNSUPPORTED);
+  o.cache_retention = TKN_CACHE_RETENTION_DEFAULT;
+  tkn_prune_options e = TKN_PRUNE_OPTIONS_INIT;
+  e.mode = TKN_PRUNE_MASK;
+  o.context_edits = &e;
+  assert_int_equal(tkn_prompt_render(p, &o, &out, NULL), TKN_ERR_INVALID);
+  e.mode = TKN_PRUNE_CLEAR;
+  assert_int_equal(tkn_prompt_render(p, &o, &out, NULL), TKN_OK);
+  assert_non_null(strstr(out, "\"context_management\":{\"edits\":[{\"type\":"
+                              "\"clear_tool_uses_20250919\",\"trigger\":{\"type\":\"input_tokens\","
+                              "\"value\":100000},\"keep\":{\"type\":\"tool_uses\",\"value\":3}}]}"));
+  assert_non_null(strstr(out, "\"name\":\"b\""));
+  assert_non_null(strstr(out, "\"defer_loading\":true"));
+  assert_non_null(strstr(out, "\"type\":\"tool_search_tool_bm25_20251119\""));
+  tkn_free(out);
+  o.provider = TKN_PROVIDER_OPENAI;
+  assert_int_equal(tkn_prompt_render(p, &o, &out, NULL), TKN_ERR_UNSUPPORTED);
+  /* a version 1 struct: the fields after `reserved` are not read */
+  tkn_render_options v1;
+  memset(&v1, 0xab, sizeof v1);
+  assert_int_equal(tkn_render_options_init(&v1, 1), TKN_OK);
+  v1.model = "m";
+  v1.model_len = 1;
+  assert_int_equal(tkn_prompt_render(p, &v1, &out, NULL), TKN_OK);
+  assert_null(strstr(out, "prompt_cache_retention"));
+  tkn_free(out);
+  tkn_prompt_free(p);
+  tkn_prompt_builder_free(b);
+  tkn_tokenizer_free(tok);
+}
+
 /* The same body as tkn_prompt_render, in the caller's buffer; a short buffer
  * gets TKN_ERR_TOO_SMALL with the length needed. */
 static void render_into_fills_a_caller_buffer_or_says_how_big(void **state) {
@@ -1633,6 +1692,7 @@ int main(void) {
       cmocka_unit_test(min_cache_tokens_follow_the_docs),
       cmocka_unit_test(min_cache_tokens_come_from_the_price_table_where_known),
       cmocka_unit_test(render_reports_bad_requests),
+      cmocka_unit_test(render_retention_edits_and_deferred_tools),
       cmocka_unit_test(render_into_fills_a_caller_buffer_or_says_how_big),
       cmocka_unit_test(render_grows_past_its_estimate),
       cmocka_unit_test(assemble_into_reuses_an_earlier_prompt),
