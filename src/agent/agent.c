@@ -35,19 +35,24 @@ static int fail_new(tkn_agent *a, int rc, const char *msg) {
   return rc;
 }
 
-int tkn_agent_new(tkn_agent **out, const tkn_agent_options *opts) {
-  if (out) *out = NULL;
-  if (!out || !opts) {
-    return tki_fail(TKN_ERR_INVALID, "tkn_agent_new: NULL argument");
+/* The agent's pruning options: the host's (a version 1 struct upgraded), else
+ * score mode. */
+static tkn_prune_options prune_options(const tkn_prune_options *given) {
+  tkn_prune_options p = TKN_PRUNE_OPTIONS_INIT;
+  if (given && given->version == 1) {
+    /* a version 1 struct ends before the mask / clear / policy fields */
+    memcpy(&p, given, offsetof(tkn_prune_options, keep_tool_uses));
+    p.version = TKN_PRUNE_OPTIONS_VERSION;
+  } else if (given) {
+    p = *given;
+  } else {
+    p.mode = TKN_PRUNE_SCORE;
   }
-  if (opts->version != TKN_AGENT_OPTIONS_VERSION) {
-    return tki_fail(TKN_ERR_VERSION, "agent options: unknown version");
-  }
-  tkn_agent_options norm = *opts; /* the lengths may be TKN_NUL_TERMINATED */
-  norm.model_len = tki_len(norm.model, norm.model_len);
-  norm.workflow_len = tki_len(norm.workflow, norm.workflow_len);
-  norm.tenant_len = tki_len(norm.tenant, norm.tenant_len);
-  opts = &norm;
+  return p;
+}
+
+/* The options checked before anything is made. */
+static int check_options(const tkn_agent_options *opts) {
   if (opts->llm.version != TKN_LLM_CALLBACKS_VERSION) {
     return tki_fail(TKN_ERR_VERSION, "agent options: llm callbacks of an unknown version");
   }
@@ -63,10 +68,11 @@ int tkn_agent_new(tkn_agent **out, const tkn_agent_options *opts) {
     return rc;
   }
   if (opts->output_cap <= 0 || opts->max_context_tokens < 0) {
-    return tki_fail(TKN_ERR_INVALID, "agent options: output_cap must be > 0 and max_context_tokens >= 0");
+    return tki_fail(TKN_ERR_INVALID,
+                    "agent options: output_cap must be > 0 and max_context_tokens >= 0");
   }
-  if (opts->context_target_tokens < 0 ||
-      (opts->context_target_tokens > 0 && opts->context_target_tokens > opts->max_context_tokens)) {
+  if (opts->context_target_tokens < 0 || (opts->context_target_tokens > 0 &&
+                                           opts->context_target_tokens > opts->max_context_tokens)) {
     return tki_fail(TKN_ERR_INVALID, "agent options: context_target_tokens must be >= 0 and at most "
                  "max_context_tokens");
   }
@@ -78,6 +84,24 @@ int tkn_agent_new(tkn_agent **out, const tkn_agent_options *opts) {
       opts->prune->version != 1) {
     return tki_fail(TKN_ERR_VERSION, "agent options: prune options of an unknown version");
   }
+  return TKN_OK;
+}
+
+int tkn_agent_new(tkn_agent **out, const tkn_agent_options *opts) {
+  if (out) *out = NULL;
+  if (!out || !opts) {
+    return tki_fail(TKN_ERR_INVALID, "tkn_agent_new: NULL argument");
+  }
+  if (opts->version != TKN_AGENT_OPTIONS_VERSION) {
+    return tki_fail(TKN_ERR_VERSION, "agent options: unknown version");
+  }
+  tkn_agent_options norm = *opts; /* the lengths may be TKN_NUL_TERMINATED */
+  norm.model_len = tki_len(norm.model, norm.model_len);
+  norm.workflow_len = tki_len(norm.workflow, norm.workflow_len);
+  norm.tenant_len = tki_len(norm.tenant, norm.tenant_len);
+  opts = &norm;
+  int rc = check_options(opts);
+  if (rc) return rc;
   tkn_agent *a = tki_calloc(1, sizeof *a);
   if (!a) {
     return tki_fail(TKN_ERR_NOMEM, "out of memory");
@@ -91,7 +115,6 @@ int tkn_agent_new(tkn_agent **out, const tkn_agent_options *opts) {
   a->o.workflow = a->workflow.s;
   a->o.tenant = a->tenant.s;
   a->o.prune = NULL;
-  int rc;
   if (opts->tokenizer) {
     a->tok = opts->tokenizer;
   } else {
@@ -112,19 +135,7 @@ int tkn_agent_new(tkn_agent **out, const tkn_agent_options *opts) {
     if (rc) return fail_new(a, rc, "cannot load the built-in price table");
     a->prices = a->own_prices;
   }
-  if (opts->prune && opts->prune->version == 1) {
-    /* a version 1 struct ends before the mask / clear / policy fields */
-    tkn_prune_options p = TKN_PRUNE_OPTIONS_INIT;
-    memcpy(&p, opts->prune, offsetof(tkn_prune_options, keep_tool_uses));
-    p.version = TKN_PRUNE_OPTIONS_VERSION;
-    a->prune = p;
-  } else if (opts->prune) {
-    a->prune = *opts->prune;
-  } else {
-    tkn_prune_options p = TKN_PRUNE_OPTIONS_INIT;
-    p.mode = TKN_PRUNE_SCORE;
-    a->prune = p;
-  }
+  a->prune = prune_options(opts->prune);
   rc = tkn_prune_new(&a->pruner, a->tok);
   if (rc) return fail_new(a, rc, "cannot make the pruner");
   rc = tkn_prompt_builder_new(&a->check, NULL);
