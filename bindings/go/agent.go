@@ -16,11 +16,14 @@ import (
 
 // ---- exact encodings (BPE) ----
 
-// Special-token handling of Encode.
+// Special is how Encode treats special-token text such as "<|endoftext|>".
+type Special uint32
+
+// Special-token handling of Encode (the zero value refuses).
 const (
-	SpecialRefuse = C.TKN_SPECIAL_REFUSE
-	SpecialAllow  = C.TKN_SPECIAL_ALLOW
-	SpecialPlain  = C.TKN_SPECIAL_PLAIN
+	SpecialRefuse Special = C.TKN_SPECIAL_REFUSE
+	SpecialAllow  Special = C.TKN_SPECIAL_ALLOW
+	SpecialPlain  Special = C.TKN_SPECIAL_PLAIN
 )
 
 // EncodingForModel is "o200k_base", "cl100k_base" or "" for an unknown model.
@@ -59,7 +62,7 @@ func NewTokenizerForModel(model string) (*Tokenizer, error) {
 // LoadRanks makes a BPE tokenizer from a tiktoken rank file (path) or its
 // bytes (data); both empty: the embedded ranks.  flavor: "cl100k_base" or
 // "o200k_base" (the pattern and special tokens).
-func LoadRanks(flavor, path string, data []byte, special int) (*Tokenizer, error) {
+func LoadRanks(flavor, path string, data []byte, special Special) (*Tokenizer, error) {
 	defer pin()()
 	var o C.tkn_ranks_options
 	C.tkn_ranks_options_init(&o, C.TKN_RANKS_OPTIONS_VERSION)
@@ -89,7 +92,7 @@ func LoadRanks(flavor, path string, data []byte, special int) (*Tokenizer, error
 	return newTokenizer(t), nil
 }
 
-func encodeOptions(special int) C.tkn_encode_options {
+func encodeOptions(special Special) C.tkn_encode_options {
 	var o C.tkn_encode_options
 	C.tkn_encode_options_init(&o, C.TKN_ENCODE_OPTIONS_VERSION)
 	o.special = C.uint32_t(special)
@@ -97,7 +100,7 @@ func encodeOptions(special int) C.tkn_encode_options {
 }
 
 // Encode is the token ids of text (exact encodings only).
-func (t *Tokenizer) Encode(text string, special int) ([]uint32, error) {
+func (t *Tokenizer) Encode(text string, special Special) ([]uint32, error) {
 	defer pin()()
 	o := encodeOptions(special)
 	p, n := cstr(text)
@@ -136,7 +139,7 @@ func (t *Tokenizer) Decode(ids []uint32) (string, error) {
 }
 
 // CountLimit counts up to limit tokens (limit + 1 means "more").
-func (t *Tokenizer) CountLimit(text string, limit int64, special int) (int64, error) {
+func (t *Tokenizer) CountLimit(text string, limit int64, special Special) (int64, error) {
 	defer pin()()
 	o := encodeOptions(special)
 	p, n := cstr(text)
@@ -262,7 +265,7 @@ func (r *LLMResponse) SetBatched(batched bool) error {
 }
 
 // SetError marks the call failed with an error class (FailRateLimit, ...).
-func (r *LLMResponse) SetError(class int, msg string) error {
+func (r *LLMResponse) SetError(class FailClass, msg string) error {
 	defer pin()()
 	return r.set(func(p *C.char, n C.size_t) C.int {
 		return C.tkn_llm_response_set_error(r.p, C.int32_t(class), p, n)
@@ -300,12 +303,12 @@ func (r *LLMResponse) Usage() (Usage, bool) {
 	return usageFrom(&u), true
 }
 
-// Error is the error class (-1: none) and message.
-func (r *LLMResponse) Error() (int, string) {
+// Error is the error class (FailNone: none) and message.
+func (r *LLMResponse) Error() (FailClass, string) {
 	var p *C.char
 	var n C.size_t
 	cls := C.tkn_llm_response_error(r.p, &p, &n)
-	return int(cls), gostr(p, n)
+	return FailClass(cls), gostr(p, n)
 }
 
 // ModelError is what Complete returns for a failed model call: the class
@@ -313,7 +316,7 @@ func (r *LLMResponse) Error() (int, string) {
 // FailContentPolicy) decides retries and cooldowns.  It is an expected
 // outcome: the turn goes on, or ends with finish reason "error".
 type ModelError struct {
-	Class   int
+	Class   FailClass
 	Message string
 }
 
@@ -588,7 +591,7 @@ func (a *Agent) err(rc C.int) error {
 }
 
 // AddText adds a text segment (SegStatic, SegReference or SegDynamic).
-func (a *Agent) AddText(kind, stability int, name, text string) error {
+func (a *Agent) AddText(kind SegKind, stability Stability, name, text string) error {
 	defer pin()()
 	np, nn := cstr(name)
 	tp, tn := cstr(text)
@@ -758,7 +761,7 @@ func (a *Agent) Tool(tool, args, scopeID string, run func(tool, args string) (st
 }
 
 // FailName is "none", "rate_limit", ... for an error class.
-func FailName(class int) string { return cgostr(C.tkn_llm_fail_name(C.int32_t(class))) }
+func FailName(class FailClass) string { return cgostr(C.tkn_llm_fail_name(C.int32_t(class))) }
 
 // UsageJSON is the provider usage JSON set on the response ("" if none).
 func (r *LLMResponse) UsageJSON() string {

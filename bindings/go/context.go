@@ -15,18 +15,32 @@ import (
 
 var budgetLevels = []string{"ok", "soft", "hard"}
 
-// Unlimited is a budget limit that never refuses.
+// Unlimited is a budget limit that never refuses (the same as leaving the
+// limit zero).
 const Unlimited int64 = 1<<63 - 1
 
-// BudgetOptions are a budget's limits (zero value of a limit: use Unlimited
-// explicitly; the zero value of the struct limits nothing only through
-// DefaultBudgetOptions).
+// BudgetPeriod is how long committed amounts count against the limits.
+type BudgetPeriod int32
+
+// Budget periods (budget.h); the zero value is PeriodNone.
+const (
+	PeriodNone    BudgetPeriod = C.TKN_BUDGET_PERIOD_NONE    // amounts never expire
+	PeriodRolling BudgetPeriod = C.TKN_BUDGET_PERIOD_ROLLING // the last PeriodSeconds
+	PeriodDay     BudgetPeriod = C.TKN_BUDGET_PERIOD_DAY     // until the next local midnight
+)
+
+// BudgetOptions are a budget's limits.  The zero value of every field means
+// "unset", i.e. the C default: a zero limit is no limit (BudgetOptions{
+// HardTokens: 1000} limits tokens to 1000 and nothing else), zero
+// PeriodSeconds / SliceSeconds a one-day window in 15-minute slices.  A
+// negative field is an error (ErrInvalid), as in C.
 type BudgetOptions struct {
-	Period                                     int32 // 0 none, 1 rolling, 2 day
-	HardTokens, SoftTokens, TurnTokens         int64
-	OutputTokens                               int64
-	HardMoney, SoftMoney, TurnMoney            int64 // picodollars: MustUSD("2") is $2
-	PeriodSeconds, SliceSeconds, UTCOffsetSecs int64
+	Period                             BudgetPeriod
+	HardTokens, SoftTokens, TurnTokens int64
+	OutputTokens                       int64
+	HardMoney, SoftMoney, TurnMoney    int64 // picodollars: MustUSD("2") is $2
+	PeriodSeconds, SliceSeconds        int64
+	UTCOffsetSecs                      int64 // PeriodDay: local time = UTC + this
 	// Clock in seconds since the epoch (nil: the system clock).
 	Clock func() int64
 	// OnLimit is called when a soft or hard limit is first reached, on the
@@ -34,14 +48,16 @@ type BudgetOptions struct {
 	OnLimit func(level, dimension string)
 }
 
-// DefaultBudgetOptions limit nothing.
-func DefaultBudgetOptions() BudgetOptions {
-	var c C.tkn_budget_options
-	C.tkn_budget_options_init(&c, C.TKN_BUDGET_OPTIONS_VERSION)
-	return BudgetOptions{int32(c.period), int64(c.hard_tokens), int64(c.soft_tokens),
-		int64(c.turn_tokens), int64(c.output_tokens), int64(c.hard_money), int64(c.soft_money),
-		int64(c.turn_money), int64(c.period_seconds), int64(c.slice_seconds),
-		int64(c.utc_offset_seconds), nil, nil}
+// DefaultBudgetOptions limit nothing: the zero BudgetOptions, kept for
+// callers that start from it.
+func DefaultBudgetOptions() BudgetOptions { return BudgetOptions{} }
+
+// orDefault is v, or the C default d where v is zero (unset).
+func orDefault(v int64, d C.int64_t) C.int64_t {
+	if v == 0 {
+		return d
+	}
+	return C.int64_t(v)
 }
 
 // Budget caps tokens and money.  Safe for concurrent use (lock-free in C).
@@ -65,12 +81,16 @@ func newBudget(o BudgetOptions, parent *Budget,
 	var c C.tkn_budget_options
 	C.tkn_budget_options_init(&c, C.TKN_BUDGET_OPTIONS_VERSION)
 	c.period = C.int32_t(o.Period)
-	c.hard_tokens, c.soft_tokens = C.int64_t(o.HardTokens), C.int64_t(o.SoftTokens)
-	c.turn_tokens, c.output_tokens = C.int64_t(o.TurnTokens), C.int64_t(o.OutputTokens)
-	c.hard_money, c.soft_money = C.int64_t(o.HardMoney), C.int64_t(o.SoftMoney)
-	c.turn_money = C.int64_t(o.TurnMoney)
-	c.period_seconds, c.slice_seconds = C.int64_t(o.PeriodSeconds), C.int64_t(o.SliceSeconds)
-	c.utc_offset_seconds = C.int64_t(o.UTCOffsetSecs)
+	c.hard_tokens = orDefault(o.HardTokens, c.hard_tokens)
+	c.soft_tokens = orDefault(o.SoftTokens, c.soft_tokens)
+	c.turn_tokens = orDefault(o.TurnTokens, c.turn_tokens)
+	c.output_tokens = orDefault(o.OutputTokens, c.output_tokens)
+	c.hard_money = orDefault(o.HardMoney, c.hard_money)
+	c.soft_money = orDefault(o.SoftMoney, c.soft_money)
+	c.turn_money = orDefault(o.TurnMoney, c.turn_money)
+	c.period_seconds = orDefault(o.PeriodSeconds, c.period_seconds)
+	c.slice_seconds = orDefault(o.SliceSeconds, c.slice_seconds)
+	c.utc_offset_seconds = C.int64_t(o.UTCOffsetSecs) // 0 is the default
 	b := &Budget{parent: parent}
 	if o.Clock != nil {
 		h := cgo.NewHandle(&clockState{fn: o.Clock})
@@ -211,17 +231,20 @@ func (b *Budget) Status() (BudgetState, error) {
 
 // ---- pruning ----
 
-// Prune modes.
+// PruneMode is how Pruner.Run chooses what to drop.
+type PruneMode uint32
+
+// Prune modes (the zero value trims).
 const (
-	PruneTrim      = C.TKN_PRUNE_TRIM
-	PruneScore     = C.TKN_PRUNE_SCORE
-	PruneSummarise = C.TKN_PRUNE_SUMMARISE
+	PruneTrim      PruneMode = C.TKN_PRUNE_TRIM
+	PruneScore     PruneMode = C.TKN_PRUNE_SCORE
+	PruneSummarise PruneMode = C.TKN_PRUNE_SUMMARISE
 )
 
 // PruneOptions of one run: the fields of tkn_prune_options, named so that
 // the zero value of each keeps the C default.
 type PruneOptions struct {
-	Mode      int
+	Mode      PruneMode
 	MaxTokens int64
 	Count     *CountOptions // nil: OpenAI's overheads
 	Provider  Format        // FormatAuto: the conversation's own

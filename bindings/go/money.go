@@ -268,11 +268,14 @@ const (
 	DimRoutingReason Dimension = C.TKN_METER_ROUTING_REASON
 )
 
+// ExportFormat of Meter.Export.
+type ExportFormat uint32
+
 // Export formats of the meter.
 const (
-	ExportJSON       = C.TKN_METER_JSON
-	ExportPrometheus = C.TKN_METER_PROMETHEUS
-	ExportOTel       = C.TKN_METER_OTEL
+	ExportJSON       ExportFormat = C.TKN_METER_JSON
+	ExportPrometheus ExportFormat = C.TKN_METER_PROMETHEUS
+	ExportOTel       ExportFormat = C.TKN_METER_OTEL
 )
 
 // CostCompute asks the meter to price a call from its table.
@@ -461,7 +464,7 @@ func (m *Meter) Reset() {
 }
 
 // Export is a snapshot as ExportJSON, ExportPrometheus or ExportOTel.
-func (m *Meter) Export(format int) (string, error) {
+func (m *Meter) Export(format ExportFormat) (string, error) {
 	defer pin()()
 	var out *C.char
 	var n C.size_t

@@ -102,13 +102,13 @@ type PruneMessage struct {
 // ---- routing ----
 
 // FailClassName is "rate_limit", "timeout", ... ("" for an unknown class).
-func FailClassName(cls int) string { return cgostr(C.tkn_llm_fail_name(C.int32_t(cls))) }
+func FailClassName(cls FailClass) string { return cgostr(C.tkn_llm_fail_name(C.int32_t(cls))) }
 
-// FailClassFromName is the class of a name, or -1.
-func FailClassFromName(name string) int {
+// FailClassFromName is the class of a name, or FailNone.
+func FailClassFromName(name string) FailClass {
 	p, n := cstr(name)
 	defer runtime.KeepAlive(name)
-	return int(C.tkn_llm_fail_from_name(p, n))
+	return FailClass(C.tkn_llm_fail_from_name(p, n))
 }
 
 // Remove drops an attribute (ErrNotFound if absent).
@@ -151,9 +151,9 @@ func (r *Router) ShadowReport() (string, error) {
 }
 
 // State is the cascade's state (CascadeRunning, ...).
-func (c *Cascade) State() int {
+func (c *Cascade) State() CascadeState {
 	defer runtime.KeepAlive(c)
-	return int(C.tkn_router_cascade_state(c.p))
+	return CascadeState(C.tkn_router_cascade_state(c.p))
 }
 
 // JSON is every attempt of the cascade as JSON.
@@ -303,7 +303,7 @@ func (b *RouterBuilder) SetFailures(allowedFails, windowS int, cooldownS float64
 }
 
 // SetRetries sets the retries of a failure class.
-func (b *RouterBuilder) SetRetries(class, retries int) error {
+func (b *RouterBuilder) SetRetries(class FailClass, retries int) error {
 	defer pin()()
 	defer runtime.KeepAlive(b)
 	return b.err(C.tkn_router_builder_set_retries(b.p, C.int32_t(class), C.int32_t(retries)))
@@ -697,7 +697,7 @@ func (tc *ToolCache) IsCacheable(tool string) bool {
 }
 
 // InvalidateScope drops every entry of a scope.
-func (tc *ToolCache) InvalidateScope(scope int, scopeID string) (uint64, error) {
+func (tc *ToolCache) InvalidateScope(scope Scope, scopeID string) (uint64, error) {
 	defer pin()()
 	var n C.uint64_t
 	p, l := cstr(scopeID)

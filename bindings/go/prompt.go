@@ -11,16 +11,24 @@ import (
 	"unsafe"
 )
 
+// SegKind is the kind of a prompt segment; Stability how often it changes.
+// They are distinct types, so AddText(kind, stability, ...) with the two
+// swapped does not compile.
+type (
+	SegKind   uint32
+	Stability uint32
+)
+
 // Segment kinds and stability classes of prompt.h.
 const (
-	SegTools       = C.TKN_SEG_TOOLS
-	SegStatic      = C.TKN_SEG_STATIC
-	SegReference   = C.TKN_SEG_REFERENCE
-	SegHistory     = C.TKN_SEG_HISTORY
-	SegDynamic     = C.TKN_SEG_DYNAMIC
-	StableStatic   = C.TKN_STABILITY_STATIC
-	StableSession  = C.TKN_STABILITY_SESSION
-	StableVolatile = C.TKN_STABILITY_VOLATILE
+	SegTools       SegKind   = C.TKN_SEG_TOOLS
+	SegStatic      SegKind   = C.TKN_SEG_STATIC
+	SegReference   SegKind   = C.TKN_SEG_REFERENCE
+	SegHistory     SegKind   = C.TKN_SEG_HISTORY
+	SegDynamic     SegKind   = C.TKN_SEG_DYNAMIC
+	StableStatic   Stability = C.TKN_STABILITY_STATIC
+	StableSession  Stability = C.TKN_STABILITY_SESSION
+	StableVolatile Stability = C.TKN_STABILITY_VOLATILE
 )
 
 // PromptBuilder collects prompt segments.  One goroutine at a time.
@@ -62,7 +70,7 @@ func (b *PromptBuilder) err(rc C.int) error {
 }
 
 // AddText adds a text segment; it returns the segment's index.
-func (b *PromptBuilder) AddText(kind, stability int, name, text string) (int, error) {
+func (b *PromptBuilder) AddText(kind SegKind, stability Stability, name, text string) (int, error) {
 	defer pin()()
 	np, nn := cstr(name)
 	tp, tn := cstr(text)
@@ -86,7 +94,7 @@ func (b *PromptBuilder) AddTool(js string) (int, error) {
 }
 
 // SetHistory borrows conv as the history segment (kept alive by the builder).
-func (b *PromptBuilder) SetHistory(conv *Conv, stability int) (int, error) {
+func (b *PromptBuilder) SetHistory(conv *Conv, stability Stability) (int, error) {
 	defer pin()()
 	var idx C.uint32_t
 	var cp *C.tkn_conv

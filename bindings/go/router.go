@@ -250,18 +250,22 @@ func (r *Router) Explain(task *Task) (string, error) {
 	return take(out, n), nil
 }
 
+// FailClass is the class of a failed model call.
+type FailClass int32
+
 // Failure classes for ReportFailure and Retries.
 const (
-	FailRateLimit     = C.TKN_LLM_FAIL_RATE_LIMIT
-	FailTimeout       = C.TKN_LLM_FAIL_TIMEOUT
-	FailServer        = C.TKN_LLM_FAIL_SERVER
-	FailBadRequest    = C.TKN_LLM_FAIL_BAD_REQUEST
-	FailAuth          = C.TKN_LLM_FAIL_AUTH
-	FailContentPolicy = C.TKN_LLM_FAIL_CONTENT_POLICY
+	FailNone          FailClass = C.TKN_LLM_FAIL_NONE
+	FailRateLimit     FailClass = C.TKN_LLM_FAIL_RATE_LIMIT
+	FailTimeout       FailClass = C.TKN_LLM_FAIL_TIMEOUT
+	FailServer        FailClass = C.TKN_LLM_FAIL_SERVER
+	FailBadRequest    FailClass = C.TKN_LLM_FAIL_BAD_REQUEST
+	FailAuth          FailClass = C.TKN_LLM_FAIL_AUTH
+	FailContentPolicy FailClass = C.TKN_LLM_FAIL_CONTENT_POLICY
 )
 
 // ReportFailure reports a failed call; true if it started a cooldown.
-func (r *Router) ReportFailure(model string, class int) (bool, error) {
+func (r *Router) ReportFailure(model string, class FailClass) (bool, error) {
 	defer pin()()
 	var cooled C.int32_t
 	p, n := cstr(model)
@@ -289,7 +293,7 @@ func (r *Router) ModelCooldown(model string) (int64, error) {
 }
 
 // Retries is how many times to retry a call that failed with class.
-func (r *Router) Retries(class int) (int, error) {
+func (r *Router) Retries(class FailClass) (int, error) {
 	defer pin()()
 	var out C.int32_t
 	defer runtime.KeepAlive(r)
@@ -356,12 +360,15 @@ type Cascade struct {
 	st     *scoreTextState
 }
 
+// CascadeState is where a cascade stands.
+type CascadeState int32
+
 // Cascade states.
 const (
-	CascadeRunning   = C.TKN_ROUTER_CASCADE_RUNNING
-	CascadeAccepted  = C.TKN_ROUTER_CASCADE_ACCEPTED
-	CascadeEscalate  = C.TKN_ROUTER_CASCADE_ESCALATE
-	CascadeExhausted = C.TKN_ROUTER_CASCADE_EXHAUSTED
+	CascadeRunning   CascadeState = C.TKN_ROUTER_CASCADE_RUNNING
+	CascadeAccepted  CascadeState = C.TKN_ROUTER_CASCADE_ACCEPTED
+	CascadeEscalate  CascadeState = C.TKN_ROUTER_CASCADE_ESCALATE
+	CascadeExhausted CascadeState = C.TKN_ROUTER_CASCADE_EXHAUSTED
 )
 
 // NewCascade starts a cascade at startTier; score (may be nil) replaces the
@@ -424,7 +431,7 @@ func (c *Cascade) Next() (int, string, error) {
 
 // Report gives the response of the call Next named; it returns the new
 // state and the confidence.
-func (c *Cascade) Report(content string, valid bool, cost int64) (int, float64, error) {
+func (c *Cascade) Report(content string, valid bool, cost int64) (CascadeState, float64, error) {
 	defer pin()()
 	var state C.int32_t
 	var conf C.double
@@ -439,7 +446,7 @@ func (c *Cascade) Report(content string, valid bool, cost int64) (int, float64, 
 	if rc != 0 {
 		return 0, 0, c.err(rc)
 	}
-	return int(state), float64(conf), nil
+	return CascadeState(state), float64(conf), nil
 }
 
 // Attempts is the number of reported attempts; TotalCost their cost.

@@ -187,5 +187,3 @@ func gostr(p *C.char, n C.size_t) string {
 	}
 	return C.GoStringN(p, C.int(n))
 }
-
-

@@ -862,3 +862,33 @@ func TestFinalizersFreeForgottenObjects(t *testing.T) {
 	runtime.GC()
 	runtime.GC()
 }
+
+// The zero value of a BudgetOptions field is "unset": a budget given only a
+// token limit limits tokens and nothing else (it used to refuse everything,
+// every other limit being 0).
+func TestBudgetOptionsZeroIsUnset(t *testing.T) {
+	b, err := NewBudget(BudgetOptions{HardTokens: 1000}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	if err := b.Charge(Amount{InputTokens: 400, OutputTokens: 100, Money: MustUSD("1000")}); err != nil {
+		t.Fatalf("within the token limit, any money: %v", err)
+	}
+	if _, err := b.Reserve(Amount{InputTokens: 600}); !errors.Is(err, ErrBudget) {
+		t.Fatalf("over the token limit: %v, want ErrBudget", err)
+	}
+	st, err := b.Status()
+	if err != nil || st.TokensCommitted != 500 {
+		t.Fatalf("status %+v %v", st, err)
+	}
+	if _, err := NewBudget(BudgetOptions{SoftMoney: -1}, nil); !errors.Is(err, ErrInvalid) {
+		t.Fatalf("negative limit: %v, want ErrInvalid", err)
+	}
+	// a rolling period with the window left unset takes the C default (a day)
+	r, err := NewBudget(BudgetOptions{Period: PeriodRolling, HardMoney: MustUSD("1")}, nil)
+	if err != nil {
+		t.Fatalf("rolling with default window: %v", err)
+	}
+	r.Close()
+}

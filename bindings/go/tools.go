@@ -12,12 +12,15 @@ import (
 	"runtime/cgo"
 )
 
+// Scope of a tool-cache entry.
+type Scope int32
+
 // Tool-cache scopes.
 const (
-	ScopeRun       = C.TKN_TOOLCACHE_SCOPE_RUN
-	ScopeSession   = C.TKN_TOOLCACHE_SCOPE_SESSION
-	ScopeNamespace = C.TKN_TOOLCACHE_SCOPE_NAMESPACE
-	ScopeGlobal    = C.TKN_TOOLCACHE_SCOPE_GLOBAL
+	ScopeRun       Scope = C.TKN_TOOLCACHE_SCOPE_RUN
+	ScopeSession   Scope = C.TKN_TOOLCACHE_SCOPE_SESSION
+	ScopeNamespace Scope = C.TKN_TOOLCACHE_SCOPE_NAMESPACE
+	ScopeGlobal    Scope = C.TKN_TOOLCACHE_SCOPE_GLOBAL
 )
 
 // ToolCacheOptions (zero values: the C defaults).
@@ -99,7 +102,7 @@ func (tc *ToolCache) err(rc C.int) error {
 }
 
 // SetPolicy registers a tool: cacheable with a TTL (0: none) and a scope.
-func (tc *ToolCache) SetPolicy(tool string, cacheable bool, ttlMS int64, scope int) error {
+func (tc *ToolCache) SetPolicy(tool string, cacheable bool, ttlMS int64, scope Scope) error {
 	defer pin()()
 	v := C.int32_t(0)
 	if cacheable {
@@ -186,15 +189,15 @@ func (tc *ToolCache) Stats() (ToolCacheStats, error) {
 
 // Batch providers.
 const (
-	BatchOpenAI    = C.TKN_PROVIDER_OPENAI
-	BatchAnthropic = C.TKN_PROVIDER_ANTHROPIC
+	BatchOpenAI    Provider = C.TKN_PROVIDER_OPENAI
+	BatchAnthropic Provider = C.TKN_PROVIDER_ANTHROPIC
 )
 
 // BatchWriterOptions: Write receives whole JSON lines; BeginFile and
 // EndFile (may be nil) frame the files.  An error from any of them stops the
 // writer (ErrIO wrapping it).
 type BatchWriterOptions struct {
-	Provider           int
+	Provider           Provider
 	MaxRequestsPerFile uint64
 	MaxBytesPerFile    uint64
 	BeginFile          func(index int) error
@@ -312,7 +315,7 @@ type BatchReader struct {
 
 // NewBatchReader makes a reader; onResult (may be nil) gets each joined
 // result; prices (may be nil) cost them at the batch price.
-func NewBatchReader(provider int, prices *Prices, onResult func(BatchResult) error) (*BatchReader, error) {
+func NewBatchReader(provider Provider, prices *Prices, onResult func(BatchResult) error) (*BatchReader, error) {
 	defer pin()()
 	var c C.tkn_batch_reader_options
 	C.tkn_batch_reader_options_init(&c, C.TKN_BATCH_READER_OPTIONS_VERSION)
