@@ -6,13 +6,14 @@
 #include "cli.h"
 
 static const char ASSEMBLE_HELP[] =
-    "usage: tokenomy assemble [--format openai|anthropic] [--segments] [SPEC.json]\n"
+    "usage: tokenomy assemble [--format openai|anthropic] [--segments] [--json] [SPEC.json]\n"
     "\n"
     "Assemble a prompt in cache-friendly order and render the provider request.\n"
     "SPEC: {\"model\": \"gpt-4o\", \"max_tokens\": 512, \"tools\": [..], \"system\": \"..\",\n"
     "       \"reference\": \"..\", \"messages\": [conversation], \"dynamic\": \"..\"}\n"
     "  --segments  print the segments (kind, stability, tokens, fingerprint) and the\n"
-    "              linter's findings instead of the request\n";
+    "              linter's findings instead of the request\n"
+    "  --json      accepted: the output is JSON either way\n";
 
 int cli_assemble_spec(const char *cmd, const cJSON *spec, const tkn_tokenizer *tok, tkn_conv **conv,
                       tkn_prompt **out) {
@@ -65,11 +66,12 @@ int cli_assemble_spec(const char *cmd, const cJSON *spec, const tkn_tokenizer *t
 
 int cmd_assemble(int argc, char **argv) {
   const char *file = NULL;
-  int segments = 0, fmt = TKN_PROVIDER_OPENAI;
+  int segments = 0, fmt = TKN_PROVIDER_OPENAI, json = 1;
   static const cli_choice FORMATS[] = {
       {"openai", TKN_PROVIDER_OPENAI}, {"anthropic", TKN_PROVIDER_ANTHROPIC}, {NULL, 0}};
   const cli_option opts[] = {{"--format", CLI_CHOICE, &fmt, "openai or anthropic", 0, 0, FORMATS},
                              {"--segments", CLI_FLAG, &segments, NULL, 0, 0, NULL},
+                             {"--json", CLI_FLAG, &json, NULL, 0, 0, NULL},
                              {NULL, CLI_FLAG, NULL, NULL, 0, 0, NULL}};
   const cli_command c = {"assemble", ASSEMBLE_HELP, opts, 1, &file, NULL, 0, NULL, NULL};
   int parsed = cli_parse(&c, argc, argv);

@@ -6,16 +6,25 @@
 #include "cli.h"
 
 static const char BATCH_HELP[] =
-    "usage: tokenomy batch make [--provider openai|anthropic] [--out PREFIX] [REQUESTS]\n"
+    "usage: tokenomy batch make [--provider openai|anthropic] [--out PREFIX] [--json]\n"
+    "                           [REQUESTS]\n"
     "       tokenomy batch join [--provider openai|anthropic] [--requests REQUESTS]\n"
-    "                           RESULTS.jsonl...\n"
+    "                           [--json] RESULTS.jsonl...\n"
     "\n"
     "make: REQUESTS is a JSON array (or JSON lines) of {\"custom_id\": .., \"body\": {..}};\n"
     "      writes the provider's batch JSONL to standard output, or to PREFIX-0.jsonl,\n"
-    "      PREFIX-1.jsonl, ... when files split at the provider's limits.\n"
+    "      PREFIX-1.jsonl, ... when files split at the provider's limits.  The counts\n"
+    "      go to standard error (with --json as a JSON object; on standard output\n"
+    "      when --out leaves it free).\n"
     "join: reads result files, joins them to the submitted ids (from REQUESTS), costs\n"
-    "      them at batch prices (built-in table) and prints a summary with the dead\n"
-    "      letters as JSON.\n";
+    "      them at batch prices (built-in table, by the model each result names) and\n"
+    "      prints a summary with the dead letters as JSON (--json: the same; JSON is\n"
+    "      its only output).  Without --requests the ids are taken from the results,\n"
+    "      so a missing result cannot be noticed (said on standard error).  Results\n"
+    "      that cannot be priced are counted as \"unpriced\" with the reason.\n"
+    "      Exit status: 0 every result joined and succeeded; 3 dead letters\n"
+    "      (missing, errored, canceled, expired, duplicate or unknown results: the\n"
+    "      summary lists them); 1 bad usage; 2 bad input.\n";
 
 typedef struct wctx {
   const char *prefix;
@@ -79,9 +88,10 @@ static const cli_choice PROVIDERS[] = {
 
 static int batch_make(int argc, char **argv) {
   const char *file = NULL, *prefix = NULL;
-  int prov = TKN_PROVIDER_OPENAI;
+  int prov = TKN_PROVIDER_OPENAI, json = 0;
   const cli_option opts[] = {PROVIDER_OPT(&prov),
                              {"--out", CLI_STR, &prefix, NULL, 0, 0, NULL},
+                             {"--json", CLI_FLAG, &json, NULL, 0, 0, NULL},
                              {NULL, CLI_FLAG, NULL, NULL, 0, 0, NULL}};
   const cli_command c = {"batch make", BATCH_HELP, opts, 2, &file, NULL, 0, NULL, NULL};
   int parsed = cli_parse(&c, argc, argv);
@@ -122,8 +132,12 @@ static int batch_make(int argc, char **argv) {
     uint32_t files = 0;
     uint64_t n = 0, bytes = 0;
     tkn_batch_writer_counts(w, &files, &n, &bytes);
-    fprintf(stderr, "batch make: %llu requests, %u file(s), %llu bytes\n", (unsigned long long)n,
-            files, (unsigned long long)bytes);
+    if (json)
+      fprintf(prefix ? stdout : stderr, "{\"requests\": %llu, \"files\": %u, \"bytes\": %llu}\n",
+              (unsigned long long)n, files, (unsigned long long)bytes);
+    else
+      fprintf(stderr, "batch make: %llu requests, %u file(s), %llu bytes\n",
+              (unsigned long long)n, files, (unsigned long long)bytes);
   }
   if (wc.f) fclose(wc.f);
   tkn_batch_writer_free(w);
@@ -131,12 +145,58 @@ static int batch_make(int argc, char **argv) {
   return status;
 }
 
+/* Without --requests: every custom id of the result files is taken as
+ * submitted (a second result for one id is then the reader's duplicate).
+ * Lines that do not parse are left to the reader, which says where. */
+static int expect_from_results(tkn_batch_reader *r, const char *const *files, int nfiles) {
+  for (int i = 0; i < nfiles; i++) {
+    size_t len = 0;
+    char *text = cli_read(files[i], &len);
+    if (!text) return cli_fail("batch join", "cannot read %s", files[i]);
+    for (char *line = text; line && *line;) {
+      char *nl = strchr(line, '\n');
+      size_t ll = nl ? (size_t)(nl - line) : strlen(line);
+      cJSON *j = ll ? cJSON_ParseWithLength(line, ll) : NULL;
+      const cJSON *id = cJSON_GetObjectItemCaseSensitive(j, "custom_id");
+      if (cJSON_IsString(id)) {
+        int rc = tkn_batch_reader_expect(r, id->valuestring, strlen(id->valuestring));
+        if (rc && rc != TKN_ERR_DUPLICATE) {
+          cJSON_Delete(j);
+          free(text);
+          return cli_fail("batch join", "%s: %s", files[i], tkn_error_last()->message);
+        }
+      }
+      cJSON_Delete(j);
+      line = nl ? nl + 1 : NULL;
+    }
+    free(text);
+  }
+  return 0;
+}
+
+/* The first reason a succeeded result could not be priced. */
+typedef struct join_ctx {
+  char unpriced[256];
+} join_ctx;
+
+static int on_result(const tkn_batch_result *res, void *user) {
+  join_ctx *j = user;
+  if (res->status == TKN_BATCH_SUCCEEDED && res->meter_status != TKN_OK && !j->unpriced[0])
+    snprintf(j->unpriced, sizeof j->unpriced, "%s: %s", res->custom_id,
+             res->meter_error && *res->meter_error ? res->meter_error
+                                                   : tkn_strerror(res->meter_status));
+  return 0;
+}
+
 static int batch_join(int argc, char **argv) {
   const char *requests = NULL;
   const char *files[256];
-  int nfiles = 0, prov = TKN_PROVIDER_OPENAI;
+  int nfiles = 0, prov = TKN_PROVIDER_OPENAI, json = 0;
+  join_ctx jc;
+  memset(&jc, 0, sizeof jc);
   const cli_option opts[] = {PROVIDER_OPT(&prov),
                              {"--requests", CLI_STR, &requests, NULL, 0, 0, NULL},
+                             {"--json", CLI_FLAG, &json, NULL, 0, 0, NULL},
                              {NULL, CLI_FLAG, NULL, NULL, 0, 0, NULL}};
   const cli_command c = {"batch join", BATCH_HELP, opts, 2, NULL, files, 256, &nfiles, NULL};
   int parsed = cli_parse(&c, argc, argv);
@@ -147,6 +207,8 @@ static int batch_join(int argc, char **argv) {
   tkn_batch_reader_options o = TKN_BATCH_READER_OPTIONS_INIT;
   o.provider = (uint32_t)prov;
   o.prices = prices;
+  o.on_result = on_result;
+  o.user = &jc;
   tkn_batch_reader *r = NULL;
   int status = tkn_batch_reader_new(&r, &o) ? cli_fail("batch join", "cannot make the reader") : 0;
   if (!status && requests) {
@@ -161,6 +223,8 @@ static int batch_join(int argc, char **argv) {
                           tkn_error_last()->message);
     }
     cJSON_Delete(reqs);
+  } else if (!status) {
+    status = expect_from_results(r, files, nfiles);
   }
   for (int i = 0; i < nfiles && !status; i++) {
     size_t len = 0;
@@ -188,7 +252,13 @@ static int batch_join(int argc, char **argv) {
     cJSON_AddNumberToObject(out, "unknown", (double)s.unknown);
     cJSON_AddNumberToObject(out, "input_tokens", (double)s.input_tokens);
     cJSON_AddNumberToObject(out, "output_tokens", (double)s.output_tokens);
+    cJSON_AddNumberToObject(out, "duplicates", (double)s.duplicates);
+    cJSON_AddNumberToObject(out, "canceled", (double)s.canceled);
+    cJSON_AddNumberToObject(out, "expired", (double)s.expired);
+    cJSON_AddBoolToObject(out, "requests_given", requests != NULL);
     cJSON_AddNumberToObject(out, "priced", (double)s.priced);
+    cJSON_AddNumberToObject(out, "unpriced", (double)s.unpriced);
+    if (s.unpriced) cJSON_AddStringToObject(out, "unpriced_reason", jc.unpriced);
     cJSON_AddStringToObject(out, "cost_usd", cli_usd(s.cost, 12, usd, sizeof usd));
     char *dl = NULL;
     if (tkn_batch_reader_dead_letters_json(r, &dl, NULL) == TKN_OK)
@@ -196,6 +266,17 @@ static int batch_join(int argc, char **argv) {
     tkn_free(dl);
     cli_print_json(out);
     cJSON_Delete(out);
+    if (!requests)
+      fprintf(stderr, "batch join: no --requests: the ids are taken from the results, so a "
+                      "missing result cannot be noticed\n");
+    if (s.unpriced)
+      fprintf(stderr, "batch join: %llu succeeded result(s) could not be priced (first: %s)\n",
+              (unsigned long long)s.unpriced, jc.unpriced);
+    size_t dead = tkn_batch_reader_dead_letter_count(r);
+    if (dead) {
+      fprintf(stderr, "batch join: %zu dead letter(s) (listed in \"dead_letters\")\n", dead);
+      status = 3;
+    }
   }
   tkn_batch_reader_free(r);
   tkn_prices_free(prices);

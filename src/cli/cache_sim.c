@@ -12,10 +12,13 @@ static const char CACHE_HELP[] =
     "Simulate a provider's prompt cache over a request log and print the hit rate,\n"
     "the input cost with and without the cache, and advice.  LOG: a JSON array of\n"
     "{\"time_ms\": T, ...assemble spec (see tokenomy assemble --help)}.\n"
-    "The input price defaults to the model's price in the built-in table.\n";
+    "The model defaults to the provider's: gpt-4o (openai), claude-sonnet-4-5\n"
+    "(anthropic), gemini-2.5-pro (gemini); a --model of another provider is refused.\n"
+    "The input price defaults to the model's price in the built-in table; the\n"
+    "output names the model and the price it used.\n";
 
 int cmd_cache_sim(int argc, char **argv) {
-  const char *file = NULL, *model = "gpt-4o", *price = NULL;
+  const char *file = NULL, *model = NULL, *price = NULL;
   int json = 0, provider = TKN_PROVIDER_OPENAI;
   static const cli_choice PROVIDERS[] = {{"openai", TKN_PROVIDER_OPENAI},
                                          {"anthropic", TKN_PROVIDER_ANTHROPIC},
@@ -30,6 +33,13 @@ int cmd_cache_sim(int argc, char **argv) {
   const cli_command c = {"cache-sim", CACHE_HELP, opts, 1, &file, NULL, 0, NULL, NULL};
   int parsed = cli_parse(&c, argc, argv);
   if (parsed >= 0) return parsed;
+  static const char *const DEFAULT_MODEL[][2] = {
+      {"openai", "gpt-4o"}, {"anthropic", "claude-sonnet-4-5"}, {"gemini", "gemini-2.5-pro"}};
+  const char *pname = provider == TKN_PROVIDER_ANTHROPIC ? "anthropic"
+                      : provider == TKN_PROVIDER_GEMINI  ? "gemini"
+                                                         : "openai";
+  for (size_t k = 0; !model && k < 3; k++)
+    if (!strcmp(DEFAULT_MODEL[k][0], pname)) model = DEFAULT_MODEL[k][1];
   tkn_cacheplan_options o = TKN_CACHEPLAN_OPTIONS_INIT;
   o.provider = (uint32_t)provider;
   o.model = model;
@@ -42,7 +52,14 @@ int cmd_cache_sim(int argc, char **argv) {
   int64_t min = tkn_prompt_min_cache_tokens_from(pr, o.provider, model, strlen(model));
   if (min > 0) o.min_cache_tokens = min;
   int known = tkn_prices_lookup(pr, model, strlen(model), &mp) == TKN_OK && mp.input_per_mtok > 0;
+  /* a model the table files under another provider would be priced at the
+   * wrong provider's rates and cache rules */
+  char mprov[64] = "";
+  if (known) snprintf(mprov, sizeof mprov, "%.*s", (int)mp.provider_len, mp.provider);
   tkn_prices_free(pr);
+  if (known && *mprov && strcmp(mprov, pname) != 0)
+    return CLI_USAGE_ERR("cache-sim", "model '%s' is %s's, not %s's: give --model of %s or "
+                         "--provider %s", model, mprov, pname, pname, mprov);
   if (price) {
     int64_t units = 0;
     if (tkn_usd_parse(price, strlen(price), &units) || units <= 0)
@@ -111,6 +128,10 @@ int cmd_cache_sim(int argc, char **argv) {
     if (json) {
       cJSON *o2 = cJSON_CreateObject();
       char usd[48];
+      cJSON_AddStringToObject(o2, "provider", pname);
+      cJSON_AddStringToObject(o2, "model", model);
+      cJSON_AddStringToObject(o2, "price_input_usd_per_mtok",
+                              cli_usd(o.price_input * 1000000, 6, usd, sizeof usd));
       cJSON_AddNumberToObject(o2, "requests", (double)r.requests);
       cJSON_AddNumberToObject(o2, "input_tokens", (double)r.input_tokens);
       cJSON_AddNumberToObject(o2, "cached_tokens", (double)r.cached_tokens);
@@ -123,7 +144,9 @@ int cmd_cache_sim(int argc, char **argv) {
       cli_print_json(o2);
       cJSON_Delete(o2);
     } else {
-      char a[48], b[48];
+      char a[48], b[48], pm[48];
+      printf("model           %s (%s), input at %s USD per million tokens\n", model, pname,
+             cli_usd(o.price_input * 1000000, 6, pm, sizeof pm));
       printf("requests        %lld\ninput tokens    %lld\ncached tokens   %lld\nhit rate        "
              "%.1f%%\ncost without    %s USD\ncost with       %s USD\n\n%s\n",
              (long long)r.requests, (long long)r.input_tokens, (long long)r.cached_tokens,

@@ -24,8 +24,9 @@ static const char USAGE[] =
     "  replay      what each context strategy would cost on recorded conversations\n"
     "  report      render a meter export as a table or an HTML page\n"
     "\n"
-    "`tokenomy <command> --help` describes each.  Exit status: 0 success,\n"
-    "1 bad usage, 2 bad input.\n";
+    "`tokenomy <command> --help` describes each; --json prints any figures as\n"
+    "JSON.  Exit status: 0 success, 1 bad usage, 2 bad input, 3 a result that is\n"
+    "not a success (validate: an invalid document; batch join: dead letters).\n";
 
 int main(int argc, char **argv) {
   if (argc < 2 || cli_is(argv[1], "--help", "-h") || cli_is(argv[1], "help", NULL)) {

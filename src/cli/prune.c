@@ -7,7 +7,7 @@
 
 static const char PRUNE_HELP[] =
     "usage: tokenomy prune --max-tokens N [--mode trim|score] [--keep-last N]\n"
-    "                      [--first] [--report] [FILE]\n"
+    "                      [--first] [--report] [--json] [FILE]\n"
     "\n"
     "Cut a conversation (OpenAI or Anthropic JSON) to N tokens, keeping each tool\n"
     "call with its results.  Writes the pruned conversation in its own format, or\n"
@@ -15,7 +15,8 @@ static const char PRUNE_HELP[] =
     "  --mode trim   keep the newest messages that fit (LangChain's trimMessages)\n"
     "  --mode score  keep system, pinned and the last turns, then the best-scored (default)\n"
     "  --keep-last N turns always kept in score mode (2)\n"
-    "  --first       trim mode: keep the oldest messages instead\n";
+    "  --first       trim mode: keep the oldest messages instead\n"
+    "  --json        accepted: the output is JSON (the conversation, or the report)\n";
 
 static const char *const WHY[] = {"fits",   "system",   "pinned", "recent",   "score",  "tool_unit",
                                   "budget", "start_on", "end_on", "provider", "orphan", "partial"};
@@ -23,7 +24,7 @@ static const char *const WHY[] = {"fits",   "system",   "pinned", "recent",   "s
 int cmd_prune(int argc, char **argv) {
   const char *file = NULL;
   long long max = -1, keep_last = 2;
-  int mode = TKN_PRUNE_SCORE, first = 0, report = 0;
+  int mode = TKN_PRUNE_SCORE, first = 0, report = 0, json = 1;
   static const cli_choice MODES[] = {
       {"trim", TKN_PRUNE_TRIM}, {"score", TKN_PRUNE_SCORE}, {NULL, 0}};
   const cli_option opts[] = {{"--max-tokens", CLI_INT, &max, "a count >= 0", 0, LLONG_MAX, NULL},
@@ -31,6 +32,7 @@ int cmd_prune(int argc, char **argv) {
                              {"--mode", CLI_CHOICE, &mode, "trim or score", 0, 0, MODES},
                              {"--first", CLI_FLAG, &first, NULL, 0, 0, NULL},
                              {"--report", CLI_FLAG, &report, NULL, 0, 0, NULL},
+                             {"--json", CLI_FLAG, &json, NULL, 0, 0, NULL},
                              {NULL, CLI_FLAG, NULL, NULL, 0, 0, NULL}};
   const cli_command c = {"prune", PRUNE_HELP, opts, 1, &file, NULL, 0, NULL, NULL};
   int parsed = cli_parse(&c, argc, argv);

@@ -7,13 +7,14 @@
 #include "cli.h"
 
 static const char HELP[] =
-    "usage: tokenomy report [--html] [--baseline BASELINE.json] [EXPORT.json]\n"
+    "usage: tokenomy report [--html | --json] [--baseline BASELINE.json] [EXPORT.json]\n"
     "\n"
     "Render a meter export (the JSON of tkn_meter_export, e.g. written by\n"
     "`tokenomy simulate --export-meter FILE`) as tables by model, tier, task type,\n"
     "workflow, tenant and routing reason, with each workflow's percentiles of tokens\n"
     "and cost per call and its suggested budget; with --html as one self-contained\n"
-    "HTML page (responsive, charts in plain HTML and CSS).\n"
+    "HTML page (responsive, charts in plain HTML and CSS); with --json the totals,\n"
+    "each workflow's percentiles and budgets, and the comparison as JSON.\n"
     "\n"
     "  --baseline F  a second export, of the run to compare with (e.g. written by\n"
     "                `tokenomy simulate --export-baseline-meter F`): baseline and\n"
@@ -384,6 +385,31 @@ static void html(const cJSON *j, const cJSON *base) {
   puts("</main></body></html>");
 }
 
+/* ---- JSON ---- */
+
+static void json_out(const cJSON *j, const cJSON *base) {
+  cJSON *o = cJSON_CreateObject();
+  cJSON_AddItemToObject(o, "total", cJSON_Duplicate(obj(j, "total"), 1));
+  cJSON *wf = cJSON_AddObjectToObject(o, "workflows");
+  const cJSON *row;
+  cJSON_ArrayForEach(row, obj(j, "by_workflow")) {
+    const cJSON *p = obj(row, "percentiles");
+    if (cJSON_IsObject(p)) cJSON_AddItemToObject(wf, row->string, cJSON_Duplicate(p, 1));
+  }
+  if (base) {
+    cJSON *cmp = cJSON_AddObjectToObject(o, "baseline_vs_optimised");
+    for (int k = 0; k < N_MEASURES; k++) {
+      cJSON *m = cJSON_AddObjectToObject(cmp, MEASURES[k].key);
+      const cJSON *vb = obj(obj(base, "total"), MEASURES[k].key);
+      const cJSON *vo = obj(obj(j, "total"), MEASURES[k].key);
+      cJSON_AddItemToObject(m, "baseline", vb ? cJSON_Duplicate(vb, 1) : cJSON_CreateNull());
+      cJSON_AddItemToObject(m, "optimised", vo ? cJSON_Duplicate(vo, 1) : cJSON_CreateNull());
+    }
+  }
+  cli_print_json(o);
+  cJSON_Delete(o);
+}
+
 static cJSON *read_export(const char *file) {
   cJSON *j = cli_read_json("report", file, NULL);
   if (j && !check_export(j)) {
@@ -397,13 +423,15 @@ static cJSON *read_export(const char *file) {
 
 int cmd_report(int argc, char **argv) {
   const char *file = NULL, *base_file = NULL;
-  int as_html = 0;
+  int as_html = 0, as_json = 0;
   const cli_option opts[] = {{"--html", CLI_FLAG, &as_html, NULL, 0, 0, NULL},
+                             {"--json", CLI_FLAG, &as_json, NULL, 0, 0, NULL},
                              {"--baseline", CLI_STR, &base_file, NULL, 0, 0, NULL},
                              {NULL, CLI_FLAG, NULL, NULL, 0, 0, NULL}};
   const cli_command c = {"report", HELP, opts, 1, &file, NULL, 0, NULL, NULL};
   int parsed = cli_parse(&c, argc, argv);
   if (parsed >= 0) return parsed;
+  if (as_html && as_json) return CLI_USAGE_ERR("report", "--html or --json, not both");
   cJSON *j = read_export(file);
   if (!j) return 2;
   cJSON *base = NULL;
@@ -413,6 +441,8 @@ int cmd_report(int argc, char **argv) {
   }
   if (as_html)
     html(j, base);
+  else if (as_json)
+    json_out(j, base);
   else
     table(j, base);
   cJSON_Delete(j);

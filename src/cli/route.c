@@ -5,15 +5,17 @@
 #include "cli.h"
 
 static const char ROUTE_HELP[] =
-    "usage: tokenomy route --config ROUTER.json [--explain] [TASK.json]\n"
+    "usage: tokenomy route --config ROUTER.json [--explain] [--json] [TASK.json]\n"
     "\n"
     "Route a task (a JSON object of attributes) through a router config and print\n"
-    "the tier, model and rule; --explain prints every rule's evaluation as JSON.\n";
+    "the tier, model and rule as JSON; --explain prints every rule's evaluation.\n"
+    "(--json is accepted: JSON is the only output.)\n";
 
 int cmd_route(int argc, char **argv) {
   const char *config = NULL, *file = NULL;
-  int explain = 0;
+  int explain = 0, json = 1;
   const cli_option opts[] = {{"--config", CLI_STR, &config, NULL, 0, 0, NULL},
+                             {"--json", CLI_FLAG, &json, NULL, 0, 0, NULL},
                              {"--explain", CLI_FLAG, &explain, NULL, 0, 0, NULL},
                              {NULL, CLI_FLAG, NULL, NULL, 0, 0, NULL}};
   const cli_command c = {"route", ROUTE_HELP, opts, 1, &file, NULL, 0, NULL, NULL};

@@ -5,21 +5,30 @@
 #include "cli.h"
 
 static const char VALIDATE_HELP[] =
-    "usage: tokenomy validate --schema SCHEMA.json [--json] [DOCUMENT.json]\n"
+    "usage: tokenomy validate --schema SCHEMA.json [--model M | --encoding E] [--json]\n"
+    "                         [DOCUMENT.json]\n"
     "\n"
-    "Validate a JSON document against a JSON Schema (draft 2020-12).  Exit status\n"
-    "0 when valid, 3 when not (each error printed), 2 for unreadable input.\n"
-    "Also prints the largest output the schema allows, in tokens (the output cap).\n";
+    "Validate one JSON document against a JSON Schema (draft 2020-12).  Exit status\n"
+    "0 when valid, 3 when not (each error printed), 2 for unreadable input or a\n"
+    "schema that does not compile, 1 for bad usage (e.g. two documents).\n"
+    "Also prints the largest output the schema allows, in tokens (the output cap),\n"
+    "counted with the model's encoding (--model), an encoding (--encoding), or\n"
+    "o200k_base; \"unbounded\" when the schema sets no limit.\n";
 
 int cmd_validate(int argc, char **argv) {
-  const char *schema_file = NULL, *file = NULL;
-  int json = 0;
+  const char *schema_file = NULL, *file = NULL, *model = NULL, *enc = NULL;
+  const char *files[1];
+  int json = 0, nfiles = 0;
   const cli_option opts[] = {{"--schema", CLI_STR, &schema_file, NULL, 0, 0, NULL},
+                             {"--model", CLI_STR, &model, NULL, 0, 0, NULL},
+                             {"--encoding", CLI_STR, &enc, NULL, 0, 0, NULL},
                              {"--json", CLI_FLAG, &json, NULL, 0, 0, NULL},
                              {NULL, CLI_FLAG, NULL, NULL, 0, 0, NULL}};
-  const cli_command c = {"validate", VALIDATE_HELP, opts, 1, &file, NULL, 0, NULL, NULL};
+  const cli_command c = {"validate", VALIDATE_HELP, opts, 1, NULL, files, 1, &nfiles,
+                         "one document at a time: '%s' and then '%s'"};
   int parsed = cli_parse(&c, argc, argv);
   if (parsed >= 0) return parsed;
+  if (nfiles) file = files[0];
   if (!schema_file) return CLI_USAGE_ERR("validate", "--schema is required (see --help)");
   size_t slen = 0, dlen = 0;
   char *stext = cli_read(schema_file, &slen);
@@ -35,19 +44,21 @@ int cmd_validate(int argc, char **argv) {
     return cli_fail("validate", "cannot read %s", file ? file : "standard input");
   }
   tkn_schema_result *res = NULL;
-  tkn_schema_result_new(&res);
-  rc = tkn_schema_validate(s, doc, dlen, res);
-  int status = 0;
-  if (rc != TKN_OK && rc != TKN_ERR_SCHEMA) {
+  tkn_tokenizer *tok = NULL;
+  int status = cli_make_tokenizer("validate", enc, model, &tok);
+  if (!status && tkn_schema_result_new(&res)) status = cli_fail("validate", "out of memory");
+  rc = status ? TKN_OK : tkn_schema_validate(s, doc, dlen, res);
+  if (status) {
+    /* said already */
+  } else if (rc != TKN_OK && rc != TKN_ERR_SCHEMA) {
     status =
         cli_fail("validate", "%s: %s", file ? file : "standard input", tkn_error_last()->message);
   } else {
-    tkn_tokenizer *tok = NULL;
-    tkn_tokenizer_new_estimator(&tok);
     int64_t cap = 0;
     uint32_t flags = 0;
-    tkn_schema_output_cap(s, tok, NULL, &cap, &flags);
-    tkn_tokenizer_free(tok);
+    char cap_err[256] = "";
+    int cap_rc = cli_keep_err(tkn_schema_output_cap(s, tok, NULL, &cap, &flags), cap_err,
+                              sizeof cap_err);
     size_t n = tkn_schema_result_error_count(res);
     if (json) {
       cJSON *o = cJSON_CreateObject();
@@ -63,8 +74,15 @@ int cmd_validate(int argc, char **argv) {
         cJSON_AddStringToObject(e, "message", msg ? msg : "");
         cJSON_AddItemToArray(errs, e);
       }
-      if (flags & TKN_SCHEMA_CAP_UNBOUNDED) cJSON_AddNullToObject(o, "output_cap");
-      else cJSON_AddNumberToObject(o, "output_cap", (double)cap);
+      if (cap_rc) {
+        cJSON_AddNullToObject(o, "output_cap");
+        cJSON_AddStringToObject(o, "output_cap_error", cap_err);
+      } else if (flags & TKN_SCHEMA_CAP_UNBOUNDED) {
+        cJSON_AddNullToObject(o, "output_cap");
+      } else {
+        cJSON_AddNumberToObject(o, "output_cap", (double)cap);
+      }
+      cJSON_AddStringToObject(o, "output_cap_encoding", tkn_tokenizer_name(tok));
       cli_print_json(o);
       cJSON_Delete(o);
     } else if (rc == TKN_OK) {
@@ -76,8 +94,14 @@ int cmd_validate(int argc, char **argv) {
         printf("invalid at %s: %s\n", ip && *ip ? ip : "(root)", msg ? msg : "");
       }
     }
+    if (!json) {
+      if (cap_rc) printf("output cap: not computed (%s)\n", cap_err);
+      else if (flags & TKN_SCHEMA_CAP_UNBOUNDED) printf("output cap: unbounded\n");
+      else printf("output cap: %lld tokens (%s)\n", (long long)cap, tkn_tokenizer_name(tok));
+    }
     if (rc != TKN_OK) status = 3;
   }
+  tkn_tokenizer_free(tok);
   tkn_schema_result_free(res);
   tkn_schema_free(s);
   free(doc);

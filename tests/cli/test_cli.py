@@ -219,6 +219,23 @@ rc, out, err = run(["cache-sim", write("badlog.json", [{"model": "gpt-4o"}])])
 one_line_error("cache-sim without time", rc, err, 2, "time_ms")
 rc, out, err = run(["cache-sim", write("hugetime.json", [dict(log[0], time_ms=1e300)])])
 one_line_error("cache-sim with a time past 2^53", rc, err, 2, "time_ms")
+# the provider's own model by default: never gpt-4o's rate for Anthropic
+rc, out, err = run(["cache-sim", "--provider", "anthropic", "--json", logf])
+r = json.loads(out)
+# claude-sonnet-4-5: $3 per million input tokens (Anthropic's list price)
+check("cache-sim --provider anthropic prices at an Anthropic model", rc == 0
+      and r["model"] == "claude-sonnet-4-5" and r["price_input_usd_per_mtok"] == "3.000000"
+      and abs(float(r["cost_without_usd"]) - r["input_tokens"] * 3e-6) < 1e-9, out[:300])
+rc, out, err = run(["cache-sim", "--provider", "anthropic", logf])
+check("cache-sim names the model and price it used",
+      rc == 0 and out.startswith("model           claude-sonnet-4-5 (anthropic), input at "
+                                 "3.000000"),
+      out[:200])
+rc, out, err = run(["cache-sim", "--provider", "anthropic", "--model", "gpt-4o", logf])
+one_line_error("cache-sim refuses another provider's model", rc, err, 1, "openai")
+rc, out, err = run(["cache-sim", "--json", logf])
+check("cache-sim --provider openai stays at gpt-4o", json.loads(out)["model"] == "gpt-4o",
+      out[:200])
 rc, out, err = run(["cache-sim", "--model", "no-such-model", logf])
 one_line_error("cache-sim unknown model", rc, err, 1, "--price-input")
 rc, out, err = run(["cache-sim", "--model", "no-such-model", "--price-input", "3", "--json", logf])
@@ -253,10 +270,37 @@ rc, out, err = run(["batch", "join", "--requests", reqf, resf])
 s = json.loads(out)
 # gpt-4o-mini batch: $0.075 / $0.30 per million tokens
 want = 2 * (1000 * 0.075e-6 + 100 * 0.30e-6)
-check("batch join joins and costs at batch prices", rc == 0 and s["succeeded"] == 2
+check("batch join joins and costs at batch prices", s["succeeded"] == 2
       and abs(float(s["cost_usd"]) - want) < 1e-12, out[:300])
 check("batch join dead-letters the missing one", s["missing"] == 1
       and s["dead_letters"][0]["custom_id"] == "r2", out)
+check("batch join exits 3 when there are dead letters", rc == 3 and "1 dead letter" in err,
+      f"exit {rc}, {err!r}")
+fullreqf = write("full-reqs.json", reqs[:2])
+rc, out, err = run(["batch", "join", "--requests", fullreqf, resf])
+check("batch join exits 0 when every result joined", rc == 0 and json.loads(out)["missing"] == 0,
+      f"exit {rc}, {err!r}")
+# without --requests: the ids come from the results, and they are priced by their model
+rc, out, err = run(["batch", "join", resf])
+s = json.loads(out)
+check("batch join without --requests joins and prices", rc == 0 and s["succeeded"] == 2
+      and s["priced"] == 2 and abs(float(s["cost_usd"]) - want) < 1e-12
+      and not s["requests_given"], out[:300])
+check("batch join without --requests says missing results cannot be seen",
+      "missing result cannot be noticed" in err, err)
+nomodel = write("nomodel.jsonl", "\n".join(json.dumps(
+    {"custom_id": f"n{i}", "error": None, "response": {"status_code": 200, "body": {
+        "choices": [], "usage": {"prompt_tokens": 10, "completion_tokens": 1}}}})
+    for i in range(2)) + "\n" + json.dumps(
+    {"custom_id": "n9", "error": {"code": "server_error", "message": "boom"}, "response": None})
+    + "\n")
+rc, out, err = run(["batch", "join", nomodel])
+s = json.loads(out)
+check("batch join says what it could not price", rc == 3 and s["unpriced"] == 2
+      and s["priced"] == 0 and "names no model" in s["unpriced_reason"]
+      and "could not be priced" in err, f"exit {rc} {out[:300]} {err!r}")
+check("batch join: an errored result is a dead letter", s["errored"] == 1
+      and s["dead_letters"][0]["reason"] == "errored", out[:400])
 rc, out, err = run(["batch", "join", write("garbage.jsonl", "{not json}\n")])
 one_line_error("batch join malformed line", rc, err, 2, "line 1")
 rc, out, err = run(["batch", "join"])
@@ -269,7 +313,9 @@ schema = {"type": "object", "properties": {"label": {"enum": ["a", "b"]}},
           "required": ["label"], "additionalProperties": False}
 schemaf = write("schema.json", schema)
 rc, out, err = run(["validate", "--schema", schemaf], stdin='{"label":"a"}')
-check("validate valid", rc == 0 and out.strip() == "valid", out)
+check("validate valid", rc == 0 and out.splitlines()[0] == "valid", out)
+check("validate prints the output cap it promises", "output cap:" in out and "o200k_base" in out,
+      out)
 rc, out, err = run(["validate", "--schema", schemaf], stdin='{"label":"c"}')
 check("validate invalid: exit 3 and the error", rc == 3 and "invalid at /label" in out, out)
 rc, out, err = run(["validate", "--schema", schemaf, "--json"], stdin='{"label":"a","x":1}')
@@ -280,6 +326,14 @@ rc, out, err = run(["validate", "--schema", write("bad.json", {"minLength": -1})
 one_line_error("validate bad schema", rc, err, 2, "minLength")
 rc, out, err = run(["validate", "--schema", schemaf], stdin='{"label":')
 one_line_error("validate malformed document", rc, err, 2)
+rc, out, err = run(["validate", "--schema", schemaf, schemaf, schemaf])
+one_line_error("validate takes one document", rc, err, 1, "one document")
+rc, out, err = run(["validate", "--schema", schemaf, "--json"], stdin='{"label":"a"}')
+v = json.loads(out)
+check("validate --json names the cap's encoding", rc == 0 and v["valid"]
+      and v["output_cap_encoding"] == "o200k_base", out)
+rc, out, err = run(["validate", "--schema", schemaf, "--encoding", "nope"], stdin='{}')
+one_line_error("validate unknown encoding", rc, err, 1, "nope")
 
 # ---- cost ----
 usage = {"prompt_tokens": 1000, "completion_tokens": 100,
@@ -423,6 +477,20 @@ check("report --html is one page with its charts", rc == 0 and out.startswith("<
       and out.rstrip().endswith("</html>"))
 check("report --html uses no external assets", "src=" not in out and "<link" not in out
       and "@import" not in out and "url(" not in out)
+basef = os.path.join(tmp, "meter-base.json")
+rc, out, err = run(["simulate", "--seeds", "1", "--workload", smallf, "--export-meter",
+                    os.path.join(tmp, "meter-opt.json"), "--export-baseline-meter", basef])
+check("simulate --export-baseline-meter", rc == 0 and json.load(open(basef))["total"]["calls"] > 0)
+rc, out, err = run(["report", "--baseline", basef, os.path.join(tmp, "meter-opt.json")])
+check("report --baseline: side by side", rc == 0 and "baseline vs optimised" in out
+      and "| cost (USD)" in out and "per workflow" in out, out[:300])
+rc, out, err = run(["report", "--json", "--baseline", basef, os.path.join(tmp, "meter-opt.json")])
+rj = json.loads(out) if rc == 0 else {}
+check("report --json", rc == 0 and rj["baseline_vs_optimised"]["cost"]["baseline"]
+      == json.load(open(basef))["total"]["cost"] and "p99" in
+      next(iter(rj["workflows"].values()))["tokens"], out[:300])
+rc, out, err = run(["report", "--json", "--html", meterf])
+one_line_error("report --json --html", rc, err, 1, "not both")
 rc, out, err = run(["report"], stdin='{"total":{}}')
 one_line_error("report not an export", rc, err, 2, "meter export")
 rc, out, err = run(["report"], stdin="nope")
@@ -440,6 +508,28 @@ with open(os.path.join(os.environ.get("TKN_SOURCE_ROOT", os.path.join(os.path.di
 rc, out, err = run(["--version"])
 check("--version prints the library's version", rc == 0 and out.strip() == "tokenomy " + want_version,
       out)
+
+# ---- --json on every command that prints figures ----
+json_runs = {
+    "count": (["count", "--json", convf], None),
+    "prune": (["prune", "--json", "--max-tokens", "250", "--report", longf], None),
+    "route": (["route", "--json", "--config", routerf], '{"kind":"chat"}'),
+    "assemble": (["assemble", "--json", "--segments", specf], None),
+    "cache-sim": (["cache-sim", "--json", logf], None),
+    "batch make": (["batch", "make", "--json", "--out", os.path.join(tmp, "jb"), reqf], None),
+    "batch join": (["batch", "join", "--json", "--requests", fullreqf, resf], None),
+    "validate": (["validate", "--json", "--schema", schemaf], '{"label":"a"}'),
+    "cost": (["cost", "--json", "--model", "gpt-4o", usagef], None),
+    "simulate": (["simulate", "--json", "--seeds", "1", "--workload", smallf], None),
+    "report": (["report", "--json", meterf], None),
+}
+for name, (args, stdin) in json_runs.items():
+    rc, out, err = run(args, stdin=stdin)
+    try:
+        ok = rc == 0 and isinstance(json.loads(out), (dict, list))
+    except ValueError:
+        ok = False
+    check(f"{name} --json prints JSON", ok, f"exit {rc} {out[:120]!r} {err[:200]!r}")
 
 print(f"{checks - len(failures)}/{checks} checks passed")
 sys.exit(1 if failures else 0)
