@@ -167,7 +167,8 @@ class ExactEncodingTest(unittest.TestCase):
         self.assertGreater(len(self.tok.encode("<|endoftext|>", special="plain")), 1)
 
     def test_model_names_pick_the_encoding(self):
-        self.assertEqual(tokenomy.encoding_for_model("gpt-4o"), "o200k_base")
+        self.assertEqual(tokenomy.encoding_name_for_model("gpt-4o"), "o200k_base")
+        self.assertEqual(tokenomy.encoding_for_model("gpt-4o").name, "o200k_base")
         self.assertEqual(Tokenizer.for_model("gpt-4").name, "cl100k_base")
         with self.assertRaises(tokenomy.NotFoundError):
             Tokenizer.for_model("no-such-model")

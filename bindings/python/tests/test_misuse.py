@@ -21,7 +21,7 @@ from tokenomy import (Agent, Budget, CachePlan, Cascade, Conversation, Meter, Pr
 from .util import CONV
 
 ROUTER = {"tiers": [{"name": "small", "models": ["gpt-4o-mini"]}], "default_tier": "small"}
-WRONG = [b"x", "x", 12345, 2 ** 70, 1.5, object(), [], {}]
+WRONG = [b"x", "x", 12345, 2 ** 70, 1.5, object(), [1, 2], {}]
 
 
 def reply(req, resp):

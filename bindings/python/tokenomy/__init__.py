@@ -16,7 +16,9 @@ from ._core import (ERRORS, AuthError, BudgetError, CallbackError, CancelledErro
                     StateError, TokenomyError, TooSmallError, UnavailableError,
                     UnsupportedError, Utf8Error, VersionError, error_for, lib, library_path,
                     strerror, version, version_number)
-from .conv import Conversation, Tokenizer, ToolCall, count_options, encoding_for_model
+from .conv import (Conversation, Messages, Tokenizer, ToolCall, count_options,
+                   encoding_name_for_model)
+from .encoding import Encoding, encoding_for_model, get_encoding, list_encoding_names
 from .money import (Cost, Meter, ModelPrice, Percentiles, Prices, Stats, Usage, UNITS_PER_USD,
                     format_usd, otel_provider, parse_usd, to_usd, usd)
 from .route import (Cascade, Decision, Router, RouterBuilder, RetryStep, Schema, Task,

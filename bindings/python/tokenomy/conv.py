@@ -2,8 +2,10 @@
 from __future__ import annotations
 
 import ctypes
+import json as _json
 import os
-from typing import Any, Callable, Iterable, List, Optional, Sequence, Tuple, Union
+from typing import (Any, Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple,
+                    Union)
 
 from . import _ffi as ffi
 from ._core import _tls
@@ -18,6 +20,17 @@ FORMATS = {"auto": ffi.TKN_PROVIDER_AUTO, "openai": ffi.TKN_PROVIDER_OPENAI,
            "anthropic": ffi.TKN_PROVIDER_ANTHROPIC}
 Format = Union[str, int]
 Role = Union[str, int]
+#: a conversation as JSON text or as the provider's list of message dicts
+Messages = Union[Text, Sequence[Dict[str, Any]]]
+
+
+def _json_text(v: Any) -> Text:
+    """JSON text as given, or a list/dict serialised."""
+    if isinstance(v, (str, bytes, bytearray, memoryview)):
+        return v  # type: ignore[return-value]
+    if isinstance(v, (list, tuple, dict)):
+        return _json.dumps(v, ensure_ascii=False)
+    raise TypeError("expected JSON text or a list/dict, got %s" % type(v).__name__)
 
 
 def fmt(f: Format) -> int:
@@ -64,7 +77,9 @@ class Conversation(Handle):
 
     _free = "tkn_conv_free"
 
-    def __init__(self, json: Optional[Text] = None, format: Format = "auto") -> None:
+    def __init__(self, json: Optional[Messages] = None, format: Format = "auto") -> None:
+        """json: the provider's messages as JSON text or as a list of dicts
+        (OpenAI or Anthropic shape; format "auto" tells them apart)."""
         super().__init__(new_handle(lib.tkn_conv_new))
         if json is not None:
             self.load(json, format)
@@ -79,9 +94,11 @@ class Conversation(Handle):
     def _check(self, st: int) -> None:
         check(st)
 
-    def load(self, json: Text, format: Format = "auto") -> None:
-        """Replace the whole conversation with `json` (one call, whole input)."""
-        b = json.encode("utf-8", "surrogatepass") if type(json) is str else enc(json)
+    def load(self, json: Messages, format: Format = "auto") -> None:
+        """Replace the whole conversation with `json`, text or a list of
+        message dicts (one call, whole input)."""
+        b = (json.encode("utf-8", "surrogatepass") if type(json) is str
+             else enc(_json_text(json)))
         st = _load(self, FORMATS[format] if type(format) is str else format, b, len(b))
         if st:
             self._check(st)
@@ -90,6 +107,23 @@ class Conversation(Handle):
         out, n = ctypes.c_void_p(), ctypes.c_size_t()
         self._check(lib.tkn_conv_to_json(self, fmt(format), ctypes.byref(out), ctypes.byref(n)))
         return take(out, n.value)
+
+    def to_list(self, format: Format = "openai") -> List[Dict[str, Any]]:
+        """The messages as a list of dicts in the provider's shape."""
+        return _json.loads(self.to_json(format))  # type: ignore[no-any-return]
+
+    def __getitem__(self, i: int) -> Dict[str, Any]:
+        """Message i as an OpenAI-shaped dict (negative indices count from the end)."""
+        return _json.loads(self.message_json(i))  # type: ignore[no-any-return]
+
+    def __iter__(self) -> Iterator[Dict[str, Any]]:
+        for i in range(len(self)):
+            yield self[i]
+
+    def __repr__(self) -> str:
+        if self.closed:
+            return "<tokenomy.Conversation closed>"
+        return "<tokenomy.Conversation open, %d messages>" % len(self)
 
     def clone(self) -> "Conversation":
         return Conversation._wrap(new_handle(lib.tkn_conv_clone, self))
@@ -338,13 +372,18 @@ class Tokenizer(Handle):
                                               ctypes.byref(out)))
         return out.value
 
-    def count_conv(self, conv: Conversation, with_messages: bool = False,
+    def count_conv(self, conv: Union[Conversation, Sequence[Dict[str, Any]]],
+                   with_messages: bool = False,
                    **overheads: int) -> Union[int, Tuple[int, List[int]]]:
-        """Tokens of the whole conversation, in one call; with with_messages,
-        (total, [tokens of each message])."""
+        """Tokens of the whole conversation (a Conversation, or a list of
+        message dicts), in one call; with with_messages, (total, [tokens of
+        each message])."""
+        if not isinstance(conv, Conversation) and isinstance(conv, (list, tuple)):
+            with Conversation(conv) as c:
+                return self.count_conv(c, with_messages, **overheads)
         opts = _byref(count_options(**overheads)) if overheads else None
         total = _c_int64()
-        arr = (ctypes.c_int64 * len(conv))() if with_messages else None
+        arr = (ctypes.c_int64 * len(conv))() if with_messages else None  # type: ignore
         st = _count_conv(self, conv, opts, _byref(total), arr)
         if st or _tls.exc is not None:
             check(st)
@@ -389,6 +428,8 @@ def _special(s: str) -> int:
     return {"refuse": 0, "allow": 1, "plain": 2}[s]
 
 
-def encoding_for_model(model: str) -> Optional[str]:
-    b = enc(model)
+def encoding_name_for_model(model: str) -> Optional[str]:
+    """The name of the encoding a model uses ("o200k_base", "cl100k_base"),
+    or None when tokenomy does not know the model."""
+    b = enc(model) or b""
     return dec(lib.tkn_tokenizer_encoding_for_model(b, len(b)))
