@@ -1,6 +1,6 @@
 /* Helpers shared by the unit tests: an allocator that counts live blocks and
- * can fail the Nth allocation (for leak checks and out-of-memory loops), and
- * reading test data files. */
+ * can fail the Nth allocation (for leak checks and out-of-memory loops),
+ * reading test data files, S(), conversations from JSON and a fake clock. */
 #ifndef TKN_TEST_UTIL_H
 #define TKN_TEST_UTIL_H
 
@@ -23,6 +23,26 @@ typedef struct tt_alloc_state {
 } tt_alloc_state;
 
 static tt_alloc_state tt_alloc;
+
+/* A string and its byte length, as the API's (pointer, length) pairs take
+ * them: S("literal") or S(variable). */
+#define S(x) (x), strlen(x)
+
+/* A conversation parsed from JSON in `format` (TKN_PROVIDER_*); the test
+ * fails with the library's one-line message when it does not parse. */
+static inline tkn_conv *tt_conv(uint32_t format, const char *json) {
+  tkn_conv *c = NULL;
+  if (tkn_conv_from_json(&c, format, json, strlen(json)) != TKN_OK)
+    fail_msg("test conversation rejected: %s", tkn_error_last()->message);
+  return c;
+}
+
+/* A clock the test moves by hand, for the options' clock callbacks:
+ * o.clock = tt_clock_read; o.clock_user = &clk; then clk.now += ... */
+typedef struct tt_clock {
+  int64_t now;
+} tt_clock;
+static inline int64_t tt_clock_read(void *user) { return ((tt_clock *)user)->now; }
 
 /* The one-line detail of a failure comes from tkn_error_last(); these keep
  * a copy where a test wants to look at it after further calls.

@@ -4,7 +4,6 @@
 
 #include <cjson/cJSON.h>
 
-#define S(x) (x), strlen(x)
 
 /* ---- the fake host ---- */
 
@@ -105,13 +104,6 @@ static tkn_agent *agent_with(const tkn_agent_options *o) {
   return a;
 }
 
-static tkn_conv *conv_of(const char *json) {
-  tkn_conv *c = NULL;
-  char err[256];
-  int rc = tt_keep_err(tkn_conv_from_json(&c, TKN_PROVIDER_OPENAI, json, strlen(json)), err, sizeof err);
-  if (rc) fail_msg("conversation rejected: %s", err);
-  return c;
-}
 
 static const char *ONE_TURN = "[{\"role\":\"user\",\"content\":\"Where is my order ORD-7731?\"}]";
 
@@ -390,7 +382,7 @@ static void turn_calls_the_model_and_appends_the_answer(void **state) {
   assert_int_equal(tkn_agent_add_text(a, TKN_SEG_STATIC, TKN_STABILITY_STATIC, S("system"),
                                       S("You are the support agent of Acme.")),
                    TKN_OK);
-  tkn_conv *c = conv_of(ONE_TURN);
+  tkn_conv *c = tt_conv(TKN_PROVIDER_OPENAI, ONE_TURN);
   tkn_agent_result *r = NULL;
   assert_int_equal(tkn_agent_turn(a, c, NULL, &r), TKN_OK);
   assert_string_equal(tkn_agent_result_content(r, NULL), "It ships tomorrow.");
@@ -429,7 +421,7 @@ static void turn_without_host_usage_counts_with_its_tokenizer(void **state) {
   tkn_agent_options o = base_opts();
   o.append_reply = 0;
   tkn_agent *a = agent_with(&o);
-  tkn_conv *c = conv_of(ONE_TURN);
+  tkn_conv *c = tt_conv(TKN_PROVIDER_OPENAI, ONE_TURN);
   tkn_agent_result *r = NULL;
   assert_int_equal(tkn_agent_turn(a, c, NULL, &r), TKN_OK);
   tkn_agent_stats st = stats_of(r);
@@ -463,7 +455,7 @@ static void turn_estimates_with_the_calibration_of_its_model(void **state) {
     o.model_len = strlen(models[m]);
     o.append_reply = 0;
     tkn_agent *a = agent_with(&o);
-    tkn_conv *c = conv_of(ONE_TURN);
+    tkn_conv *c = tt_conv(TKN_PROVIDER_OPENAI, ONE_TURN);
     tkn_agent_result *r = NULL;
     assert_int_equal(tkn_agent_turn(a, c, NULL, &r), TKN_OK);
     got[m] = stats_of(r).output_tokens;
@@ -486,7 +478,7 @@ static void turn_refuses_bad_arguments_and_leaves_conv(void **state) {
   host_reset(&H, sc, 1);
   tkn_agent_options o = base_opts();
   tkn_agent *a = agent_with(&o);
-  tkn_conv *c = conv_of(ONE_TURN);
+  tkn_conv *c = tt_conv(TKN_PROVIDER_OPENAI, ONE_TURN);
   tkn_agent_result *r = (tkn_agent_result *)1;
   assert_int_equal(tkn_agent_turn(a, NULL, NULL, &r), TKN_ERR_INVALID);
   assert_null(r);
@@ -534,7 +526,7 @@ static void tools_come_first_in_the_rendered_request(void **state) {
                                       S("Be brief.")),
                    TKN_OK);
   assert_int_equal(tkn_agent_add_tool(a, S("{\"name\":\"lookup\"}")), TKN_OK);
-  tkn_conv *c = conv_of(ONE_TURN);
+  tkn_conv *c = tt_conv(TKN_PROVIDER_OPENAI, ONE_TURN);
   tkn_agent_turn_options to = TKN_AGENT_TURN_OPTIONS_INIT;
   to.dynamic = "Retrieved: order ORD-7731 left the warehouse.";
   to.dynamic_len = strlen(to.dynamic);
@@ -561,7 +553,7 @@ static void invalid_answer_is_reasked_then_accepted(void **state) {
   host_reset(&H, sc, 2);
   tkn_agent_options o = base_opts();
   tkn_agent *a = agent_with(&o);
-  tkn_conv *c = conv_of(ONE_TURN);
+  tkn_conv *c = tt_conv(TKN_PROVIDER_OPENAI, ONE_TURN);
   tkn_schema *s = label_schema();
   tkn_agent_turn_options to = TKN_AGENT_TURN_OPTIONS_INIT;
   to.schema = s;
@@ -612,7 +604,7 @@ static void bounded_schema_sets_a_tight_output_cap(void **state) {
   tkn_agent_options o = base_opts();
   o.tokenizer = tok;
   tkn_agent *a = agent_with(&o);
-  tkn_conv *c = conv_of(ONE_TURN);
+  tkn_conv *c = tt_conv(TKN_PROVIDER_OPENAI, ONE_TURN);
   tkn_agent_turn_options to = TKN_AGENT_TURN_OPTIONS_INIT;
   to.schema = s;
   to.schema_json = js;
@@ -645,7 +637,7 @@ static void retry_plan_escalates_a_tier_then_gives_up(void **state) {
   o.retry.escalate_after = 2;
   o.retry.max_escalations = 1;
   tkn_agent *a = agent_with(&o);
-  tkn_conv *c = conv_of(ONE_TURN);
+  tkn_conv *c = tt_conv(TKN_PROVIDER_OPENAI, ONE_TURN);
   tkn_schema *s = label_schema();
   tkn_task *task = task_kind("extract");
   tkn_agent_turn_options to = TKN_AGENT_TURN_OPTIONS_INIT;
@@ -686,7 +678,7 @@ static void router_picks_the_tier_and_cascade_escalates_on_low_confidence(void *
   tkn_agent_options o = base_opts();
   o.router = rt;
   tkn_agent *a = agent_with(&o);
-  tkn_conv *c = conv_of(ONE_TURN);
+  tkn_conv *c = tt_conv(TKN_PROVIDER_OPENAI, ONE_TURN);
   tkn_task *task = task_kind("classify");
   tkn_agent_turn_options to = TKN_AGENT_TURN_OPTIONS_INIT;
   to.task = task;
@@ -718,7 +710,7 @@ static void default_tier_serves_tasks_no_rule_matches(void **state) {
   tkn_agent_options o = base_opts();
   o.router = rt;
   tkn_agent *a = agent_with(&o);
-  tkn_conv *c = conv_of(ONE_TURN);
+  tkn_conv *c = tt_conv(TKN_PROVIDER_OPENAI, ONE_TURN);
   tkn_agent_result *r = NULL;
   assert_int_equal(tkn_agent_turn(a, c, NULL, &r), TKN_OK);
   assert_string_equal(H.calls[0].model, "gpt-4o");
@@ -739,7 +731,7 @@ static void rate_limit_is_retried_and_bad_request_is_not(void **state) {
   host_reset(&H, sc, 2);
   tkn_agent_options o = base_opts();
   tkn_agent *a = agent_with(&o);
-  tkn_conv *c = conv_of(ONE_TURN);
+  tkn_conv *c = tt_conv(TKN_PROVIDER_OPENAI, ONE_TURN);
   tkn_agent_result *r = NULL;
   assert_int_equal(tkn_agent_turn(a, c, NULL, &r), TKN_OK);
   assert_string_equal(tkn_agent_result_finish_reason(r), "stop");
@@ -771,7 +763,7 @@ static void failing_model_cools_down_and_the_router_fails_over(void **state) {
   tkn_agent_options o = base_opts();
   o.router = rt;
   tkn_agent *a = agent_with(&o);
-  tkn_conv *c = conv_of(ONE_TURN);
+  tkn_conv *c = tt_conv(TKN_PROVIDER_OPENAI, ONE_TURN);
   tkn_task *task = task_kind("extract");
   tkn_agent_turn_options to = TKN_AGENT_TURN_OPTIONS_INIT;
   to.task = task;
@@ -817,7 +809,7 @@ static void hard_budget_closes_with_a_summary_and_no_call(void **state) {
   tkn_agent_options o = base_opts();
   o.budget = b;
   tkn_agent *a = agent_with(&o);
-  tkn_conv *c = conv_of(LONG_CONV);
+  tkn_conv *c = tt_conv(TKN_PROVIDER_OPENAI, LONG_CONV);
   tkn_agent_result *r = NULL;
   assert_int_equal(tkn_agent_turn(a, c, NULL, &r), TKN_OK);
   assert_string_equal(tkn_agent_result_finish_reason(r), "budget_exceeded");
@@ -844,7 +836,7 @@ static void refused_reservation_closes_the_turn(void **state) {
   tkn_agent_options o = base_opts();
   o.budget = b;
   tkn_agent *a = agent_with(&o);
-  tkn_conv *c = conv_of(ONE_TURN);
+  tkn_conv *c = tt_conv(TKN_PROVIDER_OPENAI, ONE_TURN);
   tkn_agent_result *r = NULL;
   assert_int_equal(tkn_agent_turn(a, c, NULL, &r), TKN_OK);
   assert_string_equal(tkn_agent_result_finish_reason(r), "budget_exceeded");
@@ -880,7 +872,7 @@ static void soft_budget_summarises_through_the_cheap_tier_and_halves_the_cap(voi
   po.keep_last_turns = 1;
   o.prune = &po;
   tkn_agent *a = agent_with(&o);
-  tkn_conv *c = conv_of(LONG_CONV);
+  tkn_conv *c = tt_conv(TKN_PROVIDER_OPENAI, LONG_CONV);
   tkn_agent_result *r = NULL;
   assert_int_equal(tkn_agent_turn(a, c, NULL, &r), TKN_OK);
   assert_string_equal(tkn_agent_result_finish_reason(r), "stop");
@@ -929,7 +921,7 @@ static void long_history_is_pruned_to_max_context(void **state) {
   po.keep_last_turns = 1;
   o.prune = &po;
   tkn_agent *a = agent_with(&o);
-  tkn_conv *c = conv_of(LONG_CONV);
+  tkn_conv *c = tt_conv(TKN_PROVIDER_OPENAI, LONG_CONV);
   tkn_agent_result *r = NULL;
   assert_int_equal(tkn_agent_turn(a, c, NULL, &r), TKN_OK);
   tkn_agent_stats st = stats_of(r);
@@ -990,7 +982,7 @@ static void host_summary_is_cut_to_its_limit_and_metered(void **state) {
   o.meter = m;
   o.llm.summarise = verbose_summarise;
   tkn_agent *a = agent_with(&o);
-  tkn_conv *c = conv_of(LONG_CONV);
+  tkn_conv *c = tt_conv(TKN_PROVIDER_OPENAI, LONG_CONV);
   tkn_agent_result *r = NULL;
   assert_int_equal(tkn_agent_turn(a, c, NULL, &r), TKN_OK);
   assert_string_equal(tkn_agent_result_finish_reason(r), "budget_exceeded");
@@ -1023,7 +1015,7 @@ static void a_call_whose_cost_overflows_fails_the_turn(void **state) {
   host_reset(&H, sc, 1);
   tkn_agent_options o = base_opts();
   tkn_agent *a = agent_with(&o);
-  tkn_conv *c = conv_of(ONE_TURN);
+  tkn_conv *c = tt_conv(TKN_PROVIDER_OPENAI, ONE_TURN);
   tkn_agent_result *r = NULL;
   assert_int_equal(tkn_agent_turn(a, c, NULL, &r), TKN_ERR_OVERFLOW);
   assert_null(r);
@@ -1052,7 +1044,7 @@ static void usage_setter_bounds_counts_like_the_json_one(void **state) {
 static tkn_agent *reentrant_agent;
 static int reentrant_rc;
 static int reentrant_complete(const tkn_llm_request *rq, tkn_llm_response *resp, void *user) {
-  tkn_conv *c = conv_of(ONE_TURN);
+  tkn_conv *c = tt_conv(TKN_PROVIDER_OPENAI, ONE_TURN);
   tkn_agent_result *r = (tkn_agent_result *)1;
   reentrant_rc = tkn_agent_turn(reentrant_agent, c, NULL, &r);
   assert_null(r);
@@ -1074,7 +1066,7 @@ static void a_turn_from_inside_a_turn_is_refused(void **state) {
   tkn_agent *a = agent_with(&o);
   reentrant_agent = a;
   reentrant_rc = 0;
-  tkn_conv *c = conv_of(ONE_TURN);
+  tkn_conv *c = tt_conv(TKN_PROVIDER_OPENAI, ONE_TURN);
   tkn_agent_result *r = NULL;
   assert_int_equal(tkn_agent_turn(a, c, NULL, &r), TKN_OK);
   assert_int_equal(reentrant_rc, TKN_ERR_STATE);
@@ -1120,7 +1112,7 @@ static void pruning_cuts_to_half_the_limit_so_the_next_turn_is_not_pruned(void *
   po.keep_last_turns = 1;
   o.prune = &po;
   tkn_agent *a = agent_with(&o);
-  tkn_conv *c = conv_of(LONG_CONV);
+  tkn_conv *c = tt_conv(TKN_PROVIDER_OPENAI, LONG_CONV);
   tkn_agent_result *r = NULL;
   assert_int_equal(tkn_agent_turn(a, c, NULL, &r), TKN_OK);
   tkn_agent_stats st = stats_of(r);
@@ -1152,7 +1144,7 @@ static void summary_keeps_the_identifiers_the_summariser_dropped(void **state) {
   po.keep_last_turns = 1;
   o.prune = &po;
   tkn_agent *a = agent_with(&o);
-  tkn_conv *c = conv_of(LONG_CONV);
+  tkn_conv *c = tt_conv(TKN_PROVIDER_OPENAI, LONG_CONV);
   tkn_agent_result *r = NULL;
   assert_int_equal(tkn_agent_turn(a, c, NULL, &r), TKN_OK);
   assert_int_equal(H.summarised, 1);
@@ -1191,7 +1183,7 @@ static void last_turns_too_big_for_the_target_keep_only_the_current_turn(void **
   po.keep_last_turns = 2; /* the previous turn holds the big tool result */
   o.prune = &po;
   tkn_agent *a = agent_with(&o);
-  tkn_conv *c = conv_of(TOOL_CONV);
+  tkn_conv *c = tt_conv(TKN_PROVIDER_OPENAI, TOOL_CONV);
   tkn_agent_result *r = NULL;
   assert_int_equal(tkn_agent_turn(a, c, NULL, &r), TKN_OK);
   tkn_agent_stats st = stats_of(r);
@@ -1224,7 +1216,7 @@ static void halved_cap_comes_with_a_length_instruction(void **state) {
   tkn_agent_options o = base_opts();
   o.budget = b;
   tkn_agent *a = agent_with(&o);
-  tkn_conv *c = conv_of(LONG_CONV);
+  tkn_conv *c = tt_conv(TKN_PROVIDER_OPENAI, LONG_CONV);
   tkn_agent_result *r = NULL;
   assert_int_equal(tkn_agent_turn(a, c, NULL, &r), TKN_OK);
   assert_int_equal(H.n_calls, 2);
@@ -1254,7 +1246,7 @@ static void every_call_is_metered_with_its_attribution(void **state) {
   tkn_agent_options o = base_opts();
   o.meter = m;
   tkn_agent *a = agent_with(&o);
-  tkn_conv *c = conv_of(ONE_TURN);
+  tkn_conv *c = tt_conv(TKN_PROVIDER_OPENAI, ONE_TURN);
   tkn_schema *s = label_schema();
   tkn_agent_turn_options to = TKN_AGENT_TURN_OPTIONS_INIT;
   to.schema = s;
@@ -1291,7 +1283,7 @@ static void tool_calls_finish_the_turn_and_join_the_history(void **state) {
   host_reset(&H, sc, 1);
   tkn_agent_options o = base_opts();
   tkn_agent *a = agent_with(&o);
-  tkn_conv *c = conv_of(ONE_TURN);
+  tkn_conv *c = tt_conv(TKN_PROVIDER_OPENAI, ONE_TURN);
   tkn_agent_result *r = NULL;
   assert_int_equal(tkn_agent_turn(a, c, NULL, &r), TKN_OK);
   assert_string_equal(tkn_agent_result_finish_reason(r), "tool_calls");
@@ -1463,7 +1455,7 @@ static void turn_survives_every_allocation_failure(void **state) {
     assert_int_equal(tkn_agent_add_text(a, TKN_SEG_STATIC, TKN_STABILITY_STATIC, S("system"),
                                         S("Classify the ticket.")),
                      TKN_OK);
-    tkn_conv *c = conv_of(LONG_CONV);
+    tkn_conv *c = tt_conv(TKN_PROVIDER_OPENAI, LONG_CONV);
     tkn_agent_turn_options to = TKN_AGENT_TURN_OPTIONS_INIT;
     to.task = task;
     to.schema = s;
@@ -1532,7 +1524,7 @@ static void summary_turn_reports_every_allocation_failure(void **state) {
     po.keep_last_turns = 1;
     o.prune = &po;
     tkn_agent *a = agent_with(&o);
-    tkn_conv *c = conv_of(LONG_CONV);
+    tkn_conv *c = tt_conv(TKN_PROVIDER_OPENAI, LONG_CONV);
     size_t before_n = tkn_conv_count(c);
     long before = tt_alloc.count;
     tt_alloc.fail_at = before + n;

@@ -4,7 +4,6 @@
 
 #include "test_util.h"
 
-#define S(x) x, strlen(x)
 
 /* ---- a sink that keeps every file in memory ---- */
 

@@ -479,22 +479,16 @@ static void budgets_live_while_children_and_reservations_refer_to_them(void **st
 
 /* ---- periods ---- */
 
-typedef struct fake_clock {
-  int64_t now;
-} fake_clock;
-
-static int64_t read_fake(void *user) { return ((fake_clock *)user)->now; }
-
 static void rolling_period_forgets_commits_after_the_window(void **state) {
   (void)state;
-  fake_clock clk = {1000000};
+  tt_clock clk = {1000000};
   crossings x = {PTHREAD_MUTEX_INITIALIZER, 0, {{0}}};
   tkn_budget_options o = TKN_BUDGET_OPTIONS_INIT;
   o.period = TKN_BUDGET_PERIOD_ROLLING;
   o.period_seconds = 3600;
   o.slice_seconds = 60;
   o.hard_tokens = 100;
-  o.clock = read_fake;
+  o.clock = tt_clock_read;
   o.clock_user = &clk;
   o.on_limit = on_limit;
   o.on_limit_user = &x;
@@ -523,12 +517,12 @@ static void rolling_period_forgets_commits_after_the_window(void **state) {
 static void calendar_day_resets_at_local_midnight(void **state) {
   (void)state;
   /* 2026-01-01T22:30:00Z; local time UTC+2 is already 00:30 on Jan 2 */
-  fake_clock clk = {1767306600};
+  tt_clock clk = {1767306600};
   tkn_budget_options o = TKN_BUDGET_OPTIONS_INIT;
   o.period = TKN_BUDGET_PERIOD_DAY;
   o.utc_offset_seconds = 2 * 3600;
   o.hard_money = 500;
-  o.clock = read_fake;
+  o.clock = tt_clock_read;
   o.clock_user = &clk;
   tkn_budget *b = NULL;
   assert_int_equal(tkn_budget_new(&b, &o, NULL), TKN_OK);
@@ -547,11 +541,11 @@ static void calendar_day_resets_at_local_midnight(void **state) {
 
 static void reservations_survive_a_period_change(void **state) {
   (void)state;
-  fake_clock clk = {0};
+  tt_clock clk = {0};
   tkn_budget_options o = TKN_BUDGET_OPTIONS_INIT;
   o.period = TKN_BUDGET_PERIOD_DAY;
   o.hard_tokens = 100;
-  o.clock = read_fake;
+  o.clock = tt_clock_read;
   o.clock_user = &clk;
   tkn_budget *b = NULL;
   assert_int_equal(tkn_budget_new(&b, &o, NULL), TKN_OK);

@@ -12,7 +12,6 @@
 #include "test_util.h"
 
 #define THREADS 8
-#define S(lit) lit, sizeof(lit) - 1
 
 typedef void *(*thread_fn)(void *);
 

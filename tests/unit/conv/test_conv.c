@@ -24,13 +24,6 @@ static void assert_same_json(const char *a, size_t alen, const char *b, size_t b
   tkn_free(cb);
 }
 
-static tkn_conv *load(int format, const char *json) {
-  tkn_conv *c = NULL;
-  char err[256];
-  int rc = tt_keep_err(tkn_conv_from_json(&c, format, json, strlen(json)), err, sizeof err);
-  if (rc) fail_msg("load failed (%d): %s", rc, err);
-  return c;
-}
 
 static char *write_json(tkn_conv *c, int format) {
   char *out = NULL;
@@ -43,7 +36,7 @@ static char *write_json(tkn_conv *c, int format) {
 
 /* Loading `json` and writing the same format gives the same JSON value. */
 static void assert_round_trip(int format, const char *json) {
-  tkn_conv *c = load(format, json);
+  tkn_conv *c = tt_conv(format, json);
   char *out = write_json(c, format);
   assert_same_json(json, strlen(json), out, strlen(out));
   tkn_free(out);
@@ -52,7 +45,7 @@ static void assert_round_trip(int format, const char *json) {
 
 /* Converting `json` gives `expected` (as JSON values). */
 static void assert_converts(int from, const char *json, int to, const char *expected) {
-  tkn_conv *c = load(from, json);
+  tkn_conv *c = tt_conv(from, json);
   char *out = write_json(c, to);
   assert_same_json(expected, strlen(expected), out, strlen(out));
   tkn_free(out);
@@ -159,7 +152,7 @@ static void new_conversation_is_empty(void **state) {
 static void openai_bare_array_loads(void **state) {
   (void)state;
   const char *j = "[{\"role\":\"system\",\"content\":\"S\"},{\"role\":\"user\",\"content\":\"hi\"}]";
-  tkn_conv *c = load(TKN_PROVIDER_OPENAI, j);
+  tkn_conv *c = tt_conv(TKN_PROVIDER_OPENAI, j);
   assert_int_equal(tkn_conv_count(c), 2);
   assert_int_equal(tkn_conv_role(c, 0), TKN_ROLE_SYSTEM);
   assert_int_equal(tkn_conv_role(c, 1), TKN_ROLE_USER);
@@ -179,7 +172,7 @@ static void openai_round_trip_keeps_everything(void **state) {
 
 static void openai_fields_are_modelled(void **state) {
   (void)state;
-  tkn_conv *c = load(TKN_PROVIDER_OPENAI, OPENAI_FULL);
+  tkn_conv *c = tt_conv(TKN_PROVIDER_OPENAI, OPENAI_FULL);
   assert_int_equal(tkn_conv_count(c), 8);
   assert_int_equal(tkn_conv_role(c, 1), TKN_ROLE_DEVELOPER);
   /* parts */
@@ -228,7 +221,7 @@ static void openai_fields_are_modelled(void **state) {
 static void tool_call_id_outside_a_tool_message_is_kept_verbatim(void **state) {
   (void)state;
   const char *j = "[{\"role\":\"user\",\"content\":\"x\",\"tool_call_id\":\"odd\"}]";
-  tkn_conv *c = load(TKN_PROVIDER_OPENAI, j);
+  tkn_conv *c = tt_conv(TKN_PROVIDER_OPENAI, j);
   const char *id;
   size_t n, at;
   assert_int_equal(tkn_conv_tool_call_id(c, 0, &id, &n), TKN_OK);
@@ -242,17 +235,17 @@ static void tool_call_id_outside_a_tool_message_is_kept_verbatim(void **state) {
 
 static void text_of_parts_is_joined_with_newlines(void **state) {
   (void)state;
-  tkn_conv *c = load(TKN_PROVIDER_OPENAI,
-                     "[{\"role\":\"user\",\"content\":[{\"type\":\"text\",\"text\":\"a\"},"
-                     "{\"type\":\"image_url\",\"image_url\":{\"url\":\"u\"}},{\"type\":\"text\","
-                     "\"text\":\"b\"}]}]");
+  tkn_conv *c = tt_conv(TKN_PROVIDER_OPENAI,
+                        "[{\"role\":\"user\",\"content\":[{\"type\":\"text\",\"text\":\"a\"},"
+                        "{\"type\":\"image_url\",\"image_url\":{\"url\":\"u\"}},{\"type\":\"text\","
+                        "\"text\":\"b\"}]}]");
   assert_text(c, 0, "a\nb");
   tkn_conv_free(c);
 }
 
 static void accessors_reject_bad_indices(void **state) {
   (void)state;
-  tkn_conv *c = load(TKN_PROVIDER_OPENAI, "[{\"role\":\"user\",\"content\":\"x\"}]");
+  tkn_conv *c = tt_conv(TKN_PROVIDER_OPENAI, "[{\"role\":\"user\",\"content\":\"x\"}]");
   const char *s;
   size_t n;
   assert_int_equal(tkn_conv_text(c, 1, &s, &n), TKN_ERR_INVALID);
@@ -281,7 +274,7 @@ static void anthropic_bare_array_round_trips(void **state) {
   (void)state;
   const char *j = "[{\"role\":\"user\",\"content\":\"hi\"},{\"role\":\"assistant\",\"content\":"
                   "[{\"type\":\"text\",\"text\":\"yo\"}]}]";
-  tkn_conv *c = load(TKN_PROVIDER_ANTHROPIC, j);
+  tkn_conv *c = tt_conv(TKN_PROVIDER_ANTHROPIC, j);
   char *out = write_json(c, TKN_PROVIDER_ANTHROPIC);
   assert_string_equal(out, j);
   tkn_free(out);
@@ -290,9 +283,9 @@ static void anthropic_bare_array_round_trips(void **state) {
 
 static void anthropic_system_string_is_a_system_message(void **state) {
   (void)state;
-  tkn_conv *c = load(TKN_PROVIDER_ANTHROPIC,
-                     "{\"system\":\"Be kind.\",\"messages\":[{\"role\":\"user\",\"content\":"
-                     "\"hi\"}]}");
+  tkn_conv *c = tt_conv(TKN_PROVIDER_ANTHROPIC,
+                        "{\"system\":\"Be kind.\",\"messages\":[{\"role\":\"user\",\"content\":"
+                        "\"hi\"}]}");
   assert_int_equal(tkn_conv_count(c), 2);
   assert_int_equal(tkn_conv_role(c, 0), TKN_ROLE_SYSTEM);
   assert_text(c, 0, "Be kind.");
@@ -301,7 +294,7 @@ static void anthropic_system_string_is_a_system_message(void **state) {
 
 static void anthropic_tool_results_become_tool_messages(void **state) {
   (void)state;
-  tkn_conv *c = load(TKN_PROVIDER_ANTHROPIC, ANTHROPIC_FULL);
+  tkn_conv *c = tt_conv(TKN_PROVIDER_ANTHROPIC, ANTHROPIC_FULL);
   /* system, user, assistant, tool, tool, user, assistant */
   assert_int_equal(tkn_conv_count(c), 7);
   int roles[] = {TKN_ROLE_SYSTEM, TKN_ROLE_USER, TKN_ROLE_ASSISTANT, TKN_ROLE_TOOL,
@@ -374,9 +367,9 @@ static void images_convert_both_ways(void **state) {
 
 static void openai_to_anthropic_and_back_keeps_messages(void **state) {
   (void)state;
-  tkn_conv *a = load(TKN_PROVIDER_OPENAI, OPENAI_FULL);
+  tkn_conv *a = tt_conv(TKN_PROVIDER_OPENAI, OPENAI_FULL);
   char *an = write_json(a, TKN_PROVIDER_ANTHROPIC);
-  tkn_conv *b = load(TKN_PROVIDER_ANTHROPIC, an);
+  tkn_conv *b = tt_conv(TKN_PROVIDER_ANTHROPIC, an);
   /* system + developer merge into one system message */
   assert_int_equal(tkn_conv_count(b), tkn_conv_count(a) - 1);
   for (size_t i = 2; i < tkn_conv_count(a); i++) {
@@ -406,10 +399,11 @@ static void empty_arguments_become_an_empty_input(void **state) {
 
 static void invalid_arguments_fail_conversion_to_anthropic(void **state) {
   (void)state;
-  tkn_conv *c = load(TKN_PROVIDER_OPENAI,
-                     "[{\"role\":\"user\",\"content\":\"x\"},{\"role\":\"assistant\",\"content\":"
-                     "null,\"tool_calls\":[{\"id\":\"c\",\"type\":\"function\",\"function\":"
-                     "{\"name\":\"f\",\"arguments\":\"{oops\"}}]}]");
+  tkn_conv *c =
+      tt_conv(TKN_PROVIDER_OPENAI,
+              "[{\"role\":\"user\",\"content\":\"x\"},{\"role\":\"assistant\",\"content\":"
+              "null,\"tool_calls\":[{\"id\":\"c\",\"type\":\"function\",\"function\":"
+              "{\"name\":\"f\",\"arguments\":\"{oops\"}}]}]");
   char *out = (char *)1;
   assert_int_equal(tkn_conv_to_json(c, TKN_PROVIDER_ANTHROPIC, &out, NULL), TKN_ERR_SCHEMA);
   assert_null(out);
@@ -423,9 +417,10 @@ static void invalid_arguments_fail_conversion_to_anthropic(void **state) {
 
 static void non_object_arguments_fail_conversion_to_anthropic(void **state) {
   (void)state;
-  tkn_conv *c = load(TKN_PROVIDER_OPENAI,
-                     "[{\"role\":\"assistant\",\"content\":null,\"tool_calls\":[{\"id\":\"c\","
-                     "\"type\":\"function\",\"function\":{\"name\":\"f\",\"arguments\":\"[1]\"}}]}]");
+  tkn_conv *c =
+      tt_conv(TKN_PROVIDER_OPENAI,
+              "[{\"role\":\"assistant\",\"content\":null,\"tool_calls\":[{\"id\":\"c\","
+              "\"type\":\"function\",\"function\":{\"name\":\"f\",\"arguments\":\"[1]\"}}]}]");
   char *out;
   assert_int_equal(tkn_conv_to_json(c, TKN_PROVIDER_ANTHROPIC, &out, NULL), TKN_ERR_SCHEMA);
   assert_non_null(strstr(tkn_error_last()->message, "not a JSON object"));
@@ -462,7 +457,7 @@ static void auto_detects_the_format(void **state) {
       {"[{\"role\":\"user\",\"content\":\"plain\"}]", TKN_PROVIDER_OPENAI},
   };
   for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
-    tkn_conv *c = load(TKN_PROVIDER_AUTO, cases[k].json);
+    tkn_conv *c = tt_conv(TKN_PROVIDER_AUTO, cases[k].json);
     assert_int_equal(tkn_conv_source_format(c), cases[k].format);
     tkn_conv_free(c);
   }
@@ -629,7 +624,7 @@ static void numbers_beyond_a_double_round_trip_and_huge_exponents_fail_cleanly(v
   (void)state;
   const char *big = "[{\"role\":\"assistant\",\"content\":[{\"type\":\"tool_use\",\"id\":\"x\","
                     "\"name\":\"f\",\"input\":{\"n\":1e999}}]}]";
-  tkn_conv *k = load(TKN_PROVIDER_ANTHROPIC, big);
+  tkn_conv *k = tt_conv(TKN_PROVIDER_ANTHROPIC, big);
   char *kept = write_json(k, TKN_PROVIDER_ANTHROPIC);
   assert_non_null(strstr(kept, "{\"n\":1e+999}"));
   tkn_free(kept);
@@ -638,7 +633,7 @@ static void numbers_beyond_a_double_round_trip_and_huge_exponents_fail_cleanly(v
                   "\"name\":\"f\",\"input\":{\"n\":1e9999999999999}}]}]";
   assert_load_fails(TKN_PROVIDER_ANTHROPIC, a, strlen(a), TKN_ERR_UNSUPPORTED,
                     "messages[0].content[0].input: a number whose exponent has more than 12 digits");
-  tkn_conv *c = load(TKN_PROVIDER_OPENAI, "{\"seed\":-1e99999999999999,\"messages\":[]}");
+  tkn_conv *c = tt_conv(TKN_PROVIDER_OPENAI, "{\"seed\":-1e99999999999999,\"messages\":[]}");
   char *out = (char *)1;
   assert_int_equal(tkn_conv_to_json(c, TKN_PROVIDER_OPENAI, &out, NULL), TKN_ERR_UNSUPPORTED);
   assert_null(out);
@@ -655,7 +650,7 @@ static void round_trip_keeps_big_integers_and_nul_escapes(void **state) {
       "{\"role\":\"assistant\",\"content\":null,\"tool_calls\":[{\"id\":\"c1\",\"type\":\"function\","
       "\"function\":{\"name\":\"f\",\"arguments\":\"{\\\"id\\\":1234567890123456789,"
       "\\\"k\\\\u0000x\\\":0.1000000000000000000001}\"}}]}]}";
-  tkn_conv *c = load(TKN_PROVIDER_OPENAI, in);
+  tkn_conv *c = tt_conv(TKN_PROVIDER_OPENAI, in);
   const char *t;
   size_t n;
   assert_int_equal(tkn_conv_text(c, 0, &t, &n), TKN_OK);
@@ -674,7 +669,7 @@ static void round_trip_keeps_big_integers_and_nul_escapes(void **state) {
 
 static void failed_load_leaves_the_conversation_unchanged(void **state) {
   (void)state;
-  tkn_conv *c = load(TKN_PROVIDER_OPENAI, OPENAI_FULL);
+  tkn_conv *c = tt_conv(TKN_PROVIDER_OPENAI, OPENAI_FULL);
   char *before = write_json(c, TKN_PROVIDER_OPENAI);
   const char *bad[] = {"[{\"role\":\"user\",\"content\":\"ok\"},{\"role\":\"user\",\"content\":1}]",
                        "[oops", "{\"system\":[{\"type\":\"x\"}],\"messages\":[]}"};
@@ -710,7 +705,7 @@ static void from_json_failures_are_in_the_last_error(void **state) {
 
 static void to_json_checks_its_arguments(void **state) {
   (void)state;
-  tkn_conv *c = load(TKN_PROVIDER_OPENAI, "[]");
+  tkn_conv *c = tt_conv(TKN_PROVIDER_OPENAI, "[]");
   char *out;
   assert_int_equal(tkn_conv_to_json(c, TKN_PROVIDER_AUTO, &out, NULL), TKN_ERR_INVALID);
   assert_int_equal(tkn_conv_to_json(c, TKN_PROVIDER_OPENAI, NULL, NULL), TKN_ERR_INVALID);
@@ -722,7 +717,7 @@ static void to_json_checks_its_arguments(void **state) {
 
 static void message_to_json_writes_one_message(void **state) {
   (void)state;
-  tkn_conv *c = load(TKN_PROVIDER_OPENAI, OPENAI_FULL);
+  tkn_conv *c = tt_conv(TKN_PROVIDER_OPENAI, OPENAI_FULL);
   char *out;
   size_t len;
   assert_int_equal(tkn_conv_message_to_json(c, 4, TKN_PROVIDER_OPENAI, &out, &len), TKN_OK);
@@ -745,7 +740,7 @@ static void message_to_json_writes_one_message(void **state) {
 
 static void tool_calls_and_results_are_found_by_id(void **state) {
   (void)state;
-  tkn_conv *c = load(TKN_PROVIDER_OPENAI, OPENAI_FULL);
+  tkn_conv *c = tt_conv(TKN_PROVIDER_OPENAI, OPENAI_FULL);
   size_t at = 99;
   assert_int_equal(tkn_conv_find_tool_call(c, "call_2", 6, &at), TKN_OK);
   assert_int_equal(at, 3);
@@ -866,7 +861,7 @@ static void adding_text_checks_its_input(void **state) {
 
 static void insert_json_splits_anthropic_tool_results(void **state) {
   (void)state;
-  tkn_conv *c = load(TKN_PROVIDER_OPENAI, "[{\"role\":\"user\",\"content\":\"a\"}]");
+  tkn_conv *c = tt_conv(TKN_PROVIDER_OPENAI, "[{\"role\":\"user\",\"content\":\"a\"}]");
   const char *m = "{\"role\":\"user\",\"content\":[{\"type\":\"tool_result\",\"tool_use_id\":"
                   "\"t1\",\"content\":\"r1\"},{\"type\":\"tool_result\",\"tool_use_id\":\"t2\","
                   "\"content\":\"r2\"}]}";
@@ -887,7 +882,7 @@ static void insert_json_splits_anthropic_tool_results(void **state) {
 
 static void insert_json_failure_changes_nothing(void **state) {
   (void)state;
-  tkn_conv *c = load(TKN_PROVIDER_OPENAI, "[{\"role\":\"user\",\"content\":\"a\"}]");
+  tkn_conv *c = tt_conv(TKN_PROVIDER_OPENAI, "[{\"role\":\"user\",\"content\":\"a\"}]");
   const char *bad = "{\"role\":\"tool\",\"content\":\"r\"}";
   assert_int_equal(tkn_conv_insert_json(c, 0, TKN_PROVIDER_OPENAI, bad, strlen(bad)), TKN_ERR_SCHEMA);
   assert_non_null(strstr(tkn_error_last()->message, "message: a tool message needs"));
@@ -902,8 +897,8 @@ static void insert_json_failure_changes_nothing(void **state) {
 
 static void replace_json_swaps_one_message(void **state) {
   (void)state;
-  tkn_conv *c = load(TKN_PROVIDER_OPENAI, "[{\"role\":\"user\",\"content\":\"a\"},"
-                                        "{\"role\":\"user\",\"content\":\"b\"}]");
+  tkn_conv *c = tt_conv(TKN_PROVIDER_OPENAI, "[{\"role\":\"user\",\"content\":\"a\"},"
+                                             "{\"role\":\"user\",\"content\":\"b\"}]");
   const char *m = "{\"role\":\"assistant\",\"content\":\"B\"}";
   assert_int_equal(tkn_conv_replace_json(c, 1, TKN_PROVIDER_OPENAI, m, strlen(m)), TKN_OK);
   assert_int_equal(tkn_conv_count(c), 2);
@@ -924,7 +919,7 @@ static void replace_json_swaps_one_message(void **state) {
 
 static void set_text_replaces_parts(void **state) {
   (void)state;
-  tkn_conv *c = load(TKN_PROVIDER_OPENAI, OPENAI_FULL);
+  tkn_conv *c = tt_conv(TKN_PROVIDER_OPENAI, OPENAI_FULL);
   assert_int_equal(tkn_conv_set_text(c, 2, "plain", 5), TKN_OK);
   assert_false(tkn_conv_has_parts(c, 2));
   assert_int_equal(tkn_conv_part_count(c, 2), 0);
@@ -938,7 +933,7 @@ static void set_text_replaces_parts(void **state) {
 
 static void set_name_sets_and_removes(void **state) {
   (void)state;
-  tkn_conv *c = load(TKN_PROVIDER_OPENAI, "[{\"role\":\"user\",\"content\":\"a\"}]");
+  tkn_conv *c = tt_conv(TKN_PROVIDER_OPENAI, "[{\"role\":\"user\",\"content\":\"a\"}]");
   const char *s;
   size_t n;
   assert_int_equal(tkn_conv_set_name(c, 0, "bob", 3), TKN_OK);
@@ -958,7 +953,7 @@ static void set_name_sets_and_removes(void **state) {
 
 static void pinned_is_kept_but_never_written(void **state) {
   (void)state;
-  tkn_conv *c = load(TKN_PROVIDER_OPENAI, "[{\"role\":\"user\",\"content\":\"a\"}]");
+  tkn_conv *c = tt_conv(TKN_PROVIDER_OPENAI, "[{\"role\":\"user\",\"content\":\"a\"}]");
   assert_int_equal(tkn_conv_pinned(c, 0), 0);
   assert_int_equal(tkn_conv_set_pinned(c, 0, 7), TKN_OK);
   assert_int_equal(tkn_conv_pinned(c, 0), 1);
@@ -1006,8 +1001,8 @@ static void tool_calls_are_built_by_hand(void **state) {
 
 static void tool_call_changes_check_the_role(void **state) {
   (void)state;
-  tkn_conv *c = load(TKN_PROVIDER_OPENAI, "[{\"role\":\"user\",\"content\":\"a\"},"
-                                        "{\"role\":\"assistant\",\"content\":\"b\"}]");
+  tkn_conv *c = tt_conv(TKN_PROVIDER_OPENAI, "[{\"role\":\"user\",\"content\":\"a\"},"
+                                             "{\"role\":\"assistant\",\"content\":\"b\"}]");
   assert_int_equal(tkn_conv_add_tool_call(c, 0, "c", 1, "f", 1, "{}", 2), TKN_ERR_STATE);
   assert_non_null(strstr(tkn_error_last()->message, "not an assistant message"));
   assert_int_equal(tkn_conv_set_tool_call_id(c, 1, "c", 1), TKN_ERR_STATE);
@@ -1022,7 +1017,7 @@ static void tool_call_changes_check_the_role(void **state) {
 
 static void remove_filter_and_clear(void **state) {
   (void)state;
-  tkn_conv *c = load(TKN_PROVIDER_OPENAI, OPENAI_FULL);
+  tkn_conv *c = tt_conv(TKN_PROVIDER_OPENAI, OPENAI_FULL);
   assert_int_equal(tkn_conv_remove(c, 0), TKN_OK);
   assert_int_equal(tkn_conv_count(c), 7);
   assert_int_equal(tkn_conv_role(c, 0), TKN_ROLE_DEVELOPER);
@@ -1047,7 +1042,7 @@ static void remove_filter_and_clear(void **state) {
 
 static void clone_is_deep(void **state) {
   (void)state;
-  tkn_conv *a = load(TKN_PROVIDER_ANTHROPIC, ANTHROPIC_FULL), *b = NULL;
+  tkn_conv *a = tt_conv(TKN_PROVIDER_ANTHROPIC, ANTHROPIC_FULL), *b = NULL;
   tkn_conv_set_pinned(a, 1, 1);
   assert_int_equal(tkn_conv_clone(&b, a), TKN_OK);
   char *ja = write_json(a, TKN_PROVIDER_ANTHROPIC), *jb = write_json(b, TKN_PROVIDER_ANTHROPIC);

@@ -17,7 +17,6 @@ typedef struct lcase {
   case_fn run;
 } lcase;
 
-#define S(x) (x), strlen(x)
 #define OBS(...) snprintf(obs, cap, __VA_ARGS__)
 
 /* ---- shared set-ups ---- */

@@ -4,7 +4,6 @@
  * the bound (each case stops at its size or depth check). */
 #include "test_util.h"
 
-#define S(lit) lit, sizeof(lit) - 1
 #define BIG ((size_t)100 * 1000 * 1000)
 #define DEEP 10000
 

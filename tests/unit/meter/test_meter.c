@@ -8,7 +8,6 @@
 
 #include <cjson/cJSON.h>
 
-#define S(lit) (lit), (sizeof(lit) - 1)
 
 static tkn_meter_call call_of(const char *workflow, const char *model, int64_t in, int64_t out,
                               int64_t cost) {

@@ -19,7 +19,6 @@
  * below are its regression tests (they require TKN_ERR_NOMEM). */
 #include "test_util.h"
 
-#define S(lit) lit, sizeof(lit) - 1
 
 typedef struct scenario {
   const char *name;

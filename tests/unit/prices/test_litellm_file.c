@@ -6,7 +6,6 @@
 
 #include "test_util.h"
 
-#define S(lit) (lit), (sizeof(lit) - 1)
 
 static char *g_text;
 static size_t g_len;

@@ -4,7 +4,6 @@
 
 #include "test_util.h"
 
-#define S(lit) (lit), (sizeof(lit) - 1)
 #define USD(x) ((int64_t)(x))
 /* picodollars per token -> the table's unit, picodollars per million tokens */
 #define PT(x) ((int64_t)(x) * 1000000)

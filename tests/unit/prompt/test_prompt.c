@@ -63,14 +63,6 @@ static tkn_prompt *assemble(tkn_prompt_builder *b, tkn_tokenizer *tok) {
   return p;
 }
 
-static tkn_conv *make_conv(const char *json) {
-  tkn_conv *c = NULL;
-  char err[256];
-  int rc = tt_keep_err(tkn_conv_from_json(&c, TKN_PROVIDER_OPENAI, json, strlen(json)), err, sizeof err);
-  if (rc) fprintf(stderr, "conv: %s\n", err);
-  assert_int_equal(rc, TKN_OK);
-  return c;
-}
 
 /* n bytes of ordinary instructions (no volatile content). */
 static char *instructions(size_t n) {
@@ -367,7 +359,7 @@ static uint32_t seg_kind(const tkn_prompt *p, size_t i, const char **name) {
 static void assembly_puts_segments_in_prefix_order(void **state) {
   (void)state;
   tkn_tokenizer *tok = make_tok();
-  tkn_conv *conv = make_conv("[{\"role\":\"user\",\"content\":\"hi\"}]");
+  tkn_conv *conv = tt_conv(TKN_PROVIDER_OPENAI, "[{\"role\":\"user\",\"content\":\"hi\"}]");
   tkn_prompt_builder *b = make_builder(0, 0);
   add_text(b, TKN_SEG_DYNAMIC, TKN_STABILITY_VOLATILE, "query", "What now?");
   assert_int_equal(tkn_prompt_builder_set_history(b, conv, TKN_STABILITY_SESSION, NULL), TKN_OK);
@@ -408,7 +400,7 @@ static void assembly_puts_segments_in_prefix_order(void **state) {
 static void assembly_reports_volatile_before_stable(void **state) {
   (void)state;
   tkn_tokenizer *tok = make_tok();
-  tkn_conv *conv = make_conv("[{\"role\":\"user\",\"content\":\"hi\"}]");
+  tkn_conv *conv = tt_conv(TKN_PROVIDER_OPENAI, "[{\"role\":\"user\",\"content\":\"hi\"}]");
   tkn_prompt_builder *b = make_builder(0, 0);
   add_text(b, TKN_SEG_STATIC, TKN_STABILITY_STATIC, "system", "Be brief.");
   add_text(b, TKN_SEG_REFERENCE, TKN_STABILITY_VOLATILE, "retrieved", "Doc of the moment.");
@@ -607,7 +599,7 @@ static tkn_prompt *full_prompt(tkn_tokenizer *tok, tkn_conv *conv, size_t sys_by
 static void openai_rendering_has_the_documented_shape(void **state) {
   (void)state;
   tkn_tokenizer *tok = make_tok();
-  tkn_conv *conv = make_conv(k_history);
+  tkn_conv *conv = tt_conv(TKN_PROVIDER_OPENAI, k_history);
   tkn_prompt *p = full_prompt(tok, conv, 200);
   tkn_render_options o = TKN_RENDER_OPTIONS_INIT;
   o.model = "gpt-4o";
@@ -655,7 +647,7 @@ static void openai_rendering_has_the_documented_shape(void **state) {
 static void anthropic_rendering_converts_the_history(void **state) {
   (void)state;
   tkn_tokenizer *tok = make_tok();
-  tkn_conv *conv = make_conv(k_history);
+  tkn_conv *conv = tt_conv(TKN_PROVIDER_OPENAI, k_history);
   tkn_prompt *p = full_prompt(tok, conv, 200);
   char *out = render(p, TKN_PROVIDER_ANTHROPIC, 100000); /* too short to cache */
   cJSON *j = parse(out);
@@ -690,7 +682,7 @@ static void anthropic_rendering_converts_the_history(void **state) {
 static void anthropic_breakpoints_end_the_longest_stable_prefixes(void **state) {
   (void)state;
   tkn_tokenizer *tok = make_tok();
-  tkn_conv *conv = make_conv(k_history);
+  tkn_conv *conv = tt_conv(TKN_PROVIDER_OPENAI, k_history);
   tkn_prompt *p = full_prompt(tok, conv, 8000); /* ~2000 tokens of instructions */
   uint32_t blocks[4], ttls[4];
   size_t n = 0;
@@ -795,7 +787,7 @@ static void min_cache_tokens_come_from_the_price_table_where_known(void **state)
 
   /* breakpoints: ~2000 tokens of instructions reach 1024 but not 3000 */
   tkn_tokenizer *tok = make_tok();
-  tkn_conv *conv = make_conv(k_history);
+  tkn_conv *conv = tt_conv(TKN_PROVIDER_OPENAI, k_history);
   tkn_prompt *p = full_prompt(tok, conv, 8000);
   char *with_default = render(p, TKN_PROVIDER_ANTHROPIC, 0);
   assert_int_equal(count_substr(with_default, "\"cache_control\""), 2);
@@ -925,7 +917,7 @@ static void render_retention_edits_and_deferred_tools(void **state) {
 static void render_into_fills_a_caller_buffer_or_says_how_big(void **state) {
   (void)state;
   tkn_tokenizer *tok = make_tok();
-  tkn_conv *conv = make_conv(k_history);
+  tkn_conv *conv = tt_conv(TKN_PROVIDER_OPENAI, k_history);
   tkn_prompt *p = full_prompt(tok, conv, 8000);
   for (int f = 0; f < 2; f++) {
     tkn_render_options o = TKN_RENDER_OPTIONS_INIT;
@@ -1066,7 +1058,7 @@ static void assemble_into_reuses_an_earlier_prompt(void **state) {
   (void)state;
   tt_alloc_install(0);
   tkn_tokenizer *tok = make_tok();
-  tkn_conv *conv = make_conv(k_history);
+  tkn_conv *conv = tt_conv(TKN_PROVIDER_OPENAI, k_history);
   tkn_prompt_builder *b = make_builder(0, 0);
   add_tool(b, "{\"name\":\"get_weather\",\"parameters\":{\"type\":\"object\"}}");
   add_text(b, TKN_SEG_STATIC, TKN_STABILITY_STATIC, "system", "Be brief. Today is 2026-11-28.");
@@ -1137,8 +1129,9 @@ static void assemble_into_reuses_an_earlier_prompt(void **state) {
 static void anthropic_refuses_a_system_message_mid_conversation(void **state) {
   (void)state;
   tkn_tokenizer *tok = make_tok();
-  tkn_conv *conv = make_conv("[{\"role\":\"user\",\"content\":\"a\"},{\"role\":\"system\","
-                             "\"content\":\"late\"}]");
+  tkn_conv *conv =
+      tt_conv(TKN_PROVIDER_OPENAI, "[{\"role\":\"user\",\"content\":\"a\"},{\"role\":\"system\","
+                                   "\"content\":\"late\"}]");
   tkn_prompt *p = full_prompt(tok, conv, 100);
   tkn_render_options o = TKN_RENDER_OPTIONS_INIT;
   o.provider = TKN_PROVIDER_ANTHROPIC;
@@ -1159,7 +1152,9 @@ static void anthropic_refuses_a_system_message_mid_conversation(void **state) {
 static void history_messages_are_canonical_openai_json(void **state) {
   (void)state;
   tkn_tokenizer *tok = make_tok();
-  tkn_conv *conv = make_conv("[{\"content\":\"hi \\\"there\\\"\",\"name\":\"bob\",\"role\":\"user\"}]");
+  tkn_conv *conv =
+      tt_conv(TKN_PROVIDER_OPENAI,
+              "[{\"content\":\"hi \\\"there\\\"\",\"name\":\"bob\",\"role\":\"user\"}]");
   tkn_prompt_builder *b = make_builder(0, 0);
   tkn_prompt_builder_set_history(b, conv, TKN_STABILITY_SESSION, NULL);
   tkn_prompt *p = assemble(b, tok);
@@ -1184,9 +1179,10 @@ static void history_messages_are_canonical_openai_json(void **state) {
 static void images_in_the_history_are_rendered_for_both_providers(void **state) {
   (void)state;
   tkn_tokenizer *tok = make_tok();
-  tkn_conv *conv = make_conv("[{\"role\":\"user\",\"content\":[{\"type\":\"text\",\"text\":"
-                             "\"look\"},{\"type\":\"image_url\",\"image_url\":{\"url\":"
-                             "\"https://example.com/a.png\"}}]}]");
+  tkn_conv *conv =
+      tt_conv(TKN_PROVIDER_OPENAI, "[{\"role\":\"user\",\"content\":[{\"type\":\"text\",\"text\":"
+                                   "\"look\"},{\"type\":\"image_url\",\"image_url\":{\"url\":"
+                                   "\"https://example.com/a.png\"}}]}]");
   tkn_prompt *p = full_prompt(tok, conv, 100);
   char *oa = render(p, TKN_PROVIDER_OPENAI, 0);
   assert_non_null(strstr(oa, "{\"image_url\":{\"url\":\"https://example.com/a.png\"},\"type\":"
@@ -1211,9 +1207,10 @@ static void images_in_the_history_are_rendered_for_both_providers(void **state) 
 static void anthropic_refuses_tool_arguments_that_are_not_an_object(void **state) {
   (void)state;
   tkn_tokenizer *tok = make_tok();
-  tkn_conv *conv = make_conv("[{\"role\":\"assistant\",\"content\":\"ok\",\"tool_calls\":[{\"id\":"
-                             "\"c1\",\"type\":\"function\",\"function\":{\"name\":\"f\","
-                             "\"arguments\":\"not json\"}}]}]");
+  tkn_conv *conv = tt_conv(TKN_PROVIDER_OPENAI,
+                           "[{\"role\":\"assistant\",\"content\":\"ok\",\"tool_calls\":[{\"id\":"
+                           "\"c1\",\"type\":\"function\",\"function\":{\"name\":\"f\","
+                           "\"arguments\":\"not json\"}}]}]");
   tkn_prompt *p = full_prompt(tok, conv, 100);
   tkn_render_options o = TKN_RENDER_OPTIONS_INIT;
   o.provider = TKN_PROVIDER_ANTHROPIC;

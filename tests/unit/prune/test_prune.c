@@ -38,13 +38,6 @@ static int teardown(void **state) {
   return 0;
 }
 
-static tkn_conv *conv_of(const char *json) {
-  char err[256];
-  tkn_conv *c = NULL;
-  int rc = tt_keep_err(tkn_conv_from_json(&c, TKN_PROVIDER_OPENAI, json, strlen(json)), err, sizeof err);
-  if (rc != TKN_OK) fail_msg("bad test conversation: %s", err);
-  return c;
-}
 
 /* Options with no per-message overhead, so a message costs role + words
  * (the role name is one word). */
@@ -122,7 +115,7 @@ static void options_init_matches_macro(void **state) {
 
 static void bad_options_fail_naming_the_field_and_change_nothing(void **state) {
   (void)state;
-  tkn_conv *c = conv_of(PLAIN);
+  tkn_conv *c = tt_conv(TKN_PROVIDER_OPENAI, PLAIN);
   char *before = json_of(c);
   tkn_pruner *p = NULL;
   assert_int_equal(tkn_prune_new(&p, g_tok), TKN_OK);
@@ -165,7 +158,7 @@ static void bad_options_fail_naming_the_field_and_change_nothing(void **state) {
 
 static void trim_last_keeps_the_newest_messages_that_fit(void **state) {
   (void)state;
-  tkn_conv *c = conv_of(PLAIN);
+  tkn_conv *c = tt_conv(TKN_PROVIDER_OPENAI, PLAIN);
   tkn_prune_options o = opts_of(TKN_PRUNE_TRIM, 7); /* three messages of two tokens */
   o.fix_provider_order = 0;
   assert_int_equal(prune(c, &o, NULL), TKN_OK);
@@ -175,7 +168,7 @@ static void trim_last_keeps_the_newest_messages_that_fit(void **state) {
 
 static void trim_first_keeps_the_oldest_messages_that_fit(void **state) {
   (void)state;
-  tkn_conv *c = conv_of(PLAIN);
+  tkn_conv *c = tt_conv(TKN_PROVIDER_OPENAI, PLAIN);
   tkn_prune_options o = opts_of(TKN_PRUNE_TRIM, 6);
   o.strategy = TKN_PRUNE_FIRST;
   assert_int_equal(prune(c, &o, NULL), TKN_OK);
@@ -185,7 +178,7 @@ static void trim_first_keeps_the_oldest_messages_that_fit(void **state) {
 
 static void trim_include_system_keeps_the_system_message_first(void **state) {
   (void)state;
-  tkn_conv *c = conv_of(PLAIN);
+  tkn_conv *c = tt_conv(TKN_PROVIDER_OPENAI, PLAIN);
   tkn_prune_options o = opts_of(TKN_PRUNE_TRIM, 6);
   o.include_system = 1;
   assert_int_equal(prune(c, &o, NULL), TKN_OK);
@@ -195,7 +188,7 @@ static void trim_include_system_keeps_the_system_message_first(void **state) {
 
 static void trim_start_on_makes_the_kept_run_start_on_that_role(void **state) {
   (void)state;
-  tkn_conv *c = conv_of(PLAIN);
+  tkn_conv *c = tt_conv(TKN_PROVIDER_OPENAI, PLAIN);
   tkn_prune_options o = opts_of(TKN_PRUNE_TRIM, 8); /* a1 u2 a2 u3 fit */
   o.start_on = TKN_PRUNE_ROLE(TKN_ROLE_USER);
   tkn_prune_report *rep = NULL;
@@ -213,7 +206,7 @@ static void trim_start_on_makes_the_kept_run_start_on_that_role(void **state) {
 
 static void trim_end_on_makes_the_kept_run_end_on_that_role(void **state) {
   (void)state;
-  tkn_conv *c = conv_of(PLAIN);
+  tkn_conv *c = tt_conv(TKN_PROVIDER_OPENAI, PLAIN);
   tkn_prune_options o = opts_of(TKN_PRUNE_TRIM, 100);
   o.end_on = TKN_PRUNE_ROLE(TKN_ROLE_ASSISTANT);
   tkn_prune_report *rep = NULL;
@@ -228,8 +221,9 @@ static void trim_end_on_makes_the_kept_run_end_on_that_role(void **state) {
 
 static void trim_allow_partial_keeps_the_last_lines_of_the_next_message(void **state) {
   (void)state;
-  tkn_conv *c = conv_of("[{\"role\":\"user\",\"content\":\"one\\ntwo\\nthree four\"},"
-                        "{\"role\":\"assistant\",\"content\":\"ok\"}]");
+  tkn_conv *c =
+      tt_conv(TKN_PROVIDER_OPENAI, "[{\"role\":\"user\",\"content\":\"one\\ntwo\\nthree four\"},"
+                                   "{\"role\":\"assistant\",\"content\":\"ok\"}]");
   tkn_prune_options o = opts_of(TKN_PRUNE_TRIM, 5); /* ok: 2, user + last line: 3 */
   o.allow_partial = 1;
   tkn_prune_report *rep = NULL;
@@ -249,8 +243,9 @@ static void trim_allow_partial_keeps_the_last_lines_of_the_next_message(void **s
 
 static void trim_allow_partial_first_keeps_the_first_lines(void **state) {
   (void)state;
-  tkn_conv *c = conv_of("[{\"role\":\"user\",\"content\":\"hi\"},"
-                        "{\"role\":\"assistant\",\"content\":\"one\\ntwo\\nthree\"}]");
+  tkn_conv *c =
+      tt_conv(TKN_PROVIDER_OPENAI, "[{\"role\":\"user\",\"content\":\"hi\"},"
+                                   "{\"role\":\"assistant\",\"content\":\"one\\ntwo\\nthree\"}]");
   tkn_prune_options o = opts_of(TKN_PRUNE_TRIM, 5);
   o.strategy = TKN_PRUNE_FIRST;
   o.allow_partial = 1;
@@ -271,7 +266,7 @@ static int split3(const char *text, size_t len, size_t pos, size_t *end, int32_t
 
 static void trim_uses_the_hosts_text_splitter(void **state) {
   (void)state;
-  tkn_conv *c = conv_of("[{\"role\":\"user\",\"content\":\"a b c d\"}]");
+  tkn_conv *c = tt_conv(TKN_PROVIDER_OPENAI, "[{\"role\":\"user\",\"content\":\"a b c d\"}]");
   tkn_prune_options o = opts_of(TKN_PRUNE_TRIM, 3); /* "user" + 2 words */
   int calls = 0;
   o.allow_partial = 1;
@@ -286,7 +281,7 @@ static void trim_uses_the_hosts_text_splitter(void **state) {
 
 static void trim_never_splits_a_tool_call_from_its_results(void **state) {
   (void)state;
-  tkn_conv *c = conv_of(TOOLS);
+  tkn_conv *c = tt_conv(TKN_PROVIDER_OPENAI, TOOLS);
   /* costs: S 2, user 2, call 1+1+1+1+1 = 5 (role, w, {}, t, {}), results 3 each
    * (role, text, id), answer 4, thanks 2: a budget of 12 would take one result */
   tkn_prune_options o = opts_of(TKN_PRUNE_TRIM, 12);
@@ -302,7 +297,7 @@ static void trim_never_splits_a_tool_call_from_its_results(void **state) {
 
 static void trim_without_protection_behaves_like_langchain(void **state) {
   (void)state;
-  tkn_conv *c = conv_of(TOOLS);
+  tkn_conv *c = tt_conv(TKN_PROVIDER_OPENAI, TOOLS);
   tkn_prune_options o = opts_of(TKN_PRUNE_TRIM, 12);
   o.protect_tool_pairs = 0;
   o.fix_provider_order = 0;
@@ -313,7 +308,8 @@ static void trim_without_protection_behaves_like_langchain(void **state) {
 
 static void orphaned_tool_results_are_dropped(void **state) {
   (void)state;
-  tkn_conv *c = conv_of("[{\"role\":\"user\",\"content\":\"q\"},"
+  tkn_conv *c = tt_conv(TKN_PROVIDER_OPENAI,
+                        "[{\"role\":\"user\",\"content\":\"q\"},"
                         "{\"role\":\"tool\",\"tool_call_id\":\"gone\",\"content\":\"r\"},"
                         "{\"role\":\"assistant\",\"content\":\"a\"}]");
   tkn_prune_options o = opts_of(TKN_PRUNE_TRIM, 100);
@@ -329,7 +325,7 @@ static void orphaned_tool_results_are_dropped(void **state) {
 
 static void anthropic_results_start_with_a_user_message(void **state) {
   (void)state;
-  tkn_conv *c = conv_of(PLAIN);
+  tkn_conv *c = tt_conv(TKN_PROVIDER_OPENAI, PLAIN);
   tkn_prune_options o = opts_of(TKN_PRUNE_TRIM, 8); /* a1 u2 a2 u3 fit */
   o.provider = TKN_PROVIDER_ANTHROPIC;
   tkn_prune_report *rep = NULL;
@@ -364,7 +360,7 @@ static int has_text(tkn_conv *c, const char *needle) {
 
 static void score_keeps_system_pinned_and_last_turns_unconditionally(void **state) {
   (void)state;
-  tkn_conv *c = conv_of(AGENT);
+  tkn_conv *c = tt_conv(TKN_PROVIDER_OPENAI, AGENT);
   assert_int_equal(tkn_conv_set_pinned(c, 4, 1), TKN_OK);
   tkn_prune_options o = opts_of(TKN_PRUNE_SCORE, 14);
   o.keep_last_turns = 1;
@@ -384,7 +380,7 @@ static void score_keeps_system_pinned_and_last_turns_unconditionally(void **stat
 
 static void score_prefers_tool_results_and_corrections_to_acknowledgements(void **state) {
   (void)state;
-  tkn_conv *c = conv_of(AGENT);
+  tkn_conv *c = tt_conv(TKN_PROVIDER_OPENAI, AGENT);
   tkn_prune_options o = opts_of(TKN_PRUNE_SCORE, 45);
   o.keep_last_turns = 1;
   assert_int_equal(prune(c, &o, NULL), TKN_OK);
@@ -397,7 +393,7 @@ static void score_prefers_tool_results_and_corrections_to_acknowledgements(void 
 
 static void score_keeps_the_original_order(void **state) {
   (void)state;
-  tkn_conv *c = conv_of(AGENT);
+  tkn_conv *c = tt_conv(TKN_PROVIDER_OPENAI, AGENT);
   tkn_prune_options o = opts_of(TKN_PRUNE_SCORE, 45);
   tkn_prune_report *rep = NULL;
   assert_int_equal(prune(c, &o, &rep), TKN_OK);
@@ -421,9 +417,9 @@ static int prefer_marked(tkn_conv *c, size_t i, double *score, void *user) {
 
 static void a_host_score_replaces_the_built_in_one(void **state) {
   (void)state;
-  tkn_conv *c = conv_of("[{\"role\":\"user\",\"content\":\"old!\"},"
-                        "{\"role\":\"assistant\",\"content\":\"newer\"},"
-                        "{\"role\":\"user\",\"content\":\"newest\"}]");
+  tkn_conv *c = tt_conv(TKN_PROVIDER_OPENAI, "[{\"role\":\"user\",\"content\":\"old!\"},"
+                                             "{\"role\":\"assistant\",\"content\":\"newer\"},"
+                                             "{\"role\":\"user\",\"content\":\"newest\"}]");
   tkn_prune_options o = opts_of(TKN_PRUNE_SCORE, 4);
   o.keep_last_turns = 1;
   o.score = prefer_marked;
@@ -445,12 +441,12 @@ static int score_from_text(tkn_conv *c, size_t i, double *score, void *user) {
 
 static void greedy_fill_takes_the_best_score_first_and_the_newer_on_ties(void **state) {
   (void)state;
-  tkn_conv *c = conv_of("[{\"role\":\"user\",\"content\":\"n=-2.5\"},"
-                        "{\"role\":\"user\",\"content\":\"n=-1\"},"
-                        "{\"role\":\"user\",\"content\":\"n=0.5\"},"
-                        "{\"role\":\"user\",\"content\":\"n=0.5\"},"
-                        "{\"role\":\"user\",\"content\":\"n=-1\"},"
-                        "{\"role\":\"user\",\"content\":\"last\"}]");
+  tkn_conv *c = tt_conv(TKN_PROVIDER_OPENAI, "[{\"role\":\"user\",\"content\":\"n=-2.5\"},"
+                                             "{\"role\":\"user\",\"content\":\"n=-1\"},"
+                                             "{\"role\":\"user\",\"content\":\"n=0.5\"},"
+                                             "{\"role\":\"user\",\"content\":\"n=0.5\"},"
+                                             "{\"role\":\"user\",\"content\":\"n=-1\"},"
+                                             "{\"role\":\"user\",\"content\":\"last\"}]");
   tkn_prune_options o = opts_of(TKN_PRUNE_SCORE, 8); /* "last" + three more */
   o.keep_last_turns = 1;
   o.score = score_from_text;
@@ -476,7 +472,7 @@ static int failing_score(tkn_conv *c, size_t i, double *score, void *user) {
 
 static void a_failing_host_score_fails_the_run_and_changes_nothing(void **state) {
   (void)state;
-  tkn_conv *c = conv_of(AGENT);
+  tkn_conv *c = tt_conv(TKN_PROVIDER_OPENAI, AGENT);
   char *before = json_of(c);
   tkn_prune_options o = opts_of(TKN_PRUNE_SCORE, 30);
   o.score = failing_score;
@@ -490,7 +486,7 @@ static void a_failing_host_score_fails_the_run_and_changes_nothing(void **state)
 
 static void a_must_keep_set_over_budget_fails_naming_its_tokens(void **state) {
   (void)state;
-  tkn_conv *c = conv_of(AGENT);
+  tkn_conv *c = tt_conv(TKN_PROVIDER_OPENAI, AGENT);
   char *before = json_of(c);
   tkn_prune_options o = opts_of(TKN_PRUNE_SCORE, 8);
   o.keep_last_turns = 2; /* system 6 + "actually..." 9 + noted 2 + last 5 = 22 */
@@ -511,7 +507,7 @@ static void a_must_keep_set_over_budget_fails_naming_its_tokens(void **state) {
 
 static void a_pinned_tool_result_keeps_its_call(void **state) {
   (void)state;
-  tkn_conv *c = conv_of(TOOLS);
+  tkn_conv *c = tt_conv(TKN_PROVIDER_OPENAI, TOOLS);
   assert_int_equal(tkn_conv_set_pinned(c, 3, 1), TKN_OK);
   tkn_prune_options o = opts_of(TKN_PRUNE_SCORE, 15);
   o.keep_last_turns = 1;
@@ -574,7 +570,7 @@ static int summarise_cb(tkn_conv *c, const size_t *dropped, size_t n, int64_t ma
 
 static void summarise_replaces_dropped_messages_with_one_summary_in_place(void **state) {
   (void)state;
-  tkn_conv *c = conv_of(AGENT);
+  tkn_conv *c = tt_conv(TKN_PROVIDER_OPENAI, AGENT);
   summariser s = {0, "summary: order 4821 late", 0, 0};
   tkn_prune_options o = opts_of(TKN_PRUNE_SUMMARISE, 30);
   o.keep_last_turns = 1;
@@ -616,7 +612,7 @@ static void summarise_replaces_dropped_messages_with_one_summary_in_place(void *
 
 static void a_failing_summariser_falls_back_to_dropping(void **state) {
   (void)state;
-  tkn_conv *c = conv_of(AGENT);
+  tkn_conv *c = tt_conv(TKN_PROVIDER_OPENAI, AGENT);
   summariser s = {5, NULL, 0, 0};
   tkn_prune_options o = opts_of(TKN_PRUNE_SUMMARISE, 30);
   o.summarise = summarise_cb;
@@ -641,7 +637,7 @@ static void a_failing_summariser_falls_back_to_dropping(void **state) {
 
 static void a_summary_longer_than_its_room_falls_back_to_dropping(void **state) {
   (void)state;
-  tkn_conv *c = conv_of(AGENT);
+  tkn_conv *c = tt_conv(TKN_PROVIDER_OPENAI, AGENT);
   summariser s = {0, "far too many words for the little room it was given here", 0, 0};
   tkn_prune_options o = opts_of(TKN_PRUNE_SUMMARISE, 30);
   o.summary_max_tokens = 4;
@@ -799,7 +795,7 @@ static void a_failing_tokenizer_fails_the_run_and_changes_nothing(void **state) 
   cb.count = failing_count;
   tkn_tokenizer *bad = NULL;
   assert_int_equal(tkn_tokenizer_new_callback(&bad, &cb, NULL), TKN_OK);
-  tkn_conv *c = conv_of(PLAIN);
+  tkn_conv *c = tt_conv(TKN_PROVIDER_OPENAI, PLAIN);
   char *before = json_of(c);
   tkn_pruner *p = NULL;
   assert_int_equal(tkn_prune_new(&p, bad), TKN_OK);
@@ -859,7 +855,7 @@ static void out_of_memory_fails_cleanly_and_changes_nothing(void **state) {
   for (int mode = 0; mode < 3; mode++) {
     for (long n = 1;; n++) {
       tt_alloc_install(0);
-      tkn_conv *c = conv_of(AGENT);
+      tkn_conv *c = tt_conv(TKN_PROVIDER_OPENAI, AGENT);
       char *before = json_of(c);
       summariser s = {0, "short summary", 0, 0};
       tkn_prune_options o = opts_of(mode, 30);
@@ -896,7 +892,7 @@ static void out_of_memory_fails_cleanly_and_changes_nothing(void **state) {
 
 static void report_accessors_reject_bad_arguments(void **state) {
   (void)state;
-  tkn_conv *c = conv_of(PLAIN);
+  tkn_conv *c = tt_conv(TKN_PROVIDER_OPENAI, PLAIN);
   tkn_prune_options o = opts_of(TKN_PRUNE_TRIM, 100);
   tkn_prune_report *rep = NULL;
   assert_int_equal(prune(c, &o, &rep), TKN_OK);

@@ -2,7 +2,6 @@
  * the harness and the seed kept in tests/fuzz/corpus/ that reproduces it. */
 #include "test_util.h"
 
-#define S(lit) lit, sizeof(lit) - 1
 
 /* fuzz_conv, corpus/conv/regress-image-no-media-type.json: an Anthropic image
  * block whose base64 source has no media_type was written to OpenAI as a

@@ -45,20 +45,16 @@ static tkn_router_decision decide(const tkn_router *r, const tkn_task *t) {
   return d;
 }
 
-static int64_t fake_now;
-static int64_t fake_clock(void *user) {
-  (void)user;
-  return fake_now;
-}
+static tt_clock clk;
 
 static tkn_router_options fake_clock_opts(void) {
   tkn_router_options o = TKN_ROUTER_OPTIONS_INIT;
-  o.now_ms = fake_clock;
-  fake_now = 1000000;
+  o.now_ms = tt_clock_read;
+  o.clock_user = &clk;
+  clk.now = 1000000;
   return o;
 }
 
-#define S(x) (x), strlen(x)
 
 /* ---- tasks ---- */
 
@@ -940,7 +936,7 @@ static void model_cools_down_after_allowed_fails_within_a_minute(void **state) {
                                                &cooled),
                      TKN_OK);
     assert_int_equal(cooled, 0);
-    fake_now += 1000;
+    clk.now += 1000;
   }
   assert_string_equal(decide(r, t).model, "gpt-4o-mini");
   assert_int_equal(tkn_router_report_failure(r, S("gpt-4o-mini"), TKN_LLM_FAIL_SERVER,
@@ -949,14 +945,14 @@ static void model_cools_down_after_allowed_fails_within_a_minute(void **state) {
   assert_int_equal(cooled, 1);
   int64_t until;
   assert_int_equal(tkn_router_model_cooldown(r, S("gpt-4o-mini"), &until), TKN_OK);
-  assert_int_equal(until, fake_now + 5000);
+  assert_int_equal(until, clk.now + 5000);
   /* the next model of the tier takes over */
   tkn_router_decision d = decide(r, t);
   assert_string_equal(d.model, "claude-3-5-haiku");
   assert_int_equal(d.tier, 0);
-  fake_now += 4999;
+  clk.now += 4999;
   assert_string_equal(decide(r, t).model, "claude-3-5-haiku");
-  fake_now += 1;
+  clk.now += 1;
   assert_string_equal(decide(r, t).model, "gpt-4o-mini");
   assert_int_equal(tkn_router_model_cooldown(r, S("gpt-4o-mini"), &until), TKN_OK);
   assert_int_equal(until, 0);
@@ -1002,7 +998,7 @@ static void failures_outside_the_window_do_not_count(void **state) {
     assert_int_equal(tkn_router_report_failure(r, S("o3"), TKN_LLM_FAIL_RATE_LIMIT, &cooled),
                      TKN_OK);
     assert_int_equal(cooled, 0);
-    fake_now += 30001; /* 3 failures never fall within 60 s */
+    clk.now += 30001; /* 3 failures never fall within 60 s */
   }
   /* failures that are the request's fault never count */
   for (int i = 0; i < 5; i++) {
@@ -1048,7 +1044,7 @@ static void a_cooling_tier_hands_over_to_the_next_tier(void **state) {
   assert_int_equal(tkn_router_explain(r, t, &s, NULL), TKN_OK);
   assert_non_null(strstr(s, "\"model\":null"));
   tkn_free(s);
-  fake_now += 5000;
+  clk.now += 5000;
   assert_string_equal(decide(r, t).model, "gpt-4o-mini");
   tkn_task_free(t);
   tkn_router_free(r);

@@ -48,13 +48,6 @@ static int64_t est(const char *text) {
   return n;
 }
 
-static tkn_conv *load(const char *json) {
-  tkn_conv *c = NULL;
-  char err[256];
-  if (tt_keep_err(tkn_conv_from_json(&c, TKN_PROVIDER_AUTO, json, strlen(json)), err, sizeof err))
-    fail_msg("load: %s", err);
-  return c;
-}
 
 /* ---- options ---- */
 
@@ -259,11 +252,12 @@ static void message_count_includes_every_documented_piece(void **state) {
   (void)state;
   byte_tok bt = {0};
   tkn_tokenizer *tok = byte_tokenizer(&bt);
-  tkn_conv *c = load("[{\"role\":\"user\",\"name\":\"ann\",\"content\":\"hello\"},"
-                     "{\"role\":\"assistant\",\"content\":\"ok\",\"tool_calls\":[{\"id\":\"c1\","
-                     "\"type\":\"function\",\"function\":{\"name\":\"find\",\"arguments\":"
-                     "\"{}\"}}]},"
-                     "{\"role\":\"tool\",\"tool_call_id\":\"c1\",\"content\":\"found\"}]");
+  tkn_conv *c = tt_conv(TKN_PROVIDER_AUTO,
+                        "[{\"role\":\"user\",\"name\":\"ann\",\"content\":\"hello\"},"
+                        "{\"role\":\"assistant\",\"content\":\"ok\",\"tool_calls\":[{\"id\":\"c1\","
+                        "\"type\":\"function\",\"function\":{\"name\":\"find\",\"arguments\":"
+                        "\"{}\"}}]},"
+                        "{\"role\":\"tool\",\"tool_call_id\":\"c1\",\"content\":\"found\"}]");
   tkn_count_options o = TKN_COUNT_OPTIONS_INIT;
   o.per_message = 100;
   o.per_name = 1000;
@@ -286,7 +280,8 @@ static void message_count_defaults_to_openai_overhead(void **state) {
   (void)state;
   byte_tok bt = {0};
   tkn_tokenizer *tok = byte_tokenizer(&bt);
-  tkn_conv *c = load("[{\"role\":\"user\",\"name\":\"ann\",\"content\":\"hello\"}]");
+  tkn_conv *c =
+      tt_conv(TKN_PROVIDER_AUTO, "[{\"role\":\"user\",\"name\":\"ann\",\"content\":\"hello\"}]");
   int64_t n;
   assert_int_equal(tkn_tokenizer_count_message(tok, c, 0, NULL, &n), TKN_OK);
   assert_int_equal(n, 3 + 4 + 5 + 3 + 1);
@@ -298,9 +293,10 @@ static void message_count_reads_text_parts_only(void **state) {
   (void)state;
   byte_tok bt = {0};
   tkn_tokenizer *tok = byte_tokenizer(&bt);
-  tkn_conv *c = load("[{\"role\":\"user\",\"content\":[{\"type\":\"text\",\"text\":\"ab\"},"
-                     "{\"type\":\"image_url\",\"image_url\":{\"url\":\"https://x\"}},"
-                     "{\"type\":\"text\",\"text\":\"cd\"}]}]");
+  tkn_conv *c = tt_conv(TKN_PROVIDER_AUTO,
+                        "[{\"role\":\"user\",\"content\":[{\"type\":\"text\",\"text\":\"ab\"},"
+                        "{\"type\":\"image_url\",\"image_url\":{\"url\":\"https://x\"}},"
+                        "{\"type\":\"text\",\"text\":\"cd\"}]}]");
   int64_t n;
   assert_int_equal(tkn_tokenizer_count_message(tok, c, 0, NULL, &n), TKN_OK);
   assert_int_equal(n, 3 + 4 + 5); /* "ab\ncd" */
@@ -312,8 +308,9 @@ static void conversation_count_adds_reply_priming(void **state) {
   (void)state;
   byte_tok bt = {0};
   tkn_tokenizer *tok = byte_tokenizer(&bt);
-  tkn_conv *c = load("[{\"role\":\"system\",\"content\":\"be\"},{\"role\":\"user\",\"content\":"
-                     "\"hi\"}]");
+  tkn_conv *c = tt_conv(TKN_PROVIDER_AUTO,
+                        "[{\"role\":\"system\",\"content\":\"be\"},{\"role\":\"user\",\"content\":"
+                        "\"hi\"}]");
   int64_t total = -1, per[2] = {-1, -1};
   assert_int_equal(tkn_tokenizer_count_conv(tok, c, NULL, &total, per), TKN_OK);
   assert_int_equal(per[0], 3 + 6 + 2);
@@ -331,7 +328,7 @@ static void conversation_count_adds_reply_priming(void **state) {
 static void counting_checks_its_arguments(void **state) {
   (void)state;
   tkn_tokenizer *tok = estimator();
-  tkn_conv *c = load("[{\"role\":\"user\",\"content\":\"hi\"}]");
+  tkn_conv *c = tt_conv(TKN_PROVIDER_AUTO, "[{\"role\":\"user\",\"content\":\"hi\"}]");
   int64_t n;
   tkn_count_options o = TKN_COUNT_OPTIONS_INIT;
   assert_int_equal(tkn_tokenizer_count_message(tok, c, 1, NULL, &n), TKN_ERR_INVALID);
@@ -355,7 +352,9 @@ static void callback_failure_names_the_message(void **state) {
   (void)state;
   byte_tok bt = {0};
   tkn_tokenizer *tok = byte_tokenizer(&bt);
-  tkn_conv *c = load("[{\"role\":\"user\",\"content\":\"a\"},{\"role\":\"user\",\"content\":\"b\"}]");
+  tkn_conv *c =
+      tt_conv(TKN_PROVIDER_AUTO,
+              "[{\"role\":\"user\",\"content\":\"a\"},{\"role\":\"user\",\"content\":\"b\"}]");
   int64_t total = 42;
   bt.fail = 1;
   assert_int_equal(tkn_tokenizer_count_conv(tok, c, NULL, &total, NULL), TKN_ERR_CALLBACK);
@@ -430,8 +429,9 @@ static void every_change_drops_the_cached_count(void **state) {
   (void)state;
   byte_tok bt = {0};
   tkn_tokenizer *tok = byte_tokenizer(&bt);
-  tkn_conv *c = load("[{\"role\":\"assistant\",\"content\":\"a\"},"
-                     "{\"role\":\"tool\",\"tool_call_id\":\"x\",\"content\":\"r\"}]");
+  tkn_conv *c =
+      tt_conv(TKN_PROVIDER_AUTO, "[{\"role\":\"assistant\",\"content\":\"a\"},"
+                                 "{\"role\":\"tool\",\"tool_call_id\":\"x\",\"content\":\"r\"}]");
   int64_t n, m;
   assert_int_equal(tkn_tokenizer_count_message(tok, c, 0, NULL, &n), TKN_OK);
   assert_int_equal(tkn_conv_set_name(c, 0, "nm", 2), TKN_OK);

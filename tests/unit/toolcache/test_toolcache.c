@@ -3,19 +3,14 @@
 
 #include "test_util.h"
 
-#define S(x) x, strlen(x)
-
-static int64_t fake_now;
-static int64_t fake_clock(void *user) {
-  (void)user;
-  return fake_now;
-}
+static tt_clock clk;
 
 static tkn_toolcache *make_cache(uint64_t max_bytes) {
   tkn_toolcache_options o = TKN_TOOLCACHE_OPTIONS_INIT;
   o.max_bytes = max_bytes;
-  o.clock = fake_clock;
-  fake_now = 1000;
+  o.clock = tt_clock_read;
+  o.clock_user = &clk;
+  clk.now = 1000;
   tkn_toolcache *c = NULL;
   assert_int_equal(tkn_toolcache_new(&c, &o), TKN_OK);
   return c;
@@ -226,9 +221,9 @@ static void test_ttl_expires_with_the_host_clock(void **state) {
   tkn_toolcache *c = make_cache(1 << 20);
   assert_int_equal(tkn_toolcache_set_policy(c, S("f"), 1, 500, TKN_TOOLCACHE_SCOPE_GLOBAL), TKN_OK);
   put(c, "f", "{}", "", "v", 1);
-  fake_now += 499;
+  clk.now += 499;
   expect_get(c, "f", "{}", "", "v");
-  fake_now += 1;
+  clk.now += 1;
   expect_get(c, "f", "{}", "", NULL);
   tkn_toolcache_stats st = stats_of(c);
   assert_int_equal(st.expirations, 1);
@@ -242,7 +237,7 @@ static void test_zero_ttl_never_expires(void **state) {
   tkn_toolcache *c = make_cache(1 << 20);
   assert_int_equal(tkn_toolcache_set_policy(c, S("f"), 1, 0, TKN_TOOLCACHE_SCOPE_GLOBAL), TKN_OK);
   put(c, "f", "{}", "", "v", 1);
-  fake_now += (int64_t)1 << 50;
+  clk.now += (int64_t)1 << 50;
   expect_get(c, "f", "{}", "", "v");
   tkn_toolcache_free(c);
 }
@@ -252,9 +247,9 @@ static void test_put_refreshes_value_and_ttl(void **state) {
   tkn_toolcache *c = make_cache(1 << 20);
   assert_int_equal(tkn_toolcache_set_policy(c, S("f"), 1, 100, TKN_TOOLCACHE_SCOPE_GLOBAL), TKN_OK);
   put(c, "f", "{}", "", "old", 1);
-  fake_now += 80;
+  clk.now += 80;
   put(c, "f", "{}", "", "new", 1);
-  fake_now += 80;
+  clk.now += 80;
   expect_get(c, "f", "{}", "", "new");
   assert_int_equal(stats_of(c).entries, 1);
   tkn_toolcache_free(c);
@@ -351,7 +346,7 @@ static void test_purge_expired_and_clear(void **state) {
   put(c, "short", "{\"i\":1}", "", "a", 1);
   put(c, "short", "{\"i\":2}", "", "b", 1);
   put(c, "long", "{}", "", "c", 1);
-  fake_now += 10;
+  clk.now += 10;
   uint64_t n;
   assert_int_equal(tkn_toolcache_purge_expired(c, &n), TKN_OK);
   assert_int_equal(n, 2);
