@@ -181,8 +181,10 @@ static int line_fail(tkn_batch_reader *r, int status, uint64_t line_off, const c
                  (unsigned long long)(line_off + at));
 }
 
-/* Decode the JSON string at span v into r->scratch (appended, NUL-terminated);
- * *off gets where it starts.  -1 if v is not a string. */
+/* Decode the JSON string at span v into r->scratch (appended, NUL-terminated;
+ * an escaped NUL is kept, *len counts it); *off gets where it starts.  -1 if
+ * v is not a string, -2 out of memory, -3 an escape that is not a character
+ * (a lone surrogate: the skim checks the bytes, not what escapes mean). */
 static int decode_string(tkn_batch_reader *r, const char *s, tki_span v, size_t *off, size_t *len) {
   if (v.len < 2 || s[v.off] != '"') return -1;
   *off = r->scratch.len;
@@ -192,9 +194,15 @@ static int decode_string(tkn_batch_reader *r, const char *s, tki_span v, size_t 
     tki_buf_append(&r->scratch, body, n);
     *len = n;
   } else {
-    cJSON *j = cJSON_ParseWithLength(s + v.off, v.len);
-    if (!j) return -2; /* validated already: only memory can fail */
-    *len = strlen(j->valuestring);
+    cJSON *j = NULL;
+    char err[TKI_ERRLEN];
+    int rc = tki_json_parse(s + v.off, v.len, v.len, 1, "a string", &j, err);
+    if (rc == TKN_ERR_NOMEM) return -2;
+    if (rc != TKN_OK || !cJSON_IsString(j)) {
+      cJSON_Delete(j);
+      return -3;
+    }
+    *len = tki_json_unmask_nuls(j->valuestring, strlen(j->valuestring));
     tki_buf_append(&r->scratch, j->valuestring, *len);
     cJSON_Delete(j);
   }
@@ -404,7 +412,18 @@ static int process_line(tkn_batch_reader *r, const char *s, size_t len, uint64_t
   int d = decode_string(r, s, v.id, &id_off, &id_len);
   if (d == -1 || (d == 0 && id_len == 0))
     return line_fail(r, TKN_ERR_SCHEMA, off, "%s", "no string \"custom_id\"", (size_t)-1);
-  if (d == 0 && v.model.len) d = decode_string(r, s, v.model, &m_off, &m_len) == -2 ? -2 : 0;
+  if (d == -3)
+    return line_fail(r, TKN_ERR_PARSE, off, "%s",
+                     "\"custom_id\" holds an escape that is not a character (a lone surrogate)",
+                     v.id.off);
+  if (d == 0 && v.model.len) {
+    d = decode_string(r, s, v.model, &m_off, &m_len);
+    if (d == -3)
+      return line_fail(r, TKN_ERR_PARSE, off, "%s",
+                       "\"model\" holds an escape that is not a character (a lone surrogate)",
+                       v.model.off);
+    if (d == -1) d = 0; /* not a string: no model */
+  }
   if (d == -2) {
     r->scratch.failed = 0;
     return tki_fail(TKN_ERR_NOMEM, "batch results: out of memory");

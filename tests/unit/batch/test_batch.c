@@ -655,6 +655,74 @@ static void test_reader_decodes_escaped_ids(void **state) {
   tkn_batch_reader_free(r);
 }
 
+/* Issue 21 item 8: a custom_id with an escape that is no character is a
+ * parse error naming the line (it was reported as out of memory). */
+static void test_reader_malformed_custom_id_is_a_parse_error(void **state) {
+  (void)state;
+  static const char *const ids[] = {"a"};
+  static const char *const lines[] = {
+      "{\"custom_id\":\"\\udc00\",\"result\":{\"type\":\"expired\"}}\n",
+      "{\"custom_id\":\"a\\ud800\",\"result\":{\"type\":\"expired\"}}\n",
+      "{\"custom_id\":\"a\",\"result\":{\"type\":\"succeeded\",\"message\":"
+      "{\"model\":\"\\udfff\",\"usage\":{\"input_tokens\":1,\"output_tokens\":1}}}}\n",
+  };
+  for (size_t i = 0; i < sizeof lines / sizeof *lines; i++) {
+    got g = {0};
+    tkn_batch_reader *r = make_reader(TKN_PROVIDER_ANTHROPIC, &g, ids, 1);
+    assert_int_equal(tkn_batch_reader_feed(r, S(lines[i])), TKN_ERR_PARSE);
+    const char *msg = tkn_error_last()->message;
+    assert_non_null(strstr(msg, "line 1"));
+    assert_non_null(strstr(msg, i < 2 ? "\"custom_id\"" : "\"model\""));
+    assert_null(strstr(msg, "memory"));
+    assert_int_equal(g.n, 0);
+    tkn_batch_reader_free(r);
+  }
+}
+
+/* Issue 21 item 8: an escaped NUL in a custom_id is part of the id: the
+ * result joins the request with that id, never the one cut at the NUL. */
+typedef struct nul_got {
+  int n;
+  size_t len;
+  char id[8];
+} nul_got;
+
+static int on_nul_result(const tkn_batch_result *r, void *user) {
+  nul_got *g = user;
+  g->n++;
+  g->len = r->custom_id_len;
+  assert_true(r->custom_id_len < sizeof g->id);
+  memcpy(g->id, r->custom_id, r->custom_id_len + 1);
+  return 0;
+}
+
+static void test_reader_joins_an_id_with_a_nul_exactly(void **state) {
+  (void)state;
+  nul_got g = {0};
+  tkn_batch_reader_options o = TKN_BATCH_READER_OPTIONS_INIT;
+  o.on_result = on_nul_result;
+  o.user = &g;
+  tkn_batch_reader *r = NULL;
+  assert_int_equal(tkn_batch_reader_new(&r, &o), TKN_OK);
+  assert_int_equal(tkn_batch_reader_expect(r, "abc", 3), TKN_OK);
+  assert_int_equal(tkn_batch_reader_expect(r, "abc\0def", 7), TKN_OK);
+  const char *in = "{\"custom_id\":\"abc\\u0000def\",\"response\":{\"status_code\":200,"
+                   "\"body\":{\"model\":\"gpt-4o\",\"usage\":{\"prompt_tokens\":1,"
+                   "\"completion_tokens\":1}}},\"error\":null}\n";
+  assert_int_equal(tkn_batch_reader_feed(r, S(in)), TKN_OK);
+  assert_int_equal(tkn_batch_reader_finish(r), TKN_OK);
+  assert_int_equal(g.n, 1);
+  assert_int_equal(g.len, 7);
+  assert_memory_equal(g.id, "abc\0def", 8);
+  tkn_batch_summary s = summary_of(r);
+  assert_int_equal(s.missing, 1); /* "abc" got no result */
+  assert_int_equal(tkn_batch_reader_dead_letter_count(r), 1);
+  tkn_batch_dead_letter d = dead_letter(r, 0);
+  assert_int_equal(d.reason, TKN_BATCH_DL_MISSING);
+  assert_int_equal(d.custom_id_len, 3);
+  tkn_batch_reader_free(r);
+}
+
 static void test_reader_blank_lines_crlf_and_no_final_newline(void **state) {
   (void)state;
   got g = {0};
@@ -1154,6 +1222,8 @@ int main(void) {
       cmocka_unit_test(test_writer_sink_failure_stops_it),
       cmocka_unit_test(test_writer_without_requests_writes_no_file),
       cmocka_unit_test(test_reader_options_init_matches_macro),
+      cmocka_unit_test(test_reader_malformed_custom_id_is_a_parse_error),
+      cmocka_unit_test(test_reader_joins_an_id_with_a_nul_exactly),
       cmocka_unit_test(test_reader_joins_openai_output_in_any_order),
       cmocka_unit_test(test_reader_openai_error_file),
       cmocka_unit_test(test_reader_anthropic_result_types),
