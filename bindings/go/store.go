@@ -289,6 +289,13 @@ func (b *Budget) Pending() uint64 {
 	return uint64(C.tkn_budget_shared_pending(b.p))
 }
 
+// Dropped is the number of fallback commits the store refused outright when
+// replayed: dropped from the queue, still counted against the local allowance.
+func (b *Budget) Dropped() uint64 {
+	defer runtime.KeepAlive(b)
+	return uint64(C.tkn_budget_shared_dropped(b.p))
+}
+
 // Flush replays the fallback commits to the store.
 func (b *Budget) Flush() error {
 	defer pin()()
@@ -352,6 +359,13 @@ func (m *Meter) Flush() error {
 	defer pin()()
 	defer runtime.KeepAlive(m)
 	return m.err(C.tkn_meter_flush(m.p))
+}
+
+// SharedDropped is the number of store adds dropped: refused outright by the
+// store, beyond the 65536 kept, or out of memory (each record makes 7).
+func (m *Meter) SharedDropped() uint64 {
+	defer runtime.KeepAlive(m)
+	return uint64(C.tkn_meter_shared_dropped(m.p))
 }
 
 // SharedStats are the fleet-wide statistics from the store.

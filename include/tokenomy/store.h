@@ -173,8 +173,19 @@ TKN_API int tkn_budget_new_shared(tkn_budget **out, const tkn_budget_options *op
 /* Commits made on the fallback budget not yet replayed to the store (0 for a
  * budget that is not shared). */
 TKN_API uint64_t tkn_budget_shared_pending(tkn_budget *budget);
-/* Replay them now: TKN_OK when none is left, TKN_ERR_UNAVAILABLE otherwise. */
+/* Replay them now: TKN_OK when none is left.  A replay the store cannot take
+ * now (TKN_ERR_UNAVAILABLE, TKN_ERR_AUTH, TKN_ERR_STATE, TKN_ERR_NOMEM) stops
+ * the replay and stays queued, in order; its status is returned.  A replay
+ * the store refuses outright (any other status, e.g. TKN_ERR_OVERFLOW when
+ * its counter would pass int64) would be refused again: it is dropped from
+ * the queue (so it never holds back the ones behind it), counted by
+ * tkn_budget_shared_dropped, stays counted against the local fallback
+ * allowance (spend the fleet never saw), and its status is returned once. */
 TKN_API int tkn_budget_shared_flush(tkn_budget *budget);
+/* Fallback commits dropped from the replay queue because the store refused
+ * them outright (see tkn_budget_shared_flush); 0 for a budget that is not
+ * shared. */
+TKN_API uint64_t tkn_budget_shared_dropped(tkn_budget *budget);
 
 /* ---- the tool cache on a store ---- */
 
@@ -206,8 +217,12 @@ TKN_API int tkn_toolcache_set_store(tkn_toolcache *cache, const tkn_store *store
 /* Also add every recorded call to fleet-wide totals in the store, under keys
  * starting with `prefix` (1..256 bytes): the totals and, per dimension, the
  * call's key, with the counters of tkn_meter_stats.  Each call is added at
- * most once (an id per record); records the store could not take are kept
- * (up to 65536) and sent again on the next record or tkn_meter_flush.  The
+ * most once (an id per record); adds the store could not take are kept
+ * (up to 65536) and sent again, in order, on the next record or
+ * tkn_meter_flush.  An add the store refuses outright (a status other than
+ * TKN_ERR_UNAVAILABLE, TKN_ERR_AUTH, TKN_ERR_STATE or TKN_ERR_NOMEM, e.g.
+ * TKN_ERR_OVERFLOW when a fleet counter would pass int64) is dropped and
+ * counted by tkn_meter_shared_dropped, never left to hold back the rest.  The
  * store needs the add and read callbacks; store->user must outlive the meter.
  * Each record then makes 7 store calls (totals + 6 dimensions) under one
  * lock, so records of one meter from several threads queue on the store.
@@ -215,8 +230,13 @@ TKN_API int tkn_toolcache_set_store(tkn_toolcache *cache, const tkn_store *store
  * Call before the meter is shared between threads.  NULL store detaches. */
 TKN_API int tkn_meter_set_store(tkn_meter *meter, const tkn_store *store, const char *prefix,
                                 size_t prefix_len);
-/* Send the records not yet taken by the store: TKN_OK when none is left. */
+/* Send the records not yet taken by the store: TKN_OK when none is left and
+ * none was dropped; else the status of the add that stopped it (it stays
+ * queued) or of the last one dropped. */
 TKN_API int tkn_meter_flush(tkn_meter *meter);
+/* Store adds dropped (each record makes 7): refused outright by the store,
+ * beyond the 65536 kept, or out of memory.  0 without a store. */
+TKN_API uint64_t tkn_meter_shared_dropped(tkn_meter *meter);
 /* Fleet-wide statistics of a dimension's key (or TKN_METER_TOTAL) from the
  * store: the counters of tkn_meter_stats and the rates derived from them
  * (out->version must be set).  TKN_ERR_STATE without a store,

@@ -197,12 +197,30 @@ static const char LUA_USAGE[] =
     "return out\n";
 
 /* KEYS counters done; ARGV has_id n id_ttl delta[0..n).  {duplicate,
- * totals...}, totals as decimal text (HINCRBY is exact to 2^63). */
+ * totals...}, totals as decimal text (HINCRBY is exact to 2^63).  Every
+ * counter is checked first: a delta that would take one past int64 is an
+ * error that changes nothing (HINCRBY alone would fail there after adding
+ * the counters before it, and a resend would add those twice). */
 static const char LUA_ADD[] =
+    LUA_BIG
+    "local MIN = big('9223372036854775808')\n"
+    "local function mag(s) if string.sub(s, 1, 1) == '-' then return string.sub(s, 2) end\n"
+    "  return s end\n"
     "local n, dup = tonumber(ARGV[2]), 0\n"
     "if ARGV[1] == '1' and redis.call('EXISTS', KEYS[2]) == 1 then\n"
     "  dup = 1\n"
     "else\n"
+    "  for i = 0, n - 1 do\n"
+    "    local d = ARGV[4 + i]\n"
+    "    local c = redis.call('HGET', KEYS[1], tostring(i)) or '0'\n"
+    "    local dn, cn = string.sub(d, 1, 1) == '-', string.sub(c, 1, 1) == '-'\n"
+    "    if dn == cn and d ~= '0' then\n"
+    "      local sum = plus(big(mag(c)), big(mag(d)))\n"
+    "      if (not dn and above(sum, MAX)) or (dn and above(sum, MIN)) then\n"
+    "        return redis.error_reply('add would overflow counter ' .. i)\n"
+    "      end\n"
+    "    end\n"
+    "  end\n"
     "  for i = 0, n - 1 do\n"
     "    if ARGV[4 + i] ~= '0' then redis.call('HINCRBY', KEYS[1], tostring(i), ARGV[4 + i]) end\n"
     "  end\n"
@@ -973,15 +991,18 @@ static int elem_i64(const redisReply *e, int64_t *out) {
     return 0;
   }
   if (e->type != REDIS_REPLY_STRING || e->len == 0 || e->len > 40) return -1;
-  int64_t v = 0;
-  size_t i = e->str[0] == '-' ? 1 : 0;
+  const uint64_t cap = (uint64_t)1 << 63; /* -INT64_MIN */
+  uint64_t v = 0;
+  int neg = e->str[0] == '-';
+  size_t i = neg ? 1 : 0;
   if (i == e->len) return -1;
   for (; i < e->len; i++) {
     if (e->str[i] < '0' || e->str[i] > '9') return -1;
-    int d = e->str[i] - '0';
-    v = v > (INT64_MAX - d) / 10 ? INT64_MAX : v * 10 + d;
+    unsigned d = (unsigned)(e->str[i] - '0');
+    v = v > (cap - d) / 10 ? cap : v * 10 + d;
   }
-  *out = e->str[0] == '-' ? -v : v;
+  if (neg) *out = v == cap ? INT64_MIN : -(int64_t)v;
+  else *out = v >= cap ? INT64_MAX : (int64_t)v;
   return 0;
 }
 

@@ -12,7 +12,12 @@
  * and replayed to the store (an idempotent commit with the reservation's id)
  * at the next store call that gets through, so it is counted exactly once;
  * once replayed it no longer counts against the local allowance, which thus
- * bounds the spend the store has not seen.
+ * bounds the spend the store has not seen.  A replay the store refuses
+ * outright (e.g. its counter would pass int64: not an outage, it would be
+ * refused again) is dropped from the queue and counted
+ * (tkn_budget_shared_dropped), so it never holds back the commits behind
+ * it; it stays counted against the local allowance, as spend the fleet never
+ * saw.
  * A commit that fails leaves the reservation open: committing it again sends
  * the same id, which the store counts at most once. */
 #include <pthread.h>
@@ -46,6 +51,7 @@ struct tki_bshared {
   pthread_mutex_t mu; /* the replay queue */
   pending *head, *tail;
   atomic_size_t npending;
+  _Atomic uint64_t dropped; /* replays the store refused outright */
 };
 
 struct tki_budget_res {
@@ -127,25 +133,39 @@ static int enqueue(struct tki_bshared *s, const struct tki_budget_res *r,
   return TKN_OK;
 }
 
-/* Replay queued commits in order; stop at the first that fails. */
+/* Replay queued commits in order; stop at the first that may get through
+ * later, dropping (and counting) those the store refuses outright.  TKN_OK
+ * when the queue is empty and nothing was dropped; else the status of the
+ * failure that stopped it, or of the last drop. */
 static int flush(struct tki_bshared *s, char err[TKI_ERRLEN]) {
   if (atomic_load(&s->npending) == 0) return TKN_OK;
-  int rc = TKN_OK;
+  int status = TKN_OK;
   pthread_mutex_lock(&s->mu);
   while (s->head) {
     pending *p = s->head;
     int64_t used[NDIM];
     int32_t dup = 0;
     char se[256] = "";
-    rc = s->st.commit(s->st.user, p->key, p->key_len, p->id, NDIM, p->actual, s->id_ttl,
-                      key_ttl(s), used, &dup, se, sizeof se);
-    if (rc != TKN_OK) {
-      tki_err(err, rc, "replaying a fallback commit: %s", se);
+    int rc = s->st.commit(s->st.user, p->key, p->key_len, p->id, NDIM, p->actual, s->id_ttl,
+                          key_ttl(s), used, &dup, se, sizeof se);
+    if (rc != TKN_OK && tki_store_retryable(rc)) {
+      status = tki_err(err, rc, "replaying a fallback commit: %s", se);
       break;
     }
     s->head = p->next;
     if (!s->head) s->tail = NULL;
     atomic_fetch_sub(&s->npending, 1);
+    if (rc != TKN_OK) {
+      /* refused outright: sending it again cannot help; it stays counted
+       * against the local allowance */
+      atomic_fetch_add(&s->dropped, 1);
+      status = tki_err(err, rc,
+                       "replaying a fallback commit: the store refused it (%s), dropped; it stays "
+                       "counted against the local fallback allowance: %s",
+                       tkn_strerror(rc), se);
+      tki_free(p);
+      continue;
+    }
     /* the store counts it now: it no longer uses the local allowance */
     for (int k = 0; k < NDIM; k++) {
       atomic_fetch_sub(&s->fb->d[k].committed, p->actual[k]);
@@ -154,7 +174,7 @@ static int flush(struct tki_bshared *s, char err[TKI_ERRLEN]) {
     tki_free(p);
   }
   pthread_mutex_unlock(&s->mu);
-  return rc;
+  return status;
 }
 
 /* ---- hooks called by budget.c ---- */
@@ -387,6 +407,7 @@ int tkn_budget_new_shared(tkn_budget **out, const tkn_budget_options *opts,
   s->lease_ms = so->lease_ms;
   s->id_ttl = so->id_ttl_seconds;
   atomic_init(&s->npending, 0);
+  atomic_init(&s->dropped, 0);
   pthread_mutex_init(&s->mu, NULL);
   if (so->fallback) {
     tkn_budget_options fo = TKN_BUDGET_OPTIONS_INIT;
@@ -406,6 +427,10 @@ int tkn_budget_new_shared(tkn_budget **out, const tkn_budget_options *opts,
 
 uint64_t tkn_budget_shared_pending(tkn_budget *budget) {
   return budget && shared_of(budget) ? (uint64_t)atomic_load(&shared_of(budget)->npending) : 0;
+}
+
+uint64_t tkn_budget_shared_dropped(tkn_budget *budget) {
+  return budget && shared_of(budget) ? atomic_load(&shared_of(budget)->dropped) : 0;
 }
 
 int tkn_budget_shared_flush(tkn_budget *budget) {

@@ -2,9 +2,12 @@
  * counters (the totals and one key per dimension), each add with its own id
  * so the store counts it once even when it is sent again after a lost reply.
  * Adds the store could not take wait in a queue, in order, and are sent
- * before anything newer.  This file is a meter backend (meter_internal.h):
+ * before anything newer.  An add the store refuses outright (e.g. a counter
+ * would pass int64: not an outage, it would be refused again) is dropped and
+ * counted (tkn_meter_shared_dropped), never left to block the queue.  This file is a meter backend (meter_internal.h):
  * meter.c calls the table, never the store. */
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -30,8 +33,7 @@ struct tki_mshared {
   pthread_mutex_t mu; /* the queue; held while sending, so adds stay in order */
   madd *head, *tail;
   size_t queued;
-  uint64_t dropped;
-  char err[TKI_ERRLEN];
+  _Atomic uint64_t dropped; /* adds refused outright, or beyond MAX_QUEUED, or out of memory */
 };
 
 static void put_counters(const tki_agg *a, int64_t v[NC]) {
@@ -95,18 +97,27 @@ static int send_one(struct tki_mshared *s, const madd *a) {
   return rc;
 }
 
-/* Send queued adds in order; stop at the first failure.  Caller holds mu. */
+/* Send queued adds in order; stop at the first that may get through later
+ * (dropping, and counting, those the store refuses outright).  Caller holds
+ * mu.  TKN_OK when the queue is empty; else the status of the failure that
+ * stopped it, or of the last drop. */
 static int flush_locked(struct tki_mshared *s) {
+  int status = TKN_OK;
   while (s->head) {
     madd *a = s->head;
     int rc = send_one(s, a);
-    if (rc != TKN_OK) return rc;
+    if (rc != TKN_OK && tki_store_retryable(rc)) return rc;
+    if (rc != TKN_OK) {
+      s->dropped++;
+      status = tki_fail(rc, "meter: the store refused a queued add (%s), dropped: %s",
+                        tkn_strerror(rc), tkn_error_last()->message);
+    }
     s->head = a->next;
     if (!s->head) s->tail = NULL;
     s->queued--;
     tki_free(a);
   }
-  return TKN_OK;
+  return status;
 }
 
 static void enqueue_locked(struct tki_mshared *s, madd *a) {
@@ -134,7 +145,8 @@ static void shared_record(void *state, const tkn_meter_call *c, const tki_agg *o
   int64_t v[NC];
   put_counters(one, v);
   pthread_mutex_lock(&s->mu);
-  int ok = flush_locked(s) == TKN_OK;
+  (void)flush_locked(s);
+  int ok = s->head == NULL; /* else newer adds queue behind the older ones */
   for (int d = TKN_METER_TOTAL; d < TKN_METER__DIMENSIONS; d++) {
     tki_buf k;
     if (make_key(s, d, d < 0 ? NULL : keys[d], d < 0 ? 0 : lens[d], &k) != TKN_OK) continue;
@@ -148,8 +160,13 @@ static void shared_record(void *state, const tkn_meter_call *c, const tki_agg *o
       a->id[32] = ':';
       a->id[33] = (char)('a' + d + 1);
       a->id[34] = '\0';
-      if (ok && send_one(s, a) == TKN_OK) tki_free(a);
-      else {
+      int rc = ok ? send_one(s, a) : TKN_ERR_UNAVAILABLE;
+      if (rc == TKN_OK) {
+        tki_free(a);
+      } else if (!tki_store_retryable(rc)) {
+        s->dropped++; /* refused outright: sending it again cannot help */
+        tki_free(a);
+      } else {
         ok = 0;
         enqueue_locked(s, a);
       }
@@ -177,8 +194,8 @@ static int shared_flush(void *state, char err[TKI_ERRLEN]) {
   struct tki_mshared *s = state;
   pthread_mutex_lock(&s->mu);
   int rc = flush_locked(s);
-  memcpy(err, s->err, TKI_ERRLEN);
   pthread_mutex_unlock(&s->mu);
+  if (rc != TKN_OK) snprintf(err, TKI_ERRLEN, "%s", tki_error_message());
   return rc;
 }
 
@@ -212,6 +229,11 @@ int tkn_meter_set_store(tkn_meter *m, const tkn_store *store, const char *prefix
   }
   tki_meter_set_backend(m, s ? &store_backend : NULL, s);
   return TKN_OK;
+}
+
+uint64_t tkn_meter_shared_dropped(tkn_meter *m) {
+  struct tki_mshared *s = m && m->backend == &store_backend ? m->backend_state : NULL;
+  return s ? s->dropped : 0;
 }
 
 int tkn_meter_flush(tkn_meter *m) {

@@ -42,6 +42,11 @@ int tki_store_check(const tkn_store *st, const char *need, const char *what,
   return TKN_OK;
 }
 
+int tki_store_retryable(int status) {
+  return status == TKN_ERR_UNAVAILABLE || status == TKN_ERR_AUTH || status == TKN_ERR_STATE ||
+         status == TKN_ERR_NOMEM;
+}
+
 static uint64_t g_instance;
 static atomic_uint_fast64_t g_seq;
 static pthread_once_t g_once = PTHREAD_ONCE_INIT;

@@ -342,6 +342,37 @@ static void add_counts_once_per_id_and_read_returns_totals(void **state) {
   assert_int_equal(v[2], 0);
 }
 
+/* Issue 21 item 8: an add that would take a counter past int64 is refused
+ * before it changes anything (HINCRBY alone failed at that counter after
+ * adding the ones before it, which a resend then added twice). */
+static void an_add_that_would_overflow_changes_nothing(void **state) {
+  (void)state;
+  char k[128], err[256];
+  size_t kl = K(k, "addovf");
+  int64_t d[3] = {1, INT64_MAX - 5, -3}, tot[3], v[3];
+  assert_int_equal(g_st.add(g_r, k, kl, "a1", 3, d, 3600, tot, NULL, err, sizeof err), TKN_OK);
+  int64_t more[3] = {7, 6, 0};
+  assert_int_equal(g_st.add(g_r, k, kl, "a2", 3, more, 3600, tot, NULL, err, sizeof err),
+                   TKN_ERR_OVERFLOW);
+  assert_non_null(strstr(err, "overflow counter 1"));
+  assert_int_equal(g_st.read(g_r, k, kl, 3, v, err, sizeof err), TKN_OK);
+  assert_int_equal(v[0], 1); /* counter 0 was not added to */
+  assert_int_equal(v[1], INT64_MAX - 5);
+  int64_t fits[3] = {7, 5, INT64_MIN + 3};
+  assert_int_equal(g_st.add(g_r, k, kl, "a3", 3, fits, 3600, tot, NULL, err, sizeof err), TKN_OK);
+  assert_int_equal(tot[1], INT64_MAX);
+  assert_int_equal(tot[2], INT64_MIN);
+  int64_t under[3] = {0, 0, -1};
+  assert_int_equal(g_st.add(g_r, k, kl, "a4", 3, under, 3600, tot, NULL, err, sizeof err),
+                   TKN_ERR_OVERFLOW);
+  /* the refused ids were not marked done: a fitting add with one counts */
+  int64_t one[3] = {1, 0, 0};
+  int32_t dup = -1;
+  assert_int_equal(g_st.add(g_r, k, kl, "a2", 3, one, 3600, tot, &dup, err, sizeof err), TKN_OK);
+  assert_int_equal(dup, 0);
+  assert_int_equal(tot[0], 9);
+}
+
 static void amounts_are_exact_up_to_int64(void **state) {
   (void)state;
   char k[128], err[256];
@@ -1206,6 +1237,34 @@ static void meter_records_the_store_missed_are_sent_once_later(void **state) {
   tkn_meter_free(m);
 }
 
+/* Issue 21 item 8: adds the store refuses outright (a fleet counter would
+ * pass int64) are dropped and counted; they never block the queue, so the
+ * adds that fit still reach the store. */
+static void meter_adds_the_store_refuses_are_dropped_not_queued(void **state) {
+  (void)state;
+  char p[128];
+  K(p, "meterovf");
+  tkn_meter *a = meter_on(&g_st, p), *b = meter_on(&g_st, p);
+  record(a, "t", 1, INT64_MAX - 10);
+  record(b, "t", 1, 100); /* each of its 7 keys would pass int64 in cost */
+  record(b, "u", 1, 1);   /* fits */
+  assert_int_equal(tkn_meter_shared_dropped(b), 7);
+  assert_int_equal(tkn_meter_shared_dropped(a), 0);
+  assert_int_equal(tkn_meter_flush(b), TKN_OK); /* nothing left queued */
+  tkn_meter_stats s = TKN_METER_STATS_INIT;
+  assert_int_equal(tkn_meter_shared_stats(b, TKN_METER_TENANT, "u", 1, &s), TKN_OK);
+  assert_int_equal(s.calls, 1);
+  assert_int_equal(s.cost, 1);
+  assert_int_equal(tkn_meter_shared_stats(b, TKN_METER_TOTAL, NULL, 0, &s), TKN_OK);
+  assert_int_equal(s.calls, 2); /* nothing of the refused record, not even its calls */
+  assert_int_equal(s.cost, INT64_MAX - 9);
+  assert_int_equal(tkn_meter_shared_stats(b, TKN_METER_TENANT, "t", 1, &s), TKN_OK);
+  assert_int_equal(s.calls, 1);
+  assert_int_equal(tkn_meter_shared_dropped(NULL), 0);
+  tkn_meter_free(a);
+  tkn_meter_free(b);
+}
+
 static void meter_shared_stats_needs_a_store(void **state) {
   (void)state;
   tkn_meter *m;
@@ -1238,6 +1297,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(scripts_run_after_the_server_forgot_them, setup, teardown),
       cmocka_unit_test_setup_teardown(get_and_set_with_a_ttl, setup, teardown),
       cmocka_unit_test_setup_teardown(add_counts_once_per_id_and_read_returns_totals, setup, teardown),
+      cmocka_unit_test_setup_teardown(an_add_that_would_overflow_changes_nothing, setup, teardown),
       cmocka_unit_test_setup_teardown(amounts_are_exact_up_to_int64, setup, teardown),
       cmocka_unit_test_setup_teardown(a_ten_thousand_dollar_daily_budget_works, setup, teardown),
       cmocka_unit_test_setup_teardown(a_budget_named_like_a_day_has_counters_of_its_own, setup, teardown),
@@ -1262,6 +1322,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(an_invalidation_the_store_missed_is_an_error, setup, teardown),
       cmocka_unit_test_setup_teardown(two_meters_add_up_in_the_store, setup, teardown),
       cmocka_unit_test_setup_teardown(meter_records_the_store_missed_are_sent_once_later, setup, teardown),
+      cmocka_unit_test_setup_teardown(meter_adds_the_store_refuses_are_dropped_not_queued, setup, teardown),
       cmocka_unit_test_setup_teardown(meter_shared_stats_needs_a_store, setup, teardown),
       cmocka_unit_test_setup_teardown(a_server_that_lost_its_state_is_refused_until_accepted, setup, teardown),
   };

@@ -120,6 +120,47 @@ class PythonStoreTest(unittest.TestCase):
         caches[0].put("search", {"q": "x"}, "shared result", tokens=3)
         self.assertEqual(caches[1].get("search", {"q": "x"}), "shared result")
 
+    def test_what_the_store_refuses_outright_is_dropped_and_counted(self):
+        class Refusing(DictStore):
+            down = False
+
+            def _gate(self, big):
+                if self.down:
+                    raise tokenomy.UnavailableError(tokenomy.ffi.TKN_ERR_UNAVAILABLE, "down")
+                if big:
+                    raise tokenomy.OverflowError_(tokenomy.ffi.TKN_ERR_OVERFLOW, "too big")
+
+            def reserve(self, *a):
+                self._gate(False)
+                return super().reserve(*a)
+
+            def commit(self, key, id, actual, *a):
+                self._gate(max(actual) >= 1000)
+                return super().commit(key, id, actual, *a)
+
+            def add(self, key, id, deltas, *a):
+                self._gate(max(deltas) >= 1000)
+                return super().add(key, id, deltas, *a)
+
+        store = Refusing()
+        b = tokenomy.Budget(store=store, key="k", hard_tokens=10**6, fallback=True,
+                            shared={"fallback_tokens": 5000})
+        store.down = True
+        b.charge(input_tokens=1000)  # on the fallback, queued
+        b.charge(input_tokens=7)
+        self.assertEqual(b.pending, 2)
+        store.down = False
+        with self.assertRaises(tokenomy.OverflowError_):
+            b.flush()
+        self.assertEqual((b.pending, b.dropped), (0, 1))
+        self.assertEqual(b.status().tokens_committed, 7)
+        m = tokenomy.Meter()
+        m.set_store(store, "m:")
+        m.record(tokenomy.Usage(input_tokens=10, output_tokens=2), model="gpt-4o", cost=5000)
+        m.record(tokenomy.Usage(input_tokens=10, output_tokens=2), model="gpt-4o", cost=5)
+        self.assertEqual(m.shared_dropped, 7)
+        self.assertEqual(m.shared_stats().calls, 1)
+
     def test_meters_add_up_in_the_store(self):
         store = DictStore()
         meters = [tokenomy.Meter() for _ in range(2)]

@@ -194,6 +194,12 @@ class Budget(Handle):
         """Commits made on a shared budget's fallback not yet in the store."""
         return lib.tkn_budget_shared_pending(self)
 
+    @property
+    def dropped(self) -> int:
+        """Fallback commits the store refused outright when replayed (dropped
+        from the queue, still counted against the local allowance)."""
+        return lib.tkn_budget_shared_dropped(self)
+
     def flush(self) -> None:
         """Replay a shared budget's fallback commits to the store."""
         check(lib.tkn_budget_shared_flush(self))

@@ -278,6 +278,12 @@ class Meter(Handle):
         """Send the records the store has not taken yet."""
         check(lib.tkn_meter_flush(self))
 
+    @property
+    def shared_dropped(self) -> int:
+        """Store adds dropped: refused outright by the store, beyond the
+        65536 kept, or out of memory (each record makes 7)."""
+        return lib.tkn_meter_shared_dropped(self)
+
     def shared_stats(self, dimension: str = "total", key: Text = "") -> Stats:
         """Fleet-wide statistics from the store."""
         b = enc(key)

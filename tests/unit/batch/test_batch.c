@@ -663,8 +663,8 @@ static void test_reader_malformed_custom_id_is_a_parse_error(void **state) {
   static const char *const lines[] = {
       "{\"custom_id\":\"\\udc00\",\"result\":{\"type\":\"expired\"}}\n",
       "{\"custom_id\":\"a\\ud800\",\"result\":{\"type\":\"expired\"}}\n",
-      "{\"custom_id\":\"a\",\"result\":{\"type\":\"succeeded\",\"message\":"
-      "{\"model\":\"\\udfff\",\"usage\":{\"input_tokens\":1,\"output_tokens\":1}}}}\n",
+      ("{\"custom_id\":\"a\",\"result\":{\"type\":\"succeeded\",\"message\":"
+       "{\"model\":\"\\udfff\",\"usage\":{\"input_tokens\":1,\"output_tokens\":1}}}}\n"),
   };
   for (size_t i = 0; i < sizeof lines / sizeof *lines; i++) {
     got g = {0};

@@ -31,6 +31,7 @@ static struct {
   int64_t ctr[MAXKV][16];
   int nctr;
   void (*on_set)(void); /* called (once) as a set starts */
+  int64_t refuse_from;  /* > 0: commits of an amount >= it are refused (TKN_ERR_INVALID) */
 } F;
 
 static int is_done(const char *id) {
@@ -81,6 +82,12 @@ static int f_commit(void *user, const char *key, size_t key_len, const char *id,
   (void)n;
   (void)idttl;
   (void)ttl;
+  for (int k = 0; k < 2; k++) {
+    if (F.refuse_from > 0 && a[k] >= F.refuse_from) {
+      snprintf(err, errlen, "amount %lld is not below 2^53", (long long)a[k]);
+      return TKN_ERR_INVALID;
+    }
+  }
   *dup = is_done(id);
   if (!*dup) {
     int i = find_res(id);
@@ -261,6 +268,102 @@ static void a_budget_without_a_store_has_nothing_pending(void **state) {
   assert_int_equal(tkn_budget_shared_pending(NULL), 0);
   assert_int_equal(tkn_budget_shared_flush(NULL), TKN_ERR_INVALID);
   tkn_budget_free(b);
+}
+
+/* Issue 21 item 8: a fallback commit the store refuses outright when it is
+ * replayed (here an amount of 2^53, as the Redis adapter once refused) is
+ * dropped and counted; it used to stay at the head of the queue for good,
+ * holding back every commit behind it. */
+static void a_replay_the_store_refuses_is_dropped_not_blocking(void **state) {
+  (void)state;
+  tkn_store st = fake();
+  const int64_t p53 = (int64_t)1 << 53;
+  tkn_budget_options o = TKN_BUDGET_OPTIONS_INIT;
+  o.hard_money = INT64_MAX - 1;
+  tkn_budget_shared_options so = TKN_BUDGET_SHARED_OPTIONS_INIT;
+  so.key = "tenant";
+  so.key_len = 6;
+  so.fallback = 1;
+  so.fallback_money = p53 + 100;
+  tkn_budget *b;
+  assert_int_equal(tkn_budget_new_shared(&b, &o, &so, &st, NULL), TKN_OK);
+  F.fail = TKN_ERR_UNAVAILABLE;
+  const int64_t amounts[2] = {p53, 10};
+  for (int i = 0; i < 2; i++) {
+    tkn_budget_amount x = TKN_BUDGET_AMOUNT_INIT;
+    x.money = amounts[i];
+    tkn_budget_reservation *r;
+    assert_int_equal(tkn_budget_reserve(b, &x, &r), TKN_OK); /* on the fallback */
+    assert_int_equal(tkn_budget_commit(r, &x), TKN_OK);
+  }
+  assert_int_equal(tkn_budget_shared_pending(b), 2);
+  F.fail = 0;
+  F.refuse_from = p53;
+  assert_int_equal(tkn_budget_shared_flush(b), TKN_ERR_INVALID); /* the drop, said once */
+  assert_non_null(strstr(tkn_error_last()->message, "dropped"));
+  assert_non_null(strstr(tkn_error_last()->message, "not below 2^53"));
+  assert_int_equal(tkn_budget_shared_pending(b), 0);
+  assert_int_equal(tkn_budget_shared_dropped(b), 1);
+  assert_int_equal(F.c[1], 10); /* the commit behind it got through */
+  assert_int_equal(tkn_budget_shared_flush(b), TKN_OK);
+  /* the dropped amount stays against the local allowance: 2^53 of its
+   * 2^53 + 100, so the next outage allows 100 more, not 2^53 + 100 */
+  F.fail = TKN_ERR_UNAVAILABLE;
+  tkn_budget_amount x = TKN_BUDGET_AMOUNT_INIT;
+  x.money = 101;
+  tkn_budget_reservation *r;
+  assert_int_equal(tkn_budget_reserve(b, &x, &r), TKN_ERR_BUDGET);
+  x.money = 100;
+  assert_int_equal(tkn_budget_reserve(b, &x, &r), TKN_OK);
+  tkn_budget_release(r);
+  F.fail = 0;
+  assert_int_equal(tkn_budget_shared_dropped(NULL), 0);
+  tkn_budget_free(b);
+}
+
+/* The meter's queue the same way: an add the store refuses outright is
+ * dropped and counted, the ones behind it are sent. */
+static int64_t g_refuse_cost;
+static int f_add_refusing(void *user, const char *key, size_t key_len, const char *id,
+                          uint32_t n, const int64_t *d, int64_t idttl, int64_t *tot,
+                          int32_t *dup, char *err, size_t errlen) {
+  if (!F.fail && n > 11 && d[11] == g_refuse_cost) {
+    snprintf(err, errlen, "counter would overflow");
+    return TKN_ERR_OVERFLOW;
+  }
+  return f_add(user, key, key_len, id, n, d, idttl, tot, dup, err, errlen);
+}
+
+static void a_meter_add_the_store_refuses_is_dropped_not_blocking(void **state) {
+  (void)state;
+  tkn_store st = fake();
+  st.add = f_add_refusing;
+  g_refuse_cost = 666;
+  tkn_meter *m;
+  assert_int_equal(tkn_meter_new(&m, NULL), TKN_OK);
+  assert_int_equal(tkn_meter_set_store(m, &st, "p", 1), TKN_OK);
+  tkn_meter_call c = TKN_METER_CALL_INIT;
+  c.usage.input_tokens = 5;
+  F.fail = TKN_ERR_UNAVAILABLE;
+  c.cost = 666; /* queued by the outage, refused once it is over */
+  assert_int_equal(tkn_meter_record(m, &c), TKN_OK);
+  c.cost = 9;
+  assert_int_equal(tkn_meter_record(m, &c), TKN_OK);
+  F.fail = 0;
+  assert_int_equal(tkn_meter_flush(m), TKN_ERR_OVERFLOW);
+  assert_non_null(strstr(tkn_error_last()->message, "dropped"));
+  assert_int_equal(tkn_meter_shared_dropped(m), 7);
+  assert_int_equal(tkn_meter_flush(m), TKN_OK);
+  tkn_meter_stats s = TKN_METER_STATS_INIT;
+  assert_int_equal(tkn_meter_shared_stats(m, TKN_METER_TOTAL, NULL, 0, &s), TKN_OK);
+  assert_int_equal(s.calls, 1);
+  assert_int_equal(s.cost, 9);
+  /* a fresh add it refuses is dropped at once, not queued */
+  c.cost = 666;
+  assert_int_equal(tkn_meter_record(m, &c), TKN_OK);
+  assert_int_equal(tkn_meter_shared_dropped(m), 14);
+  assert_int_equal(tkn_meter_flush(m), TKN_OK);
+  tkn_meter_free(m);
 }
 
 static void a_store_error_is_reported_as_such(void **state) {
@@ -588,6 +691,8 @@ int main(void) {
       cmocka_unit_test(tool_cache_scenario_survives_out_of_memory),
       cmocka_unit_test(a_store_value_for_another_key_is_a_miss),
       cmocka_unit_test(a_put_overtaken_by_an_invalidation_is_not_served),
+      cmocka_unit_test(a_replay_the_store_refuses_is_dropped_not_blocking),
+      cmocka_unit_test(a_meter_add_the_store_refuses_is_dropped_not_blocking),
     cmocka_unit_test(a_put_overtaken_by_an_invalidation_is_not_served),
       cmocka_unit_test(meter_scenario_survives_out_of_memory),
       cmocka_unit_test(a_failed_store_commit_leaves_the_reservation_to_commit_again),
