@@ -142,6 +142,37 @@ rep = json.loads(out)
 check("prune --report covers every message",
       rc == 0 and len(rep["messages"]) == len(long_conv) and rep["tokens_after"] <= 250)
 check("prune --report says why", {m["action"] for m in rep["messages"]} == {"kept", "dropped"})
+# mask / clear / policy: old tool results replaced in place, tool units whole
+tools_conv = [{"role": "system", "content": "You help."}]
+for i in range(6):
+    tools_conv += [
+        {"role": "user", "content": f"question {i}"},
+        {"role": "assistant", "content": None, "tool_calls": [{"id": f"c{i}", "type": "function",
+         "function": {"name": "lookup" if i == 1 else "get", "arguments": '{"id": "R%dX"}' % i}}]},
+        {"role": "tool", "tool_call_id": f"c{i}", "content": " ".join(["record field value"] * 60)},
+        {"role": "assistant", "content": f"answer {i}"}]
+toolsf = write("tools.json", tools_conv)
+rc, out, err = run(["prune", "--mode", "mask", "--keep-tools", "2", "--exclude", "lookup", toolsf])
+masked = json.loads(out) if rc == 0 else []
+results = [m["content"] for m in masked if m.get("role") == "tool"]
+check("prune --mode mask clears the old results but the excluded tool's",
+      len(masked) == len(tools_conv) and
+      [r == "[old tool result cleared]" for r in results] == [True, False, True, True, False, False],
+      out + err)
+rc, out, err = run(["prune", "--mode", "policy", "--report", toolsf])
+rep = json.loads(out) if rc == 0 else {}
+check("prune --mode policy reports its decision and what it cleared",
+      rep.get("decision") == "clear" and rep.get("cleared_messages") == 3 and
+      rep["tokens_before"] - rep["tokens_after"] == rep["cleared_tokens"], out + err)
+rc, out, err = run(["prune", "--mode", "clear", "--trigger", "100000", "--report", toolsf])
+rep = json.loads(out) if rc == 0 else {}
+check("prune --mode clear below its trigger changes nothing",
+      rep.get("cleared_messages") == 0 and "not_worth" in {m["why"] for m in rep["messages"]},
+      out + err)
+rc, out, err = run(["prune", "--mode", "policy", "--model", "no-such-model", toolsf])
+one_line_error("prune --mode policy with an unknown model", rc, err, 1, "no input price")
+rc, out, err = run(["prune", "--mode", "policy", "--horizon", "soon", toolsf])
+one_line_error("prune --horizon that is not a count", rc, err, 1, "expected a count or 'growth'")
 rc, out, err = run(["prune", longf])
 one_line_error("prune without --max-tokens", rc, err, 1, "--max-tokens")
 rc, out, err = run(["prune", "--max-tokens", "-3", longf])
