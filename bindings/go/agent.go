@@ -11,6 +11,7 @@ import (
 	"errors"
 	"runtime"
 	"runtime/cgo"
+	"strings"
 	"unsafe"
 )
 
@@ -76,6 +77,9 @@ func LoadRanks(flavor, path string, data []byte, special Special) (*Tokenizer, e
 	}
 	o.special = C.uint32_t(special)
 	if path != "" {
+		if strings.IndexByte(path, 0) >= 0 { // a C path ends at its first NUL
+			return nil, &Error{Code: StatusInvalid, Offset: -1, Message: "path holds a NUL byte"}
+		}
 		cp := C.CString(path)
 		defer C.free(unsafe.Pointer(cp))
 		o.path = cp
@@ -102,11 +106,13 @@ func encodeOptions(special Special) C.tkn_encode_options {
 // Encode is the token ids of text (exact encodings only).
 func (t *Tokenizer) Encode(text string, special Special) ([]uint32, error) {
 	defer pin()()
+	self, done := t.use()
+	defer done()
 	o := encodeOptions(special)
 	p, n := cstr(text)
 	var ids *C.uint32_t
 	var cnt C.size_t
-	rc := C.tkn_tokenizer_encode_alloc(t.p, p, n, &o, &ids, &cnt)
+	rc := C.tkn_tokenizer_encode_alloc(self, p, n, &o, &ids, &cnt)
 	runtime.KeepAlive(text)
 	runtime.KeepAlive(t)
 	if rc != 0 {
@@ -123,13 +129,15 @@ func (t *Tokenizer) Encode(text string, special Special) ([]uint32, error) {
 // Decode is the text of token ids.
 func (t *Tokenizer) Decode(ids []uint32) (string, error) {
 	defer pin()()
+	self, done := t.use()
+	defer done()
 	var out *C.char
 	var n C.size_t
 	var pi *C.uint32_t
 	if len(ids) > 0 {
 		pi = (*C.uint32_t)(unsafe.Pointer(&ids[0]))
 	}
-	rc := C.tkn_tokenizer_decode(t.p, pi, C.size_t(len(ids)), &out, &n)
+	rc := C.tkn_tokenizer_decode(self, pi, C.size_t(len(ids)), &out, &n)
 	runtime.KeepAlive(ids)
 	runtime.KeepAlive(t)
 	if rc != 0 {
@@ -141,10 +149,12 @@ func (t *Tokenizer) Decode(ids []uint32) (string, error) {
 // CountLimit counts up to limit tokens (limit + 1 means "more").
 func (t *Tokenizer) CountLimit(text string, limit int64, special Special) (int64, error) {
 	defer pin()()
+	self, done := t.use()
+	defer done()
 	o := encodeOptions(special)
 	p, n := cstr(text)
 	var out C.int64_t
-	rc := C.tkn_tokenizer_count_limit(t.p, p, n, C.int64_t(limit), &o, &out)
+	rc := C.tkn_tokenizer_count_limit(self, p, n, C.int64_t(limit), &o, &out)
 	runtime.KeepAlive(text)
 	runtime.KeepAlive(t)
 	if rc != 0 {
@@ -155,8 +165,10 @@ func (t *Tokenizer) CountLimit(text string, limit int64, special Special) (int64
 
 // VocabSize is the number of token ids (0 for an estimator).
 func (t *Tokenizer) VocabSize() uint32 {
+	self, done := t.use()
+	defer done()
 	defer runtime.KeepAlive(t)
-	return uint32(C.tkn_tokenizer_vocab_size(t.p))
+	return uint32(C.tkn_tokenizer_vocab_size(self))
 }
 
 // ---- the model callbacks (llm.h) ----
@@ -183,7 +195,7 @@ func llmRequest(r *C.tkn_llm_request) *LLMRequest {
 // LLMResponse is what the host fills in (setters copy their arguments).
 // Inside a callback it belongs to tokenomy: fill it, do not keep it.
 type LLMResponse struct {
-	p     *C.tkn_llm_response
+	ref   ref
 	owned bool
 }
 
@@ -191,20 +203,28 @@ type LLMResponse struct {
 func NewLLMResponse() (*LLMResponse, error) {
 	defer pin()()
 	r := &LLMResponse{owned: true}
-	if rc := C.tkn_llm_response_new(&r.p); rc != 0 {
+	var p *C.tkn_llm_response
+	if rc := C.tkn_llm_response_new(&p); rc != 0 {
 		return nil, mkerr(rc, "", nil)
 	}
+	r.own(p)
 	runtime.SetFinalizer(r, (*LLMResponse).Close)
 	return r, nil
 }
 
-// Close frees a response made by NewLLMResponse.
+// Close frees a response made by NewLLMResponse (a no-op on one a callback
+// was given: tokenomy owns that).
 func (r *LLMResponse) Close() {
-	if r.p != nil && r.owned {
-		C.tkn_llm_response_free(r.p)
-		r.p = nil
+	if r != nil && r.owned && r.ref.close() {
 		runtime.SetFinalizer(r, nil)
 	}
+}
+
+// lent wraps a response tokenomy lends to a callback; end makes it inert.
+func lent(p *C.tkn_llm_response) *LLMResponse {
+	r := &LLMResponse{}
+	r.ref.set(unsafe.Pointer(p), nil)
+	return r
 }
 
 func (r *LLMResponse) err(rc C.int) error {
@@ -224,51 +244,65 @@ func (r *LLMResponse) set(f func(*C.char, C.size_t) C.int, s string) error {
 // SetContent sets the answer's text.
 func (r *LLMResponse) SetContent(s string) error {
 	defer pin()()
-	return r.set(func(p *C.char, n C.size_t) C.int { return C.tkn_llm_response_set_content(r.p, p, n) }, s)
+	self, done := r.use()
+	defer done()
+	return r.set(func(p *C.char, n C.size_t) C.int { return C.tkn_llm_response_set_content(self, p, n) }, s)
 }
 
 // SetToolCalls sets the tool calls (JSON array, OpenAI shape).
 func (r *LLMResponse) SetToolCalls(json string) error {
 	defer pin()()
-	return r.set(func(p *C.char, n C.size_t) C.int { return C.tkn_llm_response_set_tool_calls(r.p, p, n) }, json)
+	self, done := r.use()
+	defer done()
+	return r.set(func(p *C.char, n C.size_t) C.int { return C.tkn_llm_response_set_tool_calls(self, p, n) }, json)
 }
 
 // SetFinishReason sets the provider's finish reason.
 func (r *LLMResponse) SetFinishReason(s string) error {
 	defer pin()()
-	return r.set(func(p *C.char, n C.size_t) C.int { return C.tkn_llm_response_set_finish_reason(r.p, p, n) }, s)
+	self, done := r.use()
+	defer done()
+	return r.set(func(p *C.char, n C.size_t) C.int { return C.tkn_llm_response_set_finish_reason(self, p, n) }, s)
 }
 
 // SetUsageJSON sets the provider's usage object (normalised by tokenomy).
 func (r *LLMResponse) SetUsageJSON(format UsageFormat, json string) error {
 	defer pin()()
+	self, done := r.use()
+	defer done()
 	return r.set(func(p *C.char, n C.size_t) C.int {
-		return C.tkn_llm_response_set_usage_json(r.p, C.uint32_t(format), p, n)
+		return C.tkn_llm_response_set_usage_json(self, C.uint32_t(format), p, n)
 	}, json)
 }
 
 // SetUsage sets normalised usage.
 func (r *LLMResponse) SetUsage(u Usage) error {
 	defer pin()()
+	self, done := r.use()
+	defer done()
 	c := u.c()
-	return r.err(C.tkn_llm_response_set_usage(r.p, &c))
+	return r.err(C.tkn_llm_response_set_usage(self, &c))
 }
 
 // SetBatched says the call went through a batch API.
 func (r *LLMResponse) SetBatched(batched bool) error {
 	defer pin()()
+	self, done := r.use()
+	defer done()
 	v := C.int32_t(0)
 	if batched {
 		v = 1
 	}
-	return r.err(C.tkn_llm_response_set_batched(r.p, v))
+	return r.err(C.tkn_llm_response_set_batched(self, v))
 }
 
 // SetError marks the call failed with an error class (FailRateLimit, ...).
 func (r *LLMResponse) SetError(class FailClass, msg string) error {
 	defer pin()()
+	self, done := r.use()
+	defer done()
 	return r.set(func(p *C.char, n C.size_t) C.int {
-		return C.tkn_llm_response_set_error(r.p, C.int32_t(class), p, n)
+		return C.tkn_llm_response_set_error(self, C.int32_t(class), p, n)
 	}, msg)
 }
 
@@ -280,24 +314,32 @@ func cgetter(f func(*C.size_t) *C.char) string {
 
 // Content is the answer's text.
 func (r *LLMResponse) Content() string {
-	return cgetter(func(n *C.size_t) *C.char { return C.tkn_llm_response_content(r.p, n) })
+	self, done := r.use()
+	defer done()
+	return cgetter(func(n *C.size_t) *C.char { return C.tkn_llm_response_content(self, n) })
 }
 
 // ToolCalls is the tool calls JSON ("" if none).
 func (r *LLMResponse) ToolCalls() string {
-	return cgetter(func(n *C.size_t) *C.char { return C.tkn_llm_response_tool_calls(r.p, n) })
+	self, done := r.use()
+	defer done()
+	return cgetter(func(n *C.size_t) *C.char { return C.tkn_llm_response_tool_calls(self, n) })
 }
 
 // FinishReason is the finish reason ("" if none).
 func (r *LLMResponse) FinishReason() string {
-	return cgetter(func(n *C.size_t) *C.char { return C.tkn_llm_response_finish_reason(r.p, n) })
+	self, done := r.use()
+	defer done()
+	return cgetter(func(n *C.size_t) *C.char { return C.tkn_llm_response_finish_reason(self, n) })
 }
 
 // Usage is the normalised usage (false if none was set).
 func (r *LLMResponse) Usage() (Usage, bool) {
+	self, done := r.use()
+	defer done()
 	var u C.tkn_usage
 	C.tkn_usage_init(&u, C.TKN_USAGE_VERSION)
-	if C.tkn_llm_response_usage(r.p, &u) != 0 {
+	if C.tkn_llm_response_usage(self, &u) != 0 {
 		return Usage{}, false
 	}
 	return usageFrom(&u), true
@@ -305,9 +347,11 @@ func (r *LLMResponse) Usage() (Usage, bool) {
 
 // Error is the error class (FailNone: none) and message.
 func (r *LLMResponse) Error() (FailClass, string) {
+	self, done := r.use()
+	defer done()
 	var p *C.char
 	var n C.size_t
-	cls := C.tkn_llm_response_error(r.p, &p, &n)
+	cls := C.tkn_llm_response_error(self, &p, &n)
 	return FailClass(cls), gostr(p, n)
 }
 
@@ -374,9 +418,9 @@ func (st *agentState) fail(err error) {
 //export tkngoComplete
 func tkngoComplete(req *C.tkn_llm_request, resp *C.tkn_llm_response, h C.uintptr_t) (rc C.int) {
 	st := cgo.Handle(h).Value().(*agentState)
-	r := &LLMResponse{p: resp}
+	r := lent(resp)
 	defer func() {
-		r.p = nil // tokenomy's: a response kept past the callback is inert
+		r.ref.close() // tokenomy's: a response kept past the callback is inert
 		if x := recover(); x != nil {
 			st.fail(recovered(x))
 			rc = 1
@@ -418,9 +462,9 @@ func tkngoLLMCount(model *C.char, mn C.size_t, text *C.char, n C.size_t, out *C.
 //export tkngoSummarise
 func tkngoSummarise(text *C.char, n C.size_t, max C.int64_t, resp *C.tkn_llm_response, h C.uintptr_t) (rc C.int) {
 	st := cgo.Handle(h).Value().(*agentState)
-	r := &LLMResponse{p: resp}
+	r := lent(resp)
 	defer func() {
-		r.p = nil
+		r.ref.close()
 		if x := recover(); x != nil {
 			st.fail(recovered(x))
 			rc = 1
@@ -453,11 +497,12 @@ func tkngoSleep(ms C.int64_t, h C.uintptr_t) {
 // Agent runs agent turns.  One goroutine at a time; its parts may be
 // shared by several agents as their own types allow.
 type Agent struct {
-	p       *C.tkn_agent
-	h       cgo.Handle
-	st      *agentState
-	score   cgo.Handle
-	scoreSt *scoreTextState
+	ref      ref
+	unborrow func() // gives back the borrowed parts' references
+	h        cgo.Handle
+	st       *agentState
+	score    cgo.Handle
+	scoreSt  *scoreTextState
 }
 
 // NewAgent makes an agent.
@@ -517,23 +562,42 @@ func NewAgent(o AgentOptions) (*Agent, error) {
 	str(o.Model, &c.model, &c.model_len)
 	str(o.Workflow, &c.workflow, &c.workflow_len)
 	str(o.Tenant, &c.tenant, &c.tenant_len)
-	if o.Tokenizer != nil {
-		c.tokenizer = o.Tokenizer.p
+	// The parts the agent borrows: each keeps a reference until the agent is
+	// freed, so closing one of them early cannot free it under the agent.
+	var borrowed []func()
+	unborrow := func() {
+		for _, done := range borrowed {
+			done()
+		}
 	}
-	if o.Router != nil {
-		c.router = o.Router.p
+	var err error
+	borrow := func(done func(), e error) {
+		borrowed = append(borrowed, done)
+		if err == nil {
+			err = e
+		}
 	}
-	if o.Budget != nil {
-		c.budget = o.Budget.p
-	}
-	if o.Prices != nil {
-		c.prices = o.Prices.p
-	}
-	if o.Meter != nil {
-		c.meter = o.Meter.p
-	}
-	if o.ToolCache != nil {
-		c.toolcache = o.ToolCache.p
+	var done func()
+	var e error
+	c.tokenizer, done, e = o.Tokenizer.borrow()
+	borrow(done, e)
+	c.router, done, e = o.Router.borrow()
+	borrow(done, e)
+	c.budget, done, e = o.Budget.borrow()
+	borrow(done, e)
+	c.prices, done, e = o.Prices.borrow()
+	borrow(done, e)
+	c.meter, done, e = o.Meter.borrow()
+	borrow(done, e)
+	c.toolcache, done, e = o.ToolCache.borrow()
+	borrow(done, e)
+	if err != nil {
+		unborrow()
+		a.h.Delete()
+		if a.score != 0 {
+			a.score.Delete()
+		}
+		return nil, err
 	}
 	c.max_context_tokens = C.int64_t(o.MaxContextTokens)
 	if o.ContextTargetTokens > 0 {
@@ -551,26 +615,32 @@ func NewAgent(o AgentOptions) (*Agent, error) {
 	c.retry.seed = C.uint64_t(o.RetrySeed)
 	var p *C.tkn_agent
 	if rc := C.tkn_agent_new(&p, &c); rc != 0 {
+		unborrow()
 		a.h.Delete()
 		if a.score != 0 {
 			a.score.Delete()
 		}
 		return nil, mkerr(rc, "", nil)
 	}
-	a.p = p
+	a.own(p)
+	a.unborrow = unborrow
 	runtime.SetFinalizer(a, (*Agent).Close)
 	return a, nil
 }
 
 // Close frees the agent.
 func (a *Agent) Close() {
-	if a.p != nil {
-		C.tkn_agent_free(a.p)
-		a.p = nil
+	if a == nil {
+		return
+	}
+	// freed once no call is inside it; then its callbacks and parts go
+	if a.ref.close(func() {
 		a.h.Delete()
 		if a.score != 0 {
 			a.score.Delete()
 		}
+		a.unborrow()
+	}) {
 		runtime.SetFinalizer(a, nil)
 	}
 }
@@ -593,9 +663,11 @@ func (a *Agent) err(rc C.int) error {
 // AddText adds a text segment (SegStatic, SegReference or SegDynamic).
 func (a *Agent) AddText(kind SegKind, stability Stability, name, text string) error {
 	defer pin()()
+	self, done := a.use()
+	defer done()
 	np, nn := cstr(name)
 	tp, tn := cstr(text)
-	rc := C.tkn_agent_add_text(a.p, C.uint32_t(kind), C.uint32_t(stability), np, nn, tp, tn)
+	rc := C.tkn_agent_add_text(self, C.uint32_t(kind), C.uint32_t(stability), np, nn, tp, tn)
 	runtime.KeepAlive(name)
 	runtime.KeepAlive(text)
 	defer runtime.KeepAlive(a)
@@ -605,8 +677,10 @@ func (a *Agent) AddText(kind SegKind, stability Stability, name, text string) er
 // AddTool adds one tool definition (JSON).
 func (a *Agent) AddTool(js string) error {
 	defer pin()()
+	self, done := a.use()
+	defer done()
 	p, n := cstr(js)
-	rc := C.tkn_agent_add_tool(a.p, p, n)
+	rc := C.tkn_agent_add_tool(self, p, n)
 	runtime.KeepAlive(js)
 	defer runtime.KeepAlive(a)
 	return a.err(rc)
@@ -644,6 +718,8 @@ type AgentResult struct {
 // error is the library's own failure or a callback's non-model error.
 func (a *Agent) Turn(conv *Conv, o *TurnOptions) (*AgentResult, error) {
 	defer pin()()
+	self, done := a.use()
+	defer done()
 	var c C.tkn_agent_turn_options
 	C.tkn_agent_turn_options_init(&c, C.TKN_AGENT_TURN_OPTIONS_VERSION)
 	var frees []unsafe.Pointer
@@ -663,11 +739,17 @@ func (a *Agent) Turn(conv *Conv, o *TurnOptions) (*AgentResult, error) {
 		if o.Batch {
 			c.batch = 1
 		}
-		if o.Task != nil {
-			c.task = o.Task.p
+		var tdone, sdone func()
+		var err error
+		if c.task, tdone, err = o.Task.borrow(); err != nil {
+			return nil, err
 		}
+		defer tdone()
+		if c.schema, sdone, err = o.Schema.borrow(); err != nil {
+			return nil, err
+		}
+		defer sdone()
 		if o.Schema != nil {
-			c.schema = o.Schema.p
 			str(o.Schema.source, &c.schema_json, &c.schema_json_len)
 		}
 		str(o.TaskType, &c.task_type, &c.task_type_len)
@@ -675,8 +757,13 @@ func (a *Agent) Turn(conv *Conv, o *TurnOptions) (*AgentResult, error) {
 		str(o.CacheKey, &c.cache_key, &c.cache_key_len)
 		c.output_cap = C.int64_t(o.OutputCap)
 	}
+	convp, convDone, err := conv.borrow()
+	if err != nil {
+		return nil, err
+	}
+	defer convDone()
 	var res *C.tkn_agent_result
-	rc := C.tkn_agent_turn(a.p, conv.p, &c, &res)
+	rc := C.tkn_agent_turn(self, convp, &c, &res)
 	runtime.KeepAlive(conv)
 	runtime.KeepAlive(o)
 	defer runtime.KeepAlive(a)
@@ -734,6 +821,8 @@ func tkngoAgentRun(tool *C.char, tn C.size_t, args *C.char, an C.size_t, result 
 // on a hit, else run(tool, args), stored when the tool is cacheable.
 func (a *Agent) Tool(tool, args, scopeID string, run func(tool, args string) (string, error)) (string, bool, error) {
 	defer pin()()
+	self, done := a.use()
+	defer done()
 	st := &runState{fn: run}
 	h := cgo.NewHandle(st)
 	defer h.Delete()
@@ -748,7 +837,7 @@ func (a *Agent) Tool(tool, args, scopeID string, run func(tool, args string) (st
 	var out *C.char
 	var n C.size_t
 	var hit C.int32_t
-	rc := C.tkn_agent_tool(a.p, tp, tn, ap, an, sp, sn, (C.tkn_agent_tool_fn)(C.tkngo_agent_run),
+	rc := C.tkn_agent_tool(self, tp, tn, ap, an, sp, sn, (C.tkn_agent_tool_fn)(C.tkngo_agent_run),
 		C.tkngo_ptr(C.uintptr_t(h)), &out, &n, &hit)
 	runtime.KeepAlive(tool)
 	runtime.KeepAlive(args)
@@ -765,8 +854,14 @@ func FailName(class FailClass) string { return cgostr(C.tkn_llm_fail_name(C.int3
 
 // UsageJSON is the provider usage JSON set on the response ("" if none).
 func (r *LLMResponse) UsageJSON() string {
-	return cgetter(func(n *C.size_t) *C.char { return C.tkn_llm_response_usage_json(r.p, n) })
+	self, done := r.use()
+	defer done()
+	return cgetter(func(n *C.size_t) *C.char { return C.tkn_llm_response_usage_json(self, n) })
 }
 
 // Clear empties the response (for reuse).
-func (r *LLMResponse) Clear() { C.tkn_llm_response_clear(r.p) }
+func (r *LLMResponse) Clear() {
+	self, done := r.use()
+	defer done()
+	C.tkn_llm_response_clear(self)
+}

@@ -10,6 +10,7 @@ import "C"
 import (
 	"runtime"
 	"runtime/cgo"
+	"sync"
 	"unsafe"
 )
 
@@ -62,7 +63,7 @@ func orDefault(v int64, d C.int64_t) C.int64_t {
 
 // Budget caps tokens and money.  Safe for concurrent use (lock-free in C).
 type Budget struct {
-	p       *C.tkn_budget
+	ref     ref
 	handles []cgo.Handle // callbacks and store: never deleted, C may outlive Close
 	parent  *Budget
 	store   interface{}
@@ -102,20 +103,24 @@ func newBudget(o BudgetOptions, parent *Budget,
 		b.handles = append(b.handles, h)
 		c.on_limit, c.on_limit_user = (*[0]byte)(C.tkngo_on_limit), C.tkngo_ptr(C.uintptr_t(h))
 	}
-	var pp *C.tkn_budget
-	if parent != nil {
-		pp = parent.p
+	// C counts the parent's references itself (a child keeps it alive)
+	pp, pdone, err := parent.borrow()
+	if err != nil {
+		for _, h := range b.handles {
+			h.Delete()
+		}
+		return nil, err
 	}
 	var out *C.tkn_budget // a local: cgo checks the whole object a pointer points into
 	rc := make(&c, &out, pp)
-	b.p = out
-	runtime.KeepAlive(parent)
+	pdone()
 	if rc != 0 {
 		for _, h := range b.handles {
 			h.Delete()
 		}
 		return nil, mkerr(rc, "", nil)
 	}
+	b.own(out)
 	runtime.SetFinalizer(b, (*Budget).Close)
 	return b, nil
 }
@@ -123,11 +128,9 @@ func newBudget(o BudgetOptions, parent *Budget,
 // Close drops this reference (C keeps the budget while children or
 // reservations use it; the Go side keeps their callbacks alive likewise).
 func (b *Budget) Close() {
-	if b.p != nil {
-		C.tkn_budget_free(b.p)
-		b.p = nil
+	// callback handles stay valid: children may still reach this budget
+	if b != nil && b.ref.close() {
 		runtime.SetFinalizer(b, nil)
-		// callback handles stay valid: children may still reach this budget
 	}
 }
 
@@ -147,19 +150,23 @@ func (a Amount) c() C.tkn_budget_amount {
 		money: C.int64_t(a.Money)}
 }
 
-// Reservation is an open reservation: Commit or Release it exactly once.
+// Reservation is an open reservation: Commit or Release it (once; later
+// calls, from any goroutine, see it ended).  C keeps its budget alive.
 type Reservation struct {
-	p *C.tkn_budget_reservation
-	b *Budget
+	mu sync.Mutex
+	p  *C.tkn_budget_reservation
+	b  *Budget
 }
 
 // Reserve reserves an amount on the budget and its ancestors.
 func (b *Budget) Reserve(a Amount) (*Reservation, error) {
 	defer pin()()
+	self, done := b.use()
+	defer done()
 	ca := a.c()
 	r := &Reservation{b: b}
 	defer runtime.KeepAlive(b)
-	if rc := C.tkn_budget_reserve(b.p, &ca, &r.p); rc != 0 {
+	if rc := C.tkn_budget_reserve(self, &ca, &r.p); rc != 0 {
 		return nil, b.err(rc)
 	}
 	return r, nil
@@ -168,8 +175,13 @@ func (b *Budget) Reserve(a Amount) (*Reservation, error) {
 // Commit records what the call really used and ends the reservation.
 func (r *Reservation) Commit(actual Amount) error {
 	defer pin()()
+	if r == nil {
+		return &Error{Code: StatusInvalid, Message: "nil reservation", Offset: -1}
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
 	if r.p == nil {
-		return &Error{Code: StatusState, Message: "reservation already ended"}
+		return &Error{Code: StatusState, Message: "reservation already ended", Offset: -1}
 	}
 	ca := actual.c()
 	defer runtime.KeepAlive(r.b)
@@ -182,6 +194,11 @@ func (r *Reservation) Commit(actual Amount) error {
 
 // Release ends the reservation without spending (no-op once ended).
 func (r *Reservation) Release() {
+	if r == nil {
+		return
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
 	if r.p != nil {
 		C.tkn_budget_release(r.p)
 		r.p = nil
@@ -191,9 +208,11 @@ func (r *Reservation) Release() {
 // Charge reserves and commits at once.
 func (b *Budget) Charge(a Amount) error {
 	defer pin()()
+	self, done := b.use()
+	defer done()
 	ca := a.c()
 	defer runtime.KeepAlive(b)
-	return b.err(C.tkn_budget_charge(b.p, &ca))
+	return b.err(C.tkn_budget_charge(self, &ca))
 }
 
 // BudgetState is what a budget has and has left (money in picodollars).
@@ -218,10 +237,12 @@ func (s BudgetState) MoneyRemainingUSD() string {
 // Status is the budget's state along its parent chain.
 func (b *Budget) Status() (BudgetState, error) {
 	defer pin()()
+	self, done := b.use()
+	defer done()
 	var s C.tkn_budget_state
 	s.version = C.TKN_BUDGET_STATE_VERSION
 	defer runtime.KeepAlive(b)
-	if rc := C.tkn_budget_status(b.p, &s); rc != 0 {
+	if rc := C.tkn_budget_status(self, &s); rc != 0 {
 		return BudgetState{}, b.err(rc)
 	}
 	return BudgetState{budgetLevels[int(s.level)], int64(s.tokens_committed),
@@ -282,27 +303,34 @@ type PruneReport struct {
 
 // Pruner cuts conversations down to a token budget.  One goroutine at a time.
 type Pruner struct {
-	p   *C.tkn_pruner
-	tok *Tokenizer
+	ref   ref
+	tok   *Tokenizer
+	untok func() // gives back the tokenizer's reference
 }
 
 // NewPruner counts with tok (kept alive by the pruner).
 func NewPruner(tok *Tokenizer) (*Pruner, error) {
 	defer pin()()
 	pr := &Pruner{tok: tok}
-	defer runtime.KeepAlive(tok)
-	if rc := C.tkn_prune_new(&pr.p, tok.p); rc != 0 {
+	// the pruner holds a reference on its tokenizer until it is freed
+	tp, tdone, err := tok.borrow()
+	if err != nil {
+		return nil, err
+	}
+	var p *C.tkn_pruner
+	if rc := C.tkn_prune_new(&p, tp); rc != 0 {
+		tdone()
 		return nil, mkerr(rc, "", nil)
 	}
+	pr.own(p)
+	pr.untok = tdone
 	runtime.SetFinalizer(pr, (*Pruner).Close)
 	return pr, nil
 }
 
 // Close frees the pruner.
 func (pr *Pruner) Close() {
-	if pr.p != nil {
-		C.tkn_prune_free(pr.p)
-		pr.p = nil
+	if pr != nil && pr.ref.close(pr.untok) {
 		runtime.SetFinalizer(pr, nil)
 	}
 }
@@ -357,7 +385,11 @@ func (o *PruneOptions) c() (C.tkn_prune_options, error) {
 		c.allow_partial = 1
 	}
 	if o.KeepLastTurns > 0 {
-		c.keep_last_turns = C.uint32_t(o.KeepLastTurns)
+		k, err := u32(o.KeepLastTurns, "KeepLastTurns")
+		if err != nil {
+			return c, err
+		}
+		c.keep_last_turns = k
 	} else if o.KeepLastTurns < 0 {
 		c.keep_last_turns = 0
 	}
@@ -384,6 +416,8 @@ func (o *PruneOptions) c() (C.tkn_prune_options, error) {
 // Run prunes conv in place (the whole conversation in one call).
 func (pr *Pruner) Run(conv *Conv, o PruneOptions) (*PruneReport, error) {
 	defer pin()()
+	self, done := pr.use()
+	defer done()
 	c, err := o.c()
 	if err != nil {
 		return nil, err
@@ -404,7 +438,12 @@ func (pr *Pruner) Run(conv *Conv, o PruneOptions) (*PruneReport, error) {
 		c.summarise_user = C.tkngo_ptr(C.uintptr_t(h))
 	}
 	var rep *C.tkn_prune_report
-	rc := C.tkn_prune_run(pr.p, conv.p, &c, &rep)
+	convp, convDone, err := conv.borrow()
+	if err != nil {
+		return nil, err
+	}
+	defer convDone()
+	rc := C.tkn_prune_run(self, convp, &c, &rep)
 	runtime.KeepAlive(conv)
 	defer runtime.KeepAlive(pr)
 	if rc != 0 {

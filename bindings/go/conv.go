@@ -44,11 +44,12 @@ func roleCode(role string) (C.int, error) {
 // Conv is a conversation (tkn_conv).  Not safe for concurrent use: one
 // goroutine at a time, reads included (counts are cached inside it).
 type Conv struct {
-	p *C.tkn_conv
+	ref ref
 }
 
 func newConv(p *C.tkn_conv) *Conv {
-	c := &Conv{p: p}
+	c := &Conv{}
+	c.own(p)
 	runtime.SetFinalizer(c, (*Conv).Close)
 	return c
 }
@@ -78,9 +79,7 @@ func ParseConv(json string, format Format) (*Conv, error) {
 
 // Close frees the conversation; calling it again is a no-op.
 func (c *Conv) Close() {
-	if c.p != nil {
-		C.tkn_conv_free(c.p)
-		c.p = nil
+	if c != nil && c.ref.close() {
 		runtime.SetFinalizer(c, nil)
 	}
 }
@@ -95,8 +94,10 @@ func (c *Conv) err(rc C.int) error {
 // Load replaces the whole conversation with json.
 func (c *Conv) Load(json string, format Format) error {
 	defer pin()()
+	self, done := c.use()
+	defer done()
 	p, n := cstr(json)
-	rc := C.tkn_conv_load(c.p, C.int(format), p, n)
+	rc := C.tkn_conv_load(self, C.int(format), p, n)
 	runtime.KeepAlive(json)
 	defer runtime.KeepAlive(c)
 	return c.err(rc)
@@ -105,10 +106,12 @@ func (c *Conv) Load(json string, format Format) error {
 // JSON writes the conversation as format (OpenAI or Anthropic).
 func (c *Conv) JSON(format Format) (string, error) {
 	defer pin()()
+	self, done := c.use()
+	defer done()
 	var out *C.char
 	var n C.size_t
 	defer runtime.KeepAlive(c)
-	if rc := C.tkn_conv_to_json(c.p, C.int(format), &out, &n); rc != 0 {
+	if rc := C.tkn_conv_to_json(self, C.int(format), &out, &n); rc != 0 {
 		return "", c.err(rc)
 	}
 	return take(out, n), nil
@@ -117,9 +120,11 @@ func (c *Conv) JSON(format Format) (string, error) {
 // Clone is a deep copy.
 func (c *Conv) Clone() (*Conv, error) {
 	defer pin()()
+	self, done := c.use()
+	defer done()
 	var p *C.tkn_conv
 	defer runtime.KeepAlive(c)
-	if rc := C.tkn_conv_clone(&p, c.p); rc != 0 {
+	if rc := C.tkn_conv_clone(&p, self); rc != 0 {
 		return nil, c.err(rc)
 	}
 	return newConv(p), nil
@@ -127,14 +132,18 @@ func (c *Conv) Clone() (*Conv, error) {
 
 // Len is the number of messages.
 func (c *Conv) Len() int {
+	self, done := c.use()
+	defer done()
 	defer runtime.KeepAlive(c)
-	return int(C.tkn_conv_count(c.p))
+	return int(C.tkn_conv_count(self))
 }
 
 // Role of message i ("" if i is out of range).
 func (c *Conv) Role(i int) string {
+	self, done := c.use()
+	defer done()
 	defer runtime.KeepAlive(c)
-	r := C.tkn_role_name(C.tkn_conv_role(c.p, C.size_t(i)))
+	r := C.tkn_role_name(C.tkn_conv_role(self, C.size_t(i)))
 	if r == nil {
 		return ""
 	}
@@ -144,10 +153,12 @@ func (c *Conv) Role(i int) string {
 // Text of message i (text parts joined with "\n").
 func (c *Conv) Text(i int) (string, error) {
 	defer pin()()
+	self, done := c.use()
+	defer done()
 	var p *C.char
 	var n C.size_t
 	defer runtime.KeepAlive(c)
-	if rc := C.tkn_conv_text(c.p, C.size_t(i), &p, &n); rc != 0 {
+	if rc := C.tkn_conv_text(self, C.size_t(i), &p, &n); rc != 0 {
 		return "", c.err(rc)
 	}
 	return gostr(p, n), nil
@@ -156,10 +167,12 @@ func (c *Conv) Text(i int) (string, error) {
 // Name of message i ("" if none).
 func (c *Conv) Name(i int) (string, error) {
 	defer pin()()
+	self, done := c.use()
+	defer done()
 	var p *C.char
 	var n C.size_t
 	defer runtime.KeepAlive(c)
-	if rc := C.tkn_conv_name(c.p, C.size_t(i), &p, &n); rc != 0 {
+	if rc := C.tkn_conv_name(self, C.size_t(i), &p, &n); rc != 0 {
 		return "", c.err(rc)
 	}
 	return gostr(p, n), nil
@@ -171,13 +184,15 @@ type ToolCall struct{ ID, Name, Arguments string }
 // ToolCalls of message i.
 func (c *Conv) ToolCalls(i int) ([]ToolCall, error) {
 	defer pin()()
+	self, done := c.use()
+	defer done()
 	defer runtime.KeepAlive(c)
-	n := int(C.tkn_conv_tool_call_count(c.p, C.size_t(i)))
+	n := int(C.tkn_conv_tool_call_count(self, C.size_t(i)))
 	out := make([]ToolCall, 0, n)
 	for j := 0; j < n; j++ {
 		var a, b, d *C.char
 		var an, bn, dn C.size_t
-		if rc := C.tkn_conv_tool_call(c.p, C.size_t(i), C.size_t(j), &a, &an, &b, &bn, &d, &dn); rc != 0 {
+		if rc := C.tkn_conv_tool_call(self, C.size_t(i), C.size_t(j), &a, &an, &b, &bn, &d, &dn); rc != 0 {
 			return nil, c.err(rc)
 		}
 		out = append(out, ToolCall{gostr(a, an), gostr(b, bn), gostr(d, dn)})
@@ -188,10 +203,12 @@ func (c *Conv) ToolCalls(i int) ([]ToolCall, error) {
 // ToolCallID is the id a tool message answers ("" if not a tool result).
 func (c *Conv) ToolCallID(i int) (string, error) {
 	defer pin()()
+	self, done := c.use()
+	defer done()
 	var p *C.char
 	var n C.size_t
 	defer runtime.KeepAlive(c)
-	if rc := C.tkn_conv_tool_call_id(c.p, C.size_t(i), &p, &n); rc != 0 {
+	if rc := C.tkn_conv_tool_call_id(self, C.size_t(i), &p, &n); rc != 0 {
 		return "", c.err(rc)
 	}
 	return gostr(p, n), nil
@@ -199,16 +216,20 @@ func (c *Conv) ToolCallID(i int) (string, error) {
 
 // Pinned reports whether message i is pinned.
 func (c *Conv) Pinned(i int) bool {
+	self, done := c.use()
+	defer done()
 	defer runtime.KeepAlive(c)
-	return C.tkn_conv_pinned(c.p, C.size_t(i)) == 1
+	return C.tkn_conv_pinned(self, C.size_t(i)) == 1
 }
 
 // FindToolCall is the index of the message holding tool call id.
 func (c *Conv) FindToolCall(id string) (int, error) {
 	defer pin()()
+	self, done := c.use()
+	defer done()
 	p, n := cstr(id)
 	var idx C.size_t
-	rc := C.tkn_conv_find_tool_call(c.p, p, n, &idx)
+	rc := C.tkn_conv_find_tool_call(self, p, n, &idx)
 	runtime.KeepAlive(id)
 	runtime.KeepAlive(c)
 	if rc != 0 {
@@ -220,9 +241,11 @@ func (c *Conv) FindToolCall(id string) (int, error) {
 // FindToolResult is the index of the first tool message answering id.
 func (c *Conv) FindToolResult(id string) (int, error) {
 	defer pin()()
+	self, done := c.use()
+	defer done()
 	p, n := cstr(id)
 	var idx C.size_t
-	rc := C.tkn_conv_find_tool_result(c.p, p, n, &idx)
+	rc := C.tkn_conv_find_tool_result(self, p, n, &idx)
 	runtime.KeepAlive(id)
 	runtime.KeepAlive(c)
 	if rc != 0 {
@@ -234,10 +257,12 @@ func (c *Conv) FindToolResult(id string) (int, error) {
 // MessageJSON is message i alone as one message object of format.
 func (c *Conv) MessageJSON(i int, format Format) (string, error) {
 	defer pin()()
+	self, done := c.use()
+	defer done()
 	var out *C.char
 	var n C.size_t
 	defer runtime.KeepAlive(c)
-	if rc := C.tkn_conv_message_to_json(c.p, C.size_t(i), C.int(format), &out, &n); rc != 0 {
+	if rc := C.tkn_conv_message_to_json(self, C.size_t(i), C.int(format), &out, &n); rc != 0 {
 		return "", c.err(rc)
 	}
 	return take(out, n), nil
@@ -246,12 +271,14 @@ func (c *Conv) MessageJSON(i int, format Format) (string, error) {
 // Append adds a plain text message.
 func (c *Conv) Append(role, text string) error {
 	defer pin()()
+	self, done := c.use()
+	defer done()
 	r, err := roleCode(role)
 	if err != nil {
 		return err
 	}
 	p, n := cstr(text)
-	rc := C.tkn_conv_append_text(c.p, r, p, n)
+	rc := C.tkn_conv_append_text(self, r, p, n)
 	runtime.KeepAlive(text)
 	defer runtime.KeepAlive(c)
 	return c.err(rc)
@@ -260,12 +287,14 @@ func (c *Conv) Append(role, text string) error {
 // Insert adds a plain text message before index i.
 func (c *Conv) Insert(i int, role, text string) error {
 	defer pin()()
+	self, done := c.use()
+	defer done()
 	r, err := roleCode(role)
 	if err != nil {
 		return err
 	}
 	p, n := cstr(text)
-	rc := C.tkn_conv_insert_text(c.p, C.size_t(i), r, p, n)
+	rc := C.tkn_conv_insert_text(self, C.size_t(i), r, p, n)
 	runtime.KeepAlive(text)
 	defer runtime.KeepAlive(c)
 	return c.err(rc)
@@ -274,8 +303,10 @@ func (c *Conv) Insert(i int, role, text string) error {
 // InsertJSON adds one message given as JSON of format before index i.
 func (c *Conv) InsertJSON(i int, message string, format Format) error {
 	defer pin()()
+	self, done := c.use()
+	defer done()
 	p, n := cstr(message)
-	rc := C.tkn_conv_insert_json(c.p, C.size_t(i), C.int(format), p, n)
+	rc := C.tkn_conv_insert_json(self, C.size_t(i), C.int(format), p, n)
 	runtime.KeepAlive(message)
 	defer runtime.KeepAlive(c)
 	return c.err(rc)
@@ -284,8 +315,10 @@ func (c *Conv) InsertJSON(i int, message string, format Format) error {
 // ReplaceJSON replaces message i with one message given as JSON.
 func (c *Conv) ReplaceJSON(i int, message string, format Format) error {
 	defer pin()()
+	self, done := c.use()
+	defer done()
 	p, n := cstr(message)
-	rc := C.tkn_conv_replace_json(c.p, C.size_t(i), C.int(format), p, n)
+	rc := C.tkn_conv_replace_json(self, C.size_t(i), C.int(format), p, n)
 	runtime.KeepAlive(message)
 	defer runtime.KeepAlive(c)
 	return c.err(rc)
@@ -294,8 +327,10 @@ func (c *Conv) ReplaceJSON(i int, message string, format Format) error {
 // SetText replaces the content of message i with plain text.
 func (c *Conv) SetText(i int, text string) error {
 	defer pin()()
+	self, done := c.use()
+	defer done()
 	p, n := cstr(text)
-	rc := C.tkn_conv_set_text(c.p, C.size_t(i), p, n)
+	rc := C.tkn_conv_set_text(self, C.size_t(i), p, n)
 	runtime.KeepAlive(text)
 	defer runtime.KeepAlive(c)
 	return c.err(rc)
@@ -304,21 +339,25 @@ func (c *Conv) SetText(i int, text string) error {
 // SetPinned pins or unpins message i.
 func (c *Conv) SetPinned(i int, pinned bool) error {
 	defer pin()()
+	self, done := c.use()
+	defer done()
 	v := C.int(0)
 	if pinned {
 		v = 1
 	}
 	defer runtime.KeepAlive(c)
-	return c.err(C.tkn_conv_set_pinned(c.p, C.size_t(i), v))
+	return c.err(C.tkn_conv_set_pinned(self, C.size_t(i), v))
 }
 
 // AddToolCall adds a tool call to assistant message i.
 func (c *Conv) AddToolCall(i int, id, name, arguments string) error {
 	defer pin()()
+	self, done := c.use()
+	defer done()
 	a, an := cstr(id)
 	b, bn := cstr(name)
 	d, dn := cstr(arguments)
-	rc := C.tkn_conv_add_tool_call(c.p, C.size_t(i), a, an, b, bn, d, dn)
+	rc := C.tkn_conv_add_tool_call(self, C.size_t(i), a, an, b, bn, d, dn)
 	runtime.KeepAlive(id)
 	runtime.KeepAlive(name)
 	runtime.KeepAlive(arguments)
@@ -329,8 +368,10 @@ func (c *Conv) AddToolCall(i int, id, name, arguments string) error {
 // SetToolCallID makes tool message i the result of tool call id.
 func (c *Conv) SetToolCallID(i int, id string) error {
 	defer pin()()
+	self, done := c.use()
+	defer done()
 	p, n := cstr(id)
-	rc := C.tkn_conv_set_tool_call_id(c.p, C.size_t(i), p, n)
+	rc := C.tkn_conv_set_tool_call_id(self, C.size_t(i), p, n)
 	runtime.KeepAlive(id)
 	defer runtime.KeepAlive(c)
 	return c.err(rc)
@@ -339,14 +380,18 @@ func (c *Conv) SetToolCallID(i int, id string) error {
 // Remove drops message i.
 func (c *Conv) Remove(i int) error {
 	defer pin()()
+	self, done := c.use()
+	defer done()
 	defer runtime.KeepAlive(c)
-	return c.err(C.tkn_conv_remove(c.p, C.size_t(i)))
+	return c.err(C.tkn_conv_remove(self, C.size_t(i)))
 }
 
 // Clear removes every message.
 func (c *Conv) Clear() {
+	self, done := c.use()
+	defer done()
 	defer runtime.KeepAlive(c)
-	C.tkn_conv_clear(c.p)
+	C.tkn_conv_clear(self)
 }
 
 // ---- tokenizers ----
@@ -355,13 +400,14 @@ func (c *Conv) Clear() {
 // use by any number of goroutines (a callback tokenizer's function must be
 // too).
 type Tokenizer struct {
-	p     *C.tkn_tokenizer
+	ref   ref
 	h     cgo.Handle
 	state *countState
 }
 
 func newTokenizer(p *C.tkn_tokenizer) *Tokenizer {
-	t := &Tokenizer{p: p}
+	t := &Tokenizer{}
+	t.own(p)
 	runtime.SetFinalizer(t, (*Tokenizer).Close)
 	return t
 }
@@ -407,15 +453,14 @@ func NewCallbackTokenizer(count func(text string) (int64, error)) (*Tokenizer, e
 	return t, nil
 }
 
-// Close frees the tokenizer; no other goroutine may be using it.
+// Close drops the tokenizer: freed once no call is inside it and nothing
+// that borrows it (a Pruner, an Agent) is left.
 func (t *Tokenizer) Close() {
-	if t.p != nil {
-		C.tkn_tokenizer_free(t.p)
-		t.p = nil
+	if t != nil && t.ref.close(func() {
 		if t.state != nil {
 			t.h.Delete()
-			t.state = nil
 		}
+	}) {
 		runtime.SetFinalizer(t, nil)
 	}
 }
@@ -430,16 +475,20 @@ func (t *Tokenizer) cause(rc C.int) error {
 
 // Name is "estimator", "callback", "cl100k_base", ...
 func (t *Tokenizer) Name() string {
+	self, done := t.use()
+	defer done()
 	defer runtime.KeepAlive(t)
-	return C.GoString(C.tkn_tokenizer_name(t.p))
+	return C.GoString(C.tkn_tokenizer_name(self))
 }
 
 // Count is the number of tokens of text.
 func (t *Tokenizer) Count(text string) (int64, error) {
 	defer pin()()
+	self, done := t.use()
+	defer done()
 	p, n := cstr(text)
 	var out C.int64_t
-	rc := C.tkn_tokenizer_count(t.p, p, n, &out)
+	rc := C.tkn_tokenizer_count(self, p, n, &out)
 	runtime.KeepAlive(text)
 	runtime.KeepAlive(t)
 	if rc != 0 {
@@ -474,8 +523,12 @@ func (o *CountOptions) c() *C.tkn_count_options {
 // CountMessage is the tokens of message i, overhead included (cached in conv).
 func (t *Tokenizer) CountMessage(conv *Conv, i int, opts *CountOptions) (int64, error) {
 	defer pin()()
+	self, done := t.use()
+	defer done()
 	var out C.int64_t
-	rc := C.tkn_tokenizer_count_message(t.p, conv.p, C.size_t(i), opts.c(), &out)
+	convp, convDone := conv.use()
+	defer convDone()
+	rc := C.tkn_tokenizer_count_message(self, convp, C.size_t(i), opts.c(), &out)
 	runtime.KeepAlive(t)
 	defer runtime.KeepAlive(conv)
 	if rc != 0 {
@@ -487,8 +540,12 @@ func (t *Tokenizer) CountMessage(conv *Conv, i int, opts *CountOptions) (int64, 
 // CountConv is the tokens of the whole conversation, in one call.
 func (t *Tokenizer) CountConv(conv *Conv, opts *CountOptions) (int64, error) {
 	defer pin()()
+	self, done := t.use()
+	defer done()
 	var out C.int64_t
-	rc := C.tkn_tokenizer_count_conv(t.p, conv.p, opts.c(), &out, nil)
+	convp, convDone := conv.use()
+	defer convDone()
+	rc := C.tkn_tokenizer_count_conv(self, convp, opts.c(), &out, nil)
 	runtime.KeepAlive(t)
 	defer runtime.KeepAlive(conv)
 	if rc != 0 {
@@ -500,13 +557,17 @@ func (t *Tokenizer) CountConv(conv *Conv, opts *CountOptions) (int64, error) {
 // CountConvMessages is CountConv with each message's tokens too.
 func (t *Tokenizer) CountConvMessages(conv *Conv, opts *CountOptions) (int64, []int64, error) {
 	defer pin()()
+	self, done := t.use()
+	defer done()
 	per := make([]int64, conv.Len())
 	var out C.int64_t
 	var pp *C.int64_t
 	if len(per) > 0 {
 		pp = (*C.int64_t)(unsafe.Pointer(&per[0]))
 	}
-	rc := C.tkn_tokenizer_count_conv(t.p, conv.p, opts.c(), &out, pp)
+	convp, convDone := conv.use()
+	defer convDone()
+	rc := C.tkn_tokenizer_count_conv(self, convp, opts.c(), &out, pp)
 	runtime.KeepAlive(t)
 	defer runtime.KeepAlive(conv)
 	if rc != 0 {

@@ -129,10 +129,11 @@ func (m *ModelPrice) Compute(u Usage) (Cost, error) {
 }
 
 // Prices is a price table: immutable, safe for concurrent use.
-type Prices struct{ p *C.tkn_prices }
+type Prices struct{ ref ref }
 
 func newPrices(p *C.tkn_prices) *Prices {
-	t := &Prices{p: p}
+	t := &Prices{}
+	t.own(p)
 	runtime.SetFinalizer(t, (*Prices).Close)
 	return t
 }
@@ -171,28 +172,30 @@ func LoadPrices(json string, skipInvalid bool, aliases string) (*Prices, error) 
 	return newPrices(p), nil
 }
 
-// Close frees the table; no other goroutine may be using it.
+// Close frees the table once no call is inside it (and no borrower holds it).
 func (t *Prices) Close() {
-	if t.p != nil {
-		C.tkn_prices_free(t.p)
-		t.p = nil
+	if t != nil && t.ref.close() {
 		runtime.SetFinalizer(t, nil)
 	}
 }
 
 // Len is the number of models.
 func (t *Prices) Len() int {
+	self, done := t.use()
+	defer done()
 	defer runtime.KeepAlive(t)
-	return int(C.tkn_prices_count(t.p))
+	return int(C.tkn_prices_count(self))
 }
 
 // Lookup finds a model by the lookup rules of prices.h.
 func (t *Prices) Lookup(model string) (*ModelPrice, error) {
 	defer pin()()
+	self, done := t.use()
+	defer done()
 	m := &ModelPrice{}
 	C.tkn_model_price_init(&m.c, C.TKN_MODEL_PRICE_VERSION)
 	p, n := cstr(model)
-	rc := C.tkn_prices_lookup(t.p, p, n, &m.c)
+	rc := C.tkn_prices_lookup(self, p, n, &m.c)
 	runtime.KeepAlive(model)
 	defer runtime.KeepAlive(t)
 	if rc != 0 {
@@ -206,11 +209,13 @@ func (t *Prices) Lookup(model string) (*ModelPrice, error) {
 // Cost is the cost of usage for model.
 func (t *Prices) Cost(model string, u Usage) (Cost, error) {
 	defer pin()()
+	self, done := t.use()
+	defer done()
 	var out C.tkn_cost
 	C.tkn_cost_init(&out, C.TKN_COST_VERSION)
 	cu := u.c()
 	p, n := cstr(model)
-	rc := C.tkn_prices_cost(t.p, p, n, &cu, &out)
+	rc := C.tkn_prices_cost(self, p, n, &cu, &out)
 	runtime.KeepAlive(model)
 	runtime.KeepAlive(t)
 	if rc != 0 {
@@ -333,7 +338,7 @@ func (call *Call) c() *callC {
 
 // Meter aggregates calls; internally synchronised: safe for concurrent use.
 type Meter struct {
-	p            *C.tkn_meter
+	ref          ref
 	prices       *Prices
 	store        interface{}
 	storeHandles []cgo.Handle
@@ -351,29 +356,33 @@ func NewMeter(prices *Prices, maxKeys uint32, budgetMarginPct uint32) (*Meter, e
 	if budgetMarginPct > 0 {
 		o.budget_margin_pct = C.uint32_t(budgetMarginPct)
 	}
-	if prices != nil {
-		o.prices = prices.p
+	pp, pdone, err := prices.borrow() // held while the meter lives
+	if err != nil {
+		return nil, err
 	}
+	o.prices = pp
 	var p *C.tkn_meter
 	if rc := C.tkn_meter_new(&p, &o); rc != 0 {
+		pdone()
 		return nil, mkerr(rc, "", nil)
 	}
-	m := &Meter{p: p, prices: prices}
+	m := &Meter{prices: prices}
+	m.own(p)
+	m.ref.keep(pdone)
 	runtime.SetFinalizer(m, (*Meter).Close)
 	return m, nil
 }
 
-// Close frees the meter; no other goroutine may be using it.
+// Close frees the meter once no call is inside it (and no borrower holds it).
 func (m *Meter) Close() {
-	if m.p != nil {
-		C.tkn_meter_free(m.p)
-		m.p = nil
+	if m != nil && m.ref.close(func() {
 		for _, h := range m.storeHandles {
 			if h != 0 {
 				h.Delete()
 			}
 		}
 		m.storeHandles = nil
+	}) {
 		runtime.SetFinalizer(m, nil)
 	}
 }
@@ -388,10 +397,12 @@ func (m *Meter) err(rc C.int) error {
 // Record adds one call.
 func (m *Meter) Record(call Call) error {
 	defer pin()()
+	self, done := m.use()
+	defer done()
 	k := call.c()
 	defer k.free()
 	defer runtime.KeepAlive(m)
-	return m.err(C.tkn_meter_record(m.p, &k.c))
+	return m.err(C.tkn_meter_record(self, &k.c))
 }
 
 // Stats are the aggregates of one key.
@@ -405,10 +416,12 @@ type Stats struct {
 // Stats of key in dimension (DimTotal: all calls).
 func (m *Meter) Stats(dim Dimension, key string) (Stats, error) {
 	defer pin()()
+	self, done := m.use()
+	defer done()
 	var s C.tkn_meter_stats
 	C.tkn_meter_stats_init(&s, C.TKN_METER_STATS_VERSION)
 	p, n := cstr(key)
-	rc := C.tkn_meter_stats_get(m.p, C.int(dim), p, n, &s)
+	rc := C.tkn_meter_stats_get(self, C.int(dim), p, n, &s)
 	runtime.KeepAlive(key)
 	runtime.KeepAlive(m)
 	if rc != 0 {
@@ -435,10 +448,12 @@ type Percentiles struct {
 // Percentiles of a workflow's tokens and cost per call.
 func (m *Meter) Percentiles(workflow string) (Percentiles, error) {
 	defer pin()()
+	self, done := m.use()
+	defer done()
 	var s C.tkn_meter_percentiles
 	C.tkn_meter_percentiles_init(&s, C.TKN_METER_PERCENTILES_VERSION)
 	p, n := cstr(workflow)
-	rc := C.tkn_meter_percentiles_get(m.p, p, n, &s)
+	rc := C.tkn_meter_percentiles_get(self, p, n, &s)
 	runtime.KeepAlive(workflow)
 	runtime.KeepAlive(m)
 	if rc != 0 {
@@ -452,24 +467,32 @@ func (m *Meter) Percentiles(workflow string) (Percentiles, error) {
 // Merge adds everything src recorded into m.
 func (m *Meter) Merge(src *Meter) error {
 	defer pin()()
+	self, done := m.use()
+	defer done()
 	defer runtime.KeepAlive(src)
 	defer runtime.KeepAlive(m)
-	return m.err(C.tkn_meter_merge(m.p, src.p))
+	sp, sdone := src.use()
+	defer sdone()
+	return m.err(C.tkn_meter_merge(self, sp))
 }
 
 // Reset forgets everything recorded.
 func (m *Meter) Reset() {
+	self, done := m.use()
+	defer done()
 	defer runtime.KeepAlive(m)
-	C.tkn_meter_reset(m.p)
+	C.tkn_meter_reset(self)
 }
 
 // Export is a snapshot as ExportJSON, ExportPrometheus or ExportOTel.
 func (m *Meter) Export(format ExportFormat) (string, error) {
 	defer pin()()
+	self, done := m.use()
+	defer done()
 	var out *C.char
 	var n C.size_t
 	defer runtime.KeepAlive(m)
-	if rc := C.tkn_meter_export(m.p, C.int(format), &out, &n); rc != 0 {
+	if rc := C.tkn_meter_export(self, C.int(format), &out, &n); rc != 0 {
 		return "", m.err(rc)
 	}
 	return take(out, n), nil

@@ -18,8 +18,10 @@ func VersionNumber() uint { return uint(C.tkn_version_number()) }
 
 // SourceFormat is the format the conversation was last loaded from.
 func (c *Conv) SourceFormat() Format {
+	self, done := c.use()
+	defer done()
 	defer runtime.KeepAlive(c)
-	return Format(C.tkn_conv_source_format(c.p))
+	return Format(C.tkn_conv_source_format(self))
 }
 
 // Part is one content part of a message.
@@ -28,16 +30,18 @@ type Part struct{ Type, Text string }
 // Parts of message i (nil when its content is a string).
 func (c *Conv) Parts(i int) ([]Part, error) {
 	defer pin()()
+	self, done := c.use()
+	defer done()
 	defer runtime.KeepAlive(c)
-	if C.tkn_conv_has_parts(c.p, C.size_t(i)) != 1 {
+	if C.tkn_conv_has_parts(self, C.size_t(i)) != 1 {
 		return nil, nil
 	}
-	n := int(C.tkn_conv_part_count(c.p, C.size_t(i)))
+	n := int(C.tkn_conv_part_count(self, C.size_t(i)))
 	out := make([]Part, 0, n)
 	for j := 0; j < n; j++ {
 		var typ, text *C.char
 		var tn C.size_t
-		if rc := C.tkn_conv_part(c.p, C.size_t(i), C.size_t(j), &typ, &text, &tn); rc != 0 {
+		if rc := C.tkn_conv_part(self, C.size_t(i), C.size_t(j), &typ, &text, &tn); rc != 0 {
 			return nil, c.err(rc)
 		}
 		out = append(out, Part{cgostr(typ), gostr(text, tn)})
@@ -48,12 +52,14 @@ func (c *Conv) Parts(i int) ([]Part, error) {
 // SetName sets (or, with "", removes) the name of message i.
 func (c *Conv) SetName(i int, name string) error {
 	defer pin()()
+	self, done := c.use()
+	defer done()
 	defer runtime.KeepAlive(c)
 	if name == "" {
-		return c.err(C.tkn_conv_set_name(c.p, C.size_t(i), nil, 0))
+		return c.err(C.tkn_conv_set_name(self, C.size_t(i), nil, 0))
 	}
 	p, n := cstr(name)
-	rc := C.tkn_conv_set_name(c.p, C.size_t(i), p, n)
+	rc := C.tkn_conv_set_name(self, C.size_t(i), p, n)
 	runtime.KeepAlive(name)
 	return c.err(rc)
 }
@@ -61,6 +67,8 @@ func (c *Conv) SetName(i int, name string) error {
 // Filter keeps message i where keep[i], in one pass (len(keep) == Len()).
 func (c *Conv) Filter(keep []bool) error {
 	defer pin()()
+	self, done := c.use()
+	defer done()
 	flags := C.malloc(C.size_t(len(keep) + 1))
 	defer C.free(flags)
 	f := unsafe.Slice((*C.uint8_t)(flags), len(keep)+1)
@@ -71,7 +79,7 @@ func (c *Conv) Filter(keep []bool) error {
 		}
 	}
 	defer runtime.KeepAlive(c)
-	return c.err(C.tkn_conv_filter(c.p, (*C.uint8_t)(flags), C.size_t(len(keep))))
+	return c.err(C.tkn_conv_filter(self, (*C.uint8_t)(flags), C.size_t(len(keep))))
 }
 
 // ---- budgets and pruning ----
@@ -79,11 +87,14 @@ func (c *Conv) Filter(keep []bool) error {
 // SetParent attaches the budget to parent (nil detaches).
 func (b *Budget) SetParent(parent *Budget) error {
 	defer pin()()
-	var pp *C.tkn_budget
-	if parent != nil {
-		pp = parent.p
+	self, done := b.use()
+	defer done()
+	pp, pdone, err := parent.borrow() // C counts the parent's references itself
+	if err != nil {
+		return err
 	}
-	rc := C.tkn_budget_set_parent(b.p, pp)
+	defer pdone()
+	rc := C.tkn_budget_set_parent(self, pp)
 	runtime.KeepAlive(parent)
 	defer runtime.KeepAlive(b)
 	if rc == 0 {
@@ -114,8 +125,10 @@ func FailClassFromName(name string) FailClass {
 // Remove drops an attribute (ErrNotFound if absent).
 func (t *Task) Remove(name string) error {
 	defer pin()()
+	self, done := t.use()
+	defer done()
 	p, n := cstr(name)
-	rc := C.tkn_task_remove(t.p, p, n)
+	rc := C.tkn_task_remove(self, p, n)
 	runtime.KeepAlive(name)
 	defer runtime.KeepAlive(t)
 	return t.err(rc)
@@ -123,16 +136,20 @@ func (t *Task) Remove(name string) error {
 
 // RuleCount is the number of rules.
 func (r *Router) RuleCount() int {
+	self, done := r.use()
+	defer done()
 	defer runtime.KeepAlive(r)
-	return int(C.tkn_router_rule_count(r.p))
+	return int(C.tkn_router_rule_count(self))
 }
 
 // TierThreshold is tier i's cascade threshold.
 func (r *Router) TierThreshold(i int) (float64, error) {
 	defer pin()()
+	self, done := r.use()
+	defer done()
 	var out C.double
 	defer runtime.KeepAlive(r)
-	if rc := C.tkn_router_tier_threshold(r.p, C.size_t(i), &out); rc != 0 {
+	if rc := C.tkn_router_tier_threshold(self, C.size_t(i), &out); rc != 0 {
 		return 0, mkerr(rc, "", nil)
 	}
 	return float64(out), nil
@@ -141,10 +158,12 @@ func (r *Router) TierThreshold(i int) (float64, error) {
 // ShadowReport is every rule with a shadow rate, as JSON.
 func (r *Router) ShadowReport() (string, error) {
 	defer pin()()
+	self, done := r.use()
+	defer done()
 	var out *C.char
 	var n C.size_t
 	defer runtime.KeepAlive(r)
-	if rc := C.tkn_router_shadow_report(r.p, &out, &n); rc != 0 {
+	if rc := C.tkn_router_shadow_report(self, &out, &n); rc != 0 {
 		return "", mkerr(rc, "", nil)
 	}
 	return take(out, n), nil
@@ -152,41 +171,45 @@ func (r *Router) ShadowReport() (string, error) {
 
 // State is the cascade's state (CascadeRunning, ...).
 func (c *Cascade) State() CascadeState {
+	self, done := c.use()
+	defer done()
 	defer runtime.KeepAlive(c)
-	return CascadeState(C.tkn_router_cascade_state(c.p))
+	return CascadeState(C.tkn_router_cascade_state(self))
 }
 
 // JSON is every attempt of the cascade as JSON.
 func (c *Cascade) JSON() (string, error) {
 	defer pin()()
+	self, done := c.use()
+	defer done()
 	var out *C.char
 	var n C.size_t
 	defer runtime.KeepAlive(c)
-	if rc := C.tkn_router_cascade_to_json(c.p, &out, &n); rc != 0 {
+	if rc := C.tkn_router_cascade_to_json(self, &out, &n); rc != 0 {
 		return "", c.err(rc)
 	}
 	return take(out, n), nil
 }
 
 // RouterBuilder collects a router config piece by piece.  One goroutine at a time.
-type RouterBuilder struct{ p *C.tkn_router_builder }
+type RouterBuilder struct{ ref ref }
 
 // NewRouterBuilder makes an empty builder.
 func NewRouterBuilder() (*RouterBuilder, error) {
 	defer pin()()
 	b := &RouterBuilder{}
-	if rc := C.tkn_router_builder_new(&b.p); rc != 0 {
+	var p *C.tkn_router_builder
+	if rc := C.tkn_router_builder_new(&p); rc != 0 {
 		return nil, mkerr(rc, "", nil)
 	}
+	b.own(p)
 	runtime.SetFinalizer(b, (*RouterBuilder).Close)
 	return b, nil
 }
 
 // Close frees the builder.
 func (b *RouterBuilder) Close() {
-	if b.p != nil {
-		C.tkn_router_builder_free(b.p)
-		b.p = nil
+	if b != nil && b.ref.close() {
 		runtime.SetFinalizer(b, nil)
 	}
 }
@@ -228,10 +251,12 @@ func (s *cstrings) free() {
 // AddTier appends a tier (cheapest first) with its models and threshold.
 func (b *RouterBuilder) AddTier(name string, models []string, threshold float64) error {
 	defer pin()()
+	self, done := b.use()
+	defer done()
 	s := newCStrings(models)
 	defer s.free()
 	p, n := cstr(name)
-	rc := C.tkn_router_builder_add_tier(b.p, p, n, (**C.char)(s.arr), (*C.size_t)(s.lens), C.size_t(len(models)), C.double(threshold))
+	rc := C.tkn_router_builder_add_tier(self, p, n, (**C.char)(s.arr), (*C.size_t)(s.lens), C.size_t(len(models)), C.double(threshold))
 	runtime.KeepAlive(name)
 	defer runtime.KeepAlive(b)
 	return b.err(rc)
@@ -247,6 +272,8 @@ type Rule struct {
 // AddRule appends a rule.
 func (b *RouterBuilder) AddRule(r Rule) error {
 	defer pin()()
+	self, done := b.use()
+	defer done()
 	var c C.tkn_router_rule
 	C.tkn_router_rule_init(&c, C.TKN_ROUTER_RULE_VERSION)
 	var frees []unsafe.Pointer
@@ -271,14 +298,16 @@ func (b *RouterBuilder) AddRule(r Rule) error {
 		c.cascade = 1
 	}
 	defer runtime.KeepAlive(b)
-	return b.err(C.tkn_router_builder_add_rule(b.p, &c))
+	return b.err(C.tkn_router_builder_add_rule(self, &c))
 }
 
 // SetDefaultTier names the tier of tasks no rule matches.
 func (b *RouterBuilder) SetDefaultTier(name string) error {
 	defer pin()()
+	self, done := b.use()
+	defer done()
 	p, n := cstr(name)
-	rc := C.tkn_router_builder_set_default_tier(b.p, p, n)
+	rc := C.tkn_router_builder_set_default_tier(self, p, n)
 	runtime.KeepAlive(name)
 	defer runtime.KeepAlive(b)
 	return b.err(rc)
@@ -288,8 +317,14 @@ func (b *RouterBuilder) SetDefaultTier(name string) error {
 // confidence path in JSON responses.
 func (b *RouterBuilder) SetCascade(maxEscalations int, path string) error {
 	defer pin()()
+	self, done := b.use()
+	defer done()
+	me, err := i32(maxEscalations, "maxEscalations")
+	if err != nil {
+		return err
+	}
 	p, n := cstr(path)
-	rc := C.tkn_router_builder_set_cascade(b.p, C.int32_t(maxEscalations), p, n)
+	rc := C.tkn_router_builder_set_cascade(self, me, p, n)
 	runtime.KeepAlive(path)
 	defer runtime.KeepAlive(b)
 	return b.err(rc)
@@ -298,24 +333,42 @@ func (b *RouterBuilder) SetCascade(maxEscalations int, path string) error {
 // SetFailures: allowedFails failures within windowS seconds cool a model for cooldownS.
 func (b *RouterBuilder) SetFailures(allowedFails, windowS int, cooldownS float64) error {
 	defer pin()()
+	self, done := b.use()
+	defer done()
 	defer runtime.KeepAlive(b)
-	return b.err(C.tkn_router_builder_set_failures(b.p, C.int32_t(allowedFails), C.int32_t(windowS), C.double(cooldownS)))
+	af, err := i32(allowedFails, "allowedFails")
+	if err != nil {
+		return err
+	}
+	ws, err := i32(windowS, "windowS")
+	if err != nil {
+		return err
+	}
+	return b.err(C.tkn_router_builder_set_failures(self, af, ws, C.double(cooldownS)))
 }
 
 // SetRetries sets the retries of a failure class.
 func (b *RouterBuilder) SetRetries(class FailClass, retries int) error {
 	defer pin()()
+	self, done := b.use()
+	defer done()
 	defer runtime.KeepAlive(b)
-	return b.err(C.tkn_router_builder_set_retries(b.p, C.int32_t(class), C.int32_t(retries)))
+	rt, err := i32(retries, "retries")
+	if err != nil {
+		return err
+	}
+	return b.err(C.tkn_router_builder_set_retries(self, C.int32_t(class), rt))
 }
 
 // JSON is the config collected so far.
 func (b *RouterBuilder) JSON() (string, error) {
 	defer pin()()
+	self, done := b.use()
+	defer done()
 	var out *C.char
 	var n C.size_t
 	defer runtime.KeepAlive(b)
-	if rc := C.tkn_router_builder_to_json(b.p, &out, &n); rc != 0 {
+	if rc := C.tkn_router_builder_to_json(self, &out, &n); rc != 0 {
 		return "", b.err(rc)
 	}
 	return take(out, n), nil
@@ -324,10 +377,12 @@ func (b *RouterBuilder) JSON() (string, error) {
 // Build compiles the router (the builder may be built again).
 func (b *RouterBuilder) Build(opts *RouterOptions) (*Router, error) {
 	defer pin()()
+	self, done := b.use()
+	defer done()
 	o, h := opts.c()
 	var p *C.tkn_router
 	defer runtime.KeepAlive(b)
-	if rc := C.tkn_router_builder_build(b.p, &o, &p); rc != 0 {
+	if rc := C.tkn_router_builder_build(self, &o, &p); rc != 0 {
 		if h != 0 {
 			h.Delete()
 		}
@@ -371,7 +426,8 @@ func CompileSchemaWithLimits(schema string, l SchemaLimits) (*Schema, error) {
 	if rc != 0 {
 		return nil, mkerr(rc, "", nil)
 	}
-	s := &Schema{p: p, source: schema}
+	s := &Schema{source: schema}
+	s.own(p)
 	runtime.SetFinalizer(s, (*Schema).Close)
 	return s, nil
 }
@@ -379,8 +435,10 @@ func CompileSchemaWithLimits(schema string, l SchemaLimits) (*Schema, error) {
 // Check returns nil for a valid document, else an error naming the first problem.
 func (s *Schema) Check(doc string) error {
 	defer pin()()
+	self, done := s.use()
+	defer done()
 	p, n := cstr(doc)
-	rc := C.tkn_schema_check(s.p, p, n)
+	rc := C.tkn_schema_check(self, p, n)
 	runtime.KeepAlive(doc)
 	runtime.KeepAlive(s)
 	return mkerr(rc, "", nil)
@@ -405,14 +463,26 @@ func NearLimit(stopReason string, used, cap int64) (stopped, ratio bool, err err
 // SetTTL sets the cache lifetime segment index asks for (0: 5 min, 1: 1 h).
 func (b *PromptBuilder) SetTTL(index, ttl int) error {
 	defer pin()()
+	self, done := b.use()
+	defer done()
 	defer runtime.KeepAlive(b)
-	return b.err(C.tkn_prompt_builder_set_ttl(b.p, C.uint32_t(index), C.uint32_t(ttl)))
+	ci, err := u32(index, "segment index")
+	if err != nil {
+		return err
+	}
+	ct, err := u32(ttl, "ttl")
+	if err != nil {
+		return err
+	}
+	return b.err(C.tkn_prompt_builder_set_ttl(self, ci, ct))
 }
 
 // Clear removes every segment.
 func (b *PromptBuilder) Clear() {
+	self, done := b.use()
+	defer done()
 	defer runtime.KeepAlive(b)
-	C.tkn_prompt_builder_clear(b.p)
+	C.tkn_prompt_builder_clear(self)
 	b.history = nil
 }
 
@@ -428,10 +498,12 @@ type SegmentInfo struct {
 // Segment i in prefix order.
 func (p *Prompt) Segment(i int) (SegmentInfo, error) {
 	defer pin()()
+	self, done := p.use()
+	defer done()
 	var s C.tkn_prompt_segment_info
 	s.version = C.TKN_PROMPT_SEGMENT_INFO_VERSION
 	defer runtime.KeepAlive(p)
-	if rc := C.tkn_prompt_segment(p.p, C.size_t(i), &s); rc != 0 {
+	if rc := C.tkn_prompt_segment(self, C.size_t(i), &s); rc != 0 {
 		return SegmentInfo{}, mkerr(rc, "", nil)
 	}
 	return SegmentInfo{cgostr(C.tkn_prompt_segment_kind_name(s.kind)),
@@ -450,14 +522,16 @@ type Block struct {
 // Blocks of the prompt, in order.
 func (p *Prompt) Blocks() ([]Block, error) {
 	defer pin()()
+	self, done := p.use()
+	defer done()
 	defer runtime.KeepAlive(p)
-	n := int(C.tkn_prompt_block_count(p.p))
+	n := int(C.tkn_prompt_block_count(self))
 	out := make([]Block, n)
 	for i := range out {
 		var seg C.uint32_t
 		var tok C.int64_t
 		var fp C.uint64_t
-		if rc := C.tkn_prompt_block(p.p, C.size_t(i), &seg, &tok, &fp); rc != 0 {
+		if rc := C.tkn_prompt_block(self, C.size_t(i), &seg, &tok, &fp); rc != 0 {
 			return nil, mkerr(rc, "", nil)
 		}
 		out[i] = Block{int(seg), int64(tok), uint64(fp)}
@@ -476,13 +550,15 @@ type Finding struct {
 // Findings of the assembly.
 func (p *Prompt) Findings() ([]Finding, error) {
 	defer pin()()
+	self, done := p.use()
+	defer done()
 	defer runtime.KeepAlive(p)
 	n := p.FindingCount()
 	out := make([]Finding, n)
 	for i := range out {
 		var f C.tkn_prompt_finding
 		f.version = C.TKN_PROMPT_FINDING_VERSION
-		if rc := C.tkn_prompt_finding_get(p.p, C.size_t(i), &f); rc != 0 {
+		if rc := C.tkn_prompt_finding_get(self, C.size_t(i), &f); rc != 0 {
 			return nil, mkerr(rc, "", nil)
 		}
 		other := -1
@@ -501,14 +577,19 @@ type Breakpoint struct{ Block, TTL int }
 // Breakpoints places up to max Anthropic cache breakpoints.
 func (p *Prompt) Breakpoints(minCacheTokens int64, max int) ([]Breakpoint, error) {
 	defer pin()()
+	self, done := p.use()
+	defer done()
 	if max <= 0 {
 		return nil, nil
+	}
+	if _, err := u32(max, "max"); err != nil {
+		return nil, err
 	}
 	blocks := make([]C.uint32_t, max)
 	ttls := make([]C.uint32_t, max)
 	var n C.size_t
 	defer runtime.KeepAlive(p)
-	if rc := C.tkn_prompt_breakpoints(p.p, C.int64_t(minCacheTokens), C.uint32_t(max), &blocks[0], &ttls[0], C.size_t(max), &n); rc != 0 {
+	if rc := C.tkn_prompt_breakpoints(self, C.int64_t(minCacheTokens), C.uint32_t(max), &blocks[0], &ttls[0], C.size_t(max), &n); rc != 0 {
 		return nil, mkerr(rc, "", nil)
 	}
 	out := make([]Breakpoint, int(n))
@@ -536,7 +617,7 @@ type CachePlanOptions struct {
 }
 
 // CachePlan simulates a provider's prompt cache.  One goroutine at a time.
-type CachePlan struct{ p *C.tkn_cacheplan }
+type CachePlan struct{ ref ref }
 
 // NewCachePlan makes a planner.
 func NewCachePlan(o CachePlanOptions) (*CachePlan, error) {
@@ -563,18 +644,18 @@ func NewCachePlan(o CachePlanOptions) (*CachePlan, error) {
 	c.price_cache_write_5m, c.price_cache_write_1h = C.int64_t(o.PriceCacheWrite5m), C.int64_t(o.PriceCacheWrite1h)
 	c.price_storage_hour = C.int64_t(o.PriceStorageHour)
 	cp := &CachePlan{}
-	if rc := C.tkn_cacheplan_new(&cp.p, &c); rc != 0 {
+	var p *C.tkn_cacheplan
+	if rc := C.tkn_cacheplan_new(&p, &c); rc != 0 {
 		return nil, mkerr(rc, "", nil)
 	}
+	cp.own(p)
 	runtime.SetFinalizer(cp, (*CachePlan).Close)
 	return cp, nil
 }
 
 // Close frees the planner.
 func (cp *CachePlan) Close() {
-	if cp.p != nil {
-		C.tkn_cacheplan_free(cp.p)
-		cp.p = nil
+	if cp != nil && cp.ref.close() {
 		runtime.SetFinalizer(cp, nil)
 	}
 }
@@ -597,9 +678,11 @@ type PlanBlock struct {
 // AddBlocks adds one request given by its blocks.
 func (cp *CachePlan) AddBlocks(timeMS int64, blocks []PlanBlock) error {
 	defer pin()()
+	self, done := cp.use()
+	defer done()
 	if len(blocks) == 0 {
 		defer runtime.KeepAlive(cp)
-		return cp.err(C.tkn_cacheplan_add_blocks(cp.p, C.int64_t(timeMS), nil, 0))
+		return cp.err(C.tkn_cacheplan_add_blocks(self, C.int64_t(timeMS), nil, 0))
 	}
 	arr := make([]C.tkn_cacheplan_block, len(blocks))
 	for i, b := range blocks {
@@ -607,15 +690,19 @@ func (cp *CachePlan) AddBlocks(timeMS int64, blocks []PlanBlock) error {
 			flags: C.uint32_t(b.Flags), segment: C.uint32_t(b.Segment)}
 	}
 	defer runtime.KeepAlive(cp)
-	return cp.err(C.tkn_cacheplan_add_blocks(cp.p, C.int64_t(timeMS), &arr[0], C.size_t(len(arr))))
+	return cp.err(C.tkn_cacheplan_add_blocks(self, C.int64_t(timeMS), &arr[0], C.size_t(len(arr))))
 }
 
 // AddPrompt adds one request given as an assembled prompt.
 func (cp *CachePlan) AddPrompt(timeMS int64, p *Prompt) error {
 	defer pin()()
+	self, done := cp.use()
+	defer done()
 	defer runtime.KeepAlive(p)
 	defer runtime.KeepAlive(cp)
-	return cp.err(C.tkn_cacheplan_add_prompt(cp.p, C.int64_t(timeMS), p.p))
+	pp, pdone := p.use()
+	defer pdone()
+	return cp.err(C.tkn_cacheplan_add_prompt(self, C.int64_t(timeMS), pp))
 }
 
 // CachePlanResult holds the figures so far.
@@ -628,10 +715,12 @@ type CachePlanResult struct {
 // Result is the figures so far.
 func (cp *CachePlan) Result() (CachePlanResult, error) {
 	defer pin()()
+	self, done := cp.use()
+	defer done()
 	var r C.tkn_cacheplan_result
 	r.version = C.TKN_CACHEPLAN_RESULT_VERSION
 	defer runtime.KeepAlive(cp)
-	if rc := C.tkn_cacheplan_result_get(cp.p, &r); rc != 0 {
+	if rc := C.tkn_cacheplan_result_get(self, &r); rc != 0 {
 		return CachePlanResult{}, cp.err(rc)
 	}
 	return CachePlanResult{int64(r.requests), int64(r.input_tokens), int64(r.cached_tokens),
@@ -642,10 +731,12 @@ func (cp *CachePlan) Result() (CachePlanResult, error) {
 // Advice is the planner's advice in plain words.
 func (cp *CachePlan) Advice() (string, error) {
 	defer pin()()
+	self, done := cp.use()
+	defer done()
 	var out *C.char
 	var n C.size_t
 	defer runtime.KeepAlive(cp)
-	if rc := C.tkn_cacheplan_advice(cp.p, &out, &n); rc != 0 {
+	if rc := C.tkn_cacheplan_advice(self, &out, &n); rc != 0 {
 		return "", cp.err(rc)
 	}
 	return take(out, n), nil
@@ -661,15 +752,19 @@ func DefaultPricesJSON() string {
 
 // Skipped is the number of entries a skip-invalid load skipped.
 func (t *Prices) Skipped() int {
+	self, done := t.use()
+	defer done()
 	defer runtime.KeepAlive(t)
-	return int(C.tkn_prices_skipped(t.p))
+	return int(C.tkn_prices_skipped(self))
 }
 
 // SkippedAt is the key of the i-th skipped entry and why it was skipped.
 func (t *Prices) SkippedAt(i int) (key, reason string, err error) {
+	self, done := t.use()
+	defer done()
 	defer runtime.KeepAlive(t)
 	var k, r *C.char
-	if rc := C.tkn_prices_skipped_at(t.p, C.size_t(i), &k, &r); rc != 0 {
+	if rc := C.tkn_prices_skipped_at(self, C.size_t(i), &k, &r); rc != 0 {
 		return "", "", &Error{Code: Status(rc), Message: "no skipped entry at that index"}
 	}
 	return C.GoString(k), C.GoString(r), nil
@@ -684,24 +779,30 @@ func OTelProvider(litellmProvider string) string {
 
 // KeyCount is the number of distinct keys of a dimension.
 func (m *Meter) KeyCount(dim Dimension) int {
+	self, done := m.use()
+	defer done()
 	defer runtime.KeepAlive(m)
-	return int(C.tkn_meter_key_count(m.p, C.int(dim)))
+	return int(C.tkn_meter_key_count(self, C.int(dim)))
 }
 
 // IsCacheable reports whether the tool is registered cacheable.
 func (tc *ToolCache) IsCacheable(tool string) bool {
+	self, done := tc.use()
+	defer done()
 	p, n := cstr(tool)
 	defer runtime.KeepAlive(tool)
 	defer runtime.KeepAlive(tc)
-	return C.tkn_toolcache_is_cacheable(tc.p, p, n) == 1
+	return C.tkn_toolcache_is_cacheable(self, p, n) == 1
 }
 
 // InvalidateScope drops every entry of a scope.
 func (tc *ToolCache) InvalidateScope(scope Scope, scopeID string) (uint64, error) {
 	defer pin()()
+	self, done := tc.use()
+	defer done()
 	var n C.uint64_t
 	p, l := cstr(scopeID)
-	rc := C.tkn_toolcache_invalidate_scope(tc.p, C.int32_t(scope), p, l, &n)
+	rc := C.tkn_toolcache_invalidate_scope(self, C.int32_t(scope), p, l, &n)
 	runtime.KeepAlive(scopeID)
 	defer runtime.KeepAlive(tc)
 	return uint64(n), tc.err(rc)
@@ -710,26 +811,32 @@ func (tc *ToolCache) InvalidateScope(scope Scope, scopeID string) (uint64, error
 // PurgeExpired drops every expired entry now.
 func (tc *ToolCache) PurgeExpired() (uint64, error) {
 	defer pin()()
+	self, done := tc.use()
+	defer done()
 	var n C.uint64_t
 	defer runtime.KeepAlive(tc)
-	rc := C.tkn_toolcache_purge_expired(tc.p, &n)
+	rc := C.tkn_toolcache_purge_expired(self, &n)
 	return uint64(n), tc.err(rc)
 }
 
 // Clear drops every entry (policies and statistics stay).
 func (tc *ToolCache) Clear() error {
 	defer pin()()
+	self, done := tc.use()
+	defer done()
 	defer runtime.KeepAlive(tc)
-	return tc.err(C.tkn_toolcache_clear(tc.p))
+	return tc.err(C.tkn_toolcache_clear(self))
 }
 
 // Counts are the files begun, requests and bytes written so far.
 func (w *BatchWriter) Counts() (files uint32, requests, bytes uint64, err error) {
 	defer pin()()
+	self, done := w.use()
+	defer done()
 	var f C.uint32_t
 	var r, b C.uint64_t
 	defer runtime.KeepAlive(w)
-	if rc := C.tkn_batch_writer_counts(w.p, &f, &r, &b); rc != 0 {
+	if rc := C.tkn_batch_writer_counts(self, &f, &r, &b); rc != 0 {
 		return 0, 0, 0, w.err(rc)
 	}
 	return uint32(f), uint64(r), uint64(b), nil
@@ -746,13 +853,15 @@ type DeadLetter struct {
 // DeadLetters are the dead letters so far.
 func (r *BatchReader) DeadLetters() ([]DeadLetter, error) {
 	defer pin()()
+	self, done := r.use()
+	defer done()
 	defer runtime.KeepAlive(r)
-	n := int(C.tkn_batch_reader_dead_letter_count(r.p))
+	n := int(C.tkn_batch_reader_dead_letter_count(self))
 	out := make([]DeadLetter, n)
 	for i := range out {
 		var d C.tkn_batch_dead_letter
 		d.version = C.TKN_BATCH_DEAD_LETTER_VERSION
-		if rc := C.tkn_batch_reader_dead_letter(r.p, C.size_t(i), &d); rc != 0 {
+		if rc := C.tkn_batch_reader_dead_letter(self, C.size_t(i), &d); rc != 0 {
 			return nil, r.err(rc)
 		}
 		out[i] = DeadLetter{int(d.reason), gostr(d.custom_id, d.custom_id_len), gostr(d.detail, d.detail_len),

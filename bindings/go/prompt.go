@@ -33,7 +33,7 @@ const (
 
 // PromptBuilder collects prompt segments.  One goroutine at a time.
 type PromptBuilder struct {
-	p       *C.tkn_prompt_builder
+	ref     ref
 	history *Conv
 }
 
@@ -46,18 +46,18 @@ func NewPromptBuilder(strict bool) (*PromptBuilder, error) {
 		o.strict = 1
 	}
 	b := &PromptBuilder{}
-	if rc := C.tkn_prompt_builder_new(&b.p, &o); rc != 0 {
+	var p *C.tkn_prompt_builder
+	if rc := C.tkn_prompt_builder_new(&p, &o); rc != 0 {
 		return nil, mkerr(rc, "", nil)
 	}
+	b.own(p)
 	runtime.SetFinalizer(b, (*PromptBuilder).Close)
 	return b, nil
 }
 
 // Close frees the builder.
 func (b *PromptBuilder) Close() {
-	if b.p != nil {
-		C.tkn_prompt_builder_free(b.p)
-		b.p = nil
+	if b != nil && b.ref.close() {
 		runtime.SetFinalizer(b, nil)
 	}
 }
@@ -72,10 +72,12 @@ func (b *PromptBuilder) err(rc C.int) error {
 // AddText adds a text segment; it returns the segment's index.
 func (b *PromptBuilder) AddText(kind SegKind, stability Stability, name, text string) (int, error) {
 	defer pin()()
+	self, done := b.use()
+	defer done()
 	np, nn := cstr(name)
 	tp, tn := cstr(text)
 	var idx C.uint32_t
-	rc := C.tkn_prompt_builder_add_text(b.p, C.uint32_t(kind), C.uint32_t(stability), np, nn, tp, tn, &idx)
+	rc := C.tkn_prompt_builder_add_text(self, C.uint32_t(kind), C.uint32_t(stability), np, nn, tp, tn, &idx)
 	runtime.KeepAlive(name)
 	runtime.KeepAlive(text)
 	defer runtime.KeepAlive(b)
@@ -85,9 +87,11 @@ func (b *PromptBuilder) AddText(kind SegKind, stability Stability, name, text st
 // AddTool adds one tool definition (neutral, OpenAI or Anthropic JSON).
 func (b *PromptBuilder) AddTool(js string) (int, error) {
 	defer pin()()
+	self, done := b.use()
+	defer done()
 	p, n := cstr(js)
 	var idx C.uint32_t
-	rc := C.tkn_prompt_builder_add_tool(b.p, p, n, &idx)
+	rc := C.tkn_prompt_builder_add_tool(self, p, n, &idx)
 	runtime.KeepAlive(js)
 	defer runtime.KeepAlive(b)
 	return int(idx), b.err(rc)
@@ -96,21 +100,28 @@ func (b *PromptBuilder) AddTool(js string) (int, error) {
 // SetHistory borrows conv as the history segment (kept alive by the builder).
 func (b *PromptBuilder) SetHistory(conv *Conv, stability Stability) (int, error) {
 	defer pin()()
+	self, done := b.use()
+	defer done()
 	var idx C.uint32_t
-	var cp *C.tkn_conv
-	if conv != nil {
-		cp = conv.p
+	cp, cdone, err := conv.borrow() // the builder keeps it: held while the builder lives
+	if err != nil {
+		return 0, err
 	}
+	b.ref.keep(cdone)
 	b.history = conv
 	defer runtime.KeepAlive(b)
-	return int(idx), b.err(C.tkn_prompt_builder_set_history(b.p, cp, C.uint32_t(stability), &idx))
+	return int(idx), b.err(C.tkn_prompt_builder_set_history(self, cp, C.uint32_t(stability), &idx))
 }
 
 // Assemble orders, lints, serialises and fingerprints the segments.
 func (b *PromptBuilder) Assemble(tok *Tokenizer) (*Prompt, error) {
 	defer pin()()
-	p := &Prompt{}
-	rc := C.tkn_prompt_assemble(&p.p, b.p, tok.p)
+	self, done := b.use()
+	defer done()
+	tp, tdone := tok.use()
+	defer tdone()
+	var pp *C.tkn_prompt
+	rc := C.tkn_prompt_assemble(&pp, self, tp)
 	runtime.KeepAlive(tok)
 	runtime.KeepAlive(b.history)
 	defer runtime.KeepAlive(b)
@@ -119,50 +130,60 @@ func (b *PromptBuilder) Assemble(tok *Tokenizer) (*Prompt, error) {
 		e.Err = tok.cause(rc)
 		return nil, e
 	}
+	p := &Prompt{}
+	p.own(pp)
 	runtime.SetFinalizer(p, (*Prompt).Close)
 	return p, nil
 }
 
 // Prompt is an assembled prompt: immutable, safe for concurrent reads.
-type Prompt struct{ p *C.tkn_prompt }
+type Prompt struct{ ref ref }
 
-// Close frees the prompt; no other goroutine may be using it.
+// Close frees the prompt once no call is inside it (and no borrower holds it).
 func (p *Prompt) Close() {
-	if p.p != nil {
-		C.tkn_prompt_free(p.p)
-		p.p = nil
+	if p != nil && p.ref.close() {
 		runtime.SetFinalizer(p, nil)
 	}
 }
 
 // Fingerprint of the whole prompt; Version of its static prefix.
 func (p *Prompt) Fingerprint() uint64 {
+	self, done := p.use()
+	defer done()
 	defer runtime.KeepAlive(p)
-	return uint64(C.tkn_prompt_fingerprint(p.p))
+	return uint64(C.tkn_prompt_fingerprint(self))
 }
 
 // Version is the fingerprint at the end of the leading static segments.
 func (p *Prompt) Version() uint64 {
+	self, done := p.use()
+	defer done()
 	defer runtime.KeepAlive(p)
-	return uint64(C.tkn_prompt_version(p.p))
+	return uint64(C.tkn_prompt_version(self))
 }
 
 // Tokens of the whole prompt.
 func (p *Prompt) Tokens() int64 {
+	self, done := p.use()
+	defer done()
 	defer runtime.KeepAlive(p)
-	return int64(C.tkn_prompt_tokens(p.p))
+	return int64(C.tkn_prompt_tokens(self))
 }
 
 // Segments is the number of segments; FindingCount of lint findings.
 func (p *Prompt) Segments() int {
+	self, done := p.use()
+	defer done()
 	defer runtime.KeepAlive(p)
-	return int(C.tkn_prompt_segment_count(p.p))
+	return int(C.tkn_prompt_segment_count(self))
 }
 
 // FindingCount is the number of lint findings and order issues.
 func (p *Prompt) FindingCount() int {
+	self, done := p.use()
+	defer done()
 	defer runtime.KeepAlive(p)
-	return int(C.tkn_prompt_finding_count(p.p))
+	return int(C.tkn_prompt_finding_count(self))
 }
 
 // RenderOptions of Render.
@@ -177,6 +198,8 @@ type RenderOptions struct {
 // Render is the request body as JSON.
 func (p *Prompt) Render(o RenderOptions) (string, error) {
 	defer pin()()
+	self, done := p.use()
+	defer done()
 	var c C.tkn_render_options
 	C.tkn_render_options_init(&c, C.TKN_RENDER_OPTIONS_VERSION)
 	if o.Format != 0 {
@@ -194,7 +217,7 @@ func (p *Prompt) Render(o RenderOptions) (string, error) {
 	var out *C.char
 	var n C.size_t
 	defer runtime.KeepAlive(p)
-	if rc := C.tkn_prompt_render(p.p, &c, &out, &n); rc != 0 {
+	if rc := C.tkn_prompt_render(self, &c, &out, &n); rc != 0 {
 		return "", mkerr(rc, "", nil)
 	}
 	return take(out, n), nil
@@ -204,8 +227,12 @@ func (p *Prompt) Render(o RenderOptions) (string, error) {
 // none) and how many segments changed.
 func (p *Prompt) Diff(before *Prompt) (int, int, error) {
 	defer pin()()
+	self, done := p.use()
+	defer done()
 	var first, n C.uint32_t
-	rc := C.tkn_prompt_diff(before.p, p.p, &first, &n)
+	bp, bdone := before.use()
+	defer bdone()
+	rc := C.tkn_prompt_diff(bp, self, &first, &n)
 	runtime.KeepAlive(before)
 	runtime.KeepAlive(p)
 	if rc != 0 {

@@ -15,7 +15,7 @@ import (
 )
 
 // Task holds a task's attributes for routing.  One goroutine at a time.
-type Task struct{ p *C.tkn_task }
+type Task struct{ ref ref }
 
 // NewTask makes a task from attributes: string, bool, numbers, []string.
 func NewTask(attrs map[string]interface{}) (*Task, error) {
@@ -24,7 +24,8 @@ func NewTask(attrs map[string]interface{}) (*Task, error) {
 	if rc := C.tkn_task_new(&p); rc != 0 {
 		return nil, mkerr(rc, "", nil)
 	}
-	t := &Task{p: p}
+	t := &Task{}
+	t.own(p)
 	runtime.SetFinalizer(t, (*Task).Close)
 	for k, v := range attrs {
 		if err := t.Set(k, v); err != nil {
@@ -45,16 +46,15 @@ func TaskFromJSON(js string) (*Task, error) {
 	if rc != 0 {
 		return nil, mkerr(rc, "", nil)
 	}
-	t := &Task{p: p}
+	t := &Task{}
+	t.own(p)
 	runtime.SetFinalizer(t, (*Task).Close)
 	return t, nil
 }
 
 // Close frees the task.
 func (t *Task) Close() {
-	if t.p != nil {
-		C.tkn_task_free(t.p)
-		t.p = nil
+	if t != nil && t.ref.close() {
 		runtime.SetFinalizer(t, nil)
 	}
 }
@@ -69,8 +69,10 @@ func (t *Task) err(rc C.int) error {
 // SetID sets the id whose hash decides shadow sampling.
 func (t *Task) SetID(id string) error {
 	defer pin()()
+	self, done := t.use()
+	defer done()
 	p, n := cstr(id)
-	rc := C.tkn_task_set_id(t.p, p, n)
+	rc := C.tkn_task_set_id(self, p, n)
 	runtime.KeepAlive(id)
 	defer runtime.KeepAlive(t)
 	return t.err(rc)
@@ -79,13 +81,15 @@ func (t *Task) SetID(id string) error {
 // Set sets one attribute (string, bool, int, float64 or []string).
 func (t *Task) Set(name string, value interface{}) error {
 	defer pin()()
+	self, done := t.use()
+	defer done()
 	np, nn := cstr(name)
 	defer runtime.KeepAlive(name)
 	defer runtime.KeepAlive(t)
 	switch v := value.(type) {
 	case string:
 		vp, vn := cstr(v)
-		rc := C.tkn_task_set_string(t.p, np, nn, vp, vn)
+		rc := C.tkn_task_set_string(self, np, nn, vp, vn)
 		runtime.KeepAlive(v)
 		return t.err(rc)
 	case bool:
@@ -93,13 +97,13 @@ func (t *Task) Set(name string, value interface{}) error {
 		if v {
 			b = 1
 		}
-		return t.err(C.tkn_task_set_bool(t.p, np, nn, b))
+		return t.err(C.tkn_task_set_bool(self, np, nn, b))
 	case int:
-		return t.err(C.tkn_task_set_number(t.p, np, nn, C.double(v)))
+		return t.err(C.tkn_task_set_number(self, np, nn, C.double(v)))
 	case int64:
-		return t.err(C.tkn_task_set_number(t.p, np, nn, C.double(v)))
+		return t.err(C.tkn_task_set_number(self, np, nn, C.double(v)))
 	case float64:
-		return t.err(C.tkn_task_set_number(t.p, np, nn, C.double(v)))
+		return t.err(C.tkn_task_set_number(self, np, nn, C.double(v)))
 	case []string:
 		arr := C.malloc(C.size_t(len(v)+1) * C.size_t(unsafe.Sizeof(uintptr(0))))
 		lens := C.malloc(C.size_t(len(v)+1) * C.size_t(unsafe.Sizeof(C.size_t(0))))
@@ -116,7 +120,7 @@ func (t *Task) Set(name string, value interface{}) error {
 				C.free(unsafe.Pointer(ps[i]))
 			}
 		}()
-		return t.err(C.tkn_task_set_strings(t.p, np, nn, (**C.char)(arr), (*C.size_t)(lens), C.size_t(len(v))))
+		return t.err(C.tkn_task_set_strings(self, np, nn, (**C.char)(arr), (*C.size_t)(lens), C.size_t(len(v))))
 	default:
 		return &Error{Code: StatusInvalid, Message: fmt.Sprintf("attribute %q: unsupported type %T", name, value)}
 	}
@@ -124,14 +128,16 @@ func (t *Task) Set(name string, value interface{}) error {
 
 // Len is the number of attributes.
 func (t *Task) Len() int {
+	self, done := t.use()
+	defer done()
 	defer runtime.KeepAlive(t)
-	return int(C.tkn_task_count(t.p))
+	return int(C.tkn_task_count(self))
 }
 
 // Router routes tasks to model tiers.  Safe for concurrent use by any
 // number of goroutines (its C part is internally synchronised).
 type Router struct {
-	p     *C.tkn_router
+	ref   ref
 	clock cgo.Handle
 }
 
@@ -159,7 +165,8 @@ func (o *RouterOptions) c() (C.tkn_router_options, cgo.Handle) {
 }
 
 func newRouter(p *C.tkn_router, h cgo.Handle) *Router {
-	r := &Router{p: p, clock: h}
+	r := &Router{clock: h}
+	r.own(p)
 	runtime.SetFinalizer(r, (*Router).Close)
 	return r
 }
@@ -181,25 +188,26 @@ func NewRouter(config string, opts *RouterOptions) (*Router, error) {
 	return newRouter(p, h), nil
 }
 
-// Close frees the router; no other goroutine may be using it.
+// Close frees the router once no call is inside it (and no borrower holds it).
 func (r *Router) Close() {
-	if r.p != nil {
-		C.tkn_router_free(r.p)
-		r.p = nil
+	if r != nil && r.ref.close(func() {
 		if r.clock != 0 {
 			r.clock.Delete()
 		}
+	}) {
 		runtime.SetFinalizer(r, nil)
 	}
 }
 
 // Tiers are the tier names, cheapest first.
 func (r *Router) Tiers() []string {
+	self, done := r.use()
+	defer done()
 	defer runtime.KeepAlive(r)
-	n := int(C.tkn_router_tier_count(r.p))
+	n := int(C.tkn_router_tier_count(self))
 	out := make([]string, n)
 	for i := range out {
-		out[i] = C.GoString(C.tkn_router_tier_name(r.p, C.size_t(i)))
+		out[i] = C.GoString(C.tkn_router_tier_name(self, C.size_t(i)))
 	}
 	return out
 }
@@ -223,9 +231,13 @@ func cgostr(p *C.char) string {
 // Decide routes a task.
 func (r *Router) Decide(task *Task) (Decision, error) {
 	defer pin()()
+	self, done := r.use()
+	defer done()
 	var d C.tkn_router_decision
 	C.tkn_router_decision_init(&d, C.TKN_ROUTER_DECISION_VERSION)
-	rc := C.tkn_router_decide(r.p, task.p, &d)
+	tp, tdone := task.use()
+	defer tdone()
+	rc := C.tkn_router_decide(self, tp, &d)
 	runtime.KeepAlive(task)
 	defer runtime.KeepAlive(r)
 	if rc != 0 {
@@ -239,9 +251,13 @@ func (r *Router) Decide(task *Task) (Decision, error) {
 // Explain is Decide explained as JSON (see router.h).
 func (r *Router) Explain(task *Task) (string, error) {
 	defer pin()()
+	self, done := r.use()
+	defer done()
 	var out *C.char
 	var n C.size_t
-	rc := C.tkn_router_explain(r.p, task.p, &out, &n)
+	tp, tdone := task.use()
+	defer tdone()
+	rc := C.tkn_router_explain(self, tp, &out, &n)
 	runtime.KeepAlive(task)
 	runtime.KeepAlive(r)
 	if rc != 0 {
@@ -267,9 +283,11 @@ const (
 // ReportFailure reports a failed call; true if it started a cooldown.
 func (r *Router) ReportFailure(model string, class FailClass) (bool, error) {
 	defer pin()()
+	self, done := r.use()
+	defer done()
 	var cooled C.int32_t
 	p, n := cstr(model)
-	rc := C.tkn_router_report_failure(r.p, p, n, C.int32_t(class), &cooled)
+	rc := C.tkn_router_report_failure(self, p, n, C.int32_t(class), &cooled)
 	runtime.KeepAlive(model)
 	runtime.KeepAlive(r)
 	if rc != 0 {
@@ -281,9 +299,11 @@ func (r *Router) ReportFailure(model string, class FailClass) (bool, error) {
 // ModelCooldown is the clock value the model's cooldown ends at (0: none).
 func (r *Router) ModelCooldown(model string) (int64, error) {
 	defer pin()()
+	self, done := r.use()
+	defer done()
 	var until C.int64_t
 	p, n := cstr(model)
-	rc := C.tkn_router_model_cooldown(r.p, p, n, &until)
+	rc := C.tkn_router_model_cooldown(self, p, n, &until)
 	runtime.KeepAlive(model)
 	runtime.KeepAlive(r)
 	if rc != 0 {
@@ -295,9 +315,11 @@ func (r *Router) ModelCooldown(model string) (int64, error) {
 // Retries is how many times to retry a call that failed with class.
 func (r *Router) Retries(class FailClass) (int, error) {
 	defer pin()()
+	self, done := r.use()
+	defer done()
 	var out C.int32_t
 	defer runtime.KeepAlive(r)
-	if rc := C.tkn_router_retries(r.p, C.int32_t(class), &out); rc != 0 {
+	if rc := C.tkn_router_retries(self, C.int32_t(class), &out); rc != 0 {
 		return 0, mkerr(rc, "", nil)
 	}
 	return int(out), nil
@@ -314,7 +336,13 @@ func (r *Router) ShadowCompare(rule int, cheap, strong string,
 	var agreed C.int32_t
 	a, an := cstr(cheap)
 	b, bn := cstr(strong)
-	rc := C.tkn_router_shadow_compare(r.p, C.int32_t(rule), a, an, b, bn,
+	cr, err := i32(rule, "rule")
+	if err != nil {
+		return false, err
+	}
+	self, done := r.use()
+	defer done()
+	rc := C.tkn_router_shadow_compare(self, cr, a, an, b, bn,
 		(C.tkn_router_comparator)(C.tkngo_compare), C.tkngo_ptr(C.uintptr_t(h)), &agreed)
 	runtime.KeepAlive(cheap)
 	runtime.KeepAlive(strong)
@@ -328,9 +356,15 @@ func (r *Router) ShadowCompare(rule int, cheap, strong string,
 // ShadowStats are a rule's sampled, compared and agreed counters.
 func (r *Router) ShadowStats(rule int) (sampled, compared, agreed uint64, err error) {
 	defer pin()()
+	self, done := r.use()
+	defer done()
 	var a, b, c C.uint64_t
 	defer runtime.KeepAlive(r)
-	if rc := C.tkn_router_shadow_stats(r.p, C.int32_t(rule), &a, &b, &c); rc != 0 {
+	cr, err := i32(rule, "rule")
+	if err != nil {
+		return 0, 0, 0, err
+	}
+	if rc := C.tkn_router_shadow_stats(self, cr, &a, &b, &c); rc != 0 {
 		return 0, 0, 0, mkerr(rc, "", nil)
 	}
 	return uint64(a), uint64(b), uint64(c), nil
@@ -354,7 +388,7 @@ func Calibrate(scores, shares []float64) ([]float64, error) {
 
 // Cascade walks one task up the tiers.  One goroutine at a time.
 type Cascade struct {
-	p      *C.tkn_router_cascade
+	ref    ref
 	router *Router
 	h      cgo.Handle
 	st     *scoreTextState
@@ -375,9 +409,15 @@ const (
 // config's confidence path.
 func (r *Router) NewCascade(startTier int, score func(content string) (float64, error)) (*Cascade, error) {
 	defer pin()()
+	self, done := r.use()
+	defer done()
 	var o C.tkn_router_cascade_options
 	C.tkn_router_cascade_options_init(&o, C.TKN_ROUTER_CASCADE_OPTIONS_VERSION)
-	o.start_tier = C.int32_t(startTier)
+	st, err := i32(startTier, "startTier")
+	if err != nil {
+		return nil, err
+	}
+	o.start_tier = st
 	c := &Cascade{router: r}
 	if score != nil {
 		c.st = &scoreTextState{fn: score}
@@ -386,25 +426,29 @@ func (r *Router) NewCascade(startTier int, score func(content string) (float64, 
 		o.score_user = C.tkngo_ptr(C.uintptr_t(c.h))
 	}
 	defer runtime.KeepAlive(r)
-	if rc := C.tkn_router_cascade_new(&c.p, r.p, &o); rc != 0 {
+	var p *C.tkn_router_cascade
+	if rc := C.tkn_router_cascade_new(&p, self, &o); rc != 0 {
 		if c.st != nil {
 			c.h.Delete()
 		}
 		return nil, mkerr(rc, "", nil)
 	}
+	c.own(p)
+	// the cascade keeps pointing to the router: a reference while it lives
+	_, rdone := r.use()
+	c.ref.keep(rdone)
 	runtime.SetFinalizer(c, (*Cascade).Close)
 	return c, nil
 }
 
 // Close frees the cascade.
 func (c *Cascade) Close() {
-	if c.p != nil {
-		C.tkn_router_cascade_free(c.p)
-		c.p = nil
+	if c != nil && c.ref.close(func() {
 		if c.st != nil {
 			c.h.Delete()
 			c.st = nil
 		}
+	}) {
 		runtime.SetFinalizer(c, nil)
 	}
 }
@@ -420,10 +464,12 @@ func (c *Cascade) err(rc C.int) error {
 // Next is the tier and model to call now.
 func (c *Cascade) Next() (int, string, error) {
 	defer pin()()
+	self, done := c.use()
+	defer done()
 	var tier C.int32_t
 	var model *C.char
 	defer runtime.KeepAlive(c)
-	if rc := C.tkn_router_cascade_next(c.p, &tier, &model); rc != 0 {
+	if rc := C.tkn_router_cascade_next(self, &tier, &model); rc != 0 {
 		return 0, "", c.err(rc)
 	}
 	return int(tier), cgostr(model), nil
@@ -433,6 +479,8 @@ func (c *Cascade) Next() (int, string, error) {
 // state and the confidence.
 func (c *Cascade) Report(content string, valid bool, cost int64) (CascadeState, float64, error) {
 	defer pin()()
+	self, done := c.use()
+	defer done()
 	var state C.int32_t
 	var conf C.double
 	v := C.int32_t(0)
@@ -440,7 +488,7 @@ func (c *Cascade) Report(content string, valid bool, cost int64) (CascadeState, 
 		v = 1
 	}
 	p, n := cstr(content)
-	rc := C.tkn_router_cascade_report(c.p, p, n, v, C.int64_t(cost), &state, &conf)
+	rc := C.tkn_router_cascade_report(self, p, n, v, C.int64_t(cost), &state, &conf)
 	runtime.KeepAlive(content)
 	defer runtime.KeepAlive(c)
 	if rc != 0 {
@@ -451,21 +499,25 @@ func (c *Cascade) Report(content string, valid bool, cost int64) (CascadeState, 
 
 // Attempts is the number of reported attempts; TotalCost their cost.
 func (c *Cascade) Attempts() int {
+	self, done := c.use()
+	defer done()
 	defer runtime.KeepAlive(c)
-	return int(C.tkn_router_cascade_attempts(c.p))
+	return int(C.tkn_router_cascade_attempts(self))
 }
 
 // TotalCost is the sum of the reported costs.
 func (c *Cascade) TotalCost() int64 {
+	self, done := c.use()
+	defer done()
 	defer runtime.KeepAlive(c)
-	return int64(C.tkn_router_cascade_total_cost(c.p))
+	return int64(C.tkn_router_cascade_total_cost(self))
 }
 
 // ---- schema ----
 
 // Schema is a compiled JSON Schema: immutable, safe for concurrent use.
 type Schema struct {
-	p      *C.tkn_schema
+	ref    ref
 	source string // the text it was compiled from (the agent hands it to the host)
 }
 
@@ -479,16 +531,15 @@ func CompileSchema(schema string) (*Schema, error) {
 	if rc != 0 {
 		return nil, mkerr(rc, "", nil)
 	}
-	s := &Schema{p: p, source: schema}
+	s := &Schema{source: schema}
+	s.own(p)
 	runtime.SetFinalizer(s, (*Schema).Close)
 	return s, nil
 }
 
-// Close frees the schema; no other goroutine may be using it.
+// Close frees the schema once no call is inside it (and no borrower holds it).
 func (s *Schema) Close() {
-	if s.p != nil {
-		C.tkn_schema_free(s.p)
-		s.p = nil
+	if s != nil && s.ref.close() {
 		runtime.SetFinalizer(s, nil)
 	}
 }
@@ -509,13 +560,15 @@ type Validation struct {
 // Validation), a failure to run is.
 func (s *Schema) Validate(doc string) (*Validation, error) {
 	defer pin()()
+	self, done := s.use()
+	defer done()
 	var res *C.tkn_schema_result
 	if rc := C.tkn_schema_result_new(&res); rc != 0 {
 		return nil, mkerr(rc, "", nil)
 	}
 	defer C.tkn_schema_result_free(res)
 	p, n := cstr(doc)
-	rc := C.tkn_schema_validate(s.p, p, n, res)
+	rc := C.tkn_schema_validate(self, p, n, res)
 	runtime.KeepAlive(doc)
 	runtime.KeepAlive(s)
 	v := &Validation{Valid: rc == 0, Status: Status(rc)}
@@ -556,6 +609,8 @@ func (s *Schema) Validate(doc string) (*Validation, error) {
 // when some valid document has no size limit.
 func (s *Schema) OutputCap(tok *Tokenizer, tokensPerCodePoint uint32) (maxTokens int64, bounded bool, err error) {
 	defer pin()()
+	self, done := s.use()
+	defer done()
 	var o C.tkn_schema_cap_options
 	C.tkn_schema_cap_options_init(&o, C.TKN_SCHEMA_CAP_OPTIONS_VERSION)
 	if tokensPerCodePoint > 0 {
@@ -563,7 +618,9 @@ func (s *Schema) OutputCap(tok *Tokenizer, tokensPerCodePoint uint32) (maxTokens
 	}
 	var mx C.int64_t
 	var flags C.uint32_t
-	rc := C.tkn_schema_output_cap(s.p, tok.p, &o, &mx, &flags)
+	tp, tdone := tok.use()
+	defer tdone()
+	rc := C.tkn_schema_output_cap(self, tp, &o, &mx, &flags)
 	runtime.KeepAlive(tok)
 	runtime.KeepAlive(s)
 	if rc != 0 {

@@ -285,8 +285,10 @@ func NewSharedBudget(o BudgetOptions, shared SharedBudgetOptions, store interfac
 
 // Pending is the number of fallback commits not yet replayed to the store.
 func (b *Budget) Pending() uint64 {
+	self, done := b.use()
+	defer done()
 	defer runtime.KeepAlive(b)
-	return uint64(C.tkn_budget_shared_pending(b.p))
+	return uint64(C.tkn_budget_shared_pending(self))
 }
 
 // Dropped is the number of fallback commits the store refused outright when
@@ -299,24 +301,28 @@ func (b *Budget) Dropped() uint64 {
 // Flush replays the fallback commits to the store.
 func (b *Budget) Flush() error {
 	defer pin()()
+	self, done := b.use()
+	defer done()
 	defer runtime.KeepAlive(b)
-	return b.err(C.tkn_budget_shared_flush(b.p))
+	return b.err(C.tkn_budget_shared_flush(self))
 }
 
 // SetStore shares the cache's entries through a store (nil detaches).
 // Call before the cache is used from several goroutines.
 func (tc *ToolCache) SetStore(store interface{}, prefix string) error {
 	defer pin()()
+	self, done := tc.use()
+	defer done()
 	defer runtime.KeepAlive(tc)
 	if store == nil {
-		return tc.err(C.tkn_toolcache_set_store(tc.p, nil, nil, 0))
+		return tc.err(C.tkn_toolcache_set_store(self, nil, nil, 0))
 	}
 	table, h, err := storeTable(store)
 	if err != nil {
 		return err
 	}
 	p, n := cstr(prefix)
-	rc := C.tkn_toolcache_set_store(tc.p, &table, p, n)
+	rc := C.tkn_toolcache_set_store(self, &table, p, n)
 	runtime.KeepAlive(prefix)
 	if rc != 0 {
 		if h != 0 {
@@ -332,16 +338,18 @@ func (tc *ToolCache) SetStore(store interface{}, prefix string) error {
 // SetStore adds every record to fleet-wide totals in a store (nil detaches).
 func (m *Meter) SetStore(store interface{}, prefix string) error {
 	defer pin()()
+	self, done := m.use()
+	defer done()
 	defer runtime.KeepAlive(m)
 	if store == nil {
-		return m.err(C.tkn_meter_set_store(m.p, nil, nil, 0))
+		return m.err(C.tkn_meter_set_store(self, nil, nil, 0))
 	}
 	table, h, err := storeTable(store)
 	if err != nil {
 		return err
 	}
 	p, n := cstr(prefix)
-	rc := C.tkn_meter_set_store(m.p, &table, p, n)
+	rc := C.tkn_meter_set_store(self, &table, p, n)
 	runtime.KeepAlive(prefix)
 	if rc != 0 {
 		if h != 0 {
@@ -357,8 +365,10 @@ func (m *Meter) SetStore(store interface{}, prefix string) error {
 // Flush sends the records the store has not taken yet.
 func (m *Meter) Flush() error {
 	defer pin()()
+	self, done := m.use()
+	defer done()
 	defer runtime.KeepAlive(m)
-	return m.err(C.tkn_meter_flush(m.p))
+	return m.err(C.tkn_meter_flush(self))
 }
 
 // SharedDropped is the number of store adds dropped: refused outright by the
@@ -371,10 +381,12 @@ func (m *Meter) SharedDropped() uint64 {
 // SharedStats are the fleet-wide statistics from the store.
 func (m *Meter) SharedStats(dim Dimension, key string) (Stats, error) {
 	defer pin()()
+	self, done := m.use()
+	defer done()
 	var s C.tkn_meter_stats
 	C.tkn_meter_stats_init(&s, C.TKN_METER_STATS_VERSION)
 	p, n := cstr(key)
-	rc := C.tkn_meter_shared_stats(m.p, C.int(dim), p, n, &s)
+	rc := C.tkn_meter_shared_stats(self, C.int(dim), p, n, &s)
 	runtime.KeepAlive(key)
 	defer runtime.KeepAlive(m)
 	if rc != 0 {

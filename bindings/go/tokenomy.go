@@ -4,7 +4,13 @@
 // tool-result cache and batch files.
 //
 // Every type owns one C handle: call Close when done (a finaliser frees a
-// forgotten one, as a safety net only).  Errors are *Error values carrying
+// forgotten one, as a safety net only).  Handles are reference-counted
+// (handle.go, handles_gen.go): a method on a closed or nil value returns an
+// error (ErrInvalid, or ErrClosed where a closed value is passed as a part),
+// never touches freed memory; Close while other goroutines are inside a call
+// frees the handle when the last call leaves; and a part another value
+// borrows (an Agent's Budget, a Pruner's Tokenizer, a Meter's Prices) is
+// freed only with its borrower.  Errors are *Error values carrying
 // the C status code; errors.Is(err, tokenomy.ErrNotFound) and errors.As
 // work, and an error returned by a Go callback is wrapped (errors.Unwrap).
 // Concurrency follows the C part: each type says whether one value may be

@@ -37,7 +37,7 @@ type ToolCacheOptions struct {
 // ToolCache keeps tool results; internally synchronised: safe for
 // concurrent use by any number of goroutines.
 type ToolCache struct {
-	p            *C.tkn_toolcache
+	ref          ref
 	clock        cgo.Handle
 	tok          *Tokenizer
 	store        interface{}
@@ -63,24 +63,31 @@ func NewToolCache(o ToolCacheOptions) (*ToolCache, error) {
 		tc.clock = cgo.NewHandle(&clockState{fn: o.Clock})
 		c.clock, c.clock_user = (*[0]byte)(C.tkngo_clock), C.tkngo_ptr(C.uintptr_t(tc.clock))
 	}
-	if o.Tokenizer != nil {
-		c.tokenizer = o.Tokenizer.p
+	tp, tdone, err := o.Tokenizer.borrow() // held while the cache lives
+	if err != nil {
+		if tc.clock != 0 {
+			tc.clock.Delete()
+		}
+		return nil, err
 	}
-	if rc := C.tkn_toolcache_new(&tc.p, &c); rc != 0 {
+	c.tokenizer = tp
+	var p *C.tkn_toolcache
+	if rc := C.tkn_toolcache_new(&p, &c); rc != 0 {
+		tdone()
 		if tc.clock != 0 {
 			tc.clock.Delete()
 		}
 		return nil, mkerr(rc, "", nil)
 	}
+	tc.own(p)
+	tc.ref.keep(tdone)
 	runtime.SetFinalizer(tc, (*ToolCache).Close)
 	return tc, nil
 }
 
-// Close frees the cache; no other goroutine may be using it.
+// Close frees the cache once no call is inside it (and no borrower holds it).
 func (tc *ToolCache) Close() {
-	if tc.p != nil {
-		C.tkn_toolcache_free(tc.p)
-		tc.p = nil
+	if tc != nil && tc.ref.close(func() {
 		if tc.clock != 0 {
 			tc.clock.Delete()
 		}
@@ -90,6 +97,7 @@ func (tc *ToolCache) Close() {
 			}
 		}
 		tc.storeHandles = nil
+	}) {
 		runtime.SetFinalizer(tc, nil)
 	}
 }
@@ -104,12 +112,14 @@ func (tc *ToolCache) err(rc C.int) error {
 // SetPolicy registers a tool: cacheable with a TTL (0: none) and a scope.
 func (tc *ToolCache) SetPolicy(tool string, cacheable bool, ttlMS int64, scope Scope) error {
 	defer pin()()
+	self, done := tc.use()
+	defer done()
 	v := C.int32_t(0)
 	if cacheable {
 		v = 1
 	}
 	p, n := cstr(tool)
-	rc := C.tkn_toolcache_set_policy(tc.p, p, n, v, C.int64_t(ttlMS), C.int32_t(scope))
+	rc := C.tkn_toolcache_set_policy(self, p, n, v, C.int64_t(ttlMS), C.int32_t(scope))
 	runtime.KeepAlive(tool)
 	defer runtime.KeepAlive(tc)
 	return tc.err(rc)
@@ -118,12 +128,14 @@ func (tc *ToolCache) SetPolicy(tool string, cacheable bool, ttlMS int64, scope S
 // Get looks up tool(args) in scopeID; ok is false on a miss.
 func (tc *ToolCache) Get(tool, args, scopeID string) (value string, ok bool, err error) {
 	defer pin()()
+	self, done := tc.use()
+	defer done()
 	tp, tn := cstr(tool)
 	ap, an := cstr(args)
 	sp, sn := cstr(scopeID)
 	var out *C.char
 	var n C.size_t
-	rc := C.tkn_toolcache_get(tc.p, tp, tn, ap, an, sp, sn, &out, &n)
+	rc := C.tkn_toolcache_get(self, tp, tn, ap, an, sp, sn, &out, &n)
 	runtime.KeepAlive(tool)
 	runtime.KeepAlive(args)
 	runtime.KeepAlive(scopeID)
@@ -140,11 +152,13 @@ func (tc *ToolCache) Get(tool, args, scopeID string) (value string, ok bool, err
 // Put stores the result of tool(args); tokens -1 counts it with the tokenizer.
 func (tc *ToolCache) Put(tool, args, scopeID, value string, tokens int64) error {
 	defer pin()()
+	self, done := tc.use()
+	defer done()
 	tp, tn := cstr(tool)
 	ap, an := cstr(args)
 	sp, sn := cstr(scopeID)
 	vp, vn := cstr(value)
-	rc := C.tkn_toolcache_put(tc.p, tp, tn, ap, an, sp, sn, vp, vn, C.int64_t(tokens))
+	rc := C.tkn_toolcache_put(self, tp, tn, ap, an, sp, sn, vp, vn, C.int64_t(tokens))
 	runtime.KeepAlive(tool)
 	runtime.KeepAlive(args)
 	runtime.KeepAlive(scopeID)
@@ -157,9 +171,11 @@ func (tc *ToolCache) Put(tool, args, scopeID, value string, tokens int64) error 
 // InvalidateTool drops every entry of a tool.
 func (tc *ToolCache) InvalidateTool(tool string) (uint64, error) {
 	defer pin()()
+	self, done := tc.use()
+	defer done()
 	var n C.uint64_t
 	p, l := cstr(tool)
-	rc := C.tkn_toolcache_invalidate_tool(tc.p, p, l, &n)
+	rc := C.tkn_toolcache_invalidate_tool(self, p, l, &n)
 	runtime.KeepAlive(tool)
 	defer runtime.KeepAlive(tc)
 	return uint64(n), tc.err(rc)
@@ -174,10 +190,12 @@ type ToolCacheStats struct {
 // Stats are the counters since the cache was made.
 func (tc *ToolCache) Stats() (ToolCacheStats, error) {
 	defer pin()()
+	self, done := tc.use()
+	defer done()
 	var s C.tkn_toolcache_stats
 	s.version = C.TKN_TOOLCACHE_STATS_VERSION
 	defer runtime.KeepAlive(tc)
-	if rc := C.tkn_toolcache_stats_get(tc.p, &s); rc != 0 {
+	if rc := C.tkn_toolcache_stats_get(self, &s); rc != 0 {
 		return ToolCacheStats{}, tc.err(rc)
 	}
 	return ToolCacheStats{uint64(s.hits), uint64(s.misses), uint64(s.bypassed), uint64(s.puts),
@@ -207,9 +225,9 @@ type BatchWriterOptions struct {
 
 // BatchWriter writes batch request files.  One goroutine at a time.
 type BatchWriter struct {
-	p  *C.tkn_batch_writer
-	h  cgo.Handle
-	st *writerState
+	ref ref
+	h   cgo.Handle
+	st  *writerState
 }
 
 // NewBatchWriter makes a writer.
@@ -229,20 +247,21 @@ func NewBatchWriter(o BatchWriterOptions) (*BatchWriter, error) {
 	w.h = cgo.NewHandle(w.st)
 	c.begin_file, c.write = (*[0]byte)(C.tkngo_begin_file), (*[0]byte)(C.tkngo_write)
 	c.end_file, c.user = (*[0]byte)(C.tkngo_end_file), C.tkngo_ptr(C.uintptr_t(w.h))
-	if rc := C.tkn_batch_writer_new(&w.p, &c); rc != 0 {
+	var p *C.tkn_batch_writer
+	if rc := C.tkn_batch_writer_new(&p, &c); rc != 0 {
 		w.h.Delete()
 		return nil, mkerr(rc, "", nil)
 	}
+	w.own(p)
 	runtime.SetFinalizer(w, (*BatchWriter).Close)
 	return w, nil
 }
 
 // Close frees the writer (call Finish first to close the last file).
 func (w *BatchWriter) Close() {
-	if w.p != nil {
-		C.tkn_batch_writer_free(w.p)
-		w.p = nil
+	if w != nil && w.ref.close(func() {
 		w.h.Delete()
+	}) {
 		runtime.SetFinalizer(w, nil)
 	}
 }
@@ -259,9 +278,11 @@ func (w *BatchWriter) err(rc C.int) error {
 // Add writes one request (body: the request body or params, JSON).
 func (w *BatchWriter) Add(customID, body string) error {
 	defer pin()()
+	self, done := w.use()
+	defer done()
 	ip, in := cstr(customID)
 	bp, bn := cstr(body)
-	rc := C.tkn_batch_writer_add(w.p, ip, in, bp, bn)
+	rc := C.tkn_batch_writer_add(self, ip, in, bp, bn)
 	runtime.KeepAlive(customID)
 	runtime.KeepAlive(body)
 	defer runtime.KeepAlive(w)
@@ -271,8 +292,10 @@ func (w *BatchWriter) Add(customID, body string) error {
 // Finish closes the current file.
 func (w *BatchWriter) Finish() error {
 	defer pin()()
+	self, done := w.use()
+	defer done()
 	defer runtime.KeepAlive(w)
-	return w.err(C.tkn_batch_writer_finish(w.p))
+	return w.err(C.tkn_batch_writer_finish(self))
 }
 
 // BatchResult is one joined result.
@@ -307,7 +330,7 @@ func batchResult(r *C.tkn_batch_result) BatchResult {
 
 // BatchReader joins result files to the submitted ids.  One goroutine at a time.
 type BatchReader struct {
-	p      *C.tkn_batch_reader
+	ref    ref
 	h      cgo.Handle
 	st     *readerState
 	prices *Prices
@@ -328,27 +351,35 @@ func NewBatchReader(provider Provider, prices *Prices, onResult func(BatchResult
 		r.h = cgo.NewHandle(r.st)
 		c.on_result, c.user = (*[0]byte)(C.tkngo_on_result), C.tkngo_ptr(C.uintptr_t(r.h))
 	}
-	if prices != nil {
-		c.prices = prices.p
+	pp, pdone, err := prices.borrow() // held while the reader lives
+	if err != nil {
+		if r.st != nil {
+			r.h.Delete()
+		}
+		return nil, err
 	}
-	if rc := C.tkn_batch_reader_new(&r.p, &c); rc != 0 {
+	c.prices = pp
+	var p *C.tkn_batch_reader
+	if rc := C.tkn_batch_reader_new(&p, &c); rc != 0 {
+		pdone()
 		if r.st != nil {
 			r.h.Delete()
 		}
 		return nil, mkerr(rc, "", nil)
 	}
+	r.own(p)
+	r.ref.keep(pdone)
 	runtime.SetFinalizer(r, (*BatchReader).Close)
 	return r, nil
 }
 
 // Close frees the reader.
 func (r *BatchReader) Close() {
-	if r.p != nil {
-		C.tkn_batch_reader_free(r.p)
-		r.p = nil
+	if r != nil && r.ref.close(func() {
 		if r.st != nil {
 			r.h.Delete()
 		}
+	}) {
 		runtime.SetFinalizer(r, nil)
 	}
 }
@@ -367,8 +398,10 @@ func (r *BatchReader) err(rc C.int) error {
 // Expect declares a submitted custom id.
 func (r *BatchReader) Expect(customID string) error {
 	defer pin()()
+	self, done := r.use()
+	defer done()
 	p, n := cstr(customID)
-	rc := C.tkn_batch_reader_expect(r.p, p, n)
+	rc := C.tkn_batch_reader_expect(self, p, n)
 	runtime.KeepAlive(customID)
 	defer runtime.KeepAlive(r)
 	return r.err(rc)
@@ -377,16 +410,22 @@ func (r *BatchReader) Expect(customID string) error {
 // ExpectWriter declares every id the writer wrote.
 func (r *BatchReader) ExpectWriter(w *BatchWriter) error {
 	defer pin()()
+	self, done := r.use()
+	defer done()
 	defer runtime.KeepAlive(w)
 	defer runtime.KeepAlive(r)
-	return r.err(C.tkn_batch_reader_expect_writer(r.p, w.p))
+	wp, wdone := w.use()
+	defer wdone()
+	return r.err(C.tkn_batch_reader_expect_writer(self, wp))
 }
 
 // Feed pushes the next bytes of the current file (whole files are best).
 func (r *BatchReader) Feed(data []byte) error {
 	defer pin()()
+	self, done := r.use()
+	defer done()
 	p, n := cbytes(data)
-	rc := C.tkn_batch_reader_feed(r.p, p, n)
+	rc := C.tkn_batch_reader_feed(self, p, n)
 	runtime.KeepAlive(data)
 	defer runtime.KeepAlive(r)
 	return r.err(rc)
@@ -395,24 +434,30 @@ func (r *BatchReader) Feed(data []byte) error {
 // EndFile ends the current file; Finish ends the input.
 func (r *BatchReader) EndFile() error {
 	defer pin()()
+	self, done := r.use()
+	defer done()
 	defer runtime.KeepAlive(r)
-	return r.err(C.tkn_batch_reader_end_file(r.p))
+	return r.err(C.tkn_batch_reader_end_file(self))
 }
 
 // Finish ends the input and lists the missing ids as dead letters.
 func (r *BatchReader) Finish() error {
 	defer pin()()
+	self, done := r.use()
+	defer done()
 	defer runtime.KeepAlive(r)
-	return r.err(C.tkn_batch_reader_finish(r.p))
+	return r.err(C.tkn_batch_reader_finish(self))
 }
 
 // DeadLettersJSON are the dead letters as a JSON array.
 func (r *BatchReader) DeadLettersJSON() (string, error) {
 	defer pin()()
+	self, done := r.use()
+	defer done()
 	var out *C.char
 	var n C.size_t
 	defer runtime.KeepAlive(r)
-	if rc := C.tkn_batch_reader_dead_letters_json(r.p, &out, &n); rc != 0 {
+	if rc := C.tkn_batch_reader_dead_letters_json(self, &out, &n); rc != 0 {
 		return "", r.err(rc)
 	}
 	return take(out, n), nil
@@ -429,10 +474,12 @@ type BatchSummary struct {
 // Summary of what was read.
 func (r *BatchReader) Summary() (BatchSummary, error) {
 	defer pin()()
+	self, done := r.use()
+	defer done()
 	var s C.tkn_batch_summary
 	s.version = C.TKN_BATCH_SUMMARY_VERSION
 	defer runtime.KeepAlive(r)
-	if rc := C.tkn_batch_reader_summary(r.p, &s); rc != 0 {
+	if rc := C.tkn_batch_reader_summary(self, &s); rc != 0 {
 		return BatchSummary{}, r.err(rc)
 	}
 	return BatchSummary{uint32(s.files), uint64(s.lines), uint64(s.expected),
