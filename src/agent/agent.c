@@ -175,7 +175,7 @@ int tkn_agent_add_text(tkn_agent *a, uint32_t kind, uint32_t stability, const ch
                        size_t name_len, const char *text, size_t text_len) {
   name_len = tki_len(name, name_len);
   text_len = tki_len(text, text_len);
-  if (!a) return TKN_ERR_INVALID;
+  if (!a) return tki_fail(TKN_ERR_INVALID, "tkn_agent_add_text: agent is NULL");
   if (atomic_load(&a->busy))
     return tki_fail(TKN_ERR_STATE, "add_text: the agent is in a turn");
   if ((!name && name_len) || (!text && text_len))
@@ -202,7 +202,7 @@ int tkn_agent_add_text(tkn_agent *a, uint32_t kind, uint32_t stability, const ch
 
 int tkn_agent_add_tool(tkn_agent *a, const char *json, size_t len) {
   len = tki_len(json, len);
-  if (!a) return TKN_ERR_INVALID;
+  if (!a) return tki_fail(TKN_ERR_INVALID, "tkn_agent_add_tool: agent is NULL");
   if (atomic_load(&a->busy))
     return tki_fail(TKN_ERR_STATE, "add_tool: the agent is in a turn");
   if (!json) return tki_fail(TKN_ERR_INVALID, "add_tool: NULL JSON");

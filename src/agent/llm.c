@@ -52,7 +52,7 @@ void tkn_llm_response_free(tkn_llm_response *r) {
 /* Copy [s, s+len) into *dst after the checks every setter shares. */
 static int set_str(tkn_llm_response *r, tki_lstr *dst, const char *what, const char *s,
                    size_t len) {
-  if (!r) return TKN_ERR_INVALID;
+  if (!r) return tki_fail(TKN_ERR_INVALID, "%s: the response is NULL", what);
   if (!s && len) return tki_fail(TKN_ERR_INVALID, "%s: NULL text with length %zu", what, len);
   if (len > TKN_LLM_MAX_FIELD)
     return tki_fail(TKN_ERR_LIMIT, "%s: %zu bytes, more than the %zu allowed", what, len,

@@ -35,9 +35,12 @@ int tkn_batch_writer_options_init(tkn_batch_writer_options *opts, uint32_t versi
 int tkn_batch_writer_new(tkn_batch_writer **out, const tkn_batch_writer_options *opts) {
   if (!out) return tki_fail(TKN_ERR_INVALID, "tkn_batch_writer_new: out is NULL");
   *out = NULL;
-  if (!opts) return TKN_ERR_INVALID; /* the callbacks are required */
-  if (opts->version != TKN_BATCH_WRITER_OPTIONS_VERSION) return TKN_ERR_VERSION;
-  if (!opts->begin_file || !opts->write) return TKN_ERR_INVALID;
+  if (!opts) return tki_fail(TKN_ERR_INVALID, "batch writer: options are required (callbacks)");
+  if (opts->version != TKN_BATCH_WRITER_OPTIONS_VERSION)
+    return tki_fail(TKN_ERR_VERSION, "batch writer: unknown options version %u",
+                    (unsigned)opts->version);
+  if (!opts->begin_file || !opts->write)
+    return tki_fail(TKN_ERR_INVALID, "batch writer: begin_file and write are required");
   if (tki_provider_check(opts->provider, 0))
     return tki_fail(tki_provider_check(opts->provider, 0), "batch writer: provider %d: %s",
                     (int)opts->provider, tki_provider_why(opts->provider));

@@ -274,7 +274,7 @@ static void path_from_message(void) {
 
 int tkn_conv_load(tkn_conv *conv, int format, const char *json, size_t len) {
   len = tki_len(json, len);
-  if (!conv) return TKN_ERR_INVALID;
+  if (!conv) return tki_fail(TKN_ERR_INVALID, "tkn_conv_load: conv is NULL");
   if (tki_provider_check(format, 1))
     return tki_fail(tki_provider_check(format, 1), "load: provider %d: %s", (int)format,
                    tki_provider_why(format));
@@ -318,7 +318,7 @@ int tkn_conv_to_json(tkn_conv *conv, int format, char **out, size_t *out_len) {
   if (!out) return tki_fail(TKN_ERR_INVALID, "tkn_conv_to_json: out is NULL");
   *out = NULL;
   if (out_len) *out_len = 0;
-  if (!conv) return TKN_ERR_INVALID;
+  if (!conv) return tki_fail(TKN_ERR_INVALID, "tkn_conv_to_json: conv is NULL");
   if (tki_provider_check(format, 0))
     return tki_fail(tki_provider_check(format, 0), "to_json: provider %d: %s", (int)format,
                    tki_provider_why(format));
@@ -412,7 +412,7 @@ int tkn_conv_message_to_json(tkn_conv *conv, size_t i, int format, char **out, s
   if (!out) return tki_fail(TKN_ERR_INVALID, "tkn_conv_message_to_json: out is NULL");
   *out = NULL;
   if (out_len) *out_len = 0;
-  if (!conv) return TKN_ERR_INVALID;
+  if (!conv) return tki_fail(TKN_ERR_INVALID, "tkn_conv_message_to_json: conv is NULL");
   if (tki_provider_check(format, 0))
     return tki_fail(tki_provider_check(format, 0), "message_to_json: provider %d: %s", (int)format,
                    tki_provider_why(format));
@@ -434,13 +434,21 @@ int tkn_conv_message_to_json(tkn_conv *conv, size_t i, int format, char **out, s
 int tkn_conv_find_tool_call(const tkn_conv *conv, const char *id, size_t len, size_t *index) {
   len = tki_len(id, len);
   if (!conv || !index || (!id && len)) return tki_fail(TKN_ERR_INVALID, "tkn_conv_find_tool_call: invalid argument");
-  return tki_conv_find_id(conv, id, len, 1, index);
+  int rc = tki_conv_find_id(conv, id, len, 1, index);
+  if (rc == TKN_ERR_NOT_FOUND)
+    return tki_fail(rc, "conversation: no tool call with id \"%.*s\"",
+                    (int)(len > 64 ? 64 : len), id ? id : "");
+  return rc;
 }
 
 int tkn_conv_find_tool_result(const tkn_conv *conv, const char *id, size_t len, size_t *index) {
   len = tki_len(id, len);
   if (!conv || !index || (!id && len)) return tki_fail(TKN_ERR_INVALID, "tkn_conv_find_tool_result: invalid argument");
-  return tki_conv_find_id(conv, id, len, 0, index);
+  int rc = tki_conv_find_id(conv, id, len, 0, index);
+  if (rc == TKN_ERR_NOT_FOUND)
+    return tki_fail(rc, "conversation: no tool result for id \"%.*s\"",
+                    (int)(len > 64 ? 64 : len), id ? id : "");
+  return rc;
 }
 
 /* ---- changing messages ---- */

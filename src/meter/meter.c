@@ -613,6 +613,9 @@ int tkn_meter_stats_get(tkn_meter *m, int dimension, const char *key, size_t len
     else tki_agg_stats(&m->st.d[dimension].e[i].a, out);
   }
   unlock(m);
+  if (rc == TKN_ERR_NOT_FOUND)
+    return tki_fail(rc, "meter: no calls recorded for key \"%.*s\" in dimension %d",
+                    (int)(len > 64 ? 64 : len), key ? key : "", dimension);
   return rc;
 }
 
@@ -658,6 +661,9 @@ int tkn_meter_percentiles_get(tkn_meter *m, const char *workflow, size_t len,
   long i = tki_dim_find(dm, k.s, k.len, k.hash);
   int rc = i < 0 ? TKN_ERR_NOT_FOUND : tki_meter_percentiles(m, &dm->e[i], out);
   unlock(m);
+  if (rc == TKN_ERR_NOT_FOUND)
+    return tki_fail(rc, "meter: no calls recorded for workflow \"%.*s\"",
+                    (int)(len > 64 ? 64 : len), workflow ? workflow : "");
   return rc;
 }
 

@@ -16,20 +16,28 @@ int tkn_cost_init(tkn_cost *cost, uint32_t version) {
 }
 
 int tkn_usage_check(const tkn_usage *u) {
-  if (!u) return TKN_ERR_INVALID;
-  if (u->version != TKN_USAGE_VERSION) return TKN_ERR_VERSION;
+  if (!u) return tki_fail(TKN_ERR_INVALID, "usage: NULL");
+  if (u->version != TKN_USAGE_VERSION)
+    return tki_fail(TKN_ERR_VERSION, "usage: unknown version %u", (unsigned)u->version);
   /* the bound tkn_usage_parse applies too: beyond 2^53 a count is not a
    * token count any provider reports, and sums of a few cannot overflow */
   const int64_t max = (int64_t)1 << 53;
   const int64_t c[] = {u->input_tokens,         u->cache_read_tokens, u->cache_write_5m_tokens,
                        u->cache_write_1h_tokens, u->output_tokens,     u->reasoning_tokens};
   for (size_t i = 0; i < sizeof c / sizeof *c; i++)
-    if (c[i] < 0 || c[i] > max) return TKN_ERR_INVALID;
+    if (c[i] < 0 || c[i] > max)
+      return tki_fail(TKN_ERR_INVALID, "usage: a token count of %lld (0 to 2^53 allowed)",
+                      (long long)c[i]);
   int64_t cached;
   if (tki_add_i64(u->cache_read_tokens, u->cache_write_5m_tokens, &cached) ||
       tki_add_i64(cached, u->cache_write_1h_tokens, &cached))
-    return tki_fail(TKN_ERR_INVALID, "tkn_usage_check: invalid argument");
-  if (cached > u->input_tokens || u->reasoning_tokens > u->output_tokens) return tki_fail(TKN_ERR_INVALID, "tkn_usage_check: invalid argument");
+    return tki_fail(TKN_ERR_INVALID, "usage: the cache counts overflow");
+  if (cached > u->input_tokens)
+    return tki_fail(TKN_ERR_INVALID, "usage: %lld cached input tokens of %lld input tokens",
+                    (long long)cached, (long long)u->input_tokens);
+  if (u->reasoning_tokens > u->output_tokens)
+    return tki_fail(TKN_ERR_INVALID, "usage: %lld reasoning tokens of %lld output tokens",
+                    (long long)u->reasoning_tokens, (long long)u->output_tokens);
   return TKN_OK;
 }
 

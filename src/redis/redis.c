@@ -1313,14 +1313,15 @@ static int st_read(void *user, const char *key, size_t key_len, uint32_t n, int6
 /* ---- public ---- */
 
 int tkn_redis_options_init(tkn_redis_options *opts, uint32_t version) {
-  if (!opts) return TKN_ERR_INVALID;
+  if (!opts) return tkn_error_set(TKN_ERR_INVALID, "tkn_redis_options_init: opts is NULL");
   tkn_redis_options init = TKN_REDIS_OPTIONS_INIT;
   if (version == 1) {
     memcpy(opts, &init, offsetof(tkn_redis_options, user));
     opts->version = 1;
     return TKN_OK;
   }
-  if (version != TKN_REDIS_OPTIONS_VERSION) return TKN_ERR_VERSION;
+  if (version != TKN_REDIS_OPTIONS_VERSION)
+    return tkn_error_set(TKN_ERR_VERSION, "tkn_redis_options_init: unknown version");
   *opts = init;
   return TKN_OK;
 }
@@ -1467,7 +1468,7 @@ int tkn_redis_new(tkn_redis **out, const tkn_redis_options *opts) {
 }
 
 int tkn_redis_store(tkn_redis *r, tkn_store *store) {
-  if (!r || !store) return TKN_ERR_INVALID;
+  if (!r || !store) return tkn_error_set(TKN_ERR_INVALID, "tkn_redis_store: NULL argument");
   tkn_store s = TKN_STORE_INIT;
   s.reserve = st_reserve;
   s.commit = st_commit;
@@ -1483,7 +1484,7 @@ int tkn_redis_store(tkn_redis *r, tkn_store *store) {
 }
 
 int tkn_redis_ping(tkn_redis *r) {
-  if (!r) return TKN_ERR_INVALID;
+  if (!r) return tkn_error_set(TKN_ERR_INVALID, "tkn_redis_ping: redis is NULL");
   const char *argv[1] = {"PING"};
   size_t lens[1] = {4};
   int rc = TKN_OK;
@@ -1497,7 +1498,7 @@ int tkn_redis_ping(tkn_redis *r) {
 }
 
 int tkn_redis_accept_state_loss(tkn_redis *r) {
-  if (!r) return TKN_ERR_INVALID;
+  if (!r) return tkn_error_set(TKN_ERR_INVALID, "tkn_redis_accept_state_loss: redis is NULL");
   pthread_mutex_lock(&r->mu);
   if (r->lost) {
     memcpy(r->epoch, r->new_epoch, sizeof r->epoch);

@@ -243,7 +243,7 @@ int tkn_router_builder_set_failures(tkn_router_builder *b, int32_t allowed_fails
 }
 
 int tkn_router_builder_set_retries(tkn_router_builder *b, int32_t cls, int32_t retries) {
-  if (!b) return TKN_ERR_INVALID;
+  if (!b) return tki_fail(TKN_ERR_INVALID, "tkn_router_builder_set_retries: builder is NULL");
   const char *name = tkn_llm_fail_name(cls);
   if (!name)
     return tki_fail(TKN_ERR_INVALID, "router builder: unknown failure class %d", (int)cls);

@@ -132,9 +132,13 @@ int tkn_router_report_failure(const tkn_router *r, const char *model, size_t len
                               int32_t *cooled) {
   len = tki_len(model, len);
   if (cooled) *cooled = 0;
-  if (!r || cls < 0 || cls >= TKN_LLM_FAIL__COUNT) return TKN_ERR_INVALID;
+  if (!r || cls < 0 || cls >= TKN_LLM_FAIL__COUNT)
+    return tki_fail(TKN_ERR_INVALID, "tkn_router_report_failure: %s",
+                    r ? "unknown failure class" : "router is NULL");
   tki_model *m = find_model(r, model, len);
-  if (!m) return TKN_ERR_NOT_FOUND;
+  if (!m)
+    return tki_fail(TKN_ERR_NOT_FOUND, "router: model \"%.*s\" is in no tier",
+                    (int)(len > 128 ? 128 : len), model ? model : "");
   if (cls == TKN_LLM_FAIL_BAD_REQUEST || cls == TKN_LLM_FAIL_CONTENT_POLICY) return TKN_OK;
   int64_t now = tki_router_now(r);
   pthread_mutex_t *lock = (pthread_mutex_t *)&r->lock;
@@ -170,7 +174,9 @@ int tkn_router_model_cooldown(const tkn_router *r, const char *model, size_t len
 }
 
 int tkn_router_retries(const tkn_router *r, int32_t cls, int32_t *out) {
-  if (!r || !out || cls < 0 || cls >= TKN_LLM_FAIL__COUNT) return TKN_ERR_INVALID;
+  if (!r || !out || cls < 0 || cls >= TKN_LLM_FAIL__COUNT)
+    return tki_fail(TKN_ERR_INVALID, "tkn_router_retries: %s",
+                    r && out ? "unknown failure class" : "NULL argument");
   *out = r->retries[cls];
   return TKN_OK;
 }

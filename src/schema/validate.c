@@ -929,7 +929,7 @@ int tkn_schema_check(const tkn_schema *s, const char *json, size_t len) {
 }
 
 int tkn_schema_result_set_max_work(tkn_schema_result *r, uint64_t max_work) {
-  if (!r) return TKN_ERR_INVALID;
+  if (!r) return tki_fail(TKN_ERR_INVALID, "tkn_schema_result_set_max_work: result is NULL");
   r->max_work = max_work;
   return TKN_OK;
 }

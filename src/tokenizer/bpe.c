@@ -825,7 +825,9 @@ static int bpe_decode(const tkn_tokenizer *tok, const uint32_t *ids, size_t n, t
     }
     uint32_t k = 0;
     while (k < b->nspecials && b->specials[k].id != id) k++;
-    if (k == b->nspecials) return TKN_ERR_NOT_FOUND;
+    if (k == b->nspecials)
+      return tki_fail(TKN_ERR_NOT_FOUND, "decode: token id %u is not in the vocabulary",
+                      (unsigned)id);
     tki_buf_append(out, b->specials[k].text, b->specials[k].len);
   }
   return out->failed ? TKN_ERR_NOMEM : TKN_OK;
@@ -1073,9 +1075,9 @@ int tkn_tokenizer_encode_alloc(const tkn_tokenizer *tok, const char *text, size_
   size_t cap = len / 3 + 16;
   if (cap > len + 1) cap = len + 1;
   sink o = {tki_malloc(cap * sizeof(uint32_t)), cap, 0, UINT64_MAX, 1, 0, NULL};
-  if (!o.ids) return TKN_ERR_NOMEM;
+  if (!o.ids) return tki_fail(TKN_ERR_NOMEM, "encode: out of memory");
   rc = run(tok->impl, text, len, opts, opts->special, &o);
-  if (!rc && o.failed) rc = TKN_ERR_NOMEM;
+  if (!rc && o.failed) rc = tki_fail(TKN_ERR_NOMEM, "encode: out of memory");
   if (rc || o.n == 0) {
     tki_free(o.ids);
     return rc;
@@ -1115,13 +1117,14 @@ int tkn_tokenizer_decode(const tkn_tokenizer *tok, const uint32_t *ids, size_t n
   tki_buf b;
   tki_buf_init(&b);
   int rc = bpe_decode(tok, ids, n, &b);
-  if (!rc && tki_buf_append(&b, "", 0)) rc = TKN_ERR_NOMEM; /* NUL-terminated even when empty */
+  if (rc == TKN_ERR_NOMEM || (!rc && tki_buf_append(&b, "", 0))) /* NUL-terminated if empty */
+    rc = tki_fail(TKN_ERR_NOMEM, "decode: out of memory");
   if (rc) {
     tki_buf_free(&b);
     return rc;
   }
   *out = tki_buf_steal(&b, len);
-  return *out ? TKN_OK : TKN_ERR_NOMEM;
+  return *out ? TKN_OK : tki_fail(TKN_ERR_NOMEM, "decode: out of memory");
 }
 
 uint32_t tkn_tokenizer_vocab_size(const tkn_tokenizer *tok) {

@@ -594,6 +594,9 @@ int tkn_toolcache_get(tkn_toolcache *c, const char *tool, size_t tool_len, const
     rc = shared_get(c, sh, p.scope, &k, scope_id, sid_len, value, value_len);
   tki_buf_free(&k.key);
   if (rc == TKN_ERR_NOMEM) return fail(c, rc, "tool cache: out of memory copying a value");
+  if (rc == TKN_ERR_NOT_FOUND) /* a miss: recorded like any status but TKN_OK */
+    return tki_fail(rc, "tool cache: no entry for this call of \"%.*s\"",
+                    (int)(tool_len > 64 ? 64 : tool_len), tool);
   return rc;
 }
 

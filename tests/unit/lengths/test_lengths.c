@@ -17,6 +17,9 @@ typedef struct lcase {
   case_fn run;
 } lcase;
 
+/* What a row returns when the failure is its own finding, not a library call's
+ * status (a lookup that returned NULL, a result that is not what it should be). */
+#define NOT_A_CALL 1000
 #define OBS(...) snprintf(obs, cap, __VA_ARGS__)
 
 /* ---- shared set-ups ---- */
@@ -167,7 +170,7 @@ static int c_tok_count(const char *s, size_t len, char *obs, size_t cap) {
 static int c_encoding_for_model(const char *s, size_t len, char *obs, size_t cap) {
   const char *e = tkn_tokenizer_encoding_for_model(s, len);
   OBS("%s", e ? e : "(null)");
-  return e ? TKN_OK : TKN_ERR_NOT_FOUND;
+  return e ? TKN_OK : NOT_A_CALL;
 }
 static int c_new_encoding(const char *s, size_t len, char *obs, size_t cap) {
   tkn_tokenizer *t = NULL;
@@ -345,7 +348,7 @@ static int c_prices_cost(const char *s, size_t len, char *obs, size_t cap) {
 static int c_otel_provider(const char *s, size_t len, char *obs, size_t cap) {
   const char *v = tkn_prices_otel_provider(s, len);
   OBS("%s", v ? v : "(null)");
-  return v ? TKN_OK : TKN_ERR_NOT_FOUND;
+  return v ? TKN_OK : NOT_A_CALL;
 }
 
 /* ---- prompt and cache planning ---- */
@@ -473,7 +476,7 @@ static int c_prune_placeholder(const char *s, size_t len, char *obs, size_t cap)
   tkn_prune_free(pr);
   tkn_tokenizer_free(tok);
   rc = conv_obs(c, rc, obs, cap);
-  return rc == TKN_OK && !strstr(obs, "[gone]") ? TKN_ERR_STATE : rc; /* nothing cleared */
+  return rc == TKN_OK && !strstr(obs, "[gone]") ? NOT_A_CALL : rc; /* nothing cleared */
 }
 
 /* ---- router ---- */
@@ -1513,9 +1516,41 @@ static void a_cut_model_name_prices_the_model_it_names_and_says_so(void **state)
   tkn_prices_free(p);
 }
 
+/* The same calls given text they must refuse (invalid UTF-8, a NUL byte
+ * inside, an empty or an over-long name): whatever a call returns, a failure
+ * is in tkn_error_last() with the same status and a message. */
+static void every_failure_through_a_pair_is_recorded(void **state) {
+  (void)state;
+  static char big[70000];
+  memset(big, 'x', sizeof big - 1);
+  const struct {
+    const char *s;
+    size_t len;
+  } bad[] = {{"a\xff\xfe", 3}, {"a\0b", 3}, {"", 0}, {big, sizeof big - 1}};
+  size_t failures = 0, stale = 0;
+  for (size_t i = 0; i < sizeof CASES / sizeof CASES[0]; i++) {
+    for (size_t j = 0; j < sizeof bad / sizeof bad[0]; j++) {
+      char obs[4096] = "";
+      tkn_error_clear();
+      int rc = CASES[i].run(bad[j].s, bad[j].len, obs, sizeof obs);
+      if (rc == TKN_OK || rc == NOT_A_CALL || rc == TKN_ERR_UNAVAILABLE) continue;
+      failures++;
+      const tkn_error *e = tkn_error_last();
+      if (e->status != rc || e->message[0] == '\0') {
+        print_error("%s(%s) with bad text %zu: returned %d, tkn_error_last() %d \"%s\"\n",
+                    CASES[i].where, CASES[i].param, j, rc, e->status, e->message);
+        stale++;
+      }
+    }
+  }
+  print_message("%zu failures, %zu not recorded\n", failures, stale);
+  if (stale) fail_msg("%zu failures not recorded in tkn_error_last()", stale);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(every_pair_takes_nul_terminated),
+      cmocka_unit_test(every_failure_through_a_pair_is_recorded),
       cmocka_unit_test(a_cut_encoding_name_is_an_error_that_names_it),
       cmocka_unit_test(model_families_match_whole_names_not_prefixes),
       cmocka_unit_test(a_cut_model_name_prices_the_model_it_names_and_says_so),
