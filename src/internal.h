@@ -67,6 +67,9 @@ int tki_fail_prefix(const char *fmt, ...)
 #endif
     ;
 int tki_error_status(void);
+/* How many failures this thread has recorded: a caller compares it before
+ * and after a step to know whether the step recorded one. */
+unsigned long tki_error_seq(void);
 const char *tki_error_message(void);
 /* A JSON Pointer ("/items/0/name") as the JSON path tkn_error.path uses
  * ("$.items[0].name"), truncated to cap bytes. */

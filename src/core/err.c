@@ -13,6 +13,9 @@ typedef struct tki_error_slot {
 } tki_error_slot;
 
 static _Thread_local tki_error_slot g_slot = {{TKN_OK, "", -1, ""}, "", ""};
+static _Thread_local unsigned long g_seq; /* failures recorded on this thread */
+
+unsigned long tki_error_seq(void) { return g_seq; }
 
 static void one_line(char *s) {
   for (; *s; s++)
@@ -48,6 +51,7 @@ int tki_vfail(int status, const char *fmt, va_list ap) {
   int same_fault = g_slot.message[0] && strstr(text, g_slot.message) != NULL;
   memcpy(g_slot.message, text, sizeof text);
   g_slot.pub.status = status;
+  g_seq++;
   if (!same_fault) {
     g_slot.pub.offset = -1;
     g_slot.path[0] = '\0';

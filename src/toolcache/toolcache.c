@@ -587,6 +587,7 @@ int tkn_toolcache_get(tkn_toolcache *c, const char *tool, size_t tool_len, const
     if (!c->backend) count_hit(sh, e->value_len, tokens); /* else once checked */
   }
   pthread_mutex_unlock(&sh->mu);
+  unsigned long seq = tki_error_seq();
   if (rc == TKN_OK && c->backend)
     rc = local_hit_check(c, sh, h, p.scope, &k, scope_id, sid_len, &stamp, tokens, value,
                          value_len);
@@ -594,6 +595,8 @@ int tkn_toolcache_get(tkn_toolcache *c, const char *tool, size_t tool_len, const
     rc = shared_get(c, sh, p.scope, &k, scope_id, sid_len, value, value_len);
   tki_buf_free(&k.key);
   if (rc == TKN_ERR_NOMEM) return fail(c, rc, "tool cache: out of memory copying a value");
+  if (rc == TKN_ERR_NOT_FOUND && tki_error_seq() != seq) /* the store failed open: why */
+    return tki_fail(rc, "tool cache: a miss, the store failing open: %s", tki_error_message());
   if (rc == TKN_ERR_NOT_FOUND) /* a miss: recorded like any status but TKN_OK */
     return tki_fail(rc, "tool cache: no entry for this call of \"%.*s\"",
                     (int)(tool_len > 64 ? 64 : tool_len), tool);
