@@ -6,7 +6,6 @@
  * of another type or not JSON at all, and the message names the fault. */
 #include "../test_util.h"
 
-
 static tkn_conv *with_args(const char *args) {
   tkn_conv *c = NULL;
   assert_int_equal(tkn_conv_new(&c), TKN_OK);
