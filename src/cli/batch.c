@@ -45,16 +45,33 @@ static int w_write(const char *data, size_t len, void *user) {
   return fwrite(data, 1, len, w->f ? w->f : stdout) == len ? 0 : 1;
 }
 
-/* Requests as a cJSON array, from a JSON array or JSON lines. */
+/* Requests as a cJSON array, from a JSON array or JSON lines.  A NUL byte
+ * (never JSON) or an escaped NUL (cJSON's strings end at it, so an id or a
+ * body would be cut) refuses the file, naming the line: nothing after it is
+ * dropped in silence. */
 static cJSON *read_requests(const char *cmd, const char *file) {
   size_t len = 0;
+  const char *name = file && strcmp(file, "-") != 0 ? file : "standard input";
   char *text = cli_read(file, &len);
   if (!text) {
-    cli_fail(cmd, "cannot read %s", file ? file : "standard input");
+    cli_fail(cmd, "cannot read %s", name);
+    return NULL;
+  }
+  size_t at = 0;
+  int what = cli_find_nul(text, len, &at);
+  if (what) {
+    size_t line = 1;
+    for (size_t i = 0; i < at; i++) line += text[i] == '\n';
+    cli_fail(cmd, "%s line %zu (byte %zu): %s", name, line, at,
+             what == 1 ? "a NUL byte, which is not JSON"
+                       : "an escaped NUL (\\u0000), which this command cannot pass on exactly");
+    free(text);
     return NULL;
   }
   cJSON *arr = NULL;
-  if (cli_looks_json(text) && (arr = cJSON_ParseWithLength(text, len)) && cJSON_IsArray(arr)) {
+  const char *end = NULL;
+  if (cli_looks_json(text) && (arr = cJSON_ParseWithLengthOpts(text, len, &end, 0)) &&
+      cJSON_IsArray(arr) && cli_only_space(end, len - (size_t)(end - text))) {
     free(text);
     return arr;
   }
@@ -66,7 +83,12 @@ static cJSON *read_requests(const char *cmd, const char *file) {
     char *nl = strchr(line, '\n');
     size_t ll = nl ? (size_t)(nl - line) : strlen(line);
     if (ll && !(ll == 1 && line[0] == '\r')) {
-      cJSON *j = cJSON_ParseWithLength(line, ll);
+      const char *jend = NULL;
+      cJSON *j = cJSON_ParseWithLengthOpts(line, ll, &jend, 0);
+      if (j && !cli_only_space(jend, ll - (size_t)(jend - line))) {
+        cJSON_Delete(j);
+        j = NULL;
+      }
       if (!j) {
         cli_fail(cmd, "%s line %d: not JSON", file ? file : "standard input", lineno);
         cJSON_Delete(arr);

@@ -26,7 +26,13 @@ static inline int cli_keep_err(int rc, char *buf, size_t len) {
 
 /* Read a whole file ("-" or NULL: standard input).  NUL-terminated; free(). */
 char *cli_read(const char *path, size_t *len);
-/* Read a file and parse it as JSON; on failure prints the error and returns NULL. */
+/* 1 if the len bytes at s are all JSON whitespace. */
+int cli_only_space(const char *s, size_t len);
+/* Where JSON text holds a NUL byte (returns 1) or the escape \u0000
+ * (returns 2) first, *at its byte offset; 0 when neither. */
+int cli_find_nul(const char *text, size_t len, size_t *at);
+/* Read a file and parse it as JSON (one value, then only whitespace; no NUL
+ * byte, no escaped NUL); on failure prints the error and returns NULL. */
 cJSON *cli_read_json(const char *cmd, const char *path, char **text_out);
 
 /* 1 if argv[i] equals one of the names. */
@@ -86,8 +92,7 @@ int cli_parse(const cli_command *c, int argc, char **argv);
 
 /* ---- helpers shared by the commands (common.c) ---- */
 
-/* A JSON number that is a whole number in [lo, hi] (|lo|, |hi| <= 2^53): 1
- * with *out set, else 0.  Checked before any cast, so a huge or fractional
+/* A JSON number that is a whole number in [lo, hi]: 1 with *out set, else 0.  Checked before any cast, so a huge or fractional
  * value from a user's file is an error, never undefined behaviour. */
 int cli_json_int(const cJSON *v, int64_t lo, int64_t hi, int64_t *out);
 /* A JSON value printed (formatted) on standard output. */

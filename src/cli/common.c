@@ -49,15 +49,46 @@ char *cli_read(const char *path, size_t *len) {
   return buf;
 }
 
+int cli_only_space(const char *s, size_t len) {
+  for (size_t i = 0; i < len; i++)
+    if (s[i] != ' ' && s[i] != '\t' && s[i] != '\n' && s[i] != '\r') return 0;
+  return 1;
+}
+
+int cli_find_nul(const char *text, size_t len, size_t *at) {
+  for (size_t i = 0; i < len; i++) {
+    if (text[i] == '\0') {
+      *at = i;
+      return 1;
+    }
+    if (text[i] == '\\') {
+      if (i + 5 < len && text[i + 1] == 'u' && !memcmp(text + i + 2, "0000", 4)) {
+        *at = i;
+        return 2;
+      }
+      i++; /* the escaped character: "\\u0000" is a backslash, then text */
+    }
+  }
+  return 0;
+}
+
 cJSON *cli_read_json(const char *cmd, const char *path, char **text_out) {
   size_t len = 0;
+  const char *name = path && strcmp(path, "-") != 0 ? path : "standard input";
   char *text = cli_read(path, &len);
   if (!text) {
-    cli_fail(cmd, "cannot read %s", path && strcmp(path, "-") != 0 ? path : "standard input");
+    cli_fail(cmd, "cannot read %s", name);
     return NULL;
   }
   const char *end = NULL;
-  cJSON *j = cJSON_ParseWithLengthOpts(text, len, &end, 0);
+  size_t nul_at = 0;
+  int nul = cli_find_nul(text, len, &nul_at);
+  cJSON *j = nul ? NULL : cJSON_ParseWithLengthOpts(text, len, &end, 0);
+  if (j && !cli_only_space(end, len - (size_t)(end - text))) {
+    cJSON_Delete(j); /* a second value, or text after the first: not one document */
+    j = NULL;
+  }
+  if (nul) end = text + nul_at;
   if (!j) {
     size_t off = end ? (size_t)(end - text) : 0, line = 1, col = 1;
     for (size_t i = 0; i < off && i < len; i++) {
@@ -68,8 +99,11 @@ cJSON *cli_read_json(const char *cmd, const char *path, char **text_out) {
         col++;
       }
     }
-    cli_fail(cmd, "%s: not JSON (line %zu, column %zu)",
-             path && strcmp(path, "-") != 0 ? path : "standard input", line, col);
+    cli_fail(cmd, "%s: %s (line %zu, column %zu)", name,
+             nul == 1   ? "a NUL byte, which is not JSON"
+             : nul == 2 ? "an escaped NUL (\\u0000), which this command cannot pass on exactly"
+                        : "not JSON",
+             line, col);
     free(text);
     return NULL;
   }
@@ -118,8 +152,12 @@ void cli_progress(const char *label, size_t done, size_t total) {
 int cli_json_int(const cJSON *v, int64_t lo, int64_t hi, int64_t *out) {
   if (!cJSON_IsNumber(v)) return 0;
   double d = v->valuedouble;
-  if (!(d >= (double)lo && d <= (double)hi) || d != floor(d)) return 0;
-  *out = (int64_t)d;
+  /* int64 holds [-2^63, 2^63): check that before the cast, which is
+   * undefined outside it ((double)INT64_MAX is 2^63 itself) */
+  if (!(d >= -9223372036854775808.0 && d < 9223372036854775808.0) || d != floor(d)) return 0;
+  int64_t x = (int64_t)d;
+  if (x < lo || x > hi) return 0;
+  *out = x;
   return 1;
 }
 

@@ -38,9 +38,19 @@ static double num(const cJSON *o, const char *k) {
   return cJSON_IsNumber(v) ? v->valuedouble : 0.0;
 }
 
+/* A number of the export as an integer: exports are checked to hold int64
+ * values (check_export), and a derived value past the range is clamped; the
+ * cast alone would be undefined there. */
+static int64_t i64(double v) {
+  if (!(v == v)) return 0;
+  if (v >= 9223372036854775808.0) return INT64_MAX;
+  if (v < -9223372036854775808.0) return INT64_MIN;
+  return (int64_t)v;
+}
+
 /* Picodollars as USD with 6 decimals. */
 static const char *usd_of(double picodollars, char *buf, size_t len) {
-  return cli_usd((int64_t)picodollars, 6, buf, len);
+  return cli_usd(i64(picodollars), 6, buf, len);
 }
 
 static const char *usd(const cJSON *o, char *buf, size_t len) {
@@ -54,6 +64,20 @@ static const char *rate(const cJSON *o, const char *k, char *buf, size_t len) {
   else
     snprintf(buf, len, "n/a");
   return buf;
+}
+
+/* The first number of the export outside int64 (a meter export holds
+ * counts and picodollars, all int64), or NULL. */
+static const cJSON *out_of_range(const cJSON *j) {
+  if (cJSON_IsNumber(j))
+    return j->valuedouble >= -9223372036854775808.0 && j->valuedouble < 9223372036854775808.0
+               ? NULL
+               : j;
+  const cJSON *c, *bad;
+  cJSON_ArrayForEach(c, j) {
+    if ((bad = out_of_range(c))) return bad;
+  }
+  return NULL;
 }
 
 static int check_export(const cJSON *j) {
@@ -85,7 +109,7 @@ static const char *measure(const cJSON *t, int k, char *buf, size_t len) {
   const cJSON *v = obj(t, MEASURES[k].key);
   if (!cJSON_IsNumber(v) || v->valuedouble < 0) return snprintf(buf, len, "n/a"), buf;
   if (MEASURES[k].kind == M_USD) return usd_of(v->valuedouble, buf, len);
-  return cli_int((int64_t)v->valuedouble, buf, len);
+  return cli_int(i64(v->valuedouble), buf, len);
 }
 
 /* The change from baseline to optimised, in percent (rates: in points). */
@@ -116,10 +140,10 @@ static void table_dims(const cJSON *j) {
     const cJSON *row;
     cJSON_ArrayForEach(row, dim) {
       printf("| %-24s | %8s | %12s | %12s | %10s | %12s | %8s | %8s |\n", row->string,
-             cli_int((int64_t)num(row, "calls"), a, sizeof a),
-             cli_int((int64_t)num(row, "input_tokens"), b, sizeof b),
-             cli_int((int64_t)num(row, "cache_read_tokens"), c, sizeof c),
-             cli_int((int64_t)num(row, "output_tokens"), d, sizeof d), usd(row, e, sizeof e),
+             cli_int(i64(num(row, "calls")), a, sizeof a),
+             cli_int(i64(num(row, "input_tokens")), b, sizeof b),
+             cli_int(i64(num(row, "cache_read_tokens")), c, sizeof c),
+             cli_int(i64(num(row, "output_tokens")), d, sizeof d), usd(row, e, sizeof e),
              rate(row, "cache_hit_rate", f, sizeof f),
              rate(row, "validation_pass_rate", g, sizeof g));
     }
@@ -131,14 +155,14 @@ static void table_dims(const cJSON *j) {
 static int pct_cells(const cJSON *row, char cells[10][48]) {
   const cJSON *p = obj(row, "percentiles");
   if (!cJSON_IsObject(p)) return 0;
-  snprintf(cells[0], 48, "%s", cli_int((int64_t)num(p, "count"), cells[9], 48));
+  snprintf(cells[0], 48, "%s", cli_int(i64(num(p, "count")), cells[9], 48));
   static const char *const q[3] = {"p50", "p95", "p99"};
   for (int k = 0; k < 3; k++) {
-    cli_int((int64_t)num(obj(p, "tokens"), q[k]), cells[1 + k], 48);
+    cli_int(i64(num(obj(p, "tokens"), q[k])), cells[1 + k], 48);
     usd_of(num(obj(p, "cost"), q[k]), cells[4 + k], 48);
   }
   const cJSON *bud = obj(p, "suggested_budget");
-  cli_int((int64_t)num(bud, "tokens"), cells[7], 48);
+  cli_int(i64(num(bud, "tokens")), cells[7], 48);
   usd_of(num(bud, "cost"), cells[8], 48);
   return 1;
 }
@@ -146,8 +170,8 @@ static int pct_cells(const cJSON *row, char cells[10][48]) {
 static void table_percentiles(const cJSON *j) {
   const cJSON *wf = obj(j, "by_workflow");
   if (!wf->child) return;
-  printf("\nper workflow, per call (percentiles within 1%%; suggested budget = p99 + %d%%):\n",
-         (int)num(j, "budget_margin_pct"));
+  printf("\nper workflow, per call (percentiles within 1%%; suggested budget = p99 + %lld%%):\n",
+         (long long)i64(num(j, "budget_margin_pct")));
   printf("| %-24s | %8s | %9s | %9s | %9s | %10s | %10s | %10s | %12s | %12s |\n", "workflow",
          "calls", "tok p50", "tok p95", "tok p99", "USD p50", "USD p95", "USD p99", "budget tok",
          "budget USD");
@@ -179,10 +203,10 @@ static void table(const cJSON *j, const cJSON *base) {
   char a[48], b[48], c[48], d[48], e[48], f[48], g[48];
   printf("total: %s calls, %s input tokens (%s cached), %s output tokens, %s USD, cache hit "
          "rate %s, validation pass rate %s\n",
-         cli_int((int64_t)num(t, "calls"), a, sizeof a),
-         cli_int((int64_t)num(t, "input_tokens"), b, sizeof b),
-         cli_int((int64_t)num(t, "cache_read_tokens"), c, sizeof c),
-         cli_int((int64_t)num(t, "output_tokens"), d, sizeof d), usd(t, e, sizeof e),
+         cli_int(i64(num(t, "calls")), a, sizeof a),
+         cli_int(i64(num(t, "input_tokens")), b, sizeof b),
+         cli_int(i64(num(t, "cache_read_tokens")), c, sizeof c),
+         cli_int(i64(num(t, "output_tokens")), d, sizeof d), usd(t, e, sizeof e),
          rate(t, "cache_hit_rate", f, sizeof f), rate(t, "validation_pass_rate", g, sizeof g));
   if (base) table_compare(base, j);
   table_percentiles(j);
@@ -266,11 +290,11 @@ static void bar_chart(const cJSON *dim, const cJSON *bdim, const char *field, co
     if (bdim) {
       if (brow)
         printf("%s<br>", money ? usd_of(num(brow, field), b, sizeof b)
-                               : cli_int((int64_t)num(brow, field), b, sizeof b));
+                               : cli_int(i64(num(brow, field)), b, sizeof b));
       else
         printf("-<br>");
     }
-    printf("%s%s</div>\n", money ? usd_of(v, a, sizeof a) : cli_int((int64_t)v, a, sizeof a),
+    printf("%s%s</div>\n", money ? usd_of(v, a, sizeof a) : cli_int(i64(v), a, sizeof a),
            money ? " USD" : "");
     i++;
   }
@@ -292,7 +316,7 @@ static void kinds_chart(const cJSON *t) {
   for (int k = 0; k < 4; k++) {
     char a[48];
     printf("<span><span class=\"sw\" style=\"background:%s\"></span>%s %s</span>", COLORS[k],
-           names[k], cli_int((int64_t)parts[k], a, sizeof a));
+           names[k], cli_int(i64(parts[k]), a, sizeof a));
   }
   printf("</div></figure>\n");
 }
@@ -314,11 +338,11 @@ static void html_percentiles(const cJSON *j) {
   const cJSON *wf = obj(j, "by_workflow");
   if (!wf->child) return;
   printf("<h2>per workflow: tokens and cost per call, suggested budgets</h2>"
-         "<p>Percentiles within 1%%; the suggested budget per call is p99 + %d%%.</p>"
+         "<p>Percentiles within 1%%; the suggested budget per call is p99 + %lld%%.</p>"
          "<div class=\"scroll\"><table id=\"percentiles\"><tr><th>workflow</th><th>calls</th>"
          "<th>tokens p50</th><th>p95</th><th>p99</th><th>cost p50 (USD)</th><th>p95</th>"
          "<th>p99</th><th>budget (tokens)</th><th>budget (USD)</th></tr>\n",
-         (int)num(j, "budget_margin_pct"));
+         (long long)i64(num(j, "budget_margin_pct")));
   const cJSON *row;
   cJSON_ArrayForEach(row, wf) {
     char c[10][48];
@@ -347,10 +371,10 @@ static void html_dims(const cJSON *j) {
       html_text(row->string);
       printf("</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td>"
              "<td>%s</td></tr>\n",
-             cli_int((int64_t)num(row, "calls"), a, sizeof a),
-             cli_int((int64_t)num(row, "input_tokens"), b, sizeof b),
-             cli_int((int64_t)num(row, "cache_read_tokens"), c, sizeof c),
-             cli_int((int64_t)num(row, "output_tokens"), d, sizeof d), usd(row, e, sizeof e),
+             cli_int(i64(num(row, "calls")), a, sizeof a),
+             cli_int(i64(num(row, "input_tokens")), b, sizeof b),
+             cli_int(i64(num(row, "cache_read_tokens")), c, sizeof c),
+             cli_int(i64(num(row, "output_tokens")), d, sizeof d), usd(row, e, sizeof e),
              rate(row, "cache_hit_rate", f, sizeof f),
              rate(row, "validation_pass_rate", h, sizeof h));
     }
@@ -367,7 +391,7 @@ static void html(const cJSON *j, const cJSON *base) {
          "<h1>tokenomy report</h1>\n",
          CSS);
   printf("<div class=\"kpis\"><div class=\"kpi\"><b>%s</b>calls</div>",
-         cli_int((int64_t)num(t, "calls"), a, sizeof a));
+         cli_int(i64(num(t, "calls")), a, sizeof a));
   printf("<div class=\"kpi\"><b>%s USD</b>cost</div>", usd(t, b, sizeof b));
   printf("<div class=\"kpi\"><b>%s</b>cache hit rate</div>",
          rate(t, "cache_hit_rate", c, sizeof c));
@@ -416,6 +440,14 @@ static cJSON *read_export(const char *file) {
     cJSON_Delete(j);
     cli_fail("report", "%s: not a meter export (expected \"total\" and the by_* objects)",
              file ? file : "standard input");
+    return NULL;
+  }
+  const cJSON *bad = j ? out_of_range(j) : NULL;
+  if (bad) {
+    cli_fail("report", "%s: \"%s\" is %g, outside the int64 range of a meter export",
+             file ? file : "standard input", bad->string ? bad->string : "(an array element)",
+             bad->valuedouble);
+    cJSON_Delete(j);
     return NULL;
   }
   return j;

@@ -159,8 +159,9 @@ static int collect_leaves(values *vs, const cJSON *j, size_t msg) {
   }
   if (cJSON_IsNumber(j)) {
     char b[64];
-    if (j->valuedouble == (double)(int64_t)j->valuedouble)
-      snprintf(b, sizeof b, "%lld", (long long)j->valuedouble);
+    double v = j->valuedouble; /* the cast only within int64: it is undefined outside */
+    if (v >= -9223372036854775808.0 && v < 9223372036854775808.0 && v == (double)(int64_t)v)
+      snprintf(b, sizeof b, "%lld", (long long)v);
     else
       snprintf(b, sizeof b, "%g", j->valuedouble);
     size_t digits = 0;

@@ -63,6 +63,23 @@ static int want_string(const cJSON *o, const char *k, int required, const char *
   return 0;
 }
 
+/* An optional whole number in [lo, hi] (the simulator casts these to
+ * integers: a value outside is an error here, never undefined behaviour). */
+static int want_int(const cJSON *o, const char *k, int64_t lo, int64_t hi, const char *where,
+                    char *err, size_t len, int64_t *out) {
+  const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+  if (!v) return 0;
+  if (cli_json_int(v, lo, hi, out)) return 0;
+  char w[160], what[96];
+  snprintf(w, sizeof w, "%s.%s", where, k);
+  snprintf(what, sizeof what, "expected a whole number from %lld to %lld", (long long)lo,
+           (long long)hi);
+  return bad(err, len, w, what);
+}
+
+#define WL_MAX_COUNT (INT64_C(1) << 53)
+#define WL_MAX_GAP_MS (INT64_C(1) << 40) /* 35 years */
+
 int wl_check(const cJSON *wl, char *err, size_t len) {
   if (!cJSON_IsObject(wl)) return bad(err, len, "$", "expected an object");
   if (want_string(wl, "name", 1, "$", err, len) || want_string(wl, "system", 1, "$", err, len) ||
@@ -77,9 +94,18 @@ int wl_check(const cJSON *wl, char *err, size_t len) {
   const cJSON *caps = cJSON_GetObjectItemCaseSensitive(wl, "caps");
   if (caps && !cJSON_IsObject(caps)) return bad(err, len, "$.caps", "expected an object");
   const cJSON *c;
+  int64_t x;
   cJSON_ArrayForEach(c, caps) {
-    if (!cJSON_IsNumber(c) || c->valuedouble < 1) return bad(err, len, "$.caps", "caps must be numbers >= 1");
+    if (!cli_json_int(c, 1, WL_MAX_COUNT, &x))
+      return bad(err, len, "$.caps", "caps must be whole numbers from 1 to 2^53");
   }
+  const cJSON *opt = cJSON_GetObjectItemCaseSensitive(wl, "optimise");
+  if (opt && !cJSON_IsObject(opt)) return bad(err, len, "$.optimise", "expected an object");
+  if (want_int(opt, "max_context_tokens", 0, WL_MAX_COUNT, "$.optimise", err, len, &x) ||
+      want_int(opt, "context_target_tokens", 0, WL_MAX_COUNT, "$.optimise", err, len, &x) ||
+      want_int(opt, "soft_budget_tokens", 0, WL_MAX_COUNT, "$.optimise", err, len, &x) ||
+      want_int(opt, "keep_last_turns", 0, UINT32_MAX, "$.optimise", err, len, &x))
+    return 1;
   if (!cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(wl, "router")))
     return bad(err, len, "$.router", "expected a router config object");
   const cJSON *models = cJSON_GetObjectItemCaseSensitive(wl, "models");
@@ -92,17 +118,21 @@ int wl_check(const cJSON *wl, char *err, size_t len) {
   const cJSON *au = cJSON_GetObjectItemCaseSensitive(wl, "confidence_auroc");
   if (au && (!cJSON_IsNumber(au) || au->valuedouble < 0.5 || au->valuedouble > 1))
     return bad(err, len, "$.confidence_auroc", "expected a number in [0.5, 1]");
-  const cJSON *ttl = cJSON_GetObjectItemCaseSensitive(wl, "tool_ttl_ms");
-  if (ttl && (!cJSON_IsNumber(ttl) || ttl->valuedouble < 0))
-    return bad(err, len, "$.tool_ttl_ms", "expected a number >= 0");
+  if (want_int(wl, "tool_ttl_ms", 0, WL_MAX_COUNT, "$", err, len, &x)) return 1;
   const cJSON *flows = cJSON_GetObjectItemCaseSensitive(wl, "workflows");
   if (!cJSON_IsArray(flows) || cJSON_GetArraySize(flows) == 0)
     return bad(err, len, "$.workflows", "expected a non-empty array");
   int i = 0;
+  double clock_ms = 0; /* where the simulated clock ends: gaps add up over every turn */
   cJSON_ArrayForEach(c, flows) {
     char w[96];
     snprintf(w, sizeof w, "$.workflows[%d]", i);
     if (!cJSON_IsObject(c)) return bad(err, len, w, "expected an object");
+    int64_t gap = 30000;
+    if (want_int(c, "gap_ms", 0, WL_MAX_GAP_MS, w, err, len, &gap)) return 1;
+    clock_ms += (double)gap * cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(c, "turns"));
+    if (clock_ms > (double)(INT64_C(1) << 62))
+      return bad(err, len, w, "the gaps of the workflows add up past 2^62 ms");
     if (want_string(c, "id", 1, w, err, len) || want_string(c, "workflow", 1, w, err, len) ||
         want_string(c, "tenant", 0, w, err, len))
       return 1;

@@ -540,6 +540,41 @@ rc, out, err = run(["--version"])
 check("--version prints the library's version", rc == 0 and out.strip() == "tokenomy " + want_version,
       out)
 
+# ---- issue 21 item 8: bad bytes and out-of-range numbers, one line each ----
+# a NUL byte in JSON lines used to end the input there: 3 requests in, 1 out,
+# exit 0
+nul_lines = "\n".join(json.dumps(r) for r in reqs)
+nul_lines = nul_lines.replace("\n", "\n\0", 1) + "\n"
+rc, out, err = run(["batch", "make"], stdin=nul_lines)
+one_line_error("batch make refuses a NUL byte", rc, err, 2, "line 2")
+check("batch make writes nothing for it", out == "", out[:100])
+esc = [dict(reqs[0], custom_id="abc\u0000def"), reqs[1]]
+rc, out, err = run(["batch", "make", write("esc-nul.json", esc)])
+one_line_error("batch make refuses an escaped NUL", rc, err, 2, "\\u0000")
+rc, out, err = run(["batch", "join", "--requests", write("esc-nul2.json", esc), resf])
+one_line_error("batch join refuses an escaped NUL in the requests", rc, err, 2, "\\u0000")
+rc, out, err = run(["batch", "make"], stdin=json.dumps(reqs) + json.dumps(reqs))
+one_line_error("batch make refuses text after the array", rc, err, 2, "line 1")
+rc, out, err = run(["assemble", "--segments"], stdin='{"system":"a"} {"system":"b"}')
+one_line_error("a JSON input with a second value is refused", rc, err, 2, "not JSON")
+# workload numbers the simulator turns into integers: checked first (the
+# cast of 1e300 was undefined behaviour, UBSan aborted)
+for where, patch in [("optimise.max_context_tokens", {"optimise": {"max_context_tokens": 1e300}}),
+                     ("optimise.keep_last_turns", {"optimise": {"keep_last_turns": 2 ** 40}}),
+                     ("tool_ttl_ms", {"tool_ttl_ms": 1e19}),
+                     ("caps", {"caps": {"support": 1e300}})]:
+    bad_wl = dict(small, **patch)
+    rc, out, err = run(["simulate", "--seeds", "1", "--workload", write("bad-wl.json", bad_wl)])
+    one_line_error(f"simulate refuses {where} out of range", rc, err, 2, where.split(".")[-1])
+bad_wl = dict(small, workflows=[dict(small["workflows"][0], gap_ms=2 ** 60)])
+rc, out, err = run(["simulate", "--seeds", "1", "--workload", write("bad-wl.json", bad_wl)])
+one_line_error("simulate refuses a gap out of range", rc, err, 2, "gap_ms")
+with open(meterf) as f:
+    bad_export = json.load(f)
+bad_export["total"]["calls"] = 1e300
+rc, out, err = run(["report", write("bad-export.json", bad_export)])
+one_line_error("report refuses a count outside int64", rc, err, 2, "calls")
+
 # ---- --json on every command that prints figures ----
 json_runs = {
     "count": (["count", "--json", convf], None),
