@@ -241,7 +241,7 @@ class Threads(unittest.TestCase):
     """close() while other threads are inside C: the free waits for them."""
 
     def test_close_during_counts(self):
-        text = "lorem ipsum dolor sit amet " * 2000
+        text = "lorem ipsum dolor sit amet " * 300
         for _ in range(5):
             tok = Tokenizer.estimator()
             c = conv()

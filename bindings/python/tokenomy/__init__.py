@@ -32,3 +32,4 @@ from .prompt import (CachePlan, CachePlanResult, Finding, Prompt, PromptBuilder,
 from .store import RedisStore, Store
 from .agent import (Agent, AgentResult, AgentStats, LLMRequest, LLMResponse, ModelError,
                     fail_name)
+from .compat import completion_cost, completion_cost_exact, token_counter
