@@ -294,8 +294,9 @@ func (b *Budget) Pending() uint64 {
 // Dropped is the number of fallback commits the store refused outright when
 // replayed: dropped from the queue, still counted against the local allowance.
 func (b *Budget) Dropped() uint64 {
-	defer runtime.KeepAlive(b)
-	return uint64(C.tkn_budget_shared_dropped(b.p))
+	self, done := b.use()
+	defer done()
+	return uint64(C.tkn_budget_shared_dropped(self))
 }
 
 // Flush replays the fallback commits to the store.
@@ -374,8 +375,9 @@ func (m *Meter) Flush() error {
 // SharedDropped is the number of store adds dropped: refused outright by the
 // store, beyond the 65536 kept, or out of memory (each record makes 7).
 func (m *Meter) SharedDropped() uint64 {
-	defer runtime.KeepAlive(m)
-	return uint64(C.tkn_meter_shared_dropped(m.p))
+	self, done := m.use()
+	defer done()
+	return uint64(C.tkn_meter_shared_dropped(self))
 }
 
 // SharedStats are the fleet-wide statistics from the store.
