@@ -260,6 +260,9 @@ const (
 	PruneTrim      PruneMode = C.TKN_PRUNE_TRIM
 	PruneScore     PruneMode = C.TKN_PRUNE_SCORE
 	PruneSummarise PruneMode = C.TKN_PRUNE_SUMMARISE
+	PruneMask      PruneMode = C.TKN_PRUNE_MASK   // old tool results replaced by a placeholder
+	PruneClear     PruneMode = C.TKN_PRUNE_CLEAR  // the same above a trigger (Anthropic's clearing)
+	PrunePolicy    PruneMode = C.TKN_PRUNE_POLICY // clear only when it pays, at the prices given
 )
 
 // PruneOptions of one run: the fields of tkn_prune_options, named so that
@@ -288,6 +291,20 @@ type PruneOptions struct {
 	Score func(i int) (float64, error)
 	// Summarise writes the summary of the dropped messages.
 	Summarise func(dropped []int, maxTokens int64) (string, error)
+	// mask, clear, policy (prune.h); zero values keep the C defaults
+	KeepToolUses      int   // 0: 3; -1: none
+	ClearTrigger      int64 // clear: 0: 100000; -1: always
+	ClearAtLeast      int64
+	ExcludeTools      []string // Run only (the agent's options do not carry them)
+	ClearInputs       bool
+	ClearThinking     bool
+	KeepThinkingTurns int    // 0: 1; -1: none
+	Placeholder       string // Run only; "": TKN_PRUNE_PLACEHOLDER
+	// policy: prices in picodollars per million tokens; the horizon in calls
+	// (0: a clear pays at once; -1: as many as the conversation made so far)
+	PriceInput, PriceCacheRead, PriceCacheWrite int64
+	HorizonCalls                                int
+	CacheBlockTokens                            int // 0: 128; -1: none
 }
 
 // PruneReport is what one run did.
@@ -299,6 +316,12 @@ type PruneReport struct {
 	SummaryIndex              int
 	SummaryErr                error // the Summarise callback's error, if it failed
 	Note                      string
+	// mask, clear, policy: messages cleared and their tokens; the policy's
+	// decision (TKN_PRUNE_DECISION_*) and its figures in picodollars
+	Cleared                      int
+	ClearedTokens                int64
+	Decision                     int
+	ExpectedSaving, ClearingCost int64
 }
 
 // Pruner cuts conversations down to a token budget.  One goroutine at a time.
@@ -410,6 +433,41 @@ func (o *PruneOptions) c() (C.tkn_prune_options, error) {
 		c.summary_role = C.int32_t(code)
 	}
 	c.summary_max_tokens = C.int64_t(o.SummaryMaxTokens)
+	if o.KeepToolUses > 0 {
+		c.keep_tool_uses = C.uint32_t(o.KeepToolUses)
+	} else if o.KeepToolUses < 0 {
+		c.keep_tool_uses = 0
+	}
+	if o.ClearTrigger > 0 {
+		c.clear_trigger = C.int64_t(o.ClearTrigger)
+	} else if o.ClearTrigger < 0 {
+		c.clear_trigger = 0
+	}
+	c.clear_at_least = C.int64_t(o.ClearAtLeast)
+	if o.ClearInputs {
+		c.clear_inputs = 1
+	}
+	if o.ClearThinking {
+		c.clear_thinking = 1
+	}
+	if o.KeepThinkingTurns > 0 {
+		c.keep_thinking_turns = C.uint32_t(o.KeepThinkingTurns)
+	} else if o.KeepThinkingTurns < 0 {
+		c.keep_thinking_turns = 0
+	}
+	c.price_input_per_mtok = C.int64_t(o.PriceInput)
+	c.price_cache_read_per_mtok = C.int64_t(o.PriceCacheRead)
+	c.price_cache_write_per_mtok = C.int64_t(o.PriceCacheWrite)
+	if o.HorizonCalls > 0 {
+		c.horizon_calls = C.uint32_t(o.HorizonCalls)
+	} else if o.HorizonCalls < 0 {
+		c.horizon_calls = C.TKN_PRUNE_HORIZON_GROWTH
+	}
+	if o.CacheBlockTokens > 0 {
+		c.cache_block_tokens = C.uint32_t(o.CacheBlockTokens)
+	} else if o.CacheBlockTokens < 0 {
+		c.cache_block_tokens = 0
+	}
 	return c, nil
 }
 
@@ -436,6 +494,25 @@ func (pr *Pruner) Run(conv *Conv, o PruneOptions) (*PruneReport, error) {
 	if o.Summarise != nil {
 		c.summarise = (C.tkn_prune_summarise_fn)(C.tkngo_prune_summarise)
 		c.summarise_user = C.tkngo_ptr(C.uintptr_t(h))
+	}
+	if len(o.ExcludeTools) > 0 {
+		names := (**C.char)(C.calloc(C.size_t(len(o.ExcludeTools)), C.size_t(unsafe.Sizeof(uintptr(0)))))
+		list := unsafe.Slice(names, len(o.ExcludeTools))
+		for i, n := range o.ExcludeTools {
+			list[i] = C.CString(n)
+		}
+		defer func() {
+			for _, p := range list {
+				C.free(unsafe.Pointer(p))
+			}
+			C.free(unsafe.Pointer(names))
+		}()
+		c.exclude_tools, c.exclude_tools_count = names, C.size_t(len(o.ExcludeTools))
+	}
+	if o.Placeholder != "" {
+		ph := C.CString(o.Placeholder)
+		defer C.free(unsafe.Pointer(ph))
+		c.placeholder, c.placeholder_len = ph, C.size_t(len(o.Placeholder))
 	}
 	var rep *C.tkn_prune_report
 	convp, convDone, err := conv.borrow()
@@ -475,5 +552,12 @@ func (pr *Pruner) Run(conv *Conv, o PruneOptions) (*PruneReport, error) {
 	var sidx C.size_t
 	C.tkn_prune_report_summary(rep, &sst, &stok, &sidx)
 	r.Summary, r.SummaryIndex = int(sst), int(sidx)
+	var cleared C.size_t
+	var ctok, saving, cost C.int64_t
+	var decision C.int32_t
+	C.tkn_prune_report_cleared(rep, &cleared, &ctok)
+	C.tkn_prune_report_decision(rep, &decision, &saving, &cost)
+	r.Cleared, r.ClearedTokens = int(cleared), int64(ctok)
+	r.Decision, r.ExpectedSaving, r.ClearingCost = int(decision), int64(saving), int64(cost)
 	return r, nil
 }

@@ -105,7 +105,7 @@ func (b *Budget) SetParent(parent *Budget) error {
 
 // PruneMessage is what happened to one message of the original conversation.
 type PruneMessage struct {
-	Action int // 0 kept, 1 dropped, 2 cut, 3 summarised
+	Action int // 0 kept, 1 dropped, 2 cut, 3 summarised, 4 cleared
 	Reason int // TKN_PRUNE_WHY_*
 	Tokens int64
 }

@@ -235,11 +235,14 @@ class Budget(Handle):
 # ---- pruning ---------------------------------------------------------------
 
 MODES = {"trim": ffi.TKN_PRUNE_TRIM, "score": ffi.TKN_PRUNE_SCORE,
-         "summarise": ffi.TKN_PRUNE_SUMMARISE}
-ACTIONS = ["kept", "dropped", "cut", "summarised"]
+         "summarise": ffi.TKN_PRUNE_SUMMARISE, "mask": ffi.TKN_PRUNE_MASK,
+         "clear": ffi.TKN_PRUNE_CLEAR, "policy": ffi.TKN_PRUNE_POLICY}
+ACTIONS = ["kept", "dropped", "cut", "summarised", "cleared"]
 WHY = ["fits", "system", "pinned", "recent", "score", "tool_unit", "budget", "start_on", "end_on",
-       "provider", "orphan", "partial"]
+       "provider", "orphan", "partial", "old_tool", "recent_tool", "excluded", "thinking",
+       "not_worth", "cleared_before"]
 SUMMARY = ["none", "added", "failed", "too_long", "invalid"]
+DECISIONS = ["none", "keep", "clear", "budget", "degraded"]
 
 
 class PruneReport:
@@ -264,6 +267,16 @@ class PruneReport:
         self.summary_tokens = tok.value
         self.summary_index = idx.value if st.value == ffi.TKN_PRUNE_SUMMARY_ADDED else None
         self.note = lib.tkn_prune_report_note(ptr).decode("utf-8", "replace")
+        # mask / clear / policy: what was cleared; the policy's decision and
+        # its figures (picodollars)
+        cm, ct = ctypes.c_size_t(), ctypes.c_int64()
+        check(lib.tkn_prune_report_cleared(ptr, ctypes.byref(cm), ctypes.byref(ct)))
+        self.cleared_messages, self.cleared_tokens = cm.value, ct.value
+        d, sv, co = ctypes.c_int32(), ctypes.c_int64(), ctypes.c_int64()
+        check(lib.tkn_prune_report_decision(ptr, ctypes.byref(d), ctypes.byref(sv),
+                                            ctypes.byref(co)))
+        self.decision = DECISIONS[d.value]
+        self.expected_saving, self.clearing_cost = sv.value, co.value
         #: the exception the Python summariser raised, if any (the run then
         #: dropped the messages, as C does for a failed summariser)
         self.summary_error = summary_error
@@ -294,12 +307,15 @@ class Pruner(Handle):
             provider: str = "auto", strategy: str = "last",
             start_on: Sequence[str] = (), end_on: Sequence[str] = (),
             summary_role: str = "user", count: Optional[dict] = None,
+            exclude_tools: Sequence[str] = (), placeholder: Optional[str] = None,
             **opts: Any) -> PruneReport:
         """Prune conv in place (whole conversation in one call).  Callbacks:
         score(conv, i) -> float; summarise(conv, dropped_indices, max_tokens)
         -> str; text_splitter(text) -> pieces covering the text in order.
         Other options are tkn_prune_options fields (keep_last_turns,
-        include_system, allow_partial, weight_recency, ...)."""
+        include_system, allow_partial, weight_recency, and for modes mask,
+        clear and policy keep_tool_uses, clear_trigger, clear_at_least,
+        clear_inputs, clear_thinking, price_input_per_mtok, ...)."""
         o = options(ffi.tkn_prune_options, "tkn_prune_options_init",
                     ffi.TKN_PRUNE_OPTIONS_VERSION, mode=MODES[mode], max_tokens=max_tokens,
                     provider=fmt(provider), strategy=0 if strategy == "last" else 1,
@@ -310,6 +326,17 @@ class Pruner(Handle):
         if count:
             o.count = count_options(**count)
         keep: List[Any] = []
+        if exclude_tools:
+            names = [enc(n) for n in exclude_tools]
+            arr = (ctypes.c_char_p * len(names))(*names)
+            keep.append(arr)
+            o.exclude_tools = ctypes.cast(arr, type(o.exclude_tools))
+            o.exclude_tools_count = len(names)
+        if placeholder is not None:
+            ph = enc(placeholder) or b""
+            keep.append(ph)
+            o.placeholder = ph
+            o.placeholder_len = len(ph)
         summary_exc: List[BaseException] = []
         if score is not None:
             def stramp(c: Any, i: int, out: Any, user: Any) -> int:

@@ -1,0 +1,81 @@
+package tokenomy
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+	"testing"
+)
+
+// toolsConv: a system prompt and `uses` turns of question, tool call
+// ("lookup" for the second, else "get"), a result of `words` words, answer.
+func toolsConv(t *testing.T, uses, words int) *Conv {
+	t.Helper()
+	msgs := []map[string]any{{"role": "system", "content": "You help."}}
+	for i := 0; i < uses; i++ {
+		name := "get"
+		if i == 1 {
+			name = "lookup"
+		}
+		msgs = append(msgs,
+			map[string]any{"role": "user", "content": fmt.Sprintf("question %d", i)},
+			map[string]any{"role": "assistant", "content": nil, "tool_calls": []any{map[string]any{
+				"id": fmt.Sprintf("c%d", i), "type": "function",
+				"function": map[string]any{"name": name, "arguments": fmt.Sprintf(`{"id":"R%dX"}`, i)}}}},
+			map[string]any{"role": "tool", "tool_call_id": fmt.Sprintf("c%d", i),
+				"content": strings.TrimSpace(strings.Repeat("record field value ", words))},
+			map[string]any{"role": "assistant", "content": fmt.Sprintf("answer %d", i)})
+	}
+	b, err := json.Marshal(msgs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ok(ParseConv(string(b), FormatOpenAI))
+}
+
+func toolResults(c *Conv) []string {
+	var out []string
+	for i := 0; i < c.Len(); i++ {
+		if c.Role(i) == "tool" {
+			out = append(out, ok(c.Text(i)))
+		}
+	}
+	return out
+}
+
+func TestPruneMaskClearAndPolicy(t *testing.T) {
+	tok := ok(NewEstimator())
+	pr := ok(NewPruner(tok))
+	defer pr.Close()
+	c := toolsConv(t, 5, 60)
+	n := c.Len()
+	rep := ok(pr.Run(c, PruneOptions{Mode: PruneMask, KeepToolUses: 2,
+		ExcludeTools: []string{"lookup"}, Placeholder: "[gone]"}))
+	got := toolResults(c)
+	want := []bool{true, false, true, false, false}
+	for i, r := range got {
+		if (r == "[gone]") != want[i] {
+			t.Fatalf("result %d: %q", i, r)
+		}
+	}
+	if c.Len() != n || rep.Cleared != 2 || rep.TokensBefore-rep.TokensAfter != rep.ClearedTokens {
+		t.Fatalf("mask: %d messages, report %+v", c.Len(), rep)
+	}
+	// the policy at gpt-4o's prices: large old results pay for the broken prefix
+	c2 := toolsConv(t, 5, 300)
+	rep = ok(pr.Run(c2, PruneOptions{Mode: PrunePolicy,
+		PriceInput: 2500000000000, PriceCacheRead: 1250000000000}))
+	if rep.Decision != 2 || rep.ExpectedSaving <= rep.ClearingCost || rep.Cleared != 2 {
+		t.Fatalf("policy: %+v", rep)
+	}
+	// without prices the policy is refused, the conversation untouched
+	c3 := toolsConv(t, 5, 300)
+	before := ok(c3.JSON(FormatOpenAI))
+	if _, err := pr.Run(c3, PruneOptions{Mode: PrunePolicy}); err == nil ||
+		!strings.Contains(err.Error(), "price_input_per_mtok") {
+		t.Fatalf("want a missing-price error, got %v", err)
+	}
+	if ok(c3.JSON(FormatOpenAI)) != before {
+		t.Fatal("a refused run changed the conversation")
+	}
+}

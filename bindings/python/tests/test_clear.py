@@ -1,0 +1,72 @@
+"""Mask, clear and the cache-economics policy through Pruner.run."""
+import json
+import unittest
+
+import tokenomy
+from tokenomy import Conversation, Tokenizer
+
+PLACEHOLDER = "[old tool result cleared]"
+
+
+def tools_conv(uses=5, words=60):
+    msgs = [{"role": "system", "content": "You help."}]
+    for i in range(uses):
+        msgs += [
+            {"role": "user", "content": "question %d" % i},
+            {"role": "assistant", "content": None, "tool_calls": [{
+                "id": "c%d" % i, "type": "function",
+                "function": {"name": "lookup" if i == 1 else "get",
+                             "arguments": json.dumps({"id": "R%dX" % i})}}]},
+            {"role": "tool", "tool_call_id": "c%d" % i,
+             "content": " ".join(["record field value"] * words)},
+            {"role": "assistant", "content": "answer %d" % i}]
+    return Conversation(json.dumps(msgs))
+
+
+def results(conv):
+    return [conv.text(i) for i in range(len(conv)) if conv.role(i) == "tool"]
+
+
+class ClearTest(unittest.TestCase):
+    def test_mask_keeps_the_last_uses_and_the_excluded_tool(self):
+        tok = Tokenizer.estimator()
+        conv = tools_conv()
+        n = len(conv)
+        rep = tokenomy.Pruner(tok).run(conv, max_tokens=0, mode="mask", keep_tool_uses=2,
+                                       exclude_tools=["lookup"], placeholder="[gone]")
+        self.assertEqual(len(conv), n)
+        self.assertEqual([r == "[gone]" for r in results(conv)],
+                         [True, False, True, False, False])
+        self.assertEqual(rep.cleared_messages, 2)
+        self.assertEqual(rep.tokens_before - rep.tokens_after, rep.cleared_tokens)
+        self.assertEqual(tok.count_conv(conv), rep.tokens_after)
+        self.assertIn(("kept", "excluded"), [m[:2] for m in rep.messages])
+        self.assertEqual(rep.decision, "none")
+
+    def test_policy_decides_at_the_prices_given(self):
+        tok = Tokenizer.estimator()
+        conv = tools_conv(words=300)
+        # gpt-4o: 2.50 USD in, 1.25 USD cached, per million tokens (picodollars)
+        rep = tokenomy.Pruner(tok).run(conv, max_tokens=0, mode="policy",
+                                       price_input_per_mtok=2500000000000,
+                                       price_cache_read_per_mtok=1250000000000)
+        self.assertEqual(rep.decision, "clear")
+        self.assertGreater(rep.expected_saving, rep.clearing_cost)
+        self.assertEqual(results(conv)[:2], [PLACEHOLDER] * 2)
+        # small results behind a long history: it keeps appending instead
+        conv = tools_conv(words=3)
+        rep = tokenomy.Pruner(tok).run(conv, max_tokens=0, mode="policy",
+                                       price_input_per_mtok=2500000000000,
+                                       price_cache_read_per_mtok=1250000000000)
+        self.assertIn(rep.decision, ("keep", "none"))
+        self.assertNotIn(PLACEHOLDER, results(conv))
+
+    def test_policy_without_a_price_is_refused(self):
+        conv = tools_conv()
+        with self.assertRaises(tokenomy.TokenomyError) as cm:
+            tokenomy.Pruner(Tokenizer.estimator()).run(conv, max_tokens=0, mode="policy")
+        self.assertIn("price_input_per_mtok", cm.exception.message)
+
+
+if __name__ == "__main__":
+    unittest.main()
