@@ -90,7 +90,7 @@ int main(int argc, char **argv) {
   if (argc > 1) g_records = atol(argv[1]);
   if (g_records <= 0) g_records = 400000;
   printf("meter throughput: %ld records per thread; keys: %d workflows, %d models, %d tenants, "
-         "2 tiers; 6 dimensions + total per record, 2 sketches per workflow\n",
+         "2 tiers; 6 dimensions + the label series + total per record, 2 sketches per workflow\n",
          g_records, 6, 4, 8);
   printf("rerun: meson test -C build --benchmark --suite bench -v meter "
          "(or build/tests/bench/meter/bench_meter N)\n\n");
