@@ -87,6 +87,36 @@ int tki_verr(char err[TKI_ERRLEN], int status, const char *fmt, va_list ap);
 /* Copy an error text into a caller's buffer (may be NULL / 0). */
 void tki_copy_err(char *dst, size_t dstlen, const char *src);
 
+/* ---- versioned structs ---- */
+/* The whole body of a public tkn_<x>_init(type *param, uint32_t version):
+ * the NULL and version checks (one line each in the error channel), then the
+ * defaults of the header's INIT macro.  One definition for every such
+ * function, so they cannot drift apart. */
+#define TKI_DEFINE_INIT(name, type, param, VERSION, INIT)                                          \
+  int name(type *param, uint32_t version) {                                                        \
+    if (!param) return tki_fail(TKN_ERR_INVALID, #name ": " #param " is NULL");                    \
+    if (version != (VERSION)) return tki_fail(TKN_ERR_VERSION, #name ": unknown version");         \
+    type tki_init_ = INIT;                                                                         \
+    *param = tki_init_;                                                                            \
+    return TKN_OK;                                                                                 \
+  }
+/* The same for a struct that grew: version 1 gets the defaults of its own
+ * fields, those before `v2_first` (the first field version 2 added). */
+#define TKI_DEFINE_INIT_V1(name, type, param, VERSION, INIT, v2_first)                             \
+  int name(type *param, uint32_t version) {                                                        \
+    if (!param) return tki_fail(TKN_ERR_INVALID, #name ": " #param " is NULL");                    \
+    if (version != (VERSION) && version != 1)                                                      \
+      return tki_fail(TKN_ERR_VERSION, #name ": unknown version");                                 \
+    type tki_init_ = INIT;                                                                         \
+    if (version == 1) {                                                                            \
+      memcpy(param, &tki_init_, offsetof(type, v2_first));                                         \
+      param->version = 1;                                                                          \
+      return TKN_OK;                                                                               \
+    }                                                                                              \
+    *param = tki_init_;                                                                            \
+    return TKN_OK;                                                                                 \
+  }
+
 /* ---- providers ---- */
 /* For a part that speaks OpenAI and Anthropic (and, with allow_auto, guesses):
  * TKN_OK, TKN_ERR_UNSUPPORTED for Gemini, TKN_ERR_INVALID for a value outside

@@ -5,21 +5,11 @@
 
 #include "agent_internal.h"
 
-int tkn_agent_options_init(tkn_agent_options *opts, uint32_t version) {
-  if (!opts) return tki_fail(TKN_ERR_INVALID, "tkn_agent_options_init: opts is NULL");
-  if (version != TKN_AGENT_OPTIONS_VERSION) return tki_fail(TKN_ERR_VERSION, "tkn_agent_options_init: unknown version");
-  tkn_agent_options d = TKN_AGENT_OPTIONS_INIT;
-  *opts = d;
-  return TKN_OK;
-}
+TKI_DEFINE_INIT(tkn_agent_options_init, tkn_agent_options, opts, TKN_AGENT_OPTIONS_VERSION,
+                TKN_AGENT_OPTIONS_INIT)
 
-int tkn_agent_turn_options_init(tkn_agent_turn_options *opts, uint32_t version) {
-  if (!opts) return tki_fail(TKN_ERR_INVALID, "tkn_agent_turn_options_init: opts is NULL");
-  if (version != TKN_AGENT_TURN_OPTIONS_VERSION) return tki_fail(TKN_ERR_VERSION, "tkn_agent_turn_options_init: unknown version");
-  tkn_agent_turn_options d = TKN_AGENT_TURN_OPTIONS_INIT;
-  *opts = d;
-  return TKN_OK;
-}
+TKI_DEFINE_INIT(tkn_agent_turn_options_init, tkn_agent_turn_options, opts, TKN_AGENT_TURN_OPTIONS_VERSION,
+                TKN_AGENT_TURN_OPTIONS_INIT)
 
 static int copy_lstr(tki_lstr *dst, const char *s, size_t len) {
   dst->s = tki_strndup(s ? s : "", s ? len : 0);

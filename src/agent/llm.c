@@ -7,13 +7,8 @@
 
 #include "agent_internal.h"
 
-int tkn_llm_callbacks_init(tkn_llm_callbacks *cb, uint32_t version) {
-  if (!cb) return tki_fail(TKN_ERR_INVALID, "tkn_llm_callbacks_init: cb is NULL");
-  if (version != TKN_LLM_CALLBACKS_VERSION) return tki_fail(TKN_ERR_VERSION, "tkn_llm_callbacks_init: unknown version");
-  tkn_llm_callbacks d = TKN_LLM_CALLBACKS_INIT;
-  *cb = d;
-  return TKN_OK;
-}
+TKI_DEFINE_INIT(tkn_llm_callbacks_init, tkn_llm_callbacks, cb, TKN_LLM_CALLBACKS_VERSION,
+                TKN_LLM_CALLBACKS_INIT)
 
 int tkn_llm_response_new(tkn_llm_response **out) {
   if (!out) return tki_fail(TKN_ERR_INVALID, "tkn_llm_response_new: out is NULL");

@@ -35,13 +35,8 @@ struct tkn_batch_reader {
 
 #define DETAIL_MAX 2048
 
-int tkn_batch_reader_options_init(tkn_batch_reader_options *opts, uint32_t version) {
-  if (!opts) return tki_fail(TKN_ERR_INVALID, "tkn_batch_reader_options_init: opts is NULL");
-  if (version != TKN_BATCH_READER_OPTIONS_VERSION) return tki_fail(TKN_ERR_VERSION, "tkn_batch_reader_options_init: unknown version");
-  tkn_batch_reader_options d = TKN_BATCH_READER_OPTIONS_INIT;
-  *opts = d;
-  return TKN_OK;
-}
+TKI_DEFINE_INIT(tkn_batch_reader_options_init, tkn_batch_reader_options, opts, TKN_BATCH_READER_OPTIONS_VERSION,
+                TKN_BATCH_READER_OPTIONS_INIT)
 
 int tkn_batch_reader_new(tkn_batch_reader **out, const tkn_batch_reader_options *opts) {
   if (!out) return tki_fail(TKN_ERR_INVALID, "tkn_batch_reader_new: out is NULL");

@@ -24,13 +24,8 @@ struct tkn_batch_writer {
 
 static const char *provider_name(uint32_t p) { return p == TKN_PROVIDER_ANTHROPIC ? "Anthropic" : "OpenAI"; }
 
-int tkn_batch_writer_options_init(tkn_batch_writer_options *opts, uint32_t version) {
-  if (!opts) return tki_fail(TKN_ERR_INVALID, "tkn_batch_writer_options_init: opts is NULL");
-  if (version != TKN_BATCH_WRITER_OPTIONS_VERSION) return tki_fail(TKN_ERR_VERSION, "tkn_batch_writer_options_init: unknown version");
-  tkn_batch_writer_options d = TKN_BATCH_WRITER_OPTIONS_INIT;
-  *opts = d;
-  return TKN_OK;
-}
+TKI_DEFINE_INIT(tkn_batch_writer_options_init, tkn_batch_writer_options, opts, TKN_BATCH_WRITER_OPTIONS_VERSION,
+                TKN_BATCH_WRITER_OPTIONS_INIT)
 
 int tkn_batch_writer_new(tkn_batch_writer **out, const tkn_batch_writer_options *opts) {
   if (!out) return tki_fail(TKN_ERR_INVALID, "tkn_batch_writer_new: out is NULL");

@@ -214,13 +214,8 @@ static int chain_depth(const tkn_budget *b) {
 
 /* ---- public ---- */
 
-int tkn_budget_options_init(tkn_budget_options *opts, uint32_t version) {
-  if (!opts) return tki_fail(TKN_ERR_INVALID, "tkn_budget_options_init: opts is NULL");
-  if (version != TKN_BUDGET_OPTIONS_VERSION) return tki_fail(TKN_ERR_VERSION, "tkn_budget_options_init: unknown version");
-  tkn_budget_options init = TKN_BUDGET_OPTIONS_INIT;
-  *opts = init;
-  return TKN_OK;
-}
+TKI_DEFINE_INIT(tkn_budget_options_init, tkn_budget_options, opts, TKN_BUDGET_OPTIONS_VERSION,
+                TKN_BUDGET_OPTIONS_INIT)
 
 int tkn_budget_new(tkn_budget **out, const tkn_budget_options *opts, tkn_budget *parent) {
   char err[TKI_ERRLEN] = "";

@@ -41,13 +41,8 @@ const char *tkn_strerror(int status) {
   return g_status_text[status];
 }
 
-int tkn_allocator_init(tkn_allocator *alloc, uint32_t version) {
-  if (!alloc) return tki_fail(TKN_ERR_INVALID, "tkn_allocator_init: alloc is NULL");
-  if (version != TKN_ALLOCATOR_VERSION) return tki_fail(TKN_ERR_VERSION, "tkn_allocator_init: unknown version");
-  tkn_allocator init = TKN_ALLOCATOR_INIT;
-  *alloc = init;
-  return TKN_OK;
-}
+TKI_DEFINE_INIT(tkn_allocator_init, tkn_allocator, alloc, TKN_ALLOCATOR_VERSION,
+                TKN_ALLOCATOR_INIT)
 
 int tkn_set_allocator(const tkn_allocator *alloc) {
   if (!alloc) {

@@ -212,37 +212,17 @@ static void state_free(tki_state *st) {
 
 /* ---- options, lifecycle ---- */
 
-int tkn_meter_options_init(tkn_meter_options *opts, uint32_t version) {
-  if (!opts) return tki_fail(TKN_ERR_INVALID, "tkn_meter_options_init: opts is NULL");
-  if (version != TKN_METER_OPTIONS_VERSION) return tki_fail(TKN_ERR_VERSION, "tkn_meter_options_init: unknown version");
-  tkn_meter_options d = TKN_METER_OPTIONS_INIT;
-  *opts = d;
-  return TKN_OK;
-}
+TKI_DEFINE_INIT(tkn_meter_options_init, tkn_meter_options, opts, TKN_METER_OPTIONS_VERSION,
+                TKN_METER_OPTIONS_INIT)
 
-int tkn_meter_call_init(tkn_meter_call *call, uint32_t version) {
-  if (!call) return tki_fail(TKN_ERR_INVALID, "tkn_meter_call_init: call is NULL");
-  if (version != TKN_METER_CALL_VERSION) return tki_fail(TKN_ERR_VERSION, "tkn_meter_call_init: unknown version");
-  tkn_meter_call d = TKN_METER_CALL_INIT;
-  *call = d;
-  return TKN_OK;
-}
+TKI_DEFINE_INIT(tkn_meter_call_init, tkn_meter_call, call, TKN_METER_CALL_VERSION,
+                TKN_METER_CALL_INIT)
 
-int tkn_meter_stats_init(tkn_meter_stats *stats, uint32_t version) {
-  if (!stats) return tki_fail(TKN_ERR_INVALID, "tkn_meter_stats_init: stats is NULL");
-  if (version != TKN_METER_STATS_VERSION) return tki_fail(TKN_ERR_VERSION, "tkn_meter_stats_init: unknown version");
-  tkn_meter_stats d = TKN_METER_STATS_INIT;
-  *stats = d;
-  return TKN_OK;
-}
+TKI_DEFINE_INIT(tkn_meter_stats_init, tkn_meter_stats, stats, TKN_METER_STATS_VERSION,
+                TKN_METER_STATS_INIT)
 
-int tkn_meter_percentiles_init(tkn_meter_percentiles *p, uint32_t version) {
-  if (!p) return tki_fail(TKN_ERR_INVALID, "tkn_meter_percentiles_init: p is NULL");
-  if (version != TKN_METER_PERCENTILES_VERSION) return tki_fail(TKN_ERR_VERSION, "tkn_meter_percentiles_init: unknown version");
-  tkn_meter_percentiles d = TKN_METER_PERCENTILES_INIT;
-  *p = d;
-  return TKN_OK;
-}
+TKI_DEFINE_INIT(tkn_meter_percentiles_init, tkn_meter_percentiles, p, TKN_METER_PERCENTILES_VERSION,
+                TKN_METER_PERCENTILES_INIT)
 
 int tkn_meter_new(tkn_meter **out, const tkn_meter_options *opts) {
   if (!out) return tki_fail(TKN_ERR_INVALID, "tkn_meter_new: out is NULL");

@@ -7,13 +7,8 @@
 
 __extension__ typedef __int128 i128;
 
-int tkn_cost_init(tkn_cost *cost, uint32_t version) {
-  if (!cost) return tki_fail(TKN_ERR_INVALID, "tkn_cost_init: cost is NULL");
-  if (version != TKN_COST_VERSION) return tki_fail(TKN_ERR_VERSION, "tkn_cost_init: unknown version");
-  tkn_cost d = TKN_COST_INIT;
-  *cost = d;
-  return TKN_OK;
-}
+TKI_DEFINE_INIT(tkn_cost_init, tkn_cost, cost, TKN_COST_VERSION,
+                TKN_COST_INIT)
 
 int tkn_usage_check(const tkn_usage *u) {
   if (!u) return tki_fail(TKN_ERR_INVALID, "usage: NULL");

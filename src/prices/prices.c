@@ -170,21 +170,11 @@ void tkn_prices_free(tkn_prices *p) {
   tki_free(p);
 }
 
-int tkn_prices_options_init(tkn_prices_options *opts, uint32_t version) {
-  if (!opts) return tki_fail(TKN_ERR_INVALID, "tkn_prices_options_init: opts is NULL");
-  if (version != TKN_PRICES_OPTIONS_VERSION) return tki_fail(TKN_ERR_VERSION, "tkn_prices_options_init: unknown version");
-  tkn_prices_options d = TKN_PRICES_OPTIONS_INIT;
-  *opts = d;
-  return TKN_OK;
-}
+TKI_DEFINE_INIT(tkn_prices_options_init, tkn_prices_options, opts, TKN_PRICES_OPTIONS_VERSION,
+                TKN_PRICES_OPTIONS_INIT)
 
-int tkn_model_price_init(tkn_model_price *price, uint32_t version) {
-  if (!price) return tki_fail(TKN_ERR_INVALID, "tkn_model_price_init: price is NULL");
-  if (version != TKN_MODEL_PRICE_VERSION) return tki_fail(TKN_ERR_VERSION, "tkn_model_price_init: unknown version");
-  tkn_model_price d = TKN_MODEL_PRICE_INIT;
-  *price = d;
-  return TKN_OK;
-}
+TKI_DEFINE_INIT(tkn_model_price_init, tkn_model_price, price, TKN_MODEL_PRICE_VERSION,
+                TKN_MODEL_PRICE_INIT)
 
 static void ascii_lower(char *s, size_t n) {
   for (size_t i = 0; i < n; i++)

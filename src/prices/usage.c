@@ -10,13 +10,8 @@
 #define USAGE_MAX_DEPTH 32
 #define MAX_TOKENS 9007199254740992.0 /* 2^53: beyond it a JSON number is not exact */
 
-int tkn_usage_init(tkn_usage *usage, uint32_t version) {
-  if (!usage) return tki_fail(TKN_ERR_INVALID, "tkn_usage_init: usage is NULL");
-  if (version != TKN_USAGE_VERSION) return tki_fail(TKN_ERR_VERSION, "tkn_usage_init: unknown version");
-  tkn_usage d = TKN_USAGE_INIT;
-  *usage = d;
-  return TKN_OK;
-}
+TKI_DEFINE_INIT(tkn_usage_init, tkn_usage, usage, TKN_USAGE_VERSION,
+                TKN_USAGE_INIT)
 
 /* Read obj[key] as a token count: *present = 0 if absent or null. */
 static int count(const cJSON *obj, const char *key, const char *where, int64_t *out,

@@ -20,13 +20,8 @@ const char *tkn_prompt_stability_name(uint32_t stability) {
   return stability < 3 ? names[stability] : NULL;
 }
 
-int tkn_prompt_options_init(tkn_prompt_options *opts, uint32_t version) {
-  if (!opts) return tki_fail(TKN_ERR_INVALID, "tkn_prompt_options_init: opts is NULL");
-  if (version != TKN_PROMPT_OPTIONS_VERSION) return tki_fail(TKN_ERR_VERSION, "tkn_prompt_options_init: unknown version");
-  tkn_prompt_options init = TKN_PROMPT_OPTIONS_INIT;
-  *opts = init;
-  return TKN_OK;
-}
+TKI_DEFINE_INIT(tkn_prompt_options_init, tkn_prompt_options, opts, TKN_PROMPT_OPTIONS_VERSION,
+                TKN_PROMPT_OPTIONS_INIT)
 
 /* ---- the builder ---- */
 

@@ -107,13 +107,8 @@ static entry *upsert(tkn_cacheplan *c, uint64_t key) {
 
 /* ---- options ---- */
 
-int tkn_cacheplan_options_init(tkn_cacheplan_options *opts, uint32_t version) {
-  if (!opts) return tki_fail(TKN_ERR_INVALID, "tkn_cacheplan_options_init: opts is NULL");
-  if (version != TKN_CACHEPLAN_OPTIONS_VERSION) return tki_fail(TKN_ERR_VERSION, "tkn_cacheplan_options_init: unknown version");
-  tkn_cacheplan_options init = TKN_CACHEPLAN_OPTIONS_INIT;
-  *opts = init;
-  return TKN_OK;
-}
+TKI_DEFINE_INIT(tkn_cacheplan_options_init, tkn_cacheplan_options, opts, TKN_CACHEPLAN_OPTIONS_VERSION,
+                TKN_CACHEPLAN_OPTIONS_INIT)
 
 /* price * num / den, rounded half up, for the derived prices. */
 static int64_t derive(int64_t price, int64_t num, int64_t den) {

@@ -36,19 +36,8 @@ int64_t tkn_prompt_min_cache_tokens_from(const tkn_prices *prices, int32_t provi
   return fallback;
 }
 
-int tkn_render_options_init(tkn_render_options *opts, uint32_t version) {
-  if (!opts) return tki_fail(TKN_ERR_INVALID, "tkn_render_options_init: opts is NULL");
-  if (version != TKN_RENDER_OPTIONS_VERSION && version != 1)
-    return tki_fail(TKN_ERR_VERSION, "tkn_render_options_init: unknown version");
-  tkn_render_options init = TKN_RENDER_OPTIONS_INIT;
-  if (version == 1) {
-    memcpy(opts, &init, offsetof(tkn_render_options, cache_retention));
-    opts->version = 1;
-    return TKN_OK;
-  }
-  *opts = init;
-  return TKN_OK;
-}
+TKI_DEFINE_INIT_V1(tkn_render_options_init, tkn_render_options, opts,
+                   TKN_RENDER_OPTIONS_VERSION, TKN_RENDER_OPTIONS_INIT, cache_retention)
 
 /* ---- breakpoints ---- */
 

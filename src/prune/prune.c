@@ -71,19 +71,9 @@ typedef struct run {
 
 /* ---- options ---- */
 
-int tkn_prune_options_init(tkn_prune_options *opts, uint32_t version) {
-  if (!opts) return tki_fail(TKN_ERR_INVALID, "tkn_prune_options_init: opts is NULL");
-  tkn_prune_options init = TKN_PRUNE_OPTIONS_INIT;
-  if (version == 1) {
-    /* a version 1 struct ends before the mask / clear / policy fields */
-    memcpy(opts, &init, offsetof(tkn_prune_options, keep_tool_uses));
-    opts->version = 1;
-    return TKN_OK;
-  }
-  if (version != TKN_PRUNE_OPTIONS_VERSION) return tki_fail(TKN_ERR_VERSION, "tkn_prune_options_init: unknown version");
-  *opts = init;
-  return TKN_OK;
-}
+/* a version 1 struct ends before the mask / clear / policy fields */
+TKI_DEFINE_INIT_V1(tkn_prune_options_init, tkn_prune_options, opts, TKN_PRUNE_OPTIONS_VERSION,
+                   TKN_PRUNE_OPTIONS_INIT, keep_tool_uses)
 
 int tki_prune_options_norm(const tkn_prune_options *in, tkn_prune_options *out) {
   tkn_prune_options init = TKN_PRUNE_OPTIONS_INIT;

@@ -127,13 +127,8 @@ int tkn_router_builder_add_tier(tkn_router_builder *b, const char *name, size_t 
   return root ? commit(b, root, rc) : rc;
 }
 
-int tkn_router_rule_init(tkn_router_rule *rule, uint32_t version) {
-  if (!rule) return tki_fail(TKN_ERR_INVALID, "tkn_router_rule_init: rule is NULL");
-  if (version != TKN_ROUTER_RULE_VERSION) return tki_fail(TKN_ERR_VERSION, "tkn_router_rule_init: unknown version");
-  tkn_router_rule r = TKN_ROUTER_RULE_INIT;
-  *rule = r;
-  return TKN_OK;
-}
+TKI_DEFINE_INIT(tkn_router_rule_init, tkn_router_rule, rule, TKN_ROUTER_RULE_VERSION,
+                TKN_ROUTER_RULE_INIT)
 
 int tkn_router_builder_add_rule(tkn_router_builder *b, const tkn_router_rule *rule) {
   if (!b || !rule) return tki_fail(TKN_ERR_INVALID, "tkn_router_builder_add_rule: a required argument is NULL");

@@ -34,13 +34,8 @@ struct tkn_router_cascade {
   int64_t total;
 };
 
-int tkn_router_cascade_options_init(tkn_router_cascade_options *opts, uint32_t version) {
-  if (!opts) return tki_fail(TKN_ERR_INVALID, "tkn_router_cascade_options_init: opts is NULL");
-  if (version != TKN_ROUTER_CASCADE_OPTIONS_VERSION) return tki_fail(TKN_ERR_VERSION, "tkn_router_cascade_options_init: unknown version");
-  tkn_router_cascade_options o = TKN_ROUTER_CASCADE_OPTIONS_INIT;
-  *opts = o;
-  return TKN_OK;
-}
+TKI_DEFINE_INIT(tkn_router_cascade_options_init, tkn_router_cascade_options, opts, TKN_ROUTER_CASCADE_OPTIONS_VERSION,
+                TKN_ROUTER_CASCADE_OPTIONS_INIT)
 
 int tkn_router_cascade_new(tkn_router_cascade **out, const tkn_router *r,
                            const tkn_router_cascade_options *opts) {

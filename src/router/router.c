@@ -9,21 +9,11 @@
 
 #include "router_internal.h"
 
-int tkn_router_options_init(tkn_router_options *opts, uint32_t version) {
-  if (!opts) return tki_fail(TKN_ERR_INVALID, "tkn_router_options_init: opts is NULL");
-  if (version != TKN_ROUTER_OPTIONS_VERSION) return tki_fail(TKN_ERR_VERSION, "tkn_router_options_init: unknown version");
-  tkn_router_options o = TKN_ROUTER_OPTIONS_INIT;
-  *opts = o;
-  return TKN_OK;
-}
+TKI_DEFINE_INIT(tkn_router_options_init, tkn_router_options, opts, TKN_ROUTER_OPTIONS_VERSION,
+                TKN_ROUTER_OPTIONS_INIT)
 
-int tkn_router_decision_init(tkn_router_decision *d, uint32_t version) {
-  if (!d) return tki_fail(TKN_ERR_INVALID, "tkn_router_decision_init: d is NULL");
-  if (version != TKN_ROUTER_DECISION_VERSION) return tki_fail(TKN_ERR_VERSION, "tkn_router_decision_init: unknown version");
-  tkn_router_decision o = TKN_ROUTER_DECISION_INIT;
-  *d = o;
-  return TKN_OK;
-}
+TKI_DEFINE_INIT(tkn_router_decision_init, tkn_router_decision, d, TKN_ROUTER_DECISION_VERSION,
+                TKN_ROUTER_DECISION_INIT)
 
 void tkn_router_free(tkn_router *r) { tki_router_destroy(r); }
 

@@ -781,13 +781,8 @@ static int find_cycle(cctx *c, snode *n, int depth) {
 
 /* ---- public ---- */
 
-int tkn_schema_options_init(tkn_schema_options *opts, uint32_t version) {
-  if (!opts) return tki_fail(TKN_ERR_INVALID, "tkn_schema_options_init: opts is NULL");
-  if (version != TKN_SCHEMA_OPTIONS_VERSION) return tki_fail(TKN_ERR_VERSION, "tkn_schema_options_init: unknown version");
-  tkn_schema_options init = TKN_SCHEMA_OPTIONS_INIT;
-  *opts = init;
-  return TKN_OK;
-}
+TKI_DEFINE_INIT(tkn_schema_options_init, tkn_schema_options, opts, TKN_SCHEMA_OPTIONS_VERSION,
+                TKN_SCHEMA_OPTIONS_INIT)
 
 static int effective_options(const tkn_schema_options *in, tkn_schema_options *o, char *err) {
   tkn_schema_options d = TKN_SCHEMA_OPTIONS_INIT;

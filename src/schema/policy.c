@@ -177,13 +177,8 @@ static int64_t cap_node(capctx *c, const snode *n, uint8_t types) {
   return best;
 }
 
-int tkn_schema_cap_options_init(tkn_schema_cap_options *opts, uint32_t version) {
-  if (!opts) return tki_fail(TKN_ERR_INVALID, "tkn_schema_cap_options_init: opts is NULL");
-  if (version != TKN_SCHEMA_CAP_OPTIONS_VERSION) return tki_fail(TKN_ERR_VERSION, "tkn_schema_cap_options_init: unknown version");
-  tkn_schema_cap_options init = TKN_SCHEMA_CAP_OPTIONS_INIT;
-  *opts = init;
-  return TKN_OK;
-}
+TKI_DEFINE_INIT(tkn_schema_cap_options_init, tkn_schema_cap_options, opts, TKN_SCHEMA_CAP_OPTIONS_VERSION,
+                TKN_SCHEMA_CAP_OPTIONS_INIT)
 
 int tkn_schema_output_cap(const tkn_schema *s, const tkn_tokenizer *tok,
                           const tkn_schema_cap_options *opts, int64_t *max_tokens,
@@ -239,13 +234,8 @@ int tkn_schema_near_limit(const char *stop_reason, size_t stop_len, int64_t used
 
 /* ---- retry policy ---- */
 
-int tkn_schema_retry_options_init(tkn_schema_retry_options *opts, uint32_t version) {
-  if (!opts) return tki_fail(TKN_ERR_INVALID, "tkn_schema_retry_options_init: opts is NULL");
-  if (version != TKN_SCHEMA_RETRY_OPTIONS_VERSION) return tki_fail(TKN_ERR_VERSION, "tkn_schema_retry_options_init: unknown version");
-  tkn_schema_retry_options init = TKN_SCHEMA_RETRY_OPTIONS_INIT;
-  *opts = init;
-  return TKN_OK;
-}
+TKI_DEFINE_INIT(tkn_schema_retry_options_init, tkn_schema_retry_options, opts, TKN_SCHEMA_RETRY_OPTIONS_VERSION,
+                TKN_SCHEMA_RETRY_OPTIONS_INIT)
 
 static uint64_t splitmix64(uint64_t x) {
   x += 0x9E3779B97F4A7C15ull;

@@ -342,13 +342,8 @@ static const tki_budget_backend store_backend = {
 
 /* ---- public ---- */
 
-int tkn_budget_shared_options_init(tkn_budget_shared_options *opts, uint32_t version) {
-  if (!opts) return tki_fail(TKN_ERR_INVALID, "tkn_budget_shared_options_init: opts is NULL");
-  if (version != TKN_BUDGET_SHARED_OPTIONS_VERSION) return tki_fail(TKN_ERR_VERSION, "tkn_budget_shared_options_init: unknown version");
-  tkn_budget_shared_options init = TKN_BUDGET_SHARED_OPTIONS_INIT;
-  *opts = init;
-  return TKN_OK;
-}
+TKI_DEFINE_INIT(tkn_budget_shared_options_init, tkn_budget_shared_options, opts, TKN_BUDGET_SHARED_OPTIONS_VERSION,
+                TKN_BUDGET_SHARED_OPTIONS_INIT)
 
 static int check_shared(const tkn_budget_options *opts, const tkn_budget_shared_options *so,
                         const tkn_store *st, char err[TKI_ERRLEN]) {

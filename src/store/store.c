@@ -10,13 +10,8 @@
 
 #include "store_internal.h"
 
-int tkn_store_init(tkn_store *store, uint32_t version) {
-  if (!store) return tki_fail(TKN_ERR_INVALID, "tkn_store_init: store is NULL");
-  if (version != TKN_STORE_VERSION) return tki_fail(TKN_ERR_VERSION, "tkn_store_init: unknown version");
-  tkn_store init = TKN_STORE_INIT;
-  *store = init;
-  return TKN_OK;
-}
+TKI_DEFINE_INIT(tkn_store_init, tkn_store, store, TKN_STORE_VERSION,
+                TKN_STORE_INIT)
 
 int tki_store_check(const tkn_store *st, const char *need, const char *what,
                     char err[TKI_ERRLEN]) {

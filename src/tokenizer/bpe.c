@@ -956,21 +956,11 @@ fail:
 
 /* ---- public ---- */
 
-int tkn_encode_options_init(tkn_encode_options *opts, uint32_t version) {
-  if (!opts) return tki_fail(TKN_ERR_INVALID, "tkn_encode_options_init: opts is NULL");
-  if (version != TKN_ENCODE_OPTIONS_VERSION) return tki_fail(TKN_ERR_VERSION, "tkn_encode_options_init: unknown version");
-  tkn_encode_options init = TKN_ENCODE_OPTIONS_INIT;
-  *opts = init;
-  return TKN_OK;
-}
+TKI_DEFINE_INIT(tkn_encode_options_init, tkn_encode_options, opts, TKN_ENCODE_OPTIONS_VERSION,
+                TKN_ENCODE_OPTIONS_INIT)
 
-int tkn_ranks_options_init(tkn_ranks_options *opts, uint32_t version) {
-  if (!opts) return tki_fail(TKN_ERR_INVALID, "tkn_ranks_options_init: opts is NULL");
-  if (version != TKN_RANKS_OPTIONS_VERSION) return tki_fail(TKN_ERR_VERSION, "tkn_ranks_options_init: unknown version");
-  tkn_ranks_options init = TKN_RANKS_OPTIONS_INIT;
-  *opts = init;
-  return TKN_OK;
-}
+TKI_DEFINE_INIT(tkn_ranks_options_init, tkn_ranks_options, opts, TKN_RANKS_OPTIONS_VERSION,
+                TKN_RANKS_OPTIONS_INIT)
 
 /* Model families by name: the name itself, or the name followed by '-' (dated
  * and sized variants) or ':' (fine-tunes). */

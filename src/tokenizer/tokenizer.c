@@ -73,13 +73,8 @@ static void cb_destroy(tkn_tokenizer *tok) {
 
 static const tki_tokenizer_vt cb_vt = {"callback", cb_count, cb_destroy};
 
-int tkn_tokenizer_callbacks_init(tkn_tokenizer_callbacks *cb, uint32_t version) {
-  if (!cb) return tki_fail(TKN_ERR_INVALID, "tkn_tokenizer_callbacks_init: cb is NULL");
-  if (version != TKN_TOKENIZER_CALLBACKS_VERSION) return tki_fail(TKN_ERR_VERSION, "tkn_tokenizer_callbacks_init: unknown version");
-  tkn_tokenizer_callbacks init = TKN_TOKENIZER_CALLBACKS_INIT;
-  *cb = init;
-  return TKN_OK;
-}
+TKI_DEFINE_INIT(tkn_tokenizer_callbacks_init, tkn_tokenizer_callbacks, cb, TKN_TOKENIZER_CALLBACKS_VERSION,
+                TKN_TOKENIZER_CALLBACKS_INIT)
 
 int tkn_tokenizer_new_callback(tkn_tokenizer **out, const tkn_tokenizer_callbacks *cb,
                                void *user) {
@@ -96,10 +91,5 @@ int tkn_tokenizer_new_callback(tkn_tokenizer **out, const tkn_tokenizer_callback
   return rc;
 }
 
-int tkn_count_options_init(tkn_count_options *opts, uint32_t version) {
-  if (!opts) return tki_fail(TKN_ERR_INVALID, "tkn_count_options_init: opts is NULL");
-  if (version != TKN_COUNT_OPTIONS_VERSION) return tki_fail(TKN_ERR_VERSION, "tkn_count_options_init: unknown version");
-  tkn_count_options init = TKN_COUNT_OPTIONS_INIT;
-  *opts = init;
-  return TKN_OK;
-}
+TKI_DEFINE_INIT(tkn_count_options_init, tkn_count_options, opts, TKN_COUNT_OPTIONS_VERSION,
+                TKN_COUNT_OPTIONS_INIT)

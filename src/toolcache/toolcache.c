@@ -254,13 +254,8 @@ static uint64_t call_hash(const tc_call *k, int32_t scope, size_t *sid_len) {
 
 /* ---- public API ---- */
 
-int tkn_toolcache_options_init(tkn_toolcache_options *opts, uint32_t version) {
-  if (!opts) return tki_fail(TKN_ERR_INVALID, "tkn_toolcache_options_init: opts is NULL");
-  if (version != TKN_TOOLCACHE_OPTIONS_VERSION) return tki_fail(TKN_ERR_VERSION, "tkn_toolcache_options_init: unknown version");
-  tkn_toolcache_options d = TKN_TOOLCACHE_OPTIONS_INIT;
-  *opts = d;
-  return TKN_OK;
-}
+TKI_DEFINE_INIT(tkn_toolcache_options_init, tkn_toolcache_options, opts, TKN_TOOLCACHE_OPTIONS_VERSION,
+                TKN_TOOLCACHE_OPTIONS_INIT)
 
 static void free_shards(tc_shard *shards, uint32_t n, uint32_t inited) {
   for (uint32_t i = 0; i < n; i++) {
