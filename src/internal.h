@@ -162,6 +162,11 @@ int tki_buf_json_string(tki_buf *b, const char *s, size_t len);
 /* Hand the bytes over (caller frees with tki_free / tkn_free); b is reset.
  * Returns NULL if any append failed (b is freed then). */
 char *tki_buf_steal(tki_buf *b, size_t *len);
+/* The epilogue of a function that hands a text it built to the caller: the
+ * bytes into *out (tkn_free) and their length into *out_len (may be NULL).
+ * When any append failed: *out = NULL and TKN_ERR_NOMEM, recorded as
+ * "<what>: out of memory". */
+int tki_buf_give(tki_buf *b, char **out, size_t *out_len, const char *what);
 
 /* ---- JSON ---- */
 /* cJSON keeps its own allocator (the process's cJSON hooks, which belong to
@@ -198,6 +203,30 @@ int tki_json_canonicalize(const char *json, size_t len, size_t max_len, int max_
 void tki_line_col(const char *text, size_t len, size_t offset, size_t *line, size_t *col);
 
 /* ---- UTF-8 ---- */
+/* Length of the valid UTF-8 sequence at s[i] (a byte >= 0x80), or 0: no
+ * overlongs, no surrogates, nothing above U+10FFFF, not truncated.  The one
+ * decoder's rule: tki_utf8_valid and the batch reader's JSON scan use it. */
+static inline size_t tki_utf8_seq(const unsigned char *s, size_t len, size_t i) {
+  unsigned char c = s[i], lo = 0x80, hi = 0xBF;
+  size_t n;
+  if (c >= 0xC2 && c <= 0xDF) {
+    n = 1;
+  } else if (c >= 0xE0 && c <= 0xEF) {
+    n = 2;
+    if (c == 0xE0) lo = 0xA0;
+    if (c == 0xED) hi = 0x9F;
+  } else if (c >= 0xF0 && c <= 0xF4) {
+    n = 3;
+    if (c == 0xF0) lo = 0x90;
+    if (c == 0xF4) hi = 0x8F;
+  } else {
+    return 0;
+  }
+  if (len - i <= n || s[i + 1] < lo || s[i + 1] > hi) return 0;
+  for (size_t k = 2; k <= n; k++)
+    if ((s[i + k] & 0xC0) != 0x80) return 0;
+  return n + 1;
+}
 /* 1 if [s, s+len) is valid UTF-8 (no surrogates, no overlongs), else 0 and
  * *bad_offset (if not NULL) is the byte offset of the first invalid sequence. */
 int tki_utf8_valid(const char *s, size_t len, size_t *bad_offset);

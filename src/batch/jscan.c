@@ -3,6 +3,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "../internal.h"
 #include "jscan.h"
 
 static int is_ws(unsigned char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
@@ -26,30 +27,6 @@ static inline uint64_t has_special(uint64_t w) {
   return (((q - ONES) & ~q) | ((b - ONES) & ~b) | ((w - ONES * 0x20) & ~w) | w) & HIGHS;
 }
 
-/* Length of the valid UTF-8 sequence at s[i] (a byte >= 0x80), or 0: no
- * overlongs, no surrogates, nothing above U+10FFFF, not truncated. */
-static size_t utf8_seq(const unsigned char *s, size_t len, size_t i) {
-  unsigned char c = s[i], lo = 0x80, hi = 0xBF;
-  size_t n;
-  if (c >= 0xC2 && c <= 0xDF) {
-    n = 1;
-  } else if (c >= 0xE0 && c <= 0xEF) {
-    n = 2;
-    if (c == 0xE0) lo = 0xA0;
-    if (c == 0xED) hi = 0x9F;
-  } else if (c >= 0xF0 && c <= 0xF4) {
-    n = 3;
-    if (c == 0xF0) lo = 0x90;
-    if (c == 0xF4) hi = 0x8F;
-  } else {
-    return 0;
-  }
-  if (len - i <= n || s[i + 1] < lo || s[i + 1] > hi) return 0;
-  for (size_t k = 2; k <= n; k++)
-    if ((s[i + k] & 0xC0) != 0x80) return 0;
-  return n + 1;
-}
-
 /* s[i] is the opening quote; returns the index past the closing quote, or
  * sets *why and returns (size_t)-1 with *err at the problem. */
 static size_t scan_string(const char *s, size_t len, size_t i, size_t *err, const char **why) {
@@ -66,7 +43,7 @@ static size_t scan_string(const char *s, size_t len, size_t i, size_t *err, cons
     while (i < len) {
       unsigned char c = (unsigned char)s[i];
       if (c >= 0x80) {
-        size_t n = utf8_seq((const unsigned char *)s, len, i);
+        size_t n = tki_utf8_seq((const unsigned char *)s, len, i);
         if (!n) {
           *err = i;
           *why = TKI_JSCAN_BAD_UTF8;

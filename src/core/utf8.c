@@ -21,26 +21,9 @@ int tki_utf8_valid(const char *str, size_t len, size_t *bad_offset) {
       i++;
       continue;
     }
-    size_t n;
-    unsigned char lo = 0x80, hi = 0xBF;
-    if (c >= 0xC2 && c <= 0xDF) {
-      n = 1;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-      n = 2;
-      if (c == 0xE0) lo = 0xA0;
-      if (c == 0xED) hi = 0x9F;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-      n = 3;
-      if (c == 0xF0) lo = 0x90;
-      if (c == 0xF4) hi = 0x8F;
-    } else {
-      goto bad;
-    }
-    if (len - i <= n) goto bad; /* truncated sequence */
-    if (s[i + 1] < lo || s[i + 1] > hi) goto bad;
-    for (size_t k = 2; k <= n; k++)
-      if ((s[i + k] & 0xC0) != 0x80) goto bad;
-    i += n + 1;
+    size_t n = tki_utf8_seq(s, len, i);
+    if (!n) goto bad;
+    i += n;
   }
   return 1;
 bad:
