@@ -651,11 +651,6 @@ int tkn_batch_reader_dead_letters_json(const tkn_batch_reader *r, char **out, si
     tki_buf_printf(&b, ",\"file\":%u,\"line\":%llu}", d->file, (unsigned long long)d->line);
   }
   tki_buf_putc(&b, ']');
-  size_t n;
-  char *s = tki_buf_steal(&b, &n);
-  if (!s) return tki_fail(TKN_ERR_NOMEM, "tkn_batch_reader_dead_letters_json: out of memory");
-  *out = s;
-  if (len) *len = n;
-  return TKN_OK;
+  return tki_buf_give(&b, out, len, "tkn_batch_reader_dead_letters_json");
 }
 

@@ -329,9 +329,7 @@ int tkn_conv_to_json(tkn_conv *conv, int format, char **out, size_t *out_len) {
     tki_buf_free(&b);
     return rc;
   }
-  *out = tki_buf_steal(&b, out_len);
-  if (!*out) return tki_fail(TKN_ERR_NOMEM, "to_json: out of memory");
-  return TKN_OK;
+  return tki_buf_give(&b, out, out_len, "to_json");
 }
 
 int tkn_conv_source_format(const tkn_conv *conv) { return conv ? conv->src_fmt : TKN_PROVIDER_AUTO; }
@@ -426,9 +424,7 @@ int tkn_conv_message_to_json(tkn_conv *conv, size_t i, int format, char **out, s
     tki_buf_free(&b);
     return rc;
   }
-  *out = tki_buf_steal(&b, out_len);
-  if (!*out) return tki_fail(TKN_ERR_NOMEM, "message_to_json: out of memory");
-  return TKN_OK;
+  return tki_buf_give(&b, out, out_len, "message_to_json");
 }
 
 int tkn_conv_find_tool_call(const tkn_conv *conv, const char *id, size_t len, size_t *index) {

@@ -115,3 +115,9 @@ char *tki_buf_steal(tki_buf *b, size_t *len) {
   tki_buf_init(b);
   return p;
 }
+
+int tki_buf_give(tki_buf *b, char **out, size_t *out_len, const char *what) {
+  *out = tki_buf_steal(b, out_len);
+  if (!*out) return tki_fail(TKN_ERR_NOMEM, "%s: out of memory", what);
+  return TKN_OK;
+}

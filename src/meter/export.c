@@ -552,12 +552,7 @@ int tkn_meter_export(tkn_meter *m, int format, char **out, size_t *len) {
     tki_buf_free(&b);
     return rc;
   }
-  size_t n = 0;
-  char *text = tki_buf_steal(&b, &n);
-  if (!text) return tki_fail(TKN_ERR_NOMEM, "tkn_meter_export: out of memory");
-  *out = text;
-  if (len) *len = n;
-  return TKN_OK;
+  return tki_buf_give(&b, out, len, "tkn_meter_export");
 }
 
 /* ---- one call's span attributes ---- */
@@ -610,10 +605,5 @@ int tkn_meter_otel_call(const tkn_meter_call *c, char **out, size_t *len) {
                  (u->flags & TKN_USAGE_BATCH) ? "true" : "false", (long long)c->latency_us);
   if (!c->success) tki_buf_puts(&b, ",\"error.type\":\"_OTHER\"");
   tki_buf_putc(&b, '}');
-  size_t n = 0;
-  char *text = tki_buf_steal(&b, &n);
-  if (!text) return tki_fail(TKN_ERR_NOMEM, "tkn_meter_otel_call: out of memory");
-  *out = text;
-  if (len) *len = n;
-  return TKN_OK;
+  return tki_buf_give(&b, out, len, "tkn_meter_otel_call");
 }

@@ -645,7 +645,5 @@ int tkn_cacheplan_advice(tkn_cacheplan *c, char **out, size_t *out_len) {
     tki_buf_puts(&b, r.cost_with <= r.cost_without ? ")" : " more)");
   }
   tki_buf_putc(&b, '\n');
-  *out = tki_buf_steal(&b, out_len);
-  if (!*out) return tki_fail(TKN_ERR_NOMEM, "cacheplan: out of memory writing advice");
-  return TKN_OK;
+  return tki_buf_give(&b, out, out_len, "cacheplan: writing advice");
 }

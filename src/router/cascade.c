@@ -212,10 +212,5 @@ int tkn_router_cascade_to_json(const tkn_router_cascade *c, char **out, size_t *
                    state_names[a->outcome]);
   }
   tki_buf_puts(&b, "]}");
-  size_t len;
-  char *s = tki_buf_steal(&b, &len);
-  if (!s) return tki_fail(TKN_ERR_NOMEM, "tkn_router_cascade_to_json: out of memory");
-  *out = s;
-  if (out_len) *out_len = len;
-  return TKN_OK;
+  return tki_buf_give(&b, out, out_len, "tkn_router_cascade_to_json");
 }

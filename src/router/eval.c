@@ -363,10 +363,5 @@ int tkn_router_explain(const tkn_router *r, const tkn_task *t, char **out, size_
     tki_buf_putc(&b, '}');
   }
   tki_buf_puts(&b, "]}");
-  size_t len;
-  char *s = tki_buf_steal(&b, &len);
-  if (!s) return tki_fail(TKN_ERR_NOMEM, "tkn_router_explain: out of memory");
-  *out = s;
-  if (out_len) *out_len = len;
-  return TKN_OK;
+  return tki_buf_give(&b, out, out_len, "tkn_router_explain");
 }

@@ -975,10 +975,5 @@ int tkn_schema_result_reask(const tkn_schema_result *r, char **out, size_t *out_
     }
     tki_buf_puts(&b, "Reply again with only the corrected JSON document, with no other text.");
   }
-  size_t n;
-  char *text = tki_buf_steal(&b, &n);
-  if (!text) return tki_fail(TKN_ERR_NOMEM, "tkn_schema_result_reask: out of memory");
-  *out = text;
-  if (out_len) *out_len = n;
-  return TKN_OK;
+  return tki_buf_give(&b, out, out_len, "tkn_schema_result_reask");
 }

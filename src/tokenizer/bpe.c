@@ -1113,8 +1113,7 @@ int tkn_tokenizer_decode(const tkn_tokenizer *tok, const uint32_t *ids, size_t n
     tki_buf_free(&b);
     return rc;
   }
-  *out = tki_buf_steal(&b, len);
-  return *out ? TKN_OK : tki_fail(TKN_ERR_NOMEM, "decode: out of memory");
+  return tki_buf_give(&b, out, len, "decode");
 }
 
 uint32_t tkn_tokenizer_vocab_size(const tkn_tokenizer *tok) {
