@@ -182,9 +182,10 @@ TKN_API int tkn_agent_turn_options_init(tkn_agent_turn_options *opts, uint32_t v
  * int64 picodollars, the errors of the parts, whose text tkn_error_last()
  * gives prefixed with the step that failed);
  * then *out is NULL and conv is unchanged, though calls already made were
- * metered and committed to the budget.  TKN_ERR_STATE, with errmsg left to
- * the running turn, when the agent is already in a turn: a call from one of
- * its own callbacks (or a second thread).  A host summariser's usage (or our
+ * metered and committed to the budget.  TKN_ERR_STATE when the agent is
+ * already in a turn (a call from one of its own callbacks, or a second
+ * thread): recorded in the calling thread's tkn_error_last() like any
+ * failure; the running turn is not disturbed.  A host summariser's usage (or our
  * counts of its text) is priced at the agent's model, metered and charged to
  * the budget; its summary is cut to the tokens it was asked for; its failure
  * (error class and message) is a "host_summariser" step of the trace. */

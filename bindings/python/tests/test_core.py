@@ -20,6 +20,20 @@ class LibraryTest(unittest.TestCase):
         self.assertEqual(tokenomy.version(), lib.tkn_version_string().decode())
         self.assertEqual(tokenomy.version_number(), ffi.TKN_VERSION_NUMBER)
 
+    def test_a_library_of_another_abi_is_refused_at_import(self):
+        from tokenomy import _core
+        _core.check_version(ffi.TKN_VERSION_NUMBER)  # the loaded one passes
+        _core.check_version(ffi.TKN_VERSION_NUMBER - ffi.TKN_VERSION_PATCH + 9)  # a patch
+        for other, word in ((ffi.TKN_VERSION_NUMBER + 10000, "newer"),
+                            (ffi.TKN_VERSION_NUMBER - 100, "older"),  # 0.1 before 0.2
+                            (ffi.TKN_VERSION_NUMBER + 100, "newer")):
+            with self.assertRaises(ImportError) as cm:
+                _core.check_version(other, "at /x")
+            msg = str(cm.exception)
+            self.assertIn("%d.%d.x" % (ffi.TKN_VERSION_MAJOR, ffi.TKN_VERSION_MINOR), msg)
+            self.assertIn(word + " library", msg)
+            self.assertIn("at /x", msg)
+
     def test_generated_declarations_match_the_headers(self):
         # a header change without `python3 gen_ffi.py` fails here
         with open(_ffi.__file__) as f:

@@ -199,7 +199,36 @@ class _Lib:
             setattr(self, name, _guard(name, fn, argtypes, ffi.HANDLE_PARAMS.get(name, ())))
 
 
-lib = _Lib(_load())
+def check_version(number: int, where: str = "") -> None:
+    """Refuse a C library whose ABI is not the binding's: another major
+    version, or, while the major is 0 (no ABI promise between 0.x
+    releases), another minor.  `number` is the library's
+    tkn_version_number() (MAJOR*10000 + MINOR*100 + PATCH)."""
+    major, minor = number // 10000, number // 100 % 100
+    want_major, want_minor = ffi.TKN_VERSION_MAJOR, ffi.TKN_VERSION_MINOR
+    if major != want_major or (want_major == 0 and minor != want_minor):
+        raise ImportError(
+            "tokenomy: the C library%s is version %d.%d.%d, this binding needs %d.%d.x (%s); "
+            "install the matching libtokenomy or set TOKENOMY_LIBRARY"
+            % (" " + where if where else "", major, minor, number % 100, want_major,
+               want_minor, "older library" if number < ffi.TKN_VERSION_NUMBER
+               else "newer library"))
+
+
+def _load_checked() -> ctypes.CDLL:
+    dll = _load()
+    try:
+        fn = dll.tkn_version_number
+    except AttributeError:
+        raise ImportError("tokenomy: %s is not libtokenomy (no tkn_version_number)"
+                          % library_path) from None
+    fn.restype = ctypes.c_uint
+    fn.argtypes = []
+    check_version(fn(), "at " + library_path)
+    return dll
+
+
+lib = _Lib(_load_checked())
 
 
 # ---- checked structs -------------------------------------------------------
