@@ -298,7 +298,7 @@ static int rewrite(clr *c, tkn_conv **out) {
   }
   /* assistant messages: arguments of cleared uses, thinking blocks */
   size_t assistants_after = 0;
-  for (size_t i = n; rc == TKN_OK && i-- > 0;) {
+  for (size_t i = n; rc == TKN_OK && calls && i-- > 0;) {
     if (tkn_conv_role(work, i) != TKN_ROLE_ASSISTANT) continue;
     int thinking = c->o->clear_thinking && assistants_after >= c->o->keep_thinking_turns &&
                    has_thinking(work, i);

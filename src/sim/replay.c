@@ -327,7 +327,8 @@ static int clear_apply(replay *rp, const strategy *st, tkn_conv **conv, call_eff
     o.clear_at_least = 500;
   }
   o.price_input_per_mtok = rp->price.input_per_mtok;
-  if (rp->price.has & TKN_PRICE_CACHE_READ) o.price_cache_read_per_mtok = rp->price.cache_read_per_mtok;
+  if (rp->price.has & TKN_PRICE_CACHE_READ)
+    o.price_cache_read_per_mtok = rp->price.cache_read_per_mtok;
   if (rp->price.has & TKN_PRICE_CACHE_WRITE_5M)
     o.price_cache_write_per_mtok = rp->price.cache_write_5m_per_mtok;
   if (st->prune_mode == TKN_PRUNE_POLICY) {

@@ -103,7 +103,8 @@ int main(void) {
     for (int v = 0; v < VARIANTS; v++) {
       g_state = 77 + k;
       tkn_conv *c = NULL;
-      if (tkn_conv_new(&c) || tkn_conv_append_text(c, TKN_ROLE_SYSTEM, "You are an airline agent.", 25))
+      if (tkn_conv_new(&c) ||
+          tkn_conv_append_text(c, TKN_ROLE_SYSTEM, "You are an airline agent.", 25))
         return 2;
       size_t n = 0, cleared = 0;
       for (int turn = 0; turn < turns; turn++) {

@@ -49,7 +49,8 @@ static tkn_conv *uses_conv(int uses, int words) {
     const char *tool = i % 3 == 2 ? "lookup" : i % 3 ? "t1" : "t0";
     w += (size_t)snprintf(buf + w, sizeof buf - w,
                           ",{\"role\":\"user\",\"content\":\"q%d\"},"
-                          "{\"role\":\"assistant\",\"content\":null,\"tool_calls\":[{\"id\":\"c%d\","
+                          "{\"role\":\"assistant\",\"content\":null,"
+                          "\"tool_calls\":[{\"id\":\"c%d\","
                           "\"type\":\"function\",\"function\":{\"name\":\"%s\",\"arguments\":"
                           "\"{\\\"k\\\": \\\"v%d\\\"}\"}}]},"
                           "{\"role\":\"tool\",\"tool_call_id\":\"c%d\",\"content\":\"r%d",
@@ -57,7 +58,8 @@ static tkn_conv *uses_conv(int uses, int words) {
     for (int k = 0; k < words; k++) w += (size_t)snprintf(buf + w, sizeof buf - w, " w");
     w += (size_t)snprintf(buf + w, sizeof buf - w, "\"}");
     if (i + 1 < uses)
-      w += (size_t)snprintf(buf + w, sizeof buf - w, ",{\"role\":\"assistant\",\"content\":\"a%d\"}", i);
+      w += (size_t)snprintf(buf + w, sizeof buf - w,
+                            ",{\"role\":\"assistant\",\"content\":\"a%d\"}", i);
   }
   w += (size_t)snprintf(buf + w, sizeof buf - w, "]");
   tkn_conv *c = NULL;
@@ -361,11 +363,13 @@ static void thinking_of_older_turns(void **state) {
       "{\"system\":\"S\",\"messages\":["
       "{\"role\":\"user\",\"content\":\"q0\"},"
       "{\"role\":\"assistant\",\"content\":[{\"type\":\"thinking\",\"thinking\":\"t t t t\","
-      "\"signature\":\"x\"},{\"type\":\"tool_use\",\"id\":\"c0\",\"name\":\"f\",\"input\":{\"k\":1}}]},"
+      "\"signature\":\"x\"},"
+      "{\"type\":\"tool_use\",\"id\":\"c0\",\"name\":\"f\",\"input\":{\"k\":1}}]},"
       "{\"role\":\"user\",\"content\":[{\"type\":\"tool_result\",\"tool_use_id\":\"c0\","
       "\"content\":\"r0 w w w w w w w w w w\"}]},"
       "{\"role\":\"assistant\",\"content\":[{\"type\":\"thinking\",\"thinking\":\"u u\","
-      "\"signature\":\"y\"},{\"type\":\"tool_use\",\"id\":\"c1\",\"name\":\"f\",\"input\":{\"k\":2}}]},"
+      "\"signature\":\"y\"},"
+      "{\"type\":\"tool_use\",\"id\":\"c1\",\"name\":\"f\",\"input\":{\"k\":2}}]},"
       "{\"role\":\"user\",\"content\":[{\"type\":\"tool_result\",\"tool_use_id\":\"c1\","
       "\"content\":\"r1 w w\"}]}]}";
   tkn_conv *c = NULL;
