@@ -495,7 +495,8 @@ static int local_hit_check(tkn_toolcache *c, tc_shard *sh, uint64_t h, int32_t s
   }
   pthread_mutex_lock(&sh->mu);
   tc_entry *e = entry_find(sh, h, scope, sid, sid_len, k->key.data, k->key.len);
-  if (e && memcmp(&e->stamp, stamp, sizeof *stamp) == 0) {
+  if (e && e->stamp.valid == stamp->valid && e->stamp.gen[0] == stamp->gen[0] &&
+      e->stamp.gen[1] == stamp->gen[1] && e->stamp.gen[2] == stamp->gen[2]) {
     entry_remove(sh, e);
     sh->st.invalidations++;
   }
