@@ -17,6 +17,46 @@ static const char CACHE_HELP[] =
     "The input price defaults to the model's price in the built-in table; the\n"
     "output names the model and the price it used.\n";
 
+/* The simulation's result: hit rate, cost with and without the cache, advice. */
+static void print_result(tkn_cacheplan *plan, const tkn_cacheplan_options *opts,
+                         const char *pname, const char *model, int json) {
+  tkn_cacheplan_result r;
+  memset(&r, 0, sizeof r);
+  r.version = TKN_CACHEPLAN_RESULT_VERSION;
+  tkn_cacheplan_result_get(plan, &r);
+  char *advice = NULL;
+  tkn_cacheplan_advice(plan, &advice, NULL);
+  if (json) {
+    cJSON *o2 = cJSON_CreateObject();
+    char usd[48];
+    cJSON_AddStringToObject(o2, "provider", pname);
+    cJSON_AddStringToObject(o2, "model", model);
+    cJSON_AddStringToObject(o2, "price_input_usd_per_mtok",
+                            cli_usd(opts->price_input * 1000000, 6, usd, sizeof usd));
+    cJSON_AddNumberToObject(o2, "requests", (double)r.requests);
+    cJSON_AddNumberToObject(o2, "input_tokens", (double)r.input_tokens);
+    cJSON_AddNumberToObject(o2, "cached_tokens", (double)r.cached_tokens);
+    cJSON_AddNumberToObject(o2, "written_tokens", (double)r.written_tokens);
+    cJSON_AddNumberToObject(o2, "hit_rate", (double)r.hit_rate_ppm / 1e6);
+    cJSON_AddStringToObject(o2, "cost_without_usd", cli_usd(r.cost_without, 12, usd, sizeof usd));
+    cJSON_AddStringToObject(o2, "cost_with_usd", cli_usd(r.cost_with, 12, usd, sizeof usd));
+    cJSON_AddNumberToObject(o2, "prefix_changes", (double)r.prefix_changes);
+    cJSON_AddStringToObject(o2, "advice", advice ? advice : "");
+    cli_print_json(o2);
+    cJSON_Delete(o2);
+  } else {
+    char a[48], b[48], pm[48];
+    printf("model           %s (%s), input at %s USD per million tokens\n", model, pname,
+           cli_usd(opts->price_input * 1000000, 6, pm, sizeof pm));
+    printf("requests        %lld\ninput tokens    %lld\ncached tokens   %lld\nhit rate        "
+           "%.1f%%\ncost without    %s USD\ncost with       %s USD\n\n%s\n",
+           (long long)r.requests, (long long)r.input_tokens, (long long)r.cached_tokens,
+           (double)r.hit_rate_ppm / 1e4, cli_usd(r.cost_without, 6, a, sizeof a),
+           cli_usd(r.cost_with, 6, b, sizeof b), advice ? advice : "");
+  }
+  tkn_free(advice);
+}
+
 int cmd_cache_sim(int argc, char **argv) {
   const char *file = NULL, *model = NULL, *price = NULL;
   int json = 0, provider = TKN_PROVIDER_OPENAI;
@@ -118,43 +158,7 @@ int cmd_cache_sim(int argc, char **argv) {
     i++;
   }
   cli_progress("cache-sim", (size_t)n, (size_t)n);
-  if (!status) {
-    tkn_cacheplan_result r;
-    memset(&r, 0, sizeof r);
-    r.version = TKN_CACHEPLAN_RESULT_VERSION;
-    tkn_cacheplan_result_get(plan, &r);
-    char *advice = NULL;
-    tkn_cacheplan_advice(plan, &advice, NULL);
-    if (json) {
-      cJSON *o2 = cJSON_CreateObject();
-      char usd[48];
-      cJSON_AddStringToObject(o2, "provider", pname);
-      cJSON_AddStringToObject(o2, "model", model);
-      cJSON_AddStringToObject(o2, "price_input_usd_per_mtok",
-                              cli_usd(o.price_input * 1000000, 6, usd, sizeof usd));
-      cJSON_AddNumberToObject(o2, "requests", (double)r.requests);
-      cJSON_AddNumberToObject(o2, "input_tokens", (double)r.input_tokens);
-      cJSON_AddNumberToObject(o2, "cached_tokens", (double)r.cached_tokens);
-      cJSON_AddNumberToObject(o2, "written_tokens", (double)r.written_tokens);
-      cJSON_AddNumberToObject(o2, "hit_rate", (double)r.hit_rate_ppm / 1e6);
-      cJSON_AddStringToObject(o2, "cost_without_usd", cli_usd(r.cost_without, 12, usd, sizeof usd));
-      cJSON_AddStringToObject(o2, "cost_with_usd", cli_usd(r.cost_with, 12, usd, sizeof usd));
-      cJSON_AddNumberToObject(o2, "prefix_changes", (double)r.prefix_changes);
-      cJSON_AddStringToObject(o2, "advice", advice ? advice : "");
-      cli_print_json(o2);
-      cJSON_Delete(o2);
-    } else {
-      char a[48], b[48], pm[48];
-      printf("model           %s (%s), input at %s USD per million tokens\n", model, pname,
-             cli_usd(o.price_input * 1000000, 6, pm, sizeof pm));
-      printf("requests        %lld\ninput tokens    %lld\ncached tokens   %lld\nhit rate        "
-             "%.1f%%\ncost without    %s USD\ncost with       %s USD\n\n%s\n",
-             (long long)r.requests, (long long)r.input_tokens, (long long)r.cached_tokens,
-             (double)r.hit_rate_ppm / 1e4, cli_usd(r.cost_without, 6, a, sizeof a),
-             cli_usd(r.cost_with, 6, b, sizeof b), advice ? advice : "");
-    }
-    tkn_free(advice);
-  }
+  if (!status) print_result(plan, &o, pname, model, json);
   tkn_tokenizer_free(tok);
   tkn_cacheplan_free(plan);
   cJSON_Delete(log);
