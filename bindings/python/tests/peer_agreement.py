@@ -80,7 +80,8 @@ def corpus(convs):
                 texts.append(m["content"])
     texts += ["", " ", "\n\n\n", "hello world", "  leading and trailing  ", "x" * 5000,
               "naïve café — ‘quotes’", "日本語のテキストです。", "🙂👍🏽 emoji", "\u200b\u200d",
-              "a <|endoftext|> b", "<|endofprompt|><|endoftext|>", "<|fim_prefix|>x<|fim_suffix|>",
+              "a <|endoftext|> b", "<|endofprompt|><|endoftext|>",
+              "<|fim_prefix|>x<|fim_suffix|>",
               "12345678901234567890", "def f(x):\n    return x ** 2\n", "\r\n\r\n", "a\0b"]
     rng = random.Random(19)
     ranges = [(0x20, 0x7e), (0xa0, 0x24f), (0x370, 0x3ff), (0x400, 0x4ff), (0x4e00, 0x4fff),
