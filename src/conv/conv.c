@@ -59,7 +59,8 @@ void tki_conv_swap(tkn_conv *a, tkn_conv *b) {
 int tki_conv_count_get(const tkn_conv *conv, size_t i, uint64_t tok_id, const int32_t key[4],
                        int64_t *count) {
   const tki_msg *m = &conv->msgs[i];
-  if (!m->cache_ok || m->cache_tok != tok_id || memcmp(m->cache_opts, key, sizeof m->cache_opts))
+  if (!m->cache_ok || m->cache_tok != tok_id ||
+      memcmp(m->cache_opts, key, sizeof m->cache_opts) != 0)
     return 0;
   *count = m->cache_val;
   return 1;
