@@ -608,10 +608,19 @@ int tkn_cacheplan_advice(tkn_cacheplan *c, char **out, size_t *out_len) {
   if (c->expired * 10 > c->requests) {
     put_pct(&b, c->expired, c->requests);
     tki_buf_puts(&b, " of requests found their unchanged prefix expired in the cache");
-    if (c->o.provider == TKN_PROVIDER_ANTHROPIC)
-      tki_buf_puts(&b, "; the 1-hour TTL (set the segment's TTL to 1h) would keep it between requests");
-    else if (c->o.provider == TKN_PROVIDER_OPENAI)
-      tki_buf_puts(&b, "; requests are further apart than OpenAI keeps an idle prefix");
+    if (c->o.provider == TKN_PROVIDER_ANTHROPIC) {
+      tki_buf_puts(&b, "; the 1-hour TTL (set the segment's TTL to 1h) would keep it between "
+                       "requests, its writes at ");
+      put_money(&b, c->pw1 * 1000000);
+      tki_buf_puts(&b, " instead of ");
+      put_money(&b, c->pw5 * 1000000);
+      tki_buf_puts(&b, " per million tokens: worth it when a prefix is read at least once "
+                       "more within the hour");
+    } else if (c->o.provider == TKN_PROVIDER_OPENAI) {
+      tki_buf_puts(&b, "; requests are further apart than OpenAI keeps an idle prefix: send "
+                       "prompt_cache_retention \"24h\" (render option cache_retention) and "
+                       "a stable prompt_cache_key to keep it up to a day");
+    }
     else
       tki_buf_puts(&b, "; a longer explicit-cache TTL would keep it");
     tki_buf_putc(&b, '\n');

@@ -1402,6 +1402,15 @@ static void anthropic_ttl_is_refreshed_by_each_hit(void **state) {
   char *advice = NULL;
   assert_int_equal(tkn_cacheplan_advice(c, &advice, NULL), TKN_OK);
   assert_non_null(strstr(advice, "1-hour TTL"));
+  assert_non_null(strstr(advice, "its writes at $"));
+  tkn_free(advice);
+  tkn_cacheplan_free(c);
+  /* OpenAI, every 15 minutes: past its idle expiry; the advice names 24h retention */
+  c = make_plan(TKN_PROVIDER_OPENAI);
+  for (int i = 0; i <= 10; i++) assert_int_equal(tkn_cacheplan_add_blocks(c, i * 900000LL, b, 2), TKN_OK);
+  assert_int_equal(result(c).cached_tokens, 0);
+  assert_int_equal(tkn_cacheplan_advice(c, &advice, NULL), TKN_OK);
+  assert_non_null(strstr(advice, "prompt_cache_retention \"24h\""));
   tkn_free(advice);
   tkn_cacheplan_free(c);
   /* the same stream with a 1-hour breakpoint hits */
