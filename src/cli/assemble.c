@@ -11,6 +11,9 @@ static const char ASSEMBLE_HELP[] =
     "Assemble a prompt in cache-friendly order and render the provider request.\n"
     "SPEC: {\"model\": \"gpt-4o\", \"max_tokens\": 512, \"tools\": [..], \"system\": \"..\",\n"
     "       \"reference\": \"..\", \"messages\": [conversation], \"dynamic\": \"..\"}\n"
+    "Tokens are counted exactly with the model's encoding (gpt-4o: o200k_base), with\n"
+    "the estimator only for a model without one (Claude, Gemini); which counter was\n"
+    "used is on stderr (with --segments: \"counter\" in the JSON).\n"
     "  --segments  print the segments (kind, stability, tokens, fingerprint) and the\n"
     "              linter's findings instead of the request\n"
     "  --json      accepted: the output is JSON either way\n";
@@ -94,7 +97,11 @@ int cmd_assemble(int argc, char **argv) {
     return cli_fail("assemble", "spec.max_tokens: expected a whole number from 0 to 2^53");
   }
   tkn_tokenizer *tok = NULL;
-  tkn_tokenizer_new_estimator(&tok);
+  char counter[96];
+  if (cli_model_tokenizer("assemble", model->valuestring, &tok, counter, sizeof counter)) {
+    cJSON_Delete(spec);
+    return 2;
+  }
   tkn_conv *conv = NULL;
   tkn_prompt *p = NULL;
   int status = cli_assemble_spec("assemble", spec, tok, &conv, &p);
@@ -129,6 +136,7 @@ int cmd_assemble(int argc, char **argv) {
       cJSON_AddItemToArray(f, x);
     }
     cJSON_AddNumberToObject(o, "tokens", (double)tkn_prompt_tokens(p));
+    cJSON_AddStringToObject(o, "counter", counter);
     cli_print_json(o);
     cJSON_Delete(o);
   } else if (!status) {
@@ -148,7 +156,11 @@ int cmd_assemble(int argc, char **argv) {
     char *js = NULL, err[512];
     int rc = cli_keep_err(tkn_prompt_render(p, &ro, &js, NULL), err, sizeof err);
     if (rc) status = cli_fail("assemble", "render: %s", err);
-    else puts(js);
+    else {
+      puts(js); /* the request body: which counter chose the breakpoints goes to stderr */
+      fprintf(stderr, "assemble: tokens counted with %s for %s\n", counter,
+              model->valuestring);
+    }
     tkn_free(js);
   }
   tkn_prompt_free(p);

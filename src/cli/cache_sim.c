@@ -15,11 +15,14 @@ static const char CACHE_HELP[] =
     "The model defaults to the provider's: gpt-4o (openai), claude-sonnet-4-5\n"
     "(anthropic), gemini-2.5-pro (gemini); a --model of another provider is refused.\n"
     "The input price defaults to the model's price in the built-in table; the\n"
-    "output names the model and the price it used.\n";
+    "output names the model and the price it used.\n"
+    "Tokens are counted exactly with the model's encoding (gpt-4o: o200k_base), with\n"
+    "the estimator only for a model without one; the output names the counter.\n";
 
 /* The simulation's result: hit rate, cost with and without the cache, advice. */
 static void print_result(tkn_cacheplan *plan, const tkn_cacheplan_options *opts,
-                         const char *pname, const char *model, int json) {
+                         const char *pname, const char *model, const char *counter,
+                         int json) {
   tkn_cacheplan_result r;
   memset(&r, 0, sizeof r);
   r.version = TKN_CACHEPLAN_RESULT_VERSION;
@@ -42,12 +45,14 @@ static void print_result(tkn_cacheplan *plan, const tkn_cacheplan_options *opts,
     cJSON_AddStringToObject(o2, "cost_with_usd", cli_usd(r.cost_with, 12, usd, sizeof usd));
     cJSON_AddNumberToObject(o2, "prefix_changes", (double)r.prefix_changes);
     cJSON_AddStringToObject(o2, "advice", advice ? advice : "");
+    cJSON_AddStringToObject(o2, "counter", counter);
     cli_print_json(o2);
     cJSON_Delete(o2);
   } else {
     char a[48], b[48], pm[48];
     printf("model           %s (%s), input at %s USD per million tokens\n", model, pname,
            cli_usd(opts->price_input * 1000000, 6, pm, sizeof pm));
+    printf("tokens counted  %s\n", counter);
     printf("requests        %lld\ninput tokens    %lld\ncached tokens   %lld\nhit rate        "
            "%.1f%%\ncost without    %s USD\ncost with       %s USD\n\n%s\n",
            (long long)r.requests, (long long)r.input_tokens, (long long)r.cached_tokens,
@@ -129,7 +134,12 @@ int cmd_cache_sim(int argc, char **argv) {
     return cli_fail("cache-sim", "bad options");
   }
   tkn_tokenizer *tok = NULL;
-  tkn_tokenizer_new_estimator(&tok);
+  char counter[96];
+  if (cli_model_tokenizer("cache-sim", model, &tok, counter, sizeof counter)) {
+    cJSON_Delete(log);
+    tkn_cacheplan_free(plan);
+    return 2;
+  }
   int status = 0, i = 0, n = cJSON_GetArraySize(log);
   const cJSON *req;
   cJSON_ArrayForEach(req, log) {
@@ -158,7 +168,7 @@ int cmd_cache_sim(int argc, char **argv) {
     i++;
   }
   cli_progress("cache-sim", (size_t)n, (size_t)n);
-  if (!status) print_result(plan, &o, pname, model, json);
+  if (!status) print_result(plan, &o, pname, model, counter, json);
   tkn_tokenizer_free(tok);
   tkn_cacheplan_free(plan);
   cJSON_Delete(log);

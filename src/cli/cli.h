@@ -103,6 +103,12 @@ int cli_looks_json(const char *s);
  * wins).  The default is o200k_base when the library has it, else the
  * estimator.  0, or the exit status after printing the error. */
 int cli_make_tokenizer(const char *cmd, const char *name, const char *model, tkn_tokenizer **out);
+/* The counter for `model`: its exact BPE encoding where one is known and its
+ * ranks are built in, else the estimator.  *counter gets what was used
+ * ("exact o200k_base", "estimator"), which the caller prints; returns 0, or
+ * 2 (the failure printed) if not even the estimator can be made. */
+int cli_model_tokenizer(const char *cmd, const char *model, tkn_tokenizer **out,
+                        char *counter, size_t cap);
 /* Build and assemble the prompt of an assemble spec (assemble.c; cache-sim
  * uses it for each request of its log); *conv holds the history.  0, or the
  * exit status after printing the error. */

@@ -137,6 +137,22 @@ const char *cli_int(int64_t v, char *buf, size_t len) {
   return buf;
 }
 
+int cli_model_tokenizer(const char *cmd, const char *model, tkn_tokenizer **out,
+                        char *counter, size_t cap) {
+  const char *enc = tkn_tokenizer_encoding_for_model(model, TKN_NUL_TERMINATED);
+  if (enc && tkn_tokenizer_new_encoding(out, enc, TKN_NUL_TERMINATED) == TKN_OK) {
+    snprintf(counter, cap, "exact %s", enc);
+    return 0;
+  }
+  /* no exact tokenizer: the estimator, calibrated to the encoding when known */
+  int rc = enc ? tkn_tokenizer_new_estimator_for(out, enc, TKN_NUL_TERMINATED)
+               : tkn_tokenizer_new_estimator(out);
+  if (rc) return cli_fail(cmd, "tokenizer: %s", tkn_error_last()->message);
+  snprintf(counter, cap, "estimator (%s)",
+           enc ? "this build has no embedded ranks" : "no exact tokenizer for this model");
+  return 0;
+}
+
 void cli_progress(const char *label, size_t done, size_t total) {
   static int tty = -1;
   if (tty < 0) tty = isatty(2);
