@@ -713,7 +713,9 @@ static void a_frozen_server_fails_each_call_by_its_deadline_without_queueing(voi
          "%lld %lld %lld %lld ms (not checked)\n",
          most, (long long)f[0].ms, (long long)f[1].ms, (long long)f[2].ms, (long long)f[3].ms);
   for (int i = 0; i < 4; i++) assert_int_equal(f[i].rc, TKN_ERR_UNAVAILABLE);
-  assert_int_equal(most, 4); /* all four calls in flight on their own connections */
+  /* all four calls in flight on their own connections (another client of the
+   * process may hold one more: at least four, not exactly four) */
+  assert_true(most >= 4);
   assert_int_equal(tkn_redis_ping(r), TKN_OK);
   tkn_redis_free(r);
 }

@@ -1194,8 +1194,11 @@ static int agent_tool_with(int which, const char *s, size_t len, char *obs, size
   size_t n = 0;
   int32_t hit = -1;
   int rc = tkn_agent_tool(a, p[0], l[0], p[1], l[1], p[2], l[2], run_tool, NULL, &v, &n, &hit);
-  if (!rc) rc = tkn_agent_tool(a, p[0], l[0], p[1], l[1], p[2], l[2], run_tool, NULL, &v, &n,
-                               &hit);
+  if (!rc) {
+    tkn_free(v); /* the first call's value; the second must hit the cache */
+    v = NULL;
+    rc = tkn_agent_tool(a, p[0], l[0], p[1], l[1], p[2], l[2], run_tool, NULL, &v, &n, &hit);
+  }
   if (!rc) OBS("%d %.*s", (int)hit, (int)n, v);
   tkn_free(v);
   tkn_agent_free(a);
