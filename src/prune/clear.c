@@ -381,19 +381,9 @@ static int64_t round_pd(double v) {
 
 static int make_report(clr *c, tkn_conv *after, const uint8_t *kept_in_after,
                        tkn_prune_report **out) {
-  tkn_prune_report *rep = tki_calloc(1, sizeof *rep);
   size_t n = c->n;
+  tkn_prune_report *rep = tki_prune_report_alloc(n);
   if (!rep) return tki_fail(TKN_ERR_NOMEM, "out of memory making the report");
-  rep->n = n;
-  rep->action = tki_calloc(n + 1, sizeof *rep->action);
-  rep->why = tki_calloc(n + 1, sizeof *rep->why);
-  rep->tokens = tki_calloc(n + 1, sizeof *rep->tokens);
-  rep->kept = tki_calloc(n + 1, sizeof *rep->kept);
-  rep->dropped = tki_calloc(n + 1, sizeof *rep->dropped);
-  if (!rep->action || !rep->why || !rep->tokens || !rep->kept || !rep->dropped) {
-    tkn_prune_report_free(rep);
-    return tki_fail(TKN_ERR_NOMEM, "out of memory making the report");
-  }
   for (size_t i = 0; i < n; i++) {
     rep->action[i] = kept_in_after[i] ? c->action[i] : TKN_PRUNE_DROPPED;
     rep->why[i] = c->why[i];

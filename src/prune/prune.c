@@ -811,10 +811,11 @@ static int64_t kept_tokens(const run *r, int64_t extra, int has_extra) {
   return any ? t + r->prime : 0;
 }
 
-static int make_report(run *r, tkn_prune_report **out) {
+/* A report for n messages with its per-message arrays zeroed (n + 1 each,
+ * so n = 0 still allocates); NULL when out of memory.  Shared by every mode. */
+tkn_prune_report *tki_prune_report_alloc(size_t n) {
   tkn_prune_report *rep = tki_calloc(1, sizeof *rep);
-  size_t n = r->n;
-  if (!rep) return tki_fail(TKN_ERR_NOMEM, "out of memory making the report");
+  if (!rep) return NULL;
   rep->n = n;
   rep->action = tki_calloc(n + 1, sizeof *rep->action);
   rep->why = tki_calloc(n + 1, sizeof *rep->why);
@@ -823,8 +824,15 @@ static int make_report(run *r, tkn_prune_report **out) {
   rep->dropped = tki_calloc(n + 1, sizeof *rep->dropped);
   if (!rep->action || !rep->why || !rep->tokens || !rep->kept || !rep->dropped) {
     tkn_prune_report_free(rep);
-    return tki_fail(TKN_ERR_NOMEM, "out of memory making the report");
+    return NULL;
   }
+  return rep;
+}
+
+static int make_report(run *r, tkn_prune_report **out) {
+  size_t n = r->n;
+  tkn_prune_report *rep = tki_prune_report_alloc(n);
+  if (!rep) return tki_fail(TKN_ERR_NOMEM, "out of memory making the report");
   for (size_t i = 0; i < n; i++) {
     rep->action[i] = r->keep[i] ? (i == r->cut_idx ? TKN_PRUNE_CUT : TKN_PRUNE_KEPT)
                      : r->summarised[i] ? TKN_PRUNE_SUMMARISED

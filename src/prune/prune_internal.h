@@ -54,4 +54,7 @@ typedef struct tki_prune_features {
 void tki_prune_features_of(int32_t role, int has_tool_calls, const char *text, size_t len,
                            tki_prune_features *out);
 
+/* A zeroed report for n messages (prune.c); NULL when out of memory. */
+tkn_prune_report *tki_prune_report_alloc(size_t n);
+
 #endif
