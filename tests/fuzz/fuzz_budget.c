@@ -9,29 +9,14 @@
 
 #include "fuzz_util.h"
 
-typedef struct rd {
-  const uint8_t *p;
-  size_t n;
-} rd;
-
-static uint8_t byte(rd *r) {
-  if (!r->n) return 0;
-  r->n--;
-  return *r->p++;
-}
-
 /* an amount: small, a power of two near the int64 range, or raw bytes */
-static int64_t amount(rd *r) {
-  uint8_t k = byte(r);
+static int64_t amount(fz_reader *r) {
+  uint8_t k = fz_byte(r);
   switch (k % 4) {
-  case 0: return byte(r);
-  case 1: return (int64_t)byte(r) << 8 | byte(r);
-  case 2: return INT64_MAX - byte(r);
-  default: {
-    uint64_t v = 0;
-    for (int i = 0; i < 8; i++) v = v << 8 | byte(r);
-    return (int64_t)(v >> (k % 2)); /* sometimes negative */
-  }
+  case 0: return fz_byte(r);
+  case 1: return (int64_t)fz_byte(r) << 8 | fz_byte(r);
+  case 2: return INT64_MAX - fz_byte(r);
+  default: return (int64_t)(fz_u64(r) >> (k % 2)); /* sometimes negative */
   }
 }
 
@@ -53,7 +38,7 @@ static void check_state(tkn_budget *b, const model *m) {
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-  rd r = {data, size};
+  fz_reader r = {data, size};
   model m;
   memset(&m, 0, sizeof m);
   tkn_budget_options o = TKN_BUDGET_OPTIONS_INIT;
@@ -68,7 +53,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   tkn_budget_reservation *res[MAXRES] = {0};
   int64_t held[MAXRES][2];
   while (r.n) {
-    uint8_t op = byte(&r);
+    uint8_t op = fz_byte(&r);
     int slot = (op >> 3) % MAXRES;
     tkn_budget_amount a = TKN_BUDGET_AMOUNT_INIT;
     a.input_tokens = amount(&r);

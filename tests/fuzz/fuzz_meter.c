@@ -8,32 +8,18 @@
 
 #include "fuzz_util.h"
 
-typedef struct rd {
-  const uint8_t *p;
-  size_t n;
-} rd;
-
-static uint8_t byte(rd *r) {
-  if (!r->n) return 0;
-  r->n--;
-  return *r->p++;
-}
-
-static int64_t amount(rd *r) {
-  uint8_t k = byte(r);
+/* an amount: small, near INT64_MAX, or raw bytes (never negative) */
+static int64_t amount(fz_reader *r) {
+  uint8_t k = fz_byte(r);
   switch (k % 3) {
-  case 0: return byte(r);
-  case 1: return INT64_MAX - byte(r);
-  default: {
-    uint64_t v = 0;
-    for (int i = 0; i < 8; i++) v = v << 8 | byte(r);
-    return (int64_t)(v >> 1);
-  }
+  case 0: return fz_byte(r);
+  case 1: return INT64_MAX - fz_byte(r);
+  default: return (int64_t)(fz_u64(r) >> 1);
   }
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-  rd r = {data, size};
+  fz_reader r = {data, size};
   tkn_meter *m = NULL;
   FZ_CHECK(tkn_meter_new(&m, NULL) == TKN_OK);
   uint64_t calls = 0;
@@ -41,14 +27,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   while (r.n) {
     tkn_meter_call c = TKN_METER_CALL_INIT;
     c.usage.input_tokens = amount(&r);
-    c.usage.output_tokens = byte(&r);
+    c.usage.output_tokens = fz_byte(&r);
     c.cost = amount(&r);
-    size_t klen = byte(&r) % 16;
-    if (klen > r.n) klen = r.n;
-    c.tenant = (const char *)r.p;
-    c.tenant_len = klen;
-    r.p += klen;
-    r.n -= klen;
+    c.tenant = fz_bytes(&r, fz_byte(&r) % 16, &c.tenant_len);
     c.model = "gpt-4o";
     c.model_len = 6;
     int64_t in2, cost2;

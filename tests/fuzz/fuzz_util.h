@@ -1,6 +1,7 @@
 /* Helpers shared by the libFuzzer harnesses: a failed check aborts (libFuzzer
- * then saves the input), error texts must be one non-empty line, and inputs
- * that carry two documents are split at a separator line. */
+ * then saves the input), error texts must be one non-empty line, inputs that
+ * carry two documents are split at a separator line, and operation sequences
+ * are read a byte (or eight) at a time. */
 #ifndef TKN_FUZZ_UTIL_H
 #define TKN_FUZZ_UTIL_H
 
@@ -57,6 +58,36 @@ static inline void fz_split(const uint8_t *data, size_t size, const char **a, si
       return;
     }
   }
+}
+
+/* A reader over the input for harnesses driven by operation sequences: past
+ * the end every byte reads as 0, so any input is a whole sequence. */
+typedef struct fz_reader {
+  const uint8_t *p;
+  size_t n;
+} fz_reader;
+
+static inline uint8_t fz_byte(fz_reader *r) {
+  if (!r->n) return 0;
+  r->n--;
+  return *r->p++;
+}
+
+/* The next eight bytes, big-endian. */
+static inline uint64_t fz_u64(fz_reader *r) {
+  uint64_t v = 0;
+  for (int i = 0; i < 8; i++) v = v << 8 | fz_byte(r);
+  return v;
+}
+
+/* Up to `max` bytes as a key of any bytes: *len gets how many were taken. */
+static inline const char *fz_bytes(fz_reader *r, size_t max, size_t *len) {
+  size_t k = max < r->n ? max : r->n;
+  const char *s = (const char *)r->p;
+  r->p += k;
+  r->n -= k;
+  *len = k;
+  return s;
 }
 
 #endif
