@@ -1,4 +1,5 @@
 /* tokenomy count: the tokens of a text or a conversation. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -40,6 +41,35 @@ static const char COUNT_HELP[] =
     "                plain (default: ordinary text, as providers read user text),\n"
     "                allow (the special token's id) or refuse (an error with its offset)\n"
     "  --json        {\"tokens\":N,\"tokenizer\":..,\"messages\":[..]}\n";
+
+/* --special refuse met a special token: one line with its byte offset (from
+ * tkn_error_last()) in the text that holds it: the input itself, or the
+ * message field the JSON path names in a conversation. */
+static int special_refused(const char *file, tkn_conv *conv, const char *text, size_t len) {
+  const tkn_error *e = tkn_error_last();
+  int64_t at = e->offset;
+  char where[160] = "";
+  size_t msg = 0;
+  char field[64] = "";
+  if (conv && sscanf(e->path, "$.messages[%zu].%63s", &msg, field) == 2) {
+    snprintf(where, sizeof where, "messages[%zu].%s, ", msg, field);
+    if (strcmp(field, "content") != 0 || tkn_conv_text(conv, msg, &text, &len) != TKN_OK)
+      text = NULL;
+  } else if (conv) {
+    text = NULL;
+  }
+  size_t n = 0; /* the special token as written: "<|...|>" */
+  if (text && at >= 0 && (size_t)at + 2 <= len && text[at] == '<' && text[at + 1] == '|') {
+    const char *end = NULL;
+    for (size_t i = (size_t)at + 2; !end && i + 1 < len && i < (size_t)at + 64; i++)
+      if (text[i] == '|' && text[i + 1] == '>') end = text + i + 2;
+    if (end) n = (size_t)(end - (text + at));
+  }
+  return cli_fail("count", "%s: %sbyte %lld: special token %.*s%srefused by --special refuse "
+                  "(--special plain counts it as text, --special allow as one token)",
+                  file ? file : "standard input", where, (long long)at, (int)n,
+                  n ? text + at : "", n ? " " : "");
+}
 
 static const cli_choice SPECIAL[] = {{"plain", (int)TKN_SPECIAL_PLAIN},
                                      {"allow", (int)TKN_SPECIAL_ALLOW},
@@ -86,7 +116,9 @@ int cmd_count(int argc, char **argv) {
       size_t n = tkn_conv_count(conv);
       int64_t *per = calloc(n ? n : 1, sizeof *per);
       rc = per ? tkn_tokenizer_count_conv(tok, conv, NULL, &total, per) : TKN_ERR_NOMEM;
-      if (rc) {
+      if (rc == TKN_ERR_SPECIAL_TOKEN) {
+        status = special_refused(file, conv, NULL, 0);
+      } else if (rc) {
         status = cli_fail("count", "%s", tkn_error_last()->message);
       } else {
         cJSON *msgs = cJSON_AddArrayToObject(out, "messages");
@@ -102,11 +134,11 @@ int cmd_count(int argc, char **argv) {
     }
   } else {
     rc = tkn_tokenizer_count(tok, in, len, &total);
-    if (rc)
+    if (rc == TKN_ERR_SPECIAL_TOKEN)
+      status = special_refused(file, NULL, in, len);
+    else if (rc)
       status = cli_fail("count", "%s",
-                        rc == TKN_ERR_UTF8            ? "the input is not valid UTF-8"
-                        : rc == TKN_ERR_SPECIAL_TOKEN ? tkn_error_last()->message
-                                                      : tkn_strerror(rc));
+                        rc == TKN_ERR_UTF8 ? "the input is not valid UTF-8" : tkn_strerror(rc));
   }
   if (!status) {
     cJSON_AddNumberToObject(out, "tokens", (double)total);

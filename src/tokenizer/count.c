@@ -2,6 +2,7 @@
  * the model reads plus the per-message overhead, each message's count cached
  * inside the conversation under (tokenizer id, options). */
 #include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "conv/conv_count.h"
@@ -28,12 +29,24 @@ static int add_text(const tkn_tokenizer *tok, tkn_conv *conv, size_t i, const ch
                     const char *text, size_t len, int64_t *total) {
   (void)conv;
   int64_t n = 0;
+  unsigned long seq = tki_error_seq();
   int rc = tok->vt->count(tok, text ? text : "", len, &n);
-  if (rc == TKN_ERR_UTF8)
-    return fail(conv, rc, "count: messages[%zu].%s: invalid UTF-8", i, what);
   if (rc == TKN_ERR_CALLBACK)
     return fail(conv, rc, "count: messages[%zu].%s: the tokenizer callback failed", i, what);
-  if (rc) return fail(conv, rc, "count: messages[%zu].%s: %s", i, what, tkn_strerror(rc));
+  if (rc) {
+    /* The tokenizer's own record (a special token's byte offset, an invalid
+     * byte) is kept, with the message's place put before it. */
+    if (tki_error_seq() == seq || tki_error_status() != rc) {
+      if (rc == TKN_ERR_UTF8)
+        return fail(conv, rc, "count: messages[%zu].%s: invalid UTF-8", i, what);
+      return fail(conv, rc, "count: messages[%zu].%s: %s", i, what, tkn_strerror(rc));
+    }
+    char path[96];
+    snprintf(path, sizeof path, "$.messages[%zu].%s", i, what);
+    tki_fail_prefix("count: messages[%zu].%s: ", i, what);
+    tki_fail_where(-1, path);
+    return rc;
+  }
   if (tki_add_i64(*total, n, total))
     return fail(conv, TKN_ERR_OVERFLOW, "count: messages[%zu]: count overflows", i);
   return TKN_OK;

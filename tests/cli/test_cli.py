@@ -117,7 +117,16 @@ rc, out, err = run(["count", "--json", "--model", "gpt-4o", "--special", "allow"
 check("count --special allow counts one special token", rc == 0 and
       json.loads(out)["tokens"] < plain, out + err)
 rc, out, err = run(["count", "--model", "gpt-4o", "--special", "refuse"], stdin=spec)
-one_line_error("count --special refuse names the byte offset", rc, err, 2, "at byte 10")
+one_line_error("count --special refuse names the byte offset", rc, err, 2,
+               "byte 10: special token <|endoftext|>")
+# In a conversation: the message field and the byte offset in its text
+# (tkn_error_last()->path and ->offset), not a bare status.
+conv_spec = [{"role": "user", "content": "hi"}, {"role": "user", "content": spec}]
+rc, out, err = run(["count", "--model", "gpt-4o", "--special", "refuse"],
+                   stdin=json.dumps(conv_spec))
+one_line_error("count --special refuse in a conversation names message and offset", rc, err, 2,
+               "messages[1].content, byte %d: special token <|endoftext|>"
+               % spec.encode().index(b"<|"))
 rc, out, err = run(["count", "--special", "sometimes"], stdin=spec)
 one_line_error("count --special with a bad mode", rc, err, 1, "plain, allow or refuse")
 rc, out, err = run(["count", "--json"],

@@ -279,6 +279,17 @@ static void special_token_text_is_refused_by_encode_and_counted_as_text(void **s
   assert_int_equal(tkn_tokenizer_count(tok, t, strlen(t), &c), TKN_ERR_SPECIAL_TOKEN);
   assert_int_equal(tkn_error_last()->status, TKN_ERR_SPECIAL_TOKEN);
   assert_int_equal(tkn_error_last()->offset, 6);
+  /* in a conversation: the offset in the message's text and its JSON path */
+  tkn_conv *conv = NULL;
+  const char *js = "[{\"role\":\"user\",\"content\":\"hi\"},"
+                   "{\"role\":\"user\",\"content\":\"hello <|endoftext|>\"}]";
+  assert_int_equal(tkn_conv_from_json(&conv, TKN_PROVIDER_AUTO, js, strlen(js)), TKN_OK);
+  assert_int_equal(tkn_tokenizer_count_conv(tok, conv, NULL, &c, NULL), TKN_ERR_SPECIAL_TOKEN);
+  assert_int_equal(tkn_error_last()->status, TKN_ERR_SPECIAL_TOKEN);
+  assert_int_equal(tkn_error_last()->offset, 6);
+  assert_string_equal(tkn_error_last()->path, "$.messages[1].content");
+  assert_non_null(strstr(tkn_error_last()->message, "messages[1].content"));
+  tkn_conv_free(conv);
   tkn_tokenizer_free(tok);
 }
 
