@@ -11,6 +11,15 @@ litellm and langchain-core at pinned versions).
   and truncated) under several models, and texts.
 - completion_cost vs litellm.completion_cost: models x usages, both sides
   pricing from litellm's own bundled price file.
+- trim_messages vs langchain_core.messages.trim_messages: the traces'
+  conversations (tool calls included) at several budgets under seven
+  settings (strategy, include_system, start_on, end_on, allow_partial).
+  Twice: with one counting function given to both sides (the same
+  algorithm: must agree on every case, on message dicts and on LangChain
+  messages), and natively (token_counter="gpt-4o", tokenomy's exact counts)
+  against langchain with langchain-openai's ChatOpenAI counter, the counter
+  a LangChain user passes (differences listed: the two count tool calls and
+  tool results differently).
 It prints the agreement counts and each class of disagreement.  It fails on
 any difference from tiktoken, on a text count that differs from litellm's
 (its chunking turned off: litellm counts long texts in fixed-size character
@@ -254,6 +263,75 @@ def check_completion_cost():
     return agree, total, diffs
 
 
+TRIM_BUDGETS = [100, 250, 500, 1000, 2000, 4000, 8000]
+TRIM_SETTINGS = [
+    {"strategy": "last"},
+    {"strategy": "last", "include_system": True, "start_on": "human"},
+    {"strategy": "last", "include_system": True, "end_on": ["human", "tool"]},
+    {"strategy": "last", "include_system": True, "allow_partial": True},
+    {"strategy": "first"},
+    {"strategy": "first", "end_on": "ai"},
+    {"strategy": "first", "allow_partial": True},
+]
+
+
+def _trim_key(result, originals):
+    """A trimmed list as comparable values: each kept message's index in the
+    original list (or its cut content)."""
+    out = []
+    for m in result:
+        i = next((j for j, o in enumerate(originals) if o is m), None)
+        c = m["content"] if isinstance(m, dict) else m.content
+        out.append(i if i is not None else ("cut", c))
+    return out
+
+
+def check_trim(convs):
+    import tiktoken
+    from langchain_core.messages import convert_to_messages
+    from langchain_core.messages import trim_messages as lc_trim
+    from langchain_openai import ChatOpenAI
+    enc = tiktoken.get_encoding("o200k_base")
+
+    def text(m):
+        c = m.get("content") if isinstance(m, dict) else m.content
+        if isinstance(c, list):
+            c = "".join(b.get("text", "") if isinstance(b, dict) else b for b in c)
+        return c or ""
+
+    def counter(msgs):  # a user's counter, the same function on both sides
+        return sum(3 + len(enc.encode(text(m))) for m in msgs) + 3 if msgs else 0
+    chat = ChatOpenAI(model="gpt-4o", api_key="unused")
+    cases = [(c, b, s) for c in convs for b in TRIM_BUDGETS for s in TRIM_SETTINGS]
+    same = [0, 0]
+    native, ndiffs = 0, Counter()
+    for c, budget, st in cases:
+        lc = convert_to_messages(c)
+        theirs = _trim_key(lc_trim(lc, max_tokens=budget, token_counter=counter, **st), lc)
+        ours = _trim_key(tokenomy.trim_messages(c, max_tokens=budget, token_counter=counter,
+                                                **st), c)
+        ours_lc = _trim_key(tokenomy.trim_messages(lc, max_tokens=budget, token_counter=counter,
+                                                   **st), lc)
+        same[0] += ours == theirs
+        same[1] += ours_lc == theirs
+        theirs = _trim_key(lc_trim(lc, max_tokens=budget,
+                                   token_counter=chat.get_num_tokens_from_messages, **st), lc)
+        ours = _trim_key(tokenomy.trim_messages(c, max_tokens=budget, token_counter="gpt-4o",
+                                                **st), c)
+        if ours == theirs:
+            native += 1
+        else:
+            kind = "kept %+d message(s)" % (len(ours) - len(theirs)) if len(ours) != len(
+                theirs) else "same length, other cut"
+            ndiffs["%s, %s" % (",".join("%s=%s" % kv for kv in sorted(st.items())), kind)] += 1
+    report("trim_messages, same counter, message dicts", same[0], len(cases), Counter())
+    report("trim_messages, same counter, LangChain messages", same[1], len(cases), Counter())
+    report("trim_messages gpt-4o vs ChatOpenAI counter", native, len(cases), ndiffs)
+    if same[0] != len(cases) or same[1] != len(cases):
+        failures.append("trim_messages differs from langchain's with the same counter")
+    return native, len(cases), ndiffs
+
+
 if __name__ == "__main__":
     import shutil
     cache = tiktoken_cache(os.environ.get("TKN_RANKS_DIR")
@@ -270,6 +348,7 @@ if __name__ == "__main__":
     check_tiktoken(corpus_texts)
     tc = check_token_counter(convs)
     cc = check_completion_cost()
+    check_trim(convs)
     if cc[0] * 100 < cc[1] * 95:
         failures.append("completion_cost agrees on under 95%")
     shutil.rmtree(cache, ignore_errors=True)

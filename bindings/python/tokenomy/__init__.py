@@ -33,3 +33,4 @@ from .store import RedisStore, Store
 from .agent import (Agent, AgentResult, AgentStats, LLMRequest, LLMResponse, ModelError,
                     fail_name)
 from .compat import completion_cost, completion_cost_exact, token_counter
+from .trim import trim_messages
