@@ -209,17 +209,28 @@ static void prom_duration(const tki_dim *sd, tki_buf *b) {
   }
 }
 
-static void prom_counters(const tki_dim *sd, tki_buf *b) {
-  prom_head(b, "tokenomy_calls_total", "counter",
-            "Model calls recorded, by outcome (success or failure).");
+/* Calls by outcome (kind 0) or validated calls by result (kind 1): per key, two
+ * series that add up to the whole. */
+static void prom_split(const tki_dim *sd, tki_buf *b, int kind) {
+  static const char *const name[2] = {"tokenomy_calls_total", "tokenomy_validations_total"};
+  static const char *const help[2] = {
+      "Model calls recorded, by outcome (success or failure).",
+      "Calls whose output was validated, by result (passed or failed)."};
+  static const char *const yes[2] = {"outcome=\"success\"", "result=\"passed\""};
+  static const char *const no[2] = {"outcome=\"failure\"", "result=\"failed\""};
+  prom_head(b, name[kind], "counter", help[kind]);
   for (size_t i = 0; i < sd->n; i++) {
     const tki_agg *a = &sd->e[i].a;
-    prom_series(b, "tokenomy_calls_total", &sd->e[i]);
-    tki_buf_printf(b, ",outcome=\"success\"} %llu\n", (unsigned long long)a->successes);
-    prom_series(b, "tokenomy_calls_total", &sd->e[i]);
-    tki_buf_printf(b, ",outcome=\"failure\"} %llu\n",
-                   (unsigned long long)(a->calls - a->successes));
+    uint64_t part = kind ? a->passed : a->successes, whole = kind ? a->validated : a->calls;
+    prom_series(b, name[kind], &sd->e[i]);
+    tki_buf_printf(b, ",%s} %llu\n", yes[kind], (unsigned long long)part);
+    prom_series(b, name[kind], &sd->e[i]);
+    tki_buf_printf(b, ",%s} %llu\n", no[kind], (unsigned long long)(whole - part));
   }
+}
+
+static void prom_counters(const tki_dim *sd, tki_buf *b) {
+  prom_split(sd, b, 0);
   prom_head(b, "tokenomy_tokens_total", "counter",
             "Tokens by kind; the kinds do not overlap (input_uncached + cache_read + "
             "cache_write_5m + cache_write_1h is the input, output_visible + reasoning the "
@@ -240,16 +251,7 @@ static void prom_counters(const tki_dim *sd, tki_buf *b) {
     put_usd(b, sd->e[i].a.cost);
     tki_buf_putc(b, '\n');
   }
-  prom_head(b, "tokenomy_validations_total", "counter",
-            "Calls whose output was validated, by result (passed or failed).");
-  for (size_t i = 0; i < sd->n; i++) {
-    const tki_agg *a = &sd->e[i].a;
-    prom_series(b, "tokenomy_validations_total", &sd->e[i]);
-    tki_buf_printf(b, ",result=\"passed\"} %llu\n", (unsigned long long)a->passed);
-    prom_series(b, "tokenomy_validations_total", &sd->e[i]);
-    tki_buf_printf(b, ",result=\"failed\"} %llu\n",
-                   (unsigned long long)(a->validated - a->passed));
-  }
+  prom_split(sd, b, 1);
   prom_head(b, "tokenomy_cache_reported_input_tokens_total", "counter",
             "Input tokens of the calls whose provider reported its cache (the cache hit rate "
             "is cache_read tokens over this).");
