@@ -34,9 +34,13 @@
  * batch tiers, ...) are listed by tkn_prices_unmodelled_at and by
  * `tokenomy prices check FILE`, so that nothing is ignored without a word.
  *
+ * DOUBLES.  A price written with more than 15 significant digits (a double
+ * printed in full: 2.0000000000000002e-07 for $0.20 / Mtok) is read at 15
+ * digits (DBL_DIG), rounded half up, in decimal.
+ *
  * FAULTS.  A read field that is not a number, a negative price, a price not
- * exact at 1e-18 USD per token (2.857142857142857e-07, or a double's
- * artefact such as 1.6000000000000001e-06), one beyond the int64 range, an
+ * exact at 1e-18 USD per token even at 15 digits (2.857142857142857e-07,
+ * $2/7 per Mtok), one beyond the int64 range, an
  * alias_of to a missing key, or more than TKN_PRICE_MAX_TIERS tiers is a
  * fault of that entry, named by key and field.  By default the first fault
  * fails the load; with skip_invalid = 1 the entry is skipped and listed

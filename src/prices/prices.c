@@ -7,6 +7,7 @@
  * both) and hands the original characters of each price to the exact decimal
  * converter. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "prices_internal.h"
@@ -223,6 +224,55 @@ static int note_unmodelled(tkn_prices *p, const char *field, const char *model) 
   return TKN_OK;
 }
 
+/* A price written with more significant digits than a binary double holds
+ * (DBL_DIG, 15) is a double printed in full, e.g. 2.0000000000000002e-07 for
+ * $0.20 / Mtok.  Read such text at 15 significant digits, rounded half up, in
+ * decimal (never through a double): TKN_OK and *v when that is exact at
+ * RATE_SCALE, TKN_ERR_UNSUPPORTED otherwise (8/7 USD per Mtok stays a fault). */
+#define DOUBLE_DIGITS 15
+static int read_double_artefact(const char *text, size_t n, int64_t *v) {
+  char digits[64];
+  size_t nd = 0, i = 0, frac = 0;
+  int seen_point = 0;
+  if (i < n && text[i] == '-') return TKN_ERR_UNSUPPORTED; /* negative: a fault anyway */
+  for (; i < n && ((text[i] >= '0' && text[i] <= '9') || text[i] == '.'); i++) {
+    if (text[i] == '.') {
+      seen_point = 1;
+      continue;
+    }
+    frac += (size_t)seen_point;
+    if (nd == 0 && text[i] == '0') continue; /* leading zeros are not significant */
+    if (nd == sizeof digits - 1) return TKN_ERR_UNSUPPORTED;
+    digits[nd++] = text[i];
+  }
+  if (nd <= DOUBLE_DIGITS) return TKN_ERR_UNSUPPORTED;
+  long exp10 = 0;
+  if (i < n && (text[i] == 'e' || text[i] == 'E')) {
+    char tail[16];
+    size_t tl = n - i - 1;
+    if (tl == 0 || tl >= sizeof tail) return TKN_ERR_UNSUPPORTED;
+    memcpy(tail, text + i + 1, tl);
+    tail[tl] = '\0';
+    char *end = NULL;
+    exp10 = strtol(tail, &end, 10);
+    if (*end) return TKN_ERR_UNSUPPORTED;
+  } else if (i != n) {
+    return TKN_ERR_UNSUPPORTED;
+  }
+  /* value = digits x 10^(exp10 - frac); keep DOUBLE_DIGITS of them */
+  exp10 += (long)(nd - DOUBLE_DIGITS) - (long)frac;
+  int carry = digits[DOUBLE_DIGITS] >= '5';
+  for (size_t k = DOUBLE_DIGITS; k-- > 0 && carry;) {
+    carry = digits[k] == '9';
+    digits[k] = carry ? '0' : (char)(digits[k] + 1);
+  }
+  char out[64];
+  int len = snprintf(out, sizeof out, "%s%.*se%ld", carry ? "1" : "", DOUBLE_DIGITS, digits,
+                     exp10);
+  if (len <= 0 || (size_t)len >= sizeof out) return TKN_ERR_UNSUPPORTED;
+  return tki_decimal_scaled(out, (size_t)len, RATE_SCALE, v);
+}
+
 /* One price or count at text [text, text+n) into *dst.  err gets the reason. */
 static int read_number(const char *field, int is_price, const cJSON *item, const char *text,
                        size_t n, const char *model, int64_t *dst, char err[TKI_ERRLEN]) {
@@ -231,12 +281,15 @@ static int read_number(const char *field, int is_price, const cJSON *item, const
                    field);
   int64_t v;
   int rc = tki_decimal_scaled(text, n, is_price ? RATE_SCALE : 0, &v);
+  if (rc == TKN_ERR_UNSUPPORTED && is_price && read_double_artefact(text, n, &v) == TKN_OK)
+    rc = TKN_OK;
   if (rc == TKN_OK && v < 0)
     return tki_err(err, TKN_ERR_SCHEMA, "prices: model \"%s\": field %s is negative (%.*s)", model,
                    field, (int)n, text);
   if (rc == TKN_ERR_UNSUPPORTED)
     return tki_err(err, rc,
                    is_price ? "prices: model \"%s\": %s = %.*s is not exact at 1e-18 USD per token"
+                            " (nor at a double's 15 digits)"
                             : "prices: model \"%s\": %s = %.*s is not an integer",
                    model, field, (int)n, text);
   if (rc == TKN_ERR_OVERFLOW)

@@ -11,7 +11,7 @@ import os
 import subprocess
 import sys
 import tempfile
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Context, Decimal
 
 TOOL, LITELLM = sys.argv[1], sys.argv[2]
 failures = []
@@ -66,16 +66,21 @@ check("check: every entry is loaded or skipped",
       f"{j['loaded']} + {j['skipped_count']} vs {len(models)}")
 
 
-def artefact(v):  # a double printed in full: 16-17 significant digits
-    return isinstance(v, Decimal) and len(v.as_tuple().digits) >= 16
+def on_grid(v):  # exact at 1e-18 USD per token
+    return (v * 10 ** 18) == (v * 10 ** 18).to_integral_value()
+
+
+def refused(v):  # not exact, even read at the 15 significant digits a double holds
+    return (isinstance(v, Decimal) and not on_grid(v)
+            and not on_grid(Context(prec=15, rounding=ROUND_HALF_UP).plus(v)))
 
 
 want = {k for k, v in table.items() if isinstance(v, dict) and any(
-    artefact(x) for f, x in v.items() if f in ("input_cost_per_token", "output_cost_per_token",
-                                              "cache_read_input_token_cost",
-                                              "cache_creation_input_token_cost"))}
-check("check: the skipped entries are exactly those with a double's artefact as a price",
-      set(skipped) == want, f"{sorted(set(skipped) ^ want)[:5]}")
+    refused(x) for f, x in v.items() if f in ("input_cost_per_token", "output_cost_per_token",
+                                             "cache_read_input_token_cost",
+                                             "cache_creation_input_token_cost"))}
+check("check: the skipped entries are exactly those whose price is no 15-digit decimal",
+      set(skipped) == want and 0 < len(want) < 10, f"{sorted(set(skipped) ^ want)[:5]}")
 check("check: each reason names the key and field",
       all(f'"{k}"' in r and "_cost" in r for k, r in skipped.items()))
 check("check: the strict load's error is the first fault",
@@ -117,6 +122,16 @@ rc, out, err = run(["cost", "--prices", LITELLM, "--model", key, usage])
 lines = err.strip().splitlines()
 check("cost: a skipped model is an error with its reason, never another price",
       rc == 2 and out == "" and "was skipped" in lines[-1] and "not exact" in lines[-1], err)
+# a price written as a double printed in full (2.0000000000000002e-07) is the
+# price it was meant to be ($0.20 / Mtok), not a skipped model
+art = "novita/stepfun/step-3.7-flash"
+rc, out, err = run(["cost", "--json", "--prices", LITELLM, "--model", art, usage])
+c = json.loads(out) if rc == 0 else {}
+e = table[art]
+want = 1000 * Decimal("2e-7") + 100 * Context(prec=15).plus(e["output_cost_per_token"])
+check("cost: a double's artefact is read at 15 digits",
+      str(e["input_cost_per_token"]) == "2.0000000000000002E-7" and c.get("priced_as") == art
+      and Decimal(c.get("total_usd", "-1")) == want, out + err)
 rc, out, err = run(["cost", "--json", "--prices", LITELLM, "--model", "openrouter/openai/gpt-4o", usage])
 check("cost: another provider's prefix is not stripped", rc == 2 and "not in the price table" in err, err)
 

@@ -24,29 +24,38 @@ static void strict_load_names_the_first_fault(void **state) {
   char err[512] = "";
   assert_int_equal(tt_keep_err(tkn_prices_load(&p, g_text, g_len, NULL), err, sizeof err), TKN_ERR_UNSUPPORTED);
   assert_null(p);
-  assert_non_null(strstr(err, "\"databricks/databricks-claude-sonnet-4-1\""));
-  assert_non_null(strstr(err, "input_cost_per_token = 2.9999900000000002e-06"));
+  assert_non_null(strstr(err, "\"bigmodel/glm-5.3\""));
+  assert_non_null(strstr(err, "input_cost_per_token = 1.1428571428571428e-06"));
 }
 
-static void every_skip_is_a_floating_point_artefact_named_by_key_and_field(void **state) {
+static void every_skip_is_a_price_no_decimal_holds_named_by_key_and_field(void **state) {
   (void)state;
-  assert_int_equal(tkn_prices_count(g_prices), 4841);
-  assert_int_equal(tkn_prices_skipped(g_prices), 36);
+  assert_int_equal(tkn_prices_count(g_prices), 4874);
+  assert_int_equal(tkn_prices_skipped(g_prices), 3);
   for (size_t i = 0; i < tkn_prices_skipped(g_prices); i++) {
     const char *key = NULL, *reason = NULL;
     assert_int_equal(tkn_prices_skipped_at(g_prices, i, &key, &reason), TKN_OK);
-    /* the value as written has 16-17 significant digits: a double printed in
-     * full (1.6000000000000001e-06), not a published price */
-    const char *eq = strstr(reason, " = ");
-    if (!eq || !strstr(reason, key) || !strstr(reason, "not exact at 1e-18 USD per token"))
+    /* bigmodel's yuan prices in dollars (8/7 USD per Mtok): no decimal, not
+     * even at the 15 digits a double holds */
+    if (strncmp(key, "bigmodel/", 9) != 0 || !strstr(reason, key) ||
+        !strstr(reason, "not exact at 1e-18 USD per token"))
       fail_msg("skip %zu (%s): %s", i, key, reason);
-    int digits = 0;
-    for (const char *c = eq + 3; *c && *c != 'e' && *c != ' '; c++) digits += *c >= '0' && *c <= '9';
-    if (digits < 16) fail_msg("skip %zu (%s) is not a double's artefact: %s", i, key, reason);
     tkn_model_price m = TKN_MODEL_PRICE_INIT;
     if (tkn_prices_lookup(g_prices, key, strlen(key), &m) != TKN_ERR_UNSUPPORTED)
       fail_msg("skipped %s is priced", key);
   }
+}
+
+static void doubles_printed_in_full_are_the_prices_they_stand_for(void **state) {
+  (void)state;
+  /* 33 entries were skipped before for one of these (issue 15's audit) */
+  tkn_model_price m = lookup("novita/stepfun/step-3.7-flash", TKN_OK); /* 2.0000000000000002e-07 */
+  assert_true(m.input_per_mtok == INT64_C(200000000000));                 /* $0.20 / Mtok */
+  m = lookup("databricks/databricks-claude-sonnet-4-1", TKN_OK); /* 2.9999900000000002e-06 */
+  assert_true(m.input_per_mtok == INT64_C(2999990000000));
+  assert_true(m.output_per_mtok == INT64_C(15000020000000)); /* 1.5000020000000002e-05 */
+  m = lookup("opencode_go/qwen3.8-flash", TKN_OK);           /* 4.6999999999999995e-07 */
+  assert_true(m.output_per_mtok == INT64_C(470000000000));
 }
 
 static void sub_picodollar_prices_load(void **state) {
@@ -133,7 +142,8 @@ int main(int argc, char **argv) {
   }
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(strict_load_names_the_first_fault),
-      cmocka_unit_test(every_skip_is_a_floating_point_artefact_named_by_key_and_field),
+      cmocka_unit_test(every_skip_is_a_price_no_decimal_holds_named_by_key_and_field),
+      cmocka_unit_test(doubles_printed_in_full_are_the_prices_they_stand_for),
       cmocka_unit_test(sub_picodollar_prices_load),
       cmocka_unit_test(bare_names_are_the_makers_own_entry),
       cmocka_unit_test(tiers_of_every_threshold_are_applied),

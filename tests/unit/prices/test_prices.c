@@ -681,11 +681,12 @@ static void a_cost_is_rounded_once(void **state) {
 
 static void a_skipped_model_is_never_priced_by_a_fallback(void **state) {
   (void)state;
-  /* a double's artefact (1.6000000000000001e-06) is a fault of that entry; its
-   * gemini/ sibling and a dated name must not price it */
+  /* a price no decimal holds ($2/7 per Mtok, written 2.857142857142857e-07)
+   * is a fault of that entry; its gemini/ sibling and a dated name must not
+   * price it */
   const char *json =
       "{\"gemini-1.5-flash-exp-0827\": {\"litellm_provider\": \"vertex_ai-language-models\","
-      " \"input_cost_per_token\": 1.6000000000000001e-06, \"output_cost_per_token\": 1e-06},"
+      " \"input_cost_per_token\": 2.857142857142857e-07, \"output_cost_per_token\": 1e-06},"
       " \"gemini/gemini-1.5-flash-exp-0827\": {\"litellm_provider\": \"gemini\","
       " \"input_cost_per_token\": 0, \"output_cost_per_token\": 0},"
       " \"gpt-x-2025-01-01\": {\"litellm_provider\": \"openai\", \"input_cost_per_token\": 1e-19,"
@@ -716,6 +717,45 @@ static void a_skipped_model_is_never_priced_by_a_fallback(void **state) {
   assert_int_equal(tkn_prices_cost(p, S("gemini-1.5-flash-exp-0827"), &u, &c),
                    TKN_ERR_UNSUPPORTED);
   tkn_prices_free(p);
+}
+
+static void a_double_printed_in_full_is_read_at_fifteen_digits(void **state) {
+  (void)state;
+  /* LiteLLM's file is written from doubles: $0.20 / Mtok can come out as
+   * 2.0000000000000002e-07.  More digits than a double holds (15) are read at
+   * 15, rounded half up; what is still not exact at 1e-18 USD/token is a fault. */
+  static const struct {
+    const char *text;
+    int64_t want; /* picodollars per Mtok; -1: TKN_ERR_UNSUPPORTED */
+  } cases[] = {
+      {"2.0000000000000002e-07", INT64_C(200000000000)},
+      {"9.499999999999999e-07", INT64_C(950000000000)},
+      {"0.0000029999900000000002", INT64_C(2999990000000)},
+      {"3.0001999999999996E-7", INT64_C(300020000000)},
+      {"9.9999999999999999e-07", INT64_C(1000000000000)}, /* the carry ripples through */
+      {"1.2345678901234e-13", -1},                          /* 14 digits: not a double's */
+      {"2.857142857142857e-07", -1},                        /* 16 digits, no decimal */
+      {"1.1428571428571428e-06", -1},                       /* 17 digits, no decimal */
+      {"1.00000000000000001e-19", -1},                      /* 1e-19 is still too fine */
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+    char json[160], err[256] = "";
+    snprintf(json, sizeof json, "{\"m\": {\"input_cost_per_token\": %s}}", cases[i].text);
+    tkn_prices *p = NULL;
+    int rc = tt_keep_err(tkn_prices_load(&p, json, strlen(json), NULL), err, sizeof err);
+    if (cases[i].want < 0) {
+      if (rc != TKN_ERR_UNSUPPORTED || !strstr(err, cases[i].text))
+        fail_msg("%s: status %d (%s), want a fault naming it", cases[i].text, rc, err);
+      continue;
+    }
+    if (rc != TKN_OK) fail_msg("%s: status %d (%s)", cases[i].text, rc, err);
+    tkn_model_price m = TKN_MODEL_PRICE_INIT;
+    assert_int_equal(tkn_prices_lookup(p, S("m"), &m), TKN_OK);
+    if (m.input_per_mtok != cases[i].want)
+      fail_msg("%s: %lld, want %lld", cases[i].text, (long long)m.input_per_mtok,
+               (long long)cases[i].want);
+    tkn_prices_free(p);
+  }
 }
 
 static void a_bare_name_is_the_makers_own_entry(void **state) {
@@ -1130,6 +1170,7 @@ int main(void) {
       cmocka_unit_test(sub_picodollar_rates_load_exactly_in_strict_mode),
       cmocka_unit_test(a_cost_is_rounded_once),
       cmocka_unit_test(a_skipped_model_is_never_priced_by_a_fallback),
+      cmocka_unit_test(a_double_printed_in_full_is_read_at_fifteen_digits),
       cmocka_unit_test(a_bare_name_is_the_makers_own_entry),
       cmocka_unit_test(tiers_above_128k_and_several_thresholds_apply),
       cmocka_unit_test(unmodelled_money_fields_are_listed),
