@@ -15,6 +15,7 @@
 #include "tokenomy/schema.h"
 #include "tokenomy/prompt.h"
 #include "tokenomy/cacheplan.h"
+#include "tokenomy/toolsel.h"
 #include "tokenomy/usage.h"
 #include "tokenomy/prices.h"
 #include "tokenomy/meter.h"

@@ -5,7 +5,7 @@ from ctypes import (CFUNCTYPE, POINTER, Structure, c_char, c_char_p, c_double, c
                     c_int8, c_int16, c_int32, c_int64, c_size_t, c_uint, c_uint8,
                     c_uint16, c_uint32, c_uint64, c_void_p)
 
-HEADERS = ['common.h', 'conv.h', 'tokenizer.h', 'usage.h', 'llm.h', 'budget.h', 'prune.h', 'router.h', 'schema.h', 'prices.h', 'prompt.h', 'cacheplan.h', 'meter.h', 'toolcache.h', 'batch.h', 'store.h', 'agent.h', 'redis.h']
+HEADERS = ['common.h', 'conv.h', 'tokenizer.h', 'usage.h', 'llm.h', 'budget.h', 'prune.h', 'router.h', 'schema.h', 'prices.h', 'prompt.h', 'cacheplan.h', 'toolsel.h', 'meter.h', 'toolcache.h', 'batch.h', 'store.h', 'agent.h', 'redis.h']
 
 # ---- constants (#define TKN_...) ----
 TKN_VERSION_MAJOR = 0
@@ -216,6 +216,12 @@ TKN_CACHEPLAN_BREAKPOINT = 1
 TKN_CACHEPLAN_TTL_1H = 2
 TKN_CACHEPLAN_STATIC_END = 4
 TKN_CACHEPLAN_RESULT_VERSION = 1
+TKN_TOOLSEL_MAX_TOOLS = 10000
+TKN_TOOLSEL_MAX_DEF = 1048576
+TKN_TOOLSEL_MAX_QUERY = 1048576
+TKN_TOOLSEL_OPTIONS_VERSION = 1
+TKN_TOOLSEL_DEFER_REST = 0
+TKN_TOOLSEL_ONLY_SELECTED = 1
 TKN_METER_TOTAL = -1
 TKN_METER_WORKFLOW = 0
 TKN_METER_MODEL = 1
@@ -345,6 +351,8 @@ class tkn_cacheplan_block(Structure):
     pass
 class tkn_cacheplan_result(Structure):
     pass
+class tkn_toolsel_options(Structure):
+    pass
 class tkn_meter_options(Structure):
     pass
 class tkn_meter_call(Structure):
@@ -385,6 +393,7 @@ tkn_prune_splitter_fn = CFUNCTYPE(c_int, c_void_p, c_size_t, c_size_t, POINTER(c
 tkn_prune_score_fn = CFUNCTYPE(c_int, c_void_p, c_size_t, POINTER(c_double), c_void_p)
 tkn_prune_summarise_fn = CFUNCTYPE(c_int, c_void_p, POINTER(c_size_t), c_size_t, c_int64, POINTER(c_void_p), POINTER(c_size_t), c_void_p)
 tkn_router_comparator = CFUNCTYPE(c_int, c_void_p, c_size_t, c_void_p, c_size_t, c_void_p)
+tkn_toolsel_search_fn = CFUNCTYPE(c_int, c_void_p, c_void_p, c_size_t, POINTER(c_double), c_size_t, c_void_p)
 tkn_agent_tool_fn = CFUNCTYPE(c_int, c_void_p, c_size_t, c_void_p, c_size_t, POINTER(c_void_p), POINTER(c_size_t), c_void_p)
 
 tkn_error._fields_ = [
@@ -738,6 +747,14 @@ tkn_cacheplan_result._fields_ = [
     ('prefix_changes', c_int64),
     ('expired', c_int64),
     ('breakeven_requests', c_int64),
+]
+tkn_toolsel_options._fields_ = [
+    ('version', c_uint32),
+    ('reserved', c_uint32),
+    ('k1', c_double),
+    ('b', c_double),
+    ('search', tkn_toolsel_search_fn),
+    ('search_user', c_void_p),
 ]
 tkn_meter_options._fields_ = [
     ('version', c_uint32),
@@ -1249,6 +1266,16 @@ FUNCTIONS = {
     'tkn_cacheplan_add_prompt': (c_int, [c_void_p, c_int64, c_void_p], 'cacheplan.h'),
     'tkn_cacheplan_result_get': (c_int, [c_void_p, POINTER(tkn_cacheplan_result)], 'cacheplan.h'),
     'tkn_cacheplan_advice': (c_int, [c_void_p, POINTER(c_void_p), POINTER(c_size_t)], 'cacheplan.h'),
+    'tkn_toolsel_options_init': (c_int, [POINTER(tkn_toolsel_options), c_uint32], 'toolsel.h'),
+    'tkn_toolsel_new': (c_int, [POINTER(c_void_p), POINTER(tkn_toolsel_options)], 'toolsel.h'),
+    'tkn_toolsel_free': (None, [c_void_p], 'toolsel.h'),
+    'tkn_toolsel_add': (c_int, [c_void_p, c_char_p, c_size_t, POINTER(c_uint32)], 'toolsel.h'),
+    'tkn_toolsel_count': (c_size_t, [c_void_p], 'toolsel.h'),
+    'tkn_toolsel_tool': (c_int, [c_void_p, c_size_t, POINTER(c_void_p), POINTER(c_size_t), POINTER(c_void_p), POINTER(c_size_t)], 'toolsel.h'),
+    'tkn_toolsel_find': (c_int, [c_void_p, c_char_p, c_size_t, POINTER(c_uint32)], 'toolsel.h'),
+    'tkn_toolsel_scores': (c_int, [c_void_p, c_char_p, c_size_t, POINTER(c_double), c_size_t], 'toolsel.h'),
+    'tkn_toolsel_select': (c_int, [c_void_p, c_char_p, c_size_t, c_uint32, POINTER(c_uint32), c_size_t, POINTER(c_uint32), c_size_t, POINTER(c_size_t)], 'toolsel.h'),
+    'tkn_toolsel_add_to_builder': (c_int, [c_void_p, c_void_p, POINTER(c_uint32), c_size_t, c_uint32], 'toolsel.h'),
     'tkn_meter_options_init': (c_int, [POINTER(tkn_meter_options), c_uint32], 'meter.h'),
     'tkn_meter_call_init': (c_int, [POINTER(tkn_meter_call), c_uint32], 'meter.h'),
     'tkn_meter_new': (c_int, [POINTER(c_void_p), POINTER(tkn_meter_options)], 'meter.h'),
@@ -1333,7 +1360,7 @@ REDIS_FUNCTIONS = {
     'tkn_redis_state_losses': (c_uint64, [c_void_p], 'redis.h'),
 }
 
-OPAQUE = ['tkn_agent', 'tkn_agent_result', 'tkn_batch_reader', 'tkn_batch_writer', 'tkn_budget', 'tkn_budget_reservation', 'tkn_cacheplan', 'tkn_conv', 'tkn_llm_response', 'tkn_meter', 'tkn_prices', 'tkn_prompt', 'tkn_prompt_builder', 'tkn_prune_report', 'tkn_pruner', 'tkn_redis', 'tkn_router', 'tkn_router_builder', 'tkn_router_cascade', 'tkn_schema', 'tkn_schema_result', 'tkn_task', 'tkn_tokenizer', 'tkn_toolcache']
+OPAQUE = ['tkn_agent', 'tkn_agent_result', 'tkn_batch_reader', 'tkn_batch_writer', 'tkn_budget', 'tkn_budget_reservation', 'tkn_cacheplan', 'tkn_conv', 'tkn_llm_response', 'tkn_meter', 'tkn_prices', 'tkn_prompt', 'tkn_prompt_builder', 'tkn_prune_report', 'tkn_pruner', 'tkn_redis', 'tkn_router', 'tkn_router_builder', 'tkn_router_cascade', 'tkn_schema', 'tkn_schema_result', 'tkn_task', 'tkn_tokenizer', 'tkn_toolcache', 'tkn_toolsel']
 
 # parameters that take a handle (one pointer to an opaque type):
 # function -> ((index, type), ...); the binding checks what is passed there
@@ -1500,6 +1527,14 @@ HANDLE_PARAMS = {
     'tkn_cacheplan_add_prompt': ((0, 'tkn_cacheplan'), (2, 'tkn_prompt')),
     'tkn_cacheplan_result_get': ((0, 'tkn_cacheplan'),),
     'tkn_cacheplan_advice': ((0, 'tkn_cacheplan'),),
+    'tkn_toolsel_free': ((0, 'tkn_toolsel'),),
+    'tkn_toolsel_add': ((0, 'tkn_toolsel'),),
+    'tkn_toolsel_count': ((0, 'tkn_toolsel'),),
+    'tkn_toolsel_tool': ((0, 'tkn_toolsel'),),
+    'tkn_toolsel_find': ((0, 'tkn_toolsel'),),
+    'tkn_toolsel_scores': ((0, 'tkn_toolsel'),),
+    'tkn_toolsel_select': ((0, 'tkn_toolsel'),),
+    'tkn_toolsel_add_to_builder': ((0, 'tkn_prompt_builder'), (1, 'tkn_toolsel')),
     'tkn_meter_free': ((0, 'tkn_meter'),),
     'tkn_meter_record': ((0, 'tkn_meter'),),
     'tkn_meter_stats_get': ((0, 'tkn_meter'),),

@@ -458,6 +458,54 @@ static int c_cacheplan_model(const char *s, size_t len, char *obs, size_t cap) {
   return rc;
 }
 
+/* ---- tool catalogue ---- */
+
+static tkn_toolsel *toolsel1(void) {
+  tkn_toolsel *c = NULL;
+  assert_int_equal(tkn_toolsel_new(&c, NULL), TKN_OK);
+  assert_int_equal(tkn_toolsel_add(c, S("{\"name\":\"search_flights\",\"description\":\"Find "
+                                         "flights.\"}"), NULL), TKN_OK);
+  assert_int_equal(tkn_toolsel_add(c, S("{\"name\":\"cancel\",\"description\":\"Cancel a "
+                                         "booking.\"}"), NULL), TKN_OK);
+  return c;
+}
+static int c_ts_add(const char *s, size_t len, char *obs, size_t cap) {
+  tkn_toolsel *c = toolsel1();
+  uint32_t idx = 0;
+  int rc = tkn_toolsel_add(c, s, len, &idx);
+  const char *name = "";
+  size_t nl = 0;
+  if (!rc) rc = tkn_toolsel_tool(c, idx, &name, &nl, NULL, NULL);
+  if (!rc) OBS("%u %.*s", idx, (int)nl, name);
+  tkn_toolsel_free(c);
+  return rc;
+}
+static int c_ts_find(const char *s, size_t len, char *obs, size_t cap) {
+  tkn_toolsel *c = toolsel1();
+  uint32_t idx = 99;
+  int rc = tkn_toolsel_find(c, s, len, &idx);
+  OBS("%u", idx);
+  tkn_toolsel_free(c);
+  return rc;
+}
+static int c_ts_scores(const char *s, size_t len, char *obs, size_t cap) {
+  tkn_toolsel *c = toolsel1();
+  double sc[2] = {0, 0};
+  int rc = tkn_toolsel_scores(c, s, len, sc, 2);
+  OBS("%.9f %.9f", sc[0], sc[1]);
+  tkn_toolsel_free(c);
+  return rc;
+}
+static int c_ts_select(const char *s, size_t len, char *obs, size_t cap) {
+  tkn_toolsel *c = toolsel1();
+  uint32_t sel[2] = {9, 9};
+  size_t n = 0;
+  int rc = tkn_toolsel_select(c, s, len, 1, NULL, 0, sel, 2, &n);
+  OBS("%zu %u", n, sel[0]);
+  tkn_toolsel_free(c);
+  return rc;
+}
+
 /* ---- prune ---- */
 
 static int c_prune_placeholder(const char *s, size_t len, char *obs, size_t cap) {
@@ -1295,6 +1343,11 @@ static const lcase CASES[] = {
     {"tkn_prompt_builder_add_text", "name", "rules", c_pb_text_name},
     {"tkn_prompt_builder_add_text", "text", "Answer briefly.", c_pb_text},
     {"tkn_prompt_builder_add_tool", "json", NULL, c_pb_tool},
+    {"tkn_toolsel_add", "json", "{\"name\":\"refund\",\"description\":\"Refund.\"}",
+     c_ts_add},
+    {"tkn_toolsel_find", "name", "cancel", c_ts_find},
+    {"tkn_toolsel_scores", "query", "cancel my flights", c_ts_scores},
+    {"tkn_toolsel_select", "query", "cancel my flights", c_ts_select},
     {"tkn_render_options", "model", "gpt-4o-mini", c_render_model},
     {"tkn_render_options", "cache_key", "user-42", c_render_cache_key},
     {"tkn_prompt_min_cache_tokens", "model", "claude-3-5-haiku-20241022", c_min_cache},
