@@ -108,6 +108,9 @@ func (t *Tokenizer) Encode(text string, special Special) ([]uint32, error) {
 	defer pin()()
 	self, done := t.use()
 	defer done()
+	if self == nil {
+		return nil, t.closedErr()
+	}
 	o := encodeOptions(special)
 	p, n := cstr(text)
 	var ids *C.uint32_t
@@ -131,6 +134,9 @@ func (t *Tokenizer) Decode(ids []uint32) (string, error) {
 	defer pin()()
 	self, done := t.use()
 	defer done()
+	if self == nil {
+		return "", t.closedErr()
+	}
 	var out *C.char
 	var n C.size_t
 	var pi *C.uint32_t
@@ -151,6 +157,9 @@ func (t *Tokenizer) CountLimit(text string, limit int64, special Special) (int64
 	defer pin()()
 	self, done := t.use()
 	defer done()
+	if self == nil {
+		return 0, t.closedErr()
+	}
 	o := encodeOptions(special)
 	p, n := cstr(text)
 	var out C.int64_t
@@ -215,7 +224,7 @@ func NewLLMResponse() (*LLMResponse, error) {
 // Close frees a response made by NewLLMResponse (a no-op on one a callback
 // was given: tokenomy owns that).
 func (r *LLMResponse) Close() {
-	if r != nil && r.owned && r.ref.close() {
+	if r != nil && r.owned && r.ref.Close() {
 		runtime.SetFinalizer(r, nil)
 	}
 }
@@ -223,7 +232,7 @@ func (r *LLMResponse) Close() {
 // lent wraps a response tokenomy lends to a callback; end makes it inert.
 func lent(p *C.tkn_llm_response) *LLMResponse {
 	r := &LLMResponse{}
-	r.ref.set(unsafe.Pointer(p), nil)
+	r.ref.Set(unsafe.Pointer(p), nil)
 	return r
 }
 
@@ -246,6 +255,9 @@ func (r *LLMResponse) SetContent(s string) error {
 	defer pin()()
 	self, done := r.use()
 	defer done()
+	if self == nil {
+		return r.closedErr()
+	}
 	return r.set(func(p *C.char, n C.size_t) C.int { return C.tkn_llm_response_set_content(self, p, n) }, s)
 }
 
@@ -254,6 +266,9 @@ func (r *LLMResponse) SetToolCalls(json string) error {
 	defer pin()()
 	self, done := r.use()
 	defer done()
+	if self == nil {
+		return r.closedErr()
+	}
 	return r.set(func(p *C.char, n C.size_t) C.int { return C.tkn_llm_response_set_tool_calls(self, p, n) }, json)
 }
 
@@ -262,6 +277,9 @@ func (r *LLMResponse) SetFinishReason(s string) error {
 	defer pin()()
 	self, done := r.use()
 	defer done()
+	if self == nil {
+		return r.closedErr()
+	}
 	return r.set(func(p *C.char, n C.size_t) C.int { return C.tkn_llm_response_set_finish_reason(self, p, n) }, s)
 }
 
@@ -270,6 +288,9 @@ func (r *LLMResponse) SetUsageJSON(format UsageFormat, json string) error {
 	defer pin()()
 	self, done := r.use()
 	defer done()
+	if self == nil {
+		return r.closedErr()
+	}
 	return r.set(func(p *C.char, n C.size_t) C.int {
 		return C.tkn_llm_response_set_usage_json(self, C.uint32_t(format), p, n)
 	}, json)
@@ -280,6 +301,9 @@ func (r *LLMResponse) SetUsage(u Usage) error {
 	defer pin()()
 	self, done := r.use()
 	defer done()
+	if self == nil {
+		return r.closedErr()
+	}
 	c := u.c()
 	return r.err(C.tkn_llm_response_set_usage(self, &c))
 }
@@ -289,6 +313,9 @@ func (r *LLMResponse) SetBatched(batched bool) error {
 	defer pin()()
 	self, done := r.use()
 	defer done()
+	if self == nil {
+		return r.closedErr()
+	}
 	v := C.int32_t(0)
 	if batched {
 		v = 1
@@ -301,6 +328,9 @@ func (r *LLMResponse) SetError(class FailClass, msg string) error {
 	defer pin()()
 	self, done := r.use()
 	defer done()
+	if self == nil {
+		return r.closedErr()
+	}
 	return r.set(func(p *C.char, n C.size_t) C.int {
 		return C.tkn_llm_response_set_error(self, C.int32_t(class), p, n)
 	}, msg)
@@ -420,7 +450,7 @@ func tkngoComplete(req *C.tkn_llm_request, resp *C.tkn_llm_response, h C.uintptr
 	st := cgo.Handle(h).Value().(*agentState)
 	r := lent(resp)
 	defer func() {
-		r.ref.close() // tokenomy's: a response kept past the callback is inert
+		r.ref.Close() // tokenomy's: a response kept past the callback is inert
 		if x := recover(); x != nil {
 			st.fail(recovered(x))
 			rc = 1
@@ -464,7 +494,7 @@ func tkngoSummarise(text *C.char, n C.size_t, max C.int64_t, resp *C.tkn_llm_res
 	st := cgo.Handle(h).Value().(*agentState)
 	r := lent(resp)
 	defer func() {
-		r.ref.close()
+		r.ref.Close()
 		if x := recover(); x != nil {
 			st.fail(recovered(x))
 			rc = 1
@@ -634,7 +664,7 @@ func (a *Agent) Close() {
 		return
 	}
 	// freed once no call is inside it; then its callbacks and parts go
-	if a.ref.close(func() {
+	if a.ref.Close(func() {
 		a.h.Delete()
 		if a.score != 0 {
 			a.score.Delete()
@@ -665,6 +695,9 @@ func (a *Agent) AddText(kind SegKind, stability Stability, name, text string) er
 	defer pin()()
 	self, done := a.use()
 	defer done()
+	if self == nil {
+		return a.closedErr()
+	}
 	np, nn := cstr(name)
 	tp, tn := cstr(text)
 	rc := C.tkn_agent_add_text(self, C.uint32_t(kind), C.uint32_t(stability), np, nn, tp, tn)
@@ -679,6 +712,9 @@ func (a *Agent) AddTool(js string) error {
 	defer pin()()
 	self, done := a.use()
 	defer done()
+	if self == nil {
+		return a.closedErr()
+	}
 	p, n := cstr(js)
 	rc := C.tkn_agent_add_tool(self, p, n)
 	runtime.KeepAlive(js)
@@ -720,6 +756,9 @@ func (a *Agent) Turn(conv *Conv, o *TurnOptions) (*AgentResult, error) {
 	defer pin()()
 	self, done := a.use()
 	defer done()
+	if self == nil {
+		return nil, a.closedErr()
+	}
 	var c C.tkn_agent_turn_options
 	C.tkn_agent_turn_options_init(&c, C.TKN_AGENT_TURN_OPTIONS_VERSION)
 	var frees []unsafe.Pointer
@@ -823,6 +862,9 @@ func (a *Agent) Tool(tool, args, scopeID string, run func(tool, args string) (st
 	defer pin()()
 	self, done := a.use()
 	defer done()
+	if self == nil {
+		return "", false, a.closedErr()
+	}
 	st := &runState{fn: run}
 	h := cgo.NewHandle(st)
 	defer h.Delete()

@@ -103,7 +103,9 @@ func newBudget(o BudgetOptions, parent *Budget,
 		b.handles = append(b.handles, h)
 		c.on_limit, c.on_limit_user = (*[0]byte)(C.tkngo_on_limit), C.tkngo_ptr(C.uintptr_t(h))
 	}
-	// C counts the parent's references itself (a child keeps it alive)
+	// C counts the parent's references itself (a child keeps it alive); the
+	// child also holds the parent's Go reference, so the parent's C object
+	// and what it uses (a store) are let go only after the child's
 	pp, pdone, err := parent.borrow()
 	if err != nil {
 		for _, h := range b.handles {
@@ -113,14 +115,15 @@ func newBudget(o BudgetOptions, parent *Budget,
 	}
 	var out *C.tkn_budget // a local: cgo checks the whole object a pointer points into
 	rc := make(&c, &out, pp)
-	pdone()
 	if rc != 0 {
+		pdone()
 		for _, h := range b.handles {
 			h.Delete()
 		}
 		return nil, mkerr(rc, "", nil)
 	}
 	b.own(out)
+	b.ref.Keep(pdone)
 	runtime.SetFinalizer(b, (*Budget).Close)
 	return b, nil
 }
@@ -129,7 +132,7 @@ func newBudget(o BudgetOptions, parent *Budget,
 // reservations use it; the Go side keeps their callbacks alive likewise).
 func (b *Budget) Close() {
 	// callback handles stay valid: children may still reach this budget
-	if b != nil && b.ref.close() {
+	if b != nil && b.ref.Close() {
 		runtime.SetFinalizer(b, nil)
 	}
 }
@@ -151,11 +154,14 @@ func (a Amount) c() C.tkn_budget_amount {
 }
 
 // Reservation is an open reservation: Commit or Release it (once; later
-// calls, from any goroutine, see it ended).  C keeps its budget alive.
+// calls, from any goroutine, see it ended).  It keeps its budget alive (in C,
+// and a reference on the Go side) until it ends, even if the budget is
+// closed first.
 type Reservation struct {
-	mu sync.Mutex
-	p  *C.tkn_budget_reservation
-	b  *Budget
+	mu   sync.Mutex
+	p    *C.tkn_budget_reservation
+	b    *Budget
+	done func() // gives back the budget's reference once ended
 }
 
 // Reserve reserves an amount on the budget and its ancestors.
@@ -163,10 +169,15 @@ func (b *Budget) Reserve(a Amount) (*Reservation, error) {
 	defer pin()()
 	self, done := b.use()
 	defer done()
+	if self == nil {
+		return nil, b.closedErr()
+	}
 	ca := a.c()
-	r := &Reservation{b: b}
+	_, bdone := b.ref.Acquire() // held by the reservation until it ends
+	r := &Reservation{b: b, done: bdone}
 	defer runtime.KeepAlive(b)
 	if rc := C.tkn_budget_reserve(self, &ca, &r.p); rc != 0 {
+		bdone()
 		return nil, b.err(rc)
 	}
 	return r, nil
@@ -189,6 +200,7 @@ func (r *Reservation) Commit(actual Amount) error {
 		return r.b.err(rc)
 	}
 	r.p = nil
+	r.done()
 	return nil
 }
 
@@ -202,6 +214,7 @@ func (r *Reservation) Release() {
 	if r.p != nil {
 		C.tkn_budget_release(r.p)
 		r.p = nil
+		r.done()
 	}
 }
 
@@ -210,6 +223,9 @@ func (b *Budget) Charge(a Amount) error {
 	defer pin()()
 	self, done := b.use()
 	defer done()
+	if self == nil {
+		return b.closedErr()
+	}
 	ca := a.c()
 	defer runtime.KeepAlive(b)
 	return b.err(C.tkn_budget_charge(self, &ca))
@@ -239,6 +255,9 @@ func (b *Budget) Status() (BudgetState, error) {
 	defer pin()()
 	self, done := b.use()
 	defer done()
+	if self == nil {
+		return BudgetState{}, b.closedErr()
+	}
 	var s C.tkn_budget_state
 	s.version = C.TKN_BUDGET_STATE_VERSION
 	defer runtime.KeepAlive(b)
@@ -353,7 +372,7 @@ func NewPruner(tok *Tokenizer) (*Pruner, error) {
 
 // Close frees the pruner.
 func (pr *Pruner) Close() {
-	if pr != nil && pr.ref.close(pr.untok) {
+	if pr != nil && pr.ref.Close(pr.untok) {
 		runtime.SetFinalizer(pr, nil)
 	}
 }
@@ -476,6 +495,9 @@ func (pr *Pruner) Run(conv *Conv, o PruneOptions) (*PruneReport, error) {
 	defer pin()()
 	self, done := pr.use()
 	defer done()
+	if self == nil {
+		return nil, pr.closedErr()
+	}
 	c, err := o.c()
 	if err != nil {
 		return nil, err

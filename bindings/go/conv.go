@@ -79,7 +79,7 @@ func ParseConv(json string, format Format) (*Conv, error) {
 
 // Close frees the conversation; calling it again is a no-op.
 func (c *Conv) Close() {
-	if c != nil && c.ref.close() {
+	if c != nil && c.ref.Close() {
 		runtime.SetFinalizer(c, nil)
 	}
 }
@@ -96,6 +96,9 @@ func (c *Conv) Load(json string, format Format) error {
 	defer pin()()
 	self, done := c.use()
 	defer done()
+	if self == nil {
+		return c.closedErr()
+	}
 	p, n := cstr(json)
 	rc := C.tkn_conv_load(self, C.int(format), p, n)
 	runtime.KeepAlive(json)
@@ -108,6 +111,9 @@ func (c *Conv) JSON(format Format) (string, error) {
 	defer pin()()
 	self, done := c.use()
 	defer done()
+	if self == nil {
+		return "", c.closedErr()
+	}
 	var out *C.char
 	var n C.size_t
 	defer runtime.KeepAlive(c)
@@ -122,6 +128,9 @@ func (c *Conv) Clone() (*Conv, error) {
 	defer pin()()
 	self, done := c.use()
 	defer done()
+	if self == nil {
+		return nil, c.closedErr()
+	}
 	var p *C.tkn_conv
 	defer runtime.KeepAlive(c)
 	if rc := C.tkn_conv_clone(&p, self); rc != 0 {
@@ -155,6 +164,9 @@ func (c *Conv) Text(i int) (string, error) {
 	defer pin()()
 	self, done := c.use()
 	defer done()
+	if self == nil {
+		return "", c.closedErr()
+	}
 	var p *C.char
 	var n C.size_t
 	defer runtime.KeepAlive(c)
@@ -169,6 +181,9 @@ func (c *Conv) Name(i int) (string, error) {
 	defer pin()()
 	self, done := c.use()
 	defer done()
+	if self == nil {
+		return "", c.closedErr()
+	}
 	var p *C.char
 	var n C.size_t
 	defer runtime.KeepAlive(c)
@@ -186,6 +201,9 @@ func (c *Conv) ToolCalls(i int) ([]ToolCall, error) {
 	defer pin()()
 	self, done := c.use()
 	defer done()
+	if self == nil {
+		return nil, c.closedErr()
+	}
 	defer runtime.KeepAlive(c)
 	n := int(C.tkn_conv_tool_call_count(self, C.size_t(i)))
 	out := make([]ToolCall, 0, n)
@@ -205,6 +223,9 @@ func (c *Conv) ToolCallID(i int) (string, error) {
 	defer pin()()
 	self, done := c.use()
 	defer done()
+	if self == nil {
+		return "", c.closedErr()
+	}
 	var p *C.char
 	var n C.size_t
 	defer runtime.KeepAlive(c)
@@ -227,6 +248,9 @@ func (c *Conv) FindToolCall(id string) (int, error) {
 	defer pin()()
 	self, done := c.use()
 	defer done()
+	if self == nil {
+		return 0, c.closedErr()
+	}
 	p, n := cstr(id)
 	var idx C.size_t
 	rc := C.tkn_conv_find_tool_call(self, p, n, &idx)
@@ -243,6 +267,9 @@ func (c *Conv) FindToolResult(id string) (int, error) {
 	defer pin()()
 	self, done := c.use()
 	defer done()
+	if self == nil {
+		return 0, c.closedErr()
+	}
 	p, n := cstr(id)
 	var idx C.size_t
 	rc := C.tkn_conv_find_tool_result(self, p, n, &idx)
@@ -259,6 +286,9 @@ func (c *Conv) MessageJSON(i int, format Format) (string, error) {
 	defer pin()()
 	self, done := c.use()
 	defer done()
+	if self == nil {
+		return "", c.closedErr()
+	}
 	var out *C.char
 	var n C.size_t
 	defer runtime.KeepAlive(c)
@@ -273,6 +303,9 @@ func (c *Conv) Append(role, text string) error {
 	defer pin()()
 	self, done := c.use()
 	defer done()
+	if self == nil {
+		return c.closedErr()
+	}
 	r, err := roleCode(role)
 	if err != nil {
 		return err
@@ -289,6 +322,9 @@ func (c *Conv) Insert(i int, role, text string) error {
 	defer pin()()
 	self, done := c.use()
 	defer done()
+	if self == nil {
+		return c.closedErr()
+	}
 	r, err := roleCode(role)
 	if err != nil {
 		return err
@@ -305,6 +341,9 @@ func (c *Conv) InsertJSON(i int, message string, format Format) error {
 	defer pin()()
 	self, done := c.use()
 	defer done()
+	if self == nil {
+		return c.closedErr()
+	}
 	p, n := cstr(message)
 	rc := C.tkn_conv_insert_json(self, C.size_t(i), C.int(format), p, n)
 	runtime.KeepAlive(message)
@@ -317,6 +356,9 @@ func (c *Conv) ReplaceJSON(i int, message string, format Format) error {
 	defer pin()()
 	self, done := c.use()
 	defer done()
+	if self == nil {
+		return c.closedErr()
+	}
 	p, n := cstr(message)
 	rc := C.tkn_conv_replace_json(self, C.size_t(i), C.int(format), p, n)
 	runtime.KeepAlive(message)
@@ -329,6 +371,9 @@ func (c *Conv) SetText(i int, text string) error {
 	defer pin()()
 	self, done := c.use()
 	defer done()
+	if self == nil {
+		return c.closedErr()
+	}
 	p, n := cstr(text)
 	rc := C.tkn_conv_set_text(self, C.size_t(i), p, n)
 	runtime.KeepAlive(text)
@@ -341,6 +386,9 @@ func (c *Conv) SetPinned(i int, pinned bool) error {
 	defer pin()()
 	self, done := c.use()
 	defer done()
+	if self == nil {
+		return c.closedErr()
+	}
 	v := C.int(0)
 	if pinned {
 		v = 1
@@ -354,6 +402,9 @@ func (c *Conv) AddToolCall(i int, id, name, arguments string) error {
 	defer pin()()
 	self, done := c.use()
 	defer done()
+	if self == nil {
+		return c.closedErr()
+	}
 	a, an := cstr(id)
 	b, bn := cstr(name)
 	d, dn := cstr(arguments)
@@ -370,6 +421,9 @@ func (c *Conv) SetToolCallID(i int, id string) error {
 	defer pin()()
 	self, done := c.use()
 	defer done()
+	if self == nil {
+		return c.closedErr()
+	}
 	p, n := cstr(id)
 	rc := C.tkn_conv_set_tool_call_id(self, C.size_t(i), p, n)
 	runtime.KeepAlive(id)
@@ -382,6 +436,9 @@ func (c *Conv) Remove(i int) error {
 	defer pin()()
 	self, done := c.use()
 	defer done()
+	if self == nil {
+		return c.closedErr()
+	}
 	defer runtime.KeepAlive(c)
 	return c.err(C.tkn_conv_remove(self, C.size_t(i)))
 }
@@ -456,7 +513,7 @@ func NewCallbackTokenizer(count func(text string) (int64, error)) (*Tokenizer, e
 // Close drops the tokenizer: freed once no call is inside it and nothing
 // that borrows it (a Pruner, an Agent) is left.
 func (t *Tokenizer) Close() {
-	if t != nil && t.ref.close(func() {
+	if t != nil && t.ref.Close(func() {
 		if t.state != nil {
 			t.h.Delete()
 		}
@@ -486,6 +543,9 @@ func (t *Tokenizer) Count(text string) (int64, error) {
 	defer pin()()
 	self, done := t.use()
 	defer done()
+	if self == nil {
+		return 0, t.closedErr()
+	}
 	p, n := cstr(text)
 	var out C.int64_t
 	rc := C.tkn_tokenizer_count(self, p, n, &out)
@@ -525,8 +585,14 @@ func (t *Tokenizer) CountMessage(conv *Conv, i int, opts *CountOptions) (int64, 
 	defer pin()()
 	self, done := t.use()
 	defer done()
+	if self == nil {
+		return 0, t.closedErr()
+	}
 	var out C.int64_t
-	convp, convDone := conv.use()
+	convp, convDone, err := conv.borrow()
+	if err != nil {
+		return 0, err
+	}
 	defer convDone()
 	rc := C.tkn_tokenizer_count_message(self, convp, C.size_t(i), opts.c(), &out)
 	runtime.KeepAlive(t)
@@ -542,8 +608,14 @@ func (t *Tokenizer) CountConv(conv *Conv, opts *CountOptions) (int64, error) {
 	defer pin()()
 	self, done := t.use()
 	defer done()
+	if self == nil {
+		return 0, t.closedErr()
+	}
 	var out C.int64_t
-	convp, convDone := conv.use()
+	convp, convDone, err := conv.borrow()
+	if err != nil {
+		return 0, err
+	}
 	defer convDone()
 	rc := C.tkn_tokenizer_count_conv(self, convp, opts.c(), &out, nil)
 	runtime.KeepAlive(t)
@@ -559,13 +631,19 @@ func (t *Tokenizer) CountConvMessages(conv *Conv, opts *CountOptions) (int64, []
 	defer pin()()
 	self, done := t.use()
 	defer done()
+	if self == nil {
+		return 0, nil, t.closedErr()
+	}
 	per := make([]int64, conv.Len())
 	var out C.int64_t
 	var pp *C.int64_t
 	if len(per) > 0 {
 		pp = (*C.int64_t)(unsafe.Pointer(&per[0]))
 	}
-	convp, convDone := conv.use()
+	convp, convDone, err := conv.borrow()
+	if err != nil {
+		return 0, nil, err
+	}
 	defer convDone()
 	rc := C.tkn_tokenizer_count_conv(self, convp, opts.c(), &out, pp)
 	runtime.KeepAlive(t)

@@ -21,14 +21,15 @@ func freeConv(p unsafe.Pointer) { C.tkn_conv_free((*C.tkn_conv)(p)) }
 
 // own makes x the owner of p, freed with tkn_conv_free once x is closed and
 // no call or borrower holds it.
-func (x *Conv) own(p *C.tkn_conv) { x.ref.set(unsafe.Pointer(p), freeConv) }
+func (x *Conv) own(p *C.tkn_conv) { x.ref.Set(unsafe.Pointer(p), freeConv) }
 
-// use pins x's C handle for one call; nil if x is nil or closed.
+// use pins x's C handle for one call; nil if x is nil or closed (the
+// method then returns x.closedErr()).
 func (x *Conv) use() (*C.tkn_conv, func()) {
 	if x == nil {
 		return nil, noop
 	}
-	p, done := x.ref.acquire()
+	p, done := x.ref.Acquire()
 	return (*C.tkn_conv)(p), done
 }
 
@@ -38,15 +39,23 @@ func (x *Conv) borrow() (*C.tkn_conv, func(), error) {
 	if x == nil {
 		return nil, noop, nil
 	}
-	p, done := x.ref.acquire()
+	p, done := x.ref.Acquire()
 	if p == nil {
 		return nil, noop, errClosed("Conv")
 	}
 	return (*C.tkn_conv)(p), done, nil
 }
 
+// closedErr is the error of a method called on a nil or closed x.
+func (x *Conv) closedErr() error {
+	if x == nil {
+		return errNil("Conv")
+	}
+	return errClosed("Conv")
+}
+
 // Closed reports whether Close was called on x (true for a nil x).
-func (x *Conv) Closed() bool { return x == nil || x.ref.isClosed() }
+func (x *Conv) Closed() bool { return x == nil || x.ref.IsClosed() }
 
 // ---- Tokenizer (tkn_tokenizer) ----
 
@@ -54,14 +63,15 @@ func freeTokenizer(p unsafe.Pointer) { C.tkn_tokenizer_free((*C.tkn_tokenizer)(p
 
 // own makes x the owner of p, freed with tkn_tokenizer_free once x is closed and
 // no call or borrower holds it.
-func (x *Tokenizer) own(p *C.tkn_tokenizer) { x.ref.set(unsafe.Pointer(p), freeTokenizer) }
+func (x *Tokenizer) own(p *C.tkn_tokenizer) { x.ref.Set(unsafe.Pointer(p), freeTokenizer) }
 
-// use pins x's C handle for one call; nil if x is nil or closed.
+// use pins x's C handle for one call; nil if x is nil or closed (the
+// method then returns x.closedErr()).
 func (x *Tokenizer) use() (*C.tkn_tokenizer, func()) {
 	if x == nil {
 		return nil, noop
 	}
-	p, done := x.ref.acquire()
+	p, done := x.ref.Acquire()
 	return (*C.tkn_tokenizer)(p), done
 }
 
@@ -71,15 +81,23 @@ func (x *Tokenizer) borrow() (*C.tkn_tokenizer, func(), error) {
 	if x == nil {
 		return nil, noop, nil
 	}
-	p, done := x.ref.acquire()
+	p, done := x.ref.Acquire()
 	if p == nil {
 		return nil, noop, errClosed("Tokenizer")
 	}
 	return (*C.tkn_tokenizer)(p), done, nil
 }
 
+// closedErr is the error of a method called on a nil or closed x.
+func (x *Tokenizer) closedErr() error {
+	if x == nil {
+		return errNil("Tokenizer")
+	}
+	return errClosed("Tokenizer")
+}
+
 // Closed reports whether Close was called on x (true for a nil x).
-func (x *Tokenizer) Closed() bool { return x == nil || x.ref.isClosed() }
+func (x *Tokenizer) Closed() bool { return x == nil || x.ref.IsClosed() }
 
 // ---- Budget (tkn_budget) ----
 
@@ -87,14 +105,15 @@ func freeBudget(p unsafe.Pointer) { C.tkn_budget_free((*C.tkn_budget)(p)) }
 
 // own makes x the owner of p, freed with tkn_budget_free once x is closed and
 // no call or borrower holds it.
-func (x *Budget) own(p *C.tkn_budget) { x.ref.set(unsafe.Pointer(p), freeBudget) }
+func (x *Budget) own(p *C.tkn_budget) { x.ref.Set(unsafe.Pointer(p), freeBudget) }
 
-// use pins x's C handle for one call; nil if x is nil or closed.
+// use pins x's C handle for one call; nil if x is nil or closed (the
+// method then returns x.closedErr()).
 func (x *Budget) use() (*C.tkn_budget, func()) {
 	if x == nil {
 		return nil, noop
 	}
-	p, done := x.ref.acquire()
+	p, done := x.ref.Acquire()
 	return (*C.tkn_budget)(p), done
 }
 
@@ -104,15 +123,23 @@ func (x *Budget) borrow() (*C.tkn_budget, func(), error) {
 	if x == nil {
 		return nil, noop, nil
 	}
-	p, done := x.ref.acquire()
+	p, done := x.ref.Acquire()
 	if p == nil {
 		return nil, noop, errClosed("Budget")
 	}
 	return (*C.tkn_budget)(p), done, nil
 }
 
+// closedErr is the error of a method called on a nil or closed x.
+func (x *Budget) closedErr() error {
+	if x == nil {
+		return errNil("Budget")
+	}
+	return errClosed("Budget")
+}
+
 // Closed reports whether Close was called on x (true for a nil x).
-func (x *Budget) Closed() bool { return x == nil || x.ref.isClosed() }
+func (x *Budget) Closed() bool { return x == nil || x.ref.IsClosed() }
 
 // ---- Pruner (tkn_pruner) ----
 
@@ -120,14 +147,15 @@ func freePruner(p unsafe.Pointer) { C.tkn_prune_free((*C.tkn_pruner)(p)) }
 
 // own makes x the owner of p, freed with tkn_prune_free once x is closed and
 // no call or borrower holds it.
-func (x *Pruner) own(p *C.tkn_pruner) { x.ref.set(unsafe.Pointer(p), freePruner) }
+func (x *Pruner) own(p *C.tkn_pruner) { x.ref.Set(unsafe.Pointer(p), freePruner) }
 
-// use pins x's C handle for one call; nil if x is nil or closed.
+// use pins x's C handle for one call; nil if x is nil or closed (the
+// method then returns x.closedErr()).
 func (x *Pruner) use() (*C.tkn_pruner, func()) {
 	if x == nil {
 		return nil, noop
 	}
-	p, done := x.ref.acquire()
+	p, done := x.ref.Acquire()
 	return (*C.tkn_pruner)(p), done
 }
 
@@ -137,15 +165,23 @@ func (x *Pruner) borrow() (*C.tkn_pruner, func(), error) {
 	if x == nil {
 		return nil, noop, nil
 	}
-	p, done := x.ref.acquire()
+	p, done := x.ref.Acquire()
 	if p == nil {
 		return nil, noop, errClosed("Pruner")
 	}
 	return (*C.tkn_pruner)(p), done, nil
 }
 
+// closedErr is the error of a method called on a nil or closed x.
+func (x *Pruner) closedErr() error {
+	if x == nil {
+		return errNil("Pruner")
+	}
+	return errClosed("Pruner")
+}
+
 // Closed reports whether Close was called on x (true for a nil x).
-func (x *Pruner) Closed() bool { return x == nil || x.ref.isClosed() }
+func (x *Pruner) Closed() bool { return x == nil || x.ref.IsClosed() }
 
 // ---- Prices (tkn_prices) ----
 
@@ -153,14 +189,15 @@ func freePrices(p unsafe.Pointer) { C.tkn_prices_free((*C.tkn_prices)(p)) }
 
 // own makes x the owner of p, freed with tkn_prices_free once x is closed and
 // no call or borrower holds it.
-func (x *Prices) own(p *C.tkn_prices) { x.ref.set(unsafe.Pointer(p), freePrices) }
+func (x *Prices) own(p *C.tkn_prices) { x.ref.Set(unsafe.Pointer(p), freePrices) }
 
-// use pins x's C handle for one call; nil if x is nil or closed.
+// use pins x's C handle for one call; nil if x is nil or closed (the
+// method then returns x.closedErr()).
 func (x *Prices) use() (*C.tkn_prices, func()) {
 	if x == nil {
 		return nil, noop
 	}
-	p, done := x.ref.acquire()
+	p, done := x.ref.Acquire()
 	return (*C.tkn_prices)(p), done
 }
 
@@ -170,15 +207,23 @@ func (x *Prices) borrow() (*C.tkn_prices, func(), error) {
 	if x == nil {
 		return nil, noop, nil
 	}
-	p, done := x.ref.acquire()
+	p, done := x.ref.Acquire()
 	if p == nil {
 		return nil, noop, errClosed("Prices")
 	}
 	return (*C.tkn_prices)(p), done, nil
 }
 
+// closedErr is the error of a method called on a nil or closed x.
+func (x *Prices) closedErr() error {
+	if x == nil {
+		return errNil("Prices")
+	}
+	return errClosed("Prices")
+}
+
 // Closed reports whether Close was called on x (true for a nil x).
-func (x *Prices) Closed() bool { return x == nil || x.ref.isClosed() }
+func (x *Prices) Closed() bool { return x == nil || x.ref.IsClosed() }
 
 // ---- Meter (tkn_meter) ----
 
@@ -186,14 +231,15 @@ func freeMeter(p unsafe.Pointer) { C.tkn_meter_free((*C.tkn_meter)(p)) }
 
 // own makes x the owner of p, freed with tkn_meter_free once x is closed and
 // no call or borrower holds it.
-func (x *Meter) own(p *C.tkn_meter) { x.ref.set(unsafe.Pointer(p), freeMeter) }
+func (x *Meter) own(p *C.tkn_meter) { x.ref.Set(unsafe.Pointer(p), freeMeter) }
 
-// use pins x's C handle for one call; nil if x is nil or closed.
+// use pins x's C handle for one call; nil if x is nil or closed (the
+// method then returns x.closedErr()).
 func (x *Meter) use() (*C.tkn_meter, func()) {
 	if x == nil {
 		return nil, noop
 	}
-	p, done := x.ref.acquire()
+	p, done := x.ref.Acquire()
 	return (*C.tkn_meter)(p), done
 }
 
@@ -203,15 +249,23 @@ func (x *Meter) borrow() (*C.tkn_meter, func(), error) {
 	if x == nil {
 		return nil, noop, nil
 	}
-	p, done := x.ref.acquire()
+	p, done := x.ref.Acquire()
 	if p == nil {
 		return nil, noop, errClosed("Meter")
 	}
 	return (*C.tkn_meter)(p), done, nil
 }
 
+// closedErr is the error of a method called on a nil or closed x.
+func (x *Meter) closedErr() error {
+	if x == nil {
+		return errNil("Meter")
+	}
+	return errClosed("Meter")
+}
+
 // Closed reports whether Close was called on x (true for a nil x).
-func (x *Meter) Closed() bool { return x == nil || x.ref.isClosed() }
+func (x *Meter) Closed() bool { return x == nil || x.ref.IsClosed() }
 
 // ---- Task (tkn_task) ----
 
@@ -219,14 +273,15 @@ func freeTask(p unsafe.Pointer) { C.tkn_task_free((*C.tkn_task)(p)) }
 
 // own makes x the owner of p, freed with tkn_task_free once x is closed and
 // no call or borrower holds it.
-func (x *Task) own(p *C.tkn_task) { x.ref.set(unsafe.Pointer(p), freeTask) }
+func (x *Task) own(p *C.tkn_task) { x.ref.Set(unsafe.Pointer(p), freeTask) }
 
-// use pins x's C handle for one call; nil if x is nil or closed.
+// use pins x's C handle for one call; nil if x is nil or closed (the
+// method then returns x.closedErr()).
 func (x *Task) use() (*C.tkn_task, func()) {
 	if x == nil {
 		return nil, noop
 	}
-	p, done := x.ref.acquire()
+	p, done := x.ref.Acquire()
 	return (*C.tkn_task)(p), done
 }
 
@@ -236,15 +291,23 @@ func (x *Task) borrow() (*C.tkn_task, func(), error) {
 	if x == nil {
 		return nil, noop, nil
 	}
-	p, done := x.ref.acquire()
+	p, done := x.ref.Acquire()
 	if p == nil {
 		return nil, noop, errClosed("Task")
 	}
 	return (*C.tkn_task)(p), done, nil
 }
 
+// closedErr is the error of a method called on a nil or closed x.
+func (x *Task) closedErr() error {
+	if x == nil {
+		return errNil("Task")
+	}
+	return errClosed("Task")
+}
+
 // Closed reports whether Close was called on x (true for a nil x).
-func (x *Task) Closed() bool { return x == nil || x.ref.isClosed() }
+func (x *Task) Closed() bool { return x == nil || x.ref.IsClosed() }
 
 // ---- Router (tkn_router) ----
 
@@ -252,14 +315,15 @@ func freeRouter(p unsafe.Pointer) { C.tkn_router_free((*C.tkn_router)(p)) }
 
 // own makes x the owner of p, freed with tkn_router_free once x is closed and
 // no call or borrower holds it.
-func (x *Router) own(p *C.tkn_router) { x.ref.set(unsafe.Pointer(p), freeRouter) }
+func (x *Router) own(p *C.tkn_router) { x.ref.Set(unsafe.Pointer(p), freeRouter) }
 
-// use pins x's C handle for one call; nil if x is nil or closed.
+// use pins x's C handle for one call; nil if x is nil or closed (the
+// method then returns x.closedErr()).
 func (x *Router) use() (*C.tkn_router, func()) {
 	if x == nil {
 		return nil, noop
 	}
-	p, done := x.ref.acquire()
+	p, done := x.ref.Acquire()
 	return (*C.tkn_router)(p), done
 }
 
@@ -269,15 +333,23 @@ func (x *Router) borrow() (*C.tkn_router, func(), error) {
 	if x == nil {
 		return nil, noop, nil
 	}
-	p, done := x.ref.acquire()
+	p, done := x.ref.Acquire()
 	if p == nil {
 		return nil, noop, errClosed("Router")
 	}
 	return (*C.tkn_router)(p), done, nil
 }
 
+// closedErr is the error of a method called on a nil or closed x.
+func (x *Router) closedErr() error {
+	if x == nil {
+		return errNil("Router")
+	}
+	return errClosed("Router")
+}
+
 // Closed reports whether Close was called on x (true for a nil x).
-func (x *Router) Closed() bool { return x == nil || x.ref.isClosed() }
+func (x *Router) Closed() bool { return x == nil || x.ref.IsClosed() }
 
 // ---- RouterBuilder (tkn_router_builder) ----
 
@@ -285,14 +357,15 @@ func freeRouterBuilder(p unsafe.Pointer) { C.tkn_router_builder_free((*C.tkn_rou
 
 // own makes x the owner of p, freed with tkn_router_builder_free once x is closed and
 // no call or borrower holds it.
-func (x *RouterBuilder) own(p *C.tkn_router_builder) { x.ref.set(unsafe.Pointer(p), freeRouterBuilder) }
+func (x *RouterBuilder) own(p *C.tkn_router_builder) { x.ref.Set(unsafe.Pointer(p), freeRouterBuilder) }
 
-// use pins x's C handle for one call; nil if x is nil or closed.
+// use pins x's C handle for one call; nil if x is nil or closed (the
+// method then returns x.closedErr()).
 func (x *RouterBuilder) use() (*C.tkn_router_builder, func()) {
 	if x == nil {
 		return nil, noop
 	}
-	p, done := x.ref.acquire()
+	p, done := x.ref.Acquire()
 	return (*C.tkn_router_builder)(p), done
 }
 
@@ -302,15 +375,23 @@ func (x *RouterBuilder) borrow() (*C.tkn_router_builder, func(), error) {
 	if x == nil {
 		return nil, noop, nil
 	}
-	p, done := x.ref.acquire()
+	p, done := x.ref.Acquire()
 	if p == nil {
 		return nil, noop, errClosed("RouterBuilder")
 	}
 	return (*C.tkn_router_builder)(p), done, nil
 }
 
+// closedErr is the error of a method called on a nil or closed x.
+func (x *RouterBuilder) closedErr() error {
+	if x == nil {
+		return errNil("RouterBuilder")
+	}
+	return errClosed("RouterBuilder")
+}
+
 // Closed reports whether Close was called on x (true for a nil x).
-func (x *RouterBuilder) Closed() bool { return x == nil || x.ref.isClosed() }
+func (x *RouterBuilder) Closed() bool { return x == nil || x.ref.IsClosed() }
 
 // ---- Cascade (tkn_router_cascade) ----
 
@@ -318,14 +399,15 @@ func freeCascade(p unsafe.Pointer) { C.tkn_router_cascade_free((*C.tkn_router_ca
 
 // own makes x the owner of p, freed with tkn_router_cascade_free once x is closed and
 // no call or borrower holds it.
-func (x *Cascade) own(p *C.tkn_router_cascade) { x.ref.set(unsafe.Pointer(p), freeCascade) }
+func (x *Cascade) own(p *C.tkn_router_cascade) { x.ref.Set(unsafe.Pointer(p), freeCascade) }
 
-// use pins x's C handle for one call; nil if x is nil or closed.
+// use pins x's C handle for one call; nil if x is nil or closed (the
+// method then returns x.closedErr()).
 func (x *Cascade) use() (*C.tkn_router_cascade, func()) {
 	if x == nil {
 		return nil, noop
 	}
-	p, done := x.ref.acquire()
+	p, done := x.ref.Acquire()
 	return (*C.tkn_router_cascade)(p), done
 }
 
@@ -335,15 +417,23 @@ func (x *Cascade) borrow() (*C.tkn_router_cascade, func(), error) {
 	if x == nil {
 		return nil, noop, nil
 	}
-	p, done := x.ref.acquire()
+	p, done := x.ref.Acquire()
 	if p == nil {
 		return nil, noop, errClosed("Cascade")
 	}
 	return (*C.tkn_router_cascade)(p), done, nil
 }
 
+// closedErr is the error of a method called on a nil or closed x.
+func (x *Cascade) closedErr() error {
+	if x == nil {
+		return errNil("Cascade")
+	}
+	return errClosed("Cascade")
+}
+
 // Closed reports whether Close was called on x (true for a nil x).
-func (x *Cascade) Closed() bool { return x == nil || x.ref.isClosed() }
+func (x *Cascade) Closed() bool { return x == nil || x.ref.IsClosed() }
 
 // ---- Schema (tkn_schema) ----
 
@@ -351,14 +441,15 @@ func freeSchema(p unsafe.Pointer) { C.tkn_schema_free((*C.tkn_schema)(p)) }
 
 // own makes x the owner of p, freed with tkn_schema_free once x is closed and
 // no call or borrower holds it.
-func (x *Schema) own(p *C.tkn_schema) { x.ref.set(unsafe.Pointer(p), freeSchema) }
+func (x *Schema) own(p *C.tkn_schema) { x.ref.Set(unsafe.Pointer(p), freeSchema) }
 
-// use pins x's C handle for one call; nil if x is nil or closed.
+// use pins x's C handle for one call; nil if x is nil or closed (the
+// method then returns x.closedErr()).
 func (x *Schema) use() (*C.tkn_schema, func()) {
 	if x == nil {
 		return nil, noop
 	}
-	p, done := x.ref.acquire()
+	p, done := x.ref.Acquire()
 	return (*C.tkn_schema)(p), done
 }
 
@@ -368,15 +459,23 @@ func (x *Schema) borrow() (*C.tkn_schema, func(), error) {
 	if x == nil {
 		return nil, noop, nil
 	}
-	p, done := x.ref.acquire()
+	p, done := x.ref.Acquire()
 	if p == nil {
 		return nil, noop, errClosed("Schema")
 	}
 	return (*C.tkn_schema)(p), done, nil
 }
 
+// closedErr is the error of a method called on a nil or closed x.
+func (x *Schema) closedErr() error {
+	if x == nil {
+		return errNil("Schema")
+	}
+	return errClosed("Schema")
+}
+
 // Closed reports whether Close was called on x (true for a nil x).
-func (x *Schema) Closed() bool { return x == nil || x.ref.isClosed() }
+func (x *Schema) Closed() bool { return x == nil || x.ref.IsClosed() }
 
 // ---- PromptBuilder (tkn_prompt_builder) ----
 
@@ -384,14 +483,15 @@ func freePromptBuilder(p unsafe.Pointer) { C.tkn_prompt_builder_free((*C.tkn_pro
 
 // own makes x the owner of p, freed with tkn_prompt_builder_free once x is closed and
 // no call or borrower holds it.
-func (x *PromptBuilder) own(p *C.tkn_prompt_builder) { x.ref.set(unsafe.Pointer(p), freePromptBuilder) }
+func (x *PromptBuilder) own(p *C.tkn_prompt_builder) { x.ref.Set(unsafe.Pointer(p), freePromptBuilder) }
 
-// use pins x's C handle for one call; nil if x is nil or closed.
+// use pins x's C handle for one call; nil if x is nil or closed (the
+// method then returns x.closedErr()).
 func (x *PromptBuilder) use() (*C.tkn_prompt_builder, func()) {
 	if x == nil {
 		return nil, noop
 	}
-	p, done := x.ref.acquire()
+	p, done := x.ref.Acquire()
 	return (*C.tkn_prompt_builder)(p), done
 }
 
@@ -401,15 +501,23 @@ func (x *PromptBuilder) borrow() (*C.tkn_prompt_builder, func(), error) {
 	if x == nil {
 		return nil, noop, nil
 	}
-	p, done := x.ref.acquire()
+	p, done := x.ref.Acquire()
 	if p == nil {
 		return nil, noop, errClosed("PromptBuilder")
 	}
 	return (*C.tkn_prompt_builder)(p), done, nil
 }
 
+// closedErr is the error of a method called on a nil or closed x.
+func (x *PromptBuilder) closedErr() error {
+	if x == nil {
+		return errNil("PromptBuilder")
+	}
+	return errClosed("PromptBuilder")
+}
+
 // Closed reports whether Close was called on x (true for a nil x).
-func (x *PromptBuilder) Closed() bool { return x == nil || x.ref.isClosed() }
+func (x *PromptBuilder) Closed() bool { return x == nil || x.ref.IsClosed() }
 
 // ---- Prompt (tkn_prompt) ----
 
@@ -417,14 +525,15 @@ func freePrompt(p unsafe.Pointer) { C.tkn_prompt_free((*C.tkn_prompt)(p)) }
 
 // own makes x the owner of p, freed with tkn_prompt_free once x is closed and
 // no call or borrower holds it.
-func (x *Prompt) own(p *C.tkn_prompt) { x.ref.set(unsafe.Pointer(p), freePrompt) }
+func (x *Prompt) own(p *C.tkn_prompt) { x.ref.Set(unsafe.Pointer(p), freePrompt) }
 
-// use pins x's C handle for one call; nil if x is nil or closed.
+// use pins x's C handle for one call; nil if x is nil or closed (the
+// method then returns x.closedErr()).
 func (x *Prompt) use() (*C.tkn_prompt, func()) {
 	if x == nil {
 		return nil, noop
 	}
-	p, done := x.ref.acquire()
+	p, done := x.ref.Acquire()
 	return (*C.tkn_prompt)(p), done
 }
 
@@ -434,15 +543,23 @@ func (x *Prompt) borrow() (*C.tkn_prompt, func(), error) {
 	if x == nil {
 		return nil, noop, nil
 	}
-	p, done := x.ref.acquire()
+	p, done := x.ref.Acquire()
 	if p == nil {
 		return nil, noop, errClosed("Prompt")
 	}
 	return (*C.tkn_prompt)(p), done, nil
 }
 
+// closedErr is the error of a method called on a nil or closed x.
+func (x *Prompt) closedErr() error {
+	if x == nil {
+		return errNil("Prompt")
+	}
+	return errClosed("Prompt")
+}
+
 // Closed reports whether Close was called on x (true for a nil x).
-func (x *Prompt) Closed() bool { return x == nil || x.ref.isClosed() }
+func (x *Prompt) Closed() bool { return x == nil || x.ref.IsClosed() }
 
 // ---- CachePlan (tkn_cacheplan) ----
 
@@ -450,14 +567,15 @@ func freeCachePlan(p unsafe.Pointer) { C.tkn_cacheplan_free((*C.tkn_cacheplan)(p
 
 // own makes x the owner of p, freed with tkn_cacheplan_free once x is closed and
 // no call or borrower holds it.
-func (x *CachePlan) own(p *C.tkn_cacheplan) { x.ref.set(unsafe.Pointer(p), freeCachePlan) }
+func (x *CachePlan) own(p *C.tkn_cacheplan) { x.ref.Set(unsafe.Pointer(p), freeCachePlan) }
 
-// use pins x's C handle for one call; nil if x is nil or closed.
+// use pins x's C handle for one call; nil if x is nil or closed (the
+// method then returns x.closedErr()).
 func (x *CachePlan) use() (*C.tkn_cacheplan, func()) {
 	if x == nil {
 		return nil, noop
 	}
-	p, done := x.ref.acquire()
+	p, done := x.ref.Acquire()
 	return (*C.tkn_cacheplan)(p), done
 }
 
@@ -467,15 +585,23 @@ func (x *CachePlan) borrow() (*C.tkn_cacheplan, func(), error) {
 	if x == nil {
 		return nil, noop, nil
 	}
-	p, done := x.ref.acquire()
+	p, done := x.ref.Acquire()
 	if p == nil {
 		return nil, noop, errClosed("CachePlan")
 	}
 	return (*C.tkn_cacheplan)(p), done, nil
 }
 
+// closedErr is the error of a method called on a nil or closed x.
+func (x *CachePlan) closedErr() error {
+	if x == nil {
+		return errNil("CachePlan")
+	}
+	return errClosed("CachePlan")
+}
+
 // Closed reports whether Close was called on x (true for a nil x).
-func (x *CachePlan) Closed() bool { return x == nil || x.ref.isClosed() }
+func (x *CachePlan) Closed() bool { return x == nil || x.ref.IsClosed() }
 
 // ---- ToolCache (tkn_toolcache) ----
 
@@ -483,14 +609,15 @@ func freeToolCache(p unsafe.Pointer) { C.tkn_toolcache_free((*C.tkn_toolcache)(p
 
 // own makes x the owner of p, freed with tkn_toolcache_free once x is closed and
 // no call or borrower holds it.
-func (x *ToolCache) own(p *C.tkn_toolcache) { x.ref.set(unsafe.Pointer(p), freeToolCache) }
+func (x *ToolCache) own(p *C.tkn_toolcache) { x.ref.Set(unsafe.Pointer(p), freeToolCache) }
 
-// use pins x's C handle for one call; nil if x is nil or closed.
+// use pins x's C handle for one call; nil if x is nil or closed (the
+// method then returns x.closedErr()).
 func (x *ToolCache) use() (*C.tkn_toolcache, func()) {
 	if x == nil {
 		return nil, noop
 	}
-	p, done := x.ref.acquire()
+	p, done := x.ref.Acquire()
 	return (*C.tkn_toolcache)(p), done
 }
 
@@ -500,15 +627,23 @@ func (x *ToolCache) borrow() (*C.tkn_toolcache, func(), error) {
 	if x == nil {
 		return nil, noop, nil
 	}
-	p, done := x.ref.acquire()
+	p, done := x.ref.Acquire()
 	if p == nil {
 		return nil, noop, errClosed("ToolCache")
 	}
 	return (*C.tkn_toolcache)(p), done, nil
 }
 
+// closedErr is the error of a method called on a nil or closed x.
+func (x *ToolCache) closedErr() error {
+	if x == nil {
+		return errNil("ToolCache")
+	}
+	return errClosed("ToolCache")
+}
+
 // Closed reports whether Close was called on x (true for a nil x).
-func (x *ToolCache) Closed() bool { return x == nil || x.ref.isClosed() }
+func (x *ToolCache) Closed() bool { return x == nil || x.ref.IsClosed() }
 
 // ---- BatchWriter (tkn_batch_writer) ----
 
@@ -516,14 +651,15 @@ func freeBatchWriter(p unsafe.Pointer) { C.tkn_batch_writer_free((*C.tkn_batch_w
 
 // own makes x the owner of p, freed with tkn_batch_writer_free once x is closed and
 // no call or borrower holds it.
-func (x *BatchWriter) own(p *C.tkn_batch_writer) { x.ref.set(unsafe.Pointer(p), freeBatchWriter) }
+func (x *BatchWriter) own(p *C.tkn_batch_writer) { x.ref.Set(unsafe.Pointer(p), freeBatchWriter) }
 
-// use pins x's C handle for one call; nil if x is nil or closed.
+// use pins x's C handle for one call; nil if x is nil or closed (the
+// method then returns x.closedErr()).
 func (x *BatchWriter) use() (*C.tkn_batch_writer, func()) {
 	if x == nil {
 		return nil, noop
 	}
-	p, done := x.ref.acquire()
+	p, done := x.ref.Acquire()
 	return (*C.tkn_batch_writer)(p), done
 }
 
@@ -533,15 +669,23 @@ func (x *BatchWriter) borrow() (*C.tkn_batch_writer, func(), error) {
 	if x == nil {
 		return nil, noop, nil
 	}
-	p, done := x.ref.acquire()
+	p, done := x.ref.Acquire()
 	if p == nil {
 		return nil, noop, errClosed("BatchWriter")
 	}
 	return (*C.tkn_batch_writer)(p), done, nil
 }
 
+// closedErr is the error of a method called on a nil or closed x.
+func (x *BatchWriter) closedErr() error {
+	if x == nil {
+		return errNil("BatchWriter")
+	}
+	return errClosed("BatchWriter")
+}
+
 // Closed reports whether Close was called on x (true for a nil x).
-func (x *BatchWriter) Closed() bool { return x == nil || x.ref.isClosed() }
+func (x *BatchWriter) Closed() bool { return x == nil || x.ref.IsClosed() }
 
 // ---- BatchReader (tkn_batch_reader) ----
 
@@ -549,14 +693,15 @@ func freeBatchReader(p unsafe.Pointer) { C.tkn_batch_reader_free((*C.tkn_batch_r
 
 // own makes x the owner of p, freed with tkn_batch_reader_free once x is closed and
 // no call or borrower holds it.
-func (x *BatchReader) own(p *C.tkn_batch_reader) { x.ref.set(unsafe.Pointer(p), freeBatchReader) }
+func (x *BatchReader) own(p *C.tkn_batch_reader) { x.ref.Set(unsafe.Pointer(p), freeBatchReader) }
 
-// use pins x's C handle for one call; nil if x is nil or closed.
+// use pins x's C handle for one call; nil if x is nil or closed (the
+// method then returns x.closedErr()).
 func (x *BatchReader) use() (*C.tkn_batch_reader, func()) {
 	if x == nil {
 		return nil, noop
 	}
-	p, done := x.ref.acquire()
+	p, done := x.ref.Acquire()
 	return (*C.tkn_batch_reader)(p), done
 }
 
@@ -566,15 +711,23 @@ func (x *BatchReader) borrow() (*C.tkn_batch_reader, func(), error) {
 	if x == nil {
 		return nil, noop, nil
 	}
-	p, done := x.ref.acquire()
+	p, done := x.ref.Acquire()
 	if p == nil {
 		return nil, noop, errClosed("BatchReader")
 	}
 	return (*C.tkn_batch_reader)(p), done, nil
 }
 
+// closedErr is the error of a method called on a nil or closed x.
+func (x *BatchReader) closedErr() error {
+	if x == nil {
+		return errNil("BatchReader")
+	}
+	return errClosed("BatchReader")
+}
+
 // Closed reports whether Close was called on x (true for a nil x).
-func (x *BatchReader) Closed() bool { return x == nil || x.ref.isClosed() }
+func (x *BatchReader) Closed() bool { return x == nil || x.ref.IsClosed() }
 
 // ---- LLMResponse (tkn_llm_response) ----
 
@@ -582,14 +735,15 @@ func freeLLMResponse(p unsafe.Pointer) { C.tkn_llm_response_free((*C.tkn_llm_res
 
 // own makes x the owner of p, freed with tkn_llm_response_free once x is closed and
 // no call or borrower holds it.
-func (x *LLMResponse) own(p *C.tkn_llm_response) { x.ref.set(unsafe.Pointer(p), freeLLMResponse) }
+func (x *LLMResponse) own(p *C.tkn_llm_response) { x.ref.Set(unsafe.Pointer(p), freeLLMResponse) }
 
-// use pins x's C handle for one call; nil if x is nil or closed.
+// use pins x's C handle for one call; nil if x is nil or closed (the
+// method then returns x.closedErr()).
 func (x *LLMResponse) use() (*C.tkn_llm_response, func()) {
 	if x == nil {
 		return nil, noop
 	}
-	p, done := x.ref.acquire()
+	p, done := x.ref.Acquire()
 	return (*C.tkn_llm_response)(p), done
 }
 
@@ -599,15 +753,23 @@ func (x *LLMResponse) borrow() (*C.tkn_llm_response, func(), error) {
 	if x == nil {
 		return nil, noop, nil
 	}
-	p, done := x.ref.acquire()
+	p, done := x.ref.Acquire()
 	if p == nil {
 		return nil, noop, errClosed("LLMResponse")
 	}
 	return (*C.tkn_llm_response)(p), done, nil
 }
 
+// closedErr is the error of a method called on a nil or closed x.
+func (x *LLMResponse) closedErr() error {
+	if x == nil {
+		return errNil("LLMResponse")
+	}
+	return errClosed("LLMResponse")
+}
+
 // Closed reports whether Close was called on x (true for a nil x).
-func (x *LLMResponse) Closed() bool { return x == nil || x.ref.isClosed() }
+func (x *LLMResponse) Closed() bool { return x == nil || x.ref.IsClosed() }
 
 // ---- Agent (tkn_agent) ----
 
@@ -615,14 +777,15 @@ func freeAgent(p unsafe.Pointer) { C.tkn_agent_free((*C.tkn_agent)(p)) }
 
 // own makes x the owner of p, freed with tkn_agent_free once x is closed and
 // no call or borrower holds it.
-func (x *Agent) own(p *C.tkn_agent) { x.ref.set(unsafe.Pointer(p), freeAgent) }
+func (x *Agent) own(p *C.tkn_agent) { x.ref.Set(unsafe.Pointer(p), freeAgent) }
 
-// use pins x's C handle for one call; nil if x is nil or closed.
+// use pins x's C handle for one call; nil if x is nil or closed (the
+// method then returns x.closedErr()).
 func (x *Agent) use() (*C.tkn_agent, func()) {
 	if x == nil {
 		return nil, noop
 	}
-	p, done := x.ref.acquire()
+	p, done := x.ref.Acquire()
 	return (*C.tkn_agent)(p), done
 }
 
@@ -632,12 +795,20 @@ func (x *Agent) borrow() (*C.tkn_agent, func(), error) {
 	if x == nil {
 		return nil, noop, nil
 	}
-	p, done := x.ref.acquire()
+	p, done := x.ref.Acquire()
 	if p == nil {
 		return nil, noop, errClosed("Agent")
 	}
 	return (*C.tkn_agent)(p), done, nil
 }
 
+// closedErr is the error of a method called on a nil or closed x.
+func (x *Agent) closedErr() error {
+	if x == nil {
+		return errNil("Agent")
+	}
+	return errClosed("Agent")
+}
+
 // Closed reports whether Close was called on x (true for a nil x).
-func (x *Agent) Closed() bool { return x == nil || x.ref.isClosed() }
+func (x *Agent) Closed() bool { return x == nil || x.ref.IsClosed() }

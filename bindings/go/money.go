@@ -8,7 +8,6 @@ import "C"
 
 import (
 	"runtime"
-	"runtime/cgo"
 	"unsafe"
 )
 
@@ -174,7 +173,7 @@ func LoadPrices(json string, skipInvalid bool, aliases string) (*Prices, error) 
 
 // Close frees the table once no call is inside it (and no borrower holds it).
 func (t *Prices) Close() {
-	if t != nil && t.ref.close() {
+	if t != nil && t.ref.Close() {
 		runtime.SetFinalizer(t, nil)
 	}
 }
@@ -192,6 +191,9 @@ func (t *Prices) Lookup(model string) (*ModelPrice, error) {
 	defer pin()()
 	self, done := t.use()
 	defer done()
+	if self == nil {
+		return nil, t.closedErr()
+	}
 	m := &ModelPrice{}
 	C.tkn_model_price_init(&m.c, C.TKN_MODEL_PRICE_VERSION)
 	p, n := cstr(model)
@@ -211,6 +213,9 @@ func (t *Prices) Cost(model string, u Usage) (Cost, error) {
 	defer pin()()
 	self, done := t.use()
 	defer done()
+	if self == nil {
+		return Cost{}, t.closedErr()
+	}
 	var out C.tkn_cost
 	C.tkn_cost_init(&out, C.TKN_COST_VERSION)
 	cu := u.c()
@@ -338,10 +343,9 @@ func (call *Call) c() *callC {
 
 // Meter aggregates calls; internally synchronised: safe for concurrent use.
 type Meter struct {
-	ref          ref
-	prices       *Prices
-	store        interface{}
-	storeHandles []cgo.Handle
+	ref    ref
+	prices *Prices
+	store  interface{}
 }
 
 // NewMeter makes a meter; prices (may be nil) price CostCompute calls and
@@ -368,21 +372,14 @@ func NewMeter(prices *Prices, maxKeys uint32, budgetMarginPct uint32) (*Meter, e
 	}
 	m := &Meter{prices: prices}
 	m.own(p)
-	m.ref.keep(pdone)
+	m.ref.Keep(pdone)
 	runtime.SetFinalizer(m, (*Meter).Close)
 	return m, nil
 }
 
 // Close frees the meter once no call is inside it (and no borrower holds it).
 func (m *Meter) Close() {
-	if m != nil && m.ref.close(func() {
-		for _, h := range m.storeHandles {
-			if h != 0 {
-				h.Delete()
-			}
-		}
-		m.storeHandles = nil
-	}) {
+	if m != nil && m.ref.Close() {
 		runtime.SetFinalizer(m, nil)
 	}
 }
@@ -399,6 +396,9 @@ func (m *Meter) Record(call Call) error {
 	defer pin()()
 	self, done := m.use()
 	defer done()
+	if self == nil {
+		return m.closedErr()
+	}
 	k := call.c()
 	defer k.free()
 	defer runtime.KeepAlive(m)
@@ -418,6 +418,9 @@ func (m *Meter) Stats(dim Dimension, key string) (Stats, error) {
 	defer pin()()
 	self, done := m.use()
 	defer done()
+	if self == nil {
+		return Stats{}, m.closedErr()
+	}
 	var s C.tkn_meter_stats
 	C.tkn_meter_stats_init(&s, C.TKN_METER_STATS_VERSION)
 	p, n := cstr(key)
@@ -450,6 +453,9 @@ func (m *Meter) Percentiles(workflow string) (Percentiles, error) {
 	defer pin()()
 	self, done := m.use()
 	defer done()
+	if self == nil {
+		return Percentiles{}, m.closedErr()
+	}
 	var s C.tkn_meter_percentiles
 	C.tkn_meter_percentiles_init(&s, C.TKN_METER_PERCENTILES_VERSION)
 	p, n := cstr(workflow)
@@ -469,9 +475,15 @@ func (m *Meter) Merge(src *Meter) error {
 	defer pin()()
 	self, done := m.use()
 	defer done()
+	if self == nil {
+		return m.closedErr()
+	}
 	defer runtime.KeepAlive(src)
 	defer runtime.KeepAlive(m)
-	sp, sdone := src.use()
+	sp, sdone, err := src.borrow()
+	if err != nil {
+		return err
+	}
 	defer sdone()
 	return m.err(C.tkn_meter_merge(self, sp))
 }
@@ -489,6 +501,9 @@ func (m *Meter) Export(format ExportFormat) (string, error) {
 	defer pin()()
 	self, done := m.use()
 	defer done()
+	if self == nil {
+		return "", m.closedErr()
+	}
 	var out *C.char
 	var n C.size_t
 	defer runtime.KeepAlive(m)

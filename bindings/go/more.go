@@ -32,6 +32,9 @@ func (c *Conv) Parts(i int) ([]Part, error) {
 	defer pin()()
 	self, done := c.use()
 	defer done()
+	if self == nil {
+		return nil, c.closedErr()
+	}
 	defer runtime.KeepAlive(c)
 	if C.tkn_conv_has_parts(self, C.size_t(i)) != 1 {
 		return nil, nil
@@ -54,6 +57,9 @@ func (c *Conv) SetName(i int, name string) error {
 	defer pin()()
 	self, done := c.use()
 	defer done()
+	if self == nil {
+		return c.closedErr()
+	}
 	defer runtime.KeepAlive(c)
 	if name == "" {
 		return c.err(C.tkn_conv_set_name(self, C.size_t(i), nil, 0))
@@ -69,6 +75,9 @@ func (c *Conv) Filter(keep []bool) error {
 	defer pin()()
 	self, done := c.use()
 	defer done()
+	if self == nil {
+		return c.closedErr()
+	}
 	flags := C.malloc(C.size_t(len(keep) + 1))
 	defer C.free(flags)
 	f := unsafe.Slice((*C.uint8_t)(flags), len(keep)+1)
@@ -89,6 +98,9 @@ func (b *Budget) SetParent(parent *Budget) error {
 	defer pin()()
 	self, done := b.use()
 	defer done()
+	if self == nil {
+		return b.closedErr()
+	}
 	pp, pdone, err := parent.borrow() // C counts the parent's references itself
 	if err != nil {
 		return err
@@ -127,6 +139,9 @@ func (t *Task) Remove(name string) error {
 	defer pin()()
 	self, done := t.use()
 	defer done()
+	if self == nil {
+		return t.closedErr()
+	}
 	p, n := cstr(name)
 	rc := C.tkn_task_remove(self, p, n)
 	runtime.KeepAlive(name)
@@ -147,6 +162,9 @@ func (r *Router) TierThreshold(i int) (float64, error) {
 	defer pin()()
 	self, done := r.use()
 	defer done()
+	if self == nil {
+		return 0, r.closedErr()
+	}
 	var out C.double
 	defer runtime.KeepAlive(r)
 	if rc := C.tkn_router_tier_threshold(self, C.size_t(i), &out); rc != 0 {
@@ -160,6 +178,9 @@ func (r *Router) ShadowReport() (string, error) {
 	defer pin()()
 	self, done := r.use()
 	defer done()
+	if self == nil {
+		return "", r.closedErr()
+	}
 	var out *C.char
 	var n C.size_t
 	defer runtime.KeepAlive(r)
@@ -182,6 +203,9 @@ func (c *Cascade) JSON() (string, error) {
 	defer pin()()
 	self, done := c.use()
 	defer done()
+	if self == nil {
+		return "", c.closedErr()
+	}
 	var out *C.char
 	var n C.size_t
 	defer runtime.KeepAlive(c)
@@ -209,7 +233,7 @@ func NewRouterBuilder() (*RouterBuilder, error) {
 
 // Close frees the builder.
 func (b *RouterBuilder) Close() {
-	if b != nil && b.ref.close() {
+	if b != nil && b.ref.Close() {
 		runtime.SetFinalizer(b, nil)
 	}
 }
@@ -253,6 +277,9 @@ func (b *RouterBuilder) AddTier(name string, models []string, threshold float64)
 	defer pin()()
 	self, done := b.use()
 	defer done()
+	if self == nil {
+		return b.closedErr()
+	}
 	s := newCStrings(models)
 	defer s.free()
 	p, n := cstr(name)
@@ -274,6 +301,9 @@ func (b *RouterBuilder) AddRule(r Rule) error {
 	defer pin()()
 	self, done := b.use()
 	defer done()
+	if self == nil {
+		return b.closedErr()
+	}
 	var c C.tkn_router_rule
 	C.tkn_router_rule_init(&c, C.TKN_ROUTER_RULE_VERSION)
 	var frees []unsafe.Pointer
@@ -306,6 +336,9 @@ func (b *RouterBuilder) SetDefaultTier(name string) error {
 	defer pin()()
 	self, done := b.use()
 	defer done()
+	if self == nil {
+		return b.closedErr()
+	}
 	p, n := cstr(name)
 	rc := C.tkn_router_builder_set_default_tier(self, p, n)
 	runtime.KeepAlive(name)
@@ -319,6 +352,9 @@ func (b *RouterBuilder) SetCascade(maxEscalations int, path string) error {
 	defer pin()()
 	self, done := b.use()
 	defer done()
+	if self == nil {
+		return b.closedErr()
+	}
 	me, err := i32(maxEscalations, "maxEscalations")
 	if err != nil {
 		return err
@@ -335,6 +371,9 @@ func (b *RouterBuilder) SetFailures(allowedFails, windowS int, cooldownS float64
 	defer pin()()
 	self, done := b.use()
 	defer done()
+	if self == nil {
+		return b.closedErr()
+	}
 	defer runtime.KeepAlive(b)
 	af, err := i32(allowedFails, "allowedFails")
 	if err != nil {
@@ -352,6 +391,9 @@ func (b *RouterBuilder) SetRetries(class FailClass, retries int) error {
 	defer pin()()
 	self, done := b.use()
 	defer done()
+	if self == nil {
+		return b.closedErr()
+	}
 	defer runtime.KeepAlive(b)
 	rt, err := i32(retries, "retries")
 	if err != nil {
@@ -365,6 +407,9 @@ func (b *RouterBuilder) JSON() (string, error) {
 	defer pin()()
 	self, done := b.use()
 	defer done()
+	if self == nil {
+		return "", b.closedErr()
+	}
 	var out *C.char
 	var n C.size_t
 	defer runtime.KeepAlive(b)
@@ -379,6 +424,9 @@ func (b *RouterBuilder) Build(opts *RouterOptions) (*Router, error) {
 	defer pin()()
 	self, done := b.use()
 	defer done()
+	if self == nil {
+		return nil, b.closedErr()
+	}
 	o, h := opts.c()
 	var p *C.tkn_router
 	defer runtime.KeepAlive(b)
@@ -437,6 +485,9 @@ func (s *Schema) Check(doc string) error {
 	defer pin()()
 	self, done := s.use()
 	defer done()
+	if self == nil {
+		return s.closedErr()
+	}
 	p, n := cstr(doc)
 	rc := C.tkn_schema_check(self, p, n)
 	runtime.KeepAlive(doc)
@@ -465,6 +516,9 @@ func (b *PromptBuilder) SetTTL(index, ttl int) error {
 	defer pin()()
 	self, done := b.use()
 	defer done()
+	if self == nil {
+		return b.closedErr()
+	}
 	defer runtime.KeepAlive(b)
 	ci, err := u32(index, "segment index")
 	if err != nil {
@@ -481,6 +535,9 @@ func (b *PromptBuilder) SetTTL(index, ttl int) error {
 func (b *PromptBuilder) Clear() {
 	self, done := b.use()
 	defer done()
+	if self == nil { // nil or closed: nothing to clear
+		return
+	}
 	defer runtime.KeepAlive(b)
 	C.tkn_prompt_builder_clear(self)
 	b.history = nil
@@ -500,6 +557,9 @@ func (p *Prompt) Segment(i int) (SegmentInfo, error) {
 	defer pin()()
 	self, done := p.use()
 	defer done()
+	if self == nil {
+		return SegmentInfo{}, p.closedErr()
+	}
 	var s C.tkn_prompt_segment_info
 	s.version = C.TKN_PROMPT_SEGMENT_INFO_VERSION
 	defer runtime.KeepAlive(p)
@@ -524,6 +584,9 @@ func (p *Prompt) Blocks() ([]Block, error) {
 	defer pin()()
 	self, done := p.use()
 	defer done()
+	if self == nil {
+		return nil, p.closedErr()
+	}
 	defer runtime.KeepAlive(p)
 	n := int(C.tkn_prompt_block_count(self))
 	out := make([]Block, n)
@@ -552,6 +615,9 @@ func (p *Prompt) Findings() ([]Finding, error) {
 	defer pin()()
 	self, done := p.use()
 	defer done()
+	if self == nil {
+		return nil, p.closedErr()
+	}
 	defer runtime.KeepAlive(p)
 	n := p.FindingCount()
 	out := make([]Finding, n)
@@ -579,6 +645,9 @@ func (p *Prompt) Breakpoints(minCacheTokens int64, max int) ([]Breakpoint, error
 	defer pin()()
 	self, done := p.use()
 	defer done()
+	if self == nil {
+		return nil, p.closedErr()
+	}
 	if max <= 0 {
 		return nil, nil
 	}
@@ -655,7 +724,7 @@ func NewCachePlan(o CachePlanOptions) (*CachePlan, error) {
 
 // Close frees the planner.
 func (cp *CachePlan) Close() {
-	if cp != nil && cp.ref.close() {
+	if cp != nil && cp.ref.Close() {
 		runtime.SetFinalizer(cp, nil)
 	}
 }
@@ -680,6 +749,9 @@ func (cp *CachePlan) AddBlocks(timeMS int64, blocks []PlanBlock) error {
 	defer pin()()
 	self, done := cp.use()
 	defer done()
+	if self == nil {
+		return cp.closedErr()
+	}
 	if len(blocks) == 0 {
 		defer runtime.KeepAlive(cp)
 		return cp.err(C.tkn_cacheplan_add_blocks(self, C.int64_t(timeMS), nil, 0))
@@ -698,9 +770,15 @@ func (cp *CachePlan) AddPrompt(timeMS int64, p *Prompt) error {
 	defer pin()()
 	self, done := cp.use()
 	defer done()
+	if self == nil {
+		return cp.closedErr()
+	}
 	defer runtime.KeepAlive(p)
 	defer runtime.KeepAlive(cp)
-	pp, pdone := p.use()
+	pp, pdone, err := p.borrow()
+	if err != nil {
+		return err
+	}
 	defer pdone()
 	return cp.err(C.tkn_cacheplan_add_prompt(self, C.int64_t(timeMS), pp))
 }
@@ -717,6 +795,9 @@ func (cp *CachePlan) Result() (CachePlanResult, error) {
 	defer pin()()
 	self, done := cp.use()
 	defer done()
+	if self == nil {
+		return CachePlanResult{}, cp.closedErr()
+	}
 	var r C.tkn_cacheplan_result
 	r.version = C.TKN_CACHEPLAN_RESULT_VERSION
 	defer runtime.KeepAlive(cp)
@@ -733,6 +814,9 @@ func (cp *CachePlan) Advice() (string, error) {
 	defer pin()()
 	self, done := cp.use()
 	defer done()
+	if self == nil {
+		return "", cp.closedErr()
+	}
 	var out *C.char
 	var n C.size_t
 	defer runtime.KeepAlive(cp)
@@ -762,6 +846,9 @@ func (t *Prices) Skipped() int {
 func (t *Prices) SkippedAt(i int) (key, reason string, err error) {
 	self, done := t.use()
 	defer done()
+	if self == nil {
+		return "", "", t.closedErr()
+	}
 	defer runtime.KeepAlive(t)
 	var k, r *C.char
 	if rc := C.tkn_prices_skipped_at(self, C.size_t(i), &k, &r); rc != 0 {
@@ -800,6 +887,9 @@ func (tc *ToolCache) InvalidateScope(scope Scope, scopeID string) (uint64, error
 	defer pin()()
 	self, done := tc.use()
 	defer done()
+	if self == nil {
+		return 0, tc.closedErr()
+	}
 	var n C.uint64_t
 	p, l := cstr(scopeID)
 	rc := C.tkn_toolcache_invalidate_scope(self, C.int32_t(scope), p, l, &n)
@@ -813,6 +903,9 @@ func (tc *ToolCache) PurgeExpired() (uint64, error) {
 	defer pin()()
 	self, done := tc.use()
 	defer done()
+	if self == nil {
+		return 0, tc.closedErr()
+	}
 	var n C.uint64_t
 	defer runtime.KeepAlive(tc)
 	rc := C.tkn_toolcache_purge_expired(self, &n)
@@ -824,6 +917,9 @@ func (tc *ToolCache) Clear() error {
 	defer pin()()
 	self, done := tc.use()
 	defer done()
+	if self == nil {
+		return tc.closedErr()
+	}
 	defer runtime.KeepAlive(tc)
 	return tc.err(C.tkn_toolcache_clear(self))
 }
@@ -833,6 +929,9 @@ func (w *BatchWriter) Counts() (files uint32, requests, bytes uint64, err error)
 	defer pin()()
 	self, done := w.use()
 	defer done()
+	if self == nil {
+		return 0, 0, 0, w.closedErr()
+	}
 	var f C.uint32_t
 	var r, b C.uint64_t
 	defer runtime.KeepAlive(w)
@@ -855,6 +954,9 @@ func (r *BatchReader) DeadLetters() ([]DeadLetter, error) {
 	defer pin()()
 	self, done := r.use()
 	defer done()
+	if self == nil {
+		return nil, r.closedErr()
+	}
 	defer runtime.KeepAlive(r)
 	n := int(C.tkn_batch_reader_dead_letter_count(self))
 	out := make([]DeadLetter, n)

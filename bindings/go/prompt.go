@@ -57,7 +57,7 @@ func NewPromptBuilder(strict bool) (*PromptBuilder, error) {
 
 // Close frees the builder.
 func (b *PromptBuilder) Close() {
-	if b != nil && b.ref.close() {
+	if b != nil && b.ref.Close() {
 		runtime.SetFinalizer(b, nil)
 	}
 }
@@ -74,6 +74,9 @@ func (b *PromptBuilder) AddText(kind SegKind, stability Stability, name, text st
 	defer pin()()
 	self, done := b.use()
 	defer done()
+	if self == nil {
+		return 0, b.closedErr()
+	}
 	np, nn := cstr(name)
 	tp, tn := cstr(text)
 	var idx C.uint32_t
@@ -89,6 +92,9 @@ func (b *PromptBuilder) AddTool(js string) (int, error) {
 	defer pin()()
 	self, done := b.use()
 	defer done()
+	if self == nil {
+		return 0, b.closedErr()
+	}
 	p, n := cstr(js)
 	var idx C.uint32_t
 	rc := C.tkn_prompt_builder_add_tool(self, p, n, &idx)
@@ -102,12 +108,15 @@ func (b *PromptBuilder) SetHistory(conv *Conv, stability Stability) (int, error)
 	defer pin()()
 	self, done := b.use()
 	defer done()
+	if self == nil {
+		return 0, b.closedErr()
+	}
 	var idx C.uint32_t
 	cp, cdone, err := conv.borrow() // the builder keeps it: held while the builder lives
 	if err != nil {
 		return 0, err
 	}
-	b.ref.keep(cdone)
+	b.ref.Keep(cdone)
 	b.history = conv
 	defer runtime.KeepAlive(b)
 	return int(idx), b.err(C.tkn_prompt_builder_set_history(self, cp, C.uint32_t(stability), &idx))
@@ -118,7 +127,13 @@ func (b *PromptBuilder) Assemble(tok *Tokenizer) (*Prompt, error) {
 	defer pin()()
 	self, done := b.use()
 	defer done()
-	tp, tdone := tok.use()
+	if self == nil {
+		return nil, b.closedErr()
+	}
+	tp, tdone, err := tok.borrow()
+	if err != nil {
+		return nil, err
+	}
 	defer tdone()
 	var pp *C.tkn_prompt
 	rc := C.tkn_prompt_assemble(&pp, self, tp)
@@ -141,7 +156,7 @@ type Prompt struct{ ref ref }
 
 // Close frees the prompt once no call is inside it (and no borrower holds it).
 func (p *Prompt) Close() {
-	if p != nil && p.ref.close() {
+	if p != nil && p.ref.Close() {
 		runtime.SetFinalizer(p, nil)
 	}
 }
@@ -200,6 +215,9 @@ func (p *Prompt) Render(o RenderOptions) (string, error) {
 	defer pin()()
 	self, done := p.use()
 	defer done()
+	if self == nil {
+		return "", p.closedErr()
+	}
 	var c C.tkn_render_options
 	C.tkn_render_options_init(&c, C.TKN_RENDER_OPTIONS_VERSION)
 	if o.Format != 0 {
@@ -229,8 +247,14 @@ func (p *Prompt) Diff(before *Prompt) (int, int, error) {
 	defer pin()()
 	self, done := p.use()
 	defer done()
+	if self == nil {
+		return 0, 0, p.closedErr()
+	}
 	var first, n C.uint32_t
-	bp, bdone := before.use()
+	bp, bdone, err := before.borrow()
+	if err != nil {
+		return 0, 0, err
+	}
 	defer bdone()
 	rc := C.tkn_prompt_diff(bp, self, &first, &n)
 	runtime.KeepAlive(before)

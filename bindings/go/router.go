@@ -54,7 +54,7 @@ func TaskFromJSON(js string) (*Task, error) {
 
 // Close frees the task.
 func (t *Task) Close() {
-	if t != nil && t.ref.close() {
+	if t != nil && t.ref.Close() {
 		runtime.SetFinalizer(t, nil)
 	}
 }
@@ -71,6 +71,9 @@ func (t *Task) SetID(id string) error {
 	defer pin()()
 	self, done := t.use()
 	defer done()
+	if self == nil {
+		return t.closedErr()
+	}
 	p, n := cstr(id)
 	rc := C.tkn_task_set_id(self, p, n)
 	runtime.KeepAlive(id)
@@ -83,6 +86,9 @@ func (t *Task) Set(name string, value interface{}) error {
 	defer pin()()
 	self, done := t.use()
 	defer done()
+	if self == nil {
+		return t.closedErr()
+	}
 	np, nn := cstr(name)
 	defer runtime.KeepAlive(name)
 	defer runtime.KeepAlive(t)
@@ -190,7 +196,7 @@ func NewRouter(config string, opts *RouterOptions) (*Router, error) {
 
 // Close frees the router once no call is inside it (and no borrower holds it).
 func (r *Router) Close() {
-	if r != nil && r.ref.close(func() {
+	if r != nil && r.ref.Close(func() {
 		if r.clock != 0 {
 			r.clock.Delete()
 		}
@@ -203,6 +209,9 @@ func (r *Router) Close() {
 func (r *Router) Tiers() []string {
 	self, done := r.use()
 	defer done()
+	if self == nil { // nil or closed: no tiers
+		return nil
+	}
 	defer runtime.KeepAlive(r)
 	n := int(C.tkn_router_tier_count(self))
 	out := make([]string, n)
@@ -233,9 +242,15 @@ func (r *Router) Decide(task *Task) (Decision, error) {
 	defer pin()()
 	self, done := r.use()
 	defer done()
+	if self == nil {
+		return Decision{}, r.closedErr()
+	}
 	var d C.tkn_router_decision
 	C.tkn_router_decision_init(&d, C.TKN_ROUTER_DECISION_VERSION)
-	tp, tdone := task.use()
+	tp, tdone, err := task.borrow()
+	if err != nil {
+		return Decision{}, err
+	}
 	defer tdone()
 	rc := C.tkn_router_decide(self, tp, &d)
 	runtime.KeepAlive(task)
@@ -253,9 +268,15 @@ func (r *Router) Explain(task *Task) (string, error) {
 	defer pin()()
 	self, done := r.use()
 	defer done()
+	if self == nil {
+		return "", r.closedErr()
+	}
 	var out *C.char
 	var n C.size_t
-	tp, tdone := task.use()
+	tp, tdone, err := task.borrow()
+	if err != nil {
+		return "", err
+	}
 	defer tdone()
 	rc := C.tkn_router_explain(self, tp, &out, &n)
 	runtime.KeepAlive(task)
@@ -285,6 +306,9 @@ func (r *Router) ReportFailure(model string, class FailClass) (bool, error) {
 	defer pin()()
 	self, done := r.use()
 	defer done()
+	if self == nil {
+		return false, r.closedErr()
+	}
 	var cooled C.int32_t
 	p, n := cstr(model)
 	rc := C.tkn_router_report_failure(self, p, n, C.int32_t(class), &cooled)
@@ -301,6 +325,9 @@ func (r *Router) ModelCooldown(model string) (int64, error) {
 	defer pin()()
 	self, done := r.use()
 	defer done()
+	if self == nil {
+		return 0, r.closedErr()
+	}
 	var until C.int64_t
 	p, n := cstr(model)
 	rc := C.tkn_router_model_cooldown(self, p, n, &until)
@@ -317,6 +344,9 @@ func (r *Router) Retries(class FailClass) (int, error) {
 	defer pin()()
 	self, done := r.use()
 	defer done()
+	if self == nil {
+		return 0, r.closedErr()
+	}
 	var out C.int32_t
 	defer runtime.KeepAlive(r)
 	if rc := C.tkn_router_retries(self, C.int32_t(class), &out); rc != 0 {
@@ -342,6 +372,9 @@ func (r *Router) ShadowCompare(rule int, cheap, strong string,
 	}
 	self, done := r.use()
 	defer done()
+	if self == nil {
+		return false, r.closedErr()
+	}
 	rc := C.tkn_router_shadow_compare(self, cr, a, an, b, bn,
 		(C.tkn_router_comparator)(C.tkngo_compare), C.tkngo_ptr(C.uintptr_t(h)), &agreed)
 	runtime.KeepAlive(cheap)
@@ -358,6 +391,9 @@ func (r *Router) ShadowStats(rule int) (sampled, compared, agreed uint64, err er
 	defer pin()()
 	self, done := r.use()
 	defer done()
+	if self == nil {
+		return 0, 0, 0, r.closedErr()
+	}
 	var a, b, c C.uint64_t
 	defer runtime.KeepAlive(r)
 	cr, err := i32(rule, "rule")
@@ -411,6 +447,9 @@ func (r *Router) NewCascade(startTier int, score func(content string) (float64, 
 	defer pin()()
 	self, done := r.use()
 	defer done()
+	if self == nil {
+		return nil, r.closedErr()
+	}
 	var o C.tkn_router_cascade_options
 	C.tkn_router_cascade_options_init(&o, C.TKN_ROUTER_CASCADE_OPTIONS_VERSION)
 	st, err := i32(startTier, "startTier")
@@ -436,14 +475,14 @@ func (r *Router) NewCascade(startTier int, score func(content string) (float64, 
 	c.own(p)
 	// the cascade keeps pointing to the router: a reference while it lives
 	_, rdone := r.use()
-	c.ref.keep(rdone)
+	c.ref.Keep(rdone)
 	runtime.SetFinalizer(c, (*Cascade).Close)
 	return c, nil
 }
 
 // Close frees the cascade.
 func (c *Cascade) Close() {
-	if c != nil && c.ref.close(func() {
+	if c != nil && c.ref.Close(func() {
 		if c.st != nil {
 			c.h.Delete()
 			c.st = nil
@@ -466,6 +505,9 @@ func (c *Cascade) Next() (int, string, error) {
 	defer pin()()
 	self, done := c.use()
 	defer done()
+	if self == nil {
+		return 0, "", c.closedErr()
+	}
 	var tier C.int32_t
 	var model *C.char
 	defer runtime.KeepAlive(c)
@@ -481,6 +523,9 @@ func (c *Cascade) Report(content string, valid bool, cost int64) (CascadeState, 
 	defer pin()()
 	self, done := c.use()
 	defer done()
+	if self == nil {
+		return 0, 0, c.closedErr()
+	}
 	var state C.int32_t
 	var conf C.double
 	v := C.int32_t(0)
@@ -539,7 +584,7 @@ func CompileSchema(schema string) (*Schema, error) {
 
 // Close frees the schema once no call is inside it (and no borrower holds it).
 func (s *Schema) Close() {
-	if s != nil && s.ref.close() {
+	if s != nil && s.ref.Close() {
 		runtime.SetFinalizer(s, nil)
 	}
 }
@@ -562,6 +607,9 @@ func (s *Schema) Validate(doc string) (*Validation, error) {
 	defer pin()()
 	self, done := s.use()
 	defer done()
+	if self == nil {
+		return nil, s.closedErr()
+	}
 	var res *C.tkn_schema_result
 	if rc := C.tkn_schema_result_new(&res); rc != 0 {
 		return nil, mkerr(rc, "", nil)
@@ -611,6 +659,9 @@ func (s *Schema) OutputCap(tok *Tokenizer, tokensPerCodePoint uint32) (maxTokens
 	defer pin()()
 	self, done := s.use()
 	defer done()
+	if self == nil {
+		return 0, false, s.closedErr()
+	}
 	var o C.tkn_schema_cap_options
 	C.tkn_schema_cap_options_init(&o, C.TKN_SCHEMA_CAP_OPTIONS_VERSION)
 	if tokensPerCodePoint > 0 {
@@ -618,7 +669,10 @@ func (s *Schema) OutputCap(tok *Tokenizer, tokensPerCodePoint uint32) (maxTokens
 	}
 	var mx C.int64_t
 	var flags C.uint32_t
-	tp, tdone := tok.use()
+	tp, tdone, err := tok.borrow()
+	if err != nil {
+		return 0, false, err
+	}
 	defer tdone()
 	rc := C.tkn_schema_output_cap(self, tp, &o, &mx, &flags)
 	runtime.KeepAlive(tok)

@@ -35,26 +35,35 @@ type Store interface {
 }
 
 // NativeStore is a store implemented in C, such as the Redis adapter
-// (package github.com/tokenomy/tokenomy/bindings/go/redis): it fills the
-// tkn_store table at p.
+// (package github.com/tokenomy/tokenomy/bindings/go/redis): FillStore fills
+// the tkn_store table at p and takes a reference on the C store, given back
+// by release once the part using the table is freed (so closing the store
+// first does not free it under the part).  A closed store returns an error
+// wrapping ErrClosed.
 type NativeStore interface {
-	FillStore(p unsafe.Pointer) error
+	FillStore(p unsafe.Pointer) (release func(), err error)
 }
 
-// storeTable makes the C table of a Store or NativeStore; the handle (0 for
-// a native store) must live as long as the parts use the table.
-func storeTable(s interface{}) (C.tkn_store, cgo.Handle, error) {
+// storeTable makes the C table of a Store or NativeStore.  The part using
+// the table calls release once it is freed: it deletes the Go store's handle
+// or gives back the native store's reference.
+func storeTable(s interface{}) (C.tkn_store, func(), error) {
 	defer pin()()
 	var t C.tkn_store
 	switch v := s.(type) {
 	case NativeStore:
-		return t, 0, v.FillStore(unsafe.Pointer(&t))
+		release, err := v.FillStore(unsafe.Pointer(&t))
+		if err != nil {
+			return t, noop, err
+		}
+		return t, release, nil
 	case Store:
 		h := cgo.NewHandle(v)
 		C.tkngo_store_table(&t, C.uintptr_t(h))
-		return t, h, nil
+		return t, h.Delete, nil
 	default:
-		return t, 0, &Error{Code: StatusInvalid, Message: fmt.Sprintf("not a store: %T", s)}
+		return t, noop, &Error{Code: StatusInvalid, Offset: -1,
+			Message: fmt.Sprintf("not a store: %T", s)}
 	}
 }
 
@@ -248,7 +257,7 @@ type SharedBudgetOptions struct {
 // process using the same store (a Store or NativeStore) and key.
 func NewSharedBudget(o BudgetOptions, shared SharedBudgetOptions, store interface{}, parent *Budget) (*Budget, error) {
 	defer pin()()
-	table, h, err := storeTable(store)
+	table, release, err := storeTable(store)
 	if err != nil {
 		return nil, err
 	}
@@ -271,14 +280,13 @@ func NewSharedBudget(o BudgetOptions, shared SharedBudgetOptions, store interfac
 		return C.tkn_budget_new_shared(out, c, &sh, &table, pp)
 	})
 	if err != nil {
-		if h != 0 {
-			h.Delete()
-		}
+		release()
 		return nil, err
 	}
-	if h != 0 {
-		b.handles = append(b.handles, h) // kept: C may use the store while the budget lives
-	}
+	// C uses the store while the budget lives; the budget's C object lives
+	// until its Go reference count (children and open reservations included)
+	// reaches zero, then the store is given back
+	b.ref.Keep(release)
 	b.store = store
 	return b, nil
 }
@@ -304,6 +312,9 @@ func (b *Budget) Flush() error {
 	defer pin()()
 	self, done := b.use()
 	defer done()
+	if self == nil {
+		return b.closedErr()
+	}
 	defer runtime.KeepAlive(b)
 	return b.err(C.tkn_budget_shared_flush(self))
 }
@@ -314,11 +325,14 @@ func (tc *ToolCache) SetStore(store interface{}, prefix string) error {
 	defer pin()()
 	self, done := tc.use()
 	defer done()
+	if self == nil {
+		return tc.closedErr()
+	}
 	defer runtime.KeepAlive(tc)
 	if store == nil {
 		return tc.err(C.tkn_toolcache_set_store(self, nil, nil, 0))
 	}
-	table, h, err := storeTable(store)
+	table, release, err := storeTable(store)
 	if err != nil {
 		return err
 	}
@@ -326,12 +340,10 @@ func (tc *ToolCache) SetStore(store interface{}, prefix string) error {
 	rc := C.tkn_toolcache_set_store(self, &table, p, n)
 	runtime.KeepAlive(prefix)
 	if rc != 0 {
-		if h != 0 {
-			h.Delete()
-		}
+		release()
 		return tc.err(rc)
 	}
-	tc.storeHandles = append(tc.storeHandles, h)
+	tc.ref.Keep(release) // C may use the table until the cache is freed
 	tc.store = store
 	return nil
 }
@@ -341,11 +353,14 @@ func (m *Meter) SetStore(store interface{}, prefix string) error {
 	defer pin()()
 	self, done := m.use()
 	defer done()
+	if self == nil {
+		return m.closedErr()
+	}
 	defer runtime.KeepAlive(m)
 	if store == nil {
 		return m.err(C.tkn_meter_set_store(self, nil, nil, 0))
 	}
-	table, h, err := storeTable(store)
+	table, release, err := storeTable(store)
 	if err != nil {
 		return err
 	}
@@ -353,12 +368,10 @@ func (m *Meter) SetStore(store interface{}, prefix string) error {
 	rc := C.tkn_meter_set_store(self, &table, p, n)
 	runtime.KeepAlive(prefix)
 	if rc != 0 {
-		if h != 0 {
-			h.Delete()
-		}
+		release()
 		return m.err(rc)
 	}
-	m.storeHandles = append(m.storeHandles, h)
+	m.ref.Keep(release) // C may use the table until the meter is freed
 	m.store = store
 	return nil
 }
@@ -368,6 +381,9 @@ func (m *Meter) Flush() error {
 	defer pin()()
 	self, done := m.use()
 	defer done()
+	if self == nil {
+		return m.closedErr()
+	}
 	defer runtime.KeepAlive(m)
 	return m.err(C.tkn_meter_flush(self))
 }
@@ -385,6 +401,9 @@ func (m *Meter) SharedStats(dim Dimension, key string) (Stats, error) {
 	defer pin()()
 	self, done := m.use()
 	defer done()
+	if self == nil {
+		return Stats{}, m.closedErr()
+	}
 	var s C.tkn_meter_stats
 	C.tkn_meter_stats_init(&s, C.TKN_METER_STATS_VERSION)
 	p, n := cstr(key)

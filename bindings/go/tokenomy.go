@@ -5,9 +5,10 @@
 //
 // Every type owns one C handle: call Close when done (a finaliser frees a
 // forgotten one, as a safety net only).  Handles are reference-counted
-// (handle.go, handles_gen.go): a method on a closed or nil value returns an
-// error (ErrInvalid, or ErrClosed where a closed value is passed as a part),
-// never touches freed memory; Close while other goroutines are inside a call
+// (internal/handle, handles_gen.go): a method on a closed or nil value, or
+// given a closed value, returns an error that errors.Is(err, ErrClosed)
+// (a method without an error result returns its zero value), and never
+// touches freed memory; Close while other goroutines are inside a call
 // frees the handle when the last call leaves; and a part another value
 // borrows (an Agent's Budget, a Pruner's Tokenizer, a Meter's Prices) is
 // freed only with its borrower.  Errors are *Error values carrying
@@ -79,7 +80,7 @@ func (e *Error) Error() string {
 	if msg == "" {
 		msg = e.Code.String()
 	}
-	if e.Err != nil {
+	if e.Err != nil && e.Err != ErrClosed { // the message already says it is closed
 		return fmt.Sprintf("tokenomy: %s: %v", msg, e.Err)
 	}
 	return "tokenomy: " + msg

@@ -37,11 +37,10 @@ type ToolCacheOptions struct {
 // ToolCache keeps tool results; internally synchronised: safe for
 // concurrent use by any number of goroutines.
 type ToolCache struct {
-	ref          ref
-	clock        cgo.Handle
-	tok          *Tokenizer
-	store        interface{}
-	storeHandles []cgo.Handle
+	ref   ref
+	clock cgo.Handle
+	tok   *Tokenizer
+	store interface{}
 }
 
 // NewToolCache makes an empty cache with no policies.
@@ -80,23 +79,17 @@ func NewToolCache(o ToolCacheOptions) (*ToolCache, error) {
 		return nil, mkerr(rc, "", nil)
 	}
 	tc.own(p)
-	tc.ref.keep(tdone)
+	tc.ref.Keep(tdone)
 	runtime.SetFinalizer(tc, (*ToolCache).Close)
 	return tc, nil
 }
 
 // Close frees the cache once no call is inside it (and no borrower holds it).
 func (tc *ToolCache) Close() {
-	if tc != nil && tc.ref.close(func() {
+	if tc != nil && tc.ref.Close(func() {
 		if tc.clock != 0 {
 			tc.clock.Delete()
 		}
-		for _, h := range tc.storeHandles {
-			if h != 0 {
-				h.Delete()
-			}
-		}
-		tc.storeHandles = nil
 	}) {
 		runtime.SetFinalizer(tc, nil)
 	}
@@ -114,6 +107,9 @@ func (tc *ToolCache) SetPolicy(tool string, cacheable bool, ttlMS int64, scope S
 	defer pin()()
 	self, done := tc.use()
 	defer done()
+	if self == nil {
+		return tc.closedErr()
+	}
 	v := C.int32_t(0)
 	if cacheable {
 		v = 1
@@ -130,6 +126,9 @@ func (tc *ToolCache) Get(tool, args, scopeID string) (value string, ok bool, err
 	defer pin()()
 	self, done := tc.use()
 	defer done()
+	if self == nil {
+		return "", false, tc.closedErr()
+	}
 	tp, tn := cstr(tool)
 	ap, an := cstr(args)
 	sp, sn := cstr(scopeID)
@@ -154,6 +153,9 @@ func (tc *ToolCache) Put(tool, args, scopeID, value string, tokens int64) error 
 	defer pin()()
 	self, done := tc.use()
 	defer done()
+	if self == nil {
+		return tc.closedErr()
+	}
 	tp, tn := cstr(tool)
 	ap, an := cstr(args)
 	sp, sn := cstr(scopeID)
@@ -173,6 +175,9 @@ func (tc *ToolCache) InvalidateTool(tool string) (uint64, error) {
 	defer pin()()
 	self, done := tc.use()
 	defer done()
+	if self == nil {
+		return 0, tc.closedErr()
+	}
 	var n C.uint64_t
 	p, l := cstr(tool)
 	rc := C.tkn_toolcache_invalidate_tool(self, p, l, &n)
@@ -192,6 +197,9 @@ func (tc *ToolCache) Stats() (ToolCacheStats, error) {
 	defer pin()()
 	self, done := tc.use()
 	defer done()
+	if self == nil {
+		return ToolCacheStats{}, tc.closedErr()
+	}
 	var s C.tkn_toolcache_stats
 	s.version = C.TKN_TOOLCACHE_STATS_VERSION
 	defer runtime.KeepAlive(tc)
@@ -259,7 +267,7 @@ func NewBatchWriter(o BatchWriterOptions) (*BatchWriter, error) {
 
 // Close frees the writer (call Finish first to close the last file).
 func (w *BatchWriter) Close() {
-	if w != nil && w.ref.close(func() {
+	if w != nil && w.ref.Close(func() {
 		w.h.Delete()
 	}) {
 		runtime.SetFinalizer(w, nil)
@@ -280,6 +288,9 @@ func (w *BatchWriter) Add(customID, body string) error {
 	defer pin()()
 	self, done := w.use()
 	defer done()
+	if self == nil {
+		return w.closedErr()
+	}
 	ip, in := cstr(customID)
 	bp, bn := cstr(body)
 	rc := C.tkn_batch_writer_add(self, ip, in, bp, bn)
@@ -294,6 +305,9 @@ func (w *BatchWriter) Finish() error {
 	defer pin()()
 	self, done := w.use()
 	defer done()
+	if self == nil {
+		return w.closedErr()
+	}
 	defer runtime.KeepAlive(w)
 	return w.err(C.tkn_batch_writer_finish(self))
 }
@@ -368,14 +382,14 @@ func NewBatchReader(provider Provider, prices *Prices, onResult func(BatchResult
 		return nil, mkerr(rc, "", nil)
 	}
 	r.own(p)
-	r.ref.keep(pdone)
+	r.ref.Keep(pdone)
 	runtime.SetFinalizer(r, (*BatchReader).Close)
 	return r, nil
 }
 
 // Close frees the reader.
 func (r *BatchReader) Close() {
-	if r != nil && r.ref.close(func() {
+	if r != nil && r.ref.Close(func() {
 		if r.st != nil {
 			r.h.Delete()
 		}
@@ -400,6 +414,9 @@ func (r *BatchReader) Expect(customID string) error {
 	defer pin()()
 	self, done := r.use()
 	defer done()
+	if self == nil {
+		return r.closedErr()
+	}
 	p, n := cstr(customID)
 	rc := C.tkn_batch_reader_expect(self, p, n)
 	runtime.KeepAlive(customID)
@@ -412,9 +429,15 @@ func (r *BatchReader) ExpectWriter(w *BatchWriter) error {
 	defer pin()()
 	self, done := r.use()
 	defer done()
+	if self == nil {
+		return r.closedErr()
+	}
 	defer runtime.KeepAlive(w)
 	defer runtime.KeepAlive(r)
-	wp, wdone := w.use()
+	wp, wdone, err := w.borrow()
+	if err != nil {
+		return err
+	}
 	defer wdone()
 	return r.err(C.tkn_batch_reader_expect_writer(self, wp))
 }
@@ -424,6 +447,9 @@ func (r *BatchReader) Feed(data []byte) error {
 	defer pin()()
 	self, done := r.use()
 	defer done()
+	if self == nil {
+		return r.closedErr()
+	}
 	p, n := cbytes(data)
 	rc := C.tkn_batch_reader_feed(self, p, n)
 	runtime.KeepAlive(data)
@@ -436,6 +462,9 @@ func (r *BatchReader) EndFile() error {
 	defer pin()()
 	self, done := r.use()
 	defer done()
+	if self == nil {
+		return r.closedErr()
+	}
 	defer runtime.KeepAlive(r)
 	return r.err(C.tkn_batch_reader_end_file(self))
 }
@@ -445,6 +474,9 @@ func (r *BatchReader) Finish() error {
 	defer pin()()
 	self, done := r.use()
 	defer done()
+	if self == nil {
+		return r.closedErr()
+	}
 	defer runtime.KeepAlive(r)
 	return r.err(C.tkn_batch_reader_finish(self))
 }
@@ -454,6 +486,9 @@ func (r *BatchReader) DeadLettersJSON() (string, error) {
 	defer pin()()
 	self, done := r.use()
 	defer done()
+	if self == nil {
+		return "", r.closedErr()
+	}
 	var out *C.char
 	var n C.size_t
 	defer runtime.KeepAlive(r)
@@ -476,6 +511,9 @@ func (r *BatchReader) Summary() (BatchSummary, error) {
 	defer pin()()
 	self, done := r.use()
 	defer done()
+	if self == nil {
+		return BatchSummary{}, r.closedErr()
+	}
 	var s C.tkn_batch_summary
 	s.version = C.TKN_BATCH_SUMMARY_VERSION
 	defer runtime.KeepAlive(r)

@@ -3,7 +3,13 @@
 // (*tokenomy.ToolCache).SetStore or (*tokenomy.Meter).SetStore.
 //
 // A Store is safe for concurrent use by any number of goroutines; make one
-// per process.
+// per process.  Like every value of package tokenomy it is reference-counted
+// (internal/handle; the handle layer is generated into handles_gen.go by
+// ../gen_handles.py): a budget, tool cache or meter on it holds a reference,
+// so closing the Store before them only drops the owner's reference; Close
+// while other goroutines are inside a call frees it when the last one
+// leaves; and every method of a closed Store returns an error that
+// errors.Is(err, tokenomy.ErrClosed) (or a zero value where it has none).
 package redis
 
 /*
@@ -19,6 +25,7 @@ import (
 	"unsafe"
 
 	tokenomy "github.com/tokenomy/tokenomy/bindings/go"
+	"github.com/tokenomy/tokenomy/bindings/go/internal/handle"
 )
 
 // Options of the connection (zero values: the C defaults: 127.0.0.1:6379,
@@ -45,8 +52,27 @@ type Options struct {
 	TLSServerName       string // "": Host
 }
 
-// Store is a Redis-backed tkn_store.
-type Store struct{ p *C.tkn_redis }
+// Store is a Redis-backed tkn_store (tkn_redis).
+type Store struct{ ref ref }
+
+// ref is the reference count and pointer of one C handle.
+type ref = handle.Ref
+
+// noop is the release function of a nil or closed value.
+func noop() {}
+
+// errClosed is tokenomy's error for a closed value: the same wording, and
+// errors.Is(err, tokenomy.ErrClosed).
+func errClosed(what string) error {
+	return &tokenomy.Error{Code: tokenomy.StatusInvalid, Message: "redis." + what + " is closed",
+		Offset: -1, Err: tokenomy.ErrClosed}
+}
+
+// errNil is errClosed for a method called on a nil pointer.
+func errNil(what string) error {
+	return &tokenomy.Error{Code: tokenomy.StatusInvalid, Message: "redis." + what + " is nil",
+		Offset: -1, Err: tokenomy.ErrClosed}
+}
 
 // New makes a store; the connection is made on first use.
 func New(o Options) (*Store, error) {
@@ -112,19 +138,20 @@ func New(o Options) (*Store, error) {
 	s := &Store{}
 	runtime.LockOSThread() // the detail is thread-local in C (see tokenomy's pin)
 	defer runtime.UnlockOSThread()
-	if rc := C.tkn_redis_new(&s.p, &c); rc != 0 {
+	var p *C.tkn_redis
+	if rc := C.tkn_redis_new(&p, &c); rc != 0 {
 		return nil, lastError(rc)
 	}
+	s.own(p)
 	runtime.SetFinalizer(s, (*Store).Close)
 	return s, nil
 }
 
-// Close frees the store; nothing may use it afterwards (close the budgets,
-// caches and meters on it first).
+// Close drops the owner's reference: the store is freed once no call is
+// inside it and no budget, tool cache or meter made on it is left (they
+// keep working).  Calling it again is a no-op.
 func (s *Store) Close() {
-	if s.p != nil {
-		C.tkn_redis_free(s.p)
-		s.p = nil
+	if s != nil && s.ref.Close() {
 		runtime.SetFinalizer(s, nil)
 	}
 }
@@ -148,37 +175,69 @@ func lastError(rc C.int) error {
 	return e
 }
 
-// Ping connects if needed: nil or an error wrapping ErrUnavailable.
+// Ping connects if needed: nil or an error wrapping tokenomy.ErrUnavailable.
 func (s *Store) Ping() error {
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
-	defer runtime.KeepAlive(s)
-	return s.err(C.tkn_redis_ping(s.p))
+	self, done := s.use()
+	defer done()
+	if self == nil {
+		return s.closedErr()
+	}
+	return s.err(C.tkn_redis_ping(self))
 }
 
-// Reconnects counts the connections made to replace one that failed.
+// Reconnects counts the connections made to replace one that failed (0 once
+// closed).
 func (s *Store) Reconnects() uint64 {
-	defer runtime.KeepAlive(s)
-	return uint64(C.tkn_redis_reconnects(s.p))
+	self, done := s.use()
+	defer done()
+	if self == nil {
+		return 0
+	}
+	return uint64(C.tkn_redis_reconnects(self))
 }
 
-// StateLosses counts the times the server was found to have lost its state.
+// StateLosses counts the times the server was found to have lost its state
+// (0 once closed).
 func (s *Store) StateLosses() uint64 {
-	defer runtime.KeepAlive(s)
-	return uint64(C.tkn_redis_state_losses(s.p))
+	self, done := s.use()
+	defer done()
+	if self == nil {
+		return 0
+	}
+	return uint64(C.tkn_redis_state_losses(self))
 }
 
-// AcceptStateLoss serves calls again after ErrState: the spend the server
-// counted before is gone.
+// AcceptStateLoss serves calls again after tokenomy.ErrState: the spend the
+// server counted before is gone.
 func (s *Store) AcceptStateLoss() error {
-	defer runtime.KeepAlive(s)
-	return s.err(C.tkn_redis_accept_state_loss(s.p))
-}
-
-// FillStore implements tokenomy.NativeStore.
-func (s *Store) FillStore(p unsafe.Pointer) error {
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
-	defer runtime.KeepAlive(s)
-	return s.err(C.tkn_redis_store(s.p, (*C.tkn_store)(p)))
+	self, done := s.use()
+	defer done()
+	if self == nil {
+		return s.closedErr()
+	}
+	return s.err(C.tkn_redis_accept_state_loss(self))
+}
+
+// FillStore implements tokenomy.NativeStore: it fills the table at p and
+// holds a reference on the store until release is called (by the budget,
+// cache or meter using the table, once it is freed).
+func (s *Store) FillStore(p unsafe.Pointer) (release func(), err error) {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	self, done, err := s.borrow()
+	if err != nil {
+		return noop, err
+	}
+	if self == nil { // a nil *Store
+		return noop, s.closedErr()
+	}
+	if err := s.err(C.tkn_redis_store(self, (*C.tkn_store)(p))); err != nil {
+		done()
+		return noop, err
+	}
+	return done, nil
 }

@@ -48,6 +48,20 @@ func TestBudgetsShareALimitThroughRedis(t *testing.T) {
 	if err != nil || st.TokensCommitted != 70 {
 		t.Fatalf("status %+v %v", st, err)
 	}
+	// closing the store first only drops its owner's reference: the budgets
+	// made on it go on sharing the limit through it
+	s.Close()
+	if err := s.Ping(); !errors.Is(err, tokenomy.ErrClosed) {
+		t.Fatalf("Ping on the closed store: %v", err)
+	}
+	if err := b.Charge(tokenomy.Amount{InputTokens: 20}); err != nil {
+		t.Fatalf("Charge after the store was closed: %v", err)
+	}
+	if st, err := a.Status(); err != nil || st.TokensCommitted != 90 {
+		t.Fatalf("status after the store was closed %+v %v", st, err)
+	}
+	a.Close()
+	b.Close()
 }
 
 func TestUnreachableRedisIsUnavailable(t *testing.T) {
