@@ -75,9 +75,8 @@ int cmd_assemble(int argc, char **argv) {
   const cli_option opts[] = {{"--format", CLI_CHOICE, &fmt, "openai or anthropic", 0, 0, FORMATS},
                              {"--segments", CLI_FLAG, &segments, NULL, 0, 0, NULL},
                              {"--json", CLI_FLAG, &json, NULL, 0, 0, NULL},
-                             {NULL, CLI_FLAG, NULL, NULL, 0, 0, NULL}};
-  const cli_command c = {"assemble", ASSEMBLE_HELP, opts, 1, &file, NULL, 0, NULL, NULL};
-  int parsed = cli_parse(&c, argc, argv);
+                             CLI_OPT_END};
+  int parsed = cli_parse_file("assemble", ASSEMBLE_HELP, opts, &file, argc, argv);
   if (parsed >= 0) return parsed;
   cJSON *spec = cli_read_json("assemble", file, NULL);
   if (!spec) return 2;

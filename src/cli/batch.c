@@ -114,7 +114,7 @@ static int batch_make(int argc, char **argv) {
   const cli_option opts[] = {PROVIDER_OPT(&prov),
                              {"--out", CLI_STR, &prefix, NULL, 0, 0, NULL},
                              {"--json", CLI_FLAG, &json, NULL, 0, 0, NULL},
-                             {NULL, CLI_FLAG, NULL, NULL, 0, 0, NULL}};
+                             CLI_OPT_END};
   const cli_command c = {"batch make", BATCH_HELP, opts, 2, &file, NULL, 0, NULL, NULL};
   int parsed = cli_parse(&c, argc, argv);
   if (parsed >= 0) return parsed;
@@ -219,7 +219,7 @@ static int batch_join(int argc, char **argv) {
   const cli_option opts[] = {PROVIDER_OPT(&prov),
                              {"--requests", CLI_STR, &requests, NULL, 0, 0, NULL},
                              {"--json", CLI_FLAG, &json, NULL, 0, 0, NULL},
-                             {NULL, CLI_FLAG, NULL, NULL, 0, 0, NULL}};
+                             CLI_OPT_END};
   const cli_command c = {"batch join", BATCH_HELP, opts, 2, NULL, files, 256, &nfiles, NULL};
   int parsed = cli_parse(&c, argc, argv);
   if (parsed >= 0) return parsed;

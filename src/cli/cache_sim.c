@@ -74,9 +74,8 @@ int cmd_cache_sim(int argc, char **argv) {
       {"--model", CLI_STR, &model, NULL, 0, 0, NULL},
       {"--price-input", CLI_STR, &price, NULL, 0, 0, NULL},
       {"--json", CLI_FLAG, &json, NULL, 0, 0, NULL},
-      {NULL, CLI_FLAG, NULL, NULL, 0, 0, NULL}};
-  const cli_command c = {"cache-sim", CACHE_HELP, opts, 1, &file, NULL, 0, NULL, NULL};
-  int parsed = cli_parse(&c, argc, argv);
+      CLI_OPT_END};
+  int parsed = cli_parse_file("cache-sim", CACHE_HELP, opts, &file, argc, argv);
   if (parsed >= 0) return parsed;
   static const char *const DEFAULT_MODEL[][2] = {
       {"openai", "gpt-4o"}, {"anthropic", "claude-sonnet-4-5"}, {"gemini", "gemini-2.5-pro"}};

@@ -86,6 +86,13 @@ typedef struct cli_command {
 /* Parse argv[c->first..argc-1].  Returns -1 to go on, else the exit status
  * to return at once: 0 after printing the help, 1 after a usage error. */
 int cli_parse(const cli_command *c, int argc, char **argv);
+/* The usual command: options from argv[1..], and at most one positional
+ * argument, the last one given kept in *file (file NULL: none accepted).
+ * Returns as cli_parse does. */
+int cli_parse_file(const char *cmd, const char *help, const cli_option *opts, const char **file,
+                   int argc, char **argv);
+/* The row that ends an option table. */
+#define CLI_OPT_END {NULL, CLI_FLAG, NULL, NULL, 0, 0, NULL}
 
 /* Print "tokenomy <cmd>: <message>" on stderr; returns 1 (bad usage). */
 #define CLI_USAGE_ERR(cmd, ...) (cli_fail(cmd, __VA_ARGS__), 1)

@@ -23,9 +23,8 @@ int cmd_cost(int argc, char **argv) {
                              {"--prices", CLI_STR, &prices_file, NULL, 0, 0, NULL},
                              {"--batch", CLI_FLAG, &batch, NULL, 0, 0, NULL},
                              {"--json", CLI_FLAG, &json, NULL, 0, 0, NULL},
-                             {NULL, CLI_FLAG, NULL, NULL, 0, 0, NULL}};
-  const cli_command c = {"cost", COST_HELP, opts, 1, &file, NULL, 0, NULL, NULL};
-  int parsed = cli_parse(&c, argc, argv);
+                             CLI_OPT_END};
+  int parsed = cli_parse_file("cost", COST_HELP, opts, &file, argc, argv);
   if (parsed >= 0) return parsed;
   if (!model) return CLI_USAGE_ERR("cost", "--model is required (see --help)");
   char err[512];

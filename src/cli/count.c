@@ -85,9 +85,8 @@ int cmd_count(int argc, char **argv) {
       {"--special", CLI_CHOICE, &special, "plain, allow or refuse", 0, 0, SPECIAL},
       {"--json", CLI_FLAG, &json, NULL, 0, 0, NULL},
       {"--text", CLI_FLAG, &text_only, NULL, 0, 0, NULL},
-      {NULL, CLI_FLAG, NULL, NULL, 0, 0, NULL}};
-  const cli_command c = {"count", COUNT_HELP, opts, 1, &file, NULL, 0, NULL, NULL};
-  int parsed = cli_parse(&c, argc, argv);
+      CLI_OPT_END};
+  int parsed = cli_parse_file("count", COUNT_HELP, opts, &file, argc, argv);
   if (parsed >= 0) return parsed;
   tkn_tokenizer *tok = NULL;
   int rc;

@@ -104,3 +104,9 @@ int cli_parse(const cli_command *c, int argc, char **argv) {
   }
   return -1;
 }
+
+int cli_parse_file(const char *cmd, const char *help, const cli_option *opts, const char **file,
+                   int argc, char **argv) {
+  const cli_command c = {cmd, help, opts, 1, file, NULL, 0, NULL, NULL};
+  return cli_parse(&c, argc, argv);
+}

@@ -90,7 +90,7 @@ int cmd_prices(int argc, char **argv) {
   int npos = 0;
   const cli_option opts[] = {{"--json", CLI_FLAG, &json, NULL, 0, 0, NULL},
                              {"--strict", CLI_FLAG, &strict, NULL, 0, 0, NULL},
-                             {NULL, CLI_FLAG, NULL, NULL, 0, 0, NULL}};
+                             CLI_OPT_END};
   const cli_command c = {"prices", PRICES_HELP, opts, 1, NULL, pos, 2, &npos,
                          "one file only (got '%s' and '%s')"};
   int parsed = cli_parse(&c, argc, argv);

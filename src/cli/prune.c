@@ -84,9 +84,8 @@ int cmd_prune(int argc, char **argv) {
       {"--horizon", CLI_STR, &horizon, NULL, 0, 0, NULL},
       {"--report", CLI_FLAG, &report, NULL, 0, 0, NULL},
       {"--json", CLI_FLAG, &json, NULL, 0, 0, NULL},
-      {NULL, CLI_FLAG, NULL, NULL, 0, 0, NULL}};
-  const cli_command c = {"prune", PRUNE_HELP, opts, 1, &file, NULL, 0, NULL, NULL};
-  int parsed = cli_parse(&c, argc, argv);
+      CLI_OPT_END};
+  int parsed = cli_parse_file("prune", PRUNE_HELP, opts, &file, argc, argv);
   if (parsed >= 0) return parsed;
   if (max < 0 && (mode == TKN_PRUNE_TRIM || mode == TKN_PRUNE_SCORE))
     return CLI_USAGE_ERR("prune", "--max-tokens is required in trim and score modes (see --help)");

@@ -459,9 +459,8 @@ int cmd_report(int argc, char **argv) {
   const cli_option opts[] = {{"--html", CLI_FLAG, &as_html, NULL, 0, 0, NULL},
                              {"--json", CLI_FLAG, &as_json, NULL, 0, 0, NULL},
                              {"--baseline", CLI_STR, &base_file, NULL, 0, 0, NULL},
-                             {NULL, CLI_FLAG, NULL, NULL, 0, 0, NULL}};
-  const cli_command c = {"report", HELP, opts, 1, &file, NULL, 0, NULL, NULL};
-  int parsed = cli_parse(&c, argc, argv);
+                             CLI_OPT_END};
+  int parsed = cli_parse_file("report", HELP, opts, &file, argc, argv);
   if (parsed >= 0) return parsed;
   if (as_html && as_json) return CLI_USAGE_ERR("report", "--html or --json, not both");
   cJSON *j = read_export(file);

@@ -17,9 +17,8 @@ int cmd_route(int argc, char **argv) {
   const cli_option opts[] = {{"--config", CLI_STR, &config, NULL, 0, 0, NULL},
                              {"--json", CLI_FLAG, &json, NULL, 0, 0, NULL},
                              {"--explain", CLI_FLAG, &explain, NULL, 0, 0, NULL},
-                             {NULL, CLI_FLAG, NULL, NULL, 0, 0, NULL}};
-  const cli_command c = {"route", ROUTE_HELP, opts, 1, &file, NULL, 0, NULL, NULL};
-  int parsed = cli_parse(&c, argc, argv);
+                             CLI_OPT_END};
+  int parsed = cli_parse_file("route", ROUTE_HELP, opts, &file, argc, argv);
   if (parsed >= 0) return parsed;
   if (!config) return CLI_USAGE_ERR("route", "--config is required (see --help)");
   size_t clen = 0, tlen = 0;

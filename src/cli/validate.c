@@ -23,7 +23,7 @@ int cmd_validate(int argc, char **argv) {
                              {"--model", CLI_STR, &model, NULL, 0, 0, NULL},
                              {"--encoding", CLI_STR, &enc, NULL, 0, 0, NULL},
                              {"--json", CLI_FLAG, &json, NULL, 0, 0, NULL},
-                             {NULL, CLI_FLAG, NULL, NULL, 0, 0, NULL}};
+                             CLI_OPT_END};
   const cli_command c = {"validate", VALIDATE_HELP, opts, 1, NULL, files, 1, &nfiles,
                          "one document at a time: '%s' and then '%s'"};
   int parsed = cli_parse(&c, argc, argv);

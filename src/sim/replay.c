@@ -926,7 +926,7 @@ int cmd_replay(int argc, char **argv) {
       {"--strategies", CLI_STR, &only, NULL, 0, 0, NULL},
       {"--html", CLI_STR, &html, NULL, 0, 0, NULL},
       {"--json", CLI_FLAG, &as_json, NULL, 0, 0, NULL},
-      {NULL, CLI_FLAG, NULL, NULL, 0, 0, NULL}};
+      CLI_OPT_END};
   int nfiles = 0;
   const cli_command c = {"replay", HELP, opts, 1, NULL, &path, 1, &nfiles,
                          "one input file only (got '%s' and '%s')"};

@@ -809,9 +809,8 @@ int cmd_simulate(int argc, char **argv) {
       {"--json", CLI_FLAG, &as_json, NULL, 0, 0, NULL},
       {"--shapley", CLI_FLAG, &exact, NULL, 0, 0, NULL},
       {"--dump-workload", CLI_FLAG, &dump, NULL, 0, 0, NULL},
-      {NULL, CLI_FLAG, NULL, NULL, 0, 0, NULL}};
-  const cli_command c = {"simulate", HELP, opts, 1, NULL, NULL, 0, NULL, NULL};
-  int parsed = cli_parse(&c, argc, argv);
+      CLI_OPT_END};
+  int parsed = cli_parse_file("simulate", HELP, opts, NULL, argc, argv);
   if (parsed >= 0) return parsed;
   int bundled = 0;
   for (int i = 0; wl_bundled[i]; i++) bundled |= !strcmp(wl_bundled[i], workload);
