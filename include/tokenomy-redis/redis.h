@@ -153,11 +153,13 @@ TKN_REDIS_API int tkn_redis_new(tkn_redis **out, const tkn_redis_options *opts);
  * using its store. */
 TKN_REDIS_API void tkn_redis_free(tkn_redis *redis);
 
-/* Fill *store with the callback table on this client (store->user = redis). */
+/* Fill *store with the callback table on this client (store->user = redis).
+ * TKN_ERR_INVALID for a NULL argument. */
 TKN_REDIS_API int tkn_redis_store(tkn_redis *redis, tkn_store *store);
 
 /* Connect if needed and PING: TKN_OK, TKN_ERR_UNAVAILABLE, TKN_ERR_AUTH,
- * TKN_ERR_STATE (the server lost its state, see Epoch above). */
+ * TKN_ERR_STATE (the server lost its state, see Epoch above).
+ * TKN_ERR_INVALID for a NULL argument. */
 TKN_REDIS_API int tkn_redis_ping(tkn_redis *redis);
 
 /* Connections made to replace one that failed. */

@@ -146,6 +146,9 @@ TKN_API void tkn_agent_free(tkn_agent *agent);
 TKN_API int tkn_agent_add_text(tkn_agent *agent, uint32_t kind, uint32_t stability,
                                const char *name, size_t name_len, const char *text,
                                size_t text_len);
+/* Errors as tkn_prompt_builder_add_tool, checked now; TKN_ERR_INVALID for a NULL agent or
+ * JSON, TKN_ERR_STATE during a turn, TKN_ERR_LIMIT past TKN_PROMPT_MAX_SEGMENTS pieces,
+ * TKN_ERR_NOMEM. */
 TKN_API int tkn_agent_add_tool(tkn_agent *agent, const char *json, size_t len);
 
 /* What one turn asks for. */
@@ -169,6 +172,8 @@ typedef struct tkn_agent_turn_options {
 } tkn_agent_turn_options;
 #define TKN_AGENT_TURN_OPTIONS_INIT \
   { TKN_AGENT_TURN_OPTIONS_VERSION, 0, NULL, NULL, 0, NULL, NULL, 0, NULL, 0, 0, NULL, 0 }
+/* Fill *opts with the defaults of `version`. TKN_ERR_INVALID for NULL, TKN_ERR_VERSION for an
+ * unknown version. */
 TKN_API int tkn_agent_turn_options_init(tkn_agent_turn_options *opts, uint32_t version);
 
 /* Run one turn on `conv` (the history, ending with the user's message); opts
@@ -202,6 +207,9 @@ TKN_API int tkn_agent_turn(tkn_agent *agent, tkn_conv *conv, const tkn_agent_tur
 typedef int (*tkn_agent_tool_fn)(const char *tool, size_t tool_len, const char *args,
                                  size_t args_len, const char **result, size_t *result_len,
                                  void *user);
+/* TKN_ERR_INVALID for a NULL agent, tool, run or value, TKN_ERR_CALLBACK when run fails; a
+ * failed cache lookup other than a miss with its own code, and the errors of
+ * tkn_toolcache_put. */
 TKN_API int tkn_agent_tool(tkn_agent *agent, const char *tool, size_t tool_len, const char *args,
                            size_t args_len, const char *scope_id, size_t scope_id_len,
                            tkn_agent_tool_fn run, void *user, char **value, size_t *value_len,

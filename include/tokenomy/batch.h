@@ -98,7 +98,8 @@ typedef struct tkn_batch_writer_options {
 #define TKN_BATCH_WRITER_OPTIONS_INIT \
   { TKN_BATCH_WRITER_OPTIONS_VERSION, TKN_PROVIDER_OPENAI, 0, 0, NULL, 0, NULL, NULL, NULL, NULL }
 
-/* Fill *opts with the defaults of `version`. */
+/* Fill *opts with the defaults of `version`.
+ * TKN_ERR_INVALID for NULL, TKN_ERR_VERSION for an unknown version. */
 TKN_API int tkn_batch_writer_options_init(tkn_batch_writer_options *opts, uint32_t version);
 
 /* Make a writer.  `begin_file` and `write` are required.  TKN_ERR_INVALID
@@ -123,10 +124,12 @@ TKN_API int tkn_batch_writer_add(tkn_batch_writer *w, const char *custom_id, siz
                                  const char *body, size_t body_len);
 
 /* Close the current file (end_file).  Afterwards add() is TKN_ERR_STATE.
- * A writer with no request writes no file.  Calling it twice is TKN_OK. */
+ * A writer with no request writes no file.  Calling it twice is TKN_OK.
+ * TKN_ERR_INVALID for a NULL argument. */
 TKN_API int tkn_batch_writer_finish(tkn_batch_writer *w);
 
-/* Files begun, requests and bytes written so far (any pointer may be NULL). */
+/* Files begun, requests and bytes written so far (any pointer may be NULL).
+ * TKN_ERR_INVALID for a NULL writer. */
 TKN_API int tkn_batch_writer_counts(const tkn_batch_writer *w, uint32_t *files,
                                     uint64_t *requests, uint64_t *bytes);
 
@@ -190,6 +193,8 @@ typedef struct tkn_batch_reader_options {
 #define TKN_BATCH_READER_OPTIONS_INIT \
   { TKN_BATCH_READER_OPTIONS_VERSION, TKN_PROVIDER_OPENAI, (uint64_t)64 << 20, NULL, NULL, NULL }
 
+/* Fill *opts with the defaults of `version`. TKN_ERR_INVALID for NULL, TKN_ERR_VERSION for an
+ * unknown version. */
 TKN_API int tkn_batch_reader_options_init(tkn_batch_reader_options *opts, uint32_t version);
 
 /* TKN_ERR_INVALID (unknown provider, max_line_bytes 0), TKN_ERR_VERSION,
@@ -204,22 +209,30 @@ TKN_API void tkn_batch_reader_free(tkn_batch_reader *r);
  * TKN_ERR_STATE once input was fed, TKN_ERR_NOMEM. */
 TKN_API int tkn_batch_reader_expect(tkn_batch_reader *r, const char *custom_id, size_t len);
 
-/* Declare every custom id the writer wrote. */
+/* Declare every custom id the writer wrote.
+ * Errors as tkn_batch_reader_expect, TKN_ERR_INVALID for a NULL argument; on failure the reader's
+ * ids are as before. */
 TKN_API int tkn_batch_reader_expect_writer(tkn_batch_reader *r, const tkn_batch_writer *w);
 
 /* Push the next bytes of the current result file (any chunk size, 0 allowed).
  * Complete lines are processed now; a partial one waits for the next chunk.
- * Blank lines are skipped, a trailing \r is dropped.  Errors: see above. */
+ * Blank lines are skipped, a trailing \r is dropped.  Errors: see above.
+ * TKN_ERR_INVALID for a NULL reader (or NULL data with a length), TKN_ERR_STATE after an earlier
+ * error or tkn_batch_reader_finish, TKN_ERR_PARSE / _UTF8 / _SCHEMA for a malformed result line
+ * (file, line and byte named), TKN_ERR_LIMIT for a line longer than max_line_bytes,
+ * TKN_ERR_OVERFLOW if a token or cost sum overflows, TKN_ERR_CALLBACK when on_result returns non-
+ * zero, TKN_ERR_NOMEM; a failure stops the reader. */
 TKN_API int tkn_batch_reader_feed(tkn_batch_reader *r, const char *data, size_t len);
 
 /* The current file ends (its last line may lack a newline); the next bytes
  * start file number +1 at line 1 (e.g. the OpenAI error file after the
- * output file). */
+ * output file).
+ * Errors as tkn_batch_reader_feed. */
 TKN_API int tkn_batch_reader_end_file(tkn_batch_reader *r);
 
 /* All input is in: ends the current file and adds a "missing" dead letter
  * for each expected id that had no result.  Afterwards feed is TKN_ERR_STATE;
- * calling finish twice is TKN_OK. */
+ * calling finish twice is TKN_OK.  TKN_ERR_INVALID for a NULL argument. */
 TKN_API int tkn_batch_reader_finish(tkn_batch_reader *r);
 
 /* Counts so far. */
@@ -242,6 +255,7 @@ typedef struct tkn_batch_summary {
 } tkn_batch_summary;
 #define TKN_BATCH_SUMMARY_INIT \
   { TKN_BATCH_SUMMARY_VERSION, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0 }
+/* TKN_ERR_INVALID for NULL, TKN_ERR_VERSION for an unknown summary version. */
 TKN_API int tkn_batch_reader_summary(const tkn_batch_reader *r, tkn_batch_summary *summary);
 
 /* Dead-letter reasons (values pinned). */
@@ -277,7 +291,8 @@ TKN_API int tkn_batch_reader_dead_letter(const tkn_batch_reader *r, size_t i,
 
 /* All dead letters as a JSON array of {"custom_id","reason","detail","file",
  * "line"} with reason one of "missing", "duplicate", "unknown", "errored",
- * "canceled", "expired".  *out freed with tkn_free. */
+ * "canceled", "expired".  *out freed with tkn_free.
+ * TKN_ERR_INVALID for a NULL argument, TKN_ERR_NOMEM. */
 TKN_API int tkn_batch_reader_dead_letters_json(const tkn_batch_reader *r, char **out, size_t *len);
 
 

@@ -184,7 +184,9 @@ TKN_API int tkn_budget_charge(tkn_budget *budget, const tkn_budget_amount *amoun
  * committed, so committed + reserved may briefly count it twice and even
  * exceed the hard limit.  The remaining amounts come from one running total
  * per budget, which no reservation ever takes past the limit; use them (or
- * tkn_budget_reserve's answer), not committed + reserved, to decide. */
+ * tkn_budget_reserve's answer), not committed + reserved, to decide.
+ * TKN_ERR_INVALID for NULL, TKN_ERR_VERSION for an unknown state version, TKN_ERR_LIMIT if the
+ * parent chain is deeper than TKN_BUDGET_MAX_DEPTH. */
 TKN_API int tkn_budget_status(tkn_budget *budget, tkn_budget_state *state);
 
 #ifdef __cplusplus

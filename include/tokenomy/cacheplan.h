@@ -72,6 +72,8 @@ typedef struct tkn_cacheplan_options {
 } tkn_cacheplan_options;
 #define TKN_CACHEPLAN_OPTIONS_INIT \
   { TKN_CACHEPLAN_OPTIONS_VERSION, TKN_PROVIDER_OPENAI, NULL, 0, 0, 600000, 3600000, 0, 0, 0, 0, 0 }
+/* Fill *opts with the defaults of `version`. TKN_ERR_INVALID for NULL, TKN_ERR_VERSION for an
+ * unknown version. */
 TKN_API int tkn_cacheplan_options_init(tkn_cacheplan_options *opts, uint32_t version);
 
 /* Flags of a block of a request. */
@@ -88,7 +90,10 @@ typedef struct tkn_cacheplan_block {
 
 typedef struct tkn_cacheplan tkn_cacheplan;
 
-/* A planner; opts is required (price_input must be set). */
+/* A planner; opts is required (price_input must be set).
+ * TKN_ERR_INVALID for a NULL argument, a provider outside TKN_PROVIDER_*, price_input <= 0, a
+ * negative price, minimum or time, TKN_ERR_VERSION for unknown options, TKN_ERR_OVERFLOW if a
+ * derived price overflows, TKN_ERR_NOMEM. */
 TKN_API int tkn_cacheplan_new(tkn_cacheplan **out, const tkn_cacheplan_options *opts);
 /* NULL is a no-op. */
 TKN_API void tkn_cacheplan_free(tkn_cacheplan *plan);
@@ -96,13 +101,17 @@ TKN_API void tkn_cacheplan_free(tkn_cacheplan *plan);
 /* One request at time_ms (milliseconds, any epoch, not decreasing) given by
  * its blocks.  Anthropic: if no block is flagged BREAKPOINT, the last block is
  * the breakpoint.  Gemini: if no block is flagged STATIC_END, nothing is
- * cached explicitly.  A failed call leaves the planner as it was. */
+ * cached explicitly.  A failed call leaves the planner as it was.
+ * TKN_ERR_INVALID for a NULL plan or blocks, a time before the previous request's, a negative
+ * token count or more than 4 Anthropic breakpoints, TKN_ERR_LIMIT past the block limit,
+ * TKN_ERR_OVERFLOW if a token sum overflows, TKN_ERR_NOMEM. */
 TKN_API int tkn_cacheplan_add_blocks(tkn_cacheplan *plan, int64_t time_ms,
                                      const tkn_cacheplan_block *blocks, size_t n);
 /* One request given as an assembled prompt: its blocks, the breakpoints
  * tkn_prompt_breakpoints() places (Anthropic, 4 at most), the end of its
  * prompt version as STATIC_END; the segment names and lint findings feed the
- * advice. */
+ * advice.
+ * Errors as tkn_cacheplan_add_blocks. */
 TKN_API int tkn_cacheplan_add_prompt(tkn_cacheplan *plan, int64_t time_ms, const tkn_prompt *p);
 
 #define TKN_CACHEPLAN_RESULT_VERSION 1
@@ -127,11 +136,15 @@ typedef struct tkn_cacheplan_result {
   int64_t breakeven_requests;/* Gemini: requests per cache lifetime from which the
                                 explicit cache pays for itself (0 if it never can) */
 } tkn_cacheplan_result;
-/* The figures so far (the Gemini cache still alive is billed to its expiry). */
+/* The figures so far (the Gemini cache still alive is billed to its expiry).
+ * TKN_ERR_INVALID for NULL, TKN_ERR_VERSION for an unknown result version, TKN_ERR_OVERFLOW if a
+ * cost overflows. */
 TKN_API int tkn_cacheplan_result_get(tkn_cacheplan *plan, tkn_cacheplan_result *out);
 
 /* Advice in plain words, one finding per line, most costly first, ending with
- * the hit rate and costs.  NUL-terminated; free with tkn_free. */
+ * the hit rate and costs.  NUL-terminated; free with tkn_free.
+ * TKN_ERR_INVALID for a NULL argument, TKN_ERR_OVERFLOW as tkn_cacheplan_result_get,
+ * TKN_ERR_NOMEM. */
 TKN_API int tkn_cacheplan_advice(tkn_cacheplan *plan, char **out, size_t *out_len);
 
 #ifdef __cplusplus

@@ -74,7 +74,11 @@ TKN_API const char *tkn_version_string(void);
 #define TKN_ERR_AUTH 20           /* a store refused the credentials or the permission */
 #define TKN_ERR__COUNT 21         /* one past the last code; grows with new codes */
 
-/* A static, never-NULL English description of a status code ("unknown status
+/* Each function's header comment lists the codes it returns ("TKN_ERR_INVALID
+ * for ..., TKN_ERR_NOMEM"), or refers to another's list ("Errors as
+ * tkn_conv_load"); tests/unit/errors holds every list to the implementation.
+ *
+ * A static, never-NULL English description of a status code ("unknown status
  * code" for values outside the table).  The details of a particular failure
  * are in tkn_error_last(). */
 TKN_API const char *tkn_strerror(int status);
@@ -206,7 +210,8 @@ typedef struct tkn_allocator {
 } tkn_allocator;
 #define TKN_ALLOCATOR_INIT { TKN_ALLOCATOR_VERSION, NULL, NULL, NULL, NULL }
 
-/* Fill *alloc with the defaults of `version`; TKN_ERR_VERSION if unknown. */
+/* Fill *alloc with the defaults of `version`; TKN_ERR_VERSION if unknown.
+ * TKN_ERR_INVALID for a NULL argument. */
 TKN_API int tkn_allocator_init(tkn_allocator *alloc, uint32_t version);
 
 /* Install the allocator (copied).  All three functions must be set.

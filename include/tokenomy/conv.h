@@ -95,9 +95,11 @@ TKN_API const char *tkn_role_name(int role);
 /* The role of a name, or -1 if unknown. */
 TKN_API int tkn_role_from_name(const char *name, size_t len);
 
-/* An empty conversation. */
+/* An empty conversation.
+ * TKN_ERR_INVALID for a NULL out, TKN_ERR_NOMEM. */
 TKN_API int tkn_conv_new(tkn_conv **out);
-/* A deep copy (messages, unknown fields, pinned flags, cached counts). */
+/* A deep copy (messages, unknown fields, pinned flags, cached counts).
+ * TKN_ERR_INVALID for a NULL argument, TKN_ERR_NOMEM; on failure *out is NULL. */
 TKN_API int tkn_conv_clone(tkn_conv **out, const tkn_conv *conv);
 /* NULL is a no-op. */
 TKN_API void tkn_conv_free(tkn_conv *conv);
@@ -106,13 +108,19 @@ TKN_API void tkn_conv_free(tkn_conv *conv);
  * there is a top-level "system" or an Anthropic-only block (tool_use,
  * tool_result, image, document, thinking), else OpenAI).  On failure the
  * conversation is unchanged and the error text names what and where (for
- * malformed JSON: line, column and byte offset; for bad UTF-8: the offset). */
+ * malformed JSON: line, column and byte offset; for bad UTF-8: the offset).
+ * TKN_ERR_PARSE / _UTF8 / _SCHEMA / _UNSUPPORTED as described above, TKN_ERR_INVALID for a NULL
+ * argument or a format outside TKN_PROVIDER_*, TKN_ERR_UNSUPPORTED for TKN_PROVIDER_GEMINI,
+ * TKN_ERR_LIMIT past the size or message limits, TKN_ERR_NOMEM. */
 TKN_API int tkn_conv_load(tkn_conv *conv, int32_t format, const char *json, size_t len);
 /* Convenience: tkn_conv_new + tkn_conv_load.  On failure *out is NULL.
  * Codes as tkn_conv_load, and TKN_ERR_INVALID for a NULL out. */
 TKN_API int tkn_conv_from_json(tkn_conv **out, int32_t format, const char *json, size_t len);
 /* Write the conversation as `format` (not AUTO).  *out is NUL-terminated,
- * its length in *out_len (may be NULL); free it with tkn_free(). */
+ * its length in *out_len (may be NULL); free it with tkn_free().
+ * TKN_ERR_INVALID for a NULL argument or a format outside TKN_PROVIDER_*, TKN_ERR_UNSUPPORTED for
+ * AUTO or Gemini, TKN_ERR_STATE for a message that cannot be written (a tool message without a
+ * tool-call id), TKN_ERR_NOMEM. */
 TKN_API int tkn_conv_to_json(tkn_conv *conv, int32_t format, char **out, size_t *out_len);
 /* The format the conversation was last loaded from (AUTO if built by hand). */
 TKN_API int32_t tkn_conv_source_format(const tkn_conv *conv);
@@ -123,25 +131,30 @@ TKN_API size_t tkn_conv_count(const tkn_conv *conv);
 /* The role of message i, or -1 if i is out of range. */
 TKN_API int tkn_conv_role(const tkn_conv *conv, size_t i);
 /* The text of message i: the string content, or its text parts joined with
- * "\n" when the content is an array.  Empty ("" with *len 0) if none. */
+ * "\n" when the content is an array.  Empty ("" with *len 0) if none.
+ * TKN_ERR_INVALID for a NULL argument or an index out of range, TKN_ERR_NOMEM (joining parts). */
 TKN_API int tkn_conv_text(tkn_conv *conv, size_t i, const char **text, size_t *len);
 /* 1 if message i's content is an array of parts, 0 if a string or absent. */
 TKN_API int tkn_conv_has_parts(const tkn_conv *conv, size_t i);
 /* The number of parts of message i (0 unless its content is an array). */
 TKN_API size_t tkn_conv_part_count(const tkn_conv *conv, size_t i);
 /* Part j of message i: its type ("text", "image_url", ...) and, for text
- * parts, its text (NULL/0 otherwise). */
+ * parts, its text (NULL/0 otherwise).
+ * TKN_ERR_INVALID for a NULL conversation or an index out of range. */
 TKN_API int tkn_conv_part(const tkn_conv *conv, size_t i, size_t j, const char **type,
                           const char **text, size_t *text_len);
-/* The optional name of message i (NULL, 0 if none). */
+/* The optional name of message i (NULL, 0 if none).
+ * TKN_ERR_INVALID for a NULL conversation or an index out of range. */
 TKN_API int tkn_conv_name(const tkn_conv *conv, size_t i, const char **name, size_t *len);
 /* The number of tool calls of message i. */
 TKN_API size_t tkn_conv_tool_call_count(const tkn_conv *conv, size_t i);
-/* Tool call j of assistant message i: id, function name, arguments (JSON text). */
+/* Tool call j of assistant message i: id, function name, arguments (JSON text).
+ * TKN_ERR_INVALID for a NULL conversation or an index out of range. */
 TKN_API int tkn_conv_tool_call(const tkn_conv *conv, size_t i, size_t j, const char **id,
                                size_t *id_len, const char **fn_name, size_t *fn_name_len,
                                const char **arguments, size_t *arguments_len);
-/* The tool-call id a tool message answers (NULL, 0 if not a tool result). */
+/* The tool-call id a tool message answers (NULL, 0 if not a tool result).
+ * TKN_ERR_INVALID for a NULL conversation or an index out of range. */
 TKN_API int tkn_conv_tool_call_id(const tkn_conv *conv, size_t i, const char **id,
                                   size_t *len);
 /* 1 if message i is pinned (kept by pruning), else 0. */
@@ -149,53 +162,68 @@ TKN_API int tkn_conv_pinned(const tkn_conv *conv, size_t i);
 /* Message i alone, as one message object of `format` (for Anthropic, a tool
  * result is a user message with one tool_result block; a system or developer
  * message has no Anthropic message form: TKN_ERR_UNSUPPORTED).  Free with
- * tkn_free. */
+ * tkn_free.  TKN_ERR_INVALID for a NULL argument. */
 TKN_API int tkn_conv_message_to_json(tkn_conv *conv, size_t i, int32_t format, char **out,
                                      size_t *out_len);
 
 /* Lookups by tool-call id: the first lookup after a change builds an index in
  * O(n); later ones take O(1).  If memory for the index runs out they scan
  * instead, so they never fail for want of memory. */
-/* Index of the assistant message holding tool call `id`, or TKN_ERR_NOT_FOUND. */
+/* Index of the assistant message holding tool call `id`, or TKN_ERR_NOT_FOUND.
+ * TKN_ERR_INVALID for a NULL argument. */
 TKN_API int tkn_conv_find_tool_call(const tkn_conv *conv, const char *id, size_t len,
                                     size_t *index);
-/* Index of the first tool result answering `id`, or TKN_ERR_NOT_FOUND. */
+/* Index of the first tool result answering `id`, or TKN_ERR_NOT_FOUND.
+ * TKN_ERR_INVALID for a NULL argument. */
 TKN_API int tkn_conv_find_tool_result(const tkn_conv *conv, const char *id, size_t len,
                                       size_t *index);
 
 /* ---- Changing messages ---- */
 /* Append / insert a plain text message (before index i; i == count appends).
  * The text must be valid UTF-8 (TKN_ERR_UTF8).  A tool message made this way
- * needs tkn_conv_set_tool_call_id before it can be written. */
+ * needs tkn_conv_set_tool_call_id before it can be written.
+ * TKN_ERR_INVALID for a NULL argument. */
 TKN_API int tkn_conv_append_text(tkn_conv *conv, int role, const char *text, size_t len);
+/* TKN_ERR_INVALID for a NULL conversation, an unknown role, NULL text with a length or an
+ * index past the count, TKN_ERR_UTF8 for invalid UTF-8, TKN_ERR_NOMEM. */
 TKN_API int tkn_conv_insert_text(tkn_conv *conv, size_t i, int role, const char *text,
                                  size_t len);
 /* Insert one message given as a JSON object of `format` (OpenAI or Anthropic;
  * an Anthropic message holding several tool_result blocks becomes several tool
- * messages).  i == count appends. */
+ * messages).  i == count appends.
+ * Errors as tkn_conv_load (the message is checked as one message of a conversation), and
+ * TKN_ERR_INVALID for an index past the count. */
 TKN_API int tkn_conv_insert_json(tkn_conv *conv, size_t i, int32_t format, const char *json,
                                  size_t len);
-/* Replace message i with one message given as JSON (as tkn_conv_insert_json). */
+/* Replace message i with one message given as JSON (as tkn_conv_insert_json).
+ * Errors as tkn_conv_insert_json. */
 TKN_API int tkn_conv_replace_json(tkn_conv *conv, size_t i, int32_t format, const char *json,
                                   size_t len);
-/* Replace the content of message i with plain text (parts are dropped). */
+/* Replace the content of message i with plain text (parts are dropped).
+ * TKN_ERR_INVALID for a NULL conversation or text with a length, or an index out of range,
+ * TKN_ERR_UTF8 for invalid UTF-8, TKN_ERR_NOMEM. */
 TKN_API int tkn_conv_set_text(tkn_conv *conv, size_t i, const char *text, size_t len);
-/* Set (name != NULL) or remove (name == NULL, len 0) the name of message i. */
+/* Set (name != NULL) or remove (name == NULL, len 0) the name of message i.
+ * Errors as tkn_conv_set_text. */
 TKN_API int tkn_conv_set_name(tkn_conv *conv, size_t i, const char *name, size_t len);
-/* Pin (pinned != 0) or unpin message i; never written to JSON. */
+/* Pin (pinned != 0) or unpin message i; never written to JSON.
+ * TKN_ERR_INVALID for a NULL conversation or an index out of range. */
 TKN_API int tkn_conv_set_pinned(tkn_conv *conv, size_t i, int pinned);
 /* Add a tool call to assistant message i (TKN_ERR_STATE for another role).
  * id and fn_name must not be empty; arguments are JSON text, checked only
- * when converting to Anthropic. */
+ * when converting to Anthropic.  TKN_ERR_INVALID for a NULL argument. */
 TKN_API int tkn_conv_add_tool_call(tkn_conv *conv, size_t i, const char *id, size_t id_len,
                                    const char *fn_name, size_t fn_name_len,
                                    const char *arguments, size_t arguments_len);
-/* Make message i (role tool, else TKN_ERR_STATE) the result of tool call `id`. */
+/* Make message i (role tool, else TKN_ERR_STATE) the result of tool call `id`.
+ * TKN_ERR_INVALID for a NULL argument. */
 TKN_API int tkn_conv_set_tool_call_id(tkn_conv *conv, size_t i, const char *id, size_t len);
-/* Remove message i. */
+/* Remove message i.
+ * TKN_ERR_INVALID for a NULL conversation or an index out of range. */
 TKN_API int tkn_conv_remove(tkn_conv *conv, size_t i);
 /* Keep message i where keep[i] != 0, drop the others, in one O(n) pass.
- * n must equal tkn_conv_count(conv). */
+ * n must equal tkn_conv_count(conv).
+ * TKN_ERR_INVALID for a NULL argument or n other than tkn_conv_count(conv). */
 TKN_API int tkn_conv_filter(tkn_conv *conv, const uint8_t *keep, size_t n);
 /* Remove every message and the top-level fields kept from the last load. */
 TKN_API void tkn_conv_clear(tkn_conv *conv);

@@ -132,7 +132,8 @@ TKN_API int tkn_llm_callbacks_init(tkn_llm_callbacks *cb, uint32_t version);
 
 /* A new, empty response (content "", no tool calls, no usage, finish reason
  * "", error class NONE).  The agent makes its own; this is for hosts and
- * tests. */
+ * tests.
+ * TKN_ERR_INVALID for a NULL out, TKN_ERR_NOMEM. */
 TKN_API int tkn_llm_response_new(tkn_llm_response **out);
 /* NULL is a no-op. */
 TKN_API void tkn_llm_response_free(tkn_llm_response *resp);
@@ -144,24 +145,33 @@ TKN_API void tkn_llm_response_clear(tkn_llm_response *resp);
  * the field keeps its previous value. */
 /* The assistant's text (the JSON document for structured output). */
 TKN_API int tkn_llm_response_set_content(tkn_llm_response *resp, const char *s, size_t len);
-/* The tool calls, as the provider's JSON array (OpenAI "tool_calls"). */
+/* The tool calls, as the provider's JSON array (OpenAI "tool_calls").
+ * TKN_ERR_INVALID for a NULL response (or NULL text with a length), TKN_ERR_UTF8 for invalid
+ * UTF-8, TKN_ERR_LIMIT past the length limit, TKN_ERR_NOMEM. */
 TKN_API int tkn_llm_response_set_tool_calls(tkn_llm_response *resp, const char *json,
                                             size_t len);
 /* The provider's finish / stop reason ("stop", "length", "tool_calls",
- * "end_turn", "max_tokens", ...). */
+ * "end_turn", "max_tokens", ...).
+ * TKN_ERR_INVALID for a NULL response (or NULL text with a length), TKN_ERR_UTF8 for invalid
+ * UTF-8, TKN_ERR_LIMIT past the length limit, TKN_ERR_NOMEM. */
 TKN_API int tkn_llm_response_set_finish_reason(tkn_llm_response *resp, const char *s,
                                                size_t len);
 /* The provider's usage object (or the whole response holding it) and its
  * format (TKN_USAGE_AUTO, _OPENAI_CHAT, ...).  It is parsed with
  * tkn_usage_parse when set: TKN_ERR_PARSE / TKN_ERR_SCHEMA for usage that
- * does not read (the reason in tkn_error_last()). */
+ * does not read (the reason in tkn_error_last()).  TKN_ERR_INVALID for a NULL argument. */
 TKN_API int tkn_llm_response_set_usage_json(tkn_llm_response *resp, uint32_t format,
                                             const char *json, size_t len);
-/* Usage the host has already normalised (checked with tkn_usage_check). */
+/* Usage the host has already normalised (checked with tkn_usage_check).
+ * TKN_ERR_INVALID for NULL or counts tkn_usage_check refuses, TKN_ERR_VERSION for an unknown usage
+ * version. */
 TKN_API int tkn_llm_response_set_usage(tkn_llm_response *resp, const tkn_usage *usage);
-/* The call went through a batch API: priced at batch prices. */
+/* The call went through a batch API: priced at batch prices.
+ * TKN_ERR_INVALID for a NULL response. */
 TKN_API int tkn_llm_response_set_batched(tkn_llm_response *resp, int32_t batched);
-/* The failure class (TKN_LLM_FAIL_*) and a one-line message (may be NULL). */
+/* The failure class (TKN_LLM_FAIL_*) and a one-line message (may be NULL).
+ * TKN_ERR_INVALID for a NULL response or a class that is not a TKN_LLM_FAIL_ value; the message as
+ * tkn_llm_response_set_finish_reason (TKN_ERR_UTF8, TKN_ERR_LIMIT, TKN_ERR_NOMEM). */
 TKN_API int tkn_llm_response_set_error(tkn_llm_response *resp, int32_t cls, const char *msg,
                                        size_t len);
 
@@ -173,7 +183,8 @@ TKN_API const char *tkn_llm_response_finish_reason(const tkn_llm_response *resp,
 /* The usage JSON as set ("" if none). */
 TKN_API const char *tkn_llm_response_usage_json(const tkn_llm_response *resp, size_t *len);
 /* The normalised usage: TKN_OK and *out, or TKN_ERR_NOT_FOUND if the host set
- * none.  The BATCH flag is set when the response was marked batched. */
+ * none.  The BATCH flag is set when the response was marked batched.
+ * TKN_ERR_INVALID for a NULL argument. */
 TKN_API int tkn_llm_response_usage(const tkn_llm_response *resp, tkn_usage *out);
 /* The error class (TKN_LLM_FAIL_NONE if none) and its message. */
 TKN_API int32_t tkn_llm_response_error(const tkn_llm_response *resp, const char **msg,

@@ -76,6 +76,8 @@ typedef struct tkn_meter_options {
   const tkn_prices *prices;
 } tkn_meter_options;
 #define TKN_METER_OPTIONS_INIT { TKN_METER_OPTIONS_VERSION, 256, 20, 0, NULL }
+/* Fill *opts with the defaults of `version`. TKN_ERR_INVALID for NULL, TKN_ERR_VERSION for an
+ * unknown version. */
 TKN_API int tkn_meter_options_init(tkn_meter_options *opts, uint32_t version);
 
 /* tkn_meter_call.validation */
@@ -116,6 +118,8 @@ typedef struct tkn_meter_call {
 #define TKN_METER_CALL_INIT { TKN_METER_CALL_VERSION, 1, TKN_METER_VALIDATION_NONE, 0, \
                               NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0, \
                               TKN_USAGE_INIT, 0, 0 }
+/* Fill *opts with the defaults of `version`. TKN_ERR_INVALID for NULL, TKN_ERR_VERSION for an
+ * unknown version. */
 TKN_API int tkn_meter_call_init(tkn_meter_call *call, uint32_t version);
 
 /* A new, empty meter; opts may be NULL for the defaults.  TKN_ERR_INVALID for
@@ -158,6 +162,8 @@ typedef struct tkn_meter_stats {
 } tkn_meter_stats;
 #define TKN_METER_STATS_INIT { TKN_METER_STATS_VERSION, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, \
                                0, 0, 0, 0, 0 }
+/* Fill *opts with the defaults of `version`. TKN_ERR_INVALID for NULL, TKN_ERR_VERSION for an
+ * unknown version. */
 TKN_API int tkn_meter_stats_init(tkn_meter_stats *stats, uint32_t version);
 
 /* The aggregates of `key` in `dimension` (TKN_METER_TOTAL: all calls, key
@@ -183,8 +189,10 @@ typedef struct tkn_meter_percentiles {
   int64_t budget_cost;         /* cost_p99 likewise */
 } tkn_meter_percentiles;
 #define TKN_METER_PERCENTILES_INIT { TKN_METER_PERCENTILES_VERSION, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0 }
+/* Fill *opts with the defaults of `version`. TKN_ERR_INVALID for NULL, TKN_ERR_VERSION for an
+ * unknown version. */
 TKN_API int tkn_meter_percentiles_init(tkn_meter_percentiles *p, uint32_t version);
-/* TKN_ERR_NOT_FOUND for an unknown workflow. */
+/* TKN_ERR_NOT_FOUND for an unknown workflow.  TKN_ERR_INVALID for a NULL argument. */
 TKN_API int tkn_meter_percentiles_get(tkn_meter *meter, const char *workflow, size_t len,
                                       tkn_meter_percentiles *out);
 
@@ -249,7 +257,10 @@ TKN_API int tkn_meter_export(tkn_meter *meter, int format, char **out, size_t *l
  * non-zero), error.type "_OTHER" for a failed call, and tokenomy.* attributes
  * for the rest (cost in USD as exact decimal text, workflow, tenant, task
  * type, tier, routing reason, success, validation, batch, latency).  Same validation as
- * tkn_meter_record; a COST_COMPUTE cost is left out. */
+ * tkn_meter_record; a COST_COMPUTE cost is left out.
+ * TKN_ERR_INVALID for a NULL argument or a call tkn_meter_record would refuse (success not 0/1,
+ * negative latency or cost, ...), TKN_ERR_VERSION for an unknown call version, TKN_ERR_UTF8 /
+ * TKN_ERR_LIMIT for a bad key, TKN_ERR_NOMEM. */
 TKN_API int tkn_meter_otel_call(const tkn_meter_call *call, char **out, size_t *len);
 
 #ifdef __cplusplus

@@ -124,7 +124,8 @@ typedef struct tkn_prices_options {
   size_t aliases_len;
 } tkn_prices_options;
 #define TKN_PRICES_OPTIONS_INIT { TKN_PRICES_OPTIONS_VERSION, 0, UINT64_C(67108864), NULL, 0 }
-/* Fill *opts with TKN_PRICES_OPTIONS_INIT of `version`; TKN_ERR_VERSION if unknown. */
+/* Fill *opts with TKN_PRICES_OPTIONS_INIT of `version`; TKN_ERR_VERSION if unknown.
+ * TKN_ERR_INVALID for a NULL argument. */
 TKN_API int tkn_prices_options_init(tkn_prices_options *opts, uint32_t version);
 
 /* Load a table in LiteLLM's format (see above); opts may be NULL for the
@@ -136,13 +137,14 @@ TKN_API int tkn_prices_options_init(tkn_prices_options *opts, uint32_t version);
  * unless skip_invalid), TKN_ERR_NOT_FOUND (an alias to an unknown model),
  * TKN_ERR_OVERFLOW (a price beyond int64, unless skip_invalid), TKN_ERR_LIMIT,
  * TKN_ERR_NOMEM.  On failure *out is NULL and the reason names the model and
- * field. */
+ * field.  TKN_ERR_INVALID for a NULL argument. */
 TKN_API int tkn_prices_load(tkn_prices **out, const char *json, size_t len,
                             const tkn_prices_options *opts);
 /* The table built into the library: current OpenAI (gpt-4o, gpt-4o-mini,
  * gpt-4.1 family, gpt-5 family, o3, o4-mini), Anthropic (Claude Opus, Sonnet
  * and Haiku 4.x with 5m/1h cache writes and reads) and Gemini 2.5 (pro, flash,
- * flash-lite) prices; tkn_prices_default_json shows it and its source date. */
+ * flash-lite) prices; tkn_prices_default_json shows it and its source date.
+ * TKN_ERR_INVALID for a NULL out, TKN_ERR_NOMEM. */
 TKN_API int tkn_prices_new_default(tkn_prices **out);
 /* The built-in table's JSON text (static, NUL-terminated); *len if not NULL. */
 TKN_API const char *tkn_prices_default_json(size_t *len);
@@ -230,6 +232,8 @@ typedef struct tkn_model_price {
 } tkn_model_price;
 #define TKN_MODEL_PRICE_INIT { TKN_MODEL_PRICE_VERSION, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, \
                                0, 0, {{0, 0, 0, 0, 0, 0, 0, 0, 0}}, NULL, 0, NULL, 0 }
+/* Fill *opts with the defaults of `version`. TKN_ERR_INVALID for NULL, TKN_ERR_VERSION for an
+ * unknown version. */
 TKN_API int tkn_model_price_init(tkn_model_price *price, uint32_t version);
 
 /* Find `model` (UTF-8, len bytes) by the lookup rules above and copy its
@@ -266,6 +270,8 @@ typedef struct tkn_cost {
   int64_t reasoning;
 } tkn_cost;
 #define TKN_COST_INIT { TKN_COST_VERSION, 0, 0, 0, 0, 0, 0, 0 }
+/* Fill *opts with the defaults of `version`. TKN_ERR_INVALID for NULL, TKN_ERR_VERSION for an
+ * unknown version. */
 TKN_API int tkn_cost_init(tkn_cost *cost, uint32_t version);
 
 /* The cost of `usage` at `price`, by the cost rules above (out->version must
@@ -275,7 +281,9 @@ TKN_API int tkn_cost_init(tkn_cost *cost, uint32_t version);
  * leaves int64; *out is unchanged on failure. */
 TKN_API int tkn_prices_compute(const tkn_model_price *price, const tkn_usage *usage,
                                tkn_cost *out);
-/* tkn_prices_lookup + tkn_prices_compute. */
+/* tkn_prices_lookup + tkn_prices_compute.
+ * TKN_ERR_INVALID for a NULL argument; then the codes of tkn_prices_lookup (TKN_ERR_NOT_FOUND for
+ * an unknown model, TKN_ERR_VERSION) and of tkn_prices_compute. */
 TKN_API int tkn_prices_cost(const tkn_prices *prices, const char *model, size_t len,
                             const tkn_usage *usage, tkn_cost *out);
 

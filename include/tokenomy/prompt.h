@@ -113,7 +113,9 @@ typedef struct tkn_prompt_finding {
 /* Lint one UTF-8 text for volatile content, with the detectors of `mask`
  * (TKN_LINT_ALL for all).  *out receives *n findings in text order (NULL when
  * there are none); free it with tkn_free.  Each finding's segment is 0 and
- * other is TKN_PROMPT_NONE.  Thread-safe; no limit beyond TKN_PROMPT_MAX_TEXT. */
+ * other is TKN_PROMPT_NONE.  Thread-safe; no limit beyond TKN_PROMPT_MAX_TEXT.
+ * TKN_ERR_INVALID for a NULL out or n (or NULL text with a length), TKN_ERR_UTF8 for invalid
+ * UTF-8, TKN_ERR_LIMIT past TKN_PROMPT_MAX_TEXT, TKN_ERR_NOMEM. */
 TKN_API int tkn_prompt_lint(const char *text, size_t len, uint32_t mask,
                             tkn_prompt_finding **out, size_t *n);
 
@@ -130,12 +132,15 @@ typedef struct tkn_prompt_options {
                           (default TKN_LINT_ALL; 0 turns linting off) */
 } tkn_prompt_options;
 #define TKN_PROMPT_OPTIONS_INIT { TKN_PROMPT_OPTIONS_VERSION, 0, 0, TKN_LINT_ALL }
+/* Fill *opts with the defaults of `version`. TKN_ERR_INVALID for NULL, TKN_ERR_VERSION for an
+ * unknown version. */
 TKN_API int tkn_prompt_options_init(tkn_prompt_options *opts, uint32_t version);
 
 typedef struct tkn_prompt_builder tkn_prompt_builder;
 typedef struct tkn_prompt tkn_prompt;
 
-/* A new, empty builder; opts may be NULL for the defaults. */
+/* A new, empty builder; opts may be NULL for the defaults.
+ * TKN_ERR_INVALID for a NULL out, TKN_ERR_VERSION for unknown options, TKN_ERR_NOMEM. */
 TKN_API int tkn_prompt_builder_new(tkn_prompt_builder **out, const tkn_prompt_options *opts);
 /* NULL is a no-op. */
 TKN_API void tkn_prompt_builder_free(tkn_prompt_builder *b);
@@ -143,7 +148,10 @@ TKN_API void tkn_prompt_builder_free(tkn_prompt_builder *b);
 /* Add a text segment of kind STATIC, REFERENCE or DYNAMIC with a stability
  * class and a name (used in advice and diffs; need not be unique, may be
  * empty).  The text and name are copied and must be valid UTF-8.  *index (may
- * be NULL) receives the segment's index in the order added. */
+ * be NULL) receives the segment's index in the order added.
+ * TKN_ERR_INVALID for a NULL builder (or text with a length), an unknown kind or stability,
+ * TKN_ERR_UTF8 for invalid UTF-8, TKN_ERR_LIMIT past TKN_PROMPT_MAX_TEXT or
+ * TKN_PROMPT_MAX_SEGMENTS, TKN_ERR_NOMEM. */
 TKN_API int tkn_prompt_builder_add_text(tkn_prompt_builder *b, uint32_t kind, uint32_t stability,
                                         const char *name, size_t name_len, const char *text,
                                         size_t text_len, uint32_t *index);
@@ -155,17 +163,20 @@ TKN_API int tkn_prompt_builder_add_text(tkn_prompt_builder *b, uint32_t kind, ui
  * a segment named "tools" of kind TOOLS, stability STATIC, whose index goes to
  * *index (may be NULL).  TKN_ERR_DUPLICATE for a name already added;
  * TKN_ERR_SCHEMA for a definition without a name or with a non-object
- * schema; TKN_ERR_PARSE for malformed JSON. */
+ * schema; TKN_ERR_PARSE for malformed JSON.  TKN_ERR_INVALID for a NULL argument. */
 TKN_API int tkn_prompt_builder_add_tool(tkn_prompt_builder *b, const char *json, size_t len,
                                         uint32_t *index);
 /* Use `conv` as the history segment (named "history"), with a stability class
  * (normally SESSION).  The conversation is borrowed: it must stay alive and
  * unchanged until the last tkn_prompt_assemble() that reads it returns; its
  * messages are copied into the assembled prompt.  Calling it again replaces
- * the conversation; NULL removes the history segment. */
+ * the conversation; NULL removes the history segment.
+ * TKN_ERR_INVALID for a NULL builder or an unknown stability, TKN_ERR_LIMIT past
+ * TKN_PROMPT_MAX_SEGMENTS, TKN_ERR_NOMEM. */
 TKN_API int tkn_prompt_builder_set_history(tkn_prompt_builder *b, tkn_conv *conv,
                                            uint32_t stability, uint32_t *index);
-/* The cache lifetime segment `index` asks for (TKN_CACHE_TTL_*). */
+/* The cache lifetime segment `index` asks for (TKN_CACHE_TTL_*).
+ * TKN_ERR_INVALID for a NULL builder, an index out of range or an unknown TTL. */
 TKN_API int tkn_prompt_builder_set_ttl(tkn_prompt_builder *b, uint32_t index, uint32_t ttl);
 /* Remove every segment (options stay). */
 TKN_API void tkn_prompt_builder_clear(tkn_prompt_builder *b);
@@ -180,7 +191,7 @@ TKN_API void tkn_prompt_builder_clear(tkn_prompt_builder *b);
  * The builder is not changed and can be assembled again (for the next
  * request, after changing the dynamic tail or the conversation).  On failure
  * *out is NULL and tkn_error_last() says what and where; in strict
- * mode the first finding is named (TKN_ERR_SCHEMA). */
+ * mode the first finding is named (TKN_ERR_SCHEMA).  TKN_ERR_INVALID for a NULL argument. */
 TKN_API int tkn_prompt_assemble(tkn_prompt **out, tkn_prompt_builder *b, const tkn_tokenizer *tok);
 /* The same assembly, into the memory of an earlier prompt: *p is NULL (then
  * this is tkn_prompt_assemble) or a prompt from any earlier assembly, which is
@@ -223,7 +234,8 @@ TKN_API int tkn_prompt_segment(const tkn_prompt *p, size_t i, tkn_prompt_segment
 
 TKN_API size_t tkn_prompt_block_count(const tkn_prompt *p);
 /* Block i: its segment (assembled index), tokens, and the prefix fingerprint
- * at its end.  Any out pointer may be NULL. */
+ * at its end.  Any out pointer may be NULL.
+ * TKN_ERR_INVALID for a NULL prompt or an index out of range. */
 TKN_API int tkn_prompt_block(const tkn_prompt *p, size_t i, uint32_t *segment, int64_t *tokens,
                              uint64_t *fingerprint);
 /* The fingerprint of the whole prompt (0 for NULL or an empty prompt). */
@@ -235,6 +247,8 @@ TKN_API int64_t tkn_prompt_tokens(const tkn_prompt *p);
 
 /* Lint findings and order issues found during assembly. */
 TKN_API size_t tkn_prompt_finding_count(const tkn_prompt *p);
+/* TKN_ERR_INVALID for NULL or an index out of range, TKN_ERR_VERSION for an unknown finding
+ * version. */
 TKN_API int tkn_prompt_finding_get(const tkn_prompt *p, size_t i, tkn_prompt_finding *out);
 
 /* Which segment changed between two assembled prompts (`before`, `after`).
@@ -244,7 +258,8 @@ TKN_API int tkn_prompt_finding_get(const tkn_prompt *p, size_t i, tkn_prompt_fin
  * after's segments have content different from the segment of the same kind
  * and name in `before` (or have no such counterpart).  When `after` equals
  * `before` with segments removed from its end, *first_changed is after's
- * segment count. */
+ * segment count.
+ * TKN_ERR_INVALID for a NULL prompt or first_changed. */
 TKN_API int tkn_prompt_diff(const tkn_prompt *before, const tkn_prompt *after,
                             uint32_t *first_changed, uint32_t *changed_count);
 
@@ -307,6 +322,8 @@ typedef struct tkn_render_options {
 } tkn_render_options;
 #define TKN_RENDER_OPTIONS_INIT \
   { TKN_RENDER_OPTIONS_VERSION, TKN_PROVIDER_OPENAI, NULL, 0, 0, NULL, 0, 0, 4, 0, 0, 0, NULL }
+/* Fill *opts with the defaults of `version` (1 or TKN_RENDER_OPTIONS_VERSION).  TKN_ERR_INVALID
+ * for NULL, TKN_ERR_VERSION for an unknown version. */
 TKN_API int tkn_render_options_init(tkn_render_options *opts, uint32_t version);
 
 /* Where Anthropic cache breakpoints go: the ends of the longest stable
@@ -318,7 +335,8 @@ TKN_API int tkn_render_options_init(tkn_render_options *opts, uint32_t version);
  * 5-minute breakpoint is placed every later one is 5-minute too (Anthropic
  * requires 1-hour entries before 5-minute ones).  Writes up to `cap`
  * breakpoints as block indices (ascending) and TTLs; *n gets the count.
- * min_cache_tokens must be > 0. */
+ * min_cache_tokens must be > 0.
+ * TKN_ERR_INVALID for a NULL prompt, n, or blocks and ttls with a cap, or min_cache_tokens <= 0. */
 TKN_API int tkn_prompt_breakpoints(const tkn_prompt *p, int64_t min_cache_tokens,
                                    uint32_t max_breakpoints, uint32_t *blocks, uint32_t *ttls,
                                    size_t cap, size_t *n);

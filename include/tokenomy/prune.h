@@ -212,7 +212,8 @@ TKN_API int tkn_prune_options_init(tkn_prune_options *opts, uint32_t version);
 typedef struct tkn_pruner tkn_pruner;
 typedef struct tkn_prune_report tkn_prune_report;
 
-/* A pruner counting with `tok` (borrowed: it must outlive the pruner). */
+/* A pruner counting with `tok` (borrowed: it must outlive the pruner).
+ * TKN_ERR_INVALID for a NULL argument, TKN_ERR_NOMEM. */
 TKN_API int tkn_prune_new(tkn_pruner **out, const tkn_tokenizer *tok);
 /* NULL is a no-op. */
 TKN_API void tkn_prune_free(tkn_pruner *pruner);
@@ -268,28 +269,34 @@ TKN_API int tkn_prune_run(tkn_pruner *pruner, tkn_conv *conv, const tkn_prune_op
 #define TKN_PRUNE_SUMMARY_INVALID 4  /* the summary was not valid UTF-8: dropped */
 
 TKN_API void tkn_prune_report_free(tkn_prune_report *report);
-/* Tokens of the conversation before and after (as tkn_tokenizer_count_conv). */
+/* Tokens of the conversation before and after (as tkn_tokenizer_count_conv).
+ * TKN_ERR_INVALID for a NULL report. */
 TKN_API int tkn_prune_report_tokens(const tkn_prune_report *report, int64_t *before,
                                     int64_t *after);
 /* Number of messages of the original conversation. */
 TKN_API size_t tkn_prune_report_count(const tkn_prune_report *report);
 /* Message i of the original conversation: TKN_PRUNE_KEPT.. and TKN_PRUNE_WHY_..,
- * and its tokens before pruning (overhead included).  Any out pointer may be NULL. */
+ * and its tokens before pruning (overhead included).  Any out pointer may be NULL.
+ * TKN_ERR_INVALID for a NULL report or an index out of range. */
 TKN_API int tkn_prune_report_message(const tkn_prune_report *report, size_t i, int32_t *action,
                                      int32_t *reason, int64_t *tokens);
 /* Original indices of the messages kept (KEPT or CUT) or removed (DROPPED or
- * SUMMARISED), ascending; the array lives as long as the report. */
+ * SUMMARISED), ascending; the array lives as long as the report.
+ * TKN_ERR_INVALID for a NULL argument. */
 TKN_API int tkn_prune_report_kept(const tkn_prune_report *report, const size_t **indices,
                                   size_t *n);
+/* TKN_ERR_INVALID for a NULL argument. */
 TKN_API int tkn_prune_report_dropped(const tkn_prune_report *report, const size_t **indices,
                                      size_t *n);
 /* The summary: TKN_PRUNE_SUMMARY_*, its tokens (overhead included, 0 if none)
- * and its index in the pruned conversation.  Any out pointer may be NULL. */
+ * and its index in the pruned conversation.  Any out pointer may be NULL.
+ * TKN_ERR_INVALID for a NULL report. */
 TKN_API int tkn_prune_report_summary(const tkn_prune_report *report, int32_t *status,
                                      int64_t *tokens, size_t *index);
 /* MASK, CLEAR and POLICY: the number of messages whose content was cleared
  * (TKN_PRUNE_CLEARED) and the tokens that went (before minus after, 0 in the
- * other modes).  Any out pointer may be NULL. */
+ * other modes).  Any out pointer may be NULL.
+ * TKN_ERR_INVALID for a NULL report. */
 TKN_API int tkn_prune_report_cleared(const tkn_prune_report *report, size_t *messages,
                                      int64_t *tokens);
 
@@ -302,7 +309,8 @@ TKN_API int tkn_prune_report_cleared(const tkn_prune_report *report, size_t *mes
                                          dropping messages (or could not: see the note) */
 /* POLICY: the decision, the expected saving over the coming calls and the
  * cost of clearing now (the broken prefix written again), in picodollars,
- * estimated for the old results it could clear.  Any out pointer may be NULL. */
+ * estimated for the old results it could clear.  Any out pointer may be NULL.
+ * TKN_ERR_INVALID for a NULL report. */
 TKN_API int tkn_prune_report_decision(const tkn_prune_report *report, int32_t *decision,
                                       int64_t *saving, int64_t *cost);
 /* One line on anything noteworthy (why a summary fell back; "" if nothing). */

@@ -59,22 +59,29 @@ typedef struct tkn_task tkn_task;
  * One thread at a time per task.  Names and string values are UTF-8 with an
  * explicit length (TKN_ERR_UTF8 otherwise); names are non-empty.  Setting an
  * attribute that exists replaces it.  On failure the task is unchanged (the
- * reason in tkn_error_last()). */
+ * reason in tkn_error_last()).  TKN_ERR_INVALID for a NULL argument. */
 TKN_API int tkn_task_new(tkn_task **out);
 /* NULL is a no-op. */
 TKN_API void tkn_task_free(tkn_task *task);
-/* The id whose hash decides shadow sampling (unset: never sampled). */
+/* The id whose hash decides shadow sampling (unset: never sampled).
+ * TKN_ERR_INVALID for a NULL task or id, TKN_ERR_NOMEM. */
 TKN_API int tkn_task_set_id(tkn_task *task, const char *id, size_t len);
+/* TKN_ERR_INVALID for a NULL task, an empty name or a NULL value with a length, TKN_ERR_UTF8 for
+ * invalid UTF-8, TKN_ERR_LIMIT past the attribute limits, TKN_ERR_NOMEM. */
 TKN_API int tkn_task_set_string(tkn_task *task, const char *name, size_t name_len,
                                 const char *value, size_t value_len);
 /* TKN_ERR_INVALID for NaN or an infinity. */
 TKN_API int tkn_task_set_number(tkn_task *task, const char *name, size_t name_len, double value);
-/* value: 0 false, anything else true. */
+/* value: 0 false, anything else true.
+ * TKN_ERR_INVALID for a NULL task, an empty name or a NULL value with a length, TKN_ERR_UTF8 for
+ * invalid UTF-8, TKN_ERR_LIMIT past the attribute limits, TKN_ERR_NOMEM. */
 TKN_API int tkn_task_set_bool(tkn_task *task, const char *name, size_t name_len, int32_t value);
-/* n strings values[i] of lens[i] bytes (n may be 0: an empty list). */
+/* n strings values[i] of lens[i] bytes (n may be 0: an empty list).
+ * TKN_ERR_INVALID for a NULL task, an empty name or a NULL value with a length, TKN_ERR_UTF8 for
+ * invalid UTF-8, TKN_ERR_LIMIT past the attribute limits, TKN_ERR_NOMEM. */
 TKN_API int tkn_task_set_strings(tkn_task *task, const char *name, size_t name_len,
                                  const char *const *values, const size_t *lens, size_t n);
-/* Remove an attribute; TKN_ERR_NOT_FOUND if absent. */
+/* Remove an attribute; TKN_ERR_NOT_FOUND if absent.  TKN_ERR_INVALID for a NULL argument. */
 TKN_API int tkn_task_remove(tkn_task *task, const char *name, size_t name_len);
 /* Number of attributes set. */
 TKN_API size_t tkn_task_count(const tkn_task *task);
@@ -102,6 +109,8 @@ typedef struct tkn_router_options {
   uint64_t shadow_seed;
 } tkn_router_options;
 #define TKN_ROUTER_OPTIONS_INIT { TKN_ROUTER_OPTIONS_VERSION, NULL, NULL, 0 }
+/* Fill *opts with the defaults of `version`. TKN_ERR_INVALID for NULL, TKN_ERR_VERSION for an
+ * unknown version. */
 TKN_API int tkn_router_options_init(tkn_router_options *opts, uint32_t version);
 
 /* ---- Building a router ---------------------------------------------------- */
@@ -113,7 +122,7 @@ TKN_API int tkn_router_options_init(tkn_router_options *opts, uint32_t version);
  * unknown tier, TKN_ERR_DUPLICATE for a repeated key, tier or model in a tier,
  * TKN_ERR_STATE for a rule that can never match (its condition is never true,
  * or an earlier rule always matches), TKN_ERR_LIMIT past a limit.  On failure
- * *out is NULL. */
+ * *out is NULL.  TKN_ERR_INVALID for a NULL argument. */
 TKN_API int tkn_router_new_json(tkn_router **out, const char *json, size_t len,
                                 const tkn_router_options *opts);
 /* NULL is a no-op.  No other thread may be using the router. */
@@ -121,11 +130,14 @@ TKN_API void tkn_router_free(tkn_router *router);
 
 /* The same configuration, piece by piece.  The builder collects the config
  * and tkn_router_builder_build compiles it exactly as tkn_router_new_json
- * would (errors name the same JSON paths).  One thread at a time. */
+ * would (errors name the same JSON paths).  One thread at a time.
+ * TKN_ERR_INVALID for a NULL out, TKN_ERR_NOMEM. */
 TKN_API int tkn_router_builder_new(tkn_router_builder **out);
 TKN_API void tkn_router_builder_free(tkn_router_builder *b); /* NULL is a no-op */
 /* Append a tier (tiers go cheapest first).  models[i] has lens[i] bytes;
- * threshold is the cascade's acceptance confidence, in [0, 1]. */
+ * threshold is the cascade's acceptance confidence, in [0, 1].
+ * TKN_ERR_INVALID for a NULL builder, name or models, no model, or a threshold outside [0, 1],
+ * TKN_ERR_UTF8 for invalid UTF-8, TKN_ERR_NOMEM (duplicates and limits are found at build). */
 TKN_API int tkn_router_builder_add_tier(tkn_router_builder *b, const char *name, size_t name_len,
                                         const char *const *models, const size_t *lens,
                                         size_t n_models, double threshold);
@@ -145,22 +157,35 @@ typedef struct tkn_router_rule {
   int32_t cascade;         /* non-zero: tasks of this rule may cascade */
 } tkn_router_rule;
 #define TKN_ROUTER_RULE_INIT { TKN_ROUTER_RULE_VERSION, NULL, 0, NULL, 0, NULL, 0, 0.0, NULL, 0, 0 }
+/* Fill *opts with the defaults of `version`. TKN_ERR_INVALID for NULL, TKN_ERR_VERSION for an
+ * unknown version. */
 TKN_API int tkn_router_rule_init(tkn_router_rule *rule, uint32_t version);
-/* TKN_ERR_PARSE if `when` is not JSON; everything else is checked at build. */
+/* TKN_ERR_PARSE if `when` is not JSON; everything else is checked at build.
+ * TKN_ERR_INVALID for a NULL argument. */
 TKN_API int tkn_router_builder_add_rule(tkn_router_builder *b, const tkn_router_rule *rule);
+/* TKN_ERR_INVALID for a NULL builder or name, TKN_ERR_UTF8 for invalid UTF-8, TKN_ERR_NOMEM
+ * (an unknown tier is found at build). */
 TKN_API int tkn_router_builder_set_default_tier(tkn_router_builder *b, const char *name,
                                                 size_t len);
 /* max_escalations < 0: up to the last tier.  path: where the confidence is in
- * a JSON response (dots and [n] indices, e.g. "meta.scores[0]"). */
+ * a JSON response (dots and [n] indices, e.g. "meta.scores[0]").
+ * TKN_ERR_INVALID for a NULL builder (or path with a length), TKN_ERR_UTF8 for invalid UTF-8,
+ * TKN_ERR_NOMEM. */
 TKN_API int tkn_router_builder_set_cascade(tkn_router_builder *b, int32_t max_escalations,
                                            const char *path, size_t path_len);
-/* allowed_fails failures within window_s seconds cool a model for cooldown_s. */
+/* allowed_fails failures within window_s seconds cool a model for cooldown_s.
+ * TKN_ERR_INVALID for a NULL builder or a cooldown that is not finite (ranges are checked at
+ * build), TKN_ERR_NOMEM. */
 TKN_API int tkn_router_builder_set_failures(tkn_router_builder *b, int32_t allowed_fails,
                                             int32_t window_s, double cooldown_s);
+/* TKN_ERR_INVALID for a NULL builder or a class that is not a TKN_LLM_FAIL_ value (ranges are
+ * checked at build), TKN_ERR_NOMEM. */
 TKN_API int tkn_router_builder_set_retries(tkn_router_builder *b, int32_t cls, int32_t retries);
-/* The config collected so far, as JSON text (free with tkn_free). */
+/* The config collected so far, as JSON text (free with tkn_free).
+ * TKN_ERR_INVALID for a NULL argument, TKN_ERR_NOMEM. */
 TKN_API int tkn_router_builder_to_json(const tkn_router_builder *b, char **out, size_t *out_len);
-/* Compile.  The builder is left as it was and may be built again. */
+/* Compile.  The builder is left as it was and may be built again.
+ * Errors as tkn_router_new_json, and TKN_ERR_INVALID for a NULL argument. */
 TKN_API int tkn_router_builder_build(tkn_router_builder *b, const tkn_router_options *opts,
                                      tkn_router **out);
 
@@ -200,6 +225,8 @@ typedef struct tkn_router_decision {
 } tkn_router_decision;
 #define TKN_ROUTER_DECISION_INIT \
   { TKN_ROUTER_DECISION_VERSION, -1, -1, -1, NULL, NULL, NULL, 0, 0, -1, NULL }
+/* Fill *opts with the defaults of `version`. TKN_ERR_INVALID for NULL, TKN_ERR_VERSION for an
+ * unknown version. */
 TKN_API int tkn_router_decision_init(tkn_router_decision *d, uint32_t version);
 
 /* Route a task: first matching rule, else the default tier; within the tier
@@ -217,7 +244,8 @@ TKN_API int tkn_router_decide(const tkn_router *router, const tkn_task *task,
  * has "chosen":true.  "failover_tier" appears when cooldowns moved the task
  * up; "model" is null (with "error") when every model is cooling down.
  * Evaluated by walking the condition tree, independently of the compiled
- * program tkn_router_decide runs. */
+ * program tkn_router_decide runs.
+ * TKN_ERR_INVALID for a NULL router or out, TKN_ERR_NOMEM. */
 TKN_API int tkn_router_explain(const tkn_router *router, const tkn_task *task, char **out,
                                size_t *out_len);
 
@@ -230,10 +258,11 @@ TKN_API int tkn_router_explain(const tkn_router *router, const tkn_task *task, c
 TKN_API int tkn_router_report_failure(const tkn_router *router, const char *model, size_t len,
                                       int32_t cls, int32_t *cooled);
 /* *until_ms: the clock value the model's cooldown ends at (0 if it is not
- * cooling now).  TKN_ERR_NOT_FOUND for an unknown model. */
+ * cooling now).  TKN_ERR_NOT_FOUND for an unknown model.  TKN_ERR_INVALID for a NULL argument. */
 TKN_API int tkn_router_model_cooldown(const tkn_router *router, const char *model, size_t len,
                                       int64_t *until_ms);
-/* How many times to retry a call that failed with `cls` (config). */
+/* How many times to retry a call that failed with `cls` (config).
+ * TKN_ERR_INVALID for a NULL argument or a class that is not a TKN_LLM_FAIL_ value. */
 TKN_API int tkn_router_retries(const tkn_router *router, int32_t cls, int32_t *out);
 
 /* ---- Shadow evaluation ---------------------------------------------------- */
@@ -247,12 +276,14 @@ TKN_API int tkn_router_shadow_compare(const tkn_router *router, int32_t rule, co
                                       size_t cheap_len, const char *strong, size_t strong_len,
                                       tkn_router_comparator cmp, void *user, int32_t *agreed);
 /* Rule `rule`'s counters: decisions sampled for shadowing, comparisons made,
- * agreements.  Any pointer may be NULL. */
+ * agreements.  Any pointer may be NULL.
+ * TKN_ERR_INVALID for a NULL router or a bad rule index. */
 TKN_API int tkn_router_shadow_stats(const tkn_router *router, int32_t rule, uint64_t *sampled,
                                     uint64_t *compared, uint64_t *agreed);
 /* All rules with a shadow rate, as JSON (free with tkn_free):
  * {"rules":[{"index":0,"tier":"..","shadow_tier":"..","rate":0.1,
- *  "sampled":n,"compared":n,"agreed":n,"agreement":0.93|null}]} */
+ *  "sampled":n,"compared":n,"agreed":n,"agreement":0.93|null}]}
+ * TKN_ERR_INVALID for a NULL argument, TKN_ERR_NOMEM. */
 TKN_API int tkn_router_shadow_report(const tkn_router *router, char **out, size_t *out_len);
 
 /* ---- Calibration ---------------------------------------------------------- */
@@ -285,6 +316,8 @@ typedef struct tkn_router_cascade_options {
   void *score_user;
 } tkn_router_cascade_options;
 #define TKN_ROUTER_CASCADE_OPTIONS_INIT { TKN_ROUTER_CASCADE_OPTIONS_VERSION, 0, NULL, NULL }
+/* Fill *opts with the defaults of `version`. TKN_ERR_INVALID for NULL, TKN_ERR_VERSION for an
+ * unknown version. */
 TKN_API int tkn_router_cascade_options_init(tkn_router_cascade_options *opts, uint32_t version);
 
 #define TKN_ROUTER_CASCADE_RUNNING 0   /* call next, then report */
@@ -292,20 +325,23 @@ TKN_API int tkn_router_cascade_options_init(tkn_router_cascade_options *opts, ui
 #define TKN_ROUTER_CASCADE_ESCALATE 2  /* below threshold: next names a stronger tier */
 #define TKN_ROUTER_CASCADE_EXHAUSTED 3 /* below threshold and no escalation left */
 
-/* The router must outlive the cascade. opts may be NULL. */
+/* The router must outlive the cascade. opts may be NULL.
+ * TKN_ERR_INVALID for a NULL argument or a start tier out of range, TKN_ERR_VERSION for unknown
+ * options, TKN_ERR_NOMEM. */
 TKN_API int tkn_router_cascade_new(tkn_router_cascade **out, const tkn_router *router,
                                    const tkn_router_cascade_options *opts);
 TKN_API void tkn_router_cascade_free(tkn_router_cascade *c); /* NULL is a no-op */
 /* The tier and model to call now (the first of the tier not cooling down,
  * else the next tier's).  TKN_ERR_STATE once accepted or exhausted,
- * TKN_ERR_UNAVAILABLE if every model from the tier up is cooling down. */
+ * TKN_ERR_UNAVAILABLE if every model from the tier up is cooling down.
+ * TKN_ERR_INVALID for a NULL argument. */
 TKN_API int tkn_router_cascade_next(tkn_router_cascade *c, int32_t *tier, const char **model);
 /* Report the response of the call tkn_router_cascade_next named and its cost
  * (exact units of the host's choosing, >= 0).  *state receives the new state
  * (ESCALATE, ACCEPTED or EXHAUSTED), *confidence (may be NULL) the score.
  * TKN_ERR_STATE without a pending next, TKN_ERR_CALLBACK if the scorer fails,
  * TKN_ERR_OVERFLOW if the total cost would overflow; the cascade is unchanged
- * on failure. */
+ * on failure.  TKN_ERR_INVALID for a NULL argument. */
 TKN_API int tkn_router_cascade_report(tkn_router_cascade *c, const char *content, size_t len,
                                       int32_t valid, int64_t cost, int32_t *state,
                                       double *confidence);
@@ -315,7 +351,8 @@ TKN_API int64_t tkn_router_cascade_total_cost(const tkn_router_cascade *c);
 /* Every attempt as JSON (free with tkn_free):
  * {"state":"accepted","total_cost":n,"best":i,"attempts":[{"tier":"..",
  *  "model":"..","confidence":0.4,"valid":true,"source":"field","cost":n,
- *  "outcome":"escalate"}]}  source: field, scorer, invalid, not_json, missing. */
+ *  "outcome":"escalate"}]}  source: field, scorer, invalid, not_json, missing.
+ * TKN_ERR_INVALID for a NULL argument, TKN_ERR_NOMEM. */
 TKN_API int tkn_router_cascade_to_json(const tkn_router_cascade *c, char **out,
                                        size_t *out_len);
 

@@ -110,6 +110,7 @@ TKN_API void tkn_schema_free(tkn_schema *schema);
 /* What one validation found; reusable (memory is kept between calls, so
  * validating many documents with one result does not allocate once warm). */
 typedef struct tkn_schema_result tkn_schema_result;
+/* TKN_ERR_INVALID for a NULL out, TKN_ERR_NOMEM. */
 TKN_API int tkn_schema_result_new(tkn_schema_result **out);
 /* NULL is a no-op. */
 TKN_API void tkn_schema_result_free(tkn_schema_result *res);
@@ -123,7 +124,8 @@ TKN_API void tkn_schema_result_free(tkn_schema_result *res);
 TKN_API int tkn_schema_validate(const tkn_schema *schema, const char *json, size_t len,
                                 tkn_schema_result *res);
 /* Same, without a result object; the first error is the message of
- * tkn_error_last() (its path the instance location, as a JSON path). */
+ * tkn_error_last() (its path the instance location, as a JSON path).
+ * Codes as tkn_schema_validate. */
 TKN_API int tkn_schema_check(const tkn_schema *schema, const char *json, size_t len);
 
 /* Steps one validation with res may spend (see "Work budget" above); 0
@@ -143,13 +145,14 @@ TKN_API size_t tkn_schema_result_error_count(const tkn_schema_result *res);
  * res (they do not depend on the schema or the document text).  Messages are
  * written on the first request after a validation (so a failing document
  * costs no formatting unless asked): TKN_ERR_NOMEM if that fails,
- * TKN_ERR_NOT_FOUND if i is out of range. */
+ * TKN_ERR_NOT_FOUND if i is out of range.  TKN_ERR_INVALID for a NULL argument. */
 TKN_API int tkn_schema_result_error(const tkn_schema_result *res, size_t i,
                                     const char **instance_path, const char **keyword,
                                     const char **schema_path, const char **message);
 /* A message to send back to the model asking for a corrected reply; it lists
  * every error collected.  *out is NUL-terminated, freed with tkn_free.
- * TKN_ERR_STATE when the last validation succeeded (nothing to re-ask). */
+ * TKN_ERR_STATE when the last validation succeeded (nothing to re-ask).
+ * TKN_ERR_INVALID for a NULL argument. */
 TKN_API int tkn_schema_result_reask(const tkn_schema_result *res, char **out, size_t *out_len);
 
 /* ---- Output caps ----------------------------------------------------- */
@@ -168,6 +171,8 @@ typedef struct tkn_schema_cap_options {
   uint32_t tokens_per_code_point; /* default 1 */
 } tkn_schema_cap_options;
 #define TKN_SCHEMA_CAP_OPTIONS_INIT { TKN_SCHEMA_CAP_OPTIONS_VERSION, 1 }
+/* Fill *opts with the defaults of `version`. TKN_ERR_INVALID for NULL, TKN_ERR_VERSION for an
+ * unknown version. */
 TKN_API int tkn_schema_cap_options_init(tkn_schema_cap_options *opts, uint32_t version);
 
 /* Set in *flags by tkn_schema_output_cap when some valid document has no
@@ -212,6 +217,8 @@ typedef struct tkn_schema_retry_options {
   uint64_t seed;            /* jitter seed: the same seed gives the same delays */
 } tkn_schema_retry_options;
 #define TKN_SCHEMA_RETRY_OPTIONS_INIT { TKN_SCHEMA_RETRY_OPTIONS_VERSION, 4, 2, 1, 250, 8000, 0 }
+/* Fill *opts with the defaults of `version`. TKN_ERR_INVALID for NULL, TKN_ERR_VERSION for an
+ * unknown version. */
 TKN_API int tkn_schema_retry_options_init(tkn_schema_retry_options *opts, uint32_t version);
 
 #define TKN_SCHEMA_RETRY_SAME_TIER 1 /* re-ask the same tier after delay_ms */

@@ -141,7 +141,8 @@ typedef struct tkn_budget_shared_options {
 } tkn_budget_shared_options;
 #define TKN_BUDGET_SHARED_OPTIONS_INIT \
   { TKN_BUDGET_SHARED_OPTIONS_VERSION, 0, NULL, 0, 0, 0, 600000, 172800 }
-/* Fill *opts with the defaults of `version`. */
+/* Fill *opts with the defaults of `version`.
+ * TKN_ERR_INVALID for NULL, TKN_ERR_VERSION for an unknown version. */
 TKN_API int tkn_budget_shared_options_init(tkn_budget_shared_options *opts, uint32_t version);
 
 /* A budget whose hard limits hold across every process using the same store
@@ -180,7 +181,8 @@ TKN_API uint64_t tkn_budget_shared_pending(tkn_budget *budget);
  * its counter would pass int64) would be refused again: it is dropped from
  * the queue (so it never holds back the ones behind it), counted by
  * tkn_budget_shared_dropped, stays counted against the local fallback
- * allowance (spend the fleet never saw), and its status is returned once. */
+ * allowance (spend the fleet never saw), and its status is returned once.
+ * TKN_ERR_INVALID for a NULL argument. */
 TKN_API int tkn_budget_shared_flush(tkn_budget *budget);
 /* Fallback commits dropped from the replay queue because the store refused
  * them outright (see tkn_budget_shared_flush); 0 for a budget that is not
@@ -227,12 +229,15 @@ TKN_API int tkn_toolcache_set_store(tkn_toolcache *cache, const tkn_store *store
  * Each record then makes 7 store calls (totals + 6 dimensions) under one
  * lock, so records of one meter from several threads queue on the store.
  * tkn_meter_reset and tkn_meter_merge change the local meter only.
- * Call before the meter is shared between threads.  NULL store detaches. */
+ * Call before the meter is shared between threads.  NULL store detaches.
+ * TKN_ERR_INVALID for a NULL argument. */
 TKN_API int tkn_meter_set_store(tkn_meter *meter, const tkn_store *store, const char *prefix,
                                 size_t prefix_len);
 /* Send the records not yet taken by the store: TKN_OK when none is left and
  * none was dropped; else the status of the add that stopped it (it stays
- * queued) or of the last one dropped. */
+ * queued) or of the last one dropped.
+ * TKN_ERR_INVALID for a NULL meter; with a store attached, the store's failure (TKN_ERR_IO,
+ * TKN_ERR_UNAVAILABLE, TKN_ERR_AUTH, ...), TKN_ERR_NOMEM. */
 TKN_API int tkn_meter_flush(tkn_meter *meter);
 /* Store adds dropped (each record makes 7): refused outright by the store,
  * beyond the 65536 kept, or out of memory.  0 without a store. */
@@ -240,7 +245,7 @@ TKN_API uint64_t tkn_meter_shared_dropped(tkn_meter *meter);
 /* Fleet-wide statistics of a dimension's key (or TKN_METER_TOTAL) from the
  * store: the counters of tkn_meter_stats and the rates derived from them
  * (out->version must be set).  TKN_ERR_STATE without a store,
- * TKN_ERR_UNAVAILABLE when it cannot be read. */
+ * TKN_ERR_UNAVAILABLE when it cannot be read.  TKN_ERR_INVALID for a NULL argument. */
 TKN_API int tkn_meter_shared_stats(tkn_meter *meter, int dimension, const char *key, size_t len,
                                    tkn_meter_stats *out);
 

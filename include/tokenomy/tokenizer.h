@@ -36,7 +36,8 @@ typedef struct tkn_tokenizer tkn_tokenizer;
  * punctuation character is about one token, a space before a word is part
  * of it.  Mean error per document on the calibration corpus: 4-9% by kind of
  * text (prose, code, markup, CJK), 9-11% on other scripts.  Pure ASCII is
- * counted 64 bytes at a time.  Invalid UTF-8 is TKN_ERR_UTF8. */
+ * counted 64 bytes at a time.  Invalid UTF-8 is TKN_ERR_UTF8.
+ * TKN_ERR_INVALID for a NULL argument. */
 TKN_API int tkn_tokenizer_new_estimator(tkn_tokenizer **out);
 
 /* The host's tokenizer: `count` must be safe to call from any thread that
@@ -50,8 +51,11 @@ typedef struct tkn_tokenizer_callbacks {
   void (*destroy)(void *user);
 } tkn_tokenizer_callbacks;
 #define TKN_TOKENIZER_CALLBACKS_INIT { TKN_TOKENIZER_CALLBACKS_VERSION, NULL, NULL }
-/* Fill *cb with TKN_TOKENIZER_CALLBACKS_INIT; TKN_ERR_VERSION for an unknown version. */
+/* Fill *cb with TKN_TOKENIZER_CALLBACKS_INIT; TKN_ERR_VERSION for an unknown version.
+ * TKN_ERR_INVALID for a NULL argument. */
 TKN_API int tkn_tokenizer_callbacks_init(tkn_tokenizer_callbacks *cb, uint32_t version);
+/* TKN_ERR_INVALID for a NULL out, cb or cb->count, TKN_ERR_VERSION for an unknown callbacks
+ * version, TKN_ERR_NOMEM. */
 TKN_API int tkn_tokenizer_new_callback(tkn_tokenizer **out, const tkn_tokenizer_callbacks *cb,
                                        void *user);
 
@@ -61,7 +65,8 @@ TKN_API void tkn_tokenizer_free(tkn_tokenizer *tok);
 TKN_API const char *tkn_tokenizer_name(const tkn_tokenizer *tok);
 
 /* Count the tokens of a UTF-8 string.  TKN_ERR_UTF8 for invalid UTF-8 (the
- * estimator; exact encodings count bytes as the provider does). */
+ * estimator; exact encodings count bytes as the provider does).
+ * TKN_ERR_INVALID for a NULL argument. */
 TKN_API int tkn_tokenizer_count(const tkn_tokenizer *tok, const char *text, size_t len,
                                 int64_t *out);
 
@@ -78,7 +83,8 @@ typedef struct tkn_count_options {
   int32_t per_tool_call;   /* added for every assistant tool call */
 } tkn_count_options;
 #define TKN_COUNT_OPTIONS_INIT { TKN_COUNT_OPTIONS_VERSION, 3, 1, 3, 3 }
-/* Fill *opts with TKN_COUNT_OPTIONS_INIT; TKN_ERR_VERSION for an unknown version. */
+/* Fill *opts with TKN_COUNT_OPTIONS_INIT; TKN_ERR_VERSION for an unknown version.
+ * TKN_ERR_INVALID for a NULL argument. */
 TKN_API int tkn_count_options_init(tkn_count_options *opts, uint32_t version);
 
 /* Tokens of message i as the provider counts it, exactly:
@@ -103,7 +109,11 @@ TKN_API int tkn_tokenizer_count_message(const tkn_tokenizer *tok, tkn_conv *conv
 /* Tokens of the whole conversation: the sum of tkn_tokenizer_count_message
  * over its messages, plus reply_priming once (an empty conversation is 0).
  * If per_message is not NULL it receives tkn_conv_count(conv) entries (left
- * unspecified on failure, when *total is not written). */
+ * unspecified on failure, when *total is not written).
+ * TKN_ERR_INVALID for a NULL argument or negative overheads, TKN_ERR_VERSION for unknown options,
+ * TKN_ERR_UTF8 / TKN_ERR_SPECIAL_TOKEN / TKN_ERR_LIMIT from counting a field (offset in that
+ * field's text, path $.messages[i].field), TKN_ERR_CALLBACK when a callback tokenizer fails,
+ * TKN_ERR_OVERFLOW, TKN_ERR_NOMEM. */
 TKN_API int tkn_tokenizer_count_conv(const tkn_tokenizer *tok, tkn_conv *conv,
                                      const tkn_count_options *opts, int64_t *total,
                                      int64_t *per_message);
@@ -147,7 +157,8 @@ typedef struct tkn_encode_options {
   uint32_t special; /* TKN_SPECIAL_*; other values: TKN_ERR_INVALID */
 } tkn_encode_options;
 #define TKN_ENCODE_OPTIONS_INIT { TKN_ENCODE_OPTIONS_VERSION, TKN_SPECIAL_REFUSE }
-/* Fill *opts with the defaults of `version`; TKN_ERR_VERSION if unknown. */
+/* Fill *opts with the defaults of `version`; TKN_ERR_VERSION if unknown.
+ * TKN_ERR_INVALID for a NULL argument. */
 TKN_API int tkn_encode_options_init(tkn_encode_options *opts, uint32_t version);
 
 /* The encoding a model uses, as a static string ("o200k_base" for the gpt-4o,
@@ -161,10 +172,11 @@ TKN_API const char *tkn_tokenizer_encoding_for_model(const char *model, size_t l
  * when the library was built without embedded ranks (load a file instead).
  * tkn_tokenizer_count() on it counts text that spells a special token
  * ("<|endoftext|>" in a chat message) as ordinary text, as the providers do
- * with user text; tkn_tokenizer_load_ranks() chooses another mode. */
+ * with user text; tkn_tokenizer_load_ranks() chooses another mode.
+ * TKN_ERR_INVALID for a NULL argument. */
 TKN_API int tkn_tokenizer_new_encoding(tkn_tokenizer **out, const char *name, size_t name_len);
 /* Same, by model name (see tkn_tokenizer_encoding_for_model); TKN_ERR_NOT_FOUND
- * for an unknown model. */
+ * for an unknown model.  TKN_ERR_INVALID for a NULL argument. */
 TKN_API int tkn_tokenizer_new_for_model(tkn_tokenizer **out, const char *model, size_t len);
 
 /* Which pattern and special tokens go with loaded ranks. */
@@ -181,6 +193,8 @@ typedef struct tkn_ranks_options {
   uint32_t special;       /* TKN_SPECIAL_* used by tkn_tokenizer_count() (default PLAIN) */
 } tkn_ranks_options;
 #define TKN_RANKS_OPTIONS_INIT { TKN_RANKS_OPTIONS_VERSION, 0, NULL, NULL, 0, TKN_SPECIAL_PLAIN }
+/* Fill *opts with the defaults of `version`. TKN_ERR_INVALID for NULL, TKN_ERR_VERSION for an
+ * unknown version. */
 TKN_API int tkn_ranks_options_init(tkn_ranks_options *opts, uint32_t version);
 
 /* Make a BPE tokenizer from tiktoken ranks: each line is a token's bytes in
@@ -189,7 +203,7 @@ TKN_API int tkn_ranks_options_init(tkn_ranks_options *opts, uint32_t version);
  * line: the message names line and column), TKN_ERR_DUPLICATE (a token or a
  * rank twice), TKN_ERR_SCHEMA (a single byte has no rank, or ranks have a
  * gap), TKN_ERR_LIMIT, TKN_ERR_NOMEM, TKN_ERR_UNAVAILABLE (embedded ranks
- * asked for but not built in). */
+ * asked for but not built in).  TKN_ERR_INVALID for a NULL argument. */
 TKN_API int tkn_tokenizer_load_ranks(tkn_tokenizer **out, const tkn_ranks_options *opts);
 
 /* The most ids a text of len bytes encodes to: every id covers at least one
@@ -205,33 +219,39 @@ TKN_API int tkn_tokenizer_load_ranks(tkn_tokenizer **out, const tkn_ranks_option
  * enough (> cap; the ids so far plus the bytes not yet encoded, at most
  * TKN_ENCODE_IDS_BOUND(len)); with cap 0 (ids may then be NULL: a sizing call)
  * it encodes the whole text and *n is the exact number of ids.
- * TKN_ERR_UNSUPPORTED on a tokenizer that is not a BPE encoding. */
+ * TKN_ERR_UNSUPPORTED on a tokenizer that is not a BPE encoding.
+ * TKN_ERR_INVALID for a NULL argument. */
 TKN_API int tkn_tokenizer_encode(const tkn_tokenizer *tok, const char *text, size_t len,
                                  const tkn_encode_options *opts, uint32_t *ids, size_t cap,
                                  size_t *n);
 /* Same, into an array the library allocates (*ids, free with tkn_free; NULL
- * when *n is 0), in one pass over the text (the array grows as needed). */
+ * when *n is 0), in one pass over the text (the array grows as needed).
+ * Errors as tkn_tokenizer_encode, TKN_ERR_UNSUPPORTED for a tokenizer that cannot encode (a
+ * callback or the estimator), TKN_ERR_NOMEM.  TKN_ERR_INVALID for a NULL argument. */
 TKN_API int tkn_tokenizer_encode_alloc(const tkn_tokenizer *tok, const char *text, size_t len,
                                        const tkn_encode_options *opts, uint32_t **ids,
                                        size_t *n);
 /* Count tokens but stop as soon as the count passes `limit` (>= 0): *out is
  * the exact count when it is <= limit, else exactly limit + 1.  The work done
  * is proportional to the text covered before stopping.  Works on every kind
- * of tokenizer (others count the whole text, then clamp). */
+ * of tokenizer (others count the whole text, then clamp).
+ * TKN_ERR_INVALID for a NULL argument or a negative (or INT64_MAX) limit; otherwise as
+ * tkn_tokenizer_count. */
 TKN_API int tkn_tokenizer_count_limit(const tkn_tokenizer *tok, const char *text, size_t len,
                                       int64_t limit, const tkn_encode_options *opts,
                                       int64_t *out);
 /* Decode ids to bytes (special ids to their text): *out (free with tkn_free,
  * NUL-terminated for convenience) of *len bytes.  The bytes may split a UTF-8
  * sequence when the ids do.  TKN_ERR_NOT_FOUND for an unknown id.
- * TKN_ERR_UNSUPPORTED on a tokenizer that is not a BPE encoding. */
+ * TKN_ERR_UNSUPPORTED on a tokenizer that is not a BPE encoding.
+ * TKN_ERR_INVALID for a NULL argument. */
 TKN_API int tkn_tokenizer_decode(const tkn_tokenizer *tok, const uint32_t *ids, size_t n,
                                  char **out, size_t *len);
 /* The built-in estimator calibrated for one encoding ("cl100k_base" or
  * "o200k_base"; tkn_tokenizer_new_estimator() is the o200k_base one): the
  * same walk, with the per-script rates measured against that encoding, for a
  * host that knows its model but wants no rank data.  TKN_ERR_NOT_FOUND for
- * another name.  Thread-safe, like every estimator. */
+ * another name.  Thread-safe, like every estimator.  TKN_ERR_INVALID for a NULL argument. */
 TKN_API int tkn_tokenizer_new_estimator_for(tkn_tokenizer **out, const char *encoding,
                                             size_t len);
 

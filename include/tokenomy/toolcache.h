@@ -143,21 +143,30 @@ TKN_API int tkn_toolcache_put(tkn_toolcache *cache, const char *tool, size_t too
                               size_t scope_id_len, const char *value, size_t value_len,
                               int64_t tokens);
 
-/* Drop every entry of one tool; *removed (may be NULL) gets how many. */
+/* Drop every entry of one tool; *removed (may be NULL) gets how many.
+ * TKN_ERR_INVALID for a NULL cache or an empty or over-long tool name, TKN_ERR_UTF8 for invalid
+ * UTF-8; with a store attached, the store's failure (TKN_ERR_IO, TKN_ERR_UNAVAILABLE,
+ * TKN_ERR_AUTH, ...). */
 TKN_API int tkn_toolcache_invalidate_tool(tkn_toolcache *cache, const char *tool,
                                           size_t tool_len, uint64_t *removed);
 
 /* Drop every entry of one scope (e.g. when a run or a session ends).  For
- * TKN_TOOLCACHE_SCOPE_GLOBAL the id is ignored and every global entry goes. */
+ * TKN_TOOLCACHE_SCOPE_GLOBAL the id is ignored and every global entry goes.
+ * TKN_ERR_INVALID for a NULL cache, an unknown scope kind or a bad scope id, TKN_ERR_UTF8 for
+ * invalid UTF-8; with a store attached, the store's failure (TKN_ERR_IO, TKN_ERR_UNAVAILABLE,
+ * TKN_ERR_AUTH, ...). */
 TKN_API int tkn_toolcache_invalidate_scope(tkn_toolcache *cache, int32_t scope,
                                            const char *scope_id, size_t scope_id_len,
                                            uint64_t *removed);
 
 /* Drop every expired entry now (they are otherwise dropped when looked up or
- * evicted); *removed (may be NULL) gets how many. */
+ * evicted); *removed (may be NULL) gets how many.
+ * TKN_ERR_INVALID for a NULL cache. */
 TKN_API int tkn_toolcache_purge_expired(tkn_toolcache *cache, uint64_t *removed);
 
-/* Drop every entry (policies and statistics stay). */
+/* Drop every entry (policies and statistics stay).
+ * TKN_ERR_INVALID for a NULL cache; with a store attached, the store's failure (TKN_ERR_IO,
+ * TKN_ERR_UNAVAILABLE, TKN_ERR_AUTH, ...). */
 TKN_API int tkn_toolcache_clear(tkn_toolcache *cache);
 
 /* Counters since the cache was made, and its current size.  The caller sets
@@ -180,6 +189,7 @@ typedef struct tkn_toolcache_stats {
   uint64_t tokens_saved; /* sum of the tokens of every hit */
 } tkn_toolcache_stats;
 #define TKN_TOOLCACHE_STATS_INIT { TKN_TOOLCACHE_STATS_VERSION, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0 }
+/* TKN_ERR_INVALID for NULL, TKN_ERR_VERSION for an unknown version. */
 TKN_API int tkn_toolcache_stats_get(const tkn_toolcache *cache, tkn_toolcache_stats *stats);
 
 #ifdef __cplusplus

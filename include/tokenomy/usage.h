@@ -53,7 +53,8 @@ typedef struct tkn_usage {
   int64_t reasoning_tokens;      /* of which reasoning / thinking */
 } tkn_usage;
 #define TKN_USAGE_INIT { TKN_USAGE_VERSION, 0, 0, 0, 0, 0, 0, 0 }
-/* Fill *usage with TKN_USAGE_INIT of `version`.  TKN_ERR_VERSION if unknown. */
+/* Fill *usage with TKN_USAGE_INIT of `version`.  TKN_ERR_VERSION if unknown.
+ * TKN_ERR_INVALID for a NULL argument. */
 TKN_API int tkn_usage_init(tkn_usage *usage, uint32_t version);
 
 /* Usage shapes tkn_usage_parse understands.  A shape is not a provider

@@ -5,7 +5,9 @@ Every public function that returns a status (TKN_API int ...) is called with
 every argument zero (NULL pointers, 0 integers, NULL callbacks), after
 tkn_error_clear().  Each call must return without crashing; when it fails,
 tkn_error_last() must hold the same status and a non-empty message (a path
-that returns a code without recording it leaves the channel stale).  The
+that returns a code without recording it leaves the channel stale), and the
+status must be one its header lists (status_lists.py reads the lists): a code
+a function really returns but does not document fails here.  The
 functions whose int is not a status (a role, a flag, a count) are listed in
 NOT_STATUS below; the generation fails if one of them disappears, so the
 list cannot rot.  usage: gen_errors_test.py INCLUDE_DIR OUTPUT.c [redis]
@@ -16,18 +18,13 @@ import re
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(HERE, '..', '..', '..', 'bindings', 'python'))
 from gen_ffi import strip_comments  # noqa: E402
+import status_lists  # noqa: E402
 
-# int functions whose value is not a TKN_ status.
-NOT_STATUS = {
-    'tkn_role_from_name',          # a TKN_ROLE_* or -1
-    'tkn_conv_role',               # a TKN_ROLE_* or -1
-    'tkn_conv_has_parts',          # 0 / 1
-    'tkn_conv_pinned',             # 0 / 1
-    'tkn_toolcache_is_cacheable',  # 0 / 1
-    'tkn_schema_result_status',    # the status of a validation already run
-}
+# int functions whose value is not a TKN_ status (status_lists.py).
+NOT_STATUS = status_lists.NOT_STATUS
 # Calls with every argument zero that must not run: tkn_set_allocator(NULL)
 # is documented to restore malloc (it succeeds), tkn_error_set records
 # whatever it is given.
@@ -88,6 +85,16 @@ def main():
     w.append('  default: return -1;')
     w.append('  }')
     w.append('}')
+    # the codes each function's header lists, as a bit mask of status values
+    with open(os.path.join(include, 'tokenomy', 'common.h')) as f:
+        values = {m.group(1): int(m.group(2)) for m in
+                  re.finditer(r'#define\s+(TKN_ERR_[A-Z0-9_]+)\s+(\d+)', f.read())}
+    listed = status_lists.parse(include, redis)
+    w.append('static const unsigned long long listed[] = {')
+    for name, _ in funcs:
+        bits = sorted(values[c] for c in status_lists.codes(listed, name) if c in values)
+        w.append('    %s, /* %s */' % (' | '.join('(1ULL << %d)' % b for b in bits) or '0', name))
+    w.append('};')
     w.append('static const char *const names[] = {')
     for name, _ in funcs:
         w.append('    "%s",' % name)
@@ -95,7 +102,7 @@ def main():
     w.append('''
 static void every_failure_is_recorded_with_its_status(void **state) {
   (void)state;
-  size_t bad = 0, failed = 0;
+  size_t bad = 0, failed = 0, unlisted = 0;
   for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
     tkn_error_clear();
     int rc = call(i);
@@ -107,10 +114,17 @@ static void every_failure_is_recorded_with_its_status(void **state) {
                   e->status, e->message);
       bad++;
     }
+    if (rc < 0 || rc >= 64 || !(listed[i] & (1ULL << rc))) {
+      print_error("%s(0, ...): returned %d (%s), a code its header does not list\\n", names[i],
+                  rc, tkn_strerror(rc));
+      unlisted++;
+    }
   }
-  print_message("%zu functions, %zu failed with zero arguments, %zu without their record\\n",
-                sizeof names / sizeof names[0], failed, bad);
+  print_message("%zu functions, %zu failed with zero arguments, %zu without their record, "
+                "%zu with a code their header does not list\\n",
+                sizeof names / sizeof names[0], failed, bad, unlisted);
   if (bad) fail_msg("%zu failures not recorded in tkn_error_last()", bad);
+  if (unlisted) fail_msg("%zu failures with a code the header does not list", unlisted);
 }
 
 int main(void) {
