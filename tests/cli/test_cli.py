@@ -242,6 +242,34 @@ rc, out, err = run(["assemble"], stdin='{"model":"gpt-4o","max_tokens":1e300}')
 one_line_error("assemble with a huge max_tokens", rc, err, 2, "spec.max_tokens")
 rc, out, err = run(["assemble", "--format", "gemini", specf])
 one_line_error("assemble bad format", rc, err, 1, "--format")
+# issue 15: assemble counted with the estimator even for gpt-4o (1,248 exact
+# tokens counted 1,377).  A model with an encoding is counted exactly, the
+# same as `count --model`, and the output names the counter.
+exact_text = " ".join(f"Refunds of order {i} follow policy section {i % 7}." for i in range(60))
+rc, out, err = run(["count", "--json", "--text", "--model", "gpt-4o"], stdin=exact_text)
+exact_n = json.loads(out)["tokens"] if rc == 0 else None
+rc, out, err = run(["count", "--json", "--text", "--encoding", "estimator"], stdin=exact_text)
+estimated_n = json.loads(out)["tokens"] if rc == 0 else None
+check("assemble test: the estimator and the encoding differ on the text", exact_n and
+      estimated_n and exact_n != estimated_n, f"{exact_n} vs {estimated_n}")
+rc, out, err = run(["assemble", "--segments", write("exact.json", {"model": "gpt-4o",
+                                                                    "system": exact_text})])
+seg = json.loads(out) if rc == 0 else {"segments": [{}]}
+check("assemble counts gpt-4o exactly and says so", seg.get("counter") == "exact o200k_base"
+      and seg["segments"][0].get("tokens") == exact_n, out[:300])
+rc, out, err = run(["assemble", "--segments", write("claude.json", {
+    "model": "claude-sonnet-4-5", "max_tokens": 10, "system": exact_text})])
+seg = json.loads(out) if rc == 0 else {"segments": [{}]}
+check("assemble names the estimator where the model has no encoding",
+      seg.get("counter", "").startswith("estimator") and seg["segments"][0].get("tokens")
+      == estimated_n, out[:300])
+rc, out, err = run(["assemble", write("exact.json", {"model": "gpt-4o", "system": exact_text})])
+check("assemble names the counter on stderr", rc == 0 and "o200k_base" in err, err)
+rc, out, err = run(["cache-sim", "--json", write("exactlog.json", [
+    {"time_ms": 0, "model": "gpt-4o", "system": exact_text}])])
+r = json.loads(out) if rc == 0 else {}
+check("cache-sim counts gpt-4o exactly and says so", r.get("counter") == "exact o200k_base"
+      and r.get("input_tokens", 0) >= exact_n and r["input_tokens"] < exact_n + 20, out[:300])
 
 # ---- cache-sim ----
 big_system = "Policy. " + " ".join(f"rule{i} applies to every order" for i in range(400))
