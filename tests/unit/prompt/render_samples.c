@@ -211,9 +211,20 @@ int main(int argc, char **argv) {
     check(tkn_prompt_builder_new(&b, NULL), "builder", NULL);
     const char *deferred = "{\"name\":\"list_orders\",\"description\":\"Orders of a customer\","
                            "\"parameters\":{\"type\":\"object\",\"properties\":{\"limit\":"
-                           "{\"type\":\"integer\"}}},\"defer_loading\":true}";
-    check(tkn_prompt_builder_add_tool(b, k_tools[0], strlen(k_tools[0]), NULL), "tool", b);
-    check(tkn_prompt_builder_add_tool(b, deferred, strlen(deferred), NULL), "tool", b);
+                           "{\"type\":\"integer\"}}}}";
+    /* the tools through a catalogue (toolsel.h): the weather tool is selected,
+     * list_orders deferred */
+    tkn_toolsel *cat = NULL;
+    uint32_t sel[2];
+    size_t nsel = 0;
+    check(tkn_toolsel_new(&cat, NULL), "catalogue", b);
+    check(tkn_toolsel_add(cat, k_tools[0], strlen(k_tools[0]), NULL), "catalogue", b);
+    check(tkn_toolsel_add(cat, deferred, strlen(deferred), NULL), "catalogue", b);
+    check(tkn_toolsel_select(cat, "weather in Paris?", 17, 1, NULL, 0, sel, 2, &nsel), "select",
+          b);
+    if (nsel != 1 || sel[0] != 0) die("select", "the weather tool is not the one selected");
+    check(tkn_toolsel_add_to_builder(b, cat, sel, nsel, TKN_TOOLSEL_DEFER_REST), "tools", b);
+    tkn_toolsel_free(cat);
     check(tkn_prompt_builder_set_history(b, conv, TKN_STABILITY_SESSION, NULL), "history", b);
     tkn_prompt *p = NULL;
     check(tkn_prompt_assemble(&p, b, tok), "assemble", b);
