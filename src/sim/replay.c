@@ -53,6 +53,7 @@ struct strategy {
 
 static int prune_apply(replay *rp, const strategy *st, tkn_conv **conv, call_effect *fx);
 static int clear_apply(replay *rp, const strategy *st, tkn_conv **conv, call_effect *fx);
+static int tools_apply(replay *rp, const strategy *st, tkn_conv **conv, call_effect *fx);
 
 static const strategy STRATEGIES[] = {
     {"as recorded", "recorded", 0, NULL, 0, 0},
@@ -74,6 +75,11 @@ static const strategy STRATEGIES[] = {
     {"policy, keep 1", "policy-1", 1, clear_apply, TKN_PRUNE_POLICY, 1},
     {"policy, pay back over the growth so far", "policy-growth", 1, clear_apply,
      TKN_PRUNE_POLICY, -3},
+    /* budget_pct below: k of the tools sent (toolsel.h), chosen by BM25 on the last
+     * user message; negative: a tool once chosen stays for the conversation */
+    {"tools: BM25 on the last user message, k=3", "tools-3", 1, tools_apply, 0, 3},
+    {"tools: BM25 on the last user message, k=5", "tools-5", 1, tools_apply, 0, 5},
+    {"tools: k=3, a tool once chosen stays", "tools-3-sticky", 1, tools_apply, 0, -3},
 };
 #define N_STRATEGIES (sizeof STRATEGIES / sizeof STRATEGIES[0])
 
@@ -90,6 +96,10 @@ typedef struct strat_stats {
   int64_t conv_excess;       /* and by how much, summed (picodollars) */
   int64_t cleared_msgs, cleared_tok; /* mask / clear / policy: what went, per call */
   int64_t clears;            /* calls at which the policy cleared */
+  int64_t tool_tok;          /* tokens of the tool definitions sent */
+  int64_t tool_calls;        /* calls whose recorded answer calls a tool */
+  int64_t tool_offered;      /* and whose called tools were all among those sent */
+  uint8_t *chosen;           /* tools-k sticky: the tools chosen so far */
   uint8_t *mem;              /* policy: messages cleared in earlier calls */
   size_t mem_n;
   tkn_cacheplan *plan;
@@ -104,6 +114,12 @@ struct replay {
   int64_t gap_ms, now_ms;
   char model[64], side_model[64];
   const cJSON *tools;
+  tkn_toolsel *cat;          /* the tools as a catalogue, for the tools-k rows */
+  const cJSON *cat_of;       /* the tools it was made from */
+  tkn_conv *answers;         /* the recorded conversation, and the call's answer in it */
+  size_t answer;
+  uint32_t *sel;             /* the tools a tools-k row sent at this call */
+  size_t nsel;
   strat_stats st[N_STRATEGIES];
   int enabled[N_STRATEGIES];
   int64_t *recorded_cost;    /* per call of the current conversation */
@@ -368,6 +384,15 @@ static int clear_apply(replay *rp, const strategy *st, tkn_conv **conv, call_eff
   return 0;
 }
 
+/* Tool selection leaves the messages as they are: assemble() sends only the
+ * tools it selects (tools_k). */
+static int tools_apply(replay *rp, const strategy *st, tkn_conv **conv, call_effect *fx) {
+  (void)rp, (void)st, (void)conv, (void)fx;
+  return 0;
+}
+
+static int tools_k(const strategy *st) { return st->apply == tools_apply ? st->budget_pct : 0; }
+
 /* ---- one call through one strategy ---- */
 
 /* A rate of the table (picodollars per million tokens) per token, rounded:
@@ -377,6 +402,74 @@ static int64_t pt(int64_t per_mtok) { return (per_mtok + 500000) / 1000000; }
 static int64_t usd_cost(const tkn_model_price *p, int64_t input, int64_t cached, int64_t output) {
   int64_t read = pt((p->has & TKN_PRICE_CACHE_READ) ? p->cache_read_per_mtok : p->input_per_mtok);
   return (input - cached) * pt(p->input_per_mtok) + cached * read + output * pt(p->output_per_mtok);
+}
+
+/* The tools as a catalogue (made again when a record brings its own). */
+static int tool_catalogue(replay *rp) {
+  if (rp->cat && rp->cat_of == rp->tools) return TKN_OK;
+  tkn_toolsel_free(rp->cat);
+  rp->cat = NULL;
+  free(rp->sel);
+  rp->sel = NULL;
+  int rc = tkn_toolsel_new(&rp->cat, NULL);
+  const cJSON *t;
+  cJSON_ArrayForEach(t, rp->tools) {
+    char *js = rc ? NULL : cJSON_PrintUnformatted(t);
+    if (!rc) rc = js ? tkn_toolsel_add(rp->cat, js, strlen(js), NULL) : TKN_ERR_NOMEM;
+    free(js);
+  }
+  size_t n = tkn_toolsel_count(rp->cat);
+  if (!rc && !(rp->sel = calloc(n ? n : 1, sizeof *rp->sel))) rc = TKN_ERR_NOMEM;
+  for (size_t i = 0; !rc && i < N_STRATEGIES; i++) {
+    free(rp->st[i].chosen);
+    if (!(rp->st[i].chosen = calloc(n ? n : 1, 1))) rc = TKN_ERR_NOMEM;
+  }
+  rp->cat_of = rp->tools;
+  return rc;
+}
+
+/* A tools-k row: the tools BM25 ranks best for the last user message (a
+ * sticky row adds the tools it chose before in the conversation). */
+static int select_tools(replay *rp, const strategy *st, tkn_conv *conv) {
+  int rc = tool_catalogue(rp);
+  if (rc) return rc;
+  const char *q = "";
+  size_t ql = 0;
+  for (size_t i = tkn_conv_count(conv); i-- > 0;)
+    if (tkn_conv_role(conv, i) == TKN_ROLE_USER) {
+      if (tkn_conv_text(conv, i, &q, &ql)) q = "", ql = 0;
+      break;
+    }
+  size_t n = tkn_toolsel_count(rp->cat), na = 0;
+  uint8_t *chosen = rp->st[st - STRATEGIES].chosen;
+  uint32_t *always = calloc(n ? n : 1, sizeof *always);
+  if (!always) return TKN_ERR_NOMEM;
+  for (size_t i = 0; tools_k(st) < 0 && i < n; i++)
+    if (chosen[i]) always[na++] = (uint32_t)i;
+  uint32_t k = (uint32_t)(tools_k(st) < 0 ? -tools_k(st) : tools_k(st));
+  rc = tkn_toolsel_select(rp->cat, q, ql, k, always, na, rp->sel, n, &rp->nsel);
+  free(always);
+  for (size_t i = 0; !rc && i < rp->nsel; i++) chosen[rp->sel[i]] = 1;
+  return rc;
+}
+
+/* Were the tools the recorded answer calls all among those sent? -1 when it
+ * calls none. */
+static int answer_offered(const replay *rp, const strategy *st) {
+  size_t nc = tkn_conv_tool_call_count(rp->answers, rp->answer);
+  if (!nc) return -1;
+  for (size_t j = 0; j < nc; j++) {
+    const char *id, *fn, *args;
+    size_t il, fl, al;
+    uint32_t idx;
+    if (tkn_conv_tool_call(rp->answers, rp->answer, j, &id, &il, &fn, &fl, &args, &al)) return 0;
+    if (!tools_k(st)) continue; /* every tool was sent */
+    if (tkn_toolsel_find(rp->cat, fn, fl, &idx)) return 0;
+    int sent = 0;
+    for (size_t i = 0; i < rp->nsel; i++) sent |= rp->sel[i] == idx;
+    if (!sent) return 0;
+  }
+  return 1;
 }
 
 /* The prompt of one call: the tools, the system prompt (layout: its volatile
@@ -389,11 +482,17 @@ static int assemble(replay *rp, const strategy *st, tkn_conv *conv, tkn_prompt *
   if (tkn_prompt_builder_new(&b, &po)) return TKN_ERR_NOMEM;
   int rc = TKN_OK;
   const cJSON *t;
-  cJSON_ArrayForEach(t, rp->tools) {
-    char *js = cJSON_PrintUnformatted(t);
-    rc = js ? tkn_prompt_builder_add_tool(b, js, strlen(js), NULL) : TKN_ERR_NOMEM;
-    free(js);
-    if (rc) break;
+  if (tools_k(st)) {
+    rc = select_tools(rp, st, conv);
+    if (!rc) rc = tkn_toolsel_add_to_builder(b, rp->cat, rp->sel, rp->nsel,
+                                             TKN_TOOLSEL_ONLY_SELECTED);
+  } else {
+    cJSON_ArrayForEach(t, rp->tools) {
+      char *js = cJSON_PrintUnformatted(t);
+      rc = js ? tkn_prompt_builder_add_tool(b, js, strlen(js), NULL) : TKN_ERR_NOMEM;
+      free(js);
+      if (rc) break;
+    }
   }
   tkn_conv *hist = NULL;
   char *tail = NULL;
@@ -506,6 +605,16 @@ static int one_call(replay *rp, size_t si, tkn_conv *input, const values *vs, si
     ss->side_output += fx.side_output;
     ss->side_cost += side;
     ss->failed += fx.failed;
+    for (size_t i = 0; i < tkn_prompt_segment_count(p); i++) {
+      tkn_prompt_segment_info info;
+      memset(&info, 0, sizeof info);
+      info.version = TKN_PROMPT_SEGMENT_INFO_VERSION;
+      if (!tkn_prompt_segment(p, i, &info) && info.kind == TKN_SEG_TOOLS)
+        ss->tool_tok += info.tokens;
+    }
+    int offered = answer_offered(rp, st);
+    ss->tool_calls += offered >= 0;
+    ss->tool_offered += offered > 0;
     if (si == 0)
       rp->recorded_cost[call_in_conv] = cost + side;
     else if (cost + side > rp->recorded_cost[call_in_conv])
@@ -560,7 +669,9 @@ static int replay_conv(replay *rp, tkn_conv *conv) {
   for (size_t si = 0; si < N_STRATEGIES; si++) {
     rp->st[si].conv_cost = 0;
     if (rp->st[si].mem) memset(rp->st[si].mem, 0, rp->st[si].mem_n);
+    if (rp->st[si].chosen && rp->cat) memset(rp->st[si].chosen, 0, tkn_toolsel_count(rp->cat));
   }
+  rp->answers = conv;
   size_t call = 0;
   uint8_t *keep = calloc(n ? n : 1, 1);
   if (!keep) rc = -1;
@@ -575,6 +686,7 @@ static int replay_conv(replay *rp, tkn_conv *conv) {
       rc = -1;
       break;
     }
+    rp->answer = k;
     for (size_t si = 0; !rc && si < N_STRATEGIES; si++)
       if (rp->enabled[si]) rc = one_call(rp, si, input, &vs, k, per[k], call);
     tkn_conv_free(input);
@@ -748,7 +860,11 @@ static const char HELP[] =
     "tokens and when at least 500 go; policy / policy-1: prune.h's cache-economics\n"
     "policy (keep 3 / 1) at the model's prices, clearing in place when a clear pays\n"
     "for itself at once; policy-growth: when it pays back over as many calls as the\n"
-    "conversation has made so far.\n"
+    "conversation has made so far.  tools-3 / tools-5: only the 3 / 5 tools BM25 ranks\n"
+    "best for the call's last user message are sent (toolsel.h, in catalogue order);\n"
+    "tools-3-sticky: the same, and a tool once chosen stays for the conversation; a\n"
+    "table beside all tools shows the tool tokens sent and the share of calls whose\n"
+    "recorded tool call was among the tools sent.\n"
     "\n"
     "  --model NAME          prices and cache of the replayed calls (gpt-4o)\n"
     "  --summary-model NAME  prices of summarising calls (gpt-4o-mini)\n"
@@ -762,6 +878,8 @@ static const char HELP[] =
 static double ratio(int64_t a, int64_t b) {
   return b ? (double)a / (double)b : 0.0;
 }
+
+static void print_tools_table(const replay *rp);
 
 static void print_table(const replay *rp, const char *path) {
   char a[48], b[48], c[48], d[48], e[48], f[48], g[48];
@@ -803,6 +921,38 @@ static void print_table(const replay *rp, const char *path) {
          "the model's prices: at once, or (policy-growth) over as many calls as so far.\n",
          cli_usd(rec->cost_uncached, 4, a, sizeof a), cli_usd(rec->cost, 4, b, sizeof b),
          100.0 * (ratio(rec->cost, rec->cost_uncached) - 1.0), cli_int(rec->needed, c, sizeof c));
+  print_tools_table(rp);
+}
+
+/* The tools-k rows beside all tools (the layout: same messages, every tool). */
+static void print_tools_table(const replay *rp) {
+  int any = 0;
+  for (size_t i = 0; i < N_STRATEGIES; i++) any |= rp->enabled[i] && tools_k(&STRATEGIES[i]);
+  if (!any || !rp->enabled[1]) return;
+  char a[48], b[48];
+  const strat_stats *all = &rp->st[1];
+  printf("\nTool selection per call (toolsel.h's catalogue; only the selected tools are sent, in\n"
+         "catalogue order; the messages as in the layout row):\n\n");
+  printf("| %-44s | %11s | %9s | %11s | %8s | %15s |\n", "tools sent", "tool tokens", "per call",
+         "cost (USD)", "vs all", "called tool sent");
+  printf("|----------------------------------------------|-------------|-----------|"
+         "-------------|----------|-----------------|\n");
+  for (size_t i = 1; i < N_STRATEGIES; i++) {
+    const strat_stats *s = &rp->st[i];
+    if (!rp->enabled[i] || (i != 1 && !tools_k(&STRATEGIES[i]))) continue;
+    char vs[16] = "", sent[24];
+    if (i != 1) snprintf(vs, sizeof vs, "%+.1f%%", 100.0 * (ratio(s->cost, all->cost) - 1.0));
+    snprintf(sent, sizeof sent, "%.1f%% of %lld", 100.0 * ratio(s->tool_offered, s->tool_calls),
+             (long long)s->tool_calls);
+    printf("| %-44s | %11s | %9.0f | %11s | %8s | %15s |\n",
+           i == 1 ? "all tools, stable (the layout row)" : STRATEGIES[i].name,
+           cli_int(s->tool_tok, a, sizeof a), ratio(s->tool_tok, s->calls),
+           cli_usd(s->cost, 4, b, sizeof b), vs, sent);
+  }
+  printf("\n\"called tool sent\": of the calls whose recorded answer calls a tool, the share\n"
+         "whose called tools were all among those sent (a miss: the model could not have\n"
+         "called it).  The cost is the whole call's, the provider's cache modelled: a new\n"
+         "selection changes the tools, the start of the prefix, and the cache is lost.\n");
 }
 
 static cJSON *to_json(const replay *rp, const char *path) {
@@ -846,6 +996,9 @@ static cJSON *to_json(const replay *rp, const char *path) {
     cJSON_AddNumberToObject(e, "cleared_messages", (double)s->cleared_msgs);
     cJSON_AddNumberToObject(e, "cleared_tokens", (double)s->cleared_tok);
     cJSON_AddNumberToObject(e, "clears", (double)s->clears);
+    cJSON_AddNumberToObject(e, "tool_tokens", (double)s->tool_tok);
+    cJSON_AddNumberToObject(e, "calls_calling_tools", (double)s->tool_calls);
+    cJSON_AddNumberToObject(e, "calls_called_tools_sent", (double)s->tool_offered);
   }
   return o;
 }
@@ -1037,7 +1190,10 @@ int cmd_replay(int argc, char **argv) {
   for (size_t i = 0; i < N_STRATEGIES; i++) {
     tkn_cacheplan_free(rp->st[i].plan);
     free(rp->st[i].mem);
+    free(rp->st[i].chosen);
   }
+  tkn_toolsel_free(rp->cat);
+  free(rp->sel);
   tkn_prune_free(rp->pruner);
   free(rp->recorded_cost);
   free(rp);

@@ -179,6 +179,50 @@ ra = strat(ja, "recorded")
 check("anthropic: one call per assistant message", ja.get("calls") == 2, ja.get("calls"))
 check("anthropic: the tool argument is a needed value", ra and ra["values_needed"] == 1, ra)
 
+# ---- tool selection: the tools sent, and whether the called tool was among them ----
+def fn(name, desc, props):
+    return {"type": "function", "function": {
+        "name": name, "description": desc,
+        "parameters": {"type": "object", "properties": {p: {"type": "string"} for p in props}}}}
+
+
+tools = [fn("search_flights", "Search flights between two cities.", ["origin", "destination"]),
+         fn("cancel_reservation", "Cancel a reservation.", ["reservation_id"]),
+         fn("get_weather", "Current weather for a city.", ["city"])]
+# a tool's tokens: its canonical JSON (sorted keys, no spaces), as prompt.h counts it
+tok = {t["function"]["name"]: count_text(json.dumps(t["function"], sort_keys=True,
+                                                    separators=(",", ":"))) for t in tools}
+call = lambda i, name: {"role": "assistant", "content": None, "tool_calls": [
+    {"id": f"call_{i}", "type": "function", "function": {"name": name, "arguments": "{}"}}]}
+conv4 = [
+    {"role": "system", "content": "You book flights."},
+    {"role": "user", "content": "cancel my reservation please"},
+    call(1, "cancel_reservation"),                      # call 1: BM25 sends cancel_reservation
+    {"role": "tool", "tool_call_id": "call_1", "content": "cancelled"},
+    {"role": "assistant", "content": "Done."},          # call 2: the same user message
+    {"role": "user", "content": "thanks, and the weather in Paris?"},
+    call(2, "search_flights"),                          # call 3: get_weather sent: a miss
+    {"role": "tool", "tool_call_id": "call_2", "content": "[]"},
+    {"role": "assistant", "content": "None."},          # call 4
+]
+j4 = replay(write("tools.json", {"tools": tools, "conversations": [{"messages": conv4}]}),
+            "--strategies", "layout,tools-3,tools-3-sticky")
+lay, t3, sticky = strat(j4, "layout"), strat(j4, "tools-3"), strat(j4, "tools-3-sticky")
+c, w, f = tok["cancel_reservation"], tok["get_weather"], tok["search_flights"]
+check("tools: all tools are sent at every call", lay and lay["tool_tokens"] == 4 * (c + w + f),
+      (lay and lay["tool_tokens"], 4 * (c + w + f)))
+check("tools: tools-3 sends only the tools matching the last user message",
+      t3 and t3["tool_tokens"] == 2 * c + 2 * w, (t3 and t3["tool_tokens"], 2 * c + 2 * w))
+check("tools: a sticky selection keeps the tools chosen before",
+      sticky and sticky["tool_tokens"] == 2 * c + 2 * (c + w), sticky and sticky["tool_tokens"])
+check("tools: all tools offer every called tool",
+      lay and (lay["calls_calling_tools"], lay["calls_called_tools_sent"]) == (2, 2), lay)
+check("tools: tools-3 misses the tool called after an unrelated user message",
+      t3 and (t3["calls_calling_tools"], t3["calls_called_tools_sent"]) == (2, 1), t3)
+check("tools: fewer tool tokens, fewer input tokens",
+      t3 and lay and lay["input_tokens"] - t3["input_tokens"] == lay["tool_tokens"] - t3["tool_tokens"],
+      (t3, lay))
+
 # ---- the real traces: determinism, JSON shape, orderings ----
 args = ["--limit", "6"]
 rc, out1, err = run(["replay", "--json", *args, TRACES])
