@@ -429,10 +429,52 @@ static size_t longest_token(const tki_ranks *r, const uint64_t *pf, const uint8_
                             uint32_t *rank) {
   size_t best = 0;
   if (lim > r->max_len) lim = r->max_len;
+  /* the keys of up to 8 bytes are the low bytes of one word: their hashes
+   * first, and the filter words they need fetched together, not one miss
+   * after the other */
+  uint64_t w, hs[9];
+  memcpy(&w, p, 8);
+  size_t k8 = lim < 8 ? lim : 8;
+  for (size_t len = 2; len <= k8; len++) {
+    hs[len] = tki_ranks_mix(tki_low_bytes(w, len), 0, len, 0);
+    __builtin_prefetch(&pf[((uint32_t)hs[len] & (TKI_PREFIX_BITS - 1)) >> 6]);
+    if (len > 2) __builtin_prefetch(&r->filter[((uint32_t)(hs[len] >> 26) & TKI_FILTER_MASK) >> 6]);
+  }
+  /* the hash of the bytes past the first 16 is tki_ranks_tail_hash's,
+   * carried from one length to the next: its state after the whole words */
+  uint64_t tail = TKI_TAIL_SEED;
   for (size_t len = 1; len <= lim; len++) {
-    uint64_t head, head2;
+    uint64_t head, head2, t = 0;
+    if (len <= 8) {
+      if (len == 1) { /* every byte is a token and begins some */
+        best = 1;
+        *rank = r->byte_rank[p[0]];
+        continue;
+      }
+      uint64_t h = hs[len];
+      uint32_t bit = (uint32_t)h & (TKI_PREFIX_BITS - 1);
+      if (!(pf[bit >> 6] >> (bit & 63) & 1)) break;
+      uint32_t k = len == 2 ? tki_ranks_get2(r, p)
+                            : tki_ranks_find(r, p, len, tki_low_bytes(w, len), 0, h);
+      if (k != NONE) {
+        best = len;
+        *rank = k;
+      }
+      continue;
+    }
     tki_key_wide(p, len, &head, &head2);
-    uint64_t h = tki_ranks_hash(p, len, head, head2);
+    if (len > 16) {
+      size_t k = len - 16;
+      uint64_t v;
+      memcpy(&v, p + 16 + ((k - 1) & ~(size_t)7), 8);
+      if (!(k & 7)) {
+        tail = tki_tail_word(tail, v);
+        t = tki_tail_end(tail);
+      } else {
+        t = tki_tail_end(tki_tail_rest(tail, tki_low_bytes(v, k & 7)));
+      }
+    }
+    uint64_t h = tki_ranks_mix(head, head2, len, t);
     uint32_t bit = (uint32_t)h & (TKI_PREFIX_BITS - 1);
     if (!(pf[bit >> 6] >> (bit & 63) & 1)) break; /* no token begins with these bytes */
     uint32_t k = len == 1 ? r->byte_rank[p[0]] : tki_ranks_find(r, p, len, head, head2, h);
@@ -568,12 +610,207 @@ out:
   return rc;
 }
 
+/* ---- long pieces: the pair-table encoder ----
+ *
+ * The same search as above (keep a valid sequence of the text so far, take
+ * at each position the first token that continues it, mark a position from
+ * which nothing does dead and replace the last token), in the order GitHub's
+ * `bpe` crate uses: the longest token first, then each shorter one (the
+ * table's longest proper prefix of the last one tried), with no guess; and
+ * the check of a pair (a, b) without merging its bytes.  The pair table
+ * (tki_ranks_pairs_build) gives each token the two parts of the last merge
+ * that makes it when its bytes are merged alone.  When every token ranks
+ * above its parts, the merges of a valid sequence happen in rank order on
+ * each side of a boundary, and [a, b] is valid exactly when no pair of parts
+ * across the boundary merges before the merge that ends it: going back in
+ * time from (a, b), undo the later of the two (the higher rank: a part that
+ * ranks lower was made first), and at each step the pair across (x, y),
+ * whose bytes are a token c, would merge unless c ranks above the merge
+ * that makes x's or y's next part; equal ranks go to the leftmost pair, so
+ * the limit is the left merge's rank, or the right one's plus one.  The
+ * pair across is looked up by its bytes, which lie around the boundary in
+ * the text: tiktoken's rule (any adjacent pair whose bytes are a token
+ * merges), not only the pairs the table lists. */
+
+/* The pair table (see tki_ranks.pairs): the image's, or built on first
+ * use; NULL when out of memory. */
+static const uint32_t *pair_table(const tki_ranks *r) {
+  tki_ranks *w = (tki_ranks *)r; /* only the atomic pointer is written */
+  const uint32_t *t = atomic_load_explicit(&w->pairs, memory_order_acquire);
+  if (t) return t;
+  uint32_t *built = tki_ranks_pairs_build(r);
+  if (!built) return NULL;
+  const uint32_t *expected = NULL;
+  if (!atomic_compare_exchange_strong_explicit(&w->pairs, &expected, built,
+                                               memory_order_acq_rel, memory_order_acquire)) {
+    tki_free(built); /* another thread was first: the same table */
+    return expected;
+  }
+  return built;
+}
+
+static inline size_t tok_len(const tki_ranks *r, uint32_t t) { return r->off[t + 1] - r->off[t]; }
+
+/* Rank of [p, p+n) (n >= 2), 16 bytes readable from p. */
+static inline uint32_t rank_wide(const tki_ranks *r, const uint8_t *p, size_t n) {
+  if (n > r->max_len) return NONE;
+  if (n == 2) return tki_ranks_get2(r, p);
+  uint64_t head, head2;
+  tki_key_wide(p, n, &head, &head2);
+  return tki_ranks_find(r, p, n, head, head2, tki_ranks_hash(p, n, head, head2));
+}
+
+/* Whether [a, b] is valid, a ending and b starting at q (a, b reachable). */
+static int pair_valid(const tki_ranks *r, const uint32_t *pt, const uint8_t *q, uint32_t a,
+                      uint32_t b) {
+  size_t la = tok_len(r, a), lb = tok_len(r, b);
+  uint32_t limit = NONE;
+  for (;;) {
+    uint32_t c = rank_wide(r, q - la, la + lb);
+    if (c != NONE && c < limit) return 0;
+    if (a > b) { /* a was made last: undo it */
+      limit = a;
+      uint32_t ar = pt[2 * (size_t)a + 1];
+      if (ar == a) { /* a single byte: undo b */
+        limit = b + 1;
+        uint32_t bl = pt[2 * (size_t)b];
+        if (bl == b) return 1;
+        b = bl;
+        lb = tok_len(r, b);
+      } else {
+        a = ar;
+        la = tok_len(r, a);
+      }
+    } else { /* b was made last (or a and b are equal: the right one is made later) */
+      limit = b + 1;
+      uint32_t bl = pt[2 * (size_t)b];
+      if (bl == b) {
+        limit = a;
+        uint32_t ar = pt[2 * (size_t)a + 1];
+        if (ar == a) return 1;
+        a = ar;
+        la = tok_len(r, a);
+      } else {
+        b = bl;
+        lb = tok_len(r, b);
+      }
+    }
+  }
+}
+
+/* The search over p (n bytes, 16 readable past the end): tokens and their
+ * starts into tk and st (n + 1 each), dead and rep (n / 64 + 1 words each,
+ * dead zeroed) mark positions; returns the count, 0 when no sequence was found (impossible:
+ * the caller then merges the piece otherwise). */
+static size_t pairs_search(const tki_ranks *r, const uint32_t *pt, const uint64_t *pf,
+                           const uint8_t *p, size_t n, uint32_t *st, uint32_t *tk,
+                           uint64_t *dead, uint64_t *rep) {
+  const uint32_t *prefix = pt + 2 * (size_t)r->n;
+  size_t m = 0, pos = 0;
+  uint32_t rank = NONE;
+  size_t len = longest_token(r, pf, p, n, &rank);
+  int again = 0; /* the token tried is the last one again (the text repeats) */
+  for (;;) {
+    size_t end = pos + len;
+    if (!(dead[end >> 6] >> (end & 63) & 1) && pt[2 * (size_t)rank] != TKI_UNREACHABLE &&
+        (!m || pair_valid(r, pt, p + pos, tk[m - 1], rank))) {
+      st[m] = (uint32_t)pos;
+      tk[m++] = rank;
+      if (again) /* taken out of turn: taken back, the search at pos starts over */
+        rep[pos >> 6] |= (uint64_t)1 << (pos & 63);
+      else
+        rep[pos >> 6] &= ~((uint64_t)1 << (pos & 63));
+      pos = end;
+      if (pos == n) return m;
+      /* in a run (of '=', of spaces) the encoding is mostly one token over
+       * and over, which is not always the longest: try that first */
+      again = n - pos >= len && memcmp(p + pos, p + pos - len, len) == 0;
+      if (!again) len = longest_token(r, pf, p + pos, n - pos, &rank);
+      continue;
+    }
+    if (again) { /* then the usual order */
+      again = 0;
+      len = longest_token(r, pf, p + pos, n - pos, &rank);
+      continue;
+    }
+    for (;;) { /* the next shorter token, or back */
+      uint32_t nx = prefix[rank];
+      if (nx != NONE) {
+        rank = nx;
+        len = tok_len(r, nx);
+        break;
+      }
+      dead[pos >> 6] |= (uint64_t)1 << (pos & 63);
+      if (!m) return 0;
+      m--;
+      pos = st[m];
+      rank = tk[m];
+      if (rep[pos >> 6] >> (pos & 63) & 1) { /* every token at pos, in the usual order */
+        len = longest_token(r, pf, p + pos, n - pos, &rank);
+        break;
+      }
+    }
+  }
+}
+
+/* A piece by the pair-table encoder; TKN_ERR_UNSUPPORTED (nothing emitted)
+ * when the table does not hold for this rank table.  Should the search end
+ * without a sequence (it cannot), the heap merges the piece, or, for tests
+ * (strict), TKN_ERR_NOT_FOUND. */
+
+
+
+
+#define PAIRS_STACK 256
+static int merge_pairs(const tki_ranks *r, const uint8_t *text, size_t n, sink *o, scratch *sc,
+                       int strict) {
+  const uint64_t *pf = prefix_filter(r);
+  const uint32_t *pt = pf ? pair_table(r) : NULL;
+  if (!pt) return tki_fail(TKN_ERR_NOMEM, "out of memory");
+  if (!pt[3 * (size_t)r->n]) return TKN_ERR_UNSUPPORTED;
+  if (n > UINT32_MAX - 16)
+    return tki_fail(TKN_ERR_LIMIT, "text: a piece of %zu bytes is too long", n);
+  /* short pieces on the stack, longer ones in allocations */
+  uint8_t p_s[PAIRS_STACK + 16];
+  uint32_t st_s[PAIRS_STACK + 1], tk_s[PAIRS_STACK + 1];
+  uint64_t dead_s[2 * (PAIRS_STACK / 64 + 1)];
+  int small = n <= PAIRS_STACK;
+  uint8_t *p = small ? p_s : tki_malloc(n + 16);
+  uint32_t *st = small ? st_s : tki_malloc((n + 1) * sizeof *st);
+  uint32_t *tk = small ? tk_s : tki_malloc((n + 1) * sizeof *tk);
+  uint64_t *dead = small ? dead_s : tki_malloc(2 * (n / 64 + 1) * sizeof *dead);
+  int rc = TKN_OK;
+  if (dead) memset(dead, 0, (n / 64 + 1) * sizeof *dead);
+  if (!p || !st || !tk || !dead) {
+    rc = tki_fail(TKN_ERR_NOMEM, "out of memory");
+  } else {
+    memcpy(p, text, n);
+    memset(p + n, 0, 16);
+    size_t m = pairs_search(r, pt, pf, p, n, st, tk, dead, dead + n / 64 + 1);
+    if (!m)
+      rc = strict ? TKN_ERR_NOT_FOUND : merge_heap(r, text, n, o, sc);
+    else if (!o->ids)
+      o->n += m;
+    else
+      for (size_t i = 0; i < m; i++) emit(o, tk[i]);
+  }
+  if (!small) {
+    tki_free(p);
+    tki_free(st);
+    tki_free(tk);
+    tki_free(dead);
+  }
+  return rc;
+}
+
 /* Ids of a piece of n >= 2 bytes that is not a token itself; h is its hash. */
 static int merge_piece(const tki_ranks *r, const uint8_t *p, size_t n, uint64_t h, sink *o,
                        scratch *sc) {
-  if (n > SMALL_PIECE)
-    return n >= BACKTRACK_MIN ? merge_backtrack(r, p, n, GUESS_CHUNK, o, sc)
-                              : merge_heap(r, p, n, o, sc);
+  if (n > SMALL_PIECE) {
+    if (n < BACKTRACK_MIN) return merge_heap(r, p, n, o, sc);
+    int rc = merge_pairs(r, p, n, o, sc, 0);
+    return rc == TKN_ERR_UNSUPPORTED ? merge_backtrack(r, p, n, GUESS_CHUNK, o, sc) : rc;
+  }
   memo_entry *e = NULL;
   if (sc->memo) {
     e = &sc->memo[(uint32_t)h & sc->memo_mask];
@@ -621,7 +858,7 @@ static int merge_piece(const tki_ranks *r, const uint8_t *p, size_t n, uint64_t 
 int tki_bpe_merge_piece(const tki_ranks *r, const uint8_t *p, size_t n, int method,
                         uint32_t *ids, size_t cap, size_t *out_n) {
   sink o = {ids, cap, 0, UINT64_MAX, 0, 0, NULL};
-  if (n < 2 || method < TKI_MERGE_SCAN || method > TKI_MERGE_BACKTRACK_SMALL ||
+  if (n < 2 || method < TKI_MERGE_SCAN || method > TKI_MERGE_PAIRS ||
       ((method == TKI_MERGE_SCAN || method == TKI_MERGE_TREE) && n > SMALL_PIECE) ||
       (method == TKI_MERGE_TREE && r->n > TREE_RANKS))
     return TKN_ERR_INVALID;
@@ -631,6 +868,8 @@ int tki_bpe_merge_piece(const tki_ranks *r, const uint8_t *p, size_t n, int meth
     rc = merge_heap(r, p, n, &o, &sc);
   else if (method == TKI_MERGE_BACKTRACK || method == TKI_MERGE_BACKTRACK_SMALL)
     rc = merge_backtrack(r, p, n, method == TKI_MERGE_BACKTRACK ? GUESS_CHUNK : 16, &o, &sc);
+  else if (method == TKI_MERGE_PAIRS)
+    rc = merge_pairs(r, p, n, &o, &sc, 1);
   else if (method == TKI_MERGE_TREE)
     merge_tree(r, p, n, &o);
   else

@@ -86,6 +86,10 @@ typedef struct tki_ranks {
    * with compare-and-swap, so the table stays lock-free to share; freed with
    * the rest when it is not the image's. */
   _Atomic(const uint64_t *) prefix;
+  /* The pair table of the long-piece encoder (tki_ranks_pairs_build): in
+   * the image; for a rank file built on first need and published like the
+   * prefix filter. */
+  _Atomic(const uint32_t *) pairs;
   const void *image;     /* the image the tables lie in; NULL when built */
 } tki_ranks;
 #define TKI_PREFIX_BITS (1u << 24)
@@ -121,8 +125,19 @@ static inline uint64_t tki_ranks_head(const uint8_t *p, size_t n) {
  * (tki_ranks_tail_hash).  The hash of a key costs two multiplications when
  * the token has at most 16 bytes (nearly all of them). */
 
-/* Hash of the bytes after the first 16 (n > 0). */
+/* Hash of the bytes after the first 16 (n > 0): from TKI_TAIL_SEED, each
+ * whole word folded in by tki_tail_word, the rest (zero-padded) by
+ * tki_tail_rest, then tki_tail_end. */
 uint64_t tki_ranks_tail_hash(const uint8_t *p, size_t n);
+#define TKI_TAIL_SEED 0x2545F4914F6CDD1Dull
+static inline uint64_t tki_tail_word(uint64_t h, uint64_t v) {
+  h = (h ^ v) * 0xBF58476D1CE4E5B9ull;
+  return h ^ (h >> 29);
+}
+static inline uint64_t tki_tail_rest(uint64_t h, uint64_t v) {
+  return (h ^ v) * 0x94D049BB133111EBull;
+}
+static inline uint64_t tki_tail_end(uint64_t h) { return h ^ (h >> 32); }
 
 static inline uint64_t tki_ranks_mix(uint64_t head, uint64_t head2, size_t n, uint64_t tail) {
   uint64_t h = head * 0xBF58476D1CE4E5B9ull +
@@ -270,6 +285,18 @@ int tki_ranks_from_blob(tki_ranks *r, const uint8_t *blob, size_t len, char err[
 /* The prefix filter of r (TKI_PREFIX_BITS bits), newly allocated; NULL when
  * out of memory. */
 uint64_t *tki_ranks_prefix_build(const tki_ranks *r);
+/* The pair table of r, newly allocated (NULL when out of memory): 3n + 1
+ * words.  [2k], [2k + 1]: the two tokens whose merge is the last step of
+ * merging token k's bytes alone (k, k for a single byte; TKI_UNREACHABLE,
+ * TKI_UNREACHABLE when that merge does not give k, which can then never be
+ * in an encoding); [2n + k]: the longest token that is a proper prefix of
+ * token k (TKI_UNREACHABLE when none); [3n]: 1 when both parts of every
+ * token that has them rank below it (the encoder's pair check rests on it:
+ * bpe.c), else 0. */
+#define TKI_UNREACHABLE UINT32_MAX
+uint32_t *tki_ranks_pairs_build(const tki_ranks *r);
+/* The words of the pair table of n tokens. */
+#define TKI_PAIRS_WORDS(n) (3 * (uint64_t)(n) + 1)
 
 /* ---- the image: every table of one encoding laid out at build time ----
  * gen-ranks-image.c builds the tables with this file's code and writes them
@@ -278,9 +305,9 @@ uint64_t *tki_ranks_prefix_build(const tki_ranks *r);
  * filter sizes, the version of the hash), so an image that does not match
  * this code is refused, not misread; sections are 64-byte aligned offsets
  * from the image's start. */
-#define TKI_IMAGE_MAGIC "TKNRIM02" /* bump with any change of layout or hash */
+#define TKI_IMAGE_MAGIC "TKNRIM03" /* bump with any change of layout or hash */
 enum { TKI_IMG_OFF, TKI_IMG_BYTES, TKI_IMG_SSLOTS, TKI_IMG_SLOTS, TKI_IMG_PAIR, TKI_IMG_FILTER,
-       TKI_IMG_PREFIX, TKI_IMG_BYTE_RANK, TKI_IMG_SECTIONS };
+       TKI_IMG_PREFIX, TKI_IMG_BYTE_RANK, TKI_IMG_PAIRS, TKI_IMG_SECTIONS };
 typedef struct tki_ranks_image_head {
   char magic[8];   /* TKI_IMAGE_MAGIC */
   uint32_t endian; /* 0x01020304 as written */
@@ -315,6 +342,8 @@ void tki_ranks_free(tki_ranks *r);
 #define TKI_MERGE_TREE 2
 #define TKI_MERGE_BACKTRACK 3
 #define TKI_MERGE_BACKTRACK_SMALL 4 /* guesses from 16-byte chunks: many chunk ends */
+#define TKI_MERGE_PAIRS 5 /* the pair-table encoder (TKN_ERR_UNSUPPORTED when the table
+                             does not hold for these ranks) */
 int tki_bpe_merge_piece(const tki_ranks *r, const uint8_t *p, size_t n, int method,
                         uint32_t *ids, size_t cap, size_t *out_n);
 /* The rank table inside a BPE tokenizer (NULL for other kinds). */

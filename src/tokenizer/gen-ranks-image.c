@@ -1,5 +1,6 @@
 /* Build-time generator: lay out the encoder's tables (rank hash tables,
- * filter, prefix filter, single-byte and pair ranks, token bytes and offsets)
+ * filter, prefix filter, single-byte and pair ranks, token bytes and offsets,
+ * the long-piece encoder's pair table)
  * for each encoding, with ranks.c's own code, as the image the library uses
  * where it lies (tki_ranks_from_image), and an assembler file that includes
  * the images byte for byte.
@@ -62,9 +63,13 @@ static int write_image(const char *blob_path, const char *out_path, uint64_t *si
   tki_ranks r;
   if (tki_ranks_from_blob(&r, blob, blen, NULL)) return 1;
   const uint64_t *prefix = tki_ranks_prefix_build(&r);
-  if (!prefix) return 1;
-  const void *src[TKI_IMG_SECTIONS] = {r.off,    r.bytes,     r.sslots, r.slots,
-                                       r.pair_rank, r.filter, prefix,   r.byte_rank};
+  const uint32_t *pairs = tki_ranks_pairs_build(&r);
+  if (!prefix || !pairs) return 1;
+  if (!pairs[3 * (size_t)r.n])
+    fprintf(stderr, "gen-ranks-image: %s: a token ranks below one of its parts; long pieces "
+                    "will use the slower pair check\n", blob_path);
+  const void *src[TKI_IMG_SECTIONS] = {r.off,    r.bytes,     r.sslots,    r.slots, r.pair_rank,
+                                       r.filter, prefix,      r.byte_rank, pairs};
   tki_ranks_image_head h;
   memset(&h, 0, sizeof h);
   memcpy(h.magic, TKI_IMAGE_MAGIC, 8);
@@ -108,6 +113,7 @@ static int write_image(const char *blob_path, const char *out_path, uint64_t *si
   }
   free(img);
   free((void *)prefix);
+  free((void *)pairs);
   tki_ranks_free(&r);
   free(blob);
   *size = h.size;

@@ -5,24 +5,27 @@
 #include "bpe_internal.h"
 
 uint64_t tki_ranks_tail_hash(const uint8_t *p, size_t n) {
-  uint64_t h = 0x2545F4914F6CDD1Dull;
+  uint64_t h = TKI_TAIL_SEED;
   while (n >= 8) {
     uint64_t v;
     memcpy(&v, p, 8);
-    h = (h ^ v) * 0xBF58476D1CE4E5B9ull;
-    h ^= h >> 29;
+    h = tki_tail_word(h, v);
     p += 8;
     n -= 8;
   }
-  if (n) h = (h ^ tki_ranks_head(p, n)) * 0x94D049BB133111EBull;
-  return h ^ (h >> 32);
+  if (n) h = tki_tail_rest(h, tki_ranks_head(p, n));
+  return tki_tail_end(h);
 }
 
 void tki_ranks_free(tki_ranks *r) {
   if (!r) return;
   for (size_t i = 0; i < sizeof r->owned / sizeof r->owned[0]; i++) tki_free(r->owned[i]);
   const uint64_t *pf = atomic_load_explicit(&r->prefix, memory_order_acquire);
-  if (!r->image) tki_free((void *)pf); /* built on first need (bpe.c) */
+  const uint32_t *pt = atomic_load_explicit(&r->pairs, memory_order_acquire);
+  if (!r->image) { /* built on first need (bpe.c) */
+    tki_free((void *)pf);
+    tki_free((void *)pt);
+  }
   memset(r, 0, sizeof *r);
 }
 
@@ -119,6 +122,77 @@ uint64_t *tki_ranks_prefix_build(const tki_ranks *r) {
   return f;
 }
 
+/* Merge token k's bytes alone, as tiktoken would (the lowest rank first,
+ * the leftmost among equal ones; pieces are short): the parts of the last
+ * merge when it gives k, else TKI_UNREACHABLE. */
+static void last_merge(const tki_ranks *r, uint32_t k, uint32_t *left, uint32_t *right) {
+  const uint8_t *p = r->bytes + r->off[k];
+  size_t n = r->off[k + 1] - r->off[k];
+  *left = *right = TKI_UNREACHABLE;
+  uint32_t st[256 + 1], tk[256], rk[256];
+  if (n < 2 || n > 256) return; /* single bytes are the caller's; longer than any
+                                   token of the built-in encodings: the table is
+                                   then not used (see below) */
+  for (size_t i = 0; i < n; i++) {
+    st[i] = (uint32_t)i;
+    tk[i] = r->byte_rank[p[i]];
+    rk[i] = i + 1 < n ? tki_ranks_get(r, p + i, 2) : UINT32_MAX;
+  }
+  st[n] = (uint32_t)n;
+  size_t m = n; /* parts */
+  while (m > 1) {
+    size_t bi = 0;
+    uint32_t best = UINT32_MAX;
+    for (size_t i = 0; i + 1 < m; i++)
+      if (rk[i] < best) {
+        best = rk[i];
+        bi = i;
+      }
+    if (best == UINT32_MAX) return;
+    *left = tk[bi];
+    *right = tk[bi + 1];
+    tk[bi] = best;
+    for (size_t j = bi + 1; j < m; j++) {
+      st[j] = st[j + 1];
+      if (j + 1 < m) {
+        tk[j] = tk[j + 1];
+        rk[j] = rk[j + 1];
+      }
+    }
+    m--;
+    rk[bi] = bi + 1 < m ? tki_ranks_get(r, p + st[bi], st[bi + 2] - st[bi]) : UINT32_MAX;
+    if (bi > 0) rk[bi - 1] = tki_ranks_get(r, p + st[bi - 1], st[bi + 1] - st[bi - 1]);
+  }
+  if (tk[0] != k) *left = *right = TKI_UNREACHABLE;
+}
+
+uint32_t *tki_ranks_pairs_build(const tki_ranks *r) {
+  uint32_t *t = tki_malloc((size_t)TKI_PAIRS_WORDS(r->n) * sizeof *t);
+  if (!t) return NULL;
+  uint32_t monotone = 1, *prefix = t + 2 * (size_t)r->n;
+  for (uint32_t k = 0; k < r->n; k++) {
+    const uint8_t *p = r->bytes + r->off[k];
+    size_t n = r->off[k + 1] - r->off[k];
+    if (n == 1) {
+      t[2 * k] = t[2 * k + 1] = k;
+    } else {
+      last_merge(r, k, &t[2 * k], &t[2 * k + 1]);
+      if (n > 256 || (t[2 * k] != TKI_UNREACHABLE && (t[2 * k] >= k || t[2 * k + 1] >= k)))
+        monotone = 0;
+    }
+    prefix[k] = TKI_UNREACHABLE;
+    for (size_t len = n - 1; len >= 1; len--) {
+      uint32_t q = tki_ranks_get(r, p, len);
+      if (q != UINT32_MAX) {
+        prefix[k] = q;
+        break;
+      }
+    }
+  }
+  t[3 * (size_t)r->n] = monotone;
+  return t;
+}
+
 int tki_ranks_from_blob(tki_ranks *r, const uint8_t *blob, size_t len, char err[TKI_ERRLEN]) {
   memset(r, 0, sizeof *r);
   if (!blob || len < 8 || memcmp(blob, "TKR1", 4) != 0)
@@ -161,6 +235,7 @@ uint64_t tki_ranks_image_section(int section, uint32_t n, uint64_t bytes, uint32
     case TKI_IMG_FILTER: return TKI_FILTER_BITS / 8;
     case TKI_IMG_PREFIX: return TKI_PREFIX_BITS / 8;
     case TKI_IMG_BYTE_RANK: return 256 * sizeof(uint32_t);
+    case TKI_IMG_PAIRS: return TKI_PAIRS_WORDS(n) * sizeof(uint32_t);
     default: return 0;
   }
 }
@@ -206,6 +281,7 @@ int tki_ranks_from_image(tki_ranks *r, const uint8_t *img, size_t len, char err[
   r->filter = (const uint64_t *)(const void *)(img + h.at[TKI_IMG_FILTER]);
   r->byte_rank = (const uint32_t *)(const void *)(img + h.at[TKI_IMG_BYTE_RANK]);
   atomic_init(&r->prefix, (const uint64_t *)(const void *)(img + h.at[TKI_IMG_PREFIX]));
+  atomic_init(&r->pairs, (const uint32_t *)(const void *)(img + h.at[TKI_IMG_PAIRS]));
   return TKN_OK;
 }
 

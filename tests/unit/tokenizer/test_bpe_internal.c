@@ -26,18 +26,21 @@ static const tki_ranks *open_encoding(int e, tkn_tokenizer **tok) {
 }
 
 static void check_agree(const tki_ranks *r, const uint8_t *p, size_t n) {
-  uint32_t a[64], b[64], c[64], d[64];
-  size_t na = 0, nb = 0, nc = 0, nd = 0;
+  uint32_t a[64], b[64], c[64], d[64], e[64];
+  size_t na = 0, nb = 0, nc = 0, nd = 0, ne = 0;
   assert_int_equal(tki_bpe_merge_piece(r, p, n, TKI_MERGE_SCAN, a, 64, &na), TKN_OK);
   assert_int_equal(tki_bpe_merge_piece(r, p, n, TKI_MERGE_HEAP, b, 64, &nb), TKN_OK);
   assert_int_equal(tki_bpe_merge_piece(r, p, n, TKI_MERGE_TREE, c, 64, &nc), TKN_OK);
   assert_int_equal(tki_bpe_merge_piece(r, p, n, TKI_MERGE_BACKTRACK, d, 64, &nd), TKN_OK);
+  assert_int_equal(tki_bpe_merge_piece(r, p, n, TKI_MERGE_PAIRS, e, 64, &ne), TKN_OK);
   assert_int_equal(na, nb);
   assert_memory_equal(a, b, na * sizeof *a);
   assert_int_equal(na, nc);
   assert_memory_equal(a, c, na * sizeof *a);
   assert_int_equal(na, nd);
   assert_memory_equal(a, d, na * sizeof *a);
+  assert_int_equal(na, ne);
+  assert_memory_equal(a, e, na * sizeof *a);
   /* the ids spell the piece */
   size_t o = 0;
   for (size_t i = 0; i < na; i++) {
@@ -82,9 +85,10 @@ static void heap_and_backtracking_agree(const tki_ranks *r, const uint8_t *p, si
   assert_non_null(a);
   assert_non_null(b);
   assert_int_equal(tki_bpe_merge_piece(r, p, n, TKI_MERGE_HEAP, a, cap, &na), TKN_OK);
-  /* the encoder's own chunks (2 KB), then 16-byte ones: wrong guesses at
-   * every chunk end, so the search and the pair checks do most of the work */
-  for (int method = TKI_MERGE_BACKTRACK; method <= TKI_MERGE_BACKTRACK_SMALL; method++) {
+  /* the guessing encoder with its own chunks (2 KB), then 16-byte ones:
+   * wrong guesses at every chunk end, so the search and the pair checks do
+   * most of the work; then the pair-table encoder (no guess, no merge) */
+  for (int method = TKI_MERGE_BACKTRACK; method <= TKI_MERGE_PAIRS; method++) {
     assert_int_equal(tki_bpe_merge_piece(r, p, n, method, b, cap, &nb), TKN_OK);
     if (na != nb || memcmp(a, b, na * sizeof *a) != 0) {
       size_t i = 0;
@@ -283,8 +287,106 @@ static void image_is_the_tables_built_at_run_time(void **state) {
     assert_non_null(pf);
     assert_memory_equal(pf, atomic_load(&r->prefix), TKI_PREFIX_BITS / 8);
     tki_free(pf);
+    /* the pair table too; in both encodings every token ranks above its
+     * parts (the pair-table encoder's condition) */
+    uint32_t *pt = tki_ranks_pairs_build(&b);
+    assert_non_null(pt);
+    assert_memory_equal(pt, atomic_load(&r->pairs), TKI_PAIRS_WORDS(r->n) * sizeof *pt);
+    assert_int_equal(pt[3 * (size_t)r->n], 1);
+    size_t unreachable = 0;
+    for (uint32_t k = 0; k < r->n; k++) unreachable += pt[2 * (size_t)k] == TKI_UNREACHABLE;
+    print_message("%s: %zu of %u tokens never come out of a merge\n",
+                  e ? "o200k_base" : "cl100k_base", unreachable, (unsigned)r->n);
+    tki_free(pt);
     tki_ranks_free(&b);
     free(blob);
+    tkn_tokenizer_free(tok);
+  }
+}
+
+/* A rank file of the 256 bytes (rank = byte value) and the given tokens
+ * after them, as tiktoken's text. */
+static char *rank_text(const char *const *tokens, size_t ntok) {
+  static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  char *out = malloc(64 * (256 + ntok)), *w = out;
+  assert_non_null(out);
+  for (size_t k = 0; k < 256 + ntok; k++) {
+    uint8_t one = (uint8_t)k;
+    const uint8_t *t = k < 256 ? &one : (const uint8_t *)tokens[k - 256];
+    size_t n = k < 256 ? 1 : strlen(tokens[k - 256]);
+    for (size_t i = 0; i < n; i += 3) {
+      uint32_t v = (uint32_t)t[i] << 16 | (i + 1 < n ? (uint32_t)t[i + 1] << 8 : 0) |
+                   (i + 2 < n ? t[i + 2] : 0);
+      *w++ = b64[v >> 18 & 63];
+      *w++ = b64[v >> 12 & 63];
+      *w++ = i + 1 < n ? b64[v >> 6 & 63] : '=';
+      *w++ = i + 2 < n ? b64[v & 63] : '=';
+    }
+    w += sprintf(w, " %zu\n", k);
+  }
+  *w = 0;
+  return out;
+}
+
+/* The pair-table encoder's condition is checked, not assumed: a rank file
+ * with a token that ranks below one of its parts ("xyz" before "xy") gets no
+ * pair table; its long pieces take the guessing encoder and come out as the
+ * heap merges them.  In one that meets it, a token's parts are those of its
+ * last merge ("cab" is "c" + "ab", never "ca" + "b"), a token that merging
+ * its bytes does not make ("zzz": no "zz") is marked and never taken, and
+ * long pieces come out as the heap merges them. */
+static void pair_table_condition_is_checked(void **state) {
+  (void)state;
+  static const char *const bad[] = {"xyz", "xy", "==", "===="};
+  static const char *const good[] = {"ab", "bc", "abc", "ca", "cab", "==", "====", "bcab", "zzz"};
+  for (int t = 0; t < 2; t++) {
+    char *text = rank_text(t ? good : bad, t ? 9 : 4);
+    tkn_ranks_options o = TKN_RANKS_OPTIONS_INIT;
+    o.flavor = TKN_BPE_O200K;
+    o.data = text;
+    o.len = strlen(text);
+    tkn_tokenizer *tok = NULL;
+    assert_int_equal(tkn_tokenizer_load_ranks(&tok, &o), TKN_OK);
+    const tki_ranks *r = tki_bpe_ranks(tok);
+    uint32_t *pt = tki_ranks_pairs_build(r);
+    assert_non_null(pt);
+    assert_int_equal(pt[3 * (size_t)r->n], t);
+    if (!t) { /* "xyz": parts "xy" (257) and "z", above it */
+      assert_int_equal(pt[2 * 256], 257);
+    } else { /* "ca" (259) is made of "c" "a"; "cab" (260): "c" + "ab", "ca" + "b" never */
+      assert_int_equal(pt[2 * 259], 'c');
+      assert_int_equal(pt[2 * 260], 'c');
+      assert_int_equal(pt[2 * 260 + 1], 256);
+      assert_int_equal(pt[2 * 264], TKI_UNREACHABLE);
+    }
+    enum { N = 3000 };
+    uint8_t *buf = malloc(N);
+    uint32_t *a = malloc(N * sizeof *a), *b = malloc(N * sizeof *b);
+    assert_non_null(buf);
+    assert_non_null(a);
+    assert_non_null(b);
+    static const char al[] = "abcxyz=";
+    for (int rep = 0; rep < 20; rep++) {
+      size_t n = 1100 + rnd() % (N - 1100), na = 0, nb = 0;
+      for (size_t i = 0; i < n; i++) buf[i] = (uint8_t)al[rnd() % (rep < 10 ? 7 : 3)];
+      assert_int_equal(tki_bpe_merge_piece(r, buf, n, TKI_MERGE_HEAP, a, N, &na), TKN_OK);
+      int rc = tki_bpe_merge_piece(r, buf, n, TKI_MERGE_PAIRS, b, N, &nb);
+      assert_int_equal(rc, t ? TKN_OK : TKN_ERR_UNSUPPORTED);
+      if (!t) /* what the encoder does then */
+        assert_int_equal(tki_bpe_merge_piece(r, buf, n, TKI_MERGE_BACKTRACK, b, N, &nb), TKN_OK);
+      assert_int_equal(na, nb);
+      assert_memory_equal(a, b, na * sizeof *a);
+      int64_t c = 0; /* through the tokenizer: one piece of letters */
+      if (rep >= 10) {
+        assert_int_equal(tkn_tokenizer_count(tok, (const char *)buf, n, &c), TKN_OK);
+        assert_int_equal(c, (int64_t)na);
+      }
+    }
+    tki_free(pt);
+    free(buf);
+    free(a);
+    free(b);
+    free(text);
     tkn_tokenizer_free(tok);
   }
 }
@@ -341,6 +443,7 @@ int main(void) {
       cmocka_unit_test(ascii_shortcut_agrees_with_the_scanner),
       cmocka_unit_test(image_is_the_tables_built_at_run_time),
       cmocka_unit_test(a_foreign_or_damaged_image_is_refused),
+      cmocka_unit_test(pair_table_condition_is_checked),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
