@@ -51,6 +51,7 @@ NOT_WRAPPED = {
     'tkn_agent_result': 'read and freed inside Agent.Turn',
     'tkn_prune_report': 'read and freed inside Pruner.Run',
     'tkn_schema_result': 'read and freed inside Schema.Validate',
+    'tkn_toolsel': 'the deferred tool catalogue (toolsel.h) has no Go binding yet',
 }
 
 # The Redis store's package (bindings/go/redis), from include/tokenomy-redis/*.h.

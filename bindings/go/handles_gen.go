@@ -14,6 +14,7 @@ import "unsafe"
 //   tkn_budget_reservation: ended by commit or release, not freed: Reservation guards it itself
 //   tkn_prune_report: read and freed inside Pruner.Run
 //   tkn_schema_result: read and freed inside Schema.Validate
+//   tkn_toolsel: the deferred tool catalogue (toolsel.h) has no Go binding yet
 
 // ---- Conv (tkn_conv) ----
 
