@@ -31,6 +31,44 @@ def strip_comments(text):
     return re.sub(r'//[^\n]*', ' ', text)
 
 
+def split_params(params):
+    """A parameter list split at its top-level commas (a function-pointer
+    parameter stays whole), each parameter with its white space folded."""
+    out, depth, cur = [], 0, ''
+    for ch in params:
+        if ch == '(':
+            depth += 1
+        elif ch == ')':
+            depth -= 1
+        if ch == ',' and depth == 0:
+            out.append(cur)
+            cur = ''
+        else:
+            cur += ch
+    if cur.strip():
+        out.append(cur)
+    return [' '.join(p.split()) for p in out]
+
+
+def include_order(headers):
+    """The headers, each after the headers of its folder it includes (llm.h
+    needs usage.h's types), otherwise in the order given."""
+    ordered = []
+
+    def visit(h):
+        if h in ordered:
+            return
+        with open(h) as f:
+            for inc in re.findall(r'#include "([a-z0-9_]+\.h)"', f.read()):
+                dep = os.path.join(os.path.dirname(h), inc)
+                if os.path.exists(dep):
+                    visit(dep)
+        ordered.append(h)
+    for h in headers:
+        visit(h)
+    return ordered
+
+
 def header_order(include_dir):
     with open(os.path.join(include_dir, 'tokenomy.h')) as f:
         umbrella = f.read()
@@ -95,22 +133,6 @@ class Parser:
     def fail(self, decl):
         raise ValueError('cannot map %r' % decl)
 
-    def split_params(self, params):
-        out, depth, cur = [], 0, ''
-        for ch in params:
-            if ch == '(':
-                depth += 1
-            elif ch == ')':
-                depth -= 1
-            if ch == ',' and depth == 0:
-                out.append(cur)
-                cur = ''
-            else:
-                cur += ch
-        if cur.strip():
-            out.append(cur)
-        return [p.strip() for p in out]
-
     def param_type(self, p, in_callback=False):
         p = ' '.join(p.split())
         if p == 'void':
@@ -125,7 +147,7 @@ class Parser:
 
     def fnptr_expr(self, ret, params):
         r = self.ctype(ret, True) if ret.strip() != 'void' else 'None'
-        ps = [self.param_type(x, True) for x in self.split_params(params)]
+        ps = [self.param_type(x, True) for x in split_params(params)]
         ps = [x for x in ps if x is not None]
         return 'CFUNCTYPE(%s%s)' % (r, ''.join(', ' + x for x in ps))
 
@@ -202,7 +224,7 @@ class Parser:
             m = re.match(r'^(?:TKN_API|TKN_REDIS_API) (.*?)\b(tkn_\w+)\s*\((.*)\)$', s)
             ret = m.group(1).strip()
             rt = 'None' if ret == 'void' else self.ctype(ret)
-            raw = [p for p in self.split_params(m.group(3)) if ' '.join(p.split()) != 'void']
+            raw = [p for p in split_params(m.group(3)) if ' '.join(p.split()) != 'void']
             ps = [self.param_type(p) for p in raw]
             self.functions.append((m.group(2), rt, ps, header))
             handles = tuple((i, h) for i, h in enumerate(self.handle_of(p) for p in raw) if h)
@@ -243,21 +265,7 @@ def generate(include_dir):
     headers = header_order(include_dir)
     if common not in headers:
         headers.insert(0, common)
-    # each header after the headers it includes (llm.h needs usage.h's types)
-    ordered = []
-
-    def visit(h):
-        if h in ordered:
-            return
-        with open(h) as f:
-            for inc in re.findall(r'#include "([a-z0-9_]+\.h)"', f.read()):
-                dep = os.path.join(os.path.dirname(h), inc)
-                if os.path.exists(dep):
-                    visit(dep)
-        ordered.append(h)
-    for h in headers:
-        visit(h)
-    headers = ordered
+    headers = include_order(headers)
     for h in headers:
         p.parse(h)
     n_core = len(p.functions)

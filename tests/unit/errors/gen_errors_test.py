@@ -20,7 +20,7 @@ import sys
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(HERE, '..', '..', '..', 'bindings', 'python'))
-from gen_ffi import strip_comments  # noqa: E402
+from gen_ffi import split_params, strip_comments  # noqa: E402
 import status_lists  # noqa: E402
 
 # int functions whose value is not a TKN_ status (status_lists.py).
@@ -29,23 +29,6 @@ NOT_STATUS = status_lists.NOT_STATUS
 # is documented to restore malloc (it succeeds), tkn_error_set records
 # whatever it is given.
 SKIP = {'tkn_set_allocator', 'tkn_error_set'}
-
-
-def split_params(params):
-    out, depth, cur = [], 0, ''
-    for ch in params:
-        if ch == '(':
-            depth += 1
-        elif ch == ')':
-            depth -= 1
-        if ch == ',' and depth == 0:
-            out.append(cur)
-            cur = ''
-        else:
-            cur += ch
-    if cur.strip():
-        out.append(cur)
-    return [' '.join(p.split()) for p in out]
 
 
 def main():

@@ -16,7 +16,7 @@ import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, '..', '..', '..', 'bindings', 'python'))
-from gen_ffi import strip_comments  # noqa: E402
+from gen_ffi import split_params, strip_comments  # noqa: E402
 
 # Filled by the library (results, the request handed to the host's callbacks).
 OUTPUT = {'tkn_batch_result', 'tkn_batch_dead_letter', 'tkn_model_price',
@@ -36,7 +36,7 @@ def header_pairs(include):
         with open(h) as f:
             text = strip_comments(f.read())
         for m in re.finditer(r'TKN_(?:REDIS_)?API[^;]*?\b(tkn_\w+)\s*\(([^;]*)\)\s*;', text):
-            params = [' '.join(p.split()) for p in m.group(2).split(',')]
+            params = split_params(m.group(2))
             for a, b in zip(params, params[1:]):
                 for pa, pb in ((PTR, LEN), (ARR_PTR, ARR_LEN)):
                     ma, mb = re.fullmatch(pa, a), re.fullmatch(pb, b)

@@ -42,22 +42,8 @@ def main():
                for h in sorted(os.listdir(os.path.join(include, 'tokenomy')))
                if h.endswith('.h')]
     p = gen_ffi.Parser()
-    # parse each header after those it includes, as gen_ffi does
-    ordered = []
-
-    def visit(h):
-        if h in ordered:
-            return
-        with open(h) as f:
-            for inc in re.findall(r'#include "([a-z0-9_]+\.h)"', f.read()):
-                dep = os.path.join(os.path.dirname(h), inc)
-                if os.path.exists(dep):
-                    visit(dep)
-        ordered.append(h)
-    for h in headers:
-        visit(h)
     text = ''
-    for h in ordered:
+    for h in gen_ffi.include_order(headers):
         p.parse(h)
         with open(h) as f:
             text += f.read()
