@@ -327,6 +327,20 @@ def check_trim(convs):
     report("trim_messages, same counter, message dicts", same[0], len(cases), Counter())
     report("trim_messages, same counter, LangChain messages", same[1], len(cases), Counter())
     report("trim_messages gpt-4o vs ChatOpenAI counter", native, len(cases), ndiffs)
+    # why: the two counters message by message (ChatOpenAI's count of one
+    # message includes the 3 tokens priming the reply)
+    tok = tokenomy.Tokenizer.encoding("o200k_base")
+    kinds = {}
+    for c in convs:
+        _, per = tok.count_conv(c, with_messages=True)
+        for m, ours_n, lm in zip(c, per, convert_to_messages(c)):
+            kind = m["role"] + (" with tool calls" if m.get("tool_calls") else "")
+            kinds.setdefault(kind, []).append(ours_n - (
+                chat.get_num_tokens_from_messages([lm]) - 3))
+    for kind, d in sorted(kinds.items()):
+        print("    per message, %-26s tokenomy - ChatOpenAI: %d same, range %+d..%+d, "
+              "mean %+.1f (%d messages)" % (kind, d.count(0), min(d), max(d),
+                                            sum(d) / len(d), len(d)))
     if same[0] != len(cases) or same[1] != len(cases):
         failures.append("trim_messages differs from langchain's with the same counter")
     return native, len(cases), ndiffs

@@ -11,6 +11,38 @@ from typing import (Any, Callable, Dict, Iterable, List, Optional, Tuple, Type, 
 from . import _ffi as ffi
 
 Text = Union[str, bytes]
+#: JSON given as text (str / bytes) or as the Python value it encodes (dict,
+#: list, and SDK objects with model_dump(), e.g. an OpenAI or litellm Usage)
+JSON = Union[str, bytes, Dict[str, Any], List[Any], Any]
+
+
+def json_text(v: Any, what: str = "JSON") -> Text:
+    """JSON text as given (str, bytes), or a Python value serialised: dict,
+    list, tuple, a number, bool or None, or an object with model_dump() /
+    to_dict() (pydantic models of the provider SDKs).  TypeError otherwise."""
+    import json as _json
+    if isinstance(v, (str, bytes)):
+        return v
+    if isinstance(v, (bytearray, memoryview)):
+        return bytes(v)
+    for attr in ("model_dump", "to_dict"):
+        fn = getattr(v, attr, None)
+        if callable(fn) and not isinstance(v, (dict, list, tuple)):
+            v = fn()
+            break
+    try:
+        return _json.dumps(v, ensure_ascii=False, allow_nan=False, default=_plain)
+    except (TypeError, ValueError) as e:
+        raise TypeError("%s: expected JSON text or a JSON-like value, got %s (%s)"
+                        % (what, type(v).__name__, e)) from None
+
+
+def _plain(o: Any) -> Any:
+    for attr in ("model_dump", "to_dict"):
+        fn = getattr(o, attr, None)
+        if callable(fn):
+            return fn()
+    raise TypeError("%s is not JSON serialisable" % type(o).__name__)
 
 
 # ---- loading -------------------------------------------------------------

@@ -6,7 +6,7 @@ import json as _json
 from typing import Any, Callable, Dict, List, Optional, Tuple, Union
 
 from . import _ffi as ffi
-from ._core import (Handle, Parts, Record, Text, _park, at, check, dec, enc, field_addr, ftype,
+from ._core import (JSON, json_text, Handle, Parts, Record, Text, _park, at, check, dec, enc, field_addr, ftype,
                     holding, lib, new_handle, options, record, take)
 from .conv import Conversation, Tokenizer, fmt
 from .money import Usage, USAGE_FORMATS, Prices, Meter
@@ -121,7 +121,9 @@ class LLMResponse(Handle):
         return Usage._from(u)
 
     @usage.setter
-    def usage(self, usage: Usage) -> None:
+    def usage(self, usage: Union[Usage, JSON]) -> None:
+        if not isinstance(usage, Usage):
+            usage = Usage.parse(usage)
         self._check(lib.tkn_llm_response_set_usage(self, ctypes.byref(usage._c())))
 
     def set_batched(self, batched: bool = True) -> None:

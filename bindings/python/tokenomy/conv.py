@@ -33,6 +33,15 @@ def _json_text(v: Any) -> Text:
     raise TypeError("expected JSON text or a list/dict, got %s" % type(v).__name__)
 
 
+def _message_text(v: Any) -> Text:
+    """One message: JSON text, or a message dict."""
+    if isinstance(v, (str, bytes)):
+        return v
+    if isinstance(v, dict):
+        return _json.dumps(v, ensure_ascii=False)
+    raise TypeError("expected a message as JSON text or a dict, got %s" % type(v).__name__)
+
+
 def fmt(f: Format) -> int:
     if isinstance(f, int):
         return f
@@ -219,15 +228,21 @@ class Conversation(Handle):
         b = enc(text)
         self._check(lib.tkn_conv_insert_text(self, i, role_code(role), b, len(b)))
 
-    def insert_json(self, i: int, message: Text, format: Format = "openai") -> None:
-        b = enc(message)
+    def insert_json(self, i: int, message: Union[Text, Dict[str, Any]],
+                    format: Format = "openai") -> None:
+        """Insert one message (JSON text or a message dict) before index i."""
+        b = enc(_message_text(message))
         self._check(lib.tkn_conv_insert_json(self, i, fmt(format), b, len(b)))
 
-    def append_json(self, message: Text, format: Format = "openai") -> None:
+    def append_json(self, message: Union[Text, Dict[str, Any]],
+                    format: Format = "openai") -> None:
+        """Append one message (JSON text or a message dict)."""
         self.insert_json(len(self), message, format)
 
-    def replace_json(self, i: int, message: Text, format: Format = "openai") -> None:
-        b = enc(message)
+    def replace_json(self, i: int, message: Union[Text, Dict[str, Any]],
+                     format: Format = "openai") -> None:
+        """Replace message i with one message (JSON text or a message dict)."""
+        b = enc(_message_text(message))
         self._check(lib.tkn_conv_replace_json(self, self._idx(i), fmt(format), b, len(b)))
 
     def set_text(self, i: int, text: Text) -> None:
@@ -241,8 +256,12 @@ class Conversation(Handle):
     def set_pinned(self, i: int, pinned: bool = True) -> None:
         self._check(lib.tkn_conv_set_pinned(self, self._idx(i), 1 if pinned else 0))
 
-    def add_tool_call(self, i: int, id: Text, name: Text, arguments: Text = "{}") -> None:
-        a, b, c = enc(id), enc(name), enc(arguments)
+    def add_tool_call(self, i: int, id: Text, name: Text,
+                      arguments: Union[Text, Dict[str, Any]] = "{}") -> None:
+        """Add a tool call to assistant message i; arguments as JSON text or a dict."""
+        a, b = enc(id), enc(name)
+        c = enc(arguments if isinstance(arguments, (str, bytes)) else
+                _json.dumps(arguments, ensure_ascii=False))
         self._check(lib.tkn_conv_add_tool_call(self, self._idx(i), a, len(a), b, len(b), c,
                                                len(c)))
 

@@ -6,7 +6,7 @@ from decimal import Decimal
 from typing import Any, Dict, List, Optional, Tuple, Union
 
 from . import _ffi as ffi
-from ._core import (Handle, Parts, Record, Text, check, dec, enc, field_addr, lib, new_handle,
+from ._core import (JSON, json_text, Handle, Parts, Record, Text, check, dec, enc, field_addr, lib, new_handle,
                     options, record, take)
 
 USAGE_FORMATS = {"auto": ffi.TKN_USAGE_AUTO, "openai_chat": ffi.TKN_USAGE_OPENAI_CHAT,
@@ -37,9 +37,11 @@ class Usage(Record):
         return record(cls, u)
 
     @classmethod
-    def parse(cls, json: Text, format: str = "auto", batch: bool = False) -> "Usage":
-        """Normalise a provider's usage JSON (or a whole response holding it)."""
-        b = enc(json)
+    def parse(cls, json: JSON, format: str = "auto", batch: bool = False) -> "Usage":
+        """Normalise a provider's usage (or a whole response holding it): JSON
+        text, a dict, or an SDK object (an OpenAI / Anthropic / litellm usage
+        or response, through its model_dump())."""
+        b = enc(json_text(json, "Usage.parse"))
         u = options(ffi.tkn_usage, "tkn_usage_init", ffi.TKN_USAGE_VERSION,
                     flags=ffi.TKN_USAGE_BATCH if batch else 0)
         check(lib.tkn_usage_parse(ctypes.byref(u), USAGE_FORMATS[format], b, len(b)))
@@ -93,13 +95,15 @@ class Prices(Handle):
 
     _free = "tkn_prices_free"
 
-    def __init__(self, json: Optional[Text] = None, skip_invalid: bool = False,
-                 aliases: Optional[Text] = None, max_bytes: Optional[int] = None) -> None:
-        """The built-in table without json; else LiteLLM's format."""
+    def __init__(self, json: Optional[JSON] = None, skip_invalid: bool = False,
+                 aliases: Optional[JSON] = None, max_bytes: Optional[int] = None) -> None:
+        """The built-in table without json; else a table in LiteLLM's format
+        (JSON text or the dict), aliases likewise."""
         if json is None:
             super().__init__(new_handle(lib.tkn_prices_new_default))
             return
-        b, a = enc(json), enc(aliases)
+        b = enc(json_text(json, "Prices"))
+        a = enc(json_text(aliases, "Prices(aliases=)")) if aliases is not None else None
         opts = options(ffi.tkn_prices_options, "tkn_prices_options_init",
                        ffi.TKN_PRICES_OPTIONS_VERSION, skip_invalid=1 if skip_invalid else 0,
                        max_bytes=max_bytes, aliases=a, aliases_len=len(a) if a else 0)

@@ -6,7 +6,7 @@ import json as _json
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 from . import _ffi as ffi
-from ._core import (Handle, Parts, ftype, Record, Text, _park, at, check, dec, enc, last_error, lib,
+from ._core import (JSON, json_text, Handle, Parts, ftype, Record, Text, _park, at, check, dec, enc, last_error, lib,
                     new_handle, options, record, take)
 from .conv import Tokenizer
 
@@ -61,8 +61,9 @@ class Task(Handle):
             self[k] = v
 
     @classmethod
-    def from_json(cls, json: Text) -> "Task":
-        b = enc(json)
+    def from_json(cls, json: Union[Text, Mapping[str, Any]]) -> "Task":
+        """A task from its JSON (text or a dict)."""
+        b = enc(json_text(json, "Task.from_json"))
         self = cls.__new__(cls)
         Handle.__init__(self, new_handle(lib.tkn_task_from_json, b, len(b)))
         return self
@@ -381,9 +382,11 @@ class Schema(Handle):
                        ffi.TKN_SCHEMA_OPTIONS_VERSION, **limits)
         super().__init__(new_handle(lib.tkn_schema_compile, b, len(b), ctypes.byref(opts)))
 
-    def validate(self, document: Text) -> Validation:
-        """Validate a document; the result lists every error (not raised)."""
-        b = enc(document)
+    def validate(self, document: JSON) -> Validation:
+        """Validate a document, given as JSON text (str or bytes) or as the
+        Python value (dict, list, number...); the result lists every error
+        (not raised)."""
+        b = enc(json_text(document, "validate()"))
         res = ctypes.c_void_p()
         check(lib.tkn_schema_result_new(ctypes.byref(res)))
         try:
@@ -413,9 +416,10 @@ class Schema(Handle):
         finally:
             lib.tkn_schema_result_free(res)
 
-    def check(self, document: Text) -> None:
-        """Raise SchemaError (or ParseError, ...) naming the first problem."""
-        b = enc(document)
+    def check(self, document: JSON) -> None:
+        """Raise SchemaError (or ParseError, ...) naming the first problem;
+        document as validate() takes it."""
+        b = enc(json_text(document, "check()"))
         check(lib.tkn_schema_check(self, b, len(b)))
 
     def output_cap(self, tokenizer: Tokenizer, tokens_per_code_point: int = 1

@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import ctypes
 import json as _json
-from typing import Any, Callable, Dict, List, Optional, Union
+from typing import Any, Callable, Dict, List, Optional, Sequence, Union
 
 from . import _ffi as ffi
-from ._core import (Handle, Parts, Record, Text, _park, at, check, enc, field_addr, ftype, lib,
+from ._core import (JSON, json_text, Handle, Parts, Record, Text, _park, at, check, enc, field_addr, ftype, lib,
                     new_handle, options, record, take)
 from .conv import Tokenizer
 from .money import Cost, Prices, Usage
@@ -78,9 +78,12 @@ class ToolCache(Handle):
         check(st)
         return take(out, n.value)
 
-    def put(self, tool: Text, args: Union[Text, Dict[str, Any], None], value: Text,
+    def put(self, tool: Text, args: Union[Text, Dict[str, Any], None], value: JSON,
             scope_id: Text = "", tokens: int = -1) -> None:
-        t, a, s, v = enc(tool), _args(args), enc(scope_id), enc(value)
+        """Cache a tool's result for these arguments: the value as text, or a
+        dict / list stored as its JSON text."""
+        t, a, s = enc(tool), _args(args), enc(scope_id)
+        v = enc(json_text(value, "put()"))
         check(lib.tkn_toolcache_put(self, t, len(t), a, len(a), s, len(s), v, len(v), tokens))
 
     def invalidate_tool(self, tool: Text) -> int:
@@ -248,8 +251,13 @@ class BatchReader(Handle):
     def expect_writer(self, writer: BatchWriter) -> None:
         self._check(lib.tkn_batch_reader_expect_writer(self, writer))
 
-    def feed(self, data: Text) -> None:
-        """Push the next bytes of the current file (whole files in one call is best)."""
+    def feed(self, data: Union[Text, Dict[str, Any], Sequence[Dict[str, Any]]]) -> None:
+        """Push the next bytes of the current file (whole files in one call is
+        best); a result line as a dict, or a list of them, is written as JSONL."""
+        if isinstance(data, dict):
+            data = [data]
+        if not isinstance(data, (str, bytes)):
+            data = "".join(_json.dumps(d, ensure_ascii=False) + "\n" for d in data)
         b = enc(data)
         self._check(lib.tkn_batch_reader_feed(self, b, len(b)))
 
