@@ -104,6 +104,23 @@ class WrongTypes(unittest.TestCase):
         with self.assertRaises(TypeError):
             tokenomy.lib.tkn_conv_count(b"x")
 
+    def test_no_constructor_takes_a_pointer(self):
+        # each of these read or wrote the address 12345 (a segfault)
+        for make in (lambda: Tokenizer(12345), lambda: tokenomy.Prompt(12345),
+                     lambda: LLMResponse(12345), lambda: Tokenizer(Tokenizer.estimator().raw())):
+            with self.subTest(make=make):
+                with self.assertRaises(TypeError):
+                    make()
+        self.assertEqual(Tokenizer.estimator().count("hello"), 1)
+        self.assertIn("open", repr(LLMResponse()))
+
+    def test_a_callback_that_cannot_be_called(self):
+        for kw in ({"complete": None}, {"complete": "gpt-4o"}, {"complete": reply, "sleep": 5},
+                   {"complete": reply, "count_tokens": "o200k_base"}):
+            with self.subTest(kw=kw):
+                with self.assertRaises(TypeError):
+                    Agent(model="gpt-4o-mini", **kw)
+
     def test_raw_api_still_takes_pointers_it_owns(self):
         import ctypes
         c = conv()
@@ -336,6 +353,20 @@ class Integers(unittest.TestCase):
 class Nul(unittest.TestCase):
     """Text with an embedded NUL: passed whole (lengths), or ValueError where
     C reads a NUL-terminated string."""
+
+    def test_token_ids_are_range_checked(self):
+        # ctypes wrapped 2**32 + 65 to 65: a token nobody asked for
+        enc = tokenomy.encoding_for_model("gpt-4o")
+        tok = Tokenizer.encoding("o200k_base")
+        for decode in (enc.decode, enc.decode_bytes, tok.decode):
+            with self.subTest(decode=decode):
+                for ids in ([2 ** 32 + 65], [65, 2 ** 40], [-1]):
+                    with self.assertRaises(OverflowError):
+                        decode(ids)
+                for ids in ([1.5], ["a"], [None]):
+                    with self.assertRaises(TypeError):
+                        decode(ids)
+                self.assertIn(decode([65, 66]), ("bc", b"bc"))
 
     def test_text_is_not_cut(self):
         tok = Tokenizer.estimator()

@@ -137,6 +137,13 @@ def check_int(value: Any, ctype: Any, what: str) -> int:
     return value
 
 
+def id_array(ids: Iterable[Any], what: str) -> Any:
+    """Token ids as a C uint32_t array, each checked: ctypes would wrap
+    2**32 + 65 to 65 and decode a token nobody asked for."""
+    vals = [check_int(v, ctypes.c_uint32, what) for v in ids]
+    return (ctypes.c_uint32 * len(vals))(*vals)
+
+
 def check_cstr(value: Any, what: str) -> Any:
     """A NUL-terminated string: an embedded NUL would silently cut it."""
     if isinstance(value, str):
@@ -550,6 +557,15 @@ class Handle:
         self._cbox: List[int] = [ptr] if ptr else []
         self._keep: List[Any] = list(keep)
         self._parts: List["Handle"] = parts.hand_over() if parts is not None else []
+
+    @classmethod
+    def _adopt(cls: Type[_H], ptr: Optional[int], keep: Iterable[Any] = ()) -> _H:
+        """A cls owning the C pointer `ptr`, made by the binding itself: the
+        classes whose only source is a C call (Tokenizer, Prompt) refuse a
+        pointer from the user, where an int would be dereferenced."""
+        self = cls.__new__(cls)
+        Handle.__init__(self, ptr, keep)
+        return self
 
     # -- references --
     def _acquire(self) -> int:

@@ -52,12 +52,16 @@ class LLMResponse(Handle):
 
     _free = "tkn_llm_response_free"
 
-    def __init__(self, _borrowed: Optional[int] = None) -> None:
-        if _borrowed is not None:
-            super().__init__(_borrowed)
-            self._free = None  # tokenomy's: never freed here
-        else:
-            super().__init__(new_handle(lib.tkn_llm_response_new))
+    def __init__(self) -> None:
+        super().__init__(new_handle(lib.tkn_llm_response_new))
+
+    @classmethod
+    def _lent(cls, ptr: int) -> "LLMResponse":
+        """tokenomy's response inside complete(): never freed here.  (Not a
+        constructor argument: LLMResponse(12345) would write to address 12345.)"""
+        r = cls._adopt(ptr)
+        r._free = None
+        return r
 
     def _check(self, st: int) -> None:
         check(st)
@@ -232,6 +236,12 @@ class Agent(Handle):
                  workflow: Optional[Text] = None, tenant: Optional[Text] = None,
                  **opts: Any) -> None:
         """opts: max_context_tokens, output_cap, cascade (bool), append_reply (bool)."""
+        for what, fn in (("complete", complete), ("count_tokens", count_tokens),
+                         ("summarise", summarise), ("sleep", sleep),
+                         ("cascade_score", cascade_score)):
+            if not callable(fn) and (fn is not None or what == "complete"):
+                raise TypeError("Agent(%s=): expected a callable, got %s"
+                                % (what, type(fn).__name__))
         m, w, t = enc(model), enc(workflow), enc(tenant)
         o = options(ffi.tkn_agent_options, "tkn_agent_options_init", ffi.TKN_AGENT_OPTIONS_VERSION,
                     provider=fmt(format), model=m, model_len=len(m) if m else 0, workflow=w,
@@ -247,7 +257,7 @@ class Agent(Handle):
         cbs = o.llm
 
         def ctramp(req: Any, resp: Any, user: Any) -> int:
-            r = LLMResponse(_borrowed=resp)
+            r = LLMResponse._lent(resp)
             try:
                 _fill(r, complete(_request(req[0]), r))
                 return 0
@@ -276,7 +286,7 @@ class Agent(Handle):
             cbs.count_tokens = keep[-1]
         if summarise is not None:
             def stramp(text: int, n: int, mx: int, resp: Any, user: Any) -> int:
-                r = LLMResponse(_borrowed=resp)
+                r = LLMResponse._lent(resp)
                 try:
                     _fill(r, summarise(at(text, n), mx, r))
                     return 0

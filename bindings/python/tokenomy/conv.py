@@ -9,8 +9,8 @@ from typing import (Any, Callable, Dict, Iterable, Iterator, List, Optional, Seq
 
 from . import _ffi as ffi
 from ._core import _tls
-from ._core import (Handle, Parts, ftype, Text, at, check, dec, enc, lib, new_handle, options,
-                    take, _park)
+from ._core import (Handle, Parts, ftype, Text, at, check, dec, enc, id_array, lib, new_handle,
+                    options, take, _park)
 
 _c_int64, _byref = ctypes.c_int64, ctypes.byref
 _count, _count_conv = lib.tkn_tokenizer_count, lib.tkn_tokenizer_count_conv
@@ -298,17 +298,19 @@ class Tokenizer(Handle):
 
     _free = "tkn_tokenizer_free"
 
-    def __init__(self, ptr: int, keep: Sequence[Any] = ()) -> None:
-        super().__init__(ptr, keep)
+    def __init__(self, *args: Any, **kw: Any) -> None:
+        # Tokenizer(12345) read address 12345: a tokenizer only comes from C
+        raise TypeError("a Tokenizer comes from Tokenizer.for_model(), .encoding(), "
+                        ".estimator(), .load_ranks() or .from_callback()")
 
     @classmethod
     def estimator(cls, encoding: Optional[str] = None) -> "Tokenizer":
         """The built-in estimator (no data file); calibrated for `encoding`
         ("cl100k_base" or "o200k_base") when given."""
         if encoding is None:
-            return cls(new_handle(lib.tkn_tokenizer_new_estimator))
+            return cls._adopt(new_handle(lib.tkn_tokenizer_new_estimator))
         b = enc(encoding) or b""
-        return cls(new_handle(lib.tkn_tokenizer_new_estimator_for, b, len(b)))
+        return cls._adopt(new_handle(lib.tkn_tokenizer_new_estimator_for, b, len(b)))
 
     @classmethod
     def from_callback(cls, count: Callable[[str], int]) -> "Tokenizer":
@@ -334,7 +336,7 @@ class Tokenizer(Handle):
                                                ffi.TKN_TOKENIZER_CALLBACKS_VERSION))
         cbs.count = cfn
         ptr = new_handle(lib.tkn_tokenizer_new_callback, ctypes.byref(cbs), None)
-        return cls(ptr, keep=[cfn, count])
+        return cls._adopt(ptr, keep=[cfn, count])
 
     @classmethod
     def encoding(cls, name: str) -> "Tokenizer":
@@ -343,14 +345,14 @@ class Tokenizer(Handle):
         b = enc(name)
         out = ctypes.c_void_p()
         check(lib.tkn_tokenizer_new_encoding(ctypes.byref(out), b, len(b)))
-        return cls(out.value)
+        return cls._adopt(out.value)
 
     @classmethod
     def for_model(cls, model: str) -> "Tokenizer":
         b = enc(model)
         out = ctypes.c_void_p()
         check(lib.tkn_tokenizer_new_for_model(ctypes.byref(out), b, len(b)))
-        return cls(out.value)
+        return cls._adopt(out.value)
 
     @classmethod
     def load_ranks(cls, flavor: str, path: Optional[str] = None, data: Optional[bytes] = None,
@@ -367,7 +369,7 @@ class Tokenizer(Handle):
             o.data, o.len = bytes(data), len(data)
         out = ctypes.c_void_p()
         check(lib.tkn_tokenizer_load_ranks(ctypes.byref(out), ctypes.byref(o)))
-        return cls(out.value)
+        return cls._adopt(out.value)
 
     @property
     def name(self) -> str:
@@ -424,9 +426,9 @@ class Tokenizer(Handle):
             lib.tkn_free(ids)
 
     def decode(self, ids: Sequence[int]) -> str:
-        arr = (ctypes.c_uint32 * len(ids))(*ids)
+        arr = id_array(ids, "decode: token id")
         out, n = ctypes.c_void_p(), ctypes.c_size_t()
-        check(lib.tkn_tokenizer_decode(self, arr, len(ids), ctypes.byref(out), ctypes.byref(n)))
+        check(lib.tkn_tokenizer_decode(self, arr, len(arr), ctypes.byref(out), ctypes.byref(n)))
         return take(out, n.value)
 
     def count_limit(self, text: Text, limit: int, special: str = "refuse") -> int:

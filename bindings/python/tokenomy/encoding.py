@@ -18,7 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import AbstractSet, Collection, Dict, FrozenSet, List, Literal, Sequence, Union
 
 from . import _ffi as ffi
-from ._core import Text, check, enc as _enc, lib
+from ._core import Text, check, enc as _enc, id_array, lib
 from .conv import Tokenizer, encoding_name_for_model
 
 AllowedSpecial = Union[Literal["all"], AbstractSet[str]]
@@ -138,9 +138,9 @@ class Encoding:
 
     def decode_bytes(self, tokens: Sequence[int]) -> bytes:
         """The bytes of the ids (they may split a UTF-8 sequence)."""
-        arr = (ctypes.c_uint32 * len(tokens))(*tokens)
+        arr = id_array(tokens, "decode: token id")
         out, n = ctypes.c_void_p(), ctypes.c_size_t()
-        check(lib.tkn_tokenizer_decode(self._tok, arr, len(tokens), ctypes.byref(out),
+        check(lib.tkn_tokenizer_decode(self._tok, arr, len(arr), ctypes.byref(out),
                                        ctypes.byref(n)))
         try:
             return ctypes.string_at(out.value, n.value) if n.value else b""

@@ -58,6 +58,10 @@ class Prompt(Handle):
 
     _free = "tkn_prompt_free"
 
+    def __init__(self, *args: Any, **kw: Any) -> None:
+        # Prompt(12345) read address 12345: a prompt only comes from C
+        raise TypeError("a Prompt comes from PromptBuilder.assemble()")
+
     def segments(self) -> List[Segment]:
         out = []
         for i in range(lib.tkn_prompt_segment_count(self)):
@@ -179,7 +183,7 @@ class PromptBuilder(Handle):
     def assemble(self, tokenizer: Tokenizer) -> Prompt:
         out = ctypes.c_void_p()
         self._check(lib.tkn_prompt_assemble(ctypes.byref(out), self, tokenizer))
-        return Prompt(out.value)
+        return Prompt._adopt(out.value)
 
 
 class CachePlanResult(Record):
