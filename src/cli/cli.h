@@ -143,6 +143,7 @@ int cmd_prices(int argc, char **argv);
 int cmd_simulate(int argc, char **argv);
 int cmd_replay(int argc, char **argv);
 int cmd_report(int argc, char **argv);
+int cmd_tools(int argc, char **argv);
 
 /* ---- the simulation (sim.c, workload.c, simulate.c) ---- */
 

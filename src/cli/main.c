@@ -23,6 +23,7 @@ static const char USAGE[] =
     "  simulate    replay a workload of agent workflows: naive vs optimised\n"
     "  replay      what each context strategy would cost on recorded conversations\n"
     "  report      render a meter export as a table or an HTML page\n"
+    "  tools select  the tools a BM25 search picks from a catalogue for a query\n"
     "\n"
     "`tokenomy <command> --help` describes each; --json prints any figures as\n"
     "JSON.  Exit status: 0 success, 1 bad usage, 2 bad input, 3 a result that is\n"
@@ -43,7 +44,8 @@ int main(int argc, char **argv) {
   } cmds[] = {{"count", cmd_count},       {"prune", cmd_prune},         {"route", cmd_route},
               {"assemble", cmd_assemble}, {"cache-sim", cmd_cache_sim}, {"batch", cmd_batch},
               {"validate", cmd_validate}, {"cost", cmd_cost},           {"prices", cmd_prices},
-              {"simulate", cmd_simulate}, {"replay", cmd_replay},       {"report", cmd_report}};
+              {"simulate", cmd_simulate}, {"replay", cmd_replay},       {"report", cmd_report},
+              {"tools", cmd_tools}};
   for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++)
     if (!strcmp(argv[1], cmds[i].name)) return cmds[i].fn(argc - 1, argv + 1);
   fprintf(stderr, "tokenomy: unknown command '%s' (see tokenomy --help)\n", argv[1]);

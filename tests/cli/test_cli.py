@@ -54,7 +54,7 @@ def write(name, content):
 
 # ---- help and dispatch ----
 for cmd in ["count", "prune", "route", "assemble", "cache-sim", "batch", "validate", "cost",
-            "simulate", "replay", "report"]:
+            "simulate", "replay", "report", "tools"]:
     rc, out, err = run([cmd, "--help"])
     check(f"{cmd} --help", rc == 0 and out.startswith("usage: tokenomy " + cmd), out[:80])
 for sub in ["make", "join"]:
@@ -633,6 +633,33 @@ for name, (args, stdin) in json_runs.items():
     except ValueError:
         ok = False
     check(f"{name} --json prints JSON", ok, f"exit {rc} {out[:120]!r} {err[:200]!r}")
+
+# ---- tools select: a catalogue search, in catalogue order ----
+toolsf = write("tools.json", {"tools": [
+    {"type": "function", "function": {"name": "search_flights",
+                                      "description": "Search flights between two cities."}},
+    {"name": "cancel_reservation", "description": "Cancel a reservation.",
+     "input_schema": {"type": "object", "properties": {"reservation_id": {"type": "string"}}}},
+    {"name": "get_weather", "description": "Current weather for a city."},
+    {"name": "think", "description": "Think about something."}]})
+rc, out, err = run(["tools", "select", "--json", "--k", "2", "--always", "think",
+                    "--query", "cancel my reservation, and flights to Paris?", toolsf])
+sel = json.loads(out)["selected"] if rc == 0 else []
+check("tools select: the 2 matching tools and the always-tool, in catalogue order",
+      [t["name"] for t in sel] == ["search_flights", "cancel_reservation", "think"], (rc, out, err))
+check("tools select: ranked by BM25 (the two-term match scores higher)",
+      len(sel) == 3 and sel[1]["score"] > sel[0]["score"] > 0 and sel[2]["score"] == 0, sel)
+rc, out, err = run(["tools", "select", "--k", "1", "--query", "weather", toolsf])
+check("tools select: a table naming the tool", rc == 0 and "get_weather" in out
+      and "search_flights" not in out, out)
+rc, out, err = run(["tools", "select", "--query", "x", "--always", "nope", toolsf])
+one_line_error("tools select: an unknown --always tool", rc, err, 2, "nope")
+rc, out, err = run(["tools", "select", toolsf])
+one_line_error("tools select: --query is required", rc, err, 1, "--query")
+rc, out, err = run(["tools", "pick", "--query", "x", toolsf])
+one_line_error("tools: an unknown subcommand", rc, err, 1, "pick")
+rc, out, err = run(["tools", "select", "--query", "x"], stdin='[{"name": 1}]')
+one_line_error("tools select: a tool without a name", rc, err, 2, "name")
 
 print(f"{checks - len(failures)}/{checks} checks passed")
 sys.exit(1 if failures else 0)
