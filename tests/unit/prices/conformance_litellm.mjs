@@ -57,6 +57,8 @@ const close = (a, b) => Math.abs(a - b) <= 1e-12 + 1e-9 * Math.abs(b)
 
 const counts = { same: 0, differ: 0, oursOnly: 0, peerOnly: 0, neither: 0, skipped: 0, failed: 0 }
 const differ = new Map()
+const sameBy = {}              // agreements by usage shape; 'tier': a >N-token price applied
+const sameProviders = new Set()
 cases.forEach((c, i) => {
   const o = ours[i]
   const res = gp.calcPrice(c.shape.u, c.peerModel, { providerId: c.pid })
@@ -83,8 +85,12 @@ cases.forEach((c, i) => {
     differ.set(`${c.model}`, why.join(', '))
     return
   }
-  if (close(o.cost / 1e12, res.total_price)) counts.same++
-  else {
+  if (close(o.cost / 1e12, res.total_price)) {
+    counts.same++
+    const key = o.tier === 1 ? 'tier' : c.shape.name
+    sameBy[key] = (sameBy[key] ?? 0) + 1
+    sameProviders.add(c.pid)
+  } else {
     counts.failed++
     console.log(`FAIL ${c.model} (${c.shape.name}): tokenomy ${o.cost_usd} USD, peer ${res.total_price} USD`)
   }
@@ -94,5 +100,11 @@ console.log(`${cases.length} cases over ${providers.length} providers: ${counts.
   ` ${counts.failed} disagree at the same rates, ${counts.differ} where the price data differ` +
   ` (${differ.size} models), ${counts.peerOnly} priced only by the peer, ${counts.skipped} skipped by` +
   ` tokenomy's load (a fault in the file), ${counts.oursOnly} priced only by tokenomy, ${counts.neither} by neither`)
+console.log(`agreeing cases by shape: ${Object.entries(sameBy).map(([k, v]) => `${k} ${v}`).join(', ')};` +
+  ` over ${sameProviders.size} providers`)
 if (counts.same < 200) console.log(`FAIL: only ${counts.same} cases compared at the same rates (200 wanted)`)
-process.exit(counts.failed || counts.same < 200 ? 1 : 0)
+// issue 15: "across providers and tiers": a tier price must be among the agreements
+const tiers = sameBy.tier ?? 0
+if (tiers < 10) console.log(`FAIL: only ${tiers} agreeing cases priced at a tier (10 wanted)`)
+if (sameProviders.size < 5) console.log(`FAIL: agreements over ${sameProviders.size} providers (5 wanted)`)
+process.exit(counts.failed || counts.same < 200 || tiers < 10 || sameProviders.size < 5 ? 1 : 0)
