@@ -668,11 +668,18 @@ func (p *Prompt) Breakpoints(minCacheTokens int64, max int) ([]Breakpoint, error
 	return out, nil
 }
 
-// MinCacheTokens is the documented minimum cacheable prefix of a provider's model.
-func MinCacheTokens(provider Provider, model string) int64 {
+// MinCacheTokens is the documented minimum cacheable prefix of a provider's
+// model, matched exactly or by the dated-snapshot and "ft:" rules; an unknown
+// model is an error (not found), never another model's minimum.
+func MinCacheTokens(provider Provider, model string) (int64, error) {
+	defer pin()()
 	p, n := cstr(model)
 	defer runtime.KeepAlive(model)
-	return int64(C.tkn_prompt_min_cache_tokens(C.int32_t(provider), p, n))
+	var out C.int64_t
+	if rc := C.tkn_prompt_min_cache_tokens(C.int32_t(provider), p, n, &out); rc != 0 {
+		return 0, mkerr(rc, "", nil)
+	}
+	return int64(out), nil
 }
 
 // CachePlanOptions (zero fields: the defaults of cacheplan.h; PriceInput required).

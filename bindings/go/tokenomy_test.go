@@ -775,8 +775,12 @@ func TestPromptDetailsAndCachePlan(t *testing.T) {
 	if len(bp) == 0 || bp[0].TTL != 1 {
 		t.Fatalf("breakpoints %+v", bp)
 	}
-	if MinCacheTokens(ProviderOpenAI, "gpt-4o") != 1024 {
+	if ok(MinCacheTokens(ProviderOpenAI, "gpt-4o")) != 1024 {
 		t.Fatal("min cache tokens")
+	}
+	if _, err := MinCacheTokens(ProviderAnthropic, "my-claude-haiku-4-5"); err == nil ||
+		!strings.Contains(err.Error(), "my-claude-haiku-4-5") {
+		t.Fatalf("an unknown model: %v", err)
 	}
 	cp := ok(NewCachePlan(CachePlanOptions{Provider: ProviderAnthropic, Model: "claude-sonnet-4-5", PriceInput: 3000000, MinCacheTokens: 100}))
 	defer cp.Close()

@@ -58,7 +58,10 @@ typedef struct tkn_cacheplan_options {
   const char *model;             /* for the default min_cache_tokens; may be NULL;
                                     not kept after tkn_cacheplan_new */
   size_t model_len;
-  int64_t min_cache_tokens;      /* 0: tkn_prompt_min_cache_tokens(provider, model);
+  int64_t min_cache_tokens;      /* 0 with a model: tkn_prompt_min_cache_tokens(provider,
+                                    model), an unknown model failing tkn_cacheplan_new
+                                    with TKN_ERR_NOT_FOUND; 0 without a model: 1024
+                                    (the smallest documented minimum of each provider);
                                     the price table's value:
                                     tkn_prompt_min_cache_tokens_from */
   int64_t openai_idle_ms;        /* OpenAI idle expiry (default 600000: 10 min) */
@@ -92,8 +95,9 @@ typedef struct tkn_cacheplan tkn_cacheplan;
 
 /* A planner; opts is required (price_input must be set).
  * TKN_ERR_INVALID for a NULL argument, a provider outside TKN_PROVIDER_*, price_input <= 0, a
- * negative price, minimum or time, TKN_ERR_VERSION for unknown options, TKN_ERR_OVERFLOW if a
- * derived price overflows, TKN_ERR_NOMEM. */
+ * negative price, minimum or time, TKN_ERR_VERSION for unknown options, TKN_ERR_NOT_FOUND for
+ * a model tkn_prompt_min_cache_tokens does not know (min_cache_tokens 0), TKN_ERR_OVERFLOW if
+ * a derived price overflows, TKN_ERR_NOMEM. */
 TKN_API int tkn_cacheplan_new(tkn_cacheplan **out, const tkn_cacheplan_options *opts);
 /* NULL is a no-op. */
 TKN_API void tkn_cacheplan_free(tkn_cacheplan *plan);

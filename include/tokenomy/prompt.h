@@ -265,26 +265,37 @@ TKN_API int tkn_prompt_diff(const tkn_prompt *before, const tkn_prompt *after,
 
 /* ---- Rendering ---- */
 
-/* Default minimum cacheable length, in tokens, of a provider (TKN_PROVIDER_OPENAI,
- * _ANTHROPIC or _GEMINI) and model
- * name, from the providers' documentation (late 2025):
- *   OpenAI: 1024 for every model.
- *   Anthropic: 4096 for Opus 4.5+ and Haiku 4.5 ("opus-4-5", "opus-4-6",
- *   "haiku-4-5"), 2048 for Haiku 3 / 3.5 (other "haiku"), 1024 otherwise
- *   (Sonnet, Opus 4 / 4.1, ...).
- *   Gemini: 4096 for "pro" models, 1024 otherwise.
- * The price table's prompt_cache_min_tokens, where known, should be preferred:
- * tkn_prompt_min_cache_tokens_from does that.  -1 for an unknown provider. */
-TKN_API int64_t tkn_prompt_min_cache_tokens(int32_t provider, const char *model, size_t model_len);
+/* *out: the documented minimum cacheable length, in tokens, of `model` at
+ * `provider` (TKN_PROVIDER_OPENAI, _ANTHROPIC or _GEMINI), from the providers'
+ * documentation (late 2025):
+ *   OpenAI: 1024 for every model that caches (gpt-4o, gpt-4o-mini, gpt-4.1,
+ *   gpt-5, gpt-5.1 and their variants, o1, o3, o3-mini, o4-mini, ...).
+ *   Anthropic: 4096 for claude-opus-4-5, claude-opus-4-6 and
+ *   claude-haiku-4-5; 2048 for claude-3-5-haiku and claude-3-haiku; 1024 for
+ *   the Sonnet models, claude-opus-4 and claude-opus-4-1, claude-3-opus.
+ *   Gemini: 4096 for gemini-2.5-pro and gemini-3-pro-preview, 1024 for the
+ *   2.5 and 2.0 Flash and Flash-Lite models.
+ * The name is matched exactly (ASCII case ignored), never by a part of it: a
+ * "P/" prefix naming the same provider ("anthropic/claude-sonnet-4-5") is
+ * dropped, an OpenAI fine-tune "ft:BASE:org:name:id" is BASE, and a dated
+ * snapshot NAME-YYYYMMDD or NAME-YYYY-MM-DD is NAME (the rules of prices.h), so
+ * "claude-haiku-4-5-20251001" is 4096 and "my-claude-haiku-4-5" is not found.
+ * TKN_ERR_NOT_FOUND (naming the model) for a name not in the list,
+ * TKN_ERR_INVALID for a provider outside TKN_PROVIDER_OPENAI.._GEMINI, a NULL
+ * or empty model or a NULL out; *out is unchanged on failure.
+ * model_len may be TKN_NUL_TERMINATED. */
+TKN_API int tkn_prompt_min_cache_tokens(int32_t provider, const char *model, size_t model_len,
+                                        int64_t *out);
 /* The minimum cacheable length of `model` from a price table: the model's
  * prompt_cache_min_tokens when `prices` has the model (found by the lookup
  * rules of prices.h: dated snapshots, aliases, provider prefixes) with that
  * field set and > 0; otherwise tkn_prompt_min_cache_tokens(provider, model).
- * prices may be NULL (the defaults then).  -1 for an unknown provider.  Pass
- * the result as tkn_render_options.min_cache_tokens (Anthropic breakpoints),
+ * prices may be NULL (the list above then).  Codes as
+ * tkn_prompt_min_cache_tokens.  Pass the result as
+ * tkn_render_options.min_cache_tokens (Anthropic breakpoints),
  * tkn_cacheplan_options.min_cache_tokens or to tkn_prompt_breakpoints. */
-TKN_API int64_t tkn_prompt_min_cache_tokens_from(const tkn_prices *prices, int32_t provider,
-                                                 const char *model, size_t model_len);
+TKN_API int tkn_prompt_min_cache_tokens_from(const tkn_prices *prices, int32_t provider,
+                                             const char *model, size_t model_len, int64_t *out);
 
 /* OpenAI prompt-cache retention (render option cache_retention). */
 #define TKN_CACHE_RETENTION_DEFAULT 0 /* in memory: minutes of idle time */
@@ -370,7 +381,8 @@ TKN_API int tkn_prompt_breakpoints(const tkn_prompt *p, int64_t min_cache_tokens
  * an Anthropic rendering of a system message in the middle of the history.
  * TKN_ERR_INVALID for NULL arguments or bad options, TKN_ERR_VERSION,
  * TKN_ERR_SCHEMA for tool-call arguments that are not a JSON object,
- * TKN_ERR_NOMEM. */
+ * TKN_ERR_NOT_FOUND for an Anthropic rendering with min_cache_tokens 0 and a
+ * model tkn_prompt_min_cache_tokens does not know, TKN_ERR_NOMEM. */
 TKN_API int tkn_prompt_render(const tkn_prompt *p, const tkn_render_options *opts, char **out,
                               size_t *out_len);
 /* The same body written into the caller's buffer [buf, buf+cap), so that a

@@ -147,10 +147,11 @@ int cmd_assemble(int argc, char **argv) {
     if (fmt == TKN_PROVIDER_ANTHROPIC) { /* breakpoints: the price table's minimum where known */
       tkn_prices *pr = NULL;
       tkn_prices_new_default(&pr);
-      int64_t min =
-          tkn_prompt_min_cache_tokens_from(pr, TKN_PROVIDER_ANTHROPIC, ro.model, ro.model_len);
+      int64_t min = 0; /* unknown model: 0, and the render names it */
+      if (tkn_prompt_min_cache_tokens_from(pr, TKN_PROVIDER_ANTHROPIC, ro.model, ro.model_len,
+                                           &min) == TKN_OK)
+        ro.min_cache_tokens = min;
       tkn_prices_free(pr);
-      if (min > 0) ro.min_cache_tokens = min;
     }
     char *js = NULL, err[512];
     int rc = cli_keep_err(tkn_prompt_render(p, &ro, &js, NULL), err, sizeof err);

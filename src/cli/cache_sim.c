@@ -1,4 +1,5 @@
 /* tokenomy cache-sim: a provider's prompt cache simulated over a request log. */
+#include <limits.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -7,7 +8,8 @@
 
 static const char CACHE_HELP[] =
     "usage: tokenomy cache-sim [--provider openai|anthropic|gemini] [--model M]\n"
-    "                          [--price-input USD_PER_MTOK] [--json] [LOG.json]\n"
+    "                          [--price-input USD_PER_MTOK] [--min-cache-tokens N] [--json]\n"
+    "                          [LOG.json]\n"
     "\n"
     "Simulate a provider's prompt cache over a request log and print the hit rate,\n"
     "the input cost with and without the cache, and advice.  LOG: a JSON array of\n"
@@ -17,7 +19,9 @@ static const char CACHE_HELP[] =
     "The input price defaults to the model's price in the built-in table; the\n"
     "output names the model and the price it used.\n"
     "Tokens are counted exactly with the model's encoding (gpt-4o: o200k_base), with\n"
-    "the estimator only for a model without one; the output names the counter.\n";
+    "the estimator only for a model without one; the output names the counter.\n"
+    "The minimum cacheable prefix is the model's documented one (a model without\n"
+    "one is refused): --min-cache-tokens N sets it.\n";
 
 /* The simulation's result: hit rate, cost with and without the cache, advice. */
 static void print_result(tkn_cacheplan *plan, const tkn_cacheplan_options *opts,
@@ -64,6 +68,7 @@ static void print_result(tkn_cacheplan *plan, const tkn_cacheplan_options *opts,
 
 int cmd_cache_sim(int argc, char **argv) {
   const char *file = NULL, *model = NULL, *price = NULL;
+  long long min_cache = 0;
   int json = 0, provider = TKN_PROVIDER_OPENAI;
   static const cli_choice PROVIDERS[] = {{"openai", TKN_PROVIDER_OPENAI},
                                          {"anthropic", TKN_PROVIDER_ANTHROPIC},
@@ -73,6 +78,7 @@ int cmd_cache_sim(int argc, char **argv) {
       {"--provider", CLI_CHOICE, &provider, "openai, anthropic or gemini", 0, 0, PROVIDERS},
       {"--model", CLI_STR, &model, NULL, 0, 0, NULL},
       {"--price-input", CLI_STR, &price, NULL, 0, 0, NULL},
+      {"--min-cache-tokens", CLI_INT, &min_cache, "a count > 0", 1, LLONG_MAX, NULL},
       {"--json", CLI_FLAG, &json, NULL, 0, 0, NULL},
       CLI_OPT_END};
   int parsed = cli_parse_file("cache-sim", CACHE_HELP, opts, &file, argc, argv);
@@ -93,8 +99,11 @@ int cmd_cache_sim(int argc, char **argv) {
   tkn_prices *pr = NULL;
   tkn_model_price mp = TKN_MODEL_PRICE_INIT;
   tkn_prices_new_default(&pr);
-  int64_t min = tkn_prompt_min_cache_tokens_from(pr, o.provider, model, strlen(model));
-  if (min > 0) o.min_cache_tokens = min;
+  int64_t min = 0; /* unknown model: tkn_cacheplan_new names it */
+  if (min_cache > 0)
+    o.min_cache_tokens = min_cache;
+  else if (tkn_prompt_min_cache_tokens_from(pr, o.provider, model, strlen(model), &min) == TKN_OK)
+    o.min_cache_tokens = min;
   int known = tkn_prices_lookup(pr, model, strlen(model), &mp) == TKN_OK && mp.input_per_mtok > 0;
   /* a model the table files under another provider would be priced at the
    * wrong provider's rates and cache rules */
@@ -130,7 +139,7 @@ int cmd_cache_sim(int argc, char **argv) {
   tkn_cacheplan *plan = NULL;
   if (tkn_cacheplan_new(&plan, &o)) {
     cJSON_Delete(log);
-    return cli_fail("cache-sim", "bad options");
+    return cli_fail("cache-sim", "%s", tkn_error_last()->message);
   }
   tkn_tokenizer *tok = NULL;
   char counter[96];

@@ -129,13 +129,17 @@ int tkn_cacheplan_new(tkn_cacheplan **out, const tkn_cacheplan_options *opts) {
       o->gemini_ttl_ms <= 0 || o->price_cache_read < 0 || o->price_cache_write_5m < 0 ||
       o->price_cache_write_1h < 0 || o->price_storage_hour < 0 || (!o->model && o->model_len))
     return tki_fail(TKN_ERR_INVALID, "tkn_cacheplan_new: invalid argument");
+  /* no model and no minimum: 1024, the smallest documented minimum of each provider */
+  int64_t min = o->min_cache_tokens ? o->min_cache_tokens : 1024;
+  if (!o->min_cache_tokens && o->model && o->model_len &&
+      tkn_prompt_min_cache_tokens(o->provider, o->model, o->model_len, &min) != TKN_OK)
+    return tki_fail_prefix("tkn_cacheplan_new: ");
   tkn_cacheplan *c = tki_calloc(1, sizeof *c);
   if (!c) return tki_fail(TKN_ERR_NOMEM, "tkn_cacheplan_new: out of memory");
   c->o = *o;
   c->o.model = NULL; /* not kept: the caller's string may not outlive us */
   c->o.model_len = 0;
-  c->min = o->min_cache_tokens ? o->min_cache_tokens
-                               : tkn_prompt_min_cache_tokens(o->provider, o->model, o->model_len);
+  c->min = min;
   c->pin = o->price_input;
   static const int64_t read_pct[4] = {0, 50, 10, 25};
   c->pread = o->price_cache_read ? o->price_cache_read : derive(c->pin, read_pct[o->provider], 100);

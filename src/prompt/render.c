@@ -7,33 +7,158 @@
 
 #include "prompt_internal.h"
 
-int64_t tkn_prompt_min_cache_tokens(int32_t provider, const char *model, size_t model_len) {
-  model_len = tki_len(model, model_len);
-  char m[128];
-  size_t n = model && model_len < sizeof m ? model_len : 0;
-  if (n) memcpy(m, model, n);
-  m[n] = '\0';
+/* The documented minimum cacheable length of each model (late 2025): OpenAI's
+ * prompt caching guide (1024 for every model that caches), Anthropic's prompt
+ * caching page (by model), Gemini's context caching page (implicit caching).
+ * Names are matched exactly, after the rules of tkn_prompt_min_cache_tokens
+ * (provider prefix, "ft:", dated snapshot); never by a part of the name. */
+typedef struct {
+  int32_t provider;
+  const char *name;
+  int64_t tokens;
+} min_cache_row;
+
+static const min_cache_row k_min_cache[] = {
+    {TKN_PROVIDER_OPENAI, "gpt-4o", 1024},
+    {TKN_PROVIDER_OPENAI, "gpt-4o-mini", 1024},
+    {TKN_PROVIDER_OPENAI, "chatgpt-4o-latest", 1024},
+    {TKN_PROVIDER_OPENAI, "gpt-4o-audio-preview", 1024},
+    {TKN_PROVIDER_OPENAI, "gpt-4o-realtime-preview", 1024},
+    {TKN_PROVIDER_OPENAI, "gpt-4o-mini-realtime-preview", 1024},
+    {TKN_PROVIDER_OPENAI, "gpt-realtime", 1024},
+    {TKN_PROVIDER_OPENAI, "gpt-4.1", 1024},
+    {TKN_PROVIDER_OPENAI, "gpt-4.1-mini", 1024},
+    {TKN_PROVIDER_OPENAI, "gpt-4.1-nano", 1024},
+    {TKN_PROVIDER_OPENAI, "gpt-5", 1024},
+    {TKN_PROVIDER_OPENAI, "gpt-5-mini", 1024},
+    {TKN_PROVIDER_OPENAI, "gpt-5-nano", 1024},
+    {TKN_PROVIDER_OPENAI, "gpt-5-chat-latest", 1024},
+    {TKN_PROVIDER_OPENAI, "gpt-5-codex", 1024},
+    {TKN_PROVIDER_OPENAI, "gpt-5.1", 1024},
+    {TKN_PROVIDER_OPENAI, "gpt-5.1-chat-latest", 1024},
+    {TKN_PROVIDER_OPENAI, "gpt-5.1-codex", 1024},
+    {TKN_PROVIDER_OPENAI, "gpt-5.1-codex-mini", 1024},
+    {TKN_PROVIDER_OPENAI, "o1", 1024},
+    {TKN_PROVIDER_OPENAI, "o1-mini", 1024},
+    {TKN_PROVIDER_OPENAI, "o3", 1024},
+    {TKN_PROVIDER_OPENAI, "o3-mini", 1024},
+    {TKN_PROVIDER_OPENAI, "o4-mini", 1024},
+    {TKN_PROVIDER_OPENAI, "codex-mini-latest", 1024},
+    {TKN_PROVIDER_ANTHROPIC, "claude-opus-4-6", 4096},
+    {TKN_PROVIDER_ANTHROPIC, "claude-opus-4-5", 4096},
+    {TKN_PROVIDER_ANTHROPIC, "claude-haiku-4-5", 4096},
+    {TKN_PROVIDER_ANTHROPIC, "claude-opus-4-1", 1024},
+    {TKN_PROVIDER_ANTHROPIC, "claude-opus-4", 1024},
+    {TKN_PROVIDER_ANTHROPIC, "claude-opus-4-0", 1024},
+    {TKN_PROVIDER_ANTHROPIC, "claude-sonnet-4-5", 1024},
+    {TKN_PROVIDER_ANTHROPIC, "claude-sonnet-4", 1024},
+    {TKN_PROVIDER_ANTHROPIC, "claude-sonnet-4-0", 1024},
+    {TKN_PROVIDER_ANTHROPIC, "claude-3-7-sonnet", 1024},
+    {TKN_PROVIDER_ANTHROPIC, "claude-3-7-sonnet-latest", 1024},
+    {TKN_PROVIDER_ANTHROPIC, "claude-3-5-sonnet", 1024},
+    {TKN_PROVIDER_ANTHROPIC, "claude-3-5-sonnet-latest", 1024},
+    {TKN_PROVIDER_ANTHROPIC, "claude-3-opus", 1024},
+    {TKN_PROVIDER_ANTHROPIC, "claude-3-opus-latest", 1024},
+    {TKN_PROVIDER_ANTHROPIC, "claude-3-5-haiku", 2048},
+    {TKN_PROVIDER_ANTHROPIC, "claude-3-5-haiku-latest", 2048},
+    {TKN_PROVIDER_ANTHROPIC, "claude-3-haiku", 2048},
+    {TKN_PROVIDER_GEMINI, "gemini-3-pro-preview", 4096},
+    {TKN_PROVIDER_GEMINI, "gemini-2.5-pro", 4096},
+    {TKN_PROVIDER_GEMINI, "gemini-2.5-flash", 1024},
+    {TKN_PROVIDER_GEMINI, "gemini-2.5-flash-lite", 1024},
+    {TKN_PROVIDER_GEMINI, "gemini-2.0-flash", 1024},
+    {TKN_PROVIDER_GEMINI, "gemini-2.0-flash-001", 1024},
+    {TKN_PROVIDER_GEMINI, "gemini-2.0-flash-lite", 1024},
+    {TKN_PROVIDER_GEMINI, "gemini-2.0-flash-lite-001", 1024},
+};
+
+static const char *provider_word(int32_t provider) {
   switch (provider) {
-  case TKN_PROVIDER_OPENAI: return 1024;
-  case TKN_PROVIDER_ANTHROPIC:
-    if (strstr(m, "opus-4-5") || strstr(m, "opus-4-6") || strstr(m, "haiku-4-5")) return 4096;
-    if (strstr(m, "haiku")) return 2048;
-    return 1024;
-  case TKN_PROVIDER_GEMINI: return strstr(m, "pro") ? 4096 : 1024;
-  default: return -1;
+  case TKN_PROVIDER_OPENAI: return "openai";
+  case TKN_PROVIDER_ANTHROPIC: return "anthropic";
+  case TKN_PROVIDER_GEMINI: return "gemini";
+  default: return NULL;
   }
 }
 
-int64_t tkn_prompt_min_cache_tokens_from(const tkn_prices *prices, int32_t provider,
-                                         const char *model, size_t model_len) {
+static const min_cache_row *min_cache_find(int32_t provider, const char *s, size_t n) {
+  for (size_t i = 0; i < sizeof k_min_cache / sizeof k_min_cache[0]; i++) {
+    const min_cache_row *r = &k_min_cache[i];
+    if (r->provider == provider && strlen(r->name) == n && memcmp(r->name, s, n) == 0) return r;
+  }
+  return NULL;
+}
+
+static int all_digits(const char *s, size_t n) {
+  for (size_t i = 0; i < n; i++)
+    if (s[i] < '0' || s[i] > '9') return 0;
+  return 1;
+}
+
+/* The length without a "-YYYYMMDD" or "-YYYY-MM-DD" date (20xx) at the end
+ * (the dated-snapshot rule of prices.h). */
+static size_t strip_date(const char *s, size_t n) {
+  if (n > 9 && s[n - 9] == '-' && all_digits(s + n - 8, 8) && s[n - 8] == '2' && s[n - 7] == '0')
+    return n - 9;
+  if (n > 11 && s[n - 11] == '-' && all_digits(s + n - 10, 4) && s[n - 10] == '2' &&
+      s[n - 9] == '0' && s[n - 6] == '-' && all_digits(s + n - 5, 2) && s[n - 3] == '-' &&
+      all_digits(s + n - 2, 2))
+    return n - 11;
+  return n;
+}
+
+int tkn_prompt_min_cache_tokens(int32_t provider, const char *model, size_t model_len,
+                                int64_t *out) {
   model_len = tki_len(model, model_len);
-  int64_t fallback = tkn_prompt_min_cache_tokens(provider, model, model_len);
-  if (fallback < 0 || !prices || !model || !model_len) return fallback;
-  tkn_model_price mp = TKN_MODEL_PRICE_INIT;
-  if (tkn_prices_lookup(prices, model, model_len, &mp) == TKN_OK &&
-      (mp.has & TKN_PRICE_CACHE_MIN) && mp.prompt_cache_min_tokens > 0)
-    return mp.prompt_cache_min_tokens;
-  return fallback;
+  if (!out) return tki_fail(TKN_ERR_INVALID, "tkn_prompt_min_cache_tokens: out is NULL");
+  const char *word = provider_word(provider);
+  if (!word)
+    return tki_fail(TKN_ERR_INVALID, "min_cache_tokens: provider %d is not a TKN_PROVIDER_ value",
+                    (int)provider);
+  if (!model || model_len == 0)
+    return tki_fail(TKN_ERR_INVALID, "min_cache_tokens: no model name");
+  char m[128];
+  if (model_len >= sizeof m || memchr(model, '\0', model_len))
+    return tki_fail(TKN_ERR_NOT_FOUND, "min_cache_tokens: no %s model \"%.*s\" (%zu bytes)", word,
+                    (int)(model_len < 64 ? model_len : 64), model, model_len);
+  for (size_t i = 0; i < model_len; i++)
+    m[i] = (model[i] >= 'A' && model[i] <= 'Z') ? (char)(model[i] + 32) : model[i];
+  const char *s = m;
+  size_t n = model_len, wl = strlen(word);
+  if (n > wl + 1 && memcmp(s, word, wl) == 0 && s[wl] == '/') { /* "anthropic/claude-..." */
+    s += wl + 1;
+    n -= wl + 1;
+  }
+  if (provider == TKN_PROVIDER_OPENAI && n > 3 && memcmp(s, "ft:", 3) == 0) { /* fine-tune */
+    const char *colon = memchr(s + 3, ':', n - 3);
+    n = (colon ? (size_t)(colon - s) : n) - 3;
+    s += 3;
+  }
+  const min_cache_row *r = min_cache_find(provider, s, n);
+  if (!r) r = min_cache_find(provider, s, strip_date(s, n));
+  if (!r)
+    return tki_fail(TKN_ERR_NOT_FOUND,
+                    "min_cache_tokens: no documented minimum cacheable length for %s model "
+                    "\"%.*s\" (%zu bytes); set min_cache_tokens, or pass a price table with "
+                    "its prompt_cache_min_tokens",
+                    word, (int)model_len, model, model_len);
+  *out = r->tokens;
+  return TKN_OK;
+}
+
+int tkn_prompt_min_cache_tokens_from(const tkn_prices *prices, int32_t provider,
+                                     const char *model, size_t model_len, int64_t *out) {
+  model_len = tki_len(model, model_len);
+  if (!out) return tki_fail(TKN_ERR_INVALID, "tkn_prompt_min_cache_tokens_from: out is NULL");
+  if (prices && model && model_len && provider_word(provider)) {
+    tkn_model_price mp = TKN_MODEL_PRICE_INIT;
+    if (tkn_prices_lookup(prices, model, model_len, &mp) == TKN_OK &&
+        (mp.has & TKN_PRICE_CACHE_MIN) && mp.prompt_cache_min_tokens > 0) {
+      *out = mp.prompt_cache_min_tokens;
+      return TKN_OK;
+    }
+  }
+  return tkn_prompt_min_cache_tokens(provider, model, model_len, out);
 }
 
 TKI_DEFINE_INIT_V1(tkn_render_options_init, tkn_render_options, opts,
@@ -420,9 +545,11 @@ static int render_anthropic(render_ctx *c) {
   rw *out = c->out;
   if (o->max_tokens <= 0)
     return tki_fail(TKN_ERR_INVALID, "prompt: Anthropic needs max_tokens > 0");
-  int64_t min = o->min_cache_tokens ? o->min_cache_tokens
-                                    : tkn_prompt_min_cache_tokens(TKN_PROVIDER_ANTHROPIC, o->model,
-                                                                  o->model_len);
+  int64_t min = o->min_cache_tokens;
+  if (!min) {
+    int rc = tkn_prompt_min_cache_tokens(TKN_PROVIDER_ANTHROPIC, o->model, o->model_len, &min);
+    if (rc) return tki_fail_prefix("prompt: Anthropic breakpoints: ");
+  }
   c->nbp = tki_prompt_breakpoints(p, min, o->max_breakpoints, c->bp_block, c->bp_ttl);
 
   RW_LIT(out, "{\"model\":");
@@ -484,8 +611,15 @@ static size_t render_size(const tkn_prompt *p, const tkn_render_options *o) {
 /* The options with their TKN_NUL_TERMINATED lengths measured (in *norm). */
 static const tkn_render_options *render_lengths(const tkn_render_options *opts,
                                                 tkn_render_options *norm) {
-  if (!opts || opts->version != TKN_RENDER_OPTIONS_VERSION) return opts; /* checked later */
-  *norm = *opts;
+  if (!opts || (opts->version != TKN_RENDER_OPTIONS_VERSION && opts->version != 1))
+    return opts; /* checked later */
+  if (opts->version == 1) { /* only its own fields are read (and copied) */
+    tkn_render_options d = TKN_RENDER_OPTIONS_INIT;
+    *norm = d;
+    memcpy(norm, opts, offsetof(tkn_render_options, cache_retention));
+  } else {
+    *norm = *opts;
+  }
   norm->model_len = tki_len(norm->model, norm->model_len);
   norm->cache_key_len = tki_len(norm->cache_key, norm->cache_key_len);
   return norm;

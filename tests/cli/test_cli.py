@@ -306,8 +306,13 @@ check("cache-sim --provider openai stays at gpt-4o", json.loads(out)["model"] ==
       out[:200])
 rc, out, err = run(["cache-sim", "--model", "no-such-model", logf])
 one_line_error("cache-sim unknown model", rc, err, 1, "--price-input")
-rc, out, err = run(["cache-sim", "--model", "no-such-model", "--price-input", "3", "--json", logf])
-check("cache-sim with an explicit price", rc == 0 and json.loads(out)["cached_tokens"] > 0)
+rc, out, err = run(["cache-sim", "--model", "no-such-model", "--price-input", "3", logf])
+one_line_error("cache-sim: a model without a documented minimum cacheable length", rc, err, 2,
+               "no-such-model")
+rc, out, err = run(["cache-sim", "--model", "no-such-model", "--price-input", "3",
+                    "--min-cache-tokens", "1024", "--json", logf])
+check("cache-sim with an explicit price and minimum", rc == 0 and
+      json.loads(out)["cached_tokens"] > 0, out + err)
 
 # ---- batch ----
 reqs = [{"custom_id": f"r{i}", "body": {"model": "gpt-4o-mini",

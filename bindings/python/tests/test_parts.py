@@ -278,6 +278,12 @@ class PromptTest(unittest.TestCase):
         self.assertEqual(f[0].kind, "date")
         self.assertEqual(f[0].offset, 9)
 
+    def test_min_cache_tokens_is_exact(self):
+        self.assertEqual(tokenomy.min_cache_tokens("anthropic", "claude-haiku-4-5-20251001"), 4096)
+        with self.assertRaises(tokenomy.TokenomyError) as e:
+            tokenomy.min_cache_tokens("anthropic", "my-claude-haiku-4-5")
+        self.assertIn("my-claude-haiku-4-5", str(e.exception))
+
     def test_cacheplan_counts_hits(self):
         plan = tokenomy.CachePlan(price_input=3_000_000, provider="openai", min_cache_tokens=1)
         for t in range(3):

@@ -43,8 +43,13 @@ def lint(text: Text, mask: int = ffi.TKN_LINT_ALL) -> List[Finding]:
 
 
 def min_cache_tokens(provider: str, model: Text) -> int:
+    """The documented minimum cacheable prefix of a provider's model, matched
+    exactly or by the dated-snapshot and "ft:" rules; an unknown model raises
+    (not found), never another model's minimum."""
     b = enc(model)
-    return lib.tkn_prompt_min_cache_tokens(PROVIDERS[provider], b, len(b))
+    out = ctypes.c_int64()
+    check(lib.tkn_prompt_min_cache_tokens(PROVIDERS[provider], b, len(b), ctypes.byref(out)))
+    return out.value
 
 
 class Segment(Record):

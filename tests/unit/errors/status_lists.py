@@ -42,7 +42,7 @@ DECL = re.compile(r'^TKN_(?:REDIS_)?API\s+(int|int32_t)\s+(tkn_\w+)\s*\(')
 CODE = re.compile(r'\bTKN_(?:ERR_[A-Z0-9_]+|OK)\b')
 # "TKN_ERR_PARSE / _UTF8 / _LIMIT", "TKN_ERR_SCHEMA or _PARSE": the short forms
 SHORT = re.compile(r'(?:/|\bor|,)\s*_([A-Z][A-Z0-9_]*)\b')
-REF = re.compile(r'(?:[Ee]rrors|[Cc]odes|[Ss]tatus(?:es)?|[Tt]hose)\s+(?:as|of)\s+(tkn_\w+)')
+REF = re.compile(r'(?:[Ee]rrors|[Cc]odes|[Ss]tatus(?:es)?|[Tt]hose)[\s*]+(?:as|of)[\s*]+(tkn_\w+)')
 
 
 def known_codes(include):

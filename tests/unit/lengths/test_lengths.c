@@ -431,15 +431,19 @@ static int c_render_cache_key(const char *s, size_t len, char *obs, size_t cap) 
   return render_field(1, s, len, obs, cap);
 }
 static int c_min_cache(const char *s, size_t len, char *obs, size_t cap) {
-  OBS("%lld", (long long)tkn_prompt_min_cache_tokens(TKN_PROVIDER_ANTHROPIC, s, len));
-  return TKN_OK;
+  int64_t v = 0;
+  int rc = tkn_prompt_min_cache_tokens(TKN_PROVIDER_ANTHROPIC, s, len, &v);
+  if (rc == TKN_OK) OBS("%lld", (long long)v);
+  return rc;
 }
 static int c_min_cache_from(const char *s, size_t len, char *obs, size_t cap) {
   tkn_prices *p = NULL;
   assert_int_equal(tkn_prices_new_default(&p), TKN_OK);
-  OBS("%lld", (long long)tkn_prompt_min_cache_tokens_from(p, TKN_PROVIDER_ANTHROPIC, s, len));
+  int64_t v = 0;
+  int rc = tkn_prompt_min_cache_tokens_from(p, TKN_PROVIDER_ANTHROPIC, s, len, &v);
+  if (rc == TKN_OK) OBS("%lld", (long long)v);
   tkn_prices_free(p);
-  return TKN_OK;
+  return rc;
 }
 static int c_cacheplan_model(const char *s, size_t len, char *obs, size_t cap) {
   tkn_cacheplan_options o = TKN_CACHEPLAN_OPTIONS_INIT;

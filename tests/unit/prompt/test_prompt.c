@@ -738,18 +738,81 @@ static void breakpoints_skip_prefixes_after_volatile_content(void **state) {
   tkn_tokenizer_free(tok);
 }
 
+static int64_t min_of(int32_t provider, const char *model) {
+  int64_t v = -7;
+  int rc = tkn_prompt_min_cache_tokens(provider, model, TKN_NUL_TERMINATED, &v);
+  return rc == TKN_OK ? v : -rc;
+}
+
 static void min_cache_tokens_follow_the_docs(void **state) {
   (void)state;
-  assert_int_equal(tkn_prompt_min_cache_tokens(TKN_PROVIDER_OPENAI, "gpt-4o", 6), 1024);
-  assert_int_equal(tkn_prompt_min_cache_tokens(TKN_PROVIDER_ANTHROPIC, "claude-sonnet-4-5", 17), 1024);
-  assert_int_equal(tkn_prompt_min_cache_tokens(TKN_PROVIDER_ANTHROPIC, "claude-3-5-haiku-latest", 23),
-                   2048);
-  assert_int_equal(tkn_prompt_min_cache_tokens(TKN_PROVIDER_ANTHROPIC, "claude-haiku-4-5", 16), 4096);
-  assert_int_equal(tkn_prompt_min_cache_tokens(TKN_PROVIDER_ANTHROPIC, "claude-opus-4-5", 15), 4096);
-  assert_int_equal(tkn_prompt_min_cache_tokens(TKN_PROVIDER_ANTHROPIC, NULL, 0), 1024);
-  assert_int_equal(tkn_prompt_min_cache_tokens(TKN_PROVIDER_GEMINI, "gemini-2.5-pro", 14), 4096);
-  assert_int_equal(tkn_prompt_min_cache_tokens(TKN_PROVIDER_GEMINI, "gemini-2.5-flash", 16), 1024);
-  assert_int_equal(tkn_prompt_min_cache_tokens(42, "x", 1), -1);
+  const int32_t OA = TKN_PROVIDER_OPENAI, AN = TKN_PROVIDER_ANTHROPIC, GE = TKN_PROVIDER_GEMINI;
+  assert_int_equal(min_of(OA, "gpt-4o"), 1024);
+  assert_int_equal(min_of(AN, "claude-sonnet-4-5"), 1024);
+  assert_int_equal(min_of(AN, "claude-3-5-haiku-latest"), 2048);
+  assert_int_equal(min_of(AN, "claude-haiku-4-5"), 4096);
+  assert_int_equal(min_of(AN, "claude-opus-4-5"), 4096);
+  assert_int_equal(min_of(GE, "gemini-2.5-pro"), 4096);
+  assert_int_equal(min_of(GE, "gemini-2.5-flash"), 1024);
+  /* the documented rules: dated snapshots, the provider's own prefix, fine-tunes, case */
+  assert_int_equal(min_of(AN, "claude-haiku-4-5-20251001"), 4096);
+  assert_int_equal(min_of(AN, "claude-3-5-haiku-20241022"), 2048);
+  assert_int_equal(min_of(AN, "anthropic/claude-opus-4-5"), 4096);
+  assert_int_equal(min_of(OA, "gpt-4o-mini-2024-07-18"), 1024);
+  assert_int_equal(min_of(OA, "ft:gpt-4o-mini-2024-07-18:acme::abc123"), 1024);
+  assert_int_equal(min_of(AN, "Claude-Haiku-4-5"), 4096);
+}
+
+/* issue 15: the minimum was found by substring, so a name that merely
+ * contains a known one ("my-gpt-4o-clone", a "pro" inside a Flash name, a
+ * "haiku" inside anything) got another model's minimum without a word.  Now
+ * the name is matched exactly or by the documented rules, and anything else
+ * is TKN_ERR_NOT_FOUND naming it. */
+static void min_cache_tokens_never_match_a_part_of_the_name(void **state) {
+  (void)state;
+  const int32_t OA = TKN_PROVIDER_OPENAI, AN = TKN_PROVIDER_ANTHROPIC, GE = TKN_PROVIDER_GEMINI;
+  static const struct {
+    int32_t provider;
+    const char *model;
+  } traps[] = {
+      {OA, "my-gpt-4o-clone"},           /* contains gpt-4o */
+      {OA, "gpt-3.5-turbo"},             /* does not cache at all */
+      {AN, "my-claude-haiku-4-5"},       /* contains claude-haiku-4-5 (4096) */
+      {AN, "claude-haiku-4-5-beta"},     /* not a dated snapshot */
+      {AN, "haiku"},                     /* was 2048 through "haiku" */
+      {AN, "claude-opus-4-5x"},          /* was 4096 through "opus-4-5" */
+      {AN, "openai/claude-opus-4-5"},    /* another provider's prefix */
+      {GE, "gemini-2.5-flash-prompter"}, /* was 4096 through "pro" */
+      {GE, "gemini-2.5-pro-clone"},
+      {OA, "ft:"},
+      {AN, "claude-sonnet-4-5-2025"},    /* a short date is not a date */
+  };
+  for (size_t i = 0; i < sizeof traps / sizeof traps[0]; i++) {
+    int64_t v = -7;
+    int rc = tkn_prompt_min_cache_tokens(traps[i].provider, traps[i].model, TKN_NUL_TERMINATED, &v);
+    if (rc != TKN_ERR_NOT_FOUND) fail_msg("%s: rc %d, value %lld", traps[i].model, rc, (long long)v);
+    assert_int_equal(v, -7); /* unchanged */
+    assert_int_equal(tkn_error_last()->status, TKN_ERR_NOT_FOUND);
+    assert_non_null(strstr(tkn_error_last()->message, traps[i].model));
+  }
+  int64_t v = 0;
+  assert_int_equal(tkn_prompt_min_cache_tokens(42, "gpt-4o", 6, &v), TKN_ERR_INVALID);
+  assert_int_equal(tkn_prompt_min_cache_tokens(AN, NULL, 0, &v), TKN_ERR_INVALID);
+  assert_int_equal(tkn_prompt_min_cache_tokens(AN, "", 0, &v), TKN_ERR_INVALID);
+  assert_int_equal(tkn_prompt_min_cache_tokens(AN, "claude-opus-4-5", 15, NULL), TKN_ERR_INVALID);
+  /* the planner and the renderer refuse an unknown model rather than guess */
+  tkn_cacheplan_options o = TKN_CACHEPLAN_OPTIONS_INIT;
+  o.provider = AN;
+  o.model = "my-claude-haiku-4-5";
+  o.model_len = TKN_NUL_TERMINATED;
+  o.price_input = 3000000;
+  tkn_cacheplan *c = NULL;
+  assert_int_equal(tkn_cacheplan_new(&c, &o), TKN_ERR_NOT_FOUND);
+  assert_null(c);
+  assert_non_null(strstr(tkn_error_last()->message, "my-claude-haiku-4-5"));
+  o.min_cache_tokens = 2048; /* said by the host: no lookup */
+  assert_int_equal(tkn_cacheplan_new(&c, &o), TKN_OK);
+  tkn_cacheplan_free(c);
 }
 
 /* tkn_prompt_min_cache_tokens_from: the price table's prompt_cache_min_tokens
@@ -769,21 +832,36 @@ static void min_cache_tokens_come_from_the_price_table_where_known(void **state)
   assert_int_equal(tt_keep_err(tkn_prices_load(&t, json, strlen(json), NULL), err, sizeof err), TKN_OK);
   const uint32_t AN = TKN_PROVIDER_ANTHROPIC; /* the provider; render() takes the format */
   /* the table's value, also through the lookup rules (a dated snapshot) */
-  assert_int_equal(tkn_prompt_min_cache_tokens_from(t, AN, "claude-test-5", 13), 3000);
-  assert_int_equal(tkn_prompt_min_cache_tokens_from(t, AN, "claude-test-5-20260101", 22), 3000);
-  /* in the table without the field, or absent: the default for the name */
-  assert_int_equal(tkn_prompt_min_cache_tokens_from(t, AN, "claude-haiku-test", 17), 2048);
-  assert_int_equal(tkn_prompt_min_cache_tokens_from(t, AN, "claude-opus-4-5", 15), 4096);
-  assert_int_equal(tkn_prompt_min_cache_tokens_from(t, AN, "claude-sonnet-4-5", 17), 1024);
+  int64_t v = 0;
+  assert_int_equal(tkn_prompt_min_cache_tokens_from(t, AN, "claude-test-5", 13, &v), TKN_OK);
+  assert_int_equal(v, 3000);
+  assert_int_equal(tkn_prompt_min_cache_tokens_from(t, AN, "claude-test-5-20260101", 22, &v),
+                   TKN_OK);
+  assert_int_equal(v, 3000);
+  /* in the table without the field, or absent: the documented value for the
+   * name, found by the same exact rules (no "haiku" substring) */
+  assert_int_equal(tkn_prompt_min_cache_tokens_from(t, AN, "claude-haiku-test", 17, &v),
+                   TKN_ERR_NOT_FOUND);
+  assert_int_equal(tkn_prompt_min_cache_tokens_from(t, AN, "claude-opus-4-5", 15, &v), TKN_OK);
+  assert_int_equal(v, 4096);
+  assert_int_equal(tkn_prompt_min_cache_tokens_from(t, AN, "claude-sonnet-4-5", 17, &v), TKN_OK);
+  assert_int_equal(v, 1024);
   /* no table, no model, an unknown provider */
-  assert_int_equal(tkn_prompt_min_cache_tokens_from(NULL, AN, "claude-test-5", 13), 1024);
-  assert_int_equal(tkn_prompt_min_cache_tokens_from(t, AN, NULL, 0), 1024);
-  assert_int_equal(tkn_prompt_min_cache_tokens_from(t, 42, "claude-test-5", 13), -1);
+  assert_int_equal(tkn_prompt_min_cache_tokens_from(NULL, AN, "claude-test-5", 13, &v),
+                   TKN_ERR_NOT_FOUND);
+  assert_int_equal(tkn_prompt_min_cache_tokens_from(t, AN, NULL, 0, &v), TKN_ERR_INVALID);
+  assert_int_equal(tkn_prompt_min_cache_tokens_from(t, 42, "claude-test-5", 13, &v),
+                   TKN_ERR_INVALID);
   /* the built-in table */
   tkn_prices *def = NULL;
   assert_int_equal(tkn_prices_new_default(&def), TKN_OK);
-  assert_int_equal(tkn_prompt_min_cache_tokens_from(def, TKN_PROVIDER_OPENAI, "gpt-4o", 6), 1024);
+  assert_int_equal(tkn_prompt_min_cache_tokens_from(def, TKN_PROVIDER_OPENAI, "gpt-4o", 6, &v),
+                   TKN_OK);
+  assert_int_equal(v, 1024);
   tkn_prices_free(def);
+  int64_t from_table = 0;
+  assert_int_equal(tkn_prompt_min_cache_tokens_from(t, AN, "claude-test-5", 13, &from_table),
+                   TKN_OK);
 
   /* breakpoints: ~2000 tokens of instructions reach 1024 but not 3000 */
   tkn_tokenizer *tok = make_tok();
@@ -792,7 +870,7 @@ static void min_cache_tokens_come_from_the_price_table_where_known(void **state)
   char *with_default = render(p, TKN_PROVIDER_ANTHROPIC, 0);
   assert_int_equal(count_substr(with_default, "\"cache_control\""), 2);
   char *with_table =
-      render(p, TKN_PROVIDER_ANTHROPIC, tkn_prompt_min_cache_tokens_from(t, AN, "claude-test-5", 13));
+      render(p, TKN_PROVIDER_ANTHROPIC, from_table);
   assert_int_equal(count_substr(with_table, "\"cache_control\""), 0);
   tkn_free(with_default);
   tkn_free(with_table);
@@ -801,7 +879,7 @@ static void min_cache_tokens_come_from_the_price_table_where_known(void **state)
     tkn_cacheplan_options po = TKN_CACHEPLAN_OPTIONS_INIT;
     po.price_input = 2000000;
     po.min_cache_tokens =
-        use_table ? tkn_prompt_min_cache_tokens_from(t, TKN_PROVIDER_OPENAI, "gpt-test", 8) : 0;
+        use_table ? from_table : 0;
     tkn_cacheplan *c = NULL;
     assert_int_equal(tkn_cacheplan_new(&c, &po), TKN_OK);
     assert_int_equal(tkn_cacheplan_add_prompt(c, 0, p), TKN_OK);
@@ -830,8 +908,8 @@ static void render_reports_bad_requests(void **state) {
   assert_int_equal(tt_keep_err(tkn_prompt_render(empty, &o, &out, NULL), err, sizeof err), TKN_ERR_INVALID);
   assert_null(out);
   assert_non_null(strstr(err, "model"));
-  o.model = "m";
-  o.model_len = 1;
+  o.model = "claude-sonnet-4-5"; /* a model with a documented minimum */
+  o.model_len = TKN_NUL_TERMINATED;
   assert_int_equal(tt_keep_err(tkn_prompt_render(empty, &o, &out, NULL), err, sizeof err), TKN_ERR_STATE);
   assert_non_null(strstr(err, "nothing to send"));
   o.provider = TKN_PROVIDER_ANTHROPIC;
@@ -867,8 +945,8 @@ static void render_retention_edits_and_deferred_tools(void **state) {
   add_text(b, TKN_SEG_DYNAMIC, TKN_STABILITY_VOLATILE, "query", "Q");
   tkn_prompt *p = assemble(b, tok);
   tkn_render_options o = TKN_RENDER_OPTIONS_INIT;
-  o.model = "m";
-  o.model_len = 1;
+  o.model = "claude-sonnet-4-5"; /* a model with a documented minimum */
+  o.model_len = TKN_NUL_TERMINATED;
   o.max_tokens = 10;
   o.cache_retention = TKN_CACHE_RETENTION_24H;
   char *out = NULL;
@@ -902,8 +980,8 @@ static void render_retention_edits_and_deferred_tools(void **state) {
   tkn_render_options v1;
   memset(&v1, 0xab, sizeof v1);
   assert_int_equal(tkn_render_options_init(&v1, 1), TKN_OK);
-  v1.model = "m";
-  v1.model_len = 1;
+  v1.model = "claude-sonnet-4-5";
+  v1.model_len = TKN_NUL_TERMINATED; /* measured in a version 1 struct too */
   assert_int_equal(tkn_prompt_render(p, &v1, &out, NULL), TKN_OK);
   assert_null(strstr(out, "prompt_cache_retention"));
   tkn_free(out);
@@ -957,8 +1035,8 @@ static void render_into_fills_a_caller_buffer_or_says_how_big(void **state) {
   }
   /* argument and content errors come before the size */
   tkn_render_options o = TKN_RENDER_OPTIONS_INIT;
-  o.model = "m";
-  o.model_len = 1;
+  o.model = "claude-sonnet-4-5"; /* a model with a documented minimum */
+  o.model_len = TKN_NUL_TERMINATED;
   char buf[16], err[256] = "";
   size_t len = 99;
   assert_int_equal(tkn_prompt_render_into(p, &o, buf, sizeof buf, NULL), TKN_ERR_INVALID);
@@ -1604,8 +1682,8 @@ static int oom_scenario(void) {
   if (!rc) rc = tkn_prompt_builder_add_text(b, TKN_SEG_DYNAMIC, 2, "q", 1, "Q?", 2, NULL);
   if (!rc) rc = tkn_prompt_assemble(&p, b, tok);
   tkn_render_options o = TKN_RENDER_OPTIONS_INIT;
-  o.model = "m";
-  o.model_len = 1;
+  o.model = "claude-sonnet-4-5"; /* a model with a documented minimum */
+  o.model_len = TKN_NUL_TERMINATED;
   o.max_tokens = 5;
   o.min_cache_tokens = 1;
   if (!rc) rc = tkn_prompt_render(p, &o, &out, NULL);
@@ -1696,6 +1774,7 @@ int main(void) {
       cmocka_unit_test(anthropic_breakpoints_end_the_longest_stable_prefixes),
       cmocka_unit_test(breakpoints_skip_prefixes_after_volatile_content),
       cmocka_unit_test(min_cache_tokens_follow_the_docs),
+      cmocka_unit_test(min_cache_tokens_never_match_a_part_of_the_name),
       cmocka_unit_test(min_cache_tokens_come_from_the_price_table_where_known),
       cmocka_unit_test(render_reports_bad_requests),
       cmocka_unit_test(render_retention_edits_and_deferred_tools),
