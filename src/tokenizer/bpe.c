@@ -4,14 +4,16 @@
  * Text is validated, split at special tokens (per the options), cut into
  * pieces by the pre-tokeniser (pretok.c), and each piece is looked up whole
  * or merged: repeatedly join the adjacent pair whose bytes have the lowest
- * rank, the leftmost on ties, as tiktoken does.  The shortest pieces use
- * tiktoken's own scan, pieces of up to 64 bytes a min-tree over the parts,
- * longer ones a heap over a linked list (O(n log n)), and pieces of
- * BACKTRACK_MIN bytes or more an encoder linear in their length, where
- * tiktoken's time is quadratic.  The built-in encodings' tables are laid
+ * rank, the leftmost on ties, as tiktoken does.  Pieces of up to 12 bytes
+ * use tiktoken's own scan, up to 64 a min-tree over the parts (but CJK and
+ * other 3-byte characters from 16 bytes), longer ones an encoder linear in
+ * their length (where tiktoken's time is quadratic) that checks pairs of
+ * tokens with a table built with the ranks; for ranks where that table does
+ * not hold, a heap over a linked list up to BACKTRACK_MIN, and beyond a
+ * linear encoder that guesses from heap merges.  The built-in encodings' tables are laid
  * out at build time and used where they lie (ranks.c: the image).  The
- * tokenizer is immutable (but, for a rank file, the long-piece encoder's
- * prefix filter, built on first need and published once, atomically); all
+ * tokenizer is immutable (but, for a rank file, the encoder's prefix filter
+ * and pair table, built on first need and published once, atomically); all
  * scratch space lives on the stack or in allocations owned by one call. */
 #include <errno.h>
 #include <stdio.h>
@@ -24,6 +26,13 @@
 #define SMALL_PIECE 64
 #ifndef TREE_MIN
 #define TREE_MIN 12
+#endif
+/* Pieces of more than SMALL_PIECE bytes, and those of at least PAIRS_MIN
+ * bytes of 3- and 4-byte characters, use the pair-table encoder; where the
+ * ranks do not allow it, pieces of at least BACKTRACK_MIN bytes use the
+ * guessing one. */
+#ifndef PAIRS_MIN
+#define PAIRS_MIN 16
 #endif
 /* Pieces of at least BACKTRACK_MIN bytes use the backtracking encoder. */
 #ifndef BACKTRACK_MIN
@@ -706,13 +715,14 @@ static size_t pairs_search(const tki_ranks *r, const uint32_t *pt, const uint64_
                            const uint8_t *p, size_t n, uint32_t *st, uint32_t *tk,
                            uint64_t *dead, uint64_t *rep) {
   const uint32_t *prefix = pt + 2 * (size_t)r->n;
+  int all = pt[3 * (size_t)r->n] == 1; /* every token is reachable */
   size_t m = 0, pos = 0;
   uint32_t rank = NONE;
   size_t len = longest_token(r, pf, p, n, &rank);
   int again = 0; /* the token tried is the last one again (the text repeats) */
   for (;;) {
     size_t end = pos + len;
-    if (!(dead[end >> 6] >> (end & 63) & 1) && pt[2 * (size_t)rank] != TKI_UNREACHABLE &&
+    if (!(dead[end >> 6] >> (end & 63) & 1) && (all || pt[2 * (size_t)rank] != TKI_UNREACHABLE) &&
         (!m || pair_valid(r, pt, p + pos, tk[m - 1], rank))) {
       st[m] = (uint32_t)pos;
       tk[m++] = rank;
@@ -757,6 +767,10 @@ static size_t pairs_search(const tki_ranks *r, const uint32_t *pt, const uint64_
  * when the table does not hold for this rank table.  Should the search end
  * without a sequence (it cannot), the heap merges the piece, or, for tests
  * (strict), TKN_ERR_NOT_FOUND. */
+
+
+
+
 
 
 
@@ -807,9 +821,11 @@ static int merge_pairs(const tki_ranks *r, const uint8_t *text, size_t n, sink *
 static int merge_piece(const tki_ranks *r, const uint8_t *p, size_t n, uint64_t h, sink *o,
                        scratch *sc) {
   if (n > SMALL_PIECE) {
-    if (n < BACKTRACK_MIN) return merge_heap(r, p, n, o, sc);
     int rc = merge_pairs(r, p, n, o, sc, 0);
-    return rc == TKN_ERR_UNSUPPORTED ? merge_backtrack(r, p, n, GUESS_CHUNK, o, sc) : rc;
+    if (rc != TKN_ERR_UNSUPPORTED) return rc;
+    /* ranks where the pair table does not hold */
+    return n < BACKTRACK_MIN ? merge_heap(r, p, n, o, sc)
+                             : merge_backtrack(r, p, n, GUESS_CHUNK, o, sc);
   }
   memo_entry *e = NULL;
   if (sc->memo) {
@@ -837,7 +853,17 @@ static int merge_piece(const tki_ranks *r, const uint8_t *p, size_t n, uint64_t 
   /* merge into a local sink, then copy out and remember */
   uint32_t ids[SMALL_PIECE];
   sink local = {ids, SMALL_PIECE, 0, UINT64_MAX, 0, 0, NULL};
-  merge_small(r, p, n, &local); /* n <= SMALL_PIECE here: longer ones went above */
+  /* n <= SMALL_PIECE here: longer ones went above */
+  /* the pair-table encoder from PAIRS_MIN bytes when the piece is of 3- and
+   * 4-byte characters (its first or, after a space or mark, second byte
+   * leads one: CJK, Thai, ...), where it measured faster than the tree; on
+   * words of 2-byte characters (Cyrillic, Arabic) it was slower */
+  int rc = n >= PAIRS_MIN && (p[0] >= 0xE0 || p[1] >= 0xE0) ? merge_pairs(r, p, n, &local, sc, 0)
+                                                            : TKN_ERR_UNSUPPORTED;
+  if (rc == TKN_ERR_UNSUPPORTED)
+    merge_small(r, p, n, &local);
+  else if (rc)
+    return rc;
   for (size_t i = 0; i < local.n; i++) emit(o, ids[i]);
   if (e && sc->arena_n + local.n <= MEMO_MAX_IDS) {
     if (sc->arena_n + local.n > sc->arena_cap) {

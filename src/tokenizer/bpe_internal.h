@@ -290,9 +290,9 @@ uint64_t *tki_ranks_prefix_build(const tki_ranks *r);
  * merging token k's bytes alone (k, k for a single byte; TKI_UNREACHABLE,
  * TKI_UNREACHABLE when that merge does not give k, which can then never be
  * in an encoding); [2n + k]: the longest token that is a proper prefix of
- * token k (TKI_UNREACHABLE when none); [3n]: 1 when both parts of every
+ * token k (TKI_UNREACHABLE when none); [3n]: 0 unless both parts of every
  * token that has them rank below it (the encoder's pair check rests on it:
- * bpe.c), else 0. */
+ * bpe.c), else 1 when every token is reachable, 2 when some are not. */
 #define TKI_UNREACHABLE UINT32_MAX
 uint32_t *tki_ranks_pairs_build(const tki_ranks *r);
 /* The words of the pair table of n tokens. */

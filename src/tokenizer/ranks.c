@@ -169,7 +169,7 @@ static void last_merge(const tki_ranks *r, uint32_t k, uint32_t *left, uint32_t 
 uint32_t *tki_ranks_pairs_build(const tki_ranks *r) {
   uint32_t *t = tki_malloc((size_t)TKI_PAIRS_WORDS(r->n) * sizeof *t);
   if (!t) return NULL;
-  uint32_t monotone = 1, *prefix = t + 2 * (size_t)r->n;
+  uint32_t monotone = 1, reachable = 1, *prefix = t + 2 * (size_t)r->n;
   for (uint32_t k = 0; k < r->n; k++) {
     const uint8_t *p = r->bytes + r->off[k];
     size_t n = r->off[k + 1] - r->off[k];
@@ -179,6 +179,7 @@ uint32_t *tki_ranks_pairs_build(const tki_ranks *r) {
       last_merge(r, k, &t[2 * k], &t[2 * k + 1]);
       if (n > 256 || (t[2 * k] != TKI_UNREACHABLE && (t[2 * k] >= k || t[2 * k + 1] >= k)))
         monotone = 0;
+      if (t[2 * k] == TKI_UNREACHABLE) reachable = 0;
     }
     prefix[k] = TKI_UNREACHABLE;
     for (size_t len = n - 1; len >= 1; len--) {
@@ -189,7 +190,7 @@ uint32_t *tki_ranks_pairs_build(const tki_ranks *r) {
       }
     }
   }
-  t[3 * (size_t)r->n] = monotone;
+  t[3 * (size_t)r->n] = monotone ? 2 - reachable : 0;
   return t;
 }
 
