@@ -394,6 +394,7 @@ type ModelError struct {
 	Message string
 }
 
+// Error is "model call failed: " and the message.
 func (e *ModelError) Error() string { return "model call failed: " + e.Message }
 
 // AgentOptions configure an agent.  Complete is required; every part is

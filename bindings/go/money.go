@@ -99,9 +99,10 @@ type ModelPrice struct {
 	Provider string
 }
 
-// InputPerMtok is the input price, OutputPerMtok the output price
-// (picodollars per million tokens).
-func (m *ModelPrice) InputPerMtok() int64  { return int64(m.c.input_per_mtok) }
+// InputPerMtok is the input price (picodollars per million tokens).
+func (m *ModelPrice) InputPerMtok() int64 { return int64(m.c.input_per_mtok) }
+
+// OutputPerMtok is the output price (picodollars per million tokens).
 func (m *ModelPrice) OutputPerMtok() int64 { return int64(m.c.output_per_mtok) }
 
 // CacheReadPerMtok is the cache-read price.

@@ -75,6 +75,8 @@ type Error struct {
 	Err     error
 }
 
+// Error is "tokenomy: " and the message (the status's text if there is none),
+// then the wrapped callback error, if any.
 func (e *Error) Error() string {
 	msg := e.Message
 	if msg == "" {
