@@ -39,6 +39,7 @@ WRAPPED = [
     ('Prompt', 'tkn_prompt', 'tkn_prompt_free'),
     ('CachePlan', 'tkn_cacheplan', 'tkn_cacheplan_free'),
     ('ToolCache', 'tkn_toolcache', 'tkn_toolcache_free'),
+    ('ToolCatalogue', 'tkn_toolsel', 'tkn_toolsel_free'),
     ('BatchWriter', 'tkn_batch_writer', 'tkn_batch_writer_free'),
     ('BatchReader', 'tkn_batch_reader', 'tkn_batch_reader_free'),
     ('LLMResponse', 'tkn_llm_response', 'tkn_llm_response_free'),
@@ -51,7 +52,6 @@ NOT_WRAPPED = {
     'tkn_agent_result': 'read and freed inside Agent.Turn',
     'tkn_prune_report': 'read and freed inside Pruner.Run',
     'tkn_schema_result': 'read and freed inside Schema.Validate',
-    'tkn_toolsel': 'the deferred tool catalogue (toolsel.h) has no Go binding yet',
 }
 
 # The Redis store's package (bindings/go/redis), from include/tokenomy-redis/*.h.

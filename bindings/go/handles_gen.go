@@ -14,7 +14,6 @@ import "unsafe"
 //   tkn_budget_reservation: ended by commit or release, not freed: Reservation guards it itself
 //   tkn_prune_report: read and freed inside Pruner.Run
 //   tkn_schema_result: read and freed inside Schema.Validate
-//   tkn_toolsel: the deferred tool catalogue (toolsel.h) has no Go binding yet
 
 // ---- Conv (tkn_conv) ----
 
@@ -645,6 +644,48 @@ func (x *ToolCache) closedErr() error {
 
 // Closed reports whether Close was called on x (true for a nil x).
 func (x *ToolCache) Closed() bool { return x == nil || x.ref.IsClosed() }
+
+// ---- ToolCatalogue (tkn_toolsel) ----
+
+func freeToolCatalogue(p unsafe.Pointer) { C.tkn_toolsel_free((*C.tkn_toolsel)(p)) }
+
+// own makes x the owner of p, freed with tkn_toolsel_free once x is closed and
+// no call or borrower holds it.
+func (x *ToolCatalogue) own(p *C.tkn_toolsel) { x.ref.Set(unsafe.Pointer(p), freeToolCatalogue) }
+
+// use pins x's C handle for one call; nil if x is nil or closed (the
+// method then returns x.closedErr()).
+func (x *ToolCatalogue) use() (*C.tkn_toolsel, func()) {
+	if x == nil {
+		return nil, noop
+	}
+	p, done := x.ref.Acquire()
+	return (*C.tkn_toolsel)(p), done
+}
+
+// borrow is use for a part that must be live: ErrClosed if x is closed;
+// a nil x is no part (nil pointer, no error).
+func (x *ToolCatalogue) borrow() (*C.tkn_toolsel, func(), error) {
+	if x == nil {
+		return nil, noop, nil
+	}
+	p, done := x.ref.Acquire()
+	if p == nil {
+		return nil, noop, errClosed("ToolCatalogue")
+	}
+	return (*C.tkn_toolsel)(p), done, nil
+}
+
+// closedErr is the error of a method called on a nil or closed x.
+func (x *ToolCatalogue) closedErr() error {
+	if x == nil {
+		return errNil("ToolCatalogue")
+	}
+	return errClosed("ToolCatalogue")
+}
+
+// Closed reports whether Close was called on x (true for a nil x).
+func (x *ToolCatalogue) Closed() bool { return x == nil || x.ref.IsClosed() }
 
 // ---- BatchWriter (tkn_batch_writer) ----
 

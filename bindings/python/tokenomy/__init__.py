@@ -29,6 +29,7 @@ from .tools import (BatchReader, BatchResult, BatchSummary, BatchWriter, ToolCac
                     ToolCacheStats)
 from .prompt import (CachePlan, CachePlanResult, Finding, Prompt, PromptBuilder, Segment, lint,
                      min_cache_tokens)
+from .toolsel import ToolCatalogue
 from .store import RedisStore, Store
 from .agent import (Agent, AgentResult, AgentStats, LLMRequest, LLMResponse, ModelError,
                     fail_name)
