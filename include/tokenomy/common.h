@@ -74,7 +74,18 @@ TKN_API const char *tkn_version_string(void);
 #define TKN_ERR_AUTH 20           /* a store refused the credentials or the permission */
 #define TKN_ERR__COUNT 21         /* one past the last code; grows with new codes */
 
-/* Each function's header comment lists the codes it returns ("TKN_ERR_INVALID
+/* One fault, one code, in every part (ARCHITECTURE.md, "Error model"; the
+ * one-code test holds it):
+ *   NULL / out of range / a value of another family (a provider outside
+ *   TKN_PROVIDER_*, a usage shape where a provider is wanted) -> INVALID;
+ *   a valid provider a part does not handle -> UNSUPPORTED;
+ *   text that is not JSON -> PARSE; invalid UTF-8 -> UTF8;
+ *   JSON of the wrong shape or type -> SCHEMA;
+ *   a name that matches nothing (model, encoding, tier, key) -> NOT_FOUND;
+ *   an unknown options version -> VERSION; past a documented limit -> LIMIT;
+ *   past int64 -> OVERFLOW; refused special-token text -> SPECIAL_TOKEN.
+ *
+ * Each function's header comment lists the codes it returns ("TKN_ERR_INVALID
  * for ..., TKN_ERR_NOMEM"), or refers to another's list ("Errors as
  * tkn_conv_load"); tests/unit/errors holds every list to the implementation.
  *

@@ -145,9 +145,11 @@ TKN_API void tkn_llm_response_clear(tkn_llm_response *resp);
  * the field keeps its previous value. */
 /* The assistant's text (the JSON document for structured output). */
 TKN_API int tkn_llm_response_set_content(tkn_llm_response *resp, const char *s, size_t len);
-/* The tool calls, as the provider's JSON array (OpenAI "tool_calls").
- * TKN_ERR_INVALID for a NULL response (or NULL text with a length), TKN_ERR_UTF8 for invalid
- * UTF-8, TKN_ERR_LIMIT past the length limit, TKN_ERR_NOMEM. */
+/* The tool calls, as the provider's JSON array (OpenAI "tool_calls"); empty
+ * for none.  TKN_ERR_INVALID for a NULL response (or NULL text with a length),
+ * TKN_ERR_PARSE for malformed JSON, TKN_ERR_UTF8 for invalid UTF-8,
+ * TKN_ERR_SCHEMA for JSON that is not an array of objects, TKN_ERR_LIMIT past
+ * the length limit, TKN_ERR_NOMEM. */
 TKN_API int tkn_llm_response_set_tool_calls(tkn_llm_response *resp, const char *json,
                                             size_t len);
 /* The provider's finish / stop reason ("stop", "length", "tool_calls",

@@ -68,8 +68,27 @@ int tkn_llm_response_set_content(tkn_llm_response *r, const char *s, size_t len)
   return set_str(r, r ? &r->content : NULL, "content", s, len);
 }
 
+/* The tool calls are written into the conversation as they are, so they are
+ * checked here, with the codes every part gives JSON text: TKN_ERR_PARSE for
+ * malformed JSON, TKN_ERR_UTF8, TKN_ERR_SCHEMA for JSON that is not an array
+ * of objects (one fault, one code; ARCHITECTURE.md). */
 int tkn_llm_response_set_tool_calls(tkn_llm_response *r, const char *json, size_t len) {
   len = tki_len(json, len);
+  if (r && json && len && len <= TKN_LLM_MAX_FIELD) {
+    cJSON *v = NULL;
+    char err[TKI_ERRLEN];
+    int rc = tki_json_parse(json, len, TKN_LLM_MAX_FIELD, 64, "tool_calls", &v, err);
+    if (rc) return rc;
+    int ok = cJSON_IsArray(v);
+    const cJSON *e;
+    cJSON_ArrayForEach(e, v) {
+      if (!cJSON_IsObject(e)) ok = 0;
+    }
+    cJSON_Delete(v);
+    if (!ok)
+      return tki_fail(TKN_ERR_SCHEMA,
+                      "tool_calls: expected a JSON array of tool-call objects (OpenAI \"tool_calls\")");
+  }
   return set_str(r, r ? &r->tool_calls : NULL, "tool_calls", json, len);
 }
 
