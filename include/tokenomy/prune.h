@@ -57,12 +57,21 @@
  *                       results are recognised by the placeholder text), so
  *                       it must be run in place on the conversation the host
  *                       keeps.  By default a clear must pay for itself at the
- *                       call that makes it (horizon_calls 0); a host may let
- *                       it pay back over N coming calls, or over as many as
- *                       the conversation has made so far (its growth:
- *                       TKN_PRUNE_HORIZON_GROWTH).  On the recorded traces
- *                       of `tokenomy replay` the default is the cheapest and
- *                       keeps the most.  With max_tokens > 0 it also enforces the
+ *                       call that makes it, even if that call is the
+ *                       conversation's last (horizon_calls 0), and shed
+ *                       enough that the cache's block rounding cannot make a
+ *                       later call dearer: then a conversation never costs
+ *                       more than not clearing, as far as the cache model
+ *                       holds (prefixes cached at message boundaries in
+ *                       blocks of cache_block_tokens; the first cleared
+ *                       message past the provider's minimum cacheable prefix,
+ *                       which the policy cannot check: it does not see what
+ *                       the host sends before the conversation).  A host may
+ *                       let a clear pay back over N coming calls, or over as
+ *                       many as the conversation has made so far (its growth:
+ *                       TKN_PRUNE_HORIZON_GROWTH): it then saves more where
+ *                       the conversation goes on, and costs more where it
+ *                       ends.  With max_tokens > 0 it also enforces the
  *                       budget and degrades instead of failing: clear every
  *                       old result, then the recent ones too (oldest first),
  *                       then drop the oldest messages as TRIM does; when even
@@ -192,11 +201,12 @@ typedef struct tkn_prune_options {
   int64_t price_cache_read_per_mtok;  /* 0: no cache discount */
   int64_t price_cache_write_per_mtok; /* 0: the input price (OpenAI) */
   uint32_t horizon_calls;      /* calls after this one a clear may take to pay back:
-                                  0: none, it pays at once (never costlier than not
-                                  clearing, as far as the cache model holds);
+                                  0: none, it pays at this call alone (never costlier
+                                  than not clearing, as far as the cache model holds);
                                   TKN_PRUNE_HORIZON_GROWTH: as many as so far */
   uint32_t cache_block_tokens; /* the provider caches prefixes in blocks of this many
-                                  tokens (OpenAI: 128): a break costs up to one more */
+                                  tokens (OpenAI: 128): a break loses up to this many
+                                  less one more, and a later call's rounding as many */
 } tkn_prune_options;
 #define TKN_PRUNE_HORIZON_GROWTH 0xFFFFFFFFu
 #define TKN_PRUNE_PLACEHOLDER "[old tool result cleared]"

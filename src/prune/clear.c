@@ -10,18 +10,25 @@
  * The policy's arithmetic (prices per token; r = cache read, w = cache write
  * or input price, C = tokens the old results would shed, of which C_prev sit
  * in the prefix the previous call sent and C_new after it; S_prev = tokens of
- * that prefix from the first cleared message on; H = calls expected after
- * this one):
- *   cost now   = (S_prev + B - C_prev) w - (S_prev + B) r - C_new w   (the
- *                prefix from the first cleared message, and up to one cache
- *                block B before it, written again instead of read)
- *   saving     = (H + 1) C r   (this call and the next H: those tokens would
- *                have been cache reads)
+ * that prefix from the first cleared message on; B = the provider's cache
+ * block; H = calls expected after this one):
+ *   cost now   = (S_prev + B - 1 - C_prev) w - (S_prev + B - 1) r - C_new w
+ *                (this call against not clearing: the prefix from the first
+ *                cleared message, and up to B - 1 tokens before it that the
+ *                block rounding loses, written again instead of read; what it
+ *                sheds not paid for)
+ *   saving     = H C r   (the next H calls: those tokens would have been cache
+ *                reads)
  * and it clears when saving > cost and C >= clear_at_least.  With H = 0 (the
- * default) a clear pays for itself at the call that makes it, so as far as
- * the cache model holds it never costs more than not clearing.  The cost
- * falls with the tokens the clear sheds and the saving grows with them, so
- * it clears in large steps, when enough old results have piled up, and
+ * default) a clear must pay for itself at the call that makes it, even if
+ * that call is the conversation's last: later calls only append, so each of
+ * them reads C fewer tokens, which the block rounding can offset by at most
+ * B - 1 tokens at w - r; a clear also needs C r >= (B - 1)(w - r), so no later
+ * call costs more either, and so a conversation never costs more than not
+ * clearing (as far as the cache model holds: prefix caching at message
+ * boundaries, whole blocks, the cleared message starting past the provider's
+ * minimum cacheable prefix).  The cost falls with the tokens the clear sheds,
+ * so it clears in large steps, when enough old results have piled up, and
  * appends only in between. */
 #include <string.h>
 
@@ -346,7 +353,7 @@ static rates rates_of(const tkn_prune_options *o) {
 
 /* The policy's figures for clearing the flagged results. */
 static void economics(const clr *c, const uint8_t *flag, double *saving, double *cost,
-                      int64_t *shed) {
+                      int64_t *shed, int *later_ok) {
   size_t n = c->n, prev = 0, first = NONE, assistants = 0;
   for (size_t i = 0; i < n; i++)
     if (tkn_conv_role(c->conv, i) == TKN_ROLE_ASSISTANT) {
@@ -361,14 +368,17 @@ static void economics(const clr *c, const uint8_t *flag, double *saving, double 
     else c_new += c->save[i];
   }
   for (size_t i = first; first != NONE && i < prev; i++) s_prev += c->cost[i];
-  /* the provider caches whole blocks: a break loses up to one more */
-  if (first != NONE && first < prev) s_prev += c->o->cache_block_tokens;
+  /* the provider caches whole blocks: a break loses up to B - 1 more tokens */
+  int64_t b = c->o->cache_block_tokens > 0 ? (int64_t)c->o->cache_block_tokens - 1 : 0;
+  if (first != NONE && first < prev) s_prev += b;
   rates x = rates_of(c->o);
   double h = c->o->horizon_calls == TKN_PRUNE_HORIZON_GROWTH ? (double)assistants
                                                              : (double)c->o->horizon_calls;
   *shed = c_prev + c_new;
   *cost = (double)(s_prev - c_prev) * x.w - (double)s_prev * x.r - (double)c_new * x.w;
-  *saving = (h + 1.0) * (double)(c_prev + c_new) * x.r;
+  *saving = h * (double)(c_prev + c_new) * x.r;
+  /* a later call reads C fewer tokens; the rounding may cost it up to b at w - r */
+  *later_ok = (double)(c_prev + c_new) * x.r >= (double)b * (x.w - x.r);
 }
 
 static int64_t round_pd(double v) {
@@ -506,8 +516,9 @@ int tki_prune_clear(tkn_pruner *pruner, tkn_conv *conv, const tkn_prune_options 
     uint8_t *flag = c.clear;
     for (size_t i = 0; i < n; i++) flag[i] = c.cand[i] == 1;
     int64_t shed = 0;
-    economics(&c, flag, &saving, &cost, &shed);
-    int go = shed > 0 && shed >= o->clear_at_least && saving > cost;
+    int later_ok = 1;
+    economics(&c, flag, &saving, &cost, &shed, &later_ok);
+    int go = shed > 0 && shed >= o->clear_at_least && saving > cost && later_ok;
     decision = shed == 0 ? TKN_PRUNE_DECISION_NONE
                : go      ? TKN_PRUNE_DECISION_CLEAR
                          : TKN_PRUNE_DECISION_KEEP;

@@ -49,6 +49,7 @@ struct strategy {
   strategy_fn apply;    /* NULL: the messages as recorded */
   int32_t prune_mode;   /* for prune_apply */
   int budget_pct;       /* for prune_apply: % of the call's message tokens */
+  uint32_t horizon;     /* for the policy: horizon_calls */
 };
 
 static int prune_apply(replay *rp, const strategy *st, tkn_conv **conv, call_effect *fx);
@@ -56,30 +57,34 @@ static int clear_apply(replay *rp, const strategy *st, tkn_conv **conv, call_eff
 static int tools_apply(replay *rp, const strategy *st, tkn_conv **conv, call_effect *fx);
 
 static const strategy STRATEGIES[] = {
-    {"as recorded", "recorded", 0, NULL, 0, 0},
-    {"tokenomy layout (volatile lines to the tail)", "layout", 1, NULL, 0, 0},
-    {"trim to 75% of the messages' tokens", "trim-75", 1, prune_apply, TKN_PRUNE_TRIM, 75},
-    {"trim to 50%", "trim-50", 1, prune_apply, TKN_PRUNE_TRIM, 50},
-    {"trim to 25%", "trim-25", 1, prune_apply, TKN_PRUNE_TRIM, 25},
-    {"score to 75%", "score-75", 1, prune_apply, TKN_PRUNE_SCORE, 75},
-    {"score to 50%", "score-50", 1, prune_apply, TKN_PRUNE_SCORE, 50},
-    {"score to 25%", "score-25", 1, prune_apply, TKN_PRUNE_SCORE, 25},
-    {"summarise to 75%", "summarise-75", 1, prune_apply, TKN_PRUNE_SUMMARISE, 75},
-    {"summarise to 50%", "summarise-50", 1, prune_apply, TKN_PRUNE_SUMMARISE, 50},
-    {"summarise to 25%", "summarise-25", 1, prune_apply, TKN_PRUNE_SUMMARISE, 25},
+    {"as recorded", "recorded", 0, NULL, 0, 0, 0},
+    {"tokenomy layout (volatile lines to the tail)", "layout", 1, NULL, 0, 0, 0},
+    {"trim to 75% of the messages' tokens", "trim-75", 1, prune_apply, TKN_PRUNE_TRIM, 75, 0},
+    {"trim to 50%", "trim-50", 1, prune_apply, TKN_PRUNE_TRIM, 50, 0},
+    {"trim to 25%", "trim-25", 1, prune_apply, TKN_PRUNE_TRIM, 25, 0},
+    {"score to 75%", "score-75", 1, prune_apply, TKN_PRUNE_SCORE, 75, 0},
+    {"score to 50%", "score-50", 1, prune_apply, TKN_PRUNE_SCORE, 50, 0},
+    {"score to 25%", "score-25", 1, prune_apply, TKN_PRUNE_SCORE, 25, 0},
+    {"summarise to 75%", "summarise-75", 1, prune_apply, TKN_PRUNE_SUMMARISE, 75, 0},
+    {"summarise to 50%", "summarise-50", 1, prune_apply, TKN_PRUNE_SUMMARISE, 50, 0},
+    {"summarise to 25%", "summarise-25", 1, prune_apply, TKN_PRUNE_SUMMARISE, 25, 0},
     /* budget_pct below: keep_tool_uses (mask), the trigger in thousands (clear) */
-    {"mask all but the last 3 tool results", "mask-3", 1, clear_apply, TKN_PRUNE_MASK, 3},
-    {"mask all but the last tool result", "mask-1", 1, clear_apply, TKN_PRUNE_MASK, 1},
-    {"clear above 6k tokens (keep 3, >= 500)", "clear-6k", 1, clear_apply, TKN_PRUNE_CLEAR, 6},
-    {"policy: clear when it pays at once (keep 3)", "policy", 1, clear_apply, TKN_PRUNE_POLICY, 3},
-    {"policy, keep 1", "policy-1", 1, clear_apply, TKN_PRUNE_POLICY, 1},
+    {"mask all but the last 3 tool results", "mask-3", 1, clear_apply, TKN_PRUNE_MASK, 3, 0},
+    {"mask all but the last tool result", "mask-1", 1, clear_apply, TKN_PRUNE_MASK, 1, 0},
+    {"clear above 6k tokens (keep 3, >= 500)", "clear-6k", 1, clear_apply, TKN_PRUNE_CLEAR, 6,
+     0},
+    {"policy: clear when it pays at once (keep 3)", "policy", 1, clear_apply, TKN_PRUNE_POLICY, 3,
+     0},
+    {"policy, keep 1", "policy-1", 1, clear_apply, TKN_PRUNE_POLICY, 1, 0},
+    {"policy, pay back by the next call", "policy-next", 1, clear_apply, TKN_PRUNE_POLICY, 3,
+     1},
     {"policy, pay back over the growth so far", "policy-growth", 1, clear_apply,
-     TKN_PRUNE_POLICY, -3},
+     TKN_PRUNE_POLICY, 3, TKN_PRUNE_HORIZON_GROWTH},
     /* budget_pct below: k of the tools sent (toolsel.h), chosen by BM25 on the last
      * user message; negative: a tool once chosen stays for the conversation */
-    {"tools: BM25 on the last user message, k=3", "tools-3", 1, tools_apply, 0, 3},
-    {"tools: BM25 on the last user message, k=5", "tools-5", 1, tools_apply, 0, 5},
-    {"tools: k=3, a tool once chosen stays", "tools-3-sticky", 1, tools_apply, 0, -3},
+    {"tools: BM25 on the last user message, k=3", "tools-3", 1, tools_apply, 0, 3, 0},
+    {"tools: BM25 on the last user message, k=5", "tools-5", 1, tools_apply, 0, 5, 0},
+    {"tools: k=3, a tool once chosen stays", "tools-3-sticky", 1, tools_apply, 0, -3, 0},
 };
 #define N_STRATEGIES (sizeof STRATEGIES / sizeof STRATEGIES[0])
 
@@ -333,8 +338,8 @@ static int clear_apply(replay *rp, const strategy *st, tkn_conv **conv, call_eff
   size_t n = tkn_conv_count(*conv);
   tkn_prune_options o = TKN_PRUNE_OPTIONS_INIT;
   o.mode = st->prune_mode;
-  o.keep_tool_uses = (uint32_t)(st->budget_pct < 0 ? -st->budget_pct : st->budget_pct);
-  if (st->budget_pct < 0) o.horizon_calls = TKN_PRUNE_HORIZON_GROWTH;
+  o.keep_tool_uses = (uint32_t)st->budget_pct;
+  o.horizon_calls = st->horizon;
   /* OpenAI caches 128-token blocks; Anthropic's breakpoints are exact */
   o.cache_block_tokens = rp->provider == TKN_PROVIDER_ANTHROPIC ? 0 : 128;
   if (st->prune_mode == TKN_PRUNE_CLEAR) {
@@ -859,12 +864,13 @@ static const char HELP[] =
     "last 3 / 1 replaced by a placeholder; clear-6k: the same (keep 3) only above 6,000\n"
     "tokens and when at least 500 go; policy / policy-1: prune.h's cache-economics\n"
     "policy (keep 3 / 1) at the model's prices, clearing in place when a clear pays\n"
-    "for itself at once; policy-growth: when it pays back over as many calls as the\n"
-    "conversation has made so far.  tools-3 / tools-5: only the 3 / 5 tools BM25 ranks\n"
-    "best for the call's last user message are sent (toolsel.h, in catalogue order);\n"
-    "tools-3-sticky: the same, and a tool once chosen stays for the conversation; a\n"
-    "table beside all tools shows the tool tokens sent and the share of calls whose\n"
-    "recorded tool call was among the tools sent.\n"
+    "for itself at this call alone, even if it is the conversation's last;\n"
+    "policy-next: when it pays back by the next call; policy-growth: over as many\n"
+    "calls as the conversation has made so far.  tools-3 / tools-5: only the 3 / 5\n"
+    "tools BM25 ranks best for the call's last user message are sent (toolsel.h, in\n"
+    "catalogue order); tools-3-sticky: the same, and a tool once chosen stays for the\n"
+    "conversation; a table beside all tools shows the tool tokens sent and the share\n"
+    "of calls whose recorded tool call was among the tools sent.\n"
     "\n"
     "  --model NAME          prices and cache of the replayed calls (gpt-4o)\n"
     "  --summary-model NAME  prices of summarising calls (gpt-4o-mini)\n"
@@ -918,7 +924,8 @@ static void print_table(const replay *rp, const char *path) {
          "Summarise's extra calls are included in its cost.  Mask and clear rewrite each\n"
          "call's input afresh (as Anthropic's server-side clearing does); the policy keeps\n"
          "what it cleared and clears more only when that pays for the prefix it breaks, at\n"
-         "the model's prices: at once, or (policy-growth) over as many calls as so far.\n",
+         "the model's prices: at this call alone, by the next call (policy-next), or over\n"
+         "as many calls as so far (policy-growth).\n",
          cli_usd(rec->cost_uncached, 4, a, sizeof a), cli_usd(rec->cost, 4, b, sizeof b),
          100.0 * (ratio(rec->cost, rec->cost_uncached) - 1.0), cli_int(rec->needed, c, sizeof c));
   print_tools_table(rp);

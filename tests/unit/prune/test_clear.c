@@ -262,10 +262,46 @@ static void policy_decides_by_prices(void **state) {
   assert_int_equal(tkn_prune_run(g_pr, c, &o, &rep), TKN_OK);
   assert_int_equal(tkn_prune_report_decision(rep, &d, &saving, &cost), TKN_OK);
   assert_int_equal(d, TKN_PRUNE_DECISION_CLEAR);
-  /* (7 + 1) calls x 7 tokens x 1.25 USD/Mtok against the 52-token rest
+  /* 7 coming calls x 7 tokens x 1.25 USD/Mtok against the 52-token rest
    * written again: 52 x 2.50 - 59 x 1.25 USD/Mtok */
-  assert_int_equal(saving, 8 * 7 * 1250000);
+  assert_int_equal(saving, 7 * 7 * 1250000);
   assert_int_equal(cost, 52 * 2500000 - 59 * 1250000);
+  tkn_prune_report_free(rep);
+  tkn_conv_free(c);
+  /* a clear that pays only if one more call comes: made with horizon 1, not
+   * by default (this call may be the conversation's last).  The two old
+   * results shed 74 tokens; the 200 tokens from the first on are written
+   * again: (200 - 74) x 2.50 - 200 x 1.25 USD/Mtok now, 74 x 1.25 saved at
+   * the next call */
+  o.horizon_calls = 1;
+  c = uses_conv(5, 40);
+  assert_int_equal(tkn_prune_run(g_pr, c, &o, &rep), TKN_OK);
+  assert_int_equal(tkn_prune_report_decision(rep, &d, &saving, &cost), TKN_OK);
+  assert_int_equal(d, TKN_PRUNE_DECISION_CLEAR);
+  assert_int_equal(saving, 74 * 1250000);
+  assert_int_equal(cost, 126 * 2500000 - 200 * 1250000);
+  tkn_prune_report_free(rep);
+  tkn_conv_free(c);
+  o.horizon_calls = 0;
+  c = uses_conv(5, 40);
+  assert_int_equal(tkn_prune_run(g_pr, c, &o, &rep), TKN_OK);
+  assert_int_equal(tkn_prune_report_decision(rep, &d, &saving, &cost), TKN_OK);
+  assert_int_equal(d, TKN_PRUNE_DECISION_KEEP);
+  assert_int_equal(saving, 0);
+  assert_int_equal(cost, 126 * 2500000 - 200 * 1250000);
+  assert_int_equal(is_placeholder(c, result_of(0)), 0);
+  tkn_prune_report_free(rep);
+  tkn_conv_free(c);
+  /* a small clear behind a cache block: a later call's rounding could take
+   * back more than it saves (74 x 1.25 < 127 x 1.25), so not even with a
+   * long horizon */
+  o.horizon_calls = 100;
+  o.cache_block_tokens = 128;
+  c = uses_conv(5, 40);
+  assert_int_equal(tkn_prune_run(g_pr, c, &o, &rep), TKN_OK);
+  assert_int_equal(tkn_prune_report_decision(rep, &d, &saving, &cost), TKN_OK);
+  assert_int_equal(d, TKN_PRUNE_DECISION_KEEP);
+  assert_true(saving > cost);
   tkn_prune_report_free(rep);
   tkn_conv_free(c);
   /* the default: a clear must pay at once; large old results do, even at a
