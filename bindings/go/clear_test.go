@@ -61,9 +61,16 @@ func TestPruneMaskClearAndPolicy(t *testing.T) {
 	if c.Len() != n || rep.Cleared != 2 || rep.TokensBefore-rep.TokensAfter != rep.ClearedTokens {
 		t.Fatalf("mask: %d messages, report %+v", c.Len(), rep)
 	}
-	// the policy at gpt-4o's prices: large old results pay for the broken prefix
+	// the policy at gpt-4o's prices: two old results behind three recent ones
+	// do not pay for the broken prefix at this call alone (the default) ...
 	c2 := toolsConv(t, 5, 300)
 	rep = ok(pr.Run(c2, PruneOptions{Mode: PrunePolicy,
+		PriceInput: 2500000000000, PriceCacheRead: 1250000000000}))
+	if rep.Decision != 1 || rep.ExpectedSaving != 0 || rep.Cleared != 0 {
+		t.Fatalf("policy at once: %+v", rep)
+	}
+	// ... but do by the next call
+	rep = ok(pr.Run(c2, PruneOptions{Mode: PrunePolicy, HorizonCalls: 1,
 		PriceInput: 2500000000000, PriceCacheRead: 1250000000000}))
 	if rep.Decision != 2 || rep.ExpectedSaving <= rep.ClearingCost || rep.Cleared != 2 {
 		t.Fatalf("policy: %+v", rep)

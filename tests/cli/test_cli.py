@@ -170,6 +170,12 @@ check("prune --mode mask clears the old results but the excluded tool's",
       out + err)
 rc, out, err = run(["prune", "--mode", "policy", "--report", toolsf])
 rep = json.loads(out) if rc == 0 else {}
+# three old results behind ~1,300 tokens: clearing does not pay at this call alone
+check("prune --mode policy keeps what does not pay at once",
+      rep.get("decision") == "keep" and rep.get("cleared_messages") == 0 and
+      rep["clearing_cost_usd"] > rep["expected_saving_usd"] == 0, out + err)
+rc, out, err = run(["prune", "--mode", "policy", "--horizon", "1", "--report", toolsf])
+rep = json.loads(out) if rc == 0 else {}
 check("prune --mode policy reports its decision and what it cleared",
       rep.get("decision") == "clear" and rep.get("cleared_messages") == 3 and
       rep["tokens_before"] - rep["tokens_after"] == rep["cleared_tokens"], out + err)

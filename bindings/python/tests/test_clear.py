@@ -46,10 +46,20 @@ class ClearTest(unittest.TestCase):
     def test_policy_decides_at_the_prices_given(self):
         tok = Tokenizer.estimator()
         conv = tools_conv(words=300)
-        # gpt-4o: 2.50 USD in, 1.25 USD cached, per million tokens (picodollars)
+        # gpt-4o: 2.50 USD in, 1.25 USD cached, per million tokens (picodollars).
+        # Two old results behind three recent ones do not pay at this call
+        # alone (the default) ...
         rep = tokenomy.Pruner(tok).run(conv, max_tokens=0, mode="policy",
                                        price_input_per_mtok=2500000000000,
                                        price_cache_read_per_mtok=1250000000000)
+        self.assertEqual(rep.decision, "keep")
+        self.assertEqual(rep.expected_saving, 0)
+        self.assertNotIn(PLACEHOLDER, results(conv))
+        # ... but do by the next call
+        rep = tokenomy.Pruner(tok).run(conv, max_tokens=0, mode="policy",
+                                       price_input_per_mtok=2500000000000,
+                                       price_cache_read_per_mtok=1250000000000,
+                                       horizon_calls=1)
         self.assertEqual(rep.decision, "clear")
         self.assertGreater(rep.expected_saving, rep.clearing_cost)
         self.assertEqual(results(conv)[:2], [PLACEHOLDER] * 2)
