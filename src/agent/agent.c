@@ -77,6 +77,22 @@ static int check_options(const tkn_agent_options *opts) {
   return TKN_OK;
 }
 
+/* A fixed model the price table does not know costs 0 per call: under a
+ * hard money limit the budget would never stop it (a typo, "gpt-4o-typo",
+ * spends without bound).  Refused at creation, not found at the bill. */
+static int check_priced(const tkn_agent *a) {
+  if (!a->o.budget || a->o.router || !a->model.s) return TKN_OK;
+  tkn_budget_state st = TKN_BUDGET_STATE_INIT;
+  if (tkn_budget_status(a->o.budget, &st) != TKN_OK) return tkn_error_last()->status;
+  if (st.money_remaining == TKN_BUDGET_UNLIMITED) return TKN_OK;
+  tkn_model_price mp = TKN_MODEL_PRICE_INIT;
+  int rc = tkn_prices_lookup(a->prices, a->model.s, strlen(a->model.s), &mp);
+  if (rc == TKN_OK) return TKN_OK;
+  return tki_fail(rc, "agent options: model \"%s\" has no price in the table (%s), so the "
+                  "budget's money limit could not stop its calls; give prices that have it",
+                  a->model.s, rc == TKN_ERR_UNSUPPORTED ? "its entry was skipped" : "not found");
+}
+
 int tkn_agent_new(tkn_agent **out, const tkn_agent_options *opts) {
   if (out) *out = NULL;
   if (!out || !opts) {
@@ -124,6 +140,11 @@ int tkn_agent_new(tkn_agent **out, const tkn_agent_options *opts) {
     rc = tkn_prices_new_default(&a->own_prices);
     if (rc) return fail_new(a, rc, "cannot load the built-in price table");
     a->prices = a->own_prices;
+  }
+  rc = check_priced(a);
+  if (rc) {
+    tkn_agent_free(a);
+    return rc;
   }
   a->prune = prune_options(opts->prune);
   rc = tkn_prune_new(&a->pruner, a->tok);

@@ -795,6 +795,42 @@ static const char *LONG_CONV =
     "sent once the carrier confirms, usually within two working days.\"},"
     "{\"role\":\"user\",\"content\":\"Can I get a refund instead?\"}]";
 
+/* A model the price table does not know costs 0 a call: under a hard money
+ * limit the agent would spend without bound ("gpt-4o-typo").  Refused at
+ * creation; a token-only budget or a priced model is fine. */
+static void an_unpriced_model_under_a_money_limit_is_refused(void **state) {
+  (void)state;
+  tkn_budget_options bo = TKN_BUDGET_OPTIONS_INIT;
+  assert_int_equal(tkn_usd_parse("0.01", TKN_NUL_TERMINATED, &bo.hard_money), TKN_OK);
+  tkn_budget *money = NULL, *tokens = NULL, *child = NULL;
+  assert_int_equal(tkn_budget_new(&money, &bo, NULL), TKN_OK);
+  tkn_budget_options co = TKN_BUDGET_OPTIONS_INIT; /* no limit of its own */
+  assert_int_equal(tkn_budget_new(&child, &co, money), TKN_OK);
+  co.hard_tokens = 1000;
+  assert_int_equal(tkn_budget_new(&tokens, &co, NULL), TKN_OK);
+  tkn_agent_options o = base_opts();
+  o.model = "gpt-4o-typo";
+  o.model_len = TKN_NUL_TERMINATED;
+  tkn_agent *a = (tkn_agent *)1;
+  char err[320];
+  o.budget = money;
+  assert_int_equal(tt_keep_err(tkn_agent_new(&a, &o), err, sizeof err), TKN_ERR_NOT_FOUND);
+  assert_null(a);
+  assert_non_null(strstr(err, "\"gpt-4o-typo\" has no price"));
+  o.budget = child; /* the parent's limit counts */
+  assert_int_equal(tkn_agent_new(&a, &o), TKN_ERR_NOT_FOUND);
+  o.budget = tokens;
+  assert_int_equal(tkn_agent_new(&a, &o), TKN_OK);
+  tkn_agent_free(a);
+  o.budget = money;
+  o.model = "gpt-4o-mini";
+  assert_int_equal(tkn_agent_new(&a, &o), TKN_OK);
+  tkn_agent_free(a);
+  tkn_budget_free(child);
+  tkn_budget_free(tokens);
+  tkn_budget_free(money);
+}
+
 static void hard_budget_closes_with_a_summary_and_no_call(void **state) {
   (void)state;
   static const scripted sc[] = {{0, 0, "never", "stop", NULL, NULL}};
@@ -1593,6 +1629,7 @@ int main(void) {
       cmocka_unit_test_teardown(host_summary_is_cut_to_its_limit_and_metered, teardown),
       cmocka_unit_test_teardown(a_call_whose_cost_overflows_fails_the_turn, teardown),
       cmocka_unit_test(usage_setter_bounds_counts_like_the_json_one),
+      cmocka_unit_test(an_unpriced_model_under_a_money_limit_is_refused),
       cmocka_unit_test_teardown(a_turn_from_inside_a_turn_is_refused, teardown),
       cmocka_unit_test_teardown(last_turns_too_big_for_the_target_keep_only_the_current_turn,
                                 teardown),
