@@ -150,3 +150,25 @@ func TestCloseDuringCalls(t *testing.T) {
 		b.Close()
 	}
 }
+
+// Options C holds as uint32 are refused out of range instead of wrapping
+// (DB 2^32+1 was database 1), and a path with a NUL is refused instead of
+// being cut at it.
+func TestOptionsRangesAndNUL(t *testing.T) {
+	for _, o := range []Options{
+		{DB: 1<<32 + 1}, {Port: 1<<32 + 6379}, {PoolSize: -1}, {PoolSize: 1 << 40},
+		{Retries: -2}, {Retries: 1 << 33}, {DB: -1},
+		{TLS: true, TLSCAFile: "ca.pem\x00ignored"}, {TLSServerName: "a\x00b"},
+	} {
+		s, err := New(o)
+		if !errors.Is(err, tokenomy.ErrInvalid) || s != nil {
+			t.Errorf("New(%+v): %v, want ErrInvalid", o, err)
+			s.Close()
+		}
+	}
+	s, err := New(Options{Retries: -1, DB: 15, PoolSize: 2, Port: 1})
+	if err != nil {
+		t.Fatalf("in-range options refused: %v", err)
+	}
+	s.Close()
+}

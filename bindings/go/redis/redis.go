@@ -21,7 +21,10 @@ package redis
 import "C"
 
 import (
+	"fmt"
+	"math"
 	"runtime"
+	"strings"
 	"unsafe"
 
 	tokenomy "github.com/tokenomy/tokenomy/bindings/go"
@@ -95,17 +98,34 @@ func New(o Options) (*Store, error) {
 	str(o.Prefix, &c.prefix, &c.prefix_len)
 	str(o.Password, &c.password, &c.password_len)
 	str(o.User, &c.user, &c.user_len)
-	path := func(s string, p **C.char) {
+	// C takes these NUL-terminated: one with a NUL inside is refused, not cut
+	var bad error
+	path := func(s string, p **C.char, what string) {
+		if strings.IndexByte(s, 0) >= 0 && bad == nil {
+			bad = invalid("Options.%s contains a NUL byte", what)
+		}
 		if s != "" {
 			cs := C.CString(s)
 			frees = append(frees, unsafe.Pointer(cs))
 			*p = cs
 		}
 	}
-	path(o.TLSCAFile, &c.tls_ca_file)
-	path(o.TLSCertFile, &c.tls_cert_file)
-	path(o.TLSKeyFile, &c.tls_key_file)
-	path(o.TLSServerName, &c.tls_server_name)
+	path(o.TLSCAFile, &c.tls_ca_file, "TLSCAFile")
+	path(o.TLSCertFile, &c.tls_cert_file, "TLSCertFile")
+	path(o.TLSKeyFile, &c.tls_key_file, "TLSKeyFile")
+	path(o.TLSServerName, &c.tls_server_name, "TLSServerName")
+	if bad != nil {
+		return nil, bad
+	}
+	// integers C holds as uint32: refused when out of range, never wrapped
+	for _, f := range []struct {
+		v    int
+		what string
+	}{{o.Port, "Port"}, {o.DB, "DB"}, {o.PoolSize, "PoolSize"}, {o.Retries, "Retries"}} {
+		if f.v > math.MaxUint32 || (f.v < 0 && f.what != "Retries") || f.v < -1 {
+			return nil, invalid("Options.%s %d is out of range", f.what, f.v)
+		}
+	}
 	if o.TLS {
 		c.tls = 1
 	}
@@ -161,6 +181,12 @@ func (s *Store) err(rc C.int) error {
 		return nil
 	}
 	return lastError(rc)
+}
+
+// invalid is an ErrInvalid error made on the Go side.
+func invalid(format string, args ...interface{}) error {
+	return &tokenomy.Error{Code: tokenomy.StatusInvalid, Offset: -1,
+		Message: fmt.Sprintf(format, args...)}
 }
 
 // lastError reads tkn_error_last() on this thread: callers hold the OS thread
