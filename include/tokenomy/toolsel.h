@@ -39,6 +39,11 @@
  * will, with, would, you, your; then a term of 4 bytes or more ending in "s"
  * but not "ss" loses the "s" (plurals: "reservations" matches "reservation").
  *
+ * Cost: adding a tool indexes its terms (an inverted index: each term, the
+ * tools holding it); a search reads the postings of the query's terms and
+ * ranks only the tools that match, so it grows with those, not with the
+ * catalogue (tests/bench/toolsel: about 0.5 ms for 10,000 tools).
+ *
  * Threading: adding tools is one thread at a time; once no tool is being
  * added, any number of threads may search and select at once (the
  * catalogue is only read; a host search callback must then be thread-safe).

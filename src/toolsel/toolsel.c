@@ -1,6 +1,8 @@
-/* The tool catalogue: tool definitions in the order added, each with its
- * BM25 document (sorted distinct terms with their counts), ranked for a
- * query and selected in catalogue order (toolsel.h says why). */
+/* The tool catalogue: tool definitions in the order added, an inverted index
+ * of their BM25 documents (each term: the tools holding it, with counts),
+ * ranked for a query and selected in catalogue order (toolsel.h says why).
+ * The index is built as tools are added, so a search only reads it and
+ * costs the postings of the query's terms, not the catalogue's size. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,17 +27,30 @@ typedef struct tool {
   size_t desc_len;
   char *json;  /* the neutral definition: canonical {"description","name","parameters"} */
   size_t json_len;
-  char *text;  /* the distinct terms, back to back */
-  term *terms; /* sorted by bytes */
-  size_t nterms;
   uint64_t length; /* terms in the document, repeats included */
 } tool;
+
+typedef struct posting {
+  uint32_t tool, tf;
+} posting;
+
+/* One term of the vocabulary and the tools holding it, in catalogue order. */
+typedef struct vterm {
+  char *s;
+  size_t len;
+  posting *p;
+  size_t n, cap;
+} vterm;
 
 struct tkn_toolsel {
   tkn_toolsel_options opts;
   tool *tools;
   size_t n, cap;
   uint64_t total_length; /* sum of the documents' lengths, for avgdl */
+  vterm *vocab;
+  size_t nvocab, vocabcap;
+  uint32_t *slots; /* open addressing: vocab index + 1, 0 empty */
+  size_t nslots;   /* a power of two, or 0 */
 };
 
 TKI_DEFINE_INIT(tkn_toolsel_options_init, tkn_toolsel_options, opts, TKN_TOOLSEL_OPTIONS_VERSION,
@@ -100,8 +115,6 @@ static void tokenise(terms *ts, const char *s, size_t len) {
     prev = word_byte(c) ? c : 0;
   }
 }
-
-static const char *term_bytes(const terms *ts, const term *t) { return ts->text.data + t->off; }
 
 static int term_cmp3(const char *a, size_t al, const char *b, size_t bl) {
   int c = memcmp(a, b, al < bl ? al : bl);
@@ -174,15 +187,87 @@ static void tool_free(tool *t) {
   tki_free(t->name);
   tki_free(t->desc);
   tki_free(t->json);
-  tki_free(t->text);
-  tki_free(t->terms);
 }
 
 void tkn_toolsel_free(tkn_toolsel *cat) {
   if (!cat) return;
   for (size_t i = 0; i < cat->n; i++) tool_free(&cat->tools[i]);
+  for (size_t i = 0; i < cat->nvocab; i++) {
+    tki_free(cat->vocab[i].s);
+    tki_free(cat->vocab[i].p);
+  }
+  tki_free(cat->vocab);
+  tki_free(cat->slots);
   tki_free(cat->tools);
   tki_free(cat);
+}
+
+/* ---- the inverted index ---- */
+
+static size_t slot_of(const tkn_toolsel *cat, const char *w, size_t wl) {
+  size_t mask = cat->nslots - 1;
+  size_t i = (size_t)tki_hash64(w, wl, 0) & mask;
+  for (;;) {
+    uint32_t v = cat->slots[i];
+    if (!v) return i;
+    const vterm *t = &cat->vocab[v - 1];
+    if (t->len == wl && memcmp(t->s, w, wl) == 0) return i;
+    i = (i + 1) & mask;
+  }
+}
+
+/* The vocabulary entry of a term, NULL when no tool holds it. */
+static const vterm *vocab_find(const tkn_toolsel *cat, const char *w, size_t wl) {
+  if (!cat->nslots) return NULL;
+  uint32_t v = cat->slots[slot_of(cat, w, wl)];
+  return v ? &cat->vocab[v - 1] : NULL;
+}
+
+/* The entry of a term, added (with no postings) when new; NULL: no memory. */
+static vterm *vocab_get(tkn_toolsel *cat, const char *w, size_t wl) {
+  if ((cat->nvocab + 1) * 2 > cat->nslots) {
+    size_t ns = cat->nslots ? cat->nslots * 2 : 64;
+    uint32_t *old = cat->slots;
+    size_t oldn = cat->nslots;
+    cat->slots = tki_calloc(ns, sizeof *cat->slots);
+    if (!cat->slots) {
+      cat->slots = old;
+      return NULL;
+    }
+    cat->nslots = ns;
+    for (size_t i = 0; i < oldn; i++)
+      if (old[i]) {
+        const vterm *t = &cat->vocab[old[i] - 1];
+        cat->slots[slot_of(cat, t->s, t->len)] = old[i];
+      }
+    tki_free(old);
+  }
+  size_t i = slot_of(cat, w, wl);
+  if (cat->slots[i]) return &cat->vocab[cat->slots[i] - 1];
+  if (tki_grow((void **)&cat->vocab, &cat->vocabcap, cat->nvocab + 1, sizeof *cat->vocab))
+    return NULL;
+  char *copy = tki_strndup(w, wl);
+  if (!copy) return NULL;
+  cat->vocab[cat->nvocab] = (vterm){copy, wl, NULL, 0, 0};
+  cat->slots[i] = (uint32_t)++cat->nvocab;
+  return &cat->vocab[cat->nvocab - 1];
+}
+
+/* Index tool `idx`'s terms: room for every posting first, so that a refused
+ * allocation leaves the index as it was (new terms without postings are
+ * harmless: no tool holds them). */
+static int index_tool(tkn_toolsel *cat, uint32_t idx, const terms *ts) {
+  for (size_t j = 0; j < ts->n; j++) {
+    vterm *v = vocab_get(cat, ts->v[j].p, ts->v[j].len);
+    if (!v || tki_grow((void **)&v->p, &v->cap, v->n + 1, sizeof *v->p))
+      return tki_fail(TKN_ERR_NOMEM, "tool catalogue: out of memory indexing a tool");
+  }
+  for (size_t j = 0; j < ts->n; j++) {
+    /* every term is in the table now: a lookup, no allocation */
+    vterm *v = &cat->vocab[cat->slots[slot_of(cat, ts->v[j].p, ts->v[j].len)] - 1];
+    v->p[v->n++] = (posting){idx, ts->v[j].tf};
+  }
+  return TKN_OK;
 }
 
 static const cJSON *get(const cJSON *o, const char *key) {
@@ -244,24 +329,15 @@ static int read_definition(const cJSON *root, size_t idx, tool *t, const cJSON *
   return TKN_OK;
 }
 
-/* The tool's BM25 document: name, description, parameter names. */
-static int build_document(tool *t, const cJSON *params) {
-  terms ts = {{0}, NULL, 0, 0, 0};
-  tki_buf_init(&ts.text);
-  tokenise(&ts, t->name, t->name_len);
-  tokenise(&ts, t->desc, t->desc_len);
-  if (params) parameter_terms(&ts, params, 0);
-  if (ts.failed || ts.text.failed) {
-    tki_buf_free(&ts.text);
-    tki_free(ts.v);
+/* The tool's BM25 document: name, description, parameter names, as
+ * distinct terms with counts (*ts, freed by the caller). */
+static int build_document(tool *t, const cJSON *params, terms *ts) {
+  tokenise(ts, t->name, t->name_len);
+  tokenise(ts, t->desc, t->desc_len);
+  if (params) parameter_terms(ts, params, 0);
+  if (ts->failed || ts->text.failed)
     return tki_fail(TKN_ERR_NOMEM, "tool catalogue: out of memory indexing a tool");
-  }
-  t->length = terms_fold(&ts);
-  t->nterms = ts.n;
-  t->terms = ts.v;
-  size_t tl;
-  t->text = tki_buf_steal(&ts.text, &tl);
-  if (ts.n && !t->text) return tki_fail(TKN_ERR_NOMEM, "tool catalogue: out of memory");
+  t->length = terms_fold(ts);
   return TKN_OK;
 }
 
@@ -277,12 +353,14 @@ int tkn_toolsel_add(tkn_toolsel *cat, const char *json, size_t len, uint32_t *in
   if (rc) return rc;
   tool t;
   memset(&t, 0, sizeof t);
+  terms ts = {{0}, NULL, 0, 0, 0};
+  tki_buf_init(&ts.text);
   const cJSON *params = NULL;
   if (!cJSON_IsObject(root))
     rc = tki_fail(TKN_ERR_SCHEMA, "tool catalogue: tool %zu: not a JSON object", cat->n);
   else
     rc = read_definition(root, cat->n, &t, &params);
-  if (!rc) rc = build_document(&t, params);
+  if (!rc) rc = build_document(&t, params, &ts);
   cJSON_Delete(root);
   if (!rc) {
     t.name_len = tki_json_unmask_nuls(t.name, t.name_len);
@@ -293,6 +371,9 @@ int tkn_toolsel_add(tkn_toolsel *cat, const char *json, size_t len, uint32_t *in
       rc = tki_fail(TKN_ERR_DUPLICATE, "tool catalogue: tool `%s` is already in it", t.name);
   if (!rc && tki_grow((void **)&cat->tools, &cat->cap, cat->n + 1, sizeof *cat->tools))
     rc = tki_fail(TKN_ERR_NOMEM, "tool catalogue: out of memory adding a tool");
+  if (!rc) rc = index_tool(cat, (uint32_t)cat->n, &ts);
+  tki_buf_free(&ts.text);
+  tki_free(ts.v);
   if (rc) {
     tool_free(&t);
     return rc;
@@ -345,22 +426,6 @@ static int check_query(const char *query, size_t len, const char *fn) {
   return TKN_OK;
 }
 
-/* f(w, t): the count of the term in the tool's sorted terms, 0 if absent. */
-static uint32_t term_freq(const tool *t, const char *w, size_t wl) {
-  size_t lo = 0, hi = t->nterms;
-  while (lo < hi) {
-    size_t mid = lo + (hi - lo) / 2;
-    const term *m = &t->terms[mid];
-    int c = term_cmp3(t->text + m->off, m->len, w, wl);
-    if (c == 0) return m->tf;
-    if (c < 0)
-      lo = mid + 1;
-    else
-      hi = mid;
-  }
-  return 0;
-}
-
 static int bm25(const tkn_toolsel *cat, const char *query, size_t len, double *scores) {
   for (size_t i = 0; i < cat->n; i++) scores[i] = 0.0;
   if (!cat->n) return TKN_OK;
@@ -376,17 +441,14 @@ static int bm25(const tkn_toolsel *cat, const char *query, size_t len, double *s
   double k1 = cat->opts.k1, b = cat->opts.b, N = (double)cat->n;
   double avgdl = (double)cat->total_length / N;
   for (size_t j = 0; j < q.n; j++) {
-    const char *w = term_bytes(&q, &q.v[j]);
-    size_t wl = q.v[j].len;
-    size_t df = 0;
-    for (size_t i = 0; i < cat->n; i++) df += term_freq(&cat->tools[i], w, wl) > 0;
-    if (!df) continue;
-    double idf = log(1.0 + (N - (double)df + 0.5) / ((double)df + 0.5));
-    for (size_t i = 0; i < cat->n; i++) {
-      double f = term_freq(&cat->tools[i], w, wl);
-      if (f == 0) continue;
-      double norm = avgdl > 0 ? (double)cat->tools[i].length / avgdl : 0.0;
-      scores[i] += idf * f * (k1 + 1.0) / (f + k1 * (1.0 - b + b * norm));
+    const vterm *v = vocab_find(cat, q.v[j].p, q.v[j].len);
+    if (!v || !v->n) continue;
+    double df = (double)v->n;
+    double idf = log(1.0 + (N - df + 0.5) / (df + 0.5));
+    for (size_t i = 0; i < v->n; i++) {
+      double f = v->p[i].tf;
+      double norm = avgdl > 0 ? (double)cat->tools[v->p[i].tool].length / avgdl : 0.0;
+      scores[v->p[i].tool] += idf * f * (k1 + 1.0) / (f + k1 * (1.0 - b + b * norm));
     }
   }
   tki_buf_free(&q.text);
@@ -458,9 +520,11 @@ int tkn_toolsel_select(const tkn_toolsel *cat, const char *query, size_t len, ui
   }
   rc = cat->opts.search ? host_scores(cat, query, len, scores) : bm25(cat, query, len, scores);
   if (!rc) {
-    for (size_t i = 0; i < cat->n; i++) r[i] = (ranked){scores[i], (uint32_t)i};
-    qsort(r, cat->n, sizeof *r, by_score);
-    for (size_t i = 0; i < cat->n && i < k && r[i].score > 0; i++) chosen[r[i].index] = 1;
+    size_t nc = 0; /* only the tools that match are ranked */
+    for (size_t i = 0; i < cat->n; i++)
+      if (scores[i] > 0) r[nc++] = (ranked){scores[i], (uint32_t)i};
+    qsort(r, nc, sizeof *r, by_score);
+    for (size_t i = 0; i < nc && i < k; i++) chosen[r[i].index] = 1;
     for (size_t i = 0; i < always_n; i++) chosen[always[i]] = 1;
     size_t m = 0;
     for (size_t i = 0; i < cat->n; i++) m += chosen[i];
