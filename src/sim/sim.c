@@ -239,6 +239,184 @@ static int natural_words(const char *type) {
   return 230; /* reply */
 }
 
+/* The usage object of a reply, in OpenAI chat's shape. */
+static void usage_json(char *buf, size_t cap, int64_t input, int64_t out, int64_t cached) {
+  snprintf(buf, cap,
+           "{\"prompt_tokens\":%lld,\"completion_tokens\":%lld,"
+           "\"prompt_tokens_details\":{\"cached_tokens\":%lld}}",
+           (long long)input, (long long)out, (long long)cached);
+}
+
+/* The model asks for the turn's tool; the host runs it and asks again. */
+static int ask_tool(sim *s, tkn_llm_response *resp, const char *fid, int64_t input,
+                    int64_t cached) {
+  const cJSON *tool = cJSON_GetObjectItemCaseSensitive(s->turn, "tool");
+  cJSON *calls = cJSON_CreateArray(), *c = cJSON_CreateObject(), *fn = NULL;
+  char id[96];
+  snprintf(id, sizeof id, "call_%s_%d", fid, s->turn_index);
+  cJSON_AddItemToArray(calls, c);
+  cJSON_AddStringToObject(c, "id", id);
+  cJSON_AddStringToObject(c, "type", "function");
+  fn = cJSON_AddObjectToObject(c, "function");
+  cJSON_AddStringToObject(fn, "name", cJSON_GetObjectItemCaseSensitive(tool, "name")->valuestring);
+  cJSON_AddStringToObject(fn, "arguments",
+                          cJSON_GetObjectItemCaseSensitive(tool, "arguments")->valuestring);
+  char *js = cJSON_PrintUnformatted(calls);
+  cJSON_Delete(calls);
+  int64_t out = js ? count(s, js, strlen(js)) : 0;
+  char usage[256];
+  usage_json(usage, sizeof usage, input, out, cached);
+  int rc = js ? tkn_llm_response_set_tool_calls(resp, js, strlen(js)) : TKN_ERR_NOMEM;
+  free(js);
+  if (!rc) rc = tkn_llm_response_set_finish_reason(resp, "tool_calls", 10);
+  if (!rc) rc = tkn_llm_response_set_usage_json(resp, TKN_USAGE_OPENAI_CHAT, usage, strlen(usage));
+  if (rc) {
+    snprintf(s->err, sizeof s->err, "response: %s", tkn_error_last()->message);
+    s->failed = 1;
+    return 1;
+  }
+  return 0;
+}
+
+/* A summary keeps each fact it can see, the stronger the model the likelier. */
+static void summary_text(const sim_model *m, const tkn_llm_request *rq, const cJSON *facts,
+                         uint64_t h, tkn_llm_response *resp, char **text) {
+  char head[512] = "Summary:";
+  const cJSON *f;
+  cJSON_ArrayForEach(f, facts) {
+    if (strstr(rq->body, f->valuestring) && sim_unit(h ^ fnv(f->string, strlen(f->string), 0)) <
+                                                0.6 + 0.4 * m->capability) {
+      size_t o = strlen(head);
+      snprintf(head + o, sizeof head - o, " %s: %s;", f->string, f->valuestring);
+    }
+  }
+  prose(resp, head, 60, h, text);
+}
+
+/* Each answer's reported confidence and whether it was right (sim_auroc). */
+static void keep_confidence(sim *s, double conf, int correct) {
+  if (s->n_conf == s->cap_conf) {
+    size_t cap = s->cap_conf ? s->cap_conf * 2 : 256;
+    double *nc = realloc(s->conf, cap * sizeof *nc);
+    if (nc) s->conf = nc;
+    unsigned char *nr = nc ? realloc(s->right, cap) : NULL;
+    if (nr) s->right = nr, s->cap_conf = cap;
+  }
+  if (s->n_conf < s->cap_conf) {
+    s->conf[s->n_conf] = conf;
+    s->right[s->n_conf++] = (unsigned char)correct;
+  }
+}
+
+/* Whether the answer is right: never with a needed fact missing from the
+ * request, else by the model's capability against the task's difficulty.
+ * *conf: the self-reported confidence, right and wrong answers overlapping
+ * as much as the workload's AUROC says (no oracle). */
+static int draw_answer(sim *s, const sim_model *m, const tkn_llm_request *rq, const cJSON *facts,
+                       uint64_t h, double *conf) {
+  const cJSON *dj = cJSON_GetObjectItemCaseSensitive(s->turn, "difficulty");
+  double difficulty = cJSON_IsNumber(dj) ? dj->valuedouble : 0.5;
+  int missing = 0;
+  const cJSON *n;
+  cJSON_ArrayForEach(n, cJSON_GetObjectItemCaseSensitive(s->turn, "needs")) {
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(facts, n->valuestring);
+    if (cJSON_IsString(v) && !strstr(rq->body, v->valuestring)) missing++;
+  }
+  double p = 1.0 / (1.0 + exp(-(m->capability - difficulty) * 10.0));
+  int correct = !missing && sim_unit(h ^ 0x11) < p;
+  double c = SIM_CONF_CENTER + (correct ? 0.5 : -0.5) * s->conf_shift +
+             SIM_CONF_SIGMA * normal(h ^ 0x22);
+  if (c < 0.01) c = 0.01;
+  if (c > 0.99) c = 0.99;
+  *conf = c;
+  s->last_correct = correct;
+  s->last_missing = missing;
+  s->last_truncated = 0;
+  keep_confidence(s, c, correct);
+  return correct;
+}
+
+/* The answer to the turn: the schema's JSON (now and then cut short), or
+ * prose as long as the task type runs, or as the tightest length
+ * instruction in the request allows (too brief for the task: degraded). */
+static void answer_text(sim *s, const sim_model *m, const tkn_llm_request *rq, const cJSON *facts,
+                        uint64_t h, tkn_llm_response *resp, char **text) {
+  const char *type = cJSON_GetObjectItemCaseSensitive(s->turn, "task_type")->valuestring;
+  const cJSON *ans = cJSON_GetObjectItemCaseSensitive(s->turn, "answer");
+  double conf;
+  int correct = draw_answer(s, m, rq, facts, h, &conf);
+  char answer[128] = "";
+  cJSON *stree = NULL;
+  const cJSON *labels = rq->response_schema
+                            ? labels_of(rq->response_schema, rq->response_schema_len, &stree)
+                            : NULL;
+  if (cJSON_IsString(ans)) {
+    if (correct)
+      snprintf(answer, sizeof answer, "%s", ans->valuestring);
+    else
+      wrong_answer(ans->valuestring, h, labels, answer, sizeof answer);
+  }
+  if (rq->response_schema) {
+    char field[64];
+    schema_field(rq->response_schema, rq->response_schema_len, field, sizeof field);
+    char js[256];
+    snprintf(js, sizeof js, "{\"%s\":\"%s\",\"confidence\":%.2f}", labels ? "label" : field,
+             answer[0] ? answer : "n/a", conf);
+    if (sim_unit(h ^ 0x33) < m->invalid_json) js[strlen(js) - 1] = '\0'; /* cut short */
+    *text = strdup(js);
+  } else {
+    int words = natural_words(type);
+    /* the tightest of the length instructions it was given */
+    for (const char *brev = strstr(rq->body, "Answer in at most "); brev;
+         brev = strstr(brev + 18, "Answer in at most ")) {
+      int limit = atoi(brev + 18);
+      if (limit > 0 && limit < words) words = limit;
+    }
+    if (words < needed_words(type)) s->last_truncated = 1; /* over-brief */
+    char head[256];
+    snprintf(head, sizeof head, "%s%s%sConfidence %.2f.", answer[0] ? "The answer is " : "",
+             answer, answer[0] ? ". " : "", conf);
+    prose(resp, head, words, h, text);
+  }
+  cJSON_Delete(stree);
+}
+
+/* The reply: the text cut where the output cap stops the model, its usage,
+ * batched when asked and batching is on.  Takes the text. */
+static int reply(sim *s, const tkn_llm_request *rq, tkn_llm_response *resp, char *text,
+                 int64_t input, int64_t cached) {
+  int64_t cap = rq->max_output_tokens > 0 ? rq->max_output_tokens : 4096;
+  size_t tl = strlen(text);
+  int64_t out = count(s, text, tl);
+  const char *finish = "stop";
+  if (out > cap) {
+    /* the cap stops the model mid-answer */
+    size_t cut = tl;
+    while (cut > 0 && count(s, text, cut) > cap) cut = cut * 9 / 10;
+    text[cut] = '\0';
+    tl = cut;
+    out = count(s, text, tl);
+    finish = "length";
+    if (rq->purpose != TKN_LLM_PURPOSE_SUMMARY) s->last_truncated = 1;
+  }
+  char usage[256];
+  usage_json(usage, sizeof usage, input, out, cached);
+  int rc = tkn_llm_response_set_content(resp, text, tl);
+  free(text);
+  if (!rc) rc = tkn_llm_response_set_finish_reason(resp, finish, strlen(finish));
+  if (!rc) rc = tkn_llm_response_set_usage_json(resp, TKN_USAGE_OPENAI_CHAT, usage, strlen(usage));
+  if (!rc && rq->batch && s->batching) {
+    rc = tkn_llm_response_set_batched(resp, 1);
+    s->batch_calls++;
+  }
+  if (rc) {
+    snprintf(s->err, sizeof s->err, "response: %s", tkn_error_last()->message);
+    s->failed = 1;
+    return 1;
+  }
+  return 0;
+}
+
 int sim_complete(const tkn_llm_request *rq, tkn_llm_response *resp, void *user) {
   sim *s = user;
   sim_model *m = model_of(s, rq->model, rq->model_len);
@@ -263,10 +441,6 @@ int sim_complete(const tkn_llm_request *rq, tkn_llm_response *resp, void *user) 
   cJSON_Delete(body);
 
   const cJSON *facts = cJSON_GetObjectItemCaseSensitive(s->flow, "facts");
-  const char *type = cJSON_GetObjectItemCaseSensitive(s->turn, "task_type")->valuestring;
-  const cJSON *ans = cJSON_GetObjectItemCaseSensitive(s->turn, "answer");
-  const cJSON *dj = cJSON_GetObjectItemCaseSensitive(s->turn, "difficulty");
-  double difficulty = cJSON_IsNumber(dj) ? dj->valuedouble : 0.5;
   const char *fid = cJSON_GetObjectItemCaseSensitive(s->flow, "id")->valuestring;
   /* the draw depends on the turn, the model and how many times this turn
    * was answered, not on calls made for other purposes (summaries) */
@@ -274,152 +448,18 @@ int sim_complete(const tkn_llm_request *rq, tkn_llm_response *resp, void *user) 
                                                         : (uint64_t)++s->turn_calls;
   uint64_t h = sim_mix(s->seed ^ fnv(fid, strlen(fid), 0) ^ ((uint64_t)s->turn_index << 40) ^
                        fnv(m->name, strlen(m->name), 0) ^ (nth << 20));
-
   char *text = NULL;
-  int64_t cap = rq->max_output_tokens > 0 ? rq->max_output_tokens : 4096;
-  if (rq->purpose == TKN_LLM_PURPOSE_SUMMARY) {
-    /* keeps each fact it can see, the stronger the model the likelier */
-    char head[512] = "Summary:";
-    const cJSON *f;
-    cJSON_ArrayForEach(f, facts) {
-      if (strstr(rq->body, f->valuestring) && sim_unit(h ^ fnv(f->string, strlen(f->string), 0)) <
-                                                  0.6 + 0.4 * m->capability) {
-        size_t o = strlen(head);
-        snprintf(head + o, sizeof head - o, " %s: %s;", f->string, f->valuestring);
-      }
-    }
-    prose(resp, head, 60, h, &text);
-  } else if (s->tool_pending) {
-    /* the model asks for the turn's tool; the host runs it and asks again */
-    const cJSON *tool = cJSON_GetObjectItemCaseSensitive(s->turn, "tool");
-    cJSON *calls = cJSON_CreateArray(), *c = cJSON_CreateObject(), *fn = NULL;
-    char id[96];
-    snprintf(id, sizeof id, "call_%s_%d", fid, s->turn_index);
-    cJSON_AddItemToArray(calls, c);
-    cJSON_AddStringToObject(c, "id", id);
-    cJSON_AddStringToObject(c, "type", "function");
-    fn = cJSON_AddObjectToObject(c, "function");
-    cJSON_AddStringToObject(fn, "name", cJSON_GetObjectItemCaseSensitive(tool, "name")->valuestring);
-    cJSON_AddStringToObject(fn, "arguments",
-                            cJSON_GetObjectItemCaseSensitive(tool, "arguments")->valuestring);
-    char *js = cJSON_PrintUnformatted(calls);
-    cJSON_Delete(calls);
-    int64_t out = js ? count(s, js, strlen(js)) : 0;
-    char usage[256];
-    snprintf(usage, sizeof usage,
-             "{\"prompt_tokens\":%lld,\"completion_tokens\":%lld,"
-             "\"prompt_tokens_details\":{\"cached_tokens\":%lld}}",
-             (long long)input, (long long)out, (long long)cached);
-    int rc = js ? tkn_llm_response_set_tool_calls(resp, js, strlen(js)) : TKN_ERR_NOMEM;
-    free(js);
-    if (!rc) rc = tkn_llm_response_set_finish_reason(resp, "tool_calls", 10);
-    if (!rc) rc = tkn_llm_response_set_usage_json(resp, TKN_USAGE_OPENAI_CHAT, usage, strlen(usage));
-    if (rc) {
-      snprintf(s->err, sizeof s->err, "response: %s", tkn_error_last()->message);
-      s->failed = 1;
-      return 1;
-    }
-    return 0;
-  } else {
-    int missing = 0;
-    const cJSON *n;
-    cJSON_ArrayForEach(n, cJSON_GetObjectItemCaseSensitive(s->turn, "needs")) {
-      const cJSON *v = cJSON_GetObjectItemCaseSensitive(facts, n->valuestring);
-      if (cJSON_IsString(v) && !strstr(rq->body, v->valuestring)) missing++;
-    }
-    double p = 1.0 / (1.0 + exp(-(m->capability - difficulty) * 10.0));
-    int correct = !missing && sim_unit(h ^ 0x11) < p;
-    /* self-reported confidence: right and wrong answers overlap as much as
-     * the workload's AUROC says (no oracle) */
-    double conf = SIM_CONF_CENTER + (correct ? 0.5 : -0.5) * s->conf_shift +
-                  SIM_CONF_SIGMA * normal(h ^ 0x22);
-    if (conf < 0.01) conf = 0.01;
-    if (conf > 0.99) conf = 0.99;
-    s->last_correct = correct;
-    s->last_missing = missing;
-    s->last_truncated = 0;
-    if (s->n_conf == s->cap_conf) {
-      size_t cap = s->cap_conf ? s->cap_conf * 2 : 256;
-      double *nc = realloc(s->conf, cap * sizeof *nc);
-      if (nc) s->conf = nc;
-      unsigned char *nr = nc ? realloc(s->right, cap) : NULL;
-      if (nr) s->right = nr, s->cap_conf = cap;
-    }
-    if (s->n_conf < s->cap_conf) {
-      s->conf[s->n_conf] = conf;
-      s->right[s->n_conf++] = (unsigned char)correct;
-    }
-    char answer[128] = "";
-    cJSON *stree = NULL;
-    const cJSON *labels = rq->response_schema
-                              ? labels_of(rq->response_schema, rq->response_schema_len, &stree)
-                              : NULL;
-    if (cJSON_IsString(ans)) {
-      if (correct)
-        snprintf(answer, sizeof answer, "%s", ans->valuestring);
-      else
-        wrong_answer(ans->valuestring, h, labels, answer, sizeof answer);
-    }
-    if (rq->response_schema) {
-      char field[64];
-      schema_field(rq->response_schema, rq->response_schema_len, field, sizeof field);
-      char js[256];
-      snprintf(js, sizeof js, "{\"%s\":\"%s\",\"confidence\":%.2f}",
-               labels ? "label" : field, answer[0] ? answer : "n/a", conf);
-      if (sim_unit(h ^ 0x33) < m->invalid_json) js[strlen(js) - 1] = '\0'; /* cut short */
-      text = strdup(js);
-    } else {
-      int words = natural_words(type);
-      /* the tightest of the length instructions it was given */
-      for (const char *brev = strstr(rq->body, "Answer in at most "); brev;
-           brev = strstr(brev + 18, "Answer in at most ")) {
-        int limit = atoi(brev + 18);
-        if (limit > 0 && limit < words) words = limit;
-      }
-      if (words < needed_words(type)) s->last_truncated = 1; /* over-brief */
-      char head[256];
-      snprintf(head, sizeof head, "%s%s%sConfidence %.2f.", answer[0] ? "The answer is " : "",
-               answer, answer[0] ? ". " : "", conf);
-      prose(resp, head, words, h, &text);
-    }
-    cJSON_Delete(stree);
-  }
+  if (rq->purpose == TKN_LLM_PURPOSE_SUMMARY)
+    summary_text(m, rq, facts, h, resp, &text);
+  else if (s->tool_pending)
+    return ask_tool(s, resp, fid, input, cached);
+  else
+    answer_text(s, m, rq, facts, h, resp, &text);
   if (!text) {
     tkn_llm_response_set_error(resp, TKN_LLM_FAIL_SERVER, "out of memory", 13);
     return 1;
   }
-  size_t tl = strlen(text);
-  int64_t out = count(s, text, tl);
-  const char *finish = "stop";
-  if (out > cap) {
-    /* the cap stops the model mid-answer */
-    size_t cut = tl;
-    while (cut > 0 && count(s, text, cut) > cap) cut = cut * 9 / 10;
-    text[cut] = '\0';
-    tl = cut;
-    out = count(s, text, tl);
-    finish = "length";
-    if (rq->purpose != TKN_LLM_PURPOSE_SUMMARY) s->last_truncated = 1;
-  }
-  char usage[256];
-  snprintf(usage, sizeof usage,
-           "{\"prompt_tokens\":%lld,\"completion_tokens\":%lld,"
-           "\"prompt_tokens_details\":{\"cached_tokens\":%lld}}",
-           (long long)input, (long long)out, (long long)cached);
-  int rc = tkn_llm_response_set_content(resp, text, tl);
-  free(text);
-  if (!rc) rc = tkn_llm_response_set_finish_reason(resp, finish, strlen(finish));
-  if (!rc) rc = tkn_llm_response_set_usage_json(resp, TKN_USAGE_OPENAI_CHAT, usage, strlen(usage));
-  if (!rc && rq->batch && s->batching) {
-    rc = tkn_llm_response_set_batched(resp, 1);
-    s->batch_calls++;
-  }
-  if (rc) {
-    snprintf(s->err, sizeof s->err, "response: %s", tkn_error_last()->message);
-    s->failed = 1;
-    return 1;
-  }
-  return 0;
+  return reply(s, rq, resp, text, input, cached);
 }
 
 /* Mann-Whitney: the chance that a right answer reports more confidence than

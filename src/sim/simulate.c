@@ -299,289 +299,361 @@ static int append_tool_result(tkn_conv *conv, const tkn_agent_result *r, const c
   return rc;
 }
 
-/* One pass over the workload in configuration `cfg`. */
-static int run(const ctx *c, const run_cfg *cfg, run_stats *rs, const char *label,
-               const char *export_path) {
+/* One run: the simulated model and the parts the agents of every workflow
+ * borrow, with the workload's compiled schemas. */
+typedef struct run_state {
+  const ctx *c;
+  const run_cfg *cfg;
+  run_stats *rs;
+  sim s; /* its address is the agents' llm.user and the tool cache's clock */
+  tkn_toolcache *tc;
+  tkn_meter *meter;
+  tkn_prune_options po;
+  const cJSON *opt, *schemas, *caps;
+  tkn_schema *compiled[32]; /* one per task type */
+  const char *compiled_type[32];
+  char *compiled_text[32];
+  size_t n_compiled;
+} run_state;
+
+/* One workflow across its turns. */
+typedef struct flow_state {
+  const cJSON *flow;
+  tkn_budget *budget;
+  tkn_conv *conv;
+  tkn_agent *agent; /* NULL in the worst case, which makes an agent per request */
+  int long_flow;
+} flow_state;
+
+static tkn_agent *flow_agent(run_state *st, const flow_state *fs, int64_t now_ms,
+                             const char *req_id) {
+  return make_agent(st->c, &st->s, st->cfg, fs->flow, fs->budget, st->meter, st->tc, &st->po,
+                    now_ms, req_id, st->rs->err, sizeof st->rs->err);
+}
+
+/* The tool-result cache: the read-only tools cacheable for the workload's TTL. */
+static int run_toolcache(run_state *st) {
+  tkn_toolcache_options tco = TKN_TOOLCACHE_OPTIONS_INIT;
+  tco.clock = sim_clock;
+  tco.clock_user = &st->s.now_ms;
+  int64_t ttl = (int64_t)num(st->c->wl, "tool_ttl_ms", 600000);
+  int rc = tkn_toolcache_new(&st->tc, &tco);
+  const cJSON *t;
+  cJSON_ArrayForEach(t, cJSON_GetObjectItemCaseSensitive(st->c->wl, "tools")) {
+    const char *name = str(t, "name");
+    if (!rc && name)
+      rc = tkn_toolcache_set_policy(st->tc, name, strlen(name), read_only(name), ttl,
+                                    TKN_TOOLCACHE_SCOPE_RUN);
+  }
+  if (rc) snprintf(st->rs->err, sizeof st->rs->err, "tool cache: %s", tkn_strerror(rc));
+  return rc ? 2 : 0;
+}
+
+static int run_schemas(run_state *st) {
+  const cJSON *sc;
+  cJSON_ArrayForEach(sc, st->schemas) {
+    if (st->n_compiled == 32) break;
+    char *js = cJSON_PrintUnformatted(sc);
+    char e[256];
+    if (!js || cli_keep_err(tkn_schema_compile(&st->compiled[st->n_compiled], js, strlen(js),
+                                               NULL),
+                            e, sizeof e)) {
+      snprintf(st->rs->err, sizeof st->rs->err, "workload: schemas.%s: %s", sc->string,
+               js ? e : "out of memory");
+      free(js);
+      return 2;
+    }
+    st->compiled_type[st->n_compiled] = sc->string;
+    st->compiled_text[st->n_compiled++] = js;
+  }
+  return 0;
+}
+
+/* 0, or 2 with rs->err set; run_close frees what was made either way. */
+static int run_open(run_state *st, const ctx *c, const run_cfg *cfg, run_stats *rs) {
+  memset(st, 0, sizeof *st);
   memset(rs, 0, sizeof *rs);
-  unsigned tech = cfg->tech;
-  sim s;
-  if (sim_init(&s, c->wl, c->seed, c->tok, c->prices, (tech & T_BATCH) != 0)) {
+  st->c = c;
+  st->cfg = cfg;
+  st->rs = rs;
+  if (sim_init(&st->s, c->wl, c->seed, c->tok, c->prices, (cfg->tech & T_BATCH) != 0)) {
     snprintf(rs->err, sizeof rs->err, "out of memory");
     return 2;
   }
-  tkn_toolcache *tc = NULL;
-  if (tech & T_TOOLC) {
-    tkn_toolcache_options tco = TKN_TOOLCACHE_OPTIONS_INIT;
-    tco.clock = sim_clock;
-    tco.clock_user = &s.now_ms;
-    int64_t ttl = (int64_t)num(c->wl, "tool_ttl_ms", 600000);
-    int rc = tkn_toolcache_new(&tc, &tco);
-    const cJSON *t;
-    cJSON_ArrayForEach(t, cJSON_GetObjectItemCaseSensitive(c->wl, "tools")) {
-      const char *name = str(t, "name");
-      if (!rc && name)
-        rc = tkn_toolcache_set_policy(tc, name, strlen(name), read_only(name), ttl,
-                                      TKN_TOOLCACHE_SCOPE_RUN);
-    }
-    if (rc) {
-      snprintf(rs->err, sizeof rs->err, "tool cache: %s", tkn_strerror(rc));
-      tkn_toolcache_free(tc);
-      sim_free(&s);
-      return 2;
-    }
-  }
-  tkn_meter *meter = NULL;
+  if ((cfg->tech & T_TOOLC) && run_toolcache(st)) return 2;
   tkn_meter_options mo = TKN_METER_OPTIONS_INIT;
   mo.prices = c->prices;
-  if (tkn_meter_new(&meter, &mo)) {
+  if (tkn_meter_new(&st->meter, &mo)) {
     snprintf(rs->err, sizeof rs->err, "cannot make the meter");
     return 2;
   }
-  const cJSON *opt = cJSON_GetObjectItemCaseSensitive(c->wl, "optimise");
+  st->opt = cJSON_GetObjectItemCaseSensitive(c->wl, "optimise");
   tkn_prune_options po = TKN_PRUNE_OPTIONS_INIT;
   po.mode = TKN_PRUNE_SUMMARISE; /* the middle is summarised through the cheap tier */
-  po.keep_last_turns = (uint32_t)num(opt, "keep_last_turns", 2);
-  const cJSON *schemas = cJSON_GetObjectItemCaseSensitive(c->wl, "schemas");
-  const cJSON *caps = cJSON_GetObjectItemCaseSensitive(c->wl, "caps");
-  /* compiled schemas, one per task type */
-  tkn_schema *compiled[32];
-  const char *compiled_type[32];
-  char *compiled_text[32];
-  size_t n_compiled = 0;
-  const cJSON *sc;
-  cJSON_ArrayForEach(sc, schemas) {
-    if (n_compiled == 32) break;
-    char *js = cJSON_PrintUnformatted(sc);
-    char e[256];
-    if (!js || cli_keep_err(tkn_schema_compile(&compiled[n_compiled], js, strlen(js), NULL), e, sizeof e)) {
-      snprintf(rs->err, sizeof rs->err, "workload: schemas.%s: %s", sc->string, js ? e : "out of memory");
-      free(js);
-      for (size_t i = 0; i < n_compiled; i++) {
-        tkn_schema_free(compiled[i]);
-        free(compiled_text[i]);
+  po.keep_last_turns = (uint32_t)num(st->opt, "keep_last_turns", 2);
+  st->po = po;
+  st->schemas = cJSON_GetObjectItemCaseSensitive(c->wl, "schemas");
+  st->caps = cJSON_GetObjectItemCaseSensitive(c->wl, "caps");
+  return run_schemas(st);
+}
+
+static void run_close(run_state *st) {
+  for (size_t i = 0; i < st->n_compiled; i++) {
+    tkn_schema_free(st->compiled[i]);
+    free(st->compiled_text[i]);
+  }
+  tkn_meter_free(st->meter);
+  tkn_toolcache_free(st->tc);
+  sim_free(&st->s);
+}
+
+/* The turn's options: its task, the time and request id last (a stable
+ * prompt), one cache key, and with caps its schema and output cap. */
+static void turn_options(const run_state *st, const cJSON *turn, tkn_task *task,
+                         const char *req_id, char *dyn, size_t dyn_cap,
+                         tkn_agent_turn_options *to) {
+  const char *type = str(turn, "task_type");
+  to->task = task;
+  to->task_type = type;
+  to->task_type_len = strlen(type);
+  to->batch = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(turn, "batch"));
+  if (!st->cfg->volatile_first) {
+    snprintf(dyn, dyn_cap, "Current time: %lld. Request id: %s.",
+             (long long)(st->s.now_ms / 1000), req_id);
+    to->dynamic = dyn;
+    to->dynamic_len = strlen(dyn);
+  }
+  if (st->cfg->tech & T_CACHE) {
+    /* OpenAI routes requests with one key to the same cache machines:
+     * one key for the requests that share the static prefix */
+    to->cache_key = str(st->c->wl, "name");
+    to->cache_key_len = strlen(to->cache_key);
+  }
+  if (st->cfg->tech & T_CAPS) {
+    for (size_t i = 0; i < st->n_compiled; i++) {
+      if (!strcmp(st->compiled_type[i], type)) {
+        to->schema = st->compiled[i];
+        to->schema_json = st->compiled_text[i];
+        to->schema_json_len = strlen(st->compiled_text[i]);
       }
-      tkn_meter_free(meter);
-      sim_free(&s);
+    }
+    to->output_cap = (int64_t)num(st->caps, type, 0);
+  }
+}
+
+/* The host runs the tool the model asked for and appends its result.
+ * Through the tool cache, on a hit of a re-fetch the host points at the
+ * earlier result instead of appending it again (the record may have changed
+ * since: then the answer lacks it). */
+static int host_tool(run_state *st, const flow_state *fs, tkn_agent *a, const cJSON *tool,
+                     const tkn_agent_result *r) {
+  if (!st->tc) return append_tool_result(fs->conv, r, str(tool, "result"));
+  const char *tn = str(tool, "name"), *ta = str(tool, "arguments"), *fid = str(fs->flow, "id");
+  char *val = NULL;
+  size_t vl = 0;
+  int32_t hit = 0;
+  int rc = tkn_agent_tool(a, tn, strlen(tn), ta, strlen(ta), fid, strlen(fid), run_tool,
+                          (void *)str(tool, "result"), &val, &vl, &hit);
+  if (!rc) {
+    st->rs->tool_hits += hit;
+    char note[160];
+    snprintf(note, sizeof note,
+             "{\"cached\":true,\"note\":\"same result as the earlier %s call above\"}", tn);
+    int pointer = hit && cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(tool, "refetch"));
+    rc = append_tool_result(fs->conv, r, pointer ? note : val);
+  }
+  tkn_free(val);
+  return rc;
+}
+
+static int structured(const run_state *st, const tkn_agent_turn_options *to) {
+  return cJSON_GetObjectItemCaseSensitive(st->schemas, to->task_type) != NULL;
+}
+
+/* The turn's model calls.  A turn with a tool is the agent loop's two steps:
+ * the model asks for the tool, the host appends its result, the model
+ * answers.  The library's status, or -1 when no agent could be made (rs->err
+ * says why); *per_turn, the worst case's agent, is made anew for the second
+ * call, whose request id differs too. */
+static int answer_turn(run_state *st, const flow_state *fs, const cJSON *turn,
+                       const char *req_id, tkn_agent **per_turn,
+                       const tkn_agent_turn_options *to, tkn_agent_result **r) {
+  tkn_agent *a = *per_turn ? *per_turn : fs->agent;
+  const cJSON *tool = cJSON_GetObjectItemCaseSensitive(turn, "tool");
+  st->s.tool_pending = tool != NULL;
+  int rc = tkn_agent_turn(a, fs->conv, to, r);
+  if (rc || st->s.failed || !tool || strcmp(tkn_agent_result_finish_reason(*r), "tool_calls") != 0)
+    return rc;
+  add_stats(st->rs, *r, fs->long_flow, structured(st, to), to->batch);
+  rc = host_tool(st, fs, a, tool, *r);
+  tkn_agent_result_free(*r);
+  *r = NULL;
+  st->s.tool_pending = 0;
+  if (!rc && *per_turn) {
+    tkn_agent_free(*per_turn);
+    char rid2[72];
+    snprintf(rid2, sizeof rid2, "%s-tool", req_id);
+    *per_turn = a = flow_agent(st, fs, st->s.now_ms + 1000, rid2);
+    if (!a) return -1;
+  }
+  if (!rc) rc = tkn_agent_turn(a, fs->conv, to, r);
+  return rc;
+}
+
+/* The figures of an answered turn: an answer cut by the cap, or too brief
+ * for its task, is not a right one. */
+static void count_turn(run_stats *rs, const sim *s, const tkn_agent_result *r, int long_flow,
+                       int structured_out, int batch) {
+  const char *fin = tkn_agent_result_finish_reason(r);
+  rs->turns++;
+  add_stats(rs, r, long_flow, structured_out, batch);
+  if (!strcmp(fin, "budget_exceeded")) rs->budget_exceeded++;
+  if (!strcmp(fin, "error")) rs->errors++;
+  if (!strcmp(fin, "length")) rs->truncated++;
+  if (s->last_missing) rs->facts_lost++;
+  int answered = !strcmp(fin, "stop") || !strcmp(fin, "length");
+  if (answered && s->last_truncated) rs->degraded++;
+  if (!answered || !s->last_correct || s->last_truncated) rs->wrong++;
+}
+
+/* One turn of a workflow: 0, or 2 with rs->err set. */
+static int run_turn(run_state *st, const flow_state *fs, const cJSON *turn, int ti, int64_t gap) {
+  sim *s = &st->s;
+  run_stats *rs = st->rs;
+  const char *fid = str(fs->flow, "id");
+  s->turn = turn;
+  s->turn_index = ti;
+  s->turn_calls = 0;
+  s->now_ms += gap;
+  char req_id[64];
+  snprintf(req_id, sizeof req_id, "%s-%d-%08llx", fid, ti,
+           (unsigned long long)(sim_mix(st->c->seed + (uint64_t)s->now_ms) & 0xffffffffu));
+  tkn_agent *per_turn = NULL;
+  if (st->cfg->volatile_first && !(per_turn = flow_agent(st, fs, s->now_ms, req_id))) return 2;
+  const char *user = str(turn, "user");
+  tkn_conv_append_text(fs->conv, TKN_ROLE_USER, user, strlen(user));
+  tkn_task *task = NULL;
+  if (tkn_task_new(&task) || set_task(task, turn)) {
+    snprintf(rs->err, sizeof rs->err, "task attributes of %s turn %d", fid, ti);
+    tkn_task_free(task);
+    tkn_agent_free(per_turn);
+    return 2;
+  }
+  tkn_agent_turn_options to = TKN_AGENT_TURN_OPTIONS_INIT;
+  char dyn[160];
+  turn_options(st, turn, task, req_id, dyn, sizeof dyn, &to);
+  tkn_agent_result *r = NULL;
+  int rc = answer_turn(st, fs, turn, req_id, &per_turn, &to, &r);
+  s->tool_pending = 0;
+  tkn_task_free(task);
+  if (rc < 0) return 2;
+  if (rc || s->failed) {
+    snprintf(rs->err, sizeof rs->err, "%s turn %d: %s", fid, ti,
+             s->failed ? s->err : tkn_error_last()->message);
+    tkn_agent_result_free(r);
+    tkn_agent_free(per_turn);
+    return 2;
+  }
+  tkn_agent_free(per_turn);
+  count_turn(rs, s, r, fs->long_flow, structured(st, &to), to.batch);
+  tkn_agent_result_free(r);
+  return 0;
+}
+
+/* One workflow, its turns in order on one conversation: 0, or 2. */
+static int run_flow(run_state *st, const cJSON *flow) {
+  flow_state fs = {flow, NULL, NULL, NULL, 0};
+  st->s.flow = flow;
+  if (st->cfg->tech & T_PRUNE) {
+    tkn_budget_options bo = TKN_BUDGET_OPTIONS_INIT;
+    bo.soft_tokens = (int64_t)num(st->opt, "soft_budget_tokens", 100000);
+    if (cli_keep_err(tkn_budget_new(&fs.budget, &bo, NULL), st->rs->err, sizeof st->rs->err))
       return 2;
-    }
-    compiled_type[n_compiled] = sc->string;
-    compiled_text[n_compiled++] = js;
   }
-  size_t n_flows = (size_t)cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(c->wl, "workflows"));
-  size_t done = 0;
+  tkn_conv_new(&fs.conv);
   int status = 0;
-  const cJSON *flow;
-  cJSON_ArrayForEach(flow, cJSON_GetObjectItemCaseSensitive(c->wl, "workflows")) {
-    cli_progress(label, done++, n_flows);
-    s.flow = flow;
-    tkn_budget *budget = NULL;
-    if (tech & T_PRUNE) {
-      tkn_budget_options bo = TKN_BUDGET_OPTIONS_INIT;
-      bo.soft_tokens = (int64_t)num(opt, "soft_budget_tokens", 100000);
-      if (cli_keep_err(tkn_budget_new(&budget, &bo, NULL), rs->err, sizeof rs->err)) {
-        status = 2;
-        break;
-      }
-    }
-    tkn_conv *conv = NULL;
-    tkn_conv_new(&conv);
-    tkn_agent *agent = NULL;
-    if (!cfg->volatile_first) {
-      agent = make_agent(c, &s, cfg, flow, budget, meter, tc, &po, s.now_ms, "", rs->err,
-                         sizeof rs->err);
-      if (!agent) status = 2;
-    }
-    int64_t gap = (int64_t)num(flow, "gap_ms", 30000);
-    int long_flow = cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(flow, "turns")) > 8;
-    int ti = 0;
-    const cJSON *turn;
-    cJSON_ArrayForEach(turn, cJSON_GetObjectItemCaseSensitive(flow, "turns")) {
-      if (status) break;
-      s.turn = turn;
-      s.turn_index = ti;
-      s.turn_calls = 0;
-      s.now_ms += gap;
-      char req_id[64];
-      snprintf(req_id, sizeof req_id, "%s-%d-%08llx", str(flow, "id"), ti,
-               (unsigned long long)(sim_mix(c->seed + (uint64_t)s.now_ms) & 0xffffffffu));
-      tkn_agent *per_turn = NULL;
-      if (cfg->volatile_first) {
-        per_turn = make_agent(c, &s, cfg, flow, budget, meter, tc, &po, s.now_ms, req_id, rs->err,
-                              sizeof rs->err);
-        if (!per_turn) {
-          status = 2;
-          break;
-        }
-      }
-      tkn_agent *a = per_turn ? per_turn : agent;
-      const char *user = str(turn, "user");
-      tkn_conv_append_text(conv, TKN_ROLE_USER, user, strlen(user));
-      tkn_agent_turn_options to = TKN_AGENT_TURN_OPTIONS_INIT;
-      tkn_task *task = NULL;
-      if (tkn_task_new(&task) || set_task(task, turn)) {
-        snprintf(rs->err, sizeof rs->err, "task attributes of %s turn %d", str(flow, "id"), ti);
-        tkn_task_free(task);
-        tkn_agent_free(per_turn);
-        status = 2;
-        break;
-      }
-      const char *type = str(turn, "task_type");
-      to.task = task;
-      to.task_type = type;
-      to.task_type_len = strlen(type);
-      to.batch = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(turn, "batch"));
-      char dyn[160];
-      if (!cfg->volatile_first) {
-        /* a stable prompt: the time and request id go last */
-        snprintf(dyn, sizeof dyn, "Current time: %lld. Request id: %s.",
-                 (long long)(s.now_ms / 1000), req_id);
-        to.dynamic = dyn;
-        to.dynamic_len = strlen(dyn);
-      }
-      if (tech & T_CACHE) {
-        /* OpenAI routes requests with one key to the same cache machines:
-         * one key for the requests that share the static prefix */
-        to.cache_key = str(c->wl, "name");
-        to.cache_key_len = strlen(to.cache_key);
-      }
-      if (tech & T_CAPS) {
-        for (size_t i = 0; i < n_compiled; i++) {
-          if (!strcmp(compiled_type[i], type)) {
-            to.schema = compiled[i];
-            to.schema_json = compiled_text[i];
-            to.schema_json_len = strlen(compiled_text[i]);
-          }
-        }
-        to.output_cap = (int64_t)num(caps, type, 0);
-      }
-      /* a turn with a tool is the agent loop's two steps: the model asks
-       * for the tool, the host appends its result, the model answers */
-      const cJSON *tool = cJSON_GetObjectItemCaseSensitive(turn, "tool");
-      s.tool_pending = tool != NULL;
-      tkn_agent_result *r = NULL;
-      int rc = tkn_agent_turn(a, conv, &to, &r);
-      if (!rc && !s.failed && tool && !strcmp(tkn_agent_result_finish_reason(r), "tool_calls")) {
-        add_stats(rs, r, long_flow, cJSON_GetObjectItemCaseSensitive(schemas, type) != NULL,
-                  to.batch);
-        if (tc) {
-          /* through the tool cache: on a hit of a re-fetch the host points
-           * at the earlier result instead of appending it again (the
-           * record may have changed since: then the answer lacks it) */
-          const char *tn = str(tool, "name"), *ta = str(tool, "arguments");
-          char *val = NULL;
-          size_t vl = 0;
-          int32_t hit = 0;
-          rc = tkn_agent_tool(a, tn, strlen(tn), ta, strlen(ta), str(flow, "id"),
-                              strlen(str(flow, "id")), run_tool, (void *)str(tool, "result"),
-                              &val, &vl, &hit);
-          if (!rc) {
-            rs->tool_hits += hit;
-            char note[160];
-            snprintf(note, sizeof note,
-                     "{\"cached\":true,\"note\":\"same result as the earlier %s call above\"}", tn);
-            int pointer = hit && cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(tool, "refetch"));
-            rc = append_tool_result(conv, r, pointer ? note : val);
-          }
-          tkn_free(val);
-        } else {
-          rc = append_tool_result(conv, r, str(tool, "result"));
-        }
-        tkn_agent_result_free(r);
-        r = NULL;
-        s.tool_pending = 0;
-        if (!rc && per_turn) {
-          /* the naive prompt carries a request id per request, as it stamps
-           * each one: the second call's system prompt differs too */
-          tkn_agent_free(per_turn);
-          char rid2[72];
-          snprintf(rid2, sizeof rid2, "%s-tool", req_id);
-          per_turn = a = make_agent(c, &s, cfg, flow, budget, meter, tc, &po, s.now_ms + 1000,
-                                    rid2, rs->err, sizeof rs->err);
-          if (!a) {
-            tkn_task_free(task);
-            status = 2;
-            break;
-          }
-        }
-        if (!rc) rc = tkn_agent_turn(a, conv, &to, &r);
-      }
-      s.tool_pending = 0;
-      tkn_task_free(task);
-      if (rc || s.failed) {
-        snprintf(rs->err, sizeof rs->err, "%s turn %d: %s", str(flow, "id"), ti,
-                 s.failed ? s.err : tkn_error_last()->message);
-        tkn_agent_result_free(r);
-        tkn_agent_free(per_turn);
-        status = 2;
-        break;
-      }
-      tkn_agent_free(per_turn);
-      tkn_agent_stats st = TKN_AGENT_STATS_INIT;
-      tkn_agent_result_stats(r, &st);
-      const char *fin = tkn_agent_result_finish_reason(r);
-      rs->turns++;
-      add_stats(rs, r, long_flow, cJSON_GetObjectItemCaseSensitive(schemas, type) != NULL, to.batch);
-      if (!strcmp(fin, "budget_exceeded")) rs->budget_exceeded++;
-      if (!strcmp(fin, "error")) rs->errors++;
-      if (!strcmp(fin, "length")) rs->truncated++;
-      if (s.last_missing) rs->facts_lost++;
-      /* an answer cut by the cap, or too brief for its task, is not a right one */
-      int answered = !strcmp(fin, "stop") || !strcmp(fin, "length");
-      if (answered && s.last_truncated) rs->degraded++;
-      if (!answered || !s.last_correct || s.last_truncated) rs->wrong++;
-      tkn_agent_result_free(r);
-      ti++;
-    }
-    tkn_agent_free(agent);
-    tkn_conv_free(conv);
-    tkn_budget_free(budget);
+  if (!st->cfg->volatile_first && !(fs.agent = flow_agent(st, &fs, st->s.now_ms, "")))
+    status = 2;
+  int64_t gap = (int64_t)num(flow, "gap_ms", 30000);
+  fs.long_flow = cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(flow, "turns")) > 8;
+  int ti = 0;
+  const cJSON *turn;
+  cJSON_ArrayForEach(turn, cJSON_GetObjectItemCaseSensitive(flow, "turns")) {
     if (status) break;
+    status = run_turn(st, &fs, turn, ti++, gap);
   }
-  cli_progress(label, n_flows, n_flows);
+  tkn_agent_free(fs.agent);
+  tkn_conv_free(fs.conv);
+  tkn_budget_free(fs.budget);
+  return status;
+}
+
+/* The run's totals from its meter and its simulated model; the input cost
+ * at list prices beside its floor (every token a cache read) and ceiling. */
+static void run_totals(run_state *st, int status) {
+  run_stats *rs = st->rs;
+  const sim *s = &st->s;
   tkn_meter_stats ms = TKN_METER_STATS_INIT;
-  if (!status && tkn_meter_stats_get(meter, TKN_METER_TOTAL, NULL, 0, &ms) == TKN_OK) {
+  if (!status && tkn_meter_stats_get(st->meter, TKN_METER_TOTAL, NULL, 0, &ms) == TKN_OK) {
     rs->validated = (int64_t)ms.validated;
     rs->passed = (int64_t)ms.validation_passed;
   }
-  rs->batch_calls = s.batch_calls;
-  rs->auroc = sim_auroc(&s);
-  for (size_t i = 0; !status && i < s.n_models; i++) {
+  rs->batch_calls = s->batch_calls;
+  rs->auroc = sim_auroc(s);
+  for (size_t i = 0; !status && i < s->n_models; i++) {
     tkn_meter_stats m = TKN_METER_STATS_INIT;
     tkn_model_price p = TKN_MODEL_PRICE_INIT;
-    const char *name = s.models[i].name;
-    if (tkn_meter_stats_get(meter, TKN_METER_MODEL, name, strlen(name), &m) == TKN_OK &&
-        tkn_prices_lookup(c->prices, name, strlen(name), &p) == TKN_OK) {
+    const char *name = s->models[i].name;
+    if (tkn_meter_stats_get(st->meter, TKN_METER_MODEL, name, strlen(name), &m) == TKN_OK &&
+        tkn_prices_lookup(st->c->prices, name, strlen(name), &p) == TKN_OK) {
       /* picodollars per million tokens -> per token, rounded */
       int64_t in = (p.input_per_mtok + 500000) / 1000000;
-      int64_t read = (p.has & TKN_PRICE_CACHE_READ) ? (p.cache_read_per_mtok + 500000) / 1000000 : in;
+      int64_t read =
+          (p.has & TKN_PRICE_CACHE_READ) ? (p.cache_read_per_mtok + 500000) / 1000000 : in;
       rs->input_cost += (m.input_tokens - m.cache_read_tokens) * in + m.cache_read_tokens * read;
       rs->input_cost_all_cached += m.input_tokens * read;
       rs->input_cost_uncached += m.input_tokens * in;
     }
   }
-  for (size_t i = 0; i < s.n_models; i++) {
-    rs->model_calls[i] = s.models[i].calls;
-    snprintf(rs->model_names[i], sizeof rs->model_names[i], "%s", s.models[i].name);
+  for (size_t i = 0; i < s->n_models; i++) {
+    rs->model_calls[i] = s->models[i].calls;
+    snprintf(rs->model_names[i], sizeof rs->model_names[i], "%s", s->models[i].name);
   }
-  rs->n_models = s.n_models;
-  if (!status && export_path) {
-    char *js = NULL;
-    size_t jl = 0;
-    FILE *f = fopen(export_path, "wb");
-    if (!f || tkn_meter_export(meter, TKN_METER_JSON, &js, &jl) || fwrite(js, 1, jl, f) != jl) {
-      snprintf(rs->err, sizeof rs->err, "cannot write the meter export to %s", export_path);
-      status = 2;
+  rs->n_models = s->n_models;
+}
+
+static int run_export(const run_state *st, const char *path) {
+  char *js = NULL;
+  size_t jl = 0;
+  int status = 0;
+  FILE *f = fopen(path, "wb");
+  if (!f || tkn_meter_export(st->meter, TKN_METER_JSON, &js, &jl) || fwrite(js, 1, jl, f) != jl) {
+    snprintf(st->rs->err, sizeof st->rs->err, "cannot write the meter export to %s", path);
+    status = 2;
+  }
+  if (f) fclose(f);
+  tkn_free(js);
+  return status;
+}
+
+/* One pass over the workload in configuration `cfg`: 0, or 2 with rs->err. */
+static int run(const ctx *c, const run_cfg *cfg, run_stats *rs, const char *label,
+               const char *export_path) {
+  run_state st;
+  int status = run_open(&st, c, cfg, rs);
+  if (!status) {
+    const cJSON *flows = cJSON_GetObjectItemCaseSensitive(c->wl, "workflows");
+    size_t n_flows = (size_t)cJSON_GetArraySize(flows), done = 0;
+    const cJSON *flow;
+    cJSON_ArrayForEach(flow, flows) {
+      cli_progress(label, done++, n_flows);
+      if ((status = run_flow(&st, flow))) break;
     }
-    if (f) fclose(f);
-    tkn_free(js);
+    cli_progress(label, n_flows, n_flows);
+    run_totals(&st, status);
+    if (!status && export_path) status = run_export(&st, export_path);
   }
-  for (size_t i = 0; i < n_compiled; i++) {
-    tkn_schema_free(compiled[i]);
-    free(compiled_text[i]);
-  }
-  tkn_meter_free(meter);
-  tkn_toolcache_free(tc);
-  sim_free(&s);
+  run_close(&st);
   return status;
 }
 
@@ -795,37 +867,260 @@ static cJSON *json_spread(const spread *s) {
   return o;
 }
 
+/* The whole simulation: its inputs, and its figures over the seeds. */
+typedef struct sweep {
+  const char *workload, *export_path, *export_baseline;
+  int bundled;
+  const cJSON *file_wl; /* the workload file's JSON, when it is not bundled */
+  const tkn_tokenizer *tok;
+  const tkn_prices *prices;
+  uint64_t seed0;
+  long long nseeds;
+  int exact; /* --shapley */
+  run_cfg cf[N_CFG];
+  cfg_stats *cs;
+  run_stats *runs;
+  double *vcost, *vwrong; /* by subset of techniques, mean over seeds (--shapley) */
+  cJSON *first;           /* the first seed's runs in detail (--json) */
+  char wname[64], cheap[64];
+  double phi_cost[N_TECH], phi_wrong[N_TECH];
+  char err[512];
+} sweep;
+
+/* The workload named on the command line: a bundled name, or a file that is
+ * read and checked (*file_wl).  0, or the exit status after the error. */
+static int load_workload(const char *workload, int *bundled, cJSON **file_wl) {
+  char err[512];
+  *bundled = 0;
+  for (int i = 0; wl_bundled[i]; i++) *bundled |= !strcmp(wl_bundled[i], workload);
+  if (*bundled) return 0;
+  *file_wl = cli_read_json("simulate", workload, NULL);
+  if (!*file_wl) return 2;
+  if (wl_check(*file_wl, err, sizeof err)) {
+    cJSON_Delete(*file_wl);
+    *file_wl = NULL;
+    return cli_fail("simulate", "%s", err);
+  }
+  return 0;
+}
+
+/* The cheapest model of the workload by input price (else the baseline's). */
+static void cheapest_model(ctx *c, const tkn_prices *prices) {
+  int64_t best = -1;
+  const cJSON *m;
+  cJSON_ArrayForEach(m, cJSON_GetObjectItemCaseSensitive(c->wl, "models")) {
+    tkn_model_price p = TKN_MODEL_PRICE_INIT;
+    if (tkn_prices_lookup(prices, m->string, strlen(m->string), &p) == TKN_OK &&
+        (best < 0 || p.input_per_mtok < best)) {
+      best = p.input_per_mtok;
+      snprintf(c->cheap, sizeof c->cheap, "%s", m->string);
+    }
+  }
+  if (best < 0) snprintf(c->cheap, sizeof c->cheap, "%s", c->baseline);
+}
+
+/* Seed si's context: its workload, cheapest model and router, and the
+ * configurations named after that model.  0, or 2 with w->err set. */
+static int seed_ctx(sweep *w, long long si, ctx *c) {
+  memset(c, 0, sizeof *c);
+  c->seed = w->seed0 + (uint64_t)si;
+  c->tok = w->tok;
+  c->prices = w->prices;
+  c->export_path = si == 0 ? w->export_path : NULL;
+  c->export_baseline_path = si == 0 ? w->export_baseline : NULL;
+  c->wl = w->bundled ? wl_generate(w->workload, c->seed) : cJSON_Duplicate(w->file_wl, 1);
+  if (!c->wl || wl_check(c->wl, w->err, sizeof w->err)) {
+    if (!c->wl) snprintf(w->err, sizeof w->err, "out of memory");
+    cJSON_Delete(c->wl);
+    return 2;
+  }
+  snprintf(w->wname, sizeof w->wname, "%s", str(c->wl, "name"));
+  c->baseline = str(c->wl, "baseline_model");
+  cheapest_model(c, w->prices);
+  snprintf(w->cheap, sizeof w->cheap, "%s", c->cheap);
+  configs(w->cf, c->cheap);
+  char *rj = cJSON_PrintUnformatted(cJSON_GetObjectItemCaseSensitive(c->wl, "router"));
+  int rc = rj ? cli_keep_err(tkn_router_new_json(&c->router, rj, strlen(rj), NULL), w->err,
+                             sizeof w->err)
+              : TKN_ERR_NOMEM;
+  free(rj);
+  if (rc) {
+    char e2[600];
+    snprintf(e2, sizeof e2, "workload: router: %s", w->err);
+    snprintf(w->err, sizeof w->err, "%.500s", e2);
+    cJSON_Delete(c->wl);
+    return 2;
+  }
+  return 0;
+}
+
+/* Every subset of the techniques on this seed, for exact Shapley shares. */
+static int run_subsets(sweep *w, const ctx *c) {
+  int status = 0;
+  for (unsigned sub = 0; !status && sub < (1u << N_TECH); sub++) {
+    run_cfg one = {"subset", "subset", tech_of(sub), 0, 0, 0};
+    run_stats rs;
+    char label[64];
+    snprintf(label, sizeof label, "seed %llu: subset %u/64", (unsigned long long)c->seed, sub + 1);
+    status = run(c, &one, &rs, label, NULL);
+    if (status) snprintf(w->err, sizeof w->err, "%s", rs.err);
+    w->vcost[sub] += (double)rs.cost / 1e12 / (double)w->nseeds;
+    w->vwrong[sub] += (double)rs.wrong / (double)w->nseeds;
+  }
+  return status;
+}
+
+/* Seed si: every configuration, then (--shapley) every subset. */
+static int run_seed(sweep *w, long long si) {
+  ctx c;
+  int status = seed_ctx(w, si, &c);
+  if (status) return status;
+  for (int i = 0; !status && i < N_CFG; i++) {
+    char label[64];
+    snprintf(label, sizeof label, "seed %llu: %d/%d", (unsigned long long)c.seed, i + 1, N_CFG);
+    status = run(&c, &w->cf[i], &w->runs[i], label,
+                 i == C_OPT ? c.export_path : i == C_BASE ? c.export_baseline_path : NULL);
+    if (status) snprintf(w->err, sizeof w->err, "%s", w->runs[i].err);
+  }
+  for (int i = 0; !status && i < N_CFG; i++) {
+    add_run(&w->cs[i], &w->runs[i], &w->runs[C_BASE]);
+    if (si == 0 && w->first) {
+      cJSON *d = cJSON_CreateObject();
+      json_run(d, &w->runs[i]);
+      cJSON_AddItemToArray(w->first, d);
+    }
+  }
+  /* attribution: leave-one-out from the runs above, or every subset */
+  if (!status && w->exact) status = run_subsets(w, &c);
+  tkn_router_free(c.router);
+  cJSON_Delete(c.wl);
+  return status;
+}
+
+/* Each technique's saving and change in wrong answers: exact Shapley values
+ * over the subsets, or leave-one-out from the optimised run. */
+static void attribute(sweep *w) {
+  if (w->exact) {
+    /* savings are v(none) - v(all): negate the cost function */
+    double nv[1u << N_TECH];
+    for (unsigned sub = 0; sub < (1u << N_TECH); sub++) nv[sub] = -w->vcost[sub];
+    shapley(nv, w->phi_cost);
+    shapley(w->vwrong, w->phi_wrong);
+    return;
+  }
+  for (int i = 0; i < N_TECH; i++) {
+    w->phi_cost[i] = sp_mean(&w->cs[C_LOO + i].cost) - sp_mean(&w->cs[C_OPT].cost);
+    w->phi_wrong[i] = sp_mean(&w->cs[C_OPT].wrong) - sp_mean(&w->cs[C_LOO + i].wrong);
+  }
+}
+
+/* All seeds, then the attribution: 0, or 2 with w->err set. */
+static int sweep_run(sweep *w) {
+  w->cs = calloc(N_CFG, sizeof *w->cs);
+  w->runs = calloc(N_CFG, sizeof *w->runs);
+  w->vcost = calloc(1u << N_TECH, sizeof *w->vcost);
+  w->vwrong = calloc(1u << N_TECH, sizeof *w->vwrong);
+  w->first = cJSON_CreateArray();
+  if (!w->cs || !w->runs || !w->vcost || !w->vwrong) {
+    snprintf(w->err, sizeof w->err, "out of memory");
+    return 2;
+  }
+  for (long long si = 0; si < w->nseeds; si++) {
+    int status = run_seed(w, si);
+    if (status) return status;
+  }
+  attribute(w);
+  return 0;
+}
+
+static void sweep_free(sweep *w) {
+  cJSON_Delete(w->first);
+  free(w->cs);
+  free(w->runs);
+  free(w->vcost);
+  free(w->vwrong);
+}
+
+static void json_config(cJSON *arr, const sweep *w, int i) {
+  const cfg_stats *cs = &w->cs[i];
+  cJSON *e = cJSON_CreateObject();
+  cJSON_AddItemToArray(arr, e);
+  cJSON_AddStringToObject(e, "key", w->cf[i].key);
+  cJSON_AddStringToObject(e, "name", w->cf[i].name);
+  cJSON_AddItemToObject(e, "cost_usd", json_spread(&cs->cost));
+  cJSON_AddItemToObject(e, "wrong_answers", json_spread(&cs->wrong));
+  cJSON_AddItemToObject(e, "turns", json_spread(&cs->turns));
+  cJSON_AddItemToObject(e, "cost_per_correct_usd", json_spread(&cs->cpc));
+  cJSON_AddItemToObject(e, "saving_vs_baseline", json_spread(&cs->saving));
+  cJSON_AddItemToObject(e, "input_tokens", json_spread(&cs->input));
+  cJSON_AddItemToObject(e, "cached_tokens", json_spread(&cs->cached));
+  cJSON_AddItemToObject(e, "output_tokens", json_spread(&cs->output));
+  cJSON_AddItemToObject(e, "degraded_answers", json_spread(&cs->degraded));
+  cJSON_AddItemToObject(e, "facts_lost", json_spread(&cs->facts_lost));
+  cJSON_AddItemToObject(e, "confidence_auroc_realised", json_spread(&cs->auroc));
+  cJSON_AddBoolToObject(e, "pareto", i < C_LOO && pareto(w->cs, C_LOO, i));
+  cJSON *d = cJSON_GetArrayItem(w->first, i);
+  if (d) cJSON_AddItemReferenceToObject(e, "first_seed", d);
+}
+
+static void print_json(const sweep *w) {
+  const cfg_stats *cs = w->cs;
+  cJSON *o = cJSON_CreateObject();
+  cJSON_AddStringToObject(o, "workload", w->wname);
+  cJSON_AddNumberToObject(o, "first_seed", (double)w->seed0);
+  cJSON_AddNumberToObject(o, "seeds", (double)w->nseeds);
+  cJSON_AddStringToObject(o, "tokenizer", "o200k_base");
+  cJSON_AddStringToObject(o, "cheapest_model", w->cheap);
+  cJSON *arr = cJSON_AddArrayToObject(o, "configurations");
+  for (int i = 0; i < N_CFG; i++) json_config(arr, w, i);
+  cJSON *at = cJSON_AddObjectToObject(o, "attribution");
+  cJSON_AddStringToObject(at, "method", w->exact ? "shapley" : "leave-one-out");
+  double total = sp_mean(&cs[C_BASE].cost) - sp_mean(&cs[C_OPT].cost), sum = 0, sumw = 0;
+  cJSON *ts = cJSON_AddArrayToObject(at, "techniques");
+  for (int i = 0; i < N_TECH; i++) {
+    cJSON *e = cJSON_CreateObject();
+    cJSON_AddItemToArray(ts, e);
+    cJSON_AddStringToObject(e, "name", TECHNIQUES[i].name);
+    cJSON_AddNumberToObject(e, "saving_usd", w->phi_cost[i]);
+    cJSON_AddNumberToObject(e, "wrong_answers", w->phi_wrong[i]);
+    sum += w->phi_cost[i];
+    sumw += w->phi_wrong[i];
+  }
+  cJSON_AddNumberToObject(at, "total_saving_usd", total);
+  cJSON_AddNumberToObject(at, "interaction_remainder_usd", total - sum);
+  cJSON_AddNumberToObject(at, "interaction_remainder_wrong",
+                          sp_mean(&cs[C_OPT].wrong) - sp_mean(&cs[C_BASE].wrong) - sumw);
+  char *js = cJSON_Print(o);
+  puts(js ? js : "{}");
+  free(js);
+  cJSON_Delete(o);
+}
+
 int cmd_simulate(int argc, char **argv) {
-  const char *workload = "support-agent", *export_path = NULL, *export_baseline = NULL;
-  uint64_t seed0 = 1;
-  int as_json = 0, dump = 0, exact = 0;
-  long long nseeds = 10;
+  sweep w;
+  memset(&w, 0, sizeof w);
+  w.workload = "support-agent";
+  w.seed0 = 1;
+  w.nseeds = 10;
+  int as_json = 0, dump = 0;
   const cli_option opts[] = {
-      {"--workload", CLI_STR, &workload, NULL, 0, 0, NULL},
-      {"--seed", CLI_U64, &seed0, "a number", 0, 0, NULL},
-      {"--seeds", CLI_INT, &nseeds, "a number from 1 to 1000", 1, 1000, NULL},
-      {"--export-meter", CLI_STR, &export_path, NULL, 0, 0, NULL},
-      {"--export-baseline-meter", CLI_STR, &export_baseline, NULL, 0, 0, NULL},
+      {"--workload", CLI_STR, &w.workload, NULL, 0, 0, NULL},
+      {"--seed", CLI_U64, &w.seed0, "a number", 0, 0, NULL},
+      {"--seeds", CLI_INT, &w.nseeds, "a number from 1 to 1000", 1, 1000, NULL},
+      {"--export-meter", CLI_STR, &w.export_path, NULL, 0, 0, NULL},
+      {"--export-baseline-meter", CLI_STR, &w.export_baseline, NULL, 0, 0, NULL},
       {"--json", CLI_FLAG, &as_json, NULL, 0, 0, NULL},
-      {"--shapley", CLI_FLAG, &exact, NULL, 0, 0, NULL},
+      {"--shapley", CLI_FLAG, &w.exact, NULL, 0, 0, NULL},
       {"--dump-workload", CLI_FLAG, &dump, NULL, 0, 0, NULL},
       CLI_OPT_END};
   int parsed = cli_parse_file("simulate", HELP, opts, NULL, argc, argv);
   if (parsed >= 0) return parsed;
-  int bundled = 0;
-  for (int i = 0; wl_bundled[i]; i++) bundled |= !strcmp(wl_bundled[i], workload);
   cJSON *file_wl = NULL;
-  char err[512];
-  if (!bundled) {
-    file_wl = cli_read_json("simulate", workload, NULL);
-    if (!file_wl) return 2;
-    if (wl_check(file_wl, err, sizeof err)) {
-      cJSON_Delete(file_wl);
-      return cli_fail("simulate", "%s", err);
-    }
-  }
+  int status = load_workload(w.workload, &w.bundled, &file_wl);
+  if (status) return status;
+  w.file_wl = file_wl;
   if (dump) {
-    cJSON *wl = bundled ? wl_generate(workload, seed0) : file_wl;
+    cJSON *wl = w.bundled ? wl_generate(w.workload, w.seed0) : file_wl;
     char *js = cJSON_Print(wl);
     fputs(js ? js : "", stdout);
     fputc('\n', stdout);
@@ -835,170 +1130,28 @@ int cmd_simulate(int argc, char **argv) {
   }
   tkn_tokenizer *tok = NULL;
   tkn_prices *prices = NULL;
-  if (cli_keep_err(tkn_tokenizer_new_encoding(&tok, "o200k_base", 10), err, sizeof err) ||
+  if (cli_keep_err(tkn_tokenizer_new_encoding(&tok, "o200k_base", 10), w.err, sizeof w.err) ||
       tkn_prices_new_default(&prices)) {
     cJSON_Delete(file_wl);
     tkn_tokenizer_free(tok);
-    return cli_fail("simulate", "tokenizer or prices: %s", err);
+    return cli_fail("simulate", "tokenizer or prices: %s", w.err);
   }
-  run_cfg cf[N_CFG];
-  cfg_stats *cs = calloc(N_CFG, sizeof *cs);
-  run_stats *runs = calloc(N_CFG, sizeof *runs);
-  double *vcost = calloc(1u << N_TECH, sizeof *vcost), *vwrong = calloc(1u << N_TECH, sizeof *vwrong);
-  int status = cs && runs && vcost && vwrong ? 0 : 2;
-  if (status) snprintf(err, sizeof err, "out of memory");
-  char wname[64] = "";
-  char cheap[64] = "";
-  cJSON *first = cJSON_CreateArray(); /* the first seed's runs in detail (--json) */
-  for (long long si = 0; !status && si < nseeds; si++) {
-    ctx c;
-    memset(&c, 0, sizeof c);
-    c.seed = seed0 + (uint64_t)si;
-    c.tok = tok;
-    c.prices = prices;
-    c.export_path = si == 0 ? export_path : NULL;
-    c.export_baseline_path = si == 0 ? export_baseline : NULL;
-    c.wl = bundled ? wl_generate(workload, c.seed) : cJSON_Duplicate(file_wl, 1);
-    if (!c.wl || wl_check(c.wl, err, sizeof err)) {
-      if (!c.wl) snprintf(err, sizeof err, "out of memory");
-      cJSON_Delete(c.wl);
-      status = 2;
-      break;
-    }
-    snprintf(wname, sizeof wname, "%s", str(c.wl, "name"));
-    c.baseline = str(c.wl, "baseline_model");
-    /* the cheapest model of the workload by input price */
-    int64_t best = -1;
-    const cJSON *m;
-    cJSON_ArrayForEach(m, cJSON_GetObjectItemCaseSensitive(c.wl, "models")) {
-      tkn_model_price p = TKN_MODEL_PRICE_INIT;
-      if (tkn_prices_lookup(prices, m->string, strlen(m->string), &p) == TKN_OK &&
-          (best < 0 || p.input_per_mtok < best)) {
-        best = p.input_per_mtok;
-        snprintf(c.cheap, sizeof c.cheap, "%s", m->string);
-      }
-    }
-    if (best < 0) snprintf(c.cheap, sizeof c.cheap, "%s", c.baseline);
-    snprintf(cheap, sizeof cheap, "%s", c.cheap);
-    configs(cf, c.cheap);
-    char *rj = cJSON_PrintUnformatted(cJSON_GetObjectItemCaseSensitive(c.wl, "router"));
-    int rc = rj ? cli_keep_err(tkn_router_new_json(&c.router, rj, strlen(rj), NULL), err, sizeof err) : TKN_ERR_NOMEM;
-    free(rj);
-    if (rc) {
-      char e2[600];
-      snprintf(e2, sizeof e2, "workload: router: %s", err);
-      snprintf(err, sizeof err, "%.500s", e2);
-      cJSON_Delete(c.wl);
-      status = 2;
-      break;
-    }
-    for (int i = 0; !status && i < N_CFG; i++) {
-      char label[64];
-      snprintf(label, sizeof label, "seed %llu: %d/%d", (unsigned long long)c.seed, i + 1, N_CFG);
-      status = run(&c, &cf[i], &runs[i], label,
-                   i == C_OPT ? c.export_path : i == C_BASE ? c.export_baseline_path : NULL);
-      if (status) snprintf(err, sizeof err, "%s", runs[i].err);
-    }
-    for (int i = 0; !status && i < N_CFG; i++) {
-      add_run(&cs[i], &runs[i], &runs[C_BASE]);
-      if (si == 0 && first) {
-        cJSON *d = cJSON_CreateObject();
-        json_run(d, &runs[i]);
-        cJSON_AddItemToArray(first, d);
-      }
-    }
-    /* attribution: leave-one-out from the runs above, or every subset */
-    for (unsigned sub = 0; !status && exact && sub < (1u << N_TECH); sub++) {
-      run_cfg one = {"subset", "subset", tech_of(sub), 0, 0, 0};
-      run_stats rs;
-      char label[64];
-      snprintf(label, sizeof label, "seed %llu: subset %u/64", (unsigned long long)c.seed, sub + 1);
-      status = run(&c, &one, &rs, label, NULL);
-      if (status) snprintf(err, sizeof err, "%s", rs.err);
-      vcost[sub] += (double)rs.cost / 1e12 / (double)nseeds;
-      vwrong[sub] += (double)rs.wrong / (double)nseeds;
-    }
-    tkn_router_free(c.router);
-    cJSON_Delete(c.wl);
-  }
-  double phi_cost[N_TECH], phi_wrong[N_TECH];
-  if (!status) {
-    if (exact) {
-      /* savings are v(none) - v(all): negate the cost function */
-      double nv[1u << N_TECH];
-      for (unsigned sub = 0; sub < (1u << N_TECH); sub++) nv[sub] = -vcost[sub];
-      shapley(nv, phi_cost);
-      shapley(vwrong, phi_wrong);
-    } else {
-      for (int i = 0; i < N_TECH; i++) {
-        phi_cost[i] = sp_mean(&cs[C_LOO + i].cost) - sp_mean(&cs[C_OPT].cost);
-        phi_wrong[i] = sp_mean(&cs[C_OPT].wrong) - sp_mean(&cs[C_LOO + i].wrong);
-      }
-    }
-  }
+  w.tok = tok;
+  w.prices = prices;
+  status = sweep_run(&w);
   if (status) {
-    cli_fail("simulate", "%s", err);
+    cli_fail("simulate", "%s", w.err);
   } else if (as_json) {
-    cJSON *o = cJSON_CreateObject();
-    cJSON_AddStringToObject(o, "workload", wname);
-    cJSON_AddNumberToObject(o, "first_seed", (double)seed0);
-    cJSON_AddNumberToObject(o, "seeds", (double)nseeds);
-    cJSON_AddStringToObject(o, "tokenizer", "o200k_base");
-    cJSON_AddStringToObject(o, "cheapest_model", cheap);
-    cJSON *arr = cJSON_AddArrayToObject(o, "configurations");
-    for (int i = 0; i < N_CFG; i++) {
-      cJSON *e = cJSON_CreateObject();
-      cJSON_AddItemToArray(arr, e);
-      cJSON_AddStringToObject(e, "key", cf[i].key);
-      cJSON_AddStringToObject(e, "name", cf[i].name);
-      cJSON_AddItemToObject(e, "cost_usd", json_spread(&cs[i].cost));
-      cJSON_AddItemToObject(e, "wrong_answers", json_spread(&cs[i].wrong));
-      cJSON_AddItemToObject(e, "turns", json_spread(&cs[i].turns));
-      cJSON_AddItemToObject(e, "cost_per_correct_usd", json_spread(&cs[i].cpc));
-      cJSON_AddItemToObject(e, "saving_vs_baseline", json_spread(&cs[i].saving));
-      cJSON_AddItemToObject(e, "input_tokens", json_spread(&cs[i].input));
-      cJSON_AddItemToObject(e, "cached_tokens", json_spread(&cs[i].cached));
-      cJSON_AddItemToObject(e, "output_tokens", json_spread(&cs[i].output));
-      cJSON_AddItemToObject(e, "degraded_answers", json_spread(&cs[i].degraded));
-      cJSON_AddItemToObject(e, "facts_lost", json_spread(&cs[i].facts_lost));
-      cJSON_AddItemToObject(e, "confidence_auroc_realised", json_spread(&cs[i].auroc));
-      cJSON_AddBoolToObject(e, "pareto", i < C_LOO && pareto(cs, C_LOO, i));
-      cJSON *d = cJSON_GetArrayItem(first, i);
-      if (d) cJSON_AddItemReferenceToObject(e, "first_seed", d);
-    }
-    cJSON *at = cJSON_AddObjectToObject(o, "attribution");
-    cJSON_AddStringToObject(at, "method", exact ? "shapley" : "leave-one-out");
-    double total = sp_mean(&cs[C_BASE].cost) - sp_mean(&cs[C_OPT].cost), sum = 0, sumw = 0;
-    cJSON *ts = cJSON_AddArrayToObject(at, "techniques");
-    for (int i = 0; i < N_TECH; i++) {
-      cJSON *e = cJSON_CreateObject();
-      cJSON_AddItemToArray(ts, e);
-      cJSON_AddStringToObject(e, "name", TECHNIQUES[i].name);
-      cJSON_AddNumberToObject(e, "saving_usd", phi_cost[i]);
-      cJSON_AddNumberToObject(e, "wrong_answers", phi_wrong[i]);
-      sum += phi_cost[i];
-      sumw += phi_wrong[i];
-    }
-    cJSON_AddNumberToObject(at, "total_saving_usd", total);
-    cJSON_AddNumberToObject(at, "interaction_remainder_usd", total - sum);
-    cJSON_AddNumberToObject(at, "interaction_remainder_wrong",
-                            sp_mean(&cs[C_OPT].wrong) - sp_mean(&cs[C_BASE].wrong) - sumw);
-    char *js = cJSON_Print(o);
-    puts(js ? js : "{}");
-    free(js);
-    cJSON_Delete(o);
+    print_json(&w);
   } else {
     ctx c;
     memset(&c, 0, sizeof c);
-    c.wl = bundled ? wl_generate(workload, seed0) : file_wl;
-    print_tables(&c, wname, seed0, (int)nseeds, cf, cs, phi_cost, phi_wrong, exact);
-    if (bundled) cJSON_Delete(c.wl);
+    c.wl = w.bundled ? wl_generate(w.workload, w.seed0) : file_wl;
+    print_tables(&c, w.wname, w.seed0, (int)w.nseeds, w.cf, w.cs, w.phi_cost, w.phi_wrong,
+                 w.exact);
+    if (w.bundled) cJSON_Delete(c.wl);
   }
-  cJSON_Delete(first);
-  free(cs);
-  free(runs);
-  free(vcost);
-  free(vwrong);
+  sweep_free(&w);
   cJSON_Delete(file_wl);
   tkn_prices_free(prices);
   tkn_tokenizer_free(tok);
