@@ -60,157 +60,213 @@ static long split_names(char *list, const char ***names) {
   return (long)k;
 }
 
-int cmd_prune(int argc, char **argv) {
-  const char *file = NULL;
-  const char *exclude = NULL, *model = "gpt-4o", *horizon = NULL;
-  long long max = -1, keep_last = 2, keep_tools = 3, trigger = 100000, at_least = 0;
-  int mode = TKN_PRUNE_SCORE, first = 0, report = 0, json = 1, clear_inputs = 0;
-  int clear_thinking = 0;
+/* The command's options, as parsed. */
+typedef struct prune_args {
+  const char *file, *exclude, *model, *horizon;
+  long long max, keep_last, keep_tools, trigger, at_least;
+  int mode, first, report, json, clear_inputs, clear_thinking;
+  uint32_t horizon_calls;
+  tkn_model_price price; /* policy: the model's prices */
+} prune_args;
+
+/* --horizon: a count of calls, or "growth". */
+static int parse_horizon(prune_args *a) {
+  long long hz = 0;
+  if (a->horizon && strcmp(a->horizon, "growth") != 0) {
+    char *end = NULL;
+    hz = strtoll(a->horizon, &end, 10);
+    if (!*a->horizon || *end || hz < 0 || hz > (long long)UINT32_MAX - 1)
+      return CLI_USAGE_ERR("prune", "--horizon: expected a count or 'growth', got '%s'",
+                           a->horizon);
+  }
+  a->horizon_calls = a->horizon && !strcmp(a->horizon, "growth") ? TKN_PRUNE_HORIZON_GROWTH
+                                                                 : (uint32_t)hz;
+  return -1;
+}
+
+/* Parse argv into *a; -1 to go on, else the exit status to return at once. */
+static int parse_args(prune_args *a, int argc, char **argv) {
   static const cli_choice MODES[] = {{"trim", TKN_PRUNE_TRIM},   {"score", TKN_PRUNE_SCORE},
                                      {"mask", TKN_PRUNE_MASK},   {"clear", TKN_PRUNE_CLEAR},
                                      {"policy", TKN_PRUNE_POLICY}, {NULL, 0}};
   const cli_option opts[] = {
-      {"--max-tokens", CLI_INT, &max, "a count >= 0", 0, LLONG_MAX, NULL},
-      {"--keep-last", CLI_INT, &keep_last, "a count", 0, UINT32_MAX, NULL},
-      {"--mode", CLI_CHOICE, &mode, "trim, score, mask, clear or policy", 0, 0, MODES},
-      {"--first", CLI_FLAG, &first, NULL, 0, 0, NULL},
-      {"--keep-tools", CLI_INT, &keep_tools, "a count", 0, UINT32_MAX, NULL},
-      {"--trigger", CLI_INT, &trigger, "a count >= 0", 0, LLONG_MAX, NULL},
-      {"--clear-at-least", CLI_INT, &at_least, "a count >= 0", 0, LLONG_MAX, NULL},
-      {"--exclude", CLI_STR, &exclude, NULL, 0, 0, NULL},
-      {"--clear-inputs", CLI_FLAG, &clear_inputs, NULL, 0, 0, NULL},
-      {"--clear-thinking", CLI_FLAG, &clear_thinking, NULL, 0, 0, NULL},
-      {"--model", CLI_STR, &model, NULL, 0, 0, NULL},
-      {"--horizon", CLI_STR, &horizon, NULL, 0, 0, NULL},
-      {"--report", CLI_FLAG, &report, NULL, 0, 0, NULL},
-      {"--json", CLI_FLAG, &json, NULL, 0, 0, NULL},
+      {"--max-tokens", CLI_INT, &a->max, "a count >= 0", 0, LLONG_MAX, NULL},
+      {"--keep-last", CLI_INT, &a->keep_last, "a count", 0, UINT32_MAX, NULL},
+      {"--mode", CLI_CHOICE, &a->mode, "trim, score, mask, clear or policy", 0, 0, MODES},
+      {"--first", CLI_FLAG, &a->first, NULL, 0, 0, NULL},
+      {"--keep-tools", CLI_INT, &a->keep_tools, "a count", 0, UINT32_MAX, NULL},
+      {"--trigger", CLI_INT, &a->trigger, "a count >= 0", 0, LLONG_MAX, NULL},
+      {"--clear-at-least", CLI_INT, &a->at_least, "a count >= 0", 0, LLONG_MAX, NULL},
+      {"--exclude", CLI_STR, &a->exclude, NULL, 0, 0, NULL},
+      {"--clear-inputs", CLI_FLAG, &a->clear_inputs, NULL, 0, 0, NULL},
+      {"--clear-thinking", CLI_FLAG, &a->clear_thinking, NULL, 0, 0, NULL},
+      {"--model", CLI_STR, &a->model, NULL, 0, 0, NULL},
+      {"--horizon", CLI_STR, &a->horizon, NULL, 0, 0, NULL},
+      {"--report", CLI_FLAG, &a->report, NULL, 0, 0, NULL},
+      {"--json", CLI_FLAG, &a->json, NULL, 0, 0, NULL},
       CLI_OPT_END};
-  int parsed = cli_parse_file("prune", PRUNE_HELP, opts, &file, argc, argv);
+  int parsed = cli_parse_file("prune", PRUNE_HELP, opts, &a->file, argc, argv);
   if (parsed >= 0) return parsed;
-  if (max < 0 && (mode == TKN_PRUNE_TRIM || mode == TKN_PRUNE_SCORE))
+  if (a->max < 0 && (a->mode == TKN_PRUNE_TRIM || a->mode == TKN_PRUNE_SCORE))
     return CLI_USAGE_ERR("prune", "--max-tokens is required in trim and score modes (see --help)");
-  if (max < 0) max = 0;
-  long long hz = 0;
-  if (horizon && strcmp(horizon, "growth") != 0) {
-    char *end = NULL;
-    hz = strtoll(horizon, &end, 10);
-    if (!*horizon || *end || hz < 0 || hz > (long long)UINT32_MAX - 1)
-      return CLI_USAGE_ERR("prune", "--horizon: expected a count or 'growth', got '%s'", horizon);
-  }
-  tkn_model_price price = TKN_MODEL_PRICE_INIT;
-  if (mode == TKN_PRUNE_POLICY) {
+  if (a->max < 0) a->max = 0;
+  int rc = parse_horizon(a);
+  if (rc >= 0) return rc;
+  if (a->mode == TKN_PRUNE_POLICY) {
     tkn_prices *pr = NULL;
     int known = tkn_prices_new_default(&pr) == TKN_OK &&
-                tkn_prices_lookup(pr, model, strlen(model), &price) == TKN_OK &&
-                (price.has & TKN_PRICE_INPUT) && price.input_per_mtok > 0;
+                tkn_prices_lookup(pr, a->model, strlen(a->model), &a->price) == TKN_OK &&
+                (a->price.has & TKN_PRICE_INPUT) && a->price.input_per_mtok > 0;
     tkn_prices_free(pr);
-    if (!known) return CLI_USAGE_ERR("prune", "--model: no input price for '%s'", model);
+    if (!known) return CLI_USAGE_ERR("prune", "--model: no input price for '%s'", a->model);
   }
-  char *exclude_buf = exclude ? strdup(exclude) : NULL;
-  const char **names = NULL;
-  long nnames = exclude_buf ? split_names(exclude_buf, &names) : 0;
-  if ((exclude && !exclude_buf) || nnames < 0) {
-    free(exclude_buf);
-    return cli_fail("prune", "out of memory");
+  return -1;
+}
+
+static void prune_options(const prune_args *a, const char **names, long nnames,
+                          tkn_prune_options *po) {
+  po->mode = a->mode;
+  po->max_tokens = a->max;
+  po->keep_last_turns = (uint32_t)a->keep_last;
+  po->strategy = a->first ? TKN_PRUNE_FIRST : TKN_PRUNE_LAST;
+  po->include_system = a->first ? 0 : 1;
+  po->keep_tool_uses = (uint32_t)a->keep_tools;
+  po->clear_trigger = a->trigger;
+  po->clear_at_least = a->at_least;
+  po->exclude_tools = names;
+  po->exclude_tools_count = (size_t)nnames;
+  po->clear_inputs = a->clear_inputs;
+  po->clear_thinking = a->clear_thinking;
+  po->horizon_calls = a->horizon_calls;
+  if (a->mode == TKN_PRUNE_POLICY) {
+    po->price_input_per_mtok = a->price.input_per_mtok;
+    if (a->price.has & TKN_PRICE_CACHE_READ)
+      po->price_cache_read_per_mtok = a->price.cache_read_per_mtok;
+    if (a->price.has & TKN_PRICE_CACHE_WRITE_5M)
+      po->price_cache_write_per_mtok = a->price.cache_write_5m_per_mtok;
   }
+}
+
+/* The conversation of `file` and the tokenizer: 0, or the exit status after
+ * the error. */
+static int load_conv(const char *file, tkn_conv **conv, tkn_tokenizer **tok) {
   size_t len = 0;
   char *in = cli_read(file, &len);
-  if (!in) {
-    free(names);
-    free(exclude_buf);
-    return cli_fail("prune", "cannot read %s", file ? file : "standard input");
-  }
+  if (!in) return cli_fail("prune", "cannot read %s", file ? file : "standard input");
   char err[512];
-  tkn_conv *conv = NULL;
-  int rc = cli_keep_err(tkn_conv_from_json(&conv, TKN_PROVIDER_AUTO, in, len), err, sizeof err);
+  int rc = cli_keep_err(tkn_conv_from_json(conv, TKN_PROVIDER_AUTO, in, len), err, sizeof err);
   free(in);
-  tkn_tokenizer *tok = NULL;
-  if (rc) {
-    rc = cli_fail("prune", "%s: %s", file ? file : "standard input", err);
-  } else if ((rc = cli_make_tokenizer("prune", NULL, NULL, &tok))) {
-    tkn_conv_free(conv);
+  if (rc) return cli_fail("prune", "%s: %s", file ? file : "standard input", err);
+  if ((rc = cli_make_tokenizer("prune", NULL, NULL, tok))) {
+    tkn_conv_free(*conv);
+    *conv = NULL;
   }
-  if (rc) {
-    free(names);
-    free(exclude_buf);
-    return rc;
+  return rc;
+}
+
+/* --report with mask, clear or policy: what was cleared, and the policy's
+ * decision with its price. */
+static void report_cleared(cJSON *o, const tkn_prune_report *rep, int mode) {
+  size_t cleared = 0;
+  int64_t ctok = 0, saving = 0, cost = 0;
+  int32_t decision = 0;
+  static const char *const DEC[] = {"none", "keep", "clear", "budget", "degraded"};
+  tkn_prune_report_cleared(rep, &cleared, &ctok);
+  cJSON_AddNumberToObject(o, "cleared_messages", (double)cleared);
+  cJSON_AddNumberToObject(o, "cleared_tokens", (double)ctok);
+  if (mode == TKN_PRUNE_POLICY) {
+    tkn_prune_report_decision(rep, &decision, &saving, &cost);
+    cJSON_AddStringToObject(o, "decision", decision >= 0 && decision < 5 ? DEC[decision] : "?");
+    cJSON_AddNumberToObject(o, "expected_saving_usd", (double)saving / 1e12);
+    cJSON_AddNumberToObject(o, "clearing_cost_usd", (double)cost / 1e12);
   }
+  if (tkn_prune_report_note(rep)[0])
+    cJSON_AddStringToObject(o, "note", tkn_prune_report_note(rep));
+}
+
+static void print_report(const tkn_prune_report *rep, int mode) {
+  cJSON *o = cJSON_CreateObject();
+  int64_t before = 0, after = 0;
+  tkn_prune_report_tokens(rep, &before, &after);
+  cJSON_AddNumberToObject(o, "tokens_before", (double)before);
+  cJSON_AddNumberToObject(o, "tokens_after", (double)after);
+  if (mode >= TKN_PRUNE_MASK) report_cleared(o, rep, mode);
+  cJSON *msgs = cJSON_AddArrayToObject(o, "messages");
+  for (size_t i = 0; i < tkn_prune_report_count(rep); i++) {
+    int32_t action = 0, reason = 0;
+    int64_t tokens = 0;
+    tkn_prune_report_message(rep, i, &action, &reason, &tokens);
+    cJSON *m = cJSON_CreateObject();
+    static const char *const ACT[] = {"kept", "dropped", "cut", "summarised", "cleared"};
+    cJSON_AddStringToObject(m, "action", action >= 0 && action < 5 ? ACT[action] : "?");
+    cJSON_AddStringToObject(m, "why", reason >= 0 && reason < NWHY ? WHY[reason] : "?");
+    cJSON_AddNumberToObject(m, "tokens", (double)tokens);
+    cJSON_AddItemToArray(msgs, m);
+  }
+  cli_print_json(o);
+  cJSON_Delete(o);
+}
+
+/* The pruned conversation, in its own format (Anthropic's, else OpenAI's). */
+static int print_conv(tkn_conv *conv) {
+  int fmt = tkn_conv_source_format(conv);
+  char *js = NULL;
+  int status = 0;
+  if (tkn_conv_to_json(conv, fmt == TKN_PROVIDER_ANTHROPIC ? fmt : TKN_PROVIDER_OPENAI, &js,
+                       NULL))
+    status = cli_fail("prune", "%s", tkn_error_last()->message);
+  else
+    puts(js);
+  tkn_free(js);
+  return status;
+}
+
+/* Prune conv as the options say and print the result: the exit status. */
+static int prune_and_print(const prune_args *a, tkn_conv *conv, const tkn_tokenizer *tok,
+                           const char **names, long nnames) {
   tkn_pruner *p = NULL;
   tkn_prune_report *rep = NULL;
   tkn_prune_options po = TKN_PRUNE_OPTIONS_INIT;
-  po.mode = mode;
-  po.max_tokens = max;
-  po.keep_last_turns = (uint32_t)keep_last;
-  po.strategy = first ? TKN_PRUNE_FIRST : TKN_PRUNE_LAST;
-  po.include_system = first ? 0 : 1;
-  po.keep_tool_uses = (uint32_t)keep_tools;
-  po.clear_trigger = trigger;
-  po.clear_at_least = at_least;
-  po.exclude_tools = names;
-  po.exclude_tools_count = (size_t)nnames;
-  po.clear_inputs = clear_inputs;
-  po.clear_thinking = clear_thinking;
-  po.horizon_calls = horizon && !strcmp(horizon, "growth") ? TKN_PRUNE_HORIZON_GROWTH
-                                                           : (uint32_t)hz;
-  if (mode == TKN_PRUNE_POLICY) {
-    po.price_input_per_mtok = price.input_per_mtok;
-    if (price.has & TKN_PRICE_CACHE_READ) po.price_cache_read_per_mtok = price.cache_read_per_mtok;
-    if (price.has & TKN_PRICE_CACHE_WRITE_5M)
-      po.price_cache_write_per_mtok = price.cache_write_5m_per_mtok;
-  }
+  prune_options(a, names, nnames, &po);
   int status = 0;
-  rc = tkn_prune_new(&p, tok);
+  int rc = tkn_prune_new(&p, tok);
   if (!rc) rc = tkn_prune_run(p, conv, &po, &rep);
-  if (rc) {
+  if (rc)
     status = cli_fail("prune", "%s", p ? tkn_error_last()->message : tkn_strerror(rc));
-  } else if (report) {
-    cJSON *o = cJSON_CreateObject();
-    int64_t before = 0, after = 0;
-    tkn_prune_report_tokens(rep, &before, &after);
-    cJSON_AddNumberToObject(o, "tokens_before", (double)before);
-    cJSON_AddNumberToObject(o, "tokens_after", (double)after);
-    if (mode >= TKN_PRUNE_MASK) {
-      size_t cleared = 0;
-      int64_t ctok = 0, saving = 0, cost = 0;
-      int32_t decision = 0;
-      static const char *const DEC[] = {"none", "keep", "clear", "budget", "degraded"};
-      tkn_prune_report_cleared(rep, &cleared, &ctok);
-      cJSON_AddNumberToObject(o, "cleared_messages", (double)cleared);
-      cJSON_AddNumberToObject(o, "cleared_tokens", (double)ctok);
-      if (mode == TKN_PRUNE_POLICY) {
-        tkn_prune_report_decision(rep, &decision, &saving, &cost);
-        cJSON_AddStringToObject(o, "decision", decision >= 0 && decision < 5 ? DEC[decision] : "?");
-        cJSON_AddNumberToObject(o, "expected_saving_usd", (double)saving / 1e12);
-        cJSON_AddNumberToObject(o, "clearing_cost_usd", (double)cost / 1e12);
-      }
-      if (tkn_prune_report_note(rep)[0])
-        cJSON_AddStringToObject(o, "note", tkn_prune_report_note(rep));
-    }
-    cJSON *msgs = cJSON_AddArrayToObject(o, "messages");
-    for (size_t i = 0; i < tkn_prune_report_count(rep); i++) {
-      int32_t action = 0, reason = 0;
-      int64_t tokens = 0;
-      tkn_prune_report_message(rep, i, &action, &reason, &tokens);
-      cJSON *m = cJSON_CreateObject();
-      static const char *const ACT[] = {"kept", "dropped", "cut", "summarised", "cleared"};
-      cJSON_AddStringToObject(m, "action", action >= 0 && action < 5 ? ACT[action] : "?");
-      cJSON_AddStringToObject(m, "why", reason >= 0 && reason < NWHY ? WHY[reason] : "?");
-      cJSON_AddNumberToObject(m, "tokens", (double)tokens);
-      cJSON_AddItemToArray(msgs, m);
-    }
-    cli_print_json(o);
-    cJSON_Delete(o);
-  } else {
-    int fmt = tkn_conv_source_format(conv);
-    char *js = NULL;
-    rc = tkn_conv_to_json(conv, fmt == TKN_PROVIDER_ANTHROPIC ? fmt : TKN_PROVIDER_OPENAI, &js,
-                          NULL);
-    if (rc) status = cli_fail("prune", "%s", tkn_error_last()->message);
-    else puts(js);
-    tkn_free(js);
-  }
+  else if (a->report)
+    print_report(rep, a->mode);
+  else
+    status = print_conv(conv);
   tkn_prune_report_free(rep);
   tkn_prune_free(p);
+  return status;
+}
+
+int cmd_prune(int argc, char **argv) {
+  prune_args a;
+  memset(&a, 0, sizeof a);
+  a.model = "gpt-4o";
+  a.max = -1;
+  a.keep_last = 2;
+  a.keep_tools = 3;
+  a.trigger = 100000;
+  a.mode = TKN_PRUNE_SCORE;
+  a.json = 1;
+  tkn_model_price price = TKN_MODEL_PRICE_INIT;
+  a.price = price;
+  int parsed = parse_args(&a, argc, argv);
+  if (parsed >= 0) return parsed;
+  char *exclude_buf = a.exclude ? strdup(a.exclude) : NULL;
+  const char **names = NULL;
+  long nnames = exclude_buf ? split_names(exclude_buf, &names) : 0;
+  if ((a.exclude && !exclude_buf) || nnames < 0) {
+    free(exclude_buf);
+    return cli_fail("prune", "out of memory");
+  }
+  tkn_conv *conv = NULL;
+  tkn_tokenizer *tok = NULL;
+  int status = load_conv(a.file, &conv, &tok);
+  if (!status) status = prune_and_print(&a, conv, tok, names, nnames);
   tkn_tokenizer_free(tok);
   tkn_conv_free(conv);
   free(names);
