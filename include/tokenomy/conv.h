@@ -211,12 +211,15 @@ TKN_API int tkn_conv_set_name(tkn_conv *conv, size_t i, const char *name, size_t
 TKN_API int tkn_conv_set_pinned(tkn_conv *conv, size_t i, int pinned);
 /* Add a tool call to assistant message i (TKN_ERR_STATE for another role).
  * id and fn_name must not be empty; arguments are JSON text, checked only
- * when converting to Anthropic.  TKN_ERR_INVALID for a NULL argument. */
+ * when converting to Anthropic.  TKN_ERR_INVALID for a NULL argument, an
+ * empty id or name or an index out of range, TKN_ERR_UTF8 for invalid UTF-8,
+ * TKN_ERR_NOMEM. */
 TKN_API int tkn_conv_add_tool_call(tkn_conv *conv, size_t i, const char *id, size_t id_len,
                                    const char *fn_name, size_t fn_name_len,
                                    const char *arguments, size_t arguments_len);
 /* Make message i (role tool, else TKN_ERR_STATE) the result of tool call `id`.
- * TKN_ERR_INVALID for a NULL argument. */
+ * TKN_ERR_INVALID for a NULL argument, an empty id or an index out of range,
+ * TKN_ERR_UTF8 for invalid UTF-8, TKN_ERR_NOMEM. */
 TKN_API int tkn_conv_set_tool_call_id(tkn_conv *conv, size_t i, const char *id, size_t len);
 /* Remove message i.
  * TKN_ERR_INVALID for a NULL conversation or an index out of range. */

@@ -161,7 +161,8 @@ TKN_API int tkn_llm_response_set_finish_reason(tkn_llm_response *resp, const cha
 /* The provider's usage object (or the whole response holding it) and its
  * format (TKN_USAGE_AUTO, _OPENAI_CHAT, ...).  It is parsed with
  * tkn_usage_parse when set: TKN_ERR_PARSE / TKN_ERR_SCHEMA for usage that
- * does not read (the reason in tkn_error_last()).  TKN_ERR_INVALID for a NULL argument. */
+ * does not read (the reason in tkn_error_last()).  TKN_ERR_INVALID for a NULL argument;
+ * the other codes as tkn_usage_parse. */
 TKN_API int tkn_llm_response_set_usage_json(tkn_llm_response *resp, uint32_t format,
                                             const char *json, size_t len);
 /* Usage the host has already normalised (checked with tkn_usage_check).

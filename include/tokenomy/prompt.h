@@ -163,7 +163,9 @@ TKN_API int tkn_prompt_builder_add_text(tkn_prompt_builder *b, uint32_t kind, ui
  * a segment named "tools" of kind TOOLS, stability STATIC, whose index goes to
  * *index (may be NULL).  TKN_ERR_DUPLICATE for a name already added;
  * TKN_ERR_SCHEMA for a definition without a name or with a non-object
- * schema; TKN_ERR_PARSE for malformed JSON.  TKN_ERR_INVALID for a NULL argument. */
+ * schema; TKN_ERR_PARSE for malformed JSON, TKN_ERR_UTF8 for invalid UTF-8,
+ * TKN_ERR_LIMIT past TKN_PROMPT_MAX_TOOLS tools or a size limit, TKN_ERR_NOMEM.
+ * TKN_ERR_INVALID for a NULL argument. */
 TKN_API int tkn_prompt_builder_add_tool(tkn_prompt_builder *b, const char *json, size_t len,
                                         uint32_t *index);
 /* Use `conv` as the history segment (named "history"), with a stability class

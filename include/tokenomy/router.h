@@ -70,7 +70,9 @@ TKN_API int tkn_task_set_id(tkn_task *task, const char *id, size_t len);
  * invalid UTF-8, TKN_ERR_LIMIT past the attribute limits, TKN_ERR_NOMEM. */
 TKN_API int tkn_task_set_string(tkn_task *task, const char *name, size_t name_len,
                                 const char *value, size_t value_len);
-/* TKN_ERR_INVALID for NaN or an infinity. */
+/* TKN_ERR_INVALID for NaN or an infinity, a NULL task or an empty name,
+ * TKN_ERR_UTF8 for a name that is not UTF-8, TKN_ERR_LIMIT past the attribute
+ * limits, TKN_ERR_NOMEM. */
 TKN_API int tkn_task_set_number(tkn_task *task, const char *name, size_t name_len, double value);
 /* value: 0 false, anything else true.
  * TKN_ERR_INVALID for a NULL task, an empty name or a NULL value with a length, TKN_ERR_UTF8 for

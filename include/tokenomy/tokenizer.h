@@ -220,7 +220,10 @@ TKN_API int tkn_tokenizer_load_ranks(tkn_tokenizer **out, const tkn_ranks_option
  * TKN_ENCODE_IDS_BOUND(len)); with cap 0 (ids may then be NULL: a sizing call)
  * it encodes the whole text and *n is the exact number of ids.
  * TKN_ERR_UNSUPPORTED on a tokenizer that is not a BPE encoding.
- * TKN_ERR_INVALID for a NULL argument. */
+ * TKN_ERR_INVALID for a NULL argument, TKN_ERR_VERSION for unknown options,
+ * TKN_ERR_UTF8 for invalid UTF-8 (its byte offset), TKN_ERR_SPECIAL_TOKEN for
+ * special-token text the options refuse (its byte offset), TKN_ERR_LIMIT for a
+ * text of 4 GiB or more. */
 TKN_API int tkn_tokenizer_encode(const tkn_tokenizer *tok, const char *text, size_t len,
                                  const tkn_encode_options *opts, uint32_t *ids, size_t cap,
                                  size_t *n);
@@ -235,8 +238,10 @@ TKN_API int tkn_tokenizer_encode_alloc(const tkn_tokenizer *tok, const char *tex
  * the exact count when it is <= limit, else exactly limit + 1.  The work done
  * is proportional to the text covered before stopping.  Works on every kind
  * of tokenizer (others count the whole text, then clamp).
- * TKN_ERR_INVALID for a NULL argument or a negative (or INT64_MAX) limit; otherwise as
- * tkn_tokenizer_count. */
+ * TKN_ERR_INVALID for a NULL argument or a negative (or INT64_MAX) limit,
+ * TKN_ERR_VERSION for unknown options, TKN_ERR_UTF8 / TKN_ERR_SPECIAL_TOKEN /
+ * TKN_ERR_LIMIT as tkn_tokenizer_encode, and a callback tokenizer's failure
+ * (TKN_ERR_CALLBACK). */
 TKN_API int tkn_tokenizer_count_limit(const tkn_tokenizer *tok, const char *text, size_t len,
                                       int64_t limit, const tkn_encode_options *opts,
                                       int64_t *out);

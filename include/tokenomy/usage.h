@@ -84,7 +84,8 @@ TKN_API int tkn_usage_init(tkn_usage *usage, uint32_t version);
  * Token counts must be integers in [0, 2^53].  Missing required counts, a
  * cached or reasoning count larger than its total, or an Anthropic 5m/1h split
  * larger than cache_creation_input_tokens are TKN_ERR_SCHEMA; malformed JSON
- * TKN_ERR_PARSE (with line and column); input over 1 MiB TKN_ERR_LIMIT.  On
+ * TKN_ERR_PARSE (with line and column); invalid UTF-8 TKN_ERR_UTF8; input over
+ * 1 MiB TKN_ERR_LIMIT.  On
  * failure *out is unchanged (the reason in tkn_error_last()). */
 TKN_API int tkn_usage_parse(tkn_usage *out, uint32_t format, const char *json, size_t len);
 

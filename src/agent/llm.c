@@ -86,8 +86,8 @@ int tkn_llm_response_set_tool_calls(tkn_llm_response *r, const char *json, size_
     }
     cJSON_Delete(v);
     if (!ok)
-      return tki_fail(TKN_ERR_SCHEMA,
-                      "tool_calls: expected a JSON array of tool-call objects (OpenAI \"tool_calls\")");
+      return tki_fail(TKN_ERR_SCHEMA, "tool_calls: expected a JSON array of tool-call "
+                                      "objects (OpenAI \"tool_calls\")");
   }
   return set_str(r, r ? &r->tool_calls : NULL, "tool_calls", json, len);
 }

@@ -790,7 +790,8 @@ static void min_cache_tokens_never_match_a_part_of_the_name(void **state) {
   for (size_t i = 0; i < sizeof traps / sizeof traps[0]; i++) {
     int64_t v = -7;
     int rc = tkn_prompt_min_cache_tokens(traps[i].provider, traps[i].model, TKN_NUL_TERMINATED, &v);
-    if (rc != TKN_ERR_NOT_FOUND) fail_msg("%s: rc %d, value %lld", traps[i].model, rc, (long long)v);
+    if (rc != TKN_ERR_NOT_FOUND)
+      fail_msg("%s: rc %d, value %lld", traps[i].model, rc, (long long)v);
     assert_int_equal(v, -7); /* unchanged */
     assert_int_equal(tkn_error_last()->status, TKN_ERR_NOT_FOUND);
     assert_non_null(strstr(tkn_error_last()->message, traps[i].model));
