@@ -121,6 +121,24 @@ class WrongTypes(unittest.TestCase):
                 with self.assertRaises(TypeError):
                     Agent(model="gpt-4o-mini", **kw)
 
+    def test_what_is_not_a_callback_or_mapping_is_refused_at_once(self):
+        # these were accepted and failed later, inside the first call
+        for make in (lambda: BatchWriter(12345), lambda: BatchWriter(write=None),
+                     lambda: BatchWriter(lambda b: None, end_file="x"),
+                     lambda: BatchReader(12345), lambda: Task(12345), lambda: Task("kind")):
+            with self.subTest(make=make):
+                with self.assertRaises(TypeError):
+                    make()
+
+    def test_prices_cost_takes_usage_as_usage_parse_does(self):
+        # a dict was an AttributeError ('dict' object has no attribute '_c')
+        p, u = Prices(), {"prompt_tokens": 1000, "completion_tokens": 100}
+        self.assertEqual(p.cost("gpt-4o", u).total, p.cost("gpt-4o", Usage.parse(u)).total)
+        for bad in (12345, None, object(), [1, 2]):
+            with self.subTest(bad=bad):
+                with self.assertRaises((TypeError, tokenomy.TokenomyError)):
+                    p.cost("gpt-4o", bad)
+
     def test_raw_api_still_takes_pointers_it_owns(self):
         import ctypes
         c = conv()

@@ -148,7 +148,11 @@ class Prices(Handle):
               "no price for model %r" % model)
         return ModelPrice._from(out)
 
-    def cost(self, model: Text, usage: Usage) -> Cost:
+    def cost(self, model: Text, usage: Union[Usage, JSON]) -> Cost:
+        """The exact cost of `usage` (a Usage, or what Usage.parse reads: a
+        provider's usage as a dict, JSON text or SDK object) for `model`."""
+        if not isinstance(usage, Usage):
+            usage = Usage.parse(usage)  # TypeError for what is no usage at all
         b = enc(model)
         out = options(ffi.tkn_cost, "tkn_cost_init", ffi.TKN_COST_VERSION)
         check(lib.tkn_prices_cost(self, b, len(b), ctypes.byref(usage._c()), ctypes.byref(out)),

@@ -54,6 +54,9 @@ class Task(Handle):
 
     def __init__(self, attrs: Optional[Mapping[str, Any]] = None, id: Optional[Text] = None
                  ) -> None:
+        if attrs is not None and not isinstance(attrs, Mapping):
+            raise TypeError("Task(attrs): expected a mapping of attributes, got %s"
+                            % type(attrs).__name__)
         super().__init__(new_handle(lib.tkn_task_new))
         if id is not None:
             self.set_id(id)

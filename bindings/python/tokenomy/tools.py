@@ -143,6 +143,10 @@ class BatchWriter(Handle):
                  end_file: Optional[Callable[[int, int, int], None]] = None,
                  provider: str = "openai", max_requests_per_file: Optional[int] = None,
                  max_bytes_per_file: Optional[int] = None, url: Optional[Text] = None) -> None:
+        for what, fn in (("write", write), ("begin_file", begin_file), ("end_file", end_file)):
+            if not callable(fn) and (fn is not None or what == "write"):
+                raise TypeError("BatchWriter(%s=): expected a callable, got %s"
+                                % (what, type(fn).__name__))
         u = enc(url)
         opts = options(ffi.tkn_batch_writer_options, "tkn_batch_writer_options_init",
                        ffi.TKN_BATCH_WRITER_OPTIONS_VERSION, provider=PROVIDERS[provider],
@@ -211,6 +215,9 @@ class BatchReader(Handle):
     def __init__(self, on_result: Optional[Callable[[BatchResult], None]] = None,
                  provider: str = "openai", prices: Optional[Prices] = None,
                  max_line_bytes: Optional[int] = None) -> None:
+        if on_result is not None and not callable(on_result):
+            raise TypeError("BatchReader(on_result=): expected a callable, got %s"
+                            % type(on_result).__name__)
         opts = options(ffi.tkn_batch_reader_options, "tkn_batch_reader_options_init",
                        ffi.TKN_BATCH_READER_OPTIONS_VERSION, provider=PROVIDERS[provider],
                        max_line_bytes=max_line_bytes)
