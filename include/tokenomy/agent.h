@@ -3,7 +3,8 @@
  * A tkn_agent ties the parts together and runs one turn of an agent as data
  * flows through it:
  *
- *   budget  -> ok | soft (prune and summarise the history through the
+ *   budget  -> ok (the policy, where it is the default, clears old tool
+ *              results when that pays) | soft (prune and summarise the history through the
  *              cheapest tier, halve the output cap) | hard (summarise and
  *              close with finish reason "budget_exceeded", no model call)
  *   router  -> tier + model + the rule that chose it
@@ -93,8 +94,18 @@ typedef struct tkn_agent_options {
   const tkn_prices *prices;      /* NULL: the built-in price table */
   tkn_meter *meter;              /* NULL: calls are not metered */
   tkn_toolcache *toolcache;      /* NULL: tkn_agent_tool always runs the tool */
-  const tkn_prune_options *prune; /* copied; NULL: score mode, keep the last 2 turns.
-                                    max_tokens and the summariser are set by the agent */
+  const tkn_prune_options *prune; /* copied; max_tokens and the summariser are set by
+                                    the agent.  NULL: without a router, for a model
+                                    whose input and cache-read prices the price table
+                                    has, the cache-economics policy (prune.h
+                                    TKN_PRUNE_POLICY at those prices, keep the last 3
+                                    tool uses): before every call it clears old tool
+                                    results when that pays for itself at that call,
+                                    the caller's conversation keeps the placeholders
+                                    (tool pairs whole), and over max_context_tokens
+                                    it degrades as the policy does; otherwise score
+                                    mode, keep the last 2 turns.  A soft budget
+                                    summarises in either case. */
   int64_t max_context_tokens;    /* prune the history when it passes this many
                                     tokens (0: prune only under a soft budget);
                                     it is cut down to context_target_tokens */
@@ -183,7 +194,8 @@ TKN_API int tkn_agent_turn_options_init(tkn_agent_turn_options *opts, uint32_t v
  * may be NULL for the defaults.  On TKN_OK *out holds the result (free with
  * tkn_agent_result_free) whatever the model did: model failures, budget
  * refusals and invalid answers are finish reasons, not status codes.  The
- * conversation is changed only on TKN_OK: pruned as the trace says, and the
+ * conversation is changed only on TKN_OK: pruned (or its old tool results
+ * cleared) as the trace says, and the
  * accepted answer appended (append_reply).  Other statuses are the library's
  * own failures (TKN_ERR_INVALID, also for a schema without its text,
  * _VERSION, _NOMEM, TKN_ERR_OVERFLOW for a call whose cost does not fit in

@@ -26,7 +26,7 @@ static int fail_new(tkn_agent *a, int rc, const char *msg) {
 }
 
 /* The agent's pruning options: the host's (a version 1 struct upgraded), else
- * score mode. */
+ * score mode (policy_by_default may then choose the policy). */
 static tkn_prune_options prune_options(const tkn_prune_options *given) {
   tkn_prune_options p = TKN_PRUNE_OPTIONS_INIT;
   if (given && given->version == 1) {
@@ -39,6 +39,27 @@ static tkn_prune_options prune_options(const tkn_prune_options *given) {
     p.mode = TKN_PRUNE_SCORE;
   }
   return p;
+}
+
+/* Without the host's pruning options: the cache-economics policy when the
+ * agent calls one model whose input and cache-read prices are known (a clear
+ * then pays for itself at the call that makes it), score mode otherwise. */
+static void policy_by_default(tkn_agent *a) {
+  if (a->o.router || !a->model.s || !a->model.len) return;
+  tkn_model_price p = TKN_MODEL_PRICE_INIT;
+  if (tkn_prices_lookup(a->prices, a->model.s, a->model.len, &p) != TKN_OK) return;
+  if (!(p.has & TKN_PRICE_INPUT) || p.input_per_mtok <= 0 || !(p.has & TKN_PRICE_CACHE_READ) ||
+      p.cache_read_per_mtok <= 0)
+    return;
+  a->prune.mode = TKN_PRUNE_POLICY;
+  a->prune.price_input_per_mtok = p.input_per_mtok;
+  a->prune.price_cache_read_per_mtok = p.cache_read_per_mtok;
+  int anthropic = a->o.provider == TKN_PROVIDER_ANTHROPIC;
+  /* Anthropic writes the prefix at a premium and caches it exactly; OpenAI
+   * caches 128-token blocks and writes at the input price */
+  if (anthropic && (p.has & TKN_PRICE_CACHE_WRITE_5M))
+    a->prune.price_cache_write_per_mtok = p.cache_write_5m_per_mtok;
+  a->prune.cache_block_tokens = anthropic ? 0 : 128;
 }
 
 /* The options checked before anything is made. */
@@ -147,6 +168,7 @@ int tkn_agent_new(tkn_agent **out, const tkn_agent_options *opts) {
     return rc;
   }
   a->prune = prune_options(opts->prune);
+  if (!opts->prune) policy_by_default(a);
   rc = tkn_prune_new(&a->pruner, a->tok);
   if (rc) return fail_new(a, rc, "cannot make the pruner");
   rc = tkn_prompt_builder_new(&a->check, NULL);

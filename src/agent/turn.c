@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "../conv/conv_swap.h"
 #include "agent_internal.h"
 
 /* How a turn ends; the host sees the names (agent.h lists them). */
@@ -25,6 +26,8 @@ typedef struct prune_plan {
   int summary;          /* a summary message was inserted */
   size_t summary_index; /* in the pruned conversation */
   int32_t summary_role;
+  uint8_t *cleared;     /* per original message: its content was cleared (mask / clear /
+                           policy), NULL if none was */
 } prune_plan;
 
 typedef struct turn {
@@ -976,6 +979,24 @@ static int keep_plan(turn *t, const tkn_prune_report *rep, const tkn_prune_optio
   }
   memset(plan->keep, 1, n);
   for (size_t k = 0; k < nd; k++) plan->keep[dropped[k]] = 0;
+  size_t ncleared = 0;
+  tkn_prune_report_cleared(rep, &ncleared, NULL);
+  if (ncleared) {
+    plan->cleared = tki_calloc(n ? n : 1, 1);
+    if (!plan->cleared) {
+      step_end(t);
+      return lib_fail(t, TKN_ERR_NOMEM, "prune", "out of memory");
+    }
+    for (size_t i = 0; i < n; i++) {
+      int32_t action = 0;
+      tkn_prune_report_message(rep, i, &action, NULL, NULL);
+      plan->cleared[i] = action == TKN_PRUNE_CLEARED;
+    }
+    int64_t ctok = 0;
+    tkn_prune_report_cleared(rep, NULL, &ctok);
+    kv_int(t, "cleared", (int64_t)ncleared);
+    kv_int(t, "cleared_tokens", ctok);
+  }
   plan->n = n;
   plan->summary = sstat == TKN_PRUNE_SUMMARY_ADDED;
   plan->summary_index = sidx;
@@ -1002,7 +1023,7 @@ static int run_prune(turn *t, tkn_conv *orig, int64_t ctx, int64_t target, int f
                      prune_plan *plan) {
   int64_t room = 0;
   tkn_prune_options po = prune_options_for(t, target, force_summary, &room);
-  if (po.mode != TKN_PRUNE_TRIM) {
+  if (po.mode == TKN_PRUNE_SCORE || po.mode == TKN_PRUNE_SUMMARISE) {
     int rc = grow_target(t, &po, room, &target);
     if (rc) return rc;
     if (target >= ctx) {
@@ -1016,12 +1037,23 @@ static int run_prune(turn *t, tkn_conv *orig, int64_t ctx, int64_t target, int f
   po.max_tokens = target;
   tkn_prune_report *rep = NULL;
   int rc = tkn_prune_run(t->a->pruner, t->work, &po, &rep);
+  int32_t decision = TKN_PRUNE_DECISION_NONE;
+  if (rc == TKN_OK) tkn_prune_report_decision(rep, &decision, NULL, NULL);
+  if (rc == TKN_OK && po.mode == TKN_PRUNE_POLICY && target == 0 &&
+      (decision == TKN_PRUNE_DECISION_NONE || decision == TKN_PRUNE_DECISION_KEEP)) {
+    /* the policy appends only: nothing to trace, the history goes as it is */
+    tkn_prune_report_free(rep);
+    return TKN_OK;
+  }
+  static const char *const modes[] = {"trim", "score", "summarise", "mask", "clear", "policy"};
+  static const char *const decisions[] = {"none", "keep", "clear", "budget", "degraded"};
   step_begin(t, "prune");
-  kv_cstr(t, "mode", po.mode == TKN_PRUNE_SUMMARISE ? "summarise"
-                     : po.mode == TKN_PRUNE_SCORE   ? "score"
-                                                    : "trim");
+  kv_cstr(t, "mode", po.mode >= 0 && po.mode <= TKN_PRUNE_POLICY ? modes[po.mode] : "?");
+  if (po.mode == TKN_PRUNE_POLICY && decision >= 0 && decision <= TKN_PRUNE_DECISION_DEGRADED)
+    kv_cstr(t, "decision", decisions[decision]);
   kv_int(t, "target_tokens", target);
-  kv_int(t, "keep_last_turns", po.keep_last_turns);
+  if (po.mode == TKN_PRUNE_SCORE || po.mode == TKN_PRUNE_SUMMARISE)
+    kv_int(t, "keep_last_turns", po.keep_last_turns);
   if (rc == TKN_ERR_BUDGET || rc == TKN_ERR_CALLBACK) {
     /* what must be kept does not fit: send the history as it is */
     kv_cstr(t, "skipped", tki_error_message());
@@ -1049,8 +1081,8 @@ static int run_prune(turn *t, tkn_conv *orig, int64_t ctx, int64_t target, int f
  * and the answer (reply_json: an OpenAI message, or NULL).  All allocations
  * come first and the one change that cannot fail (the filter) last, so a
  * failure leaves conv as it was. */
-static int apply_to_conv(turn *t, tkn_conv *conv, const prune_plan *plan, const char *reply_json,
-                         size_t reply_len) {
+static int apply_rest(turn *t, tkn_conv *conv, const prune_plan *plan, const char *reply_json,
+                      size_t reply_len) {
   size_t n = tkn_conv_count(conv);
   int pruned = plan->keep && plan->n == n;
   if (!pruned && !reply_json) return TKN_OK;
@@ -1099,6 +1131,54 @@ static int apply_to_conv(turn *t, tkn_conv *conv, const prune_plan *plan, const 
   }
   tki_free(keep);
   return TKN_OK;
+}
+
+/* The clears of the work copy carried to conv (not yet filtered: original
+ * indices): a cleared tool result takes the work copy's text (the
+ * placeholder), a cleared assistant message (its arguments, its thinking
+ * blocks) the work copy's message.  The tool pairs stay as they were. */
+static int carry_clears(turn *t, tkn_conv *conv, const prune_plan *plan) {
+  int fmt = tkn_conv_source_format(conv) == TKN_PROVIDER_ANTHROPIC || t->a->prune.clear_thinking
+                ? TKN_PROVIDER_ANTHROPIC
+                : TKN_PROVIDER_OPENAI;
+  size_t k = 0;
+  int rc = TKN_OK;
+  for (size_t i = 0; rc == TKN_OK && i < plan->n; i++) {
+    if (!plan->keep[i]) continue;
+    if (plan->cleared[i]) {
+      if (tkn_conv_role(conv, i) == TKN_ROLE_TOOL) {
+        const char *text = NULL;
+        size_t len = 0;
+        rc = tkn_conv_text(t->work, k, &text, &len);
+        if (rc == TKN_OK) rc = tkn_conv_set_text(conv, i, text, len);
+      } else {
+        char *js = NULL;
+        size_t len = 0;
+        rc = tkn_conv_message_to_json(t->work, k, fmt, &js, &len);
+        if (rc == TKN_OK) rc = tkn_conv_replace_json(conv, i, fmt, js, len);
+        tkn_free(js);
+      }
+    }
+    k++;
+  }
+  if (rc) return lib_fail(t, rc, "applying the clears", tki_error_message());
+  return TKN_OK;
+}
+
+/* The pruning and the answer; with clears, all on a copy swapped in at the
+ * end, so a failure leaves conv as it was. */
+static int apply_to_conv(turn *t, tkn_conv *conv, const prune_plan *plan, const char *reply_json,
+                         size_t reply_len) {
+  if (!plan->cleared || !plan->keep || plan->n != tkn_conv_count(conv))
+    return apply_rest(t, conv, plan, reply_json, reply_len);
+  tkn_conv *copy = NULL;
+  int rc = tkn_conv_clone(&copy, conv);
+  if (rc) return lib_fail(t, rc, "applying the turn", "out of memory");
+  rc = carry_clears(t, copy, plan);
+  if (!rc) rc = apply_rest(t, copy, plan, reply_json, reply_len);
+  if (!rc) tki_conv_swap(conv, copy);
+  tkn_conv_free(copy);
+  return rc;
 }
 
 /* ---- routing ---- */
@@ -1223,6 +1303,7 @@ static void turn_free(turn *t) {
   tkn_router_cascade_free(t->cascade);
   tkn_schema_result_free(t->sres);
   tki_free(t->plan.keep);
+  tki_free(t->plan.cleared);
   tki_free(t->summary.s);
   tkn_conv_free(t->work);
   tkn_llm_response_free(t->resp);
@@ -1255,6 +1336,8 @@ static int fit_context(turn *t, int32_t level, int64_t ctx) {
     target = low;
   }
   if (target > 0) return run_prune(t, t->conv, ctx, target, force_summary, &t->plan);
+  /* the policy decides at every call whether clearing old tool results pays */
+  if (a->prune.mode == TKN_PRUNE_POLICY) return run_prune(t, t->conv, ctx, 0, 0, &t->plan);
   return TKN_OK;
 }
 

@@ -1331,6 +1331,112 @@ static void tool_calls_finish_the_turn_and_join_the_history(void **state) {
   tkn_agent_free(a);
 }
 
+/* What the fake host's requests would cost at gpt-4o's prices (2.50 USD
+ * input, 1.25 cached, per million tokens: here 2 and 1 per token) with
+ * OpenAI's automatic caching simulated: each request reads from the cache the
+ * longest prefix it shares with the one before, in 128-token blocks, from
+ * 1,024 tokens on. */
+static int64_t simulated_cost(const tkn_tokenizer *tok) {
+  int64_t cost = 0;
+  for (size_t i = 0; i < H.n_calls; i++) {
+    const char *b = H.calls[i].body, *p = i ? H.calls[i - 1].body : "";
+    size_t len = strlen(b), l = 0;
+    while (i && b[l] && b[l] == p[l]) l++;
+    int64_t total = 0, pre = 0;
+    assert_int_equal(tkn_tokenizer_count(tok, b, len, &total), TKN_OK);
+    assert_int_equal(tkn_tokenizer_count(tok, b, l, &pre), TKN_OK);
+    int64_t cached = pre >= 1024 ? pre / 128 * 128 : 0;
+    cost += (total - cached) * 2 + cached;
+  }
+  return cost;
+}
+
+/* A tool-heavy conversation: at each turn the model calls a tool and the
+ * host appends its long result.  Returns the conversation after `turns`. */
+static tkn_conv *tool_heavy_run(tkn_agent *a, int turns) {
+  static scripted sc[24];
+  static char calls[24][160];
+  assert_true(turns <= 24);
+  for (int i = 0; i < turns; i++) {
+    snprintf(calls[i], sizeof calls[i],
+             "[{\"id\":\"call_%d\",\"type\":\"function\",\"function\":{\"name\":\"lookup\","
+             "\"arguments\":\"{\\\"record\\\":\\\"R-%d\\\"}\"}}]", i, i);
+    sc[i] = (scripted){0, 0, "", "tool_calls", NULL, calls[i]};
+  }
+  host_reset(&H, sc, (size_t)turns);
+  tkn_conv *c = tt_conv(TKN_PROVIDER_OPENAI,
+                        "[{\"role\":\"system\",\"content\":\"You look records up.\"},"
+                        "{\"role\":\"user\",\"content\":\"Check every record from R-0 on.\"}]");
+  static char result[8192];
+  for (int i = 0; i < turns; i++) {
+    tkn_agent_result *r = NULL;
+    assert_int_equal(tkn_agent_turn(a, c, NULL, &r), TKN_OK);
+    assert_string_equal(tkn_agent_result_finish_reason(r), "tool_calls");
+    tkn_agent_result_free(r);
+    size_t w = 0;
+    for (int k = 0; k < 80; k++)
+      w += (size_t)snprintf(result + w, sizeof result - w, "R-%d field%d value%d; ", i, k, k * i);
+    char id[32];
+    snprintf(id, sizeof id, "call_%d", i);
+    assert_int_equal(tkn_conv_append_text(c, TKN_ROLE_TOOL, result, w), TKN_OK);
+    assert_int_equal(tkn_conv_set_tool_call_id(c, tkn_conv_count(c) - 1, S(id)), TKN_OK);
+  }
+  return c;
+}
+
+static void policy_is_the_default_and_clears_what_pays(void **state) {
+  (void)state;
+  tkn_tokenizer *tok = NULL;
+  assert_int_equal(tkn_tokenizer_new_estimator(&tok), TKN_OK);
+  /* no pruning options, one priced model: the policy */
+  tkn_agent_options o = base_opts();
+  tkn_agent *a = agent_with(&o);
+  tkn_conv *c = tool_heavy_run(a, 16);
+  int64_t policy_cost = simulated_cost(tok);
+  size_t n = tkn_conv_count(c), cleared = 0;
+  for (size_t i = 0; i < n; i++) {
+    if (tkn_conv_role(c, i) != TKN_ROLE_TOOL) continue;
+    const char *text = NULL, *id = NULL;
+    size_t len = 0, id_len = 0, at = 0;
+    assert_int_equal(tkn_conv_text(c, i, &text, &len), TKN_OK);
+    cleared += len == strlen(TKN_PRUNE_PLACEHOLDER) && !memcmp(text, S(TKN_PRUNE_PLACEHOLDER));
+    /* the tool pairs are intact: every result still answers its call */
+    assert_int_equal(tkn_conv_tool_call_id(c, i, &id, &id_len), TKN_OK);
+    assert_int_equal(tkn_conv_find_tool_call(c, id, id_len, &at), TKN_OK);
+    assert_true(at < i);
+  }
+  assert_true(cleared > 0);
+  /* the last 3 results are kept */
+  for (size_t i = n, seen_tools = 0; i-- > 0 && seen_tools < 3;) {
+    if (tkn_conv_role(c, i) != TKN_ROLE_TOOL) continue;
+    const char *text = NULL;
+    size_t len = 0;
+    assert_int_equal(tkn_conv_text(c, i, &text, &len), TKN_OK);
+    assert_true(len > strlen(TKN_PRUNE_PLACEHOLDER));
+    seen_tools++;
+  }
+  /* the last request held the placeholder: the clears were sent */
+  assert_non_null(strstr(H.calls[H.n_calls - 1].body, TKN_PRUNE_PLACEHOLDER));
+  tkn_conv_free(c);
+  tkn_agent_free(a);
+  /* the same run in score mode without a context limit never prunes ... */
+  tkn_prune_options po = TKN_PRUNE_OPTIONS_INIT;
+  po.mode = TKN_PRUNE_SCORE;
+  o.prune = &po;
+  a = agent_with(&o);
+  c = tool_heavy_run(a, 16);
+  int64_t score_cost = simulated_cost(tok);
+  assert_int_equal(tkn_conv_count(c), n);
+  assert_null(strstr(H.calls[H.n_calls - 1].body, TKN_PRUNE_PLACEHOLDER));
+  /* ... and costs more through the provider's cache */
+  print_message("simulated cost: policy %lld, score %lld\n", (long long)policy_cost,
+                (long long)score_cost);
+  assert_true(policy_cost < score_cost);
+  tkn_conv_free(c);
+  tkn_agent_free(a);
+  tkn_tokenizer_free(tok);
+}
+
 /* ---- the tool cache ---- */
 
 static int tool_runs;
@@ -1636,6 +1742,7 @@ int main(void) {
       cmocka_unit_test_teardown(halved_cap_comes_with_a_length_instruction, teardown),
       cmocka_unit_test_teardown(every_call_is_metered_with_its_attribution, teardown),
       cmocka_unit_test_teardown(tool_calls_finish_the_turn_and_join_the_history, teardown),
+      cmocka_unit_test_teardown(policy_is_the_default_and_clears_what_pays, teardown),
       cmocka_unit_test_teardown(tool_results_are_served_from_the_cache, teardown),
       cmocka_unit_test_teardown(tool_with_unkeyable_arguments_fails_without_running, teardown),
       cmocka_unit_test_teardown(new_and_pieces_survive_every_allocation_failure, teardown),
