@@ -48,7 +48,8 @@ func closers(t *testing.T) map[string]func() interface{ Close() } {
 		"BatchReader": func() interface{ Close() } {
 			return ok(NewBatchReader(ProviderOpenAI, nil, func(BatchResult) error { return nil }))
 		},
-		"LLMResponse": func() interface{ Close() } { return ok(NewLLMResponse()) },
+		"LLMResponse":   func() interface{ Close() } { return ok(NewLLMResponse()) },
+		"ToolCatalogue": func() interface{ Close() } { return ok(NewToolCatalogue(0, 0)) },
 		"Agent": func() interface{ Close() } {
 			return ok(NewAgent(AgentOptions{Model: "m",
 				Complete: func(*LLMRequest, *LLMResponse) error { return nil }}))
