@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "prices_internal.h"
+#include "prices_names.h"
 
 #define PRICES_MAX_DEPTH 64
 #define MAX_NAME 256
@@ -802,8 +803,7 @@ static int all_digits(const char *s, size_t n) {
   return 1;
 }
 
-/* The length without a "-YYYYMMDD" or "-YYYY-MM-DD" date (20xx) at the end. */
-static size_t strip_date(const char *s, size_t n) {
+size_t tki_prices_strip_date(const char *s, size_t n) {
   if (n > 9 && s[n - 9] == '-' && all_digits(s + n - 8, 8) && s[n - 8] == '2' && s[n - 7] == '0')
     return n - 9;
   if (n > 11 && s[n - 11] == '-' && all_digits(s + n - 10, 4) && s[n - 10] == '2' &&
@@ -821,7 +821,7 @@ static const tki_price_entry *find_core(const tkn_prices *p, const char *s, size
     const char *colon = memchr(s + 3, ':', n - 3);
     return colon ? find_name(p, s, (size_t)(colon - s)) : NULL;
   }
-  size_t d = strip_date(s, n);
+  size_t d = tki_prices_strip_date(s, n);
   return d != n ? find_name(p, s, d) : NULL;
 }
 

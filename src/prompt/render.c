@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <string.h>
 
+#include "prices/prices_names.h"
 #include "prompt_internal.h"
 
 /* The documented minimum cacheable length of each model (late 2025): OpenAI's
@@ -89,24 +90,6 @@ static const min_cache_row *min_cache_find(int32_t provider, const char *s, size
   return NULL;
 }
 
-static int all_digits(const char *s, size_t n) {
-  for (size_t i = 0; i < n; i++)
-    if (s[i] < '0' || s[i] > '9') return 0;
-  return 1;
-}
-
-/* The length without a "-YYYYMMDD" or "-YYYY-MM-DD" date (20xx) at the end
- * (the dated-snapshot rule of prices.h). */
-static size_t strip_date(const char *s, size_t n) {
-  if (n > 9 && s[n - 9] == '-' && all_digits(s + n - 8, 8) && s[n - 8] == '2' && s[n - 7] == '0')
-    return n - 9;
-  if (n > 11 && s[n - 11] == '-' && all_digits(s + n - 10, 4) && s[n - 10] == '2' &&
-      s[n - 9] == '0' && s[n - 6] == '-' && all_digits(s + n - 5, 2) && s[n - 3] == '-' &&
-      all_digits(s + n - 2, 2))
-    return n - 11;
-  return n;
-}
-
 int tkn_prompt_min_cache_tokens(int32_t provider, const char *model, size_t model_len,
                                 int64_t *out) {
   model_len = tki_len(model, model_len);
@@ -135,7 +118,7 @@ int tkn_prompt_min_cache_tokens(int32_t provider, const char *model, size_t mode
     s += 3;
   }
   const min_cache_row *r = min_cache_find(provider, s, n);
-  if (!r) r = min_cache_find(provider, s, strip_date(s, n));
+  if (!r) r = min_cache_find(provider, s, tki_prices_strip_date(s, n));
   if (!r)
     return tki_fail(TKN_ERR_NOT_FOUND,
                     "min_cache_tokens: no documented minimum cacheable length for %s model "
