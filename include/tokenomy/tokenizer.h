@@ -64,9 +64,11 @@ TKN_API void tkn_tokenizer_free(tkn_tokenizer *tok);
 /* A static name: "estimator", "callback", "cl100k_base", ... */
 TKN_API const char *tkn_tokenizer_name(const tkn_tokenizer *tok);
 
-/* Count the tokens of a UTF-8 string.  TKN_ERR_UTF8 for invalid UTF-8 (the
- * estimator; exact encodings count bytes as the provider does).
- * TKN_ERR_INVALID for a NULL argument. */
+/* Count the tokens of a UTF-8 string.  TKN_ERR_UTF8 for invalid UTF-8 (every
+ * tokenizer; the byte offset in tkn_error_last()), TKN_ERR_SPECIAL_TOKEN for
+ * special-token text when the tokenizer was loaded to refuse it (its byte
+ * offset), TKN_ERR_CALLBACK when a callback tokenizer fails, TKN_ERR_LIMIT for
+ * a text of 4 GiB or more.  TKN_ERR_INVALID for a NULL argument. */
 TKN_API int tkn_tokenizer_count(const tkn_tokenizer *tok, const char *text, size_t len,
                                 int64_t *out);
 

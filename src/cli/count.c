@@ -135,9 +135,11 @@ int cmd_count(int argc, char **argv) {
     rc = tkn_tokenizer_count(tok, in, len, &total);
     if (rc == TKN_ERR_SPECIAL_TOKEN)
       status = special_refused(file, NULL, in, len);
+    else if (rc == TKN_ERR_UTF8)
+      status = cli_fail("count", "%s: byte %lld: not valid UTF-8", file ? file : "standard input",
+                        (long long)tkn_error_last()->offset);
     else if (rc)
-      status = cli_fail("count", "%s",
-                        rc == TKN_ERR_UTF8 ? "the input is not valid UTF-8" : tkn_strerror(rc));
+      status = cli_fail("count", "%s", tkn_error_last()->message);
   }
   if (!status) {
     cJSON_AddNumberToObject(out, "tokens", (double)total);

@@ -127,6 +127,10 @@ rc, out, err = run(["count", "--model", "gpt-4o", "--special", "refuse"],
 one_line_error("count --special refuse in a conversation names message and offset", rc, err, 2,
                "messages[1].content, byte %d: special token <|endoftext|>"
                % spec.encode().index(b"<|"))
+p = subprocess.run([TOOL, "count", "--model", "gpt-4o", "--text"], input=b"ab\xffc",
+                   capture_output=True, timeout=300)
+one_line_error("count: invalid UTF-8 names its byte offset", p.returncode,
+               p.stderr.decode(), 2, "byte 2: not valid UTF-8")
 rc, out, err = run(["count", "--special", "sometimes"], stdin=spec)
 one_line_error("count --special with a bad mode", rc, err, 1, "plain, allow or refuse")
 rc, out, err = run(["count", "--json"],
