@@ -118,6 +118,11 @@ struct replay {
   int format;                /* the conversations' format (TKN_PROVIDER_*) */
   int64_t gap_ms, now_ms;
   char model[64], side_model[64];
+  /* the "policy" row's settings (--policy-*) and its label */
+  uint32_t pol_keep, pol_horizon;
+  int64_t pol_at_least;
+  tkn_model_price pol_price;
+  char pol_name[96];
   const cJSON *tools;
   tkn_toolsel *cat;          /* the tools as a catalogue, for the tools-k rows */
   const cJSON *cat_of;       /* the tools it was made from */
@@ -347,11 +352,17 @@ static int clear_apply(replay *rp, const strategy *st, tkn_conv **conv, call_eff
     o.clear_trigger = (int64_t)st->budget_pct * 1000;
     o.clear_at_least = 500;
   }
-  o.price_input_per_mtok = rp->price.input_per_mtok;
-  if (rp->price.has & TKN_PRICE_CACHE_READ)
-    o.price_cache_read_per_mtok = rp->price.cache_read_per_mtok;
-  if (rp->price.has & TKN_PRICE_CACHE_WRITE_5M)
-    o.price_cache_write_per_mtok = rp->price.cache_write_5m_per_mtok;
+  const tkn_model_price *pp = &rp->price;
+  if (!strcmp(st->key, "policy")) {
+    o.keep_tool_uses = rp->pol_keep;
+    o.horizon_calls = rp->pol_horizon;
+    o.clear_at_least = rp->pol_at_least;
+    pp = &rp->pol_price;
+  }
+  o.price_input_per_mtok = pp->input_per_mtok;
+  if (pp->has & TKN_PRICE_CACHE_READ) o.price_cache_read_per_mtok = pp->cache_read_per_mtok;
+  if (pp->has & TKN_PRICE_CACHE_WRITE_5M)
+    o.price_cache_write_per_mtok = pp->cache_write_5m_per_mtok;
   if (st->prune_mode == TKN_PRUNE_POLICY) {
     if (ss->mem_n < n) {
       uint8_t *m = realloc(ss->mem, n);
@@ -877,9 +888,20 @@ static const char HELP[] =
     "  --format F            the records' format (default: detected per record)\n"
     "  --gap-ms N            time between two calls (15000)\n"
     "  --strategies LIST     only these (keys as in --json; recorded always runs)\n"
+    "  --policy-keep N       the policy row: the last N tool results kept (3)\n"
+    "  --policy-at-least N   the policy row: clear nothing unless N tokens go (0)\n"
+    "  --policy-horizon H    the policy row: calls a clear may take to pay back, a\n"
+    "                        count or 'growth' (0: at its own call)\n"
+    "  --policy-prices MODEL the policy row decides at this model's prices (--model)\n"
     "  --limit N             the first N conversations only\n"
     "  --json                the figures as JSON\n"
     "  --html FILE           also write one self-contained HTML page\n";
+
+/* A row's label: the policy row's says its settings when they are not the defaults. */
+static const char *row_name(const replay *rp, size_t i) {
+  return !strcmp(STRATEGIES[i].key, "policy") && rp->pol_name[0] ? rp->pol_name
+                                                                 : STRATEGIES[i].name;
+}
 
 static double ratio(int64_t a, int64_t b) {
   return b ? (double)a / (double)b : 0.0;
@@ -911,7 +933,7 @@ static void print_table(const replay *rp, const char *path) {
     if (s->needed) snprintf(kept, sizeof kept, "%.1f%%", 100.0 * ratio(s->kept, s->needed));
     int unmet = STRATEGIES[i].apply == prune_apply;
     printf("| %-44s | %12s | %12s | %10s | %11s | %8s | %11s | %9s | %7s | %6s |\n",
-           STRATEGIES[i].name, cli_int(s->input, a, sizeof a), cli_int(s->cached, b, sizeof b),
+           row_name(rp, i), cli_int(s->input, a, sizeof a), cli_int(s->cached, b, sizeof b),
            cli_int(s->output, c, sizeof c), cli_usd(s->cost, 4, d, sizeof d), vs, kept,
            i ? cli_int(s->costlier, e, sizeof e) : "", unmet ? cli_int(s->failed, f, sizeof f) : "",
            i > 1 ? cli_int(s->conv_costlier, g, sizeof g) : "");
@@ -982,7 +1004,7 @@ static cJSON *to_json(const replay *rp, const char *path) {
     cJSON *e = cJSON_CreateObject();
     cJSON_AddItemToArray(arr, e);
     cJSON_AddStringToObject(e, "key", STRATEGIES[i].key);
-    cJSON_AddStringToObject(e, "name", STRATEGIES[i].name);
+    cJSON_AddStringToObject(e, "name", row_name(rp, i));
     cJSON_AddNumberToObject(e, "budget_pct", STRATEGIES[i].budget_pct);
     cJSON_AddNumberToObject(e, "calls", (double)s->calls);
     cJSON_AddNumberToObject(e, "input_tokens", (double)s->input);
@@ -1049,7 +1071,7 @@ static int write_html(const replay *rp, const char *path, const char *file) {
     const strat_stats *s = &rp->st[i];
     double kept = ratio(s->kept, s->needed);
     fputs("<tr><td>", f);
-    html_escape(f, STRATEGIES[i].name);
+    html_escape(f, row_name(rp, i));
     fprintf(f, "</td><td>%lld</td><td>%lld</td><td>%lld</td><td>%s</td>"
             "<td><div class=\"bar\" style=\"width:%dpx\"></div></td><td>%.1f%%</td>"
             "<td><div class=\"keep\" style=\"width:%dpx\"></div></td><td>%lld</td><td>%lld</td></tr>\n",
@@ -1074,6 +1096,8 @@ static int price_of(const tkn_prices *prices, const char *model, tkn_model_price
 int cmd_replay(int argc, char **argv) {
   const char *path = NULL, *html = NULL, *model = "gpt-4o", *side = "gpt-4o-mini", *only = NULL;
   int as_json = 0, format = TKN_PROVIDER_AUTO;
+  long long pol_keep = 3, pol_at_least = 0, hz = 0;
+  const char *pol_horizon = NULL, *pol_model = NULL;
   long long gap = 15000, limit = -1;
   static const cli_choice FORMATS[] = {
       {"openai", TKN_PROVIDER_OPENAI}, {"anthropic", TKN_PROVIDER_ANTHROPIC}, {NULL, 0}};
@@ -1084,6 +1108,10 @@ int cmd_replay(int argc, char **argv) {
       {"--gap-ms", CLI_INT, &gap, "a number >= 0", 0, LLONG_MAX, NULL},
       {"--limit", CLI_INT, &limit, "a number >= 0", 0, LLONG_MAX, NULL},
       {"--strategies", CLI_STR, &only, NULL, 0, 0, NULL},
+      {"--policy-keep", CLI_INT, &pol_keep, "a number >= 0", 0, 1000000, NULL},
+      {"--policy-at-least", CLI_INT, &pol_at_least, "a number >= 0", 0, LLONG_MAX, NULL},
+      {"--policy-horizon", CLI_STR, &pol_horizon, NULL, 0, 0, NULL},
+      {"--policy-prices", CLI_STR, &pol_model, NULL, 0, 0, NULL},
       {"--html", CLI_STR, &html, NULL, 0, 0, NULL},
       {"--json", CLI_FLAG, &as_json, NULL, 0, 0, NULL},
       CLI_OPT_END};
@@ -1092,8 +1120,22 @@ int cmd_replay(int argc, char **argv) {
                          "one input file only (got '%s' and '%s')"};
   int parsed = cli_parse(&c, argc, argv);
   if (parsed >= 0) return parsed;
+  if (pol_horizon && strcmp(pol_horizon, "growth") != 0) {
+    char *end = NULL;
+    hz = strtoll(pol_horizon, &end, 10);
+    if (!*pol_horizon || *end || hz < 0 || hz > (long long)UINT32_MAX - 1)
+      return cli_fail("replay", "--policy-horizon: expected a count or 'growth', got '%s'",
+                      pol_horizon), 1;
+  }
   replay *rp = calloc(1, sizeof *rp);
   if (!rp) return cli_fail("replay", "out of memory");
+  rp->pol_keep = (uint32_t)pol_keep;
+  rp->pol_at_least = pol_at_least;
+  rp->pol_horizon = pol_horizon && !strcmp(pol_horizon, "growth") ? TKN_PRUNE_HORIZON_GROWTH
+                                                                  : (uint32_t)hz;
+  if (pol_keep != 3 || pol_at_least || pol_horizon || pol_model)
+    snprintf(rp->pol_name, 45, "policy: keep %lld, >= %lld, h %.6s%s%s", pol_keep, pol_at_least,
+             pol_horizon ? pol_horizon : "0", pol_model ? ", " : "", pol_model ? pol_model : "");
   rp->gap_ms = gap;
   rp->now_ms = 1764000000000; /* any epoch: the cache model needs only the order */
   snprintf(rp->model, sizeof rp->model, "%s", model);
@@ -1126,6 +1168,13 @@ int cmd_replay(int argc, char **argv) {
   } else if (!(rp->price.has & TKN_PRICE_INPUT) || rp->price.input_per_mtok <= 0) {
     snprintf(err, sizeof err, "model '%s' has no input price", model);
     status = 2;
+  } else if (pol_model && (price_of(prices, pol_model, &rp->pol_price) ||
+                           !(rp->pol_price.has & TKN_PRICE_INPUT) ||
+                           rp->pol_price.input_per_mtok <= 0)) {
+    snprintf(err, sizeof err, "--policy-prices: no input price for model '%s'", pol_model);
+    status = 2;
+  } else if (!pol_model) {
+    rp->pol_price = rp->price;
   }
   if (!status) {
     rp->provider = rp->price.provider && !strncmp(rp->price.provider, "anthropic", 9)

@@ -257,6 +257,16 @@ html = open(os.path.join(tmp, "r.html")).read() if rc == 0 else ""
 check("traces: --html writes a page with the table", rc == 0 and "<table>" in html and "as recorded" in html, err)
 check("traces: table on stdout", "| as recorded" in out, out[:200])
 
+rc, out, err = run(["replay", "--limit", "3", "--json", "--strategies", "policy,mask-1",
+                    "--policy-keep", "1", "--policy-horizon", "growth", TRACES])
+jp = {s["key"]: s for s in json.loads(out)["strategies"]} if rc == 0 else {}
+check("traces: --policy-* set the policy row and its label",
+      rc == 0 and jp["policy"]["name"].startswith("policy: keep 1, >= 0, h growth"), out[:300] + err)
+rc, out, err = run(["replay", "--limit", "3", "--json", "--strategies", "policy",
+                    "--policy-at-least", "1000000000", TRACES])
+check("traces: --policy-at-least above every clear: nothing cleared",
+      rc == 0 and json.loads(out)["strategies"][-1]["cleared_messages"] == 0, out[:300] + err)
+
 # ---- errors: one line, exit 2 (bad input) or 1 (bad usage) ----
 def one_line(name, args, code, needle):
     rc, out, err = run(args)
@@ -274,6 +284,10 @@ one_line("error: a bad message", ["replay", write("badmsg.json", [[{"role": "wiz
 one_line("error: unknown strategy", ["replay", "--strategies", "nope", TRACES], 1, "unknown strategy")
 one_line("error: unknown model", ["replay", "--model", "no-such-model", TRACES], 2, "no price")
 one_line("error: bad --gap-ms", ["replay", "--gap-ms", "x", TRACES], 1, "--gap-ms")
+one_line("error: bad --policy-horizon", ["replay", "--policy-horizon", "soon", TRACES], 1,
+         "expected a count or 'growth'")
+one_line("error: --policy-prices of an unknown model", ["replay", "--policy-prices", "nope", TRACES],
+         2, "no input price")
 
 print(f"\n{checks - len(failures)}/{checks} checks passed")
 sys.exit(1 if failures else 0)
