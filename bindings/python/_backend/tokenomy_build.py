@@ -19,6 +19,12 @@ to the source tree; editable installs point at it and load the library as the
 pure wheel does.
 Metadata comes from [project] in pyproject.toml (name, version, description,
 requires-python).
+
+The sdist (`python -m build --sdist bindings/python`) is self-contained: it
+carries the C sources the library is built from (the top meson.build and
+meson_options.txt, include/, src/, pkgconfig/, examples/, LICENSE) and the
+two verified rank files, under _source/, so a wheel builds from the unpacked
+sdist alone, offline but for meson and ninja when the system lacks them.
 """
 import base64
 import hashlib
@@ -34,7 +40,14 @@ import tempfile
 import zipfile
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-SOURCE = os.path.dirname(os.path.dirname(ROOT))  # the tokenomy checkout
+# the tokenomy checkout this folder sits in, else the sources an sdist carries
+SOURCE = os.path.dirname(os.path.dirname(ROOT))
+if not os.path.isfile(os.path.join(SOURCE, "include", "tokenomy.h")):
+    SOURCE = os.path.join(ROOT, "_source")
+# what of the checkout an sdist carries to build the library
+SDIST_SOURCE = ("meson.build", "meson_options.txt", "LICENSE", "include", "src", "pkgconfig",
+                "examples", ".cache/ranks/cl100k_base.tiktoken",
+                ".cache/ranks/o200k_base.tiktoken")
 PACKAGE = "tokenomy"
 LIBDIR = PACKAGE + "/_lib"
 # what every Linux system has: never bundled
@@ -200,6 +213,16 @@ def build_editable(wheel_directory, config_settings=None, metadata_directory=Non
     return _wheel(wheel_directory, editable=True)
 
 
+def _source_filter(ti):
+    """No build products or caches in the sdist's sources."""
+    base = os.path.basename(ti.name)
+    if base in ("__pycache__", ".git") or base.endswith((".pyc", ".o")):
+        return None
+    ti.uid = ti.gid = 0
+    ti.uname = ti.gname = ""
+    return ti
+
+
 def build_sdist(sdist_directory, config_settings=None):
     meta = _project()
     dist = "%s-%s" % (meta["name"], meta["version"])
@@ -210,6 +233,14 @@ def build_sdist(sdist_directory, config_settings=None):
             t.add(os.path.join(ROOT, rel), arcname="%s/%s" % (dist, rel))
         for full, arc in _files():
             t.add(full, arcname="%s/%s" % (dist, arc))
+        if not _pure():
+            for rel in SDIST_SOURCE:
+                full = os.path.join(SOURCE, rel)
+                if not os.path.exists(full):
+                    if rel.startswith(".cache/ranks/"):
+                        continue  # a wheel built from the sdist fetches them then
+                    raise RuntimeError("tokenomy_build: %s missing for the sdist" % full)
+                t.add(full, arcname="%s/_source/%s" % (dist, rel), filter=_source_filter)
         data = _metadata(meta).encode()
         ti = tarfile.TarInfo("%s/PKG-INFO" % dist)
         ti.size = len(data)

@@ -4,6 +4,9 @@
 1. a fresh virtualenv, `pip install SOURCE/bindings/python`;
 2. `pip wheel` of the same folder, and that wheel installed into a second
    fresh virtualenv;
+3. `python -m build --sdist` of the folder (build from PyPI, pinned), the
+   sdist unpacked elsewhere, `pip wheel` of the unpacked sdist alone (it
+   carries the C sources) and that wheel installed into a fresh virtualenv;
 each then runs the README's Python example, taken from README.md as written,
 in an empty folder holding its chat.json, with an environment that names no
 library (no TOKENOMY_LIBRARY, LD_LIBRARY_PATH or PYTHONPATH), and checks that
@@ -15,6 +18,7 @@ import glob
 import os
 import subprocess
 import sys
+import tarfile
 import tempfile
 import unittest
 
@@ -90,6 +94,30 @@ class WheelTest(unittest.TestCase):
         self.assertEqual(len(built), 1, built)
         self.assertNotIn("-none-any", built[0])  # platform-specific: it carries the library
         py2 = self.venv("venv-wheel-2")
+        run([py2, "-m", "pip", "install", "--quiet", built[0]])
+        self.check_installed(py2)
+
+    def test_sdist_builds_a_wheel(self):
+        out = os.path.join(self.work, "sdist")
+        py = self.venv("venv-build")
+        run([py, "-m", "pip", "install", "--quiet", "build==1.6.1"])
+        run([py, "-m", "build", "--sdist", "--outdir", out, PKG])
+        sdists = glob.glob(os.path.join(out, "tokenomy-*.tar.gz"))
+        self.assertEqual(len(sdists), 1, sdists)
+        unpacked = os.path.join(self.work, "unpacked")
+        with tarfile.open(sdists[0]) as t:
+            names = t.getnames()
+            t.extractall(unpacked)
+        top = names[0].split("/")[0]
+        self.assertIn(top + "/_source/include/tokenomy.h", names)
+        self.assertFalse([n for n in names if "__pycache__" in n or n.endswith(".o")])
+        wheels = os.path.join(self.work, "sdist-wheels")
+        run([py, "-m", "pip", "wheel", "--quiet", "--no-deps", "-w", wheels,
+             os.path.join(unpacked, top)])
+        built = glob.glob(os.path.join(wheels, "tokenomy-*.whl"))
+        self.assertEqual(len(built), 1, built)
+        self.assertNotIn("-none-any", built[0])
+        py2 = self.venv("venv-sdist-wheel")
         run([py2, "-m", "pip", "install", "--quiet", built[0]])
         self.check_installed(py2)
 

@@ -342,6 +342,7 @@ def redis_lib() -> _Lib:
 
 
 def strerror(status: int) -> str:
+    """The one-line description of a status code."""
     return lib.tkn_strerror(status).decode()
 
 
@@ -377,7 +378,13 @@ class TokenomyError(Exception):
 
 
 def _err(name: str, code: int, *bases: type) -> Type[TokenomyError]:
-    cls = type(name, (TokenomyError,) + bases, {"status": code, "__module__": "tokenomy"})
+    cname = next((k for k, v in vars(ffi).items()
+                  if k.startswith("TKN_ERR_") and not k.startswith("TKN_ERR__") and v == code),
+                 str(code))
+    doc = "Raised for status %s (%d)%s." % (cname, code, "; also a %s" % ", ".join(
+        b.__name__ for b in bases) if bases else "")
+    cls = type(name, (TokenomyError,) + bases, {"status": code, "__module__": "tokenomy",
+                                                "__doc__": doc})
     return cls
 
 
@@ -412,6 +419,7 @@ _STATUS_NAMES = {v: k for k, v in vars(ffi).items()
 
 
 def error_for(status: int, message: str = "", offset: int = -1, path: str = "") -> TokenomyError:
+    """The TokenomyError subclass instance for a status code."""
     return ERRORS.get(status, TokenomyError)(status, message, offset, path)
 
 

@@ -21,6 +21,7 @@ FAIL_CLASSES = {"rate_limit": 0, "timeout": 1, "server": 2, "bad_request": 3, "a
 
 
 def fail_name(cls: int) -> Optional[str]:
+    """A failure class's name from its code, or None."""
     return dec(lib.tkn_llm_fail_name(cls))
 
 
@@ -72,6 +73,7 @@ class LLMResponse(Handle):
 
     @property
     def content(self) -> str:
+        """The answer's text."""
         n = ctypes.c_size_t()
         p = lib.tkn_llm_response_content(self, ctypes.byref(n))
         return p.decode("utf-8", "replace") if p else ""
@@ -82,6 +84,7 @@ class LLMResponse(Handle):
 
     @property
     def tool_calls(self) -> Optional[str]:
+        """The answer's tool calls as JSON text, or None."""
         n = ctypes.c_size_t()
         p = lib.tkn_llm_response_tool_calls(self, ctypes.byref(n))
         return p.decode("utf-8", "replace") if p else None
@@ -94,6 +97,7 @@ class LLMResponse(Handle):
 
     @property
     def finish_reason(self) -> Optional[str]:
+        """Why the model stopped, or None."""
         n = ctypes.c_size_t()
         p = lib.tkn_llm_response_finish_reason(self, ctypes.byref(n))
         return p.decode() if p else None
@@ -111,12 +115,14 @@ class LLMResponse(Handle):
 
     @property
     def usage_json(self) -> Optional[str]:
+        """The usage JSON given with the response, or None."""
         n = ctypes.c_size_t()
         p = lib.tkn_llm_response_usage_json(self, ctypes.byref(n))
         return p.decode() if p else None
 
     @property
     def usage(self) -> Optional[Usage]:
+        """The normalised usage, or None; set a Usage, a dict or usage JSON."""
         u = options(ffi.tkn_usage, "tkn_usage_init", ffi.TKN_USAGE_VERSION)
         st = lib.tkn_llm_response_usage(self, ctypes.byref(u))
         if st == ffi.TKN_ERR_NOT_FOUND:
@@ -131,20 +137,24 @@ class LLMResponse(Handle):
         self._check(lib.tkn_llm_response_set_usage(self, ctypes.byref(usage._c())))
 
     def set_batched(self, batched: bool = True) -> None:
+        """Mark the call as made through a batch API (batch prices)."""
         self._check(lib.tkn_llm_response_set_batched(self, 1 if batched else 0))
 
     def set_error(self, cls: Union[str, int], message: Text = "") -> None:
+        """Mark the call failed with a failure class and message."""
         c = FAIL_CLASSES[cls] if isinstance(cls, str) else cls
         b = enc(message) or b""
         self._check(lib.tkn_llm_response_set_error(self, c, b, len(b)))
 
     @property
     def error(self) -> Tuple[Optional[str], str]:
+        """(failure class name or None, message)."""
         p, n = ctypes.c_void_p(), ctypes.c_size_t()
         c = lib.tkn_llm_response_error(self, ctypes.byref(p), ctypes.byref(n))
         return (None if c < 0 else fail_name(c)), at(p.value, n.value)
 
     def clear(self) -> None:
+        """Reset the response for the next call."""
         lib.tkn_llm_response_clear(self)
 
 
@@ -185,7 +195,7 @@ def _fill(resp: LLMResponse, out: Any) -> None:
 
 
 class AgentStats(Record):
-    pass
+    """An agent's counters (fields of tkn_agent_stats)."""
 
 
 class AgentResult:
@@ -336,11 +346,13 @@ class Agent(Handle):
         check(st)
 
     def add_text(self, kind: str, text: Text, name: Text = "", stability: str = "static") -> None:
+        """Add a text segment to the agent's prompt (as PromptBuilder.add_text)."""
         n, t = enc(name) or b"", enc(text) or b""
         self._check(lib.tkn_agent_add_text(self, KINDS[kind], STABILITY[stability], n, len(n), t,
                                            len(t)))
 
     def add_tool(self, tool: Union[Text, Dict[str, Any]]) -> None:
+        """Add a tool definition (JSON text or a dict) to the agent's prompt."""
         if not isinstance(tool, (str, bytes)):
             tool = _json.dumps(tool)
         b = enc(tool) or b""

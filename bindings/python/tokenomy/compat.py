@@ -88,6 +88,7 @@ def _clean(v: Any) -> Any:
 
 
 def default_prices() -> Prices:
+    """The built-in price table, loaded once."""
     global _prices
     if _prices is None:
         with _lock:

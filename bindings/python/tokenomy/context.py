@@ -21,14 +21,17 @@ class BudgetState(Record):
 
     @property
     def money_committed_usd(self) -> Decimal:
+        """Money committed, as an exact Decimal number of dollars."""
         return to_usd(self.money_committed)
 
     @property
     def money_reserved_usd(self) -> Decimal:
+        """Money reserved, as an exact Decimal number of dollars."""
         return to_usd(self.money_reserved)
 
     @property
     def money_remaining_usd(self) -> Optional[Decimal]:
+        """Money left, as an exact Decimal (None when nothing limits money)."""
         if self.money_remaining == ffi.TKN_BUDGET_UNLIMITED:
             return None
         return to_usd(self.money_remaining)
@@ -95,6 +98,7 @@ class Reservation:
             self._done()
 
     def release(self) -> None:
+        """Give the reservation back unused (no-op once ended)."""
         ptr = self._end()
         if ptr:
             try:
@@ -105,6 +109,7 @@ class Reservation:
 
     @property
     def ended(self) -> bool:
+        """Whether the reservation was committed or released."""
         return self._ptr is None
 
     def __repr__(self) -> str:
@@ -206,6 +211,7 @@ class Budget(Handle):
 
 
     def set_parent(self, parent: Optional["Budget"]) -> None:
+        """Charge this budget's use to a parent budget as well (None detaches)."""
         if parent is not None:
             Parts.checked(parent, Budget, "set_parent()")
         check(lib.tkn_budget_set_parent(self, parent))
@@ -220,10 +226,12 @@ class Budget(Handle):
 
     def charge(self, input_tokens: int = 0, output_tokens: int = 0, money: int = 0,
                usd: Optional[USDAmount] = None) -> None:
+        """Commit usage without a reservation (money in picodollars, or usd)."""
         a = _amount(input_tokens, output_tokens, money, usd)
         check(lib.tkn_budget_charge(self, ctypes.byref(a)))
 
     def status(self) -> BudgetState:
+        """The budget's state: committed, reserved, remaining and level."""
         s = ffi.tkn_budget_state()
         s.version = ffi.TKN_BUDGET_STATE_VERSION
         check(lib.tkn_budget_status(self, ctypes.byref(s)))
@@ -280,6 +288,11 @@ class PruneReport:
         #: the exception the Python summariser raised, if any (the run then
         #: dropped the messages, as C does for a failed summariser)
         self.summary_error = summary_error
+
+    def __repr__(self) -> str:
+        return "<tokenomy.PruneReport %d -> %d tokens, kept %d, dropped %d, summary %s>" % (
+            self.tokens_before, self.tokens_after, len(self.kept), len(self.dropped),
+            self.summary)
 
     @staticmethod
     def _indices(fn: Any, ptr: ctypes.c_void_p) -> List[int]:

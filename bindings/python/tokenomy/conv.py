@@ -43,6 +43,7 @@ def _message_text(v: Any) -> Text:
 
 
 def fmt(f: Format) -> int:
+    """A conversation format's code from its name (auto, openai, anthropic) or the code itself."""
     if isinstance(f, int):
         return f
     try:
@@ -52,6 +53,7 @@ def fmt(f: Format) -> int:
 
 
 def role_code(role: Role) -> int:
+    """A role's code from its name (system, user, assistant, tool...) or the code itself."""
     if isinstance(role, int):
         return role
     b = enc(role)
@@ -62,10 +64,12 @@ def role_code(role: Role) -> int:
 
 
 def role_name(code: int) -> Optional[str]:
+    """A role's name from its code, or None."""
     return dec(lib.tkn_role_name(code))
 
 
 class ToolCall:
+    """One tool call of an assistant message: id, function name, arguments as JSON text."""
     __slots__ = ("id", "name", "arguments")
 
     def __init__(self, id: str, name: str, arguments: str) -> None:
@@ -113,6 +117,7 @@ class Conversation(Handle):
             self._check(st)
 
     def to_json(self, format: Format = "openai") -> str:
+        """The conversation as JSON text in a provider's format (openai, anthropic)."""
         out, n = ctypes.c_void_p(), ctypes.c_size_t()
         self._check(lib.tkn_conv_to_json(self, fmt(format), ctypes.byref(out), ctypes.byref(n)))
         return take(out, n.value)
@@ -135,10 +140,13 @@ class Conversation(Handle):
         return "<tokenomy.Conversation open, %d messages>" % len(self)
 
     def clone(self) -> "Conversation":
+        """A deep copy, independent of this conversation."""
         return Conversation._wrap(new_handle(lib.tkn_conv_clone, self))
 
     @property
     def source_format(self) -> str:
+        """The format the conversation was loaded from (openai, anthropic, or auto when built by
+        hand)."""
         f = lib.tkn_conv_source_format(self)
         return {v: k for k, v in FORMATS.items()}.get(f, str(f))
 
@@ -154,22 +162,27 @@ class Conversation(Handle):
         return i
 
     def role(self, i: int) -> str:
+        """The role of message i (system, user, assistant, tool...)."""
         return role_name(lib.tkn_conv_role(self, self._idx(i))) or ""
 
     def text(self, i: int) -> str:
+        """The text of message i (text parts joined with newlines)."""
         p, n = ctypes.c_void_p(), ctypes.c_size_t()
         self._check(lib.tkn_conv_text(self, self._idx(i), ctypes.byref(p), ctypes.byref(n)))
         return at(p.value, n.value)
 
     def name(self, i: int) -> Optional[str]:
+        """The name of message i, or None."""
         p, n = ctypes.c_void_p(), ctypes.c_size_t()
         self._check(lib.tkn_conv_name(self, self._idx(i), ctypes.byref(p), ctypes.byref(n)))
         return at(p.value, n.value) if p.value else None
 
     def has_parts(self, i: int) -> bool:
+        """Whether message i holds content parts rather than one string."""
         return bool(lib.tkn_conv_has_parts(self, self._idx(i)))
 
     def parts(self, i: int) -> List[Tuple[str, Optional[str]]]:
+        """The content parts of message i as (type, text or None) pairs."""
         i = self._idx(i)
         out = []
         for j in range(lib.tkn_conv_part_count(self, i)):
@@ -181,6 +194,7 @@ class Conversation(Handle):
         return out
 
     def tool_calls(self, i: int) -> List[ToolCall]:
+        """The tool calls of assistant message i (ToolCall: id, name, arguments JSON)."""
         i = self._idx(i)
         out = []
         for j in range(lib.tkn_conv_tool_call_count(self, i)):
@@ -193,27 +207,32 @@ class Conversation(Handle):
         return out
 
     def tool_call_id(self, i: int) -> Optional[str]:
+        """The tool-call id tool result i answers, or None."""
         p, n = ctypes.c_void_p(), ctypes.c_size_t()
         self._check(lib.tkn_conv_tool_call_id(self, self._idx(i), ctypes.byref(p),
                                               ctypes.byref(n)))
         return at(p.value, n.value) if p.value else None
 
     def pinned(self, i: int) -> bool:
+        """Whether message i is pinned (pruning keeps it)."""
         return bool(lib.tkn_conv_pinned(self, self._idx(i)))
 
     def message_json(self, i: int, format: Format = "openai") -> str:
+        """Message i alone as JSON text in a provider's format."""
         out, n = ctypes.c_void_p(), ctypes.c_size_t()
         self._check(lib.tkn_conv_message_to_json(self, self._idx(i), fmt(format),
                                                  ctypes.byref(out), ctypes.byref(n)))
         return take(out, n.value)
 
     def find_tool_call(self, id: Text) -> int:
+        """The index of the assistant message holding tool call `id`; NotFoundError if none."""
         b, out = enc(id), ctypes.c_size_t()
         check(lib.tkn_conv_find_tool_call(self, b, len(b), ctypes.byref(out)),
               "no tool call %r" % id)
         return out.value
 
     def find_tool_result(self, id: Text) -> int:
+        """The index of the tool result answering tool call `id`; NotFoundError if none."""
         b, out = enc(id), ctypes.c_size_t()
         check(lib.tkn_conv_find_tool_result(self, b, len(b), ctypes.byref(out)),
               "no tool result for %r" % id)
@@ -221,10 +240,12 @@ class Conversation(Handle):
 
     # ---- changes ----
     def append(self, role: Role, text: Text) -> None:
+        """Append a text message with this role."""
         b = enc(text)
         self._check(lib.tkn_conv_append_text(self, role_code(role), b, len(b)))
 
     def insert(self, i: int, role: Role, text: Text) -> None:
+        """Insert a text message with this role before index i."""
         b = enc(text)
         self._check(lib.tkn_conv_insert_text(self, i, role_code(role), b, len(b)))
 
@@ -246,14 +267,17 @@ class Conversation(Handle):
         self._check(lib.tkn_conv_replace_json(self, self._idx(i), fmt(format), b, len(b)))
 
     def set_text(self, i: int, text: Text) -> None:
+        """Replace the text of message i."""
         b = enc(text)
         self._check(lib.tkn_conv_set_text(self, self._idx(i), b, len(b)))
 
     def set_name(self, i: int, name: Optional[Text]) -> None:
+        """Set (or, with None, remove) the name of message i."""
         b = enc(name)
         self._check(lib.tkn_conv_set_name(self, self._idx(i), b, len(b) if b else 0))
 
     def set_pinned(self, i: int, pinned: bool = True) -> None:
+        """Pin message i (pruning keeps it) or unpin it."""
         self._check(lib.tkn_conv_set_pinned(self, self._idx(i), 1 if pinned else 0))
 
     def add_tool_call(self, i: int, id: Text, name: Text,
@@ -266,10 +290,12 @@ class Conversation(Handle):
                                                len(c)))
 
     def set_tool_call_id(self, i: int, id: Text) -> None:
+        """Set the tool-call id tool result i answers."""
         b = enc(id)
         self._check(lib.tkn_conv_set_tool_call_id(self, self._idx(i), b, len(b)))
 
     def remove(self, i: int) -> None:
+        """Remove message i."""
         self._check(lib.tkn_conv_remove(self, self._idx(i)))
 
     def filter(self, keep: Sequence[bool]) -> None:
@@ -278,6 +304,7 @@ class Conversation(Handle):
         self._check(lib.tkn_conv_filter(self, arr, len(keep)))
 
     def clear(self) -> None:
+        """Remove every message."""
         lib.tkn_conv_clear(self)
 
 
@@ -286,6 +313,7 @@ class Conversation(Handle):
 def count_options(per_message: Optional[int] = None, per_name: Optional[int] = None,
                   reply_priming: Optional[int] = None,
                   per_tool_call: Optional[int] = None) -> ffi.tkn_count_options:
+    """A tkn_count_options with OpenAI's defaults, any overhead given replaced."""
     return options(ffi.tkn_count_options, "tkn_count_options_init", ffi.TKN_COUNT_OPTIONS_VERSION,
                    per_message=per_message, per_name=per_name, reply_priming=reply_priming,
                    per_tool_call=per_tool_call)
@@ -349,6 +377,8 @@ class Tokenizer(Handle):
 
     @classmethod
     def for_model(cls, model: str) -> "Tokenizer":
+        """The tokenizer a model uses: its exact encoding when tokenomy has it, else the
+        estimator."""
         b = enc(model)
         out = ctypes.c_void_p()
         check(lib.tkn_tokenizer_new_for_model(ctypes.byref(out), b, len(b)))
@@ -373,10 +403,12 @@ class Tokenizer(Handle):
 
     @property
     def name(self) -> str:
+        """The tokenizer's name (an encoding name, or the estimator's)."""
         return dec(lib.tkn_tokenizer_name(self)) or ""
 
     def count(self, text: Text) -> int:
         # the hot path: one C call, no helper calls unless something failed
+        """Tokens of a text (str or UTF-8 bytes)."""
         b = text.encode("utf-8", "surrogatepass") if type(text) is str else enc(text)
         out = _c_int64()
         st = _count(self, b, len(b), _byref(out))
@@ -385,6 +417,8 @@ class Tokenizer(Handle):
         return out.value
 
     def count_message(self, conv: Conversation, i: int, **overheads: int) -> int:
+        """Tokens of message i as the provider counts it (overheads: per_message, per_name,
+        per_tool_call)."""
         Parts.checked(conv, Conversation, "count_message()")
         opts = count_options(**overheads) if overheads else None
         out = ctypes.c_int64()
@@ -414,6 +448,7 @@ class Tokenizer(Handle):
 
     # ---- exact encodings (BPE part) ----
     def encode(self, text: Text, special: str = "refuse") -> List[int]:
+        """Token ids of a text (exact encodings only); special: refuse, allow or plain."""
         b = enc(text)
         opts = options(ffi.tkn_encode_options, "tkn_encode_options_init",
                        ffi.TKN_ENCODE_OPTIONS_VERSION, special=_special(special))
@@ -426,12 +461,14 @@ class Tokenizer(Handle):
             lib.tkn_free(ids)
 
     def decode(self, ids: Sequence[int]) -> str:
+        """The text of token ids (exact encodings only)."""
         arr = id_array(ids, "decode: token id")
         out, n = ctypes.c_void_p(), ctypes.c_size_t()
         check(lib.tkn_tokenizer_decode(self, arr, len(arr), ctypes.byref(out), ctypes.byref(n)))
         return take(out, n.value)
 
     def count_limit(self, text: Text, limit: int, special: str = "refuse") -> int:
+        """Tokens of a text, counting stops once past limit (a cheap 'does it fit' test)."""
         b = enc(text)
         opts = options(ffi.tkn_encode_options, "tkn_encode_options_init",
                        ffi.TKN_ENCODE_OPTIONS_VERSION, special=_special(special))
@@ -442,6 +479,7 @@ class Tokenizer(Handle):
 
     @property
     def vocab_size(self) -> int:
+        """The number of token ids (0 for the estimator)."""
         return lib.tkn_tokenizer_vocab_size(self)
 
 

@@ -67,14 +67,17 @@ class Encoding:
 
     @property
     def max_token_value(self) -> int:
+        """The largest token id (as tiktoken's)."""
         return self.n_vocab - 1
 
     @property
     def special_tokens_set(self) -> FrozenSet[str]:
+        """The special tokens' spellings (as tiktoken's)."""
         return frozenset(self._special)
 
     @property
     def eot_token(self) -> int:
+        """The id of <|endoftext|> (as tiktoken's)."""
         return self._special["<|endoftext|>"]
 
     def encode_ordinary(self, text: str) -> List[int]:
@@ -134,6 +137,7 @@ class Encoding:
 
     def encode_ordinary_batch(self, text: Sequence[str], *, num_threads: int = 8
                               ) -> List[List[int]]:
+        """encode_ordinary over many texts (as tiktoken's)."""
         return self.encode_batch(text, num_threads=num_threads, disallowed_special=())
 
     def decode_bytes(self, tokens: Sequence[int]) -> bytes:
@@ -152,6 +156,7 @@ class Encoding:
         return self.decode_bytes(tokens).decode("utf-8", errors=errors)
 
     def decode_single_token_bytes(self, token: int) -> bytes:
+        """The bytes of one token id (as tiktoken's); KeyError for an unknown id."""
         return self.decode_bytes([token])
 
     def count(self, text: str, *, allowed_special: AllowedSpecial = frozenset(),
@@ -200,6 +205,7 @@ def encoding_for_model(model_name: str) -> Encoding:
 
 
 def list_encoding_names() -> List[str]:
+    """The encodings tokenomy has (as tiktoken.list_encoding_names)."""
     return ["cl100k_base", "o200k_base"]
 
 

@@ -48,6 +48,7 @@ class Usage(Record):
         return cls._from(u)
 
     def check(self) -> None:
+        """Raise InvalidError if the usage is inconsistent (negative, or parts above totals)."""
         check(lib.tkn_usage_check(ctypes.byref(self._c())), "inconsistent usage")
 
 
@@ -82,6 +83,7 @@ class ModelPrice(Record):
         return m
 
     def compute(self, usage: Usage) -> Cost:
+        """The cost of a usage at this model's prices."""
         out = options(ffi.tkn_cost, "tkn_cost_init", ffi.TKN_COST_VERSION)
         check(lib.tkn_prices_compute(ctypes.byref(self._c()), ctypes.byref(usage._c()),
                                      ctypes.byref(out)))
@@ -111,6 +113,7 @@ class Prices(Handle):
 
     @staticmethod
     def default_json() -> str:
+        """The built-in price table as JSON text (LiteLLM's format)."""
         n = ctypes.c_size_t()
         return lib.tkn_prices_default_json(ctypes.byref(n)).decode()
 
@@ -119,6 +122,7 @@ class Prices(Handle):
 
     @property
     def skipped(self) -> int:
+        """Entries skipped as invalid when the table was loaded with skip_invalid."""
         return lib.tkn_prices_skipped(self)
 
     def skipped_entries(self) -> List[Tuple[str, str]]:
@@ -142,6 +146,7 @@ class Prices(Handle):
         return out
 
     def lookup(self, model: Text) -> ModelPrice:
+        """A model's prices; NotFoundError for a model the table lacks."""
         b = enc(model)
         out = options(ffi.tkn_model_price, "tkn_model_price_init", ffi.TKN_MODEL_PRICE_VERSION)
         check(lib.tkn_prices_lookup(self, b, len(b), ctypes.byref(out)),
@@ -195,6 +200,7 @@ def to_usd(units: int) -> Decimal:
 
 
 def otel_provider(litellm_provider: Text) -> Optional[str]:
+    """The OpenTelemetry gen_ai.provider.name for a LiteLLM provider name, or None."""
     b = enc(litellm_provider)
     return dec(lib.tkn_prices_otel_provider(b, len(b)))
 
@@ -226,11 +232,11 @@ def _call(usage: Usage, cost: Optional[int], latency_us: int, success: bool,
 
 
 class Stats(Record):
-    pass
+    """A meter's aggregates for one key (fields of tkn_meter_stats; money in picodollars)."""
 
 
 class Percentiles(Record):
-    pass
+    """Percentiles of a workflow's calls (fields of tkn_meter_percentiles)."""
 
 
 class Meter(Handle):
@@ -262,6 +268,8 @@ class Meter(Handle):
         check(lib.tkn_meter_record(self, ctypes.byref(c)))
 
     def stats(self, dimension: str = "total", key: Text = "") -> Stats:
+        """Aggregates of a dimension's key (total, model, provider, workflow, tenant, task_type,
+        tier...)."""
         b = enc(key)
         out = options(ffi.tkn_meter_stats, "tkn_meter_stats_init", ffi.TKN_METER_STATS_VERSION)
         check(lib.tkn_meter_stats_get(self, DIMENSIONS[dimension], b, len(b), ctypes.byref(out)),
@@ -301,9 +309,11 @@ class Meter(Handle):
         return record(Stats, out)
 
     def key_count(self, dimension: str) -> int:
+        """How many keys a dimension holds."""
         return lib.tkn_meter_key_count(self, DIMENSIONS[dimension])
 
     def percentiles(self, workflow: Text) -> Percentiles:
+        """Token and cost percentiles of a workflow's calls."""
         b = enc(workflow)
         out = options(ffi.tkn_meter_percentiles, "tkn_meter_percentiles_init",
                       ffi.TKN_METER_PERCENTILES_VERSION)
@@ -312,12 +322,15 @@ class Meter(Handle):
         return record(Percentiles, out)
 
     def merge(self, other: "Meter") -> None:
+        """Add another meter's records to this one."""
         check(lib.tkn_meter_merge(self, other))
 
     def reset(self) -> None:
+        """Forget every record."""
         lib.tkn_meter_reset(self)
 
     def export(self, format: str = "json") -> str:
+        """Everything recorded, as text: json, prometheus or otel."""
         out, n = ctypes.c_void_p(), ctypes.c_size_t()
         check(lib.tkn_meter_export(self, EXPORTS[format], ctypes.byref(out), ctypes.byref(n)))
         return take(out, n.value)

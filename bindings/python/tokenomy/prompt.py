@@ -22,7 +22,7 @@ def _name(fn: Any, code: int) -> str:
 
 
 class Finding(Record):
-    pass
+    """A lint finding: rule, segment and message."""
 
 
 def _finding(f: Any) -> Finding:
@@ -53,7 +53,7 @@ def min_cache_tokens(provider: str, model: Text) -> int:
 
 
 class Segment(Record):
-    pass
+    """One segment of an assembled prompt: kind, name, stability, tokens."""
 
 
 class Prompt(Handle):
@@ -68,6 +68,7 @@ class Prompt(Handle):
         raise TypeError("a Prompt comes from PromptBuilder.assemble()")
 
     def segments(self) -> List[Segment]:
+        """The assembled segments, in order."""
         out = []
         for i in range(lib.tkn_prompt_segment_count(self)):
             s = ffi.tkn_prompt_segment_info()
@@ -92,17 +93,21 @@ class Prompt(Handle):
 
     @property
     def fingerprint(self) -> int:
+        """A fingerprint of the stable prefix (changes when a cache would miss)."""
         return lib.tkn_prompt_fingerprint(self)
 
     @property
     def version(self) -> int:
+        """The prompt's version."""
         return lib.tkn_prompt_version(self)
 
     @property
     def tokens(self) -> int:
+        """The prompt's tokens."""
         return lib.tkn_prompt_tokens(self)
 
     def findings(self) -> List[Finding]:
+        """Lint findings on the prompt."""
         out = []
         for i in range(lib.tkn_prompt_finding_count(self)):
             f = ffi.tkn_prompt_finding()
@@ -119,6 +124,7 @@ class Prompt(Handle):
 
     def breakpoints(self, min_cache_tokens: int, max_breakpoints: int = 4
                     ) -> List[Tuple[int, str]]:
+        """Where to place cache breakpoints: (segment index, ttl) pairs."""
         blocks = (ctypes.c_uint32 * max_breakpoints)()
         ttls = (ctypes.c_uint32 * max_breakpoints)()
         n = ctypes.c_size_t()
@@ -159,12 +165,15 @@ class PromptBuilder(Handle):
         check(st)
 
     def add_text(self, kind: str, text: Text, name: Text = "", stability: str = "static") -> int:
+        """Add a text segment (kind: system, instructions, example...; stability: static,
+        session, turn); its index."""
         n, t, idx = enc(name), enc(text), ctypes.c_uint32()
         self._check(lib.tkn_prompt_builder_add_text(self, KINDS[kind], STABILITY[stability], n,
                                                     len(n), t, len(t), ctypes.byref(idx)))
         return idx.value
 
     def add_tool(self, tool: Union[Text, Dict[str, Any]]) -> int:
+        """Add a tool definition (JSON text or a dict); its index."""
         if not isinstance(tool, (str, bytes)):
             tool = _json.dumps(tool)
         b, idx = enc(tool), ctypes.c_uint32()
@@ -180,19 +189,22 @@ class PromptBuilder(Handle):
         return idx.value
 
     def set_ttl(self, index: int, ttl: str) -> None:
+        """Set segment index's cache TTL (5m, 1h)."""
         self._check(lib.tkn_prompt_builder_set_ttl(self, index, TTLS[ttl]))
 
     def clear(self) -> None:
+        """Remove every segment."""
         lib.tkn_prompt_builder_clear(self)
 
     def assemble(self, tokenizer: Tokenizer) -> Prompt:
+        """The Prompt, counted with this tokenizer."""
         out = ctypes.c_void_p()
         self._check(lib.tkn_prompt_assemble(ctypes.byref(out), self, tokenizer))
         return Prompt._adopt(out.value)
 
 
 class CachePlanResult(Record):
-    pass
+    """A cache plan's figures (fields of tkn_cache_plan_result)."""
 
 
 class CachePlan(Handle):
@@ -214,6 +226,7 @@ class CachePlan(Handle):
         check(st)
 
     def add_prompt(self, time_ms: int, prompt: Prompt) -> None:
+        """Add a prompt sent at time_ms."""
         self._check(lib.tkn_cacheplan_add_prompt(self, time_ms, prompt))
 
     def add_blocks(self, time_ms: int, blocks: Sequence[Tuple[int, int, int, int]]) -> None:
@@ -222,12 +235,14 @@ class CachePlan(Handle):
         self._check(lib.tkn_cacheplan_add_blocks(self, time_ms, arr, len(blocks)))
 
     def result(self) -> CachePlanResult:
+        """The plan's figures: cost with and without caching, hits, writes."""
         r = ffi.tkn_cacheplan_result()
         r.version = ffi.TKN_CACHEPLAN_RESULT_VERSION
         self._check(lib.tkn_cacheplan_result_get(self, ctypes.byref(r)))
         return record(CachePlanResult, r)
 
     def advice(self) -> str:
+        """The plan's advice as text."""
         out, n = ctypes.c_void_p(), ctypes.c_size_t()
         self._check(lib.tkn_cacheplan_advice(self, ctypes.byref(out), ctypes.byref(n)))
         return take(out, n.value)

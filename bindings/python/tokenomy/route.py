@@ -75,6 +75,7 @@ class Task(Handle):
         check(st)
 
     def set_id(self, id: Text) -> None:
+        """Set the task's id."""
         b = enc(id)
         self._check(lib.tkn_task_set_id(self, b, len(b)))
 
@@ -100,7 +101,7 @@ class Task(Handle):
 
 
 class Decision(Record):
-    pass
+    """The router's decision for a task: tier, model, rule and reason."""
 
 
 def _task(task: Union[Task, Mapping[str, Any]]) -> Task:
@@ -144,19 +145,23 @@ class Router(Handle):
 
     @property
     def tiers(self) -> List[str]:
+        """The tier names, cheapest first."""
         return [dec(lib.tkn_router_tier_name(self, i)) or ""
                 for i in range(lib.tkn_router_tier_count(self))]
 
     @property
     def rule_count(self) -> int:
+        """How many rules the router has."""
         return lib.tkn_router_rule_count(self)
 
     def tier_threshold(self, i: int) -> float:
+        """Tier i's confidence threshold (cascades escalate below it)."""
         out = ctypes.c_double()
         check(lib.tkn_router_tier_threshold(self, i, ctypes.byref(out)))
         return out.value
 
     def decide(self, task: Union[Task, Mapping[str, Any]]) -> Decision:
+        """The tier and model for a task (a Task or a dict of attributes)."""
         t = _task(task)
         d = ffi.tkn_router_decision()
         check(lib.tkn_router_decision_init(ctypes.byref(d), ffi.TKN_ROUTER_DECISION_VERSION))
@@ -164,6 +169,7 @@ class Router(Handle):
         return record(Decision, d)
 
     def explain(self, task: Union[Task, Mapping[str, Any]]) -> Dict[str, Any]:
+        """Why the router decides as it does for a task: every rule tried, as a dict."""
         t = _task(task)
         out, n = ctypes.c_void_p(), ctypes.c_size_t()
         check(lib.tkn_router_explain(self, t, ctypes.byref(out), ctypes.byref(n)))
@@ -177,18 +183,22 @@ class Router(Handle):
         return bool(cooled.value)
 
     def model_cooldown(self, model: Text) -> int:
+        """Milliseconds left of a model's cooldown after failures (0: usable)."""
         b, out = enc(model), ctypes.c_int64()
         check(lib.tkn_router_model_cooldown(self, b, len(b), ctypes.byref(out)),
               "unknown model %r" % model)
         return out.value
 
     def retries(self, cls: Union[str, int]) -> int:
+        """The retries allowed for a failure class."""
         out = ctypes.c_int32()
         check(lib.tkn_router_retries(self, _fail_class(cls), ctypes.byref(out)))
         return out.value
 
     def shadow_compare(self, rule: int, cheap: Text, strong: Text,
                        compare: Callable[[str, str], bool]) -> bool:
+        """Compare a cheap and a strong answer for a shadowed rule with compare(cheap, strong);
+        whether they agreed."""
         def tramp(a: int, an: int, b: int, bn: int, user: Any) -> int:
             try:
                 return 1 if compare(at(a, an), at(b, bn)) else 0
@@ -202,22 +212,26 @@ class Router(Handle):
         return bool(agreed.value)
 
     def shadow_stats(self, rule: int) -> Tuple[int, int, int]:
+        """A shadowed rule's (sampled, compared, agreed) counts."""
         a, b, c = ctypes.c_uint64(), ctypes.c_uint64(), ctypes.c_uint64()
         check(lib.tkn_router_shadow_stats(self, rule, ctypes.byref(a), ctypes.byref(b),
                                           ctypes.byref(c)))
         return a.value, b.value, c.value
 
     def shadow_report(self) -> Dict[str, Any]:
+        """Every shadowed rule's agreement figures, as a dict."""
         out, n = ctypes.c_void_p(), ctypes.c_size_t()
         check(lib.tkn_router_shadow_report(self, ctypes.byref(out), ctypes.byref(n)))
         return _json.loads(take(out, n.value))
 
     def cascade(self, start_tier: int = 0,
                 score: Optional[Callable[[str], float]] = None) -> "Cascade":
+        """A cascade over the tiers from start_tier; score(answer) gives an answer's confidence."""
         return Cascade(self, start_tier, score)
 
 
 def calibrate(scores: Sequence[float], shares: Sequence[float]) -> List[float]:
+    """Thresholds sending the given shares of tasks to each tier, from sample scores."""
     s = (ctypes.c_double * len(scores))(*scores)
     h = (ctypes.c_double * len(shares))(*shares)
     out = (ctypes.c_double * len(shares))()
@@ -239,6 +253,7 @@ class RouterBuilder(Handle):
         check(st)
 
     def add_tier(self, name: Text, models: Sequence[Text], threshold: float = 0.0) -> None:
+        """Add a tier of models (cheapest first) with its confidence threshold."""
         n = enc(name)
         arr, lens, keep = _strings(models)
         self._check(lib.tkn_router_builder_add_tier(self, n, len(n), arr, lens, len(keep),
@@ -247,6 +262,7 @@ class RouterBuilder(Handle):
     def add_rule(self, tier: Text, when: Optional[Union[Text, Mapping[str, Any]]] = None,
                  reason: Optional[Text] = None, shadow_rate: float = 0.0,
                  shadow_tier: Optional[Text] = None, cascade: bool = False) -> None:
+        """Add a rule sending tasks matching `when` to a tier."""
         if when is not None and not isinstance(when, (str, bytes)):
             when = _json.dumps(when)
         w, t, r, s = enc(when), enc(tier), enc(reason), enc(shadow_tier)
@@ -258,26 +274,32 @@ class RouterBuilder(Handle):
         self._check(lib.tkn_router_builder_add_rule(self, ctypes.byref(rule)))
 
     def set_default_tier(self, name: Text) -> None:
+        """The tier for tasks no rule matches."""
         b = enc(name)
         self._check(lib.tkn_router_builder_set_default_tier(self, b, len(b)))
 
     def set_cascade(self, max_escalations: int = -1, path: Text = "") -> None:
+        """How far cascades may escalate (-1: to the last tier), and the tier path."""
         b = enc(path)
         self._check(lib.tkn_router_builder_set_cascade(self, max_escalations, b, len(b)))
 
     def set_failures(self, allowed_fails: int, window_s: int, cooldown_s: float) -> None:
+        """Cool a model down for cooldown_s after allowed_fails failures within window_s."""
         self._check(lib.tkn_router_builder_set_failures(self, allowed_fails, window_s,
                                                         cooldown_s))
 
     def set_retries(self, cls: Union[str, int], retries: int) -> None:
+        """The retries allowed for a failure class."""
         self._check(lib.tkn_router_builder_set_retries(self, _fail_class(cls), retries))
 
     def to_json(self) -> str:
+        """The configuration built so far, as JSON text (Router takes it)."""
         out, n = ctypes.c_void_p(), ctypes.c_size_t()
         self._check(lib.tkn_router_builder_to_json(self, ctypes.byref(out), ctypes.byref(n)))
         return take(out, n.value)
 
     def build(self, clock: Optional[Callable[[], int]] = None, shadow_seed: int = 0) -> Router:
+        """The Router (clock: milliseconds, for tests; shadow_seed: sampling seed)."""
         opts, keep = Router._options(clock, shadow_seed)
         out = ctypes.c_void_p()
         self._check(lib.tkn_router_builder_build(self, ctypes.byref(opts), ctypes.byref(out)))
@@ -316,11 +338,13 @@ class Cascade(Handle):
         check(st)
 
     def next(self) -> Tuple[int, str]:
+        """The next attempt: (tier index, model)."""
         tier, model = ctypes.c_int32(), ctypes.c_void_p()
         self._check(lib.tkn_router_cascade_next(self, ctypes.byref(tier), ctypes.byref(model)))
         return tier.value, ctypes.string_at(model.value).decode() if model.value else ""
 
     def report(self, content: Text, valid: bool = True, cost: int = 0) -> Tuple[str, float]:
+        """Report an attempt's answer: (state after it, its confidence score)."""
         b, state, conf = enc(content), ctypes.c_int32(), ctypes.c_double()
         self._check(lib.tkn_router_cascade_report(self, b, len(b), 1 if valid else 0, cost,
                                                   ctypes.byref(state), ctypes.byref(conf)))
@@ -328,17 +352,21 @@ class Cascade(Handle):
 
     @property
     def state(self) -> str:
+        """The cascade's state (running, accepted, exhausted...)."""
         return CASCADE_STATES[lib.tkn_router_cascade_state(self)]
 
     @property
     def attempts(self) -> int:
+        """Attempts made so far."""
         return lib.tkn_router_cascade_attempts(self)
 
     @property
     def total_cost(self) -> int:
+        """The cost reported over all attempts."""
         return lib.tkn_router_cascade_total_cost(self)
 
     def to_json(self) -> str:
+        """The cascade's attempts and outcome as JSON text."""
         out, n = ctypes.c_void_p(), ctypes.c_size_t()
         self._check(lib.tkn_router_cascade_to_json(self, ctypes.byref(out), ctypes.byref(n)))
         return take(out, n.value)
@@ -359,6 +387,7 @@ class Validation:
 
     @property
     def valid(self) -> bool:
+        """Whether the document is valid."""
         return self.status == 0
 
     def __bool__(self) -> bool:
@@ -438,6 +467,7 @@ class Schema(Handle):
 
 
 def near_limit(stop_reason: Optional[Text], used: int, cap: int = 0) -> Dict[str, bool]:
+    """Whether an answer stopped at or near its output cap: {'truncated', 'near'}."""
     b, flags = enc(stop_reason), ctypes.c_uint32()
     check(lib.tkn_schema_near_limit(b, len(b) if b else 0, used, cap, ctypes.byref(flags)))
     return {"stopped": bool(flags.value & ffi.TKN_SCHEMA_NEAR_STOPPED),
@@ -445,7 +475,7 @@ def near_limit(stop_reason: Optional[Text], used: int, cap: int = 0) -> Dict[str
 
 
 class RetryStep(Record):
-    pass
+    """What to do after a failure: retry or not, and the delay."""
 
 
 RETRY_ACTIONS = {ffi.TKN_SCHEMA_RETRY_SAME_TIER: "same_tier",
@@ -453,6 +483,7 @@ RETRY_ACTIONS = {ffi.TKN_SCHEMA_RETRY_SAME_TIER: "same_tier",
 
 
 def retry_next(failures: int, **opts: int) -> RetryStep:
+    """The retry step after this many failures (base_ms, max_ms, max_retries, ... as opts)."""
     o = options(ffi.tkn_schema_retry_options, "tkn_schema_retry_options_init",
                 ffi.TKN_SCHEMA_RETRY_OPTIONS_VERSION, **opts)
     step = ffi.tkn_schema_retry_step()

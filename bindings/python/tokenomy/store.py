@@ -144,30 +144,44 @@ class Store:
     # the operations (not implemented: NULL in the table)
     def reserve(self, key: bytes, id: Optional[str], amounts: List[int], limits: List[int],
                 lease_ms: int, ttl_seconds: int) -> Tuple[bool, Sequence[int]]:
+        """Reserve amounts under limits for a lease: (ok, used).  Implement in a subclass."""
         raise NotImplementedError
 
     def commit(self, key: bytes, id: Optional[str], actual: List[int], id_ttl_seconds: int,
                ttl_seconds: int) -> Tuple[Sequence[int], bool]:
+        """Commit a reservation's actual use: (used, duplicate).  Implement in a subclass."""
         raise NotImplementedError
 
     def release(self, key: bytes, id: Optional[str]) -> None:
+        """Drop a reservation.  Implement in a subclass."""
         raise NotImplementedError
 
     def usage(self, key: bytes, n: int) -> Tuple[Sequence[int], Sequence[int]]:
+        """(committed, reserved) of a key.  Implement in a subclass."""
         raise NotImplementedError
 
     def get(self, key: bytes) -> Optional[bytes]:
+        """A key's value, or None.  Implement in a subclass."""
         raise NotImplementedError
 
     def set(self, key: bytes, value: bytes, ttl_ms: int) -> None:
+        """Set a key's value with a TTL.  Implement in a subclass."""
         raise NotImplementedError
 
     def add(self, key: bytes, id: Optional[str], deltas: List[int], id_ttl_seconds: int
             ) -> Tuple[Sequence[int], bool]:
+        """Add deltas to a key's counters once per id: (totals, duplicate).  Implement in a
+        subclass."""
         raise NotImplementedError
 
     def read(self, key: bytes, n: int) -> Sequence[int]:
+        """A key's n counters.  Implement in a subclass."""
         raise NotImplementedError
+
+    def __repr__(self) -> str:
+        ops = [n for n in ("reserve", "commit", "release", "usage", "get", "set", "add", "read")
+               if getattr(type(self), n) is not getattr(Store, n)]
+        return "<tokenomy.Store %s: %s>" % (type(self).__name__, ", ".join(ops) or "no operations")
 
     def _c(self) -> Tuple[ffi.tkn_store, List[Any]]:
         """The C table and what keeps it alive (the parts copy the table)."""
@@ -216,10 +230,12 @@ class RedisStore(Handle):
 
 
     def ping(self) -> None:
+        """Raise UnavailableError unless the server answers."""
         check(self._r.tkn_redis_ping(self))
 
     @property
     def reconnects(self) -> int:
+        """Reconnections made so far."""
         return self._r.tkn_redis_reconnects(self)
 
     @property

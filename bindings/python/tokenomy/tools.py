@@ -24,7 +24,7 @@ def _args(args: Union[Text, Dict[str, Any], None]) -> bytes:
 
 
 class ToolCacheStats(Record):
-    pass
+    """A tool cache's counters (fields of tkn_toolcache_stats)."""
 
 
 class ToolCache(Handle):
@@ -58,11 +58,13 @@ class ToolCache(Handle):
 
     def set_policy(self, tool: Text, cacheable: bool = True, ttl_ms: int = 0,
                    scope: str = "session") -> None:
+        """Make a tool cacheable (or not), with a TTL and a scope (session, user, global)."""
         b = enc(tool)
         check(lib.tkn_toolcache_set_policy(self, b, len(b), 1 if cacheable else 0, ttl_ms,
                                            SCOPES[scope]))
 
     def is_cacheable(self, tool: Text) -> bool:
+        """Whether a tool is registered cacheable."""
         b = enc(tool)
         return bool(lib.tkn_toolcache_is_cacheable(self, b, len(b)))
 
@@ -87,21 +89,25 @@ class ToolCache(Handle):
         check(lib.tkn_toolcache_put(self, t, len(t), a, len(a), s, len(s), v, len(v), tokens))
 
     def invalidate_tool(self, tool: Text) -> int:
+        """Drop a tool's entries; how many."""
         b, n = enc(tool), ctypes.c_uint64()
         check(lib.tkn_toolcache_invalidate_tool(self, b, len(b), ctypes.byref(n)))
         return n.value
 
     def invalidate_scope(self, scope: str, scope_id: Text = "") -> int:
+        """Drop a scope's entries; how many."""
         b, n = enc(scope_id), ctypes.c_uint64()
         check(lib.tkn_toolcache_invalidate_scope(self, SCOPES[scope], b, len(b), ctypes.byref(n)))
         return n.value
 
     def purge_expired(self) -> int:
+        """Drop expired entries; how many."""
         n = ctypes.c_uint64()
         check(lib.tkn_toolcache_purge_expired(self, ctypes.byref(n)))
         return n.value
 
     def clear(self) -> None:
+        """Drop every entry."""
         check(lib.tkn_toolcache_clear(self))
 
     def set_store(self, store: Any, prefix: Text = "toolcache:") -> None:
@@ -119,6 +125,7 @@ class ToolCache(Handle):
                 self._borrow(o, Handle, "set_store()")
 
     def stats(self) -> ToolCacheStats:
+        """Hits, misses, entries and bytes."""
         s = ffi.tkn_toolcache_stats()
         s.version = ffi.TKN_TOOLCACHE_STATS_VERSION
         check(lib.tkn_toolcache_stats_get(self, ctypes.byref(s)))
@@ -176,15 +183,18 @@ class BatchWriter(Handle):
         check(st)
 
     def add(self, custom_id: Text, body: Union[Text, Dict[str, Any]]) -> None:
+        """Add one request (its body as JSON text or a dict) under a custom id."""
         if not isinstance(body, (str, bytes)):
             body = _json.dumps(body)
         i, b = enc(custom_id), enc(body)
         self._check(lib.tkn_batch_writer_add(self, i, len(i), b, len(b)))
 
     def finish(self) -> None:
+        """Flush the last lines."""
         self._check(lib.tkn_batch_writer_finish(self))
 
     def counts(self) -> Dict[str, int]:
+        """Requests, bytes and files written so far."""
         f, r, b = ctypes.c_uint32(), ctypes.c_uint64(), ctypes.c_uint64()
         self._check(lib.tkn_batch_writer_counts(self, ctypes.byref(f), ctypes.byref(r),
                                                 ctypes.byref(b)))
@@ -197,11 +207,11 @@ DL_REASONS = {1: "missing", 2: "duplicate", 3: "unknown", 4: "errored", 5: "canc
 
 
 class BatchResult(Record):
-    pass
+    """One result line of a batch: custom id, status, usage and cost."""
 
 
 class BatchSummary(Record):
-    pass
+    """Counts of a batch (fields of tkn_batch_summary)."""
 
 
 class BatchReader(Handle):
@@ -251,11 +261,13 @@ class BatchReader(Handle):
         check(st)
 
     def expect(self, *custom_ids: Text) -> None:
+        """Custom ids the batch must answer (the rest are unknown)."""
         for cid in custom_ids:
             b = enc(cid)
             self._check(lib.tkn_batch_reader_expect(self, b, len(b)))
 
     def expect_writer(self, writer: BatchWriter) -> None:
+        """Expect every custom id a BatchWriter wrote."""
         self._check(lib.tkn_batch_reader_expect_writer(self, writer))
 
     def feed(self, data: Union[Text, Dict[str, Any], Sequence[Dict[str, Any]]]) -> None:
@@ -269,24 +281,29 @@ class BatchReader(Handle):
         self._check(lib.tkn_batch_reader_feed(self, b, len(b)))
 
     def end_file(self) -> None:
+        """End the current result file."""
         self._check(lib.tkn_batch_reader_end_file(self))
 
     def finish(self) -> None:
+        """End the batch: expected ids without a result become missing."""
         self._check(lib.tkn_batch_reader_finish(self))
 
     def summary(self) -> BatchSummary:
+        """Counts of the batch read so far (succeeded, errored, missing...)."""
         s = ffi.tkn_batch_summary()
         s.version = ffi.TKN_BATCH_SUMMARY_VERSION
         self._check(lib.tkn_batch_reader_summary(self, ctypes.byref(s)))
         return record(BatchSummary, s)
 
     def dead_letters(self) -> List[Dict[str, Any]]:
+        """Every dead letter (failed or malformed line) as a dict."""
         out, n = ctypes.c_void_p(), ctypes.c_size_t()
         self._check(lib.tkn_batch_reader_dead_letters_json(self, ctypes.byref(out),
                                                            ctypes.byref(n)))
         return _json.loads(take(out, n.value))
 
     def dead_letter(self, i: int) -> Dict[str, Any]:
+        """Dead letter i as a dict."""
         d = ffi.tkn_batch_dead_letter()
         d.version = ffi.TKN_BATCH_DEAD_LETTER_VERSION
         self._check(lib.tkn_batch_reader_dead_letter(self, i, ctypes.byref(d)))
@@ -297,4 +314,5 @@ class BatchReader(Handle):
 
     @property
     def dead_letter_count(self) -> int:
+        """How many dead letters there are."""
         return lib.tkn_batch_reader_dead_letter_count(self)
