@@ -59,6 +59,7 @@ class ToolCatalogue(Handle):
         return int(lib.tkn_toolsel_count(self))
 
     def names(self) -> List[str]:
+        """The tools' names, in catalogue order."""
         out = []
         for i in range(len(self)):
             p, n = ctypes.c_void_p(), ctypes.c_size_t()
