@@ -5,8 +5,8 @@ import ctypes
 import ctypes.util
 import os
 import threading
-from typing import (Any, Callable, Dict, Iterable, List, Optional, Tuple, Type, TypeVar,
-                    Union)
+from typing import (TYPE_CHECKING, Any, Callable, Dict, Iterable, List, Optional, Tuple, Type,
+                    TypeVar, Union, cast, overload)
 
 from . import _ffi as ffi
 
@@ -134,7 +134,7 @@ def check_int(value: Any, ctype: Any, what: str) -> int:
     if not lo <= value <= hi:
         raise OverflowError("%s: %d is out of range for %s [%d, %d]"
                             % (what, value, ctype.__name__, lo, hi))
-    return value
+    return int(value)
 
 
 def id_array(ids: Iterable[Any], what: str) -> Any:
@@ -235,7 +235,11 @@ class _Lib:
                 continue
             fn.restype = restype
             fn.argtypes = argtypes
-            setattr(self, name, _guard(name, fn, argtypes, ffi.HANDLE_PARAMS.get(name, ())))
+            setattr(self, name, _guard(name, fn, cast(List[Any], argtypes),
+                                       tuple(ffi.HANDLE_PARAMS.get(name, ()))))
+
+    if TYPE_CHECKING:  # the functions are set per name above: any name, for mypy
+        def __getattr__(self, name: str) -> Any: ...
 
 
 def check_version(number: int, where: str = "") -> None:
@@ -306,7 +310,7 @@ def _struct_checks(st: type) -> None:
             __setattr__(self, name, value)
 
     st.__setattr__ = __setattr__  # type: ignore[assignment]
-    st.__init__ = __init__  # type: ignore[assignment]
+    setattr(st, "__init__", __init__)
 
 
 for _v in list(vars(ffi).values()):
@@ -343,17 +347,17 @@ def redis_lib() -> _Lib:
 
 def strerror(status: int) -> str:
     """The one-line description of a status code."""
-    return lib.tkn_strerror(status).decode()
+    return str(lib.tkn_strerror(status).decode())
 
 
 def version() -> str:
     """The version of the C library actually loaded."""
-    return lib.tkn_version_string().decode()
+    return str(lib.tkn_version_string().decode())
 
 
 def version_number() -> int:
     """MAJOR*10000 + MINOR*100 + PATCH of the C library actually loaded."""
-    return lib.tkn_version_number()
+    return int(lib.tkn_version_number())
 
 
 # ---- errors --------------------------------------------------------------
@@ -484,7 +488,16 @@ def reraise_parked() -> None:
 
 # ---- strings -------------------------------------------------------------
 
+@overload
+def enc(s: Text) -> bytes: ...
+@overload
+def enc(s: None) -> None: ...
+@overload
+def enc(s: Optional[Text]) -> Optional[bytes]: ...
+
+
 def enc(s: Optional[Text]) -> Optional[bytes]:
+    """UTF-8 bytes of a str (bytes as they are; None stays None)."""
     if s is None:
         return None
     if isinstance(s, str):
@@ -524,7 +537,7 @@ def field_addr(struct: ctypes.Structure, name: str) -> Optional[int]:
 
 def ftype(struct_type: type, name: str) -> Any:
     """The ctypes type of a struct field (function-pointer fields)."""
-    return dict(struct_type._fields_)[name]
+    return dict(getattr(struct_type, "_fields_"))[name]
 
 
 # ---- handles -------------------------------------------------------------
@@ -723,7 +736,11 @@ def new_handle(fn: Callable[..., int], *args: Any) -> int:
     return out.value  # type: ignore[return-value]
 
 
-def options(struct_type: type, init: str, version: int, **kw: Any) -> Any:
+_S = TypeVar("_S", bound=ctypes.Structure)
+_R = TypeVar("_R", bound="Record")
+
+
+def options(struct_type: Type[_S], init: str, version: int, **kw: Any) -> _S:
     """A versioned options struct filled by its C init function, then kw."""
     s = struct_type()
     check(getattr(lib, init)(ctypes.byref(s), version))
@@ -739,6 +756,10 @@ def options(struct_type: type, init: str, version: int, **kw: Any) -> Any:
 class Record:
     """A plain read-only copy of a C result struct."""
 
+    if TYPE_CHECKING:  # the fields are the struct's, set per instance
+        def __getattr__(self, name: str) -> Any: ...
+        def __setattr__(self, name: str, value: Any) -> None: ...
+
     def __init__(self, **fields: Any) -> None:
         self.__dict__.update(fields)
 
@@ -753,9 +774,10 @@ class Record:
         return dict(self.__dict__)
 
 
-def record(cls: Type[Record], s: ctypes.Structure, skip: Tuple[str, ...] = ()) -> Any:
+def record(cls: Type[_R], s: ctypes.Structure, skip: Tuple[str, ...] = ()) -> _R:
+    """A Record of class cls holding the fields of struct s (bytes decoded)."""
     vals = {}
-    for name, t in s._fields_:
+    for name, *_ in s._fields_:
         if name in ("version", "reserved") or name in skip:
             continue
         v = getattr(s, name)

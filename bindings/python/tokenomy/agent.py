@@ -51,7 +51,7 @@ class LLMResponse(Handle):
 
     _ctype = "tkn_llm_response"
 
-    _free = "tkn_llm_response_free"
+    _free: Optional[str] = "tkn_llm_response_free"
 
     def __init__(self) -> None:
         super().__init__(new_handle(lib.tkn_llm_response_new))

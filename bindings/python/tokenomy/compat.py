@@ -50,7 +50,7 @@ def token_counter(model: str = "", text: Optional[Union[str, List[str]]] = None,
     if messages is not None:
         if count_response_tokens:
             return sum(tok.count(m.get("content") or "") for m in messages)
-        with Conversation(list(messages), "openai") as conv:
+        with Conversation([dict(m) for m in messages], "openai") as conv:
             return int(tok.count_conv(conv))  # type: ignore[arg-type]
     if text is None:
         raise ValueError("token_counter: give messages or text")

@@ -142,7 +142,7 @@ class Budget(Handle):
                  clock: Optional[Callable[[], int]] = None,
                  on_limit: Optional[Callable[[str, str], None]] = None,
                  store: Any = None, key: Optional[Text] = None, fallback: bool = False,
-                 shared: Optional[dict] = None, **limits: Any) -> None:
+                 shared: Optional[Dict[str, Any]] = None, **limits: Any) -> None:
         """limits: hard_tokens, soft_tokens, turn_tokens, output_tokens,
         hard_usd, soft_usd, turn_usd (dollars: Decimal, str or int, exact),
         or hard_money, soft_money, turn_money (picodollars, 10**12 per
@@ -197,13 +197,13 @@ class Budget(Handle):
     @property
     def pending(self) -> int:
         """Commits made on a shared budget's fallback not yet in the store."""
-        return lib.tkn_budget_shared_pending(self)
+        return int(lib.tkn_budget_shared_pending(self))
 
     @property
     def dropped(self) -> int:
         """Fallback commits the store refused outright when replayed (dropped
         from the queue, still counted against the local allowance)."""
-        return lib.tkn_budget_shared_dropped(self)
+        return int(lib.tkn_budget_shared_dropped(self))
 
     def flush(self) -> None:
         """Replay a shared budget's fallback commits to the store."""
@@ -319,7 +319,7 @@ class Pruner(Handle):
             text_splitter: Optional[Callable[[str], Sequence[str]]] = None,
             provider: str = "auto", strategy: str = "last",
             start_on: Sequence[str] = (), end_on: Sequence[str] = (),
-            summary_role: str = "user", count: Optional[dict] = None,
+            summary_role: str = "user", count: Optional[Dict[str, Any]] = None,
             exclude_tools: Sequence[str] = (), placeholder: Optional[str] = None,
             **opts: Any) -> PruneReport:
         """Prune conv in place (whole conversation in one call).  Callbacks:
@@ -377,7 +377,7 @@ class Pruner(Handle):
             keep.append(ftype(ffi.tkn_prune_options, "summarise")(mtramp))
             o.summarise = keep[-1]
         if text_splitter is not None:
-            state: dict = {}
+            state: Dict[str, Any] = {}
 
             def ptramp(text: Any, n: int, pos: int, end: Any, last: Any, user: Any) -> int:
                 try:

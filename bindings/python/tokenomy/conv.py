@@ -60,7 +60,7 @@ def role_code(role: Role) -> int:
     r = lib.tkn_role_from_name(b, len(b))
     if r < 0:
         raise ValueError("unknown role %r" % role)
-    return r
+    return int(r)
 
 
 def role_name(code: int) -> Optional[str]:
@@ -151,7 +151,7 @@ class Conversation(Handle):
         return {v: k for k, v in FORMATS.items()}.get(f, str(f))
 
     def __len__(self) -> int:
-        return lib.tkn_conv_count(self)
+        return int(lib.tkn_conv_count(self))
 
     def _idx(self, i: int) -> int:
         n = len(self)
@@ -438,7 +438,7 @@ class Tokenizer(Handle):
                 return self.count_conv(c, with_messages, **overheads)
         opts = _byref(count_options(**overheads)) if overheads else None
         total = _c_int64()
-        arr = (ctypes.c_int64 * len(conv))() if with_messages else None  # type: ignore
+        arr = (ctypes.c_int64 * len(conv))() if with_messages else None
         st = _count_conv(self, conv, opts, _byref(total), arr)
         if st or _tls.exc is not None:
             check(st)
@@ -480,7 +480,7 @@ class Tokenizer(Handle):
     @property
     def vocab_size(self) -> int:
         """The number of token ids (0 for the estimator)."""
-        return lib.tkn_tokenizer_vocab_size(self)
+        return int(lib.tkn_tokenizer_vocab_size(self))
 
 
 def _special(s: str) -> int:

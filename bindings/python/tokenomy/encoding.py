@@ -147,7 +147,7 @@ class Encoding:
         check(lib.tkn_tokenizer_decode(self._tok, arr, len(arr), ctypes.byref(out),
                                        ctypes.byref(n)))
         try:
-            return ctypes.string_at(out.value, n.value) if n.value else b""
+            return ctypes.string_at(out.value or 0, n.value) if n.value else b""
         finally:
             lib.tkn_free(out)
 

@@ -115,15 +115,15 @@ class Prices(Handle):
     def default_json() -> str:
         """The built-in price table as JSON text (LiteLLM's format)."""
         n = ctypes.c_size_t()
-        return lib.tkn_prices_default_json(ctypes.byref(n)).decode()
+        return str(lib.tkn_prices_default_json(ctypes.byref(n)).decode())
 
     def __len__(self) -> int:
-        return lib.tkn_prices_count(self)
+        return int(lib.tkn_prices_count(self))
 
     @property
     def skipped(self) -> int:
         """Entries skipped as invalid when the table was loaded with skip_invalid."""
-        return lib.tkn_prices_skipped(self)
+        return int(lib.tkn_prices_skipped(self))
 
     def skipped_entries(self) -> List[Tuple[str, str]]:
         """(key, reason) of each entry a skip_invalid load skipped."""
@@ -131,7 +131,7 @@ class Prices(Handle):
         for i in range(lib.tkn_prices_skipped(self)):
             k, r = ctypes.c_void_p(), ctypes.c_void_p()
             check(lib.tkn_prices_skipped_at(self, i, ctypes.byref(k), ctypes.byref(r)))
-            out.append((ctypes.string_at(k.value).decode(), ctypes.string_at(r.value).decode()))
+            out.append((ctypes.string_at(k.value or 0).decode(), ctypes.string_at(r.value or 0).decode()))
         return out
 
     def unmodelled(self) -> List[Tuple[str, int, str]]:
@@ -141,8 +141,8 @@ class Prices(Handle):
             f, k, n = ctypes.c_void_p(), ctypes.c_void_p(), ctypes.c_size_t()
             check(lib.tkn_prices_unmodelled_at(self, i, ctypes.byref(f), ctypes.byref(n),
                                                ctypes.byref(k)))
-            out.append((ctypes.string_at(f.value).decode(), n.value,
-                        ctypes.string_at(k.value).decode()))
+            out.append((ctypes.string_at(f.value or 0).decode(), n.value,
+                        ctypes.string_at(k.value or 0).decode()))
         return out
 
     def lookup(self, model: Text) -> ModelPrice:
@@ -298,7 +298,7 @@ class Meter(Handle):
     def shared_dropped(self) -> int:
         """Store adds dropped: refused outright by the store, beyond the
         65536 kept, or out of memory (each record makes 7)."""
-        return lib.tkn_meter_shared_dropped(self)
+        return int(lib.tkn_meter_shared_dropped(self))
 
     def shared_stats(self, dimension: str = "total", key: Text = "") -> Stats:
         """Fleet-wide statistics from the store."""
@@ -310,7 +310,7 @@ class Meter(Handle):
 
     def key_count(self, dimension: str) -> int:
         """How many keys a dimension holds."""
-        return lib.tkn_meter_key_count(self, DIMENSIONS[dimension])
+        return int(lib.tkn_meter_key_count(self, DIMENSIONS[dimension]))
 
     def percentiles(self, workflow: Text) -> Percentiles:
         """Token and cost percentiles of a workflow's calls."""

@@ -94,17 +94,17 @@ class Prompt(Handle):
     @property
     def fingerprint(self) -> int:
         """A fingerprint of the stable prefix (changes when a cache would miss)."""
-        return lib.tkn_prompt_fingerprint(self)
+        return int(lib.tkn_prompt_fingerprint(self))
 
     @property
     def version(self) -> int:
         """The prompt's version."""
-        return lib.tkn_prompt_version(self)
+        return int(lib.tkn_prompt_version(self))
 
     @property
     def tokens(self) -> int:
         """The prompt's tokens."""
-        return lib.tkn_prompt_tokens(self)
+        return int(lib.tkn_prompt_tokens(self))
 
     def findings(self) -> List[Finding]:
         """Lint findings on the prompt."""
@@ -231,7 +231,7 @@ class CachePlan(Handle):
 
     def add_blocks(self, time_ms: int, blocks: Sequence[Tuple[int, int, int, int]]) -> None:
         """blocks: (fingerprint, tokens, flags, segment) each."""
-        arr = (ffi.tkn_cacheplan_block * len(blocks))(*blocks)
+        arr = (ffi.tkn_cacheplan_block * len(blocks))(*blocks)  # type: ignore[misc]
         self._check(lib.tkn_cacheplan_add_blocks(self, time_ms, arr, len(blocks)))
 
     def result(self) -> CachePlanResult:

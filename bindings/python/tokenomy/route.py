@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import ctypes
 import json as _json
-from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple, Union
+from typing import (Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple, Union,
+                    cast)
 
 from . import _ffi as ffi
 from ._core import (JSON, json_text, Handle, Parts, ftype, Record, Text, _park, at, check, dec, enc, last_error, lib,
@@ -20,7 +21,7 @@ def _fail_class(cls: Union[str, int]) -> int:
     code = lib.tkn_llm_fail_from_name(b, len(b))
     if code < 0:
         raise ValueError("unknown failure class %r" % cls)
-    return code
+    return int(code)
 
 
 def fail_class_name(cls: int) -> Optional[str]:
@@ -41,8 +42,8 @@ def _clock_fn(fn_type: Any, clock: Callable[[], int]) -> Any:
 def _strings(values: Sequence[Text]) -> Tuple[Any, Any, List[bytes]]:
     bs = [enc(v) for v in values]
     arr = (ctypes.c_char_p * len(bs))(*bs)
-    lens = (ctypes.c_size_t * len(bs))(*(len(b) for b in bs))  # type: ignore[arg-type]
-    return arr, lens, bs  # type: ignore[return-value]
+    lens = (ctypes.c_size_t * len(bs))(*(len(b) for b in bs))
+    return arr, lens, bs
 
 
 class Task(Handle):
@@ -97,7 +98,7 @@ class Task(Handle):
         self._check(lib.tkn_task_remove(self, n, len(n)))
 
     def __len__(self) -> int:
-        return lib.tkn_task_count(self)
+        return int(lib.tkn_task_count(self))
 
 
 class Decision(Record):
@@ -152,7 +153,7 @@ class Router(Handle):
     @property
     def rule_count(self) -> int:
         """How many rules the router has."""
-        return lib.tkn_router_rule_count(self)
+        return int(lib.tkn_router_rule_count(self))
 
     def tier_threshold(self, i: int) -> float:
         """Tier i's confidence threshold (cascades escalate below it)."""
@@ -173,7 +174,7 @@ class Router(Handle):
         t = _task(task)
         out, n = ctypes.c_void_p(), ctypes.c_size_t()
         check(lib.tkn_router_explain(self, t, ctypes.byref(out), ctypes.byref(n)))
-        return _json.loads(take(out, n.value))
+        return cast(Dict[str, Any], _json.loads(take(out, n.value)))
 
     def report_failure(self, model: Text, cls: Union[str, int]) -> bool:
         """Report a failed call; True if it started a cooldown."""
@@ -222,7 +223,7 @@ class Router(Handle):
         """Every shadowed rule's agreement figures, as a dict."""
         out, n = ctypes.c_void_p(), ctypes.c_size_t()
         check(lib.tkn_router_shadow_report(self, ctypes.byref(out), ctypes.byref(n)))
-        return _json.loads(take(out, n.value))
+        return cast(Dict[str, Any], _json.loads(take(out, n.value)))
 
     def cascade(self, start_tier: int = 0,
                 score: Optional[Callable[[str], float]] = None) -> "Cascade":
@@ -353,17 +354,17 @@ class Cascade(Handle):
     @property
     def state(self) -> str:
         """The cascade's state (running, accepted, exhausted...)."""
-        return CASCADE_STATES[lib.tkn_router_cascade_state(self)]
+        return str(CASCADE_STATES[lib.tkn_router_cascade_state(self)])
 
     @property
     def attempts(self) -> int:
         """Attempts made so far."""
-        return lib.tkn_router_cascade_attempts(self)
+        return int(lib.tkn_router_cascade_attempts(self))
 
     @property
     def total_cost(self) -> int:
         """The cost reported over all attempts."""
-        return lib.tkn_router_cascade_total_cost(self)
+        return int(lib.tkn_router_cascade_total_cost(self))
 
     def to_json(self) -> str:
         """The cascade's attempts and outcome as JSON text."""

@@ -57,7 +57,7 @@ class Store:
 
         def guarded(body: Any, err: int, errlen: int) -> int:
             try:
-                return body()
+                return int(body())
             except TokenomyError as e:
                 return _fail(err, errlen, e.status, e.message)
             except BaseException as e:
@@ -236,12 +236,12 @@ class RedisStore(Handle):
     @property
     def reconnects(self) -> int:
         """Reconnections made so far."""
-        return self._r.tkn_redis_reconnects(self)
+        return int(self._r.tkn_redis_reconnects(self))
 
     @property
     def state_losses(self) -> int:
         """Times the server was found to have lost its state (its epoch)."""
-        return self._r.tkn_redis_state_losses(self)
+        return int(self._r.tkn_redis_state_losses(self))
 
     def accept_state_loss(self) -> None:
         """Serve calls again after StateError: the spend counted before is gone."""

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import ctypes
 import json as _json
-from typing import Any, Callable, Dict, List, Optional, Sequence, Union
+from typing import Any, Callable, Dict, List, Optional, Sequence, Union, cast
 
 from . import _ffi as ffi
 from ._core import (JSON, json_text, Handle, Parts, Record, Text, _park, at, check, enc, field_addr, ftype, lib,
@@ -20,7 +20,7 @@ def _args(args: Union[Text, Dict[str, Any], None]) -> bytes:
         return b"{}"
     if not isinstance(args, (str, bytes)):
         args = _json.dumps(args)
-    return enc(args)  # type: ignore[return-value]
+    return enc(args)
 
 
 class ToolCacheStats(Record):
@@ -300,7 +300,7 @@ class BatchReader(Handle):
         out, n = ctypes.c_void_p(), ctypes.c_size_t()
         self._check(lib.tkn_batch_reader_dead_letters_json(self, ctypes.byref(out),
                                                            ctypes.byref(n)))
-        return _json.loads(take(out, n.value))
+        return cast(List[Dict[str, Any]], _json.loads(take(out, n.value)))
 
     def dead_letter(self, i: int) -> Dict[str, Any]:
         """Dead letter i as a dict."""
@@ -315,4 +315,4 @@ class BatchReader(Handle):
     @property
     def dead_letter_count(self) -> int:
         """How many dead letters there are."""
-        return lib.tkn_batch_reader_dead_letter_count(self)
+        return int(lib.tkn_batch_reader_dead_letter_count(self))

@@ -25,7 +25,7 @@ import copy
 import functools
 import inspect
 from bisect import bisect_right
-from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union, cast
 
 from .conv import Tokenizer, encoding_name_for_model
 
@@ -95,7 +95,7 @@ def _default_text_splitter(text: str) -> List[str]:
 def _openai_dict(m: Any) -> Dict[str, Any]:
     """A message (dict, or LangChain object) as an OpenAI chat message dict."""
     if _is_dict(m):
-        return m
+        return cast(Dict[str, Any], m)
     lc, role = _type_names(m)
     content = getattr(m, "content", "")
     if isinstance(content, list):
@@ -214,7 +214,7 @@ def _first_text(content: Any) -> Optional[str]:
             if isinstance(b, str):
                 return b
             if isinstance(b, dict) and b.get("type") == "text":
-                return b.get("text")  # type: ignore[no-any-return]
+                return str(b.get("text") or "")
     return None
 
 
@@ -323,7 +323,7 @@ def _trim(messages: Any, *, max_tokens: int, token_counter: Any, strategy: str =
                             "not %s" % type(m).__name__)
     splitter = text_splitter or _default_text_splitter
     if hasattr(splitter, "split_text"):
-        splitter = splitter.split_text  # type: ignore[union-attr]
+        splitter = getattr(splitter, "split_text")
     tok = _native(token_counter)
     count: Callable[[List[Any]], int] = (_NativeCounter(tok, msgs) if tok is not None
                                          else _list_counter(token_counter))
