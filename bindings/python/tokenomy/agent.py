@@ -6,7 +6,8 @@ import json as _json
 from typing import Any, Callable, Dict, List, Optional, Tuple, Union
 
 from . import _ffi as ffi
-from ._core import (JSON, json_text, Handle, Parts, Record, Text, _park, at, check, dec, enc, field_addr, ftype,
+from ._core import (JSON, json_text,
+                    Handle, Parts, Record, Text, _park, at, check, dec, enc, field_addr, ftype,
                     holding, lib, new_handle, options, record, take)
 from .conv import Conversation, Tokenizer, fmt
 from .money import Usage, USAGE_FORMATS, Prices, Meter

@@ -6,7 +6,8 @@ from decimal import Decimal
 from typing import Any, Dict, List, Optional, Tuple, Union
 
 from . import _ffi as ffi
-from ._core import (JSON, json_text, Handle, Parts, Record, Text, check, dec, enc, field_addr, lib, new_handle,
+from ._core import (JSON, json_text,
+                    Handle, Parts, Record, Text, check, dec, enc, field_addr, lib, new_handle,
                     options, record, take)
 
 USAGE_FORMATS = {"auto": ffi.TKN_USAGE_AUTO, "openai_chat": ffi.TKN_USAGE_OPENAI_CHAT,
@@ -131,7 +132,8 @@ class Prices(Handle):
         for i in range(lib.tkn_prices_skipped(self)):
             k, r = ctypes.c_void_p(), ctypes.c_void_p()
             check(lib.tkn_prices_skipped_at(self, i, ctypes.byref(k), ctypes.byref(r)))
-            out.append((ctypes.string_at(k.value or 0).decode(), ctypes.string_at(r.value or 0).decode()))
+            out.append((ctypes.string_at(k.value or 0).decode(),
+                        ctypes.string_at(r.value or 0).decode()))
         return out
 
     def unmodelled(self) -> List[Tuple[str, int, str]]:

@@ -7,7 +7,8 @@ from typing import (Any, Callable, Dict, List, Mapping, Optional, Sequence, Tupl
                     cast)
 
 from . import _ffi as ffi
-from ._core import (JSON, json_text, Handle, Parts, ftype, Record, Text, _park, at, check, dec, enc, last_error, lib,
+from ._core import (JSON, json_text,
+                    Handle, Parts, ftype, Record, Text, _park, at, check, dec, enc, last_error, lib,
                     new_handle, options, record, take)
 from .conv import Tokenizer
 

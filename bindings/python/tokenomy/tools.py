@@ -6,7 +6,8 @@ import json as _json
 from typing import Any, Callable, Dict, List, Optional, Sequence, Union, cast
 
 from . import _ffi as ffi
-from ._core import (JSON, json_text, Handle, Parts, Record, Text, _park, at, check, enc, field_addr, ftype, lib,
+from ._core import (JSON, json_text,
+                    Handle, Parts, Record, Text, _park, at, check, enc, field_addr, ftype, lib,
                     new_handle, options, record, take)
 from .conv import Tokenizer
 from .money import Cost, Prices, Usage
