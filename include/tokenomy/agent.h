@@ -71,6 +71,7 @@
 #include "schema.h"
 #include "tokenizer.h"
 #include "toolcache.h"
+#include "toolsel.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -81,7 +82,7 @@ extern "C" {
 typedef struct tkn_agent tkn_agent;
 typedef struct tkn_agent_result tkn_agent_result;
 
-#define TKN_AGENT_OPTIONS_VERSION 1
+#define TKN_AGENT_OPTIONS_VERSION 2
 typedef struct tkn_agent_options {
   uint32_t version;              /* TKN_AGENT_OPTIONS_VERSION */
   int32_t provider;              /* TKN_PROVIDER_OPENAI (default) or _ANTHROPIC */
@@ -132,17 +133,41 @@ typedef struct tkn_agent_options {
    * to just under the limit would rewrite the history (and pay a summary)
    * on every turn once the limit is reached. */
   int64_t context_target_tokens;
+  /* Version 2: tool selection per turn (opt-in; a version 1 struct has none).
+   * With a catalogue (borrowed: it must outlive the agent and not grow during
+   * a turn), each turn selects tkn_toolsel_select(toolsel, the text of the
+   * conversation's last user message, toolsel_k, toolsel_always) and adds the
+   * catalogue to every call's prompt but a summary's through
+   * tkn_toolsel_add_to_builder: for Anthropic TKN_TOOLSEL_DEFER_REST (the
+   * others deferred, native tool search), for any other provider
+   * TKN_TOOLSEL_ONLY_SELECTED (only the selected tools are sent), after the
+   * tools of tkn_agent_add_tool; a catalogue tool of the same name as one of
+   * those fails the turn (TKN_ERR_DUPLICATE).  The trace gets a "tools" step:
+   * the catalogue size, k, the mode and the names selected.
+   * Off by default: on the recorded airline traces (tokenomy replay) k=3 cut
+   * the cost by 7.7% but the tool the model then called was among those sent
+   * in only 33.7% of the tool-calling calls, so a host turns it on only for a
+   * catalogue too big to send whole, with a search it has checked. */
+  const tkn_toolsel *toolsel;    /* NULL (default): no selection */
+  uint32_t toolsel_k;            /* with toolsel: the best k, >= 1 */
+  uint32_t toolsel_reserved;     /* 0 */
+  const uint32_t *toolsel_always; /* catalogue indices always sent (copied); may be NULL */
+  size_t toolsel_always_n;
 } tkn_agent_options;
 #define TKN_AGENT_OPTIONS_INIT                                                           \
   { TKN_AGENT_OPTIONS_VERSION, TKN_PROVIDER_OPENAI, TKN_LLM_CALLBACKS_INIT, NULL, NULL,    \
     NULL, 0, NULL, NULL, NULL, NULL, NULL, 0, 1024, 1, 1, TKN_SCHEMA_RETRY_OPTIONS_INIT, \
-    NULL, 0, NULL, 0, NULL, NULL, NULL, NULL, 0 }
-/* Fill *opts with the defaults of `version`.  TKN_ERR_INVALID for NULL,
- * TKN_ERR_VERSION for an unknown version. */
+    NULL, 0, NULL, 0, NULL, NULL, NULL, NULL, 0, NULL, 0, 0, NULL, 0 }
+/* Fill *opts with the defaults of `version` (1 or 2; a version 1 struct ends
+ * before toolsel).  TKN_ERR_INVALID for NULL, TKN_ERR_VERSION for an unknown
+ * version. */
 TKN_API int tkn_agent_options_init(tkn_agent_options *opts, uint32_t version);
 
-/* A new agent.  TKN_ERR_INVALID without complete(), without a router and a
- * model, for an output cap <= 0 or a bad format; TKN_ERR_NOT_FOUND (or
+/* A new agent (options of version 1 or 2).  TKN_ERR_INVALID without
+ * complete(), without a router and a model, for an output cap <= 0 or a bad
+ * format, with a toolsel and toolsel_k 0, toolsel_reserved not 0, a NULL
+ * toolsel_always with toolsel_always_n > 0 or an index in it out of the
+ * catalogue; TKN_ERR_NOT_FOUND (or
  * TKN_ERR_UNSUPPORTED for a skipped entry) when a budget with a hard money
  * limit is given and the fixed model has no price in the table (its calls
  * would cost 0 against the limit); TKN_ERR_VERSION,

@@ -5,8 +5,8 @@
 
 #include "agent_internal.h"
 
-TKI_DEFINE_INIT(tkn_agent_options_init, tkn_agent_options, opts, TKN_AGENT_OPTIONS_VERSION,
-                TKN_AGENT_OPTIONS_INIT)
+TKI_DEFINE_INIT_V1(tkn_agent_options_init, tkn_agent_options, opts, TKN_AGENT_OPTIONS_VERSION,
+                   TKN_AGENT_OPTIONS_INIT, toolsel)
 
 TKI_DEFINE_INIT(tkn_agent_turn_options_init, tkn_agent_turn_options, opts, TKN_AGENT_TURN_OPTIONS_VERSION,
                 TKN_AGENT_TURN_OPTIONS_INIT)
@@ -91,6 +91,19 @@ static int check_options(const tkn_agent_options *opts) {
   if (tkn_schema_retry_next(&opts->retry, 1, &probe) != TKN_OK) {
     return tki_fail(TKN_ERR_INVALID, "agent options: retry options out of range (see schema.h)");
   }
+  if (opts->toolsel) {
+    if (!opts->toolsel_k || opts->toolsel_reserved)
+      return tki_fail(TKN_ERR_INVALID, "agent options: toolsel_k must be >= 1 and "
+                      "toolsel_reserved 0 with a tool catalogue");
+    if (!opts->toolsel_always && opts->toolsel_always_n)
+      return tki_fail(TKN_ERR_INVALID, "agent options: toolsel_always is NULL with a count");
+    size_t ntools = tkn_toolsel_count(opts->toolsel);
+    for (size_t i = 0; i < opts->toolsel_always_n; i++)
+      if (opts->toolsel_always[i] >= ntools)
+        return tki_fail(TKN_ERR_INVALID, "agent options: toolsel_always[%zu] = %u is not a tool "
+                        "of the catalogue (%zu tools)", i, (unsigned)opts->toolsel_always[i],
+                        ntools);
+  }
   if (opts->prune && opts->prune->version != TKN_PRUNE_OPTIONS_VERSION &&
       opts->prune->version != 1) {
     return tki_fail(TKN_ERR_VERSION, "agent options: prune options of an unknown version");
@@ -119,10 +132,16 @@ int tkn_agent_new(tkn_agent **out, const tkn_agent_options *opts) {
   if (!out || !opts) {
     return tki_fail(TKN_ERR_INVALID, "tkn_agent_new: NULL argument");
   }
-  if (opts->version != TKN_AGENT_OPTIONS_VERSION) {
+  if (opts->version != TKN_AGENT_OPTIONS_VERSION && opts->version != 1) {
     return tki_fail(TKN_ERR_VERSION, "agent options: unknown version");
   }
-  tkn_agent_options norm = *opts; /* the lengths may be TKN_NUL_TERMINATED */
+  tkn_agent_options norm = TKN_AGENT_OPTIONS_INIT;
+  if (opts->version == 1) /* a version 1 struct ends before the tool selection */
+    memcpy(&norm, opts, offsetof(tkn_agent_options, toolsel));
+  else
+    norm = *opts;
+  norm.version = TKN_AGENT_OPTIONS_VERSION;
+  /* the lengths may be TKN_NUL_TERMINATED */
   norm.model_len = tki_len(norm.model, norm.model_len);
   norm.workflow_len = tki_len(norm.workflow, norm.workflow_len);
   norm.tenant_len = tki_len(norm.tenant, norm.tenant_len);
@@ -142,6 +161,13 @@ int tkn_agent_new(tkn_agent **out, const tkn_agent_options *opts) {
   a->o.workflow = a->workflow.s;
   a->o.tenant = a->tenant.s;
   a->o.prune = NULL;
+  a->o.toolsel_always = NULL;
+  if (opts->toolsel && opts->toolsel_always_n) {
+    a->always = tki_calloc(opts->toolsel_always_n, sizeof *a->always);
+    if (!a->always) return fail_new(a, TKN_ERR_NOMEM, "copying the options");
+    memcpy(a->always, opts->toolsel_always, opts->toolsel_always_n * sizeof *a->always);
+    a->o.toolsel_always = a->always;
+  }
   if (opts->tokenizer) {
     a->tok = opts->tokenizer;
   } else {
@@ -191,6 +217,7 @@ void tkn_agent_free(tkn_agent *a) {
   tki_free(a->model.s);
   tki_free(a->workflow.s);
   tki_free(a->tenant.s);
+  tki_free(a->always);
   tki_free(a);
 }
 

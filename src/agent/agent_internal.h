@@ -52,6 +52,7 @@ struct tkn_agent {
   tki_piece *pieces;
   size_t n_pieces;
   size_t cap_pieces;
+  uint32_t *always; /* the copy of o.toolsel_always */
   atomic_int busy; /* in tkn_agent_turn: a call back into the agent from its callbacks is refused */
 };
 
@@ -64,5 +65,13 @@ struct tkn_agent_result {
   const char *finish;
   tkn_agent_stats stats;
 };
+
+/* Tool selection (turn_tools.c), for an agent with a catalogue: the
+ * selected catalogue indices for the conversation's last user message
+ * (*sel to free with tki_free), their tools added to a prompt builder (by
+ * the provider's mode), and the "tools" step's fields written to a trace. */
+int tki_agent_tools_select(const tkn_agent *a, tkn_conv *conv, uint32_t **sel, size_t *n);
+int tki_agent_tools_add(const tkn_agent *a, tkn_prompt_builder *b, const uint32_t *sel, size_t n);
+void tki_agent_tools_trace(const tkn_agent *a, const uint32_t *sel, size_t n, tki_buf *trace);
 
 #endif

@@ -60,6 +60,9 @@ typedef struct turn {
   uint32_t failures;          /* invalid answers (the schema retry plan) */
   uint32_t host_fails;        /* failed calls on the current model */
   uint32_t purpose;           /* of the next call (TKN_LLM_PURPOSE_*) */
+  uint32_t *tools;            /* the catalogue tools selected (agent.o.toolsel) */
+  size_t n_tools;
+  int tools_chosen;           /* the selection was made: the calls carry it */
 } turn;
 
 /* ---- trace helpers ---- */
@@ -178,6 +181,7 @@ static int build_prompt(turn *t, tkn_conv *history, uint32_t purpose, tkn_prompt
                      : tkn_prompt_builder_add_text(b, pc->kind, pc->stability, pc->name,
                                                    pc->name_len, pc->text, pc->text_len, NULL);
   }
+  if (!rc && own && t->tools_chosen) rc = tki_agent_tools_add(a, b, t->tools, t->n_tools);
   if (!rc) rc = tkn_prompt_builder_set_history(b, history, TKN_STABILITY_SESSION, NULL);
   if (!rc && own && t->opts->dynamic && t->opts->dynamic_len)
     rc = tkn_prompt_builder_add_text(b, TKN_SEG_DYNAMIC, TKN_STABILITY_VOLATILE, "tail", 4,
@@ -1305,6 +1309,7 @@ static void turn_free(turn *t) {
   tki_free(t->plan.keep);
   tki_free(t->plan.cleared);
   tki_free(t->summary.s);
+  tki_free(t->tools);
   tkn_conv_free(t->work);
   tkn_llm_response_free(t->resp);
 }
@@ -1372,6 +1377,19 @@ static int phase_budget(turn *t) {
     return TKN_OK;
   }
   return fit_context(t, bs.level, ctx);
+}
+
+/* 1b. Tools: with a catalogue, the tools for the last user message (the
+ * "tools" step); every call of the turn but a summary carries them. */
+static int phase_tools(turn *t) {
+  if (!t->a->o.toolsel) return TKN_OK;
+  int rc = tki_agent_tools_select(t->a, t->work, &t->tools, &t->n_tools);
+  if (rc) return lib_fail(t, rc, "tools", tki_error_message());
+  t->tools_chosen = 1;
+  step_begin(t, "tools");
+  tki_agent_tools_trace(t->a, t->tools, t->n_tools, &t->trace);
+  step_end(t);
+  return TKN_OK;
 }
 
 /* A cascade from the routed tier, when the rule allows one and the agent has
@@ -1761,6 +1779,7 @@ static int run_turn(tkn_agent *a, tkn_conv *conv, const tkn_agent_turn_options *
   turn t;
   rc = turn_open(&t, a, conv, opts);
   if (!rc) rc = phase_budget(&t);
+  if (!rc && !t.closed) rc = phase_tools(&t);
   if (!rc && !t.closed) rc = phase_route(&t);
   if (!rc && !t.closed && !t.unrouted) rc = phase_calls(&t);
   if (!rc && t.closed) rc = phase_close(&t);

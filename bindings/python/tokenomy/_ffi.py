@@ -279,7 +279,7 @@ TKN_STORE_ID_MAX = 63
 TKN_STORE_VERSION = 1
 TKN_BUDGET_SHARED_OPTIONS_VERSION = 1
 TKN_AGENT_MAX_CALLS = 16
-TKN_AGENT_OPTIONS_VERSION = 1
+TKN_AGENT_OPTIONS_VERSION = 2
 TKN_AGENT_TURN_OPTIONS_VERSION = 1
 TKN_AGENT_STATS_VERSION = 1
 TKN_REDIS_OPTIONS_VERSION = 2
@@ -967,6 +967,11 @@ tkn_agent_options._fields_ = [
     ('cascade_score', CFUNCTYPE(c_int, c_void_p, c_size_t, POINTER(c_double), c_void_p)),
     ('cascade_score_user', c_void_p),
     ('context_target_tokens', c_int64),
+    ('toolsel', c_void_p),
+    ('toolsel_k', c_uint32),
+    ('toolsel_reserved', c_uint32),
+    ('toolsel_always', POINTER(c_uint32)),
+    ('toolsel_always_n', c_size_t),
 ]
 tkn_agent_turn_options._fields_ = [
     ('version', c_uint32),

@@ -543,6 +543,169 @@ static void tools_come_first_in_the_rendered_request(void **state) {
   tkn_agent_free(a);
 }
 
+/* ---- tool selection (opt-in) ---- */
+
+static const char *CATALOGUE[] = {
+    "{\"name\":\"get_weather\",\"description\":\"Current weather for a city\","
+    "\"parameters\":{\"type\":\"object\",\"properties\":{\"city\":{\"type\":\"string\"}}}}",
+    "{\"name\":\"track_order\",\"description\":\"Where an order is: its shipping status\","
+    "\"parameters\":{\"type\":\"object\",\"properties\":{\"order_id\":{\"type\":\"string\"}}}}",
+    "{\"name\":\"cancel_order\",\"description\":\"Cancel an order that has not shipped\","
+    "\"parameters\":{\"type\":\"object\",\"properties\":{\"order_id\":{\"type\":\"string\"}}}}",
+    "{\"name\":\"send_email\",\"description\":\"Send an email to a customer\"}",
+    "{\"name\":\"handoff\",\"description\":\"Hand the customer to a human\"}"};
+
+static tkn_toolsel *catalogue(void) {
+  tkn_toolsel *cat = NULL;
+  assert_int_equal(tkn_toolsel_new(&cat, NULL), TKN_OK);
+  for (size_t i = 0; i < sizeof CATALOGUE / sizeof *CATALOGUE; i++)
+    assert_int_equal(tkn_toolsel_add(cat, S(CATALOGUE[i]), NULL), TKN_OK);
+  return cat;
+}
+
+/* The names of the tools a rendered body carries, and whether each is deferred. */
+static size_t body_tools(const char *body, char names[][32], int *deferred, size_t cap) {
+  cJSON *j = cJSON_Parse(body);
+  assert_non_null(j);
+  cJSON *tools = cJSON_GetObjectItemCaseSensitive(j, "tools");
+  size_t n = 0;
+  cJSON *t = NULL;
+  cJSON_ArrayForEach(t, tools) {
+    cJSON *fn = cJSON_GetObjectItemCaseSensitive(t, "function");
+    cJSON *name = cJSON_GetObjectItemCaseSensitive(fn ? fn : t, "name");
+    assert_true(cJSON_IsString(name));
+    assert_true(n < cap);
+    snprintf(names[n], 32, "%s", name->valuestring);
+    deferred[n] = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(t, "defer_loading"));
+    n++;
+  }
+  cJSON_Delete(j);
+  return n;
+}
+
+static void turn_sends_the_tools_selected_for_the_last_user_message(void **state) {
+  (void)state;
+  static const scripted sc[] = {{0, 0, "ok", "stop", NULL, NULL}};
+  tkn_toolsel *cat = catalogue();
+  uint32_t always[] = {4}; /* handoff */
+  static const char *conv_json =
+      "[{\"role\":\"user\",\"content\":\"What is the weather in Paris?\"},"
+      "{\"role\":\"assistant\",\"content\":\"Sunny.\"},"
+      "{\"role\":\"user\",\"content\":\"Cancel my order ORD-7731 please\"}]";
+  char names[8][32];
+  int deferred[8];
+
+  /* OpenAI: only the selected tools, in catalogue order, the always-list beside k */
+  host_reset(&H, sc, 1);
+  tkn_agent_options o = base_opts();
+  o.toolsel = cat;
+  o.toolsel_k = 2;
+  o.toolsel_always = always;
+  o.toolsel_always_n = 1;
+  tkn_agent *a = agent_with(&o);
+  always[0] = 0; /* copied: the agent keeps its own */
+  tkn_conv *c = tt_conv(TKN_PROVIDER_OPENAI, conv_json);
+  tkn_agent_result *r = NULL;
+  assert_int_equal(tkn_agent_turn(a, c, NULL, &r), TKN_OK);
+  assert_int_equal(H.n_calls, 1);
+  size_t n = body_tools(H.calls[0].body, names, deferred, 8);
+  assert_int_equal(n, 3);
+  assert_string_equal(names[0], "track_order");
+  assert_string_equal(names[1], "cancel_order");
+  assert_string_equal(names[2], "handoff");
+  for (size_t i = 0; i < n; i++) assert_false(deferred[i]);
+  assert_null(strstr(H.calls[0].body, "get_weather"));
+  const char *tr = tkn_agent_result_trace(r, NULL);
+  assert_non_null(strstr(tr, "{\"step\":\"tools\",\"catalogue\":5,\"k\":2,\"always\":1,"
+                             "\"mode\":\"only_selected\","
+                             "\"selected\":[\"track_order\",\"cancel_order\",\"handoff\"]}"));
+  /* the tools step comes before the call it shapes */
+  assert_true(strstr(tr, "\"step\":\"tools\"") < strstr(tr, "\"step\":\"call\""));
+  tkn_agent_result_free(r);
+  tkn_conv_free(c);
+  tkn_agent_free(a);
+
+  /* Anthropic: the whole catalogue, the others deferred behind the tool search tool */
+  host_reset(&H, sc, 1);
+  o = base_opts();
+  o.provider = TKN_PROVIDER_ANTHROPIC;
+  o.model = "claude-sonnet-4-5";
+  o.model_len = strlen(o.model);
+  o.toolsel = cat;
+  o.toolsel_k = 1;
+  a = agent_with(&o);
+  c = tt_conv(TKN_PROVIDER_OPENAI, conv_json);
+  assert_int_equal(tkn_agent_turn(a, c, NULL, &r), TKN_OK);
+  n = body_tools(H.calls[0].body, names, deferred, 8);
+  assert_int_equal(n, 6); /* five tools and the search tool */
+  size_t sent = 0;
+  for (size_t i = 0; i < 5; i++) {
+    int want_deferred = strcmp(names[i], "cancel_order") != 0;
+    assert_int_equal(deferred[i], want_deferred);
+    sent += !deferred[i];
+  }
+  assert_int_equal(sent, 1);
+  assert_string_equal(names[5], "tool_search_tool_bm25");
+  assert_non_null(strstr(tkn_agent_result_trace(r, NULL),
+                         "\"mode\":\"defer_rest\",\"selected\":[\"cancel_order\"]"));
+  tkn_agent_result_free(r);
+  tkn_conv_free(c);
+  tkn_agent_free(a);
+  tkn_toolsel_free(cat);
+}
+
+static void tool_selection_is_off_by_default_and_checked(void **state) {
+  (void)state;
+  static const scripted sc[] = {{0, 0, "ok", "stop", NULL, NULL}};
+  host_reset(&H, sc, 1);
+  tkn_toolsel *cat = catalogue();
+  /* a version 1 struct (no tool selection fields) still makes an agent */
+  tkn_agent_options v1;
+  memset(&v1, 0xab, sizeof v1);
+  assert_int_equal(tkn_agent_options_init(&v1, 1), TKN_OK);
+  assert_int_equal(v1.version, 1);
+  assert_int_equal(v1.toolsel_k, 0xabababab); /* not written: not part of version 1 */
+  v1.llm.complete = fake_complete;
+  v1.llm.user = &H;
+  v1.model = "gpt-4o";
+  v1.model_len = 6;
+  tkn_agent *a = agent_with(&v1);
+  tkn_conv *c = tt_conv(TKN_PROVIDER_OPENAI, ONE_TURN);
+  tkn_agent_result *r = NULL;
+  assert_int_equal(tkn_agent_turn(a, c, NULL, &r), TKN_OK);
+  assert_null(strstr(tkn_agent_result_trace(r, NULL), "\"step\":\"tools\""));
+  tkn_agent_result_free(r);
+  tkn_conv_free(c);
+  tkn_agent_free(a);
+
+  tkn_agent_options o = base_opts();
+  assert_null(o.toolsel);
+  o.toolsel = cat;
+  a = NULL;
+  assert_int_equal(tkn_agent_new(&a, &o), TKN_ERR_INVALID); /* k 0 */
+  o.toolsel_k = 3;
+  o.toolsel_always_n = 1;
+  assert_int_equal(tkn_agent_new(&a, &o), TKN_ERR_INVALID); /* NULL always with a count */
+  uint32_t bad[] = {5};
+  o.toolsel_always = bad;
+  assert_int_equal(tkn_agent_new(&a, &o), TKN_ERR_INVALID); /* out of the catalogue */
+  assert_non_null(strstr(tkn_error_last()->message, "toolsel_always[0] = 5"));
+  assert_null(a);
+
+  /* a catalogue tool the agent also holds fails the turn, the conversation unchanged */
+  o.toolsel_always = NULL;
+  o.toolsel_always_n = 0;
+  a = agent_with(&o);
+  assert_int_equal(tkn_agent_add_tool(a, S(CATALOGUE[1])), TKN_OK);
+  c = tt_conv(TKN_PROVIDER_OPENAI, ONE_TURN);
+  assert_int_equal(tkn_agent_turn(a, c, NULL, &r), TKN_ERR_DUPLICATE);
+  assert_null(r);
+  assert_int_equal(tkn_conv_count(c), 1);
+  tkn_conv_free(c);
+  tkn_agent_free(a);
+  tkn_toolsel_free(cat);
+}
+
 /* ---- validation, retries, escalation ---- */
 
 static void invalid_answer_is_reasked_then_accepted(void **state) {
@@ -1715,6 +1878,9 @@ int main(void) {
       cmocka_unit_test_teardown(turn_refuses_bad_arguments_and_leaves_conv, teardown),
       cmocka_unit_test_teardown(pieces_are_checked_when_added, teardown),
       cmocka_unit_test_teardown(tools_come_first_in_the_rendered_request, teardown),
+      cmocka_unit_test_teardown(turn_sends_the_tools_selected_for_the_last_user_message,
+                                teardown),
+      cmocka_unit_test_teardown(tool_selection_is_off_by_default_and_checked, teardown),
       cmocka_unit_test_teardown(invalid_answer_is_reasked_then_accepted, teardown),
       cmocka_unit_test_teardown(bounded_schema_sets_a_tight_output_cap, teardown),
       cmocka_unit_test_teardown(retry_plan_escalates_a_tier_then_gives_up, teardown),
