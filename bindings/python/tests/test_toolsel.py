@@ -92,6 +92,33 @@ class ToolCatalogueTest(unittest.TestCase):
             "claude-sonnet-4-5", "anthropic", max_tokens=100))
         self.assertEqual([t["name"] for t in anth2["tools"]], ["get_weather"])
 
+    def test_an_agent_sends_the_tools_selected_for_the_last_user_message(self):
+        bodies = []
+
+        def complete(req, resp):
+            bodies.append(json.loads(req.body))
+            resp.content = "ok"
+        cat = ToolCatalogue(TOOLS)
+        conv = tokenomy.Conversation(
+            '[{"role":"user","content":"Cancel my reservation ABC123"}]')
+        agent = tokenomy.Agent(complete, model="gpt-4o", toolsel=cat, toolsel_k=1,
+                               toolsel_always=["think"])
+        r = agent.turn(conv)
+        sent = [t["function"]["name"] for t in bodies[0]["tools"]]
+        self.assertEqual(sent, ["cancel_reservation", "think"])
+        step = [s for s in r.trace["steps"] if s["step"] == "tools"][0]
+        self.assertEqual((step["mode"], step["selected"]),
+                         ("only_selected", ["cancel_reservation", "think"]))
+        agent = tokenomy.Agent(complete, model="claude-sonnet-4-5", format="anthropic",
+                               toolsel=cat, toolsel_k=1)
+        agent.turn(conv)
+        deferred = {t["name"]: t.get("defer_loading", False) for t in bodies[1]["tools"]}
+        self.assertFalse(deferred.pop("cancel_reservation"))
+        self.assertFalse(deferred.pop("tool_search_tool_bm25"))
+        self.assertTrue(all(deferred.values()) and len(deferred) == 3)
+        with self.assertRaises(tokenomy.InvalidError):
+            tokenomy.Agent(complete, model="gpt-4o", toolsel=cat, toolsel_k=0)
+
 
 if __name__ == "__main__":
     unittest.main()

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import ctypes
 import json as _json
-from typing import Any, Callable, Dict, List, Optional, Tuple, Union
+from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple, Union
 
 from . import _ffi as ffi
 from ._core import (JSON, json_text,
@@ -14,6 +14,7 @@ from .money import Usage, USAGE_FORMATS, Prices, Meter
 from .context import Budget, MODES
 from .route import Router, Schema, Task
 from .tools import ToolCache
+from .toolsel import ToolCatalogue
 from .prompt import KINDS, STABILITY
 
 PURPOSES = ["turn", "retry", "cascade", "summary"]
@@ -245,8 +246,14 @@ class Agent(Handle):
                  sleep: Optional[Callable[[int], None]] = None,
                  cascade_score: Optional[Callable[[str], float]] = None,
                  workflow: Optional[Text] = None, tenant: Optional[Text] = None,
+                 toolsel: Optional[ToolCatalogue] = None, toolsel_k: int = 3,
+                 toolsel_always: Iterable[Union[int, Text]] = (),
                  **opts: Any) -> None:
-        """opts: max_context_tokens, output_cap, cascade (bool), append_reply (bool)."""
+        """opts: max_context_tokens, output_cap, cascade (bool), append_reply (bool).
+        toolsel: a ToolCatalogue; each turn then sends the toolsel_k best tools
+        for the last user message plus toolsel_always (names or indices):
+        only those for OpenAI, the rest deferred for Anthropic (off by default,
+        see agent.h)."""
         for what, fn in (("complete", complete), ("count_tokens", count_tokens),
                          ("summarise", summarise), ("sleep", sleep),
                          ("cascade_score", cascade_score)):
@@ -265,6 +272,12 @@ class Agent(Handle):
                                 ("meter", meter, Meter), ("toolcache", toolcache, ToolCache)):
             if part is not None:
                 setattr(o, attr, parts.take(part, cls, "Agent(%s=)" % attr))
+        if toolsel is not None:
+            o.toolsel = parts.take(toolsel, ToolCatalogue, "Agent(toolsel=)")
+            idx = [a if isinstance(a, int) else toolsel.find(a) for a in toolsel_always]
+            al = (ctypes.c_uint32 * max(len(idx), 1))(*idx)
+            keep.append(al)
+            o.toolsel_k, o.toolsel_always, o.toolsel_always_n = toolsel_k, al, len(idx)
         cbs = o.llm
 
         def ctramp(req: Any, resp: Any, user: Any) -> int:
