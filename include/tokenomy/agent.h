@@ -169,8 +169,8 @@ TKN_API int tkn_agent_options_init(tkn_agent_options *opts, uint32_t version);
  * toolsel_always with toolsel_always_n > 0 or an index in it out of the
  * catalogue; TKN_ERR_NOT_FOUND (or
  * TKN_ERR_UNSUPPORTED for a skipped entry) when a budget with a hard money
- * limit is given and the fixed model has no price in the table (its calls
- * would cost 0 against the limit); TKN_ERR_VERSION,
+ * limit is given and the fixed model, or any model of the router's tiers,
+ * has no price in the table (its calls would cost 0 against the limit); TKN_ERR_VERSION,
  * TKN_ERR_NOMEM, and the codes of the parts the agent makes for itself (a
  * tokenizer, the price table, a pruner, a prompt builder). */
 TKN_API int tkn_agent_new(tkn_agent **out, const tkn_agent_options *opts);

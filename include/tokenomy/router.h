@@ -196,6 +196,12 @@ TKN_API size_t tkn_router_tier_count(const tkn_router *router);
 TKN_API size_t tkn_router_rule_count(const tkn_router *router);
 /* Tier i's name (NUL-terminated, owned by the router), NULL if out of range. */
 TKN_API const char *tkn_router_tier_name(const tkn_router *router, size_t i);
+/* Every model the router can call, of every tier, each named once, in the
+ * order the config first names them: the count, and model i's name
+ * (NUL-terminated, owned by the router), NULL if out of range.  For checking
+ * a router against a price table before it spends (the agent does). */
+TKN_API size_t tkn_router_model_count(const tkn_router *router);
+TKN_API const char *tkn_router_model_name(const tkn_router *router, size_t i);
 /* Tier i's cascade threshold; TKN_ERR_INVALID if out of range. */
 TKN_API int tkn_router_tier_threshold(const tkn_router *router, size_t i, double *out);
 /* The model the router would call for tier i now: the first of the tier's

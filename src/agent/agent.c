@@ -111,20 +111,33 @@ static int check_options(const tkn_agent_options *opts) {
   return TKN_OK;
 }
 
-/* A fixed model the price table does not know costs 0 per call: under a
- * hard money limit the budget would never stop it (a typo, "gpt-4o-typo",
- * spends without bound).  Refused at creation, not found at the bill. */
+/* A model the price table does not know costs 0 per call: under a hard
+ * money limit the budget would never stop it (a typo, "gpt-4o-typo", spends
+ * without bound).  Every model the agent can call (the fixed one, or every
+ * model of every router tier) is checked: refused at creation, not found at
+ * the bill. */
+static int check_price(const tkn_agent *a, const char *model) {
+  tkn_model_price mp = TKN_MODEL_PRICE_INIT;
+  int rc = tkn_prices_lookup(a->prices, model, strlen(model), &mp);
+  if (rc == TKN_OK) return TKN_OK;
+  return tki_fail(rc, "agent options: %smodel \"%s\" has no price in the table (%s), so the "
+                  "budget's money limit could not stop its calls; give prices that have it",
+                  a->o.router ? "router " : "", model,
+                  rc == TKN_ERR_UNSUPPORTED ? "its entry was skipped" : "not found");
+}
+
 static int check_priced(const tkn_agent *a) {
-  if (!a->o.budget || a->o.router || !a->model.s) return TKN_OK;
+  if (!a->o.budget) return TKN_OK;
   tkn_budget_state st = TKN_BUDGET_STATE_INIT;
   if (tkn_budget_status(a->o.budget, &st) != TKN_OK) return tkn_error_last()->status;
   if (st.money_remaining == TKN_BUDGET_UNLIMITED) return TKN_OK;
-  tkn_model_price mp = TKN_MODEL_PRICE_INIT;
-  int rc = tkn_prices_lookup(a->prices, a->model.s, strlen(a->model.s), &mp);
-  if (rc == TKN_OK) return TKN_OK;
-  return tki_fail(rc, "agent options: model \"%s\" has no price in the table (%s), so the "
-                  "budget's money limit could not stop its calls; give prices that have it",
-                  a->model.s, rc == TKN_ERR_UNSUPPORTED ? "its entry was skipped" : "not found");
+  if (!a->o.router) return a->model.s ? check_price(a, a->model.s) : TKN_OK;
+  size_t n = tkn_router_model_count(a->o.router);
+  for (size_t i = 0; i < n; i++) {
+    int rc = check_price(a, tkn_router_model_name(a->o.router, i));
+    if (rc) return rc;
+  }
+  return TKN_OK;
 }
 
 int tkn_agent_new(tkn_agent **out, const tkn_agent_options *opts) {

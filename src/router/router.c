@@ -24,6 +24,12 @@ const char *tkn_router_tier_name(const tkn_router *r, size_t i) {
   return r && i < r->n_tiers ? r->tiers[i].name.s : NULL;
 }
 
+size_t tkn_router_model_count(const tkn_router *r) { return r ? r->n_models : 0; }
+
+const char *tkn_router_model_name(const tkn_router *r, size_t i) {
+  return r && i < r->n_models ? r->models[i].name.s : NULL;
+}
+
 int tkn_router_tier_threshold(const tkn_router *r, size_t i, double *out) {
   if (!r || !out || i >= r->n_tiers) return tki_fail(TKN_ERR_INVALID, "tkn_router_tier_threshold: invalid argument");
   *out = r->tiers[i].threshold;

@@ -989,6 +989,27 @@ static void an_unpriced_model_under_a_money_limit_is_refused(void **state) {
   o.model = "gpt-4o-mini";
   assert_int_equal(tkn_agent_new(&a, &o), TKN_OK);
   tkn_agent_free(a);
+  /* a router: every model of every tier, fallbacks included, must be priced */
+  static const char *R =
+      "{\"tiers\":[{\"name\":\"small\",\"models\":[\"gpt-4o-mini\",\"gpt-4o-mini-typo\"]},"
+      "{\"name\":\"large\",\"models\":[\"gpt-4o\"]}],\"default_tier\":\"large\"}";
+  tkn_router *r = NULL;
+  assert_int_equal(tkn_router_new_json(&r, R, TKN_NUL_TERMINATED, NULL), TKN_OK);
+  o.model = NULL;
+  o.model_len = 0;
+  o.router = r;
+  assert_int_equal(tt_keep_err(tkn_agent_new(&a, &o), err, sizeof err), TKN_ERR_NOT_FOUND);
+  assert_null(a);
+  assert_non_null(strstr(err, "router model \"gpt-4o-mini-typo\" has no price"));
+  o.budget = tokens; /* no money limit: nothing to check */
+  assert_int_equal(tkn_agent_new(&a, &o), TKN_OK);
+  tkn_agent_free(a);
+  tkn_router_free(r);
+  o.budget = money;
+  o.router = router(); /* every tier priced */
+  assert_int_equal(tkn_agent_new(&a, &o), TKN_OK);
+  tkn_agent_free(a);
+  tkn_router_free(o.router);
   tkn_budget_free(child);
   tkn_budget_free(tokens);
   tkn_budget_free(money);

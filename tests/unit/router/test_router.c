@@ -205,6 +205,13 @@ static void example_config_compiles_with_its_settings(void **state) {
   assert_string_equal(tkn_router_tier_name(r, 0), "small");
   assert_string_equal(tkn_router_tier_name(r, 2), "large");
   assert_null(tkn_router_tier_name(r, 3));
+  assert_int_equal(tkn_router_model_count(r), 6);
+  assert_string_equal(tkn_router_model_name(r, 0), "gpt-4o-mini");
+  assert_string_equal(tkn_router_model_name(r, 1), "claude-3-5-haiku");
+  assert_string_equal(tkn_router_model_name(r, 5), "claude-opus-4");
+  assert_null(tkn_router_model_name(r, 6));
+  assert_int_equal(tkn_router_model_count(NULL), 0);
+  assert_null(tkn_router_model_name(NULL, 0));
   double th;
   assert_int_equal(tkn_router_tier_threshold(r, 0, &th), TKN_OK);
   assert_true(th == 0.8);
