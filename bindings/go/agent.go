@@ -9,6 +9,7 @@ import "C"
 
 import (
 	"errors"
+	"math"
 	"runtime"
 	"runtime/cgo"
 	"strings"
@@ -433,6 +434,13 @@ type AgentOptions struct {
 	NoAppendReply       bool
 	RetrySeed           uint64
 	Workflow, Tenant    string
+	// Tools (optional, off by default; agent.h says why): each turn sends
+	// the ToolsK (>= 1) best tools of the catalogue for the last user
+	// message plus the ToolsAlways indices: only those for OpenAI, the rest
+	// deferred (defer_loading, tool search) for Anthropic.
+	Tools       *ToolCatalogue
+	ToolsK      int
+	ToolsAlways []int
 }
 
 type agentState struct {
@@ -622,6 +630,29 @@ func NewAgent(o AgentOptions) (*Agent, error) {
 	borrow(done, e)
 	c.toolcache, done, e = o.ToolCache.borrow()
 	borrow(done, e)
+	c.toolsel, done, e = o.Tools.borrow()
+	borrow(done, e)
+	if o.Tools != nil {
+		// C memory (copied by the agent); a negative k or index is refused by the library
+		k := o.ToolsK
+		if k < 0 || uint64(k) > math.MaxUint32 {
+			k = 0
+		}
+		c.toolsel_k = C.uint32_t(k)
+		if len(o.ToolsAlways) > 0 {
+			al := (*C.uint32_t)(C.malloc(C.size_t(len(o.ToolsAlways)) * C.size_t(unsafe.Sizeof(C.uint32_t(0)))))
+			frees = append(frees, unsafe.Pointer(al))
+			arr := unsafe.Slice(al, len(o.ToolsAlways))
+			for i, x := range o.ToolsAlways {
+				if x < 0 || uint64(x) > math.MaxUint32 {
+					arr[i] = math.MaxUint32 // out of range: the library refuses it
+				} else {
+					arr[i] = C.uint32_t(x)
+				}
+			}
+			c.toolsel_always, c.toolsel_always_n = al, C.size_t(len(o.ToolsAlways))
+		}
+	}
 	if err != nil {
 		unborrow()
 		a.h.Delete()

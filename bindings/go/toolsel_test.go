@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"reflect"
+	"strings"
 	"testing"
 )
 
@@ -102,5 +103,64 @@ func TestToolCatalogueDefersTheRest(t *testing.T) {
 	}
 	if err := c.AddToBuilder(b, []int{2, 1}, true); !errors.Is(err, ErrInvalid) {
 		t.Fatalf("indices out of order: %v", err)
+	}
+}
+
+func TestAgentSendsTheToolsSelectedForTheLastUserMessage(t *testing.T) {
+	c := newCatalogue(t)
+	defer c.Close()
+	var bodies []string
+	complete := func(req *LLMRequest, resp *LLMResponse) error {
+		bodies = append(bodies, req.Body)
+		return resp.SetContent("ok")
+	}
+	a := ok(NewAgent(AgentOptions{Model: "gpt-4o", Complete: complete, Tools: c, ToolsK: 1,
+		ToolsAlways: []int{3}}))
+	defer a.Close()
+	cv := ok(ParseConv(`[{"role":"user","content":"Cancel my reservation ABC123"}]`, FormatAuto))
+	defer cv.Close()
+	r := ok(a.Turn(cv, nil))
+	var body struct {
+		Tools []struct {
+			Function struct{ Name string }
+		}
+	}
+	noerr(t, json.Unmarshal([]byte(bodies[0]), &body))
+	if len(body.Tools) != 2 || body.Tools[0].Function.Name != "cancel_reservation" ||
+		body.Tools[1].Function.Name != "think" {
+		t.Fatalf("tools sent: %s", bodies[0])
+	}
+	if !strings.Contains(r.Trace, `"selected":["cancel_reservation","think"]`) {
+		t.Fatalf("trace %s", r.Trace)
+	}
+	b := ok(NewAgent(AgentOptions{Model: "claude-sonnet-4-5", Format: FormatAnthropic,
+		Complete: complete, Tools: c, ToolsK: 1}))
+	defer b.Close()
+	ok(b.Turn(cv, nil))
+	var ab struct {
+		Tools []struct {
+			Name  string
+			Defer bool `json:"defer_loading"`
+		}
+	}
+	noerr(t, json.Unmarshal([]byte(bodies[1]), &ab))
+	sent := 0
+	for _, tl := range ab.Tools {
+		if !tl.Defer {
+			sent++
+			if tl.Name != "cancel_reservation" && tl.Name != "tool_search_tool_bm25" {
+				t.Fatalf("sent undeferred: %s", tl.Name)
+			}
+		}
+	}
+	if len(ab.Tools) != 5 || sent != 2 {
+		t.Fatalf("anthropic tools: %s", bodies[1])
+	}
+	if _, err := NewAgent(AgentOptions{Model: "gpt-4o", Complete: complete, Tools: c}); !errors.Is(err, ErrInvalid) {
+		t.Fatalf("ToolsK 0: %v", err)
+	}
+	if _, err := NewAgent(AgentOptions{Model: "gpt-4o", Complete: complete, Tools: c, ToolsK: 1,
+		ToolsAlways: []int{-1}}); !errors.Is(err, ErrInvalid) {
+		t.Fatalf("ToolsAlways -1: %v", err)
 	}
 }
