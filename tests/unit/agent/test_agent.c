@@ -1006,10 +1006,11 @@ static void an_unpriced_model_under_a_money_limit_is_refused(void **state) {
   tkn_agent_free(a);
   tkn_router_free(r);
   o.budget = money;
-  o.router = router(); /* every tier priced */
+  r = router(); /* every tier priced */
+  o.router = r;
   assert_int_equal(tkn_agent_new(&a, &o), TKN_OK);
   tkn_agent_free(a);
-  tkn_router_free(o.router);
+  tkn_router_free(r);
   tkn_budget_free(child);
   tkn_budget_free(tokens);
   tkn_budget_free(money);
