@@ -722,19 +722,21 @@ func (a *Agent) err(rc C.int) error {
 	return lastError(rc, cause)
 }
 
-// AddText adds a text segment (SegStatic, SegReference or SegDynamic).
-func (a *Agent) AddText(kind SegKind, stability Stability, name, text string) error {
+// AddText adds a text segment (Kind SegStatic, SegReference or SegDynamic);
+// see TextPart.  Errors as (*PromptBuilder).AddText.
+func (a *Agent) AddText(part TextPart) error {
 	defer pin()()
 	self, done := a.use()
 	defer done()
 	if self == nil {
 		return a.closedErr()
 	}
-	np, nn := cstr(name)
-	tp, tn := cstr(text)
-	rc := C.tkn_agent_add_text(self, C.uint32_t(kind), C.uint32_t(stability), np, nn, tp, tn)
-	runtime.KeepAlive(name)
-	runtime.KeepAlive(text)
+	np, nn := cstr(part.Name)
+	tp, tn := cstr(part.Text)
+	rc := C.tkn_agent_add_text(self, C.uint32_t(part.Kind), C.uint32_t(part.Stability),
+		np, nn, tp, tn)
+	runtime.KeepAlive(part.Name)
+	runtime.KeepAlive(part.Text)
 	defer runtime.KeepAlive(a)
 	return a.err(rc)
 }

@@ -28,7 +28,8 @@ func TestAgentTurnCallsGo(t *testing.T) {
 			return resp.SetUsageJSON(UsageAuto, usageJSON(req, 5))
 		}}))
 	defer a.Close()
-	noerr(t, a.AddText(SegStatic, StableStatic, "system", "You are a support agent."))
+	noerr(t, a.AddText(TextPart{Kind: SegStatic, Stability: StableStatic,
+		Name: "system", Text: "You are a support agent."}))
 	c := userConv(t)
 	r := ok(a.Turn(c, &TurnOptions{TaskType: "order"}))
 	if r.FinishReason != "stop" || r.Content != "It ships today." || r.Model != "gpt-4o-mini" {

@@ -22,7 +22,7 @@ func closers(t *testing.T) map[string]func() interface{ Close() } {
 		"Budget":    func() interface{ Close() } { return ok(NewBudget(BudgetOptions{HardTokens: 100}, nil)) },
 		"Pruner":    func() interface{ Close() } { return ok(NewPruner(tok())) },
 		"Prices":    func() interface{ Close() } { return ok(DefaultPrices()) },
-		"Meter":     func() interface{ Close() } { return ok(NewMeter(nil, 0, 0)) },
+		"Meter":     func() interface{ Close() } { return ok(NewMeter(nil, MeterOptions{})) },
 		"Task": func() interface{ Close() } {
 			return ok(NewTask(map[string]interface{}{"kind": "chat"}))
 		},
@@ -33,7 +33,7 @@ func closers(t *testing.T) map[string]func() interface{ Close() } {
 		"PromptBuilder": func() interface{ Close() } { return ok(NewPromptBuilder(false)) },
 		"Prompt": func() interface{ Close() } {
 			b := ok(NewPromptBuilder(false))
-			ok(b.AddText(SegStatic, StableStatic, "s", "x"))
+			ok(b.AddText(TextPart{Kind: SegStatic, Stability: StableStatic, Name: "s", Text: "x"}))
 			return ok(b.Assemble(tok()))
 		},
 		"CachePlan": func() interface{ Close() } {
@@ -48,8 +48,10 @@ func closers(t *testing.T) map[string]func() interface{ Close() } {
 		"BatchReader": func() interface{ Close() } {
 			return ok(NewBatchReader(ProviderOpenAI, nil, func(BatchResult) error { return nil }))
 		},
-		"LLMResponse":   func() interface{ Close() } { return ok(NewLLMResponse()) },
-		"ToolCatalogue": func() interface{ Close() } { return ok(NewToolCatalogue(0, 0)) },
+		"LLMResponse": func() interface{ Close() } { return ok(NewLLMResponse()) },
+		"ToolCatalogue": func() interface{ Close() } {
+			return ok(NewToolCatalogue(ToolCatalogueOptions{}))
+		},
 		"Agent": func() interface{ Close() } {
 			return ok(NewAgent(AgentOptions{Model: "m",
 				Complete: func(*LLMRequest, *LLMResponse) error { return nil }}))

@@ -89,11 +89,11 @@ func TestMisuseClosedValues(t *testing.T) {
 	if _, err := prices.Lookup("gpt-4o"); !failed(err) {
 		t.Fatalf("Lookup on closed prices: %v", err)
 	}
-	if _, err := NewMeter(prices, 0, 0); !errors.Is(err, ErrClosed) {
+	if _, err := NewMeter(prices, MeterOptions{}); !errors.Is(err, ErrClosed) {
 		t.Fatalf("NewMeter on closed prices: %v", err)
 	}
 
-	m := ok(NewMeter(nil, 0, 0))
+	m := ok(NewMeter(nil, MeterOptions{}))
 	m.Close()
 	if err := m.Record(Call{Model: "gpt-4o"}); !failed(err) {
 		t.Fatalf("Record on a closed meter: %v", err)
@@ -121,7 +121,8 @@ func TestMisuseClosedValues(t *testing.T) {
 	if _, err := a.Turn(live, nil); !failed(err) {
 		t.Fatalf("Turn on a closed agent: %v", err)
 	}
-	if err := a.AddText(SegStatic, StableStatic, "s", "x"); !failed(err) {
+	if err := a.AddText(TextPart{Kind: SegStatic, Stability: StableStatic,
+		Name: "s", Text: "x"}); !failed(err) {
 		t.Fatalf("AddText on a closed agent: %v", err)
 	}
 
@@ -154,7 +155,7 @@ func TestMisuseBorrowedPartsOutliveClose(t *testing.T) {
 	tok := ok(NewEstimator())
 	budget := ok(NewBudget(BudgetOptions{HardTokens: 1_000_000}, nil))
 	prices := ok(DefaultPrices())
-	meter := ok(NewMeter(prices, 0, 0))
+	meter := ok(NewMeter(prices, MeterOptions{}))
 	cache := ok(NewToolCache(ToolCacheOptions{Tokenizer: tok}))
 	router := ok(NewRouter(misuseRouterJSON, nil))
 	a := ok(NewAgent(AgentOptions{Model: "gpt-4o-mini", Tokenizer: tok, Budget: budget,
@@ -261,7 +262,7 @@ func TestMisuseRangesAndNUL(t *testing.T) {
 	}
 	pb := ok(NewPromptBuilder(false))
 	defer pb.Close()
-	ok(pb.AddText(SegStatic, StableStatic, "s", "x"))
+	ok(pb.AddText(TextPart{Kind: SegStatic, Stability: StableStatic, Name: "s", Text: "x"}))
 	if err := pb.SetTTL(1<<32, 0); !errors.Is(err, ErrInvalid) {
 		t.Fatalf("segment 2^32 (0 once wrapped): %v, want ErrInvalid", err)
 	}

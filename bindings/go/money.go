@@ -349,17 +349,29 @@ type Meter struct {
 	store  interface{}
 }
 
+// MeterOptions configures NewMeter; a zero field means the library default
+// (MeterOptions{} is every default).
+type MeterOptions struct {
+	// MaxKeys bounds the distinct keys per dimension, 1..65536; 0: 256.
+	MaxKeys uint32
+	// BudgetMarginPct: the suggested budget is p99 x (100 + margin) / 100;
+	// at most 10000; 0: 20.
+	BudgetMarginPct uint32
+}
+
 // NewMeter makes a meter; prices (may be nil) price CostCompute calls and
 // must stay open while the meter lives (the meter keeps a reference).
-func NewMeter(prices *Prices, maxKeys uint32, budgetMarginPct uint32) (*Meter, error) {
+// Errors: ErrInvalid for options out of range, ErrClosed for closed prices,
+// ErrNoMem.
+func NewMeter(prices *Prices, opts MeterOptions) (*Meter, error) {
 	defer pin()()
 	var o C.tkn_meter_options
 	C.tkn_meter_options_init(&o, C.TKN_METER_OPTIONS_VERSION)
-	if maxKeys > 0 {
-		o.max_keys = C.uint32_t(maxKeys)
+	if opts.MaxKeys > 0 {
+		o.max_keys = C.uint32_t(opts.MaxKeys)
 	}
-	if budgetMarginPct > 0 {
-		o.budget_margin_pct = C.uint32_t(budgetMarginPct)
+	if opts.BudgetMarginPct > 0 {
+		o.budget_margin_pct = C.uint32_t(opts.BudgetMarginPct)
 	}
 	pp, pdone, err := prices.borrow() // held while the meter lives
 	if err != nil {

@@ -12,12 +12,27 @@ import (
 )
 
 // SegKind is the kind of a prompt segment; Stability how often it changes.
-// They are distinct types, so AddText(kind, stability, ...) with the two
-// swapped does not compile.
+// They are distinct types, so a TextPart with the two swapped does not compile.
 type (
 	SegKind   uint32
 	Stability uint32
 )
+
+// TextPart is one text segment for (*PromptBuilder).AddText and
+// (*Agent).AddText.  Its fields are named at the call site, so a name and a
+// text cannot be swapped silently:
+//
+//	b.AddText(tokenomy.TextPart{Kind: tokenomy.SegStatic,
+//		Stability: tokenomy.StableStatic, Name: "system", Text: prompt})
+//
+// Kind has no default (its zero value is SegTools, which AddText rejects);
+// Stability's zero value is StableStatic.  Name labels the segment in reports.
+type TextPart struct {
+	Kind      SegKind   // SegStatic, SegReference or SegDynamic
+	Stability Stability // how often the text changes
+	Name      string    // the segment's label
+	Text      string    // the segment's text
+}
 
 // Segment kinds and stability classes of prompt.h.
 const (
@@ -69,20 +84,23 @@ func (b *PromptBuilder) err(rc C.int) error {
 	return lastError(rc, nil)
 }
 
-// AddText adds a text segment; it returns the segment's index.
-func (b *PromptBuilder) AddText(kind SegKind, stability Stability, name, text string) (int, error) {
+// AddText adds a text segment; it returns the segment's index.  Errors:
+// ErrInvalid for a kind that is not a text kind or a bad stability, ErrClosed
+// on a closed builder, ErrNoMem.
+func (b *PromptBuilder) AddText(part TextPart) (int, error) {
 	defer pin()()
 	self, done := b.use()
 	defer done()
 	if self == nil {
 		return 0, b.closedErr()
 	}
-	np, nn := cstr(name)
-	tp, tn := cstr(text)
+	np, nn := cstr(part.Name)
+	tp, tn := cstr(part.Text)
 	var idx C.uint32_t
-	rc := C.tkn_prompt_builder_add_text(self, C.uint32_t(kind), C.uint32_t(stability), np, nn, tp, tn, &idx)
-	runtime.KeepAlive(name)
-	runtime.KeepAlive(text)
+	rc := C.tkn_prompt_builder_add_text(self, C.uint32_t(part.Kind), C.uint32_t(part.Stability),
+		np, nn, tp, tn, &idx)
+	runtime.KeepAlive(part.Name)
+	runtime.KeepAlive(part.Text)
 	defer runtime.KeepAlive(b)
 	return int(idx), b.err(rc)
 }

@@ -254,7 +254,7 @@ func TestPricesAndMeter(t *testing.T) {
 	if pu.InputTokens != 100 || pu.CacheReadTokens != 90 {
 		t.Fatalf("usage %+v", pu)
 	}
-	m := ok(NewMeter(prices, 0, 0))
+	m := ok(NewMeter(prices, MeterOptions{}))
 	defer m.Close()
 	var wg sync.WaitGroup
 	for g := 0; g < 4; g++ {
@@ -495,9 +495,10 @@ func TestPromptAssemblesAndRenders(t *testing.T) {
 		b := ok(NewPromptBuilder(false))
 		defer b.Close()
 		ok(b.AddTool(`{"name":"weather","parameters":{"type":"object"}}`))
-		ok(b.AddText(SegStatic, StableStatic, "system", strings.Repeat("You are terse. ", 200)))
+		ok(b.AddText(TextPart{Kind: SegStatic, Stability: StableStatic,
+			Name: "system", Text: strings.Repeat("You are terse. ", 200)}))
 		ok(b.SetHistory(ok(ParseConv(`[{"role":"user","content":"hi"}]`, FormatAuto)), StableSession))
-		ok(b.AddText(SegDynamic, StableVolatile, "query", q))
+		ok(b.AddText(TextPart{Kind: SegDynamic, Stability: StableVolatile, Name: "query", Text: q}))
 		return ok(b.Assemble(tok))
 	}
 	p1, p2 := build("weather?"), build("rain?")
@@ -670,7 +671,7 @@ func TestGoStoreSharesBudgetsCachesAndMeters(t *testing.T) {
 	if v, hit, err := c2.Get("search", `{"q":"x"}`, ""); err != nil || !hit || v != "shared" {
 		t.Fatalf("shared get %q %v %v", v, hit, err)
 	}
-	m1, m2 := ok(NewMeter(nil, 0, 0)), ok(NewMeter(nil, 0, 0))
+	m1, m2 := ok(NewMeter(nil, MeterOptions{})), ok(NewMeter(nil, MeterOptions{}))
 	for _, m := range []*Meter{m1, m2} {
 		noerr(t, m.SetStore(s, "m:"))
 		noerr(t, m.Record(Call{Model: "gpt-4o", Usage: Usage{InputTokens: 10, OutputTokens: 2}, Cost: 5}))
@@ -751,9 +752,11 @@ func TestSchemaCheckAndNearLimit(t *testing.T) {
 func TestPromptDetailsAndCachePlan(t *testing.T) {
 	tok := ok(NewEstimator())
 	b := ok(NewPromptBuilder(false))
-	idx := ok(b.AddText(SegStatic, StableStatic, "system", "Today is 2026-11-28. "+strings.Repeat("Be terse. ", 300)))
+	idx := ok(b.AddText(TextPart{Kind: SegStatic, Stability: StableStatic,
+		Name: "system", Text: "Today is 2026-11-28. " + strings.Repeat("Be terse. ", 300)}))
 	noerr(t, b.SetTTL(idx, 1))
-	ok(b.AddText(SegDynamic, StableVolatile, "query", "hello"))
+	ok(b.AddText(TextPart{Kind: SegDynamic, Stability: StableVolatile,
+		Name: "query", Text: "hello"}))
 	p := ok(b.Assemble(tok))
 	seg := ok(p.Segment(0))
 	if seg.Name != "system" || seg.Kind != "static" || seg.TTL != 1 {
@@ -823,7 +826,7 @@ func TestSmallAccessors(t *testing.T) {
 	}
 	ok(tc.PurgeExpired())
 	noerr(t, tc.Clear())
-	m := ok(NewMeter(nil, 0, 0))
+	m := ok(NewMeter(nil, MeterOptions{}))
 	noerr(t, m.Record(Call{Model: "a", Usage: Usage{InputTokens: 1}, Cost: 1}))
 	if m.KeyCount(DimModel) != 1 {
 		t.Fatal("key count")

@@ -21,17 +21,31 @@ type ToolCatalogue struct {
 	ref ref
 }
 
-// NewToolCatalogue makes an empty catalogue; k1 and b are BM25's constants
-// (0 and 0: the defaults 1.2 and 0.75; k1 < 0: k1 = 0).
-func NewToolCatalogue(k1, b float64) (*ToolCatalogue, error) {
+// ToolCatalogueOptions configures NewToolCatalogue: BM25's constants.  A zero
+// field means the library default (ToolCatalogueOptions{} is both defaults);
+// a negative one asks for exactly 0.
+type ToolCatalogueOptions struct {
+	// K1 is the term-frequency saturation; 0: 1.2; < 0: 0.
+	K1 float64
+	// B is the length normalisation, at most 1; 0: 0.75; < 0: 0.
+	B float64
+}
+
+// NewToolCatalogue makes an empty catalogue.  Errors: ErrInvalid for B > 1
+// or a NaN or infinite constant, ErrNoMem.
+func NewToolCatalogue(opts ToolCatalogueOptions) (*ToolCatalogue, error) {
 	defer pin()()
 	var o C.tkn_toolsel_options
 	C.tkn_toolsel_options_init(&o, C.TKN_TOOLSEL_OPTIONS_VERSION)
-	if k1 != 0 || b != 0 {
-		if k1 < 0 {
-			k1 = 0
-		}
-		o.k1, o.b = C.double(k1), C.double(b)
+	if opts.K1 < 0 {
+		o.k1 = 0
+	} else if opts.K1 != 0 {
+		o.k1 = C.double(opts.K1)
+	}
+	if opts.B < 0 {
+		o.b = 0
+	} else if opts.B != 0 {
+		o.b = C.double(opts.B)
 	}
 	c := &ToolCatalogue{}
 	var p *C.tkn_toolsel

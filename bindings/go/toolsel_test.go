@@ -17,7 +17,7 @@ var catalogueTools = []string{
 
 func newCatalogue(t *testing.T) *ToolCatalogue {
 	t.Helper()
-	c, err := NewToolCatalogue(0, 0)
+	c, err := NewToolCatalogue(ToolCatalogueOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -75,7 +75,8 @@ func TestToolCatalogueDefersTheRest(t *testing.T) {
 	if err := c.AddToBuilder(b, sel, true); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := b.AddText(SegDynamic, StableVolatile, "q", "weather in Paris"); err != nil {
+	if _, err := b.AddText(TextPart{Kind: SegDynamic, Stability: StableVolatile,
+		Name: "q", Text: "weather in Paris"}); err != nil {
 		t.Fatal(err)
 	}
 	tok, err := NewTokenizerForModel("gpt-4o")

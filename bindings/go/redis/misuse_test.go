@@ -82,7 +82,7 @@ func TestClosedErrorEveryType(t *testing.T) {
 		tokenomy.SharedBudgetOptions{Key: "k"}, s, nil); !errors.Is(err, tokenomy.ErrClosed) {
 		t.Fatalf("NewSharedBudget on a closed store: %v", err)
 	}
-	m, err := tokenomy.NewMeter(nil, 0, 0)
+	m, err := tokenomy.NewMeter(nil, tokenomy.MeterOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
