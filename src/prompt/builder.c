@@ -145,25 +145,34 @@ static const cJSON *get(const cJSON *obj, const char *key) {
   return cJSON_GetObjectItemCaseSensitive(obj, key);
 }
 
-/* Parse and normalise one tool definition into *t. */
-static int parse_tool(tkn_prompt_builder *b, const cJSON *root, tki_ptool *t) {
-  const cJSON *def = root;
+int tki_tool_fields(const cJSON *root, const char *who, size_t idx, const cJSON **def,
+                    const cJSON **name, const cJSON **desc, const cJSON **params) {
+  *def = root;
   const cJSON *fn = get(root, "function");
   const cJSON *type = get(root, "type");
   if (cJSON_IsObject(fn) && cJSON_IsString(type) && strcmp(type->valuestring, "function") == 0)
-    def = fn;
-  const cJSON *name = get(def, "name");
-  if (!cJSON_IsString(name) || !name->valuestring[0])
-    return tki_fail(TKN_ERR_SCHEMA, "prompt: tool %zu: no \"name\" string", b->ntools);
-  const cJSON *desc = get(def, "description");
-  if (desc && !cJSON_IsString(desc) && !cJSON_IsNull(desc))
-    return tki_fail(TKN_ERR_SCHEMA, "prompt: tool `%s`: \"description\" is not a string",
-                   name->valuestring);
-  const cJSON *params = get(def, "parameters");
-  if (!params) params = get(def, "input_schema");
-  if (params && !cJSON_IsObject(params))
-    return tki_fail(TKN_ERR_SCHEMA, "prompt: tool `%s`: the parameter schema is not an object",
-                   name->valuestring);
+    *def = fn;
+  *name = get(*def, "name");
+  if (!cJSON_IsString(*name) || !(*name)->valuestring[0])
+    return tki_fail(TKN_ERR_SCHEMA, "%s: tool %zu: no \"name\" string", who, idx);
+  *desc = get(*def, "description");
+  if (*desc && !cJSON_IsString(*desc) && !cJSON_IsNull(*desc))
+    return tki_fail(TKN_ERR_SCHEMA, "%s: tool `%s`: \"description\" is not a string", who,
+                    (*name)->valuestring);
+  if (cJSON_IsNull(*desc)) *desc = NULL;
+  *params = get(*def, "parameters");
+  if (!*params) *params = get(*def, "input_schema");
+  if (*params && !cJSON_IsObject(*params))
+    return tki_fail(TKN_ERR_SCHEMA, "%s: tool `%s`: the parameter schema is not an object", who,
+                    (*name)->valuestring);
+  return TKN_OK;
+}
+
+/* Parse and normalise one tool definition into *t. */
+static int parse_tool(tkn_prompt_builder *b, const cJSON *root, tki_ptool *t) {
+  const cJSON *def = NULL, *name = NULL, *desc = NULL, *params = NULL;
+  int rc = tki_tool_fields(root, "prompt", b->ntools, &def, &name, &desc, &params);
+  if (rc) return rc;
   const cJSON *defer = get(def, "defer_loading");
   if (!defer) defer = get(root, "defer_loading");
   if (defer && !cJSON_IsBool(defer))
@@ -183,7 +192,7 @@ static int parse_tool(tkn_prompt_builder *b, const cJSON *root, tki_ptool *t) {
   if (params) {
     tki_buf pb;
     tki_buf_init(&pb);
-    int rc = tki_json_canonical(params, &pb);
+    rc = tki_json_canonical(params, &pb);
     if (rc || pb.failed) {
       tki_buf_free(&pb);
       if (rc == TKN_ERR_NOMEM || pb.failed || !rc) goto nomem;

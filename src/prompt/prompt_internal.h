@@ -137,4 +137,13 @@ int tki_history_block(tkn_conv *conv, size_t i, const tkn_tokenizer *tok, tki_bu
 size_t tki_prompt_breakpoints(const tkn_prompt *p, int64_t min_tokens, uint32_t max,
                               uint32_t *blocks, uint32_t *ttls);
 
+/* The fields of one tool definition in any of the three accepted forms
+ * (OpenAI {"type":"function","function":{...}}, a bare {name, ...}, or
+ * Anthropic's input_schema), checked: a non-empty name, a description that
+ * is a string or null, a parameter schema that is an object.  *def is the
+ * object that holds them; *desc and *params may be NULL (absent or null).
+ * TKN_ERR_SCHEMA, recorded as "<who>: tool <idx or `name`>: ...". */
+int tki_tool_fields(const cJSON *root, const char *who, size_t idx, const cJSON **def,
+                    const cJSON **name, const cJSON **desc, const cJSON **params);
+
 #endif

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "internal.h"
+#include "prompt/prompt_internal.h"
 #include "tokenomy/toolsel.h"
 
 #define DEF_MAX_DEPTH 64
@@ -270,30 +271,11 @@ static int index_tool(tkn_toolsel *cat, uint32_t idx, const terms *ts) {
   return TKN_OK;
 }
 
-static const cJSON *get(const cJSON *o, const char *key) {
-  return cJSON_GetObjectItemCaseSensitive(o, key);
-}
-
 /* The neutral definition's canonical JSON, its name and description. */
 static int read_definition(const cJSON *root, size_t idx, tool *t, const cJSON **params_out) {
-  const cJSON *def = root;
-  const cJSON *fn = get(root, "function");
-  const cJSON *type = get(root, "type");
-  if (cJSON_IsObject(fn) && cJSON_IsString(type) && strcmp(type->valuestring, "function") == 0)
-    def = fn;
-  const cJSON *name = get(def, "name");
-  if (!cJSON_IsString(name) || !name->valuestring[0])
-    return tki_fail(TKN_ERR_SCHEMA, "tool catalogue: tool %zu: no \"name\" string", idx);
-  const cJSON *desc = get(def, "description");
-  if (desc && !cJSON_IsString(desc) && !cJSON_IsNull(desc))
-    return tki_fail(TKN_ERR_SCHEMA, "tool catalogue: tool `%s`: \"description\" is not a string",
-                    name->valuestring);
-  const cJSON *params = get(def, "parameters");
-  if (!params) params = get(def, "input_schema");
-  if (params && !cJSON_IsObject(params))
-    return tki_fail(TKN_ERR_SCHEMA,
-                    "tool catalogue: tool `%s`: the parameter schema is not an object",
-                    name->valuestring);
+  const cJSON *def = NULL, *name = NULL, *desc = NULL, *params = NULL;
+  int rc = tki_tool_fields(root, "tool catalogue", idx, &def, &name, &desc, &params);
+  if (rc) return rc;
   tki_buf b;
   tki_buf_init(&b);
   tki_buf_puts(&b, "{");
@@ -304,7 +286,6 @@ static int read_definition(const cJSON *root, size_t idx, tool *t, const cJSON *
   }
   tki_buf_puts(&b, "\"name\":");
   tki_buf_json_string(&b, name->valuestring, strlen(name->valuestring));
-  int rc = TKN_OK;
   if (params) {
     tki_buf_puts(&b, ",\"parameters\":");
     rc = tki_json_canonical(params, &b);
