@@ -91,6 +91,13 @@ int cli_parse(const cli_command *c, int argc, char **argv);
  * Returns as cli_parse does. */
 int cli_parse_file(const char *cmd, const char *help, const cli_option *opts, const char **file,
                    int argc, char **argv);
+/* A command with one subcommand and at most one file ("tokenomy prices check
+ * [FILE]", "tokenomy tools select [FILE]"): options from argv[1..], the first
+ * positional argument must be `sub`, the one after it (if any) goes to *file.
+ * A missing or unknown subcommand and a second file are usage errors.
+ * Returns as cli_parse does. */
+int cli_parse_sub(const char *cmd, const char *help, const char *sub, const cli_option *opts,
+                  const char **file, int argc, char **argv);
 /* The row that ends an option table. */
 #define CLI_OPT_END {NULL, CLI_FLAG, NULL, NULL, 0, 0, NULL}
 

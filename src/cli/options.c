@@ -110,3 +110,18 @@ int cli_parse_file(const char *cmd, const char *help, const cli_option *opts, co
   const cli_command c = {cmd, help, opts, 1, file, NULL, 0, NULL, NULL};
   return cli_parse(&c, argc, argv);
 }
+
+int cli_parse_sub(const char *cmd, const char *help, const char *sub, const cli_option *opts,
+                  const char **file, int argc, char **argv) {
+  const char *pos[2];
+  int npos = 0;
+  const cli_command c = {cmd, help, opts, 1, NULL, pos, 2, &npos,
+                         "one file only (got '%s' and '%s')"};
+  int parsed = cli_parse(&c, argc, argv);
+  if (parsed >= 0) return parsed;
+  if (!npos) return CLI_USAGE_ERR(cmd, "a subcommand is required: %s (see --help)", sub);
+  if (strcmp(pos[0], sub) != 0)
+    return CLI_USAGE_ERR(cmd, "unknown subcommand '%s' (expected: %s)", pos[0], sub);
+  *file = npos == 2 ? pos[1] : NULL;
+  return -1;
+}

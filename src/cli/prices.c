@@ -85,20 +85,11 @@ static int check(const char *path, int json, int strict) {
 
 int cmd_prices(int argc, char **argv) {
   const char *file = NULL;
-  int json = 0, strict = 0, sub = 0;
-  const char *pos[2];
-  int npos = 0;
+  int json = 0, strict = 0;
   const cli_option opts[] = {{"--json", CLI_FLAG, &json, NULL, 0, 0, NULL},
                              {"--strict", CLI_FLAG, &strict, NULL, 0, 0, NULL},
                              CLI_OPT_END};
-  const cli_command c = {"prices", PRICES_HELP, opts, 1, NULL, pos, 2, &npos,
-                         "one file only (got '%s' and '%s')"};
-  int parsed = cli_parse(&c, argc, argv);
+  int parsed = cli_parse_sub("prices", PRICES_HELP, "check", opts, &file, argc, argv);
   if (parsed >= 0) return parsed;
-  if (npos && strcmp(pos[0], "check") != 0)
-    return CLI_USAGE_ERR("prices", "unknown subcommand '%s' (expected: check)", pos[0]);
-  if (npos == 2) file = pos[1];
-  sub = npos > 0;
-  if (!sub) return CLI_USAGE_ERR("prices", "a subcommand is required: check (see --help)");
   return check(file, json, strict);
 }

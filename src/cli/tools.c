@@ -101,21 +101,13 @@ int cmd_tools(int argc, char **argv) {
   const char *file = NULL, *query = NULL, *always = NULL;
   long long k = 3;
   int json = 0;
-  const char *pos[2];
-  int npos = 0;
   const cli_option opts[] = {{"--query", CLI_STR, &query, NULL, 0, 0, NULL},
                              {"--k", CLI_INT, &k, "a number >= 0", 0, UINT32_MAX, NULL},
                              {"--always", CLI_STR, &always, NULL, 0, 0, NULL},
                              {"--json", CLI_FLAG, &json, NULL, 0, 0, NULL},
                              CLI_OPT_END};
-  const cli_command c = {"tools", TOOLS_HELP, opts, 1, NULL, pos, 2, &npos,
-                         "one file only (got '%s' and '%s')"};
-  int parsed = cli_parse(&c, argc, argv);
+  int parsed = cli_parse_sub("tools", TOOLS_HELP, "select", opts, &file, argc, argv);
   if (parsed >= 0) return parsed;
-  if (!npos) return CLI_USAGE_ERR("tools", "a subcommand is required: select (see --help)");
-  if (strcmp(pos[0], "select") != 0)
-    return CLI_USAGE_ERR("tools", "unknown subcommand '%s' (expected: select)", pos[0]);
-  if (npos == 2) file = pos[1];
   if (!query) return CLI_USAGE_ERR("tools select", "--query is required (see --help)");
   tkn_toolsel *cat = NULL;
   int status = load(file, &cat);
