@@ -33,7 +33,8 @@ typedef struct strategy strategy;
 
 /* What a strategy did to one call's input, beyond the messages it left. */
 typedef struct call_effect {
-  int failed;            /* could not meet its budget: the call is sent unpruned */
+  int failed;            /* its budget was not met: sent unpruned (or, degrading, over it) */
+  int degraded;          /* it degraded to meet its budget (prune.h: DECISION_DEGRADED) */
   int64_t side_input;    /* tokens of extra calls it made (a summariser's input) */
   int64_t side_output;   /* and their output */
 } call_effect;
@@ -50,6 +51,8 @@ struct strategy {
   int32_t prune_mode;   /* for prune_apply */
   int budget_pct;       /* for prune_apply: % of the call's message tokens */
   uint32_t horizon;     /* for the policy: horizon_calls */
+  int max_pct;          /* for the policy: max_tokens at this % of the call's message
+                           tokens (0: no budget) */
 };
 
 static int prune_apply(replay *rp, const strategy *st, tkn_conv **conv, call_effect *fx);
@@ -57,34 +60,38 @@ static int clear_apply(replay *rp, const strategy *st, tkn_conv **conv, call_eff
 static int tools_apply(replay *rp, const strategy *st, tkn_conv **conv, call_effect *fx);
 
 static const strategy STRATEGIES[] = {
-    {"as recorded", "recorded", 0, NULL, 0, 0, 0},
-    {"tokenomy layout (volatile lines to the tail)", "layout", 1, NULL, 0, 0, 0},
-    {"trim to 75% of the messages' tokens", "trim-75", 1, prune_apply, TKN_PRUNE_TRIM, 75, 0},
-    {"trim to 50%", "trim-50", 1, prune_apply, TKN_PRUNE_TRIM, 50, 0},
-    {"trim to 25%", "trim-25", 1, prune_apply, TKN_PRUNE_TRIM, 25, 0},
-    {"score to 75%", "score-75", 1, prune_apply, TKN_PRUNE_SCORE, 75, 0},
-    {"score to 50%", "score-50", 1, prune_apply, TKN_PRUNE_SCORE, 50, 0},
-    {"score to 25%", "score-25", 1, prune_apply, TKN_PRUNE_SCORE, 25, 0},
-    {"summarise to 75%", "summarise-75", 1, prune_apply, TKN_PRUNE_SUMMARISE, 75, 0},
-    {"summarise to 50%", "summarise-50", 1, prune_apply, TKN_PRUNE_SUMMARISE, 50, 0},
-    {"summarise to 25%", "summarise-25", 1, prune_apply, TKN_PRUNE_SUMMARISE, 25, 0},
+    {"as recorded", "recorded", 0, NULL, 0, 0, 0, 0},
+    {"tokenomy layout (volatile lines to the tail)", "layout", 1, NULL, 0, 0, 0, 0},
+    {"trim to 75% of the messages' tokens", "trim-75", 1, prune_apply, TKN_PRUNE_TRIM, 75, 0, 0},
+    {"trim to 50%", "trim-50", 1, prune_apply, TKN_PRUNE_TRIM, 50, 0, 0},
+    {"trim to 25%", "trim-25", 1, prune_apply, TKN_PRUNE_TRIM, 25, 0, 0},
+    {"score to 75%", "score-75", 1, prune_apply, TKN_PRUNE_SCORE, 75, 0, 0},
+    {"score to 50%", "score-50", 1, prune_apply, TKN_PRUNE_SCORE, 50, 0, 0},
+    {"score to 25%", "score-25", 1, prune_apply, TKN_PRUNE_SCORE, 25, 0, 0},
+    {"summarise to 75%", "summarise-75", 1, prune_apply, TKN_PRUNE_SUMMARISE, 75, 0, 0},
+    {"summarise to 50%", "summarise-50", 1, prune_apply, TKN_PRUNE_SUMMARISE, 50, 0, 0},
+    {"summarise to 25%", "summarise-25", 1, prune_apply, TKN_PRUNE_SUMMARISE, 25, 0, 0},
     /* budget_pct below: keep_tool_uses (mask), the trigger in thousands (clear) */
-    {"mask all but the last 3 tool results", "mask-3", 1, clear_apply, TKN_PRUNE_MASK, 3, 0},
-    {"mask all but the last tool result", "mask-1", 1, clear_apply, TKN_PRUNE_MASK, 1, 0},
+    {"mask all but the last 3 tool results", "mask-3", 1, clear_apply, TKN_PRUNE_MASK, 3, 0, 0},
+    {"mask all but the last tool result", "mask-1", 1, clear_apply, TKN_PRUNE_MASK, 1, 0, 0},
     {"clear above 6k tokens (keep 3, >= 500)", "clear-6k", 1, clear_apply, TKN_PRUNE_CLEAR, 6,
-     0},
+     0, 0},
     {"policy: clear when it pays at once (keep 3)", "policy", 1, clear_apply, TKN_PRUNE_POLICY, 3,
-     0},
-    {"policy, keep 1", "policy-1", 1, clear_apply, TKN_PRUNE_POLICY, 1, 0},
+     0, 0},
+    {"policy, keep 1", "policy-1", 1, clear_apply, TKN_PRUNE_POLICY, 1, 0, 0},
     {"policy, pay back by the next call", "policy-next", 1, clear_apply, TKN_PRUNE_POLICY, 3,
-     1},
+     1, 0},
     {"policy, pay back over the growth so far", "policy-growth", 1, clear_apply,
-     TKN_PRUNE_POLICY, 3, TKN_PRUNE_HORIZON_GROWTH},
+     TKN_PRUNE_POLICY, 3, TKN_PRUNE_HORIZON_GROWTH, 0},
+    /* the policy (keep 3, pays at once) with max_tokens: it degrades instead of failing */
+    {"policy within 75% (degrades)", "policy-75", 1, clear_apply, TKN_PRUNE_POLICY, 3, 0, 75},
+    {"policy within 50% (degrades)", "policy-50", 1, clear_apply, TKN_PRUNE_POLICY, 3, 0, 50},
+    {"policy within 25% (degrades)", "policy-25", 1, clear_apply, TKN_PRUNE_POLICY, 3, 0, 25},
     /* budget_pct below: k of the tools sent (toolsel.h), chosen by BM25 on the last
      * user message; negative: a tool once chosen stays for the conversation */
-    {"tools: BM25 on the last user message, k=3", "tools-3", 1, tools_apply, 0, 3, 0},
-    {"tools: BM25 on the last user message, k=5", "tools-5", 1, tools_apply, 0, 5, 0},
-    {"tools: k=3, a tool once chosen stays", "tools-3-sticky", 1, tools_apply, 0, -3, 0},
+    {"tools: BM25 on the last user message, k=3", "tools-3", 1, tools_apply, 0, 3, 0, 0},
+    {"tools: BM25 on the last user message, k=5", "tools-5", 1, tools_apply, 0, 5, 0, 0},
+    {"tools: k=3, a tool once chosen stays", "tools-3-sticky", 1, tools_apply, 0, -3, 0, 0},
 };
 #define N_STRATEGIES (sizeof STRATEGIES / sizeof STRATEGIES[0])
 
@@ -95,7 +102,8 @@ typedef struct strat_stats {
   int64_t side_input, side_output, side_cost;
   int64_t needed, kept;      /* the information proxy, summed over calls */
   int64_t costlier;          /* calls that cost more than as recorded */
-  int64_t failed;            /* calls sent unpruned: the budget could not be met */
+  int64_t failed;            /* calls whose budget was not met (sent unpruned, or over it) */
+  int64_t degraded;          /* calls at which it degraded (met or not) */
   int64_t conv_cost;         /* the current conversation's cost so far */
   int64_t conv_costlier;     /* conversations that cost more than with no pruning */
   int64_t conv_excess;       /* and by how much, summed (picodollars) */
@@ -338,11 +346,20 @@ static int prune_apply(replay *rp, const strategy *st, tkn_conv **conv, call_eff
  * cleared at earlier calls stay cleared (st->mem), and it decides only
  * whether to clear more now. */
 static int clear_apply(replay *rp, const strategy *st, tkn_conv **conv, call_effect *fx) {
-  (void)fx;
   strat_stats *ss = &rp->st[st - STRATEGIES];
   size_t n = tkn_conv_count(*conv);
   tkn_prune_options o = TKN_PRUNE_OPTIONS_INIT;
   o.mode = st->prune_mode;
+  if (st->max_pct) {
+    /* the budget: a share of the call's messages as recorded (as trim's rows) */
+    int64_t total = 0;
+    if (tkn_tokenizer_count_conv(rp->tok, *conv, &o.count, &total, NULL)) {
+      snprintf(rp->err, sizeof rp->err, "counting: %s", tkn_error_last()->message);
+      return -1;
+    }
+    o.max_tokens = total * st->max_pct / 100;
+    if (o.max_tokens == 0) o.max_tokens = 1;
+  }
   o.keep_tool_uses = (uint32_t)st->budget_pct;
   o.horizon_calls = st->horizon;
   /* OpenAI caches 128-token blocks; Anthropic's breakpoints are exact */
@@ -388,6 +405,12 @@ static int clear_apply(replay *rp, const strategy *st, tkn_conv **conv, call_eff
   int32_t decision = 0;
   tkn_prune_report_cleared(rep, &cleared, &tok);
   tkn_prune_report_decision(rep, &decision, NULL, NULL);
+  if (st->max_pct) {
+    int64_t after = 0;
+    tkn_prune_report_tokens(rep, NULL, &after);
+    fx->failed = after > o.max_tokens;
+    fx->degraded = decision == TKN_PRUNE_DECISION_DEGRADED;
+  }
   for (size_t i = 0; st->prune_mode == TKN_PRUNE_POLICY && i < n; i++) {
     int32_t action = 0;
     tkn_prune_report_message(rep, i, &action, NULL, NULL);
@@ -575,7 +598,7 @@ static int one_call(replay *rp, size_t si, tkn_conv *input, const values *vs, si
   strat_stats *ss = &rp->st[si];
   tkn_conv *conv = NULL;
   if (tkn_conv_clone(&conv, input)) return snprintf(rp->err, sizeof rp->err, "out of memory"), -1;
-  call_effect fx = {0, 0, 0};
+  call_effect fx = {0, 0, 0, 0};
   int rc = st->apply ? st->apply(rp, st, &conv, &fx) : 0;
   tkn_prompt *p = NULL;
   if (!rc) rc = assemble(rp, st, conv, &p);
@@ -621,6 +644,7 @@ static int one_call(replay *rp, size_t si, tkn_conv *input, const values *vs, si
     ss->side_output += fx.side_output;
     ss->side_cost += side;
     ss->failed += fx.failed;
+    ss->degraded += fx.degraded;
     for (size_t i = 0; i < tkn_prompt_segment_count(p); i++) {
       tkn_prompt_segment_info info;
       memset(&info, 0, sizeof info);
@@ -877,7 +901,10 @@ static const char HELP[] =
     "policy (keep 3 / 1) at the model's prices, clearing in place when a clear pays\n"
     "for itself at this call alone, even if it is the conversation's last;\n"
     "policy-next: when it pays back by the next call; policy-growth: over as many\n"
-    "calls as the conversation has made so far.  tools-3 / tools-5: only the 3 / 5\n"
+    "calls as the conversation has made so far.  policy-75 / -50 / -25: the policy\n"
+    "(keep 3) with max_tokens at 75 / 50 / 25% of the call's message tokens: it\n"
+    "degrades instead of failing (recent results cleared, then the oldest messages\n"
+    "dropped, never nothing).  tools-3 / tools-5: only the 3 / 5\n"
     "tools BM25 ranks best for the call's last user message are sent (toolsel.h, in\n"
     "catalogue order); tools-3-sticky: the same, and a tool once chosen stays for the\n"
     "conversation; a table beside all tools shows the tool tokens sent and the share\n"
@@ -910,38 +937,42 @@ static double ratio(int64_t a, int64_t b) {
 static void print_tools_table(const replay *rp);
 
 static void print_table(const replay *rp, const char *path) {
-  char a[48], b[48], c[48], d[48], e[48], f[48], g[48];
+  char a[48], b[48], c[48], d[48], e[48], f[48], g[48], h[48];
   const strat_stats *rec = &rp->st[0];
   printf("tokenomy replay: %s: %lld conversations, %lld model calls, %s prices, the provider's\n"
          "prompt cache modelled for every strategy (calls %lld s apart), exact o200k counts\n\n",
          path, (long long)rp->conversations, (long long)rp->calls, rp->model,
          (long long)(rp->gap_ms / 1000));
-  printf("| %-44s | %12s | %12s | %10s | %11s | %8s | %11s | %9s | %7s | %6s |\n", "strategy",
-         "input tok", "cached", "output", "cost (USD)", "vs rec.", "values kept", "costlier",
-         "unmet", "convs+");
+  printf("| %-44s | %12s | %12s | %10s | %11s | %8s | %11s | %9s | %7s | %8s | %6s |\n",
+         "strategy", "input tok", "cached", "output", "cost (USD)", "vs rec.", "values kept",
+         "costlier", "unmet", "degraded", "convs+");
   printf("|----------------------------------------------|--------------|--------------|"
-         "------------|-------------|----------|-------------|-----------|---------|--------|\n");
-  printf("| %-44s | %12s | %12s | %10s | %11s | %8s | %11s | %9s | %7s | %6s |\n",
+         "------------|-------------|----------|-------------|-----------|---------|----------"
+         "|--------|\n");
+  printf("| %-44s | %12s | %12s | %10s | %11s | %8s | %11s | %9s | %7s | %8s | %6s |\n",
          "as recorded, no prompt cache (reference)", cli_int(rec->input, a, sizeof a), "0",
          cli_int(rec->output, b, sizeof b), cli_usd(rec->cost_uncached, 4, c, sizeof c),
-         "", "", "", "", "");
+         "", "", "", "", "", "");
   for (size_t i = 0; i < N_STRATEGIES; i++) {
     const strat_stats *s = &rp->st[i];
     if (!rp->enabled[i]) continue;
     char vs[16] = "", kept[16] = "n/a";
     if (i) snprintf(vs, sizeof vs, "%+.1f%%", 100.0 * (ratio(s->cost, rec->cost) - 1.0));
     if (s->needed) snprintf(kept, sizeof kept, "%.1f%%", 100.0 * ratio(s->kept, s->needed));
-    int unmet = STRATEGIES[i].apply == prune_apply;
-    printf("| %-44s | %12s | %12s | %10s | %11s | %8s | %11s | %9s | %7s | %6s |\n",
+    int unmet = STRATEGIES[i].apply == prune_apply || STRATEGIES[i].max_pct;
+    printf("| %-44s | %12s | %12s | %10s | %11s | %8s | %11s | %9s | %7s | %8s | %6s |\n",
            row_name(rp, i), cli_int(s->input, a, sizeof a), cli_int(s->cached, b, sizeof b),
            cli_int(s->output, c, sizeof c), cli_usd(s->cost, 4, d, sizeof d), vs, kept,
            i ? cli_int(s->costlier, e, sizeof e) : "", unmet ? cli_int(s->failed, f, sizeof f) : "",
+           unmet ? cli_int(s->degraded, h, sizeof h) : "",
            i > 1 ? cli_int(s->conv_costlier, g, sizeof g) : "");
   }
   printf("\nThe provider's cache alone: %s USD -> %s USD (%+.1f%%) as recorded.  \"values kept\":\n"
          "of %s (call, value) pairs where the model later passes a value earlier messages\n"
          "held, the share still in the input.  \"costlier\": calls that cost more than as\n"
-         "recorded.  \"unmet\": calls whose budget could not be met (sent unpruned).\n"
+         "recorded.  \"unmet\": calls whose budget was not met (sent unpruned; a row that\n"
+         "degrades sends the system prompt and the last turn over it).  \"degraded\": calls\n"
+         "at which it degraded (cleared recent tool results or dropped messages), met or not.\n"
          "\"convs+\": conversations that cost more than with no pruning (the layout).\n"
          "Summarise's extra calls are included in its cost.  Mask and clear rewrite each\n"
          "call's input afresh (as Anthropic's server-side clearing does); the policy keeps\n"
@@ -1020,6 +1051,8 @@ static cJSON *to_json(const replay *rp, const char *path) {
     cJSON_AddNumberToObject(e, "values_kept", (double)s->kept);
     cJSON_AddNumberToObject(e, "calls_costlier", (double)s->costlier);
     cJSON_AddNumberToObject(e, "calls_unmet", (double)s->failed);
+    cJSON_AddNumberToObject(e, "calls_degraded", (double)s->degraded);
+    cJSON_AddNumberToObject(e, "max_pct", STRATEGIES[i].max_pct);
     cJSON_AddNumberToObject(e, "conversations_costlier", (double)s->conv_costlier);
     cJSON_AddNumberToObject(e, "conversations_costlier_by", (double)s->conv_excess);
     cJSON_AddNumberToObject(e, "cleared_messages", (double)s->cleared_msgs);

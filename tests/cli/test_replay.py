@@ -267,6 +267,19 @@ rc, out, err = run(["replay", "--limit", "3", "--json", "--strategies", "policy"
 check("traces: --policy-at-least above every clear: nothing cleared",
       rc == 0 and json.loads(out)["strategies"][-1]["cleared_messages"] == 0, out[:300] + err)
 
+rc, out, err = run(["replay", "--limit", "5", "--json", "--strategies",
+                    "trim-50,policy,policy-75,policy-50,policy-25", TRACES])
+jb = {s["key"]: s for s in json.loads(out)["strategies"]} if rc == 0 else {}
+check("traces: the policy under a budget degrades: it drops more as the budget tightens",
+      rc == 0 and jb["policy-75"]["input_tokens"] > jb["policy-50"]["input_tokens"] >
+      jb["policy-25"]["input_tokens"] and jb["policy-25"]["calls_degraded"] > 0 and
+      jb["policy-75"]["input_tokens"] < jb["policy"]["input_tokens"], out[:300] + err)
+check("traces: a degrading row is never sent unpruned: it sends fewer tokens than trim's "
+      "unmet calls would", rc == 0 and
+      jb["policy-50"]["input_tokens"] < jb["trim-50"]["input_tokens"], out[:300] + err)
+check("traces: rows without a budget count no unmet or degraded call",
+      rc == 0 and jb["policy"]["calls_unmet"] == 0 and jb["policy"]["calls_degraded"] == 0)
+
 # ---- errors: one line, exit 2 (bad input) or 1 (bad usage) ----
 def one_line(name, args, code, needle):
     rc, out, err = run(args)

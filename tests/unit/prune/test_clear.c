@@ -330,6 +330,39 @@ static void policy_decides_by_prices(void **state) {
   tkn_conv_free(c);
 }
 
+/* What a degraded run must leave: a message beside the system prompt, every
+ * tool result after its call and every call with its result. */
+static void assert_sendable(tkn_conv *c) {
+  size_t n = tkn_conv_count(c), others = 0;
+  for (size_t i = 0; i < n; i++) {
+    int role = tkn_conv_role(c, i);
+    others += role != TKN_ROLE_SYSTEM && role != TKN_ROLE_DEVELOPER;
+    if (role == TKN_ROLE_TOOL) {
+      const char *id = NULL;
+      size_t len = 0, at = n;
+      assert_int_equal(tkn_conv_tool_call_id(c, i, &id, &len), TKN_OK);
+      assert_non_null(id);
+      assert_int_equal(tkn_conv_find_tool_call(c, id, len, &at), TKN_OK);
+      assert_true(at < i);
+    }
+    for (size_t j = 0; j < tkn_conv_tool_call_count(c, i); j++) {
+      const char *id = NULL;
+      size_t len = 0, k = i + 1;
+      assert_int_equal(tkn_conv_tool_call(c, i, j, &id, &len, NULL, NULL, NULL, NULL), TKN_OK);
+      for (; k < n; k++) {
+        const char *rid = NULL;
+        size_t rl = 0;
+        if (tkn_conv_role(c, k) == TKN_ROLE_TOOL &&
+            tkn_conv_tool_call_id(c, k, &rid, &rl) == TKN_OK && rl == len &&
+            !memcmp(rid, id, len))
+          break;
+      }
+      assert_true(k < n);
+    }
+  }
+  assert_true(others > 0);
+}
+
 static void policy_degrades_under_budget(void **state) {
   (void)state;
   tkn_prune_options o = opts_of(TKN_PRUNE_POLICY);
@@ -391,6 +424,18 @@ static void policy_degrades_under_budget(void **state) {
   assert_true(strstr(tkn_prune_report_note(rep), "over the budget") != NULL);
   tkn_prune_report_free(rep);
   tkn_conv_free(c);
+  /* every budget: never nothing, tool pairs whole, within the budget unless
+   * the note says the last turn is sent over it */
+  for (int64_t max = 0; max <= total + 1; max++) {
+    c = uses_conv(4, 6);
+    o.max_tokens = max;
+    assert_int_equal(tkn_prune_run(g_pr, c, &o, &rep), TKN_OK);
+    assert_sendable(c);
+    int over = strstr(tkn_prune_report_note(rep), "over the budget") != NULL;
+    assert_true(max == 0 || over == (tokens(c, &o) > max));
+    tkn_prune_report_free(rep);
+    tkn_conv_free(c);
+  }
 }
 
 static void thinking_of_older_turns(void **state) {
