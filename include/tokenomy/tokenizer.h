@@ -185,18 +185,37 @@ TKN_API int tkn_tokenizer_new_for_model(tkn_tokenizer **out, const char *model, 
 #define TKN_BPE_CL100K 1u /* cl100k_base's pattern and special tokens */
 #define TKN_BPE_O200K 2u  /* o200k_base's pattern and special tokens */
 
-#define TKN_RANKS_OPTIONS_VERSION 1
+/* The piece cache: pieces that needed merging (words that are not tokens)
+ * and their ids, kept for the next time they come (natural text repeats its
+ * words).  Only pieces of at most 24 bytes that merge to at most 8 ids are
+ * kept, in a direct-mapped table of 64-byte slots; a hit is checked against
+ * the piece's bytes, so the ids are always those of merging.  The table is
+ * allocated on the first piece that needs merging (a tokenizer that never
+ * merges never has one), is shared by the threads using the tokenizer without
+ * locks (each slot is a sequence lock), and is freed with the tokenizer.
+ * Its size is fixed when the tokenizer is made: TKN_PIECE_CACHE_DEFAULT_KB
+ * (2 MB) for tkn_tokenizer_new_encoding() and tkn_tokenizer_new_for_model();
+ * tkn_ranks_options.piece_cache_kb for tkn_tokenizer_load_ranks() (which
+ * also makes the embedded encodings: set flavor and neither path nor data). */
+#define TKN_PIECE_CACHE_DEFAULT_KB 2048u
+
+#define TKN_RANKS_OPTIONS_VERSION 2
 typedef struct tkn_ranks_options {
-  uint32_t version;       /* TKN_RANKS_OPTIONS_VERSION */
+  uint32_t version;       /* TKN_RANKS_OPTIONS_VERSION (1: without piece_cache_kb) */
   uint32_t flavor;        /* TKN_BPE_CL100K or TKN_BPE_O200K (required) */
   const char *path;       /* a tiktoken rank file (NUL-terminated path); or */
   const char *data;       /* its contents in memory (copied as needed), */
   size_t len;             /*   of len bytes.  Neither: the embedded ranks. */
   uint32_t special;       /* TKN_SPECIAL_* used by tkn_tokenizer_count() (default PLAIN) */
+  /* version 2: */
+  uint32_t piece_cache_kb; /* the piece cache's size in KB, rounded down to a power of
+                              two, at most 1048576 (1 GB); 0: no cache (default
+                              TKN_PIECE_CACHE_DEFAULT_KB) */
 } tkn_ranks_options;
-#define TKN_RANKS_OPTIONS_INIT { TKN_RANKS_OPTIONS_VERSION, 0, NULL, NULL, 0, TKN_SPECIAL_PLAIN }
-/* Fill *opts with the defaults of `version`. TKN_ERR_INVALID for NULL, TKN_ERR_VERSION for an
- * unknown version. */
+#define TKN_RANKS_OPTIONS_INIT                                                   \
+  { TKN_RANKS_OPTIONS_VERSION, 0, NULL, NULL, 0, TKN_SPECIAL_PLAIN, TKN_PIECE_CACHE_DEFAULT_KB }
+/* Fill *opts with the defaults of `version` (1 or 2). TKN_ERR_INVALID for NULL, TKN_ERR_VERSION
+ * for an unknown version. */
 TKN_API int tkn_ranks_options_init(tkn_ranks_options *opts, uint32_t version);
 
 /* Make a BPE tokenizer from tiktoken ranks: each line is a token's bytes in
@@ -205,7 +224,8 @@ TKN_API int tkn_ranks_options_init(tkn_ranks_options *opts, uint32_t version);
  * line: the message names line and column), TKN_ERR_DUPLICATE (a token or a
  * rank twice), TKN_ERR_SCHEMA (a single byte has no rank, or ranks have a
  * gap), TKN_ERR_LIMIT, TKN_ERR_NOMEM, TKN_ERR_UNAVAILABLE (embedded ranks
- * asked for but not built in).  TKN_ERR_INVALID for a NULL argument. */
+ * asked for but not built in).  TKN_ERR_INVALID for a NULL argument, a
+ * piece_cache_kb over 1048576.  TKN_ERR_VERSION for a version other than 1 or 2. */
 TKN_API int tkn_tokenizer_load_ranks(tkn_tokenizer **out, const tkn_ranks_options *opts);
 
 /* The most ids a text of len bytes encodes to: every id covers at least one

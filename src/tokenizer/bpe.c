@@ -47,6 +47,10 @@ typedef struct bpe_impl {
   uint32_t nspecials;
   uint32_t vocab;            /* largest id + 1 */
   char name[32];
+  uint32_t cache_mask;       /* slots of the piece cache - 1; UINT32_MAX: no cache */
+  /* The piece cache (below), allocated on the first piece that needs
+   * merging and published once with compare-and-swap */
+  _Atomic(struct pc_slot *) cache;
 } bpe_impl;
 
 #define SP(s, id) { s, sizeof(s) - 1, id }
@@ -218,6 +222,113 @@ static void merge_small(const tki_ranks *r, const uint8_t *p, size_t n, sink *o)
 
 #define NONE UINT32_MAX
 
+/* ---- the piece cache: pieces merged before, shared by the threads ----
+ *
+ * Natural text repeats its words, so most pieces that need merging were
+ * merged before (Hugging Face tokenizers keeps a word -> ids cache for the
+ * same reason).  The cache is a direct-mapped table of 64-byte slots, one
+ * for each hash value's bits, holding a piece of 2 to PC_BYTES bytes (its
+ * bytes zero-padded, its length) and its ids (at most PC_IDS).  A hit is
+ * checked against the piece's bytes, never the hash alone, so a hit gives
+ * exactly the ids merging gives.
+ *
+ * The tokenizer stays shareable without locks: each slot is a sequence lock.
+ * Its sequence word is odd while a writer fills it; a writer claims a slot
+ * with a compare-and-swap from an even value (and skips the slot when that
+ * fails: another thread is writing it); a reader copies the slot and reads
+ * the sequence word again, and any change, or an odd or zero value, is a
+ * miss.  Every word of a slot is atomic (relaxed loads and stores, ordered by
+ * the fences of the C11 sequence lock), so there is no data race for the
+ * C11 model or for ThreadSanitizer.  A miss only costs the merge. */
+#define PC_BYTES 24
+#define PC_IDS 8
+typedef struct pc_slot {
+  _Atomic uint32_t seq;  /* even: stable (0: never written); odd: being written */
+  _Atomic uint32_t meta; /* piece bytes | ids << 8 */
+  _Atomic uint64_t key[PC_BYTES / 8]; /* the piece's bytes, zero-padded */
+  _Atomic uint32_t ids[PC_IDS];
+} pc_slot;
+_Static_assert(sizeof(pc_slot) == 64, "a slot is one cache line");
+
+/* The table of a tokenizer (mask + 1 slots, 64-byte aligned; the pointer to
+ * free is stored just before it), made on first need; NULL when out of
+ * memory (the cache is then skipped). */
+static pc_slot *pc_table(const bpe_impl *b) {
+  bpe_impl *w = (bpe_impl *)b; /* only the atomic pointer is written */
+  pc_slot *t = atomic_load_explicit(&w->cache, memory_order_acquire);
+  if (t) return t;
+  size_t slots = (size_t)b->cache_mask + 1;
+  uint8_t *raw = tki_calloc(slots + 2, sizeof(pc_slot));
+  if (!raw) return NULL;
+  uintptr_t at = ((uintptr_t)raw + sizeof(void *) + 63) & ~(uintptr_t)63;
+  pc_slot *made = (pc_slot *)at;
+  memcpy((uint8_t *)made - sizeof(void *), &raw, sizeof raw);
+  pc_slot *expected = NULL;
+  if (!atomic_compare_exchange_strong_explicit(&w->cache, &expected, made, memory_order_acq_rel,
+                                               memory_order_acquire)) {
+    tki_free(raw); /* another thread was first */
+    return expected;
+  }
+  return made;
+}
+
+static void pc_free(pc_slot *t) {
+  if (!t) return;
+  void *raw;
+  memcpy(&raw, (uint8_t *)t - sizeof(void *), sizeof raw);
+  tki_free(raw);
+}
+
+/* The key words of a piece of n <= PC_BYTES bytes. */
+static inline void pc_key(const uint8_t *p, size_t n, uint64_t k[PC_BYTES / 8]) {
+  k[0] = tki_ranks_head(p, n < 8 ? n : 8);
+  k[1] = n > 8 ? tki_ranks_head(p + 8, n - 8 < 8 ? n - 8 : 8) : 0;
+  k[2] = n > 16 ? tki_ranks_head(p + 16, n - 16) : 0;
+}
+
+static inline pc_slot *pc_slot_of(pc_slot *t, uint32_t mask, uint64_t h) {
+  return &t[(uint32_t)(h >> 32) & mask];
+}
+
+/* The ids of the piece with key k (n bytes) into ids: their number, 0 on a
+ * miss. */
+static inline uint32_t pc_get(pc_slot *s, size_t n, const uint64_t k[PC_BYTES / 8],
+                              uint32_t ids[PC_IDS]) {
+  uint32_t s1 = atomic_load_explicit(&s->seq, memory_order_acquire);
+  uint32_t meta = atomic_load_explicit(&s->meta, memory_order_relaxed);
+  if ((meta & 0xFF) != n) return 0;
+  uint64_t diff = 0;
+  for (size_t i = 0; i < PC_BYTES / 8; i++)
+    diff |= atomic_load_explicit(&s->key[i], memory_order_relaxed) ^ k[i];
+  uint32_t cnt = meta >> 8;
+  if (diff || cnt > PC_IDS) return 0;
+  for (uint32_t i = 0; i < cnt; i++)
+    ids[i] = atomic_load_explicit(&s->ids[i], memory_order_relaxed);
+  atomic_thread_fence(memory_order_acquire);
+  uint32_t s2 = atomic_load_explicit(&s->seq, memory_order_relaxed);
+  return s1 == s2 && s1 && !(s1 & 1) ? cnt : 0;
+}
+
+/* Remember a piece's ids (cnt <= PC_IDS), unless another thread is writing
+ * the slot. */
+static inline void pc_put(pc_slot *s, size_t n, const uint64_t k[PC_BYTES / 8],
+                          const uint32_t *ids, uint32_t cnt) {
+  uint32_t q = atomic_load_explicit(&s->seq, memory_order_relaxed);
+  if ((q & 1) || !atomic_compare_exchange_strong_explicit(&s->seq, &q, q + 1,
+                                                          memory_order_relaxed,
+                                                          memory_order_relaxed))
+    return;
+  atomic_thread_fence(memory_order_release);
+  atomic_store_explicit(&s->meta, (uint32_t)n | cnt << 8, memory_order_relaxed);
+  for (size_t i = 0; i < PC_BYTES / 8; i++)
+    atomic_store_explicit(&s->key[i], k[i], memory_order_relaxed);
+  for (uint32_t i = 0; i < cnt; i++)
+    atomic_store_explicit(&s->ids[i], ids[i], memory_order_relaxed);
+  /* q + 2 skips 0 (never written) when the word wraps */
+  atomic_store_explicit(&s->seq, q + 2 ? q + 2 : 2, memory_order_release);
+}
+
+
 /* A memo of the pieces one call had to merge (words repeat): direct-mapped
  * by hash, verified by bytes, ids kept in an arena.  Made on the call's
  * MEMO_AFTER-th merge, so short calls pay nothing, with one slot for every
@@ -237,6 +348,9 @@ typedef struct memo_entry {
 
 /* Scratch memory of one call (heap merge, memo), freed when it returns. */
 typedef struct scratch {
+  const bpe_impl *b; /* the tokenizer (NULL: no piece cache) */
+  pc_slot *pc;       /* its piece cache, once looked up */
+  int pc_none;       /* no piece cache in this call (off, or out of memory) */
   void *mem;
   size_t cap;
   const uint8_t *base; /* the call's text */
@@ -827,8 +941,32 @@ static int merge_piece(const tki_ranks *r, const uint8_t *p, size_t n, uint64_t 
     return n < BACKTRACK_MIN ? merge_heap(r, p, n, o, sc)
                              : merge_backtrack(r, p, n, GUESS_CHUNK, o, sc);
   }
+  /* the shared piece cache first, when the piece fits a slot */
+  pc_slot *slot = NULL;
+  uint64_t key[PC_BYTES / 8];
+  if (n <= PC_BYTES && !sc->pc_none) {
+    if (!sc->pc) {
+      sc->pc = sc->b && sc->b->cache_mask != UINT32_MAX ? pc_table(sc->b) : NULL;
+      sc->pc_none = !sc->pc;
+    }
+    if (sc->pc) {
+      uint32_t got[PC_IDS];
+      pc_key(p, n, key);
+      slot = pc_slot_of(sc->pc, sc->b->cache_mask, h);
+      uint32_t cnt = pc_get(slot, n, key, got);
+      if (cnt) {
+        if (!o->ids)
+          o->n += cnt;
+        else
+          for (uint32_t i = 0; i < cnt; i++) emit(o, got[i]);
+        return TKN_OK;
+      }
+    }
+  }
   memo_entry *e = NULL;
-  if (sc->memo) {
+  if (slot) {
+    /* the cache stands for the call's memo */
+  } else if (sc->memo) {
     e = &sc->memo[(uint32_t)h & sc->memo_mask];
     if (e->n == n && e->hash == (uint32_t)(h >> 32) && memcmp(sc->base + e->at, p, n) == 0) {
       if (!o->ids)
@@ -865,6 +1003,7 @@ static int merge_piece(const tki_ranks *r, const uint8_t *p, size_t n, uint64_t 
   else if (rc)
     return rc;
   for (size_t i = 0; i < local.n; i++) emit(o, ids[i]);
+  if (slot && local.n <= PC_IDS) pc_put(slot, n, key, ids, (uint32_t)local.n);
   if (e && sc->arena_n + local.n <= MEMO_MAX_IDS) {
     if (sc->arena_n + local.n > sc->arena_cap) {
       uint32_t ncap = sc->arena_cap * 2;
@@ -988,6 +1127,7 @@ static int run_text(const bpe_impl *b, const char *text, size_t len,
 static int run(const bpe_impl *b, const char *text, size_t len, const tkn_encode_options *opts,
                uint32_t mode, sink *o) {
   scratch sc = {0};
+  sc.b = b;
   sc.base = (const uint8_t *)text;
   sc.len = len;
   int rc = run_text(b, text, len, opts, mode, o, &sc);
@@ -1101,6 +1241,7 @@ static int bpe_decode(const tkn_tokenizer *tok, const uint32_t *ids, size_t n, t
 static void bpe_destroy(tkn_tokenizer *tok) {
   bpe_impl *b = tok->impl;
   tki_ranks_free(&b->ranks);
+  pc_free(atomic_load_explicit(&b->cache, memory_order_acquire));
   tki_free(b);
 }
 
@@ -1155,6 +1296,11 @@ static int make_bpe(tkn_tokenizer **out, const tkn_ranks_options *o) {
                                        "TKN_BPE_O200K");
     goto fail;
   }
+  if (o->piece_cache_kb > (1u << 20)) {
+    rc = tki_err(err, TKN_ERR_INVALID, "ranks options: piece_cache_kb %u is over 1048576 (1 GB)",
+                 (unsigned)o->piece_cache_kb);
+    goto fail;
+  }
   if (o->special > TKN_SPECIAL_PLAIN) {
     rc = tki_err(err, TKN_ERR_INVALID, "ranks options: unknown special-token mode %u",
                  (unsigned)o->special);
@@ -1168,6 +1314,12 @@ static int make_bpe(tkn_tokenizer **out, const tkn_ranks_options *o) {
   int cl = o->flavor == TKN_BPE_CL100K;
   b->pattern = cl ? TKI_PAT_CL100K : TKI_PAT_O200K;
   b->special_default = o->special;
+  b->cache_mask = UINT32_MAX; /* no cache */
+  if (o->piece_cache_kb) {
+    uint32_t slots = 1;
+    while ((uint64_t)slots * 2 * sizeof(pc_slot) <= (uint64_t)o->piece_cache_kb * 1024) slots *= 2;
+    b->cache_mask = slots - 1;
+  }
   b->specials = cl ? k_cl100k_specials : k_o200k_specials;
   b->nspecials = cl ? 5 : 2;
   if (o->path) {
@@ -1224,8 +1376,8 @@ fail:
 TKI_DEFINE_INIT(tkn_encode_options_init, tkn_encode_options, opts, TKN_ENCODE_OPTIONS_VERSION,
                 TKN_ENCODE_OPTIONS_INIT)
 
-TKI_DEFINE_INIT(tkn_ranks_options_init, tkn_ranks_options, opts, TKN_RANKS_OPTIONS_VERSION,
-                TKN_RANKS_OPTIONS_INIT)
+TKI_DEFINE_INIT_V1(tkn_ranks_options_init, tkn_ranks_options, opts, TKN_RANKS_OPTIONS_VERSION,
+                   TKN_RANKS_OPTIONS_INIT, piece_cache_kb)
 
 /* Model families by name: the name itself, or the name followed by '-' (dated
  * and sized variants) or ':' (fine-tunes). */
@@ -1293,13 +1445,16 @@ int tkn_tokenizer_new_for_model(tkn_tokenizer **out, const char *model, size_t l
 int tkn_tokenizer_load_ranks(tkn_tokenizer **out, const tkn_ranks_options *opts) {
   if (!out || !opts) return tki_fail(TKN_ERR_INVALID, "tkn_tokenizer_load_ranks: NULL argument");
   *out = NULL;
-  if (opts->version != TKN_RANKS_OPTIONS_VERSION)
-    return tki_fail(TKN_ERR_VERSION, "ranks options: version %u is not %u", opts->version,
+  if (opts->version != TKN_RANKS_OPTIONS_VERSION && opts->version != 1)
+    return tki_fail(TKN_ERR_VERSION, "ranks options: version %u is not 1 or %u", opts->version,
                     TKN_RANKS_OPTIONS_VERSION);
   if ((opts->path && opts->data) ||
       (!opts->data && opts->len && opts->len != TKN_NUL_TERMINATED))
     return tki_fail(TKN_ERR_INVALID, "ranks options: give a path or data, not both");
-  tkn_ranks_options norm = *opts; /* len may be TKN_NUL_TERMINATED */
+  tkn_ranks_options norm = TKN_RANKS_OPTIONS_INIT; /* version 1 ends before piece_cache_kb */
+  memcpy(&norm, opts, opts->version == 1 ? offsetof(tkn_ranks_options, piece_cache_kb)
+                                         : sizeof norm);
+  norm.version = TKN_RANKS_OPTIONS_VERSION;
   norm.len = tki_len(norm.data, norm.len);
   return make_bpe(out, &norm);
 }

@@ -59,7 +59,8 @@ TKN_SPECIAL_PLAIN = 2
 TKN_ENCODE_OPTIONS_VERSION = 1
 TKN_BPE_CL100K = 1
 TKN_BPE_O200K = 2
-TKN_RANKS_OPTIONS_VERSION = 1
+TKN_PIECE_CACHE_DEFAULT_KB = 2048
+TKN_RANKS_OPTIONS_VERSION = 2
 TKN_USAGE_CACHE_REPORTED = 1
 TKN_USAGE_CACHE_WRITE_REPORTED = 2
 TKN_USAGE_REASONING_REPORTED = 4
@@ -432,6 +433,7 @@ tkn_ranks_options._fields_ = [
     ('data', c_char_p),
     ('len', c_size_t),
     ('special', c_uint32),
+    ('piece_cache_kb', c_uint32),
 ]
 tkn_usage._fields_ = [
     ('version', c_uint32),

@@ -1,8 +1,10 @@
 /* Benchmark of the BPE encodings, the C side: run by bench_bpe.mjs, which
  * runs the JavaScript peers on the same bytes and prints the comparison.
  *
- * usage: bench_bpe CORPUS pass ENCODING encode|count FIRST END
- *          time documents [FIRST, END) (median of 3 passes);
+ * usage: bench_bpe CORPUS pass ENCODING encode|count FIRST END [off|cold|warm]
+ *          time documents [FIRST, END) (median of 3 passes) with the piece
+ *          cache off, cold (default: empty when each pass starts) or warm
+ *          (filled by a pass over the same documents first);
  *        bench_bpe CORPUS extras
  *          load cost, adversarial input, two threads;
  *        bench_bpe CORPUS native ENCODING SPEC
@@ -110,14 +112,38 @@ static int cmp_double(const void *a, const void *b) {
   return x < y ? -1 : x > y;
 }
 
+/* A tokenizer of an encoding from the embedded data with a piece cache of
+ * cache_kb (0: none). */
+static tkn_tokenizer *make_tok(const char *enc, uint32_t cache_kb) {
+  tkn_ranks_options o = TKN_RANKS_OPTIONS_INIT;
+  o.flavor = strcmp(enc, "cl100k_base") == 0 ? TKN_BPE_CL100K : TKN_BPE_O200K;
+  o.piece_cache_kb = cache_kb;
+  tkn_tokenizer *tok = NULL;
+  if (tkn_tokenizer_load_ranks(&tok, &o)) die("load failed");
+  return tok;
+}
+
+/* The piece cache in a timed pass: "off" (none), "cold" (each pass on a new
+ * tokenizer, the cache empty when it starts: text seen once) or "warm" (one
+ * tokenizer, after a pass that filled its cache: text seen again). */
+enum { CACHE_OFF, CACHE_COLD, CACHE_WARM };
+
 /* Median of 3 passes (wall-clock and CPU time, each its own median). */
-static timing timed(const tkn_tokenizer *tok, size_t a, size_t z, int encode, int64_t *tokens) {
+static timing timed(const char *enc, int cache, size_t a, size_t z, int encode,
+                    int64_t *tokens) {
   double w[3], c[3];
+  tkn_tokenizer *tok = make_tok(enc, cache == CACHE_OFF ? 0 : TKN_PIECE_CACHE_DEFAULT_KB);
+  if (cache == CACHE_WARM) pass(tok, a, z, encode, tokens);
   for (int i = 0; i < 3; i++) {
+    if (cache == CACHE_COLD && i) {
+      tkn_tokenizer_free(tok);
+      tok = make_tok(enc, TKN_PIECE_CACHE_DEFAULT_KB);
+    }
     timing t = pass(tok, a, z, encode, tokens);
     w[i] = t.wall;
     c[i] = t.cpu;
   }
+  tkn_tokenizer_free(tok);
   qsort(w, 3, sizeof *w, cmp_double);
   qsort(c, 3, sizeof *c, cmp_double);
   return (timing){w[1], c[1]};
@@ -336,15 +362,17 @@ int main(int argc, char **argv) {
   size_t n;
   char *b = read_all(argv[1], &n);
   load_docs(b, n);
-  if (strcmp(argv[2], "pass") == 0 && argc == 7) {
+  if (strcmp(argv[2], "pass") == 0 && (argc == 7 || argc == 8)) {
     size_t a = (size_t)strtoull(argv[5], NULL, 10), z = (size_t)strtoull(argv[6], NULL, 10);
     if (a > z || z > g_ndocs) die("bad document range");
-    tkn_tokenizer *tok = NULL;
-    if (tkn_tokenizer_new_encoding(&tok, argv[3], strlen(argv[3]))) die("load failed");
+    const char *c = argc == 8 ? argv[7] : "cold";
+    int cache = strcmp(c, "off") == 0    ? CACHE_OFF
+                : strcmp(c, "warm") == 0 ? CACHE_WARM
+                                         : CACHE_COLD;
+    if (cache == CACHE_COLD && strcmp(c, "cold") != 0) die("cache: off, cold or warm");
     int64_t tokens = 0;
-    timing t = timed(tok, a, z, strcmp(argv[4], "encode") == 0, &tokens);
+    timing t = timed(argv[3], cache, a, z, strcmp(argv[4], "encode") == 0, &tokens);
     printf("secs %.6f\ncpu %.6f\ntokens %lld\n", t.wall, t.cpu, (long long)tokens);
-    tkn_tokenizer_free(tok);
   } else if (strcmp(argv[2], "native") == 0 && argc == 5) {
     run_protocol(argv[3], argv[4]);
   } else if (strcmp(argv[2], "extras") == 0) {

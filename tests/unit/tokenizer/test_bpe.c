@@ -765,6 +765,137 @@ static void out_of_memory_fails_cleanly(void **state) {
   free(data);
 }
 
+/* ---- the piece cache ---- */
+
+/* A tokenizer of the embedded encoding with a piece cache of kb KB (0:
+ * none). */
+static tkn_tokenizer *make_cached(const char *name, uint32_t kb) {
+  tkn_tokenizer_free(make(name)); /* skips without embedded ranks */
+  tkn_ranks_options o = TKN_RANKS_OPTIONS_INIT;
+  o.flavor = strcmp(name, "cl100k_base") == 0 ? TKN_BPE_CL100K : TKN_BPE_O200K;
+  o.piece_cache_kb = kb;
+  tkn_tokenizer *tok = NULL;
+  assert_int_equal(tkn_tokenizer_load_ranks(&tok, &o), TKN_OK);
+  return tok;
+}
+
+/* Random words of letters from several scripts (2-byte Cyrillic, Greek,
+ * Arabic, Hebrew; 3-byte CJK and Hangul; ASCII), 1 to 16 letters, so that
+ * pieces fall on both sides of the cache's 24 bytes and 8 ids, from a small
+ * vocabulary of words so that they repeat, with spaces and punctuation. */
+static size_t cache_text(uint32_t *seed, char *out, size_t cap) {
+  static const uint32_t bases[] = {0x430, 0x3B1, 0x627, 0x5D0, 0x4E00, 0xAC00, 'a'};
+  size_t n = 0;
+  while (n + 80 < cap) {
+    *seed = *seed * 1103515245u + 12345u;
+    uint32_t w = (*seed >> 8) % 400, ws = w * 2654435761u; /* the word's own letters */
+    uint32_t base = bases[w % 7], len = 1 + ws % 16;
+    if (n && (ws >> 20) % 3) out[n++] = ' ';
+    for (uint32_t i = 0; i < len; i++) {
+      ws = ws * 1103515245u + 12345u;
+      uint32_t cp = base + (ws >> 16) % (base < 0x80 ? 26 : 24);
+      if (cp < 0x80) {
+        out[n++] = (char)cp;
+      } else if (cp < 0x800) {
+        out[n++] = (char)(0xC0 | cp >> 6);
+        out[n++] = (char)(0x80 | (cp & 0x3F));
+      } else {
+        out[n++] = (char)(0xE0 | cp >> 12);
+        out[n++] = (char)(0x80 | (cp >> 6 & 0x3F));
+        out[n++] = (char)(0x80 | (cp & 0x3F));
+      }
+    }
+    if ((ws >> 24) % 5 == 0) out[n++] = ",.;:!?"[(ws >> 8) % 6];
+  }
+  return n;
+}
+
+/* ids of text by tok, compared with those of ref */
+static void same_ids(const tkn_tokenizer *tok, const tkn_tokenizer *ref, const char *text,
+                     size_t len) {
+  uint32_t *a = NULL, *b = NULL;
+  size_t na = 0, nb = 0;
+  assert_int_equal(tkn_tokenizer_encode_alloc(tok, text, len, NULL, &a, &na), TKN_OK);
+  assert_int_equal(tkn_tokenizer_encode_alloc(ref, text, len, NULL, &b, &nb), TKN_OK);
+  assert_int_equal(na, nb);
+  if (na) assert_memory_equal(a, b, na * sizeof *a);
+  int64_t c = 0;
+  assert_int_equal(tkn_tokenizer_count(tok, text, len, &c), TKN_OK);
+  assert_int_equal(c, (int64_t)nb);
+  tkn_free(a);
+  tkn_free(b);
+}
+
+static void piece_cache_gives_the_ids_of_merging(void **state) {
+  (void)state;
+  char *text = malloc(1 << 16);
+  assert_non_null(text);
+  for (int e = 0; e < 2; e++) {
+    tkn_tokenizer *ref = make_cached(k_encodings[e], 0);
+    /* the default size, and 1 KB (16 slots): pieces evict each other and a
+     * slot is read for pieces it does not hold, which must miss */
+    uint32_t sizes[] = {TKN_PIECE_CACHE_DEFAULT_KB, 1};
+    for (int s = 0; s < 2; s++) {
+      tkn_tokenizer *tok = make_cached(k_encodings[e], sizes[s]);
+      /* texts of a few hundred bytes (each call starts without the call's
+       * own memo, so the cache serves the repeats), twice: cold then warm */
+      for (int round = 0; round < 2; round++) {
+        uint32_t seed = 17;
+        for (int i = 0; i < 300; i++) {
+          size_t len = cache_text(&seed, text, 120 + (size_t)(i % 7) * 100);
+          same_ids(tok, ref, text, len);
+        }
+      }
+      /* and long texts (the call's memo is made too) */
+      uint32_t seed = 99;
+      for (int i = 0; i < 3; i++) same_ids(tok, ref, text, cache_text(&seed, text, 1 << 16));
+      /* the golden strings, after all that */
+      cJSON *root = load_golden(), *c;
+      cJSON_ArrayForEach(c, cJSON_GetObjectItem(root, "cases")) {
+        const char *t = cJSON_GetObjectItem(c, "text")->valuestring;
+        if (!strstr(t, "<|")) same_ids(tok, ref, t, strlen(t));
+      }
+      cJSON_Delete(root);
+      tkn_tokenizer_free(tok);
+    }
+    tkn_tokenizer_free(ref);
+  }
+  free(text);
+}
+
+static void piece_cache_options_are_checked(void **state) {
+  (void)state;
+  tkn_tokenizer_free(make("o200k_base")); /* skips without embedded ranks */
+  tkn_ranks_options o;
+  assert_int_equal(tkn_ranks_options_init(&o, TKN_RANKS_OPTIONS_VERSION), TKN_OK);
+  assert_int_equal(o.piece_cache_kb, TKN_PIECE_CACHE_DEFAULT_KB);
+  o.flavor = TKN_BPE_O200K;
+  o.piece_cache_kb = (1u << 20) + 1;
+  tkn_tokenizer *tok = NULL;
+  char err[256] = "";
+  assert_int_equal(tt_keep_err(tkn_tokenizer_load_ranks(&tok, &o), err, sizeof err),
+                   TKN_ERR_INVALID);
+  assert_non_null(strstr(err, "piece_cache_kb"));
+  assert_null(tok);
+  /* a version 1 struct ends before piece_cache_kb: what follows it is not
+   * read, and the tokenizer has the default cache */
+  struct {
+    tkn_ranks_options o;
+  } v1;
+  memset(&v1, 0xFF, sizeof v1);
+  assert_int_equal(tkn_ranks_options_init(&v1.o, 1), TKN_OK);
+  assert_int_equal(v1.o.version, 1);
+  assert_int_equal(v1.o.piece_cache_kb, UINT32_MAX); /* not written */
+  v1.o.flavor = TKN_BPE_O200K;
+  assert_int_equal(tkn_tokenizer_load_ranks(&tok, &v1.o), TKN_OK);
+  tkn_tokenizer *ref = make("o200k_base");
+  const char *t = "\xD0\x9F\xD1\x80\xD0\xB8\xD0\xB2\xD0\xB5\xD1\x82\xD0\xB8\xD0\xBA\xD0\xB8";
+  same_ids(tok, ref, t, strlen(t));
+  same_ids(tok, ref, t, strlen(t));
+  tkn_tokenizer_free(ref);
+  tkn_tokenizer_free(tok);
+}
+
 /* ---- the estimator, calibrated per encoding ---- */
 
 static void estimator_for_an_encoding_uses_its_rates(void **state) {
@@ -843,6 +974,71 @@ static void threads_share_one_tokenizer(void **state) {
   tkn_tokenizer_free(tok);
 }
 
+/* Threads that share one tokenizer and its piece cache (a small one, so
+ * that they write the same slots at once) each encode the same texts in
+ * another order: every id as without the cache (the TSan build checks the
+ * slots' sequence locks). */
+typedef struct cache_job {
+  const tkn_tokenizer *tok;
+  char **texts;
+  size_t *lens;
+  uint32_t **want;
+  size_t *nwant;
+  int ntexts, first, bad;
+} cache_job;
+
+static void *cache_job_run(void *arg) {
+  cache_job *j = arg;
+  for (int round = 0; round < 3; round++)
+    for (int k = 0; k < j->ntexts; k++) {
+      int i = (j->first + k * (j->first % 2 ? 1 : j->ntexts - 1)) % j->ntexts;
+      uint32_t *ids = NULL;
+      size_t n = 0;
+      if (tkn_tokenizer_encode_alloc(j->tok, j->texts[i], j->lens[i], NULL, &ids, &n) ||
+          n != j->nwant[i] || (n && memcmp(ids, j->want[i], n * sizeof *ids)))
+        j->bad++;
+      tkn_free(ids);
+    }
+  return NULL;
+}
+
+static void threads_share_the_piece_cache(void **state) {
+  (void)state;
+  enum { TEXTS = 40, THREADS = 4 };
+  uint32_t sizes[] = {1, 64};
+  for (int s = 0; s < 2; s++) {
+    tkn_tokenizer *ref = make_cached("cl100k_base", 0);
+    tkn_tokenizer *tok = make_cached("cl100k_base", sizes[s]);
+    char *texts[TEXTS];
+    size_t lens[TEXTS], nwant[TEXTS];
+    uint32_t *want[TEXTS];
+    uint32_t seed = 5;
+    for (int i = 0; i < TEXTS; i++) {
+      texts[i] = malloc(600);
+      assert_non_null(texts[i]);
+      lens[i] = cache_text(&seed, texts[i], 600);
+      assert_int_equal(
+          tkn_tokenizer_encode_alloc(ref, texts[i], lens[i], NULL, &want[i], &nwant[i]), TKN_OK);
+    }
+    cache_job jobs[THREADS];
+    pthread_t th[THREADS];
+    for (int i = 0; i < THREADS; i++) {
+      jobs[i] = (cache_job){tok, texts, lens, want, nwant, TEXTS, i * 7, 0};
+      assert_int_equal(pthread_create(&th[i], NULL, cache_job_run, &jobs[i]), 0);
+    }
+    for (int i = 0; i < THREADS; i++) {
+      pthread_join(th[i], NULL);
+      assert_int_equal(jobs[i].bad, 0);
+    }
+    for (int i = 0; i < TEXTS; i++) {
+      free(texts[i]);
+      tkn_free(want[i]);
+    }
+    tkn_tokenizer_free(tok);
+    tkn_tokenizer_free(ref);
+  }
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(golden_ids_match_tiktoken),
@@ -875,6 +1071,9 @@ int main(void) {
       cmocka_unit_test(estimator_for_an_encoding_uses_its_rates),
       cmocka_unit_test(estimator_for_an_unknown_encoding_is_not_found),
       cmocka_unit_test(threads_share_one_tokenizer),
+      cmocka_unit_test(piece_cache_gives_the_ids_of_merging),
+      cmocka_unit_test(piece_cache_options_are_checked),
+      cmocka_unit_test(threads_share_the_piece_cache),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
