@@ -941,32 +941,10 @@ static int merge_piece(const tki_ranks *r, const uint8_t *p, size_t n, uint64_t 
     return n < BACKTRACK_MIN ? merge_heap(r, p, n, o, sc)
                              : merge_backtrack(r, p, n, GUESS_CHUNK, o, sc);
   }
-  /* the shared piece cache first, when the piece fits a slot */
-  pc_slot *slot = NULL;
-  uint64_t key[PC_BYTES / 8];
-  if (n <= PC_BYTES && !sc->pc_none) {
-    if (!sc->pc) {
-      sc->pc = sc->b && sc->b->cache_mask != UINT32_MAX ? pc_table(sc->b) : NULL;
-      sc->pc_none = !sc->pc;
-    }
-    if (sc->pc) {
-      uint32_t got[PC_IDS];
-      pc_key(p, n, key);
-      slot = pc_slot_of(sc->pc, sc->b->cache_mask, h);
-      uint32_t cnt = pc_get(slot, n, key, got);
-      if (cnt) {
-        if (!o->ids)
-          o->n += cnt;
-        else
-          for (uint32_t i = 0; i < cnt; i++) emit(o, got[i]);
-        return TKN_OK;
-      }
-    }
-  }
+  /* the call's memo first (small, so it stays in the nearest cache), made
+   * on the call's MEMO_AFTER-th merge */
   memo_entry *e = NULL;
-  if (slot) {
-    /* the cache stands for the call's memo */
-  } else if (sc->memo) {
+  if (sc->memo) {
     e = &sc->memo[(uint32_t)h & sc->memo_mask];
     if (e->n == n && e->hash == (uint32_t)(h >> 32) && memcmp(sc->base + e->at, p, n) == 0) {
       if (!o->ids)
@@ -988,34 +966,54 @@ static int merge_piece(const tki_ranks *r, const uint8_t *p, size_t n, uint64_t 
       return tki_fail(TKN_ERR_NOMEM, "out of memory");
     }
   }
-  /* merge into a local sink, then copy out and remember */
+  /* then the tokenizer's piece cache, when the piece fits a slot */
   uint32_t ids[SMALL_PIECE];
-  sink local = {ids, SMALL_PIECE, 0, UINT64_MAX, 0, 0, NULL};
-  /* n <= SMALL_PIECE here: longer ones went above */
-  /* the pair-table encoder from PAIRS_MIN bytes when the piece is of 3- and
-   * 4-byte characters (its first or, after a space or mark, second byte
-   * leads one: CJK, Thai, ...), where it measured faster than the tree; on
-   * words of 2-byte characters (Cyrillic, Arabic) it was slower */
-  int rc = n >= PAIRS_MIN && (p[0] >= 0xE0 || p[1] >= 0xE0) ? merge_pairs(r, p, n, &local, sc, 0)
-                                                            : TKN_ERR_UNSUPPORTED;
-  if (rc == TKN_ERR_UNSUPPORTED)
-    merge_small(r, p, n, &local);
-  else if (rc)
-    return rc;
-  for (size_t i = 0; i < local.n; i++) emit(o, ids[i]);
-  if (slot && local.n <= PC_IDS) pc_put(slot, n, key, ids, (uint32_t)local.n);
-  if (e && sc->arena_n + local.n <= MEMO_MAX_IDS) {
-    if (sc->arena_n + local.n > sc->arena_cap) {
+  size_t cnt = 0;
+  pc_slot *slot = NULL;
+  uint64_t key[PC_BYTES / 8];
+  if (n <= PC_BYTES && !sc->pc_none) {
+    if (!sc->pc) {
+      sc->pc = sc->b && sc->b->cache_mask != UINT32_MAX ? pc_table(sc->b) : NULL;
+      sc->pc_none = !sc->pc;
+    }
+    if (sc->pc) {
+      pc_key(p, n, key);
+      slot = pc_slot_of(sc->pc, sc->b->cache_mask, h);
+      cnt = pc_get(slot, n, key, ids);
+    }
+  }
+  if (!cnt) { /* merge */
+    sink local = {ids, SMALL_PIECE, 0, UINT64_MAX, 0, 0, NULL};
+    /* n <= SMALL_PIECE here: longer ones went above */
+    /* the pair-table encoder from PAIRS_MIN bytes when the piece is of 3-
+     * and 4-byte characters (its first or, after a space or mark, second
+     * byte leads one: CJK, Thai, ...), where it measured faster than the
+     * tree; on words of 2-byte characters (Cyrillic, Arabic) it was slower */
+    int rc = n >= PAIRS_MIN && (p[0] >= 0xE0 || p[1] >= 0xE0) ? merge_pairs(r, p, n, &local, sc, 0)
+                                                              : TKN_ERR_UNSUPPORTED;
+    if (rc == TKN_ERR_UNSUPPORTED)
+      merge_small(r, p, n, &local);
+    else if (rc)
+      return rc;
+    cnt = local.n;
+    if (slot && cnt <= PC_IDS) pc_put(slot, n, key, ids, (uint32_t)cnt);
+  }
+  if (!o->ids)
+    o->n += cnt;
+  else
+    for (size_t i = 0; i < cnt; i++) emit(o, ids[i]);
+  if (e && sc->arena_n + cnt <= MEMO_MAX_IDS) {
+    if (sc->arena_n + cnt > sc->arena_cap) {
       uint32_t ncap = sc->arena_cap * 2;
       uint32_t *na = tki_realloc(sc->arena, ncap * sizeof *na);
       if (!na) return TKN_OK; /* the memo is only a shortcut */
       sc->arena = na;
       sc->arena_cap = ncap;
     }
-    memcpy(sc->arena + sc->arena_n, ids, local.n * sizeof *ids);
+    memcpy(sc->arena + sc->arena_n, ids, cnt * sizeof *ids);
     *e = (memo_entry){(uint32_t)(h >> 32), (uint32_t)(p - sc->base), sc->arena_n, (uint16_t)n,
-                      (uint16_t)local.n};
-    sc->arena_n += (uint32_t)local.n;
+                      (uint16_t)cnt};
+    sc->arena_n += (uint32_t)cnt;
   }
   return TKN_OK;
 }

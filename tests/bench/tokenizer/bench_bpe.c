@@ -7,14 +7,15 @@
  *          (filled by a pass over the same documents first);
  *        bench_bpe CORPUS extras
  *          load cost, adversarial input, two threads;
- *        bench_bpe CORPUS native ENCODING SPEC
+ *        bench_bpe CORPUS native ENCODING SPEC [on|off]
  *          the native-peer benchmark's protocol (bench_native.py): SPEC is
  *          "KIND:FIRST:END:REPS ..."; for each kind, encode then count, one
  *          then two threads: after a warm-up pass, each thread goes REPS
  *          times over documents [FIRST, END) (encode: encode_alloc, an array
  *          per document, as the peers return one); prints one line
  *          "KIND MODE THREADS CPU WALL TOKENS" per run, CPU being the whole
- *          process's (CLOCK_PROCESS_CPUTIME_ID).
+ *          process's (CLOCK_PROCESS_CPUTIME_ID); the piece cache on (the
+ *          default: warm after the warm-up pass) or off.
  *   Times are wall-clock ("secs", "wall") and CPU time of the timed thread
  *   ("cpu": CLOCK_THREAD_CPUTIME_ID).
  *   CORPUS: documents, each a little-endian u32 byte length then the bytes.
@@ -340,9 +341,8 @@ static void run_one(const tkn_tokenizer *tok, const char *kind, int encode, size
   fflush(stdout);
 }
 
-static void run_protocol(const char *enc, char *spec) {
-  tkn_tokenizer *tok = NULL;
-  if (tkn_tokenizer_new_encoding(&tok, enc, strlen(enc))) die("load failed");
+static void run_protocol(const char *enc, char *spec, uint32_t cache_kb) {
+  tkn_tokenizer *tok = make_tok(enc, cache_kb);
   for (char *item = strtok(spec, " "); item; item = strtok(NULL, " ")) {
     char kind[64];
     unsigned long a, z;
@@ -373,8 +373,12 @@ int main(int argc, char **argv) {
     int64_t tokens = 0;
     timing t = timed(argv[3], cache, a, z, strcmp(argv[4], "encode") == 0, &tokens);
     printf("secs %.6f\ncpu %.6f\ntokens %lld\n", t.wall, t.cpu, (long long)tokens);
-  } else if (strcmp(argv[2], "native") == 0 && argc == 5) {
-    run_protocol(argv[3], argv[4]);
+  } else if (strcmp(argv[2], "native") == 0 && (argc == 5 || argc == 6)) {
+    if (argc == 6 && strcmp(argv[5], "off") != 0 && strcmp(argv[5], "on") != 0)
+      die("cache: on or off");
+    run_protocol(argv[3], argv[4], argc == 6 && strcmp(argv[5], "off") == 0
+                                       ? 0
+                                       : TKN_PIECE_CACHE_DEFAULT_KB);
   } else if (strcmp(argv[2], "extras") == 0) {
     const char *names[] = {"cl100k_base", "o200k_base"};
     for (int e = 0; e < 2; e++) {

@@ -3,7 +3,8 @@
 (PyPI, from Python, as their users call them), GitHub's bpe-openai and
 tiktoken-rs (crates.io, from a Rust harness), each encoding and counting
 every kind of text of one corpus (bench_native_corpus.mjs), one and two
-threads.  Each side loads its tables, warms up on the kind, then is timed;
+threads.  Ours runs with its piece cache off (the ratios) and on (warm after
+the warm-up, beside it).  Each side loads its tables, warms up on the kind, then is timed;
 the figure is megabytes of text per second of process CPU time (robust on a
 busy machine), two threads' wall-clock scaling beside it, and the ratio of
 ours over each peer.  Token counts are compared too: a peer that disagrees
@@ -43,7 +44,11 @@ def main():
     print("figures: MB of text per CPU-second (process CPU time), each kind repeated to about "
           f"{TARGET_BYTES / 1e6:.0f} MB per run after a warm-up; 'x' columns: ours over the peer\n")
     for enc in ENCODINGS:
-        sides = {"ours": run([bench_bpe, corpus, "native", enc, spec])}
+        # ours twice: with the piece cache off (the ratios: what merging costs,
+        # as for the peers that keep no cache) and on (warm: the kind is
+        # repeated after a warm-up, as tokenizers' own word cache is warm)
+        sides = {"ours": run([bench_bpe, corpus, "native", enc, spec, "off"])}
+        cached = run([bench_bpe, corpus, "native", enc, spec, "on"])
         for p in ("tiktoken", "tokenizers"):
             if peers_py:
                 sides[p] = run([peers_py, os.path.join(os.path.dirname(__file__), "bench_native_peers.py"),
@@ -54,8 +59,8 @@ def main():
         peers = [p for p in sides if p != "ours"]
         for mode in ("encode", "count"):
             print(f"{enc}, {mode}, one thread: MB/CPU-s (ours over peer)")
-            print("| kind | ours | " + " | ".join(peers) + " |")
-            print("|---|---|" + "---|" * len(peers))
+            print("| kind | ours, cache off | ours, cache warm | " + " | ".join(peers) + " |")
+            print("|---|---|---|" + "---|" * len(peers))
             for k in kinds:
                 name = k["name"]
                 mbs = {}
@@ -67,7 +72,10 @@ def main():
                 for p in peers:
                     mark = "" if sides[p][(name, mode, 1)][2] == ours_tokens else " (counts differ)"
                     cells.append(f"{mbs[p]:.1f} ({mbs['ours'] / mbs[p]:.1f}x){mark}")
-                print(f"| {name} | {mbs['ours']:.1f} | " + " | ".join(cells) + " |")
+                warm = nbytes[name] * reps[name] / max(cached[(name, mode, 1)][0], 1e-9) / 1e6
+                warm = f"{warm:.1f}" + ("" if cached[(name, mode, 1)][2] == ours_tokens
+                                        else " (counts differ)")
+                print(f"| {name} | {mbs['ours']:.1f} | {warm} | " + " | ".join(cells) + " |")
             print()
         print(f"{enc}, two threads each doing the one-thread work: wall-clock speed-up over one "
               "thread (2.0 = perfect; needs two idle cores), and CPU-time cost per byte over one "
