@@ -158,5 +158,54 @@ class HotPath(unittest.TestCase):
         self.assertEqual(e.decode(want), "hello world")
 
 
+class TokenizerCount(unittest.TestCase):
+    """Tokenizer.count's hot path (one C call, its cells from a pool)."""
+
+    def test_reentered_from_a_callback(self):
+        # a callback tokenizer whose callback counts with another tokenizer:
+        # the inner count runs inside the outer C call
+        est = Tokenizer.estimator()
+        inner = "lorem ipsum dolor sit amet " * 7
+        want_inner = est.count(inner)
+        seen = []
+
+        def cb(text):
+            seen.append(est.count(inner))
+            return 1000 + len(text)
+        tok = Tokenizer.from_callback(cb)
+        self.assertEqual(tok.count("abc"), 1003)
+        self.assertEqual(seen, [want_inner])
+
+        def failing(text):
+            raise KeyError("from the callback")
+        with self.assertRaises(KeyError):
+            Tokenizer.from_callback(failing).count("x")
+
+    def test_threads_and_types(self):
+        tok = Tokenizer.estimator()
+        texts = ["x" * i + " word" * (i % 7) for i in range(200)]
+        want = [tok.count(t) for t in texts]
+        bad = []
+
+        def work(seed):
+            rng = random.Random(seed)
+            for _ in range(500):
+                i = rng.randrange(len(texts))
+                if tok.count(texts[i]) != want[i]:
+                    bad.append(i)
+        ts = [threading.Thread(target=work, args=(s,)) for s in range(8)]
+        for t in ts:
+            t.start()
+        for t in ts:
+            t.join()
+        self.assertEqual(bad, [])
+        self.assertEqual(tok.count(b"hello"), tok.count("hello"))
+        for bad_arg in (None, 3, ["a"]):
+            with self.assertRaises(TypeError):
+                tok.count(bad_arg)
+        with self.assertRaises(tokenomy.Utf8Error):
+            tok.count(b"\xff")
+
+
 if __name__ == "__main__":
     unittest.main()

@@ -14,6 +14,24 @@ from ._core import (Handle, Parts, ftype, Text, at, check, dec, enc, id_array, l
 
 _c_int64, _byref = ctypes.c_int64, ctypes.byref
 _count, _count_conv = lib.tkn_tokenizer_count, lib.tkn_tokenizer_count_conv
+# Tokenizer.count's hot path: a function object with no argtypes (ctypes
+# converts nothing: the arguments are ctypes objects of the exact C types,
+# and bytes), its length and result cells from a pool (pop and append are
+# atomic: never shared by two calls, on two threads or re-entered on one)
+_count_raw = lib._dll["tkn_tokenizer_count"]
+_count_raw.restype = ctypes.c_int
+
+
+class _CountCells:
+    __slots__ = ("len", "out", "out_ref")
+
+    def __init__(self) -> None:
+        self.len = ctypes.c_size_t()
+        self.out = _c_int64()
+        self.out_ref = _byref(self.out)
+
+
+_count_cells: List[_CountCells] = []
 _load = lib.tkn_conv_load
 
 FORMATS = {"auto": ffi.TKN_PROVIDER_AUTO, "openai": ffi.TKN_PROVIDER_OPENAI,
@@ -406,15 +424,37 @@ class Tokenizer(Handle):
         """The tokenizer's name (an encoding name, or the estimator's)."""
         return dec(lib.tkn_tokenizer_name(self)) or ""
 
+    _cp: Optional[ctypes.c_void_p] = None  # the C pointer as ctypes passes it (count)
+
     def count(self, text: Text) -> int:
         # the hot path: one C call, no helper calls unless something failed
         """Tokens of a text (str or UTF-8 bytes)."""
         b = text.encode("utf-8", "surrogatepass") if type(text) is str else enc(text)
-        out = _c_int64()
-        st = _count(self, b, len(b), _byref(out))
+        if b is None:
+            raise TypeError("expected str or bytes, got None")
+        refs = self._refs  # a reference for the call, as every call holds (Handle)
+        refs.append(None)
+        try:
+            if self._ptr is None:
+                raise ValueError("%s is closed" % type(self).__name__)
+            cp = self._cp
+            if cp is None:
+                cp = self._cp = ctypes.c_void_p(self._ptr)
+            try:
+                c = _count_cells.pop()
+            except IndexError:
+                c = _CountCells()
+            c.len.value = len(b)
+            st = _count_raw(cp, b, c.len, c.out_ref)
+            n = c.out.value
+            _count_cells.append(c)
+        finally:
+            refs.pop()
+            if self._ptr is None and not refs:
+                self._destroy()
         if st or _tls.exc is not None:
             check(st)
-        return out.value
+        return n
 
     def count_message(self, conv: Conversation, i: int, **overheads: int) -> int:
         """Tokens of message i as the provider counts it (overheads: per_message, per_name,
