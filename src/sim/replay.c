@@ -53,6 +53,16 @@ struct strategy {
   uint32_t horizon;     /* for the policy: horizon_calls */
   int max_pct;          /* for the policy: max_tokens at this % of the call's message
                            tokens (0: no budget) */
+  int query;            /* tools-k rows: what the search query is made of (QUERY_*) */
+};
+
+/* The query a tools-k row ranks the tools for. */
+enum {
+  QUERY_USER,   /* the last user message */
+  QUERY_TURN,   /* the last user message and the agent's messages after it (their text and
+                   tool calls: names and arguments), not the tool results; measured on the
+                   airline traces, the results' JSON made the query worse */
+  QUERY_RECENT, /* the same over the last two turns: from the user message before the last */
 };
 
 static int prune_apply(replay *rp, const strategy *st, tkn_conv **conv, call_effect *fx);
@@ -60,38 +70,49 @@ static int clear_apply(replay *rp, const strategy *st, tkn_conv **conv, call_eff
 static int tools_apply(replay *rp, const strategy *st, tkn_conv **conv, call_effect *fx);
 
 static const strategy STRATEGIES[] = {
-    {"as recorded", "recorded", 0, NULL, 0, 0, 0, 0},
-    {"tokenomy layout (volatile lines to the tail)", "layout", 1, NULL, 0, 0, 0, 0},
-    {"trim to 75% of the messages' tokens", "trim-75", 1, prune_apply, TKN_PRUNE_TRIM, 75, 0, 0},
-    {"trim to 50%", "trim-50", 1, prune_apply, TKN_PRUNE_TRIM, 50, 0, 0},
-    {"trim to 25%", "trim-25", 1, prune_apply, TKN_PRUNE_TRIM, 25, 0, 0},
-    {"score to 75%", "score-75", 1, prune_apply, TKN_PRUNE_SCORE, 75, 0, 0},
-    {"score to 50%", "score-50", 1, prune_apply, TKN_PRUNE_SCORE, 50, 0, 0},
-    {"score to 25%", "score-25", 1, prune_apply, TKN_PRUNE_SCORE, 25, 0, 0},
-    {"summarise to 75%", "summarise-75", 1, prune_apply, TKN_PRUNE_SUMMARISE, 75, 0, 0},
-    {"summarise to 50%", "summarise-50", 1, prune_apply, TKN_PRUNE_SUMMARISE, 50, 0, 0},
-    {"summarise to 25%", "summarise-25", 1, prune_apply, TKN_PRUNE_SUMMARISE, 25, 0, 0},
+    {"as recorded", "recorded", 0, NULL, 0, 0, 0, 0, 0},
+    {"tokenomy layout (volatile lines to the tail)", "layout", 1, NULL, 0, 0, 0, 0, 0},
+    {"trim to 75% of the messages' tokens", "trim-75", 1, prune_apply, TKN_PRUNE_TRIM, 75, 0, 0, 0},
+    {"trim to 50%", "trim-50", 1, prune_apply, TKN_PRUNE_TRIM, 50, 0, 0, 0},
+    {"trim to 25%", "trim-25", 1, prune_apply, TKN_PRUNE_TRIM, 25, 0, 0, 0},
+    {"score to 75%", "score-75", 1, prune_apply, TKN_PRUNE_SCORE, 75, 0, 0, 0},
+    {"score to 50%", "score-50", 1, prune_apply, TKN_PRUNE_SCORE, 50, 0, 0, 0},
+    {"score to 25%", "score-25", 1, prune_apply, TKN_PRUNE_SCORE, 25, 0, 0, 0},
+    {"summarise to 75%", "summarise-75", 1, prune_apply, TKN_PRUNE_SUMMARISE, 75, 0, 0, 0},
+    {"summarise to 50%", "summarise-50", 1, prune_apply, TKN_PRUNE_SUMMARISE, 50, 0, 0, 0},
+    {"summarise to 25%", "summarise-25", 1, prune_apply, TKN_PRUNE_SUMMARISE, 25, 0, 0, 0},
     /* budget_pct below: keep_tool_uses (mask), the trigger in thousands (clear) */
-    {"mask all but the last 3 tool results", "mask-3", 1, clear_apply, TKN_PRUNE_MASK, 3, 0, 0},
-    {"mask all but the last tool result", "mask-1", 1, clear_apply, TKN_PRUNE_MASK, 1, 0, 0},
+    {"mask all but the last 3 tool results", "mask-3", 1, clear_apply, TKN_PRUNE_MASK, 3, 0, 0, 0},
+    {"mask all but the last tool result", "mask-1", 1, clear_apply, TKN_PRUNE_MASK, 1, 0, 0, 0},
     {"clear above 6k tokens (keep 3, >= 500)", "clear-6k", 1, clear_apply, TKN_PRUNE_CLEAR, 6,
-     0, 0},
+     0, 0, 0},
     {"policy: clear when it pays at once (keep 3)", "policy", 1, clear_apply, TKN_PRUNE_POLICY, 3,
-     0, 0},
-    {"policy, keep 1", "policy-1", 1, clear_apply, TKN_PRUNE_POLICY, 1, 0, 0},
+     0, 0, 0},
+    {"policy, keep 1", "policy-1", 1, clear_apply, TKN_PRUNE_POLICY, 1, 0, 0, 0},
     {"policy, pay back by the next call", "policy-next", 1, clear_apply, TKN_PRUNE_POLICY, 3,
-     1, 0},
+     1, 0, 0},
     {"policy, pay back over the growth so far", "policy-growth", 1, clear_apply,
-     TKN_PRUNE_POLICY, 3, TKN_PRUNE_HORIZON_GROWTH, 0},
+     TKN_PRUNE_POLICY, 3, TKN_PRUNE_HORIZON_GROWTH, 0, 0},
     /* the policy (keep 3, pays at once) with max_tokens: it degrades instead of failing */
-    {"policy within 75% (degrades)", "policy-75", 1, clear_apply, TKN_PRUNE_POLICY, 3, 0, 75},
-    {"policy within 50% (degrades)", "policy-50", 1, clear_apply, TKN_PRUNE_POLICY, 3, 0, 50},
-    {"policy within 25% (degrades)", "policy-25", 1, clear_apply, TKN_PRUNE_POLICY, 3, 0, 25},
-    /* budget_pct below: k of the tools sent (toolsel.h), chosen by BM25 on the last
-     * user message; negative: a tool once chosen stays for the conversation */
-    {"tools: BM25 on the last user message, k=3", "tools-3", 1, tools_apply, 0, 3, 0, 0},
-    {"tools: BM25 on the last user message, k=5", "tools-5", 1, tools_apply, 0, 5, 0, 0},
-    {"tools: k=3, a tool once chosen stays", "tools-3-sticky", 1, tools_apply, 0, -3, 0, 0},
+    {"policy within 75% (degrades)", "policy-75", 1, clear_apply, TKN_PRUNE_POLICY, 3, 0, 75, 0},
+    {"policy within 50% (degrades)", "policy-50", 1, clear_apply, TKN_PRUNE_POLICY, 3, 0, 50, 0},
+    {"policy within 25% (degrades)", "policy-25", 1, clear_apply, TKN_PRUNE_POLICY, 3, 0, 25, 0},
+    /* budget_pct below: k of the tools sent (toolsel.h), chosen by BM25 on the query;
+     * negative: a tool once chosen stays for the conversation */
+    {"tools: BM25 on the last user message, k=3", "tools-3", 1, tools_apply, 0, 3, 0, 0,
+     QUERY_USER},
+    {"tools: BM25 on the last user message, k=5", "tools-5", 1, tools_apply, 0, 5, 0, 0,
+     QUERY_USER},
+    {"tools: k=3, a tool once chosen stays", "tools-3-sticky", 1, tools_apply, 0, -3, 0, 0,
+     QUERY_USER},
+    {"tools: BM25 on the turn so far, k=3", "tools-3-turn", 1, tools_apply, 0, 3, 0, 0,
+     QUERY_TURN},
+    {"tools: BM25 on the turn so far, k=5", "tools-5-turn", 1, tools_apply, 0, 5, 0, 0,
+     QUERY_TURN},
+    {"tools: BM25 on the last two turns, k=3", "tools-3-recent", 1, tools_apply, 0, 3, 0, 0,
+     QUERY_RECENT},
+    {"tools: the turn so far, k=3, chosen stays", "tools-3-turn-sticky", 1, tools_apply, 0, -3, 0,
+     0, QUERY_TURN},
 };
 #define N_STRATEGIES (sizeof STRATEGIES / sizeof STRATEGIES[0])
 
@@ -131,7 +152,12 @@ struct replay {
   int64_t pol_at_least;
   tkn_model_price pol_price;
   char pol_name[96];
-  const cJSON *tools;
+  const cJSON *tools;        /* the tools sent as recorded: the record's, plus extra ones */
+  const cJSON *rec_tools;    /* the record's own */
+  const cJSON *extra;        /* --extra-tools: added after every record's own */
+  size_t size;               /* --catalogue-sizes: the catalogue's size now (0: all extra) */
+  cJSON *combined;           /* rec_tools + the extra tools, as sent */
+  const cJSON *combined_of;  /* the record tools it was made from */
   tkn_toolsel *cat;          /* the tools as a catalogue, for the tools-k rows */
   const cJSON *cat_of;       /* the tools it was made from */
   tkn_conv *answers;         /* the recorded conversation, and the call's answer in it */
@@ -467,27 +493,83 @@ static int tool_catalogue(replay *rp) {
   return rc;
 }
 
-/* A tools-k row: the tools BM25 ranks best for the last user message (a
- * sticky row adds the tools it chose before in the conversation). */
+/* Append len bytes of p to the query, a space before them. */
+static int query_put(char **q, size_t *ql, size_t *cap, const char *p, size_t len) {
+  if (!len) return 0;
+  if (*ql + len + 2 > *cap) {
+    size_t nc = (*ql + len + 2) * 2;
+    char *n = realloc(*q, nc);
+    if (!n) return -1;
+    *q = n;
+    *cap = nc;
+  }
+  if (*ql) (*q)[(*ql)++] = ' ';
+  memcpy(*q + *ql, p, len);
+  *ql += len;
+  (*q)[*ql] = '\0';
+  return 0;
+}
+
+/* The query of a tools-k row (QUERY_*), in *q (malloc'd, NUL-terminated; "" without a user
+ * message): the texts of the user and assistant messages it takes, and of an assistant's tool
+ * calls their function names and arguments, in order, within TKN_TOOLSEL_MAX_QUERY bytes (the
+ * end kept). */
+static int build_query(tkn_conv *conv, int mode, char **q, size_t *ql) {
+  size_t n = tkn_conv_count(conv), from = n, users = 0, cap = 0;
+  size_t want = mode == QUERY_RECENT ? 2 : 1;
+  for (size_t i = n; i-- > 0 && users < want;)
+    if (tkn_conv_role(conv, i) == TKN_ROLE_USER) from = i, users++;
+  *ql = 0;
+  if (!(*q = malloc(1))) return -1;
+  (*q)[0] = '\0';
+  cap = 1;
+  size_t to = mode == QUERY_USER ? (from < n ? from + 1 : n) : n;
+  for (size_t i = from; i < to; i++) {
+    const char *t = NULL;
+    size_t tl = 0;
+    int role = tkn_conv_role(conv, i);
+    if (role != TKN_ROLE_USER && role != TKN_ROLE_ASSISTANT) continue;
+    if (!tkn_conv_text(conv, i, &t, &tl) && query_put(q, ql, &cap, t, tl)) return -1;
+    for (size_t j = 0; role == TKN_ROLE_ASSISTANT && j < tkn_conv_tool_call_count(conv, i); j++) {
+      const char *id, *fn, *args;
+      size_t il, fl, al;
+      if (tkn_conv_tool_call(conv, i, j, &id, &il, &fn, &fl, &args, &al)) continue;
+      if (query_put(q, ql, &cap, fn, fl) || query_put(q, ql, &cap, args, al)) return -1;
+    }
+  }
+  if (*ql > TKN_TOOLSEL_MAX_QUERY) { /* keep the end, at a character boundary */
+    size_t cut = *ql - TKN_TOOLSEL_MAX_QUERY;
+    while (cut < *ql && ((unsigned char)(*q)[cut] & 0xC0) == 0x80) cut++;
+    memmove(*q, *q + cut, *ql - cut + 1);
+    *ql -= cut;
+  }
+  return 0;
+}
+
+/* A tools-k row: the tools BM25 ranks best for its query (a sticky row adds the tools it
+ * chose before in the conversation). */
 static int select_tools(replay *rp, const strategy *st, tkn_conv *conv) {
   int rc = tool_catalogue(rp);
   if (rc) return rc;
-  const char *q = "";
+  char *q = NULL;
   size_t ql = 0;
-  for (size_t i = tkn_conv_count(conv); i-- > 0;)
-    if (tkn_conv_role(conv, i) == TKN_ROLE_USER) {
-      if (tkn_conv_text(conv, i, &q, &ql)) q = "", ql = 0;
-      break;
-    }
+  if (build_query(conv, st->query, &q, &ql)) {
+    free(q);
+    return TKN_ERR_NOMEM;
+  }
   size_t n = tkn_toolsel_count(rp->cat), na = 0;
   uint8_t *chosen = rp->st[st - STRATEGIES].chosen;
   uint32_t *always = calloc(n ? n : 1, sizeof *always);
-  if (!always) return TKN_ERR_NOMEM;
+  if (!always) {
+    free(q);
+    return TKN_ERR_NOMEM;
+  }
   for (size_t i = 0; tools_k(st) < 0 && i < n; i++)
     if (chosen[i]) always[na++] = (uint32_t)i;
   uint32_t k = (uint32_t)(tools_k(st) < 0 ? -tools_k(st) : tools_k(st));
   rc = tkn_toolsel_select(rp->cat, q, ql, k, always, na, rp->sel, n, &rp->nsel);
   free(always);
+  free(q);
   for (size_t i = 0; !rc && i < rp->nsel; i++) chosen[rp->sel[i]] = 1;
   return rc;
 }
@@ -691,7 +773,8 @@ static int replay_conv(replay *rp, tkn_conv *conv) {
       rc = -1;
     }
   }
-  char *tools_json = rp->tools ? cJSON_PrintUnformatted(rp->tools) : NULL;
+  /* the record's own tools: the extra ones hold no value of the conversation */
+  char *tools_json = rp->rec_tools ? cJSON_PrintUnformatted(rp->rec_tools) : NULL;
   if (!rc && tkn_tokenizer_count_conv(rp->tok, conv, NULL, &total, per)) {
     snprintf(rp->err, sizeof rp->err, "counting: %s", tkn_error_last()->message);
     rc = -1;
@@ -752,6 +835,66 @@ static int replay_conv(replay *rp, tkn_conv *conv) {
   free(msg_json);
   free(per);
   return rc;
+}
+
+/* A tool definition's name (OpenAI, Anthropic or neutral form), or NULL. */
+static const char *tool_name(const cJSON *t) {
+  const cJSON *fn = cJSON_GetObjectItemCaseSensitive(t, "function");
+  const cJSON *name = cJSON_GetObjectItemCaseSensitive(cJSON_IsObject(fn) ? fn : t, "name");
+  return cJSON_IsString(name) ? name->valuestring : NULL;
+}
+
+/* The tools sent with the current record: its own, then the extra tools (all of them, or as
+ * many as make the catalogue rp->size).  0, or 1 with rp->err set. */
+static int combine_tools(replay *rp) {
+  rp->tools = rp->rec_tools;
+  if (!rp->extra) return 0;
+  if (rp->combined && rp->combined_of == rp->rec_tools) {
+    rp->tools = rp->combined;
+    return 0;
+  }
+  /* a new set of tools: the catalogue made from the old one goes with it */
+  cJSON_Delete(rp->combined);
+  rp->combined = NULL;
+  tkn_toolsel_free(rp->cat);
+  rp->cat = NULL;
+  size_t own = rp->rec_tools ? (size_t)cJSON_GetArraySize(rp->rec_tools) : 0;
+  size_t extra = (size_t)cJSON_GetArraySize(rp->extra), add = extra;
+  if (rp->size && (rp->size < own || rp->size - own > extra)) {
+    snprintf(rp->err, sizeof rp->err, "--catalogue-sizes: %zu is not between the record's own %zu "
+             "tools and %zu with every extra tool", rp->size, own, own + extra);
+    return 1;
+  }
+  if (rp->size) add = rp->size - own;
+  cJSON *all = cJSON_CreateArray();
+  const cJSON *t;
+  int bad = !all;
+  cJSON_ArrayForEach(t, rp->rec_tools) bad |= !cJSON_AddItemReferenceToArray(all, (cJSON *)t);
+  size_t i = 0;
+  cJSON_ArrayForEach(t, rp->extra) {
+    if (bad || i++ == add) break;
+    const char *name = tool_name(t);
+    const cJSON *o;
+    cJSON_ArrayForEach(o, rp->rec_tools) {
+      const char *on = tool_name(o);
+      if (name && on && !strcmp(name, on)) {
+        snprintf(rp->err, sizeof rp->err, "--extra-tools: a tool named '%.200s' is already "
+                 "among the record's tools", name);
+        cJSON_Delete(all);
+        return 1;
+      }
+    }
+    bad |= !cJSON_AddItemReferenceToArray(all, (cJSON *)t);
+  }
+  if (bad) {
+    cJSON_Delete(all);
+    snprintf(rp->err, sizeof rp->err, "out of memory");
+    return 1;
+  }
+  rp->combined = all;
+  rp->combined_of = rp->rec_tools;
+  rp->tools = all;
+  return 0;
 }
 
 /* ---- input ---- */
@@ -869,6 +1012,7 @@ static cJSON *read_records(const char *path, const cJSON **tools, cJSON **root, 
 static const char HELP[] =
     "usage: tokenomy replay [--model NAME] [--summary-model NAME] [--format openai|anthropic]\n"
     "                       [--gap-ms N] [--strategies K1,K2,...] [--limit N]\n"
+    "                       [--extra-tools FILE [--catalogue-sizes N1,N2,...]]\n"
     "                       [--json] [--html FILE] [FILE]\n"
     "\n"
     "Replay recorded agent conversations and show, per context strategy, what every\n"
@@ -907,8 +1051,16 @@ static const char HELP[] =
     "dropped, never nothing).  tools-3 / tools-5: only the 3 / 5\n"
     "tools BM25 ranks best for the call's last user message are sent (toolsel.h, in\n"
     "catalogue order); tools-3-sticky: the same, and a tool once chosen stays for the\n"
-    "conversation; a table beside all tools shows the tool tokens sent and the share\n"
-    "of calls whose recorded tool call was among the tools sent.\n"
+    "conversation; tools-3-turn / tools-5-turn: BM25 on the turn so far (the last user\n"
+    "message, then the agent's text and tool calls after it, not the tool results);\n"
+    "tools-3-recent: the same over the last two turns; tools-3-turn-sticky: the turn\n"
+    "query, and a tool once chosen stays.  A table beside all tools shows the tool\n"
+    "tokens sent and the share of calls whose recorded tool call was among the tools\n"
+    "sent.  --extra-tools adds the tools of FILE (a JSON array of definitions, or an\n"
+    "object with \"tools\"; data/tools/mcp-servers.json holds 88 of real MCP servers)\n"
+    "after every record's own, as distractors; --catalogue-sizes replays once per\n"
+    "size (the record's tools, then the first extra ones up to N) and prints one table\n"
+    "of all tools beside the tools-k rows per size.\n"
     "\n"
     "  --model NAME          prices and cache of the replayed calls (gpt-4o)\n"
     "  --summary-model NAME  prices of summarising calls (gpt-4o-mini)\n"
@@ -920,6 +1072,8 @@ static const char HELP[] =
     "  --policy-horizon H    the policy row: calls a clear may take to pay back, a\n"
     "                        count or 'growth' (0: at its own call)\n"
     "  --policy-prices MODEL the policy row decides at this model's prices (--model)\n"
+    "  --extra-tools FILE    add these tools to every conversation's catalogue\n"
+    "  --catalogue-sizes L   one replay per catalogue size in L (needs --extra-tools)\n"
     "  --limit N             the first N conversations only\n"
     "  --json                the figures as JSON\n"
     "  --html FILE           also write one self-contained HTML page\n";
@@ -1013,6 +1167,70 @@ static void print_tools_table(const replay *rp) {
          "whose called tools were all among those sent (a miss: the model could not have\n"
          "called it).  The cost is the whole call's, the provider's cache modelled: a new\n"
          "selection changes the tools, the start of the prefix, and the cache is lost.\n");
+}
+
+/* The figures of one catalogue size of a --catalogue-sizes sweep. */
+typedef struct sweep_row {
+  size_t size;
+  strat_stats st[N_STRATEGIES];
+} sweep_row;
+
+/* A --catalogue-sizes sweep: per size, all tools (the layout row) beside each tools-k row. */
+static void print_sweep(const replay *rp, const sweep_row *rows, size_t nrows, const char *path,
+                        const char *extra) {
+  char a[48];
+  printf("tokenomy replay: %s: %lld conversations, %lld model calls, %s prices, the provider's\n"
+         "prompt cache modelled (calls %lld s apart), exact o200k counts; the catalogue: the\n"
+         "recorded tools, then the first of %s up to each size\n\n",
+         path, (long long)rp->conversations, (long long)rp->calls, rp->model,
+         (long long)(rp->gap_ms / 1000), extra);
+  printf("| %5s | %-44s | %8s | %11s | %8s | %16s |\n", "tools", "tools sent", "per call",
+         "cost (USD)", "vs all", "called tool sent");
+  printf("|------:|----------------------------------------------|---------:|------------:|"
+         "---------:|-----------------:|\n");
+  for (size_t r = 0; r < nrows; r++) {
+    const strat_stats *all = &rows[r].st[1];
+    for (size_t i = 1; i < N_STRATEGIES; i++) {
+      const strat_stats *s = &rows[r].st[i];
+      if (!rp->enabled[i] || (i != 1 && !tools_k(&STRATEGIES[i]))) continue;
+      char vs[16] = "", sent[24];
+      if (i != 1) snprintf(vs, sizeof vs, "%+.1f%%", 100.0 * (ratio(s->cost, all->cost) - 1.0));
+      snprintf(sent, sizeof sent, "%.1f%% of %lld",
+               100.0 * ratio(s->tool_offered, s->tool_calls), (long long)s->tool_calls);
+      printf("| %5zu | %-44s | %8.0f | %11s | %8s | %16s |\n", rows[r].size,
+             i == 1 ? "all tools, stable (the layout row)" : STRATEGIES[i].name,
+             ratio(s->tool_tok, s->calls), cli_usd(s->cost, 4, a, sizeof a), vs, sent);
+    }
+  }
+  printf("\n\"per call\": tool tokens sent per call.  \"called tool sent\": of the calls whose\n"
+         "recorded answer calls a tool, the share whose called tools were all among those sent\n"
+         "(a miss: the model could not have called it).  The cost is the whole call's, the\n"
+         "provider's cache modelled: a new selection changes the tools, the start of the\n"
+         "prefix, and the cache is lost.\n");
+}
+
+static void sweep_json(cJSON *o, const sweep_row *rows, size_t nrows, const replay *rp) {
+  cJSON *arr = cJSON_AddArrayToObject(o, "catalogue_sizes");
+  for (size_t r = 0; arr && r < nrows; r++) {
+    cJSON *e = cJSON_CreateObject();
+    cJSON_AddItemToArray(arr, e);
+    cJSON_AddNumberToObject(e, "tools", (double)rows[r].size);
+    cJSON *st = cJSON_AddArrayToObject(e, "strategies");
+    for (size_t i = 1; i < N_STRATEGIES; i++) {
+      const strat_stats *s = &rows[r].st[i];
+      if (!rp->enabled[i] || (i != 1 && !tools_k(&STRATEGIES[i]))) continue;
+      cJSON *x = cJSON_CreateObject();
+      cJSON_AddItemToArray(st, x);
+      cJSON_AddStringToObject(x, "key", STRATEGIES[i].key);
+      cJSON_AddNumberToObject(x, "calls", (double)s->calls);
+      cJSON_AddNumberToObject(x, "input_tokens", (double)s->input);
+      cJSON_AddNumberToObject(x, "cached_tokens", (double)s->cached);
+      cJSON_AddNumberToObject(x, "cost", (double)s->cost);
+      cJSON_AddNumberToObject(x, "tool_tokens", (double)s->tool_tok);
+      cJSON_AddNumberToObject(x, "calls_calling_tools", (double)s->tool_calls);
+      cJSON_AddNumberToObject(x, "calls_called_tools_sent", (double)s->tool_offered);
+    }
+  }
 }
 
 static cJSON *to_json(const replay *rp, const char *path) {
@@ -1121,17 +1339,99 @@ static int write_html(const replay *rp, const char *path, const char *file) {
 
 /* ---- the command ---- */
 
+#define REPLAY_EPOCH_MS 1764000000000 /* any epoch: the cache model needs only the order */
+
+
 static int price_of(const tkn_prices *prices, const char *model, tkn_model_price *p) {
   *p = (tkn_model_price)TKN_MODEL_PRICE_INIT;
   return tkn_prices_lookup(prices, model, strlen(model), p);
+}
+
+/* Replay the first n records (each with the shared tools unless it brings its own). */
+static int replay_records(replay *rp, const cJSON *recs, const cJSON *tools, int format, size_t n,
+                          char *err, size_t errlen) {
+  size_t idx = 0;
+  const cJSON *rec;
+  int status = 0;
+  cJSON_ArrayForEach(rec, recs) {
+    if (status || idx == n) break;
+    cli_progress("replay", idx, n);
+    tkn_conv *conv = NULL;
+    rp->rec_tools = tools;
+    if (load_record(rp, rec, format, idx, &conv, &rp->rec_tools) || combine_tools(rp)) {
+      snprintf(err, errlen, "%s", rp->err);
+      tkn_conv_free(conv);
+      status = 2;
+      break;
+    }
+    rp->format = tkn_conv_source_format(conv) == TKN_PROVIDER_ANTHROPIC ? TKN_PROVIDER_ANTHROPIC
+                                                                     : TKN_PROVIDER_OPENAI;
+    if (replay_conv(rp, conv)) {
+      snprintf(err, errlen, "conversation %zu: %.400s", idx, rp->err);
+      status = 2;
+    }
+    rp->conversations++;
+    rp->now_ms += rp->gap_ms * 20; /* the next conversation starts later */
+    tkn_conv_free(conv);
+    idx++;
+  }
+  cli_progress("replay", n, n);
+  return status;
+}
+
+/* Forget every figure and cache, for the next catalogue size of a sweep. */
+static void replay_reset(replay *rp) {
+  for (size_t i = 0; i < N_STRATEGIES; i++) {
+    tkn_cacheplan_free(rp->st[i].plan);
+    free(rp->st[i].mem);
+    free(rp->st[i].chosen);
+  }
+  memset(rp->st, 0, sizeof rp->st);
+  tkn_toolsel_free(rp->cat);
+  rp->cat = NULL;
+  rp->cat_of = NULL;
+  cJSON_Delete(rp->combined);
+  rp->combined = NULL;
+  rp->combined_of = NULL;
+  rp->conversations = rp->calls = rp->skipped = 0;
+  rp->now_ms = REPLAY_EPOCH_MS;
+}
+
+/* The extra tools of --extra-tools: a JSON array of tool definitions, or an object holding
+ * one in "tools".  NULL with err set. */
+static cJSON *read_extra_tools(const char *file, const cJSON **arr, char *err, size_t errlen) {
+  size_t len = 0;
+  char *text = cli_read(file, &len);
+  if (!text) {
+    snprintf(err, errlen, "--extra-tools: cannot read %s", file);
+    return NULL;
+  }
+  cJSON *root = cJSON_ParseWithLength(text, len);
+  free(text);
+  const cJSON *a = cJSON_IsObject(root) ? cJSON_GetObjectItemCaseSensitive(root, "tools") : root;
+  const cJSON *t;
+  int ok = cJSON_IsArray(a);
+  if (ok) {
+    cJSON_ArrayForEach(t, a) ok &= cJSON_IsObject(t) && tool_name(t) != NULL;
+  }
+  if (!ok) {
+    snprintf(err, errlen, "--extra-tools: %s: expected a JSON array of tool definitions (each "
+             "with a name), or an object holding one in \"tools\"", file);
+    cJSON_Delete(root);
+    return NULL;
+  }
+  *arr = a;
+  return root;
 }
 
 int cmd_replay(int argc, char **argv) {
   const char *path = NULL, *html = NULL, *model = "gpt-4o", *side = "gpt-4o-mini", *only = NULL;
   int as_json = 0, format = TKN_PROVIDER_AUTO;
   long long pol_keep = 3, pol_at_least = 0, hz = 0;
-  const char *pol_horizon = NULL, *pol_model = NULL;
+  const char *pol_horizon = NULL, *pol_model = NULL, *extra_file = NULL, *sizes_arg = NULL;
   long long gap = 15000, limit = -1;
+  size_t sizes[64];
+  size_t sizes_n = 0;
   static const cli_choice FORMATS[] = {
       {"openai", TKN_PROVIDER_OPENAI}, {"anthropic", TKN_PROVIDER_ANTHROPIC}, {NULL, 0}};
   const cli_option opts[] = {
@@ -1145,6 +1445,8 @@ int cmd_replay(int argc, char **argv) {
       {"--policy-at-least", CLI_INT, &pol_at_least, "a number >= 0", 0, LLONG_MAX, NULL},
       {"--policy-horizon", CLI_STR, &pol_horizon, NULL, 0, 0, NULL},
       {"--policy-prices", CLI_STR, &pol_model, NULL, 0, 0, NULL},
+      {"--extra-tools", CLI_STR, &extra_file, NULL, 0, 0, NULL},
+      {"--catalogue-sizes", CLI_STR, &sizes_arg, NULL, 0, 0, NULL},
       {"--html", CLI_STR, &html, NULL, 0, 0, NULL},
       {"--json", CLI_FLAG, &as_json, NULL, 0, 0, NULL},
       CLI_OPT_END};
@@ -1160,6 +1462,20 @@ int cmd_replay(int argc, char **argv) {
       return cli_fail("replay", "--policy-horizon: expected a count or 'growth', got '%s'",
                       pol_horizon), 1;
   }
+  if (sizes_arg && !extra_file)
+    return cli_fail("replay", "--catalogue-sizes needs --extra-tools FILE"), 1;
+  for (const char *p = sizes_arg; p && *p;) {
+    char *end = NULL;
+    long long v = (*p >= '0' && *p <= '9') ? strtoll(p, &end, 10) : -1;
+    if (v < 1 || v > TKN_TOOLSEL_MAX_TOOLS || (*end && *end != ',') ||
+        sizes_n == sizeof sizes / sizeof sizes[0])
+      return cli_fail("replay", "--catalogue-sizes: expected up to 64 tool counts (1-%d) "
+                      "separated by commas, got '%s'", TKN_TOOLSEL_MAX_TOOLS, sizes_arg), 1;
+    sizes[sizes_n++] = (size_t)v;
+    p = *end ? end + 1 : end;
+  }
+  if (sizes_arg && !sizes_n)
+    return cli_fail("replay", "--catalogue-sizes: expected tool counts, got ''"), 1;
   replay *rp = calloc(1, sizeof *rp);
   if (!rp) return cli_fail("replay", "out of memory");
   rp->pol_keep = (uint32_t)pol_keep;
@@ -1170,7 +1486,7 @@ int cmd_replay(int argc, char **argv) {
     snprintf(rp->pol_name, 45, "policy: keep %lld, >= %lld, h %.6s%s%s", pol_keep, pol_at_least,
              pol_horizon ? pol_horizon : "0", pol_model ? ", " : "", pol_model ? pol_model : "");
   rp->gap_ms = gap;
-  rp->now_ms = 1764000000000; /* any epoch: the cache model needs only the order */
+  rp->now_ms = REPLAY_EPOCH_MS;
   snprintf(rp->model, sizeof rp->model, "%s", model);
   snprintf(rp->side_model, sizeof rp->side_model, "%s", side);
   rp->enabled[0] = 1;
@@ -1189,10 +1505,13 @@ int cmd_replay(int argc, char **argv) {
   }
   tkn_prices *prices = NULL;
   tkn_tokenizer *tok = NULL;
-  cJSON *root = NULL, *recs = NULL;
+  cJSON *root = NULL, *recs = NULL, *extra_root = NULL;
   const cJSON *tools = NULL;
   char err[512] = "";
   int status = 0;
+  if (extra_file && !(extra_root = read_extra_tools(extra_file, &rp->extra, err, sizeof err)))
+    status = 2;
+  if (sizes_n) rp->enabled[1] = 1; /* the sweep compares with all tools: the layout row */
   if (tkn_prices_new_default(&prices) || price_of(prices, model, &rp->price) ||
       price_of(prices, side, &rp->side_price)) {
     snprintf(err, sizeof err, "no price for model '%s' or '%s' in the built-in table",
@@ -1230,30 +1549,27 @@ int cmd_replay(int argc, char **argv) {
     status = 2;
   }
   if (limit >= 0 && (size_t)limit < n) n = (size_t)limit;
-  size_t idx = 0;
-  const cJSON *rec;
-  cJSON_ArrayForEach(rec, recs) {
-    if (status || idx == n) break;
-    cli_progress("replay", idx, n);
-    tkn_conv *conv = NULL;
-    rp->tools = tools;
-    if (load_record(rp, rec, format, idx, &conv, &rp->tools)) {
-      snprintf(err, sizeof err, "%s", rp->err);
-      status = 2;
-      break;
-    }
-    rp->format = tkn_conv_source_format(conv) == TKN_PROVIDER_ANTHROPIC ? TKN_PROVIDER_ANTHROPIC
-                                                                     : TKN_PROVIDER_OPENAI;
-    if (replay_conv(rp, conv)) {
-      snprintf(err, sizeof err, "conversation %zu: %.400s", idx, rp->err);
-      status = 2;
-    }
-    rp->conversations++;
-    rp->now_ms += rp->gap_ms * 20; /* the next conversation starts later */
-    tkn_conv_free(conv);
-    idx++;
+  size_t nsizes = sizes_n ? sizes_n : 1;
+  sweep_row *rows = sizes_n ? calloc(sizes_n, sizeof *rows) : NULL;
+  if (sizes_n && !rows && !status) {
+    snprintf(err, sizeof err, "out of memory");
+    status = 2;
   }
-  cli_progress("replay", n, n);
+  for (size_t si = 0; !status && si < nsizes; si++) {
+    if (sizes_n) {
+      if (si) replay_reset(rp);
+      rp->size = sizes[si];
+    }
+    status = replay_records(rp, recs, tools, format, n, err, sizeof err);
+    if (!status && sizes_n) {
+      rows[si].size = sizes[si];
+      memcpy(rows[si].st, rp->st, sizeof rp->st);
+      for (size_t i = 0; i < N_STRATEGIES; i++) { /* the figures only */
+        rows[si].st[i].plan = NULL;
+        rows[si].st[i].mem = rows[si].st[i].chosen = NULL;
+      }
+    }
+  }
   if (!status && rp->calls == 0) {
     snprintf(err, sizeof err, "%s: no assistant messages (model calls) to replay",
              path ? path : "standard input");
@@ -1264,10 +1580,13 @@ int cmd_replay(int argc, char **argv) {
   } else {
     if (as_json) {
       cJSON *o = to_json(rp, path ? path : "-");
+      if (o && sizes_n) sweep_json(o, rows, sizes_n, rp);
       char *js = o ? cJSON_Print(o) : NULL;
       puts(js ? js : "{}");
       free(js);
       cJSON_Delete(o);
+    } else if (sizes_n) {
+      print_sweep(rp, rows, sizes_n, path ? path : "standard input", extra_file);
     } else {
       print_table(rp, path ? path : "standard input");
     }
@@ -1283,6 +1602,9 @@ int cmd_replay(int argc, char **argv) {
   }
   tkn_toolsel_free(rp->cat);
   free(rp->sel);
+  cJSON_Delete(rp->combined);
+  cJSON_Delete(extra_root);
+  free(rows);
   tkn_prune_free(rp->pruner);
   free(rp->recorded_cost);
   free(rp);

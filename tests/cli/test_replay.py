@@ -223,6 +223,62 @@ check("tools: fewer tool tokens, fewer input tokens",
       t3 and lay and lay["input_tokens"] - t3["input_tokens"] == lay["tool_tokens"] - t3["tool_tokens"],
       (t3, lay))
 
+# the query: the last user message (tools-3), the turn so far without the tool results
+# (tools-3-turn), the last two turns (tools-3-recent)
+conv5 = [
+    {"role": "system", "content": "You book flights."},
+    {"role": "user", "content": "what is the weather in Paris?"},
+    call(1, "get_weather"),                             # A: every query sends get_weather
+    {"role": "tool", "tool_call_id": "call_1", "content": "cancel reservation flights"},
+    {"role": "assistant", "content": "Sunny. Shall I cancel your reservation?"},  # B
+    {"role": "user", "content": "yes go ahead"},
+    call(2, "cancel_reservation"),                      # C: only the last two turns name it
+    {"role": "tool", "tool_call_id": "call_2", "content": "ok"},
+    {"role": "assistant", "content": "Cancelled."},     # D: the turn holds the call's name
+]
+j5 = replay(write("query.json", {"tools": tools, "conversations": [{"messages": conv5}]}),
+            "--strategies", "layout,tools-3,tools-3-turn,tools-3-recent")
+q_user, q_turn, q_recent = strat(j5, "tools-3"), strat(j5, "tools-3-turn"), strat(j5, "tools-3-recent")
+check("tools query: the last user message alone (A, B: weather; C, D: nothing)",
+      q_user and q_user["tool_tokens"] == 2 * w, q_user and q_user["tool_tokens"])
+check("tools query: the turn so far holds the agent's tool calls, not the tool results",
+      q_turn and q_turn["tool_tokens"] == 2 * w + c, q_turn and q_turn["tool_tokens"])
+check("tools query: the last two turns hold the agent's question",
+      q_recent and q_recent["tool_tokens"] == 2 * w + 2 * (w + c),
+      q_recent and q_recent["tool_tokens"])
+check("tools query: only the last two turns offer the tool the user agreed to",
+      q_user and q_recent and (q_user["calls_called_tools_sent"], q_recent["calls_called_tools_sent"])
+      == (1, 2), (q_user, q_recent))
+
+# --extra-tools: distractors after the record's own tools; --catalogue-sizes: one replay per size
+extra = [fn("get_stock_price", "The price of a stock.", ["symbol"]),
+         fn("send_email", "Send an email.", ["to", "body"])]
+s_tok, e_tok = [count_text(json.dumps(t["function"], sort_keys=True, separators=(",", ":")))
+                for t in extra]
+xfile = write("extra.json", extra)
+f4 = write("tools4.json", {"tools": tools, "conversations": [{"messages": conv4}]})
+jx = replay(f4, "--strategies", "layout,tools-3", "--extra-tools", xfile)
+lx = strat(jx, "layout")
+check("extra tools: sent with the record's own at every call",
+      lx and lx["tool_tokens"] == 4 * (c + w + f + s_tok + e_tok), lx and lx["tool_tokens"])
+check("extra tools: a selection among them too", strat(jx, "tools-3")["tool_tokens"] == 2 * c + 2 * w)
+jz = replay(f4, "--strategies", "tools-3", "--extra-tools", write("extra-obj.json", {"tools": extra}),
+            "--catalogue-sizes", "3,4,5")
+sizes = jz.get("catalogue_sizes", [])
+lay_tok = [next((x["tool_tokens"] for x in e["strategies"] if x["key"] == "layout"), None)
+           for e in sizes]
+check("catalogue sizes: one replay per size, all tools beside the selection",
+      [e["tools"] for e in sizes] == [3, 4, 5] and
+      lay_tok == [4 * (c + w + f), 4 * (c + w + f + s_tok), 4 * (c + w + f + s_tok + e_tok)],
+      (sizes, lay_tok))
+check("catalogue sizes: each size starts afresh (the same selection, the same cost)",
+      len({json.dumps(next(x for x in e["strategies"] if x["key"] == "tools-3"))
+           for e in sizes}) == 1, sizes)
+rc, out, err = run(["replay", "--strategies", "tools-3", "--extra-tools", xfile,
+                    "--catalogue-sizes", "3,5", f4])
+check("catalogue sizes: one table, a row per size and strategy",
+      rc == 0 and "|     3 | all tools, stable" in out and "|     5 | tools: BM25" in out, out + err)
+
 # ---- the real traces: determinism, JSON shape, orderings ----
 args = ["--limit", "6"]
 rc, out1, err = run(["replay", "--json", *args, TRACES])
@@ -301,6 +357,21 @@ one_line("error: bad --policy-horizon", ["replay", "--policy-horizon", "soon", T
          "expected a count or 'growth'")
 one_line("error: --policy-prices of an unknown model", ["replay", "--policy-prices", "nope", TRACES],
          2, "no input price")
+
+one_line("error: --catalogue-sizes without --extra-tools",
+         ["replay", "--catalogue-sizes", "3", f4], 1, "needs --extra-tools")
+one_line("error: bad --catalogue-sizes", ["replay", "--extra-tools", xfile, "--catalogue-sizes",
+                                          "3,x", f4], 1, "expected up to 64 tool counts")
+one_line("error: a catalogue size below the record's tools",
+         ["replay", "--extra-tools", xfile, "--catalogue-sizes", "2", f4], 2, "is not between")
+one_line("error: a catalogue size beyond the extra tools",
+         ["replay", "--extra-tools", xfile, "--catalogue-sizes", "6", f4], 2, "is not between")
+one_line("error: --extra-tools not tools", ["replay", "--extra-tools", write("x.json", {"a": 1}), f4],
+         2, "expected a JSON array of tool definitions")
+one_line("error: --extra-tools missing", ["replay", "--extra-tools", os.path.join(tmp, "no.json"), f4],
+         2, "cannot read")
+one_line("error: an extra tool named as one of the record's",
+         ["replay", "--extra-tools", write("dup.json", [tools[0]]), f4], 2, "already among")
 
 print(f"\n{checks - len(failures)}/{checks} checks passed")
 sys.exit(1 if failures else 0)
