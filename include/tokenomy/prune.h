@@ -71,14 +71,32 @@
  *                       many as the conversation has made so far (its growth:
  *                       TKN_PRUNE_HORIZON_GROWTH): it then saves more where
  *                       the conversation goes on, and costs more where it
- *                       ends.  With max_tokens > 0 it also enforces the
+ *                       ends.  With a ledger (tkn_prune_ledger, one per
+ *                       conversation, options version 3) such a clear risks
+ *                       only what the clears before it saved: every run
+ *                       banks what the tokens cleared so far save at this
+ *                       call (their cache-read price, less what the block
+ *                       rounding may take), and a clear that does not pay at
+ *                       once is made only if it pays back over the horizon
+ *                       and its cost at this call is within the credit
+ *                       (which it then spends), so a conversation never costs
+ *                       more than not clearing at any call, as far as the
+ *                       cache model holds, whatever the horizon.  The ledger
+ *                       changes nothing with horizon_calls 0 (every clear
+ *                       then pays at once); on the recorded traces
+ *                       (`tokenomy replay`) a ledger with horizon 1 saves the
+ *                       most.  The clear is the largest allowed: every old
+ *                       result from the oldest one whose clear is allowed
+ *                       on.  With max_tokens > 0 it also enforces the
  *                       budget and degrades instead of failing: clear every
  *                       old result, then the recent ones too (oldest first),
  *                       then drop the oldest messages as TRIM does; when even
  *                       that leaves no message beside the system prompt, it
  *                       keeps the last turn whole and says so in the report
- *                       (it never sends nothing).  The report says what it
- *                       decided and the figures it decided on.
+ *                       (it never sends nothing); such a forced clear spends
+ *                       the whole credit.  The report says what it decided
+ *                       and the figures it decided on (the note: when the
+ *                       credit was too small).
  *
  * In these three modes a "tool use" is one tool call and its result;
  * results of tools named in exclude_tools are never cleared; with
@@ -149,9 +167,24 @@ typedef int (*tkn_prune_summarise_fn)(tkn_conv *conv, const size_t *dropped, siz
                                       int64_t max_tokens, const char **text, size_t *len,
                                       void *user);
 
-/* Version 2 appended the mask / clear / policy fields; a version 1 struct is
- * still accepted (those fields then take their defaults). */
-#define TKN_PRUNE_OPTIONS_VERSION 2
+/* The policy's ledger for one conversation (TKN_PRUNE_POLICY with
+ * tkn_prune_options.ledger): what the clears made so far have saved, so a
+ * later clear may risk that much on a payback still to come.  Host-owned
+ * plain data: zero-initialised it is a fresh conversation; keep one per
+ * conversation, beside it (persist it with the conversation; a copy of the
+ * conversation needs a copy of the ledger).  Each POLICY run counts as one
+ * model call: run the policy once per call sent.  All fields >= 0. */
+typedef struct tkn_prune_ledger {
+  int64_t credit;  /* picodollars: saved by the clears so far, less what later clears
+                      risked (never below 0) */
+  int64_t cleared; /* tokens the conversation's clears so far shed */
+  int64_t calls;   /* POLICY runs on this conversation so far */
+} tkn_prune_ledger;
+
+/* Version 2 appended the mask / clear / policy fields, version 3 the policy's
+ * ledger; a version 1 or 2 struct is still accepted (the fields it lacks then
+ * take their defaults). */
+#define TKN_PRUNE_OPTIONS_VERSION 3
 typedef struct tkn_prune_options {
   uint32_t version;            /* TKN_PRUNE_OPTIONS_VERSION (or 1) */
   int32_t mode;                /* TKN_PRUNE_TRIM / _SCORE / _SUMMARISE / _MASK / _CLEAR / _POLICY */
@@ -207,6 +240,9 @@ typedef struct tkn_prune_options {
   uint32_t cache_block_tokens; /* the provider caches prefixes in blocks of this many
                                   tokens (OpenAI: 128): a break loses up to this many
                                   less one more, and a later call's rounding as many */
+  /* ---- version 3 ---- */
+  tkn_prune_ledger *ledger;    /* POLICY: this conversation's ledger, read and updated
+                                  by every run (NULL: none, each clear pays at once) */
 } tkn_prune_options;
 #define TKN_PRUNE_HORIZON_GROWTH 0xFFFFFFFFu
 #define TKN_PRUNE_PLACEHOLDER "[old tool result cleared]"
@@ -214,7 +250,7 @@ typedef struct tkn_prune_options {
   { TKN_PRUNE_OPTIONS_VERSION, TKN_PRUNE_TRIM, 0, TKN_COUNT_OPTIONS_INIT,              \
     TKN_PROVIDER_AUTO, 1, 1, TKN_PRUNE_LAST, 0, 0, 0, 0, NULL, NULL, 2, 1, 0.5, 1.0, 0.5, \
     NULL, NULL, TKN_PRUNE_SCORE, TKN_ROLE_USER, 0, NULL, NULL,                          \
-    3, 100000, 0, NULL, 0, 0, NULL, 0, 0, 1, 0, 0, 0, 0, 128 }
+    3, 100000, 0, NULL, 0, 0, NULL, 0, 0, 1, 0, 0, 0, 0, 128, NULL }
 /* Fill *opts with the defaults of `version`.  TKN_ERR_INVALID for NULL,
  * TKN_ERR_VERSION for an unknown version. */
 TKN_API int tkn_prune_options_init(tkn_prune_options *opts, uint32_t version);
@@ -233,7 +269,8 @@ TKN_API void tkn_prune_free(tkn_pruner *pruner);
  * TKN_ERR_BUDGET: the must-keep set does not fit (the text gives its tokens);
  * TKN_ERR_INVALID / _VERSION: bad options (the text names the field: also a
  * negative clear_trigger, clear_at_least or price, POLICY without an input
- * price, a placeholder that is not valid UTF-8, a NULL exclude_tools entry);
+ * price, a placeholder that is not valid UTF-8, a NULL exclude_tools entry,
+ * a negative ledger field);
  * TKN_ERR_CALLBACK: the tokenizer, splitter or score callback failed;
  * TKN_ERR_NOMEM.  On any failure conv is unchanged. */
 TKN_API int tkn_prune_run(tkn_pruner *pruner, tkn_conv *conv, const tkn_prune_options *opts,
@@ -319,7 +356,7 @@ TKN_API int tkn_prune_report_cleared(const tkn_prune_report *report, size_t *mes
                                          dropping messages (or could not: see the note) */
 /* POLICY: the decision, the expected saving over the coming calls and the
  * cost of clearing now (the broken prefix written again), in picodollars,
- * estimated for the old results it could clear.  Any out pointer may be NULL.
+ * of the clear it made, or else of clearing every old result.  Any out pointer may be NULL.
  * TKN_ERR_INVALID for a NULL report. */
 TKN_API int tkn_prune_report_decision(const tkn_prune_report *report, int32_t *decision,
                                       int64_t *saving, int64_t *cost);

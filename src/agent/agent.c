@@ -3,6 +3,7 @@
 #include <stddef.h>
 #include <string.h>
 
+#include "../prune/prune_internal.h"
 #include "agent_internal.h"
 
 TKI_DEFINE_INIT_V1(tkn_agent_options_init, tkn_agent_options, opts, TKN_AGENT_OPTIONS_VERSION,
@@ -29,12 +30,9 @@ static int fail_new(tkn_agent *a, int rc, const char *msg) {
  * score mode (policy_by_default may then choose the policy). */
 static tkn_prune_options prune_options(const tkn_prune_options *given) {
   tkn_prune_options p = TKN_PRUNE_OPTIONS_INIT;
-  if (given && given->version == 1) {
-    /* a version 1 struct ends before the mask / clear / policy fields */
-    memcpy(&p, given, offsetof(tkn_prune_options, keep_tool_uses));
-    p.version = TKN_PRUNE_OPTIONS_VERSION;
-  } else if (given) {
-    p = *given;
+  if (given) {
+    /* an older version's fields as they are, the rest their defaults (checked) */
+    (void)tki_prune_options_norm(given, &p);
   } else {
     p.mode = TKN_PRUNE_SCORE;
   }
@@ -104,8 +102,8 @@ static int check_options(const tkn_agent_options *opts) {
                         "of the catalogue (%zu tools)", i, (unsigned)opts->toolsel_always[i],
                         ntools);
   }
-  if (opts->prune && opts->prune->version != TKN_PRUNE_OPTIONS_VERSION &&
-      opts->prune->version != 1) {
+  if (opts->prune && (opts->prune->version < 1 ||
+                      opts->prune->version > TKN_PRUNE_OPTIONS_VERSION)) {
     return tki_fail(TKN_ERR_VERSION, "agent options: prune options of an unknown version");
   }
   return TKN_OK;

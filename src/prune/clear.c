@@ -29,7 +29,18 @@
  * boundaries, whole blocks, the cleared message starting past the provider's
  * minimum cacheable prefix).  The cost falls with the tokens the clear sheds,
  * so it clears in large steps, when enough old results have piled up, and
- * appends only in between. */
+ * appends only in between.
+ *
+ * Which results: every old one from some first one on (the prefix is broken
+ * from the first anyway); the oldest first for which the clear is allowed.
+ *
+ * The ledger (H > 0): at each call, the K tokens cleared so far save at least
+ *   K r - (B - 1)(w - r)
+ * against not clearing (the rounding of this call's cached prefix moves by
+ * less than a block), and that is banked as credit; a clear whose cost now
+ * is L > 0 is allowed only if L <= credit (and H C r > L), and spends it.  So
+ * the conversation's excess over not clearing, summed up to any call, is at
+ * most minus the credit: never positive, whichever call is the last. */
 #include <string.h>
 
 #include "../conv/conv_swap.h"
@@ -381,6 +392,20 @@ static void economics(const clr *c, const uint8_t *flag, double *saving, double 
   *later_ok = (double)(c_prev + c_new) * x.r >= (double)b * (x.w - x.r);
 }
 
+/* What the clears so far (`cleared` tokens) save at this call, in
+ * picodollars: those tokens would have been cache reads; the block rounding
+ * may cost up to B - 1 of the rest at w - r. */
+static double banked_at_call(const tkn_prune_options *o, int64_t cleared) {
+  if (cleared <= 0) return 0;
+  rates x = rates_of(o);
+  int64_t b = o->cache_block_tokens > 0 ? (int64_t)o->cache_block_tokens - 1 : 0;
+  return (double)cleared * x.r - (double)b * (x.w - x.r);
+}
+
+static void set_ledger(const tkn_prune_options *o, const tkn_prune_ledger *led) {
+  if (o->mode == TKN_PRUNE_POLICY && o->ledger) *o->ledger = *led;
+}
+
 static int64_t round_pd(double v) {
   if (v > 9e18) return INT64_MAX;
   if (v < -9e18) return INT64_MIN;
@@ -497,6 +522,9 @@ int tki_prune_clear(tkn_pruner *pruner, tkn_conv *conv, const tkn_prune_options 
   int32_t decision = TKN_PRUNE_DECISION_NONE;
   double saving = 0, cost = 0;
   int dropped = 0;
+  tkn_prune_ledger led = {0, 0, 0};
+  if (o->ledger) led = *o->ledger;
+  double led_credit = (double)led.credit;
   int rc = clr_init(&c);
   if (rc != TKN_OK) goto done;
   size_t n = c.n;
@@ -514,11 +542,46 @@ int tki_prune_clear(tkn_pruner *pruner, tkn_conv *conv, const tkn_prune_options 
   } else {
     /* POLICY */
     uint8_t *flag = c.clear;
-    for (size_t i = 0; i < n; i++) flag[i] = c.cand[i] == 1;
+    if (o->ledger) {
+      /* this call banks what the clears so far save at it */
+      led.calls++;
+      led_credit += banked_at_call(o, led.cleared);
+      if (led_credit < 0) led_credit = 0;
+    }
+    /* The old results from the first one cleared on all go (the prefix is
+     * broken from there anyway); the first is the oldest for which the clear
+     * is allowed (the largest clear): paid at once, or paid back over the
+     * horizon and (with a ledger) risking no more than its credit. */
     int64_t shed = 0;
-    int later_ok = 1;
-    economics(&c, flag, &saving, &cost, &shed, &later_ok);
-    int go = shed > 0 && shed >= o->clear_at_least && saving > cost && later_ok;
+    int later_ok = 1, go = 0, risky = 0;
+    size_t best = NONE;
+    double best_saving = 0, best_cost = 0;
+    int64_t best_shed = 0;
+    for (size_t i = 0; i < n; i++) flag[i] = c.cand[i] == 1;
+    economics(&c, flag, &saving, &cost, &shed, &later_ok); /* the figures of clearing all */
+    for (size_t f = 0; f < n && best == NONE; f++) {
+      if (c.cand[f] != 1) continue;
+      for (size_t i = 0; i < n; i++) flag[i] = c.cand[i] == 1 && i >= f;
+      double sv = 0, co = 0;
+      int64_t sh = 0;
+      int ok = 1;
+      economics(&c, flag, &sv, &co, &sh, &ok);
+      if (!(sh > 0 && sh >= o->clear_at_least && sv > co && ok)) continue;
+      if (co > 0 && o->ledger && co > led_credit) {
+        risky = 1;
+        continue;
+      }
+      best = f, best_saving = sv, best_cost = co, best_shed = sh;
+    }
+    for (size_t i = 0; i < n; i++) flag[i] = c.cand[i] == 1;
+    if (best != NONE) {
+      go = 1;
+      saving = best_saving, cost = best_cost, shed = best_shed;
+      for (size_t i = 0; i < n; i++) flag[i] = c.cand[i] == 1 && i >= best;
+    } else if (risky) {
+      tki_err(note, 0, "clearing would risk more at this call than the ledger's credit of "
+                       "%.0f picodollars", led_credit);
+    }
     decision = shed == 0 ? TKN_PRUNE_DECISION_NONE
                : go      ? TKN_PRUNE_DECISION_CLEAR
                          : TKN_PRUNE_DECISION_KEEP;
@@ -527,13 +590,19 @@ int tki_prune_clear(tkn_pruner *pruner, tkn_conv *conv, const tkn_prune_options 
       go = 1;
       decision = TKN_PRUNE_DECISION_BUDGET;
     }
+    if (go) led_credit -= cost;
     if (!go)
       for (size_t i = 0; i < n; i++) {
         if (flag[i]) c.why[i] = TKN_PRUNE_WHY_NOT_WORTH;
         flag[i] = 0;
       }
-    /* still over the budget: the recent results too, oldest first */
+    /* still over the budget: every old result, then the recent ones too, oldest first */
     if (budget > 0 && c.total - shed_of(&c) > budget) {
+      for (size_t i = 0; i < n; i++)
+        if (c.cand[i] == 1 && !flag[i]) {
+          flag[i] = 1;
+          decision = TKN_PRUNE_DECISION_BUDGET;
+        }
       for (size_t i = 0; i < n && c.total - shed_of(&c) > budget; i++)
         if (c.cand[i] == 2) {
           flag[i] = 1;
@@ -548,6 +617,13 @@ int tki_prune_clear(tkn_pruner *pruner, tkn_conv *conv, const tkn_prune_options 
   }
   int any = 0;
   for (size_t i = 0; i < n; i++) any |= c.clear[i];
+  if (o->mode == TKN_PRUNE_POLICY && o->ledger) {
+    /* a clear forced by max_tokens risks what it must: it spends the whole credit */
+    if (decision == TKN_PRUNE_DECISION_BUDGET || decision == TKN_PRUNE_DECISION_DEGRADED)
+      led_credit = 0;
+    led.cleared += shed_of(&c);
+    led.credit = led_credit <= 0 ? 0 : led_credit >= 9e18 ? INT64_MAX : (int64_t)led_credit;
+  }
   if (!any && !dropped) {
     /* nothing changes (thinking is cleared only with results) */
     for (size_t i = 0; i < n; i++) c.action[i] = TKN_PRUNE_KEPT;
@@ -556,7 +632,9 @@ int tki_prune_clear(tkn_pruner *pruner, tkn_conv *conv, const tkn_prune_options 
       (*report)->decision = decision;
       (*report)->saving = round_pd(saving);
       (*report)->break_cost = round_pd(cost);
+      memcpy((*report)->note, note, sizeof note);
     }
+    if (rc == TKN_OK) set_ledger(o, &led);
     goto done;
   }
   tkn_conv *work = NULL;
@@ -577,6 +655,7 @@ int tki_prune_clear(tkn_pruner *pruner, tkn_conv *conv, const tkn_prune_options 
   }
   tki_conv_swap(conv, work);
   tkn_conv_free(work);
+  set_ledger(o, &led);
   if (rep) {
     rep->cleared_tokens = 0;
     for (size_t i = 0; i < n; i++)

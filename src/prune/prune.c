@@ -71,22 +71,33 @@ typedef struct run {
 
 /* ---- options ---- */
 
-/* a version 1 struct ends before the mask / clear / policy fields */
-TKI_DEFINE_INIT_V1(tkn_prune_options_init, tkn_prune_options, opts, TKN_PRUNE_OPTIONS_VERSION,
-                   TKN_PRUNE_OPTIONS_INIT, keep_tool_uses)
+/* Where each older version's struct ends: version 1 before the mask / clear /
+ * policy fields, version 2 before the ledger. */
+static size_t options_size(uint32_t version) {
+  if (version == 1) return offsetof(tkn_prune_options, keep_tool_uses);
+  if (version == 2) return offsetof(tkn_prune_options, ledger);
+  return version == TKN_PRUNE_OPTIONS_VERSION ? sizeof(tkn_prune_options) : 0;
+}
+
+int tkn_prune_options_init(tkn_prune_options *opts, uint32_t version) {
+  if (!opts) return tki_fail(TKN_ERR_INVALID, "tkn_prune_options_init: opts is NULL");
+  size_t size = options_size(version);
+  if (!size) return tki_fail(TKN_ERR_VERSION, "tkn_prune_options_init: unknown version");
+  tkn_prune_options init = TKN_PRUNE_OPTIONS_INIT;
+  memcpy(opts, &init, size);
+  opts->version = version;
+  return TKN_OK;
+}
 
 int tki_prune_options_norm(const tkn_prune_options *in, tkn_prune_options *out) {
   tkn_prune_options init = TKN_PRUNE_OPTIONS_INIT;
-  if (in->version == 1) {
-    *out = init;
-    memcpy(out, in, offsetof(tkn_prune_options, keep_tool_uses));
-    out->version = TKN_PRUNE_OPTIONS_VERSION;
-    return TKN_OK;
-  }
-  if (in->version != TKN_PRUNE_OPTIONS_VERSION)
-    return tki_fail(TKN_ERR_VERSION, "prune options version %u is not %u", in->version,
+  size_t size = options_size(in->version);
+  if (!size)
+    return tki_fail(TKN_ERR_VERSION, "prune options version %u is not 1 to %u", in->version,
                     TKN_PRUNE_OPTIONS_VERSION);
-  *out = *in;
+  *out = init;
+  memcpy(out, in, size);
+  out->version = TKN_PRUNE_OPTIONS_VERSION;
   return TKN_OK;
 }
 
@@ -150,6 +161,15 @@ static int check_options(const tkn_prune_options *o, int provider, char *err) {
     return tki_err(err, TKN_ERR_INVALID, "prices must be >= 0");
   if (o->mode == TKN_PRUNE_POLICY && o->price_input_per_mtok <= 0)
     return tki_err(err, TKN_ERR_INVALID, "policy mode needs price_input_per_mtok > 0");
+  if (o->ledger) {
+    const tkn_prune_ledger *l = o->ledger;
+    const char *name[] = {"credit", "cleared", "calls"};
+    int64_t v[] = {l->credit, l->cleared, l->calls};
+    for (size_t i = 0; i < 3; i++)
+      if (v[i] < 0)
+        return tki_err(err, TKN_ERR_INVALID, "prune option ledger->%s is negative (%lld)",
+                       name[i], (long long)v[i]);
+  }
   if (o->exclude_tools_count && !o->exclude_tools)
     return tki_err(err, TKN_ERR_INVALID, "exclude_tools is NULL with exclude_tools_count %zu",
                    o->exclude_tools_count);

@@ -54,6 +54,8 @@ struct strategy {
   int max_pct;          /* for the policy: max_tokens at this % of the call's message
                            tokens (0: no budget) */
   int query;            /* tools-k rows: what the search query is made of (QUERY_*) */
+  int ledger;           /* for the policy: 1: with a ledger per conversation */
+  int frontier;         /* 1: shown only in the "keep N" table */
 };
 
 /* The query a tools-k row ranks the tools for. */
@@ -70,49 +72,66 @@ static int clear_apply(replay *rp, const strategy *st, tkn_conv **conv, call_eff
 static int tools_apply(replay *rp, const strategy *st, tkn_conv **conv, call_effect *fx);
 
 static const strategy STRATEGIES[] = {
-    {"as recorded", "recorded", 0, NULL, 0, 0, 0, 0, 0},
-    {"tokenomy layout (volatile lines to the tail)", "layout", 1, NULL, 0, 0, 0, 0, 0},
-    {"trim to 75% of the messages' tokens", "trim-75", 1, prune_apply, TKN_PRUNE_TRIM, 75, 0, 0, 0},
-    {"trim to 50%", "trim-50", 1, prune_apply, TKN_PRUNE_TRIM, 50, 0, 0, 0},
-    {"trim to 25%", "trim-25", 1, prune_apply, TKN_PRUNE_TRIM, 25, 0, 0, 0},
-    {"score to 75%", "score-75", 1, prune_apply, TKN_PRUNE_SCORE, 75, 0, 0, 0},
-    {"score to 50%", "score-50", 1, prune_apply, TKN_PRUNE_SCORE, 50, 0, 0, 0},
-    {"score to 25%", "score-25", 1, prune_apply, TKN_PRUNE_SCORE, 25, 0, 0, 0},
-    {"summarise to 75%", "summarise-75", 1, prune_apply, TKN_PRUNE_SUMMARISE, 75, 0, 0, 0},
-    {"summarise to 50%", "summarise-50", 1, prune_apply, TKN_PRUNE_SUMMARISE, 50, 0, 0, 0},
-    {"summarise to 25%", "summarise-25", 1, prune_apply, TKN_PRUNE_SUMMARISE, 25, 0, 0, 0},
+    {"as recorded", "recorded", 0, NULL, 0, 0, 0, 0, 0, 0, 0},
+    {"tokenomy layout (volatile lines to the tail)", "layout", 1, NULL, 0, 0, 0, 0, 0, 0, 0},
+    {"trim to 75% of the messages' tokens", "trim-75", 1, prune_apply, TKN_PRUNE_TRIM, 75,
+     0, 0, 0, 0, 0},
+    {"trim to 50%", "trim-50", 1, prune_apply, TKN_PRUNE_TRIM, 50, 0, 0, 0, 0, 0},
+    {"trim to 25%", "trim-25", 1, prune_apply, TKN_PRUNE_TRIM, 25, 0, 0, 0, 0, 0},
+    {"score to 75%", "score-75", 1, prune_apply, TKN_PRUNE_SCORE, 75, 0, 0, 0, 0, 0},
+    {"score to 50%", "score-50", 1, prune_apply, TKN_PRUNE_SCORE, 50, 0, 0, 0, 0, 0},
+    {"score to 25%", "score-25", 1, prune_apply, TKN_PRUNE_SCORE, 25, 0, 0, 0, 0, 0},
+    {"summarise to 75%", "summarise-75", 1, prune_apply, TKN_PRUNE_SUMMARISE, 75, 0, 0, 0, 0, 0},
+    {"summarise to 50%", "summarise-50", 1, prune_apply, TKN_PRUNE_SUMMARISE, 50, 0, 0, 0, 0, 0},
+    {"summarise to 25%", "summarise-25", 1, prune_apply, TKN_PRUNE_SUMMARISE, 25, 0, 0, 0, 0, 0},
     /* budget_pct below: keep_tool_uses (mask), the trigger in thousands (clear) */
-    {"mask all but the last 3 tool results", "mask-3", 1, clear_apply, TKN_PRUNE_MASK, 3, 0, 0, 0},
-    {"mask all but the last tool result", "mask-1", 1, clear_apply, TKN_PRUNE_MASK, 1, 0, 0, 0},
+    {"mask all but the last 3 tool results", "mask-3", 1, clear_apply, TKN_PRUNE_MASK, 3,
+     0, 0, 0, 0, 0},
+    {"mask all but the last tool result", "mask-1", 1, clear_apply, TKN_PRUNE_MASK, 1,
+     0, 0, 0, 0, 0},
     {"clear above 6k tokens (keep 3, >= 500)", "clear-6k", 1, clear_apply, TKN_PRUNE_CLEAR, 6,
-     0, 0, 0},
+     0, 0, 0, 0, 0},
     {"policy: clear when it pays at once (keep 3)", "policy", 1, clear_apply, TKN_PRUNE_POLICY, 3,
-     0, 0, 0},
-    {"policy, keep 1", "policy-1", 1, clear_apply, TKN_PRUNE_POLICY, 1, 0, 0, 0},
+     0, 0, 0, 0, 0},
+    {"policy, keep 1", "policy-1", 1, clear_apply, TKN_PRUNE_POLICY, 1, 0, 0, 0, 0, 0},
     {"policy, pay back by the next call", "policy-next", 1, clear_apply, TKN_PRUNE_POLICY, 3,
-     1, 0, 0},
+     1, 0, 0, 0, 0},
     {"policy, pay back over the growth so far", "policy-growth", 1, clear_apply,
-     TKN_PRUNE_POLICY, 3, TKN_PRUNE_HORIZON_GROWTH, 0, 0},
+     TKN_PRUNE_POLICY, 3, TKN_PRUNE_HORIZON_GROWTH, 0, 0, 0, 0},
     /* the policy (keep 3, pays at once) with max_tokens: it degrades instead of failing */
-    {"policy within 75% (degrades)", "policy-75", 1, clear_apply, TKN_PRUNE_POLICY, 3, 0, 75, 0},
-    {"policy within 50% (degrades)", "policy-50", 1, clear_apply, TKN_PRUNE_POLICY, 3, 0, 50, 0},
-    {"policy within 25% (degrades)", "policy-25", 1, clear_apply, TKN_PRUNE_POLICY, 3, 0, 25, 0},
+    {"policy within 75% (degrades)", "policy-75", 1, clear_apply, TKN_PRUNE_POLICY, 3,
+     0, 75, 0, 0, 0},
+    {"policy within 50% (degrades)", "policy-50", 1, clear_apply, TKN_PRUNE_POLICY, 3,
+     0, 50, 0, 0, 0},
+    {"policy within 25% (degrades)", "policy-25", 1, clear_apply, TKN_PRUNE_POLICY, 3,
+     0, 25, 0, 0, 0},
+    {"policy + ledger, pay back by the next call", "ledger", 1, clear_apply, TKN_PRUNE_POLICY,
+     3, 1, 0, 0, 1, 0},
+    /* the "keep N" table: mask, the policy and the policy with a ledger at every N */
+    {"mask, keep 2", "mask-2", 1, clear_apply, TKN_PRUNE_MASK, 2, 0, 0, 0, 0, 1},
+    {"mask, keep 4", "mask-4", 1, clear_apply, TKN_PRUNE_MASK, 4, 0, 0, 0, 0, 1},
+    {"policy, keep 2", "policy-2", 1, clear_apply, TKN_PRUNE_POLICY, 2, 0, 0, 0, 0, 1},
+    {"policy, keep 3", "policy-3", 1, clear_apply, TKN_PRUNE_POLICY, 3, 0, 0, 0, 0, 1},
+    {"policy, keep 4", "policy-4", 1, clear_apply, TKN_PRUNE_POLICY, 4, 0, 0, 0, 0, 1},
+    {"policy + ledger, keep 1", "ledger-1", 1, clear_apply, TKN_PRUNE_POLICY, 1, 1, 0, 0, 1, 1},
+    {"policy + ledger, keep 2", "ledger-2", 1, clear_apply, TKN_PRUNE_POLICY, 2, 1, 0, 0, 1, 1},
+    {"policy + ledger, keep 4", "ledger-4", 1, clear_apply, TKN_PRUNE_POLICY, 4, 1, 0, 0, 1, 1},
     /* budget_pct below: k of the tools sent (toolsel.h), chosen by BM25 on the query;
      * negative: a tool once chosen stays for the conversation */
     {"tools: BM25 on the last user message, k=3", "tools-3", 1, tools_apply, 0, 3, 0, 0,
-     QUERY_USER},
+     QUERY_USER, 0, 0},
     {"tools: BM25 on the last user message, k=5", "tools-5", 1, tools_apply, 0, 5, 0, 0,
-     QUERY_USER},
+     QUERY_USER, 0, 0},
     {"tools: k=3, a tool once chosen stays", "tools-3-sticky", 1, tools_apply, 0, -3, 0, 0,
-     QUERY_USER},
+     QUERY_USER, 0, 0},
     {"tools: BM25 on the turn so far, k=3", "tools-3-turn", 1, tools_apply, 0, 3, 0, 0,
-     QUERY_TURN},
+     QUERY_TURN, 0, 0},
     {"tools: BM25 on the turn so far, k=5", "tools-5-turn", 1, tools_apply, 0, 5, 0, 0,
-     QUERY_TURN},
+     QUERY_TURN, 0, 0},
     {"tools: BM25 on the last two turns, k=3", "tools-3-recent", 1, tools_apply, 0, 3, 0, 0,
-     QUERY_RECENT},
+     QUERY_RECENT, 0, 0},
     {"tools: the turn so far, k=3, chosen stays", "tools-3-turn-sticky", 1, tools_apply, 0, -3, 0,
-     0, QUERY_TURN},
+     0, QUERY_TURN, 0, 0},
 };
 #define N_STRATEGIES (sizeof STRATEGIES / sizeof STRATEGIES[0])
 
@@ -135,6 +154,7 @@ typedef struct strat_stats {
   int64_t tool_offered;      /* and whose called tools were all among those sent */
   uint8_t *chosen;           /* tools-k sticky: the tools chosen so far */
   uint8_t *mem;              /* policy: messages cleared in earlier calls */
+  tkn_prune_ledger ledger;   /* policy + ledger: the current conversation's */
   size_t mem_n;
   tkn_cacheplan *plan;
 } strat_stats;
@@ -149,6 +169,7 @@ struct replay {
   char model[64], side_model[64];
   /* the "policy" row's settings (--policy-*) and its label */
   uint32_t pol_keep, pol_horizon;
+  int pol_ledger;
   int64_t pol_at_least;
   tkn_model_price pol_price;
   char pol_name[96];
@@ -400,12 +421,14 @@ static int clear_apply(replay *rp, const strategy *st, tkn_conv **conv, call_eff
     o.keep_tool_uses = rp->pol_keep;
     o.horizon_calls = rp->pol_horizon;
     o.clear_at_least = rp->pol_at_least;
+    if (rp->pol_ledger) o.ledger = &ss->ledger;
     pp = &rp->pol_price;
   }
   o.price_input_per_mtok = pp->input_per_mtok;
   if (pp->has & TKN_PRICE_CACHE_READ) o.price_cache_read_per_mtok = pp->cache_read_per_mtok;
   if (pp->has & TKN_PRICE_CACHE_WRITE_5M)
     o.price_cache_write_per_mtok = pp->cache_write_5m_per_mtok;
+  if (st->ledger) o.ledger = &ss->ledger;
   if (st->prune_mode == TKN_PRUNE_POLICY) {
     if (ss->mem_n < n) {
       uint8_t *m = realloc(ss->mem, n);
@@ -792,6 +815,7 @@ static int replay_conv(replay *rp, tkn_conv *conv) {
   for (size_t si = 0; si < N_STRATEGIES; si++) {
     rp->st[si].conv_cost = 0;
     if (rp->st[si].mem) memset(rp->st[si].mem, 0, rp->st[si].mem_n);
+    memset(&rp->st[si].ledger, 0, sizeof rp->st[si].ledger);
     if (rp->st[si].chosen && rp->cat) memset(rp->st[si].chosen, 0, tkn_toolsel_count(rp->cat));
   }
   rp->answers = conv;
@@ -1045,7 +1069,10 @@ static const char HELP[] =
     "policy (keep 3 / 1) at the model's prices, clearing in place when a clear pays\n"
     "for itself at this call alone, even if it is the conversation's last;\n"
     "policy-next: when it pays back by the next call; policy-growth: over as many\n"
-    "calls as the conversation has made so far.  policy-75 / -50 / -25: the policy\n"
+    "calls as the conversation has made so far; ledger: by the next call, risking\n"
+    "no more than the conversation's clears so far saved (prune.h tkn_prune_ledger).\n"
+    "mask-2/-4, policy-2/-3/-4, ledger-1/-2/-4: the \"keep N\" table only.\n"
+    "policy-75 / -50 / -25: the policy\n"
     "(keep 3) with max_tokens at 75 / 50 / 25% of the call's message tokens: it\n"
     "degrades instead of failing (recent results cleared, then the oldest messages\n"
     "dropped, never nothing).  tools-3 / tools-5: only the 3 / 5\n"
@@ -1074,6 +1101,7 @@ static const char HELP[] =
     "  --policy-prices MODEL the policy row decides at this model's prices (--model)\n"
     "  --extra-tools FILE    add these tools to every conversation's catalogue\n"
     "  --catalogue-sizes L   one replay per catalogue size in L (needs --extra-tools)\n"
+    "  --policy-ledger       the policy row keeps a ledger per conversation\n"
     "  --limit N             the first N conversations only\n"
     "  --json                the figures as JSON\n"
     "  --html FILE           also write one self-contained HTML page\n";
@@ -1089,6 +1117,7 @@ static double ratio(int64_t a, int64_t b) {
 }
 
 static void print_tools_table(const replay *rp);
+static void print_keep_table(const replay *rp);
 
 static void print_table(const replay *rp, const char *path) {
   char a[48], b[48], c[48], d[48], e[48], f[48], g[48], h[48];
@@ -1109,7 +1138,7 @@ static void print_table(const replay *rp, const char *path) {
          "", "", "", "", "", "");
   for (size_t i = 0; i < N_STRATEGIES; i++) {
     const strat_stats *s = &rp->st[i];
-    if (!rp->enabled[i]) continue;
+    if (!rp->enabled[i] || STRATEGIES[i].frontier) continue;
     char vs[16] = "", kept[16] = "n/a";
     if (i) snprintf(vs, sizeof vs, "%+.1f%%", 100.0 * (ratio(s->cost, rec->cost) - 1.0));
     if (s->needed) snprintf(kept, sizeof kept, "%.1f%%", 100.0 * ratio(s->kept, s->needed));
@@ -1132,10 +1161,54 @@ static void print_table(const replay *rp, const char *path) {
          "call's input afresh (as Anthropic's server-side clearing does); the policy keeps\n"
          "what it cleared and clears more only when that pays for the prefix it breaks, at\n"
          "the model's prices: at this call alone, by the next call (policy-next), or over\n"
-         "as many calls as so far (policy-growth).\n",
+         "as many calls as so far (policy-growth); with a ledger, a clear that pays back\n"
+         "only later risks no more than the clears before it saved (ledger).\n",
          cli_usd(rec->cost_uncached, 4, a, sizeof a), cli_usd(rec->cost, 4, b, sizeof b),
          100.0 * (ratio(rec->cost, rec->cost_uncached) - 1.0), cli_int(rec->needed, c, sizeof c));
+  print_keep_table(rp);
   print_tools_table(rp);
+}
+
+/* The row of `key`, or -1 if it did not run. */
+static int row_of(const replay *rp, const char *key) {
+  for (size_t i = 0; i < N_STRATEGIES; i++)
+    if (!strcmp(STRATEGIES[i].key, key)) return rp->enabled[i] ? (int)i : -1;
+  return -1;
+}
+
+/* Mask, the policy and the policy with a ledger at every keep N = 1..4:
+ * cost against as recorded, values kept, conversations dearer than not
+ * pruning. */
+static void print_keep_table(const replay *rp) {
+  static const char *const keys[4][3] = {{"mask-1", "policy-1", "ledger-1"},
+                                         {"mask-2", "policy-2", "ledger-2"},
+                                         {"mask-3", "policy-3", "ledger"},
+                                         {"mask-4", "policy-4", "ledger-4"}};
+  int any = 0;
+  for (int n = 0; n < 4; n++)
+    for (int k = 0; k < 3; k++) any |= row_of(rp, keys[n][k]) >= 0;
+  if (!any) return;
+  const strat_stats *rec = &rp->st[0];
+  printf("\nKeep the last N tool results: always mask, the policy (a clear pays at once) and\n"
+         "the policy with a ledger (pay back by the next call), each as cost vs as recorded /\n"
+         "values kept / conversations dearer than not pruning:\n\n");
+  printf("| %6s | %-26s | %-26s | %-26s |\n", "keep N", "mask", "policy", "policy + ledger");
+  printf("|--------|----------------------------|----------------------------|"
+         "----------------------------|\n");
+  for (int n = 0; n < 4; n++) {
+    char cell[3][40];
+    for (int k = 0; k < 3; k++) {
+      int i = row_of(rp, keys[n][k]);
+      const strat_stats *s = i >= 0 ? &rp->st[i] : NULL;
+      if (!s)
+        snprintf(cell[k], sizeof cell[k], "(not run)");
+      else
+        snprintf(cell[k], sizeof cell[k], "%+.2f%% / %.1f%% / %lld",
+                 100.0 * (ratio(s->cost, rec->cost) - 1.0), 100.0 * ratio(s->kept, s->needed),
+                 (long long)s->conv_costlier);
+    }
+    printf("| %6d | %-26s | %-26s | %-26s |\n", n + 1, cell[0], cell[1], cell[2]);
+  }
 }
 
 /* The tools-k rows beside all tools (the layout: same messages, every tool). */
@@ -1318,7 +1391,7 @@ static int write_html(const replay *rp, const char *path, const char *file) {
           (long long)rec->input, (long long)rec->output, cli_usd(rec->cost_uncached, 4, a, sizeof a),
           (int)(200.0 * ratio(rec->cost_uncached, max)));
   for (size_t i = 0; i < N_STRATEGIES; i++) {
-    if (!rp->enabled[i]) continue;
+    if (!rp->enabled[i] || STRATEGIES[i].frontier) continue;
     const strat_stats *s = &rp->st[i];
     double kept = ratio(s->kept, s->needed);
     fputs("<tr><td>", f);
@@ -1428,6 +1501,7 @@ int cmd_replay(int argc, char **argv) {
   const char *path = NULL, *html = NULL, *model = "gpt-4o", *side = "gpt-4o-mini", *only = NULL;
   int as_json = 0, format = TKN_PROVIDER_AUTO;
   long long pol_keep = 3, pol_at_least = 0, hz = 0;
+  int pol_ledger = 0;
   const char *pol_horizon = NULL, *pol_model = NULL, *extra_file = NULL, *sizes_arg = NULL;
   long long gap = 15000, limit = -1;
   size_t sizes[64];
@@ -1447,6 +1521,7 @@ int cmd_replay(int argc, char **argv) {
       {"--policy-prices", CLI_STR, &pol_model, NULL, 0, 0, NULL},
       {"--extra-tools", CLI_STR, &extra_file, NULL, 0, 0, NULL},
       {"--catalogue-sizes", CLI_STR, &sizes_arg, NULL, 0, 0, NULL},
+      {"--policy-ledger", CLI_FLAG, &pol_ledger, NULL, 0, 0, NULL},
       {"--html", CLI_STR, &html, NULL, 0, 0, NULL},
       {"--json", CLI_FLAG, &as_json, NULL, 0, 0, NULL},
       CLI_OPT_END};
@@ -1479,12 +1554,14 @@ int cmd_replay(int argc, char **argv) {
   replay *rp = calloc(1, sizeof *rp);
   if (!rp) return cli_fail("replay", "out of memory");
   rp->pol_keep = (uint32_t)pol_keep;
+  rp->pol_ledger = pol_ledger;
   rp->pol_at_least = pol_at_least;
   rp->pol_horizon = pol_horizon && !strcmp(pol_horizon, "growth") ? TKN_PRUNE_HORIZON_GROWTH
                                                                   : (uint32_t)hz;
-  if (pol_keep != 3 || pol_at_least || pol_horizon || pol_model)
-    snprintf(rp->pol_name, 45, "policy: keep %lld, >= %lld, h %.6s%s%s", pol_keep, pol_at_least,
-             pol_horizon ? pol_horizon : "0", pol_model ? ", " : "", pol_model ? pol_model : "");
+  if (pol_keep != 3 || pol_at_least || pol_horizon || pol_model || pol_ledger)
+    snprintf(rp->pol_name, 45, "policy: keep %lld, >= %lld, h %.6s%s%s%s", pol_keep,
+             pol_at_least, pol_horizon ? pol_horizon : "0", pol_ledger ? ", ledger" : "",
+             pol_model ? ", " : "", pol_model ? pol_model : "");
   rp->gap_ms = gap;
   rp->now_ms = REPLAY_EPOCH_MS;
   snprintf(rp->model, sizeof rp->model, "%s", model);

@@ -108,7 +108,7 @@ TKN_PRUNE_CLEAR = 4
 TKN_PRUNE_POLICY = 5
 TKN_PRUNE_LAST = 0
 TKN_PRUNE_FIRST = 1
-TKN_PRUNE_OPTIONS_VERSION = 2
+TKN_PRUNE_OPTIONS_VERSION = 3
 TKN_PRUNE_HORIZON_GROWTH = 4294967295
 TKN_PRUNE_PLACEHOLDER = "[old tool result cleared]"
 TKN_PRUNE_KEPT = 0
@@ -312,6 +312,8 @@ class tkn_budget_amount(Structure):
     pass
 class tkn_budget_state(Structure):
     pass
+class tkn_prune_ledger(Structure):
+    pass
 class tkn_prune_options(Structure):
     pass
 class tkn_router_options(Structure):
@@ -510,6 +512,11 @@ tkn_budget_state._fields_ = [
     ('money_reserved', c_int64),
     ('money_remaining', c_int64),
 ]
+tkn_prune_ledger._fields_ = [
+    ('credit', c_int64),
+    ('cleared', c_int64),
+    ('calls', c_int64),
+]
 tkn_prune_options._fields_ = [
     ('version', c_uint32),
     ('mode', c_int32),
@@ -552,6 +559,7 @@ tkn_prune_options._fields_ = [
     ('price_cache_write_per_mtok', c_int64),
     ('horizon_calls', c_uint32),
     ('cache_block_tokens', c_uint32),
+    ('ledger', POINTER(tkn_prune_ledger)),
 ]
 tkn_router_options._fields_ = [
     ('version', c_uint32),

@@ -523,6 +523,236 @@ static void bad_options_and_version_1(void **state) {
   tkn_conv_free(c);
 }
 
+/* The ledger: a clear that pays back only at a later call is refused with an
+ * empty ledger and taken once the clears before it have banked its risk. */
+static void ledger_lets_a_clear_risk_what_was_saved(void **state) {
+  (void)state;
+  tkn_prune_options o = opts_of(TKN_PRUNE_POLICY);
+  set_openai_prices(&o);
+  o.keep_tool_uses = 3;
+  o.horizon_calls = 1;
+  o.cache_block_tokens = 0;
+  tkn_prune_ledger led = {0, 0, 0};
+  o.ledger = &led;
+  /* as in policy_decides_by_prices: clearing the two old results (74 tokens)
+   * costs (200 - 74) x 2.50 - 200 x 1.25 USD/Mtok at this call */
+  const int64_t risk = 126 * 2500000 - 200 * 1250000;
+  tkn_conv *c = uses_conv(5, 40);
+  tkn_prune_report *rep = NULL;
+  int32_t d = -1;
+  int64_t saving = 0, cost = 0;
+  assert_int_equal(tkn_prune_run(g_pr, c, &o, &rep), TKN_OK);
+  assert_int_equal(tkn_prune_report_decision(rep, &d, &saving, &cost), TKN_OK);
+  assert_int_equal(d, TKN_PRUNE_DECISION_KEEP);
+  assert_int_equal(cost, risk);
+  assert_true(saving > cost); /* it would pay back by the next call: only the risk stops it */
+  assert_non_null(strstr(tkn_prune_report_note(rep), "credit"));
+  assert_int_equal(is_placeholder(c, result_of(0)), 0);
+  assert_int_equal(led.calls, 1);
+  assert_int_equal(led.credit, 0);
+  assert_int_equal(led.cleared, 0);
+  tkn_prune_report_free(rep);
+  /* one picodollar short of the risk: still refused */
+  led.credit = risk - 1;
+  assert_int_equal(tkn_prune_run(g_pr, c, &o, &rep), TKN_OK);
+  assert_int_equal(tkn_prune_report_decision(rep, &d, NULL, NULL), TKN_OK);
+  assert_int_equal(d, TKN_PRUNE_DECISION_KEEP);
+  assert_int_equal(led.credit, risk - 1);
+  tkn_prune_report_free(rep);
+  /* earlier clears shed 52 tokens: at this call they save 52 x 1.25 USD/Mtok,
+   * exactly the risk, which the clear then spends */
+  led.credit = 0;
+  led.cleared = 52;
+  led.calls = 6;
+  assert_int_equal(tkn_prune_run(g_pr, c, &o, &rep), TKN_OK);
+  assert_int_equal(tkn_prune_report_decision(rep, &d, &saving, &cost), TKN_OK);
+  assert_int_equal(d, TKN_PRUNE_DECISION_CLEAR);
+  assert_int_equal(cost, risk);
+  assert_int_equal(is_placeholder(c, result_of(0)), 1);
+  assert_int_equal(is_placeholder(c, result_of(1)), 1);
+  assert_int_equal(led.credit, 0);
+  assert_int_equal(led.cleared, 52 + 74);
+  assert_int_equal(led.calls, 7);
+  tkn_prune_report_free(rep);
+  tkn_conv_free(c);
+  /* a failing run leaves the ledger as it was */
+  tkn_prune_ledger keep = led;
+  o.price_input_per_mtok = 0;
+  c = uses_conv(5, 40);
+  assert_int_equal(tkn_prune_run(g_pr, c, &o, NULL), TKN_ERR_INVALID);
+  assert_memory_equal(&led, &keep, sizeof led);
+  tkn_conv_free(c);
+}
+
+/* A tiny model of the provider's cache, as the policy assumes it: a request
+ * reads from the cache the longest message-boundary prefix it shares with an
+ * earlier request, rounded down to whole blocks; the rest is written at the
+ * input price. */
+typedef struct sim_cache {
+  char *sent[64][96]; /* the messages of each earlier request, as JSON */
+  int64_t tok[64][96];
+  size_t len[64];
+  size_t n;
+} sim_cache;
+
+static double sim_call(sim_cache *sc, tkn_conv *c, size_t upto, const tkn_prune_options *o,
+                       int64_t block) {
+  double r = (double)o->price_cache_read_per_mtok / 1e6;
+  double w = (double)o->price_input_per_mtok / 1e6;
+  assert_true(sc->n < 64 && upto < 96);
+  size_t k = sc->n++;
+  int64_t total = 0;
+  for (size_t i = 0; i < upto; i++) {
+    assert_int_equal(tkn_conv_message_to_json(c, i, TKN_PROVIDER_OPENAI, &sc->sent[k][i], NULL),
+                     TKN_OK);
+    assert_int_equal(tkn_tokenizer_count_message(g_tok, c, i, &o->count, &sc->tok[k][i]),
+                     TKN_OK);
+    total += sc->tok[k][i];
+  }
+  sc->len[k] = upto;
+  int64_t best = 0;
+  for (size_t e = 0; e < k; e++) {
+    int64_t m = 0;
+    for (size_t i = 0; i < upto && i < sc->len[e] && !strcmp(sc->sent[e][i], sc->sent[k][i]);
+         i++)
+      m += sc->tok[k][i];
+    if (m > best) best = m;
+  }
+  int64_t cached = block > 0 ? best / block * block : best;
+  return (double)cached * r + (double)(total - cached) * w;
+}
+
+static void sim_free(sim_cache *sc) {
+  for (size_t k = 0; k < sc->n; k++)
+    for (size_t i = 0; i < sc->len[k]; i++) tkn_free(sc->sent[k][i]);
+  memset(sc, 0, sizeof *sc);
+}
+
+/* A random conversation of `uses` tool uses (as uses_conv, random sizes). */
+static tkn_conv *random_conv(unsigned *seed, int uses) {
+  static char buf[1 << 17];
+  size_t w = 0;
+  w += (size_t)snprintf(buf + w, sizeof buf - w, "[{\"role\":\"system\",\"content\":\"S");
+  for (int k = 0, n = rand_r(seed) % 300; k < n; k++)
+    w += (size_t)snprintf(buf + w, sizeof buf - w, " s");
+  w += (size_t)snprintf(buf + w, sizeof buf - w, "\"}");
+  for (int i = 0; i < uses; i++) {
+    w += (size_t)snprintf(buf + w, sizeof buf - w,
+                          ",{\"role\":\"user\",\"content\":\"q%d\"},"
+                          "{\"role\":\"assistant\",\"content\":null,\"tool_calls\":[{\"id\":"
+                          "\"c%d\",\"type\":\"function\",\"function\":{\"name\":\"f\","
+                          "\"arguments\":\"{}\"}}]},"
+                          "{\"role\":\"tool\",\"tool_call_id\":\"c%d\",\"content\":\"r%d",
+                          i, i, i, i);
+    for (int k = 0, n = rand_r(seed) % 400; k < n; k++)
+      w += (size_t)snprintf(buf + w, sizeof buf - w, " w");
+    w += (size_t)snprintf(buf + w, sizeof buf - w, "\"},{\"role\":\"assistant\",\"content\":\"a");
+    for (int k = 0, n = rand_r(seed) % 60; k < n; k++)
+      w += (size_t)snprintf(buf + w, sizeof buf - w, " a");
+    w += (size_t)snprintf(buf + w, sizeof buf - w, "\"}");
+  }
+  w += (size_t)snprintf(buf + w, sizeof buf - w, "]");
+  tkn_conv *c = NULL;
+  assert_int_equal(tkn_conv_from_json(&c, TKN_PROVIDER_OPENAI, buf, w), TKN_OK);
+  return c;
+}
+
+/* The ledger's promise, over random conversations, keeps and horizons: at
+ * every call (a model call before each assistant message) the conversation
+ * has cost no more than not clearing, through the cache model above. */
+static void ledger_never_dearer_at_any_call(void **state) {
+  (void)state;
+  static const uint32_t horizons[] = {1, 2, 5, TKN_PRUNE_HORIZON_GROWTH};
+  static sim_cache with, without;
+  unsigned seed = 17;
+  int clears = 0, risky = 0;
+  for (int round = 0; round < 60; round++) {
+    int uses = 3 + rand_r(&seed) % 12;
+    tkn_conv *full = random_conv(&seed, uses);
+    tkn_conv *pol = NULL;
+    assert_int_equal(tkn_conv_clone(&pol, full), TKN_OK);
+    size_t n = tkn_conv_count(full);
+    tkn_prune_options o = opts_of(TKN_PRUNE_POLICY);
+    set_openai_prices(&o);
+    o.keep_tool_uses = 1 + (uint32_t)(rand_r(&seed) % 3);
+    o.horizon_calls = horizons[rand_r(&seed) % 4];
+    int64_t block = (rand_r(&seed) % 2) ? 128 : 0;
+    o.cache_block_tokens = (uint32_t)block;
+    tkn_prune_ledger led = {0, 0, 0};
+    o.ledger = &led;
+    double cost_with = 0, cost_without = 0;
+    for (size_t k = 1; k < n; k++) {
+      if (tkn_conv_role(full, k) != TKN_ROLE_ASSISTANT) continue;
+      /* the policy sees the conversation as it keeps it, up to this call */
+      tkn_conv *in = NULL;
+      uint8_t keep[96];
+      assert_true(n <= 96);
+      for (size_t i = 0; i < n; i++) keep[i] = i < k;
+      assert_int_equal(tkn_conv_clone(&in, pol), TKN_OK);
+      assert_int_equal(tkn_conv_filter(in, keep, n), TKN_OK);
+      tkn_prune_report *rep = NULL;
+      assert_int_equal(tkn_prune_run(g_pr, in, &o, &rep), TKN_OK);
+      int32_t d = 0;
+      int64_t cost = 0;
+      assert_int_equal(tkn_prune_report_decision(rep, &d, NULL, &cost), TKN_OK);
+      clears += d == TKN_PRUNE_DECISION_CLEAR;
+      risky += d == TKN_PRUNE_DECISION_CLEAR && cost > 0;
+      /* keep what it cleared in the policy's conversation */
+      for (size_t i = 0; i < k; i++) {
+        int32_t action = 0;
+        assert_int_equal(tkn_prune_report_message(rep, i, &action, NULL, NULL), TKN_OK);
+        if (action == TKN_PRUNE_CLEARED)
+          assert_int_equal(tkn_conv_set_text(pol, i, TKN_PRUNE_PLACEHOLDER,
+                                             strlen(TKN_PRUNE_PLACEHOLDER)),
+                           TKN_OK);
+      }
+      tkn_prune_report_free(rep);
+      tkn_conv_free(in);
+      cost_with += sim_call(&with, pol, k, &o, block);
+      cost_without += sim_call(&without, full, k, &o, block);
+      assert_true(cost_with <= cost_without + 1e-6 * cost_without);
+    }
+    sim_free(&with);
+    sim_free(&without);
+    tkn_conv_free(pol);
+    tkn_conv_free(full);
+  }
+  /* the property was tested on clears, some of them risking credit */
+  assert_true(clears > 20);
+  assert_true(risky > 0);
+}
+
+static void ledger_bad_values(void **state) {
+  (void)state;
+  tkn_conv *c = uses_conv(3, 5);
+  tkn_prune_options o = opts_of(TKN_PRUNE_POLICY);
+  set_openai_prices(&o);
+  tkn_prune_ledger led = {0, 0, 0};
+  o.ledger = &led;
+  static const char *const fields[] = {"ledger->credit", "ledger->cleared", "ledger->calls"};
+  for (int f = 0; f < 3; f++) {
+    memset(&led, 0, sizeof led);
+    if (f == 0) led.credit = -1;
+    if (f == 1) led.cleared = -5;
+    if (f == 2) led.calls = INT64_MIN;
+    tkn_prune_ledger before = led;
+    assert_int_equal(tkn_prune_run(g_pr, c, &o, NULL), TKN_ERR_INVALID);
+    assert_non_null(strstr(tkn_error_last()->message, fields[f]));
+    assert_memory_equal(&led, &before, sizeof led);
+  }
+  /* a version 2 struct has no ledger field: it is not read */
+  tkn_prune_options v2;
+  memset(&v2, 0xab, sizeof v2);
+  assert_int_equal(tkn_prune_options_init(&v2, 2), TKN_OK);
+  assert_int_equal(v2.version, 2);
+  assert_int_equal(v2.cache_block_tokens, 128);
+  v2.mode = TKN_PRUNE_POLICY;
+  set_openai_prices(&v2);
+  assert_int_equal(tkn_prune_run(g_pr, c, &v2, NULL), TKN_OK);
+  assert_int_equal(tkn_prune_options_init(&v2, 4), TKN_ERR_VERSION);
+  tkn_conv_free(c);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(mask_keeps_last_uses),
@@ -532,6 +762,9 @@ int main(void) {
       cmocka_unit_test(policy_degrades_under_budget),
       cmocka_unit_test(thinking_of_older_turns),
       cmocka_unit_test(bad_options_and_version_1),
+      cmocka_unit_test(ledger_lets_a_clear_risk_what_was_saved),
+      cmocka_unit_test(ledger_never_dearer_at_any_call),
+      cmocka_unit_test(ledger_bad_values),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
