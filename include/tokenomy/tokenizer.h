@@ -132,11 +132,13 @@ TKN_API int tkn_tokenizer_count_conv(const tkn_tokenizer *tok, tkn_conv *conv,
  * one long piece without a split point (no quadratic case); such a piece of
  * n >= 1 KB needs about 13n bytes of scratch memory for the call.
  *
- * Threading: a BPE tokenizer is immutable once made (the first piece of 1 KB
- * or more builds a 2 MB lookup filter that is published once, atomically);
- * every call below may run from any number of threads on one tokenizer at
- * once, without locks.  The
- * calls keep no state between calls and write only to what the caller passes.
+ * Threading: a BPE tokenizer's tables are immutable once made (the first
+ * piece of 1 KB or more builds a 2 MB lookup filter that is published once,
+ * atomically); every call below may run from any number of threads on one
+ * tokenizer at once, without locks.  The one state kept between calls is the
+ * piece cache (see TKN_PIECE_CACHE_DEFAULT_KB): lock-free, and it changes
+ * only how fast an id is found, never which; otherwise the calls write only
+ * to what the caller passes.
  *
  * Limits: one input text is at most 4 GiB - 1 bytes (TKN_ERR_LIMIT beyond);
  * texts must be valid UTF-8 (TKN_ERR_UTF8 otherwise, as tiktoken takes
