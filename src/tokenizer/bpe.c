@@ -1067,6 +1067,10 @@ static int encode_ordinary(const bpe_impl *b, const uint8_t *s, size_t len, sink
           tki_key_exact(s + pos, n, &head[k], &head2[k]);
         hash[k] = tki_ranks_hash(s + pos, n, head[k], head2[k]);
         __builtin_prefetch(tki_ranks_slot_of(r, n, hash[k]));
+        /* pieces with a non-ASCII letter first often need merging: their
+         * piece cache slot is fetched now too, not when the merge asks */
+        if (sc->pc && n <= PC_BYTES && (s[pos] | s[pos + 1]) >= 0x80)
+          __builtin_prefetch(pc_slot_of(sc->pc, b->cache_mask, hash[k]));
       } else {
         hash[k] = 0;
       }
