@@ -86,10 +86,12 @@ class _Scratch:
     """What one hot-path call writes: the ids (an array('I'): slicing it and
     tolist() is the cheapest way to a list), the length and count cells."""
     __slots__ = ("ids", "buf", "cap", "len", "n", "n_ref", "count", "count_ref")
+    # byref() objects are passed as they are; a ctypes instance (buf, cap,
+    # len) gets a new argument object on every call
 
     def __init__(self) -> None:
         self.ids = array(_U32, bytes(4 * _SHORT))
-        self.buf = (c_uint32 * _SHORT).from_buffer(self.ids)  # C's view of it
+        self.buf = _byref((c_uint32 * _SHORT).from_buffer(self.ids))  # C's view of it
         self.cap = c_size_t(_SHORT)
         self.len = c_size_t()
         self.n = c_size_t()
@@ -99,6 +101,7 @@ class _Scratch:
 
 
 _pool: List[_Scratch] = []
+_take, _give = _pool.pop, _pool.append
 
 
 def _id_list(addr: int, n: int) -> List[int]:
@@ -155,13 +158,13 @@ class Encoding:
         if k > _SHORT:
             return self._run_long(b, opts)
         try:
-            s = _pool.pop()
+            s = _take()
         except IndexError:
             s = _Scratch()
         s.len.value = k
         ids = (None if _ENCODE(self._p, b, s.len, opts, s.buf, s.cap, s.n_ref)
                else s.ids[:s.n.value].tolist())
-        _pool.append(s)
+        _give(s)
         return ids
 
     def _run_long(self, b: bytes, opts: Any) -> Optional[List[int]]:
@@ -176,13 +179,13 @@ class Encoding:
     def _count(self, b: bytes, opts: Any) -> int:
         """The hot path of count: one C call; -1 when it failed."""
         try:
-            s = _pool.pop()
+            s = _take()
         except IndexError:
             s = _Scratch()
         s.len.value = len(b)
         n = -1 if _COUNT_LIMIT(self._p, b, s.len, _NO_LIMIT, opts, s.count_ref) else \
             s.count.value
-        _pool.append(s)
+        _give(s)
         return n
 
     # ---- tiktoken's interface ----
