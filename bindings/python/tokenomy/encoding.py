@@ -79,7 +79,7 @@ _REFUSE, _ALLOW, _PLAIN = (_options(ffi.TKN_SPECIAL_REFUSE), _options(ffi.TKN_SP
 
 
 #: the array / memoryview type code of uint32_t
-_U32 = next(t for t in "IL" if array(t).itemsize == 4)
+_U32: Literal["I", "L"] = "I" if array("I").itemsize == 4 else "L"
 
 
 class _Scratch:
