@@ -95,15 +95,23 @@ typedef struct tkn_agent_options {
   const tkn_prices *prices;      /* NULL: the built-in price table */
   tkn_meter *meter;              /* NULL: calls are not metered */
   tkn_toolcache *toolcache;      /* NULL: tkn_agent_tool always runs the tool */
-  const tkn_prune_options *prune; /* copied; max_tokens and the summariser are set by
-                                    the agent.  NULL: without a router, for a model
-                                    whose input and cache-read prices the price table
-                                    has, the cache-economics policy (prune.h
+  const tkn_prune_options *prune; /* copied (its ledger, if any, is the host's: updated
+                                    by a turn that returns TKN_OK, one per conversation);
+                                    max_tokens and the summariser are set by the
+                                    agent.  NULL: without a router, for a model whose
+                                    input and cache-read prices the price table has,
+                                    the cache-economics policy (prune.h
                                     TKN_PRUNE_POLICY at those prices, keep the last 3
-                                    tool uses): before every call it clears old tool
-                                    results when that pays for itself at that call,
-                                    the caller's conversation keeps the placeholders
-                                    (tool pairs whole), and over max_context_tokens
+                                    tool uses, a ledger per conversation, horizon 1):
+                                    before every turn it clears old tool results when
+                                    that pays for itself at that call, or pays back by
+                                    the next one risking no more than the
+                                    conversation's clears so far saved (the agent's
+                                    ledger follows the conversation handle it last ran
+                                    on: another handle, or one with fewer messages,
+                                    starts afresh); the caller's conversation keeps
+                                    the placeholders (tool pairs whole), and over
+                                    max_context_tokens
                                     it degrades as the policy does; otherwise score
                                     mode, keep the last 2 turns.  A soft budget
                                     summarises in either case. */

@@ -58,6 +58,10 @@ static void policy_by_default(tkn_agent *a) {
   if (anthropic && (p.has & TKN_PRICE_CACHE_WRITE_5M))
     a->prune.price_cache_write_per_mtok = p.cache_write_5m_per_mtok;
   a->prune.cache_block_tokens = anthropic ? 0 : 128;
+  /* a clear may count on the next call, risking only what the conversation's
+   * clears so far saved (on the recorded traces: -5.5% against -5.2% at once) */
+  a->prune.horizon_calls = 1;
+  a->prune.ledger = &a->own_ledger;
 }
 
 /* The options checked before anything is made. */

@@ -48,6 +48,12 @@ struct tkn_agent {
   const tkn_prices *prices;
   tkn_prune_options prune;
   tkn_pruner *pruner;
+  /* the default policy's ledger (prune.ledger points here), for the conversation
+   * it last ran on: a turn on another conversation (another handle, or fewer
+   * messages than it left) starts a fresh one */
+  tkn_prune_ledger own_ledger;
+  const tkn_conv *ledger_conv;
+  size_t ledger_n;
   tkn_prompt_builder *check; /* the pieces, added as they come, to check them */
   tki_piece *pieces;
   size_t n_pieces;

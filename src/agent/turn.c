@@ -53,6 +53,8 @@ typedef struct turn {
   int unrouted;               /* no model available: finish "error" */
   finish_reason finish;
   prune_plan plan;
+  tkn_prune_ledger ledger;    /* the policy's ledger during the turn (kept if it succeeds) */
+  int ledger_used;
   tkn_router_decision decision;
   tkn_router_cascade *cascade; /* escalation by confidence, when the rule allows it */
   tkn_schema_result *sres;    /* the last validation's errors (the re-ask) */
@@ -905,7 +907,19 @@ static int64_t must_keep_tokens(tkn_conv *c, const int64_t *per, size_t n, uint3
  * the budget forces a summary; *room is the summary's room (0 without one). */
 static tkn_prune_options prune_options_for(turn *t, int64_t target, int force_summary,
                                            int64_t *room) {
-  tkn_prune_options po = t->a->prune;
+  tkn_agent *a = t->a;
+  tkn_prune_options po = a->prune;
+  if (po.ledger) {
+    /* a copy: the agent's (or the host's) ledger changes only with the conversation */
+    if (!t->ledger_used) {
+      int fresh = po.ledger == &a->own_ledger &&
+                  (a->ledger_conv != t->conv || tkn_conv_count(t->conv) < a->ledger_n);
+      if (fresh) memset(&t->ledger, 0, sizeof t->ledger);
+      else t->ledger = *po.ledger;
+      t->ledger_used = 1;
+    }
+    po.ledger = &t->ledger;
+  }
   if (force_summary) po.mode = TKN_PRUNE_SUMMARISE;
   *room = 0;
   if (po.mode == TKN_PRUNE_SUMMARISE) {
@@ -1055,6 +1069,7 @@ static int run_prune(turn *t, tkn_conv *orig, int64_t ctx, int64_t target, int f
   kv_cstr(t, "mode", po.mode >= 0 && po.mode <= TKN_PRUNE_POLICY ? modes[po.mode] : "?");
   if (po.mode == TKN_PRUNE_POLICY && decision >= 0 && decision <= TKN_PRUNE_DECISION_DEGRADED)
     kv_cstr(t, "decision", decisions[decision]);
+  if (po.mode == TKN_PRUNE_POLICY && po.ledger) kv_int(t, "ledger_credit", po.ledger->credit);
   kv_int(t, "target_tokens", target);
   if (po.mode == TKN_PRUNE_SCORE || po.mode == TKN_PRUNE_SUMMARISE)
     kv_int(t, "keep_last_turns", po.keep_last_turns);
@@ -1767,6 +1782,11 @@ static int phase_apply(turn *t) {
   }
   int rc = apply_to_conv(t, t->conv, &t->plan, append ? m.data : NULL, m.len);
   tki_buf_free(&m);
+  if (rc == TKN_OK && t->ledger_used && t->a->prune.ledger) {
+    *t->a->prune.ledger = t->ledger;
+    t->a->ledger_conv = t->conv;
+    t->a->ledger_n = tkn_conv_count(t->conv);
+  }
   return rc;
 }
 

@@ -1604,8 +1604,23 @@ static void policy_is_the_default_and_clears_what_pays(void **state) {
   assert_non_null(strstr(H.calls[H.n_calls - 1].body, TKN_PRUNE_PLACEHOLDER));
   tkn_conv_free(c);
   tkn_agent_free(a);
-  /* the same run in score mode without a context limit never prunes ... */
+  /* the default keeps a ledger and lets a clear count on the next call: no
+   * dearer here than the policy that makes every clear pay at once */
   tkn_prune_options po = TKN_PRUNE_OPTIONS_INIT;
+  po.mode = TKN_PRUNE_POLICY;
+  po.price_input_per_mtok = 2500000000000;
+  po.price_cache_read_per_mtok = 1250000000000;
+  o.prune = &po;
+  a = agent_with(&o);
+  c = tool_heavy_run(a, 16);
+  int64_t at_once_cost = simulated_cost(tok);
+  print_message("simulated cost: policy with a ledger %lld, paying at once %lld\n",
+                (long long)policy_cost, (long long)at_once_cost);
+  assert_true(policy_cost <= at_once_cost);
+  tkn_conv_free(c);
+  tkn_agent_free(a);
+  /* the same run in score mode without a context limit never prunes ... */
+  po = (tkn_prune_options)TKN_PRUNE_OPTIONS_INIT;
   po.mode = TKN_PRUNE_SCORE;
   o.prune = &po;
   a = agent_with(&o);
