@@ -2,6 +2,7 @@ package tokenomy
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
@@ -84,5 +85,32 @@ func TestPruneMaskClearAndPolicy(t *testing.T) {
 	}
 	if ok(c3.JSON(FormatOpenAI)) != before {
 		t.Fatal("a refused run changed the conversation")
+	}
+}
+
+func TestPruneDegradesInsteadOfFailing(t *testing.T) {
+	tok := ok(NewEstimator())
+	pr := ok(NewPruner(tok))
+	defer pr.Close()
+	// the last two turns hold results of 300 words: they alone exceed 400 tokens
+	c := toolsConv(t, 4, 300)
+	before := ok(c.JSON(FormatOpenAI))
+	_, err := pr.Run(c, PruneOptions{Mode: PruneScore, MaxTokens: 400, NoDegrade: true})
+	if !errors.Is(err, ErrBudget) || ok(c.JSON(FormatOpenAI)) != before {
+		t.Fatalf("NoDegrade: want ErrBudget and the conversation untouched, got %v", err)
+	}
+	rep := ok(pr.Run(c, PruneOptions{Mode: PruneScore, MaxTokens: 400}))
+	if rep.Decision != 4 || rep.Cleared == 0 || !strings.Contains(rep.Note, "degraded") ||
+		rep.TokensAfter > 400 {
+		t.Fatalf("degrade: %+v", rep)
+	}
+	users := 0
+	for i := 0; i < c.Len(); i++ {
+		if c.Role(i) == "user" {
+			users++
+		}
+	}
+	if users == 0 {
+		t.Fatal("a degraded run left no turn")
 	}
 }

@@ -324,6 +324,11 @@ type PruneOptions struct {
 	PriceInput, PriceCacheRead, PriceCacheWrite int64
 	HorizonCalls                                int
 	CacheBlockTokens                            int // 0: 128; -1: none
+	// NoDegrade: trim, score, summarise fail with ErrBudget when what must be
+	// kept exceeds MaxTokens, instead of degrading (clear tool results oldest
+	// first, then drop the oldest turns, never nothing; the report's Decision
+	// is then 4 and its Note says what was done)
+	NoDegrade bool
 }
 
 // PruneReport is what one run did.
@@ -486,6 +491,9 @@ func (o *PruneOptions) c() (C.tkn_prune_options, error) {
 		c.cache_block_tokens = C.uint32_t(o.CacheBlockTokens)
 	} else if o.CacheBlockTokens < 0 {
 		c.cache_block_tokens = 0
+	}
+	if o.NoDegrade {
+		c.degrade = 0
 	}
 	return c, nil
 }

@@ -32,9 +32,24 @@
  *    the `count` overheads (counts are cached in the conversation, so pruning
  *    an unchanged conversation again does not re-tokenize it).
  *  - if what must be kept (score and summarise modes) alone needs more than
- *    max_tokens, tkn_prune_run fails with TKN_ERR_BUDGET, the error names the
- *    tokens needed, and the conversation is untouched.  Every failure leaves
- *    the conversation untouched.
+ *    max_tokens, or the selection would keep no message beside the system
+ *    prompt, the run degrades instead of failing (degrade 1, the default
+ *    since options version 3): tool results are replaced by the placeholder text, oldest
+ *    first, as few as make the mode's selection fit (so the ones inside the
+ *    kept turns go only when they must); if even all of them do not make it
+ *    fit, the oldest messages are dropped as TRIM does (strategy last, the
+ *    system prompt kept, starting on a user message); and if that leaves no
+ *    message beside the system prompt, the system prompt and the last turn
+ *    are sent over the budget.  It never leaves nothing and keeps tool units
+ *    whole; the report says so: decision TKN_PRUNE_DECISION_DEGRADED, the
+ *    cleared results (TKN_PRUNE_CLEARED, reason TKN_PRUNE_WHY_BUDGET) and
+ *    their tokens (tkn_prune_report_cleared), and a note.  In summarise mode
+ *    a degraded run still summarises what its selection drops, but a run
+ *    that has to drop turns does not.  With degrade 0 (and for version 1
+ *    and 2 structs, whose contract this was) score and summarise fail with
+ *    TKN_ERR_BUDGET, the error names the tokens needed, the conversation is
+ *    untouched; and trim returns no message beside the system prompt.
+ *    Every failure leaves the conversation untouched.
  *
  * Three more modes rewrite old tool traffic instead of dropping messages (the
  * conversation keeps its length and its order; tool units stay whole):
@@ -182,11 +197,12 @@ typedef struct tkn_prune_ledger {
 } tkn_prune_ledger;
 
 /* Version 2 appended the mask / clear / policy fields, version 3 the policy's
- * ledger; a version 1 or 2 struct is still accepted (the fields it lacks then
- * take their defaults). */
+ * ledger and `degrade`; a version 1 or 2 struct is still accepted (the fields
+ * it lacks then take their defaults, except degrade, which is 0 for them: they
+ * keep failing with TKN_ERR_BUDGET, as they did). */
 #define TKN_PRUNE_OPTIONS_VERSION 3
 typedef struct tkn_prune_options {
-  uint32_t version;            /* TKN_PRUNE_OPTIONS_VERSION (or 1) */
+  uint32_t version;            /* TKN_PRUNE_OPTIONS_VERSION (or 1, 2) */
   int32_t mode;                /* TKN_PRUNE_TRIM / _SCORE / _SUMMARISE / _MASK / _CLEAR / _POLICY */
   int64_t max_tokens;          /* the budget the result must fit, >= 0 (POLICY: 0 for
                                   none; MASK, CLEAR: not used) */
@@ -243,6 +259,10 @@ typedef struct tkn_prune_options {
   /* ---- version 3 ---- */
   tkn_prune_ledger *ledger;    /* POLICY: this conversation's ledger, read and updated
                                   by every run (NULL: none, each clear pays at once) */
+  int32_t degrade;             /* TRIM, SCORE, SUMMARISE: 1 (the default): when the budget
+                                  cannot be met, clear tool results, then drop the oldest
+                                  messages, never leave nothing (see above); 0: fail with
+                                  TKN_ERR_BUDGET (trim: keep nothing) */
 } tkn_prune_options;
 #define TKN_PRUNE_HORIZON_GROWTH 0xFFFFFFFFu
 #define TKN_PRUNE_PLACEHOLDER "[old tool result cleared]"
@@ -250,9 +270,10 @@ typedef struct tkn_prune_options {
   { TKN_PRUNE_OPTIONS_VERSION, TKN_PRUNE_TRIM, 0, TKN_COUNT_OPTIONS_INIT,              \
     TKN_PROVIDER_AUTO, 1, 1, TKN_PRUNE_LAST, 0, 0, 0, 0, NULL, NULL, 2, 1, 0.5, 1.0, 0.5, \
     NULL, NULL, TKN_PRUNE_SCORE, TKN_ROLE_USER, 0, NULL, NULL,                          \
-    3, 100000, 0, NULL, 0, 0, NULL, 0, 0, 1, 0, 0, 0, 0, 128, NULL }
-/* Fill *opts with the defaults of `version`.  TKN_ERR_INVALID for NULL,
- * TKN_ERR_VERSION for an unknown version. */
+    3, 100000, 0, NULL, 0, 0, NULL, 0, 0, 1, 0, 0, 0, 0, 128, NULL, 1 }
+/* Fill *opts with the defaults of `version` (1, 2: the fields of that version
+ * only, the rest untouched).  TKN_ERR_INVALID for NULL, TKN_ERR_VERSION for an
+ * unknown version. */
 TKN_API int tkn_prune_options_init(tkn_prune_options *opts, uint32_t version);
 
 typedef struct tkn_pruner tkn_pruner;
@@ -266,7 +287,8 @@ TKN_API void tkn_prune_free(tkn_pruner *pruner);
 
 /* Prune conv in place.  If report is not NULL, *report receives what was
  * done (free it with tkn_prune_report_free), NULL on failure.
- * TKN_ERR_BUDGET: the must-keep set does not fit (the text gives its tokens);
+ * TKN_ERR_BUDGET (degrade 0 only): the must-keep set does not fit (the text
+ * gives its tokens);
  * TKN_ERR_INVALID / _VERSION: bad options (the text names the field: also a
  * negative clear_trigger, clear_at_least or price, POLICY without an input
  * price, a placeholder that is not valid UTF-8, a NULL exclude_tools entry,
@@ -292,7 +314,8 @@ TKN_API int tkn_prune_run(tkn_pruner *pruner, tkn_conv *conv, const tkn_prune_op
 #define TKN_PRUNE_WHY_RECENT 3    /* kept: in the last keep_last_turns turns */
 #define TKN_PRUNE_WHY_SCORE 4     /* kept: chosen by score */
 #define TKN_PRUNE_WHY_TOOL_UNIT 5 /* kept or dropped with its tool call / results */
-#define TKN_PRUNE_WHY_BUDGET 6    /* dropped: did not fit */
+#define TKN_PRUNE_WHY_BUDGET 6    /* dropped: did not fit (cleared: a degraded run needed
+                                     its tokens) */
 #define TKN_PRUNE_WHY_START_ON 7  /* dropped: before the first start_on message */
 #define TKN_PRUNE_WHY_END_ON 8    /* dropped: after the last end_on message */
 #define TKN_PRUNE_WHY_PROVIDER 9  /* dropped (or kept) so the provider accepts the order */
@@ -340,27 +363,29 @@ TKN_API int tkn_prune_report_dropped(const tkn_prune_report *report, const size_
  * TKN_ERR_INVALID for a NULL report. */
 TKN_API int tkn_prune_report_summary(const tkn_prune_report *report, int32_t *status,
                                      int64_t *tokens, size_t *index);
-/* MASK, CLEAR and POLICY: the number of messages whose content was cleared
- * (TKN_PRUNE_CLEARED) and the tokens that went (before minus after, 0 in the
- * other modes).  Any out pointer may be NULL.
+/* MASK, CLEAR, POLICY and degraded runs: the number of messages whose content
+ * was cleared (TKN_PRUNE_CLEARED) and the tokens that went (before minus after
+ * of those messages, 0 otherwise).  Any out pointer may be NULL.
  * TKN_ERR_INVALID for a NULL report. */
 TKN_API int tkn_prune_report_cleared(const tkn_prune_report *report, size_t *messages,
                                      int64_t *tokens);
 
 /* What the policy decided. */
-#define TKN_PRUNE_DECISION_NONE 0     /* not POLICY mode, or nothing to clear */
+#define TKN_PRUNE_DECISION_NONE 0     /* not POLICY mode (nor degraded), or nothing to clear */
 #define TKN_PRUNE_DECISION_KEEP 1     /* clearing would cost more than it saves: appended only */
 #define TKN_PRUNE_DECISION_CLEAR 2    /* the expected saving exceeds the cost: cleared */
 #define TKN_PRUNE_DECISION_BUDGET 3   /* cleared old results to meet max_tokens */
 #define TKN_PRUNE_DECISION_DEGRADED 4 /* met max_tokens only by clearing recent results or
-                                         dropping messages (or could not: see the note) */
-/* POLICY: the decision, the expected saving over the coming calls and the
+                                         dropping messages (or could not: see the note);
+                                         TRIM, SCORE, SUMMARISE: the run degraded */
+/* POLICY (or a degraded run): the decision, the expected saving over the coming calls and the
  * cost of clearing now (the broken prefix written again), in picodollars,
  * of the clear it made, or else of clearing every old result.  Any out pointer may be NULL.
  * TKN_ERR_INVALID for a NULL report. */
 TKN_API int tkn_prune_report_decision(const tkn_prune_report *report, int32_t *decision,
                                       int64_t *saving, int64_t *cost);
-/* One line on anything noteworthy (why a summary fell back; "" if nothing). */
+/* One line on anything noteworthy (why a summary fell back, what a degraded
+ * run did; "" if nothing). */
 TKN_API const char *tkn_prune_report_note(const tkn_prune_report *report);
 
 #ifdef __cplusplus

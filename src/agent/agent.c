@@ -26,8 +26,9 @@ static int fail_new(tkn_agent *a, int rc, const char *msg) {
   return rc;
 }
 
-/* The agent's pruning options: the host's (a version 1 struct upgraded), else
- * score mode (policy_by_default may then choose the policy). */
+/* The agent's pruning options: the host's (a version 1 or 2 struct upgraded,
+ * with degrade 0 as those versions had), else score mode (policy_by_default
+ * may then choose the policy). */
 static tkn_prune_options prune_options(const tkn_prune_options *given) {
   tkn_prune_options p = TKN_PRUNE_OPTIONS_INIT;
   if (given) {

@@ -10,7 +10,7 @@ static const char PRUNE_HELP[] =
     "                      [--keep-last N] [--first] [--keep-tools N] [--trigger N]\n"
     "                      [--clear-at-least N] [--exclude NAME,...] [--clear-inputs]\n"
     "                      [--clear-thinking] [--model NAME] [--horizon N|growth]\n"
-    "                      [--report] [--json] [FILE]\n"
+    "                      [--no-degrade] [--report] [--json] [FILE]\n"
     "\n"
     "Cut a conversation (OpenAI or Anthropic JSON) to N tokens, keeping each tool\n"
     "call with its results.  Writes the pruned conversation in its own format, or\n"
@@ -33,6 +33,10 @@ static const char PRUNE_HELP[] =
     "  --clear-thinking    thinking blocks of older assistant messages go too\n"
     "  --model NAME        policy: the prices (gpt-4o)\n"
     "  --horizon N|growth  policy: calls a clear may take to pay back (0: at once)\n"
+    "  --no-degrade  trim, score: fail (exit 2) when what must be kept exceeds the\n"
+    "                budget; by default the run degrades instead: it clears tool results\n"
+    "                (oldest first, as few as fit), then drops the oldest turns, and\n"
+    "                never leaves nothing (--report: decision \"degraded\" and a note)\n"
     "  --json        accepted: the output is JSON (the conversation, or the report)\n";
 
 static const char *const WHY[] = {"fits",     "system",      "pinned",     "recent",
@@ -64,7 +68,7 @@ static long split_names(char *list, const char ***names) {
 typedef struct prune_args {
   const char *file, *exclude, *model, *horizon;
   long long max, keep_last, keep_tools, trigger, at_least;
-  int mode, first, report, json, clear_inputs, clear_thinking;
+  int mode, first, report, json, clear_inputs, clear_thinking, no_degrade;
   uint32_t horizon_calls;
   tkn_model_price price; /* policy: the model's prices */
 } prune_args;
@@ -102,6 +106,7 @@ static int parse_args(prune_args *a, int argc, char **argv) {
       {"--clear-thinking", CLI_FLAG, &a->clear_thinking, NULL, 0, 0, NULL},
       {"--model", CLI_STR, &a->model, NULL, 0, 0, NULL},
       {"--horizon", CLI_STR, &a->horizon, NULL, 0, 0, NULL},
+      {"--no-degrade", CLI_FLAG, &a->no_degrade, NULL, 0, 0, NULL},
       {"--report", CLI_FLAG, &a->report, NULL, 0, 0, NULL},
       {"--json", CLI_FLAG, &a->json, NULL, 0, 0, NULL},
       CLI_OPT_END};
@@ -138,6 +143,7 @@ static void prune_options(const prune_args *a, const char **names, long nnames,
   po->clear_inputs = a->clear_inputs;
   po->clear_thinking = a->clear_thinking;
   po->horizon_calls = a->horizon_calls;
+  po->degrade = !a->no_degrade;
   if (a->mode == TKN_PRUNE_POLICY) {
     po->price_input_per_mtok = a->price.input_per_mtok;
     if (a->price.has & TKN_PRICE_CACHE_READ)
@@ -164,18 +170,20 @@ static int load_conv(const char *file, tkn_conv **conv, tkn_tokenizer **tok) {
   return rc;
 }
 
-/* --report with mask, clear or policy: what was cleared, and the policy's
- * decision with its price. */
+/* --report with mask, clear, policy or a degraded run: what was cleared, and
+ * the decision (the policy's with its price). */
 static void report_cleared(cJSON *o, const tkn_prune_report *rep, int mode) {
   size_t cleared = 0;
   int64_t ctok = 0, saving = 0, cost = 0;
   int32_t decision = 0;
   static const char *const DEC[] = {"none", "keep", "clear", "budget", "degraded"};
   tkn_prune_report_cleared(rep, &cleared, &ctok);
+  tkn_prune_report_decision(rep, &decision, &saving, &cost);
   cJSON_AddNumberToObject(o, "cleared_messages", (double)cleared);
   cJSON_AddNumberToObject(o, "cleared_tokens", (double)ctok);
+  if (mode < TKN_PRUNE_MASK)
+    cJSON_AddStringToObject(o, "decision", decision >= 0 && decision < 5 ? DEC[decision] : "?");
   if (mode == TKN_PRUNE_POLICY) {
-    tkn_prune_report_decision(rep, &decision, &saving, &cost);
     cJSON_AddStringToObject(o, "decision", decision >= 0 && decision < 5 ? DEC[decision] : "?");
     cJSON_AddNumberToObject(o, "expected_saving_usd", (double)saving / 1e12);
     cJSON_AddNumberToObject(o, "clearing_cost_usd", (double)cost / 1e12);
@@ -190,7 +198,10 @@ static void print_report(const tkn_prune_report *rep, int mode) {
   tkn_prune_report_tokens(rep, &before, &after);
   cJSON_AddNumberToObject(o, "tokens_before", (double)before);
   cJSON_AddNumberToObject(o, "tokens_after", (double)after);
-  if (mode >= TKN_PRUNE_MASK) report_cleared(o, rep, mode);
+  int32_t decision = 0;
+  tkn_prune_report_decision(rep, &decision, NULL, NULL);
+  if (mode >= TKN_PRUNE_MASK || decision == TKN_PRUNE_DECISION_DEGRADED)
+    report_cleared(o, rep, mode);
   cJSON *msgs = cJSON_AddArrayToObject(o, "messages");
   for (size_t i = 0; i < tkn_prune_report_count(rep); i++) {
     int32_t action = 0, reason = 0;

@@ -628,11 +628,12 @@ static int check_render_args(const tkn_prompt *p, const tkn_render_options *opts
       return tki_err(err, TKN_ERR_UNSUPPORTED,
                      "prompt: only Anthropic edits context server-side: prune the history "
                      "(tkn_prune_run, mode TKN_PRUNE_CLEAR) before assembling");
-    if (e && (e->version != TKN_PRUNE_OPTIONS_VERSION || e->mode != TKN_PRUNE_CLEAR ||
+    if (e && (e->version < 2 || e->version > TKN_PRUNE_OPTIONS_VERSION ||
+              e->mode != TKN_PRUNE_CLEAR ||
               e->clear_trigger < 0 || e->clear_at_least < 0 ||
               (e->exclude_tools_count && !e->exclude_tools)))
       return tki_err(err, TKN_ERR_INVALID,
-                     "prompt: context_edits must be version-%u prune options of mode "
+                     "prompt: context_edits must be version-2 to %u prune options of mode "
                      "TKN_PRUNE_CLEAR with a trigger and clear_at_least >= 0",
                      TKN_PRUNE_OPTIONS_VERSION);
     for (size_t i = 0; e && i < e->exclude_tools_count; i++)

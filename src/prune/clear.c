@@ -460,6 +460,7 @@ static int drop_to_budget(clr *c, tkn_pruner *pruner, tkn_conv *work, char *note
   t.start_on = TKN_PRUNE_ROLE(TKN_ROLE_USER);
   t.end_on = 0;
   t.allow_partial = 0;
+  t.degrade = 0; /* nothing left is handled below */
   tkn_conv *probe = NULL;
   int rc = tkn_conv_clone(&probe, work);
   if (rc != TKN_OK) return rc;

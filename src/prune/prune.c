@@ -72,7 +72,7 @@ typedef struct run {
 /* ---- options ---- */
 
 /* Where each older version's struct ends: version 1 before the mask / clear /
- * policy fields, version 2 before the ledger. */
+ * policy fields, version 2 before the ledger (and degrade). */
 static size_t options_size(uint32_t version) {
   if (version == 1) return offsetof(tkn_prune_options, keep_tool_uses);
   if (version == 2) return offsetof(tkn_prune_options, ledger);
@@ -97,6 +97,7 @@ int tki_prune_options_norm(const tkn_prune_options *in, tkn_prune_options *out) 
                     TKN_PRUNE_OPTIONS_VERSION);
   *out = init;
   memcpy(out, in, size);
+  if (in->version < 3) out->degrade = 0; /* their contract: TKN_ERR_BUDGET */
   out->version = TKN_PRUNE_OPTIONS_VERSION;
   return TKN_OK;
 }
@@ -138,7 +139,8 @@ static int check_options(const tkn_prune_options *o, int provider, char *err) {
       (rc = check_flag(err, "fix_provider_order", o->fix_provider_order)) ||
       (rc = check_flag(err, "include_system", o->include_system)) ||
       (rc = check_flag(err, "allow_partial", o->allow_partial)) ||
-      (rc = check_flag(err, "keep_system", o->keep_system)))
+      (rc = check_flag(err, "keep_system", o->keep_system)) ||
+      (rc = check_flag(err, "degrade", o->degrade)))
     return rc;
   if (o->strategy != TKN_PRUNE_LAST && o->strategy != TKN_PRUNE_FIRST)
     return tki_err(err, TKN_ERR_INVALID, "unknown trim strategy %d", (int)o->strategy);
@@ -993,6 +995,17 @@ finish:;
 
 /* ---- run ---- */
 
+/* The selection kept no message beside the system prompt, and there was one. */
+static int left_nothing(const run *r) {
+  int others = 0;
+  for (size_t i = 0; i < r->n; i++) {
+    if (is_system(r->role[i])) continue;
+    if (r->keep[i]) return 0;
+    others = 1;
+  }
+  return others;
+}
+
 int tkn_prune_run(tkn_pruner *pruner, tkn_conv *conv, const tkn_prune_options *opts,
                   tkn_prune_report **report) {
   if (report) *report = NULL;
@@ -1020,10 +1033,20 @@ int tkn_prune_run(tkn_pruner *pruner, tkn_conv *conv, const tkn_prune_options *o
   r.n = tkn_conv_count(conv);
   if ((rc = run_init(&r)) != TKN_OK) goto done;
   if (opts->mode == TKN_PRUNE_SUMMARISE) {
+    if (opts->degrade) {
+      /* what summarise falls back to must fit and leave something */
+      rc = select_base(&r, opts->summarise_from, opts->max_tokens, 0);
+      if (rc == TKN_ERR_BUDGET || (rc == TKN_OK && left_nothing(&r))) goto degrade;
+      if (rc != TKN_OK) goto done;
+    }
     rc = run_summarise(&r, report);
+    if (rc == TKN_ERR_BUDGET && opts->degrade) goto degrade;
     goto done;
   }
-  if ((rc = select_base(&r, opts->mode, opts->max_tokens, opts->allow_partial)) != TKN_OK) goto done;
+  rc = select_base(&r, opts->mode, opts->max_tokens, opts->allow_partial);
+  if (opts->degrade && (rc == TKN_ERR_BUDGET || (rc == TKN_OK && left_nothing(&r))))
+    goto degrade;
+  if (rc != TKN_OK) goto done;
   tkn_prune_report *rep = NULL;
   if (report && (rc = make_report(&r, &rep)) != TKN_OK) goto done;
   if ((rc = apply(&r, NULL, 0, 0)) != TKN_OK) {
@@ -1037,6 +1060,9 @@ int tkn_prune_run(tkn_pruner *pruner, tkn_conv *conv, const tkn_prune_options *o
 done:
   run_free(&r);
   return rc;
+degrade:
+  run_free(&r);
+  return tki_prune_degrade(pruner, conv, opts, report);
 }
 
 /* ---- report accessors ---- */

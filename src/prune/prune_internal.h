@@ -25,12 +25,17 @@ struct tkn_prune_report {
   char note[TKI_ERRLEN];
 };
 
-/* A version 1 or 2 options struct as version 2 (the fields version 1 lacks
- * take their defaults).  TKN_ERR_VERSION for another version. */
+/* A version 1, 2 or 3 options struct as version 3 (the fields an older
+ * version lacks take their defaults, degrade 0).  TKN_ERR_VERSION for another
+ * version. */
 int tki_prune_options_norm(const tkn_prune_options *in, tkn_prune_options *out);
 /* MASK, CLEAR and POLICY (clear.c); opts checked and normalised. */
 int tki_prune_clear(tkn_pruner *pruner, tkn_conv *conv, const tkn_prune_options *opts,
                     tkn_prune_report **report);
+/* TRIM, SCORE, SUMMARISE whose budget cannot be met, with degrade 1
+ * (degrade.c); opts normalised and checked, conv untouched so far. */
+int tki_prune_degrade(tkn_pruner *pruner, tkn_conv *conv, const tkn_prune_options *opts,
+                      tkn_prune_report **report);
 /* The tokenizer a pruner counts with. */
 const tkn_tokenizer *tki_prune_tokenizer(const tkn_pruner *pruner);
 

@@ -56,6 +56,7 @@ struct strategy {
   int query;            /* tools-k rows: what the search query is made of (QUERY_*) */
   int ledger;           /* for the policy: 1: with a ledger per conversation */
   int frontier;         /* 1: shown only in the "keep N" table */
+  int strict;           /* for prune_apply: degrade 0 (fail, sent unpruned) */
 };
 
 /* The query a tools-k row ranks the tools for. */
@@ -72,66 +73,74 @@ static int clear_apply(replay *rp, const strategy *st, tkn_conv **conv, call_eff
 static int tools_apply(replay *rp, const strategy *st, tkn_conv **conv, call_effect *fx);
 
 static const strategy STRATEGIES[] = {
-    {"as recorded", "recorded", 0, NULL, 0, 0, 0, 0, 0, 0, 0},
-    {"tokenomy layout (volatile lines to the tail)", "layout", 1, NULL, 0, 0, 0, 0, 0, 0, 0},
+    {"as recorded", "recorded", 0, NULL, 0, 0, 0, 0, 0, 0, 0, 0},
+    {"tokenomy layout (volatile lines to the tail)", "layout", 1, NULL, 0, 0, 0, 0, 0, 0, 0, 0},
     {"trim to 75% of the messages' tokens", "trim-75", 1, prune_apply, TKN_PRUNE_TRIM, 75,
-     0, 0, 0, 0, 0},
-    {"trim to 50%", "trim-50", 1, prune_apply, TKN_PRUNE_TRIM, 50, 0, 0, 0, 0, 0},
-    {"trim to 25%", "trim-25", 1, prune_apply, TKN_PRUNE_TRIM, 25, 0, 0, 0, 0, 0},
-    {"score to 75%", "score-75", 1, prune_apply, TKN_PRUNE_SCORE, 75, 0, 0, 0, 0, 0},
-    {"score to 50%", "score-50", 1, prune_apply, TKN_PRUNE_SCORE, 50, 0, 0, 0, 0, 0},
-    {"score to 25%", "score-25", 1, prune_apply, TKN_PRUNE_SCORE, 25, 0, 0, 0, 0, 0},
-    {"summarise to 75%", "summarise-75", 1, prune_apply, TKN_PRUNE_SUMMARISE, 75, 0, 0, 0, 0, 0},
-    {"summarise to 50%", "summarise-50", 1, prune_apply, TKN_PRUNE_SUMMARISE, 50, 0, 0, 0, 0, 0},
-    {"summarise to 25%", "summarise-25", 1, prune_apply, TKN_PRUNE_SUMMARISE, 25, 0, 0, 0, 0, 0},
+     0, 0, 0, 0, 0, 0},
+    {"trim to 50%", "trim-50", 1, prune_apply, TKN_PRUNE_TRIM, 50, 0, 0, 0, 0, 0, 0},
+    {"trim to 25%", "trim-25", 1, prune_apply, TKN_PRUNE_TRIM, 25, 0, 0, 0, 0, 0, 0},
+    {"score to 75%", "score-75", 1, prune_apply, TKN_PRUNE_SCORE, 75, 0, 0, 0, 0, 0, 0},
+    {"score to 50%", "score-50", 1, prune_apply, TKN_PRUNE_SCORE, 50, 0, 0, 0, 0, 0, 0},
+    {"score to 25%", "score-25", 1, prune_apply, TKN_PRUNE_SCORE, 25, 0, 0, 0, 0, 0, 0},
+    {"summarise to 75%", "summarise-75", 1, prune_apply, TKN_PRUNE_SUMMARISE, 75, 0, 0, 0, 0, 0, 0},
+    {"summarise to 50%", "summarise-50", 1, prune_apply, TKN_PRUNE_SUMMARISE, 50, 0, 0, 0, 0, 0, 0},
+    {"summarise to 25%", "summarise-25", 1, prune_apply, TKN_PRUNE_SUMMARISE, 25, 0, 0, 0, 0, 0,
+     0},
+    /* as before degrade 1 became the default: unmet budgets sent unpruned */
+    {"trim to 50%, degrade 0", "trim-50-fail", 1, prune_apply, TKN_PRUNE_TRIM, 50, 0, 0, 0, 0, 0,
+     1},
+    {"score to 50%, degrade 0", "score-50-fail", 1, prune_apply, TKN_PRUNE_SCORE, 50, 0, 0, 0, 0,
+     0, 1},
+    {"summarise to 50%, degrade 0", "summarise-50-fail", 1, prune_apply, TKN_PRUNE_SUMMARISE, 50,
+     0, 0, 0, 0, 0, 1},
     /* budget_pct below: keep_tool_uses (mask), the trigger in thousands (clear) */
     {"mask all but the last 3 tool results", "mask-3", 1, clear_apply, TKN_PRUNE_MASK, 3,
-     0, 0, 0, 0, 0},
+     0, 0, 0, 0, 0, 0},
     {"mask all but the last tool result", "mask-1", 1, clear_apply, TKN_PRUNE_MASK, 1,
-     0, 0, 0, 0, 0},
+     0, 0, 0, 0, 0, 0},
     {"clear above 6k tokens (keep 3, >= 500)", "clear-6k", 1, clear_apply, TKN_PRUNE_CLEAR, 6,
-     0, 0, 0, 0, 0},
+     0, 0, 0, 0, 0, 0},
     {"policy: clear when it pays at once (keep 3)", "policy", 1, clear_apply, TKN_PRUNE_POLICY, 3,
-     0, 0, 0, 0, 0},
-    {"policy, keep 1", "policy-1", 1, clear_apply, TKN_PRUNE_POLICY, 1, 0, 0, 0, 0, 0},
+     0, 0, 0, 0, 0, 0},
+    {"policy, keep 1", "policy-1", 1, clear_apply, TKN_PRUNE_POLICY, 1, 0, 0, 0, 0, 0, 0},
     {"policy, pay back by the next call", "policy-next", 1, clear_apply, TKN_PRUNE_POLICY, 3,
-     1, 0, 0, 0, 0},
+     1, 0, 0, 0, 0, 0},
     {"policy, pay back over the growth so far", "policy-growth", 1, clear_apply,
-     TKN_PRUNE_POLICY, 3, TKN_PRUNE_HORIZON_GROWTH, 0, 0, 0, 0},
+     TKN_PRUNE_POLICY, 3, TKN_PRUNE_HORIZON_GROWTH, 0, 0, 0, 0, 0},
     /* the policy (keep 3, pays at once) with max_tokens: it degrades instead of failing */
     {"policy within 75% (degrades)", "policy-75", 1, clear_apply, TKN_PRUNE_POLICY, 3,
-     0, 75, 0, 0, 0},
+     0, 75, 0, 0, 0, 0},
     {"policy within 50% (degrades)", "policy-50", 1, clear_apply, TKN_PRUNE_POLICY, 3,
-     0, 50, 0, 0, 0},
+     0, 50, 0, 0, 0, 0},
     {"policy within 25% (degrades)", "policy-25", 1, clear_apply, TKN_PRUNE_POLICY, 3,
-     0, 25, 0, 0, 0},
+     0, 25, 0, 0, 0, 0},
     {"policy + ledger, pay back by the next call", "ledger", 1, clear_apply, TKN_PRUNE_POLICY,
-     3, 1, 0, 0, 1, 0},
+     3, 1, 0, 0, 1, 0, 0},
     /* the "keep N" table: mask, the policy and the policy with a ledger at every N */
-    {"mask, keep 2", "mask-2", 1, clear_apply, TKN_PRUNE_MASK, 2, 0, 0, 0, 0, 1},
-    {"mask, keep 4", "mask-4", 1, clear_apply, TKN_PRUNE_MASK, 4, 0, 0, 0, 0, 1},
-    {"policy, keep 2", "policy-2", 1, clear_apply, TKN_PRUNE_POLICY, 2, 0, 0, 0, 0, 1},
-    {"policy, keep 3", "policy-3", 1, clear_apply, TKN_PRUNE_POLICY, 3, 0, 0, 0, 0, 1},
-    {"policy, keep 4", "policy-4", 1, clear_apply, TKN_PRUNE_POLICY, 4, 0, 0, 0, 0, 1},
-    {"policy + ledger, keep 1", "ledger-1", 1, clear_apply, TKN_PRUNE_POLICY, 1, 1, 0, 0, 1, 1},
-    {"policy + ledger, keep 2", "ledger-2", 1, clear_apply, TKN_PRUNE_POLICY, 2, 1, 0, 0, 1, 1},
-    {"policy + ledger, keep 4", "ledger-4", 1, clear_apply, TKN_PRUNE_POLICY, 4, 1, 0, 0, 1, 1},
+    {"mask, keep 2", "mask-2", 1, clear_apply, TKN_PRUNE_MASK, 2, 0, 0, 0, 0, 1, 0},
+    {"mask, keep 4", "mask-4", 1, clear_apply, TKN_PRUNE_MASK, 4, 0, 0, 0, 0, 1, 0},
+    {"policy, keep 2", "policy-2", 1, clear_apply, TKN_PRUNE_POLICY, 2, 0, 0, 0, 0, 1, 0},
+    {"policy, keep 3", "policy-3", 1, clear_apply, TKN_PRUNE_POLICY, 3, 0, 0, 0, 0, 1, 0},
+    {"policy, keep 4", "policy-4", 1, clear_apply, TKN_PRUNE_POLICY, 4, 0, 0, 0, 0, 1, 0},
+    {"policy + ledger, keep 1", "ledger-1", 1, clear_apply, TKN_PRUNE_POLICY, 1, 1, 0, 0, 1, 1, 0},
+    {"policy + ledger, keep 2", "ledger-2", 1, clear_apply, TKN_PRUNE_POLICY, 2, 1, 0, 0, 1, 1, 0},
+    {"policy + ledger, keep 4", "ledger-4", 1, clear_apply, TKN_PRUNE_POLICY, 4, 1, 0, 0, 1, 1, 0},
     /* budget_pct below: k of the tools sent (toolsel.h), chosen by BM25 on the query;
      * negative: a tool once chosen stays for the conversation */
     {"tools: BM25 on the last user message, k=3", "tools-3", 1, tools_apply, 0, 3, 0, 0,
-     QUERY_USER, 0, 0},
+     QUERY_USER, 0, 0, 0},
     {"tools: BM25 on the last user message, k=5", "tools-5", 1, tools_apply, 0, 5, 0, 0,
-     QUERY_USER, 0, 0},
+     QUERY_USER, 0, 0, 0},
     {"tools: k=3, a tool once chosen stays", "tools-3-sticky", 1, tools_apply, 0, -3, 0, 0,
-     QUERY_USER, 0, 0},
+     QUERY_USER, 0, 0, 0},
     {"tools: BM25 on the turn so far, k=3", "tools-3-turn", 1, tools_apply, 0, 3, 0, 0,
-     QUERY_TURN, 0, 0},
+     QUERY_TURN, 0, 0, 0},
     {"tools: BM25 on the turn so far, k=5", "tools-5-turn", 1, tools_apply, 0, 5, 0, 0,
-     QUERY_TURN, 0, 0},
+     QUERY_TURN, 0, 0, 0},
     {"tools: BM25 on the last two turns, k=3", "tools-3-recent", 1, tools_apply, 0, 3, 0, 0,
-     QUERY_RECENT, 0, 0},
+     QUERY_RECENT, 0, 0, 0},
     {"tools: the turn so far, k=3, chosen stays", "tools-3-turn-sticky", 1, tools_apply, 0, -3, 0,
-     0, QUERY_TURN, 0, 0},
+     0, QUERY_TURN, 0, 0, 0},
 };
 #define N_STRATEGIES (sizeof STRATEGIES / sizeof STRATEGIES[0])
 
@@ -366,9 +375,21 @@ static int prune_apply(replay *rp, const strategy *st, tkn_conv **conv, call_eff
   summary_ctx sc = {rp, fx, NULL};
   o.summarise = summarise_extract;
   o.summarise_user = &sc;
+  o.degrade = !st->strict;
   call_effect side = *fx;
-  int rc = tkn_prune_run(rp->pruner, work, &o, NULL);
+  tkn_prune_report *rep = NULL;
+  int rc = tkn_prune_run(rp->pruner, work, &o, &rep);
   free(sc.text);
+  int32_t decision = 0;
+  int64_t after = 0;
+  if (rep) {
+    tkn_prune_report_decision(rep, &decision, NULL, NULL);
+    tkn_prune_report_tokens(rep, NULL, &after);
+  }
+  tkn_prune_report_free(rep);
+  fx->degraded = decision == TKN_PRUNE_DECISION_DEGRADED;
+  /* degrading: sent over the budget (the system prompt and the last turn) */
+  fx->failed = rc == TKN_OK && after > o.max_tokens;
   if (rc == TKN_ERR_BUDGET || (rc == TKN_OK && non_system(work) == 0)) {
     /* what must be kept does not fit, or nothing would be left: unpruned */
     *fx = side;
@@ -1061,7 +1082,10 @@ static const char HELP[] =
     "Strategies: recorded, layout (tokenomy's prompt layout: the system prompt's\n"
     "volatile lines, as the linter finds them, move to a tail after the history),\n"
     "and trim / score / summarise at 75, 50 and 25% of the call's message tokens\n"
-    "(on the layout).  The replay calls no model: summarise uses an extractive\n"
+    "(on the layout; where a budget cannot be met they degrade, prune.h's default:\n"
+    "tool results cleared, then the oldest turns dropped, never nothing), and at 50%\n"
+    "with degrade 0 (trim-50-fail, ...: an unmet budget is sent unpruned).  The\n"
+    "replay calls no model: summarise uses an extractive\n"
     "stand-in (the start of each summarised message), and its summarising calls are\n"
     "billed at --summary-model prices.  mask-3 / mask-1: every tool result but the\n"
     "last 3 / 1 replaced by a placeholder; clear-6k: the same (keep 3) only above 6,000\n"
@@ -1344,6 +1368,8 @@ static cJSON *to_json(const replay *rp, const char *path) {
     cJSON_AddNumberToObject(e, "calls_unmet", (double)s->failed);
     cJSON_AddNumberToObject(e, "calls_degraded", (double)s->degraded);
     cJSON_AddNumberToObject(e, "max_pct", STRATEGIES[i].max_pct);
+    cJSON_AddBoolToObject(e, "degrade", STRATEGIES[i].apply == prune_apply ? !STRATEGIES[i].strict
+                                                                         : STRATEGIES[i].max_pct);
     cJSON_AddNumberToObject(e, "conversations_costlier", (double)s->conv_costlier);
     cJSON_AddNumberToObject(e, "conversations_costlier_by", (double)s->conv_excess);
     cJSON_AddNumberToObject(e, "cleared_messages", (double)s->cleared_msgs);

@@ -196,8 +196,14 @@ rc, out, err = run(["prune", longf])
 one_line_error("prune without --max-tokens", rc, err, 1, "--max-tokens")
 rc, out, err = run(["prune", "--max-tokens", "-3", longf])
 one_line_error("prune negative budget", rc, err, 1, "--max-tokens")
-rc, out, err = run(["prune", "--max-tokens", "5", "--mode", "score", longf])
-one_line_error("prune must-keep does not fit", rc, err, 2)
+rc, out, err = run(["prune", "--max-tokens", "5", "--mode", "score", "--no-degrade", longf])
+one_line_error("prune --no-degrade: must-keep does not fit", rc, err, 2)
+rc, out, err = run(["prune", "--max-tokens", "5", "--mode", "score", "--report", longf])
+rep = json.loads(out) if rc == 0 else {}
+check("prune degrades by default where must-keep does not fit: says so, never nothing",
+      rc == 0 and rep.get("decision") == "degraded" and "degraded" in rep.get("note", "") and
+      any(m["action"] != "dropped" and m["why"] != "system" for m in rep.get("messages", [])),
+      out[:400] + err)
 
 # ---- route ----
 router = {"tiers": [{"name": "small", "models": ["gpt-4o-mini"], "threshold": 0.8},

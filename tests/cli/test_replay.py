@@ -102,7 +102,7 @@ call2_in = sys_tokens + per[0] + per[1] + per[2]
 cached = openai_cached(call1_in)  # call 2 shares call 1's whole input as its prefix
 output = per[1] + per[3]
 p_in, p_read, p_out = price("gpt-4o")
-j = replay(write("hand.json", [conv]), "--strategies", "trim-50")
+j = replay(write("hand.json", [conv]), "--strategies", "trim-50,trim-50-fail")
 rec = strat(j, "recorded")
 check("hand: two calls", j.get("calls") == 2 and rec and rec["calls"] == 2, j.get("calls"))
 check("hand: input tokens", rec and rec["input_tokens"] == call1_in + call2_in,
@@ -120,11 +120,18 @@ check("hand: cost without the cache",
 # new at that call; nothing is passed later: one needed value, kept.
 check("hand: one needed value, kept as recorded", rec and (rec["values_needed"], rec["values_kept"]) == (1, 1),
       rec and (rec["values_needed"], rec["values_kept"]))
-t50 = strat(j, "trim-50")
+t50 = strat(j, "trim-50-fail")
 # the system prompt alone is over half of each call's tokens: trim keeps no
-# message, so both calls are sent unpruned and cost as recorded
+# message, so with degrade 0 both calls are sent unpruned and cost as recorded
 check("hand: an unmeetable budget is sent unpruned and counted",
-      t50 and t50["calls_unmet"] == 2 and t50["cost"] == rec["cost"], t50)
+      t50 and t50["calls_unmet"] == 2 and t50["calls_degraded"] == 0 and
+      t50["cost"] == rec["cost"], t50)
+# degrading (the default), each call is the system prompt and its last turn,
+# here every message: over the budget, counted as unmet and degraded
+d50 = strat(j, "trim-50")
+check("hand: degrading, the last turn goes over an unmeetable budget, counted",
+      d50 and d50["calls_unmet"] == 2 and d50["calls_degraded"] == 2 and
+      d50["input_tokens"] == rec["input_tokens"], d50)
 
 # ---- pruning that drops the message holding a value the model needs later ----
 filler = " ".join(["the order policy will be checked by the team"] * 30)
@@ -324,15 +331,19 @@ check("traces: --policy-at-least above every clear: nothing cleared",
       rc == 0 and json.loads(out)["strategies"][-1]["cleared_messages"] == 0, out[:300] + err)
 
 rc, out, err = run(["replay", "--limit", "5", "--json", "--strategies",
-                    "trim-50,policy,policy-75,policy-50,policy-25", TRACES])
+                    "trim-50,trim-50-fail,policy,policy-75,policy-50,policy-25", TRACES])
 jb = {s["key"]: s for s in json.loads(out)["strategies"]} if rc == 0 else {}
 check("traces: the policy under a budget degrades: it drops more as the budget tightens",
       rc == 0 and jb["policy-75"]["input_tokens"] > jb["policy-50"]["input_tokens"] >
       jb["policy-25"]["input_tokens"] and jb["policy-25"]["calls_degraded"] > 0 and
       jb["policy-75"]["input_tokens"] < jb["policy"]["input_tokens"], out[:300] + err)
 check("traces: a degrading row is never sent unpruned: it sends fewer tokens than trim's "
-      "unmet calls would", rc == 0 and
-      jb["policy-50"]["input_tokens"] < jb["trim-50"]["input_tokens"], out[:300] + err)
+      "unmet calls would, and meets more budgets", rc == 0 and
+      jb["policy-50"]["input_tokens"] < jb["trim-50-fail"]["input_tokens"] and
+      jb["trim-50"]["input_tokens"] < jb["trim-50-fail"]["input_tokens"] and
+      jb["trim-50"]["calls_unmet"] < jb["trim-50-fail"]["calls_unmet"] and
+      jb["trim-50"]["calls_degraded"] > 0 == jb["trim-50-fail"]["calls_degraded"],
+      out[:300] + err)
 check("traces: rows without a budget count no unmet or degraded call",
       rc == 0 and jb["policy"]["calls_unmet"] == 0 and jb["policy"]["calls_degraded"] == 0)
 

@@ -78,5 +78,22 @@ class ClearTest(unittest.TestCase):
         self.assertIn("price_input_per_mtok", cm.exception.message)
 
 
+    def test_score_degrades_instead_of_failing(self):
+        tok = Tokenizer.estimator()
+        conv = tools_conv(uses=4, words=300)
+        before = conv.to_json()
+        # the last two turns hold results of 300 words: they alone exceed 400 tokens
+        with self.assertRaises(tokenomy.BudgetError):
+            tokenomy.Pruner(tok).run(conv, max_tokens=400, mode="score", degrade=False)
+        self.assertEqual(conv.to_json(), before)
+        rep = tokenomy.Pruner(tok).run(conv, max_tokens=400, mode="score")
+        self.assertEqual(rep.decision, "degraded")
+        self.assertIn("degraded", rep.note)
+        self.assertGreater(rep.cleared_messages, 0)
+        self.assertLessEqual(tok.count_conv(conv), 400)
+        self.assertIn("user", [conv.role(i) for i in range(len(conv))])
+        self.assertIn(("cleared", "budget"), [m[:2] for m in rep.messages])
+
+
 if __name__ == "__main__":
     unittest.main()

@@ -181,7 +181,8 @@ class BudgetPruneTest(unittest.TestCase):
     def test_prune_refuses_when_the_must_keep_set_does_not_fit(self):
         conv = self._long()
         with self.assertRaises(tokenomy.BudgetError) as cm:
-            tokenomy.Pruner(Tokenizer.estimator()).run(conv, max_tokens=40, mode="score")
+            tokenomy.Pruner(Tokenizer.estimator()).run(conv, max_tokens=40, mode="score",
+                                                       degrade=False)
         self.assertIn("needs", cm.exception.message)
         self.assertEqual(len(conv), 7)
 

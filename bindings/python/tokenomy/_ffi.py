@@ -560,6 +560,7 @@ tkn_prune_options._fields_ = [
     ('horizon_calls', c_uint32),
     ('cache_block_tokens', c_uint32),
     ('ledger', POINTER(tkn_prune_ledger)),
+    ('degrade', c_int32),
 ]
 tkn_router_options._fields_ = [
     ('version', c_uint32),

@@ -328,7 +328,11 @@ class Pruner(Handle):
         Other options are tkn_prune_options fields (keep_last_turns,
         include_system, allow_partial, weight_recency, and for modes mask,
         clear and policy keep_tool_uses, clear_trigger, clear_at_least,
-        clear_inputs, clear_thinking, price_input_per_mtok, ...)."""
+        clear_inputs, clear_thinking, price_input_per_mtok, ...; degrade=False:
+        trim, score and summarise raise BudgetError when what must be kept
+        exceeds max_tokens, instead of degrading: clearing tool results, then
+        dropping the oldest turns, never leaving nothing, the report's
+        decision then "degraded")."""
         o = options(ffi.tkn_prune_options, "tkn_prune_options_init",
                     ffi.TKN_PRUNE_OPTIONS_VERSION, mode=MODES[mode], max_tokens=max_tokens,
                     provider=fmt(provider), strategy=0 if strategy == "last" else 1,

@@ -438,6 +438,87 @@ static void policy_degrades_under_budget(void **state) {
   }
 }
 
+/* TRIM, SCORE, SUMMARISE with degrade 1 (the default): the results inside
+ * what must be kept are cleared, oldest first, as few as fit; then turns go. */
+static int summarise_short(tkn_conv *conv, const size_t *dropped, size_t n, int64_t max_tokens,
+                           const char **text, size_t *len, void *user) {
+  (void)conv, (void)dropped, (void)n, (void)max_tokens, (void)user;
+  *text = "sum";
+  *len = 3;
+  return 0;
+}
+
+static void degrade_clears_inside_the_kept_turns(void **state) {
+  (void)state;
+  tkn_prune_options o = opts_of(TKN_PRUNE_SCORE);
+  o.keep_last_turns = 2;
+  o.degrade = 0;
+  tkn_conv *c = uses_conv(4, 6); /* each result sheds 3 tokens */
+  int64_t total = tokens(c, &o), need = 0;
+  for (int64_t max = 1; max <= total && !need; max++) {
+    tkn_conv *t = uses_conv(4, 6);
+    o.max_tokens = max;
+    if (tkn_prune_run(g_pr, t, &o, NULL) == TKN_OK) need = max;
+    tkn_conv_free(t);
+  }
+  assert_true(need > 3);
+  /* 3 short: the result of use 2 (the older kept turn) is cleared, not use 3's */
+  o.max_tokens = need - 3;
+  assert_int_equal(tkn_prune_run(g_pr, c, &o, NULL), TKN_ERR_BUDGET);
+  o.degrade = 1;
+  tkn_prune_report *rep = NULL;
+  assert_int_equal(tkn_prune_run(g_pr, c, &o, &rep), TKN_OK);
+  assert_true(tokens(c, &o) <= o.max_tokens);
+  assert_sendable(c);
+  int32_t d = -1, action = -1, why = -1;
+  assert_int_equal(tkn_prune_report_decision(rep, &d, NULL, NULL), TKN_OK);
+  assert_int_equal(d, TKN_PRUNE_DECISION_DEGRADED);
+  assert_int_equal(tkn_prune_report_message(rep, result_of(2), &action, &why, NULL), TKN_OK);
+  assert_int_equal(action, TKN_PRUNE_CLEARED);
+  assert_int_equal(why, TKN_PRUNE_WHY_BUDGET);
+  assert_int_equal(tkn_prune_report_message(rep, result_of(3), &action, NULL, NULL), TKN_OK);
+  assert_int_equal(action, TKN_PRUNE_KEPT);
+  size_t nc = 0;
+  int64_t ct = 0, before = 0, after = 0;
+  assert_int_equal(tkn_prune_report_cleared(rep, &nc, &ct), TKN_OK);
+  assert_int_equal(nc, 1);
+  assert_int_equal(ct, 3);
+  assert_int_equal(tkn_prune_report_tokens(rep, &before, &after), TKN_OK);
+  assert_int_equal(before, total);
+  assert_int_equal(after, tokens(c, &o));
+  assert_non_null(strstr(tkn_prune_report_note(rep), "cleared 3 of 4 tool results"));
+  tkn_prune_report_free(rep);
+  tkn_conv_free(c);
+  /* every budget, every mode: never nothing, tool pairs whole, within the
+   * budget unless the note says the last turn went over it; a failure with
+   * degrade 0 is a run that degrades with degrade 1 */
+  const int32_t modes[] = {TKN_PRUNE_TRIM, TKN_PRUNE_SCORE, TKN_PRUNE_SUMMARISE};
+  for (size_t m = 0; m < 3; m++)
+    for (int64_t max = 0; max <= total + 1; max++) {
+      o = opts_of(modes[m]);
+      o.keep_last_turns = 2;
+      o.include_system = 1;
+      o.start_on = TKN_PRUNE_ROLE(TKN_ROLE_USER);
+      o.summarise = summarise_short;
+      o.max_tokens = max;
+      o.degrade = 0;
+      c = uses_conv(4, 6);
+      int strict = tkn_prune_run(g_pr, c, &o, NULL);
+      int none = tkn_conv_count(c) <= 1;
+      tkn_conv_free(c);
+      c = uses_conv(4, 6);
+      o.degrade = 1;
+      assert_int_equal(tkn_prune_run(g_pr, c, &o, &rep), TKN_OK);
+      assert_sendable(c);
+      assert_int_equal(tkn_prune_report_decision(rep, &d, NULL, NULL), TKN_OK);
+      assert_int_equal(d == TKN_PRUNE_DECISION_DEGRADED, strict == TKN_ERR_BUDGET || none);
+      int over = strstr(tkn_prune_report_note(rep), "over the budget") != NULL;
+      assert_int_equal(over, tokens(c, &o) > max);
+      tkn_prune_report_free(rep);
+      tkn_conv_free(c);
+    }
+}
+
 static void thinking_of_older_turns(void **state) {
   (void)state;
   const char *js =
@@ -760,6 +841,7 @@ int main(void) {
       cmocka_unit_test(clear_trigger_and_at_least),
       cmocka_unit_test(policy_decides_by_prices),
       cmocka_unit_test(policy_degrades_under_budget),
+      cmocka_unit_test(degrade_clears_inside_the_kept_turns),
       cmocka_unit_test(thinking_of_older_turns),
       cmocka_unit_test(bad_options_and_version_1),
       cmocka_unit_test(ledger_lets_a_clear_risk_what_was_saved),

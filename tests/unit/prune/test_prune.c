@@ -490,6 +490,7 @@ static void a_must_keep_set_over_budget_fails_naming_its_tokens(void **state) {
   char *before = json_of(c);
   tkn_prune_options o = opts_of(TKN_PRUNE_SCORE, 8);
   o.keep_last_turns = 2; /* system 6 + "actually..." 9 + noted 2 + last 5 = 22 */
+  o.degrade = 0;
   tkn_pruner *p = NULL;
   assert_int_equal(tkn_prune_new(&p, g_tok), TKN_OK);
   tkn_prune_report *rep = (tkn_prune_report *)0x1;
@@ -501,6 +502,27 @@ static void a_must_keep_set_over_budget_fails_naming_its_tokens(void **state) {
   assert_string_equal(before, after);
   tkn_free(before);
   tkn_free(after);
+  /* a version 2 struct keeps its contract: it fails too */
+  tkn_prune_options v2;
+  assert_int_equal(tkn_prune_options_init(&v2, 2), TKN_OK);
+  v2.mode = TKN_PRUNE_SCORE;
+  v2.max_tokens = 8;
+  v2.count = o.count;
+  v2.keep_last_turns = 2;
+  assert_int_equal(tkn_prune_run(p, c, &v2, NULL), TKN_ERR_BUDGET);
+  /* degrade 1 (the default): no tool result to clear, so the oldest turns
+   * go; even the last one does not fit: the system prompt and the last turn
+   * are sent over the budget, and the report says so */
+  o.degrade = 1;
+  assert_int_equal(tkn_prune_run(p, c, &o, &rep), TKN_OK);
+  int32_t d = -1;
+  assert_int_equal(tkn_prune_report_decision(rep, &d, NULL, NULL), TKN_OK);
+  assert_int_equal(d, TKN_PRUNE_DECISION_DEGRADED);
+  assert_non_null(strstr(tkn_prune_report_note(rep), "over the budget"));
+  assert_int_equal(tkn_conv_role(c, 0), TKN_ROLE_SYSTEM);
+  assert_true(tkn_conv_count(c) >= 2);
+  assert_int_equal(tkn_conv_role(c, 1), TKN_ROLE_USER);
+  tkn_prune_report_free(rep);
   tkn_prune_free(p);
   tkn_conv_free(c);
 }
@@ -741,6 +763,7 @@ static void every_mode_keeps_tool_units_whole_and_fits_the_budget(void **state) 
     assert_int_equal(tkn_tokenizer_count_conv(g_tok, c, &co, &total, NULL), TKN_OK);
     tkn_prune_options o = TKN_PRUNE_OPTIONS_INIT;
     o.mode = (int32_t)rnd(3);
+    o.degrade = (int32_t)rnd(2);
     o.max_tokens = (int64_t)rnd((unsigned)total + 1);
     o.provider = rnd(2) ? TKN_PROVIDER_ANTHROPIC : TKN_PROVIDER_OPENAI;
     o.keep_last_turns = rnd(3);
@@ -758,6 +781,7 @@ static void every_mode_keeps_tool_units_whole_and_fits_the_budget(void **state) 
     assert_int_equal(tkn_prune_new(&p, g_tok), TKN_OK);
     int rc = tkn_prune_run(p, c, &o, &rep);
     if (rc == TKN_ERR_BUDGET) {
+      assert_false(o.degrade);
       assert_non_null(strstr(tkn_error_last()->message, "must-keep set needs"));
       char *after = json_of(c);
       assert_string_equal(before, after);
@@ -766,7 +790,20 @@ static void every_mode_keeps_tool_units_whole_and_fits_the_budget(void **state) 
       assert_int_equal(rc, TKN_OK);
       int64_t now, b, a;
       assert_int_equal(tkn_tokenizer_count_conv(g_tok, c, &co, &now, NULL), TKN_OK);
-      assert_true(now <= o.max_tokens);
+      int32_t dec = 0;
+      tkn_prune_report_decision(rep, &dec, NULL, NULL);
+      /* a degraded run fits, or sends the last turn over the budget and says so */
+      int over = dec == TKN_PRUNE_DECISION_DEGRADED &&
+                 strstr(tkn_prune_report_note(rep), "over the budget") != NULL;
+      assert_true(over ? now > o.max_tokens : now <= o.max_tokens);
+      assert_true(o.degrade || dec == TKN_PRUNE_DECISION_NONE);
+      if (o.degrade) { /* never nothing */
+        int others = 0;
+        for (size_t i = 0; i < tkn_conv_count(c); i++)
+          others |= tkn_conv_role(c, i) != TKN_ROLE_SYSTEM;
+        int before_others = strstr(before, "\"user\"") || strstr(before, "\"assistant\"");
+        assert_true(others || !before_others);
+      }
       tkn_prune_report_tokens(rep, &b, &a);
       assert_true(b == total);
       assert_true(a == now);
