@@ -66,6 +66,10 @@ int tki_fail_prefix(const char *fmt, ...)
     __attribute__((format(printf, 1, 2)))
 #endif
     ;
+/* A required pointer argument is NULL: TKN_ERR_INVALID with "fn: name is
+ * NULL", `name` as the header names the parameter (tests/unit/errors,
+ * null-args, holds every public function to it). */
+int tki_fail_null(const char *fn, const char *name);
 int tki_error_status(void);
 /* How many failures this thread has recorded: a caller compares it before
  * and after a step to know whether the step recorded one. */

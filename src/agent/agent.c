@@ -145,9 +145,7 @@ static int check_priced(const tkn_agent *a) {
 
 int tkn_agent_new(tkn_agent **out, const tkn_agent_options *opts) {
   if (out) *out = NULL;
-  if (!out || !opts) {
-    return tki_fail(TKN_ERR_INVALID, "tkn_agent_new: NULL argument");
-  }
+  if (!out || !opts) return tki_fail_null("tkn_agent_new", !out ? "out" : "opts");
   if (opts->version != TKN_AGENT_OPTIONS_VERSION && opts->version != 1) {
     return tki_fail(TKN_ERR_VERSION, "agent options: unknown version");
   }
@@ -251,11 +249,12 @@ int tkn_agent_add_text(tkn_agent *a, uint32_t kind, uint32_t stability, const ch
                        size_t name_len, const char *text, size_t text_len) {
   name_len = tki_len(name, name_len);
   text_len = tki_len(text, text_len);
-  if (!a) return tki_fail(TKN_ERR_INVALID, "tkn_agent_add_text: agent is NULL");
+  if (!a) return tki_fail_null("tkn_agent_add_text", "agent");
   if (atomic_load(&a->busy))
     return tki_fail(TKN_ERR_STATE, "add_text: the agent is in a turn");
   if ((!name && name_len) || (!text && text_len))
-    return tki_fail(TKN_ERR_INVALID, "add_text: NULL string with a length");
+    return tki_fail(TKN_ERR_INVALID, "tkn_agent_add_text: %s is NULL with a length",
+                    !name && name_len ? "name" : "text");
   int rc = reserve_piece(a);
   if (rc) return rc;
   tki_piece p = {0, kind, stability, tki_strndup(name ? name : "", name_len), name_len,
@@ -278,10 +277,10 @@ int tkn_agent_add_text(tkn_agent *a, uint32_t kind, uint32_t stability, const ch
 
 int tkn_agent_add_tool(tkn_agent *a, const char *json, size_t len) {
   len = tki_len(json, len);
-  if (!a) return tki_fail(TKN_ERR_INVALID, "tkn_agent_add_tool: agent is NULL");
+  if (!a) return tki_fail_null("tkn_agent_add_tool", "agent");
   if (atomic_load(&a->busy))
     return tki_fail(TKN_ERR_STATE, "add_tool: the agent is in a turn");
-  if (!json) return tki_fail(TKN_ERR_INVALID, "add_tool: NULL JSON");
+  if (!json) return tki_fail_null("tkn_agent_add_tool", "json");
   int rc = reserve_piece(a);
   if (rc) return rc;
   tki_piece p = {1, TKN_SEG_TOOLS, TKN_STABILITY_STATIC, NULL, 0, tki_strndup(json, len), len};
@@ -305,9 +304,13 @@ int tkn_agent_tool(tkn_agent *a, const char *tool, size_t tool_len, const char *
   if (value) *value = NULL;
   if (value_len) *value_len = 0;
   if (hit) *hit = 0;
-  if (!a) return tki_fail(TKN_ERR_INVALID, "tkn_agent_tool: a is NULL");
-  if (!tool || !args || !run || !value || !value_len || (!scope_id && scope_id_len))
-    return tki_fail(TKN_ERR_INVALID, "tool: NULL argument");
+  if (!a) return tki_fail(TKN_ERR_INVALID, "tkn_agent_tool: agent is NULL");
+  if (!tool || !args || !run || !value || !value_len)
+    return tki_fail_null("tkn_agent_tool",
+                         !tool ? "tool" : !args ? "args" : !run ? "run"
+                         : !value ? "value" : "value_len");
+  if (!scope_id && scope_id_len)
+    return tki_fail(TKN_ERR_INVALID, "tkn_agent_tool: scope_id is NULL with a length");
   int cacheable = a->o.toolcache && tkn_toolcache_is_cacheable(a->o.toolcache, tool, tool_len);
   if (cacheable) {
     int rc = tkn_toolcache_get(a->o.toolcache, tool, tool_len, args, args_len,
@@ -398,7 +401,7 @@ const char *tkn_agent_result_trace(const tkn_agent_result *r, size_t *len) {
 }
 
 int tkn_agent_result_stats(const tkn_agent_result *r, tkn_agent_stats *stats) {
-  if (!r || !stats) return tki_fail(TKN_ERR_INVALID, "tkn_agent_result_stats: a required argument is NULL");
+  if (!r || !stats) return tki_fail_null("tkn_agent_result_stats", !r ? "res" : "stats");
   if (stats->version != TKN_AGENT_STATS_VERSION) return tki_fail(TKN_ERR_VERSION, "tkn_agent_result_stats: unknown version");
   *stats = r->stats;
   return TKN_OK;

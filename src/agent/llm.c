@@ -44,6 +44,14 @@ void tkn_llm_response_free(tkn_llm_response *r) {
   tki_free(r);
 }
 
+/* The argument checks of a public setter `fn` of a text named `param`. */
+static int check_text(const tkn_llm_response *r, const char *s, size_t len, const char *fn,
+                      const char *param) {
+  if (!r) return tki_fail_null(fn, "resp");
+  if (!s && len) return tki_fail(TKN_ERR_INVALID, "%s: %s is NULL with a length", fn, param);
+  return TKN_OK;
+}
+
 /* Copy [s, s+len) into *dst after the checks every setter shares. */
 static int set_str(tkn_llm_response *r, tki_lstr *dst, const char *what, const char *s,
                    size_t len) {
@@ -65,7 +73,8 @@ static int set_str(tkn_llm_response *r, tki_lstr *dst, const char *what, const c
 
 int tkn_llm_response_set_content(tkn_llm_response *r, const char *s, size_t len) {
   len = tki_len(s, len);
-  return set_str(r, r ? &r->content : NULL, "content", s, len);
+  int rc = check_text(r, s, len, "tkn_llm_response_set_content", "s");
+  return rc ? rc : set_str(r, &r->content, "content", s, len);
 }
 
 /* The tool calls are written into the conversation as they are, so they are
@@ -74,7 +83,9 @@ int tkn_llm_response_set_content(tkn_llm_response *r, const char *s, size_t len)
  * of objects (one fault, one code; ARCHITECTURE.md). */
 int tkn_llm_response_set_tool_calls(tkn_llm_response *r, const char *json, size_t len) {
   len = tki_len(json, len);
-  if (r && json && len && len <= TKN_LLM_MAX_FIELD) {
+  int checked = check_text(r, json, len, "tkn_llm_response_set_tool_calls", "json");
+  if (checked) return checked;
+  if (json && len && len <= TKN_LLM_MAX_FIELD) {
     cJSON *v = NULL;
     char err[TKI_ERRLEN];
     int rc = tki_json_parse(json, len, TKN_LLM_MAX_FIELD, 64, "tool_calls", &v, err);
@@ -94,14 +105,15 @@ int tkn_llm_response_set_tool_calls(tkn_llm_response *r, const char *json, size_
 
 int tkn_llm_response_set_finish_reason(tkn_llm_response *r, const char *s, size_t len) {
   len = tki_len(s, len);
-  return set_str(r, r ? &r->finish : NULL, "finish_reason", s, len);
+  int rc = check_text(r, s, len, "tkn_llm_response_set_finish_reason", "s");
+  return rc ? rc : set_str(r, &r->finish, "finish_reason", s, len);
 }
 
 int tkn_llm_response_set_usage_json(tkn_llm_response *r, uint32_t format, const char *json,
                                     size_t len) {
   len = tki_len(json, len);
-  if (!r) return tki_fail(TKN_ERR_INVALID, "tkn_llm_response_set_usage_json: r is NULL");
-  if (!json) return tki_fail(TKN_ERR_INVALID, "usage: NULL JSON");
+  if (!r) return tki_fail_null("tkn_llm_response_set_usage_json", "resp");
+  if (!json) return tki_fail_null("tkn_llm_response_set_usage_json", "json");
   tkn_usage u = TKN_USAGE_INIT;
   int rc = tkn_usage_parse(&u, format, json, len);
   if (rc) return tki_fail_prefix("usage: ");
@@ -116,8 +128,8 @@ int tkn_llm_response_set_usage_json(tkn_llm_response *r, uint32_t format, const 
 }
 
 int tkn_llm_response_set_usage(tkn_llm_response *r, const tkn_usage *usage) {
-  if (!r) return tki_fail(TKN_ERR_INVALID, "tkn_llm_response_set_usage: r is NULL");
-  if (!usage) return tki_fail(TKN_ERR_INVALID, "usage: NULL");
+  if (!r) return tki_fail_null("tkn_llm_response_set_usage", "resp");
+  if (!usage) return tki_fail_null("tkn_llm_response_set_usage", "usage");
   int rc = tkn_usage_check(usage);
   if (rc) return tki_fail(rc, "usage: inconsistent counts (see tkn_usage_check)");
   r->usage = *usage;
@@ -126,14 +138,14 @@ int tkn_llm_response_set_usage(tkn_llm_response *r, const tkn_usage *usage) {
 }
 
 int tkn_llm_response_set_batched(tkn_llm_response *r, int32_t batched) {
-  if (!r) return tki_fail(TKN_ERR_INVALID, "tkn_llm_response_set_batched: r is NULL");
+  if (!r) return tki_fail_null("tkn_llm_response_set_batched", "resp");
   r->batched = batched ? 1 : 0;
   return TKN_OK;
 }
 
 int tkn_llm_response_set_error(tkn_llm_response *r, int32_t cls, const char *msg, size_t len) {
   len = tki_len(msg, len);
-  if (!r) return tki_fail(TKN_ERR_INVALID, "tkn_llm_response_set_error: r is NULL");
+  if (!r) return tki_fail_null("tkn_llm_response_set_error", "resp");
   if (cls != TKN_LLM_FAIL_NONE && !tkn_llm_fail_name(cls))
     return tki_fail(TKN_ERR_INVALID, "error class %d is not a TKN_LLM_FAIL_ value",
                    (int)cls);
@@ -181,7 +193,7 @@ const char *tkn_llm_response_usage_json(const tkn_llm_response *r, size_t *len) 
 }
 
 int tkn_llm_response_usage(const tkn_llm_response *r, tkn_usage *out) {
-  if (!r || !out) return tki_fail(TKN_ERR_INVALID, "tkn_llm_response_usage: a required argument is NULL");
+  if (!r || !out) return tki_fail_null("tkn_llm_response_usage", !r ? "resp" : "out");
   if (!r->has_usage) return tki_fail(TKN_ERR_NOT_FOUND, "tkn_llm_response_usage: not found");
   *out = r->usage;
   if (r->batched) out->flags |= TKN_USAGE_BATCH;

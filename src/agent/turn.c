@@ -1792,7 +1792,7 @@ static int phase_apply(turn *t) {
 
 static int run_turn(tkn_agent *a, tkn_conv *conv, const tkn_agent_turn_options *opts,
                     tkn_agent_result **out) {
-  if (!conv || !out) return tki_fail(TKN_ERR_INVALID, "turn: NULL argument");
+  if (!conv || !out) return tki_fail_null("tkn_agent_turn", !conv ? "conv" : "out");
   tkn_agent_turn_options defaults = TKN_AGENT_TURN_OPTIONS_INIT;
   int rc = check_turn_options(&opts, &defaults);
   if (rc) return rc;

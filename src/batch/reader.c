@@ -75,10 +75,10 @@ void tkn_batch_reader_free(tkn_batch_reader *r) {
 
 int tkn_batch_reader_expect(tkn_batch_reader *r, const char *id, size_t len) {
   len = tki_len(id, len);
-  if (!r) return tki_fail(TKN_ERR_INVALID, "tkn_batch_reader_expect: r is NULL");
+  if (!r) return tki_fail_null("tkn_batch_reader_expect", "r");
   if (r->fed || r->finished)
     return tki_fail(TKN_ERR_STATE, "batch reader: ids must be declared before any input");
-  if (!id || len == 0) return tki_fail(TKN_ERR_INVALID, "batch reader: empty custom id");
+  if (!id || len == 0) return tki_fail(TKN_ERR_INVALID, "batch reader: custom_id is NULL or empty");
   if (len > TKN_BATCH_MAX_ID)
     return tki_fail(TKN_ERR_INVALID, "batch reader: custom id longer than %d bytes", TKN_BATCH_MAX_ID);
   size_t bad;
@@ -95,7 +95,7 @@ int tkn_batch_reader_expect(tkn_batch_reader *r, const char *id, size_t len) {
 }
 
 int tkn_batch_reader_expect_writer(tkn_batch_reader *r, const tkn_batch_writer *w) {
-  if (!r || !w) return tki_fail(TKN_ERR_INVALID, "tkn_batch_reader_expect_writer: a required argument is NULL");
+  if (!r || !w) return tki_fail_null("tkn_batch_reader_expect_writer", !r ? "r" : "w");
   const tki_idset *ids = tki_batch_writer_ids(w);
   size_t before = r->ids.n;
   for (size_t i = 0; i < ids->n; i++) {
@@ -611,7 +611,7 @@ int tkn_batch_reader_finish(tkn_batch_reader *r) {
 }
 
 int tkn_batch_reader_summary(const tkn_batch_reader *r, tkn_batch_summary *summary) {
-  if (!r || !summary) return tki_fail(TKN_ERR_INVALID, "tkn_batch_reader_summary: a required argument is NULL");
+  if (!r || !summary) return tki_fail_null("tkn_batch_reader_summary", !r ? "r" : "summary");
   if (summary->version != TKN_BATCH_SUMMARY_VERSION) return tki_fail(TKN_ERR_VERSION, "tkn_batch_reader_summary: unknown version");
   *summary = r->sum;
   return TKN_OK;
@@ -620,7 +620,7 @@ int tkn_batch_reader_summary(const tkn_batch_reader *r, tkn_batch_summary *summa
 size_t tkn_batch_reader_dead_letter_count(const tkn_batch_reader *r) { return r ? r->ndl : 0; }
 
 int tkn_batch_reader_dead_letter(const tkn_batch_reader *r, size_t i, tkn_batch_dead_letter *out) {
-  if (!r || !out) return tki_fail(TKN_ERR_INVALID, "tkn_batch_reader_dead_letter: a required argument is NULL");
+  if (!r || !out) return tki_fail_null("tkn_batch_reader_dead_letter", !r ? "r" : "out");
   if (out->version != TKN_BATCH_DEAD_LETTER_VERSION) return tki_fail(TKN_ERR_VERSION, "tkn_batch_reader_dead_letter: unknown version");
   if (i >= r->ndl) return tki_fail(TKN_ERR_NOT_FOUND, "tkn_batch_reader_dead_letter: not found");
   const dl_rec *d = &r->dls[i];
@@ -637,7 +637,7 @@ int tkn_batch_reader_dead_letter(const tkn_batch_reader *r, size_t i, tkn_batch_
 int tkn_batch_reader_dead_letters_json(const tkn_batch_reader *r, char **out, size_t *len) {
   if (out) *out = NULL;
   if (len) *len = 0;
-  if (!r || !out) return tki_fail(TKN_ERR_INVALID, "tkn_batch_reader_dead_letters_json: a required argument is NULL");
+  if (!r || !out) return tki_fail_null("tkn_batch_reader_dead_letters_json", !r ? "r" : "out");
   tki_buf b;
   tki_buf_init(&b);
   tki_buf_putc(&b, '[');

@@ -28,9 +28,9 @@ TKI_DEFINE_INIT(tkn_batch_writer_options_init, tkn_batch_writer_options, opts, T
                 TKN_BATCH_WRITER_OPTIONS_INIT)
 
 int tkn_batch_writer_new(tkn_batch_writer **out, const tkn_batch_writer_options *opts) {
-  if (!out) return tki_fail(TKN_ERR_INVALID, "tkn_batch_writer_new: out is NULL");
+  if (!out) return tki_fail_null("tkn_batch_writer_new", "out");
   *out = NULL;
-  if (!opts) return tki_fail(TKN_ERR_INVALID, "batch writer: options are required (callbacks)");
+  if (!opts) return tki_fail_null("tkn_batch_writer_new", "opts");
   if (opts->version != TKN_BATCH_WRITER_OPTIONS_VERSION)
     return tki_fail(TKN_ERR_VERSION, "batch writer: unknown options version %u",
                     (unsigned)opts->version);
@@ -41,7 +41,10 @@ int tkn_batch_writer_new(tkn_batch_writer **out, const tkn_batch_writer_options 
                     (int)opts->provider, tki_provider_why(opts->provider));
   const char *url = opts->url ? opts->url : "/v1/chat/completions";
   size_t url_len = opts->url ? tki_len(opts->url, opts->url_len) : strlen(url);
-  if (url_len == 0 || url_len > 1024 || !tki_utf8_valid(url, url_len, NULL)) return tki_fail(TKN_ERR_INVALID, "tkn_batch_writer_new: invalid argument");
+  if (url_len == 0 || url_len > 1024 || !tki_utf8_valid(url, url_len, NULL))
+    return tki_fail(TKN_ERR_INVALID, "tkn_batch_writer_new: opts->url is %s",
+                    url_len == 0 ? "empty" : url_len > 1024 ? "longer than 1024 bytes"
+                                                            : "not valid UTF-8");
   tkn_batch_writer *w = tki_calloc(1, sizeof *w);
   if (!w) return tki_fail(TKN_ERR_NOMEM, "tkn_batch_writer_new: out of memory");
   w->opts = *opts;
@@ -79,7 +82,7 @@ static int anthropic_id_char(unsigned char c) {
 }
 
 static int check_id(tkn_batch_writer *w, const char *id, size_t len) {
-  if (!id || len == 0) return tki_fail(TKN_ERR_INVALID, "batch writer: empty custom id");
+  if (!id || len == 0) return tki_fail(TKN_ERR_INVALID, "batch writer: custom_id is NULL or empty");
   if (w->opts.provider == TKN_PROVIDER_ANTHROPIC) {
     if (len > 64)
       return tki_fail(TKN_ERR_INVALID, "batch writer: Anthropic custom id longer than 64 bytes");
@@ -191,7 +194,7 @@ int tkn_batch_writer_add(tkn_batch_writer *w, const char *custom_id, size_t cust
                          const char *body, size_t body_len) {
   custom_id_len = tki_len(custom_id, custom_id_len);
   body_len = tki_len(body, body_len);
-  if (!w) return tki_fail(TKN_ERR_INVALID, "tkn_batch_writer_add: w is NULL");
+  if (!w) return tki_fail_null("tkn_batch_writer_add", "w");
   if (w->broken) return tki_fail(TKN_ERR_STATE, "batch writer: a callback failed earlier");
   if (w->finished) return tki_fail(TKN_ERR_STATE, "batch writer: already finished");
   int rc = check_id(w, custom_id, custom_id_len);

@@ -310,7 +310,8 @@ int tkn_budget_set_parent(tkn_budget *budget, tkn_budget *parent) {
 static int read_amount(tkn_budget *b, const tkn_budget_amount *a, const char *what,
                        int64_t amt[NDIM]) {
   (void)b;
-  if (!a) return tki_fail(TKN_ERR_INVALID, "%s: amount is NULL", what);
+  /* the parameter as the header names it: commit's is `actual` */
+  if (!a) return tki_fail_null(what, strcmp(what, "commit") ? "amount" : "actual");
   if (a->version != TKN_BUDGET_AMOUNT_VERSION)
     return tki_fail(TKN_ERR_VERSION, "%s: amount version %u is not %u", what, a->version,
                    TKN_BUDGET_AMOUNT_VERSION);
@@ -520,7 +521,7 @@ static int commit_chain(tkn_budget *b, tkn_budget **chain, struct tki_budget_res
 }
 
 int tkn_budget_commit(tkn_budget_reservation *res, const tkn_budget_amount *actual) {
-  if (!res) return tki_fail(TKN_ERR_INVALID, "tkn_budget_commit: res is NULL");
+  if (!res) return tki_fail_null("tkn_budget_commit", "res");
   tkn_budget *b = res->chain[0];
   int64_t amt[NDIM];
   int rc = read_amount(b, actual, "commit", amt);

@@ -275,11 +275,11 @@ static void path_from_message(void) {
 
 int tkn_conv_load(tkn_conv *conv, int format, const char *json, size_t len) {
   len = tki_len(json, len);
-  if (!conv) return tki_fail(TKN_ERR_INVALID, "tkn_conv_load: conv is NULL");
+  if (!conv) return tki_fail_null("tkn_conv_load", "conv");
   if (tki_provider_check(format, 1))
     return tki_fail(tki_provider_check(format, 1), "load: provider %d: %s", (int)format,
                    tki_provider_why(format));
-  if (!json && len) return tki_fail(TKN_ERR_INVALID, "load: NULL text");
+  if (!json && len) return tki_fail(TKN_ERR_INVALID, "load: json is NULL with a length");
   tki_conv_data d;
   memset(&d, 0, sizeof d);
   int rc = tki_conv_read(json ? json : "", len, format, &d, NULL);
@@ -301,7 +301,7 @@ int tkn_conv_load(tkn_conv *conv, int format, const char *json, size_t len) {
 
 int tkn_conv_from_json(tkn_conv **out, int32_t format, const char *json, size_t len) {
   len = tki_len(json, len);
-  if (!out) return tki_fail(TKN_ERR_INVALID, "tkn_conv_from_json: out is NULL");
+  if (!out) return tki_fail_null("tkn_conv_from_json", "out");
   *out = NULL;
   tkn_conv *c;
   int rc = tkn_conv_new(&c);
@@ -344,7 +344,8 @@ int tkn_conv_role(const tkn_conv *conv, size_t i) {
 }
 
 int tkn_conv_text(tkn_conv *conv, size_t i, const char **text, size_t *len) {
-  if (!conv || !text || !len) return tki_fail(TKN_ERR_INVALID, "tkn_conv_text: a required argument is NULL");
+  if (!conv || !text || !len)
+    return tki_fail_null("tkn_conv_text", !conv ? "conv" : !text ? "text" : "len");
   if (i >= conv->n)
     return tki_fail(TKN_ERR_INVALID, "text: no message %zu (%zu messages)", i,
                    conv->n);
@@ -361,9 +362,19 @@ size_t tkn_conv_part_count(const tkn_conv *conv, size_t i) {
   return conv && i < conv->n ? conv->msgs[i].nparts : 0;
 }
 
+/* An index argument `name` of public function `fn` at or past `n` `what`. */
+static int index_past_end(const char *fn, const char *name, size_t at, size_t n,
+                          const char *what) {
+  return tki_fail(TKN_ERR_INVALID, "%s: index %s = %zu past the end (%zu %s)", fn, name, at, n,
+                  what);
+}
+
 int tkn_conv_part(const tkn_conv *conv, size_t i, size_t j, const char **type, const char **text,
                   size_t *text_len) {
-  if (!conv || i >= conv->n || j >= conv->msgs[i].nparts) return tki_fail(TKN_ERR_INVALID, "tkn_conv_part: invalid argument");
+  if (!conv) return tki_fail_null("tkn_conv_part", "conv");
+  if (i >= conv->n) return index_past_end("tkn_conv_part", "i", i, conv->n, "messages");
+  if (j >= conv->msgs[i].nparts)
+    return index_past_end("tkn_conv_part", "j", j, conv->msgs[i].nparts, "parts");
   const tki_part *p = &conv->msgs[i].parts[j];
   if (type) *type = p->type;
   if (text) *text = p->text;
@@ -372,7 +383,8 @@ int tkn_conv_part(const tkn_conv *conv, size_t i, size_t j, const char **type, c
 }
 
 int tkn_conv_name(const tkn_conv *conv, size_t i, const char **name, size_t *len) {
-  if (!conv || i >= conv->n) return tki_fail(TKN_ERR_INVALID, "tkn_conv_name: invalid argument");
+  if (!conv) return tki_fail_null("tkn_conv_name", "conv");
+  if (i >= conv->n) return index_past_end("tkn_conv_name", "i", i, conv->n, "messages");
   if (name) *name = conv->msgs[i].name;
   if (len) *len = conv->msgs[i].name ? conv->msgs[i].name_len : 0;
   return TKN_OK;
@@ -385,7 +397,10 @@ size_t tkn_conv_tool_call_count(const tkn_conv *conv, size_t i) {
 int tkn_conv_tool_call(const tkn_conv *conv, size_t i, size_t j, const char **id, size_t *id_len,
                        const char **fn_name, size_t *fn_name_len, const char **arguments,
                        size_t *arguments_len) {
-  if (!conv || i >= conv->n || j >= conv->msgs[i].ncalls) return tki_fail(TKN_ERR_INVALID, "tkn_conv_tool_call: invalid argument");
+  if (!conv) return tki_fail_null("tkn_conv_tool_call", "conv");
+  if (i >= conv->n) return index_past_end("tkn_conv_tool_call", "i", i, conv->n, "messages");
+  if (j >= conv->msgs[i].ncalls)
+    return index_past_end("tkn_conv_tool_call", "j", j, conv->msgs[i].ncalls, "tool calls");
   const tki_call *c = &conv->msgs[i].calls[j];
   if (id) *id = c->id;
   if (id_len) *id_len = c->id_len;
@@ -397,7 +412,8 @@ int tkn_conv_tool_call(const tkn_conv *conv, size_t i, size_t j, const char **id
 }
 
 int tkn_conv_tool_call_id(const tkn_conv *conv, size_t i, const char **id, size_t *len) {
-  if (!conv || i >= conv->n) return tki_fail(TKN_ERR_INVALID, "tkn_conv_tool_call_id: invalid argument");
+  if (!conv) return tki_fail_null("tkn_conv_tool_call_id", "conv");
+  if (i >= conv->n) return index_past_end("tkn_conv_tool_call_id", "i", i, conv->n, "messages");
   if (id) *id = conv->msgs[i].tcid;
   if (len) *len = conv->msgs[i].tcid ? conv->msgs[i].tcid_len : 0;
   return TKN_OK;
@@ -430,7 +446,9 @@ int tkn_conv_message_to_json(tkn_conv *conv, size_t i, int format, char **out, s
 
 int tkn_conv_find_tool_call(const tkn_conv *conv, const char *id, size_t len, size_t *index) {
   len = tki_len(id, len);
-  if (!conv || !index || (!id && len)) return tki_fail(TKN_ERR_INVALID, "tkn_conv_find_tool_call: invalid argument");
+  if (!conv || !index) return tki_fail_null("tkn_conv_find_tool_call", !conv ? "conv" : "index");
+  if (!id && len)
+    return tki_fail(TKN_ERR_INVALID, "tkn_conv_find_tool_call: id is NULL with a length");
   int rc = tki_conv_find_id(conv, id, len, 1, index);
   if (rc == TKN_ERR_NOT_FOUND)
     return tki_fail(rc, "conversation: no tool call with id \"%.*s\"",
@@ -440,7 +458,9 @@ int tkn_conv_find_tool_call(const tkn_conv *conv, const char *id, size_t len, si
 
 int tkn_conv_find_tool_result(const tkn_conv *conv, const char *id, size_t len, size_t *index) {
   len = tki_len(id, len);
-  if (!conv || !index || (!id && len)) return tki_fail(TKN_ERR_INVALID, "tkn_conv_find_tool_result: invalid argument");
+  if (!conv || !index) return tki_fail_null("tkn_conv_find_tool_result", !conv ? "conv" : "index");
+  if (!id && len)
+    return tki_fail(TKN_ERR_INVALID, "tkn_conv_find_tool_result: id is NULL with a length");
   int rc = tki_conv_find_id(conv, id, len, 0, index);
   if (rc == TKN_ERR_NOT_FOUND)
     return tki_fail(rc, "conversation: no tool result for id \"%.*s\"",
@@ -517,7 +537,7 @@ static int read_one(tkn_conv *conv, int format, const char *json, size_t len, tk
   if (tki_provider_check(format, 1))
     return tki_fail(tki_provider_check(format, 1), "provider %d: %s", (int)format,
                    tki_provider_why(format));
-  if (!json && len) return tki_fail(TKN_ERR_INVALID, "NULL text");
+  if (!json && len) return tki_fail(TKN_ERR_INVALID, "json is NULL with a length");
   int rc = tki_conv_read_message(json ? json : "", len, format, d, NULL);
   if (rc) tki_conv_data_free(d);
   return rc;
@@ -525,7 +545,7 @@ static int read_one(tkn_conv *conv, int format, const char *json, size_t len, tk
 
 int tkn_conv_insert_json(tkn_conv *conv, size_t i, int format, const char *json, size_t len) {
   len = tki_len(json, len);
-  if (!conv) return tki_fail(TKN_ERR_INVALID, "tkn_conv_insert_json: conv is NULL");
+  if (!conv) return tki_fail_null("tkn_conv_insert_json", "conv");
   if (i > conv->n)
     return tki_fail(TKN_ERR_INVALID, "insert: index %zu past the end (%zu messages)",
                    i, conv->n);
@@ -544,7 +564,7 @@ int tkn_conv_insert_json(tkn_conv *conv, size_t i, int format, const char *json,
 
 int tkn_conv_replace_json(tkn_conv *conv, size_t i, int format, const char *json, size_t len) {
   len = tki_len(json, len);
-  if (!conv) return tki_fail(TKN_ERR_INVALID, "tkn_conv_replace_json: conv is NULL");
+  if (!conv) return tki_fail_null("tkn_conv_replace_json", "conv");
   if (i >= conv->n)
     return tki_fail(TKN_ERR_INVALID, "replace: no message %zu (%zu messages)", i,
                    conv->n);
@@ -648,7 +668,7 @@ int tkn_conv_add_tool_call(tkn_conv *conv, size_t i, const char *id, size_t id_l
   if (!fn_name || !fn_name_len)
     return tki_fail(TKN_ERR_INVALID, "add_tool_call: empty function name");
   if (!arguments && arguments_len)
-    return tki_fail(TKN_ERR_INVALID, "add_tool_call: NULL arguments");
+    return tki_fail(TKN_ERR_INVALID, "add_tool_call: arguments is NULL with a length");
   int rc = check_utf8(conv, "add_tool_call: id", id, id_len);
   if (!rc) rc = check_utf8(conv, "add_tool_call: function name", fn_name, fn_name_len);
   if (!rc) rc = check_utf8(conv, "add_tool_call: arguments", arguments, arguments_len);

@@ -51,7 +51,10 @@ int tkn_set_allocator(const tkn_allocator *alloc) {
     return TKN_OK;
   }
   if (alloc->version != TKN_ALLOCATOR_VERSION) return tki_fail(TKN_ERR_VERSION, "tkn_set_allocator: unknown version");
-  if (!alloc->malloc_fn || !alloc->realloc_fn || !alloc->free_fn) return tki_fail(TKN_ERR_INVALID, "tkn_set_allocator: invalid argument");
+  if (!alloc->malloc_fn || !alloc->realloc_fn || !alloc->free_fn)
+    return tki_fail_null("tkn_set_allocator", !alloc->malloc_fn    ? "alloc->malloc_fn"
+                                              : !alloc->realloc_fn ? "alloc->realloc_fn"
+                                                                   : "alloc->free_fn");
   g_alloc = *alloc;
   return TKN_OK;
 }

@@ -126,7 +126,7 @@ int tkn_usd_parse(const char *text, size_t len, int64_t *out) {
 }
 
 int tkn_usd_format(int64_t picodollars, char *buf, size_t buflen, size_t *written) {
-  if (!buf) return tki_fail(TKN_ERR_INVALID, "usd: NULL buffer");
+  if (!buf) return tki_fail_null("tkn_usd_format", "buf");
   char tmp[TKN_USD_BUFLEN];
   /* Work on the magnitude as uint64 so INT64_MIN is fine. */
   uint64_t mag = picodollars < 0 ? (uint64_t)0 - (uint64_t)picodollars : (uint64_t)picodollars;

@@ -68,6 +68,10 @@ int tki_fail(int status, const char *fmt, ...) {
   return status;
 }
 
+int tki_fail_null(const char *fn, const char *name) {
+  return tki_fail(TKN_ERR_INVALID, "%s: %s is NULL", fn, name);
+}
+
 int tki_fail_at(int status, int64_t offset, const char *path, const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);

@@ -314,7 +314,7 @@ size_t tki_json_unmask_nuls(char *s, size_t len) {
 int tki_json_parse(const char *json, size_t len, size_t max_len, int max_depth,
                    const char *what, cJSON **out, char err[TKI_ERRLEN]) {
   *out = NULL;
-  if (!json && len) return tki_err(err, TKN_ERR_INVALID, "%s: NULL text", what);
+  if (!json && len) return tki_err(err, TKN_ERR_INVALID, "%s: json is NULL with a length", what);
   if (len > max_len)
     return tki_err(err, TKN_ERR_LIMIT, "%s: %zu bytes exceeds the limit of %zu bytes", what,
                    len, max_len);

@@ -540,7 +540,10 @@ static int export_otel(const tkn_meter *m, tki_buf *b) {
 }
 
 int tkn_meter_export(tkn_meter *m, int format, char **out, size_t *len) {
-  if (!m || !out || format < TKN_METER_JSON || format > TKN_METER_OTEL) return tki_fail(TKN_ERR_INVALID, "tkn_meter_export: a required argument is NULL");
+  if (!m || !out) return tki_fail_null("tkn_meter_export", !m ? "meter" : "out");
+  if (format < TKN_METER_JSON || format > TKN_METER_OTEL)
+    return tki_fail(TKN_ERR_INVALID, "tkn_meter_export: format %d is not a TKN_METER_* format",
+                    format);
   *out = NULL;
   tki_buf b;
   tki_buf_init(&b);

@@ -232,7 +232,11 @@ int tkn_meter_new(tkn_meter **out, const tkn_meter_options *opts) {
     if (opts->version != TKN_METER_OPTIONS_VERSION) return tki_fail(TKN_ERR_VERSION, "tkn_meter_new: unknown version");
     if (opts->max_keys < 1 || opts->max_keys > TKN_METER_MAX_KEYS_LIMIT || opts->reserved ||
         opts->budget_margin_pct > 10000)
-      return tki_fail(TKN_ERR_INVALID, "tkn_meter_new: invalid argument");
+      return tki_fail(TKN_ERR_INVALID, "tkn_meter_new: %s",
+                      opts->max_keys < 1 || opts->max_keys > TKN_METER_MAX_KEYS_LIMIT
+                          ? "opts->max_keys is not in [1, TKN_METER_MAX_KEYS_LIMIT]"
+                      : opts->reserved ? "opts->reserved is not 0"
+                                       : "opts->budget_margin_pct is more than 10000");
     o = *opts;
   }
   tkn_meter *m = tki_calloc(1, sizeof *m);
@@ -503,7 +507,7 @@ static void commit(tkn_meter *m, const tkn_meter_call *c, const tki_agg *one, in
 }
 
 int tkn_meter_record(tkn_meter *m, const tkn_meter_call *c) {
-  if (!m) return tki_fail(TKN_ERR_INVALID, "tkn_meter_record: m is NULL");
+  if (!m) return tki_fail_null("tkn_meter_record", "meter");
   char err[TKI_ERRLEN] = "";
   tkn_meter_call norm;
   c = tki_meter_call_lengths(c, &norm);
@@ -579,8 +583,12 @@ static tki_dim *dim_of(tkn_meter *m, int dimension) {
 int tkn_meter_stats_get(tkn_meter *m, int dimension, const char *key, size_t len,
                         tkn_meter_stats *out) {
   len = tki_len(key, len);
-  if (!m || !out || (dimension != TKN_METER_TOTAL && !dim_of(m, dimension)) || (!key && len))
-    return tki_fail(TKN_ERR_INVALID, "tkn_meter_stats_get: invalid argument");
+  if (!m || !out) return tki_fail_null("tkn_meter_stats_get", !m ? "meter" : "out");
+  if (!key && len)
+    return tki_fail(TKN_ERR_INVALID, "tkn_meter_stats_get: key is NULL with a length");
+  if ((dimension != TKN_METER_TOTAL && !dim_of(m, dimension)))
+    return tki_fail(TKN_ERR_INVALID, "tkn_meter_stats_get: dimension %d is not one of the "
+                    "meter's", dimension);
   if (out->version != TKN_METER_STATS_VERSION) return tki_fail(TKN_ERR_VERSION, "tkn_meter_stats_get: unknown version");
   int rc = TKN_OK;
   lock(m);
@@ -633,7 +641,9 @@ int tki_meter_percentiles(const tkn_meter *m, const tki_entry *e, tkn_meter_perc
 int tkn_meter_percentiles_get(tkn_meter *m, const char *workflow, size_t len,
                               tkn_meter_percentiles *out) {
   len = tki_len(workflow, len);
-  if (!m || !out || (!workflow && len)) return tki_fail(TKN_ERR_INVALID, "tkn_meter_percentiles_get: invalid argument");
+  if (!m || !out) return tki_fail_null("tkn_meter_percentiles_get", !m ? "meter" : "out");
+  if (!workflow && len)
+    return tki_fail(TKN_ERR_INVALID, "tkn_meter_percentiles_get: workflow is NULL with a length");
   if (out->version != TKN_METER_PERCENTILES_VERSION) return tki_fail(TKN_ERR_VERSION, "tkn_meter_percentiles_get: unknown version");
   key_ref k = make_key(workflow, len);
   lock(m);
@@ -716,7 +726,9 @@ static int merge_entry(tki_state *st, int d, const tki_entry *src, size_t max_ke
 }
 
 int tkn_meter_merge(tkn_meter *dst, tkn_meter *src) {
-  if (!dst || !src || dst == src) return tki_fail(TKN_ERR_INVALID, "tkn_meter_merge: a required argument is NULL");
+  if (!dst || !src) return tki_fail_null("tkn_meter_merge", !dst ? "dst" : "src");
+  if (dst == src)
+    return tki_fail(TKN_ERR_INVALID, "tkn_meter_merge: dst and src are the same meter");
   /* a fixed lock order: two merges in opposite directions cannot deadlock */
   tkn_meter *first = (uintptr_t)dst < (uintptr_t)src ? dst : src;
   tkn_meter *second = first == dst ? src : dst;

@@ -126,7 +126,8 @@ static int kind_price(const tkn_model_price *p, int t, int k, int64_t *out) {
 }
 
 int tkn_prices_compute(const tkn_model_price *p, const tkn_usage *u, tkn_cost *out) {
-  if (!p || !u || !out) return tki_fail(TKN_ERR_INVALID, "tkn_prices_compute: a required argument is NULL");
+  if (!p || !u || !out)
+    return tki_fail_null("tkn_prices_compute", !p ? "price" : !u ? "usage" : "out");
   if (p->version != TKN_MODEL_PRICE_VERSION || out->version != TKN_COST_VERSION)
     return tki_fail(TKN_ERR_VERSION, "tkn_prices_compute: unknown version");
   int rc = tkn_usage_check(u);
@@ -212,7 +213,9 @@ int tkn_prices_compute(const tkn_model_price *p, const tkn_usage *u, tkn_cost *o
 int tkn_prices_cost(const tkn_prices *prices, const char *model, size_t len,
                     const tkn_usage *usage, tkn_cost *out) {
   len = tki_len(model, len);
-  if (!prices || !model || !usage || !out) return tki_fail(TKN_ERR_INVALID, "tkn_prices_cost: a required argument is NULL");
+  if (!prices || !model || !usage || !out)
+    return tki_fail_null("tkn_prices_cost",
+                         !prices ? "prices" : !model ? "model" : !usage ? "usage" : "out");
   tkn_model_price p = TKN_MODEL_PRICE_INIT;
   int rc = tkn_prices_lookup(prices, model, len, &p);
   if (rc != TKN_OK) return rc;

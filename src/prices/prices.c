@@ -717,7 +717,8 @@ int tkn_prices_load(tkn_prices **out, const char *json, size_t len,
   tkn_prices_options o = TKN_PRICES_OPTIONS_INIT;
   int rc = TKN_OK;
   if (!out || (!json && len)) {
-    rc = tki_err(err, TKN_ERR_INVALID, "prices: NULL argument");
+    rc = tki_err(err, TKN_ERR_INVALID, "prices: %s", !out ? "out is NULL"
+                                                          : "json is NULL with a length");
   } else if (opts && opts->version != TKN_PRICES_OPTIONS_VERSION) {
     rc = tki_err(err, TKN_ERR_VERSION, "prices: unknown options version %u",
                  (unsigned)opts->version);
@@ -742,6 +743,7 @@ int tkn_prices_load(tkn_prices **out, const char *json, size_t len,
 }
 
 int tkn_prices_new_default(tkn_prices **out) {
+  if (!out) return tki_fail_null("tkn_prices_new_default", "out");
   return tkn_prices_load(out, tki_default_prices_json, tki_default_prices_json_len, NULL);
 }
 
@@ -754,7 +756,8 @@ size_t tkn_prices_count(const tkn_prices *p) { return p ? p->loaded : 0; }
 size_t tkn_prices_skipped(const tkn_prices *p) { return p ? p->skipped : 0; }
 
 int tkn_prices_skipped_at(const tkn_prices *p, size_t i, const char **key, const char **reason) {
-  if (!p || i >= p->skipped)
+  if (!p) return tki_fail_null("tkn_prices_skipped_at", "prices");
+  if (i >= p->skipped)
     return tki_fail(TKN_ERR_INVALID, "tkn_prices_skipped_at: no skipped entry %zu", i);
   const tki_price_entry *e = &p->entries[p->skipped_list[i]];
   if (key) *key = e->written_key;
@@ -766,7 +769,8 @@ size_t tkn_prices_unmodelled(const tkn_prices *p) { return p ? p->unmodelled_cou
 
 int tkn_prices_unmodelled_at(const tkn_prices *p, size_t i, const char **field, size_t *entries,
                              const char **first_key) {
-  if (!p || i >= p->unmodelled_count)
+  if (!p) return tki_fail_null("tkn_prices_unmodelled_at", "prices");
+  if (i >= p->unmodelled_count)
     return tki_fail(TKN_ERR_INVALID, "tkn_prices_unmodelled_at: no unmodelled field %zu", i);
   const tki_unmodelled *u = &p->unmodelled[i];
   if (field) *field = u->field;
@@ -883,7 +887,9 @@ static const char *longer_key(const tkn_prices *p, const char *model, size_t len
 
 int tkn_prices_lookup(const tkn_prices *p, const char *model, size_t len, tkn_model_price *out) {
   len = tki_len(model, len);
-  if (!p || !model || !out || len == 0) return tki_fail(TKN_ERR_INVALID, "tkn_prices_lookup: a required argument is NULL");
+  if (!p || !model || !out)
+    return tki_fail_null("tkn_prices_lookup", !p ? "prices" : !model ? "model" : "out");
+  if (len == 0) return tki_fail(TKN_ERR_INVALID, "tkn_prices_lookup: model is empty");
   if (out->version != TKN_MODEL_PRICE_VERSION) return tki_fail(TKN_ERR_VERSION, "tkn_prices_lookup: unknown version");
   const tki_price_entry *e = find_entry(p, model, len);
   if (!e) {

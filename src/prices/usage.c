@@ -169,7 +169,9 @@ static const char *format_name(uint32_t f) {
 
 static int parse(tkn_usage *out, uint32_t format, const char *json, size_t len,
                  char err[TKI_ERRLEN]) {
-  if (!out || (!json && len)) return tki_err(err, TKN_ERR_INVALID, "usage: NULL argument");
+  if (!out || (!json && len))
+    return tki_err(err, TKN_ERR_INVALID, "usage: %s",
+                   !out ? "out is NULL" : "json is NULL with a length");
   if (out->version != TKN_USAGE_VERSION)
     return tki_err(err, TKN_ERR_VERSION, "usage: unknown tkn_usage version %u",
                    (unsigned)out->version);

@@ -33,7 +33,11 @@ int tkn_prompt_builder_new(tkn_prompt_builder **out, const tkn_prompt_options *o
     if (opts->version != TKN_PROMPT_OPTIONS_VERSION) return tki_fail(TKN_ERR_VERSION, "tkn_prompt_builder_new: unknown version");
     if ((opts->strict != 0 && opts->strict != 1) || (opts->keep_order != 0 && opts->keep_order != 1) ||
         (opts->lint_mask & ~TKN_LINT_ALL))
-      return tki_fail(TKN_ERR_INVALID, "tkn_prompt_builder_new: invalid argument");
+      return tki_fail(TKN_ERR_INVALID, "tkn_prompt_builder_new: %s",
+                      opts->strict != 0 && opts->strict != 1 ? "opts->strict is not 0 or 1"
+                      : opts->keep_order != 0 && opts->keep_order != 1
+                          ? "opts->keep_order is not 0 or 1"
+                          : "opts->lint_mask has bits outside TKN_LINT_ALL");
     o = *opts;
   }
   tkn_prompt_builder *b = tki_calloc(1, sizeof *b);
@@ -210,8 +214,8 @@ nomem:
 int tkn_prompt_builder_add_tool(tkn_prompt_builder *b, const char *json, size_t len,
                                 uint32_t *index) {
   len = tki_len(json, len);
-  if (!b) return tki_fail(TKN_ERR_INVALID, "tkn_prompt_builder_add_tool: b is NULL");
-  if (!json) return tki_fail(TKN_ERR_INVALID, "prompt: tool definition is NULL");
+  if (!b) return tki_fail_null("tkn_prompt_builder_add_tool", "b");
+  if (!json) return tki_fail_null("tkn_prompt_builder_add_tool", "json");
   if (b->ntools >= TKN_PROMPT_MAX_TOOLS)
     return tki_fail(TKN_ERR_LIMIT, "prompt: more than %d tools", TKN_PROMPT_MAX_TOOLS);
   cJSON *root = NULL;
@@ -611,8 +615,8 @@ static int assemble(asm_ctx *c, tkn_prompt **out) {
 
 /* Assemble into *out, reusing the memory of `old` (may be NULL), which is
  * freed on failure. */
-static int assemble_reusing(tkn_prompt **out, tkn_prompt_builder *b, const tkn_tokenizer *tok,
-                            tkn_prompt *old) {
+static int assemble_reusing(const char *fn, tkn_prompt **out, tkn_prompt_builder *b,
+                            const tkn_tokenizer *tok, tkn_prompt *old) {
   asm_ctx c;
   memset(&c, 0, sizeof c);
   tki_buf_init(&c.arena);
@@ -620,24 +624,24 @@ static int assemble_reusing(tkn_prompt **out, tkn_prompt_builder *b, const tkn_t
   c.b = b;
   c.tok = tok;
   int rc;
-  if (!b) rc = TKN_ERR_INVALID;
-  else if (!tok) rc = tki_fail(TKN_ERR_INVALID, "prompt: no tokenizer to count with");
+  if (!b) rc = tki_fail_null(fn, "b");
+  else if (!tok) rc = tki_fail(TKN_ERR_INVALID, "%s: tok is NULL (no tokenizer to count with)", fn);
   else rc = assemble(&c, out);
   asm_release(&c);
   return rc;
 }
 
 int tkn_prompt_assemble(tkn_prompt **out, tkn_prompt_builder *b, const tkn_tokenizer *tok) {
-  if (!out) return tki_fail(TKN_ERR_INVALID, "tkn_prompt_assemble: out is NULL");
+  if (!out) return tki_fail_null("tkn_prompt_assemble", "out");
   *out = NULL;
-  return assemble_reusing(out, b, tok, NULL);
+  return assemble_reusing("tkn_prompt_assemble", out, b, tok, NULL);
 }
 
 int tkn_prompt_assemble_into(tkn_prompt **p, tkn_prompt_builder *b, const tkn_tokenizer *tok) {
-  if (!p) return tki_fail(TKN_ERR_INVALID, "tkn_prompt_assemble_into: p is NULL");
+  if (!p) return tki_fail_null("tkn_prompt_assemble_into", "p");
   tkn_prompt *old = *p;
   *p = NULL;
-  return assemble_reusing(p, b, tok, old);
+  return assemble_reusing("tkn_prompt_assemble_into", p, b, tok, old);
 }
 
 /* ---- the assembled prompt ---- */
@@ -666,7 +670,10 @@ static uint64_t content_hash(const tkn_prompt *p, const tki_aseg *s) {
 }
 
 int tkn_prompt_segment(const tkn_prompt *p, size_t i, tkn_prompt_segment_info *info) {
-  if (!p || !info || i >= p->nseg) return tki_fail(TKN_ERR_INVALID, "tkn_prompt_segment: invalid argument");
+  if (!p || !info) return tki_fail_null("tkn_prompt_segment", !p ? "p" : "info");
+  if (i >= p->nseg)
+    return tki_fail(TKN_ERR_INVALID, "tkn_prompt_segment: index i = %zu past the end (%zu "
+                    "segments)", i, p->nseg);
   if (info->version != TKN_PROMPT_SEGMENT_INFO_VERSION) return tki_fail(TKN_ERR_VERSION, "tkn_prompt_segment: unknown version");
   const tki_aseg *s = &p->segs[i];
   memset(info, 0, sizeof *info);
@@ -690,7 +697,10 @@ size_t tkn_prompt_block_count(const tkn_prompt *p) { return p ? p->nblock : 0; }
 
 int tkn_prompt_block(const tkn_prompt *p, size_t i, uint32_t *segment, int64_t *tokens,
                      uint64_t *fingerprint) {
-  if (!p || i >= p->nblock) return tki_fail(TKN_ERR_INVALID, "tkn_prompt_block: invalid argument");
+  if (!p) return tki_fail_null("tkn_prompt_block", "p");
+  if (i >= p->nblock)
+    return tki_fail(TKN_ERR_INVALID, "tkn_prompt_block: index i = %zu past the end (%zu blocks)",
+                    i, p->nblock);
   if (segment) *segment = p->blocks[i].segment;
   if (tokens) *tokens = p->blocks[i].tokens;
   if (fingerprint) *fingerprint = p->blocks[i].fp;
@@ -708,7 +718,10 @@ int64_t tkn_prompt_tokens(const tkn_prompt *p) { return p ? p->tokens : 0; }
 size_t tkn_prompt_finding_count(const tkn_prompt *p) { return p ? p->nfinding : 0; }
 
 int tkn_prompt_finding_get(const tkn_prompt *p, size_t i, tkn_prompt_finding *out) {
-  if (!p || !out || i >= p->nfinding) return tki_fail(TKN_ERR_INVALID, "tkn_prompt_finding_get: invalid argument");
+  if (!p || !out) return tki_fail_null("tkn_prompt_finding_get", !p ? "p" : "out");
+  if (i >= p->nfinding)
+    return tki_fail(TKN_ERR_INVALID, "tkn_prompt_finding_get: index i = %zu past the end (%zu "
+                    "findings)", i, p->nfinding);
   if (out->version != TKN_PROMPT_FINDING_VERSION) return tki_fail(TKN_ERR_VERSION, "tkn_prompt_finding_get: unknown version");
   *out = p->findings[i];
   return TKN_OK;
@@ -722,7 +735,9 @@ static int same_segment(const tkn_prompt *a, const tki_aseg *x, const tkn_prompt
 
 int tkn_prompt_diff(const tkn_prompt *before, const tkn_prompt *after, uint32_t *first_changed,
                     uint32_t *changed_count) {
-  if (!before || !after || !first_changed) return tki_fail(TKN_ERR_INVALID, "tkn_prompt_diff: a required argument is NULL");
+  if (!before || !after || !first_changed)
+    return tki_fail_null("tkn_prompt_diff",
+                         !before ? "before" : !after ? "after" : "first_changed");
   uint32_t first = TKN_PROMPT_NONE, changed = 0;
   for (size_t i = 0; i < after->nseg; i++) {
     const tki_aseg *y = &after->segs[i];

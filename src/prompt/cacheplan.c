@@ -116,6 +116,21 @@ static int64_t derive(int64_t price, int64_t num, int64_t den) {
   return v > INT64_MAX ? -1 : (int64_t)v;
 }
 
+/* The first field of valid-looking options that is out of its range. */
+static const char *bad_option(const tkn_cacheplan_options *o) {
+  if (o->provider < TKN_PROVIDER_OPENAI || o->provider > TKN_PROVIDER_GEMINI)
+    return "opts->provider is not a TKN_PROVIDER_* value";
+  if (o->price_input <= 0) return "opts->price_input is not positive";
+  if (o->min_cache_tokens < 0) return "opts->min_cache_tokens is negative";
+  if (o->openai_idle_ms <= 0) return "opts->openai_idle_ms is not positive";
+  if (o->gemini_ttl_ms <= 0) return "opts->gemini_ttl_ms is not positive";
+  if (o->price_cache_read < 0) return "opts->price_cache_read is negative";
+  if (o->price_cache_write_5m < 0) return "opts->price_cache_write_5m is negative";
+  if (o->price_cache_write_1h < 0) return "opts->price_cache_write_1h is negative";
+  if (o->price_storage_hour < 0) return "opts->price_storage_hour is negative";
+  return "opts->model is NULL with a length";
+}
+
 int tkn_cacheplan_new(tkn_cacheplan **out, const tkn_cacheplan_options *opts) {
   if (!out) return tki_fail(TKN_ERR_INVALID, "tkn_cacheplan_new: out is NULL");
   *out = NULL;
@@ -128,7 +143,7 @@ int tkn_cacheplan_new(tkn_cacheplan **out, const tkn_cacheplan_options *opts) {
       o->price_input <= 0 || o->min_cache_tokens < 0 || o->openai_idle_ms <= 0 ||
       o->gemini_ttl_ms <= 0 || o->price_cache_read < 0 || o->price_cache_write_5m < 0 ||
       o->price_cache_write_1h < 0 || o->price_storage_hour < 0 || (!o->model && o->model_len))
-    return tki_fail(TKN_ERR_INVALID, "tkn_cacheplan_new: invalid argument");
+    return tki_fail(TKN_ERR_INVALID, "tkn_cacheplan_new: %s", bad_option(o));
   /* no model and no minimum: 1024, the smallest documented minimum of each provider */
   int64_t min = o->min_cache_tokens ? o->min_cache_tokens : 1024;
   if (!o->min_cache_tokens && o->model && o->model_len &&
@@ -452,13 +467,13 @@ static int add_request(tkn_cacheplan *c, int64_t t, const tkn_cacheplan_block *b
 
 int tkn_cacheplan_add_blocks(tkn_cacheplan *c, int64_t time_ms, const tkn_cacheplan_block *blocks,
                              size_t n) {
-  if (!c) return tki_fail(TKN_ERR_INVALID, "tkn_cacheplan_add_blocks: c is NULL");
+  if (!c) return tki_fail_null("tkn_cacheplan_add_blocks", "plan");
   return add_request(c, time_ms, blocks, n, NULL, 0, 1);
 }
 
 int tkn_cacheplan_add_prompt(tkn_cacheplan *c, int64_t time_ms, const tkn_prompt *p) {
-  if (!c) return tki_fail(TKN_ERR_INVALID, "tkn_cacheplan_add_prompt: c is NULL");
-  if (!p) return tki_fail(TKN_ERR_INVALID, "cacheplan: the prompt is NULL");
+  if (!c) return tki_fail_null("tkn_cacheplan_add_prompt", "plan");
+  if (!p) return tki_fail_null("tkn_cacheplan_add_prompt", "p");
   size_t n = p->nblock;
   tkn_cacheplan_block *b = tki_calloc(n ? n : 1, sizeof *b);
   seg_desc *segs = tki_calloc(p->nseg ? p->nseg : 1, sizeof *segs);
@@ -524,7 +539,7 @@ static int64_t live_storage(const tkn_cacheplan *c) {
 }
 
 int tkn_cacheplan_result_get(tkn_cacheplan *c, tkn_cacheplan_result *out) {
-  if (!c || !out) return tki_fail(TKN_ERR_INVALID, "tkn_cacheplan_result_get: a required argument is NULL");
+  if (!c || !out) return tki_fail_null("tkn_cacheplan_result_get", !c ? "plan" : "out");
   if (out->version != TKN_CACHEPLAN_RESULT_VERSION) return tki_fail(TKN_ERR_VERSION, "tkn_cacheplan_result_get: unknown version");
   int64_t live = live_storage(c), with, storage;
   if (live < 0 || tki_add_i64(c->cost_with, live, &with) || tki_add_i64(c->storage, live, &storage))
@@ -575,7 +590,7 @@ static const char *provider_name(uint32_t p) {
 }
 
 int tkn_cacheplan_advice(tkn_cacheplan *c, char **out, size_t *out_len) {
-  if (!c || !out) return tki_fail(TKN_ERR_INVALID, "tkn_cacheplan_advice: a required argument is NULL");
+  if (!c || !out) return tki_fail_null("tkn_cacheplan_advice", !c ? "plan" : "out");
   *out = NULL;
   tkn_cacheplan_result r;
   memset(&r, 0, sizeof r);

@@ -346,7 +346,8 @@ int tki_findings_push(tki_findings *f, uint32_t kind, uint32_t segment, uint32_t
 int tkn_prompt_lint(const char *text, size_t len, uint32_t mask, tkn_prompt_finding **out,
                     size_t *n) {
   len = tki_len(text, len);
-  if (!out || !n || (!text && len)) return tki_fail(TKN_ERR_INVALID, "tkn_prompt_lint: invalid argument");
+  if (!out || !n) return tki_fail_null("tkn_prompt_lint", !out ? "out" : "n");
+  if (!text && len) return tki_fail(TKN_ERR_INVALID, "tkn_prompt_lint: text is NULL with a length");
   *out = NULL;
   *n = 0;
   if (len > TKN_PROMPT_MAX_TEXT) return tki_fail(TKN_ERR_LIMIT, "tkn_prompt_lint: over a limit");

@@ -99,7 +99,8 @@ int tkn_prompt_min_cache_tokens(int32_t provider, const char *model, size_t mode
     return tki_fail(TKN_ERR_INVALID, "min_cache_tokens: provider %d is not a TKN_PROVIDER_ value",
                     (int)provider);
   if (!model || model_len == 0)
-    return tki_fail(TKN_ERR_INVALID, "min_cache_tokens: no model name");
+    return tki_fail(TKN_ERR_INVALID, "min_cache_tokens: no model name (model is %s)",
+                    model ? "empty" : "NULL");
   char m[128];
   if (model_len >= sizeof m || memchr(model, '\0', model_len))
     return tki_fail(TKN_ERR_NOT_FOUND, "min_cache_tokens: no %s model \"%.*s\" (%zu bytes)", word,
@@ -198,7 +199,12 @@ size_t tki_prompt_breakpoints(const tkn_prompt *p, int64_t min_tokens, uint32_t 
 int tkn_prompt_breakpoints(const tkn_prompt *p, int64_t min_cache_tokens,
                            uint32_t max_breakpoints, uint32_t *blocks, uint32_t *ttls, size_t cap,
                            size_t *n) {
-  if (!p || !n || min_cache_tokens <= 0 || (cap && (!blocks || !ttls))) return tki_fail(TKN_ERR_INVALID, "tkn_prompt_breakpoints: invalid argument");
+  if (!p || !n) return tki_fail_null("tkn_prompt_breakpoints", !p ? "p" : "n");
+  if (cap && (!blocks || !ttls))
+    return tki_fail(TKN_ERR_INVALID, "tkn_prompt_breakpoints: %s is NULL with cap %zu",
+                    !blocks ? "blocks" : "ttls", cap);
+  if (min_cache_tokens <= 0)
+    return tki_fail(TKN_ERR_INVALID, "tkn_prompt_breakpoints: min_cache_tokens is not positive");
   uint32_t b[TKN_PROMPT_MAX_SEGMENTS], t[TKN_PROMPT_MAX_SEGMENTS];
   size_t got = tki_prompt_breakpoints(p, min_cache_tokens, max_breakpoints, b, t);
   if (got > cap) got = cap;
@@ -611,7 +617,8 @@ static const tkn_render_options *render_lengths(const tkn_render_options *opts,
 static int check_render_args(const tkn_prompt *p, const tkn_render_options *opts,
                              char err[TKI_ERRLEN]) {
   if (!p || !opts)
-    return tki_err(err, TKN_ERR_INVALID, "prompt: render needs a prompt, options and an output");
+    return tki_err(err, TKN_ERR_INVALID, "prompt: render needs a prompt, options and an output "
+                   "(%s is NULL)", !p ? "p" : "opts");
   if (opts->version != TKN_RENDER_OPTIONS_VERSION && opts->version != 1)
     return tki_err(err, TKN_ERR_VERSION, "prompt: render options version %u unknown",
                    opts->version);
@@ -691,7 +698,8 @@ int tkn_prompt_render_into(const tkn_prompt *p, const tkn_render_options *opts, 
   opts = render_lengths(opts, &norm);
   if (out_len) *out_len = 0;
   if (!out_len || (!buf && cap))
-    rc = tki_err(err, TKN_ERR_INVALID, "prompt: render_into needs a buffer (or cap 0) and out_len");
+    rc = tki_err(err, TKN_ERR_INVALID, "prompt: render_into needs a buffer (or cap 0) and out_len "
+                 "(%s)", !out_len ? "out_len is NULL" : "buf is NULL with a cap");
   else
     rc = check_render_args(p, opts, err);
   if (!rc) rc = render_pass(p, opts, buf, cap, &len, err);
@@ -717,7 +725,8 @@ int tkn_prompt_render(const tkn_prompt *p, const tkn_render_options *opts, char 
   if (out) *out = NULL;
   if (out_len) *out_len = 0;
   if (!out)
-    rc = tki_err(err, TKN_ERR_INVALID, "prompt: render needs a prompt, options and an output");
+    rc = tki_err(err, TKN_ERR_INVALID,
+                 "prompt: render needs a prompt, options and an output (out is NULL)");
   else
     rc = check_render_args(p, opts, err);
   if (!rc) {

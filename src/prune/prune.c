@@ -1088,7 +1088,10 @@ size_t tkn_prune_report_count(const tkn_prune_report *report) { return report ? 
 
 int tkn_prune_report_message(const tkn_prune_report *report, size_t i, int32_t *action,
                              int32_t *reason, int64_t *tokens) {
-  if (!report || i >= report->n) return tki_fail(TKN_ERR_INVALID, "tkn_prune_report_message: invalid argument");
+  if (!report) return tki_fail_null("tkn_prune_report_message", "report");
+  if (i >= report->n)
+    return tki_fail(TKN_ERR_INVALID, "tkn_prune_report_message: index i = %zu past the end (%zu "
+                    "messages)", i, report->n);
   if (action) *action = report->action[i];
   if (reason) *reason = report->why[i];
   if (tokens) *tokens = report->tokens[i];
@@ -1096,14 +1099,17 @@ int tkn_prune_report_message(const tkn_prune_report *report, size_t i, int32_t *
 }
 
 int tkn_prune_report_kept(const tkn_prune_report *report, const size_t **indices, size_t *n) {
-  if (!report || !indices || !n) return tki_fail(TKN_ERR_INVALID, "tkn_prune_report_kept: a required argument is NULL");
+  if (!report || !indices || !n)
+    return tki_fail_null("tkn_prune_report_kept", !report ? "report" : !indices ? "indices" : "n");
   *indices = report->kept;
   *n = report->nkept;
   return TKN_OK;
 }
 
 int tkn_prune_report_dropped(const tkn_prune_report *report, const size_t **indices, size_t *n) {
-  if (!report || !indices || !n) return tki_fail(TKN_ERR_INVALID, "tkn_prune_report_dropped: a required argument is NULL");
+  if (!report || !indices || !n)
+    return tki_fail_null("tkn_prune_report_dropped",
+                         !report ? "report" : !indices ? "indices" : "n");
   *indices = report->dropped;
   *n = report->ndropped;
   return TKN_OK;

@@ -131,7 +131,7 @@ TKI_DEFINE_INIT(tkn_router_rule_init, tkn_router_rule, rule, TKN_ROUTER_RULE_VER
                 TKN_ROUTER_RULE_INIT)
 
 int tkn_router_builder_add_rule(tkn_router_builder *b, const tkn_router_rule *rule) {
-  if (!b || !rule) return tki_fail(TKN_ERR_INVALID, "tkn_router_builder_add_rule: a required argument is NULL");
+  if (!b || !rule) return tki_fail_null("tkn_router_builder_add_rule", !b ? "b" : "rule");
   if (rule->version != TKN_ROUTER_RULE_VERSION)
     return tki_fail(TKN_ERR_VERSION, "router builder: rule: unknown version %u",
                    (unsigned)rule->version);
@@ -176,9 +176,9 @@ int tkn_router_builder_add_rule(tkn_router_builder *b, const tkn_router_rule *ru
 
 int tkn_router_builder_set_default_tier(tkn_router_builder *b, const char *name, size_t len) {
   len = tki_len(name, len);
-  if (!b) return tki_fail(TKN_ERR_INVALID, "tkn_router_builder_set_default_tier: b is NULL");
+  if (!b) return tki_fail_null("tkn_router_builder_set_default_tier", "b");
   cJSON *s;
-  int rc = make_string(b, "default tier", name, len, &s);
+  int rc = make_string(b, "default tier name", name, len, &s);
   if (rc) return rc;
   cJSON *root = begin(b);
   if (!root) {
@@ -238,7 +238,7 @@ int tkn_router_builder_set_failures(tkn_router_builder *b, int32_t allowed_fails
 }
 
 int tkn_router_builder_set_retries(tkn_router_builder *b, int32_t cls, int32_t retries) {
-  if (!b) return tki_fail(TKN_ERR_INVALID, "tkn_router_builder_set_retries: builder is NULL");
+  if (!b) return tki_fail_null("tkn_router_builder_set_retries", "b");
   const char *name = tkn_llm_fail_name(cls);
   if (!name)
     return tki_fail(TKN_ERR_INVALID, "router builder: unknown failure class %d", (int)cls);
@@ -256,7 +256,7 @@ int tkn_router_builder_set_retries(tkn_router_builder *b, int32_t cls, int32_t r
 }
 
 int tkn_router_builder_to_json(const tkn_router_builder *b, char **out, size_t *out_len) {
-  if (!b || !out) return tki_fail(TKN_ERR_INVALID, "tkn_router_builder_to_json: a required argument is NULL");
+  if (!b || !out) return tki_fail_null("tkn_router_builder_to_json", !b ? "b" : "out");
   *out = NULL;
   if (out_len) *out_len = 0;
   char *s = cJSON_PrintUnformatted(b->root);

@@ -39,15 +39,17 @@ TKI_DEFINE_INIT(tkn_router_cascade_options_init, tkn_router_cascade_options, opt
 
 int tkn_router_cascade_new(tkn_router_cascade **out, const tkn_router *r,
                            const tkn_router_cascade_options *opts) {
-  if (!out) return tki_fail(TKN_ERR_INVALID, "tkn_router_cascade_new: out is NULL");
+  if (!out) return tki_fail_null("tkn_router_cascade_new", "out");
   *out = NULL;
-  if (!r) return tki_fail(TKN_ERR_INVALID, "tkn_router_cascade_new: r is NULL");
+  if (!r) return tki_fail_null("tkn_router_cascade_new", "router");
   tkn_router_cascade_options o = TKN_ROUTER_CASCADE_OPTIONS_INIT;
   if (opts) {
     if (opts->version != TKN_ROUTER_CASCADE_OPTIONS_VERSION) return tki_fail(TKN_ERR_VERSION, "tkn_router_cascade_new: unknown version");
     o = *opts;
   }
-  if (o.start_tier < 0 || (size_t)o.start_tier >= r->n_tiers) return tki_fail(TKN_ERR_INVALID, "tkn_router_cascade_new: invalid argument");
+  if (o.start_tier < 0 || (size_t)o.start_tier >= r->n_tiers)
+    return tki_fail(TKN_ERR_INVALID, "tkn_router_cascade_new: opts->start_tier %d is not a tier "
+                    "(the router has %zu)", (int)o.start_tier, r->n_tiers);
   tkn_router_cascade *c = tki_calloc(1, sizeof *c);
   if (!c) return tki_fail(TKN_ERR_NOMEM, "tkn_router_cascade_new: out of memory");
   c->r = r;
@@ -69,7 +71,8 @@ static int finished(const tkn_router_cascade *c) {
 }
 
 int tkn_router_cascade_next(tkn_router_cascade *c, int32_t *tier, const char **model) {
-  if (!c || !tier || !model) return tki_fail(TKN_ERR_INVALID, "tkn_router_cascade_next: a required argument is NULL");
+  if (!c || !tier || !model)
+    return tki_fail_null("tkn_router_cascade_next", !c ? "c" : !tier ? "tier" : "model");
   if (finished(c))
     return tki_fail(TKN_ERR_STATE, "cascade: already %s", state_names[c->state]);
   const tkn_router *r = c->r;
@@ -185,7 +188,7 @@ size_t tkn_router_cascade_attempts(const tkn_router_cascade *c) { return c ? c->
 int64_t tkn_router_cascade_total_cost(const tkn_router_cascade *c) { return c ? c->total : 0; }
 
 int tkn_router_cascade_to_json(const tkn_router_cascade *c, char **out, size_t *out_len) {
-  if (!c || !out) return tki_fail(TKN_ERR_INVALID, "tkn_router_cascade_to_json: a required argument is NULL");
+  if (!c || !out) return tki_fail_null("tkn_router_cascade_to_json", !c ? "c" : "out");
   *out = NULL;
   if (out_len) *out_len = 0;
   const tkn_router *r = c->r;

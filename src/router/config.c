@@ -828,7 +828,7 @@ int tki_router_compile(const cJSON *root, const tkn_router_options *opts, tkn_ro
 int tkn_router_new_json(tkn_router **out, const char *json, size_t len,
                         const tkn_router_options *opts) {
   len = tki_len(json, len);
-  if (!out) return tki_fail(TKN_ERR_INVALID, "tkn_router_new_json: out is NULL");
+  if (!out) return tki_fail_null("tkn_router_new_json", "out");
   *out = NULL;
   cJSON *root = NULL;
   int rc = tki_json_parse(json, len, TKI_R_CONFIG_MAX, TKI_R_DEPTH_MAX, "router config", &root,

@@ -325,7 +325,7 @@ static void node_reasons(tki_buf *b, const tkn_router *r, const tkn_task *t, uin
 }
 
 int tkn_router_explain(const tkn_router *r, const tkn_task *t, char **out, size_t *out_len) {
-  if (!r || !out) return tki_fail(TKN_ERR_INVALID, "tkn_router_explain: a required argument is NULL");
+  if (!r || !out) return tki_fail_null("tkn_router_explain", !r ? "router" : "out");
   *out = NULL;
   if (out_len) *out_len = 0;
   tkn_router_decision d = TKN_ROUTER_DECISION_INIT;

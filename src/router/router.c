@@ -31,13 +31,17 @@ const char *tkn_router_model_name(const tkn_router *r, size_t i) {
 }
 
 int tkn_router_tier_threshold(const tkn_router *r, size_t i, double *out) {
-  if (!r || !out || i >= r->n_tiers) return tki_fail(TKN_ERR_INVALID, "tkn_router_tier_threshold: invalid argument");
+  if (!r || !out) return tki_fail_null("tkn_router_tier_threshold", !r ? "router" : "out");
+  if (i >= r->n_tiers)
+    return tki_fail(TKN_ERR_INVALID, "tkn_router_tier_threshold: tier index i = %zu past the "
+                    "end (%zu tiers)", i, r->n_tiers);
   *out = r->tiers[i].threshold;
   return TKN_OK;
 }
 
 int tkn_router_tier_model(const tkn_router *r, size_t i, int32_t *tier, const char **model) {
-  if (!r || !tier || !model) return tki_fail(TKN_ERR_INVALID, "router tier model: NULL argument");
+  if (!r || !tier || !model)
+    return tki_fail_null("tkn_router_tier_model", !r ? "router" : !tier ? "tier" : "model");
   if (i >= r->n_tiers)
     return tki_fail(TKN_ERR_INVALID, "router tier model: no tier %zu (%zu tiers)", i, r->n_tiers);
   uint32_t m;
@@ -78,7 +82,7 @@ static int64_t now_if_needed(const tkn_router *r) {
 }
 
 int tkn_router_decide(const tkn_router *r, const tkn_task *t, tkn_router_decision *d) {
-  if (!r || !d) return tki_fail(TKN_ERR_INVALID, "tkn_router_decide: a required argument is NULL");
+  if (!r || !d) return tki_fail_null("tkn_router_decide", !r ? "router" : "d");
   if (d->version != TKN_ROUTER_DECISION_VERSION) return tki_fail(TKN_ERR_VERSION, "tkn_router_decide: unknown version");
   int32_t rule = tki_router_match(r, t);
   int32_t rt = rule >= 0 ? r->rules[rule].tier : r->default_tier;
@@ -160,7 +164,8 @@ int tkn_router_report_failure(const tkn_router *r, const char *model, size_t len
 int tkn_router_model_cooldown(const tkn_router *r, const char *model, size_t len,
                               int64_t *until_ms) {
   len = tki_len(model, len);
-  if (!r || !until_ms) return tki_fail(TKN_ERR_INVALID, "tkn_router_model_cooldown: a required argument is NULL");
+  if (!r || !until_ms)
+    return tki_fail_null("tkn_router_model_cooldown", !r ? "router" : "until_ms");
   *until_ms = 0;
   tki_model *m = find_model(r, model, len);
   if (!m) return tki_fail(TKN_ERR_NOT_FOUND, "tkn_router_model_cooldown: not found");
@@ -172,7 +177,7 @@ int tkn_router_model_cooldown(const tkn_router *r, const char *model, size_t len
 int tkn_router_retries(const tkn_router *r, int32_t cls, int32_t *out) {
   if (!r || !out || cls < 0 || cls >= TKN_LLM_FAIL__COUNT)
     return tki_fail(TKN_ERR_INVALID, "tkn_router_retries: %s",
-                    r && out ? "unknown failure class" : "NULL argument");
+                    !r ? "router is NULL" : !out ? "out is NULL" : "unknown failure class");
   *out = r->retries[cls];
   return TKN_OK;
 }
@@ -185,9 +190,13 @@ int tkn_router_shadow_compare(const tkn_router *r, int32_t rule, const char *che
   cheap_len = tki_len(cheap, cheap_len);
   strong_len = tki_len(strong, strong_len);
   if (agreed) *agreed = 0;
-  if (!r || !cmp || rule < 0 || (size_t)rule >= r->n_rules || (!cheap && cheap_len) ||
-      (!strong && strong_len))
-    return tki_fail(TKN_ERR_INVALID, "tkn_router_shadow_compare: invalid argument");
+  if (!r || !cmp) return tki_fail_null("tkn_router_shadow_compare", !r ? "router" : "cmp");
+  if (rule < 0 || (size_t)rule >= r->n_rules)
+    return tki_fail(TKN_ERR_INVALID, "tkn_router_shadow_compare: rule %d is not a rule (%zu)",
+                    (int)rule, r->n_rules);
+  if ((!cheap && cheap_len) || (!strong && strong_len))
+    return tki_fail(TKN_ERR_INVALID, "tkn_router_shadow_compare: %s is NULL with a length",
+                    !cheap && cheap_len ? "cheap" : "strong");
   int v = cmp(cheap ? cheap : "", cheap_len, strong ? strong : "", strong_len, user);
   if (v < 0) return tki_fail(TKN_ERR_CALLBACK, "tkn_router_shadow_compare: a host callback failed");
   tki_rule *ru = &r->rules[rule];
@@ -199,7 +208,10 @@ int tkn_router_shadow_compare(const tkn_router *r, int32_t rule, const char *che
 
 int tkn_router_shadow_stats(const tkn_router *r, int32_t rule, uint64_t *sampled,
                             uint64_t *compared, uint64_t *agreed) {
-  if (!r || rule < 0 || (size_t)rule >= r->n_rules) return tki_fail(TKN_ERR_INVALID, "tkn_router_shadow_stats: invalid argument");
+  if (!r) return tki_fail_null("tkn_router_shadow_stats", "router");
+  if (rule < 0 || (size_t)rule >= r->n_rules)
+    return tki_fail(TKN_ERR_INVALID, "tkn_router_shadow_stats: rule %d is not a rule (%zu)",
+                    (int)rule, r->n_rules);
   tki_rule *ru = &r->rules[rule];
   if (sampled) *sampled = atomic_load_explicit(&ru->sampled, memory_order_relaxed);
   if (compared) *compared = atomic_load_explicit(&ru->compared, memory_order_relaxed);
@@ -208,7 +220,7 @@ int tkn_router_shadow_stats(const tkn_router *r, int32_t rule, uint64_t *sampled
 }
 
 int tkn_router_shadow_report(const tkn_router *r, char **out, size_t *out_len) {
-  if (!r || !out) return tki_fail(TKN_ERR_INVALID, "tkn_router_shadow_report: a required argument is NULL");
+  if (!r || !out) return tki_fail_null("tkn_router_shadow_report", !r ? "router" : "out");
   *out = NULL;
   if (out_len) *out_len = 0;
   tki_buf b;
@@ -247,15 +259,22 @@ static int cmp_desc(const void *a, const void *b) {
 
 int tkn_router_calibrate(const double *scores, size_t n, const double *shares, size_t n_tiers,
                          double *thresholds) {
-  if (!scores || !shares || !thresholds || n == 0 || n_tiers == 0) return tki_fail(TKN_ERR_INVALID, "tkn_router_calibrate: a required argument is NULL");
+  if (!scores || !shares || !thresholds)
+    return tki_fail_null("tkn_router_calibrate",
+                         !scores ? "scores" : !shares ? "shares" : "thresholds");
+  if (n == 0 || n_tiers == 0)
+    return tki_fail(TKN_ERR_INVALID, "tkn_router_calibrate: %s is 0", n ? "n_tiers" : "n");
   double sum = 0;
   for (size_t i = 0; i < n_tiers; i++) {
-    if (!(shares[i] >= 0 && shares[i] <= 1)) return tki_fail(TKN_ERR_INVALID, "tkn_router_calibrate: invalid argument");
+    if (!(shares[i] >= 0 && shares[i] <= 1))
+      return tki_fail(TKN_ERR_INVALID, "tkn_router_calibrate: shares[%zu] is not in [0, 1]", i);
     sum += shares[i];
   }
-  if (fabs(sum - 1.0) > 1e-6) return tki_fail(TKN_ERR_INVALID, "tkn_router_calibrate: invalid argument");
+  if (fabs(sum - 1.0) > 1e-6)
+    return tki_fail(TKN_ERR_INVALID, "tkn_router_calibrate: shares sum to %g, not 1", sum);
   for (size_t i = 0; i < n; i++)
-    if (!isfinite(scores[i])) return tki_fail(TKN_ERR_INVALID, "tkn_router_calibrate: invalid argument");
+    if (!isfinite(scores[i]))
+      return tki_fail(TKN_ERR_INVALID, "tkn_router_calibrate: scores[%zu] is not finite", i);
   if (n > SIZE_MAX / sizeof(double)) return tki_fail(TKN_ERR_OVERFLOW, "tkn_router_calibrate: integer overflow");
   double *d = tki_malloc(n * sizeof *d);
   if (!d) return tki_fail(TKN_ERR_NOMEM, "tkn_router_calibrate: out of memory");

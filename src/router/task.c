@@ -99,7 +99,7 @@ static int put(tkn_task *t, const char *name, size_t len, tki_tval *nv) {
 
 int tkn_task_set_id(tkn_task *t, const char *id, size_t len) {
   len = tki_len(id, len);
-  if (!t) return tki_fail(TKN_ERR_INVALID, "tkn_task_set_id: t is NULL");
+  if (!t) return tki_fail_null("tkn_task_set_id", "task");
   if (!id && len) return tki_fail(TKN_ERR_INVALID, "task: NULL id");
   char *c = tki_strndup(id ? id : "", len);
   if (!c) return tki_fail(TKN_ERR_NOMEM, "task: out of memory");
@@ -114,7 +114,7 @@ int tkn_task_set_string(tkn_task *t, const char *name, size_t name_len, const ch
                         size_t value_len) {
   name_len = tki_len(name, name_len);
   value_len = tki_len(value, value_len);
-  if (!t) return tki_fail(TKN_ERR_INVALID, "tkn_task_set_string: t is NULL");
+  if (!t) return tki_fail_null("tkn_task_set_string", "task");
   int rc = check_name(t, name, name_len);
   if (!rc) rc = check_text(t, name, name_len, value, value_len);
   if (rc) return rc;
@@ -126,7 +126,7 @@ int tkn_task_set_string(tkn_task *t, const char *name, size_t name_len, const ch
 
 int tkn_task_set_number(tkn_task *t, const char *name, size_t name_len, double value) {
   name_len = tki_len(name, name_len);
-  if (!t) return tki_fail(TKN_ERR_INVALID, "tkn_task_set_number: t is NULL");
+  if (!t) return tki_fail_null("tkn_task_set_number", "task");
   int rc = check_name(t, name, name_len);
   if (rc) return rc;
   if (!isfinite(value))
@@ -140,7 +140,7 @@ int tkn_task_set_number(tkn_task *t, const char *name, size_t name_len, double v
 
 int tkn_task_set_bool(tkn_task *t, const char *name, size_t name_len, int32_t value) {
   name_len = tki_len(name, name_len);
-  if (!t) return tki_fail(TKN_ERR_INVALID, "tkn_task_set_bool: t is NULL");
+  if (!t) return tki_fail_null("tkn_task_set_bool", "task");
   int rc = check_name(t, name, name_len);
   if (rc) return rc;
   tki_tval nv = {0};
@@ -152,11 +152,12 @@ int tkn_task_set_bool(tkn_task *t, const char *name, size_t name_len, int32_t va
 int tkn_task_set_strings(tkn_task *t, const char *name, size_t name_len,
                          const char *const *values, const size_t *lens, size_t n) {
   name_len = tki_len(name, name_len);
-  if (!t) return tki_fail(TKN_ERR_INVALID, "tkn_task_set_strings: t is NULL");
+  if (!t) return tki_fail_null("tkn_task_set_strings", "task");
   int rc = check_name(t, name, name_len);
   if (rc) return rc;
   if (n && (!values || !lens))
-    return tki_fail(TKN_ERR_INVALID, "task: %.*s: NULL list", (int)name_len, name);
+    return tki_fail(TKN_ERR_INVALID, "task: %.*s: NULL list (%s is NULL with n %zu)",
+                    (int)name_len, name, !values ? "values" : "lens", n);
   if (n > TKI_TASK_MAX_LIST)
     return tki_fail(TKN_ERR_LIMIT, "task: %.*s: more than %d elements", (int)name_len,
                    name, TKI_TASK_MAX_LIST);
@@ -181,7 +182,9 @@ int tkn_task_set_strings(tkn_task *t, const char *name, size_t name_len,
 
 int tkn_task_remove(tkn_task *t, const char *name, size_t name_len) {
   name_len = tki_len(name, name_len);
-  if (!t || (!name && name_len)) return tki_fail(TKN_ERR_INVALID, "tkn_task_remove: invalid argument");
+  if (!t) return tki_fail_null("tkn_task_remove", "task");
+  if (!name && name_len)
+    return tki_fail(TKN_ERR_INVALID, "tkn_task_remove: name is NULL with a length");
   if (!name) name = "";
   const tki_tval *v = tki_task_find(t, name, name_len, tki_hash64(name, name_len, 0));
   if (!v)
@@ -239,7 +242,7 @@ static int load_member(tkn_task *t, const cJSON *m) {
 
 int tkn_task_from_json(tkn_task **out, const char *json, size_t len) {
   len = tki_len(json, len);
-  if (!out) return tki_fail(TKN_ERR_INVALID, "tkn_task_from_json: out is NULL");
+  if (!out) return tki_fail_null("tkn_task_from_json", "out");
   *out = NULL;
   tkn_task *t;
   int rc = tkn_task_new(&t);

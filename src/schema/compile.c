@@ -815,9 +815,9 @@ int tkn_schema_compile(tkn_schema **out, const char *json, size_t len,
                        const tkn_schema_options *opts) {
   len = tki_len(json, len);
   char err[TKI_ERRLEN] = "";
-  if (!out) return tki_fail(TKN_ERR_INVALID, "schema: NULL output pointer");
+  if (!out) return tki_fail_null("tkn_schema_compile", "out");
   *out = NULL;
-  if (!json && len) return tki_fail(TKN_ERR_INVALID, "schema: NULL text");
+  if (!json && len) return tki_fail(TKN_ERR_INVALID, "schema: json is NULL with a length");
   tkn_schema_options o;
   int rc = effective_options(opts, &o, err);
   if (rc) return rc;

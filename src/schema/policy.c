@@ -183,14 +183,17 @@ TKI_DEFINE_INIT(tkn_schema_cap_options_init, tkn_schema_cap_options, opts, TKN_S
 int tkn_schema_output_cap(const tkn_schema *s, const tkn_tokenizer *tok,
                           const tkn_schema_cap_options *opts, int64_t *max_tokens,
                           uint32_t *flags) {
-  if (!s || !tok || !max_tokens || !flags) return tki_fail(TKN_ERR_INVALID, "tkn_schema_output_cap: a required argument is NULL");
+  if (!s || !tok || !max_tokens || !flags)
+    return tki_fail_null("tkn_schema_output_cap",
+                         !s ? "schema" : !tok ? "tok" : !max_tokens ? "max_tokens" : "flags");
   *max_tokens = 0;
   *flags = 0;
   tkn_schema_cap_options o = TKN_SCHEMA_CAP_OPTIONS_INIT;
   if (opts) {
     if (opts->version != TKN_SCHEMA_CAP_OPTIONS_VERSION) return tki_fail(TKN_ERR_VERSION, "tkn_schema_output_cap: unknown version");
     o = *opts;
-    if (o.tokens_per_code_point == 0) return tki_fail(TKN_ERR_INVALID, "tkn_schema_output_cap: invalid argument");
+    if (o.tokens_per_code_point == 0)
+      return tki_fail(TKN_ERR_INVALID, "tkn_schema_output_cap: opts->tokens_per_code_point is 0");
   }
   capctx *c = tki_calloc(1, sizeof *c);
   if (!c) return tki_fail(TKN_ERR_NOMEM, "tkn_schema_output_cap: out of memory");
@@ -221,7 +224,12 @@ int tkn_schema_output_cap(const tkn_schema *s, const tkn_tokenizer *tok,
 int tkn_schema_near_limit(const char *stop_reason, size_t stop_len, int64_t used, int64_t cap,
                           uint32_t *flags) {
   stop_len = tki_len(stop_reason, stop_len);
-  if (!flags || used < 0 || (!stop_reason && stop_len)) return tki_fail(TKN_ERR_INVALID, "tkn_schema_near_limit: invalid argument");
+  if (!flags) return tki_fail_null("tkn_schema_near_limit", "flags");
+  if (!stop_reason && stop_len)
+    return tki_fail(TKN_ERR_INVALID, "tkn_schema_near_limit: stop_reason is NULL with a length");
+  if (used < 0)
+    return tki_fail(TKN_ERR_INVALID, "tkn_schema_near_limit: used is negative (%lld)",
+                    (long long)used);
   *flags = 0;
   static const char *const stopped[] = {"length", "max_tokens", "MAX_TOKENS", "max_output_tokens"};
   for (size_t i = 0; stop_reason && i < sizeof stopped / sizeof stopped[0]; i++)
@@ -252,11 +260,17 @@ static uint32_t tier_after(const tkn_schema_retry_options *o, uint32_t failures)
 
 int tkn_schema_retry_next(const tkn_schema_retry_options *o, uint32_t failures,
                           tkn_schema_retry_step *step) {
-  if (!o || !step || failures == 0) return tki_fail(TKN_ERR_INVALID, "tkn_schema_retry_next: a required argument is NULL");
+  if (!o || !step) return tki_fail_null("tkn_schema_retry_next", !o ? "opts" : "step");
+  if (failures == 0)
+    return tki_fail(TKN_ERR_INVALID, "tkn_schema_retry_next: failures is 0 (counted from 1)");
   if (o->version != TKN_SCHEMA_RETRY_OPTIONS_VERSION) return tki_fail(TKN_ERR_VERSION, "tkn_schema_retry_next: unknown version");
   if (o->max_attempts < 1 || o->max_attempts > 100 || o->base_delay_ms < 0 ||
       o->max_delay_ms < o->base_delay_ms)
-    return tki_fail(TKN_ERR_INVALID, "tkn_schema_retry_next: invalid argument");
+    return tki_fail(TKN_ERR_INVALID, "tkn_schema_retry_next: %s",
+                    o->max_attempts < 1 || o->max_attempts > 100
+                        ? "opts->max_attempts is not in [1, 100]"
+                    : o->base_delay_ms < 0 ? "opts->base_delay_ms is negative"
+                                           : "opts->max_delay_ms is less than opts->base_delay_ms");
   memset(step, 0, sizeof *step);
   step->attempt = failures + 1;
   step->tier = tier_after(o, failures);

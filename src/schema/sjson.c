@@ -423,7 +423,7 @@ int tki_sj_parse(tki_sj_parser *p, tki_arena *arena, const char *json, size_t le
                  size_t max_len, uint32_t max_depth, const char *what, tki_sj *out,
                  char err[TKI_ERRLEN]) {
   memset(out, 0, sizeof *out);
-  if (!json && len) return tki_err(err, TKN_ERR_INVALID, "%s: NULL text", what);
+  if (!json && len) return tki_err(err, TKN_ERR_INVALID, "%s: json is NULL with a length", what);
   if (len > max_len)
     return tki_err(err, TKN_ERR_LIMIT, "%s: %zu bytes exceeds the limit of %zu bytes", what, len,
                    max_len);

@@ -896,11 +896,12 @@ int tki_schema_validate_tree(const tkn_schema *s, const tki_sj *doc, tkn_schema_
 int tkn_schema_validate(const tkn_schema *s, const char *json, size_t len,
                         tkn_schema_result *r) {
   len = tki_len(json, len);
-  if (!r) return tki_fail(TKN_ERR_INVALID, "validate: result is NULL");
+  if (!r) return tki_fail_null("tkn_schema_validate", "res");
   tki_arena_reset(&r->arena);
   reset_result(r);
   if (!s || (!json && len)) {
-    r->status = tki_fail(TKN_ERR_INVALID, "validate: NULL schema or text");
+    r->status = !s ? tki_fail_null("tkn_schema_validate", "schema")
+                   : tki_fail(TKN_ERR_INVALID, "validate: json is NULL with a length");
     return r->status;
   }
   tki_sj doc;
@@ -929,7 +930,7 @@ int tkn_schema_check(const tkn_schema *s, const char *json, size_t len) {
 }
 
 int tkn_schema_result_set_max_work(tkn_schema_result *r, uint64_t max_work) {
-  if (!r) return tki_fail(TKN_ERR_INVALID, "tkn_schema_result_set_max_work: result is NULL");
+  if (!r) return tki_fail_null("tkn_schema_result_set_max_work", "res");
   r->max_work = max_work;
   return TKN_OK;
 }
@@ -941,7 +942,7 @@ size_t tkn_schema_result_error_count(const tkn_schema_result *r) { return r ? r-
 int tkn_schema_result_error(const tkn_schema_result *r, size_t i, const char **instance_path,
                             const char **keyword, const char **schema_path,
                             const char **message) {
-  if (!r) return tki_fail(TKN_ERR_INVALID, "tkn_schema_result_error: r is NULL");
+  if (!r) return tki_fail_null("tkn_schema_result_error", "res");
   if (i >= r->nerrs) return tki_fail(TKN_ERR_NOT_FOUND, "tkn_schema_result_error: not found");
   if (ensure_formatted(r)) return TKN_ERR_NOMEM; /* recorded */
   const rerr *e = &r->errs[i];
@@ -953,7 +954,7 @@ int tkn_schema_result_error(const tkn_schema_result *r, size_t i, const char **i
 }
 
 int tkn_schema_result_reask(const tkn_schema_result *r, char **out, size_t *out_len) {
-  if (!r || !out) return tki_fail(TKN_ERR_INVALID, "tkn_schema_result_reask: a required argument is NULL");
+  if (!r || !out) return tki_fail_null("tkn_schema_result_reask", !r ? "res" : "out");
   *out = NULL;
   if (out_len) *out_len = 0;
   if (r->status == TKN_OK) return tki_fail(TKN_ERR_STATE, "tkn_schema_result_reask: not allowed in this state");

@@ -210,7 +210,7 @@ static int meter_fail(tkn_meter *m, int rc, const char *text) {
 int tkn_meter_set_store(tkn_meter *m, const tkn_store *store, const char *prefix,
                         size_t prefix_len) {
   prefix_len = tki_len(prefix, prefix_len);
-  if (!m) return tki_fail(TKN_ERR_INVALID, "tkn_meter_set_store: m is NULL");
+  if (!m) return tki_fail_null("tkn_meter_set_store", "meter");
   char err[TKI_ERRLEN];
   struct tki_mshared *s = NULL;
   if (store) {
@@ -237,13 +237,13 @@ uint64_t tkn_meter_shared_dropped(tkn_meter *m) {
 }
 
 int tkn_meter_flush(tkn_meter *m) {
-  return m ? tki_meter_flush(m) : tki_fail(TKN_ERR_INVALID, "tkn_meter_flush: m is NULL");
+  return m ? tki_meter_flush(m) : tki_fail(TKN_ERR_INVALID, "tkn_meter_flush: meter is NULL");
 }
 
 int tkn_meter_shared_stats(tkn_meter *m, int dimension, const char *key, size_t len,
                            tkn_meter_stats *out) {
   len = tki_len(key, len);
-  if (!m) return tki_fail(TKN_ERR_INVALID, "tkn_meter_shared_stats: m is NULL");
+  if (!m) return tki_fail_null("tkn_meter_shared_stats", "meter");
   struct tki_mshared *s = m->backend == &store_backend ? m->backend_state : NULL;
   char err[TKI_ERRLEN];
   if (!s) return meter_fail(m, TKN_ERR_STATE, "meter: no store attached");

@@ -256,7 +256,7 @@ static const tki_toolcache_backend store_backend = {shared_get, shared_put, shar
 int tkn_toolcache_set_store(tkn_toolcache *c, const tkn_store *store, const char *prefix,
                             size_t prefix_len) {
   prefix_len = tki_len(prefix, prefix_len);
-  if (!c) return tki_fail(TKN_ERR_INVALID, "tkn_toolcache_set_store: c is NULL");
+  if (!c) return tki_fail_null("tkn_toolcache_set_store", "cache");
   char err[TKI_ERRLEN];
   struct tki_tcshared *s;
   int rc = shared_make(&s, store, prefix, prefix_len, err);

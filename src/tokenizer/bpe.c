@@ -1445,7 +1445,7 @@ int tkn_tokenizer_new_for_model(tkn_tokenizer **out, const char *model, size_t l
 }
 
 int tkn_tokenizer_load_ranks(tkn_tokenizer **out, const tkn_ranks_options *opts) {
-  if (!out || !opts) return tki_fail(TKN_ERR_INVALID, "tkn_tokenizer_load_ranks: NULL argument");
+  if (!out || !opts) return tki_fail_null("tkn_tokenizer_load_ranks", !out ? "out" : "opts");
   *out = NULL;
   if (opts->version != TKN_RANKS_OPTIONS_VERSION && opts->version != 1)
     return tki_fail(TKN_ERR_VERSION, "ranks options: version %u is not 1 or %u", opts->version,
@@ -1464,7 +1464,11 @@ int tkn_tokenizer_load_ranks(tkn_tokenizer **out, const tkn_ranks_options *opts)
 int tkn_tokenizer_encode(const tkn_tokenizer *tok, const char *text, size_t len,
                          const tkn_encode_options *opts, uint32_t *ids, size_t cap, size_t *n) {
   len = tki_len(text, len);
-  if (!tok || !n || (!text && len) || (!ids && cap)) return tki_fail(TKN_ERR_INVALID, "tkn_tokenizer_encode: invalid argument");
+  if (!tok || !n) return tki_fail_null("tkn_tokenizer_encode", !tok ? "tok" : "n");
+  if (!text && len)
+    return tki_fail(TKN_ERR_INVALID, "tkn_tokenizer_encode: text is NULL with a length");
+  if (!ids && cap)
+    return tki_fail(TKN_ERR_INVALID, "tkn_tokenizer_encode: ids is NULL with a length");
   int rc = check_opts(opts);
   if (rc) return rc;
   if (!IS_BPE(tok)) return tki_fail(TKN_ERR_UNSUPPORTED, "tkn_tokenizer_encode: unsupported");
@@ -1474,7 +1478,10 @@ int tkn_tokenizer_encode(const tkn_tokenizer *tok, const char *text, size_t len,
 int tkn_tokenizer_encode_alloc(const tkn_tokenizer *tok, const char *text, size_t len,
                                const tkn_encode_options *opts, uint32_t **ids, size_t *n) {
   len = tki_len(text, len);
-  if (!tok || !ids || !n || (!text && len)) return tki_fail(TKN_ERR_INVALID, "tkn_tokenizer_encode_alloc: invalid argument");
+  if (!tok || !ids || !n)
+    return tki_fail_null("tkn_tokenizer_encode_alloc", !tok ? "tok" : !ids ? "ids" : "n");
+  if (!text && len)
+    return tki_fail(TKN_ERR_INVALID, "tkn_tokenizer_encode_alloc: text is NULL with a length");
   *ids = NULL;
   *n = 0;
   int rc = check_opts(opts);
@@ -1506,7 +1513,12 @@ int tkn_tokenizer_encode_alloc(const tkn_tokenizer *tok, const char *text, size_
 int tkn_tokenizer_count_limit(const tkn_tokenizer *tok, const char *text, size_t len,
                               int64_t limit, const tkn_encode_options *opts, int64_t *out) {
   len = tki_len(text, len);
-  if (!tok || !out || (!text && len) || limit < 0 || limit == INT64_MAX) return tki_fail(TKN_ERR_INVALID, "tkn_tokenizer_count_limit: invalid argument");
+  if (!tok || !out) return tki_fail_null("tkn_tokenizer_count_limit", !tok ? "tok" : "out");
+  if (!text && len)
+    return tki_fail(TKN_ERR_INVALID, "tkn_tokenizer_count_limit: text is NULL with a length");
+  if (limit < 0 || limit == INT64_MAX)
+    return tki_fail(TKN_ERR_INVALID, "tkn_tokenizer_count_limit: limit %lld is not in [0, "
+                    "INT64_MAX)", (long long)limit);
   int rc = check_opts(opts);
   if (rc) return rc;
   if (!text) text = "";
@@ -1522,7 +1534,10 @@ int tkn_tokenizer_count_limit(const tkn_tokenizer *tok, const char *text, size_t
 
 int tkn_tokenizer_decode(const tkn_tokenizer *tok, const uint32_t *ids, size_t n, char **out,
                          size_t *len) {
-  if (!tok || !out || !len || (!ids && n)) return tki_fail(TKN_ERR_INVALID, "tkn_tokenizer_decode: invalid argument");
+  if (!tok || !out || !len)
+    return tki_fail_null("tkn_tokenizer_decode", !tok ? "tok" : !out ? "out" : "len");
+  if (!ids && n)
+    return tki_fail(TKN_ERR_INVALID, "tkn_tokenizer_decode: ids is NULL with a length");
   *out = NULL;
   *len = 0;
   if (!IS_BPE(tok)) return tki_fail(TKN_ERR_UNSUPPORTED, "tkn_tokenizer_decode: unsupported");

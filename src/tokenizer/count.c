@@ -106,7 +106,8 @@ static int count_msg(const tkn_tokenizer *tok, tkn_conv *conv, size_t i,
 
 int tkn_tokenizer_count_message(const tkn_tokenizer *tok, tkn_conv *conv, size_t i,
                                 const tkn_count_options *opts, int64_t *out) {
-  if (!tok || !conv || !out) return tki_fail(TKN_ERR_INVALID, "tkn_tokenizer_count_message: a required argument is NULL");
+  if (!tok || !conv || !out)
+    return tki_fail_null("tkn_tokenizer_count_message", !tok ? "tok" : !conv ? "conv" : "out");
   tkn_count_options defaults = TKN_COUNT_OPTIONS_INIT;
   if (!opts) opts = &defaults;
   int rc = check_opts(opts, conv);
@@ -119,7 +120,8 @@ int tkn_tokenizer_count_message(const tkn_tokenizer *tok, tkn_conv *conv, size_t
 int tkn_tokenizer_count_conv(const tkn_tokenizer *tok, tkn_conv *conv,
                              const tkn_count_options *opts, int64_t *total,
                              int64_t *per_message) {
-  if (!tok || !conv || !total) return tki_fail(TKN_ERR_INVALID, "tkn_tokenizer_count_conv: a required argument is NULL");
+  if (!tok || !conv || !total)
+    return tki_fail_null("tkn_tokenizer_count_conv", !tok ? "tok" : !conv ? "conv" : "total");
   tkn_count_options defaults = TKN_COUNT_OPTIONS_INIT;
   if (!opts) opts = &defaults;
   int rc = check_opts(opts, conv);

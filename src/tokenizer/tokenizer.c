@@ -28,7 +28,9 @@ const char *tkn_tokenizer_name(const tkn_tokenizer *tok) { return tok ? tok->nam
 
 int tkn_tokenizer_count(const tkn_tokenizer *tok, const char *text, size_t len, int64_t *out) {
   len = tki_len(text, len);
-  if (!tok || !out || (!text && len)) return tki_fail(TKN_ERR_INVALID, "tkn_tokenizer_count: invalid argument");
+  if (!tok || !out) return tki_fail_null("tkn_tokenizer_count", !tok ? "tok" : "out");
+  if (!text && len)
+    return tki_fail(TKN_ERR_INVALID, "tkn_tokenizer_count: text is NULL with a length");
   if (!text) text = "";
   return tok->vt->count(tok, text, len, out);
 }
@@ -80,7 +82,8 @@ int tkn_tokenizer_new_callback(tkn_tokenizer **out, const tkn_tokenizer_callback
                                void *user) {
   if (!out) return tki_fail(TKN_ERR_INVALID, "tkn_tokenizer_new_callback: out is NULL");
   *out = NULL;
-  if (!cb || !cb->count) return tki_fail(TKN_ERR_INVALID, "tkn_tokenizer_new_callback: invalid argument");
+  if (!cb) return tki_fail_null("tkn_tokenizer_new_callback", "cb");
+  if (!cb->count) return tki_fail_null("tkn_tokenizer_new_callback", "cb->count");
   if (cb->version != TKN_TOKENIZER_CALLBACKS_VERSION) return tki_fail(TKN_ERR_VERSION, "tkn_tokenizer_new_callback: unknown version");
   cb_impl *impl = tki_calloc(1, sizeof *impl);
   if (!impl) return tki_fail(TKN_ERR_NOMEM, "tkn_tokenizer_new_callback: out of memory");

@@ -93,8 +93,9 @@ static int failf(tkn_toolcache *c, int status, const char *fmt, const char *a) {
 }
 
 static int check_name(const char *s, size_t len, int may_be_empty, const char *what,
-                      char err[TKI_ERRLEN]) {
-  if (!s && len) return tki_err(err, TKN_ERR_INVALID, "tool cache: %s is NULL", what);
+                      const char *param, char err[TKI_ERRLEN]) {
+  if (!s && len)
+    return tki_err(err, TKN_ERR_INVALID, "tool cache: %s (%s) is NULL with a length", what, param);
   if (!may_be_empty && len == 0) return tki_err(err, TKN_ERR_INVALID, "tool cache: empty %s", what);
   if (len > TKN_TOOLCACHE_MAX_NAME)
     return tki_err(err, TKN_ERR_INVALID, "tool cache: %s of %zu bytes exceeds %d bytes", what, len,
@@ -215,9 +216,10 @@ static int call_prepare(tkn_toolcache *c, tc_call *k, const char *tool, size_t t
                         const char *args, size_t args_len, const char *sid, size_t sid_len) {
   char err[TKI_ERRLEN];
   tki_buf_init(&k->key);
-  int rc = check_name(tool, tool_len, 0, "tool name", err);
-  if (!rc) rc = check_name(sid, sid_len, 1, "scope id", err);
-  if (!rc && !args && args_len) rc = tki_err(err, TKN_ERR_INVALID, "tool cache: arguments are NULL");
+  int rc = check_name(tool, tool_len, 0, "tool name", "tool", err);
+  if (!rc) rc = check_name(sid, sid_len, 1, "scope id", "scope_id", err);
+  if (!rc && !args && args_len)
+    rc = tki_err(err, TKN_ERR_INVALID, "tool cache: args is NULL with a length");
   if (rc) return fail(c, rc, err);
   tki_buf_append(&k->key, tool, tool_len);
   tki_buf_putc(&k->key, '\0');
@@ -280,7 +282,12 @@ int tkn_toolcache_new(tkn_toolcache **out, const tkn_toolcache_options *opts) {
   if (o.shards == 0) o.shards = 1;
   if (o.max_bytes == 0 || o.max_args_bytes == 0 || o.shards > TKN_TOOLCACHE_MAX_SHARDS ||
       o.max_bytes < o.shards)
-    return tki_fail(TKN_ERR_INVALID, "tkn_toolcache_new: invalid argument");
+    return tki_fail(TKN_ERR_INVALID, "tkn_toolcache_new: %s",
+                    o.max_bytes == 0        ? "opts->max_bytes is 0"
+                    : o.max_args_bytes == 0 ? "opts->max_args_bytes is 0"
+                    : o.shards > TKN_TOOLCACHE_MAX_SHARDS
+                        ? "opts->shards is more than TKN_TOOLCACHE_MAX_SHARDS"
+                        : "opts->max_bytes is less than opts->shards");
   tkn_toolcache *c = tki_calloc(1, sizeof *c);
   if (!c) return tki_fail(TKN_ERR_NOMEM, "tkn_toolcache_new: out of memory");
   c->opts = o;
@@ -378,9 +385,9 @@ static int is_any(const tc_entry *e, const void *arg) {
 int tkn_toolcache_set_policy(tkn_toolcache *c, const char *tool, size_t tool_len,
                              int32_t cacheable, int64_t ttl_ms, int32_t scope) {
   tool_len = tki_len(tool, tool_len);
-  if (!c) return tki_fail(TKN_ERR_INVALID, "tkn_toolcache_set_policy: c is NULL");
+  if (!c) return tki_fail_null("tkn_toolcache_set_policy", "cache");
   char err[TKI_ERRLEN];
-  int rc = check_name(tool, tool_len, 0, "tool name", err);
+  int rc = check_name(tool, tool_len, 0, "tool name", "tool", err);
   if (rc) return fail(c, rc, err);
   if (cacheable != 0 && cacheable != 1)
     return fail(c, TKN_ERR_INVALID, "tool cache: cacheable must be 0 or 1");
@@ -531,8 +538,9 @@ int tkn_toolcache_get(tkn_toolcache *c, const char *tool, size_t tool_len, const
   tool_len = tki_len(tool, tool_len);
   args_len = tki_len(args, args_len);
   scope_id_len = tki_len(scope_id, scope_id_len);
-  if (!c) return tki_fail(TKN_ERR_INVALID, "tkn_toolcache_get: c is NULL");
-  if (!value || !value_len) return fail(c, TKN_ERR_INVALID, "tool cache: NULL output pointer");
+  if (!c) return tki_fail_null("tkn_toolcache_get", "cache");
+  if (!value || !value_len)
+    return tki_fail_null("tkn_toolcache_get", !value ? "value" : "value_len");
   *value = NULL;
   *value_len = 0;
   tc_call k;
@@ -616,7 +624,7 @@ int tkn_toolcache_put(tkn_toolcache *c, const char *tool, size_t tool_len, const
   args_len = tki_len(args, args_len);
   scope_id_len = tki_len(scope_id, scope_id_len);
   value_len = tki_len(value, value_len);
-  if (!c) return tki_fail(TKN_ERR_INVALID, "tkn_toolcache_put: c is NULL");
+  if (!c) return tki_fail_null("tkn_toolcache_put", "cache");
   if (!value && value_len) return fail(c, TKN_ERR_INVALID, "tool cache: value is NULL");
   if (tokens < -1) return fail(c, TKN_ERR_INVALID, "tool cache: tokens must be >= 0, or -1 to count");
   if (tokens == -1 && !c->opts.tokenizer)
@@ -708,9 +716,9 @@ int tkn_toolcache_invalidate_tool(tkn_toolcache *c, const char *tool, size_t too
                                   uint64_t *removed) {
   tool_len = tki_len(tool, tool_len);
   if (removed) *removed = 0;
-  if (!c) return tki_fail(TKN_ERR_INVALID, "tkn_toolcache_invalidate_tool: c is NULL");
+  if (!c) return tki_fail(TKN_ERR_INVALID, "tkn_toolcache_invalidate_tool: cache is NULL");
   char err[TKI_ERRLEN];
-  int rc = check_name(tool, tool_len, 0, "tool name", err);
+  int rc = check_name(tool, tool_len, 0, "tool name", "tool", err);
   if (rc) return fail(c, rc, err);
   tc_match m = {tool, tool_len, 0, 0};
   uint64_t n = drop_where(c, is_tool, &m, 0);
@@ -722,10 +730,11 @@ int tkn_toolcache_invalidate_scope(tkn_toolcache *c, int32_t scope, const char *
                                    size_t scope_id_len, uint64_t *removed) {
   scope_id_len = tki_len(scope_id, scope_id_len);
   if (removed) *removed = 0;
-  if (!c) return tki_fail(TKN_ERR_INVALID, "tkn_toolcache_invalidate_scope: c is NULL");
+  if (!c) return tki_fail(TKN_ERR_INVALID, "tkn_toolcache_invalidate_scope: cache is NULL");
   if (!valid_scope(scope)) return fail(c, TKN_ERR_INVALID, "tool cache: unknown scope kind");
   char err[TKI_ERRLEN];
-  int rc = check_name(scope_id, scope_id_len, scope == TKN_TOOLCACHE_SCOPE_GLOBAL, "scope id", err);
+  int rc = check_name(scope_id, scope_id_len, scope == TKN_TOOLCACHE_SCOPE_GLOBAL, "scope id",
+                      "scope_id", err);
   if (rc) return fail(c, rc, err);
   tc_match m = {scope_id, scope_id_len, scope, 0};
   uint64_t n = drop_where(c, is_scope, &m, 0);
@@ -736,7 +745,7 @@ int tkn_toolcache_invalidate_scope(tkn_toolcache *c, int32_t scope, const char *
 
 int tkn_toolcache_purge_expired(tkn_toolcache *c, uint64_t *removed) {
   if (removed) *removed = 0;
-  if (!c) return tki_fail(TKN_ERR_INVALID, "tkn_toolcache_purge_expired: c is NULL");
+  if (!c) return tki_fail(TKN_ERR_INVALID, "tkn_toolcache_purge_expired: cache is NULL");
   tc_match m = {NULL, 0, 0, now_ms(c)};
   uint64_t n = drop_where(c, is_expired, &m, 1);
   if (removed) *removed = n;
@@ -744,13 +753,13 @@ int tkn_toolcache_purge_expired(tkn_toolcache *c, uint64_t *removed) {
 }
 
 int tkn_toolcache_clear(tkn_toolcache *c) {
-  if (!c) return tki_fail(TKN_ERR_INVALID, "tkn_toolcache_clear: c is NULL");
+  if (!c) return tki_fail_null("tkn_toolcache_clear", "cache");
   drop_where(c, is_any, NULL, 0);
   return backend_invalidate(c, TKI_TC_ALL, 0, NULL, 0);
 }
 
 int tkn_toolcache_stats_get(const tkn_toolcache *cache, tkn_toolcache_stats *stats) {
-  if (!cache || !stats) return tki_fail(TKN_ERR_INVALID, "tkn_toolcache_stats_get: a required argument is NULL");
+  if (!cache || !stats) return tki_fail_null("tkn_toolcache_stats_get", !cache ? "cache" : "stats");
   if (stats->version != TKN_TOOLCACHE_STATS_VERSION) return tki_fail(TKN_ERR_VERSION, "tkn_toolcache_stats_get: unknown version");
   tkn_toolcache_stats t = TKN_TOOLCACHE_STATS_INIT;
   for (uint32_t i = 0; i < cache->nshards; i++) {
