@@ -2,7 +2,8 @@
 """The Python API against the peers a Python user would reach for, side by
 side in one run (meson benchmark `python-peers`, suite bench: `make bench`).
 CPU time (time.process_time), best of 5 runs (the short-string rows: best
-of 15, tokenomy's and the peer's runs interleaved); ratios are peer / tokenomy.
+of 15), tokenomy's and the peer's runs interleaved (on a shared machine a
+change of load then hits both sides alike); ratios are peer / tokenomy.
 Nothing here asserts a time.
 
 - counting: tokenomy Encoding.encode / encode_ordinary / count vs tiktoken
@@ -33,20 +34,9 @@ import peer_agreement as pa  # noqa: E402  (the tiktoken cache helper, the trace
 RUNS = 5
 
 
-def cpu(fn, n=1):
-    best = None
-    for _ in range(RUNS):
-        t = time.process_time()
-        for _ in range(n):
-            fn()
-        d = (time.process_time() - t) / n
-        best = d if best is None else min(best, d)
-    return best
-
-
 def pair(ours, peer, n, runs=15):
-    """cpu() of both, their runs interleaved (a call of a few microseconds
-    on a shared machine: a change of load hits both sides alike)."""
+    """The best CPU time per call of each, over `runs` rounds that run
+    `n` calls of one, then `n` of the other."""
     best = [None, None]
     for _ in range(runs):
         for i, fn in enumerate((ours, peer)):
@@ -85,8 +75,9 @@ def main():
 
     ours, theirs = tokenomy.get_encoding("o200k_base"), tiktoken.get_encoding("o200k_base")
     assert ours.encode_ordinary(big) == theirs.encode_ordinary(big)
-    row("encode all trace text (o200k_base)", cpu(lambda: ours.encode_ordinary(big)),
-        cpu(lambda: theirs.encode_ordinary(big)), "tiktoken")
+    row("encode all trace text (o200k_base)", *pair(lambda: ours.encode_ordinary(big),
+                                                    lambda: theirs.encode_ordinary(big), 1, RUNS),
+        "tiktoken")
     short = "What is the weather in Paris today?"
     assert ours.encode(short) == theirs.encode(short)
     row("encode a short string", *pair(lambda: ours.encode(short),
@@ -97,9 +88,9 @@ def main():
     row("count the same string (tiktoken: len(encode))",
         *pair(lambda: ours.count(short), lambda: len(theirs.encode(short)), 2000), "tiktoken")
     sample = convs[:20]
-    row("token_counter, 20 conversations", cpu(
-        lambda: [tokenomy.token_counter(model="gpt-4o", messages=c) for c in sample]),
-        cpu(lambda: [litellm.token_counter(model="gpt-4o", messages=c) for c in sample]),
+    row("token_counter, 20 conversations", *pair(
+        lambda: [tokenomy.token_counter(model="gpt-4o", messages=c) for c in sample],
+        lambda: [litellm.token_counter(model="gpt-4o", messages=c) for c in sample], 1, RUNS),
         "litellm")
 
     # trimming: the same limit, the same counter (tiktoken o200k text counts)
@@ -145,7 +136,6 @@ def main():
         for m in lc:
             trim_messages(m, max_tokens=limit, token_counter=lc_counter, strategy="last",
                           include_system=True)
-    t_lc = cpu(lc_trim)
 
     def ours_trim_messages():
         for c in plain:
@@ -157,19 +147,19 @@ def main():
             tokenomy.trim_messages(m, max_tokens=limit, token_counter="gpt-4o",
                                    strategy="last", include_system=True)
     row("trim_messages, %d conversations to %d tokens (dicts)" % (len(plain), limit),
-        cpu(ours_trim_messages), t_lc, "langchain_core trim_messages")
-    row("trim_messages, the same on LangChain messages", cpu(ours_trim_lc), t_lc,
+        *pair(ours_trim_messages, lc_trim, 1, RUNS), "langchain_core trim_messages")
+    row("trim_messages, the same on LangChain messages", *pair(ours_trim_lc, lc_trim, 1, RUNS),
         "langchain_core trim_messages")
-    row("Pruner trim, the same conversations and limit", cpu(ours_trim), t_lc,
+    row("Pruner trim, the same conversations and limit", *pair(ours_trim, lc_trim, 1, RUNS),
         "langchain_core trim_messages")
     for c in loaded:
         c.close()
 
     usage = {"prompt_tokens": 1234, "completion_tokens": 56, "total_tokens": 1290}
     resp = litellm.ModelResponse(model="gpt-4o", usage=dict(usage))
-    row("completion_cost, one response", cpu(
-        lambda: tokenomy.completion_cost(usage=usage, model="gpt-4o"), 500),
-        cpu(lambda: litellm.completion_cost(completion_response=resp), 500), "litellm")
+    row("completion_cost, one response", *pair(
+        lambda: tokenomy.completion_cost(usage=usage, model="gpt-4o"),
+        lambda: litellm.completion_cost(completion_response=resp), 500, RUNS), "litellm")
 
     schema = {"type": "object", "required": ["user_id", "reservations"],
               "properties": {"user_id": {"type": "string", "pattern": "^[a-z_0-9]+$"},
@@ -186,15 +176,17 @@ def main():
     try:
         import jsonschema
         v = jsonschema.Draft202012Validator(schema)
-        row("validate a 20-item document (from JSON text)", cpu(lambda: s.validate(text), 500),
-            cpu(lambda: v.is_valid(json.loads(text)), 500), "jsonschema")
+        row("validate a 20-item document (from JSON text)", *pair(
+            lambda: s.validate(text), lambda: v.is_valid(json.loads(text)), 500, RUNS),
+            "jsonschema")
     except ImportError:
         print("| validate | - | jsonschema not installed | - |")
     try:
         import fastjsonschema
         f = fastjsonschema.compile(schema)
-        row("validate a 20-item document (from JSON text)", cpu(lambda: s.validate(text), 500),
-            cpu(lambda: f(json.loads(text)), 500), "fastjsonschema")
+        row("validate a 20-item document (from JSON text)", *pair(
+            lambda: s.validate(text), lambda: f(json.loads(text)), 500, RUNS),
+            "fastjsonschema")
     except ImportError:
         print("| validate | - | fastjsonschema not installed | - |")
     import shutil
