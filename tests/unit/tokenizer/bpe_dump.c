@@ -3,7 +3,9 @@
  * usage: bpe_dump ENCODING IN OUT
  *   IN:  documents, each a little-endian u32 byte length then the bytes;
  *   OUT: per document, a little-endian u32 id count then the u32 ids
- *        (special tokens refused: a document must not contain one). */
+ *        (special tokens refused: a document must not contain one).
+ * Each document is encoded twice, the second time with the piece cache
+ * holding its words; the two must agree. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -70,6 +72,17 @@ int main(int argc, char **argv) {
               (long long)count, n);
       status = 1;
     }
+    /* again, now that the tokenizer's piece cache holds this document's
+     * words: the same ids (the ones written are the first encoding's, which
+     * found the cache filled only by the documents before) */
+    uint32_t *again = NULL;
+    size_t n2 = 0;
+    if (!rc && (tkn_tokenizer_encode_alloc(tok, doc, len, &o, &again, &n2) || n2 != n ||
+                (n && memcmp(again, ids, n * sizeof *ids) != 0))) {
+      fprintf(stderr, "bpe_dump: document %zu: a second encoding differs from the first\n", docs);
+      status = 1;
+    }
+    tkn_free(again);
     write_u32(out, (uint32_t)n);
     for (size_t i = 0; i < n; i++) write_u32(out, ids[i]);
     tkn_free(ids);
