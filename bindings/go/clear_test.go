@@ -76,6 +76,27 @@ func TestPruneMaskClearAndPolicy(t *testing.T) {
 	if rep.Decision != 2 || rep.ExpectedSaving <= rep.ClearingCost || rep.Cleared != 2 {
 		t.Fatalf("policy: %+v", rep)
 	}
+	// with a ledger, a clear that pays back only by the next call risks no more
+	// than the conversation's clears so far saved: refused on an empty one ...
+	c4 := toolsConv(t, 5, 300)
+	var led PruneLedger
+	pol := PruneOptions{Mode: PrunePolicy, HorizonCalls: 1, Ledger: &led,
+		PriceInput: 2500000000000, PriceCacheRead: 1250000000000}
+	rep = ok(pr.Run(c4, pol))
+	if rep.Decision != 1 || rep.ClearingCost <= 0 || led != (PruneLedger{0, 0, 1}) {
+		t.Fatalf("policy, empty ledger: %+v, %+v", rep, led)
+	}
+	// ... taken once enough is banked
+	led.Credit = rep.ClearingCost
+	rep = ok(pr.Run(c4, pol))
+	if rep.Decision != 2 || rep.Cleared != 2 || led.Credit != 0 || led.Cleared <= 0 ||
+		led.Calls != 2 {
+		t.Fatalf("policy, ledger: %+v, %+v", rep, led)
+	}
+	led.Cleared = -1
+	if _, err := pr.Run(c4, pol); err == nil || !strings.Contains(err.Error(), "ledger->cleared") {
+		t.Fatalf("want a negative-ledger error, got %v", err)
+	}
 	// without prices the policy is refused, the conversation untouched
 	c3 := toolsConv(t, 5, 300)
 	before := ok(c3.JSON(FormatOpenAI))

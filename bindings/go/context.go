@@ -329,6 +329,20 @@ type PruneOptions struct {
 	// first, then drop the oldest turns, never nothing; the report's Decision
 	// is then 4 and its Note says what was done)
 	NoDegrade bool
+	// Ledger (policy, Run only): this conversation's ledger, read and updated
+	// by every run that succeeds; nil: none (each clear pays at once)
+	Ledger *PruneLedger
+}
+
+// PruneLedger is the policy's ledger for one conversation (prune.h
+// tkn_prune_ledger): what its clears so far saved, so that a later clear may
+// risk that much on a payback still to come (with HorizonCalls).  The zero
+// value is a fresh conversation; keep one per conversation and store it with
+// it.  All fields >= 0.
+type PruneLedger struct {
+	Credit  int64 // picodollars saved by the clears so far, less what later clears risked
+	Cleared int64 // tokens the conversation's clears so far shed
+	Calls   int64 // policy runs on this conversation so far
 }
 
 // PruneReport is what one run did.
@@ -544,6 +558,15 @@ func (pr *Pruner) Run(conv *Conv, o PruneOptions) (*PruneReport, error) {
 		defer C.free(unsafe.Pointer(ph))
 		c.placeholder, c.placeholder_len = ph, C.size_t(len(o.Placeholder))
 	}
+	var ledger *C.tkn_prune_ledger
+	if o.Ledger != nil {
+		ledger = (*C.tkn_prune_ledger)(C.calloc(1, C.size_t(unsafe.Sizeof(C.tkn_prune_ledger{}))))
+		defer C.free(unsafe.Pointer(ledger))
+		ledger.credit = C.int64_t(o.Ledger.Credit)
+		ledger.cleared = C.int64_t(o.Ledger.Cleared)
+		ledger.calls = C.int64_t(o.Ledger.Calls)
+		c.ledger = ledger
+	}
 	var rep *C.tkn_prune_report
 	convp, convDone, err := conv.borrow()
 	if err != nil {
@@ -561,6 +584,9 @@ func (pr *Pruner) Run(conv *Conv, o PruneOptions) (*PruneReport, error) {
 		return nil, lastError(rc, cause)
 	}
 	defer C.tkn_prune_report_free(rep)
+	if ledger != nil {
+		*o.Ledger = PruneLedger{int64(ledger.credit), int64(ledger.cleared), int64(ledger.calls)}
+	}
 	r := &PruneReport{SummaryErr: st.summaryErr, Note: C.GoString(C.tkn_prune_report_note(rep))}
 	var before, after C.int64_t
 	C.tkn_prune_report_tokens(rep, &before, &after)

@@ -71,6 +71,41 @@ class ClearTest(unittest.TestCase):
         self.assertIn(rep.decision, ("keep", "none"))
         self.assertNotIn(PLACEHOLDER, results(conv))
 
+    def test_policy_ledger_risks_only_what_was_saved(self):
+        tok = Tokenizer.estimator()
+        prices = dict(price_input_per_mtok=2500000000000,
+                      price_cache_read_per_mtok=1250000000000, horizon_calls=1)
+        # a clear that pays back only by the next call: refused on an empty ledger
+        conv = tools_conv(words=300)
+        ledger = tokenomy.PruneLedger()
+        rep = tokenomy.Pruner(tok).run(conv, max_tokens=0, mode="policy", ledger=ledger,
+                                       **prices)
+        self.assertEqual(rep.decision, "keep")
+        self.assertGreater(rep.clearing_cost, 0)
+        self.assertIn("credit", rep.note)
+        self.assertNotIn(PLACEHOLDER, results(conv))
+        self.assertEqual((ledger.credit, ledger.cleared, ledger.calls), (0, 0, 1))
+        # taken once the conversation's clears have banked its cost
+        ledger = tokenomy.PruneLedger(credit=rep.clearing_cost, cleared=0, calls=1)
+        rep = tokenomy.Pruner(tok).run(conv, max_tokens=0, mode="policy", ledger=ledger,
+                                       **prices)
+        self.assertEqual(rep.decision, "clear")
+        self.assertEqual(results(conv)[:2], [PLACEHOLDER] * 2)
+        self.assertEqual(ledger.credit, 0)
+        self.assertGreater(ledger.cleared, 0)
+        self.assertEqual(ledger.calls, 2)
+
+    def test_policy_ledger_negative_is_refused(self):
+        conv = tools_conv()
+        with self.assertRaises(tokenomy.TokenomyError) as cm:
+            tokenomy.Pruner(Tokenizer.estimator()).run(
+                conv, max_tokens=0, mode="policy", price_input_per_mtok=1,
+                ledger=tokenomy.PruneLedger(cleared=-1))
+        self.assertIn("ledger->cleared", cm.exception.message)
+        with self.assertRaises(TypeError):
+            tokenomy.Pruner(Tokenizer.estimator()).run(
+                conv, max_tokens=0, mode="policy", price_input_per_mtok=1, ledger=object())
+
     def test_policy_without_a_price_is_refused(self):
         conv = tools_conv()
         with self.assertRaises(tokenomy.TokenomyError) as cm:

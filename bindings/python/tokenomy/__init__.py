@@ -24,7 +24,7 @@ from .money import (Cost, Meter, ModelPrice, Percentiles, Prices, Stats, Usage, 
 from .route import (Cascade, Decision, Router, RouterBuilder, RetryStep, Schema, Task,
                     Validation, ValidationError, calibrate, fail_class_name, near_limit,
                     retry_next)
-from .context import Budget, BudgetState, PruneReport, Pruner, Reservation
+from .context import Budget, BudgetState, PruneLedger, PruneReport, Pruner, Reservation
 from .tools import (BatchReader, BatchResult, BatchSummary, BatchWriter, ToolCache,
                     ToolCacheStats)
 from .prompt import (CachePlan, CachePlanResult, Finding, Prompt, PromptBuilder, Segment, lint,

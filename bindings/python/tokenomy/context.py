@@ -301,6 +301,40 @@ class PruneReport:
         return arr[:n.value] if n.value else []
 
 
+class PruneLedger:
+    """The policy's ledger for one conversation (prune.h tkn_prune_ledger):
+    what its clears so far saved, so a later clear may risk that much on a
+    payback still to come.  A fresh one is a new conversation; keep one per
+    conversation and pass it to every Pruner.run(mode="policy") on it (it is
+    updated in place, and only by a run that succeeds); credit, cleared and
+    calls can be stored with the conversation and given back to the
+    constructor."""
+
+    __slots__ = ("_c",)
+
+    def __init__(self, credit: int = 0, cleared: int = 0, calls: int = 0) -> None:
+        self._c = ffi.tkn_prune_ledger(credit, cleared, calls)
+
+    @property
+    def credit(self) -> int:
+        """Picodollars saved by the clears so far, less what later clears risked."""
+        return int(self._c.credit)
+
+    @property
+    def cleared(self) -> int:
+        """Tokens the conversation's clears so far shed."""
+        return int(self._c.cleared)
+
+    @property
+    def calls(self) -> int:
+        """Policy runs on this conversation so far."""
+        return int(self._c.calls)
+
+    def __repr__(self) -> str:
+        return "<tokenomy.PruneLedger credit %d, cleared %d, calls %d>" % (
+            self.credit, self.cleared, self.calls)
+
+
 class Pruner(Handle):
     """Tool-pair-safe pruning; one thread at a time."""
 
@@ -321,18 +355,19 @@ class Pruner(Handle):
             start_on: Sequence[str] = (), end_on: Sequence[str] = (),
             summary_role: str = "user", count: Optional[Dict[str, Any]] = None,
             exclude_tools: Sequence[str] = (), placeholder: Optional[str] = None,
-            **opts: Any) -> PruneReport:
+            ledger: Optional[PruneLedger] = None, **opts: Any) -> PruneReport:
         """Prune conv in place (whole conversation in one call).  Callbacks:
         score(conv, i) -> float; summarise(conv, dropped_indices, max_tokens)
         -> str; text_splitter(text) -> pieces covering the text in order.
         Other options are tkn_prune_options fields (keep_last_turns,
         include_system, allow_partial, weight_recency, and for modes mask,
         clear and policy keep_tool_uses, clear_trigger, clear_at_least,
-        clear_inputs, clear_thinking, price_input_per_mtok, ...; degrade=False:
+        clear_inputs, clear_thinking, price_input_per_mtok, horizon_calls, ...; degrade=False:
         trim, score and summarise raise BudgetError when what must be kept
         exceeds max_tokens, instead of degrading: clearing tool results, then
         dropping the oldest turns, never leaving nothing, the report's
-        decision then "degraded")."""
+        decision then "degraded"); ledger: the conversation's PruneLedger (mode
+        "policy")."""
         o = options(ffi.tkn_prune_options, "tkn_prune_options_init",
                     ffi.TKN_PRUNE_OPTIONS_VERSION, mode=MODES[mode], max_tokens=max_tokens,
                     provider=fmt(provider), strategy=0 if strategy == "last" else 1,
@@ -349,6 +384,11 @@ class Pruner(Handle):
             keep.append(arr)
             o.exclude_tools = ctypes.cast(arr, type(o.exclude_tools))
             o.exclude_tools_count = len(names)
+        if ledger is not None:
+            if not isinstance(ledger, PruneLedger):
+                raise TypeError("Pruner.run: ledger must be a PruneLedger")
+            o.ledger = ctypes.pointer(ledger._c)
+            keep.append(ledger)
         if placeholder is not None:
             ph = enc(placeholder) or b""
             keep.append(ph)
