@@ -66,6 +66,8 @@ enum {
                    tool calls: names and arguments), not the tool results; measured on the
                    airline traces, the results' JSON made the query worse */
   QUERY_RECENT, /* the same over the last two turns: from the user message before the last */
+  QUERY_PER_TURN = 0x10, /* flag: select at a turn's first call, keep it for the turn (as
+                            the agent does: tkn_agent_options.toolsel) */
 };
 
 static int prune_apply(replay *rp, const strategy *st, tkn_conv **conv, call_effect *fx);
@@ -141,6 +143,10 @@ static const strategy STRATEGIES[] = {
      QUERY_RECENT, 0, 0, 0},
     {"tools: the turn so far, k=3, chosen stays", "tools-3-turn-sticky", 1, tools_apply, 0, -3, 0,
      0, QUERY_TURN, 0, 0, 0},
+    {"tools: per turn, the last user message, k=3", "tools-3-per-turn", 1, tools_apply, 0, 3, 0,
+     0, QUERY_USER | QUERY_PER_TURN, 0, 0, 0},
+    {"tools: per turn, the last two turns, k=3", "tools-3-recent-per-turn", 1, tools_apply, 0, 3,
+     0, 0, QUERY_RECENT | QUERY_PER_TURN, 0, 0, 0},
 };
 #define N_STRATEGIES (sizeof STRATEGIES / sizeof STRATEGIES[0])
 
@@ -161,7 +167,8 @@ typedef struct strat_stats {
   int64_t tool_tok;          /* tokens of the tool definitions sent */
   int64_t tool_calls;        /* calls whose recorded answer calls a tool */
   int64_t tool_offered;      /* and whose called tools were all among those sent */
-  uint8_t *chosen;           /* tools-k sticky: the tools chosen so far */
+  uint8_t *chosen;           /* tools-k sticky: the tools chosen so far (per turn: this turn) */
+  size_t turn_user;          /* tools-k per turn: 1 + the user message it selected for */
   uint8_t *mem;              /* policy: messages cleared in earlier calls */
   tkn_prune_ledger ledger;   /* policy + ledger: the current conversation's */
   size_t mem_n;
@@ -597,12 +604,25 @@ static int select_tools(replay *rp, const strategy *st, tkn_conv *conv) {
   if (rc) return rc;
   char *q = NULL;
   size_t ql = 0;
-  if (build_query(conv, st->query, &q, &ql)) {
+  strat_stats *ss = &rp->st[st - STRATEGIES];
+  if (st->query & QUERY_PER_TURN) {
+    size_t u = tkn_conv_count(conv);
+    while (u > 0 && tkn_conv_role(conv, u - 1) != TKN_ROLE_USER) u--;
+    if (u && u == ss->turn_user) { /* the turn's selection */
+      rp->nsel = 0;
+      for (size_t i = 0; i < tkn_toolsel_count(rp->cat); i++)
+        if (ss->chosen[i]) rp->sel[rp->nsel++] = (uint32_t)i;
+      return 0;
+    }
+    memset(ss->chosen, 0, tkn_toolsel_count(rp->cat));
+    ss->turn_user = u;
+  }
+  if (build_query(conv, st->query & ~QUERY_PER_TURN, &q, &ql)) {
     free(q);
     return TKN_ERR_NOMEM;
   }
   size_t n = tkn_toolsel_count(rp->cat), na = 0;
-  uint8_t *chosen = rp->st[st - STRATEGIES].chosen;
+  uint8_t *chosen = ss->chosen;
   uint32_t *always = calloc(n ? n : 1, sizeof *always);
   if (!always) {
     free(q);
@@ -838,6 +858,7 @@ static int replay_conv(replay *rp, tkn_conv *conv) {
     if (rp->st[si].mem) memset(rp->st[si].mem, 0, rp->st[si].mem_n);
     memset(&rp->st[si].ledger, 0, sizeof rp->st[si].ledger);
     if (rp->st[si].chosen && rp->cat) memset(rp->st[si].chosen, 0, tkn_toolsel_count(rp->cat));
+    rp->st[si].turn_user = 0;
   }
   rp->answers = conv;
   size_t call = 0;
@@ -1105,13 +1126,15 @@ static const char HELP[] =
     "conversation; tools-3-turn / tools-5-turn: BM25 on the turn so far (the last user\n"
     "message, then the agent's text and tool calls after it, not the tool results);\n"
     "tools-3-recent: the same over the last two turns; tools-3-turn-sticky: the turn\n"
-    "query, and a tool once chosen stays.  A table beside all tools shows the tool\n"
-    "tokens sent and the share of calls whose recorded tool call was among the tools\n"
-    "sent.  --extra-tools adds the tools of FILE (a JSON array of definitions, or an\n"
-    "object with \"tools\"; data/tools/mcp-servers.json holds 88 of real MCP servers)\n"
-    "after every record's own, as distractors; --catalogue-sizes replays once per\n"
-    "size (the record's tools, then the first extra ones up to N) and prints one table\n"
-    "of all tools beside the tools-k rows per size.\n"
+    "query, and a tool once chosen stays; tools-3-per-turn / tools-3-recent-per-turn:\n"
+    "the last user message / the last two turns, selected at a turn's first call and\n"
+    "kept for the turn (as the agent's tool selection does).  A table beside all tools\n"
+    "shows the tool tokens sent and the share of calls whose recorded tool call was\n"
+    "among the tools sent.  --extra-tools adds the tools of FILE (a JSON array of\n"
+    "definitions, or an object with \"tools\"; data/tools/mcp-servers.json holds 88\n"
+    "of real MCP servers) after every record's own, as distractors; --catalogue-sizes\n"
+    "replays once per size (the record's tools, then the first extra ones up to N)\n"
+    "and prints one table of all tools beside the tools-k rows per size.\n"
     "\n"
     "  --model NAME          prices and cache of the replayed calls (gpt-4o)\n"
     "  --summary-model NAME  prices of summarising calls (gpt-4o-mini)\n"

@@ -257,6 +257,29 @@ check("tools query: only the last two turns offer the tool the user agreed to",
       q_user and q_recent and (q_user["calls_called_tools_sent"], q_recent["calls_called_tools_sent"])
       == (1, 2), (q_user, q_recent))
 
+# per turn (as the agent selects): the selection made at a turn's first call stays for the
+# turn, though the agent's tool calls in it would change the query
+conv6 = [
+    {"role": "system", "content": "You book flights."},
+    {"role": "user", "content": "what is the weather in Paris?"},
+    call(1, "get_weather"),                             # A
+    {"role": "tool", "tool_call_id": "call_1", "content": "sunny"},
+    {"role": "assistant", "content": "Sunny."},         # B
+    {"role": "user", "content": "thanks"},
+    call(2, "search_flights"),                          # C: a new turn, the same query's tools
+    {"role": "tool", "tool_call_id": "call_2", "content": "[]"},
+    {"role": "assistant", "content": "No flights."},    # D: per call, the call's name counts
+]
+j6 = replay(write("perturn.json", {"tools": tools, "conversations": [{"messages": conv6}]}),
+            "--strategies", "tools-3-recent,tools-3-recent-per-turn,tools-3-per-turn")
+per_call, per_turn = strat(j6, "tools-3-recent"), strat(j6, "tools-3-recent-per-turn")
+check("tools per turn: the turn's first selection stays for the turn",
+      per_turn and per_turn["tool_tokens"] == 4 * w, per_turn and per_turn["tool_tokens"])
+check("tools per call: the agent's tool call in the turn enters the query",
+      per_call and per_call["tool_tokens"] == 4 * w + f, per_call and per_call["tool_tokens"])
+check("tools per turn, the last user message: 'thanks' selects nothing",
+      strat(j6, "tools-3-per-turn")["tool_tokens"] == 2 * w, strat(j6, "tools-3-per-turn"))
+
 # --extra-tools: distractors after the record's own tools; --catalogue-sizes: one replay per size
 extra = [fn("get_stock_price", "The price of a stock.", ["symbol"]),
          fn("send_email", "Send an email.", ["to", "body"])]
