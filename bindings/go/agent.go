@@ -435,8 +435,8 @@ type AgentOptions struct {
 	RetrySeed           uint64
 	Workflow, Tenant    string
 	// Tools (optional, off by default; agent.h says why): each turn sends
-	// the ToolsK (>= 1) best tools of the catalogue for the last user
-	// message plus the ToolsAlways indices: only those for OpenAI, the rest
+	// the ToolsK (>= 1) best tools of the catalogue for the last two turns
+	// plus the ToolsAlways indices: only those for OpenAI, the rest
 	// deferred (defer_loading, tool search) for Anthropic.
 	Tools       *ToolCatalogue
 	ToolsK      int

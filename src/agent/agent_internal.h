@@ -73,7 +73,7 @@ struct tkn_agent_result {
 };
 
 /* Tool selection (turn_tools.c), for an agent with a catalogue: the
- * selected catalogue indices for the conversation's last user message
+ * selected catalogue indices for the conversation's last two turns
  * (*sel to free with tki_free), their tools added to a prompt builder (by
  * the provider's mode), and the "tools" step's fields written to a trace. */
 int tki_agent_tools_select(const tkn_agent *a, tkn_conv *conv, uint32_t **sel, size_t *n);

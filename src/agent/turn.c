@@ -1394,7 +1394,7 @@ static int phase_budget(turn *t) {
   return fit_context(t, bs.level, ctx);
 }
 
-/* 1b. Tools: with a catalogue, the tools for the last user message (the
+/* 1b. Tools: with a catalogue, the tools for the last two turns (the
  * "tools" step); every call of the turn but a summary carries them. */
 static int phase_tools(turn *t) {
   if (!t->a->o.toolsel) return TKN_OK;

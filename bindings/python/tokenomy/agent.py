@@ -251,7 +251,7 @@ class Agent(Handle):
                  **opts: Any) -> None:
         """opts: max_context_tokens, output_cap, cascade (bool), append_reply (bool).
         toolsel: a ToolCatalogue; each turn then sends the toolsel_k best tools
-        for the last user message plus toolsel_always (names or indices):
+        for the last two turns plus toolsel_always (names or indices):
         only those for OpenAI, the rest deferred for Anthropic (off by default,
         see agent.h)."""
         for what, fn in (("complete", complete), ("count_tokens", count_tokens),

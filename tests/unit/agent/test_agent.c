@@ -583,7 +583,10 @@ static size_t body_tools(const char *body, char names[][32], int *deferred, size
   return n;
 }
 
-static void turn_sends_the_tools_selected_for_the_last_user_message(void **state) {
+/* The query is the last two turns: the user's answer ("Yes please") names no tool, the
+ * agent's question and tool call before it do; the first turn (weather) is out of it, and
+ * so is the tool result (which says "weather"). */
+static void turn_sends_the_tools_selected_for_the_last_two_turns(void **state) {
   (void)state;
   static const scripted sc[] = {{0, 0, "ok", "stop", NULL, NULL}};
   tkn_toolsel *cat = catalogue();
@@ -591,7 +594,13 @@ static void turn_sends_the_tools_selected_for_the_last_user_message(void **state
   static const char *conv_json =
       "[{\"role\":\"user\",\"content\":\"What is the weather in Paris?\"},"
       "{\"role\":\"assistant\",\"content\":\"Sunny.\"},"
-      "{\"role\":\"user\",\"content\":\"Cancel my order ORD-7731 please\"}]";
+      "{\"role\":\"user\",\"content\":\"Hello again, about ORD-7731\"},"
+      "{\"role\":\"assistant\",\"content\":null,\"tool_calls\":[{\"id\":\"c1\","
+      "\"type\":\"function\",\"function\":{\"name\":\"track_order\","
+      "\"arguments\":\"{\\\"order_id\\\":\\\"ORD-7731\\\"}\"}}]},"
+      "{\"role\":\"tool\",\"tool_call_id\":\"c1\",\"content\":\"held by the weather\"},"
+      "{\"role\":\"assistant\",\"content\":\"It has not shipped. Shall I cancel it?\"},"
+      "{\"role\":\"user\",\"content\":\"Yes please\"}]";
   char names[8][32];
   int deferred[8];
 
@@ -599,7 +608,7 @@ static void turn_sends_the_tools_selected_for_the_last_user_message(void **state
   host_reset(&H, sc, 1);
   tkn_agent_options o = base_opts();
   o.toolsel = cat;
-  o.toolsel_k = 2;
+  o.toolsel_k = 3; /* only two match: the weather of the first turn and of the result do not */
   o.toolsel_always = always;
   o.toolsel_always_n = 1;
   tkn_agent *a = agent_with(&o);
@@ -616,7 +625,7 @@ static void turn_sends_the_tools_selected_for_the_last_user_message(void **state
   for (size_t i = 0; i < n; i++) assert_false(deferred[i]);
   assert_null(strstr(H.calls[0].body, "get_weather"));
   const char *tr = tkn_agent_result_trace(r, NULL);
-  assert_non_null(strstr(tr, "{\"step\":\"tools\",\"catalogue\":5,\"k\":2,\"always\":1,"
+  assert_non_null(strstr(tr, "{\"step\":\"tools\",\"catalogue\":5,\"k\":3,\"always\":1,"
                              "\"mode\":\"only_selected\","
                              "\"selected\":[\"track_order\",\"cancel_order\",\"handoff\"]}"));
   /* the tools step comes before the call it shapes */
@@ -1915,7 +1924,7 @@ int main(void) {
       cmocka_unit_test_teardown(turn_refuses_bad_arguments_and_leaves_conv, teardown),
       cmocka_unit_test_teardown(pieces_are_checked_when_added, teardown),
       cmocka_unit_test_teardown(tools_come_first_in_the_rendered_request, teardown),
-      cmocka_unit_test_teardown(turn_sends_the_tools_selected_for_the_last_user_message,
+      cmocka_unit_test_teardown(turn_sends_the_tools_selected_for_the_last_two_turns,
                                 teardown),
       cmocka_unit_test_teardown(tool_selection_is_off_by_default_and_checked, teardown),
       cmocka_unit_test_teardown(invalid_answer_is_reasked_then_accepted, teardown),
