@@ -136,11 +136,12 @@ def main():
                 fill.append(v)
             elif b.startswith('tkn_') and stars == 1:
                 init = b.upper() + '_INIT'
+                # four of them: a count beside the pointer may be 4 (SCALARS)
                 if init in macros:
-                    decls.append('%s %s = %s;' % (b, v, init))
+                    decls.append('%s %s[4] = {%s};' % (b, v, ', '.join([init] * 4)))
                 else:
-                    decls.append('%s %s;\n    memset(&%s, 0, sizeof %s);' % (b, v, v, v))
-                fill.append('&' + v)
+                    decls.append('%s %s[4];\n    memset(%s, 0, sizeof %s);' % (b, v, v, v))
+                fill.append(v)
             else:
                 sys.exit('gen_null_args_test: %s: no filler for parameter %s %s' % (name, t, pn))
         # a NULL text goes with length 1
