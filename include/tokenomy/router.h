@@ -59,7 +59,8 @@ typedef struct tkn_task tkn_task;
  * One thread at a time per task.  Names and string values are UTF-8 with an
  * explicit length (TKN_ERR_UTF8 otherwise); names are non-empty.  Setting an
  * attribute that exists replaces it.  On failure the task is unchanged (the
- * reason in tkn_error_last()).  TKN_ERR_INVALID for a NULL argument. */
+ * reason in tkn_error_last()).  TKN_ERR_INVALID for a NULL argument,
+ * TKN_ERR_NOMEM. */
 TKN_API int tkn_task_new(tkn_task **out);
 /* NULL is a no-op. */
 TKN_API void tkn_task_free(tkn_task *task);

@@ -210,7 +210,7 @@ static int msg_clone(tki_msg *d, const tki_msg *s) {
 int tkn_conv_new(tkn_conv **out) {
   if (!out) return tki_fail(TKN_ERR_INVALID, "tkn_conv_new: out is NULL");
   *out = tki_calloc(1, sizeof **out);
-  return *out ? TKN_OK : TKN_ERR_NOMEM;
+  return *out ? TKN_OK : tki_fail(TKN_ERR_NOMEM, "tkn_conv_new: out of memory");
 }
 
 static void conv_release(tkn_conv *conv) {

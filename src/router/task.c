@@ -30,7 +30,7 @@ static void tval_clear_value(tki_tval *v) {
 int tkn_task_new(tkn_task **out) {
   if (!out) return tki_fail(TKN_ERR_INVALID, "tkn_task_new: out is NULL");
   *out = tki_calloc(1, sizeof **out);
-  return *out ? TKN_OK : TKN_ERR_NOMEM;
+  return *out ? TKN_OK : tki_fail(TKN_ERR_NOMEM, "tkn_task_new: out of memory");
 }
 
 void tkn_task_free(tkn_task *t) {

@@ -34,30 +34,30 @@ typedef struct fx {
   tkn_agent_result *agent_result;
 } fx;
 
-static int fx_complete(const tkn_llm_request *rq, tkn_llm_response *resp, void *user) {
+static inline int fx_complete(const tkn_llm_request *rq, tkn_llm_response *resp, void *user) {
   (void)rq;
   (void)user;
   return tkn_llm_response_set_content(resp, S("fine"));
 }
-static int fx_begin_file(uint32_t index, void *user) {
+static inline int fx_begin_file(uint32_t index, void *user) {
   (void)index;
   (void)user;
   return 0;
 }
-static int fx_write(const char *data, size_t len, void *user) {
+static inline int fx_write(const char *data, size_t len, void *user) {
   (void)data;
   (void)len;
   (void)user;
   return 0;
 }
-static int fx_tool_fn(const char *tool, size_t tool_len, const char *args, size_t args_len,
+static inline int fx_tool_fn(const char *tool, size_t tool_len, const char *args, size_t args_len,
                       const char **result, size_t *result_len, void *user) {
   (void)tool, (void)tool_len, (void)args, (void)args_len, (void)user;
   *result = "r";
   *result_len = 1;
   return 0;
 }
-static int fx_comparator(const char *cheap, size_t cheap_len, const char *strong,
+static inline int fx_comparator(const char *cheap, size_t cheap_len, const char *strong,
                          size_t strong_len, void *user) {
   (void)cheap, (void)cheap_len, (void)strong, (void)strong_len, (void)user;
   return 1;
@@ -68,7 +68,7 @@ static int fx_comparator(const char *cheap, size_t cheap_len, const char *strong
     if ((call) != TKN_OK) fail_msg("fixture: %s: %s", #call, tkn_error_last()->message);         \
   } while (0)
 
-static void fx_make(fx *f) {
+static inline void fx_make(fx *f) {
   memset(f, 0, sizeof *f);
   FX_OK(tkn_conv_from_json(&f->conv, TKN_PROVIDER_AUTO,
                            S("[{\"role\":\"system\",\"content\":\"Be brief.\"},"
@@ -82,12 +82,18 @@ static void fx_make(fx *f) {
   FX_OK(tkn_task_new(&f->task));
   FX_OK(tkn_router_builder_new(&f->router_builder));
   FX_OK(tkn_router_cascade_new(&f->router_cascade, f->router, NULL));
-  FX_OK(tkn_schema_compile(&f->schema, S("{\"type\":\"object\"}"), NULL));
+  FX_OK(tkn_schema_compile(&f->schema,
+                           S("{\"type\":\"object\",\"properties\":{\"name\":{\"type\":"
+                             "\"string\",\"pattern\":\"^[A-Z]\",\"minLength\":2},\"tags\":"
+                             "{\"type\":\"array\",\"uniqueItems\":true}},"
+                             "\"required\":[\"name\",\"id\"]}"),
+                           NULL));
   FX_OK(tkn_schema_result_new(&f->schema_result));
   FX_OK(tkn_prices_new_default(&f->prices));
   FX_OK(tkn_prompt_builder_new(&f->prompt_builder, NULL));
   FX_OK(tkn_prompt_builder_add_text(f->prompt_builder, TKN_SEG_STATIC, TKN_STABILITY_STATIC,
                                     S("rules"), S("Answer briefly."), NULL));
+  FX_OK(tkn_prompt_builder_set_history(f->prompt_builder, f->conv, TKN_STABILITY_SESSION, NULL));
   FX_OK(tkn_prompt_assemble(&f->prompt, f->prompt_builder, f->tokenizer));
   tkn_cacheplan_options po = TKN_CACHEPLAN_OPTIONS_INIT;
   po.provider = TKN_PROVIDER_ANTHROPIC;
@@ -125,7 +131,7 @@ static void fx_make(fx *f) {
   tkn_conv_free(c);
 }
 
-static void fx_free(fx *f) {
+static inline void fx_free(fx *f) {
   tkn_agent_result_free(f->agent_result);
   tkn_agent_free(f->agent);
   tkn_batch_reader_free(f->batch_reader);
