@@ -422,8 +422,10 @@ type AgentOptions struct {
 	Prices    *Prices
 	Meter     *Meter
 	ToolCache *ToolCache
-	// Prune (nil: score mode, keep the last 2 turns); MaxTokens and the
-	// summariser are set by the agent, callbacks are not used.
+	// Prune (nil: the cache-economics policy at the prices of the model, or
+	// of the router's dearest model, when the price table has its input and
+	// cache-read prices; else score mode, keep the last 2 turns: agent.h);
+	// MaxTokens and the summariser are set by the agent, callbacks are not used.
 	Prune            *PruneOptions
 	MaxContextTokens int64
 	// ContextTargetTokens: what a history past MaxContextTokens is cut down to

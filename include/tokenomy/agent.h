@@ -98,9 +98,9 @@ typedef struct tkn_agent_options {
   const tkn_prune_options *prune; /* copied (its ledger, if any, is the host's: updated
                                     by a turn that returns TKN_OK, one per conversation);
                                     max_tokens and the summariser are set by the
-                                    agent.  NULL: without a router, for a model whose
-                                    input and cache-read prices the price table has,
-                                    the cache-economics policy (prune.h
+                                    agent.  NULL: for a model whose input and
+                                    cache-read prices the price table has, the
+                                    cache-economics policy (prune.h
                                     TKN_PRUNE_POLICY at those prices, keep the last 3
                                     tool uses, a ledger per conversation, horizon 1):
                                     before every turn it clears old tool results when
@@ -111,10 +111,14 @@ typedef struct tkn_agent_options {
                                     on: another handle, or one with fewer messages,
                                     starts afresh); the caller's conversation keeps
                                     the placeholders (tool pairs whole), and over
-                                    max_context_tokens
-                                    it degrades as the policy does; otherwise score
-                                    mode, keep the last 2 turns.  A soft budget
-                                    summarises in either case. */
+                                    max_context_tokens it degrades as the policy does.
+                                    With a router the turn prunes before it routes, so
+                                    the policy decides at the prices of the router's
+                                    dearest model (by input price) that has both
+                                    prices.  Where no model has them: score mode, keep
+                                    the last 2 turns (degrade 1, prune.h).  A soft
+                                    budget summarises in either case.  A version 1 or
+                                    2 struct is accepted (degrade 0, as it had). */
   int64_t max_context_tokens;    /* prune the history when it passes this many
                                     tokens (0: prune only under a soft budget);
                                     it is cut down to context_target_tokens */

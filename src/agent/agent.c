@@ -41,15 +41,29 @@ static tkn_prune_options prune_options(const tkn_prune_options *given) {
 }
 
 /* Without the host's pruning options: the cache-economics policy when the
- * agent calls one model whose input and cache-read prices are known (a clear
- * then pays for itself at the call that makes it), score mode otherwise. */
+ * model's input and cache-read prices are known (a clear then pays for itself
+ * at the call that makes it), score mode otherwise.  With a router the model
+ * of a call is known only after pruning (the turn prunes in its budget phase,
+ * before it routes), so the policy decides at the prices of the router's
+ * dearest model (by input price) that has both prices: the decision depends
+ * on the ratio of cache-read (and write) to input prices, and the dearest
+ * model is where a wrong decision costs most. */
 static void policy_by_default(tkn_agent *a) {
-  if (a->o.router || !a->model.s || !a->model.len) return;
   tkn_model_price p = TKN_MODEL_PRICE_INIT;
-  if (tkn_prices_lookup(a->prices, a->model.s, a->model.len, &p) != TKN_OK) return;
-  if (!(p.has & TKN_PRICE_INPUT) || p.input_per_mtok <= 0 || !(p.has & TKN_PRICE_CACHE_READ) ||
-      p.cache_read_per_mtok <= 0)
-    return;
+  int found = 0;
+  size_t n = a->o.router ? tkn_router_model_count(a->o.router) : 1;
+  for (size_t i = 0; i < n; i++) {
+    const char *m = a->o.router ? tkn_router_model_name(a->o.router, i) : a->model.s;
+    size_t len = a->o.router ? (m ? strlen(m) : 0) : a->model.len;
+    tkn_model_price q = TKN_MODEL_PRICE_INIT;
+    if (!m || !len || tkn_prices_lookup(a->prices, m, len, &q) != TKN_OK) continue;
+    if (!(q.has & TKN_PRICE_INPUT) || q.input_per_mtok <= 0 || !(q.has & TKN_PRICE_CACHE_READ) ||
+        q.cache_read_per_mtok <= 0)
+      continue;
+    if (!found || q.input_per_mtok > p.input_per_mtok) p = q;
+    found = 1;
+  }
+  if (!found) return;
   a->prune.mode = TKN_PRUNE_POLICY;
   a->prune.price_input_per_mtok = p.input_per_mtok;
   a->prune.price_cache_read_per_mtok = p.cache_read_per_mtok;

@@ -79,7 +79,8 @@ static int cleared_clone(const dg *d, size_t k, tkn_conv **out) {
   *out = NULL;
   tkn_conv *w = NULL;
   int rc = tkn_conv_clone(&w, d->conv);
-  for (size_t j = 0; rc == TKN_OK && j < k; j++) rc = tkn_conv_set_text(w, d->res[j], d->ph, d->ph_len);
+  for (size_t j = 0; rc == TKN_OK && j < k; j++)
+    rc = tkn_conv_set_text(w, d->res[j], d->ph, d->ph_len);
   if (rc != TKN_OK) {
     tkn_conv_free(w);
     return tki_fail(rc, "clearing a tool result failed: %s", tkn_strerror(rc));

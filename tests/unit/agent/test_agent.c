@@ -1646,6 +1646,57 @@ static void policy_is_the_default_and_clears_what_pays(void **state) {
   tkn_tokenizer_free(tok);
 }
 
+/* With a router and no pruning options the policy is the default too, at the
+ * prices of the router's dearest model (gpt-4o here): the turn prunes before
+ * it routes. */
+static void a_routed_agent_clears_old_tool_results_by_default(void **state) {
+  (void)state;
+  tkn_agent_options o = base_opts();
+  tkn_router *r = router();
+  o.router = r;
+  o.model = NULL;
+  o.model_len = 0;
+  tkn_agent *a = agent_with(&o);
+  tkn_conv *c = tool_heavy_run(a, 16);
+  size_t n = tkn_conv_count(c), cleared = 0;
+  for (size_t i = 0; i < n; i++) {
+    const char *text = NULL, *id = NULL;
+    size_t len = 0, id_len = 0, at = 0;
+    if (tkn_conv_role(c, i) != TKN_ROLE_TOOL) continue;
+    assert_int_equal(tkn_conv_text(c, i, &text, &len), TKN_OK);
+    cleared += len == strlen(TKN_PRUNE_PLACEHOLDER) && !memcmp(text, S(TKN_PRUNE_PLACEHOLDER));
+    assert_int_equal(tkn_conv_tool_call_id(c, i, &id, &id_len), TKN_OK);
+    assert_int_equal(tkn_conv_find_tool_call(c, id, id_len, &at), TKN_OK);
+    assert_true(at < i);
+  }
+  assert_true(cleared > 0);
+  assert_non_null(strstr(H.calls[H.n_calls - 1].body, TKN_PRUNE_PLACEHOLDER));
+  tkn_conv_free(c);
+  tkn_agent_free(a);
+  /* a router whose models have no cache-read price: score mode, nothing cleared */
+  static const char *UNPRICED =
+      "{\"tiers\":[{\"name\":\"only\",\"models\":[\"my-local-model\"]}],\"rules\":[],"
+      "\"default_tier\":\"only\"}";
+  tkn_prices *pr = NULL;
+  assert_int_equal(tkn_prices_load(&pr,
+                                   S("{\"my-local-model\":{\"input_cost_per_token\":1e-06,"
+                                     "\"output_cost_per_token\":2e-06}}"),
+                                   NULL),
+                   TKN_OK);
+  tkn_router *r2 = NULL;
+  assert_int_equal(tkn_router_new_json(&r2, UNPRICED, TKN_NUL_TERMINATED, NULL), TKN_OK);
+  o.router = r2;
+  o.prices = pr;
+  a = agent_with(&o);
+  c = tool_heavy_run(a, 16);
+  assert_null(strstr(H.calls[H.n_calls - 1].body, TKN_PRUNE_PLACEHOLDER));
+  tkn_conv_free(c);
+  tkn_agent_free(a);
+  tkn_router_free(r2);
+  tkn_prices_free(pr);
+  tkn_router_free(r);
+}
+
 /* ---- the tool cache ---- */
 
 static int tool_runs;
@@ -1955,6 +2006,7 @@ int main(void) {
       cmocka_unit_test_teardown(every_call_is_metered_with_its_attribution, teardown),
       cmocka_unit_test_teardown(tool_calls_finish_the_turn_and_join_the_history, teardown),
       cmocka_unit_test_teardown(policy_is_the_default_and_clears_what_pays, teardown),
+      cmocka_unit_test_teardown(a_routed_agent_clears_old_tool_results_by_default, teardown),
       cmocka_unit_test_teardown(tool_results_are_served_from_the_cache, teardown),
       cmocka_unit_test_teardown(tool_with_unkeyable_arguments_fails_without_running, teardown),
       cmocka_unit_test_teardown(new_and_pieces_survive_every_allocation_failure, teardown),
