@@ -156,11 +156,16 @@ static int check_options(const tkn_prune_options *o, int provider, char *err) {
   if ((rc = check_flag(err, "clear_inputs", o->clear_inputs)) ||
       (rc = check_flag(err, "clear_thinking", o->clear_thinking)))
     return rc;
-  if (o->clear_trigger < 0 || o->clear_at_least < 0)
-    return tki_err(err, TKN_ERR_INVALID, "clear_trigger and clear_at_least must be >= 0");
-  if (o->price_input_per_mtok < 0 || o->price_cache_read_per_mtok < 0 ||
-      o->price_cache_write_per_mtok < 0)
-    return tki_err(err, TKN_ERR_INVALID, "prices must be >= 0");
+  {
+    const char *name[] = {"clear_trigger", "clear_at_least", "price_input_per_mtok",
+                          "price_cache_read_per_mtok", "price_cache_write_per_mtok"};
+    int64_t v[] = {o->clear_trigger, o->clear_at_least, o->price_input_per_mtok,
+                   o->price_cache_read_per_mtok, o->price_cache_write_per_mtok};
+    for (size_t i = 0; i < 5; i++)
+      if (v[i] < 0)
+        return tki_err(err, TKN_ERR_INVALID, "prune option %s is negative (%lld)", name[i],
+                       (long long)v[i]);
+  }
   if (o->mode == TKN_PRUNE_POLICY && o->price_input_per_mtok <= 0)
     return tki_err(err, TKN_ERR_INVALID, "policy mode needs price_input_per_mtok > 0");
   if (o->ledger) {

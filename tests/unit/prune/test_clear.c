@@ -568,6 +568,18 @@ static void bad_options_and_version_1(void **state) {
   o.clear_trigger = -1;
   assert_int_equal(tkn_prune_run(g_pr, c, &o, NULL), TKN_ERR_INVALID);
   assert_non_null(strstr(tkn_error_last()->message, "clear_trigger"));
+  /* each negative price is refused by its own name */
+  static const char *const price[] = {"price_input_per_mtok", "price_cache_read_per_mtok",
+                                      "price_cache_write_per_mtok", "clear_at_least"};
+  for (int f = 0; f < 4; f++) {
+    o = opts_of(TKN_PRUNE_POLICY);
+    set_openai_prices(&o);
+    int64_t *field[] = {&o.price_input_per_mtok, &o.price_cache_read_per_mtok,
+                        &o.price_cache_write_per_mtok, &o.clear_at_least};
+    *field[f] = -1;
+    assert_int_equal(tkn_prune_run(g_pr, c, &o, NULL), TKN_ERR_INVALID);
+    assert_non_null(strstr(tkn_error_last()->message, price[f]));
+  }
   o = opts_of(TKN_PRUNE_POLICY);
   assert_int_equal(tkn_prune_run(g_pr, c, &o, NULL), TKN_ERR_INVALID);
   assert_non_null(strstr(tkn_error_last()->message, "price_input_per_mtok"));
