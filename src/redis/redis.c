@@ -1075,7 +1075,13 @@ static int st_reserve(void *user, const char *key, size_t key_len, const char *i
   int rc = check_key(r, key, key_len, id, n, err, errlen);
   if (rc != TKN_OK) return rc;
   if (!id || !amounts || !limits || !used || lease_ms <= 0 || ttl_seconds < 0)
-    return fail(r, TKN_ERR_INVALID, err, errlen, "redis reserve: bad argument");
+    return fail(r, TKN_ERR_INVALID, err, errlen, "redis reserve: %s",
+                !id         ? "id is NULL"
+                : !amounts  ? "amounts is NULL"
+                : !limits   ? "limits is NULL"
+                : !used     ? "used is NULL"
+                : lease_ms <= 0 ? "lease_ms is not positive"
+                                : "ttl_seconds is negative");
   char kb[5][KEYBUF], num[2 * TKN_STORE_MAX_N + 4][24];
   const char *argv[9 + 4 + 2 * TKN_STORE_MAX_N];
   size_t lens[9 + 4 + 2 * TKN_STORE_MAX_N];
@@ -1113,7 +1119,11 @@ static int st_commit(void *user, const char *key, size_t key_len, const char *id
   int rc = check_key(r, key, key_len, id, n, err, errlen);
   if (rc != TKN_OK) return rc;
   if (!id || !actual || id_ttl_seconds <= 0 || ttl_seconds < 0)
-    return fail(r, TKN_ERR_INVALID, err, errlen, "redis commit: bad argument");
+    return fail(r, TKN_ERR_INVALID, err, errlen, "redis commit: %s",
+                !id       ? "id is NULL"
+                : !actual ? "actual is NULL"
+                : id_ttl_seconds <= 0 ? "id_ttl_seconds is not positive"
+                                      : "ttl_seconds is negative");
   char kb[5][KEYBUF], num[TKN_STORE_MAX_N + 3][24];
   const char *argv[9 + 4 + TKN_STORE_MAX_N];
   size_t lens[9 + 4 + TKN_STORE_MAX_N];
@@ -1166,7 +1176,8 @@ static int st_usage(void *user, const char *key, size_t key_len, uint32_t n, int
   int rc = check_key(r, key, key_len, NULL, n, err, errlen);
   if (rc != TKN_OK) return rc;
   if (!committed || !reserved)
-    return fail(r, TKN_ERR_INVALID, err, errlen, "redis usage: bad argument");
+    return fail(r, TKN_ERR_INVALID, err, errlen, "redis usage: %s is NULL",
+                !committed ? "committed" : "reserved");
   char kb[3][KEYBUF], num[24];
   const char *argv[7];
   size_t lens[7];
@@ -1198,7 +1209,8 @@ static int st_get(void *user, const char *key, size_t key_len, char *buf, size_t
   int rc = check_key(r, key, key_len, NULL, 1, err, errlen);
   if (rc != TKN_OK) return rc;
   if (!value_len || (!buf && cap))
-    return fail(r, TKN_ERR_INVALID, err, errlen, "redis get: bad argument");
+    return fail(r, TKN_ERR_INVALID, err, errlen, "redis get: %s",
+                !value_len ? "value_len is NULL" : "buf is NULL with a cap");
   char kb[KEYBUF];
   const char *argv[2] = {"GET", kb};
   size_t lens[2] = {3, key_of(r, key, key_len, "", NULL, kb)};
@@ -1225,7 +1237,8 @@ static int st_set(void *user, const char *key, size_t key_len, const char *value
   int rc = check_key(r, key, key_len, NULL, 1, err, errlen);
   if (rc != TKN_OK) return rc;
   if ((!value && value_len) || ttl_ms < 0)
-    return fail(r, TKN_ERR_INVALID, err, errlen, "redis set: bad argument");
+    return fail(r, TKN_ERR_INVALID, err, errlen, "redis set: %s",
+                !value && value_len ? "value is NULL with a length" : "ttl_ms is negative");
   char kb[KEYBUF], num[24];
   snprintf(num, sizeof num, "%lld", (long long)ttl_ms);
   const char *argv[5] = {"SET", kb, value ? value : "", "PX", num};
@@ -1244,7 +1257,8 @@ static int st_add(void *user, const char *key, size_t key_len, const char *id, u
   int rc = check_key(r, key, key_len, id, n, err, errlen);
   if (rc != TKN_OK) return rc;
   if (!deltas || (id && id_ttl_seconds <= 0))
-    return fail(r, TKN_ERR_INVALID, err, errlen, "redis add: bad argument");
+    return fail(r, TKN_ERR_INVALID, err, errlen, "redis add: %s",
+                !deltas ? "deltas is NULL" : "id_ttl_seconds is not positive (with an id)");
   char kb[2][KEYBUF], num[TKN_STORE_MAX_N + 2][24];
   const char *argv[5 + 3 + TKN_STORE_MAX_N];
   size_t lens[5 + 3 + TKN_STORE_MAX_N];
@@ -1468,7 +1482,9 @@ int tkn_redis_new(tkn_redis **out, const tkn_redis_options *opts) {
 }
 
 int tkn_redis_store(tkn_redis *r, tkn_store *store) {
-  if (!r || !store) return tkn_error_set(TKN_ERR_INVALID, "tkn_redis_store: NULL argument");
+  if (!r || !store)
+    return tkn_error_set(TKN_ERR_INVALID,
+                         !r ? "tkn_redis_store: redis is NULL" : "tkn_redis_store: store is NULL");
   tkn_store s = TKN_STORE_INIT;
   s.reserve = st_reserve;
   s.commit = st_commit;
