@@ -106,6 +106,17 @@ class ClearTest(unittest.TestCase):
             tokenomy.Pruner(Tokenizer.estimator()).run(
                 conv, max_tokens=0, mode="policy", price_input_per_mtok=1, ledger=object())
 
+    def test_unknown_mode_or_strategy_is_refused_by_name(self):
+        # a misspelt strategy used to trim from the oldest end ("first") silently
+        conv = tools_conv()
+        before = conv.to_json()
+        for kw, field in ((dict(mode="masks"), "mode"), (dict(strategy="lst"), "strategy")):
+            with self.assertRaises(ValueError) as cm:
+                tokenomy.Pruner(Tokenizer.estimator()).run(conv, max_tokens=50, **kw)
+            self.assertIn(field, str(cm.exception))
+            self.assertEqual(len(str(cm.exception).splitlines()), 1)
+        self.assertEqual(conv.to_json(), before)
+
     def test_policy_without_a_price_is_refused(self):
         conv = tools_conv()
         with self.assertRaises(tokenomy.TokenomyError) as cm:

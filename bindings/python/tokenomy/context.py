@@ -368,6 +368,11 @@ class Pruner(Handle):
         dropping the oldest turns, never leaving nothing, the report's
         decision then "degraded"); ledger: the conversation's PruneLedger (mode
         "policy")."""
+        if mode not in MODES:
+            raise ValueError("Pruner.run: mode must be one of %s, got %r"
+                             % (", ".join(MODES), mode))
+        if strategy not in ("last", "first"):
+            raise ValueError("Pruner.run: strategy must be last or first, got %r" % (strategy,))
         o = options(ffi.tkn_prune_options, "tkn_prune_options_init",
                     ffi.TKN_PRUNE_OPTIONS_VERSION, mode=MODES[mode], max_tokens=max_tokens,
                     provider=fmt(provider), strategy=0 if strategy == "last" else 1,
