@@ -33,6 +33,8 @@ static const char PRUNE_HELP[] =
     "  --clear-thinking    thinking blocks of older assistant messages go too\n"
     "  --model NAME        policy: the prices (gpt-4o)\n"
     "  --horizon N|growth  policy: calls a clear may take to pay back (0: at once)\n"
+    "                      (one call, no ledger: a clear cannot count on earlier clears'\n"
+    "                      savings; the library's tkn_prune_ledger and the agent keep one)\n"
     "  --no-degrade  trim, score: fail (exit 2) when what must be kept exceeds the\n"
     "                budget; by default the run degrades instead: it clears tool results\n"
     "                (oldest first, as few as fit), then drops the oldest turns, and\n"
