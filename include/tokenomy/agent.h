@@ -108,8 +108,9 @@ typedef struct tkn_agent_options {
                                     the next one risking no more than the
                                     conversation's clears so far saved (the agent's
                                     ledger follows the conversation handle it last ran
-                                    on: another handle, or one with fewer messages,
-                                    starts afresh); the caller's conversation keeps
+                                    on: another handle, even one made where a freed
+                                    one was, or one with fewer messages, starts
+                                    afresh); the caller's conversation keeps
                                     the placeholders (tool pairs whole), and over
                                     max_context_tokens it degrades as the policy does.
                                     With a router the turn prunes before it routes, so

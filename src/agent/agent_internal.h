@@ -52,7 +52,7 @@ struct tkn_agent {
    * it last ran on: a turn on another conversation (another handle, or fewer
    * messages than it left) starts a fresh one */
   tkn_prune_ledger own_ledger;
-  const tkn_conv *ledger_conv;
+  uint64_t ledger_conv; /* tki_conv_serial of that conversation (0: none yet) */
   size_t ledger_n;
   tkn_prompt_builder *check; /* the pieces, added as they come, to check them */
   tki_piece *pieces;

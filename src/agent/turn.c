@@ -913,7 +913,8 @@ static tkn_prune_options prune_options_for(turn *t, int64_t target, int force_su
     /* a copy: the agent's (or the host's) ledger changes only with the conversation */
     if (!t->ledger_used) {
       int fresh = po.ledger == &a->own_ledger &&
-                  (a->ledger_conv != t->conv || tkn_conv_count(t->conv) < a->ledger_n);
+                  (a->ledger_conv != tki_conv_serial(t->conv) ||
+                   tkn_conv_count(t->conv) < a->ledger_n);
       if (fresh) memset(&t->ledger, 0, sizeof t->ledger);
       else t->ledger = *po.ledger;
       t->ledger_used = 1;
@@ -1784,7 +1785,7 @@ static int phase_apply(turn *t) {
   tki_buf_free(&m);
   if (rc == TKN_OK && t->ledger_used && t->a->prune.ledger) {
     *t->a->prune.ledger = t->ledger;
-    t->a->ledger_conv = t->conv;
+    t->a->ledger_conv = tki_conv_serial(t->conv);
     t->a->ledger_n = tkn_conv_count(t->conv);
   }
   return rc;

@@ -1,6 +1,7 @@
 /* The conversation handle: lifetime, loading and writing, accessors and the
  * calls that change messages.  Every change builds what it needs first and
  * only then touches the conversation, so a failed call leaves it as it was. */
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -48,10 +49,22 @@ void tki_msg_touch(tki_msg *m) {
 
 /* ---- for pruning (conv_swap.h) ---- */
 
+/* Handles are numbered from 1; 0 is never a handle's. */
+static _Atomic uint64_t conv_serials;
+static uint64_t next_serial(void) {
+  return atomic_fetch_add_explicit(&conv_serials, 1, memory_order_relaxed) + 1;
+}
+
+uint64_t tki_conv_serial(const tkn_conv *conv) { return conv->serial; }
+
 void tki_conv_swap(tkn_conv *a, tkn_conv *b) {
+  /* the contents move, each handle keeps its number */
+  uint64_t sa = a->serial, sb = b->serial;
   tkn_conv t = *a;
   *a = *b;
   *b = t;
+  a->serial = sa;
+  b->serial = sb;
 }
 
 /* ---- for counting (conv_count.h) ---- */
@@ -210,7 +223,9 @@ static int msg_clone(tki_msg *d, const tki_msg *s) {
 int tkn_conv_new(tkn_conv **out) {
   if (!out) return tki_fail(TKN_ERR_INVALID, "tkn_conv_new: out is NULL");
   *out = tki_calloc(1, sizeof **out);
-  return *out ? TKN_OK : tki_fail(TKN_ERR_NOMEM, "tkn_conv_new: out of memory");
+  if (!*out) return tki_fail(TKN_ERR_NOMEM, "tkn_conv_new: out of memory");
+  (*out)->serial = next_serial();
+  return TKN_OK;
 }
 
 static void conv_release(tkn_conv *conv) {
@@ -235,6 +250,7 @@ int tkn_conv_clone(tkn_conv **out, const tkn_conv *conv) {
   if (!conv) return tki_fail(TKN_ERR_INVALID, "tkn_conv_clone: conv is NULL");
   tkn_conv *c = tki_calloc(1, sizeof *c);
   if (!c) return tki_fail(TKN_ERR_NOMEM, "tkn_conv_clone: out of memory");
+  c->serial = next_serial();
   c->src_fmt = conv->src_fmt;
   c->top_object = conv->top_object;
   c->top_fmt = conv->top_fmt;

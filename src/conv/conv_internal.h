@@ -81,6 +81,8 @@ struct tkn_conv {
   struct tki_id_slot *idx; /* tool-call id index (conv_index.c) */
   size_t idx_cap;
   int idx_ok;
+  uint64_t serial; /* this handle's number, unique in the process and never reused (its
+                      address can be): per-conversation state elsewhere keys by it */
 };
 
 /* ---- conv.c ---- */

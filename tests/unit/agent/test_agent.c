@@ -1646,6 +1646,54 @@ static void policy_is_the_default_and_clears_what_pays(void **state) {
   tkn_tokenizer_free(tok);
 }
 
+/* The policy's credit after one more turn on c (the prune step's
+ * "ledger_credit" in the trace), -1 if the turn traced no prune step (the
+ * policy cleared nothing). */
+static long long credit_after_a_turn(tkn_agent *a, tkn_conv *c) {
+  static scripted done[1] = {{0, 0, "done", "stop", NULL, NULL}};
+  host_reset(&H, done, 1);
+  tkn_agent_result *r = NULL;
+  assert_int_equal(tkn_agent_turn(a, c, NULL, &r), TKN_OK);
+  const char *at = strstr(tkn_agent_result_trace(r, NULL), "\"ledger_credit\":");
+  long long credit = at ? strtoll(at + strlen("\"ledger_credit\":"), NULL, 10) : -1;
+  tkn_agent_result_free(r);
+  return credit;
+}
+
+/* The agent's own ledger belongs to one conversation handle: a handle made
+ * after that one is freed starts afresh, even where the allocator puts it at
+ * the freed one's address with the same messages (a stale credit could let a
+ * clear risk savings that conversation never made). */
+static void ledger_starts_afresh_on_a_new_conversation(void **state) {
+  (void)state;
+  tkn_agent_options o = base_opts();
+  /* the same run twice: one goes on, one is freed and read back */
+  tkn_agent *a1 = agent_with(&o), *a2 = agent_with(&o);
+  tkn_conv *c1 = tool_heavy_run(a1, 16);
+  long long going_on = credit_after_a_turn(a1, c1);
+  tkn_conv *c2 = tool_heavy_run(a2, 16);
+  char *json = NULL;
+  size_t len = 0;
+  assert_int_equal(tkn_conv_to_json(c2, TKN_PROVIDER_OPENAI, &json, &len), TKN_OK);
+  const void *old = c2;
+  tkn_conv_free(c2);
+  tkn_conv *again = NULL; /* the next handle made: where the allocator reuses blocks, there */
+  assert_int_equal(tkn_conv_new(&again), TKN_OK);
+  assert_int_equal(tkn_conv_load(again, TKN_PROVIDER_OPENAI, json, len), TKN_OK);
+  tkn_free(json);
+  long long fresh = credit_after_a_turn(a2, again);
+  print_message("credit: going on %lld, a new handle %lld (%s address)\n", going_on, fresh,
+                (const void *)again == old ? "the freed handle's" : "another");
+  /* going on, the ledger's credit lets the turn clear; afresh, it clears
+   * nothing (no prune step) or with less credit */
+  assert_true(going_on > 0);
+  assert_true(fresh < going_on);
+  tkn_conv_free(again);
+  tkn_conv_free(c1);
+  tkn_agent_free(a1);
+  tkn_agent_free(a2);
+}
+
 /* With a router and no pruning options the policy is the default too, at the
  * prices of the router's dearest model (gpt-4o here): the turn prunes before
  * it routes. */
@@ -2006,6 +2054,7 @@ int main(void) {
       cmocka_unit_test_teardown(every_call_is_metered_with_its_attribution, teardown),
       cmocka_unit_test_teardown(tool_calls_finish_the_turn_and_join_the_history, teardown),
       cmocka_unit_test_teardown(policy_is_the_default_and_clears_what_pays, teardown),
+      cmocka_unit_test_teardown(ledger_starts_afresh_on_a_new_conversation, teardown),
       cmocka_unit_test_teardown(a_routed_agent_clears_old_tool_results_by_default, teardown),
       cmocka_unit_test_teardown(tool_results_are_served_from_the_cache, teardown),
       cmocka_unit_test_teardown(tool_with_unkeyable_arguments_fails_without_running, teardown),
