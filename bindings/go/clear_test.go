@@ -93,6 +93,21 @@ func TestPruneMaskClearAndPolicy(t *testing.T) {
 		led.Calls != 2 {
 		t.Fatalf("policy, ledger: %+v, %+v", rep, led)
 	}
+	// a count past uint32 is refused by name, not wrapped (1<<32 + 1 was horizon 1)
+	for _, bad := range []struct {
+		name string
+		o    PruneOptions
+	}{
+		{"HorizonCalls", PruneOptions{Mode: PrunePolicy, HorizonCalls: 1<<32 + 1}},
+		{"KeepToolUses", PruneOptions{Mode: PruneMask, KeepToolUses: 1<<32 + 3}},
+		{"KeepThinkingTurns", PruneOptions{Mode: PruneMask, KeepThinkingTurns: 1 << 32}},
+		{"CacheBlockTokens", PruneOptions{Mode: PrunePolicy, CacheBlockTokens: 1<<32 + 128}},
+	} {
+		bad.o.PriceInput = 2500000000000
+		if _, err := pr.Run(c4, bad.o); err == nil || !strings.Contains(err.Error(), bad.name) {
+			t.Fatalf("%s: want a range error, got %v", bad.name, err)
+		}
+	}
 	led.Cleared = -1
 	if _, err := pr.Run(c4, pol); err == nil || !strings.Contains(err.Error(), "ledger->cleared") {
 		t.Fatalf("want a negative-ledger error, got %v", err)

@@ -8,6 +8,7 @@ package tokenomy
 import "C"
 
 import (
+	"math"
 	"runtime"
 	"runtime/cgo"
 	"sync"
@@ -472,7 +473,11 @@ func (o *PruneOptions) c() (C.tkn_prune_options, error) {
 	}
 	c.summary_max_tokens = C.int64_t(o.SummaryMaxTokens)
 	if o.KeepToolUses > 0 {
-		c.keep_tool_uses = C.uint32_t(o.KeepToolUses)
+		k, err := u32(o.KeepToolUses, "KeepToolUses")
+		if err != nil {
+			return c, err
+		}
+		c.keep_tool_uses = k
 	} else if o.KeepToolUses < 0 {
 		c.keep_tool_uses = 0
 	}
@@ -489,7 +494,11 @@ func (o *PruneOptions) c() (C.tkn_prune_options, error) {
 		c.clear_thinking = 1
 	}
 	if o.KeepThinkingTurns > 0 {
-		c.keep_thinking_turns = C.uint32_t(o.KeepThinkingTurns)
+		k, err := u32(o.KeepThinkingTurns, "KeepThinkingTurns")
+		if err != nil {
+			return c, err
+		}
+		c.keep_thinking_turns = k
 	} else if o.KeepThinkingTurns < 0 {
 		c.keep_thinking_turns = 0
 	}
@@ -497,12 +506,20 @@ func (o *PruneOptions) c() (C.tkn_prune_options, error) {
 	c.price_cache_read_per_mtok = C.int64_t(o.PriceCacheRead)
 	c.price_cache_write_per_mtok = C.int64_t(o.PriceCacheWrite)
 	if o.HorizonCalls > 0 {
+		// TKN_PRUNE_HORIZON_GROWTH itself is spelt -1
+		if uint64(o.HorizonCalls) >= math.MaxUint32 {
+			return c, errRange("HorizonCalls", o.HorizonCalls)
+		}
 		c.horizon_calls = C.uint32_t(o.HorizonCalls)
 	} else if o.HorizonCalls < 0 {
 		c.horizon_calls = C.TKN_PRUNE_HORIZON_GROWTH
 	}
 	if o.CacheBlockTokens > 0 {
-		c.cache_block_tokens = C.uint32_t(o.CacheBlockTokens)
+		k, err := u32(o.CacheBlockTokens, "CacheBlockTokens")
+		if err != nil {
+			return c, err
+		}
+		c.cache_block_tokens = k
 	} else if o.CacheBlockTokens < 0 {
 		c.cache_block_tokens = 0
 	}
