@@ -53,6 +53,13 @@ class AgentTest(unittest.TestCase):
         with self.assertRaises(KeyError):
             tokenomy.Agent(complete, model="m").turn(conv)
 
+    def test_unknown_prune_mode_is_refused_by_name(self):
+        def complete(req, resp):
+            raise AssertionError("not called")
+        with self.assertRaises(ValueError) as cm:
+            tokenomy.Agent(complete, model="m", prune={"mode": "polcy"})
+        self.assertIn("prune mode", str(cm.exception))
+
     def test_invalid_answer_is_retried_with_python_sleep(self):
         answers = iter(['{"ok": "no"}', '{"ok": true}'])
         slept = []

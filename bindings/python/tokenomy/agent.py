@@ -343,6 +343,9 @@ class Agent(Handle):
             keep.append(ftype(ffi.tkn_agent_options, "cascade_score")(sctramp))
             o.cascade_score = keep[-1]
         if prune:
+            if "mode" in prune and prune["mode"] not in MODES:
+                raise ValueError("Agent: prune mode must be one of %s, got %r"
+                                 % (", ".join(MODES), prune["mode"]))
             po = options(ffi.tkn_prune_options, "tkn_prune_options_init",
                          ffi.TKN_PRUNE_OPTIONS_VERSION, **{
                              k: (MODES[v] if k == "mode" else int(v) if isinstance(v, bool) else v)
