@@ -106,6 +106,22 @@ class ClearTest(unittest.TestCase):
             tokenomy.Pruner(Tokenizer.estimator()).run(
                 conv, max_tokens=0, mode="policy", price_input_per_mtok=1, ledger=object())
 
+    def test_policy_horizon_growth_by_name(self):
+        # "growth" is TKN_PRUNE_HORIZON_GROWTH: the horizon of the C constant
+        prices = dict(price_input_per_mtok=2500000000000,
+                      price_cache_read_per_mtok=1250000000000)
+        reps = []
+        for hz in ("growth", tokenomy._ffi.TKN_PRUNE_HORIZON_GROWTH):
+            conv = tools_conv(uses=6, words=300)
+            rep = tokenomy.Pruner(Tokenizer.estimator()).run(
+                conv, max_tokens=0, mode="policy", horizon_calls=hz, **prices)
+            reps.append((rep.decision, rep.expected_saving, rep.clearing_cost, conv.to_json()))
+        self.assertEqual(reps[0], reps[1])
+        self.assertEqual(reps[0][0], "clear")
+        with self.assertRaises(TypeError):
+            tokenomy.Pruner(Tokenizer.estimator()).run(
+                tools_conv(), max_tokens=0, mode="policy", horizon_calls="grow", **prices)
+
     def test_unknown_mode_or_strategy_is_refused_by_name(self):
         # a misspelt strategy used to trim from the oldest end ("first") silently
         conv = tools_conv()

@@ -362,7 +362,8 @@ class Pruner(Handle):
         Other options are tkn_prune_options fields (keep_last_turns,
         include_system, allow_partial, weight_recency, and for modes mask,
         clear and policy keep_tool_uses, clear_trigger, clear_at_least,
-        clear_inputs, clear_thinking, price_input_per_mtok, horizon_calls, ...; degrade=False:
+        clear_inputs, clear_thinking, price_input_per_mtok, horizon_calls (a count,
+        or "growth": as many calls as so far), ...; degrade=False:
         trim, score and summarise raise BudgetError when what must be kept
         exceeds max_tokens, instead of degrading: clearing tool results, then
         dropping the oldest turns, never leaving nothing, the report's
@@ -371,6 +372,8 @@ class Pruner(Handle):
         if mode not in MODES:
             raise ValueError("Pruner.run: mode must be one of %s, got %r"
                              % (", ".join(MODES), mode))
+        if opts.get("horizon_calls") == "growth":  # TKN_PRUNE_HORIZON_GROWTH
+            opts["horizon_calls"] = ffi.TKN_PRUNE_HORIZON_GROWTH
         if strategy not in ("last", "first"):
             raise ValueError("Pruner.run: strategy must be last or first, got %r" % (strategy,))
         o = options(ffi.tkn_prune_options, "tkn_prune_options_init",
