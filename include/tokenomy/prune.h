@@ -127,6 +127,9 @@
  * (LangChain counts the reversed join for strategy "last", which can pass
  * max_tokens with an order-sensitive tokenizer); where nothing fits with
  * include_system, LangChain returns [undefined] and we return no messages.
+ * All of this is with degrade 0, LangChain's contract: by default (degrade 1)
+ * a trim that would keep no message beside the system prompt degrades as
+ * above instead of returning what LangChain returns.
  * Pinned flags do not apply to TRIM.
  *
  * Threading: one thread at a time per pruner (it keeps scratch memory between

@@ -164,6 +164,8 @@ int main(int argc, char **argv) {
       if (tkn_conv_clone(&c, orig)) return 1;
       tkn_prune_options o = TKN_PRUNE_OPTIONS_INIT;
       o.mode = TKN_PRUNE_TRIM;
+      o.degrade = 0; /* trimMessages keeps nothing where nothing fits: degrade 0 is that
+                        contract (the default, 1, degrades there instead) */
       o.count = zero;
       o.protect_tool_pairs = 0;
       o.fix_provider_order = 0;
