@@ -122,7 +122,12 @@ typedef struct tkn_agent_options {
                                     2 struct is accepted (degrade 0, as it had). */
   int64_t max_context_tokens;    /* prune the history when it passes this many
                                     tokens (0: prune only under a soft budget);
-                                    it is cut down to context_target_tokens */
+                                    it is cut down to context_target_tokens.  In
+                                    score and summarise modes the last turns stay
+                                    whole where they fit this limit; where even
+                                    the current turn does not, degrade 1 (the
+                                    default) clears its tool results, then drops,
+                                    to fit; degrade 0 sends it whole, over it */
   int64_t output_cap;            /* default output cap, > 0 (default 1024) */
   int32_t cascade;               /* 1 (default): cascade where the router's rule allows */
   int32_t append_reply;          /* 1 (default): append the accepted answer to the conversation */

@@ -939,8 +939,12 @@ static tkn_prune_options prune_options_for(turn *t, int64_t target, int force_su
 
 /* Score and summarise modes keep the last turns whole: when they (with their
  * tool results) and the summary's room do not fit the target, only the
- * current turn is kept, and *target grows to what must be kept. */
-static int grow_target(turn *t, tkn_prune_options *po, int64_t room, int64_t *target) {
+ * current turn is kept, and *target grows to what must be kept, but with
+ * degrade on (prune.h) never past `limit` (max_context_tokens, 0: none): past
+ * it the pruner degrades (clears tool results inside the kept turns, then
+ * drops) rather than send more than the host's limit. */
+static int grow_target(turn *t, tkn_prune_options *po, int64_t room, int64_t limit,
+                       int64_t *target) {
   size_t n = tkn_conv_count(t->work);
   int64_t *per = tki_malloc((n ? n : 1) * sizeof *per);
   int64_t total = 0;
@@ -956,6 +960,7 @@ static int grow_target(turn *t, tkn_prune_options *po, int64_t room, int64_t *ta
     need = must_keep_tokens(t->work, per, n, 1, po->keep_system) + room + 8;
   }
   tki_free(per);
+  if (po->degrade && limit > 0 && need > limit) need = limit;
   if (need > *target) *target = need;
   return TKN_OK;
 }
@@ -1043,7 +1048,7 @@ static int run_prune(turn *t, tkn_conv *orig, int64_t ctx, int64_t target, int f
   int64_t room = 0;
   tkn_prune_options po = prune_options_for(t, target, force_summary, &room);
   if (po.mode == TKN_PRUNE_SCORE || po.mode == TKN_PRUNE_SUMMARISE) {
-    int rc = grow_target(t, &po, room, &target);
+    int rc = grow_target(t, &po, room, t->a->o.max_context_tokens, &target);
     if (rc) return rc;
     if (target >= ctx) {
       step_begin(t, "prune");

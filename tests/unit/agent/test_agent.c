@@ -1431,6 +1431,56 @@ static void last_turns_too_big_for_the_target_keep_only_the_current_turn(void **
   tkn_agent_free(a);
 }
 
+/* The current turn alone (its tool result) is over max_context_tokens: with
+ * degrade on (the default), score mode clears the result inside the kept turn
+ * rather than grow its target past the host's limit. */
+static const char *BIG_LAST_TURN =
+    "[{\"role\":\"system\",\"content\":\"You help customers.\"},"
+    "{\"role\":\"user\",\"content\":\"Hello\"},"
+    "{\"role\":\"assistant\",\"content\":\"Hello, how can I help?\"},"
+    "{\"role\":\"user\",\"content\":\"Where is order ORD-2222?\"},"
+    "{\"role\":\"assistant\",\"content\":null,\"tool_calls\":[{\"id\":\"c1\",\"type\":"
+    "\"function\",\"function\":{\"name\":\"lookup_order\",\"arguments\":\"{}\"}}]},"
+    "{\"role\":\"tool\",\"tool_call_id\":\"c1\",\"content\":\"label created, picked up at "
+    "the depot, arrived at the regional facility, departed the regional facility, in transit to "
+    "the destination facility, arrived at the destination facility, out for delivery with the "
+    "driver, delivery attempted but nobody was home, notice left at the door, held at the local "
+    "facility for pickup by the customer\"}]";
+
+static void current_turn_over_the_limit_degrades_within_it(void **state) {
+  (void)state;
+  static const scripted sc[] = {{0, 0, "ok", "stop", NULL, NULL}};
+  for (int degrade = 0; degrade <= 1; degrade++) {
+    host_reset(&H, sc, 1);
+    tkn_agent_options o = base_opts();
+    o.max_context_tokens = 80;
+    tkn_prune_options po = TKN_PRUNE_OPTIONS_INIT;
+    po.mode = TKN_PRUNE_SCORE;
+    po.degrade = degrade;
+    o.prune = &po;
+    tkn_agent *a = agent_with(&o);
+    tkn_conv *c = tt_conv(TKN_PROVIDER_OPENAI, BIG_LAST_TURN);
+    tkn_agent_result *r = NULL;
+    assert_int_equal(tkn_agent_turn(a, c, NULL, &r), TKN_OK);
+    tkn_agent_stats st = stats_of(r);
+    assert_true(st.context_tokens_before > 80);
+    const char *body = H.calls[0].body;
+    assert_non_null(strstr(body, "Where is order ORD-2222?"));
+    if (degrade) {
+      /* within the limit: the result inside the kept turn is the placeholder */
+      if (st.context_tokens_after > 80) fail_msg("%s", tkn_agent_result_trace(r, NULL));
+      assert_null(strstr(body, "nobody was home"));
+    } else {
+      /* degrade 0: the turn is kept whole, over the limit (the old contract) */
+      assert_true(st.context_tokens_after > 80);
+      assert_non_null(strstr(body, "nobody was home"));
+    }
+    tkn_agent_result_free(r);
+    tkn_conv_free(c);
+    tkn_agent_free(a);
+  }
+}
+
 static void halved_cap_comes_with_a_length_instruction(void **state) {
   (void)state;
   static const scripted sc[] = {{0, 0, "Summary: ORD-1111.", "stop", NULL, NULL},
@@ -2050,6 +2100,7 @@ int main(void) {
       cmocka_unit_test_teardown(a_turn_from_inside_a_turn_is_refused, teardown),
       cmocka_unit_test_teardown(last_turns_too_big_for_the_target_keep_only_the_current_turn,
                                 teardown),
+      cmocka_unit_test_teardown(current_turn_over_the_limit_degrades_within_it, teardown),
       cmocka_unit_test_teardown(halved_cap_comes_with_a_length_instruction, teardown),
       cmocka_unit_test_teardown(every_call_is_metered_with_its_attribution, teardown),
       cmocka_unit_test_teardown(tool_calls_finish_the_turn_and_join_the_history, teardown),
