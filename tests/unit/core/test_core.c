@@ -123,6 +123,52 @@ static void utf8_validator_finds_first_bad_byte(void **state) {
   assert_int_equal(off, 2);
 }
 
+/* The rule alone, a character at a time: what the validator's word-at-a-time
+ * fast paths must agree with. */
+static int utf8_valid_by_rule(const unsigned char *s, size_t len, size_t *bad) {
+  for (size_t i = 0; i < len;) {
+    size_t n = s[i] < 0x80 ? 1 : tki_utf8_seq(s, len, i);
+    if (!n) {
+      *bad = i;
+      return 0;
+    }
+    i += n;
+  }
+  return 1;
+}
+
+/* Every 2-byte and 3-byte sequence (second byte any value, the third a
+ * boundary value), after 2-byte, 3-byte or ASCII characters and before more
+ * of them or the end: valid or not, and the first bad byte, as the rule. */
+static void utf8_validator_fast_paths_agree_with_the_rule(void **state) {
+  (void)state;
+  static const char *const around[] = {"", "\xD0\x9F", "\xD0\x9F\xD0\x9F\xD0\x9F",
+                                       "\xE0\xA6\x95", "\xE4\xB8\xAD\xE4\xB8\xAD", "ab",
+                                       "\xD0\x9F\xD0\x9F\xD0\x9F\xD0\x9F\xD0"};
+  static const unsigned char third[] = {0x00, 0x41, 0x7F, 0x80, 0x9F, 0xA0, 0xBF, 0xC0, 0xFF};
+  unsigned char buf[64];
+  for (unsigned lead = 0x80; lead <= 0xFF; lead++)
+    for (unsigned b1 = 0; b1 <= 0xFF; b1++)
+      for (size_t k = 0; k < sizeof third; k++)
+        for (size_t a = 0; a < sizeof around / sizeof *around; a++)
+          for (size_t z = 0; z < sizeof around / sizeof *around; z++) {
+            size_t n = strlen(around[a]);
+            memcpy(buf, around[a], n);
+            buf[n++] = (unsigned char)lead;
+            buf[n++] = (unsigned char)b1;
+            if (lead >= 0xE0) buf[n++] = third[k];
+            else if (k) continue; /* 2-byte: the third byte is the next character */
+            memcpy(buf + n, around[z], strlen(around[z]));
+            n += strlen(around[z]);
+            size_t want_bad = 0, got_bad = 0;
+            int want = utf8_valid_by_rule(buf, n, &want_bad);
+            int got = tki_utf8_valid((const char *)buf, n, &got_bad);
+            if (got != want || (!want && got_bad != want_bad))
+              fail_msg("lead %02X %02X %02X, around %zu/%zu: %d at %zu, the rule %d at %zu", lead,
+                       b1, third[k], a, z, got, got_bad, want, want_bad);
+          }
+}
+
 static void json_parse_reports_line_column_and_offset(void **state) {
   (void)state;
   char err[TKI_ERRLEN] = "";
@@ -385,6 +431,7 @@ int main(void) {
       cmocka_unit_test(allocator_leaves_the_hosts_cjson_alone),
       cmocka_unit_test(allocator_rejects_incomplete_hooks),
       cmocka_unit_test(utf8_validator_finds_first_bad_byte),
+      cmocka_unit_test(utf8_validator_fast_paths_agree_with_the_rule),
       cmocka_unit_test(json_parse_reports_line_column_and_offset),
       cmocka_unit_test(json_parse_deep_nesting_fails_fast),
       cmocka_unit_test(json_parse_out_of_memory_is_not_a_parse_error),
