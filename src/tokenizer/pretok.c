@@ -52,7 +52,11 @@ static inline unsigned class_of_cp(uint32_t cp) {
 
 unsigned tki_pretok_class(uint32_t cp) { return cp < 0x110000 ? class_of_cp(cp) : 0; }
 
-/* Class of the code point at s[i] (i < len); *next gets the position after it. */
+/* Class of the code point at s[i] (i < len); *next gets the position after it.
+ * Inlined into every loop (a call per character costs more than the lookup). */
+#if defined(__GNUC__)
+__attribute__((always_inline))
+#endif
 static inline unsigned cls_at(const uint8_t *s, size_t len, size_t i, size_t *next) {
   uint8_t b = s[i];
   if (b < 0x80) {
@@ -215,6 +219,73 @@ size_t tki_pretok_next_slow(int pattern, const uint8_t *s, size_t len, size_t po
   return n0; /* not reached: every code point is L, N, \s or punctuation */
 }
 
+/* The class of the code point at s[i] and the position after it, inlined in
+ * the loops of the fast path below (cls_at is the general scanner's). */
+#if defined(__GNUC__)
+__attribute__((always_inline))
+#endif
+static inline unsigned cls_fast(const uint8_t *s, size_t i, size_t *next) {
+  uint8_t b = s[i];
+  if (b < 0x80) {
+    *next = i + 1;
+    return k_ascii[b];
+  }
+  if (b < 0xE0) {
+    *next = i + 2;
+    return class_of_cp((uint32_t)(b & 0x1F) << 6 | (s[i + 1] & 0x3F));
+  }
+  if (b < 0xF0) {
+    *next = i + 3;
+    return class_of_cp((uint32_t)(b & 0x0F) << 12 | (uint32_t)(s[i + 1] & 0x3F) << 6 |
+                       (s[i + 2] & 0x3F));
+  }
+  *next = i + 4;
+  return class_of_cp((uint32_t)(b & 0x07) << 18 | (uint32_t)(s[i + 1] & 0x3F) << 12 |
+                     (uint32_t)(s[i + 2] & 0x3F) << 6 | (s[i + 3] & 0x3F));
+}
+
+/* The common piece of any script: an optional prefix character then letters
+ * (cl100k: [^\r\n\p{L}\p{N}]?\p{L}+; o200k: the two letter alternatives
+ * merged into one scan, then an optional contraction), without the general
+ * scanner's alternatives: its end, or 0 where the general scanner must decide
+ * (no letter first or after the prefix, an apostrophe first in cl100k, a mark
+ * first in o200k, where the alternatives with and without the prefix
+ * differ).  Where a letter begins the piece (after the prefix or not), the
+ * letter alternatives of both patterns always match, and first. */
+static size_t uni_word(int pattern, const uint8_t *s, size_t len, size_t pos) {
+  size_t j = pos, nx;
+  unsigned c = cls_fast(s, pos, &nx);
+  if (!(c & C_L)) {
+    if (!C_PREFIX(c) || nx >= len) return 0;
+    if (pattern == TKI_PAT_CL100K ? s[pos] == '\'' : (c & (C_UP | C_LO)) != 0) return 0;
+    j = nx;
+    if (!(cls_fast(s, j, &nx) & C_L)) return 0;
+  }
+  if (pattern == TKI_PAT_CL100K) { /* \p{L}+ */
+    while (nx < len && (cls_fast(s, nx, &j) & C_L)) nx = j;
+    return nx;
+  }
+  /* o200k from j, a letter: [UP]*[LO]+ if [LO] ends or follows the [UP] run
+   * (backtracking to its last [LO] member), else [UP]+[LO]* (the [UP] run
+   * alone); then an optional contraction */
+  size_t e = j, last_lo = 0;
+  c = 0;
+  while (e < len) {
+    c = cls_fast(s, e, &nx);
+    if (!(c & C_UP)) break;
+    if (c & C_LO) last_lo = nx;
+    e = nx;
+  }
+  if (e < len && (c & C_LO)) {
+    e = nx;
+    while (e < len && (cls_fast(s, e, &nx) & C_LO)) e = nx;
+  } else if (last_lo) {
+    e = last_lo;
+  }
+  size_t k = contraction(s, len, e);
+  return k ? k : e;
+}
+
 /* ASCII letters and their cases, from the class table. */
 static inline int ascii_letter(uint8_t b) { return b < 0x80 && (k_ascii[b] & C_L); }
 static inline int ascii_upper(uint8_t b) { return (uint8_t)(b - 'A') < 26; }
@@ -241,14 +312,14 @@ static inline size_t ascii_word(int pattern, const uint8_t *s, size_t len, size_
   size_t e = j;
   if (pattern == TKI_PAT_CL100K) { /* [^\r\n\p{L}\p{N}]?\p{L}+ */
     while (e < len && ascii_letter(s[e])) e++;
-    return e < len && s[e] >= 0x80 ? 0 : e;
+    return e < len && s[e] >= 0x80 ? uni_word(pattern, s, len, pos) : e;
   }
   /* o200k: [UP]*[LO]+ when lower case follows the upper-case run, else
    * [UP]+[LO]* (the run alone); then an optional contraction */
   while (e < len && ascii_upper(s[e])) e++;
   if (e < len && ascii_lower(s[e]))
     while (e < len && ascii_lower(s[e])) e++;
-  if (e < len && s[e] >= 0x80) return 0;
+  if (e < len && s[e] >= 0x80) return uni_word(pattern, s, len, pos);
   size_t k = contraction(s, len, e);
   return k ? k : e;
 }
@@ -303,6 +374,8 @@ static inline size_t ascii_other(int pattern, const uint8_t *s, size_t len, size
 
 size_t tki_pretok_next(int pattern, const uint8_t *s, size_t len, size_t pos) {
   size_t e = ascii_word(pattern, s, len, pos);
+  if (!e && (s[pos] >= 0x80 || (pos + 1 < len && s[pos + 1] >= 0x80)))
+    e = uni_word(pattern, s, len, pos);
   if (!e) e = ascii_other(pattern, s, len, pos);
   return e ? e : tki_pretok_next_slow(pattern, s, len, pos);
 }

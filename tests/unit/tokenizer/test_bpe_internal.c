@@ -210,6 +210,77 @@ static void ascii_shortcut_agrees_with_the_scanner(void **state) {
   }
 }
 
+/* UTF-8 of code point cp into b: its length. */
+static size_t put_utf8(uint8_t *b, uint32_t cp) {
+  if (cp < 0x80) {
+    b[0] = (uint8_t)cp;
+    return 1;
+  }
+  if (cp < 0x800) {
+    b[0] = (uint8_t)(0xC0 | cp >> 6);
+    b[1] = (uint8_t)(0x80 | (cp & 0x3F));
+    return 2;
+  }
+  if (cp < 0x10000) {
+    b[0] = (uint8_t)(0xE0 | cp >> 12);
+    b[1] = (uint8_t)(0x80 | (cp >> 6 & 0x3F));
+    b[2] = (uint8_t)(0x80 | (cp & 0x3F));
+    return 3;
+  }
+  b[0] = (uint8_t)(0xF0 | cp >> 18);
+  b[1] = (uint8_t)(0x80 | (cp >> 12 & 0x3F));
+  b[2] = (uint8_t)(0x80 | (cp >> 6 & 0x3F));
+  b[3] = (uint8_t)(0x80 | (cp & 0x3F));
+  return 4;
+}
+
+/* The pre-tokeniser's shortcuts (ASCII words and the letters of any script)
+ * end every piece where the general scanner does, for every code point X in
+ * the contexts where its class decides a piece: after a space, ASCII and
+ * Cyrillic letters of either case, a CJK letter, a combining mark,
+ * punctuation, a newline and itself; before letters of either case, digits,
+ * contractions ('s, 'S, 'll, 'D) and the end of the text; both patterns,
+ * from every code point near X.  A class table the shortcut reads cannot
+ * disagree with the scanner's unnoticed. */
+static void letter_shortcut_agrees_with_the_scanner_on_every_code_point(void **state) {
+  (void)state;
+  /* each context: the text before X, then after it ("" for the end) */
+  static const char *const ctx[][2] = {
+      {" ", "'s"},          {"a", "'S a"},         {"A", "b"},
+      {"\xd0\xb4", "\xd0\x94'll"}, {"\xd0\x94", "\xd0\xb4"},  {"\xe4\xb8\xad", "'D"},
+      {"\xcc\x81", "\xcc\x81" "A"},   {"!", "1"},            {"\n", "\n"},
+      {"'", "x"},           {"", ""},
+  };
+  uint8_t buf[64];
+  for (uint32_t cp = 0; cp <= 0x10FFFF; cp++) {
+    if (cp >= 0xD800 && cp <= 0xDFFF) continue;
+    uint8_t x[4];
+    size_t nx = put_utf8(x, cp);
+    for (size_t c = 0; c < sizeof ctx / sizeof *ctx; c++) {
+      size_t a = strlen(ctx[c][0]), z = strlen(ctx[c][1]), len = 0;
+      memcpy(buf, ctx[c][0], a);
+      len = a;
+      memcpy(buf + len, x, nx);
+      len += nx;
+      if (c == sizeof ctx / sizeof *ctx - 1) { /* X twice, then the end */
+        memcpy(buf + len, x, nx);
+        len += nx;
+      }
+      memcpy(buf + len, ctx[c][1], z);
+      len += z;
+      for (int pat = TKI_PAT_CL100K; pat <= TKI_PAT_O200K; pat++)
+        for (size_t pos = 0; pos <= a; pos++) { /* from the context's start, and from X */
+          if ((buf[pos] & 0xC0) == 0x80) continue;
+          size_t want = tki_pretok_next_slow(pat, buf, len, pos);
+          size_t got = tki_pretok_next(pat, buf, len, pos);
+          if (got != want)
+            fail_msg("pattern %d, U+%04X in context %zu, from byte %zu: %zu, scanner %zu", pat,
+                     (unsigned)cp, c, pos, got, want);
+        }
+    }
+  }
+}
+
 /* Every token of both encodings is found under its own rank, whichever table
  * (up to 8 bytes, longer) holds it, through every lookup path; its bytes
  * with one byte more or less are found only if they are a token themselves
@@ -441,6 +512,7 @@ int main(void) {
       cmocka_unit_test(class_table_is_unicode_16),
       cmocka_unit_test(every_token_is_found_under_its_rank),
       cmocka_unit_test(ascii_shortcut_agrees_with_the_scanner),
+      cmocka_unit_test(letter_shortcut_agrees_with_the_scanner_on_every_code_point),
       cmocka_unit_test(image_is_the_tables_built_at_run_time),
       cmocka_unit_test(a_foreign_or_damaged_image_is_refused),
       cmocka_unit_test(pair_table_condition_is_checked),
