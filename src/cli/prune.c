@@ -1,6 +1,8 @@
 /* tokenomy prune: a conversation cut to a token budget, tool pairs kept whole. */
-#include <stdlib.h>
+#include <errno.h>
 #include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
@@ -10,7 +12,7 @@ static const char PRUNE_HELP[] =
     "                      [--keep-last N] [--first] [--keep-tools N] [--trigger N]\n"
     "                      [--clear-at-least N] [--exclude NAME,...] [--clear-inputs]\n"
     "                      [--clear-thinking] [--model NAME] [--horizon N|growth]\n"
-    "                      [--no-degrade] [--report] [--json] [FILE]\n"
+    "                      [--ledger FILE] [--no-degrade] [--report] [--json] [FILE]\n"
     "\n"
     "Cut a conversation (OpenAI or Anthropic JSON) to N tokens, keeping each tool\n"
     "call with its results.  Writes the pruned conversation in its own format, or\n"
@@ -33,8 +35,11 @@ static const char PRUNE_HELP[] =
     "  --clear-thinking    thinking blocks of older assistant messages go too\n"
     "  --model NAME        policy: the prices (gpt-4o)\n"
     "  --horizon N|growth  policy: calls a clear may take to pay back (0: at once)\n"
-    "                      (one call, no ledger: a clear cannot count on earlier clears'\n"
-    "                      savings; the library's tkn_prune_ledger and the agent keep one)\n"
+    "  --ledger FILE       policy: the conversation's ledger (tkn_prune_ledger), read\n"
+    "                      before the run (a missing file: a new conversation) and\n"
+    "                      written after it, so a clear may spend what earlier clears\n"
+    "                      saved; one file per conversation, the run once per model call.\n"
+    "                      Without it a run cannot count on earlier clears' savings\n"
     "  --no-degrade  trim, score: fail (exit 2) when what must be kept exceeds the\n"
     "                budget; by default the run degrades instead: it clears tool results\n"
     "                (oldest first, as few as fit), then drops the oldest turns, and\n"
@@ -68,7 +73,7 @@ static long split_names(char *list, const char ***names) {
 
 /* The command's options, as parsed. */
 typedef struct prune_args {
-  const char *file, *exclude, *model, *horizon;
+  const char *file, *exclude, *model, *horizon, *ledger;
   long long max, keep_last, keep_tools, trigger, at_least;
   int mode, first, report, json, clear_inputs, clear_thinking, no_degrade;
   uint32_t horizon_calls;
@@ -109,6 +114,7 @@ static int parse_args(prune_args *a, int argc, char **argv) {
       {"--model", CLI_STR, &a->model, NULL, 0, 0, NULL},
       {"--horizon", CLI_STR, &a->horizon, NULL, 0, 0, NULL},
       {"--no-degrade", CLI_FLAG, &a->no_degrade, NULL, 0, 0, NULL},
+      {"--ledger", CLI_STR, &a->ledger, NULL, 0, 0, NULL},
       {"--report", CLI_FLAG, &a->report, NULL, 0, 0, NULL},
       {"--json", CLI_FLAG, &a->json, NULL, 0, 0, NULL},
       CLI_OPT_END};
@@ -119,6 +125,8 @@ static int parse_args(prune_args *a, int argc, char **argv) {
   if (a->max < 0) a->max = 0;
   int rc = parse_horizon(a);
   if (rc >= 0) return rc;
+  if (a->ledger && a->mode != TKN_PRUNE_POLICY)
+    return CLI_USAGE_ERR("prune", "--ledger: only with --mode policy");
   if (a->mode == TKN_PRUNE_POLICY) {
     tkn_prices *pr = NULL;
     int known = tkn_prices_new_default(&pr) == TKN_OK &&
@@ -172,6 +180,73 @@ static int load_conv(const char *file, tkn_conv **conv, tkn_tokenizer **tok) {
   return rc;
 }
 
+/* The ledger's fields in its file: integers >= 0 (credit in picodollars). */
+static const char *const LEDGER_KEYS[] = {"credit_picodollars", "cleared_tokens", "calls"};
+
+/* Read --ledger's file into *l (a missing file: a new ledger): 0, or the exit
+ * status after a one-line error. */
+static int read_ledger(const char *path, tkn_prune_ledger *l) {
+  memset(l, 0, sizeof *l);
+  errno = 0;
+  FILE *f = fopen(path, "rb");
+  if (!f && errno == ENOENT) return 0;
+  if (f) fclose(f);
+  size_t len = 0;
+  char *in = f ? cli_read(path, &len) : NULL;
+  if (!in) return cli_fail("prune", "--ledger: cannot read %s", path);
+  cJSON *o = cJSON_ParseWithLength(in, len);
+  free(in);
+  if (!cJSON_IsObject(o)) {
+    cJSON_Delete(o);
+    return cli_fail("prune", "--ledger: %s is not a JSON object", path);
+  }
+  int64_t *dst[] = {&l->credit, &l->cleared, &l->calls};
+  for (int k = 0; k < 3; k++) {
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, LEDGER_KEYS[k]);
+    double d = cJSON_IsNumber(v) ? v->valuedouble : -1;
+    if (!(d >= 0 && d <= 9007199254740992.0 && d == (double)(int64_t)d)) {
+      cJSON_Delete(o);
+      return cli_fail("prune", "--ledger: %s: \"%s\" must be an integer from 0 to 2^53", path,
+                      LEDGER_KEYS[k]);
+    }
+    *dst[k] = (int64_t)d;
+  }
+  cJSON_Delete(o);
+  return 0;
+}
+
+/* The ledger as JSON (its file, and --report's "ledger"). */
+static cJSON *ledger_json(const tkn_prune_ledger *l) {
+  cJSON *o = cJSON_CreateObject();
+  cJSON_AddNumberToObject(o, LEDGER_KEYS[0], (double)l->credit);
+  cJSON_AddNumberToObject(o, LEDGER_KEYS[1], (double)l->cleared);
+  cJSON_AddNumberToObject(o, LEDGER_KEYS[2], (double)l->calls);
+  cJSON_AddNumberToObject(o, "credit_usd", (double)l->credit / 1e12);
+  return o;
+}
+
+/* Write the ledger to `path` whole or not at all (a temporary file renamed
+ * over it): 0, or the exit status after a one-line error. */
+static int write_ledger(const char *path, const tkn_prune_ledger *l) {
+  cJSON *o = ledger_json(l);
+  char *js = o ? cJSON_PrintUnformatted(o) : NULL;
+  cJSON_Delete(o);
+  size_t n = strlen(path) + 5;
+  char *tmp = js ? malloc(n) : NULL;
+  int ok = 0;
+  if (tmp) {
+    snprintf(tmp, n, "%s.tmp", path);
+    FILE *f = fopen(tmp, "wb");
+    ok = f && fprintf(f, "%s\n", js) > 0;
+    if (f && fclose(f) != 0) ok = 0;
+    ok = ok && rename(tmp, path) == 0;
+    if (!ok) remove(tmp);
+  }
+  free(tmp);
+  free(js);
+  return ok ? 0 : cli_fail("prune", "--ledger: cannot write %s", path);
+}
+
 /* --report with mask, clear, policy or a degraded run: what was cleared, and
  * the decision (the policy's with its price). */
 static void report_cleared(cJSON *o, const tkn_prune_report *rep, int mode) {
@@ -194,7 +269,7 @@ static void report_cleared(cJSON *o, const tkn_prune_report *rep, int mode) {
     cJSON_AddStringToObject(o, "note", tkn_prune_report_note(rep));
 }
 
-static void print_report(const tkn_prune_report *rep, int mode) {
+static void print_report(const tkn_prune_report *rep, int mode, const tkn_prune_ledger *l) {
   cJSON *o = cJSON_CreateObject();
   int64_t before = 0, after = 0;
   tkn_prune_report_tokens(rep, &before, &after);
@@ -204,6 +279,7 @@ static void print_report(const tkn_prune_report *rep, int mode) {
   tkn_prune_report_decision(rep, &decision, NULL, NULL);
   if (mode >= TKN_PRUNE_MASK || decision == TKN_PRUNE_DECISION_DEGRADED)
     report_cleared(o, rep, mode);
+  if (l) cJSON_AddItemToObject(o, "ledger", ledger_json(l));
   cJSON *msgs = cJSON_AddArrayToObject(o, "messages");
   for (size_t i = 0; i < tkn_prune_report_count(rep); i++) {
     int32_t action = 0, reason = 0;
@@ -240,14 +316,19 @@ static int prune_and_print(const prune_args *a, tkn_conv *conv, const tkn_tokeni
   tkn_pruner *p = NULL;
   tkn_prune_report *rep = NULL;
   tkn_prune_options po = TKN_PRUNE_OPTIONS_INIT;
+  tkn_prune_ledger ledger;
   prune_options(a, names, nnames, &po);
-  int status = 0;
+  int status = a->ledger ? read_ledger(a->ledger, &ledger) : 0;
+  if (status) return status;
+  if (a->ledger) po.ledger = &ledger;
   int rc = tkn_prune_new(&p, tok);
   if (!rc) rc = tkn_prune_run(p, conv, &po, &rep);
   if (rc)
     status = cli_fail("prune", "%s", p ? tkn_error_last()->message : tkn_strerror(rc));
+  else if (a->ledger && (status = write_ledger(a->ledger, &ledger)))
+    ; /* nothing printed: the conversation goes with its ledger or not at all */
   else if (a->report)
-    print_report(rep, a->mode);
+    print_report(rep, a->mode, a->ledger ? &ledger : NULL);
   else
     status = print_conv(conv);
   tkn_prune_report_free(rep);

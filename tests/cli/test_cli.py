@@ -183,6 +183,34 @@ rep = json.loads(out) if rc == 0 else {}
 check("prune --mode policy reports its decision and what it cleared",
       rep.get("decision") == "clear" and rep.get("cleared_messages") == 3 and
       rep["tokens_before"] - rep["tokens_after"] == rep["cleared_tokens"], out + err)
+# --ledger: the same clear waits for credit, and spends it once the file holds some
+ledgerf = os.path.join(tmp, "ledger.json")
+rc, out, err = run(["prune", "--mode", "policy", "--horizon", "1", "--ledger", ledgerf,
+                    "--report", toolsf])
+rep = json.loads(out) if rc == 0 else {}
+led = json.load(open(ledgerf)) if os.path.exists(ledgerf) else {}
+check("prune --ledger: a new conversation has no credit to risk, and its file is written",
+      rep.get("decision") == "keep" and "credit" in rep.get("note", "") and
+      led.get("calls") == 1 and led.get("credit_picodollars") == 0 and
+      rep.get("ledger", {}).get("calls") == 1, out + err)
+with open(ledgerf, "w") as f:
+    json.dump({"credit_picodollars": 10**11, "cleared_tokens": 0, "calls": 3}, f)
+rc, out, err = run(["prune", "--mode", "policy", "--horizon", "1", "--ledger", ledgerf,
+                    "--report", toolsf])
+rep = json.loads(out) if rc == 0 else {}
+led = json.load(open(ledgerf))
+check("prune --ledger: the credit pays for the clear, which is banked in the file",
+      rep.get("decision") == "clear" and rep.get("cleared_messages") == 3 and
+      led["calls"] == 4 and led["cleared_tokens"] == rep["cleared_tokens"] and
+      led["credit_picodollars"] == 10**11 - round(rep["clearing_cost_usd"] * 1e12), out + err)
+with open(ledgerf, "w") as f:
+    f.write('{"credit_picodollars": -1, "cleared_tokens": 0, "calls": 0}')
+rc, out, err = run(["prune", "--mode", "policy", "--ledger", ledgerf, toolsf])
+one_line_error("prune --ledger with a negative credit", rc, err, 2, "credit_picodollars")
+check("prune --ledger refused: nothing printed, the file left as it was",
+      out == "" and open(ledgerf).read().startswith('{"credit_picodollars": -1'), out)
+rc, out, err = run(["prune", "--max-tokens", "100", "--ledger", ledgerf, toolsf])
+one_line_error("prune --ledger outside policy mode", rc, err, 1, "only with --mode policy")
 rc, out, err = run(["prune", "--mode", "clear", "--trigger", "100000", "--report", toolsf])
 rep = json.loads(out) if rc == 0 else {}
 check("prune --mode clear below its trigger changes nothing",
