@@ -24,6 +24,11 @@ unsigned tki_pretok_class(uint32_t cp);
 extern const char tki_ucd_version[];
 extern const uint8_t tki_ucd_stage1[0x1100];
 extern const uint8_t tki_ucd_stage2[];
+/* The same classes, for the scan of 2-byte and 3-byte characters: of every
+ * code point below U+0800, and of each block of 64 code points of the BMP
+ * (cp >> 6) whose members all share one (0xFF where they do not). */
+extern const uint8_t tki_ucd_low[0x800];
+extern const uint8_t tki_ucd_bmp64[0x400];
 
 /* One slot of the open-addressing table (32 bytes, two per cache line).  The
  * first 16 bytes of the token live in the slot, so a token of up to 16 bytes

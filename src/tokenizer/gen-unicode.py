@@ -9,6 +9,9 @@ npm package ucd.lock names (fetch-ucd.sh puts them there).  The output is a
 two-stage table, one byte of class bits per code point for U+0000..U+10FFFF:
 tki_ucd_stage1[cp >> 8] picks a 256-entry block of tki_ucd_stage2.  Its bits
 are pretok.c's C_* classes: what tiktoken's patterns ask of a code point.
+Two shortcuts of the same classes follow: tki_ucd_low, every code point below
+U+0800 (the 2-byte characters), and tki_ucd_bmp64, the class of each block
+of 64 code points of the BMP where it is one for the whole block (else 0xFF).
 """
 import hashlib
 import json
@@ -97,6 +100,24 @@ def main():
         lines.append(f"  /* block {k} */")
         for i in range(0, 256, 32):
             lines.append("  " + ",".join(str(v) for v in block[i:i + 32]) + ",")
+    lines.append("};")
+    # Shortcuts for the pre-tokeniser's scan of 2-byte and 3-byte characters:
+    # the class of every code point below U+0800 directly, and of each block
+    # of 64 code points of the BMP whose members all share one class (0xFF:
+    # they do not; the two stages then decide).
+    lines.append("")
+    lines.append("const uint8_t tki_ucd_low[0x800] = {")
+    for i in range(0, 0x800, 32):
+        lines.append("  " + ",".join(str(v) for v in cls[i:i + 32]) + ",")
+    lines.append("};")
+    bmp64 = []
+    for i in range(0, 0x10000, 64):
+        blk = set(cls[i:i + 64])
+        bmp64.append(blk.pop() if len(blk) == 1 else 0xFF)
+    lines.append("")
+    lines.append("const uint8_t tki_ucd_bmp64[0x400] = {")
+    for i in range(0, len(bmp64), 32):
+        lines.append("  " + ",".join(str(v) for v in bmp64[i:i + 32]) + ",")
     lines.append("};")
     with open(out_path, "w") as f:
         f.write("\n".join(lines) + "\n")

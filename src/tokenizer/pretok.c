@@ -19,6 +19,14 @@
  * matches "'S" and "'ſ" (U+017F folds to s). */
 #include "bpe_internal.h"
 
+#if defined(__GNUC__)
+#define ALWAYS_INLINE __attribute__((always_inline)) inline
+#define NOINLINE __attribute__((noinline))
+#else
+#define ALWAYS_INLINE inline
+#define NOINLINE
+#endif
+
 /* Character classes, as bits (gen-unicode.py writes the same values). */
 enum {
   C_L = 1u << 0,  /* \p{L} */
@@ -54,10 +62,7 @@ unsigned tki_pretok_class(uint32_t cp) { return cp < 0x110000 ? class_of_cp(cp) 
 
 /* Class of the code point at s[i] (i < len); *next gets the position after it.
  * Inlined into every loop (a call per character costs more than the lookup). */
-#if defined(__GNUC__)
-__attribute__((always_inline))
-#endif
-static inline unsigned cls_at(const uint8_t *s, size_t len, size_t i, size_t *next) {
+static ALWAYS_INLINE unsigned cls_at(const uint8_t *s, size_t len, size_t i, size_t *next) {
   uint8_t b = s[i];
   if (b < 0x80) {
     *next = i + 1;
@@ -79,7 +84,7 @@ static inline unsigned cls_at(const uint8_t *s, size_t len, size_t i, size_t *ne
 }
 
 /* (?i:'s|'t|'re|'ve|'m|'ll|'d) at i: its end, or 0 when it does not match. */
-static size_t contraction(const uint8_t *s, size_t len, size_t i) {
+static ALWAYS_INLINE size_t contraction(const uint8_t *s, size_t len, size_t i) {
   if (i + 1 >= len || s[i] != '\'') return 0;
   uint8_t c = s[i + 1] | 0x20; /* ASCII lower case (harmless for other bytes here) */
   if (s[i + 1] < 0x80) {
@@ -219,12 +224,12 @@ size_t tki_pretok_next_slow(int pattern, const uint8_t *s, size_t len, size_t po
   return n0; /* not reached: every code point is L, N, \s or punctuation */
 }
 
-/* The class of the code point at s[i] and the position after it, inlined in
- * the loops of the fast path below (cls_at is the general scanner's). */
-#if defined(__GNUC__)
-__attribute__((always_inline))
-#endif
-static inline unsigned cls_fast(const uint8_t *s, size_t i, size_t *next) {
+/* The class of the code point at s[i] and the position after it, for the
+ * shortcuts below: 2-byte characters from tki_ucd_low, 3-byte ones from
+ * tki_ucd_bmp64 where their block of 64 has one class (CJK, Hangul, kana,
+ * most of the letters of a script), else from the two stages the general
+ * scanner's cls_at reads. */
+static ALWAYS_INLINE unsigned cls_fast(const uint8_t *s, size_t i, size_t *next) {
   uint8_t b = s[i];
   if (b < 0x80) {
     *next = i + 1;
@@ -232,12 +237,13 @@ static inline unsigned cls_fast(const uint8_t *s, size_t i, size_t *next) {
   }
   if (b < 0xE0) {
     *next = i + 2;
-    return class_of_cp((uint32_t)(b & 0x1F) << 6 | (s[i + 1] & 0x3F));
+    return tki_ucd_low[(b & 0x1F) << 6 | (s[i + 1] & 0x3F)];
   }
   if (b < 0xF0) {
     *next = i + 3;
-    return class_of_cp((uint32_t)(b & 0x0F) << 12 | (uint32_t)(s[i + 1] & 0x3F) << 6 |
-                       (s[i + 2] & 0x3F));
+    uint32_t hi = (uint32_t)(b & 0x0F) << 6 | (s[i + 1] & 0x3F); /* cp >> 6 */
+    unsigned c = tki_ucd_bmp64[hi];
+    return c != 0xFF ? c : class_of_cp(hi << 6 | (s[i + 2] & 0x3F));
   }
   *next = i + 4;
   return class_of_cp((uint32_t)(b & 0x07) << 18 | (uint32_t)(s[i + 1] & 0x3F) << 12 |
@@ -286,6 +292,9 @@ static size_t uni_word(int pattern, const uint8_t *s, size_t len, size_t pos) {
   return k ? k : e;
 }
 
+/* ascii_word's answer where its word runs into a non-ASCII character. */
+#define NOT_ASCII SIZE_MAX
+
 /* ASCII letters and their cases, from the class table. */
 static inline int ascii_letter(uint8_t b) { return b < 0x80 && (k_ascii[b] & C_L); }
 static inline int ascii_upper(uint8_t b) { return (uint8_t)(b - 'A') < 26; }
@@ -293,12 +302,13 @@ static inline int ascii_lower(uint8_t b) { return (uint8_t)(b - 'a') < 26; }
 
 /* The common piece of ASCII text, an optional prefix character then ASCII
  * letters ended by an ASCII character or the end of the text, without the
- * general scanner's alternatives: its end, or 0 where the general scanner must
- * decide (any byte >= 0x80 where it matters, an apostrophe first in cl100k,
- * no letter).  For ASCII the classes reduce to: letters are \p{L}; upper
+ * general scanner's alternatives: its end, NOT_ASCII where the word runs
+ * into a byte >= 0x80 (uni_word then decides), or 0 where the general scanner
+ * must decide (a byte >= 0x80 second, an apostrophe first in cl100k, no
+ * letter).  For ASCII the classes reduce to: letters are \p{L}; upper
  * case is [UP] and not [LO], lower case the opposite; a prefix is any
  * character but a letter, a digit, \r and \n. */
-static inline size_t ascii_word(int pattern, const uint8_t *s, size_t len, size_t pos) {
+static ALWAYS_INLINE size_t ascii_word(int pattern, const uint8_t *s, size_t len, size_t pos) {
   uint8_t b = s[pos];
   size_t j;
   if (ascii_letter(b)) {
@@ -312,14 +322,14 @@ static inline size_t ascii_word(int pattern, const uint8_t *s, size_t len, size_
   size_t e = j;
   if (pattern == TKI_PAT_CL100K) { /* [^\r\n\p{L}\p{N}]?\p{L}+ */
     while (e < len && ascii_letter(s[e])) e++;
-    return e < len && s[e] >= 0x80 ? uni_word(pattern, s, len, pos) : e;
+    return e < len && s[e] >= 0x80 ? NOT_ASCII : e;
   }
   /* o200k: [UP]*[LO]+ when lower case follows the upper-case run, else
    * [UP]+[LO]* (the run alone); then an optional contraction */
   while (e < len && ascii_upper(s[e])) e++;
   if (e < len && ascii_lower(s[e]))
     while (e < len && ascii_lower(s[e])) e++;
-  if (e < len && s[e] >= 0x80) return uni_word(pattern, s, len, pos);
+  if (e < len && s[e] >= 0x80) return NOT_ASCII;
   size_t k = contraction(s, len, e);
   return k ? k : e;
 }
@@ -331,7 +341,7 @@ static inline int ascii_punct(uint8_t b) { return b < 0x80 && !(k_ascii[b] & (C_
  * its trailing set), or \p{N}{1,3} of ASCII digits; their end, or 0 where the
  * general scanner must decide (a byte >= 0x80 where it matters, a letter
  * after the first character, an apostrophe first in cl100k). */
-static inline size_t ascii_other(int pattern, const uint8_t *s, size_t len, size_t pos) {
+static ALWAYS_INLINE size_t ascii_other(int pattern, const uint8_t *s, size_t len, size_t pos) {
   uint8_t b = s[pos];
   if (b >= 0x80) return 0;
   unsigned c = k_ascii[b];
@@ -346,7 +356,12 @@ static inline size_t ascii_other(int pattern, const uint8_t *s, size_t len, size
       if (k_ascii[s[j]] & C_NL) after_nl = j + 1;
       j++;
     }
-    if (j < len && s[j] >= 0x80) return 0;
+    if (j < len && s[j] >= 0x80) { /* another character ends the run unless it is \s */
+      size_t nx;
+      if (!after_nl && j == pos + 1) return 0; /* maybe a prefix, or ' ' then punctuation */
+      if (cls_fast(s, j, &nx) & C_WS) return 0;
+      return after_nl ? after_nl : j - 1; /* \s*[\r\n]+, or \s+(?!\S) */
+    }
     if (after_nl) return after_nl; /* \s*[\r\n]+ */
     if (j == len) return j;
     if (j == pos + 1) {
@@ -372,10 +387,41 @@ static inline size_t ascii_other(int pattern, const uint8_t *s, size_t len, size
   return j;
 }
 
+/* Punctuation of any script where no word begins: ' '?[^\s\p{L}\p{N}]+ then
+ * its trailing set, from a non-ASCII character or a space before one; its
+ * end, or 0 where the general scanner must decide (a letter after the first
+ * character; in o200k a mark, which begins a word, first or after the
+ * space). */
+static size_t uni_punct(int pattern, const uint8_t *s, size_t len, size_t pos) {
+  unsigned word = pattern == TKI_PAT_CL100K ? C_L : C_UP | C_LO;
+  size_t j = pos, nx;
+  if (s[pos] == ' ') j++; /* then a non-ASCII character (the caller's test) */
+  unsigned c = cls_fast(s, j, &nx);
+  if (!C_PUNCT(c) || (c & word)) return 0;
+  if (j == pos && nx < len && (cls_fast(s, nx, &j) & word)) return 0; /* a prefix */
+  for (j = nx; j < len && C_PUNCT(cls_fast(s, j, &nx));) j = nx;
+  while (j < len && (s[j] == '\r' || s[j] == '\n' || (pattern == TKI_PAT_O200K && s[j] == '/')))
+    j++;
+  return j;
+}
+
+/* Pieces with a non-ASCII character first or second, or an ASCII word that
+ * runs into one: words and punctuation of any script, then the shortcuts for
+ * ASCII, then the general scanner. */
+static NOINLINE size_t next_uni(int pattern, const uint8_t *s, size_t len, size_t pos) {
+  size_t e = uni_word(pattern, s, len, pos);
+  if (!e) e = uni_punct(pattern, s, len, pos);
+  if (!e) e = ascii_other(pattern, s, len, pos);
+  return e ? e : tki_pretok_next_slow(pattern, s, len, pos);
+}
+
+/* The shortcuts for ASCII are inlined here, the rest is called last (so the
+ * common case needs no stack frame). */
 size_t tki_pretok_next(int pattern, const uint8_t *s, size_t len, size_t pos) {
   size_t e = ascii_word(pattern, s, len, pos);
-  if (!e && (s[pos] >= 0x80 || (pos + 1 < len && s[pos + 1] >= 0x80)))
-    e = uni_word(pattern, s, len, pos);
-  if (!e) e = ascii_other(pattern, s, len, pos);
+  if (e && e != NOT_ASCII) return e;
+  if (e || s[pos] >= 0x80 || (pos + 1 < len && s[pos + 1] >= 0x80))
+    return next_uni(pattern, s, len, pos);
+  e = ascii_other(pattern, s, len, pos);
   return e ? e : tki_pretok_next_slow(pattern, s, len, pos);
 }

@@ -170,6 +170,16 @@ static void class_table_is_unicode_16(void **state) {
   size_t letters = 0;
   for (uint32_t cp = 0; cp <= 0x10FFFF; cp++) letters += (tki_pretok_class(cp) & L) != 0;
   assert_true(letters > 140000); /* Unicode 16 has 141,000 and more letters */
+  /* the shortcut tables hold the same classes as the two stages */
+  for (uint32_t cp = 0; cp < 0x800; cp++)
+    if (tki_ucd_low[cp] != tki_pretok_class(cp)) fail_msg("U+%04X: tki_ucd_low", (unsigned)cp);
+  size_t uniform = 0;
+  for (uint32_t cp = 0; cp < 0x10000; cp++) {
+    unsigned c = tki_ucd_bmp64[cp >> 6];
+    if (c != 0xFF && c != tki_pretok_class(cp)) fail_msg("U+%04X: tki_ucd_bmp64", (unsigned)cp);
+    uniform += c != 0xFF;
+  }
+  assert_true(uniform > 0x8000); /* most blocks are one class (CJK, Hangul...) */
 }
 
 /* The pre-tokeniser's shortcuts for ASCII (words; whitespace, punctuation,
@@ -234,14 +244,14 @@ static size_t put_utf8(uint8_t *b, uint32_t cp) {
   return 4;
 }
 
-/* The pre-tokeniser's shortcuts (ASCII words and the letters of any script)
- * end every piece where the general scanner does, for every code point X in
- * the contexts where its class decides a piece: after a space, ASCII and
- * Cyrillic letters of either case, a CJK letter, a combining mark,
- * punctuation, a newline and itself; before letters of either case, digits,
- * contractions ('s, 'S, 'll, 'D) and the end of the text; both patterns,
- * from every code point near X.  A class table the shortcut reads cannot
- * disagree with the scanner's unnoticed. */
+/* The pre-tokeniser's shortcuts (ASCII words, words and punctuation of any
+ * script) end every piece where the general scanner does, for every code
+ * point X in the contexts where its class decides a piece: after a space,
+ * ASCII and Cyrillic letters of either case, a CJK letter, a combining mark,
+ * punctuation, a newline, a tab and a space, and itself; before letters of
+ * either case, digits, contractions ('s, 'S, 'll, 'D) and the end of the
+ * text; both patterns, from every code point near X.  A class table the
+ * shortcuts read cannot disagree with the scanner's unnoticed. */
 static void letter_shortcut_agrees_with_the_scanner_on_every_code_point(void **state) {
   (void)state;
   /* each context: the text before X, then after it ("" for the end) */
@@ -249,7 +259,7 @@ static void letter_shortcut_agrees_with_the_scanner_on_every_code_point(void **s
       {" ", "'s"},          {"a", "'S a"},         {"A", "b"},
       {"\xd0\xb4", "\xd0\x94'll"}, {"\xd0\x94", "\xd0\xb4"},  {"\xe4\xb8\xad", "'D"},
       {"\xcc\x81", "\xcc\x81" "A"},   {"!", "1"},            {"\n", "\n"},
-      {"'", "x"},           {"", ""},
+      {"'", "x"},           {"\t ", "a"},         {"", ""},
   };
   uint8_t buf[64];
   for (uint32_t cp = 0; cp <= 0x10FFFF; cp++) {
