@@ -27,32 +27,43 @@ int tki_utf8_valid(const char *str, size_t len, size_t *bad_offset) {
   const unsigned char *s = (const unsigned char *)str;
   size_t i = 0;
   while (i < len) {
-    /* ASCII, 8 bytes at a time, then byte by byte up to the next other byte */
-    for (uint64_t w; i + 8 <= len; i += 8) {
-      memcpy(&w, s + i, 8);
-      if (w & 0x8080808080808080ULL) break;
-    }
-    while (i < len && s[i] < 0x80) i++;
-    /* a run of other characters */
-    while (i < len && s[i] >= 0x80) {
-#if LE_WORDS
+    if (s[i] < 0x80) { /* ASCII: 16 then 8 bytes at a time */
+      for (uint64_t a, b; len - i >= 16; i += 16) {
+        memcpy(&a, s + i, 8);
+        memcpy(&b, s + i + 8, 8);
+        if ((a | b) & 0x8080808080808080ULL) break;
+      }
       if (len - i >= 8) {
         uint64_t w;
         memcpy(&w, s + i, 8);
-        if (two(w)) {
-          i += two(w >> 16) && two(w >> 32) && two(w >> 48) ? 8 : 2;
-          continue;
-        }
-        if (three(w)) {
-          i += three(w >> 24) ? 6 : 3;
-          continue;
-        }
-      }
+        uint64_t hi = w & 0x8080808080808080ULL;
+#if LE_WORDS
+        i += hi ? (size_t)__builtin_ctzll(hi) >> 3 : 8; /* up to the first other byte */
+#else
+        i += hi ? 1 : 8;
 #endif
-      size_t n = tki_utf8_seq(s, len, i);
-      if (!n) goto bad;
-      i += n;
+        continue;
+      }
+      i++;
+      continue;
     }
+#if LE_WORDS
+    if (len - i >= 8) {
+      uint64_t w;
+      memcpy(&w, s + i, 8);
+      if (two(w)) {
+        i += two(w >> 16) && two(w >> 32) && two(w >> 48) ? 8 : 2;
+        continue;
+      }
+      if (three(w)) {
+        i += three(w >> 24) ? 6 : 3;
+        continue;
+      }
+    }
+#endif
+    size_t n = tki_utf8_seq(s, len, i);
+    if (!n) goto bad;
+    i += n;
   }
   return 1;
 bad:

@@ -138,12 +138,14 @@ static int utf8_valid_by_rule(const unsigned char *s, size_t len, size_t *bad) {
 }
 
 /* Every 2-byte and 3-byte sequence (second byte any value, the third a
- * boundary value), after 2-byte, 3-byte or ASCII characters and before more
- * of them or the end: valid or not, and the first bad byte, as the rule. */
+ * boundary value), after 2-byte, 3-byte or ASCII characters (short runs, and
+ * long enough for 8 and 16 bytes at a time) and before more of them or the
+ * end: valid or not, and the first bad byte, as the rule. */
 static void utf8_validator_fast_paths_agree_with_the_rule(void **state) {
   (void)state;
   static const char *const around[] = {"", "\xD0\x9F", "\xD0\x9F\xD0\x9F\xD0\x9F",
                                        "\xE0\xA6\x95", "\xE4\xB8\xAD\xE4\xB8\xAD", "ab",
+                                       "ASCII, 8 or 16 at a time",
                                        "\xD0\x9F\xD0\x9F\xD0\x9F\xD0\x9F\xD0"};
   static const unsigned char third[] = {0x00, 0x41, 0x7F, 0x80, 0x9F, 0xA0, 0xBF, 0xC0, 0xFF};
   unsigned char buf[64];
