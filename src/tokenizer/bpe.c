@@ -98,6 +98,17 @@ static inline void emit(sink *o, uint32_t id) {
   o->n++;
 }
 
+/* cnt ids at once (a piece's, from the memo or the piece cache): copied
+ * when they fit, not checked one by one. */
+static inline void emit_n(sink *o, const uint32_t *ids, size_t cnt) {
+  if (o->n + cnt <= o->cap) {
+    memcpy(o->ids + o->n, ids, cnt * sizeof *ids);
+    o->n += cnt;
+  } else {
+    for (size_t i = 0; i < cnt; i++) emit(o, ids[i]);
+  }
+}
+
 /* ---- merging one piece ---- */
 
 /* tiktoken's scan, for short pieces: part i starts at pt[i].st, is token
@@ -988,7 +999,7 @@ static int merge_piece(const tki_ranks *r, const uint8_t *p, size_t n, uint64_t 
       if (!o->ids)
         o->n += e->cnt;
       else
-        for (uint32_t i = 0; i < e->cnt; i++) emit(o, sc->arena[e->off + i]);
+        emit_n(o, sc->arena + e->off, e->cnt);
       return TKN_OK;
     }
   } else if (++sc->merges == MEMO_AFTER) {
@@ -1039,7 +1050,7 @@ static int merge_piece(const tki_ranks *r, const uint8_t *p, size_t n, uint64_t 
   if (!o->ids)
     o->n += cnt;
   else
-    for (size_t i = 0; i < cnt; i++) emit(o, ids[i]);
+    emit_n(o, ids, cnt);
   if (e && sc->arena_n + cnt <= MEMO_MAX_IDS) {
     if (sc->arena_n + cnt > sc->arena_cap) {
       uint32_t ncap = sc->arena_cap * 2;
