@@ -27,7 +27,7 @@ int tki_utf8_valid(const char *str, size_t len, size_t *bad_offset) {
   const unsigned char *s = (const unsigned char *)str;
   size_t i = 0;
   while (i < len) {
-    if (s[i] < 0x80) { /* ASCII: 16 then 8 bytes at a time */
+    if (s[i] < 0x80) { /* ASCII: 16 then 8 bytes at a time, then up to the next other byte */
       for (uint64_t a, b; len - i >= 16; i += 16) {
         memcpy(&a, s + i, 8);
         memcpy(&b, s + i + 8, 8);
@@ -37,14 +37,15 @@ int tki_utf8_valid(const char *str, size_t len, size_t *bad_offset) {
         uint64_t w;
         memcpy(&w, s + i, 8);
         uint64_t hi = w & 0x8080808080808080ULL;
+        if (!hi) {
+          i += 8;
+          continue;
+        }
 #if LE_WORDS
-        i += hi ? (size_t)__builtin_ctzll(hi) >> 3 : 8; /* up to the first other byte */
-#else
-        i += hi ? 1 : 8;
+        i += (size_t)__builtin_ctzll(hi) >> 3; /* the ASCII bytes before the first other one */
 #endif
-        continue;
       }
-      i++;
+      while (i < len && s[i] < 0x80) i++;
       continue;
     }
 #if LE_WORDS

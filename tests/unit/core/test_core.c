@@ -171,6 +171,39 @@ static void utf8_validator_fast_paths_agree_with_the_rule(void **state) {
           }
 }
 
+/* Random text of ASCII, 2-, 3- and 4-byte characters and stray bytes, every
+ * length up to 96 (so runs of ASCII of every length meet other bytes at
+ * every distance from the end, where the 16-byte and 8-byte steps stop):
+ * valid or not, and the first bad byte, as the rule. */
+static void utf8_validator_agrees_with_the_rule_on_random_text(void **state) {
+  (void)state;
+  static const char *const atoms[] = {"a", "  ", "0123456", "\xD0\x9F", "\xC2\xAB", "\xE0\xA6\x95",
+                                      "\xE4\xB8\xAD", "\xF0\x9F\x98\x80", "\xC2", "\xAB",
+                                      "\xE0\x80\x80", "\xED\xA0\x80", "\xF4\x90\x80\x80",
+                                      "\xFF", "\xE4\xB8", "\xC1\xBF", "abcdefghijklmnop"};
+  uint32_t seed = 1;
+  unsigned char buf[128];
+  for (int t = 0; t < 200000; t++) {
+    size_t n = 0, want_n = (size_t)t % 97;
+    while (n < want_n) {
+      seed = seed * 1103515245u + 12345u;
+      /* mostly valid text: a stray or bad sequence one time in 16 */
+      size_t k = (seed >> 8) % 16 ? (seed >> 12) % 8 : 8 + (seed >> 12) % 9;
+      if (k == 1 && (seed >> 20) % 2) k = 16;
+      size_t m = strlen(atoms[k]);
+      if (n + m > want_n) m = want_n - n;
+      memcpy(buf + n, atoms[k], m);
+      n += m;
+    }
+    size_t want_bad = 0, got_bad = 0;
+    int want = utf8_valid_by_rule(buf, n, &want_bad);
+    int got = tki_utf8_valid((const char *)buf, n, &got_bad);
+    if (got != want || (!want && got_bad != want_bad))
+      fail_msg("case %d, %zu bytes: %d at %zu, the rule %d at %zu", t, n, got, got_bad, want,
+               want_bad);
+  }
+}
+
 static void json_parse_reports_line_column_and_offset(void **state) {
   (void)state;
   char err[TKI_ERRLEN] = "";
@@ -434,6 +467,7 @@ int main(void) {
       cmocka_unit_test(allocator_rejects_incomplete_hooks),
       cmocka_unit_test(utf8_validator_finds_first_bad_byte),
       cmocka_unit_test(utf8_validator_fast_paths_agree_with_the_rule),
+      cmocka_unit_test(utf8_validator_agrees_with_the_rule_on_random_text),
       cmocka_unit_test(json_parse_reports_line_column_and_offset),
       cmocka_unit_test(json_parse_deep_nesting_fails_fast),
       cmocka_unit_test(json_parse_out_of_memory_is_not_a_parse_error),
