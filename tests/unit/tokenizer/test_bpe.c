@@ -822,6 +822,20 @@ static void same_ids(const tkn_tokenizer *tok, const tkn_tokenizer *ref, const c
   int64_t c = 0;
   assert_int_equal(tkn_tokenizer_count(tok, text, len, &c), TKN_OK);
   assert_int_equal(c, (int64_t)nb);
+  /* into an array of exactly that size (hits copy their ids at once), and
+   * of half of it (they are then written one by one up to its end) */
+  uint32_t *d = malloc((nb + 1) * sizeof *d);
+  assert_non_null(d);
+  size_t nd = 0;
+  assert_int_equal(tkn_tokenizer_encode(tok, text, len, NULL, d, nb, &nd), TKN_OK);
+  assert_int_equal(nd, nb);
+  if (nb) assert_memory_equal(d, b, nb * sizeof *d);
+  if (nb >= 2) {
+    assert_int_equal(tkn_tokenizer_encode(tok, text, len, NULL, d, nb / 2, &nd),
+                     TKN_ERR_TOO_SMALL);
+    assert_memory_equal(d, b, nb / 2 * sizeof *d);
+  }
+  free(d);
   tkn_free(a);
   tkn_free(b);
 }
