@@ -291,6 +291,93 @@ static void letter_shortcut_agrees_with_the_scanner_on_every_code_point(void **s
   }
 }
 
+/* Code points of every class the pre-tokeniser tells apart, for the text
+ * below: letters of both cases, titlecase, modifier and other letters,
+ * marks (Mn, Mc, Me), digits and other numbers (Nd, Nl, No), punctuation and
+ * symbols, spaces and separators, format characters, unassigned and private
+ * use; ASCII, 2-byte characters of several scripts, 3-byte ones (blocks the
+ * shortcut table holds whole and mixed ones) and 4-byte ones. */
+static const uint32_t k_class_cps[][14] = {
+    /* ASCII lower, upper case; digits; whitespace; punctuation */
+    {'a', 'e', 's', 't', 'z', 'x', 'l', 'd', 'r', 'v', 'm', 'q', 'k', 'b'},
+    {'A', 'E', 'S', 'T', 'Z', 'X', 'L', 'D', 'R', 'V', 'M', 'Q', 'K', 'B'},
+    {'0', '1', '2', '5', '9', '0', '7', '3', '4', '6', '8', '1', '0', '9'},
+    {' ', ' ', ' ', '\t', '\n', '\r', '\v', '\f', ' ', '\n', ' ', ' ', '\t', '\r'},
+    {'!', '.', ',', '/', '-', '"', '\'', '(', ')', '?', '#', '$', '@', '_'},
+    /* 2-byte: lower (Latin, Greek, Cyrillic, Armenian, Deseret-free), upper,
+     * titlecase, modifier letters, other letters (Hebrew, Arabic, Syriac) */
+    {0xE9, 0xDF, 0x17F, 0x3B1, 0x3C9, 0x434, 0x44F, 0x561, 0x101, 0x24F, 0x4CF, 0x586, 0x1C6, 0x3C2},
+    {0xC9, 0xC0, 0x100, 0x391, 0x3A9, 0x414, 0x42F, 0x531, 0x1C4, 0x1F1, 0x4C0, 0x556, 0x130, 0x3D2},
+    {0x1C5, 0x1C8, 0x1CB, 0x1F2, 0x2B0, 0x2B0, 0x2C6, 0x2E0, 0x2EC, 0x37A, 0x559, 0x640, 0x7F4, 0x1C5},
+    {0x5D0, 0x5EA, 0x628, 0x64A, 0x710, 0x780, 0x7CA, 0x800, 0x6D5, 0x6FF, 0x5D1, 0x627, 0x631, 0x1BB},
+    /* 2-byte marks; digits and numbers; punctuation, symbols; spaces, NEL,
+     * soft hyphen, unassigned */
+    {0x300, 0x301, 0x308, 0x36F, 0x483, 0x488, 0x591, 0x5B0, 0x610, 0x64B, 0x670, 0x711, 0x7EB, 0x5C7},
+    {0x660, 0x661, 0x669, 0x6F0, 0x7C0, 0x7C9, 0xB2, 0xB3, 0xB9, 0xBC, 0xBD, 0xBE, 0x6F9, 0x7C1},
+    {0xAB, 0xBB, 0xBF, 0xA1, 0xA7, 0xB6, 0xB7, 0xD7, 0xF7, 0xA9, 0x60C, 0x61F, 0x5BE, 0x37E},
+    {0xA0, 0x85, 0xA0, 0x85, 0xAD, 0x378, 0x379, 0x380, 0x600, 0x61C, 0x6DD, 0x70F, 0xA0, 0x85},
+    /* 3-byte letters: CJK, kana, Hangul, Thai, Georgian, Indic, Ethiopic, and
+     * cased (Latin extended additional, fullwidth, Cherokee, Glagolitic) */
+    {0x4E2D, 0x6587, 0x3042, 0x30A2, 0xD55C, 0xAE00, 0xE01, 0xE2A, 0x10D0, 0x915, 0x995, 0x1200, 0xA000, 0x3400},
+    {0x1E00, 0x1E01, 0x1E9E, 0x1EA1, 0xFF21, 0xFF41, 0x13A0, 0xAB70, 0x2C00, 0x2C30, 0x1F08, 0x1F00, 0x2C60, 0xA640},
+    {0x1F88, 0x1FBC, 0x1D2C, 0x1D62, 0x3005, 0x309D, 0x30FC, 0xFF70, 0xA015, 0x1D9B, 0x2071, 0x207F, 0xFF9E, 0x16D},
+    /* 3-byte marks (Mn, Mc, Me), numbers (Nd, Nl, No) */
+    {0x94D, 0x93F, 0x903, 0xE31, 0xE48, 0x20DD, 0x20E3, 0x1AB0, 0x302A, 0x3099, 0xFE0F, 0xFE20, 0x9BC, 0x1B44},
+    {0x966, 0x967, 0x9E6, 0xE50, 0xE51, 0xFF10, 0xFF19, 0x2160, 0x216B, 0x3007, 0x2460, 0x2474, 0x3021, 0x1040},
+    /* 3-byte punctuation and symbols; spaces and separators; format,
+     * private use, noncharacters */
+    {0x2026, 0x2014, 0x201C, 0x201D, 0x2018, 0x2019, 0x3001, 0x3002, 0x300C, 0x20AC, 0x2192, 0xFF01, 0xFF0C, 0x2603},
+    {0x3000, 0x2002, 0x2003, 0x2009, 0x200A, 0x2028, 0x2029, 0x202F, 0x205F, 0x1680, 0x2000, 0x3000, 0x2028, 0x2007},
+    {0x200B, 0x200C, 0x200D, 0x2060, 0xFEFF, 0x180E, 0xE000, 0xF8FF, 0xFFFF, 0xFDD0, 0x2065, 0x0E3B, 0x1FFF, 0x2FFF},
+    /* 4-byte: letters (CJK ext., cased Deseret and mathematical, Gothic),
+     * digits and numbers, marks, symbols and emoji, format, private use */
+    {0x20000, 0x2A6D6, 0x10400, 0x10428, 0x1D400, 0x1D41A, 0x10330, 0x1E900, 0x1E922, 0x16E40, 0x16E60, 0x1D7CA, 0x1D7CB, 0x2F800},
+    {0x1D7CE, 0x1D7FF, 0x104A0, 0x11066, 0x1E950, 0x10107, 0x1F100, 0x12400, 0x1D165, 0x1D167, 0x11000, 0x1E944, 0x16F51, 0xE0100},
+    {0x1F600, 0x1F44D, 0x1F3FB, 0x1F1E6, 0x1F1FA, 0x1F9D1, 0x1D11E, 0x1F4A9, 0xE0001, 0xE0067, 0xF0000, 0x10FFFD, 0x1FFFE, 0x10FFFF},
+};
+
+/* The pre-tokeniser's shortcuts end every piece where the general scanner
+ * does, on seeded random text drawn from every class above: runs of one
+ * class (words of a script, digit runs, space runs), single characters, and
+ * contractions in both cases, from every code point of the text, both
+ * patterns.  A wrong class in a shortcut table, or a shortcut that takes an
+ * alternative the regex would not, shows here as a different piece end. */
+static void shortcuts_agree_with_the_scanner_on_text_of_every_class(void **state) {
+  (void)state;
+  static const char *const contr[] = {"'s", "'t", "'re", "'ve", "'m", "'ll", "'d", "'S", "'T",
+                                      "'RE", "'Ve", "'M", "'LL", "'D", "'", "''"};
+  const size_t nclass = sizeof k_class_cps / sizeof *k_class_cps;
+  uint8_t buf[512];
+  for (int t = 0; t < 150000; t++) {
+    size_t len = 0, k = 1 + rnd() % 32;
+    for (size_t i = 0; i < k && len < sizeof buf - 64; i++) {
+      uint32_t r = rnd() % 8;
+      if (r == 0) { /* a contraction */
+        const char *c = contr[rnd() % (sizeof contr / sizeof *contr)];
+        memcpy(buf + len, c, strlen(c));
+        len += strlen(c);
+        continue;
+      }
+      const uint32_t *cls = k_class_cps[rnd() % nclass];
+      size_t run = r < 4 ? 1 : 1 + rnd() % 6; /* one character, or a run of the class */
+      for (size_t j = 0; j < run; j++) len += put_utf8(buf + len, cls[rnd() % 14]);
+    }
+    for (int pat = TKI_PAT_CL100K; pat <= TKI_PAT_O200K; pat++)
+      for (size_t pos = 0; pos < len; pos++) {
+        if ((buf[pos] & 0xC0) == 0x80) continue; /* not a code point's start */
+        size_t want = tki_pretok_next_slow(pat, buf, len, pos);
+        size_t got = tki_pretok_next(pat, buf, len, pos);
+        if (got != want) {
+          char hex[3 * 96 + 1] = "";
+          for (size_t i = pos; i < len && i < pos + 96; i++)
+            snprintf(hex + 3 * (i - pos), 4, "%02X ", buf[i]);
+          fail_msg("pattern %d, case %d, from byte %zu of %zu [%s]: %zu, scanner %zu", pat, t,
+                   pos, len, hex, got, want);
+        }
+      }
+  }
+}
+
 /* Every token of both encodings is found under its own rank, whichever table
  * (up to 8 bytes, longer) holds it, through every lookup path; its bytes
  * with one byte more or less are found only if they are a token themselves
@@ -523,6 +610,7 @@ int main(void) {
       cmocka_unit_test(every_token_is_found_under_its_rank),
       cmocka_unit_test(ascii_shortcut_agrees_with_the_scanner),
       cmocka_unit_test(letter_shortcut_agrees_with_the_scanner_on_every_code_point),
+      cmocka_unit_test(shortcuts_agree_with_the_scanner_on_text_of_every_class),
       cmocka_unit_test(image_is_the_tables_built_at_run_time),
       cmocka_unit_test(a_foreign_or_damaged_image_is_refused),
       cmocka_unit_test(pair_table_condition_is_checked),
