@@ -127,6 +127,8 @@ static int parse_args(prune_args *a, int argc, char **argv) {
   if (rc >= 0) return rc;
   if (a->ledger && a->mode != TKN_PRUNE_POLICY)
     return CLI_USAGE_ERR("prune", "--ledger: only with --mode policy");
+  if (a->ledger && (!*a->ledger || !strcmp(a->ledger, "-")))
+    return CLI_USAGE_ERR("prune", "--ledger: expected a file name (it is read and written)");
   if (a->mode == TKN_PRUNE_POLICY) {
     tkn_prices *pr = NULL;
     int known = tkn_prices_new_default(&pr) == TKN_OK &&

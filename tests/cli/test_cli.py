@@ -211,6 +211,9 @@ check("prune --ledger refused: nothing printed, the file left as it was",
       out == "" and open(ledgerf).read().startswith('{"credit_picodollars": -1'), out)
 rc, out, err = run(["prune", "--max-tokens", "100", "--ledger", ledgerf, toolsf])
 one_line_error("prune --ledger outside policy mode", rc, err, 1, "only with --mode policy")
+rc, out, err = run(["prune", "--mode", "policy", "--ledger", "-", toolsf])
+one_line_error("prune --ledger - (standard input cannot be written back)", rc, err, 1,
+               "expected a file name")
 rc, out, err = run(["prune", "--mode", "clear", "--trigger", "100000", "--report", toolsf])
 rep = json.loads(out) if rc == 0 else {}
 check("prune --mode clear below its trigger changes nothing",
