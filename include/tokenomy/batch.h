@@ -113,7 +113,8 @@ TKN_API void tkn_batch_writer_free(tkn_batch_writer *w);
  * (Anthropic): one JSON object with a string "model", at most the file byte
  * limit; it is written as given (line breaks outside strings become spaces).
  * TKN_ERR_DUPLICATE (custom id already written), TKN_ERR_INVALID (empty id,
- * id too long, Anthropic id outside [A-Za-z0-9_-]), TKN_ERR_UTF8,
+ * id too long, Anthropic id outside [A-Za-z0-9_-]), TKN_ERR_UTF8 (also a \\u
+ * escape of a surrogate that is not a high-low pair),
  * TKN_ERR_PARSE (body not JSON; the message gives the byte offset),
  * TKN_ERR_SCHEMA (not an object, no "model", a second model in an OpenAI
  * writer), TKN_ERR_LIMIT (the line alone exceeds the file byte limit),

@@ -103,6 +103,41 @@ static int check_id(tkn_batch_writer *w, const char *id, size_t len) {
   return TKN_OK;
 }
 
+static unsigned hex4(const char *p) {
+  unsigned v = 0;
+  for (int k = 0; k < 4; k++) {
+    char c = p[k];
+    v = v * 16 + (unsigned)(c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10);
+  }
+  return v;
+}
+
+/* The offset of the first \u escape of a surrogate that is not a high half
+ * followed by an escaped low half, or (size_t)-1.  The skim checks the bytes,
+ * not what escapes mean; but JSON readers (ours, cJSON, the providers')
+ * reject an unpaired surrogate, so the line would not parse.  `s` has passed
+ * the skim: a backslash only stands in a string and starts a whole escape. */
+static size_t unpaired_surrogate(const char *s, size_t len) {
+  const char *end = s + len;
+  for (const char *p = s; (p = memchr(p, '\\', (size_t)(end - p))) != NULL;) {
+    if (p[1] != 'u') {
+      p += 2;
+      continue;
+    }
+    unsigned u = hex4(p + 2);
+    if (u >= 0xDC00 && u <= 0xDFFF) return (size_t)(p - s);
+    if (u >= 0xD800 && u <= 0xDBFF) {
+      unsigned lo;
+      if (end - p < 12 || p[6] != '\\' || p[7] != 'u' || (lo = hex4(p + 8)) < 0xDC00 || lo > 0xDFFF)
+        return (size_t)(p - s);
+      p += 12;
+      continue;
+    }
+    p += 6;
+  }
+  return (size_t)-1;
+}
+
 /* Validate the body; *model gets the span of its "model" string. */
 static int check_body(tkn_batch_writer *w, const char *id, size_t id_len, const char *body,
                       size_t len, tki_span *model) {
@@ -114,6 +149,9 @@ static int check_body(tkn_batch_writer *w, const char *id, size_t id_len, const 
   if (tki_jscan_extract(body, len, TKN_BATCH_MAX_DEPTH, paths, 1, model, &bad, &why))
     return tki_fail(why == TKI_JSCAN_BAD_UTF8 ? TKN_ERR_UTF8 : TKN_ERR_PARSE, "batch writer: body of \"%.*s\": %s at byte %zu", idl, id,
                    why, bad);
+  if ((bad = unpaired_surrogate(body, len)) != (size_t)-1)
+    return tki_fail(TKN_ERR_UTF8, "batch writer: body of \"%.*s\": unpaired surrogate escape at byte %zu",
+                   idl, id, bad);
   size_t first = 0;
   while (body[first] == ' ' || body[first] == '\t' || body[first] == '\n' || body[first] == '\r') first++;
   if (body[first] != '{')

@@ -267,6 +267,46 @@ static void test_writer_checks_utf8_inside_strings(void **state) {
   sink_free(&s);
 }
 
+/* A \u escape of a surrogate must be a high-low pair: JSON readers (ours,
+ * cJSON, the providers') reject one alone, so a line holding it would not
+ * parse.  The fuzz harness fuzz_batch found the writer passing "\uDDDD" on. */
+static void test_writer_rejects_unpaired_surrogate_escapes(void **state) {
+  (void)state;
+  sink s = {0};
+  tkn_batch_writer *w = make_writer(&s, TKN_PROVIDER_OPENAI);
+  static const char *const bad[] = {
+      "\\uDDDD",        /* a low half alone */
+      "\\udc00x",       /* lower-case hex */
+      "\\uD83D",        /* a high half at the end of the string */
+      "\\uD83Dx",       /* a high half before a character */
+      "\\uD83D\\n",     /* a high half before another escape */
+      "\\uD83D\\uD83D", /* two high halves */
+      "\\uD83D\\u0041", /* a high half before a non-surrogate */
+  };
+  for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+    char body[64];
+    snprintf(body, sizeof body, "{\"model\":\"m\",\"t\":\"a%sb\"}", bad[i]);
+    int rc = tkn_batch_writer_add(w, S("r"), S(body));
+    if (rc != TKN_ERR_UTF8) print_message("body %zu: %s -> %d\n", i, body, rc);
+    assert_int_equal(rc, TKN_ERR_UTF8);
+    const char *msg = tkn_error_last()->message;
+    assert_non_null(strstr(msg, "surrogate"));
+    assert_non_null(strstr(msg, "at byte 19"));
+    assert_null(strchr(msg, '\n'));
+  }
+  assert_int_equal(s.begun, 0); /* nothing was written */
+  /* the key is checked like a value; an escaped backslash before "u" is no escape */
+  assert_int_equal(tkn_batch_writer_add(w, S("r"), S("{\"model\":\"m\",\"\\uDC00\":1}")), TKN_ERR_UTF8);
+  assert_int_equal(tkn_batch_writer_add(w, S("r"), S("{\"model\":\"m\",\"t\":\"\\\\uDDDD \\uD83D\\ude00 \\u0000\"}")),
+                   TKN_OK);
+  assert_int_equal(s.begun, 1);
+  cJSON *j = cJSON_Parse(s.files[0]);
+  assert_non_null(j);
+  cJSON_Delete(j);
+  tkn_batch_writer_free(w);
+  sink_free(&s);
+}
+
 static void test_writer_rejects_deep_nesting(void **state) {
   (void)state;
   sink s = {0};
@@ -1214,6 +1254,7 @@ int main(void) {
       cmocka_unit_test(test_writer_anthropic_allows_several_models),
       cmocka_unit_test(test_writer_rejects_bad_bodies),
       cmocka_unit_test(test_writer_checks_utf8_inside_strings),
+      cmocka_unit_test(test_writer_rejects_unpaired_surrogate_escapes),
       cmocka_unit_test(test_writer_rejects_deep_nesting),
       cmocka_unit_test(test_writer_checks_custom_ids),
       cmocka_unit_test(test_writer_splits_at_request_limit),
