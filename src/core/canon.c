@@ -21,6 +21,13 @@ static int put_zeros(tki_buf *out, int64_t n) {
   return TKN_OK;
 }
 
+/* The largest exponent the canonical spelling writes (12 digits).  The
+ * writer refuses a value whose exponent, once the significand is normalised,
+ * is beyond it, rather than the exponent as written: 9999.99e999999999999 is
+ * 9.99999e+1000000000002, which no longer fits, while 0.01e1000000000001 is
+ * 1e+999999999999, which does.  So every spelling written reads back. */
+#define MAX_EXP INT64_C(999999999999)
+
 /* A decimal number (JSON grammar, or printf's %g) in its one canonical
  * spelling, exactly: the significand's digits without leading or trailing
  * zeros, placed by the exponent. */
@@ -43,7 +50,7 @@ static int put_decimal(tki_buf *out, const char *s, size_t n) {
     if (i < n && (s[i] == '+' || s[i] == '-')) eneg = s[i++] == '-';
     while (i < n && s[i] == '0') i++;
     for (size_t d = 0; i < n && s[i] >= '0' && s[i] <= '9'; i++, d++) {
-      if (d >= 12) huge = 1;
+      if (d >= 15) huge = 1; /* past MAX_EXP whatever the significand's length */
       else e = e * 10 + (s[i] - '0');
     }
     if (eneg) e = -e;
@@ -51,11 +58,12 @@ static int put_decimal(tki_buf *out, const char *s, size_t n) {
   size_t total = il + fl, lead = 0, trail = total;
   while (lead < total && digit_at(ip, il, fp, lead) == '0') lead++;
   if (lead == total) return tki_buf_putc(out, '0'); /* any zero, -0 included */
-  if (huge) return TKN_ERR_INVALID; /* beyond any exponent a reader could hold */
+  if (huge) return TKN_ERR_INVALID; /* beyond MAX_EXP */
   while (digit_at(ip, il, fp, trail - 1) == '0') trail--;
   int64_t k = (int64_t)(trail - lead);
   int64_t exp = e - (int64_t)fl + (int64_t)(total - trail); /* value = D x 10^exp */
   int64_t point = k + exp;                                    /* digits before the point */
+  if (point - 1 > MAX_EXP || 1 - point > MAX_EXP) return TKN_ERR_INVALID;
   if (neg) tki_buf_putc(out, '-');
   int rc = TKN_OK;
   if (exp >= 0 && exp < 22) {

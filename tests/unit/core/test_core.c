@@ -380,6 +380,42 @@ static void canonical_numbers_are_exact_in_decimal(void **state) {
   for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) canon(bad[i], TKN_ERR_PARSE);
 }
 
+/* fuzz_json: the writer checked the exponent as written (at most 12 digits),
+ * not the value's, so 9999.99e999999999999 came out as 9.99999e+1000000000002,
+ * which it refused to read back.  Now what is written always reads back to
+ * itself, and a value past the largest exponent is refused in one line. */
+static void canonical_exponents_always_read_back(void **state) {
+  (void)state;
+  const char *ok[][2] = {
+      {"[1e999999999999]", "[1e+999999999999]"},
+      {"[10e999999999998]", "[1e+999999999999]"},
+      {"[0.01e1000000000001]", "[1e+999999999999]"},
+      {"[-1.5e-999999999999]", "[-1.5e-999999999999]"},
+      {"[100e-1000000000001]", "[1e-999999999999]"},
+      {"[0e9999999999999999999]", "[0]"},
+  };
+  for (size_t i = 0; i < sizeof ok / sizeof *ok; i++) {
+    char *s = canon(ok[i][0], TKN_OK);
+    assert_string_equal(s, ok[i][1]);
+    char *again = canon(s, TKN_OK);
+    assert_string_equal(again, s);
+    tkn_free(again);
+    tkn_free(s);
+  }
+  const char *refused[] = {"\x1a" "9999.990e999999999999\n", "[9999.99e999999999999]",
+                           "[10e999999999999]", "[0.1e-999999999999]",
+                           "[1e9999999999999999999]", "[1e-9999999999999999999]"};
+  for (size_t i = 0; i < sizeof refused / sizeof *refused; i++) {
+    char err[TKI_ERRLEN];
+    tki_buf b;
+    tki_buf_init(&b);
+    int rc = tki_json_canonicalize(refused[i], strlen(refused[i]), 1 << 20, 64, "args", &b, err);
+    if (rc != TKN_ERR_INVALID) fail_msg("%s: rc %d", refused[i], rc);
+    assert_string_equal(err, "args: cannot be written canonically");
+    tki_buf_free(&b);
+  }
+}
+
 /* issue 21: an escaped NUL cut the string, so "abc\u0000def" equalled "abc". */
 static void canonical_strings_keep_escaped_nuls(void **state) {
   (void)state;
@@ -479,6 +515,7 @@ int main(void) {
       cmocka_unit_test(usd_format_round_trips_every_boundary),
       cmocka_unit_test(canonical_json_sorts_keys_and_normalises_numbers),
       cmocka_unit_test(canonical_numbers_are_exact_in_decimal),
+      cmocka_unit_test(canonical_exponents_always_read_back),
       cmocka_unit_test(canonical_strings_keep_escaped_nuls),
       cmocka_unit_test(canonical_duplicate_keys_keep_the_last),
   };
