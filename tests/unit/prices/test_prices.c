@@ -262,6 +262,28 @@ static void a_later_duplicate_key_wins(void **state) {
   tkn_prices_free(p);
 }
 
+/* The fuzz harness's crash (a skip_invalid table whose first entry is a
+ * tombstone): a later duplicate key wins whether it loaded or was skipped, so
+ * the lookup of a key follows its last entry, never an earlier one. */
+static void a_later_duplicate_key_wins_over_a_skipped_one_and_back(void **state) {
+  (void)state;
+  tkn_prices_options o = TKN_PRICES_OPTIONS_INIT;
+  o.skip_invalid = 1;
+  tkn_model_price m = TKN_MODEL_PRICE_INIT;
+  tkn_prices *p = NULL;
+  const char *skipped_last = "{\"m\": {\"input_cost_per_token\": 1e-06}, \"M\": {\"input_cost_per_token\": -1}}";
+  assert_int_equal(tkn_prices_load(&p, skipped_last, strlen(skipped_last), &o), TKN_OK);
+  assert_int_equal(tkn_prices_skipped(p), 1);
+  assert_int_equal(tkn_prices_lookup(p, S("m"), &m), TKN_ERR_UNSUPPORTED);
+  tkn_prices_free(p);
+  const char *loaded_last = "{\"M\": {\"input_cost_per_token\": -1}, \"m\": {\"input_cost_per_token\": 1e-06}}";
+  assert_int_equal(tkn_prices_load(&p, loaded_last, strlen(loaded_last), &o), TKN_OK);
+  assert_int_equal(tkn_prices_lookup(p, S("M"), &m), TKN_OK);
+  assert_true(m.input_per_mtok == PT(1000000));
+  assert_string_equal(m.name, "m");
+  tkn_prices_free(p);
+}
+
 /* ---- lookup ---- */
 
 static const char k_names[] =
@@ -1156,6 +1178,7 @@ int main(void) {
       cmocka_unit_test(load_checks_its_arguments),
       cmocka_unit_test(skip_invalid_keeps_the_good_entries_and_counts_the_rest),
       cmocka_unit_test(a_later_duplicate_key_wins),
+      cmocka_unit_test(a_later_duplicate_key_wins_over_a_skipped_one_and_back),
       cmocka_unit_test(lookup_follows_the_documented_rules),
       cmocka_unit_test(aliases_map_names_to_models),
       cmocka_unit_test(default_table_covers_current_models),
