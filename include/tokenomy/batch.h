@@ -181,7 +181,8 @@ typedef struct tkn_batch_result {
 typedef struct tkn_batch_reader_options {
   uint32_t version;        /* TKN_BATCH_READER_OPTIONS_VERSION */
   int32_t provider;        /* TKN_PROVIDER_OPENAI (default) or _ANTHROPIC */
-  uint64_t max_line_bytes; /* longest result line accepted; default 64 MiB */
+  uint64_t max_line_bytes; /* longest result line accepted (its bytes before the \n, a \r
+                              and a blank line's white space included); default 64 MiB */
   /* Called once per result whose id was expected and seen for the first
    * time, in input order, whatever its status.  Non-zero stops the reader
    * with TKN_ERR_CALLBACK.  May be NULL. */

@@ -377,16 +377,20 @@ static int add_tokens(tkn_batch_summary *s, const tkn_usage *u) {
 
 static int process_line(tkn_batch_reader *r, const char *s, size_t len, uint64_t off) {
   r->line++;
-  if (len && s[len - 1] == '\r') len--;
-  size_t i = 0;
-  while (i < len && (s[i] == ' ' || s[i] == '\t')) i++;
-  if (i == len) return TKN_OK; /* blank line */
-  r->sum.lines++;
+  /* the limit counts every byte before the \n (a \r, a blank line's white
+   * space), and a line over it is not read: a line coming in pieces is
+   * refused so (partial_too_long) before its end shows whether it ends in
+   * \r or is blank, and whole lines must fare the same */
   if (len > r->opts.max_line_bytes) {
     char lim[32];
     snprintf(lim, sizeof lim, "%llu", (unsigned long long)r->opts.max_line_bytes);
     return line_fail(r, TKN_ERR_LIMIT, off, "line longer than the limit of %s bytes", lim, (size_t)-1);
   }
+  if (len && s[len - 1] == '\r') len--;
+  size_t i = 0;
+  while (i < len && (s[i] == ' ' || s[i] == '\t')) i++;
+  if (i == len) return TKN_OK; /* blank line */
+  r->sum.lines++;
   size_t bad;
   const char *why;
   int anthropic = r->opts.provider == TKN_PROVIDER_ANTHROPIC;
@@ -533,8 +537,8 @@ int tkn_batch_reader_feed(tkn_batch_reader *r, const char *data, size_t len) {
     const char *nl = memchr(data, '\n', len);
     size_t n = nl ? (size_t)(nl - data) : len;
     if (!nl) { /* keep the partial line for the next chunk */
+      if (r->partial.len == 0) r->line_off = r->file_off; /* before a limit failure names it */
       if (partial_too_long(r, n)) return TKN_ERR_LIMIT; /* recorded */
-      if (r->partial.len == 0) r->line_off = r->file_off;
       if (tki_buf_append(&r->partial, data, n)) {
         r->partial.failed = 0;
         r->failed = 1; /* earlier lines of this chunk are consumed: no retry */

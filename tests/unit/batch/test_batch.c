@@ -800,6 +800,67 @@ static void run_split(const char *in, size_t len, const size_t *cuts, int ncuts,
   tkn_batch_reader_free(r);
 }
 
+/* Feed `in` in chunks of `chunk` bytes (0: whole) to a reader with a 48-byte
+ * line limit, then finish; the status, the message and the summary. */
+static int feed_limited(const char *in, size_t chunk, char msg[256], tkn_batch_summary *s) {
+  tkn_batch_reader_options o = TKN_BATCH_READER_OPTIONS_INIT;
+  o.provider = TKN_PROVIDER_ANTHROPIC;
+  o.max_line_bytes = 48;
+  tkn_batch_reader *r;
+  assert_int_equal(tkn_batch_reader_new(&r, &o), TKN_OK);
+  size_t len = strlen(in);
+  if (!chunk) chunk = len;
+  int rc = TKN_OK;
+  for (size_t at = 0; at < len && !rc; at += chunk)
+    rc = tkn_batch_reader_feed(r, in + at, len - at < chunk ? len - at : chunk);
+  if (!rc) rc = tkn_batch_reader_finish(r);
+  snprintf(msg, 256, "%s", rc ? tkn_error_last()->message : "");
+  *s = summary_of(r);
+  tkn_batch_reader_free(r);
+  return rc;
+}
+
+/* The line limit counts a line's bytes before its \n, a \r and a blank line's
+ * white space included, and a line over it is not counted as read: the same
+ * whether the line came whole or in pieces (the chunked reader cannot know
+ * that a line will end in \r or turn out blank before it has held more than
+ * the limit).  The fuzz harness fuzz_batch found whole and chunked feeding
+ * disagreeing on the summary of an over-long line. */
+static void test_reader_line_limit_is_the_same_in_any_chunks(void **state) {
+  (void)state;
+  const char *ok = "{\"custom_id\":\"a\",\"result\":{\"type\":\"expired\"}}\n"; /* 45 bytes and a newline */
+  static const char *const over[] = {
+      "{\"custom_id\":\"b\",\"result\":{\"type\":\"expired\"}}          \n", /* 55 bytes */
+      "{\"custom_id\":\"b\",\"result\":{\"type\":\"expired\"}}   \r\n",      /* 48 and a \r */
+      "                                                   \n",            /* 51 blanks */
+      "{\"custom_id\":\"b\",\"result\":{\"type\":\"expired\"}}          ",   /* no newline */
+  };
+  for (size_t i = 0; i < sizeof over / sizeof *over; i++) {
+    char in[256], want_msg[256], msg[256];
+    snprintf(in, sizeof in, "%s%s%s", ok, over[i], ok);
+    tkn_batch_summary want, s;
+    assert_int_equal(feed_limited(in, 0, want_msg, &want), TKN_ERR_LIMIT);
+    assert_non_null(strstr(want_msg, "line 2 (byte 46)"));
+    assert_int_equal(want.lines, 1);
+    for (size_t chunk = 1; chunk <= strlen(in); chunk++) {
+      int rc = feed_limited(in, chunk, msg, &s);
+      if (rc != TKN_ERR_LIMIT || strcmp(msg, want_msg) != 0 || memcmp(&s, &want, sizeof s) != 0)
+        print_message("case %zu, chunks of %zu: %d %s\n", i, chunk, rc, msg);
+      assert_int_equal(rc, TKN_ERR_LIMIT);
+      assert_string_equal(msg, want_msg);
+      assert_int_equal(memcmp(&s, &want, sizeof s), 0);
+    }
+  }
+  /* exactly the limit passes, a \r after it included */
+  char in[256], msg[256];
+  tkn_batch_summary s;
+  snprintf(in, sizeof in, "%s%s", ok, "{\"custom_id\":\"b\",\"result\":{\"type\":\"expired\"}}  \r\n");
+  for (size_t chunk = 0; chunk <= strlen(in); chunk++) {
+    assert_int_equal(feed_limited(in, chunk, msg, &s), TKN_OK);
+    assert_int_equal(s.lines, 2);
+  }
+}
+
 static void test_reader_every_chunk_split_gives_the_same_result(void **state) {
   (void)state;
   char in[4096];
@@ -1275,6 +1336,7 @@ int main(void) {
       cmocka_unit_test(test_reader_malformed_line_names_line_and_offset),
       cmocka_unit_test(test_reader_rejects_lines_of_the_wrong_shape),
       cmocka_unit_test(test_reader_line_over_the_limit_fails),
+      cmocka_unit_test(test_reader_line_limit_is_the_same_in_any_chunks),
       cmocka_unit_test(test_reader_expect_rules),
       cmocka_unit_test(test_reader_callback_failure_stops_it),
       cmocka_unit_test(test_writer_and_reader_round_trip),
