@@ -766,6 +766,36 @@ static int setup(tkn_redis *r, conn *c, int64_t deadline, char *why, size_t whyl
   return check_epoch(r, c, deadline, why, whylen);
 }
 
+/* The most elements a reply array may declare.  The adapter's replies hold
+ * at most a few dozen (TKN_STORE_MAX_N values, the scripts' results), but
+ * hiredis allocates an array before its elements arrive: a broken or hostile
+ * server's "*300000000" would take 2.4 GB at once (found by fuzz_redis).  A
+ * larger array is a protocol error ("out of memory" from hiredis). */
+#define MAX_REPLY_ELEMENTS 1024
+#if HIREDIS_MAJOR >= 1
+static void bound_reader(redisReader *rd) { rd->maxelements = MAX_REPLY_ELEMENTS; }
+#else
+/* hiredis 0.x has no maxelements: its createArray is wrapped instead. */
+static redisReplyObjectFunctions g_bounded_fn;
+static void *(*g_create_array)(const redisReadTask *, int);
+static pthread_once_t g_bounded_once = PTHREAD_ONCE_INIT;
+static void *bounded_array(const redisReadTask *task, int elements) {
+  return elements > MAX_REPLY_ELEMENTS ? NULL : g_create_array(task, elements);
+}
+static void bounded_init(void) { /* every reader shares hiredis's default table */
+  redisReader *t = redisReaderCreate();
+  if (!t) return;
+  g_bounded_fn = *t->fn;
+  g_create_array = g_bounded_fn.createArray;
+  g_bounded_fn.createArray = bounded_array;
+  redisReaderFree(t);
+}
+static void bound_reader(redisReader *rd) {
+  pthread_once(&g_bounded_once, bounded_init);
+  if (g_create_array) rd->fn = &g_bounded_fn; /* else (out of memory once): unbounded */
+}
+#endif
+
 static int conn_open(tkn_redis *r, conn **out, int64_t deadline, char *why, size_t whylen) {
   conn *c = calloc(1, sizeof *c);
   if (!c || !(c->rd = redisReaderCreate())) {
@@ -773,6 +803,7 @@ static int conn_open(tkn_redis *r, conn **out, int64_t deadline, char *why, size
     snprintf(why, whylen, "out of memory");
     return TKN_ERR_NOMEM;
   }
+  bound_reader(c->rd);
   int64_t cdl = min64(deadline, now_ms() + r->connect_ms);
   c->fd = r->open_fd ? r->open_fd(r->open_fd_user) : tcp_connect(r, cdl, why, whylen);
   if (c->fd < 0) {
