@@ -91,7 +91,8 @@
  *    batch_output/output).
  *  - rounding: each part of tkn_cost is its exact value rounded half up to the
  *    picodollar; total is the exact sum rounded once, so it may differ from
- *    the sum of the rounded parts by a few picodollars.
+ *    the sum of the rounded parts by up to 2 picodollars (five parts, each
+ *    off by at most half a picodollar, and the total's own half).
  *
  * Threading: a tkn_prices table is immutable once loaded; any number of threads
  * may share one without locks.  The other functions are pure.
