@@ -701,6 +701,40 @@ static void a_cost_is_rounded_once(void **state) {
   assert_true(c.total == 3 && c.output == 1);
 }
 
+/* The fuzz_prices find: 2.5 picodollars per token, 298,993 plain input
+ * tokens and 7 one-hour writes at the input price: each part rounds its half
+ * up (747,483 + 18), the exact total 747,500 is whole.  The parts may miss
+ * the total by at most 2 picodollars, either way. */
+static void the_parts_of_a_cost_miss_its_total_by_at_most_two(void **state) {
+  (void)state;
+  tkn_model_price m = TKN_MODEL_PRICE_INIT;
+  m.has = TKN_PRICE_INPUT | TKN_PRICE_OUTPUT;
+  m.input_per_mtok = 2500000;
+  m.output_per_mtok = 2500000;
+  tkn_usage u = TKN_USAGE_INIT;
+  u.input_tokens = 299000;
+  u.cache_write_1h_tokens = 7;
+  tkn_cost c = TKN_COST_INIT;
+  assert_int_equal(tkn_prices_compute(&m, &u, &c), TKN_OK);
+  assert_true(c.input == 747483 && c.cache_write == 18 && c.total == 747500);
+  /* five parts of 2.5 each: 3 x 5 = 15 against 12.5 -> 13 */
+  m.has |= TKN_PRICE_CACHE_READ | TKN_PRICE_REASONING;
+  m.cache_read_per_mtok = m.reasoning_per_mtok = 2500000;
+  u.input_tokens = 3;
+  u.cache_read_tokens = 1;
+  u.cache_write_1h_tokens = 1;
+  u.output_tokens = 2;
+  u.reasoning_tokens = 1;
+  assert_int_equal(tkn_prices_compute(&m, &u, &c), TKN_OK);
+  assert_true(c.input + c.cache_read + c.cache_write + c.output + c.reasoning == 15);
+  assert_true(c.total == 13);
+  /* five parts of 0.4 each: 0 x 5 = 0 against 2 */
+  m.input_per_mtok = m.output_per_mtok = m.cache_read_per_mtok = m.reasoning_per_mtok = 400000;
+  assert_int_equal(tkn_prices_compute(&m, &u, &c), TKN_OK);
+  assert_true(c.input + c.cache_read + c.cache_write + c.output + c.reasoning == 0);
+  assert_true(c.total == 2);
+}
+
 static void a_skipped_model_is_never_priced_by_a_fallback(void **state) {
   (void)state;
   /* a price no decimal holds ($2/7 per Mtok, written 2.857142857142857e-07)
@@ -1192,6 +1226,7 @@ int main(void) {
       cmocka_unit_test(prices_cost_reports_unknown_models),
       cmocka_unit_test(sub_picodollar_rates_load_exactly_in_strict_mode),
       cmocka_unit_test(a_cost_is_rounded_once),
+      cmocka_unit_test(the_parts_of_a_cost_miss_its_total_by_at_most_two),
       cmocka_unit_test(a_skipped_model_is_never_priced_by_a_fallback),
       cmocka_unit_test(a_double_printed_in_full_is_read_at_fifteen_digits),
       cmocka_unit_test(a_bare_name_is_the_makers_own_entry),
