@@ -402,7 +402,9 @@ static void canonical_exponents_always_read_back(void **state) {
     tkn_free(again);
     tkn_free(s);
   }
-  const char *refused[] = {"\x1a" "9999.990e999999999999\n", "[9999.99e999999999999]",
+  /* the first is the fuzz input, \032 its leading 0x1a (one literal: clang
+   * warns of two adjacent ones in an initialiser) */
+  const char *refused[] = {"\0329999.990e999999999999\n", "[9999.99e999999999999]",
                            "[10e999999999999]", "[0.1e-999999999999]",
                            "[1e9999999999999999999]", "[1e-9999999999999999999]"};
   for (size_t i = 0; i < sizeof refused / sizeof *refused; i++) {
