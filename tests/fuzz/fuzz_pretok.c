@@ -9,35 +9,7 @@
 
 #include "internal.h"
 #include "tokenizer/bpe_internal.h"
-
-/* The RFC's rule alone (see tests/unit/core/test_utf8.c). */
-static int ref_valid(const uint8_t *s, size_t len, size_t *bad) {
-  size_t i = 0;
-  while (i < len) {
-    uint8_t c = s[i];
-    size_t n;
-    uint32_t cp, min;
-    if (c < 0x80) {
-      i++;
-      continue;
-    } else if ((c & 0xE0) == 0xC0) {
-      n = 2, cp = c & 0x1Fu, min = 0x80;
-    } else if ((c & 0xF0) == 0xE0) {
-      n = 3, cp = c & 0x0Fu, min = 0x800;
-    } else if ((c & 0xF8) == 0xF0) {
-      n = 4, cp = c & 0x07u, min = 0x10000;
-    } else {
-      break;
-    }
-    if (len - i < n) break;
-    size_t k = 1;
-    for (; k < n && (s[i + k] & 0xC0) == 0x80; k++) cp = cp << 6 | (s[i + k] & 0x3Fu);
-    if (k < n || cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) break;
-    i += n;
-  }
-  *bad = i;
-  return i == len;
-}
+#include "../unit/ref_utf8.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   size_t want_bad = 0, got_bad = 0;
