@@ -189,12 +189,10 @@ static const char *const LEDGER_KEYS[] = {"credit_picodollars", "cleared_tokens"
  * status after a one-line error. */
 static int read_ledger(const char *path, tkn_prune_ledger *l) {
   memset(l, 0, sizeof *l);
-  errno = 0;
-  FILE *f = fopen(path, "rb");
-  if (!f && errno == ENOENT) return 0;
-  if (f) fclose(f);
   size_t len = 0;
-  char *in = f ? cli_read(path, &len) : NULL;
+  errno = 0;
+  char *in = cli_read(path, &len);
+  if (!in && errno == ENOENT) return 0; /* its fopen found no file */
   if (!in) return cli_fail("prune", "--ledger: cannot read %s", path);
   cJSON *o = cJSON_ParseWithLength(in, len);
   free(in);
